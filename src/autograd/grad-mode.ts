@@ -1,0 +1,75 @@
+/** Global autograd switches: whether ops record a graph, and anomaly detection. */
+
+let gradEnabled = true;
+let anomalyEnabled = false;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Turns graph recording on or off; returns the previous setting. Prefer `noGrad(fn)`. */
+export function setGradEnabled(enabled: boolean): boolean {
+  const prev = gradEnabled;
+  gradEnabled = enabled;
+  return prev;
+}
+
+/**
+ * Runs `fn` without recording a graph (PyTorch's `torch.no_grad()`): results have `requiresGrad` false and hold
+ * no references to their inputs, which is what evaluation and optimizer updates want.
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = setGradEnabled(false);
+  try {
+    return fn();
+  } finally {
+    setGradEnabled(prev);
+  }
+}
+
+/** Runs `fn` with graph recording on, even inside `noGrad` (PyTorch's `torch.enable_grad()`). */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = setGradEnabled(true);
+  try {
+    return fn();
+  } finally {
+    setGradEnabled(prev);
+  }
+}
+
+let inBackward = false;
+
+export function isAnomalyEnabled(): boolean {
+  return anomalyEnabled;
+}
+
+/** Whether ops should check their outputs: in anomaly mode, except inside backward, where the engine checks per node. */
+export function shouldCheckForward(): boolean {
+  return anomalyEnabled && !inBackward;
+}
+
+/** Internal: the engine marks the span of a backward pass. Returns the previous flag. */
+export function setInBackward(value: boolean): boolean {
+  const prev = inBackward;
+  inBackward = value;
+  return prev;
+}
+
+/**
+ * Anomaly mode (PyTorch's `torch.autograd.set_detect_anomaly`): every op checks its output, and every backward
+ * step its gradients, for NaN/Inf and throws naming the op. Slow; for debugging.
+ */
+export function setDetectAnomaly(enabled: boolean): void {
+  anomalyEnabled = enabled;
+}
+
+/** Runs `fn` with anomaly detection on. */
+export function detectAnomaly<T>(fn: () => T): T {
+  const prev = anomalyEnabled;
+  anomalyEnabled = true;
+  try {
+    return fn();
+  } finally {
+    anomalyEnabled = prev;
+  }
+}

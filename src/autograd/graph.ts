@@ -1,0 +1,38 @@
+import { Tensor } from '../tensor/tensor.js';
+import { isGradEnabled, shouldCheckForward } from './grad-mode.js';
+import { Node, type BackwardFn } from './node.js';
+
+/** True when an op over these inputs must record a graph node. */
+export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
+  if (!isGradEnabled()) return false;
+  for (const t of inputs) if (t && t.requiresGrad) return true;
+  return false;
+}
+
+/**
+ * Finishes an op: checks for NaN/Inf in anomaly mode, and when any input requires a gradient attaches a graph
+ * node whose backward closure is built lazily by `makeBackward` (so no closure is created under noGrad).
+ */
+export function record(
+  name: string,
+  out: Tensor,
+  inputs: readonly (Tensor | null | undefined)[],
+  makeBackward: () => BackwardFn,
+): Tensor {
+  if (shouldCheckForward()) checkFinite(name, 'output', out);
+  if (needsGrad(...inputs)) {
+    out.setGradFn(new Node(name, inputs.map((t) => (t && t.requiresGrad ? t : null)), makeBackward()));
+  }
+  return out;
+}
+
+/** Throws naming the op if `t` holds NaN or Inf. */
+export function checkFinite(op: string, what: string, t: Tensor): void {
+  if (t.dtype !== 'float32' && t.dtype !== 'float64') return;
+  const data = t.dataView();
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new Error(`anomaly: ${op} produced ${Number.isNaN(data[i]) ? 'NaN' : 'Inf'} in its ${what} (element ${i} of shape [${t.shape.join(', ')}])`);
+    }
+  }
+}

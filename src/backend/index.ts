@@ -1,0 +1,89 @@
+/**
+ * Backend registry: the one place a kernel implementation is chosen. Ops call `backend()` for every loop.
+ * Order of preference: native addon → WebAssembly → reference, overridable with TATAMI_BACKEND or setBackend().
+ */
+import type { Backend } from './types.js';
+import { referenceBackend } from './reference/index.js';
+
+export type { Backend } from './types.js';
+
+/** A loader returns a ready backend, or throws saying why it is unavailable. */
+export type BackendLoader = () => Backend;
+
+const loaders = new Map<string, BackendLoader>([['reference', () => referenceBackend]]);
+const preference: string[] = ['native', 'wasm', 'reference'];
+const failures = new Map<string, string>();
+let current: Backend | null = null;
+
+/** Makes a backend available under `name` (accelerated backends register themselves when their module loads). */
+export function registerBackend(name: string, loader: BackendLoader): void {
+  loaders.set(name, loader);
+  failures.delete(name);
+}
+
+function tryLoad(name: string): Backend | null {
+  const loader = loaders.get(name);
+  if (!loader) {
+    failures.set(name, 'not registered');
+    return null;
+  }
+  try {
+    return loader();
+  } catch (err) {
+    failures.set(name, err instanceof Error ? err.message : String(err));
+    return null;
+  }
+}
+
+/** The active backend; chosen on first use from TATAMI_BACKEND or the preference order. */
+export function backend(): Backend {
+  return current ?? selectDefault();
+}
+
+function selectDefault(): Backend {
+  const requested = typeof process !== 'undefined' ? process.env?.TATAMI_BACKEND : undefined;
+  if (requested) {
+    current = tryLoad(requested);
+    if (!current) {
+      throw new Error(`TATAMI_BACKEND=${requested}: backend unavailable (${failures.get(requested)}); known: ${[...loaders.keys()].join(', ')}`);
+    }
+    return current;
+  }
+  for (const name of preference) {
+    const b = tryLoad(name);
+    if (b) return (current = b);
+  }
+  return (current = referenceBackend);
+}
+
+/** Switches the active backend by name (or to a given implementation). Throws if it cannot load. */
+export function setBackend(which: string | Backend): Backend {
+  if (typeof which !== 'string') return (current = which);
+  const b = tryLoad(which);
+  if (!b) throw new Error(`setBackend: backend '${which}' is unavailable: ${failures.get(which)}`);
+  return (current = b);
+}
+
+/** Name of the active backend ('native-avx2', 'wasm-simd', 'reference' …). */
+export function getBackendName(): string {
+  return backend().name;
+}
+
+/** Names of backends that load on this machine, and why the others do not. */
+export function availableBackends(): { name: string; available: boolean; reason?: string }[] {
+  return [...loaders.keys()].map((name) => {
+    const b = tryLoad(name);
+    return b ? { name, available: true } : { name, available: false, reason: failures.get(name) };
+  });
+}
+
+/** Runs `fn` with a given backend active, restoring the previous one (tests use it to cover every backend). */
+export function withBackend<T>(which: string | Backend, fn: () => T): T {
+  const prev = current;
+  setBackend(which);
+  try {
+    return fn();
+  } finally {
+    current = prev;
+  }
+}

@@ -1,0 +1,91 @@
+/** Reference pooling kernels over planes of n*c images. */
+import type { FloatArray } from '../../tensor/dtype.js';
+import type { Pool2dGeometry } from '../types.js';
+
+export function maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, g: Pool2dGeometry): void {
+  const { n, c, h, w, oh, ow, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW } = g;
+  const planes = n * c;
+  for (let p = 0; p < planes; p++) {
+    const xBase = p * h * w;
+    const oBase = p * oh * ow;
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        let best = -Infinity;
+        let bestIdx = -1;
+        for (let i = 0; i < kh; i++) {
+          const iy = y * strideH - padH + i * dilationH;
+          if (iy < 0 || iy >= h) continue;
+          for (let j = 0; j < kw; j++) {
+            const ix = xo * strideW - padW + j * dilationW;
+            if (ix < 0 || ix >= w) continue;
+            const v = x[xBase + iy * w + ix];
+            if (v > best || Number.isNaN(v) || bestIdx < 0) {
+              best = v;
+              bestIdx = iy * w + ix;
+              if (Number.isNaN(v)) { i = kh; break; }
+            }
+          }
+        }
+        out[oBase + y * ow + xo] = best;
+        indices[oBase + y * ow + xo] = bestIdx;
+      }
+    }
+  }
+}
+
+export function maxPool2dBackward(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, inPlane: number, outPlane: number): void {
+  gx.fill(0);
+  for (let p = 0; p < planes; p++) {
+    const gBase = p * inPlane;
+    const oBase = p * outPlane;
+    for (let k = 0; k < outPlane; k++) {
+      const idx = indices[oBase + k];
+      if (idx >= 0) gx[gBase + idx] += gy[oBase + k];
+    }
+  }
+}
+
+/** Window bounds and divisor of one average-pool output cell, as PyTorch computes them. */
+function avgWindow(g: Pool2dGeometry, y: number, xo: number, countIncludePad: boolean, divisorOverride: number) {
+  let y0 = y * g.strideH - g.padH;
+  let x0 = xo * g.strideW - g.padW;
+  let y1 = Math.min(y0 + g.kh, g.h + g.padH);
+  let x1 = Math.min(x0 + g.kw, g.w + g.padW);
+  const poolSize = (y1 - y0) * (x1 - x0);
+  y0 = Math.max(y0, 0);
+  x0 = Math.max(x0, 0);
+  y1 = Math.min(y1, g.h);
+  x1 = Math.min(x1, g.w);
+  const divisor = divisorOverride > 0 ? divisorOverride : countIncludePad ? poolSize : (y1 - y0) * (x1 - x0);
+  return { y0, x0, y1, x1, divisor };
+}
+
+export function avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void {
+  const { n, c, h, w, oh, ow } = g;
+  for (let p = 0; p < n * c; p++) {
+    const xBase = p * h * w;
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        const { y0, x0, y1, x1, divisor } = avgWindow(g, y, xo, countIncludePad, divisorOverride);
+        let sum = 0;
+        for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) sum += x[xBase + iy * w + ix];
+        out[(p * oh + y) * ow + xo] = sum / divisor;
+      }
+    }
+  }
+}
+
+export function avgPool2dBackward(gy: FloatArray, gx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void {
+  const { n, c, h, w, oh, ow } = g;
+  gx.fill(0);
+  for (let p = 0; p < n * c; p++) {
+    const xBase = p * h * w;
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        const { y0, x0, y1, x1, divisor } = avgWindow(g, y, xo, countIncludePad, divisorOverride);
+        const v = gy[(p * oh + y) * ow + xo] / divisor;
+        for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) gx[xBase + iy * w + ix] += v;
+      }
+    }
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The kernel interface. Every numeric loop in Tatami runs behind it, so a backend (reference TypeScript, native
+ * SIMD addon, WebAssembly) can be swapped without touching op code. Kernels work on contiguous row-major buffers
+ * (the op layer makes inputs contiguous and allocates outputs); floating kernels accept float32 and float64 —
+ * accelerated backends handle float32 and defer float64 (used by gradient checks) to the reference code.
+ *
+ * Conventions: `out` buffers are fully overwritten unless a kernel says it accumulates; sizes are element counts.
+ */
+import type { FloatArray, TypedArray } from '../tensor/dtype.js';
+
+export type UnaryOp =
+  | 'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'square' | 'reciprocal'
+  | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'relu6' | 'floor' | 'ceil' | 'round' | 'erf'
+  | 'gelu' | 'geluTanh' | 'silu' | 'mish' | 'softplus' | 'hardswish' | 'hardsigmoid' | 'hardtanh'
+  | 'leakyRelu' | 'elu' | 'powScalar' | 'clamp' | 'addScalar' | 'mulScalar' | 'rsubScalar' | 'rdivScalar' | 'log1p' | 'expm1';
+
+/** Scalar parameters of a unary op (slope of leaky ReLU, alpha of ELU, exponent, clamp bounds, beta/threshold of softplus, scalar operand). */
+export interface UnaryParams {
+  a?: number;
+  b?: number;
+}
+
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'atan2' | 'remainder';
+
+/** Gradient kernels of activation-type unary ops: gx = gy * f'(x) (for relu/sigmoid/tanh the output `y` may stand in). */
+export type UnaryGradOp =
+  | 'relu' | 'relu6' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh' | 'gelu' | 'geluTanh' | 'silu' | 'mish'
+  | 'softplus' | 'hardswish' | 'hardsigmoid' | 'hardtanh' | 'clamp';
+
+export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'amax' | 'amin';
+
+/** Geometry of a 2-D convolution (also describes its transposed form, whose forward is conv2dBackwardInput). */
+export interface Conv2dGeometry {
+  n: number; c: number; h: number; w: number;      // input
+  oc: number; kh: number; kw: number;               // weight [oc, c/groups, kh, kw]
+  oh: number; ow: number;                           // output
+  strideH: number; strideW: number;
+  padH: number; padW: number;                       // zero padding at top/left (bottom/right implied by oh/ow)
+  dilationH: number; dilationW: number;
+  groups: number;
+}
+
+/** Geometry of a 2-D pooling window over planes of n*c images. */
+export interface Pool2dGeometry {
+  n: number; c: number; h: number; w: number;
+  oh: number; ow: number;
+  kh: number; kw: number;
+  strideH: number; strideW: number;
+  padH: number; padW: number;
+  dilationH: number; dilationW: number;
+}
+
+/** Fused activation applied by conv/linear epilogues where a backend supports it. */
+export type Epilogue = 'none' | 'relu';
+
+export interface Backend {
+  /** Short name reported to users: 'reference', 'native-avx2', 'wasm-simd' … */
+  readonly name: string;
+
+  // ---- elementwise ----
+  unary(op: UnaryOp, x: FloatArray, out: FloatArray, params: UnaryParams): void;
+  /** gx = gy * f'(input); `input` is x, or the saved output y for relu/sigmoid/tanh. */
+  unaryGrad(op: UnaryGradOp, input: FloatArray, gy: FloatArray, gx: FloatArray, params: UnaryParams): void;
+  /**
+   * out[i] = a[ia] op b[ib] over `shape`, with per-dim strides (0 broadcasts). Comparison ops write 0/1.
+   * `out` is contiguous of `shape`.
+   */
+  binary(op: BinaryOp, a: TypedArray, aStrides: readonly number[], b: TypedArray, bStrides: readonly number[], out: TypedArray, shape: readonly number[]): void;
+  /** out = cond ? a : b with broadcasting strides as `binary`. */
+  where(cond: TypedArray, cStrides: readonly number[], a: TypedArray, aStrides: readonly number[], b: TypedArray, bStrides: readonly number[], out: TypedArray, shape: readonly number[]): void;
+  /** Copies a strided view into a contiguous `out` (also converts dtype). */
+  copyStrided(src: TypedArray, srcOffset: number, srcStrides: readonly number[], out: TypedArray, shape: readonly number[]): void;
+  /** y += alpha * x (used by optimizers and gradient accumulation). */
+  axpy(alpha: number, x: FloatArray, y: FloatArray): void;
+
+  // ---- reductions: x viewed as [outer, size, inner], reduced over the middle ----
+  reduce(op: ReduceOp, x: TypedArray, out: TypedArray, outer: number, size: number, inner: number): void;
+  /** Max/min with the index of the first extreme along the middle axis. */
+  argReduce(op: 'max' | 'min', x: TypedArray, values: TypedArray, indices: Int32Array, outer: number, size: number, inner: number): void;
+  /** Numerically stable log(sum(exp(x))) along the middle axis. */
+  logsumexp(x: FloatArray, out: FloatArray, outer: number, size: number, inner: number): void;
+  /** (Log-)softmax along the middle axis. */
+  softmax(x: FloatArray, out: FloatArray, outer: number, size: number, inner: number, log: boolean): void;
+  /** Backward of (log-)softmax from its output y. */
+  softmaxGrad(y: FloatArray, gy: FloatArray, gx: FloatArray, outer: number, size: number, inner: number, log: boolean): void;
+
+  // ---- linear algebra ----
+  /**
+   * C[b] = op(A[b]) · op(B[b]) (+ C[b] when accumulate) for b < batch, row-major; op transposes when the flag is set.
+   * A[b] starts at b*strideA (0 broadcasts one matrix over the batch), likewise B and C.
+   * Shapes: op(A) is m×k, op(B) is k×n, C is m×n.
+   */
+  gemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number,
+    a: FloatArray, strideA: number, b: FloatArray, strideB: number,
+    c: FloatArray, strideC: number, batch: number, accumulate: boolean,
+  ): void;
+
+  // ---- convolution (NCHW, weight [oc, c/groups, kh, kw]) ----
+  conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry, epilogue: Epilogue): void;
+  /** gx = ∂L/∂x from gy = ∂L/∂y (overwrites gx). The forward of conv_transpose2d. */
+  conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry): void;
+  /** gw = ∂L/∂w (overwrites gw). */
+  conv2dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArray, g: Conv2dGeometry): void;
+
+  // ---- pooling ----
+  /** Max pooling; `indices` receives the flat h*w position of each max within its plane (PyTorch's convention). */
+  maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, g: Pool2dGeometry): void;
+  /** Scatters gy into gx at `indices` (gx overwritten). Also the forward of max_unpool2d. */
+  maxPool2dBackward(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, inPlane: number, outPlane: number): void;
+  avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void;
+  avgPool2dBackward(gy: FloatArray, gx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void;
+
+  // ---- normalisation over [n, c, hw] ----
+  /** Per-channel mean and biased variance over n and hw. */
+  channelStats(x: FloatArray, mean: FloatArray, variance: FloatArray, n: number, c: number, hw: number): void;
+  /** out = x * scale[c] + shift[c] (batch norm in evaluation, or after statistics are known). */
+  channelAffine(x: FloatArray, scale: FloatArray, shift: FloatArray, out: FloatArray, n: number, c: number, hw: number, epilogue: Epilogue): void;
+  /**
+   * Batch-norm backward from saved mean and 1/std: writes gx, and gw/gb (∂ weight, ∂ bias) when non-null.
+   * `weight` null means 1.
+   */
+  batchNormBackward(
+    x: FloatArray, gy: FloatArray, mean: FloatArray, invStd: FloatArray, weight: FloatArray | null,
+    gx: FloatArray | null, gw: FloatArray | null, gb: FloatArray | null, n: number, c: number, hw: number,
+  ): void;
+}

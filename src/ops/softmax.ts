@@ -1,0 +1,30 @@
+/** Softmax and log-softmax along any dim, numerically stable (max subtracted). */
+import { record } from '../autograd/graph.js';
+import { backend } from '../backend/index.js';
+import { normalizeDim } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { splitAt } from './reduce.js';
+import { floatData, requireFloat } from './util.js';
+
+function softmaxImpl(name: string, x: Tensor, dim: number, log: boolean): Tensor {
+  requireFloat(name, x);
+  const d = normalizeDim(name, dim, x.shape.length);
+  const { outer, size, inner } = splitAt(x.shape, d);
+  const out = Tensor.empty(x.shape, x.dtype);
+  backend().softmax(floatData(x), floatData(out), outer, size, inner, log);
+  return record(name, out, [x], () => (g) => {
+    const gx = Tensor.empty(x.shape, g.dtype);
+    backend().softmaxGrad(floatData(out), floatData(g), floatData(gx), outer, size, inner, log);
+    return [gx];
+  });
+}
+
+/** exp(x) / sum(exp(x)) along `dim`. */
+export function softmax(x: Tensor, dim: number): Tensor {
+  return softmaxImpl('softmax', x, dim, false);
+}
+
+/** log(softmax(x)) along `dim`, without forming the softmax. */
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  return softmaxImpl('logSoftmax', x, dim, true);
+}

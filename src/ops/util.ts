@@ -1,0 +1,74 @@
+/** Small helpers shared by op families: argument coercion, output allocation and gradient reduction. */
+import { Tensor } from '../tensor/tensor.js';
+import { isFloating, promoteTypes, type DType, type FloatArray } from '../tensor/dtype.js';
+import { formatShape, shapesEqual } from '../tensor/shape.js';
+
+/** A tensor or a plain number where PyTorch accepts a Python scalar. */
+export type TensorLike = Tensor | number;
+
+/** Turns a number into a 0-d tensor whose dtype suits an operation with `like`. */
+export function asTensor(x: TensorLike, like: Tensor): Tensor {
+  if (x instanceof Tensor) return x;
+  let dtype: DType = like.dtype;
+  if (!isFloating(dtype) && !Number.isInteger(x)) dtype = 'float32';
+  if (dtype === 'bool') dtype = Number.isInteger(x) ? 'int32' : 'float32';
+  const t = Tensor.empty([], dtype);
+  t.storage[0] = x;
+  return t;
+}
+
+/** Result dtype of arithmetic between a and b. */
+export function resultType(a: Tensor, b: Tensor): DType {
+  if (a.shape.length === 0 && b.shape.length > 0 && isFloating(b.dtype) === isFloating(a.dtype)) return b.dtype === 'bool' ? 'int32' : b.dtype;
+  if (b.shape.length === 0 && a.shape.length > 0 && isFloating(a.dtype) === isFloating(b.dtype)) return a.dtype === 'bool' ? 'int32' : a.dtype;
+  const t = promoteTypes(a.dtype, b.dtype);
+  return t === 'bool' ? 'uint8' : t;
+}
+
+/** Strides that read `t` as if broadcast to `shape` (0 along broadcast dims). */
+export function broadcastStrides(t: Tensor, shape: readonly number[]): number[] {
+  const rank = shape.length;
+  const lead = rank - t.shape.length;
+  const out = new Array<number>(rank).fill(0);
+  for (let i = 0; i < t.shape.length; i++) out[lead + i] = t.shape[i] === 1 ? 0 : t.strides[i];
+  return out;
+}
+
+/** The elements of `t` as a buffer starting at its offset (strides still apply). */
+export function storageFrom(t: Tensor) {
+  return t.offset === 0 ? t.storage : t.storage.subarray(t.offset);
+}
+
+/** Contiguous float data of a tensor for kernels (a view when possible). */
+export function floatData(t: Tensor): FloatArray {
+  return t.dataView() as FloatArray;
+}
+
+/** Throws naming `op` unless `t` is a floating-point tensor. */
+export function requireFloat(op: string, t: Tensor, what = 'input'): void {
+  if (!isFloating(t.dtype)) throw new Error(`${op}: ${what} must be a floating-point tensor, got ${t.dtype} (use .float())`);
+}
+
+/** Throws naming `op` unless `t` has exactly `rank` dims. */
+export function requireRank(op: string, t: Tensor, rank: number | number[], what = 'input', layout?: string): void {
+  const ranks = typeof rank === 'number' ? [rank] : rank;
+  if (!ranks.includes(t.shape.length)) {
+    throw new Error(`${op}: expected ${what} of rank ${ranks.join(' or ')}${layout ? ` (${layout})` : ''}, got shape ${formatShape(t.shape)}`);
+  }
+}
+
+/** Throws naming `op` unless shapes are equal. */
+export function requireSameShape(op: string, a: Tensor, b: Tensor, aName = 'input', bName = 'target'): void {
+  if (!shapesEqual(a.shape, b.shape)) {
+    throw new Error(`${op}: ${aName} shape ${formatShape(a.shape)} and ${bName} shape ${formatShape(b.shape)} must match`);
+  }
+}
+
+/** Accepts an int or an [h, w] pair (PyTorch's _pair) and validates each is an integer ≥ min. */
+export function pair(op: string, name: string, v: number | readonly number[], min = 0): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if ((typeof v !== 'number' && v.length !== 2) || !p.every((x) => Number.isInteger(x) && x >= min)) {
+    throw new Error(`${op}: ${name} must be an integer ≥ ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p;
+}

@@ -1,0 +1,125 @@
+/** Shared test utilities: fixture loading, tolerance checks, and running a body on every available backend. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as tt from '../src/index.ts';
+
+export interface EncodedTensor {
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  data: number[];
+}
+
+export interface FixtureCase {
+  name: string;
+  params: Record<string, unknown>;
+  inputs: Record<string, EncodedTensor>;
+  output: EncodedTensor;
+  extra: EncodedTensor[];
+  upstream?: EncodedTensor;
+  grads?: Record<string, EncodedTensor>;
+}
+
+/** Loads test/fixtures/<family>.json (written by tools/fixtures/generate.py from PyTorch). */
+export function loadFixtures(family: string): Map<string, FixtureCase> {
+  const path = fileURLToPath(new URL(`./fixtures/${family}.json`, import.meta.url));
+  const json = JSON.parse(readFileSync(path, 'utf8')) as { cases: FixtureCase[] };
+  return new Map(json.cases.map((c) => [c.name, c]));
+}
+
+/** Decodes a fixture tensor; float inputs that had gradients in PyTorch get requiresGrad. */
+export function decode(e: EncodedTensor, requiresGrad = false): tt.Tensor {
+  const data = e.dtype === 'int32' ? Int32Array.from(e.data) : Float32Array.from(e.data);
+  return tt.tensor(data, e.shape, { requiresGrad: requiresGrad && e.dtype === 'float32' });
+}
+
+/** Decodes all inputs of a case; those that have recorded gradients require grad. */
+export function inputsOf(c: FixtureCase): Record<string, tt.Tensor> {
+  const out: Record<string, tt.Tensor> = {};
+  for (const [k, v] of Object.entries(c.inputs)) out[k] = decode(v, c.grads !== undefined && k in c.grads);
+  return out;
+}
+
+/** Asserts |actual − expected| ≤ atol + rtol·|expected| elementwise, and equal shapes. */
+export function assertClose(actual: tt.Tensor, expected: EncodedTensor | tt.Tensor | number[], opts: { atol?: number; rtol?: number; what?: string } = {}): void {
+  const atol = opts.atol ?? 1e-5;
+  const rtol = opts.rtol ?? 1e-4;
+  const what = opts.what ?? 'value';
+  let expShape: number[] | null = null;
+  let exp: ArrayLike<number>;
+  if (Array.isArray(expected)) exp = expected;
+  else if (expected instanceof tt.Tensor) {
+    expShape = expected.shape;
+    exp = expected.dataView();
+  } else {
+    expShape = expected.shape;
+    exp = expected.data;
+  }
+  if (expShape) assert.deepEqual(actual.shape, expShape, `${what}: shape ${JSON.stringify(actual.shape)} ≠ expected ${JSON.stringify(expShape)}`);
+  const act = actual.dataView();
+  assert.equal(act.length, exp.length, `${what}: ${act.length} elements, expected ${exp.length}`);
+  let worst = 0;
+  let worstAt = -1;
+  for (let i = 0; i < act.length; i++) {
+    const err = Math.abs(act[i] - exp[i]) - (atol + rtol * Math.abs(exp[i]));
+    if (!(err <= worst) || Number.isNaN(act[i]) !== Number.isNaN(exp[i])) {
+      if (!(Number.isNaN(act[i]) && Number.isNaN(exp[i]))) {
+        worst = Number.isNaN(err) ? Infinity : err;
+        worstAt = i;
+      }
+    }
+  }
+  assert.ok(worstAt < 0, `${what}: element ${worstAt} is ${act[worstAt]}, expected ${exp[worstAt]} (atol ${atol}, rtol ${rtol})`);
+}
+
+/**
+ * Replays a fixture: runs `fn` on the decoded inputs, compares the output (and extra outputs when `extras` is
+ * given) and the gradients of Σ upstream·output with PyTorch's.
+ */
+export function checkCase(
+  c: FixtureCase,
+  fn: (inputs: Record<string, tt.Tensor>) => tt.Tensor | tt.Tensor[],
+  opts: { atol?: number; rtol?: number; gradAtol?: number; gradRtol?: number } = {},
+): void {
+  const inputs = inputsOf(c);
+  const result = fn(inputs);
+  const outs = Array.isArray(result) ? result : [result];
+  assertClose(outs[0], c.output, { atol: opts.atol, rtol: opts.rtol, what: `${c.name} output` });
+  c.extra.forEach((e, i) => {
+    if (outs[i + 1]) assertClose(outs[i + 1], e, { atol: opts.atol, rtol: opts.rtol, what: `${c.name} extra output ${i}` });
+  });
+  if (c.grads && c.upstream) {
+    outs[0].backward(decode(c.upstream));
+    for (const [k, g] of Object.entries(c.grads)) {
+      const got = inputs[k].grad;
+      assert.ok(got, `${c.name}: no gradient for input ${k}`);
+      assertClose(got, g, { atol: opts.gradAtol ?? opts.atol ?? 1e-4, rtol: opts.gradRtol ?? opts.rtol ?? 1e-3, what: `${c.name} grad ${k}` });
+    }
+  }
+}
+
+/** Names of the backends that load here (reference always; native/wasm when built). */
+export function backendNames(): string[] {
+  return tt.availableBackends().filter((b) => b.available).map((b) => b.name);
+}
+
+/** Runs `body` once per available backend, naming the backend in failures. */
+export function forEachBackend(body: (name: string) => void): void {
+  for (const name of backendNames()) {
+    try {
+      tt.withBackend(name, () => body(name));
+    } catch (err) {
+      if (err instanceof Error) err.message = `[backend ${name}] ${err.message}`;
+      throw err;
+    }
+  }
+}
+
+/** Float64 leaf with random values in [lo, hi), for gradient checks. */
+export function rand64(shape: number[], seed: number, lo = -1, hi = 1): tt.Tensor {
+  const g = new tt.Generator(seed);
+  const t = tt.rand(shape, { dtype: 'float64', generator: g });
+  const data = t.storage;
+  for (let i = 0; i < data.length; i++) data[i] = lo + (hi - lo) * data[i];
+  return t.requiresGrad_(true);
+}
