@@ -33,3 +33,4 @@ export { add_, sub_, mul_, div_, fill_, zero_, copy_ } from './ops/inplace.js';
 export { backend, setBackend, getBackendName, availableBackends, registerBackend, withBackend } from './backend/index.js';
 export * as F from './functional.js';
 export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
