@@ -43,7 +43,7 @@ golden('bce_clamped_extremes', ({ p, t }) => F.binaryCrossEntropy(p, t, { reduct
 golden('smooth_l1_beta0', ({ x, y }) => F.smoothL1Loss(x, y, { beta: 0 }));
 golden('ce_1d', ({ x }) => F.crossEntropy(x, tt.tensor(2, { dtype: 'int32' })));
 
-const labels = (v: number[] | number[][], dtype: 'int32' = 'int32') => tt.tensor(v, { dtype });
+const labels = (v: tt.NestedArray) => tt.tensor(v, { dtype: 'int32' });
 
 test('gradcheck: cross entropy and nll, every option (float64)', () => {
   forEachBackend(() => {
