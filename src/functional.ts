@@ -4,7 +4,8 @@
  */
 export {
   relu, relu6, leakyRelu, elu, gelu, silu, hardswish, hardsigmoid, hardtanh, sigmoid, tanh, softplus, mish,
-  type LeakyReluOptions, type EluOptions, type GeluOptions, type HardtanhOptions, type SoftplusOptions,
+  selu, celu, logSigmoid, softsign, prelu,
+  type LeakyReluOptions, type EluOptions, type GeluOptions, type HardtanhOptions, type SoftplusOptions, type CeluOptions,
 } from './ops/activation.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { linear } from './ops/matmul.js';
@@ -15,8 +16,8 @@ export {
   type BatchNormOptions, type InstanceNormOptions, type GroupNormOptions, type LayerNormOptions, type LocalResponseNormOptions,
 } from './ops/norm.js';
 export {
-  crossEntropy, nllLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, mseLoss, l1Loss, smoothL1Loss, huberLoss,
+  crossEntropy, nllLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, mseLoss, l1Loss, smoothL1Loss, huberLoss, klDiv,
   type Reduction, type NllLossOptions, type CrossEntropyOptions, type BinaryCrossEntropyOptions,
-  type BinaryCrossEntropyWithLogitsOptions, type RegressionLossOptions, type SmoothL1LossOptions, type HuberLossOptions,
+  type BinaryCrossEntropyWithLogitsOptions, type RegressionLossOptions, type SmoothL1LossOptions, type HuberLossOptions, type KlDivOptions,
 } from './ops/loss.js';
 export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './ops/attention.js';

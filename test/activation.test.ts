@@ -35,6 +35,12 @@ golden('softplus_beta_threshold', ({ x }) => F.softplus(x, { beta: 2, threshold:
 golden('mish', ({ x }) => F.mish(x));
 golden('softmax_dim0', ({ x }) => F.softmax(x, 0));
 golden('log_softmax_dim1', ({ x }) => F.logSoftmax(x, 1));
+golden('selu', ({ x }) => F.selu(x));
+golden('celu_alpha', ({ x }) => F.celu(x, { alpha: 0.6 }));
+golden('logsigmoid', ({ x }) => F.logSigmoid(x));
+golden('softsign', ({ x }) => F.softsign(x));
+golden('prelu_channels', ({ x, w }) => F.prelu(x, w));
+golden('prelu_shared', ({ x, w }) => F.prelu(x, w));
 
 /** Float64 input in [lo, hi) with every element at least 1e-3 away from the given kinks (finite differences use 1e-6). */
 function awayFrom(kinks: number[], seed: number, lo = -5, hi = 8): tt.Tensor {
@@ -65,11 +71,25 @@ test('gradcheck: every activation and option (float64, away from kinks)', () => 
       ['softplus', (x) => F.softplus(x), []],
       ['softplus beta 3 threshold 4', (x) => F.softplus(x, { beta: 3, threshold: 4 }), [4 / 3]],
       ['mish', F.mish, []],
+      ['selu', F.selu, [0]],
+      ['celu 0.6', (x) => F.celu(x, { alpha: 0.6 }), [0]],
+      ['logSigmoid', F.logSigmoid, []],
+      ['softsign', F.softsign, [0]],
     ];
     let seed = 1;
     for (const [name, fn, kinks] of cases) {
       assert.ok(tt.gradcheck(fn, [awayFrom(kinks, seed++)]), name);
     }
+  });
+});
+
+test('gradcheck: prelu, per-channel and shared weight (float64)', () => {
+  forEachBackend(() => {
+    const x = awayFrom([0], 40);
+    const xc = rand64([2, 3, 2, 2], 41);
+    assert.ok(tt.gradcheck((a, w) => F.prelu(a, w), [xc, rand64([3], 42, 0, 0.5)]));
+    assert.ok(tt.gradcheck((a, w) => F.prelu(a, w), [x, rand64([1], 43, 0, 0.5)]));
+    assert.ok(tt.gradcheck((a, w) => F.prelu(a, w), [rand64([2, 3, 4], 44), rand64([3], 45, -0.5, 0.5)]));
   });
 });
 
@@ -94,6 +114,8 @@ test('activation error messages', () => {
   assert.throws(() => F.hardtanh(tt.ones([2]), { minVal: 1, maxVal: 0 }), /hardtanh: maxVal \(0\) must be ≥ minVal \(1\)/);
   assert.throws(() => F.softplus(tt.ones([2]), { beta: 0 }), /softplus: beta must be > 0/);
   assert.throws(() => F.silu(tt.tensor([1, 2], { dtype: 'int32' })), /silu: input must be a floating-point tensor, got int32/);
+  assert.throws(() => F.prelu(tt.ones([2, 3]), tt.ones([2])), /prelu: weight \[2\] must have 1 element or one per channel \(3 for input \[2, 3\]\)/);
+  assert.throws(() => F.celu(tt.ones([2]), { alpha: 0 }), /celu: alpha must be a finite non-zero number/);
 });
 
 test('dropout: inverted scaling, statistics, determinism with a seed, identity in eval', () => {

@@ -38,6 +38,11 @@ for (const r of REDUCTIONS) {
   golden(`smooth_l1_${r}`, ({ x, y }) => F.smoothL1Loss(x, y, { beta: 0.5, reduction: r }));
   golden(`huber_${r}`, ({ x, y }) => F.huberLoss(x, y, { delta: 0.7, reduction: r }));
 }
+for (const r of [...REDUCTIONS, 'batchmean'] as const) {
+  golden(`kl_div_${r}`, ({ x, t }) => F.klDiv(x, t, { reduction: r }));
+  golden(`kl_div_target_grad_${r}`, ({ x, t }) => F.klDiv(x, t, { reduction: r }));
+  golden(`kl_div_log_target_${r}`, ({ x, t }) => F.klDiv(x, t, { reduction: r, logTarget: true }));
+}
 // p ∈ {0, 1}: the logs are clamped at -100 and the gradient's denominator at 1e-12 (so |grad| reaches 1e12).
 golden('bce_clamped_extremes', ({ p, t }) => F.binaryCrossEntropy(p, t, { reduction: 'sum' }), { atol: 1e-4, rtol: 1e-5, gradAtol: 1e-4, gradRtol: 1e-5 });
 golden('smooth_l1_beta0', ({ x, y }) => F.smoothL1Loss(x, y, { beta: 0 }));
@@ -81,6 +86,8 @@ test('gradcheck: binary cross entropy (with logits) and regression losses (float
       assert.ok(tt.gradcheck((a, b) => F.l1Loss(a, b, { reduction }), [x, y]));
       assert.ok(tt.gradcheck((a, b) => F.smoothL1Loss(a, b, { beta: 2, reduction }), [x, y]));
       assert.ok(tt.gradcheck((a, b) => F.huberLoss(a, b, { delta: 1.5, reduction }), [x, y]));
+      assert.ok(tt.gradcheck((a, b) => F.klDiv(a.logSoftmax(1), b, { reduction }), [x, p]));
+      assert.ok(tt.gradcheck((a, b) => F.klDiv(a, b, { reduction, logTarget: true }), [x, y]));
     }
   });
 });
@@ -95,6 +102,14 @@ test('losses: stable with large logits, mean over all-ignored targets is NaN (as
   assert.deepEqual(z.tolist(), [200, 200]);
   assert.ok(Number.isNaN(F.crossEntropy(tt.ones([2, 3]), labels([-100, -100])).item()));
   assert.equal(F.crossEntropy(tt.ones([2, 3]), labels([-100, -100]), { reduction: 'sum' }).item(), 0);
+  // uint8 labels: 156 is a class, not the byte-wrapped default ignoreIndex -100.
+  assert.ok(Math.abs(F.crossEntropy(tt.zeros([1, 200]), tt.tensor([156], { dtype: 'uint8' })).item() - Math.log(200)) < 1e-5);
+  // klDiv: a zero target contributes 0 (0·log 0 = 0) and finite gradients.
+  const lp = tt.tensor([[-1, -2]], { requiresGrad: true });
+  const kt = tt.tensor([[0, 1]], { requiresGrad: true });
+  assert.ok(Math.abs(F.klDiv(lp, kt, { reduction: 'sum' }).item() - 2) < 1e-6);
+  F.klDiv(lp, kt, { reduction: 'sum' }).backward();
+  assert.ok([...lp.grad!.tolist(), ...kt.grad!.tolist()].every(Number.isFinite));
 });
 
 test('loss error messages', () => {

@@ -3,8 +3,11 @@
  * src/backend/reference/elementwise.ts for the exact formulas, which follow PyTorch's, kinks included: the
  * derivative at a kink is the one PyTorch uses, e.g. relu'(0) = 0, leakyRelu'(0) = slope, hardtanh' = 0 at the bounds).
  */
+import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { activation } from './elementwise.js';
+import { abs, activation, add, div, gt, mul, neg, where } from './elementwise.js';
+import { reshape } from './shape.js';
+import { requireFloat } from './util.js';
 
 /** max(x, 0). */
 export function relu(x: Tensor): Tensor {
@@ -112,4 +115,59 @@ export function softplus(x: Tensor, opts: SoftplusOptions = {}): Tensor {
 /** x·tanh(softplus(x)). */
 export function mish(x: Tensor): Tensor {
   return activation('mish', 'mish', x);
+}
+
+const SELU_ALPHA = 1.6732632423543772848170429916717;
+const SELU_SCALE = 1.0507009873554804934193349852946;
+
+/** scale·elu(x, alpha) with the self-normalising constants of Klambauer et al. (PyTorch's F.selu). */
+export function selu(x: Tensor): Tensor {
+  return mul(elu(x, { alpha: SELU_ALPHA }), SELU_SCALE);
+}
+
+/** Options of `celu`. */
+export interface CeluOptions {
+  /** Default 1; must be non-zero. */
+  alpha?: number;
+}
+
+/** max(0, x) + min(0, alpha·(exp(x/alpha) − 1)) (PyTorch's F.celu), i.e. alpha·elu(x/alpha). */
+export function celu(x: Tensor, opts: CeluOptions = {}): Tensor {
+  const alpha = opts.alpha ?? 1;
+  if (alpha === 0 || !Number.isFinite(alpha)) throw new Error(`celu: alpha must be a finite non-zero number, got ${alpha}`);
+  return alpha === 1 ? elu(x) : mul(elu(div(x, alpha)), alpha);
+}
+
+/** log(sigmoid(x)) = −softplus(−x), computed stably for large |x|. */
+export function logSigmoid(x: Tensor): Tensor {
+  return neg(softplus(neg(x)));
+}
+
+/** x / (1 + |x|). */
+export function softsign(x: Tensor): Tensor {
+  requireFloat('softsign', x);
+  return div(x, add(abs(x), 1));
+}
+
+/**
+ * Parametric ReLU (PyTorch's F.prelu): x for x > 0, weight·x otherwise, with `weight` a learnable tensor of one
+ * element (shared) or of C elements (one per channel, dim 1 of the input).
+ */
+export function prelu(x: Tensor, weight: Tensor): Tensor {
+  requireFloat('prelu', x);
+  requireFloat('prelu', weight, 'weight');
+  const n = weight.numel();
+  const c = x.shape.length >= 2 ? x.shape[1] : 1;
+  if (weight.shape.length > 1 || (n !== 1 && n !== c)) {
+    throw new Error(`prelu: weight ${formatShape(weight.shape)} must have 1 element or one per channel (${c} for input ${formatShape(x.shape)})`);
+  }
+  let w = weight;
+  if (n !== 1) {
+    const shape = x.shape.map(() => 1);
+    shape[1] = n;
+    w = reshape(weight, shape);
+  } else if (weight.shape.length !== 0) {
+    w = reshape(weight, []);
+  }
+  return where(gt(x, 0), x, mul(x, w));
 }

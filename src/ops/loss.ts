@@ -11,7 +11,7 @@ import { isFloating } from '../tensor/dtype.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { softplus } from './activation.js';
-import { abs, add, clamp, div, log, lt, mul, ne, neg, square, sub, where } from './elementwise.js';
+import { abs, add, clamp, div, exp, gt, log, lt, mul, ne, neg, square, sub, where } from './elementwise.js';
 import { amax, amin, sum } from './reduce.js';
 import { expand, gather, indexSelect, permute, reshape, to } from './shape.js';
 import { logSoftmax } from './softmax.js';
@@ -58,6 +58,8 @@ function pickTargets(op: string, input: Tensor, target: Tensor, weight: Tensor |
   if (target.dtype !== 'int32' && target.dtype !== 'uint8') {
     throw new Error(`${op}: class-index target must be an integer tensor (int32), got ${target.dtype} with shape ${formatShape(target.shape)}`);
   }
+  // uint8 labels are widened so that ignoreIndex (-100 by default) compares as a number, not as a wrapped byte.
+  if (target.dtype === 'uint8') target = to(target, 'int32');
   const rank = input.shape.length;
   if (rank === 0) throw new Error(`${op}: input must have a class dim, got a 0-d tensor`);
   const c = rank === 1 ? input.shape[0] : input.shape[1];
@@ -153,13 +155,14 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
     return reduction === 'sum' ? total : div(total, input.numel() / c);
   }
   const logp = logSoftmax(input, classDim);
-  const { loss, w } = pickTargets(op, logp, target, weight, ignoreIndex);
+  const labels = target.dtype === 'uint8' ? to(target, 'int32') : target;
+  const { loss, w } = pickTargets(op, logp, labels, weight, ignoreIndex);
   const nll = reduceWeighted(loss, w, reduction);
   if (ls === 0) return nll;
   // PyTorch 1.13: the smoothing term is −Σ_c w_c·log p_c per element, zeroed where ignored, reduced with the same
   // denominator as the nll term (Σ of the weights of the non-ignored targets).
   const smoothTerms = weight ? mul(logp, weightView()) : logp;
-  const valid = ne(target, ignoreIndex);
+  const valid = ne(labels, ignoreIndex);
   const smooth = mul(neg(sum(smoothTerms, classDim)), valid);
   const smoothRed = reduceWeighted(smooth, w, reduction);
   return add(mul(nll, 1 - ls), mul(smoothRed, ls / c));
@@ -306,5 +309,39 @@ export function huberLoss(input: Tensor, target: Tensor, opts: HuberLossOptions 
   if (!(delta > 0)) throw new Error(`${op}: delta must be > 0, got ${delta}`);
   const d = abs(regressionOperands(op, input, target));
   const loss = where(lt(d, delta), mul(square(d), 0.5), mul(sub(d, 0.5 * delta), delta));
+  return reduce(loss, reduction);
+}
+
+/** Options of `klDiv`. */
+export interface KlDivOptions {
+  /** 'batchmean' divides the sum by the batch size (the mathematically correct KL mean); 'mean' by the element count (PyTorch's default). */
+  reduction?: Reduction | 'batchmean';
+  /** The target is given as log-probabilities (default false: probabilities). */
+  logTarget?: boolean;
+}
+
+/**
+ * Kullback–Leibler divergence of `target` from the distribution whose log-probabilities are `input` (PyTorch's
+ * F.kl_div): target·(log target − input) pointwise, with 0·log 0 = 0; or exp(t)·(t − input) when logTarget.
+ */
+export function klDiv(input: Tensor, target: Tensor, opts: KlDivOptions = {}): Tensor {
+  const op = 'klDiv';
+  requireFloat(op, input);
+  requireFloatTarget(op, target);
+  requireSameShape(op, input, target);
+  const reduction = opts.reduction ?? 'mean';
+  if (reduction !== 'batchmean') checkReduction(op, reduction);
+  let loss: Tensor;
+  if (opts.logTarget) {
+    loss = mul(exp(target), sub(target, input));
+  } else {
+    // log of 1 where the target is 0, so 0·log 0 is 0 in value and in both gradients (no 0·∞).
+    const safe = where(gt(target, 0), target, 1);
+    loss = mul(target, sub(log(safe), input));
+  }
+  if (reduction === 'batchmean') {
+    const batch = input.shape.length > 0 ? input.shape[0] : 1;
+    return div(sum(loss), batch);
+  }
   return reduce(loss, reduction);
 }
