@@ -79,6 +79,8 @@ test('seed course: 2×2 max pooling', () => {
     assert.deepEqual(idx.reshape(2, 2).toArray(), [[5, 7], [8, 10]]); // flat h·w positions, as torch
     assert.deepEqual(F.maxUnpool2d(v, idx, 2).reshape(4, 4).toArray(), [[0, 0, 0, 0], [0, 6, 0, 8], [16, 0, 14, 0], [0, 0, 0, 0]]);
     assert.deepEqual(F.avgPool2d(x, 2).reshape(2, 2).toArray(), [[3.5, 5.5], [13.5, 11.5]]);
+    // torch accepts a negative divisor_override: avg_pool2d(arange(16).view(1,1,4,4), 2, divisor_override=-2)
+    assert.deepEqual(F.avgPool2d(tt.arange(16, undefined, 1, { dtype: 'float32' }).reshape(1, 1, 4, 4), 2, { divisorOverride: -2 }).reshape(2, 2).toArray(), [[-5, -9], [-21, -25]]);
     assert.deepEqual(F.adaptiveAvgPool2d(x, 1).reshape(1).toArray(), [8.5]);
     assert.deepEqual(F.adaptiveMaxPool2d(x, 1).reshape(1).toArray(), [16]);
   });

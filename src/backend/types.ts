@@ -29,7 +29,12 @@ export type UnaryGradOp =
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'amax' | 'amin';
 
-/** Geometry of a 2-D convolution (also describes its transposed form, whose forward is conv2dBackwardInput). */
+/**
+ * Geometry of a 2-D convolution (also describes its transposed form, whose forward is conv2dBackwardInput).
+ * oh/ow are authoritative: for conv_transpose2d with outputPadding ≥ stride (allowed when < dilation) or 'same'
+ * padding with an even kernel they are not the symmetric floor formula, and taps landing outside [0, h)×[0, w)
+ * read (or receive) zero.
+ */
 export interface Conv2dGeometry {
   n: number; c: number; h: number; w: number;      // input
   oc: number; kh: number; kw: number;               // weight [oc, c/groups, kh, kw]
