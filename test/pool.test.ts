@@ -115,3 +115,13 @@ test('pool errors name the op and the shapes', () => {
   const bad = tt.full([1, 2, 2, 2], 16, { dtype: 'int32' });
   assert.throws(() => F.maxUnpool2d(v, bad, 2), /maxUnpool2d: index 16 \(element 0 of indices \[1, 2, 2, 2\]\) is outside the 4×4 output plane/);
 });
+
+test('max pooling propagates NaN and keeps the first index of an all −∞ window, like torch', () => {
+  const x = tt.tensor([[1, NaN, 3, 4], [5, 6, 7, 8], [-Infinity, -Infinity, 2, 1], [-Infinity, -Infinity, 0, 9]]).reshape(1, 1, 4, 4);
+  forEachBackend(() => {
+    for (const [v, idx] of [F.maxPool2d(x, 2, { returnIndices: true }), F.adaptiveMaxPool2d(x, 2, { returnIndices: true })]) {
+      assert.deepEqual(v.tolist(), [NaN, 8, -Infinity, 9]);
+      assert.deepEqual(idx.tolist(), [1, 7, 8, 15]);
+    }
+  });
+});
