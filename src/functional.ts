@@ -9,7 +9,14 @@ export {
 } from './ops/activation.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { linear } from './ops/matmul.js';
-export { oneHot } from './ops/shape.js';
+export { oneHot, flatten } from './ops/shape.js';
+export { conv2d, convTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions, type ConvPaddingMode, type IntPair } from './ops/conv.js';
+export {
+  maxPool2d, maxUnpool2d, avgPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d,
+  type MaxPool2dOptions, type MaxUnpool2dOptions, type AvgPool2dOptions, type AdaptiveSize,
+} from './ops/pool.js';
+export { pad, type PadOptions, type PadMode } from './ops/pad.js';
+export { interpolate, type InterpolateOptions, type InterpolateMode } from './ops/interpolate.js';
 export { dropout, dropout2d, type DropoutOptions } from './ops/dropout.js';
 export {
   batchNorm, instanceNorm, groupNorm, layerNorm, localResponseNorm,
