@@ -8,5 +8,26 @@ export {
 } from './module.js';
 export { Sequential, ModuleList, ModuleDict } from './container.js';
 export { Linear, Identity, Flatten, Unflatten, type LinearOptions, type FactoryOptions } from './linear.js';
-export { ReLU, Sigmoid, Tanh, Softmax, LogSoftmax } from './activation.js';
+export { Conv2d, ConvTranspose2d, type Conv2dLayerOptions, type ConvTranspose2dLayerOptions } from './conv.js';
+export {
+  MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d, type MaxPool2dLayerOptions, type AvgPool2dLayerOptions,
+} from './pooling.js';
+export {
+  BatchNorm1d, BatchNorm2d, InstanceNorm2d, GroupNorm, LayerNorm, LocalResponseNorm,
+  type NormLayerOptions, type GroupNormLayerOptions, type LayerNormLayerOptions,
+} from './normalization.js';
+export {
+  ReLU, ReLU6, LeakyReLU, ELU, CELU, SELU, GELU, SiLU, Hardswish, Hardsigmoid, Hardtanh, Sigmoid, Tanh, LogSigmoid,
+  Softsign, Softplus, Mish, PReLU, Softmax, LogSoftmax, FReLU,
+} from './activation.js';
+export { Dropout, Dropout2d } from './dropout.js';
+export { Upsample, type UpsampleOptions } from './upsampling.js';
+export {
+  CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, MSELoss, L1Loss, SmoothL1Loss, Flooding, flooding,
+  type LossModule, type WeightedLossOptions,
+} from './loss.js';
 export * as init from './init.js';
+export {
+  MultiheadAttention, NonDynamicallyQuantizableLinear, SqueezeExcitation, NonLocal2d,
+  type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions, type SqueezeExcitationOptions, type NonLocal2dOptions,
+} from './attention.js';
