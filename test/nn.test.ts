@@ -144,3 +144,346 @@ test('toString matches PyTorch reprs', () => {
   };
   for (const [k, m] of Object.entries(mods)) assert.equal(m.toString(), expected[k], `repr of ${k}`);
 });
+
+class TwoLayer extends nn.Module {
+  features = new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm2d(2), new nn.ReLU());
+  scale = new nn.Parameter(tt.ones([1]));
+  head: tt.nn.Linear = new nn.Linear(2, 3);
+
+  forward(x: tt.Tensor): tt.Tensor {
+    const f = this.features.forward(x).mean([2, 3]);
+    return this.head.forward(f.mul(this.scale));
+  }
+}
+
+test('Module registration: fields discovered in order, dotted PyTorch names, snake_case buffers with camelCase accessors', () => {
+  const m = new TwoLayer();
+  assert.deepEqual(m.namedParameters().map(([k]) => k), [
+    'scale', 'features.0.weight', 'features.0.bias', 'features.1.weight', 'features.1.bias', 'head.weight', 'head.bias',
+  ]);
+  assert.deepEqual(Object.keys(m.stateDict()), [
+    'scale', 'features.0.weight', 'features.0.bias', 'features.1.weight', 'features.1.bias', 'features.1.running_mean',
+    'features.1.running_var', 'features.1.num_batches_tracked', 'head.weight', 'head.bias',
+  ]);
+  assert.deepEqual(m.namedModules().map(([k]) => k), ['', 'features', 'features.0', 'features.1', 'features.2', 'head']);
+  assert.deepEqual(m.namedChildren().map(([k]) => k), ['features', 'head']);
+  assert.deepEqual(m.namedBuffers().map(([k]) => k), ['features.1.running_mean', 'features.1.running_var', 'features.1.num_batches_tracked']);
+  const bn = m.features[1] as tt.nn.BatchNorm2d;
+  assert.ok(bn.runningMean instanceof tt.Tensor);
+  assert.equal(bn.runningMean, (bn as unknown as Record<string, unknown>).running_mean, 'camelCase accessor reaches the snake_case buffer');
+  assert.equal(m.stateDict()['features.1.running_mean'].storage, bn.runningMean!.storage);
+  assert.equal(bn.numBatchesTracked!.dtype, 'int32');
+  assert.ok(m.parameters().every((p) => p instanceof nn.Parameter && p instanceof tt.Tensor && p.requiresGrad));
+  assert.equal(m.getParameter('head.bias'), m.head.bias);
+  assert.throws(() => m.getSubmodule('features.7'), /has no submodule '7'/);
+  // Replacing the head (transfer learning) re-registers it.
+  m.head = new nn.Linear(2, 10);
+  assert.deepEqual(m.stateDict()['head.weight'].shape, [10, 2]);
+  assert.throws(() => { (m as unknown as { head: unknown }).head = tt.ones([2]); }, /cannot assign 'Tensor' as child module 'head'/);
+  assert.throws(() => { (bn as unknown as { weight: unknown }).weight = tt.ones([2]); }, /nn.Parameter or null expected/);
+  // Non-persistent buffers are not state; a shared module is listed once.
+  const lin = new nn.Linear(2, 2);
+  class Shared extends nn.Module {
+    a = lin;
+    b = lin;
+    constructor() {
+      super();
+      this.registerBuffer('cache', tt.zeros([2]), false);
+      this.registerBuffer('step_count', tt.zeros([1]));
+    }
+
+    forward(x: tt.Tensor) {
+      return this.b.forward(this.a.forward(x));
+    }
+  }
+  const s = new Shared();
+  assert.equal(s.parameters().length, 2);
+  assert.deepEqual(Object.keys(s.stateDict()), ['step_count', 'a.weight', 'a.bias', 'b.weight', 'b.bias']);
+  assert.deepEqual(s.namedBuffers().map(([k]) => k), ['cache', 'step_count']);
+  assert.ok((s as unknown as { stepCount: tt.Tensor }).stepCount instanceof tt.Tensor);
+  // stateDict shares storage (detached); Parameter shares storage with its data.
+  const data = tt.ones([3]);
+  const p = new nn.Parameter(data);
+  assert.equal(p.storage, data.storage);
+  assert.equal(lin.stateDict().weight.storage, lin.weight.storage);
+  assert.equal(lin.stateDict().weight.requiresGrad, false);
+  assert.equal(m.numParameters(), 2 * 9 + 2 + 2 + 2 + 1 + 10 * 2 + 10);
+});
+
+test('loadStateDict: clear errors for missing/unexpected keys and shape mismatches; strict=false reports keys', () => {
+  const net = smallNet();
+  const sd = net.stateDict();
+  const other = smallNet();
+  const res = other.loadStateDict(sd);
+  assert.deepEqual(res, { missingKeys: [], unexpectedKeys: [] });
+  assert.deepEqual(other.stateDict()['0.weight'].tolist(), sd['0.weight'].tolist());
+  assert.notEqual(other.stateDict()['0.weight'].storage, sd['0.weight'].storage, 'values are copied');
+  const { ['5.bias']: _drop, ...missing } = sd;
+  assert.throws(() => other.loadStateDict({ ...missing, extra: tt.ones([1]) }),
+    (e: Error) => /Error\(s\) in loading state_dict for Sequential/.test(e.message) && /Unexpected key\(s\) in state_dict: "extra"/.test(e.message) && /Missing key\(s\) in state_dict: "5.bias"/.test(e.message));
+  assert.deepEqual(other.loadStateDict({ ...missing, extra: tt.ones([1]) }, false), { missingKeys: ['5.bias'], unexpectedKeys: ['extra'] });
+  assert.throws(() => other.loadStateDict({ ...sd, '5.weight': tt.ones([5, 4]) }, false),
+    /size mismatch for 5.weight: copying a param with shape \[5, 4\] from checkpoint, the shape in current model is \[5, 36\]/);
+});
+
+test('forward hooks and pre-hooks run on every call (model.forward, nested forward, call) and can be removed', () => {
+  const m = new TwoLayer();
+  const seen: string[] = [];
+  const h1 = m.features.registerForwardHook((mod, inputs, out) => { seen.push(`features ${inputs[0].shape} -> ${out.shape}`); });
+  const conv = m.features[0] as tt.nn.Conv2d;
+  const h2 = conv.registerForwardHook((_mod, _inp, out) => out.mul(0));
+  const x = tt.randn([2, 1, 5, 5]);
+  const y = m.forward(x);
+  assert.deepEqual(seen, ['features 2,1,5,5 -> 2,2,3,3']);
+  // The conv output was replaced by zeros: batch norm of a constant is 0, relu 0, so y = head bias.
+  assertClose(y, [...m.head.bias!.tolist(), ...m.head.bias!.tolist()], { atol: 1e-6 });
+  h2();
+  h1.remove();
+  m.call(x);
+  assert.equal(seen.length, 1, 'removed hook does not fire');
+  const pre = m.head.registerForwardPreHook((_mod, [inp]) => [inp.mul(0)]);
+  assertClose(m.head.forward(tt.ones([1, 2])), m.head.bias!.tolist(), { atol: 0 });
+  pre();
+  // Feature-map capture for Grad-CAM: the hooked activation keeps its graph.
+  let act: tt.Tensor | null = null;
+  m.features[2].registerForwardHook((_m, _i, out) => { act = out as tt.Tensor; (act as tt.Tensor).retainGrad(); });
+  m.forward(x).sum().backward();
+  assert.ok(act && (act as tt.Tensor).grad, 'activation gradient retained');
+});
+
+test('train/eval switch Dropout and BatchNorm; freezing with requiresGrad_(false) excludes parameters from gradients', () => {
+  const m = new nn.Sequential(new nn.Linear(4, 4), new nn.Dropout(0.5, { generator: new tt.Generator(1) }), new nn.BatchNorm1d(4));
+  assert.ok(m.modules().every((mod) => mod.training));
+  m.eval();
+  assert.ok(m.modules().every((mod) => !mod.training));
+  const x = tt.randn([8, 4], { generator: new tt.Generator(2) });
+  const drop = m[1];
+  assert.deepEqual((drop.forward(x) as tt.Tensor).tolist(), x.tolist(), 'dropout is the identity in eval');
+  m.train();
+  const d = (drop.forward(x) as tt.Tensor).tolist();
+  const zeros = d.filter((v) => v === 0).length;
+  assert.ok(zeros > 4 && zeros < 28, `about half dropped, got ${zeros}/32`);
+  d.forEach((v, i) => assert.ok(v === 0 || Math.abs(v - 2 * x.tolist()[i]) < 1e-6));
+  const bn = m[2] as tt.nn.BatchNorm1d;
+  const before = bn.runningMean!.tolist();
+  const yTrain = bn.forward(x);
+  assertClose(yTrain.mean(0), [0, 0, 0, 0], { atol: 1e-5 });
+  assert.notDeepEqual(bn.runningMean!.tolist(), before);
+  assert.equal(bn.numBatchesTracked!.item(), 1);
+  bn.eval();
+  const rm = bn.runningMean!.tolist();
+  bn.forward(x);
+  assert.deepEqual(bn.runningMean!.tolist(), rm, 'eval does not update running statistics');
+  assert.equal(bn.numBatchesTracked!.item(), 1);
+
+  const net = new TwoLayer();
+  net.features.requiresGrad_(false);
+  assert.equal(net.numParameters(true), 1 + 2 * 3 + 3);
+  net.forward(tt.randn([2, 1, 4, 4])).sum().backward();
+  assert.ok(net.features.parameters().every((p) => p.grad === null && !p.requiresGrad));
+  assert.ok(net.head.weight.grad !== null && net.scale.grad !== null);
+  net.zeroGrad(false);
+  assert.deepEqual(net.head.weight.grad!.tolist(), new Array(6).fill(0));
+  net.zeroGrad();
+  assert.equal(net.head.weight.grad, null);
+});
+
+test('default initialisation matches PyTorch: Conv/Linear U(±1/√fan_in), BN ones/zeros, MHA xavier + zero biases', () => {
+  const g = new tt.Generator(7);
+  const conv = new nn.Conv2d(16, 64, 3, { generator: g });
+  const bound = 1 / Math.sqrt(16 * 9); // kaiming_uniform_(a=√5): gain·√(3/fan_in) = √(1/3)·√3/√fan_in
+  const w = conv.weight.tolist();
+  assert.ok(w.every((v) => Math.abs(v) <= bound));
+  const variance = w.reduce((s, v) => s + v * v, 0) / w.length;
+  assert.ok(Math.abs(variance - bound * bound / 3) / (bound * bound / 3) < 0.05, `weight variance ${variance} vs ${bound * bound / 3}`);
+  assert.ok(Math.max(...w.map(Math.abs)) > 0.95 * bound, 'fills the whole interval');
+  assert.ok(conv.bias!.tolist().every((v) => Math.abs(v) <= bound));
+  const lin = new nn.Linear(50, 200);
+  assert.ok(lin.weight.tolist().every((v) => Math.abs(v) <= 1 / Math.sqrt(50)));
+  const ct = new nn.ConvTranspose2d(8, 4, 3);
+  assert.ok(ct.weight.tolist().every((v) => Math.abs(v) <= 1 / Math.sqrt(4 * 9)), 'transposed conv fan_in is weight.size(1)·k·k');
+  const bn = new nn.BatchNorm2d(3);
+  assert.deepEqual([bn.weight!.tolist(), bn.bias!.tolist(), bn.runningMean!.tolist(), bn.runningVar!.tolist()], [[1, 1, 1], [0, 0, 0], [0, 0, 0], [1, 1, 1]]);
+  const mha = new nn.MultiheadAttention(16, 4);
+  const a = Math.sqrt(6 / (16 + 48));
+  assert.ok(mha.inProjWeight.tolist().every((v) => Math.abs(v) <= a));
+  assert.ok(mha.inProjBias!.tolist().every((v) => v === 0) && mha.outProj.bias!.tolist().every((v) => v === 0));
+  // Same generator seed, same weights.
+  assert.deepEqual(new nn.Linear(3, 2, { generator: new tt.Generator(5) }).weight.tolist(), new nn.Linear(3, 2, { generator: new tt.Generator(5) }).weight.tolist());
+});
+
+test('nn.init: gains, fan modes, distributions, generator, works on parameters; errors', () => {
+  const { init } = nn;
+  assert.equal(init.calculateGain('relu'), Math.SQRT2);
+  assert.equal(init.calculateGain('tanh'), 5 / 3);
+  assert.equal(init.calculateGain('conv2d'), 1);
+  assert.equal(init.calculateGain('selu'), 0.75);
+  assert.ok(Math.abs(init.calculateGain('leaky_relu', Math.sqrt(5)) - Math.sqrt(1 / 3)) < 1e-12);
+  assert.ok(Math.abs(init.calculateGain('leaky_relu') - Math.sqrt(2 / 1.0001)) < 1e-12);
+  const p = new nn.Parameter(tt.zeros([256, 128, 3, 3]));
+  const stats = (t: tt.Tensor) => {
+    const v = t.tolist();
+    const mean = v.reduce((s, x) => s + x, 0) / v.length;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const x of v) {
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+    return { mean, std: Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / v.length), min, max };
+  };
+  const g = new tt.Generator(3);
+  init.kaimingNormal_(p, { mode: 'fanOut', nonlinearity: 'relu', generator: g });
+  let s = stats(p);
+  assert.ok(Math.abs(s.std - Math.SQRT2 / Math.sqrt(256 * 9)) / (Math.SQRT2 / Math.sqrt(256 * 9)) < 0.02, `kaimingNormal_ std ${s.std}`);
+  init.kaimingUniform_(p, { nonlinearity: 'relu', generator: g });
+  s = stats(p);
+  const kb = Math.SQRT2 * Math.sqrt(3 / (128 * 9));
+  assert.ok(s.max <= kb && s.min >= -kb && s.max > 0.99 * kb);
+  init.xavierNormal_(p, { gain: 2, generator: g });
+  assert.ok(Math.abs(stats(p).std - 2 * Math.sqrt(2 / (128 * 9 + 256 * 9))) < 0.02 * 2 * Math.sqrt(2 / (128 * 9 + 256 * 9)));
+  init.truncNormal_(p, 1, 2, -1, 2, g);
+  s = stats(p);
+  assert.ok(s.min >= -1 && s.max <= 2, 'truncated to [a, b]');
+  // Mean of N(1, 2²) truncated to [−1, 2]: μ + σ(φ(α) − φ(β))/(Φ(β) − Φ(α)) with α = −1, β = 0.5.
+  const phi = (z: number) => Math.exp(-z * z / 2) / Math.sqrt(2 * Math.PI);
+  const expectedMean = 1 + 2 * (phi(-1) - phi(0.5)) / (0.691462461 - 0.158655254);
+  assert.ok(Math.abs(s.mean - expectedMean) < 0.01, `truncNormal_ mean ${s.mean} vs ${expectedMean}`);
+  init.uniform_(p, -3, -2, g);
+  s = stats(p);
+  assert.ok(s.min >= -3 && s.max < -2);
+  init.constant_(p, 0.5);
+  assert.ok(p.tolist().every((v) => v === 0.5));
+  assert.ok(p.requiresGrad && p.isLeaf, 'initialisers keep the parameter a leaf that requires grad');
+  const e = init.eye_(tt.zeros([2, 3]));
+  assert.deepEqual(e.toArray(), [[1, 0, 0], [0, 1, 0]]);
+  const a1 = init.normal_(tt.zeros([5]), 0, 1, new tt.Generator(9)).tolist();
+  assert.deepEqual(init.normal_(tt.zeros([5]), 0, 1, new tt.Generator(9)).tolist(), a1);
+  assert.throws(() => init.kaimingUniform_(tt.zeros([5])), /fewer than 2 dimensions/);
+  assert.throws(() => init.calculateGain('swish' as 'relu'), /unsupported nonlinearity 'swish'/);
+  // A strided view is initialised in place.
+  const big = tt.zeros([4, 4]);
+  init.constant_(big.T.narrow(0, 1, 2), 7);
+  assert.deepEqual(big.toArray(), [[0, 7, 7, 0], [0, 7, 7, 0], [0, 7, 7, 0], [0, 7, 7, 0]]);
+});
+
+test('clear errors: Linear feature mismatch, Conv2d groups and channels, BatchNorm rank, MHA divisibility', () => {
+  assert.throws(() => new nn.Linear(3, 2).forward(tt.ones([4, 5])), /linear: input \[4, 5\] has 5 features but weight \[2, 3\] expects 3/);
+  assert.throws(() => new nn.Conv2d(3, 6, 3, { groups: 2 }), /Conv2d: in_channels \(3\) must be divisible by groups \(2\)/);
+  assert.throws(() => new nn.Conv2d(4, 6, 3, { groups: 4 }), /out_channels \(6\) must be divisible by groups \(4\)/);
+  assert.throws(() => new nn.Conv2d(4, 6, 3, { padding: 'same', stride: 2 }), /padding='same' is not supported for strided convolutions/);
+  assert.throws(() => new nn.Conv2d(3, 8, 3).forward(tt.ones([1, 1, 5, 5])), /Conv2d: input \[1, 1, 5, 5\] has 1 channels but this layer expects 3/);
+  assert.throws(() => new nn.BatchNorm2d(3).forward(tt.ones([2, 3, 4])), /BatchNorm2d: expected 4D input \(got 3D input/);
+  assert.throws(() => new nn.MultiheadAttention(10, 3), /embed_dim \(10\) must be divisible by num_heads \(3\)/);
+  assert.throws(() => new nn.GroupNorm(3, 8), /num_channels \(8\) must be divisible by num_groups \(3\)/);
+  assert.throws(() => new nn.Dropout(1.5), /between 0 and 1/);
+  assert.throws(() => new nn.ModuleList([new nn.ReLU()]).forward(), /ModuleList has no forward/);
+});
+
+test('containers: Sequential indexing, append/insert/pop/slice, named records; ModuleList and ModuleDict register children', () => {
+  const s = new nn.Sequential(new nn.Linear(2, 3), new nn.ReLU());
+  s.append(new nn.Linear(3, 1));
+  assert.equal(s.length, 3);
+  assert.ok(s[2] instanceof nn.Linear && s.at(-1) === s[2]);
+  assert.deepEqual(s.forward(tt.ones([4, 2])).shape, [4, 1]);
+  s.insert(1, new nn.Dropout(0.1));
+  assert.deepEqual(s.namedChildren().map(([k, m]) => `${k}:${m.constructor.name}`), ['0:Linear', '1:Dropout', '2:ReLU', '3:Linear']);
+  assert.ok(s.pop(1) instanceof nn.Dropout);
+  assert.deepEqual(Object.keys(s.stateDict()), ['0.weight', '0.bias', '2.weight', '2.bias']);
+  assert.equal([...s].length, 3);
+  const head = s.slice(0, 2);
+  assert.equal(head.length, 2);
+  assert.equal(head[0], s[0], 'slice shares modules');
+  const named = new nn.Sequential({ conv: new nn.Conv2d(1, 2, 3), act: new nn.ReLU() });
+  assert.deepEqual(Object.keys(named.stateDict()), ['conv.weight', 'conv.bias']);
+  assert.ok((named as unknown as { conv: unknown }).conv instanceof nn.Conv2d);
+  const list = new nn.ModuleList([new nn.Linear(1, 1), new nn.Linear(1, 1)]);
+  class WithList extends nn.Module {
+    blocks = list;
+    forward(x: tt.Tensor) {
+      for (const b of this.blocks) x = b.forward(x) as tt.Tensor;
+      return x;
+    }
+  }
+  assert.deepEqual(Object.keys(new WithList().stateDict()), ['blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight', 'blocks.1.bias']);
+  const dict = new nn.ModuleDict({ a: new nn.Linear(1, 2), b: new nn.ReLU() });
+  assert.deepEqual(dict.keys(), ['a', 'b']);
+  assert.ok(dict.get('a') instanceof nn.Linear);
+  dict.pop('a');
+  assert.deepEqual(Object.keys(dict.stateDict()), []);
+  assert.throws(() => dict.get('a'), /no module named 'a'/);
+});
+
+test('loss modules wrap the functional losses; Flooding = |L − b| + b flips the gradient below the flood level', () => {
+  const logits = tt.tensor([[2, 0.5, -1], [0.1, 0.2, 3]], { requiresGrad: true });
+  const target = tt.tensor([0, 2], { dtype: 'int32' });
+  const ce = new nn.CrossEntropyLoss({ labelSmoothing: 0.1 });
+  assert.equal(ce.forward(logits, target).item(), tt.F.crossEntropy(logits, target, { labelSmoothing: 0.1 }).item());
+  const w = tt.tensor([1, 2, 3]);
+  const wce = new nn.CrossEntropyLoss({ weight: w });
+  assert.deepEqual(Object.keys(wce.stateDict()), ['weight']);
+  assert.equal(new nn.NLLLoss().forward(logits.logSoftmax(1), target).item(), tt.F.nllLoss(logits.logSoftmax(1), target).item());
+  assert.equal(wce.forward(logits, target).item(), tt.F.crossEntropy(logits, target, { weight: w }).item());
+  const p = tt.tensor([0.2, 0.9]);
+  const t = tt.tensor([0, 1]);
+  assert.equal(new nn.BCELoss().forward(p, t).item(), tt.F.binaryCrossEntropy(p, t).item());
+  assert.equal(new nn.BCEWithLogitsLoss({ posWeight: tt.tensor([2, 2]) }).forward(p, t).item(), tt.F.binaryCrossEntropyWithLogits(p, t, { posWeight: tt.tensor([2, 2]) }).item());
+  assert.equal(new nn.MSELoss({ reduction: 'sum' }).forward(p, t).item(), tt.F.mseLoss(p, t, { reduction: 'sum' }).item());
+  assert.equal(new nn.L1Loss().forward(p, t).item(), tt.F.l1Loss(p, t).item());
+  assert.equal(new nn.SmoothL1Loss({ beta: 0.5 }).forward(p, t).item(), tt.F.smoothL1Loss(p, t, { beta: 0.5 }).item());
+  assert.throws(() => new nn.MSELoss({ reduction: 'avg' as 'mean' }), /reduction must be 'mean', 'sum' or 'none'/);
+
+  const base = ce.forward(logits, target).item();
+  const high = new nn.Flooding(ce, base + 1);
+  const flooded = high.forward(logits, target);
+  assert.ok(Math.abs(flooded.item() - (2 * (base + 1) - base)) < 1e-6, 'below b: 2b − L');
+  flooded.backward();
+  const gBelow = logits.grad!.tolist();
+  logits.grad = null;
+  ce.forward(logits, target).backward();
+  const gPlain = logits.grad!.tolist();
+  gBelow.forEach((v, i) => assert.ok(Math.abs(v + gPlain[i]) < 1e-6, 'gradient ascent below the flood level'));
+  const low = new nn.Flooding(null, 0.01);
+  assert.ok(Math.abs(low.forward(tt.scalar(base)).item() - base) < 1e-6, 'above b: unchanged');
+  assert.throws(() => low.forward(logits, target), /no loss module/);
+  assert.throws(() => low.forward(tt.ones([2])), /expects a scalar loss/);
+  assert.equal(high.toString(), `Flooding(\n  b=${String(base + 1)}\n  (loss): CrossEntropyLoss()\n)`);
+});
+
+test('pooling modules: MaxPool2d returnIndices feeds MaxUnpool2d; AdaptiveAvgPool2d global pooling', () => {
+  const x = tt.arange(0, 16, 1, { dtype: 'float32' }).reshape(1, 1, 4, 4);
+  const pool = new nn.MaxPool2d(2, { returnIndices: true });
+  const [y, idx] = pool.forward(x);
+  assert.deepEqual(y.tolist(), [5, 7, 13, 15]);
+  const up = new nn.MaxUnpool2d(2).forward(y, idx);
+  assert.deepEqual(up.tolist(), x.tolist().map((v) => ([5, 7, 13, 15].includes(v) ? v : 0)));
+  assert.deepEqual(new nn.AdaptiveAvgPool2d(1).forward(x).tolist(), [7.5]);
+  assert.deepEqual(new nn.Flatten().forward(tt.ones([2, 3, 4])).shape, [2, 12]);
+  assert.deepEqual(new nn.Upsample({ scaleFactor: 2 }).forward(x).shape, [1, 1, 8, 8]);
+});
+
+test('gradcheck (float64): MultiheadAttention with masks, NonLocal2d, SqueezeExcitation, FReLU', () => {
+  const g = new tt.Generator(11);
+  const mha = new nn.MultiheadAttention(4, 2, { dtype: 'float64', generator: g, batchFirst: true });
+  const kpm = tt.tensor([[0, 0, 1], [0, 0, 0]], { dtype: 'bool' });
+  assert.ok(tt.gradcheck((q, kv) => mha.forward(q, kv, kv, { keyPaddingMask: kpm })[0], [rand64([2, 2, 4], 1), rand64([2, 3, 4], 2)]));
+  assert.ok(tt.gradcheck((q) => mha.forward(q, q, q, { averageAttnWeights: false })[1]!, [rand64([2, 3, 4], 3)]));
+  const nl = new nn.NonLocal2d(3, { dtype: 'float64' });
+  assert.ok(tt.gradcheck((x) => nl.forward(x), [rand64([1, 3, 2, 3], 4)]));
+  const se = new nn.SqueezeExcitation(4, 2, { dtype: 'float64' });
+  assert.ok(tt.gradcheck((x) => se.forward(x), [rand64([2, 4, 2, 2], 5)]));
+  const fr = new nn.FReLU(2, { dtype: 'float64' });
+  assert.ok(tt.gradcheck((x) => fr.forward(x), [rand64([2, 2, 3, 3], 6)]));
+});
+
+test('NonLocal2d with zeroInit starts as the identity; MHA unbatched input', () => {
+  const nl = new nn.NonLocal2d(4, { zeroInit: true });
+  const x = tt.randn([1, 4, 3, 3]);
+  assert.deepEqual(nl.forward(x).tolist(), x.tolist());
+  assert.deepEqual(nl.attention(x).shape, [1, 9, 9]);
+  const mha = new nn.MultiheadAttention(4, 2);
+  const [out, w] = mha.forward(tt.randn([3, 4]), tt.randn([5, 4]), tt.randn([5, 4]));
+  assert.deepEqual([out.shape, w!.shape], [[3, 4], [3, 5]]);
+  const [, none] = mha.forward(tt.randn([3, 1, 4]), tt.randn([5, 1, 4]), tt.randn([5, 1, 4]), { needWeights: false });
+  assert.equal(none, null);
+});
