@@ -13,3 +13,4 @@ export {
 } from './locate.js';
 export { Transform, applyTransform, transformFromSpec, registerTransform, type TransformLike, type TransformSpec } from './transform-base.js';
 export { dataGenerator, withDataSeed } from './rng.js';
+export * as transforms from './transforms.js';
