@@ -37,3 +37,5 @@ export {
   readImage, writeImage, decodeImage, encodeImage, detectImageFormat, toImageTensor, fromImageTensor, makeGrid, saveImageGrid, drawText,
   type RawImage, type ImageReadMode, type ImageFormat, type MakeGridOptions,
 } from './io/image.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
