@@ -487,3 +487,17 @@ test('NonLocal2d with zeroInit starts as the identity; MHA unbatched input', () 
   const [, none] = mha.forward(tt.randn([3, 1, 4]), tt.randn([5, 1, 4]), tt.randn([5, 1, 4]), { needWeights: false });
   assert.equal(none, null);
 });
+
+test('apply visits children before parents (custom initialisation)', () => {
+  const net = smallNet();
+  const order: string[] = [];
+  net.apply((m) => {
+    order.push(m.constructor.name);
+    if (m instanceof nn.Conv2d || m instanceof nn.Linear) {
+      nn.init.kaimingNormal_(m.weight, { mode: 'fanOut', nonlinearity: 'relu', generator: new tt.Generator(1) });
+      if (m.bias) nn.init.zeros_(m.bias);
+    }
+  });
+  assert.deepEqual(order, ['Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d', 'Flatten', 'Linear', 'Sequential']);
+  assert.ok((net[0] as tt.nn.Conv2d).bias!.tolist().every((v) => v === 0));
+});

@@ -279,3 +279,26 @@ test('scheduler stateDict round trip continues the same schedule; errors', () =>
   assert.doesNotThrow(() => new optim.OneCycleLR(new PlainGD([p], { lr: 0.1 }), 1, { totalSteps: 5, cycleMomentum: false }));
   assert.throws(() => new optim.SequentialLR(o1, [new optim.StepLR(o1, 2)], [3]), /one milestone fewer than schedulers/);
 });
+
+test('SAM trains a module end to end and a scheduler on SAM drives the base optimizer', () => {
+  const g = new tt.Generator(4);
+  const model = new nn.Sequential(new nn.Linear(3, 8, { generator: g }), new nn.Tanh(), new nn.Linear(8, 1, { generator: g }));
+  const x = tt.randn([32, 3], { generator: g });
+  const y = x.sum(1, true).sin();
+  const lossFn = () => model.forward(x).sub(y).square().mean();
+  const sam = new optim.SAM(model.parameters(), optim.SGD, { lr: 0.2, momentum: 0.9, rho: 0.05 });
+  const sched = new optim.StepLR(sam, 10, 0.5);
+  const first = lossFn().item();
+  for (let i = 0; i < 30; i++) {
+    sam.zeroGrad();
+    lossFn().backward();
+    sam.step(() => {
+      const l = lossFn();
+      l.backward();
+      return l;
+    });
+    sched.step();
+  }
+  assert.ok(lossFn().item() < 0.5 * first, `loss ${lossFn().item()} vs initial ${first}`);
+  assert.equal(sam.baseOptimizer.paramGroups[0].lr, 0.2 * 0.5 ** 3);
+});
