@@ -14,3 +14,7 @@ export {
 export { Transform, applyTransform, transformFromSpec, registerTransform, type TransformLike, type TransformSpec } from './transform-base.js';
 export { dataGenerator, withDataSeed } from './rng.js';
 export * as transforms from './transforms.js';
+export { CIFAR10, readCifarBatch, type CIFAR10Options } from './cifar.js';
+export { ImageFolder, type ImageFolderOptions } from './image-folder.js';
+export { Shapes, detectionCollate, SHAPE_KINDS, type ShapeKind, type ShapesOptions, type ShapesSample, type DetectionBatch } from './shapes.js';
+export type { ImageSample, Sample } from './transforms.js';
