@@ -184,11 +184,23 @@ export class DataLoader<T, B = Collated<T>> {
   }
 }
 
-/** Worker module: the compiled .js next to this file, or the .ts source when running from source (tsx). */
-function workerUrl(): URL {
+/**
+ * Starts a worker thread running worker.ts/js. From compiled JavaScript that is a plain Worker. When running from
+ * TypeScript sources (tsx), the loader hooks of the main thread do not reach worker threads, so the worker is
+ * started through a tiny bootstrap that registers tsx's ESM hooks first, then imports the TypeScript worker.
+ */
+function startWorker(workerData: unknown): Worker {
   const js = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return js;
-  return new URL('./worker.ts', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData });
+  const ts = new URL('./worker.ts', import.meta.url);
+  let tsxApi: string;
+  try {
+    tsxApi = import.meta.resolve('tsx/esm/api');
+  } catch {
+    throw new Error('DataLoader: numWorkers > 0 from TypeScript sources needs the tsx package (npm i -D tsx), or build to JavaScript first');
+  }
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(ts.href)}); }).catch((e) => { process.nextTick(() => { throw e; }); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 class WorkerPool {
@@ -199,7 +211,7 @@ class WorkerPool {
 
   constructor(spec: WorkerSpec, n: number, collateInWorker: boolean) {
     this.workers = Array.from({ length: n }, (_, w) => {
-      const worker = new Worker(workerUrl(), { workerData: { spec, collateInWorker } });
+      const worker = startWorker({ spec, collateInWorker });
       // Idle workers must not keep the process alive once the training script is done.
       worker.unref();
       worker.on('message', (reply: WorkerReply) => {
