@@ -208,6 +208,7 @@ class WorkerPool {
   private readonly pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private failed: Error | null = null;
+  private readonly exited = new Set<Worker>();
 
   constructor(spec: WorkerSpec, n: number, collateInWorker: boolean) {
     this.workers = Array.from({ length: n }, (_, w) => {
@@ -227,6 +228,7 @@ class WorkerPool {
       });
       worker.on('error', (e) => this.fail(new Error(`DataLoader worker ${w} failed: ${e.message}`)));
       worker.on('exit', (code) => {
+        this.exited.add(worker);
         if (code !== 0) this.fail(new Error(`DataLoader worker ${w} exited with code ${code}`));
       });
       return worker;
@@ -255,6 +257,17 @@ class WorkerPool {
   }
 
   async terminate(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    const live = this.workers.filter((w) => !this.exited.has(w));
+    if (live.length === 0) return;
+    // A worker that is already dying (after an uncaught error) may no longer hold the event loop open, so its
+    // 'exit' could be left unobserved; a timer keeps the loop alive until every exit has been seen (5 s at most).
+    let keepAlive: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (keepAlive = setTimeout(resolve, 5000)));
+    try {
+      await Promise.race([Promise.all(live.map((w) => w.terminate())), limit]);
+    } finally {
+      clearTimeout(keepAlive);
+    }
   }
+
 }
