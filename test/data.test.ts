@@ -530,3 +530,31 @@ test('Shapes: noisy, not trivially separable by colour, collates for segmentatio
   const [x1, , x2] = orig.boxes.tolist();
   assert.deepEqual([flipped.boxes.tolist()[0], flipped.boxes.tolist()[2]], [24 - x2, 24 - x1]);
 });
+
+test('MNIST.load: async factory that only downloads when the files are missing', async () => {
+  const dir = tmp();
+  writeTinyMnist(dir, 7);
+  const ds = await data.MNIST.load({ root: dir, download: true });
+  assert.ok(ds instanceof data.MNIST);
+  assert.equal(ds.length, 7);
+  const fm = await data.FashionMNIST.load({ subset: 'embedded', train: false });
+  assert.ok(fm instanceof data.FashionMNIST);
+  assert.equal(fm.length, 1000);
+});
+
+test('DataLoader: numWorkers with a dataset that cannot cross threads warns and loads in the main thread', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    const ds = new data.TensorDataset(tt.arange(0, 6));
+    const dl = new data.DataLoader(ds, { batchSize: 2, numWorkers: 2 });
+    const got: number[][] = [];
+    for await (const [y] of dl) got.push(y.tolist());
+    assert.deepEqual(got, [[0, 1], [2, 3], [4, 5]]);
+    await new Promise((r) => setImmediate(r));
+    assert.ok(warnings.some((m) => /numWorkers=2 but TensorDataset cannot be rebuilt in a worker thread/.test(m)), warnings.join('\n'));
+  } finally {
+    process.off('warning', onWarning);
+  }
+});

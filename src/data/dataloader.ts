@@ -43,6 +43,8 @@ export interface DataLoaderOptions<T, B> {
   persistentWorkers?: boolean;
 }
 
+const warnedNoSpec = new WeakSet<object>();
+
 /** Request sent to a worker. */
 interface WorkerRequest {
   id: number;
@@ -141,6 +143,15 @@ export class DataLoader<T, B = Collated<T>> {
   /** Asynchronous iteration; with numWorkers > 0 batches are prepared by worker threads ahead of use. */
   async *[Symbol.asyncIterator](): AsyncIterator<B> {
     const spec = this.numWorkers > 0 ? (this.workerDataset ?? this.dataset.workerSpec()) : null;
+    if (spec === null && this.numWorkers > 0 && !warnedNoSpec.has(this)) {
+      warnedNoSpec.add(this);
+      process.emitWarning(
+        `DataLoader: numWorkers=${this.numWorkers} but ${this.dataset.constructor.name} cannot be rebuilt in a worker thread ` +
+          '(it lives only in memory, or uses a plain-function/Lambda transform or a transform bound to its own generator); ' +
+          'loading in the main thread. Pass the workerDataset option to name a module that builds it.',
+        'TatamiDataLoaderWarning',
+      );
+    }
     if (spec === null) {
       const { seed, batches } = this.plan();
       for (let b = 0; b < batches.length; b++) {
