@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -9,8 +9,13 @@ import * as tt from '../src/index.ts';
 const { data } = tt;
 const T = data.transforms;
 
+const tempDirs: string[] = [];
+after(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function tmp(prefix = 'tatami-data-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
 }
 
 /** Writes a tiny MNIST-format split (n images of h×w, labels i % 10) into dir; returns the pixel bytes. */

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +8,13 @@ import * as tt from '../src/index.ts';
 
 const T = tt.data.transforms;
 
+const tempDirs: string[] = [];
+after(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'tatami-image-'));
+  const d = mkdtempSync(join(tmpdir(), 'tatami-image-'));
+  tempDirs.push(d);
+  return d;
 }
 
 function randomBytes(shape: number[], seed: number): tt.Tensor {
