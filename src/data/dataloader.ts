@@ -43,6 +43,8 @@ export interface DataLoaderOptions<T, B> {
   persistentWorkers?: boolean;
 }
 
+const warnedNoSpec = new WeakSet<object>();
+
 /** Request sent to a worker. */
 interface WorkerRequest {
   id: number;
@@ -141,6 +143,15 @@ export class DataLoader<T, B = Collated<T>> {
   /** Asynchronous iteration; with numWorkers > 0 batches are prepared by worker threads ahead of use. */
   async *[Symbol.asyncIterator](): AsyncIterator<B> {
     const spec = this.numWorkers > 0 ? (this.workerDataset ?? this.dataset.workerSpec()) : null;
+    if (spec === null && this.numWorkers > 0 && !warnedNoSpec.has(this)) {
+      warnedNoSpec.add(this);
+      process.emitWarning(
+        `DataLoader: numWorkers=${this.numWorkers} but ${this.dataset.constructor.name} cannot be rebuilt in a worker thread ` +
+          '(it lives only in memory, or uses a plain-function/Lambda transform or a transform bound to its own generator); ' +
+          'loading in the main thread. Pass the workerDataset option to name a module that builds it.',
+        'TatamiDataLoaderWarning',
+      );
+    }
     if (spec === null) {
       const { seed, batches } = this.plan();
       for (let b = 0; b < batches.length; b++) {
@@ -184,11 +195,23 @@ export class DataLoader<T, B = Collated<T>> {
   }
 }
 
-/** Worker module: the compiled .js next to this file, or the .ts source when running from source (tsx). */
-function workerUrl(): URL {
+/**
+ * Starts a worker thread running worker.ts/js. From compiled JavaScript that is a plain Worker. When running from
+ * TypeScript sources (tsx), the loader hooks of the main thread do not reach worker threads, so the worker is
+ * started through a tiny bootstrap that registers tsx's ESM hooks first, then imports the TypeScript worker.
+ */
+function startWorker(workerData: unknown): Worker {
   const js = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return js;
-  return new URL('./worker.ts', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData });
+  const ts = new URL('./worker.ts', import.meta.url);
+  let tsxApi: string;
+  try {
+    tsxApi = import.meta.resolve('tsx/esm/api');
+  } catch {
+    throw new Error('DataLoader: numWorkers > 0 from TypeScript sources needs the tsx package (npm i -D tsx), or build to JavaScript first');
+  }
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(ts.href)}); }).catch((e) => { process.nextTick(() => { throw e; }); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 class WorkerPool {
@@ -196,10 +219,11 @@ class WorkerPool {
   private readonly pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private failed: Error | null = null;
+  private readonly exited = new Set<Worker>();
 
   constructor(spec: WorkerSpec, n: number, collateInWorker: boolean) {
     this.workers = Array.from({ length: n }, (_, w) => {
-      const worker = new Worker(workerUrl(), { workerData: { spec, collateInWorker } });
+      const worker = startWorker({ spec, collateInWorker });
       // Idle workers must not keep the process alive once the training script is done.
       worker.unref();
       worker.on('message', (reply: WorkerReply) => {
@@ -215,6 +239,7 @@ class WorkerPool {
       });
       worker.on('error', (e) => this.fail(new Error(`DataLoader worker ${w} failed: ${e.message}`)));
       worker.on('exit', (code) => {
+        this.exited.add(worker);
         if (code !== 0) this.fail(new Error(`DataLoader worker ${w} exited with code ${code}`));
       });
       return worker;
@@ -243,6 +268,17 @@ class WorkerPool {
   }
 
   async terminate(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    const live = this.workers.filter((w) => !this.exited.has(w));
+    if (live.length === 0) return;
+    // A worker that is already dying (after an uncaught error) may no longer hold the event loop open, so its
+    // 'exit' could be left unobserved; a timer keeps the loop alive until every exit has been seen (5 s at most).
+    let keepAlive: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (keepAlive = setTimeout(resolve, 5000)));
+    try {
+      await Promise.race([Promise.all(live.map((w) => w.terminate())), limit]);
+    } finally {
+      clearTimeout(keepAlive);
+    }
   }
+
 }

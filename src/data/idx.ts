@@ -230,6 +230,25 @@ export class MNIST extends Dataset<[Tensor, number]> {
     }
   }
 
+  /**
+   * Builds the dataset, first downloading the official files when `download` is true and no search location has
+   * them (the constructor itself never touches the network): `await FashionMNIST.load({ download: true })`.
+   */
+  static async load<D extends MNIST>(this: new (opts?: MNISTOptions) => D, opts: MNISTOptions & { download?: boolean } = {}): Promise<D> {
+    const { download, ...rest } = opts;
+    if (download && !rest.files && rest.subset === undefined) {
+      const ctor = this as unknown as typeof MNIST;
+      const prefix = (rest.train ?? true) ? 'train' : 't10k';
+      try {
+        locateFiles(ctor.source.name, [`${prefix}-images-idx3-ubyte`, `${prefix}-labels-idx1-ubyte`], { root: rest.root, torchvisionFolder: ctor.source.torchvisionFolder });
+      } catch {
+        const dir = await ctor.download({ root: rest.root });
+        return new this({ ...rest, root: dir });
+      }
+    }
+    return new this(rest);
+  }
+
   /** Class names, index = label. */
   get classes(): readonly string[] {
     return (this.constructor as typeof MNIST).classes;

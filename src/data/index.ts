@@ -1,6 +1,32 @@
 /**
- * Data loading: datasets (`Dataset`, `TensorDataset`, `Subset`, `ConcatDataset`, file-format datasets),
- * `DataLoader`, splits and cross-validation, and image transforms (`data.transforms`).
+ * Data loading (torch.utils.data + torchvision.datasets/transforms, in camelCase).
+ *
+ * ```ts
+ * import * as tt from 'tatami';
+ * const { data } = tt;
+ * const T = data.transforms;
+ * const train = new data.FashionMNIST({ subset: 'embedded', transform: new T.RandomCrop(28, { padding: 2 }) });
+ * const loader = new data.DataLoader(train, { batchSize: 64, shuffle: true, generator: new tt.Generator(0), numWorkers: 2 });
+ * for await (const [x, y] of loader) { ... }   // x: float32 [64, 1, 28, 28] in [0, 1], y: int32 [64]
+ * for (const [x, y] of loader) { ... }         // the same batches, loaded synchronously in this thread
+ * ```
+ *
+ * - Datasets: `Dataset` (abstract `length` + `get(i)`), `TensorDataset`, `Subset`, `ConcatDataset`; file formats
+ *   `MNIST` / `FashionMNIST` (IDX, gzip or raw), `CIFAR10` (binary batches), `ImageFolder` (PNG/JPEG class
+ *   folders); the procedural `Shapes` (image, mask, boxes). Image datasets return float32 [C, H, W] in [0, 1]
+ *   before their `transform` (what torchvision gives after ToTensor).
+ * - Finding files: explicit `root` (or TATAMI_DATA / the CLI's --data), /usr/share/datasets/<name>, then the cache
+ *   (TATAMI_CACHE or ~/.cache/tatami/datasets/<name>); `await FashionMNIST.load({ download: true })` fetches the
+ *   official files with SHA-256 checks. `{ subset: 'embedded' }` reads the 6,000 + 1,000 image Fashion-MNIST
+ *   subset shipped in data/fashion-mnist/ (no network).
+ * - `DataLoader`: batching with `defaultCollate`, seeded per-epoch shuffling, `dropLast`, and `numWorkers` worker
+ *   threads that rebuild the dataset from `dataset.workerSpec()` (built-in datasets and transforms) or from the
+ *   `workerDataset` option `{ module, export, args, construct? }`; results are identical with and without workers
+ *   for a fixed generator seed, because random transforms draw from a stream seeded per batch.
+ * - `randomSplit`, `KFold`, `crossValidate`.
+ * - `transforms`: ToTensor, Normalize, MinMaxScale, Resize, CenterCrop, Pad, RandomCrop, RandomResizedCrop,
+ *   RandomHorizontalFlip, RandomVerticalFlip, RandomRotation, RandomAffine, ColorJitter, RandomErasing, Compose,
+ *   Lambda, RandomApply — applied to an image or to a `{ image, mask?, boxes? }` sample, keeping them aligned.
  */
 export { Dataset, TensorDataset, Subset, ConcatDataset, datasetFromSpec, type WorkerSpec } from './dataset.js';
 export { DataLoader, type DataLoaderOptions } from './dataloader.js';
@@ -14,3 +40,7 @@ export {
 export { Transform, applyTransform, transformFromSpec, registerTransform, type TransformLike, type TransformSpec } from './transform-base.js';
 export { dataGenerator, withDataSeed } from './rng.js';
 export * as transforms from './transforms.js';
+export { CIFAR10, readCifarBatch, type CIFAR10Options } from './cifar.js';
+export { ImageFolder, type ImageFolderOptions } from './image-folder.js';
+export { Shapes, detectionCollate, SHAPE_KINDS, type ShapeKind, type ShapesOptions, type ShapesSample, type DetectionBatch } from './shapes.js';
+export type { ImageSample, Sample } from './transforms.js';

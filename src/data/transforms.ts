@@ -298,6 +298,14 @@ function range(op: string, name: string, v: number | readonly number[], center: 
   return [v[0], v[1]];
 }
 
+/** Python's round(): halves go to the even neighbour (torchvision's center_crop uses it). */
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  if (d !== 0.5) return Math.round(v);
+  return f % 2 === 0 ? f : f + 1;
+}
+
 function uniform(g: Generator, lo: number, hi: number): number {
   return lo + (hi - lo) * g.random();
 }
@@ -526,8 +534,8 @@ export class CenterCrop extends ImageTransform {
   protected transform<S extends Sample>(x: S): S {
     const [H, W] = sizeOf('CenterCrop', x);
     const [h, w] = this.size;
-    const top = Math.round((H - h) / 2);
-    const left = Math.round((W - w) / 2);
+    const top = roundHalfEven((H - h) / 2);
+    const left = roundHalfEven((W - w) / 2);
     return applyGeometry(x, cropGeometry(top, left, h, w));
   }
 

@@ -42,6 +42,9 @@ export function decodeRaw(bytes: Uint8Array, name = 'image'): RawImage {
   }
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (format === 'png') {
+    if (Buffer.from(buf.subarray(Math.max(0, buf.length - 64))).indexOf('IEND') < 0) {
+      throw new Error(`${name}: truncated PNG: no IEND chunk at the end of the file (${bytes.length} bytes)`);
+    }
     let png;
     try {
       png = PNG.sync.read(buf);
@@ -53,6 +56,9 @@ export function decodeRaw(bytes: Uint8Array, name = 'image'): RawImage {
     const rgba = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength);
     return { width: png.width, height: png.height, channels, data: fromRgba(rgba, png.width * png.height, channels) };
   }
+  let eoi = false;
+  for (let i = bytes.length - 2; i >= Math.max(0, bytes.length - 64) && !eoi; i--) eoi = bytes[i] === 0xff && bytes[i + 1] === 0xd9;
+  if (!eoi) throw new Error(`${name}: truncated JPEG: no end-of-image marker (FF D9) at the end of the file (${bytes.length} bytes)`);
   let img;
   try {
     img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxMemoryUsageInMB: 2048 });
