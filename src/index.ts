@@ -32,3 +32,10 @@ export { relu, sigmoid, tanh } from './ops/activation.js';
 export { add_, sub_, mul_, div_, fill_, zero_, copy_ } from './ops/inplace.js';
 export { backend, setBackend, getBackendName, availableBackends, registerBackend, withBackend, setNumThreads, getNumThreads } from './backend/index.js';
 export * as F from './functional.js';
+export * as data from './data/index.js';
+export {
+  readImage, writeImage, decodeImage, encodeImage, detectImageFormat, toImageTensor, fromImageTensor, makeGrid, saveImageGrid, drawText,
+  type RawImage, type ImageReadMode, type ImageFormat, type MakeGridOptions,
+} from './io/image.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';

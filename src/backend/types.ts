@@ -29,7 +29,12 @@ export type UnaryGradOp =
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'amax' | 'amin';
 
-/** Geometry of a 2-D convolution (also describes its transposed form, whose forward is conv2dBackwardInput). */
+/**
+ * Geometry of a 2-D convolution (also describes its transposed form, whose forward is conv2dBackwardInput).
+ * oh/ow are authoritative: for conv_transpose2d with outputPadding ≥ stride (allowed when < dilation) or 'same'
+ * padding with an even kernel they are not the symmetric floor formula, and taps landing outside [0, h)×[0, w)
+ * read (or receive) zero.
+ */
 export interface Conv2dGeometry {
   n: number; c: number; h: number; w: number;      // input
   oc: number; kh: number; kw: number;               // weight [oc, c/groups, kh, kw]
@@ -48,6 +53,38 @@ export interface Pool2dGeometry {
   strideH: number; strideW: number;
   padH: number; padW: number;
   dilationH: number; dilationW: number;
+}
+
+/** Geometry of adaptive pooling over `planes` = n*c images: output cell i covers [floor(i*h/oh), ceil((i+1)*h/oh)). */
+export interface AdaptivePool2dGeometry {
+  planes: number;
+  h: number; w: number;
+  oh: number; ow: number;
+}
+
+/** Border handling of pad: constant fill, mirror without repeating the edge, repeat the edge, wrap around. */
+export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
+
+/** Geometry of an N-d pad: `before[d]` elements are added in front of dim d (negative crops); outShape = inShape + before + after. */
+export interface PadGeometry {
+  inShape: readonly number[];
+  outShape: readonly number[];
+  before: readonly number[];
+}
+
+export type InterpolateMode = 'nearest' | 'bilinear';
+
+/**
+ * Geometry of resampling `planes` images h×w → oh×ow. `scaleH`/`scaleW` are the user's scale factors exactly as
+ * PyTorch passes them to its kernels (null when the output size was given), because PyTorch then derives the
+ * source step from 1/scale rather than from h/oh.
+ */
+export interface Interpolate2dGeometry {
+  planes: number;
+  h: number; w: number;
+  oh: number; ow: number;
+  scaleH: number | null; scaleW: number | null;
+  alignCorners: boolean;
 }
 
 /** Fused activation applied by conv/linear epilogues where a backend supports it. */
@@ -108,8 +145,31 @@ export interface Backend {
   maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, g: Pool2dGeometry): void;
   /** Scatters gy into gx at `indices` (gx overwritten). Also the forward of max_unpool2d. */
   maxPool2dBackward(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, inPlane: number, outPlane: number): void;
+  /** Average pooling as PyTorch: windows clipped to input+padding; `divisorOverride` 0 means none. */
   avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void;
   avgPool2dBackward(gy: FloatArray, gx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void;
+  /**
+   * max_unpool2d: `out` (planes × outPlane) is zeroed, then out[p, indices[p, k]] = x[p, k] (assignment, as PyTorch).
+   * Returns the flat position in `indices` of the first index outside [0, outPlane), or -1 when all are valid.
+   */
+  maxUnpool2d(x: FloatArray, indices: Int32Array, out: FloatArray, planes: number, inPlane: number, outPlane: number): number;
+  /** gx[p, k] = gy[p, indices[p, k]] (overwrites gx); indices already validated by maxUnpool2d. */
+  maxUnpool2dBackward(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, inPlane: number, outPlane: number): void;
+  adaptiveAvgPool2d(x: FloatArray, out: FloatArray, g: AdaptivePool2dGeometry): void;
+  /** Overwrites gx. */
+  adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, g: AdaptivePool2dGeometry): void;
+  /** Adaptive max pooling with flat h*w indices of the maxima (backward is maxPool2dBackward). */
+  adaptiveMaxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, g: AdaptivePool2dGeometry): void;
+
+  // ---- padding and resampling ----
+  /** Pads (or crops) a contiguous N-d tensor of any dtype (integer masks too); `value` fills in constant mode. */
+  pad(x: TypedArray, out: TypedArray, g: PadGeometry, mode: PadMode, value: number): void;
+  /** gx = sum of gy over every output position that read each input element (overwrites gx). */
+  padBackward(gy: FloatArray, gx: FloatArray, g: PadGeometry, mode: PadMode): void;
+  /** Nearest or bilinear resampling of each plane with PyTorch's source-index rules. */
+  interpolate2d(mode: InterpolateMode, x: FloatArray, out: FloatArray, g: Interpolate2dGeometry): void;
+  /** Adjoint of interpolate2d (overwrites gx). */
+  interpolate2dBackward(mode: InterpolateMode, gy: FloatArray, gx: FloatArray, g: Interpolate2dGeometry): void;
 
   // ---- normalisation over [n, c, hw] ----
   /** Per-channel mean and biased variance over n and hw. */

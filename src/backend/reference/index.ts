@@ -3,7 +3,12 @@ import { axpy, binary, copyStrided, unary, unaryGrad, where } from './elementwis
 import { argReduce, logsumexp, reduce, softmax, softmaxGrad } from './reduce.js';
 import { gemm } from './gemm.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
-import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool.js';
+import {
+  adaptiveAvgPool2d, adaptiveAvgPool2dBackward, adaptiveMaxPool2d, avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward,
+  maxUnpool2d, maxUnpool2dBackward,
+} from './pool.js';
+import { pad, padBackward } from './pad.js';
+import { interpolate2d, interpolate2dBackward } from './interp.js';
 import { batchNormBackward, channelAffine, channelStats } from './norm.js';
 
 /** Plain TypeScript kernels: correct everywhere, the baseline the accelerated backends are tested against. */
@@ -14,5 +19,7 @@ export const referenceBackend: Backend = {
   gemm,
   conv2d, conv2dBackwardInput, conv2dBackwardWeight,
   maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
+  maxUnpool2d, maxUnpool2dBackward, adaptiveAvgPool2d, adaptiveAvgPool2dBackward, adaptiveMaxPool2d,
+  pad, padBackward, interpolate2d, interpolate2dBackward,
   channelStats, channelAffine, batchNormBackward,
 };

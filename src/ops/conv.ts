@@ -1,0 +1,232 @@
+/**
+ * 2-D convolution and transposed convolution (NCHW). The op layer validates, works out the geometry exactly as
+ * PyTorch does, and calls the backend's im2col/GEMM kernels; conv_transpose2d runs the same three kernels with the
+ * roles of forward and input-gradient swapped.
+ */
+import { record } from '../autograd/graph.js';
+import { backend } from '../backend/index.js';
+import type { Conv2dGeometry } from '../backend/types.js';
+import { formatShape } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { binaryKernel } from './elementwise.js';
+import { padImpl } from './pad.js';
+import { sum } from './reduce.js';
+import { reshape, squeeze, unsqueeze } from './shape.js';
+import { floatData, pair, requireFloat, requireRank } from './util.js';
+
+/** An int used for both spatial dims, or an [h, w] pair. */
+export type IntPair = number | readonly [number, number];
+
+/** Border mode of Conv2d's implicit padding. */
+export type ConvPaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
+
+export interface Conv2dOptions {
+  /** Step of the sliding window (default 1). */
+  stride?: IntPair;
+  /**
+   * Implicit padding on both sides (default 0), or 'valid' (none) or 'same' (output size = input size, stride 1
+   * only; with an even effective kernel the extra row/column goes at the bottom/right, like PyTorch).
+   */
+  padding?: IntPair | 'same' | 'valid';
+  /** Spacing between kernel taps (default 1). */
+  dilation?: IntPair;
+  /** Channel groups (default 1); groups = in channels = out channels / k gives a depthwise convolution. */
+  groups?: number;
+  /** How the padding is filled (default 'zeros'); other modes pad with F.pad first, as nn.Conv2d does. */
+  paddingMode?: ConvPaddingMode;
+}
+
+export interface ConvTranspose2dOptions {
+  stride?: IntPair;
+  /** dilation·(k−1)−padding zero rows/columns are effectively added around the input (default 0). */
+  padding?: IntPair;
+  /** Extra rows/columns added to one side of the output to pick among the sizes a strided conv maps from (default 0). */
+  outputPadding?: IntPair;
+  groups?: number;
+  dilation?: IntPair;
+}
+
+const shapeStr = (s: readonly number[]) => `[${s.join(',')}]`;
+
+function checkGroups(op: string, groups: number): number {
+  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
+  return groups;
+}
+
+function checkOperands(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, weightLayout: string): void {
+  requireFloat(op, x);
+  requireFloat(op, weight, 'weight');
+  requireRank(op, x, [3, 4], 'input', 'NCHW, or CHW unbatched');
+  requireRank(op, weight, 4, 'weight', weightLayout);
+  if (weight.dtype !== x.dtype) throw new Error(`${op}: input is ${x.dtype} but weight is ${weight.dtype}; they must match`);
+  if (bias !== null) {
+    if (bias.dtype !== x.dtype) throw new Error(`${op}: input is ${x.dtype} but bias is ${bias.dtype}; they must match`);
+  }
+}
+
+/** Zero padding of each side as [top, bottom, left, right]. */
+function resolvePadding(
+  op: string, padding: Conv2dOptions['padding'], kh: number, kw: number, dil: [number, number], stride: [number, number],
+): [number, number, number, number] {
+  if (padding === 'valid') return [0, 0, 0, 0];
+  if (padding === 'same') {
+    if (stride[0] !== 1 || stride[1] !== 1) {
+      throw new Error(`${op}: padding='same' is not supported for strided convolutions (stride ${JSON.stringify(stride)})`);
+    }
+    const th = dil[0] * (kh - 1);
+    const tw = dil[1] * (kw - 1);
+    return [th >> 1, th - (th >> 1), tw >> 1, tw - (tw >> 1)];
+  }
+  if (typeof padding === 'string') {
+    throw new Error(`${op}: padding must be 'same', 'valid', an integer ≥ 0 or a pair of them, got ${JSON.stringify(padding)}`);
+  }
+  const [ph, pw] = pair(op, 'padding', padding ?? 0);
+  return [ph, ph, pw, pw];
+}
+
+/**
+ * 2-D cross-correlation of `input` [N, C, H, W] (or unbatched [C, H, W]) with `weight` [OC, C/groups, KH, KW],
+ * plus `bias` [OC] when given: torch.nn.functional.conv2d, with nn.Conv2d's paddingMode as an option.
+ * Output [N, OC, OH, OW] with OH = ⌊(H + 2·padding − dilation·(KH−1) − 1) / stride⌋ + 1.
+ */
+export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  checkOperands(op, input, weight, bias, '[outChannels, inChannels/groups, kh, kw]');
+  if (input.shape.length === 3) return squeeze(conv2d(unsqueeze(input, 0), weight, bias, opts), 0);
+  const stride = pair(op, 'stride', opts.stride ?? 1, 1);
+  const dilation = pair(op, 'dilation', opts.dilation ?? 1, 1);
+  const groups = checkGroups(op, opts.groups ?? 1);
+  const mode = opts.paddingMode ?? 'zeros';
+  if (!['zeros', 'reflect', 'replicate', 'circular'].includes(mode)) {
+    throw new Error(`${op}: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular', got ${JSON.stringify(mode)}`);
+  }
+  const [oc, cg, kh, kw] = weight.shape;
+  const c = input.shape[1];
+  if (oc % groups !== 0) {
+    throw new Error(`${op}: weight ${shapeStr(weight.shape)} has ${oc} output channels, which groups=${groups} does not divide`);
+  }
+  if (c % groups !== 0) {
+    throw new Error(`${op}: input has ${c} channels, which groups=${groups} does not divide (input ${formatShape(input.shape)})`);
+  }
+  if (c !== cg * groups) {
+    throw new Error(`${op}: input has ${c} channels but weight ${shapeStr(weight.shape)} expects ${cg * groups} (groups=${groups})`);
+  }
+  if (bias !== null && (bias.shape.length !== 1 || bias.shape[0] !== oc)) {
+    throw new Error(`${op}: bias must have shape [${oc}] (one per output channel of weight ${shapeStr(weight.shape)}), got ${formatShape(bias.shape)}`);
+  }
+  let [top, bottom, left, right] = resolvePadding(op, opts.padding, kh, kw, dilation, stride);
+  let x = input;
+  if (mode !== 'zeros' && top + bottom + left + right > 0) {
+    x = padImpl(op, input, [left, right, top, bottom], mode, undefined);
+    top = bottom = left = right = 0;
+  }
+  const [n, , h, w] = x.shape;
+  const effH = dilation[0] * (kh - 1) + 1;
+  const effW = dilation[1] * (kw - 1) + 1;
+  const paddedH = h + top + bottom;
+  const paddedW = w + left + right;
+  if (effH > paddedH || effW > paddedW) {
+    throw new Error(
+      `${op}: kernel ${kh}×${kw} (dilation ${dilation[0]}×${dilation[1]}, effective ${effH}×${effW}) is larger than the ` +
+        `padded input ${paddedH}×${paddedW} (input ${formatShape(input.shape)}, padding ${top}/${bottom}×${left}/${right})`,
+    );
+  }
+  const g: Conv2dGeometry = {
+    n, c, h, w, oc, kh, kw,
+    oh: Math.floor((paddedH - effH) / stride[0]) + 1,
+    ow: Math.floor((paddedW - effW) / stride[1]) + 1,
+    strideH: stride[0], strideW: stride[1], padH: top, padW: left,
+    dilationH: dilation[0], dilationW: dilation[1], groups,
+  };
+  const out = Tensor.empty([n, oc, g.oh, g.ow], x.dtype);
+  const xd = floatData(x);
+  const wd = floatData(weight);
+  backend().conv2d(xd, wd, bias === null ? null : floatData(bias), floatData(out), g, 'none');
+  return record(op, out, [x, weight, bias], () => (gy) => {
+    const gyd = floatData(gy);
+    let gx: Tensor | null = null;
+    let gw: Tensor | null = null;
+    if (x.requiresGrad) {
+      gx = Tensor.empty(x.shape, gy.dtype);
+      backend().conv2dBackwardInput(gyd, wd, floatData(gx), g);
+    }
+    if (weight.requiresGrad) {
+      gw = Tensor.empty(weight.shape, gy.dtype);
+      backend().conv2dBackwardWeight(xd, gyd, floatData(gw), g);
+    }
+    const gb = bias !== null && bias.requiresGrad ? sum(gy, [0, 2, 3]) : null;
+    return [gx, gw, gb];
+  });
+}
+
+/**
+ * Transposed 2-D convolution (the adjoint of conv2d, a.k.a. fractionally strided convolution) of `input`
+ * [N, IC, H, W] with `weight` [IC, OC/groups, KH, KW]: torch.nn.functional.conv_transpose2d.
+ * Output [N, OC, OH, OW] with OH = (H−1)·stride − 2·padding + dilation·(KH−1) + outputPadding + 1. Each input
+ * pixel stamps a copy of the kernel scaled by its value into the output; the seed course's "insert zeros, pad,
+ * correlate" recipe gives the same result with the kernel rotated by 180°.
+ */
+export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvTranspose2dOptions = {}): Tensor {
+  const op = 'convTranspose2d';
+  checkOperands(op, input, weight, bias, '[inChannels, outChannels/groups, kh, kw]');
+  if (input.shape.length === 3) return squeeze(convTranspose2d(unsqueeze(input, 0), weight, bias, opts), 0);
+  const stride = pair(op, 'stride', opts.stride ?? 1, 1);
+  const dilation = pair(op, 'dilation', opts.dilation ?? 1, 1);
+  if (typeof opts.padding === 'string') {
+    throw new Error(`${op}: padding must be an integer ≥ 0 or a pair of them ('same'/'valid' are conv2d-only), got ${JSON.stringify(opts.padding)}`);
+  }
+  const padding = pair(op, 'padding', opts.padding ?? 0);
+  const outputPadding = pair(op, 'outputPadding', opts.outputPadding ?? 0);
+  const groups = checkGroups(op, opts.groups ?? 1);
+  for (let d = 0; d < 2; d++) {
+    if (outputPadding[d] >= stride[d] && outputPadding[d] >= dilation[d]) {
+      throw new Error(
+        `${op}: outputPadding ${JSON.stringify(outputPadding)} must be smaller than either stride ${JSON.stringify(stride)} ` +
+          `or dilation ${JSON.stringify(dilation)} in each dim`,
+      );
+    }
+  }
+  const [n, ic, h, w] = input.shape;
+  const [wic, ocg, kh, kw] = weight.shape;
+  if (ic % groups !== 0) {
+    throw new Error(`${op}: input has ${ic} channels, which groups=${groups} does not divide (input ${formatShape(input.shape)})`);
+  }
+  if (ic !== wic) {
+    throw new Error(`${op}: input has ${ic} channels but weight ${shapeStr(weight.shape)} expects ${wic} (groups=${groups})`);
+  }
+  const oc = ocg * groups;
+  if (bias !== null && (bias.shape.length !== 1 || bias.shape[0] !== oc)) {
+    throw new Error(`${op}: bias must have shape [${oc}] (out channels of weight ${shapeStr(weight.shape)} × groups=${groups}), got ${formatShape(bias.shape)}`);
+  }
+  const oh = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + outputPadding[0] + 1;
+  const ow = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + outputPadding[1] + 1;
+  if (oh < 1 || ow < 1) {
+    throw new Error(`${op}: output size ${oh}×${ow} is too small (input ${formatShape(input.shape)}, weight ${shapeStr(weight.shape)}, padding ${JSON.stringify(padding)})`);
+  }
+  // The conv2d that maps the output space back onto the input space: its input-gradient is our forward.
+  const g: Conv2dGeometry = {
+    n, c: oc, h: oh, w: ow, oc: ic, kh, kw, oh: h, ow: w,
+    strideH: stride[0], strideW: stride[1], padH: padding[0], padW: padding[1],
+    dilationH: dilation[0], dilationW: dilation[1], groups,
+  };
+  const xd = floatData(input);
+  const wd = floatData(weight);
+  let out = Tensor.empty([n, oc, oh, ow], input.dtype);
+  backend().conv2dBackwardInput(xd, wd, floatData(out), g);
+  if (bias !== null) out = binaryKernel('add', out, reshape(bias.detach(), [1, oc, 1, 1]));
+  return record(op, out, [input, weight, bias], () => (gy) => {
+    const gyd = floatData(gy);
+    let gx: Tensor | null = null;
+    let gw: Tensor | null = null;
+    if (input.requiresGrad) {
+      gx = Tensor.empty(input.shape, gy.dtype);
+      backend().conv2d(gyd, wd, null, floatData(gx), g, 'none');
+    }
+    if (weight.requiresGrad) {
+      gw = Tensor.empty(weight.shape, gy.dtype);
+      backend().conv2dBackwardWeight(gyd, xd, floatData(gw), g);
+    }
+    const gb = bias !== null && bias.requiresGrad ? sum(gy, [0, 2, 3]) : null;
+    return [gx, gw, gb];
+  });
+}
