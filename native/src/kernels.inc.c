@@ -747,7 +747,7 @@ static inline void avg_window(const pgeom *g, long y, long xo, int cip, int divi
   long a1 = MINI(a0 + g->kh, g->h + g->pH), b1 = MINI(b0 + g->kw, g->w + g->pW);
   long pool = (a1 - a0) * (b1 - b0);
   a0 = MAXI(a0, 0); b0 = MAXI(b0, 0); a1 = MINI(a1, g->h); b1 = MINI(b1, g->w);
-  long dv = divisor > 0 ? divisor : cip ? pool : (a1 - a0) * (b1 - b0);
+  long dv = divisor != 0 ? divisor : cip ? pool : (a1 - a0) * (b1 - b0);
   *y0 = a0; *x0 = b0; *y1 = a1; *x1 = b1; *inv = (float)dv;
 }
 

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <unistd.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -18,6 +19,7 @@ static int nthreads = 1;
 static int started = 0;
 
 static atomic_long generation;
+static long start_generation;
 static atomic_long next_task;
 static atomic_int active;    /* workers still running the current job */
 static atomic_int quit;
@@ -37,7 +39,9 @@ static void run_tasks(int tid) {
 static void *worker_main(void *arg) {
   int tid = (int)(intptr_t)arg;
   serial_tid_override = tid; /* kernels nested in a task stay on this thread */
-  long seen = atomic_load(&generation);
+  /* The generation current when the pool was (re)built, not the one seen on start-up: a job may have been
+   * published before this thread first ran, and it must not be mistaken for an old one. */
+  long seen = start_generation;
   for (;;) {
     long g;
     int spins = 0;
@@ -83,6 +87,7 @@ void tt_set_num_threads(int n) {
   if (n > TT_MAX_THREADS) n = TT_MAX_THREADS;
   stop_workers();
   nthreads = n;
+  start_generation = atomic_load(&generation);
   for (int i = 1; i < n; i++) {
     if (pthread_create(&workers[nworkers], 0, worker_main, (void *)(intptr_t)i) != 0) break;
     nworkers++;
@@ -117,9 +122,11 @@ void tt_parallel(long ntasks, tt_task_fn fn, void *ctx) {
   serial_tid_override = 0; /* nested kernels inside a task run serially */
   run_tasks(0);
   serial_tid_override = -1;
-  while (atomic_load_explicit(&active, memory_order_acquire) > 0) {
+  /* Spin, then yield: when the machine is oversubscribed the worker we wait for may need our core. */
+  for (long spins = 0; atomic_load_explicit(&active, memory_order_acquire) > 0; spins++) {
+    if (spins > 2000) sched_yield();
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+    else __builtin_ia32_pause();
 #endif
   }
   pthread_mutex_unlock(&run_lock);

@@ -197,12 +197,12 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
 
     avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void {
       if (!f32(x, out) || g.dilationH !== 1 || g.dilationW !== 1) return ref.avgPool2d(x, out, g, countIncludePad, divisorOverride);
-      k.avgPool2d(x as F32, out as F32, poolGeom(g), countIncludePad, divisorOverride > 0 ? Math.round(divisorOverride) : 0);
+      k.avgPool2d(x as F32, out as F32, poolGeom(g), countIncludePad, Math.round(divisorOverride));
     },
 
     avgPool2dBackward(gy: FloatArray, gx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void {
       if (!f32(gy, gx) || g.dilationH !== 1 || g.dilationW !== 1) return ref.avgPool2dBackward(gy, gx, g, countIncludePad, divisorOverride);
-      k.avgPool2dBackward(gy as F32, gx as F32, poolGeom(g), countIncludePad, divisorOverride > 0 ? Math.round(divisorOverride) : 0);
+      k.avgPool2dBackward(gy as F32, gx as F32, poolGeom(g), countIncludePad, Math.round(divisorOverride));
     },
 
     channelStats(x: FloatArray, mean: FloatArray, variance: FloatArray, n: number, c: number, hw: number): void {
