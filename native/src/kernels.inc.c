@@ -579,6 +579,29 @@ static void dot_kernel(long len, const float *const *ar, const float *const *br,
   UNROLL for (int i = 0; i < TT_DMR; i++) UNROLL for (int j = 0; j < TT_DNR; j++) res[i * TT_DNR + j] = hsum(acc[i][j]);
 }
 
+#ifndef TAP9_SCHUNK
+#define TAP9_SCHUNK 4096
+#endif
+#ifdef TT_TAP9
+/* 3×3 filters: the nine taps of one channel read three rows of xpad at shifts of 0/1/2, so a 3×9 tile of
+ * (output channel × tap) outputs needs only three gy rows and three (L1-resident) xpad rows per step. */
+static void dot_kernel_tap9(long len, const float *const *ar, const float *x0, long WP, long dil_h, long dil_w, float *res) {
+  vf acc[3][9];
+  UNROLL for (int i = 0; i < 3; i++) UNROLL for (int j = 0; j < 9; j++) acc[i][j] = (vf){0};
+  const float *a0 = ar[0], *a1 = ar[1], *a2 = ar[2];
+  for (long s = 0; s < len; s += TT_VL) {
+    vf av0 = vload(a0 + s), av1 = vload(a1 + s), av2 = vload(a2 + s);
+    UNROLL for (int j = 0; j < 9; j++) {
+      vf bv = vload(x0 + (j / 3) * dil_h * WP + (j % 3) * dil_w + s);
+      acc[0][j] += av0 * bv;
+      acc[1][j] += av1 * bv;
+      acc[2][j] += av2 * bv;
+    }
+  }
+  UNROLL for (int i = 0; i < 3; i++) UNROLL for (int j = 0; j < 9; j++) res[i * 9 + j] = hsum(acc[i][j]);
+}
+#endif
+
 typedef struct {
   dconv d;
   const float *gy;
@@ -616,6 +639,28 @@ static void wgrad_task(void *ctx, long t, int tid) {
   for (long o = 0; o < d->ocg; o++) memset(gwg + o * kdim + p0, 0, sizeof(float) * (p1 - p0));
   float res[TT_DMR * TT_DNR];
   const float *ar[TT_DMR], *br[TT_DNR];
+#ifdef TT_TAP9
+  if (d->kh == 3 && d->kw == 3 && p0 % 9 == 0 && (p1 % 9 == 0 || p1 == kdim)) {
+    float r9[27];
+    for (long b = 0; b < d->n; b++) {
+      const float *xb = d->xpad + b * d->imgP + gr * d->cg * d->planeP;
+      const float *gb = j->gyp + (b * d->cout + gr * d->ocg) * j->NpR;
+      /* s in chunks, so one channel's xpad rows and three gy rows stay in L1 across the output-channel tiles */
+      for (long sc = 0; sc < j->NpR; sc += TAP9_SCHUNK)
+      for (long c = p0 / 9; c < p1 / 9; c++) {
+        long len = MINI(TAP9_SCHUNK, j->NpR - sc);
+        for (long ot = 0; ot < d->ocg; ot += 3) {
+          int mr = (int)MINI(3, d->ocg - ot);
+          for (int q = 0; q < 3; q++) ar[q] = gb + (ot + (q < mr ? q : 0)) * j->NpR + sc;
+          dot_kernel_tap9(len, ar, xb + c * d->planeP + sc, d->WP, d->dilH, d->dilW, r9);
+          for (int q = 0; q < mr; q++)
+            for (int r = 0; r < 9; r++) gwg[(ot + q) * kdim + c * 9 + r] += r9[q * 9 + r];
+        }
+      }
+    }
+    return;
+  }
+#endif
   for (long b = 0; b < d->n; b++) {
     const float *xb = d->xpad + b * d->imgP + gr * d->cg * d->planeP;
     const float *gb = j->gyp + (b * d->cout + gr * d->ocg) * j->NpR;
@@ -668,7 +713,7 @@ static void op_conv2d_bwd_weight(const float *x, const float *gy, float *gw, con
     else for (long b = 0; b < g.n; b++) wgrad_pad_task(&j, b, 0);
     j.npch = 1;
     if (T > 1 && g.groups % T != 0 && g.groups < 4 * T) j.npch = (4 * T + g.groups - 1) / g.groups;
-    j.pchunk = ROUNDUP((kdim + j.npch - 1) / j.npch, TT_DNR);
+    j.pchunk = ROUNDUP((kdim + j.npch - 1) / j.npch, (g.kh == 3 && g.kw == 3) ? 9 * TT_DNR : TT_DNR);
     j.npch = (kdim + j.pchunk - 1) / j.pchunk;
     long tasks = g.groups * j.npch;
     if (T > 1 && tasks > 1) tt_parallel(tasks, wgrad_task, &j);
