@@ -252,6 +252,30 @@ static napi_value js_axpy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static void *any4(napi_env env, napi_value v) {
+  napi_typedarray_type type;
+  size_t length, off;
+  void *data;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off) != napi_ok ||
+      (type != napi_float32_array && type != napi_int32_array && type != napi_uint32_array)) {
+    if (ok) napi_throw_type_error(env, NULL, "tatami native: copyStrided needs 4-byte typed arrays");
+    ok = 0;
+    return NULL;
+  }
+  return data;
+}
+
+static napi_value js_copy_strided(napi_env env, napi_callback_info info) {
+  GETARGS(6);
+  const float *src = any4(env, argv[0]);
+  const int32_t *strides = I32(env, argv[2]), *shape = I32(env, argv[4]);
+  float *out = any4(env, argv[3]);
+  CHECK
+  ops->copy_strided(src, I(env, argv[1]), strides, out, shape, (int)I(env, argv[5]));
+  return NULL;
+}
+
 static napi_value js_set_num_threads(napi_env env, napi_callback_info info) {
   GETARGS(1);
   tt_set_num_threads((int)I(env, argv[0]));
@@ -273,7 +297,7 @@ static napi_value init(napi_env env, napi_value exports) {
     FN("avgPool2d", js_avg_pool2d), FN("avgPool2dBackward", js_avg_pool2d_bwd), FN("channelStats", js_channel_stats),
     FN("channelAffine", js_channel_affine), FN("batchNormBackward", js_bn_bwd), FN("softmax", js_softmax),
     FN("softmaxGrad", js_softmax_grad), FN("unary", js_unary), FN("unaryGrad", js_unary_grad), FN("binary", js_binary),
-    FN("reduceSum", js_reduce_sum), FN("axpy", js_axpy), FN("setNumThreads", js_set_num_threads),
+    FN("reduceSum", js_reduce_sum), FN("copyStrided", js_copy_strided), FN("axpy", js_axpy), FN("setNumThreads", js_set_num_threads),
     FN("getNumThreads", js_get_num_threads),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -1300,11 +1300,42 @@ static void op_axpy(long n, float alpha, const float *x, float *y) {
   run_chunks(n, axpy_task, &j);
 }
 
+typedef struct { const float *src; long offset; const int32_t *strides, *shape; float *out; int rank; long rows, inner; } copy_job;
+
+/* Rows of the last dimension, [t*rows_per_task, ...): each row is a fill (stride 0), a copy (stride 1) or a gather. */
+static void copy_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const copy_job *j = ctx;
+  long per = (j->rows + 63) / 64, r0 = t * per, r1 = MINI(j->rows, r0 + per);
+  int last = j->rank - 1;
+  long st = j->strides[last], n = j->inner;
+  for (long r = r0; r < r1; r++) {
+    long rem = r, off = j->offset;
+    for (int d = last - 1; d >= 0; d--) { long i = rem % j->shape[d]; rem /= j->shape[d]; off += i * j->strides[d]; }
+    const float *s = j->src + off;
+    float *o = j->out + r * n;
+    if (st == 1) memcpy(o, s, sizeof(float) * n);
+    else if (st == 0) { float v = s[0]; for (long i = 0; i < n; i++) o[i] = v; }
+    else for (long i = 0; i < n; i++) o[i] = s[i * st];
+  }
+}
+
+static void op_copy_strided(const float *src, long offset, const int32_t *strides, float *out, const int32_t *shape, int rank) {
+  if (rank == 0) { out[0] = src[offset]; return; }
+  long rows = 1;
+  for (int d = 0; d < rank - 1; d++) rows *= shape[d];
+  copy_job j = { src, offset, strides, shape, out, rank, rows, shape[rank - 1] };
+  if (rows == 0 || j.inner == 0) return;
+  long tasks = rows < 64 ? rows : 64;
+  if (tt_num_threads() > 1 && rows * j.inner > 65536) tt_parallel(tasks, copy_task, &j);
+  else { copy_job k = j; for (long t = 0; t < tasks; t++) copy_task(&k, t, 0); }
+}
+
 const tt_ops TT_OPS_SYMBOL = {
   TT_NAME, TT_VL, MR, NR,
   op_gemm, op_conv2d, op_conv2d_bwd_input, op_conv2d_bwd_weight,
   op_max_pool2d, op_max_pool2d_bwd, op_avg_pool2d, op_avg_pool2d_bwd,
   op_channel_stats, op_channel_affine, op_bn_bwd,
   op_softmax, op_softmax_grad,
-  op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy,
+  op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided,
 };

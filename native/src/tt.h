@@ -44,6 +44,8 @@ typedef struct tt_ops {
   int (*binary)(int op, int mode, const float *a, const float *b, float *out, long outer, long mid, long inner);
   void (*reduce_sum)(const float *x, float *out, long outer, long size, long inner);
   void (*axpy)(long n, float alpha, const float *x, float *y);
+  /* out (contiguous, `shape`) = the strided view of src at offset; 4-byte elements, rank ≤ 8 */
+  void (*copy_strided)(const float *src, long offset, const int32_t *strides, float *out, const int32_t *shape, int rank);
 } tt_ops;
 
 /* ---- platform layer (pool.c natively, wasm_api.c in WebAssembly) ---- */

@@ -87,3 +87,4 @@ EXPORT(unaryGrad) int w_ung(int op, const float *in, const float *gy, float *gx,
 EXPORT(binary) int w_bin(int op, int mode, const float *a, const float *b, float *out, long outer, long mid, long inner) { return op_binary(op, mode, a, b, out, outer, mid, inner); }
 EXPORT(reduceSum) void w_rs(const float *x, float *out, long outer, long size, long inner) { op_reduce_sum(x, out, outer, size, inner); }
 EXPORT(axpy) void w_axpy(long n, float alpha, const float *x, float *y) { op_axpy(n, alpha, x, y); }
+EXPORT(copyStrided) void w_copy(const float *src, long offset, const int32_t *strides, float *out, const int32_t *shape, int rank) { op_copy_strided(src, offset, strides, out, shape, rank); }

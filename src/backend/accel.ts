@@ -31,6 +31,8 @@ export interface RawKernels {
   binary(op: number, mode: number, a: F32, b: F32, out: F32, outer: number, mid: number, inner: number): boolean;
   reduceSum(x: F32, out: F32, outer: number, size: number, inner: number): void;
   axpy(n: number, alpha: number, x: F32, y: F32): void;
+  /** Strided gather of 4-byte elements into a contiguous array (native only: wasm would first copy all of src). */
+  copyStrided?(src: F32 | Int32Array, offset: number, strides: Int32Array, out: F32 | Int32Array, shape: Int32Array, rank: number): void;
 }
 
 // Codes mirrored from native/src/tt.h.
@@ -101,11 +103,23 @@ function midRun(strides: readonly number[], shape: readonly number[]): [number, 
   return [outer, mid, inner];
 }
 
+const copyStrides = new Int32Array(8);
+const copyShape = new Int32Array(8);
+
 /** Builds a Backend named `name` whose kernels run through `k` where it applies. */
 export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
+  const copy = k.copyStrided?.bind(k);
   return {
     ...ref,
     name,
+
+    copyStrided(src: TypedArray, srcOffset: number, srcStrides: readonly number[], out: TypedArray, shape: readonly number[]): void {
+      const rank = shape.length;
+      const same = (src instanceof Float32Array && out instanceof Float32Array) || (src instanceof Int32Array && out instanceof Int32Array);
+      if (!copy || !same || rank > 8 || out.length < 4 * SMALL) return ref.copyStrided(src, srcOffset, srcStrides, out, shape);
+      for (let i = 0; i < rank; i++) { copyStrides[i] = srcStrides[i]; copyShape[i] = shape[i]; }
+      copy(src as F32 | Int32Array, srcOffset, copyStrides, out as F32 | Int32Array, copyShape, rank);
+    },
 
     unary(op: UnaryOp, x: FloatArray, out: FloatArray, params: UnaryParams): void {
       const code = UNARY_CODES[op];
