@@ -6,10 +6,18 @@
 #include "tt.h"
 
 #define TT_VL 4
+#ifndef TT_MR
 #define TT_MR 4
+#endif
+#ifndef TT_NV
 #define TT_NV 2
+#endif
+#ifndef TT_DMR
 #define TT_DMR 3
+#endif
+#ifndef TT_DNR
 #define TT_DNR 3
+#endif
 #ifdef TT_RELAXED
 #define TT_NAME "wasm-relaxed-simd"
 #else
