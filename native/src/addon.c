@@ -6,7 +6,12 @@
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include "tt.h"
+
+/* Kernels share scratch buffers and the pool: calls from several JS threads (worker_threads) take turns. */
+static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
+#define LOCKED(stmt) do { pthread_mutex_lock(&call_lock); stmt; pthread_mutex_unlock(&call_lock); } while (0)
 
 extern const tt_ops tt_ops_generic;
 #if defined(__x86_64__)
@@ -80,7 +85,7 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   float *c = F32(env, argv[9]); long sc = I(env, argv[10]);
   int batch = (int)I(env, argv[11]), acc = B(env, argv[12]);
   CHECK
-  ops->gemm(ta, tb, (int)m, (int)n, (int)k, a, sa, b, sb, c, sc, batch, acc);
+  LOCKED(ops->gemm(ta, tb, (int)m, (int)n, (int)k, a, sa, b, sb, c, sc, batch, acc));
   return NULL;
 }
 
@@ -91,7 +96,7 @@ static napi_value js_conv2d(napi_env env, napi_callback_info info) {
   const int32_t *g = I32(env, argv[4]);
   int relu = B(env, argv[5]);
   CHECK
-  ops->conv2d(x, w, bias, out, g, relu);
+  LOCKED(ops->conv2d(x, w, bias, out, g, relu));
   return NULL;
 }
 
@@ -101,7 +106,7 @@ static napi_value js_conv2d_bwd_input(napi_env env, napi_callback_info info) {
   float *gx = F32(env, argv[2]);
   const int32_t *g = I32(env, argv[3]);
   CHECK
-  ops->conv2d_bwd_input(gy, w, gx, g);
+  LOCKED(ops->conv2d_bwd_input(gy, w, gx, g));
   return NULL;
 }
 
@@ -111,7 +116,7 @@ static napi_value js_conv2d_bwd_weight(napi_env env, napi_callback_info info) {
   float *gw = F32(env, argv[2]);
   const int32_t *g = I32(env, argv[3]);
   CHECK
-  ops->conv2d_bwd_weight(x, gy, gw, g);
+  LOCKED(ops->conv2d_bwd_weight(x, gy, gw, g));
   return NULL;
 }
 
@@ -122,7 +127,7 @@ static napi_value js_max_pool2d(napi_env env, napi_callback_info info) {
   int32_t *idx = I32(env, argv[2]);
   const int32_t *g = I32(env, argv[3]);
   CHECK
-  ops->max_pool2d(x, out, idx, g);
+  LOCKED(ops->max_pool2d(x, out, idx, g));
   return NULL;
 }
 
@@ -132,7 +137,7 @@ static napi_value js_max_pool2d_bwd(napi_env env, napi_callback_info info) {
   const int32_t *idx = I32(env, argv[1]);
   float *gx = F32(env, argv[2]);
   CHECK
-  ops->max_pool2d_bwd(gy, idx, gx, I(env, argv[3]), I(env, argv[4]), I(env, argv[5]));
+  LOCKED(ops->max_pool2d_bwd(gy, idx, gx, I(env, argv[3]), I(env, argv[4]), I(env, argv[5])));
   return NULL;
 }
 
@@ -142,7 +147,7 @@ static napi_value js_avg_pool2d(napi_env env, napi_callback_info info) {
   float *out = F32(env, argv[1]);
   const int32_t *g = I32(env, argv[2]);
   CHECK
-  ops->avg_pool2d(x, out, g, B(env, argv[3]), (int)I(env, argv[4]));
+  LOCKED(ops->avg_pool2d(x, out, g, B(env, argv[3]), (int)I(env, argv[4])));
   return NULL;
 }
 
@@ -152,7 +157,7 @@ static napi_value js_avg_pool2d_bwd(napi_env env, napi_callback_info info) {
   float *gx = F32(env, argv[1]);
   const int32_t *g = I32(env, argv[2]);
   CHECK
-  ops->avg_pool2d_bwd(gy, gx, g, B(env, argv[3]), (int)I(env, argv[4]));
+  LOCKED(ops->avg_pool2d_bwd(gy, gx, g, B(env, argv[3]), (int)I(env, argv[4])));
   return NULL;
 }
 
@@ -161,7 +166,7 @@ static napi_value js_channel_stats(napi_env env, napi_callback_info info) {
   const float *x = F32(env, argv[0]);
   float *mean = F32(env, argv[1]), *var = F32(env, argv[2]);
   CHECK
-  ops->channel_stats(x, mean, var, I(env, argv[3]), I(env, argv[4]), I(env, argv[5]));
+  LOCKED(ops->channel_stats(x, mean, var, I(env, argv[3]), I(env, argv[4]), I(env, argv[5])));
   return NULL;
 }
 
@@ -170,7 +175,7 @@ static napi_value js_channel_affine(napi_env env, napi_callback_info info) {
   const float *x = F32(env, argv[0]), *s = F32(env, argv[1]), *t = F32(env, argv[2]);
   float *out = F32(env, argv[3]);
   CHECK
-  ops->channel_affine(x, s, t, out, I(env, argv[4]), I(env, argv[5]), I(env, argv[6]), B(env, argv[7]));
+  LOCKED(ops->channel_affine(x, s, t, out, I(env, argv[4]), I(env, argv[5]), I(env, argv[6]), B(env, argv[7])));
   return NULL;
 }
 
@@ -179,7 +184,7 @@ static napi_value js_bn_bwd(napi_env env, napi_callback_info info) {
   const float *x = F32(env, argv[0]), *gy = F32(env, argv[1]), *mean = F32(env, argv[2]), *is = F32(env, argv[3]), *w = F32(env, argv[4]);
   float *gx = F32(env, argv[5]), *gw = F32(env, argv[6]), *gb = F32(env, argv[7]);
   CHECK
-  ops->bn_bwd(x, gy, mean, is, w, gx, gw, gb, I(env, argv[8]), I(env, argv[9]), I(env, argv[10]));
+  LOCKED(ops->bn_bwd(x, gy, mean, is, w, gx, gw, gb, I(env, argv[8]), I(env, argv[9]), I(env, argv[10])));
   return NULL;
 }
 
@@ -188,7 +193,7 @@ static napi_value js_softmax(napi_env env, napi_callback_info info) {
   const float *x = F32(env, argv[0]);
   float *out = F32(env, argv[1]);
   CHECK
-  ops->softmax(x, out, I(env, argv[2]), I(env, argv[3]), I(env, argv[4]), B(env, argv[5]));
+  LOCKED(ops->softmax(x, out, I(env, argv[2]), I(env, argv[3]), I(env, argv[4]), B(env, argv[5])));
   return NULL;
 }
 
@@ -197,7 +202,7 @@ static napi_value js_softmax_grad(napi_env env, napi_callback_info info) {
   const float *y = F32(env, argv[0]), *gy = F32(env, argv[1]);
   float *gx = F32(env, argv[2]);
   CHECK
-  ops->softmax_grad(y, gy, gx, I(env, argv[3]), I(env, argv[4]), I(env, argv[5]), B(env, argv[6]));
+  LOCKED(ops->softmax_grad(y, gy, gx, I(env, argv[3]), I(env, argv[4]), I(env, argv[5]), B(env, argv[6])));
   return NULL;
 }
 
@@ -208,7 +213,11 @@ static napi_value js_unary(napi_env env, napi_callback_info info) {
   float *out = F32(env, argv[2]);
   CHECK
   napi_value r;
-  napi_get_boolean(env, ops->unary(op, x, out, I(env, argv[3]), (float)D(env, argv[4]), (float)D(env, argv[5])) != 0, &r);
+  long n = I(env, argv[3]);
+  float a = (float)D(env, argv[4]), b = (float)D(env, argv[5]);
+  int done;
+  LOCKED(done = ops->unary(op, x, out, n, a, b));
+  napi_get_boolean(env, done != 0, &r);
   return r;
 }
 
@@ -219,7 +228,11 @@ static napi_value js_unary_grad(napi_env env, napi_callback_info info) {
   float *gx = F32(env, argv[3]);
   CHECK
   napi_value r;
-  napi_get_boolean(env, ops->unary_grad(op, in, gy, gx, I(env, argv[4]), (float)D(env, argv[5]), (float)D(env, argv[6])) != 0, &r);
+  long n = I(env, argv[4]);
+  float a = (float)D(env, argv[5]), b = (float)D(env, argv[6]);
+  int done;
+  LOCKED(done = ops->unary_grad(op, in, gy, gx, n, a, b));
+  napi_get_boolean(env, done != 0, &r);
   return r;
 }
 
@@ -230,7 +243,10 @@ static napi_value js_binary(napi_env env, napi_callback_info info) {
   float *out = F32(env, argv[4]);
   CHECK
   napi_value r;
-  napi_get_boolean(env, ops->binary(op, mode, a, b, out, I(env, argv[5]), I(env, argv[6]), I(env, argv[7])) != 0, &r);
+  long outer = I(env, argv[5]), mid = I(env, argv[6]), inner = I(env, argv[7]);
+  int done;
+  LOCKED(done = ops->binary(op, mode, a, b, out, outer, mid, inner));
+  napi_get_boolean(env, done != 0, &r);
   return r;
 }
 
@@ -239,7 +255,7 @@ static napi_value js_reduce_sum(napi_env env, napi_callback_info info) {
   const float *x = F32(env, argv[0]);
   float *out = F32(env, argv[1]);
   CHECK
-  ops->reduce_sum(x, out, I(env, argv[2]), I(env, argv[3]), I(env, argv[4]));
+  LOCKED(ops->reduce_sum(x, out, I(env, argv[2]), I(env, argv[3]), I(env, argv[4])));
   return NULL;
 }
 
@@ -248,7 +264,7 @@ static napi_value js_axpy(napi_env env, napi_callback_info info) {
   const float *x = F32(env, argv[2]);
   float *y = F32(env, argv[3]);
   CHECK
-  ops->axpy(I(env, argv[0]), (float)D(env, argv[1]), x, y);
+  LOCKED(ops->axpy(I(env, argv[0]), (float)D(env, argv[1]), x, y));
   return NULL;
 }
 
@@ -272,13 +288,14 @@ static napi_value js_copy_strided(napi_env env, napi_callback_info info) {
   const int32_t *strides = I32(env, argv[2]), *shape = I32(env, argv[4]);
   float *out = any4(env, argv[3]);
   CHECK
-  ops->copy_strided(src, I(env, argv[1]), strides, out, shape, (int)I(env, argv[5]));
+  LOCKED(ops->copy_strided(src, I(env, argv[1]), strides, out, shape, (int)I(env, argv[5])));
   return NULL;
 }
 
 static napi_value js_set_num_threads(napi_env env, napi_callback_info info) {
   GETARGS(1);
-  tt_set_num_threads((int)I(env, argv[0]));
+  int n = (int)I(env, argv[0]);
+  LOCKED(tt_set_num_threads(n));
   return num(env, tt_num_threads());
 }
 
