@@ -37,10 +37,21 @@ static inline void vstore(float *p, vf v) { *(vfu *)p = v; }
 #endif
 static inline vf vsplat(float x) { return (vf)SPLAT_INIT(x); }
 static inline vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+/* Horizontal sum as a halving tree (log2 VL dependent adds instead of VL). */
+typedef float vhalf4 __attribute__((vector_size(16)));
+typedef float vhalf2 __attribute__((vector_size(8)));
 static inline float hsum(vf v) {
-  float s = 0;
-  UNROLL for (int i = 0; i < TT_VL; i++) s += v[i];
-  return s;
+#if TT_VL == 16
+  typedef float v8 __attribute__((vector_size(32)));
+  v8 h8 = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  vhalf4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
+#elif TT_VL == 8
+  vhalf4 h4 = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+#else
+  vhalf4 h4 = v;
+#endif
+  vhalf2 h2 = __builtin_shufflevector(h4, h4, 0, 1) + __builtin_shufflevector(h4, h4, 2, 3);
+  return h2[0] + h2[1];
 }
 static inline float hmax(vf v) {
   float s = v[0];
