@@ -4,13 +4,19 @@
  */
 import type { Backend } from './types.js';
 import { referenceBackend } from './reference/index.js';
+import { loadNativeBackend, setNativeThreads, getNativeThreads } from './native.js';
+import { loadWasmBackend } from './wasm.js';
 
 export type { Backend } from './types.js';
 
 /** A loader returns a ready backend, or throws saying why it is unavailable. */
 export type BackendLoader = () => Backend;
 
-const loaders = new Map<string, BackendLoader>([['reference', () => referenceBackend]]);
+const loaders = new Map<string, BackendLoader>([
+  ['native', loadNativeBackend],
+  ['wasm', loadWasmBackend],
+  ['reference', () => referenceBackend],
+]);
 const preference: string[] = ['native', 'wasm', 'reference'];
 const failures = new Map<string, string>();
 let current: Backend | null = null;
@@ -86,4 +92,22 @@ export function withBackend<T>(which: string | Backend, fn: () => T): T {
   } finally {
     current = prev;
   }
+}
+
+/**
+ * Sets the number of threads the native kernels use (0 restores the default: TATAMI_NUM_THREADS, else all
+ * cores). Returns the count in effect; 1 when the native backend is unavailable (wasm and reference run on the
+ * calling thread).
+ */
+export function setNumThreads(n: number): number {
+  try {
+    return setNativeThreads(n);
+  } catch {
+    return 1;
+  }
+}
+
+/** Number of threads the native kernels use (1 without the native backend). */
+export function getNumThreads(): number {
+  return getNativeThreads();
 }

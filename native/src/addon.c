@@ -1,0 +1,327 @@
+/*
+ * Node-API binding: picks the best instruction set at load time (AVX-512F, AVX2+FMA, portable; TATAMI_ISA
+ * overrides for testing) and exposes each kernel as a synchronous function that works on the caller's typed
+ * arrays in place (napi_get_typedarray_info, no copies).
+ */
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include "tt.h"
+
+/* Kernels share scratch buffers and the pool: calls from several JS threads (worker_threads) take turns. */
+static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
+#define LOCKED(stmt) do { pthread_mutex_lock(&call_lock); stmt; pthread_mutex_unlock(&call_lock); } while (0)
+
+extern const tt_ops tt_ops_generic;
+#if defined(__x86_64__)
+extern const tt_ops tt_ops_avx2;
+extern const tt_ops tt_ops_avx512;
+#endif
+
+static const tt_ops *ops = &tt_ops_generic;
+
+static void select_isa(void) {
+  const char *want = getenv("TATAMI_ISA");
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  int has512 = __builtin_cpu_supports("avx512f");
+  int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (want && *want) {
+    if (!strcmp(want, "avx512") && has512) ops = &tt_ops_avx512;
+    else if (!strcmp(want, "avx2") && has2) ops = &tt_ops_avx2;
+    else ops = &tt_ops_generic;
+    return;
+  }
+  ops = has512 ? &tt_ops_avx512 : has2 ? &tt_ops_avx2 : &tt_ops_generic;
+#else
+  (void)want;
+#endif
+}
+
+#define MAXARGS 16
+#define GETARGS(n)                                                          \
+  size_t argc = n;                                                          \
+  napi_value argv[MAXARGS];                                                 \
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);                     \
+  if (argc < n) { napi_throw_error(env, NULL, "tatami native: too few arguments"); return NULL; }
+
+static int ok = 1;
+
+static void *arr(napi_env env, napi_value v, napi_typedarray_type want) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_null || t == napi_undefined) return NULL;
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off) != napi_ok || type != want) {
+    if (ok) napi_throw_type_error(env, NULL, want == napi_float32_array ? "tatami native: expected a Float32Array" : "tatami native: expected an Int32Array");
+    ok = 0;
+    return NULL;
+  }
+  return data;
+}
+static float *F32(napi_env env, napi_value v) { return arr(env, v, napi_float32_array); }
+static int32_t *I32(napi_env env, napi_value v) { return arr(env, v, napi_int32_array); }
+static long I(napi_env env, napi_value v) { int64_t r = 0; napi_get_value_int64(env, v, &r); return (long)r; }
+static double D(napi_env env, napi_value v) { double r = 0; napi_get_value_double(env, v, &r); return r; }
+static int B(napi_env env, napi_value v) {
+  bool r = false;
+  if (napi_get_value_bool(env, v, &r) != napi_ok) return I(env, v) != 0;
+  return r;
+}
+static napi_value num(napi_env env, double x) { napi_value r; napi_create_double(env, x, &r); return r; }
+#define CHECK if (!ok) { ok = 1; return NULL; }
+
+static napi_value js_gemm(napi_env env, napi_callback_info info) {
+  GETARGS(13);
+  int ta = B(env, argv[0]), tb = B(env, argv[1]);
+  long m = I(env, argv[2]), n = I(env, argv[3]), k = I(env, argv[4]);
+  const float *a = F32(env, argv[5]); long sa = I(env, argv[6]);
+  const float *b = F32(env, argv[7]); long sb = I(env, argv[8]);
+  float *c = F32(env, argv[9]); long sc = I(env, argv[10]);
+  int batch = (int)I(env, argv[11]), acc = B(env, argv[12]);
+  CHECK
+  LOCKED(ops->gemm(ta, tb, (int)m, (int)n, (int)k, a, sa, b, sb, c, sc, batch, acc));
+  return NULL;
+}
+
+static napi_value js_conv2d(napi_env env, napi_callback_info info) {
+  GETARGS(6);
+  const float *x = F32(env, argv[0]), *w = F32(env, argv[1]), *bias = F32(env, argv[2]);
+  float *out = F32(env, argv[3]);
+  const int32_t *g = I32(env, argv[4]);
+  int relu = B(env, argv[5]);
+  CHECK
+  LOCKED(ops->conv2d(x, w, bias, out, g, relu));
+  return NULL;
+}
+
+static napi_value js_conv2d_bwd_input(napi_env env, napi_callback_info info) {
+  GETARGS(4);
+  const float *gy = F32(env, argv[0]), *w = F32(env, argv[1]);
+  float *gx = F32(env, argv[2]);
+  const int32_t *g = I32(env, argv[3]);
+  CHECK
+  LOCKED(ops->conv2d_bwd_input(gy, w, gx, g));
+  return NULL;
+}
+
+static napi_value js_conv2d_bwd_weight(napi_env env, napi_callback_info info) {
+  GETARGS(4);
+  const float *x = F32(env, argv[0]), *gy = F32(env, argv[1]);
+  float *gw = F32(env, argv[2]);
+  const int32_t *g = I32(env, argv[3]);
+  CHECK
+  LOCKED(ops->conv2d_bwd_weight(x, gy, gw, g));
+  return NULL;
+}
+
+static napi_value js_max_pool2d(napi_env env, napi_callback_info info) {
+  GETARGS(4);
+  const float *x = F32(env, argv[0]);
+  float *out = F32(env, argv[1]);
+  int32_t *idx = I32(env, argv[2]);
+  const int32_t *g = I32(env, argv[3]);
+  CHECK
+  LOCKED(ops->max_pool2d(x, out, idx, g));
+  return NULL;
+}
+
+static napi_value js_max_pool2d_bwd(napi_env env, napi_callback_info info) {
+  GETARGS(6);
+  const float *gy = F32(env, argv[0]);
+  const int32_t *idx = I32(env, argv[1]);
+  float *gx = F32(env, argv[2]);
+  CHECK
+  LOCKED(ops->max_pool2d_bwd(gy, idx, gx, I(env, argv[3]), I(env, argv[4]), I(env, argv[5])));
+  return NULL;
+}
+
+static napi_value js_avg_pool2d(napi_env env, napi_callback_info info) {
+  GETARGS(5);
+  const float *x = F32(env, argv[0]);
+  float *out = F32(env, argv[1]);
+  const int32_t *g = I32(env, argv[2]);
+  CHECK
+  LOCKED(ops->avg_pool2d(x, out, g, B(env, argv[3]), (int)I(env, argv[4])));
+  return NULL;
+}
+
+static napi_value js_avg_pool2d_bwd(napi_env env, napi_callback_info info) {
+  GETARGS(5);
+  const float *gy = F32(env, argv[0]);
+  float *gx = F32(env, argv[1]);
+  const int32_t *g = I32(env, argv[2]);
+  CHECK
+  LOCKED(ops->avg_pool2d_bwd(gy, gx, g, B(env, argv[3]), (int)I(env, argv[4])));
+  return NULL;
+}
+
+static napi_value js_channel_stats(napi_env env, napi_callback_info info) {
+  GETARGS(6);
+  const float *x = F32(env, argv[0]);
+  float *mean = F32(env, argv[1]), *var = F32(env, argv[2]);
+  CHECK
+  LOCKED(ops->channel_stats(x, mean, var, I(env, argv[3]), I(env, argv[4]), I(env, argv[5])));
+  return NULL;
+}
+
+static napi_value js_channel_affine(napi_env env, napi_callback_info info) {
+  GETARGS(8);
+  const float *x = F32(env, argv[0]), *s = F32(env, argv[1]), *t = F32(env, argv[2]);
+  float *out = F32(env, argv[3]);
+  CHECK
+  LOCKED(ops->channel_affine(x, s, t, out, I(env, argv[4]), I(env, argv[5]), I(env, argv[6]), B(env, argv[7])));
+  return NULL;
+}
+
+static napi_value js_bn_bwd(napi_env env, napi_callback_info info) {
+  GETARGS(11);
+  const float *x = F32(env, argv[0]), *gy = F32(env, argv[1]), *mean = F32(env, argv[2]), *is = F32(env, argv[3]), *w = F32(env, argv[4]);
+  float *gx = F32(env, argv[5]), *gw = F32(env, argv[6]), *gb = F32(env, argv[7]);
+  CHECK
+  LOCKED(ops->bn_bwd(x, gy, mean, is, w, gx, gw, gb, I(env, argv[8]), I(env, argv[9]), I(env, argv[10])));
+  return NULL;
+}
+
+static napi_value js_softmax(napi_env env, napi_callback_info info) {
+  GETARGS(6);
+  const float *x = F32(env, argv[0]);
+  float *out = F32(env, argv[1]);
+  CHECK
+  LOCKED(ops->softmax(x, out, I(env, argv[2]), I(env, argv[3]), I(env, argv[4]), B(env, argv[5])));
+  return NULL;
+}
+
+static napi_value js_softmax_grad(napi_env env, napi_callback_info info) {
+  GETARGS(7);
+  const float *y = F32(env, argv[0]), *gy = F32(env, argv[1]);
+  float *gx = F32(env, argv[2]);
+  CHECK
+  LOCKED(ops->softmax_grad(y, gy, gx, I(env, argv[3]), I(env, argv[4]), I(env, argv[5]), B(env, argv[6])));
+  return NULL;
+}
+
+static napi_value js_unary(napi_env env, napi_callback_info info) {
+  GETARGS(6);
+  int op = (int)I(env, argv[0]);
+  const float *x = F32(env, argv[1]);
+  float *out = F32(env, argv[2]);
+  CHECK
+  napi_value r;
+  long n = I(env, argv[3]);
+  float a = (float)D(env, argv[4]), b = (float)D(env, argv[5]);
+  int done;
+  LOCKED(done = ops->unary(op, x, out, n, a, b));
+  napi_get_boolean(env, done != 0, &r);
+  return r;
+}
+
+static napi_value js_unary_grad(napi_env env, napi_callback_info info) {
+  GETARGS(7);
+  int op = (int)I(env, argv[0]);
+  const float *in = F32(env, argv[1]), *gy = F32(env, argv[2]);
+  float *gx = F32(env, argv[3]);
+  CHECK
+  napi_value r;
+  long n = I(env, argv[4]);
+  float a = (float)D(env, argv[5]), b = (float)D(env, argv[6]);
+  int done;
+  LOCKED(done = ops->unary_grad(op, in, gy, gx, n, a, b));
+  napi_get_boolean(env, done != 0, &r);
+  return r;
+}
+
+static napi_value js_binary(napi_env env, napi_callback_info info) {
+  GETARGS(8);
+  int op = (int)I(env, argv[0]), mode = (int)I(env, argv[1]);
+  const float *a = F32(env, argv[2]), *b = F32(env, argv[3]);
+  float *out = F32(env, argv[4]);
+  CHECK
+  napi_value r;
+  long outer = I(env, argv[5]), mid = I(env, argv[6]), inner = I(env, argv[7]);
+  int done;
+  LOCKED(done = ops->binary(op, mode, a, b, out, outer, mid, inner));
+  napi_get_boolean(env, done != 0, &r);
+  return r;
+}
+
+static napi_value js_reduce_sum(napi_env env, napi_callback_info info) {
+  GETARGS(5);
+  const float *x = F32(env, argv[0]);
+  float *out = F32(env, argv[1]);
+  CHECK
+  LOCKED(ops->reduce_sum(x, out, I(env, argv[2]), I(env, argv[3]), I(env, argv[4])));
+  return NULL;
+}
+
+static napi_value js_axpy(napi_env env, napi_callback_info info) {
+  GETARGS(4);
+  const float *x = F32(env, argv[2]);
+  float *y = F32(env, argv[3]);
+  CHECK
+  LOCKED(ops->axpy(I(env, argv[0]), (float)D(env, argv[1]), x, y));
+  return NULL;
+}
+
+static void *any4(napi_env env, napi_value v) {
+  napi_typedarray_type type;
+  size_t length, off;
+  void *data;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off) != napi_ok ||
+      (type != napi_float32_array && type != napi_int32_array && type != napi_uint32_array)) {
+    if (ok) napi_throw_type_error(env, NULL, "tatami native: copyStrided needs 4-byte typed arrays");
+    ok = 0;
+    return NULL;
+  }
+  return data;
+}
+
+static napi_value js_copy_strided(napi_env env, napi_callback_info info) {
+  GETARGS(6);
+  const float *src = any4(env, argv[0]);
+  const int32_t *strides = I32(env, argv[2]), *shape = I32(env, argv[4]);
+  float *out = any4(env, argv[3]);
+  CHECK
+  LOCKED(ops->copy_strided(src, I(env, argv[1]), strides, out, shape, (int)I(env, argv[5])));
+  return NULL;
+}
+
+static napi_value js_set_num_threads(napi_env env, napi_callback_info info) {
+  GETARGS(1);
+  int n = (int)I(env, argv[0]);
+  LOCKED(tt_set_num_threads(n));
+  return num(env, tt_num_threads());
+}
+
+static napi_value js_get_num_threads(napi_env env, napi_callback_info info) {
+  (void)info;
+  return num(env, tt_num_threads());
+}
+
+#define FN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_default, NULL }
+
+static napi_value init(napi_env env, napi_value exports) {
+  select_isa();
+  napi_property_descriptor props[] = {
+    FN("gemm", js_gemm), FN("conv2d", js_conv2d), FN("conv2dBackwardInput", js_conv2d_bwd_input),
+    FN("conv2dBackwardWeight", js_conv2d_bwd_weight), FN("maxPool2d", js_max_pool2d), FN("maxPool2dBackward", js_max_pool2d_bwd),
+    FN("avgPool2d", js_avg_pool2d), FN("avgPool2dBackward", js_avg_pool2d_bwd), FN("channelStats", js_channel_stats),
+    FN("channelAffine", js_channel_affine), FN("batchNormBackward", js_bn_bwd), FN("softmax", js_softmax),
+    FN("softmaxGrad", js_softmax_grad), FN("unary", js_unary), FN("unaryGrad", js_unary_grad), FN("binary", js_binary),
+    FN("reduceSum", js_reduce_sum), FN("copyStrided", js_copy_strided), FN("axpy", js_axpy), FN("setNumThreads", js_set_num_threads),
+    FN("getNumThreads", js_get_num_threads),
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  napi_value name;
+  napi_create_string_utf8(env, ops->name, NAPI_AUTO_LENGTH, &name);
+  napi_set_named_property(env, exports, "name", name);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,9 @@
+/* AVX2+FMA build: 8-float vectors, 6×16 GEMM tile (12 ymm accumulators), 3×3 dot tile. */
+#define TT_VL 8
+#define TT_MR 6
+#define TT_NV 2
+#define TT_DMR 3
+#define TT_DNR 3
+#define TT_NAME "native-avx2"
+#define TT_OPS_SYMBOL tt_ops_avx2
+#include "kernels.inc.c"

@@ -1,0 +1,1352 @@
+/*
+ * Instruction-set-generic kernels. Included once per target by isa_*.c / wasm_api.c with:
+ *   TT_VL      floats per SIMD vector (16 AVX-512, 8 AVX2, 4 SSE2 / wasm SIMD128)
+ *   TT_MR, TT_NV   GEMM micro-tile: TT_MR rows × TT_NV vectors of C held in registers
+ *   TT_DMR, TT_DNR dot-product micro-tile (conv weight gradient)
+ *   TT_NAME    backend name, TT_OPS_SYMBOL  name of the exported ops table
+ * Everything else is static, so each inclusion is self-contained. Vector code uses GCC/Clang vector
+ * extensions only; the compiler maps them onto the target's registers and, with -ffp-contract=fast, FMA.
+ */
+#include "tt.h"
+
+#define NR (TT_NV * TT_VL)
+#define MR TT_MR
+#define MINI(a, b) ((a) < (b) ? (a) : (b))
+#define MAXI(a, b) ((a) > (b) ? (a) : (b))
+#define COMMA ,
+#define ROUNDUP(a, b) (((a) + (b) - 1) / (b) * (b))
+
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#else
+#define UNROLL _Pragma("GCC unroll 32")
+#endif
+
+typedef float vf __attribute__((vector_size(TT_VL * 4)));
+typedef float vfu __attribute__((vector_size(TT_VL * 4), aligned(4)));
+typedef int32_t vi __attribute__((vector_size(TT_VL * 4)));
+
+static inline vf vload(const float *p) { return *(const vfu *)p; }
+static inline void vstore(float *p, vf v) { *(vfu *)p = v; }
+#if TT_VL == 4
+#define SPLAT_INIT(x) { x, x, x, x }
+#elif TT_VL == 8
+#define SPLAT_INIT(x) { x, x, x, x, x, x, x, x }
+#elif TT_VL == 16
+#define SPLAT_INIT(x) { x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x }
+#endif
+static inline vf vsplat(float x) { return (vf)SPLAT_INIT(x); }
+static inline vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+/* Horizontal sum as a halving tree (log2 VL dependent adds instead of VL). */
+typedef float vhalf4 __attribute__((vector_size(16)));
+typedef float vhalf2 __attribute__((vector_size(8)));
+static inline float hsum(vf v) {
+#if TT_VL == 16
+  typedef float v8 __attribute__((vector_size(32)));
+  v8 h8 = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  vhalf4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
+#elif TT_VL == 8
+  vhalf4 h4 = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+#else
+  vhalf4 h4 = v;
+#endif
+  vhalf2 h2 = __builtin_shufflevector(h4, h4, 0, 1) + __builtin_shufflevector(h4, h4, 2, 3);
+  return h2[0] + h2[1];
+}
+static inline float hmax(vf v) {
+  float s = v[0];
+  UNROLL for (int i = 1; i < TT_VL; i++) s = v[i] > s ? v[i] : s;
+  return s;
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * exp / log
+ * ---------------------------------------------------------------------------------------------------------- */
+/* Cephes-style expf on vectors: |rel err| ≲ 2 ulp, exact overflow to +inf, underflow to 0 (via denormals), NaN kept. */
+static inline vf vexp(vf x) {
+  const vf hi = vsplat(88.7228394f), lo = vsplat(-103.972084f);
+  vf xc = vsel(x > hi, hi, x);
+  xc = vsel(xc < lo, lo, xc);
+  vf t = xc * 1.44269504088896341f;
+  const vf magic = vsplat(12582912.0f); /* 1.5 * 2^23: round to nearest */
+  vf n = (t + magic) - magic;
+  vf r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  vf p = vsplat(1.9875691500E-4f);
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  p = p * r * r + r + 1.0f;
+  vi ni = __builtin_convertvector(n, vi);
+  vi n1 = ni >> 1, n2 = ni - n1;
+  vf s1 = (vf)((n1 + 127) << 23), s2 = (vf)((n2 + 127) << 23);
+  vf y = p * s1 * s2;
+  y = vsel(x > hi, vsplat(__builtin_inff()), y);
+  y = vsel(x < lo, vsplat(0.0f), y);
+  return vsel(x != x, x, y);
+}
+
+/* Natural log in double for per-row scalars (log-softmax); no libm in the wasm build. */
+static double tt_log(double x) {
+  if (!(x > 0)) return x == 0 ? -__builtin_inf() : __builtin_nan("");
+  if (x == __builtin_inf()) return x;
+  union { double d; uint64_t u; } v = { x };
+  int e = (int)((v.u >> 52) & 0x7ff);
+  if (e == 0) { v.d = x * 18014398509481984.0; e = (int)((v.u >> 52) & 0x7ff) - 54; }
+  e -= 1022;
+  v.u = (v.u & 0x800fffffffffffffULL) | 0x3fe0000000000000ULL; /* m in [0.5, 1) */
+  double m = v.d;
+  if (m < 0.70710678118654752) { m *= 2; e -= 1; }
+  double s = (m - 1) / (m + 1), s2 = s * s, term = s, sum = 0;
+  for (int k = 1; k < 40; k += 2) { sum += term / k; term *= s2; if (term < 1e-18 && term > -1e-18) break; }
+  return 2 * sum + e * 0.69314718055994530942;
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * GEMM micro-kernels: C[MR×NR] (+)= Σ_p A[p][0..MR) ⊗ B_p[0..NR), A packed p-major in MR-row panels.
+ * The packed variant reads B panels (NR floats per p); the indirect one reads row p of B at b + boff[p], which
+ * lets convolution stream its (padded) input without im2col.
+ * ---------------------------------------------------------------------------------------------------------- */
+#define UK_DEFINE(NAME, BPARAMS, BROW, BSTEP)                                                                  \
+  static void NAME(long kc, const float *restrict a, BPARAMS, float *restrict c, long ldc, int acc) {          \
+    vf cr[MR][TT_NV];                                                                                          \
+    UNROLL for (int i = 0; i < MR; i++) UNROLL for (int j = 0; j < TT_NV; j++) cr[i][j] = (vf){0};            \
+    for (long p = 0; p < kc; p++) {                                                                            \
+      const float *bp = BROW;                                                                                  \
+      vf bv[TT_NV];                                                                                            \
+      UNROLL for (int j = 0; j < TT_NV; j++) bv[j] = vload(bp + j * TT_VL);                                    \
+      UNROLL for (int i = 0; i < MR; i++) {                                                                    \
+        vf av = vsplat(a[i]);                                                                                  \
+        UNROLL for (int j = 0; j < TT_NV; j++) cr[i][j] += av * bv[j];                                         \
+      }                                                                                                        \
+      a += MR;                                                                                                 \
+      BSTEP;                                                                                                   \
+    }                                                                                                          \
+    if (acc) {                                                                                                 \
+      UNROLL for (int i = 0; i < MR; i++) UNROLL for (int j = 0; j < TT_NV; j++)                              \
+        vstore(c + i * ldc + j * TT_VL, vload(c + i * ldc + j * TT_VL) + cr[i][j]);                            \
+    } else {                                                                                                   \
+      UNROLL for (int i = 0; i < MR; i++) UNROLL for (int j = 0; j < TT_NV; j++)                              \
+        vstore(c + i * ldc + j * TT_VL, cr[i][j]);                                                             \
+    }                                                                                                          \
+  }
+
+UK_DEFINE(uk_packed, const float *restrict b, b, b += NR)
+UK_DEFINE(uk_indirect, const float *restrict b COMMA const int32_t *restrict boff, b + boff[p], (void)0)
+
+/* Partial tile: compute into a full scratch tile, then merge the valid mr×nr corner. */
+static void uk_packed_edge(long kc, const float *a, const float *b, float *c, long ldc, int acc, int mr, int nr) {
+  float t[MR * NR] __attribute__((aligned(64)));
+  uk_packed(kc, a, b, t, NR, 0);
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < nr; j++) c[i * ldc + j] = acc ? c[i * ldc + j] + t[i * NR + j] : t[i * NR + j];
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Packing. Operand elements: A(i,p) = a[i*ars + p*acs], B(p,j) = b[p*brs + j*bcs] (transposes are strides).
+ * ---------------------------------------------------------------------------------------------------------- */
+static void pack_a(long mc, long kc, const float *a, long ars, long acs, float *dst) {
+  for (long i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+    int mr = (int)MINI(MR, mc - i0);
+    if (acs == 1) {
+      for (int i = 0; i < mr; i++) {
+        const float *src = a + (i0 + i) * ars;
+        for (long p = 0; p < kc; p++) dst[p * MR + i] = src[p];
+      }
+      for (int i = mr; i < MR; i++) for (long p = 0; p < kc; p++) dst[p * MR + i] = 0;
+    } else {
+      for (long p = 0; p < kc; p++) {
+        const float *src = a + p * acs + i0 * ars;
+        float *d = dst + p * MR;
+        if (ars == 1 && mr == MR) { UNROLL for (int i = 0; i < MR; i++) d[i] = src[i]; }
+        else {
+          for (int i = 0; i < mr; i++) d[i] = src[i * ars];
+          for (int i = mr; i < MR; i++) d[i] = 0;
+        }
+      }
+    }
+  }
+}
+
+static void pack_b(long kc, long nc, const float *b, long brs, long bcs, float *dst) {
+  for (long j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
+    int nr = (int)MINI(NR, nc - j0);
+    if (bcs == 1) {
+      if (nr == NR) {
+        for (long p = 0; p < kc; p++) {
+          const float *src = b + p * brs + j0;
+          UNROLL for (int j = 0; j < TT_NV; j++) vstore(dst + p * NR + j * TT_VL, vload(src + j * TT_VL));
+        }
+      } else {
+        for (long p = 0; p < kc; p++) {
+          const float *src = b + p * brs + j0;
+          float *d = dst + p * NR;
+          for (int j = 0; j < nr; j++) d[j] = src[j];
+          for (int j = nr; j < NR; j++) d[j] = 0;
+        }
+      }
+    } else {
+      for (int j = 0; j < nr; j++) {
+        const float *src = b + (j0 + j) * bcs;
+        for (long p = 0; p < kc; p++) dst[p * NR + j] = src[p * brs];
+      }
+      for (int j = nr; j < NR; j++) for (long p = 0; p < kc; p++) dst[p * NR + j] = 0;
+    }
+  }
+}
+
+#ifndef TT_KC
+#define TT_KC 256
+#endif
+#ifndef TT_MC
+#define TT_MC 240
+#endif
+#ifndef TT_NC
+#define TT_NC 2016
+#endif
+#define KC TT_KC
+#define MC ROUNDUP(TT_MC, MR)
+#define NC ROUNDUP(TT_NC, NR)
+
+/* One thread's GEMM on a sub-problem: C(m×n, ldc) (+)= A(m×k) · B(k×n). */
+static void gemm_serial(int tid, long m, long n, long k, const float *a, long ars, long acs, const float *b, long brs,
+                        long bcs, float *c, long ldc, int acc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!acc) for (long i = 0; i < m; i++) for (long j = 0; j < n; j++) c[i * ldc + j] = 0;
+    return;
+  }
+  long kcap = MINI(KC, k);
+  float *bp = tt_scratch(tid, SLOT_PACK_B, sizeof(float) * kcap * ROUNDUP(MINI(NC, n), NR));
+  float *ap = tt_scratch(tid, SLOT_PACK_A, sizeof(float) * kcap * ROUNDUP(MINI(MC, m), MR));
+  for (long jc = 0; jc < n; jc += NC) {
+    long nc = MINI(NC, n - jc);
+    for (long pc = 0; pc < k; pc += KC) {
+      long kc = MINI(KC, k - pc);
+      int accf = acc || pc > 0;
+      pack_b(kc, nc, b + pc * brs + jc * bcs, brs, bcs, bp);
+      for (long ic = 0; ic < m; ic += MC) {
+        long mc = MINI(MC, m - ic);
+        pack_a(mc, kc, a + ic * ars + pc * acs, ars, acs, ap);
+        for (long jr = 0; jr < nc; jr += NR) {
+          int nr = (int)MINI(NR, nc - jr);
+          for (long ir = 0; ir < mc; ir += MR) {
+            int mr = (int)MINI(MR, mc - ir);
+            float *cp = c + (ic + ir) * ldc + jc + jr;
+            if (mr == MR && nr == NR) uk_packed(kc, ap + ir * kc, bp + jr * kc, cp, ldc, accf);
+            else uk_packed_edge(kc, ap + ir * kc, bp + jr * kc, cp, ldc, accf, mr, nr);
+          }
+        }
+      }
+    }
+  }
+}
+
+typedef struct {
+  long m, n, k, ars, acs, brs, bcs, ldc;
+  const float *a, *b;
+  float *c;
+  long sa, sb, sc;
+  int acc, batch;
+  long mchunk, nchunk, mtiles, ntiles;
+} gemm_job;
+
+static void gemm_task(void *ctx, long t, int tid) {
+  const gemm_job *j = ctx;
+  long per = j->mtiles * j->ntiles;
+  long bi = t / per, r = t % per;
+  long mi = r / j->ntiles, ni = r % j->ntiles;
+  long m0 = mi * j->mchunk, n0 = ni * j->nchunk;
+  long mm = MINI(j->mchunk, j->m - m0), nn = MINI(j->nchunk, j->n - n0);
+  gemm_serial(tid, mm, nn, j->k, j->a + bi * j->sa + m0 * j->ars, j->ars, j->acs, j->b + bi * j->sb + n0 * j->bcs, j->brs,
+              j->bcs, j->c + bi * j->sc + m0 * j->ldc + n0, j->ldc, j->acc);
+}
+
+/* Strided GEMM driver: splits the batch, or else the larger of M and N, across the thread pool. */
+static void gemm_strided(long m, long n, long k, const float *a, long ars, long acs, long sa, const float *b, long brs,
+                         long bcs, long sb, float *c, long ldc, long sc, int batch, int acc) {
+  gemm_job j = { m, n, k, ars, acs, brs, bcs, ldc, a, b, c, sa, sb, sc, acc, batch, m, n, 1, 1 };
+  int T = tt_num_threads();
+  double work = (double)m * n * k * batch;
+  if (T > 1 && batch < T && work > 2e5) {
+    long want = (T + batch - 1) / batch;
+    if (n >= m) {
+      long chunk = ROUNDUP((n + want - 1) / want, NR);
+      j.nchunk = chunk; j.ntiles = (n + chunk - 1) / chunk;
+    } else {
+      long chunk = ROUNDUP((m + want - 1) / want, MR);
+      j.mchunk = chunk; j.mtiles = (m + chunk - 1) / chunk;
+    }
+  }
+  long tasks = (long)batch * j.mtiles * j.ntiles;
+  if (tasks == 1 || work < 2e5 || T == 1) for (long t = 0; t < tasks; t++) gemm_task(&j, t, 0);
+  else tt_parallel(tasks, gemm_task, &j);
+}
+
+static void op_gemm(int ta, int tb, int m, int n, int k, const float *a, long sa, const float *b, long sb, float *c, long sc,
+                    int batch, int acc) {
+  long ars = ta ? 1 : k, acs = ta ? m : 1;
+  long brs = tb ? 1 : n, bcs = tb ? k : 1;
+  gemm_strided(m, n, k, a, ars, acs, sa, b, brs, bcs, sb, c, n, sc, batch, acc);
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Convolution, stride 1: "padded-width implicit GEMM". The input is copied once into a zero-padded buffer of
+ * width WP = ow + (kw-1)·dil. Output pixel (y, x) becomes column s = y·WP + x; then for filter tap p = (c,i,j)
+ * the needed inputs of consecutive columns are consecutive floats at xpad + off[p] + s, so the micro-kernel reads
+ * B rows straight from the image: no im2col, no B packing. Columns with x ≥ ow are computed and dropped
+ * (WP−ow of every WP). Backward-to-input of a stride-1 conv is the same computation with flipped weights.
+ * ---------------------------------------------------------------------------------------------------------- */
+typedef struct {
+  long n, cin, h, w, cout, oh, ow, kh, kw, padT, padL, dilH, dilW, groups;
+  long cg, ocg, ocgR, kdim, HP, WP, planeP, imgP, Np, chunk, nchunks;
+  const float *x;
+  float *xpad;
+  const float *apack;
+  int32_t *offs;
+  const float *bias;
+  float *out;
+  int relu;
+} dconv;
+
+/* Copies channels of one image into a zero-padded HP×WP grid (top/left padding padT/padL). */
+static void pad_planes(const float *x, float *xp, long C, long h, long w, long HP, long WP, long padT, long padL) {
+  long cw = MINI(w, WP - padL); /* copied width */
+  for (long c = 0; c < C; c++) {
+    const float *s = x + c * h * w;
+    float *d = xp + c * HP * WP;
+    for (long r = 0; r < HP; r++) {
+      long iy = r - padT;
+      float *dr = d + r * WP;
+      if (iy < 0 || iy >= h || cw <= 0) { memset(dr, 0, sizeof(float) * WP); continue; }
+      if (padL > 0) memset(dr, 0, sizeof(float) * padL);
+      memcpy(dr + padL, s + iy * w, sizeof(float) * cw);
+      if (padL + cw < WP) memset(dr + padL + cw, 0, sizeof(float) * (WP - padL - cw));
+    }
+  }
+}
+
+static void dconv_pad_task(void *ctx, long b, int tid) {
+  (void)tid;
+  const dconv *d = ctx;
+  pad_planes(d->x + b * d->cin * d->h * d->w, d->xpad + b * d->imgP, d->cin, d->h, d->w, d->HP, d->WP, d->padT, d->padL);
+}
+
+#define KC_CONV 256
+
+static void dconv_task(void *ctx, long t, int tid) {
+  const dconv *d = ctx;
+  long ci = t % d->nchunks, bg = t / d->nchunks;
+  long gr = bg % d->groups, b = bg / d->groups;
+  long s0 = ci * d->chunk, s1 = MINI(d->Np, s0 + d->chunk);
+  if (s0 >= s1) return;
+  long len = s1 - s0, lenR = ROUNDUP(len, NR);
+  float *cb = tt_scratch(tid, SLOT_TILE, sizeof(float) * d->ocgR * lenR);
+  const float *xb = d->xpad + b * d->imgP + gr * d->cg * d->planeP + s0;
+  const float *ag = d->apack + gr * d->ocgR * d->kdim;
+  long kdim = d->kdim;
+  for (long jt = 0; jt < lenR; jt += NR) {
+    for (long kb = 0; kb < kdim; kb += KC_CONV) {
+      long kc = MINI(KC_CONV, kdim - kb);
+      for (long mt = 0; mt < d->ocgR; mt += MR)
+        uk_indirect(kc, ag + mt * kdim + kb * MR, xb + jt, d->offs + kb, cb + mt * lenR + jt, lenR, kb > 0);
+    }
+  }
+  long WP = d->WP, ow = d->ow, ohw = d->oh * d->ow;
+  for (long o = 0; o < d->ocg; o++) {
+    long oc = gr * d->ocg + o;
+    const float *cr = cb + o * lenR - s0;
+    float *orow = d->out + (b * d->cout + oc) * ohw;
+    float bv = d->bias ? d->bias[oc] : 0.0f;
+    for (long y = s0 / WP; y * WP < s1; y++) {
+      long xs = MAXI(s0 - y * WP, 0), xe = MINI(s1 - y * WP, ow);
+      const float *src = cr + y * WP;
+      float *dst = orow + y * ow;
+      if (d->relu) for (long xo = xs; xo < xe; xo++) { float v = src[xo] + bv; dst[xo] = (v > 0 || v != v) ? v : 0.0f; }
+      else for (long xo = xs; xo < xe; xo++) dst[xo] = src[xo] + bv;
+    }
+  }
+}
+
+/* Sets derived sizes, pads the input and builds the tap offsets; weights must be packed by the caller. */
+static void dconv_prepare(dconv *d) {
+  d->cg = d->cin / d->groups;
+  d->ocg = d->cout / d->groups;
+  d->ocgR = ROUNDUP(d->ocg, MR);
+  d->kdim = d->cg * d->kh * d->kw;
+  d->HP = d->oh + (d->kh - 1) * d->dilH;
+  d->WP = d->ow + (d->kw - 1) * d->dilW;
+  d->planeP = d->HP * d->WP;
+  d->imgP = d->cin * d->planeP;
+  d->Np = d->oh * d->WP;
+  long slack = ROUNDUP(d->Np, NR) - d->Np + (d->kw - 1) * d->dilW + 2 * NR;
+  d->xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * (d->n * d->imgP + slack));
+  memset(d->xpad + d->n * d->imgP, 0, sizeof(float) * slack);
+  int T = tt_num_threads();
+  if (T > 1 && d->n > 1) tt_parallel(d->n, dconv_pad_task, d);
+  else for (long b = 0; b < d->n; b++) dconv_pad_task(d, b, 0);
+  long units = d->n * d->groups;
+  d->nchunks = 1;
+  if (T > 1 && units % T != 0 && units < 4 * T) d->nchunks = (4 * T + units - 1) / units;
+  d->chunk = ROUNDUP((d->Np + d->nchunks - 1) / d->nchunks, NR);
+  d->nchunks = (d->Np + d->chunk - 1) / d->chunk;
+}
+
+static void dconv_run(dconv *d, int32_t *offs) {
+  long i = 0;
+  for (long c = 0; c < d->cg; c++)
+    for (long a = 0; a < d->kh; a++)
+      for (long b = 0; b < d->kw; b++) offs[i++] = (int32_t)(c * d->planeP + a * d->dilH * d->WP + b * d->dilW);
+  d->offs = offs;
+  long tasks = d->n * d->groups * d->nchunks;
+  if (tt_num_threads() > 1 && tasks > 1) tt_parallel(tasks, dconv_task, d);
+  else for (long t = 0; t < tasks; t++) dconv_task(d, t, 0);
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * im2col / col2im for the strided cases.
+ * ---------------------------------------------------------------------------------------------------------- */
+typedef struct { long n, c, h, w, oc, kh, kw, oh, ow, sH, sW, pH, pW, dH, dW, groups; } cgeom;
+
+static cgeom parse_cg(const int32_t *g) {
+  cgeom r = { g[CG_N], g[CG_C], g[CG_H], g[CG_W], g[CG_OC], g[CG_KH], g[CG_KW], g[CG_OH], g[CG_OW],
+              g[CG_SH], g[CG_SW], g[CG_PH], g[CG_PW], g[CG_DH], g[CG_DW], g[CG_GROUPS] };
+  return r;
+}
+
+static void im2col(const float *x, long c0, long cg, const cgeom *g, float *col) {
+  long row = 0, sp = g->oh * g->ow;
+  for (long c = c0; c < c0 + cg; c++) {
+    const float *plane = x + c * g->h * g->w;
+    for (long i = 0; i < g->kh; i++)
+      for (long j = 0; j < g->kw; j++, row++) {
+        float *dst = col + row * sp;
+        for (long y = 0; y < g->oh; y++) {
+          long iy = y * g->sH - g->pH + i * g->dH;
+          float *dr = dst + y * g->ow;
+          if (iy < 0 || iy >= g->h) { memset(dr, 0, sizeof(float) * g->ow); continue; }
+          const float *src = plane + iy * g->w;
+          long x0 = j * g->dW - g->pW;
+          for (long xo = 0; xo < g->ow; xo++) {
+            long ix = xo * g->sW + x0;
+            dr[xo] = (ix >= 0 && ix < g->w) ? src[ix] : 0.0f;
+          }
+        }
+      }
+  }
+}
+
+static void col2im(const float *col, long c0, long cg, const cgeom *g, float *gx) {
+  long row = 0, sp = g->oh * g->ow;
+  for (long c = c0; c < c0 + cg; c++) {
+    float *plane = gx + c * g->h * g->w;
+    for (long i = 0; i < g->kh; i++)
+      for (long j = 0; j < g->kw; j++, row++) {
+        const float *src = col + row * sp;
+        for (long y = 0; y < g->oh; y++) {
+          long iy = y * g->sH - g->pH + i * g->dH;
+          if (iy < 0 || iy >= g->h) continue;
+          float *dr = plane + iy * g->w;
+          long x0 = j * g->dW - g->pW;
+          for (long xo = 0; xo < g->ow; xo++) {
+            long ix = xo * g->sW + x0;
+            if (ix >= 0 && ix < g->w) dr[ix] += src[y * g->ow + xo];
+          }
+        }
+      }
+  }
+}
+
+static void bias_relu_plane(float *o, long sp, float bv, int relu) {
+  if (relu) for (long s = 0; s < sp; s++) { float v = o[s] + bv; o[s] = (v > 0 || v != v) ? v : 0.0f; }
+  else if (bv != 0.0f) for (long s = 0; s < sp; s++) o[s] += bv;
+}
+
+typedef struct { const float *x, *w, *bias; float *out; cgeom g; int relu; } im2col_job;
+
+static void im2col_fwd_image(const im2col_job *j, long b, int tid, int parallel_gemm) {
+  const cgeom *g = &j->g;
+  long cg = g->c / g->groups, ocg = g->oc / g->groups, kdim = cg * g->kh * g->kw, sp = g->oh * g->ow;
+  float *col = parallel_gemm ? tt_shared_scratch(SH_WT, sizeof(float) * kdim * sp) : tt_scratch(tid, SLOT_COL, sizeof(float) * kdim * sp);
+  const float *xb = j->x + b * g->c * g->h * g->w;
+  for (long gr = 0; gr < g->groups; gr++) {
+    float *ob = j->out + (b * g->oc + gr * ocg) * sp;
+    const float *wg = j->w + gr * ocg * kdim;
+    if (g->kh == 1 && g->kw == 1 && g->pH == 0 && g->pW == 0 && g->sH == 1 && g->sW == 1) {
+      const float *xs = xb + gr * cg * sp;
+      if (parallel_gemm) gemm_strided(ocg, sp, kdim, wg, kdim, 1, 0, xs, sp, 1, 0, ob, sp, 0, 1, 0);
+      else gemm_serial(tid, ocg, sp, kdim, wg, kdim, 1, xs, sp, 1, ob, sp, 0);
+    } else {
+      im2col(xb, gr * cg, cg, g, col);
+      if (parallel_gemm) gemm_strided(ocg, sp, kdim, wg, kdim, 1, 0, col, sp, 1, 0, ob, sp, 0, 1, 0);
+      else gemm_serial(tid, ocg, sp, kdim, wg, kdim, 1, col, sp, 1, ob, sp, 0);
+    }
+  }
+  for (long o = 0; o < g->oc; o++) bias_relu_plane(j->out + (b * g->oc + o) * sp, sp, j->bias ? j->bias[o] : 0.0f, j->relu);
+}
+
+static void im2col_fwd_task(void *ctx, long b, int tid) { im2col_fwd_image(ctx, b, tid, 0); }
+
+/* Depthwise (groups == c == oc): a direct stencil per plane, vectorised along output rows by the compiler. */
+static void dw_fwd_task(void *ctx, long p, int tid) {
+  (void)tid;
+  const im2col_job *j = ctx;
+  const cgeom *g = &j->g;
+  long c = p % g->c;
+  const float *xp = j->x + p * g->h * g->w;
+  const float *wk = j->w + c * g->kh * g->kw;
+  float *op = j->out + p * g->oh * g->ow;
+  memset(op, 0, sizeof(float) * g->oh * g->ow);
+  for (long i = 0; i < g->kh; i++)
+    for (long jj = 0; jj < g->kw; jj++) {
+      float wv = wk[i * g->kw + jj];
+      long off = jj * g->dW - g->pW;
+      /* valid output columns: 0 <= xo*sW + off < w */
+      long xlo = off >= 0 ? 0 : (-off + g->sW - 1) / g->sW;
+      long xhi = (g->w - 1 - off) < 0 ? 0 : MINI(g->ow, (g->w - 1 - off) / g->sW + 1);
+      for (long y = 0; y < g->oh; y++) {
+        long iy = y * g->sH - g->pH + i * g->dH;
+        if (iy < 0 || iy >= g->h) continue;
+        const float *src = xp + iy * g->w + off;
+        float *dst = op + y * g->ow;
+        if (g->sW == 1) for (long xo = xlo; xo < xhi; xo++) dst[xo] += wv * src[xo];
+        else for (long xo = xlo; xo < xhi; xo++) dst[xo] += wv * src[xo * g->sW];
+      }
+    }
+  bias_relu_plane(op, g->oh * g->ow, j->bias ? j->bias[c] : 0.0f, j->relu);
+}
+
+static void op_conv2d(const float *x, const float *w, const float *bias, float *out, const int32_t *gi, int relu) {
+  cgeom g = parse_cg(gi);
+  int T = tt_num_threads();
+  im2col_job j = { x, w, bias, out, g, relu };
+  if (g.groups == g.c && g.oc == g.c && g.groups > 1) {
+    long planes = g.n * g.c;
+    if (T > 1 && planes > 1) tt_parallel(planes, dw_fwd_task, &j);
+    else for (long p = 0; p < planes; p++) dw_fwd_task(&j, p, 0);
+    return;
+  }
+  if (g.sH == 1 && g.sW == 1) {
+    dconv d = { g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.pH, g.pW, g.dH, g.dW, g.groups };
+    d.x = x; d.bias = bias; d.out = out; d.relu = relu;
+    dconv_prepare(&d);
+    float *ap = tt_shared_scratch(SH_WPACK, sizeof(float) * d.groups * d.ocgR * d.kdim + sizeof(int32_t) * (d.kdim + 64));
+    for (long gr = 0; gr < d.groups; gr++) pack_a(d.ocg, d.kdim, w + gr * d.ocg * d.kdim, d.kdim, 1, ap + gr * d.ocgR * d.kdim);
+    d.apack = ap;
+    dconv_run(&d, (int32_t *)(ap + d.groups * d.ocgR * d.kdim));
+    return;
+  }
+  if (T > 1 && g.n >= T) tt_parallel(g.n, im2col_fwd_task, &j);
+  else for (long b = 0; b < g.n; b++) im2col_fwd_image(&j, b, 0, T > 1);
+}
+
+static void op_conv2d_bwd_input(const float *gy, const float *w, float *gx, const int32_t *gi) {
+  cgeom g = parse_cg(gi);
+  long cg = g.c / g.groups, ocg = g.oc / g.groups, khw = g.kh * g.kw, kdim = cg * khw, sp = g.oh * g.ow;
+  long padT = g.dH * (g.kh - 1) - g.pH, padL = g.dW * (g.kw - 1) - g.pW;
+  if (g.sH == 1 && g.sW == 1 && padT >= 0 && padL >= 0) {
+    /* gx = conv(gy, flip(w)ᵀ) with complementary padding */
+    dconv d = { g.n, g.oc, g.oh, g.ow, g.c, g.h, g.w, g.kh, g.kw, padT, padL, g.dH, g.dW, g.groups };
+    d.x = gy; d.bias = 0; d.out = gx; d.relu = 0;
+    dconv_prepare(&d); /* d.kdim = ocg*khw, d.ocg = cg */
+    float *wt = tt_shared_scratch(SH_WT, sizeof(float) * g.c * d.kdim);
+    for (long gr = 0; gr < g.groups; gr++)
+      for (long ci = 0; ci < cg; ci++)
+        for (long o = 0; o < ocg; o++)
+          for (long k = 0; k < khw; k++)
+            wt[(gr * cg + ci) * d.kdim + o * khw + (khw - 1 - k)] = w[((gr * ocg + o) * cg + ci) * khw + k];
+    float *ap = tt_shared_scratch(SH_WPACK, sizeof(float) * d.groups * d.ocgR * d.kdim + sizeof(int32_t) * (d.kdim + 64));
+    for (long gr = 0; gr < d.groups; gr++) pack_a(d.ocg, d.kdim, wt + gr * d.ocg * d.kdim, d.kdim, 1, ap + gr * d.ocgR * d.kdim);
+    d.apack = ap;
+    dconv_run(&d, (int32_t *)(ap + d.groups * d.ocgR * d.kdim));
+    return;
+  }
+  memset(gx, 0, sizeof(float) * g.n * g.c * g.h * g.w);
+  float *col = tt_shared_scratch(SH_WT, sizeof(float) * kdim * sp);
+  for (long b = 0; b < g.n; b++)
+    for (long gr = 0; gr < g.groups; gr++) {
+      /* col [kdim, sp] = W_gᵀ · gy_g */
+      gemm_strided(kdim, sp, ocg, w + gr * ocg * kdim, 1, kdim, 0, gy + (b * g.oc + gr * ocg) * sp, sp, 1, 0, col, sp, 0, 1, 0);
+      col2im(col, gr * cg, cg, &g, gx + b * g.c * g.h * g.w);
+    }
+}
+
+/* Weight gradient, stride 1: gw[o, p] = Σ_b Σ_s gy'[b, o, s] · xpad[b, off[p] + s] over padded-width columns s,
+ * with gy' zero in the dropped columns. Both operands are contiguous along s, so a dot-product micro-kernel
+ * (vectors along s, a TT_DMR×TT_DNR block of outputs) reads them in place. */
+static void dot_kernel(long len, const float *const *ar, const float *const *br, float *res) {
+  vf acc[TT_DMR][TT_DNR];
+  UNROLL for (int i = 0; i < TT_DMR; i++) UNROLL for (int j = 0; j < TT_DNR; j++) acc[i][j] = (vf){0};
+  for (long s = 0; s < len; s += TT_VL) {
+    vf bv[TT_DNR];
+    UNROLL for (int j = 0; j < TT_DNR; j++) bv[j] = vload(br[j] + s);
+    UNROLL for (int i = 0; i < TT_DMR; i++) {
+      vf av = vload(ar[i] + s);
+      UNROLL for (int j = 0; j < TT_DNR; j++) acc[i][j] += av * bv[j];
+    }
+  }
+  UNROLL for (int i = 0; i < TT_DMR; i++) UNROLL for (int j = 0; j < TT_DNR; j++) res[i * TT_DNR + j] = hsum(acc[i][j]);
+}
+
+#ifndef TAP9_SCHUNK
+#define TAP9_SCHUNK 4096
+#endif
+#ifdef TT_TAP9
+/* 3×3 filters: the nine taps of one channel read three rows of xpad at shifts of 0/1/2, so a 3×9 tile of
+ * (output channel × tap) outputs needs only three gy rows and three (L1-resident) xpad rows per step. */
+static void dot_kernel_tap9(long len, const float *const *ar, const float *x0, long WP, long dil_h, long dil_w, float *res) {
+  vf acc[3][9];
+  UNROLL for (int i = 0; i < 3; i++) UNROLL for (int j = 0; j < 9; j++) acc[i][j] = (vf){0};
+  const float *a0 = ar[0], *a1 = ar[1], *a2 = ar[2];
+  for (long s = 0; s < len; s += TT_VL) {
+    vf av0 = vload(a0 + s), av1 = vload(a1 + s), av2 = vload(a2 + s);
+    UNROLL for (int j = 0; j < 9; j++) {
+      vf bv = vload(x0 + (j / 3) * dil_h * WP + (j % 3) * dil_w + s);
+      acc[0][j] += av0 * bv;
+      acc[1][j] += av1 * bv;
+      acc[2][j] += av2 * bv;
+    }
+  }
+  UNROLL for (int i = 0; i < 3; i++) UNROLL for (int j = 0; j < 9; j++) res[i * 9 + j] = hsum(acc[i][j]);
+}
+#endif
+
+typedef struct {
+  dconv d;
+  const float *gy;
+  float *gyp, *gw;
+  long NpR, pchunk, npch;
+} wgrad_job;
+
+static void wgrad_pad_task(void *ctx, long b, int tid) {
+  (void)tid;
+  const wgrad_job *j = ctx;
+  const dconv *d = &j->d;
+  pad_planes(d->x + b * d->cin * d->h * d->w, d->xpad + b * d->imgP, d->cin, d->h, d->w, d->HP, d->WP, d->padT, d->padL);
+  for (long o = 0; o < d->cout; o++) {
+    const float *s = j->gy + (b * d->cout + o) * d->oh * d->ow;
+    float *t = j->gyp + (b * d->cout + o) * j->NpR;
+    for (long y = 0; y < d->oh; y++) {
+      memcpy(t + y * d->WP, s + y * d->ow, sizeof(float) * d->ow);
+      if (d->WP > d->ow) memset(t + y * d->WP + d->ow, 0, sizeof(float) * (d->WP - d->ow));
+    }
+    if (j->NpR > d->Np) memset(t + d->Np, 0, sizeof(float) * (j->NpR - d->Np));
+  }
+}
+
+#define WG_SCHUNK 1024
+
+static void wgrad_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const wgrad_job *j = ctx;
+  const dconv *d = &j->d;
+  long gr = t / j->npch, pc = t % j->npch;
+  long p0 = pc * j->pchunk, p1 = MINI(d->kdim, p0 + j->pchunk);
+  if (p0 >= p1) return;
+  long kdim = d->kdim;
+  float *gwg = j->gw + gr * d->ocg * kdim;
+  for (long o = 0; o < d->ocg; o++) memset(gwg + o * kdim + p0, 0, sizeof(float) * (p1 - p0));
+  float res[TT_DMR * TT_DNR];
+  const float *ar[TT_DMR], *br[TT_DNR];
+#ifdef TT_TAP9
+  if (d->kh == 3 && d->kw == 3 && p0 % 9 == 0 && (p1 % 9 == 0 || p1 == kdim)) {
+    float r9[27];
+    for (long b = 0; b < d->n; b++) {
+      const float *xb = d->xpad + b * d->imgP + gr * d->cg * d->planeP;
+      const float *gb = j->gyp + (b * d->cout + gr * d->ocg) * j->NpR;
+      /* s in chunks, so one channel's xpad rows and three gy rows stay in L1 across the output-channel tiles */
+      for (long sc = 0; sc < j->NpR; sc += TAP9_SCHUNK)
+      for (long c = p0 / 9; c < p1 / 9; c++) {
+        long len = MINI(TAP9_SCHUNK, j->NpR - sc);
+        for (long ot = 0; ot < d->ocg; ot += 3) {
+          int mr = (int)MINI(3, d->ocg - ot);
+          for (int q = 0; q < 3; q++) ar[q] = gb + (ot + (q < mr ? q : 0)) * j->NpR + sc;
+          dot_kernel_tap9(len, ar, xb + c * d->planeP + sc, d->WP, d->dilH, d->dilW, r9);
+          for (int q = 0; q < mr; q++)
+            for (int r = 0; r < 9; r++) gwg[(ot + q) * kdim + c * 9 + r] += r9[q * 9 + r];
+        }
+      }
+    }
+    return;
+  }
+#endif
+  for (long b = 0; b < d->n; b++) {
+    const float *xb = d->xpad + b * d->imgP + gr * d->cg * d->planeP;
+    const float *gb = j->gyp + (b * d->cout + gr * d->ocg) * j->NpR;
+    for (long sc = 0; sc < j->NpR; sc += WG_SCHUNK) {
+      long len = MINI(WG_SCHUNK, j->NpR - sc);
+      for (long pt = p0; pt < p1; pt += TT_DNR) {
+        int nr = (int)MINI(TT_DNR, p1 - pt);
+        for (int q = 0; q < TT_DNR; q++) br[q] = xb + d->offs[pt + (q < nr ? q : 0)] + sc;
+        for (long ot = 0; ot < d->ocg; ot += TT_DMR) {
+          int mr = (int)MINI(TT_DMR, d->ocg - ot);
+          for (int q = 0; q < TT_DMR; q++) ar[q] = gb + (ot + (q < mr ? q : 0)) * j->NpR + sc;
+          dot_kernel(len, ar, br, res);
+          for (int q = 0; q < mr; q++)
+            for (int r = 0; r < nr; r++) gwg[(ot + q) * kdim + pt + r] += res[q * TT_DNR + r];
+        }
+      }
+    }
+  }
+}
+
+static void op_conv2d_bwd_weight(const float *x, const float *gy, float *gw, const int32_t *gi) {
+  cgeom g = parse_cg(gi);
+  long cg = g.c / g.groups, ocg = g.oc / g.groups, kdim = cg * g.kh * g.kw, sp = g.oh * g.ow;
+  int T = tt_num_threads();
+  if (g.sH == 1 && g.sW == 1) {
+    wgrad_job j;
+    dconv *d = &j.d;
+    *d = (dconv){ g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.pH, g.pW, g.dH, g.dW, g.groups };
+    d->x = x;
+    d->cg = cg; d->ocg = ocg; d->kdim = kdim;
+    d->HP = g.oh + (g.kh - 1) * g.dH;
+    d->WP = g.ow + (g.kw - 1) * g.dW;
+    d->planeP = d->HP * d->WP;
+    d->imgP = g.c * d->planeP;
+    d->Np = g.oh * d->WP;
+    j.NpR = ROUNDUP(d->Np, TT_VL);
+    long slack = j.NpR - d->Np + (g.kw - 1) * g.dW + 2 * TT_VL;
+    d->xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * (g.n * d->imgP + slack));
+    memset(d->xpad + g.n * d->imgP, 0, sizeof(float) * slack);
+    j.gy = gy;
+    j.gyp = tt_shared_scratch(SH_GYPAD, sizeof(float) * g.n * g.oc * j.NpR);
+    j.gw = gw;
+    int32_t *offs = tt_shared_scratch(SH_WPACK, sizeof(int32_t) * kdim);
+    long i = 0;
+    for (long c = 0; c < cg; c++)
+      for (long a = 0; a < g.kh; a++)
+        for (long bb = 0; bb < g.kw; bb++) offs[i++] = (int32_t)(c * d->planeP + a * g.dH * d->WP + bb * g.dW);
+    d->offs = offs;
+    if (T > 1 && g.n > 1) tt_parallel(g.n, wgrad_pad_task, &j);
+    else for (long b = 0; b < g.n; b++) wgrad_pad_task(&j, b, 0);
+    j.npch = 1;
+    if (T > 1 && g.groups % T != 0 && g.groups < 4 * T) j.npch = (4 * T + g.groups - 1) / g.groups;
+    j.pchunk = ROUNDUP((kdim + j.npch - 1) / j.npch, (g.kh == 3 && g.kw == 3) ? 9 * TT_DNR : TT_DNR);
+    j.npch = (kdim + j.pchunk - 1) / j.pchunk;
+    long tasks = g.groups * j.npch;
+    if (T > 1 && tasks > 1) tt_parallel(tasks, wgrad_task, &j);
+    else for (long t = 0; t < tasks; t++) wgrad_task(&j, t, 0);
+    return;
+  }
+  memset(gw, 0, sizeof(float) * g.oc * kdim);
+  float *col = tt_shared_scratch(SH_WT, sizeof(float) * kdim * sp);
+  for (long b = 0; b < g.n; b++)
+    for (long gr = 0; gr < g.groups; gr++) {
+      im2col(x + b * g.c * g.h * g.w, gr * cg, cg, &g, col);
+      /* gW_g [ocg, kdim] += gy_g [ocg, sp] · colᵀ */
+      gemm_strided(ocg, kdim, sp, gy + (b * g.oc + gr * ocg) * sp, sp, 1, 0, col, 1, sp, 0, gw + gr * ocg * kdim, kdim, 0, 1, 1);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Pooling (parallel over planes).
+ * ---------------------------------------------------------------------------------------------------------- */
+typedef struct { long n, c, h, w, oh, ow, kh, kw, sH, sW, pH, pW, dH, dW; } pgeom;
+static pgeom parse_pg(const int32_t *g) {
+  pgeom r = { g[PG_N], g[PG_C], g[PG_H], g[PG_W], g[PG_OH], g[PG_OW], g[PG_KH], g[PG_KW], g[PG_SH], g[PG_SW], g[PG_PH], g[PG_PW], g[PG_DH], g[PG_DW] };
+  return r;
+}
+typedef struct { pgeom g; const float *x; float *out; int32_t *idx; const float *gy; float *gx; int cip, div; } pool_job;
+
+static void maxpool_task(void *ctx, long p, int tid) {
+  (void)tid;
+  const pool_job *j = ctx;
+  const pgeom *g = &j->g;
+  const float *xp = j->x + p * g->h * g->w;
+  float *op = j->out + p * g->oh * g->ow;
+  int32_t *ip = j->idx + p * g->oh * g->ow;
+  for (long y = 0; y < g->oh; y++)
+    for (long xo = 0; xo < g->ow; xo++) {
+      float best = -__builtin_inff();
+      long bi = -1;
+      for (long i = 0; i < g->kh; i++) {
+        long iy = y * g->sH - g->pH + i * g->dH;
+        if (iy < 0 || iy >= g->h) continue;
+        for (long jj = 0; jj < g->kw; jj++) {
+          long ix = xo * g->sW - g->pW + jj * g->dW;
+          if (ix < 0 || ix >= g->w) continue;
+          float v = xp[iy * g->w + ix];
+          if (v > best || v != v || bi < 0) {
+            best = v;
+            bi = iy * g->w + ix;
+            if (v != v) { i = g->kh; break; }
+          }
+        }
+      }
+      op[y * g->ow + xo] = best;
+      ip[y * g->ow + xo] = (int32_t)bi;
+    }
+}
+
+static void op_max_pool2d(const float *x, float *out, int32_t *idx, const int32_t *gi) {
+  pool_job j = { parse_pg(gi), x, out, idx };
+  long planes = j.g.n * j.g.c;
+  if (tt_num_threads() > 1 && planes * j.g.oh * j.g.ow > 16384) tt_parallel(planes, maxpool_task, &j);
+  else for (long p = 0; p < planes; p++) maxpool_task(&j, p, 0);
+}
+
+static void op_max_pool2d_bwd(const float *gy, const int32_t *idx, float *gx, long planes, long in_plane, long out_plane) {
+  memset(gx, 0, sizeof(float) * planes * in_plane);
+  for (long p = 0; p < planes; p++) {
+    float *g = gx + p * in_plane;
+    const float *s = gy + p * out_plane;
+    const int32_t *ip = idx + p * out_plane;
+    for (long k = 0; k < out_plane; k++) if (ip[k] >= 0) g[ip[k]] += s[k];
+  }
+}
+
+static inline void avg_window(const pgeom *g, long y, long xo, int cip, int divisor, long *y0, long *x0, long *y1, long *x1, float *inv) {
+  long a0 = y * g->sH - g->pH, b0 = xo * g->sW - g->pW;
+  long a1 = MINI(a0 + g->kh, g->h + g->pH), b1 = MINI(b0 + g->kw, g->w + g->pW);
+  long pool = (a1 - a0) * (b1 - b0);
+  a0 = MAXI(a0, 0); b0 = MAXI(b0, 0); a1 = MINI(a1, g->h); b1 = MINI(b1, g->w);
+  long dv = divisor != 0 ? divisor : cip ? pool : (a1 - a0) * (b1 - b0);
+  *y0 = a0; *x0 = b0; *y1 = a1; *x1 = b1; *inv = (float)dv;
+}
+
+static void avgpool_task(void *ctx, long p, int tid) {
+  (void)tid;
+  const pool_job *j = ctx;
+  const pgeom *g = &j->g;
+  const float *xp = j->x + p * g->h * g->w;
+  float *op = j->out + p * g->oh * g->ow;
+  for (long y = 0; y < g->oh; y++)
+    for (long xo = 0; xo < g->ow; xo++) {
+      long y0, x0, y1, x1; float dv;
+      avg_window(g, y, xo, j->cip, j->div, &y0, &x0, &y1, &x1, &dv);
+      float s = 0;
+      for (long iy = y0; iy < y1; iy++) for (long ix = x0; ix < x1; ix++) s += xp[iy * g->w + ix];
+      op[y * g->ow + xo] = s / dv;
+    }
+}
+
+static void avgpool_bwd_task(void *ctx, long p, int tid) {
+  (void)tid;
+  const pool_job *j = ctx;
+  const pgeom *g = &j->g;
+  float *gp = j->gx + p * g->h * g->w;
+  const float *sp = j->gy + p * g->oh * g->ow;
+  memset(gp, 0, sizeof(float) * g->h * g->w);
+  for (long y = 0; y < g->oh; y++)
+    for (long xo = 0; xo < g->ow; xo++) {
+      long y0, x0, y1, x1; float dv;
+      avg_window(g, y, xo, j->cip, j->div, &y0, &x0, &y1, &x1, &dv);
+      float v = sp[y * g->ow + xo] / dv;
+      for (long iy = y0; iy < y1; iy++) for (long ix = x0; ix < x1; ix++) gp[iy * g->w + ix] += v;
+    }
+}
+
+static void op_avg_pool2d(const float *x, float *out, const int32_t *gi, int cip, int div) {
+  pool_job j = { parse_pg(gi), x, out, 0, 0, 0, cip, div };
+  long planes = j.g.n * j.g.c;
+  if (tt_num_threads() > 1 && planes * j.g.oh * j.g.ow > 16384) tt_parallel(planes, avgpool_task, &j);
+  else for (long p = 0; p < planes; p++) avgpool_task(&j, p, 0);
+}
+
+static void op_avg_pool2d_bwd(const float *gy, float *gx, const int32_t *gi, int cip, int div) {
+  pool_job j = { parse_pg(gi), 0, 0, 0, gy, gx, cip, div };
+  long planes = j.g.n * j.g.c;
+  if (tt_num_threads() > 1 && planes * j.g.h * j.g.w > 16384) tt_parallel(planes, avgpool_bwd_task, &j);
+  else for (long p = 0; p < planes; p++) avgpool_bwd_task(&j, p, 0);
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Normalisation over [n, c, hw] (parallel over channels). Row sums are vector float sums, combined in double.
+ * ---------------------------------------------------------------------------------------------------------- */
+static double row_sum(const float *x, long len) {
+  double total = 0;
+  for (long s0 = 0; s0 < len; s0 += 1024) {
+    long e = MINI(len, s0 + 1024), i = s0;
+    vf a0 = (vf){0}, a1 = (vf){0};
+    for (; i + 2 * TT_VL <= e; i += 2 * TT_VL) { a0 += vload(x + i); a1 += vload(x + i + TT_VL); }
+    float s = hsum(a0 + a1);
+    for (; i < e; i++) s += x[i];
+    total += s;
+  }
+  return total;
+}
+static double row_sqdev(const float *x, long len, float m) {
+  double total = 0;
+  vf mv = vsplat(m);
+  for (long s0 = 0; s0 < len; s0 += 1024) {
+    long e = MINI(len, s0 + 1024), i = s0;
+    vf a0 = (vf){0};
+    for (; i + TT_VL <= e; i += TT_VL) { vf d = vload(x + i) - mv; a0 += d * d; }
+    float s = hsum(a0);
+    for (; i < e; i++) { float d = x[i] - m; s += d * d; }
+    total += s;
+  }
+  return total;
+}
+/* Σ g and Σ g·(x − m) over a row. */
+static void row_bn_sums(const float *x, const float *g, long len, float m, double *sg, double *sgx) {
+  vf mv = vsplat(m);
+  double t0 = 0, t1 = 0;
+  for (long s0 = 0; s0 < len; s0 += 1024) {
+    long e = MINI(len, s0 + 1024), i = s0;
+    vf a0 = (vf){0}, a1 = (vf){0};
+    for (; i + TT_VL <= e; i += TT_VL) { vf gv = vload(g + i); a0 += gv; a1 += gv * (vload(x + i) - mv); }
+    float s = hsum(a0), q = hsum(a1);
+    for (; i < e; i++) { s += g[i]; q += g[i] * (x[i] - m); }
+    t0 += s; t1 += q;
+  }
+  *sg += t0; *sgx += t1;
+}
+
+typedef struct {
+  const float *x, *gy, *mean, *invstd, *weight, *scale, *shift;
+  float *out, *var, *gx, *gw, *gb, *meanOut;
+  long n, c, hw;
+  int relu;
+} norm_job;
+
+static void stats_task(void *ctx, long ch, int tid) {
+  (void)tid;
+  const norm_job *j = ctx;
+  double s = 0;
+  for (long b = 0; b < j->n; b++) s += row_sum(j->x + (b * j->c + ch) * j->hw, j->hw);
+  double cnt = (double)j->n * j->hw;
+  float m = (float)(s / cnt);
+  double q = 0;
+  for (long b = 0; b < j->n; b++) q += row_sqdev(j->x + (b * j->c + ch) * j->hw, j->hw, m);
+  j->meanOut[ch] = m;
+  j->var[ch] = (float)(q / cnt);
+}
+
+static void op_channel_stats(const float *x, float *mean, float *var, long n, long c, long hw) {
+  norm_job j = { .x = x, .meanOut = mean, .var = var, .n = n, .c = c, .hw = hw };
+  if (tt_num_threads() > 1 && c > 1 && n * c * hw > 32768) tt_parallel(c, stats_task, &j);
+  else for (long ch = 0; ch < c; ch++) stats_task(&j, ch, 0);
+}
+
+static void affine_task(void *ctx, long r, int tid) {
+  (void)tid;
+  const norm_job *j = ctx;
+  long ch = r % j->c;
+  const float *x = j->x + r * j->hw;
+  float *o = j->out + r * j->hw;
+  vf s = vsplat(j->scale[ch]), t = vsplat(j->shift[ch]);
+  long i = 0, hw = j->hw;
+  if (j->relu) {
+    for (; i + TT_VL <= hw; i += TT_VL) { vf v = vload(x + i) * s + t; vstore(o + i, vsel(v > 0, v, (vf){0})); }
+    for (; i < hw; i++) { float v = x[i] * j->scale[ch] + j->shift[ch]; o[i] = v > 0 ? v : 0.0f; }
+  } else {
+    for (; i + TT_VL <= hw; i += TT_VL) vstore(o + i, vload(x + i) * s + t);
+    for (; i < hw; i++) o[i] = x[i] * j->scale[ch] + j->shift[ch];
+  }
+}
+
+static void op_channel_affine(const float *x, const float *scale, const float *shift, float *out, long n, long c, long hw, int relu) {
+  norm_job j = { .x = x, .scale = scale, .shift = shift, .out = out, .n = n, .c = c, .hw = hw, .relu = relu };
+  long rows = n * c;
+  if (tt_num_threads() > 1 && rows > 1 && rows * hw > 32768) tt_parallel(rows, affine_task, &j);
+  else for (long r = 0; r < rows; r++) affine_task(&j, r, 0);
+}
+
+static void bn_bwd_task(void *ctx, long ch, int tid) {
+  (void)tid;
+  const norm_job *j = ctx;
+  float m = j->mean[ch], is = j->invstd[ch];
+  double sg = 0, sgx = 0;
+  for (long b = 0; b < j->n; b++) {
+    long base = (b * j->c + ch) * j->hw;
+    row_bn_sums(j->x + base, j->gy + base, j->hw, m, &sg, &sgx);
+  }
+  sgx *= is; /* Σ gy·x̂ */
+  if (j->gw) j->gw[ch] = (float)sgx;
+  if (j->gb) j->gb[ch] = (float)sg;
+  if (!j->gx) return;
+  double cnt = (double)j->n * j->hw;
+  float wv = j->weight ? j->weight[ch] : 1.0f;
+  float k = (float)(wv * is / cnt);
+  /* gx = k·(cnt·gy − Σgy − x̂·Σgy·x̂) = A·gy + B·x + C */
+  float A = (float)(k * cnt), Bc = (float)(-k * sgx * is), C = (float)(-k * sg + k * sgx * is * m);
+  vf av = vsplat(A), bv = vsplat(Bc), cv = vsplat(C);
+  for (long b = 0; b < j->n; b++) {
+    long base = (b * j->c + ch) * j->hw, i = 0;
+    const float *x = j->x + base, *g = j->gy + base;
+    float *o = j->gx + base;
+    for (; i + TT_VL <= j->hw; i += TT_VL) vstore(o + i, av * vload(g + i) + bv * vload(x + i) + cv);
+    for (; i < j->hw; i++) o[i] = A * g[i] + Bc * x[i] + C;
+  }
+}
+
+static void op_bn_bwd(const float *x, const float *gy, const float *mean, const float *invstd, const float *weight,
+                      float *gx, float *gw, float *gb, long n, long c, long hw) {
+  norm_job j = { .x = x, .gy = gy, .mean = mean, .invstd = invstd, .weight = weight, .gx = gx, .gw = gw, .gb = gb, .n = n, .c = c, .hw = hw };
+  if (tt_num_threads() > 1 && c > 1 && n * c * hw > 32768) tt_parallel(c, bn_bwd_task, &j);
+  else for (long ch = 0; ch < c; ch++) bn_bwd_task(&j, ch, 0);
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Softmax over the middle axis of [outer, size, inner].
+ * ---------------------------------------------------------------------------------------------------------- */
+typedef struct { const float *x, *gy; float *out; long outer, size, inner; int log; } sm_job;
+
+static void softmax_row(const float *x, float *o, long size, int lg) {
+  long i = 0;
+  vf mv = vsplat(-__builtin_inff());
+  float m = -__builtin_inff();
+  for (; i + TT_VL <= size; i += TT_VL) { vf v = vload(x + i); mv = vsel(v > mv, v, mv); }
+  m = hmax(mv);
+  for (; i < size; i++) if (x[i] > m) m = x[i];
+  vf ms = vsplat(m), acc = (vf){0};
+  double sum = 0;
+  for (i = 0; i + TT_VL <= size; i += TT_VL) { vf e = vexp(vload(x + i) - ms); acc += e; if (!lg) vstore(o + i, e); }
+  if (i < size) {
+    float t[TT_VL] = {0};
+    for (long q = i; q < size; q++) t[q - i] = x[q];
+    vf e = vexp(vload(t) - ms);
+    for (long q = i; q < size; q++) { sum += e[q - i]; if (!lg) o[q] = e[q - i]; }
+  }
+  sum += hsum(acc);
+  if (lg) {
+    float lse = (float)(m + tt_log(sum));
+    vf l = vsplat(lse);
+    for (i = 0; i + TT_VL <= size; i += TT_VL) vstore(o + i, vload(x + i) - l);
+    for (; i < size; i++) o[i] = x[i] - lse;
+  } else {
+    vf inv = vsplat((float)(1.0 / sum));
+    for (i = 0; i + TT_VL <= size; i += TT_VL) vstore(o + i, vload(o + i) * inv);
+    for (; i < size; i++) o[i] = (float)(o[i] / sum);
+  }
+}
+
+/* inner > 1: vectors run along inner, one block of columns at a time. */
+static void softmax_cols(const float *x, float *o, long size, long inner, int lg, int tid) {
+  float *tmp = tt_scratch(tid, SLOT_TMP, sizeof(float) * 2 * (inner + TT_VL));
+  float *mx = tmp, *sm = tmp + inner + TT_VL;
+  for (long i = 0; i < inner; i++) { mx[i] = -__builtin_inff(); sm[i] = 0; }
+  for (long s = 0; s < size; s++) for (long i = 0; i < inner; i++) { float v = x[s * inner + i]; mx[i] = v > mx[i] ? v : mx[i]; }
+  long iv = inner / TT_VL * TT_VL;
+  for (long s = 0; s < size; s++) {
+    const float *xr = x + s * inner;
+    float *orow = o + s * inner;
+    for (long i = 0; i < iv; i += TT_VL) {
+      vf e = vexp(vload(xr + i) - vload(mx + i));
+      vstore(sm + i, vload(sm + i) + e);
+      if (!lg) vstore(orow + i, e);
+    }
+    if (iv < inner) {
+      float t[TT_VL] = {0}, mm[TT_VL] = {0};
+      for (long i = iv; i < inner; i++) { t[i - iv] = xr[i]; mm[i - iv] = mx[i]; }
+      vf e = vexp(vload(t) - vload(mm));
+      for (long i = iv; i < inner; i++) { sm[i] += e[i - iv]; if (!lg) orow[i] = e[i - iv]; }
+    }
+  }
+  if (lg) {
+    for (long i = 0; i < inner; i++) sm[i] = (float)(mx[i] + tt_log(sm[i]));
+    for (long s = 0; s < size; s++) for (long i = 0; i < inner; i++) o[s * inner + i] = x[s * inner + i] - sm[i];
+  } else {
+    for (long i = 0; i < inner; i++) sm[i] = 1.0f / sm[i];
+    for (long s = 0; s < size; s++) for (long i = 0; i < inner; i++) o[s * inner + i] *= sm[i];
+  }
+}
+
+static void softmax_task(void *ctx, long r, int tid) {
+  const sm_job *j = ctx;
+  long off = r * j->size * j->inner;
+  if (j->inner == 1) softmax_row(j->x + off, j->out + off, j->size, j->log);
+  else softmax_cols(j->x + off, j->out + off, j->size, j->inner, j->log, tid);
+}
+
+static void op_softmax(const float *x, float *out, long outer, long size, long inner, int lg) {
+  sm_job j = { x, 0, out, outer, size, inner, lg };
+  if (tt_num_threads() > 1 && outer > 1 && outer * size * inner > 32768) tt_parallel(outer, softmax_task, &j);
+  else for (long r = 0; r < outer; r++) softmax_task(&j, r, 0);
+}
+
+static void softmax_grad_task(void *ctx, long r, int tid) {
+  (void)tid;
+  const sm_job *j = ctx;
+  long size = j->size, inner = j->inner, off = r * size * inner;
+  const float *y = j->x + off, *g = j->gy + off;
+  float *o = j->out + off;
+  for (long i = 0; i < inner; i++) {
+    double acc = 0;
+    if (j->log) {
+      for (long s = 0; s < size; s++) acc += g[s * inner + i];
+      float a = (float)acc;
+      if (inner == 1) {
+        long q = 0;
+        vf av = vsplat(a);
+        for (; q + TT_VL <= size; q += TT_VL) vstore(o + q, vload(g + q) - vexp(vload(y + q)) * av);
+        for (; q < size; q++) {
+          float t[TT_VL] = {0};
+          t[0] = y[q];
+          o[q] = g[q] - vexp(vload(t))[0] * a;
+        }
+      } else {
+        for (long s = 0; s < size; s++) {
+          float t[TT_VL] = {0};
+          t[0] = y[s * inner + i];
+          o[s * inner + i] = g[s * inner + i] - vexp(vload(t))[0] * a;
+        }
+      }
+    } else {
+      for (long s = 0; s < size; s++) acc += (double)g[s * inner + i] * y[s * inner + i];
+      float d = (float)acc;
+      for (long s = 0; s < size; s++) o[s * inner + i] = y[s * inner + i] * (g[s * inner + i] - d);
+    }
+  }
+}
+
+static void op_softmax_grad(const float *y, const float *gy, float *gx, long outer, long size, long inner, int lg) {
+  sm_job j = { y, gy, gx, outer, size, inner, lg };
+  if (tt_num_threads() > 1 && outer > 1 && outer * size * inner > 32768) tt_parallel(outer, softmax_grad_task, &j);
+  else for (long r = 0; r < outer; r++) softmax_grad_task(&j, r, 0);
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Elementwise: unary, relu gradient, binary with scalar / middle-axis broadcast, sum, axpy.
+ * Large arrays are split into contiguous chunks across the pool.
+ * ---------------------------------------------------------------------------------------------------------- */
+#define EW_CHUNK 65536
+typedef struct { int op; const float *x, *y; float *out; long n; float a, b; } ew_job;
+
+static inline vf unary_v(int op, vf x, float a, float b) {
+  (void)b;
+  switch (op) {
+    case U_RELU: return vsel(x > 0, x, (vf){0});
+    case U_NEG: return -x;
+    case U_ABS: return (vf)((vi)x & 0x7fffffff);
+    case U_SQUARE: return x * x;
+    case U_EXP: return vexp(x);
+    case U_SIGMOID: {
+      /* 1/(1+e^-x) for x ≥ 0, e^x/(1+e^x) otherwise: no overflow, exact limits */
+      vf e = vexp(vsel(x > 0, -x, x));
+      vf r = 1.0f / (1.0f + e);
+      return vsel(x > 0, r, e * r);
+    }
+    case U_ADDS: return x + a;
+    case U_MULS: return x * a;
+    case U_LEAKY: return vsel(x > 0, x, x * a);
+    case U_RELU6: { vf r = vsel(x > 0, x, (vf){0}); return vsel(r < 6.0f, r, vsplat(6.0f)); }
+    case U_SILU: {
+      vf e = vexp(vsel(x > 0, -x, x));
+      vf r = 1.0f / (1.0f + e);
+      return x * vsel(x > 0, r, e * r);
+    }
+  }
+  return x;
+}
+
+static void unary_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const ew_job *j = ctx;
+  long s = t * EW_CHUNK, e = MINI(j->n, s + EW_CHUNK), i = s;
+  const float *x = j->x;
+  float *o = j->out;
+  if (j->op == U_SQRT) { for (; i < e; i++) o[i] = __builtin_sqrtf(x[i]); return; }
+#define UNARY_LOOP(OPC) for (; i + TT_VL <= e; i += TT_VL) vstore(o + i, unary_v(OPC, vload(x + i), j->a, j->b));
+  switch (j->op) {
+    case U_RELU: UNARY_LOOP(U_RELU) break;
+    case U_NEG: UNARY_LOOP(U_NEG) break;
+    case U_ABS: UNARY_LOOP(U_ABS) break;
+    case U_SQUARE: UNARY_LOOP(U_SQUARE) break;
+    case U_EXP: UNARY_LOOP(U_EXP) break;
+    case U_SIGMOID: UNARY_LOOP(U_SIGMOID) break;
+    case U_ADDS: UNARY_LOOP(U_ADDS) break;
+    case U_MULS: UNARY_LOOP(U_MULS) break;
+    case U_LEAKY: UNARY_LOOP(U_LEAKY) break;
+    case U_RELU6: UNARY_LOOP(U_RELU6) break;
+    case U_SILU: UNARY_LOOP(U_SILU) break;
+  }
+  if (i < e) {
+    float t0[TT_VL] = {0};
+    for (long q = i; q < e; q++) t0[q - i] = x[q];
+    vf r = unary_v(j->op, vload(t0), j->a, j->b);
+    for (long q = i; q < e; q++) o[q] = r[q - i];
+  }
+}
+
+static void run_chunks(long n, tt_task_fn fn, void *ctx) {
+  long chunks = (n + EW_CHUNK - 1) / EW_CHUNK;
+  if (tt_num_threads() > 1 && chunks > 1) tt_parallel(chunks, fn, ctx);
+  else for (long t = 0; t < chunks; t++) fn(ctx, t, 0);
+}
+
+static int op_unary(int op, const float *x, float *out, long n, float a, float b) {
+  if (op < 0 || op >= U_COUNT) return 0;
+  ew_job j = { op, x, 0, out, n, a, b };
+  run_chunks(n, unary_task, &j);
+  return 1;
+}
+
+static void relu_grad_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const ew_job *j = ctx;
+  long s = t * EW_CHUNK, e = MINI(j->n, s + EW_CHUNK), i = s;
+  for (; i + TT_VL <= e; i += TT_VL) vstore(j->out + i, vsel(vload(j->x + i) > 0, vload(j->y + i), (vf){0}));
+  for (; i < e; i++) j->out[i] = j->x[i] > 0 ? j->y[i] : 0.0f;
+}
+
+static int op_unary_grad(int op, const float *in, const float *gy, float *gx, long n, float a, float b) {
+  if (op != U_RELU) return 0;
+  ew_job j = { op, in, gy, gx, n, a, b };
+  run_chunks(n, relu_grad_task, &j);
+  return 1;
+}
+
+typedef struct { int op, mode; const float *a, *b; float *out; long outer, mid, inner; } bin_job;
+
+static inline vf bin_v(int op, vf a, vf b) {
+  switch (op) {
+    case B_ADD: return a + b;
+    case B_SUB: return a - b;
+    case B_MUL: return a * b;
+    case B_DIV: return a / b;
+    case B_MAX: { vf r = vsel(a > b, a, b); r = vsel(a != a, a, r); return vsel(b != b, b, r); }
+    case B_MIN: { vf r = vsel(a < b, a, b); r = vsel(a != a, a, r); return vsel(b != b, b, r); }
+  }
+  return a;
+}
+
+/* out[0..n) = a op b where a/b either advance (stride 1) or stay (scalar): sa/sb ∈ {0, 1}. */
+static void bin_span(int op, const float *a, int sa, const float *b, int sb, float *o, long n) {
+  long i = 0;
+#define BIN_LOOP(OPC)                                                                                     \
+  if (sa && sb) for (; i + TT_VL <= n; i += TT_VL) vstore(o + i, bin_v(OPC, vload(a + i), vload(b + i))); \
+  else if (sa) { vf bv = vsplat(b[0]); for (; i + TT_VL <= n; i += TT_VL) vstore(o + i, bin_v(OPC, vload(a + i), bv)); } \
+  else if (sb) { vf av = vsplat(a[0]); for (; i + TT_VL <= n; i += TT_VL) vstore(o + i, bin_v(OPC, av, vload(b + i))); }
+  switch (op) {
+    case B_ADD: BIN_LOOP(B_ADD) break;
+    case B_SUB: BIN_LOOP(B_SUB) break;
+    case B_MUL: BIN_LOOP(B_MUL) break;
+    case B_DIV: BIN_LOOP(B_DIV) break;
+    case B_MAX: BIN_LOOP(B_MAX) break;
+    case B_MIN: BIN_LOOP(B_MIN) break;
+  }
+  if (i < n) {
+    float ta[TT_VL] = {0}, tb[TT_VL] = {0};
+    for (long q = i; q < n; q++) { ta[q - i] = a[sa ? q : 0]; tb[q - i] = b[sb ? q : 0]; }
+    vf r = bin_v(op, vload(ta), vload(tb));
+    for (long q = i; q < n; q++) o[q] = r[q - i];
+  }
+}
+
+static void bin_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const bin_job *j = ctx;
+  switch (j->mode) {
+    case BM_SAME: case BM_BSCALAR: case BM_ASCALAR: {
+      long n = j->outer * j->mid * j->inner, s = t * EW_CHUNK, e = MINI(n, s + EW_CHUNK);
+      int sa = j->mode != BM_ASCALAR, sb = j->mode != BM_BSCALAR;
+      bin_span(j->op, j->a + (sa ? s : 0), sa, j->b + (sb ? s : 0), sb, j->out + s, e - s);
+      break;
+    }
+    case BM_BMID: case BM_AMID: {
+      /* row t of [outer*mid, inner]; the broadcast operand holds one value per mid index */
+      long m = t % j->mid, off = t * j->inner;
+      if (j->mode == BM_BMID) bin_span(j->op, j->a + off, 1, j->b + m, 0, j->out + off, j->inner);
+      else bin_span(j->op, j->a + m, 0, j->b + off, 1, j->out + off, j->inner);
+      break;
+    }
+    case BM_BROW: case BM_AROW: {
+      long off = t * j->inner;
+      if (j->mode == BM_BROW) bin_span(j->op, j->a + off, 1, j->b, 1, j->out + off, j->inner);
+      else bin_span(j->op, j->a, 1, j->b + off, 1, j->out + off, j->inner);
+      break;
+    }
+  }
+}
+
+static int op_binary(int op, int mode, const float *a, const float *b, float *out, long outer, long mid, long inner) {
+  if (op < 0 || op >= B_COUNT) return 0;
+  bin_job j = { op, mode, a, b, out, outer, mid, inner };
+  long n = outer * mid * inner;
+  long tasks = (mode == BM_BMID || mode == BM_AMID) ? outer * mid
+             : (mode == BM_BROW || mode == BM_AROW) ? outer : (n + EW_CHUNK - 1) / EW_CHUNK;
+  if (tt_num_threads() > 1 && tasks > 1 && n > 2 * EW_CHUNK) tt_parallel(tasks, bin_task, &j);
+  else for (long t = 0; t < tasks; t++) bin_task(&j, t, 0);
+  return 1;
+}
+
+typedef struct { const float *x; float *out; long outer, size, inner; } red_job;
+
+static void reduce_task(void *ctx, long o, int tid) {
+  const red_job *j = ctx;
+  const float *x = j->x + o * j->size * j->inner;
+  if (j->inner == 1) { j->out[o] = (float)row_sum(x, j->size); return; }
+  /* columns: accumulate blocks of rows in float vectors, then in double */
+  double *acc = tt_scratch(tid, SLOT_TMP, sizeof(double) * j->inner);
+  for (long i = 0; i < j->inner; i++) acc[i] = 0;
+  long iv = j->inner / TT_VL * TT_VL;
+  for (long s0 = 0; s0 < j->size; s0 += 64) {
+    long s1 = MINI(j->size, s0 + 64);
+    for (long i = 0; i < iv; i += TT_VL) {
+      vf v = (vf){0};
+      for (long s = s0; s < s1; s++) v += vload(x + s * j->inner + i);
+      for (int q = 0; q < TT_VL; q++) acc[i + q] += v[q];
+    }
+    for (long i = iv; i < j->inner; i++) {
+      float v = 0;
+      for (long s = s0; s < s1; s++) v += x[s * j->inner + i];
+      acc[i] += v;
+    }
+  }
+  for (long i = 0; i < j->inner; i++) j->out[o * j->inner + i] = (float)acc[i];
+}
+
+static void op_reduce_sum(const float *x, float *out, long outer, long size, long inner) {
+  red_job j = { x, out, outer, size, inner };
+  if (tt_num_threads() > 1 && outer > 1 && outer * size * inner > 65536) tt_parallel(outer, reduce_task, &j);
+  else for (long o = 0; o < outer; o++) reduce_task(&j, o, 0);
+}
+
+static void axpy_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const ew_job *j = ctx;
+  long s = t * EW_CHUNK, e = MINI(j->n, s + EW_CHUNK), i = s;
+  vf av = vsplat(j->a);
+  for (; i + TT_VL <= e; i += TT_VL) vstore(j->out + i, vload(j->out + i) + av * vload(j->x + i));
+  for (; i < e; i++) j->out[i] += j->a * j->x[i];
+}
+
+static void op_axpy(long n, float alpha, const float *x, float *y) {
+  ew_job j = { 0, x, 0, y, n, alpha, 0 };
+  run_chunks(n, axpy_task, &j);
+}
+
+typedef struct { const float *src; long offset; const int32_t *strides, *shape; float *out; int rank; long rows, inner; } copy_job;
+
+/* Rows of the last dimension, [t*rows_per_task, ...): each row is a fill (stride 0), a copy (stride 1) or a gather. */
+static void copy_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const copy_job *j = ctx;
+  long per = (j->rows + 63) / 64, r0 = t * per, r1 = MINI(j->rows, r0 + per);
+  int last = j->rank - 1;
+  long st = j->strides[last], n = j->inner;
+  for (long r = r0; r < r1; r++) {
+    long rem = r, off = j->offset;
+    for (int d = last - 1; d >= 0; d--) { long i = rem % j->shape[d]; rem /= j->shape[d]; off += i * j->strides[d]; }
+    const float *s = j->src + off;
+    float *o = j->out + r * n;
+    if (st == 1) memcpy(o, s, sizeof(float) * n);
+    else if (st == 0) { float v = s[0]; for (long i = 0; i < n; i++) o[i] = v; }
+    else for (long i = 0; i < n; i++) o[i] = s[i * st];
+  }
+}
+
+static void op_copy_strided(const float *src, long offset, const int32_t *strides, float *out, const int32_t *shape, int rank) {
+  if (rank == 0) { out[0] = src[offset]; return; }
+  long rows = 1;
+  for (int d = 0; d < rank - 1; d++) rows *= shape[d];
+  copy_job j = { src, offset, strides, shape, out, rank, rows, shape[rank - 1] };
+  if (rows == 0 || j.inner == 0) return;
+  long tasks = rows < 64 ? rows : 64;
+  if (tt_num_threads() > 1 && rows * j.inner > 65536) tt_parallel(tasks, copy_task, &j);
+  else { copy_job k = j; for (long t = 0; t < tasks; t++) copy_task(&k, t, 0); }
+}
+
+const tt_ops TT_OPS_SYMBOL = {
+  TT_NAME, TT_VL, MR, NR,
+  op_gemm, op_conv2d, op_conv2d_bwd_input, op_conv2d_bwd_weight,
+  op_max_pool2d, op_max_pool2d_bwd, op_avg_pool2d, op_avg_pool2d_bwd,
+  op_channel_stats, op_channel_affine, op_bn_bwd,
+  op_softmax, op_softmax_grad,
+  op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided,
+};

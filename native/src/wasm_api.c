@@ -1,0 +1,98 @@
+/*
+ * WebAssembly build: the same kernels with 128-bit SIMD, single-threaded. Memory is one linear heap grown on
+ * demand; JavaScript asks for an I/O region (tt_io), copies operands in, calls an entry point with offsets,
+ * and copies results out (src/backend/wasm.ts).
+ */
+#include "tt.h"
+
+#define TT_VL 4
+#ifndef TT_MR
+#define TT_MR 4
+#endif
+#ifndef TT_NV
+#define TT_NV 2
+#endif
+#ifndef TT_DMR
+#define TT_DMR 3
+#endif
+#ifndef TT_DNR
+#define TT_DNR 3
+#endif
+#ifdef TT_RELAXED
+#define TT_NAME "wasm-relaxed-simd"
+#else
+#define TT_NAME "wasm-simd"
+#endif
+#define TT_OPS_SYMBOL tt_ops_wasm
+#include "kernels.inc.c"
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+extern unsigned char __heap_base;
+static uintptr_t heap_top = 0;
+
+static void *bump(size_t bytes) {
+  if (!heap_top) heap_top = ((uintptr_t)&__heap_base + 63) & ~(uintptr_t)63;
+  uintptr_t p = heap_top, end = p + ((bytes + 63) & ~(size_t)63);
+  size_t have = __builtin_wasm_memory_size(0) * 65536;
+  if (end > have) {
+    size_t pages = (end - have + 65535) / 65536;
+    if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) __builtin_trap();
+  }
+  heap_top = end;
+  return (void *)p;
+}
+
+typedef struct { void *p; size_t cap; } region;
+static region scratch[SLOT_COUNT], shared[SH_COUNT], io;
+
+/* Grow-only: a region that must grow is abandoned and re-allocated at the top of the heap with headroom, so the
+ * heap is bounded by a small multiple of the largest working set. */
+static void *grow(region *r, size_t bytes) {
+  if (r->p && bytes <= r->cap) return r->p;
+  size_t cap = bytes + bytes / 2 + 4096;
+  r->p = bump(cap);
+  r->cap = cap;
+  return r->p;
+}
+
+void *tt_scratch(int tid, int slot, size_t bytes) { (void)tid; return grow(&scratch[slot], bytes); }
+void *tt_shared_scratch(int slot, size_t bytes) { return grow(&shared[slot], bytes); }
+void tt_parallel(long ntasks, tt_task_fn fn, void *ctx) { for (long t = 0; t < ntasks; t++) fn(ctx, t, 0); }
+int tt_num_threads(void) { return 1; }
+void tt_set_num_threads(int n) { (void)n; }
+
+void *memcpy(void *dst, const void *src, size_t n) {
+  __builtin_memcpy(dst, src, n); /* lowers to memory.copy with bulk memory */
+  return dst;
+}
+void *memset(void *dst, int v, size_t n) {
+  __builtin_memset(dst, v, n);
+  return dst;
+}
+
+EXPORT(tt_io) void *w_io(size_t bytes) { return grow(&io, bytes); }
+
+EXPORT(gemm) void w_gemm(int ta, int tb, int m, int n, int k, const float *a, long sa, const float *b, long sb, float *c, long sc, int batch, int acc) {
+  op_gemm(ta, tb, m, n, k, a, sa, b, sb, c, sc, batch, acc);
+}
+EXPORT(conv2d) void w_conv2d(const float *x, const float *w, const float *bias, float *out, const int32_t *g, int relu) { op_conv2d(x, w, bias, out, g, relu); }
+EXPORT(conv2dBackwardInput) void w_cbi(const float *gy, const float *w, float *gx, const int32_t *g) { op_conv2d_bwd_input(gy, w, gx, g); }
+EXPORT(conv2dBackwardWeight) void w_cbw(const float *x, const float *gy, float *gw, const int32_t *g) { op_conv2d_bwd_weight(x, gy, gw, g); }
+EXPORT(maxPool2d) void w_mp(const float *x, float *out, int32_t *idx, const int32_t *g) { op_max_pool2d(x, out, idx, g); }
+EXPORT(maxPool2dBackward) void w_mpb(const float *gy, const int32_t *idx, float *gx, long planes, long ip, long op) { op_max_pool2d_bwd(gy, idx, gx, planes, ip, op); }
+EXPORT(avgPool2d) void w_ap(const float *x, float *out, const int32_t *g, int cip, int div) { op_avg_pool2d(x, out, g, cip, div); }
+EXPORT(avgPool2dBackward) void w_apb(const float *gy, float *gx, const int32_t *g, int cip, int div) { op_avg_pool2d_bwd(gy, gx, g, cip, div); }
+EXPORT(channelStats) void w_cs(const float *x, float *mean, float *var, long n, long c, long hw) { op_channel_stats(x, mean, var, n, c, hw); }
+EXPORT(channelAffine) void w_ca(const float *x, const float *s, const float *t, float *out, long n, long c, long hw, int relu) { op_channel_affine(x, s, t, out, n, c, hw, relu); }
+EXPORT(batchNormBackward) void w_bnb(const float *x, const float *gy, const float *mean, const float *is, const float *w, float *gx, float *gw, float *gb, long n, long c, long hw) {
+  op_bn_bwd(x, gy, mean, is, w, gx, gw, gb, n, c, hw);
+}
+EXPORT(softmax) void w_sm(const float *x, float *out, long outer, long size, long inner, int lg) { op_softmax(x, out, outer, size, inner, lg); }
+EXPORT(softmaxGrad) void w_smg(const float *y, const float *gy, float *gx, long outer, long size, long inner, int lg) { op_softmax_grad(y, gy, gx, outer, size, inner, lg); }
+EXPORT(unary) int w_un(int op, const float *x, float *out, long n, float a, float b) { return op_unary(op, x, out, n, a, b); }
+EXPORT(unaryGrad) int w_ung(int op, const float *in, const float *gy, float *gx, long n, float a, float b) { return op_unary_grad(op, in, gy, gx, n, a, b); }
+EXPORT(binary) int w_bin(int op, int mode, const float *a, const float *b, float *out, long outer, long mid, long inner) { return op_binary(op, mode, a, b, out, outer, mid, inner); }
+EXPORT(reduceSum) void w_rs(const float *x, float *out, long outer, long size, long inner) { op_reduce_sum(x, out, outer, size, inner); }
+EXPORT(axpy) void w_axpy(long n, float alpha, const float *x, float *y) { op_axpy(n, alpha, x, y); }
+EXPORT(copyStrided) void w_copy(const float *src, long offset, const int32_t *strides, float *out, const int32_t *shape, int rank) { op_copy_strided(src, offset, strides, out, shape, rank); }

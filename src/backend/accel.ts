@@ -1,0 +1,237 @@
+/**
+ * Shared glue of the accelerated backends (native addon, WebAssembly): both expose the same flat C kernel entry
+ * points (`RawKernels`, see native/src/tt.h); this module turns them into a `Backend`. Every override takes the
+ * fast path only for float32 buffers and the layouts the C kernels implement, and otherwise defers to the
+ * reference kernel, so semantics never depend on the backend.
+ */
+import type { FloatArray, TypedArray } from '../tensor/dtype.js';
+import type { Backend, BinaryOp, Conv2dGeometry, Epilogue, Pool2dGeometry, ReduceOp, UnaryGradOp, UnaryOp, UnaryParams } from './types.js';
+import { referenceBackend as ref } from './reference/index.js';
+
+type F32 = Float32Array;
+
+/** The flat kernel ABI shared by the addon and the wasm module (argument order as in native/src/addon.c). */
+export interface RawKernels {
+  gemm(ta: boolean, tb: boolean, m: number, n: number, k: number, a: F32, sa: number, b: F32, sb: number, c: F32, sc: number, batch: number, acc: boolean): void;
+  conv2d(x: F32, w: F32, bias: F32 | null, out: F32, g: Int32Array, relu: boolean): void;
+  conv2dBackwardInput(gy: F32, w: F32, gx: F32, g: Int32Array): void;
+  conv2dBackwardWeight(x: F32, gy: F32, gw: F32, g: Int32Array): void;
+  maxPool2d(x: F32, out: F32, indices: Int32Array, g: Int32Array): void;
+  maxPool2dBackward(gy: F32, indices: Int32Array, gx: F32, planes: number, inPlane: number, outPlane: number): void;
+  avgPool2d(x: F32, out: F32, g: Int32Array, countIncludePad: boolean, divisor: number): void;
+  avgPool2dBackward(gy: F32, gx: F32, g: Int32Array, countIncludePad: boolean, divisor: number): void;
+  channelStats(x: F32, mean: F32, variance: F32, n: number, c: number, hw: number): void;
+  channelAffine(x: F32, scale: F32, shift: F32, out: F32, n: number, c: number, hw: number, relu: boolean): void;
+  batchNormBackward(x: F32, gy: F32, mean: F32, invStd: F32, weight: F32 | null, gx: F32 | null, gw: F32 | null, gb: F32 | null, n: number, c: number, hw: number): void;
+  softmax(x: F32, out: F32, outer: number, size: number, inner: number, log: boolean): void;
+  softmaxGrad(y: F32, gy: F32, gx: F32, outer: number, size: number, inner: number, log: boolean): void;
+  /** Returns false when the op code is not implemented natively. */
+  unary(op: number, x: F32, out: F32, n: number, a: number, b: number): boolean;
+  unaryGrad(op: number, input: F32, gy: F32, gx: F32, n: number, a: number, b: number): boolean;
+  binary(op: number, mode: number, a: F32, b: F32, out: F32, outer: number, mid: number, inner: number): boolean;
+  reduceSum(x: F32, out: F32, outer: number, size: number, inner: number): void;
+  axpy(n: number, alpha: number, x: F32, y: F32): void;
+  /** Strided gather of 4-byte elements into a contiguous array (native only: wasm would first copy all of src). */
+  copyStrided?(src: F32 | Int32Array, offset: number, strides: Int32Array, out: F32 | Int32Array, shape: Int32Array, rank: number): void;
+}
+
+// Codes mirrored from native/src/tt.h.
+const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
+  relu: 0, neg: 1, abs: 2, square: 3, exp: 4, sigmoid: 5, addScalar: 6, mulScalar: 7, leakyRelu: 8, relu6: 9, silu: 10, sqrt: 11,
+};
+const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
+const BM_SAME = 0, BM_BSCALAR = 1, BM_ASCALAR = 2, BM_BMID = 3, BM_AMID = 4, BM_BROW = 5, BM_AROW = 6;
+
+/** Below this many elements the call overhead outweighs the kernel; the reference loop runs instead. */
+const SMALL = 64;
+
+function f32(...xs: (TypedArray | null)[]): boolean {
+  for (const x of xs) if (x !== null && !(x instanceof Float32Array)) return false;
+  return true;
+}
+
+const convG = new Int32Array(16);
+function convGeom(g: Conv2dGeometry): Int32Array {
+  convG[0] = g.n; convG[1] = g.c; convG[2] = g.h; convG[3] = g.w; convG[4] = g.oc; convG[5] = g.kh; convG[6] = g.kw;
+  convG[7] = g.oh; convG[8] = g.ow; convG[9] = g.strideH; convG[10] = g.strideW; convG[11] = g.padH; convG[12] = g.padW;
+  convG[13] = g.dilationH; convG[14] = g.dilationW; convG[15] = g.groups;
+  return convG;
+}
+const poolG = new Int32Array(14);
+function poolGeom(g: Pool2dGeometry): Int32Array {
+  poolG[0] = g.n; poolG[1] = g.c; poolG[2] = g.h; poolG[3] = g.w; poolG[4] = g.oh; poolG[5] = g.ow; poolG[6] = g.kh; poolG[7] = g.kw;
+  poolG[8] = g.strideH; poolG[9] = g.strideW; poolG[10] = g.padH; poolG[11] = g.padW; poolG[12] = g.dilationH; poolG[13] = g.dilationW;
+  return poolG;
+}
+
+function isDense(strides: readonly number[], shape: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== expected) return false;
+    expected *= shape[i];
+  }
+  return true;
+}
+
+function isZero(strides: readonly number[], shape: readonly number[]): boolean {
+  for (let i = 0; i < shape.length; i++) if (shape[i] !== 1 && strides[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * When `s` (the broadcast operand) is dense over one run of dims [d0, d1] and zero elsewhere, returns
+ * [outer, mid, inner] = products of the dims before, inside and after the run.
+ */
+function midRun(strides: readonly number[], shape: readonly number[]): [number, number, number] | null {
+  let d0 = -1, d1 = -1;
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    if (strides[i] !== 0) { if (d0 < 0) d0 = i; d1 = i; }
+  }
+  if (d0 < 0) return null;
+  let expected = 1;
+  for (let i = d1; i >= d0; i--) {
+    if (shape[i] !== 1 && strides[i] !== expected) return null;
+    expected *= shape[i];
+  }
+  let outer = 1, mid = 1, inner = 1;
+  for (let i = 0; i < shape.length; i++) {
+    if (i < d0) outer *= shape[i];
+    else if (i <= d1) mid *= shape[i];
+    else inner *= shape[i];
+  }
+  return [outer, mid, inner];
+}
+
+const copyStrides = new Int32Array(8);
+const copyShape = new Int32Array(8);
+
+/** Builds a Backend named `name` whose kernels run through `k` where it applies. */
+export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
+  const copy = k.copyStrided?.bind(k);
+  return {
+    ...ref,
+    name,
+
+    copyStrided(src: TypedArray, srcOffset: number, srcStrides: readonly number[], out: TypedArray, shape: readonly number[]): void {
+      const rank = shape.length;
+      const same = (src instanceof Float32Array && out instanceof Float32Array) || (src instanceof Int32Array && out instanceof Int32Array);
+      if (!copy || !same || rank > 8 || out.length < 4 * SMALL) return ref.copyStrided(src, srcOffset, srcStrides, out, shape);
+      for (let i = 0; i < rank; i++) { copyStrides[i] = srcStrides[i]; copyShape[i] = shape[i]; }
+      copy(src as F32 | Int32Array, srcOffset, copyStrides, out as F32 | Int32Array, copyShape, rank);
+    },
+
+    unary(op: UnaryOp, x: FloatArray, out: FloatArray, params: UnaryParams): void {
+      const code = UNARY_CODES[op];
+      if (code === undefined || x.length < SMALL || !f32(x, out) || !k.unary(code, x as F32, out as F32, x.length, params.a ?? 0, params.b ?? 0)) {
+        ref.unary(op, x, out, params);
+      }
+    },
+
+    unaryGrad(op: UnaryGradOp, input: FloatArray, gy: FloatArray, gx: FloatArray, params: UnaryParams): void {
+      if (op !== 'relu' || input.length < SMALL || !f32(input, gy, gx) || !k.unaryGrad(0, input as F32, gy as F32, gx as F32, input.length, params.a ?? 0, params.b ?? 0)) {
+        ref.unaryGrad(op, input, gy, gx, params);
+      }
+    },
+
+    binary(op: BinaryOp, a: TypedArray, aStrides: readonly number[], b: TypedArray, bStrides: readonly number[], out: TypedArray, shape: readonly number[]): void {
+      const code = BINARY_CODES[op];
+      const n = out.length;
+      if (code !== undefined && n >= SMALL && f32(a, b, out)) {
+        const A = a as F32, B = b as F32, O = out as F32;
+        const aDense = isDense(aStrides, shape), bDense = isDense(bStrides, shape);
+        if (aDense && bDense && a.length >= n && b.length >= n) { if (k.binary(code, BM_SAME, A, B, O, 1, 1, n)) return; }
+        else if (aDense && isZero(bStrides, shape)) { if (k.binary(code, BM_BSCALAR, A, B, O, 1, 1, n)) return; }
+        else if (bDense && isZero(aStrides, shape)) { if (k.binary(code, BM_ASCALAR, A, B, O, 1, 1, n)) return; }
+        else if (aDense || bDense) {
+          const run = aDense ? midRun(bStrides, shape) : midRun(aStrides, shape);
+          if (run) {
+            const [outer, mid, inner] = run;
+            if (inner === 1) { if (k.binary(code, aDense ? BM_BROW : BM_AROW, A, B, O, outer, 1, mid)) return; }
+            else if (inner >= 8) { if (k.binary(code, aDense ? BM_BMID : BM_AMID, A, B, O, outer, mid, inner)) return; }
+          }
+        }
+      }
+      ref.binary(op, a, aStrides, b, bStrides, out, shape);
+    },
+
+    axpy(alpha: number, x: FloatArray, y: FloatArray): void {
+      if (y.length < SMALL || !f32(x, y)) return ref.axpy(alpha, x, y);
+      k.axpy(y.length, alpha, x as F32, y as F32);
+    },
+
+    reduce(op: ReduceOp, x: TypedArray, out: TypedArray, outer: number, size: number, inner: number): void {
+      if (op !== 'sum' || x.length < SMALL || !f32(x, out)) return ref.reduce(op, x, out, outer, size, inner);
+      k.reduceSum(x as F32, out as F32, outer, size, inner);
+    },
+
+    softmax(x: FloatArray, out: FloatArray, outer: number, size: number, inner: number, log: boolean): void {
+      if (!f32(x, out) || x.length < SMALL) return ref.softmax(x, out, outer, size, inner, log);
+      k.softmax(x as F32, out as F32, outer, size, inner, log);
+    },
+
+    softmaxGrad(y: FloatArray, gy: FloatArray, gx: FloatArray, outer: number, size: number, inner: number, log: boolean): void {
+      if (!f32(y, gy, gx) || y.length < SMALL) return ref.softmaxGrad(y, gy, gx, outer, size, inner, log);
+      k.softmaxGrad(y as F32, gy as F32, gx as F32, outer, size, inner, log);
+    },
+
+    gemm(transA, transB, m, n, kk, a, strideA, b, strideB, c, strideC, batch, accumulate): void {
+      if (!f32(a, b, c)) return ref.gemm(transA, transB, m, n, kk, a, strideA, b, strideB, c, strideC, batch, accumulate);
+      if (batch <= 0 || m <= 0 || n <= 0) return;
+      k.gemm(transA, transB, m, n, kk, a as F32, strideA, b as F32, strideB, c as F32, strideC, batch, accumulate);
+    },
+
+    conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry, epilogue: Epilogue): void {
+      if (!f32(x, w, bias, out)) return ref.conv2d(x, w, bias, out, g, epilogue);
+      if (out.length === 0) return;
+      k.conv2d(x as F32, w as F32, bias as F32 | null, out as F32, convGeom(g), epilogue === 'relu');
+    },
+
+    conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry): void {
+      if (!f32(gy, w, gx)) return ref.conv2dBackwardInput(gy, w, gx, g);
+      if (gx.length === 0) return;
+      k.conv2dBackwardInput(gy as F32, w as F32, gx as F32, convGeom(g));
+    },
+
+    conv2dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArray, g: Conv2dGeometry): void {
+      if (!f32(x, gy, gw)) return ref.conv2dBackwardWeight(x, gy, gw, g);
+      if (gw.length === 0) return;
+      k.conv2dBackwardWeight(x as F32, gy as F32, gw as F32, convGeom(g));
+    },
+
+    maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, g: Pool2dGeometry): void {
+      if (!f32(x, out)) return ref.maxPool2d(x, out, indices, g);
+      k.maxPool2d(x as F32, out as F32, indices, poolGeom(g));
+    },
+
+    maxPool2dBackward(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, inPlane: number, outPlane: number): void {
+      if (!f32(gy, gx)) return ref.maxPool2dBackward(gy, indices, gx, planes, inPlane, outPlane);
+      k.maxPool2dBackward(gy as F32, indices, gx as F32, planes, inPlane, outPlane);
+    },
+
+    avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void {
+      if (!f32(x, out) || g.dilationH !== 1 || g.dilationW !== 1) return ref.avgPool2d(x, out, g, countIncludePad, divisorOverride);
+      k.avgPool2d(x as F32, out as F32, poolGeom(g), countIncludePad, Math.round(divisorOverride));
+    },
+
+    avgPool2dBackward(gy: FloatArray, gx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void {
+      if (!f32(gy, gx) || g.dilationH !== 1 || g.dilationW !== 1) return ref.avgPool2dBackward(gy, gx, g, countIncludePad, divisorOverride);
+      k.avgPool2dBackward(gy as F32, gx as F32, poolGeom(g), countIncludePad, Math.round(divisorOverride));
+    },
+
+    channelStats(x: FloatArray, mean: FloatArray, variance: FloatArray, n: number, c: number, hw: number): void {
+      if (!f32(x, mean, variance)) return ref.channelStats(x, mean, variance, n, c, hw);
+      k.channelStats(x as F32, mean as F32, variance as F32, n, c, hw);
+    },
+
+    channelAffine(x: FloatArray, scale: FloatArray, shift: FloatArray, out: FloatArray, n: number, c: number, hw: number, epilogue: Epilogue): void {
+      if (!f32(x, scale, shift, out)) return ref.channelAffine(x, scale, shift, out, n, c, hw, epilogue);
+      k.channelAffine(x as F32, scale as F32, shift as F32, out as F32, n, c, hw, epilogue === 'relu');
+    },
+
+    batchNormBackward(x, gy, mean, invStd, weight, gx, gw, gb, n, c, hw): void {
+      if (!f32(x, gy, mean, invStd, weight, gx, gw, gb)) return ref.batchNormBackward(x, gy, mean, invStd, weight, gx, gw, gb, n, c, hw);
+      k.batchNormBackward(x as F32, gy as F32, mean as F32, invStd as F32, weight as F32 | null, gx as F32 | null, gw as F32 | null, gb as F32 | null, n, c, hw);
+    },
+  };
+}
