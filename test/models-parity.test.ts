@@ -25,6 +25,21 @@ const CASES: [string, number, tt.models.ModelOptions][] = [
   ['resnet152', 32, {}],
   ['resnext50_32x4d', 64, {}],
   ['wide_resnet50_2', 32, {}],
+  ['alexnet', 64, {}],
+  ['vgg11', 32, {}],
+  ['vgg11_bn', 32, {}],
+  ['vgg13', 32, {}],
+  ['vgg13_bn', 32, {}],
+  ['vgg16', 32, {}],
+  ['vgg16_bn', 32, {}],
+  ['vgg19', 32, {}],
+  ['vgg19_bn', 32, {}],
+  ['googlenet', 64, {}],
+  ['densenet121', 64, {}],
+  ['mobilenet_v2', 64, {}],
+  ['mobilenet_v3_small', 64, {}],
+  ['mobilenet_v3_large', 64, {}],
+  ['vit_b_16', 32, { imageSize: 32 }],
 ];
 
 if (!hasTorch) {

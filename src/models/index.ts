@@ -9,8 +9,23 @@ import { unsqueeze } from '../ops/shape.js';
 import { formatShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import * as resnetFamily from './resnet.js';
+import * as vggFamily from './vgg.js';
+import { alexnet } from './alexnet.js';
+import { googlenet } from './googlenet.js';
+import { densenet121, densenet161, densenet169, densenet201 } from './densenet.js';
+import { mobilenet_v2 } from './mobilenetv2.js';
+import { mobilenet_v3_large, mobilenet_v3_small } from './mobilenetv3.js';
+import { vit_b_16, vit_b_32, vit_l_16, vit_tiny } from './vision-transformer.js';
 
 export * from './resnet.js';
+export * from './vgg.js';
+export * from './alexnet.js';
+export * from './googlenet.js';
+export * from './densenet.js';
+export * from './mobilenetv2.js';
+export * from './mobilenetv3.js';
+export * from './vision-transformer.js';
+export { makeDivisible, Conv2dNormActivation, type ConvNormActOptions } from './layers.js';
 export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './summary.js';
 export { IMAGENET_CLASSES, IMAGENET_MEAN, IMAGENET_STD, imagenetPreprocess, type ImagenetPreprocessOptions } from './imagenet.js';
 
@@ -79,6 +94,27 @@ tv('resnext101_32x8d', 'ResNeXt-101 32×8d (88.8 M params)', resnetFamily.resnex
 tv('wide_resnet50_2', 'Wide ResNet-50-2 (68.9 M params)', resnetFamily.wide_resnet50_2);
 tv('wide_resnet101_2', 'Wide ResNet-101-2 (126.9 M params)', resnetFamily.wide_resnet101_2);
 
+tv('alexnet', 'AlexNet (61.1 M params)', alexnet as Builder);
+for (const v of ['vgg11', 'vgg13', 'vgg16', 'vgg19'] as const) {
+  tv(v, `VGG-${v.slice(3)}`, vggFamily[v]);
+  tv(`${v}_bn`, `VGG-${v.slice(3)} with batch norm`, vggFamily[`${v}_bn`]);
+}
+tv('googlenet', 'GoogLeNet / Inception v1 (6.6 M params; auxLogits option)', googlenet as Builder);
+tv('densenet121', 'DenseNet-121 (8.0 M params)', densenet121 as Builder);
+tv('densenet161', 'DenseNet-161 (28.7 M params)', densenet161 as Builder);
+tv('densenet169', 'DenseNet-169 (14.1 M params)', densenet169 as Builder);
+tv('densenet201', 'DenseNet-201 (20.0 M params)', densenet201 as Builder);
+tv('mobilenet_v2', 'MobileNetV2 (3.5 M params)', mobilenet_v2 as Builder);
+tv('mobilenet_v3_large', 'MobileNetV3-Large (5.5 M params)', mobilenet_v3_large as Builder);
+tv('mobilenet_v3_small', 'MobileNetV3-Small (2.5 M params)', mobilenet_v3_small as Builder);
+tv('vit_b_16', 'ViT-B/16 (86.6 M params; imageSize option)', vit_b_16 as Builder);
+tv('vit_b_32', 'ViT-B/32 (88.2 M params)', vit_b_32 as Builder);
+tv('vit_l_16', 'ViT-L/16 (304.3 M params)', vit_l_16 as Builder);
+registerModel({
+  name: 'vit_tiny', description: 'Small ViT for 32×32 images that trains on a CPU (0.8 M params)', inputShape: [3, 32, 32],
+  numClasses: 10, torchvision: false, build: vit_tiny as Builder,
+});
+
 // The default small CNN (src/models/small-cnn.ts, the lead's) is registered by the lead as 'small_cnn' with
 // registerModel({ name: 'small_cnn', inputShape: [1, 28, 28], numClasses: 10, torchvision: false, ... }).
 
@@ -128,13 +164,13 @@ export function predict(model: ClassifierModule, image: Tensor, opts: PredictOpt
 }
 
 /** Freezes a module for transfer learning: its parameters stop requiring gradients. Returns the module. */
-export function freeze<M extends Module<never[], unknown>>(module: M): M {
+export function freeze<M extends { parameters(): Tensor[] }>(module: M): M {
   for (const p of module.parameters()) p.requiresGrad_(false);
   return module;
 }
 
 /** Undoes `freeze`: every parameter requires gradients again. Returns the module. */
-export function unfreeze<M extends Module<never[], unknown>>(module: M): M {
+export function unfreeze<M extends { parameters(): Tensor[] }>(module: M): M {
   for (const p of module.parameters()) p.requiresGrad_(true);
   return module;
 }
