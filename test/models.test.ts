@@ -15,7 +15,38 @@ const COUNTS: [string, number][] = [
   ['googlenet', 6_624_904], ['densenet121', 7_978_856], ['mobilenet_v2', 3_504_872], ['mobilenet_v3_large', 5_483_032],
   ['resnext50_32x4d', 25_028_904], ['wide_resnet50_2', 68_883_240], ['vit_b_16', 86_567_656],
   ['mobilenet_v3_small', 2_542_856], ['resnet34', 21_797_672], ['vgg11_bn', 132_868_840],
+  // Beyond torchvision: the published counts of the reference implementations.
+  ['lenet5', 61_706], ['mobilenet_v1', 4_231_976], ['resnet20', 269_722], ['resnet56', 853_018], ['wrn28_10', 36_479_194],
+  ['se_resnet50', 28_088_024], ['xception', 22_855_952],
 ];
+
+test('beyond-torchvision models run forward at their input size', () => {
+  for (const [name, shape] of [['lenet5', [2, 1, 28, 28]], ['resnet20', [2, 3, 32, 32]], ['mobilenet_v1', [1, 3, 32, 32]],
+    ['se_resnet18', [1, 3, 32, 32]], ['xception', [1, 3, 71, 71]], ['vit_tiny', [2, 3, 32, 32]]] as const) {
+    const info = models.getModelInfo(name);
+    const m = info.build().eval();
+    const y = tt.noGrad(() => m.forward(tt.randn([...shape])));
+    assert.deepEqual(y.shape, [shape[0], info.numClasses], name);
+    assert.ok(Array.from(y.dataView()).every(Number.isFinite), name);
+  }
+  assert.ok(Object.keys(models.se_resnet18().stateDict()).includes('layer1.0.se.fc2.weight'));
+});
+
+test('CIFAR ResNet option-A shortcut keeps the identity on unchanged channels and zero-pads new ones', () => {
+  const b = new models.CifarBasicBlock(2, 4, 2);
+  for (const p of b.parameters()) tt.noGrad(() => p.zero_());
+  b.eval();
+  const x = tt.rand([1, 2, 4, 4]);
+  const y = tt.noGrad(() => b.forward(x));
+  // With zero weights/bias the residual branch is 0: y = relu(shortcut) = x[:, :, ::2, ::2] in channels 1..2.
+  assert.deepEqual(y.shape, [1, 4, 2, 2]);
+  const yv = y.dataView(), xv = x.dataView();
+  assert.equal(yv[0], 0);
+  assert.equal(yv[4], xv[0]);
+  assert.equal(yv[5], xv[2]);
+  assert.equal(yv[6], xv[8]);
+  assert.equal(yv[12], 0);
+});
 
 for (const [name, n] of COUNTS) {
   test(`${name} has torchvision's ${n.toLocaleString('en-US')} parameters`, () => {

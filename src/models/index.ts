@@ -16,6 +16,11 @@ import { densenet121, densenet161, densenet169, densenet201 } from './densenet.j
 import { mobilenet_v2 } from './mobilenetv2.js';
 import { mobilenet_v3_large, mobilenet_v3_small } from './mobilenetv3.js';
 import { vit_b_16, vit_b_32, vit_l_16, vit_tiny } from './vision-transformer.js';
+import { lenet5 } from './lenet.js';
+import { mobilenet_v1 } from './mobilenetv1.js';
+import { resnet20, resnet32, resnet44, resnet56, resnet110, wrn28_10 } from './cifar-resnet.js';
+import { se_resnet18, se_resnet34, se_resnet50 } from './senet.js';
+import { xception } from './xception.js';
 
 export * from './resnet.js';
 export * from './vgg.js';
@@ -25,6 +30,11 @@ export * from './densenet.js';
 export * from './mobilenetv2.js';
 export * from './mobilenetv3.js';
 export * from './vision-transformer.js';
+export * from './lenet.js';
+export * from './mobilenetv1.js';
+export * from './cifar-resnet.js';
+export * from './senet.js';
+export * from './xception.js';
 export { makeDivisible, Conv2dNormActivation, type ConvNormActOptions } from './layers.js';
 export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './summary.js';
 export { IMAGENET_CLASSES, IMAGENET_MEAN, IMAGENET_STD, imagenetPreprocess, type ImagenetPreprocessOptions } from './imagenet.js';
@@ -114,6 +124,22 @@ registerModel({
   name: 'vit_tiny', description: 'Small ViT for 32×32 images that trains on a CPU (0.8 M params)', inputShape: [3, 32, 32],
   numClasses: 10, torchvision: false, build: vit_tiny as Builder,
 });
+
+function own(name: string, description: string, build: Builder, inputShape: [number, number, number], numClasses: number): void {
+  registerModel({ name, description, inputShape, numClasses, torchvision: false, build });
+}
+own('lenet5', 'LeNet-5 for 1×28×28 (61.7 K params)', lenet5 as Builder, [1, 28, 28], 10);
+own('mobilenet_v1', 'MobileNetV1, depthwise separable (4.2 M params)', mobilenet_v1 as Builder, IMAGENET, 1000);
+own('resnet20', 'CIFAR ResNet-20 (0.27 M params)', resnet20 as Builder, [3, 32, 32], 10);
+own('resnet32', 'CIFAR ResNet-32', resnet32 as Builder, [3, 32, 32], 10);
+own('resnet44', 'CIFAR ResNet-44', resnet44 as Builder, [3, 32, 32], 10);
+own('resnet56', 'CIFAR ResNet-56 (0.85 M params)', resnet56 as Builder, [3, 32, 32], 10);
+own('resnet110', 'CIFAR ResNet-110 (1.7 M params)', resnet110 as Builder, [3, 32, 32], 10);
+own('wrn28_10', 'Wide ResNet 28-10 for CIFAR (36.5 M params)', wrn28_10 as Builder, [3, 32, 32], 10);
+own('se_resnet18', 'SE-ResNet-18', se_resnet18 as Builder, IMAGENET, 1000);
+own('se_resnet34', 'SE-ResNet-34', se_resnet34 as Builder, IMAGENET, 1000);
+own('se_resnet50', 'SE-ResNet-50 (28.1 M params)', se_resnet50 as Builder, IMAGENET, 1000);
+own('xception', 'Xception (22.9 M params, 299×299)', xception as Builder, [3, 299, 299], 1000);
 
 // The default small CNN (src/models/small-cnn.ts, the lead's) is registered by the lead as 'small_cnn' with
 // registerModel({ name: 'small_cnn', inputShape: [1, 28, 28], numClasses: 10, torchvision: false, ... }).
