@@ -35,6 +35,9 @@ export * from './mobilenetv1.js';
 export * from './cifar-resnet.js';
 export * from './senet.js';
 export * from './xception.js';
+export { freeze, unfreeze } from './freeze.js';
+export * from './siamese.js';
+export * from './transfer.js';
 export { makeDivisible, Conv2dNormActivation, type ConvNormActOptions } from './layers.js';
 export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './summary.js';
 export { IMAGENET_CLASSES, IMAGENET_MEAN, IMAGENET_STD, imagenetPreprocess, type ImagenetPreprocessOptions } from './imagenet.js';
@@ -187,16 +190,4 @@ export function predict(model: ClassifierModule, image: Tensor, opts: PredictOpt
   }
   const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
   return order.slice(0, k).map((index) => ({ index, label: opts.labels ? opts.labels[index] : String(index), probability: probs[index] }));
-}
-
-/** Freezes a module for transfer learning: its parameters stop requiring gradients. Returns the module. */
-export function freeze<M extends { parameters(): Tensor[] }>(module: M): M {
-  for (const p of module.parameters()) p.requiresGrad_(false);
-  return module;
-}
-
-/** Undoes `freeze`: every parameter requires gradients again. Returns the module. */
-export function unfreeze<M extends { parameters(): Tensor[] }>(module: M): M {
-  for (const p of module.parameters()) p.requiresGrad_(true);
-  return module;
 }
