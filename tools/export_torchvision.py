@@ -96,8 +96,19 @@ PARITY_KW = {
 }
 
 
+def preprocess_fixture(out_dir, seed):
+    """A random uint8 image with odd sizes (exercises the crop rounding) and torchvision's eval transform of it."""
+    from torchvision import transforms as T
+    g = torch.Generator().manual_seed(seed + 3)
+    img = torch.randint(0, 256, (3, 257, 301), generator=g, dtype=torch.uint8)
+    tf = T.Compose([T.Resize(256, antialias=False), T.CenterCrop(224), T.ConvertImageDtype(torch.float32),
+                    T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    write_safetensors(os.path.join(out_dir, 'preprocess.io.safetensors'), {'image': img, 'output': tf(img)})
+
+
 def parity(out_dir, specs, seed):
     os.makedirs(out_dir, exist_ok=True)
+    preprocess_fixture(out_dir, seed)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     for spec in specs:
         name, _, size = spec.partition(':')

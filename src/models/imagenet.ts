@@ -3,7 +3,8 @@
  * class id) and torchvision's evaluation preprocessing (resize the shorter side to 256, centre-crop 224, scale to
  * [0, 1], normalise with the ImageNet mean/std).
  */
-import { sub, div } from '../ops/elementwise.js';
+import { div, sub } from '../ops/elementwise.js';
+import { Tensor as TensorClass } from '../tensor/tensor.js';
 import { interpolate } from '../ops/interpolate.js';
 import { slice, reshape, to, unsqueeze, squeeze } from '../ops/shape.js';
 import { tensor } from '../tensor/creation.js';
@@ -14,6 +15,23 @@ import type { Tensor } from '../tensor/tensor.js';
 export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
 /** ImageNet channel standard deviations (RGB). */
 export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
+
+/** Python's round(): halves go to the even neighbour (torchvision's center_crop offsets use it). */
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  if (d !== 0.5) return Math.round(v);
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** Rounds to 0–255 with torch's rounding (halves to even), as torchvision's resize back to uint8. */
+function roundToByte(x: Tensor): Tensor {
+  const src = x.contiguous().dataView();
+  const out = TensorClass.empty(x.shape, 'float32');
+  const dst = out.storage;
+  for (let i = 0; i < src.length; i++) dst[i] = Math.min(255, Math.max(0, roundHalfEven(src[i])));
+  return out;
+}
 
 /** Options of `imagenetPreprocess` (torchvision's ImageClassification preset defaults). */
 export interface ImagenetPreprocessOptions {
@@ -41,13 +59,19 @@ export function imagenetPreprocess(image: Tensor, opts: ImagenetPreprocessOption
   if (C === 1) x = x.expand([3, x.shape[1], x.shape[2]]);
   else if (C === 4 || C === 2) x = slice(x, 0, 0, C === 4 ? 3 : 1).expand([3, x.shape[1], x.shape[2]]);
   else if (C !== 3) throw new Error(`imagenetPreprocess: expected 1, 3 or 4 channels, got ${C} (shape ${formatShape(image.shape)})`);
-  x = x.dtype === 'uint8' ? div(to(x, 'float32'), 255) : to(x, 'float32');
+  const isByte = x.dtype === 'uint8';
+  x = to(x, 'float32');
   const H = x.shape[1], W = x.shape[2];
   // torchvision.transforms.Resize(int): the shorter side becomes `size`, the longer one int(size·long/short).
   const [h, w] = H <= W ? [resizeSize, Math.floor((resizeSize * W) / H)] : [Math.floor((resizeSize * H) / W), resizeSize];
-  if (h !== H || w !== W) x = squeeze(interpolate(unsqueeze(x, 0), { size: [h, w], mode: 'bilinear', alignCorners: false }), 0);
+  if (h !== H || w !== W) {
+    x = squeeze(interpolate(unsqueeze(x, 0), { size: [h, w], mode: 'bilinear', alignCorners: false }), 0);
+    // torchvision resizes a uint8 image to a uint8 image (rounded), and only then converts to [0, 1].
+    if (isByte) x = roundToByte(x);
+  }
+  if (isByte) x = div(x, 255);
   if (h < crop || w < crop) throw new Error(`imagenetPreprocess: resized image ${h}×${w} is smaller than the crop ${crop}`);
-  const top = Math.round((h - crop) / 2), left = Math.round((w - crop) / 2);
+  const top = roundHalfEven((h - crop) / 2), left = roundHalfEven((w - crop) / 2);
   x = slice(slice(x, 1, top, top + crop), 2, left, left + crop);
   const mean = reshape(tensor([...(opts.mean ?? IMAGENET_MEAN)]), [3, 1, 1]);
   const std = reshape(tensor([...(opts.std ?? IMAGENET_STD)]), [3, 1, 1]);
