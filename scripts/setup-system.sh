@@ -11,3 +11,11 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# PyTorch + torchvision for /usr/bin/python3: the golden fixtures and the torchvision parity suite
+# (test/models-parity.test.ts) run against them.
+if ! /usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "setup-system: installing python3-torch python3-torchvision"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch python3-torchvision >/dev/null
+fi

@@ -39,3 +39,6 @@ export {
 } from './io/image.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as models from './models/index.js';
+export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './models/summary.js';
+export { loadSafetensors, saveSafetensors, readSafetensors, parseSafetensors, serializeSafetensors, type SafetensorsContent } from './io/safetensors.js';

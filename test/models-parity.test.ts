@@ -1,0 +1,103 @@
+/**
+ * Parity with torchvision 0.14: for each model, seeded random torchvision weights (with randomised batch-norm
+ * statistics) → .safetensors (tools/export_torchvision.py, one Python process for the whole suite, into a temp dir)
+ * → Tatami's builder + loadStateDict (strict: every name must match) → logits on torchvision's fixed input.
+ * Tolerance: softmax probabilities within 1e-4 absolute (the issue's criterion); logits are also reported.
+ * Inputs are small (32–64 px; the adaptive pools make that valid) to keep the suite within minutes on 2 cores.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tt from '../src/index.js';
+
+const PY = '/usr/bin/python3';
+const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
+
+/** [torchvision name, input size, Tatami builder options]. */
+const CASES: [string, number, tt.models.ModelOptions][] = [
+  ['resnet18', 64, {}],
+  ['resnet34', 32, {}],
+  ['resnet50', 64, {}],
+  ['resnet101', 32, {}],
+  ['resnet152', 32, {}],
+  ['resnext50_32x4d', 64, {}],
+  ['wide_resnet50_2', 32, {}],
+  ['alexnet', 64, {}],
+  ['vgg11', 32, {}],
+  ['vgg11_bn', 32, {}],
+  ['vgg13', 32, {}],
+  ['vgg13_bn', 32, {}],
+  ['vgg16', 32, {}],
+  ['vgg16_bn', 32, {}],
+  ['vgg19', 32, {}],
+  ['vgg19_bn', 32, {}],
+  ['googlenet', 64, {}],
+  ['densenet121', 64, {}],
+  ['mobilenet_v2', 64, {}],
+  ['mobilenet_v3_small', 64, {}],
+  ['mobilenet_v3_large', 64, {}],
+  ['vit_b_16', 32, { imageSize: 32 }],
+];
+
+if (!hasTorch) {
+  const msg = '\n' + '!'.repeat(100) + `\n!! models-parity: SKIPPED — PyTorch/torchvision not importable by ${PY}.\n` +
+    '!! Run scripts/setup-system.sh (installs python3-torch python3-torchvision); CI always runs this suite.\n' + '!'.repeat(100) + '\n';
+  process.stderr.write(msg);
+}
+
+describe('torchvision parity', { skip: hasTorch ? false : 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' }, () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tatami-parity-'));
+    const r = spawnSync(PY, ['tools/export_torchvision.py', '--parity', dir, ...CASES.map(([n, s]) => `${n}:${s}`)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`export_torchvision.py failed (${r.status}):\n${r.stderr}`);
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('imagenetPreprocess matches torchvision (Resize 256, CenterCrop 224, Normalize) on a 257×301 image', async () => {
+    const io = await tt.loadSafetensors(join(dir, 'preprocess.io.safetensors'));
+    // safetensors U8 loads widened to int32; the preprocessing takes 0–255 values as uint8.
+    const img = tt.to(io.image, 'uint8');
+    const x = tt.models.imagenetPreprocess(img);
+    assert.deepEqual(x.shape, io.output.shape);
+    const a = x.dataView(), b = io.output.dataView();
+    // torchvision rounds the resized image back to uint8; a float32 bilinear sum that lands within rounding error
+    // of a .5 boundary may round the other way, so a few pixels (< 0.1 %) may differ by one grey level.
+    let d = 0, off = 0;
+    for (let i = 0; i < a.length; i++) {
+      const e = Math.abs(a[i] - b[i]);
+      d = Math.max(d, e);
+      if (e > 1e-4) off++;
+    }
+    assert.ok(d <= 1 / 255 / 0.224 + 1e-5, `max |Δ| = ${d}`);
+    assert.ok(off < 1e-3 * a.length, `${off} of ${a.length} values differ`);
+  });
+
+  for (const [name, size, opts] of CASES) {
+    test(`${name} @${size}px matches torchvision`, async () => {
+      const model = tt.models.getModel(name, opts);
+      const res = model.loadStateDict(await tt.loadSafetensors(join(dir, `${name}.safetensors`)));
+      assert.deepEqual(res, { missingKeys: [], unexpectedKeys: [] });
+      const io = await tt.loadSafetensors(join(dir, `${name}.io.safetensors`));
+      assert.deepEqual(io.input.shape, [1, 3, size, size]);
+      model.eval();
+      const logits = tt.noGrad(() => model.forward(io.input));
+      assert.deepEqual(logits.shape, io.logits.shape);
+      const p = tt.softmax(logits, 1).dataView(), q = tt.softmax(io.logits, 1).dataView();
+      const l = logits.dataView(), m = io.logits.dataView();
+      let dp = 0, dl = 0;
+      for (let i = 0; i < p.length; i++) {
+        dp = Math.max(dp, Math.abs(p[i] - q[i]));
+        dl = Math.max(dl, Math.abs(l[i] - m[i]));
+      }
+      assert.ok(dp < 1e-4, `${name}: max |Δsoftmax| = ${dp.toExponential(2)} (max |Δlogit| = ${dl.toExponential(2)})`);
+      // Logits far apart would make the softmax check weak; check the scale is meaningful too.
+      assert.ok(dl < 1e-2 * Math.max(1, ...Array.from(m, Math.abs)), `${name}: max |Δlogit| = ${dl}`);
+    });
+  }
+});

@@ -1,0 +1,54 @@
+/** Transfer learning (freeze / new head / unfreeze), contrastive loss and the Siamese one-shot pipeline. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tt from '../src/index.js';
+
+const { models, nn } = tt;
+
+test('contrastiveLoss: value and gradient', () => {
+  const e1 = tt.tensor([[0, 0], [0, 0]]);
+  const e2 = tt.tensor([[3, 4], [0.3, 0.4]]);
+  // pair 0 same (d = 5): d² = 25; pair 1 different (d = 0.5), margin 1: (1 − 0.5)² = 0.25.
+  const l = models.contrastiveLoss(e1, e2, tt.tensor([1, 0]), { margin: 1, reduction: 'sum' });
+  assert.ok(Math.abs(l.item() - 25.25) < 1e-4);
+  const far = models.contrastiveLoss(e1, tt.tensor([[3, 4], [3, 4]]), tt.tensor([1, 0]));
+  assert.ok(Math.abs(far.item() - 12.5) < 1e-4, 'a different pair beyond the margin costs nothing');
+  const a = tt.randn([3, 4], { dtype: 'float64', requiresGrad: true });
+  const b = tt.randn([3, 4], { dtype: 'float64', requiresGrad: true });
+  const s = tt.tensor([1, 0, 0], { dtype: 'float64' });
+  assert.ok(tt.gradcheck((x: tt.Tensor, y: tt.Tensor) => models.contrastiveLoss(x, y, s, { margin: 3 }), [a, b]));
+  assert.throws(() => models.contrastiveLoss(e1, tt.zeros([2, 3]), tt.tensor([1, 0])), /contrastiveLoss: expected embeddings/);
+});
+
+test('freeze: a frozen backbone does not move while the new head trains; unfreeze restores gradients', () => {
+  tt.manualSeed(0);
+  const m = models.smallCnnLike(8, [4, 8], 16);
+  models.freeze(m);
+  m.set(-1, new nn.Linear(16, 2));
+  assert.equal(m.numParameters(true), 16 * 2 + 2);
+  const before = m.at(0).parameters().map((p) => Array.from(p.dataView()));
+  const opt = new tt.optim.Adam(m.parameters().filter((p) => p.requiresGrad), { lr: 0.1 });
+  const x = tt.rand([4, 1, 28, 28]), y = tt.tensor(Int32Array.from([0, 1, 0, 1]), [4], { dtype: 'int32' });
+  for (let i = 0; i < 3; i++) {
+    opt.zeroGrad();
+    tt.F.crossEntropy(m.forward(x), y).backward();
+    opt.step();
+  }
+  assert.deepEqual(m.at(0).parameters().map((p) => Array.from(p.dataView())), before);
+  assert.ok(m.at(0).parameters().every((p) => p.grad === null));
+  models.unfreeze(m);
+  assert.equal(m.numParameters(true), m.numParameters());
+});
+
+test('transfer from classes 0-7 beats training from scratch on 50 images/class at the same (small) step budget', () => {
+  const r = models.transferLearningExperiment({ pretrainSteps: 100, headSteps: 5, finetuneSteps: 0, width: [8, 16], hidden: 64, batchSize: 16 });
+  assert.equal(r.testImages, 200);
+  assert.ok(r.pretrainAccuracy > 0.5, `pretraining on 8 classes: ${r.pretrainAccuracy}`);
+  assert.ok(r.transferAccuracy > r.scratchAccuracy + 0.1, `transfer ${r.transferAccuracy} vs scratch ${r.scratchAccuracy}`);
+});
+
+test('Siamese one-shot on held-out classes is well above chance', () => {
+  const r = models.siameseOneShotExperiment({ steps: 25, batchSize: 16, episodes: 100 });
+  assert.ok(Number.isFinite(r.finalLoss));
+  assert.ok(r.oneShotAccuracy > r.chance + 0.2, `one-shot ${r.oneShotAccuracy} (chance ${r.chance})`);
+});
