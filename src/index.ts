@@ -39,3 +39,4 @@ export {
 } from './io/image.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as viz from './viz/index.js';
