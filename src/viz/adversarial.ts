@@ -22,7 +22,7 @@ export interface AttackOptions {
 
 /** Options of pgd. */
 export interface PgdOptions extends AttackOptions {
-  /** Step size α (default ε/4). */
+  /** Step size α (default 2.5·ε/steps, Madry et al.'s choice: the iterates can cross the ε-ball). */
   stepSize?: number;
   /** Iterations (default 10). */
   steps?: number;
@@ -84,7 +84,7 @@ export function pgd(model: ModelLike, images: Tensor, labels: Tensor | readonly 
   const y = labelsTensor(labels, x.shape[0], 'pgd');
   const lo = opts.clampMin ?? 0, hi = opts.clampMax ?? 1;
   const steps = opts.steps ?? 10;
-  const alpha = opts.stepSize ?? eps / 4;
+  const alpha = opts.stepSize ?? (2.5 * eps) / steps;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`pgd: steps must be a positive integer, got ${steps}`);
   if (!(alpha > 0) && eps > 0) throw new Error(`pgd: stepSize must be > 0, got ${alpha}`);
   const x0 = Float32Array.from(x.dataView() as ArrayLike<number>);
