@@ -16,7 +16,7 @@ function makeReport(dir: string): { path: string; html: string } {
   const tr = fashion(true, 600);
   trainClassifier(model, tr.x, tr.y, 20, { batch: 16 });
   const te = fashion(false, 64);
-  const history: viz.HistoryRecord[] = [
+  const history: tt.viz.HistoryRecord[] = [
     { epoch: 1, lr: 1e-3, trainLoss: 1.9, trainAccuracy: 0.35, valLoss: 1.7, valAccuracy: 0.41, seconds: 3.2, imagesPerSecond: 190 },
     { epoch: 2, lr: 5e-4, trainLoss: 1.4, trainAccuracy: 0.52, valLoss: 1.35, valAccuracy: 0.55, seconds: 3.1, imagesPerSecond: 195 },
     { epoch: 3, lr: 2.5e-4, trainLoss: 1.2, trainAccuracy: 0.6, seconds: 3.0, imagesPerSecond: 200 },
