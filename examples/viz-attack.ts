@@ -3,7 +3,7 @@ import * as tt from '../src/index.ts';
 import { CLASSES, fashion, trainedSmallCnn } from './viz-fashion.ts';
 
 const { viz } = tt;
-const model = trainedSmallCnn(300);
+const model = await trainedSmallCnn();
 const { x, y } = fashion(false, 300);
 const eps = [0, 0.01, 0.02, 0.05, 0.1, 0.2];
 const batches: [tt.Tensor, tt.Tensor][] = [[x.narrow(0, 0, 150), y.narrow(0, 0, 150)], [x.narrow(0, 150, 150), y.narrow(0, 150, 150)]];

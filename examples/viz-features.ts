@@ -19,7 +19,7 @@ const acts = viz.captureActivations(vgg, x.sub(mean).div(std), ['features.29']);
 tt.writeImage('docs/images/features-vgg16-block5.png', viz.featureMapGrid(acts.get('features.29')!, { maxMaps: 64, order: 'activation' }));
 console.log(`VGG-16 features.29: ${acts.get('features.29')!.shape.join('×')}`);
 
-const model = trainedSmallCnn(300);
+const model = await trainedSmallCnn();
 const { x: fx } = fashion(false, 1);
 viz.saveFeatureMaps('docs/images/features-fashion.png', model, fx, '1', { maxMaps: 32 });
 viz.saveFilters('docs/images/filters-fashion.png', model, '0', { scale: 12 });

@@ -3,7 +3,7 @@ import * as tt from '../src/index.ts';
 import { CLASSES, fashion, trainedSmallCnn } from './viz-fashion.ts';
 
 const { viz } = tt;
-const model = trainedSmallCnn(300);
+const model = await trainedSmallCnn();
 const { x, y } = fashion(false, 8);
 const cam = viz.gradCam(model, x, { layer: '3' });
 const campp = viz.gradCam(model, x, { layer: '3', method: 'gradcam++' });
