@@ -59,6 +59,7 @@ export function modelGraph(model: AnyModule, input: Tensor): GraphNode[] {
   });
 }
 
+const clip = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, Math.max(0, n - 1))}…`);
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const COLORS: Record<string, string> = {
@@ -92,7 +93,7 @@ export function graphSvg(nodes: readonly GraphNode[], opts: { title?: string } =
       const fill = COLORS[n.type] ?? '#f2f2f2';
       parts.push(`<g class="node"><rect x="${x}" y="${y}" width="${barW.toFixed(0)}" height="${rowH - 6}" rx="4" fill="${fill}" stroke="#555"/>`
         + `<text x="${x + 6}" y="${y + 12}" font-size="11" font-weight="bold">${esc(n.name.split('.').pop()!)}: ${esc(n.type)}</text>`
-        + `<text x="${x + 6}" y="${y + 24}" font-size="9" fill="#333">${esc(n.details.slice(0, 60))}</text>`
+        + `<text x="${x + 6}" y="${y + 24}" font-size="9" fill="#333">${esc(clip(n.details, Math.floor((barW - 10) / 5.2)))}</text>`
         + `<text x="${width - 6}" y="${y + 12}" font-size="11" text-anchor="end" font-family="monospace">${esc(shape)}</text>`
         + `<text x="${width - 6}" y="${y + 24}" font-size="9" text-anchor="end" fill="#555">${n.params ? `${n.params.toLocaleString('en-US')} params` : ''}</text></g>`);
       y += rowH;
