@@ -8,6 +8,7 @@ import type { Generator } from '../tensor/random.js';
 import { formatShape } from '../tensor/shape.js';
 import { argmaxRows, asBatch, callModel, gradLeaf, type ModelLike } from './model-util.js';
 import { Module } from '../nn/module.js';
+import { noGrad } from '../autograd/grad-mode.js';
 
 /** Options of saliencyMap. */
 export interface SaliencyOptions {
@@ -49,8 +50,7 @@ export function inputGradient(model: ModelLike, input: Tensor, targets: readonly
 export function saliencyMap(model: ModelLike, input: Tensor, opts: SaliencyOptions = {}): { maps: Tensor; targets: number[]; predictions: number[] } {
   const x = asBatch(input, 'saliencyMap');
   const [N, C, H, W] = x.shape;
-  const first = inputGradient(model, x, new Array<number>(N).fill(0));
-  const predictions = argmaxRows(first.logits);
+  const predictions = argmaxRows(noGrad(() => callModel(model, x)));
   const t = opts.target;
   const targets = t === undefined ? predictions : typeof t === 'number' ? new Array<number>(N).fill(t) : [...t];
   const samples = opts.samples ?? 0;
