@@ -179,7 +179,7 @@ function modelOptions(cmd: Command): Command {
   return cmd
     .option('-m, --model <name>', 'zoo model (small_cnn, resnet18, vgg16 …)', 'small_cnn')
     .option('-w, --weights <file>', 'weights (.safetensors state dict, torchvision names)')
-    .option('--train-steps <n>', 'without --weights, train small models this many steps on the embedded Fashion-MNIST', '300')
+    .option('--train-steps <n>', 'without --weights, train small models this many steps (batch 64) on the embedded Fashion-MNIST', '200')
     .option('--seed <n>', 'random seed', '0');
 }
 
