@@ -18,7 +18,7 @@ export interface FilterGridOptions {
   nrow?: number;
   /** Show at most this many filters (default 64). */
   maxFilters?: number;
-  /** Colormap for single-channel kernels (default 'gray'). */
+  /** Colormap for single-channel kernels (default 'viridis': unlike gray, tiles stay distinct from the white grid lines). */
   cmap?: ColormapName;
 }
 
@@ -38,11 +38,11 @@ export function filterGrid(weight: Tensor, opts: FilterGridOptions = {}): Tensor
     else {
       const mean = new Float32Array(plane);
       for (let c = 0; c < C; c++) for (let p = 0; p < plane; p++) mean[p] += k[c * plane + p] / C;
-      tile = applyColormap(new Tensor(mean, [kh, kw], 'float32'), { cmap: opts.cmap ?? 'gray' });
+      tile = applyColormap(new Tensor(mean, [kh, kw], 'float32'), { cmap: opts.cmap ?? 'viridis' });
     }
     tiles.push(upscaleNearest(tile, scale));
   }
-  return makeGrid(tiles, { nrow: opts.nrow ?? Math.ceil(Math.sqrt(n)), padding: 2, padValue: 1 });
+  return makeGrid(tiles, { nrow: opts.nrow ?? Math.ceil(Math.sqrt(n)), padding: 3, padValue: 1 });
 }
 
 /** The weight of a named conv layer (default: the first module with a 4-d weight). */
