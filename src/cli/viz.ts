@@ -121,6 +121,12 @@ async function loadModel(flags: ModelFlags): Promise<Loaded> {
       for (let p = 0; p < plane; p++) g[p] = 0.299 * d[p] + 0.587 * d[plane + p] + 0.114 * d[2 * plane + p];
       img = new Tensor(g, [1, img.shape[1], img.shape[2]], 'float32');
     }
+    // Centre-crop to the model's aspect ratio before resizing (torchvision's Resize + CenterCrop keeps proportions).
+    const [ih, iw] = [img.shape[1], img.shape[2]];
+    if (ih * W !== iw * H) {
+      const ch = Math.min(ih, Math.round((iw * H) / W)), cw = Math.min(iw, Math.round((ih * W) / H));
+      img = img.narrow(1, Math.floor((ih - ch) / 2), ch).narrow(2, Math.floor((iw - cw) / 2), cw).contiguous();
+    }
     if (img.shape[1] !== H || img.shape[2] !== W) img = noGrad(() => interpolate(img.reshape([1, ...img.shape]), { size: [H, W], mode: 'bilinear', alignCorners: false })).reshape([img.shape[0], H, W]);
     if (!imagenet) return img.contiguous();
     const d = Float32Array.from(img.dataView() as ArrayLike<number>), plane = H * W;
