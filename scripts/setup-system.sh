@@ -5,6 +5,8 @@ set -euo pipefail
 need=()
 command -v clang >/dev/null 2>&1 || need+=(clang)
 command -v wasm-ld >/dev/null 2>&1 || need+=(lld)
+# Chromium renders the training report headless in test/viz-report.test.ts.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "setup-system: installing ${need[*]}"

@@ -42,3 +42,4 @@ export * as optim from './optim/index.js';
 export * as models from './models/index.js';
 export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './models/summary.js';
 export { loadSafetensors, saveSafetensors, readSafetensors, parseSafetensors, serializeSafetensors, type SafetensorsContent } from './io/safetensors.js';
+export * as viz from './viz/index.js';

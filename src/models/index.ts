@@ -21,6 +21,7 @@ import { mobilenet_v1 } from './mobilenetv1.js';
 import { resnet20, resnet32, resnet44, resnet56, resnet110, wrn28_10 } from './cifar-resnet.js';
 import { se_resnet18, se_resnet34, se_resnet50 } from './senet.js';
 import { xception } from './xception.js';
+import { smallCnn, type SmallCnnOptions } from './small-cnn.js';
 
 export * from './resnet.js';
 export * from './vgg.js';
@@ -144,8 +145,8 @@ own('se_resnet34', 'SE-ResNet-34', se_resnet34 as Builder, IMAGENET, 1000);
 own('se_resnet50', 'SE-ResNet-50 (28.1 M params)', se_resnet50 as Builder, IMAGENET, 1000);
 own('xception', 'Xception (22.9 M params, 299×299)', xception as Builder, [3, 299, 299], 1000);
 
-// The default small CNN (src/models/small-cnn.ts, the lead's) is registered by the lead as 'small_cnn' with
-// registerModel({ name: 'small_cnn', inputShape: [1, 28, 28], numClasses: 10, torchvision: false, ... }).
+own('small_cnn', 'The default small CNN (benchmark W4/W5 model, 421,642 params for 1×28×28)', smallCnn as Builder, [1, 28, 28], 10);
+own('small_cnn_bn', 'Small CNN with BatchNorm and dropout (the stronger recipe)', ((o: SmallCnnOptions = {}) => smallCnn({ batchNorm: true, dropout: 0.3, ...o })) as Builder, [1, 28, 28], 10);
 
 /** One prediction of `predict`. */
 export interface Prediction {
