@@ -114,7 +114,7 @@ function makeScheduler(cfg: TrainConfig, opt: optim.Optimizer, stepsPerEpoch: nu
 }
 
 /** Runs a training job; returns the history and the final test metrics. */
-export async function runTrain(cfg: TrainConfig, log: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<{ history: EpochRecord[]; testAccuracy: number; testLoss: number }> {
+export async function runTrain(cfg: TrainConfig, log: (line: string) => void = (l) => console.log(l)): Promise<{ history: EpochRecord[]; testAccuracy: number; testLoss: number }> {
   manualSeed(cfg.seed);
   const { ds: trainFull, source } = loadSplit(cfg, true);
   const { ds: test } = loadSplit({ ...cfg, augment: false }, false);
