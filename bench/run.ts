@@ -25,7 +25,7 @@ const opt = (name: string, dflt: string) => {
 };
 const reps = Number(opt('reps', '5'));
 const warm = Number(opt('warm', '2'));
-const only = opt('only', 'W1').split(',');
+const only = opt('only', 'W1,W2,W3,W4').split(',');
 const json = flag('json');
 const threads = Number(opt('threads', '2'));
 
@@ -60,8 +60,97 @@ function w1(res: Results, o: { reps: number; warm: number }): void {
   res.W1_conv_fwd_bwd_gflops = (3 * flops) / medianSeconds(fb, o.reps, o.warm) / 1e9;
 }
 
-/** Workloads by id; W2–W5 join here as nn/models land. */
-export const WORKLOADS: Record<string, Workload> = { W1: w1 };
+/** W2: torchvision-shaped ResNet-18 (1000 classes), eval mode, 1×3×224×224, no grad. */
+function w2(res: Results, o: { reps: number; warm: number }): void {
+  tt.manualSeed(0);
+  const m = tt.models.resnet18() as tt.nn.Module<[tt.Tensor], tt.Tensor>;
+  m.eval();
+  const x = tt.randn([1, 3, 224, 224]);
+  tt.noGrad(() => {
+    res.W2_resnet18_infer_ms = medianSeconds(() => m.forward(x), Math.max(o.reps, 10), o.warm) * 1e3;
+  });
+}
+
+/** W3: ResNet-18 (10 classes), train mode, 32×3×32×32, cross entropy, SGD lr 0.01 momentum 0.9, one step. */
+function w3(res: Results, o: { reps: number; warm: number }): void {
+  tt.manualSeed(0);
+  const m = tt.models.resnet18({ numClasses: 10 }) as tt.nn.Module<[tt.Tensor], tt.Tensor>;
+  m.train();
+  const opt = new tt.optim.SGD(m.parameters(), { lr: 0.01, momentum: 0.9 });
+  const x = tt.randn([32, 3, 32, 32]);
+  const y = tt.randint(0, 10, [32]);
+  const step = () => {
+    opt.zeroGrad();
+    tt.F.crossEntropy(m.forward(x), y).backward();
+    opt.step();
+  };
+  res.W3_resnet18_train_img_per_s = 32 / medianSeconds(step, o.reps, o.warm);
+}
+
+/** W4: the small CNN, 64×1×28×28, cross entropy, Adam lr 1e-3, one step. */
+function w4(res: Results, o: { reps: number; warm: number }): void {
+  tt.manualSeed(0);
+  const net = tt.models.smallCnn();
+  const opt = new tt.optim.Adam(net.parameters(), { lr: 1e-3 });
+  const x = tt.randn([64, 1, 28, 28]);
+  const y = tt.randint(0, 10, [64]);
+  const step = () => {
+    opt.zeroGrad();
+    tt.F.crossEntropy(net.forward(x), y).backward();
+    opt.step();
+  };
+  res.W4_smallcnn_train_img_per_s = 64 / medianSeconds(step, Math.max(o.reps, 20), o.warm);
+}
+
+/**
+ * W5: the small CNN on the full Fashion-MNIST, the recipe of torch_bench.py (pixels/255, batch 64, Adam 1e-3,
+ * reshuffled each epoch, 10 epochs); training seconds per epoch (evaluation excluded), accuracy after each epoch,
+ * peak RSS of the process. `--epochs N` shortens it.
+ */
+function w5(res: Results): void {
+  const epochs = Number(opt('epochs', '10'));
+  tt.manualSeed(0);
+  const root = opt('fmnist', '/usr/share/datasets/fashion-mnist');
+  const train = new tt.data.FashionMNIST({ root, train: true });
+  const test = new tt.data.FashionMNIST({ root, train: false });
+  const toX = (d: tt.Tensor) => d.float().div(255).unsqueeze(1).contiguous();
+  const xtr = toX(train.data);
+  const xte = toX(test.data);
+  const net = tt.models.smallCnn();
+  const adam = new tt.optim.Adam(net.parameters(), { lr: 1e-3 });
+  const n = xtr.shape[0];
+  let trainSeconds = 0;
+  const curve: number[] = [];
+  for (let e = 0; e < epochs; e++) {
+    net.train();
+    const perm = tt.randperm(n);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i += 64) {
+      const idx = perm.narrow(0, i, Math.min(64, n - i));
+      adam.zeroGrad();
+      tt.F.crossEntropy(net.forward(tt.indexSelect(xtr, 0, idx)), tt.indexSelect(train.targets, 0, idx)).backward();
+      adam.step();
+    }
+    trainSeconds += Number(process.hrtime.bigint() - t0) / 1e9;
+    net.eval();
+    let correct = 0;
+    tt.noGrad(() => {
+      for (let i = 0; i < xte.shape[0]; i += 1000) {
+        const pred = net.forward(xte.narrow(0, i, 1000)).argmax(1);
+        correct += pred.eq(test.targets.narrow(0, i, 1000)).sum().item();
+      }
+    });
+    curve.push(Math.round((correct / xte.shape[0]) * 1e4) / 1e4);
+    if (!json) console.error(`W5 epoch ${e + 1}/${epochs}: test accuracy ${(curve[e] * 100).toFixed(2)}%, ${(trainSeconds / (e + 1)).toFixed(1)} s/epoch so far`);
+  }
+  res.W5_fmnist_train_s_per_epoch = trainSeconds / epochs;
+  res.W5_fmnist_best_test_acc = Math.max(...curve);
+  res.W5_peak_rss_mib = process.resourceUsage().maxRSS / 1024;
+  if (!json) console.error(`W5 accuracy per epoch: ${curve.map((a) => (a * 100).toFixed(1)).join(', ')} %`);
+}
+
+/** Workloads by id (../shared/bench/README.md). */
+export const WORKLOADS: Record<string, Workload> = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5 };
 
 function runTorch(): Results | null {
   if (flag('no-torch')) return null;
@@ -103,7 +192,8 @@ function main(): void {
   }
   const torch = runTorch();
   const keys = [...new Set(Object.values(per).flatMap((r) => Object.keys(r)))];
-  const lowerIsBetter = (k: string) => /_(ms|s|s_per_epoch|mib)$/.test(k);
+  // Throughput keys end in _per_s (img/s) or _gflops; latency and memory keys (ms, s per epoch, MiB) are lower-is-better.
+  const lowerIsBetter = (k: string) => !/_per_s$/.test(k) && /_(ms|s_per_epoch|mib)$/.test(k);
   const ratio = (t: number | undefined, p: number | undefined, k: string) =>
     t === undefined || p === undefined ? undefined : lowerIsBetter(k) ? p / t : t / p;
   if (json) {

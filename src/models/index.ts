@@ -22,6 +22,7 @@ import { resnet20, resnet32, resnet44, resnet56, resnet110, wrn28_10 } from './c
 import { se_resnet18, se_resnet34, se_resnet50 } from './senet.js';
 import { xception } from './xception.js';
 import { smallCnn, type SmallCnnOptions } from './small-cnn.js';
+export { smallCnn, type SmallCnnOptions } from './small-cnn.js';
 
 export * from './resnet.js';
 export * from './vgg.js';

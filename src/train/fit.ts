@@ -32,10 +32,10 @@ export interface SchedulerLike extends Stateful {
   step(metric?: number): void;
 }
 
-/** A batch source: an iterable or async iterable of [input, target] with a batch count. */
+/** A batch source: an iterable or async iterable of [input, target] batches with a batch count. */
 export interface BatchSource {
-  [Symbol.asyncIterator]?(): AsyncIterator<[Tensor, Tensor]>;
-  [Symbol.iterator]?(): Iterator<[Tensor, Tensor]>;
+  [Symbol.asyncIterator]?(): AsyncIterator<readonly Tensor[]>;
+  [Symbol.iterator]?(): Iterator<readonly Tensor[]>;
   readonly length: number;
   /** Called before each epoch so shuffling depends on the epoch alone (exact resume). */
   setEpoch?(epoch: number): void;
@@ -91,11 +91,11 @@ export interface EvaluateResult {
   confusion: ConfusionMatrix | null;
 }
 
-async function* batches(source: BatchSource): AsyncGenerator<[Tensor, Tensor]> {
+async function* batches(source: BatchSource): AsyncGenerator<readonly Tensor[]> {
   if (source[Symbol.asyncIterator]) {
-    yield* source as AsyncIterable<[Tensor, Tensor]>;
+    yield* source as AsyncIterable<readonly Tensor[]>;
   } else if (source[Symbol.iterator]) {
-    yield* source as Iterable<[Tensor, Tensor]>;
+    yield* source as Iterable<readonly Tensor[]>;
   } else {
     throw new Error('fit: the loader is neither iterable nor async iterable');
   }
