@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
 import { locateFiles } from './locate.js';
-import { applyTransform, reviveTransform, transformSpec, type TransformLike, type TransformSpec } from './transform-base.js';
+import { transformPair, transformOptions, reviveTransform, type TransformLike, type TransformSpec } from './transform-base.js';
 
 const RECORD = 1 + 3 * 32 * 32;
 
@@ -96,20 +96,15 @@ export class CIFAR10 extends Dataset<[Tensor, number]> {
     const img = new Float32Array(per);
     const src = this.data.storage;
     for (let k = 0, o = i * per; k < per; k++) img[k] = src[o + k] / 255;
-    let x = new Tensor(img, [3, 32, 32], 'float32');
-    let y = this.targets.storage[i];
-    if (this.transform) x = applyTransform(this.transform, x);
-    if (this.targetTransform) y = applyTransform(this.targetTransform, y);
-    return [x, y];
+    const x = new Tensor(img, [3, 32, 32], 'float32');
+    const y = this.targets.storage[i];
+    return transformPair(x, y, this.transform, this.targetTransform);
   }
 
   override workerSpec(): WorkerSpec | null {
-    const t = transformSpec(this.transform);
-    const tt = transformSpec(this.targetTransform);
-    if (t === null || tt === null) return null;
-    const args: CIFAR10Options = { train: this.train, files: this.files };
-    if (t) args.transform = t;
-    if (tt) args.targetTransform = tt;
+    const transforms = transformOptions(this.transform, this.targetTransform);
+    if (transforms === null) return null;
+    const args: CIFAR10Options = { train: this.train, files: this.files, ...transforms };
     return { module: import.meta.url, export: 'CIFAR10', args: [args], construct: true };
   }
 }

@@ -11,7 +11,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
 import { embeddedDataDir, FASHION_MNIST_SOURCE, locateFiles, MNIST_SOURCE, downloadDataset, cacheDir, explicitRoot, type DatasetSource } from './locate.js';
-import { applyTransform, reviveTransform, transformSpec, type TransformLike, type TransformSpec } from './transform-base.js';
+import { transformPair, transformOptions, reviveTransform, type TransformLike, type TransformSpec } from './transform-base.js';
 
 /** IDX element types. */
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -275,20 +275,15 @@ export class MNIST extends Dataset<[Tensor, number]> {
     const img = new Float32Array(px);
     const src = this.data.storage;
     for (let k = 0, o = i * px; k < px; k++) img[k] = src[o + k] / 255;
-    let x = new Tensor(img, [1, h, w], 'float32');
-    let y = this.targets.storage[i];
-    if (this.transform) x = applyTransform(this.transform, x);
-    if (this.targetTransform) y = applyTransform(this.targetTransform, y);
-    return [x, y];
+    const x = new Tensor(img, [1, h, w], 'float32');
+    const y = this.targets.storage[i];
+    return transformPair(x, y, this.transform, this.targetTransform);
   }
 
   override workerSpec(): WorkerSpec | null {
-    const t = transformSpec(this.transform);
-    const tt = transformSpec(this.targetTransform);
-    if (t === null || tt === null) return null;
-    const args: MNISTOptions = { train: this.train, files: { images: this.imagesPath, labels: this.labelsPath } };
-    if (t) args.transform = t;
-    if (tt) args.targetTransform = tt;
+    const transforms = transformOptions(this.transform, this.targetTransform);
+    if (transforms === null) return null;
+    const args: MNISTOptions = { train: this.train, files: { images: this.imagesPath, labels: this.labelsPath }, ...transforms };
     return { module: import.meta.url, export: (this.constructor as typeof MNIST).name, args: [args], construct: true };
   }
 }

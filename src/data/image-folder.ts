@@ -10,7 +10,7 @@ import { extname, join, resolve } from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
 import { readImage, type ImageReadMode } from '../io/image.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
-import { applyTransform, reviveTransform, transformSpec, type TransformLike, type TransformSpec } from './transform-base.js';
+import { transformPair, transformOptions, reviveTransform, type TransformLike, type TransformSpec } from './transform-base.js';
 
 /** Options of ImageFolder. */
 export interface ImageFolderOptions {
@@ -74,20 +74,15 @@ export class ImageFolder extends Dataset<[Tensor, number]> {
     const src = raw.storage;
     const img = new Float32Array(src.length);
     for (let k = 0; k < src.length; k++) img[k] = src[k] / 255;
-    let x = new Tensor(img, raw.shape, 'float32');
-    let y = label;
-    if (this.transform) x = applyTransform(this.transform, x);
-    if (this.targetTransform) y = applyTransform(this.targetTransform, y);
-    return [x, y];
+    const x = new Tensor(img, raw.shape, 'float32');
+    const y = label;
+    return transformPair(x, y, this.transform, this.targetTransform);
   }
 
   override workerSpec(): WorkerSpec | null {
-    const t = transformSpec(this.transform);
-    const tt = transformSpec(this.targetTransform);
-    if (t === null || tt === null) return null;
-    const opts: ImageFolderOptions = { extensions: this.extensions, mode: this.mode };
-    if (t) opts.transform = t;
-    if (tt) opts.targetTransform = tt;
+    const transforms = transformOptions(this.transform, this.targetTransform);
+    if (transforms === null) return null;
+    const opts: ImageFolderOptions = { extensions: this.extensions, mode: this.mode, ...transforms };
     return { module: import.meta.url, export: 'ImageFolder', args: [this.root, opts], construct: true };
   }
 }

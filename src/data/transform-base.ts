@@ -50,6 +50,24 @@ export function transformSpec(t: TransformLike<never, unknown> | null | undefine
   return t instanceof Transform ? t.spec() : null;
 }
 
+/** Applies a classification dataset's image and label transforms to one sample. */
+export function transformPair<X, Y>(x: X, y: Y, transform?: TransformLike<X, X>, targetTransform?: TransformLike<Y, Y>): [X, Y] {
+  return [transform ? applyTransform(transform, x) : x, targetTransform ? applyTransform(targetTransform, y) : y];
+}
+
+/**
+ * The serialisable transform options of a dataset for worker threads: `{ transform?, targetTransform? }`, or null
+ * when either transform is not a built-in Transform (then the dataset cannot be rebuilt in a worker).
+ */
+export function transformOptions(
+  transform: TransformLike<never, unknown> | undefined, targetTransform: TransformLike<never, unknown> | undefined,
+): { transform?: TransformSpec; targetTransform?: TransformSpec } | null {
+  const t = transformSpec(transform);
+  const tt = transformSpec(targetTransform);
+  if (t === null || tt === null) return null;
+  return { ...(t ? { transform: t } : {}), ...(tt ? { targetTransform: tt } : {}) };
+}
+
 /** True for a TransformSpec value. */
 export function isTransformSpec(v: unknown): v is TransformSpec {
   return typeof v === 'object' && v !== null && typeof (v as TransformSpec).__transform === 'string' && Array.isArray((v as TransformSpec).args);

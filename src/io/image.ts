@@ -3,7 +3,8 @@
  * (C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA). PNG and JPEG are decoded by pure-JS codecs (pngjs, jpeg-js); the format
  * is detected from the magic bytes, not the file name.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from './atomic.js';
 import { extname } from 'node:path';
 import { PNG, type ColorType } from 'pngjs';
 import jpeg from 'jpeg-js';
@@ -201,13 +202,7 @@ export function writeImage(path: string, t: Tensor, opts: { quality?: number } =
   const format: ImageFormat | null = ext === '.png' ? 'png' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : null;
   if (format === null) throw new Error(`writeImage: ${path}: unknown image extension '${ext}' (use .png, .jpg or .jpeg)`);
   const bytes = encodeImage(t, format, opts);
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
+  writeFileAtomicSync(path, bytes);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

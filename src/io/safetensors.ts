@@ -5,7 +5,10 @@
  * I32, U8 and BOOL. Every header is validated: size cap, known dtypes, offsets inside the data and consistent
  * with the shape, no overlaps or holes.
  */
-import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic.js';
+
+export { writeFileAtomic } from './atomic.js';
 import { Tensor } from '../tensor/tensor.js';
 import { allocate, type DType } from '../tensor/dtype.js';
 import { numel } from '../tensor/shape.js';
@@ -189,16 +192,4 @@ export async function readSafetensors(path: string): Promise<SafetensorsContent>
 /** Writes tensors to `path` atomically (temp file, then rename), so a crash never leaves half a file. */
 export async function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): Promise<void> {
   await writeFileAtomic(path, serializeSafetensors(tensors, metadata));
-}
-
-/** Writes bytes to a temp file beside `path`, then renames it into place. */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
 }

@@ -2,7 +2,7 @@
  * Model graphs: the module tree with each layer's output shape (recorded by forward hooks during one forward
  * pass) and parameter count, drawn as an SVG/HTML diagram — the VGG/ResNet/U-Net figures drawn from the models.
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../io/atomic.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { AnyModule } from '../nn/module.js';
 import { noGrad } from '../autograd/grad-mode.js';
@@ -125,6 +125,6 @@ export function writeModelGraph(path: string, model: AnyModule, input: Tensor, o
   const out = path.toLowerCase().endsWith('.html')
     ? `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${esc(opts.title ?? 'model')}</title></head><body>${svg}</body></html>\n`
     : `${svg}\n`;
-  writeFileSync(path, out);
+  writeFileAtomicSync(path, out);
   return nodes;
 }

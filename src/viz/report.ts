@@ -3,7 +3,7 @@
  * learning-rate curves as inline SVG, the confusion matrix, per-class precision/recall/F1, a grid of
  * misclassified test images and Grad-CAM for a few test images (inline PNG data URLs).
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../io/atomic.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { AnyModule } from '../nn/module.js';
 import { noGrad } from '../autograd/grad-mode.js';
@@ -11,19 +11,11 @@ import { ConfusionMatrix } from '../train/metrics.js';
 import { encodeImage, makeGrid } from '../io/image.js';
 import { overlayHeatmap, toRgbFloat, upscaleNearest } from './colormap.js';
 import { gradCam } from './gradcam.js';
+import type { EpochRecord } from '../train/fit.js';
 import { argmaxRows, callModel } from './model-util.js';
 
-/** One epoch of training history (the records of src/train/fit.ts). */
-export interface HistoryRecord {
-  epoch: number;
-  lr: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  seconds: number;
-  imagesPerSecond: number;
-}
+/** One epoch of training history: the records fit() returns and writes to history.jsonl. */
+export type HistoryRecord = EpochRecord;
 
 /** Inputs of writeReport. */
 export interface ReportOptions {
@@ -220,6 +212,6 @@ ${camHtml}
  */
 export function writeReport(path: string, opts: ReportOptions): string {
   const html = renderReport(opts);
-  writeFileSync(path, html);
+  writeFileAtomicSync(path, html);
   return html;
 }
