@@ -37,6 +37,8 @@ golden('pad_replicate_4d', ({ x }) => F.pad(x, [3, 0, 1, 4], { mode: 'replicate'
 golden('pad_replicate_3d_2dims', ({ x }) => F.pad(x, [1, 2, 2, 1], { mode: 'replicate' }));
 golden('pad_circular_4d', ({ x }) => F.pad(x, [2, 3, 1, 2], { mode: 'circular' }));
 golden('pad_circular_3d', ({ x }) => F.pad(x, [1, 2], { mode: 'circular' }));
+golden('pad_reflect_5d_3dims', ({ x }) => F.pad(x, [1, 2, 2, 1, 1, 1], { mode: 'reflect' }));
+golden('pad_replicate_4d_3dims', ({ x }) => F.pad(x, [0, 1, 2, 0, 1, 2], { mode: 'replicate' }));
 
 test('gradcheck: conv2d in every configuration (float64)', () => {
   forEachBackend(() => {
@@ -83,6 +85,8 @@ test('gradcheck: pad in every mode (float64)', () => {
     assert.ok(tt.gradcheck((x) => F.pad(x, [5, 4, 2, 4], { mode: 'circular' }), [x]));
     const x3 = rand64([2, 2, 4], 31);
     for (const mode of ['reflect', 'replicate', 'circular'] as const) assert.ok(tt.gradcheck((x) => F.pad(x, [3, 2], { mode }), [x3]));
+    const x5 = rand64([1, 1, 3, 3, 4], 32);
+    for (const mode of ['reflect', 'replicate', 'circular'] as const) assert.ok(tt.gradcheck((x) => F.pad(x, [2, 1, 1, 2, 2, 1], { mode }), [x5]));
   });
 });
 
@@ -186,7 +190,8 @@ test('pad: shapes, values and errors', () => {
   assert.throws(() => F.pad(x, [4, 0], { mode: 'circular' }), /pad: circular padding \(4, 0\) must not exceed the size 3/);
   assert.throws(() => F.pad(x, [1]), /pad: padding must be an even-length list/);
   assert.throws(() => F.pad(x, [1, 1, 1, 1, 1, 1, 1, 1]), /pads 4 dims but the input \[1, 2, 3\] has only 3/);
-  assert.throws(() => F.pad(x, [1, 1, 1, 1, 1, 1], { mode: 'replicate' }), /mode 'replicate' pads the last 1 dim of a 2-D\/3-D input or the last 2 dims of a 3-D\/4-D input/);
+  assert.throws(() => F.pad(x, [1, 1, 1, 1, 1, 1], { mode: 'replicate' }), /mode 'replicate' pads the last 1 dim of a 2-D\/3-D input, the last 2 dims of a 3-D\/4-D input or the last 3 of a 4-D\/5-D input; got 6 padding values for input \[1, 2, 3\]/);
+  assert.throws(() => F.pad(tt.ones([1, 1, 2, 2, 2]), [1, 1], { mode: 'replicate' }), /got 2 padding values for input \[1, 1, 2, 2, 2\]/);
   assert.throws(() => F.pad(x, [1, 1], { mode: 'reflect', value: 1 }), /does not take a fill value/);
   assert.throws(() => F.pad(x, [-2, -2]), /gives output size -1/);
 });

@@ -1,4 +1,4 @@
-/** F.pad: constant padding of any rank (negative amounts crop) and reflect/replicate/circular borders on the last 1 or 2 dims. */
+/** F.pad: constant padding of any rank (negative amounts crop) and reflect/replicate/circular borders on the last 1, 2 or 3 dims. */
 import { record } from '../autograd/graph.js';
 import { backend } from '../backend/index.js';
 import type { PadGeometry, PadMode } from '../backend/types.js';
@@ -19,8 +19,8 @@ export interface PadOptions {
 /**
  * Pads `x` by `pad` = [left, right, top, bottom, front, back …] — PyTorch's order, the last dim first, two
  * amounts per dim. Constant mode works on any rank and negative amounts crop; 'reflect' (mirror, edge not
- * repeated), 'replicate' (edge repeated) and 'circular' (wrap around) pad the last 1 or 2 dims of a 2-D to 4-D
- * input, like torch.nn.functional.pad.
+ * repeated), 'replicate' (edge repeated) and 'circular' (wrap around) pad the last 1, 2 or 3 dims of an input
+ * with one or two more dims (a channel and optionally a batch dim), like torch.nn.functional.pad.
  */
 export function pad(x: Tensor, pad: readonly number[], opts: PadOptions = {}): Tensor {
   return padImpl('pad', x, pad, opts.mode ?? 'constant', opts.value);
@@ -41,9 +41,9 @@ export function padImpl(op: string, x: Tensor, pad: readonly number[], mode: Pad
   }
   if (mode !== 'constant') {
     if (value !== undefined && value !== 0) throw new Error(`${op}: mode '${mode}' does not take a fill value (got ${value})`);
-    if (dims < 1 || dims > 2 || rank < dims + 1 || rank > dims + 2) {
+    if (dims < 1 || dims > 3 || rank < dims + 1 || rank > dims + 2) {
       throw new Error(
-        `${op}: mode '${mode}' pads the last 1 dim of a 2-D/3-D input or the last 2 dims of a 3-D/4-D input; ` +
+        `${op}: mode '${mode}' pads the last 1 dim of a 2-D/3-D input, the last 2 dims of a 3-D/4-D input or the last 3 of a 4-D/5-D input; ` +
           `got ${pad.length} padding values for input ${formatShape(x.shape)}`,
       );
     }
