@@ -71,7 +71,7 @@ export class ProgressBar {
     } else {
       const every = Math.max(1, Math.floor(this.total * (this.opts.plainEvery ?? 0.25)));
       const bucket = Math.floor(current / every);
-      if (bucket !== this.lastPlain || current === this.total) {
+      if (bucket !== this.lastPlain) {
         this.lastPlain = bucket;
         this.lastLine = `${label}${tail}`;
         this.stream.write(this.lastLine + '\n');
