@@ -160,36 +160,35 @@ export function readImage(path: string, opts: { mode?: ImageReadMode } = {}): Te
   return decodeImage(bytes, { mode: opts.mode, name: path });
 }
 
+/** Expands 1–4 channel interleaved pixels to RGBA (gray replicated; alpha kept when asked, else opaque). */
+function toRgba(img: RawImage, keepAlpha: boolean): Uint8Array {
+  const n = img.width * img.height;
+  const c = img.channels;
+  const gray = c <= 2;
+  const rgba = new Uint8Array(n * 4);
+  for (let p = 0; p < n; p++) {
+    const s = p * c;
+    rgba[4 * p] = img.data[s];
+    rgba[4 * p + 1] = gray ? img.data[s] : img.data[s + 1];
+    rgba[4 * p + 2] = gray ? img.data[s] : img.data[s + 2];
+    rgba[4 * p + 3] = keepAlpha && c === 2 ? img.data[s + 1] : keepAlpha && c === 4 ? img.data[s + 3] : 255;
+  }
+  return rgba;
+}
+
 /** Encodes an image tensor ([C, H, W] or [H, W]; uint8, or float in [0, 1]) as PNG or JPEG bytes. */
 export function encodeImage(t: Tensor, format: ImageFormat = 'png', opts: { quality?: number } = {}): Uint8Array {
   const img = fromImageTensor(t);
-  const n = img.width * img.height;
   if (format === 'png') {
     const colorType: ColorType = img.channels === 1 ? 0 : img.channels === 2 ? 4 : img.channels === 3 ? 2 : 6;
-    const rgba = new Uint8Array(n * 4);
-    for (let p = 0; p < n; p++) {
-      const s = p * img.channels;
-      const gray = img.channels <= 2;
-      rgba[4 * p] = img.data[s];
-      rgba[4 * p + 1] = gray ? img.data[s] : img.data[s + 1];
-      rgba[4 * p + 2] = gray ? img.data[s] : img.data[s + 2];
-      rgba[4 * p + 3] = img.channels === 2 ? img.data[s + 1] : img.channels === 4 ? img.data[s + 3] : 255;
-    }
+    const rgba = toRgba(img, true);
     const png = { width: img.width, height: img.height, data: Buffer.from(rgba.buffer) } as unknown as PNG;
     return PNG.sync.write(png, { colorType, inputColorType: 6, inputHasAlpha: true });
   }
   const quality = opts.quality ?? 90;
   if (!(quality >= 1 && quality <= 100)) throw new Error(`encodeImage: JPEG quality must be in 1..100, got ${quality}`);
   // jpeg-js encodes RGBA input (alpha ignored); gray images are replicated to RGB.
-  const rgba = new Uint8Array(n * 4);
-  for (let p = 0; p < n; p++) {
-    const s = p * img.channels;
-    const gray = img.channels <= 2;
-    rgba[4 * p] = img.data[s];
-    rgba[4 * p + 1] = gray ? img.data[s] : img.data[s + 1];
-    rgba[4 * p + 2] = gray ? img.data[s] : img.data[s + 2];
-    rgba[4 * p + 3] = 255;
-  }
+  const rgba = toRgba(img, false);
   return jpeg.encode({ width: img.width, height: img.height, data: rgba }, quality).data;
 }
 
