@@ -109,6 +109,12 @@ for (const name of accelerated) {
       { n: 1, c: 3, h: 6, w: 6, oc: 2, kh: 2, kw: 2, p: [2, 2], d: [1, 1] },
       { n: 2, c: 3, h: 23, w: 23, oc: 8, kh: 7, kw: 7, s: [2, 2], p: [3, 3], bias: true },
       { n: 4, c: 64, h: 8, w: 8, oc: 64, kh: 3, kw: 3, p: [1, 1] },
+      // small maps: the batched lowering (columns of all images side by side), incl. groups and a chunked batch
+      { n: 3, c: 32, h: 1, w: 1, oc: 16, kh: 3, kw: 3, p: [1, 1] },
+      { n: 3, c: 16, h: 2, w: 2, oc: 24, kh: 3, kw: 3, p: [1, 1], g: 2, bias: true, relu: true },
+      { n: 5, c: 12, h: 4, w: 4, oc: 10, kh: 3, kw: 3, p: [1, 1], bias: true },
+      { n: 4, c: 24, h: 3, w: 3, oc: 12, kh: 1, kw: 1, s: [2, 2], bias: true, relu: true },
+      { n: 30, c: 64, h: 32, w: 32, oc: 8, kh: 3, kw: 3, s: [2, 2], p: [1, 1] },
     ];
     for (const cc of cases) {
       const [sH, sW] = cc.s ?? [1, 1], [pH, pW] = cc.p ?? [0, 0], [dH, dW] = cc.d ?? [1, 1], groups = cc.g ?? 1;

@@ -150,7 +150,12 @@ static void uk_packed_edge(long kc, const float *a, const float *b, float *c, lo
 static void pack_a(long mc, long kc, const float *a, long ars, long acs, float *dst) {
   for (long i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
     int mr = (int)MINI(MR, mc - i0);
-    if (acs == 1) {
+    if (acs == 1 && mr == MR) {
+      /* MR row streams read in step, one sequential write stream */
+      const float *rows[MR];
+      UNROLL for (int i = 0; i < MR; i++) rows[i] = a + (i0 + i) * ars;
+      for (long p = 0; p < kc; p++) UNROLL for (int i = 0; i < MR; i++) dst[p * MR + i] = rows[i][p];
+    } else if (acs == 1) {
       for (int i = 0; i < mr; i++) {
         const float *src = a + (i0 + i) * ars;
         for (long p = 0; p < kc; p++) dst[p * MR + i] = src[p];
@@ -416,13 +421,13 @@ static cgeom parse_cg(const int32_t *g) {
   return r;
 }
 
-static void im2col(const float *x, long c0, long cg, const cgeom *g, float *col) {
-  long row = 0, sp = g->oh * g->ow;
+static void im2col(const float *x, long c0, long cg, const cgeom *g, float *col, long ld) {
+  long row = 0;
   for (long c = c0; c < c0 + cg; c++) {
     const float *plane = x + c * g->h * g->w;
     for (long i = 0; i < g->kh; i++)
       for (long j = 0; j < g->kw; j++, row++) {
-        float *dst = col + row * sp;
+        float *dst = col + row * ld;
         for (long y = 0; y < g->oh; y++) {
           long iy = y * g->sH - g->pH + i * g->dH;
           float *dr = dst + y * g->ow;
@@ -438,13 +443,13 @@ static void im2col(const float *x, long c0, long cg, const cgeom *g, float *col)
   }
 }
 
-static void col2im(const float *col, long c0, long cg, const cgeom *g, float *gx) {
-  long row = 0, sp = g->oh * g->ow;
+static void col2im(const float *col, long c0, long cg, const cgeom *g, float *gx, long ld) {
+  long row = 0;
   for (long c = c0; c < c0 + cg; c++) {
     float *plane = gx + c * g->h * g->w;
     for (long i = 0; i < g->kh; i++)
       for (long j = 0; j < g->kw; j++, row++) {
-        const float *src = col + row * sp;
+        const float *src = col + row * ld;
         for (long y = 0; y < g->oh; y++) {
           long iy = y * g->sH - g->pH + i * g->dH;
           if (iy < 0 || iy >= g->h) continue;
@@ -479,7 +484,7 @@ static void im2col_fwd_image(const im2col_job *j, long b, int tid, int parallel_
       if (parallel_gemm) gemm_strided(ocg, sp, kdim, wg, kdim, 1, 0, xs, sp, 1, 0, ob, sp, 0, 1, 0);
       else gemm_serial(tid, ocg, sp, kdim, wg, kdim, 1, xs, sp, 1, ob, sp, 0);
     } else {
-      im2col(xb, gr * cg, cg, g, col);
+      im2col(xb, gr * cg, cg, g, col, sp);
       if (parallel_gemm) gemm_strided(ocg, sp, kdim, wg, kdim, 1, 0, col, sp, 1, 0, ob, sp, 0, 1, 0);
       else gemm_serial(tid, ocg, sp, kdim, wg, kdim, 1, col, sp, 1, ob, sp, 0);
     }
@@ -518,6 +523,143 @@ static void dw_fwd_task(void *ctx, long p, int tid) {
   bias_relu_plane(op, g->oh * g->ow, j->bias ? j->bias[c] : 0.0f, j->relu);
 }
 
+/* ------------------------------------------------------------------------------------------------------------
+ * Batched lowering for small feature maps (late ResNet stages, 8×8 down to 1×1, and most of CIFAR-sized nets).
+ * Per image, those GEMMs have a tiny N (forward, backward-to-input) or K (weight gradient), and the padded-width
+ * trick spends most of its columns on padding. Here the im2col columns of nb images sit side by side,
+ * col[kdim, nb·sp], so each group is one well-shaped GEMM with N (or K) = nb·sp, threaded inside the GEMM.
+ * ---------------------------------------------------------------------------------------------------------- */
+#define BATCHED_COL_FLOATS (4L << 20) /* cap on one chunk's col buffer (16 MB): larger batches go in chunks */
+
+/* Fraction of the padded-width GEMM's columns that are real outputs (the rest is padding and tile rounding). */
+static double dconv_efficiency(const cgeom *g) {
+  long wp = g->ow + (g->kw - 1) * g->dW;
+  return (double)(g->oh * g->ow) / (double)ROUNDUP(g->oh * wp, NR);
+}
+
+/* Thresholds measured on W3/W4 shapes (AVX2, 2 threads): the padded-width kernels win from 8×8 up in the forward
+ * and backward-to-input directions, the batched weight gradient wins up to 8×8; strided convs otherwise run
+ * per-image im2col, which the batched form beats whenever maps are small. */
+static int conv_use_batched(const cgeom *g, int weight_grad) {
+  if (g->groups > 1 && g->groups == g->c) return 0; /* depthwise has its own kernels */
+  long sp = g->oh * g->ow;
+  if (g->sH != 1 || g->sW != 1) return sp <= 256;
+  if (weight_grad) return sp <= 64;
+  return dconv_efficiency(g) < 0.6;
+}
+
+typedef struct {
+  const cgeom *g;
+  const float *x, *gy, *bias;
+  float *col, *gyt, *gx, *out;
+  long b0, gr, ld;
+  int relu;
+} batch_job;
+
+static void par_for(long n, tt_task_fn fn, void *ctx) {
+  if (tt_num_threads() > 1 && n > 1) tt_parallel(n, fn, ctx);
+  else for (long t = 0; t < n; t++) fn(ctx, t, 0);
+}
+
+static void batch_im2col_task(void *ctx, long b, int tid) {
+  (void)tid;
+  const batch_job *j = ctx;
+  const cgeom *g = j->g;
+  long cg = g->c / g->groups;
+  im2col(j->x + (j->b0 + b) * g->c * g->h * g->w, j->gr * cg, cg, g, j->col + b * g->oh * g->ow, j->ld);
+}
+
+static void batch_col2im_task(void *ctx, long b, int tid) {
+  (void)tid;
+  const batch_job *j = ctx;
+  const cgeom *g = j->g;
+  long cg = g->c / g->groups;
+  col2im(j->col + b * g->oh * g->ow, j->gr * cg, cg, g, j->gx + (j->b0 + b) * g->c * g->h * g->w, j->ld);
+}
+
+/* gyt[o, b·sp + s] = gy[b0 + b, gr·ocg + o, s] */
+static void batch_gather_task(void *ctx, long b, int tid) {
+  (void)tid;
+  const batch_job *j = ctx;
+  const cgeom *g = j->g;
+  long ocg = g->oc / g->groups, sp = g->oh * g->ow;
+  const float *src = j->gy + ((j->b0 + b) * g->oc + j->gr * ocg) * sp;
+  for (long o = 0; o < ocg; o++) memcpy(j->gyt + o * j->ld + b * sp, src + o * sp, sizeof(float) * sp);
+}
+
+/* out[b0 + b, gr·ocg + o, s] = act(res[o, b·sp + s] + bias) */
+static void batch_scatter_task(void *ctx, long b, int tid) {
+  (void)tid;
+  const batch_job *j = ctx;
+  const cgeom *g = j->g;
+  long ocg = g->oc / g->groups, sp = g->oh * g->ow;
+  for (long o = 0; o < ocg; o++) {
+    long oc = j->gr * ocg + o;
+    float *dst = j->out + ((j->b0 + b) * g->oc + oc) * sp;
+    memcpy(dst, j->gyt + o * j->ld + b * sp, sizeof(float) * sp);
+    bias_relu_plane(dst, sp, j->bias ? j->bias[oc] : 0.0f, j->relu);
+  }
+}
+
+static long batched_images(const cgeom *g, long kdim) {
+  long nb = BATCHED_COL_FLOATS / (kdim * g->oh * g->ow);
+  return nb < 1 ? 1 : MINI(nb, g->n);
+}
+
+static void conv_fwd_batched(const float *x, const float *w, const float *bias, float *out, const cgeom *g, int relu) {
+  long cg = g->c / g->groups, ocg = g->oc / g->groups, kdim = cg * g->kh * g->kw, sp = g->oh * g->ow;
+  long nbmax = batched_images(g, kdim);
+  batch_job j = { g, x, 0, bias, 0, 0, 0, out, 0, 0, 0, relu };
+  j.col = tt_shared_scratch(SH_XPAD, sizeof(float) * kdim * nbmax * sp);
+  j.gyt = tt_shared_scratch(SH_GYPAD, sizeof(float) * ocg * nbmax * sp);
+  for (j.b0 = 0; j.b0 < g->n; j.b0 += nbmax) {
+    long nb = MINI(nbmax, g->n - j.b0);
+    j.ld = nb * sp;
+    for (j.gr = 0; j.gr < g->groups; j.gr++) {
+      par_for(nb, batch_im2col_task, &j);
+      gemm_strided(ocg, j.ld, kdim, w + j.gr * ocg * kdim, kdim, 1, 0, j.col, j.ld, 1, 0, j.gyt, j.ld, 0, 1, 0);
+      par_for(nb, batch_scatter_task, &j);
+    }
+  }
+}
+
+static void conv_bwd_input_batched(const float *gy, const float *w, float *gx, const cgeom *g) {
+  long cg = g->c / g->groups, ocg = g->oc / g->groups, kdim = cg * g->kh * g->kw, sp = g->oh * g->ow;
+  long nbmax = batched_images(g, kdim);
+  batch_job j = { g, 0, gy, 0, 0, 0, gx, 0, 0, 0, 0, 0 };
+  j.col = tt_shared_scratch(SH_XPAD, sizeof(float) * kdim * nbmax * sp);
+  j.gyt = tt_shared_scratch(SH_GYPAD, sizeof(float) * ocg * nbmax * sp);
+  memset(gx, 0, sizeof(float) * g->n * g->c * g->h * g->w);
+  for (j.b0 = 0; j.b0 < g->n; j.b0 += nbmax) {
+    long nb = MINI(nbmax, g->n - j.b0);
+    j.ld = nb * sp;
+    for (j.gr = 0; j.gr < g->groups; j.gr++) {
+      par_for(nb, batch_gather_task, &j);
+      /* col [kdim, nb·sp] = W_gᵀ · gyt */
+      gemm_strided(kdim, j.ld, ocg, w + j.gr * ocg * kdim, 1, kdim, 0, j.gyt, j.ld, 1, 0, j.col, j.ld, 0, 1, 0);
+      par_for(nb, batch_col2im_task, &j);
+    }
+  }
+}
+
+static void conv_bwd_weight_batched(const float *x, const float *gy, float *gw, const cgeom *g) {
+  long cg = g->c / g->groups, ocg = g->oc / g->groups, kdim = cg * g->kh * g->kw, sp = g->oh * g->ow;
+  long nbmax = batched_images(g, kdim);
+  batch_job j = { g, x, gy, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+  j.col = tt_shared_scratch(SH_XPAD, sizeof(float) * kdim * nbmax * sp);
+  j.gyt = tt_shared_scratch(SH_GYPAD, sizeof(float) * ocg * nbmax * sp);
+  for (j.b0 = 0; j.b0 < g->n; j.b0 += nbmax) {
+    long nb = MINI(nbmax, g->n - j.b0);
+    j.ld = nb * sp;
+    for (j.gr = 0; j.gr < g->groups; j.gr++) {
+      par_for(nb, batch_im2col_task, &j);
+      par_for(nb, batch_gather_task, &j);
+      /* gW_g [ocg, kdim] (+)= gyt [ocg, nb·sp] · colᵀ */
+      gemm_strided(ocg, kdim, j.ld, j.gyt, j.ld, 1, 0, j.col, 1, j.ld, 0, gw + j.gr * ocg * kdim, kdim, 0, 1, j.b0 > 0);
+    }
+  }
+}
+
 static void op_conv2d(const float *x, const float *w, const float *bias, float *out, const int32_t *gi, int relu) {
   cgeom g = parse_cg(gi);
   int T = tt_num_threads();
@@ -526,6 +668,10 @@ static void op_conv2d(const float *x, const float *w, const float *bias, float *
     long planes = g.n * g.c;
     if (T > 1 && planes > 1) tt_parallel(planes, dw_fwd_task, &j);
     else for (long p = 0; p < planes; p++) dw_fwd_task(&j, p, 0);
+    return;
+  }
+  if (conv_use_batched(&g, 0)) {
+    conv_fwd_batched(x, w, bias, out, &g, relu);
     return;
   }
   if (g.sH == 1 && g.sW == 1) {
@@ -546,6 +692,10 @@ static void op_conv2d_bwd_input(const float *gy, const float *w, float *gx, cons
   cgeom g = parse_cg(gi);
   long cg = g.c / g.groups, ocg = g.oc / g.groups, khw = g.kh * g.kw, kdim = cg * khw, sp = g.oh * g.ow;
   long padT = g.dH * (g.kh - 1) - g.pH, padL = g.dW * (g.kw - 1) - g.pW;
+  if (conv_use_batched(&g, 0)) {
+    conv_bwd_input_batched(gy, w, gx, &g);
+    return;
+  }
   if (g.sH == 1 && g.sW == 1 && padT >= 0 && padL >= 0) {
     /* gx = conv(gy, flip(w)ᵀ) with complementary padding */
     dconv d = { g.n, g.oc, g.oh, g.ow, g.c, g.h, g.w, g.kh, g.kw, padT, padL, g.dH, g.dW, g.groups };
@@ -569,7 +719,7 @@ static void op_conv2d_bwd_input(const float *gy, const float *w, float *gx, cons
     for (long gr = 0; gr < g.groups; gr++) {
       /* col [kdim, sp] = W_gᵀ · gy_g */
       gemm_strided(kdim, sp, ocg, w + gr * ocg * kdim, 1, kdim, 0, gy + (b * g.oc + gr * ocg) * sp, sp, 1, 0, col, sp, 0, 1, 0);
-      col2im(col, gr * cg, cg, &g, gx + b * g.c * g.h * g.w);
+      col2im(col, gr * cg, cg, &g, gx + b * g.c * g.h * g.w, sp);
     }
 }
 
@@ -696,6 +846,10 @@ static void op_conv2d_bwd_weight(const float *x, const float *gy, float *gw, con
   cgeom g = parse_cg(gi);
   long cg = g.c / g.groups, ocg = g.oc / g.groups, kdim = cg * g.kh * g.kw, sp = g.oh * g.ow;
   int T = tt_num_threads();
+  if (conv_use_batched(&g, 1)) {
+    conv_bwd_weight_batched(x, gy, gw, &g);
+    return;
+  }
   if (g.sH == 1 && g.sW == 1) {
     wgrad_job j;
     dconv *d = &j.d;
@@ -735,7 +889,7 @@ static void op_conv2d_bwd_weight(const float *x, const float *gy, float *gw, con
   float *col = tt_shared_scratch(SH_WT, sizeof(float) * kdim * sp);
   for (long b = 0; b < g.n; b++)
     for (long gr = 0; gr < g.groups; gr++) {
-      im2col(x + b * g.c * g.h * g.w, gr * cg, cg, &g, col);
+      im2col(x + b * g.c * g.h * g.w, gr * cg, cg, &g, col, sp);
       /* gW_g [ocg, kdim] += gy_g [ocg, sp] · colᵀ */
       gemm_strided(ocg, kdim, sp, gy + (b * g.oc + gr * ocg) * sp, sp, 1, 0, col, 1, sp, 0, gw + gr * ocg * kdim, kdim, 0, 1, 1);
     }
