@@ -72,6 +72,41 @@ test('setNumThreads / getNumThreads', () => {
 });
 
 for (const name of accelerated) {
+  test(`[${name}] fused optimiser steps match the reference update`, () => {
+    const b = backendOf(name);
+    const n = 70_001; // several threading chunks and a ragged tail
+    for (const momentum of [0, 0.9]) {
+      for (const nesterov of momentum ? [false, true] : [false]) {
+        for (const firstStep of [true, false]) {
+          const h = { lr: 0.05, momentum, dampening: nesterov ? 0 : 0.1, weightDecay: 1e-3, nesterov, maximize: !firstStep, firstStep };
+          const w = rand32(n), g = rand32(n), buf = momentum ? rand32(n) : null;
+          const w2 = f64(w), buf2 = buf ? f64(buf) : null;
+          b.sgdStep(w, g, buf, h);
+          ref.sgdStep(w2, f64(g), buf2, h);
+          const what = `sgdStep ${JSON.stringify(h)}`;
+          close(w, w2, 1e-6, 1e-5, what);
+          if (buf && buf2) close(buf, buf2, 1e-6, 1e-5, `${what} buffer`);
+        }
+      }
+    }
+    for (const decoupled of [false, true]) {
+      for (const amsgrad of [false, true]) {
+        const h = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled, maximize: amsgrad, step: 3 };
+        const w = rand32(n), g = rand32(n), m = rand32(n, 0.1), v = rand32(n, 0.01).map(Math.abs), vmax = amsgrad ? rand32(n, 0.01).map(Math.abs) : null;
+        const w2 = f64(w), m2 = f64(m), v2 = f64(v), vmax2 = vmax ? f64(vmax) : null;
+        b.adamStep(w, g, m, v, vmax, h);
+        ref.adamStep(w2, f64(g), m2, v2, vmax2, h);
+        const what = `adamStep ${JSON.stringify(h)}`;
+        close(w, w2, 1e-6, 1e-5, what);
+        close(m, m2, 1e-7, 1e-5, `${what} exp_avg`);
+        close(v, v2, 1e-8, 1e-5, `${what} exp_avg_sq`);
+        if (vmax && vmax2) close(vmax, vmax2, 1e-8, 1e-5, `${what} max_exp_avg_sq`);
+      }
+    }
+  });
+}
+
+for (const name of accelerated) {
   test(`[${name}] gemm: odd sizes, transposes, batch strides, accumulate`, () => {
     const b = backendOf(name);
     const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 33, 65], [8, 48, 16], [64, 100, 31], [130, 70, 300], [7, 301, 9], [257, 19, 513]];

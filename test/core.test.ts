@@ -140,3 +140,20 @@ test('error messages name the op and the shapes', () => {
   assert.throws(() => tt.F.linear(tt.ones([2, 3]), tt.ones([4, 5])), /linear: input \[2, 3\] has 3 features but weight \[4, 5\] expects 5/);
   assert.throws(() => tt.randn([2], { dtype: 'int32' }), /randn: dtype must be float/);
 });
+
+test('leaf gradients own their storage: no two .grad share memory, none aliases a user tensor', () => {
+  const a = tt.randn([4, 5]).requiresGrad_(true);
+  const b = tt.randn([4, 5]).requiresGrad_(true);
+  // mul's backward makes a fresh gradient; add's backward hands that one tensor to both inputs
+  a.add(b).mul(2).backward(tt.onesLike(a));
+  assert.notEqual(a.grad!.storage, b.grad!.storage);
+  a.grad!.storage.fill(0);
+  assert.deepEqual(b.grad!.tolist(), tt.full([4, 5], 2).tolist());
+  // an identity path would hand the caller's gradient itself to the leaf
+  const c = tt.randn([3]).requiresGrad_(true);
+  const g = tt.tensor([1, 2, 3]);
+  c.reshape(3).backward(g);
+  assert.notEqual(c.grad!.storage, g.storage);
+  c.grad!.storage.fill(0);
+  assert.deepEqual(g.tolist(), [1, 2, 3]);
+});

@@ -268,6 +268,27 @@ static napi_value js_axpy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_sgd_step(napi_env env, napi_callback_info info) {
+  GETARGS(9);
+  float *w = F32(env, argv[1]), *buf = F32(env, argv[3]);
+  const float *g = F32(env, argv[2]);
+  CHECK
+  LOCKED(ops->sgd_step(I(env, argv[0]), w, g, buf, (float)D(env, argv[4]), (float)D(env, argv[5]), (float)D(env, argv[6]),
+                       (float)D(env, argv[7]), (int)I(env, argv[8])));
+  return NULL;
+}
+
+static napi_value js_adam_step(napi_env env, napi_callback_info info) {
+  GETARGS(14);
+  float *w = F32(env, argv[1]), *m = F32(env, argv[3]), *v = F32(env, argv[4]), *vmax = F32(env, argv[5]);
+  const float *g = F32(env, argv[2]);
+  CHECK
+  float h[8];
+  for (int i = 0; i < 8; i++) h[i] = (float)D(env, argv[6 + i]);
+  LOCKED(ops->adam_step(I(env, argv[0]), w, g, m, v, vmax, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]));
+  return NULL;
+}
+
 static void *any4(napi_env env, napi_value v) {
   napi_typedarray_type type;
   size_t length, off;
@@ -314,7 +335,8 @@ static napi_value init(napi_env env, napi_value exports) {
     FN("avgPool2d", js_avg_pool2d), FN("avgPool2dBackward", js_avg_pool2d_bwd), FN("channelStats", js_channel_stats),
     FN("channelAffine", js_channel_affine), FN("batchNormBackward", js_bn_bwd), FN("softmax", js_softmax),
     FN("softmaxGrad", js_softmax_grad), FN("unary", js_unary), FN("unaryGrad", js_unary_grad), FN("binary", js_binary),
-    FN("reduceSum", js_reduce_sum), FN("copyStrided", js_copy_strided), FN("axpy", js_axpy), FN("setNumThreads", js_set_num_threads),
+    FN("reduceSum", js_reduce_sum), FN("copyStrided", js_copy_strided), FN("axpy", js_axpy), FN("sgdStep", js_sgd_step), FN("adamStep", js_adam_step),
+    FN("setNumThreads", js_set_num_threads),
     FN("getNumThreads", js_get_num_threads),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -905,6 +905,34 @@ static pgeom parse_pg(const int32_t *g) {
 }
 typedef struct { pgeom g; const float *x; float *out; int32_t *idx; const float *gy; float *gx; int cip, div; } pool_job;
 
+/* The running max takes v when v is larger, or v is NaN and the max is not yet (the first NaN wins, as PyTorch). */
+#define MAX_TAKE(v, best) ((v) > (best) || ((v) != (v) && (best) == (best)))
+
+/* 2×2 windows, stride 2, no padding (the classic CNN pool): branch-free selects the compiler turns into blends. */
+static void maxpool2x2_plane(const float *xp, float *op, int32_t *ip, const pgeom *g) {
+  for (long y = 0; y < g->oh; y++) {
+    const float *r0 = xp + 2 * y * g->w, *r1 = r0 + g->w;
+    float *orow = op + y * g->ow;
+    int32_t *irow = ip + y * g->ow;
+    int32_t base = (int32_t)(2 * y * g->w), w = (int32_t)g->w;
+    for (long xo = 0; xo < g->ow; xo++) {
+      float best = r0[2 * xo];
+      int32_t bi = base + (int32_t)(2 * xo);
+      float v = r0[2 * xo + 1];
+      int take = MAX_TAKE(v, best);
+      best = take ? v : best; bi = take ? base + (int32_t)(2 * xo + 1) : bi;
+      v = r1[2 * xo];
+      take = MAX_TAKE(v, best);
+      best = take ? v : best; bi = take ? base + w + (int32_t)(2 * xo) : bi;
+      v = r1[2 * xo + 1];
+      take = MAX_TAKE(v, best);
+      best = take ? v : best; bi = take ? base + w + (int32_t)(2 * xo + 1) : bi;
+      orow[xo] = best;
+      irow[xo] = bi;
+    }
+  }
+}
+
 static void maxpool_task(void *ctx, long p, int tid) {
   (void)tid;
   const pool_job *j = ctx;
@@ -912,27 +940,34 @@ static void maxpool_task(void *ctx, long p, int tid) {
   const float *xp = j->x + p * g->h * g->w;
   float *op = j->out + p * g->oh * g->ow;
   int32_t *ip = j->idx + p * g->oh * g->ow;
-  for (long y = 0; y < g->oh; y++)
+  if (g->kh == 2 && g->kw == 2 && g->sH == 2 && g->sW == 2 && g->pH == 0 && g->pW == 0 && g->dH == 1 && g->dW == 1 &&
+      2 * g->oh <= g->h && 2 * g->ow <= g->w) {
+    maxpool2x2_plane(xp, op, ip, g);
+    return;
+  }
+  for (long y = 0; y < g->oh; y++) {
+    long iy0 = y * g->sH - g->pH;
+    /* taps inside the image: iy0 + i·dH ∈ [0, h) */
+    long ilo = iy0 >= 0 ? 0 : (-iy0 + g->dH - 1) / g->dH;
+    long ihi = iy0 > g->h - 1 ? 0 : MINI(g->kh, (g->h - 1 - iy0) / g->dH + 1);
     for (long xo = 0; xo < g->ow; xo++) {
+      long ix0 = xo * g->sW - g->pW;
+      long jlo = ix0 >= 0 ? 0 : (-ix0 + g->dW - 1) / g->dW;
+      long jhi = ix0 > g->w - 1 ? 0 : MINI(g->kw, (g->w - 1 - ix0) / g->dW + 1);
       float best = -__builtin_inff();
       long bi = -1;
-      for (long i = 0; i < g->kh; i++) {
-        long iy = y * g->sH - g->pH + i * g->dH;
-        if (iy < 0 || iy >= g->h) continue;
-        for (long jj = 0; jj < g->kw; jj++) {
-          long ix = xo * g->sW - g->pW + jj * g->dW;
-          if (ix < 0 || ix >= g->w) continue;
-          float v = xp[iy * g->w + ix];
-          if (v > best || v != v || bi < 0) {
-            best = v;
-            bi = iy * g->w + ix;
-            if (v != v) { i = g->kh; break; }
-          }
+      for (long i = ilo; i < ihi; i++) {
+        const float *row = xp + (iy0 + i * g->dH) * g->w;
+        for (long jj = jlo; jj < jhi; jj++) {
+          long ix = ix0 + jj * g->dW;
+          float v = row[ix];
+          if (bi < 0 || MAX_TAKE(v, best)) { best = v; bi = (iy0 + i * g->dH) * g->w + ix; }
         }
       }
       op[y * g->ow + xo] = best;
       ip[y * g->ow + xo] = (int32_t)bi;
     }
+  }
 }
 
 static void op_max_pool2d(const float *x, float *out, int32_t *idx, const int32_t *gi) {
@@ -1158,10 +1193,11 @@ static void softmax_row(const float *x, float *o, long size, int lg) {
   }
   sum += hsum(acc);
   if (lg) {
-    float lse = (float)(m + tt_log(sum));
-    vf l = vsplat(lse);
-    for (i = 0; i + TT_VL <= size; i += TT_VL) vstore(o + i, vload(x + i) - l);
-    for (; i < size; i++) o[i] = x[i] - lse;
+    /* (x − max) − log Σ, as PyTorch: folding max into the log term first would round it away when |max| ≫ log Σ */
+    float ls = (float)tt_log(sum);
+    vf l = vsplat(ls);
+    for (i = 0; i + TT_VL <= size; i += TT_VL) vstore(o + i, (vload(x + i) - ms) - l);
+    for (; i < size; i++) o[i] = (x[i] - m) - ls;
   } else {
     vf inv = vsplat((float)(1.0 / sum));
     for (i = 0; i + TT_VL <= size; i += TT_VL) vstore(o + i, vload(o + i) * inv);
@@ -1192,8 +1228,8 @@ static void softmax_cols(const float *x, float *o, long size, long inner, int lg
     }
   }
   if (lg) {
-    for (long i = 0; i < inner; i++) sm[i] = (float)(mx[i] + tt_log(sm[i]));
-    for (long s = 0; s < size; s++) for (long i = 0; i < inner; i++) o[s * inner + i] = x[s * inner + i] - sm[i];
+    for (long i = 0; i < inner; i++) sm[i] = (float)tt_log(sm[i]);
+    for (long s = 0; s < size; s++) for (long i = 0; i < inner; i++) o[s * inner + i] = (x[s * inner + i] - mx[i]) - sm[i];
   } else {
     for (long i = 0; i < inner; i++) sm[i] = 1.0f / sm[i];
     for (long s = 0; s < size; s++) for (long i = 0; i < inner; i++) o[s * inner + i] *= sm[i];
@@ -1465,6 +1501,68 @@ static void op_axpy(long n, float alpha, const float *x, float *y) {
   run_chunks(n, axpy_task, &j);
 }
 
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Optimiser updates: one pass over parameter, gradient and state (PyTorch's arithmetic, in float32).
+ * ---------------------------------------------------------------------------------------------------------- */
+typedef struct { long n; float *w; const float *g; float *s1, *s2, *s3; float h[8]; int flags; } opt_job;
+
+static void sgd_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const opt_job *j = ctx;
+  long s = t * EW_CHUNK, e = MINI(j->n, s + EW_CHUNK);
+  float lr = j->h[0], mom = j->h[1], keep = 1.0f - j->h[2], wd = j->h[3], sign = (j->flags & 4) ? -1.0f : 1.0f;
+  float *w = j->w, *buf = j->s1;
+  const float *g = j->g;
+  if (!buf) {
+    for (long i = s; i < e; i++) w[i] -= lr * (sign * g[i] + wd * w[i]);
+  } else if (j->flags & 2) {
+    if (j->flags & 1) for (long i = s; i < e; i++) { float d = sign * g[i] + wd * w[i]; buf[i] = d; w[i] -= lr * (d + mom * d); }
+    else for (long i = s; i < e; i++) { float d = sign * g[i] + wd * w[i]; buf[i] = d; w[i] -= lr * d; }
+  } else if (j->flags & 1) {
+    for (long i = s; i < e; i++) { float d = sign * g[i] + wd * w[i]; float b = mom * buf[i] + keep * d; buf[i] = b; w[i] -= lr * (d + mom * b); }
+  } else {
+    for (long i = s; i < e; i++) { float d = sign * g[i] + wd * w[i]; float b = mom * buf[i] + keep * d; buf[i] = b; w[i] -= lr * b; }
+  }
+}
+
+static void op_sgd_step(long n, float *w, const float *g, float *buf, float lr, float momentum, float dampening, float wd, int flags) {
+  opt_job j = { n, w, g, buf, 0, 0, { lr, momentum, dampening, wd }, flags };
+  run_chunks(n, sgd_task, &j);
+}
+
+static void adam_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const opt_job *j = ctx;
+  long s = t * EW_CHUNK, e = MINI(j->n, s + EW_CHUNK);
+  float b1 = j->h[0], b2 = j->h[1], eps = j->h[2], decay = j->h[3], l2 = j->h[4], step = j->h[5], bc2 = j->h[6], sign = j->h[7];
+  float c1 = 1.0f - b1, c2 = 1.0f - b2, inv_bc2 = 1.0f / bc2;
+  float *w = j->w, *m = j->s1, *v = j->s2, *vmax = j->s3;
+  const float *g = j->g;
+  if (vmax) {
+    for (long i = s; i < e; i++) {
+      float wi = w[i] * decay, gi = sign * g[i] + l2 * w[i];
+      float mi = m[i] * b1 + c1 * gi, vi = v[i] * b2 + c2 * gi * gi;
+      float vm = vmax[i] > vi ? vmax[i] : vi;
+      m[i] = mi; v[i] = vi; vmax[i] = vm;
+      w[i] = wi - step * mi / (__builtin_sqrtf(vm) * inv_bc2 + eps);
+    }
+  } else {
+    for (long i = s; i < e; i++) {
+      float wi = w[i] * decay, gi = sign * g[i] + l2 * w[i];
+      float mi = m[i] * b1 + c1 * gi, vi = v[i] * b2 + c2 * gi * gi;
+      m[i] = mi; v[i] = vi;
+      w[i] = wi - step * mi / (__builtin_sqrtf(vi) * inv_bc2 + eps);
+    }
+  }
+}
+
+static void op_adam_step(long n, float *w, const float *g, float *m, float *v, float *vmax, float beta1, float beta2, float eps,
+                         float decay, float l2, float step_size, float bc2_sqrt, float sign) {
+  opt_job j = { n, w, g, m, v, vmax, { beta1, beta2, eps, decay, l2, step_size, bc2_sqrt, sign }, 0 };
+  run_chunks(n, adam_task, &j);
+}
+
 typedef struct { const float *src; long offset; const int32_t *strides, *shape; float *out; int rank; long rows, inner; } copy_job;
 
 /* Rows of the last dimension, [t*rows_per_task, ...): each row is a fill (stride 0), a copy (stride 1) or a gather. */
@@ -1503,4 +1601,5 @@ const tt_ops TT_OPS_SYMBOL = {
   op_channel_stats, op_channel_affine, op_bn_bwd,
   op_softmax, op_softmax_grad,
   op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided,
+  op_sgd_step, op_adam_step,
 };

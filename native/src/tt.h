@@ -46,6 +46,11 @@ typedef struct tt_ops {
   void (*axpy)(long n, float alpha, const float *x, float *y);
   /* out (contiguous, `shape`) = the strided view of src at offset; 4-byte elements, rank ≤ 8 */
   void (*copy_strided)(const float *src, long offset, const int32_t *strides, float *out, const int32_t *shape, int rank);
+  /* flags: 1 nesterov, 2 first step (the buffer takes d), 4 maximize; buf NULL without momentum */
+  void (*sgd_step)(long n, float *w, const float *g, float *buf, float lr, float momentum, float dampening, float wd, int flags);
+  /* decay = 1 − lr·wd for AdamW else 1; l2 = wd for Adam else 0; step_size = lr/(1 − β₁ᵗ); bc2_sqrt = √(1 − β₂ᵗ) */
+  void (*adam_step)(long n, float *w, const float *g, float *m, float *v, float *vmax, float beta1, float beta2, float eps,
+                    float decay, float l2, float step_size, float bc2_sqrt, float sign);
 } tt_ops;
 
 /* ---- platform layer (pool.c natively, wasm_api.c in WebAssembly) ---- */

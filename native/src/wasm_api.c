@@ -95,4 +95,11 @@ EXPORT(unaryGrad) int w_ung(int op, const float *in, const float *gy, float *gx,
 EXPORT(binary) int w_bin(int op, int mode, const float *a, const float *b, float *out, long outer, long mid, long inner) { return op_binary(op, mode, a, b, out, outer, mid, inner); }
 EXPORT(reduceSum) void w_rs(const float *x, float *out, long outer, long size, long inner) { op_reduce_sum(x, out, outer, size, inner); }
 EXPORT(axpy) void w_axpy(long n, float alpha, const float *x, float *y) { op_axpy(n, alpha, x, y); }
+EXPORT(sgdStep) void w_sgd_step(long n, float *w, const float *g, float *buf, double lr, double mom, double damp, double wd, int flags) {
+  op_sgd_step(n, w, g, buf, (float)lr, (float)mom, (float)damp, (float)wd, flags);
+}
+EXPORT(adamStep) void w_adam_step(long n, float *w, const float *g, float *m, float *v, float *vmax, double b1, double b2, double eps,
+                                  double decay, double l2, double step, double bc2, double sign) {
+  op_adam_step(n, w, g, m, v, vmax, (float)b1, (float)b2, (float)eps, (float)decay, (float)l2, (float)step, (float)bc2, (float)sign);
+}
 EXPORT(copyStrided) void w_copy(const float *src, long offset, const int32_t *strides, float *out, const int32_t *shape, int rank) { op_copy_strided(src, offset, strides, out, shape, rank); }

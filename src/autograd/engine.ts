@@ -3,20 +3,15 @@
  * before the node runs (so hooks see the total), leaves accumulated into `.grad`.
  */
 import { Tensor, installBackward, type BackwardOptions } from '../tensor/tensor.js';
-import { allocate } from '../tensor/dtype.js';
+import { allocate, allocatedSince, allocationMark, type TypedArray } from '../tensor/dtype.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { isAnomalyEnabled, setGradEnabled, setInBackward } from './grad-mode.js';
 import { checkFinite } from './graph.js';
 import type { Node } from './node.js';
 
-/** Sum of two same-shape gradients as a fresh contiguous tensor. */
+/** Sum of two same-shape gradients as a fresh contiguous tensor (the backend's add kernel; grad mode is off). */
 function addGrads(a: Tensor, b: Tensor): Tensor {
-  const out = Tensor.empty(a.shape, a.dtype);
-  const av = a.dataView();
-  const bv = b.dataView();
-  const o = out.storage;
-  for (let i = 0; i < o.length; i++) o[i] = av[i] + bv[i];
-  return out;
+  return a.add(b);
 }
 
 /** A contiguous copy that owns its storage, so in-place edits of `.grad` (clipping) cannot alias graph tensors. */
@@ -24,6 +19,20 @@ function ownedCopy(t: Tensor): Tensor {
   const data = allocate(t.dtype, t.numel());
   data.set(t.dataView());
   return new Tensor(data, t.shape, t.dtype);
+}
+
+/**
+ * `g` itself when it can become a `.grad` as is: its storage was allocated during this backward pass (so no
+ * forward tensor, user gradient or saved tensor shares it), it spans the whole storage, and no other `.grad`
+ * received it (an op may return one tensor for two inputs). Otherwise an owned copy.
+ */
+function claimGradient(g: Tensor, mark: number, claimed: Set<TypedArray>): Tensor {
+  const whole = g.offset === 0 && g.storage.length === g.numel() && g.isContiguous();
+  if (whole && allocatedSince(g.storage, mark) && !claimed.has(g.storage)) {
+    claimed.add(g.storage);
+    return g;
+  }
+  return ownedCopy(g);
 }
 
 function topologicalOrder(root: Node): Node[] {
@@ -68,6 +77,7 @@ function runBackward(root: Tensor, gradient: Tensor | null, opts: BackwardOption
     }
     seed = gradient.detach();
   }
+  const mark = allocationMark();
   const prev = setGradEnabled(false);
   const prevInBackward = setInBackward(true);
   try {
@@ -111,9 +121,11 @@ function runBackward(root: Tensor, gradient: Tensor | null, opts: BackwardOption
         if (!opts.retainGraph) node.release();
       }
     }
+    const claimed = new Set<TypedArray>();
     for (const [leaf, g0] of leafGrads) {
       const g = leaf.runHooks(g0);
-      leaf.grad = leaf.grad ? addGrads(leaf.grad, g) : ownedCopy(g);
+      // a tensor a hook returned may still be held by the hook's owner: copy it
+      leaf.grad = leaf.grad ? addGrads(leaf.grad, g) : g === g0 ? claimGradient(g, mark, claimed) : ownedCopy(g);
     }
   } finally {
     setGradEnabled(prev);

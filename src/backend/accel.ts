@@ -5,7 +5,7 @@
  * reference kernel, so semantics never depend on the backend.
  */
 import type { FloatArray, TypedArray } from '../tensor/dtype.js';
-import type { Backend, BinaryOp, Conv2dGeometry, Epilogue, Pool2dGeometry, ReduceOp, UnaryGradOp, UnaryOp, UnaryParams } from './types.js';
+import type { AdamHyper, Backend, BinaryOp, SgdHyper, Conv2dGeometry, Epilogue, Pool2dGeometry, ReduceOp, UnaryGradOp, UnaryOp, UnaryParams } from './types.js';
 import { referenceBackend as ref } from './reference/index.js';
 
 type F32 = Float32Array;
@@ -31,6 +31,11 @@ export interface RawKernels {
   binary(op: number, mode: number, a: F32, b: F32, out: F32, outer: number, mid: number, inner: number): boolean;
   reduceSum(x: F32, out: F32, outer: number, size: number, inner: number): void;
   axpy(n: number, alpha: number, x: F32, y: F32): void;
+  /** SGD step: flags bit 0 nesterov, bit 1 first step (buffer takes d), bit 2 maximize; buf null without momentum. */
+  sgdStep(n: number, w: F32, g: F32, buf: F32 | null, lr: number, momentum: number, dampening: number, weightDecay: number, flags: number): void;
+  /** Adam step with precomputed scalars: decay = 1 − lr·wd (AdamW) or 1, l2 = wd (Adam) or 0, sign = ±1. */
+  adamStep(n: number, w: F32, g: F32, m: F32, v: F32, vmax: F32 | null, beta1: number, beta2: number, eps: number, decay: number, l2: number,
+    stepSize: number, bc2Sqrt: number, sign: number): void;
   /** Strided gather of 4-byte elements into a contiguous array (native only: wasm would first copy all of src). */
   copyStrided?(src: F32 | Int32Array, offset: number, strides: Int32Array, out: F32 | Int32Array, shape: Int32Array, rank: number): void;
 }
@@ -153,6 +158,22 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         }
       }
       ref.binary(op, a, aStrides, b, bStrides, out, shape);
+    },
+
+    sgdStep(w: FloatArray, g: FloatArray, buf: FloatArray | null, h: SgdHyper): void {
+      if (w.length < SMALL || !f32(w, g, buf)) return ref.sgdStep(w, g, buf, h);
+      const flags = (h.nesterov ? 1 : 0) | (h.firstStep ? 2 : 0) | (h.maximize ? 4 : 0);
+      k.sgdStep(w.length, w as F32, g as F32, buf as F32 | null, h.lr, h.momentum, h.dampening, h.weightDecay, flags);
+    },
+
+    adamStep(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, vmax: FloatArray | null, h: AdamHyper): void {
+      if (w.length < SMALL || !f32(w, g, m, v, vmax)) return ref.adamStep(w, g, m, v, vmax, h);
+      const decay = h.decoupled ? 1 - h.lr * h.weightDecay : 1;
+      const l2 = h.decoupled ? 0 : h.weightDecay;
+      const stepSize = h.lr / (1 - h.beta1 ** h.step);
+      const bc2Sqrt = Math.sqrt(1 - h.beta2 ** h.step);
+      k.adamStep(w.length, w as F32, g as F32, m as F32, v as F32, vmax as F32 | null, h.beta1, h.beta2, h.eps, decay, l2, stepSize, bc2Sqrt,
+        h.maximize ? -1 : 1);
     },
 
     axpy(alpha: number, x: FloatArray, y: FloatArray): void {

@@ -87,6 +87,31 @@ export interface Interpolate2dGeometry {
   alignCorners: boolean;
 }
 
+/** Hyper-parameters of one SGD update (PyTorch's): d = ±g + wd·w; buf = d on the first step, else momentum·buf + (1 − dampening)·d; w −= lr·(nesterov ? d + momentum·buf : buf). */
+export interface SgdHyper {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+  /** The momentum buffer is new: it takes d as is. */
+  firstStep: boolean;
+}
+
+/** Hyper-parameters of one Adam/AdamW update; `step` counts from 1 (bias corrections 1 − βᵗ). */
+export interface AdamHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW: w ← w·(1 − lr·wd) before the step instead of an L2 term in the gradient. */
+  decoupled: boolean;
+  maximize: boolean;
+  step: number;
+}
+
 /** Fused activation applied by conv/linear epilogues where a backend supports it. */
 export type Epilogue = 'none' | 'relu';
 
@@ -109,6 +134,12 @@ export interface Backend {
   copyStrided(src: TypedArray, srcOffset: number, srcStrides: readonly number[], out: TypedArray, shape: readonly number[]): void;
   /** y += alpha * x (used by optimizers and gradient accumulation). */
   axpy(alpha: number, x: FloatArray, y: FloatArray): void;
+
+  // ---- optimiser updates (in place on the parameter and its state) ----
+  /** One SGD step; `momentumBuffer` null when momentum is 0. */
+  sgdStep(w: FloatArray, g: FloatArray, momentumBuffer: FloatArray | null, h: SgdHyper): void;
+  /** One Adam/AdamW step on w with first/second moment buffers (and the running max for AMSGrad, else null). */
+  adamStep(w: FloatArray, g: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, maxExpAvgSq: FloatArray | null, h: AdamHyper): void;
 
   // ---- reductions: x viewed as [outer, size, inner], reduced over the middle ----
   reduce(op: ReduceOp, x: TypedArray, out: TypedArray, outer: number, size: number, inner: number): void;

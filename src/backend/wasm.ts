@@ -104,6 +104,14 @@ class WasmKernels implements RawKernels {
   axpy(n: number, alpha: number, x: Float32Array, y: Float32Array): void {
     this.run([x, y], ['i', 'b'], ([a, b]) => this.fn.axpy(n, alpha, a, b));
   }
+  sgdStep(n: number, w: Float32Array, g: Float32Array, buf: Float32Array | null, lr: number, momentum: number, dampening: number, weightDecay: number, flags: number): void {
+    this.run([w, g, buf], ['b', 'i', 'b'], ([pw, pg, pb]) => this.fn.sgdStep(n, pw, pg, pb, lr, momentum, dampening, weightDecay, flags));
+  }
+  adamStep(n: number, w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, beta1: number, beta2: number,
+    eps: number, decay: number, l2: number, stepSize: number, bc2Sqrt: number, sign: number): void {
+    this.run([w, g, m, v, vmax], ['b', 'i', 'b', 'b', 'b'],
+      ([pw, pg, pm, pv, px]) => this.fn.adamStep(n, pw, pg, pm, pv, px, beta1, beta2, eps, decay, l2, stepSize, bc2Sqrt, sign));
+  }
 }
 
 let cached: Backend | null = null;

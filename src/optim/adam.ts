@@ -1,4 +1,5 @@
 /** Adam and AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019), with amsgrad and maximize, as PyTorch 1.13. */
+import { backend } from '../backend/index.js';
 import { Optimizer, gradData, paramData, type ParamGroup, type ParamsArg } from './optimizer.js';
 
 export interface AdamOptions {
@@ -33,37 +34,21 @@ abstract class AdamBase extends Optimizer<AdamGroupOptions> {
   }
 
   protected update(): void {
+    const kernels = backend();
     for (const group of this.paramGroups) {
-      const { lr, eps, weightDecay: wd, amsgrad, maximize } = group;
       const [beta1, beta2] = group.betas;
       for (const p of group.params) {
         const g = gradData(p);
         if (!g) continue;
-        const w = paramData(p);
         const state = this.stateOf(p);
         const step = ((state.step as number | undefined) ?? 0) + 1;
         state.step = step;
         const m = this.buffer(state, 'exp_avg', p);
         const v = this.buffer(state, 'exp_avg_sq', p);
-        const vmax = amsgrad ? this.buffer(state, 'max_exp_avg_sq', p) : null;
-        const bc1 = 1 - beta1 ** step;
-        const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
-        const stepSize = lr / bc1;
-        const sign = maximize ? -1 : 1;
-        const n = w.length;
-        if (this.decoupled && wd !== 0) for (let i = 0; i < n; i++) w[i] *= 1 - lr * wd;
-        const l2 = this.decoupled ? 0 : wd;
-        for (let i = 0; i < n; i++) {
-          const gi = sign * g[i] + l2 * w[i];
-          m[i] = m[i] * beta1 + (1 - beta1) * gi;
-          v[i] = v[i] * beta2 + (1 - beta2) * gi * gi;
-          let second = v[i];
-          if (vmax) {
-            if (v[i] > vmax[i]) vmax[i] = v[i];
-            second = vmax[i];
-          }
-          w[i] -= (stepSize * m[i]) / (Math.sqrt(second) / bc2Sqrt + eps);
-        }
+        const vmax = group.amsgrad ? this.buffer(state, 'max_exp_avg_sq', p) : null;
+        kernels.adamStep(paramData(p), g, m, v, vmax, {
+          lr: group.lr, beta1, beta2, eps: group.eps, weightDecay: group.weightDecay, decoupled: this.decoupled, maximize: group.maximize, step,
+        });
         p.version++;
       }
     }

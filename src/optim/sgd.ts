@@ -1,4 +1,6 @@
 /** Stochastic gradient descent with momentum, dampening, Nesterov, weight decay and maximize (PyTorch's update). */
+import { backend } from '../backend/index.js';
+import type { FloatArray } from '../tensor/dtype.js';
 import { Optimizer, gradData, paramData, type ParamGroup, type ParamsArg } from './optimizer.js';
 
 export interface SGDOptions {
@@ -31,27 +33,19 @@ export class SGD extends Optimizer<SGDGroupOptions> {
   }
 
   protected update(): void {
+    const kernels = backend();
     for (const group of this.paramGroups) {
-      const { lr, momentum, dampening, weightDecay: wd, nesterov, maximize } = group;
       for (const p of group.params) {
         const g = gradData(p);
         if (!g) continue;
-        const w = paramData(p);
-        const n = w.length;
-        const sign = maximize ? -1 : 1;
-        if (momentum === 0) {
-          for (let i = 0; i < n; i++) w[i] -= lr * (sign * g[i] + wd * w[i]);
-        } else {
+        let buf: FloatArray | null = null;
+        let firstStep = false;
+        if (group.momentum !== 0) {
           const state = this.stateOf(p);
-          const first = state.momentum_buffer === undefined;
-          const buf = this.buffer(state, 'momentum_buffer', p);
-          for (let i = 0; i < n; i++) {
-            const d = sign * g[i] + wd * w[i];
-            const b = first ? d : momentum * buf[i] + (1 - dampening) * d;
-            buf[i] = b;
-            w[i] -= lr * (nesterov ? d + momentum * buf[i] : buf[i]);
-          }
+          firstStep = state.momentum_buffer === undefined;
+          buf = this.buffer(state, 'momentum_buffer', p);
         }
+        kernels.sgdStep(paramData(p), g, buf, { ...group, firstStep });
         p.version++;
       }
     }

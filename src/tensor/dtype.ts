@@ -5,14 +5,33 @@ export type DType = 'float32' | 'float64' | 'int32' | 'uint8' | 'bool';
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 export type FloatArray = Float32Array | Float64Array;
 
+let allocations = 0;
+const birth = new WeakMap<TypedArray, number>();
+
 /** Allocates zero-filled storage for `n` elements of `dtype`. */
 export function allocate(dtype: DType, n: number): TypedArray {
+  let a: TypedArray;
   switch (dtype) {
-    case 'float32': return new Float32Array(n);
-    case 'float64': return new Float64Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'uint8': case 'bool': return new Uint8Array(n);
+    case 'float32': a = new Float32Array(n); break;
+    case 'float64': a = new Float64Array(n); break;
+    case 'int32': a = new Int32Array(n); break;
+    case 'uint8': case 'bool': a = new Uint8Array(n); break;
   }
+  birth.set(a, ++allocations);
+  return a;
+}
+
+/** A mark in the sequence of `allocate` calls: storage allocated later satisfies `allocatedSince(storage, mark)`. */
+export function allocationMark(): number {
+  return allocations;
+}
+
+/**
+ * Whether `storage` came from `allocate` after `mark` (arrays from elsewhere never qualify). The autograd engine
+ * uses it to hand a gradient computed during backward to `.grad` without a defensive copy.
+ */
+export function allocatedSince(storage: TypedArray, mark: number): boolean {
+  return (birth.get(storage) ?? 0) > mark;
 }
 
 /** The dtype that matches a typed array (Uint8Array is read as uint8). */

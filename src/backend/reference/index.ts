@@ -10,11 +10,13 @@ import {
 import { pad, padBackward } from './pad.js';
 import { interpolate2d, interpolate2dBackward } from './interp.js';
 import { batchNormBackward, channelAffine, channelStats } from './norm.js';
+import { adamStep, sgdStep } from './optim.js';
 
 /** Plain TypeScript kernels: correct everywhere, the baseline the accelerated backends are tested against. */
 export const referenceBackend: Backend = {
   name: 'reference',
   unary, unaryGrad, binary, where, copyStrided, axpy,
+  sgdStep, adamStep,
   reduce, argReduce, logsumexp, softmax, softmaxGrad,
   gemm,
   conv2d, conv2dBackwardInput, conv2dBackwardWeight,
