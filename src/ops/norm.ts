@@ -10,7 +10,7 @@ import { noGrad } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import { formatShape, numel, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { add, div, mul, neg, pow, rsqrt, square } from './elementwise.js';
+import { add, div, mul, pow, square } from './elementwise.js';
 import { add_, copy_, mul_ } from './inplace.js';
 import { mean } from './reduce.js';
 import { cat, narrow, repeat, reshape, to } from './shape.js';
@@ -42,6 +42,27 @@ function checkSameDtype(op: string, p: Tensor | null | undefined, what: string, 
 }
 
 /**
+ * Per-channel 1/√(var + eps), scale = γ·invStd and shift = β − mean·scale for the affine pass, in one loop over
+ * the C channels (in double, as PyTorch's CPU kernel accumulates) rather than five small tensor ops per call.
+ */
+function foldStatistics(mean: Tensor, variance: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, x: Tensor, c: number):
+  { m: Tensor; invStd: Tensor; scale: Tensor; shift: Tensor } {
+  const m = Tensor.empty([c], x.dtype), invStd = Tensor.empty([c], x.dtype);
+  const scale = Tensor.empty([c], x.dtype), shift = Tensor.empty([c], x.dtype);
+  const md = floatData(mean), vd = floatData(variance), wd = weight && floatData(weight), bd = bias && floatData(bias);
+  const mo = floatData(m), io = floatData(invStd), so = floatData(scale), ho = floatData(shift);
+  for (let i = 0; i < c; i++) {
+    const is = 1 / Math.sqrt(vd[i] + eps);
+    const sc = wd ? wd[i] * is : is;
+    mo[i] = md[i];
+    io[i] = is;
+    so[i] = sc;
+    ho[i] = (bd ? bd[i] : 0) - md[i] * sc;
+  }
+  return { m, invStd, scale, shift };
+}
+
+/**
  * Normalises `x`, seen as contiguous [n, c, hw], with the statistics of each channel over n·hw and applies the
  * optional per-channel affine. Returns the output and the biased batch variance (for running-stat updates).
  */
@@ -50,13 +71,7 @@ function batchNormTrain(name: string, x: Tensor, n: number, c: number, hw: numbe
   const batchMean = Tensor.empty([c], x.dtype);
   const batchVar = Tensor.empty([c], x.dtype);
   backend().channelStats(xd, floatData(batchMean), floatData(batchVar), n, c, hw);
-  const { invStd, scale, shift } = noGrad(() => {
-    const is = rsqrt(add(batchVar, eps));
-    const sc = weight ? mul(is, weight.detach()) : is;
-    let sh = neg(mul(batchMean, sc));
-    if (bias) sh = add(sh, bias.detach());
-    return { invStd: is, scale: sc, shift: sh };
-  });
+  const { invStd, scale, shift } = foldStatistics(batchMean, batchVar, weight, bias, eps, x, c);
   const out = Tensor.empty(x.shape, x.dtype);
   backend().channelAffine(xd, floatData(scale), floatData(shift), floatData(out), n, c, hw, 'none');
   const result = record(name, out, [x, weight, bias], () => (g) => {
@@ -74,15 +89,7 @@ function batchNormTrain(name: string, x: Tensor, n: number, c: number, hw: numbe
 
 /** Normalisation with fixed statistics (evaluation): y = (x − mean)/√(var + eps)·γ + β, one channelAffine pass. */
 function batchNormEval(name: string, x: Tensor, n: number, c: number, hw: number, runMean: Tensor, runVar: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
-  const { m, invStd, scale, shift } = noGrad(() => {
-    const mu = runMean.dtype === x.dtype ? runMean.detach() : to(runMean.detach(), x.dtype);
-    const v = runVar.dtype === x.dtype ? runVar.detach() : to(runVar.detach(), x.dtype);
-    const is = rsqrt(add(v, eps));
-    const sc = weight ? mul(is, weight.detach()) : is;
-    let sh = neg(mul(mu, sc));
-    if (bias) sh = add(sh, bias.detach());
-    return { m: mu, invStd: is, scale: sc, shift: sh };
-  });
+  const { m, invStd, scale, shift } = foldStatistics(runMean, runVar, weight, bias, eps, x, c);
   const xd = floatData(x);
   const out = Tensor.empty(x.shape, x.dtype);
   backend().channelAffine(xd, floatData(scale), floatData(shift), floatData(out), n, c, hw, 'none');
@@ -103,12 +110,19 @@ function batchNormEval(name: string, x: Tensor, n: number, c: number, hw: number
   });
 }
 
-/** running ← (1 − momentum)·running + momentum·batch, in place and outside the graph. */
-function updateRunning(running: Tensor, batch: Tensor, momentum: number): void {
-  noGrad(() => {
-    mul_(running, 1 - momentum);
-    add_(running, batch.dtype === running.dtype ? batch : to(batch, running.dtype), momentum);
-  });
+/** running ← (1 − momentum)·running + momentum·factor·batch, in place and outside the graph. */
+function updateRunning(op: string, running: Tensor, batch: Tensor, momentum: number, factor = 1): void {
+  if (!running.isContiguous()) {
+    noGrad(() => {
+      mul_(running, 1 - momentum);
+      add_(running, to(mul(batch, factor), running.dtype), momentum);
+    });
+    return;
+  }
+  if (running.requiresGrad) throw new Error(`${op}: running statistics must not require grad`);
+  const r = running.storage, b = floatData(batch), o = running.offset;
+  for (let i = 0; i < b.length; i++) r[o + i] = (1 - momentum) * r[o + i] + momentum * factor * b[i];
+  running.version++;
 }
 
 /**
@@ -151,8 +165,8 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const { out, batchMean, batchVar } = batchNormTrain(op, x, n, c, hw, weight, bias, eps);
   if (runningMean && runningVar) {
     if (!Number.isFinite(momentum)) throw new Error(`${op}: momentum must be a finite number, got ${momentum}`);
-    updateRunning(runningMean, batchMean, momentum);
-    updateRunning(runningVar, noGrad(() => mul(batchVar, count / (count - 1))), momentum);
+    updateRunning(op, runningMean, batchMean, momentum);
+    updateRunning(op, runningVar, batchVar, momentum, count / (count - 1));
   }
   return out;
 }

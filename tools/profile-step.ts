@@ -1,0 +1,62 @@
+/**
+ * Where does a training step spend its time? Wraps every kernel of the active backend with a timer, runs a
+ * workload (W3 ResNet-18 step, W4 small-CNN step, W2 inference) and prints kernel totals vs. the step's wall time.
+ * Usage: npx tsx tools/profile-step.ts W1|W2|W3|W4 [steps]
+ */
+import * as tt from '../src/index.js';
+import { backend, setBackend } from '../src/backend/index.js';
+import type { Backend } from '../src/backend/index.js';
+
+const which = process.argv[2] ?? 'W3';
+const steps = Number(process.argv[3] ?? 5);
+const base = backend();
+const totals = new Map<string, { ms: number; calls: number }>();
+const wrapped: Record<string, unknown> = { ...base };
+for (const [key, fn] of Object.entries(base)) {
+  if (typeof fn !== 'function') continue;
+  wrapped[key] = (...args: unknown[]) => {
+    const label = key === 'unary' || key === 'binary' || key === 'unaryGrad' || key === 'reduce' ? `${key}:${String(args[0])}` : key;
+    const t = performance.now();
+    const r = (fn as (...a: unknown[]) => unknown).apply(base, args);
+    const e = performance.now() - t;
+    const s = totals.get(label) ?? { ms: 0, calls: 0 };
+    s.ms += e; s.calls++;
+    totals.set(label, s);
+    return r;
+  };
+}
+setBackend(wrapped as unknown as Backend);
+
+tt.manualSeed(0);
+let step: () => void;
+let images = 1;
+if (which === 'W3' || which === 'W4') {
+  const m = (which === 'W3' ? tt.models.resnet18({ numClasses: 10 }) : tt.models.smallCnn()) as tt.nn.Module<[tt.Tensor], tt.Tensor>;
+  m.train();
+  const opt = which === 'W3' ? new tt.optim.SGD(m.parameters(), { lr: 0.01, momentum: 0.9 }) : new tt.optim.Adam(m.parameters(), { lr: 1e-3 });
+  images = which === 'W3' ? 32 : 64;
+  const x = which === 'W3' ? tt.randn([32, 3, 32, 32]) : tt.randn([64, 1, 28, 28]);
+  const y = tt.randint(0, 10, [images]);
+  step = () => { opt.zeroGrad(); tt.F.crossEntropy(m.forward(x), y).backward(); opt.step(); };
+} else if (which === 'W1') {
+  const g = new tt.Generator(0);
+  const x = tt.randn([8, 64, 56, 56], { generator: g }).requiresGrad_(true);
+  const w = tt.randn([64, 64, 3, 3], { generator: g }).mul(1 / 24).requiresGrad_(true);
+  images = 8;
+  step = () => { x.grad = null; w.grad = null; tt.F.conv2d(x, w, null, { padding: 1 }).sum().backward(); };
+} else {
+  const m = tt.models.resnet18() as tt.nn.Module<[tt.Tensor], tt.Tensor>;
+  m.eval();
+  const x = tt.randn([1, 3, 224, 224]);
+  step = () => tt.noGrad(() => { m.forward(x); });
+}
+for (let i = 0; i < 2; i++) step();
+totals.clear();
+const t0 = performance.now();
+for (let i = 0; i < steps; i++) step();
+const wall = (performance.now() - t0) / steps;
+let kernel = 0;
+const rows = [...totals.entries()].sort((a, b) => b[1].ms - a[1].ms);
+for (const [, s] of rows) kernel += s.ms / steps;
+console.log(`${which}: ${wall.toFixed(2)} ms/step (${(images / wall * 1e3).toFixed(1)} img/s); kernels ${kernel.toFixed(2)} ms, outside ${(wall - kernel).toFixed(2)} ms`);
+for (const [k, s] of rows.slice(0, 25)) console.log(`${k.padEnd(28)} ${(s.ms / steps).toFixed(3).padStart(9)} ms  ${String(s.calls / steps).padStart(6)} calls`);
