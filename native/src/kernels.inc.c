@@ -109,8 +109,8 @@ static double tt_log(double x) {
  * The packed variant reads B panels (NR floats per p); the indirect one reads row p of B at b + boff[p], which
  * lets convolution stream its (padded) input without im2col.
  * ---------------------------------------------------------------------------------------------------------- */
-#define UK_DEFINE(NAME, BPARAMS, BROW, BSTEP)                                                                  \
-  static void NAME(long kc, const float *restrict a, BPARAMS, float *restrict c, long ldc, int acc) {          \
+#define UK_DEFINE(NAME, APARAMS, AELEM, ASTEP, BPARAMS, BROW, BSTEP)                                           \
+  static void NAME(long kc, const float *restrict a, APARAMS, BPARAMS, float *restrict c, long ldc, int acc) { \
     vf cr[MR][TT_NV];                                                                                          \
     UNROLL for (int i = 0; i < MR; i++) UNROLL for (int j = 0; j < TT_NV; j++) cr[i][j] = (vf){0};            \
     for (long p = 0; p < kc; p++) {                                                                            \
@@ -118,10 +118,10 @@ static double tt_log(double x) {
       vf bv[TT_NV];                                                                                            \
       UNROLL for (int j = 0; j < TT_NV; j++) bv[j] = vload(bp + j * TT_VL);                                    \
       UNROLL for (int i = 0; i < MR; i++) {                                                                    \
-        vf av = vsplat(a[i]);                                                                                  \
+        vf av = vsplat(AELEM);                                                                                 \
         UNROLL for (int j = 0; j < TT_NV; j++) cr[i][j] += av * bv[j];                                         \
       }                                                                                                        \
-      a += MR;                                                                                                 \
+      ASTEP;                                                                                                   \
       BSTEP;                                                                                                   \
     }                                                                                                          \
     if (acc) {                                                                                                 \
@@ -133,13 +133,16 @@ static double tt_log(double x) {
     }                                                                                                          \
   }
 
-UK_DEFINE(uk_packed, const float *restrict b, b, b += NR)
-UK_DEFINE(uk_indirect, const float *restrict b COMMA const int32_t *restrict boff, b + boff[p], (void)0)
+/* A packed p-major in MR-row panels (lda unused) … */
+UK_DEFINE(uk_packed, long lda, a[i], (void)lda COMMA a += MR, const float *restrict b, b, b += NR)
+UK_DEFINE(uk_indirect, long lda, a[i], (void)lda COMMA a += MR, const float *restrict b COMMA const int32_t *restrict boff, b + boff[p], (void)0)
+/* … or read in place: MR rows of a row-major matrix, lda apart (convolution weights need no packing). */
+UK_DEFINE(uk_indirect_rows, long lda, a[i * lda], a += 1, const float *restrict b COMMA const int32_t *restrict boff, b + boff[p], (void)0)
 
 /* Partial tile: compute into a full scratch tile, then merge the valid mr×nr corner. */
 static void uk_packed_edge(long kc, const float *a, const float *b, float *c, long ldc, int acc, int mr, int nr) {
   float t[MR * NR] __attribute__((aligned(64)));
-  uk_packed(kc, a, b, t, NR, 0);
+  uk_packed(kc, a, 0, b, t, NR, 0);
   for (int i = 0; i < mr; i++)
     for (int j = 0; j < nr; j++) c[i * ldc + j] = acc ? c[i * ldc + j] + t[i * NR + j] : t[i * NR + j];
 }
@@ -240,7 +243,7 @@ static void gemm_serial(int tid, long m, long n, long k, const float *a, long ar
           for (long ir = 0; ir < mc; ir += MR) {
             int mr = (int)MINI(MR, mc - ir);
             float *cp = c + (ic + ir) * ldc + jc + jr;
-            if (mr == MR && nr == NR) uk_packed(kc, ap + ir * kc, bp + jr * kc, cp, ldc, accf);
+            if (mr == MR && nr == NR) uk_packed(kc, ap + ir * kc, 0, bp + jr * kc, cp, ldc, accf);
             else uk_packed_edge(kc, ap + ir * kc, bp + jr * kc, cp, ldc, accf, mr, nr);
           }
         }
@@ -309,7 +312,8 @@ typedef struct {
   long cg, ocg, ocgR, kdim, HP, WP, planeP, imgP, Np, chunk, nchunks;
   const float *x;
   float *xpad;
-  const float *apack;
+  const float *wrows; /* [groups·ocg, kdim] row-major weights, read in place by full MR-row tiles */
+  const float *apack; /* per group, the last ocg % MR rows packed and zero-padded to MR */
   int32_t *offs;
   const float *bias;
   float *out;
@@ -350,13 +354,15 @@ static void dconv_task(void *ctx, long t, int tid) {
   long len = s1 - s0, lenR = ROUNDUP(len, NR);
   float *cb = tt_scratch(tid, SLOT_TILE, sizeof(float) * d->ocgR * lenR);
   const float *xb = d->xpad + b * d->imgP + gr * d->cg * d->planeP + s0;
-  const float *ag = d->apack + gr * d->ocgR * d->kdim;
-  long kdim = d->kdim;
+  long kdim = d->kdim, full = d->ocg / MR * MR;
+  const float *wg = d->wrows + gr * d->ocg * kdim;
+  const float *rem = d->apack + gr * MR * kdim;
   for (long jt = 0; jt < lenR; jt += NR) {
     for (long kb = 0; kb < kdim; kb += KC_CONV) {
       long kc = MINI(KC_CONV, kdim - kb);
-      for (long mt = 0; mt < d->ocgR; mt += MR)
-        uk_indirect(kc, ag + mt * kdim + kb * MR, xb + jt, d->offs + kb, cb + mt * lenR + jt, lenR, kb > 0);
+      for (long mt = 0; mt < full; mt += MR)
+        uk_indirect_rows(kc, wg + mt * kdim + kb, kdim, xb + jt, d->offs + kb, cb + mt * lenR + jt, lenR, kb > 0);
+      if (full < d->ocg) uk_indirect(kc, rem + kb * MR, 0, xb + jt, d->offs + kb, cb + full * lenR + jt, lenR, kb > 0);
     }
   }
   long WP = d->WP, ow = d->ow, ohw = d->oh * d->ow;
@@ -399,7 +405,16 @@ static void dconv_prepare(dconv *d) {
   d->nchunks = (d->Np + d->chunk - 1) / d->chunk;
 }
 
-static void dconv_run(dconv *d, int32_t *offs) {
+/* Runs the prepared convolution with row-major weights w [groups·ocg, kdim]. */
+static void dconv_run(dconv *d, const float *w) {
+  long rows = d->ocg % MR;
+  float *ap = tt_shared_scratch(SH_WPACK, sizeof(float) * d->groups * MR * d->kdim + sizeof(int32_t) * (d->kdim + 64));
+  if (rows)
+    for (long gr = 0; gr < d->groups; gr++)
+      pack_a(rows, d->kdim, w + (gr * d->ocg + d->ocg - rows) * d->kdim, d->kdim, 1, ap + gr * MR * d->kdim);
+  d->wrows = w;
+  d->apack = ap;
+  int32_t *offs = (int32_t *)(ap + d->groups * MR * d->kdim);
   long i = 0;
   for (long c = 0; c < d->cg; c++)
     for (long a = 0; a < d->kh; a++)
@@ -678,10 +693,7 @@ static void op_conv2d(const float *x, const float *w, const float *bias, float *
     dconv d = { g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.pH, g.pW, g.dH, g.dW, g.groups };
     d.x = x; d.bias = bias; d.out = out; d.relu = relu;
     dconv_prepare(&d);
-    float *ap = tt_shared_scratch(SH_WPACK, sizeof(float) * d.groups * d.ocgR * d.kdim + sizeof(int32_t) * (d.kdim + 64));
-    for (long gr = 0; gr < d.groups; gr++) pack_a(d.ocg, d.kdim, w + gr * d.ocg * d.kdim, d.kdim, 1, ap + gr * d.ocgR * d.kdim);
-    d.apack = ap;
-    dconv_run(&d, (int32_t *)(ap + d.groups * d.ocgR * d.kdim));
+    dconv_run(&d, w);
     return;
   }
   if (T > 1 && g.n >= T) tt_parallel(g.n, im2col_fwd_task, &j);
@@ -707,10 +719,7 @@ static void op_conv2d_bwd_input(const float *gy, const float *w, float *gx, cons
         for (long o = 0; o < ocg; o++)
           for (long k = 0; k < khw; k++)
             wt[(gr * cg + ci) * d.kdim + o * khw + (khw - 1 - k)] = w[((gr * ocg + o) * cg + ci) * khw + k];
-    float *ap = tt_shared_scratch(SH_WPACK, sizeof(float) * d.groups * d.ocgR * d.kdim + sizeof(int32_t) * (d.kdim + 64));
-    for (long gr = 0; gr < d.groups; gr++) pack_a(d.ocg, d.kdim, wt + gr * d.ocg * d.kdim, d.kdim, 1, ap + gr * d.ocgR * d.kdim);
-    d.apack = ap;
-    dconv_run(&d, (int32_t *)(ap + d.groups * d.ocgR * d.kdim));
+    dconv_run(&d, wt);
     return;
   }
   memset(gx, 0, sizeof(float) * g.n * g.c * g.h * g.w);
