@@ -436,13 +436,15 @@ static cgeom parse_cg(const int32_t *g) {
   return r;
 }
 
-static void im2col(const float *x, long c0, long cg, const cgeom *g, float *col, long ld) {
+/* Rows of col (row stride ld) for channels [c0, c0+cg) × taps; with `live`, only the taps marked there. */
+static void im2col(const float *x, long c0, long cg, const cgeom *g, float *col, long ld, const uint8_t *live) {
   long row = 0;
   for (long c = c0; c < c0 + cg; c++) {
     const float *plane = x + c * g->h * g->w;
     for (long i = 0; i < g->kh; i++)
-      for (long j = 0; j < g->kw; j++, row++) {
-        float *dst = col + row * ld;
+      for (long j = 0; j < g->kw; j++) {
+        if (live && !live[i * g->kw + j]) continue;
+        float *dst = col + (row++) * ld;
         for (long y = 0; y < g->oh; y++) {
           long iy = y * g->sH - g->pH + i * g->dH;
           float *dr = dst + y * g->ow;
@@ -458,13 +460,14 @@ static void im2col(const float *x, long c0, long cg, const cgeom *g, float *col,
   }
 }
 
-static void col2im(const float *col, long c0, long cg, const cgeom *g, float *gx, long ld) {
+static void col2im(const float *col, long c0, long cg, const cgeom *g, float *gx, long ld, const uint8_t *live) {
   long row = 0;
   for (long c = c0; c < c0 + cg; c++) {
     float *plane = gx + c * g->h * g->w;
     for (long i = 0; i < g->kh; i++)
-      for (long j = 0; j < g->kw; j++, row++) {
-        const float *src = col + row * ld;
+      for (long j = 0; j < g->kw; j++) {
+        if (live && !live[i * g->kw + j]) continue;
+        const float *src = col + (row++) * ld;
         for (long y = 0; y < g->oh; y++) {
           long iy = y * g->sH - g->pH + i * g->dH;
           if (iy < 0 || iy >= g->h) continue;
@@ -499,7 +502,7 @@ static void im2col_fwd_image(const im2col_job *j, long b, int tid, int parallel_
       if (parallel_gemm) gemm_strided(ocg, sp, kdim, wg, kdim, 1, 0, xs, sp, 1, 0, ob, sp, 0, 1, 0);
       else gemm_serial(tid, ocg, sp, kdim, wg, kdim, 1, xs, sp, 1, ob, sp, 0);
     } else {
-      im2col(xb, gr * cg, cg, g, col, sp);
+      im2col(xb, gr * cg, cg, g, col, sp, NULL);
       if (parallel_gemm) gemm_strided(ocg, sp, kdim, wg, kdim, 1, 0, col, sp, 1, 0, ob, sp, 0, 1, 0);
       else gemm_serial(tid, ocg, sp, kdim, wg, kdim, 1, col, sp, 1, ob, sp, 0);
     }
@@ -563,13 +566,60 @@ static int conv_use_batched(const cgeom *g, int weight_grad) {
   return dconv_efficiency(g) < 0.6;
 }
 
+/*
+ * Taps that read only padding for every output pixel (a 3×3 filter on a 1×1 map has one live tap, a stride-2
+ * 3×3 on 2×2 → 1×1 has four) are dropped from the lowering: their columns would be all zeros, so skipping them
+ * divides the GEMM's work by up to kh·kw. Returns the live count and marks them in `live` (kh·kw ≤ MAX_TAPS).
+ */
+#define MAX_TAPS 256
+static long live_taps(const cgeom *g, uint8_t *live) {
+  long n = 0;
+  for (long i = 0; i < g->kh; i++) {
+    int row = 0;
+    for (long y = 0; y < g->oh && !row; y++) { long iy = y * g->sH - g->pH + i * g->dH; row = iy >= 0 && iy < g->h; }
+    for (long j = 0; j < g->kw; j++) {
+      int col = 0;
+      for (long x = 0; x < g->ow && !col; x++) { long ix = x * g->sW - g->pW + j * g->dW; col = ix >= 0 && ix < g->w; }
+      live[i * g->kw + j] = (uint8_t)(row && col);
+      n += row && col;
+    }
+  }
+  return n;
+}
+
 typedef struct {
   const cgeom *g;
   const float *x, *gy, *bias;
   float *col, *gyt, *gx, *out;
   long b0, gr, ld;
   int relu;
+  const uint8_t *live; /* NULL: every tap */
 } batch_job;
+
+/* The lowering's shape: K = cg · live taps, and the live mask (NULL when all taps are live). */
+typedef struct { long cg, ocg, khw, ntaps, kd, sp; uint8_t mask[MAX_TAPS]; const uint8_t *live; int16_t tap[MAX_TAPS]; } lowering;
+
+static void lowering_init(lowering *l, const cgeom *g) {
+  l->cg = g->c / g->groups;
+  l->ocg = g->oc / g->groups;
+  l->khw = g->kh * g->kw;
+  l->sp = g->oh * g->ow;
+  l->ntaps = l->khw <= MAX_TAPS ? live_taps(g, l->mask) : l->khw;
+  if (l->ntaps == 0) l->ntaps = l->khw; /* padding only: keep the plain lowering (its columns are all zero) */
+  l->live = l->ntaps < l->khw ? l->mask : NULL;
+  if (l->live) for (long t = 0, u = 0; t < l->khw; t++) if (l->live[t]) l->tap[u++] = (int16_t)t;
+  l->kd = l->cg * l->ntaps;
+}
+
+/* Weights of group gr restricted to the live taps: dst[o, c·ntaps + t'] (row-major [ocg, kd]). */
+static void gather_live_weights(const lowering *l, const float *w, long gr, float *dst) {
+  for (long o = 0; o < l->ocg; o++)
+    for (long c = 0; c < l->cg; c++) {
+      const float *src = w + ((gr * l->ocg + o) * l->cg + c) * l->khw;
+      float *d = dst + o * l->kd + c * l->ntaps;
+      for (long u = 0; u < l->ntaps; u++) d[u] = src[l->tap[u]];
+    }
+}
 
 static void par_for(long n, tt_task_fn fn, void *ctx) {
   if (tt_num_threads() > 1 && n > 1) tt_parallel(n, fn, ctx);
@@ -581,7 +631,7 @@ static void batch_im2col_task(void *ctx, long b, int tid) {
   const batch_job *j = ctx;
   const cgeom *g = j->g;
   long cg = g->c / g->groups;
-  im2col(j->x + (j->b0 + b) * g->c * g->h * g->w, j->gr * cg, cg, g, j->col + b * g->oh * g->ow, j->ld);
+  im2col(j->x + (j->b0 + b) * g->c * g->h * g->w, j->gr * cg, cg, g, j->col + b * g->oh * g->ow, j->ld, j->live);
 }
 
 static void batch_col2im_task(void *ctx, long b, int tid) {
@@ -589,7 +639,7 @@ static void batch_col2im_task(void *ctx, long b, int tid) {
   const batch_job *j = ctx;
   const cgeom *g = j->g;
   long cg = g->c / g->groups;
-  col2im(j->col + b * g->oh * g->ow, j->gr * cg, cg, g, j->gx + (j->b0 + b) * g->c * g->h * g->w, j->ld);
+  col2im(j->col + b * g->oh * g->ow, j->gr * cg, cg, g, j->gx + (j->b0 + b) * g->c * g->h * g->w, j->ld, j->live);
 }
 
 /* gyt[o, b·sp + s] = gy[b0 + b, gr·ocg + o, s] */
@@ -616,62 +666,86 @@ static void batch_scatter_task(void *ctx, long b, int tid) {
   }
 }
 
-static long batched_images(const cgeom *g, long kdim) {
-  long nb = BATCHED_COL_FLOATS / (kdim * g->oh * g->ow);
+static long batched_images(const cgeom *g, long kd) {
+  long nb = BATCHED_COL_FLOATS / (kd * g->oh * g->ow);
   return nb < 1 ? 1 : MINI(nb, g->n);
 }
 
+/* Weights of group gr as the GEMM sees them: in place, or restricted to the live taps in scratch. */
+static const float *lowered_weights(const lowering *l, const float *w, long gr) {
+  if (!l->live) return w + gr * l->ocg * l->kd;
+  float *wl = tt_shared_scratch(SH_WPACK, sizeof(float) * l->ocg * l->kd);
+  gather_live_weights(l, w, gr, wl);
+  return wl;
+}
+
 static void conv_fwd_batched(const float *x, const float *w, const float *bias, float *out, const cgeom *g, int relu) {
-  long cg = g->c / g->groups, ocg = g->oc / g->groups, kdim = cg * g->kh * g->kw, sp = g->oh * g->ow;
-  long nbmax = batched_images(g, kdim);
-  batch_job j = { g, x, 0, bias, 0, 0, 0, out, 0, 0, 0, relu };
-  j.col = tt_shared_scratch(SH_XPAD, sizeof(float) * kdim * nbmax * sp);
-  j.gyt = tt_shared_scratch(SH_GYPAD, sizeof(float) * ocg * nbmax * sp);
-  for (j.b0 = 0; j.b0 < g->n; j.b0 += nbmax) {
-    long nb = MINI(nbmax, g->n - j.b0);
-    j.ld = nb * sp;
-    for (j.gr = 0; j.gr < g->groups; j.gr++) {
+  lowering l;
+  lowering_init(&l, g);
+  long nbmax = batched_images(g, l.kd);
+  batch_job j = { g, x, 0, bias, 0, 0, 0, out, 0, 0, 0, relu, l.live };
+  j.col = tt_shared_scratch(SH_XPAD, sizeof(float) * l.kd * nbmax * l.sp);
+  j.gyt = tt_shared_scratch(SH_GYPAD, sizeof(float) * l.ocg * nbmax * l.sp);
+  for (j.gr = 0; j.gr < g->groups; j.gr++) {
+    const float *wg = lowered_weights(&l, w, j.gr);
+    for (j.b0 = 0; j.b0 < g->n; j.b0 += nbmax) {
+      long nb = MINI(nbmax, g->n - j.b0);
+      j.ld = nb * l.sp;
       par_for(nb, batch_im2col_task, &j);
-      gemm_strided(ocg, j.ld, kdim, w + j.gr * ocg * kdim, kdim, 1, 0, j.col, j.ld, 1, 0, j.gyt, j.ld, 0, 1, 0);
+      gemm_strided(l.ocg, j.ld, l.kd, wg, l.kd, 1, 0, j.col, j.ld, 1, 0, j.gyt, j.ld, 0, 1, 0);
       par_for(nb, batch_scatter_task, &j);
     }
   }
 }
 
 static void conv_bwd_input_batched(const float *gy, const float *w, float *gx, const cgeom *g) {
-  long cg = g->c / g->groups, ocg = g->oc / g->groups, kdim = cg * g->kh * g->kw, sp = g->oh * g->ow;
-  long nbmax = batched_images(g, kdim);
-  batch_job j = { g, 0, gy, 0, 0, 0, gx, 0, 0, 0, 0, 0 };
-  j.col = tt_shared_scratch(SH_XPAD, sizeof(float) * kdim * nbmax * sp);
-  j.gyt = tt_shared_scratch(SH_GYPAD, sizeof(float) * ocg * nbmax * sp);
+  lowering l;
+  lowering_init(&l, g);
+  long nbmax = batched_images(g, l.kd);
+  batch_job j = { g, 0, gy, 0, 0, 0, gx, 0, 0, 0, 0, 0, l.live };
+  j.col = tt_shared_scratch(SH_XPAD, sizeof(float) * l.kd * nbmax * l.sp);
+  j.gyt = tt_shared_scratch(SH_GYPAD, sizeof(float) * l.ocg * nbmax * l.sp);
   memset(gx, 0, sizeof(float) * g->n * g->c * g->h * g->w);
-  for (j.b0 = 0; j.b0 < g->n; j.b0 += nbmax) {
-    long nb = MINI(nbmax, g->n - j.b0);
-    j.ld = nb * sp;
-    for (j.gr = 0; j.gr < g->groups; j.gr++) {
+  for (j.gr = 0; j.gr < g->groups; j.gr++) {
+    const float *wg = lowered_weights(&l, w, j.gr);
+    for (j.b0 = 0; j.b0 < g->n; j.b0 += nbmax) {
+      long nb = MINI(nbmax, g->n - j.b0);
+      j.ld = nb * l.sp;
       par_for(nb, batch_gather_task, &j);
-      /* col [kdim, nb·sp] = W_gᵀ · gyt */
-      gemm_strided(kdim, j.ld, ocg, w + j.gr * ocg * kdim, 1, kdim, 0, j.gyt, j.ld, 1, 0, j.col, j.ld, 0, 1, 0);
+      /* col [kd, nb·sp] = W_gᵀ · gyt */
+      gemm_strided(l.kd, j.ld, l.ocg, wg, 1, l.kd, 0, j.gyt, j.ld, 1, 0, j.col, j.ld, 0, 1, 0);
       par_for(nb, batch_col2im_task, &j);
     }
   }
 }
 
 static void conv_bwd_weight_batched(const float *x, const float *gy, float *gw, const cgeom *g) {
-  long cg = g->c / g->groups, ocg = g->oc / g->groups, kdim = cg * g->kh * g->kw, sp = g->oh * g->ow;
-  long nbmax = batched_images(g, kdim);
-  batch_job j = { g, x, gy, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
-  j.col = tt_shared_scratch(SH_XPAD, sizeof(float) * kdim * nbmax * sp);
-  j.gyt = tt_shared_scratch(SH_GYPAD, sizeof(float) * ocg * nbmax * sp);
-  for (j.b0 = 0; j.b0 < g->n; j.b0 += nbmax) {
-    long nb = MINI(nbmax, g->n - j.b0);
-    j.ld = nb * sp;
-    for (j.gr = 0; j.gr < g->groups; j.gr++) {
+  lowering l;
+  lowering_init(&l, g);
+  long nbmax = batched_images(g, l.kd);
+  batch_job j = { g, x, gy, 0, 0, 0, 0, 0, 0, 0, 0, 0, l.live };
+  j.col = tt_shared_scratch(SH_XPAD, sizeof(float) * l.kd * nbmax * l.sp);
+  j.gyt = tt_shared_scratch(SH_GYPAD, sizeof(float) * l.ocg * nbmax * l.sp);
+  /* with dead taps the GEMM fills a compact [ocg, kd] block per group, scattered into gw at the end */
+  float *gl = l.live ? tt_shared_scratch(SH_WPACK, sizeof(float) * l.ocg * l.kd) : NULL;
+  for (j.gr = 0; j.gr < g->groups; j.gr++) {
+    float *dst = gl ? gl : gw + j.gr * l.ocg * l.kd;
+    for (j.b0 = 0; j.b0 < g->n; j.b0 += nbmax) {
+      long nb = MINI(nbmax, g->n - j.b0);
+      j.ld = nb * l.sp;
       par_for(nb, batch_im2col_task, &j);
       par_for(nb, batch_gather_task, &j);
-      /* gW_g [ocg, kdim] (+)= gyt [ocg, nb·sp] · colᵀ */
-      gemm_strided(ocg, kdim, j.ld, j.gyt, j.ld, 1, 0, j.col, 1, j.ld, 0, gw + j.gr * ocg * kdim, kdim, 0, 1, j.b0 > 0);
+      /* gW_g [ocg, kd] (+)= gyt [ocg, nb·sp] · colᵀ */
+      gemm_strided(l.ocg, l.kd, j.ld, j.gyt, j.ld, 1, 0, j.col, 1, j.ld, 0, dst, l.kd, 0, 1, j.b0 > 0);
     }
+    if (gl)
+      for (long o = 0; o < l.ocg; o++)
+        for (long c = 0; c < l.cg; c++) {
+          float *d = gw + ((j.gr * l.ocg + o) * l.cg + c) * l.khw;
+          const float *src = gl + o * l.kd + c * l.ntaps;
+          memset(d, 0, sizeof(float) * l.khw);
+          for (long u = 0; u < l.ntaps; u++) d[l.tap[u]] = src[u];
+        }
   }
 }
 
@@ -728,7 +802,7 @@ static void op_conv2d_bwd_input(const float *gy, const float *w, float *gx, cons
     for (long gr = 0; gr < g.groups; gr++) {
       /* col [kdim, sp] = W_gᵀ · gy_g */
       gemm_strided(kdim, sp, ocg, w + gr * ocg * kdim, 1, kdim, 0, gy + (b * g.oc + gr * ocg) * sp, sp, 1, 0, col, sp, 0, 1, 0);
-      col2im(col, gr * cg, cg, &g, gx + b * g.c * g.h * g.w, sp);
+      col2im(col, gr * cg, cg, &g, gx + b * g.c * g.h * g.w, sp, NULL);
     }
 }
 
@@ -898,7 +972,7 @@ static void op_conv2d_bwd_weight(const float *x, const float *gy, float *gw, con
   float *col = tt_shared_scratch(SH_WT, sizeof(float) * kdim * sp);
   for (long b = 0; b < g.n; b++)
     for (long gr = 0; gr < g.groups; gr++) {
-      im2col(x + b * g.c * g.h * g.w, gr * cg, cg, &g, col, sp);
+      im2col(x + b * g.c * g.h * g.w, gr * cg, cg, &g, col, sp, NULL);
       /* gW_g [ocg, kdim] += gy_g [ocg, sp] · colᵀ */
       gemm_strided(ocg, kdim, sp, gy + (b * g.oc + gr * ocg) * sp, sp, 1, 0, col, 1, sp, 0, gw + gr * ocg * kdim, kdim, 0, 1, 1);
     }
