@@ -501,3 +501,32 @@ test('apply visits children before parents (custom initialisation)', () => {
   assert.deepEqual(order, ['Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d', 'Flatten', 'Linear', 'Sequential']);
   assert.ok((net[0] as tt.nn.Conv2d).bias!.tolist().every((v) => v === 0));
 });
+
+test('Sequential fuses Conv2d → ReLU into one convolution unless a hook or a replaced forward must see it', () => {
+  tt.manualSeed(3);
+  const conv = new tt.nn.Conv2d(2, 4, 3, { padding: 1 });
+  const relu = new tt.nn.ReLU();
+  const seq = new tt.nn.Sequential(conv, relu);
+  const x = tt.randn([2, 2, 5, 5]).requiresGrad_(true);
+  const expected = tt.F.relu(tt.F.conv2d(x, conv.weight, conv.bias, { padding: 1 }));
+  const fused = seq.forward(x);
+  assert.equal(fused.gradFn?.name, 'conv2dRelu');
+  assert.deepEqual(fused.tolist(), expected.tolist());
+  // same gradients as the unfused pair
+  const gy = tt.randn(fused.shape);
+  fused.backward(gy);
+  const [gx1, gw1, gb1] = [x.grad!.tolist(), conv.weight.grad!.tolist(), conv.bias!.grad!.tolist()];
+  x.grad = null; conv.weight.grad = null; conv.bias!.grad = null;
+  tt.F.relu(tt.F.conv2d(x, conv.weight, conv.bias, { padding: 1 })).backward(gy);
+  assert.deepEqual(x.grad!.tolist(), gx1);
+  assert.deepEqual(conv.weight.grad!.tolist(), gw1);
+  assert.deepEqual(conv.bias!.grad!.tolist(), gb1);
+  // a forward hook on the conv sees the pre-activation, so the pair runs unfused
+  let seen: tt.Tensor | null = null;
+  const handle = conv.registerForwardHook((_m, _i, out) => { seen = out as tt.Tensor; });
+  const y = seq.forward(x);
+  assert.notEqual(y.gradFn?.name, 'conv2dRelu');
+  assert.ok(seen !== null && (seen as tt.Tensor).min().item() < 0, 'the hook saw negative pre-activations');
+  handle.remove();
+  assert.equal(seq.forward(x).gradFn?.name, 'conv2dRelu');
+});

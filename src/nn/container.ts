@@ -1,6 +1,8 @@
 /** Containers: Sequential, ModuleList, ModuleDict (PyTorch's names, indices as child names '0', '1', …). */
 import type { Tensor } from '../tensor/tensor.js';
 import { Module, type AnyModule } from './module.js';
+import { Conv2d } from './conv.js';
+import { ReLU } from './activation.js';
 
 function normIndex(op: string, i: number, n: number): number {
   if (!Number.isInteger(i) || i < -n || i >= n) throw new Error(`${op}: index ${i} is out of range for a container of ${n} modules`);
@@ -73,6 +75,11 @@ abstract class IndexedContainer<In extends unknown[], Out> extends Module<In, Ou
  * an ordered record: `new nn.Sequential({conv: ..., relu: ...})`. Indexable (`seq[0]`, `seq.at(-1)`), iterable,
  * `append`/`insert`/`extend`/`pop`, and `slice(start, end)` returns a Sequential sharing the modules.
  */
+/** `m` is an instance of `cls` itself, not of a subclass that might compute something else. */
+function exactly(m: object, cls: abstract new (...args: never[]) => object): boolean {
+  return Object.getPrototypeOf(m) === cls.prototype;
+}
+
 export class Sequential extends IndexedContainer<[Tensor], Tensor> {
   constructor(...modules: AnyModule[] | [Record<string, AnyModule>]) {
     super();
@@ -96,7 +103,17 @@ export class Sequential extends IndexedContainer<[Tensor], Tensor> {
 
   forward(x: Tensor): Tensor {
     let y: unknown = x;
-    for (const m of this.items) y = m.forward(y);
+    const items = this.items;
+    for (let i = 0; i < items.length; i++) {
+      const m = items[i], next = items[i + 1];
+      // Conv2d → ReLU runs as one convolution with a ReLU epilogue when nothing can observe the pre-activation.
+      if (m instanceof Conv2d && next instanceof ReLU && exactly(m, Conv2d) && exactly(next, ReLU) && m.isPlainForward() && next.isPlainForward()) {
+        y = m.convolve(y as Tensor, 'relu');
+        i++;
+        continue;
+      }
+      y = m.forward(y);
+    }
     return y as Tensor;
   }
 

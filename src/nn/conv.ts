@@ -81,13 +81,21 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.convolve(x, 'none');
+  }
+
+  /**
+   * The layer's convolution with an optional fused ReLU epilogue (what `relu(this.forward(x))` computes, in one
+   * pass). Runs no hooks: containers call it only for a Conv2d → ReLU pair without hooks.
+   */
+  convolve(x: Tensor, activation: 'none' | 'relu'): Tensor {
     const c = x.shape.length === 4 ? x.shape[1] : x.shape.length === 3 ? x.shape[0] : -1;
     if (c !== this.inChannels) {
       if (c < 0) throw new Error(`Conv2d: expected a 4-D input [N, C, H, W] (or 3-D [C, H, W]), got shape ${formatShape(x.shape)}`);
       throw new Error(`Conv2d: input ${formatShape(x.shape)} has ${c} channels but this layer expects ${this.inChannels} (weight ${formatShape(this.weight.shape)}, groups=${this.groups})`);
     }
     return conv2d(x, this.weight, this.bias, {
-      stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, paddingMode: this.paddingMode,
+      stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, paddingMode: this.paddingMode, activation,
     });
   }
 

@@ -103,6 +103,17 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const impl = this.forward;
     const wrapped = (...args: In): Out => this._callWithHooks(impl as (...a: unknown[]) => unknown, args) as Out;
     Object.defineProperty(this, 'forward', { value: wrapped, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(this, '_wrappedForward', { value: wrapped, enumerable: false });
+  }
+
+  private readonly _wrappedForward!: unknown;
+
+  /**
+   * Whether calling `forward` runs exactly the class's computation: no hooks, and `forward` not replaced on the
+   * instance. Containers may then fuse the module with its neighbour (Sequential: Conv2d → ReLU).
+   */
+  isPlainForward(): boolean {
+    return this._preHooks.size === 0 && this._hooks.size === 0 && this.forward === this._wrappedForward;
   }
 
   /** Alias of `forward` (PyTorch's `module(x)`). */

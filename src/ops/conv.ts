@@ -34,6 +34,12 @@ export interface Conv2dOptions {
   groups?: number;
   /** How the padding is filled (default 'zeros'); other modes pad with F.pad first, as nn.Conv2d does. */
   paddingMode?: ConvPaddingMode;
+  /**
+   * Tatami extension: 'relu' applies ReLU in the convolution's epilogue — the same values and gradients as
+   * `relu(conv2d(...))` without a separate pass or tensor for the pre-activation (nn.Sequential uses it for
+   * Conv2d → ReLU pairs). Default 'none'.
+   */
+  activation?: 'none' | 'relu';
 }
 
 export interface ConvTranspose2dOptions {
@@ -138,11 +144,21 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
     strideH: stride[0], strideW: stride[1], padH: top, padW: left,
     dilationH: dilation[0], dilationW: dilation[1], groups,
   };
+  const activation = opts.activation ?? 'none';
+  if (activation !== 'none' && activation !== 'relu') {
+    throw new Error(`${op}: activation must be 'none' or 'relu', got ${JSON.stringify(activation)}`);
+  }
   const out = Tensor.empty([n, oc, g.oh, g.ow], x.dtype);
   const xd = floatData(x);
   const wd = floatData(weight);
-  backend().conv2d(xd, wd, bias === null ? null : floatData(bias), floatData(out), g, 'none');
-  return record(op, out, [x, weight, bias], () => (gy) => {
+  backend().conv2d(xd, wd, bias === null ? null : floatData(bias), floatData(out), g, activation);
+  return record(activation === 'relu' ? 'conv2dRelu' : op, out, [x, weight, bias], () => (gyOut) => {
+    let gy = gyOut;
+    if (activation === 'relu') {
+      // through the ReLU first: its derivative is read off the saved output (y > 0 ⇔ pre-activation > 0)
+      gy = Tensor.empty(out.shape, out.dtype);
+      backend().unaryGrad('relu', floatData(out), floatData(gyOut), floatData(gy), {});
+    }
     const gyd = floatData(gy);
     let gx: Tensor | null = null;
     let gw: Tensor | null = null;
