@@ -679,13 +679,21 @@ static const float *lowered_weights(const lowering *l, const float *w, long gr) 
   return wl;
 }
 
+/* Shape of the lowering, the job's shared parts and its scratch; returns how many images one chunk holds. */
+static long batch_begin(lowering *l, batch_job *j, const cgeom *g) {
+  lowering_init(l, g);
+  long nbmax = batched_images(g, l->kd);
+  j->g = g;
+  j->live = l->live;
+  j->col = tt_shared_scratch(SH_XPAD, sizeof(float) * l->kd * nbmax * l->sp);
+  j->gyt = tt_shared_scratch(SH_GYPAD, sizeof(float) * l->ocg * nbmax * l->sp);
+  return nbmax;
+}
+
 static void conv_fwd_batched(const float *x, const float *w, const float *bias, float *out, const cgeom *g, int relu) {
   lowering l;
-  lowering_init(&l, g);
-  long nbmax = batched_images(g, l.kd);
-  batch_job j = { g, x, 0, bias, 0, 0, 0, out, 0, 0, 0, relu, l.live };
-  j.col = tt_shared_scratch(SH_XPAD, sizeof(float) * l.kd * nbmax * l.sp);
-  j.gyt = tt_shared_scratch(SH_GYPAD, sizeof(float) * l.ocg * nbmax * l.sp);
+  batch_job j = { .x = x, .bias = bias, .out = out, .relu = relu };
+  long nbmax = batch_begin(&l, &j, g);
   for (j.gr = 0; j.gr < g->groups; j.gr++) {
     const float *wg = lowered_weights(&l, w, j.gr);
     for (j.b0 = 0; j.b0 < g->n; j.b0 += nbmax) {
@@ -700,11 +708,8 @@ static void conv_fwd_batched(const float *x, const float *w, const float *bias, 
 
 static void conv_bwd_input_batched(const float *gy, const float *w, float *gx, const cgeom *g) {
   lowering l;
-  lowering_init(&l, g);
-  long nbmax = batched_images(g, l.kd);
-  batch_job j = { g, 0, gy, 0, 0, 0, gx, 0, 0, 0, 0, 0, l.live };
-  j.col = tt_shared_scratch(SH_XPAD, sizeof(float) * l.kd * nbmax * l.sp);
-  j.gyt = tt_shared_scratch(SH_GYPAD, sizeof(float) * l.ocg * nbmax * l.sp);
+  batch_job j = { .gy = gy, .gx = gx };
+  long nbmax = batch_begin(&l, &j, g);
   memset(gx, 0, sizeof(float) * g->n * g->c * g->h * g->w);
   for (j.gr = 0; j.gr < g->groups; j.gr++) {
     const float *wg = lowered_weights(&l, w, j.gr);
@@ -721,11 +726,8 @@ static void conv_bwd_input_batched(const float *gy, const float *w, float *gx, c
 
 static void conv_bwd_weight_batched(const float *x, const float *gy, float *gw, const cgeom *g) {
   lowering l;
-  lowering_init(&l, g);
-  long nbmax = batched_images(g, l.kd);
-  batch_job j = { g, x, gy, 0, 0, 0, 0, 0, 0, 0, 0, 0, l.live };
-  j.col = tt_shared_scratch(SH_XPAD, sizeof(float) * l.kd * nbmax * l.sp);
-  j.gyt = tt_shared_scratch(SH_GYPAD, sizeof(float) * l.ocg * nbmax * l.sp);
+  batch_job j = { .x = x, .gy = gy };
+  long nbmax = batch_begin(&l, &j, g);
   /* with dead taps the GEMM fills a compact [ocg, kd] block per group, scattered into gw at the end */
   float *gl = l.live ? tt_shared_scratch(SH_WPACK, sizeof(float) * l.ocg * l.kd) : NULL;
   for (j.gr = 0; j.gr < g->groups; j.gr++) {
