@@ -40,11 +40,19 @@ test('freeze: a frozen backbone does not move while the new head trains; unfreez
   assert.equal(m.numParameters(true), m.numParameters());
 });
 
-test('transfer from classes 0-7 beats training from scratch on 50 images/class at the same (small) step budget', () => {
-  const r = models.transferLearningExperiment({ pretrainSteps: 100, headSteps: 5, finetuneSteps: 0, width: [8, 16], hidden: 64, batchSize: 16 });
+test('transfer from classes 0-7 beats training from scratch on 50 images/class at the same step budget', () => {
+  // A narrow CNN keeps this fast (~5 s); the example runs the full-width one at several budgets. With 8 steps the
+  // transferred network is near its ceiling on every seed, while from scratch some seeds still predict one class.
+  const r = models.transferLearningExperiment({
+    pretrain: { epochs: 2, width: [8, 16], hidden: 32 }, budgets: [8], seeds: [0, 1, 2, 3], heldOut: false,
+  });
   assert.equal(r.testImages, 200);
-  assert.ok(r.pretrainAccuracy > 0.5, `pretraining on 8 classes: ${r.pretrainAccuracy}`);
-  assert.ok(r.transferAccuracy > r.scratchAccuracy + 0.1, `transfer ${r.transferAccuracy} vs scratch ${r.scratchAccuracy}`);
+  assert.ok(r.pretrainAccuracy > 0.65, `pretraining on 8 classes: ${r.pretrainAccuracy}`);
+  const [row] = r.rows;
+  assert.equal(row.headSteps, 4);
+  const transfer = models.meanAccuracy(row.transfer.test), scratch = models.meanAccuracy(row.scratch.test);
+  assert.ok(transfer > 0.95, `transfer ${row.transfer.test}`);
+  assert.ok(transfer > scratch + 0.1, `transfer ${row.transfer.test} vs scratch ${row.scratch.test}`);
 });
 
 test('Siamese one-shot on held-out classes is well above chance', () => {
