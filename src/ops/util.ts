@@ -1,6 +1,7 @@
 /** Small helpers shared by op families: argument coercion, output allocation and gradient reduction. */
 import { Tensor } from '../tensor/tensor.js';
-import { isFloating, promoteTypes, type DType, type FloatArray } from '../tensor/dtype.js';
+import { allocate, isFloating, promoteTypes, type DType, type FloatArray } from '../tensor/dtype.js';
+import { backend } from '../backend/index.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 
 /** A tensor or a plain number where PyTorch accepts a Python scalar. */
@@ -39,9 +40,12 @@ export function storageFrom(t: Tensor) {
   return t.offset === 0 ? t.storage : t.storage.subarray(t.offset);
 }
 
-/** Contiguous float data of a tensor for kernels (a view when possible). */
+/** Contiguous float data of a tensor for kernels (a view when possible, else a copy by the backend's gather). */
 export function floatData(t: Tensor): FloatArray {
-  return t.dataView() as FloatArray;
+  if (t.isContiguous()) return t.dataView() as FloatArray;
+  const out = allocate(t.dtype, t.numel());
+  backend().copyStrided(t.storage, t.offset, t.strides, out, t.shape);
+  return out as FloatArray;
 }
 
 /** Throws naming `op` unless `t` is a floating-point tensor. */
