@@ -169,6 +169,18 @@ for (const name of accelerated) {
       const eo = new Float64Array(out.length);
       ref.conv2d(f64(x), f64(w), bias ? f64(bias) : null, eo, g, cc.relu ? 'relu' : 'none');
       close(out, eo, 1e-4 + 2e-6 * kdim, 1e-4, `${what} forward`);
+      // per-channel scale in the epilogue (batch norm folded in evaluation): act(scale·conv + bias)
+      const scale = rand32(cc.oc, 2);
+      const outS = new Float32Array(out.length).fill(NaN);
+      b.conv2d(x, w, bias, outS, g, cc.relu ? 'relu' : 'none', scale);
+      const eoS = new Float64Array(out.length);
+      ref.conv2d(f64(x), f64(w), null, eoS, g, 'none');
+      for (let i = 0; i < eoS.length; i++) {
+        const o = Math.floor(i / (oh * ow)) % cc.oc;
+        const v = eoS[i] * scale[o] + (bias ? bias[o] : 0);
+        eoS[i] = cc.relu && !(v > 0) ? 0 : v;
+      }
+      close(outS, eoS, 2e-4 + 4e-6 * kdim, 1e-4, `${what} forward with scale`);
 
       const gy = rand32(out.length);
       const gx = new Float32Array(x.length).fill(NaN);

@@ -530,3 +530,33 @@ test('Sequential fuses Conv2d → ReLU into one convolution unless a hook or a r
   handle.remove();
   assert.equal(seq.forward(x).gradFn?.name, 'conv2dRelu');
 });
+
+test('conv → batch norm → ReLU folds into one convolution in inference, and only then', () => {
+  tt.manualSeed(5);
+  const conv = new tt.nn.Conv2d(3, 6, 3, { padding: 1, stride: 2 });
+  const bn = new tt.nn.BatchNorm2d(6);
+  const relu = new tt.nn.ReLU();
+  const seq = new tt.nn.Sequential(conv, bn, relu);
+  seq.train();
+  seq.forward(tt.randn([8, 3, 9, 9])); // give the running statistics non-trivial values
+  tt.nn.init.uniform_(bn.weight!, 0.5, 1.5);
+  tt.nn.init.uniform_(bn.bias!, -0.5, 0.5);
+  seq.eval();
+  const x = tt.randn([2, 3, 9, 9]);
+  const unfused = tt.noGrad(() => relu.forward(bn.forward(conv.forward(x))));
+  assert.ok(tt.noGrad(() => tt.nn.canFoldConvBn(conv, bn, relu)));
+  assert.ok(!tt.nn.canFoldConvBn(conv, bn, relu), 'not while grad mode is on');
+  for (const y of [tt.noGrad(() => seq.forward(x)), tt.noGrad(() => tt.nn.convBnAct(conv, bn, relu, x))]) {
+    assert.deepEqual(y.shape, unfused.shape);
+    const err = y.sub(unfused).abs().max().item();
+    assert.ok(err < 1e-5, `folded output differs by ${err}`);
+  }
+  // with a hook on the batch norm, or in training mode, the modules run one by one
+  let calls = 0;
+  const handle = bn.registerForwardHook(() => { calls++; });
+  tt.noGrad(() => seq.forward(x));
+  assert.equal(calls, 1);
+  handle.remove();
+  bn.train();
+  assert.ok(!tt.noGrad(() => tt.nn.canFoldConvBn(conv, bn, relu)));
+});

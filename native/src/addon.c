@@ -90,13 +90,13 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_conv2d(napi_env env, napi_callback_info info) {
-  GETARGS(6);
-  const float *x = F32(env, argv[0]), *w = F32(env, argv[1]), *bias = F32(env, argv[2]);
-  float *out = F32(env, argv[3]);
-  const int32_t *g = I32(env, argv[4]);
-  int relu = B(env, argv[5]);
+  GETARGS(7);
+  const float *x = F32(env, argv[0]), *w = F32(env, argv[1]), *bias = F32(env, argv[2]), *scale = F32(env, argv[3]);
+  float *out = F32(env, argv[4]);
+  const int32_t *g = I32(env, argv[5]);
+  int relu = B(env, argv[6]);
   CHECK
-  LOCKED(ops->conv2d(x, w, bias, out, g, relu));
+  LOCKED(ops->conv2d(x, w, bias, scale, out, g, relu));
   return NULL;
 }
 

@@ -315,7 +315,7 @@ typedef struct {
   const float *wrows; /* [groups·ocg, kdim] row-major weights, read in place by full MR-row tiles */
   const float *apack; /* per group, the last ocg % MR rows packed and zero-padded to MR */
   int32_t *offs;
-  const float *bias;
+  const float *bias, *scale; /* epilogue: out = act(scale[oc]·acc + bias[oc]) (scale NULL: 1) */
   float *out;
   int relu;
 } dconv;
@@ -370,13 +370,13 @@ static void dconv_task(void *ctx, long t, int tid) {
     long oc = gr * d->ocg + o;
     const float *cr = cb + o * lenR - s0;
     float *orow = d->out + (b * d->cout + oc) * ohw;
-    float bv = d->bias ? d->bias[oc] : 0.0f;
+    float bv = d->bias ? d->bias[oc] : 0.0f, sv = d->scale ? d->scale[oc] : 1.0f;
     for (long y = s0 / WP; y * WP < s1; y++) {
       long xs = MAXI(s0 - y * WP, 0), xe = MINI(s1 - y * WP, ow);
       const float *src = cr + y * WP;
       float *dst = orow + y * ow;
-      if (d->relu) for (long xo = xs; xo < xe; xo++) { float v = src[xo] + bv; dst[xo] = (v > 0 || v != v) ? v : 0.0f; }
-      else for (long xo = xs; xo < xe; xo++) dst[xo] = src[xo] + bv;
+      if (d->relu) for (long xo = xs; xo < xe; xo++) { float v = src[xo] * sv + bv; dst[xo] = (v > 0 || v != v) ? v : 0.0f; }
+      else for (long xo = xs; xo < xe; xo++) dst[xo] = src[xo] * sv + bv;
     }
   }
 }
@@ -482,12 +482,17 @@ static void col2im(const float *col, long c0, long cg, const cgeom *g, float *gx
   }
 }
 
-static void bias_relu_plane(float *o, long sp, float bv, int relu) {
-  if (relu) for (long s = 0; s < sp; s++) { float v = o[s] + bv; o[s] = (v > 0 || v != v) ? v : 0.0f; }
-  else if (bv != 0.0f) for (long s = 0; s < sp; s++) o[s] += bv;
+/* The convolution epilogue on one output plane: o = act(sv·o + bv). */
+static void epilogue_plane(float *o, long sp, float sv, float bv, int relu) {
+  if (relu) for (long s = 0; s < sp; s++) { float v = o[s] * sv + bv; o[s] = (v > 0 || v != v) ? v : 0.0f; }
+  else if (sv != 1.0f || bv != 0.0f) for (long s = 0; s < sp; s++) o[s] = o[s] * sv + bv;
 }
 
-typedef struct { const float *x, *w, *bias; float *out; cgeom g; int relu; } im2col_job;
+typedef struct { const float *x, *w, *bias, *scale; float *out; cgeom g; int relu; } im2col_job;
+
+static void epilogue_channel(const im2col_job *j, float *o, long sp, long oc) {
+  epilogue_plane(o, sp, j->scale ? j->scale[oc] : 1.0f, j->bias ? j->bias[oc] : 0.0f, j->relu);
+}
 
 static void im2col_fwd_image(const im2col_job *j, long b, int tid, int parallel_gemm) {
   const cgeom *g = &j->g;
@@ -507,7 +512,7 @@ static void im2col_fwd_image(const im2col_job *j, long b, int tid, int parallel_
       else gemm_serial(tid, ocg, sp, kdim, wg, kdim, 1, col, sp, 1, ob, sp, 0);
     }
   }
-  for (long o = 0; o < g->oc; o++) bias_relu_plane(j->out + (b * g->oc + o) * sp, sp, j->bias ? j->bias[o] : 0.0f, j->relu);
+  for (long o = 0; o < g->oc; o++) epilogue_channel(j, j->out + (b * g->oc + o) * sp, sp, o);
 }
 
 static void im2col_fwd_task(void *ctx, long b, int tid) { im2col_fwd_image(ctx, b, tid, 0); }
@@ -538,7 +543,7 @@ static void dw_fwd_task(void *ctx, long p, int tid) {
         else for (long xo = xlo; xo < xhi; xo++) dst[xo] += wv * src[xo * g->sW];
       }
     }
-  bias_relu_plane(op, g->oh * g->ow, j->bias ? j->bias[c] : 0.0f, j->relu);
+  epilogue_channel(j, op, g->oh * g->ow, c);
 }
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -589,7 +594,7 @@ static long live_taps(const cgeom *g, uint8_t *live) {
 
 typedef struct {
   const cgeom *g;
-  const float *x, *gy, *bias;
+  const float *x, *gy, *bias, *scale;
   float *col, *gyt, *gx, *out;
   long b0, gr, ld;
   int relu;
@@ -662,7 +667,7 @@ static void batch_scatter_task(void *ctx, long b, int tid) {
     long oc = j->gr * ocg + o;
     float *dst = j->out + ((j->b0 + b) * g->oc + oc) * sp;
     memcpy(dst, j->gyt + o * j->ld + b * sp, sizeof(float) * sp);
-    bias_relu_plane(dst, sp, j->bias ? j->bias[oc] : 0.0f, j->relu);
+    epilogue_plane(dst, sp, j->scale ? j->scale[oc] : 1.0f, j->bias ? j->bias[oc] : 0.0f, j->relu);
   }
 }
 
@@ -690,9 +695,9 @@ static long batch_begin(lowering *l, batch_job *j, const cgeom *g) {
   return nbmax;
 }
 
-static void conv_fwd_batched(const float *x, const float *w, const float *bias, float *out, const cgeom *g, int relu) {
+static void conv_fwd_batched(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int relu) {
   lowering l;
-  batch_job j = { .x = x, .bias = bias, .out = out, .relu = relu };
+  batch_job j = { .x = x, .bias = bias, .scale = scale, .out = out, .relu = relu };
   long nbmax = batch_begin(&l, &j, g);
   for (j.gr = 0; j.gr < g->groups; j.gr++) {
     const float *wg = lowered_weights(&l, w, j.gr);
@@ -751,10 +756,10 @@ static void conv_bwd_weight_batched(const float *x, const float *gy, float *gw, 
   }
 }
 
-static void op_conv2d(const float *x, const float *w, const float *bias, float *out, const int32_t *gi, int relu) {
+static void op_conv2d(const float *x, const float *w, const float *bias, const float *scale, float *out, const int32_t *gi, int relu) {
   cgeom g = parse_cg(gi);
   int T = tt_num_threads();
-  im2col_job j = { x, w, bias, out, g, relu };
+  im2col_job j = { x, w, bias, scale, out, g, relu };
   if (g.groups == g.c && g.oc == g.c && g.groups > 1) {
     long planes = g.n * g.c;
     if (T > 1 && planes > 1) tt_parallel(planes, dw_fwd_task, &j);
@@ -762,12 +767,12 @@ static void op_conv2d(const float *x, const float *w, const float *bias, float *
     return;
   }
   if (conv_use_batched(&g, 0)) {
-    conv_fwd_batched(x, w, bias, out, &g, relu);
+    conv_fwd_batched(x, w, bias, scale, out, &g, relu);
     return;
   }
   if (g.sH == 1 && g.sW == 1) {
     dconv d = { g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.pH, g.pW, g.dH, g.dW, g.groups };
-    d.x = x; d.bias = bias; d.out = out; d.relu = relu;
+    d.x = x; d.bias = bias; d.scale = scale; d.out = out; d.relu = relu;
     dconv_prepare(&d);
     dconv_run(&d, w);
     return;
@@ -787,7 +792,7 @@ static void op_conv2d_bwd_input(const float *gy, const float *w, float *gx, cons
   if (g.sH == 1 && g.sW == 1 && padT >= 0 && padL >= 0) {
     /* gx = conv(gy, flip(w)ᵀ) with complementary padding */
     dconv d = { g.n, g.oc, g.oh, g.ow, g.c, g.h, g.w, g.kh, g.kw, padT, padL, g.dH, g.dW, g.groups };
-    d.x = gy; d.bias = 0; d.out = gx; d.relu = 0;
+    d.x = gy; d.bias = 0; d.scale = 0; d.out = gx; d.relu = 0;
     dconv_prepare(&d); /* d.kdim = ocg*khw, d.ocg = cg */
     float *wt = tt_shared_scratch(SH_WT, sizeof(float) * g.c * d.kdim);
     for (long gr = 0; gr < g.groups; gr++)

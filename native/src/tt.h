@@ -26,7 +26,8 @@ typedef struct tt_ops {
   const char *name;
   int vl, mr, nr;
   void (*gemm)(int ta, int tb, int m, int n, int k, const float *a, long sa, const float *b, long sb, float *c, long sc, int batch, int acc);
-  void (*conv2d)(const float *x, const float *w, const float *bias, float *out, const int32_t *g, int relu);
+  /* out = act(scale[oc]·(w ⊛ x) + bias[oc]); scale and bias may be NULL (1 and 0) */
+  void (*conv2d)(const float *x, const float *w, const float *bias, const float *scale, float *out, const int32_t *g, int relu);
   void (*conv2d_bwd_input)(const float *gy, const float *w, float *gx, const int32_t *g);
   void (*conv2d_bwd_weight)(const float *x, const float *gy, float *gw, const int32_t *g);
   void (*max_pool2d)(const float *x, float *out, int32_t *idx, const int32_t *g);

@@ -76,7 +76,9 @@ EXPORT(tt_io) void *w_io(size_t bytes) { return grow(&io, bytes); }
 EXPORT(gemm) void w_gemm(int ta, int tb, int m, int n, int k, const float *a, long sa, const float *b, long sb, float *c, long sc, int batch, int acc) {
   op_gemm(ta, tb, m, n, k, a, sa, b, sb, c, sc, batch, acc);
 }
-EXPORT(conv2d) void w_conv2d(const float *x, const float *w, const float *bias, float *out, const int32_t *g, int relu) { op_conv2d(x, w, bias, out, g, relu); }
+EXPORT(conv2d) void w_conv2d(const float *x, const float *w, const float *bias, const float *scale, float *out, const int32_t *g, int relu) {
+  op_conv2d(x, w, bias, scale, out, g, relu);
+}
 EXPORT(conv2dBackwardInput) void w_cbi(const float *gy, const float *w, float *gx, const int32_t *g) { op_conv2d_bwd_input(gy, w, gx, g); }
 EXPORT(conv2dBackwardWeight) void w_cbw(const float *x, const float *gy, float *gw, const int32_t *g) { op_conv2d_bwd_weight(x, gy, gw, g); }
 EXPORT(maxPool2d) void w_mp(const float *x, float *out, int32_t *idx, const int32_t *g) { op_max_pool2d(x, out, idx, g); }

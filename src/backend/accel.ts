@@ -13,7 +13,7 @@ type F32 = Float32Array;
 /** The flat kernel ABI shared by the addon and the wasm module (argument order as in native/src/addon.c). */
 export interface RawKernels {
   gemm(ta: boolean, tb: boolean, m: number, n: number, k: number, a: F32, sa: number, b: F32, sb: number, c: F32, sc: number, batch: number, acc: boolean): void;
-  conv2d(x: F32, w: F32, bias: F32 | null, out: F32, g: Int32Array, relu: boolean): void;
+  conv2d(x: F32, w: F32, bias: F32 | null, scale: F32 | null, out: F32, g: Int32Array, relu: boolean): void;
   conv2dBackwardInput(gy: F32, w: F32, gx: F32, g: Int32Array): void;
   conv2dBackwardWeight(x: F32, gy: F32, gw: F32, g: Int32Array): void;
   maxPool2d(x: F32, out: F32, indices: Int32Array, g: Int32Array): void;
@@ -202,10 +202,10 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       k.gemm(transA, transB, m, n, kk, a as F32, strideA, b as F32, strideB, c as F32, strideC, batch, accumulate);
     },
 
-    conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry, epilogue: Epilogue): void {
-      if (!f32(x, w, bias, out)) return ref.conv2d(x, w, bias, out, g, epilogue);
+    conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry, epilogue: Epilogue, scale: FloatArray | null = null): void {
+      if (!f32(x, w, bias, out, scale)) return ref.conv2d(x, w, bias, out, g, epilogue, scale);
       if (out.length === 0) return;
-      k.conv2d(x as F32, w as F32, bias as F32 | null, out as F32, convGeom(g), epilogue === 'relu');
+      k.conv2d(x as F32, w as F32, bias as F32 | null, scale as F32 | null, out as F32, convGeom(g), epilogue === 'relu');
     },
 
     conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry): void {

@@ -165,7 +165,11 @@ export interface Backend {
   ): void;
 
   // ---- convolution (NCHW, weight [oc, c/groups, kh, kw]) ----
-  conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry, epilogue: Epilogue): void;
+  /**
+   * out = epilogue(scale[oc]·(w ⊛ x) + bias[oc]); `scale` null means 1 (a per-channel scale folds batch norm's
+   * evaluation-mode affine into the convolution).
+   */
+  conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry, epilogue: Epilogue, scale?: FloatArray | null): void;
   /** gx = ∂L/∂x from gy = ∂L/∂y (overwrites gx). The forward of conv_transpose2d. */
   conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry): void;
   /** gw = ∂L/∂w (overwrites gw). */

@@ -52,8 +52,8 @@ class WasmKernels implements RawKernels {
     this.run([a, b, c], ['i', 'i', acc || !exact ? 'b' : 'o'], ([pa, pb, pc]) =>
       this.fn.gemm(+ta, +tb, m, n, k, pa, sa, pb, sb, pc, sc, batch, +acc));
   }
-  conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: Int32Array, relu: boolean): void {
-    this.run([x, w, bias, out, g], ['i', 'i', 'i', 'o', 'i'], ([px, pw, pb, po, pg]) => this.fn.conv2d(px, pw, pb, po, pg, +relu));
+  conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, scale: Float32Array | null, out: Float32Array, g: Int32Array, relu: boolean): void {
+    this.run([x, w, bias, scale, out, g], ['i', 'i', 'i', 'i', 'o', 'i'], ([px, pw, pb, ps, po, pg]) => this.fn.conv2d(px, pw, pb, ps, po, pg, +relu));
   }
   conv2dBackwardInput(gy: Float32Array, w: Float32Array, gx: Float32Array, g: Int32Array): void {
     this.run([gy, w, gx, g], ['i', 'i', 'o', 'i'], ([a, b, c, d]) => this.fn.conv2dBackwardInput(a, b, c, d));

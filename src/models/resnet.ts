@@ -11,6 +11,7 @@ import { Module, type AnyModule } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/normalization.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling.js';
 import { ReLU } from '../nn/activation.js';
+import { convBnAct } from '../nn/fusion.js';
 import { add } from '../ops/elementwise.js';
 import { flatten } from '../ops/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -63,8 +64,8 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x)) as Tensor);
-    out = this.bn2.forward(this.conv2.forward(out)) as Tensor;
+    let out = convBnAct(this.conv1, this.bn1, this.relu, x);
+    out = convBnAct(this.conv2, this.bn2, null, out);
     const identity = this.downsample ? this.downsample.forward(x) : x;
     return this.relu.forward(add(out, identity));
   }
@@ -102,9 +103,9 @@ export class Bottleneck extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x)) as Tensor);
-    out = this.relu.forward(this.bn2.forward(this.conv2.forward(out)) as Tensor);
-    out = this.bn3.forward(this.conv3.forward(out)) as Tensor;
+    let out = convBnAct(this.conv1, this.bn1, this.relu, x);
+    out = convBnAct(this.conv2, this.bn2, this.relu, out);
+    out = convBnAct(this.conv3, this.bn3, null, out);
     const identity = this.downsample ? this.downsample.forward(x) : x;
     return this.relu.forward(add(out, identity));
   }
@@ -200,7 +201,7 @@ export class ResNet extends Module {
 
   /** The trunk up to global pooling: [N, 512·expansion] features (what transfer learning reuses). */
   features(x: Tensor): Tensor {
-    x = this.maxpool.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x)) as Tensor));
+    x = this.maxpool.forward(convBnAct(this.conv1, this.bn1, this.relu, x));
     x = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(x))));
     return flatten(this.avgpool.forward(x), 1);
   }

@@ -3,6 +3,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Module, type AnyModule } from './module.js';
 import { Conv2d } from './conv.js';
 import { ReLU } from './activation.js';
+import { canFoldConvBn, convBnAct, isExactly } from './fusion.js';
 
 function normIndex(op: string, i: number, n: number): number {
   if (!Number.isInteger(i) || i < -n || i >= n) throw new Error(`${op}: index ${i} is out of range for a container of ${n} modules`);
@@ -75,11 +76,6 @@ abstract class IndexedContainer<In extends unknown[], Out> extends Module<In, Ou
  * an ordered record: `new nn.Sequential({conv: ..., relu: ...})`. Indexable (`seq[0]`, `seq.at(-1)`), iterable,
  * `append`/`insert`/`extend`/`pop`, and `slice(start, end)` returns a Sequential sharing the modules.
  */
-/** `m` is an instance of `cls` itself, not of a subclass that might compute something else. */
-function exactly(m: object, cls: abstract new (...args: never[]) => object): boolean {
-  return Object.getPrototypeOf(m) === cls.prototype;
-}
-
 export class Sequential extends IndexedContainer<[Tensor], Tensor> {
   constructor(...modules: AnyModule[] | [Record<string, AnyModule>]) {
     super();
@@ -106,11 +102,21 @@ export class Sequential extends IndexedContainer<[Tensor], Tensor> {
     const items = this.items;
     for (let i = 0; i < items.length; i++) {
       const m = items[i], next = items[i + 1];
-      // Conv2d → ReLU runs as one convolution with a ReLU epilogue when nothing can observe the pre-activation.
-      if (m instanceof Conv2d && next instanceof ReLU && exactly(m, Conv2d) && exactly(next, ReLU) && m.isPlainForward() && next.isPlainForward()) {
-        y = m.convolve(y as Tensor, 'relu');
-        i++;
-        continue;
+      if (m instanceof Conv2d && next) {
+        // Conv2d → BatchNorm2d (→ ReLU) in inference: one convolution with the folded affine (and ReLU).
+        const after = items[i + 2];
+        const relu = after instanceof ReLU ? after : null;
+        if (canFoldConvBn(m, next, relu)) {
+          y = convBnAct(m, next, relu, y as Tensor);
+          i += relu ? 2 : 1;
+          continue;
+        }
+        // Conv2d → ReLU: one convolution with a ReLU epilogue when nothing can observe the pre-activation.
+        if (next instanceof ReLU && isExactly(m, Conv2d) && isExactly(next, ReLU) && m.isPlainForward() && next.isPlainForward()) {
+          y = m.convolve(y as Tensor, 'relu');
+          i++;
+          continue;
+        }
       }
       y = m.forward(y);
     }

@@ -4,6 +4,7 @@
  * roles of forward and input-gradient swapped.
  */
 import { record } from '../autograd/graph.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import type { Conv2dGeometry } from '../backend/types.js';
 import { formatShape } from '../tensor/shape.js';
@@ -90,15 +91,9 @@ function resolvePadding(
   return [ph, ph, pw, pw];
 }
 
-/**
- * 2-D cross-correlation of `input` [N, C, H, W] (or unbatched [C, H, W]) with `weight` [OC, C/groups, KH, KW],
- * plus `bias` [OC] when given: torch.nn.functional.conv2d, with nn.Conv2d's paddingMode as an option.
- * Output [N, OC, OH, OW] with OH = ⌊(H + 2·padding − dilation·(KH−1) − 1) / stride⌋ + 1.
- */
-export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
-  const op = 'conv2d';
+/** Validates conv2d's operands and options; returns the input to convolve (padded for non-zero modes) and the geometry. */
+function conv2dGeometry(op: string, input: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions): { x: Tensor; g: Conv2dGeometry } {
   checkOperands(op, input, weight, bias, '[outChannels, inChannels/groups, kh, kw]');
-  if (input.shape.length === 3) return squeeze(conv2d(unsqueeze(input, 0), weight, bias, opts), 0);
   const stride = pair(op, 'stride', opts.stride ?? 1, 1);
   const dilation = pair(op, 'dilation', opts.dilation ?? 1, 1);
   const groups = checkGroups(op, opts.groups ?? 1);
@@ -144,6 +139,22 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
     strideH: stride[0], strideW: stride[1], padH: top, padW: left,
     dilationH: dilation[0], dilationW: dilation[1], groups,
   };
+  return { x, g };
+}
+
+/**
+ * 2-D cross-correlation of `input` [N, C, H, W] (or unbatched [C, H, W]) with `weight` [OC, C/groups, KH, KW],
+ * plus `bias` [OC] when given: torch.nn.functional.conv2d, with nn.Conv2d's paddingMode as an option.
+ * Output [N, OC, OH, OW] with OH = ⌊(H + 2·padding − dilation·(KH−1) − 1) / stride⌋ + 1.
+ */
+export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  if (input.shape.length === 3) {
+    checkOperands(op, input, weight, bias, '[outChannels, inChannels/groups, kh, kw]');
+    return squeeze(conv2d(unsqueeze(input, 0), weight, bias, opts), 0);
+  }
+  const { x, g } = conv2dGeometry(op, input, weight, bias, opts);
+  const [n, oc] = [g.n, g.oc];
   const activation = opts.activation ?? 'none';
   if (activation !== 'none' && activation !== 'relu') {
     throw new Error(`${op}: activation must be 'none' or 'relu', got ${JSON.stringify(activation)}`);
@@ -173,6 +184,26 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
     const gb = bias !== null && bias.requiresGrad ? sum(gy, [0, 2, 3]) : null;
     return [gx, gw, gb];
   });
+}
+
+/**
+ * Inference-only convolution with a per-output-channel affine in the epilogue:
+ * act(scale[oc]·conv2d(input, weight) + shift[oc]). Batch norm in evaluation mode folds into `scale` and `shift`
+ * (see nn.convBnAct), so conv → BN → ReLU writes one tensor in one pass. It records no gradient and therefore
+ * refuses to run while grad mode is on.
+ */
+export function conv2dScaleShift(input: Tensor, weight: Tensor, scale: Tensor, shift: Tensor, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2dScaleShift';
+  if (isGradEnabled()) throw new Error(`${op}: inference only — call it inside noGrad()`);
+  requireRank(op, input, 4, 'input', '[N, C, H, W]');
+  const { x, g } = conv2dGeometry(op, input, weight, null, opts);
+  for (const [t, what] of [[scale, 'scale'], [shift, 'shift']] as const) {
+    if (t.shape.length !== 1 || t.shape[0] !== g.oc) throw new Error(`${op}: ${what} must have shape [${g.oc}], got ${formatShape(t.shape)}`);
+    if (t.dtype !== x.dtype) throw new Error(`${op}: ${what} is ${t.dtype} but input is ${x.dtype}; they must match`);
+  }
+  const out = Tensor.empty([g.n, g.oc, g.oh, g.ow], x.dtype);
+  backend().conv2d(floatData(x), floatData(weight), floatData(shift), floatData(out), g, opts.activation ?? 'none', floatData(scale));
+  return out;
 }
 
 /**

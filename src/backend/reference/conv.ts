@@ -61,7 +61,7 @@ function makeCol(x: FloatArray, rows: number, cols: number): FloatArray {
   return x instanceof Float64Array ? new Float64Array(rows * cols) : new Float32Array(rows * cols);
 }
 
-export function conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry, epilogue: Epilogue): void {
+export function conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry, epilogue: Epilogue, scale: FloatArray | null = null): void {
   const { n, c, h, w: width, oc, kh, kw, oh, ow, groups } = g;
   const cg = c / groups;
   const ocg = oc / groups;
@@ -75,11 +75,11 @@ export function conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, ou
       const outSlice = out.subarray((b * oc + gr * ocg) * spatial, (b * oc + (gr + 1) * ocg) * spatial);
       gemm(false, false, ocg, spatial, kdim, w.subarray(gr * ocg * kdim, (gr + 1) * ocg * kdim), 0, col, 0, outSlice, 0, 1, false);
     }
-    if (bias !== null) {
+    if (bias !== null || scale !== null) {
       for (let o = 0; o < oc; o++) {
         const base = (b * oc + o) * spatial;
-        const bv = bias[o];
-        for (let s = 0; s < spatial; s++) out[base + s] += bv;
+        const bv = bias ? bias[o] : 0, sv = scale ? scale[o] : 1;
+        for (let s = 0; s < spatial; s++) out[base + s] = out[base + s] * sv + bv;
       }
     }
   }
