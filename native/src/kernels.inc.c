@@ -436,28 +436,41 @@ static cgeom parse_cg(const int32_t *g) {
   return r;
 }
 
+/* One row of col: tap (i, j) of one input plane over every output pixel (zero where it reads padding). */
+static void im2col_tap(const float *plane, const cgeom *g, long i, long j, float *dst) {
+  long x0 = j * g->dW - g->pW;
+  for (long y = 0; y < g->oh; y++) {
+    long iy = y * g->sH - g->pH + i * g->dH;
+    float *dr = dst + y * g->ow;
+    if (iy < 0 || iy >= g->h) { memset(dr, 0, sizeof(float) * g->ow); continue; }
+    const float *src = plane + iy * g->w;
+    for (long xo = 0; xo < g->ow; xo++) {
+      long ix = xo * g->sW + x0;
+      dr[xo] = (ix >= 0 && ix < g->w) ? src[ix] : 0.0f;
+    }
+  }
+}
+
 /* Rows of col (row stride ld) for channels [c0, c0+cg) × taps; with `live`, only the taps marked there. */
 static void im2col(const float *x, long c0, long cg, const cgeom *g, float *col, long ld, const uint8_t *live) {
   long row = 0;
-  for (long c = c0; c < c0 + cg; c++) {
-    const float *plane = x + c * g->h * g->w;
+  for (long c = c0; c < c0 + cg; c++)
     for (long i = 0; i < g->kh; i++)
       for (long j = 0; j < g->kw; j++) {
         if (live && !live[i * g->kw + j]) continue;
-        float *dst = col + (row++) * ld;
-        for (long y = 0; y < g->oh; y++) {
-          long iy = y * g->sH - g->pH + i * g->dH;
-          float *dr = dst + y * g->ow;
-          if (iy < 0 || iy >= g->h) { memset(dr, 0, sizeof(float) * g->ow); continue; }
-          const float *src = plane + iy * g->w;
-          long x0 = j * g->dW - g->pW;
-          for (long xo = 0; xo < g->ow; xo++) {
-            long ix = xo * g->sW + x0;
-            dr[xo] = (ix >= 0 && ix < g->w) ? src[ix] : 0.0f;
-          }
-        }
+        im2col_tap(x + c * g->h * g->w, g, i, j, col + (row++) * ld);
       }
-  }
+}
+
+/* im2col of one image across the thread pool, one (channel, kernel row) per task: large single images (stems). */
+typedef struct { const float *x; const cgeom *g; long c0; float *col; long ld; } im2col_rows_job;
+static void im2col_rows_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const im2col_rows_job *r = ctx;
+  const cgeom *g = r->g;
+  long c = t / g->kh, i = t % g->kh;
+  for (long j = 0; j < g->kw; j++)
+    im2col_tap(r->x + (r->c0 + c) * g->h * g->w, g, i, j, r->col + ((c * g->kh + i) * g->kw + j) * r->ld);
 }
 
 static void col2im(const float *col, long c0, long cg, const cgeom *g, float *gx, long ld, const uint8_t *live) {
@@ -494,6 +507,14 @@ static void epilogue_channel(const im2col_job *j, float *o, long sp, long oc) {
   epilogue_plane(o, sp, j->scale ? j->scale[oc] : 1.0f, j->bias ? j->bias[oc] : 0.0f, j->relu);
 }
 
+typedef struct { const im2col_job *j; long b; } epilogue_job;
+static void epilogue_task(void *ctx, long o, int tid) {
+  (void)tid;
+  const epilogue_job *e = ctx;
+  long sp = e->j->g.oh * e->j->g.ow;
+  epilogue_channel(e->j, e->j->out + (e->b * e->j->g.oc + o) * sp, sp, o);
+}
+
 static void im2col_fwd_image(const im2col_job *j, long b, int tid, int parallel_gemm) {
   const cgeom *g = &j->g;
   long cg = g->c / g->groups, ocg = g->oc / g->groups, kdim = cg * g->kh * g->kw, sp = g->oh * g->ow;
@@ -507,12 +528,22 @@ static void im2col_fwd_image(const im2col_job *j, long b, int tid, int parallel_
       if (parallel_gemm) gemm_strided(ocg, sp, kdim, wg, kdim, 1, 0, xs, sp, 1, 0, ob, sp, 0, 1, 0);
       else gemm_serial(tid, ocg, sp, kdim, wg, kdim, 1, xs, sp, 1, ob, sp, 0);
     } else {
-      im2col(xb, gr * cg, cg, g, col, sp, NULL);
+      if (parallel_gemm) {
+        im2col_rows_job r = { xb, g, gr * cg, col, sp };
+        tt_parallel(cg * g->kh, im2col_rows_task, &r);
+      } else {
+        im2col(xb, gr * cg, cg, g, col, sp, NULL);
+      }
       if (parallel_gemm) gemm_strided(ocg, sp, kdim, wg, kdim, 1, 0, col, sp, 1, 0, ob, sp, 0, 1, 0);
       else gemm_serial(tid, ocg, sp, kdim, wg, kdim, 1, col, sp, 1, ob, sp, 0);
     }
   }
-  for (long o = 0; o < g->oc; o++) epilogue_channel(j, j->out + (b * g->oc + o) * sp, sp, o);
+  if (parallel_gemm) {
+    epilogue_job e = { j, b };
+    tt_parallel(g->oc, epilogue_task, &e);
+  } else {
+    for (long o = 0; o < g->oc; o++) epilogue_channel(j, j->out + (b * g->oc + o) * sp, sp, o);
+  }
 }
 
 static void im2col_fwd_task(void *ctx, long b, int tid) { im2col_fwd_image(ctx, b, tid, 0); }
