@@ -150,6 +150,10 @@ for (const name of accelerated) {
       { n: 5, c: 12, h: 4, w: 4, oc: 10, kh: 3, kw: 3, p: [1, 1], bias: true },
       { n: 4, c: 24, h: 3, w: 3, oc: 12, kh: 1, kw: 1, s: [2, 2], bias: true, relu: true },
       { n: 30, c: 64, h: 32, w: 32, oc: 8, kh: 3, kw: 3, s: [2, 2], p: [1, 1] },
+      // weight gradient as a packed GEMM over the padded-width grid: ragged tap tiles and channel panels
+      { n: 3, c: 7, h: 10, w: 11, oc: 20, kh: 3, kw: 3, p: [1, 1], bias: true },
+      { n: 2, c: 6, h: 12, w: 12, oc: 17, kh: 3, kw: 3, d: [2, 2], p: [2, 2] },
+      { n: 2, c: 8, h: 11, w: 9, oc: 16, kh: 3, kw: 3 },
       // taps that only ever read padding are dropped from the lowering
       { n: 3, c: 8, h: 2, w: 2, oc: 6, kh: 3, kw: 3, s: [2, 2], p: [1, 1], bias: true, relu: true },
       { n: 2, c: 3, h: 2, w: 2, oc: 4, kh: 5, kw: 5, p: [2, 2] },

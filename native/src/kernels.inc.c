@@ -138,6 +138,8 @@ UK_DEFINE(uk_packed, long lda, a[i], (void)lda COMMA a += MR, const float *restr
 UK_DEFINE(uk_indirect, long lda, a[i], (void)lda COMMA a += MR, const float *restrict b COMMA const int32_t *restrict boff, b + boff[p], (void)0)
 /* … or read in place: MR rows of a row-major matrix, lda apart (convolution weights need no packing). */
 UK_DEFINE(uk_indirect_rows, long lda, a[i * lda], a += 1, const float *restrict b COMMA const int32_t *restrict boff, b + boff[p], (void)0)
+/* … or from MR row pointers (the weight gradient reads its A rows straight from the padded image, one per tap). */
+UK_DEFINE(uk_rows_ptr, const float *const *restrict ar, ar[i][p], (void)0, const float *restrict b, b, b += NR)
 
 /* Partial tile: compute into a full scratch tile, then merge the valid mr×nr corner. */
 static void uk_packed_edge(long kc, const float *a, const float *b, float *c, long ldc, int acc, int mr, int nr) {
@@ -963,12 +965,120 @@ static void wgrad_task(void *ctx, long t, int tid) {
   }
 }
 
+
+/* Weight gradient, stride 1, as a packed GEMM over the padded-width grid:
+ *   gwᵀ[p, o] = Σ_b Σ_s xpad_b[off[p] + s] · gy'_b[o, s]      (s = y·WP + x, gy' zero where x ≥ ow)
+ * A's rows (taps) are read in place from the padded image through MR row pointers; B is gy repacked per image into
+ * NR-wide panels of output channels, so the outer-product micro-kernel runs at full width (the dot-product form
+ * above needs a horizontal sum per output and more loads per FMA). Threads split the taps; images go in chunks. */
+#define WGEMM_PACK_FLOATS (4L << 20)
+
+typedef struct {
+  dconv d;
+  const float *gy;
+  float *bpack, *gwt;
+  long npan, ocgR, mtiles, mchunk, b0, nb;
+} wgemm_job;
+
+static void wgemm_pack_task(void *ctx, long bl, int tid) {
+  (void)tid;
+  const wgemm_job *j = ctx;
+  const dconv *d = &j->d;
+  long b = j->b0 + bl, ohw = d->oh * d->ow;
+  pad_planes(d->x + b * d->cin * d->h * d->w, d->xpad + bl * d->imgP, d->cin, d->h, d->w, d->HP, d->WP, d->padT, d->padL);
+  for (long jp = 0; jp < j->npan; jp++) {
+    float *dst = j->bpack + (bl * j->npan + jp) * d->Np * NR;
+    long o0 = jp * NR, nr = MINI(NR, d->cout - o0);
+    const float *src = j->gy + (b * d->cout + o0) * ohw;
+    for (long y = 0; y < d->oh; y++)
+      for (long x = 0; x < d->WP; x++) {
+        float *t = dst + (y * d->WP + x) * NR;
+        if (x < d->ow && nr == NR) { UNROLL for (int q = 0; q < NR; q++) t[q] = src[q * ohw + y * d->ow + x]; }
+        else if (x < d->ow) { for (int q = 0; q < NR; q++) t[q] = q < nr ? src[q * ohw + y * d->ow + x] : 0.0f; }
+        else memset(t, 0, sizeof(float) * NR);
+      }
+  }
+}
+
+static void wgemm_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const wgemm_job *j = ctx;
+  const dconv *d = &j->d;
+  long mt0 = t * j->mchunk, mt1 = MINI(j->mtiles, mt0 + j->mchunk);
+  for (long bl = 0; bl < j->nb; bl++) {
+    const float *xb = d->xpad + bl * d->imgP;
+    for (long kb = 0; kb < d->Np; kb += KC_CONV) {
+      long kc = MINI(KC_CONV, d->Np - kb);
+      for (long mt = mt0; mt < mt1; mt++) {
+        const float *rows[MR];
+        /* rows past the last tap repeat it; their results land in padding rows of gwt */
+        UNROLL for (int i = 0; i < MR; i++) rows[i] = xb + d->offs[MINI(mt * MR + i, d->kdim - 1)] + kb;
+        for (long jp = 0; jp < j->npan; jp++)
+          uk_rows_ptr(kc, 0, rows, j->bpack + ((bl * j->npan + jp) * d->Np + kb) * NR, j->gwt + mt * MR * j->ocgR + jp * NR, j->ocgR, 1);
+      }
+    }
+  }
+}
+
+/* Whether the GEMM form applies and pays: one group, enough taps and output channels to fill tiles. */
+static int wgemm_applies(const cgeom *g) {
+  long kdim = g->c * g->kh * g->kw;
+  return g->groups == 1 && g->sH == 1 && g->sW == 1 && kdim >= 8 * MR && g->oc >= NR;
+}
+
+static void conv_bwd_weight_gemm(const float *x, const float *gy, float *gw, const cgeom *g) {
+  wgemm_job j;
+  dconv *d = &j.d;
+  *d = (dconv){ g->n, g->c, g->h, g->w, g->oc, g->oh, g->ow, g->kh, g->kw, g->pH, g->pW, g->dH, g->dW, 1 };
+  d->x = x;
+  d->cg = g->c; d->ocg = g->oc; d->kdim = g->c * g->kh * g->kw;
+  d->HP = g->oh + (g->kh - 1) * g->dH;
+  d->WP = g->ow + (g->kw - 1) * g->dW;
+  d->planeP = d->HP * d->WP;
+  d->imgP = g->c * d->planeP;
+  d->Np = g->oh * d->WP;
+  j.gy = gy;
+  j.npan = (g->oc + NR - 1) / NR;
+  j.ocgR = j.npan * NR;
+  j.mtiles = (d->kdim + MR - 1) / MR;
+  long nbmax = WGEMM_PACK_FLOATS / (j.npan * d->Np * NR);
+  if (nbmax < 1) nbmax = 1;
+  nbmax = MINI(nbmax, g->n);
+  long slack = (g->kw - 1) * g->dW + 2 * NR;
+  d->xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * (nbmax * d->imgP + slack));
+  memset(d->xpad + nbmax * d->imgP, 0, sizeof(float) * slack);
+  j.bpack = tt_shared_scratch(SH_GYPAD, sizeof(float) * nbmax * j.npan * d->Np * NR);
+  j.gwt = tt_shared_scratch(SH_WT, sizeof(float) * j.mtiles * MR * j.ocgR);
+  memset(j.gwt, 0, sizeof(float) * j.mtiles * MR * j.ocgR);
+  int32_t *offs = tt_shared_scratch(SH_WPACK, sizeof(int32_t) * d->kdim);
+  long i = 0;
+  for (long c = 0; c < g->c; c++)
+    for (long a = 0; a < g->kh; a++)
+      for (long bb = 0; bb < g->kw; bb++) offs[i++] = (int32_t)(c * d->planeP + a * g->dH * d->WP + bb * g->dW);
+  d->offs = offs;
+  int T = tt_num_threads();
+  long tasks = MINI(j.mtiles, 4 * T);
+  j.mchunk = (j.mtiles + tasks - 1) / tasks;
+  tasks = (j.mtiles + j.mchunk - 1) / j.mchunk;
+  for (j.b0 = 0; j.b0 < g->n; j.b0 += nbmax) {
+    j.nb = MINI(nbmax, g->n - j.b0);
+    par_for(j.nb, wgemm_pack_task, &j);
+    par_for(tasks, wgemm_task, &j);
+  }
+  for (long o = 0; o < g->oc; o++)
+    for (long p = 0; p < d->kdim; p++) gw[o * d->kdim + p] = j.gwt[p * j.ocgR + o];
+}
+
 static void op_conv2d_bwd_weight(const float *x, const float *gy, float *gw, const int32_t *gi) {
   cgeom g = parse_cg(gi);
   long cg = g.c / g.groups, ocg = g.oc / g.groups, kdim = cg * g.kh * g.kw, sp = g.oh * g.ow;
   int T = tt_num_threads();
   if (conv_use_batched(&g, 1)) {
     conv_bwd_weight_batched(x, gy, gw, &g);
+    return;
+  }
+  if (wgemm_applies(&g)) {
+    conv_bwd_weight_gemm(x, gy, gw, &g);
     return;
   }
   if (g.sH == 1 && g.sW == 1) {
