@@ -113,7 +113,8 @@ function w5(res: Results): void {
   const root = opt('fmnist', '/usr/share/datasets/fashion-mnist');
   const train = new tt.data.FashionMNIST({ root, train: true });
   const test = new tt.data.FashionMNIST({ root, train: false });
-  const toX = (d: tt.Tensor) => d.float().div(255).unsqueeze(1).contiguous();
+  // in place, as torch_bench.py does: one float copy of the images, not two
+  const toX = (d: tt.Tensor) => d.float().div_(255).unsqueeze(1);
   const xtr = toX(train.data);
   const xte = toX(test.data);
   const net = tt.models.smallCnn();

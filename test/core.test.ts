@@ -157,3 +157,17 @@ test('leaf gradients own their storage: no two .grad share memory, none aliases 
   c.grad!.storage.fill(0);
   assert.deepEqual(g.tolist(), [1, 2, 3]);
 });
+
+test('in-place arithmetic writes into the tensor itself, with broadcasting, aliasing and strided targets', () => {
+  const t = tt.tensor([[1, 2, 3], [4, 5, 6]]);
+  const storage = t.storage;
+  t.mul_(tt.tensor([1, 10, 100])).add_(1);
+  assert.equal(t.storage, storage);
+  assert.deepEqual(t.tolist(), [2, 21, 301, 5, 51, 601]);
+  t.sub_(t); // the operand is the tensor itself
+  assert.deepEqual(t.tolist(), [0, 0, 0, 0, 0, 0]);
+  const u = tt.arange(6).float().reshape(2, 3);
+  u.t().div_(tt.tensor([1, 2])); // a transposed (strided) target
+  assert.deepEqual(u.tolist(), [0, 1, 2, 1.5, 2, 2.5]);
+  assert.throws(() => tt.zeros([3]).add_(tt.ones([2, 3])), /add_/);
+});

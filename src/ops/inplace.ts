@@ -6,7 +6,9 @@ import { isGradEnabled } from '../autograd/grad-mode.js';
 import { Tensor } from '../tensor/tensor.js';
 import { binaryKernel } from './elementwise.js';
 import { copyInto } from './shape.js';
-import { asTensor, type TensorLike } from './util.js';
+import { asTensor, broadcastStrides, storageFrom, type TensorLike } from './util.js';
+import { backend } from '../backend/index.js';
+import { broadcastShapes, contiguousStrides, shapesEqual } from '../tensor/shape.js';
 
 function checkWritable(op: string, t: Tensor): void {
   if (isGradEnabled() && t.requiresGrad && t.isLeaf) {
@@ -20,6 +22,15 @@ function checkWritable(op: string, t: Tensor): void {
 function inplaceBinary(op: 'add' | 'sub' | 'mul' | 'div', name: string, t: Tensor, other: TensorLike): Tensor {
   checkWritable(name, t);
   const o = asTensor(other, t);
+  const shape = broadcastShapes(name, t.shape, o.shape);
+  if (t.isContiguous() && o.storage !== t.storage && shapesEqual(shape, t.shape)) {
+    // Truly in place: the kernel reads t[i] and writes t[i], so no temporary the size of t (a dataset scaled by
+    // div_(255) would otherwise briefly need twice its memory).
+    const data = t.storage.subarray(t.offset, t.offset + t.numel());
+    backend().binary(op, data, contiguousStrides(t.shape), storageFrom(o), broadcastStrides(o, t.shape), data, t.shape);
+    t.version++;
+    return t;
+  }
   const result = binaryKernel(op, t, o, t.dtype);
   if (result.shape.length !== t.shape.length || result.shape.some((s, i) => s !== t.shape[i])) {
     throw new Error(`${name}: the result shape [${result.shape.join(', ')}] does not match the tensor's shape [${t.shape.join(', ')}]`);
