@@ -171,3 +171,15 @@ test('in-place arithmetic writes into the tensor itself, with broadcasting, alia
   assert.deepEqual(u.tolist(), [0, 1, 2, 1.5, 2, 2.5]);
   assert.throws(() => tt.zeros([3]).add_(tt.ones([2, 3])), /add_/);
 });
+
+test('relu_ clamps in place and keeps NaN', () => {
+  const t = tt.tensor([-1, 0.5, NaN, -0, 3]);
+  const s = t.storage;
+  t.relu_();
+  assert.equal(t.storage, s);
+  const v = t.tolist();
+  assert.deepEqual([v[0], v[1], v[3], v[4]], [0, 0.5, 0, 3]);
+  assert.ok(Number.isNaN(v[2]));
+  const leaf = tt.ones([2]).requiresGrad_(true);
+  assert.throws(() => leaf.relu_(), /relu_/);
+});

@@ -11,8 +11,7 @@ import { Module, type AnyModule } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/normalization.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling.js';
 import { ReLU } from '../nn/activation.js';
-import { convBnAct } from '../nn/fusion.js';
-import { add } from '../ops/elementwise.js';
+import { canFoldConvBn, convBnAct, residualRelu } from '../nn/fusion.js';
 import { flatten } from '../ops/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -65,9 +64,10 @@ export class BasicBlock extends Module {
 
   forward(x: Tensor): Tensor {
     let out = convBnAct(this.conv1, this.bn1, this.relu, x);
+    const folded = canFoldConvBn(this.conv2, this.bn2, null);
     out = convBnAct(this.conv2, this.bn2, null, out);
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return this.relu.forward(add(out, identity));
+    return residualRelu(out, identity, this.relu, folded);
   }
 }
 
@@ -105,9 +105,10 @@ export class Bottleneck extends Module {
   forward(x: Tensor): Tensor {
     let out = convBnAct(this.conv1, this.bn1, this.relu, x);
     out = convBnAct(this.conv2, this.bn2, this.relu, out);
+    const folded = canFoldConvBn(this.conv3, this.bn3, null);
     out = convBnAct(this.conv3, this.bn3, null, out);
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return this.relu.forward(add(out, identity));
+    return residualRelu(out, identity, this.relu, folded);
   }
 }
 

@@ -6,6 +6,9 @@
  */
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { conv2dScaleShift } from '../ops/conv.js';
+import { add } from '../ops/elementwise.js';
+import { add_, relu_ } from '../ops/inplace.js';
+import { shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ReLU } from './activation.js';
 import { Conv2d } from './conv.js';
@@ -53,4 +56,16 @@ export function convBnAct(conv: Conv2d, bn: AnyModule, act: AnyModule | null, x:
   }
   const y = bn.forward(conv.forward(x)) as Tensor;
   return act ? (act.forward(y) as Tensor) : y;
+}
+
+/**
+ * relu(out + identity), the end of a residual block. When `out` came from a folded convolution (`outIsFresh`:
+ * inference, nothing else holds it) and `relu` is a plain ReLU, both steps run in place on `out`.
+ */
+export function residualRelu(out: Tensor, identity: Tensor, relu: AnyModule, outIsFresh: boolean): Tensor {
+  if (outIsFresh && !isGradEnabled() && relu instanceof ReLU && isExactly(relu, ReLU) && relu.isPlainForward() &&
+    out.isContiguous() && shapesEqual(out.shape, identity.shape) && out.dtype === identity.dtype) {
+    return relu_(add_(out, identity));
+  }
+  return relu.forward(add(out, identity)) as Tensor;
 }

@@ -5,6 +5,8 @@
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { Tensor } from '../tensor/tensor.js';
 import { binaryKernel } from './elementwise.js';
+import { relu } from './activation.js';
+import { isFloating, type FloatArray } from '../tensor/dtype.js';
 import { copyInto } from './shape.js';
 import { asTensor, broadcastStrides, storageFrom, type TensorLike } from './util.js';
 import { backend } from '../backend/index.js';
@@ -78,6 +80,20 @@ export function zero_(t: Tensor): Tensor {
 export function copy_(t: Tensor, src: Tensor): Tensor {
   checkWritable('copy_', t);
   copyInto(t, src);
+  t.version++;
+  return t;
+}
+
+/** max(t, 0) in place (NaN stays NaN), PyTorch's relu_. */
+export function relu_(t: Tensor): Tensor {
+  checkWritable('relu_', t);
+  if (!isFloating(t.dtype)) throw new Error(`relu_: expected a floating-point tensor, got ${t.dtype}`);
+  if (t.isContiguous()) {
+    const data = t.storage.subarray(t.offset, t.offset + t.numel()) as FloatArray;
+    backend().unary('relu', data, data, {});
+  } else {
+    copyInto(t, relu(t));
+  }
   t.version++;
   return t;
 }

@@ -100,6 +100,8 @@ declare module './tensor.js' {
     mul_(other: TensorLike): Tensor;
     div_(other: TensorLike): Tensor;
     fill_(value: number): Tensor;
+    /** max(x, 0) in place. */
+    relu_(): Tensor;
     zero_(): Tensor;
     copy_(src: Tensor): Tensor;
   }
@@ -188,5 +190,6 @@ P.sub_ = function (o, a) { return ip.sub_(this, o, a); };
 P.mul_ = function (o) { return ip.mul_(this, o); };
 P.div_ = function (o) { return ip.div_(this, o); };
 P.fill_ = function (v) { return ip.fill_(this, v); };
+P.relu_ = function () { return ip.relu_(this); };
 P.zero_ = function () { return ip.zero_(this); };
 P.copy_ = function (s) { return ip.copy_(this, s); };
