@@ -182,4 +182,14 @@ test('relu_ clamps in place and keeps NaN', () => {
   assert.ok(Number.isNaN(v[2]));
   const leaf = tt.ones([2]).requiresGrad_(true);
   assert.throws(() => leaf.relu_(), /relu_/);
+  // like torch 1.13: relu(NaN) = NaN and its gradient passes there (threshold_backward zeroes only x ≤ 0)
+  for (const n of [5, 200]) {
+    const x = tt.full([n], -1);
+    x.storage[0] = NaN; x.storage[1] = 2;
+    x.requiresGrad_(true);
+    const y = tt.F.relu(x);
+    assert.ok(Number.isNaN(y.tolist()[0]));
+    y.sum().backward();
+    assert.deepEqual(x.grad!.tolist().slice(0, 3), [1, 1, 0]);
+  }
 });

@@ -1351,8 +1351,8 @@ static void affine_task(void *ctx, long r, int tid) {
   vf s = vsplat(j->scale[ch]), t = vsplat(j->shift[ch]);
   long i = 0, hw = j->hw;
   if (j->relu) {
-    for (; i + TT_VL <= hw; i += TT_VL) { vf v = vload(x + i) * s + t; vstore(o + i, vsel(v > 0, v, (vf){0})); }
-    for (; i < hw; i++) { float v = x[i] * j->scale[ch] + j->shift[ch]; o[i] = v > 0 ? v : 0.0f; }
+    for (; i + TT_VL <= hw; i += TT_VL) { vf v = vload(x + i) * s + t; vstore(o + i, vsel(v <= 0, (vf){0}, v)); }
+    for (; i < hw; i++) { float v = x[i] * j->scale[ch] + j->shift[ch]; o[i] = v <= 0 ? 0.0f : v; }
   } else {
     for (; i + TT_VL <= hw; i += TT_VL) vstore(o + i, vload(x + i) * s + t);
     for (; i < hw; i++) o[i] = x[i] * j->scale[ch] + j->shift[ch];
@@ -1531,7 +1531,7 @@ typedef struct { int op; const float *x, *y; float *out; long n; float a, b; } e
 static inline vf unary_v(int op, vf x, float a, float b) {
   (void)b;
   switch (op) {
-    case U_RELU: return vsel(x > 0, x, (vf){0});
+    case U_RELU: return vsel(x <= 0, (vf){0}, x); /* NaN passes through, as PyTorch */
     case U_NEG: return -x;
     case U_ABS: return (vf)((vi)x & 0x7fffffff);
     case U_SQUARE: return x * x;
@@ -1545,7 +1545,7 @@ static inline vf unary_v(int op, vf x, float a, float b) {
     case U_ADDS: return x + a;
     case U_MULS: return x * a;
     case U_LEAKY: return vsel(x > 0, x, x * a);
-    case U_RELU6: { vf r = vsel(x > 0, x, (vf){0}); return vsel(r < 6.0f, r, vsplat(6.0f)); }
+    case U_RELU6: { vf r = vsel(x <= 0, (vf){0}, x); return vsel(r > 6.0f, vsplat(6.0f), r); }
     case U_SILU: {
       vf e = vexp(vsel(x > 0, -x, x));
       vf r = 1.0f / (1.0f + e);
@@ -1601,8 +1601,9 @@ static void relu_grad_task(void *ctx, long t, int tid) {
   (void)tid;
   const ew_job *j = ctx;
   long s = t * EW_CHUNK, e = MINI(j->n, s + EW_CHUNK), i = s;
-  for (; i + TT_VL <= e; i += TT_VL) vstore(j->out + i, vsel(vload(j->x + i) > 0, vload(j->y + i), (vf){0}));
-  for (; i < e; i++) j->out[i] = j->x[i] > 0 ? j->y[i] : 0.0f;
+  /* PyTorch's threshold_backward: zero where the input is ≤ 0 (a NaN input passes its gradient) */
+  for (; i + TT_VL <= e; i += TT_VL) vstore(j->out + i, vsel(vload(j->x + i) <= 0, (vf){0}, vload(j->y + i)));
+  for (; i < e; i++) j->out[i] = j->x[i] <= 0 ? 0.0f : j->y[i];
 }
 
 static int op_unary_grad(int op, const float *in, const float *gy, float *gx, long n, float a, float b) {

@@ -54,8 +54,8 @@ export function unaryFn(op: UnaryOp, p: UnaryParams): (x: number) => number {
     case 'cos': return Math.cos;
     case 'tanh': return Math.tanh;
     case 'sigmoid': return (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
-    case 'relu': return (x) => (x > 0 ? x : 0);
-    case 'relu6': return (x) => (x > 0 ? (x < 6 ? x : 6) : 0);
+    case 'relu': return (x) => (x <= 0 ? 0 : x); // NaN passes through, as PyTorch
+    case 'relu6': return (x) => (x <= 0 ? 0 : x > 6 ? 6 : x);
     case 'floor': return Math.floor;
     case 'ceil': return Math.ceil;
     case 'round': return roundHalfEven;
@@ -88,7 +88,7 @@ export function unary(op: UnaryOp, x: FloatArray, out: FloatArray, params: Unary
   const n = x.length;
   switch (op) {
     case 'relu':
-      for (let i = 0; i < n; i++) { const v = x[i]; out[i] = v > 0 ? v : 0; }
+      for (let i = 0; i < n; i++) { const v = x[i]; out[i] = v <= 0 ? 0 : v; }
       return;
     case 'addScalar': {
       const a = params.a ?? 0;
@@ -112,7 +112,7 @@ export function unaryGradFn(op: UnaryGradOp, p: UnaryParams): (v: number) => num
   const a = p.a ?? 0;
   const b = p.b ?? 0;
   switch (op) {
-    case 'relu': return (y) => (y > 0 ? 1 : 0);
+    case 'relu': return (y) => (y <= 0 ? 0 : 1);
     case 'relu6': return (x) => (x > 0 && x < 6 ? 1 : 0);
     case 'leakyRelu': return (x) => (x > 0 ? 1 : a);
     case 'elu': return (x) => (x > 0 ? 1 : a * Math.exp(x));
@@ -146,7 +146,7 @@ export function unaryGradFn(op: UnaryGradOp, p: UnaryParams): (v: number) => num
 export function unaryGrad(op: UnaryGradOp, input: FloatArray, gy: FloatArray, gx: FloatArray, params: UnaryParams): void {
   const n = input.length;
   if (op === 'relu') {
-    for (let i = 0; i < n; i++) gx[i] = input[i] > 0 ? gy[i] : 0;
+    for (let i = 0; i < n; i++) gx[i] = input[i] <= 0 ? 0 : gy[i]; // threshold_backward: a NaN input passes
     return;
   }
   const f = unaryGradFn(op, params);

@@ -29,7 +29,7 @@ export function channelAffine(x: FloatArray, scale: FloatArray, shift: FloatArra
       const base = (b * c + ch) * hw;
       const s = scale[ch];
       const t = shift[ch];
-      if (relu) for (let i = 0; i < hw; i++) { const v = x[base + i] * s + t; out[base + i] = v > 0 ? v : 0; }
+      if (relu) for (let i = 0; i < hw; i++) { const v = x[base + i] * s + t; out[base + i] = v <= 0 ? 0 : v; }
       else for (let i = 0; i < hw; i++) out[base + i] = x[base + i] * s + t;
     }
   }
