@@ -229,6 +229,9 @@ for (const name of accelerated) {
       ref.maxPool2d(x, eout, eidx, g);
       close(out, eout, 0, 0, `${what} max`);
       assert.deepEqual(idx, eidx, `${what} max indices`);
+      const valuesOnly = new Float32Array(out.length);
+      b.maxPool2d(x, valuesOnly, null, g);
+      close(valuesOnly, eout, 0, 0, `${what} max without indices`);
       const gy = rand32(out.length), gx = new Float32Array(x.length).fill(7), egx = new Float32Array(x.length);
       b.maxPool2dBackward(gy, idx, gx, planes, h * w, oh * ow);
       ref.maxPool2dBackward(gy, eidx, egx, planes, h * w, oh * ow);

@@ -125,3 +125,15 @@ test('max pooling propagates NaN and keeps the first index of an all −∞ wind
     }
   });
 });
+
+test('max pooling keeps no indices in inference, and still returns them when asked', () => {
+  const x = tt.randn([2, 3, 6, 6]);
+  const y = tt.noGrad(() => tt.F.maxPool2d(x, 2));
+  assert.equal(y.gradFn, null);
+  const [v, idx] = tt.noGrad(() => tt.F.maxPool2d(x, 2, { returnIndices: true }));
+  assert.deepEqual(v.tolist(), y.tolist());
+  assert.deepEqual(idx.shape, [2, 3, 3, 3]);
+  const xr = x.detach().requiresGrad_(true);
+  tt.F.maxPool2d(xr, 2).sum().backward();
+  assert.equal(xr.grad!.sum().item(), 2 * 3 * 3 * 3, 'one gradient per window');
+});

@@ -1144,7 +1144,7 @@ static void maxpool2x2_plane(const float *xp, float *op, int32_t *ip, const pgeo
   for (long y = 0; y < g->oh; y++) {
     const float *r0 = xp + 2 * y * g->w, *r1 = r0 + g->w;
     float *orow = op + y * g->ow;
-    int32_t *irow = ip + y * g->ow;
+    int32_t *irow = ip ? ip + y * g->ow : NULL;
     int32_t base = (int32_t)(2 * y * g->w), w = (int32_t)g->w;
     for (long xo = 0; xo < g->ow; xo++) {
       float best = r0[2 * xo];
@@ -1159,7 +1159,7 @@ static void maxpool2x2_plane(const float *xp, float *op, int32_t *ip, const pgeo
       take = MAX_TAKE(v, best);
       best = take ? v : best; bi = take ? base + w + (int32_t)(2 * xo + 1) : bi;
       orow[xo] = best;
-      irow[xo] = bi;
+      if (irow) irow[xo] = bi;
     }
   }
 }
@@ -1170,7 +1170,7 @@ static void maxpool_task(void *ctx, long p, int tid) {
   const pgeom *g = &j->g;
   const float *xp = j->x + p * g->h * g->w;
   float *op = j->out + p * g->oh * g->ow;
-  int32_t *ip = j->idx + p * g->oh * g->ow;
+  int32_t *ip = j->idx ? j->idx + p * g->oh * g->ow : NULL; /* NULL: values only (inference) */
   if (g->kh == 2 && g->kw == 2 && g->sH == 2 && g->sW == 2 && g->pH == 0 && g->pW == 0 && g->dH == 1 && g->dW == 1 &&
       2 * g->oh <= g->h && 2 * g->ow <= g->w) {
     maxpool2x2_plane(xp, op, ip, g);
@@ -1196,7 +1196,7 @@ static void maxpool_task(void *ctx, long p, int tid) {
         }
       }
       op[y * g->ow + xo] = best;
-      ip[y * g->ow + xo] = (int32_t)bi;
+      if (ip) ip[y * g->ow + xo] = (int32_t)bi;
     }
   }
 }

@@ -16,7 +16,7 @@ export interface RawKernels {
   conv2d(x: F32, w: F32, bias: F32 | null, scale: F32 | null, out: F32, g: Int32Array, relu: boolean): void;
   conv2dBackwardInput(gy: F32, w: F32, gx: F32, g: Int32Array): void;
   conv2dBackwardWeight(x: F32, gy: F32, gw: F32, g: Int32Array): void;
-  maxPool2d(x: F32, out: F32, indices: Int32Array, g: Int32Array): void;
+  maxPool2d(x: F32, out: F32, indices: Int32Array | null, g: Int32Array): void;
   maxPool2dBackward(gy: F32, indices: Int32Array, gx: F32, planes: number, inPlane: number, outPlane: number): void;
   avgPool2d(x: F32, out: F32, g: Int32Array, countIncludePad: boolean, divisor: number): void;
   avgPool2dBackward(gy: F32, gx: F32, g: Int32Array, countIncludePad: boolean, divisor: number): void;
@@ -220,7 +220,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       k.conv2dBackwardWeight(x as F32, gy as F32, gw as F32, convGeom(g));
     },
 
-    maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, g: Pool2dGeometry): void {
+    maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool2dGeometry): void {
       if (!f32(x, out)) return ref.maxPool2d(x, out, indices, g);
       k.maxPool2d(x as F32, out as F32, indices, poolGeom(g));
     },

@@ -176,8 +176,11 @@ export interface Backend {
   conv2dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArray, g: Conv2dGeometry): void;
 
   // ---- pooling ----
-  /** Max pooling; `indices` receives the flat h*w position of each max within its plane (PyTorch's convention). */
-  maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, g: Pool2dGeometry): void;
+  /**
+   * Max pooling; `indices` receives the flat h*w position of each max within its plane (PyTorch's convention), or
+   * is null when only the values are needed (inference).
+   */
+  maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool2dGeometry): void;
   /** Scatters gy into gx at `indices` (gx overwritten). Also the forward of max_unpool2d. */
   maxPool2dBackward(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, inPlane: number, outPlane: number): void;
   /** Average pooling as PyTorch: windows clipped to input+padding; `divisorOverride` 0 means none. */

@@ -61,7 +61,7 @@ class WasmKernels implements RawKernels {
   conv2dBackwardWeight(x: Float32Array, gy: Float32Array, gw: Float32Array, g: Int32Array): void {
     this.run([x, gy, gw, g], ['i', 'i', 'o', 'i'], ([a, b, c, d]) => this.fn.conv2dBackwardWeight(a, b, c, d));
   }
-  maxPool2d(x: Float32Array, out: Float32Array, indices: Int32Array, g: Int32Array): void {
+  maxPool2d(x: Float32Array, out: Float32Array, indices: Int32Array | null, g: Int32Array): void {
     this.run([x, out, indices, g], ['i', 'o', 'o', 'i'], ([a, b, c, d]) => this.fn.maxPool2d(a, b, c, d));
   }
   maxPool2dBackward(gy: Float32Array, indices: Int32Array, gx: Float32Array, planes: number, inPlane: number, outPlane: number): void {

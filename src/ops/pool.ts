@@ -3,6 +3,7 @@
  * PyTorch's output-size rules, index convention (flat h·w positions per plane) and window arithmetic.
  */
 import { record } from '../autograd/graph.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import type { AdaptivePool2dGeometry, Pool2dGeometry } from '../backend/types.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
@@ -98,15 +99,18 @@ export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: MaxPool2dOptions
   return batched(x, (x4): Tensor | [Tensor, Tensor] => {
     const g = poolGeometry(op, x4, kernelSize, opts.stride, opts.padding, opts.dilation, opts.ceilMode ?? false);
     const out = Tensor.empty([g.n, g.c, g.oh, g.ow], x4.dtype);
-    const indices = Tensor.empty(out.shape, 'int32');
-    const idx = indices.storage as Int32Array;
+    // the argmax positions serve the backward pass and returnIndices; inference needs only the values
+    const indices = opts.returnIndices || (isGradEnabled() && x4.requiresGrad) ? Tensor.empty(out.shape, 'int32') : null;
+    const idx = indices ? (indices.storage as Int32Array) : null;
     backend().maxPool2d(floatData(x4), floatData(out), idx, g);
-    record(op, out, [x4], () => (gy) => {
-      const gx = Tensor.empty(x4.shape, gy.dtype);
-      backend().maxPool2dBackward(floatData(gy), idx, floatData(gx), g.n * g.c, g.h * g.w, g.oh * g.ow);
-      return [gx];
-    });
-    return opts.returnIndices ? [out, indices] : out;
+    if (idx) {
+      record(op, out, [x4], () => (gy) => {
+        const gx = Tensor.empty(x4.shape, gy.dtype);
+        backend().maxPool2dBackward(floatData(gy), idx, floatData(gx), g.n * g.c, g.h * g.w, g.oh * g.ow);
+        return [gx];
+      });
+    }
+    return opts.returnIndices && indices ? [out, indices] : out;
   });
 }
 

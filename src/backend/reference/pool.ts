@@ -2,7 +2,7 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 import type { AdaptivePool2dGeometry, Pool2dGeometry } from '../types.js';
 
-export function maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, g: Pool2dGeometry): void {
+export function maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool2dGeometry): void {
   const { n, c, h, w, oh, ow, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW } = g;
   const planes = n * c;
   for (let p = 0; p < planes; p++) {
@@ -27,7 +27,7 @@ export function maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, g
           }
         }
         out[oBase + y * ow + xo] = best;
-        indices[oBase + y * ow + xo] = bestIdx;
+        if (indices) indices[oBase + y * ow + xo] = bestIdx;
       }
     }
   }
