@@ -173,3 +173,31 @@ test('weights round trip through safetensors', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('small_vgg: 870,826 parameters, PyTorch nn.Sequential names, and training steps lower the loss', () => {
+  tt.manualSeed(0);
+  const m = models.getModel('small_vgg') as tt.nn.Sequential;
+  assert.equal(m.numParameters(), 870_826);
+  const keys = Object.keys(m.stateDict());
+  for (const k of ['0.weight', '1.running_mean', '3.weight', '7.weight', '10.weight', '11.num_batches_tracked', '15.weight', '18.bias']) {
+    assert.ok(keys.includes(k), k);
+  }
+  assert.ok(!keys.includes('0.bias'), 'no conv bias in front of BatchNorm');
+  assert.equal(models.smallVgg({ widths: [8, 16], hidden: 32, dropout: 0, numClasses: 3 }).numParameters(),
+    72 + 16 + 576 + 16 + 1152 + 32 + 2304 + 32 + (16 * 49 * 32 + 32) + (32 * 3 + 3));
+  assert.throws(() => models.smallVgg({ imageSize: 30 }), /divisible by 4/);
+  assert.throws(() => models.smallVgg({ dropout: 1 }), /dropout/);
+  const x = tt.rand([16, 1, 28, 28]);
+  const y = tt.tensor(Int32Array.from({ length: 16 }, (_, i) => i % 10), [16], { dtype: 'int32' });
+  const opt = new tt.optim.Adam(m.parameters(), { lr: 1e-3 });
+  const losses: number[] = [];
+  for (let step = 0; step < 4; step++) {
+    opt.zeroGrad();
+    const loss = tt.F.crossEntropy(m.forward(x), y);
+    loss.backward();
+    for (const p of m.parameters()) assert.ok(Array.from(p.grad!.dataView()).every(Number.isFinite));
+    opt.step();
+    losses.push(loss.item());
+  }
+  assert.ok(losses[3] < losses[0] - 0.1, `loss ${losses.map((l) => l.toFixed(3)).join(' → ')}`);
+});

@@ -17,7 +17,7 @@ function tinyModel() {
     new nn.Conv2d(16, 32, 3, { padding: 1 }), new nn.BatchNorm2d(32), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(32 * 8 * 8, 3));
 }
 
-/** Shapes images [3,16,16] with their class label, as (image, label) pairs. */
+/** Shapes images [3, 32, 32] with their class label, as (image, label) pairs. */
 function shapesPairs(n: number, seed: number) {
   const shapes = new data.Shapes({ n, size: 32, seed });
   const xs: tt.Tensor[] = [];
@@ -54,22 +54,37 @@ test('progress bar: plain periodic lines when not a TTY', () => {
   assert.match(lines[4], /^epoch 1\/1 8\/8 · loss 0\.1250 · \d+ img\/s/);
 });
 
-// Shapes separates classes by outline only, on noisy backgrounds; with 600 images and 8 epochs this net reaches
-// ~46% validation accuracy against 33% chance and ~70% training accuracy (measured 2026-11-23).
-test('fit: training a small CNN on Shapes learns well above chance (val ≥ 40%, train ≥ 60%)', async () => {
+/**
+ * The Shapes classifier of the fit test: four conv-BN-ReLU blocks and a global max pool. Shapes are told apart by
+ * corners and curves wherever they lie, so the head takes the strongest response anywhere; with global average
+ * pooling (or a flattened 8×8 map and 600 images) the same data stays near chance for several epochs, in PyTorch too.
+ */
+function shapesNet() {
+  const block = (cin: number, cout: number) => [new nn.Conv2d(cin, cout, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(cout), new nn.ReLU()];
+  return new nn.Sequential(...block(3, 16), new nn.MaxPool2d(2), ...block(16, 32), new nn.MaxPool2d(2), ...block(32, 64), new nn.MaxPool2d(2),
+    ...block(64, 64), new nn.AdaptiveMaxPool2d(1), new nn.Flatten(), new nn.Linear(64, 3));
+}
+
+// Fresh images are cheap to generate (≈ 0.4 ms each), so the net sees 6,000 of them twice rather than a few
+// hundred many times. Measured (2026-11-23, one thread): final validation accuracy 94.7 %, 97.0 % and 92.3 % for
+// seeds 1, 2 and 3 (chance 33 %), 14–16 s per run.
+test('fit: a small CNN learns Shapes (validation accuracy ≥ 88 %, chance 33 %)', async () => {
   tt.manualSeed(1);
-  const train = new data.DataLoader(shapesPairs(600, 1), { batchSize: 32, shuffle: true });
-  const val = new data.DataLoader(shapesPairs(150, 2), { batchSize: 50 });
-  const model = tinyModel();
-  const opt = new optim.Adam(model.parameters(), { lr: 3e-3 });
-  const history = await fit(model, train, { epochs: 8, optimizer: opt, valLoader: val, progress: silent });
-  const best = Math.max(...history.map((h) => h.valAccuracy!));
-  assert.ok(best >= 0.4, `best validation accuracy ${best}`);
-  assert.ok(history[history.length - 1].trainAccuracy >= 0.6, `final training accuracy ${history[history.length - 1].trainAccuracy}`);
-  assert.ok(history[history.length - 1].trainLoss < history[0].trainLoss);
+  const train = new data.DataLoader(shapesPairs(6000, 1), { batchSize: 32, shuffle: true });
+  const val = new data.DataLoader(shapesPairs(300, 2), { batchSize: 100 });
+  const model = shapesNet();
+  const opt = new optim.Adam(model.parameters(), { lr: 6e-3 });
+  const epochs = 2;
+  const sched = new optim.OneCycleLR(opt, 6e-3, { totalSteps: epochs * train.length });
+  const history = await fit(model, train, { epochs, optimizer: opt, scheduler: sched, schedulerPerBatch: true, valLoader: val, progress: silent });
+  const last = history[history.length - 1];
+  assert.ok(last.valAccuracy! >= 0.88, `final validation accuracy ${last.valAccuracy}`);
+  assert.ok(last.trainAccuracy >= 0.8, `final training accuracy ${last.trainAccuracy}`);
+  assert.ok(last.trainLoss < history[0].trainLoss);
   const r = await evaluate(model, val, { numClasses: 3 });
-  assert.equal(r.count, 150);
-  assert.equal(r.confusion!.total, 150);
+  assert.equal(r.count, 300);
+  assert.equal(r.confusion!.total, 300);
+  assert.equal(r.accuracy, last.valAccuracy);
 });
 
 test('fit: checkpoint resume gives the same weights as an uninterrupted run', async () => {
@@ -116,7 +131,7 @@ test('CLI: train on the embedded subset writes weights, history and a config; ev
   const origLog = console.log;
   console.log = (...a: unknown[]) => { logs.push(a.join(' ')); };
   try {
-    await buildProgram().parseAsync(['node', 'tatami', 'train', '--subset', 'embedded', '--epochs', '1', '--batch-size', '128', '--out', out, '--no-progress', '--val-split', '0.05']);
+    await buildProgram().parseAsync(['node', 'tatami', 'train', '--subset', 'embedded', '--epochs', '1', '--batch-size', '128', '--out', out, '--no-progress', '--val-split', '0.05', '--eval-test']);
     await buildProgram().parseAsync(['node', 'tatami', 'eval', '--run', out, '--subset', 'embedded']);
     const img = join(out, 'sample.png');
     const test = new data.FashionMNIST({ train: false, subset: 'embedded' });
@@ -131,6 +146,11 @@ test('CLI: train on the embedded subset writes weights, history and a config; ev
   assert.match(text, /test accuracy (\d+\.\d+)%/);
   const acc = Number(/test accuracy (\d+\.\d+)%/.exec(text)![1]);
   assert.ok(acc > 60, `one epoch on the embedded subset: ${acc}%`);
+  // --eval-test: after the only epoch the per-epoch test accuracy is the final one, and history.jsonl keeps it.
+  const record = JSON.parse(readFileSync(join(out, 'history.jsonl'), 'utf8').trim()) as { testAccuracy: number; valAccuracy: number };
+  assert.equal((record.testAccuracy * 100).toFixed(2), acc.toFixed(2));
+  assert.match(text, new RegExp(`epoch 1: test accuracy ${acc.toFixed(2)}%`));
+  assert.ok(record.valAccuracy > 0.6);
   assert.match(text, /accuracy \d+\.\d+% · top-5/);
   assert.match(text, /sample\.png\n\s+\d+\.\d+%\s+\S/);
   assert.match(text, /421,642/);

@@ -48,7 +48,7 @@ export function buildProgram(): Command {
   program
     .command('train')
     .description('train a model; with no options: the small CNN on Fashion-MNIST (full set if installed, else the embedded subset)')
-    .option('--model <name>', 'model from the zoo that takes 1×28×28 input (small_cnn, small_cnn_bn, lenet5)', d.model)
+    .option('--model <name>', 'model from the zoo that takes 1×28×28 input (small_cnn, small_cnn_bn, small_vgg, lenet5)', d.model)
     .addOption(new Option('--dataset <name>', 'dataset').default(d.dataset).choices(['fashion-mnist', 'mnist']))
     .option('--data <dir>', 'folder with the dataset files (else: /usr/share/datasets, the cache, the embedded subset)')
     .addOption(new Option('--subset <which>', 'which data to use').default(d.subset).choices(['auto', 'full', 'embedded']))
@@ -62,6 +62,7 @@ export function buildProgram(): Command {
     .option('--augment', 'random crop (padding 2) and horizontal flip', d.augment)
     .option('--label-smoothing <x>', 'label smoothing for cross entropy', nonNegativeNumber('--label-smoothing'), d.labelSmoothing)
     .option('--val-split <x>', 'fraction of the training set held out for validation', nonNegativeNumber('--val-split'), d.valSplit)
+    .option('--eval-test', 'also evaluate the test set after every epoch (logged and saved in history.jsonl; not used to pick checkpoints)', d.evalTest)
     .option('--seed <n>', 'random seed', (v) => Number(v), d.seed)
     .option('--out <dir>', 'output folder for weights, checkpoints and history', d.out)
     .option('--resume', 'resume from <out>/last.safetensors', d.resume)

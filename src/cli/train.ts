@@ -17,7 +17,7 @@ import * as nn from '../nn/index.js';
 import * as optim from '../optim/index.js';
 import { crossEntropy } from '../ops/loss.js';
 import { saveSafetensors, writeFileAtomic } from '../io/safetensors.js';
-import { evaluate, fit, type EpochRecord, type SchedulerLike } from '../train/fit.js';
+import { evaluate, fit, type Callback, type EpochRecord, type SchedulerLike } from '../train/fit.js';
 import { getModel, getModelInfo, listModels } from '../models/index.js';
 import { writeReport } from '../viz/report.js';
 
@@ -38,6 +38,8 @@ export interface TrainConfig {
   augment: boolean;
   labelSmoothing: number;
   valSplit: number;
+  /** Also evaluate the test set after every epoch (testAccuracy/testLoss in history.jsonl); checkpoints are still picked without it. */
+  evalTest: boolean;
   seed: number;
   out: string;
   resume: boolean;
@@ -61,6 +63,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   augment: false,
   labelSmoothing: 0,
   valSplit: 0.1,
+  evalTest: false,
   seed: 0,
   out: 'runs/latest',
   resume: false,
@@ -137,6 +140,14 @@ export async function runTrain(cfg: TrainConfig, log: (line: string) => void = (
   await mkdir(cfg.out, { recursive: true });
   await writeFileAtomic(join(cfg.out, 'config.json'), JSON.stringify({ ...cfg, classes: trainFull.classes, inputShape: [1, 28, 28] }, null, 2) + '\n');
   const loss = (o: Tensor, t: Tensor) => crossEntropy(o, t, { labelSmoothing: cfg.labelSmoothing });
+  const testEachEpoch: Callback = {
+    async onEpochEnd(record) {
+      const r = await evaluate(model, testLoader);
+      record.testLoss = r.loss;
+      record.testAccuracy = r.accuracy;
+      log(`epoch ${record.epoch}: test accuracy ${(r.accuracy * 100).toFixed(2)}% · test loss ${r.loss.toFixed(4)}`);
+    },
+  };
   const history = await fit(model, trainLoader, {
     epochs: cfg.epochs,
     optimizer,
@@ -144,6 +155,7 @@ export async function runTrain(cfg: TrainConfig, log: (line: string) => void = (
     schedulerPerBatch: perBatch,
     loss,
     valLoader,
+    callbacks: cfg.evalTest ? [testEachEpoch] : [],
     outDir: cfg.out,
     resume: cfg.resume,
     progress: cfg.progress,

@@ -21,8 +21,8 @@ import { mobilenet_v1 } from './mobilenetv1.js';
 import { resnet20, resnet32, resnet44, resnet56, resnet110, wrn28_10 } from './cifar-resnet.js';
 import { se_resnet18, se_resnet34, se_resnet50 } from './senet.js';
 import { xception } from './xception.js';
-import { smallCnn, type SmallCnnOptions } from './small-cnn.js';
-export { smallCnn, type SmallCnnOptions } from './small-cnn.js';
+import { smallCnn, smallVgg, type SmallCnnOptions } from './small-cnn.js';
+export { smallCnn, smallVgg, type SmallCnnOptions, type SmallVggOptions } from './small-cnn.js';
 
 export * from './resnet.js';
 export * from './vgg.js';
@@ -148,6 +148,7 @@ own('xception', 'Xception (22.9 M params, 299×299)', xception as Builder, [3, 2
 
 own('small_cnn', 'The default small CNN (benchmark W4/W5 model, 421,642 params for 1×28×28)', smallCnn as Builder, [1, 28, 28], 10);
 own('small_cnn_bn', 'Small CNN with BatchNorm and dropout (the stronger recipe)', ((o: SmallCnnOptions = {}) => smallCnn({ batchNorm: true, dropout: 0.3, ...o })) as Builder, [1, 28, 28], 10);
+own('small_vgg', 'VGG-style small CNN: (conv-BN-ReLU)×2 + pool, 32→64 channels, 256-unit head (870,826 params; the 93.5 % Fashion-MNIST recipe)', smallVgg as Builder, [1, 28, 28], 10);
 
 /** One prediction of `predict`. */
 export interface Prediction {

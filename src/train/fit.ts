@@ -50,11 +50,15 @@ export interface EpochRecord {
   valLoss?: number;
   valAccuracy?: number;
   valTop5?: number;
+  /** Test-set metrics, when a callback adds them (`tatami train --eval-test`); never used to pick checkpoints. */
+  testLoss?: number;
+  testAccuracy?: number;
   seconds: number;
   imagesPerSecond: number;
 }
 
 export interface Callback {
+  /** After each epoch's metrics, before the record goes to history.jsonl: fields added to `record` are saved. */
   onEpochEnd?(record: EpochRecord, history: EpochRecord[]): void | Promise<void>;
   onBatchEnd?(step: number, loss: number): void;
 }
@@ -231,8 +235,9 @@ export async function fit(model: TrainableModel, trainLoader: BatchSource, opts:
       best = value;
       sinceBest = 0;
     } else sinceBest++;
-    if (historyPath) await appendFile(historyPath, JSON.stringify(record) + '\n');
+    // Callbacks run before the record is written so that they can add metrics to it (e.g. test accuracy).
     for (const cb of opts.callbacks ?? []) await cb.onEpochEnd?.(record, history);
+    if (historyPath) await appendFile(historyPath, JSON.stringify(record) + '\n');
     const extra = { history, best, sinceBest };
     if (improved && bestPath) await saveCheckpoint(bestPath, { epoch: epoch + 1, model, optimizer: opts.optimizer, scheduler: opts.scheduler, extra });
     if (lastPath) await saveCheckpoint(lastPath, { epoch: epoch + 1, model, optimizer: opts.optimizer, scheduler: opts.scheduler, extra });
