@@ -111,12 +111,14 @@ function w5(res: Results): void {
   const epochs = Number(opt('epochs', '10'));
   tt.manualSeed(0);
   const root = opt('fmnist', '/usr/share/datasets/fashion-mnist');
-  const train = new tt.data.FashionMNIST({ root, train: true });
-  const test = new tt.data.FashionMNIST({ root, train: false });
-  // in place, as torch_bench.py does: one float copy of the images, not two
-  const toX = (d: tt.Tensor) => d.float().div_(255).unsqueeze(1);
-  const xtr = toX(train.data);
-  const xte = toX(test.data);
+  // Keep only the float images and the labels (the uint8 originals can go), and scale in place, as torch_bench.py
+  // does: one float copy of the images, not two.
+  const load = (train: boolean) => {
+    const ds = new tt.data.FashionMNIST({ root, train });
+    return { x: ds.data.float().div_(255).unsqueeze(1), y: ds.targets };
+  };
+  const { x: xtr, y: ytr } = load(true);
+  const { x: xte, y: yte } = load(false);
   const net = tt.models.smallCnn();
   const adam = new tt.optim.Adam(net.parameters(), { lr: 1e-3 });
   const n = xtr.shape[0];
@@ -129,7 +131,7 @@ function w5(res: Results): void {
     for (let i = 0; i < n; i += 64) {
       const idx = perm.narrow(0, i, Math.min(64, n - i));
       adam.zeroGrad();
-      tt.F.crossEntropy(net.forward(tt.indexSelect(xtr, 0, idx)), tt.indexSelect(train.targets, 0, idx)).backward();
+      tt.F.crossEntropy(net.forward(tt.indexSelect(xtr, 0, idx)), tt.indexSelect(ytr, 0, idx)).backward();
       adam.step();
     }
     trainSeconds += Number(process.hrtime.bigint() - t0) / 1e9;
@@ -138,7 +140,7 @@ function w5(res: Results): void {
     tt.noGrad(() => {
       for (let i = 0; i < xte.shape[0]; i += 1000) {
         const pred = net.forward(xte.narrow(0, i, 1000)).argmax(1);
-        correct += pred.eq(test.targets.narrow(0, i, 1000)).sum().item();
+        correct += pred.eq(yte.narrow(0, i, 1000)).sum().item();
       }
     });
     curve.push(Math.round((correct / xte.shape[0]) * 1e4) / 1e4);
