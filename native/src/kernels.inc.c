@@ -594,13 +594,16 @@ static double dconv_efficiency(const cgeom *g) {
 }
 
 /* Thresholds measured on W3/W4 shapes (AVX2, 2 threads): the padded-width kernels win from 8×8 up in the forward
- * and backward-to-input directions, the batched weight gradient wins up to 8×8; strided convs otherwise run
- * per-image im2col, which the batched form beats whenever maps are small. */
+ * and backward-to-input directions; strided convs otherwise run per-image im2col, which the batched form beats
+ * whenever maps are small. */
+static int wgemm_applies(const cgeom *g);
+
 static int conv_use_batched(const cgeom *g, int weight_grad) {
   if (g->groups > 1 && g->groups == g->c) return 0; /* depthwise has its own kernels */
   long sp = g->oh * g->ow;
   if (g->sH != 1 || g->sW != 1) return sp <= 256;
-  if (weight_grad) return sp <= 64;
+  /* the weight gradient's GEMM form wins from 4×4 up; maps it does not serve stay batched up to 8×8 */
+  if (weight_grad) return sp <= 4 || (!wgemm_applies(g) && sp <= 64);
   return dconv_efficiency(g) < 0.6;
 }
 
@@ -778,14 +781,16 @@ static void conv_bwd_weight_batched(const float *x, const float *gy, float *gw, 
       /* gW_g [ocg, kd] (+)= gyt [ocg, nb·sp] · colᵀ */
       gemm_strided(l.ocg, l.kd, j.ld, j.gyt, j.ld, 1, 0, j.col, 1, j.ld, 0, dst, l.kd, 0, 1, j.b0 > 0);
     }
-    if (gl)
+    if (gl) {
+      float *dg = gw + j.gr * l.ocg * l.cg * l.khw;
+      memset(dg, 0, sizeof(float) * l.ocg * l.cg * l.khw); /* one pass; the dead taps' gradient is zero */
       for (long o = 0; o < l.ocg; o++)
         for (long c = 0; c < l.cg; c++) {
-          float *d = gw + ((j.gr * l.ocg + o) * l.cg + c) * l.khw;
+          float *d = dg + (o * l.cg + c) * l.khw;
           const float *src = gl + o * l.kd + c * l.ntaps;
-          memset(d, 0, sizeof(float) * l.khw);
           for (long u = 0; u < l.ntaps; u++) d[l.tap[u]] = src[u];
         }
+    }
   }
 }
 
