@@ -193,3 +193,18 @@ test('relu_ clamps in place and keeps NaN', () => {
     assert.deepEqual(x.grad!.tolist().slice(0, 3), [1, 1, 0]);
   }
 });
+
+test('linear: gradients (float64 check) and a contiguous weight gradient straight from the kernel', () => {
+  const g = new tt.Generator(11);
+  const x = tt.randn([2, 3, 5], { generator: g, dtype: 'float64' }).requiresGrad_(true);
+  const w = tt.randn([4, 5], { generator: g, dtype: 'float64' }).requiresGrad_(true);
+  const b = tt.randn([4], { generator: g, dtype: 'float64' }).requiresGrad_(true);
+  assert.ok(tt.gradcheck((xi, wi, bi) => tt.F.linear(xi, wi, bi), [x, w, b]));
+  const w32 = tt.randn([6, 7]).requiresGrad_(true);
+  tt.F.linear(tt.randn([3, 7]), w32).sum().backward();
+  assert.ok(w32.grad!.isContiguous());
+  // bmm with a transposed right operand takes the same path
+  const a3 = tt.randn([2, 3, 4], { generator: g, dtype: 'float64' }).requiresGrad_(true);
+  const b3 = tt.randn([2, 5, 4], { generator: g, dtype: 'float64' }).requiresGrad_(true);
+  assert.ok(tt.gradcheck((p, q) => tt.bmm(p, q.transpose(1, 2)), [a3, b3]));
+});

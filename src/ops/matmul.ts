@@ -52,7 +52,15 @@ function bmmCore(name: string, a: Tensor, b: Tensor, batch: number, batchA: bool
     const gc = contiguous(g);
     // dA = g · Bᵀ, dB = Aᵀ · g
     const ga = a.requiresGrad ? reshape(gemmTensors(gc, bc, batch, m, k, n, false, !tb, true, batchB), a.shape) : null;
-    const gb = b.requiresGrad ? reshape(gemmTensors(ac, gc, batch, k, n, m, !ta, false, batchA, true), b.shape) : null;
+    let gb: Tensor | null = null;
+    if (b.requiresGrad && tb) {
+      // b is a transposed view (linear's Wᵀ): compute ∂(stored matrix) = gᵀ·A contiguous and return its transpose,
+      // so the view's backward hands the parameter contiguous storage (no strided copy into .grad)
+      const stored = reshape(gemmTensors(gc, ac, batch, n, k, m, true, ta, true, batchA), r === 2 ? [n, k] : [batch, n, k]);
+      gb = transpose(stored, r - 2, r - 1);
+    } else if (b.requiresGrad) {
+      gb = reshape(gemmTensors(ac, gc, batch, k, n, m, !ta, false, batchA, true), b.shape);
+    }
     return [ga, gb];
   });
 }
