@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # System packages the build and the tests use, installed from Debian's archive when missing.
-# clang + lld compile the WebAssembly kernels. Everything else comes from npm.
+# clang + lld compile the WebAssembly kernels; version 16 or later, whose relaxed-SIMD opcodes (fused
+# multiply-add) are the ones Node and browsers accept. Everything else comes from npm.
 set -euo pipefail
 need=()
-command -v clang >/dev/null 2>&1 || need+=(clang)
-command -v wasm-ld >/dev/null 2>&1 || need+=(lld)
+have_clang=""
+for v in 19 18 17 16; do
+  if command -v "clang-$v" >/dev/null 2>&1 && [ -x "/usr/lib/llvm-$v/bin/wasm-ld" ]; then have_clang="clang-$v"; break; fi
+done
+[ -n "$have_clang" ] || need+=(clang-16 lld-16)
 # Chromium renders the training report headless in test/viz-report.test.ts.
 [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then

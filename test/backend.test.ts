@@ -11,12 +11,29 @@ import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
 import type { Backend, Conv2dGeometry, Pool2dGeometry } from '../src/backend/types.ts';
 import { referenceBackend as ref } from '../src/backend/reference/index.ts';
+import { getWasmThreads, loadWasmVariant, setWasmThreads } from '../src/backend/wasm.ts';
 import { backendNames } from './helpers.ts';
 
-const accelerated = backendNames().filter((n) => n !== 'reference');
+/**
+ * Every wasm build, not only the one the 'wasm' backend picks: with and without threads, with and without relaxed
+ * SIMD (same source, different code paths: the worker pool, fused multiply-add).
+ */
+const wasmBuilds = new Map<string, Backend>();
+const wasmBuildFailures: string[] = [];
+for (const threads of [true, false]) {
+  for (const relaxed of [true, false]) {
+    const label = `wasm build${threads ? ' threaded' : ''}${relaxed ? ' relaxed' : ''}`;
+    try {
+      wasmBuilds.set(label, loadWasmVariant({ threads, relaxed }));
+    } catch (err) {
+      wasmBuildFailures.push(`${label}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+const accelerated = [...backendNames().filter((n) => n !== 'reference'), ...(process.env.TATAMI_BACKEND ? [] : wasmBuilds.keys())];
 
 function backendOf(name: string): Backend {
-  return tt.withBackend(name, () => tt.backend());
+  return wasmBuilds.get(name) ?? tt.withBackend(name, () => tt.backend());
 }
 
 let seed = 12345;
@@ -52,9 +69,31 @@ test('an accelerated backend is built and chosen by default', () => {
   const wasm = all.find((b) => b.name === 'wasm');
   const name = tt.getBackendName();
   if (native?.available) assert.match(name, /^native-(avx512|avx2|generic)$/);
-  else if (wasm?.available) assert.equal(name, 'wasm-simd');
+  else if (wasm?.available) assert.match(name, /^wasm-(relaxed-)?simd$/);
   else assert.equal(name, 'reference');
   console.log(`# default backend: ${name}; available: ${all.filter((b) => b.available).map((b) => b.name).join(', ')}`);
+});
+
+test('all four wasm builds load where the wasm backend does', () => {
+  if (!tt.availableBackends().find((b) => b.name === 'wasm')?.available) return;
+  // Relaxed SIMD needs clang ≥ 16 at build time (scripts/setup-system.sh installs it) and Node's flag at run time.
+  assert.deepEqual(wasmBuildFailures, []);
+  assert.equal(wasmBuilds.size, 4);
+  assert.equal(tt.withBackend('wasm', () => tt.getBackendName()), 'wasm-relaxed-simd', 'the default wasm build is the fastest one');
+});
+
+test('the threaded wasm build runs kernels on its worker threads', async () => {
+  if (!tt.availableBackends().find((b) => b.name === 'wasm')?.available) return;
+  const b = backendOf('wasm');
+  const before = getWasmThreads();
+  setWasmThreads(3);
+  for (let i = 0; i < 200 && getWasmThreads() < 3; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(getWasmThreads(), 3, 'two workers started within 5 s');
+  const m = 96, n = 130, k = 200, a = rand32(m * k), w = rand32(k * n), c = new Float32Array(m * n), r = new Float64Array(m * n);
+  b.gemm(false, false, m, n, k, a, 0, w, 0, c, 0, 1, false);
+  ref.gemm(false, false, m, n, k, f64(a), 0, f64(w), 0, r, 0, 1, false);
+  close(c, r, 2e-6 * k, 1e-4, 'three-thread gemm');
+  setWasmThreads(before);
 });
 
 test('setNumThreads / getNumThreads', () => {

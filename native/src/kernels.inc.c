@@ -36,6 +36,13 @@ static inline void vstore(float *p, vf v) { *(vfu *)p = v; }
 #define SPLAT_INIT(x) { x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x }
 #endif
 static inline vf vsplat(float x) { return (vf)SPLAT_INIT(x); }
+/* acc + a·b. x86 builds contract it to FMA (-ffp-contract=fast); wasm SIMD128 has no fused form, so the relaxed
+ * build asks for relaxed_madd, which the runtime maps to FMA where the CPU has one. */
+#if defined(__wasm_relaxed_simd__)
+static inline vf vfma(vf acc, vf a, vf b) { return __builtin_wasm_relaxed_madd_f32x4(a, b, acc); }
+#else
+static inline vf vfma(vf acc, vf a, vf b) { return acc + a * b; }
+#endif
 static inline vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
 /* Horizontal sum as a halving tree (log2 VL dependent adds instead of VL). */
 typedef float vhalf4 __attribute__((vector_size(16)));
@@ -119,7 +126,7 @@ static double tt_log(double x) {
       UNROLL for (int j = 0; j < TT_NV; j++) bv[j] = vload(bp + j * TT_VL);                                    \
       UNROLL for (int i = 0; i < MR; i++) {                                                                    \
         vf av = vsplat(AELEM);                                                                                 \
-        UNROLL for (int j = 0; j < TT_NV; j++) cr[i][j] += av * bv[j];                                         \
+        UNROLL for (int j = 0; j < TT_NV; j++) cr[i][j] = vfma(cr[i][j], av, bv[j]);                            \
       }                                                                                                        \
       ASTEP;                                                                                                   \
       BSTEP;                                                                                                   \
@@ -862,7 +869,7 @@ static void dot_kernel(long len, const float *const *ar, const float *const *br,
     UNROLL for (int j = 0; j < TT_DNR; j++) bv[j] = vload(br[j] + s);
     UNROLL for (int i = 0; i < TT_DMR; i++) {
       vf av = vload(ar[i] + s);
-      UNROLL for (int j = 0; j < TT_DNR; j++) acc[i][j] += av * bv[j];
+      UNROLL for (int j = 0; j < TT_DNR; j++) acc[i][j] = vfma(acc[i][j], av, bv[j]);
     }
   }
   UNROLL for (int i = 0; i < TT_DMR; i++) UNROLL for (int j = 0; j < TT_DNR; j++) res[i * TT_DNR + j] = hsum(acc[i][j]);
@@ -882,9 +889,9 @@ static void dot_kernel_tap9(long len, const float *const *ar, const float *x0, l
     vf av0 = vload(a0 + s), av1 = vload(a1 + s), av2 = vload(a2 + s);
     UNROLL for (int j = 0; j < 9; j++) {
       vf bv = vload(x0 + (j / 3) * dil_h * WP + (j % 3) * dil_w + s);
-      acc[0][j] += av0 * bv;
-      acc[1][j] += av1 * bv;
-      acc[2][j] += av2 * bv;
+      acc[0][j] = vfma(acc[0][j], av0, bv);
+      acc[1][j] = vfma(acc[1][j], av1, bv);
+      acc[2][j] = vfma(acc[2][j], av2, bv);
     }
   }
   UNROLL for (int i = 0; i < 3; i++) UNROLL for (int j = 0; j < 9; j++) res[i * 9 + j] = hsum(acc[i][j]);

@@ -5,7 +5,7 @@
 import type { Backend } from './types.js';
 import { referenceBackend } from './reference/index.js';
 import { loadNativeBackend, setNativeThreads, getNativeThreads } from './native.js';
-import { loadWasmBackend } from './wasm.js';
+import { loadWasmBackend, setWasmThreads, getWasmThreads } from './wasm.js';
 
 export type { Backend } from './types.js';
 
@@ -95,19 +95,27 @@ export function withBackend<T>(which: string | Backend, fn: () => T): T {
 }
 
 /**
- * Sets the number of threads the native kernels use (0 restores the default: TATAMI_NUM_THREADS, else all
- * cores). Returns the count in effect; 1 when the native backend is unavailable (wasm and reference run on the
- * calling thread).
+ * Sets the number of threads the accelerated kernels use (0 restores the default: TATAMI_NUM_THREADS, else all
+ * cores), for the native addon and the wasm kernels alike. Returns the count in effect for the active backend
+ * (1 for the reference backend, which runs on the calling thread).
  */
 export function setNumThreads(n: number): number {
+  const native = attempt(() => setNativeThreads(n));
+  const wasm = attempt(() => setWasmThreads(n));
+  const name = backend().name;
+  return name.startsWith('native') ? native : name.startsWith('wasm') ? wasm : 1;
+}
+
+/** Number of threads the active backend's kernels use (1 for the reference backend). */
+export function getNumThreads(): number {
+  const name = backend().name;
+  return name.startsWith('native') ? getNativeThreads() : name.startsWith('wasm') ? getWasmThreads() : 1;
+}
+
+function attempt(fn: () => number): number {
   try {
-    return setNativeThreads(n);
+    return fn();
   } catch {
     return 1;
   }
-}
-
-/** Number of threads the native kernels use (1 without the native backend). */
-export function getNumThreads(): number {
-  return getNativeThreads();
 }
