@@ -44,6 +44,18 @@ static inline vf vfma(vf acc, vf a, vf b) { return __builtin_wasm_relaxed_madd_f
 static inline vf vfma(vf acc, vf a, vf b) { return acc + a * b; }
 #endif
 static inline vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+/* TT_VL floats from p, s apart. */
+static inline vf vgather(const float *p, long s) {
+  vf r;
+  UNROLL for (int l = 0; l < TT_VL; l++) r[l] = p[l * s];
+  return r;
+}
+/* The first n (1 ≤ n ≤ TT_VL) of them; the other lanes repeat the last, so nothing past p[(n−1)·s] is read. */
+static inline vf vgather_n(const float *p, long s, long n) {
+  vf r;
+  UNROLL for (int l = 0; l < TT_VL; l++) r[l] = p[(l < n ? l : n - 1) * s];
+  return r;
+}
 /* Horizontal sum as a halving tree (log2 VL dependent adds instead of VL). */
 typedef float vhalf4 __attribute__((vector_size(16)));
 typedef float vhalf2 __attribute__((vector_size(8)));
@@ -1151,33 +1163,86 @@ typedef struct { pgeom g; const float *x; float *out; int32_t *idx; const float 
 /* The running max takes v when v is larger, or v is NaN and the max is not yet (the first NaN wins, as PyTorch). */
 #define MAX_TAKE(v, best) ((v) > (best) || ((v) != (v) && (best) == (best)))
 
-/* 2×2 windows, stride 2, no padding (the classic CNN pool): branch-free selects the compiler turns into blends. */
+/* The larger of best and v as the running max sees it (MAX_TAKE), on vectors. */
+static inline vf vmax_take(vf best, vf v) { return vsel((vi)((v > best) | ((v != v) & (best == best))), v, best); }
+
+/* Up to TT_VL outputs of a 2×2 / stride-2 row pair starting at output xo (n ≤ TT_VL valid lanes; the others repeat
+ * the last one, so nothing past the row is read), the four taps as stride-2 gathers with vector selects. */
+static inline void maxpool2x2_vec(const float *r0, const float *r1, long xo, long n, int32_t base, int32_t w, float *orow,
+                                  int32_t *irow) {
+  vf best = vgather_n(r0 + 2 * xo, 2, n), v;
+  if (!irow) {
+    best = vmax_take(best, vgather_n(r0 + 2 * xo + 1, 2, n));
+    best = vmax_take(best, vgather_n(r1 + 2 * xo, 2, n));
+    best = vmax_take(best, vgather_n(r1 + 2 * xo + 1, 2, n));
+    for (long l = 0; l < n; l++) orow[xo + l] = best[l];
+    return;
+  }
+  vi even, take;
+  UNROLL for (int l = 0; l < TT_VL; l++) even[l] = 2 * (l < n ? l : (int)n - 1);
+  even += base + (int32_t)(2 * xo);
+  vi bi = even;
+#define TAKE2(row, dx, off)                                     \
+  v = vgather_n(row + 2 * xo + dx, 2, n);                       \
+  take = (vi)((v > best) | ((v != v) & (best == best)));        \
+  best = vsel(take, v, best);                                   \
+  bi = (take & (even + (off + dx))) | (~take & bi);
+  TAKE2(r0, 1, 0)
+  TAKE2(r1, 0, w)
+  TAKE2(r1, 1, w)
+#undef TAKE2
+  for (long l = 0; l < n; l++) { orow[xo + l] = best[l]; irow[xo + l] = bi[l]; }
+}
+
+/* 2×2 windows, stride 2, no padding (the classic CNN pool), branch-free (a branch per tap mispredicts on real data). */
 static void maxpool2x2_plane(const float *xp, float *op, int32_t *ip, const pgeom *g) {
   for (long y = 0; y < g->oh; y++) {
     const float *r0 = xp + 2 * y * g->w, *r1 = r0 + g->w;
     float *orow = op + y * g->ow;
     int32_t *irow = ip ? ip + y * g->ow : NULL;
     int32_t base = (int32_t)(2 * y * g->w), w = (int32_t)g->w;
-    for (long xo = 0; xo < g->ow; xo++) {
-      float best = r0[2 * xo];
-      int32_t bi = base + (int32_t)(2 * xo);
-      float v = r0[2 * xo + 1];
-      int take = MAX_TAKE(v, best);
-      best = take ? v : best; bi = take ? base + (int32_t)(2 * xo + 1) : bi;
-      v = r1[2 * xo];
-      take = MAX_TAKE(v, best);
-      best = take ? v : best; bi = take ? base + w + (int32_t)(2 * xo) : bi;
-      v = r1[2 * xo + 1];
-      take = MAX_TAKE(v, best);
-      best = take ? v : best; bi = take ? base + w + (int32_t)(2 * xo + 1) : bi;
-      orow[xo] = best;
-      if (irow) irow[xo] = bi;
+    long xo = 0;
+    for (; xo + TT_VL <= g->ow; xo += TT_VL) maxpool2x2_vec(r0, r1, xo, TT_VL, base, w, orow, irow);
+    if (xo < g->ow) maxpool2x2_vec(r0, r1, xo, g->ow - xo, base, w, orow, irow);
+  }
+}
+
+/* Values only (inference), any window: separable. For each output row, the element-wise max of the window's rows
+ * (contiguous, vectorised), then the max along x over that row framed by -inf where the padding is. The max is
+ * order-free here (a NaN anywhere wins), so taking rows before columns gives the values the tap order gives. */
+static void maxpool_values_plane(const float *xp, float *op, const pgeom *g, int tid) {
+  long left = g->pW, span = (g->ow - 1) * g->sW + (g->kw - 1) * g->dW + 1; /* columns -pW … span−pW−1 */
+  long cw = MAXI(0, MINI(g->w, span - left));                             /* image columns any window reads */
+  long tlen = span + TT_VL * g->sW; /* the last vector of outputs may read past span: -inf there */
+  float *t = tt_scratch(tid, SLOT_TMP, sizeof(float) * tlen);
+  const float ninf = -__builtin_inff();
+  for (long c = 0; c < tlen; c++) t[c] = ninf;
+  float *mid = t + left;
+  for (long y = 0; y < g->oh; y++) {
+    long iy0 = y * g->sH - g->pH;
+    long ilo = iy0 >= 0 ? 0 : (-iy0 + g->dH - 1) / g->dH;
+    long ihi = iy0 > g->h - 1 ? 0 : MINI(g->kh, (g->h - 1 - iy0) / g->dH + 1);
+    float *orow = op + y * g->ow;
+    if (ilo >= ihi) { for (long xo = 0; xo < g->ow; xo++) orow[xo] = ninf; continue; }
+    memcpy(mid, xp + (iy0 + ilo * g->dH) * g->w, sizeof(float) * cw);
+    for (long i = ilo + 1; i < ihi; i++) {
+      const float *r = xp + (iy0 + i * g->dH) * g->w;
+      long c = 0;
+      for (; c + TT_VL <= cw; c += TT_VL) vstore(mid + c, vmax_take(vload(mid + c), vload(r + c)));
+      for (; c < cw; c++) mid[c] = MAX_TAKE(r[c], mid[c]) ? r[c] : mid[c];
+    }
+    /* along x: lanes gathered at stride sW, so the selects stay vector selects (a scalar select becomes a branch) */
+    for (long xo = 0; xo < g->ow; xo += TT_VL) {
+      const float *w0 = t + xo * g->sW;
+      vf best = vgather(w0, g->sW);
+      for (long jj = 1; jj < g->kw; jj++) best = vmax_take(best, vgather(w0 + jj * g->dW, g->sW));
+      if (xo + TT_VL <= g->ow) vstore(orow + xo, best);
+      else for (long l = 0; l < g->ow - xo; l++) orow[xo + l] = best[l];
     }
   }
 }
 
 static void maxpool_task(void *ctx, long p, int tid) {
-  (void)tid;
   const pool_job *j = ctx;
   const pgeom *g = &j->g;
   const float *xp = j->x + p * g->h * g->w;
@@ -1188,12 +1253,47 @@ static void maxpool_task(void *ctx, long p, int tid) {
     maxpool2x2_plane(xp, op, ip, g);
     return;
   }
+  if (!ip) {
+    maxpool_values_plane(xp, op, g, tid);
+    return;
+  }
+  /* Outputs whose window lies inside the image along x: [xlo, xhi). There every tap is read without bounds tests
+   * and the running max is kept with selects, not branches (a branch per tap mispredicts on real data). */
+  long xlo = MINI(g->ow, (g->pW + g->sW - 1) / g->sW);
+  long reach = (g->kw - 1) * g->dW;
+  long xhi = g->w - 1 - reach + g->pW < 0 ? 0 : (g->w - 1 - reach + g->pW) / g->sW + 1;
+  xhi = MAXI(xlo, MINI(xhi, g->ow));
   for (long y = 0; y < g->oh; y++) {
     long iy0 = y * g->sH - g->pH;
     /* taps inside the image: iy0 + i·dH ∈ [0, h) */
     long ilo = iy0 >= 0 ? 0 : (-iy0 + g->dH - 1) / g->dH;
     long ihi = iy0 > g->h - 1 ? 0 : MINI(g->kh, (g->h - 1 - iy0) / g->dH + 1);
+    float *orow = op + y * g->ow;
+    int32_t *irow = ip ? ip + y * g->ow : NULL;
     for (long xo = 0; xo < g->ow; xo++) {
+      /* interior, TT_VL outputs at once (the last vector clamped): gathered taps, vector selects for value and
+       * index (a branch per tap mispredicts on real data) */
+      if (xo >= xlo && xo < xhi && ilo < ihi) {
+        for (; xo < xhi; xo += TT_VL) {
+          long n = MINI(TT_VL, xhi - xo), ix0 = xo * g->sW - g->pW;
+          vi lane;
+          UNROLL for (int l = 0; l < TT_VL; l++) lane[l] = (l < n ? l : (int32_t)n - 1) * (int32_t)g->sW;
+          vf best = vsplat(-__builtin_inff());
+          vi bi = lane + (int32_t)((iy0 + ilo * g->dH) * g->w + ix0);
+          for (long i = ilo; i < ihi; i++) {
+            long rbase = (iy0 + i * g->dH) * g->w + ix0;
+            for (long jj = 0; jj < g->kw; jj++) {
+              vf v = vgather_n(xp + rbase + jj * g->dW, g->sW, n);
+              vi take = (vi)((v > best) | ((v != v) & (best == best)));
+              best = vsel(take, v, best);
+              bi = (take & (lane + (int32_t)(rbase + jj * g->dW))) | (~take & bi);
+            }
+          }
+          for (long l = 0; l < n; l++) { orow[xo + l] = best[l]; irow[xo + l] = bi[l]; }
+        }
+        xo = xhi;
+        if (xo >= g->ow) break;
+      }
       long ix0 = xo * g->sW - g->pW;
       long jlo = ix0 >= 0 ? 0 : (-ix0 + g->dW - 1) / g->dW;
       long jhi = ix0 > g->w - 1 ? 0 : MINI(g->kw, (g->w - 1 - ix0) / g->dW + 1);
@@ -1207,8 +1307,8 @@ static void maxpool_task(void *ctx, long p, int tid) {
           if (bi < 0 || MAX_TAKE(v, best)) { best = v; bi = (iy0 + i * g->dH) * g->w + ix; }
         }
       }
-      op[y * g->ow + xo] = best;
-      if (ip) ip[y * g->ow + xo] = (int32_t)bi;
+      orow[xo] = best;
+      if (irow) irow[xo] = (int32_t)bi;
     }
   }
 }
