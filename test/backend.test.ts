@@ -198,6 +198,11 @@ for (const name of accelerated) {
       { n: 2, c: 3, h: 2, w: 2, oc: 4, kh: 5, kw: 5, p: [2, 2] },
       { n: 2, c: 8, h: 1, w: 1, oc: 8, kh: 3, kw: 3, p: [1, 1], g: 4, bias: true },
       { n: 2, c: 4, h: 3, w: 3, oc: 5, kh: 3, kw: 3, d: [2, 2], p: [2, 2] },
+      // Winograd F(2×2, 3×3) (stride 1, ≥ 24×24 maps): odd map sizes (ragged last tiles), rows narrower and wider than
+      // a vector of tiles, channel counts off the vector width, no padding; the input gradient takes the same path
+      { n: 2, c: 17, h: 25, w: 27, oc: 19, kh: 3, kw: 3, p: [1, 1], bias: true, relu: true },
+      { n: 1, c: 16, h: 26, w: 41, oc: 24, kh: 3, kw: 3, bias: true },
+      { n: 3, c: 32, h: 24, w: 24, oc: 16, kh: 3, kw: 3, p: [1, 1] },
     ];
     for (const cc of cases) {
       const [sH, sW] = cc.s ?? [1, 1], [pH, pW] = cc.p ?? [0, 0], [dH, dW] = cc.d ?? [1, 1], groups = cc.g ?? 1;

@@ -1,21 +1,30 @@
 /**
  * Where does a training step spend its time? Wraps every kernel of the active backend with a timer, runs a
  * workload (W3 ResNet-18 step, W4 small-CNN step, W2 inference) and prints kernel totals vs. the step's wall time.
- * Usage: npx tsx tools/profile-step.ts W1|W2|W3|W4 [steps]
+ * Usage: npx tsx tools/profile-step.ts W1|W2|W3|W4 [steps] [--by-shape]
+ *   --by-shape: convolution kernels are split by geometry (C→OC, kernel, stride, input size, batch).
  */
 import * as tt from '../src/index.js';
 import { backend, setBackend } from '../src/backend/index.js';
 import type { Backend } from '../src/backend/index.js';
 
-const which = process.argv[2] ?? 'W3';
-const steps = Number(process.argv[3] ?? 5);
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const which = positional[0] ?? 'W3';
+const steps = Number(positional[1] ?? 5);
+const byShape = process.argv.includes('--by-shape');
+/** `conv2d 64→128 3×3/2 @56 ×8` for a conv kernel call, when split by shape. */
+function shapeLabel(key: string, args: unknown[]): string {
+  const g = args.find((a): a is Record<string, number> => typeof a === 'object' && a !== null && 'kh' in a && 'oc' in a);
+  return g ? `${key} ${g.c}→${g.oc} ${g.kh}×${g.kw}/${g.strideH}${g.groups > 1 ? ` g${g.groups}` : ''} @${g.h} ×${g.n}` : key;
+}
 const base = backend();
 const totals = new Map<string, { ms: number; calls: number }>();
 const wrapped: Record<string, unknown> = { ...base };
 for (const [key, fn] of Object.entries(base)) {
   if (typeof fn !== 'function') continue;
   wrapped[key] = (...args: unknown[]) => {
-    const label = key === 'unary' || key === 'binary' || key === 'unaryGrad' || key === 'reduce' ? `${key}:${String(args[0])}` : key;
+    const label = key === 'unary' || key === 'binary' || key === 'unaryGrad' || key === 'reduce' ? `${key}:${String(args[0])}`
+      : byShape && key.startsWith('conv') ? shapeLabel(key, args) : key;
     const t = performance.now();
     const r = (fn as (...a: unknown[]) => unknown).apply(base, args);
     const e = performance.now() - t;
@@ -59,4 +68,4 @@ let kernel = 0;
 const rows = [...totals.entries()].sort((a, b) => b[1].ms - a[1].ms);
 for (const [, s] of rows) kernel += s.ms / steps;
 console.log(`${which}: ${wall.toFixed(2)} ms/step (${(images / wall * 1e3).toFixed(1)} img/s); kernels ${kernel.toFixed(2)} ms, outside ${(wall - kernel).toFixed(2)} ms`);
-for (const [k, s] of rows.slice(0, 25)) console.log(`${k.padEnd(28)} ${(s.ms / steps).toFixed(3).padStart(9)} ms  ${String(s.calls / steps).padStart(6)} calls`);
+for (const [k, s] of rows.slice(0, 25)) console.log(`${k.padEnd(byShape ? 44 : 28)} ${(s.ms / steps).toFixed(3).padStart(9)} ms  ${String(s.calls / steps).padStart(6)} calls`);

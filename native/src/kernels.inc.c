@@ -813,6 +813,200 @@ static void conv_bwd_weight_batched(const float *x, const float *gy, float *gw, 
   }
 }
 
+/* ------------------------------------------------------------------------------------------------------------
+ * Winograd F(2×2, 3×3) for stride-1, undilated, ungrouped 3×3 convolutions (Lavin & Gray 2016): each 2×2 block of
+ * outputs is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over a 4×4 input tile d, so the channel sums become 16 independent GEMMs
+ * (oc × c times c × tiles) with 16 multiplies per 4 outputs instead of 36: 2.25× fewer, less the transforms.
+ * Tiles go in blocks of WINO_T per task so a block's transformed input and products stay in L2.
+ * ---------------------------------------------------------------------------------------------------------- */
+#define WINO_TILES 96 /* tiles per task, at least: whole rows of tiles */
+typedef struct {
+  const float *xpad, *u, *bias, *scale;
+  float *out;
+  long c, oc, oh, ow, HP, WP, th, tw, rows, blocks;
+  int relu;
+} wino_job;
+
+/* Even and odd lanes of the 2·TT_VL floats a‖b. */
+#if TT_VL == 4
+#define EVEN_LANES 0, 2, 4, 6
+#define ODD_LANES 1, 3, 5, 7
+#elif TT_VL == 8
+#define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14
+#define ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15
+#else
+#define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#endif
+
+/* U[ξ][ci][o] = (G g Gᵀ)[ξ] with G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], ξ = 4·row + column of the 4×4 result. */
+static void wino_weights(const float *w, float *u, long oc, long c) {
+  long plane = oc * c;
+  for (long ci = 0; ci < c; ci++) /* o innermost: the 16 output planes are written along their rows */
+    for (long o = 0; o < oc; o++) {
+      const float *g = w + (o * c + ci) * 9;
+      float t[4][3];
+      for (int j = 0; j < 3; j++) {
+        t[0][j] = g[j];
+        t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+        t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+        t[3][j] = g[6 + j];
+      }
+      for (int i = 0; i < 4; i++) {
+        float *d = u + (long)(4 * i) * plane + ci * oc + o;
+        d[0] = t[i][0];
+        d[plane] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        d[2 * plane] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        d[3 * plane] = t[i][2];
+      }
+    }
+}
+
+/* Input transform of tiles (ty, tx … tx+TT_VL) of one channel: V[ξ] at v + ξ·cT, lanes = tiles. Reads the 4 rows
+ * from column 2·tx as two stride-2 deinterleaves (columns 0/1 of each tile, then 2/3 two floats on). */
+static inline void wino_in_vec(const float *d, long WP, float *v, long cT) {
+  vf r[4][4];
+  UNROLL for (int i = 0; i < 4; i++) {
+    const float *row = d + i * WP;
+    vf a = vload(row), b = vload(row + TT_VL), a2 = vload(row + 2), b2 = vload(row + 2 + TT_VL);
+    vf c0 = __builtin_shufflevector(a, b, EVEN_LANES), c1 = __builtin_shufflevector(a, b, ODD_LANES);
+    vf c2 = __builtin_shufflevector(a2, b2, EVEN_LANES), c3 = __builtin_shufflevector(a2, b2, ODD_LANES);
+    r[i][0] = c0 - c2; r[i][1] = c1 + c2; r[i][2] = c2 - c1; r[i][3] = c1 - c3;
+  }
+  UNROLL for (int q = 0; q < 4; q++) {
+    vstore(v + (0 + q) * cT, r[0][q] - r[2][q]);
+    vstore(v + (4 + q) * cT, r[1][q] + r[2][q]);
+    vstore(v + (8 + q) * cT, r[2][q] - r[1][q]);
+    vstore(v + (12 + q) * cT, r[1][q] - r[3][q]);
+  }
+}
+
+/* The same for one tile (rows narrower than a vector). */
+static inline void wino_in_one(const float *d, long WP, float *v, long cT) {
+  float r[4][4];
+  for (int i = 0; i < 4; i++) {
+    const float *row = d + i * WP;
+    r[i][0] = row[0] - row[2]; r[i][1] = row[1] + row[2]; r[i][2] = row[2] - row[1]; r[i][3] = row[1] - row[3];
+  }
+  for (int q = 0; q < 4; q++) {
+    v[(0 + q) * cT] = r[0][q] - r[2][q];
+    v[(4 + q) * cT] = r[1][q] + r[2][q];
+    v[(8 + q) * cT] = r[2][q] - r[1][q];
+    v[(12 + q) * cT] = r[1][q] - r[3][q];
+  }
+}
+
+static void wino_task(void *ctx, long t, int tid) {
+  const wino_job *j = ctx;
+  long b = t / j->blocks, ty0 = (t % j->blocks) * j->rows, rows = MINI(j->rows, j->th - ty0), tw = j->tw, T = rows * tw;
+  long c = j->c, oc = j->oc, WP = j->WP, plane = j->HP * WP, cT = c * T, oT = oc * T;
+  float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 16 * cT);
+  float *m = tt_scratch(tid, SLOT_TILE, sizeof(float) * 16 * oT);
+  const float *xb = j->xpad + b * c * plane;
+  /* V[ξ][ci][tile] = (Bᵀ d B)[ξ], Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]; a row's last vector overlaps the one
+   * before it rather than running past the row (the overlap is computed twice, identically) */
+  for (long ci = 0; ci < c; ci++) {
+    const float *xc = xb + ci * plane;
+    for (long r = 0; r < rows; r++) {
+      const float *d = xc + 2 * (ty0 + r) * WP;
+      float *vr = v + ci * T + r * tw;
+      if (tw < TT_VL) {
+        for (long tx = 0; tx < tw; tx++) wino_in_one(d + 2 * tx, WP, vr + tx, cT);
+        continue;
+      }
+      for (long tx = 0;; tx += TT_VL) {
+        if (tx + TT_VL > tw) tx = tw - TT_VL;
+        wino_in_vec(d + 2 * tx, WP, vr + tx, cT);
+        if (tx + TT_VL >= tw) break;
+      }
+    }
+  }
+  /* Mᵀ[ξ] (tiles × oc) = V[ξ]ᵀ (tiles × c) · U[ξ] (c × oc): tiles as GEMM rows and channels as columns, so the
+   * register tiles are full (channel counts are multiples of the vector width, rarely of the row block) */
+  for (int xi = 0; xi < 16; xi++)
+    gemm_serial(tid, T, oc, c, v + xi * cT, 1, T, j->u + xi * c * oc, oc, 1, m + xi * oT, oc, 0);
+  /* Y = Aᵀ M A, Aᵀ = [1 1 1 0; 0 1 −1 −1], vectorised over output channels, then the epilogue */
+  long ow = j->ow, oh = j->oh, ohw = oh * ow;
+  int relu = j->relu;
+  float *ob = j->out + b * oc * ohw;
+  vf zero = vsplat(0.0f);
+  for (long k = 0; k < T; k++) {
+    long ty = ty0 + k / tw, tx = k % tw, oy = 2 * ty, ox = 2 * tx;
+    long pos[4] = { oy * ow + ox, oy * ow + ox + 1, (oy + 1) * ow + ox, (oy + 1) * ow + ox + 1 };
+    int valid[4] = { 1, ox + 1 < ow, oy + 1 < oh, ox + 1 < ow && oy + 1 < oh };
+    const float *mk = m + k * oc;
+    long o = 0;
+    for (; o + TT_VL <= oc; o += TT_VL) {
+      vf s0[4], s1[4];
+      UNROLL for (int q = 0; q < 4; q++) {
+        vf e0 = vload(mk + q * oT + o), e1 = vload(mk + (4 + q) * oT + o), e2 = vload(mk + (8 + q) * oT + o),
+           e3 = vload(mk + (12 + q) * oT + o);
+        s0[q] = e0 + e1 + e2;
+        s1[q] = e1 - e2 - e3;
+      }
+      vf y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
+      vf sv = j->scale ? vload(j->scale + o) : vsplat(1.0f), bv = j->bias ? vload(j->bias + o) : zero;
+      UNROLL for (int q = 0; q < 4; q++) {
+        if (!valid[q]) continue;
+        vf val = y[q] * sv + bv;
+        if (relu) val = vsel((vi)((val > zero) | (val != val)), val, zero);
+        float *dst = ob + o * ohw + pos[q];
+        UNROLL for (int l = 0; l < TT_VL; l++) dst[l * ohw] = val[l];
+      }
+    }
+    for (; o < oc; o++) {
+      float e[16];
+      for (int xi = 0; xi < 16; xi++) e[xi] = mk[xi * oT + o];
+      float s0[4], s1[4];
+      for (int q = 0; q < 4; q++) {
+        s0[q] = e[q] + e[4 + q] + e[8 + q];
+        s1[q] = e[4 + q] - e[8 + q] - e[12 + q];
+      }
+      float y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
+      float scale = j->scale ? j->scale[o] : 1.0f, bias = j->bias ? j->bias[o] : 0.0f;
+      for (int q = 0; q < 4; q++) {
+        if (!valid[q]) continue;
+        float val = y[q] * scale + bias;
+        if (relu && !(val > 0 || val != val)) val = 0.0f;
+        ob[o * ohw + pos[q]] = val;
+      }
+    }
+  }
+}
+
+/* Whether Winograd serves this convolution: 3×3, stride 1, undilated, one group, enough channels for the GEMMs,
+ * maps of 24×24 and up (fewer tiles leave the transforms and the GEMMs' edges too large a share), and at most
+ * 128×128 channels (beyond, transforming the weights on every call costs more than it saves at these map sizes). */
+static int wino_applies(long c, long oc, long kh, long kw, long oh, long ow, long dH, long dW, long groups) {
+  return kh == 3 && kw == 3 && dH == 1 && dW == 1 && groups == 1 && c >= 16 && oc >= 16 && c * oc <= 128 * 128 &&
+         oh >= 24 && ow >= 24;
+}
+
+/* out = act(scale·conv3×3(x, w) + bias) with stride 1 and padding (padT, padL) on a c×h×w input, oh×ow output. */
+static void wino_conv(const float *x, const float *w, const float *bias, const float *scale, float *out, long n, long c,
+                      long h, long wd, long oc, long oh, long ow, long padT, long padL, int relu) {
+  long th = (oh + 1) / 2, tw = (ow + 1) / 2;
+  dconv d = { n, c, h, wd, oc, 2 * th, 2 * tw, 3, 3, padT, padL, 1, 1, 1 };
+  d.x = x;
+  d.cin = c;
+  d.HP = 2 * th + 2;
+  d.WP = 2 * tw + 2;
+  d.padT = padT;
+  d.padL = padL;
+  d.imgP = c * d.HP * d.WP;
+  d.xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * n * d.imgP);
+  int T = tt_num_threads();
+  if (T > 1 && n > 1) tt_parallel(n, dconv_pad_task, &d);
+  else for (long b = 0; b < n; b++) dconv_pad_task(&d, b, 0);
+  float *u = tt_shared_scratch(SH_WPACK, sizeof(float) * 16 * oc * c);
+  wino_weights(w, u, oc, c);
+  long rows = MAXI(1, WINO_TILES / tw);
+  wino_job j = { d.xpad, u, bias, scale, out, c, oc, oh, ow, d.HP, d.WP, th, tw, rows, (th + rows - 1) / rows, relu };
+  long tasks = n * j.blocks;
+  if (T > 1 && tasks > 1) tt_parallel(tasks, wino_task, &j);
+  else for (long t = 0; t < tasks; t++) wino_task(&j, t, 0);
+}
+
 static void op_conv2d(const float *x, const float *w, const float *bias, const float *scale, float *out, const int32_t *gi, int relu) {
   cgeom g = parse_cg(gi);
   int T = tt_num_threads();
@@ -825,6 +1019,10 @@ static void op_conv2d(const float *x, const float *w, const float *bias, const f
   }
   if (conv_use_batched(&g, 0)) {
     conv_fwd_batched(x, w, bias, scale, out, &g, relu);
+    return;
+  }
+  if (g.sH == 1 && g.sW == 1 && wino_applies(g.c, g.oc, g.kh, g.kw, g.oh, g.ow, g.dH, g.dW, g.groups)) {
+    wino_conv(x, w, bias, scale, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, relu);
     return;
   }
   if (g.sH == 1 && g.sW == 1) {
@@ -850,13 +1048,17 @@ static void op_conv2d_bwd_input(const float *gy, const float *w, float *gx, cons
     /* gx = conv(gy, flip(w)ᵀ) with complementary padding */
     dconv d = { g.n, g.oc, g.oh, g.ow, g.c, g.h, g.w, g.kh, g.kw, padT, padL, g.dH, g.dW, g.groups };
     d.x = gy; d.bias = 0; d.scale = 0; d.out = gx; d.relu = 0;
-    dconv_prepare(&d); /* d.kdim = ocg*khw, d.ocg = cg */
-    float *wt = tt_shared_scratch(SH_WT, sizeof(float) * g.c * d.kdim);
+    float *wt = tt_shared_scratch(SH_WT, sizeof(float) * g.c * ocg * khw);
     for (long gr = 0; gr < g.groups; gr++)
       for (long ci = 0; ci < cg; ci++)
         for (long o = 0; o < ocg; o++)
           for (long k = 0; k < khw; k++)
-            wt[(gr * cg + ci) * d.kdim + o * khw + (khw - 1 - k)] = w[((gr * ocg + o) * cg + ci) * khw + k];
+            wt[(gr * cg + ci) * ocg * khw + o * khw + (khw - 1 - k)] = w[((gr * ocg + o) * cg + ci) * khw + k];
+    if (wino_applies(g.oc, g.c, g.kh, g.kw, g.h, g.w, g.dH, g.dW, g.groups)) {
+      wino_conv(gy, wt, 0, 0, gx, g.n, g.oc, g.oh, g.ow, g.c, g.h, g.w, padT, padL, 0);
+      return;
+    }
+    dconv_prepare(&d); /* d.kdim = ocg*khw, d.ocg = cg */
     dconv_run(&d, wt);
     return;
   }
