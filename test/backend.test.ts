@@ -203,6 +203,7 @@ for (const name of accelerated) {
       { n: 2, c: 17, h: 25, w: 27, oc: 19, kh: 3, kw: 3, p: [1, 1], bias: true, relu: true },
       { n: 1, c: 16, h: 26, w: 41, oc: 24, kh: 3, kw: 3, bias: true },
       { n: 3, c: 32, h: 24, w: 24, oc: 16, kh: 3, kw: 3, p: [1, 1] },
+      { n: 4, c: 16, h: 13, w: 12, oc: 20, kh: 3, kw: 3, p: [1, 1], relu: true }, // small maps, enough tiles in the batch
     ];
     for (const cc of cases) {
       const [sH, sW] = cc.s ?? [1, 1], [pH, pW] = cc.p ?? [0, 0], [dH, dW] = cc.d ?? [1, 1], groups = cc.g ?? 1;
