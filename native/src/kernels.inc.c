@@ -896,16 +896,12 @@ static inline void wino_in_one(const float *d, long WP, float *v, long cT) {
   }
 }
 
-static void wino_task(void *ctx, long t, int tid) {
-  const wino_job *j = ctx;
-  long b = t / j->blocks, ty0 = (t % j->blocks) * j->rows, rows = MINI(j->rows, j->th - ty0), tw = j->tw, T = rows * tw;
-  long c = j->c, oc = j->oc, WP = j->WP, plane = j->HP * WP, cT = c * T, oT = oc * T;
-  float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 16 * cT);
-  float *m = tt_scratch(tid, SLOT_TILE, sizeof(float) * 16 * oT);
-  const float *xb = j->xpad + b * c * plane;
-  /* V[ξ][ci][tile] = (Bᵀ d B)[ξ], Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]; a row's last vector overlaps the one
-   * before it rather than running past the row (the overlap is computed twice, identically) */
-  for (long ci = 0; ci < c; ci++) {
+/* V[ξ][ci][tile] = (Bᵀ d B)[ξ] for the tile rows ty0 … ty0+rows of one image (xb: its padded channels), tiles
+ * numbered along the rows; Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]. A row's last vector overlaps the one
+ * before it rather than running past the row (the overlap is computed twice, identically). */
+static void wino_input_block(const wino_job *j, const float *xb, float *v, long ty0, long rows) {
+  long tw = j->tw, T = rows * tw, WP = j->WP, plane = j->HP * WP, cT = j->c * T;
+  for (long ci = 0; ci < j->c; ci++) {
     const float *xc = xb + ci * plane;
     for (long r = 0; r < rows; r++) {
       const float *d = xc + 2 * (ty0 + r) * WP;
@@ -921,6 +917,16 @@ static void wino_task(void *ctx, long t, int tid) {
       }
     }
   }
+}
+
+static void wino_task(void *ctx, long t, int tid) {
+  const wino_job *j = ctx;
+  long b = t / j->blocks, ty0 = (t % j->blocks) * j->rows, rows = MINI(j->rows, j->th - ty0), tw = j->tw, T = rows * tw;
+  long c = j->c, oc = j->oc, WP = j->WP, plane = j->HP * WP, cT = c * T, oT = oc * T;
+  float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 16 * cT);
+  float *m = tt_scratch(tid, SLOT_TILE, sizeof(float) * 16 * oT);
+  const float *xb = j->xpad + b * c * plane;
+  wino_input_block(j, xb, v, ty0, rows);
   /* Mᵀ[ξ] (tiles × oc) = V[ξ]ᵀ (tiles × c) · U[ξ] (c × oc): tiles as GEMM rows and channels as columns, so the
    * register tiles are full (channel counts are multiples of the vector width, rarely of the row block) */
   for (int xi = 0; xi < 16; xi++)
@@ -974,6 +980,129 @@ static void wino_task(void *ctx, long t, int tid) {
   }
 }
 
+/* Weight gradient in the same transform space: since U = G g Gᵀ and M = U ⊙ V, dg = Gᵀ (Σ_tiles (A dY Aᵀ) ⊙ V) G,
+ * so the sum over every tile of the batch becomes 16 GEMMs dU[ξ] (oc × c) += Ĝ[ξ] (oc × tiles) · V[ξ]ᵀ with the
+ * tiles as the reduction: long, cache-friendly K, 2.25× fewer multiplies than the direct sum. Each thread
+ * accumulates its own dU; the threads' parts are added and transformed back once at the end. */
+typedef struct {
+  wino_job f; /* the forward job's geometry and padded input (u, bias, scale, out unused) */
+  const float *gy;
+  float *du;  /* [threads][16][oc][c] */
+} wino_wg_job;
+
+/* Ĝ = A dY Aᵀ for one 2×2 block of dY (rows g0, g1): A = [1 0; 1 1; 1 −1; 0 −1]. */
+#define WINO_GY_ROWS(R, g0, g1) \
+  R[0] = g0; R[1] = g0 + g1; R[2] = g0 - g1; R[3] = -(g1);
+
+static void wino_wg_task(void *ctx, long t, int tid) {
+  const wino_wg_job *wj = ctx;
+  const wino_job *j = &wj->f;
+  long b = t / j->blocks, ty0 = (t % j->blocks) * j->rows, rows = MINI(j->rows, j->th - ty0), tw = j->tw, T = rows * tw;
+  long c = j->c, oc = j->oc, WP = j->WP, plane = j->HP * WP, cT = c * T, oT = oc * T, ow = j->ow, oh = j->oh;
+  float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 16 * cT);
+  float *gt = tt_scratch(tid, SLOT_TILE, sizeof(float) * 16 * oT);
+  const float *xb = j->xpad + b * c * plane;
+  wino_input_block(j, xb, v, ty0, rows);
+  /* Ĝ[ξ][o][tile]: a vector of tiles where both rows and both columns of their blocks are inside dY */
+  for (long o = 0; o < oc; o++) {
+    const float *gp = wj->gy + (b * oc + o) * oh * ow;
+    for (long r = 0; r < rows; r++) {
+      long y0 = 2 * (ty0 + r);
+      float *gr = gt + o * T + r * tw;
+      long tx = 0;
+      if (y0 + 1 < oh)
+        for (; tx + TT_VL <= tw && 2 * (tx + TT_VL) <= ow; tx += TT_VL) {
+          const float *p0 = gp + y0 * ow + 2 * tx, *p1 = p0 + ow;
+          vf a0 = vload(p0), b0 = vload(p0 + TT_VL), a1 = vload(p1), b1 = vload(p1 + TT_VL);
+          vf g00 = __builtin_shufflevector(a0, b0, EVEN_LANES), g01 = __builtin_shufflevector(a0, b0, ODD_LANES);
+          vf g10 = __builtin_shufflevector(a1, b1, EVEN_LANES), g11 = __builtin_shufflevector(a1, b1, ODD_LANES);
+          vf c0[4], c1[4];
+          WINO_GY_ROWS(c0, g00, g10) /* column 0 of the block down A */
+          WINO_GY_ROWS(c1, g01, g11)
+          UNROLL for (int i = 0; i < 4; i++) {
+            vf e[4];
+            WINO_GY_ROWS(e, c0[i], c1[i]) /* then row i across Aᵀ */
+            UNROLL for (int q = 0; q < 4; q++) vstore(gr + (4 * i + q) * oT + tx, e[q]);
+          }
+        }
+      for (; tx < tw; tx++) {
+        long x0 = 2 * tx;
+        float g00 = gp[y0 * ow + x0];
+        float g01 = x0 + 1 < ow ? gp[y0 * ow + x0 + 1] : 0.0f;
+        float g10 = y0 + 1 < oh ? gp[(y0 + 1) * ow + x0] : 0.0f;
+        float g11 = y0 + 1 < oh && x0 + 1 < ow ? gp[(y0 + 1) * ow + x0 + 1] : 0.0f;
+        float c0[4], c1[4];
+        WINO_GY_ROWS(c0, g00, g10)
+        WINO_GY_ROWS(c1, g01, g11)
+        for (int i = 0; i < 4; i++) {
+          float e[4];
+          WINO_GY_ROWS(e, c0[i], c1[i])
+          for (int q = 0; q < 4; q++) gr[(4 * i + q) * oT + tx] = e[q];
+        }
+      }
+    }
+  }
+  float *du = wj->du + (long)tid * 16 * oc * c;
+  for (int xi = 0; xi < 16; xi++)
+    gemm_serial(tid, oc, c, T, gt + xi * oT, T, 1, v + xi * cT, 1, T, du + xi * oc * c, c, 1);
+}
+
+/* gw [oc][c][3][3] = Gᵀ dU G summed over the threads' dU, Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]. */
+static void wino_wg_finish(const float *du, long parts, float *gw, long oc, long c) {
+  long plane = oc * c;
+  for (long o = 0; o < oc; o++)
+    for (long ci = 0; ci < c; ci++) {
+      float e[16];
+      for (int xi = 0; xi < 16; xi++) {
+        float acc = 0.0f;
+        for (long p = 0; p < parts; p++) acc += du[(p * 16 + xi) * plane + o * c + ci];
+        e[xi] = acc;
+      }
+      float t[3][4];
+      for (int q = 0; q < 4; q++) {
+        t[0][q] = e[q] + 0.5f * (e[4 + q] + e[8 + q]);
+        t[1][q] = 0.5f * (e[4 + q] - e[8 + q]);
+        t[2][q] = 0.5f * (e[4 + q] + e[8 + q]) + e[12 + q];
+      }
+      float *d = gw + (o * c + ci) * 9;
+      for (int i = 0; i < 3; i++) {
+        d[3 * i] = t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+        d[3 * i + 1] = 0.5f * (t[i][1] - t[i][2]);
+        d[3 * i + 2] = 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+      }
+    }
+}
+
+/* Pads x into the Winograd tile grid for an oh×ow output and fills the geometry of a wino_job. */
+static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, long wd, long oc, long oh, long ow,
+                         long padT, long padL) {
+  long th = (oh + 1) / 2, tw = (ow + 1) / 2;
+  dconv d = { n, c, h, wd, oc, 2 * th, 2 * tw, 3, 3, padT, padL, 1, 1, 1 };
+  d.x = x;
+  d.HP = 2 * th + 2;
+  d.WP = 2 * tw + 2;
+  d.imgP = c * d.HP * d.WP;
+  d.xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * n * d.imgP);
+  if (tt_num_threads() > 1 && n > 1) tt_parallel(n, dconv_pad_task, &d);
+  else for (long b = 0; b < n; b++) dconv_pad_task(&d, b, 0);
+  long rows = MAXI(1, WINO_TILES / tw);
+  *j = (wino_job){ d.xpad, 0, 0, 0, 0, c, oc, oh, ow, d.HP, d.WP, th, tw, rows, (th + rows - 1) / rows, 0 };
+}
+
+static void wino_conv_bwd_weight(const float *x, const float *gy, float *gw, long n, long c, long h, long wd, long oc,
+                                 long oh, long ow, long padT, long padL) {
+  wino_wg_job wj;
+  wino_prepare(&wj.f, x, n, c, h, wd, oc, oh, ow, padT, padL);
+  int T = tt_num_threads();
+  long tasks = n * wj.f.blocks, parts = T > 1 && tasks > 1 ? T : 1;
+  wj.gy = gy;
+  wj.du = tt_shared_scratch(SH_GYPAD, sizeof(float) * parts * 16 * oc * c);
+  memset(wj.du, 0, sizeof(float) * parts * 16 * oc * c);
+  if (parts > 1) tt_parallel(tasks, wino_wg_task, &wj);
+  else for (long t = 0; t < tasks; t++) wino_wg_task(&wj, t, 0);
+  wino_wg_finish(wj.du, parts, gw, oc, c);
+}
+
 /* Whether Winograd serves this convolution: 3×3, stride 1, undilated, one group, enough channels for the GEMMs,
  * maps of 12×12 and up with at least 144 tiles in the batch (fewer leave the transforms and the GEMMs' edges too
  * large a share: 8×8 maps lose even at 32 images, 14×14 at 64 images gains 1.4×), and at most 128×128 channels
@@ -986,25 +1115,13 @@ static int wino_applies(long n, long c, long oc, long kh, long kw, long oh, long
 /* out = act(scale·conv3×3(x, w) + bias) with stride 1 and padding (padT, padL) on a c×h×w input, oh×ow output. */
 static void wino_conv(const float *x, const float *w, const float *bias, const float *scale, float *out, long n, long c,
                       long h, long wd, long oc, long oh, long ow, long padT, long padL, int relu) {
-  long th = (oh + 1) / 2, tw = (ow + 1) / 2;
-  dconv d = { n, c, h, wd, oc, 2 * th, 2 * tw, 3, 3, padT, padL, 1, 1, 1 };
-  d.x = x;
-  d.cin = c;
-  d.HP = 2 * th + 2;
-  d.WP = 2 * tw + 2;
-  d.padT = padT;
-  d.padL = padL;
-  d.imgP = c * d.HP * d.WP;
-  d.xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * n * d.imgP);
-  int T = tt_num_threads();
-  if (T > 1 && n > 1) tt_parallel(n, dconv_pad_task, &d);
-  else for (long b = 0; b < n; b++) dconv_pad_task(&d, b, 0);
+  wino_job j;
+  wino_prepare(&j, x, n, c, h, wd, oc, oh, ow, padT, padL);
   float *u = tt_shared_scratch(SH_WPACK, sizeof(float) * 16 * oc * c);
   wino_weights(w, u, oc, c);
-  long rows = MAXI(1, WINO_TILES / tw);
-  wino_job j = { d.xpad, u, bias, scale, out, c, oc, oh, ow, d.HP, d.WP, th, tw, rows, (th + rows - 1) / rows, relu };
+  j.u = u; j.bias = bias; j.scale = scale; j.out = out; j.relu = relu;
   long tasks = n * j.blocks;
-  if (T > 1 && tasks > 1) tt_parallel(tasks, wino_task, &j);
+  if (tt_num_threads() > 1 && tasks > 1) tt_parallel(tasks, wino_task, &j);
   else for (long t = 0; t < tasks; t++) wino_task(&j, t, 0);
 }
 
@@ -1302,6 +1419,10 @@ static void op_conv2d_bwd_weight(const float *x, const float *gy, float *gw, con
   int T = tt_num_threads();
   if (conv_use_batched(&g, 1)) {
     conv_bwd_weight_batched(x, gy, gw, &g);
+    return;
+  }
+  if (g.sH == 1 && g.sW == 1 && wino_applies(g.n, g.c, g.oc, g.kh, g.kw, g.oh, g.ow, g.dH, g.dW, g.groups)) {
+    wino_conv_bwd_weight(x, gy, gw, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW);
     return;
   }
   if (wgemm_applies(&g)) {

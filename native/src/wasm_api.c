@@ -97,13 +97,26 @@ static int live_workers(void) {
   return n;
 }
 
+/* The team as tt_num_threads last reported it: 1 + the highest live worker's tid. Kernels size per-thread
+ * buffers by that count, so tt_parallel never hands work to a tid at or beyond it, even if a worker has started
+ * since (workers only ever start, so every tid below it that is live stays live). */
+static int team;
+static int refresh_team(void) {
+  int t = 1;
+  for (int w = 1; w < wanted_threads; w++)
+    if (__atomic_load_n(&slots[w].alive, __ATOMIC_ACQUIRE)) t = w + 1;
+  return team = t;
+}
+
 /* Nested calls (a task calling a kernel) and calls before any worker is up run serially on the caller. */
 void tt_parallel(long ntasks, tt_task_fn fn, void *ctx) {
   if (ntasks <= 0) return;
   int members[TT_MAX_THREADS], count = 0;
-  if (!in_job && ntasks > 1)
-    for (int w = 1; w < wanted_threads; w++)
+  if (!in_job && ntasks > 1) {
+    int limit = team ? MINI(team, wanted_threads) : refresh_team();
+    for (int w = 1; w < limit; w++)
       if (__atomic_load_n(&slots[w].alive, __ATOMIC_ACQUIRE)) members[count++] = w;
+  }
   if (!count) {
     for (long t = 0; t < ntasks; t++) fn(ctx, t, 0);
     return;
@@ -125,7 +138,7 @@ void tt_parallel(long ntasks, tt_task_fn fn, void *ctx) {
   in_job = 0;
 }
 
-int tt_num_threads(void) { return in_job ? 1 : 1 + live_workers(); }
+int tt_num_threads(void) { return in_job ? 1 : refresh_team(); }
 void tt_set_num_threads(int n) { wanted_threads = n < 1 ? 1 : n > TT_MAX_THREADS ? TT_MAX_THREADS : n; }
 
 /* A worker's whole life: announce itself, then run each job it is handed. Spins a while before sleeping, since
