@@ -816,8 +816,8 @@ static void conv_bwd_weight_batched(const float *x, const float *gy, float *gw, 
 /* ------------------------------------------------------------------------------------------------------------
  * Winograd F(2×2, 3×3) for stride-1, undilated, ungrouped 3×3 convolutions (Lavin & Gray 2016): each 2×2 block of
  * outputs is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over a 4×4 input tile d, so the channel sums become 16 independent GEMMs
- * (oc × c times c × tiles) with 16 multiplies per 4 outputs instead of 36: 2.25× fewer, less the transforms.
- * Tiles go in blocks of WINO_T per task so a block's transformed input and products stay in L2.
+ * with 16 multiplies per 4 outputs instead of 36: 2.25× fewer, less the transforms. A task takes whole rows of
+ * tiles, about WINO_TILES, so its transformed input and products stay in cache.
  * ---------------------------------------------------------------------------------------------------------- */
 #define WINO_TILES 96 /* tiles per task, at least: whole rows of tiles */
 typedef struct {
@@ -955,7 +955,7 @@ static void wino_task(void *ctx, long t, int tid) {
       UNROLL for (int q = 0; q < 4; q++) {
         if (!valid[q]) continue;
         vf val = y[q] * sv + bv;
-        if (relu) val = vsel((vi)((val > zero) | (val != val)), val, zero);
+        if (relu) val = vsel(val <= zero, zero, val); /* NaN passes, as PyTorch */
         float *dst = ob + o * ohw + pos[q];
         UNROLL for (int l = 0; l < TT_VL; l++) dst[l * ohw] = val[l];
       }
@@ -1487,14 +1487,22 @@ typedef struct { pgeom g; const float *x; float *out; int32_t *idx; const float 
 /* The running max takes v when v is larger, or v is NaN and the max is not yet (the first NaN wins, as PyTorch). */
 #define MAX_TAKE(v, best) ((v) > (best) || ((v) != (v) && (best) == (best)))
 
-/* The larger of best and v as the running max sees it (MAX_TAKE), on vectors. */
-static inline vf vmax_take(vf best, vf v) { return vsel((vi)((v > best) | ((v != v) & (best == best))), v, best); }
+/* MAX_TAKE on vectors: the lanes where the running max takes v. */
+static inline vi vtake(vf best, vf v) { return (vi)((v > best) | ((v != v) & (best == best))); }
+/* The running max after seeing v … */
+static inline vf vmax_take(vf best, vf v) { return vsel(vtake(best, v), v, best); }
+/* … and with the argmax: lanes that take v take its flat index `at` too. */
+static inline void vmax_take_at(vf *best, vi *bi, vf v, vi at) {
+  vi t = vtake(*best, v);
+  *best = vsel(t, v, *best);
+  *bi = (t & at) | (~t & *bi);
+}
 
 /* Up to TT_VL outputs of a 2×2 / stride-2 row pair starting at output xo (n ≤ TT_VL valid lanes; the others repeat
  * the last one, so nothing past the row is read), the four taps as stride-2 gathers with vector selects. */
 static inline void maxpool2x2_vec(const float *r0, const float *r1, long xo, long n, int32_t base, int32_t w, float *orow,
                                   int32_t *irow) {
-  vf best = vgather_n(r0 + 2 * xo, 2, n), v;
+  vf best = vgather_n(r0 + 2 * xo, 2, n);
   if (!irow) {
     best = vmax_take(best, vgather_n(r0 + 2 * xo + 1, 2, n));
     best = vmax_take(best, vgather_n(r1 + 2 * xo, 2, n));
@@ -1502,19 +1510,13 @@ static inline void maxpool2x2_vec(const float *r0, const float *r1, long xo, lon
     for (long l = 0; l < n; l++) orow[xo + l] = best[l];
     return;
   }
-  vi even, take;
+  vi even; /* flat index of each lane's top-left tap */
   UNROLL for (int l = 0; l < TT_VL; l++) even[l] = 2 * (l < n ? l : (int)n - 1);
   even += base + (int32_t)(2 * xo);
   vi bi = even;
-#define TAKE2(row, dx, off)                                     \
-  v = vgather_n(row + 2 * xo + dx, 2, n);                       \
-  take = (vi)((v > best) | ((v != v) & (best == best)));        \
-  best = vsel(take, v, best);                                   \
-  bi = (take & (even + (off + dx))) | (~take & bi);
-  TAKE2(r0, 1, 0)
-  TAKE2(r1, 0, w)
-  TAKE2(r1, 1, w)
-#undef TAKE2
+  vmax_take_at(&best, &bi, vgather_n(r0 + 2 * xo + 1, 2, n), even + 1);
+  vmax_take_at(&best, &bi, vgather_n(r1 + 2 * xo, 2, n), even + w);
+  vmax_take_at(&best, &bi, vgather_n(r1 + 2 * xo + 1, 2, n), even + (w + 1));
   for (long l = 0; l < n; l++) { orow[xo + l] = best[l]; irow[xo + l] = bi[l]; }
 }
 
@@ -1566,6 +1568,25 @@ static void maxpool_values_plane(const float *xp, float *op, const pgeom *g, int
   }
 }
 
+/* One output with indices whose window is clipped (or empty: -inf and index -1) by the image border. */
+static void maxpool_border(const float *xp, const pgeom *g, long iy0, long ilo, long ihi, long xo, float *orow, int32_t *irow) {
+  long ix0 = xo * g->sW - g->pW;
+  long jlo = ix0 >= 0 ? 0 : (-ix0 + g->dW - 1) / g->dW;
+  long jhi = ix0 > g->w - 1 ? 0 : MINI(g->kw, (g->w - 1 - ix0) / g->dW + 1);
+  float best = -__builtin_inff();
+  long bi = -1;
+  for (long i = ilo; i < ihi; i++) {
+    const float *row = xp + (iy0 + i * g->dH) * g->w;
+    for (long jj = jlo; jj < jhi; jj++) {
+      long ix = ix0 + jj * g->dW;
+      float v = row[ix];
+      if (bi < 0 || MAX_TAKE(v, best)) { best = v; bi = (iy0 + i * g->dH) * g->w + ix; }
+    }
+  }
+  orow[xo] = best;
+  irow[xo] = (int32_t)bi;
+}
+
 static void maxpool_task(void *ctx, long p, int tid) {
   const pool_job *j = ctx;
   const pgeom *g = &j->g;
@@ -1581,8 +1602,9 @@ static void maxpool_task(void *ctx, long p, int tid) {
     maxpool_values_plane(xp, op, g, tid);
     return;
   }
-  /* Outputs whose window lies inside the image along x: [xlo, xhi). There every tap is read without bounds tests
-   * and the running max is kept with selects, not branches (a branch per tap mispredicts on real data). */
+  /* Outputs whose window lies inside the image along x: [xlo, xhi). There a vector of outputs runs at once (the
+   * last one clamped) from gathered taps, with vector selects for value and index; the border outputs clip their
+   * tap ranges. */
   long xlo = MINI(g->ow, (g->pW + g->sW - 1) / g->sW);
   long reach = (g->kw - 1) * g->dW;
   long xhi = g->w - 1 - reach + g->pW < 0 ? 0 : (g->w - 1 - reach + g->pW) / g->sW + 1;
@@ -1593,47 +1615,26 @@ static void maxpool_task(void *ctx, long p, int tid) {
     long ilo = iy0 >= 0 ? 0 : (-iy0 + g->dH - 1) / g->dH;
     long ihi = iy0 > g->h - 1 ? 0 : MINI(g->kh, (g->h - 1 - iy0) / g->dH + 1);
     float *orow = op + y * g->ow;
-    int32_t *irow = ip ? ip + y * g->ow : NULL;
-    for (long xo = 0; xo < g->ow; xo++) {
-      /* interior, TT_VL outputs at once (the last vector clamped): gathered taps, vector selects for value and
-       * index (a branch per tap mispredicts on real data) */
-      if (xo >= xlo && xo < xhi && ilo < ihi) {
-        for (; xo < xhi; xo += TT_VL) {
-          long n = MINI(TT_VL, xhi - xo), ix0 = xo * g->sW - g->pW;
-          vi lane;
-          UNROLL for (int l = 0; l < TT_VL; l++) lane[l] = (l < n ? l : (int32_t)n - 1) * (int32_t)g->sW;
-          vf best = vsplat(-__builtin_inff());
-          vi bi = lane + (int32_t)((iy0 + ilo * g->dH) * g->w + ix0);
-          for (long i = ilo; i < ihi; i++) {
-            long rbase = (iy0 + i * g->dH) * g->w + ix0;
-            for (long jj = 0; jj < g->kw; jj++) {
-              vf v = vgather_n(xp + rbase + jj * g->dW, g->sW, n);
-              vi take = (vi)((v > best) | ((v != v) & (best == best)));
-              best = vsel(take, v, best);
-              bi = (take & (lane + (int32_t)(rbase + jj * g->dW))) | (~take & bi);
-            }
-          }
-          for (long l = 0; l < n; l++) { orow[xo + l] = best[l]; irow[xo + l] = bi[l]; }
+    int32_t *irow = ip + y * g->ow;
+    long xo = 0;
+    if (ilo < ihi) {
+      for (; xo < xlo; xo++) maxpool_border(xp, g, iy0, ilo, ihi, xo, orow, irow);
+      for (; xo < xhi; xo += TT_VL) {
+        long n = MINI(TT_VL, xhi - xo), ix0 = xo * g->sW - g->pW;
+        vi lane;
+        UNROLL for (int l = 0; l < TT_VL; l++) lane[l] = (l < n ? l : (int32_t)n - 1) * (int32_t)g->sW;
+        vf best = vsplat(-__builtin_inff());
+        vi bi = lane + (int32_t)((iy0 + ilo * g->dH) * g->w + ix0);
+        for (long i = ilo; i < ihi; i++) {
+          long rbase = (iy0 + i * g->dH) * g->w + ix0;
+          for (long jj = 0; jj < g->kw; jj++)
+            vmax_take_at(&best, &bi, vgather_n(xp + rbase + jj * g->dW, g->sW, n), lane + (int32_t)(rbase + jj * g->dW));
         }
-        xo = xhi;
-        if (xo >= g->ow) break;
+        for (long l = 0; l < n; l++) { orow[xo + l] = best[l]; irow[xo + l] = bi[l]; }
       }
-      long ix0 = xo * g->sW - g->pW;
-      long jlo = ix0 >= 0 ? 0 : (-ix0 + g->dW - 1) / g->dW;
-      long jhi = ix0 > g->w - 1 ? 0 : MINI(g->kw, (g->w - 1 - ix0) / g->dW + 1);
-      float best = -__builtin_inff();
-      long bi = -1;
-      for (long i = ilo; i < ihi; i++) {
-        const float *row = xp + (iy0 + i * g->dH) * g->w;
-        for (long jj = jlo; jj < jhi; jj++) {
-          long ix = ix0 + jj * g->dW;
-          float v = row[ix];
-          if (bi < 0 || MAX_TAKE(v, best)) { best = v; bi = (iy0 + i * g->dH) * g->w + ix; }
-        }
-      }
-      orow[xo] = best;
-      if (irow) irow[xo] = (int32_t)bi;
+      xo = xhi; /* the last vector may have stepped past it */
     }
+    for (; xo < g->ow; xo++) maxpool_border(xp, g, iy0, ilo, ihi, xo, orow, irow);
   }
 }
 

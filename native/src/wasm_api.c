@@ -4,9 +4,9 @@
  * (src/backend/wasm.ts).
  *
  * Built four ways (scripts/build-wasm.mjs): with or without relaxed SIMD (fused multiply-add, about twice the GEMM
- * speed where the runtime has it), each single-threaded and with TT_THREADS over a shared, imported memory. In the threaded build the
- * module is instantiated once per thread; the JavaScript thread that calls the kernels is tid 0 and each worker
- * (tid 1…) parks in tt_worker, woken by memory.atomic.notify when tt_parallel hands it a job.
+ * speed where the runtime has it), each single-threaded and with TT_THREADS over a shared, imported memory. In the
+ * threaded build the module is instantiated once per thread; the JavaScript thread that calls the kernels is tid 0
+ * and each worker (tid 1…) parks in tt_worker, woken by memory.atomic.notify when tt_parallel hands it a job.
  */
 #include "tt.h"
 
@@ -91,12 +91,6 @@ static void run_tasks(int tid) {
   }
 }
 
-static int live_workers(void) {
-  int n = 0;
-  for (int w = 1; w < wanted_threads; w++) n += __atomic_load_n(&slots[w].alive, __ATOMIC_ACQUIRE);
-  return n;
-}
-
 /* The team as tt_num_threads last reported it: 1 + the highest live worker's tid. Kernels size per-thread
  * buffers by that count, so tt_parallel never hands work to a tid at or beyond it, even if a worker has started
  * since (workers only ever start, so every tid below it that is live stays live). */
@@ -162,8 +156,8 @@ EXPORT(tt_threads) int w_threads(int n) {
   if (n > 0) tt_set_num_threads(n);
   return wanted_threads;
 }
-/* Threads taking part in kernels now: the caller and the workers that have started (at most the wanted count). */
-EXPORT(tt_live_threads) int w_live_threads(void) { return 1 + live_workers(); }
+/* Threads taking part in kernels now: the team tt_num_threads would report (workers start in the background). */
+EXPORT(tt_live_threads) int w_live_threads(void) { return refresh_team(); }
 /* Stack memory for a worker (the module's own stack belongs to the main thread); returns its top. */
 EXPORT(tt_stack) void *w_stack(size_t bytes) { return (char *)bump(bytes) + bytes; }
 #else

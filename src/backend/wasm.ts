@@ -5,8 +5,8 @@
  *
  * Threads: where shared memory is available the threaded build is used, with one worker thread per extra core
  * (TATAMI_NUM_THREADS or setNumThreads, default all cores); the workers instantiate the same module over the same
- * memory and wait in the module for work, so a kernel call stays synchronous for the caller. Otherwise, or with
- * one thread, the single-threaded build runs on the calling thread.
+ * memory and wait in the module for work, so a kernel call stays synchronous for the caller (with one thread the
+ * threaded build simply runs everything on the caller). Without shared memory the single-threaded build runs.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -27,6 +27,8 @@ type WasmFn = (...args: number[]) => number;
 const SHARED_INITIAL_PAGES = 16;
 const SHARED_MAX_PAGES = 65535;
 const WORKER_STACK_BYTES = 1 << 20;
+/** TT_MAX_THREADS of the threaded build (native/src/tt.h): the caller and at most 15 workers. */
+const MAX_THREADS = 16;
 
 /** Runs in each worker thread: the same module over the same memory, its own stack, parked in tt_worker. */
 const WORKER_SOURCE = `
@@ -59,12 +61,14 @@ class WasmKernels implements RawKernels {
    */
   setThreads(n: number): number {
     if (!this.module) return 1;
-    const want = Math.max(1, Math.min(16, Math.floor(n)));
+    const want = Math.max(1, Math.min(MAX_THREADS, Math.floor(n)));
     while (this.workers.length < want - 1) {
       const tid = this.workers.length + 1;
       const stackTop = this.fn.tt_stack(WORKER_STACK_BYTES) >>> 0;
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: this.module, memory: this.memory, tid, stackTop } });
       worker.unref(); // parked workers must not keep the process alive
+      // A worker that fails to start never announces itself, so kernels run without it: warn, do not crash.
+      worker.on('error', (err) => process.emitWarning(`tatami: wasm worker ${tid} failed (${err.message}); running with fewer threads`));
       this.workers.push(worker);
     }
     return this.fn.tt_threads(want);
