@@ -11,7 +11,7 @@ import { Module, type AnyModule } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/normalization.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling.js';
 import { ReLU } from '../nn/activation.js';
-import { canFoldConvBn, convBnAct, residualRelu } from '../nn/fusion.js';
+import { convBnAct, foldedConvBnAct, residualRelu } from '../nn/fusion.js';
 import { flatten } from '../ops/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -64,10 +64,11 @@ export class BasicBlock extends Module {
 
   forward(x: Tensor): Tensor {
     let out = convBnAct(this.conv1, this.bn1, this.relu, x);
-    const folded = canFoldConvBn(this.conv2, this.bn2, null);
-    out = convBnAct(this.conv2, this.bn2, null, out);
+    // folded: `out` is a fresh tensor nothing else holds, so the residual add and ReLU may run in place on it
+    const folded = foldedConvBnAct(this.conv2, this.bn2, null, out);
+    out = folded ?? (this.bn2.forward(this.conv2.forward(out)) as Tensor);
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return residualRelu(out, identity, this.relu, folded);
+    return residualRelu(out, identity, this.relu, folded !== null);
   }
 }
 
@@ -105,10 +106,11 @@ export class Bottleneck extends Module {
   forward(x: Tensor): Tensor {
     let out = convBnAct(this.conv1, this.bn1, this.relu, x);
     out = convBnAct(this.conv2, this.bn2, this.relu, out);
-    const folded = canFoldConvBn(this.conv3, this.bn3, null);
-    out = convBnAct(this.conv3, this.bn3, null, out);
+    // folded: `out` is a fresh tensor nothing else holds, so the residual add and ReLU may run in place on it
+    const folded = foldedConvBnAct(this.conv3, this.bn3, null, out);
+    out = folded ?? (this.bn3.forward(this.conv3.forward(out)) as Tensor);
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return residualRelu(out, identity, this.relu, folded);
+    return residualRelu(out, identity, this.relu, folded !== null);
   }
 }
 

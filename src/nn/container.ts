@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Module, type AnyModule } from './module.js';
 import { Conv2d } from './conv.js';
 import { ReLU } from './activation.js';
-import { canFoldConvBn, convBnAct, isExactly } from './fusion.js';
+import { foldedConvBnAct, isExactly } from './fusion.js';
 
 function normIndex(op: string, i: number, n: number): number {
   if (!Number.isInteger(i) || i < -n || i >= n) throw new Error(`${op}: index ${i} is out of range for a container of ${n} modules`);
@@ -106,8 +106,9 @@ export class Sequential extends IndexedContainer<[Tensor], Tensor> {
         // Conv2d → BatchNorm2d (→ ReLU) in inference: one convolution with the folded affine (and ReLU).
         const after = items[i + 2];
         const relu = after instanceof ReLU ? after : null;
-        if (canFoldConvBn(m, next, relu)) {
-          y = convBnAct(m, next, relu, y as Tensor);
+        const folded = foldedConvBnAct(m, next, relu, y as Tensor);
+        if (folded) {
+          y = folded;
           i += relu ? 2 : 1;
           continue;
         }

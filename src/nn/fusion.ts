@@ -44,16 +44,24 @@ function foldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Te
 }
 
 /**
+ * act(bn(conv(x))) as one folded convolution when `canFoldConvBn` holds and x is a 4-D batch; null otherwise, for
+ * the caller to run the modules (callers that must know whether it folded use this, so the check runs once).
+ */
+export function foldedConvBnAct(conv: Conv2d, bn: AnyModule, act: AnyModule | null, x: Tensor): Tensor | null {
+  if (!canFoldConvBn(conv, bn, act) || x.shape.length !== 4) return null;
+  const { scale, shift } = foldedAffine(conv, bn as BatchNorm2d);
+  return conv2dScaleShift(x, conv.weight, scale, shift, {
+    stride: conv.stride, padding: conv.padding, dilation: conv.dilation, groups: conv.groups, activation: act ? 'relu' : 'none',
+  });
+}
+
+/**
  * act(bn(conv(x))) — folded into one convolution when `canFoldConvBn` holds, else the modules' own forwards.
  * `act` null means no activation (it may be any module when not folded).
  */
 export function convBnAct(conv: Conv2d, bn: AnyModule, act: AnyModule | null, x: Tensor): Tensor {
-  if (canFoldConvBn(conv, bn, act) && x.shape.length === 4) {
-    const { scale, shift } = foldedAffine(conv, bn as BatchNorm2d);
-    return conv2dScaleShift(x, conv.weight, scale, shift, {
-      stride: conv.stride, padding: conv.padding, dilation: conv.dilation, groups: conv.groups, activation: act ? 'relu' : 'none',
-    });
-  }
+  const folded = foldedConvBnAct(conv, bn, act, x);
+  if (folded) return folded;
   const y = bn.forward(conv.forward(x)) as Tensor;
   return act ? (act.forward(y) as Tensor) : y;
 }
