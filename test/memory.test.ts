@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as tt from '../src/index.ts';
+import { backendNames } from './helpers.ts';
 
 // Users never call dispose(): tensors and their graphs are reclaimed by the garbage collector once unreachable.
 // 2,000 forward+backward steps of a small conv net must not grow the resident set by more than 64 MiB beyond
@@ -30,4 +32,22 @@ test('2,000 training steps of a small conv net keep RSS bounded (no dispose need
   const grown = (process.memoryUsage().rss - before) / 2 ** 20;
   assert.ok(Number.isFinite(last));
   assert.ok(grown < 64, `RSS grew by ${grown.toFixed(1)} MiB over 2,000 steps (bound 64 MiB)`);
+});
+
+// Op outputs skip the zero fill (Tensor.unfilled): every kernel must overwrite its whole output. The probe runs
+// each op family forward and backward once with unfilled storage left as is and once pre-filled with NaN
+// (TATAMI_POISON=1), on each backend, single-threaded so that the two runs sum in the same order.
+test('kernels overwrite every element of unfilled outputs (NaN-poisoned storage changes nothing)', () => {
+  const run = (backend: string, poison: boolean) => {
+    const env = { ...process.env, TATAMI_BACKEND: backend, TATAMI_NUM_THREADS: '1', TATAMI_POISON: poison ? '1' : '0' };
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/unfilled-probe.ts'], { env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+  };
+  for (const backend of backendNames()) {
+    const clean = run(backend, false);
+    const poisoned = run(backend, true);
+    for (const [name, v] of Object.entries(clean)) assert.ok(Number.isFinite(v), `[${backend}] ${name} is ${v} without poison`);
+    assert.deepEqual(poisoned, clean, `[${backend}] results change when unfilled storage starts as NaN`);
+  }
 });

@@ -18,7 +18,7 @@ function shapeLabel(key: string, args: unknown[]): string {
   return g ? `${key} ${g.c}→${g.oc} ${g.kh}×${g.kw}/${g.strideH}${g.groups > 1 ? ` g${g.groups}` : ''} @${g.h} ×${g.n}` : key;
 }
 const base = backend();
-const totals = new Map<string, { ms: number; calls: number }>();
+const totals = new Map<string, { ms: number; calls: number; each: number[] }>();
 const wrapped: Record<string, unknown> = { ...base };
 for (const [key, fn] of Object.entries(base)) {
   if (typeof fn !== 'function') continue;
@@ -28,8 +28,8 @@ for (const [key, fn] of Object.entries(base)) {
     const t = performance.now();
     const r = (fn as (...a: unknown[]) => unknown).apply(base, args);
     const e = performance.now() - t;
-    const s = totals.get(label) ?? { ms: 0, calls: 0 };
-    s.ms += e; s.calls++;
+    const s = totals.get(label) ?? { ms: 0, calls: 0, each: [] };
+    s.ms += e; s.calls++; s.each.push(e);
     totals.set(label, s);
     return r;
   };
@@ -68,4 +68,7 @@ let kernel = 0;
 const rows = [...totals.entries()].sort((a, b) => b[1].ms - a[1].ms);
 for (const [, s] of rows) kernel += s.ms / steps;
 console.log(`${which}: ${wall.toFixed(2)} ms/step (${(images / wall * 1e3).toFixed(1)} img/s); kernels ${kernel.toFixed(2)} ms, outside ${(wall - kernel).toFixed(2)} ms`);
-for (const [k, s] of rows.slice(0, 25)) console.log(`${k.padEnd(byShape ? 44 : 28)} ${(s.ms / steps).toFixed(3).padStart(9)} ms  ${String(s.calls / steps).padStart(6)} calls`);
+/** Median of one call's time × calls per step: what the kernel costs when the shared machine leaves it alone. */
+const typical = (s: { calls: number; each: number[] }) => [...s.each].sort((a, b) => a - b)[s.each.length >> 1] * (s.calls / steps);
+console.log(`${'kernel'.padEnd(byShape ? 44 : 28)} ${'mean ms'.padStart(9)}  ${'median×calls'.padStart(12)}  calls`);
+for (const [k, s] of rows.slice(0, 25)) console.log(`${k.padEnd(byShape ? 44 : 28)} ${(s.ms / steps).toFixed(3).padStart(9)}  ${typical(s).toFixed(3).padStart(12)}  ${String(s.calls / steps).padStart(5)}`);

@@ -159,7 +159,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
   if (activation !== 'none' && activation !== 'relu') {
     throw new Error(`${op}: activation must be 'none' or 'relu', got ${JSON.stringify(activation)}`);
   }
-  const out = Tensor.empty([n, oc, g.oh, g.ow], x.dtype);
+  const out = Tensor.unfilled([n, oc, g.oh, g.ow], x.dtype);
   const xd = floatData(x);
   const wd = floatData(weight);
   backend().conv2d(xd, wd, bias === null ? null : floatData(bias), floatData(out), g, activation);
@@ -167,18 +167,18 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
     let gy = gyOut;
     if (activation === 'relu') {
       // through the ReLU first: its derivative is read off the saved output (y > 0 ⇔ pre-activation > 0)
-      gy = Tensor.empty(out.shape, out.dtype);
+      gy = Tensor.unfilled(out.shape, out.dtype);
       backend().unaryGrad('relu', floatData(out), floatData(gyOut), floatData(gy), {});
     }
     const gyd = floatData(gy);
     let gx: Tensor | null = null;
     let gw: Tensor | null = null;
     if (x.requiresGrad) {
-      gx = Tensor.empty(x.shape, gy.dtype);
+      gx = Tensor.unfilled(x.shape, gy.dtype);
       backend().conv2dBackwardInput(gyd, wd, floatData(gx), g);
     }
     if (weight.requiresGrad) {
-      gw = Tensor.empty(weight.shape, gy.dtype);
+      gw = Tensor.unfilled(weight.shape, gy.dtype);
       backend().conv2dBackwardWeight(xd, gyd, floatData(gw), g);
     }
     const gb = bias !== null && bias.requiresGrad ? sum(gy, [0, 2, 3]) : null;
@@ -201,7 +201,7 @@ export function conv2dScaleShift(input: Tensor, weight: Tensor, scale: Tensor, s
     if (t.shape.length !== 1 || t.shape[0] !== g.oc) throw new Error(`${op}: ${what} must have shape [${g.oc}], got ${formatShape(t.shape)}`);
     if (t.dtype !== x.dtype) throw new Error(`${op}: ${what} is ${t.dtype} but input is ${x.dtype}; they must match`);
   }
-  const out = Tensor.empty([g.n, g.oc, g.oh, g.ow], x.dtype);
+  const out = Tensor.unfilled([g.n, g.oc, g.oh, g.ow], x.dtype);
   backend().conv2d(floatData(x), floatData(weight), floatData(shift), floatData(out), g, opts.activation ?? 'none', floatData(scale));
   return out;
 }
@@ -258,7 +258,7 @@ export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | nu
   };
   const xd = floatData(input);
   const wd = floatData(weight);
-  let out = Tensor.empty([n, oc, oh, ow], input.dtype);
+  let out = Tensor.unfilled([n, oc, oh, ow], input.dtype);
   backend().conv2dBackwardInput(xd, wd, floatData(out), g);
   if (bias !== null) out = binaryKernel('add', out, reshape(bias.detach(), [1, oc, 1, 1]));
   return record(op, out, [input, weight, bias], () => (gy) => {
@@ -266,11 +266,11 @@ export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | nu
     let gx: Tensor | null = null;
     let gw: Tensor | null = null;
     if (input.requiresGrad) {
-      gx = Tensor.empty(input.shape, gy.dtype);
+      gx = Tensor.unfilled(input.shape, gy.dtype);
       backend().conv2d(gyd, wd, null, floatData(gx), g, 'none');
     }
     if (weight.requiresGrad) {
-      gw = Tensor.empty(weight.shape, gy.dtype);
+      gw = Tensor.unfilled(weight.shape, gy.dtype);
       backend().conv2dBackwardWeight(gyd, xd, floatData(gw), g);
     }
     const gb = bias !== null && bias.requiresGrad ? sum(gy, [0, 2, 3]) : null;

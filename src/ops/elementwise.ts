@@ -17,14 +17,14 @@ const COMPARISONS = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, outDtype?: DType): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
   const dtype = outDtype ?? (COMPARISONS.has(op) ? 'bool' : resultType(a, b));
-  const out = Tensor.empty(shape, dtype);
+  const out = Tensor.unfilled(shape, dtype);
   backend().binary(op, storageFrom(a), broadcastStrides(a, shape), storageFrom(b), broadcastStrides(b, shape), out.storage, shape);
   return out;
 }
 
 function unaryKernel(op: UnaryOp, x: Tensor, params: UnaryParams = {}): Tensor {
   const dtype = isFloating(x.dtype) ? x.dtype : 'float32';
-  const out = Tensor.empty(x.shape, dtype);
+  const out = Tensor.unfilled(x.shape, dtype);
   const src = isFloating(x.dtype) ? floatData(x) : Float32Array.from(x.dataView());
   backend().unary(op, src, floatData(out), params);
   return out;
@@ -184,7 +184,7 @@ export function clamp(x: Tensor, min: number | null = null, max: number | null =
   }
   const out = unaryKernel('clamp', x, params);
   return record('clamp', out, [x], () => (g) => {
-    const gx = Tensor.empty(x.shape, g.dtype);
+    const gx = Tensor.unfilled(x.shape, g.dtype);
     backend().unaryGrad('clamp', floatData(x), floatData(g), floatData(gx), params);
     return [gx];
   });
@@ -230,7 +230,7 @@ function compare(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = operands(a, b);
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, ta.shape), tb.shape);
-  const out = Tensor.empty(shape, resultType(ta, tb));
+  const out = Tensor.unfilled(shape, resultType(ta, tb));
   backend().where(storageFrom(cond), broadcastStrides(cond, shape), storageFrom(ta), broadcastStrides(ta, shape), storageFrom(tb), broadcastStrides(tb, shape), out.storage, shape);
   return record('where', out, [ta, tb], () => (g) => {
     const zero = Tensor.empty([], g.dtype);
@@ -275,7 +275,7 @@ export function activation(
   requireFloat(name, x);
   const out = unaryKernel(op, x, params);
   return record(name, out, [x], () => (g) => {
-    const gx = Tensor.empty(x.shape, g.dtype);
+    const gx = Tensor.unfilled(x.shape, g.dtype);
     backend().unaryGrad(op, floatData(gradFromOutput ? out : x), floatData(g), floatData(gx), params);
     return [gx];
   });

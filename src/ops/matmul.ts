@@ -12,7 +12,7 @@ import { floatData, requireFloat } from './util.js';
  * transA/transB read the stored matrices transposed, so backward needs no transposed copies.
  */
 function gemmTensors(a: Tensor, b: Tensor, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, batchA: boolean, batchB: boolean): Tensor {
-  const out = Tensor.empty(batch > 1 || batchA || batchB ? [batch, m, n] : [m, n], a.dtype);
+  const out = Tensor.unfilled(batch > 1 || batchA || batchB ? [batch, m, n] : [m, n], a.dtype);
   backend().gemm(transA, transB, m, n, k, floatData(a), batchA ? m * k : 0, floatData(b), batchB ? k * n : 0, floatData(out), m * n, batch, false);
   return out;
 }

@@ -68,14 +68,14 @@ function foldStatistics(mean: Tensor, variance: Tensor, weight: Tensor | null, b
  */
 function batchNormTrain(name: string, x: Tensor, n: number, c: number, hw: number, weight: Tensor | null, bias: Tensor | null, eps: number): { out: Tensor; batchMean: Tensor; batchVar: Tensor } {
   const xd = floatData(x);
-  const batchMean = Tensor.empty([c], x.dtype);
-  const batchVar = Tensor.empty([c], x.dtype);
+  const batchMean = Tensor.unfilled([c], x.dtype);
+  const batchVar = Tensor.unfilled([c], x.dtype);
   backend().channelStats(xd, floatData(batchMean), floatData(batchVar), n, c, hw);
   const { invStd, scale, shift } = foldStatistics(batchMean, batchVar, weight, bias, eps, x, c);
-  const out = Tensor.empty(x.shape, x.dtype);
+  const out = Tensor.unfilled(x.shape, x.dtype);
   backend().channelAffine(xd, floatData(scale), floatData(shift), floatData(out), n, c, hw, 'none');
   const result = record(name, out, [x, weight, bias], () => (g) => {
-    const gx = x.requiresGrad ? Tensor.empty(x.shape, x.dtype) : null;
+    const gx = x.requiresGrad ? Tensor.unfilled(x.shape, x.dtype) : null;
     const gw = weight && weight.requiresGrad ? Tensor.empty([c], weight.dtype) : null;
     const gb = bias && bias.requiresGrad ? Tensor.empty([c], bias.dtype) : null;
     backend().batchNormBackward(
@@ -91,13 +91,13 @@ function batchNormTrain(name: string, x: Tensor, n: number, c: number, hw: numbe
 function batchNormEval(name: string, x: Tensor, n: number, c: number, hw: number, runMean: Tensor, runVar: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
   const { m, invStd, scale, shift } = foldStatistics(runMean, runVar, weight, bias, eps, x, c);
   const xd = floatData(x);
-  const out = Tensor.empty(x.shape, x.dtype);
+  const out = Tensor.unfilled(x.shape, x.dtype);
   backend().channelAffine(xd, floatData(scale), floatData(shift), floatData(out), n, c, hw, 'none');
   return record(name, out, [x, weight, bias], () => (g) => {
     const gd = floatData(g);
     let gx: Tensor | null = null;
     if (x.requiresGrad) {
-      gx = Tensor.empty(x.shape, x.dtype);
+      gx = Tensor.unfilled(x.shape, x.dtype);
       backend().channelAffine(gd, floatData(scale), floatData(Tensor.empty([c], x.dtype)), floatData(gx), n, c, hw, 'none');
     }
     const gw = weight && weight.requiresGrad ? Tensor.empty([c], weight.dtype) : null;

@@ -98,14 +98,14 @@ export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: MaxPool2dOptions
   checkInput(op, x);
   return batched(x, (x4): Tensor | [Tensor, Tensor] => {
     const g = poolGeometry(op, x4, kernelSize, opts.stride, opts.padding, opts.dilation, opts.ceilMode ?? false);
-    const out = Tensor.empty([g.n, g.c, g.oh, g.ow], x4.dtype);
+    const out = Tensor.unfilled([g.n, g.c, g.oh, g.ow], x4.dtype);
     // the argmax positions serve the backward pass and returnIndices; inference needs only the values
-    const indices = opts.returnIndices || (isGradEnabled() && x4.requiresGrad) ? Tensor.empty(out.shape, 'int32') : null;
+    const indices = opts.returnIndices || (isGradEnabled() && x4.requiresGrad) ? Tensor.unfilled(out.shape, 'int32') : null;
     const idx = indices ? (indices.storage as Int32Array) : null;
     backend().maxPool2d(floatData(x4), floatData(out), idx, g);
     if (idx) {
       record(op, out, [x4], () => (gy) => {
-        const gx = Tensor.empty(x4.shape, gy.dtype);
+        const gx = Tensor.unfilled(x4.shape, gy.dtype);
         backend().maxPool2dBackward(floatData(gy), idx, floatData(gx), g.n * g.c, g.h * g.w, g.oh * g.ow);
         return [gx];
       });
@@ -148,14 +148,14 @@ export function maxUnpool2d(x: Tensor, indices: Tensor, kernelSize: IntPair, opt
   if (oh < 1 || ow < 1) throw new Error(`${op}: output size ${oh}×${ow} is too small (input ${formatShape(x.shape)})`);
   const planes = x.numel() / (inH * inW);
   const outShape = [...x.shape.slice(0, -2), oh, ow];
-  const out = Tensor.empty(outShape, x.dtype);
+  const out = Tensor.unfilled(outShape, x.dtype);
   const idx = indices.dataView() as Int32Array;
   const bad = backend().maxUnpool2d(floatData(x), idx, floatData(out), planes, inH * inW, oh * ow);
   if (bad >= 0) {
     throw new Error(`${op}: index ${idx[bad]} (element ${bad} of indices ${formatShape(indices.shape)}) is outside the ${oh}×${ow} output plane`);
   }
   return record(op, out, [x], () => (gy) => {
-    const gx = Tensor.empty(x.shape, gy.dtype);
+    const gx = Tensor.unfilled(x.shape, gy.dtype);
     backend().maxUnpool2dBackward(floatData(gy), idx, floatData(gx), planes, inH * inW, oh * ow);
     return [gx];
   });
@@ -172,10 +172,10 @@ export function avgPool2d(x: Tensor, kernelSize: IntPair, opts: AvgPool2dOptions
   }
   return batched(x, (x4) => {
     const g = poolGeometry(op, x4, kernelSize, opts.stride, opts.padding, 1, opts.ceilMode ?? false);
-    const out = Tensor.empty([g.n, g.c, g.oh, g.ow], x4.dtype);
+    const out = Tensor.unfilled([g.n, g.c, g.oh, g.ow], x4.dtype);
     backend().avgPool2d(floatData(x4), floatData(out), g, countIncludePad, divisor);
     return record(op, out, [x4], () => (gy) => {
-      const gx = Tensor.empty(x4.shape, gy.dtype);
+      const gx = Tensor.unfilled(x4.shape, gy.dtype);
       backend().avgPool2dBackward(floatData(gy), floatData(gx), g, countIncludePad, divisor);
       return [gx];
     });
@@ -198,10 +198,10 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: AdaptiveSize): Tensor {
   checkInput(op, x);
   return batched(x, (x4) => {
     const g = adaptiveGeometry(op, x4, outputSize);
-    const out = Tensor.empty([x4.shape[0], x4.shape[1], g.oh, g.ow], x4.dtype);
+    const out = Tensor.unfilled([x4.shape[0], x4.shape[1], g.oh, g.ow], x4.dtype);
     backend().adaptiveAvgPool2d(floatData(x4), floatData(out), g);
     return record(op, out, [x4], () => (gy) => {
-      const gx = Tensor.empty(x4.shape, gy.dtype);
+      const gx = Tensor.unfilled(x4.shape, gy.dtype);
       backend().adaptiveAvgPool2dBackward(floatData(gy), floatData(gx), g);
       return [gx];
     });
@@ -217,12 +217,12 @@ export function adaptiveMaxPool2d(x: Tensor, outputSize: AdaptiveSize, opts: { r
   checkInput(op, x);
   return batched(x, (x4): Tensor | [Tensor, Tensor] => {
     const g = adaptiveGeometry(op, x4, outputSize);
-    const out = Tensor.empty([x4.shape[0], x4.shape[1], g.oh, g.ow], x4.dtype);
-    const indices = Tensor.empty(out.shape, 'int32');
+    const out = Tensor.unfilled([x4.shape[0], x4.shape[1], g.oh, g.ow], x4.dtype);
+    const indices = Tensor.unfilled(out.shape, 'int32');
     const idx = indices.storage as Int32Array;
     backend().adaptiveMaxPool2d(floatData(x4), floatData(out), idx, g);
     record(op, out, [x4], () => (gy) => {
-      const gx = Tensor.empty(x4.shape, gy.dtype);
+      const gx = Tensor.unfilled(x4.shape, gy.dtype);
       backend().maxPool2dBackward(floatData(gy), idx, floatData(gx), g.planes, g.h * g.w, g.oh * g.ow);
       return [gx];
     });

@@ -53,7 +53,7 @@ function reduceRaw(op: ReduceOp, x: Tensor, dims: readonly number[], outDtype: D
     for (let i = end; i < shape.length; i++) inner *= shape[i];
     const nextShape = shape.slice();
     for (let i = start; i < end; i++) nextShape[i] = 1;
-    result = Tensor.empty(nextShape, outDtype);
+    result = Tensor.unfilled(nextShape, outDtype);
     backend().reduce(op, cur, result.storage, outer, size, inner);
     cur = result.storage;
     shape = nextShape;
@@ -102,7 +102,7 @@ export function variance(x: Tensor, dims?: Dims, opts: VarOptions = {}): Tensor 
 /** Standard deviation over `dims`. */
 export function std(x: Tensor, dims?: Dims, opts: VarOptions = {}): Tensor {
   const v = variance(x, dims, opts);
-  const out = Tensor.empty(v.shape, v.dtype);
+  const out = Tensor.unfilled(v.shape, v.dtype);
   backend().unary('sqrt', floatData(v), floatData(out), {});
   return record('std', out, [v], () => (g) => [div(g, mul(out, 2))]);
 }

@@ -22,7 +22,7 @@ export function contiguous(x: Tensor): Tensor {
 
 /** A copy with its own contiguous storage; gradients flow through. */
 export function clone(x: Tensor): Tensor {
-  const out = Tensor.empty(x.shape, x.dtype);
+  const out = Tensor.unfilled(x.shape, x.dtype);
   backend().copyStrided(storageFrom(x), 0, x.strides, out.storage, x.shape);
   return record('clone', out, [x], () => (g) => [g]);
 }
@@ -64,7 +64,7 @@ export function view(x: Tensor, ...shape: (number | readonly number[])[]): Tenso
 }
 
 function contiguousCopy(x: Tensor): Tensor {
-  const out = Tensor.empty(x.shape, x.dtype);
+  const out = Tensor.unfilled(x.shape, x.dtype);
   backend().copyStrided(storageFrom(x), 0, x.strides, out.storage, x.shape);
   return out;
 }
@@ -243,7 +243,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
 export function copyInto(dst: Tensor, src: Tensor): void {
   const shape = dst.shape;
   const srcB = src.shape.length === shape.length && shapesEqual(src.shape, shape) ? src : expand(src, shape);
-  const contiguousSrc = Tensor.empty(shape, dst.dtype);
+  const contiguousSrc = Tensor.unfilled(shape, dst.dtype);
   backend().copyStrided(storageFrom(srcB), 0, srcB.strides, contiguousSrc.storage, shape);
   if (dst.isContiguous()) {
     dst.storage.set(contiguousSrc.storage, dst.offset);
@@ -501,7 +501,7 @@ export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
     if (x.shape[d] > 0) offset += (x.shape[d] - 1) * x.strides[d];
     strides[d] = -strides[d];
   }
-  const out = Tensor.empty(x.shape, x.dtype);
+  const out = Tensor.unfilled(x.shape, x.dtype);
   backend().copyStrided(x.storage, offset, strides, out.storage, x.shape);
   return record('flip', out, [x], () => (g) => [flip(g, ds)]);
 }

@@ -10,10 +10,10 @@ function softmaxImpl(name: string, x: Tensor, dim: number, log: boolean): Tensor
   requireFloat(name, x);
   const d = normalizeDim(name, dim, x.shape.length);
   const { outer, size, inner } = splitAt(x.shape, d);
-  const out = Tensor.empty(x.shape, x.dtype);
+  const out = Tensor.unfilled(x.shape, x.dtype);
   backend().softmax(floatData(x), floatData(out), outer, size, inner, log);
   return record(name, out, [x], () => (g) => {
-    const gx = Tensor.empty(x.shape, g.dtype);
+    const gx = Tensor.unfilled(x.shape, g.dtype);
     backend().softmaxGrad(floatData(out), floatData(g), floatData(gx), outer, size, inner, log);
     return [gx];
   });

@@ -10,15 +10,54 @@ const birth = new WeakMap<TypedArray, number>();
 
 /** Allocates zero-filled storage for `n` elements of `dtype`. */
 export function allocate(dtype: DType, n: number): TypedArray {
-  let a: TypedArray;
+  return born(filled(dtype, n));
+}
+
+function filled(dtype: DType, n: number): TypedArray {
   switch (dtype) {
-    case 'float32': a = new Float32Array(n); break;
-    case 'float64': a = new Float64Array(n); break;
-    case 'int32': a = new Int32Array(n); break;
-    case 'uint8': case 'bool': a = new Uint8Array(n); break;
+    case 'float32': return new Float32Array(n);
+    case 'float64': return new Float64Array(n);
+    case 'int32': return new Int32Array(n);
+    case 'uint8': case 'bool': return new Uint8Array(n);
   }
+}
+
+function born(a: TypedArray): TypedArray {
   birth.set(a, ++allocations);
   return a;
+}
+
+/** Node's Buffer when present: `allocUnsafeSlow` hands out un-zeroed memory of exactly the requested size. */
+const nodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(bytes: number): Uint8Array } }).Buffer;
+/** Below this many bytes zeroing is cheaper than leaving V8's fast path for typed arrays. */
+const UNFILLED_MIN_BYTES = 16384;
+/**
+ * TATAMI_POISON=1 fills unfilled storage with NaN (0x7fc00000 per float, -1 bytes elsewhere), so a kernel that
+ * reads an output it was meant to overwrite shows up in the tests instead of reading yesterday's numbers.
+ */
+const poison = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TATAMI_POISON === '1';
+
+/**
+ * Storage for `n` elements whose contents are unspecified: for outputs that a kernel overwrites completely (the
+ * backend contract for `out` buffers). Skipping the zero fill saves a pass over every activation and gradient —
+ * 5 ms of a 40 ms small-CNN training step. Falls back to zeroed storage where Node's Buffer is absent.
+ */
+export function allocateUnfilled(dtype: DType, n: number): TypedArray {
+  const bytes = n * (dtype === 'float64' ? 8 : dtype === 'float32' || dtype === 'int32' ? 4 : 1);
+  if (!nodeBuffer || bytes < UNFILLED_MIN_BYTES) return allocate(dtype, n);
+  const { buffer } = nodeBuffer.allocUnsafeSlow(bytes);
+  let a: TypedArray;
+  switch (dtype) {
+    case 'float32': a = new Float32Array(buffer, 0, n); break;
+    case 'float64': a = new Float64Array(buffer, 0, n); break;
+    case 'int32': a = new Int32Array(buffer, 0, n); break;
+    case 'uint8': case 'bool': a = new Uint8Array(buffer, 0, n); break;
+  }
+  if (poison) {
+    if (isFloating(dtype)) a.fill(NaN);
+    else a.fill(-1);
+  }
+  return born(a);
 }
 
 /** A mark in the sequence of `allocate` calls: storage allocated later satisfies `allocatedSince(storage, mark)`. */

@@ -1,5 +1,5 @@
 import { Node } from '../autograd/node.js';
-import { allocate, isFloating, type DType, type TypedArray } from './dtype.js';
+import { allocate, allocateUnfilled, isFloating, type DType, type TypedArray } from './dtype.js';
 import { contiguousStrides, formatShape, numel, normalizeDim } from './shape.js';
 import { formatTensor } from './format.js';
 
@@ -61,6 +61,14 @@ export class Tensor {
   /** Fresh zero-filled contiguous tensor. */
   static empty(shape: readonly number[], dtype: DType = 'float32'): Tensor {
     return new Tensor(allocate(dtype, numel(shape)), shape, dtype);
+  }
+
+  /**
+   * Fresh contiguous tensor with unspecified contents (PyTorch's `torch.empty`), for an op's output that its kernel
+   * overwrites completely.
+   */
+  static unfilled(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+    return new Tensor(allocateUnfilled(dtype, numel(shape)), shape, dtype);
   }
 
   /** Whether gradients flow into this tensor. Only floating tensors may require gradients. */
