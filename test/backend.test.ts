@@ -204,6 +204,10 @@ for (const name of accelerated) {
       { n: 1, c: 16, h: 26, w: 41, oc: 24, kh: 3, kw: 3, bias: true },
       { n: 3, c: 32, h: 24, w: 24, oc: 16, kh: 3, kw: 3, p: [1, 1] },
       { n: 4, c: 16, h: 13, w: 12, oc: 20, kh: 3, kw: 3, p: [1, 1], relu: true }, // small maps, enough tiles in the batch
+      // one image with many output channels: the threads split the channels (rows off the tile height, a partial
+      // last part), and its input gradient the same way
+      { n: 1, c: 20, h: 7, w: 7, oc: 203, kh: 3, kw: 3, p: [1, 1], bias: true, relu: true },
+      { n: 1, c: 201, h: 6, w: 6, oc: 20, kh: 3, kw: 3, p: [1, 1] },
     ];
     for (const cc of cases) {
       const [sH, sW] = cc.s ?? [1, 1], [pH, pW] = cc.p ?? [0, 0], [dH, dW] = cc.d ?? [1, 1], groups = cc.g ?? 1;

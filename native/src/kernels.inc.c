@@ -330,7 +330,7 @@ static void op_gemm(int ta, int tb, int m, int n, int k, const float *a, long sa
  * ---------------------------------------------------------------------------------------------------------- */
 typedef struct {
   long n, cin, h, w, cout, oh, ow, kh, kw, padT, padL, dilH, dilW, groups;
-  long cg, ocg, ocgR, kdim, HP, WP, planeP, imgP, Np, chunk, nchunks;
+  long cg, ocg, ocgR, kdim, HP, WP, planeP, imgP, Np, chunk, nchunks, mpart, mparts;
   const float *x;
   float *xpad;
   const float *wrows; /* [groups·ocg, kdim] row-major weights, read in place by full MR-row tiles */
@@ -365,31 +365,41 @@ static void dconv_pad_task(void *ctx, long b, int tid) {
 }
 
 #define KC_CONV 256
+/* Columns per block: a KC_CONV × DCONV_NCB slice of the input (128 KB) stays in L2 while every row tile of the
+ * weights passes over it, so the weights stream from memory once per block instead of once per column tile. */
+#define DCONV_NCB 128
 
 static void dconv_task(void *ctx, long t, int tid) {
   const dconv *d = ctx;
+  long mp = t % d->mparts;
+  t /= d->mparts;
   long ci = t % d->nchunks, bg = t / d->nchunks;
   long gr = bg % d->groups, b = bg / d->groups;
   long s0 = ci * d->chunk, s1 = MINI(d->Np, s0 + d->chunk);
-  if (s0 >= s1) return;
+  long m0 = mp * d->mpart, m1 = MINI(d->ocg, m0 + d->mpart);
+  if (s0 >= s1 || m0 >= m1) return;
   long len = s1 - s0, lenR = ROUNDUP(len, NR);
-  float *cb = tt_scratch(tid, SLOT_TILE, sizeof(float) * d->ocgR * lenR);
+  float *cb = tt_scratch(tid, SLOT_TILE, sizeof(float) * ROUNDUP(m1 - m0, MR) * lenR);
   const float *xb = d->xpad + b * d->imgP + gr * d->cg * d->planeP + s0;
-  long kdim = d->kdim, full = d->ocg / MR * MR;
+  long kdim = d->kdim, full = MINI(m1, d->ocg / MR * MR);
   const float *wg = d->wrows + gr * d->ocg * kdim;
   const float *rem = d->apack + gr * MR * kdim;
-  for (long jt = 0; jt < lenR; jt += NR) {
+  for (long jc = 0; jc < lenR; jc += DCONV_NCB) {
+    long je = MINI(lenR, jc + DCONV_NCB);
     for (long kb = 0; kb < kdim; kb += KC_CONV) {
       long kc = MINI(KC_CONV, kdim - kb);
-      for (long mt = 0; mt < full; mt += MR)
-        uk_indirect_rows(kc, wg + mt * kdim + kb, kdim, xb + jt, d->offs + kb, cb + mt * lenR + jt, lenR, kb > 0);
-      if (full < d->ocg) uk_indirect(kc, rem + kb * MR, 0, xb + jt, d->offs + kb, cb + full * lenR + jt, lenR, kb > 0);
+      for (long mt = m0; mt < full; mt += MR)
+        for (long jt = jc; jt < je; jt += NR)
+          uk_indirect_rows(kc, wg + mt * kdim + kb, kdim, xb + jt, d->offs + kb, cb + (mt - m0) * lenR + jt, lenR, kb > 0);
+      if (full < m1)
+        for (long jt = jc; jt < je; jt += NR)
+          uk_indirect(kc, rem + kb * MR, 0, xb + jt, d->offs + kb, cb + (full - m0) * lenR + jt, lenR, kb > 0);
     }
   }
   long WP = d->WP, ow = d->ow, ohw = d->oh * d->ow;
-  for (long o = 0; o < d->ocg; o++) {
+  for (long o = m0; o < m1; o++) {
     long oc = gr * d->ocg + o;
-    const float *cr = cb + o * lenR - s0;
+    const float *cr = cb + (o - m0) * lenR - s0;
     float *orow = d->out + (b * d->cout + oc) * ohw;
     float bv = d->bias ? d->bias[oc] : 0.0f, sv = d->scale ? d->scale[oc] : 1.0f;
     for (long y = s0 / WP; y * WP < s1; y++) {
@@ -419,9 +429,19 @@ static void dconv_prepare(dconv *d) {
   int T = tt_num_threads();
   if (T > 1 && d->n > 1) tt_parallel(d->n, dconv_pad_task, d);
   else for (long b = 0; b < d->n; b++) dconv_pad_task(d, b, 0);
-  long units = d->n * d->groups;
-  d->nchunks = 1;
-  if (T > 1 && units % T != 0 && units < 4 * T) d->nchunks = (4 * T + units - 1) / units;
+  /* Too few images (× groups) to share out evenly: split each into parts. Short rows of outputs against many
+   * channels (late stages, one image) split the output channels, so each thread reads its share of the weights
+   * once; otherwise the columns are split and each part reads all of them. */
+  long units = d->n * d->groups, parts = 1;
+  if (T > 1 && units % T != 0 && units < 4 * T) parts = (4 * T + units - 1) / units;
+  d->nchunks = d->mparts = 1;
+  d->mpart = d->ocgR;
+  if (parts > 1 && d->Np <= 4 * DCONV_NCB && d->ocg >= 4 * MR * parts) {
+    d->mpart = ROUNDUP((d->ocg + parts - 1) / parts, MR);
+    d->mparts = (d->ocg + d->mpart - 1) / d->mpart;
+  } else {
+    d->nchunks = parts;
+  }
   d->chunk = ROUNDUP((d->Np + d->nchunks - 1) / d->nchunks, NR);
   d->nchunks = (d->Np + d->chunk - 1) / d->chunk;
 }
@@ -441,7 +461,7 @@ static void dconv_run(dconv *d, const float *w) {
     for (long a = 0; a < d->kh; a++)
       for (long b = 0; b < d->kw; b++) offs[i++] = (int32_t)(c * d->planeP + a * d->dilH * d->WP + b * d->dilW);
   d->offs = offs;
-  long tasks = d->n * d->groups * d->nchunks;
+  long tasks = d->n * d->groups * d->nchunks * d->mparts;
   if (tt_num_threads() > 1 && tasks > 1) tt_parallel(tasks, dconv_task, d);
   else for (long t = 0; t < tasks; t++) dconv_task(d, t, 0);
 }
