@@ -327,10 +327,14 @@ static void op_gemm(int ta, int tb, int m, int n, int k, const float *a, long sa
  * the needed inputs of consecutive columns are consecutive floats at xpad + off[p] + s, so the micro-kernel reads
  * B rows straight from the image: no im2col, no B packing. Columns with x ≥ ow are computed and dropped
  * (WP−ow of every WP). Backward-to-input of a stride-1 conv is the same computation with flipped weights.
+ * Strided convolutions use the same grid after a polyphase split: each channel becomes sH·sW phase planes,
+ * phase (a, b) holding padded rows a, a+sH, … and columns b, b+sW, …; tap (i, j) reads phase
+ * (i·dH mod sH, j·dW mod sW) shifted by (⌊i·dH/sH⌋, ⌊j·dW/sW⌋), so consecutive output columns again read
+ * consecutive floats and no tap does wasted work.
  * ---------------------------------------------------------------------------------------------------------- */
 typedef struct {
-  long n, cin, h, w, cout, oh, ow, kh, kw, padT, padL, dilH, dilW, groups;
-  long cg, ocg, ocgR, kdim, HP, WP, planeP, imgP, Np, chunk, nchunks, mpart, mparts;
+  long n, cin, h, w, cout, oh, ow, kh, kw, padT, padL, dilH, dilW, groups, sH, sW;
+  long cg, ocg, ocgR, kdim, HP, WP, phaseP, planeP, imgP, Np, chunk, nchunks, mpart, mparts;
   const float *x;
   float *xpad;
   const float *wrows; /* [groups·ocg, kdim] row-major weights, read in place by full MR-row tiles */
@@ -358,10 +362,55 @@ static void pad_planes(const float *x, float *xp, long C, long h, long w, long H
   }
 }
 
+/* Sizes of the padded grid: phase planes HP×WP (the whole padded plane when the stride is 1), Np columns. */
+static void grid_init(dconv *d) {
+  d->HP = d->oh + (d->kh - 1) * d->dilH / d->sH;
+  d->WP = d->ow + (d->kw - 1) * d->dilW / d->sW;
+  d->phaseP = d->HP * d->WP;
+  d->planeP = d->sH * d->sW * d->phaseP;
+  d->imgP = d->cin * d->planeP;
+  d->Np = d->oh * d->WP;
+}
+
+/* Writes image x (cin×h×w) into its grid at dst: zero padding, and the phase split when strided. */
+static void grid_pad(const dconv *d, const float *x, float *dst) {
+  if (d->sH == 1 && d->sW == 1) {
+    pad_planes(x, dst, d->cin, d->h, d->w, d->HP, d->WP, d->padT, d->padL);
+    return;
+  }
+  for (long c = 0; c < d->cin; c++)
+    for (long a = 0; a < d->sH; a++)
+      for (long bp = 0; bp < d->sW; bp++) {
+        const float *src = x + c * d->h * d->w;
+        float *ph = dst + c * d->planeP + (a * d->sW + bp) * d->phaseP;
+        for (long r = 0; r < d->HP; r++) {
+          long iy = r * d->sH + a - d->padT;
+          float *row = ph + r * d->WP;
+          if (iy < 0 || iy >= d->h) { memset(row, 0, sizeof(float) * d->WP); continue; }
+          const float *srow = src + iy * d->w;
+          for (long q = 0; q < d->WP; q++) {
+            long ix = q * d->sW + bp - d->padL;
+            row[q] = ix >= 0 && ix < d->w ? srow[ix] : 0.0f;
+          }
+        }
+      }
+}
+
+/* Offset of each of the cg·kh·kw taps in the grid of a channel group (see grid_pad). */
+static void grid_offsets(const dconv *d, long cg, int32_t *offs) {
+  long k = 0;
+  for (long c = 0; c < cg; c++)
+    for (long i = 0; i < d->kh; i++)
+      for (long j = 0; j < d->kw; j++) {
+        long ri = i * d->dilH, cj = j * d->dilW;
+        offs[k++] = (int32_t)(c * d->planeP + ((ri % d->sH) * d->sW + cj % d->sW) * d->phaseP + ri / d->sH * d->WP + cj / d->sW);
+      }
+}
+
 static void dconv_pad_task(void *ctx, long b, int tid) {
   (void)tid;
   const dconv *d = ctx;
-  pad_planes(d->x + b * d->cin * d->h * d->w, d->xpad + b * d->imgP, d->cin, d->h, d->w, d->HP, d->WP, d->padT, d->padL);
+  grid_pad(d, d->x + b * d->cin * d->h * d->w, d->xpad + b * d->imgP);
 }
 
 #define KC_CONV 256
@@ -418,11 +467,7 @@ static void dconv_prepare(dconv *d) {
   d->ocg = d->cout / d->groups;
   d->ocgR = ROUNDUP(d->ocg, MR);
   d->kdim = d->cg * d->kh * d->kw;
-  d->HP = d->oh + (d->kh - 1) * d->dilH;
-  d->WP = d->ow + (d->kw - 1) * d->dilW;
-  d->planeP = d->HP * d->WP;
-  d->imgP = d->cin * d->planeP;
-  d->Np = d->oh * d->WP;
+  grid_init(d);
   long slack = ROUNDUP(d->Np, NR) - d->Np + (d->kw - 1) * d->dilW + 2 * NR;
   d->xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * (d->n * d->imgP + slack));
   memset(d->xpad + d->n * d->imgP, 0, sizeof(float) * slack);
@@ -456,10 +501,7 @@ static void dconv_run(dconv *d, const float *w) {
   d->wrows = w;
   d->apack = ap;
   int32_t *offs = (int32_t *)(ap + d->groups * MR * d->kdim);
-  long i = 0;
-  for (long c = 0; c < d->cg; c++)
-    for (long a = 0; a < d->kh; a++)
-      for (long b = 0; b < d->kw; b++) offs[i++] = (int32_t)(c * d->planeP + a * d->dilH * d->WP + b * d->dilW);
+  grid_offsets(d, d->cg, offs);
   d->offs = offs;
   long tasks = d->n * d->groups * d->nchunks * d->mparts;
   if (tt_num_threads() > 1 && tasks > 1) tt_parallel(tasks, dconv_task, d);
@@ -628,7 +670,7 @@ static void dw_fwd_task(void *ctx, long p, int tid) {
 
 /* Fraction of the padded-width GEMM's columns that are real outputs (the rest is padding and tile rounding). */
 static double dconv_efficiency(const cgeom *g) {
-  long wp = g->ow + (g->kw - 1) * g->dW;
+  long wp = g->ow + (g->kw - 1) * g->dW / g->sW;
   return (double)(g->oh * g->ow) / (double)ROUNDUP(g->oh * wp, NR);
 }
 
@@ -640,7 +682,10 @@ static int wgemm_applies(const cgeom *g);
 static int conv_use_batched(const cgeom *g, int weight_grad) {
   if (g->groups > 1 && g->groups == g->c) return 0; /* depthwise has its own kernels */
   long sp = g->oh * g->ow;
-  if (g->sH != 1 || g->sW != 1) return sp <= 256;
+  if (g->sH != 1 || g->sW != 1) {
+    if (weight_grad) return wgemm_applies(g) ? sp <= 4 : sp <= 256;
+    return g->kh * g->kw == 1 ? sp <= 256 : dconv_efficiency(g) < 0.6;
+  }
   /* the weight gradient's GEMM form wins from 4×4 up; maps it does not serve stay batched up to 8×8 */
   if (weight_grad) return sp <= 4 || (!wgemm_applies(g) && sp <= 64);
   return dconv_efficiency(g) < 0.6;
@@ -1097,7 +1142,7 @@ static void wino_wg_finish(const float *du, long parts, float *gw, long oc, long
 static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, long wd, long oc, long oh, long ow,
                          long padT, long padL) {
   long th = (oh + 1) / 2, tw = (ow + 1) / 2;
-  dconv d = { n, c, h, wd, oc, 2 * th, 2 * tw, 3, 3, padT, padL, 1, 1, 1 };
+  dconv d = { n, c, h, wd, oc, 2 * th, 2 * tw, 3, 3, padT, padL, 1, 1, 1, 1, 1 };
   d.x = x;
   d.HP = 2 * th + 2;
   d.WP = 2 * tw + 2;
@@ -1163,8 +1208,9 @@ static void op_conv2d(const float *x, const float *w, const float *bias, const f
     wino_conv(x, w, bias, scale, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, relu);
     return;
   }
-  if (g.sH == 1 && g.sW == 1) {
-    dconv d = { g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.pH, g.pW, g.dH, g.dW, g.groups };
+  /* a strided 1×1 conv reads one phase of the grid: im2col's subsampling copies less */
+  if ((g.sH == 1 && g.sW == 1) || g.kh * g.kw > 1) {
+    dconv d = { g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.pH, g.pW, g.dH, g.dW, g.groups, g.sH, g.sW };
     d.x = x; d.bias = bias; d.scale = scale; d.out = out; d.relu = relu;
     dconv_prepare(&d);
     dconv_run(&d, w);
@@ -1184,7 +1230,7 @@ static void op_conv2d_bwd_input(const float *gy, const float *w, float *gx, cons
   }
   if (g.sH == 1 && g.sW == 1 && padT >= 0 && padL >= 0) {
     /* gx = conv(gy, flip(w)ᵀ) with complementary padding */
-    dconv d = { g.n, g.oc, g.oh, g.ow, g.c, g.h, g.w, g.kh, g.kw, padT, padL, g.dH, g.dW, g.groups };
+    dconv d = { g.n, g.oc, g.oh, g.ow, g.c, g.h, g.w, g.kh, g.kw, padT, padL, g.dH, g.dW, g.groups, 1, 1 };
     d.x = gy; d.bias = 0; d.scale = 0; d.out = gx; d.relu = 0;
     float *wt = tt_shared_scratch(SH_WT, sizeof(float) * g.c * ocg * khw);
     for (long gr = 0; gr < g.groups; gr++)
@@ -1261,7 +1307,7 @@ static void wgrad_pad_task(void *ctx, long b, int tid) {
   (void)tid;
   const wgrad_job *j = ctx;
   const dconv *d = &j->d;
-  pad_planes(d->x + b * d->cin * d->h * d->w, d->xpad + b * d->imgP, d->cin, d->h, d->w, d->HP, d->WP, d->padT, d->padL);
+  grid_pad(d, d->x + b * d->cin * d->h * d->w, d->xpad + b * d->imgP);
   for (long o = 0; o < d->cout; o++) {
     const float *s = j->gy + (b * d->cout + o) * d->oh * d->ow;
     float *t = j->gyp + (b * d->cout + o) * j->NpR;
@@ -1349,7 +1395,7 @@ static void wgemm_pack_task(void *ctx, long bl, int tid) {
   const wgemm_job *j = ctx;
   const dconv *d = &j->d;
   long b = j->b0 + bl, ohw = d->oh * d->ow;
-  pad_planes(d->x + b * d->cin * d->h * d->w, d->xpad + bl * d->imgP, d->cin, d->h, d->w, d->HP, d->WP, d->padT, d->padL);
+  grid_pad(d, d->x + b * d->cin * d->h * d->w, d->xpad + bl * d->imgP);
   for (long jp = 0; jp < j->npan; jp++) {
     float *dst = j->bpack + (bl * j->npan + jp) * d->Np * NR;
     long o0 = jp * NR, nr = MINI(NR, d->cout - o0);
@@ -1387,20 +1433,16 @@ static void wgemm_task(void *ctx, long t, int tid) {
 /* Whether the GEMM form applies and pays: one group, enough taps and output channels to fill tiles. */
 static int wgemm_applies(const cgeom *g) {
   long kdim = g->c * g->kh * g->kw;
-  return g->groups == 1 && g->sH == 1 && g->sW == 1 && kdim >= 8 * MR && g->oc >= NR;
+  return g->groups == 1 && kdim >= 8 * MR && g->oc >= NR;
 }
 
 static void conv_bwd_weight_gemm(const float *x, const float *gy, float *gw, const cgeom *g) {
   wgemm_job j;
   dconv *d = &j.d;
-  *d = (dconv){ g->n, g->c, g->h, g->w, g->oc, g->oh, g->ow, g->kh, g->kw, g->pH, g->pW, g->dH, g->dW, 1 };
+  *d = (dconv){ g->n, g->c, g->h, g->w, g->oc, g->oh, g->ow, g->kh, g->kw, g->pH, g->pW, g->dH, g->dW, 1, g->sH, g->sW };
   d->x = x;
   d->cg = g->c; d->ocg = g->oc; d->kdim = g->c * g->kh * g->kw;
-  d->HP = g->oh + (g->kh - 1) * g->dH;
-  d->WP = g->ow + (g->kw - 1) * g->dW;
-  d->planeP = d->HP * d->WP;
-  d->imgP = g->c * d->planeP;
-  d->Np = g->oh * d->WP;
+  grid_init(d);
   j.gy = gy;
   j.npan = (g->oc + NR - 1) / NR;
   j.ocgR = j.npan * NR;
@@ -1415,10 +1457,7 @@ static void conv_bwd_weight_gemm(const float *x, const float *gy, float *gw, con
   j.gwt = tt_shared_scratch(SH_WT, sizeof(float) * j.mtiles * MR * j.ocgR);
   memset(j.gwt, 0, sizeof(float) * j.mtiles * MR * j.ocgR);
   int32_t *offs = tt_shared_scratch(SH_WPACK, sizeof(int32_t) * d->kdim);
-  long i = 0;
-  for (long c = 0; c < g->c; c++)
-    for (long a = 0; a < g->kh; a++)
-      for (long bb = 0; bb < g->kw; bb++) offs[i++] = (int32_t)(c * d->planeP + a * g->dH * d->WP + bb * g->dW);
+  grid_offsets(d, g->c, offs);
   d->offs = offs;
   int T = tt_num_threads();
   long tasks = MINI(j.mtiles, 4 * T);
@@ -1452,14 +1491,10 @@ static void op_conv2d_bwd_weight(const float *x, const float *gy, float *gw, con
   if (g.sH == 1 && g.sW == 1) {
     wgrad_job j;
     dconv *d = &j.d;
-    *d = (dconv){ g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.pH, g.pW, g.dH, g.dW, g.groups };
+    *d = (dconv){ g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.pH, g.pW, g.dH, g.dW, g.groups, 1, 1 };
     d->x = x;
     d->cg = cg; d->ocg = ocg; d->kdim = kdim;
-    d->HP = g.oh + (g.kh - 1) * g.dH;
-    d->WP = g.ow + (g.kw - 1) * g.dW;
-    d->planeP = d->HP * d->WP;
-    d->imgP = g.c * d->planeP;
-    d->Np = g.oh * d->WP;
+    grid_init(d);
     j.NpR = ROUNDUP(d->Np, TT_VL);
     long slack = j.NpR - d->Np + (g.kw - 1) * g.dW + 2 * TT_VL;
     d->xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * (g.n * d->imgP + slack));
@@ -1468,10 +1503,7 @@ static void op_conv2d_bwd_weight(const float *x, const float *gy, float *gw, con
     j.gyp = tt_shared_scratch(SH_GYPAD, sizeof(float) * g.n * g.oc * j.NpR);
     j.gw = gw;
     int32_t *offs = tt_shared_scratch(SH_WPACK, sizeof(int32_t) * kdim);
-    long i = 0;
-    for (long c = 0; c < cg; c++)
-      for (long a = 0; a < g.kh; a++)
-        for (long bb = 0; bb < g.kw; bb++) offs[i++] = (int32_t)(c * d->planeP + a * g.dH * d->WP + bb * g.dW);
+    grid_offsets(d, cg, offs);
     d->offs = offs;
     if (T > 1 && g.n > 1) tt_parallel(g.n, wgrad_pad_task, &j);
     else for (long b = 0; b < g.n; b++) wgrad_pad_task(&j, b, 0);
