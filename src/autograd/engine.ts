@@ -1,9 +1,11 @@
 /**
  * Reverse-mode autodiff over the recorded graph: a topological order from the root, gradients summed per node
- * before the node runs (so hooks see the total), leaves accumulated into `.grad`.
+ * before the node runs (so hooks see the total), leaves accumulated into `.grad`. An intermediate gradient is
+ * dead once its node has run and no other pending gradient shares its storage: the engine hands such storage back
+ * for reuse (recycleStorage), so a training step reuses the buffers of the last one while they are in cache.
  */
 import { Tensor, installBackward, type BackwardOptions } from '../tensor/tensor.js';
-import { allocate, allocatedSince, allocationMark, type TypedArray } from '../tensor/dtype.js';
+import { allocate, allocatedSince, allocationMark, recycleStorage, type TypedArray } from '../tensor/dtype.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { isAnomalyEnabled, setGradEnabled, setInBackward } from './grad-mode.js';
 import { checkFinite } from './graph.js';
@@ -81,22 +83,42 @@ function runBackward(root: Tensor, gradient: Tensor | null, opts: BackwardOption
   const prev = setGradEnabled(false);
   const prevInBackward = setInBackward(true);
   try {
+    // Storage of pending gradients → how many of them use it (an op may return views of one buffer, or one tensor
+    // for two inputs); storage that a leaf's gradient or a hook may keep is never handed back.
+    const users = new Map<TypedArray, number>();
+    const kept = new Set<TypedArray>();
+    const hold = (g: Tensor) => users.set(g.storage, (users.get(g.storage) ?? 0) + 1);
+    const drop = (g: Tensor) => {
+      const left = (users.get(g.storage) ?? 1) - 1;
+      if (left > 0) {
+        users.set(g.storage, left);
+        return;
+      }
+      users.delete(g.storage);
+      // allocated during this backward: no forward tensor, saved tensor or user gradient can share it
+      if (!kept.has(g.storage) && allocatedSince(g.storage, mark)) recycleStorage(g.storage);
+    };
     const leafGrads = new Map<Tensor, Tensor>();
     const addLeaf = (leaf: Tensor, g: Tensor) => {
       const had = leafGrads.get(leaf);
-      leafGrads.set(leaf, had ? addGrads(had, g) : g);
+      const total = had ? addGrads(had, g) : g;
+      kept.add(total.storage);
+      leafGrads.set(leaf, total);
     };
     if (root.gradFn === null) {
       addLeaf(root, seed);
     } else {
       const pending = new Map<Node, Tensor>([[root.gradFn, seed]]);
+      hold(seed);
       const owners = new Map<Node, Tensor>([[root.gradFn, root]]);
       for (const node of topologicalOrder(root.gradFn)) {
-        let g = pending.get(node);
+        const received = pending.get(node);
         pending.delete(node);
-        if (g === undefined) continue;
+        if (received === undefined) continue;
+        let g = received;
         const owner = owners.get(node);
         if (owner) {
+          if (owner.hasHooks()) kept.add(received.storage); // a hook may keep the gradient it was shown
           g = owner.runHooks(g);
           if (owner.retainsGradient) owner.grad = owner.grad ? addGrads(owner.grad, g) : ownedCopy(g);
         }
@@ -112,12 +134,22 @@ function runBackward(root: Tensor, gradient: Tensor | null, opts: BackwardOption
           if (isAnomalyEnabled()) checkFinite(`${node.name} (backward)`, `gradient for input ${i}`, gi);
           if (input.gradFn) {
             const had = pending.get(input.gradFn);
-            pending.set(input.gradFn, had ? addGrads(had, gi) : gi);
+            hold(gi);
+            if (had) {
+              const total = addGrads(had, gi);
+              hold(total);
+              drop(had);
+              drop(gi);
+              pending.set(input.gradFn, total);
+            } else {
+              pending.set(input.gradFn, gi);
+            }
             if (input.retainsGradient || input.hasHooks()) owners.set(input.gradFn, input);
           } else {
             addLeaf(input, gi);
           }
         }
+        drop(received);
         if (!opts.retainGraph) node.release();
       }
     }

@@ -9,6 +9,7 @@ import { backend } from '../backend/index.js';
 import type { Conv2dGeometry } from '../backend/types.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { recycleStorage } from '../tensor/dtype.js';
 import { binaryKernel } from './elementwise.js';
 import { padImpl } from './pad.js';
 import { sum } from './reduce.js';
@@ -182,6 +183,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
       backend().conv2dBackwardWeight(xd, gyd, floatData(gw), g);
     }
     const gb = bias !== null && bias.requiresGrad ? sum(gy, [0, 2, 3]) : null;
+    if (gy !== gyOut) recycleStorage(gy.storage); // the gradient through the ReLU lives only here
     return [gx, gw, gb];
   });
 }

@@ -40,12 +40,18 @@ const poison = (globalThis as { process?: { env?: Record<string, string | undefi
 /**
  * Storage for `n` elements whose contents are unspecified: for outputs that a kernel overwrites completely (the
  * backend contract for `out` buffers). Skipping the zero fill saves a pass over every activation and gradient —
- * 5 ms of a 40 ms small-CNN training step. Falls back to zeroed storage where Node's Buffer is absent.
+ * 5 ms of a 40 ms small-CNN training step. A buffer of the same size handed back by `recycleStorage` is reused
+ * first. Falls back to zeroed storage where Node's Buffer is absent.
  */
 export function allocateUnfilled(dtype: DType, n: number): TypedArray {
   const bytes = n * (dtype === 'float64' ? 8 : dtype === 'float32' || dtype === 'int32' ? 4 : 1);
   if (!nodeBuffer || bytes < UNFILLED_MIN_BYTES) return allocate(dtype, n);
-  const { buffer } = nodeBuffer.allocUnsafeSlow(bytes);
+  const spare = recycled.get(bytes)?.pop();
+  if (spare) {
+    recycledBytes -= bytes;
+    reuses++;
+  }
+  const buffer = spare ?? nodeBuffer.allocUnsafeSlow(bytes).buffer;
   let a: TypedArray;
   switch (dtype) {
     case 'float32': a = new Float32Array(buffer, 0, n); break;
@@ -57,7 +63,50 @@ export function allocateUnfilled(dtype: DType, n: number): TypedArray {
     if (isFloating(dtype)) a.fill(NaN);
     else a.fill(-1);
   }
+  recyclable.add(a);
   return born(a);
+}
+
+/** Unfilled storage not yet handed back: only these may be recycled, and each only once. */
+const recyclable = new WeakSet<TypedArray>();
+/** Buffers handed back, by byte length, for the next allocation of that size (sizes in order of first use). */
+const recycled = new Map<number, ArrayBuffer[]>();
+let recycledBytes = 0;
+/** At most this much memory waits for reuse; beyond it the sizes handed back longest ago are dropped first. */
+const RECYCLED_MAX_BYTES = 128 << 20;
+/** Buffers kept per size: a training step rarely has more than a few dead tensors of one shape at a time. */
+const RECYCLED_PER_SIZE = 6;
+
+let reuses = 0;
+
+/** How many allocations so far were served with handed-back storage (for tests and memory diagnostics). */
+export function storageReuses(): number {
+  return reuses;
+}
+
+/**
+ * Hands back storage from `allocateUnfilled` that nothing will read or write again, so the next allocation of
+ * the same size reuses it while it is still in cache, instead of waiting for the garbage collector (the backward
+ * pass knows when an intermediate gradient is dead; JavaScript cannot tell otherwise). Other arrays, and a second
+ * hand-back of the same one, are ignored. The caller guarantees no view of `storage` is still in use.
+ */
+export function recycleStorage(storage: TypedArray): void {
+  if (!recyclable.has(storage)) return;
+  recyclable.delete(storage);
+  const bytes = storage.buffer.byteLength;
+  if (bytes > RECYCLED_MAX_BYTES) return;
+  let list = recycled.get(bytes);
+  if (list && list.length >= RECYCLED_PER_SIZE) return;
+  for (const [size, older] of recycled) {
+    if (recycledBytes + bytes <= RECYCLED_MAX_BYTES) break;
+    if (size === bytes) continue;
+    recycledBytes -= size * older.length;
+    recycled.delete(size);
+  }
+  if (recycledBytes + bytes > RECYCLED_MAX_BYTES) return;
+  if (!list) recycled.set(bytes, (list = []));
+  list.push(storage.buffer as ArrayBuffer);
+  recycledBytes += bytes;
 }
 
 /** A mark in the sequence of `allocate` calls: storage allocated later satisfies `allocatedSince(storage, mark)`. */
