@@ -213,6 +213,8 @@ for (const name of accelerated) {
       { n: 1, c: 3, h: 40, w: 37, oc: 10, kh: 7, kw: 7, s: [2, 2], p: [3, 3], bias: true, relu: true },
       { n: 2, c: 6, h: 33, w: 30, oc: 8, kh: 3, kw: 3, s: [2, 3], p: [1, 0], d: [2, 1] },
       { n: 2, c: 8, h: 21, w: 22, oc: 16, kh: 3, kw: 3, s: [2, 2], p: [1, 1], bias: true },
+      // a first layer (one input channel): its weight gradient splits the output channels between threads
+      { n: 3, c: 1, h: 14, w: 13, oc: 29, kh: 3, kw: 3, p: [1, 1], bias: true },
     ];
     for (const cc of cases) {
       const [sH, sW] = cc.s ?? [1, 1], [pH, pW] = cc.p ?? [0, 0], [dH, dW] = cc.d ?? [1, 1], groups = cc.g ?? 1;

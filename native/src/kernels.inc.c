@@ -1300,7 +1300,7 @@ typedef struct {
   dconv d;
   const float *gy;
   float *gyp, *gw;
-  long NpR, pchunk, npch;
+  long NpR, pchunk, npch, ochunk, noch;
 } wgrad_job;
 
 static void wgrad_pad_task(void *ctx, long b, int tid) {
@@ -1325,12 +1325,15 @@ static void wgrad_task(void *ctx, long t, int tid) {
   (void)tid;
   const wgrad_job *j = ctx;
   const dconv *d = &j->d;
+  long oq = t % j->noch;
+  t /= j->noch;
   long gr = t / j->npch, pc = t % j->npch;
   long p0 = pc * j->pchunk, p1 = MINI(d->kdim, p0 + j->pchunk);
-  if (p0 >= p1) return;
+  long o0 = oq * j->ochunk, o1 = MINI(d->ocg, o0 + j->ochunk);
+  if (p0 >= p1 || o0 >= o1) return;
   long kdim = d->kdim;
   float *gwg = j->gw + gr * d->ocg * kdim;
-  for (long o = 0; o < d->ocg; o++) memset(gwg + o * kdim + p0, 0, sizeof(float) * (p1 - p0));
+  for (long o = o0; o < o1; o++) memset(gwg + o * kdim + p0, 0, sizeof(float) * (p1 - p0));
   float res[TT_DMR * TT_DNR];
   const float *ar[TT_DMR], *br[TT_DNR];
 #ifdef TT_TAP9
@@ -1343,8 +1346,8 @@ static void wgrad_task(void *ctx, long t, int tid) {
       for (long sc = 0; sc < j->NpR; sc += TAP9_SCHUNK)
       for (long c = p0 / 9; c < p1 / 9; c++) {
         long len = MINI(TAP9_SCHUNK, j->NpR - sc);
-        for (long ot = 0; ot < d->ocg; ot += 3) {
-          int mr = (int)MINI(3, d->ocg - ot);
+        for (long ot = o0; ot < o1; ot += 3) {
+          int mr = (int)MINI(3, o1 - ot);
           for (int q = 0; q < 3; q++) ar[q] = gb + (ot + (q < mr ? q : 0)) * j->NpR + sc;
           dot_kernel_tap9(len, ar, xb + c * d->planeP + sc, d->WP, d->dilH, d->dilW, r9);
           for (int q = 0; q < mr; q++)
@@ -1363,8 +1366,8 @@ static void wgrad_task(void *ctx, long t, int tid) {
       for (long pt = p0; pt < p1; pt += TT_DNR) {
         int nr = (int)MINI(TT_DNR, p1 - pt);
         for (int q = 0; q < TT_DNR; q++) br[q] = xb + d->offs[pt + (q < nr ? q : 0)] + sc;
-        for (long ot = 0; ot < d->ocg; ot += TT_DMR) {
-          int mr = (int)MINI(TT_DMR, d->ocg - ot);
+        for (long ot = o0; ot < o1; ot += TT_DMR) {
+          int mr = (int)MINI(TT_DMR, o1 - ot);
           for (int q = 0; q < TT_DMR; q++) ar[q] = gb + (ot + (q < mr ? q : 0)) * j->NpR + sc;
           dot_kernel(len, ar, br, res);
           for (int q = 0; q < mr; q++)
@@ -1511,7 +1514,12 @@ static void op_conv2d_bwd_weight(const float *x, const float *gy, float *gw, con
     if (T > 1 && g.groups % T != 0 && g.groups < 4 * T) j.npch = (4 * T + g.groups - 1) / g.groups;
     j.pchunk = ROUNDUP((kdim + j.npch - 1) / j.npch, (g.kh == 3 && g.kw == 3) ? 9 * TT_DNR : TT_DNR);
     j.npch = (kdim + j.pchunk - 1) / j.pchunk;
-    long tasks = g.groups * j.npch;
+    /* few taps (a first layer's 1×3×3) leave the threads idle: split the output channels as well */
+    long units = g.groups * j.npch;
+    j.ochunk = ocg;
+    if (T > 1 && units < 2 * T) j.ochunk = ROUNDUP((ocg * units + 4 * T - 1) / (4 * T), 3 * TT_DMR);
+    j.noch = (ocg + j.ochunk - 1) / j.ochunk;
+    long tasks = units * j.noch;
     if (T > 1 && tasks > 1) tt_parallel(tasks, wgrad_task, &j);
     else for (long t = 0; t < tasks; t++) wgrad_task(&j, t, 0);
     return;
@@ -1697,14 +1705,22 @@ static void op_max_pool2d(const float *x, float *out, int32_t *idx, const int32_
   else for (long p = 0; p < planes; p++) maxpool_task(&j, p, 0);
 }
 
+typedef struct { const float *gy; const int32_t *idx; float *gx; long in_plane, out_plane; } maxpool_bwd_job;
+
+static void maxpool_bwd_task(void *ctx, long p, int tid) {
+  (void)tid;
+  const maxpool_bwd_job *j = ctx;
+  float *g = j->gx + p * j->in_plane;
+  const float *s = j->gy + p * j->out_plane;
+  const int32_t *ip = j->idx + p * j->out_plane;
+  memset(g, 0, sizeof(float) * j->in_plane);
+  for (long k = 0; k < j->out_plane; k++) if (ip[k] >= 0) g[ip[k]] += s[k];
+}
+
 static void op_max_pool2d_bwd(const float *gy, const int32_t *idx, float *gx, long planes, long in_plane, long out_plane) {
-  memset(gx, 0, sizeof(float) * planes * in_plane);
-  for (long p = 0; p < planes; p++) {
-    float *g = gx + p * in_plane;
-    const float *s = gy + p * out_plane;
-    const int32_t *ip = idx + p * out_plane;
-    for (long k = 0; k < out_plane; k++) if (ip[k] >= 0) g[ip[k]] += s[k];
-  }
+  maxpool_bwd_job j = { gy, idx, gx, in_plane, out_plane };
+  if (tt_num_threads() > 1 && planes > 1 && planes * in_plane > 16384) tt_parallel(planes, maxpool_bwd_task, &j);
+  else for (long p = 0; p < planes; p++) maxpool_bwd_task(&j, p, 0);
 }
 
 static inline void avg_window(const pgeom *g, long y, long xo, int cip, int divisor, long *y0, long *x0, long *y1, long *x1, float *inv) {
