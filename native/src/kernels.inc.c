@@ -736,19 +736,49 @@ static void lowering_init(lowering *l, const cgeom *g) {
   l->kd = l->cg * l->ntaps;
 }
 
-/* Weights of group gr restricted to the live taps: dst[o, c·ntaps + t'] (row-major [ocg, kd]). */
-static void gather_live_weights(const lowering *l, const float *w, long gr, float *dst) {
-  for (long o = 0; o < l->ocg; o++)
+static void par_for(long n, tt_task_fn fn, void *ctx) {
+  if (tt_num_threads() > 1 && n > 1) tt_parallel(n, fn, ctx);
+  else for (long t = 0; t < n; t++) fn(ctx, t, 0);
+}
+
+/* Moving weights between the full [ocg, cg·khw] layout and the live-tap one [ocg, kd] (kd = cg·ntaps) reads or
+ * writes every tap of a late-stage layer (9.4 MB for 512×512×3×3) to use a ninth of it: memory-bound, so both
+ * threads take a share of the output channels. */
+typedef struct { const lowering *l; const float *src; float *dst; long rows_per_task; } taps_job;
+
+/* dst[o, c·ntaps + t'] = w[o, c, tap[t']] for the task's rows of one group. */
+static void gather_taps_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const taps_job *j = ctx;
+  const lowering *l = j->l;
+  for (long o = t * j->rows_per_task; o < MINI(l->ocg, (t + 1) * j->rows_per_task); o++)
     for (long c = 0; c < l->cg; c++) {
-      const float *src = w + ((gr * l->ocg + o) * l->cg + c) * l->khw;
-      float *d = dst + o * l->kd + c * l->ntaps;
+      const float *src = j->src + (o * l->cg + c) * l->khw;
+      float *d = j->dst + o * l->kd + c * l->ntaps;
       for (long u = 0; u < l->ntaps; u++) d[u] = src[l->tap[u]];
     }
 }
 
-static void par_for(long n, tt_task_fn fn, void *ctx) {
-  if (tt_num_threads() > 1 && n > 1) tt_parallel(n, fn, ctx);
-  else for (long t = 0; t < n; t++) fn(ctx, t, 0);
+/* The inverse for a gradient: dst[o, c, tap[t']] = src[o, c·ntaps + t'], zero at the dead taps. */
+static void scatter_taps_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const taps_job *j = ctx;
+  const lowering *l = j->l;
+  long o0 = t * j->rows_per_task, o1 = MINI(l->ocg, o0 + j->rows_per_task);
+  if (o0 >= o1) return;
+  memset(j->dst + o0 * l->cg * l->khw, 0, sizeof(float) * (o1 - o0) * l->cg * l->khw);
+  for (long o = o0; o < o1; o++)
+    for (long c = 0; c < l->cg; c++) {
+      float *d = j->dst + (o * l->cg + c) * l->khw;
+      const float *src = j->src + o * l->kd + c * l->ntaps;
+      for (long u = 0; u < l->ntaps; u++) d[l->tap[u]] = src[u];
+    }
+}
+
+static void run_taps(const lowering *l, const float *src, float *dst, tt_task_fn fn) {
+  long tasks = MINI(l->ocg, 4L * tt_num_threads());
+  taps_job j = { l, src, dst, (l->ocg + tasks - 1) / tasks };
+  par_for((l->ocg + j.rows_per_task - 1) / j.rows_per_task, fn, &j);
 }
 
 static void batch_im2col_task(void *ctx, long b, int tid) {
@@ -800,7 +830,7 @@ static long batched_images(const cgeom *g, long kd) {
 static const float *lowered_weights(const lowering *l, const float *w, long gr) {
   if (!l->live) return w + gr * l->ocg * l->kd;
   float *wl = tt_shared_scratch(SH_WPACK, sizeof(float) * l->ocg * l->kd);
-  gather_live_weights(l, w, gr, wl);
+  run_taps(l, w + gr * l->ocg * l->cg * l->khw, wl, gather_taps_task);
   return wl;
 }
 
@@ -865,16 +895,7 @@ static void conv_bwd_weight_batched(const float *x, const float *gy, float *gw, 
       /* gW_g [ocg, kd] (+)= gyt [ocg, nb·sp] · colᵀ */
       gemm_strided(l.ocg, l.kd, j.ld, j.gyt, j.ld, 1, 0, j.col, 1, j.ld, 0, dst, l.kd, 0, 1, j.b0 > 0);
     }
-    if (gl) {
-      float *dg = gw + j.gr * l.ocg * l.cg * l.khw;
-      memset(dg, 0, sizeof(float) * l.ocg * l.cg * l.khw); /* one pass; the dead taps' gradient is zero */
-      for (long o = 0; o < l.ocg; o++)
-        for (long c = 0; c < l.cg; c++) {
-          float *d = dg + (o * l.cg + c) * l.khw;
-          const float *src = gl + o * l.kd + c * l.ntaps;
-          for (long u = 0; u < l.ntaps; u++) d[l.tap[u]] = src[u];
-        }
-    }
+    if (gl) run_taps(&l, gl, gw + j.gr * l.ocg * l.cg * l.khw, scatter_taps_task);
   }
 }
 
