@@ -215,6 +215,9 @@ for (const name of accelerated) {
       { n: 2, c: 8, h: 21, w: 22, oc: 16, kh: 3, kw: 3, s: [2, 2], p: [1, 1], bias: true },
       // a first layer (one input channel): its weight gradient splits the output channels between threads
       { n: 3, c: 1, h: 14, w: 13, oc: 29, kh: 3, kw: 3, p: [1, 1], bias: true },
+      // maps smaller than the filter's reach: the dense form (unfolded weights), also strided and non-square
+      { n: 5, c: 12, h: 2, w: 2, oc: 20, kh: 3, kw: 3, p: [1, 1], bias: true, relu: true },
+      { n: 3, c: 6, h: 2, w: 3, oc: 7, kh: 3, kw: 3, p: [1, 1], s: [1, 2] },
     ];
     for (const cc of cases) {
       const [sH, sW] = cc.s ?? [1, 1], [pH, pW] = cc.p ?? [0, 0], [dH, dW] = cc.d ?? [1, 1], groups = cc.g ?? 1;
