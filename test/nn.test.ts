@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
+import { conv2dReluMaxPool2d } from '../src/ops/fused.ts';
 import { assertClose, decode, forEachBackend, inputsOf, loadFixtures, rand64, type EncodedTensor, type FixtureCase } from './helpers.ts';
 
 const { nn } = tt;
@@ -529,6 +530,50 @@ test('Sequential fuses Conv2d → ReLU into one convolution unless a hook or a r
   assert.ok(seen !== null && (seen as tt.Tensor).min().item() < 0, 'the hook saw negative pre-activations');
   handle.remove();
   assert.equal(seq.forward(x).gradFn?.name, 'conv2dRelu');
+});
+
+test('Sequential runs Conv2d → ReLU → MaxPool2d as one op with the unfused values and gradients, on every backend', () => {
+  const cases: { conv: ConstructorParameters<typeof tt.nn.Conv2d>[3]; pool: [number, ConstructorParameters<typeof tt.nn.MaxPool2d>[1]]; shift: number }[] = [
+    { conv: { padding: 1 }, pool: [2, {}], shift: 0 },
+    { conv: { padding: 1, bias: false, paddingMode: 'reflect' }, pool: [3, { stride: 1, padding: 1 }], shift: 0 },
+    { conv: { stride: 2 }, pool: [2, { ceilMode: true }], shift: 0 },
+    // most windows all negative: their gradient must be zero, as through relu then max pooling
+    { conv: { padding: 1 }, pool: [2, {}], shift: -2 },
+  ];
+  forEachBackend(() => {
+    for (const c of cases) {
+      tt.manualSeed(11);
+      const conv = new tt.nn.Conv2d(3, 5, 3, c.conv);
+      if (conv.bias) tt.noGrad(() => conv.bias!.add_(c.shift));
+      const pool = new tt.nn.MaxPool2d(c.pool[0], c.pool[1]);
+      const seq = new tt.nn.Sequential(conv, new tt.nn.ReLU(), pool);
+      const x = tt.randn([2, 3, 9, 8]).requiresGrad_(true);
+      const fused = seq.forward(x);
+      assert.equal(fused.gradFn?.name, 'conv2dReluMaxPool2d');
+      const unfused = pool.forward(tt.F.relu(conv.forward(x))) as tt.Tensor;
+      assert.deepEqual(fused.tolist(), unfused.tolist());
+      const gy = tt.randn(fused.shape);
+      fused.backward(gy);
+      const grads = [x.grad!.tolist(), conv.weight.grad!.tolist(), conv.bias?.grad?.tolist()];
+      x.grad = null; conv.weight.grad = null; if (conv.bias) conv.bias.grad = null;
+      unfused.backward(gy);
+      assert.deepEqual([x.grad!.tolist(), conv.weight.grad!.tolist(), conv.bias?.grad?.tolist()], grads, JSON.stringify(c));
+      x.grad = null; conv.weight.grad = null; if (conv.bias) conv.bias.grad = null;
+    }
+  });
+  // a hook on the pool, or indices asked for, run the chain unfused
+  const conv = new tt.nn.Conv2d(1, 2, 3);
+  const x = tt.randn([1, 1, 6, 6]);
+  const hooked = new tt.nn.MaxPool2d(2);
+  hooked.registerForwardHook(() => undefined);
+  assert.notEqual(new tt.nn.Sequential(conv, new tt.nn.ReLU(), hooked).forward(x.requiresGrad_(true)).gradFn?.name, 'conv2dReluMaxPool2d');
+  assert.equal(new tt.nn.Sequential(conv, new tt.nn.ReLU(), new tt.nn.MaxPool2d(2)).forward(x).gradFn?.name, 'conv2dReluMaxPool2d');
+});
+
+test('gradcheck: the fused conv → ReLU → max pool (float64)', () => {
+  const x = rand64([2, 2, 7, 6], 1), w = rand64([3, 2, 3, 3], 2), b = rand64([3], 3, -0.2, 0.2);
+  assert.ok(tt.gradcheck((a, k, c) => conv2dReluMaxPool2d(a, k, c, { padding: 1 }, 2), [x, w, b]));
+  assert.ok(tt.gradcheck((a, k) => conv2dReluMaxPool2d(a, k, null, { stride: 2 }, 3, { stride: 1, padding: 1 }), [x, w]));
 });
 
 test('conv → batch norm → ReLU folds into one convolution in inference, and only then', () => {

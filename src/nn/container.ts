@@ -3,6 +3,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Module, type AnyModule } from './module.js';
 import { Conv2d } from './conv.js';
 import { ReLU } from './activation.js';
+import { MaxPool2d } from './pooling.js';
 import { foldedConvBnAct, isExactly } from './fusion.js';
 
 function normIndex(op: string, i: number, n: number): number {
@@ -112,8 +113,15 @@ export class Sequential extends IndexedContainer<[Tensor], Tensor> {
           i += relu ? 2 : 1;
           continue;
         }
-        // Conv2d → ReLU: one convolution with a ReLU epilogue when nothing can observe the pre-activation.
+        // Conv2d → ReLU: one convolution with a ReLU epilogue when nothing can observe the pre-activation, and
+        // → MaxPool2d as well: one op that never keeps or revisits the unpooled activation.
         if (next instanceof ReLU && isExactly(m, Conv2d) && isExactly(next, ReLU) && m.isPlainForward() && next.isPlainForward()) {
+          const pool = items[i + 2];
+          if (pool instanceof MaxPool2d && isExactly(pool, MaxPool2d) && pool.isPlainForward() && !pool.returnIndices && (y as Tensor).shape.length === 4) {
+            y = m.convolveReluMaxPool(y as Tensor, pool);
+            i += 2;
+            continue;
+          }
           y = m.convolve(y as Tensor, 'relu');
           i++;
           continue;

@@ -1,6 +1,7 @@
 /** Conv2d and ConvTranspose2d. */
 import { noGrad } from '../autograd/grad-mode.js';
 import { conv2d, convTranspose2d, type ConvPaddingMode, type IntPair } from '../ops/conv.js';
+import { conv2dReluMaxPool2d } from '../ops/fused.js';
 import { pair } from '../ops/util.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -8,6 +9,7 @@ import type { Generator } from '../tensor/random.js';
 import { checkSize, resetLinearLike, type FactoryOptions } from './linear.js';
 import { Module } from './module.js';
 import { Parameter } from './parameter.js';
+import type { MaxPool2d } from './pooling.js';
 import { pyInts } from './repr.js';
 
 /** Options of Conv2d (PyTorch's keyword arguments). */
@@ -89,14 +91,30 @@ export class Conv2d extends Module {
    * pass). Runs no hooks: containers call it only for a Conv2d → ReLU pair without hooks.
    */
   convolve(x: Tensor, activation: 'none' | 'relu'): Tensor {
+    this.checkInput(x);
+    return conv2d(x, this.weight, this.bias, { ...this.convOptions(), activation });
+  }
+
+  /**
+   * `pool(relu(this.forward(x)))` as one fused op (see conv2dReluMaxPool2d) for a batched input. Runs no hooks:
+   * containers call it only for a Conv2d → ReLU → MaxPool2d chain without hooks.
+   */
+  convolveReluMaxPool(x: Tensor, pool: MaxPool2d): Tensor {
+    this.checkInput(x);
+    const { stride, padding, dilation, ceilMode } = pool;
+    return conv2dReluMaxPool2d(x, this.weight, this.bias, this.convOptions(), pool.kernelSize, { stride, padding, dilation, ceilMode });
+  }
+
+  private convOptions() {
+    return { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, paddingMode: this.paddingMode };
+  }
+
+  private checkInput(x: Tensor): void {
     const c = x.shape.length === 4 ? x.shape[1] : x.shape.length === 3 ? x.shape[0] : -1;
     if (c !== this.inChannels) {
       if (c < 0) throw new Error(`Conv2d: expected a 4-D input [N, C, H, W] (or 3-D [C, H, W]), got shape ${formatShape(x.shape)}`);
       throw new Error(`Conv2d: input ${formatShape(x.shape)} has ${c} channels but this layer expects ${this.inChannels} (weight ${formatShape(this.weight.shape)}, groups=${this.groups})`);
     }
-    return conv2d(x, this.weight, this.bias, {
-      stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, paddingMode: this.paddingMode, activation,
-    });
   }
 
   override extraRepr(): string {

@@ -9,7 +9,7 @@ import { backend } from '../backend/index.js';
 import type { Conv2dGeometry } from '../backend/types.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { recycleStorage } from '../tensor/dtype.js';
+import { recycleStorage, type FloatArray } from '../tensor/dtype.js';
 import { binaryKernel } from './elementwise.js';
 import { padImpl } from './pad.js';
 import { sum } from './reduce.js';
@@ -93,7 +93,7 @@ function resolvePadding(
 }
 
 /** Validates conv2d's operands and options; returns the input to convolve (padded for non-zero modes) and the geometry. */
-function conv2dGeometry(op: string, input: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions): { x: Tensor; g: Conv2dGeometry } {
+export function conv2dGeometry(op: string, input: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions): { x: Tensor; g: Conv2dGeometry } {
   checkOperands(op, input, weight, bias, '[outChannels, inChannels/groups, kh, kw]');
   const stride = pair(op, 'stride', opts.stride ?? 1, 1);
   const dilation = pair(op, 'dilation', opts.dilation ?? 1, 1);
@@ -165,27 +165,36 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
   const wd = floatData(weight);
   backend().conv2d(xd, wd, bias === null ? null : floatData(bias), floatData(out), g, activation);
   return record(activation === 'relu' ? 'conv2dRelu' : op, out, [x, weight, bias], () => (gyOut) => {
-    let gy = gyOut;
-    if (activation === 'relu') {
-      // through the ReLU first: its derivative is read off the saved output (y > 0 ⇔ pre-activation > 0)
-      gy = Tensor.unfilled(out.shape, out.dtype);
-      backend().unaryGrad('relu', floatData(out), floatData(gyOut), floatData(gy), {});
-    }
-    const gyd = floatData(gy);
-    let gx: Tensor | null = null;
-    let gw: Tensor | null = null;
-    if (x.requiresGrad) {
-      gx = Tensor.unfilled(x.shape, gy.dtype);
-      backend().conv2dBackwardInput(gyd, wd, floatData(gx), g);
-    }
-    if (weight.requiresGrad) {
-      gw = Tensor.unfilled(weight.shape, gy.dtype);
-      backend().conv2dBackwardWeight(xd, gyd, floatData(gw), g);
-    }
-    const gb = bias !== null && bias.requiresGrad ? sum(gy, [0, 2, 3]) : null;
-    if (gy !== gyOut) recycleStorage(gy.storage); // the gradient through the ReLU lives only here
-    return [gx, gw, gb];
+    if (activation === 'none') return convGradients(x, xd, weight, wd, bias, g, gyOut);
+    // through the ReLU first: its derivative is read off the saved output (y > 0 ⇔ pre-activation > 0)
+    const gy = Tensor.unfilled(out.shape, out.dtype);
+    backend().unaryGrad('relu', floatData(out), floatData(gyOut), floatData(gy), {});
+    const grads = convGradients(x, xd, weight, wd, bias, g, gy);
+    recycleStorage(gy.storage); // the gradient through the ReLU lives only here
+    return grads;
   });
+}
+
+/**
+ * Gradients of a convolution's input, weight and bias (each null unless it requires grad) from the gradient `gy`
+ * at its output; `xd`/`wd` are the contiguous data the forward convolved.
+ */
+export function convGradients(
+  x: Tensor, xd: FloatArray, weight: Tensor, wd: FloatArray, bias: Tensor | null, g: Conv2dGeometry, gy: Tensor,
+): [Tensor | null, Tensor | null, Tensor | null] {
+  const gyd = floatData(gy);
+  let gx: Tensor | null = null;
+  let gw: Tensor | null = null;
+  if (x.requiresGrad) {
+    gx = Tensor.unfilled(x.shape, gy.dtype);
+    backend().conv2dBackwardInput(gyd, wd, floatData(gx), g);
+  }
+  if (weight.requiresGrad) {
+    gw = Tensor.unfilled(weight.shape, gy.dtype);
+    backend().conv2dBackwardWeight(xd, gyd, floatData(gw), g);
+  }
+  const gb = bias !== null && bias.requiresGrad ? sum(gy, [0, 2, 3]) : null;
+  return [gx, gw, gb];
 }
 
 /**

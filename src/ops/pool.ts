@@ -66,7 +66,7 @@ function pooledSize(inSize: number, k: number, pad: number, stride: number, dila
   return out;
 }
 
-function poolGeometry(
+export function poolGeometry(
   op: string, x: Tensor, kernelSize: IntPair, stride: IntPair | null | undefined, padding: IntPair | undefined,
   dilation: IntPair | undefined, ceilMode: boolean,
 ): Pool2dGeometry {
