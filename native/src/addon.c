@@ -334,12 +334,12 @@ static napi_value js_get_num_threads(napi_env env, napi_callback_info info) {
  * Tensor storage is malloc'd by Node's ArrayBuffer allocator, a few MB per activation, freed when the GC collects
  * it. glibc serves such blocks with mmap and unmaps them on free, so every training step faults in its fresh
  * activations page by page (~1300 faults, 4–5 ms of a 40 ms small-CNN step). Keeping blocks up to 64 MB in the
- * heap, and not trimming it below 256 MB, lets the next step reuse the pages PyTorch's allocator would.
+ * heap (trimmed when 64 MB lie free at its top) lets the next step reuse the pages PyTorch's allocator would.
  */
 static void keep_freed_tensor_pages(void) {
 #if defined(__GLIBC__)
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
 #endif
 }
 

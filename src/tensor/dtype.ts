@@ -73,9 +73,9 @@ const recyclable = new WeakSet<TypedArray>();
 const recycled = new Map<number, ArrayBuffer[]>();
 let recycledBytes = 0;
 /** At most this much memory waits for reuse; beyond it the sizes handed back longest ago are dropped first. */
-const RECYCLED_MAX_BYTES = 128 << 20;
+const RECYCLED_MAX_BYTES = 32 << 20;
 /** Buffers kept per size: a training step rarely has more than a few dead tensors of one shape at a time. */
-const RECYCLED_PER_SIZE = 6;
+const RECYCLED_PER_SIZE = 4;
 
 let reuses = 0;
 
