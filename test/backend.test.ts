@@ -269,6 +269,7 @@ for (const name of accelerated) {
       [7, 7, 3, 3, 2, 1, 1, 3, true, true],
       [10, 9, 3, 2, 1, 1, 2, 2, false, true],
       [5, 6, 2, 2, 2, 0, 1, 5, true, false],
+      [6, 71, 2, 2, 2, 0, 1, 3, false, true], // rows of 35 outputs: full vectors of every width, then a tail
     ];
     for (const [h, w, kh, kw, s, p, d, planes, ceil, cip] of cases) {
       const size = (len: number, k: number) => {

@@ -1717,24 +1717,45 @@ static inline void vmax_take_at(vf *best, vi *bi, vf v, vi at) {
 
 /* Up to TT_VL outputs of a 2×2 / stride-2 row pair starting at output xo (n ≤ TT_VL valid lanes; the others repeat
  * the last one, so nothing past the row is read), the four taps as stride-2 gathers with vector selects. */
+/* Even and odd floats of p[0 .. 2·TT_VL): two loads and two shuffles instead of 2·TT_VL scalar loads. */
+static inline void load_deinterleaved(const float *p, vf *even, vf *odd) {
+  vf a = vload(p), b = vload(p + TT_VL);
+  *even = __builtin_shufflevector(a, b, EVEN_LANES);
+  *odd = __builtin_shufflevector(a, b, ODD_LANES);
+}
+
 static inline void maxpool2x2_vec(const float *r0, const float *r1, long xo, long n, int32_t base, int32_t w, float *orow,
                                   int32_t *irow) {
-  vf best = vgather_n(r0 + 2 * xo, 2, n);
+  vf t00, t01, t10, t11; /* the window's taps (row, column) for n outputs */
+  if (n == TT_VL) {
+    load_deinterleaved(r0 + 2 * xo, &t00, &t01);
+    load_deinterleaved(r1 + 2 * xo, &t10, &t11);
+  } else {
+    t00 = vgather_n(r0 + 2 * xo, 2, n);
+    t01 = vgather_n(r0 + 2 * xo + 1, 2, n);
+    t10 = vgather_n(r1 + 2 * xo, 2, n);
+    t11 = vgather_n(r1 + 2 * xo + 1, 2, n);
+  }
+  vf best = t00;
   if (!irow) {
-    best = vmax_take(best, vgather_n(r0 + 2 * xo + 1, 2, n));
-    best = vmax_take(best, vgather_n(r1 + 2 * xo, 2, n));
-    best = vmax_take(best, vgather_n(r1 + 2 * xo + 1, 2, n));
-    for (long l = 0; l < n; l++) orow[xo + l] = best[l];
+    best = vmax_take(vmax_take(vmax_take(best, t01), t10), t11);
+    if (n == TT_VL) vstore(orow + xo, best);
+    else for (long l = 0; l < n; l++) orow[xo + l] = best[l];
     return;
   }
   vi even; /* flat index of each lane's top-left tap */
   UNROLL for (int l = 0; l < TT_VL; l++) even[l] = 2 * (l < n ? l : (int)n - 1);
   even += base + (int32_t)(2 * xo);
   vi bi = even;
-  vmax_take_at(&best, &bi, vgather_n(r0 + 2 * xo + 1, 2, n), even + 1);
-  vmax_take_at(&best, &bi, vgather_n(r1 + 2 * xo, 2, n), even + w);
-  vmax_take_at(&best, &bi, vgather_n(r1 + 2 * xo + 1, 2, n), even + (w + 1));
-  for (long l = 0; l < n; l++) { orow[xo + l] = best[l]; irow[xo + l] = bi[l]; }
+  vmax_take_at(&best, &bi, t01, even + 1);
+  vmax_take_at(&best, &bi, t10, even + w);
+  vmax_take_at(&best, &bi, t11, even + (w + 1));
+  if (n == TT_VL) {
+    vstore(orow + xo, best);
+    memcpy(irow + xo, &bi, sizeof bi);
+  } else {
+    for (long l = 0; l < n; l++) { orow[xo + l] = best[l]; irow[xo + l] = bi[l]; }
+  }
 }
 
 /* 2×2 windows, stride 2, no padding (the classic CNN pool), branch-free (a branch per tap mispredicts on real data). */
