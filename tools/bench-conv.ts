@@ -11,7 +11,7 @@ import { backend } from '../src/backend/index.js';
 const cold = process.argv.includes('--cold');
 const args = process.argv.slice(2).filter((a) => a !== '--cold').map(Number);
 if (args.length !== 6 || args.some((v) => !Number.isInteger(v) || v < 1)) {
-  console.error('usage: npx tsx tools/bench-conv.ts N C H OC K STRIDE (positive integers)');
+  console.error('usage: npx tsx tools/bench-conv.ts N C H OC K STRIDE [--cold] (positive integers)');
   process.exit(2);
 }
 const [n, c, h, oc, k, s] = args;
@@ -23,7 +23,7 @@ const x = new Float32Array(n * c * h * h).map(() => Math.random());
 const w = new Float32Array(oc * c * k * k).map(() => Math.random());
 const y = new Float32Array(n * oc * oh * oh), gw = new Float32Array(w.length), gx = new Float32Array(x.length);
 const flops = 2 * n * oc * oh * oh * c * k * k;
-const evict = new Float32Array(16 << 20);
+const evict = cold ? new Float32Array(16 << 20) : null;
 const runs: [string, () => void][] = [
   ['forward', () => b.conv2d(x, w, null, y, g, 'none')],
   ['backward input', () => b.conv2dBackwardInput(y, w, gx, g)],
@@ -34,7 +34,7 @@ for (const [name, run] of runs) {
   for (let i = 0; i < 3; i++) run();
   let best = Infinity;
   for (let i = 0; i < 15; i++) {
-    if (cold) evict.fill(i);
+    evict?.fill(i);
     const t = performance.now();
     run();
     best = Math.min(best, performance.now() - t);

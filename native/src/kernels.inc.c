@@ -925,6 +925,13 @@ typedef struct {
 #define ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
 #endif
 
+/* Even and odd floats of p[0 .. 2·TT_VL): two loads and two shuffles instead of 2·TT_VL scalar loads. */
+static inline void load_deinterleaved(const float *p, vf *even, vf *odd) {
+  vf a = vload(p), b = vload(p + TT_VL);
+  *even = __builtin_shufflevector(a, b, EVEN_LANES);
+  *odd = __builtin_shufflevector(a, b, ODD_LANES);
+}
+
 /* U[ξ][ci][o] = (G g Gᵀ)[ξ] with G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], ξ = 4·row + column of the 4×4 result. */
 static void wino_weights(const float *w, float *u, long oc, long c) {
   long plane = oc * c;
@@ -954,9 +961,9 @@ static inline void wino_in_vec(const float *d, long WP, float *v, long cT) {
   vf r[4][4];
   UNROLL for (int i = 0; i < 4; i++) {
     const float *row = d + i * WP;
-    vf a = vload(row), b = vload(row + TT_VL), a2 = vload(row + 2), b2 = vload(row + 2 + TT_VL);
-    vf c0 = __builtin_shufflevector(a, b, EVEN_LANES), c1 = __builtin_shufflevector(a, b, ODD_LANES);
-    vf c2 = __builtin_shufflevector(a2, b2, EVEN_LANES), c3 = __builtin_shufflevector(a2, b2, ODD_LANES);
+    vf c0, c1, c2, c3;
+    load_deinterleaved(row, &c0, &c1);
+    load_deinterleaved(row + 2, &c2, &c3);
     r[i][0] = c0 - c2; r[i][1] = c1 + c2; r[i][2] = c2 - c1; r[i][3] = c1 - c3;
   }
   UNROLL for (int q = 0; q < 4; q++) {
@@ -1099,9 +1106,9 @@ static void wino_wg_task(void *ctx, long t, int tid) {
       if (y0 + 1 < oh)
         for (; tx + TT_VL <= tw && 2 * (tx + TT_VL) <= ow; tx += TT_VL) {
           const float *p0 = gp + y0 * ow + 2 * tx, *p1 = p0 + ow;
-          vf a0 = vload(p0), b0 = vload(p0 + TT_VL), a1 = vload(p1), b1 = vload(p1 + TT_VL);
-          vf g00 = __builtin_shufflevector(a0, b0, EVEN_LANES), g01 = __builtin_shufflevector(a0, b0, ODD_LANES);
-          vf g10 = __builtin_shufflevector(a1, b1, EVEN_LANES), g11 = __builtin_shufflevector(a1, b1, ODD_LANES);
+          vf g00, g01, g10, g11;
+          load_deinterleaved(p0, &g00, &g01);
+          load_deinterleaved(p1, &g10, &g11);
           vf c0[4], c1[4];
           WINO_GY_ROWS(c0, g00, g10) /* column 0 of the block down A */
           WINO_GY_ROWS(c1, g01, g11)
@@ -1213,7 +1220,8 @@ typedef struct {
   float *wd;      /* Wd or dWd, [oc·sp, c·spi] */
   int16_t map[MAX_TAPS * MAX_TAPS];
   long sp, spi, rows;
-} dense_job; /* static in its callers (the tap map is 128 KB); kernel calls never overlap */
+} dense_job;
+static dense_job dense; /* one for the three directions (its tap map is 128 KB); kernel calls never overlap */
 
 /* map[s·spi + s'] = the tap joining output pixel s to input pixel s', or -1 */
 static void dense_init(dense_job *j, const cgeom *g) {
@@ -1284,9 +1292,8 @@ static float *dense_unfold(dense_job *j, const cgeom *g, const float *w) {
 }
 
 static void conv_fwd_dense(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int relu) {
-  static dense_job j;
   long K = g->c * g->h * g->w, N = g->oc * g->oh * g->ow, sp = g->oh * g->ow;
-  const float *wd = dense_unfold(&j, g, w);
+  const float *wd = dense_unfold(&dense, g, w);
   /* out[n, N] = x[n, K] · Wdᵀ */
   gemm_strided(g->n, N, K, x, K, 1, 0, wd, 1, K, 0, out, N, 0, 1, 0);
   for (long b = 0; b < g->n; b++)
@@ -1295,22 +1302,20 @@ static void conv_fwd_dense(const float *x, const float *w, const float *bias, co
 }
 
 static void conv_bwd_input_dense(const float *gy, const float *w, float *gx, const cgeom *g) {
-  static dense_job j;
   long K = g->c * g->h * g->w, N = g->oc * g->oh * g->ow;
-  const float *wd = dense_unfold(&j, g, w);
+  const float *wd = dense_unfold(&dense, g, w);
   /* gx[n, K] = gy[n, N] · Wd */
   gemm_strided(g->n, K, N, gy, N, 1, 0, wd, K, 1, 0, gx, K, 0, 1, 0);
 }
 
 static void conv_bwd_weight_dense(const float *x, const float *gy, float *gw, const cgeom *g) {
-  static dense_job j;
   long K = g->c * g->h * g->w, N = g->oc * g->oh * g->ow;
-  dense_init(&j, g);
-  j.gw = gw;
-  j.wd = tt_shared_scratch(SH_WT, sizeof(float) * N * K);
+  dense_init(&dense, g);
+  dense.gw = gw;
+  dense.wd = tt_shared_scratch(SH_WT, sizeof(float) * N * K);
   /* dWd[N, K] = gyᵀ[N, n] · x[n, K] */
-  gemm_strided(N, K, g->n, gy, 1, N, 0, x, K, 1, 0, j.wd, K, 0, 1, 0);
-  par_for((g->oc + j.rows - 1) / j.rows, dense_fold_task, &j);
+  gemm_strided(N, K, g->n, gy, 1, N, 0, x, K, 1, 0, dense.wd, K, 0, 1, 0);
+  par_for((g->oc + dense.rows - 1) / dense.rows, dense_fold_task, &dense);
 }
 
 /* Whether Winograd serves this convolution: 3×3, stride 1, undilated, one group, enough channels for the GEMMs,
@@ -1715,15 +1720,9 @@ static inline void vmax_take_at(vf *best, vi *bi, vf v, vi at) {
   *bi = (t & at) | (~t & *bi);
 }
 
-/* Up to TT_VL outputs of a 2×2 / stride-2 row pair starting at output xo (n ≤ TT_VL valid lanes; the others repeat
- * the last one, so nothing past the row is read), the four taps as stride-2 gathers with vector selects. */
-/* Even and odd floats of p[0 .. 2·TT_VL): two loads and two shuffles instead of 2·TT_VL scalar loads. */
-static inline void load_deinterleaved(const float *p, vf *even, vf *odd) {
-  vf a = vload(p), b = vload(p + TT_VL);
-  *even = __builtin_shufflevector(a, b, EVEN_LANES);
-  *odd = __builtin_shufflevector(a, b, ODD_LANES);
-}
-
+/* Up to TT_VL outputs of a 2×2 / stride-2 row pair starting at output xo, with vector selects: a full vector reads
+ * its taps deinterleaved; a shorter one (n valid lanes, the others repeating the last, so nothing past the row is
+ * read) gathers them. */
 static inline void maxpool2x2_vec(const float *r0, const float *r1, long xo, long n, int32_t base, int32_t w, float *orow,
                                   int32_t *irow) {
   vf t00, t01, t10, t11; /* the window's taps (row, column) for n outputs */

@@ -2,7 +2,8 @@
  * Native platform layer: a pthread pool (the calling thread takes part) and per-thread grow-only scratch.
  * Workers spin for new work, then sleep on a condition variable. The spin (200k pauses, ≈ 4 ms on Zen 3) outlasts
  * the JavaScript between two kernels of a training step: a worker woken from sleep starts 50–200 µs late on a
- * virtual machine, which cost W4's step ~8 % with a 0.4 ms spin (OpenMP runtimes spin 1–200 ms by default). Calls from a second JS thread while the pool is busy run serially on the caller.
+ * virtual machine, which cost W4's step ~8 % with a 0.4 ms spin (OpenMP runtimes spin 1–200 ms by default).
+ * Calls from a second JS thread while the pool is busy run serially on the caller.
  */
 #include "tt.h"
 #include <pthread.h>
