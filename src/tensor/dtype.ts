@@ -8,18 +8,14 @@ export type FloatArray = Float32Array | Float64Array;
 let allocations = 0;
 const birth = new WeakMap<TypedArray, number>();
 
+/** The typed array class that stores each dtype. */
+const ARRAY_OF: Record<DType, Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor> = {
+  float32: Float32Array, float64: Float64Array, int32: Int32Array, uint8: Uint8Array, bool: Uint8Array,
+};
+
 /** Allocates zero-filled storage for `n` elements of `dtype`. */
 export function allocate(dtype: DType, n: number): TypedArray {
-  return born(filled(dtype, n));
-}
-
-function filled(dtype: DType, n: number): TypedArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(n);
-    case 'float64': return new Float64Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'uint8': case 'bool': return new Uint8Array(n);
-  }
+  return born(new ARRAY_OF[dtype](n));
 }
 
 function born(a: TypedArray): TypedArray {
@@ -44,21 +40,14 @@ const poison = (globalThis as { process?: { env?: Record<string, string | undefi
  * first. Falls back to zeroed storage where Node's Buffer is absent.
  */
 export function allocateUnfilled(dtype: DType, n: number): TypedArray {
-  const bytes = n * (dtype === 'float64' ? 8 : dtype === 'float32' || dtype === 'int32' ? 4 : 1);
+  const bytes = n * ARRAY_OF[dtype].BYTES_PER_ELEMENT;
   if (!nodeBuffer || bytes < UNFILLED_MIN_BYTES) return allocate(dtype, n);
   const spare = recycled.get(bytes)?.pop();
   if (spare) {
     recycledBytes -= bytes;
     reuses++;
   }
-  const buffer = spare ?? nodeBuffer.allocUnsafeSlow(bytes).buffer;
-  let a: TypedArray;
-  switch (dtype) {
-    case 'float32': a = new Float32Array(buffer, 0, n); break;
-    case 'float64': a = new Float64Array(buffer, 0, n); break;
-    case 'int32': a = new Int32Array(buffer, 0, n); break;
-    case 'uint8': case 'bool': a = new Uint8Array(buffer, 0, n); break;
-  }
+  const a = new ARRAY_OF[dtype](spare ?? (nodeBuffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer), 0, n);
   if (poison) {
     if (isFloating(dtype)) a.fill(NaN);
     else a.fill(-1);
