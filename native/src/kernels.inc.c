@@ -414,9 +414,12 @@ static void dconv_pad_task(void *ctx, long b, int tid) {
 }
 
 #define KC_CONV 256
-/* Columns per block: a KC_CONV × DCONV_NCB slice of the input (128 KB) stays in L2 while every row tile of the
- * weights passes over it, so the weights stream from memory once per block instead of once per column tile. */
-#define DCONV_NCB 128
+/* Columns per block: a KC_CONV × DCONV_NCB slice of the input (~128 KB) stays in L2 while every row tile of the
+ * weights passes over it, so the weights stream from memory once per block instead of once per column tile.
+ * The block must be a whole number of NR-wide column tiles: the micro-kernel always writes NR columns, so a
+ * block edge inside a tile (128 columns against AVX-512's NR = 48) let the next block's first tile start
+ * mid-tile and write past the end of the row, into the next output channel's row and past the tile buffer. */
+#define DCONV_NCB ROUNDUP(128, NR)
 
 static void dconv_task(void *ctx, long t, int tid) {
   const dconv *d = ctx;
