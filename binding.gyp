@@ -11,6 +11,12 @@
       "sources": ["native/src/isa_generic.c"]
     },
     {
+      "target_name": "tatami_generic_wide",
+      "type": "static_library",
+      "sources": ["native/src/isa_generic16.c", "native/src/isa_generic8.c"],
+      "cflags": ["-Wno-psabi"]
+    },
+    {
       "target_name": "tatami_avx2",
       "type": "static_library",
       "conditions": [["target_arch=='x64'", {
@@ -31,7 +37,7 @@
     {
       "target_name": "tatami",
       "sources": ["native/src/addon.c", "native/src/pool.c"],
-      "dependencies": ["tatami_generic", "tatami_avx2", "tatami_avx512"],
+      "dependencies": ["tatami_generic", "tatami_generic_wide", "tatami_avx2", "tatami_avx512"],
       "libraries": ["-lpthread"]
     }
   ]

@@ -1,10 +1,11 @@
 /*
- * Node-API binding: picks the best instruction set at load time (AVX-512F, AVX2+FMA, portable; TATAMI_ISA
- * overrides for testing) and exposes each kernel as a synchronous function that works on the caller's typed
- * arrays in place (napi_get_typedarray_info, no copies).
+ * Node-API binding: exposes every kernel build of the addon (AVX-512F, AVX2+FMA, portable at 4, 8 and 16 floats
+ * per vector) as objects of synchronous functions that work on the caller's typed arrays in place
+ * (napi_get_typedarray_info, no copies). Which build runs is decided in src/backend/native.ts.
  */
 #include <node_api.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <pthread.h>
 #if defined(__GLIBC__)
@@ -16,37 +17,45 @@
 static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
 #define LOCKED(stmt) do { pthread_mutex_lock(&call_lock); stmt; pthread_mutex_unlock(&call_lock); } while (0)
 
-extern const tt_ops tt_ops_generic;
+extern const tt_ops tt_ops_generic, tt_ops_generic8, tt_ops_generic16;
 #if defined(__x86_64__)
 extern const tt_ops tt_ops_avx2;
 extern const tt_ops tt_ops_avx512;
 #endif
 
-static const tt_ops *ops = &tt_ops_generic;
+/* Every kernel build in this addon, fastest first. The TypeScript side (src/backend/native.ts) picks one:
+ * TATAMI_ISA, else the first that the CPU supports and that passes its self-check. generic16 and generic8 are the
+ * AVX-512 and AVX2 kernels' shapes in portable code, never a default, there for the tests. */
+typedef struct { const char *isa; const tt_ops *ops; } isa_entry;
+static const isa_entry isa_table[] = {
+#if defined(__x86_64__)
+  { "avx512", &tt_ops_avx512 },
+  { "avx2", &tt_ops_avx2 },
+#endif
+  { "generic", &tt_ops_generic },
+  { "generic16", &tt_ops_generic16 },
+  { "generic8", &tt_ops_generic8 },
+};
+#define ISA_COUNT (sizeof(isa_table) / sizeof(isa_table[0]))
 
-static void select_isa(void) {
-  const char *want = getenv("TATAMI_ISA");
+static int isa_supported(const char *isa) {
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  int has512 = __builtin_cpu_supports("avx512f");
-  int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (want && *want) {
-    if (!strcmp(want, "avx512") && has512) ops = &tt_ops_avx512;
-    else if (!strcmp(want, "avx2") && has2) ops = &tt_ops_avx2;
-    else ops = &tt_ops_generic;
-    return;
-  }
-  ops = has512 ? &tt_ops_avx512 : has2 ? &tt_ops_avx2 : &tt_ops_generic;
-#else
-  (void)want;
+  if (!strcmp(isa, "avx512")) return __builtin_cpu_supports("avx512f");
+  if (!strcmp(isa, "avx2")) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
+  return 1;
 }
 
 #define MAXARGS 16
+/* Each kernel function is created once per build, with that build's tt_ops table as its callback data. */
 #define GETARGS(n)                                                          \
   size_t argc = n;                                                          \
   napi_value argv[MAXARGS];                                                 \
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);                     \
+  void *ops_data = NULL;                                                    \
+  napi_get_cb_info(env, info, &argc, argv, NULL, &ops_data);                \
+  const tt_ops *ops = ops_data;                                             \
+  (void)ops;                                                                \
   if (argc < n) { napi_throw_error(env, NULL, "tatami native: too few arguments"); return NULL; }
 
 static int ok = 1;
@@ -316,6 +325,14 @@ static napi_value js_copy_strided(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
+  GETARGS(2);
+  const int32_t *g = I32(env, argv[0]);
+  int dir = (int)I(env, argv[1]);
+  CHECK
+  return num(env, ops->conv_plan(g, dir));
+}
+
 static napi_value js_set_num_threads(napi_env env, napi_callback_info info) {
   GETARGS(1);
   int n = (int)I(env, argv[0]);
@@ -327,8 +344,6 @@ static napi_value js_get_num_threads(napi_env env, napi_callback_info info) {
   (void)info;
   return num(env, tt_num_threads());
 }
-
-#define FN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_default, NULL }
 
 /*
  * Tensor storage is malloc'd by Node's ArrayBuffer allocator, a few MB per activation, freed when the GC collects
@@ -343,23 +358,73 @@ static void keep_freed_tensor_pages(void) {
 #endif
 }
 
+#define KFN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_default, (void *)ops }
+
+/* An object holding every kernel of one build, and its name ('native-avx512' …). */
+static napi_value kernels_object(napi_env env, const tt_ops *ops) {
+  napi_value obj, name;
+  napi_create_object(env, &obj);
+  napi_property_descriptor props[] = {
+    KFN("gemm", js_gemm), KFN("conv2d", js_conv2d), KFN("conv2dBackwardInput", js_conv2d_bwd_input),
+    KFN("conv2dBackwardWeight", js_conv2d_bwd_weight), KFN("maxPool2d", js_max_pool2d), KFN("maxPool2dBackward", js_max_pool2d_bwd),
+    KFN("avgPool2d", js_avg_pool2d), KFN("avgPool2dBackward", js_avg_pool2d_bwd), KFN("channelStats", js_channel_stats),
+    KFN("channelAffine", js_channel_affine), KFN("batchNormBackward", js_bn_bwd), KFN("softmax", js_softmax),
+    KFN("softmaxGrad", js_softmax_grad), KFN("unary", js_unary), KFN("unaryGrad", js_unary_grad), KFN("binary", js_binary),
+    KFN("reduceSum", js_reduce_sum), KFN("copyStrided", js_copy_strided), KFN("axpy", js_axpy), KFN("sgdStep", js_sgd_step),
+    KFN("adamStep", js_adam_step), KFN("convPlan", js_conv_plan),
+  };
+  napi_define_properties(env, obj, sizeof(props) / sizeof(props[0]), props);
+  napi_create_string_utf8(env, ops->name, NAPI_AUTO_LENGTH, &name);
+  napi_set_named_property(env, obj, "name", name);
+  return obj;
+}
+
+/* kernels(isa): the kernel object of one build; throws when the CPU lacks its instruction set. */
+static napi_value js_kernels(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char isa[32] = "";
+  size_t len = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], isa, sizeof(isa), &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "tatami native: kernels(isa) needs an instruction-set name");
+    return NULL;
+  }
+  for (size_t i = 0; i < ISA_COUNT; i++) {
+    if (strcmp(isa_table[i].isa, isa)) continue;
+    if (!isa_supported(isa)) {
+      char msg[96];
+      snprintf(msg, sizeof(msg), "tatami native: this CPU does not support %s", isa);
+      napi_throw_error(env, NULL, msg);
+      return NULL;
+    }
+    return kernels_object(env, isa_table[i].ops);
+  }
+  char msg[96];
+  snprintf(msg, sizeof(msg), "tatami native: no kernel build named '%s'", isa);
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+#define FN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_default, NULL }
+
 static napi_value init(napi_env env, napi_value exports) {
-  select_isa();
   keep_freed_tensor_pages();
   napi_property_descriptor props[] = {
-    FN("gemm", js_gemm), FN("conv2d", js_conv2d), FN("conv2dBackwardInput", js_conv2d_bwd_input),
-    FN("conv2dBackwardWeight", js_conv2d_bwd_weight), FN("maxPool2d", js_max_pool2d), FN("maxPool2dBackward", js_max_pool2d_bwd),
-    FN("avgPool2d", js_avg_pool2d), FN("avgPool2dBackward", js_avg_pool2d_bwd), FN("channelStats", js_channel_stats),
-    FN("channelAffine", js_channel_affine), FN("batchNormBackward", js_bn_bwd), FN("softmax", js_softmax),
-    FN("softmaxGrad", js_softmax_grad), FN("unary", js_unary), FN("unaryGrad", js_unary_grad), FN("binary", js_binary),
-    FN("reduceSum", js_reduce_sum), FN("copyStrided", js_copy_strided), FN("axpy", js_axpy), FN("sgdStep", js_sgd_step), FN("adamStep", js_adam_step),
-    FN("setNumThreads", js_set_num_threads),
-    FN("getNumThreads", js_get_num_threads),
+    FN("kernels", js_kernels), FN("setNumThreads", js_set_num_threads), FN("getNumThreads", js_get_num_threads),
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
-  napi_value name;
-  napi_create_string_utf8(env, ops->name, NAPI_AUTO_LENGTH, &name);
-  napi_set_named_property(env, exports, "name", name);
+  /* isas: the builds this CPU runs, fastest first */
+  napi_value list;
+  napi_create_array(env, &list);
+  uint32_t n = 0;
+  for (size_t i = 0; i < ISA_COUNT; i++) {
+    if (!isa_supported(isa_table[i].isa)) continue;
+    napi_value v;
+    napi_create_string_utf8(env, isa_table[i].isa, NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, list, n++, v);
+  }
+  napi_set_named_property(env, exports, "isas", list);
   return exports;
 }
 

@@ -1078,20 +1078,23 @@ static void wino_task(void *ctx, long t, int tid) {
 
 /* Weight gradient in the same transform space: since U = G g Gᵀ and M = U ⊙ V, dg = Gᵀ (Σ_tiles (A dY Aᵀ) ⊙ V) G,
  * so the sum over every tile of the batch becomes 16 GEMMs dU[ξ] (oc × c) += Ĝ[ξ] (oc × tiles) · V[ξ]ᵀ with the
- * tiles as the reduction: long, cache-friendly K, 2.25× fewer multiplies than the direct sum. Each thread
- * accumulates its own dU; the threads' parts are added and transformed back once at the end. */
+ * tiles as the reduction: long, cache-friendly K, 2.25× fewer multiplies than the direct sum. The (image, row
+ * block) items are split into `parts` fixed, contiguous ranges, each summed into its own dU in item order; the
+ * parts are added in part order and transformed back once at the end. The ranges do not depend on which thread
+ * runs them, so the result is bit-identical from run to run for a given thread count (an earlier version summed
+ * into one dU per thread, and the dynamic task queue made the order of the sum, hence its rounding, vary). */
 typedef struct {
   wino_job f; /* the forward job's geometry and padded input (u, bias, scale, out unused) */
   const float *gy;
-  float *du;  /* [threads][16][oc][c] */
+  float *du;  /* [parts][16][oc][c] */
+  long items, per;
 } wino_wg_job;
 
 /* Ĝ = A dY Aᵀ for one 2×2 block of dY (rows g0, g1): A = [1 0; 1 1; 1 −1; 0 −1]. */
 #define WINO_GY_ROWS(R, g0, g1) \
   R[0] = g0; R[1] = g0 + g1; R[2] = g0 - g1; R[3] = -(g1);
 
-static void wino_wg_task(void *ctx, long t, int tid) {
-  const wino_wg_job *wj = ctx;
+static void wino_wg_item(const wino_wg_job *wj, long t, int tid, float *du) {
   const wino_job *j = &wj->f;
   long b = t / j->blocks, ty0 = (t % j->blocks) * j->rows, rows = MINI(j->rows, j->th - ty0), tw = j->tw, T = rows * tw;
   long c = j->c, oc = j->oc, WP = j->WP, plane = j->HP * WP, cT = c * T, oT = oc * T, ow = j->ow, oh = j->oh;
@@ -1138,9 +1141,15 @@ static void wino_wg_task(void *ctx, long t, int tid) {
       }
     }
   }
-  float *du = wj->du + (long)tid * 16 * oc * c;
   for (int xi = 0; xi < 16; xi++)
     gemm_serial(tid, oc, c, T, gt + xi * oT, T, 1, v + xi * cT, 1, T, du + xi * oc * c, c, 1);
+}
+
+/* Part p: items [p·per, (p+1)·per) in order, into dU part p. */
+static void wino_wg_task(void *ctx, long p, int tid) {
+  const wino_wg_job *wj = ctx;
+  float *du = wj->du + p * 16 * wj->f.oc * wj->f.c;
+  for (long t = p * wj->per; t < MINI(wj->items, (p + 1) * wj->per); t++) wino_wg_item(wj, t, tid, du);
 }
 
 /* gw [oc][c][3][3] = Gᵀ dU G summed over the threads' dU, Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]. */
@@ -1190,12 +1199,15 @@ static void wino_conv_bwd_weight(const float *x, const float *gy, float *gw, lon
   wino_wg_job wj;
   wino_prepare(&wj.f, x, n, c, h, wd, oc, oh, ow, padT, padL);
   int T = tt_num_threads();
-  long tasks = n * wj.f.blocks, parts = T > 1 && tasks > 1 ? T : 1;
+  wj.items = n * wj.f.blocks;
+  long parts = T > 1 && wj.items > 1 ? MINI(T, wj.items) : 1;
+  wj.per = (wj.items + parts - 1) / parts;
+  parts = (wj.items + wj.per - 1) / wj.per;
   wj.gy = gy;
   wj.du = tt_shared_scratch(SH_GYPAD, sizeof(float) * parts * 16 * oc * c);
   memset(wj.du, 0, sizeof(float) * parts * 16 * oc * c);
-  if (parts > 1) tt_parallel(tasks, wino_wg_task, &wj);
-  else for (long t = 0; t < tasks; t++) wino_wg_task(&wj, t, 0);
+  if (parts > 1) tt_parallel(parts, wino_wg_task, &wj);
+  else wino_wg_task(&wj, 0, 0);
   wino_wg_finish(wj.du, parts, gw, oc, c);
 }
 
@@ -1343,66 +1355,101 @@ static void wino_conv(const float *x, const float *w, const float *bias, const f
   else for (long t = 0; t < tasks; t++) wino_task(&j, t, 0);
 }
 
+/*
+ * The conv planner: the one place that maps (geometry, direction) to an algorithm for this build (the thresholds
+ * depend on the tile shape, so each instruction set may choose differently). The three op_conv2d* entry points
+ * only dispatch on its answer, and tests read it through tt_ops.conv_plan to check that each algorithm is
+ * exercised on every build.
+ */
+static int conv_plan(const cgeom *g, int dir) {
+  int s1 = g->sH == 1 && g->sW == 1;
+  if (dir == TT_CONV_FWD) {
+    if (g->groups == g->c && g->oc == g->c && g->groups > 1) return TT_PLAN_DEPTHWISE;
+    if (dense_applies(g)) return TT_PLAN_DENSE;
+    if (conv_use_batched(g, 0)) return TT_PLAN_BATCHED;
+    if (s1 && wino_applies(g->n, g->c, g->oc, g->kh, g->kw, g->oh, g->ow, g->dH, g->dW, g->groups)) return TT_PLAN_WINOGRAD;
+    /* a strided 1×1 conv reads one phase of the grid: im2col's subsampling copies less */
+    if (s1 || g->kh * g->kw > 1) return TT_PLAN_PADDED_WIDTH;
+    return TT_PLAN_IM2COL;
+  }
+  if (dir == TT_CONV_BWD_INPUT) {
+    long padT = g->dH * (g->kh - 1) - g->pH, padL = g->dW * (g->kw - 1) - g->pW;
+    if (dense_applies(g)) return TT_PLAN_DENSE;
+    if (conv_use_batched(g, 0)) return TT_PLAN_BATCHED;
+    if (s1 && padT >= 0 && padL >= 0) {
+      /* gx = conv(gy, flip(w)ᵀ) with complementary padding: a forward convolution with the roles swapped */
+      if (wino_applies(g->n, g->oc, g->c, g->kh, g->kw, g->h, g->w, g->dH, g->dW, g->groups)) return TT_PLAN_WINOGRAD;
+      return TT_PLAN_PADDED_WIDTH;
+    }
+    return TT_PLAN_IM2COL;
+  }
+  if (dense_applies(g)) return TT_PLAN_DENSE;
+  if (conv_use_batched(g, 1)) return TT_PLAN_BATCHED;
+  if (s1 && wino_applies(g->n, g->c, g->oc, g->kh, g->kw, g->oh, g->ow, g->dH, g->dW, g->groups)) return TT_PLAN_WINOGRAD;
+  if (wgemm_applies(g)) return TT_PLAN_WEIGHT_GEMM;
+  if (s1) return TT_PLAN_DOT;
+  return TT_PLAN_IM2COL;
+}
+
+static int op_conv_plan(const int32_t *gi, int dir) {
+  cgeom g = parse_cg(gi);
+  return conv_plan(&g, dir);
+}
+
 static void op_conv2d(const float *x, const float *w, const float *bias, const float *scale, float *out, const int32_t *gi, int relu) {
   cgeom g = parse_cg(gi);
   int T = tt_num_threads();
   im2col_job j = { x, w, bias, scale, out, g, relu };
-  if (g.groups == g.c && g.oc == g.c && g.groups > 1) {
+  switch (conv_plan(&g, TT_CONV_FWD)) {
+  case TT_PLAN_DEPTHWISE: {
     long planes = g.n * g.c;
     if (T > 1 && planes > 1) tt_parallel(planes, dw_fwd_task, &j);
     else for (long p = 0; p < planes; p++) dw_fwd_task(&j, p, 0);
     return;
   }
-  if (dense_applies(&g)) {
-    conv_fwd_dense(x, w, bias, scale, out, &g, relu);
-    return;
-  }
-  if (conv_use_batched(&g, 0)) {
-    conv_fwd_batched(x, w, bias, scale, out, &g, relu);
-    return;
-  }
-  if (g.sH == 1 && g.sW == 1 && wino_applies(g.n, g.c, g.oc, g.kh, g.kw, g.oh, g.ow, g.dH, g.dW, g.groups)) {
-    wino_conv(x, w, bias, scale, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, relu);
-    return;
-  }
-  /* a strided 1×1 conv reads one phase of the grid: im2col's subsampling copies less */
-  if ((g.sH == 1 && g.sW == 1) || g.kh * g.kw > 1) {
+  case TT_PLAN_DENSE: conv_fwd_dense(x, w, bias, scale, out, &g, relu); return;
+  case TT_PLAN_BATCHED: conv_fwd_batched(x, w, bias, scale, out, &g, relu); return;
+  case TT_PLAN_WINOGRAD: wino_conv(x, w, bias, scale, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, relu); return;
+  case TT_PLAN_PADDED_WIDTH: {
     dconv d = { g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.pH, g.pW, g.dH, g.dW, g.groups, g.sH, g.sW };
     d.x = x; d.bias = bias; d.scale = scale; d.out = out; d.relu = relu;
     dconv_prepare(&d);
     dconv_run(&d, w);
     return;
   }
-  if (T > 1 && g.n >= T) tt_parallel(g.n, im2col_fwd_task, &j);
-  else for (long b = 0; b < g.n; b++) im2col_fwd_image(&j, b, 0, T > 1);
+  default:
+    if (T > 1 && g.n >= T) tt_parallel(g.n, im2col_fwd_task, &j);
+    else for (long b = 0; b < g.n; b++) im2col_fwd_image(&j, b, 0, T > 1);
+  }
 }
 
 static void op_conv2d_bwd_input(const float *gy, const float *w, float *gx, const int32_t *gi) {
   cgeom g = parse_cg(gi);
   long cg = g.c / g.groups, ocg = g.oc / g.groups, khw = g.kh * g.kw, kdim = cg * khw, sp = g.oh * g.ow;
   long padT = g.dH * (g.kh - 1) - g.pH, padL = g.dW * (g.kw - 1) - g.pW;
-  if (dense_applies(&g)) {
+  int plan = conv_plan(&g, TT_CONV_BWD_INPUT);
+  if (plan == TT_PLAN_DENSE) {
     conv_bwd_input_dense(gy, w, gx, &g);
     return;
   }
-  if (conv_use_batched(&g, 0)) {
+  if (plan == TT_PLAN_BATCHED) {
     conv_bwd_input_batched(gy, w, gx, &g);
     return;
   }
-  if (g.sH == 1 && g.sW == 1 && padT >= 0 && padL >= 0) {
+  if (plan == TT_PLAN_WINOGRAD || plan == TT_PLAN_PADDED_WIDTH) {
     /* gx = conv(gy, flip(w)ᵀ) with complementary padding */
-    dconv d = { g.n, g.oc, g.oh, g.ow, g.c, g.h, g.w, g.kh, g.kw, padT, padL, g.dH, g.dW, g.groups, 1, 1 };
-    d.x = gy; d.bias = 0; d.scale = 0; d.out = gx; d.relu = 0;
     float *wt = tt_shared_scratch(SH_WT, sizeof(float) * g.c * ocg * khw);
     for (long gr = 0; gr < g.groups; gr++)
       for (long ci = 0; ci < cg; ci++)
         for (long o = 0; o < ocg; o++)
           for (long k = 0; k < khw; k++)
             wt[(gr * cg + ci) * ocg * khw + o * khw + (khw - 1 - k)] = w[((gr * ocg + o) * cg + ci) * khw + k];
-    if (wino_applies(g.n, g.oc, g.c, g.kh, g.kw, g.h, g.w, g.dH, g.dW, g.groups)) {
+    if (plan == TT_PLAN_WINOGRAD) {
       wino_conv(gy, wt, 0, 0, gx, g.n, g.oc, g.oh, g.ow, g.c, g.h, g.w, padT, padL, 0);
       return;
     }
+    dconv d = { g.n, g.oc, g.oh, g.ow, g.c, g.h, g.w, g.kh, g.kw, padT, padL, g.dH, g.dW, g.groups, 1, 1 };
+    d.x = gy; d.bias = 0; d.scale = 0; d.out = gx; d.relu = 0;
     dconv_prepare(&d); /* d.kdim = ocg*khw, d.ocg = cg */
     dconv_run(&d, wt);
     return;
@@ -1640,23 +1687,24 @@ static void op_conv2d_bwd_weight(const float *x, const float *gy, float *gw, con
   cgeom g = parse_cg(gi);
   long cg = g.c / g.groups, ocg = g.oc / g.groups, kdim = cg * g.kh * g.kw, sp = g.oh * g.ow;
   int T = tt_num_threads();
-  if (dense_applies(&g)) {
+  int plan = conv_plan(&g, TT_CONV_BWD_WEIGHT);
+  if (plan == TT_PLAN_DENSE) {
     conv_bwd_weight_dense(x, gy, gw, &g);
     return;
   }
-  if (conv_use_batched(&g, 1)) {
+  if (plan == TT_PLAN_BATCHED) {
     conv_bwd_weight_batched(x, gy, gw, &g);
     return;
   }
-  if (g.sH == 1 && g.sW == 1 && wino_applies(g.n, g.c, g.oc, g.kh, g.kw, g.oh, g.ow, g.dH, g.dW, g.groups)) {
+  if (plan == TT_PLAN_WINOGRAD) {
     wino_conv_bwd_weight(x, gy, gw, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW);
     return;
   }
-  if (wgemm_applies(&g)) {
+  if (plan == TT_PLAN_WEIGHT_GEMM) {
     conv_bwd_weight_gemm(x, gy, gw, &g);
     return;
   }
-  if (g.sH == 1 && g.sW == 1) {
+  if (plan == TT_PLAN_DOT) {
     wgrad_job j;
     dconv *d = &j.d;
     *d = (dconv){ g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.kh, g.kw, g.pH, g.pW, g.dH, g.dW, g.groups, 1, 1 };
@@ -2519,4 +2567,5 @@ const tt_ops TT_OPS_SYMBOL = {
   op_softmax, op_softmax_grad,
   op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided,
   op_sgd_step, op_adam_step,
+  op_conv_plan,
 };

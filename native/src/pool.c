@@ -1,6 +1,20 @@
 /*
  * Native platform layer: a pthread pool (the calling thread takes part) and per-thread grow-only scratch.
- * Workers spin for new work, then sleep on a condition variable. The spin (200k pauses, ≈ 4 ms on Zen 3) outlasts
+ *
+ * A job is a count of tasks taken from one atomic counter by whichever threads are running. The caller waits for
+ * the tasks to be *done*, never for the workers to show up: on an oversubscribed machine (more runnable threads
+ * than cores) a woken worker may not run for a whole scheduler time slice, and a pool that waits for every
+ * worker to check in turns each kernel into a wait for that slice (measured: 2 threads trained at 0.4× the speed
+ * of 1 thread with the load average at 4). Here a late worker finds the job closed and goes back to waiting, and
+ * the caller has done its tasks alone.
+ *
+ * Entering a job: a worker that sees generation g open counts itself `inside`, then checks that g is still the
+ * open job (sequentially consistent atomics), and only then takes tasks. Closing: the caller, once every task is
+ * done, moves the generation on (closed) and waits until no worker is inside — only workers that entered before
+ * the close, and have at most one failed counter increment left to do. So job fields are never rewritten while a
+ * worker may still read them.
+ *
+ * Workers spin for new work (200k pauses, ≈ 4 ms on Zen 3), then sleep on a condition variable. The spin outlasts
  * the JavaScript between two kernels of a training step: a worker woken from sleep starts 50–200 µs late on a
  * virtual machine, which cost W4's step ~8 % with a 0.4 ms spin (OpenMP runtimes spin 1–200 ms by default).
  * Calls from a second JS thread while the pool is busy run serially on the caller.
@@ -20,10 +34,12 @@ static int nworkers = 0;     /* threads besides the caller */
 static int nthreads = 1;
 static int started = 0;
 
+/* Odd: a job is open; even: none is. */
 static atomic_long generation;
 static long start_generation;
 static atomic_long next_task;
-static atomic_int active;    /* workers still running the current job */
+static atomic_long done_tasks;
+static atomic_int inside;    /* workers inside the open job (or about to find it closed) */
 static atomic_int quit;
 static tt_task_fn job_fn;
 static void *job_ctx;
@@ -35,6 +51,7 @@ static void run_tasks(int tid) {
     long t = atomic_fetch_add_explicit(&next_task, 1, memory_order_relaxed);
     if (t >= job_tasks) break;
     job_fn(job_ctx, t, tid);
+    atomic_fetch_add_explicit(&done_tasks, 1, memory_order_release);
   }
 }
 
@@ -47,7 +64,7 @@ static void *worker_main(void *arg) {
   for (;;) {
     long g;
     int spins = 0;
-    while ((g = atomic_load_explicit(&generation, memory_order_acquire)) == seen && !atomic_load(&quit)) {
+    while ((g = atomic_load(&generation)) == seen && !atomic_load(&quit)) {
       if (++spins < 200000) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
@@ -60,8 +77,10 @@ static void *worker_main(void *arg) {
     }
     if (atomic_load(&quit)) return 0;
     seen = g;
-    run_tasks(tid);
-    atomic_fetch_sub_explicit(&active, 1, memory_order_release);
+    if (!(g & 1)) continue; /* a job opened and closed while this thread was away */
+    atomic_fetch_add(&inside, 1);
+    if (atomic_load(&generation) == g) run_tasks(tid);
+    atomic_fetch_sub(&inside, 1);
   }
 }
 
@@ -105,6 +124,14 @@ int tt_num_threads(void) {
   return nthreads;
 }
 
+/* Spin, then yield: on an oversubscribed machine the thread we wait for may need our core. */
+static void backoff(long spins) {
+  if (spins > 2000) sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+  else __builtin_ia32_pause();
+#endif
+}
+
 void tt_parallel(long ntasks, tt_task_fn fn, void *ctx) {
   if (!started) tt_set_num_threads(0);
   if (ntasks <= 0) return;
@@ -116,21 +143,17 @@ void tt_parallel(long ntasks, tt_task_fn fn, void *ctx) {
   job_ctx = ctx;
   job_tasks = ntasks;
   atomic_store(&next_task, 0);
-  atomic_store(&active, nworkers);
+  atomic_store(&done_tasks, 0);
   pthread_mutex_lock(&lock);
-  atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+  atomic_fetch_add(&generation, 1); /* open (odd) */
   pthread_cond_broadcast(&wake);
   pthread_mutex_unlock(&lock);
   serial_tid_override = 0; /* nested kernels inside a task run serially */
   run_tasks(0);
   serial_tid_override = -1;
-  /* Spin, then yield: when the machine is oversubscribed the worker we wait for may need our core. */
-  for (long spins = 0; atomic_load_explicit(&active, memory_order_acquire) > 0; spins++) {
-    if (spins > 2000) sched_yield();
-#if defined(__x86_64__) || defined(__i386__)
-    else __builtin_ia32_pause();
-#endif
-  }
+  for (long spins = 0; atomic_load_explicit(&done_tasks, memory_order_acquire) < ntasks; spins++) backoff(spins);
+  atomic_fetch_add(&generation, 1); /* closed (even) */
+  for (long spins = 0; atomic_load(&inside) > 0; spins++) backoff(spins);
   pthread_mutex_unlock(&run_lock);
 }
 

@@ -10,11 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Geometry arrays passed from JavaScript (Int32Array), field order fixed here and in src/backend/native.ts. */
+/* Geometry arrays passed from JavaScript (Int32Array), field order fixed here and in src/backend/accel.ts. */
 enum { CG_N, CG_C, CG_H, CG_W, CG_OC, CG_KH, CG_KW, CG_OH, CG_OW, CG_SH, CG_SW, CG_PH, CG_PW, CG_DH, CG_DW, CG_GROUPS, CG_LEN };
 enum { PG_N, PG_C, PG_H, PG_W, PG_OH, PG_OW, PG_KH, PG_KW, PG_SH, PG_SW, PG_PH, PG_PW, PG_DH, PG_DW, PG_LEN };
 
-/* Unary op codes (kept in sync with src/backend/kernel-codes.ts). */
+/* Convolution directions and the algorithms the conv planner (conv_plan in kernels.inc.c) chooses among; names in
+ * the same order in src/backend/native.ts (CONV_PLANS). */
+enum { TT_CONV_FWD, TT_CONV_BWD_INPUT, TT_CONV_BWD_WEIGHT };
+enum { TT_PLAN_DEPTHWISE, TT_PLAN_DENSE, TT_PLAN_BATCHED, TT_PLAN_WINOGRAD, TT_PLAN_PADDED_WIDTH, TT_PLAN_IM2COL,
+       TT_PLAN_WEIGHT_GEMM, TT_PLAN_DOT };
+
+/* Unary op codes (kept in sync with the UNARY_CODES table in src/backend/accel.ts). */
 enum { U_RELU, U_NEG, U_ABS, U_SQUARE, U_EXP, U_SIGMOID, U_ADDS, U_MULS, U_LEAKY, U_RELU6, U_SILU, U_SQRT, U_COUNT };
 /* Binary op codes and broadcast modes. */
 enum { B_ADD, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_COUNT };
@@ -52,6 +58,8 @@ typedef struct tt_ops {
   /* decay = 1 − lr·wd for AdamW else 1; l2 = wd for Adam else 0; step_size = lr/(1 − β₁ᵗ); bc2_sqrt = √(1 − β₂ᵗ) */
   void (*adam_step)(long n, float *w, const float *g, float *m, float *v, float *vmax, float beta1, float beta2, float eps,
                     float decay, float l2, float step_size, float bc2_sqrt, float sign);
+  /* the algorithm (TT_PLAN_*) that conv2d / its backward (TT_CONV_*) would use for geometry g */
+  int (*conv_plan)(const int32_t *g, int dir);
 } tt_ops;
 
 /* ---- platform layer (pool.c natively, wasm_api.c in WebAssembly) ---- */

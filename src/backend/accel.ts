@@ -56,7 +56,8 @@ function f32(...xs: (TypedArray | null)[]): boolean {
 }
 
 const convG = new Int32Array(16);
-function convGeom(g: Conv2dGeometry): Int32Array {
+/** Packs a conv geometry into the Int32Array layout of CG_* in native/src/tt.h (one shared buffer: read it before the next call). */
+export function convGeom(g: Conv2dGeometry): Int32Array {
   convG[0] = g.n; convG[1] = g.c; convG[2] = g.h; convG[3] = g.w; convG[4] = g.oc; convG[5] = g.kh; convG[6] = g.kw;
   convG[7] = g.oh; convG[8] = g.ow; convG[9] = g.strideH; convG[10] = g.strideW; convG[11] = g.padH; convG[12] = g.padW;
   convG[13] = g.dilationH; convG[14] = g.dilationW; convG[15] = g.groups;

@@ -4,7 +4,7 @@
  */
 import type { Backend } from './types.js';
 import { referenceBackend } from './reference/index.js';
-import { loadNativeBackend, setNativeThreads, getNativeThreads } from './native.js';
+import { loadNativeBackend, loadNativeVariant, setNativeThreads, getNativeThreads, NATIVE_ISAS } from './native.js';
 import { loadWasmBackend, setWasmThreads, getWasmThreads } from './wasm.js';
 
 export type { Backend } from './types.js';
@@ -18,6 +18,17 @@ const loaders = new Map<string, BackendLoader>([
   ['reference', () => referenceBackend],
 ]);
 const preference: string[] = ['native', 'wasm', 'reference'];
+/**
+ * One backend per native instruction-set build ('native-avx512', 'native-avx2', 'native-generic',
+ * 'native-generic16', 'native-generic8'): selectable by name (setBackend, TATAMI_BACKEND) for tests and
+ * benchmarks, but not listed by availableBackends() unless asked, since 'native' already is one of them.
+ */
+const variantNames = new Set<string>();
+for (const isa of NATIVE_ISAS) {
+  const name = `native-${isa}`;
+  loaders.set(name, () => loadNativeVariant(isa));
+  variantNames.add(name);
+}
 const failures = new Map<string, string>();
 let current: Backend | null = null;
 
@@ -75,9 +86,12 @@ export function getBackendName(): string {
   return backend().name;
 }
 
-/** Names of backends that load on this machine, and why the others do not. */
-export function availableBackends(): { name: string; available: boolean; reason?: string }[] {
-  return [...loaders.keys()].map((name) => {
+/**
+ * Names of backends that load on this machine, and why the others do not. With `variants`, also each native
+ * instruction-set build ('native-avx512' …) on its own.
+ */
+export function availableBackends(opts: { variants?: boolean } = {}): { name: string; available: boolean; reason?: string }[] {
+  return [...loaders.keys()].filter((name) => opts.variants || !variantNames.has(name)).map((name) => {
     const b = tryLoad(name);
     return b ? { name, available: true } : { name, available: false, reason: failures.get(name) };
   });

@@ -1,43 +1,129 @@
 /**
  * The native backend: a Node-API addon (native/src, built by `npm ci` through scripts/build-native.mjs into
- * build/Release/tatami.node) with SIMD kernels for AVX-512F, AVX2+FMA and a portable baseline, chosen at load
- * time from the CPU's features, and a pthread pool (TATAMI_NUM_THREADS, default: all cores). Kernels work on
+ * build/Release/tatami.node) holding one kernel build per instruction set — AVX-512F, AVX2+FMA and portable code
+ * at 4, 8 and 16 floats per vector — and a pthread pool (TATAMI_NUM_THREADS, default: all cores). Kernels work on
  * the tensors' own typed arrays, in place.
+ *
+ * Which build runs is decided here, once: `TATAMI_ISA` when set, else the fastest build the CPU supports that
+ * passes its self-check (src/backend/selfcheck.ts) against the float64 reference; a build that fails is refused
+ * with a warning naming it and the next one is tried. Every build is also reachable by name for tests and
+ * benchmarks (`loadNativeVariant`, or the backends 'native-avx512', 'native-avx2', … registered in index.ts).
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Backend } from './types.js';
-import { makeAcceleratedBackend, type RawKernels } from './accel.js';
+import type { Backend, Conv2dGeometry } from './types.js';
+import { convGeom, makeAcceleratedBackend, type RawKernels } from './accel.js';
+import { selfCheck } from './selfcheck.js';
 
-interface NativeModule extends RawKernels {
-  /** 'native-avx512' | 'native-avx2' | 'native-generic' */
+/** Instruction-set builds in the addon; generic16/generic8 are the AVX-512/AVX2 kernel shapes in portable code. */
+export const NATIVE_ISAS = ['avx512', 'avx2', 'generic', 'generic16', 'generic8'] as const;
+export type NativeIsa = (typeof NATIVE_ISAS)[number];
+/** The builds that may be chosen by default, fastest first (the portable wide builds exist for the tests). */
+const DEFAULT_ORDER: readonly NativeIsa[] = ['avx512', 'avx2', 'generic'];
+
+/** Convolution algorithms of the native conv planner, in the order of TT_PLAN_* in native/src/tt.h. */
+export const CONV_PLANS = ['depthwise', 'dense', 'batched', 'winograd', 'padded-width', 'im2col', 'weight-gemm', 'dot'] as const;
+export type ConvPlan = (typeof CONV_PLANS)[number];
+/** Convolution directions, in the order of TT_CONV_* in native/src/tt.h. */
+export const CONV_DIRECTIONS = ['forward', 'input', 'weight'] as const;
+export type ConvDirection = (typeof CONV_DIRECTIONS)[number];
+
+interface NativeKernels extends RawKernels {
+  /** 'native-avx512' | 'native-avx2' | 'native-generic' | 'native-generic16' | 'native-generic8' */
   readonly name: string;
+  convPlan(g: Int32Array, direction: number): number;
+}
+
+interface NativeAddon {
+  /** The builds this CPU can run, fastest first. */
+  readonly isas: readonly string[];
+  kernels(isa: string): NativeKernels;
   setNumThreads(n: number): number;
   getNumThreads(): number;
 }
 
-let mod: NativeModule | null = null;
+let addon: NativeAddon | null = null;
 let backendCache: Backend | null = null;
+const variants = new Map<NativeIsa, { kernels: NativeKernels; backend: Backend }>();
 
 /** Path of the compiled addon (same relative place from src/ and from dist/). */
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../build/Release/tatami.node', import.meta.url));
 
-function load(): NativeModule {
-  if (mod) return mod;
+function load(): NativeAddon {
+  if (addon) return addon;
   if (typeof process === 'undefined' || !process.versions?.node) throw new Error('the native addon needs Node.js');
   if (!existsSync(NATIVE_ADDON_PATH)) throw new Error(`addon not built (${NATIVE_ADDON_PATH} missing; run npm run build:native)`);
   const require = createRequire(import.meta.url);
-  mod = require(NATIVE_ADDON_PATH) as NativeModule;
-  return mod;
+  addon = require(NATIVE_ADDON_PATH) as NativeAddon;
+  return addon;
 }
 
-/** Loads the addon and returns its backend; throws saying why when it is unavailable. */
+function isNativeIsa(s: string): s is NativeIsa {
+  return (NATIVE_ISAS as readonly string[]).includes(s);
+}
+
+/** The instruction sets whose builds run on this CPU (fastest first); empty when the addon is unavailable. */
+export function nativeIsas(): NativeIsa[] {
+  try {
+    return load().isas.filter(isNativeIsa);
+  } catch {
+    return [];
+  }
+}
+
+function variant(isa: NativeIsa): { kernels: NativeKernels; backend: Backend } {
+  let v = variants.get(isa);
+  if (!v) {
+    const m = load();
+    if (!m.isas.includes(isa)) throw new Error(`native-${isa}: this CPU does not support it (supported: ${m.isas.join(', ')})`);
+    const kernels = m.kernels(isa);
+    v = { kernels, backend: makeAcceleratedBackend(kernels.name, kernels) };
+    variants.set(isa, v);
+  }
+  return v;
+}
+
+/** The backend of one instruction-set build, without the self-check (tests and benchmarks compare them). */
+export function loadNativeVariant(isa: NativeIsa): Backend {
+  return variant(isa).backend;
+}
+
+/**
+ * Loads the addon and returns the backend of the build chosen for this machine; throws saying why when the addon
+ * is unavailable. TATAMI_ISA=avx512|avx2|generic|generic16|generic8 forces a build (no self-check: tests use it
+ * to run a suspect build); an unsupported or unknown name is an error, not a silent fallback.
+ */
 export function loadNativeBackend(): Backend {
   if (backendCache) return backendCache;
   const m = load();
-  backendCache = makeAcceleratedBackend(m.name, m);
-  return backendCache;
+  const requested = typeof process !== 'undefined' ? process.env?.TATAMI_ISA : undefined;
+  if (requested) {
+    if (!isNativeIsa(requested)) throw new Error(`TATAMI_ISA=${requested}: unknown instruction set (expected one of ${NATIVE_ISAS.join(', ')})`);
+    if (!m.isas.includes(requested)) throw new Error(`TATAMI_ISA=${requested}: this CPU does not support it (supported: ${m.isas.join(', ')})`);
+    return (backendCache = variant(requested).backend);
+  }
+  const refused: string[] = [];
+  const portable = variant('generic').backend;
+  for (const isa of DEFAULT_ORDER) {
+    if (!m.isas.includes(isa)) continue;
+    const b = variant(isa).backend;
+    const problem = selfCheck(b, portable);
+    if (problem === null) {
+      if (refused.length) console.warn(`tatami: using ${b.name} (${refused.join('; ')})`);
+      return (backendCache = b);
+    }
+    refused.push(`${b.name} refused: its self-check disagrees with the reference kernels — ${problem}`);
+  }
+  throw new Error(`no native kernel build passed its self-check: ${refused.join('; ')}`);
+}
+
+/** The algorithm the native conv planner picks for a geometry and direction on one build (for tests and `tatami info`). */
+export function nativeConvPlan(isa: NativeIsa, g: Conv2dGeometry, direction: ConvDirection): ConvPlan {
+  const code = variant(isa).kernels.convPlan(convGeom(g), CONV_DIRECTIONS.indexOf(direction));
+  const plan = CONV_PLANS[code];
+  if (plan === undefined) throw new Error(`native-${isa}: conv planner returned unknown algorithm ${code}`);
+  return plan;
 }
 
 /** Sets the native thread-pool size (0 = default: TATAMI_NUM_THREADS or all cores); returns the size in effect. */
