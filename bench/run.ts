@@ -4,12 +4,17 @@
  * invocation (/usr/bin/python3 torch_bench.py) when it is installed.
  *
  *   npm run bench [-- --only W1,W2] [--json] [--reps 5] [--warm 2] [--backends native,wasm] [--no-torch]
+ *                 [--isas all | --isas avx512,avx2]  also each native instruction-set build side by side
+ *                 [--peak]                         measure the FMA ceiling (../shared/bench/peak_flops.c) and
+ *                                                  report the GFLOP/s keys as fractions of it
  *
  * Ratios are printed so that > 1 always means Tatami is ahead (throughput: Tatami/PyTorch; latency keys ending
  * in _ms or _s: PyTorch/Tatami). Each workload is a function registered in WORKLOADS; add W2–W5 there.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tt from '../src/index.ts';
 
@@ -170,11 +175,49 @@ function runTorch(): Results | null {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Results;
 }
 
+/**
+ * The machine's float32 FMA ceiling with `threads` threads, from ../shared/bench/peak_flops.c compiled here with
+ * gcc: { avx512, avx2 } in GFLOP/s (avx512 absent on CPUs without it), or null when it cannot be built.
+ */
+function peakFlops(): { avx512?: number; avx2?: number } | null {
+  const src = fileURLToPath(new URL('../../shared/bench/peak_flops.c', import.meta.url));
+  if (!existsSync(src)) return null;
+  const dir = mkdtempSync(join(tmpdir(), 'tatami-peak-'));
+  try {
+    const has512 = tt.availableBackends({ variants: true }).some((b) => b.name === 'native-avx512' && b.available);
+    const exe = join(dir, 'peak_flops');
+    const cc = spawnSync('gcc', ['-O3', ...(has512 ? ['-mavx512f'] : ['-DNO_AVX512']), '-mavx2', '-mfma', '-pthread', src, '-o', exe], { encoding: 'utf8' });
+    if (cc.status !== 0) return null;
+    const out = spawnSync(exe, [], { encoding: 'utf8' }).stdout ?? '';
+    const read = (isa: string): number | undefined => {
+      const m = new RegExp(`${isa}[^\\n]*?, ${threads} threads?: ([0-9.]+) GFLOP/s`, 'i').exec(out);
+      return m ? Number(m[1]) : undefined;
+    };
+    return { avx512: read('AVX-?512'), avx2: read('AVX2') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The FMA ceiling that bounds a backend: its vector width's row of peak_flops (wasm SIMD128 is half of AVX2's). */
+function ceilingFor(name: string, peak: { avx512?: number; avx2?: number }): number | undefined {
+  if (name === 'native-avx512') return peak.avx512;
+  if (name === 'native-avx2') return peak.avx2;
+  if (name.startsWith('wasm') || name === 'native-generic') return peak.avx2 !== undefined ? peak.avx2 / 2 : undefined;
+  return undefined;
+}
+
 function main(): void {
   process.env.TATAMI_NUM_THREADS ??= String(threads);
   tt.setNumThreads(threads);
   const wanted = opt('backends', 'native,wasm').split(',');
-  const available = tt.availableBackends().filter((b) => b.available).map((b) => b.name);
+  const isaOpt = opt('isas', '');
+  if (isaOpt) {
+    const all = tt.availableBackends({ variants: true }).filter((b) => b.available && /^native-(avx512|avx2|generic)$/.test(b.name)).map((b) => b.name);
+    const isas = isaOpt === 'all' ? all : isaOpt.split(',').map((i) => `native-${i}`);
+    wanted.splice(0, wanted.length, ...isas, ...wanted.filter((b) => b !== 'native'));
+  }
+  const available = tt.availableBackends({ variants: true }).filter((b) => b.available).map((b) => b.name);
   const per: Record<string, Results> = {};
   const names: Record<string, string> = {};
   for (const b of wanted) {
@@ -212,6 +255,21 @@ function main(): void {
   console.log(`threads: ${threads}; median of ${reps} after ${warm} warm-ups; PyTorch: ${torch ? torch.engine : 'not available'}`);
   console.log(line(cols));
   for (const r of rows) console.log(line(r));
+  if (flag('peak')) {
+    const peak = peakFlops();
+    if (!peak) {
+      console.log('(FMA ceiling not measured: ../shared/bench/peak_flops.c missing or gcc failed)');
+      return;
+    }
+    console.log(`FMA ceiling, ${threads} threads: AVX-512 ${peak.avx512?.toFixed(1) ?? '—'} GFLOP/s, AVX2 ${peak.avx2?.toFixed(1) ?? '—'} GFLOP/s`);
+    for (const k of keys.filter((key) => key.endsWith('_gflops'))) {
+      const parts = Object.keys(per).map((b) => {
+        const c = ceilingFor(names[b], peak);
+        return `${names[b]} ${c && per[b][k] !== undefined ? `${((100 * per[b][k]) / c).toFixed(0)} %` : '—'}`;
+      });
+      console.log(`  ${k} as a fraction of its build's ceiling: ${parts.join(', ')}`);
+    }
+  }
 }
 
 main();

@@ -31,6 +31,7 @@ export { softmax, logSoftmax } from './ops/softmax.js';
 export { relu, sigmoid, tanh } from './ops/activation.js';
 export { add_, sub_, mul_, div_, fill_, zero_, copy_, relu_ } from './ops/inplace.js';
 export { backend, setBackend, getBackendName, availableBackends, registerBackend, withBackend, setNumThreads, getNumThreads } from './backend/index.js';
+export type { Backend } from './backend/index.js';
 export * as F from './functional.js';
 export * as data from './data/index.js';
 export {

@@ -31,6 +31,7 @@ for (const threads of [true, false]) {
   }
 }
 const accelerated = [...backendNames().filter((n) => n !== 'reference'), ...(process.env.TATAMI_BACKEND ? [] : wasmBuilds.keys())];
+console.log(`# kernel comparisons on: ${accelerated.join(', ')}`);
 
 function backendOf(name: string): Backend {
   return wasmBuilds.get(name) ?? tt.withBackend(name, () => tt.backend());

@@ -98,9 +98,17 @@ export function checkCase(
   }
 }
 
-/** Names of the backends that load here (reference always; native/wasm when built). */
+/**
+ * Names of the backends that load here (reference always; native/wasm when built). In place of 'native', every
+ * native instruction-set build the CPU runs ('native-avx512', 'native-avx2', 'native-generic' and the portable
+ * 'native-generic16'/'native-generic8' that mirror the AVX-512/AVX2 kernel shapes), so the golden op cases run on
+ * each of them and not only on the default one. With TATAMI_BACKEND set, only that backend (and the reference).
+ */
 export function backendNames(): string[] {
-  return tt.availableBackends().filter((b) => b.available).map((b) => b.name);
+  const names = tt.availableBackends().filter((b) => b.available).map((b) => b.name);
+  if (process.env.TATAMI_BACKEND || !names.includes('native')) return names;
+  const isas = tt.availableBackends({ variants: true }).filter((b) => b.available && b.name.startsWith('native-')).map((b) => b.name);
+  return [...isas, ...names.filter((n) => n !== 'native')];
 }
 
 /** Runs `body` once per available backend, naming the backend in failures. */

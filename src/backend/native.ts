@@ -47,8 +47,13 @@ let addon: NativeAddon | null = null;
 let backendCache: Backend | null = null;
 const variants = new Map<NativeIsa, { kernels: NativeKernels; backend: Backend }>();
 
-/** Path of the compiled addon (same relative place from src/ and from dist/). */
-export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../build/Release/tatami.node', import.meta.url));
+/**
+ * Path of the compiled addon (same relative place from src/ and from dist/); TATAMI_NATIVE_ADDON points elsewhere
+ * (scripts/sanitize.sh loads a sanitizer build this way).
+ */
+export const NATIVE_ADDON_PATH =
+  (typeof process !== 'undefined' && process.env?.TATAMI_NATIVE_ADDON) ||
+  fileURLToPath(new URL('../../build/Release/tatami.node', import.meta.url));
 
 function load(): NativeAddon {
   if (addon) return addon;
