@@ -35,7 +35,7 @@ export const SELF_CHECK_CONVS: readonly Conv2dGeometry[] = [
   convGeometry(2, 6, 9, 8, 11, 1, { stride: 2 }),
   convGeometry(1, 3, 35, 36, 5, 1, { stride: 2 }),
   convGeometry(2, 5, 10, 9, 5, 3, { pad: 1, stride: 2, groups: 5 }),
-  convGeometry(2, 8, 10, 12, 50, 3, { pad: 1 }),
+  convGeometry(2, 13, 10, 12, 50, 3, { pad: 1 }),
   convGeometry(2, 4, 11, 7, 6, 5, { pad: 2, dilation: 2, groups: 2 }),
   convGeometry(2, 3, 17, 13, 7, 3, { pad: 1, stride: 3 }),
 ];
