@@ -10,7 +10,7 @@
  *   to emit the final opcodes; Node 20 enables it with --experimental-wasm-relaxed-simd, later runtimes by default).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +18,18 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const say = (msg) => console.log(`tatami: ${msg}`);
 const out = join(root, 'build-wasm');
 mkdirSync(out, { recursive: true });
+
+if (process.argv.includes('--if-stale')) {
+  const src = join(root, 'native', 'src');
+  const inputs = [fileURLToPath(import.meta.url), ...(existsSync(src) ? readdirSync(src).map((f) => join(src, f)) : [])];
+  const outputs = ['tatami.wasm', 'tatami-mt.wasm', 'tatami-relaxed.wasm', 'tatami-mt-relaxed.wasm'].map((f) => join(out, f)).filter((f) => existsSync(f));
+  const newestInput = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
+  const required = ['tatami.wasm', 'tatami-mt.wasm'].every((f) => existsSync(join(out, f)));
+  if (required && outputs.every((f) => statSync(f).mtimeMs >= newestInput)) {
+    say(`wasm kernels up to date (${outputs.map((f) => f.slice(root.length + 1)).join(', ')})`);
+    process.exit(0);
+  }
+}
 
 /** Major version of a clang that targets wasm32, or 0 when it is not there. */
 function clangMajor(cmd) {

@@ -1,8 +1,10 @@
 /**
  * Tatami — convolutional neural networks in TypeScript.
  *
- * `import * as tt from 'tatami'` gives tensors and their ops (`tt.tensor`, `tt.add`, `tt.cat` …), autograd
- * controls (`tt.noGrad`), the functional API `tt.F`, and — as they land — `nn`, `optim`, `data`, `models`.
+ * `import * as tt from 'tatami'` (or `require('tatami')`) gives tensors and their ops (`tt.tensor`, `tt.add`,
+ * `tt.cat` …), autograd controls (`tt.noGrad`), the functional API `tt.F`, the namespaces `nn`, `optim`, `data`,
+ * `models`, `viz` and `train`, and the training loop's most used names at the top level (`fit`, `evaluate`,
+ * `ConfusionMatrix`, `accuracy`, `topKAccuracy`, `saveCheckpoint`, `loadCheckpoint`, `ProgressBar`).
  */
 import './autograd/engine.js';
 import './tensor/methods.js';
@@ -43,3 +45,11 @@ export * as models from './models/index.js';
 export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './models/summary.js';
 export { loadSafetensors, saveSafetensors, readSafetensors, parseSafetensors, serializeSafetensors, type SafetensorsContent } from './io/safetensors.js';
 export * as viz from './viz/index.js';
+export * as train from './train/index.js';
+export {
+  fit, evaluate, type FitOptions, type EvaluateResult, type EpochRecord, type Callback, type BatchSource,
+  type TrainableModel, type OptimizerLike, type SchedulerLike,
+} from './train/fit.js';
+export { ConfusionMatrix, accuracy, topKAccuracy, topKCorrect } from './train/metrics.js';
+export { saveCheckpoint, loadCheckpoint, readCheckpoint, type CheckpointContent } from './train/checkpoint.js';
+export { ProgressBar, type ProgressOptions, type ProgressStream } from './train/progress.js';

@@ -12,6 +12,7 @@ import { FashionMNIST } from '../data/idx.js';
 import { DataLoader } from '../data/dataloader.js';
 import { evaluate } from '../train/fit.js';
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Resize } from '../data/transforms.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -33,10 +34,17 @@ function nonNegativeNumber(name: string) {
   };
 }
 
+/** The version in package.json (two folders up from both src/cli and dist/cli). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 /** Builds the command tree (exported so tests can drive it without spawning a process). */
 export function buildProgram(): Command {
   const program = new Command('tatami')
     .description('Tatami 畳み込み — convolutional neural networks in TypeScript')
+    .version(packageVersion(), '-V, --version', 'print the Tatami version')
     .option('--backend <name>', 'kernel backend: native, wasm or reference (default: best available)')
     .hook('preAction', (cmd) => {
       const name = cmd.opts<{ backend?: string }>().backend;
