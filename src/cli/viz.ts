@@ -23,6 +23,7 @@ import { readImage, writeImage, makeGrid } from '../io/image.js';
 import { loadSafetensors } from '../io/safetensors.js';
 import { FashionMNIST } from '../data/idx.js';
 import * as viz from '../viz/index.js';
+import { adaptImage, denormalize, formatError, readRunConfig, runWeights } from './common.js';
 
 /** The slice of src/models/index.ts the CLI uses (imported lazily so the viz package builds without the zoo). */
 interface ModelZoo {
@@ -61,7 +62,7 @@ interface Loaded {
   imagenet: boolean;
 }
 
-interface ModelFlags { model: string; weights?: string; trainSteps: string; seed: string }
+interface ModelFlags { model: string; weights?: string; run?: string; trainSteps: string; seed: string }
 
 function fashionTensors(train: boolean, n: number, onlyClasses?: readonly number[]): { x: Tensor; y: Tensor } {
   const ds = new FashionMNIST({ subset: 'embedded', train });
@@ -92,8 +93,28 @@ export function trainOnFashion(model: AnyModule, steps: number, seed = 0, log: (
   model.eval();
 }
 
+/** A classifier trained by `tatami train`: its config.json gives the model, classes, input size and normalisation. */
+async function loadRun(zoo: ModelZoo, flags: ModelFlags): Promise<Loaded> {
+  const cfg = readRunConfig(flags.run!);
+  const weights = flags.weights ?? runWeights(flags.run!);
+  const model = zoo.getModel(cfg.model, { numClasses: cfg.classes.length });
+  model.loadStateDict(await loadSafetensors(weights), true);
+  model.eval();
+  const norm = cfg.normalize;
+  const lo = norm ? Math.min(...norm.mean.map((m, c) => -m / norm.std[c])) : 0;
+  const hi = norm ? Math.max(...norm.mean.map((m, c) => (1 - m) / norm.std[c])) : 1;
+  console.error(`${cfg.model} from ${weights} (${cfg.classes.length} classes, input ${cfg.inputShape.join('×')})`);
+  return {
+    model, name: cfg.model, classes: cfg.classes, inputShape: cfg.inputShape,
+    prepare: (display) => adaptImage(display, cfg.inputShape, norm),
+    display: (x) => denormalize(x, norm),
+    range: [lo, hi], imagenet: false,
+  };
+}
+
 async function loadModel(flags: ModelFlags): Promise<Loaded> {
   const zoo = await loadZoo();
+  if (flags.run) return loadRun(zoo, flags);
   const info = zoo.getModelInfo(flags.model);
   manualSeed(Number(flags.seed));
   const model = zoo.getModel(flags.model);
@@ -149,8 +170,10 @@ function inputImage(m: Loaded, image: string | undefined, index: string): { x: T
     const i = Number(index);
     const { x, y } = fashionTensors(false, 1000);
     if (!(i >= 0 && i < x.shape[0])) throw new Error(`--index must be in 0..${x.shape[0] - 1}, got ${index}`);
-    const xi = x.select(0, i).contiguous();
-    return { x: xi, shown: xi, label: y.dataView()[i] };
+    const x28 = x.select(0, i).contiguous();
+    // A model trained at another size (tatami train --image-size) gets the image resized its way.
+    const xi = m.inputShape[1] === 28 && m.inputShape[2] === 28 ? x28 : m.prepare(x28);
+    return { x: xi, shown: m.display(xi), label: y.dataView()[i] };
   }
   const path = image ?? DEFAULT_PHOTO;
   if (!existsSync(path)) throw new Error(`--image: no such file '${path}'`);
@@ -169,13 +192,15 @@ function parseInts(s: string, what: string): number[] {
   return v;
 }
 
-/** Wraps an action so errors print one clear line and set the exit code instead of a stack trace. */
+/** Wraps an action so errors print one line, `tatami <command>: <message>`, and set the exit code instead of a stack trace. */
 function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);
     } catch (e) {
-      console.error(`error: ${(e as Error).message}`);
+      // Commander passes the Command last.
+      const cmd = args[args.length - 1] as { name?: () => string } | undefined;
+      console.error(formatError(typeof cmd?.name === 'function' ? cmd.name() : '', e));
       process.exitCode = 1;
     }
   };
@@ -185,6 +210,7 @@ function modelOptions(cmd: Command): Command {
   return cmd
     .option('-m, --model <name>', 'zoo model (small_cnn, resnet18, vgg16 …)', 'small_cnn')
     .option('-w, --weights <file>', 'weights (.safetensors state dict, torchvision names)')
+    .option('-r, --run <dir>', 'a `tatami train` output folder: its model, classes, input size and weights (overrides --model)')
     .option('--train-steps <n>', 'without --weights, train small models this many steps (batch 64) on the embedded Fashion-MNIST', '200')
     .option('--seed <n>', 'random seed', '0');
 }
