@@ -9,7 +9,7 @@
 import './autograd/engine.js';
 import './tensor/methods.js';
 
-export { Tensor, type NestedArray, type GradHook, type BackwardOptions } from './tensor/tensor.js';
+export { Tensor, type NestedArray, type NestedBoolArray, type GradHook, type BackwardOptions } from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
 export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
 export {
