@@ -10,7 +10,11 @@ import './autograd/engine.js';
 import './tensor/methods.js';
 
 export { Tensor, type NestedArray, type NestedBoolArray, type GradHook, type BackwardOptions } from './tensor/tensor.js';
-export type { DType, TypedArray } from './tensor/dtype.js';
+export type { DType, TypedArray, FloatArray } from './tensor/dtype.js';
+export type { Node } from './autograd/node.js';
+export type { TensorLike } from './ops/util.js';
+/** The kernel interface a backend implements (for registerBackend), with its operand and geometry types. */
+export type * as backendTypes from './backend/types.js';
 export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
 export {
   tensor, scalar, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, eye,
@@ -23,7 +27,7 @@ export {
   add, sub, mul, div, pow, neg, abs, sign, exp, expm1, log, log1p, sqrt, rsqrt, square, reciprocal, sin, cos,
   floor, ceil, round, clamp, maximum, minimum, eq, ne, lt, le, gt, ge, where, allclose,
 } from './ops/elementwise.js';
-export { sum, mean, variance as var, variance, std, prod, max, min, amax, amin, argmax, argmin, logsumexp, type Dims, type ValuesIndices } from './ops/reduce.js';
+export { sum, mean, variance as var, variance, std, prod, max, min, amax, amin, argmax, argmin, logsumexp, type Dims, type ValuesIndices, type VarOptions } from './ops/reduce.js';
 export {
   reshape, view, flatten, unflatten, permute, transpose, t, squeeze, unsqueeze, expand, expandAs, narrow, slice, select,
   contiguous, clone, to, cat, stack, split, chunk, gather, scatter, indexSelect, oneHot, repeat, flip, maskedFill,
@@ -32,7 +36,7 @@ export { mm, bmm, matmul } from './ops/matmul.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { relu, sigmoid, tanh } from './ops/activation.js';
 export { add_, sub_, mul_, div_, fill_, zero_, copy_, relu_ } from './ops/inplace.js';
-export { backend, setBackend, getBackendName, availableBackends, registerBackend, withBackend, setNumThreads, getNumThreads } from './backend/index.js';
+export { backend, setBackend, getBackendName, availableBackends, registerBackend, withBackend, setNumThreads, getNumThreads, type BackendLoader } from './backend/index.js';
 export * as F from './functional.js';
 export * as data from './data/index.js';
 export {

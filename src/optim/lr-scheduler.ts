@@ -6,7 +6,8 @@
  */
 import type { BaseOptions, Optimizer, ParamGroup } from './optimizer.js';
 
-type AnyOptimizer = Optimizer<BaseOptions>;
+/** Any optimizer a scheduler can drive. */
+export type AnyOptimizer = Optimizer<BaseOptions>;
 
 /** Python's modulo (non-negative for a positive divisor). */
 function pymod(a: number, b: number): number {
