@@ -112,6 +112,11 @@ test('train on an image folder (RGB 36×36 → small_cnn 1×28×28), then eval, 
   assert.equal(g.code, 0, g.err);
   assert.ok(existsSync(cam));
   assert.match(g.out, new RegExp(`${cam}: gradcam of layer '.+' for class \\d \\((Bag|T_shirt_top|Trouser)\\)`));
+
+  const svg = join(root, 'graph.svg');
+  const gr = await cli('graph', '--run', out, '--out', svg);
+  assert.equal(gr.code, 0, gr.err);
+  assert.match(gr.out, new RegExp(`${svg}: \\d+ modules, output 1×3`));
 });
 
 test('train on CIFAR-10 batches with a CIFAR ResNet and --optimizer sam; small_cnn takes the same data converted', async () => {

@@ -360,14 +360,17 @@ export function registerVizCommands(program: Command): Command {
   program.command('graph')
     .description('draw the module tree with output shapes (SVG, or HTML when --out ends in .html)')
     .option('-m, --model <name>', 'zoo model', 'small_cnn')
+    .option('-r, --run <dir>', 'a `tatami train` output folder: its model, classes and input size (overrides --model)')
     .option('--input-size <c,h,w>', 'input shape (default: the model\'s)')
     .option('-o, --out <file>', 'output .svg or .html', 'model-graph.svg')
-    .action(action(async (o: { model: string; inputSize?: string; out: string }) => {
+    .action(action(async (o: { model: string; run?: string; inputSize?: string; out: string }) => {
       const zoo = await loadZoo();
+      const cfg = o.run ? readRunConfig(o.run) : null;
+      if (cfg) o.model = cfg.model;
       const info = zoo.getModelInfo(o.model);
-      const shape = o.inputSize ? parseInts(o.inputSize, '--input-size') : info.inputShape;
+      const shape = o.inputSize ? parseInts(o.inputSize, '--input-size') : (cfg?.inputShape ?? info.inputShape);
       if (shape.length !== 3) throw new Error(`--input-size: expected C,H,W, got '${o.inputSize}'`);
-      const model = zoo.getModel(o.model);
+      const model = zoo.getModel(o.model, cfg ? { numClasses: cfg.classes.length } : {});
       model.eval();
       ensureDir(o.out);
       const nodes = viz.writeModelGraph(o.out, model, new Tensor(new Float32Array(shape[0] * shape[1] * shape[2]), [1, ...shape], 'float32'), { title: `${o.model} (input ${shape.join('×')})` });
