@@ -175,6 +175,10 @@ test('bad options and run folders: one line naming the option or path and what w
     [['summary', '--model', 'small_cnn', '--input', '3,-5,abc'], /^tatami summary: --input expects C,H,W as positive integers separated by commas, got '3,-5,abc' \(not positive integers: '-5', 'abc'\)/],
     [['summary', '--model', 'small_cnn', '--input', '1,4,4'], /^tatami summary: --model small_cnn cannot take input 1×4×4 \(.+\); its own input is 1×28×28/],
     [['summary'], /^tatami summary: --model <name> or --run <dir> is required/],
+    [['features', '--index', 'abc'], /^tatami features: option '--index <n>' argument 'abc' is invalid\. --index must be a non-negative integer, got 'abc'/],
+    [['attack', '--eps', '0,x'], /^tatami attack: --eps: expected comma-separated numbers, got '0,x' \(not numbers: 'x'\)/],
+    [['maximize', '--channels', '1,-2'], /^tatami maximize: --channels: expected comma-separated non-negative integers, got '1,-2'/],
+    [['graph', '--input-size', '3,0'], /^tatami graph: --input-size expects C,H,W as positive integers/],
   ];
   for (const [args, re] of cases) {
     const r = await cli(...args);
@@ -201,7 +205,9 @@ test('bad options and run folders: one line naming the option or path and what w
   const noWeights = join(root, 'no-weights-run');
   mkdirSync(noWeights);
   writeFileSync(join(noWeights, 'config.json'), JSON.stringify({ model: 'small_cnn', classes: ['a', 'b'] }));
-  for (const cmd of [['eval'], ['predict', join(root, 'folder', 'test', 'Bag', '0.png')], ['gradcam'], ['features']]) {
+  const probe = join(root, 'probe.png');
+  tt.writeImage(probe, tt.full([1, 8, 8], 0.5));
+  for (const cmd of [['eval'], ['predict', probe], ['gradcam'], ['features']]) {
     const name = cmd[0];
     const expect: [string, RegExp][] = [
       [missing, new RegExp(`^tatami ${name}: --run ${missing}: no such folder \\(expected the output folder of \`tatami train\`\\)`)],
