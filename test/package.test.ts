@@ -82,8 +82,10 @@ test('npm pack → install offline in a fresh project → import, require, types
         backend: tt.getBackendName(), sum: y.sum().item(),
         train: [fit, evaluate, ConfusionMatrix, ProgressBar, saveCheckpoint, loadCheckpoint].map((f) => typeof f),
         autoencoder: typeof tt.viz.ConvAutoencoder, models: tt.models.listModels().length,
+        embedded: new tt.data.FashionMNIST({ train: false, subset: 'embedded' }).length,
       }));`);
-    const esm = JSON.parse(ok(sh('node', ['esm.mjs'], { cwd: app }), 'ESM import').trim()) as { backend: string; sum: number; train: string[]; autoencoder: string; models: number };
+    const esm = JSON.parse(ok(sh('node', ['esm.mjs'], { cwd: app }), 'ESM import').trim()) as { backend: string; sum: number; train: string[]; autoencoder: string; models: number; embedded: number };
+    assert.equal(esm.embedded, 1000, 'the shipped Fashion-MNIST subset is found from node_modules/tatami/dist');
     assert.match(esm.backend, native ? /^native/ : /^wasm/);
     assert.equal(esm.sum, 36);
     assert.deepEqual(esm.train, ['function', 'function', 'function', 'function', 'function', 'function']);
@@ -131,6 +133,7 @@ test('npm pack → install offline in a fresh project → import, require, types
     // 7. The command: npx tatami --version / --help from the installed bin.
     assert.equal(ok(sh('npx', ['--no-install', 'tatami', '--version'], { cwd: app, env }), 'npx tatami --version').trim(), pkg.version);
     assert.match(ok(sh('npx', ['--no-install', 'tatami', '--help'], { cwd: app, env }), 'npx tatami --help'), /train.*\n[\s\S]*predict/);
+    assert.match(ok(sh('npx', ['--no-install', 'tatami', 'summary', '--model', 'small_cnn'], { cwd: app, env }), 'npx tatami summary'), /421,642/);
 
     // 8. Without the wasm modules (and no addon) Tatami says once, on stderr, that it runs on the reference backend.
     if (!native) {

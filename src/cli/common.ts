@@ -62,6 +62,15 @@ export function fraction(name: string) {
   };
 }
 
+/** `--name <x>`: a number in [0, 1] (PyTorch's range for label smoothing). */
+export function unitInterval(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${name} must be a number in [0, 1], got '${v}'`);
+    return n;
+  };
+}
+
 /** `--name <n>`: any integer (seeds). */
 export function integer(name: string) {
   return (v: string): number => {

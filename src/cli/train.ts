@@ -26,7 +26,7 @@ import { saveSafetensors, writeFileAtomic } from '../io/safetensors.js';
 import { evaluate, fit, type Callback, type EpochRecord, type OptimizerLike, type SchedulerLike, type TrainableModel } from '../train/fit.js';
 import { getModel, getModelInfo } from '../models/index.js';
 import { writeReport } from '../viz/report.js';
-import { CliError, defaultNormalization, fraction, integer, inputTransforms, nonEmptyPath, nonNegativeInt, nonNegativeNumber, positiveInt, type Normalization } from './common.js';
+import { CliError, defaultNormalization, fraction, integer, unitInterval, inputTransforms, nonEmptyPath, nonNegativeInt, nonNegativeNumber, positiveInt, type Normalization } from './common.js';
 import { DATASETS, loadSplit, type DatasetName } from './datasets.js';
 
 export interface TrainConfig {
@@ -105,7 +105,7 @@ export function registerTrain(program: Command): Command {
     .option('--rho <x>', 'SAM neighbourhood radius', nonNegativeNumber('--rho'), d.rho)
     .addOption(new Option('--schedule <name>', 'learning-rate schedule').default(d.schedule).choices(['none', 'cosine', 'step', 'onecycle', 'plateau']))
     .option('--augment', 'random crop (padding 2 at 28 px, H/8 above) and horizontal flip', d.augment)
-    .option('--label-smoothing <x>', 'label smoothing for cross entropy', fraction('--label-smoothing'), d.labelSmoothing)
+    .option('--label-smoothing <x>', 'label smoothing for cross entropy', unitInterval('--label-smoothing'), d.labelSmoothing)
     .option('--val-split <x>', 'fraction of the training set held out for validation, in [0, 1)', fraction('--val-split'), d.valSplit)
     .option('--eval-test', 'also evaluate the test set after every epoch (logged and saved in history.jsonl; not used to pick checkpoints)', d.evalTest)
     .option('--seed <n>', 'random seed', integer('--seed'), d.seed)
