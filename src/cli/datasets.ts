@@ -50,6 +50,19 @@ export function folderSplits(root: string): { train: string; test: string | null
   return { train: root, test: null };
 }
 
+/**
+ * Channels and size of the images a dataset yields before transforms, known without reading it: IDX files are
+ * 1×28×28, CIFAR-10 3×32×32; folder images are decoded to the model's channels and have any size.
+ */
+export function imageFormat(dataset: DatasetName, modelChannels: number): { channels: number; size?: [number, number] } {
+  switch (dataset) {
+    case 'fashion-mnist':
+    case 'mnist': return { channels: 1, size: [28, 28] };
+    case 'cifar10': return { channels: 3, size: [32, 32] };
+    case 'folder': return { channels: modelChannels === 1 ? 1 : 3 };
+  }
+}
+
 /** Loads one split; returns null for the test split of a folder dataset that has none. */
 export function loadSplit(opts: SplitOptions): LoadedSplit | null {
   const { train, transform } = opts;

@@ -7,7 +7,7 @@ import { getModel } from '../models/index.js';
 import { loadSafetensors } from '../io/safetensors.js';
 import { evaluate } from '../train/fit.js';
 import { CliError, inputTransforms, nonEmptyPath, readRunConfig, runWeights } from './common.js';
-import { DATASETS, loadSplit, type DatasetName } from './datasets.js';
+import { DATASETS, imageFormat, loadSplit, type DatasetName } from './datasets.js';
 
 export function registerEval(program: Command): Command {
   return program
@@ -24,10 +24,10 @@ export function registerEval(program: Command): Command {
       model.loadStateDict(await loadSafetensors(weights));
       const dataset = opts.dataset ?? (cfg.dataset as DatasetName | undefined) ?? 'fashion-mnist';
       const data = opts.data ?? cfg.data;
-      const probe = loadSplit({ dataset, data, subset: opts.subset, train: false, channels: cfg.inputShape[0] });
-      if (!probe) throw new CliError(`--data ${data}: no test/ or val/ folder beside train/ to evaluate on`);
-      const transform = inputTransforms(probe.channels, cfg.inputShape, cfg.normalize, { sizeIn: probe.size });
-      const test = loadSplit({ dataset, data, subset: opts.subset, train: false, channels: cfg.inputShape[0], transform: transform as never })!;
+      const format = imageFormat(dataset, cfg.inputShape[0]);
+      const transform = inputTransforms(format.channels, cfg.inputShape, cfg.normalize, { sizeIn: format.size });
+      const test = loadSplit({ dataset, data, subset: opts.subset, train: false, channels: cfg.inputShape[0], transform: transform as never });
+      if (!test) throw new CliError(`--data ${data}: no test/ or val/ folder beside train/ to evaluate on`);
       if (test.classes.length !== cfg.classes.length) throw new CliError(`--run ${opts.run}: the model has ${cfg.classes.length} classes but ${test.source} has ${test.classes.length}`);
       const r = await evaluate(model, new DataLoader(test.ds, { batchSize: 500 }), { numClasses: cfg.classes.length });
       console.log(`${cfg.model} from ${weights} on ${dataset} [${test.source}]`);

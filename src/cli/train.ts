@@ -27,7 +27,7 @@ import { evaluate, fit, type Callback, type EpochRecord, type OptimizerLike, typ
 import { getModel, getModelInfo } from '../models/index.js';
 import { writeReport } from '../viz/report.js';
 import { CliError, defaultNormalization, fraction, integer, unitInterval, inputTransforms, nonEmptyPath, nonNegativeInt, nonNegativeNumber, positiveInt, type Normalization } from './common.js';
-import { DATASETS, loadSplit, type DatasetName } from './datasets.js';
+import { DATASETS, imageFormat, loadSplit, type DatasetName } from './datasets.js';
 
 export interface TrainConfig {
   model: string;
@@ -200,9 +200,8 @@ export async function runTrain(cfg: TrainConfig, log: (line: string) => void = (
   const info = getModelInfo(cfg.model);
   const inputShape: [number, number, number] = cfg.imageSize ? [info.inputShape[0], cfg.imageSize, cfg.imageSize] : [...info.inputShape];
   const normalize: Normalization | null = defaultNormalization(inputShape[0]);
-  // The native image properties decide the transforms; probe them with a transform-free load of the split.
-  const probe = loadSplit({ dataset: cfg.dataset, data: cfg.data, subset: cfg.subset, train: true, channels: inputShape[0] })!;
-  const tf = (augment: boolean) => inputTransforms(probe.channels, inputShape, normalize, { augment, sizeIn: probe.size });
+  const format = imageFormat(cfg.dataset, inputShape[0]);
+  const tf = (augment: boolean) => inputTransforms(format.channels, inputShape, normalize, { augment, sizeIn: format.size });
   const trainSplit = loadSplit({ dataset: cfg.dataset, data: cfg.data, subset: cfg.subset, train: true, channels: inputShape[0], transform: tf(cfg.augment) as never })!;
   const testSplit = loadSplit({ dataset: cfg.dataset, data: cfg.data, subset: cfg.subset, train: false, channels: inputShape[0], transform: tf(false) as never });
   if (testSplit && testSplit.classes.join('\n') !== trainSplit.classes.join('\n')) {
