@@ -10,7 +10,7 @@
  *   to emit the final opcodes; Node 20 enables it with --experimental-wasm-relaxed-simd, later runtimes by default).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -66,12 +66,17 @@ const builds = [
 const built = [];
 for (const { file, flags } of builds) {
   const target = join(out, file);
-  rmSync(target, { force: true }); // never leave a module from older source beside fresh ones
-  const r = spawnSync(clang.cmd, [...common, ...flags, '-o', target, join(root, 'native', 'src', 'wasm_api.c')], { encoding: 'utf8' });
-  if (r.status === 0 && existsSync(target)) {
+  // Compiled beside the target and renamed over it: a process loading the module meanwhile (a test running while
+  // `npm pack` rebuilds) reads the old file or the new one, never a half-written one.
+  const tmp = `${target}.tmp-${process.pid}`;
+  const r = spawnSync(clang.cmd, [...common, ...flags, '-o', tmp, join(root, 'native', 'src', 'wasm_api.c')], { encoding: 'utf8' });
+  if (r.status === 0 && existsSync(tmp)) {
+    renameSync(tmp, target);
     built.push(file);
     continue;
   }
+  rmSync(tmp, { force: true });
+  rmSync(target, { force: true }); // never leave a module from older source beside fresh ones
   const why = `${r.stderr ?? ''}`.split('\n').find((l) => /error/i.test(l)) ?? `exit ${r.status}`;
   say(`wasm module ${file} not built (${why.trim()})`);
 }
