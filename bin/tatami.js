@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `tatami` command. Runs the compiled CLI (built by `npm run build`, which `npm ci` runs via `prepare`).
+// The `tatami` command. Runs the compiled CLI in dist/ (shipped in the package, built by `prepack`; in a checkout,
+// `npm ci` builds it through `prepare`).
 import { main } from '../dist/cli/main.js';
 
 await main(process.argv);

@@ -1,5 +1,5 @@
 // The README's first example: a convolution, pooling and a loss, with gradients — no dispose() anywhere.
-import * as tt from '../src/index.ts';
+import * as tt from 'tatami';
 
 tt.manualSeed(0);
 const x = tt.randn([8, 3, 32, 32], { requiresGrad: true });

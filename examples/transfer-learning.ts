@@ -3,7 +3,7 @@
 // learning rate — and compare with the same CNN trained from scratch on the same 100 images, with the same optimiser,
 // learning rate, minibatches and number of steps, at several step budgets and seeds.
 //   npx tsx examples/transfer-learning.ts [pretrainEpochs=6] [budgets=3,5,10,15,30,60] [seeds=3] [classifier|lastLayer]
-import * as tt from '../src/index.ts';
+import * as tt from 'tatami';
 
 const [epochsArg, budgetsArg, seedsArg, newHeadArg] = process.argv.slice(2);
 const newHead = newHeadArg === 'lastLayer' ? 'lastLayer' : 'classifier';

@@ -1,5 +1,5 @@
 // FGSM and PGD against the small CNN trained by Tatami: accuracy against ε, and docs/images/attack-fashion.png.
-import * as tt from '../src/index.ts';
+import * as tt from 'tatami';
 import { CLASSES, fashion, trainedSmallCnn } from './viz-fashion.ts';
 
 const { viz } = tt;

@@ -1,6 +1,6 @@
 // Colormaps and heat-map overlays on a shipped photo → docs/images/colormaps.png: the viridis/jet/inferno bars and
 // the cat photo overlaid with its own image-gradient magnitude (a Sobel edge map) in each colormap.
-import * as tt from '../src/index.ts';
+import * as tt from 'tatami';
 
 const { viz } = tt;
 const cat = viz.toRgbFloat(tt.readImage('assets/images/chelsea.png', { mode: 'rgb' }));

@@ -2,9 +2,9 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tt from '../src/index.ts';
-import { smallCnn } from '../src/models/small-cnn.ts';
-import { loadSafetensors, saveSafetensors } from '../src/io/safetensors.ts';
+import * as tt from 'tatami';
+const { smallCnn } = tt.models;
+const { loadSafetensors, saveSafetensors } = tt;
 
 export const CLASSES = tt.data.FashionMNIST.classes;
 

@@ -2,9 +2,9 @@
 //  - docs/images/features-vgg16-block5.png: VGG-16 block5 (features.30, the last max-pool: 7×7×512 at 224 px; random weights unless
 //    VGG16_WEIGHTS points to torchvision weights as .safetensors) on the cat photo — the seed's block5 figure.
 //  - docs/images/features-fashion.png, filters-fashion.png, maximize-fashion.png: the small CNN trained by Tatami.
-import * as tt from '../src/index.ts';
-import { getModel } from '../src/models/index.ts';
-import { loadSafetensors } from '../src/io/safetensors.ts';
+import * as tt from 'tatami';
+const { getModel } = tt.models;
+const { loadSafetensors } = tt;
 import { CLASSES, fashion, trainedSmallCnn } from './viz-fashion.ts';
 
 const { viz } = tt;

@@ -1,5 +1,5 @@
 // Grad-CAM, Grad-CAM++ and saliency of the small CNN trained by Tatami on Fashion-MNIST → docs/images/gradcam-fashion.png
-import * as tt from '../src/index.ts';
+import * as tt from 'tatami';
 import { CLASSES, fashion, trainedSmallCnn } from './viz-fashion.ts';
 
 const { viz } = tt;

@@ -1,8 +1,7 @@
 // Model graphs drawn from the models themselves (module tree + output shapes from one forward pass):
 // docs/images/graph-small-cnn.svg and docs/images/graph-resnet18.svg.
-import * as tt from '../src/index.ts';
-import { smallCnn } from '../src/models/small-cnn.ts';
-import { getModel } from '../src/models/index.ts';
+import * as tt from 'tatami';
+const { smallCnn, getModel } = tt.models;
 
 const { viz } = tt;
 viz.writeModelGraph('docs/images/graph-small-cnn.svg', smallCnn().eval(), tt.zeros([1, 1, 28, 28]), { title: 'small_cnn (input 1×28×28)' });

@@ -1,6 +1,6 @@
 // The training report of the small CNN on Fashion-MNIST: docs/images/report.html (one self-contained file).
-import * as tt from '../src/index.ts';
-import { smallCnn } from '../src/models/small-cnn.ts';
+import * as tt from 'tatami';
+const { smallCnn } = tt.models;
 import { CLASSES, fashion } from './viz-fashion.ts';
 
 const { viz } = tt;

@@ -10,7 +10,7 @@
  *   to emit the final opcodes; Node 20 enables it with --experimental-wasm-relaxed-simd, later runtimes by default).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +18,18 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const say = (msg) => console.log(`tatami: ${msg}`);
 const out = join(root, 'build-wasm');
 mkdirSync(out, { recursive: true });
+
+if (process.argv.includes('--if-stale')) {
+  const src = join(root, 'native', 'src');
+  const inputs = [fileURLToPath(import.meta.url), ...(existsSync(src) ? readdirSync(src).map((f) => join(src, f)) : [])];
+  const outputs = ['tatami.wasm', 'tatami-mt.wasm', 'tatami-relaxed.wasm', 'tatami-mt-relaxed.wasm'].map((f) => join(out, f)).filter((f) => existsSync(f));
+  const newestInput = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
+  const required = ['tatami.wasm', 'tatami-mt.wasm'].every((f) => existsSync(join(out, f)));
+  if (required && outputs.every((f) => statSync(f).mtimeMs >= newestInput)) {
+    say(`wasm kernels up to date (${outputs.map((f) => f.slice(root.length + 1)).join(', ')})`);
+    process.exit(0);
+  }
+}
 
 /** Major version of a clang that targets wasm32, or 0 when it is not there. */
 function clangMajor(cmd) {
@@ -54,12 +66,17 @@ const builds = [
 const built = [];
 for (const { file, flags } of builds) {
   const target = join(out, file);
-  rmSync(target, { force: true }); // never leave a module from older source beside fresh ones
-  const r = spawnSync(clang.cmd, [...common, ...flags, '-o', target, join(root, 'native', 'src', 'wasm_api.c')], { encoding: 'utf8' });
-  if (r.status === 0 && existsSync(target)) {
+  // Compiled beside the target and renamed over it: a process loading the module meanwhile (a test running while
+  // `npm pack` rebuilds) reads the old file or the new one, never a half-written one.
+  const tmp = `${target}.tmp-${process.pid}`;
+  const r = spawnSync(clang.cmd, [...common, ...flags, '-o', tmp, join(root, 'native', 'src', 'wasm_api.c')], { encoding: 'utf8' });
+  if (r.status === 0 && existsSync(tmp)) {
+    renameSync(tmp, target);
     built.push(file);
     continue;
   }
+  rmSync(tmp, { force: true });
+  rmSync(target, { force: true }); // never leave a module from older source beside fresh ones
   const why = `${r.stderr ?? ''}`.split('\n').find((l) => /error/i.test(l)) ?? `exit ${r.status}`;
   say(`wasm module ${file} not built (${why.trim()})`);
 }

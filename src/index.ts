@@ -1,14 +1,20 @@
 /**
  * Tatami — convolutional neural networks in TypeScript.
  *
- * `import * as tt from 'tatami'` gives tensors and their ops (`tt.tensor`, `tt.add`, `tt.cat` …), autograd
- * controls (`tt.noGrad`), the functional API `tt.F`, and — as they land — `nn`, `optim`, `data`, `models`.
+ * `import * as tt from 'tatami'` (or `require('tatami')`) gives tensors and their ops (`tt.tensor`, `tt.add`,
+ * `tt.cat` …), autograd controls (`tt.noGrad`), the functional API `tt.F`, the namespaces `nn`, `optim`, `data`,
+ * `models`, `viz` and `train`, and the training loop's most used names at the top level (`fit`, `evaluate`,
+ * `ConfusionMatrix`, `accuracy`, `topKAccuracy`, `saveCheckpoint`, `loadCheckpoint`, `ProgressBar`).
  */
 import './autograd/engine.js';
 import './tensor/methods.js';
 
-export { Tensor, type NestedArray, type GradHook, type BackwardOptions } from './tensor/tensor.js';
-export type { DType, TypedArray } from './tensor/dtype.js';
+export { Tensor, type NestedArray, type NestedBoolArray, type GradHook, type BackwardOptions } from './tensor/tensor.js';
+export type { DType, TypedArray, FloatArray } from './tensor/dtype.js';
+export type { Node } from './autograd/node.js';
+export type { TensorLike } from './ops/util.js';
+/** The kernel interface a backend implements (for registerBackend), with its operand and geometry types. */
+export type * as backendTypes from './backend/types.js';
 export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
 export {
   tensor, scalar, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, eye,
@@ -21,7 +27,7 @@ export {
   add, sub, mul, div, pow, neg, abs, sign, exp, expm1, log, log1p, sqrt, rsqrt, square, reciprocal, sin, cos,
   floor, ceil, round, clamp, maximum, minimum, eq, ne, lt, le, gt, ge, where, allclose,
 } from './ops/elementwise.js';
-export { sum, mean, variance as var, variance, std, prod, max, min, amax, amin, argmax, argmin, logsumexp, type Dims, type ValuesIndices } from './ops/reduce.js';
+export { sum, mean, variance as var, variance, std, prod, max, min, amax, amin, argmax, argmin, logsumexp, type Dims, type ValuesIndices, type VarOptions } from './ops/reduce.js';
 export {
   reshape, view, flatten, unflatten, permute, transpose, t, squeeze, unsqueeze, expand, expandAs, narrow, slice, select,
   contiguous, clone, to, cat, stack, split, chunk, gather, scatter, indexSelect, oneHot, repeat, flip, maskedFill,
@@ -30,7 +36,7 @@ export { mm, bmm, matmul } from './ops/matmul.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { relu, sigmoid, tanh } from './ops/activation.js';
 export { add_, sub_, mul_, div_, fill_, zero_, copy_, relu_ } from './ops/inplace.js';
-export { backend, setBackend, getBackendName, availableBackends, registerBackend, withBackend, setNumThreads, getNumThreads } from './backend/index.js';
+export { backend, setBackend, getBackendName, availableBackends, registerBackend, withBackend, setNumThreads, getNumThreads, type BackendLoader } from './backend/index.js';
 export type { Backend } from './backend/index.js';
 export * as F from './functional.js';
 export * as data from './data/index.js';
@@ -44,3 +50,11 @@ export * as models from './models/index.js';
 export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './models/summary.js';
 export { loadSafetensors, saveSafetensors, readSafetensors, parseSafetensors, serializeSafetensors, type SafetensorsContent } from './io/safetensors.js';
 export * as viz from './viz/index.js';
+export * as train from './train/index.js';
+export {
+  fit, evaluate, type FitOptions, type EvaluateResult, type EpochRecord, type Callback, type BatchSource,
+  type TrainableModel, type OptimizerLike, type SchedulerLike,
+} from './train/fit.js';
+export { ConfusionMatrix, accuracy, topKAccuracy, topKCorrect } from './train/metrics.js';
+export { saveCheckpoint, loadCheckpoint, readCheckpoint, type CheckpointContent } from './train/checkpoint.js';
+export { ProgressBar, type ProgressOptions, type ProgressStream } from './train/progress.js';

@@ -36,6 +36,6 @@ test('bad options give one clear error line and exit code 1', async () => {
   }
   assert.equal(process.exitCode, 1);
   process.exitCode = 0;
-  assert.match(errors[0], /^error: --attack must be fgsm or pgd, got 'cw'/);
-  assert.match(errors[1], /^error: anomaly: the normal class must be 0..9/);
+  assert.match(errors[0], /^tatami attack: --attack must be fgsm or pgd, got 'cw'/);
+  assert.match(errors[1], /^tatami anomaly: the normal class must be 0..9/);
 });

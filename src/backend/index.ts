@@ -68,9 +68,27 @@ function selectDefault(): Backend {
   }
   for (const name of preference) {
     const b = tryLoad(name);
-    if (b) return (current = b);
+    if (b) {
+      if (b === referenceBackend) warnReference();
+      return (current = b);
+    }
   }
+  warnReference();
   return (current = referenceBackend);
+}
+
+let warnedReference = false;
+
+/**
+ * One line on stderr the first time Tatami falls back to the float64 reference backend by itself: it is 10–100×
+ * slower than the addon or wasm, and an install whose compile step failed is otherwise invisible (npm hides
+ * install-script output). Not shown when the reference backend was asked for (TATAMI_BACKEND, setBackend).
+ */
+function warnReference(): void {
+  if (warnedReference || typeof process === 'undefined' || !process.stderr) return;
+  warnedReference = true;
+  const why = preference.filter((n) => n !== 'reference' && failures.has(n)).map((n) => `${n}: ${failures.get(n)}`).join('; ');
+  process.stderr.write(`tatami: warning: running on the slow reference backend (${why || 'no accelerated backend'}); \`tatami info\` explains, TATAMI_BACKEND=reference silences this\n`);
 }
 
 /** Switches the active backend by name (or to a given implementation). Throws if it cannot load. */

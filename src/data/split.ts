@@ -79,7 +79,8 @@ export class KFold {
   }
 }
 
-type Generator_<T> = globalThis.Generator<T, void, undefined>;
+/** The iterator KFold.split returns (a JavaScript generator; the name `Generator` is Tatami's random generator). */
+export type Generator_<T> = globalThis.Generator<T, void, undefined>;
 
 /** Per-fold scores and their summary from crossValidate. */
 export interface CrossValidationResult {

@@ -36,7 +36,8 @@ export function applyTransform<I, O>(t: TransformLike<I, O>, x: I): O {
   return t instanceof Transform ? t.apply(x) : (t as (x: I) => O)(x);
 }
 
-type TransformCtor = new (...args: never[]) => Transform<unknown, unknown>;
+/** A Transform class that registerTransform can rebuild from a spec (in DataLoader workers). */
+export type TransformCtor = new (...args: never[]) => Transform<unknown, unknown>;
 const registry = new Map<string, TransformCtor>();
 
 /** Registers a transform class so specs naming it can be rebuilt (the built-ins register themselves). */

@@ -40,7 +40,7 @@ export * from './xception.js';
 export { freeze, unfreeze } from './freeze.js';
 export * from './siamese.js';
 export * from './transfer.js';
-export { makeDivisible, Conv2dNormActivation, type ConvNormActOptions } from './layers.js';
+export { makeDivisible, Conv2dNormActivation, type ConvNormActOptions, type NormFactory, type ActivationFactory } from './layers.js';
 export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './summary.js';
 export { IMAGENET_CLASSES, IMAGENET_MEAN, IMAGENET_STD, imagenetPreprocess, type ImagenetPreprocessOptions } from './imagenet.js';
 

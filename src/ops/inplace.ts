@@ -43,12 +43,24 @@ function inplaceBinary(op: 'add' | 'sub' | 'mul' | 'div', name: string, t: Tenso
 }
 
 /** t += alpha·other, in place. */
-export function add_(t: Tensor, other: TensorLike, alpha = 1): Tensor {
+export function add_(t: Tensor, other: TensorLike, opts?: { alpha?: number } | number): Tensor {
+  const alpha = alphaOf('add_', opts);
   return inplaceBinary('add', 'add_', t, alpha === 1 ? other : scaled(other, alpha, t));
 }
 
-export function sub_(t: Tensor, other: TensorLike, alpha = 1): Tensor {
+export function sub_(t: Tensor, other: TensorLike, opts?: { alpha?: number } | number): Tensor {
+  const alpha = alphaOf('sub_', opts);
   return inplaceBinary('sub', 'sub_', t, alpha === 1 ? other : scaled(other, alpha, t));
+}
+
+/**
+ * `alpha` as PyTorch spells it (keyword-only: `t.add_(o, { alpha: 2 })`, like the out-of-place `t.add(o, { alpha })`);
+ * a bare number is still accepted for code written before the two agreed.
+ */
+function alphaOf(op: string, opts: { alpha?: number } | number | undefined): number {
+  const alpha = typeof opts === 'number' ? opts : (opts?.alpha ?? 1);
+  if (typeof alpha !== 'number' || Number.isNaN(alpha)) throw new Error(`${op}: alpha must be a number, got ${String(alpha)}`);
+  return alpha;
 }
 
 export function mul_(t: Tensor, other: TensorLike): Tensor {

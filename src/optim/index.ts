@@ -11,5 +11,5 @@ export { clipGradNorm_, clipGradValue_ } from './clip-grad.js';
 export * as lrScheduler from './lr-scheduler.js';
 export {
   LRScheduler, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, OneCycleLR, SequentialLR,
-  ReduceLROnPlateau, type LinearLROptions, type OneCycleLROptions, type ReduceLROnPlateauOptions, type SchedulerStateDict,
+  ReduceLROnPlateau, type AnyOptimizer, type StepLROptions, type CosineAnnealingLROptions, type LinearLROptions, type OneCycleLROptions, type ReduceLROnPlateauOptions, type SchedulerStateDict,
 } from './lr-scheduler.js';

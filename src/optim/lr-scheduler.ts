@@ -6,7 +6,8 @@
  */
 import type { BaseOptions, Optimizer, ParamGroup } from './optimizer.js';
 
-type AnyOptimizer = Optimizer<BaseOptions>;
+/** Any optimizer a scheduler can drive. */
+export type AnyOptimizer = Optimizer<BaseOptions>;
 
 /** Python's modulo (non-negative for a positive divisor). */
 function pymod(a: number, b: number): number {
@@ -96,10 +97,38 @@ export abstract class LRScheduler {
   }
 }
 
-/** Multiplies the rate by `gamma` every `stepSize` epochs. */
+/**
+ * The convention of every scheduler (and optimizer): PyTorch's required arguments are positional, the optional ones
+ * come in one trailing options object — `new StepLR(opt, 30, { gamma: 0.1 })`. PyTorch's positional spelling of the
+ * optional ones (`new StepLR(opt, 30, 0.1)`) is accepted too.
+ */
+function trailing<K extends string>(op: string, key: K, fallback: number, arg: number | ({ [k in K]?: number } & { lastEpoch?: number }) | undefined, lastEpoch: number | undefined): { value: number; lastEpoch: number } {
+  if (arg !== undefined && arg !== null && typeof arg === 'object') {
+    if (lastEpoch !== undefined) throw new Error(`${op}: pass lastEpoch inside the options object, not after it`);
+    const value = (arg as Record<string, number | undefined>)[key] ?? fallback;
+    if (typeof value !== 'number' || Number.isNaN(value)) throw new Error(`${op}: ${key} must be a number, got ${String(value)}`);
+    return { value, lastEpoch: arg.lastEpoch ?? -1 };
+  }
+  if (arg !== undefined && typeof arg !== 'number') throw new Error(`${op}: expected ${key} (a number) or an options object, got ${typeof arg}`);
+  return { value: arg ?? fallback, lastEpoch: lastEpoch ?? -1 };
+}
+
+/** Options of StepLR and MultiStepLR. */
+export interface StepLROptions {
+  /** Multiplicative factor of each decay. Default 0.1. */
+  gamma?: number;
+  /** Index of the last epoch when resuming. Default −1. */
+  lastEpoch?: number;
+}
+
+/** Multiplies the rate by `gamma` every `stepSize` epochs. `new StepLR(opt, 30, { gamma: 0.1 })`. */
 export class StepLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly stepSize: number, readonly gamma = 0.1, lastEpoch = -1) {
-    super(optimizer, lastEpoch);
+  readonly gamma: number;
+
+  constructor(optimizer: AnyOptimizer, readonly stepSize: number, opts?: number | StepLROptions, lastEpoch?: number) {
+    const t = trailing('StepLR', 'gamma', 0.1, opts, lastEpoch);
+    super(optimizer, t.lastEpoch);
+    this.gamma = t.value;
     if (!(Number.isInteger(stepSize) && stepSize > 0)) throw new Error(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
     this.initialStep();
   }
@@ -117,9 +146,12 @@ export class StepLR extends LRScheduler {
 /** Multiplies the rate by `gamma` at each milestone epoch (a milestone listed twice applies gamma twice). */
 export class MultiStepLR extends LRScheduler {
   readonly milestones: number[];
+  readonly gamma: number;
 
-  constructor(optimizer: AnyOptimizer, milestones: readonly number[], readonly gamma = 0.1, lastEpoch = -1) {
-    super(optimizer, lastEpoch);
+  constructor(optimizer: AnyOptimizer, milestones: readonly number[], opts?: number | StepLROptions, lastEpoch?: number) {
+    const t = trailing('MultiStepLR', 'gamma', 0.1, opts, lastEpoch);
+    super(optimizer, t.lastEpoch);
+    this.gamma = t.value;
     this.milestones = [...milestones].sort((a, b) => a - b);
     this.initialStep();
   }
@@ -138,8 +170,8 @@ export class MultiStepLR extends LRScheduler {
 
 /** Multiplies the rate by `gamma` every epoch. */
 export class ExponentialLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly gamma: number, lastEpoch = -1) {
-    super(optimizer, lastEpoch);
+  constructor(optimizer: AnyOptimizer, readonly gamma: number, opts?: number | { lastEpoch?: number }) {
+    super(optimizer, typeof opts === 'object' && opts !== null ? (opts.lastEpoch ?? -1) : (opts ?? -1));
     this.initialStep();
   }
 
@@ -153,13 +185,26 @@ export class ExponentialLR extends LRScheduler {
   }
 }
 
+/** Options of CosineAnnealingLR. */
+export interface CosineAnnealingLROptions {
+  /** Minimum rate. Default 0. */
+  etaMin?: number;
+  /** Index of the last epoch when resuming. Default −1. */
+  lastEpoch?: number;
+}
+
 /**
  * Cosine annealing from the initial rate to `etaMin` over `tMax` epochs (SGDR without restarts), in PyTorch's
  * recursive form: past tMax it climbs back up, as PyTorch's does.
  */
 export class CosineAnnealingLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly tMax: number, readonly etaMin = 0, lastEpoch = -1) {
-    super(optimizer, lastEpoch);
+  /** Floor of the rate. */
+  readonly etaMin: number;
+
+  constructor(optimizer: AnyOptimizer, readonly tMax: number, opts?: number | CosineAnnealingLROptions, lastEpoch?: number) {
+    const t = trailing('CosineAnnealingLR', 'etaMin', 0, opts, lastEpoch);
+    super(optimizer, t.lastEpoch);
+    this.etaMin = t.value;
     if (!(tMax > 0)) throw new Error(`CosineAnnealingLR: tMax must be positive, got ${tMax}`);
     this.initialStep();
   }
@@ -372,7 +417,8 @@ export class SequentialLR extends LRScheduler {
   readonly schedulers: LRScheduler[];
   readonly milestones: number[];
 
-  constructor(optimizer: AnyOptimizer, schedulers: LRScheduler[], milestones: readonly number[], lastEpoch = -1) {
+  constructor(optimizer: AnyOptimizer, schedulers: LRScheduler[], milestones: readonly number[], opts?: number | { lastEpoch?: number }) {
+    const lastEpoch = typeof opts === 'object' && opts !== null ? (opts.lastEpoch ?? -1) : (opts ?? -1);
     super(optimizer, lastEpoch);
     schedulers.forEach((s, i) => {
       if (s.optimizer !== optimizer) throw new Error(`SequentialLR: scheduler at index ${i} belongs to a different optimizer`);

@@ -3,7 +3,7 @@ import { noGrad } from '../autograd/grad-mode.js';
 import { allocate, dtypeOfArray, isFloating, type DType, type TypedArray } from './dtype.js';
 import { defaultGenerator, type Generator } from './random.js';
 import { checkShape, formatShape, numel } from './shape.js';
-import { Tensor, type NestedArray } from './tensor.js';
+import { Tensor, type NestedArray, type NestedBoolArray } from './tensor.js';
 
 /** Options shared by the factories. */
 export interface TensorOptions {
@@ -21,9 +21,9 @@ function finish(t: Tensor, opts: TensorOptions | undefined): Tensor {
   return t;
 }
 
-function inferShape(data: NestedArray, op: string): number[] {
+function inferShape(data: NestedArray | NestedBoolArray, op: string): number[] {
   const shape: number[] = [];
-  let cur: NestedArray = data;
+  let cur: NestedArray | NestedBoolArray = data;
   while (Array.isArray(cur)) {
     shape.push(cur.length);
     if (cur.length === 0) break;
@@ -32,7 +32,7 @@ function inferShape(data: NestedArray, op: string): number[] {
   return shape;
 }
 
-function flattenInto(data: NestedArray, shape: number[], d: number, out: TypedArray, pos: { i: number }, op: string): void {
+function flattenInto(data: NestedArray | NestedBoolArray, shape: number[], d: number, out: TypedArray, pos: { i: number }, op: string): void {
   if (d === shape.length) {
     if (typeof data !== 'number' && typeof data !== 'boolean') {
       throw new Error(`${op}: expected a number at depth ${d}, got ${Array.isArray(data) ? 'an array' : typeof data} (ragged nested array?)`);
@@ -50,8 +50,15 @@ function flattenInto(data: NestedArray, shape: number[], d: number, out: TypedAr
  * Creates a tensor from nested arrays, a typed array (with a shape) or a number.
  * `tensor(float32Data, [8, 3, 32, 32], { requiresGrad: true })`, `tensor([[1, 2], [3, 4]])`.
  * A typed array of the requested dtype is used without copying.
+ *
+ * dtype, when not given: a typed array keeps its own (Int32Array → int32, Uint8Array → uint8 …); booleans give
+ * bool; plain numbers give float32 — also when they are all integers. PyTorch infers int64 from `[0, 1, 2]` because
+ * Python tells `1` from `1.0`; JavaScript cannot (`1.0 === 1`), so inferring from the values would turn
+ * `tensor([1.0, 0.0])` weights into integers. Class labels say so: `tensor([0, 1, 2], { dtype: 'int32' })` or
+ * `tensor(Int32Array.from(labels))` (int32 is Tatami's index type; there is no int64), and the losses and
+ * `oneHot` reject float labels with an error saying that.
  */
-export function tensor(data: NestedArray | TypedArray | boolean, shapeOrOpts?: readonly number[] | TensorOptions, maybeOpts?: TensorOptions): Tensor {
+export function tensor(data: NestedArray | NestedBoolArray | TypedArray, shapeOrOpts?: readonly number[] | TensorOptions, maybeOpts?: TensorOptions): Tensor {
   const shapeArg = Array.isArray(shapeOrOpts) ? (shapeOrOpts as number[]) : undefined;
   const opts = (Array.isArray(shapeOrOpts) ? maybeOpts : (shapeOrOpts as TensorOptions | undefined)) ?? {};
   if (ArrayBuffer.isView(data)) {
@@ -74,7 +81,9 @@ export function tensor(data: NestedArray | TypedArray | boolean, shapeOrOpts?: r
   }
   if (!Array.isArray(data)) throw new Error(`tensor: expected nested arrays, a typed array or a number, got ${typeof data}`);
   const inferred = inferShape(data, 'tensor');
-  const dtype = opts.dtype ?? 'float32';
+  let leaf: unknown = data;
+  while (Array.isArray(leaf) && leaf.length) leaf = leaf[0];
+  const dtype = opts.dtype ?? (typeof leaf === 'boolean' ? 'bool' : 'float32');
   const storage = allocate(dtype, numel(inferred));
   flattenInto(data, inferred, 0, storage, { i: 0 }, 'tensor');
   const shape = shapeArg ? checkShape('tensor', shapeArg, storage.length) : inferred;

@@ -95,8 +95,10 @@ declare module './tensor.js' {
     relu(): Tensor;
     sigmoid(): Tensor;
     tanh(): Tensor;
-    add_(other: TensorLike, alpha?: number): Tensor;
-    sub_(other: TensorLike, alpha?: number): Tensor;
+    /** In-place `this += alpha·other`; `{ alpha }` as `add` takes it (a bare number is accepted too). */
+    add_(other: TensorLike, opts?: { alpha?: number } | number): Tensor;
+    /** In-place `this −= alpha·other`; `{ alpha }` as `sub` takes it (a bare number is accepted too). */
+    sub_(other: TensorLike, opts?: { alpha?: number } | number): Tensor;
     mul_(other: TensorLike): Tensor;
     div_(other: TensorLike): Tensor;
     fill_(value: number): Tensor;

@@ -8,6 +8,8 @@ export type GradHook = (grad: Tensor) => Tensor | void;
 
 /** Nested JavaScript arrays as returned by `toArray()`. */
 export type NestedArray = number | NestedArray[];
+/** Nested arrays of booleans, accepted by `tensor()` (inferred as a bool tensor). */
+export type NestedBoolArray = boolean | NestedBoolArray[];
 
 /** Options for `backward()`. */
 export interface BackwardOptions {

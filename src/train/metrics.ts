@@ -35,6 +35,15 @@ export function accuracy(logits: Tensor, targets: Tensor): number {
   return topKCorrect(logits, targets, 1) / Math.max(1, logits.shape[0]);
 }
 
+/**
+ * Fraction of rows whose target is among the k largest logits (top-5 accuracy of the ImageNet papers; torchmetrics'
+ * `Accuracy(top_k=k)`). Ties go to the lower class index, as argmax does.
+ */
+export function topKAccuracy(logits: Tensor, targets: Tensor, k = 5): number {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`topKAccuracy: k must be a positive integer, got ${k}`);
+  return topKCorrect(logits, targets, k) / Math.max(1, logits.shape[0]);
+}
+
 /** Accumulates a confusion matrix (rows = true class, columns = predicted class). */
 export class ConfusionMatrix {
   readonly counts: Int32Array;

@@ -13,3 +13,5 @@ export * from './adversarial.js';
 export * from './anomaly.js';
 export * from './report.js';
 export * from './graph.js';
+export { ConvAutoencoder, trainAutoencoder, type ConvAutoencoderOptions } from './autoencoder.js';
+export { runAnomalyDemo, featureCnn, type AnomalyDemoOptions } from './anomaly-demo.js';

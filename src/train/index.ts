@@ -1,0 +1,10 @@
+/**
+ * `train`: the training loop and what goes with it — `fit` / `evaluate` with callbacks, early stopping, best/last
+ * checkpoints, LR-scheduler stepping, `history.jsonl` and exact resume; classification metrics; checkpoints of
+ * model + optimizer + scheduler + RNG state; the progress bar. The most used names are also exported at the top
+ * level of `tatami` (`import { fit, evaluate } from 'tatami'`); everything is here as `tt.train.*`.
+ */
+export * from './fit.js';
+export * from './metrics.js';
+export * from './checkpoint.js';
+export * from './progress.js';
