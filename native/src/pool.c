@@ -14,9 +14,10 @@
  * the close, and have at most one failed counter increment left to do. So job fields are never rewritten while a
  * worker may still read them.
  *
- * Workers spin for new work (200k pauses, ≈ 4 ms on Zen 3), then sleep on a condition variable. The spin outlasts
- * the JavaScript between two kernels of a training step: a worker woken from sleep starts 50–200 µs late on a
- * virtual machine, which cost W4's step ~8 % with a 0.4 ms spin (OpenMP runtimes spin 1–200 ms by default).
+ * Workers spin for new work (up to 200k pauses, ≈ 4 ms on Zen 3), then sleep on a condition variable. The spin
+ * outlasts the JavaScript between two kernels of a training step: a worker woken from sleep starts 50–200 µs late
+ * on a virtual machine, which cost W4's step ~8 % with a 0.4 ms spin (OpenMP runtimes spin 1–200 ms by default).
+ * On an oversubscribed machine the spin shrinks (adapt_spin).
  * Calls from a second JS thread while the pool is busy run serially on the caller.
  */
 #include "tt.h"
@@ -46,13 +47,35 @@ static void *job_ctx;
 static long job_tasks;
 static __thread int serial_tid_override = -1;
 
-static void run_tasks(int tid) {
+/* Pauses a worker spins for the next job before it sleeps; adapted by tt_parallel (see adapt_spin). */
+#define SPIN_MAX 200000
+#define SPIN_MIN 1000
+static atomic_int spin_limit = SPIN_MAX;
+
+/* Runs tasks of the open job until none is left; returns how many this thread ran. */
+static long run_tasks(int tid) {
+  long ran = 0;
   for (;;) {
     long t = atomic_fetch_add_explicit(&next_task, 1, memory_order_relaxed);
     if (t >= job_tasks) break;
     job_fn(job_ctx, t, tid);
+    ran++;
     atomic_fetch_add_explicit(&done_tasks, 1, memory_order_release);
   }
+  return ran;
+}
+
+/*
+ * When no worker took a single task of a job with several, the workers were not running (the machine has more
+ * runnable threads than cores): their spinning then only takes time slices from the threads doing the work,
+ * this process's main thread among them. So the spin halves each time that happens and doubles back each time a
+ * worker does take part (measured on W4's training step at load average 16–18 on 2 cores: see bench/README.md).
+ */
+static void adapt_spin(long ntasks, long ran_by_caller) {
+  int s = atomic_load_explicit(&spin_limit, memory_order_relaxed);
+  if (ntasks >= 2 && ran_by_caller == ntasks) s = s / 2 > SPIN_MIN ? s / 2 : SPIN_MIN;
+  else s = s < SPIN_MAX / 2 ? s * 2 : SPIN_MAX;
+  atomic_store_explicit(&spin_limit, s, memory_order_relaxed);
 }
 
 static void *worker_main(void *arg) {
@@ -64,8 +87,9 @@ static void *worker_main(void *arg) {
   for (;;) {
     long g;
     int spins = 0;
+    int limit = atomic_load_explicit(&spin_limit, memory_order_relaxed);
     while ((g = atomic_load(&generation)) == seen && !atomic_load(&quit)) {
-      if (++spins < 200000) {
+      if (++spins < limit) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
@@ -149,11 +173,12 @@ void tt_parallel(long ntasks, tt_task_fn fn, void *ctx) {
   pthread_cond_broadcast(&wake);
   pthread_mutex_unlock(&lock);
   serial_tid_override = 0; /* nested kernels inside a task run serially */
-  run_tasks(0);
+  long ran = run_tasks(0);
   serial_tid_override = -1;
   for (long spins = 0; atomic_load_explicit(&done_tasks, memory_order_acquire) < ntasks; spins++) backoff(spins);
   atomic_fetch_add(&generation, 1); /* closed (even) */
   for (long spins = 0; atomic_load(&inside) > 0; spins++) backoff(spins);
+  adapt_spin(ntasks, ran);
   pthread_mutex_unlock(&run_lock);
 }
 
