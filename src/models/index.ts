@@ -39,6 +39,7 @@ export * from './senet.js';
 export * from './xception.js';
 export { freeze, unfreeze } from './freeze.js';
 export * from './siamese.js';
+export * from './autoencoder.js';
 export * from './transfer.js';
 export { makeDivisible, Conv2dNormActivation, type ConvNormActOptions } from './layers.js';
 export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './summary.js';
