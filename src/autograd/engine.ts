@@ -290,7 +290,9 @@ export interface GradOptions {
 /**
  * Gradients of `outputs` with respect to `inputs` (PyTorch's torch.autograd.grad), returned rather than
  * accumulated into `.grad`: Σ_k gradOutputs[k]·∂outputs[k]/∂inputs[i] for each input. With `createGraph` the
- * results are part of the graph, so a penalty on them (WGAN-GP, R1) can be backpropagated.
+ * results are part of the graph, so a penalty on them (WGAN-GP, R1) can be backpropagated. Unlike PyTorch, a
+ * createGraph result always requires grad, even where it is constant in the inputs (the gradient of a linear
+ * function): differentiating it again then leaves the inputs' gradients untouched rather than throwing.
  */
 export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], opts: GradOptions = {}): (Tensor | null)[] {
   const outs = outputs instanceof Tensor ? [outputs] : outputs.slice();
