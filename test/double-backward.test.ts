@@ -221,3 +221,18 @@ test('golden: R1 penalty with batch norm and average pooling (PyTorch)', () => f
   const [g] = tt.autograd.grad(tt.sum(d), p.real, { createGraph: true });
   return tt.mul(tt.mean(tt.sum(tt.square(g!), [1, 2, 3])), 5);
 })));
+
+test('grad: a returned gradient of a non-leaf is not recycled by the rest of the pass', () => {
+  // h's gradient passes on through h's node (4096 float64: above the size the allocator recycles); its buffer must stay the caller's
+  const x = rand64([4096], 30);
+  const h = tt.mul(x, 3);
+  const y = tt.exp(tt.mul(h, 0.5)).sum();
+  const [gh, gx] = tt.autograd.grad(y, [h, x]);
+  const before = gh!.tolist();
+  // allocate buffers of the same size (as the next step's kernels would): the returned gradients must not change
+  for (let i = 0; i < 4; i++) tt.mul(rand64([4096], 31 + i), 2);
+  assert.deepEqual(gh!.tolist(), before, 'gradient of h intact');
+  const expected = h.detach().mul(0.5).exp().mul(0.5);
+  assert.ok(tt.allclose(gh!, expected));
+  assert.ok(tt.allclose(gx!, expected.mul(3)));
+});

@@ -124,9 +124,14 @@ function runEngine(roots: readonly Tensor[], gradients: readonly (Tensor | null)
   const capturedNodes = new Map<Node, Tensor>();
   if (capture) for (const t of capture) if (t.gradFn) capturedNodes.set(t.gradFn, t);
   const results: (Tensor | null)[] = capture ? capture.map(() => null) : [];
+  // storage of returned gradients must never be handed back for reuse (see `kept` below)
+  const returned = new Set<TypedArray>();
   const collect = (t: Tensor, g: Tensor) => {
     const i = captured!.get(t)!;
-    results[i] = results[i] ? addGrads(results[i]!, g) : g;
+    const total = results[i] ? addGrads(results[i]!, g) : g;
+    returned.add(g.storage);
+    returned.add(total.storage);
+    results[i] = total;
   };
   const mark = allocationMark();
   const prev = setGradEnabled(createGraph);
@@ -146,7 +151,7 @@ function runEngine(roots: readonly Tensor[], gradients: readonly (Tensor | null)
       }
       users.delete(g.storage);
       // allocated during this backward: no forward tensor, saved tensor or user gradient can share it
-      if (!createGraph && !kept.has(g.storage) && allocatedSince(g.storage, mark)) recycleStorage(g.storage);
+      if (!createGraph && !kept.has(g.storage) && !returned.has(g.storage) && allocatedSince(g.storage, mark)) recycleStorage(g.storage);
     };
     const leafGrads = new Map<Tensor, Tensor>();
     const addLeaf = (leaf: Tensor, g: Tensor) => {
