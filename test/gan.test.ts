@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
 import { fashion } from './viz-helpers.ts';
 
-const { models, nn, F } = tt;
+const { models, nn } = tt;
 const count = (m: tt.nn.AnyModule) => m.parameters().reduce((s, p) => s + p.numel(), 0);
 const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
 
@@ -165,5 +165,4 @@ test('restoration models: DnCNN, SRCNN, ESPCN parameter counts and shapes', () =
   assert.equal(count(es), 22729);
   assert.deepEqual(es.forward(tt.rand([2, 1, 8, 8])).shape, [2, 1, 24, 24]);
   assert.throws(() => new models.SRCNN({ kernelSizes: [9, 2, 5] }), /odd positive integers/);
-  void F;
 });
