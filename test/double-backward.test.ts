@@ -236,3 +236,20 @@ test('grad: a returned gradient of a non-leaf is not recycled by the rest of the
   assert.ok(tt.allclose(gh!, expected));
   assert.ok(tt.allclose(gx!, expected.mul(3)));
 });
+
+test('gradgradcheck: composites (LRN, attention, dropout, nearest interpolation, more losses, split/stack)', () => {
+  const x = rand64([2, 4, 3, 3], 40, 0.1, 1);
+  ggc((p) => tt.square(F.localResponseNorm(p, 3)), [x]);
+  const q = rand64([1, 2, 3, 4], 41), k = rand64([1, 2, 3, 4], 42), v = rand64([1, 2, 3, 4], 43);
+  ggc((a, b, c) => tt.square(F.scaledDotProductAttention(a, b, c)), [q, k, v]);
+  ggc((p) => tt.square(F.dropout(p, { p: 0.3, generator: new tt.Generator(5) })), [x]);
+  ggc((p) => tt.square(F.interpolate(p, { scaleFactor: 2, mode: 'nearest' })), [x]);
+  const logits = rand64([3, 4], 44);
+  const t = rand64([3, 4], 45);
+  ggc((p) => F.nllLoss(F.logSoftmax(p, 1), tt.tensor([1, 0, 3], { dtype: 'int32' })), [logits]);
+  ggc((p, r) => F.huberLoss(tt.mul(p, 2), r, { delta: 0.5 }), [logits, t]);
+  ggc((p, r) => F.l1Loss(tt.mul(p, p), r), [logits, t]);
+  ggc((p, r) => F.klDiv(F.logSoftmax(p, 1), F.softmax(r, 1), { reduction: 'batchmean' }), [logits, t]);
+  ggc((p) => tt.square(tt.stack(tt.split(p, 2, 1).reverse(), 0)), [logits]);
+  ggc((p, w) => tt.square(F.prelu(p, w)), [x, rand64([4], 46, 0.1, 0.3)]);
+});
