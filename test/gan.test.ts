@@ -118,7 +118,13 @@ test('conditional GAN: class embedding in G, projection D, a conditional ganStep
   const { x, y } = fashion(true, 16);
   const parts = { generator: G, discriminator: D, optimizerG: new tt.optim.Adam(G.parameters(), { lr: 2e-4 }), optimizerD: new tt.optim.Adam(D.parameters(), { lr: 2e-4 }) };
   const e0 = G.embedding.clone();
-  const r = models.ganStep(parts, x.mul(2).sub(1), { nz: 16, latent: (n) => tt.randn([n, 16]), loss: 'hinge' }, y);
+  // through the per-batch function a training loop's custom-step hook calls with a DataLoader batch
+  const step = models.ganStepFn(parts, { nz: 16, latent: (n) => tt.randn([n, 16]), loss: 'hinge', conditional: true, preprocess: (t) => t.mul(2).sub(1) });
+  const loader = new tt.data.DataLoader(new tt.data.TensorDataset(x, y), { batchSize: 16 });
+  let r: tt.models.GanStepResult | null = null;
+  for (const batch of loader) r = step(batch as tt.Tensor[]);
+  r = r!;
+  assert.throws(() => models.ganStepFn(parts, { conditional: true })(x), /must be \[images, labels\]/);
   assert.ok(Number.isFinite(r.lossD) && Number.isFinite(r.lossG));
   assert.ok(!tt.allclose(G.embedding, e0), 'class embeddings are trained');
   assert.throws(() => G.forward(tt.randn([2, 16]), tt.tensor([1, 2])), /labels must be an int32 tensor/);

@@ -352,3 +352,25 @@ export function ganStep(parts: GanParts, real: Tensor, opts: GanStepOptions = {}
   parts.optimizerG.step();
   return { lossD, lossG: lossGT.item(), dReal, dFake };
 }
+
+/** Options of ganStepFn: ganStep's, plus how batches are read. */
+export interface GanStepFnOptions extends GanStepOptions {
+  /** Pass the batch's second element (int32 labels) to G and D: a conditional GAN (default false). */
+  conditional?: boolean;
+  /** Maps the batch's images to G's output range, e.g. x ↦ 2x − 1 for [0, 1] pixels and a tanh generator (default identity). */
+  preprocess?: (images: Tensor) => Tensor;
+}
+
+/**
+ * ganStep as a per-batch function for a training loop's custom-step hook: takes a batch as a DataLoader yields it
+ * (images, or [images, labels]) and returns the step's losses as numbers, which a progress bar can show.
+ */
+export function ganStepFn(parts: GanParts, opts: GanStepFnOptions = {}): (batch: Tensor | readonly Tensor[]) => GanStepResult {
+  const pre = opts.preprocess ?? ((x: Tensor) => x);
+  return (batch) => {
+    const images = Array.isArray(batch) ? (batch as readonly Tensor[])[0] : (batch as Tensor);
+    const labels = opts.conditional ? (batch as readonly Tensor[])[1] : undefined;
+    if (opts.conditional && labels === undefined) throw new Error('ganStepFn: conditional GAN batches must be [images, labels]');
+    return ganStep(parts, pre(images), opts, labels);
+  };
+}
