@@ -28,3 +28,5 @@ export {
   type BinaryCrossEntropyWithLogitsOptions, type RegressionLossOptions, type SmoothL1LossOptions, type HuberLossOptions, type KlDivOptions,
 } from './ops/loss.js';
 export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './ops/attention.js';
+export { pixelShuffle, pixelUnshuffle } from './ops/pixel-shuffle.js';
+export { psnr, ssim, type ImageQualityOptions, type SsimOptions } from './ops/image-quality.js';

@@ -22,7 +22,8 @@ export {
   type TensorOptions, type RandomOptions,
 } from './tensor/creation.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from './autograd/grad-mode.js';
-export { gradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
+export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
+export * as autograd from './autograd/index.js';
 export {
   add, sub, mul, div, pow, neg, abs, sign, exp, expm1, log, log1p, sqrt, rsqrt, square, reciprocal, sin, cos,
   floor, ceil, round, clamp, maximum, minimum, eq, ne, lt, le, gt, ge, where, allclose,

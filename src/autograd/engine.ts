@@ -37,54 +37,109 @@ function claimGradient(g: Tensor, mark: number, claimed: Set<TypedArray>): Tenso
   return ownedCopy(g);
 }
 
-function topologicalOrder(root: Node): Node[] {
+/** Reverse post-order of a depth-first walk from every root: a node comes before every node it feeds from. */
+function topologicalOrder(roots: readonly Node[]): Node[] {
   const order: Node[] = [];
-  const visited = new Set<Node>([root]);
-  const stack: { node: Node; next: number }[] = [{ node: root, next: 0 }];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const inputs = top.node.inputs;
-    let pushed = false;
-    while (top.next < inputs.length) {
-      const child = inputs[top.next++]?.gradFn;
-      if (child && !visited.has(child)) {
-        visited.add(child);
-        stack.push({ node: child, next: 0 });
-        pushed = true;
-        break;
+  const visited = new Set<Node>();
+  for (const root of roots) {
+    if (visited.has(root)) continue;
+    visited.add(root);
+    const stack: { node: Node; next: number }[] = [{ node: root, next: 0 }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const inputs = top.node.inputs;
+      let pushed = false;
+      while (top.next < inputs.length) {
+        const child = inputs[top.next++]?.gradFn;
+        if (child && !visited.has(child)) {
+          visited.add(child);
+          stack.push({ node: child, next: 0 });
+          pushed = true;
+          break;
+        }
       }
-    }
-    if (!pushed && top.next >= inputs.length) {
-      order.push(top.node);
-      stack.pop();
+      if (!pushed && top.next >= inputs.length) {
+        order.push(top.node);
+        stack.pop();
+      }
     }
   }
   return order.reverse();
 }
 
-function runBackward(root: Tensor, gradient: Tensor | null, opts: BackwardOptions): void {
-  if (!root.requiresGrad) {
-    throw new Error('backward: tensor does not require grad and has no gradFn (did you forget requiresGrad, or call it inside noGrad?)');
+/** What one pass of the engine does; `backward()` and `autograd.grad` are two settings of it. */
+interface PassOptions {
+  retainGraph: boolean;
+  createGraph: boolean;
+  /** grad(): the tensors whose gradients are returned instead of accumulated into leaves' `.grad`. */
+  capture: readonly Tensor[] | null;
+  /**
+   * Internal (compositeGrad): treat captured tensors as independent variables — gradient does not flow through
+   * a captured non-leaf into what produced it.
+   */
+  cutAtCapture: boolean;
+  /** Which function is asking, for error messages. */
+  caller: string;
+}
+
+/**
+ * Under createGraph every gradient flowing through the graph must itself require grad (the seeds are made to), so
+ * a gradient that comes back without it was computed by a raw kernel: the op has no double backward. Failing here
+ * names the op instead of handing back a gradient that silently differentiates to zero.
+ */
+function checkDifferentiable(node: Node, gi: Tensor, i: number): void {
+  if (!gi.requiresGrad) {
+    throw new Error(
+      `autograd: ${node.name} does not support double backward (createGraph): its backward for input ${i} is not ` +
+        'made of differentiable ops. Compute this part of the model without createGraph, or detach its input.',
+    );
   }
-  let seed: Tensor;
-  if (gradient === null) {
-    if (root.numel() !== 1) {
-      throw new Error(`backward: grad can be implicitly created only for scalar outputs, got shape ${formatShape(root.shape)}; pass a gradient`);
+}
+
+function runEngine(roots: readonly Tensor[], gradients: readonly (Tensor | null)[], opts: PassOptions): (Tensor | null)[] {
+  const { createGraph, capture } = opts;
+  const seeds = roots.map((root, k) => {
+    const gradient = gradients[k];
+    if (!root.requiresGrad) {
+      throw new Error(`${opts.caller}: ${roots.length > 1 ? `output ${k} ` : ''}tensor does not require grad and has no gradFn (did you forget requiresGrad, or call it inside noGrad?)`);
     }
-    seed = Tensor.empty(root.shape, root.dtype);
-    seed.storage.fill(1);
-  } else {
-    if (!shapesEqual(gradient.shape, root.shape)) {
-      throw new Error(`backward: gradient shape ${formatShape(gradient.shape)} does not match tensor shape ${formatShape(root.shape)}`);
+    let seed: Tensor;
+    if (gradient === null) {
+      if (root.numel() !== 1) {
+        throw new Error(`${opts.caller}: grad can be implicitly created only for scalar outputs, got shape ${formatShape(root.shape)}; pass a gradient`);
+      }
+      seed = Tensor.empty(root.shape, root.dtype);
+      seed.storage.fill(1);
+    } else {
+      if (!shapesEqual(gradient.shape, root.shape)) {
+        throw new Error(`${opts.caller}: gradient shape ${formatShape(gradient.shape)} does not match tensor shape ${formatShape(root.shape)}`);
+      }
+      seed = createGraph && gradient.requiresGrad ? gradient : gradient.detach();
     }
-    seed = gradient.detach();
-  }
+    // see checkDifferentiable: a seed that requires grad makes every differentiable backward's result require it
+    if (createGraph && !seed.requiresGrad) seed.requiresGrad_(true);
+    return seed;
+  });
+  const captured = capture ? new Map<Tensor, number>(capture.map((t, i) => [t, i])) : null;
+  const capturedNodes = new Map<Node, Tensor>();
+  if (capture) for (const t of capture) if (t.gradFn) capturedNodes.set(t.gradFn, t);
+  const results: (Tensor | null)[] = capture ? capture.map(() => null) : [];
+  // storage of returned gradients must never be handed back for reuse (see `kept` below)
+  const returned = new Set<TypedArray>();
+  const collect = (t: Tensor, g: Tensor) => {
+    const i = captured!.get(t)!;
+    const total = results[i] ? addGrads(results[i]!, g) : g;
+    returned.add(g.storage);
+    returned.add(total.storage);
+    results[i] = total;
+  };
   const mark = allocationMark();
-  const prev = setGradEnabled(false);
+  const prev = setGradEnabled(createGraph);
   const prevInBackward = setInBackward(true);
   try {
     // Storage of pending gradients → how many of them use it (an op may return views of one buffer, or one tensor
-    // for two inputs); storage that a leaf's gradient or a hook may keep is never handed back.
+    // for two inputs); storage that a leaf's gradient or a hook may keep is never handed back. With createGraph
+    // nothing is handed back: the new graph saves gradients.
     const users = new Map<TypedArray, number>();
     const kept = new Set<TypedArray>();
     const hold = (g: Tensor) => users.set(g.storage, (users.get(g.storage) ?? 0) + 1);
@@ -96,73 +151,200 @@ function runBackward(root: Tensor, gradient: Tensor | null, opts: BackwardOption
       }
       users.delete(g.storage);
       // allocated during this backward: no forward tensor, saved tensor or user gradient can share it
-      if (!kept.has(g.storage) && allocatedSince(g.storage, mark)) recycleStorage(g.storage);
+      if (!createGraph && !kept.has(g.storage) && !returned.has(g.storage) && allocatedSince(g.storage, mark)) recycleStorage(g.storage);
     };
     const leafGrads = new Map<Tensor, Tensor>();
     const addLeaf = (leaf: Tensor, g: Tensor) => {
+      if (captured) {
+        if (captured.has(leaf)) collect(leaf, g);
+        return;
+      }
       const had = leafGrads.get(leaf);
       const total = had ? addGrads(had, g) : g;
       kept.add(total.storage);
       leafGrads.set(leaf, total);
     };
-    if (root.gradFn === null) {
-      addLeaf(root, seed);
-    } else {
-      const pending = new Map<Node, Tensor>([[root.gradFn, seed]]);
-      hold(seed);
-      const owners = new Map<Node, Tensor>([[root.gradFn, root]]);
-      for (const node of topologicalOrder(root.gradFn)) {
-        const received = pending.get(node);
-        pending.delete(node);
-        if (received === undefined) continue;
-        let g = received;
-        const owner = owners.get(node);
-        if (owner) {
-          if (owner.hasHooks()) kept.add(received.storage); // a hook may keep the gradient it was shown
-          g = owner.runHooks(g);
-          if (owner.retainsGradient) owner.grad = owner.grad ? addGrads(owner.grad, g) : ownedCopy(g);
+    const pending = new Map<Node, Tensor>();
+    const owners = new Map<Node, Tensor>();
+    const rootNodes: Node[] = [];
+    roots.forEach((root, k) => {
+      const seed = seeds[k];
+      if (root.gradFn === null) {
+        addLeaf(root, seed);
+        return;
+      }
+      const had = pending.get(root.gradFn);
+      pending.set(root.gradFn, had ? addGrads(had, seed) : seed);
+      if (!had) hold(seed);
+      owners.set(root.gradFn, root);
+      rootNodes.push(root.gradFn);
+    });
+    const order = topologicalOrder(rootNodes);
+    // grad(): run only the nodes from which a captured tensor can be reached (children come later in `order`)
+    let needed: Set<Node> | null = null;
+    if (captured) {
+      needed = new Set<Node>();
+      for (let k = order.length - 1; k >= 0; k--) {
+        const node = order[k];
+        if (opts.cutAtCapture && capturedNodes.has(node)) continue;
+        if (node.released) {
+          needed.add(node); // running it reports the freed graph (retainGraph) instead of "input not used"
+          continue;
         }
-        const inputs = node.inputs;
-        const grads = node.apply(g);
-        for (let i = 0; i < inputs.length; i++) {
-          const input = inputs[i];
-          const gi = grads[i];
-          if (!input || !gi) continue;
-          if (!shapesEqual(gi.shape, input.shape)) {
-            throw new Error(`backward: ${node.name} returned a gradient of shape ${formatShape(gi.shape)} for an input of shape ${formatShape(input.shape)}`);
-          }
-          if (isAnomalyEnabled()) checkFinite(`${node.name} (backward)`, `gradient for input ${i}`, gi);
-          if (input.gradFn) {
-            const had = pending.get(input.gradFn);
-            hold(gi);
-            if (had) {
-              const total = addGrads(had, gi);
-              hold(total);
-              drop(had);
-              drop(gi);
-              pending.set(input.gradFn, total);
-            } else {
-              pending.set(input.gradFn, gi);
-            }
-            if (input.retainsGradient || input.hasHooks()) owners.set(input.gradFn, input);
-          } else {
-            addLeaf(input, gi);
+        for (const input of node.inputs) {
+          if (input && (captured.has(input) || (input.gradFn !== null && needed.has(input.gradFn)))) {
+            needed.add(node);
+            break;
           }
         }
-        drop(received);
-        if (!opts.retainGraph) node.release();
       }
     }
+    for (const node of order) {
+      const received = pending.get(node);
+      pending.delete(node);
+      if (received === undefined) continue;
+      let g = received;
+      const owner = owners.get(node) ?? capturedNodes.get(node);
+      if (owner) {
+        if (owner.hasHooks()) kept.add(received.storage); // a hook may keep the gradient it was shown
+        g = owner.runHooks(g);
+        if (captured) {
+          if (captured.has(owner)) collect(owner, g);
+        } else if (owner.retainsGradient) {
+          owner.grad = owner.grad ? addGrads(owner.grad, g) : createGraph ? g : ownedCopy(g);
+        }
+      }
+      if (needed && !needed.has(node)) {
+        drop(received);
+        continue;
+      }
+      const inputs = node.inputs;
+      const grads = node.apply(g);
+      for (let i = 0; i < inputs.length; i++) {
+        const input = inputs[i];
+        const gi = grads[i];
+        if (!input || !gi) continue;
+        if (!shapesEqual(gi.shape, input.shape)) {
+          throw new Error(`backward: ${node.name} returned a gradient of shape ${formatShape(gi.shape)} for an input of shape ${formatShape(input.shape)}`);
+        }
+        if (createGraph) checkDifferentiable(node, gi, i);
+        if (isAnomalyEnabled()) checkFinite(`${node.name} (backward)`, `gradient for input ${i}`, gi);
+        if (input.gradFn) {
+          const had = pending.get(input.gradFn);
+          hold(gi);
+          if (had) {
+            const total = addGrads(had, gi);
+            hold(total);
+            drop(had);
+            drop(gi);
+            pending.set(input.gradFn, total);
+          } else {
+            pending.set(input.gradFn, gi);
+          }
+          if (input.retainsGradient || input.hasHooks()) owners.set(input.gradFn, input);
+        } else {
+          addLeaf(input, gi);
+        }
+      }
+      drop(received);
+      if (!opts.retainGraph) node.release();
+    }
+    if (captured) return results;
     const claimed = new Set<TypedArray>();
     for (const [leaf, g0] of leafGrads) {
       const g = leaf.runHooks(g0);
+      if (createGraph) {
+        // the gradient stays in the graph, so it can be differentiated again (PyTorch's create_graph)
+        leaf.grad = leaf.grad ? addGrads(leaf.grad, g) : g;
+        continue;
+      }
       // a tensor a hook returned may still be held by the hook's owner: copy it
       leaf.grad = leaf.grad ? addGrads(leaf.grad, g) : g === g0 ? claimGradient(g, mark, claimed) : ownedCopy(g);
     }
+    return results;
   } finally {
     setGradEnabled(prev);
     setInBackward(prevInBackward);
   }
 }
 
+function runBackward(root: Tensor, gradient: Tensor | null, opts: BackwardOptions): void {
+  const createGraph = opts.createGraph ?? false;
+  runEngine([root], [gradient], {
+    retainGraph: opts.retainGraph ?? createGraph, createGraph, capture: null, cutAtCapture: false, caller: 'backward',
+  });
+}
+
 installBackward(runBackward);
+
+/** Options of `autograd.grad`. */
+export interface GradOptions {
+  /**
+   * Gradients of some scalar with respect to each output (PyTorch's grad_outputs); null or omitted entries are
+   * only allowed for one-element outputs, which get 1.
+   */
+  gradOutputs?: Tensor | readonly (Tensor | null)[] | null;
+  /** Keep the graph's saved tensors for another pass (default: createGraph). */
+  retainGraph?: boolean;
+  /** Record the gradient computation so the results can be differentiated again (default false). */
+  createGraph?: boolean;
+  /** Return null for inputs the outputs do not depend on instead of throwing (default false). */
+  allowUnused?: boolean;
+}
+
+/**
+ * Gradients of `outputs` with respect to `inputs` (PyTorch's torch.autograd.grad), returned rather than
+ * accumulated into `.grad`: Σ_k gradOutputs[k]·∂outputs[k]/∂inputs[i] for each input. With `createGraph` the
+ * results are part of the graph, so a penalty on them (WGAN-GP, R1) can be backpropagated. Unlike PyTorch, a
+ * createGraph result always requires grad, even where it is constant in the inputs (the gradient of a linear
+ * function): differentiating it again then leaves the inputs' gradients untouched rather than throwing.
+ */
+export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], opts: GradOptions = {}): (Tensor | null)[] {
+  const outs = outputs instanceof Tensor ? [outputs] : outputs.slice();
+  const ins = inputs instanceof Tensor ? [inputs] : inputs.slice();
+  if (outs.length === 0) throw new Error('autograd.grad: outputs is empty');
+  if (ins.length === 0) throw new Error('autograd.grad: inputs is empty');
+  ins.forEach((t, i) => {
+    if (!t.requiresGrad) throw new Error(`autograd.grad: input ${i} (shape ${formatShape(t.shape)}) does not require grad`);
+  });
+  const go = opts.gradOutputs ?? null;
+  const gradOutputs = go === null ? outs.map(() => null) : go instanceof Tensor ? [go] : go.slice();
+  if (gradOutputs.length !== outs.length) {
+    throw new Error(`autograd.grad: got ${gradOutputs.length} gradOutputs for ${outs.length} outputs; pass one per output`);
+  }
+  const createGraph = opts.createGraph ?? false;
+  const results = runEngine(outs, gradOutputs, {
+    retainGraph: opts.retainGraph ?? createGraph, createGraph, capture: ins, cutAtCapture: false, caller: 'autograd.grad',
+  });
+  return results.map((r, i) => {
+    if (r === null && !opts.allowUnused) {
+      throw new Error(`autograd.grad: input ${i} (shape ${formatShape(ins[i].shape)}) was not used to compute the outputs; pass allowUnused: true to get null for it`);
+    }
+    return r;
+  });
+}
+
+/**
+ * Internal helper for ops whose fast backward is a raw kernel: under createGraph it recomputes the op as a
+ * composition of differentiable ops (`compose`) and differentiates that, so the gradient is differentiable again.
+ * Inputs are treated as independent variables (no flow past them). Entries that are null or need no gradient stay
+ * null. Must be called inside a backward closure (grad mode is on there exactly when createGraph is).
+ */
+export function compositeGrad(inputs: readonly (Tensor | null)[], gradOutput: Tensor, compose: () => Tensor): (Tensor | null)[] {
+  const wanted = inputs.filter((t): t is Tensor => t !== null && t.requiresGrad);
+  if (wanted.length === 0) return inputs.map(() => null);
+  const out = compose();
+  const got = runEngine([out], [gradOutput], {
+    retainGraph: true, createGraph: true, capture: wanted, cutAtCapture: true, caller: 'compositeGrad',
+  });
+  return inputs.map((t) => {
+    if (t === null || !t.requiresGrad) return null;
+    const gi = got[wanted.indexOf(t)];
+    return gi ?? mulZero(t);
+  });
+}
+
+/** A zero gradient for `t` that is still in the graph (so checkDifferentiable sees a differentiable result). */
+function mulZero(t: Tensor): Tensor {
+  return t.mul(0);
+}

@@ -48,6 +48,14 @@ export function shouldCheckForward(): boolean {
   return anomalyEnabled && !inBackward;
 }
 
+/**
+ * Internal, for backward closures: true while a backward pass runs with createGraph, i.e. the closure must build its
+ * gradient from differentiable ops rather than raw kernels (grad mode is on inside backward only then).
+ */
+export function isCreatingGraph(): boolean {
+  return inBackward && gradEnabled;
+}
+
 /** Internal: the engine marks the span of a backward pass. Returns the previous flag. */
 export function setInBackward(value: boolean): boolean {
   const prev = inBackward;

@@ -5,7 +5,8 @@
 import { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
 import { formatShape } from '../tensor/shape.js';
-import { noGrad } from './grad-mode.js';
+import { grad } from './engine.js';
+import { enableGrad, noGrad } from './grad-mode.js';
 
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-6 for float64, 1e-2 for float32). */
@@ -89,4 +90,40 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor | Tensor[], inputs
     }
   }
   return true;
+}
+
+/**
+ * Second-order gradient check (PyTorch's gradgradcheck): checks, by gradcheck, the gradients of the map
+ * (inputs, v) ↦ Σ v·∂fn/∂inputs computed with `grad(..., { createGraph: true })`, where v are random gradients of
+ * the outputs (`gradOutputs`, or drawn from `seed`). So the double backward of every op in `fn` is compared with
+ * finite differences of its first backward. Float64 inputs are recommended.
+ */
+export function gradgradcheck(
+  fn: (...inputs: Tensor[]) => Tensor | Tensor[], inputs: Tensor[], opts: GradcheckOptions & { gradOutputs?: Tensor[] } = {},
+): boolean {
+  const diff = inputs.filter((t) => t.requiresGrad);
+  if (diff.length === 0) throw new Error('gradgradcheck: no input requires grad; mark at least one input with requiresGrad');
+  const first = enableGrad(() => fn(...inputs));
+  const outs = Array.isArray(first) ? first : [first];
+  const gen = new Generator((opts.seed ?? 1234) + 1);
+  const gradOutputs = opts.gradOutputs ?? outs.map((o) => {
+    const v = Tensor.empty(o.shape, o.dtype);
+    for (let i = 0; i < v.storage.length; i++) v.storage[i] = gen.random() * 2 - 1;
+    return v.requiresGrad_(true);
+  });
+  if (gradOutputs.length !== outs.length) {
+    throw new Error(`gradgradcheck: got ${gradOutputs.length} gradOutputs for ${outs.length} outputs`);
+  }
+  const firstOrder = (...all: Tensor[]): Tensor[] => enableGrad(() => {
+    const xs = all.slice(0, inputs.length);
+    const vs = all.slice(inputs.length);
+    const r = fn(...xs);
+    const os = Array.isArray(r) ? r : [r];
+    const used = os.map((o, k) => ({ o, v: vs[k] })).filter(({ o }) => o.requiresGrad);
+    const wrt = xs.filter((t) => t.requiresGrad);
+    const gs = grad(used.map((u) => u.o), wrt, { gradOutputs: used.map((u) => u.v), createGraph: true, allowUnused: true });
+    // an input the outputs do not use has gradient zero, a constant
+    return gs.map((g, i) => g ?? Tensor.empty(wrt[i].shape, wrt[i].dtype));
+  });
+  return gradcheck(firstOrder, [...inputs, ...gradOutputs], opts);
 }

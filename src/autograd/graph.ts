@@ -1,5 +1,5 @@
 import { Tensor } from '../tensor/tensor.js';
-import { isGradEnabled, shouldCheckForward } from './grad-mode.js';
+import { isCreatingGraph, isGradEnabled, setGradEnabled, shouldCheckForward } from './grad-mode.js';
 import { Node, type BackwardFn } from './node.js';
 
 /** True when an op over these inputs must record a graph node. */
@@ -35,4 +35,32 @@ export function checkFinite(op: string, what: string, t: Tensor): void {
       throw new Error(`anomaly: ${op} produced ${Number.isNaN(data[i]) ? 'NaN' : 'Inf'} in its ${what} (element ${i} of shape [${t.shape.join(', ')}])`);
     }
   }
+}
+
+/**
+ * A linear map computed by raw kernels as a differentiable op: `apply` maps x to the result and `adjoint` is its
+ * transpose. The backward of the result is the adjoint applied as the same kind of op, so the pair is closed under
+ * differentiation to any order. Ops use it for the createGraph form of backward passes that are linear in the
+ * output gradient (pooling, padding, interpolation, gather/scatter).
+ */
+export function linearOp(name: string, x: Tensor, apply: (x: Tensor) => Tensor, adjoint: (g: Tensor) => Tensor): Tensor {
+  const out = noGradRun(() => apply(x));
+  return record(name, out, [x], () => (g) => [linearOp(`${name}Adjoint`, g, adjoint, apply)]);
+}
+
+function noGradRun<T>(fn: () => T): T {
+  const prev = setGradEnabled(false);
+  try {
+    return fn();
+  } finally {
+    setGradEnabled(prev);
+  }
+}
+
+/**
+ * The gradient of a linear op from its raw backward kernel; under createGraph recorded as a linear op whose adjoint
+ * is the op's raw forward, so it is differentiable again. Without createGraph it is the raw kernel, as fast as before.
+ */
+export function linearBackward(name: string, gy: Tensor, backwardRaw: (gy: Tensor) => Tensor, forwardRaw: (x: Tensor) => Tensor): Tensor {
+  return isCreatingGraph() ? linearOp(`${name}Backward`, gy, backwardRaw, forwardRaw) : backwardRaw(gy);
 }

@@ -27,6 +27,11 @@ export class Node {
     return this.backwardFn(gradOutput);
   }
 
+  /** Whether a backward pass already freed this node (running it again throws). */
+  get released(): boolean {
+    return this.backwardFn === null;
+  }
+
   release(): void {
     this.backwardFn = null;
     this.inputs = [];

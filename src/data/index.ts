@@ -41,6 +41,10 @@ export { Transform, applyTransform, transformFromSpec, registerTransform, type T
 export { dataGenerator, withDataSeed } from './rng.js';
 export * as transforms from './transforms.js';
 export { CIFAR10, readCifarBatch, type CIFAR10Options } from './cifar.js';
+export {
+  DegradedPairs, gaussianBlur, motionBlur, motionBlurKernel, gaussianNoise, poissonNoise, jpegArtifacts, rainStreaks, downscale,
+  type Degradation, type RainOptions,
+} from './degradations.js';
 export { ImageFolder, type ImageFolderOptions } from './image-folder.js';
 export { Shapes, detectionCollate, SHAPE_KINDS, type ShapeKind, type ShapesOptions, type ShapesSample, type DetectionBatch } from './shapes.js';
 export type { ImageSample, Sample } from './transforms.js';

@@ -32,3 +32,4 @@ export {
   MultiheadAttention, NonDynamicallyQuantizableLinear, SqueezeExcitation, NonLocal2d,
   type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions, type SqueezeExcitationOptions, type NonLocal2dOptions,
 } from './attention.js';
+export { PixelShuffle, PixelUnshuffle } from './pixel-shuffle.js';

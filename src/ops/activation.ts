@@ -3,9 +3,11 @@
  * src/backend/reference/elementwise.ts for the exact formulas, which follow PyTorch's, kinks included: the
  * derivative at a kink is the one PyTorch uses, e.g. relu'(0) = 0, leakyRelu'(0) = slope, hardtanh' = 0 at the bounds).
  */
+import { record } from '../autograd/graph.js';
+import { erf } from '../backend/reference/elementwise.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { abs, activation, add, div, gt, mul, neg, where } from './elementwise.js';
+import { abs, activation, add, div, exp, gt, lt, mul, neg, square, sub, where } from './elementwise.js';
 import { reshape } from './shape.js';
 import { requireFloat } from './util.js';
 
@@ -38,7 +40,8 @@ export interface EluOptions {
 
 /** x for x > 0, alpha·(exp(x) − 1) otherwise. */
 export function elu(x: Tensor, opts: EluOptions = {}): Tensor {
-  return activation('elu', 'elu', x, { a: opts.alpha ?? 1 });
+  const alpha = opts.alpha ?? 1;
+  return activation('elu', 'elu', x, { a: alpha }, false, (v) => where(gt(v, 0), 1, mul(exp(v), alpha)));
 }
 
 /** Options of `gelu`. */
@@ -53,17 +56,30 @@ export function gelu(x: Tensor, opts: GeluOptions = {}): Tensor {
   if (approximate !== 'none' && approximate !== 'tanh') {
     throw new Error(`gelu: approximate must be 'none' or 'tanh', got '${String(approximate)}'`);
   }
-  return approximate === 'tanh' ? activation('gelu', 'geluTanh', x) : activation('gelu', 'gelu', x);
+  if (approximate === 'tanh') {
+    return activation('gelu', 'geluTanh', x, {}, false, (v) => {
+      const c = Math.sqrt(2 / Math.PI);
+      const t = tanh(mul(add(v, mul(mul(square(v), v), 0.044715)), c));
+      // ½(1 + t) + ½·x·(1 − t²)·c·(1 + 3·0.044715·x²)
+      const dInner = mul(add(mul(square(v), 3 * 0.044715), 1), c);
+      return add(mul(add(t, 1), 0.5), mul(mul(mul(v, sub(1, square(t))), dInner), 0.5));
+    });
+  }
+  // Φ(x) + x·φ(x)
+  return activation('gelu', 'gelu', x, {}, false, (v) => add(normalCdf(v), mul(v, normalPdf(v))));
 }
 
 /** x·sigmoid(x) (a.k.a. swish). */
 export function silu(x: Tensor): Tensor {
-  return activation('silu', 'silu', x);
+  return activation('silu', 'silu', x, {}, false, (v) => {
+    const s = sigmoid(v);
+    return mul(s, add(mul(v, sub(1, s)), 1));
+  });
 }
 
 /** x·relu6(x + 3)/6 (MobileNetV3). */
 export function hardswish(x: Tensor): Tensor {
-  return activation('hardswish', 'hardswish', x);
+  return activation('hardswish', 'hardswish', x, {}, false, (v) => where(lt(v, -3), 0, where(gt(v, 3), 1, add(div(v, 3), 0.5))));
 }
 
 /** relu6(x + 3)/6. */
@@ -87,11 +103,11 @@ export function hardtanh(x: Tensor, opts: HardtanhOptions = {}): Tensor {
 
 /** 1 / (1 + exp(−x)). */
 export function sigmoid(x: Tensor): Tensor {
-  return activation('sigmoid', 'sigmoid', x, {}, true);
+  return activation('sigmoid', 'sigmoid', x, {}, true, (_v, out) => mul(out, sub(1, out)));
 }
 
 export function tanh(x: Tensor): Tensor {
-  return activation('tanh', 'tanh', x, {}, true);
+  return activation('tanh', 'tanh', x, {}, true, (_v, out) => sub(1, square(out)));
 }
 
 /** Options of `softplus`. */
@@ -109,12 +125,18 @@ export function softplus(x: Tensor, opts: SoftplusOptions = {}): Tensor {
   // The kernel reads 0 as "default", so 0 cannot be passed through; neither makes sense for softplus anyway.
   if (!(beta > 0)) throw new Error(`softplus: beta must be > 0, got ${beta}`);
   if (!(threshold > 0)) throw new Error(`softplus: threshold must be > 0, got ${threshold}`);
-  return activation('softplus', 'softplus', x, { a: beta, b: threshold });
+  return activation('softplus', 'softplus', x, { a: beta, b: threshold }, false, (v) => {
+    const bx = mul(v, beta);
+    return where(gt(bx, threshold), 1, sigmoid(bx));
+  });
 }
 
 /** x·tanh(softplus(x)). */
 export function mish(x: Tensor): Tensor {
-  return activation('mish', 'mish', x);
+  return activation('mish', 'mish', x, {}, false, (v) => {
+    const t = tanh(softplus(v));
+    return add(t, mul(mul(v, sub(1, square(t))), sigmoid(v)));
+  });
 }
 
 const SELU_ALPHA = 1.6732632423543772848170429916717;
@@ -170,4 +192,17 @@ export function prelu(x: Tensor, weight: Tensor): Tensor {
     w = reshape(weight, []);
   }
   return where(gt(x, 0), x, mul(x, w));
+}
+
+/** Standard normal density φ(x) = exp(−x²/2)/√(2π), from differentiable ops. */
+function normalPdf(x: Tensor): Tensor {
+  return mul(exp(mul(square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+}
+
+/** Standard normal CDF Φ(x) = ½(1 + erf(x/√2)) as a recorded op (gelu's double backward needs it); Φ' = φ. */
+function normalCdf(x: Tensor): Tensor {
+  const out = Tensor.unfilled(x.shape, x.dtype);
+  const src = x.dataView();
+  for (let i = 0; i < src.length; i++) out.storage[i] = 0.5 * (1 + erf(src[i] / Math.SQRT2));
+  return record('normalCdf', out, [x], () => (g) => [mul(g, normalPdf(x))]);
 }

@@ -4,13 +4,13 @@
  * roles of forward and input-gradient swapped.
  */
 import { record } from '../autograd/graph.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
+import { isCreatingGraph, isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import type { Conv2dGeometry } from '../backend/types.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { recycleStorage, type FloatArray } from '../tensor/dtype.js';
-import { binaryKernel } from './elementwise.js';
+import { binaryKernel, gt, mul } from './elementwise.js';
 import { padImpl } from './pad.js';
 import { sum } from './reduce.js';
 import { reshape, squeeze, unsqueeze } from './shape.js';
@@ -165,6 +165,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
   const wd = floatData(weight);
   backend().conv2d(xd, wd, bias === null ? null : floatData(bias), floatData(out), g, activation);
   return record(activation === 'relu' ? 'conv2dRelu' : op, out, [x, weight, bias], () => (gyOut) => {
+    if (isCreatingGraph()) return convGradientsDifferentiable(x, weight, bias, g, activation === 'relu' ? mul(gyOut, gt(out, 0)) : gyOut);
     if (activation === 'none') return convGradients(x, xd, weight, wd, bias, g, gyOut);
     // through the ReLU first: its derivative is read off the saved output (y > 0 ⇔ pre-activation > 0)
     const gy = Tensor.unfilled(out.shape, out.dtype);
@@ -195,6 +196,47 @@ export function convGradients(
   }
   const gb = bias !== null && bias.requiresGrad ? sum(gy, [0, 2, 3]) : null;
   return [gx, gw, gb];
+}
+
+/**
+ * The three convolution maps as differentiable ops on one geometry, for createGraph: the forward F(x, w), its
+ * input gradient B(gy, w) and its weight gradient W(x, gy). Each is bilinear and the adjoints close the set —
+ * ⟨F(x, w), gy⟩ = ⟨x, B(gy, w)⟩ = ⟨w, W(x, gy)⟩ — so every derivative of one is another of the three, to any order.
+ */
+function convForwardOp(x: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
+  const out = Tensor.unfilled([g.n, g.oc, g.oh, g.ow], x.dtype);
+  backend().conv2d(floatData(x), floatData(w), null, floatData(out), g, 'none');
+  return record('conv2d', out, [x, w], () => (gy) => [
+    x.requiresGrad ? convInputGradOp(gy, w, g) : null,
+    w.requiresGrad ? convWeightGradOp(x, gy, g) : null,
+  ]);
+}
+
+function convInputGradOp(gy: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
+  const out = Tensor.unfilled([g.n, g.c, g.h, g.w], gy.dtype);
+  backend().conv2dBackwardInput(floatData(gy), floatData(w), floatData(out), g);
+  return record('conv2dBackwardInput', out, [gy, w], () => (gg) => [
+    gy.requiresGrad ? convForwardOp(gg, w, g) : null,
+    w.requiresGrad ? convWeightGradOp(gg, gy, g) : null,
+  ]);
+}
+
+function convWeightGradOp(x: Tensor, gy: Tensor, g: Conv2dGeometry): Tensor {
+  const out = Tensor.unfilled([g.oc, g.c / g.groups, g.kh, g.kw], gy.dtype);
+  backend().conv2dBackwardWeight(floatData(x), floatData(gy), floatData(out), g);
+  return record('conv2dBackwardWeight', out, [x, gy], () => (gg) => [
+    x.requiresGrad ? convInputGradOp(gy, gg, g) : null,
+    gy.requiresGrad ? convForwardOp(x, gg, g) : null,
+  ]);
+}
+
+/** convGradients from differentiable ops (createGraph); `x` is the tensor the forward convolved. */
+export function convGradientsDifferentiable(x: Tensor, weight: Tensor, bias: Tensor | null, g: Conv2dGeometry, gy: Tensor): [Tensor | null, Tensor | null, Tensor | null] {
+  return [
+    x.requiresGrad ? convInputGradOp(gy, weight, g) : null,
+    weight.requiresGrad ? convWeightGradOp(x, gy, g) : null,
+    bias !== null && bias.requiresGrad ? sum(gy, [0, 2, 3]) : null,
+  ];
 }
 
 /**
@@ -273,6 +315,14 @@ export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | nu
   backend().conv2dBackwardInput(xd, wd, floatData(out), g);
   if (bias !== null) out = binaryKernel('add', out, reshape(bias.detach(), [1, oc, 1, 1]));
   return record(op, out, [input, weight, bias], () => (gy) => {
+    if (isCreatingGraph()) {
+      // the transposed convolution is B(input, weight) of the geometry g: its gradients are F and W
+      return [
+        input.requiresGrad ? convForwardOp(gy, weight, g) : null,
+        weight.requiresGrad ? convWeightGradOp(gy, input, g) : null,
+        bias !== null && bias.requiresGrad ? sum(gy, [0, 2, 3]) : null,
+      ];
+    }
     const gyd = floatData(gy);
     let gx: Tensor | null = null;
     let gw: Tensor | null = null;

@@ -3,6 +3,7 @@
  * Gradients of broadcast operands are summed back to the operand's shape.
  */
 import { record } from '../autograd/graph.js';
+import { isCreatingGraph } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import type { BinaryOp, UnaryOp, UnaryParams } from '../backend/types.js';
 import { isFloating, type DType } from '../tensor/dtype.js';
@@ -184,6 +185,8 @@ export function clamp(x: Tensor, min: number | null = null, max: number | null =
   }
   const out = unaryKernel('clamp', x, params);
   return record('clamp', out, [x], () => (g) => {
+    // piecewise linear: under createGraph the gradient is g times a constant 0/1 mask (the second derivative is 0)
+    if (isCreatingGraph()) return [mul(g, rawDerivative('clamp', x, params))];
     const gx = Tensor.unfilled(x.shape, g.dtype);
     backend().unaryGrad('clamp', floatData(x), floatData(g), floatData(gx), params);
     return [gx];
@@ -267,14 +270,35 @@ function operands(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   throw new Error('elementwise op: at least one operand must be a tensor');
 }
 
-/** Applies a unary kernel to a float tensor and records its gradient via the backend's unaryGrad (activations use it). */
+/** Activations whose derivative is piecewise constant: their createGraph gradient is g times a constant tensor. */
+const PIECEWISE_LINEAR = new Set<string>(['relu', 'relu6', 'leakyRelu', 'hardsigmoid', 'hardtanh', 'clamp']);
+
+/** f'(v) elementwise as a constant tensor, from the backend's unaryGrad kernel with a gradient of ones. */
+function rawDerivative(op: import('../backend/types.js').UnaryGradOp, v: Tensor, params: UnaryParams): Tensor {
+  const ones = Tensor.unfilled(v.shape, v.dtype);
+  ones.storage.fill(1);
+  const d = Tensor.unfilled(v.shape, v.dtype);
+  backend().unaryGrad(op, floatData(v), floatData(ones), floatData(d), params);
+  return d;
+}
+
+/**
+ * Applies a unary kernel to a float tensor and records its gradient via the backend's unaryGrad (activations use
+ * it). Under createGraph the gradient is g·f'(x) from differentiable ops: `derivative(x, out)` for smooth
+ * activations, a constant mask for piecewise-linear ones; any other activation refuses double backward by name.
+ */
 export function activation(
   name: string, op: UnaryOp & import('../backend/types.js').UnaryGradOp, x: Tensor, params: UnaryParams = {},
-  gradFromOutput = false,
+  gradFromOutput = false, derivative?: (x: Tensor, out: Tensor) => Tensor,
 ): Tensor {
   requireFloat(name, x);
   const out = unaryKernel(op, x, params);
   return record(name, out, [x], () => (g) => {
+    if (isCreatingGraph()) {
+      if (derivative) return [mul(g, derivative(x, out))];
+      if (PIECEWISE_LINEAR.has(op)) return [mul(g, rawDerivative(op, gradFromOutput ? out : x, params))];
+      throw new Error(`${name}: double backward (createGraph) is not supported for this activation`);
+    }
     const gx = Tensor.unfilled(x.shape, g.dtype);
     backend().unaryGrad(op, floatData(gradFromOutput ? out : x), floatData(g), floatData(gx), params);
     return [gx];

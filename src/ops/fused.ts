@@ -3,12 +3,13 @@
  * separate ops exactly, values and gradients; nn.Sequential picks them when no hook can observe the inside.
  */
 import { record } from '../autograd/graph.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
+import { isCreatingGraph, isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import { recycleStorage } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import { conv2dGeometry, convGradients, type Conv2dOptions, type IntPair } from './conv.js';
-import { poolGeometry, type MaxPool2dOptions } from './pool.js';
+import { conv2dGeometry, convGradients, convGradientsDifferentiable, type Conv2dOptions, type IntPair } from './conv.js';
+import { gt, mul } from './elementwise.js';
+import { indexScatterGrad, poolGeometry, type MaxPool2dOptions } from './pool.js';
 import { floatData, requireRank } from './util.js';
 
 /**
@@ -38,6 +39,10 @@ export function conv2dReluMaxPool2d(
   recycleStorage(conv.storage); // read by nothing else: the next allocation of its size takes it while in cache
   if (!idx) return out;
   return record(op, out, [x, weight, bias], () => (gyPool) => {
+    if (isCreatingGraph()) {
+      const gy = indexScatterGrad(op, mul(gyPool, gt(out, 0)), idx, conv.shape, pg.n * pg.c, pg.h * pg.w, pg.oh * pg.ow);
+      return convGradientsDifferentiable(x, weight, bias, g, gy);
+    }
     const masked = Tensor.unfilled(out.shape, out.dtype);
     backend().unaryGrad('relu', floatData(out), floatData(gyPool), floatData(masked), {});
     const gy = Tensor.unfilled(conv.shape, out.dtype);

@@ -1,5 +1,5 @@
 /** F.interpolate: nearest and bilinear resizing with PyTorch's exact source-index rules. */
-import { record } from '../autograd/graph.js';
+import { linearBackward, record } from '../autograd/graph.js';
 import { backend } from '../backend/index.js';
 import type { Interpolate2dGeometry, InterpolateMode } from '../backend/types.js';
 import { formatShape } from '../tensor/shape.js';
@@ -72,9 +72,15 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
     : { planes: x.shape[0] * x.shape[1], h: 1, w: inSize[0], oh: 1, ow: outSize[0], scaleH: null, scaleW: scales[0], alignCorners };
   const out = Tensor.empty([x.shape[0], x.shape[1], ...outSize], x.dtype);
   backend().interpolate2d(mode, floatData(x), floatData(out), g);
-  return record(op, out, [x], () => (gy) => {
-    const gx = Tensor.empty(x.shape, gy.dtype);
-    backend().interpolate2dBackward(mode, floatData(gy), floatData(gx), g);
-    return [gx];
-  });
+  const backwardRaw = (t: Tensor) => {
+    const gx = Tensor.empty(x.shape, t.dtype);
+    backend().interpolate2dBackward(mode, floatData(t), floatData(gx), g);
+    return gx;
+  };
+  const forwardRaw = (t: Tensor) => {
+    const o = Tensor.empty(out.shape, t.dtype);
+    backend().interpolate2d(mode, floatData(t), floatData(o), g);
+    return o;
+  };
+  return record(op, out, [x], () => (gy) => [linearBackward(op, gy, backwardRaw, forwardRaw)]);
 }

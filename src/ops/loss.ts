@@ -6,7 +6,7 @@
  * the denominator, where autograd through the clamped logs would give zero at p ∈ {0, 1}).
  */
 import { record } from '../autograd/graph.js';
-import { noGrad } from '../autograd/grad-mode.js';
+import { isCreatingGraph, noGrad } from '../autograd/grad-mode.js';
 import { isFloating } from '../tensor/dtype.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -217,7 +217,10 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: BinaryCr
     return [
       // PyTorch's closed form: w·(p − t)/max(p(1 − p), 1e-12).
       input.requiresGrad ? div(mul(gw, sub(input, target)), clamp(mul(sub(1, input), input), 1e-12, null)) : null,
-      target.requiresGrad ? mul(gw, sub(log1mP, logP)) : null,
+      // the saved logs are constants; under createGraph they are recomputed so they depend on the input
+      target.requiresGrad
+        ? mul(gw, isCreatingGraph() ? sub(clamp(log(sub(1, input)), -100, null), clamp(log(input), -100, null)) : sub(log1mP, logP))
+        : null,
     ];
   });
   return reduce(perElem, reduction);

@@ -1,5 +1,6 @@
 /** Matrix products: mm, bmm, matmul (with batch broadcasting) and linear. */
 import { record } from '../autograd/graph.js';
+import { isCreatingGraph } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import { broadcastShapes, formatShape, numel, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -49,6 +50,12 @@ function bmmCore(name: string, a: Tensor, b: Tensor, batch: number, batchA: bool
   let out = gemmTensors(ac, bc, batch, m, n, k, ta, tb, batchA, batchB);
   if (r === 2) out = reshape(out, [m, n]);
   return record(name, out, [a, b], () => (g) => {
+    if (isCreatingGraph()) {
+      // dA = g·Bᵀ, dB = Aᵀ·g as recorded products, so they can be differentiated again
+      const tr = (t: Tensor) => transpose(t, r - 2, r - 1);
+      const prod = (p: Tensor, q: Tensor) => (r === 2 ? mm(p, q) : bmm(p, q));
+      return [a.requiresGrad ? prod(g, tr(b)) : null, b.requiresGrad ? prod(tr(a), g) : null];
+    }
     const gc = contiguous(g);
     // dA = g · Bᵀ, dB = Aᵀ · g
     const ga = a.requiresGrad ? reshape(gemmTensors(gc, bc, batch, m, k, n, false, !tb, true, batchB), a.shape) : null;

@@ -6,11 +6,12 @@
  * exactly as PyTorch defines them, followed by their per-channel / per-element affine transform.
  */
 import { record } from '../autograd/graph.js';
-import { noGrad } from '../autograd/grad-mode.js';
+import { compositeGrad } from '../autograd/engine.js';
+import { isCreatingGraph, noGrad } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import { formatShape, numel, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { add, div, mul, pow, square } from './elementwise.js';
+import { add, div, mul, pow, rsqrt, square, sub } from './elementwise.js';
 import { add_, copy_, mul_ } from './inplace.js';
 import { mean } from './reduce.js';
 import { cat, narrow, repeat, reshape, to } from './shape.js';
@@ -75,6 +76,16 @@ function batchNormTrain(name: string, x: Tensor, n: number, c: number, hw: numbe
   const out = Tensor.unfilled(x.shape, x.dtype);
   backend().channelAffine(xd, floatData(scale), floatData(shift), floatData(out), n, c, hw, 'none');
   const result = record(name, out, [x, weight, bias], () => (g) => {
+    if (isCreatingGraph()) {
+      // double backward: differentiate the normalisation written as differentiable ops
+      return compositeGrad([x, weight, bias], g, () => {
+        const xr = reshape(x, [n, c, hw]);
+        const mu = mean(xr, [0, 2], true);
+        const centred = sub(xr, mu);
+        const y = mul(centred, rsqrt(add(mean(square(centred), [0, 2], true), eps)));
+        return reshape(affine(y, weight, bias, c), x.shape);
+      });
+    }
     const gx = x.requiresGrad ? Tensor.unfilled(x.shape, x.dtype) : null;
     const gw = weight && weight.requiresGrad ? Tensor.empty([c], weight.dtype) : null;
     const gb = bias && bias.requiresGrad ? Tensor.empty([c], bias.dtype) : null;
@@ -94,6 +105,12 @@ function batchNormEval(name: string, x: Tensor, n: number, c: number, hw: number
   const out = Tensor.unfilled(x.shape, x.dtype);
   backend().channelAffine(xd, floatData(scale), floatData(shift), floatData(out), n, c, hw, 'none');
   return record(name, out, [x, weight, bias], () => (g) => {
+    if (isCreatingGraph()) {
+      return compositeGrad([x, weight, bias], g, () => {
+        const y = mul(sub(reshape(x, [n, c, hw]), reshape(m, [1, c, 1])), reshape(invStd, [1, c, 1]));
+        return reshape(affine(y, weight, bias, c), x.shape);
+      });
+    }
     const gd = floatData(g);
     let gx: Tensor | null = null;
     if (x.requiresGrad) {
@@ -108,6 +125,14 @@ function batchNormEval(name: string, x: Tensor, n: number, c: number, hw: number
     }
     return [gx, gw, gb];
   });
+}
+
+/** y·γ + β over an [n, c, hw] view, each optional. */
+function affine(y: Tensor, weight: Tensor | null, bias: Tensor | null, c: number): Tensor {
+  let out = y;
+  if (weight) out = mul(out, reshape(weight, [1, c, 1]));
+  if (bias) out = add(out, reshape(bias, [1, c, 1]));
+  return out;
 }
 
 /** running ← (1 − momentum)·running + momentum·factor·batch, in place and outside the graph. */

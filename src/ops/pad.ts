@@ -1,5 +1,5 @@
 /** F.pad: constant padding of any rank (negative amounts crop) and reflect/replicate/circular borders on the last 1, 2 or 3 dims. */
-import { record } from '../autograd/graph.js';
+import { linearBackward, record } from '../autograd/graph.js';
 import { backend } from '../backend/index.js';
 import type { PadGeometry, PadMode } from '../backend/types.js';
 import { isFloating } from '../tensor/dtype.js';
@@ -72,9 +72,16 @@ export function padImpl(op: string, x: Tensor, pad: readonly number[], mode: Pad
   const out = Tensor.empty(outShape, x.dtype);
   backend().pad(x.dataView(), out.storage, g, mode, value ?? 0);
   if (!isFloating(x.dtype)) return out;
-  return record('pad', out, [x], () => (gy) => {
-    const gx = Tensor.empty(x.shape, gy.dtype);
-    backend().padBackward(floatData(gy), floatData(gx), g, mode);
-    return [gx];
-  });
+  const backwardRaw = (t: Tensor) => {
+    const gx = Tensor.empty(x.shape, t.dtype);
+    backend().padBackward(floatData(t), floatData(gx), g, mode);
+    return gx;
+  };
+  // the linear part of padding (the fill value is a constant): padBackward's adjoint is padding with zeros
+  const forwardRaw = (t: Tensor) => {
+    const o = Tensor.empty(outShape, t.dtype);
+    backend().pad(t.dataView(), o.storage, g, mode, 0);
+    return o;
+  };
+  return record('pad', out, [x], () => (gy) => [linearBackward('pad', gy, backwardRaw, forwardRaw)]);
 }

@@ -2,8 +2,8 @@
  * Max/average pooling (fixed and adaptive windows) and max-unpooling over NCHW (or unbatched CHW) input, with
  * PyTorch's output-size rules, index convention (flat h·w positions per plane) and window arithmetic.
  */
-import { record } from '../autograd/graph.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
+import { linearBackward, linearOp, record } from '../autograd/graph.js';
+import { isCreatingGraph, isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import type { AdaptivePool2dGeometry, Pool2dGeometry } from '../backend/types.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
@@ -11,6 +11,27 @@ import { Tensor } from '../tensor/tensor.js';
 import type { IntPair } from './conv.js';
 import { squeeze, unsqueeze } from './shape.js';
 import { floatData, pair, requireFloat, requireRank } from './util.js';
+
+/**
+ * Gradient of a max-style pooling: gx[p, idx[p, k]] += gy[p, k] over `planes` planes of `big` input and `small`
+ * output positions. With createGraph it is recorded as a linear op whose adjoint gathers at the same indices, so
+ * the gradient is differentiable again (the second derivative of max pooling with respect to x is zero).
+ */
+export function indexScatterGrad(name: string, gy: Tensor, idx: Int32Array, xShape: readonly number[], planes: number, big: number, small: number): Tensor {
+  const scatter = (t: Tensor) => {
+    const gx = Tensor.unfilled(xShape, t.dtype);
+    backend().maxPool2dBackward(floatData(t), idx, floatData(gx), planes, big, small);
+    return gx;
+  };
+  if (!isCreatingGraph()) return scatter(gy);
+  const yShape = gy.shape.slice();
+  const gather = (t: Tensor) => {
+    const out = Tensor.unfilled(yShape, t.dtype);
+    backend().maxUnpool2dBackward(floatData(t), idx, floatData(out), planes, small, big);
+    return out;
+  };
+  return linearOp(`${name}Backward`, gy, scatter, gather);
+}
 
 export interface MaxPool2dOptions {
   /** Window step (default: the kernel size). */
@@ -104,11 +125,7 @@ export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: MaxPool2dOptions
     const idx = indices ? (indices.storage as Int32Array) : null;
     backend().maxPool2d(floatData(x4), floatData(out), idx, g);
     if (idx) {
-      record(op, out, [x4], () => (gy) => {
-        const gx = Tensor.unfilled(x4.shape, gy.dtype);
-        backend().maxPool2dBackward(floatData(gy), idx, floatData(gx), g.n * g.c, g.h * g.w, g.oh * g.ow);
-        return [gx];
-      });
+      record(op, out, [x4], () => (gy) => [indexScatterGrad(op, gy, idx, x4.shape, g.n * g.c, g.h * g.w, g.oh * g.ow)]);
     }
     return opts.returnIndices && indices ? [out, indices] : out;
   });
@@ -154,11 +171,17 @@ export function maxUnpool2d(x: Tensor, indices: Tensor, kernelSize: IntPair, opt
   if (bad >= 0) {
     throw new Error(`${op}: index ${idx[bad]} (element ${bad} of indices ${formatShape(indices.shape)}) is outside the ${oh}×${ow} output plane`);
   }
-  return record(op, out, [x], () => (gy) => {
-    const gx = Tensor.unfilled(x.shape, gy.dtype);
-    backend().maxUnpool2dBackward(floatData(gy), idx, floatData(gx), planes, inH * inW, oh * ow);
-    return [gx];
-  });
+  const gather = (t: Tensor) => {
+    const gx = Tensor.unfilled(x.shape, t.dtype);
+    backend().maxUnpool2dBackward(floatData(t), idx, floatData(gx), planes, inH * inW, oh * ow);
+    return gx;
+  };
+  const scatter = (t: Tensor) => {
+    const o = Tensor.unfilled(outShape, t.dtype);
+    backend().maxPool2dBackward(floatData(t), idx, floatData(o), planes, oh * ow, inH * inW);
+    return o;
+  };
+  return record(op, out, [x], () => (gy) => [linearBackward(op, gy, gather, scatter)]);
 }
 
 /** 2-D average pooling (torch.nn.functional.avg_pool2d). */
@@ -174,11 +197,17 @@ export function avgPool2d(x: Tensor, kernelSize: IntPair, opts: AvgPool2dOptions
     const g = poolGeometry(op, x4, kernelSize, opts.stride, opts.padding, 1, opts.ceilMode ?? false);
     const out = Tensor.unfilled([g.n, g.c, g.oh, g.ow], x4.dtype);
     backend().avgPool2d(floatData(x4), floatData(out), g, countIncludePad, divisor);
-    return record(op, out, [x4], () => (gy) => {
-      const gx = Tensor.unfilled(x4.shape, gy.dtype);
-      backend().avgPool2dBackward(floatData(gy), floatData(gx), g, countIncludePad, divisor);
-      return [gx];
-    });
+    const backwardRaw = (t: Tensor) => {
+      const gx = Tensor.unfilled(x4.shape, t.dtype);
+      backend().avgPool2dBackward(floatData(t), floatData(gx), g, countIncludePad, divisor);
+      return gx;
+    };
+    const forwardRaw = (t: Tensor) => {
+      const o = Tensor.unfilled(out.shape, t.dtype);
+      backend().avgPool2d(floatData(t), floatData(o), g, countIncludePad, divisor);
+      return o;
+    };
+    return record(op, out, [x4], () => (gy) => [linearBackward(op, gy, backwardRaw, forwardRaw)]);
   });
 }
 
@@ -200,11 +229,17 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: AdaptiveSize): Tensor {
     const g = adaptiveGeometry(op, x4, outputSize);
     const out = Tensor.unfilled([x4.shape[0], x4.shape[1], g.oh, g.ow], x4.dtype);
     backend().adaptiveAvgPool2d(floatData(x4), floatData(out), g);
-    return record(op, out, [x4], () => (gy) => {
-      const gx = Tensor.unfilled(x4.shape, gy.dtype);
-      backend().adaptiveAvgPool2dBackward(floatData(gy), floatData(gx), g);
-      return [gx];
-    });
+    const backwardRaw = (t: Tensor) => {
+      const gx = Tensor.unfilled(x4.shape, t.dtype);
+      backend().adaptiveAvgPool2dBackward(floatData(t), floatData(gx), g);
+      return gx;
+    };
+    const forwardRaw = (t: Tensor) => {
+      const o = Tensor.unfilled(out.shape, t.dtype);
+      backend().adaptiveAvgPool2d(floatData(t), floatData(o), g);
+      return o;
+    };
+    return record(op, out, [x4], () => (gy) => [linearBackward(op, gy, backwardRaw, forwardRaw)]);
   });
 }
 
@@ -221,11 +256,7 @@ export function adaptiveMaxPool2d(x: Tensor, outputSize: AdaptiveSize, opts: { r
     const indices = Tensor.unfilled(out.shape, 'int32');
     const idx = indices.storage as Int32Array;
     backend().adaptiveMaxPool2d(floatData(x4), floatData(out), idx, g);
-    record(op, out, [x4], () => (gy) => {
-      const gx = Tensor.unfilled(x4.shape, gy.dtype);
-      backend().maxPool2dBackward(floatData(gy), idx, floatData(gx), g.planes, g.h * g.w, g.oh * g.ow);
-      return [gx];
-    });
+    record(op, out, [x4], () => (gy) => [indexScatterGrad(op, gy, idx, x4.shape, g.planes, g.h * g.w, g.oh * g.ow)]);
     return opts.returnIndices ? [out, indices] : out;
   });
 }

@@ -1,5 +1,6 @@
 /** Reductions over dims with keepdim: sum, mean, var/std, max/min, argmax/argmin, logsumexp, prod. */
-import { record } from '../autograd/graph.js';
+import { linearBackward, record } from '../autograd/graph.js';
+import { isCreatingGraph } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import type { ReduceOp } from '../backend/types.js';
 import { isFloating, type DType } from '../tensor/dtype.js';
@@ -113,7 +114,8 @@ export function prod(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   const kept = reduceRaw('prod', x, d, accumulatorType(x));
   const out = keepdim ? kept : reshape(kept, reducedShape(x.shape, d, false));
   // d prod / d x_i = prod / x_i (inputs are assumed non-zero, as in most uses).
-  return record('prod', out, [x], () => (g) => [div(mul(expand(reshape(g, kept.shape), x.shape), expand(kept, x.shape)), x)]);
+  // the recorded output (not the raw `kept`), so that the gradient stays differentiable under createGraph
+  return record('prod', out, [x], () => (g) => [div(mul(expand(reshape(g, kept.shape), x.shape), expand(reshape(out, kept.shape), x.shape)), x)]);
 }
 
 /** Max and the index of the first max along one dim. */
@@ -173,15 +175,25 @@ function extremeDim(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean)
   backend().argReduce(op, x.dataView(), values.storage, indices.storage as Int32Array, outer, size, inner);
   const finalShape = keepdim ? keptShape : reducedShape(x.shape, [d], false);
   const v = reshape(values, finalShape);
-  const outValues = record(op, v, [x], () => (g) => {
+  const idx = indices.storage;
+  // the gradient puts g at the argmax positions: linear in g, its adjoint reads those positions back
+  const scatterRaw = (g: Tensor) => {
     const gx = Tensor.empty(x.shape, g.dtype);
     const gv = g.dataView();
-    const idx = indices.storage;
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) gx.storage[(o * size + idx[o * inner + i]) * inner + i] = gv[o * inner + i];
     }
-    return [gx];
-  });
+    return gx;
+  };
+  const gatherRaw = (t: Tensor) => {
+    const out = Tensor.empty(finalShape, t.dtype);
+    const tv = t.dataView();
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) out.storage[o * inner + i] = tv[(o * size + idx[o * inner + i]) * inner + i];
+    }
+    return out;
+  };
+  const outValues = record(op, v, [x], () => (g) => [linearBackward(op, g, scatterRaw, gatherRaw)]);
   return { values: outValues, indices: keepdim ? indices : reshape(indices, finalShape) };
 }
 
@@ -231,7 +243,8 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   for (let i = 0; i < g.shape.length; i++) {
     if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
   }
-  const kept = reduceRaw('sum', g, dims, g.dtype);
+  // under createGraph the reduction must be recorded: the gradient is differentiated again
+  const kept = isCreatingGraph() ? sum(g, dims, true) : reduceRaw('sum', g, dims, g.dtype);
   return reshape(kept, shape);
 }
 

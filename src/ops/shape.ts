@@ -2,7 +2,7 @@
  * Shape and indexing ops. reshape/view, permute/transpose, narrow/select/slice, expand, squeeze/unsqueeze are
  * views sharing storage (no copy); cat/stack/gather/indexSelect allocate.
  */
-import { record } from '../autograd/graph.js';
+import { linearBackward, record } from '../autograd/graph.js';
 import { backend } from '../backend/index.js';
 import type { DType } from '../tensor/dtype.js';
 import { checkShape, contiguousStrides, formatShape, normalizeDim, normalizeDims, numel, shapeArgs, shapesEqual } from '../tensor/shape.js';
@@ -220,12 +220,18 @@ export function slice(x: Tensor, dim: number, start: number | null = 0, end: num
   strides[d] = x.strides[d] * step;
   if (s === 0 && len === size && step === 1) return x;
   const out = view_(x, shape, strides, x.offset + s * x.strides[d]);
-  return record('slice', out, [x], () => (g) => {
+  const sliceOf = (t: Tensor) => new Tensor(t.storage, shape, t.dtype, t.strides.map((st, i) => (i === d ? st * step : st)), s * t.strides[d]);
+  const embedRaw = (g: Tensor) => {
     const gx = Tensor.empty(x.shape, g.dtype);
-    const target = new Tensor(gx.storage, shape, g.dtype, gx.strides.map((st, i) => (i === d ? st * step : st)), s * gx.strides[d]);
-    copyInto(target, g);
-    return [gx];
-  });
+    copyInto(sliceOf(gx), g);
+    return gx;
+  };
+  const sliceRaw = (t: Tensor) => {
+    const whole = Tensor.empty(x.shape, t.dtype);
+    copyInto(whole, t);
+    return new Tensor(sliceOf(whole).dataView().slice(), shape, t.dtype);
+  };
+  return record('slice', out, [x], () => (g) => [linearBackward('slice', g, embedRaw, sliceRaw)]);
 }
 
 /** The sub-tensor at `index` along `dim`, with that dim removed (a view). */
@@ -365,12 +371,23 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const pos = gatherPositions(index.shape, xs.shape, d, idx, size, 'gather');
   const src = xs.dataView();
   for (let k = 0; k < pos.length; k++) out.storage[k] = src[pos[k]];
-  return record('gather', out, [x], () => (g) => {
-    const gx = Tensor.empty(x.shape, g.dtype);
-    const gv = g.dataView();
-    for (let k = 0; k < pos.length; k++) gx.storage[pos[k]] += gv[k];
-    return [gx];
-  });
+  return record('gather', out, [x], () => (g) => [linearBackward('gather', g, (t) => scatterAddAt(t, pos, x.shape), (t) => gatherAt(t, pos, index.shape))]);
+}
+
+/** out[pos[k]] += t[k] into zeros of `shape` (the gradient of gathering at `pos`). */
+function scatterAddAt(t: Tensor, pos: Int32Array, shape: readonly number[]): Tensor {
+  const out = Tensor.empty(shape, t.dtype);
+  const tv = t.dataView();
+  for (let k = 0; k < pos.length; k++) out.storage[pos[k]] += tv[k];
+  return out;
+}
+
+/** out[k] = t[pos[k]] (the adjoint of scatterAddAt). */
+function gatherAt(t: Tensor, pos: Int32Array, shape: readonly number[]): Tensor {
+  const out = Tensor.empty(shape, t.dtype);
+  const tv = t.dataView();
+  for (let k = 0; k < pos.length; k++) out.storage[k] = tv[pos[k]];
+  return out;
 }
 
 /** Flat input positions read by gather/scatter for each index element. */
@@ -406,21 +423,17 @@ export function scatter(x: Tensor, dim: number, index: Tensor, src: Tensor | num
     out.storage[pos[k]] = reduce === 'add' ? out.storage[pos[k]] + v : v;
   }
   const srcT = typeof src === 'number' ? null : src;
-  return record('scatter', out, [x, srcT], () => (g) => {
-    const gv = g.dataView();
-    let gx: Tensor | null = null;
-    if (x.requiresGrad) {
-      gx = Tensor.empty(x.shape, g.dtype);
-      gx.storage.set(gv);
-      if (reduce === 'none') for (let k = 0; k < pos.length; k++) gx.storage[pos[k]] = 0;
-    }
-    let gs: Tensor | null = null;
-    if (srcT && srcT.requiresGrad) {
-      gs = Tensor.empty(index.shape, g.dtype);
-      for (let k = 0; k < pos.length; k++) gs.storage[k] = gv[pos[k]];
-    }
-    return [gx, gs];
-  });
+  // both gradients are linear in g: x's keeps g except at overwritten positions (self-adjoint), src's reads g at pos
+  const keepRaw = (t: Tensor) => {
+    const gx = Tensor.empty(x.shape, t.dtype);
+    gx.storage.set(t.dataView());
+    if (reduce === 'none') for (let k = 0; k < pos.length; k++) gx.storage[pos[k]] = 0;
+    return gx;
+  };
+  return record('scatter', out, [x, srcT], () => (g) => [
+    x.requiresGrad ? linearBackward('scatter', g, keepRaw, keepRaw) : null,
+    srcT && srcT.requiresGrad ? linearBackward('scatter', g, (t) => gatherAt(t, pos, index.shape), (t) => scatterAddAt(t, pos, x.shape)) : null,
+  ]);
 }
 
 /** Rows (or slices along `dim`) picked by a 1-D index tensor. */
@@ -447,7 +460,18 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
       out.storage.set(src.subarray(from, from + inner), (o * idx.length + k) * inner);
     }
   }
-  return record('indexSelect', out, [x], () => (g) => {
+  const selectRaw = (t: Tensor) => {
+    const o = Tensor.empty(shape, t.dtype);
+    const tv = t.dataView();
+    for (let q = 0; q < outer; q++) {
+      for (let k = 0; k < idx.length; k++) {
+        const from = (q * size + idx[k]) * inner;
+        o.storage.set(tv.subarray(from, from + inner), (q * idx.length + k) * inner);
+      }
+    }
+    return o;
+  };
+  return record('indexSelect', out, [x], () => (g0) => [linearBackward('indexSelect', g0, (g) => {
     const gx = Tensor.empty(x.shape, g.dtype);
     const gv = g.dataView();
     for (let o = 0; o < outer; o++) {
@@ -457,8 +481,8 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
         for (let i = 0; i < inner; i++) gx.storage[to + i] += gv[from + i];
       }
     }
-    return [gx];
-  });
+    return gx;
+  }, selectRaw)]);
 }
 
 /** One-hot encoding of integer labels: shape [...labels.shape, numClasses], int32. */
@@ -512,9 +536,11 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   const m = mask.shape.length === shape.length && shapesEqual(mask.shape, shape) ? mask.dataView() : contiguous(expand(mask, shape)).dataView();
   const out = clone(x).detach();
   for (let i = 0; i < m.length; i++) if (m[i]) out.storage[i] = value;
-  return record('maskedFill', out, [x], () => (g) => {
-    const gx = clone(g).detach();
+  const zeroMasked = (g: Tensor) => {
+    const gx = Tensor.empty(g.shape, g.dtype);
+    gx.storage.set(g.dataView());
     for (let i = 0; i < m.length; i++) if (m[i]) gx.storage[i] = 0;
-    return [gx];
-  });
+    return gx;
+  };
+  return record('maskedFill', out, [x], () => (g) => [linearBackward('maskedFill', g, zeroMasked, zeroMasked)]);
 }

@@ -13,8 +13,13 @@ export type NestedBoolArray = boolean | NestedBoolArray[];
 
 /** Options for `backward()`. */
 export interface BackwardOptions {
-  /** Keep the graph's saved tensors so backward can run through it again. */
+  /** Keep the graph's saved tensors so backward can run through it again (default: createGraph). */
   retainGraph?: boolean;
+  /**
+   * Record the backward pass itself, so the `.grad` it produces is part of a graph and can be differentiated again
+   * (PyTorch's create_graph; double backward). Default false.
+   */
+  createGraph?: boolean;
 }
 
 type BackwardImpl = (root: Tensor, gradient: Tensor | null, opts: BackwardOptions) => void;
