@@ -38,6 +38,7 @@ export * from './cifar-resnet.js';
 export * from './senet.js';
 export * from './xception.js';
 export { freeze, unfreeze } from './freeze.js';
+export * as detection from './detection/index.js';
 export * from './siamese.js';
 export * from './transfer.js';
 export { makeDivisible, Conv2dNormActivation, type ConvNormActOptions } from './layers.js';

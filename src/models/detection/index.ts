@@ -1,0 +1,8 @@
+/**
+ * `models.detection`: building blocks of torchvision.models.detection — ImageList, AnchorGenerator, BoxCoder and
+ * paste_masks_in_image. (Box and RoI ops themselves are in `tt.ops`.)
+ */
+export { ImageList } from './image-list.js';
+export { AnchorGenerator } from './anchor-utils.js';
+export { BoxCoder } from './box-coder.js';
+export { pasteMasksInImage } from '../../ops/paste-masks.js';
