@@ -44,3 +44,4 @@ export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from
 export { loadSafetensors, saveSafetensors, readSafetensors, parseSafetensors, serializeSafetensors, type SafetensorsContent } from './io/safetensors.js';
 export * as viz from './viz/index.js';
 export * as ops from './vision-ops.js';
+export * as metrics from './train/detection-metrics.js';

@@ -44,3 +44,7 @@ export { CIFAR10, readCifarBatch, type CIFAR10Options } from './cifar.js';
 export { ImageFolder, type ImageFolderOptions } from './image-folder.js';
 export { Shapes, detectionCollate, SHAPE_KINDS, type ShapeKind, type ShapesOptions, type ShapesSample, type DetectionBatch } from './shapes.js';
 export type { ImageSample, Sample } from './transforms.js';
+export {
+  rleEncode, rleDecode, rleToString, rleFromString, rleFromPolygon, rleMerge, toRle, rleArea, rleToBbox, rleIntersection, rleIou, bboxIou,
+  type Rle, type CocoSegmentation,
+} from './coco-mask.js';
