@@ -6,3 +6,4 @@ export { ImageList } from './image-list.js';
 export { AnchorGenerator } from './anchor-utils.js';
 export { BoxCoder } from './box-coder.js';
 export { pasteMasksInImage } from '../../ops/paste-masks.js';
+export { GeneralizedRCNNTransform, resizeBoxes, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';
