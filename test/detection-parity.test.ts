@@ -28,6 +28,33 @@ describe('detection parity with torchvision', { skip: hasTorch ? false : 'PyTorc
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  test('Faster R-CNN two stages in eval mode: RPN head, proposals (top-k, NMS per level), RoIHeads detections', async () => {
+    const det = tt.models.detection;
+    const io2 = await tt.loadSafetensors(join(dir, 'two_stage.io.safetensors'));
+    const weights = await tt.loadSafetensors(join(dir, 'two_stage.safetensors'));
+    class TwoStage extends tt.nn.Module<[], void> {
+      rpn = new det.RegionProposalNetwork(new det.AnchorGenerator([[16, 32], [48, 64]], [[0.5, 1, 2], [0.5, 1, 2]]), new det.RPNHead(8, 6), { preNmsTopN: 150, postNmsTopN: 60, nmsThresh: 0.7 });
+      roi_heads = new det.RoIHeads(new tt.ops.MultiScaleRoIAlign(['0', '1'], 7, 2), new det.TwoMLPHead(8 * 49, 32), new det.FastRCNNPredictor(32, 4));
+      forward(): void {}
+    }
+    const m = new TwoStage();
+    m.loadStateDict(weights);
+    m.eval();
+    const images = new det.ImageList(tt.zeros([2, 3, 64, 80]), [[60, 80], [64, 70]]);
+    const feats = { 0: io2.f0, 1: io2.f1 };
+    const [obj, deltas] = m.rpn.head.forward([io2.f0, io2.f1]);
+    assertClose(obj[0], io2.obj0, { atol: 1e-5, what: 'objectness' });
+    assertClose(deltas[1], io2.deltas1, { atol: 1e-5, what: 'deltas' });
+    const [proposals] = m.rpn.forward(images, feats);
+    for (let i = 0; i < 2; i++) assertClose(proposals[i], io2[`proposals${i}`], { atol: 1e-3, rtol: 1e-5, what: `proposals ${i}` });
+    const dets = m.roi_heads.forward(feats, proposals, images.imageSizes);
+    for (let i = 0; i < 2; i++) {
+      assertClose(dets[i].boxes, io2[`boxes${i}`], { atol: 1e-3, rtol: 1e-5, what: `boxes ${i}` });
+      assertClose(dets[i].scores, io2[`scores${i}`], { atol: 1e-4, what: `scores ${i}` });
+      assert.deepEqual(Array.from(dets[i].labels.dataView()), Array.from(io2[`labels${i}`].dataView()), `labels ${i}`);
+    }
+  });
+
   test('GeneralizedRCNNTransform eval: normalise, resize (boxes and masks), pad to 32', () => {
     const t = new tt.models.detection.GeneralizedRCNNTransform(64, 90, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]).eval();
     const [il, targets] = t.forward([io.img0, io.img1], [

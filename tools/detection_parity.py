@@ -41,5 +41,50 @@ def transform_case(out_dir):
     write_safetensors(os.path.join(out_dir, "transform.safetensors"), out)
 
 
+def two_stage_case(out_dir):
+    """RPN and RoIHeads (box branch) of Faster R-CNN in eval mode on random two-level features."""
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+    from torchvision.models.detection.image_list import ImageList
+    from torchvision.models.detection.roi_heads import RoIHeads
+    from torchvision.models.detection.rpn import RegionProposalNetwork, RPNHead
+    from torchvision.ops import MultiScaleRoIAlign
+
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(1)
+
+    class TwoStage(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            head = RPNHead(8, 6)
+            # Larger than the N(0, 0.01²) init, so that scores spread and NMS has work to do.
+            for p in head.parameters():
+                torch.nn.init.normal_(p, std=0.1)
+            # One RPN head serves every level, so each level has the same number of anchors (2 sizes × 3 ratios).
+            anchors = AnchorGenerator(((16, 32), (48, 64)), ((0.5, 1.0, 2.0), (0.5, 1.0, 2.0)))
+            self.rpn = RegionProposalNetwork(anchors, head, 0.7, 0.3, 256, 0.5, dict(training=300, testing=150), dict(training=300, testing=60), 0.7)
+            pool = MultiScaleRoIAlign(["0", "1"], 7, 2)
+            self.roi_heads = RoIHeads(pool, TwoMLPHead(8 * 49, 32), FastRCNNPredictor(32, 4), 0.5, 0.5, 512, 0.25, None, 0.05, 0.5, 100)
+            for p in self.roi_heads.parameters():
+                torch.nn.init.normal_(p, std=0.05)
+
+    m = TwoStage().eval()
+    images = ImageList(torch.zeros(2, 3, 64, 80), [(60, 80), (64, 70)])
+    feats = {"0": torch.rand(2, 8, 16, 20, generator=g), "1": torch.rand(2, 8, 8, 10, generator=g)}
+    with torch.no_grad():
+        obj, deltas = m.rpn.head(list(feats.values()))
+        proposals, _ = m.rpn(images, feats)
+        dets, _ = m.roi_heads(feats, proposals, images.image_sizes)
+    out = {"f0": feats["0"], "f1": feats["1"], "obj0": obj[0], "deltas1": deltas[1]}
+    for i in range(2):
+        out[f"proposals{i}"] = proposals[i]
+        out[f"boxes{i}"] = dets[i]["boxes"]
+        out[f"scores{i}"] = dets[i]["scores"]
+        out[f"labels{i}"] = dets[i]["labels"].to(torch.int32)
+    write_safetensors(os.path.join(out_dir, "two_stage.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "two_stage.safetensors"), m.state_dict())
+
+
 if __name__ == "__main__":
     transform_case(sys.argv[1])
+    two_stage_case(sys.argv[1])

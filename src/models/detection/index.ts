@@ -7,3 +7,5 @@ export { AnchorGenerator } from './anchor-utils.js';
 export { BoxCoder } from './box-coder.js';
 export { pasteMasksInImage } from '../../ops/paste-masks.js';
 export { GeneralizedRCNNTransform, resizeBoxes, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';
+export { RPNHead, RegionProposalNetwork, concatBoxPredictionLayers, type RPNOptions } from './rpn.js';
+export { TwoMLPHead, FastRCNNPredictor, RoIHeads, type RoIHeadsOptions, type Detections } from './roi-heads.js';
