@@ -20,7 +20,7 @@ describe('detection parity with torchvision', { skip: hasTorch ? false : 'PyTorc
   let io: Record<string, tt.Tensor> = {};
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tatami-det-parity-'));
-    const r = spawnSync(PY, ['tools/detection_parity.py', dir], { encoding: 'utf8' });
+    const r = spawnSync(PY, ['tools/detection_parity.py', dir, 'transform', 'two_stage'], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`detection_parity.py failed (${r.status}):\n${r.stderr}`);
     io = await tt.loadSafetensors(join(dir, 'transform.safetensors'));
   });

@@ -1,9 +1,10 @@
 """Reference outputs of torchvision.models.detection components for test/detection-parity.test.ts.
 
-    /usr/bin/python3 tools/detection_parity.py OUT_DIR
+    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn]
 
-Writes OUT_DIR/transform.safetensors: GeneralizedRCNNTransform in eval and train mode on two images of different
-sizes with boxes and masks (inputs and outputs), and the postprocess of boxes and Mask R-CNN masks.
+transform: GeneralizedRCNNTransform in eval and train mode on two images of different sizes with boxes and masks,
+and the postprocess of boxes and Mask R-CNN masks. two_stage: RPN and RoIHeads on random features (weights in
+two_stage.safetensors). fasterrcnn: fasterrcnn_resnet50_fpn end to end (its 167 MB state dict included).
 """
 import os
 import sys
@@ -85,6 +86,45 @@ def two_stage_case(out_dir):
     write_safetensors(os.path.join(out_dir, "two_stage.safetensors"), m.state_dict())
 
 
+def faster_rcnn_case(out_dir):
+    """fasterrcnn_resnet50_fpn end to end in eval mode: seeded weights, random BN statistics, two small images."""
+    from torchvision.models.detection import fasterrcnn_resnet50_fpn
+
+    torch.manual_seed(0)
+    m = fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, min_size=64, max_size=100)
+    g = torch.Generator().manual_seed(2)
+    # Batch-norm statistics of random images (cumulative average), so that activations stay O(1) as with trained
+    # weights; random statistics let them grow to hundreds, where float32 rounding alone moves boxes by 0.01 px.
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.reset_running_stats()
+            mod.momentum = None
+    m.backbone.train()
+    with torch.no_grad():
+        for _ in range(3):
+            m.backbone(torch.randn(2, 3, 96, 96, generator=g))
+    # Even so the FPN sums reach ~100: scale its outputs to O(1) like a trained network's, or the RPN's exp(dw)
+    # turns float32 rounding into tenths of a pixel.
+    with torch.no_grad():
+        for blk in m.backbone.fpn.layer_blocks:
+            blk[0].weight.mul_(0.05)
+        # Peaked class scores (random ones are all ≈ 1/91, under the 0.05 threshold).
+        m.roi_heads.box_predictor.cls_score.weight.mul_(30)
+    m.eval()
+    imgs = [torch.rand(3, 60, 90, generator=g), torch.rand(3, 70, 50, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    for i, d in enumerate(dets):
+        out[f"boxes{i}"] = d["boxes"]
+        out[f"scores{i}"] = d["scores"]
+        out[f"labels{i}"] = d["labels"].to(torch.int32)
+    write_safetensors(os.path.join(out_dir, "fasterrcnn.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "fasterrcnn.safetensors"), m.state_dict())
+
+
+CASES = {"transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case}
+
 if __name__ == "__main__":
-    transform_case(sys.argv[1])
-    two_stage_case(sys.argv[1])
+    for name in sys.argv[2:] or CASES:
+        CASES[name](sys.argv[1])
