@@ -185,9 +185,12 @@ export function clipBoxesToImage(boxes: Tensor, size: readonly [number, number])
 export function removeSmallBoxes(boxes: Tensor, minSize: number): Tensor {
   checkBoxes('removeSmallBoxes', boxes);
   const b = boxes.dataView();
+  // Widths are float32 differences compared with minSize cast to float32, as PyTorch does for a float32 tensor.
+  const r = rounder(boxes);
+  const m = r(minSize);
   const keep: number[] = [];
   for (let i = 0; i < boxes.shape[0]; i++) {
-    if (b[4 * i + 2] - b[4 * i] >= minSize && b[4 * i + 3] - b[4 * i + 1] >= minSize) keep.push(i);
+    if (r(b[4 * i + 2] - b[4 * i]) >= m && r(b[4 * i + 3] - b[4 * i + 1]) >= m) keep.push(i);
   }
   return tensor(Int32Array.from(keep), [keep.length], { dtype: 'int32' });
 }

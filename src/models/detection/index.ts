@@ -11,3 +11,4 @@ export { RPNHead, RegionProposalNetwork, concatBoxPredictionLayers, type RPNOpti
 export { TwoMLPHead, FastRCNNPredictor, RoIHeads, type RoIHeadsOptions, type Detections } from './roi-heads.js';
 export { FrozenBatchNorm2d, IntermediateLayerGetter, FeaturePyramidNetwork, BackboneWithFPN, resnetFpnExtractor } from './backbone.js';
 export { FasterRCNN, fasterrcnn_resnet50_fpn, type FasterRCNNOptions, type FasterRCNNResNet50FPNOptions } from './faster-rcnn.js';
+export { Matcher, BalancedPositiveNegativeSampler, rpnLoss, fastrcnnLoss } from './det-utils.js';

@@ -102,6 +102,8 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
     const predBoxes = this.boxCoder.decode(regression, proposals);
     const predScores = softmax(logits, -1);
     const out: Detections[] = [];
+    // Scores are float32: PyTorch compares them with the threshold cast to float32.
+    const thresh = Math.fround(this.scoreThresh);
     let start = 0;
     proposals.forEach((p, i) => {
       const n = p.shape[0];
@@ -115,7 +117,7 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
       for (let r = 0; r < n; r++) {
         for (let c = 1; c < numClasses; c++) {
           const v = scores[r * numClasses + c];
-          if (!(v > this.scoreThresh)) continue;
+          if (!(v > thresh)) continue;
           const o = (r * numClasses + c) * 4;
           b.push(boxes[o], boxes[o + 1], boxes[o + 2], boxes[o + 3]);
           s.push(v);

@@ -157,7 +157,7 @@ export class RegionProposalNetwork extends Module<[ImageList, Record<string, Ten
       };
       pick(removeSmallBoxes(boxes, this.minSize));
       const s = scores.dataView();
-      pick(tensor(Int32Array.from(Array.from(s.keys()).filter((k) => s[k] >= this.scoreThresh)), undefined, { dtype: 'int32' }));
+      pick(tensor(Int32Array.from(Array.from(s.keys()).filter((k) => s[k] >= Math.fround(this.scoreThresh))), undefined, { dtype: 'int32' }));
       const keep = batchedNms(boxes, scores, levels, this.nmsThresh);
       pick(keep.narrow(0, 0, Math.min(keep.shape[0], this.postNmsTopN)));
       boxesOut.push(boxes);
