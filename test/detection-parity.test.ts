@@ -47,7 +47,7 @@ describe('detection parity with torchvision', { skip: hasTorch ? false : 'PyTorc
     assertClose(deltas[1], io2.deltas1, { atol: 1e-5, what: 'deltas' });
     const [proposals] = m.rpn.forward(images, feats);
     for (let i = 0; i < 2; i++) assertClose(proposals[i], io2[`proposals${i}`], { atol: 1e-3, rtol: 1e-5, what: `proposals ${i}` });
-    const dets = m.roi_heads.forward(feats, proposals, images.imageSizes);
+    const [dets] = m.roi_heads.forward(feats, proposals, images.imageSizes);
     for (let i = 0; i < 2; i++) {
       assertClose(dets[i].boxes, io2[`boxes${i}`], { atol: 1e-3, rtol: 1e-5, what: `boxes ${i}` });
       assertClose(dets[i].scores, io2[`scores${i}`], { atol: 1e-4, what: `scores ${i}` });

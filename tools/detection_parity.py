@@ -111,7 +111,9 @@ def faster_rcnn_case(out_dir):
         # Peaked class scores (random ones are all ≈ 1/91, under the 0.05 threshold).
         m.roi_heads.box_predictor.cls_score.weight.mul_(30)
     m.eval()
-    imgs = [torch.rand(3, 60, 90, generator=g), torch.rand(3, 70, 50, generator=g)]
+    # Sizes that need no resizing (short side 64, long ≤ 100): the training-mode RPN keeps near-tied proposals, and
+    # resampling differences of 1e-5 would already decide which of two overlapping boxes survives NMS.
+    imgs = [torch.rand(3, 64, 96, generator=g), torch.rand(3, 80, 64, generator=g)]
     with torch.no_grad():
         dets = m(imgs)
     out = {"img0": imgs[0], "img1": imgs[1]}
@@ -121,6 +123,32 @@ def faster_rcnn_case(out_dir):
         out[f"labels{i}"] = d["labels"].to(torch.int32)
     write_safetensors(os.path.join(out_dir, "fasterrcnn.io.safetensors"), out)
     write_safetensors(os.path.join(out_dir, "fasterrcnn.safetensors"), m.state_dict())
+
+    # Training mode: the loss dict for fixed targets, with both samplers' draws recorded so Tatami can replay them
+    # (its sampler draws from its own generator).
+    rec = {}
+
+    class Recorder:
+        def __init__(self, sampler, key):
+            self.sampler, self.key = sampler, key
+
+        def __call__(self, labels):
+            pos, neg = self.sampler(labels)
+            rec[self.key] = (pos, neg)
+            return pos, neg
+
+    m.rpn.fg_bg_sampler = Recorder(m.rpn.fg_bg_sampler, "rpn")
+    m.roi_heads.fg_bg_sampler = Recorder(m.roi_heads.fg_bg_sampler, "roi")
+    m.train()
+    targets = [{"boxes": torch.tensor([[5.0, 8.0, 40.0, 50.0], [50.0, 10.0, 85.0, 30.0]]), "labels": torch.tensor([3, 17])},
+               {"boxes": torch.tensor([[10.0, 12.0, 45.0, 66.0]]), "labels": torch.tensor([1])}]  # in the 64×96 / 80×64 images
+    losses = m(imgs, targets)
+    tr = {k: v.detach().reshape(1) for k, v in losses.items()}
+    for key in ("rpn", "roi"):
+        for i in range(2):
+            tr[f"{key}_pos{i}"] = rec[key][0][i].to(torch.uint8)
+            tr[f"{key}_neg{i}"] = rec[key][1][i].to(torch.uint8)
+    write_safetensors(os.path.join(out_dir, "fasterrcnn_train.io.safetensors"), tr)
 
 
 CASES = {"transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case}

@@ -1,8 +1,7 @@
 /**
  * Faster R-CNN (Ren et al., NeurIPS 2015) with a ResNet-50-FPN backbone, torchvision's module tree and parameter
  * names (`transform`, `backbone.body/fpn`, `rpn.anchor_generator/head`, `roi_heads.box_roi_pool/box_head/
- * box_predictor`), so torchvision state dicts load as they are. Inference only for now: training mode (anchor and
- * proposal matching, sampling, the four losses) throws.
+ * box_predictor`), so torchvision state dicts load as they are. Training mode returns torchvision's loss dict.
  */
 import { noGrad } from '../../autograd/grad-mode.js';
 import { BatchNorm2d } from '../../nn/normalization.js';
@@ -13,7 +12,7 @@ import { resnet50 } from '../resnet.js';
 import { AnchorGenerator } from './anchor-utils.js';
 import { BackboneWithFPN, FrozenBatchNorm2d, resnetFpnExtractor } from './backbone.js';
 import { FastRCNNPredictor, RoIHeads, TwoMLPHead, type Detections } from './roi-heads.js';
-import { RegionProposalNetwork, RPNHead } from './rpn.js';
+import { RegionProposalNetwork, RPNHead, type DetectionTrainTarget } from './rpn.js';
 import { GeneralizedRCNNTransform } from './transform.js';
 
 /** Options of FasterRCNN (torchvision's keyword arguments, camelCase; its defaults). */
@@ -33,7 +32,7 @@ export interface FasterRCNNOptions {
 }
 
 /** torchvision's FasterRCNN (GeneralizedRCNN): transform → backbone → RPN → RoI heads → postprocess. */
-export class FasterRCNN extends Module<[readonly Tensor[]], Detections[]> {
+export class FasterRCNN extends Module<[readonly Tensor[], (readonly DetectionTrainTarget[])?], Detections[] | Record<string, Tensor>> {
   readonly transform: GeneralizedRCNNTransform;
   readonly backbone: BackboneWithFPN;
   readonly rpn: RegionProposalNetwork;
@@ -55,16 +54,35 @@ export class FasterRCNN extends Module<[readonly Tensor[]], Detections[]> {
     );
   }
 
-  /** Detections per image (boxes in the original image's pixels, scores, labels with 0 = background). */
-  forward(images: readonly Tensor[]): Detections[] {
-    if (this.training) throw new Error('FasterRCNN: training (the loss dict) is not implemented yet; call .eval() for inference');
+  /**
+   * Eval mode: detections per image (boxes in the original image's pixels, scores, labels with 0 = background).
+   * Training mode (targets required, boxes in the original pixels): torchvision's loss dict
+   * `{ loss_classifier, loss_box_reg, loss_objectness, loss_rpn_box_reg }`.
+   */
+  forward(images: readonly Tensor[], targets?: readonly DetectionTrainTarget[]): Detections[] | Record<string, Tensor> {
+    if (this.training) {
+      if (!targets) throw new Error('FasterRCNN: targets should be passed in training mode');
+      targets.forEach((t, i) => {
+        const b = t.boxes.dataView();
+        for (let k = 0; k < t.boxes.shape[0]; k++) {
+          if (!(b[4 * k + 2] > b[4 * k] && b[4 * k + 3] > b[4 * k + 1])) {
+            throw new Error(`FasterRCNN: all bounding boxes should have positive height and width; box ${k} of target ${i} is [${Array.from(b.subarray(4 * k, 4 * k + 4)).join(', ')}]`);
+          }
+        }
+      });
+      const [il, tt] = this.transform.forward(images, targets.map((t) => ({ boxes: t.boxes, labels: t.labels })));
+      const trainTargets = tt!.map((t) => ({ boxes: t.boxes, labels: t.labels! }));
+      const features = this.backbone.forward(il.tensors);
+      const [proposals, , rpnLosses] = this.rpn.forward(il, features, trainTargets);
+      const [, detLosses] = this.roi_heads.forward(features, proposals, il.imageSizes, trainTargets);
+      return { ...detLosses, ...rpnLosses };
+    }
     return noGrad(() => {
       const original = images.map((im) => [im.shape[1], im.shape[2]] as [number, number]);
       const [il] = this.transform.forward(images);
       const features = this.backbone.forward(il.tensors);
-      // The pooler infers its scales from the first batch, as torchvision's.
       const [proposals] = this.rpn.forward(il, features);
-      const dets = this.roi_heads.forward(features, proposals, il.imageSizes);
+      const [dets] = this.roi_heads.forward(features, proposals, il.imageSizes);
       return this.transform.postprocess(dets.map((d) => ({ ...d })), il.imageSizes, original) as unknown as Detections[];
     });
   }

@@ -7,7 +7,7 @@ export { AnchorGenerator } from './anchor-utils.js';
 export { BoxCoder } from './box-coder.js';
 export { pasteMasksInImage } from '../../ops/paste-masks.js';
 export { GeneralizedRCNNTransform, resizeBoxes, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';
-export { RPNHead, RegionProposalNetwork, concatBoxPredictionLayers, type RPNOptions } from './rpn.js';
+export { RPNHead, RegionProposalNetwork, concatBoxPredictionLayers, type RPNOptions, type DetectionTrainTarget, type FgBgSampler } from './rpn.js';
 export { TwoMLPHead, FastRCNNPredictor, RoIHeads, type RoIHeadsOptions, type Detections } from './roi-heads.js';
 export { FrozenBatchNorm2d, IntermediateLayerGetter, FeaturePyramidNetwork, BackboneWithFPN, resnetFpnExtractor } from './backbone.js';
 export { FasterRCNN, fasterrcnn_resnet50_fpn, type FasterRCNNOptions, type FasterRCNNResNet50FPNOptions } from './faster-rcnn.js';
