@@ -11,6 +11,8 @@ done
 [ -n "$have_clang" ] || need+=(clang-16 lld-16)
 # Chromium renders the training report headless in test/viz-report.test.ts.
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# ONNX's own conformance cases (NonMaxSuppression, RoiAlign, Conv … under /usr/share/libonnx-testdata/data/).
+[ -d /usr/share/libonnx-testdata/data ] || need+=(libonnx-testdata)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "setup-system: installing ${need[*]}"

@@ -59,3 +59,5 @@ export {
 export { ConfusionMatrix, accuracy, topKAccuracy, topKCorrect } from './train/metrics.js';
 export { saveCheckpoint, loadCheckpoint, readCheckpoint, type CheckpointContent } from './train/checkpoint.js';
 export { ProgressBar, type ProgressOptions, type ProgressStream } from './train/progress.js';
+export * as ops from './vision-ops.js';
+export * as metrics from './train/detection-metrics.js';

@@ -48,3 +48,14 @@ export {
 export { ImageFolder, type ImageFolderOptions } from './image-folder.js';
 export { Shapes, detectionCollate, SHAPE_KINDS, type ShapeKind, type ShapesOptions, type ShapesSample, type DetectionBatch } from './shapes.js';
 export type { ImageSample, Sample } from './transforms.js';
+export {
+  rleEncode, rleDecode, rleToString, rleFromString, rleFromPolygon, rleMerge, toRle, rleArea, rleToBbox, rleIntersection, rleIou, bboxIou,
+  type Rle, type CocoSegmentation,
+} from './coco-mask.js';
+export {
+  CocoDetection, VocDetection, YoloDetection, parseVocXml, parseYoloTxt, detectionListCollate, VOC_CLASSES,
+  type DetectionSample, type DetectionDatasetOptions, type CocoInstances, type CocoDetectionOptions, type VocAnnotation,
+  type VocDetectionOptions, type YoloDetectionOptions,
+} from './detection-datasets.js';
+export { DetectionScenes, type DetectionScenesOptions } from './scenes.js';
+export { ScaleJitter, SanitizeBoxes, type SanitizeBoxesOptions } from './detection-transforms.js';

@@ -53,15 +53,16 @@ export interface ShapesOptions {
   transform?: TransformLike<ImageSample, ImageSample> | TransformSpec;
 }
 
-function mix(seed: number, i: number): number {
+/** A well-mixed 32-bit seed for sample i of a dataset seeded with `seed`. */
+export function mix(seed: number, i: number): number {
   let z = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(i + 0x7f4a7c15, 0x85ebca6b)) >>> 0;
   z = Math.imul(z ^ (z >>> 15), 0x2c1b3c6d) >>> 0;
   z = Math.imul(z ^ (z >>> 12), 0x297a2d39) >>> 0;
   return (z ^ (z >>> 15)) >>> 0;
 }
 
-/** Whether local point (x, y) (already un-rotated, in units of the radius) lies inside shape `kind`. */
-function inside(kind: ShapeKind, x: number, y: number): boolean {
+/** Whether local point (x, y) (already un-rotated, in units of the radius) lies inside shape `kind` (shared with DetectionScenes). */
+export function insideShape(kind: ShapeKind, x: number, y: number): boolean {
   switch (kind) {
     case 'circle': return x * x + y * y <= 1;
     case 'square': return Math.abs(x) <= 0.8 && Math.abs(y) <= 0.8;
@@ -190,7 +191,7 @@ export class Shapes extends Dataset<ShapesSample> {
       for (let y = lo(cy); y <= hi(cy); y++) {
         for (let x = lo(cx); x <= hi(cx); x++) {
           const dx = (x + 0.5 - cx) / r, dy = (y + 0.5 - cy) / r;
-          if (!inside(kind, cos * dx + sin * dy, -sin * dx + cos * dy)) continue;
+          if (!insideShape(kind, cos * dx + sin * dy, -sin * dx + cos * dy)) continue;
           mask[y * S + x] = cls + 1;
           for (let c = 0; c < 3; c++) img[c * plane + y * S + x] = fg[c];
           if (x < x1) x1 = x;

@@ -38,6 +38,7 @@ export * from './cifar-resnet.js';
 export * from './senet.js';
 export * from './xception.js';
 export { freeze, unfreeze } from './freeze.js';
+export * as detection from './detection/index.js';
 export * from './siamese.js';
 export * from './autoencoder.js';
 export * from './gan.js';
@@ -198,3 +199,4 @@ export function predict(model: ClassifierModule, image: Tensor, opts: PredictOpt
   const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
   return order.slice(0, k).map((index) => ({ index, label: opts.labels ? opts.labels[index] : String(index), probability: probs[index] }));
 }
+export { YoloV1, yolov1, fastYolov1, yoloV1Loss, decodeYoloV1, type YoloV1Options, type YoloTarget, type YoloV1LossOptions, type YoloV1LossResult, type DecodeYoloV1Options } from './yolo.js';

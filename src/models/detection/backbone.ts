@@ -1,0 +1,161 @@
+/**
+ * Detection backbones (torchvision.models.detection.backbone_utils and torchvision.ops.FeaturePyramidNetwork):
+ * a classification trunk cut into stages (IntermediateLayerGetter), a feature pyramid on top (Lin et al., FPN,
+ * CVPR 2017), and FrozenBatchNorm2d for fine-tuning from pretrained statistics.
+ */
+import { ModuleList } from '../../nn/container.js';
+import { Conv2d } from '../../nn/conv.js';
+import { kaimingUniform_, zeros_ } from '../../nn/init.js';
+import { Module, type AnyModule } from '../../nn/module.js';
+import { add, mul, rsqrt, sub } from '../../ops/elementwise.js';
+import { interpolate } from '../../ops/interpolate.js';
+import { maxPool2d } from '../../ops/pool.js';
+import { reshape } from '../../ops/shape.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { Conv2dNormActivation } from '../layers.js';
+import type { ResNet } from '../resnet.js';
+
+/**
+ * torchvision.ops.FrozenBatchNorm2d: batch norm with fixed statistics and affine parameters, all buffers (so not
+ * parameters, not trained): y = (x − mean) · weight / √(var + eps) + bias.
+ */
+export class FrozenBatchNorm2d extends Module {
+  declare weight: Tensor;
+  declare bias: Tensor;
+  declare running_mean: Tensor;
+  declare running_var: Tensor;
+
+  constructor(readonly numFeatures: number, readonly eps = 1e-5) {
+    super();
+    this.registerBuffer('weight', Tensor.empty([numFeatures]).fill_(1));
+    this.registerBuffer('bias', Tensor.empty([numFeatures]));
+    this.registerBuffer('running_mean', Tensor.empty([numFeatures]));
+    this.registerBuffer('running_var', Tensor.empty([numFeatures]).fill_(1));
+  }
+
+  forward(x: Tensor): Tensor {
+    const c = this.numFeatures;
+    const scale = mul(this.weight, rsqrt(add(this.running_var, this.eps)));
+    const shift = sub(this.bias, mul(this.running_mean, scale));
+    return add(mul(x, reshape(scale, 1, c, 1, 1)), reshape(shift, 1, c, 1, 1));
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}`;
+  }
+}
+
+/**
+ * torchvision's IntermediateLayerGetter for a ResNet: the trunk's children up to `layer4` (conv1, bn1, relu,
+ * maxpool, layer1…4 — no pooling or classifier); forward returns the outputs of `returnLayers` under new names.
+ */
+export class IntermediateLayerGetter extends Module<[Tensor], Record<string, Tensor>> {
+  readonly returnLayers: Record<string, string>;
+  private readonly order: string[];
+
+  constructor(model: ResNet, returnLayers: Record<string, string>) {
+    super();
+    this.returnLayers = { ...returnLayers };
+    this.order = [];
+    const remaining = new Set(Object.keys(returnLayers));
+    for (const [name, child] of model.namedChildren()) {
+      if (remaining.size === 0) break;
+      this.registerModule(name, child);
+      this.order.push(name);
+      remaining.delete(name);
+    }
+    if (remaining.size) throw new Error(`IntermediateLayerGetter: return layers ${[...remaining].join(', ')} are not children of the model`);
+  }
+
+  forward(x: Tensor): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    let y = x;
+    for (const name of this.order) {
+      y = (this.getSubmodule(name) as Module).forward(y) as Tensor;
+      if (name in this.returnLayers) out[this.returnLayers[name]] = y;
+    }
+    return out;
+  }
+}
+
+/**
+ * torchvision.ops.FeaturePyramidNetwork with LastLevelMaxPool: 1×1 lateral convs (`inner_blocks.i.0`), a top-down
+ * path that adds the nearest-upsampled coarser map, 3×3 output convs (`layer_blocks.i.0`), and an extra 'pool'
+ * level (max pool, kernel 1, stride 2). Convs are kaiming-uniform (a = 1) with zero bias.
+ */
+export class FeaturePyramidNetwork extends Module<[Record<string, Tensor>], Record<string, Tensor>> {
+  readonly inner_blocks: ModuleList;
+  readonly layer_blocks: ModuleList;
+  readonly lastLevelMaxPool: boolean;
+
+  constructor(inChannelsList: readonly number[], outChannels: number, opts: { lastLevelMaxPool?: boolean } = {}) {
+    super();
+    const inner: AnyModule[] = [];
+    const layer: AnyModule[] = [];
+    for (const c of inChannelsList) {
+      if (!(c > 0)) throw new Error(`FeaturePyramidNetwork: in_channels=0 is currently not supported (got ${JSON.stringify(inChannelsList)})`);
+      inner.push(new Conv2dNormActivation(c, outChannels, 1, { padding: 0, normLayer: null, activationLayer: null }));
+      layer.push(new Conv2dNormActivation(outChannels, outChannels, 3, { normLayer: null, activationLayer: null }));
+    }
+    this.inner_blocks = new ModuleList(inner);
+    this.layer_blocks = new ModuleList(layer);
+    this.lastLevelMaxPool = opts.lastLevelMaxPool ?? true;
+    for (const m of this.modules()) {
+      if (m instanceof Conv2d) {
+        kaimingUniform_(m.weight, { a: 1 });
+        if (m.bias) zeros_(m.bias);
+      }
+    }
+  }
+
+  forward(x: Record<string, Tensor>): Record<string, Tensor> {
+    const names = Object.keys(x);
+    const feats = Object.values(x);
+    const inner = (i: number, t: Tensor) => (this.inner_blocks.at(i) as Module).forward(t) as Tensor;
+    const layer = (i: number, t: Tensor) => (this.layer_blocks.at(i) as Module).forward(t) as Tensor;
+    const n = feats.length;
+    let last = inner(n - 1, feats[n - 1]);
+    const results: Tensor[] = [layer(n - 1, last)];
+    for (let i = n - 2; i >= 0; i--) {
+      const lateral = inner(i, feats[i]);
+      const topDown = interpolate(last, { size: [lateral.shape[2], lateral.shape[3]], mode: 'nearest' });
+      last = add(lateral, topDown);
+      results.unshift(layer(i, last));
+    }
+    const out: Record<string, Tensor> = {};
+    names.forEach((k, i) => { out[k] = results[i]; });
+    if (this.lastLevelMaxPool) out.pool = maxPool2d(results[n - 1], 1, { stride: 2 });
+    return out;
+  }
+}
+
+/** torchvision's BackboneWithFPN: `body` (IntermediateLayerGetter) then `fpn`. */
+export class BackboneWithFPN extends Module<[Tensor], Record<string, Tensor>> {
+  readonly body: IntermediateLayerGetter;
+  readonly fpn: FeaturePyramidNetwork;
+
+  constructor(backbone: ResNet, returnLayers: Record<string, string>, inChannelsList: readonly number[], readonly outChannels: number) {
+    super();
+    this.body = new IntermediateLayerGetter(backbone, returnLayers);
+    this.fpn = new FeaturePyramidNetwork(inChannelsList, outChannels);
+  }
+
+  forward(x: Tensor): Record<string, Tensor> {
+    return this.fpn.forward(this.body.forward(x));
+  }
+}
+
+/**
+ * torchvision's _resnet_fpn_extractor: layers 1–4 of a ResNet-50-style trunk ('0'…'3', 256 → 2048 channels) into
+ * a 256-channel FPN with the extra 'pool' level; parameters outside the last `trainableLayers` stages are frozen
+ * (requiresGrad false), as torchvision does (5 trains everything, bn1 included).
+ */
+export function resnetFpnExtractor(backbone: ResNet, trainableLayers: number): BackboneWithFPN {
+  if (!(Number.isInteger(trainableLayers) && trainableLayers >= 0 && trainableLayers <= 5)) {
+    throw new Error(`resnetFpnExtractor: trainableLayers should be in [0, 5], got ${trainableLayers}`);
+  }
+  const train = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'].slice(0, trainableLayers);
+  if (trainableLayers === 5) train.push('bn1');
+  for (const [name, p] of backbone.namedParameters()) if (!train.some((l) => name.startsWith(l))) p.requiresGrad_(false);
+  return new BackboneWithFPN(backbone, { layer1: '0', layer2: '1', layer3: '2', layer4: '3' }, [256, 512, 1024, 2048], 256);
+}

@@ -1,0 +1,110 @@
+/**
+ * Faster R-CNN (Ren et al., NeurIPS 2015) with a ResNet-50-FPN backbone, torchvision's module tree and parameter
+ * names (`transform`, `backbone.body/fpn`, `rpn.anchor_generator/head`, `roi_heads.box_roi_pool/box_head/
+ * box_predictor`), so torchvision state dicts load as they are. Training mode returns torchvision's loss dict.
+ */
+import { noGrad } from '../../autograd/grad-mode.js';
+import { BatchNorm2d } from '../../nn/normalization.js';
+import { Module } from '../../nn/module.js';
+import { MultiScaleRoIAlign } from '../../nn/roi.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { resnet50 } from '../resnet.js';
+import { AnchorGenerator } from './anchor-utils.js';
+import { BackboneWithFPN, FrozenBatchNorm2d, resnetFpnExtractor } from './backbone.js';
+import { FastRCNNPredictor, RoIHeads, TwoMLPHead, type Detections } from './roi-heads.js';
+import { RegionProposalNetwork, RPNHead, type DetectionTrainTarget } from './rpn.js';
+import { GeneralizedRCNNTransform } from './transform.js';
+
+/** Options of FasterRCNN (torchvision's keyword arguments, camelCase; its defaults). */
+export interface FasterRCNNOptions {
+  numClasses?: number;
+  minSize?: number | readonly number[];
+  maxSize?: number;
+  imageMean?: readonly number[];
+  imageStd?: readonly number[];
+  rpnPreNmsTopNTest?: number;
+  rpnPostNmsTopNTest?: number;
+  rpnNmsThresh?: number;
+  rpnScoreThresh?: number;
+  boxScoreThresh?: number;
+  boxNmsThresh?: number;
+  boxDetectionsPerImg?: number;
+}
+
+/** torchvision's FasterRCNN (GeneralizedRCNN): transform → backbone → RPN → RoI heads → postprocess. */
+export class FasterRCNN extends Module<[readonly Tensor[], (readonly DetectionTrainTarget[])?], Detections[] | Record<string, Tensor>> {
+  readonly transform: GeneralizedRCNNTransform;
+  readonly backbone: BackboneWithFPN;
+  readonly rpn: RegionProposalNetwork;
+  readonly roi_heads: RoIHeads;
+
+  constructor(backbone: BackboneWithFPN, opts: FasterRCNNOptions = {}) {
+    super();
+    const c = backbone.outChannels;
+    this.transform = new GeneralizedRCNNTransform(opts.minSize ?? 800, opts.maxSize ?? 1333, opts.imageMean ?? [0.485, 0.456, 0.406], opts.imageStd ?? [0.229, 0.224, 0.225]);
+    this.backbone = backbone;
+    const anchors = new AnchorGenerator([[32], [64], [128], [256], [512]], Array.from({ length: 5 }, () => [0.5, 1, 2]));
+    this.rpn = new RegionProposalNetwork(anchors, new RPNHead(c, anchors.numAnchorsPerLocation()[0]), {
+      preNmsTopN: opts.rpnPreNmsTopNTest ?? 1000, postNmsTopN: opts.rpnPostNmsTopNTest ?? 1000,
+      nmsThresh: opts.rpnNmsThresh ?? 0.7, scoreThresh: opts.rpnScoreThresh ?? 0,
+    });
+    this.roi_heads = new RoIHeads(
+      new MultiScaleRoIAlign(['0', '1', '2', '3'], 7, 2), new TwoMLPHead(c * 7 * 7, 1024), new FastRCNNPredictor(1024, opts.numClasses ?? 91),
+      { scoreThresh: opts.boxScoreThresh ?? 0.05, nmsThresh: opts.boxNmsThresh ?? 0.5, detectionsPerImg: opts.boxDetectionsPerImg ?? 100 },
+    );
+  }
+
+  /**
+   * Eval mode: detections per image (boxes in the original image's pixels, scores, labels with 0 = background).
+   * Training mode (targets required, boxes in the original pixels): torchvision's loss dict
+   * `{ loss_classifier, loss_box_reg, loss_objectness, loss_rpn_box_reg }`.
+   */
+  forward(images: readonly Tensor[], targets?: readonly DetectionTrainTarget[]): Detections[] | Record<string, Tensor> {
+    if (this.training) {
+      if (!targets) throw new Error('FasterRCNN: targets should be passed in training mode');
+      targets.forEach((t, i) => {
+        const b = t.boxes.dataView();
+        for (let k = 0; k < t.boxes.shape[0]; k++) {
+          if (!(b[4 * k + 2] > b[4 * k] && b[4 * k + 3] > b[4 * k + 1])) {
+            throw new Error(`FasterRCNN: all bounding boxes should have positive height and width; box ${k} of target ${i} is [${Array.from(b.subarray(4 * k, 4 * k + 4)).join(', ')}]`);
+          }
+        }
+      });
+      const [il, tt] = this.transform.forward(images, targets.map((t) => ({ boxes: t.boxes, labels: t.labels })));
+      const trainTargets = tt!.map((t) => ({ boxes: t.boxes, labels: t.labels! }));
+      const features = this.backbone.forward(il.tensors);
+      const [proposals, , rpnLosses] = this.rpn.forward(il, features, trainTargets);
+      const [, detLosses] = this.roi_heads.forward(features, proposals, il.imageSizes, trainTargets);
+      return { ...detLosses, ...rpnLosses };
+    }
+    return noGrad(() => {
+      const original = images.map((im) => [im.shape[1], im.shape[2]] as [number, number]);
+      const [il] = this.transform.forward(images);
+      const features = this.backbone.forward(il.tensors);
+      const [proposals] = this.rpn.forward(il, features);
+      const [dets] = this.roi_heads.forward(features, proposals, il.imageSizes);
+      return this.transform.postprocess(dets.map((d) => ({ ...d })), il.imageSizes, original) as unknown as Detections[];
+    });
+  }
+}
+
+/** Options of fasterrcnn_resnet50_fpn. */
+export interface FasterRCNNResNet50FPNOptions extends FasterRCNNOptions {
+  /**
+   * Stages of the backbone that train (default 5 without pretrained weights, as torchvision; 3 is its choice
+   * when fine-tuning from ImageNet).
+   */
+  trainableBackboneLayers?: number;
+  /** FrozenBatchNorm2d in the backbone, for pretrained weights (default false: BatchNorm2d, as torchvision without weights). */
+  frozenBatchNorm?: boolean;
+}
+
+/**
+ * torchvision's fasterrcnn_resnet50_fpn without downloaded weights: 41,808,406 parameters with 91 classes. Load
+ * torchvision weights exported with tools/export_torchvision.py (set `frozenBatchNorm` for its pretrained ones).
+ */
+export function fasterrcnn_resnet50_fpn(opts: FasterRCNNResNet50FPNOptions = {}): FasterRCNN {
+  const norm = opts.frozenBatchNorm ? (c: number) => new FrozenBatchNorm2d(c) : (c: number) => new BatchNorm2d(c);
+  const trunk = resnet50({ normLayer: norm });
+  return new FasterRCNN(resnetFpnExtractor(trunk, opts.trainableBackboneLayers ?? (opts.frozenBatchNorm ? 3 : 5)), opts);
+}

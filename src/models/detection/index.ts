@@ -1,0 +1,14 @@
+/**
+ * `models.detection`: building blocks of torchvision.models.detection — ImageList, AnchorGenerator, BoxCoder and
+ * paste_masks_in_image. (Box and RoI ops themselves are in `tt.ops`.)
+ */
+export { ImageList } from './image-list.js';
+export { AnchorGenerator } from './anchor-utils.js';
+export { BoxCoder } from './box-coder.js';
+export { pasteMasksInImage } from '../../ops/paste-masks.js';
+export { GeneralizedRCNNTransform, resizeBoxes, type DetectionTarget, type GeneralizedRCNNTransformOptions } from './transform.js';
+export { RPNHead, RegionProposalNetwork, concatBoxPredictionLayers, type RPNOptions, type DetectionTrainTarget, type FgBgSampler } from './rpn.js';
+export { TwoMLPHead, FastRCNNPredictor, RoIHeads, type RoIHeadsOptions, type Detections } from './roi-heads.js';
+export { FrozenBatchNorm2d, IntermediateLayerGetter, FeaturePyramidNetwork, BackboneWithFPN, resnetFpnExtractor } from './backbone.js';
+export { FasterRCNN, fasterrcnn_resnet50_fpn, type FasterRCNNOptions, type FasterRCNNResNet50FPNOptions } from './faster-rcnn.js';
+export { Matcher, BalancedPositiveNegativeSampler, rpnLoss, fastrcnnLoss } from './det-utils.js';

@@ -1,0 +1,319 @@
+/**
+ * Box operations (torchvision.ops.boxes): format conversion, areas, the pairwise IoU family, clipping, small-box
+ * removal, non-maximum suppression and masks → boxes.
+ *
+ * Boxes are [N, 4] tensors in (x1, y1, x2, y2) pixel coordinates unless a format says otherwise. The pairwise IoU
+ * functions are compositions of differentiable tensor ops, each the op torchvision uses in the same order, so their
+ * float32 results and gradients agree with torchvision's to rounding; `nms` runs on typed arrays (it is on the
+ * inference hot path and has no gradient).
+ */
+import { record } from '../autograd/graph.js';
+import { tensor } from '../tensor/creation.js';
+import { isFloating } from '../tensor/dtype.js';
+import { formatShape } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { add, clamp, div, maximum, minimum, mul, pow, sub } from './elementwise.js';
+import { narrow, select, stack, to, unsqueeze } from './shape.js';
+
+/** Box formats of `boxConvert` (torchvision's names). */
+export type BoxFormat = 'xyxy' | 'xywh' | 'cxcywh';
+
+const FORMATS: readonly BoxFormat[] = ['xyxy', 'xywh', 'cxcywh'];
+
+/** Throws naming `op` unless `boxes` is [N, 4] (or [..., 4] when `anyLead`). */
+export function checkBoxes(op: string, boxes: Tensor, what = 'boxes', anyLead = false): void {
+  const ok = anyLead ? boxes.shape.length >= 1 && boxes.shape[boxes.shape.length - 1] === 4 : boxes.shape.length === 2 && boxes.shape[1] === 4;
+  if (!ok) throw new Error(`${op}: ${what} must have shape ${anyLead ? '[..., 4]' : '[N, 4]'}, got ${formatShape(boxes.shape)}`);
+}
+
+/** The four coordinate columns of [..., 4] boxes (views). */
+function columns(b: Tensor): [Tensor, Tensor, Tensor, Tensor] {
+  const d = b.shape.length - 1;
+  return [select(b, d, 0), select(b, d, 1), select(b, d, 2), select(b, d, 3)];
+}
+
+/** Integer boxes take part in float arithmetic (torchvision's _upcast keeps float dtypes as they are). */
+function upcast(b: Tensor): Tensor {
+  return isFloating(b.dtype) ? b : to(b, 'float32');
+}
+
+/**
+ * Converts boxes between 'xyxy' (corners), 'xywh' (top-left corner, width, height) and 'cxcywh' (centre, width,
+ * height), like torchvision.ops.box_convert. Works on [..., 4] and is differentiable.
+ */
+export function boxConvert(boxes: Tensor, inFmt: BoxFormat, outFmt: BoxFormat): Tensor {
+  if (!FORMATS.includes(inFmt) || !FORMATS.includes(outFmt)) {
+    throw new Error(`boxConvert: formats must be one of ${FORMATS.join(', ')}, got inFmt ${JSON.stringify(inFmt)}, outFmt ${JSON.stringify(outFmt)}`);
+  }
+  checkBoxes('boxConvert', boxes, 'boxes', true);
+  if (inFmt === outFmt) return boxes;
+  const d = boxes.shape.length - 1;
+  const [a, b, c, e] = columns(boxes);
+  let xyxy: [Tensor, Tensor, Tensor, Tensor];
+  if (inFmt === 'xyxy') xyxy = [a, b, c, e];
+  else if (inFmt === 'xywh') xyxy = [a, b, add(a, c), add(b, e)];
+  else {
+    const hw = mul(c, 0.5);
+    const hh = mul(e, 0.5);
+    xyxy = [sub(a, hw), sub(b, hh), add(a, hw), add(b, hh)];
+  }
+  const [x1, y1, x2, y2] = xyxy;
+  if (outFmt === 'xyxy') return stack(xyxy, d);
+  if (outFmt === 'xywh') return stack([x1, y1, sub(x2, x1), sub(y2, y1)], d);
+  return stack([div(add(x1, x2), 2), div(add(y1, y2), 2), sub(x2, x1), sub(y2, y1)], d);
+}
+
+/** Area (x2 − x1)·(y2 − y1) of each of [N, 4] xyxy boxes (negative for inverted boxes, as torchvision). */
+export function boxArea(boxes: Tensor): Tensor {
+  checkBoxes('boxArea', boxes, 'boxes', true);
+  const [x1, y1, x2, y2] = columns(upcast(boxes));
+  return mul(sub(x2, x1), sub(y2, y1));
+}
+
+/** Pairwise intersection and union of [N, 4] and [M, 4] boxes, [N, M] each (torchvision's _box_inter_union). */
+function interUnion(b1: Tensor, b2: Tensor): [Tensor, Tensor] {
+  const area1 = boxArea(b1);
+  const area2 = boxArea(b2);
+  const lt = maximum(unsqueeze(narrow(b1, 1, 0, 2), 1), narrow(b2, 1, 0, 2));
+  const rb = minimum(unsqueeze(narrow(b1, 1, 2, 2), 1), narrow(b2, 1, 2, 2));
+  const wh = clamp(sub(rb, lt), 0);
+  const inter = mul(select(wh, 2, 0), select(wh, 2, 1));
+  const union = sub(add(unsqueeze(area1, 1), area2), inter);
+  return [inter, union];
+}
+
+function pairwiseInputs(op: string, boxes1: Tensor, boxes2: Tensor): [Tensor, Tensor] {
+  checkBoxes(op, boxes1, 'boxes1');
+  checkBoxes(op, boxes2, 'boxes2');
+  return [upcast(boxes1), upcast(boxes2)];
+}
+
+/**
+ * Jaccard index of every pair: [N, M] = |A ∩ B| / |A ∪ B| for xyxy boxes [N, 4] and [M, 4], as
+ * torchvision.ops.box_iou (two identical zero-area boxes give 0/0 = NaN there and here).
+ */
+export function boxIou(boxes1: Tensor, boxes2: Tensor): Tensor {
+  const [b1, b2] = pairwiseInputs('boxIou', boxes1, boxes2);
+  const [inter, union] = interUnion(b1, b2);
+  return div(inter, union);
+}
+
+/** Smallest enclosing box's width and height of every pair, [N, M, 2], clamped at 0. */
+function enclosingWh(b1: Tensor, b2: Tensor): Tensor {
+  const lti = minimum(unsqueeze(narrow(b1, 1, 0, 2), 1), narrow(b2, 1, 0, 2));
+  const rbi = maximum(unsqueeze(narrow(b1, 1, 2, 2), 1), narrow(b2, 1, 2, 2));
+  return clamp(sub(rbi, lti), 0);
+}
+
+/**
+ * Generalised IoU (Rezatofighi et al., CVPR 2019) of every pair: IoU − (|C| − |A ∪ B|) / |C| with C the
+ * smallest enclosing box, in [−1, 1]; torchvision.ops.generalized_box_iou. Boxes must satisfy x2 ≥ x1, y2 ≥ y1.
+ */
+export function generalizedBoxIou(boxes1: Tensor, boxes2: Tensor): Tensor {
+  const [b1, b2] = pairwiseInputs('generalizedBoxIou', boxes1, boxes2);
+  const [inter, union] = interUnion(b1, b2);
+  const iou = div(inter, union);
+  const whi = enclosingWh(b1, b2);
+  const areai = mul(select(whi, 2, 0), select(whi, 2, 1));
+  return sub(iou, div(sub(areai, union), areai));
+}
+
+/** DIoU and IoU of every pair (torchvision's _box_diou_iou). */
+function diouIou(b1: Tensor, b2: Tensor, eps: number): [Tensor, Tensor] {
+  const [inter, union] = interUnion(b1, b2);
+  const iou = div(inter, union);
+  const whi = enclosingWh(b1, b2);
+  const diag = add(add(pow(select(whi, 2, 0), 2), pow(select(whi, 2, 1), 2)), eps);
+  const [x1, y1, x2, y2] = columns(b1);
+  const [gx1, gy1, gx2, gy2] = columns(b2);
+  const xp = div(add(x1, x2), 2);
+  const yp = div(add(y1, y2), 2);
+  const xg = div(add(gx1, gx2), 2);
+  const yg = div(add(gy1, gy2), 2);
+  const centres = add(pow(sub(unsqueeze(xp, 1), unsqueeze(xg, 0)), 2), pow(sub(unsqueeze(yp, 1), unsqueeze(yg, 0)), 2));
+  return [sub(iou, div(centres, diag)), iou];
+}
+
+/**
+ * Distance IoU (Zheng et al., AAAI 2020) of every pair: IoU − ρ²(centres) / c² with c the diagonal of the
+ * smallest enclosing box; torchvision.ops.distance_box_iou.
+ */
+export function distanceBoxIou(boxes1: Tensor, boxes2: Tensor, opts: { eps?: number } = {}): Tensor {
+  const [b1, b2] = pairwiseInputs('distanceBoxIou', boxes1, boxes2);
+  return diouIou(b1, b2, opts.eps ?? 1e-7)[0];
+}
+
+/** Elementwise arctangent, differentiable (d/dx atan x = 1 / (1 + x²)); used by the CIoU aspect-ratio term. */
+export function atan(x: Tensor): Tensor {
+  const out = Tensor.empty(x.shape, isFloating(x.dtype) ? x.dtype : 'float32');
+  const src = x.dataView();
+  for (let i = 0; i < src.length; i++) out.storage[i] = Math.atan(src[i]);
+  if (!isFloating(x.dtype)) return out;
+  return record('atan', out, [x], () => (g) => [div(g, add(mul(x, x), 1))]);
+}
+
+/**
+ * Complete IoU (Zheng et al., AAAI 2020) of every pair: DIoU − α·v, v = 4/π²·(atan(w₁/h₁) − atan(w₂/h₂))², with
+ * α = v / (1 − IoU + v + eps) treated as a constant; torchvision.ops.complete_box_iou.
+ */
+export function completeBoxIou(boxes1: Tensor, boxes2: Tensor, opts: { eps?: number } = {}): Tensor {
+  const eps = opts.eps ?? 1e-7;
+  const [b1, b2] = pairwiseInputs('completeBoxIou', boxes1, boxes2);
+  const [diou, iou] = diouIou(b1, b2, eps);
+  const [x1, y1, x2, y2] = columns(b1);
+  const [gx1, gy1, gx2, gy2] = columns(b2);
+  const wPred = unsqueeze(sub(x2, x1), 1);
+  const hPred = unsqueeze(sub(y2, y1), 1);
+  const wGt = sub(gx2, gx1);
+  const hGt = sub(gy2, gy1);
+  const v = mul(pow(sub(atan(div(wPred, hPred)), atan(div(wGt, hGt))), 2), 4 / (Math.PI * Math.PI));
+  const vc = v.detach();
+  const alpha = div(vc, add(add(sub(1, iou.detach()), vc), eps));
+  return sub(diou, mul(alpha, v));
+}
+
+/** Clamps xyxy boxes [..., 4] into an image of `size` = [height, width] (torchvision.ops.clip_boxes_to_image). */
+export function clipBoxesToImage(boxes: Tensor, size: readonly [number, number]): Tensor {
+  checkBoxes('clipBoxesToImage', boxes, 'boxes', true);
+  const [h, w] = size;
+  const d = boxes.shape.length - 1;
+  const [x1, y1, x2, y2] = columns(boxes);
+  return stack([clamp(x1, 0, w), clamp(y1, 0, h), clamp(x2, 0, w), clamp(y2, 0, h)], d);
+}
+
+/** Indices (int32, ascending) of the boxes whose width and height are both ≥ minSize (torchvision.ops.remove_small_boxes). */
+export function removeSmallBoxes(boxes: Tensor, minSize: number): Tensor {
+  checkBoxes('removeSmallBoxes', boxes);
+  const b = boxes.dataView();
+  // Widths are float32 differences compared with minSize cast to float32, as PyTorch does for a float32 tensor.
+  const r = rounder(boxes);
+  const m = r(minSize);
+  const keep: number[] = [];
+  for (let i = 0; i < boxes.shape[0]; i++) {
+    if (r(b[4 * i + 2] - b[4 * i]) >= m && r(b[4 * i + 3] - b[4 * i + 1]) >= m) keep.push(i);
+  }
+  return tensor(Int32Array.from(keep), [keep.length], { dtype: 'int32' });
+}
+
+/** Rounds like the dtype: float32 boxes are compared in float32, as torchvision's kernel does. */
+function rounder(t: Tensor): (x: number) => number {
+  return t.dtype === 'float32' ? Math.fround : (x: number) => x;
+}
+
+/** Indices 0..n−1 ordered by descending score, ties by index (PyTorch's stable descending sort). */
+function orderByScore(scores: ArrayLike<number>, idx?: ArrayLike<number>): Int32Array {
+  const order = idx ? Int32Array.from(idx as ArrayLike<number>) : Int32Array.from({ length: scores.length }, (_, i) => i);
+  const key = (i: number) => scores[i];
+  // Array sort is stable; NaN scores sort first, as PyTorch's descending sort puts NaN above everything.
+  const arr = Array.from(order);
+  arr.sort((a, b) => {
+    const sa = key(a);
+    const sb = key(b);
+    if (Number.isNaN(sa) || Number.isNaN(sb)) return Number.isNaN(sa) ? (Number.isNaN(sb) ? 0 : -1) : 1;
+    return sb - sa;
+  });
+  return Int32Array.from(arr);
+}
+
+/** Greedy NMS over the boxes listed in `order` (already by descending score); pushes kept indices to `keep`. */
+function nmsKernel(b: ArrayLike<number>, order: Int32Array, iouThreshold: number, r: (x: number) => number, keep: number[]): void {
+  const n = order.length;
+  const suppressed = new Uint8Array(n);
+  const area = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const i = order[k] * 4;
+    area[k] = r((b[i + 2] - b[i]) * (b[i + 3] - b[i + 1]));
+  }
+  for (let a = 0; a < n; a++) {
+    if (suppressed[a]) continue;
+    const i = order[a] * 4;
+    keep.push(order[a]);
+    const ix1 = b[i], iy1 = b[i + 1], ix2 = b[i + 2], iy2 = b[i + 3];
+    const iarea = area[a];
+    for (let c = a + 1; c < n; c++) {
+      if (suppressed[c]) continue;
+      const j = order[c] * 4;
+      const w = Math.max(0, r(Math.min(ix2, b[j + 2]) - Math.max(ix1, b[j])));
+      const h = Math.max(0, r(Math.min(iy2, b[j + 3]) - Math.max(iy1, b[j + 1])));
+      const inter = r(w * h);
+      // NaN (two zero-area boxes) compares false: such boxes never suppress each other, as in torchvision.
+      if (r(inter / r(r(iarea + area[c]) - inter)) > iouThreshold) suppressed[c] = 1;
+    }
+  }
+}
+
+function checkNmsInputs(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number): void {
+  checkBoxes(op, boxes);
+  if (scores.shape.length !== 1 || scores.shape[0] !== boxes.shape[0]) {
+    throw new Error(`${op}: scores must have shape [${boxes.shape[0]}] to match boxes ${formatShape(boxes.shape)}, got ${formatShape(scores.shape)}`);
+  }
+  if (typeof iouThreshold !== 'number' || Number.isNaN(iouThreshold)) throw new Error(`${op}: iouThreshold must be a number, got ${iouThreshold}`);
+}
+
+/**
+ * Non-maximum suppression (torchvision.ops.nms): visits boxes by descending score (ties by index) and drops every
+ * later box whose IoU with a kept one is > iouThreshold. Returns int32 indices of the kept boxes, by descending
+ * score. xyxy boxes; zero-area boxes never suppress one another (their IoU is NaN).
+ */
+export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor {
+  checkNmsInputs('nms', boxes, scores, iouThreshold);
+  const b = boxes.dataView();
+  const keep: number[] = [];
+  nmsKernel(b, orderByScore(scores.dataView()), iouThreshold, rounder(boxes), keep);
+  return tensor(Int32Array.from(keep), [keep.length], { dtype: 'int32' });
+}
+
+/**
+ * Class-aware NMS (torchvision.ops.batched_nms): boxes of different `idxs` (category, or image) never suppress
+ * each other. Runs NMS per category — exact, unlike the coordinate-offset trick, whose large offsets can round
+ * float32 boxes — and returns int32 indices of the kept boxes by descending score, ties by index.
+ */
+export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Tensor {
+  checkNmsInputs('batchedNms', boxes, scores, iouThreshold);
+  if (idxs.shape.length !== 1 || idxs.shape[0] !== boxes.shape[0]) {
+    throw new Error(`batchedNms: idxs must have shape [${boxes.shape[0]}] to match boxes ${formatShape(boxes.shape)}, got ${formatShape(idxs.shape)}`);
+  }
+  const b = boxes.dataView();
+  const s = scores.dataView();
+  const ids = idxs.dataView();
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < ids.length; i++) {
+    const g = groups.get(ids[i]);
+    if (g) g.push(i);
+    else groups.set(ids[i], [i]);
+  }
+  const keep: number[] = [];
+  const r = rounder(boxes);
+  for (const members of groups.values()) nmsKernel(b, orderByScore(s, members), iouThreshold, r, keep);
+  const sorted = orderByScore(s, keep.sort((x, y) => x - y));
+  return tensor(sorted, [sorted.length], { dtype: 'int32' });
+}
+
+/**
+ * Tight xyxy boxes [N, 4] (float32) around the non-zero pixels of masks [N, H, W] (torchvision.ops.masks_to_boxes):
+ * x2/y2 are the last column/row that is set, so a single pixel at (x, y) gives (x, y, x, y).
+ */
+export function masksToBoxes(masks: Tensor): Tensor {
+  if (masks.numel() === 0 && masks.shape.length <= 3) return Tensor.empty([0, 4], 'float32');
+  if (masks.shape.length !== 3) throw new Error(`masksToBoxes: masks must have shape [N, H, W], got ${formatShape(masks.shape)}`);
+  const [n, h, w] = masks.shape;
+  const m = masks.dataView();
+  const out = Tensor.empty([n, 4], 'float32');
+  for (let k = 0; k < n; k++) {
+    let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+    const base = k * h * w;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (m[base + y * w + x] !== 0) {
+          if (x < x1) x1 = x;
+          if (x > x2) x2 = x;
+          if (y < y1) y1 = y;
+          y2 = y;
+        }
+      }
+    }
+    if (x2 < 0) throw new Error(`masksToBoxes: mask ${k} of ${formatShape(masks.shape)} is empty (torchvision fails on it too); drop empty masks first`);
+    out.storage.set([x1, y1, x2, y2], 4 * k);
+  }
+  return out;
+}

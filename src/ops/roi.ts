@@ -1,0 +1,292 @@
+/**
+ * Region-of-interest pooling (torchvision.ops.roi_align / roi_pool): fixed-size features for boxes of any size,
+ * forward and backward on typed arrays.
+ *
+ * RoIAlign is Mask R-CNN's (He et al., ICCV 2017): each output bin averages bilinear samples on a regular grid,
+ * with no rounding of the box. RoIPool is Fast R-CNN's (Girshick, ICCV 2015): the box is rounded to the feature
+ * grid and each bin takes the maximum. Both follow torchvision's CPU kernels case by case — the sample clipping at
+ * −1 and H/W, `aligned` (half-pixel offset, Detectron2), the adaptive sampling grid ceil(roi / bins), std::round
+ * (half away from zero) in RoIPool — and round the box geometry in float32 for float32 input as those kernels do,
+ * so samples at the borders fall on the same side.
+ */
+import { record } from '../autograd/graph.js';
+import { formatShape } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { isFloating } from '../tensor/dtype.js';
+import { pair } from './util.js';
+
+/** RoIs: [K, 5] rows (batch index, x1, y1, x2, y2), or one [L, 4] xyxy tensor per image. */
+export type Rois = Tensor | readonly Tensor[];
+
+/** Options of roiAlign. */
+export interface RoiAlignOptions {
+  /** Input pixels per box unit: 1/stride of the feature map (default 1). */
+  spatialScale?: number;
+  /** Samples per bin along each axis; ≤ 0 means ceil(roi size / output size), adaptive (default -1). */
+  samplingRatio?: number;
+  /** Shift the box by −0.5 pixel so samples sit on pixel centres (Detectron2's fix); default false, as torchvision. */
+  aligned?: boolean;
+}
+
+/** Options of roiPool. */
+export interface RoiPoolOptions {
+  /** Input pixels per box unit (default 1). */
+  spatialScale?: number;
+}
+
+/** [K, 5] float data of the rois in the input's dtype, from either form (torchvision's convert_boxes_to_roi_format). */
+function roiRows(op: string, rois: Rois, batch: number): Float64Array {
+  let out: Float64Array;
+  if (rois instanceof Tensor) {
+    if (rois.shape.length !== 2 || rois.shape[1] !== 5) {
+      throw new Error(`${op}: rois must be a [K, 5] tensor (batch index, x1, y1, x2, y2) or a list of [L, 4] box tensors, got ${formatShape(rois.shape)}`);
+    }
+    out = Float64Array.from(rois.dataView());
+  } else {
+    let k = 0;
+    for (const b of rois) {
+      if (!(b instanceof Tensor) || b.shape.length !== 2 || b.shape[1] !== 4) {
+        throw new Error(`${op}: each per-image box tensor must have shape [L, 4], got ${b instanceof Tensor ? formatShape(b.shape) : typeof b}`);
+      }
+      k += b.shape[0];
+    }
+    out = new Float64Array(5 * k);
+    let r = 0;
+    rois.forEach((b, i) => {
+      const d = b.dataView();
+      for (let j = 0; j < b.shape[0]; j++, r++) {
+        out[5 * r] = i;
+        for (let c = 0; c < 4; c++) out[5 * r + 1 + c] = d[4 * j + c];
+      }
+    });
+  }
+  for (let r = 0; r < out.length / 5; r++) {
+    const b = out[5 * r];
+    if (!Number.isInteger(b) || b < 0 || b >= batch) throw new Error(`${op}: roi ${r} has batch index ${b}, expected an integer in [0, ${batch})`);
+  }
+  return out;
+}
+
+function checkInput(op: string, input: Tensor): void {
+  if (input.shape.length !== 4) throw new Error(`${op}: input must be [N, C, H, W], got ${formatShape(input.shape)}`);
+  if (!isFloating(input.dtype)) throw new Error(`${op}: input must be a floating-point tensor, got ${input.dtype}`);
+}
+
+/** Bilinear taps of one sample coordinate: two indices and weights, or none when it is outside [−1, size]. */
+interface Taps { lo: Int32Array; hi: Int32Array; wlo: Float64Array; whi: Float64Array; valid: Uint8Array }
+
+/** Sample positions along one axis of one roi: `bins` × `grid` samples starting at `start`, bins of `binSize`. */
+function axisTaps(start: number, binSize: number, bins: number, grid: number, size: number, r: (x: number) => number): Taps {
+  const n = Math.max(bins * grid, 0);
+  const t: Taps = { lo: new Int32Array(n), hi: new Int32Array(n), wlo: new Float64Array(n), whi: new Float64Array(n), valid: new Uint8Array(n) };
+  for (let p = 0; p < bins; p++) {
+    for (let i = 0; i < grid; i++) {
+      const k = p * grid + i;
+      let v = r(r(start + r(p * binSize)) + r(r((i + 0.5) * binSize) / grid));
+      if (v < -1 || v > size) continue;
+      if (v <= 0) v = 0;
+      let lo = Math.trunc(v);
+      let hi: number;
+      if (lo >= size - 1) {
+        hi = lo = size - 1;
+        v = lo;
+      } else hi = lo + 1;
+      const l = r(v - lo);
+      t.lo[k] = lo;
+      t.hi[k] = hi;
+      t.wlo[k] = r(1 - l);
+      t.whi[k] = l;
+      t.valid[k] = 1;
+    }
+  }
+  return t;
+}
+
+/** Per-roi geometry of RoIAlign. */
+interface AlignGeom { batch: number; ys: Taps; xs: Taps; gh: number; gw: number; count: number }
+
+function alignGeometry(rows: Float64Array, k: number, ph: number, pw: number, h: number, w: number, o: Required<RoiAlignOptions>, r: (x: number) => number): AlignGeom {
+  const scale = r(o.spatialScale);
+  const offset = o.aligned ? 0.5 : 0;
+  const x1 = r(r(rows[5 * k + 1] * scale) - offset);
+  const y1 = r(r(rows[5 * k + 2] * scale) - offset);
+  const x2 = r(r(rows[5 * k + 3] * scale) - offset);
+  const y2 = r(r(rows[5 * k + 4] * scale) - offset);
+  let rw = r(x2 - x1);
+  let rh = r(y2 - y1);
+  // Without `aligned`, tiny or inverted boxes are forced to 1 pixel (the legacy Caffe2 behaviour torchvision keeps).
+  if (!o.aligned) {
+    rw = Math.max(rw, 1);
+    rh = Math.max(rh, 1);
+  }
+  const binH = r(rh / ph);
+  const binW = r(rw / pw);
+  const gh = o.samplingRatio > 0 ? o.samplingRatio : Math.ceil(r(rh / ph));
+  const gw = o.samplingRatio > 0 ? o.samplingRatio : Math.ceil(r(rw / pw));
+  return {
+    batch: rows[5 * k], gh, gw, count: Math.max(gh * gw, 1),
+    ys: axisTaps(y1, binH, ph, Math.max(gh, 0), h, r),
+    xs: axisTaps(x1, binW, pw, Math.max(gw, 0), w, r),
+  };
+}
+
+/**
+ * RoIAlign (torchvision.ops.roi_align): [K, C, outH, outW] features of each roi, each bin the mean of
+ * samplingRatio² bilinear samples. `rois` is [K, 5] (batch index, x1, y1, x2, y2) in input-image coordinates
+ * (scaled by `spatialScale`) or a list of [L, 4] boxes per image. Differentiable with respect to `input`.
+ */
+export function roiAlign(input: Tensor, rois: Rois, outputSize: number | readonly [number, number], opts: RoiAlignOptions = {}): Tensor {
+  checkInput('roiAlign', input);
+  const [ph, pw] = pair('roiAlign', 'outputSize', outputSize, 1);
+  const o: Required<RoiAlignOptions> = { spatialScale: opts.spatialScale ?? 1, samplingRatio: opts.samplingRatio ?? -1, aligned: opts.aligned ?? false };
+  if (!Number.isInteger(o.samplingRatio)) throw new Error(`roiAlign: samplingRatio must be an integer, got ${o.samplingRatio}`);
+  const [n, c, h, w] = input.shape;
+  const rows = roiRows('roiAlign', rois, n);
+  const k = rows.length / 5;
+  const r = input.dtype === 'float32' ? Math.fround : (x: number) => x;
+  const geoms: AlignGeom[] = [];
+  for (let i = 0; i < k; i++) geoms.push(alignGeometry(rows, i, ph, pw, h, w, o, r));
+  const x = input.dataView();
+  const out = Tensor.empty([k, c, ph, pw], input.dtype);
+  const y = out.storage;
+  const plane = h * w;
+  for (let i = 0; i < k; i++) {
+    const { batch, ys, xs, gh, gw, count } = geoms[i];
+    for (let ch = 0; ch < c; ch++) {
+      const base = (batch * c + ch) * plane;
+      const obase = ((i * c + ch) * ph) * pw;
+      for (let py = 0; py < ph; py++) {
+        for (let px = 0; px < pw; px++) {
+          let acc = 0;
+          for (let iy = 0; iy < gh; iy++) {
+            const a = py * gh + iy;
+            if (!ys.valid[a]) continue;
+            const r0 = base + ys.lo[a] * w;
+            const r1 = base + ys.hi[a] * w;
+            const wy0 = ys.wlo[a];
+            const wy1 = ys.whi[a];
+            for (let ix = 0; ix < gw; ix++) {
+              const b = px * gw + ix;
+              if (!xs.valid[b]) continue;
+              const xl = xs.lo[b], xh = xs.hi[b], wx0 = xs.wlo[b], wx1 = xs.whi[b];
+              acc += wy0 * (wx0 * x[r0 + xl] + wx1 * x[r0 + xh]) + wy1 * (wx0 * x[r1 + xl] + wx1 * x[r1 + xh]);
+            }
+          }
+          y[obase + py * pw + px] = acc / count;
+        }
+      }
+    }
+  }
+  return record('roiAlign', out, [input], () => (g) => {
+    const gy = g.dataView();
+    const gx = Tensor.empty(input.shape, g.dtype);
+    const gs = gx.storage;
+    for (let i = 0; i < k; i++) {
+      const { batch, ys, xs, gh, gw, count } = geoms[i];
+      for (let ch = 0; ch < c; ch++) {
+        const base = (batch * c + ch) * plane;
+        const obase = ((i * c + ch) * ph) * pw;
+        for (let py = 0; py < ph; py++) {
+          for (let px = 0; px < pw; px++) {
+            const go = gy[obase + py * pw + px] / count;
+            if (go === 0) continue;
+            for (let iy = 0; iy < gh; iy++) {
+              const a = py * gh + iy;
+              if (!ys.valid[a]) continue;
+              const r0 = base + ys.lo[a] * w;
+              const r1 = base + ys.hi[a] * w;
+              const g0 = go * ys.wlo[a];
+              const g1 = go * ys.whi[a];
+              for (let ix = 0; ix < gw; ix++) {
+                const b = px * gw + ix;
+                if (!xs.valid[b]) continue;
+                const xl = xs.lo[b], xh = xs.hi[b], wx0 = xs.wlo[b], wx1 = xs.whi[b];
+                gs[r0 + xl] += g0 * wx0;
+                gs[r0 + xh] += g0 * wx1;
+                gs[r1 + xl] += g1 * wx0;
+                gs[r1 + xh] += g1 * wx1;
+              }
+            }
+          }
+        }
+      }
+    }
+    return [gx];
+  });
+}
+
+/** C's std::round: halves away from zero (Math.round rounds −2.5 to −2). */
+function roundHalfAway(v: number): number {
+  return Math.sign(v) * Math.round(Math.abs(v));
+}
+
+/**
+ * RoIPool (torchvision.ops.roi_pool): [K, C, outH, outW], each bin the maximum over its cells of the box rounded
+ * to the feature grid (0 for an empty bin). Same `rois` forms as roiAlign. The gradient goes to each bin's argmax.
+ */
+export function roiPool(input: Tensor, rois: Rois, outputSize: number | readonly [number, number], opts: RoiPoolOptions = {}): Tensor {
+  checkInput('roiPool', input);
+  const [ph, pw] = pair('roiPool', 'outputSize', outputSize, 1);
+  const [n, c, h, w] = input.shape;
+  const rows = roiRows('roiPool', rois, n);
+  const k = rows.length / 5;
+  const r = input.dtype === 'float32' ? Math.fround : (x: number) => x;
+  const scale = r(opts.spatialScale ?? 1);
+  const x = input.dataView();
+  const out = Tensor.empty([k, c, ph, pw], input.dtype);
+  const argmax = new Int32Array(k * c * ph * pw).fill(-1);
+  const plane = h * w;
+  for (let i = 0; i < k; i++) {
+    const batch = rows[5 * i];
+    const sw = roundHalfAway(r(rows[5 * i + 1] * scale));
+    const sh = roundHalfAway(r(rows[5 * i + 2] * scale));
+    const ew = roundHalfAway(r(rows[5 * i + 3] * scale));
+    const eh = roundHalfAway(r(rows[5 * i + 4] * scale));
+    const rw = Math.max(ew - sw + 1, 1);
+    const rh = Math.max(eh - sh + 1, 1);
+    const binH = r(rh / ph);
+    const binW = r(rw / pw);
+    for (let py = 0; py < ph; py++) {
+      const hs = Math.min(Math.max(Math.floor(r(py * binH)) + sh, 0), h);
+      const he = Math.min(Math.max(Math.ceil(r((py + 1) * binH)) + sh, 0), h);
+      for (let px = 0; px < pw; px++) {
+        const ws = Math.min(Math.max(Math.floor(r(px * binW)) + sw, 0), w);
+        const we = Math.min(Math.max(Math.ceil(r((px + 1) * binW)) + sw, 0), w);
+        const empty = he <= hs || we <= ws;
+        for (let ch = 0; ch < c; ch++) {
+          const base = (batch * c + ch) * plane;
+          let best = empty ? 0 : -Infinity;
+          let at = -1;
+          for (let yy = hs; yy < he; yy++) {
+            for (let xx = ws; xx < we; xx++) {
+              const v = x[base + yy * w + xx];
+              if (v > best) {
+                best = v;
+                at = yy * w + xx;
+              }
+            }
+          }
+          // torchvision starts from −FLT_MAX: a bin of all −inf (or NaN) keeps −FLT_MAX and no argmax.
+          const o = ((i * c + ch) * ph + py) * pw + px;
+          out.storage[o] = best === -Infinity ? -3.4028234663852886e38 : best;
+          argmax[o] = at;
+        }
+      }
+    }
+  }
+  return record('roiPool', out, [input], () => (g) => {
+    const gy = g.dataView();
+    const gx = Tensor.empty(input.shape, g.dtype);
+    for (let i = 0; i < k; i++) {
+      const batch = rows[5 * i];
+      for (let ch = 0; ch < c; ch++) {
+        const base = (batch * c + ch) * plane;
+        for (let j = 0; j < ph * pw; j++) {
+          const o = (i * c + ch) * ph * pw + j;
+          if (argmax[o] >= 0) gx.storage[base + argmax[o]] += gy[o];
+        }
+      }
+    }
+    return [gx];
+  });
+}

@@ -1,0 +1,158 @@
+"""Reference outputs of torchvision.models.detection components for test/detection-parity.test.ts.
+
+    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn]
+
+transform: GeneralizedRCNNTransform in eval and train mode on two images of different sizes with boxes and masks,
+and the postprocess of boxes and Mask R-CNN masks. two_stage: RPN and RoIHeads on random features (weights in
+two_stage.safetensors). fasterrcnn: fasterrcnn_resnet50_fpn end to end (its 167 MB state dict included).
+"""
+import os
+import sys
+
+import torch
+from torchvision.models.detection.transform import GeneralizedRCNNTransform
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from export_torchvision import write_safetensors  # noqa: E402
+
+
+def transform_case(out_dir):
+    g = torch.Generator().manual_seed(0)
+    imgs = [torch.rand(3, 37, 53, generator=g), torch.rand(3, 61, 45, generator=g)]
+    boxes = [torch.tensor([[1.5, 2.0, 30.0, 20.5], [10.0, 0.0, 52.0, 36.0]]), torch.tensor([[0.0, 0.0, 44.0, 60.0]])]
+    masks = [(torch.rand(2, 37, 53, generator=g) > 0.5).to(torch.uint8), (torch.rand(1, 61, 45, generator=g) > 0.5).to(torch.uint8)]
+    targets = [{"boxes": b, "masks": m} for b, m in zip(boxes, masks)]
+    t = GeneralizedRCNNTransform(64, 90, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]).eval()
+    il, tg = t(imgs, [dict(x) for x in targets])
+    out = {"img0": imgs[0], "img1": imgs[1], "boxes0": boxes[0], "boxes1": boxes[1], "masks0": masks[0], "masks1": masks[1],
+           "eval_batch": il.tensors, "eval_sizes": torch.tensor(il.image_sizes, dtype=torch.int32),
+           "eval_boxes0": tg[0]["boxes"], "eval_boxes1": tg[1]["boxes"], "eval_masks0": tg[0]["masks"], "eval_masks1": tg[1]["masks"]}
+    # A short side of 100 hits the max_size cap on the 61×45 image; size_divisible 16.
+    t2 = GeneralizedRCNNTransform((100,), 110, [0.5, 0.4, 0.3], [0.2, 0.3, 0.4], size_divisible=16).train()
+    il2, _ = t2(imgs)
+    out["train_batch"] = il2.tensors
+    out["train_sizes"] = torch.tensor(il2.image_sizes, dtype=torch.int32)
+    # postprocess: predicted boxes and 28×28 mask probabilities back on the original images.
+    pm = torch.rand(2, 1, 28, 28, generator=g)
+    pred = [{"boxes": torch.tensor([[3.0, 4.0, 40.0, 30.0], [-5.0, 10.0, 20.0, 70.0]]), "masks": pm}]
+    post = t.postprocess([dict(p) for p in pred], [(64, 91)], [(37, 53)])
+    out["post_masks_in"] = pm
+    out["post_boxes"] = post[0]["boxes"]
+    out["post_masks"] = post[0]["masks"]
+    write_safetensors(os.path.join(out_dir, "transform.safetensors"), out)
+
+
+def two_stage_case(out_dir):
+    """RPN and RoIHeads (box branch) of Faster R-CNN in eval mode on random two-level features."""
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+    from torchvision.models.detection.image_list import ImageList
+    from torchvision.models.detection.roi_heads import RoIHeads
+    from torchvision.models.detection.rpn import RegionProposalNetwork, RPNHead
+    from torchvision.ops import MultiScaleRoIAlign
+
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(1)
+
+    class TwoStage(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            head = RPNHead(8, 6)
+            # Larger than the N(0, 0.01²) init, so that scores spread and NMS has work to do.
+            for p in head.parameters():
+                torch.nn.init.normal_(p, std=0.1)
+            # One RPN head serves every level, so each level has the same number of anchors (2 sizes × 3 ratios).
+            anchors = AnchorGenerator(((16, 32), (48, 64)), ((0.5, 1.0, 2.0), (0.5, 1.0, 2.0)))
+            self.rpn = RegionProposalNetwork(anchors, head, 0.7, 0.3, 256, 0.5, dict(training=300, testing=150), dict(training=300, testing=60), 0.7)
+            pool = MultiScaleRoIAlign(["0", "1"], 7, 2)
+            self.roi_heads = RoIHeads(pool, TwoMLPHead(8 * 49, 32), FastRCNNPredictor(32, 4), 0.5, 0.5, 512, 0.25, None, 0.05, 0.5, 100)
+            for p in self.roi_heads.parameters():
+                torch.nn.init.normal_(p, std=0.05)
+
+    m = TwoStage().eval()
+    images = ImageList(torch.zeros(2, 3, 64, 80), [(60, 80), (64, 70)])
+    feats = {"0": torch.rand(2, 8, 16, 20, generator=g), "1": torch.rand(2, 8, 8, 10, generator=g)}
+    with torch.no_grad():
+        obj, deltas = m.rpn.head(list(feats.values()))
+        proposals, _ = m.rpn(images, feats)
+        dets, _ = m.roi_heads(feats, proposals, images.image_sizes)
+    out = {"f0": feats["0"], "f1": feats["1"], "obj0": obj[0], "deltas1": deltas[1]}
+    for i in range(2):
+        out[f"proposals{i}"] = proposals[i]
+        out[f"boxes{i}"] = dets[i]["boxes"]
+        out[f"scores{i}"] = dets[i]["scores"]
+        out[f"labels{i}"] = dets[i]["labels"].to(torch.int32)
+    write_safetensors(os.path.join(out_dir, "two_stage.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "two_stage.safetensors"), m.state_dict())
+
+
+def faster_rcnn_case(out_dir):
+    """fasterrcnn_resnet50_fpn end to end in eval mode: seeded weights, random BN statistics, two small images."""
+    from torchvision.models.detection import fasterrcnn_resnet50_fpn
+
+    torch.manual_seed(0)
+    m = fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, min_size=64, max_size=100)
+    g = torch.Generator().manual_seed(2)
+    # Batch-norm statistics of random images (cumulative average), so that activations stay O(1) as with trained
+    # weights; random statistics let them grow to hundreds, where float32 rounding alone moves boxes by 0.01 px.
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.reset_running_stats()
+            mod.momentum = None
+    m.backbone.train()
+    with torch.no_grad():
+        for _ in range(3):
+            m.backbone(torch.randn(2, 3, 96, 96, generator=g))
+    # Even so the FPN sums reach ~100: scale its outputs to O(1) like a trained network's, or the RPN's exp(dw)
+    # turns float32 rounding into tenths of a pixel.
+    with torch.no_grad():
+        for blk in m.backbone.fpn.layer_blocks:
+            blk[0].weight.mul_(0.05)
+        # Peaked class scores (random ones are all ≈ 1/91, under the 0.05 threshold).
+        m.roi_heads.box_predictor.cls_score.weight.mul_(30)
+    m.eval()
+    # Sizes that need no resizing (short side 64, long ≤ 100): the training-mode RPN keeps near-tied proposals, and
+    # resampling differences of 1e-5 would already decide which of two overlapping boxes survives NMS.
+    imgs = [torch.rand(3, 64, 96, generator=g), torch.rand(3, 80, 64, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    for i, d in enumerate(dets):
+        out[f"boxes{i}"] = d["boxes"]
+        out[f"scores{i}"] = d["scores"]
+        out[f"labels{i}"] = d["labels"].to(torch.int32)
+    write_safetensors(os.path.join(out_dir, "fasterrcnn.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "fasterrcnn.safetensors"), m.state_dict())
+
+    # Training mode: the loss dict for fixed targets, with both samplers' draws recorded so Tatami can replay them
+    # (its sampler draws from its own generator).
+    rec = {}
+
+    class Recorder:
+        def __init__(self, sampler, key):
+            self.sampler, self.key = sampler, key
+
+        def __call__(self, labels):
+            pos, neg = self.sampler(labels)
+            rec[self.key] = (pos, neg)
+            return pos, neg
+
+    m.rpn.fg_bg_sampler = Recorder(m.rpn.fg_bg_sampler, "rpn")
+    m.roi_heads.fg_bg_sampler = Recorder(m.roi_heads.fg_bg_sampler, "roi")
+    m.train()
+    targets = [{"boxes": torch.tensor([[5.0, 8.0, 40.0, 50.0], [50.0, 10.0, 85.0, 30.0]]), "labels": torch.tensor([3, 17])},
+               {"boxes": torch.tensor([[10.0, 12.0, 45.0, 66.0]]), "labels": torch.tensor([1])}]  # in the 64×96 / 80×64 images
+    losses = m(imgs, targets)
+    tr = {k: v.detach().reshape(1) for k, v in losses.items()}
+    for key in ("rpn", "roi"):
+        for i in range(2):
+            tr[f"{key}_pos{i}"] = rec[key][0][i].to(torch.uint8)
+            tr[f"{key}_neg{i}"] = rec[key][1][i].to(torch.uint8)
+    write_safetensors(os.path.join(out_dir, "fasterrcnn_train.io.safetensors"), tr)
+
+
+CASES = {"transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case}
+
+if __name__ == "__main__":
+    for name in sys.argv[2:] or CASES:
+        CASES[name](sys.argv[1])
