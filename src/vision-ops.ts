@@ -13,4 +13,4 @@ export {
 } from './ops/box-loss.js';
 export { roiAlign, roiPool, type Rois, type RoiAlignOptions, type RoiPoolOptions } from './ops/roi.js';
 export { pasteMasksInImage } from './ops/paste-masks.js';
-export { RoIAlign, RoIPool, MultiScaleRoIAlign, type MultiScaleRoIAlignOptions } from './nn/roi.js';
+export { RoIAlign, RoIPool, MultiScaleRoIAlign, type MultiScaleRoIAlignOptions, type RoiOutputSize } from './nn/roi.js';

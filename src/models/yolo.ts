@@ -36,11 +36,11 @@ export interface YoloV1Options {
   dropout?: number;
 }
 
-/** Conv spec: [kernel, out channels, stride] or 'M' for a 2×2 max pool. */
-type Layer = [number, number, number] | 'M';
+/** One layer of a YOLOv1 feature stack: [kernel, out channels, stride] of a conv, or 'M' for 2×2 max pooling. */
+export type YoloLayer = [number, number, number] | 'M';
 
 /** The paper's Figure 3: 24 convolutional layers with 1×1 reduction layers between 3×3 ones. */
-const YOLO_V1_LAYERS: Layer[] = [
+const YOLO_V1_LAYERS: YoloLayer[] = [
   [7, 64, 2], 'M',
   [3, 192, 1], 'M',
   [1, 128, 1], [3, 256, 1], [1, 256, 1], [3, 512, 1], 'M',
@@ -53,7 +53,7 @@ const YOLO_V1_LAYERS: Layer[] = [
  * Fast-YOLO-sized variant for CPU training: 9 convolutional layers (the paper's Fast YOLO count) with
  * 16 → 1024 filters as in darknet's tiny configuration; the filter counts are this implementation's choice.
  */
-const FAST_YOLO_LAYERS: Layer[] = [
+const FAST_YOLO_LAYERS: YoloLayer[] = [
   [3, 16, 1], 'M', [3, 32, 1], 'M', [3, 64, 1], 'M', [3, 128, 1], 'M', [3, 256, 1], 'M', [3, 512, 1], 'M',
   [3, 1024, 1], [3, 256, 1], [3, 256, 1],
 ];
@@ -71,7 +71,7 @@ export class YoloV1 extends Module {
   readonly boxesPerCell: number;
   readonly imageSize: number;
 
-  constructor(layers: readonly Layer[], opts: YoloV1Options = {}) {
+  constructor(layers: readonly YoloLayer[], opts: YoloV1Options = {}) {
     super();
     this.numClasses = opts.numClasses ?? 20;
     this.gridSize = opts.gridSize ?? 7;

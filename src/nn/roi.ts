@@ -11,11 +11,12 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 import { pyInts } from './repr.js';
 
-type Size = number | readonly [number, number];
+/** An output size: one number for a square, or [height, width]. */
+export type RoiOutputSize = number | readonly [number, number];
 
 /** torchvision.ops.RoIAlign as a layer. */
 export class RoIAlign extends Module<[Tensor, Rois], Tensor> {
-  constructor(readonly outputSize: Size, readonly spatialScale: number, readonly samplingRatio: number, readonly aligned = false) {
+  constructor(readonly outputSize: RoiOutputSize, readonly spatialScale: number, readonly samplingRatio: number, readonly aligned = false) {
     super();
   }
 
@@ -30,7 +31,7 @@ export class RoIAlign extends Module<[Tensor, Rois], Tensor> {
 
 /** torchvision.ops.RoIPool as a layer. */
 export class RoIPool extends Module<[Tensor, Rois], Tensor> {
-  constructor(readonly outputSize: Size, readonly spatialScale: number) {
+  constructor(readonly outputSize: RoiOutputSize, readonly spatialScale: number) {
     super();
   }
 
@@ -66,7 +67,7 @@ export interface MultiScaleRoIAlignOptions {
  */
 export class MultiScaleRoIAlign extends Module<[Record<string, Tensor>, readonly Tensor[], readonly (readonly [number, number])[]], Tensor> {
   readonly featmapNames: string[];
-  readonly outputSize: Size;
+  readonly outputSize: RoiOutputSize;
   readonly samplingRatio: number;
   readonly canonicalScale: number;
   readonly canonicalLevel: number;
@@ -74,7 +75,7 @@ export class MultiScaleRoIAlign extends Module<[Record<string, Tensor>, readonly
   scales: number[] | null = null;
   private levels: [number, number] | null = null;
 
-  constructor(featmapNames: readonly string[], outputSize: Size, samplingRatio: number, opts: MultiScaleRoIAlignOptions = {}) {
+  constructor(featmapNames: readonly string[], outputSize: RoiOutputSize, samplingRatio: number, opts: MultiScaleRoIAlignOptions = {}) {
     super();
     if (featmapNames.length === 0) throw new Error('MultiScaleRoIAlign: featmapNames must name at least one feature map');
     this.featmapNames = featmapNames.slice();
