@@ -114,3 +114,50 @@ test('issue 13.1: non-contiguous and offset views stay bit-exact through every b
     for (let i = 0; i < 35; i++) for (let j = 0; j < 6; j++) assert.equal(c.storage[i * 6 + j], Math.fround(base.storage[1 + 2 * i + 70 * j] * 2));
   });
 });
+
+test('issue 13.9: noGrad/enableGrad refuse an async function instead of silently recording after its first await', async () => {
+  const w = tt.randn([3], { requiresGrad: true });
+  let after: tt.Tensor | null = null;
+  assert.throws(() => tt.noGrad(async () => {
+    await null;
+    after = w.mul(2);
+  }), /^Error: noGrad: the function returned a Promise \(an async function\?\)\. Grad mode is a global switch and does not follow an await/);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(tt.isGradEnabled(), true, 'grad mode restored');
+  assert.ok(after !== null);
+  assert.throws(() => tt.enableGrad(() => Promise.resolve(1)), /enableGrad: the function returned a Promise/);
+  // A rejected promise from the refused function does not surface as an unhandled rejection.
+  assert.throws(() => tt.noGrad(() => Promise.reject(new Error('boom'))), /noGrad: the function returned a Promise/);
+  await new Promise((r) => setTimeout(r, 10));
+  // Synchronous use is unchanged.
+  assert.equal(tt.noGrad(() => w.mul(2)).requiresGrad, false);
+});
+
+test('issue 13.9: CIFAR-10 files with the official names are checked against the official release', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createHash } = await import('node:crypto');
+  const dir = mkdtempSync(join(tmpdir(), 'tatami-cifar-'));
+  const records = (labels: number[]) => {
+    const out = new Uint8Array(labels.length * 3073);
+    labels.forEach((l, i) => { out[i * 3073] = l; out[i * 3073 + 1] = i & 255; });
+    return out;
+  };
+  // A 3-record file named like the official test batch (a truncated download or an accidental subset).
+  writeFileSync(join(dir, 'test_batch.bin'), records([3, 9, 0]));
+  assert.throws(() => new tt.data.CIFAR10({ root: dir, train: false }),
+    /test_batch\.bin: integrity check failed: the official test_batch\.bin holds 10000 records \(30730000 bytes\), this one 3; re-download/);
+  assert.equal(new tt.data.CIFAR10({ root: dir, train: false, checkIntegrity: false }).length, 3);
+  // 10,000 records but class counts that are not the release's 1,000 each.
+  const skewed = Array.from({ length: 10000 }, (_, i) => (i < 1001 ? 0 : 1 + ((i - 1001) % 9)));
+  writeFileSync(join(dir, 'test_batch.bin'), records(skewed));
+  assert.throws(() => new tt.data.CIFAR10({ root: dir, train: false }), /integrity check failed: class 0 has 1001 images, the official release has 1000/);
+  const balanced = records(Array.from({ length: 10000 }, (_, i) => i % 10));
+  writeFileSync(join(dir, 'test_batch.bin'), balanced);
+  assert.equal(new tt.data.CIFAR10({ root: dir, train: false }).length, 10000);
+  // User-supplied checksums.
+  const md5 = createHash('md5').update(balanced).digest('hex');
+  assert.equal(new tt.data.CIFAR10({ root: dir, train: false, md5: { 'test_batch.bin': md5 } }).length, 10000);
+  assert.throws(() => new tt.data.CIFAR10({ root: dir, train: false, md5: { 'test_batch.bin': '0'.repeat(32) } }), /test_batch\.bin: integrity check failed: MD5 [0-9a-f]{32}, expected 0{32}/);
+});
