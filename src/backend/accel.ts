@@ -229,7 +229,8 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       const s = guard.convSizes('conv2d', g);
       guard.len('conv2d', 'x', x, s.x); guard.len('conv2d', 'weight', w, s.w); guard.len('conv2d', 'out', out, s.y);
       guard.len('conv2d', 'bias', bias, g.oc); guard.len('conv2d', 'scale', scale, g.oc);
-      if (out.length === 0) return;
+      // Empty operands: the C kernels divide by these sizes (SIGFPE found by test/fuzz), the reference loops do not.
+      if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2d(x, w, bias, out, g, epilogue, scale);
       k.conv2d(x as F32, w as F32, bias as F32 | null, scale as F32 | null, out as F32, convGeom(g), epilogue === 'relu');
     },
 
@@ -237,7 +238,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       if (!f32(gy, w, gx)) return ref.conv2dBackwardInput(gy, w, gx, g);
       const s = guard.convSizes('conv2dBackwardInput', g);
       guard.len('conv2dBackwardInput', 'gy', gy, s.y); guard.len('conv2dBackwardInput', 'weight', w, s.w); guard.len('conv2dBackwardInput', 'gx', gx, s.x);
-      if (gx.length === 0) return;
+      if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2dBackwardInput(gy, w, gx, g);
       k.conv2dBackwardInput(gy as F32, w as F32, gx as F32, convGeom(g));
     },
 
@@ -245,7 +246,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       if (!f32(x, gy, gw)) return ref.conv2dBackwardWeight(x, gy, gw, g);
       const s = guard.convSizes('conv2dBackwardWeight', g);
       guard.len('conv2dBackwardWeight', 'x', x, s.x); guard.len('conv2dBackwardWeight', 'gy', gy, s.y); guard.len('conv2dBackwardWeight', 'gw', gw, s.w);
-      if (gw.length === 0) return;
+      if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2dBackwardWeight(x, gy, gw, g);
       k.conv2dBackwardWeight(x as F32, gy as F32, gw as F32, convGeom(g));
     },
 
@@ -253,6 +254,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       if (!f32(x, out)) return ref.maxPool2d(x, out, indices, g);
       const s = guard.poolSizes('maxPool2d', g);
       guard.len('maxPool2d', 'x', x, s.x); guard.len('maxPool2d', 'out', out, s.y); guard.len('maxPool2d', 'indices', indices, s.y);
+      if (s.x === 0 || s.y === 0) return ref.maxPool2d(x, out, indices, g);
       k.maxPool2d(x as F32, out as F32, indices, poolGeom(g));
     },
 
@@ -269,6 +271,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       if (!f32(x, out) || g.dilationH !== 1 || g.dilationW !== 1) return ref.avgPool2d(x, out, g, countIncludePad, divisorOverride);
       const s = guard.poolSizes('avgPool2d', g);
       guard.len('avgPool2d', 'x', x, s.x); guard.len('avgPool2d', 'out', out, s.y);
+      if (s.x === 0 || s.y === 0) return ref.avgPool2d(x, out, g, countIncludePad, divisorOverride);
       k.avgPool2d(x as F32, out as F32, poolGeom(g), countIncludePad, Math.round(divisorOverride));
     },
 
@@ -276,6 +279,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       if (!f32(gy, gx) || g.dilationH !== 1 || g.dilationW !== 1) return ref.avgPool2dBackward(gy, gx, g, countIncludePad, divisorOverride);
       const s = guard.poolSizes('avgPool2dBackward', g);
       guard.len('avgPool2dBackward', 'gy', gy, s.y); guard.len('avgPool2dBackward', 'gx', gx, s.x);
+      if (s.x === 0 || s.y === 0) return ref.avgPool2dBackward(gy, gx, g, countIncludePad, divisorOverride);
       k.avgPool2dBackward(gy as F32, gx as F32, poolGeom(g), countIncludePad, Math.round(divisorOverride));
     },
 

@@ -7,7 +7,7 @@
  * trip these checks — the op layer validates shapes first — so an error here means a caller handed the backend
  * inconsistent buffers, and it names the kernel, the array, its length and what was needed.
  */
-import type { Conv2dGeometry, Pool2dGeometry } from './types.js';
+import type { Backend, Conv2dGeometry, Pool2dGeometry } from './types.js';
 
 type Arr = ArrayLike<number> | null;
 
@@ -82,4 +82,56 @@ export function stridedReach(kernel: string, srcOffset: number, strides: readonl
     hi += (shape[i] - 1) * strides[i];
   }
   return hi;
+}
+
+/**
+ * The reference backend as the registry hands it out: the same geometry and length checks as the accelerated
+ * kernels for the kernels whose loop counts come from a geometry (convolution, pooling, GEMM). TypeScript loops
+ * cannot leave their arrays, but given an absurd geometry through `tt.backend()` they would run for hours (the
+ * fuzzer found groups = 2³¹). The accelerated backends' own reference fallbacks use the raw object.
+ */
+export function guardReference(ref: Backend): Backend {
+  return {
+    ...ref,
+    conv2d(x, w, bias, out, g, epilogue, scale = null) {
+      const s = convSizes('conv2d', g);
+      len('conv2d', 'x', x, s.x); len('conv2d', 'weight', w, s.w); len('conv2d', 'out', out, s.y);
+      len('conv2d', 'bias', bias, g.oc); len('conv2d', 'scale', scale, g.oc);
+      ref.conv2d(x, w, bias, out, g, epilogue, scale);
+    },
+    conv2dBackwardInput(gy, w, gx, g) {
+      const s = convSizes('conv2dBackwardInput', g);
+      len('conv2dBackwardInput', 'gy', gy, s.y); len('conv2dBackwardInput', 'weight', w, s.w); len('conv2dBackwardInput', 'gx', gx, s.x);
+      ref.conv2dBackwardInput(gy, w, gx, g);
+    },
+    conv2dBackwardWeight(x, gy, gw, g) {
+      const s = convSizes('conv2dBackwardWeight', g);
+      len('conv2dBackwardWeight', 'x', x, s.x); len('conv2dBackwardWeight', 'gy', gy, s.y); len('conv2dBackwardWeight', 'gw', gw, s.w);
+      ref.conv2dBackwardWeight(x, gy, gw, g);
+    },
+    maxPool2d(x, out, indices, g) {
+      const s = poolSizes('maxPool2d', g);
+      len('maxPool2d', 'x', x, s.x); len('maxPool2d', 'out', out, s.y); len('maxPool2d', 'indices', indices, s.y);
+      ref.maxPool2d(x, out, indices, g);
+    },
+    avgPool2d(x, out, g, cip, div) {
+      const s = poolSizes('avgPool2d', g);
+      len('avgPool2d', 'x', x, s.x); len('avgPool2d', 'out', out, s.y);
+      ref.avgPool2d(x, out, g, cip, div);
+    },
+    avgPool2dBackward(gy, gx, g, cip, div) {
+      const s = poolSizes('avgPool2dBackward', g);
+      len('avgPool2dBackward', 'gy', gy, s.y); len('avgPool2dBackward', 'gx', gx, s.x);
+      ref.avgPool2dBackward(gy, gx, g, cip, div);
+    },
+    gemm(transA, transB, m, n, k, a, strideA, b, strideB, c, strideC, batch, accumulate) {
+      for (const [name, v] of [['m', m], ['n', n], ['k', k], ['batch', batch], ['strideA', strideA], ['strideB', strideB], ['strideC', strideC]] as const) int('gemm', name, v);
+      if (batch > 0 && m > 0 && n > 0) {
+        len('gemm', 'A', a, (batch - 1) * strideA + m * k);
+        len('gemm', 'B', b, (batch - 1) * strideB + k * n);
+        len('gemm', 'C', c, (batch - 1) * strideC + m * n);
+      }
+      ref.gemm(transA, transB, m, n, k, a, strideA, b, strideB, c, strideC, batch, accumulate);
+    },
+  };
 }

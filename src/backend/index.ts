@@ -6,6 +6,10 @@ import type { Backend } from './types.js';
 import { referenceBackend } from './reference/index.js';
 import { loadNativeBackend, setNativeThreads, getNativeThreads } from './native.js';
 import { loadWasmBackend, setWasmThreads, getWasmThreads } from './wasm.js';
+import { guardReference } from './guard.js';
+
+/** The reference backend handed out by the registry, with geometry checks at its kernel boundary (guard.ts). */
+const guardedReference = guardReference(referenceBackend);
 
 export type { Backend } from './types.js';
 
@@ -15,7 +19,7 @@ export type BackendLoader = () => Backend;
 const loaders = new Map<string, BackendLoader>([
   ['native', loadNativeBackend],
   ['wasm', loadWasmBackend],
-  ['reference', () => referenceBackend],
+  ['reference', () => guardedReference],
 ]);
 const preference: string[] = ['native', 'wasm', 'reference'];
 const failures = new Map<string, string>();
@@ -59,7 +63,7 @@ function selectDefault(): Backend {
     const b = tryLoad(name);
     if (b) return (current = b);
   }
-  return (current = referenceBackend);
+  return (current = guardedReference);
 }
 
 /** Switches the active backend by name (or to a given implementation). Throws if it cannot load. */

@@ -68,6 +68,8 @@ function checkOperands(op: string, x: Tensor, weight: Tensor, bias: Tensor | nul
   requireRank(op, x, [3, 4], 'input', 'NCHW, or CHW unbatched');
   requireRank(op, weight, 4, 'weight', weightLayout);
   if (weight.dtype !== x.dtype) throw new Error(`${op}: input is ${x.dtype} but weight is ${weight.dtype}; they must match`);
+  // As PyTorch: an empty kernel is an error (the kernels would otherwise loop over the other kernel dim for nothing).
+  if (weight.shape[2] < 1 || weight.shape[3] < 1) throw new Error(`${op}: weight ${shapeStr(weight.shape)} has a zero-size kernel; kernel height and width must be ≥ 1`);
   if (bias !== null) {
     if (bias.dtype !== x.dtype) throw new Error(`${op}: input is ${x.dtype} but bias is ${bias.dtype}; they must match`);
   }
