@@ -43,6 +43,7 @@ export * as F from './functional.js';
 export * as data from './data/index.js';
 export {
   readImage, writeImage, decodeImage, encodeImage, detectImageFormat, toImageTensor, fromImageTensor, makeGrid, saveImageGrid, drawText,
+  setMaxImagePixels, getMaxImagePixels, DEFAULT_MAX_IMAGE_PIXELS,
   type RawImage, type ImageReadMode, type ImageFormat, type MakeGridOptions,
 } from './io/image.js';
 export * as nn from './nn/index.js';

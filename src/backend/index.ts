@@ -6,6 +6,10 @@ import type { Backend } from './types.js';
 import { referenceBackend } from './reference/index.js';
 import { loadNativeBackend, loadNativeVariant, setNativeThreads, getNativeThreads, NATIVE_ISAS } from './native.js';
 import { loadWasmBackend, setWasmThreads, getWasmThreads } from './wasm.js';
+import { guardReference } from './guard.js';
+
+/** The reference backend handed out by the registry, with geometry checks at its kernel boundary (guard.ts). */
+const guardedReference = guardReference(referenceBackend);
 
 export type { Backend } from './types.js';
 
@@ -15,7 +19,7 @@ export type BackendLoader = () => Backend;
 const loaders = new Map<string, BackendLoader>([
   ['native', loadNativeBackend],
   ['wasm', loadWasmBackend],
-  ['reference', () => referenceBackend],
+  ['reference', () => guardedReference],
 ]);
 const preference: string[] = ['native', 'wasm', 'reference'];
 /**
@@ -69,12 +73,12 @@ function selectDefault(): Backend {
   for (const name of preference) {
     const b = tryLoad(name);
     if (b) {
-      if (b === referenceBackend) warnReference();
+      if (b === guardedReference) warnReference();
       return (current = b);
     }
   }
   warnReference();
-  return (current = referenceBackend);
+  return (current = guardedReference);
 }
 
 let warnedReference = false;

@@ -3,13 +3,40 @@
  * data_batch_1.bin … data_batch_5.bin (train) and test_batch.bin, each a sequence of 3073-byte records —
  * one label byte, then 3×32×32 pixel bytes (the red plane, then green, then blue; rows top to bottom).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
 import { locateFiles } from './locate.js';
 import { transformPair, transformOptions, reviveTransform, type TransformLike, type TransformSpec } from './transform-base.js';
 
 const RECORD = 1 + 3 * 32 * 32;
+/** Records in each file of the official binary release (each file is exactly 30,730,000 bytes). */
+const OFFICIAL_RECORDS = 10_000;
+const OFFICIAL_NAME = /^(data_batch_[1-5]|test_batch)\.bin$/;
+
+/**
+ * Integrity of the known files. The dataset's authors publish an MD5 for the archive, not for each .bin file,
+ * so the built-in check is structural and exact for the official release: every data_batch_N.bin / test_batch.bin
+ * holds 10,000 records, the test batch exactly 1,000 per class and the five training batches together exactly
+ * 5,000 per class (as the release documents). Pass `md5` to CIFAR10 to also verify checksums you trust.
+ */
+function checkOfficialFile(path: string, labels: Uint8Array, numClasses: number): void {
+  const name = basename(path);
+  if (!OFFICIAL_NAME.test(name)) return;
+  if (labels.length !== OFFICIAL_RECORDS) {
+    throw new Error(`${path}: integrity check failed: the official ${name} holds ${OFFICIAL_RECORDS} records (30730000 bytes), this one ${labels.length}; re-download or extract it again`);
+  }
+  if (name === 'test_batch.bin') checkClassCounts(path, labels, numClasses, 1000);
+}
+
+function checkClassCounts(what: string, labels: ArrayLike<number>, numClasses: number, each: number): void {
+  const counts = new Array<number>(numClasses).fill(0);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
+  const off = counts.findIndex((c) => c !== each);
+  if (off >= 0) throw new Error(`${what}: integrity check failed: class ${off} has ${counts[off]} images, the official release has ${each} (counts ${counts.join(', ')})`);
+}
 
 /** Reads one CIFAR-10 binary batch file; errors name the file and the problem. */
 export function readCifarBatch(path: string, numClasses = 10): { images: Uint8Array; labels: Uint8Array } {
@@ -47,6 +74,13 @@ export interface CIFAR10Options {
   targetTransform?: TransformLike<number, number> | TransformSpec;
   /** Explicit batch file paths (overrides root and train). */
   files?: string[];
+  /** Expected MD5 (hex) of batch files by base name, e.g. `{ 'test_batch.bin': '…' }`; a mismatch throws. */
+  md5?: Record<string, string>;
+  /**
+   * Verify files with the official names against the official release (10,000 records each, exact class
+   * counts; see the module); default true, as torchvision checks its known files. False for subsets you made.
+   */
+  checkIntegrity?: boolean;
 }
 
 /** CIFAR-10: sample i is `[image, label]`, image float32 [3, 32, 32] in [0, 1] (after `transform`). */
@@ -66,8 +100,22 @@ export class CIFAR10 extends Dataset<[Tensor, number]> {
     this.train = opts.train ?? true;
     const bases = this.train ? [1, 2, 3, 4, 5].map((k) => `data_batch_${k}.bin`) : ['test_batch.bin'];
     this.files = opts.files ?? locateCifar(bases, opts.root);
+    for (const f of this.files) {
+      const want = opts.md5 && Object.hasOwn(opts.md5, basename(f)) ? opts.md5[basename(f)].toLowerCase() : null;
+      if (want === null) continue;
+      let got: string;
+      try {
+        got = createHash('md5').update(readFileSync(f)).digest('hex');
+      } catch (e) {
+        throw new Error(`${f}: cannot read (${(e as Error).message})`);
+      }
+      if (got !== want) throw new Error(`${f}: integrity check failed: MD5 ${got}, expected ${want}`);
+    }
     const parts = this.files.map((f) => readCifarBatch(f, CIFAR10.classes.length));
     const n = parts.reduce((a, p) => a + p.labels.length, 0);
+    if (opts.checkIntegrity ?? true) this.files.forEach((f, i) => checkOfficialFile(f, parts[i].labels, CIFAR10.classes.length));
+    const official = (opts.checkIntegrity ?? true) && this.files.map((f) => basename(f)).sort().join(',') === [1, 2, 3, 4, 5].map((k) => `data_batch_${k}.bin`).join(',');
+    if (official) checkClassCounts(`CIFAR-10 training batches (${this.files.length} files)`, Uint8Array.from(parts.flatMap((p) => Array.from(p.labels))), CIFAR10.classes.length, 5000);
     const images = new Uint8Array(n * (RECORD - 1));
     const labels = new Int32Array(n);
     let k = 0;
@@ -104,7 +152,7 @@ export class CIFAR10 extends Dataset<[Tensor, number]> {
   override workerSpec(): WorkerSpec | null {
     const transforms = transformOptions(this.transform, this.targetTransform);
     if (transforms === null) return null;
-    const args: CIFAR10Options = { train: this.train, files: this.files, ...transforms };
+    const args: CIFAR10Options = { train: this.train, files: this.files, checkIntegrity: false, ...transforms };
     return { module: import.meta.url, export: 'CIFAR10', args: [args], construct: true };
   }
 }

@@ -41,7 +41,21 @@ export interface DataLoaderOptions<T, B> {
   workerDataset?: WorkerSpec;
   /** Keep the worker threads alive between epochs (default true when numWorkers > 0). */
   persistentWorkers?: boolean;
+  /**
+   * Seconds to wait for a batch from a worker before giving up (PyTorch's `timeout`; default 0: wait forever). On
+   * a timeout the loop throws naming the batch and the worker, and the workers are stopped (a stuck thread cannot
+   * be interrupted otherwise); the next epoch starts fresh ones.
+   */
+  timeout?: number;
 }
+
+/**
+ * Stops the workers of a loader that became garbage without `close()` (an abandoned loader used to keep its
+ * threads, ~27 MB each, until the process exited). Holds the pool, never the loader.
+ */
+const abandonedPools = new FinalizationRegistry<{ pool: WorkerPool | null }>((box) => {
+  void box.pool?.terminate();
+});
 
 const warnedNoSpec = new WeakSet<object>();
 
@@ -58,6 +72,8 @@ interface WorkerReply {
   batch?: unknown;
   samples?: unknown[];
   error?: string;
+  /** Sent once by each worker when its dataset is built. */
+  ready?: boolean;
 }
 
 /**
@@ -76,7 +92,9 @@ export class DataLoader<T, B = Collated<T>> {
   private readonly customCollate: boolean;
   private readonly workerDataset: WorkerSpec | undefined;
   private readonly persistentWorkers: boolean;
-  private pool: WorkerPool | null = null;
+  private readonly timeoutMs: number;
+  /** The worker pool, boxed so the finalization registry can reach it without holding the loader. */
+  private readonly poolBox: { pool: WorkerPool | null } = { pool: null };
   /** Number of epochs started so far. */
   epoch = 0;
 
@@ -101,6 +119,10 @@ export class DataLoader<T, B = Collated<T>> {
     this.collateFn = opts.collate ?? ((s: T[]) => defaultCollate(s) as B);
     this.workerDataset = opts.workerDataset;
     this.persistentWorkers = opts.persistentWorkers ?? true;
+    const timeout = opts.timeout ?? 0;
+    if (!(typeof timeout === 'number' && timeout >= 0 && Number.isFinite(timeout))) throw new Error(`DataLoader: timeout must be a non-negative number of seconds, got ${timeout}`);
+    this.timeoutMs = timeout * 1000;
+    abandonedPools.register(this, this.poolBox);
   }
 
   /** Number of batches per epoch. */
@@ -162,35 +184,63 @@ export class DataLoader<T, B = Collated<T>> {
       return;
     }
     const { seed, batches } = this.plan();
-    const pool = (this.pool ??= new WorkerPool(spec, this.numWorkers, !this.customCollate));
+    // A pool with a dead or failed worker is replaced: one bad epoch must not fail every later one.
+    if (this.poolBox.pool?.broken) await this.close();
+    const pool = (this.poolBox.pool ??= new WorkerPool(spec, this.numWorkers, !this.customCollate));
     const inFlight = new Map<number, Promise<unknown>>();
     const maxAhead = this.numWorkers * this.prefetchFactor;
     let next = 0;
     const launch = () => {
       while (next < batches.length && inFlight.size < maxAhead) {
-        inFlight.set(next, pool.request(next % this.numWorkers, batches[next], batchSeed(seed, next)));
+        const p = pool.request(next % this.numWorkers, batches[next], batchSeed(seed, next));
+        // Batches fetched ahead may fail while the consumer is busy with an earlier one: mark the rejection as
+        // handled now (it is re-raised when that batch is awaited) so it cannot crash the process as unhandled.
+        p.catch(() => undefined);
+        inFlight.set(next, p);
         next++;
       }
     };
+    let completed = false;
     try {
       for (let b = 0; b < batches.length; b++) {
         launch();
-        const reply = (await inFlight.get(b)!) as WorkerReply;
+        const reply = (await this.withTimeout(inFlight.get(b)!, b, b % this.numWorkers)) as WorkerReply;
         inFlight.delete(b);
         launch();
         yield reply.batch !== undefined ? (reply.batch as B) : this.collateFn(reply.samples as T[]);
       }
+      completed = true;
     } finally {
-      // Let outstanding requests settle so their rejections are not left unhandled.
-      for (const p of inFlight.values()) p.catch(() => undefined);
-      if (!this.persistentWorkers) await this.close();
+      // An epoch left early (break, return(), an error) releases its workers: their in-flight batches are not
+      // wanted, and an abandoned iteration is usually the last use of the loader.
+      if (!completed || !this.persistentWorkers || pool.broken) await this.close();
+    }
+  }
+
+  /** Waits for `p`; with a timeout, at most timeoutMs once the worker is running (its start-up is not counted). */
+  private async withTimeout<R>(p: Promise<R>, batch: number, worker: number): Promise<R> {
+    if (this.timeoutMs <= 0) return p;
+    await Promise.race([this.poolBox.pool?.started(worker), p]);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(
+        `DataLoader: timed out after ${this.timeoutMs / 1000} s waiting for batch ${batch} from worker ${worker} (timeout option); workers stopped`,
+      )), this.timeoutMs);
+    });
+    try {
+      return await Promise.race([p, expired]);
+    } catch (e) {
+      if (e instanceof Error && e.message.startsWith('DataLoader: timed out')) await this.close();
+      throw e;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   /** Stops the worker threads (they are restarted on the next asynchronous epoch). */
   async close(): Promise<void> {
-    const pool = this.pool;
-    this.pool = null;
+    const pool = this.poolBox.pool;
+    this.poolBox.pool = null;
     if (pool) await pool.terminate();
   }
 }
@@ -216,17 +266,30 @@ function startWorker(workerData: unknown): Worker {
 
 class WorkerPool {
   private readonly workers: Worker[];
+  /** Resolved when each worker has built its dataset (or failed: then requests fail anyway). */
+  private readonly readiness: { promise: Promise<void>; resolve: () => void }[];
   private readonly pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private failed: Error | null = null;
   private readonly exited = new Set<Worker>();
 
+  /** A worker died or failed: the pool must be replaced before the next epoch. */
+  get broken(): boolean {
+    return this.failed !== null;
+  }
+
   constructor(spec: WorkerSpec, n: number, collateInWorker: boolean) {
+    this.readiness = Array.from({ length: n }, () => {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      return { promise, resolve };
+    });
     this.workers = Array.from({ length: n }, (_, w) => {
       const worker = startWorker({ spec, collateInWorker });
       // Idle workers must not keep the process alive once the training script is done.
       worker.unref();
       worker.on('message', (reply: WorkerReply) => {
+        if (reply.ready) return this.readiness[w].resolve();
         const p = this.pending.get(reply.id);
         if (!p) return;
         this.pending.delete(reply.id);
@@ -240,14 +303,20 @@ class WorkerPool {
       worker.on('error', (e) => this.fail(new Error(`DataLoader worker ${w} failed: ${e.message}`)));
       worker.on('exit', (code) => {
         this.exited.add(worker);
-        if (code !== 0) this.fail(new Error(`DataLoader worker ${w} exited with code ${code}`));
+        if (!this.terminating) this.fail(new Error(`DataLoader worker ${w} exited unexpectedly (code ${code})`));
       });
       return worker;
     });
   }
 
+  /** Resolves once worker `w` can serve requests (or the pool failed). */
+  started(w: number): Promise<void> {
+    return this.readiness[w].promise;
+  }
+
   private fail(e: Error): void {
     this.failed ??= e;
+    for (const r of this.readiness) r.resolve();
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }
@@ -267,7 +336,11 @@ class WorkerPool {
     });
   }
 
+  private terminating = false;
+
   async terminate(): Promise<void> {
+    this.terminating = true;
+    this.fail(new Error('DataLoader: the workers were stopped'));
     const live = this.workers.filter((w) => !this.exited.has(w));
     if (live.length === 0) return;
     // A worker that is already dying (after an uncaught error) may no longer hold the event loop open, so its

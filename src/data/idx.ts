@@ -7,7 +7,7 @@
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
 import { embeddedDataDir, FASHION_MNIST_SOURCE, locateFiles, MNIST_SOURCE, downloadDataset, cacheDir, explicitRoot, type DatasetSource } from './locate.js';
@@ -32,7 +32,64 @@ export interface IdxData {
   data: Uint8Array | Int32Array | Float32Array | Float64Array;
 }
 
-/** Reads a file, gunzipping when it starts with the gzip magic bytes; errors name the file. */
+/**
+ * Largest IDX file Tatami decodes: 2 GiB of values (the full EMNIST is ~0.7 GB). A gzipped file is inflated only up
+ * to the size its header declares, and that declaration must be below this cap and below what deflate can
+ * physically expand the compressed bytes to (1032:1), so a small hostile file cannot make Tatami allocate gigabytes.
+ */
+export const MAX_IDX_BYTES = 2 ** 31;
+/** Deflate's largest expansion ratio (RFC 1951: a 258-byte match coded in ~2 bits ⇒ at most ~1032 output bytes per input byte). */
+const DEFLATE_MAX_RATIO = 1032;
+
+/** Bytes a whole IDX file takes as its header declares (header + values), or null if `head` is too short to tell. */
+function declaredIdxBytes(head: Uint8Array): number | null {
+  if (head.length < 4) return null;
+  const info = TYPE_CODES[head[2]];
+  if (head[0] !== 0 || head[1] !== 0 || !info || head[3] === 0) return 0; // parseIdx reports the bad header
+  const header = 4 + 4 * head[3];
+  if (head.length < header) return null;
+  let count = 1;
+  for (let d = 0; d < head[3]; d++) count *= ((head[4 + 4 * d] << 24) | (head[5 + 4 * d] << 16) | (head[6 + 4 * d] << 8) | head[7 + 4 * d]) >>> 0;
+  return header + count * info.bytes;
+}
+
+/**
+ * Gunzips an IDX file with its output bounded by the size its header declares: the header is read from a
+ * partial inflate of a prefix (whose output deflate bounds at 1032× its input), then the whole file is inflated
+ * with `maxOutputLength` = the declared size + 1 (one byte over proves there is more data than declared).
+ */
+function gunzipIdx(raw: Buffer, path: string): Uint8Array {
+  const physical = raw.length * DEFLATE_MAX_RATIO + 1024;
+  let head: Uint8Array = new Uint8Array(0);
+  let declared: number | null = null;
+  for (let prefix = 1024; declared === null; prefix *= 4) {
+    try {
+      head = gunzipSync(raw.subarray(0, prefix), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    } catch (e) {
+      throw new Error(`${path}: corrupt or truncated gzip data (${(e as Error).message})`);
+    }
+    declared = declaredIdxBytes(head);
+    if (prefix >= raw.length) break;
+  }
+  // No complete header even from the whole file (or not an IDX header): inflate it all, bounded, and let parseIdx
+  // (or zlib's own error for a truncated stream) name the problem.
+  if (declared === null || declared === 0) declared = Math.min(MAX_IDX_BYTES, physical);
+  if (declared > MAX_IDX_BYTES || declared > physical) {
+    throw new Error(
+      `${path}: the IDX header declares ${declared} bytes, ` +
+      (declared > MAX_IDX_BYTES ? `more than the ${MAX_IDX_BYTES}-byte limit for IDX files` : `more than ${raw.length} gzip bytes can expand to (corrupt header)`),
+    );
+  }
+  try {
+    return gunzipSync(raw, { maxOutputLength: declared + 1 });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`${path}: corrupt: the gzip data inflates to more than the ${declared} bytes its IDX header declares`);
+    throw new Error(`${path}: corrupt or truncated gzip data (${err.message})`);
+  }
+}
+
+/** Reads a file, gunzipping (bounded by the declared IDX size) when it starts with the gzip magic bytes; errors name the file. */
 export function readMaybeGzip(path: string): Uint8Array {
   let raw: Buffer;
   try {
@@ -41,13 +98,7 @@ export function readMaybeGzip(path: string): Uint8Array {
     const err = e as NodeJS.ErrnoException;
     throw new Error(err.code === 'ENOENT' ? `${path}: file not found` : `${path}: cannot read (${err.message})`);
   }
-  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
-    try {
-      return gunzipSync(raw);
-    } catch (e) {
-      throw new Error(`${path}: corrupt or truncated gzip data (${(e as Error).message})`);
-    }
-  }
+  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) return gunzipIdx(raw, path);
   return raw;
 }
 

@@ -13,6 +13,9 @@ import { withDataSeed } from './rng.js';
 const { spec, collateInWorker } = workerData as { spec: WorkerSpec; collateInWorker: boolean };
 const port = parentPort!;
 const ready = datasetFromSpec(spec);
+// A dataset that fails to build is reported with the first request; it must not crash the thread as unhandled.
+// Announced so the loader's `timeout` clock starts once the thread can serve (starting one takes seconds).
+ready.then(() => port.postMessage({ id: -1, ready: true }), () => undefined);
 
 port.on('message', async (req: { id: number; indices: number[]; seed: number }) => {
   try {

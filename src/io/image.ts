@@ -11,6 +11,9 @@ import jpeg from 'jpeg-js';
 import { isFloating } from '../tensor/dtype.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { checkJpeg, checkPng, getMaxImagePixels } from './image-check.js';
+
+export { setMaxImagePixels, getMaxImagePixels, DEFAULT_MAX_IMAGE_PIXELS } from './image-check.js';
 
 /** Decoded pixels in interleaved (HWC) layout, as codecs and canvases use them. */
 export interface RawImage {
@@ -34,8 +37,13 @@ export function detectImageFormat(bytes: Uint8Array): ImageFormat | null {
   return null;
 }
 
-/** Decodes PNG or JPEG bytes to interleaved pixels; `name` (a file name) is used in error messages. */
-export function decodeRaw(bytes: Uint8Array, name = 'image'): RawImage {
+/**
+ * Decodes PNG or JPEG bytes to interleaved pixels; `name` (a file name) is used in error messages. The header is
+ * checked first: images above `maxPixels` (default: the global limit, see `setMaxImagePixels`) are refused before
+ * any pixel memory is allocated, and a PNG's structure, CRCs and image-data size are verified, so a corrupt file
+ * fails naming itself instead of decoding to black.
+ */
+export function decodeRaw(bytes: Uint8Array, name = 'image', maxPixels = getMaxImagePixels()): RawImage {
   const format = detectImageFormat(bytes);
   if (format === null) {
     const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -46,6 +54,7 @@ export function decodeRaw(bytes: Uint8Array, name = 'image'): RawImage {
     if (Buffer.from(buf.subarray(Math.max(0, buf.length - 64))).indexOf('IEND') < 0) {
       throw new Error(`${name}: truncated PNG: no IEND chunk at the end of the file (${bytes.length} bytes)`);
     }
+    checkPng(bytes, name, maxPixels);
     let png;
     try {
       png = PNG.sync.read(buf);
@@ -60,11 +69,15 @@ export function decodeRaw(bytes: Uint8Array, name = 'image'): RawImage {
   let eoi = false;
   for (let i = bytes.length - 2; i >= Math.max(0, bytes.length - 64) && !eoi; i--) eoi = bytes[i] === 0xff && bytes[i + 1] === 0xd9;
   if (!eoi) throw new Error(`${name}: truncated JPEG: no end-of-image marker (FF D9) at the end of the file (${bytes.length} bytes)`);
+  checkJpeg(bytes, name, maxPixels);
   let img;
   try {
-    img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxMemoryUsageInMB: 2048 });
+    img = jpeg.decode(buf, {
+      useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxMemoryUsageInMB: 2048,
+      maxResolutionInMP: Number.isFinite(maxPixels) ? Math.max(1, maxPixels / 1e6) : 1e9,
+    });
   } catch (e) {
-    throw new Error(`${name}: corrupt or truncated JPEG (${(e as Error).message})`);
+    throw new Error(`${name}: corrupt or truncated JPEG (the decoder failed: ${(e as Error).message})`);
   }
   const n = img.width * img.height;
   const channels = n > 0 ? img.data.length / n : 3;
@@ -144,12 +157,12 @@ export function fromImageTensor(t: Tensor): RawImage {
 }
 
 /** Decodes PNG or JPEG bytes to a uint8 tensor [C, H, W] (torchvision.io.decode_image). */
-export function decodeImage(bytes: Uint8Array, opts: { mode?: ImageReadMode; name?: string } = {}): Tensor {
-  return toImageTensor(convertChannels(decodeRaw(bytes, opts.name), opts.mode ?? 'unchanged'));
+export function decodeImage(bytes: Uint8Array, opts: { mode?: ImageReadMode; name?: string; maxPixels?: number } = {}): Tensor {
+  return toImageTensor(convertChannels(decodeRaw(bytes, opts.name, opts.maxPixels), opts.mode ?? 'unchanged'));
 }
 
 /** Reads a PNG or JPEG file as a uint8 tensor [C, H, W] (torchvision.io.read_image). Errors name the file. */
-export function readImage(path: string, opts: { mode?: ImageReadMode } = {}): Tensor {
+export function readImage(path: string, opts: { mode?: ImageReadMode; maxPixels?: number } = {}): Tensor {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -157,7 +170,7 @@ export function readImage(path: string, opts: { mode?: ImageReadMode } = {}): Te
     const err = e as NodeJS.ErrnoException;
     throw new Error(err.code === 'ENOENT' ? `readImage: ${path}: file not found` : `readImage: ${path}: cannot read (${err.message})`);
   }
-  return decodeImage(bytes, { mode: opts.mode, name: path });
+  return decodeImage(bytes, { mode: opts.mode, name: path, maxPixels: opts.maxPixels });
 }
 
 /** Expands 1–4 channel interleaved pixels to RGBA (gray replicated; alpha kept when asked, else opaque). */

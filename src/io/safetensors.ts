@@ -41,9 +41,10 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): Safetens
   const headerLen = Number(view.getBigUint64(0, true));
   if (headerLen > MAX_HEADER_BYTES) fail(source, `header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   if (8 + headerLen > buf.length) fail(source, `header length ${headerLen} runs past the end of the ${buf.length}-byte file`);
+  if (buf[8] === 0xef && buf[9] === 0xbb && buf[10] === 0xbf) fail(source, 'header starts with a UTF-8 byte-order mark; the format requires plain JSON');
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + headerLen)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buf.subarray(8, 8 + headerLen)));
   } catch (err) {
     fail(source, `header is not valid UTF-8 JSON (${(err as Error).message})`);
   }
@@ -51,13 +52,15 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): Safetens
   const dataStart = 8 + headerLen;
   const dataLen = buf.length - dataStart;
   const metadata: Record<string, string> = {};
+  // Keys come from the file: defineProperty makes "__proto__" an ordinary key instead of the object's prototype.
+  const put = <V>(o: Record<string, V>, k: string, v: V) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   const entries: [string, HeaderEntry][] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
       if (raw === null || typeof raw !== 'object') fail(source, '__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(source, `__metadata__.${k} must be a string`);
-        metadata[k] = v;
+        put(metadata, k, v);
       }
       continue;
     }
@@ -65,7 +68,7 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): Safetens
     if (!e || typeof e !== 'object' || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
       fail(source, `tensor '${name}' must have dtype, shape and data_offsets [begin, end]`);
     }
-    if (!(e.dtype in BYTES)) fail(source, `tensor '${name}' has unsupported dtype ${e.dtype} (supported: ${Object.keys(BYTES).join(', ')})`);
+    if (!Object.hasOwn(BYTES, e.dtype)) fail(source, `tensor '${name}' has unsupported dtype ${e.dtype} (supported: ${Object.keys(BYTES).join(', ')})`);
     if (!e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(source, `tensor '${name}' has invalid shape ${JSON.stringify(e.shape)}`);
     const [begin, end] = e.data_offsets;
     if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin || end > dataLen) {
@@ -77,8 +80,9 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): Safetens
     }
     entries.push([name, e]);
   }
-  // Offsets must tile the data section exactly: no overlaps, no holes.
-  const sorted = entries.slice().sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  // Offsets must tile the data section exactly: no overlaps, no holes. Sorting by (begin, end) puts a zero-size
+  // tensor [k, k] before a tensor starting at k, as the reference implementation does.
+  const sorted = entries.slice().sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1]);
   let pos = 0;
   for (const [name, e] of sorted) {
     if (e.data_offsets[0] < pos) fail(source, `tensor '${name}' overlaps the previous tensor (starts at ${e.data_offsets[0]}, previous ends at ${pos})`);
@@ -88,7 +92,7 @@ export function parseSafetensors(buf: Uint8Array, source = '<buffer>'): Safetens
   if (pos !== dataLen) fail(source, `data section has ${dataLen - pos} trailing bytes not covered by any tensor`);
   const tensors: Record<string, Tensor> = {};
   for (const [name, e] of entries) {
-    tensors[name] = decodeTensor(name, e, view, dataStart + e.data_offsets[0], source);
+    put(tensors, name, decodeTensor(name, e, view, dataStart + e.data_offsets[0], source));
   }
   return { tensors, metadata };
 }

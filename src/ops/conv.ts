@@ -14,7 +14,7 @@ import { binaryKernel, gt, mul } from './elementwise.js';
 import { padImpl } from './pad.js';
 import { sum } from './reduce.js';
 import { reshape, squeeze, unsqueeze } from './shape.js';
-import { floatData, pair, requireFloat, requireRank } from './util.js';
+import { floatData, pair, requireFloat, requireRank, requireTensor } from './util.js';
 
 /** An int used for both spatial dims, or an [h, w] pair. */
 export type IntPair = number | readonly [number, number];
@@ -64,9 +64,12 @@ function checkGroups(op: string, groups: number): number {
 function checkOperands(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, weightLayout: string): void {
   requireFloat(op, x);
   requireFloat(op, weight, 'weight');
+  if (bias !== null) requireFloat(op, bias, 'bias');
   requireRank(op, x, [3, 4], 'input', 'NCHW, or CHW unbatched');
   requireRank(op, weight, 4, 'weight', weightLayout);
   if (weight.dtype !== x.dtype) throw new Error(`${op}: input is ${x.dtype} but weight is ${weight.dtype}; they must match`);
+  // As PyTorch: an empty kernel is an error (the kernels would otherwise loop over the other kernel dim for nothing).
+  if (weight.shape[2] < 1 || weight.shape[3] < 1) throw new Error(`${op}: weight ${shapeStr(weight.shape)} has a zero-size kernel; kernel height and width must be ≥ 1`);
   if (bias !== null) {
     if (bias.dtype !== x.dtype) throw new Error(`${op}: input is ${x.dtype} but bias is ${bias.dtype}; they must match`);
   }
@@ -150,6 +153,7 @@ export function conv2dGeometry(op: string, input: Tensor, weight: Tensor, bias: 
  */
 export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
+  requireTensor(op, input);
   if (input.shape.length === 3) {
     checkOperands(op, input, weight, bias, '[outChannels, inChannels/groups, kh, kw]');
     return squeeze(conv2d(unsqueeze(input, 0), weight, bias, opts), 0);

@@ -10,7 +10,7 @@ import { isFloating, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sumToShape } from './reduce.js';
-import { asTensor, broadcastStrides, floatData, requireFloat, resultType, storageFrom, type TensorLike } from './util.js';
+import { asTensor, broadcastStrides, floatData, requireFloat, requireTensor, resultType, storageFrom, type TensorLike } from './util.js';
 
 const COMPARISONS = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 
@@ -267,7 +267,9 @@ export function allclose(a: Tensor, b: Tensor, opts: { rtol?: number; atol?: num
 function operands(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   if (a instanceof Tensor) return [a, asTensor(b, a)];
   if (b instanceof Tensor) return [asTensor(a, b), b];
-  throw new Error('elementwise op: at least one operand must be a tensor');
+  if (typeof a !== 'number') requireTensor('elementwise op', a, 'first operand');
+  if (typeof b !== 'number') requireTensor('elementwise op', b, 'second operand');
+  throw new Error('elementwise op: at least one operand must be a tensor, got two numbers');
 }
 
 /** Activations whose derivative is piecewise constant: their createGraph gradient is g times a constant tensor. */

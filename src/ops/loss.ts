@@ -15,7 +15,7 @@ import { abs, add, clamp, div, exp, gt, log, lt, mul, ne, neg, square, sub, wher
 import { amax, amin, sum } from './reduce.js';
 import { expand, gather, indexSelect, permute, reshape, to } from './shape.js';
 import { logSoftmax } from './softmax.js';
-import { requireFloat, requireSameShape } from './util.js';
+import { requireFloat, requireSameShape, requireTensor } from './util.js';
 
 /** How per-element losses are combined. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -55,6 +55,8 @@ function checkClassWeight(op: string, weight: Tensor | null, c: number, input: T
  * both shaped like the target. `input` is [C] (target 0-d) or [N, C, d1, ...] (target [N, d1, ...]).
  */
 function pickTargets(op: string, input: Tensor, target: Tensor, weight: Tensor | null, ignoreIndex: number): { loss: Tensor; w: Tensor } {
+  requireTensor(op, target, 'target');
+  if (weight !== null) requireTensor(op, weight, 'weight');
   if (target.dtype !== 'int32' && target.dtype !== 'uint8') {
     throw new Error(`${op}: class-index target must be an integer tensor (int32), got ${target.dtype} with shape ${formatShape(target.shape)}`);
   }
@@ -122,6 +124,7 @@ export interface CrossEntropyOptions extends NllLossOptions {
 export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const op = 'crossEntropy';
   requireFloat(op, input);
+  requireTensor(op, target, 'target');
   const reduction = checkReduction(op, opts.reduction ?? 'mean');
   const ls = opts.labelSmoothing ?? 0;
   if (!(ls >= 0 && ls <= 1)) throw new Error(`${op}: labelSmoothing must be in [0, 1], got ${ls}`);

@@ -7,9 +7,30 @@ import { formatShape, shapesEqual } from '../tensor/shape.js';
 /** A tensor or a plain number where PyTorch accepts a Python scalar. */
 export type TensorLike = Tensor | number;
 
+/** Says what a non-tensor value is, for errors ("a plain array", "undefined", "a Float32Array"). */
+export function describeValue(x: unknown): string {
+  if (x === null) return 'null';
+  if (x === undefined) return 'undefined';
+  if (Array.isArray(x)) return `a plain array of length ${x.length}`;
+  if (ArrayBuffer.isView(x)) return `a ${x.constructor.name}`;
+  if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'no prototype'})`;
+  return `${typeof x} ${String(x)}`;
+}
+
+/**
+ * Throws naming `op` unless `x` is a Tensor: JavaScript has no static check at a user's call site, and a plain
+ * array or `undefined` would otherwise surface as "Cannot read properties of undefined" deep inside the op.
+ */
+export function requireTensor(op: string, x: unknown, what = 'input'): asserts x is Tensor {
+  if (x instanceof Tensor) return;
+  const hint = Array.isArray(x) || ArrayBuffer.isView(x) ? ' (wrap it with tt.tensor(...))' : '';
+  throw new Error(`${op}: ${what} must be a Tensor, got ${describeValue(x)}${hint}`);
+}
+
 /** Turns a number into a 0-d tensor whose dtype suits an operation with `like`. */
 export function asTensor(x: TensorLike, like: Tensor): Tensor {
   if (x instanceof Tensor) return x;
+  if (typeof x !== 'number' && typeof x !== 'boolean') requireTensor('elementwise op', x, 'operand');
   let dtype: DType = like.dtype;
   if (!isFloating(dtype) && !Number.isInteger(x)) dtype = 'float32';
   if (dtype === 'bool') dtype = Number.isInteger(x) ? 'int32' : 'float32';
@@ -50,11 +71,13 @@ export function floatData(t: Tensor): FloatArray {
 
 /** Throws naming `op` unless `t` is a floating-point tensor. */
 export function requireFloat(op: string, t: Tensor, what = 'input'): void {
+  requireTensor(op, t, what);
   if (!isFloating(t.dtype)) throw new Error(`${op}: ${what} must be a floating-point tensor, got ${t.dtype} (use .float())`);
 }
 
 /** Throws naming `op` unless `t` has exactly `rank` dims. */
 export function requireRank(op: string, t: Tensor, rank: number | number[], what = 'input', layout?: string): void {
+  requireTensor(op, t, what);
   const ranks = typeof rank === 'number' ? [rank] : rank;
   if (!ranks.includes(t.shape.length)) {
     throw new Error(`${op}: expected ${what} of rank ${ranks.join(' or ')}${layout ? ` (${layout})` : ''}, got shape ${formatShape(t.shape)}`);
@@ -63,6 +86,8 @@ export function requireRank(op: string, t: Tensor, rank: number | number[], what
 
 /** Throws naming `op` unless shapes are equal. */
 export function requireSameShape(op: string, a: Tensor, b: Tensor, aName = 'input', bName = 'target'): void {
+  requireTensor(op, a, aName);
+  requireTensor(op, b, bName);
   if (!shapesEqual(a.shape, b.shape)) {
     throw new Error(`${op}: ${aName} shape ${formatShape(a.shape)} and ${bName} shape ${formatShape(b.shape)} must match`);
   }

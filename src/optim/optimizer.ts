@@ -161,6 +161,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
 
   /** Restores a `stateDict()` onto an optimizer built over the same parameters (same group sizes). */
   loadStateDict(sd: OptimizerStateDict): void {
+    checkOptimizerState(sd, this.paramGroups);
     if (sd.paramGroups.length !== this.paramGroups.length) {
       throw new Error(`loadStateDict: loaded state dict has ${sd.paramGroups.length} parameter groups, the optimizer has ${this.paramGroups.length}`);
     }
@@ -195,6 +196,50 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
       const { params: _omit, ...opts } = lg;
       Object.assign(this.paramGroups[gi], cloneOptions(opts));
     });
+  }
+}
+
+/** A finite number, a boolean, null, a string where the live value is one, or an array of finite numbers. */
+function checkOption(where: string, v: unknown, live: unknown): void {
+  const kind = (x: unknown) => (Array.isArray(x) ? 'array' : x === null ? 'null' : typeof x);
+  if (live !== undefined && live !== null && v !== null && kind(v) !== kind(live)) {
+    throw new Error(`loadStateDict: ${where} must be ${kind(live) === 'array' ? 'an array' : `a ${kind(live)}`} like the optimizer's, got ${JSON.stringify(v)}`);
+  }
+  if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`loadStateDict: ${where} must be finite, got ${v}`);
+  if (Array.isArray(v) && !v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new Error(`loadStateDict: ${where} must hold finite numbers, got ${JSON.stringify(v)}`);
+  if (typeof v === 'string' && typeof live !== 'string') throw new Error(`loadStateDict: ${where} must not be a string, got ${JSON.stringify(v)}`);
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) throw new Error(`loadStateDict: ${where} must be a number, boolean or array, got an object`);
+}
+
+/**
+ * Validates a state dict before anything is changed (it usually comes from a checkpoint file): the structure,
+ * hyper-parameters of the same types as the optimizer's and finite (a NaN or string learning rate used to turn
+ * every parameter into NaN, and the loss check then blamed the learning rate), and state entries that are finite
+ * numbers or tensors of finite values.
+ */
+function checkOptimizerState(sd: unknown, groups: readonly ParamGroup[]): asserts sd is OptimizerStateDict {
+  const obj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+  if (!obj(sd) || !Array.isArray(sd.paramGroups) || !obj(sd.state)) {
+    throw new Error('loadStateDict: expected { state: {...}, paramGroups: [...] } as produced by stateDict()');
+  }
+  sd.paramGroups.forEach((lg: unknown, gi: number) => {
+    if (!obj(lg) || !Array.isArray(lg.params) || !lg.params.every((i) => Number.isSafeInteger(i) && i >= 0)) {
+      throw new Error(`loadStateDict: parameter group ${gi} must be an object with params: [indices]`);
+    }
+    for (const [k, v] of Object.entries(lg)) if (k !== 'params') checkOption(`group ${gi} option '${k}'`, v, (groups[gi] as unknown as Record<string, unknown> | undefined)?.[k]);
+  });
+  for (const [key, entry] of Object.entries(sd.state)) {
+    if (!obj(entry)) throw new Error(`loadStateDict: state of parameter ${key} must be an object, got ${JSON.stringify(entry)}`);
+    for (const [k, v] of Object.entries(entry)) {
+      if (typeof v === 'number') {
+        if (!Number.isFinite(v)) throw new Error(`loadStateDict: state '${k}' of parameter ${key} must be finite, got ${v}`);
+      } else if (v instanceof Tensor) {
+        const d = v.dataView();
+        for (let i = 0; i < d.length; i++) {
+          if (!Number.isFinite(d[i])) throw new Error(`loadStateDict: state '${k}' of parameter ${key} holds ${d[i]} at element ${i}; optimizer state must be finite`);
+        }
+      } else throw new Error(`loadStateDict: state '${k}' of parameter ${key} must be a number or a Tensor, got ${JSON.stringify(v)}`);
+    }
   }
 }
 

@@ -66,7 +66,12 @@ export class Generator {
       return v;
     }
     let u = this.random();
-    while (u === 0) u = this.random();
+    // u = 0 has probability 2⁻²⁴ per draw; a valid xoshiro state never yields 0 forever, but a corrupt one
+    // could, so the retry is bounded instead of spinning.
+    for (let tries = 0; u === 0; tries++) {
+      if (tries >= 64) throw new Error('Generator.normal: the generator returned 0 64 times in a row; its state is corrupt (reseed it with manualSeed)');
+      u = this.random();
+    }
     const v = this.random();
     const r = Math.sqrt(-2 * Math.log(u));
     this.spareNormal = r * Math.sin(2 * Math.PI * v);
@@ -91,13 +96,38 @@ export class Generator {
     return p;
   }
 
+  /** Throws a clear error unless `state` is a valid getState() result (see setState). */
+  static checkState(state: unknown): asserts state is number[] {
+    if (!Array.isArray(state)) throw new Error(`Generator.setState: expected an array of 6 numbers, got ${state === null ? 'null' : typeof state}`);
+    if (state.length !== 6) throw new Error(`Generator.setState: expected 6 numbers, got ${state.length}`);
+    for (let i = 0; i < 4; i++) {
+      const v = state[i];
+      // getState's words are the xor-shift registers as JavaScript leaves them: signed or unsigned 32-bit.
+      if (!(typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff)) {
+        throw new Error(`Generator.setState: state word ${i} must be a 32-bit integer, got ${JSON.stringify(v)}`);
+      }
+    }
+    if ((state[0] | state[1] | state[2] | state[3]) === 0) {
+      throw new Error('Generator.setState: the four state words are all zero, which xoshiro128** can never leave (every draw would be 0)');
+    }
+    if (typeof state[4] !== 'number' || !(Number.isNaN(state[4]) || Number.isFinite(state[4]))) {
+      throw new Error(`Generator.setState: the spare normal must be a finite number or NaN (none), got ${JSON.stringify(state[4])}`);
+    }
+    if (typeof state[5] !== 'number' || !Number.isFinite(state[5])) throw new Error(`Generator.setState: the seed must be a finite number, got ${JSON.stringify(state[5])}`);
+  }
+
   /** Full internal state, for checkpoints that must resume the exact stream. */
   getState(): number[] {
     return [this.s0, this.s1, this.s2, this.s3, this.spareNormal ?? Number.NaN, this.seedValue];
   }
 
+  /**
+   * Restores a state from getState(). Validated first, since it usually comes from a file: four 32-bit unsigned
+   * integers not all zero (xoshiro's all-zero state only ever yields 0 — `randn` would spin), a spare normal
+   * that is NaN (none) or finite, and a finite seed.
+   */
   setState(state: readonly number[]): this {
-    if (state.length !== 6) throw new Error(`Generator.setState: expected 6 numbers, got ${state.length}`);
+    Generator.checkState(state);
     [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v >>> 0);
     this.spareNormal = Number.isNaN(state[4]) ? null : state[4];
     this.seedValue = state[5];

@@ -1,4 +1,5 @@
 /** Shape arithmetic shared by tensors and ops: sizes, strides, broadcasting and dim normalisation. */
+import { MAX_TENSOR_ELEMENTS } from './dtype.js';
 
 export function numel(shape: readonly number[]): number {
   let n = 1;
@@ -65,6 +66,7 @@ export function normalizeDims(op: string, dims: number | readonly number[] | und
 
 /** Validates a user-given shape (non-negative integers) and resolves a single -1 against `total` when given. */
 export function checkShape(op: string, shape: readonly number[], total?: number): number[] {
+  if (!Array.isArray(shape)) throw new Error(`${op}: shape must be an array of sizes, got ${shape === null ? 'null' : typeof shape}`);
   let infer = -1;
   let known = 1;
   const out = shape.slice();
@@ -76,6 +78,9 @@ export function checkShape(op: string, shape: readonly number[], total?: number)
     } else if (!Number.isInteger(d) || d < 0) {
       throw new Error(`${op}: invalid shape ${formatShape(shape)}: sizes must be non-negative integers`);
     } else known *= d;
+  }
+  if (known > MAX_TENSOR_ELEMENTS) {
+    throw new Error(`${op}: shape ${formatShape(shape)} has ${known} elements, more than the ${MAX_TENSOR_ELEMENTS} a tensor can hold`);
   }
   if (infer >= 0) {
     if (known === 0 || total! % known !== 0) {

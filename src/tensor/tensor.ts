@@ -1,5 +1,5 @@
 import { Node } from '../autograd/node.js';
-import { allocate, allocateUnfilled, isFloating, type DType, type TypedArray } from './dtype.js';
+import { allocate, allocateUnfilled, checkView, isFloating, type DType, type TypedArray } from './dtype.js';
 import { contiguousStrides, formatShape, numel, normalizeDim } from './shape.js';
 import { formatTensor } from './format.js';
 
@@ -57,7 +57,13 @@ export class Tensor {
   /** Incremented by every in-place change, so saved tensors can detect they were modified. */
   version = 0;
 
+  /**
+   * Wraps `storage` as a tensor of `shape` (row-major strides unless given). The view is validated once here —
+   * dtype against the typed array, non-negative integer sizes, integer strides and offset, and every addressed
+   * element inside `storage` — so no kernel can later be handed a view that reaches past its buffer.
+   */
   constructor(storage: TypedArray, shape: readonly number[], dtype: DType, strides?: readonly number[], offset = 0) {
+    checkView(storage, shape, dtype, strides, offset);
     this.storage = storage;
     this.shape = shape.slice();
     this.strides = strides ? strides.slice() : contiguousStrides(shape);
@@ -67,7 +73,7 @@ export class Tensor {
 
   /** Fresh zero-filled contiguous tensor. */
   static empty(shape: readonly number[], dtype: DType = 'float32'): Tensor {
-    return new Tensor(allocate(dtype, numel(shape)), shape, dtype);
+    return new Tensor(allocate(dtype, numel(shape), shape), shape, dtype);
   }
 
   /**
@@ -75,7 +81,7 @@ export class Tensor {
    * overwrites completely.
    */
   static unfilled(shape: readonly number[], dtype: DType = 'float32'): Tensor {
-    return new Tensor(allocateUnfilled(dtype, numel(shape)), shape, dtype);
+    return new Tensor(allocateUnfilled(dtype, numel(shape), shape), shape, dtype);
   }
 
   /** Whether gradients flow into this tensor. Only floating tensors may require gradients. */

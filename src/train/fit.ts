@@ -12,6 +12,7 @@ import { ReduceLROnPlateau } from '../optim/lr-scheduler.js';
 import { ConfusionMatrix, topKCorrect } from './metrics.js';
 import { ProgressBar, formatValue, type ProgressStream } from './progress.js';
 import { loadCheckpoint, saveCheckpoint, type Stateful, type StatefulModel } from './checkpoint.js';
+import { writeFileAtomic } from '../io/atomic.js';
 
 /** What fit() needs from a model (nn.Module satisfies it). */
 export interface TrainableModel extends StatefulModel {
@@ -161,10 +162,23 @@ export async function fit(model: TrainableModel, trainLoader: BatchSource, opts:
     const exists = await access(path).then(() => true, () => false);
     if (exists) {
       const ck = await loadCheckpoint(path, { model, optimizer: opts.optimizer, scheduler: opts.scheduler });
+      const bad = (why: string): never => { throw new Error(`fit: resume: ${path}: ${why}`); };
+      const h = ck.extra.history ?? [];
+      if (!Array.isArray(h) || !h.every((r) => r !== null && typeof r === 'object' && Number.isSafeInteger((r as EpochRecord).epoch))) {
+        bad(`extra.history must be an array of epoch records, got ${JSON.stringify(h).slice(0, 80)}`);
+      }
+      if ((h as EpochRecord[]).length > ck.epoch) bad(`extra.history has ${(h as EpochRecord[]).length} records for ${ck.epoch} epochs`);
+      const b = ck.extra.best ?? best;
+      if (typeof b !== 'number' || Number.isNaN(b)) bad(`extra.best must be a number, got ${JSON.stringify(b)}`);
+      const sb = ck.extra.sinceBest ?? 0;
+      if (!Number.isSafeInteger(sb) || (sb as number) < 0) bad(`extra.sinceBest must be a non-negative integer, got ${JSON.stringify(sb)}`);
       startEpoch = ck.epoch;
-      history = (ck.extra.history as EpochRecord[] | undefined) ?? [];
-      best = (ck.extra.best as number | undefined) ?? best;
-      sinceBest = (ck.extra.sinceBest as number | undefined) ?? 0;
+      history = h as EpochRecord[];
+      best = b as number;
+      sinceBest = sb as number;
+      // history.jsonl is rewritten from the checkpoint: a kill after the checkpoint but before (or after) the
+      // history line was appended can neither lose nor duplicate an epoch.
+      if (historyPath) await writeFileAtomic(historyPath, history.map((r) => JSON.stringify(r) + '\n').join(''));
       log(`resumed from ${path} after epoch ${startEpoch}`);
     } else if (typeof opts.resume === 'string') {
       throw new Error(`fit: resume checkpoint ${path} does not exist`);
@@ -237,10 +251,11 @@ export async function fit(model: TrainableModel, trainLoader: BatchSource, opts:
     } else sinceBest++;
     // Callbacks run before the record is written so that they can add metrics to it (e.g. test accuracy).
     for (const cb of opts.callbacks ?? []) await cb.onEpochEnd?.(record, history);
-    if (historyPath) await appendFile(historyPath, JSON.stringify(record) + '\n');
     const extra = { history, best, sinceBest };
     if (improved && bestPath) await saveCheckpoint(bestPath, { epoch: epoch + 1, model, optimizer: opts.optimizer, scheduler: opts.scheduler, extra });
     if (lastPath) await saveCheckpoint(lastPath, { epoch: epoch + 1, model, optimizer: opts.optimizer, scheduler: opts.scheduler, extra });
+    // After the checkpoint that describes it (a resume rewrites the file from the checkpoint's history).
+    if (historyPath) await appendFile(historyPath, JSON.stringify(record) + '\n');
     if (opts.earlyStopping && sinceBest >= opts.earlyStopping.patience) {
       log(`early stopping: ${String(monitor)} has not improved for ${sinceBest} epochs (best ${formatValue(best)})`);
       break;

@@ -3,7 +3,7 @@
  * then one GEMM per image and group multiplies the filters with those columns. Backward to the input is the
  * transposed GEMM followed by col2im (scatter-add of columns back into the image).
  */
-import type { FloatArray } from '../../tensor/dtype.js';
+import { allocate, type FloatArray } from '../../tensor/dtype.js';
 import type { Conv2dGeometry, Epilogue } from '../types.js';
 import { gemm } from './gemm.js';
 
@@ -57,8 +57,9 @@ export function col2im(col: FloatArray, g: Conv2dGeometry, c0: number, cg: numbe
   }
 }
 
+/** The im2col workspace; allocate() turns an impossible size into an error that names it. */
 function makeCol(x: FloatArray, rows: number, cols: number): FloatArray {
-  return x instanceof Float64Array ? new Float64Array(rows * cols) : new Float32Array(rows * cols);
+  return allocate(x instanceof Float64Array ? 'float64' : 'float32', rows * cols, [rows, cols]) as FloatArray;
 }
 
 export function conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry, epilogue: Epilogue, scale: FloatArray | null = null): void {
@@ -67,6 +68,7 @@ export function conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, ou
   const ocg = oc / groups;
   const kdim = cg * kh * kw;
   const spatial = oh * ow;
+  if (n === 0 || out.length === 0) return; // nothing to write: no workspace for an empty batch
   const col = makeCol(x, kdim, spatial);
   for (let b = 0; b < n; b++) {
     for (let gr = 0; gr < groups; gr++) {
@@ -92,8 +94,9 @@ export function conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArra
   const ocg = oc / groups;
   const kdim = cg * kh * kw;
   const spatial = oh * ow;
-  const col = makeCol(gy, kdim, spatial);
   gx.fill(0);
+  if (n === 0 || spatial === 0) return;
+  const col = makeCol(gy, kdim, spatial);
   for (let b = 0; b < n; b++) {
     for (let gr = 0; gr < groups; gr++) {
       // col [kdim, spatial] = W_gᵀ [kdim, ocg] · gy_g [ocg, spatial]
@@ -110,8 +113,9 @@ export function conv2dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArr
   const ocg = oc / groups;
   const kdim = cg * kh * kw;
   const spatial = oh * ow;
-  const col = makeCol(x, kdim, spatial);
   gw.fill(0);
+  if (n === 0 || spatial === 0) return;
+  const col = makeCol(x, kdim, spatial);
   for (let b = 0; b < n; b++) {
     for (let gr = 0; gr < groups; gr++) {
       im2col(x, b * c * h * width, gr * cg, cg, g, col);

@@ -71,6 +71,8 @@ export function logsumexp(x: FloatArray, out: FloatArray, outer: number, size: n
 }
 
 export function softmax(x: FloatArray, out: FloatArray, outer: number, size: number, inner: number, log: boolean): void {
+  // An empty softmax dim writes nothing: without this, [4, 2³¹, 0] looped 2³³ times doing nothing (found by fuzzing).
+  if (size === 0) return;
   for (let o = 0; o < outer; o++) {
     const base = o * size * inner;
     for (let i = 0; i < inner; i++) {
@@ -90,6 +92,7 @@ export function softmax(x: FloatArray, out: FloatArray, outer: number, size: num
 }
 
 export function softmaxGrad(y: FloatArray, gy: FloatArray, gx: FloatArray, outer: number, size: number, inner: number, log: boolean): void {
+  if (size === 0) return;
   for (let o = 0; o < outer; o++) {
     const base = o * size * inner;
     for (let i = 0; i < inner; i++) {
