@@ -195,3 +195,5 @@ export function predict(model: ClassifierModule, image: Tensor, opts: PredictOpt
   return order.slice(0, k).map((index) => ({ index, label: opts.labels ? opts.labels[index] : String(index), probability: probs[index] }));
 }
 export * from './video.js';
+export * from './audio.js';
+export * from './unet3d.js';
