@@ -37,6 +37,7 @@ export {
   readImage, writeImage, decodeImage, encodeImage, detectImageFormat, toImageTensor, fromImageTensor, makeGrid, saveImageGrid, drawText,
   type RawImage, type ImageReadMode, type ImageFormat, type MakeGridOptions,
 } from './io/image.js';
+export { readWav, writeWav, decodeWav, encodeWav, type WavAudio, type WavEncodeOptions } from './io/wav.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as models from './models/index.js';

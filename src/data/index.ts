@@ -44,3 +44,8 @@ export { CIFAR10, readCifarBatch, type CIFAR10Options } from './cifar.js';
 export { ImageFolder, type ImageFolderOptions } from './image-folder.js';
 export { Shapes, detectionCollate, SHAPE_KINDS, type ShapeKind, type ShapesOptions, type ShapesSample, type DetectionBatch } from './shapes.js';
 export type { ImageSample, Sample } from './transforms.js';
+export { resample, padOrCrop, RandomTimeShift, RandomGain, AddNoise } from './audio.js';
+export {
+  SpokenDigits, DIGIT_WORDS, SPOKEN_DIGIT_ACCENTS, SPOKEN_DIGIT_TRAIN_VARIANTS, SPOKEN_DIGIT_TEST_VARIANTS,
+  type SpokenDigitClip, type SpokenDigitsOptions, type SpokenDigitsGenerateOptions,
+} from './spoken-digits.js';
