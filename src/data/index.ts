@@ -49,3 +49,5 @@ export {
   SpokenDigits, DIGIT_WORDS, SPOKEN_DIGIT_ACCENTS, SPOKEN_DIGIT_TRAIN_VARIANTS, SPOKEN_DIGIT_TEST_VARIANTS,
   type SpokenDigitClip, type SpokenDigitsOptions, type SpokenDigitsGenerateOptions,
 } from './spoken-digits.js';
+export { CTVolumes, RandomFlip3d, RandomCrop3d, type VolumeSample, type CTVolumesOptions } from './volumes.js';
+export { MovingImages, type MovingImagesOptions } from './moving.js';
