@@ -31,7 +31,7 @@ export interface M5Options {
  * M5 (Dai et al. 2017, table 1): conv [80/4, 128] → BN → ReLU → max-pool 4, then three times conv [3, c] → BN →
  * ReLU → max-pool 4 with c = 128, 256, 512, global average pooling and a linear classifier (the paper's
  * fully-convolutional design: no dense layers before the output). The 3-tap convolutions pad by 1 so lengths only
- * shrink in the pools. With the defaults: 559,114 parameters for 10 classes. Input [N, 1, L] with L ≥ ~1,300
+ * shrink in the pools. With the defaults: 559,114 parameters for 10 classes. Input [N, 1, L] with L ≥ 1,100
  * samples (8 kHz audio in the paper: 32,000 samples for 4 s).
  */
 export class M5 extends Module {
