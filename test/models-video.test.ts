@@ -32,6 +32,15 @@ test('video ResNets have torchvision parameter counts, names and a [N, classes] 
   assert.deepEqual(tt.noGrad(() => m.forward(tt.randn([2, 3, 2, 16, 16]))).shape, [2, 5]);
 });
 
+test('r2plus1d_18 trains: one backward step reaches every parameter', () => {
+  const m = tt.models.r2plus1d_18({ numClasses: 3 });
+  const loss = tt.F.crossEntropy(m.forward(tt.randn([2, 3, 2, 16, 16])), tt.tensor(Int32Array.from([0, 2]), [2], { dtype: 'int32' }));
+  loss.backward();
+  const named = m.namedParameters();
+  assert.equal(named.length, m.parameters().length);
+  for (const [name, p] of named) assert.ok(p.grad && p.grad.shape.join() === p.shape.join(), `no gradient for ${name}`);
+});
+
 describe('torchvision video parity', { skip: hasTorch ? false : 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' }, () => {
   let dir = '';
   before(() => {
