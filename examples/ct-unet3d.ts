@@ -1,11 +1,13 @@
 // 3-D U-Net (Çiçek et al. 2016) segmenting the lesion-like blobs of procedural CT-like volumes (tt.data.CTVolumes),
 // tested on held-out volumes (seeds never used in training).
-//   npx tsx examples/ct-unet3d.ts [epochs=6] [train=96] [size=32] [batch=4]
+//   npx tsx examples/ct-unet3d.ts [epochs=6] [train=96] [size=32] [batch=4] [blobWeight=1]
 // 3 classes (body 0, shell 1, blob 2), cross entropy, Adam, random 3-D flips. Prints the Dice of the blob class on
 // the test volumes after every epoch (Dice = 2|P∩G| / (|P| + |G|) over all test voxels).
 import * as tt from '../src/index.ts';
 
-const [epochs, nTrain, size, batch] = [6, 96, 32, 4].map((d, i) => Number(process.argv[2 + i] ?? d));
+const [epochs, nTrain, size, batch, blobWeight] = [6, 96, 32, 4, 1].map((d, i) => Number(process.argv[2 + i] ?? d));
+// class weights of the cross entropy: blobs are ~1–2 % of the voxels
+const classWeight = tt.tensor([1, 1, blobWeight]);
 tt.manualSeed(0);
 const { data } = tt;
 const g = new tt.Generator(1);
@@ -46,7 +48,7 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
     const x = tt.stack(samples.map((s) => s.image));
     const y = tt.stack(samples.map((s) => s.mask));
     opt.zeroGrad();
-    const loss = tt.F.crossEntropy(model.forward(x), y);
+    const loss = tt.F.crossEntropy(model.forward(x), y, { weight: classWeight });
     loss.backward();
     opt.step();
     sched.step();
