@@ -65,6 +65,28 @@ function w1(res: Results, o: { reps: number; warm: number }): void {
   res.W1_conv_fwd_bwd_gflops = (3 * flops) / medianSeconds(fb, o.reps, o.warm) / 1e9;
 }
 
+/**
+ * W9: conv3d 3×3×3, 64→64 channels, input 2×64×16×56×56, padding 1, no bias: forward, and forward + backward to
+ * input and weight (counted as 3× the forward FLOPs).
+ */
+function w9(res: Results, o: { reps: number; warm: number }): void {
+  const g = new tt.Generator(0);
+  const x = tt.randn([2, 64, 16, 56, 56], { generator: g });
+  const w = tt.randn([64, 64, 3, 3, 3], { generator: g }).mul(1 / 40);
+  const flops = 2 * 2 * 64 * 16 * 56 * 56 * 64 * 27;
+  tt.noGrad(() => {
+    res.W9_conv3d_fwd_gflops = flops / medianSeconds(() => tt.F.conv3d(x, w, null, { padding: 1 }), o.reps, o.warm) / 1e9;
+  });
+  const xr = x.detach().requiresGrad_(true);
+  const wr = w.detach().requiresGrad_(true);
+  const fb = () => {
+    xr.grad = null;
+    wr.grad = null;
+    tt.F.conv3d(xr, wr, null, { padding: 1 }).sum().backward();
+  };
+  res.W9_conv3d_fwd_bwd_gflops = (3 * flops) / medianSeconds(fb, o.reps, o.warm) / 1e9;
+}
+
 /** W2: torchvision-shaped ResNet-18 (1000 classes), eval mode, 1×3×224×224, no grad. */
 function w2(res: Results, o: { reps: number; warm: number }): void {
   tt.manualSeed(0);
@@ -158,7 +180,7 @@ function w5(res: Results): void {
 }
 
 /** Workloads by id (../shared/bench/README.md). */
-export const WORKLOADS: Record<string, Workload> = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5 };
+export const WORKLOADS: Record<string, Workload> = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W9: w9 };
 
 function runTorch(): Results | null {
   if (flag('no-torch')) return null;

@@ -13,6 +13,8 @@ done
 [ -x /usr/bin/chromium ] || need+=(chromium)
 # ONNX's own conformance cases (NonMaxSuppression, RoiAlign, Conv … under /usr/share/libonnx-testdata/data/).
 [ -d /usr/share/libonnx-testdata/data ] || need+=(libonnx-testdata)
+# espeak-ng synthesises the spoken-digit clips of test/audio.test.ts.
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "setup-system: installing ${need[*]}"

@@ -46,6 +46,7 @@ export {
   setMaxImagePixels, getMaxImagePixels, DEFAULT_MAX_IMAGE_PIXELS,
   type RawImage, type ImageReadMode, type ImageFormat, type MakeGridOptions,
 } from './io/image.js';
+export { readWav, writeWav, decodeWav, encodeWav, type WavAudio, type WavEncodeOptions } from './io/wav.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as models from './models/index.js';

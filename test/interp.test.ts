@@ -68,7 +68,7 @@ test('interpolate errors', () => {
   assert.throws(() => F.interpolate(x, {}), /interpolate: either size or scaleFactor must be given/);
   assert.throws(() => F.interpolate(x, { size: [8] }), /interpolate: size must be a positive integer or a list of 2 of them for 2 spatial dim\(s\), got \[8\]/);
   assert.throws(() => F.interpolate(x, { scaleFactor: 0.1 }), /interpolate: output size \[0, 0\] is empty/);
-  assert.throws(() => F.interpolate(x, { size: 8, alignCorners: true }), /alignCorners can only be set with mode 'bilinear'/);
+  assert.throws(() => F.interpolate(x, { size: 8, alignCorners: true }), /alignCorners can only be set with the linear modes, not 'nearest'/);
   assert.throws(() => F.interpolate(tt.ones([2, 4, 4]), { size: 8, mode: 'bilinear' }), /interpolate: expected input of rank 4 \(NCHW for mode 'bilinear'\), got shape \[2, 4, 4\]/);
-  assert.throws(() => F.interpolate(x, { size: 8, mode: 'bicubic' as 'bilinear' }), /mode must be 'nearest' or 'bilinear'/);
+  assert.throws(() => F.interpolate(x, { size: 8, mode: 'bicubic' as 'bilinear' }), /mode must be 'nearest', 'linear', 'bilinear' or 'trilinear'/);
 });

@@ -71,7 +71,7 @@ def parse_kw(items):
 
 def build(name, seed, weights=None, **kw):
     torch.manual_seed(seed)
-    builder = getattr(torchvision.models, name, None)
+    builder = getattr(torchvision.models, name, None) or getattr(torchvision.models.video, name, None)
     if builder is None:
         raise SystemExit(f'export_torchvision: torchvision.models has no model {name!r}')
     return builder(weights=weights, **kw)
@@ -94,6 +94,10 @@ def randomise_batch_norm(model, seed):
 PARITY_KW = {
     'googlenet': {'aux_logits': False, 'init_weights': True},
 }
+
+
+# Frames of the parity clip of a video model (its stride-2 stages reduce 4 frames to 1).
+VIDEO_FRAMES = 4
 
 
 def preprocess_fixture(out_dir, seed):
@@ -120,7 +124,9 @@ def parity(out_dir, specs, seed):
         randomise_batch_norm(model, seed)
         model.eval()
         g = torch.Generator().manual_seed(seed + 2)
-        x = torch.randn(1, 3, size, size, generator=g)
+        # video models (torchvision.models.video) take [N, 3, T, H, W] clips: VIDEO_FRAMES frames of size × size
+        shape = (1, 3, VIDEO_FRAMES, size, size) if hasattr(torchvision.models.video, name) else (1, 3, size, size)
+        x = torch.randn(*shape, generator=g)
         with torch.no_grad():
             logits = model(x)
         write_safetensors(os.path.join(out_dir, f'{name}.safetensors'), model.state_dict(), {'model': name, 'kwargs': json.dumps(kw)})

@@ -8,6 +8,7 @@ import type { FloatArray, TypedArray } from '../tensor/dtype.js';
 import type { AdamHyper, Backend, BinaryOp, SgdHyper, Conv2dGeometry, Epilogue, Pool2dGeometry, ReduceOp, UnaryGradOp, UnaryOp, UnaryParams } from './types.js';
 import { referenceBackend as ref } from './reference/index.js';
 import * as guard from './guard.js';
+import { loweredConv3d } from './conv3d-lowered.js';
 
 type F32 = Float32Array;
 
@@ -116,7 +117,7 @@ const copyShape = new Int32Array(8);
 /** Builds a Backend named `name` whose kernels run through `k` where it applies. */
 export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   const copy = k.copyStrided?.bind(k);
-  return {
+  const be: Backend = {
     ...ref,
     name,
 
@@ -307,4 +308,10 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       k.batchNormBackward(x as F32, gy as F32, mean as F32, invStd as F32, weight as F32 | null, gx as F32 | null, gw as F32 | null, gb as F32 | null, n, c, hw);
     },
   };
+  // 3-D convolution runs on this backend's 2-D kernels (depth unrolled, see conv3d-lowered.ts); float64 stays exact on the reference kernel.
+  const lowered = loweredConv3d(be);
+  be.conv3d = (x, w, bias, out, g) => (f32(x, w, bias, out) ? lowered.conv3d(x, w, bias, out, g) : ref.conv3d(x, w, bias, out, g));
+  be.conv3dBackwardInput = (gy, w, gx, g) => (f32(gy, w, gx) ? lowered.conv3dBackwardInput(gy, w, gx, g) : ref.conv3dBackwardInput(gy, w, gx, g));
+  be.conv3dBackwardWeight = (x, gy, gw, g) => (f32(x, gy, gw) ? lowered.conv3dBackwardWeight(x, gy, gw, g) : ref.conv3dBackwardWeight(x, gy, gw, g));
+  return be;
 }

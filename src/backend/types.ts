@@ -45,6 +45,38 @@ export interface Conv2dGeometry {
   groups: number;
 }
 
+/**
+ * Geometry of a 3-D convolution over [n, c, d, h, w] (weight [oc, c/groups, kd, kh, kw]); as Conv2dGeometry, the
+ * output sizes are authoritative and taps outside the input read (or receive) zero. Also describes the transposed
+ * form, whose forward is conv3dBackwardInput.
+ */
+export interface Conv3dGeometry {
+  n: number; c: number; d: number; h: number; w: number;
+  oc: number; kd: number; kh: number; kw: number;
+  od: number; oh: number; ow: number;
+  strideD: number; strideH: number; strideW: number;
+  padD: number; padH: number; padW: number;          // zero padding in front/top/left
+  dilationD: number; dilationH: number; dilationW: number;
+  groups: number;
+}
+
+/** Geometry of a 3-D pooling window over planes of n*c volumes. */
+export interface Pool3dGeometry {
+  n: number; c: number; d: number; h: number; w: number;
+  od: number; oh: number; ow: number;
+  kd: number; kh: number; kw: number;
+  strideD: number; strideH: number; strideW: number;
+  padD: number; padH: number; padW: number;
+  dilationD: number; dilationH: number; dilationW: number;
+}
+
+/** Geometry of 3-D adaptive pooling over `planes` = n*c volumes (windows as AdaptivePool2dGeometry, per dim). */
+export interface AdaptivePool3dGeometry {
+  planes: number;
+  d: number; h: number; w: number;
+  od: number; oh: number; ow: number;
+}
+
 /** Geometry of a 2-D pooling window over planes of n*c images. */
 export interface Pool2dGeometry {
   n: number; c: number; h: number; w: number;
@@ -175,6 +207,14 @@ export interface Backend {
   /** gw = ∂L/∂w (overwrites gw). */
   conv2dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArray, g: Conv2dGeometry): void;
 
+  // ---- 3-D convolution (NCDHW, weight [oc, c/groups, kd, kh, kw]) ----
+  /** out = w ⊛ x + bias[oc] (overwrites out). */
+  conv3d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv3dGeometry): void;
+  /** gx = ∂L/∂x from gy (overwrites gx). The forward of conv_transpose3d. */
+  conv3dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv3dGeometry): void;
+  /** gw = ∂L/∂w (overwrites gw). */
+  conv3dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArray, g: Conv3dGeometry): void;
+
   // ---- pooling ----
   /**
    * Max pooling; `indices` receives the flat h*w position of each max within its plane (PyTorch's convention), or
@@ -198,6 +238,19 @@ export interface Backend {
   adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, g: AdaptivePool2dGeometry): void;
   /** Adaptive max pooling with flat h*w indices of the maxima (backward is maxPool2dBackward). */
   adaptiveMaxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, g: AdaptivePool2dGeometry): void;
+
+  /**
+   * 3-D max pooling; `indices` receives the flat d*h*w position of each max within its volume (backward and
+   * max_unpool3d reuse maxPool2dBackward / maxUnpool2d, which only see flat positions).
+   */
+  maxPool3d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool3dGeometry): void;
+  avgPool3d(x: FloatArray, out: FloatArray, g: Pool3dGeometry, countIncludePad: boolean, divisorOverride: number): void;
+  avgPool3dBackward(gy: FloatArray, gx: FloatArray, g: Pool3dGeometry, countIncludePad: boolean, divisorOverride: number): void;
+  adaptiveAvgPool3d(x: FloatArray, out: FloatArray, g: AdaptivePool3dGeometry): void;
+  /** Overwrites gx. */
+  adaptiveAvgPool3dBackward(gy: FloatArray, gx: FloatArray, g: AdaptivePool3dGeometry): void;
+  /** Adaptive max pooling with flat d*h*w indices (backward is maxPool2dBackward). */
+  adaptiveMaxPool3d(x: FloatArray, out: FloatArray, indices: Int32Array, g: AdaptivePool3dGeometry): void;
 
   // ---- padding and resampling ----
   /** Pads (or crops) a contiguous N-d tensor of any dtype (integer masks too); `value` fills in constant mode. */

@@ -59,3 +59,10 @@ export {
 } from './detection-datasets.js';
 export { DetectionScenes, type DetectionScenesOptions } from './scenes.js';
 export { ScaleJitter, SanitizeBoxes, type SanitizeBoxesOptions } from './detection-transforms.js';
+export { resample, padOrCrop, RandomTimeShift, RandomGain, AddNoise } from './audio.js';
+export {
+  SpokenDigits, DIGIT_WORDS, SPOKEN_DIGIT_ACCENTS, SPOKEN_DIGIT_TRAIN_VARIANTS, SPOKEN_DIGIT_TEST_VARIANTS,
+  type SpokenDigitClip, type SpokenDigitsOptions, type SpokenDigitsGenerateOptions,
+} from './spoken-digits.js';
+export { CTVolumes, RandomFlip3d, RandomCrop3d, type VolumeSample, type CTVolumesOptions } from './volumes.js';
+export { MovingImages, type MovingImagesOptions } from './moving.js';

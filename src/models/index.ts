@@ -200,3 +200,6 @@ export function predict(model: ClassifierModule, image: Tensor, opts: PredictOpt
   return order.slice(0, k).map((index) => ({ index, label: opts.labels ? opts.labels[index] : String(index), probability: probs[index] }));
 }
 export { YoloV1, yolov1, fastYolov1, yoloV1Loss, decodeYoloV1, type YoloV1Options, type YoloTarget, type YoloV1LossOptions, type YoloV1LossResult, type DecodeYoloV1Options, type YoloLayer } from './yolo.js';
+export * from './video.js';
+export * from './audio.js';
+export * from './unet3d.js';

@@ -11,10 +11,18 @@ export { convBnAct, canFoldConvBn } from './fusion.js';
 export { Linear, Identity, Flatten, Unflatten, type LinearOptions, type FactoryOptions } from './linear.js';
 export { Conv2d, ConvTranspose2d, type Conv2dLayerOptions, type ConvTranspose2dLayerOptions } from './conv.js';
 export {
+  Conv1d, Conv3d, ConvTranspose1d, ConvTranspose3d,
+  type Conv1dLayerOptions, type Conv3dLayerOptions, type ConvTranspose1dLayerOptions, type ConvTranspose3dLayerOptions,
+} from './convnd.js';
+export {
+  MaxPool1d, MaxPool3d, AvgPool1d, AvgPool3d, AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d, AdaptiveMaxPool3d,
+  MaxUnpool1d, MaxUnpool3d, type MaxPoolNdLayerOptions, type AvgPool1dLayerOptions, type AvgPool3dLayerOptions,
+} from './poolingnd.js';
+export {
   MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d, type MaxPool2dLayerOptions, type AvgPool2dLayerOptions,
 } from './pooling.js';
 export {
-  BatchNorm1d, BatchNorm2d, InstanceNorm2d, GroupNorm, LayerNorm, LocalResponseNorm,
+  BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, GroupNorm, LayerNorm, LocalResponseNorm,
   type NormLayerOptions, type GroupNormLayerOptions, type LayerNormLayerOptions,
 } from './normalization.js';
 export {

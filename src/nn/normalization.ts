@@ -1,4 +1,4 @@
-/** Normalisation layers: BatchNorm1d/2d, InstanceNorm2d, GroupNorm, LayerNorm, LocalResponseNorm. */
+/** Normalisation layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, GroupNorm, LayerNorm, LocalResponseNorm. */
 import { noGrad } from '../autograd/grad-mode.js';
 import { batchNorm, groupNorm, instanceNorm, layerNorm, localResponseNorm } from '../ops/norm.js';
 import { formatShape } from '../tensor/shape.js';
@@ -130,26 +130,60 @@ export class BatchNorm2d extends BatchNormLayer {
   }
 }
 
-/** Instance norm over [N, C, H, W] (or [C, H, W]); PyTorch's defaults: no affine, no running statistics. */
-export class InstanceNorm2d extends BatchNormBase {
-  constructor(numFeatures: number, opts: NormLayerOptions = {}) {
+/** Batch norm over [N, C, D, H, W] (volumes, video clips). */
+export class BatchNorm3d extends BatchNormLayer {
+  protected checkInput(x: Tensor): void {
+    if (x.shape.length !== 5) throw new Error(`BatchNorm3d: expected 5D input (got ${x.shape.length}D input, shape ${formatShape(x.shape)})`);
+  }
+}
+
+/**
+ * Instance norm over `dims` spatial dims (batched or unbatched); PyTorch's defaults: no affine, no running
+ * statistics.
+ */
+abstract class InstanceNormNd extends BatchNormBase {
+  constructor(private readonly dims: number, numFeatures: number, opts: NormLayerOptions = {}) {
     super(numFeatures, opts, { affine: false, trackRunningStats: false });
   }
 
   protected checkInput(x: Tensor): void {
-    if (x.shape.length !== 3 && x.shape.length !== 4) throw new Error(`InstanceNorm2d: expected 3D or 4D input (got ${x.shape.length}D input, shape ${formatShape(x.shape)})`);
+    const r = x.shape.length;
+    if (r !== this.dims + 1 && r !== this.dims + 2) {
+      throw new Error(`${this.constructor.name}: expected ${this.dims + 1}D or ${this.dims + 2}D input (got ${r}D input, shape ${formatShape(x.shape)})`);
+    }
   }
 
   forward(x: Tensor): Tensor {
     this.checkInput(x);
-    if (x.shape.length === 3) return this.forward(x.unsqueeze(0)).squeeze(0);
+    if (x.shape.length === this.dims + 1) return this.forward(x.unsqueeze(0)).squeeze(0);
     if (x.shape[1] !== this.numFeatures && this.affine) {
-      throw new Error(`InstanceNorm2d: expected input with ${this.numFeatures} channels, got shape ${formatShape(x.shape)}`);
+      throw new Error(`${this.constructor.name}: expected input with ${this.numFeatures} channels, got shape ${formatShape(x.shape)}`);
     }
     return instanceNorm(x, {
       runningMean: this.runningMean, runningVar: this.runningVar, weight: this.weight, bias: this.bias,
       useInputStats: this.training || !this.trackRunningStats, momentum: this.momentum ?? 0.1, eps: this.eps,
     });
+  }
+}
+
+/** Instance norm over [N, C, L] (or [C, L]). */
+export class InstanceNorm1d extends InstanceNormNd {
+  constructor(numFeatures: number, opts: NormLayerOptions = {}) {
+    super(1, numFeatures, opts);
+  }
+}
+
+/** Instance norm over [N, C, H, W] (or [C, H, W]). */
+export class InstanceNorm2d extends InstanceNormNd {
+  constructor(numFeatures: number, opts: NormLayerOptions = {}) {
+    super(2, numFeatures, opts);
+  }
+}
+
+/** Instance norm over [N, C, D, H, W] (or [C, D, H, W]). */
+export class InstanceNorm3d extends InstanceNormNd {
+  constructor(numFeatures: number, opts: NormLayerOptions = {}) {
+    super(3, numFeatures, opts);
   }
 }
 

@@ -13,7 +13,7 @@ export interface UpsampleOptions {
   alignCorners?: boolean | null;
 }
 
-/** Resizes [N, C, H, W] maps by `scaleFactor` or to `size` ('nearest' or 'bilinear'). */
+/** Resizes [N, C, L], [N, C, H, W] or [N, C, D, H, W] maps by `scaleFactor` or to `size` (any F.interpolate mode). */
 export class Upsample extends Module {
   readonly size: number | readonly number[] | null;
   readonly scaleFactor: number | readonly number[] | null;

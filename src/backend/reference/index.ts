@@ -3,6 +3,8 @@ import { axpy, binary, copyStrided, unary, unaryGrad, where } from './elementwis
 import { argReduce, logsumexp, reduce, softmax, softmaxGrad } from './reduce.js';
 import { gemm } from './gemm.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
+import { conv3d, conv3dBackwardInput, conv3dBackwardWeight } from './conv3d.js';
+import { adaptiveAvgPool3d, adaptiveAvgPool3dBackward, adaptiveMaxPool3d, avgPool3d, avgPool3dBackward, maxPool3d } from './pool3d.js';
 import {
   adaptiveAvgPool2d, adaptiveAvgPool2dBackward, adaptiveMaxPool2d, avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward,
   maxUnpool2d, maxUnpool2dBackward,
@@ -20,6 +22,8 @@ export const referenceBackend: Backend = {
   reduce, argReduce, logsumexp, softmax, softmaxGrad,
   gemm,
   conv2d, conv2dBackwardInput, conv2dBackwardWeight,
+  conv3d, conv3dBackwardInput, conv3dBackwardWeight,
+  maxPool3d, avgPool3d, avgPool3dBackward, adaptiveAvgPool3d, adaptiveAvgPool3dBackward, adaptiveMaxPool3d,
   maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
   maxUnpool2d, maxUnpool2dBackward, adaptiveAvgPool2d, adaptiveAvgPool2dBackward, adaptiveMaxPool2d,
   pad, padBackward, interpolate2d, interpolate2dBackward,
