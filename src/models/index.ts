@@ -194,3 +194,5 @@ export function predict(model: ClassifierModule, image: Tensor, opts: PredictOpt
   const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
   return order.slice(0, k).map((index) => ({ index, label: opts.labels ? opts.labels[index] : String(index), probability: probs[index] }));
 }
+export { IntermediateLayerGetter, FeatureExtractor, createFeatureExtractor, type FeatureMaps, type ReturnSpec, type FeatureExtractorOptions } from './feature-extraction.js';
+export * as segmentation from './segmentation/index.js';
