@@ -28,3 +28,6 @@ export {
   type BinaryCrossEntropyWithLogitsOptions, type RegressionLossOptions, type SmoothL1LossOptions, type HuberLossOptions, type KlDivOptions,
 } from './ops/loss.js';
 export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './ops/attention.js';
+export {
+  diceLoss, focalLoss, sigmoidFocalLoss, diceCELoss, type DiceLossOptions, type FocalLossOptions, type SigmoidFocalLossOptions, type DiceCELossOptions,
+} from './ops/seg-loss.js';

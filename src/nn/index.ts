@@ -32,3 +32,4 @@ export {
   MultiheadAttention, NonDynamicallyQuantizableLinear, SqueezeExcitation, NonLocal2d,
   type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions, type SqueezeExcitationOptions, type NonLocal2dOptions,
 } from './attention.js';
+export { DiceLoss, FocalLoss, DiceCELoss, DeepSupervisionLoss, deepSupervisionLoss, resizeTargets, type AuxOutput, type LossFn, type DeepSupervisionOptions } from './seg-loss.js';
