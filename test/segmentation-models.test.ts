@@ -111,3 +111,121 @@ describe('torchvision segmentation models', () => {
     assert.throws(() => l.forward(tt.randn([3, 33, 47])), /expected images \[N, C, H, W\], got \[3, 33, 47\]/);
   });
 });
+
+describe('paper segmentation models', () => {
+  const S = M.segmentation;
+
+  test('U-Net: the W6 model by default (7,763,107 parameters), the paper\'s unpadded one, options', () => {
+    const w6 = S.unet();
+    assert.equal(w6.numParameters(), 7763107);
+    assert.deepEqual(w6.namedChildren().map(([n]) => n), ['down', 'up', 'dec', 'head']);
+    assert.equal(S.unet({ baseChannels: 64, padding: 'valid', batchNorm: false, numClasses: 2 }).numParameters(), 31031810);
+    const paper = S.unet({ baseChannels: 2, padding: 'valid', batchNorm: false, numClasses: 2 });
+    assert.equal(paper.outputSize(572), 388); // the paper's Fig. 1
+    tt.manualSeed(4);
+    assert.deepEqual(paper.forward(tt.randn([1, 3, 188, 188])).out.shape, [1, 2, 4, 4]);
+    assert.throws(() => paper.forward(tt.randn([1, 3, 190, 190])), /does not halve evenly/);
+    // 'same' padding keeps odd sizes; bilinear upsampling; deep supervision adds depth−1 aux maps at full size.
+    const ds = S.unet({ baseChannels: 4, upsampling: 'bilinear', deepSupervision: true, numClasses: 5 });
+    const r = ds.forward(tt.randn([2, 3, 37, 45]));
+    assert.deepEqual(r.out.shape, [2, 5, 37, 45]);
+    assert.equal((r.aux as tt.Tensor[]).length, 3);
+    for (const a of r.aux as tt.Tensor[]) assert.deepEqual(a.shape, [2, 5, 37, 45]);
+    tt.mean(r.out).backward();
+    assert.ok(ds.down.at(0).parameters().every((p) => p.grad !== null));
+    assert.throws(() => S.unet({ depth: 0 }), /depth must be a positive integer/);
+    assert.throws(() => S.unet({ upsampling: 'nearest' as never }), /upsampling must be 'transpose' or 'bilinear'/);
+    assert.throws(() => w6.forward(tt.randn([1, 1, 32, 32])), /expected images \[N, 3, H, W\]/);
+  });
+
+  test('U-Net valid mode centre-crops the skip', () => {
+    const x = tt.arange(0, 36).reshape([1, 1, 6, 6]);
+    const [skip, up] = S.matchSkip(x, tt.zeros([1, 1, 2, 2]), 'valid');
+    assert.deepEqual(Array.from(skip.contiguous().dataView()), [14, 15, 20, 21]);
+    assert.deepEqual(up.shape, [1, 1, 2, 2]);
+    const [, padded] = S.matchSkip(tt.zeros([1, 1, 5, 5]), tt.ones([1, 1, 4, 4]));
+    assert.deepEqual(padded.shape, [1, 1, 5, 5]);
+  });
+
+  test('UNet++: nested nodes, deep supervision heads on X^{0,j}', () => {
+    assert.equal(S.unetPlusPlus().numParameters(), 9045891);
+    const m = S.unetPlusPlus({ baseChannels: 4, depth: 3, deepSupervision: true, numClasses: 2 });
+    const names = m.namedChildren().map(([n]) => n);
+    for (const n of ['conv0_0', 'conv3_0', 'conv0_3', 'conv1_2', 'conv2_1', 'up0_3', 'head1', 'head3']) assert.ok(names.includes(n), n);
+    assert.ok(!names.includes('conv1_3'));
+    // X^{0,3} sees X^{0,0}, X^{0,1}, X^{0,2} and the upsampled X^{1,2}: 4·4 input channels.
+    assert.equal((m.getSubmodule('conv0_3.0') as tt.nn.Conv2d).inChannels, 16);
+    const r = m.forward(tt.randn([1, 3, 20, 28]));
+    assert.deepEqual(r.out.shape, [1, 2, 20, 28]);
+    assert.equal((r.aux as tt.Tensor[]).length, 2);
+  });
+
+  test('SegNet: VGG-16-BN encoder layout, decoder unpools with the encoder\'s indices', () => {
+    tt.manualSeed(5);
+    const m = S.segnet({ numClasses: 4 });
+    assert.equal(S.segnet().numParameters(), 29451413);
+    // The encoder is torchvision's vgg16_bn().features: its state dict loads unchanged.
+    assert.deepEqual(m.features.loadStateDict(M.vgg16_bn({ initWeights: false }).features.stateDict()), { missingKeys: [], unexpectedKeys: [] });
+    let encoded: tt.Tensor | null = null, unpooled: tt.Tensor | null = null;
+    m.features.at(42).registerForwardHook((_m, _i, out) => { encoded = out as tt.Tensor; });
+    m.decoder.at(0).registerForwardPreHook((_m, inputs) => { unpooled = inputs[0] as tt.Tensor; });
+    const r = m.forward(tt.randn([1, 3, 64, 96]));
+    assert.deepEqual(r.out.shape, [1, 4, 64, 96]);
+    const e = encoded!, u = unpooled!;
+    assert.deepEqual(u.shape, e.shape);
+    const ev = e.dataView(), uv = u.dataView();
+    const [C, H, W] = e.shape.slice(1);
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < H; i += 2) {
+        for (let j = 0; j < W; j += 2) {
+          let mx = -Infinity, nz = 0, kept = 0;
+          for (const [di, dj] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+            const k = (c * H + i + di) * W + j + dj;
+            mx = Math.max(mx, ev[k]);
+            if (uv[k] !== 0) { nz++; kept = uv[k]; }
+          }
+          assert.ok(nz <= 1, 'one value per pooling window');
+          if (mx !== 0) assert.equal(kept, mx, 'the window maximum, at its argmax');
+        }
+      }
+    }
+  });
+
+  test('DeepLabv3+: ASPP rates follow the output stride; separable convs; MobileNetV2 backbone', () => {
+    const rates = (m: tt.models.segmentation.DeepLabV3Plus) => [1, 2, 3].map((i) => (m.classifier.aspp.convs.at(i).modules()
+      .find((c) => c instanceof tt.nn.Conv2d) as tt.nn.Conv2d).dilation[0]);
+    const m16 = S.deeplabv3plus({ backbone: 'mobilenet_v2', numClasses: 3 });
+    assert.deepEqual(rates(m16), [6, 12, 18]);
+    assert.deepEqual(rates(S.deeplabv3plus({ backbone: 'mobilenet_v2', outputStride: 8 })), [12, 24, 36]);
+    assert.ok(m16.classifier.aspp.convs.at(1) instanceof S.SeparableASPPConv);
+    assert.equal(S.deeplabv3plus({ backbone: 'mobilenet_v2' }).numParameters(), 2719813);
+    assert.equal(S.deeplabv3plus().numParameters(), 26696133);
+    tt.manualSeed(6);
+    m16.eval();
+    for (const [os, size] of [[16, 4], [8, 8]] as const) {
+      const m = S.deeplabv3plus({ backbone: 'mobilenet_v2', outputStride: os });
+      m.eval();
+      const f = tt.noGrad(() => m.backbone.forward(tt.randn([1, 3, 64, 64])));
+      assert.deepEqual(f.out.shape, [1, 320, size, size]);
+      assert.deepEqual(f.low.shape, [1, 24, 16, 16]);
+    }
+    m16.train();
+    const r = m16.forward(tt.randn([2, 3, 48, 40]));
+    assert.deepEqual(r.out.shape, [2, 3, 48, 40]);
+    tt.mean(r.out).backward();
+    assert.ok(m16.classifier.project.parameters().every((p) => p.grad !== null));
+    assert.throws(() => S.deeplabv3plus({ outputStride: 32 as never }), /outputStride must be 8 or 16/);
+  });
+
+  test('FCN-VGG: bilinear transposed-conv init, variants and sizes', () => {
+    const t = S.bilinearKernel_(new tt.nn.ConvTranspose2d(2, 2, 4, { stride: 2, bias: false }));
+    const y = tt.noGrad(() => t.forward(tt.ones([1, 2, 5, 5])));
+    // Bilinear upsampling of a constant is constant away from the border.
+    const v = y.dataView(), Wd = y.shape[3];
+    for (let i = 2; i < 10; i++) for (let j = 2; j < 10; j++) assert.ok(Math.abs(v[i * Wd + j] - 1) < 1e-6);
+    const m = S.fcn8s({ numClasses: 3 });
+    assert.ok(['score_pool3', 'score_pool4', 'upscore2', 'upscore_pool4', 'upscore8', 'score_fr'].every((n) => m.namedChildren().some(([k]) => k === n)));
+    m.eval();
+    assert.deepEqual(tt.noGrad(() => m.forward(tt.randn([1, 3, 37, 50]))).out.shape, [1, 3, 37, 50]);
+  });
+});

@@ -23,6 +23,8 @@ const SEGMENTATION: [string, () => tt.nn.Module<[tt.Tensor], tt.models.segmentat
   ['deeplabv3_resnet101', () => S.deeplabv3_resnet101(), ['out']],
   ['deeplabv3_mobilenet_v3_large', () => S.deeplabv3_mobilenet_v3_large({ auxLoss: true }), ['out', 'aux']],
   ['lraspp_mobilenet_v3_large', () => S.lraspp_mobilenet_v3_large(), ['out']],
+  // The benchmark W6 U-Net (shared/bench/torch_bench.py) is unet()'s default.
+  ['unet_w6', () => S.unet(), ['out']],
 ];
 
 /** [name, full model whose state dict torchvision saved, the feature extractor on it, keys]. */

@@ -46,6 +46,36 @@ BACKBONES = {
 }
 
 
+class UNetW6(torch.nn.Module):
+    """The W6 U-Net of shared/bench/torch_bench.py (7,763,107 parameters), which Tatami's unet() must equal."""
+    def __init__(self, cin=3, classes=3, w=32):
+        super().__init__()
+        nn = torch.nn
+
+        def block(i, o):
+            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True),
+                                 nn.Conv2d(o, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
+        ch = [w, 2 * w, 4 * w, 8 * w, 16 * w]
+        self.down = nn.ModuleList([block(cin if i == 0 else ch[i - 1], ch[i]) for i in range(5)])
+        self.up = nn.ModuleList([nn.ConvTranspose2d(ch[i + 1], ch[i], 2, stride=2) for i in reversed(range(4))])
+        self.dec = nn.ModuleList([block(2 * ch[i], ch[i]) for i in reversed(range(4))])
+        self.head = nn.Conv2d(w, classes, 1)
+
+    def forward(self, x):
+        skips = []
+        for i, b in enumerate(self.down):
+            x = b(x)
+            if i < 4:
+                skips.append(x)
+                x = torch.nn.functional.max_pool2d(x, 2)
+        for up, dec in zip(self.up, self.dec):
+            x = dec(torch.cat([skips.pop(), up(x)], 1))
+        return {'out': self.head(x)}
+
+
+SEGMENTATION['unet_w6'] = (lambda weights=None, weights_backbone=None: UNetW6(), {}, (32, 48))
+
+
 def fixed_input(seed, hw):
     g = torch.Generator().manual_seed(seed + 2)
     return torch.randn(1, 3, hw[0], hw[1], generator=g)

@@ -6,12 +6,20 @@
 import { deeplabv3_mobilenet_v3_large, deeplabv3_resnet101, deeplabv3_resnet50 } from './deeplabv3.js';
 import { fcn_resnet101, fcn_resnet50 } from './fcn.js';
 import { lraspp_mobilenet_v3_large } from './lraspp.js';
+import { deeplabv3plus, type DeepLabV3PlusOptions } from './deeplabv3plus.js';
+import { fcn16s, fcn32s, fcn8s } from './fcn-vgg.js';
+import { segnet } from './segnet.js';
+import { unet, unetPlusPlus } from './unet.js';
 import type { SegmentationModule } from './utils.js';
 
 export * from './utils.js';
 export * from './fcn.js';
 export * from './deeplabv3.js';
 export * from './lraspp.js';
+export * from './unet.js';
+export * from './segnet.js';
+export * from './deeplabv3plus.js';
+export * from './fcn-vgg.js';
 
 /** Options every registered segmentation builder understands (each also takes its own). */
 export interface SegmentationModelOptions {
@@ -64,3 +72,17 @@ tv('deeplabv3_resnet50', 'DeepLabv3, dilated ResNet-50 (39.6 M params; auxLoss o
 tv('deeplabv3_resnet101', 'DeepLabv3, dilated ResNet-101 (58.6 M params; auxLoss option)', deeplabv3_resnet101 as Builder);
 tv('deeplabv3_mobilenet_v3_large', 'DeepLabv3, dilated MobileNetV3-Large (11.0 M params; auxLoss option)', deeplabv3_mobilenet_v3_large as Builder);
 tv('lraspp_mobilenet_v3_large', 'Lite R-ASPP, dilated MobileNetV3-Large (3.2 M params)', lraspp_mobilenet_v3_large as Builder);
+
+function own(name: string, description: string, build: Builder): void {
+  registerSegmentationModel({ name, description, inChannels: 3, torchvision: false, build });
+}
+own('unet', 'U-Net (Ronneberger 2015); defaults = benchmark W6 (7.8 M params; baseChannels, depth, padding, upsampling, deepSupervision)', unet as Builder);
+own('unet_plus_plus', 'UNet++ nested U-Net (Zhou 2018; 9.0 M params; deepSupervision option)', unetPlusPlus as Builder);
+own('segnet', 'SegNet, VGG-16-BN encoder, unpooling with indices (29.5 M params)', segnet as Builder);
+for (const b of ['resnet50', 'resnet101', 'mobilenet_v2'] as const) {
+  own(`deeplabv3plus_${b}`, `DeepLabv3+ on ${b} (outputStride 16|8, separable)`,
+    ((o: DeepLabV3PlusOptions = {}) => deeplabv3plus({ ...o, backbone: b })) as Builder);
+}
+own('fcn32s', 'FCN-32s on VGG-16 (Long 2015; 136 M params)', fcn32s as Builder);
+own('fcn16s', 'FCN-16s on VGG-16 (134.8 M params)', fcn16s as Builder);
+own('fcn8s', 'FCN-8s on VGG-16 (134.5 M params)', fcn8s as Builder);
