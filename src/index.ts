@@ -37,6 +37,7 @@ export {
   readImage, writeImage, decodeImage, encodeImage, detectImageFormat, toImageTensor, fromImageTensor, makeGrid, saveImageGrid, drawText,
   type RawImage, type ImageReadMode, type ImageFormat, type MakeGridOptions,
 } from './io/image.js';
+export { decodeIndexedPng, encodeIndexedPng, isIndexedPng, vocPalette, type IndexedImage } from './io/indexed-png.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as models from './models/index.js';

@@ -44,3 +44,9 @@ export { CIFAR10, readCifarBatch, type CIFAR10Options } from './cifar.js';
 export { ImageFolder, type ImageFolderOptions } from './image-folder.js';
 export { Shapes, detectionCollate, SHAPE_KINDS, type ShapeKind, type ShapesOptions, type ShapesSample, type DetectionBatch } from './shapes.js';
 export type { ImageSample, Sample } from './transforms.js';
+export {
+  SegmentationFolder, VOCSegmentation, OxfordIIITPet, SegmentationPairs, readMask, decodeMask, extractTar, VOC_CLASSES, VOC2012_SOURCE,
+  OXFORD_PET_SOURCE, type SegmentationFolderOptions, type VOCSegmentationOptions, type OxfordIIITPetOptions, type MaskOptions, type SegmentationTransform,
+} from './segmentation.js';
+export { SegmentationScenes, type SegmentationScenesOptions } from './scenes.js';
+export { RandomScaleCrop, type RandomScaleCropOptions } from './seg-transforms.js';

@@ -61,7 +61,7 @@ function mix(seed: number, i: number): number {
 }
 
 /** Whether local point (x, y) (already un-rotated, in units of the radius) lies inside shape `kind`. */
-function inside(kind: ShapeKind, x: number, y: number): boolean {
+export function insideShape(kind: ShapeKind, x: number, y: number): boolean {
   switch (kind) {
     case 'circle': return x * x + y * y <= 1;
     case 'square': return Math.abs(x) <= 0.8 && Math.abs(y) <= 0.8;
@@ -190,7 +190,7 @@ export class Shapes extends Dataset<ShapesSample> {
       for (let y = lo(cy); y <= hi(cy); y++) {
         for (let x = lo(cx); x <= hi(cx); x++) {
           const dx = (x + 0.5 - cx) / r, dy = (y + 0.5 - cy) / r;
-          if (!inside(kind, cos * dx + sin * dy, -sin * dx + cos * dy)) continue;
+          if (!insideShape(kind, cos * dx + sin * dy, -sin * dx + cos * dy)) continue;
           mask[y * S + x] = cls + 1;
           for (let c = 0; c < 3; c++) img[c * plane + y * S + x] = fg[c];
           if (x < x1) x1 = x;
