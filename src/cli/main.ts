@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { availableBackends, getBackendName, setBackend } from '../backend/index.js';
 import { DEFAULT_TRAIN_CONFIG, runTrain, type TrainConfig } from './train.js';
 import { registerVizCommands } from './viz.js';
+import { registerSegmentCommands } from './segment.js';
 import { getModel, getModelInfo, listModels, predict, summary, IMAGENET_CLASSES, imagenetPreprocess } from '../models/index.js';
 import { loadSafetensors } from '../io/safetensors.js';
 import { readImage } from '../io/image.js';
@@ -150,6 +151,7 @@ export function buildProgram(): Command {
     });
 
   registerVizCommands(program);
+  registerSegmentCommands(program);
 
   program
     .command('info')
