@@ -1,5 +1,5 @@
 // Trains a U-Net on the procedural segmentation scenes and reports held-out mIoU and per-class IoU.
-//   TATAMI_NUM_THREADS=1 node --import tsx examples/segment-scenes.ts [epochs] [outDir]
+//   TATAMI_NUM_THREADS=1 node --import tsx examples/segment-scenes.ts [epochs] [outDir] [size] [trainScenes]
 // Held-out scenes come from another seed, so no scene is seen in training.
 import * as tt from '../src/index.ts';
 import { evaluate, fit } from '../src/train/fit.ts';
@@ -8,9 +8,10 @@ import { SegmentationMetric } from '../src/train/seg-metrics.ts';
 const epochs = Number(process.argv[2] ?? 12);
 const outDir = process.argv[3] ?? 'runs/unet-scenes';
 tt.manualSeed(0);
-const size = 64;
-const train = new tt.data.SegmentationScenes({ n: 2000, size, seed: 1, transform: new tt.data.transforms.RandomHorizontalFlip() });
-const val = new tt.data.SegmentationScenes({ n: 300, size, seed: 2 });
+const size = Number(process.argv[4] ?? 64);
+const nTrain = Number(process.argv[5] ?? 2000);
+const train = new tt.data.SegmentationScenes({ n: nTrain, size, seed: 1, transform: new tt.data.transforms.RandomHorizontalFlip() });
+const val = new tt.data.SegmentationScenes({ n: Math.max(100, Math.round(nTrain / 6)), size, seed: 2 });
 const model = tt.models.segmentation.unet({ numClasses: train.numClasses, baseChannels: 16, depth: 3 });
 console.log(`U-Net: ${model.numParameters()} parameters; ${train.length} training scenes, ${val.length} held-out`);
 const optimizer = new tt.optim.Adam(model.parameters(), { lr: 2e-3 });
