@@ -1,6 +1,6 @@
 // Trains a U-Net on the procedural segmentation scenes and reports held-out mIoU and per-class IoU.
 //   TATAMI_NUM_THREADS=1 node --import tsx examples/segment-scenes.ts [epochs] [outDir] [size] [trainScenes]
-// Held-out scenes come from another seed, so no scene is seen in training.
+// [batchSize=16]. Held-out scenes come from another seed, so no scene is seen in training.
 import * as tt from '../src/index.ts';
 import { evaluate, fit } from '../src/train/fit.ts';
 import { SegmentationMetric } from '../src/train/seg-metrics.ts';
@@ -17,7 +17,7 @@ console.log(`U-Net: ${model.numParameters()} parameters; ${train.length} trainin
 const optimizer = new tt.optim.Adam(model.parameters(), { lr: 2e-3 });
 const scheduler = new tt.optim.CosineAnnealingLR(optimizer, epochs);
 const t0 = performance.now();
-await fit(model, new tt.data.DataLoader(train, { batchSize: 16, shuffle: true }), {
+await fit(model, new tt.data.DataLoader(train, { batchSize: Number(process.argv[6] ?? 16), shuffle: true }), {
   epochs, optimizer, scheduler, valLoader: new tt.data.DataLoader(val, { batchSize: 50 }),
   metrics: [new SegmentationMetric(train.numClasses)], monitor: 'valMIoU', outDir, progress: false, log: (l) => console.log(l),
 });
