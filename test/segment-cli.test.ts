@@ -35,6 +35,18 @@ test('segment train writes a run; eval prints per-class IoU; predict writes a pa
     assert.ok(Array.from(m.indices).every((v) => v < 6));
     assert.deepEqual(tt.readImage(join(dir, 'mask-overlay.png')).shape, [3, 32, 32]);
     await assert.rejects(p.parseAsync(['node', 'tatami', 'segment', 'predict', img]), /pass --run DIR, or --model NAME with --weights FILE/);
+    // torchvision-style weights with an aux head (as its pretrained files have) predict with the main head only.
+    const weights = join(dir, 'lraspp.safetensors');
+    const src = tt.models.segmentation.deeplabv3_mobilenet_v3_large({ numClasses: 4, auxLoss: true });
+    await tt.saveSafetensors(weights, src.stateDict());
+    await p.parseAsync(['node', 'tatami', 'segment', 'predict', img, '--model', 'deeplabv3_mobilenet_v3_large', '--weights', weights, '--num-classes', '4', '--out', join(dir, 'dl.png')]);
+    src.eval();
+    // Same as running the model on the ImageNet-normalised image.
+    const u8 = tt.readImage(img, { mode: 'rgb' });
+    const mean = tt.tensor([0.485, 0.456, 0.406]).reshape([3, 1, 1]), std = tt.tensor([0.229, 0.224, 0.225]).reshape([3, 1, 1]);
+    const xin = tt.div(tt.sub(tt.div(tt.to(u8, 'float32'), 255), mean), std).unsqueeze(0);
+    const expected = tt.argmax(tt.noGrad(() => src.forward(xin)).out, 1).dataView();
+    assert.deepEqual(Array.from(tt.decodeIndexedPng(readFileSync(join(dir, 'dl.png'))).indices), Array.from(expected));
   } finally {
     console.log = orig;
     rmSync(dir, { recursive: true, force: true });
