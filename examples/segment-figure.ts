@@ -21,7 +21,9 @@ const labels: string[] = [];
 for (let i = 0; i < rows; i++) {
   const [x, y] = val.get(i);
   const pred = tt.argmax(tt.noGrad(() => model.forward(x.unsqueeze(0))).out, 1);
-  cells.push(x, colour(y.dataView()), colour(pred.dataView()));
+  // Nearest ×3 so the small scenes are visible.
+  const up = (t: tt.Tensor) => tt.F.interpolate(t.unsqueeze(0), { scaleFactor: 3 }).squeeze(0);
+  cells.push(up(x), up(colour(y.dataView())), up(colour(pred.dataView())));
   labels.push('image', 'truth', 'U-Net');
 }
 tt.saveImageGrid(out, cells, { nrow: 3, padding: 2, labels });
