@@ -39,3 +39,6 @@ export {
 export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './ops/attention.js';
 export { pixelShuffle, pixelUnshuffle } from './ops/pixel-shuffle.js';
 export { psnr, ssim, type ImageQualityOptions, type SsimOptions } from './ops/image-quality.js';
+export {
+  diceLoss, focalLoss, sigmoidFocalLoss, diceCELoss, type DiceLossOptions, type FocalLossOptions, type SigmoidFocalLossOptions, type DiceCELossOptions,
+} from './ops/seg-loss.js';

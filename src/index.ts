@@ -47,6 +47,7 @@ export {
   type RawImage, type ImageReadMode, type ImageFormat, type MakeGridOptions,
 } from './io/image.js';
 export { readWav, writeWav, decodeWav, encodeWav, type WavAudio, type WavEncodeOptions } from './io/wav.js';
+export { decodeIndexedPng, encodeIndexedPng, isIndexedPng, vocPalette, type IndexedImage } from './io/indexed-png.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as models from './models/index.js';

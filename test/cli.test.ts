@@ -159,7 +159,7 @@ test('samDriver: one step through the fit-shaped wrappers equals SAM.step(closur
   const samB = new tt.optim.SAM(b.parameters(), tt.optim.SGD, { lr: 0.1, rho: 0.2 });
   const d = samDriver(b, samB, loss);
   d.optimizer.zeroGrad();
-  d.loss(d.model.forward(x), y).backward();
+  d.loss(d.model.forward(x) as tt.Tensor, y).backward();
   d.optimizer.step();
   assert.deepEqual(Array.from(b.weight.dataView()), Array.from(a.weight.dataView()));
   assert.deepEqual(Array.from(b.bias!.dataView()), Array.from(a.bias!.dataView()));

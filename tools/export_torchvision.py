@@ -71,7 +71,8 @@ def parse_kw(items):
 
 def build(name, seed, weights=None, **kw):
     torch.manual_seed(seed)
-    builder = getattr(torchvision.models, name, None) or getattr(torchvision.models.video, name, None)
+    builder = (getattr(torchvision.models, name, None) or getattr(torchvision.models.video, name, None)
+               or getattr(torchvision.models.segmentation, name, None))
     if builder is None:
         raise SystemExit(f'export_torchvision: torchvision.models has no model {name!r}')
     return builder(weights=weights, **kw)

@@ -14,6 +14,7 @@ import { registerModels } from './models.js';
 import { registerInfo } from './info.js';
 import { registerVizCommands } from './viz.js';
 import { formatError } from './common.js';
+import { registerSegmentCommands } from './segment.js';
 
 /** The version in package.json (two folders up from both src/cli and dist/cli). */
 export function packageVersion(): string {
@@ -28,6 +29,7 @@ const COMMANDS: ((program: Command) => unknown)[] = [
   registerModels,
   registerPredict,
   registerEval,
+  registerSegmentCommands,
   registerVizCommands,
   registerInfo,
 ];

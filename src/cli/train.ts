@@ -168,7 +168,7 @@ export function samDriver(model: TrainableModel, sam: optim.SAM<unknown, optim.S
     zeroGrad: (setToNone) => sam.zeroGrad(setToNone),
     step: () => sam.step(() => {
       if (!lastX || !lastY) throw new Error('SAM step before any forward pass');
-      const l = loss(model.forward(lastX), lastY);
+      const l = loss(model.forward(lastX) as Tensor, lastY);
       l.backward();
       return l;
     }),

@@ -6,6 +6,7 @@
  * `image` float32 [3, H, W] in [0, 1], `boxes` float32 [K, 4] xyxy pixels, `labels` int32 [K], and optionally
  * `mask` uint8 [K, H, W] instance masks, `iscrowd`, `area`, `difficult`.
  */
+import { VOC_CLASSES } from './segmentation.js';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { readImage } from '../io/image.js';
@@ -177,11 +178,8 @@ export class CocoDetection extends DetectionDataset {
 // ---------------------------------------------------------------------------------------------------------------
 // Pascal VOC
 
-/** The 20 VOC classes; label k + 1 is VOC_CLASSES[k] (0 is background), as torchvision's VOC wrapper. */
-export const VOC_CLASSES: readonly string[] = [
-  'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable', 'dog',
-  'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor',
-];
+/** The 20 VOC object classes; label k + 1 is VOC_OBJECT_CLASSES[k] = VOC_CLASSES[k + 1] (0 is background). */
+const VOC_OBJECT_CLASSES: readonly string[] = VOC_CLASSES.slice(1);
 
 /** One VOC annotation file. */
 export interface VocAnnotation {
@@ -230,7 +228,7 @@ export function parseVocXml(xml: string, what = 'VOC annotation'): VocAnnotation
 export interface VocDetectionOptions extends DetectionDatasetOptions {
   /** Image set listed in ImageSets/Main/<imageSet>.txt (default 'train'). */
   imageSet?: string;
-  /** Class names in label order (labels are index + 1; default VOC_CLASSES). */
+  /** Class names in label order (labels are index + 1; default the 20 of VOC_CLASSES after 'background'). */
   classes?: readonly string[];
   /** Keep objects marked difficult (default true; they are flagged in `difficult`). */
   keepDifficult?: boolean;
@@ -252,7 +250,7 @@ export class VocDetection extends DetectionDataset {
     super(opts);
     this.root = resolve(root);
     this.imageSet = opts.imageSet ?? 'train';
-    this.classes = (opts.classes ?? VOC_CLASSES).slice();
+    this.classes = (opts.classes ?? VOC_OBJECT_CLASSES).slice();
     this.keepDifficult = opts.keepDifficult ?? true;
     const list = join(this.root, 'ImageSets', 'Main', `${this.imageSet}.txt`);
     if (!existsSync(list)) throw new Error(`VocDetection: ${list} not found (root must be a VOC folder with JPEGImages/, Annotations/, ImageSets/Main/)`);

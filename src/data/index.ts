@@ -53,11 +53,11 @@ export {
   type Rle, type CocoSegmentation,
 } from './coco-mask.js';
 export {
-  CocoDetection, VocDetection, YoloDetection, parseVocXml, parseYoloTxt, detectionListCollate, VOC_CLASSES,
+  CocoDetection, VocDetection, YoloDetection, parseVocXml, parseYoloTxt, detectionListCollate,
   type DetectionSample, type DetectionDatasetOptions, type CocoInstances, type CocoDetectionOptions, type VocAnnotation,
   type VocDetectionOptions, type YoloDetectionOptions,
 } from './detection-datasets.js';
-export { DetectionScenes, type DetectionScenesOptions } from './scenes.js';
+export { DetectionScenes, type DetectionScenesOptions } from './detection-scenes.js';
 export { ScaleJitter, SanitizeBoxes, type SanitizeBoxesOptions } from './detection-transforms.js';
 export { resample, padOrCrop, RandomTimeShift, RandomGain, AddNoise } from './audio.js';
 export {
@@ -66,3 +66,9 @@ export {
 } from './spoken-digits.js';
 export { CTVolumes, RandomFlip3d, RandomCrop3d, type VolumeSample, type CTVolumesOptions } from './volumes.js';
 export { MovingImages, type MovingImagesOptions } from './moving.js';
+export {
+  SegmentationFolder, VOCSegmentation, OxfordIIITPet, SegmentationPairs, readMask, decodeMask, extractTar, VOC_CLASSES, VOC2012_SOURCE,
+  OXFORD_PET_SOURCE, type SegmentationFolderOptions, type VOCSegmentationOptions, type OxfordIIITPetOptions, type MaskOptions, type SegmentationTransform,
+} from './segmentation.js';
+export { SegmentationScenes, type SegmentationScenesOptions } from './segmentation-scenes.js';
+export { RandomScaleCrop, type RandomScaleCropOptions } from './seg-transforms.js';

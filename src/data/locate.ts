@@ -19,7 +19,26 @@ import { fileURLToPath } from 'node:url';
 /** A file of a known dataset, with where to fetch it and its SHA-256 (of the downloaded bytes). */
 export interface RemoteFile {
   name: string;
-  sha256: string;
+  /** SHA-256 of the file; files whose publishers give only an MD5 (Pascal VOC, Oxford-IIIT Pet) set `md5` instead. */
+  sha256?: string;
+  md5?: string;
+}
+
+/** Checks `bytes` against the file's checksum; returns an error message or null. */
+export function checksumError(file: RemoteFile, bytes: Uint8Array): string | null {
+  if (file.sha256) {
+    const d = sha256(bytes);
+    return d === file.sha256 ? null : `checksum mismatch: SHA-256 ${d}, expected ${file.sha256}`;
+  }
+  if (file.md5) {
+    const d = createHash('md5').update(bytes).digest('hex');
+    return d === file.md5 ? null : `checksum mismatch: MD5 ${d}, expected ${file.md5}`;
+  }
+  return `no checksum is known for ${file.name}`;
+}
+
+function checksumText(file: RemoteFile): string {
+  return file.sha256 ? `SHA-256 ${file.sha256}` : `MD5 ${file.md5}`;
 }
 
 /** Description of a downloadable dataset. */
@@ -150,8 +169,8 @@ export async function downloadDataset(source: DatasetSource, dir: string = cache
         const res = await doFetch(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000) });
         if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
         const bytes = new Uint8Array(await res.arrayBuffer());
-        const digest = sha256(bytes);
-        if (digest !== file.sha256) throw new Error(`checksum mismatch: SHA-256 ${digest}, expected ${file.sha256}`);
+        const bad = checksumError(file, bytes);
+        if (bad) throw new Error(bad);
         const tmp = `${dest}.${process.pid}.download`;
         try {
           writeFileSync(tmp, bytes);
@@ -168,7 +187,7 @@ export async function downloadDataset(source: DatasetSource, dir: string = cache
     if (!done) {
       throw new Error(
         `${source.name}: could not download ${file.name}:\n${errors.join('\n')}\n` +
-          `Download it by hand (SHA-256 ${file.sha256}) and put it in ${dir} (or ${join(SYSTEM_DATASETS_DIR, source.name)}, or pass { root: DIR } / --data DIR).`,
+          `Download it by hand (${checksumText(file)}) and put it in ${dir} (or ${join(SYSTEM_DATASETS_DIR, source.name)}, or pass { root: DIR } / --data DIR).`,
       );
     }
   }

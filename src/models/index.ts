@@ -203,3 +203,5 @@ export { YoloV1, yolov1, fastYolov1, yoloV1Loss, decodeYoloV1, type YoloV1Option
 export * from './video.js';
 export * from './audio.js';
 export * from './unet3d.js';
+export { IntermediateLayerGetter, FeatureExtractor, createFeatureExtractor, type FeatureMaps, type ReturnSpec, type FeatureExtractorOptions } from './feature-extraction.js';
+export * as segmentation from './segmentation/index.js';

@@ -32,6 +32,8 @@ export class InvertedResidualV3 extends Module {
   block: Sequential;
   readonly useResConnect: boolean;
   readonly outChannels: number;
+  /** Whether the block downsamples (torchvision's `_is_cn`): segmentation heads tap the stages it ends. */
+  readonly isCn: boolean;
 
   constructor(cnf: InvertedResidualConfig, normLayer: NormFactory) {
     super();
@@ -53,6 +55,7 @@ export class InvertedResidualV3 extends Module {
     layers.push(new Conv2dNormActivation(cnf.expandedChannels, cnf.outChannels, 1, { normLayer, activationLayer: null }));
     this.block = new Sequential(...layers);
     this.outChannels = cnf.outChannels;
+    this.isCn = cnf.stride > 1;
   }
 
   forward(x: Tensor): Tensor {

@@ -28,6 +28,17 @@ const CFGS: Record<'A' | 'B' | 'D' | 'E', Cfg> = {
   E: [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512, 'M', 512, 512, 512, 512, 'M'],
 };
 
+/**
+ * The `features` Sequential of a VGG configuration ('A' = VGG-11, 'B' = 13, 'D' = 16, 'E' = 19) with torchvision's
+ * layout and init (kaiming-normal convs), without building the 120 M-parameter classifier: what encoders
+ * (SegNet, FCN) reuse.
+ */
+export function vggFeatures(config: keyof typeof CFGS, batchNorm: boolean): Sequential {
+  const f = makeLayers(CFGS[config], batchNorm);
+  initClassifierWeights(f);
+  return f;
+}
+
 function makeLayers(cfg: Cfg, batchNorm: boolean): Sequential {
   const layers: AnyModule[] = [];
   let inC = 3;

@@ -41,3 +41,4 @@ export {
   type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions, type SqueezeExcitationOptions, type NonLocal2dOptions,
 } from './attention.js';
 export { PixelShuffle, PixelUnshuffle } from './pixel-shuffle.js';
+export { DiceLoss, FocalLoss, DiceCELoss, DeepSupervisionLoss, deepSupervisionLoss, resizeTargets, type AuxOutput, type LossFn, type DeepSupervisionOptions } from './seg-loss.js';

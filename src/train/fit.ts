@@ -2,21 +2,40 @@
  * The fit loop: epochs of forward/backward/step with a progress bar, validation each epoch, metrics, history as
  * JSONL, early stopping, best/last checkpoints and exact resume. Deterministic for a given seed: the default
  * generator's state is checkpointed, and loaders are told the epoch so their shuffles are reproducible.
+ *
+ * Beyond classification ([N, C] logits): spatial logits [N, C, H, W] against [N, H, W] targets (accuracy is then
+ * pixel accuracy, honouring `ignoreIndex`), dict outputs `{out, aux}` (the default loss adds 0.5·aux, torchvision's
+ * segmentation recipe), pluggable `Metric`s (reported as `valMIoU` …), a custom `trainingStep` (Lightning's
+ * training_step) and closure optimisers (SAM gets its two forward/backward passes; `closure: true` for LBFGS-style).
  */
 import { mkdir, appendFile, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { noGrad } from '../autograd/grad-mode.js';
+import { deepSupervisionLoss, type AuxOutput } from '../nn/seg-loss.js';
 import { crossEntropy } from '../ops/loss.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ReduceLROnPlateau } from '../optim/lr-scheduler.js';
+import { SAM } from '../optim/sam.js';
 import { ConfusionMatrix, topKCorrect } from './metrics.js';
+import { mainOutput, type Metric } from './seg-metrics.js';
 import { ProgressBar, formatValue, type ProgressStream } from './progress.js';
 import { loadCheckpoint, saveCheckpoint, type Stateful, type StatefulModel } from './checkpoint.js';
 import { writeFileAtomic } from '../io/atomic.js';
 
+/** What a model may return: logits, or a segmentation dict `{out, aux?}`. */
+export type ModelOutput = Tensor | AuxOutput;
+
+/**
+ * A loss of (model output, target). It receives exactly what the model returned: logits for classifiers, the
+ * `{out, aux}` dict for segmentation models, so those need a loss that accepts the dict (the default does;
+ * `nn.deepSupervisionLoss` builds one). The parameter is typed Tensor so classification lambdas keep their types;
+ * the method form makes losses over `ModelOutput` assignable as well.
+ */
+export type LossFunction = { loss(output: Tensor, target: Tensor): Tensor }['loss'];
+
 /** What fit() needs from a model (nn.Module satisfies it). */
 export interface TrainableModel extends StatefulModel {
-  forward(x: Tensor): Tensor;
+  forward(x: Tensor): ModelOutput;
   train(mode?: boolean): unknown;
   eval(): unknown;
 }
@@ -24,7 +43,7 @@ export interface TrainableModel extends StatefulModel {
 /** What fit() needs from an optimizer (every optim.Optimizer satisfies it). */
 export interface OptimizerLike extends Stateful {
   zeroGrad(setToNone?: boolean): void;
-  step(): unknown;
+  step(closure?: () => number | Tensor): unknown;
   paramGroups: { lr: number }[];
 }
 
@@ -56,6 +75,8 @@ export interface EpochRecord {
   testAccuracy?: number;
   seconds: number;
   imagesPerSecond: number;
+  /** Metrics of `FitOptions.metrics`, as `train<Name>` / `val<Name>` (trainMIoU, valMIoU …). */
+  [metric: string]: number | undefined;
 }
 
 export interface Callback {
@@ -64,20 +85,54 @@ export interface Callback {
   onBatchEnd?(step: number, loss: number): void;
 }
 
+/** What a custom training step sees. */
+export interface StepContext {
+  model: TrainableModel;
+  optimizer: OptimizerLike;
+  /** The loss fit would use (FitOptions.loss or its default). */
+  loss: LossFunction;
+  /** 0-based epoch and step within it. */
+  epoch: number;
+  step: number;
+}
+
+/** A training step's result: the loss to minimise and (for accuracy and metrics) the model output. */
+export interface StepResult {
+  loss: Tensor;
+  output?: ModelOutput;
+}
+
 export interface FitOptions {
   epochs: number;
   optimizer: OptimizerLike;
   scheduler?: SchedulerLike;
   /** Step the scheduler after every batch instead of every epoch (OneCycleLR, warm-up). */
   schedulerPerBatch?: boolean;
-  /** Loss of (output, target); default cross entropy. */
-  loss?: (output: Tensor, target: Tensor) => Tensor;
+  /**
+   * Loss of (model output, target); default cross entropy (with `ignoreIndex`), plus 0.5× the cross entropy of
+   * `aux` for dict outputs (`nn.deepSupervisionLoss` builds other weightings).
+   */
+  loss?: LossFunction;
+  /** Target value the default loss and the accuracy skip (default -100, as crossEntropy; VOC masks use 255). */
+  ignoreIndex?: number;
+  /** Metrics accumulated over each epoch, on training and validation batches (`train<Name>` / `val<Name>`). */
+  metrics?: Metric[];
+  /**
+   * Replaces the forward + loss of a training step (Lightning's training_step): receives the batch, returns the
+   * loss (and optionally the output for accuracy/metrics). fit still zeroes gradients, runs backward and steps.
+   */
+  trainingStep?: (batch: readonly Tensor[], ctx: StepContext) => Tensor | StepResult;
+  /**
+   * Step with a closure that re-runs forward + backward (`optimizer.step(closure)`, for LBFGS-style optimisers). SAM
+   * is detected and always gets its closure after the first pass.
+   */
+  closure?: boolean;
   valLoader?: BatchSource;
   callbacks?: Callback[];
   /** Folder for history.jsonl, best.safetensors and last.safetensors. */
   outDir?: string;
   /** Metric that picks the best checkpoint and drives early stopping / ReduceLROnPlateau (default valAccuracy, or trainLoss without validation). */
-  monitor?: keyof EpochRecord;
+  monitor?: string;
   /** Stop after `patience` epochs without improvement of `monitor` by more than minDelta. */
   earlyStopping?: { patience: number; minDelta?: number };
   /** Resume from outDir/last.safetensors (true) or from a given checkpoint path. */
@@ -90,10 +145,64 @@ export interface FitOptions {
 
 export interface EvaluateResult {
   loss: number;
+  /** Classification: fraction of images; segmentation: fraction of counted pixels. */
   accuracy: number;
   top5: number;
   count: number;
   confusion: ConfusionMatrix | null;
+  /** The values of the `metrics` passed in, by their names. */
+  metrics: Record<string, number>;
+}
+
+/** Options of `evaluate`. */
+export interface EvaluateOptions {
+  loss?: LossFunction;
+  numClasses?: number;
+  ignoreIndex?: number;
+  metrics?: Metric[];
+}
+
+function defaultLoss(ignoreIndex: number): LossFunction {
+  return deepSupervisionLoss((o, t) => crossEntropy(o, t, { ignoreIndex }), { auxWeights: 0.5 }) as LossFunction;
+}
+
+/**
+ * [correct, counted] for accuracy: top-1 for [N, C] logits vs [N] targets; per pixel (targets = ignoreIndex
+ * skipped) for [N, C, …] logits vs [N, …] targets; [0, 0] when the shapes are neither.
+ */
+function correctCount(out: Tensor, y: Tensor, ignoreIndex: number): [number, number] {
+  if (out.shape.length === 2 && y.shape.length === 1) return [topKCorrect(out, y, 1), y.shape[0]];
+  if (out.shape.length < 3 || y.shape.length !== out.shape.length - 1 || y.dtype === 'float32' || y.dtype === 'float64') return [0, 0];
+  const [n, c] = out.shape;
+  const hw = out.shape.slice(2).reduce((a, b) => a * b, 1);
+  if (y.shape[0] !== n || y.numel() !== n * hw) return [0, 0];
+  const d = out.contiguous().dataView(), t = y.contiguous().dataView();
+  let correct = 0, counted = 0;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < hw; i++) {
+      const target = t[b * hw + i];
+      if (target === ignoreIndex) continue;
+      counted++;
+      let best = 0, bv = d[b * c * hw + i];
+      for (let j = 1; j < c; j++) {
+        const v = d[(b * c + j) * hw + i];
+        if (v > bv) { bv = v; best = j; }
+      }
+      if (best === target) correct++;
+    }
+  }
+  return [correct, counted];
+}
+
+/** `mIoU` → `valMIoU`. */
+function metricKey(prefix: string, name: string): string {
+  return prefix + name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+function computeMetrics(metrics: Metric[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of metrics) Object.assign(out, m.compute());
+  return out;
 }
 
 async function* batches(source: BatchSource): AsyncGenerator<readonly Tensor[]> {
@@ -107,42 +216,58 @@ async function* batches(source: BatchSource): AsyncGenerator<readonly Tensor[]> 
 }
 
 function higherIsBetter(metric: string): boolean {
-  return /accuracy|top5|f1/i.test(metric);
+  return /accuracy|acc$|top5|f1|iou|dice/i.test(metric);
 }
 
-/** Evaluates a classifier: mean loss, accuracy, top-5 and (with numClasses) a confusion matrix. */
-export async function evaluate(
-  model: TrainableModel, loader: BatchSource,
-  opts: { loss?: (o: Tensor, t: Tensor) => Tensor; numClasses?: number } = {},
-): Promise<EvaluateResult> {
-  const lossFn = opts.loss ?? ((o: Tensor, t: Tensor) => crossEntropy(o, t));
+/**
+ * Evaluates a model in eval mode without gradients: mean loss, accuracy (per image for classifiers, per pixel for
+ * segmentation), top-5 and (with numClasses) a confusion matrix for classifiers, and the given `metrics`.
+ */
+export async function evaluate(model: TrainableModel, loader: BatchSource, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  const lossFn = opts.loss ?? defaultLoss(ignoreIndex);
+  const metrics = opts.metrics ?? [];
+  for (const m of metrics) m.reset();
   model.eval();
   let total = 0;
   let lossSum = 0;
   let correct = 0;
+  let counted = 0;
   let correct5 = 0;
   let confusion: ConfusionMatrix | null = opts.numClasses ? new ConfusionMatrix(opts.numClasses) : null;
   for await (const [x, y] of batches(loader)) {
     noGrad(() => {
-      const out = model.forward(x);
+      const output = model.forward(x);
+      const out = mainOutput(output);
       const n = x.shape[0];
-      lossSum += lossFn(out, y).item() * n;
+      lossSum += lossFn(output as Tensor, y).item() * n;
       total += n;
+      const [c, k] = correctCount(out, y, ignoreIndex);
+      correct += c;
+      counted += k;
       if (out.shape.length === 2 && y.shape.length === 1) {
-        correct += topKCorrect(out, y, 1);
         correct5 += topKCorrect(out, y, Math.min(5, out.shape[1]));
         confusion ??= new ConfusionMatrix(out.shape[1]);
         confusion.update(out, y);
       }
+      for (const m of metrics) m.update(output, y);
     });
   }
-  return { loss: lossSum / Math.max(1, total), accuracy: correct / Math.max(1, total), top5: correct5 / Math.max(1, total), count: total, confusion };
+  return {
+    loss: lossSum / Math.max(1, total), accuracy: correct / Math.max(1, counted), top5: correct5 / Math.max(1, total), count: total, confusion,
+    metrics: computeMetrics(metrics),
+  };
 }
 
 /** Trains `model` on `trainLoader`; returns the per-epoch history (including epochs restored by resume). */
 export async function fit(model: TrainableModel, trainLoader: BatchSource, opts: FitOptions): Promise<EpochRecord[]> {
-  const lossFn = opts.loss ?? ((o: Tensor, t: Tensor) => crossEntropy(o, t));
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  const lossFn = opts.loss ?? defaultLoss(ignoreIndex);
+  const metrics = opts.metrics ?? [];
   const monitor = opts.monitor ?? (opts.valLoader ? 'valAccuracy' : 'trainLoss');
+  // SAM needs the gradients at w before its closure runs at w + e(w).
+  const isSam = opts.optimizer instanceof SAM;
+  const userStep = opts.trainingStep;
   const better = higherIsBetter(monitor);
   const stream: ProgressStream | undefined = typeof opts.progress === 'object' ? opts.progress : undefined;
   const showProgress = opts.progress !== false;
@@ -198,46 +323,97 @@ export async function fit(model: TrainableModel, trainLoader: BatchSource, opts:
     let seen = 0;
     let lossSum = 0;
     let correct = 0;
+    let counted = 0;
     let step = 0;
-    for await (const [x, y] of batches(trainLoader)) {
+    for (const m of metrics) m.reset();
+    for await (const batch of batches(trainLoader)) {
+      const [x, y] = batch;
+      const ctx: StepContext = { model, optimizer: opts.optimizer, loss: lossFn, epoch, step };
+      const run = (): StepResult => {
+        if (userStep) {
+          const r = userStep(batch, ctx);
+          return r instanceof Tensor ? { loss: r } : r;
+        }
+        const output = model.forward(x);
+        return { loss: lossFn(output as Tensor, y), output };
+      };
       opts.optimizer.zeroGrad();
-      const out = model.forward(x);
-      const loss = lossFn(out, y);
-      loss.backward();
-      opts.optimizer.step();
+      let res: StepResult;
+      if (isSam) {
+        res = run();
+        res.loss.backward();
+        opts.optimizer.step(() => {
+          const again = run().loss;
+          again.backward();
+          return again;
+        });
+      } else if (opts.closure) {
+        let last: StepResult | null = null;
+        opts.optimizer.step(() => {
+          opts.optimizer.zeroGrad();
+          last = run();
+          last.loss.backward();
+          return last.loss;
+        });
+        if (!last) throw new Error('fit: the optimizer never called the closure (closure: true needs an optimizer whose step(closure) calls it)');
+        res = last;
+      } else {
+        res = run();
+        res.loss.backward();
+        opts.optimizer.step();
+      }
       if (opts.scheduler && opts.schedulerPerBatch) opts.scheduler.step();
       const n = x.shape[0];
-      const l = loss.item();
+      const l = res.loss.item();
       if (!Number.isFinite(l)) throw new Error(`fit: loss became ${l} at epoch ${epoch + 1}, step ${step + 1}; lower the learning rate or check the data`);
       lossSum += l * n;
       seen += n;
-      if (out.shape.length === 2 && y.shape.length === 1) correct += topKCorrect(out, y, 1);
+      const values: Record<string, number> = { loss: lossSum / seen };
+      if (res.output !== undefined && y) {
+        const [c, k] = correctCount(mainOutput(res.output), y, ignoreIndex);
+        correct += c;
+        counted += k;
+        values.acc = correct / Math.max(1, counted);
+        if (metrics.length) {
+          noGrad(() => { for (const m of metrics) m.update(res.output, y); });
+          Object.assign(values, computeMetrics(metrics));
+        }
+      }
+      values.lr = opts.optimizer.paramGroups[0].lr;
       step++;
       for (const cb of opts.callbacks ?? []) cb.onBatchEnd?.(step, l);
-      bar.update(step, { loss: lossSum / seen, acc: correct / seen, lr: opts.optimizer.paramGroups[0].lr }, seen);
+      bar.update(step, values, seen);
     }
     const seconds = (performance.now() - t0) / 1000;
     const record: EpochRecord = {
       epoch: epoch + 1,
       lr: opts.optimizer.paramGroups[0].lr,
       trainLoss: lossSum / Math.max(1, seen),
-      trainAccuracy: correct / Math.max(1, seen),
+      trainAccuracy: correct / Math.max(1, counted),
       seconds,
       imagesPerSecond: seen / seconds,
     };
+    const trainMetrics = metrics.length && counted ? computeMetrics(metrics) : {};
+    for (const [k, v] of Object.entries(trainMetrics)) record[metricKey('train', k)] = v;
+    let valMetrics: Record<string, number> = {};
     if (opts.valLoader) {
-      const v = await evaluate(model, opts.valLoader, { loss: lossFn });
+      const v = await evaluate(model, opts.valLoader, { loss: lossFn, ignoreIndex, metrics });
       record.valLoss = v.loss;
       record.valAccuracy = v.accuracy;
       record.valTop5 = v.top5;
+      valMetrics = v.metrics;
+      for (const [k, val] of Object.entries(valMetrics)) record[metricKey('val', k)] = val;
     }
+    const extraSummary = (prefix: string, m: Record<string, number>) => Object.entries(m).map(([k, v]) => ` · ${prefix}${k} ${formatValue(v)}`).join('');
     const summary = `epoch ${record.epoch}/${opts.epochs} · loss ${formatValue(record.trainLoss)} · acc ${formatValue(record.trainAccuracy)}` +
+      extraSummary('', trainMetrics) +
       (record.valLoss !== undefined ? ` · val_loss ${formatValue(record.valLoss)} · val_acc ${formatValue(record.valAccuracy!)}` : '') +
+      extraSummary('val_', valMetrics) +
       ` · lr ${formatValue(record.lr)} · ${record.imagesPerSecond.toFixed(0)} img/s · ${seconds.toFixed(1)}s`;
     if (showProgress) bar.finish(summary);
     else if (opts.log) log(summary);
     history.push(record);
-    const value = record[monitor] as number | undefined;
+    const value = record[monitor];
     if (value === undefined) throw new Error(`fit: monitor '${String(monitor)}' is not recorded (valLoader missing?)`);
     if (opts.scheduler && !opts.schedulerPerBatch) {
       if (opts.scheduler instanceof ReduceLROnPlateau) opts.scheduler.step(value);
