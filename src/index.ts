@@ -43,3 +43,4 @@ export * as models from './models/index.js';
 export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './models/summary.js';
 export { loadSafetensors, saveSafetensors, readSafetensors, parseSafetensors, serializeSafetensors, type SafetensorsContent } from './io/safetensors.js';
 export * as viz from './viz/index.js';
+export * as onnx from './onnx/index.js';
