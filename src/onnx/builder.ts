@@ -48,11 +48,21 @@ export class GraphBuilder {
     return name;
   }
 
-  /** An int64 1-D constant (shapes, axes, pads) as an initializer. */
+  /**
+   * A constant as a Constant node, not an initializer: importers (Tatami's, PyTorch's onnx2torch …) turn float
+   * initializers into trainable parameters, and exporter-made scalars and shapes are not parameters.
+   */
+  constant(hint: string, t: Tensor, opts: { int64?: boolean } = {}): string {
+    const out = this.fresh(hint);
+    this.nodes.push(makeNode('Constant', [], [out], `Constant_${this.nodes.length}`, { value: tensorToProto(t, out, opts) }));
+    return out;
+  }
+
+  /** An int64 1-D constant (shapes, axes, pads). */
   ints(hint: string, values: readonly number[]): string {
-    const name = this.fresh(hint);
-    this.initializers.push(int64Proto(name, values));
-    return name;
+    const out = this.fresh(hint);
+    this.nodes.push(makeNode('Constant', [], [out], `Constant_${this.nodes.length}`, { value: int64Proto(out, values) }));
+    return out;
   }
 
   /** Builds the ModelProto. */

@@ -142,22 +142,22 @@ export function exportLeaf(c: LeafContext): string | null {
       throw new Error(`onnx export: ${m.constructor.name} without running statistics normalises with batch statistics in eval mode, which ONNX BatchNormalization cannot express`);
     }
     const C = m.numFeatures;
-    const scale = m.weight ? c.param(m.weight) : g.initializer('bn_scale', ones([C], { dtype: input.dtype }));
-    const bias = m.bias ? c.param(m.bias) : g.initializer('bn_bias', zeros([C], { dtype: input.dtype }));
+    const scale = m.weight ? c.param(m.weight) : g.constant('bn_scale', ones([C], { dtype: input.dtype }));
+    const bias = m.bias ? c.param(m.bias) : g.constant('bn_bias', zeros([C], { dtype: input.dtype }));
     return g.node('BatchNormalization', [x, scale, bias, c.param(m.runningMean), c.param(m.runningVar)], { epsilon: m.eps }, { floats: ['epsilon'] });
   }
   if (m instanceof InstanceNorm2d) {
     if (m.trackRunningStats) throw new Error('onnx export: InstanceNorm2d with trackRunningStats uses running statistics in eval mode, which ONNX InstanceNormalization cannot express');
     const C = input.shape[1];
-    const scale = m.weight ? c.param(m.weight) : g.initializer('in_scale', ones([C], { dtype: input.dtype }));
-    const bias = m.bias ? c.param(m.bias) : g.initializer('in_bias', zeros([C], { dtype: input.dtype }));
+    const scale = m.weight ? c.param(m.weight) : g.constant('in_scale', ones([C], { dtype: input.dtype }));
+    const bias = m.bias ? c.param(m.bias) : g.constant('in_bias', zeros([C], { dtype: input.dtype }));
     return g.node('InstanceNormalization', [x, scale, bias], { epsilon: m.eps }, { floats: ['epsilon'] });
   }
   if (m instanceof GroupNorm) {
     // Normalise [N, G, rest] per (n, g) with InstanceNormalization, then the per-channel affine.
     const G = m.numGroups;
     const grouped = g.node('Reshape', [x, g.ints('gn_shape', [0, G, -1])]);
-    const normed = g.node('InstanceNormalization', [grouped, g.initializer('gn_one', ones([G], { dtype: input.dtype })), g.initializer('gn_zero', zeros([G], { dtype: input.dtype }))], { epsilon: m.eps }, { floats: ['epsilon'] });
+    const normed = g.node('InstanceNormalization', [grouped, g.constant('gn_one', ones([G], { dtype: input.dtype })), g.constant('gn_zero', zeros([G], { dtype: input.dtype }))], { epsilon: m.eps }, { floats: ['epsilon'] });
     let y = g.node('Reshape', [normed, g.node('Shape', [x])]);
     const bshape = g.ints('gn_affine_shape', [m.numChannels, ...new Array(input.shape.length - 2).fill(1)]);
     if (m.weight) y = g.node('Mul', [y, g.node('Reshape', [c.param(m.weight), bshape])]);
@@ -167,7 +167,7 @@ export function exportLeaf(c: LeafContext): string | null {
   if (m instanceof LayerNorm) {
     if (g.opset < 17) throw new Error(`onnx export: LayerNorm needs opset ≥ 17 (LayerNormalization), got opset ${g.opset}`);
     const shape = m.normalizedShape;
-    const ins = [x, m.weight ? c.param(m.weight) : g.initializer('ln_scale', ones(shape, { dtype: input.dtype }))];
+    const ins = [x, m.weight ? c.param(m.weight) : g.constant('ln_scale', ones(shape, { dtype: input.dtype }))];
     if (m.bias) ins.push(c.param(m.bias));
     return g.node('LayerNormalization', ins, { axis: -shape.length, epsilon: m.eps }, { floats: ['epsilon'] });
   }
@@ -249,7 +249,7 @@ export function resize(c: LeafContext, x: string, mode: string, alignCorners: bo
     : { mode: 'linear', coordinate_transformation_mode: alignCorners ? 'align_corners' : 'pytorch_half_pixel' };
   if (scaleFactor !== null && !alignCorners) {
     const s = typeof scaleFactor === 'number' ? new Array(rank - 2).fill(scaleFactor) : [...scaleFactor];
-    const scales = g.initializer('scales', new Tensor(Float32Array.from([1, 1, ...s]), [rank], 'float32'));
+    const scales = g.constant('scales', new Tensor(Float32Array.from([1, 1, ...s]), [rank], 'float32'));
     return g.node('Resize', [x, '', scales], attrs);
   }
   return g.node('Resize', [x, '', '', g.ints('sizes', c.output.shape)], attrs);
@@ -267,7 +267,7 @@ function attention(c: LeafContext, m: MultiheadAttention, x: string): string {
   let qkv = g.node('MatMul', [xb, g.node('Transpose', [c.param(m.inProjWeight)], { perm: [1, 0] })]);
   if (m.inProjBias) qkv = g.node('Add', [qkv, c.param(m.inProjBias)]);
   const split = g.node('Transpose', [g.node('Reshape', [qkv, g.ints('qkv_shape', [0, 0, 3, H, hd])])], { perm: [2, 0, 3, 1, 4] }); // [3, N, H, L, hd]
-  const part = (i: number) => g.node('Gather', [split, g.initializer('idx', new Tensor(Int32Array.from([i]), [], 'int32'), { int64: true })], { axis: 0 });
+  const part = (i: number) => g.node('Gather', [split, g.constant('idx', new Tensor(Int32Array.from([i]), [], 'int32'), { int64: true })], { axis: 0 });
   const qh = part(0), kh = part(1), vh = part(2);
   const scores = g.node('MatMul', [g.node('Div', [qh, c.scalar(Math.sqrt(hd), c.input)]), g.node('Transpose', [kh], { perm: [0, 1, 3, 2] })]);
   const ctx = g.node('MatMul', [g.node('Softmax', [scores], { axis: -1 }), vh]); // [N, H, L, hd]

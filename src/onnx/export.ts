@@ -123,7 +123,7 @@ export function traceModel(model: Module<[Tensor], Tensor> | AnyModule, exampleI
     emitted.set(t, n);
     return n;
   };
-  const scalar = (v: number, like: Tensor) => g.initializer('const', new Tensor(like.dtype === 'float64' ? Float64Array.of(v) : Float32Array.of(v), [], like.dtype === 'float64' ? 'float64' : 'float32'));
+  const scalar = (v: number, like: Tensor) => g.constant('const', new Tensor(like.dtype === 'float64' ? Float64Array.of(v) : Float32Array.of(v), [], like.dtype === 'float64' ? 'float64' : 'float32'));
 
   // Iterative post-order so deep networks (ResNet-152, DenseNet) do not exhaust the JS stack.
   const deps = (t: Tensor): Tensor[] => {
@@ -156,7 +156,7 @@ export function traceModel(model: Module<[Tensor], Tensor> | AnyModule, exampleI
     }
     if (params.has(t)) return paramName(t);
     const op = ops.get(t);
-    if (!op) return g.initializer('const', t); // a constant made inside forward (a tensor() literal)
+    if (!op) return g.constant('const', t); // a constant made inside forward (a tensor() literal)
     if (t.version !== op.version) {
       throw new Error(`onnx export: the output of '${op.op}' (shape ${formatShape(t.shape)}) was modified in place afterwards (relu_, add_ …), which the trace cannot see; use the out-of-place op`);
     }

@@ -3,3 +3,5 @@
  * tooling can run; `importModel` loads an .onnx file as a runnable, trainable Tatami module. See docs/onnx.md.
  */
 export { exportModel, exportModelBytes, traceModel, type ExportOptions } from './export.js';
+export { importModel, importModelBytes, OnnxModel, supportedOps, type ImportOptions } from './import.js';
+export { OnnxUnsupportedError } from './ops-common.js';
