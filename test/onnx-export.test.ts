@@ -51,7 +51,7 @@ const DEFAULT: [string, number][] = [
   ['vit_tiny', 0], ['googlenet', 32], ['densenet121', 32], ['se_resnet18', 32],
 ];
 const ALL = process.env.TATAMI_ONNX_ALL === '1'
-  ? tt.models.listModels().map((i) => i.name).filter((n) => !DEFAULT.some(([d]) => d === n)).map((n): [string, number] => [n, n.startsWith('vit') ? 32 : 32])
+  ? tt.models.listModels().map((i) => i.name).filter((n) => !DEFAULT.some(([d]) => d === n)).map((n): [string, number] => [n, n === 'alexnet' ? 64 : 32])
   : [];
 
 describe('onnx export → ONNX Runtime', () => {
@@ -74,13 +74,16 @@ describe('onnx export → ONNX Runtime', () => {
       const got = await ortRun(readFileSync(file), x);
       const w = want.toTypedArray();
       assert.equal(got.length, w.length);
-      let maxDiff = 0, sq = 0;
+      let maxDiff = 0, sq = 0, peak = 0;
       for (let i = 0; i < w.length; i++) {
         maxDiff = Math.max(maxDiff, Math.abs(w[i] - got[i]));
         sq += w[i] * w[i];
+        peak = Math.max(peak, Math.abs(w[i]));
       }
       assert.ok(Math.sqrt(sq / w.length) > 1e-2, `${name}: outputs are degenerate (rms ${Math.sqrt(sq / w.length)})`);
-      assert.ok(maxDiff <= 1e-4, `${name}: ONNX Runtime differs from Tatami by ${maxDiff}`);
+      // 1e-4, relative to the logits' scale once they exceed 1: randomly initialised deep CIFAR ResNets (110 layers,
+      // no zero-init residuals) reach logits of 1e5, where float32 summation order alone moves the 7th digit.
+      assert.ok(maxDiff <= 1e-4 * Math.max(1, peak), `${name}: ONNX Runtime differs from Tatami by ${maxDiff} (peak |logit| ${peak})`);
     });
   }
   test('the ONNX checker accepts every exported file', { skip: hasOnnxPy ? false : 'python3-onnx not installed' }, () => {

@@ -11,7 +11,7 @@ import { Parameter } from '../nn/parameter.js';
 import { Tensor } from '../tensor/tensor.js';
 import { isFloating } from '../tensor/dtype.js';
 import { formatShape } from '../tensor/shape.js';
-import { decodeModel, tensorFromProto, type ModelProto, type NodeProto } from './proto.js';
+import { decodeModel, dtypeOfOnnx, tensorFromProto, type ModelProto, type NodeProto } from './proto.js';
 import { Attrs, OnnxUnsupportedError, type OpFn } from './ops-common.js';
 import { NN_OPS } from './ops-nn.js';
 import { TENSOR_OPS } from './ops-tensor.js';
@@ -68,6 +68,13 @@ export class OnnxModel extends Module<Tensor[], Tensor> {
     if (missing.size > 0) {
       throw new OnnxUnsupportedError('model', `operator${missing.size > 1 ? 's' : ''} ${[...missing].sort().join(', ')}` +
         `${foreign.length ? ` (custom domains: ${foreign.join(', ')})` : ''}; supported: ${supportedOps().join(', ')}`);
+    }
+    // Graph inputs and outputs must be tensors of an element type Tatami holds (not sequences, optionals, float16).
+    for (const vi of [...graph.input, ...graph.output]) {
+      const tv = vi.type?.value;
+      if (!tv) continue;
+      if (tv.case !== 'tensorType') throw new OnnxUnsupportedError('model', `graph value '${vi.name}' of type ${tv.case ?? 'unknown'}`);
+      dtypeOfOnnx(tv.value.elemType, `graph value '${vi.name}'`);
     }
     this.attrs = graph.node.map((n) => new Attrs(n));
     const statsInputs = new Set<string>();

@@ -5,15 +5,9 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import type { AttrValue, NodeProto } from './proto.js';
-import { attrValue } from './proto.js';
+import { attrValue, OnnxUnsupportedError } from './proto.js';
 
-/** Thrown for an operator or attribute value the importer does not implement. */
-export class OnnxUnsupportedError extends Error {
-  constructor(op: string, what: string) {
-    super(`onnx import: ${op}: ${what} is not supported`);
-    this.name = 'OnnxUnsupportedError';
-  }
-}
+export { OnnxUnsupportedError };
 
 /** A node's attributes, read with defaults. */
 export class Attrs {

@@ -5,9 +5,9 @@
  * Convolutions and pools are 2-D (NCHW): Tatami has no 1-D/3-D kernels yet, and such nodes raise an error.
  */
 import { Tensor } from '../tensor/tensor.js';
-import { ones, tensor } from '../tensor/creation.js';
+import { ones, tensor, zeros } from '../tensor/creation.js';
 import { conv2d, convTranspose2d } from '../ops/conv.js';
-import { adaptiveAvgPool2d, avgPool2d, maxPool2d, maxUnpool2d } from '../ops/pool.js';
+import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from '../ops/pool.js';
 import { batchNorm, instanceNorm, layerNorm, localResponseNorm } from '../ops/norm.js';
 import { pad } from '../ops/pad.js';
 import { add, clamp, div, exp, maximum, minimum, mul, neg, sub, where, lt, abs } from '../ops/elementwise.js';
@@ -15,7 +15,8 @@ import { record } from '../autograd/graph.js';
 import { elu, hardsigmoid, hardswish, leakyRelu, relu, sigmoid, softplus, tanh } from '../ops/activation.js';
 import { logSoftmax, softmax } from '../ops/softmax.js';
 import { amax, mean } from '../ops/reduce.js';
-import { indexSelect, permute, reshape, slice, to } from '../ops/shape.js';
+import { indexSelect, permute, reshape, scatter, slice, to } from '../ops/shape.js';
+import { isFloating } from '../tensor/dtype.js';
 import { dropout } from '../ops/dropout.js';
 import { axis, need, numbers, OnnxUnsupportedError, type OpContext, type OpFn } from './ops-common.js';
 
@@ -127,7 +128,13 @@ function poolGeometry(op: string, x: Tensor, ctx: OpContext) {
 }
 
 const MaxPool: OpFn = (ins, ctx) => {
-  const x = need('MaxPool', ins, 0, 'X');
+  const xi = need('MaxPool', ins, 0, 'X');
+  if (!isFloating(xi.dtype)) {
+    // Integer pooling through float64 (exact for every int32/uint8 value).
+    const r = MaxPool([to(xi, 'float64'), ...ins.slice(1)], ctx);
+    return Array.isArray(r) ? [to(r[0]!, xi.dtype), r[1]] : to(r, xi.dtype);
+  }
+  const x = xi;
   const g = poolGeometry('MaxPool', x, ctx);
   if (ctx.attrs.int('storage_order', 0) !== 0 && ctx.numOutputs > 1) throw new OnnxUnsupportedError('MaxPool', 'storage_order=1 (column-major indices)');
   const ee = [g.e[0] + g.extra[0], g.e[1] + g.extra[1]];
@@ -183,14 +190,23 @@ const MaxUnpool: OpFn = (ins, ctx) => {
   const a = ctx.attrs;
   const k = a.ints('kernel_shape')!, s = a.ints('strides', [1, 1]), p = a.ints('pads', [0, 0, 0, 0]);
   const [N, C] = x.shape;
-  let outHW = [0, 1].map((i) => (x.shape[2 + i] - 1) * s[i] + k[i] - p[i] - p[i + 2]);
-  if (ins[2]) outHW = numbers(ins[2]).slice(-2);
-  // ONNX indices run over the whole N·C·H·W output; Tatami's maxUnpool2d wants them per H·W plane.
-  const plane = outHW[0] * outHW[1];
-  const src = idx.toTypedArray(), per = new Int32Array(src.length), hw = x.shape[2] * x.shape[3];
-  for (let i = 0; i < src.length; i++) per[i] = src[i] - Math.floor(i / hw) * plane;
-  void N; void C;
-  return maxUnpool2d(x, new Tensor(per, x.shape, 'int32'), k as [number, number], { stride: s as [number, number], padding: [0, 0], outputSize: outHW });
+  const dflt = [N, C, ...[0, 1].map((i) => (x.shape[2 + i] - 1) * s[i] + k[i] - p[i] - p[i + 2])];
+  const outShape = ins[2] ? numbers(ins[2]) : dflt;
+  // Indices run over the whole N·C·H·W of the default output; with a larger output_shape the ONNX reference
+  // keeps each index's (row, column) in the default plane and places it in the larger one.
+  let index = reshape(idx, [-1]);
+  if (outShape[2] !== dflt[2] || outShape[3] !== dflt[3]) {
+    const src = idx.toTypedArray(), dst = new Int32Array(src.length);
+    const [dh, dw] = [dflt[2], dflt[3]], [oh, ow] = [outShape[2], outShape[3]];
+    for (let i = 0; i < src.length; i++) {
+      const plane = Math.floor(src[i] / (dh * dw)), within = src[i] % (dh * dw);
+      dst[i] = plane * oh * ow + Math.floor(within / dw) * ow + (within % dw);
+    }
+    index = new Tensor(dst, [dst.length], 'int32');
+  }
+  const total = outShape.reduce((q, r) => q * r, 1);
+  const flat = scatter(zeros([total], { dtype: x.dtype }), 0, index, reshape(x, [-1]));
+  return reshape(flat, outShape);
 };
 
 const BatchNormalization: OpFn = (ins, ctx) => {
@@ -299,14 +315,16 @@ function resizeOp(upsample: boolean): OpFn {
     if (ctm === 'tf_crop_and_resize') throw new OnnxUnsupportedError(op, "coordinate_transformation_mode 'tf_crop_and_resize'");
     if (a.int('antialias', 0) !== 0) throw new OnnxUnsupportedError(op, 'antialias');
     if (a.has('axes') || a.str('keep_aspect_ratio_policy', 'stretch') !== 'stretch') throw new OnnxUnsupportedError(op, 'axes / keep_aspect_ratio_policy');
-    const nearestMode = ctx.opset < 11 ? 'round_prefer_ceil' : a.str('nearest_mode', 'round_prefer_floor');
+    // Upsample and Resize-10 take the nearest pixel at floor(i / scale) (asymmetric coordinates).
+    const nearestMode = upsample || ctx.opset < 11 ? 'floor' : a.str('nearest_mode', 'round_prefer_floor');
     const rank = x.shape.length;
     let scales: number[], sizes: number[];
     const scaleT = upsample ? (ctx.opset >= 9 ? ins[1] : null) : ctx.opset >= 11 ? ins[2] : ins[1];
     const sizeT = !upsample && ctx.opset >= 11 ? ins[3] : null;
     if (upsample && ctx.opset < 9) scales = a.floats('scales') ?? [];
     else scales = scaleT && scaleT.numel() > 0 ? numbers(scaleT) : [];
-    if (scales.length === rank) sizes = x.shape.map((s, i) => Math.floor(s * scales[i]));
+    const fromScales = scales.length === rank;
+    if (fromScales) sizes = x.shape.map((s, i) => Math.floor(s * scales[i]));
     else if (sizeT && sizeT.numel() > 0) {
       sizes = numbers(sizeT);
       scales = sizes.map((s, i) => s / x.shape[i]);
@@ -314,12 +332,14 @@ function resizeOp(upsample: boolean): OpFn {
     let y = x;
     for (let d = 0; d < rank; d++) {
       const inLen = x.shape[d], outLen = sizes[d], scale = scales[d];
+      // The resized length in the coordinate formulas is in·scale, unrounded, when scales are given (ONNX reference).
+      const resizedLen = fromScales ? inLen * scale : outLen;
       if (inLen === outLen && scale === 1) continue;
       const src = (i: number): number => {
         switch (ctm) {
           case 'half_pixel': return (i + 0.5) / scale - 0.5;
-          case 'pytorch_half_pixel': return outLen > 1 ? (i + 0.5) / scale - 0.5 : 0;
-          case 'align_corners': return outLen === 1 ? 0 : (i * (inLen - 1)) / (outLen - 1);
+          case 'pytorch_half_pixel': return resizedLen > 1 ? (i + 0.5) / scale - 0.5 : 0;
+          case 'align_corners': return resizedLen === 1 ? 0 : (i * (inLen - 1)) / (resizedLen - 1);
           case 'asymmetric': return i / scale;
           case 'tf_half_pixel_for_nn': return (i + 0.5) / scale;
           default: throw new OnnxUnsupportedError(op, `coordinate_transformation_mode '${ctm}'`);
@@ -385,7 +405,17 @@ export const NN_OPS: Record<string, OpFn> = {
   Softmax: softmaxOp(false), LogSoftmax: softmaxOp(true), Clip,
   Relu: (ins) => relu(ins[0]!),
   LeakyRelu: (ins, c) => leakyRelu(ins[0]!, { negativeSlope: c.attrs.float('alpha', 0.01) }),
-  PRelu: (ins) => where(lt(ins[0]!, 0), mul(ins[0]!, ins[1]!), ins[0]!),
+  PRelu: (ins) => {
+    const x = ins[0]!;
+    let slope = ins[1]!;
+    // PyTorch's exports (and opset ≤ 6) give a per-channel slope [C]; numpy broadcasting would align it with the
+    // last dim, so read it as [C, 1, …] when it only fits dim 1.
+    const r = x.shape.length;
+    if (slope.shape.length === 1 && r > 2 && slope.shape[0] === x.shape[1] && slope.shape[0] !== x.shape[r - 1] && slope.shape[0] !== 1) {
+      slope = reshape(slope, [slope.shape[0], ...new Array(r - 2).fill(1)]);
+    }
+    return where(lt(x, 0), mul(x, slope), x);
+  },
   Elu: (ins, c) => elu(ins[0]!, { alpha: c.attrs.float('alpha', 1) }),
   Selu: (ins, c) => mul(elu(ins[0]!, { alpha: c.attrs.float('alpha', SELU_ALPHA) }), c.attrs.float('gamma', SELU_GAMMA)),
   Celu: (ins, c) => {

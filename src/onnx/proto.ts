@@ -17,6 +17,14 @@ import {
 export { AttrType, DataType };
 export type { AttributeProto, ModelProto, NodeProto, TensorProto, ValueInfoProto };
 
+/** Thrown for an operator, attribute value or element type the importer does not implement. */
+export class OnnxUnsupportedError extends Error {
+  constructor(op: string, what: string) {
+    super(`onnx import: ${op}: ${what} is not supported`);
+    this.name = 'OnnxUnsupportedError';
+  }
+}
+
 /** Parses ONNX model bytes (a .onnx file). */
 export function decodeModel(bytes: Uint8Array): ModelProto {
   try {
@@ -57,7 +65,7 @@ export function dtypeOfOnnx(dt: number, what = 'tensor'): DType {
     case DataType.UINT8: return 'uint8';
     case DataType.BOOL: return 'bool';
     default:
-      throw new Error(`onnx: ${what} has element type ${DataType[dt] ?? dt}, which Tatami cannot hold (supported: FLOAT, DOUBLE, INT8–INT64, UINT8–UINT32, BOOL)`);
+      throw new OnnxUnsupportedError(what, `element type ${DataType[dt] ?? dt} (Tatami holds FLOAT, DOUBLE, INT8–INT64, UINT8–UINT32, BOOL)`);
   }
 }
 
