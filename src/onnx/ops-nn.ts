@@ -10,7 +10,7 @@ import { conv2d, convTranspose2d } from '../ops/conv.js';
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from '../ops/pool.js';
 import { batchNorm, instanceNorm, layerNorm, localResponseNorm } from '../ops/norm.js';
 import { pad } from '../ops/pad.js';
-import { add, clamp, div, exp, maximum, minimum, mul, neg, sub, where, lt, abs } from '../ops/elementwise.js';
+import { add, clamp, div, exp, sqrt, maximum, minimum, mul, neg, sub, where, lt, abs } from '../ops/elementwise.js';
 import { record } from '../autograd/graph.js';
 import { elu, hardsigmoid, hardswish, leakyRelu, relu, sigmoid, softplus, tanh } from '../ops/activation.js';
 import { logSoftmax, softmax } from '../ops/softmax.js';
@@ -228,8 +228,15 @@ const InstanceNormalization: OpFn = (ins, ctx) => {
 const LayerNormalization: OpFn = (ins, ctx) => {
   const [x, scale, bias] = ins as Tensor[];
   const ax = axis('LayerNormalization', ctx.attrs.int('axis', -1), x.shape.length);
-  if (ctx.numOutputs > 1) throw new OnnxUnsupportedError('LayerNormalization', 'the Mean / InvStdDev outputs');
-  return layerNorm(x, x.shape.slice(ax), { weight: scale, bias: bias ?? null, eps: ctx.attrs.float('epsilon', 1e-5) });
+  const eps = ctx.attrs.float('epsilon', 1e-5);
+  const y = layerNorm(x, x.shape.slice(ax), { weight: scale, bias: bias ?? null, eps });
+  if (ctx.numOutputs < 2) return y;
+  // The optional Mean and InvStdDev outputs, over the normalised axes with them kept as size 1.
+  const dims = x.shape.slice(ax).map((_, i) => ax + i);
+  const mu = mean(x, dims, true);
+  const centered = sub(x, mu);
+  const inv = div(1, sqrt(add(mean(mul(centered, centered), dims, true), eps)));
+  return [y, mu, inv];
 };
 
 const LRN: OpFn = (ins, ctx) => {
