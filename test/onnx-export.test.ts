@@ -3,7 +3,8 @@
  * size different from the traced one (so nothing input-dependent was baked in as a constant) and compared with
  * Tatami's own outputs within 1e-4; the ONNX checker (python3-onnx, full_check with shape inference) validates each
  * file where it is installed. Heads are re-initialised with non-zero weights so the outputs mean something (ViT's
- * head starts at zero). TATAMI_ONNX_ALL=1 runs every registered classification model (minutes; see docs/onnx.md).
+ * head starts at zero). TATAMI_ONNX_ALL=1 runs every registered classification model (half an hour; see docs/onnx.md),
+ * TATAMI_ONNX_MODELS=a,b the named ones besides the defaults.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,8 +51,10 @@ const DEFAULT: [string, number][] = [
   ['small_cnn', 0], ['small_cnn_bn', 0], ['small_vgg', 0], ['lenet5', 0], ['resnet20', 0], ['mobilenet_v3_small', 32],
   ['vit_tiny', 0], ['googlenet', 32], ['densenet121', 32], ['se_resnet18', 32],
 ];
-const ALL = process.env.TATAMI_ONNX_ALL === '1'
-  ? tt.models.listModels().map((i) => i.name).filter((n) => !DEFAULT.some(([d]) => d === n)).map((n): [string, number] => [n, n === 'alexnet' ? 64 : 32])
+const PICK = process.env.TATAMI_ONNX_MODELS?.split(',');
+const ALL = process.env.TATAMI_ONNX_ALL === '1' || PICK
+  ? tt.models.listModels().map((i) => i.name).filter((n) => !DEFAULT.some(([d]) => d === n) && (!PICK || PICK.includes(n)))
+    .map((n): [string, number] => [n, n === 'alexnet' ? 64 : 32])
   : [];
 
 describe('onnx export → ONNX Runtime', () => {

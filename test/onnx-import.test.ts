@@ -15,6 +15,7 @@ import { create } from '@bufbuild/protobuf';
 import * as tt from '../src/index.js';
 import { encodeModel, makeNode, makeValueInfo, DataType, ModelProtoSchema } from '../src/onnx/proto.js';
 import { GraphProtoSchema, OperatorSetIdProtoSchema } from '../src/onnx/gen/onnx_pb.js';
+import { erf } from '../src/onnx/ops-nn.js';
 
 const PY = '/usr/bin/python3';
 const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
@@ -91,6 +92,13 @@ describe('onnx export → import round trip', () => {
     }
     assert.ok(losses[7] < losses[0] * 0.8, `loss ${losses[0]} → ${losses[7]}`);
     assert.ok(maxDiff(statBefore, [...im.namedBuffers()][0][1]) > 0, 'running statistics were updated in train mode');
+  });
+
+  test('Erf (GELU from PyTorch exports): values within 2e-7 and gradients (gradcheck)', () => {
+    const x = tt.tensor([0, 0.5, 1, -2, 3.5], [5], { dtype: 'float64' });
+    const want = [0, 0.5204998778130465, 0.8427007929497149, -0.9953222650189527, 0.9999992569016276];
+    erf(x).tolist().forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 2e-7, `erf(${x.tolist()[i]}) = ${v}, want ${want[i]}`));
+    assert.ok(tt.gradcheck((a) => erf(a), [tt.tensor([-1.5, -0.3, 0.2, 0.9, 2.2], [5], { dtype: 'float64', requiresGrad: true })]));
   });
 
   test('unsupported operators: one error lists them all', () => {
