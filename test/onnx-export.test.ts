@@ -170,3 +170,24 @@ describe('onnx export: graph details', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('onnx export: opsets', () => {
+  for (const opset of [13, 14, 17, 20]) {
+    test(`mobilenet_v3_small (HardSwish, SE) and a GELU MLP at opset ${opset} run in ONNX Runtime`, async () => {
+      const m = tt.models.mobilenet_v3_small();
+      heads(m);
+      m.eval();
+      const x = tt.randn([1, 3, 32, 32]);
+      const got = await ortRun(exportModelBytes(m, x, { opset }), x);
+      const want = tt.noGrad(() => m.forward(x)).toTypedArray();
+      let md = 0;
+      for (let i = 0; i < want.length; i++) md = Math.max(md, Math.abs(got[i] - want[i]));
+      assert.ok(md < 1e-4, `max diff ${md}`);
+      const mlp = new tt.nn.Sequential(new tt.nn.Linear(8, 16), new tt.nn.GELU(), new tt.nn.Linear(16, 4), new tt.nn.GELU({ approximate: 'tanh' }));
+      const xi = tt.randn([3, 8]);
+      const g2 = await ortRun(exportModelBytes(mlp, xi, { opset }), xi);
+      const w2 = mlp.forward(xi).toTypedArray();
+      for (let i = 0; i < w2.length; i++) assert.ok(Math.abs(g2[i] - w2[i]) < 1e-5, `GELU element ${i}`);
+    });
+  }
+});

@@ -56,7 +56,7 @@ function activation(c: LeafContext, m: AnyModule, x: string): string | null {
   if (m instanceof Tanh) return g.node('Tanh', [x]);
   if (m instanceof Softsign) return g.node('Softsign', [x]);
   if (m instanceof Hardsigmoid) return g.node('HardSigmoid', [x], { alpha: 1 / 6, beta: 0.5 }, { floats: ['alpha', 'beta'] });
-  if (m instanceof Hardswish) return g.node('HardSwish', [x]);
+  if (m instanceof Hardswish) return hardswish(g, x);
   if (m instanceof SiLU) return g.node('Mul', [x, g.node('Sigmoid', [x])]);
   if (m instanceof Mish) return g.node('Mul', [x, g.node('Tanh', [g.node('Softplus', [x])])]);
   if (m instanceof LogSigmoid) return g.node('Neg', [g.node('Softplus', [g.node('Neg', [x])])]);
@@ -78,6 +78,12 @@ function activation(c: LeafContext, m: AnyModule, x: string): string | null {
     return g.node('PRelu', [x, slope]);
   }
   return null;
+}
+
+/** HardSwish from opset 14; x·HardSigmoid(x) (α = 1/6, β = ½) before. */
+export function hardswish(g: GraphBuilder, x: string): string {
+  if (g.opset >= 14) return g.node('HardSwish', [x]);
+  return g.node('Mul', [x, g.node('HardSigmoid', [x], { alpha: 1 / 6, beta: 0.5 }, { floats: ['alpha', 'beta'] })]);
 }
 
 /** GELU: opset ≥ 20 has the operator; below, x·Φ(x) from Erf (or the tanh approximation). */

@@ -17,7 +17,7 @@ import type { AnyModule, Module } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
 import { GraphBuilder } from './builder.js';
-import { adaptivePool, exportLeaf, gelu, isLeaf, type LeafContext } from './export-modules.js';
+import { adaptivePool, exportLeaf, gelu, hardswish, isLeaf, type LeafContext } from './export-modules.js';
 import { encodeModel, makeValueInfo, onnxTypeOf, type ModelProto } from './proto.js';
 
 /** Options of exportModel (torch.onnx.export's, in camelCase). */
@@ -183,7 +183,7 @@ export function traceModel(model: Module<[Tensor], Tensor> | AnyModule, exampleI
 
 const UNARY: Record<string, string> = {
   neg: 'Neg', abs: 'Abs', exp: 'Exp', log: 'Log', sqrt: 'Sqrt', reciprocal: 'Reciprocal', sin: 'Sin', cos: 'Cos', floor: 'Floor',
-  ceil: 'Ceil', round: 'Round', relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh', hardswish: 'HardSwish', sign: 'Sign',
+  ceil: 'Ceil', round: 'Round', relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh', sign: 'Sign',
   clone: 'Identity', softsign: 'Softsign',
 };
 const BINARY: Record<string, string> = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div', pow: 'Pow', mm: 'MatMul', bmm: 'MatMul', maximum: 'Max', minimum: 'Min' };
@@ -200,6 +200,7 @@ function emitGlue(c: GlueContext, tr: Traced, out: Tensor): string {
   if (UNARY[tr.op]) return g.node(UNARY[tr.op], [name()]);
   if (BINARY[tr.op]) return g.node(BINARY[tr.op], [value(ins[0]), value(ins[1])]);
   switch (tr.op) {
+    case 'hardswish': return hardswish(g, name());
     case 'square': return g.node('Mul', [name(), name()]);
     case 'rsqrt': return g.node('Reciprocal', [g.node('Sqrt', [name()])]);
     case 'relu6': return g.node('Clip', [name(), scalar(0, x), scalar(6, x)]);
