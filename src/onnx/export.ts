@@ -237,7 +237,7 @@ function emitGlue(c: GlueContext, tr: Traced, out: Tensor): string {
       return g.node(op, [name()], { axes, keepdims: keep ? 1 : 0 });
     }
     case 'softmax': case 'logSoftmax': {
-      const axis = softmaxAxis(x, out, tr.op === 'logSoftmax') ?? fail('the softmax axis could not be recovered');
+      const axis = softmaxAxis(out, tr.op === 'logSoftmax') ?? fail('the softmax axis could not be recovered');
       return g.node(tr.op === 'softmax' ? 'Softmax' : 'LogSoftmax', [name()], { axis });
     }
     case 'adaptiveAvgPool2d': return adaptivePool(g, 'avg', name(), x.shape, out.shape);
@@ -321,7 +321,8 @@ function reducedAxes(from: readonly number[], to: readonly number[]): { axes: nu
   return { axes, keep: false };
 }
 
-function softmaxAxis(x: Tensor, out: Tensor, log: boolean): number | null {
+/** The softmax axis: the (last) one along which the traced output sums to 1 (log-softmax: exp sums to 1). */
+function softmaxAxis(out: Tensor, log: boolean): number | null {
   const data = out.toTypedArray();
   const shape = out.shape;
   for (let d = shape.length - 1; d >= 0; d--) {
@@ -341,7 +342,6 @@ function softmaxAxis(x: Tensor, out: Tensor, log: boolean): number | null {
     }
     if (ok) return d;
   }
-  void x;
   return null;
 }
 

@@ -191,7 +191,7 @@ const PadOp: OpFn = (ins, ctx) => {
   if (tatamiMode !== 'constant') {
     // Tatami pads the last 1–3 dims in these modes, with one or two leading dims.
     const dims = rank - first;
-    if (dims > 3 || first < 1 && dims > 1 || first > 2) throw new OnnxUnsupportedError('Pad', `mode '${mode}' on dims ${padded.join(', ')} of a rank-${rank} tensor`);
+    if (dims > 3 || first > 2) throw new OnnxUnsupportedError('Pad', `mode '${mode}' on dims ${padded.join(', ')} of a rank-${rank} tensor`);
     if (first === 0) {
       const y = pad(reshape(x, [1, ...x.shape]), tatamiPads(before, after, 1 + first, rank + 1, 1), { mode: tatamiMode });
       return reshape(y, y.shape.slice(1));
