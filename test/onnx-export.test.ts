@@ -150,6 +150,16 @@ describe('onnx export: graph details', () => {
     assert.ok(md < 1e-4, `max diff ${md}`);
   });
 
+  test('adaptive pooling that enlarges by whole factors exports as nearest Resize', async () => {
+    const m = new tt.nn.Sequential(new tt.nn.Conv2d(3, 4, 3), new tt.nn.AdaptiveAvgPool2d([6, 4]), new tt.nn.Flatten());
+    const x = tt.randn([2, 3, 5, 4]);   // conv → 3×2, pooled to 6×4
+    const got = await ortRun(exportModelBytes(m, x), x);
+    const want = m.forward(x).toTypedArray();
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-5, `element ${i}`);
+    const odd = new tt.nn.Sequential(new tt.nn.AdaptiveAvgPool2d(3));
+    assert.throws(() => exportModelBytes(odd, tt.randn([1, 1, 5, 5])), /adaptive avg pooling from 5×5 to 3×3 has unequal windows/);
+  });
+
   test('errors: an untraceable functional op names itself; a bad opset is refused', () => {
     class Clamped extends tt.nn.Module {
       forward(x: tt.Tensor): tt.Tensor {

@@ -239,8 +239,14 @@ function conv(c: LeafContext, m: Conv2d, x: string, pads: number[]): string {
 export function adaptivePool(g: GraphBuilder, kind: 'avg' | 'max', x: string, inShape: readonly number[], outShape: readonly number[]): string {
   const [h, w] = inShape.slice(-2), [oh, ow] = outShape.slice(-2);
   if (oh === 1 && ow === 1) return g.node(kind === 'avg' ? 'GlobalAveragePool' : 'GlobalMaxPool', [x]);
+  if (oh % h === 0 && ow % w === 0) {
+    // Enlarging by whole factors: every window is the one pixel ⌊i·in/out⌋, i.e. nearest-neighbour upsampling
+    // (AlexNet's 6×6 pool after a 1×1 feature map at small inputs).
+    const scales = g.constant('scales', new Tensor(Float32Array.from([1, 1, oh / h, ow / w]), [4], 'float32'));
+    return g.node('Resize', [x, '', scales], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+  }
   if (h % oh !== 0 || w % ow !== 0) {
-    throw new Error(`onnx export: adaptive ${kind} pooling from ${h}×${w} to ${oh}×${ow} has unequal windows, which ONNX pooling cannot express; use an input size divisible by the output size`);
+    throw new Error(`onnx export: adaptive ${kind} pooling from ${h}×${w} to ${oh}×${ow} has unequal windows, which ONNX pooling cannot express; use an input size divisible by the output size (or one it divides)`);
   }
   const k = [h / oh, w / ow];
   return g.node(kind === 'avg' ? 'AveragePool' : 'MaxPool', [x], { kernel_shape: k, strides: k });
