@@ -29,3 +29,14 @@ if ! /usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch python3-torchvision >/dev/null
 fi
+# ONNX: the checker (python3-onnx) validates exported files in test/onnx-export.test.ts, and ONNX's own backend
+# test cases (libonnx-testdata → /usr/share/libonnx-testdata/data) drive test/onnx-conformance.test.ts.
+onnx_need=()
+/usr/bin/python3 -c 'import onnx' >/dev/null 2>&1 || onnx_need+=(python3-onnx)
+[ -d /usr/share/libonnx-testdata/data ] || onnx_need+=(libonnx-testdata)
+if [ ${#onnx_need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "setup-system: installing ${onnx_need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${onnx_need[@]}" >/dev/null
+fi

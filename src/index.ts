@@ -64,3 +64,4 @@ export { saveCheckpoint, loadCheckpoint, readCheckpoint, type CheckpointContent 
 export { ProgressBar, type ProgressOptions, type ProgressStream } from './train/progress.js';
 export * as ops from './vision-ops.js';
 export * as metrics from './train/detection-metrics.js';
+export * as onnx from './onnx/index.js';

@@ -2,6 +2,17 @@ import { Tensor } from '../tensor/tensor.js';
 import { isCreatingGraph, isGradEnabled, setGradEnabled, shouldCheckForward } from './grad-mode.js';
 import { Node, type BackwardFn } from './node.js';
 
+/** Sees every op as it finishes, with all its inputs (ONNX export traces a forward pass through this). */
+export type RecordObserver = (name: string, out: Tensor, inputs: readonly (Tensor | null | undefined)[]) => void;
+let observer: RecordObserver | null = null;
+
+/** Installs (or with null removes) the op observer; returns the previous one so tracers can nest and restore. */
+export function setRecordObserver(o: RecordObserver | null): RecordObserver | null {
+  const prev = observer;
+  observer = o;
+  return prev;
+}
+
 /** True when an op over these inputs must record a graph node. */
 export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
   if (!isGradEnabled()) return false;
@@ -20,6 +31,7 @@ export function record(
   makeBackward: () => BackwardFn,
 ): Tensor {
   if (shouldCheckForward()) checkFinite(name, 'output', out);
+  if (observer !== null) observer(name, out, inputs);
   if (needsGrad(...inputs)) {
     out.setGradFn(new Node(name, inputs.map((t) => (t && t.requiresGrad ? t : null)), makeBackward()));
   }

@@ -1,0 +1,7 @@
+/**
+ * ONNX interchange: `exportModel` traces a forward pass into an .onnx file that ONNX Runtime, TensorRT or PyTorch
+ * tooling can run; `importModel` loads an .onnx file as a runnable, trainable Tatami module. See docs/onnx.md.
+ */
+export { exportModel, exportModelBytes, traceModel, type ExportOptions } from './export.js';
+export { importModel, importModelBytes, OnnxModel, supportedOps, type ImportOptions } from './import.js';
+export { OnnxUnsupportedError } from './ops-common.js';
