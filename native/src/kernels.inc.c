@@ -1396,8 +1396,15 @@ static int op_conv_plan(const int32_t *gi, int dir) {
   return conv_plan(&g, dir);
 }
 
+/* Whether a convolution has no output elements (or no input channels to sum): the algorithms divide by these
+ * sizes, so the entry points handle empty geometries before planning (a zero-height output used to raise SIGFPE). */
+static int conv_empty(const cgeom *g) {
+  return g->n <= 0 || g->c <= 0 || g->oc <= 0 || g->oh <= 0 || g->ow <= 0 || g->h <= 0 || g->w <= 0 || g->kh <= 0 || g->kw <= 0;
+}
+
 static void op_conv2d(const float *x, const float *w, const float *bias, const float *scale, float *out, const int32_t *gi, int relu) {
   cgeom g = parse_cg(gi);
+  if (conv_empty(&g)) return; /* an empty output, or an empty sum that TypeScript never sends */
   int T = tt_num_threads();
   im2col_job j = { x, w, bias, scale, out, g, relu };
   switch (conv_plan(&g, TT_CONV_FWD)) {
@@ -1425,6 +1432,10 @@ static void op_conv2d(const float *x, const float *w, const float *bias, const f
 
 static void op_conv2d_bwd_input(const float *gy, const float *w, float *gx, const int32_t *gi) {
   cgeom g = parse_cg(gi);
+  if (conv_empty(&g)) {
+    if (g.n > 0 && g.c > 0 && g.h > 0 && g.w > 0) memset(gx, 0, sizeof(float) * g.n * g.c * g.h * g.w);
+    return;
+  }
   long cg = g.c / g.groups, ocg = g.oc / g.groups, khw = g.kh * g.kw, kdim = cg * khw, sp = g.oh * g.ow;
   long padT = g.dH * (g.kh - 1) - g.pH, padL = g.dW * (g.kw - 1) - g.pW;
   int plan = conv_plan(&g, TT_CONV_BWD_INPUT);
@@ -1685,6 +1696,11 @@ static void conv_bwd_weight_gemm(const float *x, const float *gy, float *gw, con
 
 static void op_conv2d_bwd_weight(const float *x, const float *gy, float *gw, const int32_t *gi) {
   cgeom g = parse_cg(gi);
+  if (conv_empty(&g)) {
+    long wsize = g.groups > 0 && g.c > 0 ? (long)g.oc * (g.c / g.groups) * g.kh * g.kw : 0;
+    if (wsize > 0) memset(gw, 0, sizeof(float) * wsize);
+    return;
+  }
   long cg = g.c / g.groups, ocg = g.oc / g.groups, kdim = cg * g.kh * g.kw, sp = g.oh * g.ow;
   int T = tt_num_threads();
   int plan = conv_plan(&g, TT_CONV_BWD_WEIGHT);
