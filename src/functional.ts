@@ -18,11 +18,13 @@ export {
 export {
   conv1d, conv3d, convTranspose1d, convTranspose3d,
   type Conv1dOptions, type Conv3dOptions, type ConvTranspose1dOptions, type ConvTranspose3dOptions, type IntSingle, type IntTriple,
+  type ConvNdOptions, type ConvTransposeNdOptions,
 } from './ops/convnd.js';
 export {
   maxPool1d, maxPool3d, avgPool1d, avgPool3d, adaptiveAvgPool1d, adaptiveAvgPool3d, adaptiveMaxPool1d, adaptiveMaxPool3d,
   maxUnpool1d, maxUnpool3d,
   type MaxPool1dOptions, type MaxPool3dOptions, type AvgPool1dOptions, type AvgPool3dOptions, type MaxUnpoolNdOptions, type AdaptiveSize3d,
+  type MaxPoolNdOptions,
 } from './ops/poolnd.js';
 export { pad, type PadOptions, type PadMode } from './ops/pad.js';
 export { interpolate, type InterpolateOptions, type InterpolateMode } from './ops/interpolate.js';

@@ -122,7 +122,7 @@ test('train on an image folder (RGB 36×36 → small_cnn 1×28×28), then eval, 
 test('train on CIFAR-10 batches with a CIFAR ResNet and --optimizer sam; small_cnn takes the same data converted', async () => {
   const data = makeCifar();
   const out = join(root, 'run-cifar');
-  const r = await cli('train', '--dataset', 'cifar10', '--data', data, '--model', 'resnet20', '--optimizer', 'sam', '--lr', '0.05', '--epochs', '1', '--batch-size', '16', '--val-split', '0', '--no-progress', '--out', out);
+  const r = await cli('train', '--dataset', 'cifar10', '--data', data, '--no-check-integrity', '--model', 'resnet20', '--optimizer', 'sam', '--lr', '0.05', '--epochs', '1', '--batch-size', '16', '--val-split', '0', '--no-progress', '--out', out);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /resnet20 \(269,722 parameters, input 3×32×32\) on cifar10 .*: 80 train \/ 0 val \/ 20 test images .* sam lr 0\.05/);
   const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { classes: string[]; inputShape: number[]; normalize: { mean: number[] } };
@@ -134,10 +134,10 @@ test('train on CIFAR-10 batches with a CIFAR ResNet and --optimizer sam; small_c
   assert.ok(Number.isFinite(hist[0].trainLoss));
 
   const out2 = join(root, 'run-cifar-small');
-  const s = await cli('train', '--dataset', 'cifar10', '--data', data, '--model', 'small_cnn', '--epochs', '1', '--batch-size', '40', '--val-split', '0', '--no-progress', '--out', out2);
+  const s = await cli('train', '--dataset', 'cifar10', '--data', data, '--no-check-integrity', '--model', 'small_cnn', '--epochs', '1', '--batch-size', '40', '--val-split', '0', '--no-progress', '--out', out2);
   assert.equal(s.code, 0, s.err);
   assert.match(s.out, /small_cnn .*input 1×28×28\) on cifar10/);
-  const bad = await cli('train', '--dataset', 'cifar10', '--data', data, '--model', 'small_cnn', '--image-size', '32', '--out', join(root, 'never'));
+  const bad = await cli('train', '--dataset', 'cifar10', '--data', data, '--no-check-integrity', '--model', 'small_cnn', '--image-size', '32', '--out', join(root, 'never'));
   assert.equal(bad.code, 1);
   assert.match(bad.err, /^tatami train: --model small_cnn cannot take 1×32×32 inputs \(.+\); its own input size is 1×28×28/);
 });

@@ -36,6 +36,8 @@ export interface SplitOptions {
   transform?: TransformLike<Tensor, Tensor>;
   /** Channels to decode folder images with (1: grayscale, else RGB). */
   channels?: number;
+  /** CIFAR-10: require the official files (10,000 records each); false accepts subsets made by hand. */
+  checkIntegrity?: boolean;
 }
 
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
@@ -82,7 +84,7 @@ export function loadSplit(opts: SplitOptions): LoadedSplit | null {
       }
     }
     case 'cifar10': {
-      const ds = new CIFAR10({ train, root: opts.data, transform });
+      const ds = new CIFAR10({ train, root: opts.data, transform, checkIntegrity: opts.checkIntegrity ?? true });
       return { ds, classes: CIFAR10.classes, source: ds.files[0].replace(/\/[^/]+$/, ''), channels: 3, size: [32, 32] };
     }
     case 'folder': {

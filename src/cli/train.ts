@@ -36,6 +36,8 @@ export interface TrainConfig {
   data?: string;
   /** 'full' requires the full dataset, 'embedded' uses the repository subset, 'auto' prefers full. */
   subset: 'auto' | 'full' | 'embedded';
+  /** CIFAR-10: refuse files that are not the official ones (default); false for subsets made by hand. */
+  checkIntegrity: boolean;
   /** Square input size (H = W) instead of the model's own; the model must accept it (adaptive pooling). */
   imageSize?: number;
   epochs: number;
@@ -65,6 +67,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   model: 'small_cnn',
   dataset: 'fashion-mnist',
   subset: 'auto',
+  checkIntegrity: true,
   epochs: 5,
   batchSize: 64,
   optimizer: 'adam',
@@ -95,6 +98,7 @@ export function registerTrain(program: Command): Command {
     .addOption(new Option('--dataset <name>', 'dataset (folder: --data is a folder of class sub-folders, or of train/ and test/ folders of those)').default(d.dataset).choices(DATASETS))
     .option('--data <dir>', 'folder with the dataset files (else: /usr/share/datasets, the cache, the embedded subset)', nonEmptyPath('--data'))
     .addOption(new Option('--subset <which>', 'which Fashion-MNIST/MNIST data to use').default(d.subset).choices(['auto', 'full', 'embedded']))
+    .option('--no-check-integrity', 'accept CIFAR-10 batch files that are not the official 10,000-record ones (a subset made by hand)')
     .option('--image-size <n>', 'train at n×n instead of the model\'s input size (models with adaptive pooling, e.g. resnet18 at 32)', positiveInt('--image-size'))
     .option('--epochs <n>', 'epochs', positiveInt('--epochs'), d.epochs)
     .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'), d.batchSize)
@@ -202,8 +206,8 @@ export async function runTrain(cfg: TrainConfig, log: (line: string) => void = (
   const normalize: Normalization | null = defaultNormalization(inputShape[0]);
   const format = imageFormat(cfg.dataset, inputShape[0]);
   const tf = (augment: boolean) => inputTransforms(format.channels, inputShape, normalize, { augment, sizeIn: format.size });
-  const trainSplit = loadSplit({ dataset: cfg.dataset, data: cfg.data, subset: cfg.subset, train: true, channels: inputShape[0], transform: tf(cfg.augment) as never })!;
-  const testSplit = loadSplit({ dataset: cfg.dataset, data: cfg.data, subset: cfg.subset, train: false, channels: inputShape[0], transform: tf(false) as never });
+  const trainSplit = loadSplit({ dataset: cfg.dataset, data: cfg.data, subset: cfg.subset, checkIntegrity: cfg.checkIntegrity, train: true, channels: inputShape[0], transform: tf(cfg.augment) as never })!;
+  const testSplit = loadSplit({ dataset: cfg.dataset, data: cfg.data, subset: cfg.subset, checkIntegrity: cfg.checkIntegrity, train: false, channels: inputShape[0], transform: tf(false) as never });
   if (testSplit && testSplit.classes.join('\n') !== trainSplit.classes.join('\n')) {
     throw new CliError(`--data ${cfg.data}: the test split's classes (${testSplit.classes.join(', ')}) differ from the training split's (${trainSplit.classes.join(', ')})`);
   }
@@ -219,7 +223,7 @@ export async function runTrain(cfg: TrainConfig, log: (line: string) => void = (
     trainSet = tr;
     // Validation images are not augmented: the same indices of the split read through the evaluation transforms.
     valSet = cfg.augment
-      ? new Subset(loadSplit({ dataset: cfg.dataset, data: cfg.data, subset: cfg.subset, train: true, channels: inputShape[0], transform: tf(false) as never })!.ds, va.indices)
+      ? new Subset(loadSplit({ dataset: cfg.dataset, data: cfg.data, subset: cfg.subset, checkIntegrity: cfg.checkIntegrity, train: true, channels: inputShape[0], transform: tf(false) as never })!.ds, va.indices)
       : va;
   }
   if (trainSet.length === 0) throw new CliError(`no training images in ${trainSplit.source}`);

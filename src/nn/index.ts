@@ -13,10 +13,11 @@ export { Conv2d, ConvTranspose2d, type Conv2dLayerOptions, type ConvTranspose2dL
 export {
   Conv1d, Conv3d, ConvTranspose1d, ConvTranspose3d,
   type Conv1dLayerOptions, type Conv3dLayerOptions, type ConvTranspose1dLayerOptions, type ConvTranspose3dLayerOptions,
+  type ConvNdLayerOptions, type ConvTransposeNdLayerOptions,
 } from './convnd.js';
 export {
   MaxPool1d, MaxPool3d, AvgPool1d, AvgPool3d, AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d, AdaptiveMaxPool3d,
-  MaxUnpool1d, MaxUnpool3d, type MaxPoolNdLayerOptions, type AvgPool1dLayerOptions, type AvgPool3dLayerOptions,
+  MaxUnpool1d, MaxUnpool3d, type MaxPoolNdLayerOptions, type AvgPool1dLayerOptions, type AvgPool3dLayerOptions, type MaxPoolOutput,
 } from './poolingnd.js';
 export {
   MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d, type MaxPool2dLayerOptions, type AvgPool2dLayerOptions,

@@ -23,10 +23,11 @@ export interface MaxPoolNdLayerOptions<T, R extends boolean = boolean> {
   ceilMode?: boolean;
 }
 
-type Out<R extends boolean> = R extends true ? [Tensor, Tensor] : Tensor;
+/** What a max-pooling layer returns: the pooled tensor, or [pooled, indices] with returnIndices. */
+export type MaxPoolOutput<R extends boolean> = R extends true ? [Tensor, Tensor] : Tensor;
 
 /** Max over windows of k samples of [N, C, L]; with `returnIndices: true` forward returns [output, indices]. */
-export class MaxPool1d<R extends boolean = false> extends Module<[Tensor], Out<R>> {
+export class MaxPool1d<R extends boolean = false> extends Module<[Tensor], MaxPoolOutput<R>> {
   readonly stride: IntSingle;
   readonly padding: IntSingle;
   readonly dilation: IntSingle;
@@ -43,10 +44,10 @@ export class MaxPool1d<R extends boolean = false> extends Module<[Tensor], Out<R
     this.ceilMode = opts.ceilMode ?? false;
   }
 
-  forward(x: Tensor): Out<R> {
+  forward(x: Tensor): MaxPoolOutput<R> {
     return maxPool1d(x, this.kernelSize, {
       stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode, returnIndices: this.returnIndices,
-    }) as Out<R>;
+    }) as MaxPoolOutput<R>;
   }
 
   override extraRepr(): string {
@@ -55,7 +56,7 @@ export class MaxPool1d<R extends boolean = false> extends Module<[Tensor], Out<R
 }
 
 /** Max over kd×kh×kw windows of [N, C, D, H, W]; with `returnIndices: true` forward returns [output, indices]. */
-export class MaxPool3d<R extends boolean = false> extends Module<[Tensor], Out<R>> {
+export class MaxPool3d<R extends boolean = false> extends Module<[Tensor], MaxPoolOutput<R>> {
   readonly stride: IntTriple;
   readonly padding: IntTriple;
   readonly dilation: IntTriple;
@@ -72,10 +73,10 @@ export class MaxPool3d<R extends boolean = false> extends Module<[Tensor], Out<R
     this.ceilMode = opts.ceilMode ?? false;
   }
 
-  forward(x: Tensor): Out<R> {
+  forward(x: Tensor): MaxPoolOutput<R> {
     return maxPool3d(x, this.kernelSize, {
       stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode, returnIndices: this.returnIndices,
-    }) as Out<R>;
+    }) as MaxPoolOutput<R>;
   }
 
   override extraRepr(): string {
@@ -188,7 +189,7 @@ export class AdaptiveAvgPool3d extends Module {
 }
 
 /** Max pooling of [N, C, L] to a fixed length; `returnIndices` as MaxPool1d. */
-export class AdaptiveMaxPool1d<R extends boolean = false> extends Module<[Tensor], Out<R>> {
+export class AdaptiveMaxPool1d<R extends boolean = false> extends Module<[Tensor], MaxPoolOutput<R>> {
   readonly returnIndices: boolean;
 
   constructor(readonly outputSize: IntSingle, opts: { returnIndices?: R } = {}) {
@@ -196,8 +197,8 @@ export class AdaptiveMaxPool1d<R extends boolean = false> extends Module<[Tensor
     this.returnIndices = opts.returnIndices ?? false;
   }
 
-  forward(x: Tensor): Out<R> {
-    return adaptiveMaxPool1d(x, this.outputSize, { returnIndices: this.returnIndices }) as Out<R>;
+  forward(x: Tensor): MaxPoolOutput<R> {
+    return adaptiveMaxPool1d(x, this.outputSize, { returnIndices: this.returnIndices }) as MaxPoolOutput<R>;
   }
 
   override extraRepr(): string {
@@ -206,7 +207,7 @@ export class AdaptiveMaxPool1d<R extends boolean = false> extends Module<[Tensor
 }
 
 /** Max pooling of [N, C, D, H, W] to a fixed size; `returnIndices` as MaxPool3d. */
-export class AdaptiveMaxPool3d<R extends boolean = false> extends Module<[Tensor], Out<R>> {
+export class AdaptiveMaxPool3d<R extends boolean = false> extends Module<[Tensor], MaxPoolOutput<R>> {
   readonly returnIndices: boolean;
 
   constructor(readonly outputSize: AdaptiveSize3d, opts: { returnIndices?: R } = {}) {
@@ -214,8 +215,8 @@ export class AdaptiveMaxPool3d<R extends boolean = false> extends Module<[Tensor
     this.returnIndices = opts.returnIndices ?? false;
   }
 
-  forward(x: Tensor): Out<R> {
-    return adaptiveMaxPool3d(x, this.outputSize, { returnIndices: this.returnIndices }) as Out<R>;
+  forward(x: Tensor): MaxPoolOutput<R> {
+    return adaptiveMaxPool3d(x, this.outputSize, { returnIndices: this.returnIndices }) as MaxPoolOutput<R>;
   }
 
   override extraRepr(): string {

@@ -5,3 +5,5 @@
 export { exportModel, exportModelBytes, traceModel, type ExportOptions } from './export.js';
 export { importModel, importModelBytes, OnnxModel, supportedOps, type ImportOptions } from './import.js';
 export { OnnxUnsupportedError } from './ops-common.js';
+/** The ONNX protobuf messages (generated from onnx.proto), as `traceModel` returns them. */
+export * as proto from './gen/onnx_pb.js';

@@ -186,7 +186,7 @@ export function conv1d(input: Tensor, weight: Tensor, bias: Tensor | null = null
 
 /**
  * 3-D cross-correlation of `input` [N, C, D, H, W] (or [C, D, H, W]) with `weight` [OC, C/groups, KD, KH, KW],
- * plus `bias` [OC]: torch.nn.functional.conv3d, with nn.Conv3d's paddingMode as an option.
+ * plus `bias` [OC], as `torch.nn.functional.conv3d`, with `nn.Conv3d`'s paddingMode as an option.
  */
 export function conv3d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv3dOptions = {}): Tensor {
   const op = 'conv3d';

@@ -103,10 +103,8 @@ export function checkView(storage: TypedArray, shape: readonly number[], dtype: 
       else lo += reach;
     }
   }
-  if (n === 0) {
-    if (offset > storage.length) throw new Error(`Tensor: offset ${offset} is past the end of a storage of ${storage.length} elements`);
-    return;
-  }
+  // An empty view reads nothing, so any offset is safe (as in PyTorch: column 1 of a [0, 4] tensor has offset 1).
+  if (n === 0) return;
   if (lo < 0 || hi >= storage.length || !Number.isSafeInteger(hi)) {
     const layout = strides === undefined ? '' : ` with strides ${shapeText(strides)}`;
     throw new Error(

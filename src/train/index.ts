@@ -8,3 +8,4 @@ export * from './fit.js';
 export * from './metrics.js';
 export * from './checkpoint.js';
 export * from './progress.js';
+export { SegmentationConfusionMatrix, SegmentationMetric, type Metric, type SegmentationMetricOptions, type SegmentationMetricName } from './seg-metrics.js';
