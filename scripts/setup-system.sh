@@ -11,8 +11,6 @@ done
 [ -n "$have_clang" ] || need+=(clang-16 lld-16)
 # Chromium renders the training report headless in test/viz-report.test.ts.
 [ -x /usr/bin/chromium ] || need+=(chromium)
-# ONNX's own conformance cases (NonMaxSuppression, RoiAlign, Conv … under /usr/share/libonnx-testdata/data/).
-[ -d /usr/share/libonnx-testdata/data ] || need+=(libonnx-testdata)
 # espeak-ng synthesises the spoken-digit clips of test/audio.test.ts.
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 if [ ${#need[@]} -gt 0 ]; then
@@ -30,7 +28,8 @@ if ! /usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch python3-torchvision >/dev/null
 fi
 # ONNX: the checker (python3-onnx) validates exported files in test/onnx-export.test.ts, and ONNX's own backend
-# test cases (libonnx-testdata → /usr/share/libonnx-testdata/data) drive test/onnx-conformance.test.ts.
+# test cases (libonnx-testdata → /usr/share/libonnx-testdata/data) drive test/onnx-conformance.test.ts and the
+# NonMaxSuppression / RoiAlign cases of test/detection-onnx.test.ts.
 onnx_need=()
 /usr/bin/python3 -c 'import onnx' >/dev/null 2>&1 || onnx_need+=(python3-onnx)
 [ -d /usr/share/libonnx-testdata/data ] || onnx_need+=(libonnx-testdata)
