@@ -39,4 +39,6 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=lib
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export TATAMI_NATIVE_ADDON="$PWD/$out/tatami.node"
+# ASan's shadow memory and quarantine: the fuzz suite's RSS bound measures the readers, not the sanitizer
+export TATAMI_FUZZ_RSS_MB="${TATAMI_FUZZ_RSS_MB:-2048}"
 node --import tsx --test --test-concurrency=1 "${tests[@]}"
