@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
-import { loadWasmVariant } from '../src/backend/wasm.ts';
+import { getWasmThreads, loadWasmVariant } from '../src/backend/wasm.ts';
 
 const { nn, optim } = tt;
 
@@ -41,7 +41,7 @@ function assertSameBits(a: Int32Array[], b: Int32Array[], what: string): void {
 }
 
 for (const name of ['native', 'wasm-threaded'] as const) {
-  test(`[${name}] two seeded training runs with two threads are bit-identical`, (t) => {
+  test(`[${name}] two seeded training runs with two threads are bit-identical`, async (t) => {
     let backend: string | tt.Backend = name;
     if (name === 'native') {
       if (!tt.availableBackends().find((b) => b.name === 'native')?.available) return t.skip('native addon unavailable');
@@ -54,8 +54,11 @@ for (const name of ['native', 'wasm-threaded'] as const) {
     }
     const before = tt.getNumThreads();
     try {
+      tt.setNumThreads(2);
+      // wasm workers join in the background; until the second has, kernels run on one thread, which is a different
+      // thread count (and split) — wait for it so both runs really use two
+      if (name !== 'native') for (let i = 0; i < 200 && getWasmThreads() < 2; i++) await new Promise((r) => setTimeout(r, 25));
       tt.withBackend(backend, () => {
-        tt.setNumThreads(2);
         const a = train(), b = train();
         assertSameBits(a, b, `${name} with ${tt.getNumThreads()} threads`);
       });
