@@ -3,6 +3,7 @@
  * MaxUnpool1d/3d) around the functional ops of ../ops/poolnd.ts, with PyTorch's arguments and reprs.
  */
 import type { IntSingle, IntTriple } from '../ops/convnd.js';
+import type { MaxPoolNdOptions } from '../ops/poolnd.js';
 import {
   adaptiveAvgPool1d, adaptiveAvgPool3d, adaptiveMaxPool1d, adaptiveMaxPool3d, avgPool1d, avgPool3d, maxPool1d, maxPool3d,
   maxUnpool1d, maxUnpool3d, type AdaptiveSize3d,
@@ -26,26 +27,28 @@ export interface MaxPoolNdLayerOptions<T, R extends boolean = boolean> {
 /** What a max-pooling layer returns: the pooled tensor, or [pooled, indices] with returnIndices. */
 export type MaxPoolOutput<R extends boolean> = R extends true ? [Tensor, Tensor] : Tensor;
 
-/** Max over windows of k samples of [N, C, L]; with `returnIndices: true` forward returns [output, indices]. */
-export class MaxPool1d<R extends boolean = false> extends Module<[Tensor], MaxPoolOutput<R>> {
-  readonly stride: IntSingle;
-  readonly padding: IntSingle;
-  readonly dilation: IntSingle;
+/** The 1-D and 3-D max-pooling layers differ only in their tuple type, rank and functional op. */
+abstract class MaxPoolNd<T extends IntSingle | IntTriple, R extends boolean> extends Module<[Tensor], MaxPoolOutput<R>> {
+  readonly stride: T;
+  readonly padding: T;
+  readonly dilation: T;
   readonly returnIndices: boolean;
   readonly ceilMode: boolean;
 
-  constructor(readonly kernelSize: IntSingle, opts: MaxPoolNdLayerOptions<IntSingle, R> = {}) {
+  protected constructor(name: string, dims: number, readonly kernelSize: T, opts: MaxPoolNdLayerOptions<T, R>) {
     super();
-    tupleN('MaxPool1d', 'kernel_size', kernelSize, 1, 1);
+    tupleN(name, 'kernel_size', kernelSize, dims, 1);
     this.stride = opts.stride ?? kernelSize;
-    this.padding = opts.padding ?? 0;
-    this.dilation = opts.dilation ?? 1;
+    this.padding = opts.padding ?? (0 as T);
+    this.dilation = opts.dilation ?? (1 as T);
     this.returnIndices = opts.returnIndices ?? false;
     this.ceilMode = opts.ceilMode ?? false;
   }
 
+  protected abstract pool(x: Tensor, opts: MaxPoolNdOptions<T>): Tensor | [Tensor, Tensor];
+
   forward(x: Tensor): MaxPoolOutput<R> {
-    return maxPool1d(x, this.kernelSize, {
+    return this.pool(x, {
       stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode, returnIndices: this.returnIndices,
     }) as MaxPoolOutput<R>;
   }
@@ -55,32 +58,25 @@ export class MaxPool1d<R extends boolean = false> extends Module<[Tensor], MaxPo
   }
 }
 
+/** Max over windows of k samples of [N, C, L]; with `returnIndices: true` forward returns [output, indices]. */
+export class MaxPool1d<R extends boolean = false> extends MaxPoolNd<IntSingle, R> {
+  constructor(kernelSize: IntSingle, opts: MaxPoolNdLayerOptions<IntSingle, R> = {}) {
+    super('MaxPool1d', 1, kernelSize, opts);
+  }
+
+  protected pool(x: Tensor, opts: MaxPoolNdOptions<IntSingle>): Tensor | [Tensor, Tensor] {
+    return maxPool1d(x, this.kernelSize, opts);
+  }
+}
+
 /** Max over kd×kh×kw windows of [N, C, D, H, W]; with `returnIndices: true` forward returns [output, indices]. */
-export class MaxPool3d<R extends boolean = false> extends Module<[Tensor], MaxPoolOutput<R>> {
-  readonly stride: IntTriple;
-  readonly padding: IntTriple;
-  readonly dilation: IntTriple;
-  readonly returnIndices: boolean;
-  readonly ceilMode: boolean;
-
-  constructor(readonly kernelSize: IntTriple, opts: MaxPoolNdLayerOptions<IntTriple, R> = {}) {
-    super();
-    tupleN('MaxPool3d', 'kernel_size', kernelSize, 3, 1);
-    this.stride = opts.stride ?? kernelSize;
-    this.padding = opts.padding ?? 0;
-    this.dilation = opts.dilation ?? 1;
-    this.returnIndices = opts.returnIndices ?? false;
-    this.ceilMode = opts.ceilMode ?? false;
+export class MaxPool3d<R extends boolean = false> extends MaxPoolNd<IntTriple, R> {
+  constructor(kernelSize: IntTriple, opts: MaxPoolNdLayerOptions<IntTriple, R> = {}) {
+    super('MaxPool3d', 3, kernelSize, opts);
   }
 
-  forward(x: Tensor): MaxPoolOutput<R> {
-    return maxPool3d(x, this.kernelSize, {
-      stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode, returnIndices: this.returnIndices,
-    }) as MaxPoolOutput<R>;
-  }
-
-  override extraRepr(): string {
-    return `kernel_size=${pyInts(this.kernelSize)}, stride=${pyInts(this.stride)}, padding=${pyInts(this.padding)}, dilation=${pyInts(this.dilation)}, ceil_mode=${pyBool(this.ceilMode)}`;
+  protected pool(x: Tensor, opts: MaxPoolNdOptions<IntTriple>): Tensor | [Tensor, Tensor] {
+    return maxPool3d(x, this.kernelSize, opts);
   }
 }
 
