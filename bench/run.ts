@@ -7,9 +7,11 @@
  *                 [--isas all | --isas avx512,avx2]  also each native instruction-set build side by side
  *                 [--peak]                         measure the FMA ceiling (../shared/bench/peak_flops.c) and
  *                                                  report the GFLOP/s keys as fractions of it
+ *                 [--no-ort]                       skip ONNX Runtime's side of W2/W10 (bench/inference.ts)
  *
  * Ratios are printed so that > 1 always means Tatami is ahead (throughput: Tatami/PyTorch; latency keys ending
- * in _ms or _s: PyTorch/Tatami). Each workload is a function registered in WORKLOADS; add W2–W5 there.
+ * in _ms or _s: PyTorch/Tatami). Each workload is a function registered in WORKLOADS.
+ * W2 and W10 also run on ONNX Runtime (same weights); their `vs ORT` columns are ORT/Tatami latency.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as tt from '../src/index.ts';
+import { runInferenceOrt, runInferenceTatami } from './inference.ts';
 
 type Results = Record<string, number>;
 /** A workload writes its keys into `res` using the currently active backend. */
@@ -110,15 +113,14 @@ function w9(res: Results, o: { reps: number; warm: number }): void {
   res.W9_conv3d_fwd_bwd_gflops = (3 * flops) / medianSeconds(fb, o.reps, o.warm, true) / 1e9;
 }
 
-/** W2: torchvision-shaped ResNet-18 (1000 classes), eval mode, 1×3×224×224, no grad. */
+/** W2: torchvision-shaped ResNet-18 (1000 classes), eval mode, 1×3×224×224, no grad (bench/inference.ts). */
 function w2(res: Results, o: { reps: number; warm: number }): void {
-  tt.manualSeed(0);
-  const m = tt.models.resnet18() as tt.nn.Module<[tt.Tensor], tt.Tensor>;
-  m.eval();
-  const x = tt.randn([1, 3, 224, 224]);
-  tt.noGrad(() => {
-    res.W2_resnet18_infer_ms = medianSeconds(() => m.forward(x), Math.max(o.reps, 10), o.warm) * 1e3;
-  });
+  runInferenceTatami('W2', res, o, medianSeconds);
+}
+
+/** W10: ResNet-50, MobileNetV2, MobileNetV3-Large at batch 1 and 8, 224×224, eval, no grad (bench/inference.ts). */
+function w10(res: Results, o: { reps: number; warm: number }): void {
+  runInferenceTatami('W10', res, o, medianSeconds);
 }
 
 /** W3: ResNet-18 (10 classes), train mode, 32×3×32×32, cross entropy, SGD lr 0.01 momentum 0.9, one step. */
@@ -203,7 +205,7 @@ function w5(res: Results): void {
 }
 
 /** Workloads by id (../shared/bench/README.md). */
-export const WORKLOADS: Record<string, Workload> = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W9: w9 };
+export const WORKLOADS: Record<string, Workload> = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W9: w9, W10: w10 };
 
 function runTorch(): Results | null {
   if (flag('no-torch')) return null;
@@ -252,7 +254,7 @@ function ceilingFor(name: string, peak: { avx512?: number; avx2?: number }): num
   return undefined;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   process.env.TATAMI_NUM_THREADS ??= String(threads);
   tt.setNumThreads(threads);
   const wanted = opt('backends', 'native,wasm').split(',');
@@ -282,24 +284,41 @@ function main(): void {
     });
   }
   const torch = runTorch();
+  // ONNX Runtime runs the inference workloads (W2, W10) on the same weights, exported by Tatami's exporter.
+  const ortWanted = only.some((w) => w === 'W2' || w === 'W10') && !flag('no-ort');
+  const ort = ortWanted ? await runInferenceOrt(only, threads, warm) : { res: null, engine: 'not run' };
   const keys = [...new Set(Object.values(per).flatMap((r) => Object.keys(r)))];
   // Throughput keys end in _per_s (img/s) or _gflops; latency and memory keys (ms, s per epoch, MiB) are lower-is-better.
   const lowerIsBetter = (k: string) => !/_per_s$/.test(k) && /_(ms|s_per_epoch|mib)$/.test(k);
   const ratio = (t: number | undefined, p: number | undefined, k: string) =>
     t === undefined || p === undefined ? undefined : lowerIsBetter(k) ? p / t : t / p;
+  const ortRes = ort.res;
   if (json) {
-    console.log(JSON.stringify({ threads, backends: names, tatami: per, pytorch: torch, ratios: Object.fromEntries(keys.map((k) => [k, Object.fromEntries(Object.keys(per).map((b) => [b, ratio(per[b][k], torch?.[k] as number | undefined, k)]))])) }));
+    const ratios = (ref: Results | null) =>
+      Object.fromEntries(keys.map((k) => [k, Object.fromEntries(Object.keys(per).map((b) => [b, ratio(per[b][k], ref?.[k] as number | undefined, k)]))]));
+    console.log(JSON.stringify({ threads, backends: names, tatami: per, pytorch: torch, onnxruntime: ortRes, ratios: ratios(torch), ratiosOrt: ratios(ortRes) }));
     return;
   }
   const fmt = (v: number | undefined) => (v === undefined ? '—' : v >= 100 ? v.toFixed(1) : v.toFixed(2));
-  const cols = ['key', ...Object.keys(per).map((b) => `Tatami ${names[b]}`), 'PyTorch', ...Object.keys(per).map((b) => `ratio ${b}`)];
-  const rows = keys.map((k) => [k, ...Object.keys(per).map((b) => fmt(per[b][k])), fmt(torch?.[k] as number | undefined),
-    ...Object.keys(per).map((b) => fmt(ratio(per[b][k], torch?.[k] as number | undefined, k)))]);
+  const bs = Object.keys(per);
+  const withOrt = ortRes !== null && keys.some((k) => ortRes[k] !== undefined);
+  const cols = ['key', ...bs.map((b) => `Tatami ${names[b]}`), 'PyTorch', ...(withOrt ? ['ORT'] : []), ...bs.map((b) => `ratio ${b}`),
+    ...(withOrt ? bs.map((b) => `vs ORT ${b}`) : [])];
+  const rows = keys.map((k) => [k, ...bs.map((b) => fmt(per[b][k])), fmt(torch?.[k] as number | undefined),
+    ...(withOrt ? [fmt(ortRes[k])] : []),
+    ...bs.map((b) => fmt(ratio(per[b][k], torch?.[k] as number | undefined, k))),
+    ...(withOrt ? bs.map((b) => fmt(ratio(per[b][k], ortRes[k], k))) : [])]);
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(`threads: ${threads}; median of ${reps} after ${warm} warm-ups; PyTorch: ${torch ? torch.engine : 'not available'}`);
+  console.log(`threads: ${threads}; median of ${reps} after ${warm} warm-ups; PyTorch: ${torch ? torch.engine : 'not available'}` +
+    (ortWanted ? `; ONNX Runtime: ${ort.engine}` : ''));
   console.log(line(cols));
   for (const r of rows) console.log(line(r));
+  if (withOrt) {
+    // Issue 20's criterion is stated as Tatami's latency over ORT's (≤ 0.9 means Tatami at least 10 % faster).
+    const ms = keys.filter((k) => ortRes[k] !== undefined);
+    for (const b of bs) console.log(`Tatami ${names[b]} / ORT latency: ${ms.map((k) => `${k.replace(/_infer_ms$/, '')} ${fmt(per[b][k] / ortRes[k])}`).join(', ')}`);
+  }
   if (flag('peak')) {
     const peak = peakFlops();
     if (!peak) {
@@ -317,4 +336,4 @@ function main(): void {
   }
 }
 
-main();
+void main();

@@ -1,0 +1,111 @@
+/**
+ * Inference workloads W2 and W10 (../shared/bench/README.md), and their ONNX Runtime side.
+ *
+ * W10: torchvision-shaped ResNet-50, MobileNetV2 and MobileNetV3-Large (1000 classes), eval mode, no grad, input
+ * B×3×224×224 with B = 1 and 8. ONNX Runtime (`onnxruntime-node`, CPU execution provider, `threads` intra-op
+ * threads, all graph optimisations) runs the same models with the same weights: each model is built with the same
+ * seed as on Tatami's side and exported with Tatami's own exporter (src/onnx), so ORT sees exactly the weights
+ * Tatami runs. Keys are in ms (lower is better).
+ */
+import * as tt from '../src/index.ts';
+import { exportModelBytes } from '../src/onnx/index.ts';
+
+export type Results = Record<string, number>;
+type Net = tt.nn.Module<[tt.Tensor], tt.Tensor>;
+
+/** One inference workload: a registry model, its key prefix, and the batch sizes it runs. */
+interface InferenceCase {
+  workload: 'W2' | 'W10';
+  model: string;
+  batches: number[];
+  key: (batch: number) => string;
+  reps: (batch: number) => number;
+}
+
+export const INFERENCE_CASES: InferenceCase[] = [
+  { workload: 'W2', model: 'resnet18', batches: [1], key: () => 'W2_resnet18_infer_ms', reps: () => 10 },
+  ...['resnet50', 'mobilenet_v2', 'mobilenet_v3_large'].map((model): InferenceCase => ({
+    workload: 'W10',
+    model,
+    batches: [1, 8],
+    key: (b) => `W10_${model}_b${b}_infer_ms`,
+    // torch_bench.py's counts: 7 runs at batch 1, 5 at batch 8.
+    reps: (b) => (b === 1 ? 7 : 5),
+  })),
+];
+
+/** The model of a case, built with a fixed seed so that Tatami's and ORT's sides hold the same weights. */
+export function buildInferenceModel(name: string): Net {
+  tt.manualSeed(0);
+  const m = tt.models.getModel(name) as Net;
+  m.eval();
+  return m;
+}
+
+/** Median milliseconds of `reps` awaited runs after `warm` warm-ups. */
+async function medianMsAsync(fn: () => Promise<unknown>, reps: number, warm: number): Promise<number> {
+  for (let i = 0; i < warm; i++) await fn();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = process.hrtime.bigint();
+    await fn();
+    ts.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  ts.sort((a, b) => a - b);
+  return ts[Math.floor(ts.length / 2)];
+}
+
+/**
+ * Tatami's side of the cases of `workload`, on the active backend. `medianSeconds` is the runner's timer (it
+ * collects garbage after the warm-ups).
+ */
+export function runInferenceTatami(
+  workload: 'W2' | 'W10',
+  res: Results,
+  o: { reps: number; warm: number },
+  medianSeconds: (fn: () => void, reps: number, warm: number) => number,
+): void {
+  for (const c of INFERENCE_CASES.filter((k) => k.workload === workload)) {
+    const m = buildInferenceModel(c.model);
+    for (const b of c.batches) {
+      tt.manualSeed(1);
+      const x = tt.randn([b, 3, 224, 224]);
+      tt.noGrad(() => {
+        res[c.key(b)] = medianSeconds(() => m.forward(x), Math.max(o.reps, c.reps(b)), o.warm) * 1e3;
+      });
+    }
+  }
+}
+
+/**
+ * ONNX Runtime's side of the W2/W10 cases among `only`, or null with the reason when onnxruntime-node is not
+ * installed (it is a devDependency; `npm ci --omit=dev` leaves it out).
+ */
+export async function runInferenceOrt(only: string[], threads: number, warm: number): Promise<{ res: Results | null; engine: string }> {
+  let ort: typeof import('onnxruntime-node');
+  try {
+    ort = await import('onnxruntime-node');
+  } catch (e) {
+    return { res: null, engine: `not available (${(e as Error).message.split('\n')[0]})` };
+  }
+  const res: Results = {};
+  for (const c of INFERENCE_CASES.filter((k) => only.includes(k.workload))) {
+    const m = buildInferenceModel(c.model);
+    tt.manualSeed(1);
+    const bytes = exportModelBytes(m, tt.randn([1, 3, 224, 224]), { dynamicAxes: { input: [0], output: [0] } });
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    for (const b of c.batches) {
+      tt.manualSeed(1);
+      const x = tt.randn([b, 3, 224, 224]);
+      const feeds = { input: new ort.Tensor('float32', x.toTypedArray() as Float32Array, x.shape) };
+      res[c.key(b)] = await medianMsAsync(() => session.run(feeds), c.reps(b), warm);
+    }
+    await session.release();
+  }
+  return { res, engine: `onnxruntime-node ${ort.env.versions?.common ?? ''}`.trim() };
+}
