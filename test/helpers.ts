@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as tt from '../src/index.ts';
 
 export interface EncodedTensor {
@@ -130,4 +131,29 @@ export function rand64(shape: number[], seed: number, lo = -1, hi = 1): tt.Tenso
   const data = t.storage;
   for (let i = 0; i < data.length; i++) data[i] = lo + (hi - lo) * data[i];
   return t.requiresGrad_(true);
+}
+
+/**
+ * Loads a torchvision export (`<dir>/<name>.safetensors` weights, `<dir>/<name>.io.safetensors` input and logits,
+ * written by tools/export_torchvision.py --parity) into `model`, runs it in eval mode and asserts torchvision's
+ * logits: softmax within 1e-4, and raw logits within 1 % of their scale (so a near-flat softmax cannot hide a
+ * wrong model).
+ */
+export async function assertTorchvisionParity(name: string, model: tt.nn.Module, dir: string, inputShape: number[]): Promise<void> {
+  const res = model.loadStateDict(await tt.loadSafetensors(join(dir, `${name}.safetensors`)));
+  assert.deepEqual(res, { missingKeys: [], unexpectedKeys: [] });
+  const io = await tt.loadSafetensors(join(dir, `${name}.io.safetensors`));
+  assert.deepEqual(io.input.shape, inputShape);
+  model.eval();
+  const logits = tt.noGrad(() => (model as tt.nn.Module<[tt.Tensor], tt.Tensor>).forward(io.input));
+  assert.deepEqual(logits.shape, io.logits.shape);
+  const p = tt.softmax(logits, 1).dataView(), q = tt.softmax(io.logits, 1).dataView();
+  const l = logits.dataView(), m = io.logits.dataView();
+  let dp = 0, dl = 0;
+  for (let i = 0; i < p.length; i++) {
+    dp = Math.max(dp, Math.abs(p[i] - q[i]));
+    dl = Math.max(dl, Math.abs(l[i] - m[i]));
+  }
+  assert.ok(dp < 1e-4, `${name}: max |Δsoftmax| = ${dp.toExponential(2)} (max |Δlogit| = ${dl.toExponential(2)})`);
+  assert.ok(dl < 1e-2 * Math.max(1, ...Array.from(m, Math.abs)), `${name}: max |Δlogit| = ${dl}`);
 }

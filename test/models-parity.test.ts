@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tt from '../src/index.js';
+import { assertTorchvisionParity } from './helpers.js';
 
 const PY = '/usr/bin/python3';
 const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
@@ -81,23 +82,7 @@ describe('torchvision parity', { skip: hasTorch ? false : 'PyTorch/torchvision n
   for (const [name, size, opts] of CASES) {
     test(`${name} @${size}px matches torchvision`, async () => {
       const model = tt.models.getModel(name, opts);
-      const res = model.loadStateDict(await tt.loadSafetensors(join(dir, `${name}.safetensors`)));
-      assert.deepEqual(res, { missingKeys: [], unexpectedKeys: [] });
-      const io = await tt.loadSafetensors(join(dir, `${name}.io.safetensors`));
-      assert.deepEqual(io.input.shape, [1, 3, size, size]);
-      model.eval();
-      const logits = tt.noGrad(() => model.forward(io.input));
-      assert.deepEqual(logits.shape, io.logits.shape);
-      const p = tt.softmax(logits, 1).dataView(), q = tt.softmax(io.logits, 1).dataView();
-      const l = logits.dataView(), m = io.logits.dataView();
-      let dp = 0, dl = 0;
-      for (let i = 0; i < p.length; i++) {
-        dp = Math.max(dp, Math.abs(p[i] - q[i]));
-        dl = Math.max(dl, Math.abs(l[i] - m[i]));
-      }
-      assert.ok(dp < 1e-4, `${name}: max |Δsoftmax| = ${dp.toExponential(2)} (max |Δlogit| = ${dl.toExponential(2)})`);
-      // Logits far apart would make the softmax check weak; check the scale is meaningful too.
-      assert.ok(dl < 1e-2 * Math.max(1, ...Array.from(m, Math.abs)), `${name}: max |Δlogit| = ${dl}`);
+      await assertTorchvisionParity(name, model, dir, [1, 3, size, size]);
     });
   }
 });
