@@ -256,7 +256,7 @@ function runTorch(): Results | null {
       console.error(`${script} failed: ${r.stderr.split('\n').slice(-3).join(' ')}`);
       continue;
     }
-    merged = { ...merged, ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as Results) };
+    merged = { ...(merged ?? {}), ...(JSON.parse(r.stdout.trim().split("\n").pop()!) as Results) };
   }
   return merged;
 }
