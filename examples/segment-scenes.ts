@@ -4,6 +4,7 @@
 // --epochs 10 --train 6000 --val 300 --size 48 --radius 0.12,0.3 --objects 3,5 --batch 16 --lr 3e-3
 // --base 16 --depth 3 (U-Net) --loss ce|dice-ce --out runs/unet-scenes. Held-out scenes come from another seed
 // (2; training uses 1), so no held-out scene is seen in training.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tt from '../src/index.ts';
 import { evaluate, fit } from '../src/train/fit.ts';
 import { SegmentationMetric } from '../src/train/seg-metrics.ts';
@@ -41,6 +42,10 @@ console.log(`${modelName}: ${model.numParameters()} parameters; ${train.length} 
 const optimizer = new tt.optim.Adam(model.parameters(), { lr: num('lr', 3e-3) });
 const scheduler = new tt.optim.OneCycleLR(optimizer, num("lr", 3e-3), { totalSteps: epochs * loader.length });
 const lossName = args.get('loss') ?? 'dice-ce';
+// What segment-figure.ts and segment-crf.ts need to rebuild the model and the held-out scenes.
+const recipe = { model: modelName, base: num('base', 16), depth: num('depth', 3), modelOptions: JSON.parse(args.get('model-options') ?? '{}'), scene };
+mkdirSync(outDir, { recursive: true });
+writeFileSync(`${outDir}/recipe.json`, JSON.stringify(recipe) + '\n');
 const t0 = performance.now(), c0 = process.cpuUsage();
 await fit(model, loader, {
   epochs, optimizer, scheduler, schedulerPerBatch: true, valLoader: new tt.data.DataLoader(val, { batchSize: 50 }),
