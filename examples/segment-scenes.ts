@@ -2,10 +2,11 @@
 //   TATAMI_NUM_THREADS=1 nice -n 10 node --import tsx examples/segment-scenes.ts [--key value ...]
 // Options (defaults = the recipe in docs/segmentation.md): --model unet|segnet|deeplabv3plus_mobilenet_v2|…
 // --epochs 10 --train 6000 --val 300 --size 48 --radius 0.12,0.3 --objects 3,5 --batch 16 --lr 3e-3
-// --base 16 --depth 3 (U-Net) --loss ce|dice-ce --out runs/unet-scenes. Held-out scenes come from another seed
+// --base 16 --depth 3 (U-Net) --loss ce|dice-ce --out runs/unet-scenes [--init RUN/best.safetensors]. Held-out scenes come from another seed
 // (2; training uses 1), so no held-out scene is seen in training.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tt from '../src/index.ts';
+import { readCheckpoint } from '../src/train/checkpoint.ts';
 import { evaluate, fit } from '../src/train/fit.ts';
 import { SegmentationMetric } from '../src/train/seg-metrics.ts';
 
@@ -37,6 +38,8 @@ const val = new tt.data.SegmentationScenes({ n: nVal, seed: 2, ...scene });
 const model = modelName === 'unet'
   ? tt.models.segmentation.unet({ numClasses: train.numClasses, baseChannels: num('base', 16), depth: num('depth', 3) })
   : tt.models.segmentation.getSegmentationModel(modelName, { numClasses: train.numClasses, ...JSON.parse(args.get('model-options') ?? '{}') });
+// --init CHECKPOINT continues from an earlier run's weights (a second stage on the same scenes).
+if (args.has('init')) model.loadStateDict((await readCheckpoint(args.get('init')!)).model);
 const loader = new tt.data.DataLoader(train, { batchSize: num('batch', 16), shuffle: true });
 console.log(`${modelName}: ${model.numParameters()} parameters; ${train.length} training scenes, ${val.length} held-out; ${JSON.stringify(scene)}`);
 const optimizer = new tt.optim.Adam(model.parameters(), { lr: num('lr', 3e-3) });

@@ -119,7 +119,7 @@ export function registerTrain(program: Command): Command {
     .option('--workers <n>', 'data-loading worker threads', nonNegativeInt('--workers'), d.workers)
     .option('--no-progress', 'plain log lines instead of a progress bar')
     .option('--report', 'also write <out>/report.html (curves, confusion matrix, misclassified images, Grad-CAM)', d.report)
-    .addOption(new Option('--task <task>', 'classify, or segment: a segmentation model (unet, segnet, deeplabv3plus, fcn8s, …) on the procedural scenes or a --data folder of images/ + masks/ (more options: `tatami segment train --help`)').default('classify').choices(['classify', 'segment']))
+    .addOption(new Option('--task <task>', 'classify, or segment: a segmentation model (unet, segnet, deeplabv3plus_mobilenet_v2, fcn8s, …) on the procedural scenes or a --data folder of images/ + masks/ (more options: `tatami segment train --help`)').default('classify').choices(['classify', 'segment']))
     .option('--model-options <json>', 'segment: model builder options as JSON', jsonObject('--model-options'))
     .option('--num-classes <n>', 'segment: classes including background (folder datasets)', positiveInt('--num-classes'))
     .option('--scenes <n>', 'segment: procedural training scenes without --data', positiveInt('--scenes'))
