@@ -14,7 +14,7 @@
  * W2 and W10 also run on ONNX Runtime (same weights); their `vs ORT` columns are ORT/Tatami latency.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -204,8 +204,39 @@ function w5(res: Results): void {
   if (!json) console.error(`W5 accuracy per epoch: ${curve.map((a) => (a * 100).toFixed(1)).join(', ')} %`);
 }
 
+/**
+ * W6: the U-Net of torch_bench.py (`unet()`'s defaults are exactly it: 7,763,107 parameters), 4×3×128×128, 3 classes,
+ * per-pixel cross entropy, Adam 1e-3, one full step; and torchvision-shaped DeepLabv3-ResNet-50 (21 classes, no aux),
+ * eval mode, 1×3×256×256, no grad, output `out`.
+ */
+function w6(res: Results, o: { reps: number; warm: number }): void {
+  tt.manualSeed(0);
+  const net = tt.models.segmentation.unet();
+  net.train();
+  const opt = new tt.optim.Adam(net.parameters(), { lr: 1e-3 });
+  const x = tt.randn([4, 3, 128, 128]);
+  const y = tt.randint(0, 3, [4, 128, 128]);
+  const step = () => {
+    opt.zeroGrad();
+    tt.F.crossEntropy(net.forward(x).out, y).backward();
+    opt.step();
+  };
+  res.W6_unet_train_img_per_s = 4 / medianSeconds(step, o.reps, o.warm);
+  const m = tt.models.segmentation.deeplabv3_resnet50({ numClasses: 21 });
+  m.eval();
+  const xi = tt.randn([1, 3, 256, 256]);
+  tt.noGrad(() => {
+    res.W6_deeplabv3_infer_ms = medianSeconds(() => m.forward(xi).out, o.reps, o.warm) * 1e3;
+  });
+}
+
 /** Workloads by id (../shared/bench/README.md). */
-export const WORKLOADS: Record<string, Workload> = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W9: w9, W10: w10 };
+export const WORKLOADS: Record<string, Workload> = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W6: w6, W9: w9, W10: w10 };
+
+/** The workload ids a torch_bench.py implements (its `"W6": lambda: …` dispatch entries). */
+function torchWorkloads(script: string): Set<string> {
+  return new Set([...readFileSync(script, 'utf8').matchAll(/"(W\d+)":\s*lambda/g)].map((m) => m[1]));
+}
 
 function runTorch(): Results | null {
   if (flag('no-torch')) return null;
@@ -213,13 +244,23 @@ function runTorch(): Results | null {
   if (probe.status !== 0) return null;
   const shared = fileURLToPath(new URL('../../shared/bench/torch_bench.py', import.meta.url));
   const local = fileURLToPath(new URL('./torch_bench.py', import.meta.url));
-  const script = existsSync(shared) ? shared : local;
-  const r = spawnSync('/usr/bin/python3', [script, '--threads', String(threads), '--only', only.join(',')], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    console.error(`torch_bench.py failed: ${r.stderr.split('\n').slice(-3).join(' ')}`);
-    return null;
+  // The shared definition's script runs the workloads it has; the repository's copy runs the ones it lacks (a
+  // workload added here before the shared copy has it), and the results are merged.
+  const plan: [string, string[]][] = [];
+  const fromShared = existsSync(shared) ? only.filter((w) => torchWorkloads(shared).has(w)) : [];
+  if (fromShared.length) plan.push([shared, fromShared]);
+  const rest = only.filter((w) => !fromShared.includes(w) && torchWorkloads(local).has(w));
+  if (rest.length) plan.push([local, rest]);
+  let merged: Results | null = null;
+  for (const [script, ids] of plan) {
+    const r = spawnSync('/usr/bin/python3', [script, '--threads', String(threads), '--only', ids.join(',')], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      console.error(`${script} failed: ${r.stderr.split('\n').slice(-3).join(' ')}`);
+      continue;
+    }
+    merged = { ...(merged ?? {}), ...(JSON.parse(r.stdout.trim().split("\n").pop()!) as Results) };
   }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Results;
+  return merged;
 }
 
 /**

@@ -52,3 +52,54 @@ test('segment train writes a run; eval prints per-class IoU; predict writes a pa
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('tatami train --task segment, eval and predict dispatch on segmentation runs; the report has image | truth | prediction rows', async () => {
+  const { registerTrain } = await import('../src/cli/train.ts');
+  const { registerEval } = await import('../src/cli/eval.ts');
+  const { registerPredict } = await import('../src/cli/predict.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'tt-segtrain-'));
+  const logs: string[] = [];
+  const orig = console.log;
+  console.log = (...a: unknown[]) => { logs.push(a.join(' ')); };
+  try {
+    const p = new Command('tatami').exitOverride();
+    registerTrain(p);
+    registerEval(p);
+    registerPredict(p);
+    const run = join(dir, 'run');
+    await p.parseAsync(['node', 'tatami', 'train', '--task', 'segment', '--model', 'unet', '--model-options', '{"baseChannels":4,"depth":2}',
+      '--scenes', '16', '--image-size', '32', '--epochs', '1', '--batch-size', '8', '--schedule', 'onecycle', '--no-progress', '--report', '--out', run]);
+    for (const f of ['config.json', 'history.jsonl', 'best.safetensors', 'model.safetensors', 'report.html']) assert.ok(existsSync(join(run, f)), f);
+    const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+    assert.equal(cfg.task, 'segment');
+    assert.equal(cfg.size, 32);
+    assert.deepEqual(cfg.modelOptions, { baseChannels: 4, depth: 2 });
+    assert.ok(logs.some((l) => /^per-class IoU: background \d\.\d{3}, circle/.test(l)), logs.join('\n'));
+    const html = readFileSync(join(run, 'report.html'), 'utf8');
+    assert.match(html, /Image \| ground truth \| prediction/);
+    assert.match(html, /<td>triangle<\/td><td>(\d\.\d{3}|–)<\/td>/);
+    assert.match(html, /src="data:image\/png;base64,/);
+    logs.length = 0;
+    await p.parseAsync(['node', 'tatami', 'eval', '--run', run]);
+    assert.ok(logs.some((l) => /^star\s+IoU (\d\.\d{4}|\s+-)$/.test(l)), logs.join('\n'));
+    assert.ok(logs.some((l) => /^mIoU \d\.\d{4} · pixelAccuracy \d\.\d{4} · fwIoU/.test(l)), logs.join('\n'));
+    const img = join(dir, 'scene.png');
+    tt.writeImage(img, new tt.data.SegmentationScenes({ n: 1, size: 32, seed: 9 }).get(0)[0]);
+    const mask = join(dir, 'pred.png');
+    await p.parseAsync(['node', 'tatami', 'predict', img, '--run', run, '--out', mask]);
+    const m = tt.decodeIndexedPng(readFileSync(mask));
+    assert.deepEqual([m.width, m.height], [32, 32]);
+    // The mask is the run's model's argmax on the [0, 1] image.
+    const model = tt.models.segmentation.unet({ numClasses: 6, baseChannels: 4, depth: 2 });
+    model.loadStateDict((await (await import('../src/train/checkpoint.ts')).readCheckpoint(join(run, 'best.safetensors'))).model);
+    model.eval();
+    const x = tt.div(tt.to(tt.readImage(img, { mode: 'rgb' }), 'float32'), 255).unsqueeze(0);
+    assert.deepEqual(Array.from(m.indices), Array.from(tt.argmax(tt.noGrad(() => model.forward(x)).out, 1).dataView()));
+    assert.deepEqual(tt.readImage(join(dir, 'pred-overlay.png')).shape, [3, 32, 32]);
+    await assert.rejects(p.parseAsync(['node', 'tatami', 'predict', img, img, '--run', run, '--out', mask]), /--out names one mask file but 2 images/);
+    await assert.rejects(p.parseAsync(['node', 'tatami', 'train', '--task', 'segment', '--model-options', '[1]', '--out', run]), /--model-options must be a JSON object/);
+  } finally {
+    console.log = orig;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -75,7 +75,15 @@ def build(name, seed, weights=None, **kw):
                or getattr(torchvision.models.segmentation, name, None))
     if builder is None:
         raise SystemExit(f'export_torchvision: torchvision.models has no model {name!r}')
-    return builder(weights=weights, **kw)
+    # Segmentation builders fetch an ImageNet backbone by default even for random weights; a random export must
+    # not need the network (with --weights torchvision itself drops the backbone download).
+    if weights is None and builder is getattr(torchvision.models.segmentation, name, None):
+        kw.setdefault('weights_backbone', None)
+    try:
+        return builder(weights=weights, **kw)
+    except OSError as e:  # urllib's URLError is an OSError
+        raise SystemExit(f'export_torchvision: could not download the {weights or "backbone"} weights of {name} ({e}); '
+                         f'put the checkpoint in {torch.hub.get_dir()}/checkpoints/ or run where download.pytorch.org is reachable')
 
 
 def randomise_batch_norm(model, seed):

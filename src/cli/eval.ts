@@ -8,16 +8,21 @@ import { loadSafetensors } from '../io/safetensors.js';
 import { evaluate } from '../train/fit.js';
 import { CliError, inputTransforms, nonEmptyPath, readRunConfig, runWeights } from './common.js';
 import { DATASETS, imageFormat, loadSplit, type DatasetName } from './datasets.js';
+import { isSegmentRun, runSegmentEval } from './segment.js';
 
 export function registerEval(program: Command): Command {
   return program
     .command('eval')
-    .description('evaluate a `tatami train` run on its dataset\'s test split: accuracy, per-class metrics, confusion matrix')
+    .description('evaluate a `tatami train` run on its dataset\'s test split: accuracy, per-class metrics, confusion matrix (segmentation runs: per-class IoU, mIoU)')
     .requiredOption('--run <dir>', 'output folder of `tatami train`', nonEmptyPath('--run'))
     .addOption(new Option('--dataset <name>', 'dataset (default: the run\'s)').choices(DATASETS))
     .option('--data <dir>', 'dataset folder (default: the run\'s)', nonEmptyPath('--data'))
     .addOption(new Option('--subset <which>', 'Fashion-MNIST/MNIST data').default('auto').choices(['auto', 'full', 'embedded']))
     .action(async (opts: { run: string; dataset?: DatasetName; data?: string; subset: 'auto' | 'full' | 'embedded' }) => {
+      if (isSegmentRun(opts.run)) {
+        await runSegmentEval(opts.run);
+        return;
+      }
       const cfg = readRunConfig(opts.run);
       const weights = runWeights(opts.run);
       const model = getModel(cfg.model, { numClasses: cfg.classes.length }) as Module<[Tensor], Tensor>;

@@ -1,12 +1,15 @@
 /** `tatami predict`: top-k classes of image files, for a trained run (`--run`) or a zoo model with weights. */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
 import { getModel, predict, IMAGENET_CLASSES, imagenetPreprocess } from '../models/index.js';
 import { loadSafetensors } from '../io/safetensors.js';
 import { readImage } from '../io/image.js';
 import { adaptImage, CliError, nonEmptyPath, positiveInt, readRunConfig, runWeights } from './common.js';
+import { listSegmentationModels } from '../models/segmentation/index.js';
+import { isSegmentRun, runSegmentPredict } from './segment.js';
 
 export function registerPredict(program: Command): Command {
   return program
@@ -16,9 +19,20 @@ export function registerPredict(program: Command): Command {
     .option('--weights <file>', 'weights (.safetensors); default with --run: its model.safetensors', nonEmptyPath('--weights'))
     .option('--run <dir>', 'a `tatami train` output folder (uses its config.json and model.safetensors)', nonEmptyPath('--run'))
     .option('--topk <k>', 'classes shown', positiveInt('--topk'), 5)
-    .action(async (images: string[], opts: { model: string; weights?: string; run?: string; topk: number }) => {
+    .option('--out <file>', 'segmentation: mask PNG of a single image (default <image name>-mask.png here); the colour overlay goes beside it as *-overlay.png', nonEmptyPath('--out'))
+    .option('--num-classes <n>', 'segmentation --model: classes of the weights', positiveInt('--num-classes'), 21)
+    .action(async (images: string[], opts: { model: string; weights?: string; run?: string; topk: number; out?: string; numClasses: number }) => {
       const missing = images.filter((p) => !existsSync(p));
       if (missing.length) throw new CliError(`no such image file: ${missing.join(', ')}`);
+      // Segmentation runs and models: a palette mask PNG and a colour overlay per image.
+      if (opts.run ? isSegmentRun(opts.run) : listSegmentationModels().some((m) => m.name === opts.model)) {
+        if (opts.out && images.length > 1) throw new CliError(`--out names one mask file but ${images.length} images were given; drop --out to write <image name>-mask.png for each`);
+        for (const path of images) {
+          const out = opts.out ?? `${basename(path).replace(/\.[^.]+$/, '')}-mask.png`;
+          await runSegmentPredict(path, { run: opts.run, model: opts.run ? undefined : opts.model, weights: opts.weights, numClasses: opts.numClasses, out });
+        }
+        return;
+      }
       let labels: readonly string[] = IMAGENET_CLASSES;
       let name = opts.model;
       let weights = opts.weights;

@@ -28,6 +28,7 @@ import { getModel, getModelInfo } from '../models/index.js';
 import { writeReport } from '../viz/report.js';
 import { CliError, defaultNormalization, fraction, integer, unitInterval, inputTransforms, nonEmptyPath, nonNegativeInt, nonNegativeNumber, positiveInt, type Normalization } from './common.js';
 import { DATASETS, imageFormat, loadSplit, type DatasetName } from './datasets.js';
+import { DEFAULT_SEGMENT_CONFIG, jsonObject, runSegmentTrain } from './segment.js';
 
 export interface TrainConfig {
   model: string;
@@ -118,8 +119,26 @@ export function registerTrain(program: Command): Command {
     .option('--workers <n>', 'data-loading worker threads', nonNegativeInt('--workers'), d.workers)
     .option('--no-progress', 'plain log lines instead of a progress bar')
     .option('--report', 'also write <out>/report.html (curves, confusion matrix, misclassified images, Grad-CAM)', d.report)
-    .action(async (opts: Omit<TrainConfig, 'progress'> & { progress: boolean }) => {
-      await runTrain({ ...d, ...opts });
+    .addOption(new Option('--task <task>', 'classify, or segment: a segmentation model (unet, segnet, deeplabv3plus_mobilenet_v2, fcn8s, …) on the procedural scenes or a --data folder of images/ + masks/ (more options: `tatami segment train --help`)').default('classify').choices(['classify', 'segment']))
+    .option('--model-options <json>', 'segment: model builder options as JSON', jsonObject('--model-options'))
+    .option('--num-classes <n>', 'segment: classes including background (folder datasets)', positiveInt('--num-classes'))
+    .option('--scenes <n>', 'segment: procedural training scenes without --data', positiveInt('--scenes'))
+    .action(async function (this: Command, opts: Omit<TrainConfig, 'progress'> & { progress: boolean; task: 'classify' | 'segment'; modelOptions?: Record<string, unknown>; numClasses?: number; scenes?: number }) {
+      if (opts.task === 'segment') {
+        const s = DEFAULT_SEGMENT_CONFIG;
+        // Options left at their classification defaults take the segmentation ones.
+        const given = (k: string) => this.getOptionValueSource(k) !== 'default';
+        await runSegmentTrain({
+          ...s, model: given('model') ? opts.model : s.model, modelOptions: opts.modelOptions ?? s.modelOptions, data: opts.data ?? 'scenes',
+          numClasses: opts.numClasses, scenes: opts.scenes ?? s.scenes, size: opts.imageSize ?? s.size, epochs: opts.epochs,
+          batchSize: given('batchSize') ? opts.batchSize : s.batchSize, lr: given('lr') ? opts.lr : s.lr,
+          schedule: opts.schedule === 'onecycle' || opts.schedule === 'cosine' ? opts.schedule : 'none', seed: opts.seed,
+          out: given('out') ? opts.out : s.out, progress: opts.progress, report: opts.report,
+        });
+        return;
+      }
+      const { task: _t, modelOptions: _m, numClasses: _n, scenes: _s, ...classify } = opts;
+      await runTrain({ ...d, ...classify });
     });
 }
 

@@ -315,9 +315,17 @@ export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | nu
   };
   const xd = floatData(input);
   const wd = floatData(weight);
-  let out = Tensor.unfilled([n, oc, oh, ow], input.dtype);
-  backend().conv2dBackwardInput(xd, wd, floatData(out), g);
-  if (bias !== null) out = binaryKernel('add', out, reshape(bias.detach(), [1, oc, 1, 1]));
+  const out = Tensor.unfilled([n, oc, oh, ow], input.dtype);
+  const od = floatData(out);
+  backend().conv2dBackwardInput(xd, wd, od, g);
+  if (bias !== null) {
+    // Into the fresh output, as PyTorch's kernels do: a broadcast add would allocate and write a second full-size map.
+    const bd = floatData(bias), plane = oh * ow;
+    for (let b = 0; b < n; b++) for (let c = 0; c < oc; c++) {
+      const v = bd[c], base = (b * oc + c) * plane;
+      for (let p = 0; p < plane; p++) od[base + p] += v;
+    }
+  }
   return record(op, out, [input, weight, bias], () => (gy) => {
     if (isCreatingGraph()) {
       // the transposed convolution is B(input, weight) of the geometry g: its gradients are F and W

@@ -20,6 +20,7 @@ export * from './unet.js';
 export * from './segnet.js';
 export * from './deeplabv3plus.js';
 export * from './fcn-vgg.js';
+export * from './crf.js';
 
 /** Options every registered segmentation builder understands (each also takes its own). */
 export interface SegmentationModelOptions {
