@@ -59,7 +59,7 @@ export function copyWasm(outdir) {
   return copied;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { build } = await import('esbuild');
   const args = process.argv.slice(2);
   const outdir = args.includes('--outdir') ? args[args.indexOf('--outdir') + 1] : join(root, 'dist', 'browser');
