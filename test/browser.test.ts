@@ -3,7 +3,8 @@
  * esbuild's browser resolution (the browser entry, with the .browser.ts seams of scripts/build-browser.mjs) and
  * loads the wasm kernels from the folder of its bundle, served on localhost — once with COOP/COEP headers
  * (cross-origin isolated: threaded wasm over Web Workers), once without (single-threaded). In both: conv2d forward
- * and backward agree with Node's, a tiny CNN trains with `fit` on Fashion-MNIST, and the console stays clean.
+ * and backward agree with Node's, a tiny CNN trains with `fit` on Fashion-MNIST, images go to and from ImageData,
+ * canvases and PNG Blobs, safetensors load from bytes, fetch and Blobs, and the console stays clean.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tt from '../src/index.ts';
-import type { ConvInput, ConvOutput } from './browser/snippet.ts';
+import type { ConvInput, ConvOutput, IoInput } from './browser/snippet.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -32,8 +33,9 @@ before(async () => {
   await build({ ...browserBuildOptions({ entry: join(root, 'test', 'browser', 'snippet.ts'), outfile: join(dir, 'app.js'), minify: false }),
     alias: { 'tatami/browser': join(root, 'src', 'browser.ts') } });
   copyWasm(dir);
+  writeFileSync(join(dir, 'weights.safetensors'), safetensorsBytes());
   writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>tatami</title><link rel="icon" href="data:,"><script type="module" src="app.js"></script>');
-  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.safetensors': 'application/octet-stream' };
   server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const file = join(dir, url.pathname === '/' ? 'index.html' : url.pathname.slice(1));
@@ -101,6 +103,32 @@ function fashion(): { images: number[]; labels: number[]; n: number; testImages:
   return { images: tr.xs, labels: tr.ys, n: 600, testImages: te.xs, testLabels: te.ys, testN: 200 };
 }
 
+/** Two tensors of different dtypes, serialized in Node. */
+function safetensorsBytes(): Uint8Array {
+  return tt.serializeSafetensors({ 'conv.weight': tt.tensor(values(12, 5)).reshape([2, 1, 2, 3]), steps: tt.tensor([3, 1, 4], { dtype: 'int32' }) });
+}
+
+/** Image and safetensors I/O in the page, checked against Node's codecs and parser. */
+async function checkIo(page: import('playwright-core').Page): Promise<void> {
+  const shape: [number, number, number] = [3, 5, 7];
+  const img = tt.randint(0, 256, shape, { generator: new tt.Generator(9), dtype: 'uint8' });
+  const input: IoInput = { pixels: img.tolist(), shape, safetensors: [...safetensorsBytes()], safetensorsUrl: 'weights.safetensors' };
+  const out = await page.evaluate((i) => window.io(i), input);
+  assert.deepEqual(out.imageData, img.tolist(), 'tensor → ImageData → tensor');
+  assert.deepEqual(out.canvas, img.tolist(), 'tensor → canvas → tensor');
+  assert.deepEqual(out.gray, tt.decodeImage(tt.encodeImage(img, 'png'), { mode: 'gray' }).tolist(), 'gray conversion as Node\'s');
+  // The page's PNG encoder (no Buffer, no zlib) writes a file Node's pngjs decodes to the same pixels …
+  assert.deepEqual(tt.decodeImage(new Uint8Array(out.png)).tolist(), img.tolist(), 'page PNG decoded in Node');
+  // … and the browser's decoder (createImageBitmap on a Blob) reads it back unchanged.
+  assert.deepEqual(out.decodedShape, shape);
+  assert.deepEqual(out.decoded, img.tolist(), 'page PNG decoded by readImageFile');
+  const want = Object.fromEntries(Object.entries(tt.parseSafetensors(safetensorsBytes()).tensors).map(([k, v]) => [k, v.tolist()]));
+  assert.deepEqual(out.fromBytes, want, 'safetensors from an ArrayBuffer');
+  assert.deepEqual(out.fromUrl, want, 'safetensors fetched');
+  assert.deepEqual(out.fromBlob, ['a'], 'safetensors Blob round trip');
+  assert.match(out.jpegError, /JPEG encoding needs Node/);
+}
+
 for (const isolated of [true, false]) {
   test(`Chromium, ${isolated ? 'cross-origin isolated: threaded' : 'not isolated: single-threaded'} wasm — conv2d matches Node, fit trains`, { skip, timeout: 120_000 }, async () => {
     const { chromium } = await import('playwright-core');
@@ -134,6 +162,7 @@ for (const isolated of [true, false]) {
       assertClose(got.gw, want.gw, 'conv2d grad weight');
       assertClose(got.gb, want.gb, 'conv2d grad bias');
 
+      if (!isolated) await checkIo(page);
       if (isolated) {
         // Training only once (the slow part): two epochs of 600 images, then 200 held-out images.
         const result = await page.evaluate((d) => window.train(d), fashion());

@@ -11,6 +11,7 @@ declare global {
     loadKernels(): Promise<tt.BackendInfo>;
     conv(input: ConvInput): ConvOutput;
     train(input: TrainInput): Promise<{ losses: number[]; accuracy: number; backend: string }>;
+    io(input: IoInput): Promise<IoOutput>;
   }
 }
 
@@ -21,7 +22,29 @@ export interface ConvInput {
 export interface ConvOutput { y: number[]; yShape: number[]; gx: number[]; gw: number[]; gb: number[]; backend: string }
 export interface TrainInput { images: number[]; labels: number[]; n: number; testImages: number[]; testLabels: number[]; testN: number }
 
+export interface IoInput { pixels: number[]; shape: [number, number, number]; safetensors: number[]; safetensorsUrl: string }
+export interface IoOutput {
+  imageData: number[]; canvas: number[]; gray: number[]; decoded: number[]; decodedShape: number[]; png: number[];
+  fromBytes: Record<string, number[]>; fromUrl: Record<string, number[]>; fromBlob: string[]; jpegError: string;
+}
+
 window.tatami = tt;
+
+window.io = async (input) => {
+  const img = tt.tensor(input.pixels, { dtype: 'uint8' }).reshape(input.shape);
+  const imageData = tt.fromImageData(tt.toImageData(img), { mode: 'rgb' }).tolist();
+  const canvas = tt.fromCanvas(tt.toCanvas(img) as OffscreenCanvas).tolist();
+  const gray = tt.fromImageData(tt.toImageData(img), { mode: 'gray' }).tolist();
+  const png = tt.encodeImage(img, 'png');
+  const decodedTensor = await tt.readImageFile(new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
+  const values = (m: Record<string, tt.Tensor>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.tolist()]));
+  const fromBytes = values(await tt.loadSafetensors(new Uint8Array(input.safetensors).buffer));
+  const fromUrl = values(await tt.loadSafetensors(input.safetensorsUrl));
+  const fromBlob = Object.keys(await tt.loadSafetensors(tt.safetensorsBlob({ a: tt.ones([2]) })));
+  let jpegError = '';
+  try { tt.encodeImage(img, 'jpeg'); } catch (err) { jpegError = (err as Error).message; }
+  return { imageData, canvas, gray, decoded: decodedTensor.tolist(), decodedShape: [...decodedTensor.shape], png: [...png], fromBytes, fromUrl, fromBlob, jpegError };
+};
 
 window.loadKernels = () => tt.loadWasm();
 
