@@ -13,9 +13,8 @@
  * export that builds the dataset (called with `new` when `construct: true`). Datasets that live only in memory
  * (TensorDataset) gain nothing from workers and are loaded in the main thread.
  */
-import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { Worker } from './thread.js';
+import { existsSync, fileURLToPath } from '../io/fs.js';
 import { defaultGenerator, Generator } from '../tensor/random.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
 import { decodeFromTransfer, defaultCollate, type Collated } from './collate.js';
@@ -179,7 +178,7 @@ export class DataLoader<T, B = Collated<T>> {
       for (let b = 0; b < batches.length; b++) {
         yield this.loadBatch(batches[b], batchSeed(seed, b));
         // Yield to the event loop between batches so timers and I/O callbacks keep running during an epoch.
-        await new Promise<void>((r) => setImmediate(r));
+        await yieldToEventLoop();
       }
       return;
     }
@@ -243,6 +242,11 @@ export class DataLoader<T, B = Collated<T>> {
     this.poolBox.pool = null;
     if (pool) await pool.terminate();
   }
+}
+
+/** Lets timers and I/O run between batches: setImmediate in Node, a zero timeout in a page (no setImmediate). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise<void>((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
 }
 
 /**
