@@ -1,10 +1,11 @@
 """Reference outputs of torchvision.models.detection components for test/detection-parity.test.ts.
 
-    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn]
+    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn] [retinanet]
 
 transform: GeneralizedRCNNTransform in eval and train mode on two images of different sizes with boxes and masks,
 and the postprocess of boxes and Mask R-CNN masks. two_stage: RPN and RoIHeads on random features (weights in
 two_stage.safetensors). fasterrcnn: fasterrcnn_resnet50_fpn end to end (its 167 MB state dict included).
+retinanet: retinanet_resnet50_fpn end to end, eval detections and training losses.
 """
 import os
 import sys
@@ -151,7 +152,60 @@ def faster_rcnn_case(out_dir):
     write_safetensors(os.path.join(out_dir, "fasterrcnn_train.io.safetensors"), tr)
 
 
-CASES = {"transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case}
+def calibrate_batch_norm(backbone, g, size=96):
+    """Batch-norm statistics of random images (cumulative average), so that activations stay O(1) as with trained
+    weights (random statistics let them grow to hundreds, where float32 rounding alone moves boxes by 0.01 px)."""
+    for mod in backbone.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.reset_running_stats()
+            mod.momentum = None
+    backbone.train()
+    with torch.no_grad():
+        for _ in range(3):
+            backbone(torch.randn(2, 3, size, size, generator=g))
+
+
+def write_detections(out, dets):
+    for i, d in enumerate(dets):
+        for k, v in d.items():
+            out[f"{k}{i}"] = v.to(torch.int32) if k == "labels" else v
+
+
+def retinanet_case(out_dir):
+    """retinanet_resnet50_fpn end to end: eval detections and the training loss dict (no sampling: exact)."""
+    from torchvision.models.detection import retinanet_resnet50_fpn
+
+    torch.manual_seed(0)
+    m = retinanet_resnet50_fpn(weights=None, weights_backbone=None, min_size=128, max_size=200)
+    g = torch.Generator().manual_seed(3)
+    calibrate_batch_norm(m.backbone, g)
+    with torch.no_grad():
+        for blk in m.backbone.fpn.layer_blocks:
+            blk[0].weight.mul_(0.05)
+        # The heads' N(0, 0.01²) convs shrink activations 4× per layer: He-scaled ones keep them O(1); then the
+        # logits spread around the prior bias (scores up to ≈ 0.9) and the deltas are ≈ 0.3.
+        head = m.head
+        for sub in (head.classification_head.conv, head.regression_head.conv):
+            for blk in sub:
+                blk[0].weight.normal_(0, (2 / (9 * 256)) ** 0.5, generator=g)
+        head.classification_head.cls_logits.weight.mul_(0.5)
+        head.regression_head.bbox_reg.weight.mul_(0.25)
+    m.eval()
+    imgs = [torch.rand(3, 128, 192, generator=g), torch.rand(3, 160, 128, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    write_detections(out, dets)
+    write_safetensors(os.path.join(out_dir, "retinanet.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "retinanet.safetensors"), m.state_dict())
+    m.train()
+    targets = [{"boxes": torch.tensor([[5.0, 8.0, 60.0, 90.0], [100.0, 10.0, 185.0, 60.0], [20.0, 30.0, 52.0, 70.0]]), "labels": torch.tensor([3, 17, 3])},
+               {"boxes": torch.tensor([[10.0, 12.0, 120.0, 150.0]]), "labels": torch.tensor([1])}]
+    losses = m(imgs, targets)
+    write_safetensors(os.path.join(out_dir, "retinanet_train.io.safetensors"), {k: v.detach().reshape(1) for k, v in losses.items()})
+
+
+CASES = {"transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case, "retinanet": retinanet_case}
 
 if __name__ == "__main__":
     for name in sys.argv[2:] or CASES:

@@ -12,3 +12,8 @@ export { TwoMLPHead, FastRCNNPredictor, RoIHeads, type RoIHeadsOptions, type Det
 export { FrozenBatchNorm2d, IntermediateLayerGetter, FeaturePyramidNetwork, BackboneWithFPN, resnetFpnExtractor } from './backbone.js';
 export { FasterRCNN, fasterrcnn_resnet50_fpn, type FasterRCNNOptions, type FasterRCNNResNet50FPNOptions } from './faster-rcnn.js';
 export { Matcher, BalancedPositiveNegativeSampler, rpnLoss, fastrcnnLoss } from './det-utils.js';
+export { LastLevelP6P7, type FeaturePyramidNetworkOptions } from './backbone.js';
+export {
+  RetinaNet, RetinaNetHead, RetinaNetClassificationHead, RetinaNetRegressionHead, retinanet_resnet50_fpn, retinanetDefaultAnchorGenerator,
+  type RetinaNetOptions, type RetinaNetResNet50FPNOptions,
+} from './retinanet.js';
