@@ -1,11 +1,11 @@
 """Reference outputs of torchvision.models.detection components for test/detection-parity.test.ts.
 
-    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn] [retinanet]
+    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn] [retinanet] [maskrcnn]
 
 transform: GeneralizedRCNNTransform in eval and train mode on two images of different sizes with boxes and masks,
 and the postprocess of boxes and Mask R-CNN masks. two_stage: RPN and RoIHeads on random features (weights in
 two_stage.safetensors). fasterrcnn: fasterrcnn_resnet50_fpn end to end (its 167 MB state dict included).
-retinanet: retinanet_resnet50_fpn end to end, eval detections and training losses.
+retinanet: retinanet_resnet50_fpn end to end, eval detections and training losses. maskrcnn: the same for\nmaskrcnn_resnet50_fpn, masks included.
 """
 import os
 import sys
@@ -205,7 +205,67 @@ def retinanet_case(out_dir):
     write_safetensors(os.path.join(out_dir, "retinanet_train.io.safetensors"), {k: v.detach().reshape(1) for k, v in losses.items()})
 
 
-CASES = {"transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case, "retinanet": retinanet_case}
+def maskrcnn_case(out_dir):
+    """maskrcnn_resnet50_fpn end to end: eval detections with pasted masks, and the five training losses with both
+    samplers' draws recorded (Tatami replays them)."""
+    from torchvision.models.detection import maskrcnn_resnet50_fpn
+
+    torch.manual_seed(0)
+    m = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, min_size=64, max_size=100)
+    g = torch.Generator().manual_seed(4)
+    calibrate_batch_norm(m.backbone, g)
+    with torch.no_grad():
+        # As in the Faster R-CNN case: O(1) FPN outputs and peaked class scores.
+        for blk in m.backbone.fpn.layer_blocks:
+            blk[0].weight.mul_(0.05)
+        m.roi_heads.box_predictor.cls_score.weight.mul_(30)
+    m.eval()
+    imgs = [torch.rand(3, 64, 96, generator=g), torch.rand(3, 80, 64, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    write_detections(out, dets)
+    write_safetensors(os.path.join(out_dir, "maskrcnn.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "maskrcnn.safetensors"), m.state_dict())
+
+    rec = {}
+
+    class Recorder:
+        def __init__(self, sampler, key):
+            self.sampler, self.key = sampler, key
+
+        def __call__(self, labels):
+            pos, neg = self.sampler(labels)
+            rec[self.key] = (pos, neg)
+            return pos, neg
+
+    m.rpn.fg_bg_sampler = Recorder(m.rpn.fg_bg_sampler, "rpn")
+    m.roi_heads.fg_bg_sampler = Recorder(m.roi_heads.fg_bg_sampler, "roi")
+    m.train()
+    boxes = [torch.tensor([[5.0, 8.0, 40.0, 50.0], [50.0, 10.0, 85.0, 30.0]]), torch.tensor([[10.0, 12.0, 45.0, 66.0]])]
+    masks = []
+    for b, (h, w) in zip(boxes, [(64, 96), (80, 64)]):
+        # An ellipse inscribed in each box, with a few pixels flipped inside it: masks that are not boxes.
+        yy, xx = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing="ij")
+        mk = []
+        for x1, y1, x2, y2 in b.tolist():
+            cx, cy, rx, ry = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2, (y2 - y1) / 2
+            e = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1
+            mk.append((e & (torch.rand(h, w, generator=g) > 0.1)).to(torch.uint8))
+        masks.append(torch.stack(mk))
+    targets = [{"boxes": boxes[0], "labels": torch.tensor([3, 17]), "masks": masks[0]},
+               {"boxes": boxes[1], "labels": torch.tensor([1]), "masks": masks[1]}]
+    losses = m(imgs, targets)
+    tr = {k: v.detach().reshape(1) for k, v in losses.items()}
+    tr["masks0"], tr["masks1"] = masks
+    for key in ("rpn", "roi"):
+        for i in range(2):
+            tr[f"{key}_pos{i}"] = rec[key][0][i].to(torch.uint8)
+            tr[f"{key}_neg{i}"] = rec[key][1][i].to(torch.uint8)
+    write_safetensors(os.path.join(out_dir, "maskrcnn_train.io.safetensors"), tr)
+
+
+CASES = {"maskrcnn": maskrcnn_case, "transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case, "retinanet": retinanet_case}
 
 if __name__ == "__main__":
     for name in sys.argv[2:] or CASES:

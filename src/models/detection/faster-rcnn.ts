@@ -70,8 +70,8 @@ export class FasterRCNN extends Module<[readonly Tensor[], (readonly DetectionTr
           }
         }
       });
-      const [il, tt] = this.transform.forward(images, targets.map((t) => ({ boxes: t.boxes, labels: t.labels })));
-      const trainTargets = tt!.map((t) => ({ boxes: t.boxes, labels: t.labels! }));
+      const [il, tt] = this.transform.forward(images, targets.map((t) => (t.masks ? { boxes: t.boxes, labels: t.labels, masks: t.masks } : { boxes: t.boxes, labels: t.labels })));
+      const trainTargets: DetectionTrainTarget[] = tt!.map((t) => (t.masks ? { boxes: t.boxes, labels: t.labels!, masks: t.masks } : { boxes: t.boxes, labels: t.labels! }));
       const features = this.backbone.forward(il.tensors);
       const [proposals, , rpnLosses] = this.rpn.forward(il, features, trainTargets);
       const [, detLosses] = this.roi_heads.forward(features, proposals, il.imageSizes, trainTargets);

@@ -17,3 +17,5 @@ export {
   RetinaNet, RetinaNetHead, RetinaNetClassificationHead, RetinaNetRegressionHead, retinanet_resnet50_fpn, retinanetDefaultAnchorGenerator,
   type RetinaNetOptions, type RetinaNetResNet50FPNOptions,
 } from './retinanet.js';
+export { MaskRCNNHeads, MaskRCNNPredictor, maskrcnnLoss, maskrcnnInference } from './mask-head.js';
+export { MaskRCNN, maskrcnn_resnet50_fpn } from './mask-rcnn.js';
