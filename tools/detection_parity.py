@@ -1,11 +1,12 @@
 """Reference outputs of torchvision.models.detection components for test/detection-parity.test.ts.
 
-    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn] [retinanet] [maskrcnn]
+    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn] [retinanet] [maskrcnn] [ssdlite]
 
 transform: GeneralizedRCNNTransform in eval and train mode on two images of different sizes with boxes and masks,
 and the postprocess of boxes and Mask R-CNN masks. two_stage: RPN and RoIHeads on random features (weights in
 two_stage.safetensors). fasterrcnn: fasterrcnn_resnet50_fpn end to end (its 167 MB state dict included).
-retinanet: retinanet_resnet50_fpn end to end, eval detections and training losses. maskrcnn: the same for\nmaskrcnn_resnet50_fpn, masks included.
+retinanet: retinanet_resnet50_fpn end to end, eval detections and training losses. maskrcnn: the same for\nmaskrcnn_resnet50_fpn, masks included. ssdlite:
+ssdlite320_mobilenet_v3_large.
 """
 import os
 import sys
@@ -265,7 +266,40 @@ def maskrcnn_case(out_dir):
     write_safetensors(os.path.join(out_dir, "maskrcnn_train.io.safetensors"), tr)
 
 
-CASES = {"maskrcnn": maskrcnn_case, "transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case, "retinanet": retinanet_case}
+def ssdlite_case(out_dir):
+    """ssdlite320_mobilenet_v3_large end to end on two 320×320 images (no resampling): eval detections and the
+    training loss dict (hard negative mining is deterministic: exact)."""
+    from torchvision.models.detection import ssdlite320_mobilenet_v3_large
+
+    torch.manual_seed(0)
+    m = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None)
+    g = torch.Generator().manual_seed(5)
+    calibrate_batch_norm(m.backbone, g, size=320)
+    with torch.no_grad():
+        # Peaked class scores and deltas of a few tenths, as a trained detector's.
+        for blk in m.head.classification_head.module_list:
+            blk[1].weight.mul_(SSDLITE_CLS_SCALE)
+        for blk in m.head.regression_head.module_list:
+            blk[1].weight.mul_(SSDLITE_REG_SCALE)
+    m.eval()
+    imgs = [torch.rand(3, 320, 320, generator=g), torch.rand(3, 320, 320, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    write_detections(out, dets)
+    write_safetensors(os.path.join(out_dir, "ssdlite.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "ssdlite.safetensors"), m.state_dict())
+    m.train()
+    targets = [{"boxes": torch.tensor([[5.0, 8.0, 160.0, 190.0], [200.0, 10.0, 300.0, 120.0], [40.0, 230.0, 90.0, 300.0]]), "labels": torch.tensor([3, 17, 3])},
+               {"boxes": torch.tensor([[10.0, 12.0, 120.0, 150.0]]), "labels": torch.tensor([1])}]
+    losses = m(imgs, targets)
+    write_safetensors(os.path.join(out_dir, "ssdlite_train.io.safetensors"), {k: v.detach().reshape(1) for k, v in losses.items()})
+
+
+SSDLITE_CLS_SCALE = 200.0  # logits std ≈ 3 (the random init gives 0.016)
+SSDLITE_REG_SCALE = 20.0  # deltas std ≈ 0.3
+
+CASES = {"ssdlite": ssdlite_case, "maskrcnn": maskrcnn_case, "transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case, "retinanet": retinanet_case}
 
 if __name__ == "__main__":
     for name in sys.argv[2:] or CASES:

@@ -19,3 +19,5 @@ export {
 } from './retinanet.js';
 export { MaskRCNNHeads, MaskRCNNPredictor, maskrcnnLoss, maskrcnnInference } from './mask-head.js';
 export { MaskRCNN, maskrcnn_resnet50_fpn } from './mask-rcnn.js';
+export { DefaultBoxGenerator, SSD, SSDScoringHead, ssdMatch, type DefaultBoxGeneratorOptions, type SSDOptions, type SSDHeadLike } from './ssd.js';
+export { SSDLiteHead, SSDLiteClassificationHead, SSDLiteRegressionHead, SSDLiteFeatureExtractorMobileNet, ssdlite320_mobilenet_v3_large, type SSDLite320Options } from './ssdlite.js';
