@@ -1,12 +1,12 @@
 """Reference outputs of torchvision.models.detection components for test/detection-parity.test.ts.
 
-    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn] [retinanet] [maskrcnn] [ssdlite]
+    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn] [retinanet] [maskrcnn] [ssdlite] [frcnn_mobile]
 
 transform: GeneralizedRCNNTransform in eval and train mode on two images of different sizes with boxes and masks,
 and the postprocess of boxes and Mask R-CNN masks. two_stage: RPN and RoIHeads on random features (weights in
 two_stage.safetensors). fasterrcnn: fasterrcnn_resnet50_fpn end to end (its 167 MB state dict included).
 retinanet: retinanet_resnet50_fpn end to end, eval detections and training losses. maskrcnn: the same for\nmaskrcnn_resnet50_fpn, masks included. ssdlite:
-ssdlite320_mobilenet_v3_large.
+ssdlite320_mobilenet_v3_large. frcnn_mobile: fasterrcnn_mobilenet_v3_large_fpn.
 """
 import os
 import sys
@@ -296,10 +296,57 @@ def ssdlite_case(out_dir):
     write_safetensors(os.path.join(out_dir, "ssdlite_train.io.safetensors"), {k: v.detach().reshape(1) for k, v in losses.items()})
 
 
+def frcnn_mobile_case(out_dir):
+    """fasterrcnn_mobilenet_v3_large_fpn end to end: eval detections and the four losses with both samplers'
+    draws recorded."""
+    from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_fpn
+
+    torch.manual_seed(0)
+    m = fasterrcnn_mobilenet_v3_large_fpn(weights=None, weights_backbone=None, min_size=128, max_size=200)
+    g = torch.Generator().manual_seed(6)
+    calibrate_batch_norm(m.backbone, g, size=128)
+    with torch.no_grad():
+        for blk in m.backbone.fpn.layer_blocks:
+            blk[0].weight.mul_(FRCNN_MOBILE_FPN_SCALE)
+        m.roi_heads.box_predictor.cls_score.weight.mul_(30)
+    m.eval()
+    imgs = [torch.rand(3, 128, 192, generator=g), torch.rand(3, 160, 128, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    write_detections(out, dets)
+    write_safetensors(os.path.join(out_dir, "frcnn_mobile.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "frcnn_mobile.safetensors"), m.state_dict())
+    rec = {}
+
+    class Recorder:
+        def __init__(self, sampler, key):
+            self.sampler, self.key = sampler, key
+
+        def __call__(self, labels):
+            pos, neg = self.sampler(labels)
+            rec[self.key] = (pos, neg)
+            return pos, neg
+
+    m.rpn.fg_bg_sampler = Recorder(m.rpn.fg_bg_sampler, "rpn")
+    m.roi_heads.fg_bg_sampler = Recorder(m.roi_heads.fg_bg_sampler, "roi")
+    m.train()
+    targets = [{"boxes": torch.tensor([[5.0, 8.0, 60.0, 90.0], [100.0, 10.0, 185.0, 60.0]]), "labels": torch.tensor([3, 17])},
+               {"boxes": torch.tensor([[10.0, 12.0, 120.0, 150.0]]), "labels": torch.tensor([1])}]
+    losses = m(imgs, targets)
+    tr = {k: v.detach().reshape(1) for k, v in losses.items()}
+    for key in ("rpn", "roi"):
+        for i in range(2):
+            tr[f"{key}_pos{i}"] = rec[key][0][i].to(torch.uint8)
+            tr[f"{key}_neg{i}"] = rec[key][1][i].to(torch.uint8)
+    write_safetensors(os.path.join(out_dir, "frcnn_mobile_train.io.safetensors"), tr)
+
+
+FRCNN_MOBILE_FPN_SCALE = 0.05
 SSDLITE_CLS_SCALE = 200.0  # logits std ≈ 3 (the random init gives 0.016)
 SSDLITE_REG_SCALE = 20.0  # deltas std ≈ 0.3
 
-CASES = {"ssdlite": ssdlite_case, "maskrcnn": maskrcnn_case, "transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case, "retinanet": retinanet_case}
+CASES = {"frcnn_mobile": frcnn_mobile_case, "ssdlite": ssdlite_case, "maskrcnn": maskrcnn_case, "transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case, "retinanet": retinanet_case}
 
 if __name__ == "__main__":
     for name in sys.argv[2:] or CASES:

@@ -3,7 +3,7 @@
  * a classification trunk cut into stages (IntermediateLayerGetter), a feature pyramid on top (Lin et al., FPN,
  * CVPR 2017), and FrozenBatchNorm2d for fine-tuning from pretrained statistics.
  */
-import { ModuleList } from '../../nn/container.js';
+import { ModuleList, type Sequential } from '../../nn/container.js';
 import { Conv2d } from '../../nn/conv.js';
 import { kaimingUniform_, zeros_ } from '../../nn/init.js';
 import { Module, type AnyModule } from '../../nn/module.js';
@@ -47,14 +47,15 @@ export class FrozenBatchNorm2d extends Module {
 }
 
 /**
- * torchvision's IntermediateLayerGetter for a ResNet: the trunk's children up to `layer4` (conv1, bn1, relu,
+ * torchvision's IntermediateLayerGetter (here for a ResNet or a MobileNet's `features`): the model's children up
+ * to the last returned one (for a ResNet: conv1, bn1, relu,
  * maxpool, layer1…4 — no pooling or classifier); forward returns the outputs of `returnLayers` under new names.
  */
 export class IntermediateLayerGetter extends Module<[Tensor], Record<string, Tensor>> {
   readonly returnLayers: Record<string, string>;
   private readonly order: string[];
 
-  constructor(model: ResNet, returnLayers: Record<string, string>) {
+  constructor(model: AnyModule, returnLayers: Record<string, string>) {
     super();
     this.returnLayers = { ...returnLayers };
     this.order = [];
@@ -181,7 +182,7 @@ export class BackboneWithFPN extends Module<[Tensor], Record<string, Tensor>> {
   readonly fpn: FeaturePyramidNetwork;
 
   constructor(
-    backbone: ResNet, returnLayers: Record<string, string>, inChannelsList: readonly number[], readonly outChannels: number,
+    backbone: AnyModule, returnLayers: Record<string, string>, inChannelsList: readonly number[], readonly outChannels: number,
     extraBlocks: FeaturePyramidNetworkOptions['extraBlocks'] = 'maxpool',
   ) {
     super();
@@ -218,4 +219,30 @@ export function resnetFpnExtractor(
   const returnLayers: Record<string, string> = {};
   returnedLayers.forEach((l, i) => { returnLayers[`layer${l}`] = String(i); });
   return new BackboneWithFPN(backbone, returnLayers, returnedLayers.map((l) => stage2 * 2 ** (l - 1)), 256, extraBlocks);
+}
+
+/**
+ * torchvision's _mobilenet_extractor with an FPN: the MobileNet trunk `features` cut at its stages (the first
+ * block, each strided inverted residual, the last conv); the outputs of the last two stages ('0', '1') feed a
+ * 256-channel FPN with the 'pool' level. Blocks before the last `trainableLayers` stages are frozen.
+ */
+export function mobilenetFpnExtractor(features: Sequential, trainableLayers: number): BackboneWithFPN {
+  const blocks = features.namedChildren().map(([, m]) => m);
+  const stageIndices = [0, ...blocks.flatMap((b, i) => ((b as { isCn?: boolean }).isCn ? [i] : [])), blocks.length - 1];
+  const n = stageIndices.length;
+  if (!(Number.isInteger(trainableLayers) && trainableLayers >= 0 && trainableLayers <= n)) {
+    throw new Error(`mobilenetFpnExtractor: trainableLayers should be in [0, ${n}], got ${trainableLayers}`);
+  }
+  const freezeBefore = trainableLayers === 0 ? blocks.length : stageIndices[n - trainableLayers];
+  for (const b of blocks.slice(0, freezeBefore)) for (const p of b.parameters()) p.requiresGrad_(false);
+  const returned = [n - 2, n - 1];
+  const returnLayers: Record<string, string> = {};
+  returned.forEach((k, v) => { returnLayers[String(stageIndices[k])] = String(v); });
+  const outChannels = (b: AnyModule) => (b as { outChannels?: number }).outChannels;
+  const inChannels = returned.map((k) => {
+    const c = outChannels(blocks[stageIndices[k]]);
+    if (!c) throw new Error(`mobilenetFpnExtractor: block ${stageIndices[k]} does not report its output channels`);
+    return c;
+  });
+  return new BackboneWithFPN(features, returnLayers, inChannels, 256);
 }

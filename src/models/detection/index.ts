@@ -21,3 +21,5 @@ export { MaskRCNNHeads, MaskRCNNPredictor, maskrcnnLoss, maskrcnnInference } fro
 export { MaskRCNN, maskrcnn_resnet50_fpn } from './mask-rcnn.js';
 export { DefaultBoxGenerator, SSD, SSDScoringHead, ssdMatch, type DefaultBoxGeneratorOptions, type SSDOptions, type SSDHeadLike } from './ssd.js';
 export { SSDLiteHead, SSDLiteClassificationHead, SSDLiteRegressionHead, SSDLiteFeatureExtractorMobileNet, ssdlite320_mobilenet_v3_large, type SSDLite320Options } from './ssdlite.js';
+export { mobilenetFpnExtractor } from './backbone.js';
+export { fasterrcnn_mobilenet_v3_large_fpn, type FasterRCNNMobileNetV3LargeFPNOptions } from './faster-rcnn.js';
