@@ -1,12 +1,13 @@
 """Reference outputs of torchvision.models.detection components for test/detection-parity.test.ts.
 
-    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn] [retinanet] [maskrcnn] [ssdlite] [frcnn_mobile]
+    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn] [retinanet] [maskrcnn] [ssdlite] [frcnn_mobile] [ssd300]
 
 transform: GeneralizedRCNNTransform in eval and train mode on two images of different sizes with boxes and masks,
 and the postprocess of boxes and Mask R-CNN masks. two_stage: RPN and RoIHeads on random features (weights in
 two_stage.safetensors). fasterrcnn: fasterrcnn_resnet50_fpn end to end (its 167 MB state dict included).
 retinanet: retinanet_resnet50_fpn end to end, eval detections and training losses. maskrcnn: the same for\nmaskrcnn_resnet50_fpn, masks included. ssdlite:
 ssdlite320_mobilenet_v3_large. frcnn_mobile: fasterrcnn_mobilenet_v3_large_fpn.
+ssd300: ssd300_vgg16.
 """
 import os
 import sys
@@ -342,11 +343,40 @@ def frcnn_mobile_case(out_dir):
     write_safetensors(os.path.join(out_dir, "frcnn_mobile_train.io.safetensors"), tr)
 
 
+def ssd300_case(out_dir):
+    """ssd300_vgg16 end to end on two 300×300 images (no resampling): eval detections and the training losses."""
+    from torchvision.models.detection import ssd300_vgg16
+
+    torch.manual_seed(0)
+    m = ssd300_vgg16(weights=None, weights_backbone=None)
+    g = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        # The Xavier-initialised predictors give deltas of std ≈ 4.5 and logits of ≈ 3.4 (scores saturate at 1):
+        # scale them to ≈ 0.4 and ≈ 1.7.
+        for conv in m.head.regression_head.module_list:
+            conv.weight.mul_(0.1)
+        for conv in m.head.classification_head.module_list:
+            conv.weight.mul_(0.5)
+    m.eval()
+    imgs = [torch.rand(3, 300, 300, generator=g), torch.rand(3, 300, 300, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    write_detections(out, dets)
+    write_safetensors(os.path.join(out_dir, "ssd300.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "ssd300.safetensors"), m.state_dict())
+    m.train()
+    targets = [{"boxes": torch.tensor([[5.0, 8.0, 160.0, 190.0], [200.0, 10.0, 290.0, 120.0], [40.0, 230.0, 90.0, 290.0]]), "labels": torch.tensor([3, 17, 3])},
+               {"boxes": torch.tensor([[10.0, 12.0, 120.0, 150.0]]), "labels": torch.tensor([1])}]
+    losses = m(imgs, targets)
+    write_safetensors(os.path.join(out_dir, "ssd300_train.io.safetensors"), {k: v.detach().reshape(1) for k, v in losses.items()})
+
+
 FRCNN_MOBILE_FPN_SCALE = 0.05
 SSDLITE_CLS_SCALE = 200.0  # logits std ≈ 3 (the random init gives 0.016)
 SSDLITE_REG_SCALE = 20.0  # deltas std ≈ 0.3
 
-CASES = {"frcnn_mobile": frcnn_mobile_case, "ssdlite": ssdlite_case, "maskrcnn": maskrcnn_case, "transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case, "retinanet": retinanet_case}
+CASES = {"ssd300": ssd300_case, "frcnn_mobile": frcnn_mobile_case, "ssdlite": ssdlite_case, "maskrcnn": maskrcnn_case, "transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case, "retinanet": retinanet_case}
 
 if __name__ == "__main__":
     for name in sys.argv[2:] or CASES:

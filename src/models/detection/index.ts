@@ -23,3 +23,4 @@ export { DefaultBoxGenerator, SSD, SSDScoringHead, ssdMatch, type DefaultBoxGene
 export { SSDLiteHead, SSDLiteClassificationHead, SSDLiteRegressionHead, SSDLiteFeatureExtractorMobileNet, ssdlite320_mobilenet_v3_large, type SSDLite320Options } from './ssdlite.js';
 export { mobilenetFpnExtractor } from './backbone.js';
 export { fasterrcnn_mobilenet_v3_large_fpn, type FasterRCNNMobileNetV3LargeFPNOptions } from './faster-rcnn.js';
+export { SSDFeatureExtractorVGG, SSDHead, ssd300_vgg16, type SSD300VGG16Options } from './ssd-vgg.js';
