@@ -1,13 +1,13 @@
 """Reference outputs of torchvision.models.detection components for test/detection-parity.test.ts.
 
-    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn] [retinanet] [maskrcnn] [ssdlite] [frcnn_mobile] [ssd300]
+    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn] [retinanet] [maskrcnn] [ssdlite] [frcnn_mobile] [ssd300] [fcos]
 
 transform: GeneralizedRCNNTransform in eval and train mode on two images of different sizes with boxes and masks,
 and the postprocess of boxes and Mask R-CNN masks. two_stage: RPN and RoIHeads on random features (weights in
 two_stage.safetensors). fasterrcnn: fasterrcnn_resnet50_fpn end to end (its 167 MB state dict included).
 retinanet: retinanet_resnet50_fpn end to end, eval detections and training losses. maskrcnn: the same for\nmaskrcnn_resnet50_fpn, masks included. ssdlite:
 ssdlite320_mobilenet_v3_large. frcnn_mobile: fasterrcnn_mobilenet_v3_large_fpn.
-ssd300: ssd300_vgg16.
+ssd300: ssd300_vgg16. fcos: fcos_resnet50_fpn.
 """
 import os
 import sys
@@ -372,11 +372,43 @@ def ssd300_case(out_dir):
     write_safetensors(os.path.join(out_dir, "ssd300_train.io.safetensors"), {k: v.detach().reshape(1) for k, v in losses.items()})
 
 
+def fcos_case(out_dir):
+    """fcos_resnet50_fpn end to end: eval detections and the three training losses (deterministic matching)."""
+    from torchvision.models.detection import fcos_resnet50_fpn
+
+    torch.manual_seed(0)
+    m = fcos_resnet50_fpn(weights=None, weights_backbone=None, min_size=128, max_size=200)
+    g = torch.Generator().manual_seed(8)
+    calibrate_batch_norm(m.backbone, g)
+    with torch.no_grad():
+        for blk in m.backbone.fpn.layer_blocks:
+            blk[0].weight.mul_(0.05)
+        # The towers end in GroupNorm, so their outputs are O(1); the N(0, 0.01²) predictors then give logits of
+        # std ≈ 0.3 (no score above 0.2) and distances of a third of a stride: spread them as a trained model's
+        # (distances of about one stride; ten strides at P7 would turn float32 rounding into 1e-3 px).
+        m.head.classification_head.cls_logits.weight.mul_(8)
+        m.head.regression_head.bbox_reg.weight.mul_(3)
+        m.head.regression_head.bbox_ctrness.weight.mul_(5)
+    m.eval()
+    imgs = [torch.rand(3, 128, 192, generator=g), torch.rand(3, 160, 128, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    write_detections(out, dets)
+    write_safetensors(os.path.join(out_dir, "fcos.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "fcos.safetensors"), m.state_dict())
+    m.train()
+    targets = [{"boxes": torch.tensor([[5.0, 8.0, 60.0, 90.0], [100.0, 10.0, 185.0, 60.0], [20.0, 30.0, 52.0, 70.0], [120.0, 70.0, 135.0, 84.0]]), "labels": torch.tensor([3, 17, 3, 5])},
+               {"boxes": torch.tensor([[10.0, 12.0, 120.0, 150.0], [30.0, 40.0, 50.0, 60.0]]), "labels": torch.tensor([1, 2])}]
+    losses = m(imgs, targets)
+    write_safetensors(os.path.join(out_dir, "fcos_train.io.safetensors"), {k: v.detach().reshape(1) for k, v in losses.items()})
+
+
 FRCNN_MOBILE_FPN_SCALE = 0.05
 SSDLITE_CLS_SCALE = 200.0  # logits std ≈ 3 (the random init gives 0.016)
 SSDLITE_REG_SCALE = 20.0  # deltas std ≈ 0.3
 
-CASES = {"ssd300": ssd300_case, "frcnn_mobile": frcnn_mobile_case, "ssdlite": ssdlite_case, "maskrcnn": maskrcnn_case, "transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case, "retinanet": retinanet_case}
+CASES = {"fcos": fcos_case, "ssd300": ssd300_case, "frcnn_mobile": frcnn_mobile_case, "ssdlite": ssdlite_case, "maskrcnn": maskrcnn_case, "transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case, "retinanet": retinanet_case}
 
 if __name__ == "__main__":
     for name in sys.argv[2:] or CASES:

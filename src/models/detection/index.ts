@@ -24,3 +24,6 @@ export { SSDLiteHead, SSDLiteClassificationHead, SSDLiteRegressionHead, SSDLiteF
 export { mobilenetFpnExtractor } from './backbone.js';
 export { fasterrcnn_mobilenet_v3_large_fpn, type FasterRCNNMobileNetV3LargeFPNOptions } from './faster-rcnn.js';
 export { SSDFeatureExtractorVGG, SSDHead, ssd300_vgg16, type SSD300VGG16Options } from './ssd-vgg.js';
+export {
+  FCOS, FCOSHead, FCOSClassificationHead, FCOSRegressionHead, BoxLinearCoder, fcos_resnet50_fpn, type FCOSOptions, type FCOSResNet50FPNOptions, type FCOSHeadOutputs,
+} from './fcos.js';
