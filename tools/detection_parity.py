@@ -1,10 +1,13 @@
 """Reference outputs of torchvision.models.detection components for test/detection-parity.test.ts.
 
-    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn]
+    /usr/bin/python3 tools/detection_parity.py OUT_DIR [transform] [two_stage] [fasterrcnn] [retinanet] [maskrcnn] [ssdlite] [frcnn_mobile] [ssd300] [fcos]
 
 transform: GeneralizedRCNNTransform in eval and train mode on two images of different sizes with boxes and masks,
 and the postprocess of boxes and Mask R-CNN masks. two_stage: RPN and RoIHeads on random features (weights in
 two_stage.safetensors). fasterrcnn: fasterrcnn_resnet50_fpn end to end (its 167 MB state dict included).
+retinanet: retinanet_resnet50_fpn end to end, eval detections and training losses. maskrcnn: the same for\nmaskrcnn_resnet50_fpn, masks included. ssdlite:
+ssdlite320_mobilenet_v3_large. frcnn_mobile: fasterrcnn_mobilenet_v3_large_fpn.
+ssd300: ssd300_vgg16. fcos: fcos_resnet50_fpn.
 """
 import os
 import sys
@@ -151,7 +154,261 @@ def faster_rcnn_case(out_dir):
     write_safetensors(os.path.join(out_dir, "fasterrcnn_train.io.safetensors"), tr)
 
 
-CASES = {"transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case}
+def calibrate_batch_norm(backbone, g, size=96):
+    """Batch-norm statistics of random images (cumulative average), so that activations stay O(1) as with trained
+    weights (random statistics let them grow to hundreds, where float32 rounding alone moves boxes by 0.01 px)."""
+    for mod in backbone.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.reset_running_stats()
+            mod.momentum = None
+    backbone.train()
+    with torch.no_grad():
+        for _ in range(3):
+            backbone(torch.randn(2, 3, size, size, generator=g))
+
+
+def write_detections(out, dets):
+    for i, d in enumerate(dets):
+        for k, v in d.items():
+            out[f"{k}{i}"] = v.to(torch.int32) if k == "labels" else v
+
+
+def retinanet_case(out_dir):
+    """retinanet_resnet50_fpn end to end: eval detections and the training loss dict (no sampling: exact)."""
+    from torchvision.models.detection import retinanet_resnet50_fpn
+
+    torch.manual_seed(0)
+    m = retinanet_resnet50_fpn(weights=None, weights_backbone=None, min_size=128, max_size=200)
+    g = torch.Generator().manual_seed(3)
+    calibrate_batch_norm(m.backbone, g)
+    with torch.no_grad():
+        for blk in m.backbone.fpn.layer_blocks:
+            blk[0].weight.mul_(0.05)
+        # The heads' N(0, 0.01²) convs shrink activations 4× per layer: He-scaled ones keep them O(1); then the
+        # logits spread around the prior bias (scores up to ≈ 0.9) and the deltas are ≈ 0.3.
+        head = m.head
+        for sub in (head.classification_head.conv, head.regression_head.conv):
+            for blk in sub:
+                blk[0].weight.normal_(0, (2 / (9 * 256)) ** 0.5, generator=g)
+        head.classification_head.cls_logits.weight.mul_(0.5)
+        head.regression_head.bbox_reg.weight.mul_(0.25)
+    m.eval()
+    imgs = [torch.rand(3, 128, 192, generator=g), torch.rand(3, 160, 128, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    write_detections(out, dets)
+    write_safetensors(os.path.join(out_dir, "retinanet.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "retinanet.safetensors"), m.state_dict())
+    m.train()
+    targets = [{"boxes": torch.tensor([[5.0, 8.0, 60.0, 90.0], [100.0, 10.0, 185.0, 60.0], [20.0, 30.0, 52.0, 70.0]]), "labels": torch.tensor([3, 17, 3])},
+               {"boxes": torch.tensor([[10.0, 12.0, 120.0, 150.0]]), "labels": torch.tensor([1])}]
+    losses = m(imgs, targets)
+    write_safetensors(os.path.join(out_dir, "retinanet_train.io.safetensors"), {k: v.detach().reshape(1) for k, v in losses.items()})
+
+
+def maskrcnn_case(out_dir):
+    """maskrcnn_resnet50_fpn end to end: eval detections with pasted masks, and the five training losses with both
+    samplers' draws recorded (Tatami replays them)."""
+    from torchvision.models.detection import maskrcnn_resnet50_fpn
+
+    torch.manual_seed(0)
+    m = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, min_size=64, max_size=100)
+    g = torch.Generator().manual_seed(4)
+    calibrate_batch_norm(m.backbone, g)
+    with torch.no_grad():
+        # As in the Faster R-CNN case: O(1) FPN outputs and peaked class scores.
+        for blk in m.backbone.fpn.layer_blocks:
+            blk[0].weight.mul_(0.05)
+        m.roi_heads.box_predictor.cls_score.weight.mul_(30)
+    m.eval()
+    imgs = [torch.rand(3, 64, 96, generator=g), torch.rand(3, 80, 64, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    write_detections(out, dets)
+    write_safetensors(os.path.join(out_dir, "maskrcnn.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "maskrcnn.safetensors"), m.state_dict())
+
+    rec = {}
+
+    class Recorder:
+        def __init__(self, sampler, key):
+            self.sampler, self.key = sampler, key
+
+        def __call__(self, labels):
+            pos, neg = self.sampler(labels)
+            rec[self.key] = (pos, neg)
+            return pos, neg
+
+    m.rpn.fg_bg_sampler = Recorder(m.rpn.fg_bg_sampler, "rpn")
+    m.roi_heads.fg_bg_sampler = Recorder(m.roi_heads.fg_bg_sampler, "roi")
+    m.train()
+    boxes = [torch.tensor([[5.0, 8.0, 40.0, 50.0], [50.0, 10.0, 85.0, 30.0]]), torch.tensor([[10.0, 12.0, 45.0, 66.0]])]
+    masks = []
+    for b, (h, w) in zip(boxes, [(64, 96), (80, 64)]):
+        # An ellipse inscribed in each box, with a few pixels flipped inside it: masks that are not boxes.
+        yy, xx = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing="ij")
+        mk = []
+        for x1, y1, x2, y2 in b.tolist():
+            cx, cy, rx, ry = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2, (y2 - y1) / 2
+            e = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1
+            mk.append((e & (torch.rand(h, w, generator=g) > 0.1)).to(torch.uint8))
+        masks.append(torch.stack(mk))
+    targets = [{"boxes": boxes[0], "labels": torch.tensor([3, 17]), "masks": masks[0]},
+               {"boxes": boxes[1], "labels": torch.tensor([1]), "masks": masks[1]}]
+    losses = m(imgs, targets)
+    tr = {k: v.detach().reshape(1) for k, v in losses.items()}
+    tr["masks0"], tr["masks1"] = masks
+    for key in ("rpn", "roi"):
+        for i in range(2):
+            tr[f"{key}_pos{i}"] = rec[key][0][i].to(torch.uint8)
+            tr[f"{key}_neg{i}"] = rec[key][1][i].to(torch.uint8)
+    write_safetensors(os.path.join(out_dir, "maskrcnn_train.io.safetensors"), tr)
+
+
+def ssdlite_case(out_dir):
+    """ssdlite320_mobilenet_v3_large end to end on two 320×320 images (no resampling): eval detections and the
+    training loss dict (hard negative mining is deterministic: exact)."""
+    from torchvision.models.detection import ssdlite320_mobilenet_v3_large
+
+    torch.manual_seed(0)
+    m = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None)
+    g = torch.Generator().manual_seed(5)
+    calibrate_batch_norm(m.backbone, g, size=320)
+    with torch.no_grad():
+        # Peaked class scores and deltas of a few tenths, as a trained detector's.
+        for blk in m.head.classification_head.module_list:
+            blk[1].weight.mul_(SSDLITE_CLS_SCALE)
+        for blk in m.head.regression_head.module_list:
+            blk[1].weight.mul_(SSDLITE_REG_SCALE)
+    m.eval()
+    imgs = [torch.rand(3, 320, 320, generator=g), torch.rand(3, 320, 320, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    write_detections(out, dets)
+    write_safetensors(os.path.join(out_dir, "ssdlite.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "ssdlite.safetensors"), m.state_dict())
+    m.train()
+    targets = [{"boxes": torch.tensor([[5.0, 8.0, 160.0, 190.0], [200.0, 10.0, 300.0, 120.0], [40.0, 230.0, 90.0, 300.0]]), "labels": torch.tensor([3, 17, 3])},
+               {"boxes": torch.tensor([[10.0, 12.0, 120.0, 150.0]]), "labels": torch.tensor([1])}]
+    losses = m(imgs, targets)
+    write_safetensors(os.path.join(out_dir, "ssdlite_train.io.safetensors"), {k: v.detach().reshape(1) for k, v in losses.items()})
+
+
+def frcnn_mobile_case(out_dir):
+    """fasterrcnn_mobilenet_v3_large_fpn end to end: eval detections and the four losses with both samplers'
+    draws recorded."""
+    from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_fpn
+
+    torch.manual_seed(0)
+    m = fasterrcnn_mobilenet_v3_large_fpn(weights=None, weights_backbone=None, min_size=128, max_size=200)
+    g = torch.Generator().manual_seed(6)
+    calibrate_batch_norm(m.backbone, g, size=128)
+    with torch.no_grad():
+        for blk in m.backbone.fpn.layer_blocks:
+            blk[0].weight.mul_(FRCNN_MOBILE_FPN_SCALE)
+        m.roi_heads.box_predictor.cls_score.weight.mul_(30)
+    m.eval()
+    imgs = [torch.rand(3, 128, 192, generator=g), torch.rand(3, 160, 128, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    write_detections(out, dets)
+    write_safetensors(os.path.join(out_dir, "frcnn_mobile.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "frcnn_mobile.safetensors"), m.state_dict())
+    rec = {}
+
+    class Recorder:
+        def __init__(self, sampler, key):
+            self.sampler, self.key = sampler, key
+
+        def __call__(self, labels):
+            pos, neg = self.sampler(labels)
+            rec[self.key] = (pos, neg)
+            return pos, neg
+
+    m.rpn.fg_bg_sampler = Recorder(m.rpn.fg_bg_sampler, "rpn")
+    m.roi_heads.fg_bg_sampler = Recorder(m.roi_heads.fg_bg_sampler, "roi")
+    m.train()
+    targets = [{"boxes": torch.tensor([[5.0, 8.0, 60.0, 90.0], [100.0, 10.0, 185.0, 60.0]]), "labels": torch.tensor([3, 17])},
+               {"boxes": torch.tensor([[10.0, 12.0, 120.0, 150.0]]), "labels": torch.tensor([1])}]
+    losses = m(imgs, targets)
+    tr = {k: v.detach().reshape(1) for k, v in losses.items()}
+    for key in ("rpn", "roi"):
+        for i in range(2):
+            tr[f"{key}_pos{i}"] = rec[key][0][i].to(torch.uint8)
+            tr[f"{key}_neg{i}"] = rec[key][1][i].to(torch.uint8)
+    write_safetensors(os.path.join(out_dir, "frcnn_mobile_train.io.safetensors"), tr)
+
+
+def ssd300_case(out_dir):
+    """ssd300_vgg16 end to end on two 300×300 images (no resampling): eval detections and the training losses."""
+    from torchvision.models.detection import ssd300_vgg16
+
+    torch.manual_seed(0)
+    m = ssd300_vgg16(weights=None, weights_backbone=None)
+    g = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        # The Xavier-initialised predictors give deltas of std ≈ 4.5 and logits of ≈ 3.4 (scores saturate at 1):
+        # scale them to ≈ 0.4 and ≈ 1.7.
+        for conv in m.head.regression_head.module_list:
+            conv.weight.mul_(0.1)
+        for conv in m.head.classification_head.module_list:
+            conv.weight.mul_(0.5)
+    m.eval()
+    imgs = [torch.rand(3, 300, 300, generator=g), torch.rand(3, 300, 300, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    write_detections(out, dets)
+    write_safetensors(os.path.join(out_dir, "ssd300.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "ssd300.safetensors"), m.state_dict())
+    m.train()
+    targets = [{"boxes": torch.tensor([[5.0, 8.0, 160.0, 190.0], [200.0, 10.0, 290.0, 120.0], [40.0, 230.0, 90.0, 290.0]]), "labels": torch.tensor([3, 17, 3])},
+               {"boxes": torch.tensor([[10.0, 12.0, 120.0, 150.0]]), "labels": torch.tensor([1])}]
+    losses = m(imgs, targets)
+    write_safetensors(os.path.join(out_dir, "ssd300_train.io.safetensors"), {k: v.detach().reshape(1) for k, v in losses.items()})
+
+
+def fcos_case(out_dir):
+    """fcos_resnet50_fpn end to end: eval detections and the three training losses (deterministic matching)."""
+    from torchvision.models.detection import fcos_resnet50_fpn
+
+    torch.manual_seed(0)
+    m = fcos_resnet50_fpn(weights=None, weights_backbone=None, min_size=128, max_size=200)
+    g = torch.Generator().manual_seed(8)
+    calibrate_batch_norm(m.backbone, g)
+    with torch.no_grad():
+        for blk in m.backbone.fpn.layer_blocks:
+            blk[0].weight.mul_(0.05)
+        # The towers end in GroupNorm, so their outputs are O(1); the N(0, 0.01²) predictors then give logits of
+        # std ≈ 0.3 (no score above 0.2) and distances of a third of a stride: spread them as a trained model's
+        # (distances of about one stride; ten strides at P7 would turn float32 rounding into 1e-3 px).
+        m.head.classification_head.cls_logits.weight.mul_(8)
+        m.head.regression_head.bbox_reg.weight.mul_(3)
+        m.head.regression_head.bbox_ctrness.weight.mul_(5)
+    m.eval()
+    imgs = [torch.rand(3, 128, 192, generator=g), torch.rand(3, 160, 128, generator=g)]
+    with torch.no_grad():
+        dets = m(imgs)
+    out = {"img0": imgs[0], "img1": imgs[1]}
+    write_detections(out, dets)
+    write_safetensors(os.path.join(out_dir, "fcos.io.safetensors"), out)
+    write_safetensors(os.path.join(out_dir, "fcos.safetensors"), m.state_dict())
+    m.train()
+    targets = [{"boxes": torch.tensor([[5.0, 8.0, 60.0, 90.0], [100.0, 10.0, 185.0, 60.0], [20.0, 30.0, 52.0, 70.0], [120.0, 70.0, 135.0, 84.0]]), "labels": torch.tensor([3, 17, 3, 5])},
+               {"boxes": torch.tensor([[10.0, 12.0, 120.0, 150.0], [30.0, 40.0, 50.0, 60.0]]), "labels": torch.tensor([1, 2])}]
+    losses = m(imgs, targets)
+    write_safetensors(os.path.join(out_dir, "fcos_train.io.safetensors"), {k: v.detach().reshape(1) for k, v in losses.items()})
+
+
+FRCNN_MOBILE_FPN_SCALE = 0.05
+SSDLITE_CLS_SCALE = 200.0  # logits std ≈ 3 (the random init gives 0.016)
+SSDLITE_REG_SCALE = 20.0  # deltas std ≈ 0.3
+
+CASES = {"fcos": fcos_case, "ssd300": ssd300_case, "frcnn_mobile": frcnn_mobile_case, "ssdlite": ssdlite_case, "maskrcnn": maskrcnn_case, "transform": transform_case, "two_stage": two_stage_case, "fasterrcnn": faster_rcnn_case, "retinanet": retinanet_case}
 
 if __name__ == "__main__":
     for name in sys.argv[2:] or CASES:

@@ -111,9 +111,12 @@ export class MultiScaleRoIAlign extends Module<[Record<string, Tensor>, readonly
   }
 
   forward(x: Record<string, Tensor>, boxes: readonly Tensor[], imageShapes: readonly (readonly [number, number])[]): Tensor {
-    const feats = this.featmapNames.map((name) => {
+    // torchvision's _filter_input: the maps of `x` whose names are listed, in x's order (a mobile FPN has only
+    // '0', '1' and 'pool' of the default ['0', '1', '2', '3']).
+    const names = Object.keys(x).filter((k) => this.featmapNames.includes(k));
+    if (names.length === 0) throw new Error(`MultiScaleRoIAlign: no feature map named ${this.featmapNames.map((n) => JSON.stringify(n)).join(', ')} (got ${Object.keys(x).join(', ')})`);
+    const feats = names.map((name) => {
       const t = x[name];
-      if (!t) throw new Error(`MultiScaleRoIAlign: no feature map named ${JSON.stringify(name)} (got ${Object.keys(x).join(', ')})`);
       if (t.shape.length !== 4) throw new Error(`MultiScaleRoIAlign: feature map ${name} must be [N, C, H, W], got ${formatShape(t.shape)}`);
       return t;
     });

@@ -10,7 +10,8 @@ import { MultiScaleRoIAlign } from '../../nn/roi.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { resnet50 } from '../resnet.js';
 import { AnchorGenerator } from './anchor-utils.js';
-import { BackboneWithFPN, FrozenBatchNorm2d, resnetFpnExtractor } from './backbone.js';
+import { BackboneWithFPN, FrozenBatchNorm2d, mobilenetFpnExtractor, resnetFpnExtractor } from './backbone.js';
+import { mobilenet_v3_large } from '../mobilenetv3.js';
 import { FastRCNNPredictor, RoIHeads, TwoMLPHead, type Detections } from './roi-heads.js';
 import { RegionProposalNetwork, RPNHead, type DetectionTrainTarget } from './rpn.js';
 import { GeneralizedRCNNTransform } from './transform.js';
@@ -29,6 +30,8 @@ export interface FasterRCNNOptions {
   boxScoreThresh?: number;
   boxNmsThresh?: number;
   boxDetectionsPerImg?: number;
+  /** RPN anchors (default: sizes 32…512, one per FPN level '0'…'pool', ratios ½, 1, 2). */
+  rpnAnchorGenerator?: AnchorGenerator;
 }
 
 /** torchvision's FasterRCNN (GeneralizedRCNN): transform → backbone → RPN → RoI heads → postprocess. */
@@ -43,7 +46,7 @@ export class FasterRCNN extends Module<[readonly Tensor[], (readonly DetectionTr
     const c = backbone.outChannels;
     this.transform = new GeneralizedRCNNTransform(opts.minSize ?? 800, opts.maxSize ?? 1333, opts.imageMean ?? [0.485, 0.456, 0.406], opts.imageStd ?? [0.229, 0.224, 0.225]);
     this.backbone = backbone;
-    const anchors = new AnchorGenerator([[32], [64], [128], [256], [512]], Array.from({ length: 5 }, () => [0.5, 1, 2]));
+    const anchors = opts.rpnAnchorGenerator ?? new AnchorGenerator([[32], [64], [128], [256], [512]], Array.from({ length: 5 }, () => [0.5, 1, 2]));
     this.rpn = new RegionProposalNetwork(anchors, new RPNHead(c, anchors.numAnchorsPerLocation()[0]), {
       preNmsTopN: opts.rpnPreNmsTopNTest ?? 1000, postNmsTopN: opts.rpnPostNmsTopNTest ?? 1000,
       nmsThresh: opts.rpnNmsThresh ?? 0.7, scoreThresh: opts.rpnScoreThresh ?? 0,
@@ -70,8 +73,8 @@ export class FasterRCNN extends Module<[readonly Tensor[], (readonly DetectionTr
           }
         }
       });
-      const [il, tt] = this.transform.forward(images, targets.map((t) => ({ boxes: t.boxes, labels: t.labels })));
-      const trainTargets = tt!.map((t) => ({ boxes: t.boxes, labels: t.labels! }));
+      const [il, tt] = this.transform.forward(images, targets.map((t) => (t.masks ? { boxes: t.boxes, labels: t.labels, masks: t.masks } : { boxes: t.boxes, labels: t.labels })));
+      const trainTargets: DetectionTrainTarget[] = tt!.map((t) => (t.masks ? { boxes: t.boxes, labels: t.labels!, masks: t.masks } : { boxes: t.boxes, labels: t.labels! }));
       const features = this.backbone.forward(il.tensors);
       const [proposals, , rpnLosses] = this.rpn.forward(il, features, trainTargets);
       const [, detLosses] = this.roi_heads.forward(features, proposals, il.imageSizes, trainTargets);
@@ -108,3 +111,31 @@ export function fasterrcnn_resnet50_fpn(opts: FasterRCNNResNet50FPNOptions = {})
   const trunk = resnet50({ normLayer: norm });
   return new FasterRCNN(resnetFpnExtractor(trunk, opts.trainableBackboneLayers ?? (opts.frozenBatchNorm ? 3 : 5)), opts);
 }
+
+/** Options of fasterrcnn_mobilenet_v3_large_fpn. */
+export interface FasterRCNNMobileNetV3LargeFPNOptions extends FasterRCNNOptions {
+  /** Trunk stages that train, 0–6 (default 6, as torchvision without pretrained weights). */
+  trainableBackboneLayers?: number;
+}
+
+/**
+ * torchvision's fasterrcnn_mobilenet_v3_large_fpn without downloaded weights: 19,410,754 parameters with 91
+ * classes. A MobileNetV3-Large trunk (torchvision passes plain BatchNorm2d, so eps 1e-5 rather than the classifier's
+ * 0.001) whose last two stages feed a 256-channel FPN ('0', '1', 'pool'); anchors 32…512 × ratios ½, 1, 2 at every
+ * level (15 per location); RPN score threshold 0.05.
+ */
+export function fasterrcnn_mobilenet_v3_large_fpn(opts: FasterRCNNMobileNetV3LargeFPNOptions = {}): FasterRCNN {
+  const mnv3 = mobilenet_v3_large();
+  for (const m of mnv3.features.modules()) {
+    if (m instanceof BatchNorm2d) {
+      const bn = m as unknown as { eps: number; momentum: number | null };
+      bn.eps = 1e-5;
+      bn.momentum = 0.1;
+    }
+  }
+  const backbone = mobilenetFpnExtractor(mnv3.features, opts.trainableBackboneLayers ?? 6);
+  const sizes = [32, 64, 128, 256, 512];
+  const anchors = new AnchorGenerator([sizes, sizes, sizes], [[0.5, 1, 2], [0.5, 1, 2], [0.5, 1, 2]]);
+  return new FasterRCNN(backbone, { rpnScoreThresh: 0.05, ...opts, rpnAnchorGenerator: opts.rpnAnchorGenerator ?? anchors });
+}
+

@@ -16,6 +16,7 @@ import { tensor } from '../../tensor/creation.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { BoxCoder } from './box-coder.js';
 import { BalancedPositiveNegativeSampler, fastrcnnLoss, Matcher } from './det-utils.js';
+import { maskrcnnInference, maskrcnnLoss } from './mask-head.js';
 import type { DetectionTrainTarget, FgBgSampler } from './rpn.js';
 
 /** torchvision's TwoMLPHead: flatten → fc6 → ReLU → fc7 → ReLU. */
@@ -74,6 +75,8 @@ export interface Detections {
   scores: Tensor;
   /** int32 class indices (1…numClasses − 1; 0 is background). */
   labels: Tensor;
+  /** Mask R-CNN: [n, 1, M, M] mask probabilities of the box's class (pasted into the image by the transform). */
+  masks?: Tensor;
 }
 
 /**
@@ -91,6 +94,10 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
   readonly proposalMatcher: Matcher;
   /** Replaceable (e.g. to replay another implementation's draws in a parity test). */
   fgBgSampler: FgBgSampler;
+  /** Mask R-CNN's branch (null for Faster R-CNN); set with `setMaskBranch`. */
+  mask_roi_pool: MultiScaleRoIAlign | null = null;
+  mask_head: Module | null = null;
+  mask_predictor: Module | null = null;
 
   constructor(boxRoiPool: MultiScaleRoIAlign, boxHead: Module, boxPredictor: FastRCNNPredictor, opts: RoIHeadsOptions = {}) {
     super();
@@ -105,19 +112,63 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
     this.fgBgSampler = new BalancedPositiveNegativeSampler(opts.batchSizePerImage ?? 512, opts.positiveFraction ?? 0.25);
   }
 
-  /** Detections in eval mode; in training mode (targets required) `{ loss_classifier, loss_box_reg }` and no detections. */
+  /** Adds Mask R-CNN's branch (torchvision's mask_roi_pool, mask_head, mask_predictor). */
+  setMaskBranch(maskRoiPool: MultiScaleRoIAlign, maskHead: Module, maskPredictor: Module): this {
+    this.mask_roi_pool = this.registerModule('mask_roi_pool', maskRoiPool);
+    this.mask_head = this.registerModule('mask_head', maskHead);
+    this.mask_predictor = this.registerModule('mask_predictor', maskPredictor);
+    return this;
+  }
+
+  /** Whether the mask branch is present. */
+  hasMask(): boolean {
+    return this.mask_roi_pool !== null && this.mask_head !== null && this.mask_predictor !== null;
+  }
+
+  /**
+   * Detections in eval mode (with `masks` when the mask branch is present); in training mode (targets required)
+   * `{ loss_classifier, loss_box_reg }` (and `loss_mask`) and no detections.
+   */
   forward(features: Record<string, Tensor>, proposals: readonly Tensor[], imageShapes: readonly (readonly [number, number])[], targets?: readonly DetectionTrainTarget[]): [Detections[], Record<string, Tensor>] {
     if (this.training) {
       if (!targets) throw new Error('RoIHeads: targets should not be None in training mode');
-      const [props, labels, regressionTargets] = this.selectTrainingSamples(proposals, targets);
+      if (this.hasMask() && !targets.every((t) => t.masks)) throw new Error('RoIHeads: every element of targets should have a masks key');
+      const [props, labels, regressionTargets, matched] = this.selectTrainingSamples(proposals, targets);
       const pooled = this.box_roi_pool.forward(features, props, imageShapes);
       const [logits, regression] = this.box_predictor.forward(this.box_head.forward(pooled));
       const l = fastrcnnLoss(logits, regression, labels, regressionTargets);
-      return [[], { loss_classifier: l.lossClassifier, loss_box_reg: l.lossBoxReg }];
+      const losses: Record<string, Tensor> = { loss_classifier: l.lossClassifier, loss_box_reg: l.lossBoxReg };
+      if (this.hasMask()) {
+        // Only the positive proposals train the masks.
+        const maskProps: Tensor[] = [];
+        const posMatched: Int32Array[] = [];
+        props.forEach((p, i) => {
+          const lab = labels[i].dataView();
+          const pos: number[] = [];
+          lab.forEach((c, j) => { if (c > 0) pos.push(j); });
+          maskProps.push(indexSelect(p, 0, tensor(Int32Array.from(pos), [pos.length], { dtype: 'int32' })));
+          posMatched.push(Int32Array.from(pos, (j) => matched[i][j]));
+        });
+        const maskLogits = this.maskLogits(features, maskProps, imageShapes);
+        losses.loss_mask = maskrcnnLoss(maskLogits, maskProps, targets.map((t) => t.masks!), targets.map((t) => t.labels), posMatched);
+      }
+      return [[], losses];
     }
     const pooled = this.box_roi_pool.forward(features, proposals, imageShapes);
     const [logits, regression] = this.box_predictor.forward(this.box_head.forward(pooled));
-    return [noGrad(() => this.postprocessDetections(logits, regression, proposals, imageShapes)), {}];
+    const dets = noGrad(() => this.postprocessDetections(logits, regression, proposals, imageShapes));
+    if (this.hasMask()) {
+      noGrad(() => {
+        const maskLogits = this.maskLogits(features, dets.map((d) => d.boxes), imageShapes);
+        maskrcnnInference(maskLogits, dets.map((d) => d.labels)).forEach((m, i) => { dets[i].masks = m; });
+      });
+    }
+    return [dets, {}];
+  }
+
+  private maskLogits(features: Record<string, Tensor>, boxes: readonly Tensor[], imageShapes: readonly (readonly [number, number])[]): Tensor {
+    const pooled = this.mask_roi_pool!.forward(features, boxes, imageShapes);
+    return this.mask_predictor!.forward(this.mask_head!.forward(pooled)) as Tensor;
   }
 
   /**
@@ -125,7 +176,7 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
    * matched gt (0 below 0.5 IoU, −1 between the thresholds — none with the defaults), the sampler picks the batch,
    * and the regression targets encode each sampled proposal's matched gt.
    */
-  selectTrainingSamples(proposals: readonly Tensor[], targets: readonly DetectionTrainTarget[]): [Tensor[], Tensor[], Tensor[]] {
+  selectTrainingSamples(proposals: readonly Tensor[], targets: readonly DetectionTrainTarget[]): [Tensor[], Tensor[], Tensor[], Int32Array[]] {
     const props: Tensor[] = [];
     const labels: Tensor[] = [];
     const matchedIdx: Int32Array[] = [];
@@ -154,6 +205,7 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
     const outProps: Tensor[] = [];
     const outLabels: Tensor[] = [];
     const matchedGt: Tensor[] = [];
+    const sampledMatched: Int32Array[] = [];
     props.forEach((p, i) => {
       const pm = pos[i].dataView();
       const nm = neg[i].dataView();
@@ -163,9 +215,11 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
       outProps.push(indexSelect(p, 0, k));
       outLabels.push(indexSelect(labels[i], 0, k));
       const gt = targets[i].boxes.shape[0] > 0 ? targets[i].boxes.to(p.dtype) : Tensor.empty([1, 4], p.dtype);
-      matchedGt.push(indexSelect(gt, 0, tensor(Int32Array.from(keep, (j) => matchedIdx[i][j]), [keep.length], { dtype: 'int32' })));
+      const m = Int32Array.from(keep, (j) => matchedIdx[i][j]);
+      sampledMatched.push(m);
+      matchedGt.push(indexSelect(gt, 0, tensor(m, [keep.length], { dtype: 'int32' })));
     });
-    return [outProps, outLabels, this.boxCoder.encode(matchedGt, outProps)];
+    return [outProps, outLabels, this.boxCoder.encode(matchedGt, outProps), sampledMatched];
   }
 
   /** torchvision's postprocess_detections. */

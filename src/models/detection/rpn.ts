@@ -102,6 +102,8 @@ export interface DetectionTrainTarget {
   boxes: Tensor;
   /** int32 [K] classes, 1-based (0 is background). */
   labels: Tensor;
+  /** uint8 [K, H, W] instance masks (Mask R-CNN's training targets). */
+  masks?: Tensor;
 }
 
 /** Something that samples positives and negatives from per-image labels (BalancedPositiveNegativeSampler). */
