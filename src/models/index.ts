@@ -205,3 +205,4 @@ export * from './audio.js';
 export * from './unet3d.js';
 export { IntermediateLayerGetter, FeatureExtractor, createFeatureExtractor, type FeatureMaps, type ReturnSpec, type FeatureExtractorOptions } from './feature-extraction.js';
 export * as segmentation from './segmentation/index.js';
+export * from './cyclegan.js';
