@@ -89,3 +89,26 @@ test('restore: DnCNN keeps the size (each channel of an RGB photo), ESPCN upscal
   assert.match(bad.err, /tatami restore: --weights .*: no 4-D '0\.weight' tensor, so these are not srcnn weights/);
   assert.match((await cli('restore', '--model', 'unet', '--weights', wd, photo, out)).err, /--model must be dncnn, srcnn or espcn, got 'unet'/);
 });
+
+test('translate: a CycleGAN checkpoint (--direction BA) and a pix2pix U-Net, sizes read from the weights', async () => {
+  tt.manualSeed(1);
+  const net = new tt.models.CycleGAN({ ngf: 4, numBlocks: 2, ndf: 4 });
+  const wc = join(root, 'cyclegan.safetensors');
+  await tt.saveSafetensors(wc, net.stateDict());
+  const photo = new URL('./fixtures/photos/astronaut.png', import.meta.url).pathname;
+  const out = join(root, 'translated.png');
+  const r = await cli('translate', '--model', 'cyclegan', '--weights', wc, '--direction', 'BA', photo, out);
+  assert.equal(r.code, 0, r.err);
+  net.eval();
+  const x = tt.readImage(photo).to('float32').div(255).unsqueeze(0).mul(2).sub(1);
+  const expected = tt.noGrad(() => net.generatorBA.forward(x).add(1).div(2).clamp(0, 1).squeeze(0).mul(255).round());
+  assert.ok(tt.readImage(out).to('float32').sub(expected).abs().max().item() <= 1, 'the CLI output is generatorBA(x)');
+  const unet = new tt.models.UnetGenerator(3, 1, { numDowns: 5, ngf: 4 });
+  const wu = join(root, 'unet.safetensors');
+  await tt.saveSafetensors(wu, unet.stateDict());
+  assert.equal((await cli('translate', '--model', 'pix2pix', '--weights', wu, photo, out)).code, 0);
+  assert.deepEqual(tt.readImage(out).shape, [1, 64, 64]);
+  const bad = await cli('translate', '--model', 'pix2pix', '--weights', wc, photo, out);
+  assert.match(bad.err, /tatami translate: --weights .*: no 4-D 'model\.model\.0\.weight' tensor/);
+  assert.match((await cli('translate', '--model', 'stargan', '--weights', wc, photo, out)).err, /--model must be cyclegan or pix2pix/);
+});

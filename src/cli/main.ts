@@ -18,6 +18,7 @@ import { registerSegmentCommands } from './segment.js';
 import { registerGanCommands } from './gan.js';
 import { registerGenerate } from './generate.js';
 import { registerRestore } from './restore.js';
+import { registerTranslate } from './translate.js';
 
 /** The version in package.json (two folders up from both src/cli and dist/cli). */
 export function packageVersion(): string {
@@ -36,6 +37,7 @@ const COMMANDS: ((program: Command) => unknown)[] = [
   registerGanCommands,
   registerGenerate,
   registerRestore,
+  registerTranslate,
   registerVizCommands,
   registerInfo,
 ];
