@@ -13,7 +13,8 @@ import { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
 import { Dataset } from './dataset.js';
 
-type ImageSource = Dataset<unknown> | Tensor;
+/** Images of one domain: a dataset of images (or of [image, …] tuples), or an [N, C, H, W] tensor. */
+export type ImageSource = Dataset<unknown> | Tensor;
 
 function sourceLength(s: ImageSource): number {
   return s instanceof Tensor ? s.shape[0] : s.length;
