@@ -230,8 +230,26 @@ function w6(res: Results, o: { reps: number; warm: number }): void {
   });
 }
 
+/**
+* W8: the DCGAN of ../shared/bench (models.dcgan(), 3×64×64, G 3,576,704 / D 2,765,568 parameters), batch 64: one
+ * D step on a fixed real batch and a fresh fake batch, one G step through D (models.ganStep with the plain BCE loss,
+ * no smoothing), Adam 2e-4, β = (0.5, 0.999); images per second.
+ */
+function w8(res: Results, o: { reps: number; warm: number }): void {
+  tt.manualSeed(0);
+  const { generator, discriminator } = tt.models.dcgan();
+  const betas: [number, number] = [0.5, 0.999];
+  const parts = {
+    generator, discriminator,
+    optimizerG: new tt.optim.Adam(generator.parameters(), { lr: 2e-4, betas }),
+    optimizerD: new tt.optim.Adam(discriminator.parameters(), { lr: 2e-4, betas }),
+  };
+  const real = tt.rand([64, 3, 64, 64]).mul(2).sub(1);
+  res.W8_dcgan_train_img_per_s = 64 / medianSeconds(() => void tt.models.ganStep(parts, real), o.reps, o.warm);
+}
+
 /** Workloads by id (../shared/bench/README.md). */
-export const WORKLOADS: Record<string, Workload> = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W6: w6, W9: w9, W10: w10 };
+export const WORKLOADS: Record<string, Workload> = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W6: w6, W8: w8, W9: w9, W10: w10 };
 
 /** The workload ids a torch_bench.py implements (its `"W6": lambda: …` dispatch entries). */
 function torchWorkloads(script: string): Set<string> {

@@ -21,6 +21,8 @@ const CASES: [string, () => tt.nn.AnyModule][] = [
   ['dcgan64_D', () => models.dcgan({ ngf: 8, ndf: 8 }).discriminator],
   ['pix2pix_unet', () => new models.UnetGenerator(3, 2, { numDowns: 5, ngf: 4 })],
   ['patchgan', () => new models.PatchGANDiscriminator(5, { ndf: 8 })],
+  ['cyclegan_resnet', () => new models.ResnetGenerator(3, 2, { ngf: 4, numBlocks: 2 })],
+  ['cyclegan_patchgan', () => new models.PatchGANDiscriminator(3, { ndf: 8, norm: 'instance' })],
   ['dncnn', () => new models.DnCNN({ depth: 5, features: 8 })],
   ['srcnn', () => new models.SRCNN()],
   ['espcn', () => new models.ESPCN({ upscaleFactor: 3 })],

@@ -36,6 +36,7 @@ const CASES: [string, number, tt.models.ModelOptions][] = [
   ['vgg19', 32, {}],
   ['vgg19_bn', 32, {}],
   ['googlenet', 64, {}],
+  ['inception_v3', 75, {}],
   ['densenet121', 64, {}],
   ['mobilenet_v2', 64, {}],
   ['mobilenet_v3_small', 64, {}],

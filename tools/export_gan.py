@@ -88,6 +88,43 @@ class DnCNN(nn.Module):
         return x - self.net(x)
 
 
+class ResnetBlock(nn.Module):
+    def __init__(self, dim, norm):
+        super().__init__()
+        self.conv_block = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), norm(dim), nn.ReLU(True),
+                                        nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), norm(dim))
+
+    def forward(self, x):
+        return x + self.conv_block(x)
+
+
+class ResnetGenerator(nn.Module):
+    """The CycleGAN authors' generator with instance norm (use_bias True), written out for the twin."""
+
+    def __init__(self, in_c, out_c, ngf, n_blocks, norm=nn.InstanceNorm2d):
+        super().__init__()
+        m = [nn.ReflectionPad2d(3), nn.Conv2d(in_c, ngf, 7), norm(ngf), nn.ReLU(True)]
+        for mult in (1, 2):
+            m += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, 2, 1), norm(ngf * mult * 2), nn.ReLU(True)]
+        m += [ResnetBlock(ngf * 4, norm) for _ in range(n_blocks)]
+        for mult in (4, 2):
+            m += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, 2, 1, output_padding=1), norm(ngf * mult // 2), nn.ReLU(True)]
+        m += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_c, 7), nn.Tanh()]
+        self.model = nn.Sequential(*m)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+def patchgan_instance(in_c, ndf):
+    return nn.Sequential(
+        nn.Conv2d(in_c, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf, ndf * 2, 4, 2, 1), nn.InstanceNorm2d(ndf * 2), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1), nn.InstanceNorm2d(ndf * 4), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 4, ndf * 8, 4, 1, 1), nn.InstanceNorm2d(ndf * 8), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 8, 1, 4, 1, 1))
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -98,6 +135,8 @@ def main():
         "dcgan64_D": (d64, torch.rand(2, 3, 64, 64) * 2 - 1),
         "pix2pix_unet": (Unet(3, 2, 5, 4), torch.rand(2, 3, 32, 32)),
         "patchgan": (patchgan(5, 8), torch.rand(2, 5, 40, 40)),
+        "cyclegan_resnet": (ResnetGenerator(3, 2, 4, 2), torch.rand(2, 3, 24, 20) * 2 - 1),
+        "cyclegan_patchgan": (patchgan_instance(3, 8), torch.rand(2, 3, 40, 36) * 2 - 1),
         "dncnn": (DnCNN(1, 5, 8), torch.rand(2, 1, 12, 12)),
         "srcnn": (nn.Sequential(nn.Conv2d(1, 64, 9, padding=4), nn.ReLU(True), nn.Conv2d(64, 32, 1), nn.ReLU(True),
                                 nn.Conv2d(32, 1, 5, padding=2)), torch.rand(1, 1, 16, 16)),

@@ -102,6 +102,7 @@ def randomise_batch_norm(model, seed):
 # without aux heads (torchvision builds them with random weights unless aux_logits=False), as Tatami's default.
 PARITY_KW = {
     'googlenet': {'aux_logits': False, 'init_weights': True},
+    'inception_v3': {'aux_logits': True, 'init_weights': True},
 }
 
 

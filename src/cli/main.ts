@@ -15,6 +15,10 @@ import { registerInfo } from './info.js';
 import { registerVizCommands } from './viz.js';
 import { formatError } from './common.js';
 import { registerSegmentCommands } from './segment.js';
+import { registerGanCommands } from './gan.js';
+import { registerGenerate } from './generate.js';
+import { registerRestore } from './restore.js';
+import { registerTranslate } from './translate.js';
 
 /** The version in package.json (two folders up from both src/cli and dist/cli). */
 export function packageVersion(): string {
@@ -30,6 +34,10 @@ const COMMANDS: ((program: Command) => unknown)[] = [
   registerPredict,
   registerEval,
   registerSegmentCommands,
+  registerGanCommands,
+  registerGenerate,
+  registerRestore,
+  registerTranslate,
   registerVizCommands,
   registerInfo,
 ];

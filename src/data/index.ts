@@ -72,3 +72,4 @@ export {
 } from './segmentation.js';
 export { SegmentationScenes, type SegmentationScenesOptions } from './segmentation-scenes.js';
 export { RandomScaleCrop, type RandomScaleCropOptions } from './seg-transforms.js';
+export { UnpairedDataset, randomPatches, toNight, type ImageSource } from './unpaired.js';

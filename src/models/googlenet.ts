@@ -12,12 +12,13 @@ import { add, mul } from '../ops/elementwise.js';
 import { adaptiveAvgPool2d } from '../ops/pool.js';
 import { cat, flatten, slice } from '../ops/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { IntPair } from '../ops/conv.js';
 
 /** Conv (no bias) → BatchNorm(eps 0.001) → ReLU. */
 export class BasicConv2d extends Module {
   conv: Conv2d;
   bn: BatchNorm2d;
-  constructor(inChannels: number, outChannels: number, kernelSize: number, opts: { stride?: number; padding?: number } = {}) {
+  constructor(inChannels: number, outChannels: number, kernelSize: IntPair, opts: { stride?: IntPair; padding?: IntPair } = {}) {
     super();
     this.conv = new Conv2d(inChannels, outChannels, kernelSize, { ...opts, bias: false });
     this.bn = new BatchNorm2d(outChannels, { eps: 0.001 });

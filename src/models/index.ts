@@ -12,6 +12,7 @@ import * as resnetFamily from './resnet.js';
 import * as vggFamily from './vgg.js';
 import { alexnet } from './alexnet.js';
 import { googlenet } from './googlenet.js';
+import { inception_v3 } from './inception.js';
 import { densenet121, densenet161, densenet169, densenet201 } from './densenet.js';
 import { mobilenet_v2 } from './mobilenetv2.js';
 import { mobilenet_v3_large, mobilenet_v3_small } from './mobilenetv3.js';
@@ -28,6 +29,7 @@ export * from './resnet.js';
 export * from './vgg.js';
 export * from './alexnet.js';
 export * from './googlenet.js';
+export * from './inception.js';
 export * from './densenet.js';
 export * from './mobilenetv2.js';
 export * from './mobilenetv3.js';
@@ -120,6 +122,7 @@ for (const v of ['vgg11', 'vgg13', 'vgg16', 'vgg19'] as const) {
   tv(`${v}_bn`, `VGG-${v.slice(3)} with batch norm`, vggFamily[`${v}_bn`]);
 }
 tv('googlenet', 'GoogLeNet / Inception v1 (6.6 M params; auxLogits option)', googlenet as Builder);
+tv('inception_v3', 'Inception v3 (27.2 M params with the aux head; 299×299 input)', inception_v3 as Builder, [3, 299, 299]);
 tv('densenet121', 'DenseNet-121 (8.0 M params)', densenet121 as Builder);
 tv('densenet161', 'DenseNet-161 (28.7 M params)', densenet161 as Builder);
 tv('densenet169', 'DenseNet-169 (14.1 M params)', densenet169 as Builder);
@@ -205,3 +208,4 @@ export * from './audio.js';
 export * from './unet3d.js';
 export { IntermediateLayerGetter, FeatureExtractor, createFeatureExtractor, type FeatureMaps, type ReturnSpec, type FeatureExtractorOptions } from './feature-extraction.js';
 export * as segmentation from './segmentation/index.js';
+export * from './cyclegan.js';

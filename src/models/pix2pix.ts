@@ -12,7 +12,7 @@ import { Sequential } from '../nn/container.js';
 import { Conv2d, ConvTranspose2d } from '../nn/conv.js';
 import { Dropout } from '../nn/dropout.js';
 import { Module, type AnyModule } from '../nn/module.js';
-import { BatchNorm2d } from '../nn/normalization.js';
+import { BatchNorm2d, InstanceNorm2d } from '../nn/normalization.js';
 import { add, mul } from '../ops/elementwise.js';
 import { l1Loss } from '../ops/loss.js';
 import { cat } from '../ops/shape.js';
@@ -97,25 +97,32 @@ export interface PatchGanOptions {
   ndf?: number;
   /** Stride-2 layers after the first (default 3, the 70×70 PatchGAN; 1 → 16×16, 5 → 286×286 patches). */
   numLayers?: number;
+  /** Normalisation after the inner convolutions (default 'batch', pix2pix's; CycleGAN uses 'instance'). */
+  norm?: 'batch' | 'instance' | 'none';
 }
 
 /**
  * PatchGAN discriminator (the authors' NLayerDiscriminator): C64-C128-C256-C512 with 4×4 convolutions (stride 2,
  * then 1 for C512), LeakyReLU(0.2), batch norm except on C64, and a 1-channel 4×4 convolution: one logit per
  * 70×70 patch of its input, which for pix2pix is the input image concatenated with the real or generated output
- * (`inChannels` = their sum; 2,768,705 parameters for 6).
+ * (`inChannels` = their sum; 2,768,705 parameters for 6). With `norm: 'instance'` it is CycleGAN's discriminator
+ * on single images (2,764,737 parameters for 3 channels).
  */
 export class PatchGANDiscriminator extends Sequential {
   constructor(inChannels = 6, opts: PatchGanOptions = {}) {
-    const ndf = opts.ndf ?? 64, n = opts.numLayers ?? 3;
+    const ndf = opts.ndf ?? 64, n = opts.numLayers ?? 3, norm = opts.norm ?? 'batch';
     if (!Number.isInteger(n) || n < 1) throw new Error(`PatchGANDiscriminator: numLayers must be a positive integer, got ${n}`);
+    if (!['batch', 'instance', 'none'].includes(norm)) throw new Error(`PatchGANDiscriminator: norm must be 'batch', 'instance' or 'none', got ${JSON.stringify(norm)}`);
+    // a convolution followed by batch norm needs no bias; instance norm without affine keeps it (authors' use_bias)
+    const bias = norm !== 'batch';
+    const normLayer = (c: number): AnyModule[] => (norm === 'batch' ? [new BatchNorm2d(c)] : norm === 'instance' ? [new InstanceNorm2d(c)] : []);
     const layers: AnyModule[] = [new Conv2d(inChannels, ndf, 4, { stride: 2, padding: 1 }), new LeakyReLU(0.2)];
     let mult = 1;
     for (let i = 1; i <= n; i++) {
       const prev = mult;
       mult = Math.min(2 ** i, 8);
       const stride = i < n ? 2 : 1;
-      layers.push(new Conv2d(ndf * prev, ndf * mult, 4, { stride, padding: 1, bias: false }), new BatchNorm2d(ndf * mult), new LeakyReLU(0.2));
+      layers.push(new Conv2d(ndf * prev, ndf * mult, 4, { stride, padding: 1, bias }), ...normLayer(ndf * mult), new LeakyReLU(0.2));
     }
     layers.push(new Conv2d(ndf * mult, 1, 4, { stride: 1, padding: 1 }));
     super(...layers);

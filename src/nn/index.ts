@@ -43,3 +43,4 @@ export {
 } from './attention.js';
 export { PixelShuffle, PixelUnshuffle } from './pixel-shuffle.js';
 export { DiceLoss, FocalLoss, DiceCELoss, DeepSupervisionLoss, deepSupervisionLoss, resizeTargets, type AuxOutput, type LossFn, type DeepSupervisionOptions } from './seg-loss.js';
+export { ReflectionPad2d, ReplicationPad2d, ConstantPad2d, ZeroPad2d, type Padding2d } from './padding.js';
