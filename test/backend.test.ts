@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
 import type { Backend, Conv2dGeometry, Pool2dGeometry } from '../src/backend/types.ts';
 import { referenceBackend as ref } from '../src/backend/reference/index.ts';
-import { getWasmThreads, loadWasmVariant, setWasmThreads } from '../src/backend/wasm.ts';
+import { getWasmThreads, loadWasmVariant, setWasmThreads } from '../src/backend/wasm-loader.ts';
 import { backendNames } from './helpers.ts';
 
 /**

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
 import type { Backend, Conv2dGeometry, Pool2dGeometry, AdaptivePool2dGeometry } from '../src/backend/types.ts';
 import { referenceBackend as ref } from '../src/backend/reference/index.ts';
-import { loadWasmVariant } from '../src/backend/wasm.ts';
+import { loadWasmVariant } from '../src/backend/wasm-loader.ts';
 import { CONV_PLANS, NATIVE_ISAS, nativeConvPlan, nativeIsas, type ConvDirection, type ConvPlan, type NativeIsa } from '../src/backend/native.ts';
 import { SELF_CHECK_CONVS } from '../src/backend/selfcheck.ts';
 

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
-import { getWasmThreads, loadWasmVariant } from '../src/backend/wasm.ts';
+import { getWasmThreads, loadWasmVariant } from '../src/backend/wasm-loader.ts';
 
 const { nn, optim } = tt;
 

@@ -4,8 +4,8 @@
  */
 import type { Backend } from './types.js';
 import { referenceBackend } from './reference/index.js';
-import { loadNativeBackend, loadNativeVariant, setNativeThreads, getNativeThreads, NATIVE_ISAS } from './native.js';
-import { loadWasmBackend, setWasmThreads, getWasmThreads } from './wasm.js';
+// platform.ts: Node's native addon and wasm loader; browser bundles swap in platform.browser.ts.
+import { loadNativeBackend, loadNativeVariant, setNativeThreads, getNativeThreads, NATIVE_ISAS, loadWasmBackend, setWasmThreads, getWasmThreads } from './platform.js';
 import { guardReference } from './guard.js';
 
 /** The reference backend handed out by the registry, with geometry checks at its kernel boundary (guard.ts). */
@@ -154,4 +154,30 @@ function attempt(fn: () => number): number {
   } catch {
     return 1;
   }
+}
+
+/** What runs the kernels now: see backendInfo(). */
+export interface BackendInfo {
+  /** Active backend ('native-avx2', 'wasm-relaxed-simd', 'wasm-simd', 'reference' …). */
+  name: string;
+  /** Threads its kernels use now (the caller included). */
+  threads: number;
+  /**
+   * Whether shared memory (SharedArrayBuffer) is available, which threaded wasm needs: in a browser only when the
+   * page is cross-origin isolated (COOP/COEP headers); always in Node.
+   */
+  sharedMemory: boolean;
+  /** The page's `crossOriginIsolated` flag; null outside a browser. */
+  crossOriginIsolated: boolean | null;
+}
+
+/** Which backend runs the kernels, on how many threads, and whether the page allows threads (browser). */
+export function backendInfo(): BackendInfo {
+  const g = globalThis as { crossOriginIsolated?: boolean };
+  return {
+    name: getBackendName(),
+    threads: getNumThreads(),
+    sharedMemory: typeof SharedArrayBuffer !== 'undefined',
+    crossOriginIsolated: typeof g.crossOriginIsolated === 'boolean' ? g.crossOriginIsolated : null,
+  };
 }

@@ -7,12 +7,10 @@
  * (TATAMI_NUM_THREADS or setNumThreads, default all cores); the workers instantiate the same module over the same
  * memory and wait in the module for work, so a kernel call stays synchronous for the caller (with one thread the
  * threaded build simply runs everything on the caller). Without shared memory the single-threaded build runs.
+ *
+ * This module is platform-neutral: how the module bytes are found and compiled and how a worker thread is started
+ * live in wasm-loader.ts (Node: file + worker_threads) and wasm-loader.browser.ts (fetch + Web Workers).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { Worker } from 'node:worker_threads';
 import type { Backend } from './types.js';
 import { makeAcceleratedBackend, type RawKernels } from './accel.js';
 
@@ -24,28 +22,43 @@ type WasmFn = (...args: number[]) => number;
 
 
 /** Must match scripts/build-wasm.mjs (--initial-memory, --max-memory) for the shared memory to be importable. */
-const SHARED_INITIAL_PAGES = 16;
-const SHARED_MAX_PAGES = 65535;
+export const SHARED_INITIAL_PAGES = 16;
+export const SHARED_MAX_PAGES = 65535;
 const WORKER_STACK_BYTES = 1 << 20;
 /** TT_MAX_THREADS of the threaded build (native/src/tt.h): the caller and at most 15 workers. */
 const MAX_THREADS = 16;
 
-/** Runs in each worker thread: the same module over the same memory, its own stack, parked in tt_worker. */
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, tid, stackTop } = workerData;
-const instance = new WebAssembly.Instance(module, { env: { memory } });
-instance.exports.__stack_pointer.value = stackTop;
-instance.exports.tt_worker(tid);
-`;
+/** What a worker thread needs: the compiled module, the shared memory, its thread id and the top of its stack. */
+export interface WasmWorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  tid: number;
+  stackTop: number;
+}
 
-class WasmKernels implements RawKernels {
+/**
+ * Starts one worker thread that instantiates `module` over `memory`, sets `__stack_pointer` to `stackTop` and calls
+ * `tt_worker(tid)`, never returning (Node: worker_threads; browser: a Web Worker). Errors are reported, not thrown:
+ * a worker that fails never announces itself and kernels simply run without it.
+ */
+export type WasmWorkerSpawner = (init: WasmWorkerInit) => void;
+
+/** The worker body shared by both platforms (`init` is a WasmWorkerInit). */
+export const WORKER_BODY = `const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
+instance.exports.__stack_pointer.value = init.stackTop;
+instance.exports.tt_worker(init.tid);`;
+
+export class WasmKernels implements RawKernels {
   private readonly memory: WebAssembly.Memory;
   private readonly fn: Record<string, WasmFn>;
-  private readonly workers: Worker[] = [];
+  private workers = 0;
 
-  /** `module` is given for the threaded build (workers instantiate it again); null for the single-threaded one. */
-  constructor(instance: WebAssembly.Instance, memory: WebAssembly.Memory, private readonly module: WebAssembly.Module | null) {
+  /**
+   * `module` and `spawn` are given for the threaded build (workers instantiate the module again over the same
+   * memory); null for the single-threaded one.
+   */
+  constructor(instance: WebAssembly.Instance, memory: WebAssembly.Memory, private readonly module: WebAssembly.Module | null,
+    private readonly spawn: WasmWorkerSpawner | null = null) {
     this.memory = memory;
     this.fn = instance.exports as unknown as Record<string, WasmFn>;
   }
@@ -60,16 +73,12 @@ class WasmKernels implements RawKernels {
    * costs nothing). Workers announce themselves from their own thread: until one has, kernels run without it.
    */
   setThreads(n: number): number {
-    if (!this.module) return 1;
+    if (!this.module || !this.spawn) return 1;
     const want = Math.max(1, Math.min(MAX_THREADS, Math.floor(n)));
-    while (this.workers.length < want - 1) {
-      const tid = this.workers.length + 1;
+    while (this.workers < want - 1) {
+      const tid = ++this.workers;
       const stackTop = this.fn.tt_stack(WORKER_STACK_BYTES) >>> 0;
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: this.module, memory: this.memory, tid, stackTop } });
-      worker.unref(); // parked workers must not keep the process alive
-      // A worker that fails to start never announces itself, so kernels run without it: warn, do not crash.
-      worker.on('error', (err) => process.emitWarning(`tatami: wasm worker ${tid} failed (${err.message}); running with fewer threads`));
-      this.workers.push(worker);
+      this.spawn({ module: this.module, memory: this.memory, tid, stackTop });
     }
     return this.fn.tt_threads(want);
   }
@@ -171,93 +180,65 @@ export interface WasmVariant {
   relaxed: boolean;
 }
 
-/** Path of a build: tatami[-mt][-relaxed].wasm. */
-export function wasmVariantPath(v: WasmVariant): string {
-  return fileURLToPath(new URL(`../../build-wasm/tatami${v.threads ? '-mt' : ''}${v.relaxed ? '-relaxed' : ''}.wasm`, import.meta.url));
+/** File name of a build: tatami[-mt][-relaxed].wasm. */
+export function wasmVariantFile(v: WasmVariant): string {
+  return `tatami${v.threads ? '-mt' : ''}${v.relaxed ? '-relaxed' : ''}.wasm`;
 }
 
-let relaxedFlagSet = false;
+/** The four builds, best first: threaded before single-threaded, relaxed SIMD before plain SIMD128. */
+export const WASM_VARIANTS: readonly WasmVariant[] = [
+  { threads: true, relaxed: true }, { threads: true, relaxed: false },
+  { threads: false, relaxed: true }, { threads: false, relaxed: false },
+];
 
-/**
- * Compiles a build. A relaxed-SIMD module that does not validate gets one more try after switching on V8's
- * relaxed-SIMD flag (Node 20 has it behind --experimental-wasm-relaxed-simd; later versions ship it).
- */
-function compile(path: string, relaxed: boolean): WebAssembly.Module {
-  const bytes = readFileSync(path);
-  try {
-    return new WebAssembly.Module(bytes);
-  } catch (err) {
-    if (relaxed && !relaxedFlagSet && typeof process !== 'undefined' && process.versions?.node) {
-      relaxedFlagSet = true;
-      setFlagsFromString('--experimental-wasm-relaxed-simd');
-      return compile(path, relaxed);
-    }
-    throw new Error(`wasm kernels do not compile here (${relaxed ? 'relaxed SIMD' : 'SIMD128'} unsupported?): ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-/** Instantiates one build (threaded builds over a fresh shared memory); throws saying why it cannot. */
-function instantiate(v: WasmVariant): WasmKernels {
-  const path = wasmVariantPath(v);
-  if (!existsSync(path)) throw new Error(`${path} missing (run npm run build:wasm${v.relaxed ? '; relaxed SIMD needs clang ≥ 16' : ''})`);
-  if (v.threads && typeof SharedArrayBuffer === 'undefined') throw new Error('threads need SharedArrayBuffer');
-  const module = compile(path, v.relaxed);
-  if (!v.threads) {
-    const instance = new WebAssembly.Instance(module, {});
-    return new WasmKernels(instance, instance.exports.memory as WebAssembly.Memory, null);
-  }
+/** Imports for a build: the threaded ones import a fresh shared memory, the single-threaded ones own theirs. */
+export function wasmImports(v: WasmVariant): { imports: WebAssembly.Imports; memory: WebAssembly.Memory | null } {
+  if (!v.threads) return { imports: {}, memory: null };
+  if (typeof SharedArrayBuffer === 'undefined') throw new Error('threads need SharedArrayBuffer');
   const memory = new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: SHARED_MAX_PAGES, shared: true });
-  return new WasmKernels(new WebAssembly.Instance(module, { env: { memory } }), memory, module);
+  return { imports: { env: { memory } }, memory };
+}
+
+/** Wraps an instantiated build (memory: the imported shared memory of a threaded build, else null). */
+export function wasmKernelsOf(instance: WebAssembly.Instance, memory: WebAssembly.Memory | null, module: WebAssembly.Module,
+  spawn: WasmWorkerSpawner | null): WasmKernels {
+  return memory
+    ? new WasmKernels(instance, memory, module, spawn)
+    : new WasmKernels(instance, instance.exports.memory as WebAssembly.Memory, null);
 }
 
 /** Set by setWasmThreads, possibly before the backend loads; 0 = the default. */
 let requestedThreads = 0;
+/** Cores of this machine (Node: os.availableParallelism, set by the loader; browser: navigator.hardwareConcurrency). */
+let cores = (): number => (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+
+/** Used by the Node loader to report os.availableParallelism() (Node 20 has no navigator). */
+export function setWasmCoreCount(fn: () => number): void {
+  cores = fn;
+}
 
 function defaultThreads(): number {
   if (requestedThreads > 0) return requestedThreads;
-  const env = Number(process.env.TATAMI_NUM_THREADS);
-  return Number.isInteger(env) && env > 0 ? env : availableParallelism();
+  const env = Number(typeof process !== 'undefined' ? process.env?.TATAMI_NUM_THREADS : undefined);
+  return Number.isInteger(env) && env > 0 ? env : cores();
 }
 
-function backendOf(v: WasmVariant, k: WasmKernels): Backend {
+/** Makes a backend of loaded kernels, starting the default number of threads. */
+export function wasmBackendOf(v: WasmVariant, k: WasmKernels): Backend {
   k.setThreads(defaultThreads());
   return makeAcceleratedBackend(v.relaxed ? 'wasm-relaxed-simd' : 'wasm-simd', k);
 }
 
-/**
- * Loads one particular build as a backend of its own (not the cached default): tests use it to check every build
- * against the reference. Throws saying why the build cannot load here.
- */
-export function loadWasmVariant(v: WasmVariant): Backend {
-  if (typeof WebAssembly === 'undefined') throw new Error('WebAssembly is not available');
-  return backendOf(v, instantiate(v));
+let cached: { backend: Backend; kernels: WasmKernels; variant: WasmVariant } | null = null;
+
+/** Records the loaded default wasm backend (the loaders call it once). */
+export function setLoadedWasm(backend: Backend, kernels: WasmKernels, variant: WasmVariant): void {
+  cached = { backend, kernels, variant };
 }
 
-let cached: Backend | null = null;
-let kernels: WasmKernels | null = null;
-
-/**
- * Compiles and instantiates the best wasm build this runtime accepts, synchronously: threaded before
- * single-threaded, relaxed SIMD before plain SIMD128. Throws saying why when none loads.
- */
-export function loadWasmBackend(): Backend {
-  if (cached) return cached;
-  if (typeof WebAssembly === 'undefined') throw new Error('WebAssembly is not available');
-  const reasons: string[] = [];
-  for (const threads of [true, false]) {
-    for (const relaxed of [true, false]) {
-      try {
-        const v = { threads, relaxed };
-        const k = instantiate(v);
-        cached = backendOf(v, k);
-        kernels = k;
-        return cached;
-      } catch (err) {
-        reasons.push(err instanceof Error ? err.message : String(err));
-      }
-    }
-  }
-  throw new Error(`wasm kernels unavailable: ${reasons.at(-1)}`);
+/** The loaded default wasm backend and the build it came from, or null before loading. */
+export function loadedWasm(): { backend: Backend; variant: WasmVariant } | null {
+  return cached;
 }
 
 /**
@@ -266,7 +247,7 @@ export function loadWasmBackend(): Backend {
  */
 export function setWasmThreads(n: number): number {
   requestedThreads = Math.max(0, Math.floor(n));
-  return kernels ? kernels.setThreads(defaultThreads()) : 1;
+  return cached ? cached.kernels.setThreads(defaultThreads()) : 1;
 }
 
 /**
@@ -274,5 +255,5 @@ export function setWasmThreads(n: number): number {
  * background, so right after loading this may still be below the count asked for.
  */
 export function getWasmThreads(): number {
-  return kernels ? kernels.threads : 1;
+  return cached ? cached.kernels.threads : 1;
 }

@@ -13,9 +13,8 @@
  * export that builds the dataset (called with `new` when `construct: true`). Datasets that live only in memory
  * (TensorDataset) gain nothing from workers and are loaded in the main thread.
  */
-import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { Worker } from './thread.js';
+import { existsSync, fileURLToPath } from '../io/fs.js';
 import { defaultGenerator, Generator } from '../tensor/random.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
 import { decodeFromTransfer, defaultCollate, type Collated } from './collate.js';

@@ -5,9 +5,8 @@
  * the number of dimensions, then each dimension as a big-endian uint32, then the values in row-major order
  * (big-endian). Files may be gzipped (detected by the gzip magic bytes, not the name).
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
+// Node built-ins through the platform seam (../io/fs.ts), so a browser bundle can include this module.
+import { readFileSync, renameSync, rmSync, writeFileSync, dirname, join, zlibConstants, gunzipSync, gzipSync } from '../io/fs.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
 import { embeddedDataDir, FASHION_MNIST_SOURCE, locateFiles, MNIST_SOURCE, downloadDataset, cacheDir, explicitRoot, type DatasetSource } from './locate.js';

@@ -10,11 +10,8 @@
  *     file and renamed into the cache (or into `root` when one was given).
  * Each file may be gzipped (`*.gz`) or raw.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Node built-ins through the platform seam (../io/fs.ts), so a browser bundle can include this module.
+import { createHash, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, homedir, dirname, join, resolve, fileURLToPath } from '../io/fs.js';
 
 /** A file of a known dataset, with where to fetch it and its SHA-256 (of the downloaded bytes). */
 export interface RemoteFile {

@@ -5,7 +5,7 @@
  * a PNG's chunk structure and CRCs are verified and its image data is inflated with the output bounded by what the
  * header promises, and must come out at exactly that size.
  */
-import { inflateSync } from 'node:zlib';
+import { inflateSync } from './fs.js';
 
 /**
  * Default pixel limit: 89,478,485 pixels, PIL's `MAX_IMAGE_PIXELS` (¼ GiB of 24-bit pixels, about 9459×9459).

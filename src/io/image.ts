@@ -3,9 +3,7 @@
  * (C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA). PNG and JPEG are decoded by pure-JS codecs (pngjs, jpeg-js); the format
  * is detected from the magic bytes, not the file name.
  */
-import { readFileSync } from 'node:fs';
-import { writeFileAtomicSync } from './atomic.js';
-import { extname } from 'node:path';
+import { readFileSync, extname, writeFileAtomicSync } from './fs.js';
 import { PNG, type ColorType } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { isFloating } from '../tensor/dtype.js';

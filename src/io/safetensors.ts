@@ -5,10 +5,9 @@
  * I32, U8 and BOOL. Every header is validated: size cap, known dtypes, offsets inside the data and consistent
  * with the shape, no overlaps or holes.
  */
-import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic.js';
+import { readFile, writeFileAtomic } from './fs.js';
 
-export { writeFileAtomic } from './atomic.js';
+export { writeFileAtomic } from './fs.js';
 import { Tensor } from '../tensor/tensor.js';
 import { allocate, type DType } from '../tensor/dtype.js';
 import { numel } from '../tensor/shape.js';

@@ -8,8 +8,7 @@
  * segmentation recipe), pluggable `Metric`s (reported as `valMIoU` …), a custom `trainingStep` (Lightning's
  * training_step) and closure optimisers (SAM gets its two forward/backward passes; `closure: true` for LBFGS-style).
  */
-import { mkdir, appendFile, writeFile, access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, appendFile, writeFile, access, join, writeFileAtomic } from '../io/fs.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { deepSupervisionLoss, type AuxOutput } from '../nn/seg-loss.js';
 import { crossEntropy } from '../ops/loss.js';
@@ -20,7 +19,6 @@ import { ConfusionMatrix, topKCorrect } from './metrics.js';
 import { mainOutput, type Metric } from './seg-metrics.js';
 import { ProgressBar, formatValue, type ProgressStream } from './progress.js';
 import { loadCheckpoint, saveCheckpoint, type Stateful, type StatefulModel } from './checkpoint.js';
-import { writeFileAtomic } from '../io/atomic.js';
 
 /** What a model may return: logits, or a segmentation dict `{out, aux?}`. */
 export type ModelOutput = Tensor | AuxOutput;

@@ -2,7 +2,7 @@
  * Model graphs: the module tree with each layer's output shape (recorded by forward hooks during one forward
  * pass) and parameter count, drawn as an SVG/HTML diagram — the VGG/ResNet/U-Net figures drawn from the models.
  */
-import { writeFileAtomicSync } from '../io/atomic.js';
+import { writeFileAtomicSync } from '../io/fs.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { AnyModule } from '../nn/module.js';
 import { noGrad } from '../autograd/grad-mode.js';

@@ -3,7 +3,7 @@
  * learning-rate curves as inline SVG, the confusion matrix, per-class precision/recall/F1, a grid of
  * misclassified test images and Grad-CAM for a few test images (inline PNG data URLs).
  */
-import { writeFileAtomicSync } from '../io/atomic.js';
+import { writeFileAtomicSync } from '../io/fs.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { AnyModule } from '../nn/module.js';
 import { noGrad } from '../autograd/grad-mode.js';
