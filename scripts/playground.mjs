@@ -10,7 +10,6 @@
  */
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,38 +24,19 @@ const TYPES = {
   '.txt': 'text/plain; charset=utf-8', '.map': 'application/json',
 };
 
-/** Which library entry the page bundles: the browser entry when the library has one, else the source index. */
-function libraryEntry() {
-  for (const p of ['src/browser.ts', 'src/index.browser.ts', 'src/browser/index.ts']) if (existsSync(join(root, p))) return p;
-  return 'src/index.ts';
-}
-
-/** Bundles web/src/{main,train-worker}.ts into web/dist (ESM, browser platform, source maps). */
+/** Bundles web/src/{main,train-worker}.ts into web/dist (ESM, browser platform, source maps) with the library's browser entry. */
 export async function buildPlayground({ minify = false } = {}) {
   const esbuild = await import('esbuild');
-  const entry = libraryEntry();
-  const plugins = [{
-    name: 'tatami-entry',
-    setup(b) {
-      b.onResolve({ filter: /^tatami$/ }, () => ({ path: join(root, entry) }));
-      if (entry === 'src/index.ts') {
-        // Stop-gap until the library's browser entry exists: Node built-ins resolve to inert modules
-        // (every function returns ''), so the native and wasm loaders fail and the reference backend runs.
-        b.onResolve({ filter: /^(node:.*|fs|zlib|stream|util|os|path|worker_threads|url|module|assert|events|buffer|crypto)$/ }, (a) => ({ path: a.path, namespace: 'node-stub' }));
-        b.onLoad({ filter: /.*/, namespace: 'node-stub' }, async (a) => {
-          const names = Object.keys(await import(a.path.startsWith('node:') ? a.path : `node:${a.path}`)).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'default');
-          const body = names.map((n) => `export const ${n} = () => '';`).join('\n');
-          return { contents: `${body}\nexport default {};`, loader: 'js' };
-        });
-      }
-    },
-  }];
+  // The library's own browser seams (X.ts → X.browser.ts, no node: built-ins), as in its browser bundle.
+  const { browserSeams } = await import('./build-browser.mjs');
+  const entry = join(root, 'src', 'browser.ts');
+  const tatami = { name: 'tatami-entry', setup(b) { b.onResolve({ filter: /^tatami$/ }, () => ({ path: entry })); } };
   await esbuild.build({
     entryPoints: { main: 'web/src/main.ts', 'train-worker': 'web/src/train-worker.ts' },
     absWorkingDir: root, outdir: 'web/dist', bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
-    sourcemap: true, minify, plugins, logLevel: 'warning', define: { 'process.env.NODE_ENV': '"production"' },
+    sourcemap: true, minify, plugins: [tatami, browserSeams()], logLevel: 'warning',
+    define: { 'process.env.NODE_DEBUG': 'undefined' },
   });
-  return { entry };
 }
 
 /** Serves the public folders; resolves with the listening server. `isolated: false` drops COOP/COEP. */
@@ -90,8 +70,8 @@ export function servePlayground({ port = 8080, host = '127.0.0.1', isolated = tr
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   if (!args.includes('--no-build')) {
-    const { entry } = await buildPlayground();
-    console.log(`built web/dist (library entry ${entry})`);
+    await buildPlayground();
+    console.log('built web/dist');
   }
   if (!args.includes('--build-only')) {
     const port = Number(process.env.PORT ?? 8080);

@@ -50,6 +50,9 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
     assert.deepEqual(errors, []);
     const isolated = await page.evaluate(() => globalThis.crossOriginIsolated);
     assert.equal(isolated, true, 'the server sends COOP/COEP, so the page must be cross-origin isolated');
+    // The page's own kernels (convolution section) are the threaded wasm build.
+    assert.match((await page.getAttribute('#backend-info', 'data-backend')) ?? '', /^wasm/);
+    assert.ok(Number(await page.getAttribute('#backend-info', 'data-threads')) > 1, 'threads on the main page');
     for (const id of ['#conv-canvas', '#step-result', '#im2col-check', '#probs .bar', '#layers .maps button']) assert.ok(await page.$(id), `${id} rendered`);
     assert.equal(Number(await page.getAttribute('#im2col-check', 'data-maxdiff')), 0, 'im2col matmul equals conv2d');
   });
@@ -63,13 +66,12 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
     await page.selectOption('#pad-mode', 'reflect');
     await page.selectOption('#display', 'clamp');
     await page.selectOption('#pool', 'max');
-    const got = await page.evaluate(() => {
-      const read = (id: string) => {
-        const c = document.getElementById(id) as HTMLCanvasElement;
-        return { w: c.width, h: c.height, px: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data) };
-      };
-      return { input: read('input-canvas'), conv: read('conv-canvas'), pool: read('pool-canvas') };
-    });
+    // (No named inner functions in evaluate: tsx's keepNames would reference a helper the page lacks.)
+    const [input, conv, pool] = await page.evaluate(() => ['input-canvas', 'conv-canvas', 'pool-canvas'].map((id) => {
+      const c = document.getElementById(id) as HTMLCanvasElement;
+      return { w: c.width, h: c.height, px: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data) };
+    }));
+    const got = { input, conv, pool };
     const { w, h, px } = got.input;
     const x = tt.zeros([1, 3, h, w]);
     for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) x.storage[c * w * h + i] = px[4 * i + c];
@@ -124,17 +126,19 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
   });
 
   it('trains the small CNN in a worker with the wasm backend, threaded when isolated', async () => {
-    const steps = Number(process.env.PLAYGROUND_TRAIN_STEPS ?? 60);
+    // 40 Adam steps of 32 images (1,280 images, a fifth of an epoch) keep the test short on a loaded machine;
+    // PLAYGROUND_TRAIN_STEPS=188 runs the full epoch at this batch size.
+    const steps = Number(process.env.PLAYGROUND_TRAIN_STEPS ?? 40);
     const t0 = Date.now();
-    const done = await page.evaluate((maxSteps) => (window.playground as { startTraining(o: object): Promise<{ testAccuracy: number; steps: number }> }).startTraining({ epochs: 1, maxSteps }), steps);
-    const log = await page.evaluate(() => (window.playground as { trainLog: { type: string; backend?: string; threads?: number; isolated?: boolean; imagesPerSecond?: number }[] }).trainLog);
+    const done = await page.evaluate((maxSteps) => ((window as unknown as { playground: unknown }).playground as { startTraining(o: object): Promise<{ testAccuracy: number; steps: number }> }).startTraining({ epochs: 1, batchSize: 32, maxSteps }), steps);
+    const log = await page.evaluate(() => ((window as unknown as { playground: unknown }).playground as { trainLog: { type: string; backend?: string; threads?: number; isolated?: boolean; imagesPerSecond?: number }[] }).trainLog);
     const ready = log.find((m) => m.type === 'ready')!;
     const ips = log.filter((m) => m.type === 'progress').map((m) => m.imagesPerSecond!);
     console.log(`# in-page training: ${done.steps} steps in ${((Date.now() - t0) / 1000).toFixed(1)} s, test accuracy ${(100 * done.testAccuracy).toFixed(1)}%, ${ready.backend} × ${ready.threads} threads, last ${ips.at(-1)?.toFixed(0)} img/s`);
     assert.equal(done.steps, steps);
-    assert.ok(done.testAccuracy > 0.6, `test accuracy after ${steps} steps: ${done.testAccuracy}`);
+    assert.ok(done.testAccuracy > 0.55, `test accuracy after ${steps} steps: ${done.testAccuracy}`);
     assert.equal(ready.isolated, true);
-    assert.equal(ready.backend, 'wasm', `worker backend: ${ready.backend}`);
+    assert.match(ready.backend!, /^wasm/, `worker backend: ${ready.backend}`);
     assert.ok(ready.threads! > 1, `worker threads: ${ready.threads}`);
     // The page stayed usable: a kernel change still redraws while the worker was busy is covered above; here the
     // trained weights go to the CNN section.
@@ -153,7 +157,7 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
       await phone.goto(`${base}/web/`);
       await phone.waitForSelector('body[data-ready=true]', { timeout: 90_000 });
       const r = await phone.evaluate(() => {
-        const unlabelled = [...document.querySelectorAll('input, select, button, canvas[tabindex]')].filter((e) => {
+        const unlabelled = Array.from(document.querySelectorAll('input, select, button, canvas[tabindex]')).filter((e) => {
           const el = e as HTMLInputElement;
           const named = el.labels?.length || el.getAttribute('aria-label') || (e.tagName === 'BUTTON' && e.textContent!.trim());
           return !named;

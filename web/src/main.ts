@@ -5,7 +5,7 @@ import { initConv, recompute, state } from './conv.js';
 import { initIm2col } from './im2col.js';
 import { initStep, stepNumbers } from './step.js';
 import { initTrain, startTraining, trainLog } from './train.js';
-import { byId } from './util.js';
+import { byId, WASM_URL } from './util.js';
 
 /** Hooks for the Chromium tests and the benchmark (also handy from the console). */
 declare global {
@@ -14,8 +14,11 @@ declare global {
 
 async function main(): Promise<void> {
   const info = byId('backend-info');
-  const isolated = globalThis.crossOriginIsolated === true;
-  info.textContent = `Backend: ${tt.getBackendName()}, ${tt.getNumThreads()} thread(s); page ${isolated ? 'cross-origin isolated' : 'not isolated (one thread)'}.`;
+  // The kernels are served from the repository's build-wasm/ folder (scripts/playground.mjs).
+  const b = await tt.loadWasm({ url: WASM_URL });
+  info.textContent = `Backend: ${b.name}, ${b.threads} thread${b.threads === 1 ? '' : 's'}; page ${b.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated, so one thread'}.`;
+  info.dataset.backend = b.name;
+  info.dataset.threads = String(b.threads);
   initTrain();
   await initConv();
   initStep();

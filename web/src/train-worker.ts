@@ -4,6 +4,7 @@
  */
 import * as tt from 'tatami';
 import { batchPixels, loadSplit, type IdxSplit } from './fmnist.js';
+import { WASM_URL } from './util.js';
 import type { FromWorker, StartMessage, ToWorker } from './protocol.js';
 
 const scope = self as unknown as { postMessage(m: FromWorker, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null };
@@ -92,10 +93,17 @@ async function train(m: StartMessage): Promise<void> {
   post({ type: 'done', steps: step, seconds: (performance.now() - t0) / 1000, testAccuracy: last.acc, weights }, transfer);
 }
 
+let ready: Promise<tt.BackendInfo> | null = null;
+
 scope.onmessage = (e) => {
   const m = e.data;
   if (m.type === 'pause') paused = true;
   else if (m.type === 'resume') { paused = false; resume?.(); resume = null; }
-  else if (m.type === 'start') train(m).catch((err) => post({ type: 'error', message: err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err) }));
+  else if (m.type === 'start') ready!.then(() => train(m)).catch((err) => post({ type: 'error', message: err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err) }));
 };
-post({ type: 'ready', backend: tt.getBackendName(), threads: tt.getNumThreads(), isolated: (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true });
+// The wasm kernels, threaded over nested Web Workers when the page (and so this worker) is cross-origin isolated.
+ready = tt.loadWasm({ url: WASM_URL });
+ready.then(
+  (b) => post({ type: 'ready', backend: b.name, threads: b.threads, isolated: b.crossOriginIsolated === true }),
+  (err) => post({ type: 'error', message: `loading the wasm kernels: ${err instanceof Error ? err.message : String(err)}` }),
+);

@@ -1,6 +1,9 @@
 /** DOM and tensor ↔ canvas helpers shared by the playground's sections. */
 import * as tt from 'tatami';
 
+/** Where the page and the training worker fetch the wasm kernels (both bundles live in web/dist/). */
+export const WASM_URL = new URL('../../build-wasm/', import.meta.url);
+
 /** The element with this id (throws when the page lacks it: a broken page should fail loudly, not half-work). */
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);
