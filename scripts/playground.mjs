@@ -39,8 +39,12 @@ export async function buildPlayground({ minify = false } = {}) {
   });
 }
 
-/** Serves the public folders; resolves with the listening server. `isolated: false` drops COOP/COEP. */
-export function servePlayground({ port = 8080, host = '127.0.0.1', isolated = true } = {}) {
+/**
+ * Serves the public folders (and `extra` ones: the browser benchmark adds TensorFlow.js's wasm files); resolves
+ * with the listening server. `isolated: false` drops COOP/COEP.
+ */
+export function servePlayground({ port = 8080, host = '127.0.0.1', isolated = true, extra = [] } = {}) {
+  const folders = [...PUBLIC, ...extra];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     let path = decodeURIComponent(url.pathname);
@@ -48,7 +52,7 @@ export function servePlayground({ port = 8080, host = '127.0.0.1', isolated = tr
     if (path.endsWith('/')) path += 'index.html';
     const rel = normalize(path).replace(/^[/\\]+/, '');
     const file = join(root, rel);
-    const ok = PUBLIC.some((p) => rel === p || rel.startsWith(p + sep) || rel.startsWith(p + '/')) && file.startsWith(root + sep);
+    const ok = folders.some((p) => rel === p || rel.startsWith(p + sep) || rel.startsWith(p + '/')) && file.startsWith(root + sep);
     const headers = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
     if (isolated) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin' });
     try {
