@@ -36,11 +36,15 @@ async function tatamiW4(tt: typeof import('../src/index.ts'), n: number, w: numb
 }
 
 const rows: { what: string; imgs?: number; note?: string }[] = [];
+const push = (r: { what: string; imgs?: number; note?: string }) => {
+  rows.push(r);
+  console.error(`… ${r.what}: ${r.imgs?.toFixed(1) ?? '—'} images/s${r.note ? ` (${r.note})` : ''}`);
+};
 
 // Node, wasm backend (one thread and the default thread count).
 process.env.TATAMI_BACKEND = 'wasm';
 const tt = await import('../src/index.ts');
-rows.push({ what: `Node ${process.version}, Tatami ${tt.getBackendName()} × ${tt.getNumThreads()} threads`, imgs: await tatamiW4(tt, steps, warm) });
+push({ what: `Node ${process.version}, Tatami ${tt.getBackendName()} × ${tt.getNumThreads()} threads`, imgs: await tatamiW4(tt, steps, warm) });
 
 // @ts-expect-error -- plain ESM script without type declarations
 const pg = (await import('../scripts/playground.mjs')) as { buildPlayground(): Promise<void>; servePlayground(o: object): Promise<import('node:http').Server> };
@@ -66,13 +70,22 @@ try {
     const f = new Function('tt', 'n', 'w', `return (${src})(tt, n, w);`) as (tt: unknown, n: number, w: number) => Promise<number>;
     return f(tt, n, w);
   }, { n: steps, w: warm, src: tatamiW4.toString() });
-  rows.push({ what: `${ua}, Tatami ${info.name} × ${info.threads} threads (page main thread)`, imgs: inPage });
+  push({ what: `${ua}, Tatami ${info.name} × ${info.threads} threads (page main thread)`, imgs: inPage });
   await page.addScriptTag({ url: `${base}/web/dist/tfjs-w4.js`, type: 'module' });
   await page.waitForFunction(() => 'tfjsW4' in window);
   for (const b of ['cpu', 'wasm', 'webgl']) {
-    const r = await page.evaluate(async ({ b, n, w, path }) => (window as unknown as { tfjsW4(b: string, n: number, w: number, p: string): Promise<{ imagesPerSecond?: number; error?: string }> }).tfjsW4(b, n, w, path),
-      { b, n: Math.max(3, Math.round(steps / 2)), w: 2, path: `${base}/node_modules/@tensorflow/tfjs-backend-wasm/dist/` });
-    rows.push({ what: `${ua}, TensorFlow.js 4.22 ${b}${b === 'webgl' ? ' (SwiftShader, no GPU)' : ''}`, imgs: r.imagesPerSecond, note: r.error ? `cannot train: ${r.error}` : undefined });
+    // A backend that cannot finish a few steps in `--tf-timeout` seconds (default 180) is reported as such.
+    const limit = arg('tf-timeout', 180) * 1000;
+    const r = await Promise.race([
+      page.evaluate(async ({ b, n, w, path }) => (window as unknown as { tfjsW4(b: string, n: number, w: number, p: string): Promise<{ imagesPerSecond?: number; error?: string }> }).tfjsW4(b, n, w, path),
+        { b, n: Math.max(3, Math.round(steps / 3)), w: 1, path: `${base}/node_modules/@tensorflow/tfjs-backend-wasm/dist/` }),
+      new Promise<{ imagesPerSecond?: number; error?: string }>((ok) => setTimeout(() => ok({ error: `no result in ${limit / 1000} s` }), limit)),
+    ]);
+    if (r.error?.startsWith('no result')) {
+      push({ what: `${ua}, TensorFlow.js 4.22 ${b}`, note: r.error });
+      break; // the page is still busy with that backend
+    }
+    push({ what: `${ua}, TensorFlow.js 4.22 ${b}${b === 'webgl' ? ' (SwiftShader, no GPU)' : ''}`, imgs: r.imagesPerSecond, note: r.error ? `failed: ${r.error}` : undefined });
   }
 } finally {
   await browser.close();
