@@ -5,7 +5,7 @@
  * bundlers (package.json's `browser` export condition) both find the kernels at `new URL('./', import.meta.url)`.
  *
  * Platform seams: a module `X.ts` with a sibling `X.browser.ts` is replaced by the sibling (Node's file system,
- * native addon and worker_threads stay out), and pngjs by its own browserified build. The build fails if any
+ * native addon and worker_threads stay out), and pngjs (zlib, streams) by src/io/pngjs.browser.ts. The build fails if any
  * `node:` built-in is still reachable. Usage: node scripts/build-browser.mjs [--outdir DIR] [--no-minify]
  * (also importable: `browserBuildOptions()` gives the esbuild options, used by test/browser.test.ts).
  */
@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WASM_FILES = ['tatami.wasm', 'tatami-mt.wasm', 'tatami-relaxed.wasm', 'tatami-mt-relaxed.wasm'];
 
-/** esbuild plugin: X.ts → X.browser.ts where that exists; pngjs → pngjs/browser.js; node: built-ins are errors. */
+/** esbuild plugin: X.ts → X.browser.ts where that exists; pngjs → src/io/pngjs.browser.ts; node: built-ins are errors. */
 export function browserSeams() {
   return {
     name: 'tatami-browser-seams',
@@ -24,7 +24,7 @@ export function browserSeams() {
       build.onResolve({ filter: /^node:/ }, (args) => ({
         errors: [{ text: `${args.path} imported by ${args.importer.slice(root.length + 1)}: Node built-ins must stay behind a .browser.ts seam` }],
       }));
-      build.onResolve({ filter: /^pngjs$/ }, () => ({ path: join(root, 'node_modules', 'pngjs', 'browser.js') }));
+      build.onResolve({ filter: /^pngjs$/ }, () => ({ path: join(root, 'src', 'io', 'pngjs.browser.ts') }));
       build.onResolve({ filter: /^\.\.?\// }, (args) => {
         if (!args.importer.startsWith(join(root, 'src'))) return undefined;
         const ts = join(args.resolveDir, args.path).replace(/\.js$/, '.ts');
@@ -41,8 +41,6 @@ export function browserBuildOptions({ entry = join(root, 'src', 'browser.ts'), o
   return {
     entryPoints: [entry], outfile, bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
     minify, sourcemap: false, metafile: true, logLevel: 'warning', plugins: [browserSeams()],
-    // pngjs's browserified build tests `typeof process`; nothing else reads it.
-    define: { 'process.env.NODE_DEBUG': 'undefined' },
   };
 }
 
@@ -59,7 +57,7 @@ export function copyWasm(outdir) {
   return copied;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { build } = await import('esbuild');
   const args = process.argv.slice(2);
   const outdir = args.includes('--outdir') ? args[args.indexOf('--outdir') + 1] : join(root, 'dist', 'browser');

@@ -53,7 +53,11 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as models from './models/index.js';
 export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './models/summary.js';
-export { loadSafetensors, saveSafetensors, readSafetensors, parseSafetensors, serializeSafetensors, type SafetensorsContent } from './io/safetensors.js';
+export { parseSafetensors, serializeSafetensors, type SafetensorsContent } from './io/safetensors.js';
+export { loadSafetensors, readSafetensors, safetensorsBlob, type SafetensorsSource } from './browser-api/safetensors.js';
+export {
+  fromImageData, toImageData, fromCanvas, toCanvas, fromImageSource, readImageFile, fetchImage, type PixelOptions, type PixelSource,
+} from './browser-api/image.js';
 export * as viz from './viz/index.js';
 export * as train from './train/index.js';
 export {

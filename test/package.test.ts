@@ -54,6 +54,9 @@ test('npm pack → install offline in a fresh project → import, require, types
       'dist/data/worker.js', 'cjs/index.cjs', 'cjs/index.d.cts', 'build-wasm/tatami.wasm', 'build-wasm/tatami-mt.wasm',
       'binding.gyp', 'native/src/addon.c', 'native/src/tt.h', 'scripts/build-native.mjs', 'scripts/build-wasm.mjs',
       'data/fashion-mnist/train-images-idx3-ubyte.gz', 'data/fashion-mnist/LICENSE', 'assets/images/chelsea.png',
+      // The browser: the bundle with the four wasm builds beside it, its declarations, and the prebuilt modules.
+      'dist/browser/tatami.js', 'dist/browser.d.ts', 'dist/browser/tatami.wasm', 'dist/browser/tatami-mt.wasm',
+      'dist/browser/tatami-relaxed.wasm', 'dist/browser/tatami-mt-relaxed.wasm', 'wasm/tatami.wasm', 'wasm/manifest.json', 'scripts/wasm.mjs',
     ]) assert.ok(files.includes(f), `tarball lacks ${f}`);
     const stray = files.filter((f) => /^(test|docs|bench|tools|src|examples|node_modules|build|\.ci)\//.test(f) || f.endsWith('.map') || f.endsWith('.tgz'));
     assert.deepEqual(stray, [], 'tarball ships files it should not');
@@ -71,7 +74,7 @@ test('npm pack → install offline in a fresh project → import, require, types
     }
     const log = ok(r, 'npm install <tarball>');
     assert.match(log, native ? /native addon built/ : /native addon not built \(TATAMI_SKIP_NATIVE is set\)/);
-    assert.match(log, /wasm kernels up to date/, 'the install reuses the shipped wasm modules (no clang needed)');
+    assert.match(log, /wasm kernels: prebuilt modules/, 'the install uses the shipped prebuilt wasm modules (no clang needed)');
 
     // 4. ESM: the namespace, a computation, the training API; accelerated out of the box.
     writeFileSync(join(app, 'esm.mjs'), `
@@ -134,6 +137,23 @@ test('npm pack → install offline in a fresh project → import, require, types
     assert.equal(ok(sh('npx', ['--no-install', 'tatami', '--version'], { cwd: app, env }), 'npx tatami --version').trim(), pkg.version);
     assert.match(ok(sh('npx', ['--no-install', 'tatami', '--help'], { cwd: app, env }), 'npx tatami --help'), /train.*\n[\s\S]*predict/);
     assert.match(ok(sh('npx', ['--no-install', 'tatami', 'summary', '--model', 'small_cnn'], { cwd: app, env }), 'npx tatami summary'), /421,642/);
+
+    // 7b. Conditional exports: a bundler targeting the browser gets dist/browser/tatami.js and no node: module;
+    //     one targeting Node gets dist/index.js.
+    writeFileSync(join(app, 'page.mjs'), `import * as tt from 'tatami';\nconsole.log(tt.backendInfo(), await tt.loadWasm());\n`);
+    const bundle = (platform: 'browser' | 'node') => {
+      const r = sh(process.execPath, ['-e', `
+        import(${JSON.stringify(join(root, 'node_modules', 'esbuild', 'lib', 'main.js'))}).then(async ({ build }) => {
+          const r = await build({ entryPoints: ['page.mjs'], bundle: true, write: false, format: 'esm', platform: '${platform}',
+            metafile: true, logLevel: 'silent', external: ['tatami-native-unused'], outfile: 'out.js' });
+          console.log(JSON.stringify(Object.keys(r.metafile.inputs)));
+        });`], { cwd: app });
+      return JSON.parse(ok(r, `esbuild --platform=${platform}`).trim()) as string[];
+    };
+    const browserInputs = bundle('browser');
+    assert.ok(browserInputs.includes('node_modules/tatami/dist/browser/tatami.js'), browserInputs.join('\n'));
+    assert.deepEqual(browserInputs.filter((f) => f.startsWith('node:') || f.includes('/dist/index.js')), []);
+    assert.ok(bundle('node').includes('node_modules/tatami/dist/index.js'));
 
     // 8. Without the wasm modules (and no addon) Tatami says once, on stderr, that it runs on the reference backend.
     if (!native) {

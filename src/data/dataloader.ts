@@ -178,7 +178,7 @@ export class DataLoader<T, B = Collated<T>> {
       for (let b = 0; b < batches.length; b++) {
         yield this.loadBatch(batches[b], batchSeed(seed, b));
         // Yield to the event loop between batches so timers and I/O callbacks keep running during an epoch.
-        await new Promise<void>((r) => setImmediate(r));
+        await yieldToEventLoop();
       }
       return;
     }
@@ -242,6 +242,11 @@ export class DataLoader<T, B = Collated<T>> {
     this.poolBox.pool = null;
     if (pool) await pool.terminate();
   }
+}
+
+/** Lets timers and I/O run between batches: setImmediate in Node, a zero timeout in a page (no setImmediate). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise<void>((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
 }
 
 /**

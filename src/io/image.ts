@@ -47,15 +47,14 @@ export function decodeRaw(bytes: Uint8Array, name = 'image', maxPixels = getMaxI
     const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new Error(`${name}: not a PNG or JPEG file (starts with bytes ${head || '(empty)'}; expected 89 50 4e 47 for PNG or ff d8 ff for JPEG)`);
   }
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (format === 'png') {
-    if (Buffer.from(buf.subarray(Math.max(0, buf.length - 64))).indexOf('IEND') < 0) {
+    if (!hasIend(bytes)) {
       throw new Error(`${name}: truncated PNG: no IEND chunk at the end of the file (${bytes.length} bytes)`);
     }
     checkPng(bytes, name, maxPixels);
     let png;
     try {
-      png = PNG.sync.read(buf);
+      png = PNG.sync.read(typeof Buffer === 'undefined' ? (bytes as Buffer) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     } catch (e) {
       throw new Error(`${name}: corrupt or truncated PNG (${(e as Error).message})`);
     }
@@ -70,7 +69,7 @@ export function decodeRaw(bytes: Uint8Array, name = 'image', maxPixels = getMaxI
   checkJpeg(bytes, name, maxPixels);
   let img;
   try {
-    img = jpeg.decode(buf, {
+    img = jpeg.decode(bytes, {
       useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxMemoryUsageInMB: 2048,
       maxResolutionInMP: Number.isFinite(maxPixels) ? Math.max(1, maxPixels / 1e6) : 1e9,
     });
@@ -95,7 +94,7 @@ function fromRgba(rgba: Uint8Array, n: number, channels: number): Uint8Array {
 }
 
 /** Converts interleaved pixels to another channel layout (gray uses ITU-R 601 luma, like PIL). */
-function convertChannels(img: RawImage, mode: ImageReadMode): RawImage {
+export function convertChannels(img: RawImage, mode: ImageReadMode): RawImage {
   const want = mode === 'gray' ? 1 : mode === 'gray_alpha' ? 2 : mode === 'rgb' ? 3 : mode === 'rgba' ? 4 : img.channels;
   if (want === img.channels) return img;
   const n = img.width * img.height;
@@ -154,6 +153,14 @@ export function fromImageTensor(t: Tensor): RawImage {
   return { width: W, height: H, channels: C, data: out };
 }
 
+/** Whether the last 64 bytes hold an IEND chunk type (a complete PNG ends with it). */
+function hasIend(bytes: Uint8Array): boolean {
+  for (let i = bytes.length - 4; i >= Math.max(0, bytes.length - 64); i--) {
+    if (bytes[i] === 0x49 && bytes[i + 1] === 0x45 && bytes[i + 2] === 0x4e && bytes[i + 3] === 0x44) return true;
+  }
+  return false;
+}
+
 /** Decodes PNG or JPEG bytes to a uint8 tensor [C, H, W] (torchvision.io.decode_image). */
 export function decodeImage(bytes: Uint8Array, opts: { mode?: ImageReadMode; name?: string; maxPixels?: number } = {}): Tensor {
   return toImageTensor(convertChannels(decodeRaw(bytes, opts.name, opts.maxPixels), opts.mode ?? 'unchanged'));
@@ -193,14 +200,20 @@ export function encodeImage(t: Tensor, format: ImageFormat = 'png', opts: { qual
   if (format === 'png') {
     const colorType: ColorType = img.channels === 1 ? 0 : img.channels === 2 ? 4 : img.channels === 3 ? 2 : 6;
     const rgba = toRgba(img, true);
-    const png = { width: img.width, height: img.height, data: Buffer.from(rgba.buffer) } as unknown as PNG;
-    return PNG.sync.write(png, { colorType, inputColorType: 6, inputHasAlpha: true });
+    // No Buffer here, so the same code runs in a page (where pngjs is src/io/pngjs.browser.ts); plain Uint8Array out.
+    const png = { width: img.width, height: img.height, data: rgba } as unknown as PNG;
+    const out = PNG.sync.write(png, { colorType, inputColorType: 6, inputHasAlpha: true });
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }
   const quality = opts.quality ?? 90;
   if (!(quality >= 1 && quality <= 100)) throw new Error(`encodeImage: JPEG quality must be in 1..100, got ${quality}`);
   // jpeg-js encodes RGBA input (alpha ignored); gray images are replicated to RGB.
   const rgba = toRgba(img, false);
-  return jpeg.encode({ width: img.width, height: img.height, data: rgba }, quality).data;
+  if (typeof Buffer === 'undefined') {
+    throw new Error('encodeImage: JPEG encoding needs Node (jpeg-js returns a Buffer); in the browser encode PNG, or draw with tt.toCanvas and use canvas.toBlob(cb, \'image/jpeg\')');
+  }
+  const out = jpeg.encode({ width: img.width, height: img.height, data: rgba }, quality).data;
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 /**

@@ -269,7 +269,8 @@ export async function fit(model: TrainableModel, trainLoader: BatchSource, opts:
   const better = higherIsBetter(monitor);
   const stream: ProgressStream | undefined = typeof opts.progress === 'object' ? opts.progress : undefined;
   const showProgress = opts.progress !== false;
-  const log = opts.log ?? ((line: string) => (stream ?? process.stderr).write(line + '\n'));
+  // In a page there is no process: the epoch line goes to the console.
+  const log = opts.log ?? ((line: string) => (stream ?? (typeof process !== 'undefined' ? process.stderr : { write: (l: string) => console.log(l.trimEnd()) })).write(line + '\n'));
   let history: EpochRecord[] = [];
   let startEpoch = 0;
   let best = better ? -Infinity : Infinity;

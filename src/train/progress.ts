@@ -8,6 +8,20 @@ export interface ProgressStream {
   columns?: number;
 }
 
+/** stderr in Node; in a browser (no process) the console, one finished line at a time. */
+function defaultStream(): ProgressStream {
+  if (typeof process !== 'undefined' && process.stderr) return process.stderr;
+  let pending = '';
+  return {
+    write(s: string) {
+      pending += s;
+      const lines = pending.split(/\r|\n/);
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) console.log(line);
+    },
+  };
+}
+
 export interface ProgressOptions {
   /** Where to draw (default process.stderr). */
   stream?: ProgressStream;
@@ -45,7 +59,7 @@ export class ProgressBar {
   private lastLine = '';
 
   constructor(readonly total: number, private readonly opts: ProgressOptions = {}) {
-    this.stream = opts.stream ?? process.stderr;
+    this.stream = opts.stream ?? defaultStream();
     this.tty = Boolean(this.stream.isTTY);
   }
 
