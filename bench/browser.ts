@@ -15,6 +15,8 @@ const arg = (name: string, dflt: number) => {
 };
 const steps = arg('steps', 20);
 const warm = arg('warm', 3);
+/** --tfjs-only: skip the Tatami rows (TF.js's cpu backend alone can take many minutes). */
+const tfjsOnly = process.argv.includes('--tfjs-only');
 
 /** W4 with Tatami: median images per second over `steps` timed steps after `warm` untimed ones. */
 async function tatamiW4(tt: typeof import('../src/index.ts'), n: number, w: number): Promise<number> {
@@ -44,7 +46,7 @@ const push = (r: { what: string; imgs?: number; note?: string }) => {
 // Node, wasm backend (one thread and the default thread count).
 process.env.TATAMI_BACKEND = 'wasm';
 const tt = await import('../src/index.ts');
-push({ what: `Node ${process.version}, Tatami ${tt.getBackendName()} × ${tt.getNumThreads()} threads`, imgs: await tatamiW4(tt, steps, warm) });
+if (!tfjsOnly) push({ what: `Node ${process.version}, Tatami ${tt.getBackendName()} × ${tt.getNumThreads()} threads`, imgs: await tatamiW4(tt, steps, warm) });
 
 // @ts-expect-error -- plain ESM script without type declarations
 const pg = (await import('../scripts/playground.mjs')) as { buildPlayground(): Promise<void>; servePlayground(o: object): Promise<import('node:http').Server> };
@@ -64,35 +66,37 @@ try {
   await page.waitForSelector('body[data-ready=true]', { timeout: 120_000 });
   const ua = await page.evaluate(() => navigator.userAgent.match(/Chrom(e|ium)\/[\d.]+/)?.[0] ?? navigator.userAgent);
   const info = await page.evaluate(() => (window as unknown as { playground: { tt: { backendInfo(): { name: string; threads: number } } } }).playground.tt.backendInfo());
-  const inPage = await page.evaluate(async ({ n, w, src }) => {
+  const inPage = tfjsOnly ? undefined : await page.evaluate(async ({ n, w, src }) => {
     const tt = (window as unknown as { playground: { tt: unknown } }).playground.tt;
     // The same function as in Node, passed as source text so the page runs exactly this code.
     const f = new Function('tt', 'n', 'w', `return (${src})(tt, n, w);`) as (tt: unknown, n: number, w: number) => Promise<number>;
     return f(tt, n, w);
   }, { n: steps, w: warm, src: tatamiW4.toString() });
-  push({ what: `${ua}, Tatami ${info.name} × ${info.threads} threads (page main thread)`, imgs: inPage });
-  await page.addScriptTag({ url: `${base}/web/dist/tfjs-w4.js`, type: 'module' });
-  await page.waitForFunction(() => 'tfjsW4' in window);
+  if (!tfjsOnly) push({ what: `${ua}, Tatami ${info.name} × ${info.threads} threads (page main thread)`, imgs: inPage });
   for (const b of ['cpu', 'wasm', 'webgl']) {
-    // A backend that cannot finish a few steps in `--tf-timeout` seconds (default 180) is reported as such.
-    const limit = arg('tf-timeout', 180) * 1000;
-    const r = await Promise.race([
-      page.evaluate(async ({ b, n, w, path }) => (window as unknown as { tfjsW4(b: string, n: number, w: number, p: string): Promise<{ imagesPerSecond?: number; error?: string }> }).tfjsW4(b, n, w, path),
-        { b, n: Math.max(3, Math.round(steps / 3)), w: 1, path: `${base}/node_modules/@tensorflow/tfjs-backend-wasm/dist/` }),
-      new Promise<{ imagesPerSecond?: number; error?: string }>((ok) => setTimeout(() => ok({ error: `no result in ${limit / 1000} s` }), limit)),
-    ]);
-    if (r.error?.startsWith('no result')) {
-      push({ what: `${ua}, TensorFlow.js 4.22 ${b}`, note: r.error });
-      break; // the page is still busy with that backend
+    // Each TF.js backend in a fresh (cross-origin isolated) page, so one that never finishes does not block the next.
+    const tp = await browser.newPage();
+    try {
+      await tp.goto(`${base}/web/dist/`); // any same-origin URL: the script below brings everything
+      await tp.addScriptTag({ url: `${base}/web/dist/tfjs-w4.js`, type: 'module' });
+      await tp.waitForFunction(() => 'tfjsW4' in window);
+      const limit = arg('tf-timeout', 240) * 1000;
+      const r = await Promise.race([
+        tp.evaluate(async ({ b, n, path }) => (window as unknown as { tfjsW4(b: string, n: number, w: number, p: string): Promise<{ imagesPerSecond?: number; error?: string }> }).tfjsW4(b, n, 1, path),
+          { b, n: Math.max(2, Math.round(steps / 3)), path: `${base}/node_modules/@tensorflow/tfjs-backend-wasm/dist/` }),
+        new Promise<{ imagesPerSecond?: number; error?: string }>((ok) => setTimeout(() => ok({ error: `no result in ${limit / 1000} s` }), limit)),
+      ]);
+      push({ what: `${ua}, TensorFlow.js 4.22 ${b}${b === 'webgl' ? ' (SwiftShader, no GPU)' : ''}`, imgs: r.imagesPerSecond, note: r.error ? `failed: ${r.error}` : undefined });
+    } finally {
+      await tp.close();
     }
-    push({ what: `${ua}, TensorFlow.js 4.22 ${b}${b === 'webgl' ? ' (SwiftShader, no GPU)' : ''}`, imgs: r.imagesPerSecond, note: r.error ? `failed: ${r.error}` : undefined });
   }
 } finally {
   await browser.close();
   server.close();
 }
 
-const ref = rows[1].imgs!;
+const ref = tfjsOnly ? NaN : rows[1].imgs!;
 console.log(`W4 (small CNN, batch 64, Adam): images/s, median of ${steps} steps after ${warm} warm-up`);
 for (const r of rows) {
   const v = r.imgs === undefined ? '—' : r.imgs.toFixed(1);

@@ -10,6 +10,7 @@
  */
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,7 +52,9 @@ export function servePlayground({ port = 8080, host = '127.0.0.1', isolated = tr
     if (path === '/' || path === '/web') { res.writeHead(302, { location: '/web/' }); res.end(); return; }
     if (path.endsWith('/')) path += 'index.html';
     const rel = normalize(path).replace(/^[/\\]+/, '');
-    const file = join(root, rel);
+    let file = join(root, rel);
+    // Kernels not built locally: fall back to the prebuilt modules committed in wasm/.
+    if (rel.startsWith('build-wasm') && !existsSync(file)) file = join(root, 'wasm', rel.slice('build-wasm/'.length));
     const ok = folders.some((p) => rel === p || rel.startsWith(p + sep) || rel.startsWith(p + '/')) && file.startsWith(root + sep);
     const headers = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
     if (isolated) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin' });
