@@ -97,7 +97,7 @@ try {
 }
 
 const ref = tfjsOnly ? NaN : rows[1].imgs!;
-console.log(`W4 (small CNN, batch 64, Adam): images/s, median of ${steps} steps after ${warm} warm-up`);
+console.log(`W4 (small CNN, batch 64, Adam): images/s, median of ${steps} steps after ${warm} warm-up (TF.js: ${Math.max(2, Math.round(steps / 3))} after 1)`);
 for (const r of rows) {
   const v = r.imgs === undefined ? '—' : r.imgs.toFixed(1);
   const ratio = r.imgs === undefined ? '' : `  Tatami-in-Chromium / this = ${(ref / r.imgs).toFixed(2)}×`;
