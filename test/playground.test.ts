@@ -144,9 +144,13 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
     // trained weights go to the CNN section.
     await page.click('#train-use');
     assert.equal(await page.inputValue('#weights'), 'page');
+    // Opening up a conv2 map: its eight largest terms (input map, filter, contribution) are listed.
+    await page.click('#layers button[data-layer="3"][data-map="5"]');
+    assert.equal(await page.locator('#trace figure').count(), 8);
+    assert.match((await page.textContent('#trace h3')) ?? '', /Map 5 of layer 3/);
     if (shots) {
       await page.locator('#train').screenshot({ path: 'docs/images/playground-train.png' });
-      await page.locator('#cnn').screenshot({ path: 'docs/images/playground-cnn.png' });
+      await page.locator('#cnn').screenshot({ path: 'docs/images/playground-cnn.png' }); // with the trace of map 5
     }
     assert.deepEqual(errors, []);
   });
