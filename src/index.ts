@@ -37,7 +37,7 @@ export { mm, bmm, matmul } from './ops/matmul.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { relu, sigmoid, tanh } from './ops/activation.js';
 export { add_, sub_, mul_, div_, fill_, zero_, copy_, relu_ } from './ops/inplace.js';
-export { backend, setBackend, getBackendName, availableBackends, registerBackend, withBackend, setNumThreads, getNumThreads, type BackendLoader } from './backend/index.js';
+export { backend, setBackend, getBackendName, availableBackends, registerBackend, withBackend, setNumThreads, getNumThreads, backendInfo, type BackendLoader, type BackendInfo } from './backend/index.js';
 export type { Backend } from './backend/index.js';
 export * as F from './functional.js';
 export * as data from './data/index.js';

@@ -8,7 +8,7 @@ import * as tt from 'tatami/browser';
 declare global {
   interface Window {
     tatami: typeof tt;
-    loadKernels(): Promise<tt.BackendInfo>;
+    loadKernels(how: 'default' | 'bytes'): Promise<tt.BackendInfo>;
     conv(input: ConvInput): ConvOutput;
     train(input: TrainInput): Promise<{ losses: number[]; accuracy: number; backend: string }>;
     io(input: IoInput): Promise<IoOutput>;
@@ -46,7 +46,12 @@ window.io = async (input) => {
   return { imageData, canvas, gray, decoded: decodedTensor.tolist(), decodedShape: [...decodedTensor.shape], png: [...png], fromBytes, fromUrl, fromBlob, jpegError };
 };
 
-window.loadKernels = () => tt.loadWasm();
+window.loadKernels = async (how) => {
+  if (how === 'default') return tt.loadWasm(); // from the folder of this bundle
+  // The caller's own bytes (a single-threaded relaxed-SIMD build): threads and SIMD flavour come from the options.
+  const bytes = await (await fetch('tatami-relaxed.wasm')).arrayBuffer();
+  return tt.loadWasm({ bytes, relaxed: true });
+};
 
 window.conv = (input) => {
   const xl = tt.tensor(input.x).reshape(input.xShape).requiresGrad_();
