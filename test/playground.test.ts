@@ -130,7 +130,22 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
     // PLAYGROUND_TRAIN_STEPS=188 runs the full epoch at this batch size.
     const steps = Number(process.env.PLAYGROUND_TRAIN_STEPS ?? 40);
     const t0 = Date.now();
-    const done = await page.evaluate((maxSteps) => ((window as unknown as { playground: unknown }).playground as { startTraining(o: object): Promise<{ testAccuracy: number; steps: number }> }).startTraining({ epochs: 1, batchSize: 32, maxSteps }), steps);
+    await page.evaluate((maxSteps) => {
+      const w = window as unknown as { playground: { startTraining(o: object): Promise<unknown> }; trainDone?: Promise<unknown> };
+      w.trainDone = w.playground.startTraining({ epochs: 1, batchSize: 32, maxSteps });
+    }, steps);
+    // Pause: the worker stops between steps (no progress for a while), the page keeps computing; then resume.
+    await page.waitForFunction(() => /step \d+/.test(document.getElementById('train-status')!.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.click('#train-pause');
+    await page.waitForTimeout(1500); // a step in flight may still report
+    const stepAt = async () => (await page.evaluate(() => ((window as unknown as { playground: { trainLog: { type: string; step?: number }[] } }).playground.trainLog.filter((m) => m.type === 'progress').at(-1)?.step ?? 0)));
+    const paused = await stepAt();
+    await page.selectOption('#preset', { label: 'Gaussian blur' }); // the page stays responsive meanwhile
+    await page.waitForTimeout(2000); // running, the worker reports at least every 400 ms
+    assert.equal(await stepAt(), paused, 'no progress while paused');
+    assert.equal(await page.textContent('#train-pause'), 'Resume');
+    await page.click('#train-pause');
+    const done = await page.evaluate(() => (window as unknown as { trainDone: Promise<{ testAccuracy: number; steps: number }> }).trainDone);
     const log = await page.evaluate(() => ((window as unknown as { playground: unknown }).playground as { trainLog: { type: string; backend?: string; threads?: number; isolated?: boolean; imagesPerSecond?: number }[] }).trainLog);
     const ready = log.find((m) => m.type === 'ready')!;
     const ips = log.filter((m) => m.type === 'progress').map((m) => m.imagesPerSecond!);
@@ -140,8 +155,7 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
     assert.equal(ready.isolated, true);
     assert.match(ready.backend!, /^wasm/, `worker backend: ${ready.backend}`);
     assert.ok(ready.threads! > 1, `worker threads: ${ready.threads}`);
-    // The page stayed usable: a kernel change still redraws while the worker was busy is covered above; here the
-    // trained weights go to the CNN section.
+    // The trained weights go to the CNN section.
     await page.click('#train-use');
     assert.equal(await page.inputValue('#weights'), 'page');
     // Opening up a conv2 map: its eight largest terms (input map, filter, contribution) are listed.

@@ -66,7 +66,8 @@ async function train(m: StartMessage): Promise<void> {
       for (let b = 0; b < idx.length; b++) if (pred[b] === trainSet.labels[idx[b]]) ok++;
       sumLoss += loss.item(); sumAcc += ok / idx.length; count++; images += idx.length;
       step++;
-      if (count >= 5 || i + B >= trainSet.n) {
+      // Report every 5 steps, or sooner when steps are slow (so the curves and pause/resume feel live).
+      if (count >= 5 || performance.now() - since > 400 || i + B >= trainSet.n) {
         const busy = (performance.now() - since) / 1000;
         post({ type: 'progress', step, epoch, loss: sumLoss / count, acc: sumAcc / count, imagesPerSecond: images / busy, stepsPerEpoch });
         sumLoss = sumAcc = count = images = 0;
