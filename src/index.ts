@@ -7,7 +7,7 @@
  * `ConfusionMatrix`, `accuracy`, `topKAccuracy`, `saveCheckpoint`, `loadCheckpoint`, `ProgressBar`).
  */
 import './autograd/engine.js';
-import './tensor/methods.js';
+import './ops/methods.js';
 
 export { Tensor, type NestedArray, type NestedBoolArray, type GradHook, type BackwardOptions } from './tensor/tensor.js';
 export type { DType, TypedArray, FloatArray } from './tensor/dtype.js';

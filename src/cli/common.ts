@@ -9,7 +9,7 @@ import { InvalidArgumentError } from 'commander';
 import { Tensor } from '../tensor/tensor.js';
 import * as T from '../data/transforms.js';
 import type { TransformLike } from '../data/transform-base.js';
-import { IMAGENET_MEAN, IMAGENET_STD } from '../models/imagenet.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../data/transforms.js';
 
 /** An error meant for the command line: printed as `tatami <command>: <message>`, without a stack trace. */
 export class CliError extends Error {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
 import * as viz from '../viz/index.js';
 import { parseShape, readRunConfig } from './common.js';
-import { action, ensureDir, loadZoo } from './viz-common.js';
+import { getModel, getModelInfo } from '../models/index.js';
+import { action, ensureDir } from './viz-common.js';
 
 export function registerGraph(program: Command): Command {
   return program.command('graph')
@@ -14,12 +15,11 @@ export function registerGraph(program: Command): Command {
     .option('--input-size <c,h,w>', 'input shape (default: the model\'s)')
     .option('-o, --out <file>', 'output .svg or .html', 'model-graph.svg')
     .action(action(async (o: { model: string; run?: string; inputSize?: string; out: string }) => {
-      const zoo = await loadZoo();
       const cfg = o.run ? readRunConfig(o.run) : null;
       if (cfg) o.model = cfg.model;
-      const info = zoo.getModelInfo(o.model);
+      const info = getModelInfo(o.model);
       const shape = o.inputSize ? parseShape('--input-size', o.inputSize) : (cfg?.inputShape ?? info.inputShape);
-      const model = zoo.getModel(o.model, cfg ? { numClasses: cfg.classes.length } : {});
+      const model = getModel(o.model, cfg ? { numClasses: cfg.classes.length } : {});
       model.eval();
       ensureDir(o.out);
       const nodes = viz.writeModelGraph(o.out, model, new Tensor(new Float32Array(shape[0] * shape[1] * shape[2]), [1, ...shape], 'float32'), { title: `${o.model} (input ${shape.join('×')})` });

@@ -8,7 +8,7 @@
  * (`--model resnet18 --weights resnet18.safetensors`, torchvision names) explain the shipped photos.
  */
 import '../autograd/engine.js';
-import '../tensor/methods.js';
+import '../ops/methods.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,26 +24,9 @@ import { readImage } from '../io/image.js';
 import { loadSafetensors } from '../io/safetensors.js';
 import { FashionMNIST } from '../data/idx.js';
 import * as viz from '../viz/index.js';
+import { getModel, getModelInfo, IMAGENET_CLASSES, IMAGENET_MEAN, IMAGENET_STD } from '../models/index.js';
 import { adaptImage, denormalize, formatError, integer, nonNegativeInt, readRunConfig, runWeights } from './common.js';
 
-/** The slice of src/models/index.ts the CLI uses (imported lazily so the viz package builds without the zoo). */
-export interface ModelZoo {
-  getModel(name: string, opts?: { numClasses?: number; [k: string]: unknown }): AnyModule;
-  getModelInfo(name: string): { name: string; inputShape: [number, number, number]; numClasses: number; torchvision: boolean };
-  IMAGENET_CLASSES?: readonly string[];
-}
-
-export async function loadZoo(): Promise<ModelZoo> {
-  const spec = '../models/index.js';
-  try {
-    return (await import(spec)) as ModelZoo;
-  } catch (e) {
-    throw new Error(`the model zoo (src/models) could not be loaded: ${(e as Error).message}`);
-  }
-}
-
-const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-const IMAGENET_STD = [0.229, 0.224, 0.225];
 const ASSETS = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/images');
 const DEFAULT_PHOTO = join(ASSETS, 'chelsea.png');
 
@@ -95,10 +78,10 @@ export function trainOnFashion(model: AnyModule, steps: number, seed = 0, log: (
 }
 
 /** A classifier trained by `tatami train`: its config.json gives the model, classes, input size and normalisation. */
-export async function loadRun(zoo: ModelZoo, flags: ModelFlags): Promise<Loaded> {
+export async function loadRun(flags: ModelFlags): Promise<Loaded> {
   const cfg = readRunConfig(flags.run!);
   const weights = flags.weights ?? runWeights(flags.run!);
-  const model = zoo.getModel(cfg.model, { numClasses: cfg.classes.length });
+  const model = getModel(cfg.model, { numClasses: cfg.classes.length });
   model.loadStateDict(await loadSafetensors(weights), true);
   model.eval();
   const norm = cfg.normalize;
@@ -114,11 +97,10 @@ export async function loadRun(zoo: ModelZoo, flags: ModelFlags): Promise<Loaded>
 }
 
 export async function loadModel(flags: ModelFlags): Promise<Loaded> {
-  const zoo = await loadZoo();
-  if (flags.run) return loadRun(zoo, flags);
-  const info = zoo.getModelInfo(flags.model);
+  if (flags.run) return loadRun(flags);
+  const info = getModelInfo(flags.model);
   manualSeed(flags.seed);
-  const model = zoo.getModel(flags.model);
+  const model = getModel(flags.model);
   const [C, H, W] = info.inputShape;
   if (flags.weights) {
     if (!existsSync(flags.weights)) throw new Error(`--weights: no such file '${flags.weights}'`);
@@ -134,7 +116,7 @@ export async function loadModel(flags: ModelFlags): Promise<Loaded> {
   } else console.error(`note: no --weights given, so ${flags.model} has RANDOM weights (pass --weights ${flags.model}.safetensors exported from torchvision)`);
   model.eval();
   const imagenet = C === 3 && info.numClasses === 1000;
-  const classes = imagenet && zoo.IMAGENET_CLASSES ? zoo.IMAGENET_CLASSES : C === 1 && info.numClasses === 10 ? FashionMNIST.classes : Array.from({ length: info.numClasses }, (_, i) => String(i));
+  const classes = imagenet ? IMAGENET_CLASSES : C === 1 && info.numClasses === 10 ? FashionMNIST.classes : Array.from({ length: info.numClasses }, (_, i) => String(i));
   const prepare = (display: Tensor): Tensor => {
     let img = viz.toRgbFloat(display);
     if (C === 1) {

@@ -9,7 +9,7 @@
  * ImageNet pre-training plays in PANDA), so (b) is not a strict one-class protocol; (a) sees normal images only.
  */
 import '../autograd/engine.js';
-import '../tensor/methods.js';
+import '../ops/methods.js';
 import { Tensor } from '../tensor/tensor.js';
 import * as nn from '../nn/index.js';
 import { manualSeed } from '../tensor/random.js';
