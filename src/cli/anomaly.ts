@@ -15,7 +15,7 @@ export function registerAnomaly(program: Command): Command {
     .option('--seed <n>', 'random seed', integer('--seed'), 0)
     .option('-o, --out <file>', 'anomaly-map figure', 'anomaly.png')
     .action(action(async (o: { normal: number; method: 'ae' | 'knn' | 'both'; trainSteps: number; num: number; k: number; seed: number; out: string }) => {
-      const { runAnomalyDemo } = await import('../viz/anomaly-demo.js');
+      const { runAnomalyDemo } = await import('../recipes/anomaly.js');
       const r = await runAnomalyDemo({ normalClass: o.normal, method: o.method, trainSteps: o.trainSteps, numTest: o.num, k: o.k, seed: o.seed, out: o.out, log: console.error });
       for (const [name, v] of Object.entries(r.auroc)) console.log(`AUROC (${name}): ${(v as number).toFixed(4)}`);
       console.log(`anomaly maps: ${o.out}`);

@@ -6,7 +6,8 @@ import { Tensor } from '../tensor/tensor.js';
 import { writeImage, makeGrid } from '../io/image.js';
 import * as viz from '../viz/index.js';
 import { nonNegativeNumber, positiveInt } from './common.js';
-import { action, fashionTensors, loadModel, modelOptions, parseNumbers, type ModelFlags } from './viz-common.js';
+import { fashionImages } from '../recipes/fashion.js';
+import { action, loadModel, modelOptions, parseNumbers, type ModelFlags } from './viz-common.js';
 
 export function registerAttack(program: Command): Command {
   return modelOptions(program.command('attack').description('FGSM/PGD adversarial examples: accuracy against ε on the Fashion-MNIST test subset'))
@@ -22,7 +23,7 @@ export function registerAttack(program: Command): Command {
       const eps = parseNumbers(o.eps, '--eps');
       const m = await loadModel(o);
       if (m.inputShape[0] !== 1 || m.inputShape[1] !== 28) throw new Error(`attack: evaluates on Fashion-MNIST, so the model must take 1×28×28 inputs; ${m.name} takes ${m.inputShape.join('×')}`);
-      const { x, y } = fashionTensors(false, o.num);
+      const { x, y } = fashionImages({ train: false, limit: o.num });
       const batches: [Tensor, Tensor][] = [];
       for (let s = 0; s < x.shape[0]; s += 100) batches.push([x.narrow(0, s, Math.min(100, x.shape[0] - s)), y.narrow(0, s, Math.min(100, x.shape[0] - s))]);
       mkdirSync(o.out, { recursive: true });
