@@ -14,7 +14,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { choice, integer, positiveInt, positiveNumber } from './common.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { DataLoader } from '../data/dataloader.js';
 import type { Dataset } from '../data/dataset.js';
@@ -42,14 +43,6 @@ export interface SegmentRunConfig {
   data: string;
   size: number;
   ignoreIndex: number;
-}
-
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
-    return n;
-  };
 }
 
 function datasets(data: string, size: number, numClasses: number | undefined, scenes: number): { train: Dataset<[Tensor, Tensor]>; val: Dataset<[Tensor, Tensor]>; numClasses: number; classNames: string[] } {
@@ -97,8 +90,8 @@ export function registerSegmentCommands(program: Command): void {
     .option('--size <n>', 'scene size / training crop size', positiveInt('--size'), 64)
     .option('--epochs <n>', 'epochs', positiveInt('--epochs'), 10)
     .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'), 16)
-    .option('--lr <x>', 'Adam learning rate', (v) => Number(v), 2e-3)
-    .option('--ignore-index <n>', 'mask value to ignore (padding, VOC borders)', (v) => Number(v), 255)
+    .option('--lr <x>', 'Adam learning rate', positiveNumber('--lr'), 2e-3)
+    .option('--ignore-index <n>', 'mask value to ignore (padding, VOC borders)', integer('--ignore-index'), 255)
     .option('--out <dir>', 'run folder', 'runs/segment')
     .action(async (o: { model: string; modelOptions: string; data: string; numClasses?: number; scenes: number; size: number; epochs: number; batchSize: number; lr: number; ignoreIndex: number; out: string }) => {
       const ds = datasets(o.data, o.size, o.numClasses, o.scenes);
@@ -133,9 +126,9 @@ export function registerSegmentCommands(program: Command): void {
     .option('--model <name>', 'a registered model, with --weights (e.g. torchvision weights from tools/export_torchvision.py)')
     .option('--weights <file>', '.safetensors state dict for --model')
     .option('--num-classes <n>', 'classes of --model', positiveInt('--num-classes'), 21)
-    .option('--normalize <kind>', "'imagenet' (torchvision weights) or 'none' (default: imagenet with --model, none with --run)")
+    .option('--normalize <kind>', "'imagenet' (torchvision weights) or 'none' (default: imagenet with --model, none with --run)", choice('--normalize', ['imagenet', 'none'] as const))
     .option('--out <file>', 'mask PNG; the overlay goes beside it as *-overlay.png', 'mask.png')
-    .action(async (path: string, o: { run?: string; model?: string; weights?: string; numClasses: number; normalize?: string; out: string }) => {
+    .action(async (path: string, o: { run?: string; model?: string; weights?: string; numClasses: number; normalize?: 'imagenet' | 'none'; out: string }) => {
       let model: SegmentationModule;
       if (o.run) model = (await loadRun(o.run)).model;
       else if (o.model && o.weights) {

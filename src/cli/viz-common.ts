@@ -139,22 +139,6 @@ export function ensureDir(path: string): void {
   mkdirSync(dirname(resolve(path)), { recursive: true });
 }
 
-/** Comma-separated non-negative integers (channel or class lists). */
-export function parseInts(s: string, what: string): number[] {
-  const parts = s.split(',').map((t) => t.trim());
-  const bad = parts.filter((t) => !/^\d+$/.test(t));
-  if (bad.length) throw new Error(`${what}: expected comma-separated non-negative integers, got '${s}' (not integers: ${bad.map((b) => `'${b}'`).join(', ')})`);
-  return parts.map(Number);
-}
-
-/** Comma-separated finite numbers (ε lists). */
-export function parseNumbers(s: string, what: string): number[] {
-  const parts = s.split(',').map((t) => t.trim());
-  const bad = parts.filter((t) => t === '' || !Number.isFinite(Number(t)));
-  if (bad.length) throw new Error(`${what}: expected comma-separated numbers, got '${s}' (not numbers: ${bad.map((b) => `'${b}'`).join(', ')})`);
-  return parts.map(Number);
-}
-
 /** Wraps an action so errors print one line, `tatami <command>: <message>`, and set the exit code instead of a stack trace. */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
   return async (...args: A) => {
