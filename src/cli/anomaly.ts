@@ -1,6 +1,5 @@
 /** `tatami anomaly`: anomaly detection on Fashion-MNIST (autoencoder and PANDA-style kNN), AUROC for both. */
 import type { Command } from 'commander';
-import * as viz from '../viz/index.js';
 import { choice, integer, nonNegativeInt, positiveInt } from './common.js';
 import { action } from './viz-common.js';
 

@@ -1,6 +1,5 @@
 /** `tatami features`: a layer's feature maps for one image, as a grid of heat maps. */
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { writeImage } from '../io/image.js';
 import * as viz from '../viz/index.js';
 import { choice, nonNegativeInt, positiveInt } from './common.js';

@@ -1,6 +1,5 @@
 /** `tatami graph`: the module tree with output shapes, as SVG or HTML. */
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
 import * as viz from '../viz/index.js';
 import { readRunConfig, shapeOption } from './common.js';
