@@ -7,7 +7,7 @@
  * `ConfusionMatrix`, `accuracy`, `topKAccuracy`, `saveCheckpoint`, `loadCheckpoint`, `ProgressBar`).
  */
 import './autograd/engine.js';
-import './tensor/methods.js';
+import './ops/methods.js';
 
 export { Tensor, type NestedArray, type NestedBoolArray, type GradHook, type BackwardOptions } from './tensor/tensor.js';
 export type { DType, TypedArray, FloatArray } from './tensor/dtype.js';
@@ -55,6 +55,7 @@ export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from
 export { loadSafetensors, saveSafetensors, readSafetensors, parseSafetensors, serializeSafetensors, type SafetensorsContent } from './io/safetensors.js';
 export * as viz from './viz/index.js';
 export * as train from './train/index.js';
+export * as recipes from './recipes/index.js';
 export {
   fit, evaluate, type FitOptions, type EvaluateResult, type EpochRecord, type Callback, type BatchSource,
   type TrainableModel, type OptimizerLike, type SchedulerLike,

@@ -93,7 +93,7 @@ test('gradcheck: pad in every mode (float64)', () => {
 const X = tt.arange(1, 17, 1, { dtype: 'float32' }).reshape(1, 1, 4, 4);
 const K = tt.tensor([[1, 1, 1], [2, 0, 1], [-1, -1, 0]]).reshape(1, 1, 3, 3);
 
-test("seed course: conv2d worked examples (values checked with torch 1.13)", () => {
+test("conv2d worked examples (values checked with torch 1.13)", () => {
   forEachBackend(() => {
     assert.deepEqual(F.conv2d(X, K).reshape(2, 2).toArray(), [[4, 8], [20, 24]]);
     assert.deepEqual(F.conv2d(X, K, tt.tensor([3])).reshape(2, 2).toArray(), [[7, 11], [23, 27]]);
@@ -105,7 +105,7 @@ test("seed course: conv2d worked examples (values checked with torch 1.13)", () 
   });
 });
 
-test('seed course: output size OH = floor((H + 2P − FH)/S) + 1', () => {
+test('output size OH = floor((H + 2P − FH)/S) + 1 (torch.nn.Conv2d shape formula)', () => {
   const configs: [number, number, number, number][] = [ // H, FH, P, S
     [4, 3, 0, 1], [4, 3, 1, 1], [7, 3, 1, 2], [8, 3, 1, 2], [28, 5, 2, 1], [32, 5, 0, 3], [6, 2, 0, 2], [5, 5, 0, 1], [9, 4, 3, 4],
   ];
@@ -116,7 +116,7 @@ test('seed course: output size OH = floor((H + 2P − FH)/S) + 1', () => {
   }
 });
 
-/** The course's recipe for transposed convolution: insert stride−1 zeros between inputs, pad by FH−1, correlate with F. */
+/** Transposed convolution as Dumoulin & Visin 2016 (§4) derive it: insert stride−1 zeros between inputs, pad by FH−1, correlate with F. */
 function courseTransposed(x: number[][], f: number[][], stride: number): tt.Tensor {
   const h = x.length;
   const k = f.length;
@@ -126,7 +126,7 @@ function courseTransposed(x: number[][], f: number[][], stride: number): tt.Tens
   return F.conv2d(up, tt.tensor(f).reshape(1, 1, k, k));
 }
 
-test('seed course: transposed convolution = insert zeros, then correlate = convTranspose2d with the kernel rotated 180°', () => {
+test('transposed convolution = insert zeros, then correlate = convTranspose2d with the kernel rotated 180°', () => {
   const x = [[1, 2], [3, 4]];
   const f = [[1, -1], [2, 1]];
   const xt = tt.tensor(x).reshape(1, 1, 2, 2);

@@ -22,7 +22,7 @@ test('contrastiveLoss: value and gradient', () => {
 
 test('freeze: a frozen backbone does not move while the new head trains; unfreeze restores gradients', () => {
   tt.manualSeed(0);
-  const m = models.smallCnnLike(8, [4, 8], 16);
+  const m = models.smallCnn({ numClasses: 8, widths: [4, 8], hidden: 16 });
   models.freeze(m);
   m.set(-1, new nn.Linear(16, 2));
   assert.equal(m.numParameters(true), 16 * 2 + 2);
@@ -40,23 +40,23 @@ test('freeze: a frozen backbone does not move while the new head trains; unfreez
   assert.equal(m.numParameters(true), m.numParameters());
 });
 
-test('transfer from classes 0-7 beats training from scratch on 50 images/class at the same step budget', () => {
+test('transfer from classes 0-7 beats training from scratch on 50 images/class at the same step budget', async () => {
   // A narrow CNN keeps this fast (~5 s); the example runs the full-width one at several budgets. With 8 steps the
   // transferred network is near its ceiling on every seed, while from scratch some seeds still predict one class.
-  const r = models.transferLearningExperiment({
+  const r = await tt.recipes.transferLearningExperiment({
     pretrain: { epochs: 2, width: [8, 16], hidden: 32 }, budgets: [8], seeds: [0, 1, 2, 3], heldOut: false,
   });
   assert.equal(r.testImages, 200);
   assert.ok(r.pretrainAccuracy > 0.65, `pretraining on 8 classes: ${r.pretrainAccuracy}`);
   const [row] = r.rows;
   assert.equal(row.headSteps, 4);
-  const transfer = models.meanAccuracy(row.transfer.test), scratch = models.meanAccuracy(row.scratch.test);
+  const transfer = tt.recipes.meanAccuracy(row.transfer.test), scratch = tt.recipes.meanAccuracy(row.scratch.test);
   assert.ok(transfer > 0.95, `transfer ${row.transfer.test}`);
   assert.ok(transfer > scratch + 0.1, `transfer ${row.transfer.test} vs scratch ${row.scratch.test}`);
 });
 
-test('Siamese one-shot on held-out classes is well above chance', () => {
-  const r = models.siameseOneShotExperiment({ steps: 25, batchSize: 16, episodes: 100 });
+test('Siamese one-shot on held-out classes is well above chance', async () => {
+  const r = await tt.recipes.siameseOneShot({ steps: 25, batchSize: 16, episodes: 100 });
   assert.ok(Number.isFinite(r.finalLoss));
   assert.ok(r.oneShotAccuracy > r.chance + 0.2, `one-shot ${r.oneShotAccuracy} (chance ${r.chance})`);
 });

@@ -69,7 +69,7 @@ test('gradcheck: adaptive pooling with non-divisible sizes and maxUnpool2d (floa
   });
 });
 
-test('seed course: 2×2 max pooling', () => {
+test('2×2 max pooling, hand-computed', () => {
   const x = tt.tensor([[1, 2, 3, 4], [5, 6, 7, 8], [16, 15, 14, 13], [12, 11, 10, 9]]).reshape(1, 1, 4, 4);
   forEachBackend(() => {
     assert.deepEqual(F.maxPool2d(x, 2).reshape(2, 2).toArray(), [[6, 8], [16, 14]]);

@@ -10,8 +10,8 @@ test('the training API is public: top-level names are the tt.train ones', () => 
     assert.equal(typeof tt[name], 'function', name);
     assert.equal(tt[name], (tt.train as Record<string, unknown>)[name], `tt.${name} === tt.train.${name}`);
   }
-  assert.equal(typeof tt.viz.ConvAutoencoder, 'function');
-  assert.equal(typeof tt.viz.runAnomalyDemo, 'function');
+  assert.equal(typeof tt.models.ConvAutoencoder, 'function');
+  assert.equal(typeof tt.recipes.runAnomalyDemo, 'function');
 });
 
 test('topKAccuracy: hand-computed, ties to the lower index as argmax', () => {

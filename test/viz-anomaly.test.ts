@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
-import { ConvAutoencoder, trainAutoencoder } from '../src/viz/autoencoder.ts';
+import { ConvAutoencoder } from '../src/models/autoencoder.ts';
+import { trainAutoencoder } from '../src/recipes/anomaly.ts';
 import { TestConv, fashion } from './viz-helpers.ts';
 
 const { viz, nn } = tt;
@@ -35,14 +36,14 @@ test('reconstructionScores: zero for a perfect reconstruction, MSE otherwise; sh
   assert.throws(() => viz.reconstructionScores((t: tt.Tensor) => t.flatten(1), x), /an autoencoder must return the input's shape/);
 });
 
-test('ConvAutoencoder: shapes, training lowers the error, normal images score lower than other classes', () => {
+test('ConvAutoencoder: shapes, training with fit lowers the error, normal images score lower than other classes', async () => {
   tt.manualSeed(0);
   const ae = new ConvAutoencoder({ width: 8 });
   assert.deepEqual(tt.noGrad(() => ae.forward(tt.zeros([2, 1, 28, 28]))).shape, [2, 1, 28, 28]);
   assert.throws(() => ae.forward(tt.zeros([1, 1, 30, 30])), /divisible by 4/);
   assert.deepEqual(ae.namedModules().map(([n]) => n).filter((n) => /coder\.\d$/.test(n)).slice(0, 2), ['encoder.0', 'encoder.1']);
   const normal = fashion(true, 2000, [1]); // trousers
-  const losses = trainAutoencoder(ae, normal.x, { steps: 60, batchSize: 16, lr: 5e-3 });
+  const losses = await trainAutoencoder(ae, normal.x, { steps: 60, batchSize: 16, lr: 5e-3 });
   const first = losses.slice(0, 5).reduce((a, b) => a + b) / 5, last = losses.slice(-5).reduce((a, b) => a + b) / 5;
   assert.ok(last < 0.6 * first, `MSE ${first} → ${last}`);
   const te = fashion(false, 200);

@@ -29,13 +29,14 @@ test('bad options give one clear error line and exit code 1', async () => {
   const orig = console.error;
   console.error = (s: string) => errors.push(s);
   try {
-    await p.parseAsync(['node', 'tatami', 'attack', '--attack', 'cw']);
+    await p.parseAsync(['node', 'tatami', 'features', '--train-steps', '0', '--image', '/nonexistent/cat.png']);
     await p.parseAsync(['node', 'tatami', 'anomaly', '--normal', '12', '--train-steps', '1']);
   } finally {
     console.error = orig;
   }
   assert.equal(process.exitCode, 1);
   process.exitCode = 0;
-  assert.match(errors[0], /^tatami attack: --attack must be fgsm or pgd, got 'cw'/);
+  assert.match(errors[0], /^tatami features: --image: no such file '\/nonexistent\/cat.png'/);
+  // Bad option values (--attack cw …) are refused while parsing: test/cli-options.test.ts.
   assert.match(errors[1], /^tatami anomaly: the normal class must be 0..9/);
 });

@@ -1,5 +1,5 @@
 /**
- * Numerical gradient checking: central differences against autograd, the way the seed course tests every layer.
+ * Numerical gradient checking: central differences against autograd, as torch.autograd.gradcheck.
  * Use float64 inputs for tight tolerances; float32 works with a larger eps and looser tolerances.
  */
 import { Tensor } from '../tensor/tensor.js';

@@ -5,24 +5,24 @@ import { join } from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
 import { writeImage, makeGrid } from '../io/image.js';
 import * as viz from '../viz/index.js';
-import { nonNegativeNumber, positiveInt } from './common.js';
-import { action, fashionTensors, loadModel, modelOptions, parseNumbers, type ModelFlags } from './viz-common.js';
+import { choice, nonNegativeNumber, numberList, positiveInt } from './common.js';
+import { fashionImages } from '../recipes/fashion.js';
+import { action, loadModel, modelOptions, type ModelFlags } from './viz-common.js';
 
 export function registerAttack(program: Command): Command {
   return modelOptions(program.command('attack').description('FGSM/PGD adversarial examples: accuracy against ε on the Fashion-MNIST test subset'))
-    .option('--attack <a>', 'fgsm | pgd', 'fgsm')
-    .option('-e, --eps <list>', 'comma-separated ε (L∞, in [0, 1] pixel units)', '0,0.01,0.02,0.05,0.1,0.2')
+    .option('--attack <a>', 'fgsm | pgd', choice('--attack', ['fgsm', 'pgd'] as const), 'fgsm')
+    .option('-e, --eps <list>', 'comma-separated ε (L∞, in [0, 1] pixel units)', numberList('--eps', 0, 1), [0, 0.01, 0.02, 0.05, 0.1, 0.2])
     .option('--steps <n>', 'PGD iterations', positiveInt('--steps'), 10)
     .option('--step-size <a>', 'PGD step size (default 2.5·ε/steps)', nonNegativeNumber('--step-size'))
     .option('--no-random-start', 'PGD without the random start')
     .option('-n, --num <n>', 'test images', positiveInt('--num'), 500)
     .option('-o, --out <dir>', 'folder for the perturbed example images', 'attack')
-    .action(action(async (o: ModelFlags & { attack: 'fgsm' | 'pgd'; eps: string; steps: number; stepSize?: number; randomStart: boolean; num: number; out: string }) => {
-      if (o.attack !== 'fgsm' && o.attack !== 'pgd') throw new Error(`--attack must be fgsm or pgd, got '${o.attack}'`);
-      const eps = parseNumbers(o.eps, '--eps');
+    .action(action(async (o: ModelFlags & { attack: 'fgsm' | 'pgd'; eps: number[]; steps: number; stepSize?: number; randomStart: boolean; num: number; out: string }) => {
+      const eps = o.eps;
       const m = await loadModel(o);
       if (m.inputShape[0] !== 1 || m.inputShape[1] !== 28) throw new Error(`attack: evaluates on Fashion-MNIST, so the model must take 1×28×28 inputs; ${m.name} takes ${m.inputShape.join('×')}`);
-      const { x, y } = fashionTensors(false, o.num);
+      const { x, y } = fashionImages({ train: false, limit: o.num });
       const batches: [Tensor, Tensor][] = [];
       for (let s = 0; s < x.shape[0]; s += 100) batches.push([x.narrow(0, s, Math.min(100, x.shape[0] - s)), y.narrow(0, s, Math.min(100, x.shape[0] - s))]);
       mkdirSync(o.out, { recursive: true });

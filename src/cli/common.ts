@@ -9,7 +9,7 @@ import { InvalidArgumentError } from 'commander';
 import { Tensor } from '../tensor/tensor.js';
 import * as T from '../data/transforms.js';
 import type { TransformLike } from '../data/transform-base.js';
-import { IMAGENET_MEAN, IMAGENET_STD } from '../models/imagenet.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../data/transforms.js';
 
 /** An error meant for the command line: printed as `tatami <command>: <message>`, without a stack trace. */
 export class CliError extends Error {
@@ -77,6 +77,55 @@ export function integer(name: string) {
     const n = Number(v);
     if (v.trim() === '' || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
     return n;
+  };
+}
+
+/** `--name <x>`: a finite number > 0 (learning rates). */
+export function positiveNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got '${v}'`);
+    return n;
+  };
+}
+
+/** `--name <a|b|…>`: one of `values` (an enum option). */
+export function choice<T extends string>(name: string, values: readonly T[]) {
+  return (v: string): T => {
+    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`${name} must be one of ${values.join(', ')}, got '${v}'`);
+    return v as T;
+  };
+}
+
+/** `--name <list>`: comma-separated non-negative integers (channel or class lists). */
+export function intList(name: string) {
+  return (v: string): number[] => {
+    const parts = v.split(',').map((t) => t.trim());
+    const bad = parts.filter((t) => !/^\d+$/.test(t) || !Number.isSafeInteger(Number(t)));
+    if (bad.length) throw new InvalidArgumentError(`${name} must be comma-separated non-negative integers, got '${v}' (not integers: ${bad.map((b) => `'${b}'`).join(', ')})`);
+    return parts.map(Number);
+  };
+}
+
+/** `--name <list>`: comma-separated finite numbers in [min, max] (ε lists). */
+export function numberList(name: string, min = -Infinity, max = Infinity) {
+  return (v: string): number[] => {
+    const parts = v.split(',').map((t) => t.trim());
+    const bad = parts.filter((t) => t === '' || !Number.isFinite(Number(t)) || Number(t) < min || Number(t) > max);
+    const range = Number.isFinite(min) || Number.isFinite(max) ? ` in [${min}, ${max}]` : '';
+    if (bad.length) throw new InvalidArgumentError(`${name} must be comma-separated numbers${range}, got '${v}' (bad: ${bad.map((b) => `'${b}'`).join(', ')})`);
+    return parts.map(Number);
+  };
+}
+
+/** `--name <c,h,w>`: a shape of `dims` positive integers (parseShape as an option parser). */
+export function shapeOption(name: string, dims: number[] = [3]) {
+  return (v: string): number[] => {
+    try {
+      return parseShape(name, v, dims);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
   };
 }
 

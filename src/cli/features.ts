@@ -1,9 +1,8 @@
 /** `tatami features`: a layer's feature maps for one image, as a grid of heat maps. */
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { writeImage } from '../io/image.js';
 import * as viz from '../viz/index.js';
-import { nonNegativeInt, positiveInt } from './common.js';
+import { choice, nonNegativeInt, positiveInt } from './common.js';
 import { action, ensureDir, inputImage, loadModel, modelOptions, type ModelFlags } from './viz-common.js';
 
 export function registerFeatures(program: Command): Command {
@@ -12,7 +11,7 @@ export function registerFeatures(program: Command): Command {
     .option('-i, --image <file>', 'input image (default: a Fashion-MNIST test image, or the cat photo for RGB models)')
     .option('--index <n>', 'Fashion-MNIST test image index when no --image', nonNegativeInt('--index'), 0)
     .option('--max-maps <n>', 'channels shown', positiveInt('--max-maps'), 64)
-    .option('--cmap <name>', 'viridis | jet | inferno | gray', 'viridis')
+    .option('--cmap <name>', 'viridis | jet | inferno | gray', choice('--cmap', ['viridis', 'jet', 'inferno', 'gray'] as const), 'viridis')
     .option('-o, --out <file>', 'output PNG', 'feature-maps.png')
     .action(action(async (o: ModelFlags & { layer?: string; image?: string; index: number; maxMaps: number; cmap: viz.ColormapName; out: string }) => {
       const m = await loadModel(o);

@@ -1,6 +1,5 @@
 /** `tatami filters`: a convolution layer's kernels as images. */
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { writeImage } from '../io/image.js';
 import * as viz from '../viz/index.js';
 import { action, ensureDir, loadModel, modelOptions, type ModelFlags } from './viz-common.js';

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { writeImage, makeGrid } from '../io/image.js';
 import * as viz from '../viz/index.js';
-import { nonNegativeInt } from './common.js';
+import { choice, nonNegativeInt } from './common.js';
 import { action, ensureDir, inputImage, loadModel, modelOptions, type ModelFlags } from './viz-common.js';
 
 export function registerGradcam(program: Command): Command {
@@ -11,7 +11,7 @@ export function registerGradcam(program: Command): Command {
     .option('-i, --image <file>', 'input image (default: a Fashion-MNIST test image, or the cat photo for RGB models)')
     .option('--index <n>', 'Fashion-MNIST test image index when no --image', nonNegativeInt('--index'), 0)
     .option('-c, --class <k>', 'class to explain (default: the predicted class)', nonNegativeInt('--class'))
-    .option('--method <m>', 'gradcam | gradcam++', 'gradcam')
+    .option('--method <m>', 'gradcam | gradcam++', choice('--method', ['gradcam', 'gradcam++'] as const), 'gradcam')
     .option('-o, --out <file>', 'output PNG', 'gradcam.png')
     .action(action(async (o: ModelFlags & { layer?: string; image?: string; index: number; class?: number; method: 'gradcam' | 'gradcam++'; out: string }) => {
       const m = await loadModel(o);

@@ -3,19 +3,19 @@ import type { Command } from 'commander';
 import { Tensor } from '../tensor/tensor.js';
 import { writeImage, makeGrid } from '../io/image.js';
 import * as viz from '../viz/index.js';
-import { nonNegativeInt, positiveInt } from './common.js';
-import { action, ensureDir, loadModel, modelOptions, parseInts, type ModelFlags } from './viz-common.js';
+import { intList, nonNegativeInt, positiveInt } from './common.js';
+import { action, ensureDir, loadModel, modelOptions, type ModelFlags } from './viz-common.js';
 
 export function registerMaximize(program: Command): Command {
   return modelOptions(program.command('maximize').description('activation maximisation: the input that excites a channel (or class) most'))
     .option('-l, --layer <name>', 'module name; omit to maximise a class logit')
-    .option('-c, --channels <list>', 'comma-separated channels (or classes)', '0,1,2,3,4,5,6,7')
+    .option('-c, --channels <list>', 'comma-separated channels (or classes)', intList('--channels'), [0, 1, 2, 3, 4, 5, 6, 7])
     .option('--steps <n>', 'gradient-ascent steps', positiveInt('--steps'), 128)
     .option('--jitter <px>', 'random shift per step', nonNegativeInt('--jitter'), 2)
     .option('--blur-every <n>', 'Gaussian blur every n steps (0 = off)', nonNegativeInt('--blur-every'), 4)
     .option('-o, --out <file>', 'output PNG', 'maximize.png')
-    .action(action(async (o: ModelFlags & { layer?: string; channels: string; steps: number; jitter: number; blurEvery: number; out: string }) => {
-      const channels = parseInts(o.channels, '--channels');
+    .action(action(async (o: ModelFlags & { layer?: string; channels: number[]; steps: number; jitter: number; blurEvery: number; out: string }) => {
+      const channels = o.channels;
       const m = await loadModel(o);
       const images: Tensor[] = [];
       const labels: string[] = [];

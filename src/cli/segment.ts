@@ -15,6 +15,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { choice, integer, positiveInt, positiveNumber } from './common.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { DataLoader } from '../data/dataloader.js';
 import type { Dataset } from '../data/dataset.js';
@@ -85,14 +86,6 @@ export const DEFAULT_SEGMENT_CONFIG: SegmentTrainConfig = {
   model: 'unet', modelOptions: {}, data: 'scenes', scenes: 2000, sceneRadius: [0.07, 0.28], sceneObjects: [3, 6], size: 64,
   epochs: 10, batchSize: 16, lr: 2e-3, schedule: 'none', loss: 'ce', ignoreIndex: 255, seed: 0, out: 'runs/segment', progress: true, report: false,
 };
-
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
-    return n;
-  };
-}
 
 /** Parses 'a,b' into a numeric pair for option `name`. */
 export function numberPair(name: string) {
@@ -285,11 +278,11 @@ export function registerSegmentCommands(program: Command): void {
     .option('--size <n>', 'scene size / training crop size', positiveInt('--size'), d.size)
     .option('--epochs <n>', 'epochs', positiveInt('--epochs'), d.epochs)
     .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'), d.batchSize)
-    .option('--lr <x>', 'Adam learning rate (peak with onecycle)', (v) => Number(v), d.lr)
+    .option('--lr <x>', 'Adam learning rate (peak with onecycle)', positiveNumber('--lr'), d.lr)
     .addOption(new Option('--schedule <name>', 'learning-rate schedule').default(d.schedule).choices(['none', 'cosine', 'onecycle']))
     .addOption(new Option('--loss <name>', 'per-pixel cross entropy, or cross entropy + soft Dice').default(d.loss).choices(['ce', 'dice-ce']))
-    .option('--ignore-index <n>', 'mask value to ignore (padding, VOC borders)', (v) => Number(v), d.ignoreIndex)
-    .option('--seed <n>', 'random seed', (v) => Number(v), d.seed)
+    .option('--ignore-index <n>', 'mask value to ignore (padding, VOC borders)', integer('--ignore-index'), d.ignoreIndex)
+    .option('--seed <n>', 'random seed', integer('--seed'), d.seed)
     .option('--no-progress', 'plain log lines instead of a progress bar')
     .option('--report', 'also write <out>/report.html (curves, per-class IoU, image | truth | prediction rows)', d.report)
     .option('--out <dir>', 'run folder', d.out)
@@ -309,7 +302,7 @@ export function registerSegmentCommands(program: Command): void {
     .option('--model <name>', 'a registered model, with --weights (e.g. torchvision weights from tools/export_torchvision.py)')
     .option('--weights <file>', '.safetensors state dict for --model')
     .option('--num-classes <n>', 'classes of --model', positiveInt('--num-classes'), 21)
-    .option('--normalize <kind>', "'imagenet' (torchvision weights) or 'none' (default: imagenet with --model, none with --run)")
+    .option('--normalize <kind>', "'imagenet' (torchvision weights) or 'none' (default: imagenet with --model, none with --run)", choice('--normalize', ['imagenet', 'none'] as const))
     .option('--out <file>', 'mask PNG; the overlay goes beside it as *-overlay.png', 'mask.png')
     .action(async (path: string, o: SegmentPredictOptions) => {
       await runSegmentPredict(path, o);

@@ -8,42 +8,24 @@
  * (`--model resnet18 --weights resnet18.safetensors`, torchvision names) explain the shipped photos.
  */
 import '../autograd/engine.js';
-import '../tensor/methods.js';
+import '../ops/methods.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Tensor } from '../tensor/tensor.js';
-import { manualSeed, Generator } from '../tensor/random.js';
+import { manualSeed } from '../tensor/random.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import type { AnyModule } from '../nn/module.js';
-import { Adam } from '../optim/adam.js';
-import { crossEntropy } from '../ops/loss.js';
 import { interpolate } from '../ops/interpolate.js';
 import { readImage } from '../io/image.js';
 import { loadSafetensors } from '../io/safetensors.js';
 import { FashionMNIST } from '../data/idx.js';
 import * as viz from '../viz/index.js';
+import { getModel, getModelInfo, IMAGENET_CLASSES, IMAGENET_MEAN, IMAGENET_STD } from '../models/index.js';
+import { fashionImages, trainFashionClassifier } from '../recipes/fashion.js';
 import { adaptImage, denormalize, formatError, integer, nonNegativeInt, readRunConfig, runWeights } from './common.js';
 
-/** The slice of src/models/index.ts the CLI uses (imported lazily so the viz package builds without the zoo). */
-export interface ModelZoo {
-  getModel(name: string, opts?: { numClasses?: number; [k: string]: unknown }): AnyModule;
-  getModelInfo(name: string): { name: string; inputShape: [number, number, number]; numClasses: number; torchvision: boolean };
-  IMAGENET_CLASSES?: readonly string[];
-}
-
-export async function loadZoo(): Promise<ModelZoo> {
-  const spec = '../models/index.js';
-  try {
-    return (await import(spec)) as ModelZoo;
-  } catch (e) {
-    throw new Error(`the model zoo (src/models) could not be loaded: ${(e as Error).message}`);
-  }
-}
-
-const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-const IMAGENET_STD = [0.229, 0.224, 0.225];
 const ASSETS = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/images');
 const DEFAULT_PHOTO = join(ASSETS, 'chelsea.png');
 
@@ -65,40 +47,11 @@ export interface Loaded {
 
 export interface ModelFlags { model: string; weights?: string; run?: string; trainSteps: number; seed: number }
 
-export function fashionTensors(train: boolean, n: number, onlyClasses?: readonly number[]): { x: Tensor; y: Tensor } {
-  const ds = new FashionMNIST({ subset: 'embedded', train });
-  const img = ds.data.dataView(), lab = ds.targets.dataView();
-  const idx: number[] = [];
-  for (let i = 0; i < lab.length && idx.length < n; i++) if (!onlyClasses || onlyClasses.includes(lab[i])) idx.push(i);
-  const x = new Float32Array(idx.length * 784);
-  idx.forEach((i, k) => { for (let p = 0; p < 784; p++) x[k * 784 + p] = img[i * 784 + p] / 255; });
-  return { x: new Tensor(x, [idx.length, 1, 28, 28], 'float32'), y: new Tensor(Int32Array.from(idx.map((i) => lab[i])), [idx.length], 'int32') };
-}
-
-/** Trains a classifier with Adam on the embedded Fashion-MNIST training subset (logs every 50 steps). */
-export function trainOnFashion(model: AnyModule, steps: number, seed = 0, log: (s: string) => void = console.error): void {
-  const { x, y } = fashionTensors(true, 6000);
-  const opt = new Adam(model.parameters(), { lr: 2e-3 });
-  const gen = new Generator(seed);
-  model.train();
-  for (let s = 0; s < steps; s++) {
-    const idx = new Int32Array(64);
-    for (let i = 0; i < 64; i++) idx[i] = Math.floor(gen.random() * x.shape[0]);
-    const it = new Tensor(idx, [64], 'int32');
-    const loss = crossEntropy(model.forward(x.indexSelect(0, it)) as Tensor, y.indexSelect(0, it));
-    opt.zeroGrad();
-    loss.backward();
-    opt.step();
-    if ((s + 1) % 50 === 0 || s === steps - 1) log(`train step ${s + 1}/${steps}: loss ${loss.item().toFixed(4)}`);
-  }
-  model.eval();
-}
-
 /** A classifier trained by `tatami train`: its config.json gives the model, classes, input size and normalisation. */
-export async function loadRun(zoo: ModelZoo, flags: ModelFlags): Promise<Loaded> {
+export async function loadRun(flags: ModelFlags): Promise<Loaded> {
   const cfg = readRunConfig(flags.run!);
   const weights = flags.weights ?? runWeights(flags.run!);
-  const model = zoo.getModel(cfg.model, { numClasses: cfg.classes.length });
+  const model = getModel(cfg.model, { numClasses: cfg.classes.length });
   model.loadStateDict(await loadSafetensors(weights), true);
   model.eval();
   const norm = cfg.normalize;
@@ -114,11 +67,10 @@ export async function loadRun(zoo: ModelZoo, flags: ModelFlags): Promise<Loaded>
 }
 
 export async function loadModel(flags: ModelFlags): Promise<Loaded> {
-  const zoo = await loadZoo();
-  if (flags.run) return loadRun(zoo, flags);
-  const info = zoo.getModelInfo(flags.model);
+  if (flags.run) return loadRun(flags);
+  const info = getModelInfo(flags.model);
   manualSeed(flags.seed);
-  const model = zoo.getModel(flags.model);
+  const model = getModel(flags.model);
   const [C, H, W] = info.inputShape;
   if (flags.weights) {
     if (!existsSync(flags.weights)) throw new Error(`--weights: no such file '${flags.weights}'`);
@@ -129,12 +81,12 @@ export async function loadModel(flags: ModelFlags): Promise<Loaded> {
     if (steps > 0) {
       if (C !== 1 || H !== 28) throw new Error(`--model ${flags.model}: takes [${info.inputShape.join(', ')}] inputs; only 1×28×28 models can be trained on Fashion-MNIST here (pass --weights)`);
       console.error(`no --weights: training ${flags.model} for ${steps} steps on the embedded Fashion-MNIST subset`);
-      trainOnFashion(model, steps, flags.seed);
+      await trainFashionClassifier(model, { steps, seed: flags.seed, log: console.error });
     }
   } else console.error(`note: no --weights given, so ${flags.model} has RANDOM weights (pass --weights ${flags.model}.safetensors exported from torchvision)`);
   model.eval();
   const imagenet = C === 3 && info.numClasses === 1000;
-  const classes = imagenet && zoo.IMAGENET_CLASSES ? zoo.IMAGENET_CLASSES : C === 1 && info.numClasses === 10 ? FashionMNIST.classes : Array.from({ length: info.numClasses }, (_, i) => String(i));
+  const classes = imagenet ? IMAGENET_CLASSES : C === 1 && info.numClasses === 10 ? FashionMNIST.classes : Array.from({ length: info.numClasses }, (_, i) => String(i));
   const prepare = (display: Tensor): Tensor => {
     let img = viz.toRgbFloat(display);
     if (C === 1) {
@@ -169,7 +121,7 @@ export async function loadModel(flags: ModelFlags): Promise<Loaded> {
 export function inputImage(m: Loaded, image: string | undefined, index: number): { x: Tensor; shown: Tensor; label: number | null } {
   if (image === undefined && m.inputShape[0] === 1) {
     const i = index;
-    const { x, y } = fashionTensors(false, 1000);
+    const { x, y } = fashionImages({ train: false, limit: 1000 });
     if (!(i >= 0 && i < x.shape[0])) throw new Error(`--index must be in 0..${x.shape[0] - 1}, got ${index}`);
     const x28 = x.select(0, i).contiguous();
     // A model trained at another size (tatami train --image-size) gets the image resized its way.
@@ -185,22 +137,6 @@ export function inputImage(m: Loaded, image: string | undefined, index: number):
 
 export function ensureDir(path: string): void {
   mkdirSync(dirname(resolve(path)), { recursive: true });
-}
-
-/** Comma-separated non-negative integers (channel or class lists). */
-export function parseInts(s: string, what: string): number[] {
-  const parts = s.split(',').map((t) => t.trim());
-  const bad = parts.filter((t) => !/^\d+$/.test(t));
-  if (bad.length) throw new Error(`${what}: expected comma-separated non-negative integers, got '${s}' (not integers: ${bad.map((b) => `'${b}'`).join(', ')})`);
-  return parts.map(Number);
-}
-
-/** Comma-separated finite numbers (ε lists). */
-export function parseNumbers(s: string, what: string): number[] {
-  const parts = s.split(',').map((t) => t.trim());
-  const bad = parts.filter((t) => t === '' || !Number.isFinite(Number(t)));
-  if (bad.length) throw new Error(`${what}: expected comma-separated numbers, got '${s}' (not numbers: ${bad.map((b) => `'${b}'`).join(', ')})`);
-  return parts.map(Number);
 }
 
 /** Wraps an action so errors print one line, `tatami <command>: <message>`, and set the exit code instead of a stack trace. */

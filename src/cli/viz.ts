@@ -15,8 +15,6 @@ import { registerAttack } from './attack.js';
 import { registerAnomaly } from './anomaly.js';
 import { registerGraph } from './graph.js';
 
-export { trainOnFashion } from './viz-common.js';
-
 /** Adds the viz subcommands to the `tatami` commander program. */
 export function registerVizCommands(program: Command): Command {
   for (const register of [registerFeatures, registerFilters, registerMaximize, registerGradcam, registerSaliency, registerAttack, registerAnomaly, registerGraph]) register(program);

@@ -17,6 +17,7 @@ import { Worker } from './thread.js';
 import { existsSync, fileURLToPath } from '../io/fs.js';
 import { defaultGenerator, Generator } from '../tensor/random.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
+import type { Sampler } from './sampler.js';
 import { decodeFromTransfer, defaultCollate, type Collated } from './collate.js';
 import { batchSeed, withDataSeed } from './rng.js';
 
@@ -26,6 +27,11 @@ export interface DataLoaderOptions<T, B> {
   batchSize?: number;
   /** Reshuffle the samples at every epoch (default false). */
   shuffle?: boolean;
+  /**
+   * The indices of each epoch, instead of `shuffle` (PyTorch's `sampler`; the two are exclusive): a Sampler (e.g.
+   * `RandomSampler(ds, { replacement: true, numSamples })` for a fixed number of steps), or a fixed index list.
+   */
+  sampler?: Sampler | readonly number[];
   /** Source of the epoch seeds (default: the global generator). Pass `new Generator(seed)` for reproducibility. */
   generator?: Generator;
   /** Drop the last batch when it is smaller than batchSize (default false). */
@@ -83,6 +89,8 @@ export class DataLoader<T, B = Collated<T>> {
   readonly dataset: Dataset<T>;
   readonly batchSize: number;
   readonly shuffle: boolean;
+  /** The sampler option (null: sequential, or shuffled when `shuffle`). */
+  readonly sampler: Sampler | readonly number[] | null;
   readonly dropLast: boolean;
   readonly numWorkers: number;
   readonly prefetchFactor: number;
@@ -110,6 +118,15 @@ export class DataLoader<T, B = Collated<T>> {
     this.dataset = dataset;
     this.batchSize = batchSize;
     this.shuffle = opts.shuffle ?? false;
+    if (opts.sampler !== undefined && this.shuffle) throw new Error('DataLoader: sampler and shuffle are mutually exclusive (a sampler decides the order; drop shuffle: true)');
+    if (opts.sampler !== undefined && !Array.isArray(opts.sampler) && typeof (opts.sampler as Sampler).indices !== 'function') {
+      throw new Error('DataLoader: sampler must be a Sampler (with length and indices(generator)) or an array of indices');
+    }
+    if (Array.isArray(opts.sampler)) {
+      const bad = (opts.sampler as readonly number[]).find((i) => !Number.isInteger(i) || i < 0 || i >= dataset.length);
+      if (bad !== undefined) throw new Error(`DataLoader: sampler index ${bad} is not an integer in [0, ${dataset.length})`);
+    }
+    this.sampler = opts.sampler ?? null;
     this.dropLast = opts.dropLast ?? false;
     this.numWorkers = numWorkers;
     this.prefetchFactor = prefetchFactor;
@@ -126,7 +143,7 @@ export class DataLoader<T, B = Collated<T>> {
 
   /** Number of batches per epoch. */
   get length(): number {
-    const n = this.dataset.length;
+    const n = this.sampler ? this.sampler.length : this.dataset.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
@@ -134,14 +151,17 @@ export class DataLoader<T, B = Collated<T>> {
   private plan(): { seed: number; batches: number[][] } {
     const seed = this.generator.nextUint32();
     this.epoch++;
-    const n = this.dataset.length;
     let order: ArrayLike<number>;
-    if (this.shuffle) order = new Generator(seed).permutation(n);
+    if (Array.isArray(this.sampler)) order = this.sampler as readonly number[];
+    else if (this.sampler) order = (this.sampler as Sampler).indices(new Generator(seed));
+    else if (this.shuffle) order = new Generator(seed).permutation(this.dataset.length);
     else {
+      const n = this.dataset.length;
       const o = new Int32Array(n);
       for (let i = 0; i < n; i++) o[i] = i;
       order = o;
     }
+    const n = order.length;
     const batches: number[][] = [];
     for (let s = 0; s < n; s += this.batchSize) {
       const e = Math.min(n, s + this.batchSize);

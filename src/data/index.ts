@@ -30,6 +30,7 @@
  */
 export { Dataset, TensorDataset, Subset, ConcatDataset, datasetFromSpec, type WorkerSpec } from './dataset.js';
 export { DataLoader, type DataLoaderOptions } from './dataloader.js';
+export { RandomSampler, SequentialSampler, type Sampler, type RandomSamplerOptions } from './sampler.js';
 export { defaultCollate, type Collated } from './collate.js';
 export { randomSplit, KFold, crossValidate, type Fold, type CrossValidationResult, type Generator_ } from './split.js';
 export { MNIST, FashionMNIST, readIdx, writeIdx, parseIdx, encodeIdx, type IdxData, type IdxType, type MNISTOptions } from './idx.js';

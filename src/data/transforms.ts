@@ -39,8 +39,9 @@ export type Sample = Tensor | ImageSample;
 /** Interpolation modes for resampling. */
 export type Interpolation = 'bilinear' | 'nearest';
 
-/** Per-channel ImageNet statistics, for `Normalize(IMAGENET_MEAN, IMAGENET_STD)`. */
+/** ImageNet channel means (RGB) of torchvision's normalisation, for `Normalize(IMAGENET_MEAN, IMAGENET_STD)`. */
 export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
+/** ImageNet channel standard deviations (RGB). */
 export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
 
 // ---------------------------------------------------------------------------------------------------------------

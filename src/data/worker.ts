@@ -4,8 +4,11 @@
  * which cannot cross threads), moving tensor buffers instead of copying them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-// The whole library, so tensor methods and every op a transform may use are installed in this thread too.
-import '../index.js';
+// What the main thread installed through the library's entry: the autograd engine, the Tensor methods and every
+// built-in dataset and registered transform (a spec names them); user modules import their own dependencies.
+import '../autograd/engine.js';
+import '../ops/methods.js';
+import './index.js';
 import { datasetFromSpec, type WorkerSpec } from './dataset.js';
 import { defaultCollate, encodeForTransfer } from './collate.js';
 import { withDataSeed } from './rng.js';

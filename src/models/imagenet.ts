@@ -11,10 +11,10 @@ import { tensor } from '../tensor/creation.js';
 import { formatShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** ImageNet channel means (RGB) of torchvision's normalisation. */
-export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
-/** ImageNet channel standard deviations (RGB). */
-export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
+import { IMAGENET_MEAN, IMAGENET_STD } from '../data/transforms.js';
+
+// One definition, in data/transforms.ts (below models in the layer order); re-exported as tt.models' names.
+export { IMAGENET_MEAN, IMAGENET_STD };
 
 /** Python's round(): halves go to the even neighbour (torchvision's center_crop offsets use it). */
 function roundHalfEven(v: number): number {

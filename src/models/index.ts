@@ -46,7 +46,6 @@ export * from './autoencoder.js';
 export * from './gan.js';
 export * from './pix2pix.js';
 export * from './restoration.js';
-export * from './transfer.js';
 export { makeDivisible, Conv2dNormActivation, type ConvNormActOptions, type NormFactory, type ActivationFactory } from './layers.js';
 export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './summary.js';
 export { IMAGENET_CLASSES, IMAGENET_MEAN, IMAGENET_STD, imagenetPreprocess, type ImagenetPreprocessOptions } from './imagenet.js';

@@ -20,6 +20,10 @@ export interface SmallCnnOptions extends SmallNetOptions {
   batchNorm?: boolean;
   /** Dropout probability before the classifier (0 = none). */
   dropout?: number;
+  /** Channels of the two conv blocks (default [32, 64]; narrower nets keep experiments and tests fast). */
+  widths?: readonly [number, number];
+  /** Units of the hidden linear layer (default 128). */
+  hidden?: number;
 }
 
 /** Input channels, image size and classes with their defaults; the size must survive two 2×2 poolings. */
@@ -48,7 +52,12 @@ export function smallCnn(opts: SmallCnnOptions = {}): nn.Sequential {
     opts.batchNorm
       ? [...convBnRelu(cin, cout), new nn.MaxPool2d(2)]
       : [new nn.Conv2d(cin, cout, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2)];
-  return new nn.Sequential(...block(inC, 32), ...block(32, 64), ...classifier(64 * (size / 4) * (size / 4), 128, numClasses, opts.dropout ?? 0));
+  const [w1, w2] = opts.widths ?? [32, 64];
+  const hidden = opts.hidden ?? 128;
+  for (const [name, v] of [['widths[0]', w1], ['widths[1]', w2], ['hidden', hidden]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`smallCnn: ${name} must be a positive integer, got ${v}`);
+  }
+  return new nn.Sequential(...block(inC, w1), ...block(w1, w2), ...classifier(w2 * (size / 4) * (size / 4), hidden, numClasses, opts.dropout ?? 0));
 }
 
 /** Options of smallVgg. */

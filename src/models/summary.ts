@@ -120,7 +120,6 @@ function fmtMacs(n: number): string {
 export function summary(model: Module<[Tensor], unknown>, inputShape: readonly number[], opts: SummaryOptions = {}): ModelSummary {
   const shape = inputShape.length === 3 ? [1, ...inputShape] : [...inputShape];
   const named = model.namedModules();
-  const pathOf = new Map<AnyModule, string>(named.map(([p, m]) => [m, p]));
   const rows: SummaryRow[] = [];
   const counted = new Set<AnyModule>();
   const stack: AnyModule[] = [];

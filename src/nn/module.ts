@@ -336,6 +336,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** The submodule at a dotted path ('layer4.1.conv2'); throws naming the missing part. */
   getSubmodule(target: string): AnyModule {
     if (target === '') return this;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk starts at this module
     let mod: AnyModule = this;
     for (const part of target.split('.')) {
       mod.discover();

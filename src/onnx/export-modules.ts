@@ -34,8 +34,9 @@ export interface LeafContext {
   output: Tensor;
 }
 
-const SELU_ALPHA = 1.6732632423543772848170429916717;
-const SELU_SCALE = 1.0507009873554804934193349852946;
+// SELU's constants (Klambauer et al. 2017) as the nearest doubles, as PyTorch stores them.
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
 
 /** ONNX pads [x1_begin, x2_begin, x1_end, x2_end] from symmetric per-dim padding. */
 function pads2(p: readonly number[]): number[] {

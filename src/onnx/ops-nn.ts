@@ -75,6 +75,7 @@ const ConvTranspose: OpFn = (ins, ctx) => {
   require2d('ConvTranspose', x);
   const a = ctx.attrs;
   const kernel = a.ints('kernel_shape', w.shape.slice(2));
+  if (kernel.join() !== w.shape.slice(2).join()) throw new Error(`ConvTranspose: kernel_shape [${kernel.join(', ')}] does not match the weight's spatial shape [${w.shape.slice(2).join(', ')}]`);
   const strides = a.ints('strides', [1, 1]), dil = a.ints('dilations', [1, 1]);
   const outPad = a.ints('output_padding', [0, 0]);
   const group = a.int('group', 1);

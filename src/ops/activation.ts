@@ -139,8 +139,9 @@ export function mish(x: Tensor): Tensor {
   });
 }
 
-const SELU_ALPHA = 1.6732632423543772848170429916717;
-const SELU_SCALE = 1.0507009873554804934193349852946;
+// SELU's constants (Klambauer et al. 2017) as the nearest doubles, as PyTorch stores them.
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
 
 /** scale·elu(x, alpha) with the self-normalising constants of Klambauer et al. (PyTorch's F.selu). */
 export function selu(x: Tensor): Tensor {

@@ -267,8 +267,9 @@ export function conv2dScaleShift(input: Tensor, weight: Tensor, scale: Tensor, s
  * Transposed 2-D convolution (the adjoint of conv2d, a.k.a. fractionally strided convolution) of `input`
  * [N, IC, H, W] with `weight` [IC, OC/groups, KH, KW], as torch.nn.functional.conv_transpose2d.
  * Output [N, OC, OH, OW] with OH = (H−1)·stride − 2·padding + dilation·(KH−1) + outputPadding + 1. Each input
- * pixel stamps a copy of the kernel scaled by its value into the output; the seed course's "insert zeros, pad,
- * correlate" recipe gives the same result with the kernel rotated by 180°.
+ * pixel stamps a copy of the kernel scaled by its value into the output; the "insert zeros, pad, correlate"
+ * formulation (Dumoulin & Visin 2016, "A guide to convolution arithmetic", §4) gives the same result with the
+ * kernel rotated by 180°.
  */
 export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvTranspose2dOptions = {}): Tensor {
   const op = 'convTranspose2d';

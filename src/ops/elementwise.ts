@@ -9,7 +9,7 @@ import type { BinaryOp, UnaryOp, UnaryParams } from '../backend/types.js';
 import { isFloating, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { sumToShape } from './reduce.js';
+import { sumToShape } from './broadcast.js';
 import { asTensor, broadcastStrides, floatData, requireFloat, requireTensor, resultType, storageFrom, type TensorLike } from './util.js';
 
 const COMPARISONS = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);

@@ -1,13 +1,12 @@
 /** Reductions over dims with keepdim: sum, mean, var/std, max/min, argmax/argmin, logsumexp, prod. */
 import { linearBackward, record } from '../autograd/graph.js';
-import { isCreatingGraph } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
-import type { ReduceOp } from '../backend/types.js';
 import { isFloating, type DType } from '../tensor/dtype.js';
-import { formatShape, normalizeDim, normalizeDims, shapesEqual } from '../tensor/shape.js';
+import { formatShape, normalizeDim, normalizeDims } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { div, eq, exp, mul, square, sub } from './elementwise.js';
-import { expand, reshape } from './shape.js';
+import { reshape } from './shape.js';
+import { expand, reduceRaw } from './broadcast.js';
 import { floatData } from './util.js';
 
 /** Dims argument of reductions: one dim, a list, or undefined for all. */
@@ -22,44 +21,6 @@ function reducedShape(shape: readonly number[], dims: readonly number[], keepdim
     } else out.push(shape[i]);
   }
   return out;
-}
-
-/**
- * Runs a reduction kernel over sorted `dims` of a contiguous tensor: adjacent dims are merged into one pass,
- * runs are processed from the innermost outward. Returns the keepdim-shaped result.
- */
-function reduceRaw(op: ReduceOp, x: Tensor, dims: readonly number[], outDtype: DType): Tensor {
-  let cur = x.dataView();
-  let shape = x.shape.slice();
-  if (dims.length === 0) {
-    const copy = Tensor.empty(shape, outDtype);
-    copy.storage.set(cur);
-    return copy;
-  }
-  // Group sorted dims into runs of adjacent dims.
-  const runs: [number, number][] = [];
-  for (const d of dims) {
-    const last = runs[runs.length - 1];
-    if (last && last[1] === d) last[1] = d + 1;
-    else runs.push([d, d + 1]);
-  }
-  let result: Tensor | null = null;
-  for (let r = runs.length - 1; r >= 0; r--) {
-    const [start, end] = runs[r];
-    let outer = 1;
-    let size = 1;
-    let inner = 1;
-    for (let i = 0; i < start; i++) outer *= shape[i];
-    for (let i = start; i < end; i++) size *= shape[i];
-    for (let i = end; i < shape.length; i++) inner *= shape[i];
-    const nextShape = shape.slice();
-    for (let i = start; i < end; i++) nextShape[i] = 1;
-    result = Tensor.unfilled(nextShape, outDtype);
-    backend().reduce(op, cur, result.storage, outer, size, inner);
-    cur = result.storage;
-    shape = nextShape;
-  }
-  return result!;
 }
 
 function accumulatorType(x: Tensor): DType {
@@ -233,19 +194,6 @@ export function logsumexp(x: Tensor, dims: Dims, keepdim = false): Tensor {
   return record('logsumexp', out, [x], () => (g) => [
     mul(expand(reshape(g, keptShape), x.shape), exp(sub(x, expand(reshape(out, keptShape), x.shape)))),
   ]);
-}
-
-/** Sums a broadcast gradient back down to `shape` (leading dims and size-1 dims). */
-export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
-  if (shapesEqual(g.shape, shape)) return g;
-  const lead = g.shape.length - shape.length;
-  const dims: number[] = [];
-  for (let i = 0; i < g.shape.length; i++) {
-    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
-  }
-  // under createGraph the reduction must be recorded: the gradient is differentiated again
-  const kept = isCreatingGraph() ? sum(g, dims, true) : reduceRaw('sum', g, dims, g.dtype);
-  return reshape(kept, shape);
 }
 
 /** Sizes before, at and after `dim`, for kernels that see a tensor as [outer, size, inner]. */

@@ -7,7 +7,7 @@ import { backend } from '../backend/index.js';
 import type { DType } from '../tensor/dtype.js';
 import { checkShape, contiguousStrides, formatShape, normalizeDim, normalizeDims, numel, shapeArgs, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { sumToShape } from './reduce.js';
+import { expand } from './broadcast.js';
 import { storageFrom } from './util.js';
 
 function view_(x: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
@@ -160,35 +160,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   return reshape(x, shape);
 }
 
-/** Broadcasts size-1 dims to `shape` without copying (-1 keeps a size). */
-export function expand(x: Tensor, ...shape: (number | readonly number[])[]): Tensor {
-  const target = shapeArgs(shape);
-  if (target.length < x.shape.length) {
-    throw new Error(`expand: the number of sizes ${formatShape(target)} must be ≥ the tensor's dims ${formatShape(x.shape)}`);
-  }
-  const lead = target.length - x.shape.length;
-  const outShape = target.slice();
-  const strides = new Array<number>(target.length).fill(0);
-  for (let i = 0; i < target.length; i++) {
-    const src = i - lead;
-    if (src < 0) {
-      if (target[i] < 0) throw new Error(`expand: -1 is not allowed for a new leading dim (sizes ${formatShape(target)})`);
-      continue;
-    }
-    const have = x.shape[src];
-    if (target[i] === -1 || target[i] === have) {
-      outShape[i] = have;
-      strides[i] = x.strides[src];
-    } else if (have === 1) {
-      strides[i] = 0;
-    } else {
-      throw new Error(`expand: the size ${have} at dim ${src} of ${formatShape(x.shape)} must be 1 to expand to ${target[i]} (target ${formatShape(target)})`);
-    }
-  }
-  if (shapesEqual(outShape, x.shape)) return x;
-  const out = view_(x, outShape, strides, x.offset);
-  return record('expand', out, [x], () => (g) => [sumToShape(g, x.shape)]);
-}
+export { expand };
 
 export function expandAs(x: Tensor, other: Tensor): Tensor {
   return expand(x, other.shape);

@@ -1,4 +1,4 @@
-/** RMSprop (Hinton's lecture 6e; centered variant of Graves 2013), as PyTorch 1.13. */
+/** RMSprop (Tieleman & Hinton 2012, as torch.optim.RMSprop cites it; centered variant of Graves 2013), as PyTorch 1.13. */
 import { Optimizer, gradData, paramData, type ParamGroup, type ParamsArg } from './optimizer.js';
 
 export interface RMSpropOptions {

@@ -21,7 +21,7 @@ function finish(t: Tensor, opts: TensorOptions | undefined): Tensor {
   return t;
 }
 
-function inferShape(data: NestedArray | NestedBoolArray, op: string): number[] {
+function inferShape(data: NestedArray | NestedBoolArray, _op: string): number[] {
   const shape: number[] = [];
   let cur: NestedArray | NestedBoolArray = data;
   while (Array.isArray(cur)) {

@@ -1,10 +1,19 @@
-import type { Tensor } from './tensor.js';
+import type { DType, TypedArray } from './dtype.js';
+
+/** What formatTensor reads of a tensor (structural, so this file does not import tensor.ts, which imports it). */
+export interface FormattableTensor {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly requiresGrad: boolean;
+  readonly gradFn: { readonly name: string } | null;
+  dataView(): TypedArray;
+}
 
 const EDGE_ITEMS = 3;
 const SUMMARIZE_THRESHOLD = 1000;
 
 /** Formats like PyTorch: `tensor([[1.0000, 2.0000], ...], shape=[2, 2])`, eliding the middle of large tensors. */
-export function formatTensor(t: Tensor): string {
+export function formatTensor(t: FormattableTensor): string {
   const data = t.dataView();
   const floating = t.dtype === 'float32' || t.dtype === 'float64';
   const summarize = data.length > SUMMARIZE_THRESHOLD;

@@ -1,4 +1,3 @@
-import { Node } from '../autograd/node.js';
 import { allocate, allocateUnfilled, checkView, isFloating, type DType, type TypedArray } from './dtype.js';
 import { contiguousStrides, formatShape, numel, normalizeDim } from './shape.js';
 import { formatTensor } from './format.js';
@@ -31,6 +30,23 @@ export function installBackward(fn: BackwardImpl): void {
 }
 
 /**
+ * The recorded op a tensor points to (its `gradFn`), implemented by autograd's `Node`. Declared here so that the
+ * tensor layer does not import autograd (PyTorch's TensorImpl likewise knows autograd only through an interface).
+ */
+export interface GradNode {
+  /** The op's name (`gradFn=<nameBackward>` when printed). */
+  readonly name: string;
+  /** Inputs in the op's argument order; null where the input does not require a gradient. */
+  inputs: (Tensor | null)[];
+  /** Gradients of the inputs from the gradient of the output. */
+  apply(gradOutput: Tensor): (Tensor | null)[];
+  /** Whether a backward pass already freed this node. */
+  readonly released: boolean;
+  /** Drops the inputs and saved tensors after a backward pass. */
+  release(): void;
+}
+
+/**
  * An n-dimensional array in row-major (NCHW for images) order, with define-by-run autograd.
  *
  * A tensor is a view over a typed-array `storage`: `shape`, `strides` and `offset` say which elements it covers,
@@ -50,7 +66,7 @@ export class Tensor {
   /** Accumulated gradient of a leaf after `backward()`, or of a non-leaf that called `retainGrad()`. */
   grad: Tensor | null = null;
   /** The recorded op that produced this tensor; null for leaves. */
-  gradFn: Node | null = null;
+  gradFn: GradNode | null = null;
   private requiresGradFlag = false;
   private retainsGrad = false;
   private hooks: GradHook[] | null = null;
@@ -106,7 +122,7 @@ export class Tensor {
   }
 
   /** Internal: marks an op result as part of the graph. */
-  setGradFn(node: Node): void {
+  setGradFn(node: GradNode): void {
     this.gradFn = node;
     this.requiresGradFlag = true;
   }

@@ -80,6 +80,7 @@ export interface EpochRecord {
 export interface Callback {
   /** After each epoch's metrics, before the record goes to history.jsonl: fields added to `record` are saved. */
   onEpochEnd?(record: EpochRecord, history: EpochRecord[]): void | Promise<void>;
+  /** After each training batch: `step` counts the epoch's batches from 1; `loss` is the batch's loss. */
   onBatchEnd?(step: number, loss: number): void;
 }
 

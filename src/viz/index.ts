@@ -1,6 +1,7 @@
 /**
  * `viz`: seeing inside CNNs — colormaps and overlays, feature maps, filters, activation maximisation, Grad-CAM,
- * saliency, adversarial examples, anomaly detection, the training report and model graphs.
+ * saliency, adversarial examples, anomaly scores (reconstruction error, kNN on features, AUROC), the training report
+ * and model graphs. Explanation methods only: experiments that train are in `recipes`.
  */
 export * from './colormap.js';
 export { type ModelLike, findLayer, lastConvLayer } from './model-util.js';
@@ -13,5 +14,3 @@ export * from './adversarial.js';
 export * from './anomaly.js';
 export * from './report.js';
 export * from './graph.js';
-export { ConvAutoencoder, trainAutoencoder, type ConvAutoencoderOptions } from './autoencoder.js';
-export { runAnomalyDemo, featureCnn, type AnomalyDemoOptions } from './anomaly-demo.js';

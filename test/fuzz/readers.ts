@@ -73,6 +73,7 @@ function mutateJson(value: unknown, depth = 0): unknown {
       const c: Record<string, unknown> = { ...(value as Record<string, unknown>) };
       const k = pick(keys);
       if (rng.random() < 0.1) delete c[k];
+      // eslint-disable-next-line no-dupe-else-if -- a second, independent draw
       else if (rng.random() < 0.1) Object.defineProperty(c, '__proto__', { value: c[k], enumerable: true, configurable: true, writable: true });
       else c[k] = mutateJson(c[k], depth + 1);
       return c;
@@ -194,7 +195,7 @@ function mutateHeader(src: Uint8Array): Uint8Array | null {
   if (target === 'checkpoint' && rng.random() < 0.7) {
     const meta = JSON.parse(header.__metadata__['tatami.checkpoint']);
     header.__metadata__['tatami.checkpoint'] = JSON.stringify(mutateJson(meta));
-  } else Object.assign(header, {}), header[pick(Object.keys(header))] = mutateJson(header[pick(Object.keys(header))]);
+  } else header[pick(Object.keys(header))] = mutateJson(header[pick(Object.keys(header))]);
   return safetensorsBytes(header, src.subarray(8 + len));
 }
 

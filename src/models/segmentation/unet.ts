@@ -158,7 +158,10 @@ export class UNet extends Module<[Tensor], SegmentationOutput> {
 
   forward(x: Tensor): SegmentationOutput {
     checkImages('UNet', x, this.inChannels);
-    if (this.padding === 'valid') this.outputSize(x.shape[2]), this.outputSize(x.shape[3]);
+    if (this.padding === 'valid') {
+      this.outputSize(x.shape[2]);
+      this.outputSize(x.shape[3]);
+    }
     const skips: Tensor[] = [];
     for (let i = 0; i <= this.depth; i++) {
       x = this.down.at(i).forward(x) as Tensor;

@@ -1,5 +1,5 @@
 /**
- * The Fashion-MNIST anomaly-detection experiment behind `tatami anomaly` and examples/anomaly.ts: one class is
+ * The Fashion-MNIST anomaly-detection experiment behind `tatami anomaly` and examples/viz-anomaly.ts: one class is
  * "normal"; (a) a ConvAutoencoder trained on normal training images scores test images by reconstruction error;
  * (b) PANDA-style, a small CNN classifier trained on the embedded training subset provides features, and the
  * anomaly score is the mean distance to the k nearest normal training features; per-pixel maps come from an
@@ -7,20 +7,39 @@
  *
  * Caveat, stated in the output: the feature CNN of (b) was trained with labels of all ten classes (the role
  * ImageNet pre-training plays in PANDA), so (b) is not a strict one-class protocol; (a) sees normal images only.
+ * Both networks train through `fit` (trainSteps); the scores and maps are viz's anomaly methods.
  */
-import '../autograd/engine.js';
-import '../tensor/methods.js';
-import { Tensor } from '../tensor/tensor.js';
-import * as nn from '../nn/index.js';
-import { manualSeed } from '../tensor/random.js';
 import { FashionMNIST } from '../data/idx.js';
 import { writeImage, makeGrid } from '../io/image.js';
+import * as nn from '../nn/index.js';
 import { Adam } from '../optim/adam.js';
-import { crossEntropy } from '../ops/loss.js';
-import { Generator } from '../tensor/random.js';
-import { auroc, extractFeatures, featureAnomalyMaps, knnScores, reconstructionScores } from './anomaly.js';
-import { ConvAutoencoder, trainAutoencoder } from './autoencoder.js';
-import { applyColormap, toRgbFloat, upscaleNearest } from './colormap.js';
+import { mseLoss } from '../ops/loss.js';
+import { ConvAutoencoder } from '../models/autoencoder.js';
+import { manualSeed } from '../tensor/random.js';
+import { Tensor } from '../tensor/tensor.js';
+import { auroc, extractFeatures, featureAnomalyMaps, knnScores, reconstructionScores } from '../viz/anomaly.js';
+import { applyColormap, toRgbFloat, upscaleNearest } from '../viz/colormap.js';
+import { fashionImages, trainSteps } from './fashion.js';
+
+/** Options of trainAutoencoder. */
+export interface TrainAutoencoderOptions {
+  steps?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  log?: (s: string) => void;
+}
+
+/**
+ * Trains an autoencoder to reconstruct `images` [N, C, H, W] (Adam, MSE, minibatches of shuffled passes) with `fit`;
+ * returns the loss per step.
+ */
+export async function trainAutoencoder(ae: nn.Module<[Tensor], Tensor>, images: Tensor, opts: TrainAutoencoderOptions = {}): Promise<number[]> {
+  return trainSteps(ae, { x: images, y: images }, {
+    optimizer: new Adam(ae.parameters(), { lr: opts.lr ?? 3e-3 }), steps: opts.steps ?? 300, batchSize: opts.batchSize ?? 32,
+    seed: opts.seed, loss: (out, target) => mseLoss(out, target), log: opts.log, label: 'autoencoder',
+  });
+}
 
 /** Options of runAnomalyDemo. */
 export interface AnomalyDemoOptions {
@@ -36,13 +55,9 @@ export interface AnomalyDemoOptions {
   log?: (s: string) => void;
 }
 
-function split(train: boolean, n: number): { x: Tensor; y: Int32Array } {
-  const ds = new FashionMNIST({ subset: 'embedded', train });
-  const img = ds.data.dataView(), lab = ds.targets.dataView();
-  const m = Math.min(n, lab.length);
-  const x = new Float32Array(m * 784);
-  for (let i = 0; i < m * 784; i++) x[i] = img[i] / 255;
-  return { x: new Tensor(x, [m, 1, 28, 28], 'float32'), y: Int32Array.from(lab.subarray(0, m)) };
+function split(train: boolean, n: number): { x: Tensor; y: Int32Array; labels: Tensor } {
+  const { x, y } = fashionImages({ train, limit: n });
+  return { x, y: Int32Array.from(y.dataView()), labels: y };
 }
 
 function pick(x: Tensor, idx: readonly number[]): Tensor {
@@ -77,7 +92,7 @@ export async function runAnomalyDemo(opts: AnomalyDemoOptions = {}): Promise<{ a
   let aeMaps: Tensor | null = null, knnMaps: Tensor | null = null;
   if (method !== 'knn') {
     const ae = new ConvAutoencoder();
-    trainAutoencoder(ae, xNormal, { steps, seed: opts.seed, log });
+    await trainAutoencoder(ae, xNormal, { steps, seed: opts.seed, log });
     const r = reconstructionScores(ae, test.x);
     scores.autoencoder = r.scores;
     result.autoencoder = auroc(r.scores, labels);
@@ -85,17 +100,9 @@ export async function runAnomalyDemo(opts: AnomalyDemoOptions = {}): Promise<{ a
   }
   if (method !== 'ae') {
     const cnn = featureCnn();
-    const opt = new Adam(cnn.parameters(), { lr: 2e-3 });
-    const gen = new Generator((opts.seed ?? 0) + 1);
-    cnn.train();
-    for (let s = 0; s < steps; s++) {
-      const idx = Array.from({ length: 64 }, () => Math.floor(gen.random() * train.x.shape[0]));
-      const loss = crossEntropy(cnn.forward(pick(train.x, idx)), new Tensor(Int32Array.from(idx.map((i) => train.y[i])), [64], 'int32'));
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      if ((s + 1) % 50 === 0 || s === steps - 1) log(`feature CNN step ${s + 1}/${steps}: loss ${loss.item().toFixed(4)}`);
-    }
+    await trainSteps(cnn, { x: train.x, y: train.labels }, {
+      optimizer: new Adam(cnn.parameters(), { lr: 2e-3 }), steps, batchSize: 64, replacement: true, seed: (opts.seed ?? 0) + 1, log, label: 'feature CNN',
+    });
     cnn.eval();
     const ref = extractFeatures(cnn, xNormal, ['8']);
     const q = extractFeatures(cnn, test.x, ['8']);

@@ -2,19 +2,19 @@
  * Tensor methods that mirror PyTorch's (`x.add(y)`, `x.sum([1])`, `x.reshape(2, -1)` …). Each delegates to the
  * module-level op of the same name, so the two spellings can never disagree.
  */
-import * as ew from '../ops/elementwise.js';
-import * as red from '../ops/reduce.js';
-import * as sh from '../ops/shape.js';
-import * as mm from '../ops/matmul.js';
-import * as sm from '../ops/softmax.js';
-import * as act from '../ops/activation.js';
-import * as ip from '../ops/inplace.js';
-import type { TensorLike } from '../ops/util.js';
-import type { Dims, ValuesIndices, VarOptions } from '../ops/reduce.js';
-import type { DType } from './dtype.js';
-import { Tensor } from './tensor.js';
+import * as ew from './elementwise.js';
+import * as red from './reduce.js';
+import * as sh from './shape.js';
+import * as mm from './matmul.js';
+import * as sm from './softmax.js';
+import * as act from './activation.js';
+import * as ip from './inplace.js';
+import type { TensorLike } from './util.js';
+import type { Dims, ValuesIndices, VarOptions } from './reduce.js';
+import type { DType } from '../tensor/dtype.js';
+import { Tensor } from '../tensor/tensor.js';
 
-declare module './tensor.js' {
+declare module '../tensor/tensor.js' {
   interface Tensor {
     add(other: TensorLike, opts?: { alpha?: number }): Tensor;
     sub(other: TensorLike, opts?: { alpha?: number }): Tensor;
