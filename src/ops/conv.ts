@@ -10,10 +10,10 @@ import type { Conv2dGeometry } from '../backend/types.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { recycleStorage, type FloatArray } from '../tensor/dtype.js';
-import { binaryKernel, gt, mul } from './elementwise.js';
+import { gt, mul } from './elementwise.js';
 import { padImpl } from './pad.js';
 import { sum } from './reduce.js';
-import { reshape, squeeze, unsqueeze } from './shape.js';
+import { squeeze, unsqueeze } from './shape.js';
 import { floatData, pair, requireFloat, requireRank, requireTensor } from './util.js';
 
 /** An int used for both spatial dims, or an [h, w] pair. */
