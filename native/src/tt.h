@@ -3,7 +3,8 @@
  *
  * The same C sources compile to x86 SIMD (one object per instruction set, chosen at run time) and to
  * WebAssembly SIMD128. Each instruction-set build includes kernels.inc.c once, with TT_VL (floats per
- * vector) and the register-block sizes defined, and exports one `tt_ops` table of entry points.
+ * vector) and the register-block sizes defined, and exports one `tt_ops` table of entry points; kernels.inc.c
+ * includes the kernel families of kernels/ (gemm, conv_*, pool, norm, softmax, elementwise, optim).
  */
 #ifndef TT_H
 #define TT_H
@@ -14,8 +15,8 @@
 enum { CG_N, CG_C, CG_H, CG_W, CG_OC, CG_KH, CG_KW, CG_OH, CG_OW, CG_SH, CG_SW, CG_PH, CG_PW, CG_DH, CG_DW, CG_GROUPS, CG_LEN };
 enum { PG_N, PG_C, PG_H, PG_W, PG_OH, PG_OW, PG_KH, PG_KW, PG_SH, PG_SW, PG_PH, PG_PW, PG_DH, PG_DW, PG_LEN };
 
-/* Convolution directions and the algorithms the conv planner (conv_plan in kernels.inc.c) chooses among; names in
- * the same order in src/backend/native.ts (CONV_PLANS). */
+/* Convolution directions and the algorithms the conv planner (conv_plan in kernels/conv_plan.inc.c) chooses among;
+ * names in the same order in src/backend/conv-plan.ts (CONV_DIRECTIONS, CONV_PLANS). */
 enum { TT_CONV_FWD, TT_CONV_BWD_INPUT, TT_CONV_BWD_WEIGHT };
 enum { TT_PLAN_DEPTHWISE, TT_PLAN_DENSE, TT_PLAN_BATCHED, TT_PLAN_WINOGRAD, TT_PLAN_PADDED_WIDTH, TT_PLAN_IM2COL,
        TT_PLAN_WEIGHT_GEMM, TT_PLAN_DOT };

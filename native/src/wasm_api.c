@@ -185,6 +185,7 @@ EXPORT(conv2d) void w_conv2d(const float *x, const float *w, const float *bias, 
 }
 EXPORT(conv2dBackwardInput) void w_cbi(const float *gy, const float *w, float *gx, const int32_t *g) { op_conv2d_bwd_input(gy, w, gx, g); }
 EXPORT(conv2dBackwardWeight) void w_cbw(const float *x, const float *gy, float *gw, const int32_t *g) { op_conv2d_bwd_weight(x, gy, gw, g); }
+EXPORT(convPlan) int w_conv_plan(const int32_t *g, int dir) { return op_conv_plan(g, dir); }
 EXPORT(maxPool2d) void w_mp(const float *x, float *out, int32_t *idx, const int32_t *g) { op_max_pool2d(x, out, idx, g); }
 EXPORT(maxPool2dBackward) void w_mpb(const float *gy, const int32_t *idx, float *gx, long planes, long ip, long op) { op_max_pool2d_bwd(gy, idx, gx, planes, ip, op); }
 EXPORT(avgPool2d) void w_ap(const float *x, float *out, const int32_t *g, int cip, int div) { op_avg_pool2d(x, out, g, cip, div); }

@@ -9,6 +9,7 @@ import type { AdamHyper, Backend, BinaryOp, SgdHyper, Conv2dGeometry, Epilogue, 
 import { referenceBackend as ref } from './reference/index.js';
 import * as guard from './guard.js';
 import { loweredConv3d } from './conv3d-lowered.js';
+import { CONV_DIRECTIONS, convPlanLogger, convPlanLogging, convPlanName, registerConvPlanner, type ConvPlanner } from './conv-plan.js';
 
 type F32 = Float32Array;
 
@@ -40,6 +41,8 @@ export interface RawKernels {
     stepSize: number, bc2Sqrt: number, sign: number): void;
   /** Strided gather of 4-byte elements into a contiguous array (native only: wasm would first copy all of src). */
   copyStrided?(src: F32 | Int32Array, offset: number, strides: Int32Array, out: F32 | Int32Array, shape: Int32Array, rank: number): void;
+  /** The conv planner's algorithm (TT_PLAN_*) for geometry g and direction (TT_CONV_*): what conv2d* would run. */
+  convPlan(g: Int32Array, direction: number): number;
 }
 
 // Codes mirrored from native/src/tt.h.
@@ -117,6 +120,9 @@ const copyShape = new Int32Array(8);
 /** Builds a Backend named `name` whose kernels run through `k` where it applies. */
 export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   const copy = k.copyStrided?.bind(k);
+  const planner: ConvPlanner = (g, direction) => convPlanName(name, k.convPlan(convGeom(g), CONV_DIRECTIONS.indexOf(direction)));
+  // TATAMI_LOG_CONV_PLAN=1: each algorithm choice once per geometry on stderr; otherwise one null check per call.
+  const logPlan = convPlanLogging() ? convPlanLogger(name, planner) : null;
   const be: Backend = {
     ...ref,
     name,
@@ -233,6 +239,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       guard.len('conv2d', 'bias', bias, g.oc); guard.len('conv2d', 'scale', scale, g.oc);
       // Empty operands: the C kernels divide by these sizes (SIGFPE found by test/fuzz), the reference loops do not.
       if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2d(x, w, bias, out, g, epilogue, scale);
+      logPlan?.(g, 'forward');
       k.conv2d(x as F32, w as F32, bias as F32 | null, scale as F32 | null, out as F32, convGeom(g), epilogue === 'relu');
     },
 
@@ -241,6 +248,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       const s = guard.convSizes('conv2dBackwardInput', g);
       guard.len('conv2dBackwardInput', 'gy', gy, s.y); guard.len('conv2dBackwardInput', 'weight', w, s.w); guard.len('conv2dBackwardInput', 'gx', gx, s.x);
       if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2dBackwardInput(gy, w, gx, g);
+      logPlan?.(g, 'input');
       k.conv2dBackwardInput(gy as F32, w as F32, gx as F32, convGeom(g));
     },
 
@@ -249,6 +257,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       const s = guard.convSizes('conv2dBackwardWeight', g);
       guard.len('conv2dBackwardWeight', 'x', x, s.x); guard.len('conv2dBackwardWeight', 'gy', gy, s.y); guard.len('conv2dBackwardWeight', 'gw', gw, s.w);
       if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2dBackwardWeight(x, gy, gw, g);
+      logPlan?.(g, 'weight');
       k.conv2dBackwardWeight(x as F32, gy as F32, gw as F32, convGeom(g));
     },
 
@@ -313,5 +322,6 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   be.conv3d = (x, w, bias, out, g) => (f32(x, w, bias, out) ? lowered.conv3d(x, w, bias, out, g) : ref.conv3d(x, w, bias, out, g));
   be.conv3dBackwardInput = (gy, w, gx, g) => (f32(gy, w, gx) ? lowered.conv3dBackwardInput(gy, w, gx, g) : ref.conv3dBackwardInput(gy, w, gx, g));
   be.conv3dBackwardWeight = (x, gy, gw, g) => (f32(x, gy, gw) ? lowered.conv3dBackwardWeight(x, gy, gw, g) : ref.conv3dBackwardWeight(x, gy, gw, g));
+  registerConvPlanner(be, planner);
   return be;
 }

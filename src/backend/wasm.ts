@@ -17,7 +17,7 @@ import type { Backend } from './types.js';
 import { makeAcceleratedBackend, type RawKernels } from './accel.js';
 
 type Arr = Float32Array | Int32Array;
-/** i: copied in, o: copied out, b: both, n: may be null (then passed as 0). */
+/** i: copied in, o: copied out, b: both. Any operand may be null: it is passed as address 0 and not copied. */
 type Role = 'i' | 'o' | 'b';
 
 type WasmFn = (...args: number[]) => number;
@@ -109,6 +109,9 @@ class WasmKernels implements RawKernels {
   }
   conv2dBackwardWeight(x: Float32Array, gy: Float32Array, gw: Float32Array, g: Int32Array): void {
     this.run([x, gy, gw, g], ['i', 'i', 'o', 'i'], ([a, b, c, d]) => this.fn.conv2dBackwardWeight(a, b, c, d));
+  }
+  convPlan(g: Int32Array, direction: number): number {
+    return this.run([g], ['i'], ([pg]) => this.fn.convPlan(pg, direction));
   }
   maxPool2d(x: Float32Array, out: Float32Array, indices: Int32Array | null, g: Int32Array): void {
     this.run([x, out, indices, g], ['i', 'o', 'o', 'i'], ([a, b, c, d]) => this.fn.maxPool2d(a, b, c, d));
