@@ -17,6 +17,7 @@ import { CONV_DIRECTIONS, convGeometryOf, convPlanOf, type ConvPlan, type ConvPl
 import { runCli } from '../src/cli/main.ts';
 import { parseConvPlanSpec } from '../src/cli/info.ts';
 import { referenceBackend } from '../src/backend/reference/index.ts';
+import type { Backend } from '../src/backend/types.ts';
 
 type Width = 16 | 8 | 4;
 const WIDTH: Record<NativeIsa, Width> = { avx512: 16, generic16: 16, avx2: 8, generic8: 8, generic: 4 };
@@ -117,7 +118,7 @@ test('conv planner: each geometry gets the documented algorithm per direction on
 
 test('conv planner: every wasm module plans like the 4-wide portable build (same tile)', () => {
   for (const v of [{ threads: false, relaxed: false }, { threads: false, relaxed: true }]) {
-    let b;
+    let b: Backend;
     try {
       b = loadWasmVariant(v);
     } catch (err) {
