@@ -28,13 +28,4 @@
 #include "kernels/elementwise.inc.c"   /* unary, binary, sum, axpy, strided copy */
 #include "kernels/optim.inc.c"         /* SGD and Adam(W) updates */
 
-const tt_ops TT_OPS_SYMBOL = {
-  TT_NAME, TT_VL, MR, NR,
-  op_gemm, op_conv2d, op_conv2d_bwd_input, op_conv2d_bwd_weight,
-  op_max_pool2d, op_max_pool2d_bwd, op_avg_pool2d, op_avg_pool2d_bwd,
-  op_channel_stats, op_channel_affine, op_bn_bwd,
-  op_softmax, op_softmax_grad,
-  op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided,
-  op_sgd_step, op_adam_step,
-  op_conv_plan,
-};
+const tt_ops TT_OPS_SYMBOL = { TT_NAME, TT_VL, MR, NR, TT_OPS_ENTRY_POINTS };

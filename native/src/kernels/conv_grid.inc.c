@@ -9,14 +9,7 @@
  * (i·dH mod sH, j·dW mod sW) shifted by (⌊i·dH/sH⌋, ⌊j·dW/sW⌋), so consecutive output columns again read
  * consecutive floats and no tap does wasted work.
  * ---------------------------------------------------------------------------------------------------------- */
-/* A convolution's geometry as JavaScript passes it (Int32Array in the CG_* order of tt.h), widened to long. */
-typedef struct { long n, c, h, w, oc, kh, kw, oh, ow, sH, sW, pH, pW, dH, dW, groups; } cgeom;
-
-static cgeom parse_cg(const int32_t *g) {
-  cgeom r = { g[CG_N], g[CG_C], g[CG_H], g[CG_W], g[CG_OC], g[CG_KH], g[CG_KW], g[CG_OH], g[CG_OW],
-              g[CG_SH], g[CG_SW], g[CG_PH], g[CG_PW], g[CG_DH], g[CG_DW], g[CG_GROUPS] };
-  return r;
-}
+/* The conv geometry (cgeom, parse_cg) is generated into kernels.gen.h from native/kernels.table.mjs. */
 
 typedef struct {
   long n, cin, h, w, cout, oh, ow, kh, kw, padT, padL, dilH, dilW, groups, sH, sW;

@@ -1,6 +1,8 @@
 /* ------------------------------------------------------------------------------------------------------------
  * Optimiser updates: one pass over parameter, gradient and state (PyTorch's arithmetic, in float32).
  * ---------------------------------------------------------------------------------------------------------- */
+/* The tasks' view of one update: h holds the hyper-parameters in the order each task reads them (SGD: lr, momentum,
+ * dampening, weight decay; Adam: the fields of adam_hyper), flags SGD's nesterov (1), first step (2), maximize (4). */
 typedef struct { long n; float *w; const float *g; float *s1, *s2, *s3; float h[8]; int flags; } opt_job;
 
 static void sgd_task(void *ctx, long t, int tid) {
@@ -22,8 +24,10 @@ static void sgd_task(void *ctx, long t, int tid) {
   }
 }
 
-static void op_sgd_step(long n, float *w, const float *g, float *buf, float lr, float momentum, float dampening, float wd, int flags) {
-  opt_job j = { n, w, g, buf, 0, 0, { lr, momentum, dampening, wd }, flags };
+static void op_sgd_step(long n, float *w, const float *g, float *buf, const double *hp) {
+  sgd_hyper h = parse_sgd_hyper(hp);
+  int flags = (h.nesterov ? 1 : 0) | (h.first_step ? 2 : 0) | (h.maximize ? 4 : 0);
+  opt_job j = { n, w, g, buf, 0, 0, { h.lr, h.momentum, h.dampening, h.weight_decay }, flags };
   run_chunks(n, sgd_task, &j);
 }
 
@@ -53,8 +57,8 @@ static void adam_task(void *ctx, long t, int tid) {
   }
 }
 
-static void op_adam_step(long n, float *w, const float *g, float *m, float *v, float *vmax, float beta1, float beta2, float eps,
-                         float decay, float l2, float step_size, float bc2_sqrt, float sign) {
-  opt_job j = { n, w, g, m, v, vmax, { beta1, beta2, eps, decay, l2, step_size, bc2_sqrt, sign }, 0 };
+static void op_adam_step(long n, float *w, const float *g, float *m, float *v, float *vmax, const double *hp) {
+  adam_hyper h = parse_adam_hyper(hp);
+  opt_job j = { n, w, g, m, v, vmax, { h.beta1, h.beta2, h.eps, h.decay, h.l2, h.step_size, h.bc2_sqrt, h.sign }, 0 };
   run_chunks(n, adam_task, &j);
 }

@@ -1,11 +1,7 @@
 /* ------------------------------------------------------------------------------------------------------------
  * Pooling (parallel over planes).
  * ---------------------------------------------------------------------------------------------------------- */
-typedef struct { long n, c, h, w, oh, ow, kh, kw, sH, sW, pH, pW, dH, dW; } pgeom;
-static pgeom parse_pg(const int32_t *g) {
-  pgeom r = { g[PG_N], g[PG_C], g[PG_H], g[PG_W], g[PG_OH], g[PG_OW], g[PG_KH], g[PG_KW], g[PG_SH], g[PG_SW], g[PG_PH], g[PG_PW], g[PG_DH], g[PG_DW] };
-  return r;
-}
+/* pgeom / parse_pg: generated into kernels.gen.h from native/kernels.table.mjs. */
 typedef struct { pgeom g; const float *x; float *out; int32_t *idx; const float *gy; float *gx; int cip, div; } pool_job;
 
 /* The running max takes v when v is larger, or v is NaN and the max is not yet (the first NaN wins, as PyTorch). */
