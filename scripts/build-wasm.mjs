@@ -21,7 +21,7 @@ mkdirSync(out, { recursive: true });
 
 if (process.argv.includes('--if-stale')) {
   const src = join(root, 'native', 'src');
-  const inputs = [fileURLToPath(import.meta.url), ...(existsSync(src) ? readdirSync(src).map((f) => join(src, f)) : [])];
+  const inputs = [fileURLToPath(import.meta.url), ...(existsSync(src) ? readdirSync(src, { recursive: true }).map((f) => join(src, f)) : [])];
   const outputs = ['tatami.wasm', 'tatami-mt.wasm', 'tatami-relaxed.wasm', 'tatami-mt-relaxed.wasm'].map((f) => join(out, f)).filter((f) => existsSync(f));
   const newestInput = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
   const required = ['tatami.wasm', 'tatami-mt.wasm'].every((f) => existsSync(join(out, f)));

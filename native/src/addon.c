@@ -60,24 +60,28 @@ static int isa_supported(const char *isa) {
 
 static int ok = 1;
 
-static void *arr(napi_env env, napi_value v, napi_typedarray_type want) {
+/* The typed array argument `arg` of `kernel`, or NULL for null/undefined (an error unless the table marks it nullable). */
+static void *arr(napi_env env, napi_value v, napi_typedarray_type want, const char *kernel, const char *arg, int required) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
-  if (t == napi_null || t == napi_undefined) return NULL;
   napi_typedarray_type type;
   size_t length;
-  void *data;
+  void *data = NULL;
   napi_value ab;
   size_t off;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off) != napi_ok || type != want) {
-    if (ok) napi_throw_type_error(env, NULL, want == napi_float32_array ? "tatami native: expected a Float32Array" : "tatami native: expected an Int32Array");
+  int absent = t == napi_null || t == napi_undefined;
+  if (absent && !required) return NULL;
+  if (absent || napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off) != napi_ok || type != want) {
+    if (ok) {
+      char msg[160];
+      snprintf(msg, sizeof(msg), "tatami native %s: %s must be %s", kernel, arg, want == napi_float32_array ? "a Float32Array" : "an Int32Array");
+      napi_throw_type_error(env, NULL, msg);
+    }
     ok = 0;
     return NULL;
   }
   return data;
 }
-static float *F32(napi_env env, napi_value v) { return arr(env, v, napi_float32_array); }
-static int32_t *I32(napi_env env, napi_value v) { return arr(env, v, napi_int32_array); }
 static long I(napi_env env, napi_value v) { int64_t r = 0; napi_get_value_int64(env, v, &r); return (long)r; }
 static double D(napi_env env, napi_value v) { double r = 0; napi_get_value_double(env, v, &r); return r; }
 static int B(napi_env env, napi_value v) {
@@ -86,252 +90,32 @@ static int B(napi_env env, napi_value v) {
   return r;
 }
 static napi_value num(napi_env env, double x) { napi_value r; napi_create_double(env, x, &r); return r; }
+static napi_value boolean(napi_env env, int x) { napi_value r; napi_get_boolean(env, x != 0, &r); return r; }
 #define CHECK if (!ok) { ok = 1; return NULL; }
 
-static napi_value js_gemm(napi_env env, napi_callback_info info) {
-  GETARGS(13);
-  int ta = B(env, argv[0]), tb = B(env, argv[1]);
-  long m = I(env, argv[2]), n = I(env, argv[3]), k = I(env, argv[4]);
-  const float *a = F32(env, argv[5]); long sa = I(env, argv[6]);
-  const float *b = F32(env, argv[7]); long sb = I(env, argv[8]);
-  float *c = F32(env, argv[9]); long sc = I(env, argv[10]);
-  int batch = (int)I(env, argv[11]), acc = B(env, argv[12]);
-  CHECK
-  LOCKED(ops->gemm(ta, tb, (int)m, (int)n, (int)k, a, sa, b, sb, c, sc, batch, acc));
-  return NULL;
-}
-
-static napi_value js_conv2d(napi_env env, napi_callback_info info) {
-  GETARGS(7);
-  const float *x = F32(env, argv[0]), *w = F32(env, argv[1]), *bias = F32(env, argv[2]), *scale = F32(env, argv[3]);
-  float *out = F32(env, argv[4]);
-  const int32_t *g = I32(env, argv[5]);
-  int relu = B(env, argv[6]);
-  CHECK
-  LOCKED(ops->conv2d(x, w, bias, scale, out, g, relu));
-  return NULL;
-}
-
-static napi_value js_conv2d_bwd_input(napi_env env, napi_callback_info info) {
-  GETARGS(4);
-  const float *gy = F32(env, argv[0]), *w = F32(env, argv[1]);
-  float *gx = F32(env, argv[2]);
-  const int32_t *g = I32(env, argv[3]);
-  CHECK
-  LOCKED(ops->conv2d_bwd_input(gy, w, gx, g));
-  return NULL;
-}
-
-static napi_value js_conv2d_bwd_weight(napi_env env, napi_callback_info info) {
-  GETARGS(4);
-  const float *x = F32(env, argv[0]), *gy = F32(env, argv[1]);
-  float *gw = F32(env, argv[2]);
-  const int32_t *g = I32(env, argv[3]);
-  CHECK
-  LOCKED(ops->conv2d_bwd_weight(x, gy, gw, g));
-  return NULL;
-}
-
-static napi_value js_max_pool2d(napi_env env, napi_callback_info info) {
-  GETARGS(4);
-  const float *x = F32(env, argv[0]);
-  float *out = F32(env, argv[1]);
-  int32_t *idx = I32(env, argv[2]);
-  const int32_t *g = I32(env, argv[3]);
-  CHECK
-  LOCKED(ops->max_pool2d(x, out, idx, g));
-  return NULL;
-}
-
-static napi_value js_max_pool2d_bwd(napi_env env, napi_callback_info info) {
-  GETARGS(6);
-  const float *gy = F32(env, argv[0]);
-  const int32_t *idx = I32(env, argv[1]);
-  float *gx = F32(env, argv[2]);
-  CHECK
-  LOCKED(ops->max_pool2d_bwd(gy, idx, gx, I(env, argv[3]), I(env, argv[4]), I(env, argv[5])));
-  return NULL;
-}
-
-static napi_value js_avg_pool2d(napi_env env, napi_callback_info info) {
-  GETARGS(5);
-  const float *x = F32(env, argv[0]);
-  float *out = F32(env, argv[1]);
-  const int32_t *g = I32(env, argv[2]);
-  CHECK
-  LOCKED(ops->avg_pool2d(x, out, g, B(env, argv[3]), (int)I(env, argv[4])));
-  return NULL;
-}
-
-static napi_value js_avg_pool2d_bwd(napi_env env, napi_callback_info info) {
-  GETARGS(5);
-  const float *gy = F32(env, argv[0]);
-  float *gx = F32(env, argv[1]);
-  const int32_t *g = I32(env, argv[2]);
-  CHECK
-  LOCKED(ops->avg_pool2d_bwd(gy, gx, g, B(env, argv[3]), (int)I(env, argv[4])));
-  return NULL;
-}
-
-static napi_value js_channel_stats(napi_env env, napi_callback_info info) {
-  GETARGS(6);
-  const float *x = F32(env, argv[0]);
-  float *mean = F32(env, argv[1]), *var = F32(env, argv[2]);
-  CHECK
-  LOCKED(ops->channel_stats(x, mean, var, I(env, argv[3]), I(env, argv[4]), I(env, argv[5])));
-  return NULL;
-}
-
-static napi_value js_channel_affine(napi_env env, napi_callback_info info) {
-  GETARGS(8);
-  const float *x = F32(env, argv[0]), *s = F32(env, argv[1]), *t = F32(env, argv[2]);
-  float *out = F32(env, argv[3]);
-  CHECK
-  LOCKED(ops->channel_affine(x, s, t, out, I(env, argv[4]), I(env, argv[5]), I(env, argv[6]), B(env, argv[7])));
-  return NULL;
-}
-
-static napi_value js_bn_bwd(napi_env env, napi_callback_info info) {
-  GETARGS(11);
-  const float *x = F32(env, argv[0]), *gy = F32(env, argv[1]), *mean = F32(env, argv[2]), *is = F32(env, argv[3]), *w = F32(env, argv[4]);
-  float *gx = F32(env, argv[5]), *gw = F32(env, argv[6]), *gb = F32(env, argv[7]);
-  CHECK
-  LOCKED(ops->bn_bwd(x, gy, mean, is, w, gx, gw, gb, I(env, argv[8]), I(env, argv[9]), I(env, argv[10])));
-  return NULL;
-}
-
-static napi_value js_softmax(napi_env env, napi_callback_info info) {
-  GETARGS(6);
-  const float *x = F32(env, argv[0]);
-  float *out = F32(env, argv[1]);
-  CHECK
-  LOCKED(ops->softmax(x, out, I(env, argv[2]), I(env, argv[3]), I(env, argv[4]), B(env, argv[5])));
-  return NULL;
-}
-
-static napi_value js_softmax_grad(napi_env env, napi_callback_info info) {
-  GETARGS(7);
-  const float *y = F32(env, argv[0]), *gy = F32(env, argv[1]);
-  float *gx = F32(env, argv[2]);
-  CHECK
-  LOCKED(ops->softmax_grad(y, gy, gx, I(env, argv[3]), I(env, argv[4]), I(env, argv[5]), B(env, argv[6])));
-  return NULL;
-}
-
-static napi_value js_unary(napi_env env, napi_callback_info info) {
-  GETARGS(6);
-  int op = (int)I(env, argv[0]);
-  const float *x = F32(env, argv[1]);
-  float *out = F32(env, argv[2]);
-  CHECK
-  napi_value r;
-  long n = I(env, argv[3]);
-  float a = (float)D(env, argv[4]), b = (float)D(env, argv[5]);
-  int done;
-  LOCKED(done = ops->unary(op, x, out, n, a, b));
-  napi_get_boolean(env, done != 0, &r);
-  return r;
-}
-
-static napi_value js_unary_grad(napi_env env, napi_callback_info info) {
-  GETARGS(7);
-  int op = (int)I(env, argv[0]);
-  const float *in = F32(env, argv[1]), *gy = F32(env, argv[2]);
-  float *gx = F32(env, argv[3]);
-  CHECK
-  napi_value r;
-  long n = I(env, argv[4]);
-  float a = (float)D(env, argv[5]), b = (float)D(env, argv[6]);
-  int done;
-  LOCKED(done = ops->unary_grad(op, in, gy, gx, n, a, b));
-  napi_get_boolean(env, done != 0, &r);
-  return r;
-}
-
-static napi_value js_binary(napi_env env, napi_callback_info info) {
-  GETARGS(8);
-  int op = (int)I(env, argv[0]), mode = (int)I(env, argv[1]);
-  const float *a = F32(env, argv[2]), *b = F32(env, argv[3]);
-  float *out = F32(env, argv[4]);
-  CHECK
-  napi_value r;
-  long outer = I(env, argv[5]), mid = I(env, argv[6]), inner = I(env, argv[7]);
-  int done;
-  LOCKED(done = ops->binary(op, mode, a, b, out, outer, mid, inner));
-  napi_get_boolean(env, done != 0, &r);
-  return r;
-}
-
-static napi_value js_reduce_sum(napi_env env, napi_callback_info info) {
-  GETARGS(5);
-  const float *x = F32(env, argv[0]);
-  float *out = F32(env, argv[1]);
-  CHECK
-  LOCKED(ops->reduce_sum(x, out, I(env, argv[2]), I(env, argv[3]), I(env, argv[4])));
-  return NULL;
-}
-
-static napi_value js_axpy(napi_env env, napi_callback_info info) {
-  GETARGS(4);
-  const float *x = F32(env, argv[2]);
-  float *y = F32(env, argv[3]);
-  CHECK
-  LOCKED(ops->axpy(I(env, argv[0]), (float)D(env, argv[1]), x, y));
-  return NULL;
-}
-
-static napi_value js_sgd_step(napi_env env, napi_callback_info info) {
-  GETARGS(9);
-  float *w = F32(env, argv[1]), *buf = F32(env, argv[3]);
-  const float *g = F32(env, argv[2]);
-  CHECK
-  LOCKED(ops->sgd_step(I(env, argv[0]), w, g, buf, (float)D(env, argv[4]), (float)D(env, argv[5]), (float)D(env, argv[6]),
-                       (float)D(env, argv[7]), (int)I(env, argv[8])));
-  return NULL;
-}
-
-static napi_value js_adam_step(napi_env env, napi_callback_info info) {
-  GETARGS(14);
-  float *w = F32(env, argv[1]), *m = F32(env, argv[3]), *v = F32(env, argv[4]), *vmax = F32(env, argv[5]);
-  const float *g = F32(env, argv[2]);
-  CHECK
-  float h[8];
-  for (int i = 0; i < 8; i++) h[i] = (float)D(env, argv[6 + i]);
-  LOCKED(ops->adam_step(I(env, argv[0]), w, g, m, v, vmax, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]));
-  return NULL;
-}
-
-static void *any4(napi_env env, napi_value v) {
+/* A 4-byte typed array (Float32Array, Int32Array, Uint32Array): copyStrided moves elements without reading them. */
+static void *any4(napi_env env, napi_value v, const char *kernel, const char *arg) {
   napi_typedarray_type type;
   size_t length, off;
   void *data;
   napi_value ab;
   if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off) != napi_ok ||
       (type != napi_float32_array && type != napi_int32_array && type != napi_uint32_array)) {
-    if (ok) napi_throw_type_error(env, NULL, "tatami native: copyStrided needs 4-byte typed arrays");
+    if (ok) {
+      char msg[160];
+      snprintf(msg, sizeof(msg), "tatami native %s: %s must be a 4-byte typed array", kernel, arg);
+      napi_throw_type_error(env, NULL, msg);
+    }
     ok = 0;
     return NULL;
   }
   return data;
 }
 
-static napi_value js_copy_strided(napi_env env, napi_callback_info info) {
-  GETARGS(6);
-  const float *src = any4(env, argv[0]);
-  const int32_t *strides = I32(env, argv[2]), *shape = I32(env, argv[4]);
-  float *out = any4(env, argv[3]);
-  CHECK
-  LOCKED(ops->copy_strided(src, I(env, argv[1]), strides, out, shape, (int)I(env, argv[5])));
-  return NULL;
-}
+#define KFN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_default, (void *)ops }
 
-static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
-  GETARGS(2);
-  const int32_t *g = I32(env, argv[0]);
-  int dir = (int)I(env, argv[1]);
-  CHECK
-  return num(env, ops->conv_plan(g, dir));
-}
+/* One function per kernel of native/kernels.table.mjs (js_gemm, js_conv2d, …) and KERNEL_FUNCTIONS. */
+#include "addon.gen.c"
 
 static napi_value js_set_num_threads(napi_env env, napi_callback_info info) {
   GETARGS(1);
@@ -358,21 +142,11 @@ static void keep_freed_tensor_pages(void) {
 #endif
 }
 
-#define KFN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_default, (void *)ops }
-
 /* An object holding every kernel of one build, and its name ('native-avx512' …). */
 static napi_value kernels_object(napi_env env, const tt_ops *ops) {
   napi_value obj, name;
   napi_create_object(env, &obj);
-  napi_property_descriptor props[] = {
-    KFN("gemm", js_gemm), KFN("conv2d", js_conv2d), KFN("conv2dBackwardInput", js_conv2d_bwd_input),
-    KFN("conv2dBackwardWeight", js_conv2d_bwd_weight), KFN("maxPool2d", js_max_pool2d), KFN("maxPool2dBackward", js_max_pool2d_bwd),
-    KFN("avgPool2d", js_avg_pool2d), KFN("avgPool2dBackward", js_avg_pool2d_bwd), KFN("channelStats", js_channel_stats),
-    KFN("channelAffine", js_channel_affine), KFN("batchNormBackward", js_bn_bwd), KFN("softmax", js_softmax),
-    KFN("softmaxGrad", js_softmax_grad), KFN("unary", js_unary), KFN("unaryGrad", js_unary_grad), KFN("binary", js_binary),
-    KFN("reduceSum", js_reduce_sum), KFN("copyStrided", js_copy_strided), KFN("axpy", js_axpy), KFN("sgdStep", js_sgd_step),
-    KFN("adamStep", js_adam_step), KFN("convPlan", js_conv_plan),
-  };
+  napi_property_descriptor props[] = { KERNEL_FUNCTIONS };
   napi_define_properties(env, obj, sizeof(props) / sizeof(props[0]), props);
   napi_create_string_utf8(env, ops->name, NAPI_AUTO_LENGTH, &name);
   napi_set_named_property(env, obj, "name", name);

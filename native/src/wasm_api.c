@@ -177,35 +177,5 @@ void *memset(void *dst, int v, size_t n) {
 
 EXPORT(tt_io) void *w_io(size_t bytes) { return grow(&io, bytes); }
 
-EXPORT(gemm) void w_gemm(int ta, int tb, int m, int n, int k, const float *a, long sa, const float *b, long sb, float *c, long sc, int batch, int acc) {
-  op_gemm(ta, tb, m, n, k, a, sa, b, sb, c, sc, batch, acc);
-}
-EXPORT(conv2d) void w_conv2d(const float *x, const float *w, const float *bias, const float *scale, float *out, const int32_t *g, int relu) {
-  op_conv2d(x, w, bias, scale, out, g, relu);
-}
-EXPORT(conv2dBackwardInput) void w_cbi(const float *gy, const float *w, float *gx, const int32_t *g) { op_conv2d_bwd_input(gy, w, gx, g); }
-EXPORT(conv2dBackwardWeight) void w_cbw(const float *x, const float *gy, float *gw, const int32_t *g) { op_conv2d_bwd_weight(x, gy, gw, g); }
-EXPORT(maxPool2d) void w_mp(const float *x, float *out, int32_t *idx, const int32_t *g) { op_max_pool2d(x, out, idx, g); }
-EXPORT(maxPool2dBackward) void w_mpb(const float *gy, const int32_t *idx, float *gx, long planes, long ip, long op) { op_max_pool2d_bwd(gy, idx, gx, planes, ip, op); }
-EXPORT(avgPool2d) void w_ap(const float *x, float *out, const int32_t *g, int cip, int div) { op_avg_pool2d(x, out, g, cip, div); }
-EXPORT(avgPool2dBackward) void w_apb(const float *gy, float *gx, const int32_t *g, int cip, int div) { op_avg_pool2d_bwd(gy, gx, g, cip, div); }
-EXPORT(channelStats) void w_cs(const float *x, float *mean, float *var, long n, long c, long hw) { op_channel_stats(x, mean, var, n, c, hw); }
-EXPORT(channelAffine) void w_ca(const float *x, const float *s, const float *t, float *out, long n, long c, long hw, int relu) { op_channel_affine(x, s, t, out, n, c, hw, relu); }
-EXPORT(batchNormBackward) void w_bnb(const float *x, const float *gy, const float *mean, const float *is, const float *w, float *gx, float *gw, float *gb, long n, long c, long hw) {
-  op_bn_bwd(x, gy, mean, is, w, gx, gw, gb, n, c, hw);
-}
-EXPORT(softmax) void w_sm(const float *x, float *out, long outer, long size, long inner, int lg) { op_softmax(x, out, outer, size, inner, lg); }
-EXPORT(softmaxGrad) void w_smg(const float *y, const float *gy, float *gx, long outer, long size, long inner, int lg) { op_softmax_grad(y, gy, gx, outer, size, inner, lg); }
-EXPORT(unary) int w_un(int op, const float *x, float *out, long n, float a, float b) { return op_unary(op, x, out, n, a, b); }
-EXPORT(unaryGrad) int w_ung(int op, const float *in, const float *gy, float *gx, long n, float a, float b) { return op_unary_grad(op, in, gy, gx, n, a, b); }
-EXPORT(binary) int w_bin(int op, int mode, const float *a, const float *b, float *out, long outer, long mid, long inner) { return op_binary(op, mode, a, b, out, outer, mid, inner); }
-EXPORT(reduceSum) void w_rs(const float *x, float *out, long outer, long size, long inner) { op_reduce_sum(x, out, outer, size, inner); }
-EXPORT(axpy) void w_axpy(long n, float alpha, const float *x, float *y) { op_axpy(n, alpha, x, y); }
-EXPORT(sgdStep) void w_sgd_step(long n, float *w, const float *g, float *buf, double lr, double mom, double damp, double wd, int flags) {
-  op_sgd_step(n, w, g, buf, (float)lr, (float)mom, (float)damp, (float)wd, flags);
-}
-EXPORT(adamStep) void w_adam_step(long n, float *w, const float *g, float *m, float *v, float *vmax, double b1, double b2, double eps,
-                                  double decay, double l2, double step, double bc2, double sign) {
-  op_adam_step(n, w, g, m, v, vmax, (float)b1, (float)b2, (float)eps, (float)decay, (float)l2, (float)step, (float)bc2, (float)sign);
-}
-EXPORT(copyStrided) void w_copy(const float *src, long offset, const int32_t *strides, float *out, const int32_t *shape, int rank) { op_copy_strided(src, offset, strides, out, shape, rank); }
+/* The kernel exports (gemm, conv2d, …): generated from native/kernels.table.mjs. */
+#include "wasm_exports.gen.c"

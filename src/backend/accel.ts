@@ -1,6 +1,6 @@
 /**
  * Shared glue of the accelerated backends (native addon, WebAssembly): both expose the same flat C kernel entry
- * points (`RawKernels`, see native/src/tt.h); this module turns them into a `Backend`. Every override takes the
+ * points (`RawKernels`, generated with their C side from native/kernels.table.mjs); this module turns them into a `Backend`. Every override takes the
  * fast path only for float32 buffers and the layouts the C kernels implement, and otherwise defers to the
  * reference kernel, so semantics never depend on the backend.
  */
@@ -9,38 +9,12 @@ import type { AdamHyper, Backend, BinaryOp, SgdHyper, Conv2dGeometry, Epilogue, 
 import { referenceBackend as ref } from './reference/index.js';
 import * as guard from './guard.js';
 import { loweredConv3d } from './conv3d-lowered.js';
+import { packAdamHyper, packConvGeometry, packPoolGeometry, packSgdHyper, type RawKernels } from './kernels.gen.js';
+import { CONV_DIRECTIONS, convPlanLogger, convPlanLogging, convPlanName, registerConvPlanner, type ConvPlanner } from './conv-plan.js';
 
 type F32 = Float32Array;
 
-/** The flat kernel ABI shared by the addon and the wasm module (argument order as in native/src/addon.c). */
-export interface RawKernels {
-  gemm(ta: boolean, tb: boolean, m: number, n: number, k: number, a: F32, sa: number, b: F32, sb: number, c: F32, sc: number, batch: number, acc: boolean): void;
-  conv2d(x: F32, w: F32, bias: F32 | null, scale: F32 | null, out: F32, g: Int32Array, relu: boolean): void;
-  conv2dBackwardInput(gy: F32, w: F32, gx: F32, g: Int32Array): void;
-  conv2dBackwardWeight(x: F32, gy: F32, gw: F32, g: Int32Array): void;
-  maxPool2d(x: F32, out: F32, indices: Int32Array | null, g: Int32Array): void;
-  maxPool2dBackward(gy: F32, indices: Int32Array, gx: F32, planes: number, inPlane: number, outPlane: number): void;
-  avgPool2d(x: F32, out: F32, g: Int32Array, countIncludePad: boolean, divisor: number): void;
-  avgPool2dBackward(gy: F32, gx: F32, g: Int32Array, countIncludePad: boolean, divisor: number): void;
-  channelStats(x: F32, mean: F32, variance: F32, n: number, c: number, hw: number): void;
-  channelAffine(x: F32, scale: F32, shift: F32, out: F32, n: number, c: number, hw: number, relu: boolean): void;
-  batchNormBackward(x: F32, gy: F32, mean: F32, invStd: F32, weight: F32 | null, gx: F32 | null, gw: F32 | null, gb: F32 | null, n: number, c: number, hw: number): void;
-  softmax(x: F32, out: F32, outer: number, size: number, inner: number, log: boolean): void;
-  softmaxGrad(y: F32, gy: F32, gx: F32, outer: number, size: number, inner: number, log: boolean): void;
-  /** Returns false when the op code is not implemented natively. */
-  unary(op: number, x: F32, out: F32, n: number, a: number, b: number): boolean;
-  unaryGrad(op: number, input: F32, gy: F32, gx: F32, n: number, a: number, b: number): boolean;
-  binary(op: number, mode: number, a: F32, b: F32, out: F32, outer: number, mid: number, inner: number): boolean;
-  reduceSum(x: F32, out: F32, outer: number, size: number, inner: number): void;
-  axpy(n: number, alpha: number, x: F32, y: F32): void;
-  /** SGD step: flags bit 0 nesterov, bit 1 first step (buffer takes d), bit 2 maximize; buf null without momentum. */
-  sgdStep(n: number, w: F32, g: F32, buf: F32 | null, lr: number, momentum: number, dampening: number, weightDecay: number, flags: number): void;
-  /** Adam step with precomputed scalars: decay = 1 − lr·wd (AdamW) or 1, l2 = wd (Adam) or 0, sign = ±1. */
-  adamStep(n: number, w: F32, g: F32, m: F32, v: F32, vmax: F32 | null, beta1: number, beta2: number, eps: number, decay: number, l2: number,
-    stepSize: number, bc2Sqrt: number, sign: number): void;
-  /** Strided gather of 4-byte elements into a contiguous array (native only: wasm would first copy all of src). */
-  copyStrided?(src: F32 | Int32Array, offset: number, strides: Int32Array, out: F32 | Int32Array, shape: Int32Array, rank: number): void;
-}
+export type { RawKernels } from './kernels.gen.js';
 
 // Codes mirrored from native/src/tt.h.
 const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
@@ -57,20 +31,9 @@ function f32(...xs: (TypedArray | null)[]): boolean {
   return true;
 }
 
-const convG = new Int32Array(16);
-/** Packs a conv geometry into the Int32Array layout of CG_* in native/src/tt.h (one shared buffer: read it before the next call). */
-export function convGeom(g: Conv2dGeometry): Int32Array {
-  convG[0] = g.n; convG[1] = g.c; convG[2] = g.h; convG[3] = g.w; convG[4] = g.oc; convG[5] = g.kh; convG[6] = g.kw;
-  convG[7] = g.oh; convG[8] = g.ow; convG[9] = g.strideH; convG[10] = g.strideW; convG[11] = g.padH; convG[12] = g.padW;
-  convG[13] = g.dilationH; convG[14] = g.dilationW; convG[15] = g.groups;
-  return convG;
-}
-const poolG = new Int32Array(14);
-function poolGeom(g: Pool2dGeometry): Int32Array {
-  poolG[0] = g.n; poolG[1] = g.c; poolG[2] = g.h; poolG[3] = g.w; poolG[4] = g.oh; poolG[5] = g.ow; poolG[6] = g.kh; poolG[7] = g.kw;
-  poolG[8] = g.strideH; poolG[9] = g.strideW; poolG[10] = g.padH; poolG[11] = g.padW; poolG[12] = g.dilationH; poolG[13] = g.dilationW;
-  return poolG;
-}
+/** Packs a conv geometry into the Int32Array layout of CG_* (generated from native/kernels.table.mjs). */
+export const convGeom = packConvGeometry;
+const poolGeom = packPoolGeometry;
 
 function isDense(strides: readonly number[], shape: readonly number[]): boolean {
   let expected = 1;
@@ -117,6 +80,9 @@ const copyShape = new Int32Array(8);
 /** Builds a Backend named `name` whose kernels run through `k` where it applies. */
 export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   const copy = k.copyStrided?.bind(k);
+  const planner: ConvPlanner = (g, direction) => convPlanName(name, k.convPlan(convGeom(g), CONV_DIRECTIONS.indexOf(direction)));
+  // TATAMI_LOG_CONV_PLAN=1: each algorithm choice once per geometry on stderr; otherwise one null check per call.
+  const logPlan = convPlanLogging() ? convPlanLogger(name, planner) : null;
   const be: Backend = {
     ...ref,
     name,
@@ -173,19 +139,13 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       if (w.length < SMALL || !f32(w, g, buf)) return ref.sgdStep(w, g, buf, h);
       guard.len('sgdStep', 'grad', g, w.length);
       guard.len('sgdStep', 'momentumBuffer', buf, w.length);
-      const flags = (h.nesterov ? 1 : 0) | (h.firstStep ? 2 : 0) | (h.maximize ? 4 : 0);
-      k.sgdStep(w.length, w as F32, g as F32, buf as F32 | null, h.lr, h.momentum, h.dampening, h.weightDecay, flags);
+      k.sgdStep(w.length, w as F32, g as F32, buf as F32 | null, packSgdHyper(h));
     },
 
     adamStep(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, vmax: FloatArray | null, h: AdamHyper): void {
       if (w.length < SMALL || !f32(w, g, m, v, vmax)) return ref.adamStep(w, g, m, v, vmax, h);
       for (const [name, a] of [['grad', g], ['expAvg', m], ['expAvgSq', v], ['maxExpAvgSq', vmax]] as const) guard.len('adamStep', name, a, w.length);
-      const decay = h.decoupled ? 1 - h.lr * h.weightDecay : 1;
-      const l2 = h.decoupled ? 0 : h.weightDecay;
-      const stepSize = h.lr / (1 - h.beta1 ** h.step);
-      const bc2Sqrt = Math.sqrt(1 - h.beta2 ** h.step);
-      k.adamStep(w.length, w as F32, g as F32, m as F32, v as F32, vmax as F32 | null, h.beta1, h.beta2, h.eps, decay, l2, stepSize, bc2Sqrt,
-        h.maximize ? -1 : 1);
+      k.adamStep(w.length, w as F32, g as F32, m as F32, v as F32, vmax as F32 | null, packAdamHyper(h));
     },
 
     axpy(alpha: number, x: FloatArray, y: FloatArray): void {
@@ -233,6 +193,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       guard.len('conv2d', 'bias', bias, g.oc); guard.len('conv2d', 'scale', scale, g.oc);
       // Empty operands: the C kernels divide by these sizes (SIGFPE found by test/fuzz), the reference loops do not.
       if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2d(x, w, bias, out, g, epilogue, scale);
+      logPlan?.(g, 'forward');
       k.conv2d(x as F32, w as F32, bias as F32 | null, scale as F32 | null, out as F32, convGeom(g), epilogue === 'relu');
     },
 
@@ -241,6 +202,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       const s = guard.convSizes('conv2dBackwardInput', g);
       guard.len('conv2dBackwardInput', 'gy', gy, s.y); guard.len('conv2dBackwardInput', 'weight', w, s.w); guard.len('conv2dBackwardInput', 'gx', gx, s.x);
       if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2dBackwardInput(gy, w, gx, g);
+      logPlan?.(g, 'input');
       k.conv2dBackwardInput(gy as F32, w as F32, gx as F32, convGeom(g));
     },
 
@@ -249,6 +211,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       const s = guard.convSizes('conv2dBackwardWeight', g);
       guard.len('conv2dBackwardWeight', 'x', x, s.x); guard.len('conv2dBackwardWeight', 'gy', gy, s.y); guard.len('conv2dBackwardWeight', 'gw', gw, s.w);
       if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2dBackwardWeight(x, gy, gw, g);
+      logPlan?.(g, 'weight');
       k.conv2dBackwardWeight(x as F32, gy as F32, gw as F32, convGeom(g));
     },
 
@@ -313,5 +276,6 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   be.conv3d = (x, w, bias, out, g) => (f32(x, w, bias, out) ? lowered.conv3d(x, w, bias, out, g) : ref.conv3d(x, w, bias, out, g));
   be.conv3dBackwardInput = (gy, w, gx, g) => (f32(gy, w, gx) ? lowered.conv3dBackwardInput(gy, w, gx, g) : ref.conv3dBackwardInput(gy, w, gx, g));
   be.conv3dBackwardWeight = (x, gy, gw, g) => (f32(x, gy, gw) ? lowered.conv3dBackwardWeight(x, gy, gw, g) : ref.conv3dBackwardWeight(x, gy, gw, g));
+  registerConvPlanner(be, planner);
   return be;
 }

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Backend, Conv2dGeometry } from './types.js';
 import { convGeom, makeAcceleratedBackend, type RawKernels } from './accel.js';
 import { selfCheck } from './selfcheck.js';
+import { CONV_DIRECTIONS, convPlanName, type ConvDirection, type ConvPlan } from './conv-plan.js';
 
 /** Instruction-set builds in the addon; generic16/generic8 are the AVX-512/AVX2 kernel shapes in portable code. */
 export const NATIVE_ISAS = ['avx512', 'avx2', 'generic', 'generic16', 'generic8'] as const;
@@ -22,17 +23,11 @@ export type NativeIsa = (typeof NATIVE_ISAS)[number];
 /** The builds that may be chosen by default, fastest first (the portable wide builds exist for the tests). */
 const DEFAULT_ORDER: readonly NativeIsa[] = ['avx512', 'avx2', 'generic'];
 
-/** Convolution algorithms of the native conv planner, in the order of TT_PLAN_* in native/src/tt.h. */
-export const CONV_PLANS = ['depthwise', 'dense', 'batched', 'winograd', 'padded-width', 'im2col', 'weight-gemm', 'dot'] as const;
-export type ConvPlan = (typeof CONV_PLANS)[number];
-/** Convolution directions, in the order of TT_CONV_* in native/src/tt.h. */
-export const CONV_DIRECTIONS = ['forward', 'input', 'weight'] as const;
-export type ConvDirection = (typeof CONV_DIRECTIONS)[number];
+export { CONV_PLANS, CONV_DIRECTIONS, type ConvPlan, type ConvDirection } from './conv-plan.js';
 
 interface NativeKernels extends RawKernels {
   /** 'native-avx512' | 'native-avx2' | 'native-generic' | 'native-generic16' | 'native-generic8' */
   readonly name: string;
-  convPlan(g: Int32Array, direction: number): number;
 }
 
 interface NativeAddon {
@@ -125,10 +120,7 @@ export function loadNativeBackend(): Backend {
 
 /** The algorithm the native conv planner picks for a geometry and direction on one build (for tests and `tatami info`). */
 export function nativeConvPlan(isa: NativeIsa, g: Conv2dGeometry, direction: ConvDirection): ConvPlan {
-  const code = variant(isa).kernels.convPlan(convGeom(g), CONV_DIRECTIONS.indexOf(direction));
-  const plan = CONV_PLANS[code];
-  if (plan === undefined) throw new Error(`native-${isa}: conv planner returned unknown algorithm ${code}`);
-  return plan;
+  return convPlanName(`native-${isa}`, variant(isa).kernels.convPlan(convGeom(g), CONV_DIRECTIONS.indexOf(direction)));
 }
 
 /** Sets the native thread-pool size (0 = default: TATAMI_NUM_THREADS or all cores); returns the size in effect. */

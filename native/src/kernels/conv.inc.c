@@ -1,0 +1,60 @@
+/* ------------------------------------------------------------------------------------------------------------
+ * The three convolution entry points: each asks the planner (conv_plan.inc.c) for an algorithm and dispatches; the
+ * algorithms live in conv_grid (padded width), conv_im2col (im2col, depthwise), conv_batched, conv_winograd,
+ * conv_dense and conv_wgrad (weight-gradient GEMM and dot forms).
+ * ---------------------------------------------------------------------------------------------------------- */
+/* Whether a convolution has no output elements (or no input channels to sum): the algorithms divide by these
+ * sizes, so the entry points handle empty geometries before planning (a zero-height output used to raise SIGFPE). */
+static int conv_empty(const cgeom *g) {
+  return g->n <= 0 || g->c <= 0 || g->oc <= 0 || g->oh <= 0 || g->ow <= 0 || g->h <= 0 || g->w <= 0 || g->kh <= 0 || g->kw <= 0;
+}
+
+static void op_conv2d(const float *x, const float *w, const float *bias, const float *scale, float *out, const int32_t *gi, int relu) {
+  cgeom g = parse_cg(gi);
+  if (conv_empty(&g)) return; /* an empty output, or an empty sum that TypeScript never sends */
+  switch (conv_plan(&g, TT_CONV_FWD)) {
+  case TT_PLAN_DEPTHWISE: conv_fwd_depthwise(x, w, bias, scale, out, &g, relu); return;
+  case TT_PLAN_DENSE: conv_fwd_dense(x, w, bias, scale, out, &g, relu); return;
+  case TT_PLAN_BATCHED: conv_fwd_batched(x, w, bias, scale, out, &g, relu); return;
+  case TT_PLAN_WINOGRAD: wino_conv(x, w, bias, scale, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, relu); return;
+  case TT_PLAN_PADDED_WIDTH: conv_fwd_padded_width(x, w, bias, scale, out, &g, relu); return;
+  default: conv_fwd_im2col(x, w, bias, scale, out, &g, relu); return;
+  }
+}
+
+static void op_conv2d_bwd_input(const float *gy, const float *w, float *gx, const int32_t *gi) {
+  cgeom g = parse_cg(gi);
+  if (conv_empty(&g)) {
+    if (g.n > 0 && g.c > 0 && g.h > 0 && g.w > 0) memset(gx, 0, sizeof(float) * g.n * g.c * g.h * g.w);
+    return;
+  }
+  switch (conv_plan(&g, TT_CONV_BWD_INPUT)) {
+  case TT_PLAN_DENSE: conv_bwd_input_dense(gy, w, gx, &g); return;
+  case TT_PLAN_BATCHED: conv_bwd_input_batched(gy, w, gx, &g); return;
+  case TT_PLAN_WINOGRAD: {
+    /* gx = conv(gy, flip(w)ᵀ) with complementary padding */
+    long padT = g.dH * (g.kh - 1) - g.pH, padL = g.dW * (g.kw - 1) - g.pW;
+    wino_conv(gy, conv_flip_weights(w, &g), 0, 0, gx, g.n, g.oc, g.oh, g.ow, g.c, g.h, g.w, padT, padL, 0);
+    return;
+  }
+  case TT_PLAN_PADDED_WIDTH: conv_bwd_input_padded_width(gy, conv_flip_weights(w, &g), gx, &g); return;
+  default: conv_bwd_input_im2col(gy, w, gx, &g); return;
+  }
+}
+
+static void op_conv2d_bwd_weight(const float *x, const float *gy, float *gw, const int32_t *gi) {
+  cgeom g = parse_cg(gi);
+  if (conv_empty(&g)) {
+    long wsize = g.groups > 0 && g.c > 0 ? (long)g.oc * (g.c / g.groups) * g.kh * g.kw : 0;
+    if (wsize > 0) memset(gw, 0, sizeof(float) * wsize);
+    return;
+  }
+  switch (conv_plan(&g, TT_CONV_BWD_WEIGHT)) {
+  case TT_PLAN_DENSE: conv_bwd_weight_dense(x, gy, gw, &g); return;
+  case TT_PLAN_BATCHED: conv_bwd_weight_batched(x, gy, gw, &g); return;
+  case TT_PLAN_WINOGRAD: wino_conv_bwd_weight(x, gy, gw, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW); return;
+  case TT_PLAN_WEIGHT_GEMM: conv_bwd_weight_gemm(x, gy, gw, &g); return;
+  case TT_PLAN_DOT: conv_bwd_weight_dot(x, gy, gw, &g); return;
+  default: conv_bwd_weight_im2col(x, gy, gw, &g); return;
+  }
+}

@@ -1,0 +1,323 @@
+/* ------------------------------------------------------------------------------------------------------------
+ * Winograd F(2×2, 3×3) for stride-1, undilated, ungrouped 3×3 convolutions (Lavin & Gray 2016): each 2×2 block of
+ * outputs is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over a 4×4 input tile d, so the channel sums become 16 independent GEMMs
+ * with 16 multiplies per 4 outputs instead of 36: 2.25× fewer, less the transforms. A task takes whole rows of
+ * tiles, about WINO_TILES, so its transformed input and products stay in cache.
+ * ---------------------------------------------------------------------------------------------------------- */
+#define WINO_TILES 96 /* tiles per task, at least: whole rows of tiles */
+typedef struct {
+  const float *xpad, *u, *bias, *scale;
+  float *out;
+  long c, oc, oh, ow, HP, WP, th, tw, rows, blocks;
+  int relu;
+} wino_job;
+
+/* Even and odd lanes of the 2·TT_VL floats a‖b. */
+#if TT_VL == 4
+#define EVEN_LANES 0, 2, 4, 6
+#define ODD_LANES 1, 3, 5, 7
+#elif TT_VL == 8
+#define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14
+#define ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15
+#else
+#define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#endif
+
+/* Even and odd floats of p[0 .. 2·TT_VL): two loads and two shuffles instead of 2·TT_VL scalar loads. */
+static inline void load_deinterleaved(const float *p, vf *even, vf *odd) {
+  vf a = vload(p), b = vload(p + TT_VL);
+  *even = __builtin_shufflevector(a, b, EVEN_LANES);
+  *odd = __builtin_shufflevector(a, b, ODD_LANES);
+}
+
+/* U[ξ][ci][o] = (G g Gᵀ)[ξ] with G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], ξ = 4·row + column of the 4×4 result. */
+static void wino_weights(const float *w, float *u, long oc, long c) {
+  long plane = oc * c;
+  for (long ci = 0; ci < c; ci++) /* o innermost: the 16 output planes are written along their rows */
+    for (long o = 0; o < oc; o++) {
+      const float *g = w + (o * c + ci) * 9;
+      float t[4][3];
+      for (int j = 0; j < 3; j++) {
+        t[0][j] = g[j];
+        t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+        t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+        t[3][j] = g[6 + j];
+      }
+      for (int i = 0; i < 4; i++) {
+        float *d = u + (long)(4 * i) * plane + ci * oc + o;
+        d[0] = t[i][0];
+        d[plane] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        d[2 * plane] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        d[3 * plane] = t[i][2];
+      }
+    }
+}
+
+/* Input transform of tiles (ty, tx … tx+TT_VL) of one channel: V[ξ] at v + ξ·cT, lanes = tiles. Reads the 4 rows
+ * from column 2·tx as two stride-2 deinterleaves (columns 0/1 of each tile, then 2/3 two floats on). */
+static inline void wino_in_vec(const float *d, long WP, float *v, long cT) {
+  vf r[4][4];
+  UNROLL for (int i = 0; i < 4; i++) {
+    const float *row = d + i * WP;
+    vf c0, c1, c2, c3;
+    load_deinterleaved(row, &c0, &c1);
+    load_deinterleaved(row + 2, &c2, &c3);
+    r[i][0] = c0 - c2; r[i][1] = c1 + c2; r[i][2] = c2 - c1; r[i][3] = c1 - c3;
+  }
+  UNROLL for (int q = 0; q < 4; q++) {
+    vstore(v + (0 + q) * cT, r[0][q] - r[2][q]);
+    vstore(v + (4 + q) * cT, r[1][q] + r[2][q]);
+    vstore(v + (8 + q) * cT, r[2][q] - r[1][q]);
+    vstore(v + (12 + q) * cT, r[1][q] - r[3][q]);
+  }
+}
+
+/* The same for one tile (rows narrower than a vector). */
+static inline void wino_in_one(const float *d, long WP, float *v, long cT) {
+  float r[4][4];
+  for (int i = 0; i < 4; i++) {
+    const float *row = d + i * WP;
+    r[i][0] = row[0] - row[2]; r[i][1] = row[1] + row[2]; r[i][2] = row[2] - row[1]; r[i][3] = row[1] - row[3];
+  }
+  for (int q = 0; q < 4; q++) {
+    v[(0 + q) * cT] = r[0][q] - r[2][q];
+    v[(4 + q) * cT] = r[1][q] + r[2][q];
+    v[(8 + q) * cT] = r[2][q] - r[1][q];
+    v[(12 + q) * cT] = r[1][q] - r[3][q];
+  }
+}
+
+/* V[ξ][ci][tile] = (Bᵀ d B)[ξ] for the tile rows ty0 … ty0+rows of one image (xb: its padded channels), tiles
+ * numbered along the rows; Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]. A row's last vector overlaps the one
+ * before it rather than running past the row (the overlap is computed twice, identically). */
+static void wino_input_block(const wino_job *j, const float *xb, float *v, long ty0, long rows) {
+  long tw = j->tw, T = rows * tw, WP = j->WP, plane = j->HP * WP, cT = j->c * T;
+  for (long ci = 0; ci < j->c; ci++) {
+    const float *xc = xb + ci * plane;
+    for (long r = 0; r < rows; r++) {
+      const float *d = xc + 2 * (ty0 + r) * WP;
+      float *vr = v + ci * T + r * tw;
+      if (tw < TT_VL) {
+        for (long tx = 0; tx < tw; tx++) wino_in_one(d + 2 * tx, WP, vr + tx, cT);
+        continue;
+      }
+      for (long tx = 0;; tx += TT_VL) {
+        if (tx + TT_VL > tw) tx = tw - TT_VL;
+        wino_in_vec(d + 2 * tx, WP, vr + tx, cT);
+        if (tx + TT_VL >= tw) break;
+      }
+    }
+  }
+}
+
+static void wino_task(void *ctx, long t, int tid) {
+  const wino_job *j = ctx;
+  long b = t / j->blocks, ty0 = (t % j->blocks) * j->rows, rows = MINI(j->rows, j->th - ty0), tw = j->tw, T = rows * tw;
+  long c = j->c, oc = j->oc, WP = j->WP, plane = j->HP * WP, cT = c * T, oT = oc * T;
+  float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 16 * cT);
+  float *m = tt_scratch(tid, SLOT_TILE, sizeof(float) * 16 * oT);
+  const float *xb = j->xpad + b * c * plane;
+  wino_input_block(j, xb, v, ty0, rows);
+  /* Mᵀ[ξ] (tiles × oc) = V[ξ]ᵀ (tiles × c) · U[ξ] (c × oc): tiles as GEMM rows and channels as columns, so the
+   * register tiles are full (channel counts are multiples of the vector width, rarely of the row block) */
+  for (int xi = 0; xi < 16; xi++)
+    gemm_serial(tid, T, oc, c, v + xi * cT, 1, T, j->u + xi * c * oc, oc, 1, m + xi * oT, oc, 0);
+  /* Y = Aᵀ M A, Aᵀ = [1 1 1 0; 0 1 −1 −1], vectorised over output channels, then the epilogue */
+  long ow = j->ow, oh = j->oh, ohw = oh * ow;
+  int relu = j->relu;
+  float *ob = j->out + b * oc * ohw;
+  vf zero = vsplat(0.0f);
+  for (long k = 0; k < T; k++) {
+    long ty = ty0 + k / tw, tx = k % tw, oy = 2 * ty, ox = 2 * tx;
+    long pos[4] = { oy * ow + ox, oy * ow + ox + 1, (oy + 1) * ow + ox, (oy + 1) * ow + ox + 1 };
+    int valid[4] = { 1, ox + 1 < ow, oy + 1 < oh, ox + 1 < ow && oy + 1 < oh };
+    const float *mk = m + k * oc;
+    long o = 0;
+    for (; o + TT_VL <= oc; o += TT_VL) {
+      vf s0[4], s1[4];
+      UNROLL for (int q = 0; q < 4; q++) {
+        vf e0 = vload(mk + q * oT + o), e1 = vload(mk + (4 + q) * oT + o), e2 = vload(mk + (8 + q) * oT + o),
+           e3 = vload(mk + (12 + q) * oT + o);
+        s0[q] = e0 + e1 + e2;
+        s1[q] = e1 - e2 - e3;
+      }
+      vf y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
+      vf sv = j->scale ? vload(j->scale + o) : vsplat(1.0f), bv = j->bias ? vload(j->bias + o) : zero;
+      UNROLL for (int q = 0; q < 4; q++) {
+        if (!valid[q]) continue;
+        vf val = y[q] * sv + bv;
+        if (relu) val = vsel(val <= zero, zero, val); /* NaN passes, as PyTorch */
+        float *dst = ob + o * ohw + pos[q];
+        UNROLL for (int l = 0; l < TT_VL; l++) dst[l * ohw] = val[l];
+      }
+    }
+    for (; o < oc; o++) {
+      float e[16];
+      for (int xi = 0; xi < 16; xi++) e[xi] = mk[xi * oT + o];
+      float s0[4], s1[4];
+      for (int q = 0; q < 4; q++) {
+        s0[q] = e[q] + e[4 + q] + e[8 + q];
+        s1[q] = e[4 + q] - e[8 + q] - e[12 + q];
+      }
+      float y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
+      float scale = j->scale ? j->scale[o] : 1.0f, bias = j->bias ? j->bias[o] : 0.0f;
+      for (int q = 0; q < 4; q++) {
+        if (!valid[q]) continue;
+        float val = y[q] * scale + bias;
+        if (relu && !(val > 0 || val != val)) val = 0.0f;
+        ob[o * ohw + pos[q]] = val;
+      }
+    }
+  }
+}
+
+/* Weight gradient in the same transform space: since U = G g Gᵀ and M = U ⊙ V, dg = Gᵀ (Σ_tiles (A dY Aᵀ) ⊙ V) G,
+ * so the sum over every tile of the batch becomes 16 GEMMs dU[ξ] (oc × c) += Ĝ[ξ] (oc × tiles) · V[ξ]ᵀ with the
+ * tiles as the reduction: long, cache-friendly K, 2.25× fewer multiplies than the direct sum. The (image, row
+ * block) items are split into `parts` fixed, contiguous ranges, each summed into its own dU in item order; the
+ * parts are added in part order and transformed back once at the end. The ranges do not depend on which thread
+ * runs them, so the result is bit-identical from run to run for a given thread count (an earlier version summed
+ * into one dU per thread, and the dynamic task queue made the order of the sum, hence its rounding, vary). */
+typedef struct {
+  wino_job f; /* the forward job's geometry and padded input (u, bias, scale, out unused) */
+  const float *gy;
+  float *du;  /* [parts][16][oc][c] */
+  long items, per;
+} wino_wg_job;
+
+/* Ĝ = A dY Aᵀ for one 2×2 block of dY (rows g0, g1): A = [1 0; 1 1; 1 −1; 0 −1]. */
+#define WINO_GY_ROWS(R, g0, g1) \
+  R[0] = g0; R[1] = g0 + g1; R[2] = g0 - g1; R[3] = -(g1);
+
+static void wino_wg_item(const wino_wg_job *wj, long t, int tid, float *du) {
+  const wino_job *j = &wj->f;
+  long b = t / j->blocks, ty0 = (t % j->blocks) * j->rows, rows = MINI(j->rows, j->th - ty0), tw = j->tw, T = rows * tw;
+  long c = j->c, oc = j->oc, WP = j->WP, plane = j->HP * WP, cT = c * T, oT = oc * T, ow = j->ow, oh = j->oh;
+  float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 16 * cT);
+  float *gt = tt_scratch(tid, SLOT_TILE, sizeof(float) * 16 * oT);
+  const float *xb = j->xpad + b * c * plane;
+  wino_input_block(j, xb, v, ty0, rows);
+  /* Ĝ[ξ][o][tile]: a vector of tiles where both rows and both columns of their blocks are inside dY */
+  for (long o = 0; o < oc; o++) {
+    const float *gp = wj->gy + (b * oc + o) * oh * ow;
+    for (long r = 0; r < rows; r++) {
+      long y0 = 2 * (ty0 + r);
+      float *gr = gt + o * T + r * tw;
+      long tx = 0;
+      if (y0 + 1 < oh)
+        for (; tx + TT_VL <= tw && 2 * (tx + TT_VL) <= ow; tx += TT_VL) {
+          const float *p0 = gp + y0 * ow + 2 * tx, *p1 = p0 + ow;
+          vf g00, g01, g10, g11;
+          load_deinterleaved(p0, &g00, &g01);
+          load_deinterleaved(p1, &g10, &g11);
+          vf c0[4], c1[4];
+          WINO_GY_ROWS(c0, g00, g10) /* column 0 of the block down A */
+          WINO_GY_ROWS(c1, g01, g11)
+          UNROLL for (int i = 0; i < 4; i++) {
+            vf e[4];
+            WINO_GY_ROWS(e, c0[i], c1[i]) /* then row i across Aᵀ */
+            UNROLL for (int q = 0; q < 4; q++) vstore(gr + (4 * i + q) * oT + tx, e[q]);
+          }
+        }
+      for (; tx < tw; tx++) {
+        long x0 = 2 * tx;
+        float g00 = gp[y0 * ow + x0];
+        float g01 = x0 + 1 < ow ? gp[y0 * ow + x0 + 1] : 0.0f;
+        float g10 = y0 + 1 < oh ? gp[(y0 + 1) * ow + x0] : 0.0f;
+        float g11 = y0 + 1 < oh && x0 + 1 < ow ? gp[(y0 + 1) * ow + x0 + 1] : 0.0f;
+        float c0[4], c1[4];
+        WINO_GY_ROWS(c0, g00, g10)
+        WINO_GY_ROWS(c1, g01, g11)
+        for (int i = 0; i < 4; i++) {
+          float e[4];
+          WINO_GY_ROWS(e, c0[i], c1[i])
+          for (int q = 0; q < 4; q++) gr[(4 * i + q) * oT + tx] = e[q];
+        }
+      }
+    }
+  }
+  for (int xi = 0; xi < 16; xi++)
+    gemm_serial(tid, oc, c, T, gt + xi * oT, T, 1, v + xi * cT, 1, T, du + xi * oc * c, c, 1);
+}
+
+/* Part p: items [p·per, (p+1)·per) in order, into dU part p. */
+static void wino_wg_task(void *ctx, long p, int tid) {
+  const wino_wg_job *wj = ctx;
+  float *du = wj->du + p * 16 * wj->f.oc * wj->f.c;
+  for (long t = p * wj->per; t < MINI(wj->items, (p + 1) * wj->per); t++) wino_wg_item(wj, t, tid, du);
+}
+
+/* gw [oc][c][3][3] = Gᵀ dU G summed over the threads' dU, Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]. */
+static void wino_wg_finish(const float *du, long parts, float *gw, long oc, long c) {
+  long plane = oc * c;
+  for (long o = 0; o < oc; o++)
+    for (long ci = 0; ci < c; ci++) {
+      float e[16];
+      for (int xi = 0; xi < 16; xi++) {
+        float acc = 0.0f;
+        for (long p = 0; p < parts; p++) acc += du[(p * 16 + xi) * plane + o * c + ci];
+        e[xi] = acc;
+      }
+      float t[3][4];
+      for (int q = 0; q < 4; q++) {
+        t[0][q] = e[q] + 0.5f * (e[4 + q] + e[8 + q]);
+        t[1][q] = 0.5f * (e[4 + q] - e[8 + q]);
+        t[2][q] = 0.5f * (e[4 + q] + e[8 + q]) + e[12 + q];
+      }
+      float *d = gw + (o * c + ci) * 9;
+      for (int i = 0; i < 3; i++) {
+        d[3 * i] = t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+        d[3 * i + 1] = 0.5f * (t[i][1] - t[i][2]);
+        d[3 * i + 2] = 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+      }
+    }
+}
+
+/* Pads x into the Winograd tile grid for an oh×ow output and fills the geometry of a wino_job. */
+static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, long wd, long oc, long oh, long ow,
+                         long padT, long padL) {
+  long th = (oh + 1) / 2, tw = (ow + 1) / 2;
+  dconv d = { n, c, h, wd, oc, 2 * th, 2 * tw, 3, 3, padT, padL, 1, 1, 1, 1, 1 };
+  d.x = x;
+  d.HP = 2 * th + 2;
+  d.WP = 2 * tw + 2;
+  d.imgP = c * d.HP * d.WP;
+  d.xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * n * d.imgP);
+  if (tt_num_threads() > 1 && n > 1) tt_parallel(n, dconv_pad_task, &d);
+  else for (long b = 0; b < n; b++) dconv_pad_task(&d, b, 0);
+  long rows = MAXI(1, WINO_TILES / tw);
+  *j = (wino_job){ d.xpad, 0, 0, 0, 0, c, oc, oh, ow, d.HP, d.WP, th, tw, rows, (th + rows - 1) / rows, 0 };
+}
+
+static void wino_conv_bwd_weight(const float *x, const float *gy, float *gw, long n, long c, long h, long wd, long oc,
+                                 long oh, long ow, long padT, long padL) {
+  wino_wg_job wj;
+  wino_prepare(&wj.f, x, n, c, h, wd, oc, oh, ow, padT, padL);
+  int T = tt_num_threads();
+  wj.items = n * wj.f.blocks;
+  long parts = T > 1 && wj.items > 1 ? MINI(T, wj.items) : 1;
+  wj.per = (wj.items + parts - 1) / parts;
+  parts = (wj.items + wj.per - 1) / wj.per;
+  wj.gy = gy;
+  wj.du = tt_shared_scratch(SH_GYPAD, sizeof(float) * parts * 16 * oc * c);
+  memset(wj.du, 0, sizeof(float) * parts * 16 * oc * c);
+  if (parts > 1) tt_parallel(parts, wino_wg_task, &wj);
+  else wino_wg_task(&wj, 0, 0);
+  wino_wg_finish(wj.du, parts, gw, oc, c);
+}
+
+
+
+/* out = act(scale·conv3×3(x, w) + bias) with stride 1 and padding (padT, padL) on a c×h×w input, oh×ow output. */
+static void wino_conv(const float *x, const float *w, const float *bias, const float *scale, float *out, long n, long c,
+                      long h, long wd, long oc, long oh, long ow, long padT, long padL, int relu) {
+  wino_job j;
+  wino_prepare(&j, x, n, c, h, wd, oc, oh, ow, padT, padL);
+  float *u = tt_shared_scratch(SH_WPACK, sizeof(float) * 16 * oc * c);
+  wino_weights(w, u, oc, c);
+  j.u = u; j.bias = bias; j.scale = scale; j.out = out; j.relu = relu;
+  long tasks = n * j.blocks;
+  if (tt_num_threads() > 1 && tasks > 1) tt_parallel(tasks, wino_task, &j);
+  else for (long t = 0; t < tasks; t++) wino_task(&j, t, 0);
+}

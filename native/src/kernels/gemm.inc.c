@@ -1,0 +1,197 @@
+/* ------------------------------------------------------------------------------------------------------------
+ * GEMM micro-kernels: C[MR×NR] (+)= Σ_p A[p][0..MR) ⊗ B_p[0..NR), A packed p-major in MR-row panels.
+ * The packed variant reads B panels (NR floats per p); the indirect one reads row p of B at b + boff[p], which
+ * lets convolution stream its (padded) input without im2col.
+ * ---------------------------------------------------------------------------------------------------------- */
+#define UK_DEFINE(NAME, APARAMS, AELEM, ASTEP, BPARAMS, BROW, BSTEP)                                           \
+  static void NAME(long kc, const float *restrict a, APARAMS, BPARAMS, float *restrict c, long ldc, int acc) { \
+    vf cr[MR][TT_NV];                                                                                          \
+    UNROLL for (int i = 0; i < MR; i++) UNROLL for (int j = 0; j < TT_NV; j++) cr[i][j] = (vf){0};            \
+    for (long p = 0; p < kc; p++) {                                                                            \
+      const float *bp = BROW;                                                                                  \
+      vf bv[TT_NV];                                                                                            \
+      UNROLL for (int j = 0; j < TT_NV; j++) bv[j] = vload(bp + j * TT_VL);                                    \
+      UNROLL for (int i = 0; i < MR; i++) {                                                                    \
+        vf av = vsplat(AELEM);                                                                                 \
+        UNROLL for (int j = 0; j < TT_NV; j++) cr[i][j] = vfma(cr[i][j], av, bv[j]);                            \
+      }                                                                                                        \
+      ASTEP;                                                                                                   \
+      BSTEP;                                                                                                   \
+    }                                                                                                          \
+    if (acc) {                                                                                                 \
+      UNROLL for (int i = 0; i < MR; i++) UNROLL for (int j = 0; j < TT_NV; j++)                              \
+        vstore(c + i * ldc + j * TT_VL, vload(c + i * ldc + j * TT_VL) + cr[i][j]);                            \
+    } else {                                                                                                   \
+      UNROLL for (int i = 0; i < MR; i++) UNROLL for (int j = 0; j < TT_NV; j++)                              \
+        vstore(c + i * ldc + j * TT_VL, cr[i][j]);                                                             \
+    }                                                                                                          \
+  }
+
+/* A packed p-major in MR-row panels (lda unused) … */
+UK_DEFINE(uk_packed, long lda, a[i], (void)lda COMMA a += MR, const float *restrict b, b, b += NR)
+UK_DEFINE(uk_indirect, long lda, a[i], (void)lda COMMA a += MR, const float *restrict b COMMA const int32_t *restrict boff, b + boff[p], (void)0)
+/* … or read in place: MR rows of a row-major matrix, lda apart (convolution weights need no packing). */
+UK_DEFINE(uk_indirect_rows, long lda, a[i * lda], a += 1, const float *restrict b COMMA const int32_t *restrict boff, b + boff[p], (void)0)
+/* … or from MR row pointers (the weight gradient reads its A rows straight from the padded image, one per tap). */
+UK_DEFINE(uk_rows_ptr, const float *const *restrict ar, ar[i][p], (void)0, const float *restrict b, b, b += NR)
+
+/* Partial tile: compute into a full scratch tile, then merge the valid mr×nr corner. */
+static void uk_packed_edge(long kc, const float *a, const float *b, float *c, long ldc, int acc, int mr, int nr) {
+  float t[MR * NR] __attribute__((aligned(64)));
+  uk_packed(kc, a, 0, b, t, NR, 0);
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < nr; j++) c[i * ldc + j] = acc ? c[i * ldc + j] + t[i * NR + j] : t[i * NR + j];
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Packing. Operand elements: A(i,p) = a[i*ars + p*acs], B(p,j) = b[p*brs + j*bcs] (transposes are strides).
+ * ---------------------------------------------------------------------------------------------------------- */
+static void pack_a(long mc, long kc, const float *a, long ars, long acs, float *dst) {
+  for (long i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+    int mr = (int)MINI(MR, mc - i0);
+    if (acs == 1 && mr == MR) {
+      /* MR row streams read in step, one sequential write stream */
+      const float *rows[MR];
+      UNROLL for (int i = 0; i < MR; i++) rows[i] = a + (i0 + i) * ars;
+      for (long p = 0; p < kc; p++) UNROLL for (int i = 0; i < MR; i++) dst[p * MR + i] = rows[i][p];
+    } else if (acs == 1) {
+      for (int i = 0; i < mr; i++) {
+        const float *src = a + (i0 + i) * ars;
+        for (long p = 0; p < kc; p++) dst[p * MR + i] = src[p];
+      }
+      for (int i = mr; i < MR; i++) for (long p = 0; p < kc; p++) dst[p * MR + i] = 0;
+    } else {
+      for (long p = 0; p < kc; p++) {
+        const float *src = a + p * acs + i0 * ars;
+        float *d = dst + p * MR;
+        if (ars == 1 && mr == MR) { UNROLL for (int i = 0; i < MR; i++) d[i] = src[i]; }
+        else {
+          for (int i = 0; i < mr; i++) d[i] = src[i * ars];
+          for (int i = mr; i < MR; i++) d[i] = 0;
+        }
+      }
+    }
+  }
+}
+
+static void pack_b(long kc, long nc, const float *b, long brs, long bcs, float *dst) {
+  for (long j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
+    int nr = (int)MINI(NR, nc - j0);
+    if (bcs == 1) {
+      if (nr == NR) {
+        for (long p = 0; p < kc; p++) {
+          const float *src = b + p * brs + j0;
+          UNROLL for (int j = 0; j < TT_NV; j++) vstore(dst + p * NR + j * TT_VL, vload(src + j * TT_VL));
+        }
+      } else {
+        for (long p = 0; p < kc; p++) {
+          const float *src = b + p * brs + j0;
+          float *d = dst + p * NR;
+          for (int j = 0; j < nr; j++) d[j] = src[j];
+          for (int j = nr; j < NR; j++) d[j] = 0;
+        }
+      }
+    } else {
+      for (int j = 0; j < nr; j++) {
+        const float *src = b + (j0 + j) * bcs;
+        for (long p = 0; p < kc; p++) dst[p * NR + j] = src[p * brs];
+      }
+      for (int j = nr; j < NR; j++) for (long p = 0; p < kc; p++) dst[p * NR + j] = 0;
+    }
+  }
+}
+
+#ifndef TT_KC
+#define TT_KC 256
+#endif
+#ifndef TT_MC
+#define TT_MC 240
+#endif
+#ifndef TT_NC
+#define TT_NC 2016
+#endif
+#define KC TT_KC
+#define MC ROUNDUP(TT_MC, MR)
+#define NC ROUNDUP(TT_NC, NR)
+
+/* One thread's GEMM on a sub-problem: C(m×n, ldc) (+)= A(m×k) · B(k×n). */
+static void gemm_serial(int tid, long m, long n, long k, const float *a, long ars, long acs, const float *b, long brs,
+                        long bcs, float *c, long ldc, int acc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!acc) for (long i = 0; i < m; i++) for (long j = 0; j < n; j++) c[i * ldc + j] = 0;
+    return;
+  }
+  long kcap = MINI(KC, k);
+  float *bp = tt_scratch(tid, SLOT_PACK_B, sizeof(float) * kcap * ROUNDUP(MINI(NC, n), NR));
+  float *ap = tt_scratch(tid, SLOT_PACK_A, sizeof(float) * kcap * ROUNDUP(MINI(MC, m), MR));
+  for (long jc = 0; jc < n; jc += NC) {
+    long nc = MINI(NC, n - jc);
+    for (long pc = 0; pc < k; pc += KC) {
+      long kc = MINI(KC, k - pc);
+      int accf = acc || pc > 0;
+      pack_b(kc, nc, b + pc * brs + jc * bcs, brs, bcs, bp);
+      for (long ic = 0; ic < m; ic += MC) {
+        long mc = MINI(MC, m - ic);
+        pack_a(mc, kc, a + ic * ars + pc * acs, ars, acs, ap);
+        for (long jr = 0; jr < nc; jr += NR) {
+          int nr = (int)MINI(NR, nc - jr);
+          for (long ir = 0; ir < mc; ir += MR) {
+            int mr = (int)MINI(MR, mc - ir);
+            float *cp = c + (ic + ir) * ldc + jc + jr;
+            if (mr == MR && nr == NR) uk_packed(kc, ap + ir * kc, 0, bp + jr * kc, cp, ldc, accf);
+            else uk_packed_edge(kc, ap + ir * kc, bp + jr * kc, cp, ldc, accf, mr, nr);
+          }
+        }
+      }
+    }
+  }
+}
+
+typedef struct {
+  long m, n, k, ars, acs, brs, bcs, ldc;
+  const float *a, *b;
+  float *c;
+  long sa, sb, sc;
+  int acc, batch;
+  long mchunk, nchunk, mtiles, ntiles;
+} gemm_job;
+
+static void gemm_task(void *ctx, long t, int tid) {
+  const gemm_job *j = ctx;
+  long per = j->mtiles * j->ntiles;
+  long bi = t / per, r = t % per;
+  long mi = r / j->ntiles, ni = r % j->ntiles;
+  long m0 = mi * j->mchunk, n0 = ni * j->nchunk;
+  long mm = MINI(j->mchunk, j->m - m0), nn = MINI(j->nchunk, j->n - n0);
+  gemm_serial(tid, mm, nn, j->k, j->a + bi * j->sa + m0 * j->ars, j->ars, j->acs, j->b + bi * j->sb + n0 * j->bcs, j->brs,
+              j->bcs, j->c + bi * j->sc + m0 * j->ldc + n0, j->ldc, j->acc);
+}
+
+/* Strided GEMM driver: splits the batch, or else the larger of M and N, across the thread pool. */
+static void gemm_strided(long m, long n, long k, const float *a, long ars, long acs, long sa, const float *b, long brs,
+                         long bcs, long sb, float *c, long ldc, long sc, int batch, int acc) {
+  gemm_job j = { m, n, k, ars, acs, brs, bcs, ldc, a, b, c, sa, sb, sc, acc, batch, m, n, 1, 1 };
+  int T = tt_num_threads();
+  double work = (double)m * n * k * batch;
+  if (T > 1 && batch < T && work > 2e5) {
+    long want = (T + batch - 1) / batch;
+    if (n >= m) {
+      long chunk = ROUNDUP((n + want - 1) / want, NR);
+      j.nchunk = chunk; j.ntiles = (n + chunk - 1) / chunk;
+    } else {
+      long chunk = ROUNDUP((m + want - 1) / want, MR);
+      j.mchunk = chunk; j.mtiles = (m + chunk - 1) / chunk;
+    }
+  }
+  long tasks = (long)batch * j.mtiles * j.ntiles;
+  if (tasks == 1 || work < 2e5 || T == 1) for (long t = 0; t < tasks; t++) gemm_task(&j, t, 0);
+  else tt_parallel(tasks, gemm_task, &j);
+}
+
+static void op_gemm(int ta, int tb, int m, int n, int k, const float *a, long sa, const float *b, long sb, float *c, long sc,
+                    int batch, int acc) {
+  long ars = ta ? 1 : k, acs = ta ? m : 1;
+  long brs = tb ? 1 : n, bcs = tb ? k : 1;
+  gemm_strided(m, n, k, a, ars, acs, sa, b, brs, bcs, sb, c, n, sc, batch, acc);
+}

@@ -1,0 +1,115 @@
+/* Shared by every kernel family: tile sizes, vector types and helpers (loads, splat, FMA, select, gather,
+ * horizontal sums), a vector exp and a scalar log. */
+#define NR (TT_NV * TT_VL)
+#define MR TT_MR
+#define MINI(a, b) ((a) < (b) ? (a) : (b))
+#define MAXI(a, b) ((a) > (b) ? (a) : (b))
+#define COMMA ,
+#define ROUNDUP(a, b) (((a) + (b) - 1) / (b) * (b))
+
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#else
+#define UNROLL _Pragma("GCC unroll 32")
+#endif
+
+typedef float vf __attribute__((vector_size(TT_VL * 4)));
+typedef float vfu __attribute__((vector_size(TT_VL * 4), aligned(4)));
+typedef int32_t vi __attribute__((vector_size(TT_VL * 4)));
+
+static inline vf vload(const float *p) { return *(const vfu *)p; }
+static inline void vstore(float *p, vf v) { *(vfu *)p = v; }
+#if TT_VL == 4
+#define SPLAT_INIT(x) { x, x, x, x }
+#elif TT_VL == 8
+#define SPLAT_INIT(x) { x, x, x, x, x, x, x, x }
+#elif TT_VL == 16
+#define SPLAT_INIT(x) { x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x }
+#endif
+static inline vf vsplat(float x) { return (vf)SPLAT_INIT(x); }
+/* acc + a·b. x86 builds contract it to FMA (-ffp-contract=fast); wasm SIMD128 has no fused form, so the relaxed
+ * build asks for relaxed_madd, which the runtime maps to FMA where the CPU has one. */
+#if defined(__wasm_relaxed_simd__)
+static inline vf vfma(vf acc, vf a, vf b) { return __builtin_wasm_relaxed_madd_f32x4(a, b, acc); }
+#else
+static inline vf vfma(vf acc, vf a, vf b) { return acc + a * b; }
+#endif
+static inline vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+/* TT_VL floats from p, s apart. */
+static inline vf vgather(const float *p, long s) {
+  vf r;
+  UNROLL for (int l = 0; l < TT_VL; l++) r[l] = p[l * s];
+  return r;
+}
+/* The first n (1 ≤ n ≤ TT_VL) of them; the other lanes repeat the last, so nothing past p[(n−1)·s] is read. */
+static inline vf vgather_n(const float *p, long s, long n) {
+  vf r;
+  UNROLL for (int l = 0; l < TT_VL; l++) r[l] = p[(l < n ? l : n - 1) * s];
+  return r;
+}
+/* Horizontal sum as a halving tree (log2 VL dependent adds instead of VL). */
+typedef float vhalf4 __attribute__((vector_size(16)));
+typedef float vhalf2 __attribute__((vector_size(8)));
+static inline float hsum(vf v) {
+#if TT_VL == 16
+  typedef float v8 __attribute__((vector_size(32)));
+  v8 h8 = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  vhalf4 h4 = __builtin_shufflevector(h8, h8, 0, 1, 2, 3) + __builtin_shufflevector(h8, h8, 4, 5, 6, 7);
+#elif TT_VL == 8
+  vhalf4 h4 = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+#else
+  vhalf4 h4 = v;
+#endif
+  vhalf2 h2 = __builtin_shufflevector(h4, h4, 0, 1) + __builtin_shufflevector(h4, h4, 2, 3);
+  return h2[0] + h2[1];
+}
+static inline float hmax(vf v) {
+  float s = v[0];
+  UNROLL for (int i = 1; i < TT_VL; i++) s = v[i] > s ? v[i] : s;
+  return s;
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * exp / log
+ * ---------------------------------------------------------------------------------------------------------- */
+/* Cephes-style expf on vectors: |rel err| ≲ 2 ulp, exact overflow to +inf, underflow to 0 (via denormals), NaN kept. */
+static inline vf vexp(vf x) {
+  const vf hi = vsplat(88.7228394f), lo = vsplat(-103.972084f);
+  vf xc = vsel(x > hi, hi, x);
+  xc = vsel(xc < lo, lo, xc);
+  vf t = xc * 1.44269504088896341f;
+  const vf magic = vsplat(12582912.0f); /* 1.5 * 2^23: round to nearest */
+  vf n = (t + magic) - magic;
+  vf r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  vf p = vsplat(1.9875691500E-4f);
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  p = p * r * r + r + 1.0f;
+  vi ni = __builtin_convertvector(n, vi);
+  vi n1 = ni >> 1, n2 = ni - n1;
+  vf s1 = (vf)((n1 + 127) << 23), s2 = (vf)((n2 + 127) << 23);
+  vf y = p * s1 * s2;
+  y = vsel(x > hi, vsplat(__builtin_inff()), y);
+  y = vsel(x < lo, vsplat(0.0f), y);
+  return vsel(x != x, x, y);
+}
+
+/* Natural log in double for per-row scalars (log-softmax); no libm in the wasm build. */
+static double tt_log(double x) {
+  if (!(x > 0)) return x == 0 ? -__builtin_inf() : __builtin_nan("");
+  if (x == __builtin_inf()) return x;
+  union { double d; uint64_t u; } v = { x };
+  int e = (int)((v.u >> 52) & 0x7ff);
+  if (e == 0) { v.d = x * 18014398509481984.0; e = (int)((v.u >> 52) & 0x7ff) - 54; }
+  e -= 1022;
+  v.u = (v.u & 0x800fffffffffffffULL) | 0x3fe0000000000000ULL; /* m in [0.5, 1) */
+  double m = v.d;
+  if (m < 0.70710678118654752) { m *= 2; e -= 1; }
+  double s = (m - 1) / (m + 1), s2 = s * s, term = s, sum = 0;
+  for (int k = 1; k < 40; k += 2) { sum += term / k; term *= s2; if (term < 1e-18 && term > -1e-18) break; }
+  return 2 * sum + e * 0.69314718055994530942;
+}
