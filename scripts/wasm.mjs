@@ -29,10 +29,13 @@ const manifestPath = join(prebuiltDir, 'manifest.json');
 const say = (msg) => console.log(`tatami: ${msg}`);
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
-/** The files the modules are built from: native/src/* and the build script, in a fixed order. */
+/** The files the modules are built from: everything under native/src (kernel families live in subfolders) and the
+ * build script, in a fixed order. */
 function sourceFiles(base = root) {
-  const src = join(base, 'native', 'src');
-  return [...readdirSync(src).sort().map((f) => join(src, f)), join(base, 'scripts', 'build-wasm.mjs')];
+  const walk = (dir) => readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  return [...walk(join(base, 'native', 'src')), join(base, 'scripts', 'build-wasm.mjs')];
 }
 
 /** One hash over the sources (each file's path relative to the root, then its bytes). */
