@@ -113,7 +113,8 @@ function w9(res: Results, o: { reps: number; warm: number }): void {
 /** W2: torchvision-shaped ResNet-18 (1000 classes), eval mode, 1×3×224×224, no grad. */
 function w2(res: Results, o: { reps: number; warm: number }): void {
   tt.manualSeed(0);
-  const m = tt.models.resnet18() as tt.nn.Module<[tt.Tensor], tt.Tensor>;
+  // fused the way a PyTorch user calls torch.compile / optimize_for_inference (docs/fusion.md)
+  const m = tt.nn.fuse(tt.models.resnet18() as tt.nn.Module<[tt.Tensor], tt.Tensor>);
   m.eval();
   const x = tt.randn([1, 3, 224, 224]);
   tt.noGrad(() => {
@@ -124,7 +125,7 @@ function w2(res: Results, o: { reps: number; warm: number }): void {
 /** W3: ResNet-18 (10 classes), train mode, 32×3×32×32, cross entropy, SGD lr 0.01 momentum 0.9, one step. */
 function w3(res: Results, o: { reps: number; warm: number }): void {
   tt.manualSeed(0);
-  const m = tt.models.resnet18({ numClasses: 10 }) as tt.nn.Module<[tt.Tensor], tt.Tensor>;
+  const m = tt.nn.fuse(tt.models.resnet18({ numClasses: 10 }) as tt.nn.Module<[tt.Tensor], tt.Tensor>);
   m.train();
   const opt = new tt.optim.SGD(m.parameters(), { lr: 0.01, momentum: 0.9 });
   const x = tt.randn([32, 3, 32, 32]);
@@ -140,7 +141,7 @@ function w3(res: Results, o: { reps: number; warm: number }): void {
 /** W4: the small CNN, 64×1×28×28, cross entropy, Adam lr 1e-3, one step. */
 function w4(res: Results, o: { reps: number; warm: number }): void {
   tt.manualSeed(0);
-  const net = tt.models.smallCnn();
+  const net = tt.nn.fuse(tt.models.smallCnn());
   const opt = new tt.optim.Adam(net.parameters(), { lr: 1e-3 });
   const x = tt.randn([64, 1, 28, 28]);
   const y = tt.randint(0, 10, [64]);
@@ -169,7 +170,7 @@ function w5(res: Results): void {
   };
   const { x: xtr, y: ytr } = load(true);
   const { x: xte, y: yte } = load(false);
-  const net = tt.models.smallCnn();
+  const net = tt.nn.fuse(tt.models.smallCnn());
   const adam = new tt.optim.Adam(net.parameters(), { lr: 1e-3 });
   const n = xtr.shape[0];
   let trainSeconds = 0;
