@@ -5,7 +5,8 @@
  * for reuse (recycleStorage), so a training step reuses the buffers of the last one while they are in cache.
  */
 import { Tensor, installBackward, type BackwardOptions } from '../tensor/tensor.js';
-import { allocate, allocatedSince, allocationMark, recycleStorage, type TypedArray } from '../tensor/dtype.js';
+import type { TypedArray } from '../tensor/dtype.js';
+import { allocate, allocatedSince, allocationMark, recycleStorage } from '../tensor/storage.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { isAnomalyEnabled, setGradEnabled, setInBackward } from './grad-mode.js';
 import { checkFinite } from './graph.js';

@@ -10,7 +10,8 @@ import { writeFileAtomic } from './atomic.js';
 
 export { writeFileAtomic } from './atomic.js';
 import { Tensor } from '../tensor/tensor.js';
-import { allocate, type DType } from '../tensor/dtype.js';
+import type { DType } from '../tensor/dtype.js';
+import { allocate } from '../tensor/storage.js';
 import { numel } from '../tensor/shape.js';
 
 /** Largest header accepted (the reference implementation's limit). */

@@ -1,5 +1,6 @@
 import { Node } from '../autograd/node.js';
-import { allocate, allocateUnfilled, checkView, isFloating, type DType, type TypedArray } from './dtype.js';
+import { checkView, isFloating, type DType, type TypedArray } from './dtype.js';
+import { allocate, allocateUnfilled } from './storage.js';
 import { contiguousStrides, formatShape, numel, normalizeDim } from './shape.js';
 import { formatTensor } from './format.js';
 
