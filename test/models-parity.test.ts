@@ -86,18 +86,22 @@ describe('torchvision parity', { skip: hasTorch ? false : 'PyTorch/torchvision n
       const io = await tt.loadSafetensors(join(dir, `${name}.io.safetensors`));
       assert.deepEqual(io.input.shape, [1, 3, size, size]);
       model.eval();
-      const logits = tt.noGrad(() => model.forward(io.input));
-      assert.deepEqual(logits.shape, io.logits.shape);
-      const p = tt.softmax(logits, 1).dataView(), q = tt.softmax(io.logits, 1).dataView();
-      const l = logits.dataView(), m = io.logits.dataView();
-      let dp = 0, dl = 0;
-      for (let i = 0; i < p.length; i++) {
-        dp = Math.max(dp, Math.abs(p[i] - q[i]));
-        dl = Math.max(dl, Math.abs(l[i] - m[i]));
+      // the plain model, then the same model through the fusion pass (docs/fusion.md)
+      for (const how of ['plain', 'fused']) {
+        if (how === 'fused') tt.nn.fuse(model);
+        const logits = tt.noGrad(() => model.forward(io.input));
+        assert.deepEqual(logits.shape, io.logits.shape);
+        const p = tt.softmax(logits, 1).dataView(), q = tt.softmax(io.logits, 1).dataView();
+        const l = logits.dataView(), m = io.logits.dataView();
+        let dp = 0, dl = 0;
+        for (let i = 0; i < p.length; i++) {
+          dp = Math.max(dp, Math.abs(p[i] - q[i]));
+          dl = Math.max(dl, Math.abs(l[i] - m[i]));
+        }
+        assert.ok(dp < 1e-4, `${name} (${how}): max |Δsoftmax| = ${dp.toExponential(2)} (max |Δlogit| = ${dl.toExponential(2)})`);
+        // Logits far apart would make the softmax check weak; check the scale is meaningful too.
+        assert.ok(dl < 1e-2 * Math.max(1, ...Array.from(m, Math.abs)), `${name} (${how}): max |Δlogit| = ${dl}`);
       }
-      assert.ok(dp < 1e-4, `${name}: max |Δsoftmax| = ${dp.toExponential(2)} (max |Δlogit| = ${dl.toExponential(2)})`);
-      // Logits far apart would make the softmax check weak; check the scale is meaningful too.
-      assert.ok(dl < 1e-2 * Math.max(1, ...Array.from(m, Math.abs)), `${name}: max |Δlogit| = ${dl}`);
     });
   }
 });
