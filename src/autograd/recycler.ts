@@ -22,6 +22,7 @@ export function ownedCopy(t: Tensor): Tensor {
   return new Tensor(data, t.shape, t.dtype);
 }
 
+/** Per-storage use counts of one backward pass: what may go back to the pool, and what may become `.grad` as is. */
 export class GradientStorage {
   /** Allocations after this mark happened during the pass. */
   private readonly mark = allocationMark();

@@ -187,7 +187,7 @@ const rules = new Map<ModuleClass<AnyModule>, FusionRule>();
  * pattern). The rule also applies to subclasses that override neither `forward` nor `rule.methods`. Registering a
  * class again replaces its rule (for models already fused, on the next `fuse`).
  */
-export function registerFusionRule<M extends AnyModule>(cls: ModuleClass<M>, rule: FusionRule<M>): void {
+export function registerFusionRule<M extends AnyModule>(cls: abstract new (...args: never[]) => M, rule: FusionRule<M>): void {
   rules.set(cls as ModuleClass<AnyModule>, rule as FusionRule);
 }
 
