@@ -91,7 +91,8 @@ function seedGradients(roots: readonly Tensor[], gradients: readonly (Tensor | n
   return roots.map((root, k) => {
     const gradient = gradients[k];
     if (!root.requiresGrad) {
-      throw new Error(`${opts.caller}: ${roots.length > 1 ? `output ${k} ` : ''}tensor does not require grad and has no gradFn (did you forget requiresGrad, or call it inside noGrad?)`);
+      throw new Error(`${opts.caller}: ${roots.length > 1 ? `output ${k} ` : ''}tensor does not require grad and has no gradFn ` +
+        '(did you forget requiresGrad, or call it inside noGrad?)');
     }
     let seed: Tensor;
     if (gradient === null) {
@@ -153,6 +154,20 @@ class PendingGradients {
     const g = this.sums.get(node);
     this.sums.delete(node);
     return g;
+  }
+}
+
+/** Each leaf's total gradient, through its hooks, into `.grad` (summed with what `.grad` already holds). */
+function accumulateIntoLeaves(leafGrads: ReadonlyMap<Tensor, Tensor>, storage: GradientStorage, createGraph: boolean): void {
+  for (const [leaf, g0] of leafGrads) {
+    const g = leaf.runHooks(g0);
+    if (createGraph) {
+      // the gradient stays in the graph, so it can be differentiated again (PyTorch's create_graph)
+      leaf.grad = leaf.grad ? addGrads(leaf.grad, g) : g;
+      continue;
+    }
+    // a tensor a hook returned may still be held by the hook's owner: copy it
+    leaf.grad = leaf.grad ? addGrads(leaf.grad, g) : g === g0 ? storage.claim(g) : ownedCopy(g);
   }
 }
 
@@ -227,17 +242,7 @@ function runEngine(roots: readonly Tensor[], gradients: readonly (Tensor | null)
       }
       storage.release(received);
     }
-    if (captured) return results;
-    for (const [leaf, g0] of leafGrads) {
-      const g = leaf.runHooks(g0);
-      if (createGraph) {
-        // the gradient stays in the graph, so it can be differentiated again (PyTorch's create_graph)
-        leaf.grad = leaf.grad ? addGrads(leaf.grad, g) : g;
-        continue;
-      }
-      // a tensor a hook returned may still be held by the hook's owner: copy it
-      leaf.grad = leaf.grad ? addGrads(leaf.grad, g) : g === g0 ? storage.claim(g) : ownedCopy(g);
-    }
+    if (!captured) accumulateIntoLeaves(leafGrads, storage, createGraph);
     return results;
   } finally {
     setGradEnabled(prev);
@@ -295,7 +300,8 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
   });
   return results.map((r, i) => {
     if (r === null && !opts.allowUnused) {
-      throw new Error(`autograd.grad: input ${i} (shape ${formatShape(ins[i].shape)}) was not used to compute the outputs; pass allowUnused: true to get null for it`);
+      throw new Error(`autograd.grad: input ${i} (shape ${formatShape(ins[i].shape)}) was not used to compute the outputs; ` +
+        'pass allowUnused: true to get null for it');
     }
     return r;
   });
