@@ -34,12 +34,16 @@ export const INFERENCE_CASES: InferenceCase[] = [
   })),
 ];
 
-/** The model of a case, built with a fixed seed so that Tatami's and ORT's sides hold the same weights. */
-export function buildInferenceModel(name: string): Net {
+/**
+ * The model of a case, built with a fixed seed so that Tatami's and ORT's sides hold the same weights. Tatami's side
+ * runs it through the fusion pass (`tt.nn.fuse`, docs/fusion.md), as a PyTorch user would call
+ * torch.jit.optimize_for_inference; the ONNX export traces the plain model (ORT applies its own fusions).
+ */
+export function buildInferenceModel(name: string, fuse: boolean): Net {
   tt.manualSeed(0);
   const m = tt.models.getModel(name) as Net;
   m.eval();
-  return m;
+  return fuse ? tt.nn.fuse(m) : m;
 }
 
 /** Median milliseconds of `reps` awaited runs after `warm` warm-ups. */
@@ -66,7 +70,7 @@ export function runInferenceTatami(
   medianSeconds: (fn: () => void, reps: number, warm: number) => number,
 ): void {
   for (const c of INFERENCE_CASES.filter((k) => k.workload === workload)) {
-    const m = buildInferenceModel(c.model);
+    const m = buildInferenceModel(c.model, true);
     for (const b of c.batches) {
       tt.manualSeed(1);
       const x = tt.randn([b, 3, 224, 224]);
@@ -90,7 +94,7 @@ export async function runInferenceOrt(only: string[], threads: number, warm: num
   }
   const res: Results = {};
   for (const c of INFERENCE_CASES.filter((k) => only.includes(k.workload))) {
-    const m = buildInferenceModel(c.model);
+    const m = buildInferenceModel(c.model, false);
     tt.manualSeed(1);
     const bytes = exportModelBytes(m, tt.randn([1, 3, 224, 224]), { dynamicAxes: { input: [0], output: [0] } });
     const session = await ort.InferenceSession.create(bytes, {

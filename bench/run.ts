@@ -126,7 +126,7 @@ function w10(res: Results, o: { reps: number; warm: number }): void {
 /** W3: ResNet-18 (10 classes), train mode, 32×3×32×32, cross entropy, SGD lr 0.01 momentum 0.9, one step. */
 function w3(res: Results, o: { reps: number; warm: number }): void {
   tt.manualSeed(0);
-  const m = tt.models.resnet18({ numClasses: 10 }) as tt.nn.Module<[tt.Tensor], tt.Tensor>;
+  const m = tt.nn.fuse(tt.models.resnet18({ numClasses: 10 }) as tt.nn.Module<[tt.Tensor], tt.Tensor>);
   m.train();
   const opt = new tt.optim.SGD(m.parameters(), { lr: 0.01, momentum: 0.9 });
   const x = tt.randn([32, 3, 32, 32]);
@@ -142,7 +142,7 @@ function w3(res: Results, o: { reps: number; warm: number }): void {
 /** W4: the small CNN, 64×1×28×28, cross entropy, Adam lr 1e-3, one step. */
 function w4(res: Results, o: { reps: number; warm: number }): void {
   tt.manualSeed(0);
-  const net = tt.models.smallCnn();
+  const net = tt.nn.fuse(tt.models.smallCnn());
   const opt = new tt.optim.Adam(net.parameters(), { lr: 1e-3 });
   const x = tt.randn([64, 1, 28, 28]);
   const y = tt.randint(0, 10, [64]);
@@ -171,7 +171,7 @@ function w5(res: Results): void {
   };
   const { x: xtr, y: ytr } = load(true);
   const { x: xte, y: yte } = load(false);
-  const net = tt.models.smallCnn();
+  const net = tt.nn.fuse(tt.models.smallCnn());
   const adam = new tt.optim.Adam(net.parameters(), { lr: 1e-3 });
   const n = xtr.shape[0];
   let trainSeconds = 0;
@@ -211,7 +211,7 @@ function w5(res: Results): void {
  */
 function w6(res: Results, o: { reps: number; warm: number }): void {
   tt.manualSeed(0);
-  const net = tt.models.segmentation.unet();
+  const net = tt.nn.fuse(tt.models.segmentation.unet());
   net.train();
   const opt = new tt.optim.Adam(net.parameters(), { lr: 1e-3 });
   const x = tt.randn([4, 3, 128, 128]);
@@ -222,7 +222,7 @@ function w6(res: Results, o: { reps: number; warm: number }): void {
     opt.step();
   };
   res.W6_unet_train_img_per_s = 4 / medianSeconds(step, o.reps, o.warm);
-  const m = tt.models.segmentation.deeplabv3_resnet50({ numClasses: 21 });
+  const m = tt.nn.fuse(tt.models.segmentation.deeplabv3_resnet50({ numClasses: 21 }));
   m.eval();
   const xi = tt.randn([1, 3, 256, 256]);
   tt.noGrad(() => {
@@ -237,7 +237,8 @@ function w6(res: Results, o: { reps: number; warm: number }): void {
  */
 function w8(res: Results, o: { reps: number; warm: number }): void {
   tt.manualSeed(0);
-  const { generator, discriminator } = tt.models.dcgan();
+  const gan = tt.models.dcgan();
+  const generator = tt.nn.fuse(gan.generator), discriminator = tt.nn.fuse(gan.discriminator);
   const betas: [number, number] = [0.5, 0.999];
   const parts = {
     generator, discriminator,

@@ -137,23 +137,28 @@ export function rand64(shape: number[], seed: number, lo = -1, hi = 1): tt.Tenso
  * Loads a torchvision export (`<dir>/<name>.safetensors` weights, `<dir>/<name>.io.safetensors` input and logits,
  * written by tools/export_torchvision.py --parity) into `model`, runs it in eval mode and asserts torchvision's
  * logits: softmax within 1e-4, and raw logits within 1 % of their scale (so a near-flat softmax cannot hide a
- * wrong model).
+ * wrong model). With `alsoFused`, the same check runs again after `tt.nn.fuse(model)`.
  */
-export async function assertTorchvisionParity(name: string, model: tt.nn.Module, dir: string, inputShape: number[]): Promise<void> {
+export async function assertTorchvisionParity(
+  name: string, model: tt.nn.Module, dir: string, inputShape: number[], opts: { alsoFused?: boolean } = {},
+): Promise<void> {
   const res = model.loadStateDict(await tt.loadSafetensors(join(dir, `${name}.safetensors`)));
   assert.deepEqual(res, { missingKeys: [], unexpectedKeys: [] });
   const io = await tt.loadSafetensors(join(dir, `${name}.io.safetensors`));
   assert.deepEqual(io.input.shape, inputShape);
   model.eval();
-  const logits = tt.noGrad(() => (model as tt.nn.Module<[tt.Tensor], tt.Tensor>).forward(io.input));
-  assert.deepEqual(logits.shape, io.logits.shape);
-  const p = tt.softmax(logits, 1).dataView(), q = tt.softmax(io.logits, 1).dataView();
-  const l = logits.dataView(), m = io.logits.dataView();
-  let dp = 0, dl = 0;
-  for (let i = 0; i < p.length; i++) {
-    dp = Math.max(dp, Math.abs(p[i] - q[i]));
-    dl = Math.max(dl, Math.abs(l[i] - m[i]));
+  for (const how of opts.alsoFused ? ['plain', 'fused'] : ['plain']) {
+    if (how === 'fused') tt.nn.fuse(model);
+    const logits = tt.noGrad(() => (model as tt.nn.Module<[tt.Tensor], tt.Tensor>).forward(io.input));
+    assert.deepEqual(logits.shape, io.logits.shape);
+    const p = tt.softmax(logits, 1).dataView(), q = tt.softmax(io.logits, 1).dataView();
+    const l = logits.dataView(), m = io.logits.dataView();
+    let dp = 0, dl = 0;
+    for (let i = 0; i < p.length; i++) {
+      dp = Math.max(dp, Math.abs(p[i] - q[i]));
+      dl = Math.max(dl, Math.abs(l[i] - m[i]));
+    }
+    assert.ok(dp < 1e-4, `${name} (${how}): max |Δsoftmax| = ${dp.toExponential(2)} (max |Δlogit| = ${dl.toExponential(2)})`);
+    assert.ok(dl < 1e-2 * Math.max(1, ...Array.from(m, Math.abs)), `${name} (${how}): max |Δlogit| = ${dl}`);
   }
-  assert.ok(dp < 1e-4, `${name}: max |Δsoftmax| = ${dp.toExponential(2)} (max |Δlogit| = ${dl.toExponential(2)})`);
-  assert.ok(dl < 1e-2 * Math.max(1, ...Array.from(m, Math.abs)), `${name}: max |Δlogit| = ${dl}`);
 }

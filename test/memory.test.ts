@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as tt from '../src/index.ts';
-import { storageReuses } from '../src/tensor/dtype.ts';
+import { storageReuses } from '../src/tensor/storage.ts';
 import { backendNames } from './helpers.ts';
 
 // Users never call dispose(): tensors and their graphs are reclaimed by the garbage collector once unreachable.

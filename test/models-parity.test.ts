@@ -83,7 +83,8 @@ describe('torchvision parity', { skip: hasTorch ? false : 'PyTorch/torchvision n
   for (const [name, size, opts] of CASES) {
     test(`${name} @${size}px matches torchvision`, async () => {
       const model = tt.models.getModel(name, opts);
-      await assertTorchvisionParity(name, model, dir, [1, 3, size, size]);
+      // the plain model, then the same model through the fusion pass (docs/fusion.md)
+      await assertTorchvisionParity(name, model, dir, [1, 3, size, size], { alsoFused: true });
     });
   }
 });

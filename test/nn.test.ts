@@ -503,13 +503,15 @@ test('apply visits children before parents (custom initialisation)', () => {
   assert.ok((net[0] as tt.nn.Conv2d).bias!.tolist().every((v) => v === 0));
 });
 
-test('Sequential fuses Conv2d → ReLU into one convolution unless a hook or a replaced forward must see it', () => {
+test('a fused Sequential runs Conv2d → ReLU as one convolution unless a hook or a replaced forward must see it', () => {
   tt.manualSeed(3);
   const conv = new tt.nn.Conv2d(2, 4, 3, { padding: 1 });
   const relu = new tt.nn.ReLU();
   const seq = new tt.nn.Sequential(conv, relu);
   const x = tt.randn([2, 2, 5, 5]).requiresGrad_(true);
   const expected = tt.F.relu(tt.F.conv2d(x, conv.weight, conv.bias, { padding: 1 }));
+  assert.equal(seq.forward(x).gradFn?.name, 'relu', 'a Sequential is a plain loop until nn.fuse');
+  tt.nn.fuse(seq);
   const fused = seq.forward(x);
   assert.equal(fused.gradFn?.name, 'conv2dRelu');
   assert.deepEqual(fused.tolist(), expected.tolist());
@@ -532,7 +534,7 @@ test('Sequential fuses Conv2d → ReLU into one convolution unless a hook or a r
   assert.equal(seq.forward(x).gradFn?.name, 'conv2dRelu');
 });
 
-test('Sequential runs Conv2d → ReLU → MaxPool2d as one op with the unfused values and gradients, on every backend', () => {
+test('a fused Sequential runs Conv2d → ReLU → MaxPool2d as one op with the unfused values and gradients, on every backend', () => {
   const cases: { conv: ConstructorParameters<typeof tt.nn.Conv2d>[3]; pool: [number, ConstructorParameters<typeof tt.nn.MaxPool2d>[1]]; shift: number }[] = [
     { conv: { padding: 1 }, pool: [2, {}], shift: 0 },
     { conv: { padding: 1, bias: false, paddingMode: 'reflect' }, pool: [3, { stride: 1, padding: 1 }], shift: 0 },
@@ -546,7 +548,7 @@ test('Sequential runs Conv2d → ReLU → MaxPool2d as one op with the unfused v
       const conv = new tt.nn.Conv2d(3, 5, 3, c.conv);
       if (conv.bias) tt.noGrad(() => conv.bias!.add_(c.shift));
       const pool = new tt.nn.MaxPool2d(c.pool[0], c.pool[1]);
-      const seq = new tt.nn.Sequential(conv, new tt.nn.ReLU(), pool);
+      const seq = tt.nn.fuse(new tt.nn.Sequential(conv, new tt.nn.ReLU(), pool));
       const x = tt.randn([2, 3, 9, 8]).requiresGrad_(true);
       const fused = seq.forward(x);
       assert.equal(fused.gradFn?.name, 'conv2dReluMaxPool2d');
@@ -566,8 +568,8 @@ test('Sequential runs Conv2d → ReLU → MaxPool2d as one op with the unfused v
   const x = tt.randn([1, 1, 6, 6]);
   const hooked = new tt.nn.MaxPool2d(2);
   hooked.registerForwardHook(() => undefined);
-  assert.notEqual(new tt.nn.Sequential(conv, new tt.nn.ReLU(), hooked).forward(x.requiresGrad_(true)).gradFn?.name, 'conv2dReluMaxPool2d');
-  assert.equal(new tt.nn.Sequential(conv, new tt.nn.ReLU(), new tt.nn.MaxPool2d(2)).forward(x).gradFn?.name, 'conv2dReluMaxPool2d');
+  assert.notEqual(tt.nn.fuse(new tt.nn.Sequential(conv, new tt.nn.ReLU(), hooked)).forward(x.requiresGrad_(true)).gradFn?.name, 'conv2dReluMaxPool2d');
+  assert.equal(tt.nn.fuse(new tt.nn.Sequential(conv, new tt.nn.ReLU(), new tt.nn.MaxPool2d(2))).forward(x).gradFn?.name, 'conv2dReluMaxPool2d');
 });
 
 test('gradcheck: the fused conv → ReLU → max pool (float64)', () => {
@@ -581,7 +583,7 @@ test('conv → batch norm → ReLU folds into one convolution in inference, and 
   const conv = new tt.nn.Conv2d(3, 6, 3, { padding: 1, stride: 2 });
   const bn = new tt.nn.BatchNorm2d(6);
   const relu = new tt.nn.ReLU();
-  const seq = new tt.nn.Sequential(conv, bn, relu);
+  const seq = tt.nn.fuse(new tt.nn.Sequential(conv, bn, relu));
   seq.train();
   seq.forward(tt.randn([8, 3, 9, 9])); // give the running statistics non-trivial values
   tt.nn.init.uniform_(bn.weight!, 0.5, 1.5);

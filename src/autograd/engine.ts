@@ -1,40 +1,21 @@
 /**
- * Reverse-mode autodiff over the recorded graph: a topological order from the root, gradients summed per node
- * before the node runs (so hooks see the total), leaves accumulated into `.grad`. An intermediate gradient is
- * dead once its node has run and no other pending gradient shares its storage: the engine hands such storage back
- * for reuse (recycleStorage), so a training step reuses the buffers of the last one while they are in cache.
+ * Reverse-mode autodiff over the recorded graph. The chain rule, node by node in reverse topological order: the
+ * gradient of a node's output is the sum of what its consumers sent it (summed before the node runs, so tensor
+ * hooks see the total); the node's backward turns it into the gradients of its inputs; those go to the inputs'
+ * nodes, or accumulate into leaves' `.grad`. `backward()` and `autograd.grad` are two settings of one pass.
+ * Which intermediate gradients are dead, and whose storage can be reused, is the business of GradientStorage
+ * (recycler.ts).
  */
 import { Tensor, installBackward, type BackwardOptions } from '../tensor/tensor.js';
-import { allocate, allocatedSince, allocationMark, recycleStorage, type TypedArray } from '../tensor/dtype.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { isAnomalyEnabled, setGradEnabled, setInBackward } from './grad-mode.js';
 import { checkFinite } from './graph.js';
 import type { Node } from './node.js';
+import { GradientStorage, ownedCopy } from './recycler.js';
 
 /** Sum of two same-shape gradients as a fresh contiguous tensor (the backend's add kernel; grad mode is off). */
 function addGrads(a: Tensor, b: Tensor): Tensor {
   return a.add(b);
-}
-
-/** A contiguous copy that owns its storage, so in-place edits of `.grad` (clipping) cannot alias graph tensors. */
-function ownedCopy(t: Tensor): Tensor {
-  const data = allocate(t.dtype, t.numel());
-  data.set(t.dataView());
-  return new Tensor(data, t.shape, t.dtype);
-}
-
-/**
- * `g` itself when it can become a `.grad` as is: its storage was allocated during this backward pass (so no
- * forward tensor, user gradient or saved tensor shares it), it spans the whole storage, and no other `.grad`
- * received it (an op may return one tensor for two inputs). Otherwise an owned copy.
- */
-function claimGradient(g: Tensor, mark: number, claimed: Set<TypedArray>): Tensor {
-  const whole = g.offset === 0 && g.storage.length === g.numel() && g.isContiguous();
-  if (whole && allocatedSince(g.storage, mark) && !claimed.has(g.storage)) {
-    claimed.add(g.storage);
-    return g;
-  }
-  return ownedCopy(g);
 }
 
 /** Reverse post-order of a depth-first walk from every root: a node comes before every node it feeds from. */
@@ -96,12 +77,22 @@ function checkDifferentiable(node: Node, gi: Tensor, i: number): void {
   }
 }
 
-function runEngine(roots: readonly Tensor[], gradients: readonly (Tensor | null)[], opts: PassOptions): (Tensor | null)[] {
-  const { createGraph, capture } = opts;
-  const seeds = roots.map((root, k) => {
+/** What a node's backward returned for input i must fit the input (and be differentiable under createGraph). */
+function checkInputGradient(node: Node, input: Tensor, gi: Tensor, i: number, createGraph: boolean): void {
+  if (!shapesEqual(gi.shape, input.shape)) {
+    throw new Error(`backward: ${node.name} returned a gradient of shape ${formatShape(gi.shape)} for an input of shape ${formatShape(input.shape)}`);
+  }
+  if (createGraph) checkDifferentiable(node, gi, i);
+  if (isAnomalyEnabled()) checkFinite(`${node.name} (backward)`, `gradient for input ${i}`, gi);
+}
+
+/** ∂L/∂root for each root: the given gradients, or 1 for scalar roots; requiring grad under createGraph. */
+function seedGradients(roots: readonly Tensor[], gradients: readonly (Tensor | null)[], opts: PassOptions): Tensor[] {
+  return roots.map((root, k) => {
     const gradient = gradients[k];
     if (!root.requiresGrad) {
-      throw new Error(`${opts.caller}: ${roots.length > 1 ? `output ${k} ` : ''}tensor does not require grad and has no gradFn (did you forget requiresGrad, or call it inside noGrad?)`);
+      throw new Error(`${opts.caller}: ${roots.length > 1 ? `output ${k} ` : ''}tensor does not require grad and has no gradFn ` +
+        '(did you forget requiresGrad, or call it inside noGrad?)');
     }
     let seed: Tensor;
     if (gradient === null) {
@@ -114,99 +105,121 @@ function runEngine(roots: readonly Tensor[], gradients: readonly (Tensor | null)
       if (!shapesEqual(gradient.shape, root.shape)) {
         throw new Error(`${opts.caller}: gradient shape ${formatShape(gradient.shape)} does not match tensor shape ${formatShape(root.shape)}`);
       }
-      seed = createGraph && gradient.requiresGrad ? gradient : gradient.detach();
+      seed = opts.createGraph && gradient.requiresGrad ? gradient : gradient.detach();
     }
     // see checkDifferentiable: a seed that requires grad makes every differentiable backward's result require it
-    if (createGraph && !seed.requiresGrad) seed.requiresGrad_(true);
+    if (opts.createGraph && !seed.requiresGrad) seed.requiresGrad_(true);
     return seed;
   });
+}
+
+/**
+ * grad(): the nodes from which a captured tensor can be reached (inputs come later in `order`); the others need
+ * not run. A released node is kept so that running it reports the freed graph instead of "input not used".
+ */
+function nodesLeadingTo(order: readonly Node[], captured: ReadonlyMap<Tensor, number>, cutAt: ReadonlyMap<Node, Tensor> | null): Set<Node> {
+  const needed = new Set<Node>();
+  for (let k = order.length - 1; k >= 0; k--) {
+    const node = order[k];
+    if (cutAt?.has(node)) continue;
+    if (node.released || node.inputs.some((t) => t && (captured.has(t) || (t.gradFn !== null && needed.has(t.gradFn))))) needed.add(node);
+  }
+  return needed;
+}
+
+/** ∂L/∂(output of node), summed over the node's consumers as they run; and the tensor that is that output. */
+class PendingGradients {
+  private readonly sums = new Map<Node, Tensor>();
+  /** Output tensors that must see their gradient (retainGrad, hooks, roots, captured). */
+  readonly owners = new Map<Node, Tensor>();
+
+  constructor(private readonly storage: GradientStorage) {}
+
+  add(node: Node, g: Tensor): void {
+    const had = this.sums.get(node);
+    this.storage.hold(g);
+    if (!had) {
+      this.sums.set(node, g);
+      return;
+    }
+    const total = addGrads(had, g);
+    this.storage.hold(total);
+    this.storage.release(had);
+    this.storage.release(g);
+    this.sums.set(node, total);
+  }
+
+  /** The total for `node`, removed (undefined when nothing reached it). */
+  take(node: Node): Tensor | undefined {
+    const g = this.sums.get(node);
+    this.sums.delete(node);
+    return g;
+  }
+}
+
+/** Each leaf's total gradient, through its hooks, into `.grad` (summed with what `.grad` already holds). */
+function accumulateIntoLeaves(leafGrads: ReadonlyMap<Tensor, Tensor>, storage: GradientStorage, createGraph: boolean): void {
+  for (const [leaf, g0] of leafGrads) {
+    const g = leaf.runHooks(g0);
+    if (createGraph) {
+      // the gradient stays in the graph, so it can be differentiated again (PyTorch's create_graph)
+      leaf.grad = leaf.grad ? addGrads(leaf.grad, g) : g;
+      continue;
+    }
+    // a tensor a hook returned may still be held by the hook's owner: copy it
+    leaf.grad = leaf.grad ? addGrads(leaf.grad, g) : g === g0 ? storage.claim(g) : ownedCopy(g);
+  }
+}
+
+function runEngine(roots: readonly Tensor[], gradients: readonly (Tensor | null)[], opts: PassOptions): (Tensor | null)[] {
+  const { createGraph, capture } = opts;
+  const seeds = seedGradients(roots, gradients, opts);
+  const storage = new GradientStorage(!createGraph);
+  const pending = new PendingGradients(storage);
+  // grad(): gradients of these tensors are returned (results[i]) instead of accumulated into .grad
   const captured = capture ? new Map<Tensor, number>(capture.map((t, i) => [t, i])) : null;
   const capturedNodes = new Map<Node, Tensor>();
   if (capture) for (const t of capture) if (t.gradFn) capturedNodes.set(t.gradFn, t);
   const results: (Tensor | null)[] = capture ? capture.map(() => null) : [];
-  // storage of returned gradients must never be handed back for reuse (see `kept` below)
-  const returned = new Set<TypedArray>();
   const collect = (t: Tensor, g: Tensor) => {
     const i = captured!.get(t)!;
     const total = results[i] ? addGrads(results[i]!, g) : g;
-    returned.add(g.storage);
-    returned.add(total.storage);
+    storage.keep(g);
+    storage.keep(total);
     results[i] = total;
   };
-  const mark = allocationMark();
+  const leafGrads = new Map<Tensor, Tensor>();
+  const reachLeaf = (leaf: Tensor, g: Tensor) => {
+    if (captured) {
+      if (captured.has(leaf)) collect(leaf, g);
+      return;
+    }
+    const had = leafGrads.get(leaf);
+    const total = had ? addGrads(had, g) : g;
+    storage.keep(total);
+    leafGrads.set(leaf, total);
+  };
+
   const prev = setGradEnabled(createGraph);
   const prevInBackward = setInBackward(true);
   try {
-    // Storage of pending gradients → how many of them use it (an op may return views of one buffer, or one tensor
-    // for two inputs); storage that a leaf's gradient or a hook may keep is never handed back. With createGraph
-    // nothing is handed back: the new graph saves gradients.
-    const users = new Map<TypedArray, number>();
-    const kept = new Set<TypedArray>();
-    const hold = (g: Tensor) => users.set(g.storage, (users.get(g.storage) ?? 0) + 1);
-    const drop = (g: Tensor) => {
-      const left = (users.get(g.storage) ?? 1) - 1;
-      if (left > 0) {
-        users.set(g.storage, left);
-        return;
-      }
-      users.delete(g.storage);
-      // allocated during this backward: no forward tensor, saved tensor or user gradient can share it
-      if (!createGraph && !kept.has(g.storage) && !returned.has(g.storage) && allocatedSince(g.storage, mark)) recycleStorage(g.storage);
-    };
-    const leafGrads = new Map<Tensor, Tensor>();
-    const addLeaf = (leaf: Tensor, g: Tensor) => {
-      if (captured) {
-        if (captured.has(leaf)) collect(leaf, g);
-        return;
-      }
-      const had = leafGrads.get(leaf);
-      const total = had ? addGrads(had, g) : g;
-      kept.add(total.storage);
-      leafGrads.set(leaf, total);
-    };
-    const pending = new Map<Node, Tensor>();
-    const owners = new Map<Node, Tensor>();
     const rootNodes: Node[] = [];
     roots.forEach((root, k) => {
-      const seed = seeds[k];
-      if (root.gradFn === null) {
-        addLeaf(root, seed);
-        return;
-      }
-      const had = pending.get(root.gradFn);
-      pending.set(root.gradFn, had ? addGrads(had, seed) : seed);
-      if (!had) hold(seed);
-      owners.set(root.gradFn, root);
+      if (root.gradFn === null) return reachLeaf(root, seeds[k]);
+      pending.add(root.gradFn, seeds[k]);
+      pending.owners.set(root.gradFn, root);
       rootNodes.push(root.gradFn);
     });
     const order = topologicalOrder(rootNodes);
-    // grad(): run only the nodes from which a captured tensor can be reached (children come later in `order`)
-    let needed: Set<Node> | null = null;
-    if (captured) {
-      needed = new Set<Node>();
-      for (let k = order.length - 1; k >= 0; k--) {
-        const node = order[k];
-        if (opts.cutAtCapture && capturedNodes.has(node)) continue;
-        if (node.released) {
-          needed.add(node); // running it reports the freed graph (retainGraph) instead of "input not used"
-          continue;
-        }
-        for (const input of node.inputs) {
-          if (input && (captured.has(input) || (input.gradFn !== null && needed.has(input.gradFn)))) {
-            needed.add(node);
-            break;
-          }
-        }
-      }
-    }
+    const needed = captured ? nodesLeadingTo(order, captured, opts.cutAtCapture ? capturedNodes : null) : null;
     for (const node of order) {
-      const received = pending.get(node);
-      pending.delete(node);
+      const received = pending.take(node);
       if (received === undefined) continue;
+      // the output's own view of its gradient: tensor hooks, retainGrad, autograd.grad's captured tensors
       let g = received;
-      const owner = owners.get(node) ?? capturedNodes.get(node);
+      const owner = pending.owners.get(node) ?? capturedNodes.get(node);
       if (owner) {
-        if (owner.hasHooks()) kept.add(received.storage); // a hook may keep the gradient it was shown
+        if (owner.hasHooks()) storage.keep(received); // a hook may keep the gradient it was shown
         g = owner.runHooks(g);
         if (captured) {
           if (captured.has(owner)) collect(owner, g);
@@ -214,53 +227,22 @@ function runEngine(roots: readonly Tensor[], gradients: readonly (Tensor | null)
           owner.grad = owner.grad ? addGrads(owner.grad, g) : createGraph ? g : ownedCopy(g);
         }
       }
-      if (needed && !needed.has(node)) {
-        drop(received);
-        continue;
+      if (!needed || needed.has(node)) {
+        // the chain rule: ∂L/∂input_i = (∂output/∂input_i)ᵀ · ∂L/∂output, for each input
+        const grads = node.apply(g);
+        node.inputs.forEach((input, i) => {
+          const gi = grads[i];
+          if (!input || !gi) return;
+          checkInputGradient(node, input, gi, i, createGraph);
+          if (input.gradFn === null) return reachLeaf(input, gi);
+          pending.add(input.gradFn, gi);
+          if (input.retainsGradient || input.hasHooks()) pending.owners.set(input.gradFn, input);
+        });
+        if (!opts.retainGraph) node.release();
       }
-      const inputs = node.inputs;
-      const grads = node.apply(g);
-      for (let i = 0; i < inputs.length; i++) {
-        const input = inputs[i];
-        const gi = grads[i];
-        if (!input || !gi) continue;
-        if (!shapesEqual(gi.shape, input.shape)) {
-          throw new Error(`backward: ${node.name} returned a gradient of shape ${formatShape(gi.shape)} for an input of shape ${formatShape(input.shape)}`);
-        }
-        if (createGraph) checkDifferentiable(node, gi, i);
-        if (isAnomalyEnabled()) checkFinite(`${node.name} (backward)`, `gradient for input ${i}`, gi);
-        if (input.gradFn) {
-          const had = pending.get(input.gradFn);
-          hold(gi);
-          if (had) {
-            const total = addGrads(had, gi);
-            hold(total);
-            drop(had);
-            drop(gi);
-            pending.set(input.gradFn, total);
-          } else {
-            pending.set(input.gradFn, gi);
-          }
-          if (input.retainsGradient || input.hasHooks()) owners.set(input.gradFn, input);
-        } else {
-          addLeaf(input, gi);
-        }
-      }
-      drop(received);
-      if (!opts.retainGraph) node.release();
+      storage.release(received);
     }
-    if (captured) return results;
-    const claimed = new Set<TypedArray>();
-    for (const [leaf, g0] of leafGrads) {
-      const g = leaf.runHooks(g0);
-      if (createGraph) {
-        // the gradient stays in the graph, so it can be differentiated again (PyTorch's create_graph)
-        leaf.grad = leaf.grad ? addGrads(leaf.grad, g) : g;
-        continue;
-      }
-      // a tensor a hook returned may still be held by the hook's owner: copy it
-      leaf.grad = leaf.grad ? addGrads(leaf.grad, g) : g === g0 ? claimGradient(g, mark, claimed) : ownedCopy(g);
-    }
+    if (!captured) accumulateIntoLeaves(leafGrads, storage, createGraph);
     return results;
   } finally {
     setGradEnabled(prev);
@@ -318,7 +300,8 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
   });
   return results.map((r, i) => {
     if (r === null && !opts.allowUnused) {
-      throw new Error(`autograd.grad: input ${i} (shape ${formatShape(ins[i].shape)}) was not used to compute the outputs; pass allowUnused: true to get null for it`);
+      throw new Error(`autograd.grad: input ${i} (shape ${formatShape(ins[i].shape)}) was not used to compute the outputs; ` +
+        'pass allowUnused: true to get null for it');
     }
     return r;
   });

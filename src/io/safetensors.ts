@@ -9,7 +9,8 @@ import { readFile, writeFileAtomic } from './fs.js';
 
 export { writeFileAtomic } from './fs.js';
 import { Tensor } from '../tensor/tensor.js';
-import { allocate, type DType } from '../tensor/dtype.js';
+import type { DType } from '../tensor/dtype.js';
+import { allocate } from '../tensor/storage.js';
 import { numel } from '../tensor/shape.js';
 
 /** Largest header accepted (the reference implementation's limit). */

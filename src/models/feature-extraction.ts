@@ -9,10 +9,6 @@
  * the outputs of the named submodules during the model's own forward, which stops as soon as the last one has
  * been produced (the rest of the network is not computed).
  */
-import { BatchNorm2d } from '../nn/normalization.js';
-import { Conv2d } from '../nn/conv.js';
-import { ReLU } from '../nn/activation.js';
-import { convBnAct } from '../nn/fusion.js';
 import { Module, type AnyModule, type RemovableHandle } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -76,21 +72,7 @@ export class IntermediateLayerGetter extends Module<[Tensor], FeatureMaps> {
 
   forward(x: Tensor): FeatureMaps {
     const out: FeatureMaps = {};
-    const items = this.order;
-    for (let i = 0; i < items.length; i++) {
-      const [name, m] = items[i];
-      // conv → BN (→ ReLU) children (ResNet's stem) fold into one convolution in inference, as in Sequential,
-      // unless an intermediate output is requested. convBnAct runs the modules one by one when it cannot fold.
-      const next = items[i + 1], after = items[i + 2];
-      if (m instanceof Conv2d && next && next[1] instanceof BatchNorm2d && !this.returnLayers.has(name) && !this.returnLayers.has(next[0])) {
-        const relu = after && after[1] instanceof ReLU ? after : null;
-        x = convBnAct(m, next[1], relu ? relu[1] : null, x);
-        i += relu ? 2 : 1;
-        const last = items[i][0];
-        const key = this.returnLayers.get(last);
-        if (key !== undefined) out[key] = x;
-        continue;
-      }
+    for (const [name, m] of this.order) {
       x = m.forward(x) as Tensor;
       const key = this.returnLayers.get(name);
       if (key !== undefined) out[key] = x;

@@ -23,6 +23,8 @@ import { resnet20, resnet32, resnet44, resnet56, resnet110, wrn28_10 } from './c
 import { se_resnet18, se_resnet34, se_resnet50 } from './senet.js';
 import { xception } from './xception.js';
 import { smallCnn, smallVgg, type SmallCnnOptions } from './small-cnn.js';
+// registers nn.fuse's rules for ResNet blocks and IntermediateLayerGetter (docs/fusion.md)
+import './fusion-rules.js';
 export { smallCnn, smallVgg, type SmallCnnOptions, type SmallVggOptions } from './small-cnn.js';
 
 export * from './resnet.js';

@@ -11,7 +11,7 @@ import { Module, type AnyModule } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/normalization.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling.js';
 import { ReLU } from '../nn/activation.js';
-import { convBnAct, foldedConvBnAct, residualRelu } from '../nn/fusion.js';
+import { add } from '../ops/elementwise.js';
 import { flatten } from '../ops/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -63,12 +63,13 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let out = convBnAct(this.conv1, this.bn1, this.relu, x);
-    // folded: `out` is a fresh tensor nothing else holds, so the residual add and ReLU may run in place on it
-    const folded = foldedConvBnAct(this.conv2, this.bn2, null, out);
-    out = folded ?? (this.bn2.forward(this.conv2.forward(out)) as Tensor);
+    let out = this.conv1.forward(x);
+    out = this.bn1.forward(out) as Tensor;
+    out = this.relu.forward(out);
+    out = this.conv2.forward(out);
+    out = this.bn2.forward(out) as Tensor;
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return residualRelu(out, identity, this.relu, folded !== null);
+    return this.relu.forward(add(out, identity));
   }
 }
 
@@ -104,13 +105,16 @@ export class Bottleneck extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let out = convBnAct(this.conv1, this.bn1, this.relu, x);
-    out = convBnAct(this.conv2, this.bn2, this.relu, out);
-    // folded: `out` is a fresh tensor nothing else holds, so the residual add and ReLU may run in place on it
-    const folded = foldedConvBnAct(this.conv3, this.bn3, null, out);
-    out = folded ?? (this.bn3.forward(this.conv3.forward(out)) as Tensor);
+    let out = this.conv1.forward(x);
+    out = this.bn1.forward(out) as Tensor;
+    out = this.relu.forward(out);
+    out = this.conv2.forward(out);
+    out = this.bn2.forward(out) as Tensor;
+    out = this.relu.forward(out);
+    out = this.conv3.forward(out);
+    out = this.bn3.forward(out) as Tensor;
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return residualRelu(out, identity, this.relu, folded !== null);
+    return this.relu.forward(add(out, identity));
   }
 }
 
@@ -204,9 +208,16 @@ export class ResNet extends Module {
 
   /** The trunk up to global pooling: [N, 512·expansion] features (what transfer learning reuses). */
   features(x: Tensor): Tensor {
-    x = this.maxpool.forward(convBnAct(this.conv1, this.bn1, this.relu, x));
-    x = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(x))));
-    return flatten(this.avgpool.forward(x), 1);
+    x = this.conv1.forward(x);
+    x = this.bn1.forward(x) as Tensor;
+    x = this.relu.forward(x);
+    x = this.maxpool.forward(x) as Tensor;
+    x = this.layer1.forward(x);
+    x = this.layer2.forward(x);
+    x = this.layer3.forward(x);
+    x = this.layer4.forward(x);
+    x = this.avgpool.forward(x) as Tensor;
+    return flatten(x, 1);
   }
 
   forward(x: Tensor): Tensor {

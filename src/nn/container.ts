@@ -1,10 +1,6 @@
 /** Containers: Sequential, ModuleList, ModuleDict (PyTorch's names, indices as child names '0', '1', …). */
 import type { Tensor } from '../tensor/tensor.js';
 import { Module, type AnyModule } from './module.js';
-import { Conv2d } from './conv.js';
-import { ReLU } from './activation.js';
-import { MaxPool2d } from './pooling.js';
-import { foldedConvBnAct, isExactly } from './fusion.js';
 
 function normIndex(op: string, i: number, n: number): number {
   if (!Number.isInteger(i) || i < -n || i >= n) throw new Error(`${op}: index ${i} is out of range for a container of ${n} modules`);
@@ -100,35 +96,7 @@ export class Sequential extends IndexedContainer<[Tensor], Tensor> {
 
   forward(x: Tensor): Tensor {
     let y: unknown = x;
-    const items = this.items;
-    for (let i = 0; i < items.length; i++) {
-      const m = items[i], next = items[i + 1];
-      if (m instanceof Conv2d && next) {
-        // Conv2d → BatchNorm2d (→ ReLU) in inference: one convolution with the folded affine (and ReLU).
-        const after = items[i + 2];
-        const relu = after instanceof ReLU ? after : null;
-        const folded = foldedConvBnAct(m, next, relu, y as Tensor);
-        if (folded) {
-          y = folded;
-          i += relu ? 2 : 1;
-          continue;
-        }
-        // Conv2d → ReLU: one convolution with a ReLU epilogue when nothing can observe the pre-activation, and
-        // → MaxPool2d as well: one op that never keeps or revisits the unpooled activation.
-        if (next instanceof ReLU && isExactly(m, Conv2d) && isExactly(next, ReLU) && m.isPlainForward() && next.isPlainForward()) {
-          const pool = items[i + 2];
-          if (pool instanceof MaxPool2d && isExactly(pool, MaxPool2d) && pool.isPlainForward() && !pool.returnIndices && (y as Tensor).shape.length === 4) {
-            y = m.convolveReluMaxPool(y as Tensor, pool);
-            i += 2;
-            continue;
-          }
-          y = m.convolve(y as Tensor, 'relu');
-          i++;
-          continue;
-        }
-      }
-      y = m.forward(y);
-    }
+    for (const m of this.items) y = m.forward(y);
     return y as Tensor;
   }
 

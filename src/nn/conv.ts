@@ -88,7 +88,7 @@ export class Conv2d extends Module {
 
   /**
    * The layer's convolution with an optional fused ReLU epilogue (what `relu(this.forward(x))` computes, in one
-   * pass). Runs no hooks: containers call it only for a Conv2d → ReLU pair without hooks.
+   * pass). Runs no hooks: the fusion pass (nn/fusion.ts) calls it only for a Conv2d → ReLU pair without hooks.
    */
   convolve(x: Tensor, activation: 'none' | 'relu'): Tensor {
     this.checkInput(x);
@@ -97,7 +97,7 @@ export class Conv2d extends Module {
 
   /**
    * `pool(relu(this.forward(x)))` as one fused op (see conv2dReluMaxPool2d) for a batched input. Runs no hooks:
-   * containers call it only for a Conv2d → ReLU → MaxPool2d chain without hooks.
+   * the fusion pass (nn/fusion.ts) calls it only for a Conv2d → ReLU → MaxPool2d chain without hooks.
    */
   convolveReluMaxPool(x: Tensor, pool: MaxPool2d): Tensor {
     this.checkInput(x);

@@ -1,8 +1,24 @@
 /**
- * Inference fusion of the conv → batch norm (→ ReLU) chains CNNs are built from. With gradients off and the batch
- * norm in evaluation mode, its affine y = γ·(x − μ)/√(σ² + ε) + β is a per-channel scale and shift, which the
- * convolution applies in its epilogue (with the ReLU): one pass and one tensor instead of three. Training, a
- * needed gradient, hooks or a replaced forward on any of the modules, or a subclass, runs the modules one by one.
+ * The fusion pass: `nn.fuse(model)` makes a model compute the same outputs in fewer, larger kernels — in the spirit
+ * of `torch.ao.quantization.fuse_modules` and `torch.jit.optimize_for_inference`, but without changing the model.
+ * Models themselves stay plain (Sequential.forward is a loop, ResNet's blocks are torchvision's eight lines); this
+ * file is the one place that knows which chains of layers may run as one kernel. See docs/fusion.md.
+ *
+ * How it works: a *rule* is registered per module class (`registerFusionRule`): a forward that computes exactly
+ * what the class's forward computes, using the fused kernels where the runtime conditions allow and each child's
+ * own `forward` where they do not. `fuse` walks the module tree and installs the matching rule on every module whose
+ * class has one (`setForwardPlan`); the module tree, parameter names, state dict and `toString()` do not change,
+ * and the module's own hooks still run around the call. `unfuse` removes the rules again.
+ *
+ * What may fuse is decided at every call, because hooks, training mode and grad mode may change at any time:
+ * - Conv2d → ReLU (→ MaxPool2d): one convolution with a ReLU epilogue (and the pooling in the same op); in
+ *   training too, with its own backward. Identical values and gradients (same kernel, max(0, ·) of the same sum).
+ * - Conv2d → BatchNorm2d (→ ReLU) with gradients off and the BN in eval mode: the BN's affine is folded into a
+ *   per-channel scale and shift the convolution applies in its epilogue. Equal up to float rounding (a different
+ *   order of the same operations; see docs/fusion.md).
+ * - relu(out + identity) at the end of a residual block, when `out` came out of a folded convolution: in place.
+ * A child with forward hooks or pre-hooks, a replaced `forward`, a subclass, or an intermediate output that
+ * somebody asked for (IntermediateLayerGetter's return layers) is never folded away: it runs its own forward.
  */
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { conv2dScaleShift } from '../ops/conv.js';
@@ -11,24 +27,48 @@ import { add_, relu_ } from '../ops/inplace.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ReLU } from './activation.js';
+import { Sequential } from './container.js';
 import { Conv2d } from './conv.js';
-import type { AnyModule } from './module.js';
+import { forwardPlanOf, setForwardPlan, type AnyModule, type ForwardPlan } from './module.js';
 import { BatchNorm2d } from './normalization.js';
+import { MaxPool2d } from './pooling.js';
+
+/** The kinds of fused computation, as counted by `fusionCounts`. */
+export type FusionKind = 'convBn' | 'convBnRelu' | 'convRelu' | 'convReluMaxPool' | 'residualReluInPlace';
+
+const counts: Record<FusionKind, number> = { convBn: 0, convBnRelu: 0, convRelu: 0, convReluMaxPool: 0, residualReluInPlace: 0 };
+
+/**
+ * How many times each fused computation ran since the last `resetFusionCounts` (process-wide): shows whether a
+ * model reaches the fast path, and which pattern a hook kept from fusing.
+ */
+export function fusionCounts(): Readonly<Record<FusionKind, number>> {
+  return { ...counts };
+}
+
+/** Sets every `fusionCounts` entry to 0. */
+export function resetFusionCounts(): void {
+  for (const k of Object.keys(counts) as FusionKind[]) counts[k] = 0;
+}
 
 /** `m` is an instance of `cls` itself, not of a subclass that might compute something else. */
-export function isExactly(m: object, cls: abstract new (...args: never[]) => object): boolean {
+function isExactly(m: object, cls: abstract new (...args: never[]) => object): boolean {
   return Object.getPrototypeOf(m) === cls.prototype;
+}
+
+/** `m` is exactly a `cls` and calling its forward runs the class's computation (no hooks, no replaced forward). */
+function isPlain<T extends object>(m: unknown, cls: abstract new (...args: never[]) => T): m is T {
+  return m instanceof (cls as unknown as typeof Object) && isExactly(m as object, cls) && (m as unknown as AnyModule).isPlainForward();
 }
 
 /** Whether conv → bn (→ act) may run as one folded convolution now. */
 export function canFoldConvBn(conv: AnyModule, bn: AnyModule, act: AnyModule | null): boolean {
-  return !isGradEnabled() && conv instanceof Conv2d && isExactly(conv, Conv2d) && conv.isPlainForward() &&
-    conv.paddingMode === 'zeros' && bn instanceof BatchNorm2d && isExactly(bn, BatchNorm2d) && bn.isPlainForward() &&
-    !bn.training && bn.runningMean !== null && bn.runningVar !== null &&
-    (act === null || (act instanceof ReLU && isExactly(act, ReLU) && act.isPlainForward()));
+  return !isGradEnabled() && isPlain(conv, Conv2d) && conv.paddingMode === 'zeros' &&
+    isPlain(bn, BatchNorm2d) && !bn.training && bn.runningMean !== null && bn.runningVar !== null &&
+    (act === null || isPlain(act, ReLU));
 }
 
-/** γ/√(σ² + ε) and β − μ·scale (+ scale·conv bias), per channel, in the batch norm's dtype. */
+/** γ/√(σ² + ε) and β − μ·scale (+ scale·conv bias), per channel, computed in float64, stored in the weight's dtype. */
 function foldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Tensor } {
   const c = bn.numFeatures;
   const scale = Tensor.empty([c], conv.weight.dtype), shift = Tensor.empty([c], conv.weight.dtype);
@@ -47,11 +87,13 @@ function foldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Te
  * act(bn(conv(x))) as one folded convolution when `canFoldConvBn` holds and x is a 4-D batch; null otherwise, for
  * the caller to run the modules (callers that must know whether it folded use this, so the check runs once).
  */
-export function foldedConvBnAct(conv: Conv2d, bn: AnyModule, act: AnyModule | null, x: Tensor): Tensor | null {
+export function foldedConvBnAct(conv: AnyModule, bn: AnyModule, act: AnyModule | null, x: Tensor): Tensor | null {
   if (!canFoldConvBn(conv, bn, act) || x.shape.length !== 4) return null;
-  const { scale, shift } = foldedAffine(conv, bn as BatchNorm2d);
-  return conv2dScaleShift(x, conv.weight, scale, shift, {
-    stride: conv.stride, padding: conv.padding, dilation: conv.dilation, groups: conv.groups, activation: act ? 'relu' : 'none',
+  const c = conv as Conv2d;
+  const { scale, shift } = foldedAffine(c, bn as BatchNorm2d);
+  counts[act ? 'convBnRelu' : 'convBn']++;
+  return conv2dScaleShift(x, c.weight, scale, shift, {
+    stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups, activation: act ? 'relu' : 'none',
   });
 }
 
@@ -59,7 +101,7 @@ export function foldedConvBnAct(conv: Conv2d, bn: AnyModule, act: AnyModule | nu
  * act(bn(conv(x))) — folded into one convolution when `canFoldConvBn` holds, else the modules' own forwards.
  * `act` null means no activation (it may be any module when not folded).
  */
-export function convBnAct(conv: Conv2d, bn: AnyModule, act: AnyModule | null, x: Tensor): Tensor {
+export function convBnAct(conv: AnyModule, bn: AnyModule, act: AnyModule | null, x: Tensor): Tensor {
   const folded = foldedConvBnAct(conv, bn, act, x);
   if (folded) return folded;
   const y = bn.forward(conv.forward(x)) as Tensor;
@@ -71,9 +113,150 @@ export function convBnAct(conv: Conv2d, bn: AnyModule, act: AnyModule | null, x:
  * inference, nothing else holds it) and `relu` is a plain ReLU, both steps run in place on `out`.
  */
 export function residualRelu(out: Tensor, identity: Tensor, relu: AnyModule, outIsFresh: boolean): Tensor {
-  if (outIsFresh && !isGradEnabled() && relu instanceof ReLU && isExactly(relu, ReLU) && relu.isPlainForward() &&
-    out.isContiguous() && shapesEqual(out.shape, identity.shape) && out.dtype === identity.dtype) {
+  if (outIsFresh && !isGradEnabled() && isPlain(relu, ReLU) && out.isContiguous() &&
+    shapesEqual(out.shape, identity.shape) && out.dtype === identity.dtype) {
+    counts.residualReluInPlace++;
     return relu_(add_(out, identity));
   }
   return relu.forward(add(out, identity)) as Tensor;
 }
+
+/**
+ * Feeds `x` through `modules` in order, as a Sequential does, fusing conv → BN (→ ReLU) and conv → ReLU
+ * (→ MaxPool2d) runs. `observed(i)` says the output of module i is needed (it is then never fused away; the
+ * module may still end a fused run); `emit(i, y)`, if given, receives the output of every module whose output was
+ * computed (the last of each fused run, and every module run on its own).
+ */
+export function runChain(modules: readonly AnyModule[], x: unknown, observed: ((i: number) => boolean) | null = null,
+  emit: ((i: number, y: unknown) => void) | null = null): unknown {
+  let y = x;
+  const seen = (i: number) => observed !== null && observed(i);
+  for (let i = 0; i < modules.length; i++) {
+    const m = modules[i], next = modules[i + 1], after = modules[i + 2];
+    if (next !== undefined && y instanceof Tensor && isPlain(m, Conv2d) && !seen(i)) {
+      const withRelu = after !== undefined && !seen(i + 1) && isPlain(after, ReLU);
+      // Conv2d → BatchNorm2d (→ ReLU) in inference: one convolution with the folded affine (and ReLU)
+      const folded = foldedConvBnAct(m, next, withRelu ? after : null, y);
+      if (folded) {
+        i += withRelu ? 2 : 1;
+        y = folded;
+        emit?.(i, y);
+        continue;
+      }
+      // Conv2d → ReLU (→ MaxPool2d): one convolution with a ReLU epilogue, and the pooling in the same op, which
+      // never keeps or revisits the unpooled activation
+      if (isPlain(next, ReLU)) {
+        if (after !== undefined && !seen(i + 1) && isPlain(after, MaxPool2d) && !after.returnIndices && y.shape.length === 4) {
+          y = m.convolveReluMaxPool(y, after);
+          counts.convReluMaxPool++;
+          i += 2;
+        } else {
+          y = m.convolve(y, 'relu');
+          counts.convRelu++;
+          i += 1;
+        }
+        emit?.(i, y);
+        continue;
+      }
+    }
+    y = m.forward(y);
+    emit?.(i, y);
+  }
+  return y;
+}
+
+/**
+ * How a module class runs fused: `forward(module, ...args)` must return exactly what the class's forward returns
+ * (see the file comment for what "exactly" allows), calling each child's `forward` wherever it does not fuse.
+ */
+export interface FusionRule<M extends AnyModule = AnyModule> {
+  forward(module: M, ...args: unknown[]): unknown;
+  /**
+   * Methods besides `forward` that the rule re-implements (ResNet's `features`): a subclass that overrides any of
+   * them, or `forward`, computes something else, so the rule does not apply to it.
+   */
+  methods?: readonly string[];
+}
+
+type ModuleClass<M> = abstract new (...args: never[]) => M;
+
+const rules = new Map<ModuleClass<AnyModule>, FusionRule>();
+
+/**
+ * Registers how modules of class `cls` run under `fuse` (the torch.ao `fuse_modules` analogue of a custom fusion
+ * pattern). The rule also applies to subclasses that override neither `forward` nor `rule.methods`. Registering a
+ * class again replaces its rule (for models already fused, on the next `fuse`).
+ */
+export function registerFusionRule<M extends AnyModule>(cls: abstract new (...args: never[]) => M, rule: FusionRule<M>): void {
+  rules.set(cls as ModuleClass<AnyModule>, rule as FusionRule);
+}
+
+/** The rule for `m`: that of its nearest registered ancestor class, unless `m`'s class overrides what it implements. */
+function ruleFor(m: AnyModule): FusionRule | null {
+  const own = Object.getPrototypeOf(m) as Record<string, unknown>;
+  for (let proto = own; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as Record<string, unknown>) {
+    const rule = rules.get(proto.constructor as ModuleClass<AnyModule>);
+    if (!rule) continue;
+    const names = ['forward', ...(rule.methods ?? [])];
+    return names.every((n) => own[n] === proto[n]) ? rule : null;
+  }
+  return null;
+}
+
+/** Plans installed by `fuse`, so `unfuse` and `isFused` recognise them (and leave any other plan alone). */
+const installed = new WeakSet<ForwardPlan>();
+
+/**
+ * Fuses `model` in place and returns it: every submodule (and the model) whose class has a fusion rule — nn's
+ * Sequential, and torchvision's ResNet blocks, ResNet and IntermediateLayerGetter (registered by `tt.models`) —
+ * runs the rule from now on. Outputs are those of the unfused model (see the file comment and docs/fusion.md),
+ * in training and in evaluation; hooks observe the same calls, values and order. Modules added to the model later
+ * are not fused until `fuse` runs again; idempotent. Undo with `unfuse`.
+ */
+export function fuse<M extends AnyModule>(model: M): M {
+  for (const [, m] of model.namedModules()) {
+    const current = forwardPlanOf(m);
+    if (current !== null && !installed.has(current)) continue; // somebody else's plan: leave it
+    const rule = ruleFor(m);
+    if (!rule) {
+      if (current !== null) setForwardPlan(m, null);
+      continue;
+    }
+    const plan: ForwardPlan = (...args) => rule.forward(m, ...args);
+    installed.add(plan);
+    setForwardPlan(m, plan);
+  }
+  return model;
+}
+
+/**
+ * `fuse(model)` for a while: fuses the modules that are not fused yet and returns a function that unfuses exactly
+ * those (what was fused before stays fused). `fit` runs its epochs inside one.
+ */
+export function fuseTemporarily(model: AnyModule): () => void {
+  const before = new Set(model.modules().filter(isFused));
+  fuse(model);
+  const added = model.modules().filter((m) => isFused(m) && !before.has(m));
+  return () => {
+    for (const m of added) if (isFused(m)) setForwardPlan(m, null);
+  };
+}
+
+/** Removes what `fuse` installed on `model` and its submodules, so each runs its class's forward again. */
+export function unfuse<M extends AnyModule>(model: M): M {
+  for (const [, m] of model.namedModules()) {
+    const current = forwardPlanOf(m);
+    if (current !== null && installed.has(current)) setForwardPlan(m, null);
+  }
+  return model;
+}
+
+/** Whether `fuse` installed a fusion rule on `module` itself (not looking at its submodules). */
+export function isFused(module: AnyModule): boolean {
+  const current = forwardPlanOf(module);
+  return current !== null && installed.has(current);
+}
+
+registerFusionRule(Sequential, {
+  forward: (seq, x) => runChain([...seq], x),
+});

@@ -7,7 +7,10 @@ export {
   Module, type AnyModule, type ForwardHook, type ForwardPreHook, type RemovableHandle, type LoadResult,
 } from './module.js';
 export { Sequential, ModuleList, ModuleDict } from './container.js';
-export { convBnAct, canFoldConvBn } from './fusion.js';
+export {
+  fuse, unfuse, isFused, fuseTemporarily, registerFusionRule, fusionCounts, resetFusionCounts, type FusionRule, type FusionKind,
+  convBnAct, canFoldConvBn, foldedConvBnAct, residualRelu, runChain,
+} from './fusion.js';
 export { Linear, Identity, Flatten, Unflatten, type LinearOptions, type FactoryOptions } from './linear.js';
 export { Conv2d, ConvTranspose2d, type Conv2dLayerOptions, type ConvTranspose2dLayerOptions } from './conv.js';
 export {

@@ -67,6 +67,24 @@ function makeHandle(remove: () => void): RemovableHandle {
   return h;
 }
 
+/** A computation that `setForwardPlan` runs in place of a module's class forward. */
+export type ForwardPlan = (...args: unknown[]) => unknown;
+
+/**
+ * Makes every call of `module.forward` run `plan` in place of the class's forward — still inside the module's
+ * pre-hooks and hooks, so they observe the call as before — or, with null, the class's forward again. This is the
+ * one hook the fusion pass (`nn.fuse`, nn/fusion.ts) needs: the module tree, parameters and hooks stay as they
+ * are; only how the module computes its (identical) output changes.
+ */
+export function setForwardPlan(module: AnyModule, plan: ForwardPlan | null): void {
+  module['_plannedForward'] = plan;
+}
+
+/** The plan `setForwardPlan` installed on `module`, or null when it runs its class's forward. */
+export function forwardPlanOf(module: AnyModule): ForwardPlan | null {
+  return module['_plannedForward'];
+}
+
 /** Indents every line after the first by `n` spaces (PyTorch's `_addindent`). */
 function addIndent(s: string, n: number): string {
   const lines = s.split('\n');
@@ -95,22 +113,24 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   abstract forward(...args: In): Out;
 
   constructor() {
-    for (const key of ['training', '_parameters', '_buffers', '_nonPersistent', '_modules', '_preHooks', '_hooks']) {
+    for (const key of ['training', '_parameters', '_buffers', '_nonPersistent', '_modules', '_preHooks', '_hooks', '_plannedForward']) {
       // Field initialisers have run; hide bookkeeping from discovery and from console.log.
       const d = Object.getOwnPropertyDescriptor(this, key);
       if (d) Object.defineProperty(this, key, { ...d, enumerable: false });
     }
-    const impl = this.forward;
-    const wrapped = (...args: In): Out => this._callWithHooks(impl as (...a: unknown[]) => unknown, args) as Out;
+    const impl = this.forward as (...a: unknown[]) => unknown;
+    const wrapped = (...args: In): Out => this._callWithHooks(this._plannedForward ?? impl, args) as Out;
     Object.defineProperty(this, 'forward', { value: wrapped, writable: true, configurable: true, enumerable: false });
     Object.defineProperty(this, '_wrappedForward', { value: wrapped, enumerable: false });
   }
 
   private readonly _wrappedForward!: unknown;
+  /** What `setForwardPlan` installed; runs in place of the class's forward, inside the hooks. */
+  private _plannedForward: ((...args: unknown[]) => unknown) | null = null;
 
   /**
    * Whether calling `forward` runs exactly the class's computation: no hooks, and `forward` not replaced on the
-   * instance. Containers may then fuse the module with its neighbour (Sequential: Conv2d → ReLU).
+   * instance. The fusion pass (nn/fusion.ts) may then fuse the module with its neighbours.
    */
   isPlainForward(): boolean {
     return this._preHooks.size === 0 && this._hooks.size === 0 && this.forward === this._wrappedForward;

@@ -9,8 +9,9 @@ import { backend } from '../backend/index.js';
 import type { Conv2dGeometry } from '../backend/types.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { recycleStorage, type FloatArray } from '../tensor/dtype.js';
-import { gt, mul } from './elementwise.js';
+import type { FloatArray } from '../tensor/dtype.js';
+import { recycleStorage } from '../tensor/storage.js';
+import { binaryKernel, gt, mul } from './elementwise.js';
 import { padImpl } from './pad.js';
 import { sum } from './reduce.js';
 import { squeeze, unsqueeze } from './shape.js';
@@ -246,7 +247,7 @@ export function convGradientsDifferentiable(x: Tensor, weight: Tensor, bias: Ten
 /**
  * Inference-only convolution with a per-output-channel affine in the epilogue:
  * act(scale[oc]·conv2d(input, weight) + shift[oc]). Batch norm in evaluation mode folds into `scale` and `shift`
- * (see nn.convBnAct), so conv → BN → ReLU writes one tensor in one pass. It records no gradient and therefore
+ * (see nn/fusion.ts and docs/fusion.md), so conv → BN → ReLU writes one tensor in one pass. It records no gradient and therefore
  * refuses to run while grad mode is on.
  */
 export function conv2dScaleShift(input: Tensor, weight: Tensor, scale: Tensor, shift: Tensor, opts: Conv2dOptions = {}): Tensor {

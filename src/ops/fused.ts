@@ -5,7 +5,7 @@
 import { record } from '../autograd/graph.js';
 import { isCreatingGraph, isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
-import { recycleStorage } from '../tensor/dtype.js';
+import { recycleStorage } from '../tensor/storage.js';
 import { Tensor } from '../tensor/tensor.js';
 import { conv2dGeometry, convGradients, convGradientsDifferentiable, type Conv2dOptions, type IntPair } from './conv.js';
 import { gt, mul } from './elementwise.js';

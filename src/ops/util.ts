@@ -1,6 +1,7 @@
 /** Small helpers shared by op families: argument coercion, output allocation and gradient reduction. */
 import { Tensor } from '../tensor/tensor.js';
-import { allocate, isFloating, promoteTypes, type DType, type FloatArray } from '../tensor/dtype.js';
+import { isFloating, promoteTypes, type DType, type FloatArray } from '../tensor/dtype.js';
+import { allocate } from '../tensor/storage.js';
 import { backend } from '../backend/index.js';
 import { formatShape, shapesEqual } from '../tensor/shape.js';
 

@@ -8,7 +8,8 @@
  */
 import { enableGrad, noGrad } from '../autograd/grad-mode.js';
 import { zero_ } from '../ops/inplace.js';
-import { allocate, isFloating, type FloatArray } from '../tensor/dtype.js';
+import { isFloating, type FloatArray } from '../tensor/dtype.js';
+import { allocate } from '../tensor/storage.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 

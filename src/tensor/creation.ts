@@ -1,6 +1,7 @@
 /** Tensor factories: from data, filled, ranges and random (PyTorch's names and argument order). */
 import { noGrad } from '../autograd/grad-mode.js';
-import { allocate, dtypeOfArray, isFloating, type DType, type TypedArray } from './dtype.js';
+import { dtypeOfArray, isFloating, type DType, type TypedArray } from './dtype.js';
+import { allocate } from './storage.js';
 import { defaultGenerator, type Generator } from './random.js';
 import { checkShape, formatShape, numel } from './shape.js';
 import { Tensor, type NestedArray, type NestedBoolArray } from './tensor.js';

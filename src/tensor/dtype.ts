@@ -5,11 +5,8 @@ export type DType = 'float32' | 'float64' | 'int32' | 'uint8' | 'bool';
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 export type FloatArray = Float32Array | Float64Array;
 
-let allocations = 0;
-const birth = new WeakMap<TypedArray, number>();
-
 /** The typed array class that stores each dtype. */
-const ARRAY_OF: Record<DType, Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor> = {
+export const ARRAY_OF: Record<DType, Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor> = {
   float32: Float32Array, float64: Float64Array, int32: Int32Array, uint8: Uint8Array, bool: Uint8Array,
 };
 
@@ -20,49 +17,17 @@ const ARRAY_OF: Record<DType, Float32ArrayConstructor | Float64ArrayConstructor 
  */
 export const MAX_TENSOR_ELEMENTS = 2 ** 32 - 1;
 
-const DTYPES: readonly string[] = Object.keys(ARRAY_OF);
+/** The dtype names, for error messages. */
+export const DTYPES: readonly string[] = Object.keys(ARRAY_OF);
 
-function shapeText(shape: readonly unknown[]): string {
+/** A shape as `[2, 3]`, tolerating non-numbers (for messages about invalid shapes). */
+export function shapeText(shape: readonly unknown[]): string {
   return `[${shape.map((d) => (typeof d === 'number' ? String(d) : typeof d === 'string' ? JSON.stringify(d) : String(d))).join(', ')}]`;
 }
 
-function humanBytes(b: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-  let i = 0;
-  while (b >= 1024 && i < units.length - 1) { b /= 1024; i++; }
-  return `${b.toFixed(b < 10 && i > 0 ? 1 : 0)} ${units[i]}`;
-}
-
 /** The typed-array class of `dtype`, or undefined for a name that is not a dtype (own keys only: not "constructor"). */
-function arrayClassOf(dtype: string): (typeof ARRAY_OF)[DType] | undefined {
+export function arrayClassOf(dtype: string): (typeof ARRAY_OF)[DType] | undefined {
   return Object.hasOwn(ARRAY_OF, dtype) ? ARRAY_OF[dtype as DType] : undefined;
-}
-
-/** Throws a clear error when `n` elements of `dtype` cannot be allocated (not an integer, negative, or too many). */
-function checkCount(dtype: DType, n: number, shape?: readonly number[]): void {
-  const cls = arrayClassOf(dtype);
-  if (cls === undefined) throw new Error(`allocate: unknown dtype ${JSON.stringify(dtype)} (expected one of ${DTYPES.join(', ')})`);
-  if (Number.isInteger(n) && n >= 0 && n <= MAX_TENSOR_ELEMENTS) return;
-  const what = shape ? `a ${dtype} tensor of shape ${shapeText(shape)}` : `${n} ${dtype} elements`;
-  if (!Number.isInteger(n) || n < 0) throw new Error(`cannot allocate ${what}: the element count ${n} is not a non-negative integer`);
-  throw new Error(`cannot allocate ${what}: ${n} elements (${humanBytes(n * cls.BYTES_PER_ELEMENT)}) exceed the ${MAX_TENSOR_ELEMENTS} a tensor can hold`);
-}
-
-/** Calls `make`, turning an out-of-memory RangeError into an error that names the request. */
-function tryAllocate<T>(dtype: DType, n: number, shape: readonly number[] | undefined, make: () => T): T {
-  try {
-    return make();
-  } catch (err) {
-    if (!(err instanceof RangeError)) throw err;
-    const what = shape ? `a ${dtype} tensor of shape ${shapeText(shape)}` : `${n} ${dtype} elements`;
-    throw new Error(`cannot allocate ${what} (${humanBytes(n * ARRAY_OF[dtype].BYTES_PER_ELEMENT)}): ${err.message}`);
-  }
-}
-
-/** Allocates zero-filled storage for `n` elements of `dtype` (`shape`, when given, is named in errors). */
-export function allocate(dtype: DType, n: number, shape?: readonly number[]): TypedArray {
-  checkCount(dtype, n, shape);
-  return born(tryAllocate(dtype, n, shape, () => new ARRAY_OF[dtype](n)));
 }
 
 /**
@@ -112,100 +77,6 @@ export function checkView(storage: TypedArray, shape: readonly number[], dtype: 
       `outside its ${dtype} storage of ${storage.length} elements (expected indices 0..${storage.length - 1})`,
     );
   }
-}
-
-function born(a: TypedArray): TypedArray {
-  birth.set(a, ++allocations);
-  return a;
-}
-
-/** Node's Buffer when present: `allocUnsafeSlow` hands out un-zeroed memory of exactly the requested size. */
-const nodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(bytes: number): Uint8Array } }).Buffer;
-/** Below this many bytes zeroing is cheaper than leaving V8's fast path for typed arrays. */
-const UNFILLED_MIN_BYTES = 16384;
-/**
- * TATAMI_POISON=1 fills unfilled storage with NaN (0x7fc00000 per float, -1 bytes elsewhere), so a kernel that
- * reads an output it was meant to overwrite shows up in the tests instead of reading yesterday's numbers.
- */
-const poison = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TATAMI_POISON === '1';
-
-/**
- * Storage for `n` elements whose contents are unspecified: for outputs that a kernel overwrites completely (the
- * backend contract for `out` buffers). Skipping the zero fill saves a pass over every activation and gradient —
- * 5 ms of a 40 ms small-CNN training step. A buffer of the same size handed back by `recycleStorage` is reused
- * first. Falls back to zeroed storage where Node's Buffer is absent.
- */
-export function allocateUnfilled(dtype: DType, n: number, shape?: readonly number[]): TypedArray {
-  checkCount(dtype, n, shape);
-  const bytes = n * ARRAY_OF[dtype].BYTES_PER_ELEMENT;
-  if (!nodeBuffer || bytes < UNFILLED_MIN_BYTES) return allocate(dtype, n, shape);
-  const spare = recycled.get(bytes)?.pop();
-  if (spare) {
-    recycledBytes -= bytes;
-    reuses++;
-  }
-  const a = new ARRAY_OF[dtype](spare ?? tryAllocate(dtype, n, shape, () => nodeBuffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer), 0, n);
-  if (poison) {
-    if (isFloating(dtype)) a.fill(NaN);
-    else a.fill(-1);
-  }
-  recyclable.add(a);
-  return born(a);
-}
-
-/** Unfilled storage not yet handed back: only these may be recycled, and each only once. */
-const recyclable = new WeakSet<TypedArray>();
-/** Buffers handed back, by byte length, for the next allocation of that size (sizes in order of first use). */
-const recycled = new Map<number, ArrayBuffer[]>();
-let recycledBytes = 0;
-/** At most this much memory waits for reuse; beyond it the sizes handed back longest ago are dropped first. */
-const RECYCLED_MAX_BYTES = 32 << 20;
-/** Buffers kept per size: a training step rarely has more than a few dead tensors of one shape at a time. */
-const RECYCLED_PER_SIZE = 4;
-
-let reuses = 0;
-
-/** How many allocations so far were served with handed-back storage (for tests and memory diagnostics). */
-export function storageReuses(): number {
-  return reuses;
-}
-
-/**
- * Hands back storage from `allocateUnfilled` that nothing will read or write again, so the next allocation of
- * the same size reuses it while it is still in cache, instead of waiting for the garbage collector (the backward
- * pass knows when an intermediate gradient is dead; JavaScript cannot tell otherwise). Other arrays, and a second
- * hand-back of the same one, are ignored. The caller guarantees no view of `storage` is still in use.
- */
-export function recycleStorage(storage: TypedArray): void {
-  if (!recyclable.has(storage)) return;
-  recyclable.delete(storage);
-  const bytes = storage.buffer.byteLength;
-  if (bytes > RECYCLED_MAX_BYTES) return;
-  let list = recycled.get(bytes);
-  if (list && list.length >= RECYCLED_PER_SIZE) return;
-  for (const [size, older] of recycled) {
-    if (recycledBytes + bytes <= RECYCLED_MAX_BYTES) break;
-    if (size === bytes) continue;
-    recycledBytes -= size * older.length;
-    recycled.delete(size);
-  }
-  if (recycledBytes + bytes > RECYCLED_MAX_BYTES) return;
-  if (!list) recycled.set(bytes, (list = []));
-  list.push(storage.buffer as ArrayBuffer);
-  recycledBytes += bytes;
-}
-
-/** A mark in the sequence of `allocate` calls: storage allocated later satisfies `allocatedSince(storage, mark)`. */
-export function allocationMark(): number {
-  return allocations;
-}
-
-/**
- * Whether `storage` came from `allocate` after `mark` (arrays from elsewhere never qualify). The autograd engine
- * uses it to hand a gradient computed during backward to `.grad` without a defensive copy.
- */
-export function allocatedSince(storage: TypedArray, mark: number): boolean {
-  return (birth.get(storage) ?? 0) > mark;
 }
 
 /** The dtype that matches a typed array (Uint8Array is read as uint8). */

@@ -1,4 +1,5 @@
-import { allocate, allocateUnfilled, checkView, isFloating, type DType, type TypedArray } from './dtype.js';
+import { checkView, isFloating, type DType, type TypedArray } from './dtype.js';
+import { allocate, allocateUnfilled } from './storage.js';
 import { contiguousStrides, formatShape, numel, normalizeDim } from './shape.js';
 import { formatTensor } from './format.js';
 

@@ -10,6 +10,8 @@
  */
 import { mkdir, appendFile, writeFile, access, join, writeFileAtomic } from '../io/fs.js';
 import { noGrad } from '../autograd/grad-mode.js';
+import { fuseTemporarily } from '../nn/fusion.js';
+import { Module, type AnyModule } from '../nn/module.js';
 import { deepSupervisionLoss, type AuxOutput } from '../nn/seg-loss.js';
 import { crossEntropy } from '../ops/loss.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -140,6 +142,11 @@ export interface FitOptions {
   progress?: boolean | ProgressStream;
   /** Receives one summary line per epoch (default: written by the progress bar). */
   log?: (line: string) => void;
+  /**
+   * Run the model through the fusion pass (`nn.fuse`, docs/fusion.md) while fit runs — same values and gradients,
+   * fewer kernels — and undo it when fit returns (default true; false runs every layer's own forward).
+   */
+  fuse?: boolean;
 }
 
 export interface EvaluateResult {
@@ -159,6 +166,8 @@ export interface EvaluateOptions {
   numClasses?: number;
   ignoreIndex?: number;
   metrics?: Metric[];
+  /** Evaluate through the fusion pass (`nn.fuse`, undone afterwards), as `FitOptions.fuse` (default true). */
+  fuse?: boolean;
 }
 
 function defaultLoss(ignoreIndex: number): LossFunction {
@@ -223,6 +232,15 @@ function higherIsBetter(metric: string): boolean {
  * segmentation), top-5 and (with numClasses) a confusion matrix for classifiers, and the given `metrics`.
  */
 export async function evaluate(model: TrainableModel, loader: BatchSource, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
+  const unfuse = opts.fuse !== false && model instanceof Module ? fuseTemporarily(model as AnyModule) : null;
+  try {
+    return await evaluateBatches(model, loader, opts);
+  } finally {
+    unfuse?.();
+  }
+}
+
+async function evaluateBatches(model: TrainableModel, loader: BatchSource, opts: EvaluateOptions): Promise<EvaluateResult> {
   const ignoreIndex = opts.ignoreIndex ?? -100;
   const lossFn = opts.loss ?? defaultLoss(ignoreIndex);
   const metrics = opts.metrics ?? [];
@@ -260,6 +278,15 @@ export async function evaluate(model: TrainableModel, loader: BatchSource, opts:
 
 /** Trains `model` on `trainLoader`; returns the per-epoch history (including epochs restored by resume). */
 export async function fit(model: TrainableModel, trainLoader: BatchSource, opts: FitOptions): Promise<EpochRecord[]> {
+  const unfuse = opts.fuse !== false && model instanceof Module ? fuseTemporarily(model as AnyModule) : null;
+  try {
+    return await fitEpochs(model, trainLoader, opts);
+  } finally {
+    unfuse?.();
+  }
+}
+
+async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: FitOptions): Promise<EpochRecord[]> {
   const ignoreIndex = opts.ignoreIndex ?? -100;
   const lossFn = opts.loss ?? defaultLoss(ignoreIndex);
   const metrics = opts.metrics ?? [];

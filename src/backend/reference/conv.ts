@@ -3,7 +3,8 @@
  * then one GEMM per image and group multiplies the filters with those columns. Backward to the input is the
  * transposed GEMM followed by col2im (scatter-add of columns back into the image).
  */
-import { allocate, type FloatArray } from '../../tensor/dtype.js';
+import type { FloatArray } from '../../tensor/dtype.js';
+import { allocate } from '../../tensor/storage.js';
 import type { Conv2dGeometry, Epilogue } from '../types.js';
 import { gemm } from './gemm.js';
 

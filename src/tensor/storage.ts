@@ -1,0 +1,166 @@
+/**
+ * Where tensor storage comes from: zero-filled and unfilled typed arrays, checked and with clear errors, and a
+ * small pool of buffers handed back for reuse (`recycleStorage`). JavaScript frees memory only when the garbage
+ * collector runs; code that knows a buffer is dead (the backward pass, fused ops) hands it back so the next
+ * allocation of the same size takes it while it is still in cache — PyTorch's caching allocator does the same
+ * for every freed tensor. Every array allocated here gets an allocation stamp, so the autograd engine can tell
+ * storage created during a backward pass (`allocationMark` / `allocatedSince`) from storage that existed before.
+ */
+import { ARRAY_OF, DTYPES, MAX_TENSOR_ELEMENTS, arrayClassOf, isFloating, shapeText, type DType, type TypedArray } from './dtype.js';
+
+let allocations = 0;
+const birth = new WeakMap<TypedArray, number>();
+
+function humanBytes(b: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+  let i = 0;
+  while (b >= 1024 && i < units.length - 1) { b /= 1024; i++; }
+  return `${b.toFixed(b < 10 && i > 0 ? 1 : 0)} ${units[i]}`;
+}
+
+/** Throws a clear error when `n` elements of `dtype` cannot be allocated (not an integer, negative, or too many). */
+function checkCount(dtype: DType, n: number, shape?: readonly number[]): void {
+  const cls = arrayClassOf(dtype);
+  if (cls === undefined) throw new Error(`allocate: unknown dtype ${JSON.stringify(dtype)} (expected one of ${DTYPES.join(', ')})`);
+  if (Number.isInteger(n) && n >= 0 && n <= MAX_TENSOR_ELEMENTS) return;
+  const what = shape ? `a ${dtype} tensor of shape ${shapeText(shape)}` : `${n} ${dtype} elements`;
+  if (!Number.isInteger(n) || n < 0) throw new Error(`cannot allocate ${what}: the element count ${n} is not a non-negative integer`);
+  throw new Error(`cannot allocate ${what}: ${n} elements (${humanBytes(n * cls.BYTES_PER_ELEMENT)}) exceed the ${MAX_TENSOR_ELEMENTS} a tensor can hold`);
+}
+
+/** Calls `make`, turning an out-of-memory RangeError into an error that names the request. */
+function tryAllocate<T>(dtype: DType, n: number, shape: readonly number[] | undefined, make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    const what = shape ? `a ${dtype} tensor of shape ${shapeText(shape)}` : `${n} ${dtype} elements`;
+    throw new Error(`cannot allocate ${what} (${humanBytes(n * ARRAY_OF[dtype].BYTES_PER_ELEMENT)}): ${err.message}`);
+  }
+}
+
+function born(a: TypedArray): TypedArray {
+  birth.set(a, ++allocations);
+  return a;
+}
+
+/** Allocates zero-filled storage for `n` elements of `dtype` (`shape`, when given, is named in errors). */
+export function allocate(dtype: DType, n: number, shape?: readonly number[]): TypedArray {
+  checkCount(dtype, n, shape);
+  return born(tryAllocate(dtype, n, shape, () => new ARRAY_OF[dtype](n)));
+}
+
+/**
+ * Buffers handed back for reuse, by byte length: at most `perSize` per length and `maxBytes` in all; when full,
+ * the lengths handed back longest ago are dropped first (a training step cycles through the same few shapes, so
+ * recent lengths are the ones about to be asked for). A policy object so its bounds can be tested on their own.
+ */
+export class StoragePool {
+  /** Buffers by byte length, lengths in order of first hand-back. */
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  private held = 0;
+
+  /**
+   * @param maxBytes most memory waiting for reuse
+   * @param perSize most buffers kept per length (a step rarely has more dead tensors of one shape at a time)
+   */
+  constructor(readonly maxBytes = 32 << 20, readonly perSize = 4) {}
+
+  /** Bytes currently waiting for reuse. */
+  get bytes(): number {
+    return this.held;
+  }
+
+  /** A buffer of exactly `bytes` bytes handed back earlier, or undefined. */
+  take(bytes: number): ArrayBuffer | undefined {
+    const buffer = this.free.get(bytes)?.pop();
+    if (buffer) this.held -= bytes;
+    return buffer;
+  }
+
+  /** Keeps `buffer` for a later `take` of its length, unless the bounds say no (then the GC frees it). */
+  give(buffer: ArrayBuffer): void {
+    const bytes = buffer.byteLength;
+    if (bytes > this.maxBytes) return;
+    let list = this.free.get(bytes);
+    if (list && list.length >= this.perSize) return;
+    for (const [size, older] of this.free) {
+      if (this.held + bytes <= this.maxBytes) break;
+      if (size === bytes) continue;
+      this.held -= size * older.length;
+      this.free.delete(size);
+    }
+    if (this.held + bytes > this.maxBytes) return;
+    if (!list) this.free.set(bytes, (list = []));
+    list.push(buffer);
+    this.held += bytes;
+  }
+}
+
+const pool = new StoragePool();
+
+/** Node's Buffer when present: `allocUnsafeSlow` hands out un-zeroed memory of exactly the requested size. */
+const nodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(bytes: number): Uint8Array } }).Buffer;
+/** Below this many bytes zeroing is cheaper than leaving V8's fast path for typed arrays. */
+const UNFILLED_MIN_BYTES = 16384;
+/**
+ * TATAMI_POISON=1 fills unfilled storage with NaN (0x7fc00000 per float, -1 bytes elsewhere), so a kernel that
+ * reads an output it was meant to overwrite shows up in the tests instead of reading yesterday's numbers.
+ */
+const poison = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TATAMI_POISON === '1';
+
+/** Unfilled storage not yet handed back: only these may be recycled, and each only once. */
+const recyclable = new WeakSet<TypedArray>();
+
+let reuses = 0;
+
+/**
+ * Storage for `n` elements whose contents are unspecified: for outputs that a kernel overwrites completely (the
+ * backend contract for `out` buffers). Skipping the zero fill saves a pass over every activation and gradient —
+ * 5 ms of a 40 ms small-CNN training step. A buffer of the same size handed back by `recycleStorage` is reused
+ * first. Falls back to zeroed storage where Node's Buffer is absent.
+ */
+export function allocateUnfilled(dtype: DType, n: number, shape?: readonly number[]): TypedArray {
+  checkCount(dtype, n, shape);
+  const bytes = n * ARRAY_OF[dtype].BYTES_PER_ELEMENT;
+  if (!nodeBuffer || bytes < UNFILLED_MIN_BYTES) return allocate(dtype, n, shape);
+  const spare = pool.take(bytes);
+  if (spare) reuses++;
+  const a = new ARRAY_OF[dtype](spare ?? tryAllocate(dtype, n, shape, () => nodeBuffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer), 0, n);
+  if (poison) {
+    if (isFloating(dtype)) a.fill(NaN);
+    else a.fill(-1);
+  }
+  recyclable.add(a);
+  return born(a);
+}
+
+/** How many allocations so far were served with handed-back storage (for tests and memory diagnostics). */
+export function storageReuses(): number {
+  return reuses;
+}
+
+/**
+ * Hands back storage from `allocateUnfilled` that nothing will read or write again, so the next allocation of
+ * the same size reuses it while it is still in cache, instead of waiting for the garbage collector (the backward
+ * pass knows when an intermediate gradient is dead; JavaScript cannot tell otherwise). Other arrays, and a second
+ * hand-back of the same one, are ignored. The caller guarantees no view of `storage` is still in use.
+ */
+export function recycleStorage(storage: TypedArray): void {
+  if (!recyclable.has(storage)) return;
+  recyclable.delete(storage);
+  pool.give(storage.buffer as ArrayBuffer);
+}
+
+/** A mark in the sequence of `allocate` calls: storage allocated later satisfies `allocatedSince(storage, mark)`. */
+export function allocationMark(): number {
+  return allocations;
+}
+
+/**
+ * Whether `storage` came from `allocate` after `mark` (arrays from elsewhere never qualify). The autograd engine
+ * uses it to hand a gradient computed during backward to `.grad` without a defensive copy.
+ */
+export function allocatedSince(storage: TypedArray, mark: number): boolean {
+  return (birth.get(storage) ?? 0) > mark;
+}

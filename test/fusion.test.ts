@@ -1,0 +1,241 @@
+/**
+ * The fusion pass (`tt.nn.fuse`, src/nn/fusion.ts and src/models/fusion-rules.ts; docs/fusion.md): fused models
+ * compute what the plain models compute, keep their module tree, names and state dicts, and let hooks, feature
+ * extractors and IntermediateLayerGetter observe exactly what they observe unfused.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tt from '../src/index.ts';
+
+/** A ResNet with trained-looking BN statistics and affines, so folding them is not a no-op. */
+function perturbedResnet(build: () => tt.models.ResNet, seed: number): tt.models.ResNet {
+  tt.manualSeed(seed);
+  const m = build();
+  tt.noGrad(() => {
+    for (const mod of m.modules()) {
+      if (mod instanceof tt.nn.BatchNorm2d) {
+        tt.nn.init.uniform_(mod.weight!, 0.5, 1.5);
+        tt.nn.init.uniform_(mod.bias!, -0.3, 0.3);
+        tt.nn.init.uniform_(mod.runningMean!, -0.2, 0.2);
+        tt.nn.init.uniform_(mod.runningVar!, 0.5, 2);
+      }
+    }
+  });
+  return m;
+}
+
+/** Bitwise equality of two tensors' values, without going through JavaScript arrays (ResNet gradients are large). */
+function assertSame(a: tt.Tensor, b: tt.Tensor, what: string): void {
+  assert.deepEqual(a.shape, b.shape, what);
+  const x = a.contiguous().dataView(), y = b.contiguous().dataView();
+  assert.ok(Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength)), `${what} differs`);
+}
+
+function maxAbsDiff(a: tt.Tensor, b: tt.Tensor): number {
+  assert.deepEqual(a.shape, b.shape);
+  return a.sub(b).abs().max().item();
+}
+
+function assertClose(a: tt.Tensor, b: tt.Tensor, what: string): void {
+  const scale = Math.max(1, b.abs().max().item());
+  const err = maxAbsDiff(a, b);
+  assert.ok(err <= 1e-5 * scale, `${what}: fused differs from unfused by ${err} (scale ${scale})`);
+}
+
+test('fuse leaves the module tree, parameter names, state dict and repr unchanged; unfuse restores', () => {
+  const m = perturbedResnet(() => tt.models.resnet18({ numClasses: 10 }), 1);
+  const names = m.namedModules().map(([n, mod]) => [n, mod] as const);
+  const state = m.stateDict();
+  const repr = m.toString();
+  const params = m.namedParameters();
+  assert.equal(tt.nn.fuse(m), m, 'fuses in place and returns the model');
+  assert.deepEqual(m.namedModules().map(([n, mod]) => [n, mod] as const), names);
+  const after = m.stateDict();
+  assert.deepEqual(Object.keys(after), Object.keys(state));
+  for (const k of Object.keys(state)) assert.equal(after[k].storage, state[k].storage, `${k} is the same storage`);
+  assert.deepEqual(m.namedParameters(), params);
+  assert.equal(m.toString(), repr);
+  assert.ok(tt.nn.isFused(m) && tt.nn.isFused(m.layer1 as tt.nn.Module) && tt.nn.isFused((m.layer1 as tt.nn.Sequential).at(0)));
+  assert.ok(!tt.nn.isFused(m.conv1 as tt.nn.Module), 'a leaf layer has no rule');
+  assert.ok((m.conv1 as tt.nn.Module).isPlainForward() && m.isPlainForward(), 'fusing is not a hook or a replaced forward');
+  tt.nn.fuse(m); // idempotent
+  tt.nn.unfuse(m);
+  assert.ok(m.modules().every((mod) => !tt.nn.isFused(mod)));
+  tt.nn.resetFusionCounts();
+  tt.noGrad(() => m.eval().forward(tt.randn([1, 3, 32, 32])));
+  assert.deepEqual(Object.values(tt.nn.fusionCounts()), [0, 0, 0, 0, 0], 'unfused models run no fused kernel');
+});
+
+test('fused ResNet-18 in inference equals the unfused model, and reaches every fusion', () => {
+  const m = perturbedResnet(() => tt.models.resnet18({ numClasses: 10 }), 2).eval();
+  const x = tt.randn([2, 3, 48, 48]);
+  const plain = tt.noGrad(() => m.forward(x));
+  tt.nn.fuse(m);
+  tt.nn.resetFusionCounts();
+  const fused = tt.noGrad(() => m.forward(x));
+  assertClose(fused, plain, 'resnet18 logits');
+  // stem + 8 blocks' first conv; 8 blocks' second conv and 3 downsample Sequentials [conv, bn]; 8 residual ends
+  assert.deepEqual(tt.nn.fusionCounts(), { convBn: 11, convBnRelu: 9, convRelu: 0, convReluMaxPool: 0, residualReluInPlace: 8 });
+  // with gradients on nothing folds (BN folding is inference-only), and the result is bitwise the plain one
+  const withGrad = m.forward(x);
+  assert.deepEqual(withGrad.tolist(), m.forward(x).tolist());
+  tt.nn.unfuse(m);
+  assert.deepEqual(withGrad.tolist(), m.forward(x).tolist());
+});
+
+test('fused Bottleneck ResNet (ResNeXt widths) in inference equals the unfused model', () => {
+  const m = perturbedResnet(() => tt.models.resnet50({ numClasses: 7, groups: 2, widthPerGroup: 8 }), 3).eval();
+  const x = tt.randn([1, 3, 32, 32]);
+  const plain = tt.noGrad(() => m.forward(x));
+  tt.nn.fuse(m);
+  tt.nn.resetFusionCounts();
+  assertClose(tt.noGrad(() => m.forward(x)), plain, 'bottleneck logits');
+  // 16 blocks: two conv-bn-relu each (+ stem), conv3-bn each + 4 downsamples
+  assert.deepEqual(tt.nn.fusionCounts(), { convBn: 20, convBnRelu: 33, convRelu: 0, convReluMaxPool: 0, residualReluInPlace: 16 });
+});
+
+test('training through a fused ResNet-18: bitwise the same outputs, gradients and running statistics', () => {
+  const a = perturbedResnet(() => tt.models.resnet18({ numClasses: 10 }), 4).train();
+  const b = perturbedResnet(() => tt.models.resnet18({ numClasses: 10 }), 4).train();
+  tt.nn.fuse(b);
+  const x = tt.randn([2, 3, 32, 32]);
+  const y = tt.tensor([3, 7], { dtype: 'int32' });
+  const la = tt.F.crossEntropy(a.forward(x), y), lb = tt.F.crossEntropy(b.forward(x), y);
+  assert.equal(lb.item(), la.item());
+  la.backward();
+  lb.backward();
+  const pa = a.namedParameters(), pb = new Map(b.namedParameters());
+  for (const [name, p] of pa) assertSame(pb.get(name)!.grad!, p.grad!, name);
+  const sa = a.stateDict(), sb = b.stateDict();
+  for (const k of ['bn1.running_mean', 'layer4.1.bn2.running_var', 'layer2.0.downsample.1.running_mean']) {
+    assertSame(sb[k], sa[k], k);
+  }
+});
+
+test('a module with hooks is not fused away, and its hooks see what they see unfused', () => {
+  const m = perturbedResnet(() => tt.models.resnet18({ numClasses: 10 }), 5).eval();
+  const x = tt.randn([1, 3, 40, 40]);
+  const block = (m.layer2 as tt.nn.Sequential).at(1) as tt.models.BasicBlock;
+  const seen: { calls: number; out: tt.Tensor | null; inp: tt.Tensor | null } = { calls: 0, out: null, inp: null };
+  const handle = block.bn1.registerForwardHook((_mod, inputs, out) => {
+    seen.calls++;
+    seen.inp = inputs[0] as tt.Tensor;
+    seen.out = out as tt.Tensor;
+  });
+  const plain = tt.noGrad(() => m.forward(x));
+  const plainSeen = { ...seen };
+  seen.calls = 0;
+  tt.nn.fuse(m);
+  tt.nn.resetFusionCounts();
+  const fused = tt.noGrad(() => m.forward(x));
+  assert.equal(seen.calls, 1, 'the hook runs once, as unfused');
+  assertClose(seen.inp!, plainSeen.inp!, 'the BN input the hook saw (the conv output, not a folded result)');
+  assertClose(seen.out!, plainSeen.out!, 'the BN output the hook saw (before the ReLU)');
+  assert.ok(seen.out!.min().item() < 0, 'the hook saw the pre-activation');
+  assertClose(fused, plain, 'logits');
+  // exactly that block's conv1 → bn1 → relu ran unfused; everything else still folded
+  assert.deepEqual(tt.nn.fusionCounts(), { convBn: 11, convBnRelu: 8, convRelu: 0, convReluMaxPool: 0, residualReluInPlace: 8 });
+  handle.remove();
+  tt.nn.resetFusionCounts();
+  tt.noGrad(() => m.forward(x));
+  assert.equal(tt.nn.fusionCounts().convBnRelu, 9, 'fuses again once the hook is removed');
+  // a hook on a residual ReLU keeps the in-place add + ReLU (and the folds that feed the ReLU) from running
+  let reluCalls = 0;
+  const h2 = block.relu.registerForwardHook(() => { reluCalls++; });
+  tt.nn.resetFusionCounts();
+  assertClose(tt.noGrad(() => m.forward(x)), plain, 'logits with a ReLU hook');
+  assert.equal(reluCalls, 2, 'the block calls its ReLU twice, as unfused');
+  assert.equal(tt.nn.fusionCounts().residualReluInPlace, 7);
+  h2.remove();
+});
+
+test('a fused model inside a feature extractor returns the unfused feature maps', () => {
+  const m = perturbedResnet(() => tt.models.resnet18({ numClasses: 10 }), 6).eval();
+  const x = tt.randn([1, 3, 40, 40]);
+  const nodes = { 'layer1.0.relu_1': 'a', 'layer2.1.bn2': 'b', relu: 'stem' };
+  const plain = tt.noGrad(() => tt.models.createFeatureExtractor(m, { returnNodes: nodes }).forward(x));
+  tt.nn.fuse(m);
+  const fused = tt.noGrad(() => tt.models.createFeatureExtractor(m, { returnNodes: nodes }).forward(x));
+  assert.deepEqual(Object.keys(fused), ['a', 'b', 'stem']);
+  for (const k of Object.keys(plain)) assertClose(fused[k], plain[k], k);
+  assert.ok(fused.b.min().item() < 0, 'layer2.1.bn2 is reported before the residual ReLU');
+  // in training mode nothing is folded: bitwise equal
+  m.train();
+  const trainPlain = tt.models.createFeatureExtractor(tt.nn.unfuse(m), { returnNodes: nodes }).forward(x);
+  const trainFused = tt.models.createFeatureExtractor(tt.nn.fuse(m), { returnNodes: nodes }).forward(x);
+  for (const k of Object.keys(trainPlain)) assert.deepEqual(trainFused[k].tolist(), trainPlain[k].tolist(), k);
+});
+
+test('IntermediateLayerGetter: fused, a requested layer is never folded away', () => {
+  const m = perturbedResnet(() => tt.models.resnet18({ numClasses: 10 }), 7).eval();
+  const x = tt.randn([1, 3, 40, 40]);
+  const specs: Record<string, string>[] = [{ relu: 'stem', layer1: 'l1' }, { bn1: 'bn', layer2: 'l2' }, { conv1: 'c', layer1: 'l1' }];
+  for (const spec of specs) {
+    const getter = new tt.models.IntermediateLayerGetter(m, spec);
+    const plain = tt.noGrad(() => getter.forward(x));
+    tt.nn.fuse(getter);
+    tt.nn.resetFusionCounts();
+    const fused = tt.noGrad(() => getter.forward(x));
+    tt.nn.unfuse(getter);
+    assert.deepEqual(Object.keys(fused), Object.keys(plain));
+    for (const k of Object.keys(plain)) assertClose(fused[k], plain[k], `${JSON.stringify(spec)} ${k}`);
+    const stem = tt.nn.fusionCounts();
+    if ('bn1' in spec) {
+      assert.ok(fused.bn.min().item() < 0, 'bn1 is reported before the ReLU');
+      assert.equal(stem.convBnRelu, 4, 'the stem folds conv1 → bn1 only (its ReLU output is not bn1)');
+    } else if ('conv1' in spec) {
+      assert.equal(stem.convBnRelu, 2, 'the stem does not fold: conv1 is requested');
+      assertClose(fused.c, tt.noGrad(() => (m.conv1 as tt.nn.Conv2d).forward(x)), 'conv1');
+    } else {
+      assert.equal(stem.convBnRelu, 3, 'the stem and layer1\'s blocks fold');
+    }
+  }
+});
+
+test('rules apply to subclasses only when they do not override forward', () => {
+  const se = tt.nn.fuse(tt.models.se_resnet18({ numClasses: 4 }));
+  const block = (se.layer1 as tt.nn.Sequential).at(0);
+  assert.ok(block instanceof tt.models.BasicBlock && !tt.nn.isFused(block), 'SEBasicBlock overrides forward');
+  assert.ok(tt.nn.isFused(se.layer1 as tt.nn.Module));
+  class Named extends tt.nn.Sequential {}
+  class Custom extends tt.nn.Sequential {
+    override forward(x: tt.Tensor): tt.Tensor {
+      return super.forward(x).mul(2);
+    }
+  }
+  const conv = new tt.nn.Conv2d(1, 2, 3);
+  assert.ok(tt.nn.isFused(tt.nn.fuse(new Named(conv, new tt.nn.ReLU()))));
+  const custom = tt.nn.fuse(new Custom(conv, new tt.nn.ReLU()));
+  assert.ok(!tt.nn.isFused(custom));
+  const x = tt.randn([1, 1, 5, 5]);
+  assert.deepEqual(custom.forward(x).tolist(), tt.F.relu(conv.forward(x)).mul(2).tolist());
+});
+
+test('fit and evaluate fuse while they run (opt out with fuse: false) and leave the model as they found it', async () => {
+  tt.manualSeed(8);
+  const net = tt.models.smallCnn({ numClasses: 3 });
+  const x = tt.randn([8, 1, 28, 28]);
+  const y = tt.tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: 'int32' });
+  const loader = new tt.data.DataLoader(new tt.data.TensorDataset(x, y), { batchSize: 4 });
+  const during: boolean[] = [];
+  const run = (fuse?: boolean) => tt.train.fit(net, loader, {
+    epochs: 1, optimizer: new tt.optim.SGD(net.parameters(), { lr: 0.01 }), progress: false, fuse,
+    callbacks: [{ onBatchEnd: () => during.push(tt.nn.isFused(net)) }],
+  });
+  tt.nn.resetFusionCounts();
+  await run();
+  assert.deepEqual(during, [true, true]);
+  assert.equal(tt.nn.fusionCounts().convReluMaxPool, 4, 'two conv → relu → pool blocks, two batches');
+  assert.ok(!tt.nn.isFused(net), 'unfused again after fit');
+  during.length = 0;
+  tt.nn.resetFusionCounts();
+  await run(false);
+  assert.deepEqual(during, [false, false]);
+  assert.equal(tt.nn.fusionCounts().convReluMaxPool, 0);
+  // a model the user fused stays fused
+  tt.nn.fuse(net);
+  await tt.train.evaluate(net, loader, { fuse: false });
+  assert.ok(tt.nn.isFused(net));
+  await run();
+  assert.ok(tt.nn.isFused(net));
+});

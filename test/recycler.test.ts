@@ -1,0 +1,109 @@
+/**
+ * Storage recycling on its own: the pool's bounds (src/tensor/storage.ts) and the backward pass's bookkeeping of
+ * which gradient storage is dead and may be reused, or may become a `.grad` without a copy
+ * (src/autograd/recycler.ts). The engine's use of it is covered by test/memory.test.ts and the autograd tests.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tt from '../src/index.ts';
+import { GradientStorage } from '../src/autograd/recycler.ts';
+import { StoragePool, storageReuses } from '../src/tensor/storage.ts';
+
+/** Large enough for the unfilled (recyclable) path: 64 KiB of float32. */
+const N = 16384;
+
+test('StoragePool: hands back a buffer of the same length, and only that', () => {
+  const pool = new StoragePool(1 << 20, 2);
+  const a = new ArrayBuffer(4096), b = new ArrayBuffer(8192);
+  pool.give(a);
+  pool.give(b);
+  assert.equal(pool.bytes, 4096 + 8192);
+  assert.equal(pool.take(1024), undefined);
+  assert.equal(pool.take(8192), b);
+  assert.equal(pool.take(8192), undefined, 'each buffer is handed out once');
+  assert.equal(pool.take(4096), a);
+  assert.equal(pool.bytes, 0);
+});
+
+test('StoragePool: at most perSize buffers per length, and maxBytes in all (oldest lengths dropped first)', () => {
+  const pool = new StoragePool(10_000, 2);
+  for (let i = 0; i < 3; i++) pool.give(new ArrayBuffer(1000));
+  assert.equal(pool.bytes, 2000, 'a third buffer of one length is left to the GC');
+  pool.give(new ArrayBuffer(20_000));
+  assert.equal(pool.bytes, 2000, 'a buffer larger than the pool is never kept');
+  pool.give(new ArrayBuffer(3000));
+  pool.give(new ArrayBuffer(4000));
+  assert.equal(pool.bytes, 9000);
+  pool.give(new ArrayBuffer(2500)); // 11,500 > 10,000: the 1000-byte buffers, handed back first, go
+  assert.equal(pool.bytes, 9500);
+  assert.equal(pool.take(1000), undefined);
+  assert.ok(pool.take(3000) && pool.take(4000) && pool.take(2500));
+});
+
+test('GradientStorage: storage goes back to the pool when its last pending user is released', () => {
+  const storage = new GradientStorage(true);
+  const g = tt.Tensor.unfilled([N], 'float32');
+  const view = g.narrow(0, 0, N / 2); // an op may hand two inputs views of one buffer
+  storage.hold(g);
+  storage.hold(view);
+  storage.release(g);
+  const before = storageReuses();
+  const other = tt.Tensor.unfilled([N], 'float32');
+  assert.notEqual(other.storage.buffer, g.storage.buffer, 'still in use by the view: not reused');
+  storage.release(view);
+  const reused = tt.Tensor.unfilled([N], 'float32');
+  assert.equal(storageReuses(), before + 1);
+  assert.equal(reused.storage.buffer, g.storage.buffer, 'the next allocation of that size takes the dead buffer');
+});
+
+test('GradientStorage: kept storage, storage from before the pass and createGraph passes are never handed back', () => {
+  const old = tt.Tensor.unfilled([N], 'float32');
+  const cases: [string, GradientStorage, tt.Tensor][] = [];
+  const keeping = new GradientStorage(true);
+  const kept = tt.Tensor.unfilled([N], 'float32');
+  keeping.keep(kept);
+  cases.push(['kept (a leaf .grad, a hook argument, a returned gradient)', keeping, kept]);
+  cases.push(['allocated before the pass (a forward tensor, a user gradient)', new GradientStorage(true), old]);
+  const graphKeeping = new GradientStorage(false);
+  cases.push(['under createGraph', graphKeeping, tt.Tensor.unfilled([N], 'float32')]);
+  for (const [what, storage, g] of cases) {
+    storage.hold(g);
+    storage.release(g);
+    const before = storageReuses();
+    const next = tt.Tensor.unfilled([N], 'float32');
+    assert.notEqual(next.storage.buffer, g.storage.buffer, what);
+    assert.equal(storageReuses(), before, what);
+  }
+});
+
+test('GradientStorage.claim: a whole gradient born in the pass becomes .grad as is, once; others are copied', () => {
+  const before = tt.Tensor.unfilled([8], 'float32').fill_(1);
+  const storage = new GradientStorage(true);
+  const g = tt.ones([4, 2]).mul(3);
+  assert.equal(storage.claim(g), g);
+  const again = storage.claim(g);
+  assert.notEqual(again.storage, g.storage, 'a second .grad never shares the first one');
+  assert.deepEqual(again.tolist(), g.tolist());
+  const half = tt.ones([8]).mul(2).narrow(0, 2, 4);
+  assert.notEqual(storage.claim(half).storage, half.storage, 'a view of a larger buffer is copied');
+  assert.notEqual(storage.claim(before).storage, before.storage, 'older storage may be held elsewhere: copied');
+  assert.deepEqual(storage.claim(before).tolist(), before.tolist());
+});
+
+test('a training step reuses the dead gradient buffers of the step before', () => {
+  tt.manualSeed(0);
+  const w = tt.randn([64, 64]).requiresGrad_(true);
+  const x = tt.randn([128, 64]);
+  const step = () => {
+    w.grad = null;
+    x.matmul(w).relu().matmul(w).tanh().sum().backward();
+  };
+  step();
+  const before = storageReuses();
+  step();
+  assert.ok(storageReuses() > before, 'the intermediate gradients of one step serve the next');
+  // and the result is unaffected: same gradient as a fresh computation
+  const g1 = w.grad!.tolist();
+  step();
+  assert.deepEqual(w.grad!.tolist(), g1);
+});
