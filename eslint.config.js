@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'cjs/', 'build/', 'build-wasm/', 'node_modules/', 'docs/api/', 'src/onnx/gen/', 'web/dist/', 'runs/', 'coverage/'],
+    ignores: ['dist/', 'cjs/', 'build/', 'build-wasm/', 'node_modules/', 'docs/api/', 'src/onnx/gen/', '**/*.gen.ts', 'web/dist/', 'runs/', 'coverage/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

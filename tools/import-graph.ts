@@ -21,7 +21,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['tensor', 'autograd'],
   ['backend'],
   ['ops'],
-  ['io'],
+  ['io', 'browser-api'],
   ['nn', 'functional.ts', 'vision-ops.ts'],
   ['optim'],
   ['data'],
@@ -29,7 +29,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['models'],
   ['viz', 'onnx'],
   ['recipes'],
-  ['index.ts'],
+  ['index.ts', 'browser.ts'],
   ['cli'],
 ];
 

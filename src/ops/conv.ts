@@ -11,7 +11,7 @@ import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import { recycleStorage } from '../tensor/storage.js';
-import { binaryKernel, gt, mul } from './elementwise.js';
+import { gt, mul } from './elementwise.js';
 import { padImpl } from './pad.js';
 import { sum } from './reduce.js';
 import { squeeze, unsqueeze } from './shape.js';
