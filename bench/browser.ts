@@ -46,12 +46,27 @@ const push = (r: { what: string; imgs?: number; note?: string }) => {
 // Node, wasm backend (one thread and the default thread count).
 process.env.TATAMI_BACKEND = 'wasm';
 const tt = await import('../src/index.ts');
-if (!tfjsOnly) push({ what: `Node ${process.version}, Tatami ${tt.getBackendName()} × ${tt.getNumThreads()} threads`, imgs: await tatamiW4(tt, steps, warm) });
+if (!tfjsOnly)
+  push({
+    what: `Node ${process.version}, Tatami ${tt.getBackendName()} × ${tt.getNumThreads()} threads`,
+    imgs: await tatamiW4(tt, steps, warm),
+  });
 
 // @ts-expect-error -- plain ESM script without type declarations
-const pg = (await import('../scripts/playground.mjs')) as { buildPlayground(): Promise<void>; servePlayground(o: object): Promise<import('node:http').Server> };
+const pg = (await import('../scripts/playground.mjs')) as {
+  buildPlayground(): Promise<void>;
+  servePlayground(o: object): Promise<import('node:http').Server>;
+};
 await pg.buildPlayground();
-await esbuild.build({ entryPoints: ['bench/browser/tfjs-w4.ts'], outfile: 'web/dist/tfjs-w4.js', bundle: true, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'error' });
+await esbuild.build({
+  entryPoints: ['bench/browser/tfjs-w4.ts'],
+  outfile: 'web/dist/tfjs-w4.js',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  logLevel: 'error',
+});
 const server = await pg.servePlayground({ port: 0, extra: ['node_modules/@tensorflow/tfjs-backend-wasm/dist'] });
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 const browser = await chromium.launch({
@@ -65,14 +80,28 @@ try {
   await page.goto(`${base}/web/`);
   await page.waitForSelector('body[data-ready=true]', { timeout: 120_000 });
   const ua = await page.evaluate(() => navigator.userAgent.match(/Chrom(e|ium)\/[\d.]+/)?.[0] ?? navigator.userAgent);
-  const info = await page.evaluate(() => (window as unknown as { playground: { tt: { backendInfo(): { name: string; threads: number } } } }).playground.tt.backendInfo());
-  const inPage = tfjsOnly ? undefined : await page.evaluate(async ({ n, w, src }) => {
-    const tt = (window as unknown as { playground: { tt: unknown } }).playground.tt;
-    // The same function as in Node, passed as source text so the page runs exactly this code.
-    const f = new Function('tt', 'n', 'w', `return (${src})(tt, n, w);`) as (tt: unknown, n: number, w: number) => Promise<number>;
-    return f(tt, n, w);
-  }, { n: steps, w: warm, src: tatamiW4.toString() });
-  if (!tfjsOnly) push({ what: `${ua}, Tatami ${info.name} × ${info.threads} threads (page main thread)`, imgs: inPage });
+  const info = await page.evaluate(() =>
+    (
+      window as unknown as { playground: { tt: { backendInfo(): { name: string; threads: number } } } }
+    ).playground.tt.backendInfo(),
+  );
+  const inPage = tfjsOnly
+    ? undefined
+    : await page.evaluate(
+        async ({ n, w, src }) => {
+          const tt = (window as unknown as { playground: { tt: unknown } }).playground.tt;
+          // The same function as in Node, passed as source text so the page runs exactly this code.
+          const f = new Function('tt', 'n', 'w', `return (${src})(tt, n, w);`) as (
+            tt: unknown,
+            n: number,
+            w: number,
+          ) => Promise<number>;
+          return f(tt, n, w);
+        },
+        { n: steps, w: warm, src: tatamiW4.toString() },
+      );
+  if (!tfjsOnly)
+    push({ what: `${ua}, Tatami ${info.name} × ${info.threads} threads (page main thread)`, imgs: inPage });
   for (const b of ['cpu', 'wasm', 'webgl']) {
     // Each TF.js backend in a fresh (cross-origin isolated) page, so one that never finishes does not block the next.
     const tp = await browser.newPage();
@@ -82,11 +111,33 @@ try {
       await tp.waitForFunction(() => 'tfjsW4' in window);
       const limit = arg('tf-timeout', 240) * 1000;
       const r = await Promise.race([
-        tp.evaluate(async ({ b, n, path }) => (window as unknown as { tfjsW4(b: string, n: number, w: number, p: string): Promise<{ imagesPerSecond?: number; error?: string }> }).tfjsW4(b, n, 1, path),
-          { b, n: Math.max(2, Math.round(steps / 3)), path: `${base}/node_modules/@tensorflow/tfjs-backend-wasm/dist/` }),
-        new Promise<{ imagesPerSecond?: number; error?: string }>((ok) => setTimeout(() => ok({ error: `no result in ${limit / 1000} s` }), limit)),
+        tp.evaluate(
+          async ({ b, n, path }) =>
+            (
+              window as unknown as {
+                tfjsW4(
+                  b: string,
+                  n: number,
+                  w: number,
+                  p: string,
+                ): Promise<{ imagesPerSecond?: number; error?: string }>;
+              }
+            ).tfjsW4(b, n, 1, path),
+          {
+            b,
+            n: Math.max(2, Math.round(steps / 3)),
+            path: `${base}/node_modules/@tensorflow/tfjs-backend-wasm/dist/`,
+          },
+        ),
+        new Promise<{ imagesPerSecond?: number; error?: string }>((ok) =>
+          setTimeout(() => ok({ error: `no result in ${limit / 1000} s` }), limit),
+        ),
       ]);
-      push({ what: `${ua}, TensorFlow.js 4.22 ${b}${b === 'webgl' ? ' (SwiftShader, no GPU)' : ''}`, imgs: r.imagesPerSecond, note: r.error ? `failed: ${r.error}` : undefined });
+      push({
+        what: `${ua}, TensorFlow.js 4.22 ${b}${b === 'webgl' ? ' (SwiftShader, no GPU)' : ''}`,
+        imgs: r.imagesPerSecond,
+        note: r.error ? `failed: ${r.error}` : undefined,
+      });
     } finally {
       await tp.close();
     }
@@ -97,7 +148,9 @@ try {
 }
 
 const ref = tfjsOnly ? NaN : rows[1].imgs!;
-console.log(`W4 (small CNN, batch 64, Adam): images/s, median of ${steps} steps after ${warm} warm-up (TF.js: ${Math.max(2, Math.round(steps / 3))} after 1)`);
+console.log(
+  `W4 (small CNN, batch 64, Adam): images/s, median of ${steps} steps after ${warm} warm-up (TF.js: ${Math.max(2, Math.round(steps / 3))} after 1)`,
+);
 for (const r of rows) {
   const v = r.imgs === undefined ? '—' : r.imgs.toFixed(1);
   const ratio = r.imgs === undefined ? '' : `  Tatami-in-Chromium / this = ${(ref / r.imgs).toFixed(2)}×`;

@@ -85,7 +85,11 @@ export function runInferenceTatami(
  * ONNX Runtime's side of the W2/W10 cases among `only`, or null with the reason when onnxruntime-node is not
  * installed (it is a devDependency; `npm ci --omit=dev` leaves it out).
  */
-export async function runInferenceOrt(only: string[], threads: number, warm: number): Promise<{ res: Results | null; engine: string }> {
+export async function runInferenceOrt(
+  only: string[],
+  threads: number,
+  warm: number,
+): Promise<{ res: Results | null; engine: string }> {
   let ort: typeof import('onnxruntime-node');
   try {
     ort = await import('onnxruntime-node');

@@ -79,7 +79,8 @@ function w1(res: Results, o: { reps: number; warm: number }): void {
   const w = tt.randn([64, 64, 3, 3], { generator: g }).mul(1 / 24);
   const flops = 2 * 8 * 64 * 56 * 56 * 64 * 9;
   tt.noGrad(() => {
-    res.W1_conv_fwd_gflops = flops / medianSeconds(() => tt.F.conv2d(x, w, null, { padding: 1 }), o.reps, o.warm, true) / 1e9;
+    res.W1_conv_fwd_gflops =
+      flops / medianSeconds(() => tt.F.conv2d(x, w, null, { padding: 1 }), o.reps, o.warm, true) / 1e9;
   });
   const xr = x.detach().requiresGrad_(true);
   const wr = w.detach().requiresGrad_(true);
@@ -101,7 +102,8 @@ function w9(res: Results, o: { reps: number; warm: number }): void {
   const w = tt.randn([64, 64, 3, 3, 3], { generator: g }).mul(1 / 40);
   const flops = 2 * 2 * 64 * 16 * 56 * 56 * 64 * 27;
   tt.noGrad(() => {
-    res.W9_conv3d_fwd_gflops = flops / medianSeconds(() => tt.F.conv3d(x, w, null, { padding: 1 }), o.reps, o.warm, true) / 1e9;
+    res.W9_conv3d_fwd_gflops =
+      flops / medianSeconds(() => tt.F.conv3d(x, w, null, { padding: 1 }), o.reps, o.warm, true) / 1e9;
   });
   const xr = x.detach().requiresGrad_(true);
   const wr = w.detach().requiresGrad_(true);
@@ -192,11 +194,17 @@ function w5(res: Results): void {
     tt.noGrad(() => {
       for (let i = 0; i < xte.shape[0]; i += 1000) {
         const pred = net.forward(xte.narrow(0, i, 1000)).argmax(1);
-        correct += pred.eq(yte.narrow(0, i, 1000)).sum().item();
+        correct += pred
+          .eq(yte.narrow(0, i, 1000))
+          .sum()
+          .item();
       }
     });
     curve.push(Math.round((correct / xte.shape[0]) * 1e4) / 1e4);
-    if (!json) console.error(`W5 epoch ${e + 1}/${epochs}: test accuracy ${(curve[e] * 100).toFixed(2)}%, ${(trainSeconds / (e + 1)).toFixed(1)} s/epoch so far`);
+    if (!json)
+      console.error(
+        `W5 epoch ${e + 1}/${epochs}: test accuracy ${(curve[e] * 100).toFixed(2)}%, ${(trainSeconds / (e + 1)).toFixed(1)} s/epoch so far`,
+      );
   }
   res.W5_fmnist_train_s_per_epoch = trainSeconds / epochs;
   res.W5_fmnist_best_test_acc = Math.max(...curve);
@@ -231,17 +239,19 @@ function w6(res: Results, o: { reps: number; warm: number }): void {
 }
 
 /**
-* W8: the DCGAN of ../shared/bench (models.dcgan(), 3×64×64, G 3,576,704 / D 2,765,568 parameters), batch 64: one
+ * W8: the DCGAN of ../shared/bench (models.dcgan(), 3×64×64, G 3,576,704 / D 2,765,568 parameters), batch 64: one
  * D step on a fixed real batch and a fresh fake batch, one G step through D (models.ganStep with the plain BCE loss,
  * no smoothing), Adam 2e-4, β = (0.5, 0.999); images per second.
  */
 function w8(res: Results, o: { reps: number; warm: number }): void {
   tt.manualSeed(0);
   const gan = tt.models.dcgan();
-  const generator = tt.nn.fuse(gan.generator), discriminator = tt.nn.fuse(gan.discriminator);
+  const generator = tt.nn.fuse(gan.generator),
+    discriminator = tt.nn.fuse(gan.discriminator);
   const betas: [number, number] = [0.5, 0.999];
   const parts = {
-    generator, discriminator,
+    generator,
+    discriminator,
     optimizerG: new tt.optim.Adam(generator.parameters(), { lr: 2e-4, betas }),
     optimizerD: new tt.optim.Adam(discriminator.parameters(), { lr: 2e-4, betas }),
   };
@@ -250,7 +260,17 @@ function w8(res: Results, o: { reps: number; warm: number }): void {
 }
 
 /** Workloads by id (../shared/bench/README.md). */
-export const WORKLOADS: Record<string, Workload> = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W6: w6, W8: w8, W9: w9, W10: w10 };
+export const WORKLOADS: Record<string, Workload> = {
+  W1: w1,
+  W2: w2,
+  W3: w3,
+  W4: w4,
+  W5: w5,
+  W6: w6,
+  W8: w8,
+  W9: w9,
+  W10: w10,
+};
 
 /** The workload ids a torch_bench.py implements (its `"W6": lambda: …` dispatch entries). */
 function torchWorkloads(script: string): Set<string> {
@@ -272,12 +292,14 @@ function runTorch(): Results | null {
   if (rest.length) plan.push([local, rest]);
   let merged: Results | null = null;
   for (const [script, ids] of plan) {
-    const r = spawnSync('/usr/bin/python3', [script, '--threads', String(threads), '--only', ids.join(',')], { encoding: 'utf8' });
+    const r = spawnSync('/usr/bin/python3', [script, '--threads', String(threads), '--only', ids.join(',')], {
+      encoding: 'utf8',
+    });
     if (r.status !== 0) {
       console.error(`${script} failed: ${r.stderr.split('\n').slice(-3).join(' ')}`);
       continue;
     }
-    merged = { ...(merged ?? {}), ...(JSON.parse(r.stdout.trim().split("\n").pop()!) as Results) };
+    merged = { ...(merged ?? {}), ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as Results) };
   }
   return merged;
 }
@@ -293,7 +315,11 @@ function peakFlops(): { avx512?: number; avx2?: number } | null {
   try {
     const has512 = tt.availableBackends({ variants: true }).some((b) => b.name === 'native-avx512' && b.available);
     const exe = join(dir, 'peak_flops');
-    const cc = spawnSync('gcc', ['-O3', ...(has512 ? ['-mavx512f'] : ['-DNO_AVX512']), '-mavx2', '-mfma', '-pthread', src, '-o', exe], { encoding: 'utf8' });
+    const cc = spawnSync(
+      'gcc',
+      ['-O3', ...(has512 ? ['-mavx512f'] : ['-DNO_AVX512']), '-mavx2', '-mfma', '-pthread', src, '-o', exe],
+      { encoding: 'utf8' },
+    );
     if (cc.status !== 0) return null;
     const out = spawnSync(exe, [], { encoding: 'utf8' }).stdout ?? '';
     const read = (isa: string): number | undefined => {
@@ -320,16 +346,25 @@ async function main(): Promise<void> {
   const wanted = opt('backends', 'native,wasm').split(',');
   const isaOpt = opt('isas', '');
   if (isaOpt) {
-    const all = tt.availableBackends({ variants: true }).filter((b) => b.available && /^native-(avx512|avx2|generic)$/.test(b.name)).map((b) => b.name);
+    const all = tt
+      .availableBackends({ variants: true })
+      .filter((b) => b.available && /^native-(avx512|avx2|generic)$/.test(b.name))
+      .map((b) => b.name);
     const isas = isaOpt === 'all' ? all : isaOpt.split(',').map((i) => `native-${i}`);
     wanted.splice(0, wanted.length, ...isas, ...wanted.filter((b) => b !== 'native'));
   }
-  const available = tt.availableBackends({ variants: true }).filter((b) => b.available).map((b) => b.name);
+  const available = tt
+    .availableBackends({ variants: true })
+    .filter((b) => b.available)
+    .map((b) => b.name);
   const per: Record<string, Results> = {};
   const names: Record<string, string> = {};
   for (const b of wanted) {
     if (!available.includes(b)) {
-      if (!json) console.log(`(backend ${b} unavailable: ${tt.availableBackends().find((x) => x.name === b)?.reason ?? 'unknown'})`);
+      if (!json)
+        console.log(
+          `(backend ${b} unavailable: ${tt.availableBackends().find((x) => x.name === b)?.reason ?? 'unknown'})`,
+        );
       continue;
     }
     tt.withBackend(b, () => {
@@ -337,7 +372,10 @@ async function main(): Promise<void> {
       const res: Results = {};
       for (const id of only) {
         const fn = WORKLOADS[id];
-        if (!fn) { if (!json) console.log(`(workload ${id} not implemented yet)`); continue; }
+        if (!fn) {
+          if (!json) console.log(`(workload ${id} not implemented yet)`);
+          continue;
+        }
         fn(res, { reps, warm });
       }
       per[b] = res;
@@ -355,29 +393,59 @@ async function main(): Promise<void> {
   const ortRes = ort.res;
   if (json) {
     const ratios = (ref: Results | null) =>
-      Object.fromEntries(keys.map((k) => [k, Object.fromEntries(Object.keys(per).map((b) => [b, ratio(per[b][k], ref?.[k] as number | undefined, k)]))]));
-    console.log(JSON.stringify({ threads, backends: names, tatami: per, pytorch: torch, onnxruntime: ortRes, ratios: ratios(torch), ratiosOrt: ratios(ortRes) }));
+      Object.fromEntries(
+        keys.map((k) => [
+          k,
+          Object.fromEntries(Object.keys(per).map((b) => [b, ratio(per[b][k], ref?.[k] as number | undefined, k)])),
+        ]),
+      );
+    console.log(
+      JSON.stringify({
+        threads,
+        backends: names,
+        tatami: per,
+        pytorch: torch,
+        onnxruntime: ortRes,
+        ratios: ratios(torch),
+        ratiosOrt: ratios(ortRes),
+      }),
+    );
     return;
   }
   const fmt = (v: number | undefined) => (v === undefined ? '—' : v >= 100 ? v.toFixed(1) : v.toFixed(2));
   const bs = Object.keys(per);
   const withOrt = ortRes !== null && keys.some((k) => ortRes[k] !== undefined);
-  const cols = ['key', ...bs.map((b) => `Tatami ${names[b]}`), 'PyTorch', ...(withOrt ? ['ORT'] : []), ...bs.map((b) => `ratio ${b}`),
-    ...(withOrt ? bs.map((b) => `vs ORT ${b}`) : [])];
-  const rows = keys.map((k) => [k, ...bs.map((b) => fmt(per[b][k])), fmt(torch?.[k] as number | undefined),
+  const cols = [
+    'key',
+    ...bs.map((b) => `Tatami ${names[b]}`),
+    'PyTorch',
+    ...(withOrt ? ['ORT'] : []),
+    ...bs.map((b) => `ratio ${b}`),
+    ...(withOrt ? bs.map((b) => `vs ORT ${b}`) : []),
+  ];
+  const rows = keys.map((k) => [
+    k,
+    ...bs.map((b) => fmt(per[b][k])),
+    fmt(torch?.[k] as number | undefined),
     ...(withOrt ? [fmt(ortRes[k])] : []),
     ...bs.map((b) => fmt(ratio(per[b][k], torch?.[k] as number | undefined, k))),
-    ...(withOrt ? bs.map((b) => fmt(ratio(per[b][k], ortRes[k], k))) : [])]);
+    ...(withOrt ? bs.map((b) => fmt(ratio(per[b][k], ortRes[k], k))) : []),
+  ]);
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(`threads: ${threads}; median of ${reps} after ${warm} warm-ups; PyTorch: ${torch ? torch.engine : 'not available'}` +
-    (ortWanted ? `; ONNX Runtime: ${ort.engine}` : ''));
+  console.log(
+    `threads: ${threads}; median of ${reps} after ${warm} warm-ups; PyTorch: ${torch ? torch.engine : 'not available'}` +
+      (ortWanted ? `; ONNX Runtime: ${ort.engine}` : ''),
+  );
   console.log(line(cols));
   for (const r of rows) console.log(line(r));
   if (withOrt) {
     // Issue 20's criterion is stated as Tatami's latency over ORT's (≤ 0.9 means Tatami at least 10 % faster).
     const ms = keys.filter((k) => ortRes[k] !== undefined);
-    for (const b of bs) console.log(`Tatami ${names[b]} / ORT latency: ${ms.map((k) => `${k.replace(/_infer_ms$/, '')} ${fmt(per[b][k] / ortRes[k])}`).join(', ')}`);
+    for (const b of bs)
+      console.log(
+        `Tatami ${names[b]} / ORT latency: ${ms.map((k) => `${k.replace(/_infer_ms$/, '')} ${fmt(per[b][k] / ortRes[k])}`).join(', ')}`,
+      );
   }
   if (flag('peak')) {
     const peak = peakFlops();
@@ -385,7 +453,9 @@ async function main(): Promise<void> {
       console.log('(FMA ceiling not measured: ../shared/bench/peak_flops.c missing or gcc failed)');
       return;
     }
-    console.log(`FMA ceiling, ${threads} threads: AVX-512 ${peak.avx512?.toFixed(1) ?? '—'} GFLOP/s, AVX2 ${peak.avx2?.toFixed(1) ?? '—'} GFLOP/s`);
+    console.log(
+      `FMA ceiling, ${threads} threads: AVX-512 ${peak.avx512?.toFixed(1) ?? '—'} GFLOP/s, AVX2 ${peak.avx2?.toFixed(1) ?? '—'} GFLOP/s`,
+    );
     for (const k of keys.filter((key) => key.endsWith('_gflops'))) {
       const parts = Object.keys(per).map((b) => {
         const c = ceilingFor(names[b], peak);

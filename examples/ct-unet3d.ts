@@ -12,7 +12,12 @@ tt.manualSeed(0);
 const { data } = tt;
 const g = new tt.Generator(1);
 const shape: [number, number, number] = [size, size, size];
-const train = new data.CTVolumes({ length: nTrain, size: shape, seed: 1, transform: new data.RandomFlip3d<tt.data.VolumeSample>(0.5, { generator: g }) });
+const train = new data.CTVolumes({
+  length: nTrain,
+  size: shape,
+  seed: 1,
+  transform: new data.RandomFlip3d<tt.data.VolumeSample>(0.5, { generator: g }),
+});
 const test = new data.CTVolumes({ length: 16, size: shape, seed: 2 });
 const model = tt.models.unet3d({ inChannels: 1, numClasses: 3, features: [8, 16, 32, 64] });
 const opt = new tt.optim.Adam(model.parameters(), { lr: 3e-3 });
@@ -20,14 +25,17 @@ const sched = new tt.optim.OneCycleLR(opt, 3e-3, { totalSteps: epochs * Math.cei
 
 function dice(): number {
   model.eval();
-  let inter = 0, p = 0, t = 0;
+  let inter = 0,
+    p = 0,
+    t = 0;
   tt.noGrad(() => {
     for (let i = 0; i < test.length; i++) {
       const { image, mask } = test.get(i);
       const pred = tt.argmax(model.forward(image.unsqueeze(0)), 1).dataView();
       const m = mask.dataView();
       for (let k = 0; k < m.length; k++) {
-        const a = pred[k] === 2, b = m[k] === 2;
+        const a = pred[k] === 2,
+          b = m[k] === 2;
         if (a && b) inter++;
         if (a) p++;
         if (b) t++;
@@ -56,6 +64,8 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
   }
   const d = dice();
   best = Math.max(best, d);
-  console.log(`epoch ${epoch}: train loss ${(lossSum / nTrain).toFixed(4)}, test Dice (blobs) ${d.toFixed(4)}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(
+    `epoch ${epoch}: train loss ${(lossSum / nTrain).toFixed(4)}, test Dice (blobs) ${d.toFixed(4)}, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
 }
 console.log(`best test Dice ${best.toFixed(4)}`);

@@ -26,19 +26,34 @@ for (const p of net.parameters()) tt.nn.init.normal_(p, 0, 0.02); // the authors
 for (const [name, p] of net.namedParameters()) if (name.endsWith('bias')) tt.nn.init.zeros_(p);
 const betas: [number, number] = [0.5, 0.999];
 const optimizerD = new tt.optim.Adam(net.discriminatorParameters(), { lr: 2e-4, betas });
-const step = tt.models.cycleganTrainingStep(net, optimizerD, { poolA: new tt.models.ImagePool(50), poolB: new tt.models.ImagePool(50) });
-const t0 = performance.now(), c0 = process.cpuUsage();
+const step = tt.models.cycleganTrainingStep(net, optimizerD, {
+  poolA: new tt.models.ImagePool(50),
+  poolB: new tt.models.ImagePool(50),
+});
+const t0 = performance.now(),
+  c0 = process.cpuUsage();
 await tt.train.fit(net, loader, {
-  epochs, optimizer: new tt.optim.Adam(net.generatorParameters(), { lr: 2e-4, betas }), trainingStep: step,
-  log: (line) => console.log(`${line} · D_A ${step.last!.lossDA.toFixed(3)} D_B ${step.last!.lossDB.toFixed(3)} cycle ${(step.last!.cycleA + step.last!.cycleB).toFixed(3)}`),
+  epochs,
+  optimizer: new tt.optim.Adam(net.generatorParameters(), { lr: 2e-4, betas }),
+  trainingStep: step,
+  log: (line) =>
+    console.log(
+      `${line} · D_A ${step.last!.lossDA.toFixed(3)} D_B ${step.last!.lossDB.toFixed(3)} cycle ${(step.last!.cycleA + step.last!.cycleB).toFixed(3)}`,
+    ),
   progress: false,
 });
 const cpu = process.cpuUsage(c0);
-console.log(`trained ${epochs} epochs in ${((performance.now() - t0) / 1000).toFixed(0)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s CPU`);
+console.log(
+  `trained ${epochs} epochs in ${((performance.now() - t0) / 1000).toFixed(0)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s CPU`,
+);
 net.eval();
 const k = 8;
-const dayIn = day.narrow(0, 0, k), nightIn = night.narrow(0, 0, k);
-const [toNightOut, toDayOut] = tt.noGrad(() => [net.generatorAB.forward(dayIn.mul(2).sub(1)), net.generatorBA.forward(nightIn.mul(2).sub(1))]);
+const dayIn = day.narrow(0, 0, k),
+  nightIn = night.narrow(0, 0, k);
+const [toNightOut, toDayOut] = tt.noGrad(() => [
+  net.generatorAB.forward(dayIn.mul(2).sub(1)),
+  net.generatorBA.forward(nightIn.mul(2).sub(1)),
+]);
 const rows = [dayIn, toNightOut.add(1).div(2), nightIn, toDayOut.add(1).div(2)];
 tt.saveImageGrid(out, tt.cat(rows, 0).clamp(0, 1), { nrow: k, padding: 1 });
 console.log(`wrote ${out}: rows day, G(day), night, F(night)`);

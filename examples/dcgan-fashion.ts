@@ -16,7 +16,8 @@ tt.models.dcganInit(D);
 const wgan = loss === 'wgan-gp';
 const betas: [number, number] = wgan ? [0.5, 0.9] : [0.5, 0.999];
 const parts = {
-  generator: G, discriminator: D,
+  generator: G,
+  discriminator: D,
   optimizerG: new tt.optim.Adam(G.parameters(), { lr: wgan ? 1e-4 : 2e-4, betas }),
   optimizerD: new tt.optim.Adam(D.parameters(), { lr: wgan ? 1e-4 : 2e-4, betas }),
 };
@@ -25,9 +26,16 @@ const fixedZ = tt.randn([64, nz, 1, 1], { generator: new tt.Generator(2) });
 const t0 = performance.now();
 for (let s = 1; s <= steps; s++) {
   const idx = tt.randint(0, images.shape[0], [64], { generator: gen });
-  const r = tt.models.ganStep(parts, images.indexSelect(0, idx), { loss, labelSmoothing: wgan ? 0 : 0.1, dSteps: wgan ? 5 : 1, generator: gen });
+  const r = tt.models.ganStep(parts, images.indexSelect(0, idx), {
+    loss,
+    labelSmoothing: wgan ? 0 : 0.1,
+    dSteps: wgan ? 5 : 1,
+    generator: gen,
+  });
   if (s % 50 === 0 || s === steps) {
-    console.log(`step ${s}/${steps}: loss D ${r.lossD.toFixed(3)}, G ${r.lossG.toFixed(3)}, D(real) ${r.dReal.toFixed(2)}, D(fake) ${r.dFake.toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    console.log(
+      `step ${s}/${steps}: loss D ${r.lossD.toFixed(3)}, G ${r.lossG.toFixed(3)}, D(real) ${r.dReal.toFixed(2)}, D(fake) ${r.dFake.toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+    );
   }
 }
 G.eval();

@@ -9,4 +9,6 @@ const p = tt.F.maxPool2d(y, 2, { stride: 2 });
 const labels = tt.tensor(Int32Array.from([0, 3, 1, 2, 0, 1, 2, 3]), [8], { dtype: 'int32' });
 const loss = tt.F.crossEntropy(p.mean([2, 3]), labels, { labelSmoothing: 0.1 });
 loss.backward();
-console.log(`backend ${tt.getBackendName()}: loss ${loss.item().toFixed(4)}, x.grad ${JSON.stringify(x.grad!.shape)}, w.grad norm ${w.grad!.square().sum().sqrt().item().toFixed(4)}`);
+console.log(
+  `backend ${tt.getBackendName()}: loss ${loss.item().toFixed(4)}, x.grad ${JSON.stringify(x.grad!.shape)}, w.grad norm ${w.grad!.square().sum().sqrt().item().toFixed(4)}`,
+);

@@ -11,12 +11,14 @@ const n = Number(process.argv[3] ?? 100);
 const crfOpts = JSON.parse(process.argv[4] ?? '{}');
 const recipe = JSON.parse(readFileSync(`${run}/recipe.json`, 'utf8'));
 const val = new tt.data.SegmentationScenes({ n, seed: 2, ...recipe.scene });
-const model = recipe.model === 'unet'
-  ? tt.models.segmentation.unet({ numClasses: val.numClasses, baseChannels: recipe.base, depth: recipe.depth })
-  : tt.models.segmentation.getSegmentationModel(recipe.model, { numClasses: val.numClasses, ...recipe.modelOptions });
+const model =
+  recipe.model === 'unet'
+    ? tt.models.segmentation.unet({ numClasses: val.numClasses, baseChannels: recipe.base, depth: recipe.depth })
+    : tt.models.segmentation.getSegmentationModel(recipe.model, { numClasses: val.numClasses, ...recipe.modelOptions });
 model.loadStateDict((await readCheckpoint(`${run}/best.safetensors`)).model);
 model.eval();
-const plain = new SegmentationConfusionMatrix(val.numClasses), refined = new SegmentationConfusionMatrix(val.numClasses);
+const plain = new SegmentationConfusionMatrix(val.numClasses),
+  refined = new SegmentationConfusionMatrix(val.numClasses);
 const t0 = performance.now();
 let crfMs = 0;
 for (let i = 0; i < n; i++) {
@@ -28,7 +30,13 @@ for (let i = 0; i < n; i++) {
   crfMs += performance.now() - t;
   refined.update(q.unsqueeze(0), y.unsqueeze(0));
 }
-const f = (m: SegmentationConfusionMatrix) => `mIoU ${m.meanIoU().toFixed(4)}, pixel accuracy ${m.pixelAccuracy().toFixed(4)}; IoU ${m.iou().map((v, k) => `${val.classNames[k]} ${v.toFixed(3)}`).join(', ')}`;
-console.log(`${n} held-out scenes (${val.size}×${val.size}), CRF ${JSON.stringify(crfOpts)}: ${(crfMs / n).toFixed(0)} ms/image; ${((performance.now() - t0) / 1000).toFixed(0)} s total`);
+const f = (m: SegmentationConfusionMatrix) =>
+  `mIoU ${m.meanIoU().toFixed(4)}, pixel accuracy ${m.pixelAccuracy().toFixed(4)}; IoU ${m
+    .iou()
+    .map((v, k) => `${val.classNames[k]} ${v.toFixed(3)}`)
+    .join(', ')}`;
+console.log(
+  `${n} held-out scenes (${val.size}×${val.size}), CRF ${JSON.stringify(crfOpts)}: ${(crfMs / n).toFixed(0)} ms/image; ${((performance.now() - t0) / 1000).toFixed(0)} s total`,
+);
 console.log(`network: ${f(plain)}`);
 console.log(`+ CRF:   ${f(refined)}`);

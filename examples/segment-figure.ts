@@ -7,12 +7,14 @@ import { colourizeMask } from '../src/viz/seg-report.ts';
 
 const [run, out] = [process.argv[2], process.argv[3]];
 if (!run || !out) throw new Error('usage: segment-figure.ts RUN_DIR OUT.png [rows] [--crf]');
-const rows = Number(process.argv[4] ?? 4), crf = process.argv.includes('--crf');
+const rows = Number(process.argv[4] ?? 4),
+  crf = process.argv.includes('--crf');
 const recipe = JSON.parse(readFileSync(`${run}/recipe.json`, 'utf8'));
 const val = new tt.data.SegmentationScenes({ n: rows, seed: 2, ...recipe.scene });
-const model = recipe.model === 'unet'
-  ? tt.models.segmentation.unet({ numClasses: val.numClasses, baseChannels: recipe.base, depth: recipe.depth })
-  : tt.models.segmentation.getSegmentationModel(recipe.model, { numClasses: val.numClasses, ...recipe.modelOptions });
+const model =
+  recipe.model === 'unet'
+    ? tt.models.segmentation.unet({ numClasses: val.numClasses, baseChannels: recipe.base, depth: recipe.depth })
+    : tt.models.segmentation.getSegmentationModel(recipe.model, { numClasses: val.numClasses, ...recipe.modelOptions });
 model.loadStateDict((await readCheckpoint(`${run}/best.safetensors`)).model);
 model.eval();
 const S = val.size;
@@ -26,7 +28,9 @@ for (let i = 0; i < rows; i++) {
   cells.push(up(x), up(colourizeMask(y.dataView(), S, S)), up(colourizeMask(tt.argmax(logits, 0).dataView(), S, S)));
   labels.push('image', 'truth', recipe.model);
   if (crf) {
-    cells.push(up(colourizeMask(tt.argmax(tt.models.segmentation.denseCrf(tt.softmax(logits, 0), x), 0).dataView(), S, S)));
+    cells.push(
+      up(colourizeMask(tt.argmax(tt.models.segmentation.denseCrf(tt.softmax(logits, 0), x), 0).dataView(), S, S)),
+    );
     labels.push('+ CRF');
   }
 }

@@ -13,7 +13,8 @@ import { SegmentationMetric } from '../src/train/seg-metrics.ts';
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i];
-  if (!k.startsWith('--') || process.argv[i + 1] === undefined) throw new Error(`segment-scenes: expected --key value pairs, got '${k}'`);
+  if (!k.startsWith('--') || process.argv[i + 1] === undefined)
+    throw new Error(`segment-scenes: expected --key value pairs, got '${k}'`);
   args.set(k.slice(2), process.argv[i + 1]);
 }
 const num = (k: string, d: number) => {
@@ -28,37 +29,80 @@ const pair = (k: string, d: [number, number]): [number, number] => {
   if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(`segment-scenes: --${k} must be a,b got '${s}'`);
   return [a, b];
 };
-const epochs = num('epochs', 10), size = num('size', 48), nTrain = num('train', 6000), nVal = num('val', 300);
+const epochs = num('epochs', 10),
+  size = num('size', 48),
+  nTrain = num('train', 6000),
+  nVal = num('val', 300);
 const outDir = args.get('out') ?? 'runs/unet-scenes';
 const modelName = args.get('model') ?? 'unet';
 const scene = { size, radius: pair('radius', [0.12, 0.3]), objects: pair('objects', [3, 5]) };
 tt.manualSeed(0);
-const train = new tt.data.SegmentationScenes({ n: nTrain, seed: 1, ...scene, transform: new tt.data.transforms.RandomHorizontalFlip() });
+const train = new tt.data.SegmentationScenes({
+  n: nTrain,
+  seed: 1,
+  ...scene,
+  transform: new tt.data.transforms.RandomHorizontalFlip(),
+});
 const val = new tt.data.SegmentationScenes({ n: nVal, seed: 2, ...scene });
-const model = modelName === 'unet'
-  ? tt.models.segmentation.unet({ numClasses: train.numClasses, baseChannels: num('base', 16), depth: num('depth', 3) })
-  : tt.models.segmentation.getSegmentationModel(modelName, { numClasses: train.numClasses, ...JSON.parse(args.get('model-options') ?? '{}') });
+const model =
+  modelName === 'unet'
+    ? tt.models.segmentation.unet({
+        numClasses: train.numClasses,
+        baseChannels: num('base', 16),
+        depth: num('depth', 3),
+      })
+    : tt.models.segmentation.getSegmentationModel(modelName, {
+        numClasses: train.numClasses,
+        ...JSON.parse(args.get('model-options') ?? '{}'),
+      });
 // --init CHECKPOINT continues from an earlier run's weights (a second stage on the same scenes).
 if (args.has('init')) model.loadStateDict((await readCheckpoint(args.get('init')!)).model);
 const loader = new tt.data.DataLoader(train, { batchSize: num('batch', 16), shuffle: true });
-console.log(`${modelName}: ${model.numParameters()} parameters; ${train.length} training scenes, ${val.length} held-out; ${JSON.stringify(scene)}`);
+console.log(
+  `${modelName}: ${model.numParameters()} parameters; ${train.length} training scenes, ${val.length} held-out; ${JSON.stringify(scene)}`,
+);
 const optimizer = new tt.optim.Adam(model.parameters(), { lr: num('lr', 3e-3) });
-const scheduler = new tt.optim.OneCycleLR(optimizer, num("lr", 3e-3), { totalSteps: epochs * loader.length });
+const scheduler = new tt.optim.OneCycleLR(optimizer, num('lr', 3e-3), { totalSteps: epochs * loader.length });
 const lossName = args.get('loss') ?? 'dice-ce';
 // What segment-figure.ts and segment-crf.ts need to rebuild the model and the held-out scenes.
-const recipe = { model: modelName, base: num('base', 16), depth: num('depth', 3), modelOptions: JSON.parse(args.get('model-options') ?? '{}'), scene };
+const recipe = {
+  model: modelName,
+  base: num('base', 16),
+  depth: num('depth', 3),
+  modelOptions: JSON.parse(args.get('model-options') ?? '{}'),
+  scene,
+};
 mkdirSync(outDir, { recursive: true });
 writeFileSync(`${outDir}/recipe.json`, JSON.stringify(recipe) + '\n');
-const t0 = performance.now(), c0 = process.cpuUsage();
+const t0 = performance.now(),
+  c0 = process.cpuUsage();
 await fit(model, loader, {
-  epochs, optimizer, scheduler, schedulerPerBatch: true, valLoader: new tt.data.DataLoader(val, { batchSize: 50 }),
+  epochs,
+  optimizer,
+  scheduler,
+  schedulerPerBatch: true,
+  valLoader: new tt.data.DataLoader(val, { batchSize: 50 }),
   // Custom losses get the model's output as it is: a `{ out }` dict for the segmentation models.
-  loss: (o, t) => { const out = o instanceof tt.Tensor ? o : (o as unknown as { out: tt.Tensor }).out; return lossName === 'ce' ? tt.F.crossEntropy(out, t) : tt.F.diceCELoss(out, t); },
-  metrics: [new SegmentationMetric(train.numClasses)], monitor: 'valMIoU', outDir, progress: false,
+  loss: (o, t) => {
+    const out = o instanceof tt.Tensor ? o : (o as unknown as { out: tt.Tensor }).out;
+    return lossName === 'ce' ? tt.F.crossEntropy(out, t) : tt.F.diceCELoss(out, t);
+  },
+  metrics: [new SegmentationMetric(train.numClasses)],
+  monitor: 'valMIoU',
+  outDir,
+  progress: false,
   log: (l) => console.log(`${l} [${((performance.now() - t0) / 60000).toFixed(1)} min]`),
 });
 const metric = new SegmentationMetric(train.numClasses, { report: ['mIoU', 'pixelAccuracy', 'fwIoU', 'mDice'] });
 const r = await evaluate(model, new tt.data.DataLoader(val, { batchSize: 50 }), { metrics: [metric] });
 const cpu = process.cpuUsage(c0);
-console.log(`held-out: ${JSON.stringify(r.metrics)} after ${((performance.now() - t0) / 60000).toFixed(1)} min wall, ${((cpu.user + cpu.system) / 6e7).toFixed(1)} min CPU`);
-console.log('per-class IoU: ' + metric.matrix.iou().map((v, i) => `${train.classNames[i]} ${v.toFixed(3)}`).join(', '));
+console.log(
+  `held-out: ${JSON.stringify(r.metrics)} after ${((performance.now() - t0) / 60000).toFixed(1)} min wall, ${((cpu.user + cpu.system) / 6e7).toFixed(1)} min CPU`,
+);
+console.log(
+  'per-class IoU: ' +
+    metric.matrix
+      .iou()
+      .map((v, i) => `${train.classNames[i]} ${v.toFixed(3)}`)
+      .join(', '),
+);

@@ -11,18 +11,30 @@ const { data } = tt;
 const train = new data.SpokenDigits({ split: 'train' });
 const test = new data.SpokenDigits({ split: 'test' });
 const stackSplit = (ds: InstanceType<typeof data.SpokenDigits>) => {
-  const xs: tt.Tensor[] = [], ys: number[] = [];
-  for (let i = 0; i < ds.length; i++) { const [x, y] = ds.get(i); xs.push(x); ys.push(y); }
+  const xs: tt.Tensor[] = [],
+    ys: number[] = [];
+  for (let i = 0; i < ds.length; i++) {
+    const [x, y] = ds.get(i);
+    xs.push(x);
+    ys.push(y);
+  }
   return { x: tt.stack(xs), y: tt.tensor(Int32Array.from(ys), [ys.length], { dtype: 'int32' }) };
 };
-const tr = stackSplit(train), te = stackSplit(test);
-console.log(`train ${train.length} clips (${new Set(train.clips.map((c) => c.variant)).size} variants), test ${test.length} (held-out variants: ${[...new Set(test.clips.map((c) => c.variant))].join(', ')})`);
+const tr = stackSplit(train),
+  te = stackSplit(test);
+console.log(
+  `train ${train.length} clips (${new Set(train.clips.map((c) => c.variant)).size} variants), test ${test.length} (held-out variants: ${[...new Set(test.clips.map((c) => c.variant))].join(', ')})`,
+);
 const model = tt.models.m5({ numClasses: 10, width, firstStride });
 const opt = new tt.optim.Adam(model.parameters(), { lr: 3e-3, weightDecay: 1e-4 });
 const steps = epochs * Math.ceil(train.length / batch);
 const sched = new tt.optim.OneCycleLR(opt, 3e-3, { totalSteps: steps });
 const g = new tt.Generator(1);
-const augment = [new data.RandomTimeShift(800, { generator: g }), new data.RandomGain(-6, 6, { generator: g }), new data.AddNoise(15, 40, { generator: g })];
+const augment = [
+  new data.RandomTimeShift(800, { generator: g }),
+  new data.RandomGain(-6, 6, { generator: g }),
+  new data.AddNoise(15, 40, { generator: g }),
+];
 
 function evaluate(): number {
   model.eval();
@@ -43,7 +55,8 @@ const t0 = Date.now();
 let best = 0;
 for (let epoch = 1; epoch <= epochs; epoch++) {
   const perm = tt.randperm(train.length, { generator: g }).dataView();
-  let lossSum = 0, seen = 0;
+  let lossSum = 0,
+    seen = 0;
   for (let i = 0; i < perm.length; i += batch) {
     const idx = Array.from(perm.slice(i, i + batch));
     const xb = tt.stack(idx.map((j) => augment.reduce((w, t) => t.apply(w), tt.select(tr.x, 0, j))));
@@ -58,6 +71,8 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
   }
   const acc = evaluate();
   best = Math.max(best, acc);
-  console.log(`epoch ${epoch}: train loss ${(lossSum / seen).toFixed(4)}, test accuracy (held-out voices) ${(acc * 100).toFixed(2)}%, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(
+    `epoch ${epoch}: train loss ${(lossSum / seen).toFixed(4)}, test accuracy (held-out voices) ${(acc * 100).toFixed(2)}%, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
 }
 console.log(`best test accuracy ${(best * 100).toFixed(2)}%`);

@@ -29,20 +29,30 @@ const lossGap: Callback = {
 };
 
 const history = await fit(model, trainLoader, {
-  epochs, optimizer, scheduler, valLoader,
+  epochs,
+  optimizer,
+  scheduler,
+  valLoader,
   callbacks: [lossGap],
   earlyStopping: { patience: 2 },
-  outDir,            // history.jsonl, best.safetensors, last.safetensors
-  resume: true,      // rerun the script: it continues after the last finished epoch
+  outDir, // history.jsonl, best.safetensors, last.safetensors
+  resume: true, // rerun the script: it continues after the last finished epoch
   log: (line) => console.log(line),
 });
-console.log(`trained ${history.length} epochs; best val accuracy ${Math.max(...history.map((h) => h.valAccuracy ?? 0)).toFixed(4)}`);
+console.log(
+  `trained ${history.length} epochs; best val accuracy ${Math.max(...history.map((h) => h.valAccuracy ?? 0)).toFixed(4)}`,
+);
 
 // Evaluate the best checkpoint on the test split.
 await loadCheckpoint(`${outDir}/best.safetensors`, { model });
 const r = await evaluate(model, testLoader, { numClasses: 10 });
-console.log(`test accuracy ${(r.accuracy * 100).toFixed(2)}% · top-5 ${(r.top5 * 100).toFixed(2)}% · ${r.count} images`);
-const worst = r.confusion!.perClass().map((c, i) => ({ name: tt.data.FashionMNIST.classes[i], f1: c.f1 })).sort((a, b) => a.f1 - b.f1)[0];
+console.log(
+  `test accuracy ${(r.accuracy * 100).toFixed(2)}% · top-5 ${(r.top5 * 100).toFixed(2)}% · ${r.count} images`,
+);
+const worst = r
+  .confusion!.perClass()
+  .map((c, i) => ({ name: tt.data.FashionMNIST.classes[i], f1: c.f1 }))
+  .sort((a, b) => a.f1 - b.f1)[0];
 console.log(`hardest class: ${worst.name} (F1 ${worst.f1.toFixed(3)})`);
 
 // The metrics work on any logits/targets pair too.

@@ -12,15 +12,25 @@ const budgets = (budgetsArg ?? '3,5,10,15,30,60').split(',').map(Number);
 const seeds = Array.from({ length: Number(seedsArg ?? 3) }, (_, i) => i);
 const started = Date.now();
 const r = await tt.recipes.transferLearningExperiment({
-  pretrain: { epochs: Number(epochsArg ?? 6) }, budgets, seeds, newHead, log: (line) => console.log(line),
+  pretrain: { epochs: Number(epochsArg ?? 6) },
+  budgets,
+  seeds,
+  newHead,
+  log: (line) => console.log(line),
 });
 
 const pct = (xs: number[]) => `${(100 * tt.recipes.meanAccuracy(xs)).toFixed(1)}%`;
-console.log(`\nclasses 8-9 from 50 images each, new head = ${newHead}; mean of ${seeds.length} seeds; test = ${r.testImages} test images, ` +
-  `held-out = ${r.heldOutImages} unused training images`);
+console.log(
+  `\nclasses 8-9 from 50 images each, new head = ${newHead}; mean of ${seeds.length} seeds; test = ${r.testImages} test images, ` +
+    `held-out = ${r.heldOutImages} unused training images`,
+);
 console.log('| steps (head only) | transfer, test | scratch, test | transfer, held-out | scratch, held-out |');
 console.log('|---|---|---|---|---|');
 for (const row of r.rows) {
-  console.log(`| ${row.steps} (${row.headSteps}) | ${pct(row.transfer.test)} | ${pct(row.scratch.test)} | ${pct(row.transfer.heldOut)} | ${pct(row.scratch.heldOut)} |`);
+  console.log(
+    `| ${row.steps} (${row.headSteps}) | ${pct(row.transfer.test)} | ${pct(row.scratch.test)} | ${pct(row.transfer.heldOut)} | ${pct(row.scratch.heldOut)} |`,
+  );
 }
-console.log(`\npretrained on classes 0-7: ${(100 * r.pretrainAccuracy).toFixed(1)}% test accuracy; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
+console.log(
+  `\npretrained on classes 0-7: ${(100 * r.pretrainAccuracy).toFixed(1)}% test accuracy; ${((Date.now() - started) / 1000).toFixed(0)} s in all`,
+);

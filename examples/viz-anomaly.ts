@@ -3,5 +3,11 @@
 import * as tt from 'tatami';
 const { runAnomalyDemo } = tt.recipes;
 
-const r = await runAnomalyDemo({ normalClass: 7, trainSteps: 300, numTest: 400, out: 'docs/images/anomaly-fashion.png', log: (s) => console.error(s) });
+const r = await runAnomalyDemo({
+  normalClass: 7,
+  trainSteps: 300,
+  numTest: 400,
+  out: 'docs/images/anomaly-fashion.png',
+  log: (s) => console.error(s),
+});
 for (const [k, v] of Object.entries(r.auroc)) console.log(`AUROC ${k}: ${v.toFixed(4)}`);

@@ -42,7 +42,13 @@ export async function trainedSmallCnn(steps = 200, seed = 0): Promise<tt.nn.Sequ
   }
   model.eval();
   const te = fashion(false);
-  const acc = tt.noGrad(() => model.forward(te.x)).argmax(1).eq(te.y).float().mean().item();
+  const acc = tt
+    .noGrad(() => model.forward(te.x))
+    .argmax(1)
+    .eq(te.y)
+    .float()
+    .mean()
+    .item();
   console.log(`small CNN after ${steps} steps: test accuracy ${(acc * 100).toFixed(1)} % on ${te.x.shape[0]} images`);
   await saveSafetensors(cache, model.stateDict());
   return model;

@@ -22,7 +22,11 @@ export function browserSeams() {
     name: 'tatami-browser-seams',
     setup(build) {
       build.onResolve({ filter: /^node:/ }, (args) => ({
-        errors: [{ text: `${args.path} imported by ${args.importer.slice(root.length + 1)}: Node built-ins must stay behind a .browser.ts seam` }],
+        errors: [
+          {
+            text: `${args.path} imported by ${args.importer.slice(root.length + 1)}: Node built-ins must stay behind a .browser.ts seam`,
+          },
+        ],
       }));
       build.onResolve({ filter: /^pngjs$/ }, () => ({ path: join(root, 'src', 'io', 'pngjs.browser.ts') }));
       build.onResolve({ filter: /^\.\.?\// }, (args) => {
@@ -39,8 +43,17 @@ export function browserSeams() {
 /** esbuild options for a browser bundle of `entry` (default src/browser.ts). */
 export function browserBuildOptions({ entry = join(root, 'src', 'browser.ts'), outfile, minify = true } = {}) {
   return {
-    entryPoints: [entry], outfile, bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
-    minify, sourcemap: false, metafile: true, logLevel: 'warning', plugins: [browserSeams()],
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify,
+    sourcemap: false,
+    metafile: true,
+    logLevel: 'warning',
+    plugins: [browserSeams()],
   };
 }
 
@@ -62,12 +75,18 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const args = process.argv.slice(2);
   const outdir = args.includes('--outdir') ? args[args.indexOf('--outdir') + 1] : join(root, 'dist', 'browser');
   mkdirSync(outdir, { recursive: true });
-  const result = await build(browserBuildOptions({ outfile: join(outdir, 'tatami.js'), minify: !args.includes('--no-minify') }));
+  const result = await build(
+    browserBuildOptions({ outfile: join(outdir, 'tatami.js'), minify: !args.includes('--no-minify') }),
+  );
   const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
   const wasm = copyWasm(outdir);
   if (!wasm.includes('tatami.wasm')) {
-    console.error('tatami build:browser: build-wasm/tatami.wasm missing (npm run build:wasm, or npm ci for the prebuilt modules)');
+    console.error(
+      'tatami build:browser: build-wasm/tatami.wasm missing (npm run build:wasm, or npm ci for the prebuilt modules)',
+    );
     process.exit(1);
   }
-  console.log(`tatami: browser bundle ${join(outdir, 'tatami.js')} (${(bytes / 1024).toFixed(0)} KiB) + ${wasm.join(', ')}`);
+  console.log(
+    `tatami: browser bundle ${join(outdir, 'tatami.js')} (${(bytes / 1024).toFixed(0)} KiB) + ${wasm.join(', ')}`,
+  );
 }

@@ -23,9 +23,20 @@ function checkTable() {
     if (names.has(k.name)) throw new Error(`kernel table: ${k.name} twice`);
     names.add(k.name);
     for (const a of k.args) {
-      const kinds = ['f32', 'i32', 'any4', 'bool', 'int', 'long', 'float', ...Object.keys(geometries), ...Object.keys(hypers)];
+      const kinds = [
+        'f32',
+        'i32',
+        'any4',
+        'bool',
+        'int',
+        'long',
+        'float',
+        ...Object.keys(geometries),
+        ...Object.keys(hypers),
+      ];
       if (!kinds.includes(a.kind)) throw new Error(`kernel table: ${k.name}.${a.name}: unknown kind ${a.kind}`);
-      if (isBuf(a) && !['in', 'out', 'inout'].includes(a.role)) throw new Error(`kernel table: ${k.name}.${a.name}: role must be in, out or inout`);
+      if (isBuf(a) && !['in', 'out', 'inout'].includes(a.role))
+        throw new Error(`kernel table: ${k.name}.${a.name}: role must be in, out or inout`);
     }
   }
 }
@@ -46,44 +57,64 @@ function genHeader() {
   for (const [key, g] of Object.entries(geometries)) {
     out.push(`/* Geometry of ${g.doc}: the Int32Array layout (${g.enumPrefix}_*) JavaScript packs (${g.pack} in`);
     out.push(` * src/backend/kernels.gen.ts) and the kernels read through ${g.parse}. Kind '${key}' in the table. */`);
-    out.push(`enum { ${g.fields.map(([c]) => `${g.enumPrefix}_${c.toUpperCase()}`).join(', ')}, ${g.enumPrefix}_LEN };`);
+    out.push(
+      `enum { ${g.fields.map(([c]) => `${g.enumPrefix}_${c.toUpperCase()}`).join(', ')}, ${g.enumPrefix}_LEN };`,
+    );
     out.push(`typedef struct { long ${g.fields.map(([c]) => c).join(', ')}; } ${g.cType};`);
     out.push(`static inline ${g.cType} ${g.parse}(const int32_t *g) {`);
     out.push(`  ${g.cType} r = { ${g.fields.map(([c]) => `g[${g.enumPrefix}_${c.toUpperCase()}]`).join(', ')} };`);
     out.push('  return r;', '}', '');
   }
   for (const [key, h] of Object.entries(hypers)) {
-    out.push(`/* Hyper-parameters of ${h.doc} (kind '${key}'): the Float64Array ${h.pack} fills, read through ${h.parse}. */`);
-    out.push(`typedef struct { ${h.fields.map(([c, k]) => `${k === 'bool' ? 'int' : 'float'} ${c};`).join(' ')} } ${h.cType};`);
+    out.push(
+      `/* Hyper-parameters of ${h.doc} (kind '${key}'): the Float64Array ${h.pack} fills, read through ${h.parse}. */`,
+    );
+    out.push(
+      `typedef struct { ${h.fields.map(([c, k]) => `${k === 'bool' ? 'int' : 'float'} ${c};`).join(' ')} } ${h.cType};`,
+    );
     out.push(`static inline ${h.cType} ${h.parse}(const double *h) {`);
-    out.push(`  ${h.cType} r = { ${h.fields.map(([, k], i) => (k === 'bool' ? `h[${i}] != 0` : `(float)h[${i}]`)).join(', ')} };`);
+    out.push(
+      `  ${h.cType} r = { ${h.fields.map(([, k], i) => (k === 'bool' ? `h[${i}] != 0` : `(float)h[${i}]`)).join(', ')} };`,
+    );
     out.push('  return r;', '}', '');
   }
-  out.push('/* One build\'s kernel entry points (tt_ops_avx512, tt_ops_avx2, … and tt_ops_wasm): op_<field> in kernels/. */');
+  out.push(
+    "/* One build's kernel entry points (tt_ops_avx512, tt_ops_avx2, … and tt_ops_wasm): op_<field> in kernels/. */",
+  );
   out.push('typedef struct tt_ops {', '  const char *name;', '  int vl, mr, nr;');
   for (const k of kernels) {
     out.push(`  /* ${k.doc} */`);
     out.push(`  ${cRet(k)} (*${k.c})(${cParams(k)});`);
   }
   out.push('} tt_ops;', '');
-  out.push('/* The entry points in tt_ops order, after name, vl, mr, nr (kernels.inc.c defines each build\'s table with it). */');
+  out.push(
+    "/* The entry points in tt_ops order, after name, vl, mr, nr (kernels.inc.c defines each build's table with it). */",
+  );
   out.push(`#define TT_OPS_ENTRY_POINTS ${kernels.map((k) => `op_${k.c}`).join(', ')}`);
   out.push('', '#endif', '');
   return out.join('\n');
 }
 
 function genAddon() {
-  const out = [`/* ${BANNER} */`, '/* Node-API functions, one per kernel; included by addon.c after its argument helpers. */', ''];
+  const out = [
+    `/* ${BANNER} */`,
+    '/* Node-API functions, one per kernel; included by addon.c after its argument helpers. */',
+    '',
+  ];
   const native = kernels.filter((k) => k.native !== false);
   for (const k of native) {
     out.push(`static napi_value js_${k.c}(napi_env env, napi_callback_info info) {`);
     out.push(`  GETARGS(${k.args.length});`);
     k.args.forEach((a, i) => {
-      const v = snake(a.name), t = cParamType(a);
+      const v = snake(a.name),
+        t = cParamType(a);
       const req = a.nullable ? 0 : 1;
-      if (a.kind === 'f32') out.push(`  ${t}${v} = arr(env, argv[${i}], napi_float32_array, "${k.name}", "${a.name}", ${req});`);
-      else if (isHyper(a)) out.push(`  ${t}${v} = arr(env, argv[${i}], napi_float64_array, "${k.name}", "${a.name}", ${req});`);
-      else if (a.kind === 'i32' || isGeom(a)) out.push(`  ${t}${v} = arr(env, argv[${i}], napi_int32_array, "${k.name}", "${a.name}", ${req});`);
+      if (a.kind === 'f32')
+        out.push(`  ${t}${v} = arr(env, argv[${i}], napi_float32_array, "${k.name}", "${a.name}", ${req});`);
+      else if (isHyper(a))
+        out.push(`  ${t}${v} = arr(env, argv[${i}], napi_float64_array, "${k.name}", "${a.name}", ${req});`);
+      else if (a.kind === 'i32' || isGeom(a))
+        out.push(`  ${t}${v} = arr(env, argv[${i}], napi_int32_array, "${k.name}", "${a.name}", ${req});`);
       else if (a.kind === 'any4') out.push(`  ${t}${v} = any4(env, argv[${i}], "${k.name}", "${a.name}");`);
       else if (a.kind === 'bool') out.push(`  int ${v} = B(env, argv[${i}]);`);
       else if (a.kind === 'int') out.push(`  int ${v} = (int)I(env, argv[${i}]);`);
@@ -100,7 +131,7 @@ function genAddon() {
     }
     out.push('}', '');
   }
-  out.push('/* The kernel object\'s functions (KFN binds each to one build\'s tt_ops). */');
+  out.push("/* The kernel object's functions (KFN binds each to one build's tt_ops). */");
   out.push('#define KERNEL_FUNCTIONS \\');
   out.push(native.map((k) => `  KFN("${k.name}", js_${k.c})`).join(', \\\n'));
   out.push('');
@@ -108,7 +139,10 @@ function genAddon() {
 }
 
 function genWasm() {
-  const out = [`/* ${BANNER} */`, '/* WebAssembly exports, one per kernel (operands are addresses in the module\'s memory); included by wasm_api.c. */'];
+  const out = [
+    `/* ${BANNER} */`,
+    "/* WebAssembly exports, one per kernel (operands are addresses in the module's memory); included by wasm_api.c. */",
+  ];
   for (const k of kernels.filter((k) => k.wasm !== false)) {
     const call = `op_${k.c}(${k.args.map((a) => snake(a.name)).join(', ')})`;
     out.push(`EXPORT(${k.name}) ${cRet(k)} w_${k.c}(${cParams(k)}) { ${cRet(k) === 'void' ? '' : 'return '}${call}; }`);
@@ -132,7 +166,8 @@ const tsRet = (k) => (k.ret === 'bool' ? 'boolean' : k.ret === 'int' ? 'number' 
 const tsParams = (k) => k.args.map((a) => `${a.name}: ${tsType(a)}`).join(', ');
 const wrap = (line, indent) => {
   if (line.length <= 120) return [line];
-  const open = line.indexOf('(') + 1, close = line.lastIndexOf(')');
+  const open = line.indexOf('(') + 1,
+    close = line.lastIndexOf(')');
   const parts = line.slice(open, close).split(', ');
   const lines = [line.slice(0, open)];
   for (const p of parts) {
@@ -147,11 +182,20 @@ const wrap = (line, indent) => {
 };
 
 function genTs() {
-  const out = [`// ${BANNER}`, '/* eslint-disable */', "import type { AdamHyper, Conv2dGeometry, Pool2dGeometry, SgdHyper } from './types.js';", '', 'type F32 = Float32Array;', ''];
+  const out = [
+    `// ${BANNER}`,
+    '/* eslint-disable */',
+    "import type { AdamHyper, Conv2dGeometry, Pool2dGeometry, SgdHyper } from './types.js';",
+    '',
+    'type F32 = Float32Array;',
+    '',
+  ];
   for (const g of Object.values(geometries)) {
     const buf = `${g.pack}Buffer`;
     out.push(`const ${buf} = new Int32Array(${g.fields.length});`);
-    out.push(`/** Packs ${g.doc} into the layout of ${g.enumPrefix}_* (one shared buffer: the kernel reads it before the next call). */`);
+    out.push(
+      `/** Packs ${g.doc} into the layout of ${g.enumPrefix}_* (one shared buffer: the kernel reads it before the next call). */`,
+    );
     out.push(`export function ${g.pack}(g: ${g.tsType}): Int32Array {`);
     out.push(`  const b = ${buf};`);
     g.fields.forEach(([, ts], i) => out.push(`  b[${i}] = g.${ts};`));
@@ -160,13 +204,17 @@ function genTs() {
   for (const h of Object.values(hypers)) {
     const buf = `${h.pack}Buffer`;
     out.push(`const ${buf} = new Float64Array(${h.fields.length});`);
-    out.push(`/** Packs the hyper-parameters of ${h.doc} (one shared buffer: the kernel reads it before the next call). */`);
+    out.push(
+      `/** Packs the hyper-parameters of ${h.doc} (one shared buffer: the kernel reads it before the next call). */`,
+    );
     out.push(`export function ${h.pack}(h: ${h.tsType}): Float64Array {`);
     out.push(`  const b = ${buf};`);
     h.fields.forEach(([c, k, ts], i) => out.push(`  b[${i}] = ${k === 'bool' ? `${ts} ? 1 : 0` : ts}; // ${c}`));
     out.push('  return b;', '}', '');
   }
-  out.push('/** The flat kernel ABI shared by the native addon and the wasm modules (what accel.ts turns into a Backend). */');
+  out.push(
+    '/** The flat kernel ABI shared by the native addon and the wasm modules (what accel.ts turns into a Backend). */',
+  );
   out.push('export interface RawKernels {');
   for (const k of kernels) {
     const optional = k.native === false || k.wasm === false ? '?' : '';
@@ -174,16 +222,22 @@ function genTs() {
     out.push(...wrap(`  ${k.name}${optional}(${tsParams(k)}): ${tsRet(k)};`, '  '));
   }
   out.push('}', '');
-  out.push('/** Copy roles of a wasm call: i copied in, o copied out, b both; a null operand is passed as address 0. */');
+  out.push(
+    '/** Copy roles of a wasm call: i copied in, o copied out, b both; a null operand is passed as address 0. */',
+  );
   out.push("export type WasmRole = 'i' | 'o' | 'b';");
   out.push('type WasmFn = (...args: number[]) => number;', '');
   out.push('/**');
-  out.push(' * The kernels of a wasm module: each call lays its array operands out in the module\'s memory with their copy roles');
+  out.push(
+    " * The kernels of a wasm module: each call lays its array operands out in the module's memory with their copy roles",
+  );
   out.push(' * (`run`, src/backend/wasm.ts), calls the export with their addresses and copies the outputs back.');
   out.push(' */');
   out.push('export abstract class WasmKernelCalls implements RawKernels {');
   out.push('  protected abstract readonly fn: Record<string, WasmFn>;');
-  out.push('  protected abstract run(arrays: (F32 | Int32Array | Float64Array | null)[], roles: WasmRole[], body: (p: number[]) => number): number;');
+  out.push(
+    '  protected abstract run(arrays: (F32 | Int32Array | Float64Array | null)[], roles: WasmRole[], body: (p: number[]) => number): number;',
+  );
   for (const k of kernels.filter((k) => k.wasm !== false)) {
     const arrays = k.args.filter((a) => isBuf(a) || isGeom(a) || isHyper(a));
     const roles = arrays.map((a) => {
@@ -192,10 +246,14 @@ function genTs() {
       return when ? `${when} ? 'b' : 'o'` : `'${r}'`;
     });
     let ai = 0;
-    const callArgs = k.args.map((a) => (isBuf(a) || isGeom(a) || isHyper(a) ? `p[${ai++}]` : a.kind === 'bool' ? `+${a.name}` : a.name));
+    const callArgs = k.args.map((a) =>
+      isBuf(a) || isGeom(a) || isHyper(a) ? `p[${ai++}]` : a.kind === 'bool' ? `+${a.name}` : a.name,
+    );
     const ret = k.ret === 'bool' ? ' !== 0' : '';
     out.push(...wrap(`  ${k.name}(${tsParams(k)}): ${tsRet(k)} {`, '  '));
-    out.push(`    ${tsRet(k) === 'void' ? '' : 'return '}this.run([${arrays.map((a) => a.name).join(', ')}], [${roles.join(', ')}],`);
+    out.push(
+      `    ${tsRet(k) === 'void' ? '' : 'return '}this.run([${arrays.map((a) => a.name).join(', ')}], [${roles.join(', ')}],`,
+    );
     out.push(`      (p) => this.fn.${k.name}(${callArgs.join(', ')}))${ret};`);
     out.push('  }');
   }
@@ -223,4 +281,5 @@ if (check && stale.length) {
   console.error(`tatami: generated kernel files out of date (run node scripts/gen-kernels.mjs): ${stale.join(', ')}`);
   process.exit(1);
 }
-if (!check) console.log(stale.length ? `tatami: wrote ${stale.join(', ')}` : 'tatami: generated kernel files up to date');
+if (!check)
+  console.log(stale.length ? `tatami: wrote ${stale.join(', ')}` : 'tatami: generated kernel files up to date');

@@ -19,10 +19,18 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Folders the server exposes (everything else 404s): the page, photos, the Fashion-MNIST subset, the wasm. */
 const PUBLIC = ['web', 'assets/images', 'data/fashion-mnist', 'build-wasm'];
 const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json', '.png': 'image/png', '.jpg': 'image/jpeg', '.svg': 'image/svg+xml',
-  '.wasm': 'application/wasm', '.gz': 'application/octet-stream', '.safetensors': 'application/octet-stream',
-  '.txt': 'text/plain; charset=utf-8', '.map': 'application/json',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.svg': 'image/svg+xml',
+  '.wasm': 'application/wasm',
+  '.gz': 'application/octet-stream',
+  '.safetensors': 'application/octet-stream',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json',
 };
 
 /** Bundles web/src/{main,train-worker}.ts into web/dist (ESM, browser platform, source maps) with the library's browser entry. */
@@ -31,11 +39,24 @@ export async function buildPlayground({ minify = false } = {}) {
   // The library's own browser seams (X.ts → X.browser.ts, no node: built-ins), as in its browser bundle.
   const { browserSeams } = await import('./build-browser.mjs');
   const entry = join(root, 'src', 'browser.ts');
-  const tatami = { name: 'tatami-entry', setup(b) { b.onResolve({ filter: /^tatami$/ }, () => ({ path: entry })); } };
+  const tatami = {
+    name: 'tatami-entry',
+    setup(b) {
+      b.onResolve({ filter: /^tatami$/ }, () => ({ path: entry }));
+    },
+  };
   await esbuild.build({
     entryPoints: { main: 'web/src/main.ts', 'train-worker': 'web/src/train-worker.ts' },
-    absWorkingDir: root, outdir: 'web/dist', bundle: true, format: 'esm', platform: 'browser', target: 'es2022',
-    sourcemap: true, minify, plugins: [tatami, browserSeams()], logLevel: 'warning',
+    absWorkingDir: root,
+    outdir: 'web/dist',
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    sourcemap: true,
+    minify,
+    plugins: [tatami, browserSeams()],
+    logLevel: 'warning',
     define: { 'process.env.NODE_DEBUG': 'undefined' },
   });
 }
@@ -49,19 +70,34 @@ export function servePlayground({ port = 8080, host = '127.0.0.1', isolated = tr
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     let path = decodeURIComponent(url.pathname);
-    if (path === '/' || path === '/web') { res.writeHead(302, { location: '/web/' }); res.end(); return; }
+    if (path === '/' || path === '/web') {
+      res.writeHead(302, { location: '/web/' });
+      res.end();
+      return;
+    }
     if (path.endsWith('/')) path += 'index.html';
     const rel = normalize(path).replace(/^[/\\]+/, '');
     let file = join(root, rel);
     // Kernels not built locally: fall back to the prebuilt modules committed in wasm/.
     if (rel.startsWith('build-wasm') && !existsSync(file)) file = join(root, 'wasm', rel.slice('build-wasm/'.length));
-    const ok = folders.some((p) => rel === p || rel.startsWith(p + sep) || rel.startsWith(p + '/')) && file.startsWith(root + sep);
+    const ok =
+      folders.some((p) => rel === p || rel.startsWith(p + sep) || rel.startsWith(p + '/')) &&
+      file.startsWith(root + sep);
     const headers = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
-    if (isolated) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin' });
+    if (isolated)
+      Object.assign(headers, {
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
+        'cross-origin-resource-policy': 'same-origin',
+      });
     try {
       if (!ok || !(await stat(file)).isFile()) throw new Error('not found');
       const body = await readFile(file);
-      res.writeHead(200, { ...headers, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length });
+      res.writeHead(200, {
+        ...headers,
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'content-length': body.length,
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch {
       res.writeHead(404, { ...headers, 'content-type': 'text/plain' });
@@ -85,6 +121,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const isolated = !args.includes('--no-isolation');
     const server = await servePlayground({ port, isolated });
     const addr = server.address();
-    console.log(`Tatami playground: http://localhost:${addr.port}/  (${isolated ? 'cross-origin isolated: threads on' : 'not isolated: one thread'}; Ctrl+C to stop)`);
+    console.log(
+      `Tatami playground: http://localhost:${addr.port}/  (${isolated ? 'cross-origin isolated: threads on' : 'not isolated: one thread'}; Ctrl+C to stop)`,
+    );
   }
 }

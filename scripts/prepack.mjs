@@ -24,11 +24,24 @@ const run = (args, what) => {
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 const tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
 run([tsc, '-p', 'tsconfig.build.json'], 'the TypeScript build (tsc -p tsconfig.build.json)');
-run([join(root, 'scripts', 'wasm.mjs'), 'install'], 'the WebAssembly modules (prebuilt in wasm/, or compiled when native/src changed)');
+run(
+  [join(root, 'scripts', 'wasm.mjs'), 'install'],
+  'the WebAssembly modules (prebuilt in wasm/, or compiled when native/src changed)',
+);
 run([join(root, 'scripts', 'build-browser.mjs')], 'the browser bundle (dist/browser/)');
-for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'build-wasm/tatami.wasm', 'build-wasm/tatami-mt.wasm', 'dist/browser/tatami.js', 'dist/browser/tatami.wasm']) {
+for (const f of [
+  'dist/index.js',
+  'dist/index.d.ts',
+  'dist/cli/main.js',
+  'build-wasm/tatami.wasm',
+  'build-wasm/tatami-mt.wasm',
+  'dist/browser/tatami.js',
+  'dist/browser/tatami.wasm',
+]) {
   if (!existsSync(join(root, f))) {
-    console.error(`tatami prepack: ${f} was not built; refusing to pack a package without it (is clang ≥ 16 with wasm-ld installed? see scripts/setup-system.sh)`);
+    console.error(
+      `tatami prepack: ${f} was not built; refusing to pack a package without it (is clang ≥ 16 with wasm-ld installed? see scripts/setup-system.sh)`,
+    );
     process.exit(1);
   }
 }

@@ -16,7 +16,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -32,16 +43,18 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 /** The files the modules are built from: everything under native/src (kernel families live in subfolders) and the
  * build script, in a fixed order. */
 function sourceFiles(base = root) {
-  const walk = (dir) => readdirSync(dir, { withFileTypes: true })
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  const walk = (dir) =>
+    readdirSync(dir, { withFileTypes: true })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
   return [...walk(join(base, 'native', 'src')), join(base, 'scripts', 'build-wasm.mjs')];
 }
 
 /** One hash over the sources (each file's path relative to the root, then its bytes). */
 export function sourceHash(base = root) {
   const h = createHash('sha256');
-  for (const f of sourceFiles(base)) h.update(relative(base, f).replaceAll('\\', '/')).update('\0').update(readFileSync(f)).update('\0');
+  for (const f of sourceFiles(base))
+    h.update(relative(base, f).replaceAll('\\', '/')).update('\0').update(readFileSync(f)).update('\0');
   return h.digest('hex');
 }
 
@@ -53,16 +66,24 @@ export function readManifest() {
 /** Builds the four modules with `clang` in a scratch copy of the sources; returns { dir, version } (caller removes dir). */
 export function buildScratch(clang = process.env.CLANG || PINNED_CLANG) {
   const version = spawnSync(clang, ['--version'], { encoding: 'utf8' });
-  if (version.status !== 0) throw new Error(`${clang} not found (the prebuilt wasm modules are pinned to ${PINNED_CLANG}; scripts/setup-system.sh installs it)`);
+  if (version.status !== 0)
+    throw new Error(
+      `${clang} not found (the prebuilt wasm modules are pinned to ${PINNED_CLANG}; scripts/setup-system.sh installs it)`,
+    );
   const dir = mkdtempSync(join(tmpdir(), 'tatami-wasm-'));
   mkdirSync(join(dir, 'scripts'));
   cpSync(join(root, 'native', 'src'), join(dir, 'native', 'src'), { recursive: true });
   copyFileSync(join(root, 'scripts', 'build-wasm.mjs'), join(dir, 'scripts', 'build-wasm.mjs'));
-  const r = spawnSync(process.execPath, [join(dir, 'scripts', 'build-wasm.mjs')], { encoding: 'utf8', env: { ...process.env, CLANG: clang } });
+  const r = spawnSync(process.execPath, [join(dir, 'scripts', 'build-wasm.mjs')], {
+    encoding: 'utf8',
+    env: { ...process.env, CLANG: clang },
+  });
   const missing = MODULES.filter((m) => !existsSync(join(dir, 'build-wasm', m)));
   if (r.status !== 0 || missing.length) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`wasm build with ${clang} did not produce ${missing.join(', ') || 'its modules'}: ${r.stdout}${r.stderr}`);
+    throw new Error(
+      `wasm build with ${clang} did not produce ${missing.join(', ') || 'its modules'}: ${r.stdout}${r.stderr}`,
+    );
   }
   return { dir, version: /clang version ([\d.]+)/.exec(version.stdout)?.[1] ?? 'unknown' };
 }
@@ -90,15 +111,22 @@ export function check() {
   const problems = [];
   const manifest = readManifest();
   if (!manifest) return ['wasm/manifest.json missing'];
-  if (manifest.sources !== sourceHash()) problems.push('wasm/ was built from other sources than native/src + scripts/build-wasm.mjs now (run npm run wasm:update)');
+  if (manifest.sources !== sourceHash())
+    problems.push(
+      'wasm/ was built from other sources than native/src + scripts/build-wasm.mjs now (run npm run wasm:update)',
+    );
   const { dir } = buildScratch();
   try {
     for (const m of MODULES) {
       const fresh = readFileSync(join(dir, 'build-wasm', m));
       const committed = existsSync(join(prebuiltDir, m)) ? readFileSync(join(prebuiltDir, m)) : null;
       if (!committed) problems.push(`wasm/${m} missing`);
-      else if (!fresh.equals(committed)) problems.push(`wasm/${m} differs from a fresh ${PINNED_CLANG} build (${sha256(committed).slice(0, 12)} vs ${sha256(fresh).slice(0, 12)})`);
-      else if (manifest.modules?.[m] !== sha256(committed)) problems.push(`wasm/manifest.json has the wrong hash for ${m}`);
+      else if (!fresh.equals(committed))
+        problems.push(
+          `wasm/${m} differs from a fresh ${PINNED_CLANG} build (${sha256(committed).slice(0, 12)} vs ${sha256(fresh).slice(0, 12)})`,
+        );
+      else if (manifest.modules?.[m] !== sha256(committed))
+        problems.push(`wasm/manifest.json has the wrong hash for ${m}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -123,10 +151,16 @@ function install() {
         copied.push(m);
       }
     }
-    say(`wasm kernels: prebuilt modules (${manifest.clang}) ${copied.length ? `installed in build-wasm/ (${copied.join(', ')})` : 'already in build-wasm/'}`);
+    say(
+      `wasm kernels: prebuilt modules (${manifest.clang}) ${copied.length ? `installed in build-wasm/ (${copied.join(', ')})` : 'already in build-wasm/'}`,
+    );
     return;
   }
-  say(manifest ? 'native/src differs from the prebuilt wasm modules\' sources: compiling them here' : 'no prebuilt wasm modules: compiling them here');
+  say(
+    manifest
+      ? "native/src differs from the prebuilt wasm modules' sources: compiling them here"
+      : 'no prebuilt wasm modules: compiling them here',
+  );
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-wasm.mjs'), '--if-stale'], { stdio: 'inherit' });
   process.exitCode = r.status ?? 0;
 }
@@ -138,7 +172,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   else if (cmd === 'check') {
     const problems = check();
     for (const p of problems) console.error(`tatami wasm check: ${p}`);
-    if (!problems.length) say(`prebuilt wasm modules are reproducible: a fresh ${PINNED_CLANG} build is byte-identical`);
+    if (!problems.length)
+      say(`prebuilt wasm modules are reproducible: a fresh ${PINNED_CLANG} build is byte-identical`);
     process.exitCode = problems.length ? 1 : 0;
   } else {
     console.error('usage: node scripts/wasm.mjs install | update | check');

@@ -106,15 +106,32 @@ test('activations: PyTorch values at the kinks, module-level and method spelling
   const x = tt.tensor([-1, 0.5, 2]);
   assert.deepEqual(tt.relu(x).tolist(), x.relu().tolist());
   assert.deepEqual(tt.sigmoid(x).tolist(), F.sigmoid(x).tolist());
-  assert.deepEqual(F.softplus(tt.tensor([30, -30])).tolist().map((v) => Math.round(v * 1e6) / 1e6), [30, 0]);
+  assert.deepEqual(
+    F.softplus(tt.tensor([30, -30]))
+      .tolist()
+      .map((v) => Math.round(v * 1e6) / 1e6),
+    [30, 0],
+  );
 });
 
 test('activation error messages', () => {
-  assert.throws(() => F.gelu(tt.ones([2]), { approximate: 'fast' as 'tanh' }), /gelu: approximate must be 'none' or 'tanh', got 'fast'/);
-  assert.throws(() => F.hardtanh(tt.ones([2]), { minVal: 1, maxVal: 0 }), /hardtanh: maxVal \(0\) must be ≥ minVal \(1\)/);
+  assert.throws(
+    () => F.gelu(tt.ones([2]), { approximate: 'fast' as 'tanh' }),
+    /gelu: approximate must be 'none' or 'tanh', got 'fast'/,
+  );
+  assert.throws(
+    () => F.hardtanh(tt.ones([2]), { minVal: 1, maxVal: 0 }),
+    /hardtanh: maxVal \(0\) must be ≥ minVal \(1\)/,
+  );
   assert.throws(() => F.softplus(tt.ones([2]), { beta: 0 }), /softplus: beta must be > 0/);
-  assert.throws(() => F.silu(tt.tensor([1, 2], { dtype: 'int32' })), /silu: input must be a floating-point tensor, got int32/);
-  assert.throws(() => F.prelu(tt.ones([2, 3]), tt.ones([2])), /prelu: weight \[2\] must have 1 element or one per channel \(3 for input \[2, 3\]\)/);
+  assert.throws(
+    () => F.silu(tt.tensor([1, 2], { dtype: 'int32' })),
+    /silu: input must be a floating-point tensor, got int32/,
+  );
+  assert.throws(
+    () => F.prelu(tt.ones([2, 3]), tt.ones([2])),
+    /prelu: weight \[2\] must have 1 element or one per channel \(3 for input \[2, 3\]\)/,
+  );
   assert.throws(() => F.celu(tt.ones([2]), { alpha: 0 }), /celu: alpha must be a finite non-zero number/);
 });
 
@@ -123,7 +140,10 @@ test('dropout: inverted scaling, statistics, determinism with a seed, identity i
   const y = F.dropout(x, { p: 0.3, generator: new tt.Generator(5) });
   const vals = y.tolist();
   const kept = vals.filter((v) => v !== 0);
-  assert.ok(kept.every((v) => Math.abs(v - 1 / 0.7) < 1e-6), 'kept values are scaled by 1/(1-p)');
+  assert.ok(
+    kept.every((v) => Math.abs(v - 1 / 0.7) < 1e-6),
+    'kept values are scaled by 1/(1-p)',
+  );
   const dropRate = 1 - kept.length / vals.length;
   assert.ok(Math.abs(dropRate - 0.3) < 0.02, `drop rate ${dropRate}`);
   assert.ok(Math.abs(y.mean().item() - 1) < 0.03, 'expectation is preserved');
@@ -136,7 +156,11 @@ test('dropout: inverted scaling, statistics, determinism with a seed, identity i
   assert.deepEqual(F.dropout(x, { p: 0.5 }).tolist(), a, 'the global generator is seeded by manualSeed');
   assert.equal(F.dropout(x, { p: 0.5, training: false }), x, 'identity when not training');
   assert.equal(F.dropout(x, { p: 0 }), x);
-  assert.ok(F.dropout(x, { p: 1 }).tolist().every((v) => v === 0));
+  assert.ok(
+    F.dropout(x, { p: 1 })
+      .tolist()
+      .every((v) => v === 0),
+  );
   // Gradient: the same mask scales the gradient.
   const w = tt.ones([4, 5], { requiresGrad: true });
   const d = F.dropout(w, { p: 0.4, generator: new tt.Generator(3) });
@@ -153,7 +177,10 @@ test('dropout2d zeroes whole channels', () => {
   const planes = y.reshape(8 * 16, 9).toArray() as number[][];
   let dropped = 0;
   for (const p of planes) {
-    assert.ok(p.every((v) => v === p[0]), 'a channel is dropped or kept as a whole');
+    assert.ok(
+      p.every((v) => v === p[0]),
+      'a channel is dropped or kept as a whole',
+    );
     assert.ok(p[0] === 0 || p[0] === 2);
     if (p[0] === 0) dropped++;
   }
@@ -161,7 +188,9 @@ test('dropout2d zeroes whole channels', () => {
   y.sum().backward();
   assert.deepEqual(x.grad!.tolist(), y.detach().tolist());
   // A 3-D input is read as [N, C, L] (PyTorch 1.13): each row of L values is dropped or kept together.
-  const rows = F.dropout2d(tt.ones([4, 6, 5]), { p: 0.5, generator: new tt.Generator(1) }).reshape(24, 5).toArray() as number[][];
+  const rows = F.dropout2d(tt.ones([4, 6, 5]), { p: 0.5, generator: new tt.Generator(1) })
+    .reshape(24, 5)
+    .toArray() as number[][];
   assert.ok(rows.every((r) => r.every((v) => v === r[0])));
   assert.ok(rows.some((r) => r[0] === 0) && rows.some((r) => r[0] === 2));
   assert.equal(F.dropout2d(x, { training: false }), x);
@@ -170,7 +199,13 @@ test('dropout2d zeroes whole channels', () => {
 });
 
 test('dropout error messages', () => {
-  assert.throws(() => F.dropout(tt.ones([2]), { p: 1.5 }), /dropout: dropout probability has to be between 0 and 1, but got 1.5/);
+  assert.throws(
+    () => F.dropout(tt.ones([2]), { p: 1.5 }),
+    /dropout: dropout probability has to be between 0 and 1, but got 1.5/,
+  );
   assert.throws(() => F.dropout(tt.ones([2]), { p: -0.1 }), /between 0 and 1/);
-  assert.throws(() => F.dropout2d(tt.ones([2, 3]), { p: 0.5 }), /dropout2d: expected a 4-D input \[N, C, H, W\] \(or 3-D \[N, C, L\]\), got shape \[2, 3\]/);
+  assert.throws(
+    () => F.dropout2d(tt.ones([2, 3]), { p: 0.5 }),
+    /dropout2d: expected a 4-D input \[N, C, H, W\] \(or 3-D \[N, C, L\]\), got shape \[2, 3\]/,
+  );
 });

@@ -29,7 +29,14 @@ test('gradcheck: attention plain, scaled, causal, bool and float masks (float64)
     const q = rand64([2, 3, 4], 1);
     const k = rand64([2, 5, 4], 2);
     const v = rand64([2, 5, 2], 3);
-    const mask = tt.tensor([[1, 0, 1, 1, 0], [1, 1, 1, 0, 0], [0, 0, 1, 1, 1]], { dtype: 'bool' });
+    const mask = tt.tensor(
+      [
+        [1, 0, 1, 1, 0],
+        [1, 1, 1, 0, 0],
+        [0, 0, 1, 1, 1],
+      ],
+      { dtype: 'bool' },
+    );
     const fmask = rand64([3, 5], 4, -2, 1).detach();
     assert.ok(tt.gradcheck((a, b, c) => F.scaledDotProductAttention(a, b, c), [q, k, v]));
     assert.ok(tt.gradcheck((a, b, c) => F.scaledDotProductAttention(a, b, c, { scale: 0.3 }), [q, k, v]));
@@ -37,7 +44,9 @@ test('gradcheck: attention plain, scaled, causal, bool and float masks (float64)
     assert.ok(tt.gradcheck((a, b, c) => F.scaledDotProductAttention(a, b, c, { attnMask: mask }), [q, k, v]));
     assert.ok(tt.gradcheck((a, b, c) => F.scaledDotProductAttention(a, b, c, { attnMask: fmask }), [q, k, v]));
     const g = () => new tt.Generator(7);
-    assert.ok(tt.gradcheck((a, b, c) => F.scaledDotProductAttention(a, b, c, { dropoutP: 0.3, generator: g() }), [q, k, v]));
+    assert.ok(
+      tt.gradcheck((a, b, c) => F.scaledDotProductAttention(a, b, c, { dropoutP: 0.3, generator: g() }), [q, k, v]),
+    );
   });
 });
 
@@ -45,8 +54,19 @@ test('attention: causal equals an explicit lower-triangular bool mask; dropout i
   const q = tt.randn([2, 4, 3], { generator: new tt.Generator(1) });
   const k = tt.randn([2, 4, 3], { generator: new tt.Generator(2) });
   const v = tt.randn([2, 4, 5], { generator: new tt.Generator(3) });
-  const tril = tt.tensor([[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]], { dtype: 'bool' });
-  assert.deepEqual(F.scaledDotProductAttention(q, k, v, { isCausal: true }).tolist(), F.scaledDotProductAttention(q, k, v, { attnMask: tril }).tolist());
+  const tril = tt.tensor(
+    [
+      [1, 0, 0, 0],
+      [1, 1, 0, 0],
+      [1, 1, 1, 0],
+      [1, 1, 1, 1],
+    ],
+    { dtype: 'bool' },
+  );
+  assert.deepEqual(
+    F.scaledDotProductAttention(q, k, v, { isCausal: true }).tolist(),
+    F.scaledDotProductAttention(q, k, v, { attnMask: tril }).tolist(),
+  );
   // The first query sees only the first key: its output is that key's value.
   const out = F.scaledDotProductAttention(q, k, v, { isCausal: true });
   assert.deepEqual(out.select(0, 0).select(0, 0).tolist(), v.select(0, 0).select(0, 0).tolist());
@@ -57,9 +77,21 @@ test('attention: causal equals an explicit lower-triangular bool mask; dropout i
 
 test('attention error messages', () => {
   const q = tt.ones([2, 3, 4]);
-  assert.throws(() => F.scaledDotProductAttention(q, tt.ones([2, 5, 3]), tt.ones([2, 5, 2])), /scaledDotProductAttention: query \[2, 3, 4\] has embedding size 4 but key \[2, 5, 3\] has 3/);
-  assert.throws(() => F.scaledDotProductAttention(q, tt.ones([2, 5, 4]), tt.ones([2, 6, 2])), /key \[2, 5, 4\] has 5 positions but value \[2, 6, 2\] has 6/);
-  assert.throws(() => F.scaledDotProductAttention(q, q, q, { isCausal: true, attnMask: tt.ones([3, 3]) }), /attnMask cannot be combined with isCausal/);
-  assert.throws(() => F.scaledDotProductAttention(q, q, q, { attnMask: tt.ones([3, 3], { dtype: 'int32' }) }), /attnMask must be bool \(true = attend\) or floating/);
+  assert.throws(
+    () => F.scaledDotProductAttention(q, tt.ones([2, 5, 3]), tt.ones([2, 5, 2])),
+    /scaledDotProductAttention: query \[2, 3, 4\] has embedding size 4 but key \[2, 5, 3\] has 3/,
+  );
+  assert.throws(
+    () => F.scaledDotProductAttention(q, tt.ones([2, 5, 4]), tt.ones([2, 6, 2])),
+    /key \[2, 5, 4\] has 5 positions but value \[2, 6, 2\] has 6/,
+  );
+  assert.throws(
+    () => F.scaledDotProductAttention(q, q, q, { isCausal: true, attnMask: tt.ones([3, 3]) }),
+    /attnMask cannot be combined with isCausal/,
+  );
+  assert.throws(
+    () => F.scaledDotProductAttention(q, q, q, { attnMask: tt.ones([3, 3], { dtype: 'int32' }) }),
+    /attnMask must be bool \(true = attend\) or floating/,
+  );
   assert.throws(() => F.scaledDotProductAttention(q, q, q, { dropoutP: 2 }), /dropoutP must be in \[0, 1\]/);
 });

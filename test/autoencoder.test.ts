@@ -14,7 +14,13 @@ function mse(model: tt.nn.Module, x: tt.Tensor, recon: (x: tt.Tensor) => tt.Tens
 }
 
 /** `steps` Adam steps of `lossOf` over random minibatches of x. */
-function train(model: tt.nn.AnyModule, x: tt.Tensor, steps: number, lossOf: (xb: tt.Tensor) => tt.Tensor, lr = 2e-3): void {
+function train(
+  model: tt.nn.AnyModule,
+  x: tt.Tensor,
+  steps: number,
+  lossOf: (xb: tt.Tensor) => tt.Tensor,
+  lr = 2e-3,
+): void {
   const opt = new tt.optim.Adam(model.parameters(), { lr });
   const gen = new tt.Generator(1);
   model.train();
@@ -39,7 +45,10 @@ test('LinearAutoencoder: shapes, parameter count, and training on Fashion-MNIST 
   tt.manualSeed(0);
   const ae = new models.LinearAutoencoder({ hidden: [128], latentDim: 16 });
   // 784·128+128 + 128·16+16 + 16·128+128 + 128·784+784
-  assert.equal(ae.parameters().reduce((s, p) => s + p.numel(), 0), 784 * 128 + 128 + 128 * 16 + 16 + 16 * 128 + 128 + 128 * 784 + 784);
+  assert.equal(
+    ae.parameters().reduce((s, p) => s + p.numel(), 0),
+    784 * 128 + 128 + 128 * 16 + 16 + 16 * 128 + 128 + 128 * 784 + 784,
+  );
   const { x } = fashion(true, 512);
   const { x: held } = fashion(false, 128);
   assert.deepEqual(ae.encode(held).shape, [128, 16]);
@@ -53,12 +62,18 @@ test('LinearAutoencoder: shapes, parameter count, and training on Fashion-MNIST 
 
 test('DenoisingAutoencoder: corrupts only in training mode; learns to denoise', () => {
   tt.manualSeed(1);
-  const dae = new models.DenoisingAutoencoder(new models.LinearAutoencoder({ hidden: [128], latentDim: 32 }), { level: 0.3, generator: new tt.Generator(5) });
+  const dae = new models.DenoisingAutoencoder(new models.LinearAutoencoder({ hidden: [128], latentDim: 32 }), {
+    level: 0.3,
+    generator: new tt.Generator(5),
+  });
   const x = tt.full([2, 1, 28, 28], 0.5);
   const noisy = dae.corrupt(x);
   assert.ok(!tt.allclose(noisy, x));
   assert.ok(noisy.min().item() >= 0 && noisy.max().item() <= 1);
-  const masked = new models.DenoisingAutoencoder(new models.LinearAutoencoder(), { noise: 'masking', level: 0.5 }).corrupt(tt.ones([1, 1, 28, 28]));
+  const masked = new models.DenoisingAutoencoder(new models.LinearAutoencoder(), {
+    noise: 'masking',
+    level: 0.5,
+  }).corrupt(tt.ones([1, 1, 28, 28]));
   const kept = masked.sum().item() / 784;
   assert.ok(kept > 0.4 && kept < 0.6, `masking kept ${kept}`);
   const { x: train_ } = fashion(true, 512);
@@ -69,14 +84,24 @@ test('DenoisingAutoencoder: corrupts only in training mode; learns to denoise', 
   dae.eval();
   const denoised = tt.noGrad(() => tt.F.mseLoss(dae.forward(noisyHeld), held).item());
   assert.ok(denoised < 0.7 * inputError, `noisy ${inputError} → denoised ${denoised}`);
-  assert.throws(() => new models.DenoisingAutoencoder(new models.LinearAutoencoder(), { noise: 'masking', level: 2 }), /level must be/);
+  assert.throws(
+    () => new models.DenoisingAutoencoder(new models.LinearAutoencoder(), { noise: 'masking', level: 2 }),
+    /level must be/,
+  );
 });
 
 test('vaeLoss and the KL term match a hand computation', () => {
-  const mu = tt.tensor([[0.5, -1], [0, 2]]);
-  const logVar = tt.tensor([[0, Math.log(4)], [-1, 0.5]]);
+  const mu = tt.tensor([
+    [0.5, -1],
+    [0, 2],
+  ]);
+  const logVar = tt.tensor([
+    [0, Math.log(4)],
+    [-1, 0.5],
+  ]);
   // KL per row: ½Σ(μ² + σ² − logσ² − 1)
-  const klRow = (m: number[], lv: number[]) => 0.5 * m.reduce((s, mi, i) => s + mi * mi + Math.exp(lv[i]) - lv[i] - 1, 0);
+  const klRow = (m: number[], lv: number[]) =>
+    0.5 * m.reduce((s, mi, i) => s + mi * mi + Math.exp(lv[i]) - lv[i] - 1, 0);
   const kl = (klRow([0.5, -1], [0, Math.log(4)]) + klRow([0, 2], [-1, 0.5])) / 2;
   assert.ok(Math.abs(models.klDivergenceGaussian(mu, logVar).item() - kl) < 1e-6);
   const x = tt.tensor([[[[1, 0]]], [[[0.5, 0.25]]]]);

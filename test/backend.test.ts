@@ -30,7 +30,10 @@ for (const threads of [true, false]) {
     }
   }
 }
-const accelerated = [...backendNames().filter((n) => n !== 'reference'), ...(process.env.TATAMI_BACKEND ? [] : wasmBuilds.keys())];
+const accelerated = [
+  ...backendNames().filter((n) => n !== 'reference'),
+  ...(process.env.TATAMI_BACKEND ? [] : wasmBuilds.keys()),
+];
 console.log(`# kernel comparisons on: ${accelerated.join(', ')}`);
 
 function backendOf(name: string): Backend {
@@ -40,7 +43,9 @@ function backendOf(name: string): Backend {
 let seed = 12345;
 function rnd(): number {
   // xorshift: deterministic, independent of the library's generator
-  seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
   return ((seed >>> 0) / 4294967296) * 2 - 1;
 }
 function rand32(n: number, scale = 1): Float32Array {
@@ -53,18 +58,21 @@ const f64 = (a: Float32Array) => Float64Array.from(a);
 function close(actual: Float32Array, expected: ArrayLike<number>, atol: number, rtol: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < actual.length; i++) {
-    const e = expected[i], a = actual[i];
+    const e = expected[i],
+      a = actual[i];
     if (Number.isNaN(e) && Number.isNaN(a)) continue;
     if (e === a) continue;
     const err = Math.abs(a - e);
-    if (!(err <= atol + rtol * Math.abs(e))) assert.fail(`${what}: element ${i} is ${a}, expected ${e} (atol ${atol}, rtol ${rtol})`);
+    if (!(err <= atol + rtol * Math.abs(e)))
+      assert.fail(`${what}: element ${i} is ${a}, expected ${e} (atol ${atol}, rtol ${rtol})`);
   }
 }
 
 test('an accelerated backend is built and chosen by default', () => {
   const all = tt.availableBackends();
   assert.ok(all.some((b) => b.name === 'reference' && b.available));
-  for (const b of all) if (!b.available) assert.ok(b.reason && b.reason.length > 0, `${b.name} unavailable without a reason`);
+  for (const b of all)
+    if (!b.available) assert.ok(b.reason && b.reason.length > 0, `${b.name} unavailable without a reason`);
   if (process.env.TATAMI_BACKEND) return;
   const native = all.find((b) => b.name === 'native');
   const wasm = all.find((b) => b.name === 'wasm');
@@ -72,7 +80,12 @@ test('an accelerated backend is built and chosen by default', () => {
   if (native?.available) assert.match(name, /^native-(avx512|avx2|generic)$/);
   else if (wasm?.available) assert.match(name, /^wasm-(relaxed-)?simd$/);
   else assert.equal(name, 'reference');
-  console.log(`# default backend: ${name}; available: ${all.filter((b) => b.available).map((b) => b.name).join(', ')}`);
+  console.log(
+    `# default backend: ${name}; available: ${all
+      .filter((b) => b.available)
+      .map((b) => b.name)
+      .join(', ')}`,
+  );
 });
 
 test('all four wasm builds load where the wasm backend does', () => {
@@ -80,7 +93,11 @@ test('all four wasm builds load where the wasm backend does', () => {
   // Relaxed SIMD needs clang ≥ 16 at build time (scripts/setup-system.sh installs it) and Node's flag at run time.
   assert.deepEqual(wasmBuildFailures, []);
   assert.equal(wasmBuilds.size, 4);
-  assert.equal(tt.withBackend('wasm', () => tt.getBackendName()), 'wasm-relaxed-simd', 'the default wasm build is the fastest one');
+  assert.equal(
+    tt.withBackend('wasm', () => tt.getBackendName()),
+    'wasm-relaxed-simd',
+    'the default wasm build is the fastest one',
+  );
 });
 
 test('the threaded wasm build runs kernels on its worker threads', async () => {
@@ -90,7 +107,13 @@ test('the threaded wasm build runs kernels on its worker threads', async () => {
   setWasmThreads(3);
   for (let i = 0; i < 200 && getWasmThreads() < 3; i++) await new Promise((r) => setTimeout(r, 25));
   assert.equal(getWasmThreads(), 3, 'two workers started within 5 s');
-  const m = 96, n = 130, k = 200, a = rand32(m * k), w = rand32(k * n), c = new Float32Array(m * n), r = new Float64Array(m * n);
+  const m = 96,
+    n = 130,
+    k = 200,
+    a = rand32(m * k),
+    w = rand32(k * n),
+    c = new Float32Array(m * n),
+    r = new Float64Array(m * n);
   b.gemm(false, false, m, n, k, a, 0, w, 0, c, 0, 1, false);
   ref.gemm(false, false, m, n, k, f64(a), 0, f64(w), 0, r, 0, 1, false);
   close(c, r, 2e-6 * k, 1e-4, 'three-thread gemm');
@@ -103,7 +126,10 @@ test('setNumThreads / getNumThreads', () => {
   if (!tt.availableBackends().find((b) => b.name === 'native')?.available) return;
   assert.equal(tt.setNumThreads(1), 1);
   const b = backendOf('native');
-  const a = rand32(50 * 70), w = rand32(70 * 40), c1 = new Float32Array(50 * 40), c2 = new Float32Array(50 * 40);
+  const a = rand32(50 * 70),
+    w = rand32(70 * 40),
+    c1 = new Float32Array(50 * 40),
+    c2 = new Float32Array(50 * 40);
   b.gemm(false, false, 50, 40, 70, a, 0, w, 0, c1, 0, 1, false);
   tt.setNumThreads(before);
   b.gemm(false, false, 50, 40, 70, a, 0, w, 0, c2, 0, 1, false);
@@ -118,9 +144,20 @@ for (const name of accelerated) {
     for (const momentum of [0, 0.9]) {
       for (const nesterov of momentum ? [false, true] : [false]) {
         for (const firstStep of [true, false]) {
-          const h = { lr: 0.05, momentum, dampening: nesterov ? 0 : 0.1, weightDecay: 1e-3, nesterov, maximize: !firstStep, firstStep };
-          const w = rand32(n), g = rand32(n), buf = momentum ? rand32(n) : null;
-          const w2 = f64(w), buf2 = buf ? f64(buf) : null;
+          const h = {
+            lr: 0.05,
+            momentum,
+            dampening: nesterov ? 0 : 0.1,
+            weightDecay: 1e-3,
+            nesterov,
+            maximize: !firstStep,
+            firstStep,
+          };
+          const w = rand32(n),
+            g = rand32(n),
+            buf = momentum ? rand32(n) : null;
+          const w2 = f64(w),
+            buf2 = buf ? f64(buf) : null;
           b.sgdStep(w, g, buf, h);
           ref.sgdStep(w2, f64(g), buf2, h);
           const what = `sgdStep ${JSON.stringify(h)}`;
@@ -131,9 +168,25 @@ for (const name of accelerated) {
     }
     for (const decoupled of [false, true]) {
       for (const amsgrad of [false, true]) {
-        const h = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupled, maximize: amsgrad, step: 3 };
-        const w = rand32(n), g = rand32(n), m = rand32(n, 0.1), v = rand32(n, 0.01).map(Math.abs), vmax = amsgrad ? rand32(n, 0.01).map(Math.abs) : null;
-        const w2 = f64(w), m2 = f64(m), v2 = f64(v), vmax2 = vmax ? f64(vmax) : null;
+        const h = {
+          lr: 1e-3,
+          beta1: 0.9,
+          beta2: 0.999,
+          eps: 1e-8,
+          weightDecay: 0.01,
+          decoupled,
+          maximize: amsgrad,
+          step: 3,
+        };
+        const w = rand32(n),
+          g = rand32(n),
+          m = rand32(n, 0.1),
+          v = rand32(n, 0.01).map(Math.abs),
+          vmax = amsgrad ? rand32(n, 0.01).map(Math.abs) : null;
+        const w2 = f64(w),
+          m2 = f64(m),
+          v2 = f64(v),
+          vmax2 = vmax ? f64(vmax) : null;
         b.adamStep(w, g, m, v, vmax, h);
         ref.adamStep(w2, f64(g), m2, v2, vmax2, h);
         const what = `adamStep ${JSON.stringify(h)}`;
@@ -149,25 +202,61 @@ for (const name of accelerated) {
 for (const name of accelerated) {
   test(`[${name}] gemm: odd sizes, transposes, batch strides, accumulate`, () => {
     const b = backendOf(name);
-    const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 33, 65], [8, 48, 16], [64, 100, 31], [130, 70, 300], [7, 301, 9], [257, 19, 513]];
+    const shapes: [number, number, number][] = [
+      [1, 1, 1],
+      [3, 5, 7],
+      [17, 33, 65],
+      [8, 48, 16],
+      [64, 100, 31],
+      [130, 70, 300],
+      [7, 301, 9],
+      [257, 19, 513],
+    ];
     for (const [m, n, k] of shapes) {
-      for (const ta of [false, true]) for (const tb of [false, true]) {
-        for (const [batch, shareA, acc] of [[1, false, false], [3, true, true], [2, false, true]] as [number, boolean, boolean][]) {
-          const sA = shareA ? 0 : m * k;
-          const a = rand32(shareA ? m * k : batch * m * k), bb = rand32(batch * k * n), c0 = rand32(batch * m * n);
-          const got = c0.slice();
-          b.gemm(ta, tb, m, n, k, a, sA, bb, k * n, got, m * n, batch, acc);
-          const exp = f64(c0);
-          ref.gemm(ta, tb, m, n, k, f64(a), sA, f64(bb), k * n, exp, m * n, batch, acc);
-          close(got, exp, 1e-4 + 2e-6 * k, 1e-4, `gemm m=${m} n=${n} k=${k} ta=${ta} tb=${tb} batch=${batch} acc=${acc}`);
+      for (const ta of [false, true])
+        for (const tb of [false, true]) {
+          for (const [batch, shareA, acc] of [
+            [1, false, false],
+            [3, true, true],
+            [2, false, true],
+          ] as [number, boolean, boolean][]) {
+            const sA = shareA ? 0 : m * k;
+            const a = rand32(shareA ? m * k : batch * m * k),
+              bb = rand32(batch * k * n),
+              c0 = rand32(batch * m * n);
+            const got = c0.slice();
+            b.gemm(ta, tb, m, n, k, a, sA, bb, k * n, got, m * n, batch, acc);
+            const exp = f64(c0);
+            ref.gemm(ta, tb, m, n, k, f64(a), sA, f64(bb), k * n, exp, m * n, batch, acc);
+            close(
+              got,
+              exp,
+              1e-4 + 2e-6 * k,
+              1e-4,
+              `gemm m=${m} n=${n} k=${k} ta=${ta} tb=${tb} batch=${batch} acc=${acc}`,
+            );
+          }
         }
-      }
     }
   });
 
   test(`[${name}] conv2d forward / backward input / backward weight`, () => {
     const b = backendOf(name);
-    type C = { n: number; c: number; h: number; w: number; oc: number; kh: number; kw: number; s?: [number, number]; p?: [number, number]; d?: [number, number]; g?: number; bias?: boolean; relu?: boolean };
+    type C = {
+      n: number;
+      c: number;
+      h: number;
+      w: number;
+      oc: number;
+      kh: number;
+      kw: number;
+      s?: [number, number];
+      p?: [number, number];
+      d?: [number, number];
+      g?: number;
+      bias?: boolean;
+      relu?: boolean;
+    };
     const cases: C[] = [
       { n: 2, c: 3, h: 9, w: 11, oc: 5, kh: 3, kw: 3, p: [1, 1], bias: true },
       { n: 1, c: 16, h: 14, w: 14, oc: 24, kh: 3, kw: 3, p: [1, 1], relu: true, bias: true },
@@ -221,13 +310,35 @@ for (const name of accelerated) {
       { n: 3, c: 6, h: 2, w: 3, oc: 7, kh: 3, kw: 3, p: [1, 1], s: [1, 2] },
     ];
     for (const cc of cases) {
-      const [sH, sW] = cc.s ?? [1, 1], [pH, pW] = cc.p ?? [0, 0], [dH, dW] = cc.d ?? [1, 1], groups = cc.g ?? 1;
+      const [sH, sW] = cc.s ?? [1, 1],
+        [pH, pW] = cc.p ?? [0, 0],
+        [dH, dW] = cc.d ?? [1, 1],
+        groups = cc.g ?? 1;
       const oh = Math.floor((cc.h + 2 * pH - dH * (cc.kh - 1) - 1) / sH) + 1;
       const ow = Math.floor((cc.w + 2 * pW - dW * (cc.kw - 1) - 1) / sW) + 1;
-      const g: Conv2dGeometry = { n: cc.n, c: cc.c, h: cc.h, w: cc.w, oc: cc.oc, kh: cc.kh, kw: cc.kw, oh, ow, strideH: sH, strideW: sW, padH: pH, padW: pW, dilationH: dH, dilationW: dW, groups };
+      const g: Conv2dGeometry = {
+        n: cc.n,
+        c: cc.c,
+        h: cc.h,
+        w: cc.w,
+        oc: cc.oc,
+        kh: cc.kh,
+        kw: cc.kw,
+        oh,
+        ow,
+        strideH: sH,
+        strideW: sW,
+        padH: pH,
+        padW: pW,
+        dilationH: dH,
+        dilationW: dW,
+        groups,
+      };
       const what = `conv ${JSON.stringify(cc)}`;
       const kdim = (cc.c / groups) * cc.kh * cc.kw;
-      const x = rand32(cc.n * cc.c * cc.h * cc.w), w = rand32(cc.oc * kdim), bias = cc.bias ? rand32(cc.oc) : null;
+      const x = rand32(cc.n * cc.c * cc.h * cc.w),
+        w = rand32(cc.oc * kdim),
+        bias = cc.bias ? rand32(cc.oc) : null;
       const out = new Float32Array(cc.n * cc.oc * oh * ow).fill(NaN);
       b.conv2d(x, w, bias, out, g, cc.relu ? 'relu' : 'none');
       const eo = new Float64Array(out.length);
@@ -279,13 +390,31 @@ for (const name of accelerated) {
         if (ceil && (o - 1) * s >= len + p) o--;
         return o;
       };
-      const oh = size(h, kh), ow = size(w, kw);
-      const g: Pool2dGeometry = { n: 1, c: planes, h, w, oh, ow, kh, kw, strideH: s, strideW: s, padH: p, padW: p, dilationH: d, dilationW: d };
+      const oh = size(h, kh),
+        ow = size(w, kw);
+      const g: Pool2dGeometry = {
+        n: 1,
+        c: planes,
+        h,
+        w,
+        oh,
+        ow,
+        kh,
+        kw,
+        strideH: s,
+        strideW: s,
+        padH: p,
+        padW: p,
+        dilationH: d,
+        dilationW: d,
+      };
       const what = `pool h=${h} w=${w} k=${kh}x${kw} s=${s} p=${p} d=${d} ceil=${ceil}`;
       const x = rand32(planes * h * w);
       x[3] = NaN;
-      const out = new Float32Array(planes * oh * ow), idx = new Int32Array(out.length);
-      const eout = new Float32Array(out.length), eidx = new Int32Array(out.length);
+      const out = new Float32Array(planes * oh * ow),
+        idx = new Int32Array(out.length);
+      const eout = new Float32Array(out.length),
+        eidx = new Int32Array(out.length);
       b.maxPool2d(x, out, idx, g);
       ref.maxPool2d(x, eout, eidx, g);
       close(out, eout, 0, 0, `${what} max`);
@@ -293,18 +422,22 @@ for (const name of accelerated) {
       const valuesOnly = new Float32Array(out.length);
       b.maxPool2d(x, valuesOnly, null, g);
       close(valuesOnly, eout, 0, 0, `${what} max without indices`);
-      const gy = rand32(out.length), gx = new Float32Array(x.length).fill(7), egx = new Float32Array(x.length);
+      const gy = rand32(out.length),
+        gx = new Float32Array(x.length).fill(7),
+        egx = new Float32Array(x.length);
       b.maxPool2dBackward(gy, idx, gx, planes, h * w, oh * ow);
       ref.maxPool2dBackward(gy, eidx, egx, planes, h * w, oh * ow);
       close(gx, egx, 1e-6, 0, `${what} max backward`);
       if (d !== 1) continue;
       x[3] = 0.5;
       for (const div of [0, 3, -2]) {
-        const ao = new Float32Array(out.length), eao = new Float64Array(out.length);
+        const ao = new Float32Array(out.length),
+          eao = new Float64Array(out.length);
         b.avgPool2d(x, ao, g, cip, div);
         ref.avgPool2d(f64(x), eao, g, cip, div);
         close(ao, eao, 1e-6, 1e-5, `${what} avg div=${div}`);
-        const ag = new Float32Array(x.length).fill(3), eag = new Float64Array(x.length);
+        const ag = new Float32Array(x.length).fill(3),
+          eag = new Float64Array(x.length);
         b.avgPool2dBackward(gy, ag, g, cip, div);
         ref.avgPool2dBackward(f64(gy), eag, g, cip, div);
         close(ag, eag, 1e-6, 1e-5, `${what} avg backward div=${div}`);
@@ -314,34 +447,63 @@ for (const name of accelerated) {
 
   test(`[${name}] channelStats, channelAffine (+relu), batchNormBackward`, () => {
     const b = backendOf(name);
-    for (const [n, c, hw] of [[2, 3, 5], [4, 16, 49], [3, 7, 1], [2, 33, 300], [1, 5, 4097]]) {
+    for (const [n, c, hw] of [
+      [2, 3, 5],
+      [4, 16, 49],
+      [3, 7, 1],
+      [2, 33, 300],
+      [1, 5, 4097],
+    ]) {
       const what = `norm n=${n} c=${c} hw=${hw}`;
       const x = rand32(n * c * hw, 3);
       for (let i = 0; i < x.length; i++) x[i] += 10; // offset: catches one-pass variance
-      const mean = new Float32Array(c), v = new Float32Array(c), em = new Float64Array(c), ev = new Float64Array(c);
+      const mean = new Float32Array(c),
+        v = new Float32Array(c),
+        em = new Float64Array(c),
+        ev = new Float64Array(c);
       b.channelStats(x, mean, v, n, c, hw);
       ref.channelStats(f64(x), em, ev, n, c, hw);
       close(mean, em, 1e-5, 2e-6, `${what} mean`);
       close(v, ev, 1e-5, 1e-4, `${what} variance`);
-      const scale = rand32(c), shift = rand32(c);
+      const scale = rand32(c),
+        shift = rand32(c);
       for (const epi of ['none', 'relu'] as const) {
-        const o = new Float32Array(x.length), eo = new Float64Array(x.length);
+        const o = new Float32Array(x.length),
+          eo = new Float64Array(x.length);
         b.channelAffine(x, scale, shift, o, n, c, hw, epi);
         ref.channelAffine(f64(x), f64(scale), f64(shift), eo, n, c, hw, epi);
         close(o, eo, 1e-5, 1e-5, `${what} affine ${epi}`);
       }
-      const gy = rand32(x.length), invStd = new Float32Array(c).map((_, i) => 1 / Math.sqrt(ev[i] + 1e-5));
+      const gy = rand32(x.length),
+        invStd = new Float32Array(c).map((_, i) => 1 / Math.sqrt(ev[i] + 1e-5));
       const m32 = Float32Array.from(em);
       for (const weight of [scale, null]) {
-        const gx = new Float32Array(x.length), gw = new Float32Array(c), gb = new Float32Array(c);
-        const egx = new Float64Array(x.length), egw = new Float64Array(c), egb = new Float64Array(c);
+        const gx = new Float32Array(x.length),
+          gw = new Float32Array(c),
+          gb = new Float32Array(c);
+        const egx = new Float64Array(x.length),
+          egw = new Float64Array(c),
+          egb = new Float64Array(c);
         b.batchNormBackward(x, gy, m32, invStd, weight, gx, gw, gb, n, c, hw);
-        ref.batchNormBackward(f64(x), f64(gy), f64(m32), f64(invStd), weight ? f64(weight) : null, egx, egw, egb, n, c, hw);
+        ref.batchNormBackward(
+          f64(x),
+          f64(gy),
+          f64(m32),
+          f64(invStd),
+          weight ? f64(weight) : null,
+          egx,
+          egw,
+          egb,
+          n,
+          c,
+          hw,
+        );
         close(gx, egx, 1e-4, 1e-3, `${what} bn gx`);
         close(gw, egw, 1e-4, 1e-4, `${what} bn gw`);
         close(gb, egb, 1e-4, 1e-4, `${what} bn gb`);
       }
-      const gw2 = new Float32Array(c), egw2 = new Float64Array(c);
+      const gw2 = new Float32Array(c),
+        egw2 = new Float64Array(c);
       b.batchNormBackward(x, gy, m32, invStd, null, null, gw2, null, n, c, hw);
       ref.batchNormBackward(f64(x), f64(gy), f64(m32), f64(invStd), null, null, egw2, null, n, c, hw);
       close(gw2, egw2, 1e-4, 1e-4, `${what} bn gw only`);
@@ -350,15 +512,25 @@ for (const name of accelerated) {
 
   test(`[${name}] softmax / logSoftmax and their gradients`, () => {
     const b = backendOf(name);
-    for (const [outer, size, inner] of [[3, 10, 1], [2, 1000, 1], [4, 7, 13], [2, 5, 64], [1, 129, 1], [70, 3, 1]]) {
+    for (const [outer, size, inner] of [
+      [3, 10, 1],
+      [2, 1000, 1],
+      [4, 7, 13],
+      [2, 5, 64],
+      [1, 129, 1],
+      [70, 3, 1],
+    ]) {
       for (const log of [false, true]) {
         const what = `softmax [${outer},${size},${inner}] log=${log}`;
         const x = rand32(outer * size * inner, 20);
-        const y = new Float32Array(x.length), ey = new Float64Array(x.length);
+        const y = new Float32Array(x.length),
+          ey = new Float64Array(x.length);
         b.softmax(x, y, outer, size, inner, log);
         ref.softmax(f64(x), ey, outer, size, inner, log);
         close(y, ey, 1e-6, 2e-5, `${what} forward`);
-        const gy = rand32(x.length), gx = new Float32Array(x.length), egx = new Float64Array(x.length);
+        const gy = rand32(x.length),
+          gx = new Float32Array(x.length),
+          egx = new Float64Array(x.length);
         b.softmaxGrad(y, gy, gx, outer, size, inner, log);
         ref.softmaxGrad(f64(y), f64(gy), egx, outer, size, inner, log);
         close(gx, egx, 1e-5, 1e-4, `${what} backward`);
@@ -370,27 +542,59 @@ for (const name of accelerated) {
     const b = backendOf(name);
     const n = 1031;
     const x = rand32(n, 30);
-    x[0] = NaN; x[1] = Infinity; x[2] = -Infinity; x[3] = -0; x[4] = 0; x[5] = 100; x[6] = -100; x[7] = 88.8; x[8] = -104;
-    const ops = [['relu', {}], ['neg', {}], ['abs', {}], ['square', {}], ['exp', {}], ['sigmoid', {}], ['addScalar', { a: 1.5 }],
-      ['mulScalar', { a: -2 }], ['leakyRelu', { a: 0.1 }], ['relu6', {}], ['silu', {}], ['tanh', {}], ['sqrt', {}]] as const;
+    x[0] = NaN;
+    x[1] = Infinity;
+    x[2] = -Infinity;
+    x[3] = -0;
+    x[4] = 0;
+    x[5] = 100;
+    x[6] = -100;
+    x[7] = 88.8;
+    x[8] = -104;
+    const ops = [
+      ['relu', {}],
+      ['neg', {}],
+      ['abs', {}],
+      ['square', {}],
+      ['exp', {}],
+      ['sigmoid', {}],
+      ['addScalar', { a: 1.5 }],
+      ['mulScalar', { a: -2 }],
+      ['leakyRelu', { a: 0.1 }],
+      ['relu6', {}],
+      ['silu', {}],
+      ['tanh', {}],
+      ['sqrt', {}],
+    ] as const;
     for (const [op, params] of ops) {
       // expected values rounded to float32 like PyTorch's (exp(100) overflows to inf)
-      const o = new Float32Array(n), eo = new Float32Array(n);
+      const o = new Float32Array(n),
+        eo = new Float32Array(n);
       const input = op === 'sqrt' ? x.map(Math.abs) : x;
       b.unary(op, input, o, params);
       ref.unary(op, f64(input), eo, params);
       close(o, eo, 1e-30, 3e-7 * (op === 'exp' || op === 'sigmoid' || op === 'silu' ? 8 : 1), `unary ${op}`);
     }
-    const gy = rand32(n), gx = new Float32Array(n), egx = new Float32Array(n);
+    const gy = rand32(n),
+      gx = new Float32Array(n),
+      egx = new Float32Array(n);
     b.unaryGrad('relu', x, gy, gx, {});
     ref.unaryGrad('relu', x, gy, egx, {});
     close(gx, egx, 0, 0, 'relu grad');
-    const y = rand32(n), ey = f64(y);
+    const y = rand32(n),
+      ey = f64(y);
     b.axpy(-0.75, gy, y);
     ref.axpy(-0.75, f64(gy), ey);
     close(y, ey, 1e-6, 1e-6, 'axpy');
-    for (const [outer, size, inner] of [[1, 5000, 1], [3, 17, 1], [4, 33, 7], [2, 300, 40]]) {
-      const v = rand32(outer * size * inner), o = new Float32Array(outer * inner), eo = new Float64Array(outer * inner);
+    for (const [outer, size, inner] of [
+      [1, 5000, 1],
+      [3, 17, 1],
+      [4, 33, 7],
+      [2, 300, 40],
+    ]) {
+      const v = rand32(outer * size * inner),
+        o = new Float32Array(outer * inner),
+        eo = new Float64Array(outer * inner);
       b.reduce('sum', v, o, outer, size, inner);
       ref.reduce('sum', f64(v), eo, outer, size, inner);
       close(o, eo, 2e-5, 1e-5, `sum [${outer},${size},${inner}]`);
@@ -399,20 +603,31 @@ for (const name of accelerated) {
 
   test(`[${name}] binary: same shape, scalar, channel and row broadcasts, fallback strides`, () => {
     const b = backendOf(name);
-    const N = 3, C = 5, HW = 37;
+    const N = 3,
+      C = 5,
+      HW = 37;
     const shape = [N, C, HW];
     const dense = [C * HW, HW, 1];
-    const a = rand32(N * C * HW), full = rand32(N * C * HW), chan = rand32(C), scal = rand32(1), row = rand32(C * HW);
-    a[2] = NaN; full[5] = NaN;
+    const a = rand32(N * C * HW),
+      full = rand32(N * C * HW),
+      chan = rand32(C),
+      scal = rand32(1),
+      row = rand32(C * HW);
+    a[2] = NaN;
+    full[5] = NaN;
     const layouts: [string, Float32Array, number[]][] = [
-      ['same', full, dense], ['scalar', scal, [0, 0, 0]], ['channel', chan, [0, 1, 0]], ['row', row, [0, HW, 1]],
+      ['same', full, dense],
+      ['scalar', scal, [0, 0, 0]],
+      ['channel', chan, [0, 1, 0]],
+      ['row', row, [0, HW, 1]],
       ['transposed-ish', rand32(N * C * HW), [1, N * HW, N]],
     ];
     for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'lt'] as const) {
       for (const [lname, other, strides] of layouts) {
         for (const swap of [false, true]) {
           const [A, As, B, Bs] = swap ? [other, strides, a, dense] : [a, dense, other, strides];
-          const o = new Float32Array(N * C * HW), eo = new Float32Array(N * C * HW);
+          const o = new Float32Array(N * C * HW),
+            eo = new Float32Array(N * C * HW);
           b.binary(op, A, As, B, Bs, o, shape);
           ref.binary(op, A, As, B, Bs, eo, shape);
           close(o, eo, 1e-6, 1e-6, `binary ${op} ${lname} swap=${swap}`);
@@ -423,8 +638,10 @@ for (const name of accelerated) {
 
   test(`[${name}] float64 goes to the reference kernels`, () => {
     const b = backendOf(name);
-    const a = Float64Array.from({ length: 12 }, (_, i) => i / 7), bb = Float64Array.from({ length: 12 }, (_, i) => 1 - i / 5);
-    const c = new Float64Array(9), ec = new Float64Array(9);
+    const a = Float64Array.from({ length: 12 }, (_, i) => i / 7),
+      bb = Float64Array.from({ length: 12 }, (_, i) => 1 - i / 5);
+    const c = new Float64Array(9),
+      ec = new Float64Array(9);
     b.gemm(false, true, 3, 3, 4, a, 0, bb, 0, c, 0, 1, false);
     ref.gemm(false, true, 3, 3, 4, a, 0, bb, 0, ec, 0, 1, false);
     assert.deepEqual(c, ec);

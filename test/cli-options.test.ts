@@ -12,13 +12,20 @@ async function run(...args: string[]): Promise<{ code: number; err: string }> {
 
 test('option parsers: values, and errors naming the option and what was expected', () => {
   assert.deepEqual(intList('--channels')('0, 3,12'), [0, 3, 12]);
-  assert.throws(() => intList('--channels')('1,2.5,x'), /--channels must be comma-separated non-negative integers, got '1,2.5,x' \(not integers: '2.5', 'x'\)/);
+  assert.throws(
+    () => intList('--channels')('1,2.5,x'),
+    /--channels must be comma-separated non-negative integers, got '1,2.5,x' \(not integers: '2.5', 'x'\)/,
+  );
   assert.deepEqual(numberList('--eps', 0, 1)('0,0.5,1'), [0, 0.5, 1]);
-  assert.throws(() => numberList('--eps', 0, 1)('0,2,'), /--eps must be comma-separated numbers in \[0, 1\], got '0,2,' \(bad: '2', ''\)/);
+  assert.throws(
+    () => numberList('--eps', 0, 1)('0,2,'),
+    /--eps must be comma-separated numbers in \[0, 1\], got '0,2,' \(bad: '2', ''\)/,
+  );
   assert.equal(choice('--method', ['ae', 'knn'] as const)('knn'), 'knn');
   assert.throws(() => choice('--method', ['ae', 'knn'] as const)('AE'), /--method must be one of ae, knn, got 'AE'/);
   assert.equal(positiveNumber('--lr')('1e-3'), 1e-3);
-  for (const bad of ['0', '-1', 'abc', '', 'Infinity']) assert.throws(() => positiveNumber('--lr')(bad), /--lr must be a positive number/);
+  for (const bad of ['0', '-1', 'abc', '', 'Infinity'])
+    assert.throws(() => positiveNumber('--lr')(bad), /--lr must be a positive number/);
   assert.deepEqual(shapeOption('--input')('3,32,32'), [3, 32, 32]);
   assert.throws(() => shapeOption('--input')('3,32'), /--input expects C,H,W as positive integers/);
 });
@@ -31,7 +38,10 @@ test('the CLI refuses bad option values before running anything', async () => {
     [['maximize', '--channels', '1,1.5'], /--channels must be comma-separated non-negative integers/],
     [['features', '--cmap', 'rainbow'], /--cmap must be one of viridis, jet, inferno, gray/],
     [['gradcam', '--method', 'cam'], /--method must be one of gradcam, gradcam\+\+/],
-    [['graph', '--input-size', '3,x,28'], /--input-size expects C,H,W as positive integers separated by commas, got '3,x,28'/],
+    [
+      ['graph', '--input-size', '3,x,28'],
+      /--input-size expects C,H,W as positive integers separated by commas, got '3,x,28'/,
+    ],
     [['summary', '--model', 'resnet18', '--input', '0,1,1'], /--input expects C,H,W/],
     [['segment', 'train', '--lr', 'fast'], /--lr must be a positive number, got 'fast'/],
     [['segment', 'train', '--ignore-index', '2.5'], /--ignore-index must be an integer, got '2.5'/],

@@ -22,9 +22,14 @@ test.after(() => rmSync(root, { recursive: true, force: true }));
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
-  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
+  const log = console.log,
+    error = console.error;
+  console.log = (...a: unknown[]) => {
+    out.push(a.join(' '));
+  };
+  console.error = (...a: unknown[]) => {
+    err.push(a.join(' '));
+  };
   const prevCode = process.exitCode;
   process.exitCode = undefined;
   try {
@@ -54,7 +59,10 @@ function imagesOf(cls: number, n: number, skip: number): tt.Tensor[] {
 
 function makeFolder(): string {
   const dir = join(root, 'folder');
-  for (const [split, n, skip] of [['train', 24, 0], ['test', 8, 24]] as const) {
+  for (const [split, n, skip] of [
+    ['train', 24, 0],
+    ['test', 8, 24],
+  ] as const) {
     for (const c of CLASSES) {
       const name = tt.data.FashionMNIST.classes[c].replace(/\W+/g, '_');
       mkdirSync(join(dir, split, name), { recursive: true });
@@ -73,7 +81,9 @@ function makeCifar(): string {
     const r = new Uint8Array(3073);
     r[0] = y;
     const d = x.dataView();
-    for (let c = 0; c < 3; c++) for (let h = 0; h < 28; h++) for (let w = 0; w < 28; w++) r[1 + c * 1024 + (h + 2) * 32 + (w + 2)] = Math.round(d[h * 28 + w] * 255);
+    for (let c = 0; c < 3; c++)
+      for (let h = 0; h < 28; h++)
+        for (let w = 0; w < 28; w++) r[1 + c * 1024 + (h + 2) * 32 + (w + 2)] = Math.round(d[h * 28 + w] * 255);
     return r;
   };
   const batch = (from: number, n: number) => Buffer.concat(Array.from({ length: n }, (_, k) => record(from + k)));
@@ -85,11 +95,35 @@ function makeCifar(): string {
 test('train on an image folder (RGB 36×36 → small_cnn 1×28×28), then eval, predict and gradcam --run read the run', async () => {
   const data = makeFolder();
   const out = join(root, 'run-folder');
-  const r = await cli('train', '--dataset', 'folder', '--data', data, '--epochs', '2', '--batch-size', '12', '--lr', '3e-3', '--val-split', '0.25', '--no-progress', '--out', out);
+  const r = await cli(
+    'train',
+    '--dataset',
+    'folder',
+    '--data',
+    data,
+    '--epochs',
+    '2',
+    '--batch-size',
+    '12',
+    '--lr',
+    '3e-3',
+    '--val-split',
+    '0.25',
+    '--no-progress',
+    '--out',
+    out,
+  );
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /train: small_cnn \(420,739 parameters, input 1×28×28\) on folder \[.*folder\/train\]: 54 train \/ 18 val \/ 24 test images/);
+  assert.match(
+    r.out,
+    /train: small_cnn \(420,739 parameters, input 1×28×28\) on folder \[.*folder\/train\]: 54 train \/ 18 val \/ 24 test images/,
+  );
   assert.match(r.out, new RegExp(`wrote ${out}/model.safetensors, ${out}/config.json, ${out}/history.jsonl`));
-  const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { classes: string[]; inputShape: number[]; normalize: unknown };
+  const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as {
+    classes: string[];
+    inputShape: number[];
+    normalize: unknown;
+  };
   assert.deepEqual(cfg.classes, ['Bag', 'T_shirt_top', 'Trouser']);
   assert.deepEqual(cfg.inputShape, [1, 28, 28]);
   assert.equal(cfg.normalize, null);
@@ -122,24 +156,90 @@ test('train on an image folder (RGB 36×36 → small_cnn 1×28×28), then eval, 
 test('train on CIFAR-10 batches with a CIFAR ResNet and --optimizer sam; small_cnn takes the same data converted', async () => {
   const data = makeCifar();
   const out = join(root, 'run-cifar');
-  const r = await cli('train', '--dataset', 'cifar10', '--data', data, '--no-check-integrity', '--model', 'resnet20', '--optimizer', 'sam', '--lr', '0.05', '--epochs', '1', '--batch-size', '16', '--val-split', '0', '--no-progress', '--out', out);
+  const r = await cli(
+    'train',
+    '--dataset',
+    'cifar10',
+    '--data',
+    data,
+    '--no-check-integrity',
+    '--model',
+    'resnet20',
+    '--optimizer',
+    'sam',
+    '--lr',
+    '0.05',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '16',
+    '--val-split',
+    '0',
+    '--no-progress',
+    '--out',
+    out,
+  );
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /resnet20 \(269,722 parameters, input 3×32×32\) on cifar10 .*: 80 train \/ 0 val \/ 20 test images .* sam lr 0\.05/);
-  const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { classes: string[]; inputShape: number[]; normalize: { mean: number[] } };
+  assert.match(
+    r.out,
+    /resnet20 \(269,722 parameters, input 3×32×32\) on cifar10 .*: 80 train \/ 0 val \/ 20 test images .* sam lr 0\.05/,
+  );
+  const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as {
+    classes: string[];
+    inputShape: number[];
+    normalize: { mean: number[] };
+  };
   assert.deepEqual(cfg.inputShape, [3, 32, 32]);
   assert.deepEqual(cfg.normalize.mean, [0.485, 0.456, 0.406]);
   assert.equal(cfg.classes[9], 'truck');
-  const hist = readFileSync(join(out, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { trainLoss: number });
+  const hist = readFileSync(join(out, 'history.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { trainLoss: number });
   assert.equal(hist.length, 1);
   assert.ok(Number.isFinite(hist[0].trainLoss));
 
   const out2 = join(root, 'run-cifar-small');
-  const s = await cli('train', '--dataset', 'cifar10', '--data', data, '--no-check-integrity', '--model', 'small_cnn', '--epochs', '1', '--batch-size', '40', '--val-split', '0', '--no-progress', '--out', out2);
+  const s = await cli(
+    'train',
+    '--dataset',
+    'cifar10',
+    '--data',
+    data,
+    '--no-check-integrity',
+    '--model',
+    'small_cnn',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '40',
+    '--val-split',
+    '0',
+    '--no-progress',
+    '--out',
+    out2,
+  );
   assert.equal(s.code, 0, s.err);
   assert.match(s.out, /small_cnn .*input 1×28×28\) on cifar10/);
-  const bad = await cli('train', '--dataset', 'cifar10', '--data', data, '--no-check-integrity', '--model', 'small_cnn', '--image-size', '32', '--out', join(root, 'never'));
+  const bad = await cli(
+    'train',
+    '--dataset',
+    'cifar10',
+    '--data',
+    data,
+    '--no-check-integrity',
+    '--model',
+    'small_cnn',
+    '--image-size',
+    '32',
+    '--out',
+    join(root, 'never'),
+  );
   assert.equal(bad.code, 1);
-  assert.match(bad.err, /^tatami train: --model small_cnn cannot take 1×32×32 inputs \(.+\); its own input size is 1×28×28/);
+  assert.match(
+    bad.err,
+    /^tatami train: --model small_cnn cannot take 1×32×32 inputs \(.+\); its own input size is 1×28×28/,
+  );
 });
 
 test('samDriver: one step through the fit-shaped wrappers equals SAM.step(closure)', () => {
@@ -154,7 +254,11 @@ test('samDriver: one step through the fit-shaped wrappers equals SAM.step(closur
   const samA = new tt.optim.SAM(a.parameters(), tt.optim.SGD, { lr: 0.1, rho: 0.2 });
   samA.zeroGrad();
   loss(a.forward(x), y).backward();
-  samA.step(() => { const l = loss(a.forward(x), y); l.backward(); return l; });
+  samA.step(() => {
+    const l = loss(a.forward(x), y);
+    l.backward();
+    return l;
+  });
   // Through the driver, called the way fit calls model, loss and optimizer.
   const samB = new tt.optim.SAM(b.parameters(), tt.optim.SGD, { lr: 0.1, rho: 0.2 });
   const d = samDriver(b, samB, loss);
@@ -168,19 +272,43 @@ test('samDriver: one step through the fit-shaped wrappers equals SAM.step(closur
 
 test('bad options and run folders: one line naming the option or path and what was expected (issue 13, item 8)', async () => {
   const cases: [string[], RegExp][] = [
-    [['train', '--val-split', '1'], /^tatami train: option '--val-split <x>' argument '1' is invalid\. --val-split must be a fraction in \[0, 1\)/],
+    [
+      ['train', '--val-split', '1'],
+      /^tatami train: option '--val-split <x>' argument '1' is invalid\. --val-split must be a fraction in \[0, 1\)/,
+    ],
     [['train', '--val-split', '1.5'], /--val-split must be a fraction in \[0, 1\) .*got '1\.5'/],
-    [['train', '--out', ''], /^tatami train: option '--out <dir>' argument '' is invalid\. --out must be a non-empty path/],
+    [
+      ['train', '--out', ''],
+      /^tatami train: option '--out <dir>' argument '' is invalid\. --out must be a non-empty path/,
+    ],
     [['train', '--epochs', '2.5'], /--epochs must be a positive integer, got '2\.5'/],
     [['train', '--label-smoothing', '1.5'], /--label-smoothing must be a number in \[0, 1\], got '1\.5'/],
     [['train', '--dataset', 'folder'], /^tatami train: --dataset folder needs --data <dir>/],
-    [['train', '--dataset', 'folder', '--data', '/nonexistent-tatami'], /^tatami train: --data \/nonexistent-tatami: no such folder \(expected an image folder/],
-    [['summary', '--model', 'small_cnn', '--input', '3,-5,abc'], /^tatami summary: --input expects C,H,W as positive integers separated by commas, got '3,-5,abc' \(not positive integers: '-5', 'abc'\)/],
-    [['summary', '--model', 'small_cnn', '--input', '1,4,4'], /^tatami summary: --model small_cnn cannot take input 1×4×4 \(.+\); its own input is 1×28×28/],
+    [
+      ['train', '--dataset', 'folder', '--data', '/nonexistent-tatami'],
+      /^tatami train: --data \/nonexistent-tatami: no such folder \(expected an image folder/,
+    ],
+    [
+      ['summary', '--model', 'small_cnn', '--input', '3,-5,abc'],
+      /^tatami summary: --input expects C,H,W as positive integers separated by commas, got '3,-5,abc' \(not positive integers: '-5', 'abc'\)/,
+    ],
+    [
+      ['summary', '--model', 'small_cnn', '--input', '1,4,4'],
+      /^tatami summary: --model small_cnn cannot take input 1×4×4 \(.+\); its own input is 1×28×28/,
+    ],
     [['summary'], /^tatami summary: --model <name> or --run <dir> is required/],
-    [['features', '--index', 'abc'], /^tatami features: option '--index <n>' argument 'abc' is invalid\. --index must be a non-negative integer, got 'abc'/],
-    [['attack', '--eps', '0,x'], /^tatami attack: --eps: expected comma-separated numbers, got '0,x' \(not numbers: 'x'\)/],
-    [['maximize', '--channels', '1,-2'], /^tatami maximize: --channels: expected comma-separated non-negative integers, got '1,-2'/],
+    [
+      ['features', '--index', 'abc'],
+      /^tatami features: option '--index <n>' argument 'abc' is invalid\. --index must be a non-negative integer, got 'abc'/,
+    ],
+    [
+      ['attack', '--eps', '0,x'],
+      /^tatami attack: --eps: expected comma-separated numbers, got '0,x' \(not numbers: 'x'\)/,
+    ],
+    [
+      ['maximize', '--channels', '1,-2'],
+      /^tatami maximize: --channels: expected comma-separated non-negative integers, got '1,-2'/,
+    ],
     [['graph', '--input-size', '3,0'], /^tatami graph: --input-size expects C,H,W as positive integers/],
   ];
   for (const [args, re] of cases) {
@@ -194,7 +322,10 @@ test('bad options and run folders: one line naming the option or path and what w
   mkdirSync(empty);
   const resume = await cli('train', '--resume', '--out', empty, '--subset', 'embedded');
   assert.equal(resume.code, 1);
-  assert.match(resume.err, new RegExp(`^tatami train: --resume: nothing to resume in ${empty} \\(${empty}/last\\.safetensors not found\\)`));
+  assert.match(
+    resume.err,
+    new RegExp(`^tatami train: --resume: nothing to resume in ${empty} \\(${empty}/last\\.safetensors not found\\)`),
+  );
 
   const missing = join(root, 'no-such-run');
   const broken = join(root, 'broken-run');
@@ -213,7 +344,12 @@ test('bad options and run folders: one line naming the option or path and what w
   for (const cmd of [['eval'], ['predict', probe], ['gradcam'], ['features']]) {
     const name = cmd[0];
     const expect: [string, RegExp][] = [
-      [missing, new RegExp(`^tatami ${name}: --run ${missing}: no such folder \\(expected the output folder of \`tatami train\`\\)`)],
+      [
+        missing,
+        new RegExp(
+          `^tatami ${name}: --run ${missing}: no such folder \\(expected the output folder of \`tatami train\`\\)`,
+        ),
+      ],
       [empty, new RegExp(`^tatami ${name}: --run ${empty}: ${empty}/config\\.json is missing`)],
       [broken, new RegExp(`^tatami ${name}: --run ${broken}: ${broken}/config\\.json is not valid JSON \\(.+\\)`)],
       [wrong, /"model" must be a model name, got 5; "classes" must be a non-empty array of class names, got \[\]/],
@@ -231,7 +367,10 @@ test('bad options and run folders: one line naming the option or path and what w
 test('formatError: one `tatami <command>:` prefix whatever the message carries', () => {
   assert.equal(formatError('train', new Error('tatami train: model x')), 'tatami train: model x');
   assert.equal(formatError('train', new Error('train: model x')), 'tatami train: model x');
-  assert.equal(formatError('eval', new Error('ImageFolder: /x: directory not found')), 'tatami eval: ImageFolder: /x: directory not found');
+  assert.equal(
+    formatError('eval', new Error('ImageFolder: /x: directory not found')),
+    'tatami eval: ImageFolder: /x: directory not found',
+  );
   assert.equal(formatError('', new Error('tatami: boom')), 'tatami: boom');
 });
 
@@ -241,5 +380,6 @@ test('--version prints the package version; --help lists every command', async (
   assert.equal(v.out.trim(), JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
   const h = await cli('--help');
   assert.equal(h.code, 0);
-  for (const c of ['train', 'summary', 'models', 'predict', 'eval', 'features', 'gradcam', 'info']) assert.match(h.out, new RegExp(`\\n  ${c}\\b`));
+  for (const c of ['train', 'summary', 'models', 'predict', 'eval', 'features', 'gradcam', 'info'])
+    assert.match(h.out, new RegExp(`\\n  ${c}\\b`));
 });

@@ -13,7 +13,13 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { nativeConvPlan, nativeIsas, type NativeIsa } from '../src/backend/native.ts';
 import { loadWasmVariant } from '../src/backend/wasm-loader.ts';
-import { CONV_DIRECTIONS, convGeometryOf, convPlanOf, type ConvPlan, type ConvPlanSpec } from '../src/backend/conv-plan.ts';
+import {
+  CONV_DIRECTIONS,
+  convGeometryOf,
+  convPlanOf,
+  type ConvPlan,
+  type ConvPlanSpec,
+} from '../src/backend/conv-plan.ts';
 import { runCli } from '../src/cli/main.ts';
 import { parseConvPlanSpec } from '../src/cli/info.ts';
 import { referenceBackend } from '../src/backend/reference/index.ts';
@@ -26,75 +32,108 @@ type Expect = readonly [ConvPlan, ConvPlan, ConvPlan] | Record<Width, readonly [
 
 const CASES: { name: string; spec: ConvPlanSpec; expect: Expect; why: string }[] = [
   {
-    name: 'W1 3×3, 64→64 at 32×32, batch 8', spec: { n: 8, c: 64, h: 32, w: 32, oc: 64, kh: 3, kw: 3, padding: 1 },
-    expect: ['winograd', 'winograd', 'winograd'], why: '3×3 stride 1, ≤ 128×128 channels, ≥ 12×12 maps, ≥ 144 tiles',
+    name: 'W1 3×3, 64→64 at 32×32, batch 8',
+    spec: { n: 8, c: 64, h: 32, w: 32, oc: 64, kh: 3, kw: 3, padding: 1 },
+    expect: ['winograd', 'winograd', 'winograd'],
+    why: '3×3 stride 1, ≤ 128×128 channels, ≥ 12×12 maps, ≥ 144 tiles',
   },
   {
-    name: 'W4 second conv, 32→64 at 14×14, batch 64', spec: { n: 64, c: 32, h: 14, w: 14, oc: 64, kh: 3, kw: 3, padding: 1 },
-    expect: ['winograd', 'winograd', 'winograd'], why: '14×14 with 64 images: 3136 tiles',
+    name: 'W4 second conv, 32→64 at 14×14, batch 64',
+    spec: { n: 64, c: 32, h: 14, w: 14, oc: 64, kh: 3, kw: 3, padding: 1 },
+    expect: ['winograd', 'winograd', 'winograd'],
+    why: '14×14 with 64 images: 3136 tiles',
   },
   {
-    name: '256→256 3×3 at 28×28', spec: { n: 1, c: 256, h: 28, w: 28, oc: 256, kh: 3, kw: 3, padding: 1 },
-    expect: ['padded-width', 'padded-width', 'weight-gemm'], why: 'beyond 128×128 channels Winograd’s weight transform does not pay',
+    name: '256→256 3×3 at 28×28',
+    spec: { n: 1, c: 256, h: 28, w: 28, oc: 256, kh: 3, kw: 3, padding: 1 },
+    expect: ['padded-width', 'padded-width', 'weight-gemm'],
+    why: 'beyond 128×128 channels Winograd’s weight transform does not pay',
   },
   {
-    name: 'depthwise 3×3', spec: { n: 2, c: 32, h: 16, w: 16, oc: 32, kh: 3, kw: 3, padding: 1, groups: 32 },
-    expect: ['depthwise', 'padded-width', 'dot'], why: 'groups = c = oc: a stencil forward; grouped weight gradient is the dot form',
+    name: 'depthwise 3×3',
+    spec: { n: 2, c: 32, h: 16, w: 16, oc: 32, kh: 3, kw: 3, padding: 1, groups: 32 },
+    expect: ['depthwise', 'padded-width', 'dot'],
+    why: 'groups = c = oc: a stencil forward; grouped weight gradient is the dot form',
   },
   {
-    name: 'grouped 3×3 (4 groups)', spec: { n: 2, c: 32, h: 16, w: 16, oc: 32, kh: 3, kw: 3, padding: 1, groups: 4 },
-    expect: ['padded-width', 'padded-width', 'dot'], why: 'Winograd and the weight GEMM take one group only',
+    name: 'grouped 3×3 (4 groups)',
+    spec: { n: 2, c: 32, h: 16, w: 16, oc: 32, kh: 3, kw: 3, padding: 1, groups: 4 },
+    expect: ['padded-width', 'padded-width', 'dot'],
+    why: 'Winograd and the weight GEMM take one group only',
   },
   {
-    name: '3×3 on a 2×2 map', spec: { n: 4, c: 128, h: 2, w: 2, oc: 128, kh: 3, kw: 3, padding: 1 },
-    expect: ['dense', 'dense', 'dense'], why: '4 input pixels < 9 live taps: the unfolded-weight product',
+    name: '3×3 on a 2×2 map',
+    spec: { n: 4, c: 128, h: 2, w: 2, oc: 128, kh: 3, kw: 3, padding: 1 },
+    expect: ['dense', 'dense', 'dense'],
+    why: '4 input pixels < 9 live taps: the unfolded-weight product',
   },
   {
-    name: '3×3 on a 4×4 map, batch 16', spec: { n: 16, c: 64, h: 4, w: 4, oc: 64, kh: 3, kw: 3, padding: 1 },
+    name: '3×3 on a 4×4 map, batch 16',
+    spec: { n: 16, c: 64, h: 4, w: 4, oc: 64, kh: 3, kw: 3, padding: 1 },
     expect: {
       // padded-width columns: 4 rows × 6 wide = 24, rounded up to NR: real share 16/32 (16, 8 wide) < 60 %, 16/24 (4 wide) not
-      16: ['batched', 'batched', 'weight-gemm'], 8: ['batched', 'batched', 'weight-gemm'], 4: ['padded-width', 'padded-width', 'weight-gemm'],
+      16: ['batched', 'batched', 'weight-gemm'],
+      8: ['batched', 'batched', 'weight-gemm'],
+      4: ['padded-width', 'padded-width', 'weight-gemm'],
     },
     why: 'the batched lowering when under 60 % of the padded-width columns are real; weight GEMM from 4×4 up',
   },
   {
-    name: '3×3 on an 8×8 map, batch 16', spec: { n: 16, c: 64, h: 8, w: 8, oc: 64, kh: 3, kw: 3, padding: 1 },
-    expect: ['padded-width', 'padded-width', 'weight-gemm'], why: '8×8 maps: 64/80 real columns; too few Winograd tiles (256 needs 12×12 maps)',
+    name: '3×3 on an 8×8 map, batch 16',
+    spec: { n: 16, c: 64, h: 8, w: 8, oc: 64, kh: 3, kw: 3, padding: 1 },
+    expect: ['padded-width', 'padded-width', 'weight-gemm'],
+    why: '8×8 maps: 64/80 real columns; too few Winograd tiles (256 needs 12×12 maps)',
   },
   {
-    name: 'ResNet stem 7×7/2 at 224²', spec: { n: 1, c: 3, h: 224, w: 224, oc: 64, kh: 7, kw: 7, stride: 2, padding: 3 },
-    expect: ['padded-width', 'im2col', 'weight-gemm'], why: 'strided: polyphase grid forward and weight GEMM, col2im for the input gradient',
+    name: 'ResNet stem 7×7/2 at 224²',
+    spec: { n: 1, c: 3, h: 224, w: 224, oc: 64, kh: 7, kw: 7, stride: 2, padding: 3 },
+    expect: ['padded-width', 'im2col', 'weight-gemm'],
+    why: 'strided: polyphase grid forward and weight GEMM, col2im for the input gradient',
   },
   {
-    name: 'first layer 1→32 3×3 at 28×28', spec: { n: 8, c: 1, h: 28, w: 28, oc: 32, kh: 3, kw: 3 },
-    expect: ['padded-width', 'padded-width', 'dot'], why: '9 taps are too few for the weight GEMM (needs ≥ 8·MR)',
+    name: 'first layer 1→32 3×3 at 28×28',
+    spec: { n: 8, c: 1, h: 28, w: 28, oc: 32, kh: 3, kw: 3 },
+    expect: ['padded-width', 'padded-width', 'dot'],
+    why: '9 taps are too few for the weight GEMM (needs ≥ 8·MR)',
   },
   {
-    name: 'strided 1×1 (64→128, 56² → 28²)', spec: { n: 2, c: 64, h: 56, w: 56, oc: 128, kh: 1, kw: 1, stride: 2 },
+    name: 'strided 1×1 (64→128, 56² → 28²)',
+    spec: { n: 2, c: 64, h: 56, w: 56, oc: 128, kh: 1, kw: 1, stride: 2 },
     expect: {
       // weight GEMM needs c·kh·kw = 64 ≥ 8·MR: 112 (MR 14) no, 48 (MR 6) and 32 (MR 4) yes
-      16: ['im2col', 'im2col', 'im2col'], 8: ['im2col', 'im2col', 'weight-gemm'], 4: ['im2col', 'im2col', 'weight-gemm'],
+      16: ['im2col', 'im2col', 'im2col'],
+      8: ['im2col', 'im2col', 'weight-gemm'],
+      4: ['im2col', 'im2col', 'weight-gemm'],
     },
     why: 'a strided 1×1 conv reads one phase of the grid: im2col’s subsampling copies less',
   },
   {
-    name: 'strided 1×1 on a small map (8×8 outputs)', spec: { n: 2, c: 64, h: 16, w: 16, oc: 128, kh: 1, kw: 1, stride: 2 },
+    name: 'strided 1×1 on a small map (8×8 outputs)',
+    spec: { n: 2, c: 64, h: 16, w: 16, oc: 128, kh: 1, kw: 1, stride: 2 },
     expect: {
-      16: ['batched', 'batched', 'batched'], 8: ['batched', 'batched', 'weight-gemm'], 4: ['batched', 'batched', 'weight-gemm'],
+      16: ['batched', 'batched', 'batched'],
+      8: ['batched', 'batched', 'weight-gemm'],
+      4: ['batched', 'batched', 'weight-gemm'],
     },
     why: 'strided 1×1 with ≤ 256 output pixels goes batched; the weight GEMM form wins from 4 output pixels where it applies',
   },
   {
-    name: '1×1, 64→256 at 56²', spec: { n: 2, c: 64, h: 56, w: 56, oc: 256, kh: 1, kw: 1 },
+    name: '1×1, 64→256 at 56²',
+    spec: { n: 2, c: 64, h: 56, w: 56, oc: 256, kh: 1, kw: 1 },
     expect: {
-      16: ['padded-width', 'padded-width', 'dot'], 8: ['padded-width', 'padded-width', 'weight-gemm'], 4: ['padded-width', 'padded-width', 'weight-gemm'],
+      16: ['padded-width', 'padded-width', 'dot'],
+      8: ['padded-width', 'padded-width', 'weight-gemm'],
+      4: ['padded-width', 'padded-width', 'weight-gemm'],
     },
     why: 'stride 1: the padded-width grid (no padding columns for 1×1); 64 taps fill the weight GEMM only below MR 8',
   },
   {
-    name: 'padding beyond the reach (3×3, pad 4)', spec: { n: 2, c: 8, h: 10, w: 10, oc: 8, kh: 3, kw: 3, padding: 4 },
+    name: 'padding beyond the reach (3×3, pad 4)',
+    spec: { n: 2, c: 8, h: 10, w: 10, oc: 8, kh: 3, kw: 3, padding: 4 },
     expect: {
-      16: ['padded-width', 'im2col', 'dot'], 8: ['padded-width', 'im2col', 'dot'], 4: ['padded-width', 'im2col', 'weight-gemm'],
+      16: ['padded-width', 'im2col', 'dot'],
+      8: ['padded-width', 'im2col', 'dot'],
+      4: ['padded-width', 'im2col', 'weight-gemm'],
     },
     why: 'complementary padding dil·(k−1) − pad < 0: the input gradient cannot be a forward conv; 72 taps ≥ 8·MR only at MR 4',
   },
@@ -106,7 +145,10 @@ function expected(e: Expect, width: Width): readonly ConvPlan[] {
 
 test('conv planner: each geometry gets the documented algorithm per direction on every native build', () => {
   const isas = nativeIsas();
-  assert.ok(isas.includes('generic') && isas.includes('generic16') && isas.includes('generic8'), 'the portable builds load everywhere');
+  assert.ok(
+    isas.includes('generic') && isas.includes('generic16') && isas.includes('generic8'),
+    'the portable builds load everywhere',
+  );
   for (const isa of isas) {
     for (const c of CASES) {
       const g = convGeometryOf(c.spec);
@@ -117,7 +159,10 @@ test('conv planner: each geometry gets the documented algorithm per direction on
 });
 
 test('conv planner: every wasm module plans like the 4-wide portable build (same tile)', () => {
-  for (const v of [{ threads: false, relaxed: false }, { threads: false, relaxed: true }]) {
+  for (const v of [
+    { threads: false, relaxed: false },
+    { threads: false, relaxed: true },
+  ]) {
     let b: Backend;
     try {
       b = loadWasmVariant(v);
@@ -127,10 +172,18 @@ test('conv planner: every wasm module plans like the 4-wide portable build (same
     }
     for (const c of CASES) {
       const g = convGeometryOf(c.spec);
-      assert.deepEqual(CONV_DIRECTIONS.map((d) => convPlanOf(b, g, d)), expected(c.expect, 4), `${b.name}, ${c.name}`);
+      assert.deepEqual(
+        CONV_DIRECTIONS.map((d) => convPlanOf(b, g, d)),
+        expected(c.expect, 4),
+        `${b.name}, ${c.name}`,
+      );
     }
   }
-  assert.equal(convPlanOf(referenceBackend, convGeometryOf(CASES[0].spec), 'forward'), null, 'the reference backend has no planner');
+  assert.equal(
+    convPlanOf(referenceBackend, convGeometryOf(CASES[0].spec), 'forward'),
+    null,
+    'the reference backend has no planner',
+  );
 });
 
 test('conv planner: geometry from sizes follows PyTorch’s output size and rejects bad input', () => {
@@ -147,9 +200,14 @@ test('conv planner: geometry from sizes follows PyTorch’s output size and reje
 test('tatami info --conv-plan prints each build’s algorithm per direction', async () => {
   const out: string[] = [];
   const log = console.log;
-  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
+  console.log = (...a: unknown[]) => {
+    out.push(a.join(' '));
+  };
   try {
-    const code = await runCli(['node', 'tatami', 'info', '--conv-plan', '8,64,32,32,64,3,3,1,1'], { out: (s) => out.push(s), err: (s) => out.push(s) });
+    const code = await runCli(['node', 'tatami', 'info', '--conv-plan', '8,64,32,32,64,3,3,1,1'], {
+      out: (s) => out.push(s),
+      err: (s) => out.push(s),
+    });
     assert.equal(code, 0);
   } finally {
     console.log = log;
@@ -170,7 +228,8 @@ test('TATAMI_LOG_CONV_PLAN=1 logs each choice once per geometry and direction', 
     tt.F.conv2d(tt.randn([1, 3, 9, 9]), w, null, { stride: 2 });
   `;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    env: { ...process.env, TATAMI_LOG_CONV_PLAN: '1', TATAMI_NUM_THREADS: '1' }, encoding: 'utf8',
+    env: { ...process.env, TATAMI_LOG_CONV_PLAN: '1', TATAMI_NUM_THREADS: '1' },
+    encoding: 'utf8',
   });
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('tatami: conv plan'));

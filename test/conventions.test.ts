@@ -18,20 +18,50 @@ function lrs(make: (opt: tt.optim.SGD) => { step(): void }, epochs = 7): number[
 }
 
 test('schedulers: required arguments positional, optional ones in an options object (positional still accepted)', () => {
-  assert.deepEqual(lrs((o) => new optim.StepLR(o, 2, { gamma: 0.5 })), lrs((o) => new optim.StepLR(o, 2, 0.5)));
-  assert.deepEqual(lrs((o) => new optim.StepLR(o, 2, { gamma: 0.5 })), [1, 1, 0.5, 0.5, 0.25, 0.25, 0.125]);
-  assert.deepEqual(lrs((o) => new optim.StepLR(o, 3)), [1, 1, 1, 0.1, 0.1, 0.1, 0.1 * 0.1].map((v, i) => (i === 6 ? 0.1 * 0.1 : v)));
-  assert.deepEqual(lrs((o) => new optim.MultiStepLR(o, [1, 3], { gamma: 0.5 })), [1, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25]);
-  assert.deepEqual(lrs((o) => new optim.MultiStepLR(o, [1, 3], { gamma: 0.5 })), lrs((o) => new optim.MultiStepLR(o, [1, 3], 0.5)));
+  assert.deepEqual(
+    lrs((o) => new optim.StepLR(o, 2, { gamma: 0.5 })),
+    lrs((o) => new optim.StepLR(o, 2, 0.5)),
+  );
+  assert.deepEqual(
+    lrs((o) => new optim.StepLR(o, 2, { gamma: 0.5 })),
+    [1, 1, 0.5, 0.5, 0.25, 0.25, 0.125],
+  );
+  assert.deepEqual(
+    lrs((o) => new optim.StepLR(o, 3)),
+    [1, 1, 1, 0.1, 0.1, 0.1, 0.1 * 0.1].map((v, i) => (i === 6 ? 0.1 * 0.1 : v)),
+  );
+  assert.deepEqual(
+    lrs((o) => new optim.MultiStepLR(o, [1, 3], { gamma: 0.5 })),
+    [1, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25],
+  );
+  assert.deepEqual(
+    lrs((o) => new optim.MultiStepLR(o, [1, 3], { gamma: 0.5 })),
+    lrs((o) => new optim.MultiStepLR(o, [1, 3], 0.5)),
+  );
   const cos = lrs((o) => new optim.CosineAnnealingLR(o, 4, { etaMin: 0.2 }));
-  assert.deepEqual(cos, lrs((o) => new optim.CosineAnnealingLR(o, 4, 0.2)));
+  assert.deepEqual(
+    cos,
+    lrs((o) => new optim.CosineAnnealingLR(o, 4, 0.2)),
+  );
   assert.ok(Math.abs(cos[4] - 0.2) < 1e-12 && Math.abs(cos[2] - 0.6) < 1e-12, `cosine to etaMin: ${cos}`);
-  assert.deepEqual(lrs((o) => new optim.ExponentialLR(o, 0.5, { lastEpoch: -1 }), 3), [1, 0.5, 0.25]);
+  assert.deepEqual(
+    lrs((o) => new optim.ExponentialLR(o, 0.5, { lastEpoch: -1 }), 3),
+    [1, 0.5, 0.25],
+  );
   // Resuming (lastEpoch ≥ 0) needs initialLr in the groups, in either spelling.
   const p = new tt.nn.Parameter(tt.zeros([1]));
-  assert.throws(() => new optim.StepLR(new optim.SGD([p], { lr: 1 }), 2, { gamma: 0.5, lastEpoch: 3 }), /StepLR: param 'initialLr' is not specified/);
-  assert.throws(() => new optim.StepLR(new optim.SGD([p], { lr: 1 }), 2, { gamma: 0.5 }, 3), /StepLR: pass lastEpoch inside the options object/);
-  assert.throws(() => new optim.StepLR(new optim.SGD([p], { lr: 1 }), 2, 'x' as never), /StepLR: expected gamma \(a number\) or an options object, got string/);
+  assert.throws(
+    () => new optim.StepLR(new optim.SGD([p], { lr: 1 }), 2, { gamma: 0.5, lastEpoch: 3 }),
+    /StepLR: param 'initialLr' is not specified/,
+  );
+  assert.throws(
+    () => new optim.StepLR(new optim.SGD([p], { lr: 1 }), 2, { gamma: 0.5 }, 3),
+    /StepLR: pass lastEpoch inside the options object/,
+  );
+  assert.throws(
+    () => new optim.StepLR(new optim.SGD([p], { lr: 1 }), 2, 'x' as never),
+    /StepLR: expected gamma \(a number\) or an options object, got string/,
+  );
 });
 
 test('add_/sub_ take { alpha } like add/sub (a bare number still works)', () => {
@@ -40,9 +70,15 @@ test('add_/sub_ take { alpha } like add/sub (a bare number still works)', () => 
   assert.deepEqual(Array.from(expect.dataView()), [3, 5, 7]);
   assert.deepEqual(Array.from(tt.tensor([1, 1, 1]).add_(o, { alpha: 2 }).dataView()), [3, 5, 7]);
   assert.deepEqual(Array.from(tt.tensor([1, 1, 1]).add_(o, 2).dataView()), [3, 5, 7]);
-  assert.deepEqual(Array.from(tt.tensor([1, 1, 1]).sub_(o, { alpha: 2 }).dataView()), Array.from(tt.tensor([1, 1, 1]).sub(o, { alpha: 2 }).dataView()));
+  assert.deepEqual(
+    Array.from(tt.tensor([1, 1, 1]).sub_(o, { alpha: 2 }).dataView()),
+    Array.from(tt.tensor([1, 1, 1]).sub(o, { alpha: 2 }).dataView()),
+  );
   assert.deepEqual(Array.from(tt.add_(tt.tensor([0, 0]), tt.tensor([1, 2]), { alpha: -1 }).dataView()), [-1, -2]);
-  assert.throws(() => tt.tensor([1]).add_(o.narrow(0, 0, 1), { alpha: Number.NaN }), /add_: alpha must be a number, got NaN/);
+  assert.throws(
+    () => tt.tensor([1]).add_(o.narrow(0, 0, 1), { alpha: Number.NaN }),
+    /add_: alpha must be a number, got NaN/,
+  );
 });
 
 test('tensor(): plain numbers are float32 even when integral; labels say int32; the losses explain', () => {
@@ -52,6 +88,9 @@ test('tensor(): plain numbers are float32 even when integral; labels say int32; 
   assert.equal(tt.tensor([0, 1, 2], { dtype: 'int32' }).dtype, 'int32');
   assert.equal(tt.tensor(Int32Array.from([0, 1, 2])).dtype, 'int32');
   const logits = tt.randn([3, 4]);
-  assert.throws(() => tt.F.crossEntropy(logits, tt.tensor([0, 1, 2])), /class-index targets must be int32 of shape \[3\]/);
+  assert.throws(
+    () => tt.F.crossEntropy(logits, tt.tensor([0, 1, 2])),
+    /class-index targets must be int32 of shape \[3\]/,
+  );
   assert.ok(Number.isFinite(tt.F.crossEntropy(logits, tt.tensor([0, 1, 2], { dtype: 'int32' })).item()));
 });

@@ -18,7 +18,10 @@ golden('sum_dims_keepdim', ({ x }) => x.sum([0, 2], true));
 golden('mean_dim', ({ x }) => x.mean(1));
 golden('var_unbiased', ({ x }) => x.var(1));
 golden('std_biased', ({ x }) => x.std([0, 1], { unbiased: false }));
-golden('max_dim', ({ x }) => { const r = x.max(1); return [r.values, r.indices]; });
+golden('max_dim', ({ x }) => {
+  const r = x.max(1);
+  return [r.values, r.indices];
+});
 golden('amax_dims', ({ x }) => x.amax([1, 2]));
 golden('logsumexp', ({ x }) => tt.logsumexp(x.mul(5), 1));
 golden('softmax_dim1', ({ x }) => x.mul(3).softmax(1));
@@ -27,7 +30,19 @@ golden('matmul_batched_broadcast', ({ a, b }) => tt.matmul(a, b), { atol: 1e-5 }
 golden('bmm', ({ a, b }) => tt.bmm(a, b));
 golden('permute_reshape', ({ x }) => x.permute(2, 0, 1).reshape(4, -1).mul(2));
 golden('cat_dim1', ({ a, b }) => tt.cat([a, b], 1).mul(1.5));
-golden('gather_dim1', ({ x }) => tt.gather(x, 1, tt.tensor([[0, 2, 1], [1, 1, 0]], { dtype: 'int32' })));
+golden('gather_dim1', ({ x }) =>
+  tt.gather(
+    x,
+    1,
+    tt.tensor(
+      [
+        [0, 2, 1],
+        [1, 1, 0],
+      ],
+      { dtype: 'int32' },
+    ),
+  ),
+);
 golden('index_select', ({ x }) => tt.indexSelect(x, 0, tt.tensor([2, 0, 2], { dtype: 'int32' })));
 golden('linear', ({ x, w, b }) => tt.F.linear(x, w, b));
 
@@ -37,19 +52,49 @@ test('gradcheck: elementwise, reductions and shape ops (float64)', () => {
     const b = rand64([4], 2, 0.5, 1.5);
     assert.ok(tt.gradcheck((x, y) => tt.div(tt.mul(x, y), tt.add(y, 1)), [a, b]));
     assert.ok(tt.gradcheck((x, y) => tt.pow(y, x), [a, b]));
-    assert.ok(tt.gradcheck((x) => tt.sqrt(tt.exp(x)).add(tt.abs(x)).sub(tt.sin(x).mul(tt.cos(x))), [a]));
+    assert.ok(
+      tt.gradcheck(
+        (x) =>
+          tt
+            .sqrt(tt.exp(x))
+            .add(tt.abs(x))
+            .sub(tt.sin(x).mul(tt.cos(x))),
+        [a],
+      ),
+    );
     assert.ok(tt.gradcheck((x) => x.var(0).add(x.std(1, { unbiased: false }).sum()), [a]));
     assert.ok(tt.gradcheck((x) => tt.logsumexp(x, [0, 1]), [a]));
     assert.ok(tt.gradcheck((x) => x.max(1).values.add(x.min(0).values.sum()), [a]));
     assert.ok(tt.gradcheck((x) => tt.cat(tt.chunk(x, 2, 1).reverse(), 0).T.flip(0), [a]));
     assert.ok(tt.gradcheck((x) => x.softmax(0).mul(x.logSoftmax(1)), [a]));
     assert.ok(tt.gradcheck((x) => tt.where(x.gt(0), x, x.mul(0.1)), [a]));
-    assert.ok(tt.gradcheck((x) => tt.stack([x, x.mul(2)], 1).slice(2, 1, null, 2).expand(2, 3, 2, 2), [a]));
+    assert.ok(
+      tt.gradcheck(
+        (x) =>
+          tt
+            .stack([x, x.mul(2)], 1)
+            .slice(2, 1, null, 2)
+            .expand(2, 3, 2, 2),
+        [a],
+      ),
+    );
     assert.ok(tt.gradcheck((x, y) => tt.matmul(x, y.reshape(4, 1)), [a, b]));
     assert.ok(tt.gradcheck((x) => tt.bmm(x.reshape(1, 3, 4), x.T.reshape(1, 4, 3).contiguous()), [a]));
     assert.ok(tt.gradcheck((x) => tt.gather(x, 0, tt.tensor([[2, 0, 1, 1]], { dtype: 'int32' })), [a]));
     assert.ok(tt.gradcheck((x) => tt.maskedFill(x, x.lt(0), 0).repeat(2, 1), [a]));
-    assert.ok(tt.gradcheck((x) => tt.scatter(tt.zeros([3, 4], { dtype: 'float64' }), 0, tt.tensor([[2, 0, 1, 0]], { dtype: 'int32' }), x.narrow(0, 0, 1), 'add'), [a]));
+    assert.ok(
+      tt.gradcheck(
+        (x) =>
+          tt.scatter(
+            tt.zeros([3, 4], { dtype: 'float64' }),
+            0,
+            tt.tensor([[2, 0, 1, 0]], { dtype: 'int32' }),
+            x.narrow(0, 0, 1),
+            'add',
+          ),
+        [a],
+      ),
+    );
   });
 });
 
@@ -58,12 +103,23 @@ test('tensor creation, views and printing', () => {
   assert.equal(x.dtype, 'int32');
   assert.deepEqual(x.T.shape, [4, 3]);
   assert.equal(x.T.isContiguous(), false);
-  assert.deepEqual(x.T.contiguous().toArray(), [[0, 4, 8], [1, 5, 9], [2, 6, 10], [3, 7, 11]]);
+  assert.deepEqual(x.T.contiguous().toArray(), [
+    [0, 4, 8],
+    [1, 5, 9],
+    [2, 6, 10],
+    [3, 7, 11],
+  ]);
   assert.equal(x.T.storage, x.storage, 'transpose is a view');
   assert.deepEqual(tt.linspace(0, 1, 5).toArray(), [0, 0.25, 0.5, 0.75, 1]);
-  assert.deepEqual(tt.eye(2).toArray(), [[1, 0], [0, 1]]);
+  assert.deepEqual(tt.eye(2).toArray(), [
+    [1, 0],
+    [0, 1],
+  ]);
   assert.deepEqual(tt.full([2], 7).toArray(), [7, 7]);
-  assert.match(tt.ones([2, 2]).toString(), /^tensor\(\[\[1\.0000, 1\.0000\],\n {8}\[1\.0000, 1\.0000\]\], shape=\[2, 2\]\)$/);
+  assert.match(
+    tt.ones([2, 2]).toString(),
+    /^tensor\(\[\[1\.0000, 1\.0000\],\n {8}\[1\.0000, 1\.0000\]\], shape=\[2, 2\]\)$/,
+  );
   assert.equal(tt.tensor(3.5).item(), 3.5);
   assert.throws(() => tt.ones([2]).item(), /item: only one-element tensors/);
   assert.throws(() => tt.tensor([[1, 2], [3]]), /ragged/);
@@ -91,7 +147,9 @@ test('autograd: accumulation, retainGrad, hooks, detach, noGrad, backward twice'
   const y = x.mul(2);
   y.retainGrad();
   const seen: number[][] = [];
-  y.registerHook((g) => { seen.push(g.tolist()); });
+  y.registerHook((g) => {
+    seen.push(g.tolist());
+  });
   const z = y.mul(y).sum();
   z.backward();
   assert.deepEqual(x.grad!.tolist(), [8, 16, 24]);
@@ -128,7 +186,10 @@ test('in-place ops refuse leaves that require grad unless under noGrad', () => {
   assert.deepEqual(p.tolist(), [0.5, 0.75]);
   const q = tt.zeros([2, 3]);
   q.T.narrow(0, 1, 1).fill_(5);
-  assert.deepEqual(q.toArray(), [[0, 5, 0], [0, 5, 0]]);
+  assert.deepEqual(q.toArray(), [
+    [0, 5, 0],
+    [0, 5, 0],
+  ]);
 });
 
 test('error messages name the op and the shapes', () => {
@@ -136,8 +197,25 @@ test('error messages name the op and the shapes', () => {
   assert.throws(() => tt.mm(tt.ones([2, 3]), tt.ones([4, 2])), /mm: shapes \[2, 3\] and \[4, 2\] cannot be multiplied/);
   assert.throws(() => tt.cat([tt.ones([2, 3]), tt.ones([2, 4])], 0), /cat: tensor 1 has shape \[2, 4\]/);
   assert.throws(() => tt.ones([2]).sum(3), /sum: dim 3 is out of range/);
-  assert.throws(() => tt.gather(tt.ones([2, 2]), 1, tt.tensor([[0, 5], [0, 0]], { dtype: 'int32' })), /gather: index 5 is out of bounds/);
-  assert.throws(() => tt.F.linear(tt.ones([2, 3]), tt.ones([4, 5])), /linear: input \[2, 3\] has 3 features but weight \[4, 5\] expects 5/);
+  assert.throws(
+    () =>
+      tt.gather(
+        tt.ones([2, 2]),
+        1,
+        tt.tensor(
+          [
+            [0, 5],
+            [0, 0],
+          ],
+          { dtype: 'int32' },
+        ),
+      ),
+    /gather: index 5 is out of bounds/,
+  );
+  assert.throws(
+    () => tt.F.linear(tt.ones([2, 3]), tt.ones([4, 5])),
+    /linear: input \[2, 3\] has 3 features but weight \[4, 5\] expects 5/,
+  );
   assert.throws(() => tt.randn([2], { dtype: 'int32' }), /randn: dtype must be float/);
 });
 
@@ -159,7 +237,10 @@ test('leaf gradients own their storage: no two .grad share memory, none aliases 
 });
 
 test('in-place arithmetic writes into the tensor itself, with broadcasting, aliasing and strided targets', () => {
-  const t = tt.tensor([[1, 2, 3], [4, 5, 6]]);
+  const t = tt.tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   const storage = t.storage;
   t.mul_(tt.tensor([1, 10, 100])).add_(1);
   assert.equal(t.storage, storage);
@@ -185,7 +266,8 @@ test('relu_ clamps in place and keeps NaN', () => {
   // like torch 1.13: relu(NaN) = NaN and its gradient passes there (threshold_backward zeroes only x ≤ 0)
   for (const n of [5, 200]) {
     const x = tt.full([n], -1);
-    x.storage[0] = NaN; x.storage[1] = 2;
+    x.storage[0] = NaN;
+    x.storage[1] = 2;
     x.requiresGrad_(true);
     const y = tt.F.relu(x);
     assert.ok(Number.isNaN(y.tolist()[0]));
@@ -201,7 +283,9 @@ test('linear: gradients (float64 check) and a contiguous weight gradient straigh
   const b = tt.randn([4], { generator: g, dtype: 'float64' }).requiresGrad_(true);
   assert.ok(tt.gradcheck((xi, wi, bi) => tt.F.linear(xi, wi, bi), [x, w, b]));
   const w32 = tt.randn([6, 7]).requiresGrad_(true);
-  tt.F.linear(tt.randn([3, 7]), w32).sum().backward();
+  tt.F.linear(tt.randn([3, 7]), w32)
+    .sum()
+    .backward();
   assert.ok(w32.grad!.isContiguous());
   // bmm with a transposed right operand takes the same path
   const a3 = tt.randn([2, 3, 4], { generator: g, dtype: 'float64' }).requiresGrad_(true);

@@ -7,13 +7,18 @@ import * as tt from '../src/index.ts';
 const { models, nn } = tt;
 const count = (m: tt.nn.AnyModule) => m.parameters().reduce((s, p) => s + p.numel(), 0);
 
-test('ResnetGenerator and the instance-norm PatchGAN have the authors\' parameter counts', () => {
+test("ResnetGenerator and the instance-norm PatchGAN have the authors' parameter counts", () => {
   assert.equal(count(new models.ResnetGenerator(3, 3)), 11_378_179); // resnet_9blocks
   assert.equal(count(new models.ResnetGenerator(3, 3, { numBlocks: 6 })), 7_837_699); // resnet_6blocks
   assert.equal(count(new models.PatchGANDiscriminator(3, { norm: 'instance' })), 2_764_737);
   // the authors' state-dict names: model.1 is the 7×7 conv after ReflectionPad2d, model.10 the first residual block
   const names = Object.keys(new models.ResnetGenerator(3, 3, { ngf: 4, numBlocks: 1 }).stateDict());
-  assert.ok(names.includes('model.1.weight') && names.includes('model.10.conv_block.1.weight') && names.includes('model.18.bias'), names.join(' '));
+  assert.ok(
+    names.includes('model.1.weight') &&
+      names.includes('model.10.conv_block.1.weight') &&
+      names.includes('model.18.bias'),
+    names.join(' '),
+  );
 });
 
 test('ResnetGenerator keeps the image size; bad sizes and options are named', () => {
@@ -46,9 +51,13 @@ test('ImagePool: fills first, then swaps about half the images for stored ones',
   const batch = (v: number) => tt.full([2, 1, 2, 2], v);
   // the first four images go straight through and are stored
   assert.deepEqual(pool.query(batch(1)).mean([1, 2, 3]).toArray(), [1, 1]);
-  assert.deepEqual(pool.query(batch(2)).mean([1, 2, 3]).toArray(), [1, 1].map(() => 2));
+  assert.deepEqual(
+    pool.query(batch(2)).mean([1, 2, 3]).toArray(),
+    [1, 1].map(() => 2),
+  );
   assert.equal(pool.length, 4);
-  let fromPool = 0, total = 0;
+  let fromPool = 0,
+    total = 0;
   const seen = new Set<number>();
   for (let k = 3; k < 203; k++) {
     const out = pool.query(batch(k)).mean([1, 2, 3]).toArray() as number[];
@@ -80,19 +89,29 @@ function smallCycleGan(seed: number) {
 
 test('cycleganStep: losses as the paper (hand-recomputed), parameters of all four networks move', () => {
   const net = smallCycleGan(1);
-  const a = tt.rand([2, 3, 16, 16]).mul(2).sub(1), b = tt.rand([2, 3, 16, 16]).mul(2).sub(1);
+  const a = tt.rand([2, 3, 16, 16]).mul(2).sub(1),
+    b = tt.rand([2, 3, 16, 16]).mul(2).sub(1);
   // recompute the generator objective before the step: LSGAN terms without ½, λ = 10, identity 0.5λ
   const expected = tt.noGrad(() => {
-    const fb = net.generatorAB.forward(a), fa = net.generatorBA.forward(b);
+    const fb = net.generatorAB.forward(a),
+      fa = net.generatorBA.forward(b);
     const mse1 = (t: tt.Tensor) => t.sub(1).square().mean().item();
     const l1 = (p: tt.Tensor, q: tt.Tensor) => p.sub(q).abs().mean().item();
-    return mse1(net.discriminatorB.forward(fb)) + mse1(net.discriminatorA.forward(fa)) +
+    return (
+      mse1(net.discriminatorB.forward(fb)) +
+      mse1(net.discriminatorA.forward(fa)) +
       10 * (l1(net.generatorBA.forward(fb), a) + l1(net.generatorAB.forward(fa), b)) +
-      5 * (l1(net.generatorAB.forward(b), b) + l1(net.generatorBA.forward(a), a));
+      5 * (l1(net.generatorAB.forward(b), b) + l1(net.generatorBA.forward(a), a))
+    );
   });
   const before = net.parameters().map((p) => p.clone());
   const parts = {
-    ...{ generatorAB: net.generatorAB, generatorBA: net.generatorBA, discriminatorA: net.discriminatorA, discriminatorB: net.discriminatorB },
+    ...{
+      generatorAB: net.generatorAB,
+      generatorBA: net.generatorBA,
+      discriminatorA: net.discriminatorA,
+      discriminatorB: net.discriminatorB,
+    },
     optimizerG: new tt.optim.Adam(net.generatorParameters(), { lr: 2e-4, betas: [0.5, 0.999] }),
     optimizerD: new tt.optim.Adam(net.discriminatorParameters(), { lr: 2e-4, betas: [0.5, 0.999] }),
   };
@@ -112,16 +131,25 @@ test('cycleganTrainingStep trains through fit on unpaired day/night patches; cyc
   const net = smallCycleGan(2);
   const gen = new tt.Generator(5);
   // two tiny synthetic "photos": smooth colour gradients with blobs
-  const base = [0, 1].map((k) => tt.F.interpolate(tt.rand([1, 3, 6, 6], { generator: new tt.Generator(10 + k) }), { size: [40, 40], mode: 'bilinear' }).squeeze(0));
+  const base = [0, 1].map((k) =>
+    tt.F.interpolate(tt.rand([1, 3, 6, 6], { generator: new tt.Generator(10 + k) }), {
+      size: [40, 40],
+      mode: 'bilinear',
+    }).squeeze(0),
+  );
   const day = tt.data.randomPatches(base, 16, 16, gen);
   const night = tt.data.toNight(tt.data.randomPatches(base, 16, 16, gen), gen);
   const ds = new tt.data.UnpairedDataset(day.mul(2).sub(1), night.mul(2).sub(1), 0);
   const loader = new tt.data.DataLoader(ds, { batchSize: 4, shuffle: true, generator: new tt.Generator(1) });
   const optimizerD = new tt.optim.Adam(net.discriminatorParameters(), { lr: 1e-3, betas: [0.5, 0.999] });
-  const step = models.cycleganTrainingStep(net, optimizerD, { poolA: new models.ImagePool(8), poolB: new models.ImagePool(8) });
+  const step = models.cycleganTrainingStep(net, optimizerD, {
+    poolA: new models.ImagePool(8),
+    poolB: new models.ImagePool(8),
+  });
   const cycles: number[] = [];
   const history = await tt.train.fit(net, loader, {
-    epochs: 6, optimizer: new tt.optim.Adam(net.generatorParameters(), { lr: 2e-3, betas: [0.5, 0.999] }),
+    epochs: 6,
+    optimizer: new tt.optim.Adam(net.generatorParameters(), { lr: 2e-3, betas: [0.5, 0.999] }),
     trainingStep: (batch) => {
       const r = step(batch);
       cycles.push(step.last!.cycleA + step.last!.cycleB);
@@ -130,13 +158,15 @@ test('cycleganTrainingStep trains through fit on unpaired day/night patches; cyc
     progress: false,
   });
   assert.equal(history.length, 6);
-  const first = cycles.slice(0, 4).reduce((s, v) => s + v) / 4, last = cycles.slice(-4).reduce((s, v) => s + v) / 4;
+  const first = cycles.slice(0, 4).reduce((s, v) => s + v) / 4,
+    last = cycles.slice(-4).reduce((s, v) => s + v) / 4;
   assert.ok(last < 0.7 * first, `cycle loss ${first.toFixed(3)} → ${last.toFixed(3)}`);
   assert.ok(Number.isFinite(step.last!.lossDA) && step.last!.lossDB > 0);
 });
 
 test('UnpairedDataset, randomPatches and toNight', () => {
-  const a = tt.rand([5, 3, 8, 8]), b = tt.rand([3, 3, 8, 8]);
+  const a = tt.rand([5, 3, 8, 8]),
+    b = tt.rand([3, 3, 8, 8]);
   const ds = new tt.data.UnpairedDataset(a, b, 7);
   assert.equal(ds.length, 5);
   const [x0, y0] = ds.get(4);

@@ -19,8 +19,13 @@ function tmp(prefix = 'tatami-data-'): string {
 }
 
 /** Writes a tiny MNIST-format split (n images of h×w, labels i % 10) into dir; returns the pixel bytes. */
-function writeTinyMnist(dir: string, n: number, opts: { gz?: boolean; prefix?: string; h?: number; w?: number; labels?: number[] } = {}): Uint8Array {
-  const h = opts.h ?? 4, w = opts.w ?? 5;
+function writeTinyMnist(
+  dir: string,
+  n: number,
+  opts: { gz?: boolean; prefix?: string; h?: number; w?: number; labels?: number[] } = {},
+): Uint8Array {
+  const h = opts.h ?? 4,
+    w = opts.w ?? 5;
   const px = new Uint8Array(n * h * w);
   for (let i = 0; i < px.length; i++) px[i] = (i * 37) % 256;
   const labels = opts.labels ?? Array.from({ length: n }, (_, i) => i % 10);
@@ -37,8 +42,12 @@ function writeTinyMnist(dir: string, n: number, opts: { gz?: boolean; prefix?: s
 test('IDX: round trip of every element type, gzip and raw', () => {
   const dir = tmp();
   const cases: [tt.data.IdxType, number[]][] = [
-    ['uint8', [0, 1, 255, 7, 8, 9]], ['int8', [-128, 127, 0, -1, 5, 6]], ['int16', [-30000, 30000, 1, 2, 3, 4]],
-    ['int32', [-2e9, 2e9, 0, 1, -1, 42]], ['float32', [0.5, -1.25, 3, 1e6, 0, 2]], ['float64', [Math.PI, -Math.E, 1e-300, 0, 1, 2]],
+    ['uint8', [0, 1, 255, 7, 8, 9]],
+    ['int8', [-128, 127, 0, -1, 5, 6]],
+    ['int16', [-30000, 30000, 1, 2, 3, 4]],
+    ['int32', [-2e9, 2e9, 0, 1, -1, 42]],
+    ['float32', [0.5, -1.25, 3, 1e6, 0, 2]],
+    ['float64', [Math.PI, -Math.E, 1e-300, 0, 1, 2]],
   ];
   for (const [type, values] of cases) {
     for (const ext of ['', '.gz']) {
@@ -82,7 +91,10 @@ test('MNIST applies transform and targetTransform; test split reads t10k files',
   const ds = new data.MNIST({ root: dir, train: false, transform: (x) => x.mul(2), targetTransform: (y) => y + 100 });
   const [x, y] = ds.get(1);
   assert.equal(y, 101);
-  assert.ok(Math.abs(x.max().item() - (2 * Math.max(...Array.from({ length: 20 }, (_, k) => ((20 + k) * 37) % 256))) / 255) < 1e-6);
+  assert.ok(
+    Math.abs(x.max().item() - (2 * Math.max(...Array.from({ length: 20 }, (_, k) => ((20 + k) * 37) % 256))) / 255) <
+      1e-6,
+  );
 });
 
 test('IDX: corrupt and truncated files give errors naming the file and the problem', () => {
@@ -91,7 +103,11 @@ test('IDX: corrupt and truncated files give errors naming the file and the probl
   const full = data.encodeIdx(new Uint8Array(10 * 28 * 28), [10, 28, 28]);
   const p = join(dir, 't10k-images-idx3-ubyte.gz');
   writeFileSync(p, gzipSync(full.subarray(0, 16 + 1234)));
-  assert.throws(() => data.readIdx(p), (e: Error) => e.message.includes('t10k-images-idx3-ubyte.gz: truncated: header says 10×28×28 = 7840 bytes, file has 1234'));
+  assert.throws(
+    () => data.readIdx(p),
+    (e: Error) =>
+      e.message.includes('t10k-images-idx3-ubyte.gz: truncated: header says 10×28×28 = 7840 bytes, file has 1234'),
+  );
   // Truncated gzip stream.
   const q = join(dir, 'cut.gz');
   const gz = gzipSync(full);
@@ -106,7 +122,10 @@ test('IDX: corrupt and truncated files give errors naming the file and the probl
   assert.throws(() => data.readIdx(r), /bad-magic: not an IDX file: unknown type code 0x42/);
   // Header itself truncated.
   writeFileSync(r, Buffer.from([0, 0, 8, 3, 0, 0]));
-  assert.throws(() => data.readIdx(r), /bad-magic: truncated: header declares 3 dimensions \(16 header bytes\), file has 6 bytes/);
+  assert.throws(
+    () => data.readIdx(r),
+    /bad-magic: truncated: header declares 3 dimensions \(16 header bytes\), file has 6 bytes/,
+  );
   // Extra bytes.
   writeFileSync(r, Buffer.from([0, 0, 8, 1, 0, 0, 0, 1, 5, 6]));
   assert.throws(() => data.readIdx(r), /bad-magic: corrupt: .* 1 extra bytes/);
@@ -117,24 +136,36 @@ test('IDX: corrupt and truncated files give errors naming the file and the probl
 test('MNIST: label out of range, count mismatch and wrong ranks are reported clearly', () => {
   const dir = tmp();
   writeTinyMnist(dir, 6, { labels: [0, 1, 2, 3, 4, 12] });
-  assert.throws(() => new data.MNIST({ root: dir }), /train-labels-idx1-ubyte\.gz: label 12 at index 5 is outside the 10 classes \[0, 9\]/);
+  assert.throws(
+    () => new data.MNIST({ root: dir }),
+    /train-labels-idx1-ubyte\.gz: label 12 at index 5 is outside the 10 classes \[0, 9\]/,
+  );
   const dir2 = tmp();
   writeTinyMnist(dir2, 6);
   data.writeIdx(join(dir2, 'train-labels-idx1-ubyte.gz'), [1, 2, 3], [3]);
-  assert.throws(() => new data.MNIST({ root: dir2 }), /train-images-idx3-ubyte\.gz has 6 images but .*train-labels-idx1-ubyte\.gz has 3 labels/);
+  assert.throws(
+    () => new data.MNIST({ root: dir2 }),
+    /train-images-idx3-ubyte\.gz has 6 images but .*train-labels-idx1-ubyte\.gz has 3 labels/,
+  );
   data.writeIdx(join(dir2, 'train-images-idx3-ubyte.gz'), [1, 2, 3], [3]);
-  assert.throws(() => new data.MNIST({ root: dir2 }), /train-images-idx3-ubyte\.gz: expected uint8 images of shape N×H×W/);
+  assert.throws(
+    () => new data.MNIST({ root: dir2 }),
+    /train-images-idx3-ubyte\.gz: expected uint8 images of shape N×H×W/,
+  );
 });
 
 test('a missing dataset says where it looked and what to do', () => {
   const dir = tmp();
-  assert.throws(() => new data.FashionMNIST({ root: dir }), (e: Error) => {
-    assert.match(e.message, /fashion-mnist: dataset files not found/);
-    assert.ok(e.message.includes(dir), 'names the directory searched');
-    assert.match(e.message, /train-images-idx3-ubyte\[\.gz\]/);
-    assert.match(e.message, /subset: 'embedded'/);
-    return true;
-  });
+  assert.throws(
+    () => new data.FashionMNIST({ root: dir }),
+    (e: Error) => {
+      assert.match(e.message, /fashion-mnist: dataset files not found/);
+      assert.ok(e.message.includes(dir), 'names the directory searched');
+      assert.match(e.message, /train-images-idx3-ubyte\[\.gz\]/);
+      assert.match(e.message, /subset: 'embedded'/);
+      return true;
+    },
+  );
   // A directory with only some of the files is called out.
   writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), '');
   assert.throws(() => new data.FashionMNIST({ root: dir }), /is missing train-labels-idx1-ubyte/);
@@ -147,8 +178,15 @@ test('locate: search order is explicit root, then system directory, then cache; 
   process.env.TATAMI_CACHE = cache;
   delete process.env.TATAMI_DATA;
   try {
-    assert.deepEqual(data.candidateDirs('fashion-mnist'), ['/usr/share/datasets/fashion-mnist', join(cache, 'datasets', 'fashion-mnist')]);
-    assert.deepEqual(data.candidateDirs('fashion-mnist', '/r', 'FashionMNIST'), ['/r', '/r/fashion-mnist', '/r/FashionMNIST/raw']);
+    assert.deepEqual(data.candidateDirs('fashion-mnist'), [
+      '/usr/share/datasets/fashion-mnist',
+      join(cache, 'datasets', 'fashion-mnist'),
+    ]);
+    assert.deepEqual(data.candidateDirs('fashion-mnist', '/r', 'FashionMNIST'), [
+      '/r',
+      '/r/fashion-mnist',
+      '/r/FashionMNIST/raw',
+    ]);
     const root = tmp();
     mkdirSync(join(root, 'MNIST', 'raw'), { recursive: true });
     writeTinyMnist(join(root, 'MNIST', 'raw'), 3, { gz: false });
@@ -181,9 +219,14 @@ test('download verifies SHA-256, writes atomically, and explains a failure', asy
     return new Response(good, { status: 200 });
   }) as unknown as typeof fetch;
   await data.downloadDataset(source, dir, { fetchImpl });
-  assert.deepEqual(calls, ['http://mirror-a/a.bin', 'http://mirror-b/a.bin'], 'bad checksum from mirror a falls through to mirror b');
+  assert.deepEqual(
+    calls,
+    ['http://mirror-a/a.bin', 'http://mirror-b/a.bin'],
+    'bad checksum from mirror a falls through to mirror b',
+  );
   assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'a.bin'))), good);
-  const failing = (async () => new Response('nope', { status: 404, statusText: 'Not Found' })) as unknown as typeof fetch;
+  const failing = (async () =>
+    new Response('nope', { status: 404, statusText: 'Not Found' })) as unknown as typeof fetch;
   const dir2 = tmp();
   await assert.rejects(data.downloadDataset(source, dir2, { fetchImpl: failing }), (e: Error) => {
     assert.match(e.message, /toy: could not download a\.bin/);
@@ -210,7 +253,10 @@ test('embedded Fashion-MNIST subset: 6,000 + 1,000 real images, class-balanced',
   // The recorded indices point at the same pixels in the full dataset (checked on a few images when available).
   const full = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
   if (existsSync(full)) {
-    const idx = readFileSync(new URL('../data/fashion-mnist/indices-t10k.txt', import.meta.url), 'utf8').trim().split('\n').map(Number);
+    const idx = readFileSync(new URL('../data/fashion-mnist/indices-t10k.txt', import.meta.url), 'utf8')
+      .trim()
+      .split('\n')
+      .map(Number);
     const all = data.readIdx(full).data;
     for (const k of [0, 500, 999]) {
       const a = all.subarray(idx[k] * 784, idx[k] * 784 + 784);
@@ -255,10 +301,19 @@ test('CIFAR10: truncated files, bad labels and missing files are reported with t
   const dir = tmp();
   const bytes = cifarRecords([1, 2]);
   writeFileSync(join(dir, 'test_batch.bin'), bytes.subarray(0, 3073 + 100));
-  assert.throws(() => new data.CIFAR10({ root: dir, train: false }), /test_batch\.bin: truncated or corrupt: 3173 bytes is not a whole number of 3073-byte records .*1 complete records and 100 extra bytes/);
+  assert.throws(
+    () => new data.CIFAR10({ root: dir, train: false }),
+    /test_batch\.bin: truncated or corrupt: 3173 bytes is not a whole number of 3073-byte records .*1 complete records and 100 extra bytes/,
+  );
   writeFileSync(join(dir, 'test_batch.bin'), cifarRecords([1, 42]));
-  assert.throws(() => new data.CIFAR10({ root: dir, train: false }), /test_batch\.bin: record 1 has label 42, outside the 10 classes/);
-  assert.throws(() => new data.CIFAR10({ root: dir, train: true }), /cifar-10-batches-bin: dataset files not found.*data_batch_1\.bin/s);
+  assert.throws(
+    () => new data.CIFAR10({ root: dir, train: false }),
+    /test_batch\.bin: record 1 has label 42, outside the 10 classes/,
+  );
+  assert.throws(
+    () => new data.CIFAR10({ root: dir, train: true }),
+    /cifar-10-batches-bin: dataset files not found.*data_batch_1\.bin/s,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -278,7 +333,15 @@ test('ImageFolder: sorted classes, recursive files, PNG and JPEG, extension filt
   assert.deepEqual(ds.classes, ['cat', 'dog']);
   assert.deepEqual(ds.classToIdx, { cat: 0, dog: 1 });
   assert.equal(ds.length, 4);
-  assert.deepEqual(ds.samples.map(([p, c]) => [p.slice(root.length + 1), c]), [['cat/a.PNG', 0], ['cat/z.png', 0], ['dog/b.png', 1], ['dog/sub/a.jpg', 1]]);
+  assert.deepEqual(
+    ds.samples.map(([p, c]) => [p.slice(root.length + 1), c]),
+    [
+      ['cat/a.PNG', 0],
+      ['cat/z.png', 0],
+      ['dog/b.png', 1],
+      ['dog/sub/a.jpg', 1],
+    ],
+  );
   const [x, y] = ds.get(0);
   assert.deepEqual(x.shape, [3, 6, 8]);
   assert.equal(y, 0);
@@ -289,7 +352,10 @@ test('ImageFolder: sorted classes, recursive files, PNG and JPEG, extension filt
   assert.equal(gray.length, 3);
   assert.deepEqual(gray.get(0)[0].shape, [1, 6, 8]);
   mkdirSync(join(root, 'empty'));
-  assert.throws(() => new data.ImageFolder(root), /found no valid file for the classes empty\. Supported extensions are: \.png, \.jpg, \.jpeg/);
+  assert.throws(
+    () => new data.ImageFolder(root),
+    /found no valid file for the classes empty\. Supported extensions are: \.png, \.jpg, \.jpeg/,
+  );
   assert.throws(() => new data.ImageFolder(join(root, 'missing')), /missing: directory not found/);
 });
 
@@ -304,13 +370,25 @@ test('TensorDataset, Subset, ConcatDataset', () => {
   const [xi, yi] = ds.get(4);
   assert.deepEqual(xi.tolist(), [8, 9]);
   assert.equal(yi.item(), 4);
-  assert.throws(() => new data.TensorDataset(x, tt.arange(0, 5)), /size mismatch between tensors: tensor 0 has shape \[6, 2\] but tensor 1 has \[5\]/);
+  assert.throws(
+    () => new data.TensorDataset(x, tt.arange(0, 5)),
+    /size mismatch between tensors: tensor 0 has shape \[6, 2\] but tensor 1 has \[5\]/,
+  );
   const sub = new data.Subset(ds, [5, 0, 3]);
-  assert.deepEqual([...sub].map(([, t]) => t.item()), [5, 0, 3]);
-  assert.throws(() => new data.Subset(ds, [6]), /Subset: index 6 \(position 0\) is out of range for a dataset of 6 samples/);
+  assert.deepEqual(
+    [...sub].map(([, t]) => t.item()),
+    [5, 0, 3],
+  );
+  assert.throws(
+    () => new data.Subset(ds, [6]),
+    /Subset: index 6 \(position 0\) is out of range for a dataset of 6 samples/,
+  );
   const cat = new data.ConcatDataset([sub, ds]);
   assert.equal(cat.length, 9);
-  assert.deepEqual(Array.from({ length: 9 }, (_, i) => cat.get(i)[1].item()), [5, 0, 3, 0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    Array.from({ length: 9 }, (_, i) => cat.get(i)[1].item()),
+    [5, 0, 3, 0, 1, 2, 3, 4, 5],
+  );
 });
 
 test('randomSplit: counts or fractions, disjoint, covering, seeded', () => {
@@ -323,28 +401,51 @@ test('randomSplit: counts or fractions, disjoint, covering, seeded', () => {
   const [a2] = data.randomSplit(ds, [7, 3], { generator: new tt.Generator(1) });
   assert.deepEqual(Array.from(a2.indices), Array.from(a.indices));
   const parts = data.randomSplit(ds, [0.5, 0.25, 0.25], { generator: new tt.Generator(2) });
-  assert.deepEqual(parts.map((p) => p.length), [6, 2, 2], 'PyTorch deals the remainder round-robin');
-  assert.throws(() => data.randomSplit(ds, [5, 4]), /sum of input lengths \(9\) does not equal the length of the dataset \(10\)/);
+  assert.deepEqual(
+    parts.map((p) => p.length),
+    [6, 2, 2],
+    'PyTorch deals the remainder round-robin',
+  );
+  assert.throws(
+    () => data.randomSplit(ds, [5, 4]),
+    /sum of input lengths \(9\) does not equal the length of the dataset \(10\)/,
+  );
 });
 
 test('KFold and crossValidate', async () => {
   const folds = [...new data.KFold(3).split(10)];
-  assert.deepEqual(folds.map((f) => Array.from(f.val)), [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]);
+  assert.deepEqual(
+    folds.map((f) => Array.from(f.val)),
+    [
+      [0, 1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+    ],
+  );
   for (const f of folds) {
     assert.equal(f.train.length + f.val.length, 10);
     assert.ok(Array.from(f.val).every((v) => !f.train.includes(v)));
   }
   const shuffled = [...new data.KFold(5, { shuffle: true, generator: new tt.Generator(3) }).split(20)];
   const vals = shuffled.flatMap((f) => Array.from(f.val)).sort((p, q) => p - q);
-  assert.deepEqual(vals, Array.from({ length: 20 }, (_, i) => i), 'every sample validates exactly once');
+  assert.deepEqual(
+    vals,
+    Array.from({ length: 20 }, (_, i) => i),
+    'every sample validates exactly once',
+  );
   assert.throws(() => new data.KFold(1), /nSplits must be an integer ≥ 2/);
   const ds = new data.TensorDataset(tt.arange(0, 12));
   const seen: number[] = [];
-  const res = await data.crossValidate(ds, 4, async (train, val, fold) => {
-    seen.push(fold);
-    assert.equal(train.length + val.length, 12);
-    return fold; // scores 0, 1, 2, 3
-  }, { generator: new tt.Generator(0) });
+  const res = await data.crossValidate(
+    ds,
+    4,
+    async (train, val, fold) => {
+      seen.push(fold);
+      assert.equal(train.length + val.length, 12);
+      return fold; // scores 0, 1, 2, 3
+    },
+    { generator: new tt.Generator(0) },
+  );
   assert.deepEqual(seen, [0, 1, 2, 3]);
   assert.deepEqual(res.scores, [0, 1, 2, 3]);
   assert.equal(res.mean, 1.5);
@@ -360,13 +461,21 @@ test('DataLoader: batch shapes, length, dropLast, sync and async iteration', asy
   const dl = new data.DataLoader(ds, { batchSize: 4 });
   assert.equal(dl.length, 3);
   const shapes = [...dl].map(([x, y]) => [x.shape, y.shape]);
-  assert.deepEqual(shapes, [[[4, 2], [4]], [[4, 2], [4]], [[2, 2], [2]]]);
+  assert.deepEqual(shapes, [
+    [[4, 2], [4]],
+    [[4, 2], [4]],
+    [[2, 2], [2]],
+  ]);
   const dropped = new data.DataLoader(ds, { batchSize: 4, dropLast: true });
   assert.equal(dropped.length, 2);
   assert.equal([...dropped].length, 2);
   const asyncBatches: number[][] = [];
   for await (const [, y] of dl) asyncBatches.push(y.tolist());
-  assert.deepEqual(asyncBatches, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+  assert.deepEqual(asyncBatches, [
+    [0, 1, 2, 3],
+    [4, 5, 6, 7],
+    [8, 9],
+  ]);
   assert.throws(() => new data.DataLoader(ds, { batchSize: 0 }), /batchSize must be a positive integer, got 0/);
 });
 
@@ -375,14 +484,24 @@ test('DataLoader: shuffling is deterministic per seed and differs between epochs
   const order = (dl: tt.data.DataLoader<tt.Tensor[]>) => [...dl].flatMap(([y]) => y.tolist());
   const a = new data.DataLoader(ds, { batchSize: 5, shuffle: true, generator: new tt.Generator(7) });
   const b = new data.DataLoader(ds, { batchSize: 5, shuffle: true, generator: new tt.Generator(7) });
-  const a1 = order(a), a2 = order(a), b1 = order(b), b2 = order(b);
+  const a1 = order(a),
+    a2 = order(a),
+    b1 = order(b),
+    b2 = order(b);
   assert.deepEqual(a1, b1, 'same seed, same first epoch');
   assert.deepEqual(a2, b2, 'same seed, same second epoch');
   assert.notDeepEqual(a1, a2, 'a new order each epoch');
-  assert.deepEqual([...a1].sort((p, q) => p - q), Array.from({ length: 32 }, (_, i) => i), 'a permutation');
+  assert.deepEqual(
+    [...a1].sort((p, q) => p - q),
+    Array.from({ length: 32 }, (_, i) => i),
+    'a permutation',
+  );
   const c = new data.DataLoader(ds, { batchSize: 5, shuffle: true, generator: new tt.Generator(8) });
   assert.notDeepEqual(order(c), a1);
-  assert.deepEqual(order(new data.DataLoader(ds, { batchSize: 5 })), Array.from({ length: 32 }, (_, i) => i));
+  assert.deepEqual(
+    order(new data.DataLoader(ds, { batchSize: 5 })),
+    Array.from({ length: 32 }, (_, i) => i),
+  );
 });
 
 test('defaultCollate: tuples, objects, numbers and strings; clear errors', () => {
@@ -399,22 +518,42 @@ test('defaultCollate: tuples, objects, numbers and strings; clear errors', () =>
   assert.deepEqual(b.pair[0].shape, [2, 3]);
   assert.deepEqual(b.pair[1].tolist(), [7, 8]);
   assert.equal(b.ok.dtype, 'bool');
-  assert.throws(() => data.defaultCollate([tt.ones([2]), tt.ones([3])]), /sample 1 has shape \[3\] but sample 0 has \[2\]/);
-  assert.throws(() => data.defaultCollate([[tt.ones([2]), 1], [tt.ones([2])]]), /sample 0 is a tuple of 2 elements but sample 1 is a tuple of 1/);
+  assert.throws(
+    () => data.defaultCollate([tt.ones([2]), tt.ones([3])]),
+    /sample 1 has shape \[3\] but sample 0 has \[2\]/,
+  );
+  assert.throws(
+    () => data.defaultCollate([[tt.ones([2]), 1], [tt.ones([2])]]),
+    /sample 0 is a tuple of 2 elements but sample 1 is a tuple of 1/,
+  );
   // A custom collate is used as given.
   const dl = new data.DataLoader(new data.TensorDataset(tt.arange(0, 6)), { batchSize: 3, collate: (s) => s.length });
   assert.deepEqual([...dl], [3, 3]);
 });
 
 test('DataLoader: worker threads give identical batches to the main thread for a fixed seed', async () => {
-  const transform = new T.Compose([new T.RandomCrop(28, { padding: 3 }), new T.RandomHorizontalFlip(), new T.RandomErasing({ p: 0.5 })]);
+  const transform = new T.Compose([
+    new T.RandomCrop(28, { padding: 3 }),
+    new T.RandomHorizontalFlip(),
+    new T.RandomErasing({ p: 0.5 }),
+  ]);
   const base = new data.FashionMNIST({ subset: 'embedded', train: false, transform });
-  const ds = new data.Subset(base, Array.from({ length: 96 }, (_, i) => i * 3));
+  const ds = new data.Subset(
+    base,
+    Array.from({ length: 96 }, (_, i) => i * 3),
+  );
   assert.ok(ds.workerSpec() !== null, 'built-in datasets with built-in transforms can be rebuilt in workers');
   const run = async (numWorkers: number) => {
-    const dl = new data.DataLoader(ds, { batchSize: 16, shuffle: true, generator: new tt.Generator(11), numWorkers, prefetchFactor: 2 });
+    const dl = new data.DataLoader(ds, {
+      batchSize: 16,
+      shuffle: true,
+      generator: new tt.Generator(11),
+      numWorkers,
+      prefetchFactor: 2,
+    });
     const out: [number[], number[]][] = [];
-    for (let epoch = 0; epoch < 2; epoch++) for await (const [x, y] of dl) out.push([Array.from(x.dataView()), y.tolist()]);
+    for (let epoch = 0; epoch < 2; epoch++)
+      for await (const [x, y] of dl) out.push([Array.from(x.dataView()), y.tolist()]);
     await dl.close();
     return out;
   };
@@ -429,24 +568,43 @@ test('DataLoader: worker threads give identical batches to the main thread for a
   // Augmentation really changes the images, so the equality above is not vacuous.
   const plain = new data.FashionMNIST({ subset: 'embedded', train: false });
   let changed = 0;
-  for (let k = 0; k < 10; k++) if (JSON.stringify(base.get(k)[0].tolist()) !== JSON.stringify(plain.get(k)[0].tolist())) changed++;
+  for (let k = 0; k < 10; k++)
+    if (JSON.stringify(base.get(k)[0].tolist()) !== JSON.stringify(plain.get(k)[0].tolist())) changed++;
   assert.ok(changed >= 5, `augmentation changed ${changed}/10 images`);
 });
 
 test('DataLoader workers: a user module can build the dataset (workerDataset), with a custom collate', async () => {
   const dir = tmp();
   writeTinyMnist(dir, 10);
-  const spec = { module: new URL('../src/data/idx.ts', import.meta.url).href, export: 'MNIST', args: [{ root: dir }], construct: true };
+  const spec = {
+    module: new URL('../src/data/idx.ts', import.meta.url).href,
+    export: 'MNIST',
+    args: [{ root: dir }],
+    construct: true,
+  };
   const ds = new data.MNIST({ root: dir, transform: (x) => x.mul(2) });
   // The in-thread dataset has a plain-function transform, so it has no spec; the user supplies one.
   assert.equal(ds.workerSpec(), null);
-  const dl = new data.DataLoader(new data.MNIST({ root: dir }), { batchSize: 4, numWorkers: 1, workerDataset: spec, collate: (s) => s.map(([, y]) => y) });
+  const dl = new data.DataLoader(new data.MNIST({ root: dir }), {
+    batchSize: 4,
+    numWorkers: 1,
+    workerDataset: spec,
+    collate: (s) => s.map(([, y]) => y),
+  });
   const got: number[][] = [];
   for await (const b of dl) got.push(b);
   await dl.close();
-  assert.deepEqual(got, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+  assert.deepEqual(got, [
+    [0, 1, 2, 3],
+    [4, 5, 6, 7],
+    [8, 9],
+  ]);
   // An error inside a worker reaches the consumer with the worker's message.
-  const bad = new data.DataLoader(new data.MNIST({ root: dir }), { batchSize: 4, numWorkers: 1, workerDataset: { ...spec, args: [{ root: join(dir, 'missing') }] } });
+  const bad = new data.DataLoader(new data.MNIST({ root: dir }), {
+    batchSize: 4,
+    numWorkers: 1,
+    workerDataset: { ...spec, args: [{ root: join(dir, 'missing') }] },
+  });
   await assert.rejects(async () => {
     for await (const _ of bad) void _;
   }, /DataLoader worker 0.*dataset files not found/s);
@@ -457,9 +615,27 @@ test('DataLoader workers: a user module can build the dataset (workerDataset), w
 // Shapes
 
 test('Shapes: deterministic per seed, masks agree with boxes and classes', () => {
-  const a = new data.Shapes({ n: 40, size: 32, seed: 5, objects: [1, 3], classes: ['circle', 'square', 'triangle', 'star'] });
-  const b = new data.Shapes({ n: 40, size: 32, seed: 5, objects: [1, 3], classes: ['circle', 'square', 'triangle', 'star'] });
-  const c = new data.Shapes({ n: 40, size: 32, seed: 6, objects: [1, 3], classes: ['circle', 'square', 'triangle', 'star'] });
+  const a = new data.Shapes({
+    n: 40,
+    size: 32,
+    seed: 5,
+    objects: [1, 3],
+    classes: ['circle', 'square', 'triangle', 'star'],
+  });
+  const b = new data.Shapes({
+    n: 40,
+    size: 32,
+    seed: 5,
+    objects: [1, 3],
+    classes: ['circle', 'square', 'triangle', 'star'],
+  });
+  const c = new data.Shapes({
+    n: 40,
+    size: 32,
+    seed: 6,
+    objects: [1, 3],
+    classes: ['circle', 'square', 'triangle', 'star'],
+  });
   assert.deepEqual(a.get(7).image.tolist(), b.get(7).image.tolist());
   assert.deepEqual(a.get(7).mask.tolist(), a.get(7).mask.tolist(), 'order of access does not matter');
   assert.notDeepEqual(a.get(7).image.tolist(), c.get(7).image.tolist());
@@ -480,24 +656,44 @@ test('Shapes: deterministic per seed, masks agree with boxes and classes', () =>
     // Each box is the tight bound of the pixels of its class inside it, and every labelled pixel is in a box of its class.
     for (let p = 0; p < m.length; p++) {
       if (m[p] === 0) continue;
-      const x = p % 32, y = Math.floor(p / 32);
+      const x = p % 32,
+        y = Math.floor(p / 32);
       let covered = false;
       for (let q = 0; q < k; q++) {
-        if (labels[q] === m[p] && x >= boxes[4 * q] && x < boxes[4 * q + 2] && y >= boxes[4 * q + 1] && y < boxes[4 * q + 3]) covered = true;
+        if (
+          labels[q] === m[p] &&
+          x >= boxes[4 * q] &&
+          x < boxes[4 * q + 2] &&
+          y >= boxes[4 * q + 1] &&
+          y < boxes[4 * q + 3]
+        )
+          covered = true;
       }
       assert.ok(covered, `sample ${i}: pixel (${x}, ${y}) of class ${m[p]} is in no box of that class`);
     }
     for (let q = 0; q < k; q++) {
       const [x1, y1, x2, y2] = [boxes[4 * q], boxes[4 * q + 1], boxes[4 * q + 2], boxes[4 * q + 3]];
       const hit = (xx: number, yy: number) => m[yy * 32 + xx] === labels[q];
-      let top = false, bottom = false, left = false, right = false;
-      for (let xx = x1; xx < x2; xx++) { top ||= hit(xx, y1); bottom ||= hit(xx, y2 - 1); }
-      for (let yy = y1; yy < y2; yy++) { left ||= hit(x1, yy); right ||= hit(x2 - 1, yy); }
+      let top = false,
+        bottom = false,
+        left = false,
+        right = false;
+      for (let xx = x1; xx < x2; xx++) {
+        top ||= hit(xx, y1);
+        bottom ||= hit(xx, y2 - 1);
+      }
+      for (let yy = y1; yy < y2; yy++) {
+        left ||= hit(x1, yy);
+        right ||= hit(x2 - 1, yy);
+      }
       assert.ok(top && bottom && left && right, `sample ${i}: box ${q} is not tight around its pixels`);
     }
   }
   assert.ok(multi > 5, 'several samples have more than one object');
-  assert.ok(classCounts.every((n) => n > 3), `all classes occur: ${classCounts}`);
+  assert.ok(
+    classCounts.every((n) => n > 3),
+    `all classes occur: ${classCounts}`,
+  );
   assert.throws(() => new data.Shapes({ classes: ['hexagon' as tt.data.ShapeKind] }), /unknown shape 'hexagon'/);
 });
 
@@ -507,9 +703,15 @@ test('Shapes: noisy, not trivially separable by colour, collates for segmentatio
   const meanByClass: number[][] = [[], [], []];
   for (let i = 0; i < ds.length; i++) {
     const s = ds.get(i);
-    const m = s.mask.dataView(), img = s.image.dataView();
-    let sum = 0, n = 0;
-    for (let p = 0; p < m.length; p++) if (m[p] > 0) { sum += img[p]; n++; }
+    const m = s.mask.dataView(),
+      img = s.image.dataView();
+    let sum = 0,
+      n = 0;
+    for (let p = 0; p < m.length; p++)
+      if (m[p] > 0) {
+        sum += img[p];
+        n++;
+      }
     meanByClass[s.label].push(sum / n);
   }
   for (const v of meanByClass) {
@@ -523,7 +725,10 @@ test('Shapes: noisy, not trivially separable by colour, collates for segmentatio
   assert.deepEqual(batch.image.shape, [8, 3, 24, 24]);
   assert.deepEqual(batch.mask.shape, [8, 24, 24]);
   assert.deepEqual(batch.label.shape, [8]);
-  const det = new data.DataLoader(new data.Shapes({ n: 8, size: 48, objects: [1, 4], seed: 2 }), { batchSize: 4, collate: data.detectionCollate });
+  const det = new data.DataLoader(new data.Shapes({ n: 8, size: 48, objects: [1, 4], seed: 2 }), {
+    batchSize: 4,
+    collate: data.detectionCollate,
+  });
   const d = [...det][0];
   assert.deepEqual(d.image.shape, [4, 3, 48, 48]);
   assert.equal(d.boxes.length, 4);
@@ -556,9 +761,16 @@ test('DataLoader: numWorkers with a dataset that cannot cross threads warns and 
     const dl = new data.DataLoader(ds, { batchSize: 2, numWorkers: 2 });
     const got: number[][] = [];
     for await (const [y] of dl) got.push(y.tolist());
-    assert.deepEqual(got, [[0, 1], [2, 3], [4, 5]]);
+    assert.deepEqual(got, [
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ]);
     await new Promise((r) => setImmediate(r));
-    assert.ok(warnings.some((m) => /numWorkers=2 but TensorDataset cannot be rebuilt in a worker thread/.test(m)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((m) => /numWorkers=2 but TensorDataset cannot be rebuilt in a worker thread/.test(m)),
+      warnings.join('\n'),
+    );
   } finally {
     process.off('warning', onWarning);
   }

@@ -22,7 +22,12 @@ test('golden: fastrcnnLoss and rpnLoss (values and gradients)', () => {
   const i = inputsOf(f);
   const logits = i.logits.detach().requiresGrad_(true);
   const reg = i.reg.detach().requiresGrad_(true);
-  const { lossClassifier, lossBoxReg } = det.fastrcnnLoss(logits, reg, [i.labels0, i.labels1], [i.targets0, i.targets1]);
+  const { lossClassifier, lossBoxReg } = det.fastrcnnLoss(
+    logits,
+    reg,
+    [i.labels0, i.labels1],
+    [i.targets0, i.targets1],
+  );
   assertClose(tt.stack([lossClassifier, lossBoxReg]), f.output, { atol: 1e-6, rtol: 1e-5 });
   lossClassifier.add(lossBoxReg.mul(2)).backward();
   assertClose(logits.grad!, f.extra[0], { atol: 1e-6, rtol: 1e-4, what: 'grad logits' });
@@ -32,7 +37,14 @@ test('golden: fastrcnnLoss and rpnLoss (values and gradients)', () => {
   const j = inputsOf(r);
   const obj = j.obj.detach().requiresGrad_(true);
   const deltas = j.deltas.detach().requiresGrad_(true);
-  const { lossObjectness, lossRpnBoxReg } = det.rpnLoss(obj, deltas, [j.labels0, j.labels1], [j.targets0, j.targets1], [j.pos0, j.pos1], [j.neg0, j.neg1]);
+  const { lossObjectness, lossRpnBoxReg } = det.rpnLoss(
+    obj,
+    deltas,
+    [j.labels0, j.labels1],
+    [j.targets0, j.targets1],
+    [j.pos0, j.pos1],
+    [j.neg0, j.neg1],
+  );
   assertClose(tt.stack([lossObjectness, lossRpnBoxReg]), r.output, { atol: 1e-6, rtol: 1e-5 });
   lossObjectness.add(lossRpnBoxReg.mul(3)).backward();
   assertClose(obj.grad!, r.extra[0], { atol: 1e-6, rtol: 1e-4, what: 'grad objectness' });
@@ -40,20 +52,44 @@ test('golden: fastrcnnLoss and rpnLoss (values and gradients)', () => {
 });
 
 test('BalancedPositiveNegativeSampler: counts, fractions, ignored labels, reproducible with a seed', () => {
-  const labels = tt.tensor(Int32Array.from({ length: 100 }, (_, i) => (i < 10 ? 1 + (i % 3) : i < 20 ? -1 : 0)), [100], { dtype: 'int32' });
+  const labels = tt.tensor(
+    Int32Array.from({ length: 100 }, (_, i) => (i < 10 ? 1 + (i % 3) : i < 20 ? -1 : 0)),
+    [100],
+    { dtype: 'int32' },
+  );
   const s = new det.BalancedPositiveNegativeSampler(16, 0.25, new tt.Generator(3));
   const [[pos], [neg]] = s.call([labels]);
   const p = Array.from(pos.dataView());
   const n = Array.from(neg.dataView());
-  assert.equal(p.reduce((a, b) => a + b, 0), 4);
-  assert.equal(n.reduce((a, b) => a + b, 0), 12);
-  p.forEach((v, i) => { if (v) assert.ok(i < 10); });
-  n.forEach((v, i) => { if (v) assert.ok(i >= 20); });
+  assert.equal(
+    p.reduce((a, b) => a + b, 0),
+    4,
+  );
+  assert.equal(
+    n.reduce((a, b) => a + b, 0),
+    12,
+  );
+  p.forEach((v, i) => {
+    if (v) assert.ok(i < 10);
+  });
+  n.forEach((v, i) => {
+    if (v) assert.ok(i >= 20);
+  });
   // Few positives: the negatives fill the batch.
-  const few = tt.tensor(Int32Array.from({ length: 40 }, (_, i) => (i === 0 ? 1 : 0)), [40], { dtype: 'int32' });
+  const few = tt.tensor(
+    Int32Array.from({ length: 40 }, (_, i) => (i === 0 ? 1 : 0)),
+    [40],
+    { dtype: 'int32' },
+  );
   const [[p2], [n2]] = new det.BalancedPositiveNegativeSampler(16, 0.5).call([few]);
-  assert.equal(Array.from(p2.dataView()).reduce((a, b) => a + b, 0), 1);
-  assert.equal(Array.from(n2.dataView()).reduce((a, b) => a + b, 0), 15);
+  assert.equal(
+    Array.from(p2.dataView()).reduce((a, b) => a + b, 0),
+    1,
+  );
+  assert.equal(
+    Array.from(n2.dataView()).reduce((a, b) => a + b, 0),
+    15,
+  );
   const again = new det.BalancedPositiveNegativeSampler(16, 0.25, new tt.Generator(3)).call([labels]);
   assert.deepEqual(Array.from(again[0][0].dataView()), p);
 });

@@ -19,8 +19,14 @@ test('DefaultBoxGenerator: SSD default boxes by hand (scales, √(s_k s_k+1), ra
   assert.deepEqual(boxes.shape, [8, 4]);
   // Cell (0, 0): centre (0.25, 0.5) of a 2-wide, 1-high grid; image 40 wide, 20 high.
   const sp = Math.sqrt(0.5 * 0.8);
-  const w2 = 0.5 * Math.SQRT2, h2 = 0.5 / Math.SQRT2;
-  const want = [[0.5, 0.5], [sp, sp], [w2, h2], [h2, w2]].map(([w, h]) => [(0.25 - w / 2) * 40, (0.5 - h / 2) * 20, (0.25 + w / 2) * 40, (0.5 + h / 2) * 20]);
+  const w2 = 0.5 * Math.SQRT2,
+    h2 = 0.5 / Math.SQRT2;
+  const want = [
+    [0.5, 0.5],
+    [sp, sp],
+    [w2, h2],
+    [h2, w2],
+  ].map(([w, h]) => [(0.25 - w / 2) * 40, (0.5 - h / 2) * 20, (0.25 + w / 2) * 40, (0.5 + h / 2) * 20]);
   assertClose(boxes.narrow(0, 0, 4), tt.tensor(want), { atol: 1e-4 });
   // Steps place centres at (i + 0.5)·step; widths above 1 are clipped to the image.
   const s = new det.DefaultBoxGenerator([[]], { scales: [1.5, 2], steps: [10] });
@@ -31,10 +37,32 @@ test('DefaultBoxGenerator: SSD default boxes by hand (scales, √(s_k s_k+1), ra
 
 test('ssdMatch: IoU ≥ 0.5 matches and every gt keeps its best default box', () => {
   // gt 1's best default box is anchor 2 (0.3, below the threshold): forced onto it; anchor 1 stays background.
-  assert.deepEqual(Array.from(det.ssdMatch(tt.tensor([[0.6, 0.2, 0.1], [0.1, 0.05, 0.3]]), 0.5)), [0, -1, 1]);
+  assert.deepEqual(
+    Array.from(
+      det.ssdMatch(
+        tt.tensor([
+          [0.6, 0.2, 0.1],
+          [0.1, 0.05, 0.3],
+        ]),
+        0.5,
+      ),
+    ),
+    [0, -1, 1],
+  );
   // Both gts' best box is anchor 0: the later gt takes it (torchvision assigns in gt order), although gt 0 has
   // the higher IoU there.
-  assert.deepEqual(Array.from(det.ssdMatch(tt.tensor([[0.6, 0.3, 0.1], [0.55, 0.1, 0.2]]), 0.5)), [1, -1, -1]);
+  assert.deepEqual(
+    Array.from(
+      det.ssdMatch(
+        tt.tensor([
+          [0.6, 0.3, 0.1],
+          [0.55, 0.1, 0.2],
+        ]),
+        0.5,
+      ),
+    ),
+    [1, -1, -1],
+  );
 });
 
 test('BoxLinearCoder: encode / decode round trip, normalised by the reference size', () => {
@@ -50,8 +78,15 @@ test('BoxLinearCoder: encode / decode round trip, normalised by the reference si
 test('FCOS matching: centre region, inside the box, level size range, smallest gt wins', () => {
   const m = det.fcos_resnet50_fpn({ minSize: 64, maxSize: 64 });
   // Two levels: stride-8 anchors at centres 4 and 12 (one row), one stride-16 anchor at centre 8.
-  const anchors = tt.tensor([[0, 0, 8, 8], [8, 0, 16, 8], [0, 0, 16, 16]]);
-  const gts = tt.tensor([[0, 0, 30, 30], [2, 1, 14, 7]]);
+  const anchors = tt.tensor([
+    [0, 0, 8, 8],
+    [8, 0, 16, 8],
+    [0, 0, 16, 16],
+  ]);
+  const gts = tt.tensor([
+    [0, 0, 30, 30],
+    [2, 1, 14, 7],
+  ]);
   // Anchor 0 (centre 4,4): gt 0's centre (15, 15) is 11 px away > 1.5·8 ✗; gt 1 centre (8, 4) within 12 ✓,
   // inside ✓, max distance 10 ≤ 8·8 → gt 1. Anchor 1 (12, 4): gt 1 again. Anchor 2 (8, 8): outside gt 1 (y > 7);
   // gt 0: centre 7 px away < 24, inside, max distance 22 is below the last level's lower bound 4·16 = 64 ✗.
@@ -62,15 +97,50 @@ test('FCOS matching: centre region, inside the box, level size range, smallest g
 test('SSD loss: hard negatives are the three highest-loss background boxes per positive', () => {
   const ssd = det.ssdlite320_mobilenet_v3_large({ numClasses: 3 });
   // One image, six anchors, anchor 1 positive (class 2); logits chosen so the background losses are ordered.
-  const logits = tt.tensor([[[0, 1, 0], [0, 0, 3], [0, 2, 0], [1, 0, 0], [0, 0, 4], [0, 0.5, 0]]]);
+  const logits = tt.tensor([
+    [
+      [0, 1, 0],
+      [0, 0, 3],
+      [0, 2, 0],
+      [1, 0, 0],
+      [0, 0, 4],
+      [0, 0.5, 0],
+    ],
+  ]);
   const reg = tt.zeros([1, 6, 4]);
-  const anchors = [tt.tensor([[0, 0, 10, 10], [10, 10, 20, 20], [0, 10, 10, 20], [10, 0, 20, 10], [5, 5, 15, 15], [0, 0, 20, 20]])];
+  const anchors = [
+    tt.tensor([
+      [0, 0, 10, 10],
+      [10, 10, 20, 20],
+      [0, 10, 10, 20],
+      [10, 0, 20, 10],
+      [5, 5, 15, 15],
+      [0, 0, 20, 20],
+    ]),
+  ];
   const matched = [Int32Array.from([-1, 0, -1, -1, -1, -1])];
-  const losses = ssd.computeLoss([{ boxes: tt.tensor([[10, 10, 20, 20]]), labels: int([2]) }], { cls_logits: logits, bbox_regression: reg }, anchors, matched);
+  const losses = ssd.computeLoss(
+    [{ boxes: tt.tensor([[10, 10, 20, 20]]), labels: int([2]) }],
+    { cls_logits: logits, bbox_regression: reg },
+    anchors,
+    matched,
+  );
   const ce = (row: number[], c: number) => Math.log(row.reduce((s, v) => s + Math.exp(v), 0)) - row[c];
-  const rows = [[0, 1, 0], [0, 0, 3], [0, 2, 0], [1, 0, 0], [0, 0, 4], [0, 0.5, 0]];
-  const bg = [0, 2, 3, 4, 5].map((j) => ce(rows[j], 0)).sort((a, b) => b - a).slice(0, 3);
-  assertClose(losses.classification.reshape(1), tt.tensor([ce(rows[1], 2) + bg.reduce((a, b) => a + b, 0)]), { atol: 1e-5 });
+  const rows = [
+    [0, 1, 0],
+    [0, 0, 3],
+    [0, 2, 0],
+    [1, 0, 0],
+    [0, 0, 4],
+    [0, 0.5, 0],
+  ];
+  const bg = [0, 2, 3, 4, 5]
+    .map((j) => ce(rows[j], 0))
+    .sort((a, b) => b - a)
+    .slice(0, 3);
+  assertClose(losses.classification.reshape(1), tt.tensor([ce(rows[1], 2) + bg.reduce((a, b) => a + b, 0)]), {
+    atol: 1e-5,
+  });
   // The matched anchor equals its gt box: zero regression target, zero-delta prediction → zero loss.
   assertClose(losses.bbox_regression.reshape(1), tt.tensor([0]), { atol: 1e-6 });
 });
@@ -79,6 +149,12 @@ test('one-stage detectors check their inputs like torchvision', () => {
   const m = det.retinanet_resnet50_fpn({ minSize: 64, maxSize: 64, numClasses: 3 });
   m.train();
   assert.throws(() => m.forward([tt.rand([3, 64, 64])]), /targets should not be none/);
-  assert.throws(() => m.forward([tt.rand([3, 64, 64])], [{ boxes: tt.tensor([[5, 5, 5, 9]]), labels: int([1]) }]), /positive height and width/);
-  assert.throws(() => m.forward([tt.rand([3, 64, 64])], [{ boxes: tt.tensor([1, 2, 3, 4]), labels: int([1]) }]), /shape \[N, 4\]/);
+  assert.throws(
+    () => m.forward([tt.rand([3, 64, 64])], [{ boxes: tt.tensor([[5, 5, 5, 9]]), labels: int([1]) }]),
+    /positive height and width/,
+  );
+  assert.throws(
+    () => m.forward([tt.rand([3, 64, 64])], [{ boxes: tt.tensor([1, 2, 3, 4]), labels: int([1]) }]),
+    /shape \[N, 4\]/,
+  );
 });

@@ -33,10 +33,17 @@ function fields(buf: Uint8Array): Map<number, (number | bigint | Uint8Array)[]> 
     const wire = key & 7;
     let value: number | bigint | Uint8Array;
     if (wire === 0) value = varint();
-    else if (wire === 1) { value = view.getFloat64(p, true); p += 8; }
-    else if (wire === 5) { value = view.getFloat32(p, true); p += 4; }
-    else if (wire === 2) { const n = Number(varint()); value = buf.subarray(p, p + n); p += n; }
-    else throw new Error(`protobuf: unsupported wire type ${wire}`);
+    else if (wire === 1) {
+      value = view.getFloat64(p, true);
+      p += 8;
+    } else if (wire === 5) {
+      value = view.getFloat32(p, true);
+      p += 4;
+    } else if (wire === 2) {
+      const n = Number(varint());
+      value = buf.subarray(p, p + n);
+      p += n;
+    } else throw new Error(`protobuf: unsupported wire type ${wire}`);
     if (!out.has(field)) out.set(field, []);
     out.get(field)!.push(value);
   }
@@ -64,7 +71,8 @@ function concatKey(packed: Uint8Array): Uint8Array {
   let p = 0;
   while (p < packed.length) {
     out.push(0x08);
-    do out.push(packed[p]); while (packed[p++] >= 0x80);
+    do out.push(packed[p]);
+    while (packed[p++] >= 0x80);
   }
   return Uint8Array.from(out);
 }
@@ -81,7 +89,10 @@ function readTensor(path: string): tt.Tensor {
     if (raw) data = new Float32Array(new Uint8Array(raw).buffer);
     else {
       const packed = f.get(4)?.[0];
-      data = packed instanceof Uint8Array ? new Float32Array(new Uint8Array(packed).buffer) : Float32Array.from((f.get(4) ?? []) as number[]);
+      data =
+        packed instanceof Uint8Array
+          ? new Float32Array(new Uint8Array(packed).buffer)
+          : Float32Array.from((f.get(4) ?? []) as number[]);
     }
     assert.equal(data.length, n, `${path}: ${data.length} floats for dims ${dims}`);
     return tt.tensor(data, dims);
@@ -110,7 +121,11 @@ function attributes(dir: string): Record<string, number | string> {
 }
 
 function cases(prefix: string): string[] {
-  return existsSync(ROOT) ? readdirSync(ROOT).filter((d) => d.startsWith(prefix)).sort() : [];
+  return existsSync(ROOT)
+    ? readdirSync(ROOT)
+        .filter((d) => d.startsWith(prefix))
+        .sort()
+    : [];
 }
 
 /**
@@ -135,7 +150,9 @@ function onnxNms(dir: string): tt.Tensor {
     const xyxy = new Float32Array(4 * nBoxes);
     for (let i = 0; i < nBoxes; i++) {
       const [a0, a1, a2, a3] = b.subarray(4 * (bi * nBoxes + i), 4 * (bi * nBoxes + i) + 4);
-      const q = centre ? [a0 - a2 / 2, a1 - a3 / 2, a0 + a2 / 2, a1 + a3 / 2] : [Math.min(a0, a2), Math.min(a1, a3), Math.max(a0, a2), Math.max(a1, a3)];
+      const q = centre
+        ? [a0 - a2 / 2, a1 - a3 / 2, a0 + a2 / 2, a1 + a3 / 2]
+        : [Math.min(a0, a2), Math.min(a1, a3), Math.max(a0, a2), Math.max(a1, a3)];
       xyxy.set(q, 4 * i);
     }
     for (let c = 0; c < nc; c++) {
@@ -151,16 +168,20 @@ function onnxNms(dir: string): tt.Tensor {
   return tt.tensor(Int32Array.from(selected), [selected.length / 3, 3], { dtype: 'int32' });
 }
 
-test('ONNX NonMaxSuppression conformance (center_point_box, flipped, identical, limits, thresholds, batches, classes)', { skip }, () => {
-  const dirs = cases('test_nonmaxsuppression_');
-  assert.ok(dirs.length >= 9, `expected the 9 NonMaxSuppression cases, found ${dirs.length}`);
-  for (const d of dirs) {
-    const expected = readTensor(`${ROOT}/${d}/test_data_set_0/output_0.pb`);
-    const got = onnxNms(`${ROOT}/${d}`);
-    assert.deepEqual(got.shape, expected.shape, d);
-    assert.deepEqual(Array.from(got.dataView()), Array.from(expected.dataView()), d);
-  }
-});
+test(
+  'ONNX NonMaxSuppression conformance (center_point_box, flipped, identical, limits, thresholds, batches, classes)',
+  { skip },
+  () => {
+    const dirs = cases('test_nonmaxsuppression_');
+    assert.ok(dirs.length >= 9, `expected the 9 NonMaxSuppression cases, found ${dirs.length}`);
+    for (const d of dirs) {
+      const expected = readTensor(`${ROOT}/${d}/test_data_set_0/output_0.pb`);
+      const got = onnxNms(`${ROOT}/${d}`);
+      assert.deepEqual(got.shape, expected.shape, d);
+      assert.deepEqual(Array.from(got.dataView()), Array.from(expected.dataView()), d);
+    }
+  },
+);
 
 test('ONNX RoiAlign conformance (aligned false = output_half_pixel, aligned true = half_pixel)', { skip }, () => {
   const dirs = cases('test_roialign_');

@@ -15,31 +15,62 @@ const get = (name: string): FixtureCase => {
 };
 // Box arithmetic is a handful of float32 ops per value: 1e-5 relative. RoI ops sum ≤ 64 float32 products.
 const TOL = { atol: 1e-5, rtol: 1e-5, gradAtol: 1e-5, gradRtol: 1e-4 };
-const golden = (name: string, fn: Parameters<typeof checkCase>[1], tol = TOL) => test(`golden: ${name}`, () => checkCase(get(name), fn, tol));
+const golden = (name: string, fn: Parameters<typeof checkCase>[1], tol = TOL) =>
+  test(`golden: ${name}`, () => checkCase(get(name), fn, tol));
 const ints = (t: tt.Tensor) => Array.from(t.dataView());
 
-for (const [fi, fo] of [['xyxy', 'xywh'], ['xyxy', 'cxcywh'], ['xywh', 'xyxy'], ['xywh', 'cxcywh'], ['cxcywh', 'xyxy'], ['cxcywh', 'xywh']] as const) {
+for (const [fi, fo] of [
+  ['xyxy', 'xywh'],
+  ['xyxy', 'cxcywh'],
+  ['xywh', 'xyxy'],
+  ['xywh', 'cxcywh'],
+  ['cxcywh', 'xyxy'],
+  ['cxcywh', 'xywh'],
+] as const) {
   golden(`convert_${fi}_${fo}`, ({ boxes }) => ops.boxConvert(boxes, fi, fo));
 }
 golden('box_area', ({ boxes }) => ops.boxArea(boxes));
 for (const [name, fn] of [
-  ['box_iou', ops.boxIou], ['generalized_box_iou', ops.generalizedBoxIou],
-  ['distance_box_iou', ops.distanceBoxIou], ['complete_box_iou', ops.completeBoxIou],
+  ['box_iou', ops.boxIou],
+  ['generalized_box_iou', ops.generalizedBoxIou],
+  ['distance_box_iou', ops.distanceBoxIou],
+  ['complete_box_iou', ops.completeBoxIou],
 ] as const) {
   golden(name, ({ boxes1, boxes2 }) => fn(boxes1, boxes2));
   golden(`${name}_nasty`, ({ boxes1, boxes2 }) => fn(boxes1, boxes2));
   golden(`${name}_empty`, ({ boxes1, boxes2 }) => fn(boxes1, boxes2));
 }
-for (const [name, fn] of [['giou_loss', ops.generalizedBoxIouLoss], ['diou_loss', ops.distanceBoxIouLoss], ['ciou_loss', ops.completeBoxIouLoss]] as const) {
-  for (const red of ['none', 'mean', 'sum'] as const) golden(`${name}_${red}`, ({ boxes1, boxes2 }) => fn(boxes1, boxes2, { reduction: red }));
+for (const [name, fn] of [
+  ['giou_loss', ops.generalizedBoxIouLoss],
+  ['diou_loss', ops.distanceBoxIouLoss],
+  ['ciou_loss', ops.completeBoxIouLoss],
+] as const) {
+  for (const red of ['none', 'mean', 'sum'] as const)
+    golden(`${name}_${red}`, ({ boxes1, boxes2 }) => fn(boxes1, boxes2, { reduction: red }));
 }
-for (const [alpha, gamma, red] of [[0.25, 2.0, 'none'], [-1.0, 2.0, 'mean'], [0.5, 0.0, 'sum'], [0.25, 1.5, 'mean']] as const) {
+for (const [alpha, gamma, red] of [
+  [0.25, 2.0, 'none'],
+  [-1.0, 2.0, 'mean'],
+  [0.5, 0.0, 'sum'],
+  [0.25, 1.5, 'mean'],
+] as const) {
   const n = (v: number) => (Number.isInteger(v) ? v.toFixed(1) : String(v));
-  golden(`focal_a${n(alpha)}_g${n(gamma)}_${red}`, ({ inputs, targets }) => ops.sigmoidFocalLoss(inputs, targets, { alpha, gamma, reduction: red }));
+  golden(`focal_a${n(alpha)}_g${n(gamma)}_${red}`, ({ inputs, targets }) =>
+    ops.sigmoidFocalLoss(inputs, targets, { alpha, gamma, reduction: red }),
+  );
 }
 
 test('golden: nms on clusters, ties, nasty boxes and empty input; batchedNms', () => {
-  for (const name of ['nms_0.3', 'nms_0.5', 'nms_0.7', 'nms_ties', 'nms_nasty_0.0', 'nms_nasty_0.5', 'nms_nasty_1.0', 'nms_empty']) {
+  for (const name of [
+    'nms_0.3',
+    'nms_0.5',
+    'nms_0.7',
+    'nms_ties',
+    'nms_nasty_0.0',
+    'nms_nasty_0.5',
+    'nms_nasty_1.0',
+    'nms_empty',
+  ]) {
     const c = get(name);
     const { boxes, scores } = inputsOf(c);
     const keep = ops.nms(boxes, scores, c.params.iou as number);
@@ -56,7 +87,12 @@ test('golden: nms on clusters, ties, nasty boxes and empty input; batchedNms', (
 test('golden: roiAlign (aligned, sampling ratio, spatial scale, rois outside / inverted / empty) forward and backward', () => {
   for (const c of fx.values()) {
     if (!c.name.startsWith('roi_align_a')) continue;
-    const p = c.params as { outputSize: number | [number, number]; spatialScale: number; samplingRatio: number; aligned: boolean };
+    const p = c.params as {
+      outputSize: number | [number, number];
+      spatialScale: number;
+      samplingRatio: number;
+      aligned: boolean;
+    };
     checkCase(c, ({ input, rois }) => ops.roiAlign(input, rois, p.outputSize, p), TOL);
   }
   const l = get('roi_align_list');
@@ -75,18 +111,39 @@ test('golden: roiPool forward and backward', () => {
 });
 
 test('golden: MultiScaleRoIAlign over FPN levels (level mapping, scales, box order, gradients)', () => {
-  const sizes: [number, number][] = [[64, 80], [50, 70]];
+  const sizes: [number, number][] = [
+    [64, 80],
+    [50, 70],
+  ];
   const pool = new ops.MultiScaleRoIAlign(['0', '1', '2'], 3, 2);
-  checkCase(get('multiscale_roi_align'), ({ f0, f1, f2, p6, boxes0, boxes1 }) => pool.forward({ 0: f0, 1: f1, 2: f2, p6 }, [boxes0, boxes1], sizes), TOL);
+  checkCase(
+    get('multiscale_roi_align'),
+    ({ f0, f1, f2, p6, boxes0, boxes1 }) => pool.forward({ 0: f0, 1: f1, 2: f2, p6 }, [boxes0, boxes1], sizes),
+    TOL,
+  );
   assert.deepEqual(pool.scales, [0.25, 0.125, 0.0625]);
   const one = new ops.MultiScaleRoIAlign(['1'], [2, 3], -1, { canonicalScale: 112, canonicalLevel: 3 });
-  checkCase(get('multiscale_roi_align_one_level'), ({ f1, boxes0, boxes1 }) => one.forward({ 1: f1 }, [boxes0, boxes1], sizes), TOL);
+  checkCase(
+    get('multiscale_roi_align_one_level'),
+    ({ f1, boxes0, boxes1 }) => one.forward({ 1: f1 }, [boxes0, boxes1], sizes),
+    TOL,
+  );
 });
 
 test('golden: AnchorGenerator (FPN levels, several sizes per level)', () => {
   const det = tt.models.detection;
-  const fpn = new det.AnchorGenerator([[32], [64], [128]], [[0.5, 1, 2], [0.5, 1, 2], [0.5, 1, 2]]);
-  const il = new det.ImageList(tt.zeros([2, 3, 32, 48]), [[30, 45], [32, 48]]);
+  const fpn = new det.AnchorGenerator(
+    [[32], [64], [128]],
+    [
+      [0.5, 1, 2],
+      [0.5, 1, 2],
+      [0.5, 1, 2],
+    ],
+  );
+  const il = new det.ImageList(tt.zeros([2, 3, 32, 48]), [
+    [30, 45],
+    [32, 48],
+  ]);
   const anchors = fpn.forward(il, [tt.zeros([2, 4, 8, 12]), tt.zeros([2, 4, 4, 6]), tt.zeros([2, 4, 2, 3])]);
   assert.equal(anchors.length, 2);
   assertClose(anchors[0], get('anchors_fpn').output, { atol: 0, rtol: 0, what: 'fpn anchors' });
@@ -94,7 +151,10 @@ test('golden: AnchorGenerator (FPN levels, several sizes per level)', () => {
   const multi = new det.AnchorGenerator([[16, 24, 33]], [[0.25, 1.0, 1.7]]);
   const a2 = multi.forward(new det.ImageList(tt.zeros([1, 3, 30, 45]), [[30, 45]]), [tt.zeros([1, 4, 5, 7])]);
   assertClose(a2[0], get('anchors_multi').output, { atol: 0, rtol: 0, what: 'multi-size anchors' });
-  assert.throws(() => multi.forward(il, [tt.zeros([2, 4, 8, 12]), tt.zeros([2, 4, 4, 6])]), /2 feature maps but anchors are defined for 1 levels/);
+  assert.throws(
+    () => multi.forward(il, [tt.zeros([2, 4, 8, 12]), tt.zeros([2, 4, 4, 6])]),
+    /2 feature maps but anchors are defined for 1 levels/,
+  );
 });
 
 test('golden: BoxCoder encode / decode (weights, bbox_xform_clip) and its gradient', () => {
@@ -103,11 +163,23 @@ test('golden: BoxCoder encode / decode (weights, bbox_xform_clip) and its gradie
   const enc = get('coder_encode');
   const { gt, proposals } = inputsOf(enc);
   assertClose(coder.encodeSingle(gt, proposals), enc.output, { atol: 1e-5, rtol: 1e-5, what: 'encode' });
-  const parts = coder.encode([gt.narrow(0, 0, 2), gt.narrow(0, 2, 4)], [proposals.narrow(0, 0, 2), proposals.narrow(0, 2, 4)]);
+  const parts = coder.encode(
+    [gt.narrow(0, 0, 2), gt.narrow(0, 2, 4)],
+    [proposals.narrow(0, 0, 2), proposals.narrow(0, 2, 4)],
+  );
   assertClose(tt.cat(parts, 0), enc.output, { atol: 1e-5, rtol: 1e-5, what: 'encode per image' });
-  checkCase(get('coder_decode'), ({ codes, boxes }) => coder.decodeSingle(codes, boxes), { atol: 1e-4, rtol: 1e-5, gradAtol: 1e-4, gradRtol: 1e-4 });
+  checkCase(get('coder_decode'), ({ codes, boxes }) => coder.decodeSingle(codes, boxes), {
+    atol: 1e-4,
+    rtol: 1e-5,
+    gradAtol: 1e-4,
+    gradRtol: 1e-4,
+  });
   const unit = new det.BoxCoder([1, 1, 1, 1]);
-  checkCase(get('coder_decode_unit'), ({ codes, boxes }) => unit.decode(codes, [boxes.narrow(0, 0, 2), boxes.narrow(0, 2, 4)]), TOL);
+  checkCase(
+    get('coder_decode_unit'),
+    ({ codes, boxes }) => unit.decode(codes, [boxes.narrow(0, 0, 2), boxes.narrow(0, 2, 4)]),
+    TOL,
+  );
 });
 
 test('golden: masksToBoxes, pasteMasksInImage, clipBoxesToImage, removeSmallBoxes', () => {
@@ -117,7 +189,11 @@ test('golden: masksToBoxes, pasteMasksInImage, clipBoxesToImage, removeSmallBoxe
     const c = get(name);
     const { masks, boxes } = inputsOf(c);
     const size = c.params.size as [number, number];
-    assertClose(ops.pasteMasksInImage(masks, boxes, size, (c.params.padding as number | undefined) ?? 1), c.output, { atol: 1e-6, rtol: 1e-5, what: name });
+    assertClose(ops.pasteMasksInImage(masks, boxes, size, (c.params.padding as number | undefined) ?? 1), c.output, {
+      atol: 1e-6,
+      rtol: 1e-5,
+      what: name,
+    });
   }
   const cb = get('clip_boxes');
   assertClose(ops.clipBoxesToImage(inputsOf(cb).boxes, [60, 80]), cb.output, { atol: 0, rtol: 0 });
@@ -127,56 +203,164 @@ test('golden: masksToBoxes, pasteMasksInImage, clipBoxesToImage, removeSmallBoxe
 
 test('hand-computed: IoU values, NMS semantics and format round trips', () => {
   const a = tt.tensor([[0, 0, 2, 2]]);
-  const b = tt.tensor([[1, 1, 3, 3], [2, 2, 4, 4], [0, 0, 2, 2], [5, 5, 6, 6]]);
+  const b = tt.tensor([
+    [1, 1, 3, 3],
+    [2, 2, 4, 4],
+    [0, 0, 2, 2],
+    [5, 5, 6, 6],
+  ]);
   // 1/7: overlap 1, union 4 + 4 − 1; touching corners: 0; identical: 1; disjoint: 0.
   assertClose(ops.boxIou(a, b), [1 / 7, 0, 1, 0]);
   // GIoU of the disjoint pair: 0 − (36 − 5)/36.
   assertClose(ops.generalizedBoxIou(a, b), [1 / 7 - (9 - 7) / 9, 0 - (16 - 8) / 16, 1, -31 / 36]);
-  const boxes = tt.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [0, 0, 10, 10], [20, 20, 30, 30]]);
+  const boxes = tt.tensor([
+    [0, 0, 10, 10],
+    [1, 1, 11, 11],
+    [0, 0, 10, 10],
+    [20, 20, 30, 30],
+  ]);
   // IoU(0,1) = 81/119 ≈ 0.68: kept at threshold 0.7, suppressed at 0.6; the identical box 2 goes at any threshold < 1.
   assert.deepEqual(ints(ops.nms(boxes, tt.tensor([0.9, 0.8, 0.7, 0.6]), 0.7)), [0, 1, 3]);
   assert.deepEqual(ints(ops.nms(boxes, tt.tensor([0.9, 0.8, 0.7, 0.6]), 0.6)), [0, 3]);
   assert.deepEqual(ints(ops.nms(boxes, tt.tensor([0.5, 0.5, 0.5, 0.5]), 0.99)), [0, 1, 3]);
-  assert.deepEqual(ints(ops.batchedNms(boxes, tt.tensor([0.9, 0.8, 0.7, 0.6]), tt.tensor(Int32Array.from([0, 0, 1, 0]), [4], { dtype: 'int32' }), 0.5)), [0, 2, 3]);
-  const x = tt.tensor([[1, 2, 5, 8], [0, 0, 0, 0]]);
+  assert.deepEqual(
+    ints(
+      ops.batchedNms(
+        boxes,
+        tt.tensor([0.9, 0.8, 0.7, 0.6]),
+        tt.tensor(Int32Array.from([0, 0, 1, 0]), [4], { dtype: 'int32' }),
+        0.5,
+      ),
+    ),
+    [0, 2, 3],
+  );
+  const x = tt.tensor([
+    [1, 2, 5, 8],
+    [0, 0, 0, 0],
+  ]);
   for (const f of ['xywh', 'cxcywh'] as const) assertClose(ops.boxConvert(ops.boxConvert(x, 'xyxy', f), f, 'xyxy'), x);
 });
 
 test('bad input names the op and the shapes', () => {
-  assert.throws(() => ops.boxIou(tt.zeros([3, 5]), tt.zeros([2, 4])), /boxIou: boxes1 must have shape \[N, 4\], got \[3, 5\]/);
+  assert.throws(
+    () => ops.boxIou(tt.zeros([3, 5]), tt.zeros([2, 4])),
+    /boxIou: boxes1 must have shape \[N, 4\], got \[3, 5\]/,
+  );
   assert.throws(() => ops.nms(tt.zeros([3, 4]), tt.zeros([2]), 0.5), /nms: scores must have shape \[3\]/);
-  assert.throws(() => ops.roiAlign(tt.zeros([1, 2, 4, 4]), tt.tensor([[1, 0, 0, 2, 2]]), 2), /roiAlign: roi 0 has batch index 1, expected an integer in \[0, 1\)/);
-  assert.throws(() => ops.roiPool(tt.zeros([1, 2, 4, 4]), tt.zeros([2, 4]), 2), /roiPool: rois must be a \[K, 5\] tensor/);
+  assert.throws(
+    () => ops.roiAlign(tt.zeros([1, 2, 4, 4]), tt.tensor([[1, 0, 0, 2, 2]]), 2),
+    /roiAlign: roi 0 has batch index 1, expected an integer in \[0, 1\)/,
+  );
+  assert.throws(
+    () => ops.roiPool(tt.zeros([1, 2, 4, 4]), tt.zeros([2, 4]), 2),
+    /roiPool: rois must be a \[K, 5\] tensor/,
+  );
   assert.throws(() => ops.boxConvert(tt.zeros([1, 4]), 'xyxy', 'yxyx' as 'xyxy'), /boxConvert: formats must be one of/);
   assert.throws(() => ops.masksToBoxes(tt.zeros([1, 3, 3])), /masksToBoxes: mask 0 .* is empty/);
-  assert.throws(() => ops.generalizedBoxIouLoss(tt.zeros([2, 4]), tt.zeros([3, 4])), /generalizedBoxIouLoss: boxes1 and boxes2 must/);
+  assert.throws(
+    () => ops.generalizedBoxIouLoss(tt.zeros([2, 4]), tt.zeros([3, 4])),
+    /generalizedBoxIouLoss: boxes1 and boxes2 must/,
+  );
 });
 
 test('gradcheck (float64): roiAlign (both alignments, adaptive and fixed grids), roiPool, IoU losses, focal loss, decode', () => {
   const x = rand64([2, 2, 6, 7], 1);
-  const rois = tt.tensor([[0, 0.7, 1.2, 5.1, 4.3], [1, -1.5, 0.5, 3.3, 6.8], [1, 2.2, 2.6, 2.9, 3.1]], { dtype: 'float64' });
+  const rois = tt.tensor(
+    [
+      [0, 0.7, 1.2, 5.1, 4.3],
+      [1, -1.5, 0.5, 3.3, 6.8],
+      [1, 2.2, 2.6, 2.9, 3.1],
+    ],
+    { dtype: 'float64' },
+  );
   for (const aligned of [false, true]) {
     for (const samplingRatio of [-1, 2]) {
-      assert.ok(tt.gradcheck((inp: tt.Tensor) => ops.roiAlign(inp, rois, [2, 3], { aligned, samplingRatio, spatialScale: 0.9 }), [x]));
+      assert.ok(
+        tt.gradcheck(
+          (inp: tt.Tensor) => ops.roiAlign(inp, rois, [2, 3], { aligned, samplingRatio, spatialScale: 0.9 }),
+          [x],
+        ),
+      );
     }
   }
   // RoIPool's max is piecewise linear: distinct random values keep every argmax away from ties.
   assert.ok(tt.gradcheck((inp: tt.Tensor) => ops.roiPool(inp, rois, 2, { spatialScale: 0.8 }), [x]));
-  const p = tt.tensor([[0, 0, 4, 3], [1, 1, 5, 6], [2, 0, 3, 2], [0, 0, 1, 1]], { dtype: 'float64' }).add(rand64([4, 4], 3, 0, 0.2)).detach().requiresGrad_(true);
-  const t = tt.tensor([[1, 0.5, 5, 4], [1, 1, 4, 5], [6, 5, 9, 9], [0.2, 0.1, 1.1, 0.9]], { dtype: 'float64' }).requiresGrad_(true);
+  const p = tt
+    .tensor(
+      [
+        [0, 0, 4, 3],
+        [1, 1, 5, 6],
+        [2, 0, 3, 2],
+        [0, 0, 1, 1],
+      ],
+      { dtype: 'float64' },
+    )
+    .add(rand64([4, 4], 3, 0, 0.2))
+    .detach()
+    .requiresGrad_(true);
+  const t = tt
+    .tensor(
+      [
+        [1, 0.5, 5, 4],
+        [1, 1, 4, 5],
+        [6, 5, 9, 9],
+        [0.2, 0.1, 1.1, 0.9],
+      ],
+      { dtype: 'float64' },
+    )
+    .requiresGrad_(true);
   assert.ok(tt.gradcheck((a: tt.Tensor, b: tt.Tensor) => ops.generalizedBoxIouLoss(a, b), [p, t]));
   assert.ok(tt.gradcheck((a: tt.Tensor, b: tt.Tensor) => ops.distanceBoxIouLoss(a, b, { reduction: 'sum' }), [p, t]));
   // CIoU holds α constant, so its gradient is not the derivative of its value: check the v-free parts (DIoU) above
   // and CIoU where v = 0 (equal aspect ratios), where the α·v term and its gradient vanish.
-  const sq = tt.tensor([[0, 0, 2, 2], [1, 1, 4, 4]], { dtype: 'float64' }).requiresGrad_(true);
-  const sq2 = tt.tensor([[1, 0.5, 2, 1.5], [0, 0, 2, 2]], { dtype: 'float64' });
-  assert.ok(tt.gradcheck((a: tt.Tensor) => ops.completeBoxIouLoss(a, sq2).sub(ops.distanceBoxIouLoss(a, sq2)).add(ops.distanceBoxIouLoss(a, sq2)), [sq]));
+  const sq = tt
+    .tensor(
+      [
+        [0, 0, 2, 2],
+        [1, 1, 4, 4],
+      ],
+      { dtype: 'float64' },
+    )
+    .requiresGrad_(true);
+  const sq2 = tt.tensor(
+    [
+      [1, 0.5, 2, 1.5],
+      [0, 0, 2, 2],
+    ],
+    { dtype: 'float64' },
+  );
+  assert.ok(
+    tt.gradcheck(
+      (a: tt.Tensor) =>
+        ops.completeBoxIouLoss(a, sq2).sub(ops.distanceBoxIouLoss(a, sq2)).add(ops.distanceBoxIouLoss(a, sq2)),
+      [sq],
+    ),
+  );
   const logits = rand64([3, 5], 4, -3, 3);
-  const targets = tt.tensor([[1, 0, 0, 1, 0], [0, 0, 1, 0, 0], [1, 1, 0, 0, 0]], { dtype: 'float64' });
+  const targets = tt.tensor(
+    [
+      [1, 0, 0, 1, 0],
+      [0, 0, 1, 0, 0],
+      [1, 1, 0, 0, 0],
+    ],
+    { dtype: 'float64' },
+  );
   assert.ok(tt.gradcheck((l: tt.Tensor) => ops.sigmoidFocalLoss(l, targets, { reduction: 'mean' }), [logits]));
   const codes = rand64([3, 8], 5);
-  const anchors = tt.tensor([[0, 0, 4, 3], [1, 1, 5, 6], [2, 0, 3, 2]], { dtype: 'float64' });
-  assert.ok(tt.gradcheck((c: tt.Tensor) => new tt.models.detection.BoxCoder([1, 1, 0.5, 0.5]).decodeSingle(c, anchors), [codes]));
+  const anchors = tt.tensor(
+    [
+      [0, 0, 4, 3],
+      [1, 1, 5, 6],
+      [2, 0, 3, 2],
+    ],
+    { dtype: 'float64' },
+  );
+  assert.ok(
+    tt.gradcheck(
+      (c: tt.Tensor) => new tt.models.detection.BoxCoder([1, 1, 0.5, 0.5]).decodeSingle(c, anchors),
+      [codes],
+    ),
+  );
   const b1 = rand64([3, 2], 6, 0, 3);
   assert.ok(tt.gradcheck((c: tt.Tensor) => ops.generalizedBoxIou(tt.cat([c, c.add(2)], 1), t.detach()), [b1]));
 });

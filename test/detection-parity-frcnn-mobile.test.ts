@@ -15,7 +15,11 @@ import { assertSameDetections } from './detection-parity-helpers.ts';
 const PY = '/usr/bin/python3';
 const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
 const wanted = Boolean(process.env.CI || process.env.TATAMI_SLOW_TESTS);
-const skip = !hasTorch ? 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' : !wanted ? 'slow: set TATAMI_SLOW_TESTS=1 (CI runs it)' : false;
+const skip = !hasTorch
+  ? 'PyTorch/torchvision not installed (see scripts/setup-system.sh)'
+  : !wanted
+    ? 'slow: set TATAMI_SLOW_TESTS=1 (CI runs it)'
+    : false;
 
 describe('Faster R-CNN MobileNetV3-Large FPN parity with torchvision', { skip }, () => {
   let dir = '';
@@ -39,16 +43,35 @@ describe('Faster R-CNN MobileNetV3-Large FPN parity with torchvision', { skip },
     for (let i = 0; i < 2; i++) assertSameDetections(dets[i], io, i);
 
     const tr = await tt.loadSafetensors(join(dir, 'frcnn_mobile_train.io.safetensors'));
-    const replay = (key: string): tt.models.detection.FgBgSampler => ({ call: () => [[tr[`${key}_pos0`], tr[`${key}_pos1`]], [tr[`${key}_neg0`], tr[`${key}_neg1`]]] });
+    const replay = (key: string): tt.models.detection.FgBgSampler => ({
+      call: () => [
+        [tr[`${key}_pos0`], tr[`${key}_pos1`]],
+        [tr[`${key}_neg0`], tr[`${key}_neg1`]],
+      ],
+    });
     m.rpn.fgBgSampler = replay('rpn');
     m.roi_heads.fgBgSampler = replay('roi');
     m.train();
     const int = (v: number[]) => tt.tensor(Int32Array.from(v), [v.length], { dtype: 'int32' });
-    const losses = m.forward([io.img0, io.img1], [
-      { boxes: tt.tensor([[5, 8, 60, 90], [100, 10, 185, 60]]), labels: int([3, 17]) },
-      { boxes: tt.tensor([[10, 12, 120, 150]]), labels: int([1]) },
-    ]) as Record<string, tt.Tensor>;
-    assert.deepEqual(Object.keys(losses).sort(), ['loss_box_reg', 'loss_classifier', 'loss_objectness', 'loss_rpn_box_reg']);
+    const losses = m.forward(
+      [io.img0, io.img1],
+      [
+        {
+          boxes: tt.tensor([
+            [5, 8, 60, 90],
+            [100, 10, 185, 60],
+          ]),
+          labels: int([3, 17]),
+        },
+        { boxes: tt.tensor([[10, 12, 120, 150]]), labels: int([1]) },
+      ],
+    ) as Record<string, tt.Tensor>;
+    assert.deepEqual(Object.keys(losses).sort(), [
+      'loss_box_reg',
+      'loss_classifier',
+      'loss_objectness',
+      'loss_rpn_box_reg',
+    ]);
     for (const k of Object.keys(losses)) assertClose(losses[k].reshape(1), tr[k], { atol: 1e-5, rtol: 1e-4, what: k });
   });
 });

@@ -7,11 +7,20 @@ import type * as tt from '../src/index.ts';
  * detections whose scores differ by less than float32 rounding may come in either order. `io` holds torchvision's
  * `boxes{i}`, `scores{i}`, `labels{i}`.
  */
-export function assertSameDetections(got: { boxes: tt.Tensor; scores: tt.Tensor; labels: tt.Tensor }, io: Record<string, tt.Tensor>, i: number, opts: { boxTol?: number; scoreTol?: number } = {}): number[] {
+export function assertSameDetections(
+  got: { boxes: tt.Tensor; scores: tt.Tensor; labels: tt.Tensor },
+  io: Record<string, tt.Tensor>,
+  i: number,
+  opts: { boxTol?: number; scoreTol?: number } = {},
+): number[] {
   const boxTol = opts.boxTol ?? 1e-3;
   const scoreTol = opts.scoreTol ?? 1e-4;
-  const eb = io[`boxes${i}`].dataView(), es = io[`scores${i}`].dataView(), el = io[`labels${i}`].dataView();
-  const gb = got.boxes.dataView(), gs = got.scores.dataView(), gl = got.labels.dataView();
+  const eb = io[`boxes${i}`].dataView(),
+    es = io[`scores${i}`].dataView(),
+    el = io[`labels${i}`].dataView();
+  const gb = got.boxes.dataView(),
+    gs = got.scores.dataView(),
+    gl = got.labels.dataView();
   assert.equal(gs.length, es.length, `image ${i}: ${gs.length} detections, torchvision ${es.length}`);
   assert.ok(gs.length > 0, 'some detections');
   const used = new Uint8Array(gs.length);
@@ -22,7 +31,10 @@ export function assertSameDetections(got: { boxes: tt.Tensor; scores: tt.Tensor;
       if (used[j] || gl[j] !== el[k] || Math.abs(gs[j] - es[k]) > scoreTol) continue;
       if ([0, 1, 2, 3].every((c) => Math.abs(gb[4 * j + c] - eb[4 * k + c]) <= boxTol)) found = j;
     }
-    assert.ok(found >= 0, `image ${i}: torchvision detection ${k} (label ${el[k]}, score ${es[k]}, box ${Array.from(eb.subarray(4 * k, 4 * k + 4))}) has no match`);
+    assert.ok(
+      found >= 0,
+      `image ${i}: torchvision detection ${k} (label ${el[k]}, score ${es[k]}, box ${Array.from(eb.subarray(4 * k, 4 * k + 4))}) has no match`,
+    );
     used[found] = 1;
     order.push(found);
   }

@@ -15,7 +15,11 @@ import { assertSameDetections } from './detection-parity-helpers.ts';
 const PY = '/usr/bin/python3';
 const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
 const wanted = Boolean(process.env.CI || process.env.TATAMI_SLOW_TESTS);
-const skip = !hasTorch ? 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' : !wanted ? 'slow: set TATAMI_SLOW_TESTS=1 (CI runs it)' : false;
+const skip = !hasTorch
+  ? 'PyTorch/torchvision not installed (see scripts/setup-system.sh)'
+  : !wanted
+    ? 'slow: set TATAMI_SLOW_TESTS=1 (CI runs it)'
+    : false;
 
 describe('Mask R-CNN parity with torchvision', { skip }, () => {
   let dir = '';
@@ -43,14 +47,17 @@ describe('Mask R-CNN parity with torchvision', { skip }, () => {
       const want = io[`masks${i}`];
       assert.deepEqual(got.shape, want.shape);
       const plane = want.shape[2] * want.shape[3];
-      const g = got.dataView(), w = want.dataView();
-      let maxDiff = 0, flips = 0;
+      const g = got.dataView(),
+        w = want.dataView();
+      let maxDiff = 0,
+        flips = 0;
       order.forEach((j, k) => {
         for (let p = 0; p < plane; p++) {
-          const a = g[j * plane + p], b = w[k * plane + p];
+          const a = g[j * plane + p],
+            b = w[k * plane + p];
           maxDiff = Math.max(maxDiff, Math.abs(a - b));
           // A pixel may only flip where torchvision's probability is within the 1e-4 tolerance of the threshold.
-          if ((a > 0.5) !== (b > 0.5) && Math.abs(b - 0.5) > 1e-4) flips++;
+          if (a > 0.5 !== b > 0.5 && Math.abs(b - 0.5) > 1e-4) flips++;
         }
       });
       assert.ok(maxDiff <= 1e-4, `image ${i}: mask probabilities differ by up to ${maxDiff}`);
@@ -58,18 +65,43 @@ describe('Mask R-CNN parity with torchvision', { skip }, () => {
     }
 
     const tr = await tt.loadSafetensors(join(dir, 'maskrcnn_train.io.safetensors'));
-    const replay = (key: string): tt.models.detection.FgBgSampler => ({ call: () => [[tr[`${key}_pos0`], tr[`${key}_pos1`]], [tr[`${key}_neg0`], tr[`${key}_neg1`]]] });
+    const replay = (key: string): tt.models.detection.FgBgSampler => ({
+      call: () => [
+        [tr[`${key}_pos0`], tr[`${key}_pos1`]],
+        [tr[`${key}_neg0`], tr[`${key}_neg1`]],
+      ],
+    });
     m.rpn.fgBgSampler = replay('rpn');
     m.roi_heads.fgBgSampler = replay('roi');
     m.train();
     const int = (v: number[]) => tt.tensor(Int32Array.from(v), [v.length], { dtype: 'int32' });
     const targets = [
-      { boxes: tt.tensor([[5, 8, 40, 50], [50, 10, 85, 30]]), labels: int([3, 17]), masks: tr.masks0 },
+      {
+        boxes: tt.tensor([
+          [5, 8, 40, 50],
+          [50, 10, 85, 30],
+        ]),
+        labels: int([3, 17]),
+        masks: tr.masks0,
+      },
       { boxes: tt.tensor([[10, 12, 45, 66]]), labels: int([1]), masks: tr.masks1 },
     ];
-    assert.throws(() => m.forward([io.img0, io.img1], targets.map(({ boxes, labels }) => ({ boxes, labels }))), /should have a masks key/);
+    assert.throws(
+      () =>
+        m.forward(
+          [io.img0, io.img1],
+          targets.map(({ boxes, labels }) => ({ boxes, labels })),
+        ),
+      /should have a masks key/,
+    );
     const losses = m.forward([io.img0, io.img1], targets) as Record<string, tt.Tensor>;
-    assert.deepEqual(Object.keys(losses).sort(), ['loss_box_reg', 'loss_classifier', 'loss_mask', 'loss_objectness', 'loss_rpn_box_reg']);
+    assert.deepEqual(Object.keys(losses).sort(), [
+      'loss_box_reg',
+      'loss_classifier',
+      'loss_mask',
+      'loss_objectness',
+      'loss_rpn_box_reg',
+    ]);
     for (const k of Object.keys(losses)) assertClose(losses[k].reshape(1), tr[k], { atol: 1e-5, rtol: 1e-4, what: k });
     losses.loss_mask.backward();
     const fcn = m.roi_heads.mask_predictor!.getSubmodule('mask_fcn_logits') as tt.nn.Conv2d;

@@ -17,7 +17,11 @@ const PY = '/usr/bin/python3';
 const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
 // ~60 s on one busy core: runs in CI (CI=true) or with TATAMI_SLOW_TESTS=1.
 const wanted = Boolean(process.env.CI || process.env.TATAMI_SLOW_TESTS);
-const skip = !hasTorch ? 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' : !wanted ? 'slow: set TATAMI_SLOW_TESTS=1 (CI runs it)' : false;
+const skip = !hasTorch
+  ? 'PyTorch/torchvision not installed (see scripts/setup-system.sh)'
+  : !wanted
+    ? 'slow: set TATAMI_SLOW_TESTS=1 (CI runs it)'
+    : false;
 
 describe('RetinaNet parity with torchvision', { skip }, () => {
   let dir = '';
@@ -43,15 +47,31 @@ describe('RetinaNet parity with torchvision', { skip }, () => {
     m.train();
     assert.throws(() => m.forward([io.img0]), /targets should not be none/);
     const int = (v: number[]) => tt.tensor(Int32Array.from(v), [v.length], { dtype: 'int32' });
-    const losses = m.forward([io.img0, io.img1], [
-      { boxes: tt.tensor([[5, 8, 60, 90], [100, 10, 185, 60], [20, 30, 52, 70]]), labels: int([3, 17, 3]) },
-      { boxes: tt.tensor([[10, 12, 120, 150]]), labels: int([1]) },
-    ]) as Record<string, tt.Tensor>;
+    const losses = m.forward(
+      [io.img0, io.img1],
+      [
+        {
+          boxes: tt.tensor([
+            [5, 8, 60, 90],
+            [100, 10, 185, 60],
+            [20, 30, 52, 70],
+          ]),
+          labels: int([3, 17, 3]),
+        },
+        { boxes: tt.tensor([[10, 12, 120, 150]]), labels: int([1]) },
+      ],
+    ) as Record<string, tt.Tensor>;
     const tr = await tt.loadSafetensors(join(dir, 'retinanet_train.io.safetensors'));
     assert.deepEqual(Object.keys(losses).sort(), ['bbox_regression', 'classification']);
     for (const k of Object.keys(losses)) assertClose(losses[k].reshape(1), tr[k], { atol: 1e-5, rtol: 1e-4, what: k });
     losses.classification.add(losses.bbox_regression).backward();
-    assert.ok(m.head.classification_head.cls_logits.weight.grad && m.head.regression_head.bbox_reg.weight.grad, 'gradients reach both subnets');
-    assert.throws(() => m.forward([io.img0], [{ boxes: tt.tensor([[5, 8, 5, 20]]), labels: int([1]) }]), /positive height and width/);
+    assert.ok(
+      m.head.classification_head.cls_logits.weight.grad && m.head.regression_head.bbox_reg.weight.grad,
+      'gradients reach both subnets',
+    );
+    assert.throws(
+      () => m.forward([io.img0], [{ boxes: tt.tensor([[5, 8, 5, 20]]), labels: int([1]) }]),
+      /positive height and width/,
+    );
   });
 });

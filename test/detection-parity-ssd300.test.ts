@@ -14,7 +14,11 @@ import { assertSameDetections } from './detection-parity-helpers.ts';
 const PY = '/usr/bin/python3';
 const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
 const wanted = Boolean(process.env.CI || process.env.TATAMI_SLOW_TESTS);
-const skip = !hasTorch ? 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' : !wanted ? 'slow: set TATAMI_SLOW_TESTS=1 (CI runs it)' : false;
+const skip = !hasTorch
+  ? 'PyTorch/torchvision not installed (see scripts/setup-system.sh)'
+  : !wanted
+    ? 'slow: set TATAMI_SLOW_TESTS=1 (CI runs it)'
+    : false;
 
 describe('SSD300 VGG-16 parity with torchvision', { skip }, () => {
   let dir = '';
@@ -39,10 +43,20 @@ describe('SSD300 VGG-16 parity with torchvision', { skip }, () => {
 
     m.train();
     const int = (v: number[]) => tt.tensor(Int32Array.from(v), [v.length], { dtype: 'int32' });
-    const losses = m.forward([io.img0, io.img1], [
-      { boxes: tt.tensor([[5, 8, 160, 190], [200, 10, 290, 120], [40, 230, 90, 290]]), labels: int([3, 17, 3]) },
-      { boxes: tt.tensor([[10, 12, 120, 150]]), labels: int([1]) },
-    ]) as Record<string, tt.Tensor>;
+    const losses = m.forward(
+      [io.img0, io.img1],
+      [
+        {
+          boxes: tt.tensor([
+            [5, 8, 160, 190],
+            [200, 10, 290, 120],
+            [40, 230, 90, 290],
+          ]),
+          labels: int([3, 17, 3]),
+        },
+        { boxes: tt.tensor([[10, 12, 120, 150]]), labels: int([1]) },
+      ],
+    ) as Record<string, tt.Tensor>;
     const tr = await tt.loadSafetensors(join(dir, 'ssd300_train.io.safetensors'));
     assert.deepEqual(Object.keys(losses).sort(), ['bbox_regression', 'classification']);
     for (const k of Object.keys(losses)) assertClose(losses[k].reshape(1), tr[k], { atol: 1e-5, rtol: 1e-4, what: k });

@@ -38,8 +38,14 @@ test('grad: gradOutputs, several outputs and inputs, non-leaf inputs, allowUnuse
   const [gh, gx, gw] = tt.autograd.grad([y1, y2], [h, x, w], { gradOutputs: [v, null], retainGraph: true });
   // ∂/∂h (v·h² + Σh) = 2vh + 1
   assert.deepEqual(gh!.tolist(), [2 * 1 * 0.5 + 1, 1, 2 * 2 * 1.5 + 1]);
-  assert.deepEqual(gx!.tolist(), gh!.tolist().map((a) => a * 0.5));
-  assert.equal(gw!.item(), gh!.tolist().reduce((s, a, i) => s + a * (i + 1), 0));
+  assert.deepEqual(
+    gx!.tolist(),
+    gh!.tolist().map((a) => a * 0.5),
+  );
+  assert.equal(
+    gw!.item(),
+    gh!.tolist().reduce((s, a, i) => s + a * (i + 1), 0),
+  );
   assert.throws(() => tt.autograd.grad(y2, [x, unused], { retainGraph: true }), /input 1 .*not used.*allowUnused/);
   const [, none] = tt.autograd.grad(y2, [x, unused], { allowUnused: true });
   assert.equal(none, null);
@@ -68,11 +74,22 @@ test('first-order backward is unchanged: gradients carry no graph', () => {
 
 test('an op without double backward throws naming it, never a silent zero', () => {
   const x = rand64([3], 3);
-  const y = record('rawSquare', tt.square(x.detach()), [x], () => (g) => [tt.noGrad(() => tt.mul(g, tt.mul(x.detach(), 2)))]);
-  assert.throws(() => tt.autograd.grad(y.sum(), x, { createGraph: true }), /rawSquare does not support double backward/);
+  const y = record('rawSquare', tt.square(x.detach()), [x], () => (g) => [
+    tt.noGrad(() => tt.mul(g, tt.mul(x.detach(), 2))),
+  ]);
+  assert.throws(
+    () => tt.autograd.grad(y.sum(), x, { createGraph: true }),
+    /rawSquare does not support double backward/,
+  );
   // without createGraph the same op is fine
-  const [g] = tt.autograd.grad(record('rawSquare', tt.square(x.detach()), [x], () => (gg) => [tt.mul(gg, tt.mul(x.detach(), 2))]).sum(), x);
-  assert.deepEqual(g!.tolist(), x.tolist().map((v) => 2 * v));
+  const [g] = tt.autograd.grad(
+    record('rawSquare', tt.square(x.detach()), [x], () => (gg) => [tt.mul(gg, tt.mul(x.detach(), 2))]).sum(),
+    x,
+  );
+  assert.deepEqual(
+    g!.tolist(),
+    x.tolist().map((v) => 2 * v),
+  );
 });
 
 test('gradgradcheck: elementwise, broadcasting and reductions', () => {
@@ -89,11 +106,24 @@ test('gradgradcheck: elementwise, broadcasting and reductions', () => {
 test('gradgradcheck: activations', () => {
   const x = rand64([2, 7], 6, -4, 4);
   const acts: [string, (t: tt.Tensor) => tt.Tensor][] = [
-    ['relu', F.relu], ['relu6', (t) => F.relu6(tt.mul(t, 2))], ['leakyRelu', (t) => F.leakyRelu(t, { negativeSlope: 0.2 })],
-    ['elu', (t) => F.elu(t, { alpha: 1.3 })], ['gelu', F.gelu], ['geluTanh', (t) => F.gelu(t, { approximate: 'tanh' })],
-    ['silu', F.silu], ['hardswish', F.hardswish], ['hardsigmoid', F.hardsigmoid], ['hardtanh', F.hardtanh],
-    ['sigmoid', F.sigmoid], ['tanh', F.tanh], ['softplus', (t) => F.softplus(t, { beta: 2, threshold: 3 })], ['mish', F.mish],
-    ['selu', F.selu], ['logSigmoid', F.logSigmoid], ['softmax', (t) => F.softmax(t, 1)], ['logSoftmax', (t) => F.logSoftmax(t, 0)],
+    ['relu', F.relu],
+    ['relu6', (t) => F.relu6(tt.mul(t, 2))],
+    ['leakyRelu', (t) => F.leakyRelu(t, { negativeSlope: 0.2 })],
+    ['elu', (t) => F.elu(t, { alpha: 1.3 })],
+    ['gelu', F.gelu],
+    ['geluTanh', (t) => F.gelu(t, { approximate: 'tanh' })],
+    ['silu', F.silu],
+    ['hardswish', F.hardswish],
+    ['hardsigmoid', F.hardsigmoid],
+    ['hardtanh', F.hardtanh],
+    ['sigmoid', F.sigmoid],
+    ['tanh', F.tanh],
+    ['softplus', (t) => F.softplus(t, { beta: 2, threshold: 3 })],
+    ['mish', F.mish],
+    ['selu', F.selu],
+    ['logSigmoid', F.logSigmoid],
+    ['softmax', (t) => F.softmax(t, 1)],
+    ['logSoftmax', (t) => F.logSoftmax(t, 0)],
   ];
   for (const [name, f] of acts) {
     // a product makes the second derivative of piecewise-linear activations non-trivial too
@@ -109,7 +139,10 @@ test('gradgradcheck: conv2d (stride, padding, dilation, groups, padding modes, f
   ggc((p, q) => tt.square(F.conv2d(p, q, null, { padding: 1, groups: 2, paddingMode: 'reflect' })), [x, w]);
   ggc((p, q, r) => tt.square(F.conv2d(p, q, r, { padding: 1, groups: 2, activation: 'relu' })), [x, w, b]);
   const xt = rand64([1, 4, 3, 3], 10);
-  ggc((p, q, r) => tt.square(F.convTranspose2d(p, q, r, { stride: 2, padding: 1, outputPadding: 1, groups: 2 })), [xt, w, b]);
+  ggc(
+    (p, q, r) => tt.square(F.convTranspose2d(p, q, r, { stride: 2, padding: 1, outputPadding: 1, groups: 2 })),
+    [xt, w, b],
+  );
 });
 
 test('gradgradcheck: linear, matmul, bmm', () => {
@@ -144,7 +177,10 @@ test('gradgradcheck: pooling, padding, interpolation', () => {
   ggc((p) => tt.square(F.interpolate(p, { scaleFactor: 2, mode: 'bilinear' })), [x]);
   const [pooled, idx] = F.maxPool2d(x.detach(), 2, { returnIndices: true });
   ggc((p) => tt.square(F.maxUnpool2d(p, idx, 2, { outputSize: [5, 5] })), [rand64(pooled.shape, 22)]);
-  ggc((p, q, r) => tt.square(conv2dReluMaxPool2d(p, q, r, { padding: 1 }, 2)), [rand64([1, 2, 4, 4], 27), rand64([3, 2, 3, 3], 28), rand64([3], 29)]);
+  ggc(
+    (p, q, r) => tt.square(conv2dReluMaxPool2d(p, q, r, { padding: 1 }, 2)),
+    [rand64([1, 2, 4, 4], 27), rand64([3, 2, 3, 3], 28), rand64([3], 29)],
+  );
 });
 
 test('gradgradcheck: losses', () => {
@@ -161,11 +197,36 @@ test('gradgradcheck: losses', () => {
 test('gradgradcheck: shape ops', () => {
   const x = rand64([3, 4], 25);
   const y = rand64([3, 2], 26);
-  const idx = tt.tensor([[0, 2], [3, 3], [1, 0]], { dtype: 'int32' });
+  const idx = tt.tensor(
+    [
+      [0, 2],
+      [3, 3],
+      [1, 0],
+    ],
+    { dtype: 'int32' },
+  );
   ggc((p) => tt.square(tt.slice(p, 1, 1, 4, 2)), [x]);
   ggc((p, q) => tt.square(tt.cat([p, q], 1)), [x, y]);
   ggc((p) => tt.square(tt.gather(p, 1, idx)), [x]);
-  ggc((p, q) => tt.square(tt.scatter(p, 1, tt.tensor([[0, 2], [3, 1], [1, 0]], { dtype: 'int32' }), q)), [x, y]);
+  ggc(
+    (p, q) =>
+      tt.square(
+        tt.scatter(
+          p,
+          1,
+          tt.tensor(
+            [
+              [0, 2],
+              [3, 1],
+              [1, 0],
+            ],
+            { dtype: 'int32' },
+          ),
+          q,
+        ),
+      ),
+    [x, y],
+  );
   ggc((p) => tt.square(tt.indexSelect(p, 0, tt.tensor([2, 0, 2], { dtype: 'int32' }))), [x]);
   ggc((p) => tt.square(tt.maskedFill(p, tt.gt(p.detach(), 0), 0.5)), [x]);
   ggc((p) => tt.square(tt.permute(tt.reshape(p, [2, 6]), [1, 0])), [x]);
@@ -200,27 +261,38 @@ function discGn(x: tt.Tensor, p: Record<string, tt.Tensor>): tt.Tensor {
   return F.linear(tt.flatten(h, 1), p.w3, p.b3);
 }
 
-test('golden: WGAN-GP gradient penalty (PyTorch)', () => forEachBackend(() => checkPenalty(penalties.get('wgan_gp_groupnorm')!, (p) => {
-  const interp = tt.add(tt.mul(p.eps, p.real), tt.mul(tt.sub(1, p.eps), p.fake));
-  const d = discGn(interp, p);
-  const [g] = tt.autograd.grad(d, interp, { gradOutputs: tt.onesLike(d), createGraph: true });
-  const norms = tt.sqrt(tt.sum(tt.square(tt.flatten(g!, 1)), 1));
-  return tt.mean(tt.square(tt.sub(norms, 1)));
-})));
+test('golden: WGAN-GP gradient penalty (PyTorch)', () =>
+  forEachBackend(() =>
+    checkPenalty(penalties.get('wgan_gp_groupnorm')!, (p) => {
+      const interp = tt.add(tt.mul(p.eps, p.real), tt.mul(tt.sub(1, p.eps), p.fake));
+      const d = discGn(interp, p);
+      const [g] = tt.autograd.grad(d, interp, { gradOutputs: tt.onesLike(d), createGraph: true });
+      const norms = tt.sqrt(tt.sum(tt.square(tt.flatten(g!, 1)), 1));
+      return tt.mean(tt.square(tt.sub(norms, 1)));
+    }),
+  ));
 
-test('golden: R1 penalty with group norm (PyTorch)', () => forEachBackend(() => checkPenalty(penalties.get('r1_groupnorm')!, (p) => {
-  const d = discGn(p.real, p);
-  const [g] = tt.autograd.grad(tt.sum(d), p.real, { createGraph: true });
-  return tt.mul(tt.mean(tt.sum(tt.square(g!), [1, 2, 3])), 5);
-})));
+test('golden: R1 penalty with group norm (PyTorch)', () =>
+  forEachBackend(() =>
+    checkPenalty(penalties.get('r1_groupnorm')!, (p) => {
+      const d = discGn(p.real, p);
+      const [g] = tt.autograd.grad(tt.sum(d), p.real, { createGraph: true });
+      return tt.mul(tt.mean(tt.sum(tt.square(g!), [1, 2, 3])), 5);
+    }),
+  ));
 
-test('golden: R1 penalty with batch norm and average pooling (PyTorch)', () => forEachBackend(() => checkPenalty(penalties.get('r1_batchnorm')!, (p) => {
-  let h = F.conv2d(p.real, p.w1, null, { stride: 2, padding: 1 });
-  h = F.leakyRelu(F.batchNorm(h, null, null, { training: true, weight: p.bnw, bias: p.bnb }), { negativeSlope: 0.2 });
-  const d = F.linear(tt.flatten(F.avgPool2d(h, 2), 1), p.w2, p.b2);
-  const [g] = tt.autograd.grad(tt.sum(d), p.real, { createGraph: true });
-  return tt.mul(tt.mean(tt.sum(tt.square(g!), [1, 2, 3])), 5);
-})));
+test('golden: R1 penalty with batch norm and average pooling (PyTorch)', () =>
+  forEachBackend(() =>
+    checkPenalty(penalties.get('r1_batchnorm')!, (p) => {
+      let h = F.conv2d(p.real, p.w1, null, { stride: 2, padding: 1 });
+      h = F.leakyRelu(F.batchNorm(h, null, null, { training: true, weight: p.bnw, bias: p.bnb }), {
+        negativeSlope: 0.2,
+      });
+      const d = F.linear(tt.flatten(F.avgPool2d(h, 2), 1), p.w2, p.b2);
+      const [g] = tt.autograd.grad(tt.sum(d), p.real, { createGraph: true });
+      return tt.mul(tt.mean(tt.sum(tt.square(g!), [1, 2, 3])), 5);
+    }),
+  ));
 
 test('grad: a returned gradient of a non-leaf is not recycled by the rest of the pass', () => {
   // h's gradient passes on through h's node (4096 float64: above the size the allocator recycles); its buffer must stay the caller's
@@ -240,7 +312,9 @@ test('grad: a returned gradient of a non-leaf is not recycled by the rest of the
 test('gradgradcheck: composites (LRN, attention, dropout, nearest interpolation, more losses, split/stack)', () => {
   const x = rand64([2, 4, 3, 3], 40, 0.1, 1);
   ggc((p) => tt.square(F.localResponseNorm(p, 3)), [x]);
-  const q = rand64([1, 2, 3, 4], 41), k = rand64([1, 2, 3, 4], 42), v = rand64([1, 2, 3, 4], 43);
+  const q = rand64([1, 2, 3, 4], 41),
+    k = rand64([1, 2, 3, 4], 42),
+    v = rand64([1, 2, 3, 4], 43);
   ggc((a, b, c) => tt.square(F.scaledDotProductAttention(a, b, c)), [q, k, v]);
   ggc((p) => tt.square(F.dropout(p, { p: 0.3, generator: new tt.Generator(5) })), [x]);
   ggc((p) => tt.square(F.interpolate(p, { scaleFactor: 2, mode: 'nearest' })), [x]);

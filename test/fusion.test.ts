@@ -27,8 +27,12 @@ function perturbedResnet(build: () => tt.models.ResNet, seed: number): tt.models
 /** Bitwise equality of two tensors' values, without going through JavaScript arrays (ResNet gradients are large). */
 function assertSame(a: tt.Tensor, b: tt.Tensor, what: string): void {
   assert.deepEqual(a.shape, b.shape, what);
-  const x = a.contiguous().dataView(), y = b.contiguous().dataView();
-  assert.ok(Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength)), `${what} differs`);
+  const x = a.contiguous().dataView(),
+    y = b.contiguous().dataView();
+  assert.ok(
+    Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength)),
+    `${what} differs`,
+  );
 }
 
 function maxAbsDiff(a: tt.Tensor, b: tt.Tensor): number {
@@ -49,15 +53,23 @@ test('fuse leaves the module tree, parameter names, state dict and repr unchange
   const repr = m.toString();
   const params = m.namedParameters();
   assert.equal(tt.nn.fuse(m), m, 'fuses in place and returns the model');
-  assert.deepEqual(m.namedModules().map(([n, mod]) => [n, mod] as const), names);
+  assert.deepEqual(
+    m.namedModules().map(([n, mod]) => [n, mod] as const),
+    names,
+  );
   const after = m.stateDict();
   assert.deepEqual(Object.keys(after), Object.keys(state));
   for (const k of Object.keys(state)) assert.equal(after[k].storage, state[k].storage, `${k} is the same storage`);
   assert.deepEqual(m.namedParameters(), params);
   assert.equal(m.toString(), repr);
-  assert.ok(tt.nn.isFused(m) && tt.nn.isFused(m.layer1 as tt.nn.Module) && tt.nn.isFused((m.layer1 as tt.nn.Sequential).at(0)));
+  assert.ok(
+    tt.nn.isFused(m) && tt.nn.isFused(m.layer1 as tt.nn.Module) && tt.nn.isFused((m.layer1 as tt.nn.Sequential).at(0)),
+  );
   assert.ok(!tt.nn.isFused(m.conv1 as tt.nn.Module), 'a leaf layer has no rule');
-  assert.ok((m.conv1 as tt.nn.Module).isPlainForward() && m.isPlainForward(), 'fusing is not a hook or a replaced forward');
+  assert.ok(
+    (m.conv1 as tt.nn.Module).isPlainForward() && m.isPlainForward(),
+    'fusing is not a hook or a replaced forward',
+  );
   tt.nn.fuse(m); // idempotent
   tt.nn.unfuse(m);
   assert.ok(m.modules().every((mod) => !tt.nn.isFused(mod)));
@@ -75,7 +87,13 @@ test('fused ResNet-18 in inference equals the unfused model, and reaches every f
   const fused = tt.noGrad(() => m.forward(x));
   assertClose(fused, plain, 'resnet18 logits');
   // stem + 8 blocks' first conv; 8 blocks' second conv and 3 downsample Sequentials [conv, bn]; 8 residual ends
-  assert.deepEqual(tt.nn.fusionCounts(), { convBn: 11, convBnRelu: 9, convRelu: 0, convReluMaxPool: 0, residualReluInPlace: 8 });
+  assert.deepEqual(tt.nn.fusionCounts(), {
+    convBn: 11,
+    convBnRelu: 9,
+    convRelu: 0,
+    convReluMaxPool: 0,
+    residualReluInPlace: 8,
+  });
   // with gradients on nothing folds (BN folding is inference-only), and the result is bitwise the plain one
   const withGrad = m.forward(x);
   assert.deepEqual(withGrad.tolist(), m.forward(x).tolist());
@@ -89,9 +107,19 @@ test('fused Bottleneck ResNet (ResNeXt widths) in inference equals the unfused m
   const plain = tt.noGrad(() => m.forward(x));
   tt.nn.fuse(m);
   tt.nn.resetFusionCounts();
-  assertClose(tt.noGrad(() => m.forward(x)), plain, 'bottleneck logits');
+  assertClose(
+    tt.noGrad(() => m.forward(x)),
+    plain,
+    'bottleneck logits',
+  );
   // 16 blocks: two conv-bn-relu each (+ stem), conv3-bn each + 4 downsamples
-  assert.deepEqual(tt.nn.fusionCounts(), { convBn: 20, convBnRelu: 33, convRelu: 0, convReluMaxPool: 0, residualReluInPlace: 16 });
+  assert.deepEqual(tt.nn.fusionCounts(), {
+    convBn: 20,
+    convBnRelu: 33,
+    convRelu: 0,
+    convReluMaxPool: 0,
+    residualReluInPlace: 16,
+  });
 });
 
 test('training through a fused ResNet-18: bitwise the same outputs, gradients and running statistics', () => {
@@ -100,13 +128,16 @@ test('training through a fused ResNet-18: bitwise the same outputs, gradients an
   tt.nn.fuse(b);
   const x = tt.randn([2, 3, 32, 32]);
   const y = tt.tensor([3, 7], { dtype: 'int32' });
-  const la = tt.F.crossEntropy(a.forward(x), y), lb = tt.F.crossEntropy(b.forward(x), y);
+  const la = tt.F.crossEntropy(a.forward(x), y),
+    lb = tt.F.crossEntropy(b.forward(x), y);
   assert.equal(lb.item(), la.item());
   la.backward();
   lb.backward();
-  const pa = a.namedParameters(), pb = new Map(b.namedParameters());
+  const pa = a.namedParameters(),
+    pb = new Map(b.namedParameters());
   for (const [name, p] of pa) assertSame(pb.get(name)!.grad!, p.grad!, name);
-  const sa = a.stateDict(), sb = b.stateDict();
+  const sa = a.stateDict(),
+    sb = b.stateDict();
   for (const k of ['bn1.running_mean', 'layer4.1.bn2.running_var', 'layer2.0.downsample.1.running_mean']) {
     assertSame(sb[k], sa[k], k);
   }
@@ -134,16 +165,28 @@ test('a module with hooks is not fused away, and its hooks see what they see unf
   assert.ok(seen.out!.min().item() < 0, 'the hook saw the pre-activation');
   assertClose(fused, plain, 'logits');
   // exactly that block's conv1 → bn1 → relu ran unfused; everything else still folded
-  assert.deepEqual(tt.nn.fusionCounts(), { convBn: 11, convBnRelu: 8, convRelu: 0, convReluMaxPool: 0, residualReluInPlace: 8 });
+  assert.deepEqual(tt.nn.fusionCounts(), {
+    convBn: 11,
+    convBnRelu: 8,
+    convRelu: 0,
+    convReluMaxPool: 0,
+    residualReluInPlace: 8,
+  });
   handle.remove();
   tt.nn.resetFusionCounts();
   tt.noGrad(() => m.forward(x));
   assert.equal(tt.nn.fusionCounts().convBnRelu, 9, 'fuses again once the hook is removed');
   // a hook on a residual ReLU keeps the in-place add + ReLU (and the folds that feed the ReLU) from running
   let reluCalls = 0;
-  const h2 = block.relu.registerForwardHook(() => { reluCalls++; });
+  const h2 = block.relu.registerForwardHook(() => {
+    reluCalls++;
+  });
   tt.nn.resetFusionCounts();
-  assertClose(tt.noGrad(() => m.forward(x)), plain, 'logits with a ReLU hook');
+  assertClose(
+    tt.noGrad(() => m.forward(x)),
+    plain,
+    'logits with a ReLU hook',
+  );
   assert.equal(reluCalls, 2, 'the block calls its ReLU twice, as unfused');
   assert.equal(tt.nn.fusionCounts().residualReluInPlace, 7);
   h2.remove();
@@ -169,7 +212,11 @@ test('a fused model inside a feature extractor returns the unfused feature maps'
 test('IntermediateLayerGetter: fused, a requested layer is never folded away', () => {
   const m = perturbedResnet(() => tt.models.resnet18({ numClasses: 10 }), 7).eval();
   const x = tt.randn([1, 3, 40, 40]);
-  const specs: Record<string, string>[] = [{ relu: 'stem', layer1: 'l1' }, { bn1: 'bn', layer2: 'l2' }, { conv1: 'c', layer1: 'l1' }];
+  const specs: Record<string, string>[] = [
+    { relu: 'stem', layer1: 'l1' },
+    { bn1: 'bn', layer2: 'l2' },
+    { conv1: 'c', layer1: 'l1' },
+  ];
   for (const spec of specs) {
     const getter = new tt.models.IntermediateLayerGetter(m, spec);
     const plain = tt.noGrad(() => getter.forward(x));
@@ -185,9 +232,13 @@ test('IntermediateLayerGetter: fused, a requested layer is never folded away', (
       assert.equal(stem.convBnRelu, 4, 'the stem folds conv1 → bn1 only (its ReLU output is not bn1)');
     } else if ('conv1' in spec) {
       assert.equal(stem.convBnRelu, 2, 'the stem does not fold: conv1 is requested');
-      assertClose(fused.c, tt.noGrad(() => (m.conv1 as tt.nn.Conv2d).forward(x)), 'conv1');
+      assertClose(
+        fused.c,
+        tt.noGrad(() => (m.conv1 as tt.nn.Conv2d).forward(x)),
+        'conv1',
+      );
     } else {
-      assert.equal(stem.convBnRelu, 3, 'the stem and layer1\'s blocks fold');
+      assert.equal(stem.convBnRelu, 3, "the stem and layer1's blocks fold");
     }
   }
 });
@@ -218,10 +269,14 @@ test('fit and evaluate fuse while they run (opt out with fuse: false) and leave 
   const y = tt.tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: 'int32' });
   const loader = new tt.data.DataLoader(new tt.data.TensorDataset(x, y), { batchSize: 4 });
   const during: boolean[] = [];
-  const run = (fuse?: boolean) => tt.train.fit(net, loader, {
-    epochs: 1, optimizer: new tt.optim.SGD(net.parameters(), { lr: 0.01 }), progress: false, fuse,
-    callbacks: [{ onBatchEnd: () => during.push(tt.nn.isFused(net)) }],
-  });
+  const run = (fuse?: boolean) =>
+    tt.train.fit(net, loader, {
+      epochs: 1,
+      optimizer: new tt.optim.SGD(net.parameters(), { lr: 0.01 }),
+      progress: false,
+      fuse,
+      callbacks: [{ onBatchEnd: () => during.push(tt.nn.isFused(net)) }],
+    });
   tt.nn.resetFusionCounts();
   await run();
   assert.deepEqual(during, [true, true]);

@@ -38,12 +38,19 @@ interface Counts {
 
 function runChild(script: string, args: string[], budgetMs: number): Counts {
   const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
-    cwd: ROOT, encoding: 'utf8', timeout: budgetMs + 60_000, maxBuffer: 16 << 20,
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: budgetMs + 60_000,
+    maxBuffer: 16 << 20,
     env: { ...process.env, TATAMI_NUM_THREADS: process.env.TATAMI_NUM_THREADS ?? '1' },
   });
   const what = `${script} ${args.join(' ')}`;
   assert.equal(r.error?.message, undefined, `${what}: ${r.error?.message} (a hang?)`);
-  assert.equal(r.signal, null, `${what} was killed by ${r.signal} (a native crash): rerun with FUZZ_TRACE=1 to see the last case\n${r.stderr.slice(-2000)}`);
+  assert.equal(
+    r.signal,
+    null,
+    `${what} was killed by ${r.signal} (a native crash): rerun with FUZZ_TRACE=1 to see the last case\n${r.stderr.slice(-2000)}`,
+  );
   assert.equal(r.status, 0, `${what} exited with ${r.status}\n${r.stderr.slice(-2000)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Counts;
 }

@@ -28,29 +28,33 @@ const CASES: [string, () => tt.nn.AnyModule][] = [
   ['espcn', () => new models.ESPCN({ upscaleFactor: 3 })],
 ];
 
-describe('generation models: PyTorch parity', { skip: hasTorch ? false : 'PyTorch not installed for /usr/bin/python3' }, () => {
-  let dir = '';
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tatami-gan-parity-'));
-    const r = spawnSync(PY, ['tools/export_gan.py', dir], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`export_gan.py failed (${r.status}):\n${r.stderr}`);
-  });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-  for (const [name, build] of CASES) {
-    test(`${name} matches PyTorch (eval and train mode)`, async () => {
-      const model = build();
-      const res = model.loadStateDict(await tt.loadSafetensors(join(dir, `${name}.safetensors`)));
-      assert.deepEqual(res, { missingKeys: [], unexpectedKeys: [] });
-      const io = await tt.loadSafetensors(join(dir, `${name}.io.safetensors`));
-      // eval first: the training-mode pass updates the running statistics, as it did in PyTorch before its eval pass
-      model.eval();
-      const out = tt.noGrad(() => model.forward(io.input) as tt.Tensor);
-      assertClose(out, io.output, { atol: 1e-4, rtol: 1e-3, what: `${name} eval` });
-      model.train();
-      const trainOut = tt.noGrad(() => model.forward(io.input) as tt.Tensor);
-      assertClose(trainOut, io.train_output, { atol: 1e-4, rtol: 1e-3, what: `${name} train` });
+describe(
+  'generation models: PyTorch parity',
+  { skip: hasTorch ? false : 'PyTorch not installed for /usr/bin/python3' },
+  () => {
+    let dir = '';
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'tatami-gan-parity-'));
+      const r = spawnSync(PY, ['tools/export_gan.py', dir], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`export_gan.py failed (${r.status}):\n${r.stderr}`);
     });
-  }
-});
+    after(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+    for (const [name, build] of CASES) {
+      test(`${name} matches PyTorch (eval and train mode)`, async () => {
+        const model = build();
+        const res = model.loadStateDict(await tt.loadSafetensors(join(dir, `${name}.safetensors`)));
+        assert.deepEqual(res, { missingKeys: [], unexpectedKeys: [] });
+        const io = await tt.loadSafetensors(join(dir, `${name}.io.safetensors`));
+        // eval first: the training-mode pass updates the running statistics, as it did in PyTorch before its eval pass
+        model.eval();
+        const out = tt.noGrad(() => model.forward(io.input) as tt.Tensor);
+        assertClose(out, io.output, { atol: 1e-4, rtol: 1e-3, what: `${name} eval` });
+        model.train();
+        const trainOut = tt.noGrad(() => model.forward(io.input) as tt.Tensor);
+        assertClose(trainOut, io.train_output, { atol: 1e-4, rtol: 1e-3, what: `${name} train` });
+      });
+    }
+  },
+);

@@ -5,7 +5,8 @@ import { fashion } from './viz-helpers.ts';
 
 const { models, nn } = tt;
 const count = (m: tt.nn.AnyModule) => m.parameters().reduce((s, p) => s + p.numel(), 0);
-const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
+const close = (a: number, b: number, tol = 1e-6) =>
+  assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
 
 test('dcgan: W8 parameter counts, torch_bench layer order, shapes; 28×28 variant', () => {
   const { generator: G, discriminator: D, nz } = models.dcgan();
@@ -14,9 +15,19 @@ test('dcgan: W8 parameter counts, torch_bench layer order, shapes; 28×28 varian
   assert.equal(nz, 100);
   // state-dict keys as torch_bench's nn.Sequential
   const keys = Object.keys(G.stateDict());
-  assert.deepEqual(keys.slice(0, 6), ['0.weight', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked']);
+  assert.deepEqual(keys.slice(0, 6), [
+    '0.weight',
+    '1.weight',
+    '1.bias',
+    '1.running_mean',
+    '1.running_var',
+    '1.num_batches_tracked',
+  ]);
   assert.ok(keys.includes('12.weight') && !keys.includes('12.bias'));
-  assert.deepEqual(Object.keys(D.stateDict()).filter((k) => k.endsWith('weight')), ['0.weight', '2.weight', '3.weight', '5.weight', '6.weight', '8.weight', '9.weight', '11.weight']);
+  assert.deepEqual(
+    Object.keys(D.stateDict()).filter((k) => k.endsWith('weight')),
+    ['0.weight', '2.weight', '3.weight', '5.weight', '6.weight', '8.weight', '9.weight', '11.weight'],
+  );
   models.dcganInit(G, new tt.Generator(0));
   models.dcganInit(D, new tt.Generator(1));
   const w = (G.at(3) as tt.nn.ConvTranspose2d).weight;
@@ -44,7 +55,10 @@ test('GAN losses equal their formulas; label smoothing', () => {
   const sp = (x: number) => Math.log1p(Math.exp(x)); // −log σ(−x) = softplus(x)
   close(models.discriminatorLoss('bce', r, f).item(), (sp(-2) + sp(1)) / 2 + (sp(0.5) + sp(-3)) / 2);
   // target 0.9: BCE(x, t) = softplus(x) − t·x
-  close(models.discriminatorLoss('bce', r, f, { labelSmoothing: 0.1 }).item(), (sp(2) - 1.8 + sp(-1) - 0.9 * -1) / 2 + (sp(0.5) + sp(-3)) / 2);
+  close(
+    models.discriminatorLoss('bce', r, f, { labelSmoothing: 0.1 }).item(),
+    (sp(2) - 1.8 + sp(-1) - 0.9 * -1) / 2 + (sp(0.5) + sp(-3)) / 2,
+  );
   close(models.generatorLoss('bce', f).item(), (sp(-0.5) + sp(3)) / 2);
   close(models.discriminatorLoss('lsgan', r, f).item(), 0.5 * ((1 + 4) / 2 + (0.25 + 9) / 2));
   close(models.generatorLoss('lsgan', f).item(), 0.5 * ((0.25 + 16) / 2));
@@ -53,7 +67,10 @@ test('GAN losses equal their formulas; label smoothing', () => {
   close(models.discriminatorLoss('wgan-gp', r, f).item(), -1.25 - 0.5);
   close(models.generatorLoss('wgan-gp', f).item(), 1.25);
   assert.throws(() => models.generatorLoss('wgan' as 'hinge', f), /loss must be one of bce, lsgan, hinge, wgan-gp/);
-  assert.throws(() => models.discriminatorLoss('bce', r, f, { labelSmoothing: 1 }), /labelSmoothing must be in \[0, 1\)/);
+  assert.throws(
+    () => models.discriminatorLoss('bce', r, f, { labelSmoothing: 1 }),
+    /labelSmoothing must be in \[0, 1\)/,
+  );
 });
 
 test('gradientPenalty and r1Penalty on a linear critic: closed forms and their gradients', () => {
@@ -65,7 +82,10 @@ test('gradientPenalty and r1Penalty on a linear critic: closed forms and their g
   const gp = models.gradientPenalty(critic, real, fake, { generator: new tt.Generator(0) });
   close(gp.item(), (norm - 1) ** 2, 1e-9);
   gp.backward();
-  const expected = w.detach().mul(2 * (norm - 1) / norm).tolist();
+  const expected = w
+    .detach()
+    .mul((2 * (norm - 1)) / norm)
+    .tolist();
   w.grad!.tolist().forEach((v, i) => close(v, expected[i], 1e-9));
   w.grad = null;
   const r1 = models.r1Penalty(critic, real);
@@ -82,14 +102,16 @@ test('ganStep trains a 28×28 DCGAN on Fashion-MNIST (BCE with smoothing, then W
   models.dcganInit(generator);
   models.dcganInit(discriminator);
   const parts = {
-    generator, discriminator,
+    generator,
+    discriminator,
     optimizerG: new tt.optim.Adam(generator.parameters(), { lr: 2e-4, betas: [0.5, 0.999] }),
     optimizerD: new tt.optim.Adam(discriminator.parameters(), { lr: 2e-4, betas: [0.5, 0.999] }),
   };
   const g0 = generator.parameters()[0].clone();
   const gen = new tt.Generator(1);
   let last = models.ganStep(parts, real.narrow(0, 0, 32), { nz: 16, labelSmoothing: 0.1, generator: gen });
-  for (let s = 1; s < 6; s++) last = models.ganStep(parts, real.narrow(0, (s % 2) * 32, 32), { nz: 16, labelSmoothing: 0.1, generator: gen });
+  for (let s = 1; s < 6; s++)
+    last = models.ganStep(parts, real.narrow(0, (s % 2) * 32, 32), { nz: 16, labelSmoothing: 0.1, generator: gen });
   assert.ok(Number.isFinite(last.lossD) && Number.isFinite(last.lossG));
   assert.ok(last.dReal > last.dFake, `D separates real from fake after a few steps (${last.dReal} vs ${last.dFake})`);
   assert.ok(!tt.allclose(generator.parameters()[0], g0), 'G was updated');
@@ -116,10 +138,21 @@ test('conditional GAN: class embedding in G, projection D, a conditional ganStep
   const base = D.forward(img, labels);
   assert.ok(other.tolist()[0] !== base.tolist()[0] && Math.abs(other.tolist()[1] - base.tolist()[1]) < 1e-6);
   const { x, y } = fashion(true, 16);
-  const parts = { generator: G, discriminator: D, optimizerG: new tt.optim.Adam(G.parameters(), { lr: 2e-4 }), optimizerD: new tt.optim.Adam(D.parameters(), { lr: 2e-4 }) };
+  const parts = {
+    generator: G,
+    discriminator: D,
+    optimizerG: new tt.optim.Adam(G.parameters(), { lr: 2e-4 }),
+    optimizerD: new tt.optim.Adam(D.parameters(), { lr: 2e-4 }),
+  };
   const e0 = G.embedding.clone();
   // through the per-batch function a training loop's custom-step hook calls with a DataLoader batch
-  const step = models.ganStepFn(parts, { nz: 16, latent: (n) => tt.randn([n, 16]), loss: 'hinge', conditional: true, preprocess: (t) => t.mul(2).sub(1) });
+  const step = models.ganStepFn(parts, {
+    nz: 16,
+    latent: (n) => tt.randn([n, 16]),
+    loss: 'hinge',
+    conditional: true,
+    preprocess: (t) => t.mul(2).sub(1),
+  });
   const loader = new tt.data.DataLoader(new tt.data.TensorDataset(x, y), { batchSize: 16 });
   let r: tt.models.GanStepResult | null = null;
   for (const batch of loader) r = step(batch as tt.Tensor[]);
@@ -136,7 +169,10 @@ test('pix2pix: U-Net generator (unet_256 count, skips, dropout), 70×70 PatchGAN
   assert.equal(count(D), 2768705);
   const small = new models.UnetGenerator(3, 2, { numDowns: 5, ngf: 4 });
   assert.equal(small.modules().filter((m) => m instanceof nn.Dropout).length, 0);
-  assert.equal(new models.UnetGenerator(1, 1, { numDowns: 8, ngf: 1 }).modules().filter((m) => m instanceof nn.Dropout).length, 3);
+  assert.equal(
+    new models.UnetGenerator(1, 1, { numDowns: 8, ngf: 1 }).modules().filter((m) => m instanceof nn.Dropout).length,
+    3,
+  );
   const out = small.forward(tt.rand([2, 3, 32, 32]));
   assert.deepEqual(out.shape, [2, 2, 32, 32]);
   assert.throws(() => small.forward(tt.rand([1, 3, 48, 40])), /divisible by 2\^5 = 32/);
@@ -147,15 +183,25 @@ test('pix2pix: U-Net generator (unet_256 count, skips, dropout), 70×70 PatchGAN
   assert.deepEqual(logits.shape, [1, 1, 10, 10]);
   logits.select(2, 5).select(2, 5).sum().backward();
   const g = inp.grad!.abs().sum([0, 1]).dataView();
-  let top = 96, bottom = -1, left = 96, right = -1;
-  for (let i = 0; i < 96; i++) for (let j = 0; j < 96; j++) if (g[i * 96 + j] > 0) { top = Math.min(top, i); bottom = Math.max(bottom, i); left = Math.min(left, j); right = Math.max(right, j); }
+  let top = 96,
+    bottom = -1,
+    left = 96,
+    right = -1;
+  for (let i = 0; i < 96; i++)
+    for (let j = 0; j < 96; j++)
+      if (g[i * 96 + j] > 0) {
+        top = Math.min(top, i);
+        bottom = Math.max(bottom, i);
+        left = Math.min(left, j);
+        right = Math.max(right, j);
+      }
   assert.equal(bottom - top + 1, 70);
   assert.equal(right - left + 1, 70);
   const fakeLogits = tt.tensor([0.5, -1]);
   const output = tt.tensor([0.2, 0.4]);
   const target = tt.tensor([0, 1]);
   const sp = (v: number) => Math.log1p(Math.exp(v));
-  close(models.pix2pixLoss(fakeLogits, output, target).item(), (sp(-0.5) + sp(1)) / 2 + 100 * (0.2 + 0.6) / 2, 1e-5);
+  close(models.pix2pixLoss(fakeLogits, output, target).item(), (sp(-0.5) + sp(1)) / 2 + (100 * (0.2 + 0.6)) / 2, 1e-5);
 });
 
 test('restoration models: DnCNN, SRCNN, ESPCN parameter counts and shapes', () => {

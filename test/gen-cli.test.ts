@@ -12,9 +12,12 @@ const root = mkdtempSync(join(tmpdir(), 'tt-gen-cli-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
+  const out: string[] = [],
+    err: string[] = [];
   const log = console.log;
-  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
+  console.log = (...a: unknown[]) => {
+    out.push(a.join(' '));
+  };
   try {
     const code = await runCli(['node', 'tatami', ...args], { out: (s) => out.push(s), err: (s) => err.push(s) });
     return { code, out: out.join('\n'), err: err.join('\n') };
@@ -25,10 +28,36 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 
 test('gan train (dcgan) writes a run with a report and per-epoch grids; generate samples and interpolates it', async () => {
   const run = join(root, 'dcgan');
-  const r = await cli('gan', 'train', '--model', 'dcgan', '--data', 'embedded', '--epochs', '2', '--steps-per-epoch', '2', '--batch-size', '8', '--width', '8', '--no-progress', '--out', run);
+  const r = await cli(
+    'gan',
+    'train',
+    '--model',
+    'dcgan',
+    '--data',
+    'embedded',
+    '--epochs',
+    '2',
+    '--steps-per-epoch',
+    '2',
+    '--batch-size',
+    '8',
+    '--width',
+    '8',
+    '--no-progress',
+    '--out',
+    run,
+  );
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /epoch 2\/2 · loss_D \d+\.\d+ · loss_G \d+\.\d+/);
-  for (const f of ['config.json', 'generator.safetensors', 'discriminator.safetensors', 'report.md', 'samples-epoch-1.png', 'samples-epoch-2.png']) assert.ok(existsSync(join(run, f)), f);
+  for (const f of [
+    'config.json',
+    'generator.safetensors',
+    'discriminator.safetensors',
+    'report.md',
+    'samples-epoch-1.png',
+    'samples-epoch-2.png',
+  ])
+    assert.ok(existsSync(join(run, f)), f);
   const report = readFileSync(join(run, 'report.md'), 'utf8');
   assert.match(report, /\| 2 \| \d+\.\d+ \| \d+\.\d+ .*!\[epoch 2\]\(samples-epoch-2\.png\)/);
   const grid = tt.readImage(join(run, 'samples-epoch-1.png'));
@@ -47,7 +76,27 @@ test('gan train (dcgan) writes a run with a report and per-epoch grids; generate
 
 test('gan train (cgan, hinge) and generate --class by name; option errors name the option', async () => {
   const run = join(root, 'cgan');
-  const r = await cli('gan', 'train', '--model', 'cgan', '--loss', 'hinge', '--data', 'embedded', '--epochs', '1', '--steps-per-epoch', '2', '--batch-size', '8', '--width', '8', '--no-progress', '--out', run);
+  const r = await cli(
+    'gan',
+    'train',
+    '--model',
+    'cgan',
+    '--loss',
+    'hinge',
+    '--data',
+    'embedded',
+    '--epochs',
+    '1',
+    '--steps-per-epoch',
+    '2',
+    '--batch-size',
+    '8',
+    '--width',
+    '8',
+    '--no-progress',
+    '--out',
+    run,
+  );
   assert.equal(r.code, 0, r.err);
   assert.equal(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).model, 'cgan');
   const out = join(root, 'sneakers.png');
@@ -87,7 +136,10 @@ test('restore: DnCNN keeps the size (each channel of an RGB photo), ESPCN upscal
   const bad = await cli('restore', '--model', 'srcnn', '--weights', wd, photo, out);
   assert.equal(bad.code, 1);
   assert.match(bad.err, /tatami restore: --weights .*: no 4-D '0\.weight' tensor, so these are not srcnn weights/);
-  assert.match((await cli('restore', '--model', 'unet', '--weights', wd, photo, out)).err, /--model must be dncnn, srcnn or espcn, got 'unet'/);
+  assert.match(
+    (await cli('restore', '--model', 'unet', '--weights', wd, photo, out)).err,
+    /--model must be dncnn, srcnn or espcn, got 'unet'/,
+  );
 });
 
 test('translate: a CycleGAN checkpoint (--direction BA) and a pix2pix U-Net, sizes read from the weights', async () => {
@@ -110,5 +162,8 @@ test('translate: a CycleGAN checkpoint (--direction BA) and a pix2pix U-Net, siz
   assert.deepEqual(tt.readImage(out).shape, [1, 64, 64]);
   const bad = await cli('translate', '--model', 'pix2pix', '--weights', wc, photo, out);
   assert.match(bad.err, /tatami translate: --weights .*: no 4-D 'model\.model\.0\.weight' tensor/);
-  assert.match((await cli('translate', '--model', 'stargan', '--weights', wc, photo, out)).err, /--model must be cyclegan or pix2pix/);
+  assert.match(
+    (await cli('translate', '--model', 'stargan', '--weights', wc, photo, out)).err,
+    /--model must be cyclegan or pix2pix/,
+  );
 });

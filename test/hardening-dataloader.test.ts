@@ -15,11 +15,17 @@ import { makeFaulty, type FaultMode } from './fixtures/faulty-dataset.ts';
 const data = tt.data;
 const MODULE = new URL('./fixtures/faulty-dataset.ts', import.meta.url).href;
 
-function loader(mode: FaultMode, bad: number, opts: { onceFile?: string; timeout?: number; numWorkers?: number; n?: number } = {}) {
+function loader(
+  mode: FaultMode,
+  bad: number,
+  opts: { onceFile?: string; timeout?: number; numWorkers?: number; n?: number } = {},
+) {
   const n = opts.n ?? 24;
   const args = [n, mode, bad, opts.onceFile];
   return new data.DataLoader(makeFaulty(n, mode, bad, opts.onceFile), {
-    batchSize: 4, numWorkers: opts.numWorkers ?? 1, timeout: opts.timeout,
+    batchSize: 4,
+    numWorkers: opts.numWorkers ?? 1,
+    timeout: opts.timeout,
     workerDataset: { module: MODULE, export: 'makeFaulty', args },
   });
 }
@@ -98,7 +104,11 @@ test('issue 13.4: a loader that becomes garbage releases its worker threads (Fin
     const during = await use();
     for (let i = 0; i < 20 && threads() > before; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 100)); }
     console.log(JSON.stringify({ before, during, after: threads() }));`;
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', src], { cwd: new URL('..', import.meta.url), encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', src], {
+    cwd: new URL('..', import.meta.url),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.status, 0, r.stderr);
   const { before, during, after } = JSON.parse(r.stdout.trim().split('\n').pop()!);
   assert.ok(during >= before + 2, `workers started: ${before} → ${during}`);
@@ -109,12 +119,18 @@ test('issue 13.4: the timeout option ends a wait on a stuck worker, and the load
   const once = join(mkdtempSync(join(tmpdir(), 'tatami-dl-')), 'hung');
   const dl = loader('hang', 9, { timeout: 1.5, onceFile: once });
   const t0 = performance.now();
-  await assert.rejects(() => consume(dl), /DataLoader: timed out after 1\.5 s waiting for batch 2 from worker 0 \(timeout option\); workers stopped/);
+  await assert.rejects(
+    () => consume(dl),
+    /DataLoader: timed out after 1\.5 s waiting for batch 2 from worker 0 \(timeout option\); workers stopped/,
+  );
   assert.ok(performance.now() - t0 < 10_000);
   assert.equal(poolOf(dl), null);
   assert.equal(await consume(dl), 6, 'fresh workers serve the next epoch');
   await dl.close();
-  assert.throws(() => new data.DataLoader(makeFaulty(4, 'none', -1), { timeout: -1 }), /DataLoader: timeout must be a non-negative number of seconds, got -1/);
+  assert.throws(
+    () => new data.DataLoader(makeFaulty(4, 'none', -1), { timeout: -1 }),
+    /DataLoader: timeout must be a non-negative number of seconds, got -1/,
+  );
 });
 
 test('issue 13.4: after a worker dies the error names it, and the next epoch recovers', async () => {

@@ -42,7 +42,11 @@ export function inputsOf(c: FixtureCase): Record<string, tt.Tensor> {
 }
 
 /** Asserts |actual − expected| ≤ atol + rtol·|expected| elementwise, and equal shapes. */
-export function assertClose(actual: tt.Tensor, expected: EncodedTensor | tt.Tensor | number[], opts: { atol?: number; rtol?: number; what?: string } = {}): void {
+export function assertClose(
+  actual: tt.Tensor,
+  expected: EncodedTensor | tt.Tensor | number[],
+  opts: { atol?: number; rtol?: number; what?: string } = {},
+): void {
   const atol = opts.atol ?? 1e-5;
   const rtol = opts.rtol ?? 1e-4;
   const what = opts.what ?? 'value';
@@ -56,7 +60,12 @@ export function assertClose(actual: tt.Tensor, expected: EncodedTensor | tt.Tens
     expShape = expected.shape;
     exp = expected.data;
   }
-  if (expShape) assert.deepEqual(actual.shape, expShape, `${what}: shape ${JSON.stringify(actual.shape)} ≠ expected ${JSON.stringify(expShape)}`);
+  if (expShape)
+    assert.deepEqual(
+      actual.shape,
+      expShape,
+      `${what}: shape ${JSON.stringify(actual.shape)} ≠ expected ${JSON.stringify(expShape)}`,
+    );
   const act = actual.dataView();
   assert.equal(act.length, exp.length, `${what}: ${act.length} elements, expected ${exp.length}`);
   let worst = 0;
@@ -70,7 +79,10 @@ export function assertClose(actual: tt.Tensor, expected: EncodedTensor | tt.Tens
       }
     }
   }
-  assert.ok(worstAt < 0, `${what}: element ${worstAt} is ${act[worstAt]}, expected ${exp[worstAt]} (atol ${atol}, rtol ${rtol})`);
+  assert.ok(
+    worstAt < 0,
+    `${what}: element ${worstAt} is ${act[worstAt]}, expected ${exp[worstAt]} (atol ${atol}, rtol ${rtol})`,
+  );
 }
 
 /**
@@ -87,14 +99,19 @@ export function checkCase(
   const outs = Array.isArray(result) ? result : [result];
   assertClose(outs[0], c.output, { atol: opts.atol, rtol: opts.rtol, what: `${c.name} output` });
   c.extra.forEach((e, i) => {
-    if (outs[i + 1]) assertClose(outs[i + 1], e, { atol: opts.atol, rtol: opts.rtol, what: `${c.name} extra output ${i}` });
+    if (outs[i + 1])
+      assertClose(outs[i + 1], e, { atol: opts.atol, rtol: opts.rtol, what: `${c.name} extra output ${i}` });
   });
   if (c.grads && c.upstream) {
     outs[0].backward(decode(c.upstream));
     for (const [k, g] of Object.entries(c.grads)) {
       const got = inputs[k].grad;
       assert.ok(got, `${c.name}: no gradient for input ${k}`);
-      assertClose(got, g, { atol: opts.gradAtol ?? opts.atol ?? 1e-4, rtol: opts.gradRtol ?? opts.rtol ?? 1e-3, what: `${c.name} grad ${k}` });
+      assertClose(got, g, {
+        atol: opts.gradAtol ?? opts.atol ?? 1e-4,
+        rtol: opts.gradRtol ?? opts.rtol ?? 1e-3,
+        what: `${c.name} grad ${k}`,
+      });
     }
   }
 }
@@ -106,9 +123,15 @@ export function checkCase(
  * each of them and not only on the default one. With TATAMI_BACKEND set, only that backend (and the reference).
  */
 export function backendNames(): string[] {
-  const names = tt.availableBackends().filter((b) => b.available).map((b) => b.name);
+  const names = tt
+    .availableBackends()
+    .filter((b) => b.available)
+    .map((b) => b.name);
   if (process.env.TATAMI_BACKEND || !names.includes('native')) return names;
-  const isas = tt.availableBackends({ variants: true }).filter((b) => b.available && b.name.startsWith('native-')).map((b) => b.name);
+  const isas = tt
+    .availableBackends({ variants: true })
+    .filter((b) => b.available && b.name.startsWith('native-'))
+    .map((b) => b.name);
   return [...isas, ...names.filter((n) => n !== 'native')];
 }
 
@@ -140,7 +163,11 @@ export function rand64(shape: number[], seed: number, lo = -1, hi = 1): tt.Tenso
  * wrong model). With `alsoFused`, the same check runs again after `tt.nn.fuse(model)`.
  */
 export async function assertTorchvisionParity(
-  name: string, model: tt.nn.Module, dir: string, inputShape: number[], opts: { alsoFused?: boolean } = {},
+  name: string,
+  model: tt.nn.Module,
+  dir: string,
+  inputShape: number[],
+  opts: { alsoFused?: boolean } = {},
 ): Promise<void> {
   const res = model.loadStateDict(await tt.loadSafetensors(join(dir, `${name}.safetensors`)));
   assert.deepEqual(res, { missingKeys: [], unexpectedKeys: [] });
@@ -151,14 +178,20 @@ export async function assertTorchvisionParity(
     if (how === 'fused') tt.nn.fuse(model);
     const logits = tt.noGrad(() => (model as tt.nn.Module<[tt.Tensor], tt.Tensor>).forward(io.input));
     assert.deepEqual(logits.shape, io.logits.shape);
-    const p = tt.softmax(logits, 1).dataView(), q = tt.softmax(io.logits, 1).dataView();
-    const l = logits.dataView(), m = io.logits.dataView();
-    let dp = 0, dl = 0;
+    const p = tt.softmax(logits, 1).dataView(),
+      q = tt.softmax(io.logits, 1).dataView();
+    const l = logits.dataView(),
+      m = io.logits.dataView();
+    let dp = 0,
+      dl = 0;
     for (let i = 0; i < p.length; i++) {
       dp = Math.max(dp, Math.abs(p[i] - q[i]));
       dl = Math.max(dl, Math.abs(l[i] - m[i]));
     }
-    assert.ok(dp < 1e-4, `${name} (${how}): max |Δsoftmax| = ${dp.toExponential(2)} (max |Δlogit| = ${dl.toExponential(2)})`);
+    assert.ok(
+      dp < 1e-4,
+      `${name} (${how}): max |Δsoftmax| = ${dp.toExponential(2)} (max |Δlogit| = ${dl.toExponential(2)})`,
+    );
     assert.ok(dl < 1e-2 * Math.max(1, ...Array.from(m, Math.abs)), `${name} (${how}): max |Δlogit| = ${dl}`);
   }
 }

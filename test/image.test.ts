@@ -34,17 +34,30 @@ test('PNG round trip is exact for 1, 2, 3 and 4 channels; layout is [C, H, W] ui
   }
   // [H, W] is written as gray; floats in [0, 1] are scaled, rounded and clamped.
   const p = join(dir, 'f.png');
-  tt.writeImage(p, tt.tensor([[0, 0.5, 1, 2], [-1, 0.2, 0.999, 0.001]]));
+  tt.writeImage(
+    p,
+    tt.tensor([
+      [0, 0.5, 1, 2],
+      [-1, 0.2, 0.999, 0.001],
+    ]),
+  );
   assert.deepEqual(tt.readImage(p).tolist(), [0, 128, 255, 255, 0, 51, 255, 0]);
-  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temporary files left behind');
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.includes('.tmp')),
+    [],
+    'no temporary files left behind',
+  );
 });
 
 test('JPEG round trip is close; format is detected from the bytes, not the name', () => {
   const dir = tmp();
   // A smooth image compresses well, so the round trip error is small.
-  const H = 16, W = 24;
+  const H = 16,
+    W = 24;
   const smooth = tt.Tensor.empty([3, H, W], 'uint8');
-  for (let c = 0; c < 3; c++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) smooth.storage[c * H * W + i * W + j] = 40 + 6 * i + 3 * j + 20 * c;
+  for (let c = 0; c < 3; c++)
+    for (let i = 0; i < H; i++)
+      for (let j = 0; j < W; j++) smooth.storage[c * H * W + i * W + j] = 40 + 6 * i + 3 * j + 20 * c;
   const p = join(dir, 'smooth.jpg');
   tt.writeImage(p, smooth, { quality: 95 });
   const back = tt.readImage(p);
@@ -77,7 +90,10 @@ test('corrupt, truncated and missing image files give errors naming the file', (
   const png = tt.encodeImage(randomBytes([3, 8, 8], 0), 'png');
   const cut = join(dir, 'cut.png');
   writeFileSync(cut, png.subarray(0, png.length >> 1));
-  assert.throws(() => tt.readImage(cut), (e: Error) => e.message.includes('cut.png: truncated PNG: no IEND chunk'));
+  assert.throws(
+    () => tt.readImage(cut),
+    (e: Error) => e.message.includes('cut.png: truncated PNG: no IEND chunk'),
+  );
   const flipped = Uint8Array.from(png);
   flipped[45] ^= 0xff;
   const crc = join(dir, 'crc.png');
@@ -92,7 +108,10 @@ test('corrupt, truncated and missing image files give errors naming the file', (
   assert.throws(() => tt.readImage(txt), /notes\.png: not a PNG or JPEG file \(starts with bytes 68 65 6c 6c/);
   assert.throws(() => tt.readImage(join(dir, 'nope.png')), /readImage: .*nope\.png: file not found/);
   assert.throws(() => tt.writeImage(join(dir, 'x.bmp'), tt.zeros([1, 2, 2])), /unknown image extension '\.bmp'/);
-  assert.throws(() => tt.writeImage(join(dir, 'x.png'), tt.zeros([5, 2, 2])), /expected an image of shape \[C, H, W\] with C in 1\.\.4/);
+  assert.throws(
+    () => tt.writeImage(join(dir, 'x.png'), tt.zeros([5, 2, 2])),
+    /expected an image of shape \[C, H, W\] with C in 1\.\.4/,
+  );
 });
 
 test('toImageTensor / fromImageTensor convert between HWC pixels and [C, H, W]', () => {
@@ -113,18 +132,28 @@ test('makeGrid follows torchvision layout; labels are drawn under the images', (
   assert.equal(at(0, 0, 0), 0);
   assert.equal(at(0, 2 + 30 * 2 + 10, 2 + 30 * 3 + 10), 0, 'empty cells stay padding');
   // A batch tensor works the same, and uint8 stays uint8.
-  assert.deepEqual(tt.makeGrid(tt.zeros([6, 3, 8, 8], { dtype: 'uint8' }), { nrow: 3, padding: 1 }).shape, [3, 2 * 9 + 1, 3 * 9 + 1]);
+  assert.deepEqual(tt.makeGrid(tt.zeros([6, 3, 8, 8], { dtype: 'uint8' }), { nrow: 3, padding: 1 }).shape, [
+    3,
+    2 * 9 + 1,
+    3 * 9 + 1,
+  ]);
   assert.equal(tt.makeGrid(tt.zeros([2, 1, 4, 4], { dtype: 'uint8' })).dtype, 'uint8');
   // normalize rescales to [0, 1].
   const n = tt.makeGrid([tt.full([1, 2, 2], -3), tt.full([1, 2, 2], 5)], { normalize: true, padding: 0 });
   assert.deepEqual([n.min().item(), n.max().item()], [0, 1]);
   // Labels add a strip of text below each image.
-  const withLabels = tt.makeGrid(imgs.slice(0, 2).map(() => tt.zeros([1, 28, 28])), { labels: ['7', 'BAG'], padding: 2 });
+  const withLabels = tt.makeGrid(
+    imgs.slice(0, 2).map(() => tt.zeros([1, 28, 28])),
+    { labels: ['7', 'BAG'], padding: 2 },
+  );
   assert.deepEqual(withLabels.shape, [3, 28 + 9 + 4, 2 * 30 + 2]);
   const strip = tt.narrow(withLabels, 1, 2 + 28, 9);
   assert.ok(strip.sum().item() > 10, 'text pixels are drawn');
   assert.equal(tt.narrow(withLabels, 1, 2, 28).sum().item(), 0, 'the images themselves are untouched');
-  assert.throws(() => tt.makeGrid([tt.zeros([1, 4, 4]), tt.zeros([1, 5, 4])]), /image 1 has shape \[1, 5, 4\] but image 0 has \[1, 4, 4\]/);
+  assert.throws(
+    () => tt.makeGrid([tt.zeros([1, 4, 4]), tt.zeros([1, 5, 4])]),
+    /image 1 has shape \[1, 5, 4\] but image 0 has \[1, 4, 4\]/,
+  );
   assert.throws(() => tt.makeGrid(imgs, { labels: ['a'] }), /1 labels for 10 images/);
 });
 

@@ -29,7 +29,9 @@ for (const alignCorners of [false, true]) {
   golden(`bilinear_scale_1_7_${tag}`, ({ x }) => F.interpolate(x, { scaleFactor: 1.7, mode, alignCorners }));
   golden(`bilinear_scale_pair_${tag}`, ({ x }) => F.interpolate(x, { scaleFactor: [0.6, 2.5], mode, alignCorners }));
 }
-golden('bilinear_scale_recompute', ({ x }) => F.interpolate(x, { scaleFactor: 1.7, mode: 'bilinear', recomputeScaleFactor: true }));
+golden('bilinear_scale_recompute', ({ x }) =>
+  F.interpolate(x, { scaleFactor: 1.7, mode: 'bilinear', recomputeScaleFactor: true }),
+);
 
 test('gradcheck: interpolate nearest/bilinear, alignCorners both ways, by size and by scale factor (float64)', () => {
   forEachBackend(() => {
@@ -64,11 +66,26 @@ test('interpolate: a given scaleFactor sets the source step to 1/scale, unlike t
 
 test('interpolate errors', () => {
   const x = tt.ones([1, 2, 4, 4]);
-  assert.throws(() => F.interpolate(x, { size: 8, scaleFactor: 2 }), /interpolate: only one of size or scaleFactor should be given, got both \(input \[1, 2, 4, 4\]\)/);
+  assert.throws(
+    () => F.interpolate(x, { size: 8, scaleFactor: 2 }),
+    /interpolate: only one of size or scaleFactor should be given, got both \(input \[1, 2, 4, 4\]\)/,
+  );
   assert.throws(() => F.interpolate(x, {}), /interpolate: either size or scaleFactor must be given/);
-  assert.throws(() => F.interpolate(x, { size: [8] }), /interpolate: size must be a positive integer or a list of 2 of them for 2 spatial dim\(s\), got \[8\]/);
+  assert.throws(
+    () => F.interpolate(x, { size: [8] }),
+    /interpolate: size must be a positive integer or a list of 2 of them for 2 spatial dim\(s\), got \[8\]/,
+  );
   assert.throws(() => F.interpolate(x, { scaleFactor: 0.1 }), /interpolate: output size \[0, 0\] is empty/);
-  assert.throws(() => F.interpolate(x, { size: 8, alignCorners: true }), /alignCorners can only be set with the linear modes, not 'nearest'/);
-  assert.throws(() => F.interpolate(tt.ones([2, 4, 4]), { size: 8, mode: 'bilinear' }), /interpolate: expected input of rank 4 \(NCHW for mode 'bilinear'\), got shape \[2, 4, 4\]/);
-  assert.throws(() => F.interpolate(x, { size: 8, mode: 'bicubic' as 'bilinear' }), /mode must be 'nearest', 'linear', 'bilinear' or 'trilinear'/);
+  assert.throws(
+    () => F.interpolate(x, { size: 8, alignCorners: true }),
+    /alignCorners can only be set with the linear modes, not 'nearest'/,
+  );
+  assert.throws(
+    () => F.interpolate(tt.ones([2, 4, 4]), { size: 8, mode: 'bilinear' }),
+    /interpolate: expected input of rank 4 \(NCHW for mode 'bilinear'\), got shape \[2, 4, 4\]/,
+  );
+  assert.throws(
+    () => F.interpolate(x, { size: 8, mode: 'bicubic' as 'bilinear' }),
+    /mode must be 'nearest', 'linear', 'bilinear' or 'trilinear'/,
+  );
 });

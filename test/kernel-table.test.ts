@@ -27,29 +27,89 @@ test('generated kernel files are up to date with native/kernels.table.mjs', () =
 test('the addon exposes exactly the table’s kernels, and its unpacking names the kernel and argument', () => {
   const addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as { kernels(isa: string): Record<string, unknown> };
   const k = addon.kernels('generic') as Record<string, (...a: unknown[]) => unknown>;
-  const fns = Object.getOwnPropertyNames(k).filter((n) => typeof k[n] === 'function').sort();
-  assert.deepEqual(fns, table.kernels.filter((t) => t.native !== false).map((t) => t.name).sort());
+  const fns = Object.getOwnPropertyNames(k)
+    .filter((n) => typeof k[n] === 'function')
+    .sort();
+  assert.deepEqual(
+    fns,
+    table.kernels
+      .filter((t) => t.native !== false)
+      .map((t) => t.name)
+      .sort(),
+  );
   const g = new Int32Array(16);
-  assert.throws(() => k.conv2dBackwardInput(new Float32Array(4), new Float64Array(4), new Float32Array(4), g),
-    /tatami native conv2dBackwardInput: w must be a Float32Array/);
-  assert.throws(() => k.conv2d(new Float32Array(4), new Float32Array(4), null, null, null, g, false),
-    /tatami native conv2d: out must be a Float32Array/);
-  assert.throws(() => k.maxPool2d(new Float32Array(4), new Float32Array(4), null, new Float32Array(14)),
-    /tatami native maxPool2d: g must be an Int32Array/);
+  assert.throws(
+    () => k.conv2dBackwardInput(new Float32Array(4), new Float64Array(4), new Float32Array(4), g),
+    /tatami native conv2dBackwardInput: w must be a Float32Array/,
+  );
+  assert.throws(
+    () => k.conv2d(new Float32Array(4), new Float32Array(4), null, null, null, g, false),
+    /tatami native conv2d: out must be a Float32Array/,
+  );
+  assert.throws(
+    () => k.maxPool2d(new Float32Array(4), new Float32Array(4), null, new Float32Array(14)),
+    /tatami native maxPool2d: g must be an Int32Array/,
+  );
 });
 
 test('the wasm module exports exactly the table’s kernels', async () => {
   const bytes = readFileSync(wasmVariantPath({ threads: false, relaxed: false }));
   const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => e.name);
   const kernelExports = exports.filter((n) => !n.startsWith('tt_') && !n.startsWith('__') && n !== 'memory').sort();
-  assert.deepEqual(kernelExports, table.kernels.filter((t) => t.wasm !== false).map((t) => t.name).sort());
+  assert.deepEqual(
+    kernelExports,
+    table.kernels
+      .filter((t) => t.wasm !== false)
+      .map((t) => t.name)
+      .sort(),
+  );
 });
 
 test('geometry packing follows the table’s field order', () => {
-  const conv = { n: 1, c: 2, h: 3, w: 4, oc: 5, kh: 6, kw: 7, oh: 8, ow: 9, strideH: 10, strideW: 11, padH: 12, padW: 13,
-    dilationH: 14, dilationW: 15, groups: 16 };
-  assert.deepEqual([...packConvGeometry(conv)], table.geometries.conv.fields.map(([, ts]) => conv[ts as keyof typeof conv]));
-  assert.deepEqual([...packConvGeometry(conv)], Array.from({ length: 16 }, (_, i) => i + 1)); // CG_N … CG_GROUPS of tt.h
-  const pool = { n: 1, c: 2, h: 3, w: 4, oh: 5, ow: 6, kh: 7, kw: 8, strideH: 9, strideW: 10, padH: 11, padW: 12, dilationH: 13, dilationW: 14 };
-  assert.deepEqual([...packPoolGeometry(pool)], Array.from({ length: 14 }, (_, i) => i + 1));
+  const conv = {
+    n: 1,
+    c: 2,
+    h: 3,
+    w: 4,
+    oc: 5,
+    kh: 6,
+    kw: 7,
+    oh: 8,
+    ow: 9,
+    strideH: 10,
+    strideW: 11,
+    padH: 12,
+    padW: 13,
+    dilationH: 14,
+    dilationW: 15,
+    groups: 16,
+  };
+  assert.deepEqual(
+    [...packConvGeometry(conv)],
+    table.geometries.conv.fields.map(([, ts]) => conv[ts as keyof typeof conv]),
+  );
+  assert.deepEqual(
+    [...packConvGeometry(conv)],
+    Array.from({ length: 16 }, (_, i) => i + 1),
+  ); // CG_N … CG_GROUPS of tt.h
+  const pool = {
+    n: 1,
+    c: 2,
+    h: 3,
+    w: 4,
+    oh: 5,
+    ow: 6,
+    kh: 7,
+    kw: 8,
+    strideH: 9,
+    strideW: 10,
+    padH: 11,
+    padW: 12,
+    dilationH: 13,
+    dilationW: 14,
+  };
+  assert.deepEqual(
+    [...packPoolGeometry(pool)],
+    Array.from({ length: 14 }, (_, i) => i + 1),
+  );
 });

@@ -16,7 +16,15 @@ import * as tt from '../src/index.ts';
 import type { Backend, Conv2dGeometry, Pool2dGeometry, AdaptivePool2dGeometry } from '../src/backend/types.ts';
 import { referenceBackend as ref } from '../src/backend/reference/index.ts';
 import { loadWasmVariant } from '../src/backend/wasm-loader.ts';
-import { CONV_PLANS, NATIVE_ISAS, nativeConvPlan, nativeIsas, type ConvDirection, type ConvPlan, type NativeIsa } from '../src/backend/native.ts';
+import {
+  CONV_PLANS,
+  NATIVE_ISAS,
+  nativeConvPlan,
+  nativeIsas,
+  type ConvDirection,
+  type ConvPlan,
+  type NativeIsa,
+} from '../src/backend/native.ts';
 import { SELF_CHECK_CONVS } from '../src/backend/selfcheck.ts';
 
 const LONG = !!process.env.TATAMI_RANDOM_LONG;
@@ -32,7 +40,11 @@ const builds = new Map<string, Backend>();
 const missing: string[] = [];
 const supported = nativeIsas();
 for (const isa of NATIVE_ISAS) {
-  if (supported.includes(isa)) builds.set(`native-${isa}`, tt.withBackend(`native-${isa}`, () => tt.backend()));
+  if (supported.includes(isa))
+    builds.set(
+      `native-${isa}`,
+      tt.withBackend(`native-${isa}`, () => tt.backend()),
+    );
   else missing.push(`native-${isa}: ${supported.length ? 'not supported by this CPU' : 'native addon unavailable'}`);
 }
 for (const threads of [true, false]) {
@@ -51,17 +63,27 @@ test('kernel builds under test', () => {
   for (const m of missing) console.log(`# not tested here — ${m}`);
   assert.ok(builds.size > 0, 'no accelerated build to test');
   // the portable wide builds exist on every machine with the addon, so width-16 logic is always exercised
-  if (supported.length) for (const isa of ['generic', 'generic8', 'generic16']) assert.ok(builds.has(`native-${isa}`), `native-${isa} missing`);
+  if (supported.length)
+    for (const isa of ['generic', 'generic8', 'generic16'])
+      assert.ok(builds.has(`native-${isa}`), `native-${isa} missing`);
 });
 
 // ---- seeded generator (xorshift32, independent of the library's) ----
 function rng(seed: number): { int(lo: number, hi: number): number; pick<T>(xs: readonly T[]): T; unit(): number } {
   let s = seed >>> 0 || 1;
   const next = (): number => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 4294967296;
   };
-  return { unit: next, int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)), pick: (xs) => xs[Math.floor(next() * xs.length)] };
+  return {
+    unit: next,
+    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
+    pick: (xs) => xs[Math.floor(next() * xs.length)],
+  };
 }
 
 function values(n: number, r: ReturnType<typeof rng>): Float32Array {
@@ -76,7 +98,8 @@ function mismatch(actual: Float32Array, expected: ArrayLike<number>, k: number):
   if (actual.length !== expected.length) return `length ${actual.length}, expected ${expected.length}`;
   const atol = 1e-5 + 2e-6 * k;
   for (let i = 0; i < actual.length; i++) {
-    const e = expected[i], a = actual[i];
+    const e = expected[i],
+      a = actual[i];
     if (a === e || (Number.isNaN(a) && Number.isNaN(e))) continue;
     if (!(Math.abs(a - e) <= atol + 1e-4 * Math.abs(e))) return `element ${i} is ${a}, expected ${e}`;
   }
@@ -84,7 +107,8 @@ function mismatch(actual: Float32Array, expected: ArrayLike<number>, k: number):
 }
 
 function sameBits(a: Float32Array | Int32Array, b: Float32Array | Int32Array): boolean {
-  const x = new Int32Array(a.buffer, a.byteOffset, a.length), y = new Int32Array(b.buffer, b.byteOffset, b.length);
+  const x = new Int32Array(a.buffer, a.byteOffset, a.length),
+    y = new Int32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
 }
@@ -98,7 +122,11 @@ function twice(sizes: number[], fn: (outs: Float32Array[]) => void, what: string
   fn(a);
   const b = sizes.map((n) => new Float32Array(n).fill(NaN));
   fn(b);
-  for (let i = 0; i < a.length; i++) if (!sameBits(a[i], b[i])) assert.fail(`${what}: output ${i} differs between a zeroed and a NaN-poisoned run (reads unwritten memory, or races)`);
+  for (let i = 0; i < a.length; i++)
+    if (!sameBits(a[i], b[i]))
+      assert.fail(
+        `${what}: output ${i} differs between a zeroed and a NaN-poisoned run (reads unwritten memory, or races)`,
+      );
   return a;
 }
 
@@ -108,37 +136,107 @@ function repro(index: number, what: string, detail: string): string {
 
 // ---- conv2d ----
 type Family = 'general' | 'winograd' | 'tiny-maps' | 'depthwise' | 'wide' | 'strided';
-const FAMILIES: readonly Family[] = ['general', 'winograd', 'tiny-maps', 'depthwise', 'wide', 'strided', 'general', 'tiny-maps'];
+const FAMILIES: readonly Family[] = [
+  'general',
+  'winograd',
+  'tiny-maps',
+  'depthwise',
+  'wide',
+  'strided',
+  'general',
+  'tiny-maps',
+];
 
 /** One random geometry of a family (asymmetric padding: top/left padH/padW, bottom/right implied by oh/ow). */
 function randomConv(r: ReturnType<typeof rng>, family: Family): Conv2dGeometry | null {
-  let n = r.int(1, 9), c = r.int(1, 70), oc = r.int(1, 70), k = r.pick([1, 3, 5, 7]), s = r.int(1, 3), d = r.int(1, 3), groups = 1;
-  let h = r.int(1, 64), w = r.int(1, 64);
+  let n = r.int(1, 9),
+    c = r.int(1, 70),
+    oc = r.int(1, 70),
+    k = r.pick([1, 3, 5, 7]),
+    s = r.int(1, 3),
+    d = r.int(1, 3),
+    groups = 1;
+  let h = r.int(1, 64),
+    w = r.int(1, 64);
   if (family === 'winograd') {
     // the planner wants ≥ 16 channels each way and ≥ 144 2×2 tiles in the batch: larger than the usual budget
-    k = 3; s = 1; d = 1; c = r.int(16, 24); oc = r.int(16, 24); h = r.int(12, 26); w = r.int(12, 26);
+    k = 3;
+    s = 1;
+    d = 1;
+    c = r.int(16, 24);
+    oc = r.int(16, 24);
+    h = r.int(12, 26);
+    w = r.int(12, 26);
     n = Math.max(1, Math.ceil(144 / (Math.ceil(h / 2) * Math.ceil(w / 2))));
   } else if (family === 'tiny-maps') {
-    h = r.int(1, 5); w = r.int(1, 5); k = r.pick([3, 5]); s = r.int(1, 2); d = 1;
+    h = r.int(1, 5);
+    w = r.int(1, 5);
+    k = r.pick([3, 5]);
+    s = r.int(1, 2);
+    d = 1;
   } else if (family === 'depthwise') {
-    c = oc = groups = r.int(2, 70); k = r.pick([3, 5, 7]); s = r.int(1, 2); d = r.int(1, 2); h = r.int(3, 32); w = r.int(3, 32);
+    c = oc = groups = r.int(2, 70);
+    k = r.pick([3, 5, 7]);
+    s = r.int(1, 2);
+    d = r.int(1, 2);
+    h = r.int(3, 32);
+    w = r.int(3, 32);
   } else if (family === 'wide') {
-    oc = r.int(48, 70); c = r.int(8, 24); k = r.pick([3, 1, 5]); s = 1; d = 1; h = r.int(3, 16); w = r.int(3, 16);
+    oc = r.int(48, 70);
+    c = r.int(8, 24);
+    k = r.pick([3, 1, 5]);
+    s = 1;
+    d = 1;
+    h = r.int(3, 16);
+    w = r.int(3, 16);
   } else if (family === 'strided') {
-    s = r.int(2, 3); d = 1; k = r.pick([1, 3, 7]); h = r.int(4, 40); w = r.int(4, 40);
+    s = r.int(2, 3);
+    d = 1;
+    k = r.pick([1, 3, 7]);
+    h = r.int(4, 40);
+    w = r.int(4, 40);
   } else if (r.unit() < 0.3) {
     const divisors = [1, 2, 3, 4, 5, 7].filter((g) => c % g === 0 && oc % g === 0);
     groups = r.pick(divisors);
   }
   const reach = d * (k - 1);
-  const padT = r.int(0, reach), padL = r.int(0, reach), padB = r.unit() < 0.7 ? padT : r.int(0, reach), padR = r.unit() < 0.7 ? padL : r.int(0, reach);
-  const oh = Math.floor((h + padT + padB - reach - 1) / s) + 1, ow = Math.floor((w + padL + padR - reach - 1) / s) + 1;
+  const padT = r.int(0, reach),
+    padL = r.int(0, reach),
+    padB = r.unit() < 0.7 ? padT : r.int(0, reach),
+    padR = r.unit() < 0.7 ? padL : r.int(0, reach);
+  const oh = Math.floor((h + padT + padB - reach - 1) / s) + 1,
+    ow = Math.floor((w + padL + padR - reach - 1) / s) + 1;
   if (oh < 1 || ow < 1) return null;
   if (n * oc * oh * ow * (c / groups) * k * k > (family === 'winograd' ? 8 * MAC_BUDGET : MAC_BUDGET)) return null;
-  return { n, c, h, w, oc, kh: k, kw: k, oh, ow, strideH: s, strideW: s, padH: padT, padW: padL, dilationH: d, dilationW: d, groups };
+  return {
+    n,
+    c,
+    h,
+    w,
+    oc,
+    kh: k,
+    kw: k,
+    oh,
+    ow,
+    strideH: s,
+    strideW: s,
+    padH: padT,
+    padW: padL,
+    dilationH: d,
+    dilationW: d,
+    groups,
+  };
 }
 
-interface ConvCase { index: number; family: Family; g: Conv2dGeometry; x: Float32Array; w: Float32Array; bias: Float32Array; gy: Float32Array }
+interface ConvCase {
+  index: number;
+  family: Family;
+  g: Conv2dGeometry;
+  x: Float32Array;
+  w: Float32Array;
+  bias: Float32Array;
+  gy: Float32Array;
+}
 
 function convCases(): ConvCase[] {
   const r = rng(SEED);
@@ -147,8 +245,10 @@ function convCases(): ConvCase[] {
     const family = FAMILIES[index % FAMILIES.length];
     let g: Conv2dGeometry | null = null;
     while (!g) g = randomConv(r, family);
-    const x = values(g.n * g.c * g.h * g.w, r), w = values(g.oc * (g.c / g.groups) * g.kh * g.kw, r);
-    const bias = values(g.oc, r), gy = values(g.n * g.oc * g.oh * g.ow, r);
+    const x = values(g.n * g.c * g.h * g.w, r),
+      w = values(g.oc * (g.c / g.groups) * g.kh * g.kw, r);
+    const bias = values(g.oc, r),
+      gy = values(g.n * g.oc * g.oh * g.ow, r);
     if (ONLY === null || ONLY === index) cases.push({ index, family, g, x, w, bias, gy });
     if (ONLY !== null && index >= ONLY) break;
   }
@@ -162,7 +262,9 @@ test('conv2d: random geometries on every build, all three directions, against fl
   const times = new Map<string, number>();
   for (const cs of cases) {
     const { g } = cs;
-    const y64 = new Float64Array(g.n * g.oc * g.oh * g.ow), gx64 = new Float64Array(cs.x.length), gw64 = new Float64Array(cs.w.length);
+    const y64 = new Float64Array(g.n * g.oc * g.oh * g.ow),
+      gx64 = new Float64Array(cs.x.length),
+      gw64 = new Float64Array(cs.w.length);
     ref.conv2d(f64(cs.x), f64(cs.w), f64(cs.bias), y64, g, 'none');
     ref.conv2dBackwardInput(f64(cs.gy), f64(cs.w), gx64, g);
     ref.conv2dBackwardWeight(f64(cs.x), f64(cs.gy), gw64, g);
@@ -191,8 +293,10 @@ test('conv2d: random geometries on every build, all three directions, against fl
       }
     }
   }
-  console.log(`# ${cases.length} conv cases in ${((performance.now() - started) / 1000).toFixed(1)} s; per build (ms): ` +
-    [...times].map(([n, t]) => `${n} ${t.toFixed(0)}`).join(', '));
+  console.log(
+    `# ${cases.length} conv cases in ${((performance.now() - started) / 1000).toFixed(1)} s; per build (ms): ` +
+      [...times].map(([n, t]) => `${n} ${t.toFixed(0)}`).join(', '),
+  );
   if (ONLY !== null) return;
   // every algorithm of the planner ran in every direction where it exists, on every native build
   const expected: Record<ConvDirection, ConvPlan[]> = {
@@ -204,7 +308,11 @@ test('conv2d: random geometries on every build, all three directions, against fl
     for (const dir of ['forward', 'input', 'weight'] as const) {
       const seen = byDir.get(dir) ?? new Set();
       const lacking = expected[dir].filter((p) => !seen.has(p));
-      assert.deepEqual(lacking, [], `${name} ${dir}: the random cases never selected ${lacking.join(', ')} (seen: ${[...seen].join(', ')})`);
+      assert.deepEqual(
+        lacking,
+        [],
+        `${name} ${dir}: the random cases never selected ${lacking.join(', ')} (seen: ${[...seen].join(', ')})`,
+      );
     }
   }
 });
@@ -212,11 +320,32 @@ test('conv2d: random geometries on every build, all three directions, against fl
 test('the self-check geometries reach every conv algorithm on every native build', () => {
   for (const isa of supported) {
     const seen = new Set<string>();
-    for (const g of SELF_CHECK_CONVS) for (const dir of ['forward', 'input', 'weight'] as const) seen.add(`${dir}:${nativeConvPlan(isa, g, dir)}`);
-    const all = ['forward:depthwise', 'forward:dense', 'forward:batched', 'forward:winograd', 'forward:padded-width', 'forward:im2col',
-      'input:dense', 'input:batched', 'input:winograd', 'input:padded-width', 'input:im2col',
-      'weight:dense', 'weight:batched', 'weight:winograd', 'weight:weight-gemm', 'weight:dot', 'weight:im2col'];
-    assert.deepEqual(all.filter((p) => !seen.has(p)), [], `native-${isa}: self-check misses these`);
+    for (const g of SELF_CHECK_CONVS)
+      for (const dir of ['forward', 'input', 'weight'] as const) seen.add(`${dir}:${nativeConvPlan(isa, g, dir)}`);
+    const all = [
+      'forward:depthwise',
+      'forward:dense',
+      'forward:batched',
+      'forward:winograd',
+      'forward:padded-width',
+      'forward:im2col',
+      'input:dense',
+      'input:batched',
+      'input:winograd',
+      'input:padded-width',
+      'input:im2col',
+      'weight:dense',
+      'weight:batched',
+      'weight:winograd',
+      'weight:weight-gemm',
+      'weight:dot',
+      'weight:im2col',
+    ];
+    assert.deepEqual(
+      all.filter((p) => !seen.has(p)),
+      [],
+      `native-${isa}: self-check misses these`,
+    );
     assert.ok([...seen].every((p) => CONV_PLANS.includes(p.split(':')[1] as ConvPlan)));
   }
 });
@@ -224,10 +353,18 @@ test('the self-check geometries reach every conv algorithm on every native build
 // ---- pooling ----
 function randomPool(r: ReturnType<typeof rng>): Pool2dGeometry {
   for (;;) {
-    const kh = r.int(1, 5), kw = r.pick([kh, r.int(1, 5)]), sH = r.int(1, 3), sW = r.pick([sH, r.int(1, 3)]);
-    const dH = r.unit() < 0.8 ? 1 : 2, dW = r.unit() < 0.8 ? 1 : 2;
-    const padH = r.int(0, Math.floor(kh / 2)), padW = r.int(0, Math.floor(kw / 2));
-    const h = r.int(1, 64), w = r.int(1, 64), n = r.int(1, 4), c = r.int(1, 20);
+    const kh = r.int(1, 5),
+      kw = r.pick([kh, r.int(1, 5)]),
+      sH = r.int(1, 3),
+      sW = r.pick([sH, r.int(1, 3)]);
+    const dH = r.unit() < 0.8 ? 1 : 2,
+      dW = r.unit() < 0.8 ? 1 : 2;
+    const padH = r.int(0, Math.floor(kh / 2)),
+      padW = r.int(0, Math.floor(kw / 2));
+    const h = r.int(1, 64),
+      w = r.int(1, 64),
+      n = r.int(1, 4),
+      c = r.int(1, 20);
     const ceil = r.unit() < 0.3;
     const span = (len: number, k: number, s: number, p: number, d: number): number => {
       const num = len + 2 * p - d * (k - 1) - 1;
@@ -235,8 +372,10 @@ function randomPool(r: ReturnType<typeof rng>): Pool2dGeometry {
       if (ceil && (o - 1) * s >= len + p) o--; // PyTorch: the last window must start inside the input or left padding
       return o;
     };
-    const oh = span(h, kh, sH, padH, dH), ow = span(w, kw, sW, padW, dW);
-    if (oh >= 1 && ow >= 1) return { n, c, h, w, oh, ow, kh, kw, strideH: sH, strideW: sW, padH, padW, dilationH: dH, dilationW: dW };
+    const oh = span(h, kh, sH, padH, dH),
+      ow = span(w, kw, sW, padW, dW);
+    if (oh >= 1 && ow >= 1)
+      return { n, c, h, w, oh, ow, kh, kw, strideH: sH, strideW: sW, padH, padW, dilationH: dH, dilationW: dW };
   }
 }
 
@@ -244,11 +383,19 @@ test('pooling: random max (with indices), average and adaptive pooling on every 
   const r = rng(SEED + 1);
   for (let index = 0; index < OTHER_CASES; index++) {
     const g = randomPool(r);
-    const planes = g.n * g.c, xs = planes * g.h * g.w, ys = planes * g.oh * g.ow;
-    const x = values(xs, r), gy = values(ys, r);
+    const planes = g.n * g.c,
+      xs = planes * g.h * g.w,
+      ys = planes * g.oh * g.ow;
+    const x = values(xs, r),
+      gy = values(ys, r);
     if (r.unit() < 0.2) x.fill(0.5); // ties: the first maximum wins, as in PyTorch
-    const cip = r.unit() < 0.5, divisor = r.unit() < 0.2 ? r.int(1, 9) : 0;
-    const y64 = new Float64Array(ys), idx64 = new Int32Array(ys), a64 = new Float64Array(ys), ga64 = new Float64Array(xs), gm64 = new Float64Array(xs);
+    const cip = r.unit() < 0.5,
+      divisor = r.unit() < 0.2 ? r.int(1, 9) : 0;
+    const y64 = new Float64Array(ys),
+      idx64 = new Int32Array(ys),
+      a64 = new Float64Array(ys),
+      ga64 = new Float64Array(xs),
+      gm64 = new Float64Array(xs);
     ref.maxPool2d(f64(x), y64, idx64, g);
     ref.maxPool2dBackward(f64(gy), idx64, gm64, planes, g.h * g.w, g.oh * g.ow);
     const avgOk = g.dilationH === 1 && g.dilationW === 1;
@@ -256,33 +403,69 @@ test('pooling: random max (with indices), average and adaptive pooling on every 
       ref.avgPool2d(f64(x), a64, g, cip, divisor);
       ref.avgPool2dBackward(f64(gy), ga64, g, cip, divisor);
     }
-    const ag: AdaptivePool2dGeometry = { planes, h: g.h, w: g.w, oh: r.int(1, Math.min(g.h, 9)), ow: r.int(1, Math.min(g.w, 9)) };
+    const ag: AdaptivePool2dGeometry = {
+      planes,
+      h: g.h,
+      w: g.w,
+      oh: r.int(1, Math.min(g.h, 9)),
+      ow: r.int(1, Math.min(g.w, 9)),
+    };
     const as = planes * ag.oh * ag.ow;
-    const ad64 = new Float64Array(as), am64 = new Float64Array(as), ai64 = new Int32Array(as);
+    const ad64 = new Float64Array(as),
+      am64 = new Float64Array(as),
+      ai64 = new Int32Array(as);
     ref.adaptiveAvgPool2d(f64(x), ad64, ag);
     ref.adaptiveMaxPool2d(f64(x), am64, ai64, ag);
     if (ONLY !== null && ONLY !== index) continue;
     for (const [name, b] of builds) {
       const what = `${name} pool ${JSON.stringify(g)}`;
-      const idxA = new Int32Array(ys), idxB = new Int32Array(ys).fill(-7);
+      const idxA = new Int32Array(ys),
+        idxB = new Int32Array(ys).fill(-7);
       const [ya] = twice([ys], ([o]) => b.maxPool2d(x, o, idxA, g), `${what} max`);
       b.maxPool2d(x, new Float32Array(ys), idxB, g);
       let bad = mismatch(ya, y64, 1);
       if (!bad && !sameBits(idxA, idxB)) bad = 'indices differ between runs';
-      if (!bad) for (let i = 0; i < ys; i++) if (idxA[i] !== idx64[i]) { bad = `index ${i} is ${idxA[i]}, expected ${idx64[i]}`; break; }
-      if (!bad) bad = mismatch(twice([xs], ([o]) => b.maxPool2dBackward(gy, idx64, o, planes, g.h * g.w, g.oh * g.ow), `${what} max backward`)[0], gm64, g.kh * g.kw);
+      if (!bad)
+        for (let i = 0; i < ys; i++)
+          if (idxA[i] !== idx64[i]) {
+            bad = `index ${i} is ${idxA[i]}, expected ${idx64[i]}`;
+            break;
+          }
+      if (!bad)
+        bad = mismatch(
+          twice(
+            [xs],
+            ([o]) => b.maxPool2dBackward(gy, idx64, o, planes, g.h * g.w, g.oh * g.ow),
+            `${what} max backward`,
+          )[0],
+          gm64,
+          g.kh * g.kw,
+        );
       if (!bad && avgOk) {
         bad = mismatch(twice([ys], ([o]) => b.avgPool2d(x, o, g, cip, divisor), `${what} avg`)[0], a64, g.kh * g.kw);
-        bad ??= mismatch(twice([xs], ([o]) => b.avgPool2dBackward(gy, o, g, cip, divisor), `${what} avg backward`)[0], ga64, g.kh * g.kw);
+        bad ??= mismatch(
+          twice([xs], ([o]) => b.avgPool2dBackward(gy, o, g, cip, divisor), `${what} avg backward`)[0],
+          ga64,
+          g.kh * g.kw,
+        );
       }
-      if (!bad) bad = mismatch(twice([as], ([o]) => b.adaptiveAvgPool2d(x, o, ag), `${what} adaptive avg`)[0], ad64, g.h * g.w);
+      if (!bad)
+        bad = mismatch(twice([as], ([o]) => b.adaptiveAvgPool2d(x, o, ag), `${what} adaptive avg`)[0], ad64, g.h * g.w);
       if (!bad) {
         const ai = new Int32Array(as);
         const [am] = twice([as], ([o]) => b.adaptiveMaxPool2d(x, o, ai, ag), `${what} adaptive max`);
         bad = mismatch(am, am64, 1);
-        if (!bad) for (let i = 0; i < as; i++) if (ai[i] !== ai64[i]) { bad = `adaptive max index ${i} is ${ai[i]}, expected ${ai64[i]}`; break; }
+        if (!bad)
+          for (let i = 0; i < as; i++)
+            if (ai[i] !== ai64[i]) {
+              bad = `adaptive max index ${i} is ${ai[i]}, expected ${ai64[i]}`;
+              break;
+            }
       }
-      if (bad) assert.fail(repro(index, what, `${bad} (countIncludePad ${cip}, divisor ${divisor}, adaptive ${ag.oh}×${ag.ow})`));
+      if (bad)
+        assert.fail(
+          repro(index, what, `${bad} (countIncludePad ${cip}, divisor ${divisor}, adaptive ${ag.oh}×${ag.ow})`),
+        );
     }
   }
 });
@@ -291,10 +474,20 @@ test('pooling: random max (with indices), average and adaptive pooling on every 
 test('gemm: random sizes, transposes, batches and accumulation on every build, against float64', () => {
   const r = rng(SEED + 2);
   for (let index = 0; index < OTHER_CASES; index++) {
-    const m = r.int(1, 150), n = r.int(1, 150), k = r.int(1, 300), ta = r.unit() < 0.5, tb = r.unit() < 0.5;
-    const batch = r.unit() < 0.2 ? r.int(2, 4) : 1, acc = r.unit() < 0.25, bcast = batch > 1 && r.unit() < 0.5;
-    const sa = m * k, sb = bcast ? 0 : k * n, sc = m * n;
-    const a = values(sa * batch, r), bm = values(Math.max(sb * batch, k * n), r), c0 = values(sc * batch, r);
+    const m = r.int(1, 150),
+      n = r.int(1, 150),
+      k = r.int(1, 300),
+      ta = r.unit() < 0.5,
+      tb = r.unit() < 0.5;
+    const batch = r.unit() < 0.2 ? r.int(2, 4) : 1,
+      acc = r.unit() < 0.25,
+      bcast = batch > 1 && r.unit() < 0.5;
+    const sa = m * k,
+      sb = bcast ? 0 : k * n,
+      sc = m * n;
+    const a = values(sa * batch, r),
+      bm = values(Math.max(sb * batch, k * n), r),
+      c0 = values(sc * batch, r);
     const c64 = f64(c0);
     ref.gemm(ta, tb, m, n, k, f64(a), sa, f64(bm), sb, c64, sc, batch, acc);
     if (ONLY !== null && ONLY !== index) continue;
@@ -315,25 +508,61 @@ test('gemm: random sizes, transposes, batches and accumulation on every build, a
 test('batch norm: random statistics, affine (+relu) and backward on every build, against float64', () => {
   const r = rng(SEED + 3);
   for (let index = 0; index < OTHER_CASES; index++) {
-    const n = r.int(1, 9), c = r.int(1, 70), hw = r.pick([1, 2, 7, 16, 49, r.int(1, 400)]), size = n * c * hw;
-    const x = values(size, r).map((v) => v * 3 + 1), gy = values(size, r), weight = values(c, r), scale = values(c, r), shift = values(c, r);
-    const relu = r.unit() < 0.5, noWeight = r.unit() < 0.2;
-    const mean64 = new Float64Array(c), var64 = new Float64Array(c);
+    const n = r.int(1, 9),
+      c = r.int(1, 70),
+      hw = r.pick([1, 2, 7, 16, 49, r.int(1, 400)]),
+      size = n * c * hw;
+    const x = values(size, r).map((v) => v * 3 + 1),
+      gy = values(size, r),
+      weight = values(c, r),
+      scale = values(c, r),
+      shift = values(c, r);
+    const relu = r.unit() < 0.5,
+      noWeight = r.unit() < 0.2;
+    const mean64 = new Float64Array(c),
+      var64 = new Float64Array(c);
     ref.channelStats(f64(x), mean64, var64, n, c, hw);
-    const mean = Float32Array.from(mean64), invStd = Float32Array.from(var64, (v) => 1 / Math.sqrt(v + 1e-5));
-    const aff64 = new Float64Array(size), gx64 = new Float64Array(size), gw64 = new Float64Array(c), gb64 = new Float64Array(c);
+    const mean = Float32Array.from(mean64),
+      invStd = Float32Array.from(var64, (v) => 1 / Math.sqrt(v + 1e-5));
+    const aff64 = new Float64Array(size),
+      gx64 = new Float64Array(size),
+      gw64 = new Float64Array(c),
+      gb64 = new Float64Array(c);
     ref.channelAffine(f64(x), f64(scale), f64(shift), aff64, n, c, hw, relu ? 'relu' : 'none');
-    ref.batchNormBackward(f64(x), f64(gy), f64(mean), f64(invStd), noWeight ? null : f64(weight), gx64, gw64, gb64, n, c, hw);
+    ref.batchNormBackward(
+      f64(x),
+      f64(gy),
+      f64(mean),
+      f64(invStd),
+      noWeight ? null : f64(weight),
+      gx64,
+      gw64,
+      gb64,
+      n,
+      c,
+      hw,
+    );
     if (ONLY !== null && ONLY !== index) continue;
     for (const [name, b] of builds) {
       const what = `${name} batch norm n${n} c${c} hw${hw}${relu ? ' relu' : ''}${noWeight ? ' no weight' : ''}`;
       const [m, v] = twice([c, c], ([mo, vo]) => b.channelStats(x, mo, vo, n, c, hw), `${what} stats`);
-      const [aff] = twice([size], ([o]) => b.channelAffine(x, scale, shift, o, n, c, hw, relu ? 'relu' : 'none'), `${what} affine`);
-      const [gx, gw, gb] = twice([size, c, c], ([a, bw, bb]) => b.batchNormBackward(x, gy, mean, invStd, noWeight ? null : weight, a, bw, bb, n, c, hw), `${what} backward`);
+      const [aff] = twice(
+        [size],
+        ([o]) => b.channelAffine(x, scale, shift, o, n, c, hw, relu ? 'relu' : 'none'),
+        `${what} affine`,
+      );
+      const [gx, gw, gb] = twice(
+        [size, c, c],
+        ([a, bw, bb]) => b.batchNormBackward(x, gy, mean, invStd, noWeight ? null : weight, a, bw, bb, n, c, hw),
+        `${what} backward`,
+      );
       const bad =
-        mismatch(m, mean64, n * hw)?.replace(/^/, 'mean ') ?? mismatch(v, var64, n * hw * 4)?.replace(/^/, 'variance ') ??
-        mismatch(aff, aff64, 1)?.replace(/^/, 'affine ') ?? mismatch(gx, gx64, n * hw * 4)?.replace(/^/, 'input gradient ') ??
-        mismatch(gw, gw64, n * hw * 4)?.replace(/^/, 'weight gradient ') ?? mismatch(gb, gb64, n * hw)?.replace(/^/, 'bias gradient ');
+        mismatch(m, mean64, n * hw)?.replace(/^/, 'mean ') ??
+        mismatch(v, var64, n * hw * 4)?.replace(/^/, 'variance ') ??
+        mismatch(aff, aff64, 1)?.replace(/^/, 'affine ') ??
+        mismatch(gx, gx64, n * hw * 4)?.replace(/^/, 'input gradient ') ??
+        mismatch(gw, gw64, n * hw * 4)?.replace(/^/, 'weight gradient ') ??
+        mismatch(gb, gb64, n * hw)?.replace(/^/, 'bias gradient ');
       if (bad) assert.fail(repro(index, what, bad));
     }
   }
@@ -344,12 +573,23 @@ test('convTranspose2d and conv2d padding modes on every build, against float64',
   const r = rng(SEED + 4);
   const cases = LONG ? 400 : 40;
   for (let index = 0; index < cases; index++) {
-    const n = r.int(1, 4), c = r.int(1, 24), oc = r.int(1, 24), k = r.pick([1, 2, 3, 4, 5]), s = r.int(1, 3), d = r.int(1, 2);
-    const h = r.int(2, 20), w = r.int(2, 20), groups = r.pick([1, 1, 2].filter((g) => c % g === 0 && oc % g === 0));
-    const pad = r.int(0, Math.floor((d * (k - 1)) / 2)), outPad = r.int(0, Math.max(0, Math.min(s, d) - 1));
+    const n = r.int(1, 4),
+      c = r.int(1, 24),
+      oc = r.int(1, 24),
+      k = r.pick([1, 2, 3, 4, 5]),
+      s = r.int(1, 3),
+      d = r.int(1, 2);
+    const h = r.int(2, 20),
+      w = r.int(2, 20),
+      groups = r.pick([1, 1, 2].filter((g) => c % g === 0 && oc % g === 0));
+    const pad = r.int(0, Math.floor((d * (k - 1)) / 2)),
+      outPad = r.int(0, Math.max(0, Math.min(s, d) - 1));
     const mode = r.pick(['zeros', 'reflect', 'replicate', 'circular'] as const);
     const same = r.unit() < 0.3;
-    const xd = values(n * c * h * w, r), wt = values(c * (oc / groups) * k * k, r), wc = values(oc * (c / groups) * k * k, r), bias = values(oc, r);
+    const xd = values(n * c * h * w, r),
+      wt = values(c * (oc / groups) * k * k, r),
+      wc = values(oc * (c / groups) * k * k, r),
+      bias = values(oc, r);
     const run = (backend: string | Backend, dtype: 'float32' | 'float64'): Float32Array[] =>
       tt.withBackend(backend, () => {
         const as = (a: Float32Array): Float32Array | Float64Array => (dtype === 'float64' ? Float64Array.from(a) : a);
@@ -357,13 +597,25 @@ test('convTranspose2d and conv2d padding modes on every build, against float64',
         const wT = tt.tensor(as(wt), [c, oc / groups, k, k], { requiresGrad: true });
         const wC = tt.tensor(as(wc), [oc, c / groups, k, k], { requiresGrad: true });
         const b = tt.tensor(as(bias), [oc]);
-        const yT = tt.F.convTranspose2d(x, wT, b, { stride: s, padding: pad, outputPadding: outPad, dilation: d, groups });
+        const yT = tt.F.convTranspose2d(x, wT, b, {
+          stride: s,
+          padding: pad,
+          outputPadding: outPad,
+          dilation: d,
+          groups,
+        });
         const reflectFits = mode !== 'reflect' || (same ? Math.ceil((d * (k - 1)) / 2) : pad) < Math.min(h, w);
         const yC = tt.F.conv2d(x, wC, b, {
-          stride: same ? 1 : s, padding: same ? 'same' : pad, dilation: d, groups, paddingMode: reflectFits ? mode : 'zeros',
+          stride: same ? 1 : s,
+          padding: same ? 'same' : pad,
+          dilation: d,
+          groups,
+          paddingMode: reflectFits ? mode : 'zeros',
         });
         yT.square().sum().add(yC.square().sum()).backward();
-        return [yT, yC, x.grad!, wT.grad!, wC.grad!].map((t) => Float32Array.from(t.to('float32').contiguous().dataView()));
+        return [yT, yC, x.grad!, wT.grad!, wC.grad!].map((t) =>
+          Float32Array.from(t.to('float32').contiguous().dataView()),
+        );
       });
     if (ONLY !== null && ONLY !== index) continue;
     const want = run('reference', 'float64');
@@ -373,7 +625,14 @@ test('convTranspose2d and conv2d padding modes on every build, against float64',
       for (let i = 0; i < got.length; i++) {
         // gradients of squared outputs: sums of products of two reductions, scale the tolerance accordingly
         const bad = mismatch(got[i], want[i], i < 2 ? c * k * k : 50 * c * k * k);
-        if (bad) assert.fail(repro(index, `${name} ${labels[i]} n${n} c${c} ${h}×${w} oc${oc} k${k} s${s} d${d} p${pad} op${outPad} g${groups} ${mode}${same ? ' same' : ''}`, bad));
+        if (bad)
+          assert.fail(
+            repro(
+              index,
+              `${name} ${labels[i]} n${n} c${c} ${h}×${w} oc${oc} k${k} s${s} d${d} p${pad} op${outPad} g${groups} ${mode}${same ? ' same' : ''}`,
+              bad,
+            ),
+          );
       }
     }
   }

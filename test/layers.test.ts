@@ -7,7 +7,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FORBIDDEN, LAYERS, ROOT, forbiddenImports, importCycles, importGraph, layerOf, upwardImports, type ImportEdge } from '../tools/import-graph.ts';
+import {
+  FORBIDDEN,
+  LAYERS,
+  ROOT,
+  forbiddenImports,
+  importCycles,
+  importGraph,
+  layerOf,
+  upwardImports,
+  type ImportEdge,
+} from '../tools/import-graph.ts';
 
 const graph = importGraph();
 
@@ -21,7 +31,10 @@ test('import graph: the parser sees static, type-only and dynamic imports', () =
 });
 
 test('import graph: no cycles in src/', () => {
-  assert.deepEqual(importCycles(graph.files, graph.edges).map((c) => c.join(' ↔ ')), []);
+  assert.deepEqual(
+    importCycles(graph.files, graph.edges).map((c) => c.join(' ↔ ')),
+    [],
+  );
 });
 
 test('import graph: every file belongs to a layer and no import points to a later layer', () => {
@@ -35,15 +48,34 @@ test('import graph: models/ and viz/ do not train or load datasets', () => {
 
 test('import graph: dynamic imports have literal specifiers (except the DataLoader worker plugin loader)', () => {
   // datasetFromSpec imports the module a WorkerSpec names (user code), by design.
-  assert.deepEqual(graph.computed.filter((c) => !c.startsWith('src/data/dataset.ts:')), []);
+  assert.deepEqual(
+    graph.computed.filter((c) => !c.startsWith('src/data/dataset.ts:')),
+    [],
+  );
 });
 
 test('import graph: the checks catch what they should (synthetic graphs)', () => {
-  const e = (from: string, to: string, typeOnly = false): ImportEdge => ({ from, to, typeOnly, dynamic: false, line: 1 });
+  const e = (from: string, to: string, typeOnly = false): ImportEdge => ({
+    from,
+    to,
+    typeOnly,
+    dynamic: false,
+    line: 1,
+  });
   const files = ['src/tensor/a.ts', 'src/tensor/b.ts', 'src/tensor/c.ts', 'src/ops/d.ts'];
-  assert.deepEqual(importCycles(files, [e(files[0], files[1]), e(files[1], files[2], true), e(files[2], files[0]), e(files[3], files[0])]), [files.slice(0, 3)]);
+  assert.deepEqual(
+    importCycles(files, [
+      e(files[0], files[1]),
+      e(files[1], files[2], true),
+      e(files[2], files[0]),
+      e(files[3], files[0]),
+    ]),
+    [files.slice(0, 3)],
+  );
   assert.deepEqual(importCycles(files, [e(files[0], files[1]), e(files[1], files[2])]), []);
-  assert.deepEqual(upwardImports([e('src/tensor/a.ts', 'src/ops/d.ts'), e('src/ops/d.ts', 'src/tensor/a.ts')]), ['src/tensor/a.ts:1 → src/ops/d.ts']);
+  assert.deepEqual(upwardImports([e('src/tensor/a.ts', 'src/ops/d.ts'), e('src/ops/d.ts', 'src/tensor/a.ts')]), [
+    'src/tensor/a.ts:1 → src/ops/d.ts',
+  ]);
   assert.deepEqual(upwardImports([e('src/cli/x.ts', 'src/models/y.ts'), e('src/models/y.ts', 'src/train/z.ts')]), []);
   assert.equal(forbiddenImports([e('src/models/y.ts', 'src/optim/adam.ts')]).length, 1);
   assert.equal(forbiddenImports([e('src/models/y.ts', 'src/optim/adam.ts', true)]).length, 0);
@@ -62,7 +94,10 @@ test('README states the same layer order as the check', () => {
   for (const folders of order) {
     const at = folders.map((f) => section.indexOf(`\`src/${f}\``));
     folders.forEach((f, i) => assert.ok(at[i] >= 0, `README Architecture table lacks src/${f}`));
-    assert.ok(Math.min(...at) > previous, `${folders.map((f) => `src/${f}`).join(', ')} come too early in README's Architecture table`);
+    assert.ok(
+      Math.min(...at) > previous,
+      `${folders.map((f) => `src/${f}`).join(', ')} come too early in README's Architecture table`,
+    );
     previous = Math.max(...at);
   }
 });

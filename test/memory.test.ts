@@ -48,7 +48,8 @@ test('kernels overwrite every element of unfilled outputs (NaN-poisoned storage 
   for (const backend of backendNames()) {
     const clean = run(backend, false);
     const poisoned = run(backend, true);
-    for (const [name, v] of Object.entries(clean)) assert.ok(Number.isFinite(v), `[${backend}] ${name} is ${v} without poison`);
+    for (const [name, v] of Object.entries(clean))
+      assert.ok(Number.isFinite(v), `[${backend}] ${name} is ${v} without poison`);
     assert.deepEqual(poisoned, clean, `[${backend}] results change when unfilled storage starts as NaN`);
   }
 });
@@ -58,18 +59,27 @@ test('kernels overwrite every element of unfilled outputs (NaN-poisoned storage 
 // same-size tensors are written over whatever was handed back.
 test('backward recycles dead intermediate gradients, never one a hook, retainGrad, .grad or a view still holds', () => {
   tt.manualSeed(1);
-  const churn = () => { for (let i = 0; i < 8; i++) tt.randn([128, 128]).mul(7); };
+  const churn = () => {
+    for (let i = 0; i < 8; i++) tt.randn([128, 128]).mul(7);
+  };
   const same = (a: tt.Tensor, b: tt.Tensor) => tt.allclose(a, b, { rtol: 0, atol: 0 });
   const x = tt.randn([128, 128], { requiresGrad: true });
   const w = tt.randn([128, 128], { requiresGrad: true });
   let hooked: tt.Tensor | null = null;
   const h = x.mul(w);
-  h.registerHook((g) => { hooked = g; });
+  h.registerHook((g) => {
+    hooked = g;
+  });
   const r = h.relu();
   r.retainGrad();
   const [top, bottom] = r.mul(3).chunk(2, 0); // two views of one buffer, consumed by different nodes
   // x.add(…) hands one gradient tensor to a leaf and to a node: the node must not recycle what .grad keeps
-  const loss = top.sigmoid().sum().add(bottom.tanh().mul(x.chunk(2, 0)[1]).sum()).add(x.add(x).sum()).add(x.add(w.mul(2)).sigmoid().sum());
+  const loss = top
+    .sigmoid()
+    .sum()
+    .add(bottom.tanh().mul(x.chunk(2, 0)[1]).sum())
+    .add(x.add(x).sum())
+    .add(x.add(w.mul(2)).sigmoid().sum());
   const before = storageReuses();
   loss.backward();
   const kept = { hook: hooked!.clone(), retained: r.grad!.clone(), gx: x.grad!.clone(), gw: w.grad!.clone() };
@@ -79,10 +89,17 @@ test('backward recycles dead intermediate gradients, never one a hook, retainGra
   assert.ok(same(r.grad!, kept.retained), 'a retained gradient was reused');
   assert.ok(same(x.grad!, kept.gx) && same(w.grad!, kept.gw), 'a leaf gradient was reused');
   // and the values are right: the same graph computed again in float64
-  const x64 = x.detach().double().requiresGrad_(true), w64 = w.detach().double().requiresGrad_(true);
+  const x64 = x.detach().double().requiresGrad_(true),
+    w64 = w.detach().double().requiresGrad_(true);
   const r64 = x64.mul(w64).relu();
   const [t64, b64] = r64.mul(3).chunk(2, 0);
-  t64.sigmoid().sum().add(b64.tanh().mul(x64.chunk(2, 0)[1]).sum()).add(x64.add(x64).sum()).add(x64.add(w64.mul(2)).sigmoid().sum()).backward();
+  t64
+    .sigmoid()
+    .sum()
+    .add(b64.tanh().mul(x64.chunk(2, 0)[1]).sum())
+    .add(x64.add(x64).sum())
+    .add(x64.add(w64.mul(2)).sigmoid().sum())
+    .backward();
   assert.ok(tt.allclose(x.grad!.double(), x64.grad!, { rtol: 1e-4, atol: 1e-5 }), 'x.grad matches float64');
   assert.ok(tt.allclose(w.grad!.double(), w64.grad!, { rtol: 1e-4, atol: 1e-5 }), 'w.grad matches float64');
 });

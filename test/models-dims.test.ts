@@ -12,7 +12,10 @@ test('M5: Dai et al. 2017 layout, 559,114 parameters, [N, 1, L] → [N, classes]
   assert.deepEqual(m.conv1.stride, [4]);
   assert.deepEqual(m.conv4.weight.shape, [512, 256, 3]);
   assert.deepEqual(tt.noGrad(() => m.eval().forward(tt.randn([2, 1, 4000]))).shape, [2, 10]);
-  assert.deepEqual(tt.models.m5({ numClasses: 35, width: 32, firstStride: 16 }).forward(tt.randn([1, 1, 8000])).shape, [1, 35]);
+  assert.deepEqual(
+    tt.models.m5({ numClasses: 35, width: 32, firstStride: 16 }).forward(tt.randn([1, 1, 8000])).shape,
+    [1, 35],
+  );
 });
 
 test('ResNet1d and UNet3d: shapes on odd sizes, parameter counts', () => {
@@ -47,10 +50,13 @@ test('M5 and UNet3d fit a fixed batch (loss halves within 15 / 30 Adam steps)', 
   const u = tt.models.unet3d({ features: [4, 8], numClasses: 2 });
   const vol = tt.randn([2, 1, 8, 8, 8]).mul(0.3);
   const mask = tt.zeros([2, 8, 8, 8], { dtype: 'int32' });
-  for (let b = 0; b < 2; b++) for (let z = 2; z < 6; z++) for (let yy = 2; yy < 6; yy++) for (let xx = 2 + b; xx < 6 + b; xx++) {
-    vol.storage[((b * 8 + z) * 8 + yy) * 8 + xx] += 1;
-    mask.storage[((b * 8 + z) * 8 + yy) * 8 + xx] = 1;
-  }
+  for (let b = 0; b < 2; b++)
+    for (let z = 2; z < 6; z++)
+      for (let yy = 2; yy < 6; yy++)
+        for (let xx = 2 + b; xx < 6 + b; xx++) {
+          vol.storage[((b * 8 + z) * 8 + yy) * 8 + xx] += 1;
+          mask.storage[((b * 8 + z) * 8 + yy) * 8 + xx] = 1;
+        }
   const uo = new tt.optim.Adam(u.parameters(), { lr: 1e-2 });
   const ul: number[] = [];
   for (let i = 0; i < 30; i++) {

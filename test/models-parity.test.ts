@@ -45,46 +45,59 @@ const CASES: [string, number, tt.models.ModelOptions][] = [
 ];
 
 if (!hasTorch) {
-  const msg = '\n' + '!'.repeat(100) + `\n!! models-parity: SKIPPED — PyTorch/torchvision not importable by ${PY}.\n` +
-    '!! Run scripts/setup-system.sh (installs python3-torch python3-torchvision); CI always runs this suite.\n' + '!'.repeat(100) + '\n';
+  const msg =
+    '\n' +
+    '!'.repeat(100) +
+    `\n!! models-parity: SKIPPED — PyTorch/torchvision not importable by ${PY}.\n` +
+    '!! Run scripts/setup-system.sh (installs python3-torch python3-torchvision); CI always runs this suite.\n' +
+    '!'.repeat(100) +
+    '\n';
   process.stderr.write(msg);
 }
 
-describe('torchvision parity', { skip: hasTorch ? false : 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' }, () => {
-  let dir = '';
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tatami-parity-'));
-    const r = spawnSync(PY, ['tools/export_torchvision.py', '--parity', dir, ...CASES.map(([n, s]) => `${n}:${s}`)], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`export_torchvision.py failed (${r.status}):\n${r.stderr}`);
-  });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  test('imagenetPreprocess matches torchvision (Resize 256, CenterCrop 224, Normalize) on a 257×301 image', async () => {
-    const io = await tt.loadSafetensors(join(dir, 'preprocess.io.safetensors'));
-    // safetensors U8 loads widened to int32; the preprocessing takes 0–255 values as uint8.
-    const img = tt.to(io.image, 'uint8');
-    const x = tt.models.imagenetPreprocess(img);
-    assert.deepEqual(x.shape, io.output.shape);
-    const a = x.dataView(), b = io.output.dataView();
-    // torchvision rounds the resized image back to uint8; a float32 bilinear sum that lands within rounding error
-    // of a .5 boundary may round the other way, so a few pixels (< 0.1 %) may differ by one grey level.
-    let d = 0, off = 0;
-    for (let i = 0; i < a.length; i++) {
-      const e = Math.abs(a[i] - b[i]);
-      d = Math.max(d, e);
-      if (e > 1e-4) off++;
-    }
-    assert.ok(d <= 1 / 255 / 0.224 + 1e-5, `max |Δ| = ${d}`);
-    assert.ok(off < 1e-3 * a.length, `${off} of ${a.length} values differ`);
-  });
-
-  for (const [name, size, opts] of CASES) {
-    test(`${name} @${size}px matches torchvision`, async () => {
-      const model = tt.models.getModel(name, opts);
-      // the plain model, then the same model through the fusion pass (docs/fusion.md)
-      await assertTorchvisionParity(name, model, dir, [1, 3, size, size], { alsoFused: true });
+describe(
+  'torchvision parity',
+  { skip: hasTorch ? false : 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' },
+  () => {
+    let dir = '';
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'tatami-parity-'));
+      const r = spawnSync(PY, ['tools/export_torchvision.py', '--parity', dir, ...CASES.map(([n, s]) => `${n}:${s}`)], {
+        encoding: 'utf8',
+      });
+      if (r.status !== 0) throw new Error(`export_torchvision.py failed (${r.status}):\n${r.stderr}`);
     });
-  }
-});
+    after(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('imagenetPreprocess matches torchvision (Resize 256, CenterCrop 224, Normalize) on a 257×301 image', async () => {
+      const io = await tt.loadSafetensors(join(dir, 'preprocess.io.safetensors'));
+      // safetensors U8 loads widened to int32; the preprocessing takes 0–255 values as uint8.
+      const img = tt.to(io.image, 'uint8');
+      const x = tt.models.imagenetPreprocess(img);
+      assert.deepEqual(x.shape, io.output.shape);
+      const a = x.dataView(),
+        b = io.output.dataView();
+      // torchvision rounds the resized image back to uint8; a float32 bilinear sum that lands within rounding error
+      // of a .5 boundary may round the other way, so a few pixels (< 0.1 %) may differ by one grey level.
+      let d = 0,
+        off = 0;
+      for (let i = 0; i < a.length; i++) {
+        const e = Math.abs(a[i] - b[i]);
+        d = Math.max(d, e);
+        if (e > 1e-4) off++;
+      }
+      assert.ok(d <= 1 / 255 / 0.224 + 1e-5, `max |Δ| = ${d}`);
+      assert.ok(off < 1e-3 * a.length, `${off} of ${a.length} values differ`);
+    });
+
+    for (const [name, size, opts] of CASES) {
+      test(`${name} @${size}px matches torchvision`, async () => {
+        const model = tt.models.getModel(name, opts);
+        // the plain model, then the same model through the fusion pass (docs/fusion.md)
+        await assertTorchvisionParity(name, model, dir, [1, 3, size, size], { alsoFused: true });
+      });
+    }
+  },
+);

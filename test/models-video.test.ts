@@ -22,10 +22,21 @@ const PARAMS = { r3d_18: 33_371_472, mc3_18: 11_695_440, r2plus1d_18: 31_505_325
 test('video ResNets have torchvision parameter counts, names and a [N, classes] output', () => {
   for (const [name, build] of Object.entries(BUILDERS)) {
     const m = build();
-    assert.equal(m.parameters().reduce((a, p) => a + p.numel(), 0), PARAMS[name as keyof typeof PARAMS], name);
+    assert.equal(
+      m.parameters().reduce((a, p) => a + p.numel(), 0),
+      PARAMS[name as keyof typeof PARAMS],
+      name,
+    );
   }
   const names = Object.keys(tt.models.r2plus1d_18().stateDict());
-  for (const k of ['stem.0.weight', 'stem.4.running_var', 'layer1.0.conv1.0.0.weight', 'layer1.0.conv1.0.1.num_batches_tracked', 'layer2.0.downsample.0.weight', 'fc.bias']) {
+  for (const k of [
+    'stem.0.weight',
+    'stem.4.running_var',
+    'layer1.0.conv1.0.0.weight',
+    'layer1.0.conv1.0.1.num_batches_tracked',
+    'layer2.0.downsample.0.weight',
+    'fc.bias',
+  ]) {
     assert.ok(names.includes(k), `r2plus1d_18 state dict has ${k}`);
   }
   assert.ok(Object.keys(tt.models.mc3_18().stateDict()).includes('layer2.0.conv1.0.weight'));
@@ -35,28 +46,39 @@ test('video ResNets have torchvision parameter counts, names and a [N, classes] 
 
 test('r2plus1d_18 trains: one backward step reaches every parameter', () => {
   const m = tt.models.r2plus1d_18({ numClasses: 3 });
-  const loss = tt.F.crossEntropy(m.forward(tt.randn([2, 3, 2, 16, 16])), tt.tensor(Int32Array.from([0, 2]), [2], { dtype: 'int32' }));
+  const loss = tt.F.crossEntropy(
+    m.forward(tt.randn([2, 3, 2, 16, 16])),
+    tt.tensor(Int32Array.from([0, 2]), [2], { dtype: 'int32' }),
+  );
   loss.backward();
   const named = m.namedParameters();
   assert.equal(named.length, m.parameters().length);
   for (const [name, p] of named) assert.ok(p.grad && p.grad.shape.join() === p.shape.join(), `no gradient for ${name}`);
 });
 
-describe('torchvision video parity', { skip: hasTorch ? false : 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' }, () => {
-  let dir = '';
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tatami-video-parity-'));
-    const r = spawnSync(PY, ['tools/export_torchvision.py', '--parity', dir, ...Object.keys(BUILDERS).map((n) => `${n}:${SIZE}`)], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`export_torchvision.py failed (${r.status}):\n${r.stderr}`);
-  });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  for (const [name, build] of Object.entries(BUILDERS)) {
-    test(`${name} @4×${SIZE}² matches torchvision`, async () => {
-      const model = build();
-      await assertTorchvisionParity(name, model, dir, [1, 3, 4, SIZE, SIZE]);
+describe(
+  'torchvision video parity',
+  { skip: hasTorch ? false : 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' },
+  () => {
+    let dir = '';
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'tatami-video-parity-'));
+      const r = spawnSync(
+        PY,
+        ['tools/export_torchvision.py', '--parity', dir, ...Object.keys(BUILDERS).map((n) => `${n}:${SIZE}`)],
+        { encoding: 'utf8' },
+      );
+      if (r.status !== 0) throw new Error(`export_torchvision.py failed (${r.status}):\n${r.stderr}`);
     });
-  }
-});
+    after(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    for (const [name, build] of Object.entries(BUILDERS)) {
+      test(`${name} @4×${SIZE}² matches torchvision`, async () => {
+        const model = build();
+        await assertTorchvisionParity(name, model, dir, [1, 3, 4, SIZE, SIZE]);
+      });
+    }
+  },
+);

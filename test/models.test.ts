@@ -11,18 +11,39 @@ import { Conv2d } from '../src/nn/conv.js';
 const { models, nn } = tt;
 
 const COUNTS: [string, number][] = [
-  ['resnet18', 11_689_512], ['resnet50', 25_557_032], ['vgg16', 138_357_544], ['alexnet', 61_100_840],
-  ['googlenet', 6_624_904], ['densenet121', 7_978_856], ['mobilenet_v2', 3_504_872], ['mobilenet_v3_large', 5_483_032],
-  ['resnext50_32x4d', 25_028_904], ['wide_resnet50_2', 68_883_240], ['vit_b_16', 86_567_656],
-  ['mobilenet_v3_small', 2_542_856], ['resnet34', 21_797_672], ['vgg11_bn', 132_868_840],
+  ['resnet18', 11_689_512],
+  ['resnet50', 25_557_032],
+  ['vgg16', 138_357_544],
+  ['alexnet', 61_100_840],
+  ['googlenet', 6_624_904],
+  ['densenet121', 7_978_856],
+  ['mobilenet_v2', 3_504_872],
+  ['mobilenet_v3_large', 5_483_032],
+  ['resnext50_32x4d', 25_028_904],
+  ['wide_resnet50_2', 68_883_240],
+  ['vit_b_16', 86_567_656],
+  ['mobilenet_v3_small', 2_542_856],
+  ['resnet34', 21_797_672],
+  ['vgg11_bn', 132_868_840],
   // Beyond torchvision: the published counts of the reference implementations.
-  ['lenet5', 61_706], ['mobilenet_v1', 4_231_976], ['resnet20', 269_722], ['resnet56', 853_018], ['wrn28_10', 36_479_194],
-  ['se_resnet50', 28_088_024], ['xception', 22_855_952],
+  ['lenet5', 61_706],
+  ['mobilenet_v1', 4_231_976],
+  ['resnet20', 269_722],
+  ['resnet56', 853_018],
+  ['wrn28_10', 36_479_194],
+  ['se_resnet50', 28_088_024],
+  ['xception', 22_855_952],
 ];
 
 test('beyond-torchvision models run forward at their input size', () => {
-  for (const [name, shape] of [['lenet5', [2, 1, 28, 28]], ['resnet20', [2, 3, 32, 32]], ['mobilenet_v1', [1, 3, 32, 32]],
-    ['se_resnet18', [1, 3, 32, 32]], ['xception', [1, 3, 71, 71]], ['vit_tiny', [2, 3, 32, 32]]] as const) {
+  for (const [name, shape] of [
+    ['lenet5', [2, 1, 28, 28]],
+    ['resnet20', [2, 3, 32, 32]],
+    ['mobilenet_v1', [1, 3, 32, 32]],
+    ['se_resnet18', [1, 3, 32, 32]],
+    ['xception', [1, 3, 71, 71]],
+    ['vit_tiny', [2, 3, 32, 32]],
+  ] as const) {
     const info = models.getModelInfo(name);
     const m = info.build().eval();
     const y = tt.noGrad(() => m.forward(tt.randn([...shape])));
@@ -40,7 +61,8 @@ test('CIFAR ResNet option-A shortcut keeps the identity on unchanged channels an
   const y = tt.noGrad(() => b.forward(x));
   // With zero weights/bias the residual branch is 0: y = relu(shortcut) = x[:, :, ::2, ::2] in channels 1..2.
   assert.deepEqual(y.shape, [1, 4, 2, 2]);
-  const yv = y.dataView(), xv = x.dataView();
+  const yv = y.dataView(),
+    xv = x.dataView();
   assert.equal(yv[0], 0);
   assert.equal(yv[4], xv[0]);
   assert.equal(yv[5], xv[2]);
@@ -58,9 +80,18 @@ test('torchvision parameter names (spot checks)', () => {
   const keys = (name: string, opts = {}) => Object.keys(models.getModel(name, opts).stateDict());
   assert.ok(keys('resnet18', { numClasses: 10 }).includes('layer2.0.downsample.1.running_var'));
   const vit = keys('vit_b_16', { imageSize: 32 });
-  for (const k of ['class_token', 'conv_proj.weight', 'encoder.pos_embedding', 'encoder.layers.encoder_layer_11.ln_1.weight',
-    'encoder.layers.encoder_layer_0.self_attention.in_proj_weight', 'encoder.layers.encoder_layer_0.self_attention.out_proj.bias',
-    'encoder.layers.encoder_layer_0.mlp.3.weight', 'encoder.ln.bias', 'heads.head.weight']) assert.ok(vit.includes(k), k);
+  for (const k of [
+    'class_token',
+    'conv_proj.weight',
+    'encoder.pos_embedding',
+    'encoder.layers.encoder_layer_11.ln_1.weight',
+    'encoder.layers.encoder_layer_0.self_attention.in_proj_weight',
+    'encoder.layers.encoder_layer_0.self_attention.out_proj.bias',
+    'encoder.layers.encoder_layer_0.mlp.3.weight',
+    'encoder.ln.bias',
+    'heads.head.weight',
+  ])
+    assert.ok(vit.includes(k), k);
   assert.ok(keys('densenet121').includes('features.denseblock4.denselayer16.conv2.weight'));
   assert.ok(keys('mobilenet_v3_small').includes('features.1.block.1.fc2.weight'));
   assert.ok(keys('googlenet', { auxLogits: true }).includes('aux2.fc2.bias'));
@@ -74,17 +105,27 @@ test('numClasses replaces the head', () => {
 
 test('registry: listModels / getModel / unknown names', () => {
   const names = models.listModels().map((m) => m.name);
-  for (const n of ['resnet18', 'vgg16_bn', 'mobilenet_v3_small', 'vit_b_16', 'vit_tiny', 'densenet121', 'googlenet']) assert.ok(names.includes(n), n);
+  for (const n of ['resnet18', 'vgg16_bn', 'mobilenet_v3_small', 'vit_b_16', 'vit_tiny', 'densenet121', 'googlenet'])
+    assert.ok(names.includes(n), n);
   assert.throws(() => models.getModel('resnet19'), /unknown model 'resnet19'.*resnet18/);
-  assert.throws(() => models.registerModel({ ...models.getModelInfo('resnet18'), name: 'Bad-Name' }), /lower_snake_case/);
+  assert.throws(
+    () => models.registerModel({ ...models.getModelInfo('resnet18'), name: 'Bad-Name' }),
+    /lower_snake_case/,
+  );
 });
 
 test('summary: rows, totals and multiply-accumulates', () => {
   const m = new nn.Sequential(new Conv2d(1, 2, 3), new nn.ReLU(), new nn.Flatten(), new nn.Linear(18, 4));
   const s = tt.summary(m, [1, 5, 5]);
-  assert.deepEqual(s.rows.filter((r) => r.path !== '').map((r) => [r.path, r.type, r.outputShape, r.params]), [
-    ['0', 'Conv2d', [1, 2, 3, 3], 20], ['1', 'ReLU', [1, 2, 3, 3], 0], ['2', 'Flatten', [1, 18], 0], ['3', 'Linear', [1, 4], 76],
-  ]);
+  assert.deepEqual(
+    s.rows.filter((r) => r.path !== '').map((r) => [r.path, r.type, r.outputShape, r.params]),
+    [
+      ['0', 'Conv2d', [1, 2, 3, 3], 20],
+      ['1', 'ReLU', [1, 2, 3, 3], 0],
+      ['2', 'Flatten', [1, 18], 0],
+      ['3', 'Linear', [1, 4], 76],
+    ],
+  );
   // conv: k·k·cin/groups·cout·oh·ow = 9·1·2·9 = 162; linear: 18·4 = 72.
   assert.equal(s.macs, 162 + 72);
   assert.equal(s.totalParams, 96);
@@ -118,7 +159,8 @@ test('summary: resnet18 totals, trainable after freezing, training mode restored
 test('summary counts attention matmuls (vit_tiny)', () => {
   const m = models.vit_tiny();
   const s = tt.summary(m, [3, 32, 32]);
-  const L = 65, E = 128;
+  const L = 65,
+    E = 128;
   const attn = s.rows.filter((r) => r.type === 'MultiheadAttention');
   assert.equal(attn.length, 6);
   for (const r of attn) assert.equal(r.macs, 4 * L * E * E + 2 * L * L * E);
@@ -148,7 +190,13 @@ test('predict: top-k by softmax probability with labels', () => {
     lin.bias!.copy_(tt.tensor([0, 3, 1, 2]));
   });
   const p = models.predict(m, tt.zeros([3, 1, 1]), { topk: 2, labels: ['a', 'b', 'c', 'd'] });
-  assert.deepEqual(p.map((q) => [q.index, q.label]), [[1, 'b'], [3, 'd']]);
+  assert.deepEqual(
+    p.map((q) => [q.index, q.label]),
+    [
+      [1, 'b'],
+      [3, 'd'],
+    ],
+  );
   const z = Math.exp(0) + Math.exp(3) + Math.exp(1) + Math.exp(2);
   assert.ok(Math.abs(p[0].probability - Math.exp(3) / z) < 1e-6);
   assert.throws(() => models.predict(m, tt.zeros([2, 3, 1, 1])), /one image/);
@@ -166,9 +214,16 @@ test('weights round trip through safetensors', async () => {
     const b = models.mobilenet_v3_small({ numClasses: 5 });
     b.loadStateDict(await tt.loadSafetensors(join(dir, 'm.safetensors')));
     const x = tt.randn([1, 3, 32, 32]);
-    a.eval(); b.eval();
-    assert.deepEqual(Array.from(tt.noGrad(() => a.forward(x)).dataView()), Array.from(tt.noGrad(() => b.forward(x)).dataView()));
-    assert.throws(() => models.mobilenet_v3_small({ numClasses: 6 }).loadStateDict(a.stateDict()), /size mismatch for classifier\.3\.weight/);
+    a.eval();
+    b.eval();
+    assert.deepEqual(
+      Array.from(tt.noGrad(() => a.forward(x)).dataView()),
+      Array.from(tt.noGrad(() => b.forward(x)).dataView()),
+    );
+    assert.throws(
+      () => models.mobilenet_v3_small({ numClasses: 6 }).loadStateDict(a.stateDict()),
+      /size mismatch for classifier\.3\.weight/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -179,16 +234,31 @@ test('small_vgg: 870,826 parameters, PyTorch nn.Sequential names, and training s
   const m = models.getModel('small_vgg') as tt.nn.Sequential;
   assert.equal(m.numParameters(), 870_826);
   const keys = Object.keys(m.stateDict());
-  for (const k of ['0.weight', '1.running_mean', '3.weight', '7.weight', '10.weight', '11.num_batches_tracked', '15.weight', '18.bias']) {
+  for (const k of [
+    '0.weight',
+    '1.running_mean',
+    '3.weight',
+    '7.weight',
+    '10.weight',
+    '11.num_batches_tracked',
+    '15.weight',
+    '18.bias',
+  ]) {
     assert.ok(keys.includes(k), k);
   }
   assert.ok(!keys.includes('0.bias'), 'no conv bias in front of BatchNorm');
-  assert.equal(models.smallVgg({ widths: [8, 16], hidden: 32, dropout: 0, numClasses: 3 }).numParameters(),
-    72 + 16 + 576 + 16 + 1152 + 32 + 2304 + 32 + (16 * 49 * 32 + 32) + (32 * 3 + 3));
+  assert.equal(
+    models.smallVgg({ widths: [8, 16], hidden: 32, dropout: 0, numClasses: 3 }).numParameters(),
+    72 + 16 + 576 + 16 + 1152 + 32 + 2304 + 32 + (16 * 49 * 32 + 32) + (32 * 3 + 3),
+  );
   assert.throws(() => models.smallVgg({ imageSize: 30 }), /divisible by 4/);
   assert.throws(() => models.smallVgg({ dropout: 1 }), /dropout/);
   const x = tt.rand([16, 1, 28, 28]);
-  const y = tt.tensor(Int32Array.from({ length: 16 }, (_, i) => i % 10), [16], { dtype: 'int32' });
+  const y = tt.tensor(
+    Int32Array.from({ length: 16 }, (_, i) => i % 10),
+    [16],
+    { dtype: 'int32' },
+  );
   const opt = new tt.optim.Adam(m.parameters(), { lr: 1e-3 });
   const losses: number[] = [];
   for (let step = 0; step < 4; step++) {

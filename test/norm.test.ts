@@ -25,7 +25,9 @@ for (const tag of ['2d', '3d', '4d']) {
       assert.equal(rm.requiresGrad, false);
       return [out, rm, rv];
     });
-    golden(`batch_norm_eval_${tag}_${affine}`, ({ x, rm, rv, w, b }) => F.batchNorm(x, rm, rv, { weight: w, bias: b, eps: 1e-3 }));
+    golden(`batch_norm_eval_${tag}_${affine}`, ({ x, rm, rv, w, b }) =>
+      F.batchNorm(x, rm, rv, { weight: w, bias: b, eps: 1e-3 }),
+    );
   }
 }
 
@@ -54,7 +56,9 @@ golden('instance_norm_affine_running', ({ x, w, b }) => {
   return [out, rm, rv];
 });
 golden('instance_norm_plain_3d', ({ x }) => F.instanceNorm(x));
-golden('instance_norm_eval_stats', ({ x, rm, rv }) => F.instanceNorm(x, { runningMean: rm, runningVar: rv, useInputStats: false }));
+golden('instance_norm_eval_stats', ({ x, rm, rv }) =>
+  F.instanceNorm(x, { runningMean: rm, runningVar: rv, useInputStats: false }),
+);
 golden('group_norm_affine', ({ x, w, b }) => F.groupNorm(x, 2, { weight: w, bias: b }));
 golden('group_norm_plain_1group', ({ x }) => F.groupNorm(x, 1));
 golden('group_norm_per_channel', ({ x }) => F.groupNorm(x, 4, { eps: 1e-3 }));
@@ -67,19 +71,36 @@ golden('lrn_size1_default', ({ x }) => F.localResponseNorm(x, 1));
 
 test('gradcheck: batchNorm training and eval, 2-D/3-D/4-D, with and without affine (float64)', () => {
   forEachBackend(() => {
-    for (const shape of [[5, 3], [3, 2, 4], [2, 3, 2, 3]]) {
+    for (const shape of [
+      [5, 3],
+      [3, 2, 4],
+      [2, 3, 2, 3],
+    ]) {
       const c = shape[1];
       const x = rand64(shape, 1, -2, 3);
       const w = rand64([c], 2, 0.5, 1.5);
       const b = rand64([c], 3);
       const rm = rand64([c], 4).detach();
       const rv = rand64([c], 5, 0.5, 1.5).detach();
-      assert.ok(tt.gradcheck((a, ww, bb) => F.batchNorm(a, null, null, { weight: ww, bias: bb, training: true }), [x, w, b]));
-      assert.ok(tt.gradcheck((a) => F.batchNorm(a, tt.zeros([c], { dtype: 'float64' }), tt.ones([c], { dtype: 'float64' }), { training: true }), [x]));
+      assert.ok(
+        tt.gradcheck((a, ww, bb) => F.batchNorm(a, null, null, { weight: ww, bias: bb, training: true }), [x, w, b]),
+      );
+      assert.ok(
+        tt.gradcheck(
+          (a) =>
+            F.batchNorm(a, tt.zeros([c], { dtype: 'float64' }), tt.ones([c], { dtype: 'float64' }), { training: true }),
+          [x],
+        ),
+      );
       assert.ok(tt.gradcheck((a, ww, bb) => F.batchNorm(a, rm, rv, { weight: ww, bias: bb }), [x, w, b]));
       assert.ok(tt.gradcheck((a) => F.batchNorm(a, rm, rv, { eps: 0.1 }), [x]));
       // Only one of weight/bias, and a non-contiguous input.
-      assert.ok(tt.gradcheck((a, ww) => F.batchNorm(a.mul(1).transpose(0, 0), null, null, { weight: ww, training: true }), [x, w]));
+      assert.ok(
+        tt.gradcheck(
+          (a, ww) => F.batchNorm(a.mul(1).transpose(0, 0), null, null, { weight: ww, training: true }),
+          [x, w],
+        ),
+      );
     }
   });
 });
@@ -90,8 +111,29 @@ test('gradcheck: instance, group, layer and local-response norm (float64)', () =
     const w = rand64([4], 12, 0.5, 1.5);
     const b = rand64([4], 13);
     assert.ok(tt.gradcheck((a, ww, bb) => F.instanceNorm(a, { weight: ww, bias: bb }), [x, w, b]));
-    assert.ok(tt.gradcheck((a) => F.instanceNorm(a, { runningMean: tt.zeros([4], { dtype: 'float64' }), runningVar: tt.ones([4], { dtype: 'float64' }) }), [x]));
-    assert.ok(tt.gradcheck((a, ww, bb) => F.instanceNorm(a, { runningMean: rand64([4], 17).detach(), runningVar: rand64([4], 18, 0.5, 1.5).detach(), useInputStats: false, weight: ww, bias: bb }), [x, w, b]));
+    assert.ok(
+      tt.gradcheck(
+        (a) =>
+          F.instanceNorm(a, {
+            runningMean: tt.zeros([4], { dtype: 'float64' }),
+            runningVar: tt.ones([4], { dtype: 'float64' }),
+          }),
+        [x],
+      ),
+    );
+    assert.ok(
+      tt.gradcheck(
+        (a, ww, bb) =>
+          F.instanceNorm(a, {
+            runningMean: rand64([4], 17).detach(),
+            runningVar: rand64([4], 18, 0.5, 1.5).detach(),
+            useInputStats: false,
+            weight: ww,
+            bias: bb,
+          }),
+        [x, w, b],
+      ),
+    );
     assert.ok(tt.gradcheck((a, ww, bb) => F.groupNorm(a, 2, { weight: ww, bias: bb }), [x, w, b]));
     assert.ok(tt.gradcheck((a) => F.groupNorm(a, 4), [x]));
     const lw = rand64([2, 3], 14, 0.5, 1.5);
@@ -106,7 +148,10 @@ test('gradcheck: instance, group, layer and local-response norm (float64)', () =
 });
 
 test('batchNorm: training without running stats, eval is the affine of the running stats', () => {
-  const x = tt.tensor([[1, 10], [3, 20]]);
+  const x = tt.tensor([
+    [1, 10],
+    [3, 20],
+  ]);
   const y = F.batchNorm(x, null, null, { training: true, eps: 0 });
   assertClose(y, [-1, -1, 1, 1]);
   const rm = tt.tensor([1, 2]);
@@ -117,14 +162,41 @@ test('batchNorm: training without running stats, eval is the affine of the runni
 });
 
 test('norm error messages', () => {
-  assert.throws(() => F.batchNorm(tt.ones([1, 3]), tt.zeros([3]), tt.ones([3]), { training: true }), /batchNorm: Expected more than 1 value per channel when training, got input size \[1, 3\]/);
-  assert.throws(() => F.batchNorm(tt.ones([1, 3, 1, 1]), null, null, { training: true }), /Expected more than 1 value per channel when training/);
-  assert.throws(() => F.batchNorm(tt.ones([2, 3, 4, 4]), null, null, { weight: tt.ones([4]), training: true }), /batchNorm: weight has shape \[4\] but input \[2, 3, 4, 4\] has 3 channels/);
-  assert.throws(() => F.batchNorm(tt.ones([2, 3]), null, null), /batchNorm: runningMean and runningVar must be given in evaluation mode/);
-  assert.throws(() => F.batchNorm(tt.ones([3]), null, null, { training: true }), /batchNorm: expected input of rank ≥ 2/);
-  assert.throws(() => F.instanceNorm(tt.ones([2, 3, 1, 1])), /instanceNorm: Expected more than 1 spatial element when training/);
-  assert.throws(() => F.groupNorm(tt.ones([2, 6, 2]), 4), /groupNorm: numGroups must be a positive divisor of the 6 channels/);
-  assert.throws(() => F.layerNorm(tt.ones([2, 3, 4]), [3]), /layerNorm: normalizedShape \[3\] must equal the trailing dims of input \[2, 3, 4\]/);
-  assert.throws(() => F.layerNorm(tt.ones([2, 3, 4]), [4], { weight: tt.ones([3]) }), /layerNorm: weight has shape \[3\], expected normalizedShape \[4\]/);
+  assert.throws(
+    () => F.batchNorm(tt.ones([1, 3]), tt.zeros([3]), tt.ones([3]), { training: true }),
+    /batchNorm: Expected more than 1 value per channel when training, got input size \[1, 3\]/,
+  );
+  assert.throws(
+    () => F.batchNorm(tt.ones([1, 3, 1, 1]), null, null, { training: true }),
+    /Expected more than 1 value per channel when training/,
+  );
+  assert.throws(
+    () => F.batchNorm(tt.ones([2, 3, 4, 4]), null, null, { weight: tt.ones([4]), training: true }),
+    /batchNorm: weight has shape \[4\] but input \[2, 3, 4, 4\] has 3 channels/,
+  );
+  assert.throws(
+    () => F.batchNorm(tt.ones([2, 3]), null, null),
+    /batchNorm: runningMean and runningVar must be given in evaluation mode/,
+  );
+  assert.throws(
+    () => F.batchNorm(tt.ones([3]), null, null, { training: true }),
+    /batchNorm: expected input of rank ≥ 2/,
+  );
+  assert.throws(
+    () => F.instanceNorm(tt.ones([2, 3, 1, 1])),
+    /instanceNorm: Expected more than 1 spatial element when training/,
+  );
+  assert.throws(
+    () => F.groupNorm(tt.ones([2, 6, 2]), 4),
+    /groupNorm: numGroups must be a positive divisor of the 6 channels/,
+  );
+  assert.throws(
+    () => F.layerNorm(tt.ones([2, 3, 4]), [3]),
+    /layerNorm: normalizedShape \[3\] must equal the trailing dims of input \[2, 3, 4\]/,
+  );
+  assert.throws(
+    () => F.layerNorm(tt.ones([2, 3, 4]), [4], { weight: tt.ones([3]) }),
+    /layerNorm: weight has shape \[3\], expected normalizedShape \[4\]/,
+  );
   assert.throws(() => F.localResponseNorm(tt.ones([2, 3]), 2), /localResponseNorm: expected input of rank ≥ 3/);
 });

@@ -11,15 +11,62 @@ import { existsSync } from 'node:fs';
 import { countsByOp, formatReport, runConformance, TESTDATA } from '../tools/onnx-conformance.js';
 
 const have = existsSync(TESTDATA);
-if (!have) process.stderr.write(`onnx-conformance: SKIPPED — ${TESTDATA} missing (apt-get install libonnx-testdata; CI installs it)\n`);
+if (!have)
+  process.stderr.write(
+    `onnx-conformance: SKIPPED — ${TESTDATA} missing (apt-get install libonnx-testdata; CI installs it)\n`,
+  );
 
 /** Operators the importer claims (issue 16), each of which must pass at least one of ONNX's cases. */
 const CLAIMED = [
-  'Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization',
-  'InstanceNormalization', 'LRN', 'Gemm', 'MatMul', 'Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmoid', 'Tanh',
-  'HardSigmoid', 'HardSwish', 'Softplus', 'Softsign', 'Softmax', 'LogSoftmax', 'Clip', 'Add', 'Sub', 'Mul', 'Div',
-  'Concat', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Slice', 'Gather', 'Pad', 'Resize', 'Upsample',
-  'ReduceMean', 'ReduceMax', 'ReduceSum', 'Dropout', 'Identity', 'Constant', 'Shape', 'MaxUnpool', 'DepthToSpace',
+  'Conv',
+  'ConvTranspose',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'BatchNormalization',
+  'InstanceNormalization',
+  'LRN',
+  'Gemm',
+  'MatMul',
+  'Relu',
+  'LeakyRelu',
+  'PRelu',
+  'Elu',
+  'Selu',
+  'Sigmoid',
+  'Tanh',
+  'HardSigmoid',
+  'HardSwish',
+  'Softplus',
+  'Softsign',
+  'Softmax',
+  'LogSoftmax',
+  'Clip',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Concat',
+  'Reshape',
+  'Flatten',
+  'Transpose',
+  'Squeeze',
+  'Unsqueeze',
+  'Slice',
+  'Gather',
+  'Pad',
+  'Resize',
+  'Upsample',
+  'ReduceMean',
+  'ReduceMax',
+  'ReduceSum',
+  'Dropout',
+  'Identity',
+  'Constant',
+  'Shape',
+  'MaxUnpool',
+  'DepthToSpace',
 ];
 
 describe('ONNX backend test data', { skip: have ? false : 'libonnx-testdata not installed' }, () => {

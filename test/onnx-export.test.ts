@@ -18,12 +18,16 @@ import { exportModel, exportModelBytes } from '../src/onnx/index.js';
 
 const PY = '/usr/bin/python3';
 const hasOnnxPy = existsSync(PY) && spawnSync(PY, ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0;
-if (!hasOnnxPy) process.stderr.write('onnx-export: ONNX checker skipped — python3-onnx not installed (apt-get install python3-onnx)\n');
+if (!hasOnnxPy)
+  process.stderr.write(
+    'onnx-export: ONNX checker skipped — python3-onnx not installed (apt-get install python3-onnx)\n',
+  );
 
 /** Runs onnx.checker.check_model(full_check=True) on each file; returns the checker's stderr per failure. */
 function checkWithOnnx(files: string[]): void {
   if (!hasOnnxPy || files.length === 0) return;
-  const script = 'import sys, onnx\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\n';
+  const script =
+    'import sys, onnx\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\n';
   const r = spawnSync(PY, ['-c', script, ...files], { encoding: 'utf8' });
   assert.equal(r.status, 0, `onnx.checker failed:\n${r.stderr}`);
 }
@@ -48,14 +52,26 @@ async function ortRun(bytes: Uint8Array, x: tt.Tensor): Promise<Float32Array> {
 
 /** [registry name, spatial size or 0 for the model's own input size]. */
 const DEFAULT: [string, number][] = [
-  ['small_cnn', 0], ['small_cnn_bn', 0], ['small_vgg', 0], ['lenet5', 0], ['resnet20', 0], ['mobilenet_v3_small', 32],
-  ['vit_tiny', 0], ['googlenet', 32], ['densenet121', 32], ['se_resnet18', 32],
+  ['small_cnn', 0],
+  ['small_cnn_bn', 0],
+  ['small_vgg', 0],
+  ['lenet5', 0],
+  ['resnet20', 0],
+  ['mobilenet_v3_small', 32],
+  ['vit_tiny', 0],
+  ['googlenet', 32],
+  ['densenet121', 32],
+  ['se_resnet18', 32],
 ];
 const PICK = process.env.TATAMI_ONNX_MODELS?.split(',');
-const ALL = process.env.TATAMI_ONNX_ALL === '1' || PICK
-  ? tt.models.listModels().map((i) => i.name).filter((n) => !DEFAULT.some(([d]) => d === n) && (!PICK || PICK.includes(n)))
-    .map((n): [string, number] => [n, n === 'alexnet' ? 64 : 32])
-  : [];
+const ALL =
+  process.env.TATAMI_ONNX_ALL === '1' || PICK
+    ? tt.models
+        .listModels()
+        .map((i) => i.name)
+        .filter((n) => !DEFAULT.some(([d]) => d === n) && (!PICK || PICK.includes(n)))
+        .map((n): [string, number] => [n, n === 'alexnet' ? 64 : 32])
+    : [];
 
 describe('onnx export → ONNX Runtime', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tatami-onnx-'));
@@ -77,7 +93,9 @@ describe('onnx export → ONNX Runtime', () => {
       const got = await ortRun(readFileSync(file), x);
       const w = want.toTypedArray();
       assert.equal(got.length, w.length);
-      let maxDiff = 0, sq = 0, peak = 0;
+      let maxDiff = 0,
+        sq = 0,
+        peak = 0;
       for (let i = 0; i < w.length; i++) {
         maxDiff = Math.max(maxDiff, Math.abs(w[i] - got[i]));
         sq += w[i] * w[i];
@@ -86,26 +104,39 @@ describe('onnx export → ONNX Runtime', () => {
       assert.ok(Math.sqrt(sq / w.length) > 1e-2, `${name}: outputs are degenerate (rms ${Math.sqrt(sq / w.length)})`);
       // 1e-4, relative to the logits' scale once they exceed 1: randomly initialised deep CIFAR ResNets (110 layers,
       // no zero-init residuals) reach logits of 1e5, where float32 summation order alone moves the 7th digit.
-      assert.ok(maxDiff <= 1e-4 * Math.max(1, peak), `${name}: ONNX Runtime differs from Tatami by ${maxDiff} (peak |logit| ${peak})`);
+      assert.ok(
+        maxDiff <= 1e-4 * Math.max(1, peak),
+        `${name}: ONNX Runtime differs from Tatami by ${maxDiff} (peak |logit| ${peak})`,
+      );
     });
   }
-  test('the ONNX checker accepts every exported file', { skip: hasOnnxPy ? false : 'python3-onnx not installed' }, () => {
-    checkWithOnnx(files);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  test(
+    'the ONNX checker accepts every exported file',
+    { skip: hasOnnxPy ? false : 'python3-onnx not installed' },
+    () => {
+      checkWithOnnx(files);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  );
 });
 
 describe('onnx export: graph details', () => {
   test('initializers keep stateDict names; inputs/outputs are named and dynamic axes are symbolic', async () => {
     const m = tt.models.smallCnn();
-    const bytes = exportModelBytes(m, tt.randn([1, 1, 28, 28]), { inputNames: ['pixels'], outputNames: ['logits'], dynamicAxes: { pixels: { 0: 'batch' } } });
+    const bytes = exportModelBytes(m, tt.randn([1, 1, 28, 28]), {
+      inputNames: ['pixels'],
+      outputNames: ['logits'],
+      dynamicAxes: { pixels: { 0: 'batch' } },
+    });
     const { decodeModel } = await import('../src/onnx/proto.js');
     const p = decodeModel(bytes);
     const inits = new Set(p.graph!.initializer.map((t) => t.name));
     for (const [name] of m.namedParameters()) assert.ok(inits.has(name), `initializer ${name}`);
     assert.equal(p.graph!.input[0].name, 'pixels');
     assert.equal(p.graph!.output[0].name, 'logits');
-    const dim0 = p.graph!.input[0].type!.value.value as { shape: { dim: { value: { case: string; value: unknown } }[] } };
+    const dim0 = p.graph!.input[0].type!.value.value as {
+      shape: { dim: { value: { case: string; value: unknown } }[] };
+    };
     assert.deepEqual(dim0.shape.dim[0].value, { case: 'dimParam', value: 'batch' });
     assert.equal(p.opsetImport[0].version, 17n);
   });
@@ -115,11 +146,11 @@ describe('onnx export: graph details', () => {
       conv = new tt.nn.Conv2d(3, 4, 3, { padding: 1 });
       forward(x: tt.Tensor): tt.Tensor {
         const y = this.conv.forward(x);
-        const s = tt.slice(tt.slice(y, 2, 0, null, 2), 3, 1, null, 2);              // [N, 4, 4, 3]
-        const p = tt.F.pad(s, [0, 0, 0, 0, 1, 3]);                                  // channels 4 → 8
-        const q = tt.permute(p, [0, 2, 3, 1]);                                      // NHWC
-        const c = tt.cat([q, tt.mul(q, 2)], 3);                                     // [N, 4, 3, 16]
-        const r = tt.sum(c, [1, 2]).add(tt.amax(c, [1, 2]));                        // [N, 16]
+        const s = tt.slice(tt.slice(y, 2, 0, null, 2), 3, 1, null, 2); // [N, 4, 4, 3]
+        const p = tt.F.pad(s, [0, 0, 0, 0, 1, 3]); // channels 4 → 8
+        const q = tt.permute(p, [0, 2, 3, 1]); // NHWC
+        const c = tt.cat([q, tt.mul(q, 2)], 3); // [N, 4, 3, 16]
+        const r = tt.sum(c, [1, 2]).add(tt.amax(c, [1, 2])); // [N, 16]
         return tt.logSoftmax(tt.softmax(r, 1).sqrt(), 1);
       }
     }
@@ -129,22 +160,41 @@ describe('onnx export: graph details', () => {
     const x3 = tt.randn([3, 3, 8, 6]);
     const got = await ortRun(bytes, x3);
     const want = m.forward(x3).toTypedArray();
-    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-5, `element ${i}: ${got[i]} vs ${want[i]}`);
+    for (let i = 0; i < want.length; i++)
+      assert.ok(Math.abs(got[i] - want[i]) < 1e-5, `element ${i}: ${got[i]} vs ${want[i]}`);
   });
 
   test('layers with options: GELU, LayerNorm, GroupNorm, PReLU, Upsample, ConvTranspose2d, pools', async () => {
     const m = new tt.nn.Sequential(
-      new tt.nn.Conv2d(2, 4, 3, { padding: 'same', paddingMode: 'reflect' }), new tt.nn.GroupNorm(2, 4), new tt.nn.PReLU(4),
-      new tt.nn.ConvTranspose2d(4, 4, 3, { stride: 2, padding: 1, outputPadding: 1 }), new tt.nn.LeakyReLU(0.2),
-      new tt.nn.MaxPool2d(3, { stride: 2, padding: 1, ceilMode: true }), new tt.nn.Upsample({ scaleFactor: 2, mode: 'bilinear' }),
-      new tt.nn.AvgPool2d(2, { countIncludePad: false }), new tt.nn.InstanceNorm2d(4, { affine: true }), new tt.nn.ELU(0.5),
-      new tt.nn.Upsample({ scaleFactor: 2, mode: 'nearest' }), new tt.nn.Hardswish(), new tt.nn.Flatten(2), new tt.nn.LayerNorm(324),
-      new tt.nn.GELU(), new tt.nn.Mish(), new tt.nn.Softplus(2), new tt.nn.SELU(), new tt.nn.Hardsigmoid(),
+      new tt.nn.Conv2d(2, 4, 3, { padding: 'same', paddingMode: 'reflect' }),
+      new tt.nn.GroupNorm(2, 4),
+      new tt.nn.PReLU(4),
+      new tt.nn.ConvTranspose2d(4, 4, 3, { stride: 2, padding: 1, outputPadding: 1 }),
+      new tt.nn.LeakyReLU(0.2),
+      new tt.nn.MaxPool2d(3, { stride: 2, padding: 1, ceilMode: true }),
+      new tt.nn.Upsample({ scaleFactor: 2, mode: 'bilinear' }),
+      new tt.nn.AvgPool2d(2, { countIncludePad: false }),
+      new tt.nn.InstanceNorm2d(4, { affine: true }),
+      new tt.nn.ELU(0.5),
+      new tt.nn.Upsample({ scaleFactor: 2, mode: 'nearest' }),
+      new tt.nn.Hardswish(),
+      new tt.nn.Flatten(2),
+      new tt.nn.LayerNorm(324),
+      new tt.nn.GELU(),
+      new tt.nn.Mish(),
+      new tt.nn.Softplus(2),
+      new tt.nn.SELU(),
+      new tt.nn.Hardsigmoid(),
     );
     const x = tt.randn([2, 2, 8, 8]);
     const bytes = exportModelBytes(m, x);
     const got = await ortRun(bytes, x);
-    const want = tt.noGrad(() => { m.eval(); return m.forward(x); }).toTypedArray();
+    const want = tt
+      .noGrad(() => {
+        m.eval();
+        return m.forward(x);
+      })
+      .toTypedArray();
     let md = 0;
     for (let i = 0; i < want.length; i++) md = Math.max(md, Math.abs(got[i] - want[i]));
     assert.ok(md < 1e-4, `max diff ${md}`);
@@ -152,12 +202,15 @@ describe('onnx export: graph details', () => {
 
   test('adaptive pooling that enlarges by whole factors exports as nearest Resize', async () => {
     const m = new tt.nn.Sequential(new tt.nn.Conv2d(3, 4, 3), new tt.nn.AdaptiveAvgPool2d([6, 4]), new tt.nn.Flatten());
-    const x = tt.randn([2, 3, 5, 4]);   // conv → 3×2, pooled to 6×4
+    const x = tt.randn([2, 3, 5, 4]); // conv → 3×2, pooled to 6×4
     const got = await ortRun(exportModelBytes(m, x), x);
     const want = m.forward(x).toTypedArray();
     for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-5, `element ${i}`);
     const odd = new tt.nn.Sequential(new tt.nn.AdaptiveAvgPool2d(3));
-    assert.throws(() => exportModelBytes(odd, tt.randn([1, 1, 5, 5])), /adaptive avg pooling from 5×5 to 3×3 has unequal windows/);
+    assert.throws(
+      () => exportModelBytes(odd, tt.randn([1, 1, 5, 5])),
+      /adaptive avg pooling from 5×5 to 3×3 has unequal windows/,
+    );
   });
 
   test('errors: an untraceable functional op names itself; a bad opset is refused', () => {
@@ -167,7 +220,10 @@ describe('onnx export: graph details', () => {
       }
     }
     assert.throws(() => exportModelBytes(new Clamped(), tt.randn([1, 3])), /functional op 'clamp'.*nn\.Hardtanh/);
-    assert.throws(() => exportModelBytes(tt.models.lenet5(), tt.randn([1, 1, 28, 28]), { opset: 9 }), /opset must be an integer in 13\.\.21/);
+    assert.throws(
+      () => exportModelBytes(tt.models.lenet5(), tt.randn([1, 1, 28, 28]), { opset: 9 }),
+      /opset must be an integer in 13\.\.21/,
+    );
   });
 
   test('exportModel writes the same bytes exportModelBytes returns', () => {
@@ -193,7 +249,12 @@ describe('onnx export: opsets', () => {
       let md = 0;
       for (let i = 0; i < want.length; i++) md = Math.max(md, Math.abs(got[i] - want[i]));
       assert.ok(md < 1e-4, `max diff ${md}`);
-      const mlp = new tt.nn.Sequential(new tt.nn.Linear(8, 16), new tt.nn.GELU(), new tt.nn.Linear(16, 4), new tt.nn.GELU({ approximate: 'tanh' }));
+      const mlp = new tt.nn.Sequential(
+        new tt.nn.Linear(8, 16),
+        new tt.nn.GELU(),
+        new tt.nn.Linear(16, 4),
+        new tt.nn.GELU({ approximate: 'tanh' }),
+      );
       const xi = tt.randn([3, 8]);
       const g2 = await ortRun(exportModelBytes(mlp, xi, { opset }), xi);
       const w2 = mlp.forward(xi).toTypedArray();

@@ -37,14 +37,26 @@ function trajectory(name: string, make: Make, sam = false): { got: tt.Tensor; c:
 
 const optimizerCases: [string, Make, boolean?][] = [
   ['sgd_plain', (w, b) => new optim.SGD([w, b], { lr: 0.1 })],
-  ['sgd_momentum_dampening_wd', (w, b) => new optim.SGD([w, b], { lr: 0.05, momentum: 0.9, dampening: 0.3, weightDecay: 0.1 })],
+  [
+    'sgd_momentum_dampening_wd',
+    (w, b) => new optim.SGD([w, b], { lr: 0.05, momentum: 0.9, dampening: 0.3, weightDecay: 0.1 }),
+  ],
   ['sgd_nesterov', (w, b) => new optim.SGD([w, b], { lr: 0.05, momentum: 0.8, nesterov: true, weightDecay: 0.01 })],
-  ['sgd_groups_maximize', (w, b) => new optim.SGD([{ params: [w], lr: 0.2 }, { params: [b] }], { lr: 0.01, momentum: 0.5, maximize: true })],
+  [
+    'sgd_groups_maximize',
+    (w, b) => new optim.SGD([{ params: [w], lr: 0.2 }, { params: [b] }], { lr: 0.01, momentum: 0.5, maximize: true }),
+  ],
   ['adam', (w, b) => new optim.Adam([w, b], { lr: 0.1 })],
-  ['adam_amsgrad_wd', (w, b) => new optim.Adam([w, b], { lr: 0.05, betas: [0.8, 0.9], eps: 1e-6, weightDecay: 0.1, amsgrad: true })],
+  [
+    'adam_amsgrad_wd',
+    (w, b) => new optim.Adam([w, b], { lr: 0.05, betas: [0.8, 0.9], eps: 1e-6, weightDecay: 0.1, amsgrad: true }),
+  ],
   ['adamw', (w, b) => new optim.AdamW([w, b], { lr: 0.1, weightDecay: 0.5 })],
   ['rmsprop', (w, b) => new optim.RMSprop([w, b], { lr: 0.01 })],
-  ['rmsprop_centered_momentum', (w, b) => new optim.RMSprop([w, b], { lr: 0.01, alpha: 0.9, momentum: 0.7, centered: true, weightDecay: 0.05 })],
+  [
+    'rmsprop_centered_momentum',
+    (w, b) => new optim.RMSprop([w, b], { lr: 0.01, alpha: 0.9, momentum: 0.7, centered: true, weightDecay: 0.05 }),
+  ],
   ['sam_sgd', (w, b) => new optim.SAM([w, b], optim.SGD, { rho: 0.1, lr: 0.1, momentum: 0.9 }), true],
   ['sam_adaptive_sgd', (w, b) => new optim.SAM([w, b], optim.SGD, { rho: 0.5, adaptive: true, lr: 0.1 }), true],
 ];
@@ -82,8 +94,12 @@ test('optimizer stateDict/loadStateDict resumes exactly (Adam amsgrad, SGD momen
     const b2 = new nn.Parameter(decode(c.inputs.b0));
     const o2 = make(w2, b2);
     run(w2, b2, o2, 3);
-    const sd = JSON.parse(JSON.stringify(o2.stateDict(), (k, v) => (v instanceof tt.Tensor ? { t: Array.from(v.dataView()), s: v.shape } : v)),
-      (k, v) => (v && typeof v === 'object' && 't' in v ? tt.tensor(Float32Array.from(v.t), v.s) : v));
+    const sd = JSON.parse(
+      JSON.stringify(o2.stateDict(), (k, v) =>
+        v instanceof tt.Tensor ? { t: Array.from(v.dataView()), s: v.shape } : v,
+      ),
+      (k, v) => (v && typeof v === 'object' && 't' in v ? tt.tensor(Float32Array.from(v.t), v.s) : v),
+    );
     const w3 = new nn.Parameter(w2.detach().clone());
     const b3 = new nn.Parameter(b2.detach().clone());
     const o3 = make(w3, b3);
@@ -153,8 +169,8 @@ test('SAM: firstStep ascends by rho·g/‖g‖ (global norm), secondStep restore
   a.grad = tt.tensor([3, 0]);
   b.grad = tt.tensor([4]);
   sam.firstStep();
-  assertClose(a, [1 + 0.5 * 3 / 5, 0]);
-  assertClose(b, [2 + 0.5 * 4 / 5]);
+  assertClose(a, [1 + (0.5 * 3) / 5, 0]);
+  assertClose(b, [2 + (0.5 * 4) / 5]);
   a.grad = tt.tensor([1, 1]);
   b.grad = tt.tensor([1]);
   sam.secondStep();
@@ -195,10 +211,16 @@ type Sched = { step(metric?: number): void; getLastLr(): number[] };
 type MakeSched = (params: tt.Tensor[]) => [tt.optim.Optimizer<tt.optim.BaseOptions>, Sched];
 
 function sgdGroups(params: tt.Tensor[], extra: Partial<tt.optim.SGDOptions> = {}) {
-  return new optim.SGD(params.map((p) => ({ params: [p] })), { lr: 0.1, ...extra });
+  return new optim.SGD(
+    params.map((p) => ({ params: [p] })),
+    { lr: 0.1, ...extra },
+  );
 }
 
-function withSched(mk: (o: tt.optim.Optimizer<tt.optim.BaseOptions>) => Sched, extra: Partial<tt.optim.SGDOptions> = {}): MakeSched {
+function withSched(
+  mk: (o: tt.optim.Optimizer<tt.optim.BaseOptions>) => Sched,
+  extra: Partial<tt.optim.SGDOptions> = {},
+): MakeSched {
   return (params) => {
     const o = sgdGroups(params, extra);
     return [o, mk(o)];
@@ -211,14 +233,76 @@ const schedCases: [string, MakeSched, number, ('momentum' | 'beta1')?][] = [
   ['exponential_lr', withSched((o) => new optim.ExponentialLR(o, 0.9)), 1],
   ['cosine_annealing_lr', withSched((o) => new optim.CosineAnnealingLR(o, 10, 0.001)), 1],
   ['linear_lr', withSched((o) => new optim.LinearLR(o, { startFactor: 0.1, totalIters: 8 })), 1],
-  ['one_cycle_sgd', withSched((o) => new optim.OneCycleLR(o, 1.0, { totalSteps: 30 }), { momentum: 0.9 }), 1, 'momentum'],
-  ['one_cycle_adam_three_phase_linear', (params) => {
-    const o = new optim.Adam(params.map((p) => ({ params: [p] })), { lr: 0.1 });
-    return [o, new optim.OneCycleLR(o, [0.5, 0.2], { epochs: 3, stepsPerEpoch: 10, pctStart: 0.25, annealStrategy: 'linear', threePhase: true, divFactor: 10, finalDivFactor: 100 })];
-  }, 2, 'beta1'],
-  ['sequential_linear_cosine', withSched((o) => new optim.SequentialLR(o, [new optim.LinearLR(o, { startFactor: 0.1, totalIters: 5 }), new optim.CosineAnnealingLR(o, 20)], [5])), 1],
-  ['plateau_min_rel_cooldown', withSched((o) => new optim.ReduceLROnPlateau(o, { mode: 'min', factor: 0.5, patience: 2, threshold: 0.01, cooldown: 1, minLr: 0.01 })), 1],
-  ['plateau_max_abs', withSched((o) => new optim.ReduceLROnPlateau(o, { mode: 'max', factor: 0.3, patience: 1, threshold: 0.05, thresholdMode: 'abs' })), 1],
+  [
+    'one_cycle_sgd',
+    withSched((o) => new optim.OneCycleLR(o, 1.0, { totalSteps: 30 }), { momentum: 0.9 }),
+    1,
+    'momentum',
+  ],
+  [
+    'one_cycle_adam_three_phase_linear',
+    (params) => {
+      const o = new optim.Adam(
+        params.map((p) => ({ params: [p] })),
+        { lr: 0.1 },
+      );
+      return [
+        o,
+        new optim.OneCycleLR(o, [0.5, 0.2], {
+          epochs: 3,
+          stepsPerEpoch: 10,
+          pctStart: 0.25,
+          annealStrategy: 'linear',
+          threePhase: true,
+          divFactor: 10,
+          finalDivFactor: 100,
+        }),
+      ];
+    },
+    2,
+    'beta1',
+  ],
+  [
+    'sequential_linear_cosine',
+    withSched(
+      (o) =>
+        new optim.SequentialLR(
+          o,
+          [new optim.LinearLR(o, { startFactor: 0.1, totalIters: 5 }), new optim.CosineAnnealingLR(o, 20)],
+          [5],
+        ),
+    ),
+    1,
+  ],
+  [
+    'plateau_min_rel_cooldown',
+    withSched(
+      (o) =>
+        new optim.ReduceLROnPlateau(o, {
+          mode: 'min',
+          factor: 0.5,
+          patience: 2,
+          threshold: 0.01,
+          cooldown: 1,
+          minLr: 0.01,
+        }),
+    ),
+    1,
+  ],
+  [
+    'plateau_max_abs',
+    withSched(
+      (o) =>
+        new optim.ReduceLROnPlateau(o, {
+          mode: 'max',
+          factor: 0.3,
+          patience: 1,
+          threshold: 0.05,
+          thresholdMode: 'abs',
+        }),
+    ),
+    1,
+  ],
 ];
 
 for (const [name, make, groups, momentum] of schedCases) {
@@ -237,13 +321,21 @@ for (const [name, make, groups, momentum] of schedCases) {
     for (let i = 0; i < 30; i++) {
       opt.step();
       sched.step(metrics?.[i]);
-      assert.deepEqual(sched.getLastLr(), opt.paramGroups.map((g) => g.lr));
+      assert.deepEqual(
+        sched.getLastLr(),
+        opt.paramGroups.map((g) => g.lr),
+      );
       lrs.push(...opt.paramGroups.map((g) => g.lr));
       recordMomentum();
     }
     const expected = c.output.data;
     assert.equal(lrs.length, expected.length);
-    lrs.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) <= 1e-12 + 1e-9 * Math.abs(expected[i]), `${name}: lr at ${i} is ${v}, PyTorch ${expected[i]}`));
+    lrs.forEach((v, i) =>
+      assert.ok(
+        Math.abs(v - expected[i]) <= 1e-12 + 1e-9 * Math.abs(expected[i]),
+        `${name}: lr at ${i} is ${v}, PyTorch ${expected[i]}`,
+      ),
+    );
     if (momentum) assertClose(tt.tensor(moms), c.extra[0].data, { atol: 1e-7, rtol: 1e-6, what: `${name} momentum` });
   });
 }
@@ -276,13 +368,22 @@ test('scheduler stateDict round trip continues the same schedule; errors', () =>
     protected update(): void {}
   }
   assert.throws(() => new optim.OneCycleLR(new PlainGD([p], { lr: 0.1 }), 1, { totalSteps: 5 }), /momentum or betas/);
-  assert.doesNotThrow(() => new optim.OneCycleLR(new PlainGD([p], { lr: 0.1 }), 1, { totalSteps: 5, cycleMomentum: false }));
-  assert.throws(() => new optim.SequentialLR(o1, [new optim.StepLR(o1, 2)], [3]), /one milestone fewer than schedulers/);
+  assert.doesNotThrow(
+    () => new optim.OneCycleLR(new PlainGD([p], { lr: 0.1 }), 1, { totalSteps: 5, cycleMomentum: false }),
+  );
+  assert.throws(
+    () => new optim.SequentialLR(o1, [new optim.StepLR(o1, 2)], [3]),
+    /one milestone fewer than schedulers/,
+  );
 });
 
 test('SAM trains a module end to end and a scheduler on SAM drives the base optimizer', () => {
   const g = new tt.Generator(4);
-  const model = new nn.Sequential(new nn.Linear(3, 8, { generator: g }), new nn.Tanh(), new nn.Linear(8, 1, { generator: g }));
+  const model = new nn.Sequential(
+    new nn.Linear(3, 8, { generator: g }),
+    new nn.Tanh(),
+    new nn.Linear(8, 1, { generator: g }),
+  );
   const x = tt.randn([32, 3], { generator: g });
   const y = x.sum(1, true).sin();
   const lossFn = () => model.forward(x).sub(y).square().mean();

@@ -27,7 +27,11 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { na
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const native = !!process.env.TATAMI_PACKAGE_NATIVE;
 
-function sh(cmd: string, args: string[], opts: SpawnSyncOptions & { cwd: string }): { stdout: string; stderr: string; status: number | null } {
+function sh(
+  cmd: string,
+  args: string[],
+  opts: SpawnSyncOptions & { cwd: string },
+): { stdout: string; stderr: string; status: number | null } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000, ...opts });
   return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), status: r.status };
 }
@@ -48,17 +52,49 @@ test('npm pack → install offline in a fresh project → import, require, types
 
     // 2. What the tarball holds: the build, the prebuilt wasm, what the addon build needs, runtime data, licences —
     //    and none of the tests, docs, benchmarks, tools or TypeScript sources.
-    const files = ok(sh('tar', ['tzf', tarball], { cwd: tmp }), 'tar tzf').split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+    const files = ok(sh('tar', ['tzf', tarball], { cwd: tmp }), 'tar tzf')
+      .split('\n')
+      .filter(Boolean)
+      .map((f) => f.replace(/^package\//, ''));
     for (const f of [
-      'package.json', 'README.md', 'LICENSE', 'bin/tatami.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js',
-      'dist/data/worker.js', 'cjs/index.cjs', 'cjs/index.d.cts', 'build-wasm/tatami.wasm', 'build-wasm/tatami-mt.wasm',
-      'binding.gyp', 'native/src/addon.c', 'native/src/tt.h', 'scripts/build-native.mjs', 'scripts/build-wasm.mjs',
-      'data/fashion-mnist/train-images-idx3-ubyte.gz', 'data/fashion-mnist/LICENSE', 'assets/images/chelsea.png',
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'bin/tatami.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/main.js',
+      'dist/data/worker.js',
+      'cjs/index.cjs',
+      'cjs/index.d.cts',
+      'build-wasm/tatami.wasm',
+      'build-wasm/tatami-mt.wasm',
+      'binding.gyp',
+      'native/src/addon.c',
+      'native/src/tt.h',
+      'scripts/build-native.mjs',
+      'scripts/build-wasm.mjs',
+      'data/fashion-mnist/train-images-idx3-ubyte.gz',
+      'data/fashion-mnist/LICENSE',
+      'assets/images/chelsea.png',
       // The browser: the bundle with the four wasm builds beside it, its declarations, and the prebuilt modules.
-      'dist/browser/tatami.js', 'dist/browser.d.ts', 'dist/browser/tatami.wasm', 'dist/browser/tatami-mt.wasm',
-      'dist/browser/tatami-relaxed.wasm', 'dist/browser/tatami-mt-relaxed.wasm', 'wasm/tatami.wasm', 'wasm/manifest.json', 'scripts/wasm.mjs',
-    ]) assert.ok(files.includes(f), `tarball lacks ${f}`);
-    const stray = files.filter((f) => /^(test|docs|bench|tools|src|examples|node_modules|build|\.ci)\//.test(f) || f.endsWith('.map') || f.endsWith('.tgz'));
+      'dist/browser/tatami.js',
+      'dist/browser.d.ts',
+      'dist/browser/tatami.wasm',
+      'dist/browser/tatami-mt.wasm',
+      'dist/browser/tatami-relaxed.wasm',
+      'dist/browser/tatami-mt-relaxed.wasm',
+      'wasm/tatami.wasm',
+      'wasm/manifest.json',
+      'scripts/wasm.mjs',
+    ])
+      assert.ok(files.includes(f), `tarball lacks ${f}`);
+    const stray = files.filter(
+      (f) =>
+        /^(test|docs|bench|tools|src|examples|node_modules|build|\.ci)\//.test(f) ||
+        f.endsWith('.map') ||
+        f.endsWith('.tgz'),
+    );
     assert.deepEqual(stray, [], 'tarball ships files it should not');
 
     // 3. A fresh project installs the tarball with the registry unreachable.
@@ -66,7 +102,8 @@ test('npm pack → install offline in a fresh project → import, require, types
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
     const env = { ...process.env, ...(native ? {} : { TATAMI_SKIP_NATIVE: '1' }), npm_config_update_notifier: 'false' };
-    const install = (mode: string) => sh(npm, ['install', mode, '--no-audit', '--no-fund', '--foreground-scripts', tarball], { cwd: app, env });
+    const install = (mode: string) =>
+      sh(npm, ['install', mode, '--no-audit', '--no-fund', '--foreground-scripts', tarball], { cwd: app, env });
     let r = install('--offline');
     if (r.status !== 0 && /ENOTCACHED/.test(r.stdout + r.stderr)) {
       console.log('# npm cache is cold (node_modules not from `npm ci`): retrying with --prefer-offline');
@@ -74,10 +111,16 @@ test('npm pack → install offline in a fresh project → import, require, types
     }
     const log = ok(r, 'npm install <tarball>');
     assert.match(log, native ? /native addon built/ : /native addon not built \(TATAMI_SKIP_NATIVE is set\)/);
-    assert.match(log, /wasm kernels: prebuilt modules/, 'the install uses the shipped prebuilt wasm modules (no clang needed)');
+    assert.match(
+      log,
+      /wasm kernels: prebuilt modules/,
+      'the install uses the shipped prebuilt wasm modules (no clang needed)',
+    );
 
     // 4. ESM: the namespace, a computation, the training API; accelerated out of the box.
-    writeFileSync(join(app, 'esm.mjs'), `
+    writeFileSync(
+      join(app, 'esm.mjs'),
+      `
       import * as tt from 'tatami';
       import { fit, evaluate, ConfusionMatrix, ProgressBar, saveCheckpoint, loadCheckpoint } from 'tatami';
       const y = tt.F.conv2d(tt.ones([1, 1, 4, 4]), tt.ones([1, 1, 3, 3]));
@@ -86,8 +129,16 @@ test('npm pack → install offline in a fresh project → import, require, types
         train: [fit, evaluate, ConfusionMatrix, ProgressBar, saveCheckpoint, loadCheckpoint].map((f) => typeof f),
         autoencoder: typeof tt.viz.ConvAutoencoder, models: tt.models.listModels().length,
         embedded: new tt.data.FashionMNIST({ train: false, subset: 'embedded' }).length,
-      }));`);
-    const esm = JSON.parse(ok(sh('node', ['esm.mjs'], { cwd: app }), 'ESM import').trim()) as { backend: string; sum: number; train: string[]; autoencoder: string; models: number; embedded: number };
+      }));`,
+    );
+    const esm = JSON.parse(ok(sh('node', ['esm.mjs'], { cwd: app }), 'ESM import').trim()) as {
+      backend: string;
+      sum: number;
+      train: string[];
+      autoencoder: string;
+      models: number;
+      embedded: number;
+    };
     assert.equal(esm.embedded, 1000, 'the shipped Fashion-MNIST subset is found from node_modules/tatami/dist');
     assert.match(esm.backend, native ? /^native/ : /^wasm/);
     assert.equal(esm.sum, 36);
@@ -96,17 +147,26 @@ test('npm pack → install offline in a fresh project → import, require, types
     assert.ok(esm.models > 20);
 
     // 5. CommonJS: require('tatami') gives the same namespace (one module instance: same Tensor class).
-    writeFileSync(join(app, 'cjs.cjs'), `
+    writeFileSync(
+      join(app, 'cjs.cjs'),
+      `
       const tt = require('tatami');
       import('tatami').then((esm) => {
         console.log(JSON.stringify({ same: esm.Tensor === tt.Tensor, keys: Object.keys(tt).length, v: tt.tensor([1, 2, 3]).sum().item() }));
-      });`);
-    const cjs = JSON.parse(ok(sh('node', ['cjs.cjs'], { cwd: app }), 'CommonJS require').trim()) as { same: boolean; keys: number; v: number };
+      });`,
+    );
+    const cjs = JSON.parse(ok(sh('node', ['cjs.cjs'], { cwd: app }), 'CommonJS require').trim()) as {
+      same: boolean;
+      keys: number;
+      v: number;
+    };
     assert.deepEqual({ same: cjs.same, v: cjs.v }, { same: true, v: 6 });
     assert.ok(cjs.keys > 100);
 
     // 6. Types: strict, no skipLibCheck, no DOM lib; the @ts-expect-error lines fail the check if types were `any`.
-    writeFileSync(join(app, 'check.mts'), `
+    writeFileSync(
+      join(app, 'check.mts'),
+      `
       import * as tt from 'tatami';
       import { fit, type FitOptions, type EpochRecord, type Callback } from 'tatami';
       const model = new tt.nn.Sequential(new tt.nn.Flatten(), new tt.nn.Linear(4, 2));
@@ -117,49 +177,98 @@ test('npm pack → install offline in a fresh project → import, require, types
       const h: Promise<EpochRecord[]> = fit(model, [[x, tt.zeros([8], { dtype: 'int32' })]] as unknown as tt.train.BatchSource, { ...opts, callbacks: [cb] });
       // @ts-expect-error a shape is an array of numbers
       tt.zeros('2');
-      console.log(n, h);`);
-    writeFileSync(join(app, 'check.cts'), `
+      console.log(n, h);`,
+    );
+    writeFileSync(
+      join(app, 'check.cts'),
+      `
       import tt = require('tatami');
       const y: tt.Tensor = tt.ones([4]);
       // @ts-expect-error item() returns a number
       const s: string = y.sum().item();
-      console.log(s);`);
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022'], strict: true, noEmit: true,
-        skipLibCheck: false, types: ['node'], typeRoots: [join(root, 'node_modules', '@types')],
-      },
-      files: ['check.mts', 'check.cts'],
-    }));
-    ok(sh('node', [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: app }), 'typecheck against the shipped declarations');
+      console.log(s);`,
+    );
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          lib: ['es2022'],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [join(root, 'node_modules', '@types')],
+        },
+        files: ['check.mts', 'check.cts'],
+      }),
+    );
+    ok(
+      sh('node', [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: app }),
+      'typecheck against the shipped declarations',
+    );
 
     // 7. The command: npx tatami --version / --help from the installed bin.
-    assert.equal(ok(sh('npx', ['--no-install', 'tatami', '--version'], { cwd: app, env }), 'npx tatami --version').trim(), pkg.version);
-    assert.match(ok(sh('npx', ['--no-install', 'tatami', '--help'], { cwd: app, env }), 'npx tatami --help'), /train.*\n[\s\S]*predict/);
-    assert.match(ok(sh('npx', ['--no-install', 'tatami', 'summary', '--model', 'small_cnn'], { cwd: app, env }), 'npx tatami summary'), /421,642/);
+    assert.equal(
+      ok(sh('npx', ['--no-install', 'tatami', '--version'], { cwd: app, env }), 'npx tatami --version').trim(),
+      pkg.version,
+    );
+    assert.match(
+      ok(sh('npx', ['--no-install', 'tatami', '--help'], { cwd: app, env }), 'npx tatami --help'),
+      /train.*\n[\s\S]*predict/,
+    );
+    assert.match(
+      ok(
+        sh('npx', ['--no-install', 'tatami', 'summary', '--model', 'small_cnn'], { cwd: app, env }),
+        'npx tatami summary',
+      ),
+      /421,642/,
+    );
 
     // 7b. Conditional exports: a bundler targeting the browser gets dist/browser/tatami.js and no node: module;
     //     one targeting Node gets dist/index.js.
-    writeFileSync(join(app, 'page.mjs'), `import * as tt from 'tatami';\nconsole.log(tt.backendInfo(), await tt.loadWasm());\n`);
+    writeFileSync(
+      join(app, 'page.mjs'),
+      `import * as tt from 'tatami';\nconsole.log(tt.backendInfo(), await tt.loadWasm());\n`,
+    );
     const bundle = (platform: 'browser' | 'node') => {
-      const r = sh(process.execPath, ['-e', `
+      const r = sh(
+        process.execPath,
+        [
+          '-e',
+          `
         import(${JSON.stringify(join(root, 'node_modules', 'esbuild', 'lib', 'main.js'))}).then(async ({ build }) => {
           const r = await build({ entryPoints: ['page.mjs'], bundle: true, write: false, format: 'esm', platform: '${platform}',
             metafile: true, logLevel: 'silent', external: ['tatami-native-unused'], outfile: 'out.js' });
           console.log(JSON.stringify(Object.keys(r.metafile.inputs)));
-        });`], { cwd: app });
+        });`,
+        ],
+        { cwd: app },
+      );
       return JSON.parse(ok(r, `esbuild --platform=${platform}`).trim()) as string[];
     };
     const browserInputs = bundle('browser');
     assert.ok(browserInputs.includes('node_modules/tatami/dist/browser/tatami.js'), browserInputs.join('\n'));
-    assert.deepEqual(browserInputs.filter((f) => f.startsWith('node:') || f.includes('/dist/index.js')), []);
+    assert.deepEqual(
+      browserInputs.filter((f) => f.startsWith('node:') || f.includes('/dist/index.js')),
+      [],
+    );
     assert.ok(bundle('node').includes('node_modules/tatami/dist/index.js'));
 
     // 8. Without the wasm modules (and no addon) Tatami says once, on stderr, that it runs on the reference backend.
     if (!native) {
       const wasmDir = join(app, 'node_modules', 'tatami', 'build-wasm');
       renameSync(wasmDir, wasmDir + '.off');
-      const ref = sh('node', ['-e', `import('tatami').then((tt) => { tt.ones([2]).add(1); tt.ones([3]).mul(2); console.log(tt.getBackendName()); })`], { cwd: app, env: { ...env, TATAMI_BACKEND: '' } });
+      const ref = sh(
+        'node',
+        [
+          '-e',
+          `import('tatami').then((tt) => { tt.ones([2]).add(1); tt.ones([3]).mul(2); console.log(tt.getBackendName()); })`,
+        ],
+        { cwd: app, env: { ...env, TATAMI_BACKEND: '' } },
+      );
       assert.equal(ok(ref, 'reference fallback').trim(), 'reference');
       const warnings = ref.stderr.split('\n').filter((l) => l.includes('reference backend'));
       assert.equal(warnings.length, 1, ref.stderr);

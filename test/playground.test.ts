@@ -14,7 +14,9 @@ import * as tt from '../src/index.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = process.env.PLAYGROUND_SCREENSHOTS === '1';
-const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (scripts/setup-system.sh installs it; or set CHROMIUM_PATH)`;
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `no Chromium at ${CHROMIUM} (scripts/setup-system.sh installs it; or set CHROMIUM_PATH)`;
 
 type Browser = import('playwright-core').Browser;
 type Page = import('playwright-core').Page;
@@ -28,14 +30,19 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
 
   before(async () => {
     // @ts-expect-error -- plain ESM script without type declarations
-    const pg = (await import('../scripts/playground.mjs')) as { buildPlayground(): Promise<unknown>; servePlayground(o: object): Promise<Server> };
+    const pg = (await import('../scripts/playground.mjs')) as {
+      buildPlayground(): Promise<unknown>;
+      servePlayground(o: object): Promise<Server>;
+    };
     await pg.buildPlayground();
     server = await pg.servePlayground({ port: 0 });
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+    });
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     await page.goto(`${base}/web/`);
     await page.waitForSelector('body[data-ready=true]', { timeout: 90_000 });
@@ -53,7 +60,8 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
     // The page's own kernels (convolution section) are the threaded wasm build.
     assert.match((await page.getAttribute('#backend-info', 'data-backend')) ?? '', /^wasm/);
     assert.ok(Number(await page.getAttribute('#backend-info', 'data-threads')) > 1, 'threads on the main page');
-    for (const id of ['#conv-canvas', '#step-result', '#im2col-check', '#probs .bar', '#layers .maps button']) assert.ok(await page.$(id), `${id} rendered`);
+    for (const id of ['#conv-canvas', '#step-result', '#im2col-check', '#probs .bar', '#layers .maps button'])
+      assert.ok(await page.$(id), `${id} rendered`);
     assert.equal(Number(await page.getAttribute('#im2col-check', 'data-maxdiff')), 0, 'im2col matmul equals conv2d');
   });
 
@@ -67,16 +75,25 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
     await page.selectOption('#display', 'clamp');
     await page.selectOption('#pool', 'max');
     // (No named inner functions in evaluate: tsx's keepNames would reference a helper the page lacks.)
-    const [input, conv, pool] = await page.evaluate(() => ['input-canvas', 'conv-canvas', 'pool-canvas'].map((id) => {
-      const c = document.getElementById(id) as HTMLCanvasElement;
-      return { w: c.width, h: c.height, px: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data) };
-    }));
+    const [input, conv, pool] = await page.evaluate(() =>
+      ['input-canvas', 'conv-canvas', 'pool-canvas'].map((id) => {
+        const c = document.getElementById(id) as HTMLCanvasElement;
+        return {
+          w: c.width,
+          h: c.height,
+          px: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data),
+        };
+      }),
+    );
     const got = { input, conv, pool };
     const { w, h, px } = got.input;
     const x = tt.zeros([1, 3, h, w]);
     for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) x.storage[c * w * h + i] = px[4 * i + c];
     const k = [-3, -1, 0, -1, 1, 1, 0, 1, 2];
-    const wt = tt.tensor(Float32Array.from({ length: 27 }, (_, i) => k[i % 9]), [3, 1, 3, 3]);
+    const wt = tt.tensor(
+      Float32Array.from({ length: 27 }, (_, i) => k[i % 9]),
+      [3, 1, 3, 3],
+    );
     const y = tt.F.conv2d(x, wt, null, { stride: 2, dilation: 2, padding: 2, paddingMode: 'reflect', groups: 3 });
     const compare = (t: tt.Tensor, canvas: { w: number; h: number; px: number[] }, what: string) => {
       const [, , oh, ow] = t.shape;
@@ -84,13 +101,17 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
       const want = new Uint8ClampedArray(3 * oh * ow);
       const d = t.contiguous().toTypedArray();
       let off = 0;
-      for (let i = 0; i < oh * ow; i++) for (let c = 0; c < 3; c++) {
-        want[3 * i + c] = d[c * oh * ow + i]; // the same rounding and clamping as the page's ImageData
-        const diff = Math.abs(want[3 * i + c] - canvas.px[4 * i + c]);
-        // float32 sums in another order may land on the other side of a .5: at most 1 level, rarely.
-        assert.ok(diff <= 1, `${what} pixel ${i} channel ${c}: page ${canvas.px[4 * i + c]}, Node ${want[3 * i + c]}`);
-        if (diff) off++;
-      }
+      for (let i = 0; i < oh * ow; i++)
+        for (let c = 0; c < 3; c++) {
+          want[3 * i + c] = d[c * oh * ow + i]; // the same rounding and clamping as the page's ImageData
+          const diff = Math.abs(want[3 * i + c] - canvas.px[4 * i + c]);
+          // float32 sums in another order may land on the other side of a .5: at most 1 level, rarely.
+          assert.ok(
+            diff <= 1,
+            `${what} pixel ${i} channel ${c}: page ${canvas.px[4 * i + c]}, Node ${want[3 * i + c]}`,
+          );
+          if (diff) off++;
+        }
       assert.ok(off <= oh * ow * 3 * 0.002, `${what}: ${off} values off by one`);
     };
     compare(y, got.conv, 'conv2d');
@@ -104,20 +125,31 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
     const r = await page.evaluate(() => {
       const e = document.getElementById('step-result')!;
       const c = document.getElementById('input-canvas') as HTMLCanvasElement;
-      return { sum: Number(e.dataset.sum), conv: Number(e.dataset.conv), window: JSON.parse(e.dataset.window!) as number[], products: JSON.parse(e.dataset.products!) as number[],
-        px: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data), w: c.width, h: c.height };
+      return {
+        sum: Number(e.dataset.sum),
+        conv: Number(e.dataset.conv),
+        window: JSON.parse(e.dataset.window!) as number[],
+        products: JSON.parse(e.dataset.products!) as number[],
+        px: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data),
+        w: c.width,
+        h: c.height,
+      };
     });
     // Green channel, output (7, 0), stride 2, dilation 2, reflect padding 2: taps at rows 14-2+{0,2,4}, cols -2+{0,2,4}.
     const reflect = (i: number, n: number) => (i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i);
     const k = [-3, -1, 0, -1, 1, 1, 0, 1, 2];
     const window: number[] = [];
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
-      const y = reflect(14 - 2 + 2 * i, r.h);
-      const x = reflect(-2 + 2 * j, r.w);
-      window.push(r.px[4 * (y * r.w + x) + 1]);
-    }
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) {
+        const y = reflect(14 - 2 + 2 * i, r.h);
+        const x = reflect(-2 + 2 * j, r.w);
+        window.push(r.px[4 * (y * r.w + x) + 1]);
+      }
     assert.deepEqual(r.window, window);
-    assert.deepEqual(r.products, window.map((v, i) => v * k[i]));
+    assert.deepEqual(
+      r.products,
+      window.map((v, i) => v * k[i]),
+    );
     const sum = window.reduce((s, v, i) => s + v * k[i], 0);
     assert.equal(r.sum, sum);
     assert.ok(Math.abs(r.conv - sum) < 1e-3, `conv2d ${r.conv} vs hand sum ${sum}`);
@@ -131,25 +163,55 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
     const steps = Number(process.env.PLAYGROUND_TRAIN_STEPS ?? 40);
     const t0 = Date.now();
     await page.evaluate((maxSteps) => {
-      const w = window as unknown as { playground: { startTraining(o: object): Promise<unknown> }; trainDone?: Promise<unknown> };
+      const w = window as unknown as {
+        playground: { startTraining(o: object): Promise<unknown> };
+        trainDone?: Promise<unknown>;
+      };
       w.trainDone = w.playground.startTraining({ epochs: 1, batchSize: 32, maxSteps });
     }, steps);
     // Pause: the worker stops between steps (no progress for a while), the page keeps computing; then resume.
-    await page.waitForFunction(() => /step \d+/.test(document.getElementById('train-status')!.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => /step \d+/.test(document.getElementById('train-status')!.textContent ?? ''),
+      undefined,
+      { timeout: 60_000 },
+    );
     await page.click('#train-pause');
     await page.waitForTimeout(1500); // a step in flight may still report
-    const stepAt = async () => (await page.evaluate(() => ((window as unknown as { playground: { trainLog: { type: string; step?: number }[] } }).playground.trainLog.filter((m) => m.type === 'progress').at(-1)?.step ?? 0)));
+    const stepAt = async () =>
+      await page.evaluate(
+        () =>
+          (window as unknown as { playground: { trainLog: { type: string; step?: number }[] } }).playground.trainLog
+            .filter((m) => m.type === 'progress')
+            .at(-1)?.step ?? 0,
+      );
     const paused = await stepAt();
     await page.selectOption('#preset', { label: 'Gaussian blur' }); // the page stays responsive meanwhile
     await page.waitForTimeout(2000); // running, the worker reports at least every 400 ms
     assert.equal(await stepAt(), paused, 'no progress while paused');
     assert.equal(await page.textContent('#train-pause'), 'Resume');
     await page.click('#train-pause');
-    const done = await page.evaluate(() => (window as unknown as { trainDone: Promise<{ testAccuracy: number; steps: number }> }).trainDone);
-    const log = await page.evaluate(() => ((window as unknown as { playground: unknown }).playground as { trainLog: { type: string; backend?: string; threads?: number; isolated?: boolean; imagesPerSecond?: number }[] }).trainLog);
+    const done = await page.evaluate(
+      () => (window as unknown as { trainDone: Promise<{ testAccuracy: number; steps: number }> }).trainDone,
+    );
+    const log = await page.evaluate(
+      () =>
+        (
+          (window as unknown as { playground: unknown }).playground as {
+            trainLog: {
+              type: string;
+              backend?: string;
+              threads?: number;
+              isolated?: boolean;
+              imagesPerSecond?: number;
+            }[];
+          }
+        ).trainLog,
+    );
     const ready = log.find((m) => m.type === 'ready')!;
     const ips = log.filter((m) => m.type === 'progress').map((m) => m.imagesPerSecond!);
-    console.log(`# in-page training: ${done.steps} steps in ${((Date.now() - t0) / 1000).toFixed(1)} s, test accuracy ${(100 * done.testAccuracy).toFixed(1)}%, ${ready.backend} × ${ready.threads} threads, last ${ips.at(-1)?.toFixed(0)} img/s`);
+    console.log(
+      `# in-page training: ${done.steps} steps in ${((Date.now() - t0) / 1000).toFixed(1)} s, test accuracy ${(100 * done.testAccuracy).toFixed(1)}%, ${ready.backend} × ${ready.threads} threads, last ${ips.at(-1)?.toFixed(0)} img/s`,
+    );
     assert.equal(done.steps, steps);
     assert.ok(done.testAccuracy > 0.55, `test accuracy after ${steps} steps: ${done.testAccuracy}`);
     assert.equal(ready.isolated, true);
@@ -175,23 +237,30 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
     try {
       await page.waitForTimeout(200);
       const r = await page.evaluate(() => {
-        const unlabelled = Array.from(document.querySelectorAll('input, select, button, canvas[tabindex]')).filter((e) => {
-          const el = e as HTMLInputElement;
-          const named = el.labels?.length || el.getAttribute('aria-label') || (e.tagName === 'BUTTON' && e.textContent!.trim());
-          return !named;
-        }).map((e) => e.outerHTML.slice(0, 80));
+        const unlabelled = Array.from(document.querySelectorAll('input, select, button, canvas[tabindex]'))
+          .filter((e) => {
+            const el = e as HTMLInputElement;
+            const named =
+              el.labels?.length || el.getAttribute('aria-label') || (e.tagName === 'BUTTON' && e.textContent!.trim());
+            return !named;
+          })
+          .map((e) => e.outerHTML.slice(0, 80));
         return { overflow: document.documentElement.scrollWidth - window.innerWidth, unlabelled };
       });
       assert.deepEqual(r.unlabelled, []);
       assert.ok(r.overflow <= 0, `page wider than the phone by ${r.overflow} px`);
       if (shots) await page.screenshot({ path: 'docs/images/playground-phone.png' });
       // Keyboard: the preset menu takes focus and the arrow keys change it (a native select), and the output follows.
-      const before = await page.evaluate(() => (document.getElementById('conv-canvas') as HTMLCanvasElement).toDataURL());
+      const before = await page.evaluate(() =>
+        (document.getElementById('conv-canvas') as HTMLCanvasElement).toDataURL(),
+      );
       const preset = await page.inputValue('#preset');
       await page.focus('#preset');
       await page.keyboard.press(preset === '0' ? 'ArrowDown' : 'ArrowUp');
       assert.notEqual(await page.inputValue('#preset'), preset);
-      const after = await page.evaluate(() => (document.getElementById('conv-canvas') as HTMLCanvasElement).toDataURL());
+      const after = await page.evaluate(() =>
+        (document.getElementById('conv-canvas') as HTMLCanvasElement).toDataURL(),
+      );
       assert.notEqual(after, before, 'a keyboard change of the preset redraws the output');
     } finally {
       await page.setViewportSize({ width: 1280, height: 900 });

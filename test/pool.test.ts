@@ -22,7 +22,9 @@ golden('avgpool_k2', ({ x }) => F.avgPool2d(x, 2));
 golden('avgpool_k3_s2_p1', ({ x }) => F.avgPool2d(x, 3, { stride: 2, padding: 1 }));
 golden('avgpool_exclude_pad', ({ x }) => F.avgPool2d(x, 3, { stride: 2, padding: 1, countIncludePad: false }));
 golden('avgpool_ceil', ({ x }) => F.avgPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true }));
-golden('avgpool_ceil_exclude', ({ x }) => F.avgPool2d(x, [2, 3], { stride: [2, 2], padding: [1, 1], ceilMode: true, countIncludePad: false }));
+golden('avgpool_ceil_exclude', ({ x }) =>
+  F.avgPool2d(x, [2, 3], { stride: [2, 2], padding: [1, 1], ceilMode: true, countIncludePad: false }),
+);
 golden('avgpool_divisor', ({ x }) => F.avgPool2d(x, 3, { stride: 2, padding: 1, divisorOverride: 4 }));
 golden('adaptive_avg_7to3', ({ x }) => F.adaptiveAvgPool2d(x, 3));
 golden('adaptive_avg_5x7to2x3', ({ x }) => F.adaptiveAvgPool2d(x, [2, 3]));
@@ -34,7 +36,9 @@ golden('adaptive_max_5x7to2x3', ({ x }) => F.adaptiveMaxPool2d(x, [2, 3]));
 golden('adaptive_max_global', ({ x }) => F.adaptiveMaxPool2d(x, 1));
 golden('maxunpool_default', ({ x, indices }) => F.maxUnpool2d(x, indices, 2));
 golden('maxunpool_output_size', ({ x, indices }) => F.maxUnpool2d(x, indices, 2, { outputSize: [5, 7] }));
-golden('maxunpool_pad', ({ x, indices }) => F.maxUnpool2d(x, indices, 3, { stride: 3, padding: 1, outputSize: [6, 6] }));
+golden('maxunpool_pad', ({ x, indices }) =>
+  F.maxUnpool2d(x, indices, 3, { stride: 3, padding: 1, outputSize: [6, 6] }),
+);
 
 test('gradcheck: max/avg pooling in every configuration (float64)', () => {
   forEachBackend(() => {
@@ -70,17 +74,49 @@ test('gradcheck: adaptive pooling with non-divisible sizes and maxUnpool2d (floa
 });
 
 test('2×2 max pooling, hand-computed', () => {
-  const x = tt.tensor([[1, 2, 3, 4], [5, 6, 7, 8], [16, 15, 14, 13], [12, 11, 10, 9]]).reshape(1, 1, 4, 4);
+  const x = tt
+    .tensor([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+      [16, 15, 14, 13],
+      [12, 11, 10, 9],
+    ])
+    .reshape(1, 1, 4, 4);
   forEachBackend(() => {
-    assert.deepEqual(F.maxPool2d(x, 2).reshape(2, 2).toArray(), [[6, 8], [16, 14]]);
+    assert.deepEqual(F.maxPool2d(x, 2).reshape(2, 2).toArray(), [
+      [6, 8],
+      [16, 14],
+    ]);
     const [v, idx] = F.maxPool2d(x, 2, { returnIndices: true });
-    assert.deepEqual(v.reshape(2, 2).toArray(), [[6, 8], [16, 14]]);
+    assert.deepEqual(v.reshape(2, 2).toArray(), [
+      [6, 8],
+      [16, 14],
+    ]);
     assert.equal(idx.dtype, 'int32');
-    assert.deepEqual(idx.reshape(2, 2).toArray(), [[5, 7], [8, 10]]); // flat h·w positions, as torch
-    assert.deepEqual(F.maxUnpool2d(v, idx, 2).reshape(4, 4).toArray(), [[0, 0, 0, 0], [0, 6, 0, 8], [16, 0, 14, 0], [0, 0, 0, 0]]);
-    assert.deepEqual(F.avgPool2d(x, 2).reshape(2, 2).toArray(), [[3.5, 5.5], [13.5, 11.5]]);
+    assert.deepEqual(idx.reshape(2, 2).toArray(), [
+      [5, 7],
+      [8, 10],
+    ]); // flat h·w positions, as torch
+    assert.deepEqual(F.maxUnpool2d(v, idx, 2).reshape(4, 4).toArray(), [
+      [0, 0, 0, 0],
+      [0, 6, 0, 8],
+      [16, 0, 14, 0],
+      [0, 0, 0, 0],
+    ]);
+    assert.deepEqual(F.avgPool2d(x, 2).reshape(2, 2).toArray(), [
+      [3.5, 5.5],
+      [13.5, 11.5],
+    ]);
     // torch accepts a negative divisor_override: avg_pool2d(arange(16).view(1,1,4,4), 2, divisor_override=-2)
-    assert.deepEqual(F.avgPool2d(tt.arange(16, undefined, 1, { dtype: 'float32' }).reshape(1, 1, 4, 4), 2, { divisorOverride: -2 }).reshape(2, 2).toArray(), [[-5, -9], [-21, -25]]);
+    assert.deepEqual(
+      F.avgPool2d(tt.arange(16, undefined, 1, { dtype: 'float32' }).reshape(1, 1, 4, 4), 2, { divisorOverride: -2 })
+        .reshape(2, 2)
+        .toArray(),
+      [
+        [-5, -9],
+        [-21, -25],
+      ],
+    );
     assert.deepEqual(F.adaptiveAvgPool2d(x, 1).reshape(1).toArray(), [8.5]);
     assert.deepEqual(F.adaptiveMaxPool2d(x, 1).reshape(1).toArray(), [16]);
   });
@@ -93,7 +129,10 @@ test('pool output sizes follow PyTorch (ceilMode never starts a window in the ri
   assert.equal(size(6, 3, { stride: 2, ceilMode: true }), 3);
   assert.equal(size(5, 2, { stride: 2, padding: 1, ceilMode: true }), 3); // torch: 3, not ceil((5+2-2)/2)+1 = 4
   assert.equal(size(7, 3, { stride: 2, padding: 1 }), 4);
-  assert.equal(F.avgPool2d(tt.zeros([1, 1, 6, 8]), 3, { stride: 2, padding: 1, ceilMode: true }).shape.join(), '1,1,4,5');
+  assert.equal(
+    F.avgPool2d(tt.zeros([1, 1, 6, 8]), 3, { stride: 2, padding: 1, ceilMode: true }).shape.join(),
+    '1,1,4,5',
+  );
   const [vals, idx] = F.adaptiveMaxPool2d(tt.zeros([3, 7, 5]), [3, null], { returnIndices: true });
   assert.deepEqual(vals.shape, [3, 3, 5]);
   assert.deepEqual(idx.shape, [3, 3, 5]);
@@ -101,25 +140,59 @@ test('pool output sizes follow PyTorch (ceilMode never starts a window in the ri
 
 test('pool errors name the op and the shapes', () => {
   const x = tt.ones([1, 2, 5, 5]);
-  assert.throws(() => F.maxPool2d(x, 2, { padding: 2 }), /maxPool2d: padding \[2,2\] must be at most half the kernel size \[2,2\]/);
-  assert.throws(() => F.avgPool2d(x, 3, { padding: [1, 2] }), /avgPool2d: padding \[1,2\] must be at most half the kernel size \[3,3\]/);
-  assert.throws(() => F.maxPool2d(x, 6), /maxPool2d: output size 0×0 is too small: input \[1, 2, 5, 5\], kernel \[6,6\]/);
-  assert.throws(() => F.maxPool2d(tt.ones([5, 5]), 2), /maxPool2d: expected input of rank 3 or 4 \(NCHW, or CHW unbatched\), got shape \[5, 5\]/);
+  assert.throws(
+    () => F.maxPool2d(x, 2, { padding: 2 }),
+    /maxPool2d: padding \[2,2\] must be at most half the kernel size \[2,2\]/,
+  );
+  assert.throws(
+    () => F.avgPool2d(x, 3, { padding: [1, 2] }),
+    /avgPool2d: padding \[1,2\] must be at most half the kernel size \[3,3\]/,
+  );
+  assert.throws(
+    () => F.maxPool2d(x, 6),
+    /maxPool2d: output size 0×0 is too small: input \[1, 2, 5, 5\], kernel \[6,6\]/,
+  );
+  assert.throws(
+    () => F.maxPool2d(tt.ones([5, 5]), 2),
+    /maxPool2d: expected input of rank 3 or 4 \(NCHW, or CHW unbatched\), got shape \[5, 5\]/,
+  );
   assert.throws(() => F.maxPool2d(x, 2, { stride: 0.5 }), /maxPool2d: stride must be an integer ≥ 1/);
-  assert.throws(() => F.avgPool2d(x, 2, { divisorOverride: 0 }), /avgPool2d: divisorOverride must be a non-zero integer/);
+  assert.throws(
+    () => F.avgPool2d(x, 2, { divisorOverride: 0 }),
+    /avgPool2d: divisorOverride must be a non-zero integer/,
+  );
   assert.throws(() => F.adaptiveAvgPool2d(x, [0, 2]), /adaptiveAvgPool2d: outputSize must be a positive integer/);
   const [v, idx] = F.maxPool2d(x, 2, { returnIndices: true });
-  assert.throws(() => F.maxUnpool2d(v, idx.reshape(1, 2, 4), 2), /maxUnpool2d: indices shape \[1, 2, 4\] must match input shape \[1, 2, 2, 2\]/);
+  assert.throws(
+    () => F.maxUnpool2d(v, idx.reshape(1, 2, 4), 2),
+    /maxUnpool2d: indices shape \[1, 2, 4\] must match input shape \[1, 2, 2, 2\]/,
+  );
   assert.throws(() => F.maxUnpool2d(v, idx.to('float32'), 2), /maxUnpool2d: indices must be an int32 tensor/);
-  assert.throws(() => F.maxUnpool2d(v, idx, 2, { outputSize: [7, 5] }), /maxUnpool2d: invalid outputSize \[7,5\] \(dim 0 must be between 2 and 6, exclusive\)/);
+  assert.throws(
+    () => F.maxUnpool2d(v, idx, 2, { outputSize: [7, 5] }),
+    /maxUnpool2d: invalid outputSize \[7,5\] \(dim 0 must be between 2 and 6, exclusive\)/,
+  );
   const bad = tt.full([1, 2, 2, 2], 16, { dtype: 'int32' });
-  assert.throws(() => F.maxUnpool2d(v, bad, 2), /maxUnpool2d: index 16 \(element 0 of indices \[1, 2, 2, 2\]\) is outside the 4×4 output plane/);
+  assert.throws(
+    () => F.maxUnpool2d(v, bad, 2),
+    /maxUnpool2d: index 16 \(element 0 of indices \[1, 2, 2, 2\]\) is outside the 4×4 output plane/,
+  );
 });
 
 test('max pooling propagates NaN and keeps the first index of an all −∞ window, like torch', () => {
-  const x = tt.tensor([[1, NaN, 3, 4], [5, 6, 7, 8], [-Infinity, -Infinity, 2, 1], [-Infinity, -Infinity, 0, 9]]).reshape(1, 1, 4, 4);
+  const x = tt
+    .tensor([
+      [1, NaN, 3, 4],
+      [5, 6, 7, 8],
+      [-Infinity, -Infinity, 2, 1],
+      [-Infinity, -Infinity, 0, 9],
+    ])
+    .reshape(1, 1, 4, 4);
   forEachBackend(() => {
-    for (const [v, idx] of [F.maxPool2d(x, 2, { returnIndices: true }), F.adaptiveMaxPool2d(x, 2, { returnIndices: true })]) {
+    for (const [v, idx] of [
+      F.maxPool2d(x, 2, { returnIndices: true }),
+      F.adaptiveMaxPool2d(x, 2, { returnIndices: true }),
+    ]) {
       assert.deepEqual(v.tolist(), [NaN, 8, -Infinity, 9]);
       assert.deepEqual(idx.tolist(), [1, 7, 8, 15]);
     }

@@ -11,15 +11,28 @@ test('runAnomalyDemo: trouser as the normal class, both detectors well above cha
   try {
     const out = join(dir, 'maps.png');
     const lines: string[] = [];
-    const r = await tt.recipes.runAnomalyDemo({ normalClass: 1, trainSteps: 40, numTest: 200, seed: 0, out, log: (s) => lines.push(s) });
+    const r = await tt.recipes.runAnomalyDemo({
+      normalClass: 1,
+      trainSteps: 40,
+      numTest: 200,
+      seed: 0,
+      out,
+      log: (s) => lines.push(s),
+    });
     assert.equal(r.labels.length, 200);
     assert.equal(r.scores.autoencoder.length, 200);
     // Measured: autoencoder 0.79, kNN on CNN features 0.98.
     assert.ok(r.auroc.autoencoder > 0.7, `AE AUROC ${r.auroc.autoencoder}`);
     assert.ok(r.auroc.knn > 0.9, `kNN AUROC ${r.auroc.knn}`);
     assert.ok(existsSync(out));
-    assert.ok(lines.some((l) => /^autoencoder step 40\/40: loss /.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => /^feature CNN step 40\/40: loss /.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^autoencoder step 40\/40: loss /.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /^feature CNN step 40\/40: loss /.test(l)),
+      lines.join('\n'),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -33,7 +46,12 @@ test('trainSteps: exactly `steps` minibatches through fit, reproducible for a se
   const run = async (): Promise<number[]> => {
     tt.manualSeed(3);
     const m = tt.models.smallCnn({ numClasses: 2, widths: [4, 8], hidden: 16 });
-    return tt.recipes.trainSteps(m, data, { optimizer: new tt.optim.Adam(m.parameters(), { lr: 3e-3 }), steps: 7, batchSize: 16, seed: 5 });
+    return tt.recipes.trainSteps(m, data, {
+      optimizer: new tt.optim.Adam(m.parameters(), { lr: 3e-3 }),
+      steps: 7,
+      batchSize: 16,
+      seed: 5,
+    });
   };
   const a = await run();
   assert.equal(a.length, 7);

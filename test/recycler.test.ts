@@ -14,7 +14,8 @@ const N = 16384;
 
 test('StoragePool: hands back a buffer of the same length, and only that', () => {
   const pool = new StoragePool(1 << 20, 2);
-  const a = new ArrayBuffer(4096), b = new ArrayBuffer(8192);
+  const a = new ArrayBuffer(4096),
+    b = new ArrayBuffer(8192);
   pool.give(a);
   pool.give(b);
   assert.equal(pool.bytes, 4096 + 8192);

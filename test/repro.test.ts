@@ -14,10 +14,18 @@ const { nn, optim } = tt;
 function train(): Int32Array[] {
   tt.manualSeed(7);
   const model = new nn.Sequential(
-    new nn.Conv2d(1, 16, 3, { padding: 1 }), new nn.BatchNorm2d(16), new nn.ReLU(),
-    new nn.Conv2d(16, 32, 3, { padding: 1 }), new nn.BatchNorm2d(32), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Conv2d(32, 32, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Flatten(), new nn.Linear(32 * 7 * 7, 10),
+    new nn.Conv2d(1, 16, 3, { padding: 1 }),
+    new nn.BatchNorm2d(16),
+    new nn.ReLU(),
+    new nn.Conv2d(16, 32, 3, { padding: 1 }),
+    new nn.BatchNorm2d(32),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Conv2d(32, 32, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Flatten(),
+    new nn.Linear(32 * 7 * 7, 10),
   );
   const opt = new optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
   for (let step = 0; step < 3; step++) {
@@ -36,7 +44,8 @@ function train(): Int32Array[] {
 function assertSameBits(a: Int32Array[], b: Int32Array[], what: string): void {
   assert.equal(a.length, b.length);
   for (let i = 0; i < a.length; i++) {
-    for (let j = 0; j < a[i].length; j++) if (a[i][j] !== b[i][j]) assert.fail(`${what}: parameter ${i} element ${j} differs between two seeded runs`);
+    for (let j = 0; j < a[i].length; j++)
+      if (a[i][j] !== b[i][j]) assert.fail(`${what}: parameter ${i} element ${j} differs between two seeded runs`);
   }
 }
 
@@ -44,7 +53,8 @@ for (const name of ['native', 'wasm-threaded'] as const) {
   test(`[${name}] two seeded training runs with two threads are bit-identical`, async (t) => {
     let backend: string | tt.Backend = name;
     if (name === 'native') {
-      if (!tt.availableBackends().find((b) => b.name === 'native')?.available) return t.skip('native addon unavailable');
+      if (!tt.availableBackends().find((b) => b.name === 'native')?.available)
+        return t.skip('native addon unavailable');
     } else {
       try {
         backend = loadWasmVariant({ threads: true, relaxed: true });
@@ -57,9 +67,11 @@ for (const name of ['native', 'wasm-threaded'] as const) {
       tt.setNumThreads(2);
       // wasm workers join in the background; until the second has, kernels run on one thread, which is a different
       // thread count (and split) — wait for it so both runs really use two
-      if (name !== 'native') for (let i = 0; i < 200 && getWasmThreads() < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      if (name !== 'native')
+        for (let i = 0; i < 200 && getWasmThreads() < 2; i++) await new Promise((r) => setTimeout(r, 25));
       tt.withBackend(backend, () => {
-        const a = train(), b = train();
+        const a = train(),
+          b = train();
         assertSameBits(a, b, `${name} with ${tt.getNumThreads()} threads`);
       });
     } finally {

@@ -5,7 +5,10 @@ import * as tt from '../src/index.ts';
 
 const { DataLoader, RandomSampler, SequentialSampler, TensorDataset } = tt.data;
 
-const isPermutation = (xs: ArrayLike<number>, n: number): boolean => Array.from(xs).sort((a, b) => a - b).every((v, i) => v === i) && xs.length === n;
+const isPermutation = (xs: ArrayLike<number>, n: number): boolean =>
+  Array.from(xs)
+    .sort((a, b) => a - b)
+    .every((v, i) => v === i) && xs.length === n;
 
 test('RandomSampler: a permutation per pass; numSamples beyond the data chains fresh permutations', () => {
   const ds = { length: 7 };
@@ -27,24 +30,50 @@ test('RandomSampler with replacement: uniform draws with repeats; bad options th
   const counts = [0, 0, 0, 0];
   for (const i of s.indices(new tt.Generator(3))) counts[i]++;
   for (const c of counts) assert.ok(c > 900 && c < 1100, `counts ${counts}`);
-  assert.throws(() => new RandomSampler({ length: 4 }, { numSamples: 2.5 }), /RandomSampler: numSamples must be a non-negative integer, got 2.5/);
-  assert.throws(() => new RandomSampler({ length: 0 }, { numSamples: 3 }), /cannot draw 3 samples from an empty dataset/);
+  assert.throws(
+    () => new RandomSampler({ length: 4 }, { numSamples: 2.5 }),
+    /RandomSampler: numSamples must be a non-negative integer, got 2.5/,
+  );
+  assert.throws(
+    () => new RandomSampler({ length: 0 }, { numSamples: 3 }),
+    /cannot draw 3 samples from an empty dataset/,
+  );
   assert.deepEqual(Array.from(new SequentialSampler({ length: 3 }).indices()), [0, 1, 2]);
 });
 
 test('DataLoader sampler: sets the epoch length and order, reproducibly; exclusive with shuffle', () => {
   const ds = new TensorDataset(tt.arange(10), tt.arange(10));
-  const make = () => new DataLoader(ds, { batchSize: 4, sampler: new RandomSampler(ds, { numSamples: 25 }), generator: new tt.Generator(5) });
+  const make = () =>
+    new DataLoader(ds, {
+      batchSize: 4,
+      sampler: new RandomSampler(ds, { numSamples: 25 }),
+      generator: new tt.Generator(5),
+    });
   const a = make();
   assert.equal(a.length, 7);
   const batches = [...a].map((b) => Array.from((b as tt.Tensor[])[0].dataView()));
-  assert.deepEqual(batches.map((b) => b.length), [4, 4, 4, 4, 4, 4, 1]);
+  assert.deepEqual(
+    batches.map((b) => b.length),
+    [4, 4, 4, 4, 4, 4, 1],
+  );
   assert.ok(isPermutation(batches.flat().slice(0, 10), 10));
-  assert.deepEqual([...make()].map((b) => Array.from((b as tt.Tensor[])[0].dataView())), batches);
+  assert.deepEqual(
+    [...make()].map((b) => Array.from((b as tt.Tensor[])[0].dataView())),
+    batches,
+  );
   // A second epoch draws a new order.
-  assert.notDeepEqual([...a].map((b) => Array.from((b as tt.Tensor[])[0].dataView())), batches);
+  assert.notDeepEqual(
+    [...a].map((b) => Array.from((b as tt.Tensor[])[0].dataView())),
+    batches,
+  );
   const fixed = new DataLoader(ds, { batchSize: 2, sampler: [9, 0, 3] });
-  assert.deepEqual([...fixed].map((b) => Array.from((b as tt.Tensor[])[1].dataView())), [[9, 0], [3]]);
-  assert.throws(() => new DataLoader(ds, { shuffle: true, sampler: [1] }), /sampler and shuffle are mutually exclusive/);
+  assert.deepEqual(
+    [...fixed].map((b) => Array.from((b as tt.Tensor[])[1].dataView())),
+    [[9, 0], [3]],
+  );
+  assert.throws(
+    () => new DataLoader(ds, { shuffle: true, sampler: [1] }),
+    /sampler and shuffle are mutually exclusive/,
+  );
   assert.throws(() => new DataLoader(ds, { sampler: [10] }), /sampler index 10 is not an integer in \[0, 10\)/);
 });

@@ -10,11 +10,28 @@ const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) 
 test('confusion matrix by hand, ignoreIndex skipped, accumulated over batches', () => {
   const m = new SegmentationConfusionMatrix(3);
   // batch 1: target [[0,0,1],[1,2,255]] pred [[0,1,1],[1,2,0]] → (0,0) (0,1) (1,1) (1,1) (2,2); 255 ignored.
-  m.update(labels([[[0, 1, 1], [1, 2, 0]]]), labels([[[0, 0, 1], [1, 2, 255]]]));
+  m.update(
+    labels([
+      [
+        [0, 1, 1],
+        [1, 2, 0],
+      ],
+    ]),
+    labels([
+      [
+        [0, 0, 1],
+        [1, 2, 255],
+      ],
+    ]),
+  );
   // batch 2 as logits: pred = argmax → [[2, 0]], target [[2, 1]] → (2,2) (1,0).
   const logits = tt.tensor([[[[0, 5]], [[1, 0]], [[3, -1]]]]);
   m.update(logits, labels([[[2, 1]]]));
-  assert.deepEqual(m.toArray(), [[1, 1, 0], [1, 2, 0], [0, 0, 2]]);
+  assert.deepEqual(m.toArray(), [
+    [1, 1, 0],
+    [1, 2, 0],
+    [0, 0, 2],
+  ]);
   assert.equal(m.total, 7);
   close(m.pixelAccuracy(), 5 / 7, 'pixel accuracy');
   // IoU: c0 1/(2+2−1)=1/3, c1 2/(3+3−2)=1/2, c2 2/2=1.
@@ -31,7 +48,10 @@ test('confusion matrix by hand, ignoreIndex skipped, accumulated over batches', 
   close(dice[2], 1, 'dice2');
   // Dice = 2·IoU/(1 + IoU) for every class.
   for (let c = 0; c < 3; c++) close(dice[c], (2 * iou[c]) / (1 + iou[c]), `dice/iou ${c}`);
-  assert.deepEqual(m.classAccuracy().map((v) => +v.toFixed(6)), [0.5, +(2 / 3).toFixed(6), 1]);
+  assert.deepEqual(
+    m.classAccuracy().map((v) => +v.toFixed(6)),
+    [0.5, +(2 / 3).toFixed(6), 1],
+  );
 });
 
 test('a class absent from targets and predictions is NaN and left out of the means', () => {
@@ -47,8 +67,27 @@ test('a class absent from targets and predictions is NaN and left out of the mea
 
 test('SegmentationMetric reads {out} outputs and reports the chosen names', () => {
   const metric = new SegmentationMetric(2, { report: ['mIoU', 'pixelAccuracy', 'fwIoU', 'mDice'] });
-  const out = tt.tensor([[[[1, -1], [0, 2]], [[0, 1], [1, 0]]]]); // argmax [[0,1],[1,0]]
-  metric.update({ out, aux: out }, labels([[[0, 1], [0, 0]]]));
+  const out = tt.tensor([
+    [
+      [
+        [1, -1],
+        [0, 2],
+      ],
+      [
+        [0, 1],
+        [1, 0],
+      ],
+    ],
+  ]); // argmax [[0,1],[1,0]]
+  metric.update(
+    { out, aux: out },
+    labels([
+      [
+        [0, 1],
+        [0, 0],
+      ],
+    ]),
+  );
   const r = metric.compute();
   assert.deepEqual(Object.keys(r), ['mIoU', 'pixelAccuracy', 'fwIoU', 'mDice']);
   close(r.pixelAccuracy, 0.75, 'acc');
@@ -60,8 +99,17 @@ test('SegmentationMetric reads {out} outputs and reports the chosen names', () =
 
 test('errors name the values and shapes', () => {
   const m = new SegmentationConfusionMatrix(3);
-  assert.throws(() => m.update(labels([[0, 1]]), labels([[0, 7]])), /target 7 is outside \[0, 3\) and is not ignoreIndex 255/);
-  assert.throws(() => m.update(tt.zeros([1, 2, 1, 2]), labels([[[0, 1]]])), /logits \[1, 2, 1, 2\] do not fit 3 classes/);
-  assert.throws(() => m.update(labels([[0, 1, 2]]), labels([[0, 1]])), /must be logits \[N, C, …\] or labels shaped like the target/);
+  assert.throws(
+    () => m.update(labels([[0, 1]]), labels([[0, 7]])),
+    /target 7 is outside \[0, 3\) and is not ignoreIndex 255/,
+  );
+  assert.throws(
+    () => m.update(tt.zeros([1, 2, 1, 2]), labels([[[0, 1]]])),
+    /logits \[1, 2, 1, 2\] do not fit 3 classes/,
+  );
+  assert.throws(
+    () => m.update(labels([[0, 1, 2]]), labels([[0, 1]])),
+    /must be logits \[N, C, …\] or labels shaped like the target/,
+  );
   assert.throws(() => new SegmentationConfusionMatrix(0), /numClasses must be a positive integer/);
 });

@@ -29,25 +29,39 @@ const SEGMENTATION: [string, () => tt.nn.Module<[tt.Tensor], tt.models.segmentat
 
 /** [name, full model whose state dict torchvision saved, the feature extractor on it, keys]. */
 const BACKBONES: [string, () => [tt.nn.AnyModule, tt.nn.Module<[tt.Tensor], tt.models.FeatureMaps>], string[]][] = [
-  ['resnet50_os8', () => {
-    const m = tt.models.resnet50({ replaceStrideWithDilation: [false, true, true] });
-    return [m, new tt.models.IntermediateLayerGetter(m, { layer1: 'low', layer3: 'mid', layer4: 'out' })];
-  }, ['low', 'mid', 'out']],
-  ['resnet50_os16', () => {
-    const m = tt.models.resnet50({ replaceStrideWithDilation: [false, false, true] });
-    // The hook-based extractor on the same weights must agree with torchvision's IntermediateLayerGetter too.
-    return [m, tt.models.createFeatureExtractor(m, { returnNodes: { layer1: 'low', layer4: 'out' } })];
-  }, ['low', 'out']],
-  ['mobilenet_v3_large_dilated', () => {
-    const m = tt.models.mobilenet_v3_large({ dilated: true });
-    return [m, new tt.models.IntermediateLayerGetter(m.features, { 4: 'low', 16: 'out' })];
-  }, ['low', 'out']],
+  [
+    'resnet50_os8',
+    () => {
+      const m = tt.models.resnet50({ replaceStrideWithDilation: [false, true, true] });
+      return [m, new tt.models.IntermediateLayerGetter(m, { layer1: 'low', layer3: 'mid', layer4: 'out' })];
+    },
+    ['low', 'mid', 'out'],
+  ],
+  [
+    'resnet50_os16',
+    () => {
+      const m = tt.models.resnet50({ replaceStrideWithDilation: [false, false, true] });
+      // The hook-based extractor on the same weights must agree with torchvision's IntermediateLayerGetter too.
+      return [m, tt.models.createFeatureExtractor(m, { returnNodes: { layer1: 'low', layer4: 'out' } })];
+    },
+    ['low', 'out'],
+  ],
+  [
+    'mobilenet_v3_large_dilated',
+    () => {
+      const m = tt.models.mobilenet_v3_large({ dilated: true });
+      return [m, new tt.models.IntermediateLayerGetter(m.features, { 4: 'low', 16: 'out' })];
+    },
+    ['low', 'out'],
+  ],
 ];
 
 function assertOutputClose(name: string, a: tt.Tensor, b: tt.Tensor): void {
   assert.deepEqual(a.shape, b.shape, `${name}: shape`);
-  const x = a.dataView(), y = b.dataView();
-  let d = 0, scale = 1;
+  const x = a.dataView(),
+    y = b.dataView();
+  let d = 0,
+    scale = 1;
   for (let i = 0; i < x.length; i++) {
     d = Math.max(d, Math.abs(x[i] - y[i]));
     scale = Math.max(scale, Math.abs(y[i]));
@@ -55,42 +69,50 @@ function assertOutputClose(name: string, a: tt.Tensor, b: tt.Tensor): void {
   assert.ok(d <= 1e-4 * scale, `${name}: max |Δ| = ${d.toExponential(2)} (output scale ${scale.toFixed(2)})`);
 }
 
-if (!hasTorch) process.stderr.write(`segmentation-parity: SKIPPED — PyTorch/torchvision not importable by ${PY} (CI runs it)\n`);
+if (!hasTorch)
+  process.stderr.write(`segmentation-parity: SKIPPED — PyTorch/torchvision not importable by ${PY} (CI runs it)\n`);
 
-describe('segmentation parity with torchvision', { skip: hasTorch ? false : 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' }, () => {
-  let dir = '';
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tatami-segparity-'));
-    const r = spawnSync(PY, ['tools/export_segmentation.py', dir], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`export_segmentation.py failed (${r.status}):\n${r.stderr}`);
-  });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  for (const [name, build, keys] of SEGMENTATION) {
-    test(`${name} matches torchvision (${keys.join(', ')})`, async () => {
-      const model = build();
-      const sd = await tt.loadSafetensors(join(dir, `${name}.safetensors`));
-      assert.deepEqual(model.loadStateDict(sd), { missingKeys: [], unexpectedKeys: [] });
-      assert.deepEqual(Object.keys(model.stateDict()), Object.keys(sd), 'state-dict order');
-      const io = await tt.loadSafetensors(join(dir, `${name}.io.safetensors`));
-      model.eval();
-      const res = tt.noGrad(() => model.forward(io.input));
-      assert.deepEqual(Object.keys(res), keys);
-      for (const k of keys) assertOutputClose(`${name}.${k}`, res[k as 'out'] as tt.Tensor, io[k]);
+describe(
+  'segmentation parity with torchvision',
+  { skip: hasTorch ? false : 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' },
+  () => {
+    let dir = '';
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'tatami-segparity-'));
+      const r = spawnSync(PY, ['tools/export_segmentation.py', dir], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`export_segmentation.py failed (${r.status}):\n${r.stderr}`);
     });
-  }
-
-  for (const [name, build, keys] of BACKBONES) {
-    test(`${name} feature maps match torchvision's IntermediateLayerGetter`, async () => {
-      const [model, body] = build();
-      assert.deepEqual(model.loadStateDict(await tt.loadSafetensors(join(dir, `${name}.safetensors`))), { missingKeys: [], unexpectedKeys: [] });
-      const io = await tt.loadSafetensors(join(dir, `${name}.io.safetensors`));
-      model.eval();
-      const feats = tt.noGrad(() => body.forward(io.input));
-      assert.deepEqual(Object.keys(feats), keys);
-      for (const k of keys) assertOutputClose(`${name}.${k}`, feats[k], io[k]);
+    after(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
     });
-  }
-});
+
+    for (const [name, build, keys] of SEGMENTATION) {
+      test(`${name} matches torchvision (${keys.join(', ')})`, async () => {
+        const model = build();
+        const sd = await tt.loadSafetensors(join(dir, `${name}.safetensors`));
+        assert.deepEqual(model.loadStateDict(sd), { missingKeys: [], unexpectedKeys: [] });
+        assert.deepEqual(Object.keys(model.stateDict()), Object.keys(sd), 'state-dict order');
+        const io = await tt.loadSafetensors(join(dir, `${name}.io.safetensors`));
+        model.eval();
+        const res = tt.noGrad(() => model.forward(io.input));
+        assert.deepEqual(Object.keys(res), keys);
+        for (const k of keys) assertOutputClose(`${name}.${k}`, res[k as 'out'] as tt.Tensor, io[k]);
+      });
+    }
+
+    for (const [name, build, keys] of BACKBONES) {
+      test(`${name} feature maps match torchvision's IntermediateLayerGetter`, async () => {
+        const [model, body] = build();
+        assert.deepEqual(model.loadStateDict(await tt.loadSafetensors(join(dir, `${name}.safetensors`))), {
+          missingKeys: [],
+          unexpectedKeys: [],
+        });
+        const io = await tt.loadSafetensors(join(dir, `${name}.io.safetensors`));
+        model.eval();
+        const feats = tt.noGrad(() => body.forward(io.input));
+        assert.deepEqual(Object.keys(feats), keys);
+        for (const k of keys) assertOutputClose(`${name}.${k}`, feats[k], io[k]);
+      });
+    }
+  },
+);

@@ -27,9 +27,20 @@ test('random geometric transforms keep image and mask aligned (mask == threshold
     ['crop reflect', new T.Compose([new T.RandomCrop([22, 30], { padIfNeeded: true, paddingMode: 'reflect' })])],
     ['resized crop', new T.Compose([new T.RandomResizedCrop([18, 14], { interpolation: 'nearest' })])],
     ['rotation', new T.Compose([new T.RandomRotation(40)])],
-    ['affine', new T.Compose([new T.RandomAffine(25, { translate: [0.2, 0.1], scale: [0.7, 1.3], shear: [-10, 10, -5, 5] })])],
+    [
+      'affine',
+      new T.Compose([new T.RandomAffine(25, { translate: [0.2, 0.1], scale: [0.7, 1.3], shear: [-10, 10, -5, 5] })]),
+    ],
     ['resize', new T.Compose([new T.Resize(13, { interpolation: 'nearest' }), new T.CenterCrop(12)])],
-    ['everything', new T.Compose([new T.RandomAffine(30, { scale: [0.8, 1.2] }), new T.RandomHorizontalFlip(), new T.RandomResizedCrop(16, { interpolation: 'nearest', scale: [0.3, 1] }), new T.Pad(2, { paddingMode: 'symmetric' })])],
+    [
+      'everything',
+      new T.Compose([
+        new T.RandomAffine(30, { scale: [0.8, 1.2] }),
+        new T.RandomHorizontalFlip(),
+        new T.RandomResizedCrop(16, { interpolation: 'nearest', scale: [0.3, 1] }),
+        new T.Pad(2, { paddingMode: 'symmetric' }),
+      ]),
+    ],
   ];
   for (const [name, t] of pipelines) {
     tt.manualSeed(123);
@@ -39,8 +50,16 @@ test('random geometric transforms keep image and mask aligned (mask == threshold
       const out = t.apply(s);
       assert.deepEqual(out.mask!.shape, out.image.shape.slice(1), `${name}: mask shape follows the image`);
       assert.equal(out.mask!.dtype, 'int32', `${name}: mask keeps its dtype`);
-      assert.deepEqual(out.mask!.tolist(), threshold(out.image).tolist(), `${name}: sample ${k} mask no longer matches its image`);
-      if (JSON.stringify(out.image.shape) !== JSON.stringify(s.image.shape) || out.image.tolist().toString() !== s.image.tolist().toString()) changed++;
+      assert.deepEqual(
+        out.mask!.tolist(),
+        threshold(out.image).tolist(),
+        `${name}: sample ${k} mask no longer matches its image`,
+      );
+      if (
+        JSON.stringify(out.image.shape) !== JSON.stringify(s.image.shape) ||
+        out.image.tolist().toString() !== s.image.tolist().toString()
+      )
+        changed++;
     }
     assert.ok(changed >= 6, `${name}: the transform changed only ${changed}/12 samples`);
   }
@@ -48,17 +67,33 @@ test('random geometric transforms keep image and mask aligned (mask == threshold
 
 test('mismatched image and mask sizes give a clear error', () => {
   const bad: Sample = { image: tt.rand([3, 10, 12]), mask: tt.zeros([10, 11], { dtype: 'int32' }) };
-  for (const t of [new T.RandomHorizontalFlip(1), new T.RandomCrop(8), new T.Resize(5), new T.RandomAffine(10), new T.CenterCrop(4)]) {
-    assert.throws(() => t.apply(bad), /image is 10×12 \(shape \[3, 10, 12\]\) but mask is 10×11 \(shape \[10, 11\]\); image and mask must have the same height and width/);
+  for (const t of [
+    new T.RandomHorizontalFlip(1),
+    new T.RandomCrop(8),
+    new T.Resize(5),
+    new T.RandomAffine(10),
+    new T.CenterCrop(4),
+  ]) {
+    assert.throws(
+      () => t.apply(bad),
+      /image is 10×12 \(shape \[3, 10, 12\]\) but mask is 10×11 \(shape \[10, 11\]\); image and mask must have the same height and width/,
+    );
   }
-  assert.throws(() => new T.RandomCrop(4).apply({ image: tt.rand([1, 8, 8]), boxes: tt.zeros([2, 3]) }), /boxes must be a tensor of shape \[K, 4\]/);
-  assert.throws(() => new T.RandomCrop(4).apply(tt.rand([8])), /expected image of shape \[C, H, W\] or \[H, W\], got \[8\]/);
+  assert.throws(
+    () => new T.RandomCrop(4).apply({ image: tt.rand([1, 8, 8]), boxes: tt.zeros([2, 3]) }),
+    /boxes must be a tensor of shape \[K, 4\]/,
+  );
+  assert.throws(
+    () => new T.RandomCrop(4).apply(tt.rand([8])),
+    /expected image of shape \[C, H, W\] or \[H, W\], got \[8\]/,
+  );
 });
 
 test('random transforms are reproducible with an explicit generator and draw once per call', () => {
   const x = tt.rand([3, 16, 16], { generator: new tt.Generator(0) });
   const make = () => new T.RandomAffine(30, { translate: [0.1, 0.1], generator: new tt.Generator(42) });
-  const a = make(), b = make();
+  const a = make(),
+    b = make();
   for (let k = 0; k < 3; k++) assert.deepEqual(a.apply(x).tolist(), b.apply(x).tolist());
   // Image and mask see the same parameters even for a multi-channel mask.
   const mask = tt.stack([threshold(x), threshold(x)]);
@@ -68,7 +103,11 @@ test('random transforms are reproducible with an explicit generator and draw onc
   assert.deepEqual(tt.select(m, 0, 0).tolist(), threshold(out.image).tolist());
   assert.deepEqual(tt.select(m, 0, 1).tolist(), threshold(out.image).tolist());
   // Specs rebuild an identical transform (what DataLoader workers rely on).
-  const c = new T.Compose([new T.RandomCrop(12, { padding: 2 }), new T.ColorJitter({ brightness: 0.3, contrast: 0.2, saturation: 0.4 }), new T.Normalize(T.IMAGENET_MEAN, T.IMAGENET_STD)]);
+  const c = new T.Compose([
+    new T.RandomCrop(12, { padding: 2 }),
+    new T.ColorJitter({ brightness: 0.3, contrast: 0.2, saturation: 0.4 }),
+    new T.Normalize(T.IMAGENET_MEAN, T.IMAGENET_STD),
+  ]);
   const spec = c.spec()!;
   const rebuilt = tt.data.transformFromSpec(JSON.parse(JSON.stringify(spec))) as tt.data.transforms.Compose;
   const r1 = tt.data.withDataSeed(9, () => c.apply(x));
@@ -80,7 +119,15 @@ test('random transforms are reproducible with an explicit generator and draw onc
 
 test('ToTensor: uint8 [C,H,W] and HWC raw images to float [C,H,W] in [0,1]', () => {
   const u = tt.tensor(Uint8Array.from([0, 51, 255, 102]), [1, 2, 2], { dtype: 'uint8' });
-  assertClose(new T.ToTensor().apply(u), tt.tensor([[[0, 0.2], [1, 0.4]]]));
+  assertClose(
+    new T.ToTensor().apply(u),
+    tt.tensor([
+      [
+        [0, 0.2],
+        [1, 0.4],
+      ],
+    ]),
+  );
   const raw = { width: 2, height: 1, data: Uint8Array.from([255, 0, 0, 0, 0, 255]) };
   const t = new T.ToTensor().apply(raw);
   assert.deepEqual(t.shape, [3, 1, 2]);
@@ -88,21 +135,34 @@ test('ToTensor: uint8 [C,H,W] and HWC raw images to float [C,H,W] in [0,1]', () 
   assert.deepEqual(new T.ToTensor().apply(tt.zeros([4, 5], { dtype: 'uint8' })).shape, [1, 4, 5]);
   const f = tt.rand([1, 2, 2]);
   assert.equal(new T.ToTensor().apply(f), f, 'floats pass through');
-  assert.throws(() => new T.ToTensor().apply({ width: 2, height: 2, data: new Uint8Array(5) }), /5 bytes, which is not 2×2×channels/);
+  assert.throws(
+    () => new T.ToTensor().apply({ width: 2, height: 2, data: new Uint8Array(5) }),
+    /5 bytes, which is not 2×2×channels/,
+  );
 });
 
 test('Normalize and MinMaxScale statistics', () => {
   const g = new tt.Generator(3);
-  const x = tt.add(tt.mul(tt.randn([3, 32, 32], { generator: g }), tt.tensor([2, 0.5, 1]).reshape(3, 1, 1)), tt.tensor([1, -1, 4]).reshape(3, 1, 1));
-  const mean = x.mean([1, 2]).tolist(), std = x.std([1, 2], { unbiased: false }).tolist();
+  const x = tt.add(
+    tt.mul(tt.randn([3, 32, 32], { generator: g }), tt.tensor([2, 0.5, 1]).reshape(3, 1, 1)),
+    tt.tensor([1, -1, 4]).reshape(3, 1, 1),
+  );
+  const mean = x.mean([1, 2]).tolist(),
+    std = x.std([1, 2], { unbiased: false }).tolist();
   const y = new T.Normalize(mean, std).apply(x);
   assertClose(y.mean([1, 2]), [0, 0, 0], { atol: 1e-5 });
   assertClose(y.std([1, 2], { unbiased: false }), [1, 1, 1], { atol: 1e-4 });
   assert.deepEqual(T.IMAGENET_MEAN, [0.485, 0.456, 0.406]);
   assert.deepEqual(T.IMAGENET_STD, [0.229, 0.224, 0.225]);
-  assert.throws(() => new T.Normalize([0.5, 0.5], [0.1, 0.1]).apply(x), /Normalize: mean has 2 values but the image \[3, 32, 32\] has 3 channels/);
+  assert.throws(
+    () => new T.Normalize([0.5, 0.5], [0.1, 0.1]).apply(x),
+    /Normalize: mean has 2 values but the image \[3, 32, 32\] has 3 channels/,
+  );
   assert.throws(() => new T.Normalize(0, 0), /std evaluated to zero/);
-  assert.throws(() => new T.Normalize(0, 1).apply(tt.zeros([1, 2, 2], { dtype: 'uint8' })), /expected a float image \(apply ToTensor first\)/);
+  assert.throws(
+    () => new T.Normalize(0, 1).apply(tt.zeros([1, 2, 2], { dtype: 'uint8' })),
+    /expected a float image \(apply ToTensor first\)/,
+  );
   const s = new T.MinMaxScale().apply(x);
   assert.ok(Math.abs(s.min().item()) < 1e-6 && Math.abs(s.max().item() - 1) < 1e-6);
   const s2 = new T.MinMaxScale(-1, 1).apply(x);
@@ -112,11 +172,27 @@ test('Normalize and MinMaxScale statistics', () => {
 test('Resize matches PyTorch interpolate (bilinear, alignCorners=false; nearest-exact) and the shorter-side rule', () => {
   const x = tt.div(tt.pow(tt.arange(0, 24).to('float32'), 1.5), 10).reshape(1, 4, 6);
   // Golden values from torch.nn.functional.interpolate (PyTorch 1.13).
-  assertClose(new T.Resize([3, 4]).apply(x).reshape(-1), [0.28171, 0.55762, 0.96069, 1.45324, 2.92739, 3.6303, 4.38634, 5.19187, 7.21328, 8.16566, 9.15726, 10.18661], { atol: 1e-4 });
+  assertClose(
+    new T.Resize([3, 4]).apply(x).reshape(-1),
+    [0.28171, 0.55762, 0.96069, 1.45324, 2.92739, 3.6303, 4.38634, 5.19187, 7.21328, 8.16566, 9.15726, 10.18661],
+    { atol: 1e-4 },
+  );
   const up = new T.Resize([7, 9]).apply(x);
-  assertClose(up.reshape(-1).narrow(0, 0, 12), [0.0, 0.05, 0.13047, 0.25237, 0.40123, 0.56635, 0.75327, 0.95902, 1.11803, 0.52489, 0.62531, 0.76976], { atol: 1e-4 });
-  assertClose(up.reshape(-1).narrow(0, 54, 9), [7.63675, 7.95933, 8.3923, 8.83388, 9.28384, 9.73933, 10.203, 10.67466, 11.03041], { atol: 1e-4 });
-  assertClose(new T.Resize([3, 4], { interpolation: 'nearest' }).apply(x).reshape(-1), [0.0, 0.28284, 0.51962, 1.11803, 4.15692, 5.23832, 5.80947, 7.00928, 7.63675, 8.94427, 9.62341, 11.03041], { atol: 1e-4 });
+  assertClose(
+    up.reshape(-1).narrow(0, 0, 12),
+    [0.0, 0.05, 0.13047, 0.25237, 0.40123, 0.56635, 0.75327, 0.95902, 1.11803, 0.52489, 0.62531, 0.76976],
+    { atol: 1e-4 },
+  );
+  assertClose(
+    up.reshape(-1).narrow(0, 54, 9),
+    [7.63675, 7.95933, 8.3923, 8.83388, 9.28384, 9.73933, 10.203, 10.67466, 11.03041],
+    { atol: 1e-4 },
+  );
+  assertClose(
+    new T.Resize([3, 4], { interpolation: 'nearest' }).apply(x).reshape(-1),
+    [0.0, 0.28284, 0.51962, 1.11803, 4.15692, 5.23832, 5.80947, 7.00928, 7.63675, 8.94427, 9.62341, 11.03041],
+    { atol: 1e-4 },
+  );
   assert.deepEqual(new T.Resize(10).apply(tt.rand([3, 20, 40])).shape, [3, 10, 20]);
   assert.deepEqual(new T.Resize(10).apply(tt.rand([3, 45, 30])).shape, [3, 15, 10]);
   assert.deepEqual(new T.Resize(10, { maxSize: 16 }).apply(tt.rand([3, 20, 40])).shape, [3, 8, 16]);
@@ -132,8 +208,20 @@ test('Resize matches PyTorch interpolate (bilinear, alignCorners=false; nearest-
 
 test('CenterCrop (torchvision rounding, zero padding when larger), Pad modes', () => {
   const x = tt.arange(0, 35).to('float32').reshape(1, 5, 7);
-  assert.deepEqual(new T.CenterCrop([2, 4]).apply(x).toArray(), [[[16, 17, 18, 19], [23, 24, 25, 26]]]);
-  assert.deepEqual(new T.CenterCrop([4, 6]).apply(x).toArray(), [[[0, 1, 2, 3, 4, 5], [7, 8, 9, 10, 11, 12], [14, 15, 16, 17, 18, 19], [21, 22, 23, 24, 25, 26]]]);
+  assert.deepEqual(new T.CenterCrop([2, 4]).apply(x).toArray(), [
+    [
+      [16, 17, 18, 19],
+      [23, 24, 25, 26],
+    ],
+  ]);
+  assert.deepEqual(new T.CenterCrop([4, 6]).apply(x).toArray(), [
+    [
+      [0, 1, 2, 3, 4, 5],
+      [7, 8, 9, 10, 11, 12],
+      [14, 15, 16, 17, 18, 19],
+      [21, 22, 23, 24, 25, 26],
+    ],
+  ]);
   const big = new T.CenterCrop(7).apply(x);
   assert.deepEqual(big.shape, [1, 7, 7]);
   assert.deepEqual(tt.select(big, 1, 0).toArray(), [[0, 0, 0, 0, 0, 0, 0]]);
@@ -157,17 +245,31 @@ test('RandomCrop: windows of the padded image, padIfNeeded, errors', () => {
     let found = false;
     for (let i = -1; i <= 3 && !found; i++) {
       for (let j = -1; j <= 3 && !found; j++) {
-        const ref = new T.Pad(1).apply(x).narrow(1, i + 1, 6).narrow(2, j + 1, 6).contiguous().toArray();
-        if (JSON.stringify(ref) === JSON.stringify(v)) { found = true; seen.add(`${i},${j}`); }
+        const ref = new T.Pad(1)
+          .apply(x)
+          .narrow(1, i + 1, 6)
+          .narrow(2, j + 1, 6)
+          .contiguous()
+          .toArray();
+        if (JSON.stringify(ref) === JSON.stringify(v)) {
+          found = true;
+          seen.add(`${i},${j}`);
+        }
       }
     }
     assert.ok(found, 'output is a window of the padded image');
   }
   assert.ok(seen.size > 12, `crop positions vary (${seen.size} of 25 seen)`);
-  assert.throws(() => new T.RandomCrop(10).apply(x), /required crop size 10×10 is larger than the input image size 8×8 \(use padIfNeeded: true\)/);
+  assert.throws(
+    () => new T.RandomCrop(10).apply(x),
+    /required crop size 10×10 is larger than the input image size 8×8 \(use padIfNeeded: true\)/,
+  );
   assert.deepEqual(new T.RandomCrop([10, 12], { padIfNeeded: true }).apply(x).shape, [1, 10, 12]);
   // Boxes move with the crop and are clipped.
-  const s = new T.RandomCrop(4, { generator: new tt.Generator(0) }).apply({ image: x, boxes: tt.tensor([[0, 0, 8, 8]]) });
+  const s = new T.RandomCrop(4, { generator: new tt.Generator(0) }).apply({
+    image: x,
+    boxes: tt.tensor([[0, 0, 8, 8]]),
+  });
   assert.deepEqual(s.boxes!.toArray(), [[0, 0, 4, 4]]);
 });
 
@@ -191,8 +293,18 @@ test('RandomResizedCrop: crops respect the scale and ratio ranges', () => {
 
 test('flips: exact with p=1, identity with p=0, about half with p=0.5; boxes mirrored', () => {
   const x = tt.arange(0, 6).to('float32').reshape(1, 2, 3);
-  assert.deepEqual(new T.RandomHorizontalFlip(1).apply(x).toArray(), [[[2, 1, 0], [5, 4, 3]]]);
-  assert.deepEqual(new T.RandomVerticalFlip(1).apply(x).toArray(), [[[3, 4, 5], [0, 1, 2]]]);
+  assert.deepEqual(new T.RandomHorizontalFlip(1).apply(x).toArray(), [
+    [
+      [2, 1, 0],
+      [5, 4, 3],
+    ],
+  ]);
+  assert.deepEqual(new T.RandomVerticalFlip(1).apply(x).toArray(), [
+    [
+      [3, 4, 5],
+      [0, 1, 2],
+    ],
+  ]);
   assert.deepEqual(new T.RandomHorizontalFlip(0).apply(x).toArray(), x.toArray());
   const g = new tt.Generator(2);
   const hf = new T.RandomHorizontalFlip(0.5, { generator: g });
@@ -216,15 +328,19 @@ test('RandomRotation by exactly 90° is rot90 (counter-clockwise); RandomAffine 
   const g = new tt.Generator(8);
   const shifts = new Set<string>();
   for (let k = 0; k < 20; k++) {
-    const out = new T.RandomAffine(0, { translate: [0.25, 0.25], generator: g }).apply(img).toArray() as unknown as number[][][];
+    const out = new T.RandomAffine(0, { translate: [0.25, 0.25], generator: g })
+      .apply(img)
+      .toArray() as unknown as number[][][];
     let match: string | null = null;
     for (let ty = -3; ty <= 3 && match === null; ty++) {
       for (let tx = -3; tx <= 3 && match === null; tx++) {
         let ok = true;
         for (let i = 0; i < 12 && ok; i++) {
           for (let j = 0; j < 12 && ok; j++) {
-            const si = i - ty, sj = j - tx;
-            const expect = si >= 0 && si < 12 && sj >= 0 && sj < 12 ? (img.toArray() as unknown as number[][][])[0][si][sj] : 0;
+            const si = i - ty,
+              sj = j - tx;
+            const expect =
+              si >= 0 && si < 12 && sj >= 0 && sj < 12 ? (img.toArray() as unknown as number[][][])[0][si][sj] : 0;
             ok = Math.abs(out[0][i][j] - expect) < 1e-6;
           }
         }
@@ -236,7 +352,10 @@ test('RandomRotation by exactly 90° is rot90 (counter-clockwise); RandomAffine 
   }
   assert.ok(shifts.size > 5, `${shifts.size} different shifts`);
   assert.throws(() => new T.RandomAffine(10, { translate: [1.5, 0] }), /translate must be two fractions in \[0, 1\]/);
-  assert.throws(() => new T.RandomAffine(10, { scale: [0, 1] }), /scale must be a \[min, max\] pair of positive numbers/);
+  assert.throws(
+    () => new T.RandomAffine(10, { scale: [0, 1] }),
+    /scale must be a \[min, max\] pair of positive numbers/,
+  );
 });
 
 test('ColorJitter: brightness, contrast and saturation factors; uint8 clamped', () => {
@@ -244,7 +363,10 @@ test('ColorJitter: brightness, contrast and saturation factors; uint8 clamped', 
   const b = new T.ColorJitter({ brightness: [2, 2] }).apply(x);
   assertClose(b, tt.clamp(x.mul(2), 0, 1));
   const c0 = new T.ColorJitter({ contrast: [0, 0] }).apply(x);
-  const gray = tt.add(tt.add(tt.select(x, 0, 0).mul(0.299), tt.select(x, 0, 1).mul(0.587)), tt.select(x, 0, 2).mul(0.114)).mean().item();
+  const gray = tt
+    .add(tt.add(tt.select(x, 0, 0).mul(0.299), tt.select(x, 0, 1).mul(0.587)), tt.select(x, 0, 2).mul(0.114))
+    .mean()
+    .item();
   assertClose(c0, tt.full([3, 8, 8], gray), { atol: 1e-5 });
   const s0 = new T.ColorJitter({ saturation: [0, 0] }).apply(x);
   assertClose(tt.select(s0, 0, 0), tt.select(s0, 0, 1), { atol: 1e-6 });
@@ -273,7 +395,12 @@ test('RandomErasing: erases one rectangle within the scale range; p=0 leaves the
   }
   assert.deepEqual(new T.RandomErasing({ p: 0 }).apply(x).tolist(), x.tolist());
   const perChannel = new T.RandomErasing({ p: 1, value: [2, 3, 4], generator: new tt.Generator(0) }).apply(x);
-  assert.ok(perChannel.amax([1, 2]).tolist().every((v, c) => v === [2, 3, 4][c]));
+  assert.ok(
+    perChannel
+      .amax([1, 2])
+      .tolist()
+      .every((v, c) => v === [2, 3, 4][c]),
+  );
   const mask = tt.ones([20, 20], { dtype: 'int32' });
   const s = new T.RandomErasing({ p: 1, value: 'random', generator: new tt.Generator(0) }).apply({ image: x, mask });
   assert.equal(s.mask, mask);

@@ -5,9 +5,12 @@ import { registerVizCommands } from '../src/cli/viz.ts';
 
 function program(): { p: Command; out: string[] } {
   const out: string[] = [];
-  const p = new Command('tatami').exitOverride().configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => out.push(s) });
+  const p = new Command('tatami')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => out.push(s) });
   registerVizCommands(p);
-  for (const c of p.commands) c.exitOverride().configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => out.push(s) });
+  for (const c of p.commands)
+    c.exitOverride().configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => out.push(s) });
   return { p, out };
 }
 
@@ -20,7 +23,10 @@ test('registerVizCommands adds the eight subcommands, each with --help', () => {
     const help = c.helpInformation();
     assert.match(help, /--out/, `${c.name()} --help lists --out`);
   }
-  assert.match(p.commands.find((c) => c.name() === 'gradcam')!.helpInformation(), /--method <m>\s+gradcam \| gradcam\+\+/);
+  assert.match(
+    p.commands.find((c) => c.name() === 'gradcam')!.helpInformation(),
+    /--method <m>\s+gradcam \| gradcam\+\+/,
+  );
 });
 
 test('bad options give one clear error line and exit code 1', async () => {

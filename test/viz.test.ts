@@ -5,25 +5,45 @@ import { fashion, tinyCnn, trainClassifier, TestConv, TestGap } from './viz-help
 
 const { viz, nn } = tt;
 
-const close = (a: number, b: number, tol = 1e-5, msg = ''): void => assert.ok(Math.abs(a - b) <= tol, `${msg} ${a} vs ${b}`);
+const close = (a: number, b: number, tol = 1e-5, msg = ''): void =>
+  assert.ok(Math.abs(a - b) <= tol, `${msg} ${a} vs ${b}`);
 
 test('colormaps: viridis/jet end points and overlay blending', () => {
-  assert.deepEqual(viz.colormapColor('viridis', 0).map((v) => +v.toFixed(4)), [0.267, 0.0049, 0.3294]);
-  assert.deepEqual(viz.colormapColor('viridis', 1).map((v) => +v.toFixed(4)), [0.9932, 0.9062, 0.1439]);
+  assert.deepEqual(
+    viz.colormapColor('viridis', 0).map((v) => +v.toFixed(4)),
+    [0.267, 0.0049, 0.3294],
+  );
+  assert.deepEqual(
+    viz.colormapColor('viridis', 1).map((v) => +v.toFixed(4)),
+    [0.9932, 0.9062, 0.1439],
+  );
   assert.deepEqual(viz.colormapColor('jet', 0), [0, 0, 0.5]);
   assert.deepEqual(viz.colormapColor('jet', 0.5), [0.5, 1, 0.5]);
   assert.deepEqual(viz.colormapColor('jet', 1), [0.5, 0, 0]);
-  const heat = tt.tensor([[0, 1], [2, 4]]);
+  const heat = tt.tensor([
+    [0, 1],
+    [2, 4],
+  ]);
   const rgb = viz.applyColormap(heat, { cmap: 'gray' });
   assert.deepEqual(rgb.shape, [3, 2, 2]);
   assert.deepEqual(Array.from(rgb.dataView().subarray(0, 4)), [0, 0.25, 0.5, 1]);
   const img = tt.full([3, 4, 4], 0.2);
   const same = viz.overlayHeatmap(img, tt.rand([2, 2]), { alpha: 0 });
   assert.ok(same.dataView().every((v) => Math.abs(v - 0.2) < 1e-6));
-  const full = viz.overlayHeatmap(img, tt.zeros([2, 2]).add(tt.tensor([[0, 0], [0, 1]])), { alpha: 1, cmap: 'gray' });
+  const full = viz.overlayHeatmap(
+    img,
+    tt.zeros([2, 2]).add(
+      tt.tensor([
+        [0, 0],
+        [0, 1],
+      ]),
+    ),
+    { alpha: 1, cmap: 'gray' },
+  );
   assert.equal(full.shape.join(), '3,4,4');
   // Bottom-right pixel is the max of the resized map → white; top-left → black.
-  close(full.dataView()[15], 1); close(full.dataView()[0], 0);
+  close(full.dataView()[15], 1);
+  close(full.dataView()[0], 0);
   assert.throws(() => viz.applyColormap(tt.zeros([2, 2, 2])), /heat map of shape \[H, W\]/);
   assert.throws(() => viz.overlayHeatmap(img, heat, { alpha: 2 }), /alpha must be in \[0, 1\]/);
 });
@@ -43,8 +63,15 @@ test('auroc: hand-computed cases, ties and errors; rocCurve end points', () => {
 });
 
 test('knnScores: mean distance to the k nearest reference rows', () => {
-  const ref = tt.tensor([[0, 0], [1, 0], [0, 3]]);
-  const q = tt.tensor([[0, 0], [4, 4]]);
+  const ref = tt.tensor([
+    [0, 0],
+    [1, 0],
+    [0, 3],
+  ]);
+  const q = tt.tensor([
+    [0, 0],
+    [4, 4],
+  ]);
   const s = viz.knnScores(ref, q, 2);
   close(s[0], 0.5);
   close(s[1], (5 + Math.hypot(4, 1)) / 2, 1e-5); // nearest: [0,3] at √17, [1,0] at 5
@@ -64,9 +91,11 @@ test('Grad-CAM equals CAM for conv → GAP → linear, and targets the chosen cl
     for (let n = 0; n < 2; n++) {
       // CAM (Zhou et al.): Σ_k w_ck A_k — Grad-CAM's weights are exactly w_ck / (h·w) here.
       const cam = new Float32Array(36);
-      for (let k = 0; k < 4; k++) for (let p = 0; p < 36; p++) cam[p] += W[target * 4 + k] * A.dataView()[(n * 4 + k) * 36 + p];
+      for (let k = 0; k < 4; k++)
+        for (let p = 0; p < 36; p++) cam[p] += W[target * 4 + k] * A.dataView()[(n * 4 + k) * 36 + p];
       const hi = Math.max(...cam.map((v) => Math.max(0, v)));
-      for (let p = 0; p < 36; p++) close(res.cams.dataView()[n * 36 + p], hi > 0 ? Math.max(0, cam[p]) / hi : 0, 1e-4, `pixel ${p}`);
+      for (let p = 0; p < 36; p++)
+        close(res.cams.dataView()[n * 36 + p], hi > 0 ? Math.max(0, cam[p]) / hi : 0, 1e-4, `pixel ${p}`);
     }
     assert.deepEqual(res.targets, [target, target]);
   }
@@ -75,8 +104,14 @@ test('Grad-CAM equals CAM for conv → GAP → linear, and targets the chosen cl
   assert.ok(pp.cams.dataView().every((v) => v >= 0 && v <= 1));
   assert.equal(lin.weight.grad, null, 'parameter gradients are left untouched');
   assert.equal(viz.gradCam(model, x).layer, '0', 'default layer: the last conv');
-  assert.throws(() => viz.gradCam(model, x, { layer: 'features.9' }), /no layer 'features.9'; layers are: \(root\) \(Sequential\), 0 \(TestConv\)/);
-  assert.throws(() => viz.gradCam(model, x, { layer: '2' }), /outputs \[2, 4\]; Grad-CAM needs a convolutional feature map/);
+  assert.throws(
+    () => viz.gradCam(model, x, { layer: 'features.9' }),
+    /no layer 'features.9'; layers are: \(root\) \(Sequential\), 0 \(TestConv\)/,
+  );
+  assert.throws(
+    () => viz.gradCam(model, x, { layer: '2' }),
+    /outputs \[2, 4\]; Grad-CAM needs a convolutional feature map/,
+  );
   assert.throws(() => viz.gradCam(model, x, { target: 7 }), /target class 7 out of range for 3 classes/);
 });
 
@@ -90,7 +125,8 @@ test('saliency: |∂y_c/∂x| of a linear model is |W_c| (max over channels)', (
   const W = lin.weight.dataView();
   for (let p = 0; p < 9; p++) close(maps.dataView()[p], Math.max(Math.abs(W[18 + p]), Math.abs(W[18 + 9 + p])));
   const smooth = viz.saliencyMap(model, x, { target: 1, samples: 3, generator: gen });
-  for (let p = 0; p < 9; p++) close(smooth.maps.dataView()[p], maps.dataView()[p], 1e-5, 'linear model: SmoothGrad = gradient');
+  for (let p = 0; p < 9; p++)
+    close(smooth.maps.dataView()[p], maps.dataView()[p], 1e-5, 'linear model: SmoothGrad = gradient');
 });
 
 test('FGSM/PGD: exact FGSM step on a linear model, ε-ball and range constraints, accuracy falls with ε', () => {
@@ -118,12 +154,26 @@ test('FGSM/PGD: exact FGSM step on a linear model, ε-ball and range constraints
   const te = fashion(false, 300);
   const eps = [0, 0.02, 0.05, 0.1];
   const fg = viz.accuracyVsEpsilon(mlp, [[te.x, te.y]], eps);
-  const pg = viz.accuracyVsEpsilon(mlp, [[te.x, te.y]], eps, { attack: 'pgd', steps: 5, generator: new tt.Generator(0) });
-  console.log('FGSM', fg.map((r) => `${r.eps}:${r.accuracy.toFixed(3)}`).join(' '), '| PGD', pg.map((r) => `${r.eps}:${r.accuracy.toFixed(3)}`).join(' '));
+  const pg = viz.accuracyVsEpsilon(mlp, [[te.x, te.y]], eps, {
+    attack: 'pgd',
+    steps: 5,
+    generator: new tt.Generator(0),
+  });
+  console.log(
+    'FGSM',
+    fg.map((r) => `${r.eps}:${r.accuracy.toFixed(3)}`).join(' '),
+    '| PGD',
+    pg.map((r) => `${r.eps}:${r.accuracy.toFixed(3)}`).join(' '),
+  );
   assert.ok(fg[0].accuracy > 0.7, `clean accuracy ${fg[0].accuracy}`);
-  for (let i = 1; i < eps.length; i++) assert.ok(fg[i].accuracy <= fg[i - 1].accuracy + 0.02, 'FGSM accuracy falls (monotone-ish) with ε');
-  assert.ok(fg[3].accuracy < fg[0].accuracy - 0.3, `ε=0.1 FGSM accuracy ${fg[3].accuracy} clearly below clean ${fg[0].accuracy}`);
-  for (let i = 1; i < eps.length; i++) assert.ok(pg[i].accuracy <= fg[i].accuracy + 0.02, 'PGD is at least as strong as FGSM');
+  for (let i = 1; i < eps.length; i++)
+    assert.ok(fg[i].accuracy <= fg[i - 1].accuracy + 0.02, 'FGSM accuracy falls (monotone-ish) with ε');
+  assert.ok(
+    fg[3].accuracy < fg[0].accuracy - 0.3,
+    `ε=0.1 FGSM accuracy ${fg[3].accuracy} clearly below clean ${fg[0].accuracy}`,
+  );
+  for (let i = 1; i < eps.length; i++)
+    assert.ok(pg[i].accuracy <= fg[i].accuracy + 0.02, 'PGD is at least as strong as FGSM');
   close(pg[0].accuracy, fg[0].accuracy, 1e-9);
 });
 
@@ -145,11 +195,23 @@ test('feature maps, filters, activation maximisation and the model graph on a sm
   assert.equal(viz.convWeight(model).name, '0');
   assert.throws(() => viz.filterGrid(tt.zeros([3, 3])), /expected a convolution weight/);
 
-  const am = viz.maximizeActivation(model, { layer: '3', channel: 5, inputShape: [1, 28, 28], steps: 20, generator: new tt.Generator(0) });
+  const am = viz.maximizeActivation(model, {
+    layer: '3',
+    channel: 5,
+    inputShape: [1, 28, 28],
+    steps: 20,
+    generator: new tt.Generator(0),
+  });
   assert.deepEqual(am.image.shape, [1, 28, 28]);
-  assert.ok(am.objective[am.objective.length - 1] > am.objective[0] + 0.05, `objective rises: ${am.objective[0]} → ${am.objective.at(-1)}`);
+  assert.ok(
+    am.objective[am.objective.length - 1] > am.objective[0] + 0.05,
+    `objective rises: ${am.objective[0]} → ${am.objective.at(-1)}`,
+  );
   assert.ok(am.image.dataView().every((v) => v >= 0 && v <= 1));
-  assert.throws(() => viz.maximizeActivation(model, { layer: '3', channel: 99, inputShape: [1, 28, 28], steps: 1 }), /channel 99 out of range/);
+  assert.throws(
+    () => viz.maximizeActivation(model, { layer: '3', channel: 99, inputShape: [1, 28, 28], steps: 1 }),
+    /channel 99 out of range/,
+  );
 
   const nodes = viz.modelGraph(model, x);
   const byName = new Map(nodes.map((n) => [n.name, n]));

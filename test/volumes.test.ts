@@ -15,19 +15,28 @@ test('CTVolumes: deterministic per index, three labels, lesions dimmer than wall
   assert.deepEqual([...a.image.dataView()], [...b.image.dataView()]);
   assert.notDeepEqual([...ds.get(3).image.dataView()], [...a.image.dataView()]);
   // over the set: every class present; mean intensities ordered tissue < lesion < wall
-  const sums = [0, 0, 0], counts = [0, 0, 0];
-  let overlap = 0, lesion = 0;
+  const sums = [0, 0, 0],
+    counts = [0, 0, 0];
+  let overlap = 0,
+    lesion = 0;
   for (let i = 0; i < ds.length; i++) {
     const { image, mask } = ds.get(i);
-    const x = image.dataView(), m = mask.dataView();
+    const x = image.dataView(),
+      m = mask.dataView();
     for (let k = 0; k < m.length; k++) {
       sums[m[k]] += x[k];
       counts[m[k]]++;
       // lesion voxels whose intensity a tissue voxel could also have (within tissue's 0.3 ± 2σ·bias)
-      if (m[k] === 2) { lesion++; if (x[k] < 0.3 * 1.1 + 2 * 0.06) overlap++; }
+      if (m[k] === 2) {
+        lesion++;
+        if (x[k] < 0.3 * 1.1 + 2 * 0.06) overlap++;
+      }
     }
   }
-  assert.ok(counts.every((c) => c > 0), `class counts ${counts}`);
+  assert.ok(
+    counts.every((c) => c > 0),
+    `class counts ${counts}`,
+  );
   const mean = sums.map((s, c) => s / counts[c]);
   assert.ok(mean[2] > 0.35 && mean[2] < 0.55 && mean[1] > 0.7, `class means ${mean}`);
   assert.ok(overlap / lesion > 0.1, `only ${overlap}/${lesion} lesion voxels overlap tissue intensities`);
@@ -36,7 +45,10 @@ test('CTVolumes: deterministic per index, three labels, lesions dimmer than wall
 
 test('RandomFlip3d / RandomCrop3d keep volume and mask aligned', () => {
   const image = tt.arange(0, 60).float().reshape([1, 3, 4, 5]);
-  const mask = tt.arange(0, 3 * 4 * 5).reshape([3, 4, 5]).to('int32');
+  const mask = tt
+    .arange(0, 3 * 4 * 5)
+    .reshape([3, 4, 5])
+    .to('int32');
   const s = { image, mask };
   const flipped = new data.RandomFlip3d(1).apply(s);
   assert.deepEqual([...flipped.image.dataView()], [...image.flip([1, 2, 3]).contiguous().dataView()]);
@@ -60,7 +72,10 @@ test('MovingImages on Fashion-MNIST: bouncing clips with the pixels of the base 
   // each frame carries the same image mass (one whole image on the canvas), and the object moves
   const frames = Array.from({ length: 8 }, (_, t) => tt.sum(tt.select(clip, 1, t)).item());
   for (const f of frames) assert.ok(Math.abs(f - frames[0]) < 1e-3 * frames[0], `frame sums ${frames}`);
-  assert.notDeepEqual([...tt.select(clip, 1, 0).contiguous().dataView()], [...tt.select(clip, 1, 7).contiguous().dataView()]);
+  assert.notDeepEqual(
+    [...tt.select(clip, 1, 0).contiguous().dataView()],
+    [...tt.select(clip, 1, 7).contiguous().dataView()],
+  );
   const two = new data.MovingImages(base, { length: 3, objects: 2 }).get(0);
   assert.deepEqual((two[1] as tt.Tensor).shape, [2]);
   const loader = new data.DataLoader(ds, { batchSize: 4 });

@@ -4,14 +4,36 @@ import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
 
 const { models } = tt;
-const close = (a: number, b: number, what: string, tol = 1e-6) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} ≠ ${b}`);
+const close = (a: number, b: number, what: string, tol = 1e-6) =>
+  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} ≠ ${b}`);
 
 test('yolov1: 24 conv layers + 2 FC as the paper, output [N, S, S, 5B + C]', () => {
   // The paper's Figure 3 as (kernel, filters) per conv layer, written out independently of the implementation.
   const convs: [number, number][] = [
-    [7, 64], [3, 192], [1, 128], [3, 256], [1, 256], [3, 512],
-    ...Array.from({ length: 4 }, () => [[1, 256], [3, 512]] as [number, number][]).flat(), [1, 512], [3, 1024],
-    [1, 512], [3, 1024], [1, 512], [3, 1024], [3, 1024], [3, 1024], [3, 1024], [3, 1024],
+    [7, 64],
+    [3, 192],
+    [1, 128],
+    [3, 256],
+    [1, 256],
+    [3, 512],
+    ...Array.from(
+      { length: 4 },
+      () =>
+        [
+          [1, 256],
+          [3, 512],
+        ] as [number, number][],
+    ).flat(),
+    [1, 512],
+    [3, 1024],
+    [1, 512],
+    [3, 1024],
+    [1, 512],
+    [3, 1024],
+    [3, 1024],
+    [3, 1024],
+    [3, 1024],
+    [3, 1024],
   ];
   assert.equal(convs.length, 24);
   let cin = 3;
@@ -28,7 +50,10 @@ test('yolov1: 24 conv layers + 2 FC as the paper, output [N, S, S, 5B + C]', () 
   m.eval();
   const y = tt.noGrad(() => m.forward(tt.rand([1, 3, 128, 128])));
   assert.deepEqual(y.shape, [1, 7, 7, 30]);
-  assert.throws(() => m.forward(tt.rand([1, 3, 64, 64])), /YoloV1: expected input \[N, 3, 128, 128\], got \[1, 3, 64, 64\]/);
+  assert.throws(
+    () => m.forward(tt.rand([1, 3, 64, 64])),
+    /YoloV1: expected input \[N, 3, 128, 128\], got \[1, 3, 64, 64\]/,
+  );
   assert.throws(() => models.yolov1({ imageSize: 100 }), /multiple of the network stride 64/);
 });
 
@@ -38,7 +63,9 @@ function preds(set: (p: Float64Array) => void): tt.Tensor {
   set(p);
   return tt.tensor(p, [1, 2, 2, 12], { dtype: 'float64' });
 }
-const target = [{ boxes: tt.tensor([[0, 0, 50, 50]]), labels: tt.tensor(Int32Array.from([1]), [1], { dtype: 'int32' }) }];
+const target = [
+  { boxes: tt.tensor([[0, 0, 50, 50]]), labels: tt.tensor(Int32Array.from([1]), [1], { dtype: 'int32' }) },
+];
 const opts = { imageSize: [100, 100] as [number, number], numClasses: 2, reduction: 'sum' as const };
 const s = Math.SQRT1_2;
 
@@ -74,13 +101,33 @@ test('yoloV1Loss: hand-computed terms (responsible predictor, IoU confidence tar
   });
   close(models.yoloV1Loss(swapped, target, opts).loss.item(), 0.5 * 0.09, 'swapped');
   // 'mean' divides by the batch size; other cells' confidences count as no-object.
-  const batch = tt.cat([exact, preds((p) => { p[12 + 4] = 1; })], 0);
+  const batch = tt.cat(
+    [
+      exact,
+      preds((p) => {
+        p[12 + 4] = 1;
+      }),
+    ],
+    0,
+  );
   const two = [...target, { boxes: tt.zeros([0, 4]), labels: tt.zeros([0], { dtype: 'int32' }) }];
-  close(models.yoloV1Loss(batch, two, { ...opts, reduction: 'mean' }).loss.item(), (0.095 + 0.5) / 2, 'mean over images');
+  close(
+    models.yoloV1Loss(batch, two, { ...opts, reduction: 'mean' }).loss.item(),
+    (0.095 + 0.5) / 2,
+    'mean over images',
+  );
 });
 
 test('yoloV1Loss: one object per cell (the largest), gradients, bad labels', () => {
-  const two = [{ boxes: tt.tensor([[0, 0, 50, 50], [10, 10, 30, 30]]), labels: tt.tensor(Int32Array.from([1, 0]), [2], { dtype: 'int32' }) }];
+  const two = [
+    {
+      boxes: tt.tensor([
+        [0, 0, 50, 50],
+        [10, 10, 30, 30],
+      ]),
+      labels: tt.tensor(Int32Array.from([1, 0]), [2], { dtype: 'int32' }),
+    },
+  ];
   const p = preds((q) => {
     q.set([0.5, 0.5, s, s, 1], 0);
     q.set([0.2, 0.9], 10);
@@ -101,11 +148,28 @@ test('yoloV1Loss: one object per cell (the largest), gradients, bad labels', () 
   want[11] = 2 * (0.9 - 1);
   g.forEach((v, i) => close(v, want[i], `grad ${i}`, 1e-12));
   // Where no object is present the loss is a plain weighted square: gradcheck applies.
-  const x = tt.tensor(Float64Array.from({ length: 48 }, (_, i) => 0.3 + 0.4 * Math.sin(i * 1.7) ** 2), [1, 2, 2, 12], { dtype: 'float64' }).requiresGrad_(true);
+  const x = tt
+    .tensor(
+      Float64Array.from({ length: 48 }, (_, i) => 0.3 + 0.4 * Math.sin(i * 1.7) ** 2),
+      [1, 2, 2, 12],
+      { dtype: 'float64' },
+    )
+    .requiresGrad_(true);
   const none = [{ boxes: tt.zeros([0, 4]), labels: tt.zeros([0], { dtype: 'int32' }) }];
   assert.ok(tt.gradcheck((t: tt.Tensor) => models.yoloV1Loss(t, none, opts).loss, [x]));
-  assert.throws(() => models.yoloV1Loss(p, [{ boxes: tt.tensor([[0, 0, 5, 5]]), labels: tt.tensor(Int32Array.from([2]), [1], { dtype: 'int32' }) }], opts), /label 2 of image 0 is outside \[0, 2\)/);
-  assert.throws(() => models.yoloV1Loss(tt.zeros([1, 2, 2, 11]), target, opts), /predictions must be \[N, S, S, 5·2 \+ 2\]/);
+  assert.throws(
+    () =>
+      models.yoloV1Loss(
+        p,
+        [{ boxes: tt.tensor([[0, 0, 5, 5]]), labels: tt.tensor(Int32Array.from([2]), [1], { dtype: 'int32' }) }],
+        opts,
+      ),
+    /label 2 of image 0 is outside \[0, 2\)/,
+  );
+  assert.throws(
+    () => models.yoloV1Loss(tt.zeros([1, 2, 2, 11]), target, opts),
+    /predictions must be \[N, S, S, 5·2 \+ 2\]/,
+  );
 });
 
 test('decodeYoloV1: boxes back in pixels, class-specific score, per-class NMS', () => {
@@ -126,7 +190,10 @@ test('fastYolov1 overfits two DetectionScenes images (loss falls by half in 30 A
   tt.manualSeed(0);
   const ds = new tt.data.DetectionScenes({ n: 2, size: 128, seed: 1, objects: [2, 4] });
   const samples = [ds.get(0), ds.get(1)];
-  const x = tt.stack(samples.map((s) => s.image), 0);
+  const x = tt.stack(
+    samples.map((s) => s.image),
+    0,
+  );
   const targets = samples.map((s) => ({ boxes: s.boxes, labels: s.labels.sub(1).to('int32') }));
   const m = models.fastYolov1({ imageSize: 128, numClasses: 5, hidden: 128, dropout: 0 });
   const opt = new tt.optim.Adam(m.parameters(), { lr: 1e-3 });

@@ -9,7 +9,10 @@
 import { backend } from '../src/backend/index.js';
 
 const cold = process.argv.includes('--cold');
-const args = process.argv.slice(2).filter((a) => a !== '--cold').map(Number);
+const args = process.argv
+  .slice(2)
+  .filter((a) => a !== '--cold')
+  .map(Number);
 if (args.length !== 6 || args.some((v) => !Number.isInteger(v) || v < 1)) {
   console.error('usage: npx tsx tools/bench-conv.ts N C H OC K STRIDE [--cold] (positive integers)');
   process.exit(2);
@@ -18,10 +21,29 @@ const [n, c, h, oc, k, s] = args;
 const b = backend();
 const p = (k - 1) >> 1;
 const oh = Math.floor((h + 2 * p - k) / s) + 1;
-const g = { n, c, h, w: h, oc, kh: k, kw: k, oh, ow: oh, strideH: s, strideW: s, padH: p, padW: p, dilationH: 1, dilationW: 1, groups: 1 };
+const g = {
+  n,
+  c,
+  h,
+  w: h,
+  oc,
+  kh: k,
+  kw: k,
+  oh,
+  ow: oh,
+  strideH: s,
+  strideW: s,
+  padH: p,
+  padW: p,
+  dilationH: 1,
+  dilationW: 1,
+  groups: 1,
+};
 const x = new Float32Array(n * c * h * h).map(() => Math.random());
 const w = new Float32Array(oc * c * k * k).map(() => Math.random());
-const y = new Float32Array(n * oc * oh * oh), gw = new Float32Array(w.length), gx = new Float32Array(x.length);
+const y = new Float32Array(n * oc * oh * oh),
+  gw = new Float32Array(w.length),
+  gx = new Float32Array(x.length);
 const flops = 2 * n * oc * oh * oh * c * k * k;
 const evict = cold ? new Float32Array(16 << 20) : null;
 const runs: [string, () => void][] = [
@@ -39,5 +61,7 @@ for (const [name, run] of runs) {
     run();
     best = Math.min(best, performance.now() - t);
   }
-  console.log(`${name.padEnd(16)} ${best.toFixed(2).padStart(8)} ms ${(flops / best / 1e6).toFixed(1).padStart(7)} GFLOP/s`);
+  console.log(
+    `${name.padEnd(16)} ${best.toFixed(2).padStart(8)} ms ${(flops / best / 1e6).toFixed(1).padStart(7)} GFLOP/s`,
+  );
 }

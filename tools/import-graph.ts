@@ -39,7 +39,12 @@ export const LAYERS: readonly (readonly string[])[] = [
  * imports are allowed (an architecture may name an optimizer type). Entries are folders or files under src/.
  */
 export const FORBIDDEN: readonly { from: string; to: readonly string[]; except?: readonly string[]; why: string }[] = [
-  { from: 'models', to: ['optim', 'train', 'data'], except: ['data/transforms.ts'], why: 'models/ holds architectures (torchvision-style preprocessing presets from data/transforms.ts excepted)' },
+  {
+    from: 'models',
+    to: ['optim', 'train', 'data'],
+    except: ['data/transforms.ts'],
+    why: 'models/ holds architectures (torchvision-style preprocessing presets from data/transforms.ts excepted)',
+  },
   { from: 'viz', to: ['optim', 'data'], why: 'viz/ holds explanation methods; training demos are recipes' },
 ];
 
@@ -66,7 +71,9 @@ function listTs(dir: string): string[] {
 
 /** Every import of every .ts file under `srcDir`, resolved to files; `computed` lists `import(expr)` sites. */
 export function importGraph(srcDir = join(ROOT, 'src')): { files: string[]; edges: ImportEdge[]; computed: string[] } {
-  const files = listTs(srcDir).map((f) => relative(ROOT, f)).sort();
+  const files = listTs(srcDir)
+    .map((f) => relative(ROOT, f))
+    .sort();
   const known = new Set(files);
   const edges: ImportEdge[] = [];
   const computed: string[] = [];
@@ -84,16 +91,32 @@ export function importGraph(srcDir = join(ROOT, 'src')): { files: string[]; edge
     const visit = (node: ts.Node): void => {
       if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
         const c = node.importClause;
-        const typeOnly = !!c && (c.isTypeOnly || (!c.name && !!c.namedBindings && ts.isNamedImports(c.namedBindings) && c.namedBindings.elements.length > 0 && c.namedBindings.elements.every((e) => e.isTypeOnly)));
+        const typeOnly =
+          !!c &&
+          (c.isTypeOnly ||
+            (!c.name &&
+              !!c.namedBindings &&
+              ts.isNamedImports(c.namedBindings) &&
+              c.namedBindings.elements.length > 0 &&
+              c.namedBindings.elements.every((e) => e.isTypeOnly)));
         add(node.moduleSpecifier.text, node, typeOnly, false);
       } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
-        const typeOnly = node.isTypeOnly || (!!node.exportClause && ts.isNamedExports(node.exportClause) && node.exportClause.elements.length > 0 && node.exportClause.elements.every((e) => e.isTypeOnly));
+        const typeOnly =
+          node.isTypeOnly ||
+          (!!node.exportClause &&
+            ts.isNamedExports(node.exportClause) &&
+            node.exportClause.elements.length > 0 &&
+            node.exportClause.elements.every((e) => e.isTypeOnly));
         add(node.moduleSpecifier.text, node, typeOnly, false);
       } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
         const arg = node.arguments[0];
         if (arg && ts.isStringLiteralLike(arg)) add(arg.text, node, false, true);
         else computed.push(`${file}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}`);
-      } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+      } else if (
+        ts.isImportTypeNode(node) &&
+        ts.isLiteralTypeNode(node.argument) &&
+        ts.isStringLiteral(node.argument.literal)
+      ) {
         add(node.argument.literal.text, node, true, false);
       }
       ts.forEachChild(node, visit);
@@ -108,13 +131,18 @@ export function layerOf(file: string): number {
   const rel = relative('src', file);
   const top = rel.split(/[\\/]/)[0];
   const i = LAYERS.findIndex((l) => l.includes(top));
-  if (i < 0) throw new Error(`import-graph: ${file} belongs to no layer; add '${top}' to LAYERS in tools/import-graph.ts and to README's Architecture table`);
+  if (i < 0)
+    throw new Error(
+      `import-graph: ${file} belongs to no layer; add '${top}' to LAYERS in tools/import-graph.ts and to README's Architecture table`,
+    );
   return i;
 }
 
 /** Imports that go from a lower layer to a higher one, as `from:line → to`. */
 export function upwardImports(edges: readonly ImportEdge[]): string[] {
-  return edges.filter((e) => layerOf(e.to) > layerOf(e.from)).map((e) => `${e.from}:${e.line} → ${e.to}${e.typeOnly ? ' (type only)' : ''}`);
+  return edges
+    .filter((e) => layerOf(e.to) > layerOf(e.from))
+    .map((e) => `${e.from}:${e.line} → ${e.to}${e.typeOnly ? ' (type only)' : ''}`);
 }
 
 /** Run-time imports that break FORBIDDEN, as `from:line → to (why)`. */
@@ -127,7 +155,11 @@ export function forbiddenImports(edges: readonly ImportEdge[]): string[] {
   for (const e of edges) {
     if (e.typeOnly) continue;
     for (const rule of FORBIDDEN) {
-      if (under(e.from, rule.from) && rule.to.some((t) => under(e.to, t)) && !(rule.except ?? []).some((x) => under(e.to, x))) {
+      if (
+        under(e.from, rule.from) &&
+        rule.to.some((t) => under(e.to, t)) &&
+        !(rule.except ?? []).some((x) => under(e.to, x))
+      ) {
         out.push(`${e.from}:${e.line} → ${e.to} (${rule.why})`);
       }
     }
@@ -139,20 +171,32 @@ export function forbiddenImports(edges: readonly ImportEdge[]): string[] {
 export function importCycles(files: readonly string[], edges: readonly ImportEdge[]): string[][] {
   const adj = new Map<string, string[]>(files.map((f) => [f, []]));
   for (const e of edges) if (e.from !== e.to) adj.get(e.from)!.push(e.to);
-  const index = new Map<string, number>(), low = new Map<string, number>(), onStack = new Set<string>();
-  const stack: string[] = [], out: string[][] = [];
+  const index = new Map<string, number>(),
+    low = new Map<string, number>(),
+    onStack = new Set<string>();
+  const stack: string[] = [],
+    out: string[][] = [];
   let next = 0;
   const strong = (v: string): void => {
-    index.set(v, next); low.set(v, next); next++;
-    stack.push(v); onStack.add(v);
+    index.set(v, next);
+    low.set(v, next);
+    next++;
+    stack.push(v);
+    onStack.add(v);
     for (const w of adj.get(v)!) {
-      if (!index.has(w)) { strong(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
-      else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      if (!index.has(w)) {
+        strong(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
     }
     if (low.get(v) === index.get(v)) {
       const comp: string[] = [];
       let w: string;
-      do { w = stack.pop()!; onStack.delete(w); comp.push(w); } while (w !== v);
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        comp.push(w);
+      } while (w !== v);
       if (comp.length > 1) out.push(comp.sort());
     }
   };
@@ -167,6 +211,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   for (const c of cycles) console.log(`cycle: ${c.join(' ↔ ')}`);
   for (const u of up) console.log(`upward: ${u}`);
   for (const c of computed) console.log(`computed import(): ${c}`);
-  console.log(`${files.length} files, ${edges.length} imports: ${cycles.length} cycles, ${up.length} upward imports, ${computed.length} computed dynamic imports`);
+  console.log(
+    `${files.length} files, ${edges.length} imports: ${cycles.length} cycles, ${up.length} upward imports, ${computed.length} computed dynamic imports`,
+  );
   if (cycles.length || up.length || computed.length) process.exitCode = 1;
 }

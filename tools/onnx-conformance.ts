@@ -19,7 +19,8 @@ import { decodeModel, decodeTensorProto, OnnxUnsupportedError, tensorFromProto }
 
 export const TESTDATA = '/usr/share/libonnx-testdata/data';
 export const SUITES = ['node', 'pytorch-converted', 'pytorch-operator', 'simple'];
-const RTOL = 1e-3, ATOL = 1e-7;
+const RTOL = 1e-3,
+  ATOL = 1e-7;
 
 export type Outcome = 'pass' | 'fail' | 'unsupported';
 export interface CaseResult {
@@ -37,10 +38,13 @@ function readPb(file: string): Tensor {
 /** Compares one output: shapes, then values with assert_allclose's rule (exact for integers and bools). */
 function compare(got: Tensor, want: Tensor): string | null {
   if (got.shape.join(',') !== want.shape.join(',')) return `shape [${got.shape}] ≠ expected [${want.shape}]`;
-  const g = got.toTypedArray(), w = want.toTypedArray();
-  let worst = 0, at = -1;
+  const g = got.toTypedArray(),
+    w = want.toTypedArray();
+  let worst = 0,
+    at = -1;
   for (let i = 0; i < w.length; i++) {
-    const a = g[i], b = w[i];
+    const a = g[i],
+      b = w[i];
     if (Number.isNaN(a) && Number.isNaN(b)) continue;
     if (a === b) continue;
     const excess = Math.abs(a - b) - (ATOL + RTOL * Math.abs(b));
@@ -65,19 +69,35 @@ export function runCase(suite: string, dir: string): CaseResult {
   try {
     const model = importModelBytes(bytes, { requiresGrad: false });
     model.eval();
-    const sets = readdirSync(dir).filter((d) => d.startsWith('test_data_set_')).sort();
+    const sets = readdirSync(dir)
+      .filter((d) => d.startsWith('test_data_set_'))
+      .sort();
     for (const set of sets) {
       const sd = join(dir, set);
       const files = readdirSync(sd);
-      const inputs = files.filter((f) => /^input_\d+\.pb$/.test(f)).sort((a, b) => parseInt(a.slice(6)) - parseInt(b.slice(6))).map((f) => readPb(join(sd, f)));
-      const outputs = files.filter((f) => /^output_\d+\.pb$/.test(f)).sort((a, b) => parseInt(a.slice(7)) - parseInt(b.slice(7))).map((f) => readPb(join(sd, f)));
-      if (inputs.length !== model.inputNames.length) return { suite, name, ops, outcome: 'unsupported', detail: `${inputs.length} input files for ${model.inputNames.length} graph inputs (optional inputs)` };
+      const inputs = files
+        .filter((f) => /^input_\d+\.pb$/.test(f))
+        .sort((a, b) => parseInt(a.slice(6)) - parseInt(b.slice(6)))
+        .map((f) => readPb(join(sd, f)));
+      const outputs = files
+        .filter((f) => /^output_\d+\.pb$/.test(f))
+        .sort((a, b) => parseInt(a.slice(7)) - parseInt(b.slice(7)))
+        .map((f) => readPb(join(sd, f)));
+      if (inputs.length !== model.inputNames.length)
+        return {
+          suite,
+          name,
+          ops,
+          outcome: 'unsupported',
+          detail: `${inputs.length} input files for ${model.inputNames.length} graph inputs (optional inputs)`,
+        };
       const feeds: Record<string, Tensor> = {};
       model.inputNames.forEach((n, i) => (feeds[n] = inputs[i]));
       const got = noGrad(() => model.run(feeds));
       for (let k = 0; k < outputs.length; k++) {
         const why = compare(got[model.outputNames[k]], outputs[k]);
-        if (why) return { suite, name, ops, outcome: 'fail', detail: `${set} output ${k} (${model.outputNames[k]}): ${why}` };
+        if (why)
+          return { suite, name, ops, outcome: 'fail', detail: `${set} output ${k} (${model.outputNames[k]}): ${why}` };
       }
     }
     return { suite, name, ops, outcome: 'pass', detail: '' };
@@ -122,21 +142,30 @@ export function formatReport(results: CaseResult[], verbose = false): string {
   const lines: string[] = ['operator                      pass  fail  unsupported'];
   for (const [op, c] of countsByOp(results)) {
     if (c.pass + c.fail === 0 && !verbose) continue;
-    lines.push(`${op.padEnd(28)} ${String(c.pass).padStart(5)} ${String(c.fail).padStart(5)} ${String(c.unsupported).padStart(12)}`);
+    lines.push(
+      `${op.padEnd(28)} ${String(c.pass).padStart(5)} ${String(c.fail).padStart(5)} ${String(c.unsupported).padStart(12)}`,
+    );
   }
   const tot = { pass: 0, fail: 0, unsupported: 0 };
   for (const r of results) tot[r.outcome]++;
-  lines.push(`cases: ${results.length} — pass ${tot.pass}, fail ${tot.fail}, unsupported ${tot.unsupported}` +
-    (verbose ? '' : ' (operators with no supported case are hidden; --verbose lists them)'));
-  for (const r of results) if (r.outcome === 'fail') lines.push(`FAIL ${r.suite}/${r.name} [${r.ops.join(', ')}]: ${r.detail}`);
-  if (verbose) for (const r of results) if (r.outcome === 'unsupported') lines.push(`unsupported ${r.suite}/${r.name}: ${r.detail.slice(0, 160)}`);
+  lines.push(
+    `cases: ${results.length} — pass ${tot.pass}, fail ${tot.fail}, unsupported ${tot.unsupported}` +
+      (verbose ? '' : ' (operators with no supported case are hidden; --verbose lists them)'),
+  );
+  for (const r of results)
+    if (r.outcome === 'fail') lines.push(`FAIL ${r.suite}/${r.name} [${r.ops.join(', ')}]: ${r.detail}`);
+  if (verbose)
+    for (const r of results)
+      if (r.outcome === 'unsupported') lines.push(`unsupported ${r.suite}/${r.name}: ${r.detail.slice(0, 160)}`);
   return lines.join('\n');
 }
 
 const isMain = process.argv[1]?.endsWith('onnx-conformance.ts');
 if (isMain) {
   if (!existsSync(TESTDATA)) {
-    console.error(`onnx-conformance: ${TESTDATA} not found; install ONNX's backend test data with: apt-get install libonnx-testdata`);
+    console.error(
+      `onnx-conformance: ${TESTDATA} not found; install ONNX's backend test data with: apt-get install libonnx-testdata`,
+    );
     process.exit(2);
   }
   const args = process.argv.slice(2);

@@ -14,8 +14,12 @@ const steps = Number(positional[1] ?? 5);
 const byShape = process.argv.includes('--by-shape');
 /** `conv2d 64→128 3×3/2 @56 ×8` for a conv kernel call, when split by shape. */
 function shapeLabel(key: string, args: unknown[]): string {
-  const g = args.find((a): a is Record<string, number> => typeof a === 'object' && a !== null && 'kh' in a && 'oc' in a);
-  return g ? `${key} ${g.c}→${g.oc} ${g.kh}×${g.kw}/${g.strideH}${g.groups > 1 ? ` g${g.groups}` : ''} @${g.h} ×${g.n}` : key;
+  const g = args.find(
+    (a): a is Record<string, number> => typeof a === 'object' && a !== null && 'kh' in a && 'oc' in a,
+  );
+  return g
+    ? `${key} ${g.c}→${g.oc} ${g.kh}×${g.kw}/${g.strideH}${g.groups > 1 ? ` g${g.groups}` : ''} @${g.h} ×${g.n}`
+    : key;
 }
 const base = backend();
 const totals = new Map<string, { ms: number; calls: number; each: number[] }>();
@@ -23,13 +27,19 @@ const wrapped: Record<string, unknown> = { ...base };
 for (const [key, fn] of Object.entries(base)) {
   if (typeof fn !== 'function') continue;
   wrapped[key] = (...args: unknown[]) => {
-    const label = key === 'unary' || key === 'binary' || key === 'unaryGrad' || key === 'reduce' ? `${key}:${String(args[0])}`
-      : byShape && key.startsWith('conv') ? shapeLabel(key, args) : key;
+    const label =
+      key === 'unary' || key === 'binary' || key === 'unaryGrad' || key === 'reduce'
+        ? `${key}:${String(args[0])}`
+        : byShape && key.startsWith('conv')
+          ? shapeLabel(key, args)
+          : key;
     const t = performance.now();
     const r = (fn as (...a: unknown[]) => unknown).apply(base, args);
     const e = performance.now() - t;
     const s = totals.get(label) ?? { ms: 0, calls: 0, each: [] };
-    s.ms += e; s.calls++; s.each.push(e);
+    s.ms += e;
+    s.calls++;
+    s.each.push(e);
     totals.set(label, s);
     return r;
   };
@@ -40,24 +50,44 @@ tt.manualSeed(0);
 let step: () => void;
 let images = 1;
 if (which === 'W3' || which === 'W4') {
-  const m = (which === 'W3' ? tt.models.resnet18({ numClasses: 10 }) : tt.models.smallCnn()) as tt.nn.Module<[tt.Tensor], tt.Tensor>;
+  const m = (which === 'W3' ? tt.models.resnet18({ numClasses: 10 }) : tt.models.smallCnn()) as tt.nn.Module<
+    [tt.Tensor],
+    tt.Tensor
+  >;
   m.train();
-  const opt = which === 'W3' ? new tt.optim.SGD(m.parameters(), { lr: 0.01, momentum: 0.9 }) : new tt.optim.Adam(m.parameters(), { lr: 1e-3 });
+  const opt =
+    which === 'W3'
+      ? new tt.optim.SGD(m.parameters(), { lr: 0.01, momentum: 0.9 })
+      : new tt.optim.Adam(m.parameters(), { lr: 1e-3 });
   images = which === 'W3' ? 32 : 64;
   const x = which === 'W3' ? tt.randn([32, 3, 32, 32]) : tt.randn([64, 1, 28, 28]);
   const y = tt.randint(0, 10, [images]);
-  step = () => { opt.zeroGrad(); tt.F.crossEntropy(m.forward(x), y).backward(); opt.step(); };
+  step = () => {
+    opt.zeroGrad();
+    tt.F.crossEntropy(m.forward(x), y).backward();
+    opt.step();
+  };
 } else if (which === 'W1') {
   const g = new tt.Generator(0);
   const x = tt.randn([8, 64, 56, 56], { generator: g }).requiresGrad_(true);
-  const w = tt.randn([64, 64, 3, 3], { generator: g }).mul(1 / 24).requiresGrad_(true);
+  const w = tt
+    .randn([64, 64, 3, 3], { generator: g })
+    .mul(1 / 24)
+    .requiresGrad_(true);
   images = 8;
-  step = () => { x.grad = null; w.grad = null; tt.F.conv2d(x, w, null, { padding: 1 }).sum().backward(); };
+  step = () => {
+    x.grad = null;
+    w.grad = null;
+    tt.F.conv2d(x, w, null, { padding: 1 }).sum().backward();
+  };
 } else {
   const m = tt.models.resnet18() as tt.nn.Module<[tt.Tensor], tt.Tensor>;
   m.eval();
   const x = tt.randn([1, 3, 224, 224]);
-  step = () => tt.noGrad(() => { m.forward(x); });
+  step = () =>
+    tt.noGrad(() => {
+      m.forward(x);
+    });
 }
 for (let i = 0; i < 2; i++) step();
 totals.clear();
@@ -67,8 +97,14 @@ const wall = (performance.now() - t0) / steps;
 let kernel = 0;
 const rows = [...totals.entries()].sort((a, b) => b[1].ms - a[1].ms);
 for (const [, s] of rows) kernel += s.ms / steps;
-console.log(`${which}: ${wall.toFixed(2)} ms/step (${(images / wall * 1e3).toFixed(1)} img/s); kernels ${kernel.toFixed(2)} ms, outside ${(wall - kernel).toFixed(2)} ms`);
+console.log(
+  `${which}: ${wall.toFixed(2)} ms/step (${((images / wall) * 1e3).toFixed(1)} img/s); kernels ${kernel.toFixed(2)} ms, outside ${(wall - kernel).toFixed(2)} ms`,
+);
 /** Median of one call's time × calls per step: what the kernel costs when the shared machine leaves it alone. */
-const typical = (s: { calls: number; each: number[] }) => [...s.each].sort((a, b) => a - b)[s.each.length >> 1] * (s.calls / steps);
+const typical = (s: { calls: number; each: number[] }) =>
+  [...s.each].sort((a, b) => a - b)[s.each.length >> 1] * (s.calls / steps);
 console.log(`${'kernel'.padEnd(byShape ? 44 : 28)} ${'mean ms'.padStart(9)}  ${'median×calls'.padStart(12)}  calls`);
-for (const [k, s] of rows.slice(0, 25)) console.log(`${k.padEnd(byShape ? 44 : 28)} ${(s.ms / steps).toFixed(3).padStart(9)}  ${typical(s).toFixed(3).padStart(12)}  ${String(s.calls / steps).padStart(5)}`);
+for (const [k, s] of rows.slice(0, 25))
+  console.log(
+    `${k.padEnd(byShape ? 44 : 28)} ${(s.ms / steps).toFixed(3).padStart(9)}  ${typical(s).toFixed(3).padStart(12)}  ${String(s.calls / steps).padStart(5)}`,
+  );

@@ -80,7 +80,9 @@ function checkDifferentiable(node: Node, gi: Tensor, i: number): void {
 /** What a node's backward returned for input i must fit the input (and be differentiable under createGraph). */
 function checkInputGradient(node: Node, input: Tensor, gi: Tensor, i: number, createGraph: boolean): void {
   if (!shapesEqual(gi.shape, input.shape)) {
-    throw new Error(`backward: ${node.name} returned a gradient of shape ${formatShape(gi.shape)} for an input of shape ${formatShape(input.shape)}`);
+    throw new Error(
+      `backward: ${node.name} returned a gradient of shape ${formatShape(gi.shape)} for an input of shape ${formatShape(input.shape)}`,
+    );
   }
   if (createGraph) checkDifferentiable(node, gi, i);
   if (isAnomalyEnabled()) checkFinite(`${node.name} (backward)`, `gradient for input ${i}`, gi);
@@ -91,19 +93,25 @@ function seedGradients(roots: readonly Tensor[], gradients: readonly (Tensor | n
   return roots.map((root, k) => {
     const gradient = gradients[k];
     if (!root.requiresGrad) {
-      throw new Error(`${opts.caller}: ${roots.length > 1 ? `output ${k} ` : ''}tensor does not require grad and has no gradFn ` +
-        '(did you forget requiresGrad, or call it inside noGrad?)');
+      throw new Error(
+        `${opts.caller}: ${roots.length > 1 ? `output ${k} ` : ''}tensor does not require grad and has no gradFn ` +
+          '(did you forget requiresGrad, or call it inside noGrad?)',
+      );
     }
     let seed: Tensor;
     if (gradient === null) {
       if (root.numel() !== 1) {
-        throw new Error(`${opts.caller}: grad can be implicitly created only for scalar outputs, got shape ${formatShape(root.shape)}; pass a gradient`);
+        throw new Error(
+          `${opts.caller}: grad can be implicitly created only for scalar outputs, got shape ${formatShape(root.shape)}; pass a gradient`,
+        );
       }
       seed = Tensor.empty(root.shape, root.dtype);
       seed.storage.fill(1);
     } else {
       if (!shapesEqual(gradient.shape, root.shape)) {
-        throw new Error(`${opts.caller}: gradient shape ${formatShape(gradient.shape)} does not match tensor shape ${formatShape(root.shape)}`);
+        throw new Error(
+          `${opts.caller}: gradient shape ${formatShape(gradient.shape)} does not match tensor shape ${formatShape(root.shape)}`,
+        );
       }
       seed = opts.createGraph && gradient.requiresGrad ? gradient : gradient.detach();
     }
@@ -117,12 +125,17 @@ function seedGradients(roots: readonly Tensor[], gradients: readonly (Tensor | n
  * grad(): the nodes from which a captured tensor can be reached (inputs come later in `order`); the others need
  * not run. A released node is kept so that running it reports the freed graph instead of "input not used".
  */
-function nodesLeadingTo(order: readonly Node[], captured: ReadonlyMap<Tensor, number>, cutAt: ReadonlyMap<Node, Tensor> | null): Set<Node> {
+function nodesLeadingTo(
+  order: readonly Node[],
+  captured: ReadonlyMap<Tensor, number>,
+  cutAt: ReadonlyMap<Node, Tensor> | null,
+): Set<Node> {
   const needed = new Set<Node>();
   for (let k = order.length - 1; k >= 0; k--) {
     const node = order[k];
     if (cutAt?.has(node)) continue;
-    if (node.released || node.inputs.some((t) => t && (captured.has(t) || (t.gradFn !== null && needed.has(t.gradFn))))) needed.add(node);
+    if (node.released || node.inputs.some((t) => t && (captured.has(t) || (t.gradFn !== null && needed.has(t.gradFn)))))
+      needed.add(node);
   }
   return needed;
 }
@@ -158,7 +171,11 @@ class PendingGradients {
 }
 
 /** Each leaf's total gradient, through its hooks, into `.grad` (summed with what `.grad` already holds). */
-function accumulateIntoLeaves(leafGrads: ReadonlyMap<Tensor, Tensor>, storage: GradientStorage, createGraph: boolean): void {
+function accumulateIntoLeaves(
+  leafGrads: ReadonlyMap<Tensor, Tensor>,
+  storage: GradientStorage,
+  createGraph: boolean,
+): void {
   for (const [leaf, g0] of leafGrads) {
     const g = leaf.runHooks(g0);
     if (createGraph) {
@@ -171,7 +188,11 @@ function accumulateIntoLeaves(leafGrads: ReadonlyMap<Tensor, Tensor>, storage: G
   }
 }
 
-function runEngine(roots: readonly Tensor[], gradients: readonly (Tensor | null)[], opts: PassOptions): (Tensor | null)[] {
+function runEngine(
+  roots: readonly Tensor[],
+  gradients: readonly (Tensor | null)[],
+  opts: PassOptions,
+): (Tensor | null)[] {
   const { createGraph, capture } = opts;
   const seeds = seedGradients(roots, gradients, opts);
   const storage = new GradientStorage(!createGraph);
@@ -253,7 +274,11 @@ function runEngine(roots: readonly Tensor[], gradients: readonly (Tensor | null)
 function runBackward(root: Tensor, gradient: Tensor | null, opts: BackwardOptions): void {
   const createGraph = opts.createGraph ?? false;
   runEngine([root], [gradient], {
-    retainGraph: opts.retainGraph ?? createGraph, createGraph, capture: null, cutAtCapture: false, caller: 'backward',
+    retainGraph: opts.retainGraph ?? createGraph,
+    createGraph,
+    capture: null,
+    cutAtCapture: false,
+    caller: 'backward',
   });
 }
 
@@ -281,27 +306,40 @@ export interface GradOptions {
  * createGraph result always requires grad, even where it is constant in the inputs (the gradient of a linear
  * function): differentiating it again then leaves the inputs' gradients untouched rather than throwing.
  */
-export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], opts: GradOptions = {}): (Tensor | null)[] {
+export function grad(
+  outputs: Tensor | readonly Tensor[],
+  inputs: Tensor | readonly Tensor[],
+  opts: GradOptions = {},
+): (Tensor | null)[] {
   const outs = outputs instanceof Tensor ? [outputs] : outputs.slice();
   const ins = inputs instanceof Tensor ? [inputs] : inputs.slice();
   if (outs.length === 0) throw new Error('autograd.grad: outputs is empty');
   if (ins.length === 0) throw new Error('autograd.grad: inputs is empty');
   ins.forEach((t, i) => {
-    if (!t.requiresGrad) throw new Error(`autograd.grad: input ${i} (shape ${formatShape(t.shape)}) does not require grad`);
+    if (!t.requiresGrad)
+      throw new Error(`autograd.grad: input ${i} (shape ${formatShape(t.shape)}) does not require grad`);
   });
   const go = opts.gradOutputs ?? null;
   const gradOutputs = go === null ? outs.map(() => null) : go instanceof Tensor ? [go] : go.slice();
   if (gradOutputs.length !== outs.length) {
-    throw new Error(`autograd.grad: got ${gradOutputs.length} gradOutputs for ${outs.length} outputs; pass one per output`);
+    throw new Error(
+      `autograd.grad: got ${gradOutputs.length} gradOutputs for ${outs.length} outputs; pass one per output`,
+    );
   }
   const createGraph = opts.createGraph ?? false;
   const results = runEngine(outs, gradOutputs, {
-    retainGraph: opts.retainGraph ?? createGraph, createGraph, capture: ins, cutAtCapture: false, caller: 'autograd.grad',
+    retainGraph: opts.retainGraph ?? createGraph,
+    createGraph,
+    capture: ins,
+    cutAtCapture: false,
+    caller: 'autograd.grad',
   });
   return results.map((r, i) => {
     if (r === null && !opts.allowUnused) {
-      throw new Error(`autograd.grad: input ${i} (shape ${formatShape(ins[i].shape)}) was not used to compute the outputs; ` +
-        'pass allowUnused: true to get null for it');
+      throw new Error(
+        `autograd.grad: input ${i} (shape ${formatShape(ins[i].shape)}) was not used to compute the outputs; ` +
+          'pass allowUnused: true to get null for it',
+      );
     }
     return r;
   });
@@ -313,12 +351,20 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
  * Inputs are treated as independent variables (no flow past them). Entries that are null or need no gradient stay
  * null. Must be called inside a backward closure (grad mode is on there exactly when createGraph is).
  */
-export function compositeGrad(inputs: readonly (Tensor | null)[], gradOutput: Tensor, compose: () => Tensor): (Tensor | null)[] {
+export function compositeGrad(
+  inputs: readonly (Tensor | null)[],
+  gradOutput: Tensor,
+  compose: () => Tensor,
+): (Tensor | null)[] {
   const wanted = inputs.filter((t): t is Tensor => t !== null && t.requiresGrad);
   if (wanted.length === 0) return inputs.map(() => null);
   const out = compose();
   const got = runEngine([out], [gradOutput], {
-    retainGraph: true, createGraph: true, capture: wanted, cutAtCapture: true, caller: 'compositeGrad',
+    retainGraph: true,
+    createGraph: true,
+    capture: wanted,
+    cutAtCapture: true,
+    caller: 'compositeGrad',
   });
   return inputs.map((t) => {
     if (t === null || !t.requiresGrad) return null;

@@ -35,14 +35,15 @@ export function noGrad<T>(fn: () => T): T {
  * first await of an async function would run with recording back on, silently. Such a function is refused.
  */
 function rejectAsync(name: string, result: unknown): void {
-  if (result === null || typeof result !== 'object' || typeof (result as { then?: unknown }).then !== 'function') return;
+  if (result === null || typeof result !== 'object' || typeof (result as { then?: unknown }).then !== 'function')
+    return;
   // The part before the first await has run; its promise must not surface later as an unhandled rejection.
   (result as Promise<unknown>).then(undefined, () => undefined);
   throw new Error(
     `${name}: the function returned a Promise (an async function?). Grad mode is a global switch and does not ` +
-    `follow an await, so code after the first await would record a graph. Call ${name} on the synchronous part ` +
-    `(e.g. const y = ${name}(() => model.forward(x)); await ...), or wrap setGradEnabled(false) / setGradEnabled(true) ` +
-    'around the async code yourself if nothing else runs concurrently',
+      `follow an await, so code after the first await would record a graph. Call ${name} on the synchronous part ` +
+      `(e.g. const y = ${name}(() => model.forward(x)); await ...), or wrap setGradEnabled(false) / setGradEnabled(true) ` +
+      'around the async code yourself if nothing else runs concurrently',
   );
 }
 

@@ -25,7 +25,11 @@ export interface GradcheckOptions {
  * Checks autograd's gradients of `fn` at `inputs` (those with requiresGrad) against finite differences of
  * L = Σ w·fn(inputs) for a fixed random w. Returns true when every element agrees within atol + rtol·|numeric|.
  */
-export function gradcheck(fn: (...inputs: Tensor[]) => Tensor | Tensor[], inputs: Tensor[], opts: GradcheckOptions = {}): boolean {
+export function gradcheck(
+  fn: (...inputs: Tensor[]) => Tensor | Tensor[],
+  inputs: Tensor[],
+  opts: GradcheckOptions = {},
+): boolean {
   const isF64 = inputs.every((t) => !t.requiresGrad || t.dtype === 'float64');
   const eps = opts.eps ?? (isF64 ? 1e-6 : 1e-2);
   const atol = opts.atol ?? (isF64 ? 1e-5 : 2e-2);
@@ -33,7 +37,9 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor | Tensor[], inputs
   const raise = opts.raiseException ?? true;
   for (const t of inputs) {
     if (t.requiresGrad && (!t.isLeaf || !t.isContiguous())) {
-      throw new Error(`gradcheck: inputs that require grad must be contiguous leaves (got shape ${formatShape(t.shape)})`);
+      throw new Error(
+        `gradcheck: inputs that require grad must be contiguous leaves (got shape ${formatShape(t.shape)})`,
+      );
     }
   }
   const gen = new Generator(opts.seed ?? 1234);
@@ -59,7 +65,11 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor | Tensor[], inputs
   for (let k = 0; k < outs.length; k++) {
     const o = outs[k];
     if (!o.requiresGrad) continue;
-    const seed = new Tensor(o.dtype === 'float64' ? Float64Array.from(weights![k]) : Float32Array.from(weights![k]), o.shape, o.dtype);
+    const seed = new Tensor(
+      o.dtype === 'float64' ? Float64Array.from(weights![k]) : Float32Array.from(weights![k]),
+      o.shape,
+      o.dtype,
+    );
     o.backward(seed, { retainGraph: k < outs.length - 1 });
     first = false;
   }
@@ -99,31 +109,41 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor | Tensor[], inputs
  * finite differences of its first backward. Float64 inputs are recommended.
  */
 export function gradgradcheck(
-  fn: (...inputs: Tensor[]) => Tensor | Tensor[], inputs: Tensor[], opts: GradcheckOptions & { gradOutputs?: Tensor[] } = {},
+  fn: (...inputs: Tensor[]) => Tensor | Tensor[],
+  inputs: Tensor[],
+  opts: GradcheckOptions & { gradOutputs?: Tensor[] } = {},
 ): boolean {
   const diff = inputs.filter((t) => t.requiresGrad);
-  if (diff.length === 0) throw new Error('gradgradcheck: no input requires grad; mark at least one input with requiresGrad');
+  if (diff.length === 0)
+    throw new Error('gradgradcheck: no input requires grad; mark at least one input with requiresGrad');
   const first = enableGrad(() => fn(...inputs));
   const outs = Array.isArray(first) ? first : [first];
   const gen = new Generator((opts.seed ?? 1234) + 1);
-  const gradOutputs = opts.gradOutputs ?? outs.map((o) => {
-    const v = Tensor.empty(o.shape, o.dtype);
-    for (let i = 0; i < v.storage.length; i++) v.storage[i] = gen.random() * 2 - 1;
-    return v.requiresGrad_(true);
-  });
+  const gradOutputs =
+    opts.gradOutputs ??
+    outs.map((o) => {
+      const v = Tensor.empty(o.shape, o.dtype);
+      for (let i = 0; i < v.storage.length; i++) v.storage[i] = gen.random() * 2 - 1;
+      return v.requiresGrad_(true);
+    });
   if (gradOutputs.length !== outs.length) {
     throw new Error(`gradgradcheck: got ${gradOutputs.length} gradOutputs for ${outs.length} outputs`);
   }
-  const firstOrder = (...all: Tensor[]): Tensor[] => enableGrad(() => {
-    const xs = all.slice(0, inputs.length);
-    const vs = all.slice(inputs.length);
-    const r = fn(...xs);
-    const os = Array.isArray(r) ? r : [r];
-    const used = os.map((o, k) => ({ o, v: vs[k] })).filter(({ o }) => o.requiresGrad);
-    const wrt = xs.filter((t) => t.requiresGrad);
-    const gs = grad(used.map((u) => u.o), wrt, { gradOutputs: used.map((u) => u.v), createGraph: true, allowUnused: true });
-    // an input the outputs do not use has gradient zero, a constant
-    return gs.map((g, i) => g ?? Tensor.empty(wrt[i].shape, wrt[i].dtype));
-  });
+  const firstOrder = (...all: Tensor[]): Tensor[] =>
+    enableGrad(() => {
+      const xs = all.slice(0, inputs.length);
+      const vs = all.slice(inputs.length);
+      const r = fn(...xs);
+      const os = Array.isArray(r) ? r : [r];
+      const used = os.map((o, k) => ({ o, v: vs[k] })).filter(({ o }) => o.requiresGrad);
+      const wrt = xs.filter((t) => t.requiresGrad);
+      const gs = grad(
+        used.map((u) => u.o),
+        wrt,
+        { gradOutputs: used.map((u) => u.v), createGraph: true, allowUnused: true },
+      );
+      // an input the outputs do not use has gradient zero, a constant
+      return gs.map((g, i) => g ?? Tensor.empty(wrt[i].shape, wrt[i].dtype));
+    });
   return gradcheck(firstOrder, [...inputs, ...gradOutputs], opts);
 }

@@ -33,7 +33,13 @@ export function record(
   if (shouldCheckForward()) checkFinite(name, 'output', out);
   if (observer !== null) observer(name, out, inputs);
   if (needsGrad(...inputs)) {
-    out.setGradFn(new Node(name, inputs.map((t) => (t && t.requiresGrad ? t : null)), makeBackward()));
+    out.setGradFn(
+      new Node(
+        name,
+        inputs.map((t) => (t && t.requiresGrad ? t : null)),
+        makeBackward(),
+      ),
+    );
   }
   return out;
 }
@@ -44,7 +50,9 @@ export function checkFinite(op: string, what: string, t: Tensor): void {
   const data = t.dataView();
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) {
-      throw new Error(`anomaly: ${op} produced ${Number.isNaN(data[i]) ? 'NaN' : 'Inf'} in its ${what} (element ${i} of shape [${t.shape.join(', ')}])`);
+      throw new Error(
+        `anomaly: ${op} produced ${Number.isNaN(data[i]) ? 'NaN' : 'Inf'} in its ${what} (element ${i} of shape [${t.shape.join(', ')}])`,
+      );
     }
   }
 }
@@ -55,7 +63,12 @@ export function checkFinite(op: string, what: string, t: Tensor): void {
  * differentiation to any order. Ops use it for the createGraph form of backward passes that are linear in the
  * output gradient (pooling, padding, interpolation, gather/scatter).
  */
-export function linearOp(name: string, x: Tensor, apply: (x: Tensor) => Tensor, adjoint: (g: Tensor) => Tensor): Tensor {
+export function linearOp(
+  name: string,
+  x: Tensor,
+  apply: (x: Tensor) => Tensor,
+  adjoint: (g: Tensor) => Tensor,
+): Tensor {
   const out = noGradRun(() => apply(x));
   return record(name, out, [x], () => (g) => [linearOp(`${name}Adjoint`, g, adjoint, apply)]);
 }
@@ -73,6 +86,11 @@ function noGradRun<T>(fn: () => T): T {
  * The gradient of a linear op from its raw backward kernel; under createGraph recorded as a linear op whose adjoint
  * is the op's raw forward, so it is differentiable again. Without createGraph it is the raw kernel, as fast as before.
  */
-export function linearBackward(name: string, gy: Tensor, backwardRaw: (gy: Tensor) => Tensor, forwardRaw: (x: Tensor) => Tensor): Tensor {
+export function linearBackward(
+  name: string,
+  gy: Tensor,
+  backwardRaw: (gy: Tensor) => Tensor,
+  forwardRaw: (x: Tensor) => Tensor,
+): Tensor {
   return isCreatingGraph() ? linearOp(`${name}Backward`, gy, backwardRaw, forwardRaw) : backwardRaw(gy);
 }

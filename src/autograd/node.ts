@@ -18,7 +18,11 @@ export class Node implements GradNode {
   /** Inputs in the op's argument order; null where the input does not require a gradient. */
   inputs: (Tensor | null)[];
 
-  constructor(readonly name: string, inputs: (Tensor | null)[], backward: BackwardFn) {
+  constructor(
+    readonly name: string,
+    inputs: (Tensor | null)[],
+    backward: BackwardFn,
+  ) {
     this.inputs = inputs;
     (this as WithBackward)[BACKWARD] = backward;
   }

@@ -5,12 +5,31 @@
  * reference kernel, so semantics never depend on the backend.
  */
 import type { FloatArray, TypedArray } from '../tensor/dtype.js';
-import type { AdamHyper, Backend, BinaryOp, SgdHyper, Conv2dGeometry, Epilogue, Pool2dGeometry, ReduceOp, UnaryGradOp, UnaryOp, UnaryParams } from './types.js';
+import type {
+  AdamHyper,
+  Backend,
+  BinaryOp,
+  SgdHyper,
+  Conv2dGeometry,
+  Epilogue,
+  Pool2dGeometry,
+  ReduceOp,
+  UnaryGradOp,
+  UnaryOp,
+  UnaryParams,
+} from './types.js';
 import { referenceBackend as ref } from './reference/index.js';
 import * as guard from './guard.js';
 import { loweredConv3d } from './conv3d-lowered.js';
 import { packAdamHyper, packConvGeometry, packPoolGeometry, packSgdHyper, type RawKernels } from './kernels.gen.js';
-import { CONV_DIRECTIONS, convPlanLogger, convPlanLogging, convPlanName, registerConvPlanner, type ConvPlanner } from './conv-plan.js';
+import {
+  CONV_DIRECTIONS,
+  convPlanLogger,
+  convPlanLogging,
+  convPlanName,
+  registerConvPlanner,
+  type ConvPlanner,
+} from './conv-plan.js';
 
 type F32 = Float32Array;
 
@@ -18,10 +37,27 @@ export type { RawKernels } from './kernels.gen.js';
 
 // Codes mirrored from native/src/tt.h.
 const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
-  relu: 0, neg: 1, abs: 2, square: 3, exp: 4, sigmoid: 5, addScalar: 6, mulScalar: 7, leakyRelu: 8, relu6: 9, silu: 10, sqrt: 11,
+  relu: 0,
+  neg: 1,
+  abs: 2,
+  square: 3,
+  exp: 4,
+  sigmoid: 5,
+  addScalar: 6,
+  mulScalar: 7,
+  leakyRelu: 8,
+  relu6: 9,
+  silu: 10,
+  sqrt: 11,
 };
 const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
-const BM_SAME = 0, BM_BSCALAR = 1, BM_ASCALAR = 2, BM_BMID = 3, BM_AMID = 4, BM_BROW = 5, BM_AROW = 6;
+const BM_SAME = 0,
+  BM_BSCALAR = 1,
+  BM_ASCALAR = 2,
+  BM_BMID = 3,
+  BM_AMID = 4,
+  BM_BROW = 5,
+  BM_AROW = 6;
 
 /** Below this many elements the call overhead outweighs the kernel; the reference loop runs instead. */
 const SMALL = 64;
@@ -54,10 +90,14 @@ function isZero(strides: readonly number[], shape: readonly number[]): boolean {
  * [outer, mid, inner] = products of the dims before, inside and after the run.
  */
 function midRun(strides: readonly number[], shape: readonly number[]): [number, number, number] | null {
-  let d0 = -1, d1 = -1;
+  let d0 = -1,
+    d1 = -1;
   for (let i = 0; i < shape.length; i++) {
     if (shape[i] === 1) continue;
-    if (strides[i] !== 0) { if (d0 < 0) d0 = i; d1 = i; }
+    if (strides[i] !== 0) {
+      if (d0 < 0) d0 = i;
+      d1 = i;
+    }
   }
   if (d0 < 0) return null;
   let expected = 1;
@@ -65,7 +105,9 @@ function midRun(strides: readonly number[], shape: readonly number[]): [number, 
     if (shape[i] !== 1 && strides[i] !== expected) return null;
     expected *= shape[i];
   }
-  let outer = 1, mid = 1, inner = 1;
+  let outer = 1,
+    mid = 1,
+    inner = 1;
   for (let i = 0; i < shape.length; i++) {
     if (i < d0) outer *= shape[i];
     else if (i <= d1) mid *= shape[i];
@@ -80,55 +122,103 @@ const copyShape = new Int32Array(8);
 /** Builds a Backend named `name` whose kernels run through `k` where it applies. */
 export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   const copy = k.copyStrided?.bind(k);
-  const planner: ConvPlanner = (g, direction) => convPlanName(name, k.convPlan(convGeom(g), CONV_DIRECTIONS.indexOf(direction)));
+  const planner: ConvPlanner = (g, direction) =>
+    convPlanName(name, k.convPlan(convGeom(g), CONV_DIRECTIONS.indexOf(direction)));
   // TATAMI_LOG_CONV_PLAN=1: each algorithm choice once per geometry on stderr; otherwise one null check per call.
   const logPlan = convPlanLogging() ? convPlanLogger(name, planner) : null;
   const be: Backend = {
     ...ref,
     name,
 
-    copyStrided(src: TypedArray, srcOffset: number, srcStrides: readonly number[], out: TypedArray, shape: readonly number[]): void {
+    copyStrided(
+      src: TypedArray,
+      srcOffset: number,
+      srcStrides: readonly number[],
+      out: TypedArray,
+      shape: readonly number[],
+    ): void {
       const rank = shape.length;
-      const same = (src instanceof Float32Array && out instanceof Float32Array) || (src instanceof Int32Array && out instanceof Int32Array);
-      if (!copy || !same || rank > 8 || out.length < 4 * SMALL || srcStrides.some((s) => s < 0)) return ref.copyStrided(src, srcOffset, srcStrides, out, shape);
+      const same =
+        (src instanceof Float32Array && out instanceof Float32Array) ||
+        (src instanceof Int32Array && out instanceof Int32Array);
+      if (!copy || !same || rank > 8 || out.length < 4 * SMALL || srcStrides.some((s) => s < 0))
+        return ref.copyStrided(src, srcOffset, srcStrides, out, shape);
       const hi = guard.stridedReach('copyStrided', srcOffset, srcStrides, shape);
       guard.len('copyStrided', 'src', src, hi + 1);
-      guard.len('copyStrided', 'out', out, shape.reduce((a, d) => a * d, 1));
-      for (let i = 0; i < rank; i++) { copyStrides[i] = srcStrides[i]; copyShape[i] = shape[i]; }
+      guard.len(
+        'copyStrided',
+        'out',
+        out,
+        shape.reduce((a, d) => a * d, 1),
+      );
+      for (let i = 0; i < rank; i++) {
+        copyStrides[i] = srcStrides[i];
+        copyShape[i] = shape[i];
+      }
       copy(src as F32 | Int32Array, srcOffset, copyStrides, out as F32 | Int32Array, copyShape, rank);
     },
 
     unary(op: UnaryOp, x: FloatArray, out: FloatArray, params: UnaryParams): void {
       const code = UNARY_CODES[op];
       if (code !== undefined && x.length >= SMALL) guard.len(`unary ${op}`, 'out', out, x.length);
-      if (code === undefined || x.length < SMALL || !f32(x, out) || !k.unary(code, x as F32, out as F32, x.length, params.a ?? 0, params.b ?? 0)) {
+      if (
+        code === undefined ||
+        x.length < SMALL ||
+        !f32(x, out) ||
+        !k.unary(code, x as F32, out as F32, x.length, params.a ?? 0, params.b ?? 0)
+      ) {
         ref.unary(op, x, out, params);
       }
     },
 
     unaryGrad(op: UnaryGradOp, input: FloatArray, gy: FloatArray, gx: FloatArray, params: UnaryParams): void {
-      if (op === 'relu' && input.length >= SMALL) { guard.len('unaryGrad relu', 'gy', gy, input.length); guard.len('unaryGrad relu', 'gx', gx, input.length); }
-      if (op !== 'relu' || input.length < SMALL || !f32(input, gy, gx) || !k.unaryGrad(0, input as F32, gy as F32, gx as F32, input.length, params.a ?? 0, params.b ?? 0)) {
+      if (op === 'relu' && input.length >= SMALL) {
+        guard.len('unaryGrad relu', 'gy', gy, input.length);
+        guard.len('unaryGrad relu', 'gx', gx, input.length);
+      }
+      if (
+        op !== 'relu' ||
+        input.length < SMALL ||
+        !f32(input, gy, gx) ||
+        !k.unaryGrad(0, input as F32, gy as F32, gx as F32, input.length, params.a ?? 0, params.b ?? 0)
+      ) {
         ref.unaryGrad(op, input, gy, gx, params);
       }
     },
 
-    binary(op: BinaryOp, a: TypedArray, aStrides: readonly number[], b: TypedArray, bStrides: readonly number[], out: TypedArray, shape: readonly number[]): void {
+    binary(
+      op: BinaryOp,
+      a: TypedArray,
+      aStrides: readonly number[],
+      b: TypedArray,
+      bStrides: readonly number[],
+      out: TypedArray,
+      shape: readonly number[],
+    ): void {
       const code = BINARY_CODES[op];
       const n = out.length;
       if (code !== undefined && n >= SMALL && f32(a, b, out)) {
-        const A = a as F32, B = b as F32, O = out as F32;
-        const aDense = isDense(aStrides, shape), bDense = isDense(bStrides, shape);
+        const A = a as F32,
+          B = b as F32,
+          O = out as F32;
+        const aDense = isDense(aStrides, shape),
+          bDense = isDense(bStrides, shape);
         // Each mode reads the dense operand over n elements and the broadcast one over its run: both checked.
-        if (aDense && bDense && a.length >= n && b.length >= n) { if (k.binary(code, BM_SAME, A, B, O, 1, 1, n)) return; }
-        else if (aDense && isZero(bStrides, shape) && a.length >= n && b.length >= 1) { if (k.binary(code, BM_BSCALAR, A, B, O, 1, 1, n)) return; }
-        else if (bDense && isZero(aStrides, shape) && b.length >= n && a.length >= 1) { if (k.binary(code, BM_ASCALAR, A, B, O, 1, 1, n)) return; }
-        else if (aDense || bDense) {
+        if (aDense && bDense && a.length >= n && b.length >= n) {
+          if (k.binary(code, BM_SAME, A, B, O, 1, 1, n)) return;
+        } else if (aDense && isZero(bStrides, shape) && a.length >= n && b.length >= 1) {
+          if (k.binary(code, BM_BSCALAR, A, B, O, 1, 1, n)) return;
+        } else if (bDense && isZero(aStrides, shape) && b.length >= n && a.length >= 1) {
+          if (k.binary(code, BM_ASCALAR, A, B, O, 1, 1, n)) return;
+        } else if (aDense || bDense) {
           const run = aDense ? midRun(bStrides, shape) : midRun(aStrides, shape);
           if (run && (aDense ? a : b).length >= n && (aDense ? b : a).length >= run[1]) {
             const [outer, mid, inner] = run;
-            if (inner === 1) { if (k.binary(code, aDense ? BM_BROW : BM_AROW, A, B, O, outer, 1, mid)) return; }
-            else if (inner >= 8) { if (k.binary(code, aDense ? BM_BMID : BM_AMID, A, B, O, outer, mid, inner)) return; }
+            if (inner === 1) {
+              if (k.binary(code, aDense ? BM_BROW : BM_AROW, A, B, O, outer, 1, mid)) return;
+            } else if (inner >= 8) {
+              if (k.binary(code, aDense ? BM_BMID : BM_AMID, A, B, O, outer, mid, inner)) return;
+            }
           }
         }
       }
@@ -144,7 +234,13 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
 
     adamStep(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, vmax: FloatArray | null, h: AdamHyper): void {
       if (w.length < SMALL || !f32(w, g, m, v, vmax)) return ref.adamStep(w, g, m, v, vmax, h);
-      for (const [name, a] of [['grad', g], ['expAvg', m], ['expAvgSq', v], ['maxExpAvgSq', vmax]] as const) guard.len('adamStep', name, a, w.length);
+      for (const [name, a] of [
+        ['grad', g],
+        ['expAvg', m],
+        ['expAvgSq', v],
+        ['maxExpAvgSq', vmax],
+      ] as const)
+        guard.len('adamStep', name, a, w.length);
       k.adamStep(w.length, w as F32, g as F32, m as F32, v as F32, vmax as F32 | null, packAdamHyper(h));
     },
 
@@ -169,38 +265,82 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       k.softmax(x as F32, out as F32, outer, size, inner, log);
     },
 
-    softmaxGrad(y: FloatArray, gy: FloatArray, gx: FloatArray, outer: number, size: number, inner: number, log: boolean): void {
+    softmaxGrad(
+      y: FloatArray,
+      gy: FloatArray,
+      gx: FloatArray,
+      outer: number,
+      size: number,
+      inner: number,
+      log: boolean,
+    ): void {
       if (!f32(y, gy, gx) || y.length < SMALL) return ref.softmaxGrad(y, gy, gx, outer, size, inner, log);
       const total = guard.osi('softmaxGrad', outer, size, inner);
-      for (const [name, a] of [['y', y], ['gy', gy], ['gx', gx]] as const) guard.len('softmaxGrad', name, a, total);
+      for (const [name, a] of [
+        ['y', y],
+        ['gy', gy],
+        ['gx', gx],
+      ] as const)
+        guard.len('softmaxGrad', name, a, total);
       k.softmaxGrad(y as F32, gy as F32, gx as F32, outer, size, inner, log);
     },
 
     gemm(transA, transB, m, n, kk, a, strideA, b, strideB, c, strideC, batch, accumulate): void {
-      if (!f32(a, b, c)) return ref.gemm(transA, transB, m, n, kk, a, strideA, b, strideB, c, strideC, batch, accumulate);
+      if (!f32(a, b, c))
+        return ref.gemm(transA, transB, m, n, kk, a, strideA, b, strideB, c, strideC, batch, accumulate);
       if (batch <= 0 || m <= 0 || n <= 0) return;
-      for (const [name, v] of [['m', m], ['n', n], ['k', kk], ['batch', batch], ['strideA', strideA], ['strideB', strideB], ['strideC', strideC]] as const) guard.int('gemm', name, v);
+      for (const [name, v] of [
+        ['m', m],
+        ['n', n],
+        ['k', kk],
+        ['batch', batch],
+        ['strideA', strideA],
+        ['strideB', strideB],
+        ['strideC', strideC],
+      ] as const)
+        guard.int('gemm', name, v);
       guard.len('gemm', 'A', a, (batch - 1) * strideA + m * kk);
       guard.len('gemm', 'B', b, (batch - 1) * strideB + kk * n);
       guard.len('gemm', 'C', c, (batch - 1) * strideC + m * n);
       k.gemm(transA, transB, m, n, kk, a as F32, strideA, b as F32, strideB, c as F32, strideC, batch, accumulate);
     },
 
-    conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry, epilogue: Epilogue, scale: FloatArray | null = null): void {
+    conv2d(
+      x: FloatArray,
+      w: FloatArray,
+      bias: FloatArray | null,
+      out: FloatArray,
+      g: Conv2dGeometry,
+      epilogue: Epilogue,
+      scale: FloatArray | null = null,
+    ): void {
       if (!f32(x, w, bias, out, scale)) return ref.conv2d(x, w, bias, out, g, epilogue, scale);
       const s = guard.convSizes('conv2d', g);
-      guard.len('conv2d', 'x', x, s.x); guard.len('conv2d', 'weight', w, s.w); guard.len('conv2d', 'out', out, s.y);
-      guard.len('conv2d', 'bias', bias, g.oc); guard.len('conv2d', 'scale', scale, g.oc);
+      guard.len('conv2d', 'x', x, s.x);
+      guard.len('conv2d', 'weight', w, s.w);
+      guard.len('conv2d', 'out', out, s.y);
+      guard.len('conv2d', 'bias', bias, g.oc);
+      guard.len('conv2d', 'scale', scale, g.oc);
       // Empty operands: the C kernels divide by these sizes (SIGFPE found by test/fuzz), the reference loops do not.
       if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2d(x, w, bias, out, g, epilogue, scale);
       logPlan?.(g, 'forward');
-      k.conv2d(x as F32, w as F32, bias as F32 | null, scale as F32 | null, out as F32, convGeom(g), epilogue === 'relu');
+      k.conv2d(
+        x as F32,
+        w as F32,
+        bias as F32 | null,
+        scale as F32 | null,
+        out as F32,
+        convGeom(g),
+        epilogue === 'relu',
+      );
     },
 
     conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry): void {
       if (!f32(gy, w, gx)) return ref.conv2dBackwardInput(gy, w, gx, g);
       const s = guard.convSizes('conv2dBackwardInput', g);
-      guard.len('conv2dBackwardInput', 'gy', gy, s.y); guard.len('conv2dBackwardInput', 'weight', w, s.w); guard.len('conv2dBackwardInput', 'gx', gx, s.x);
+      guard.len('conv2dBackwardInput', 'gy', gy, s.y);
+      guard.len('conv2dBackwardInput', 'weight', w, s.w);
+      guard.len('conv2dBackwardInput', 'gx', gx, s.x);
       if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2dBackwardInput(gy, w, gx, g);
       logPlan?.(g, 'input');
       k.conv2dBackwardInput(gy as F32, w as F32, gx as F32, convGeom(g));
@@ -209,7 +349,9 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     conv2dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArray, g: Conv2dGeometry): void {
       if (!f32(x, gy, gw)) return ref.conv2dBackwardWeight(x, gy, gw, g);
       const s = guard.convSizes('conv2dBackwardWeight', g);
-      guard.len('conv2dBackwardWeight', 'x', x, s.x); guard.len('conv2dBackwardWeight', 'gy', gy, s.y); guard.len('conv2dBackwardWeight', 'gw', gw, s.w);
+      guard.len('conv2dBackwardWeight', 'x', x, s.x);
+      guard.len('conv2dBackwardWeight', 'gy', gy, s.y);
+      guard.len('conv2dBackwardWeight', 'gw', gw, s.w);
       if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2dBackwardWeight(x, gy, gw, g);
       logPlan?.(g, 'weight');
       k.conv2dBackwardWeight(x as F32, gy as F32, gw as F32, convGeom(g));
@@ -218,32 +360,63 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool2dGeometry): void {
       if (!f32(x, out)) return ref.maxPool2d(x, out, indices, g);
       const s = guard.poolSizes('maxPool2d', g);
-      guard.len('maxPool2d', 'x', x, s.x); guard.len('maxPool2d', 'out', out, s.y); guard.len('maxPool2d', 'indices', indices, s.y);
+      guard.len('maxPool2d', 'x', x, s.x);
+      guard.len('maxPool2d', 'out', out, s.y);
+      guard.len('maxPool2d', 'indices', indices, s.y);
       if (s.x === 0 || s.y === 0) return ref.maxPool2d(x, out, indices, g);
       k.maxPool2d(x as F32, out as F32, indices, poolGeom(g));
     },
 
-    maxPool2dBackward(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, inPlane: number, outPlane: number): void {
+    maxPool2dBackward(
+      gy: FloatArray,
+      indices: Int32Array,
+      gx: FloatArray,
+      planes: number,
+      inPlane: number,
+      outPlane: number,
+    ): void {
       if (!f32(gy, gx)) return ref.maxPool2dBackward(gy, indices, gx, planes, inPlane, outPlane);
-      for (const [name, v] of [['planes', planes], ['inPlane', inPlane], ['outPlane', outPlane]] as const) guard.int('maxPool2dBackward', name, v);
-      guard.len('maxPool2dBackward', 'gy', gy, planes * outPlane); guard.len('maxPool2dBackward', 'indices', indices, planes * outPlane);
+      for (const [name, v] of [
+        ['planes', planes],
+        ['inPlane', inPlane],
+        ['outPlane', outPlane],
+      ] as const)
+        guard.int('maxPool2dBackward', name, v);
+      guard.len('maxPool2dBackward', 'gy', gy, planes * outPlane);
+      guard.len('maxPool2dBackward', 'indices', indices, planes * outPlane);
       guard.len('maxPool2dBackward', 'gx', gx, planes * inPlane);
       guard.indicesInPlane('maxPool2dBackward', indices, planes * outPlane, inPlane);
       k.maxPool2dBackward(gy as F32, indices, gx as F32, planes, inPlane, outPlane);
     },
 
-    avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void {
-      if (!f32(x, out) || g.dilationH !== 1 || g.dilationW !== 1) return ref.avgPool2d(x, out, g, countIncludePad, divisorOverride);
+    avgPool2d(
+      x: FloatArray,
+      out: FloatArray,
+      g: Pool2dGeometry,
+      countIncludePad: boolean,
+      divisorOverride: number,
+    ): void {
+      if (!f32(x, out) || g.dilationH !== 1 || g.dilationW !== 1)
+        return ref.avgPool2d(x, out, g, countIncludePad, divisorOverride);
       const s = guard.poolSizes('avgPool2d', g);
-      guard.len('avgPool2d', 'x', x, s.x); guard.len('avgPool2d', 'out', out, s.y);
+      guard.len('avgPool2d', 'x', x, s.x);
+      guard.len('avgPool2d', 'out', out, s.y);
       if (s.x === 0 || s.y === 0) return ref.avgPool2d(x, out, g, countIncludePad, divisorOverride);
       k.avgPool2d(x as F32, out as F32, poolGeom(g), countIncludePad, Math.round(divisorOverride));
     },
 
-    avgPool2dBackward(gy: FloatArray, gx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void {
-      if (!f32(gy, gx) || g.dilationH !== 1 || g.dilationW !== 1) return ref.avgPool2dBackward(gy, gx, g, countIncludePad, divisorOverride);
+    avgPool2dBackward(
+      gy: FloatArray,
+      gx: FloatArray,
+      g: Pool2dGeometry,
+      countIncludePad: boolean,
+      divisorOverride: number,
+    ): void {
+      if (!f32(gy, gx) || g.dilationH !== 1 || g.dilationW !== 1)
+        return ref.avgPool2dBackward(gy, gx, g, countIncludePad, divisorOverride);
       const s = guard.poolSizes('avgPool2dBackward', g);
-      guard.len('avgPool2dBackward', 'gy', gy, s.y); guard.len('avgPool2dBackward', 'gx', gx, s.x);
+      guard.len('avgPool2dBackward', 'gy', gy, s.y);
+      guard.len('avgPool2dBackward', 'gx', gx, s.x);
       if (s.x === 0 || s.y === 0) return ref.avgPool2dBackward(gy, gx, g, countIncludePad, divisorOverride);
       k.avgPool2dBackward(gy as F32, gx as F32, poolGeom(g), countIncludePad, Math.round(divisorOverride));
     },
@@ -251,31 +424,72 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     channelStats(x: FloatArray, mean: FloatArray, variance: FloatArray, n: number, c: number, hw: number): void {
       if (!f32(x, mean, variance)) return ref.channelStats(x, mean, variance, n, c, hw);
       const total = guard.osi('channelStats', n, c, hw);
-      guard.len('channelStats', 'x', x, total); guard.len('channelStats', 'mean', mean, c); guard.len('channelStats', 'variance', variance, c);
+      guard.len('channelStats', 'x', x, total);
+      guard.len('channelStats', 'mean', mean, c);
+      guard.len('channelStats', 'variance', variance, c);
       k.channelStats(x as F32, mean as F32, variance as F32, n, c, hw);
     },
 
-    channelAffine(x: FloatArray, scale: FloatArray, shift: FloatArray, out: FloatArray, n: number, c: number, hw: number, epilogue: Epilogue): void {
+    channelAffine(
+      x: FloatArray,
+      scale: FloatArray,
+      shift: FloatArray,
+      out: FloatArray,
+      n: number,
+      c: number,
+      hw: number,
+      epilogue: Epilogue,
+    ): void {
       if (!f32(x, scale, shift, out)) return ref.channelAffine(x, scale, shift, out, n, c, hw, epilogue);
       const total = guard.osi('channelAffine', n, c, hw);
-      guard.len('channelAffine', 'x', x, total); guard.len('channelAffine', 'out', out, total);
-      guard.len('channelAffine', 'scale', scale, c); guard.len('channelAffine', 'shift', shift, c);
+      guard.len('channelAffine', 'x', x, total);
+      guard.len('channelAffine', 'out', out, total);
+      guard.len('channelAffine', 'scale', scale, c);
+      guard.len('channelAffine', 'shift', shift, c);
       k.channelAffine(x as F32, scale as F32, shift as F32, out as F32, n, c, hw, epilogue === 'relu');
     },
 
     batchNormBackward(x, gy, mean, invStd, weight, gx, gw, gb, n, c, hw): void {
-      if (!f32(x, gy, mean, invStd, weight, gx, gw, gb)) return ref.batchNormBackward(x, gy, mean, invStd, weight, gx, gw, gb, n, c, hw);
+      if (!f32(x, gy, mean, invStd, weight, gx, gw, gb))
+        return ref.batchNormBackward(x, gy, mean, invStd, weight, gx, gw, gb, n, c, hw);
       const total = guard.osi('batchNormBackward', n, c, hw);
-      for (const [name, a] of [['x', x], ['gy', gy], ['gx', gx]] as const) guard.len('batchNormBackward', name, a, total);
-      for (const [name, a] of [['mean', mean], ['invStd', invStd], ['weight', weight], ['gw', gw], ['gb', gb]] as const) guard.len('batchNormBackward', name, a, c);
-      k.batchNormBackward(x as F32, gy as F32, mean as F32, invStd as F32, weight as F32 | null, gx as F32 | null, gw as F32 | null, gb as F32 | null, n, c, hw);
+      for (const [name, a] of [
+        ['x', x],
+        ['gy', gy],
+        ['gx', gx],
+      ] as const)
+        guard.len('batchNormBackward', name, a, total);
+      for (const [name, a] of [
+        ['mean', mean],
+        ['invStd', invStd],
+        ['weight', weight],
+        ['gw', gw],
+        ['gb', gb],
+      ] as const)
+        guard.len('batchNormBackward', name, a, c);
+      k.batchNormBackward(
+        x as F32,
+        gy as F32,
+        mean as F32,
+        invStd as F32,
+        weight as F32 | null,
+        gx as F32 | null,
+        gw as F32 | null,
+        gb as F32 | null,
+        n,
+        c,
+        hw,
+      );
     },
   };
   // 3-D convolution runs on this backend's 2-D kernels (depth unrolled, see conv3d-lowered.ts); float64 stays exact on the reference kernel.
   const lowered = loweredConv3d(be);
-  be.conv3d = (x, w, bias, out, g) => (f32(x, w, bias, out) ? lowered.conv3d(x, w, bias, out, g) : ref.conv3d(x, w, bias, out, g));
-  be.conv3dBackwardInput = (gy, w, gx, g) => (f32(gy, w, gx) ? lowered.conv3dBackwardInput(gy, w, gx, g) : ref.conv3dBackwardInput(gy, w, gx, g));
-  be.conv3dBackwardWeight = (x, gy, gw, g) => (f32(x, gy, gw) ? lowered.conv3dBackwardWeight(x, gy, gw, g) : ref.conv3dBackwardWeight(x, gy, gw, g));
+  be.conv3d = (x, w, bias, out, g) =>
+    f32(x, w, bias, out) ? lowered.conv3d(x, w, bias, out, g) : ref.conv3d(x, w, bias, out, g);
+  be.conv3dBackwardInput = (gy, w, gx, g) =>
+    f32(gy, w, gx) ? lowered.conv3dBackwardInput(gy, w, gx, g) : ref.conv3dBackwardInput(gy, w, gx, g);
+  be.conv3dBackwardWeight = (x, gy, gw, g) =>
+    f32(x, gy, gw) ? lowered.conv3dBackwardWeight(x, gy, gw, g) : ref.conv3dBackwardWeight(x, gy, gw, g);
   registerConvPlanner(be, planner);
   return be;
 }

@@ -8,7 +8,16 @@
 import type { Backend, Conv2dGeometry } from './types.js';
 
 /** Convolution algorithms of the conv planner, in the order of TT_PLAN_* in native/src/tt.h. */
-export const CONV_PLANS = ['depthwise', 'dense', 'batched', 'winograd', 'padded-width', 'im2col', 'weight-gemm', 'dot'] as const;
+export const CONV_PLANS = [
+  'depthwise',
+  'dense',
+  'batched',
+  'winograd',
+  'padded-width',
+  'im2col',
+  'weight-gemm',
+  'dot',
+] as const;
 export type ConvPlan = (typeof CONV_PLANS)[number];
 /** Convolution directions, in the order of TT_CONV_* in native/src/tt.h: output, input gradient, weight gradient. */
 export const CONV_DIRECTIONS = ['forward', 'input', 'weight'] as const;
@@ -36,14 +45,17 @@ export function convPlanOf(b: Backend, g: Conv2dGeometry, direction: ConvDirecti
 /** Maps a planner's code to its name; an unknown code means the C and TypeScript tables disagree. */
 export function convPlanName(build: string, code: number): ConvPlan {
   const plan = CONV_PLANS[code];
-  if (plan === undefined) throw new Error(`${build}: conv planner returned unknown algorithm ${code} (expected 0…${CONV_PLANS.length - 1})`);
+  if (plan === undefined)
+    throw new Error(`${build}: conv planner returned unknown algorithm ${code} (expected 0…${CONV_PLANS.length - 1})`);
   return plan;
 }
 
 /** One line naming a geometry: `n8 c64 32×32 → oc64 32×32, k3×3 s1×1 p1×1 d1×1 g1`. */
 export function describeConvGeometry(g: Conv2dGeometry): string {
-  return `n${g.n} c${g.c} ${g.h}×${g.w} → oc${g.oc} ${g.oh}×${g.ow}, k${g.kh}×${g.kw} s${g.strideH}×${g.strideW} ` +
-    `p${g.padH}×${g.padW} d${g.dilationH}×${g.dilationW} g${g.groups}`;
+  return (
+    `n${g.n} c${g.c} ${g.h}×${g.w} → oc${g.oc} ${g.oh}×${g.ow}, k${g.kh}×${g.kw} s${g.strideH}×${g.strideW} ` +
+    `p${g.padH}×${g.padW} d${g.dilationH}×${g.dilationW} g${g.groups}`
+  );
 }
 
 /** Whether TATAMI_LOG_CONV_PLAN asks for the planner's choices on stderr (read when a backend is made). */
@@ -56,7 +68,10 @@ export function convPlanLogging(): boolean {
  * A function that writes `tatami: conv plan <build> <direction> <geometry>: <algorithm>` to stderr the first time it
  * sees a (direction, geometry) pair, and nothing after (training calls the same layers every step).
  */
-export function convPlanLogger(build: string, planner: ConvPlanner): (g: Conv2dGeometry, direction: ConvDirection) => void {
+export function convPlanLogger(
+  build: string,
+  planner: ConvPlanner,
+): (g: Conv2dGeometry, direction: ConvDirection) => void {
   const seen = new Set<string>();
   return (g, direction) => {
     const key = `${direction} ${describeConvGeometry(g)}`;
@@ -68,8 +83,17 @@ export function convPlanLogger(build: string, planner: ConvPlanner): (g: Conv2dG
 
 /** Sizes of a convolution as `tatami info --conv-plan` takes them; stride, padding, dilation default to 1, 0, 1. */
 export interface ConvPlanSpec {
-  n: number; c: number; h: number; w: number; oc: number; kh: number; kw: number;
-  stride?: number; padding?: number; dilation?: number; groups?: number;
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  oc: number;
+  kh: number;
+  kw: number;
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  groups?: number;
 }
 
 /**
@@ -77,18 +101,42 @@ export interface ConvPlanSpec {
  * ⌊(in + 2·pad − dil·(k − 1) − 1) / stride⌋ + 1; throws naming the field that is not a valid size.
  */
 export function convGeometryOf(s: ConvPlanSpec): Conv2dGeometry {
-  const stride = s.stride ?? 1, pad = s.padding ?? 0, dil = s.dilation ?? 1, groups = s.groups ?? 1;
+  const stride = s.stride ?? 1,
+    pad = s.padding ?? 0,
+    dil = s.dilation ?? 1,
+    groups = s.groups ?? 1;
   const check = (name: string, v: number, min: number): void => {
     if (!Number.isInteger(v) || v < min) throw new Error(`conv plan: ${name} must be an integer ≥ ${min}, got ${v}`);
   };
   for (const k of ['n', 'c', 'h', 'w', 'oc', 'kh', 'kw'] as const) check(k, s[k], 1);
-  check('stride', stride, 1); check('padding', pad, 0); check('dilation', dil, 1); check('groups', groups, 1);
-  if (s.c % groups !== 0 || s.oc % groups !== 0) throw new Error(`conv plan: groups ${groups} must divide c ${s.c} and oc ${s.oc}`);
+  check('stride', stride, 1);
+  check('padding', pad, 0);
+  check('dilation', dil, 1);
+  check('groups', groups, 1);
+  if (s.c % groups !== 0 || s.oc % groups !== 0)
+    throw new Error(`conv plan: groups ${groups} must divide c ${s.c} and oc ${s.oc}`);
   const oh = Math.floor((s.h + 2 * pad - dil * (s.kh - 1) - 1) / stride) + 1;
   const ow = Math.floor((s.w + 2 * pad - dil * (s.kw - 1) - 1) / stride) + 1;
-  if (oh < 1 || ow < 1) throw new Error(`conv plan: a ${s.kh}×${s.kw} kernel (dilation ${dil}, padding ${pad}) does not fit a ${s.h}×${s.w} input`);
+  if (oh < 1 || ow < 1)
+    throw new Error(
+      `conv plan: a ${s.kh}×${s.kw} kernel (dilation ${dil}, padding ${pad}) does not fit a ${s.h}×${s.w} input`,
+    );
   return {
-    n: s.n, c: s.c, h: s.h, w: s.w, oc: s.oc, kh: s.kh, kw: s.kw, oh, ow,
-    strideH: stride, strideW: stride, padH: pad, padW: pad, dilationH: dil, dilationW: dil, groups,
+    n: s.n,
+    c: s.c,
+    h: s.h,
+    w: s.w,
+    oc: s.oc,
+    kh: s.kh,
+    kw: s.kw,
+    oh,
+    ow,
+    strideH: stride,
+    strideW: stride,
+    padH: pad,
+    padW: pad,
+    dilationH: dil,
+    dilationW: dil,
+    groups,
   };
 }

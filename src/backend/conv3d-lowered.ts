@@ -30,8 +30,21 @@ function plan(g: Conv3dGeometry, bytesPerElem: number, chunkBytes: number) {
   const total = g.n * g.od;
   const rows = Math.max(1, Math.min(total, Math.floor(chunkBytes / (rowElems * bytesPerElem))));
   const geom = (r: number): Conv2dGeometry => ({
-    n: r, c: g.c * g.kd, h: g.h, w: g.w, oc: g.oc, kh: g.kh, kw: g.kw, oh: g.oh, ow: g.ow,
-    strideH: g.strideH, strideW: g.strideW, padH: g.padH, padW: g.padW, dilationH: g.dilationH, dilationW: g.dilationW,
+    n: r,
+    c: g.c * g.kd,
+    h: g.h,
+    w: g.w,
+    oc: g.oc,
+    kh: g.kh,
+    kw: g.kw,
+    oh: g.oh,
+    ow: g.ow,
+    strideH: g.strideH,
+    strideW: g.strideW,
+    padH: g.padH,
+    padW: g.padW,
+    dilationH: g.dilationH,
+    dilationW: g.dilationW,
     groups: g.groups,
   });
   return { rowElems, total, rows, geom };
@@ -87,7 +100,10 @@ function permuteRows(y: FloatArray, y2: FloatArray, g: Conv3dGeometry, r0: numbe
  * conv3d, conv3dBackwardInput and conv3dBackwardWeight on top of `k`'s 2-D kernels; `chunkBytes` bounds the
  * unrolled input of one chunk (tests make it small to exercise chunking).
  */
-export function loweredConv3d(k: Kernels2d, chunkBytes = LOWERED_BYTES): Pick<Backend, 'conv3d' | 'conv3dBackwardInput' | 'conv3dBackwardWeight'> {
+export function loweredConv3d(
+  k: Kernels2d,
+  chunkBytes = LOWERED_BYTES,
+): Pick<Backend, 'conv3d' | 'conv3dBackwardInput' | 'conv3dBackwardWeight'> {
   return {
     conv3d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv3dGeometry): void {
       if (out.length === 0) return;

@@ -23,7 +23,9 @@ export function int(kernel: string, name: string, v: number, min = 0): void {
 /** Throws unless `a` (when non-null) holds at least `need` elements. */
 export function len(kernel: string, name: string, a: Arr, need: number): void {
   if (a !== null && a.length < need) {
-    throw new Error(`${kernel}: ${name} has ${a.length} elements but the kernel's geometry needs ${need}; refusing to run out of bounds`);
+    throw new Error(
+      `${kernel}: ${name} has ${a.length} elements but the kernel's geometry needs ${need}; refusing to run out of bounds`,
+    );
   }
 }
 
@@ -65,12 +67,18 @@ export function osi(kernel: string, outer: number, size: number, inner: number):
 export function indicesInPlane(kernel: string, indices: Int32Array, count: number, inPlane: number): void {
   for (let i = 0; i < count; i++) {
     const v = indices[i];
-    if (v < 0 || v >= inPlane) throw new Error(`${kernel}: index ${v} at position ${i} is outside its plane of ${inPlane} elements`);
+    if (v < 0 || v >= inPlane)
+      throw new Error(`${kernel}: index ${v} at position ${i} is outside its plane of ${inPlane} elements`);
   }
 }
 
 /** For a strided gather: the highest element `src` must hold (from `srcOffset`); −1 when nothing is read. */
-export function stridedReach(kernel: string, srcOffset: number, strides: readonly number[], shape: readonly number[]): number {
+export function stridedReach(
+  kernel: string,
+  srcOffset: number,
+  strides: readonly number[],
+  shape: readonly number[],
+): number {
   int(kernel, 'srcOffset', srcOffset);
   if (strides.length !== shape.length) throw new Error(`${kernel}: ${strides.length} strides for ${shape.length} dims`);
   let hi = srcOffset;
@@ -95,37 +103,57 @@ export function guardReference(ref: Backend): Backend {
     ...ref,
     conv2d(x, w, bias, out, g, epilogue, scale = null) {
       const s = convSizes('conv2d', g);
-      len('conv2d', 'x', x, s.x); len('conv2d', 'weight', w, s.w); len('conv2d', 'out', out, s.y);
-      len('conv2d', 'bias', bias, g.oc); len('conv2d', 'scale', scale, g.oc);
+      len('conv2d', 'x', x, s.x);
+      len('conv2d', 'weight', w, s.w);
+      len('conv2d', 'out', out, s.y);
+      len('conv2d', 'bias', bias, g.oc);
+      len('conv2d', 'scale', scale, g.oc);
       ref.conv2d(x, w, bias, out, g, epilogue, scale);
     },
     conv2dBackwardInput(gy, w, gx, g) {
       const s = convSizes('conv2dBackwardInput', g);
-      len('conv2dBackwardInput', 'gy', gy, s.y); len('conv2dBackwardInput', 'weight', w, s.w); len('conv2dBackwardInput', 'gx', gx, s.x);
+      len('conv2dBackwardInput', 'gy', gy, s.y);
+      len('conv2dBackwardInput', 'weight', w, s.w);
+      len('conv2dBackwardInput', 'gx', gx, s.x);
       ref.conv2dBackwardInput(gy, w, gx, g);
     },
     conv2dBackwardWeight(x, gy, gw, g) {
       const s = convSizes('conv2dBackwardWeight', g);
-      len('conv2dBackwardWeight', 'x', x, s.x); len('conv2dBackwardWeight', 'gy', gy, s.y); len('conv2dBackwardWeight', 'gw', gw, s.w);
+      len('conv2dBackwardWeight', 'x', x, s.x);
+      len('conv2dBackwardWeight', 'gy', gy, s.y);
+      len('conv2dBackwardWeight', 'gw', gw, s.w);
       ref.conv2dBackwardWeight(x, gy, gw, g);
     },
     maxPool2d(x, out, indices, g) {
       const s = poolSizes('maxPool2d', g);
-      len('maxPool2d', 'x', x, s.x); len('maxPool2d', 'out', out, s.y); len('maxPool2d', 'indices', indices, s.y);
+      len('maxPool2d', 'x', x, s.x);
+      len('maxPool2d', 'out', out, s.y);
+      len('maxPool2d', 'indices', indices, s.y);
       ref.maxPool2d(x, out, indices, g);
     },
     avgPool2d(x, out, g, cip, div) {
       const s = poolSizes('avgPool2d', g);
-      len('avgPool2d', 'x', x, s.x); len('avgPool2d', 'out', out, s.y);
+      len('avgPool2d', 'x', x, s.x);
+      len('avgPool2d', 'out', out, s.y);
       ref.avgPool2d(x, out, g, cip, div);
     },
     avgPool2dBackward(gy, gx, g, cip, div) {
       const s = poolSizes('avgPool2dBackward', g);
-      len('avgPool2dBackward', 'gy', gy, s.y); len('avgPool2dBackward', 'gx', gx, s.x);
+      len('avgPool2dBackward', 'gy', gy, s.y);
+      len('avgPool2dBackward', 'gx', gx, s.x);
       ref.avgPool2dBackward(gy, gx, g, cip, div);
     },
     gemm(transA, transB, m, n, k, a, strideA, b, strideB, c, strideC, batch, accumulate) {
-      for (const [name, v] of [['m', m], ['n', n], ['k', k], ['batch', batch], ['strideA', strideA], ['strideB', strideB], ['strideC', strideC]] as const) int('gemm', name, v);
+      for (const [name, v] of [
+        ['m', m],
+        ['n', n],
+        ['k', k],
+        ['batch', batch],
+        ['strideA', strideA],
+        ['strideB', strideB],
+        ['strideC', strideC],
+      ] as const)
+        int('gemm', name, v);
       if (batch > 0 && m > 0 && n > 0) {
         len('gemm', 'A', a, (batch - 1) * strideA + m * k);
         len('gemm', 'B', b, (batch - 1) * strideB + k * n);

@@ -5,7 +5,16 @@
 import type { Backend } from './types.js';
 import { referenceBackend } from './reference/index.js';
 // platform.ts: Node's native addon and wasm loader; browser bundles swap in platform.browser.ts.
-import { loadNativeBackend, loadNativeVariant, setNativeThreads, getNativeThreads, NATIVE_ISAS, loadWasmBackend, setWasmThreads, getWasmThreads } from './platform.js';
+import {
+  loadNativeBackend,
+  loadNativeVariant,
+  setNativeThreads,
+  getNativeThreads,
+  NATIVE_ISAS,
+  loadWasmBackend,
+  setWasmThreads,
+  getWasmThreads,
+} from './platform.js';
 import { guardReference } from './guard.js';
 
 /** The reference backend handed out by the registry, with geometry checks at its kernel boundary (guard.ts). */
@@ -66,7 +75,9 @@ function selectDefault(): Backend {
   if (requested) {
     current = tryLoad(requested);
     if (!current) {
-      throw new Error(`TATAMI_BACKEND=${requested}: backend unavailable (${failures.get(requested)}); known: ${[...loaders.keys()].join(', ')}`);
+      throw new Error(
+        `TATAMI_BACKEND=${requested}: backend unavailable (${failures.get(requested)}); known: ${[...loaders.keys()].join(', ')}`,
+      );
     }
     return current;
   }
@@ -91,8 +102,13 @@ let warnedReference = false;
 function warnReference(): void {
   if (warnedReference || typeof process === 'undefined' || !process.stderr) return;
   warnedReference = true;
-  const why = preference.filter((n) => n !== 'reference' && failures.has(n)).map((n) => `${n}: ${failures.get(n)}`).join('; ');
-  process.stderr.write(`tatami: warning: running on the slow reference backend (${why || 'no accelerated backend'}); \`tatami info\` explains, TATAMI_BACKEND=reference silences this\n`);
+  const why = preference
+    .filter((n) => n !== 'reference' && failures.has(n))
+    .map((n) => `${n}: ${failures.get(n)}`)
+    .join('; ');
+  process.stderr.write(
+    `tatami: warning: running on the slow reference backend (${why || 'no accelerated backend'}); \`tatami info\` explains, TATAMI_BACKEND=reference silences this\n`,
+  );
 }
 
 /** Switches the active backend by name (or to a given implementation). Throws if it cannot load. */
@@ -112,11 +128,15 @@ export function getBackendName(): string {
  * Names of backends that load on this machine, and why the others do not. With `variants`, also each native
  * instruction-set build ('native-avx512' …) on its own.
  */
-export function availableBackends(opts: { variants?: boolean } = {}): { name: string; available: boolean; reason?: string }[] {
-  return [...loaders.keys()].filter((name) => opts.variants || !variantNames.has(name)).map((name) => {
-    const b = tryLoad(name);
-    return b ? { name, available: true } : { name, available: false, reason: failures.get(name) };
-  });
+export function availableBackends(
+  opts: { variants?: boolean } = {},
+): { name: string; available: boolean; reason?: string }[] {
+  return [...loaders.keys()]
+    .filter((name) => opts.variants || !variantNames.has(name))
+    .map((name) => {
+      const b = tryLoad(name);
+      return b ? { name, available: true } : { name, available: false, reason: failures.get(name) };
+    });
 }
 
 /** Runs `fn` with a given backend active, restoring the previous one (tests use it to cover every backend). */

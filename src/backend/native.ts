@@ -53,7 +53,8 @@ export const NATIVE_ADDON_PATH =
 function load(): NativeAddon {
   if (addon) return addon;
   if (typeof process === 'undefined' || !process.versions?.node) throw new Error('the native addon needs Node.js');
-  if (!existsSync(NATIVE_ADDON_PATH)) throw new Error(`addon not built (${NATIVE_ADDON_PATH} missing; run npm run build:native)`);
+  if (!existsSync(NATIVE_ADDON_PATH))
+    throw new Error(`addon not built (${NATIVE_ADDON_PATH} missing; run npm run build:native)`);
   const require = createRequire(import.meta.url);
   addon = require(NATIVE_ADDON_PATH) as NativeAddon;
   return addon;
@@ -76,7 +77,8 @@ function variant(isa: NativeIsa): { kernels: NativeKernels; backend: Backend } {
   let v = variants.get(isa);
   if (!v) {
     const m = load();
-    if (!m.isas.includes(isa)) throw new Error(`native-${isa}: this CPU does not support it (supported: ${m.isas.join(', ')})`);
+    if (!m.isas.includes(isa))
+      throw new Error(`native-${isa}: this CPU does not support it (supported: ${m.isas.join(', ')})`);
     const kernels = m.kernels(isa);
     v = { kernels, backend: makeAcceleratedBackend(kernels.name, kernels) };
     variants.set(isa, v);
@@ -99,8 +101,10 @@ export function loadNativeBackend(): Backend {
   const m = load();
   const requested = typeof process !== 'undefined' ? process.env?.TATAMI_ISA : undefined;
   if (requested) {
-    if (!isNativeIsa(requested)) throw new Error(`TATAMI_ISA=${requested}: unknown instruction set (expected one of ${NATIVE_ISAS.join(', ')})`);
-    if (!m.isas.includes(requested)) throw new Error(`TATAMI_ISA=${requested}: this CPU does not support it (supported: ${m.isas.join(', ')})`);
+    if (!isNativeIsa(requested))
+      throw new Error(`TATAMI_ISA=${requested}: unknown instruction set (expected one of ${NATIVE_ISAS.join(', ')})`);
+    if (!m.isas.includes(requested))
+      throw new Error(`TATAMI_ISA=${requested}: this CPU does not support it (supported: ${m.isas.join(', ')})`);
     return (backendCache = variant(requested).backend);
   }
   const refused: string[] = [];

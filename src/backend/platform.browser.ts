@@ -29,6 +29,7 @@ export function getNativeThreads(): number {
 
 export function loadWasmBackend(): Backend {
   const loaded = loadedWasm();
-  if (!loaded) throw new Error('wasm kernels not loaded yet: await tt.loadWasm() first (it fetches build-wasm/tatami*.wasm)');
+  if (!loaded)
+    throw new Error('wasm kernels not loaded yet: await tt.loadWasm() first (it fetches build-wasm/tatami*.wasm)');
   return loaded.backend;
 }

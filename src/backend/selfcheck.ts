@@ -13,12 +13,37 @@ import type { Backend, Conv2dGeometry, Pool2dGeometry } from './types.js';
 
 /** A conv geometry from the usual PyTorch arguments (symmetric padding). */
 export function convGeometry(
-  n: number, c: number, h: number, w: number, oc: number, k: number,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  oc: number,
+  k: number,
   o: { stride?: number; pad?: number; dilation?: number; groups?: number } = {},
 ): Conv2dGeometry {
-  const s = o.stride ?? 1, p = o.pad ?? 0, d = o.dilation ?? 1;
-  const oh = Math.floor((h + 2 * p - d * (k - 1) - 1) / s) + 1, ow = Math.floor((w + 2 * p - d * (k - 1) - 1) / s) + 1;
-  return { n, c, h, w, oc, kh: k, kw: k, oh, ow, strideH: s, strideW: s, padH: p, padW: p, dilationH: d, dilationW: d, groups: o.groups ?? 1 };
+  const s = o.stride ?? 1,
+    p = o.pad ?? 0,
+    d = o.dilation ?? 1;
+  const oh = Math.floor((h + 2 * p - d * (k - 1) - 1) / s) + 1,
+    ow = Math.floor((w + 2 * p - d * (k - 1) - 1) / s) + 1;
+  return {
+    n,
+    c,
+    h,
+    w,
+    oc,
+    kh: k,
+    kw: k,
+    oh,
+    ow,
+    strideH: s,
+    strideW: s,
+    padH: p,
+    padW: p,
+    dilationH: d,
+    dilationW: d,
+    groups: o.groups ?? 1,
+  };
 }
 
 /**
@@ -61,7 +86,9 @@ function filled(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);
   let s = seed | 0 || 1;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
     a[i] = (s >>> 0) / 2147483648 - 1;
   }
   return a;
@@ -72,7 +99,8 @@ function compare(what: string, got: Float32Array, want: Float32Array, k: number)
   if (!guardsIntact(got)) return `${what}: wrote outside its output`;
   const atol = 1e-5 + 2e-6 * k;
   for (let i = 0; i < got.length; i++) {
-    const e = want[i], a = got[i];
+    const e = want[i],
+      a = got[i];
     if (a === e || (Number.isNaN(a) && Number.isNaN(e))) continue;
     if (!(Math.abs(a - e) <= atol + 1e-4 * Math.abs(e))) return `${what}: element ${i} is ${a}, expected ${e}`;
   }
@@ -84,17 +112,26 @@ function geomText(g: Conv2dGeometry): string {
 }
 
 function checkConv(b: Backend, base: Backend, g: Conv2dGeometry, seed: number): string | null {
-  const cg = g.c / g.groups, kdim = cg * g.kh * g.kw;
-  const xs = g.n * g.c * g.h * g.w, ws = g.oc * kdim, ys = g.n * g.oc * g.oh * g.ow;
-  const x = filled(xs, seed), w = filled(ws, seed + 1), bias = filled(g.oc, seed + 2), gy = filled(ys, seed + 3);
+  const cg = g.c / g.groups,
+    kdim = cg * g.kh * g.kw;
+  const xs = g.n * g.c * g.h * g.w,
+    ws = g.oc * kdim,
+    ys = g.n * g.oc * g.oh * g.ow;
+  const x = filled(xs, seed),
+    w = filled(ws, seed + 1),
+    bias = filled(g.oc, seed + 2),
+    gy = filled(ys, seed + 3);
   const what = geomText(g);
-  const y = guarded(ys), y0 = new Float32Array(ys);
+  const y = guarded(ys),
+    y0 = new Float32Array(ys);
   b.conv2d(x, w, bias, y, g, 'none');
   base.conv2d(x, w, bias, y0, g, 'none');
-  const gx = guarded(xs), gx0 = new Float32Array(xs);
+  const gx = guarded(xs),
+    gx0 = new Float32Array(xs);
   b.conv2dBackwardInput(gy, w, gx, g);
   base.conv2dBackwardInput(gy, w, gx0, g);
-  const gw = guarded(ws), gw0 = new Float32Array(ws);
+  const gw = guarded(ws),
+    gw0 = new Float32Array(ws);
   b.conv2dBackwardWeight(x, gy, gw, g);
   base.conv2dBackwardWeight(x, gy, gw0, g);
   return (
@@ -105,8 +142,15 @@ function checkConv(b: Backend, base: Backend, g: Conv2dGeometry, seed: number): 
 }
 
 function checkGemm(b: Backend, base: Backend): string | null {
-  for (const [m, n, k, ta, tb] of [[13, 50, 37, false, false], [9, 97, 130, true, false], [70, 17, 5, false, true]] as const) {
-    const a = filled(m * k, m), bb = filled(k * n, n), c = guarded(m * n), c0 = new Float32Array(m * n);
+  for (const [m, n, k, ta, tb] of [
+    [13, 50, 37, false, false],
+    [9, 97, 130, true, false],
+    [70, 17, 5, false, true],
+  ] as const) {
+    const a = filled(m * k, m),
+      bb = filled(k * n, n),
+      c = guarded(m * n),
+      c0 = new Float32Array(m * n);
     b.gemm(ta, tb, m, n, k, a, 0, bb, 0, c, 0, 1, false);
     base.gemm(ta, tb, m, n, k, a, 0, bb, 0, c0, 0, 1, false);
     const bad = compare(`gemm ${m}×${n}×${k}${ta ? ' Aᵀ' : ''}${tb ? ' Bᵀ' : ''}`, c, c0, k);
@@ -116,34 +160,71 @@ function checkGemm(b: Backend, base: Backend): string | null {
 }
 
 function checkPool(b: Backend, base: Backend): string | null {
-  const g: Pool2dGeometry = { n: 2, c: 3, h: 37, w: 35, oh: 18, ow: 17, kh: 3, kw: 3, strideH: 2, strideW: 2, padH: 1, padW: 0, dilationH: 1, dilationW: 1 };
-  const planes = g.n * g.c, xs = planes * g.h * g.w, ys = planes * g.oh * g.ow;
+  const g: Pool2dGeometry = {
+    n: 2,
+    c: 3,
+    h: 37,
+    w: 35,
+    oh: 18,
+    ow: 17,
+    kh: 3,
+    kw: 3,
+    strideH: 2,
+    strideW: 2,
+    padH: 1,
+    padW: 0,
+    dilationH: 1,
+    dilationW: 1,
+  };
+  const planes = g.n * g.c,
+    xs = planes * g.h * g.w,
+    ys = planes * g.oh * g.ow;
   const x = filled(xs, 7);
-  const y = guarded(ys), y0 = new Float32Array(ys), idx = new Int32Array(ys), idx0 = new Int32Array(ys);
+  const y = guarded(ys),
+    y0 = new Float32Array(ys),
+    idx = new Int32Array(ys),
+    idx0 = new Int32Array(ys);
   b.maxPool2d(x, y, idx, g);
   base.maxPool2d(x, y0, idx0, g);
   const bad = compare('max pool 3×3/2', y, y0, 1);
   if (bad) return bad;
-  for (let i = 0; i < ys; i++) if (idx[i] !== idx0[i]) return `max pool 3×3/2: index ${i} is ${idx[i]}, expected ${idx0[i]}`;
-  const a = guarded(ys), a0 = new Float32Array(ys);
+  for (let i = 0; i < ys; i++)
+    if (idx[i] !== idx0[i]) return `max pool 3×3/2: index ${i} is ${idx[i]}, expected ${idx0[i]}`;
+  const a = guarded(ys),
+    a0 = new Float32Array(ys);
   b.avgPool2d(x, a, g, true, 0);
   base.avgPool2d(x, a0, g, true, 0);
   return compare('avg pool 3×3/2', a, a0, 9);
 }
 
 function checkBatchNorm(b: Backend, base: Backend): string | null {
-  const n = 3, c = 5, hw = 37, size = n * c * hw;
-  const x = filled(size, 11), gy = filled(size, 12), w = filled(c, 13);
-  const mean = guarded(c), variance = guarded(c), mean0 = new Float32Array(c), var0 = new Float32Array(c);
+  const n = 3,
+    c = 5,
+    hw = 37,
+    size = n * c * hw;
+  const x = filled(size, 11),
+    gy = filled(size, 12),
+    w = filled(c, 13);
+  const mean = guarded(c),
+    variance = guarded(c),
+    mean0 = new Float32Array(c),
+    var0 = new Float32Array(c);
   b.channelStats(x, mean, variance, n, c, hw);
   base.channelStats(x, mean0, var0, n, c, hw);
   const invStd = var0.map((v) => 1 / Math.sqrt(v + 1e-5));
-  const gx = guarded(size), gx0 = new Float32Array(size), gw = guarded(c), gw0 = new Float32Array(c), gb = guarded(c), gb0 = new Float32Array(c);
+  const gx = guarded(size),
+    gx0 = new Float32Array(size),
+    gw = guarded(c),
+    gw0 = new Float32Array(c),
+    gb = guarded(c),
+    gb0 = new Float32Array(c);
   b.batchNormBackward(x, gy, mean0, invStd, w, gx, gw, gb, n, c, hw);
   base.batchNormBackward(x, gy, mean0, invStd, w, gx0, gw0, gb0, n, c, hw);
   return (
-    compare('batch-norm mean', mean, mean0, n * hw) ?? compare('batch-norm variance', variance, var0, n * hw) ??
-    compare('batch-norm input gradient', gx, gx0, n * hw) ?? compare('batch-norm weight gradient', gw, gw0, n * hw) ??
+    compare('batch-norm mean', mean, mean0, n * hw) ??
+    compare('batch-norm variance', variance, var0, n * hw) ??
+    compare('batch-norm input gradient', gx, gx0, n * hw) ??
+    compare('batch-norm weight gradient', gw, gw0, n * hw) ??
     compare('batch-norm bias gradient', gb, gb0, n * hw)
   );
 }

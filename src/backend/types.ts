@@ -9,10 +9,43 @@
 import type { FloatArray, TypedArray } from '../tensor/dtype.js';
 
 export type UnaryOp =
-  | 'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'square' | 'reciprocal'
-  | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'relu6' | 'floor' | 'ceil' | 'round' | 'erf'
-  | 'gelu' | 'geluTanh' | 'silu' | 'mish' | 'softplus' | 'hardswish' | 'hardsigmoid' | 'hardtanh'
-  | 'leakyRelu' | 'elu' | 'powScalar' | 'clamp' | 'addScalar' | 'mulScalar' | 'rsubScalar' | 'rdivScalar' | 'log1p' | 'expm1';
+  | 'neg'
+  | 'abs'
+  | 'sign'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'square'
+  | 'reciprocal'
+  | 'sin'
+  | 'cos'
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu'
+  | 'relu6'
+  | 'floor'
+  | 'ceil'
+  | 'round'
+  | 'erf'
+  | 'gelu'
+  | 'geluTanh'
+  | 'silu'
+  | 'mish'
+  | 'softplus'
+  | 'hardswish'
+  | 'hardsigmoid'
+  | 'hardtanh'
+  | 'leakyRelu'
+  | 'elu'
+  | 'powScalar'
+  | 'clamp'
+  | 'addScalar'
+  | 'mulScalar'
+  | 'rsubScalar'
+  | 'rdivScalar'
+  | 'log1p'
+  | 'expm1';
 
 /** Scalar parameters of a unary op (slope of leaky ReLU, alpha of ELU, exponent, clamp bounds, beta/threshold of softplus, scalar operand). */
 export interface UnaryParams {
@@ -20,12 +53,40 @@ export interface UnaryParams {
   b?: number;
 }
 
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'atan2' | 'remainder';
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  | 'atan2'
+  | 'remainder';
 
 /** Gradient kernels of activation-type unary ops: gx = gy * f'(x) (for relu/sigmoid/tanh the output `y` may stand in). */
 export type UnaryGradOp =
-  | 'relu' | 'relu6' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh' | 'gelu' | 'geluTanh' | 'silu' | 'mish'
-  | 'softplus' | 'hardswish' | 'hardsigmoid' | 'hardtanh' | 'clamp';
+  | 'relu'
+  | 'relu6'
+  | 'leakyRelu'
+  | 'elu'
+  | 'sigmoid'
+  | 'tanh'
+  | 'gelu'
+  | 'geluTanh'
+  | 'silu'
+  | 'mish'
+  | 'softplus'
+  | 'hardswish'
+  | 'hardsigmoid'
+  | 'hardtanh'
+  | 'clamp';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'amax' | 'amin';
 
@@ -36,12 +97,21 @@ export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'amax' | 'amin';
  * read (or receive) zero.
  */
 export interface Conv2dGeometry {
-  n: number; c: number; h: number; w: number;      // input
-  oc: number; kh: number; kw: number;               // weight [oc, c/groups, kh, kw]
-  oh: number; ow: number;                           // output
-  strideH: number; strideW: number;
-  padH: number; padW: number;                       // zero padding at top/left (bottom/right implied by oh/ow)
-  dilationH: number; dilationW: number;
+  n: number;
+  c: number;
+  h: number;
+  w: number; // input
+  oc: number;
+  kh: number;
+  kw: number; // weight [oc, c/groups, kh, kw]
+  oh: number;
+  ow: number; // output
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number; // zero padding at top/left (bottom/right implied by oh/ow)
+  dilationH: number;
+  dilationW: number;
   groups: number;
 }
 
@@ -51,47 +121,90 @@ export interface Conv2dGeometry {
  * form, whose forward is conv3dBackwardInput.
  */
 export interface Conv3dGeometry {
-  n: number; c: number; d: number; h: number; w: number;
-  oc: number; kd: number; kh: number; kw: number;
-  od: number; oh: number; ow: number;
-  strideD: number; strideH: number; strideW: number;
-  padD: number; padH: number; padW: number;          // zero padding in front/top/left
-  dilationD: number; dilationH: number; dilationW: number;
+  n: number;
+  c: number;
+  d: number;
+  h: number;
+  w: number;
+  oc: number;
+  kd: number;
+  kh: number;
+  kw: number;
+  od: number;
+  oh: number;
+  ow: number;
+  strideD: number;
+  strideH: number;
+  strideW: number;
+  padD: number;
+  padH: number;
+  padW: number; // zero padding in front/top/left
+  dilationD: number;
+  dilationH: number;
+  dilationW: number;
   groups: number;
 }
 
 /** Geometry of a 3-D pooling window over planes of n*c volumes. */
 export interface Pool3dGeometry {
-  n: number; c: number; d: number; h: number; w: number;
-  od: number; oh: number; ow: number;
-  kd: number; kh: number; kw: number;
-  strideD: number; strideH: number; strideW: number;
-  padD: number; padH: number; padW: number;
-  dilationD: number; dilationH: number; dilationW: number;
+  n: number;
+  c: number;
+  d: number;
+  h: number;
+  w: number;
+  od: number;
+  oh: number;
+  ow: number;
+  kd: number;
+  kh: number;
+  kw: number;
+  strideD: number;
+  strideH: number;
+  strideW: number;
+  padD: number;
+  padH: number;
+  padW: number;
+  dilationD: number;
+  dilationH: number;
+  dilationW: number;
 }
 
 /** Geometry of 3-D adaptive pooling over `planes` = n*c volumes (windows as AdaptivePool2dGeometry, per dim). */
 export interface AdaptivePool3dGeometry {
   planes: number;
-  d: number; h: number; w: number;
-  od: number; oh: number; ow: number;
+  d: number;
+  h: number;
+  w: number;
+  od: number;
+  oh: number;
+  ow: number;
 }
 
 /** Geometry of a 2-D pooling window over planes of n*c images. */
 export interface Pool2dGeometry {
-  n: number; c: number; h: number; w: number;
-  oh: number; ow: number;
-  kh: number; kw: number;
-  strideH: number; strideW: number;
-  padH: number; padW: number;
-  dilationH: number; dilationW: number;
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  oh: number;
+  ow: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
 }
 
 /** Geometry of adaptive pooling over `planes` = n*c images: output cell i covers [floor(i*h/oh), ceil((i+1)*h/oh)). */
 export interface AdaptivePool2dGeometry {
   planes: number;
-  h: number; w: number;
-  oh: number; ow: number;
+  h: number;
+  w: number;
+  oh: number;
+  ow: number;
 }
 
 /** Border handling of pad: constant fill, mirror without repeating the edge, repeat the edge, wrap around. */
@@ -113,9 +226,12 @@ export type InterpolateMode = 'nearest' | 'bilinear';
  */
 export interface Interpolate2dGeometry {
   planes: number;
-  h: number; w: number;
-  oh: number; ow: number;
-  scaleH: number | null; scaleW: number | null;
+  h: number;
+  w: number;
+  oh: number;
+  ow: number;
+  scaleH: number | null;
+  scaleW: number | null;
   alignCorners: boolean;
 }
 
@@ -159,11 +275,34 @@ export interface Backend {
    * out[i] = a[ia] op b[ib] over `shape`, with per-dim strides (0 broadcasts). Comparison ops write 0/1.
    * `out` is contiguous of `shape`.
    */
-  binary(op: BinaryOp, a: TypedArray, aStrides: readonly number[], b: TypedArray, bStrides: readonly number[], out: TypedArray, shape: readonly number[]): void;
+  binary(
+    op: BinaryOp,
+    a: TypedArray,
+    aStrides: readonly number[],
+    b: TypedArray,
+    bStrides: readonly number[],
+    out: TypedArray,
+    shape: readonly number[],
+  ): void;
   /** out = cond ? a : b with broadcasting strides as `binary`. */
-  where(cond: TypedArray, cStrides: readonly number[], a: TypedArray, aStrides: readonly number[], b: TypedArray, bStrides: readonly number[], out: TypedArray, shape: readonly number[]): void;
+  where(
+    cond: TypedArray,
+    cStrides: readonly number[],
+    a: TypedArray,
+    aStrides: readonly number[],
+    b: TypedArray,
+    bStrides: readonly number[],
+    out: TypedArray,
+    shape: readonly number[],
+  ): void;
   /** Copies a strided view into a contiguous `out` (also converts dtype). */
-  copyStrided(src: TypedArray, srcOffset: number, srcStrides: readonly number[], out: TypedArray, shape: readonly number[]): void;
+  copyStrided(
+    src: TypedArray,
+    srcOffset: number,
+    srcStrides: readonly number[],
+    out: TypedArray,
+    shape: readonly number[],
+  ): void;
   /** y += alpha * x (used by optimizers and gradient accumulation). */
   axpy(alpha: number, x: FloatArray, y: FloatArray): void;
 
@@ -171,18 +310,41 @@ export interface Backend {
   /** One SGD step; `momentumBuffer` null when momentum is 0. */
   sgdStep(w: FloatArray, g: FloatArray, momentumBuffer: FloatArray | null, h: SgdHyper): void;
   /** One Adam/AdamW step on w with first/second moment buffers (and the running max for AMSGrad, else null). */
-  adamStep(w: FloatArray, g: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, maxExpAvgSq: FloatArray | null, h: AdamHyper): void;
+  adamStep(
+    w: FloatArray,
+    g: FloatArray,
+    expAvg: FloatArray,
+    expAvgSq: FloatArray,
+    maxExpAvgSq: FloatArray | null,
+    h: AdamHyper,
+  ): void;
 
   // ---- reductions: x viewed as [outer, size, inner], reduced over the middle ----
   reduce(op: ReduceOp, x: TypedArray, out: TypedArray, outer: number, size: number, inner: number): void;
   /** Max/min with the index of the first extreme along the middle axis. */
-  argReduce(op: 'max' | 'min', x: TypedArray, values: TypedArray, indices: Int32Array, outer: number, size: number, inner: number): void;
+  argReduce(
+    op: 'max' | 'min',
+    x: TypedArray,
+    values: TypedArray,
+    indices: Int32Array,
+    outer: number,
+    size: number,
+    inner: number,
+  ): void;
   /** Numerically stable log(sum(exp(x))) along the middle axis. */
   logsumexp(x: FloatArray, out: FloatArray, outer: number, size: number, inner: number): void;
   /** (Log-)softmax along the middle axis. */
   softmax(x: FloatArray, out: FloatArray, outer: number, size: number, inner: number, log: boolean): void;
   /** Backward of (log-)softmax from its output y. */
-  softmaxGrad(y: FloatArray, gy: FloatArray, gx: FloatArray, outer: number, size: number, inner: number, log: boolean): void;
+  softmaxGrad(
+    y: FloatArray,
+    gy: FloatArray,
+    gx: FloatArray,
+    outer: number,
+    size: number,
+    inner: number,
+    log: boolean,
+  ): void;
 
   // ---- linear algebra ----
   /**
@@ -191,9 +353,19 @@ export interface Backend {
    * Shapes: op(A) is m×k, op(B) is k×n, C is m×n.
    */
   gemm(
-    transA: boolean, transB: boolean, m: number, n: number, k: number,
-    a: FloatArray, strideA: number, b: FloatArray, strideB: number,
-    c: FloatArray, strideC: number, batch: number, accumulate: boolean,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: FloatArray,
+    strideA: number,
+    b: FloatArray,
+    strideB: number,
+    c: FloatArray,
+    strideC: number,
+    batch: number,
+    accumulate: boolean,
   ): void;
 
   // ---- convolution (NCHW, weight [oc, c/groups, kh, kw]) ----
@@ -201,7 +373,15 @@ export interface Backend {
    * out = epilogue(scale[oc]·(w ⊛ x) + bias[oc]); `scale` null means 1 (a per-channel scale folds batch norm's
    * evaluation-mode affine into the convolution).
    */
-  conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry, epilogue: Epilogue, scale?: FloatArray | null): void;
+  conv2d(
+    x: FloatArray,
+    w: FloatArray,
+    bias: FloatArray | null,
+    out: FloatArray,
+    g: Conv2dGeometry,
+    epilogue: Epilogue,
+    scale?: FloatArray | null,
+  ): void;
   /** gx = ∂L/∂x from gy = ∂L/∂y (overwrites gx). The forward of conv_transpose2d. */
   conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry): void;
   /** gw = ∂L/∂w (overwrites gw). */
@@ -222,17 +402,44 @@ export interface Backend {
    */
   maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool2dGeometry): void;
   /** Scatters gy into gx at `indices` (gx overwritten). Also the forward of max_unpool2d. */
-  maxPool2dBackward(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, inPlane: number, outPlane: number): void;
+  maxPool2dBackward(
+    gy: FloatArray,
+    indices: Int32Array,
+    gx: FloatArray,
+    planes: number,
+    inPlane: number,
+    outPlane: number,
+  ): void;
   /** Average pooling as PyTorch: windows clipped to input+padding; `divisorOverride` 0 means none. */
   avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void;
-  avgPool2dBackward(gy: FloatArray, gx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void;
+  avgPool2dBackward(
+    gy: FloatArray,
+    gx: FloatArray,
+    g: Pool2dGeometry,
+    countIncludePad: boolean,
+    divisorOverride: number,
+  ): void;
   /**
    * max_unpool2d: `out` (planes × outPlane) is zeroed, then out[p, indices[p, k]] = x[p, k] (assignment, as PyTorch).
    * Returns the flat position in `indices` of the first index outside [0, outPlane), or -1 when all are valid.
    */
-  maxUnpool2d(x: FloatArray, indices: Int32Array, out: FloatArray, planes: number, inPlane: number, outPlane: number): number;
+  maxUnpool2d(
+    x: FloatArray,
+    indices: Int32Array,
+    out: FloatArray,
+    planes: number,
+    inPlane: number,
+    outPlane: number,
+  ): number;
   /** gx[p, k] = gy[p, indices[p, k]] (overwrites gx); indices already validated by maxUnpool2d. */
-  maxUnpool2dBackward(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, inPlane: number, outPlane: number): void;
+  maxUnpool2dBackward(
+    gy: FloatArray,
+    indices: Int32Array,
+    gx: FloatArray,
+    planes: number,
+    inPlane: number,
+    outPlane: number,
+  ): void;
   adaptiveAvgPool2d(x: FloatArray, out: FloatArray, g: AdaptivePool2dGeometry): void;
   /** Overwrites gx. */
   adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, g: AdaptivePool2dGeometry): void;
@@ -245,7 +452,13 @@ export interface Backend {
    */
   maxPool3d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool3dGeometry): void;
   avgPool3d(x: FloatArray, out: FloatArray, g: Pool3dGeometry, countIncludePad: boolean, divisorOverride: number): void;
-  avgPool3dBackward(gy: FloatArray, gx: FloatArray, g: Pool3dGeometry, countIncludePad: boolean, divisorOverride: number): void;
+  avgPool3dBackward(
+    gy: FloatArray,
+    gx: FloatArray,
+    g: Pool3dGeometry,
+    countIncludePad: boolean,
+    divisorOverride: number,
+  ): void;
   adaptiveAvgPool3d(x: FloatArray, out: FloatArray, g: AdaptivePool3dGeometry): void;
   /** Overwrites gx. */
   adaptiveAvgPool3dBackward(gy: FloatArray, gx: FloatArray, g: AdaptivePool3dGeometry): void;
@@ -266,13 +479,31 @@ export interface Backend {
   /** Per-channel mean and biased variance over n and hw. */
   channelStats(x: FloatArray, mean: FloatArray, variance: FloatArray, n: number, c: number, hw: number): void;
   /** out = x * scale[c] + shift[c] (batch norm in evaluation, or after statistics are known). */
-  channelAffine(x: FloatArray, scale: FloatArray, shift: FloatArray, out: FloatArray, n: number, c: number, hw: number, epilogue: Epilogue): void;
+  channelAffine(
+    x: FloatArray,
+    scale: FloatArray,
+    shift: FloatArray,
+    out: FloatArray,
+    n: number,
+    c: number,
+    hw: number,
+    epilogue: Epilogue,
+  ): void;
   /**
    * Batch-norm backward from saved mean and 1/std: writes gx, and gw/gb (∂ weight, ∂ bias) when non-null.
    * `weight` null means 1.
    */
   batchNormBackward(
-    x: FloatArray, gy: FloatArray, mean: FloatArray, invStd: FloatArray, weight: FloatArray | null,
-    gx: FloatArray | null, gw: FloatArray | null, gb: FloatArray | null, n: number, c: number, hw: number,
+    x: FloatArray,
+    gy: FloatArray,
+    mean: FloatArray,
+    invStd: FloatArray,
+    weight: FloatArray | null,
+    gx: FloatArray | null,
+    gw: FloatArray | null,
+    gb: FloatArray | null,
+    n: number,
+    c: number,
+    hw: number,
   ): void;
 }

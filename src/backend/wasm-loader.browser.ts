@@ -7,8 +7,18 @@
  */
 import type { Backend } from './types.js';
 import {
-  WASM_VARIANTS, WORKER_BODY, loadedWasm, setLoadedWasm, setWasmThreads, wasmBackendOf, wasmImports, wasmKernelsOf, wasmVariantFile,
-  type WasmKernels, type WasmVariant, type WasmWorkerSpawner,
+  WASM_VARIANTS,
+  WORKER_BODY,
+  loadedWasm,
+  setLoadedWasm,
+  setWasmThreads,
+  wasmBackendOf,
+  wasmImports,
+  wasmKernelsOf,
+  wasmVariantFile,
+  type WasmKernels,
+  type WasmVariant,
+  type WasmWorkerSpawner,
 } from './wasm.js';
 
 /** Where the kernels come from and how many threads to use. */
@@ -54,19 +64,28 @@ const spawnWebWorker: WasmWorkerSpawner = (init) => {
   workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
   const worker = new Worker(workerUrl, { name: `tatami-wasm-${init.tid}` });
   // A worker that fails never announces itself, so kernels run without it: say so, do not crash.
-  const warn = (why: string) => console.warn(`tatami: wasm worker ${init.tid} failed (${why}); running with fewer threads`);
+  const warn = (why: string) =>
+    console.warn(`tatami: wasm worker ${init.tid} failed (${why}); running with fewer threads`);
   worker.onerror = (e) => warn(e.message);
-  worker.onmessage = (e: MessageEvent<{ error?: string }>) => { if (e.data?.error) warn(e.data.error); };
+  worker.onmessage = (e: MessageEvent<{ error?: string }>) => {
+    if (e.data?.error) warn(e.data.error);
+  };
   worker.postMessage(init);
 };
 
-async function instantiateFrom(source: string | URL | BufferSource | Response | WebAssembly.Module, imports: WebAssembly.Imports):
-  Promise<{ module: WebAssembly.Module; instance: WebAssembly.Instance }> {
-  if (source instanceof WebAssembly.Module) return { module: source, instance: await WebAssembly.instantiate(source, imports) };
+async function instantiateFrom(
+  source: string | URL | BufferSource | Response | WebAssembly.Module,
+  imports: WebAssembly.Imports,
+): Promise<{ module: WebAssembly.Module; instance: WebAssembly.Instance }> {
+  if (source instanceof WebAssembly.Module)
+    return { module: source, instance: await WebAssembly.instantiate(source, imports) };
   if (typeof source === 'string' || source instanceof URL || source instanceof Response) {
     const response = source instanceof Response ? source : await fetch(source);
     if (!response.ok) throw new Error(`${response.url || String(source)}: HTTP ${response.status}`);
-    if (typeof WebAssembly.instantiateStreaming === 'function' && response.headers.get('content-type')?.startsWith('application/wasm')) {
+    if (
+      typeof WebAssembly.instantiateStreaming === 'function' &&
+      response.headers.get('content-type')?.startsWith('application/wasm')
+    ) {
       return WebAssembly.instantiateStreaming(response, imports);
     }
     // Wrong MIME type (a static server that does not know .wasm) or no streaming API: compile the whole bytes.
@@ -106,7 +125,10 @@ export async function loadWasmKernels(opts: WasmLoadOptions = {}): Promise<Backe
     if (bytes instanceof Response) bytes = await bytes.arrayBuffer();
     const module = bytes instanceof WebAssembly.Module ? bytes : await WebAssembly.compile(bytes);
     const threads = importsMemory(module);
-    if (threads && !share) throw new Error('loadWasm: these bytes are a threaded build, which needs a cross-origin isolated page (SharedArrayBuffer); pass tatami.wasm instead');
+    if (threads && !share)
+      throw new Error(
+        'loadWasm: these bytes are a threaded build, which needs a cross-origin isolated page (SharedArrayBuffer); pass tatami.wasm instead',
+      );
     candidates = [{ variant: { threads, relaxed: opts.relaxed ?? false }, source: module }];
   } else {
     const url = opts.url ?? defaultBase();
@@ -114,9 +136,13 @@ export async function loadWasmKernels(opts: WasmLoadOptions = {}): Promise<Backe
     if (/\.wasm([?#].*)?$/.test(href)) {
       candidates = [{ variant: { threads: /-mt[-.]/.test(href), relaxed: /-relaxed/.test(href) }, source: url }];
     } else {
-      const base = new URL(href.endsWith('/') ? href : `${href}/`, (globalThis as { location?: { href: string } }).location?.href);
-      candidates = WASM_VARIANTS.filter((v) => (share || !v.threads) && (opts.relaxed !== false || !v.relaxed))
-        .map((variant) => ({ variant, source: new URL(wasmVariantFile(variant), base) }));
+      const base = new URL(
+        href.endsWith('/') ? href : `${href}/`,
+        (globalThis as { location?: { href: string } }).location?.href,
+      );
+      candidates = WASM_VARIANTS.filter((v) => (share || !v.threads) && (opts.relaxed !== false || !v.relaxed)).map(
+        (variant) => ({ variant, source: new URL(wasmVariantFile(variant), base) }),
+      );
     }
   }
   for (const { variant, source } of candidates) {
@@ -127,11 +153,19 @@ export async function loadWasmKernels(opts: WasmLoadOptions = {}): Promise<Backe
       if (typeof opts.threads === 'number') setWasmThreads(opts.threads);
       const backend = wasmBackendOf(variant, k);
       setLoadedWasm(backend, k, variant);
-      const want = typeof opts.threads === 'number' ? Math.max(1, Math.floor(opts.threads)) : Math.min(16, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1);
+      const want =
+        typeof opts.threads === 'number'
+          ? Math.max(1, Math.floor(opts.threads))
+          : Math.min(
+              16,
+              (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
+            );
       if (variant.threads) await waitForThreads(k, want, opts.workerTimeoutMs ?? 10_000);
       return backend;
     } catch (err) {
-      reasons.push(`${source instanceof WebAssembly.Module ? 'module' : String(source)}: ${err instanceof Error ? err.message : String(err)}`);
+      reasons.push(
+        `${source instanceof WebAssembly.Module ? 'module' : String(source)}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
   throw new Error(`loadWasm: wasm kernels unavailable (${reasons.join('; ')})`);

@@ -10,8 +10,18 @@ import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Backend } from './types.js';
 import {
-  WASM_VARIANTS, WORKER_BODY, loadedWasm, setLoadedWasm, setWasmCoreCount, wasmBackendOf, wasmImports, wasmKernelsOf, wasmVariantFile,
-  type WasmKernels, type WasmVariant, type WasmWorkerSpawner,
+  WASM_VARIANTS,
+  WORKER_BODY,
+  loadedWasm,
+  setLoadedWasm,
+  setWasmCoreCount,
+  wasmBackendOf,
+  wasmImports,
+  wasmKernelsOf,
+  wasmVariantFile,
+  type WasmKernels,
+  type WasmVariant,
+  type WasmWorkerSpawner,
 } from './wasm.js';
 
 export { setWasmThreads, getWasmThreads, type WasmVariant } from './wasm.js';
@@ -25,7 +35,9 @@ const spawnNodeWorker: WasmWorkerSpawner = (init) => {
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: init });
   worker.unref(); // parked workers must not keep the process alive
   // A worker that fails to start never announces itself, so kernels run without it: warn, do not crash.
-  worker.on('error', (err) => process.emitWarning(`tatami: wasm worker ${init.tid} failed (${err.message}); running with fewer threads`));
+  worker.on('error', (err) =>
+    process.emitWarning(`tatami: wasm worker ${init.tid} failed (${err.message}); running with fewer threads`),
+  );
 };
 
 /** Path of a build: build-wasm/tatami[-mt][-relaxed].wasm. */
@@ -49,14 +61,17 @@ function compile(path: string, relaxed: boolean): WebAssembly.Module {
       setFlagsFromString('--experimental-wasm-relaxed-simd');
       return compile(path, relaxed);
     }
-    throw new Error(`wasm kernels do not compile here (${relaxed ? 'relaxed SIMD' : 'SIMD128'} unsupported?): ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(
+      `wasm kernels do not compile here (${relaxed ? 'relaxed SIMD' : 'SIMD128'} unsupported?): ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 
 /** Instantiates one build (threaded builds over a fresh shared memory); throws saying why it cannot. */
 function instantiate(v: WasmVariant): WasmKernels {
   const path = wasmVariantPath(v);
-  if (!existsSync(path)) throw new Error(`${path} missing (run npm run build:wasm${v.relaxed ? '; relaxed SIMD needs clang ≥ 16' : ''})`);
+  if (!existsSync(path))
+    throw new Error(`${path} missing (run npm run build:wasm${v.relaxed ? '; relaxed SIMD needs clang ≥ 16' : ''})`);
   const { imports, memory } = wasmImports(v);
   const module = compile(path, v.relaxed);
   return wasmKernelsOf(new WebAssembly.Instance(module, imports), memory, module, spawnNodeWorker);

@@ -19,7 +19,6 @@ type Arr = Float32Array | Int32Array | Float64Array;
 
 type WasmFn = (...args: number[]) => number;
 
-
 /** Must match scripts/build-wasm.mjs (--initial-memory, --max-memory) for the shared memory to be importable. */
 export const SHARED_INITIAL_PAGES = 16;
 export const SHARED_MAX_PAGES = 65535;
@@ -57,8 +56,12 @@ export class WasmKernels extends WasmKernelCalls {
    * `module` and `spawn` are given for the threaded build (workers instantiate the module again over the same
    * memory); null for the single-threaded one.
    */
-  constructor(instance: WebAssembly.Instance, memory: WebAssembly.Memory, private readonly module: WebAssembly.Module | null,
-    private readonly spawn: WasmWorkerSpawner | null = null) {
+  constructor(
+    instance: WebAssembly.Instance,
+    memory: WebAssembly.Memory,
+    private readonly module: WebAssembly.Module | null,
+    private readonly spawn: WasmWorkerSpawner | null = null,
+  ) {
     super();
     this.memory = memory;
     this.fn = instance.exports as unknown as Record<string, WasmFn>;
@@ -93,7 +96,10 @@ export class WasmKernels extends WasmKernelCalls {
     let off = base;
     let mem = new Uint8Array(this.memory.buffer);
     arrays.forEach((a, i) => {
-      if (!a) { ptrs.push(0); return; }
+      if (!a) {
+        ptrs.push(0);
+        return;
+      }
       ptrs.push(off);
       if (roles[i] !== 'o') mem.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), off);
       off += (a.byteLength + 63) & ~63;
@@ -101,7 +107,8 @@ export class WasmKernels extends WasmKernelCalls {
     const r = body(ptrs);
     mem = new Uint8Array(this.memory.buffer); // the kernel may have grown (and so replaced) the buffer
     arrays.forEach((a, i) => {
-      if (a && roles[i] !== 'i') new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(mem.subarray(ptrs[i], ptrs[i] + a.byteLength));
+      if (a && roles[i] !== 'i')
+        new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(mem.subarray(ptrs[i], ptrs[i] + a.byteLength));
     });
     return r;
   }
@@ -122,8 +129,10 @@ export function wasmVariantFile(v: WasmVariant): string {
 
 /** The four builds, best first: threaded before single-threaded, relaxed SIMD before plain SIMD128. */
 export const WASM_VARIANTS: readonly WasmVariant[] = [
-  { threads: true, relaxed: true }, { threads: true, relaxed: false },
-  { threads: false, relaxed: true }, { threads: false, relaxed: false },
+  { threads: true, relaxed: true },
+  { threads: true, relaxed: false },
+  { threads: false, relaxed: true },
+  { threads: false, relaxed: false },
 ];
 
 /** Imports for a build: the threaded ones import a fresh shared memory, the single-threaded ones own theirs. */
@@ -135,8 +144,12 @@ export function wasmImports(v: WasmVariant): { imports: WebAssembly.Imports; mem
 }
 
 /** Wraps an instantiated build (memory: the imported shared memory of a threaded build, else null). */
-export function wasmKernelsOf(instance: WebAssembly.Instance, memory: WebAssembly.Memory | null, module: WebAssembly.Module,
-  spawn: WasmWorkerSpawner | null): WasmKernels {
+export function wasmKernelsOf(
+  instance: WebAssembly.Instance,
+  memory: WebAssembly.Memory | null,
+  module: WebAssembly.Module,
+  spawn: WasmWorkerSpawner | null,
+): WasmKernels {
   return memory
     ? new WasmKernels(instance, memory, module, spawn)
     : new WasmKernels(instance, instance.exports.memory as WebAssembly.Memory, null);
@@ -145,7 +158,8 @@ export function wasmKernelsOf(instance: WebAssembly.Instance, memory: WebAssembl
 /** Set by setWasmThreads, possibly before the backend loads; 0 = the default. */
 let requestedThreads = 0;
 /** Cores of this machine (Node: os.availableParallelism, set by the loader; browser: navigator.hardwareConcurrency). */
-let cores = (): number => (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+let cores = (): number =>
+  (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
 
 /** Used by the Node loader to report os.availableParallelism() (Node 20 has no navigator). */
 export function setWasmCoreCount(fn: () => number): void {

@@ -21,7 +21,11 @@ function rgbaImage(width: number, height: number, data: Uint8ClampedArray | Uint
 
 /** ImageData → uint8 tensor [C, H, W] (C from `mode`, default 3). */
 export function fromImageData(image: ImageData, opts: PixelOptions = {}): Tensor {
-  if (typeof ImageData !== 'undefined' && !(image instanceof ImageData) && !(image && 'data' in image && 'width' in image)) {
+  if (
+    typeof ImageData !== 'undefined' &&
+    !(image instanceof ImageData) &&
+    !(image && 'data' in image && 'width' in image)
+  ) {
     throw new Error('fromImageData: expected an ImageData');
   }
   return toImageTensor(convertChannels(rgbaImage(image.width, image.height, image.data), opts.mode ?? 'rgb'));
@@ -42,7 +46,8 @@ export function toImageData(t: Tensor): ImageData {
 type Canvas2D = HTMLCanvasElement | OffscreenCanvas;
 
 function context(canvas: Canvas2D, op: string): CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D {
-  const ctx = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true }) as
+    CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null;
   if (!ctx) throw new Error(`${op}: the canvas has no 2d context (is it already used for WebGL?)`);
   return ctx;
 }
@@ -74,9 +79,28 @@ export function toCanvas(t: Tensor, canvas?: Canvas2D): Canvas2D {
 }
 
 function sourceSize(source: PixelSource): { width: number; height: number } {
-  const s = source as { naturalWidth?: number; naturalHeight?: number; videoWidth?: number; videoHeight?: number; displayWidth?: number; displayHeight?: number; width?: number | { baseVal: { value: number } }; height?: number | { baseVal: { value: number } } };
-  const width = s.naturalWidth || s.videoWidth || s.displayWidth || (typeof s.width === 'number' ? s.width : s.width?.baseVal.value) || 0;
-  const height = s.naturalHeight || s.videoHeight || s.displayHeight || (typeof s.height === 'number' ? s.height : s.height?.baseVal.value) || 0;
+  const s = source as {
+    naturalWidth?: number;
+    naturalHeight?: number;
+    videoWidth?: number;
+    videoHeight?: number;
+    displayWidth?: number;
+    displayHeight?: number;
+    width?: number | { baseVal: { value: number } };
+    height?: number | { baseVal: { value: number } };
+  };
+  const width =
+    s.naturalWidth ||
+    s.videoWidth ||
+    s.displayWidth ||
+    (typeof s.width === 'number' ? s.width : s.width?.baseVal.value) ||
+    0;
+  const height =
+    s.naturalHeight ||
+    s.videoHeight ||
+    s.displayHeight ||
+    (typeof s.height === 'number' ? s.height : s.height?.baseVal.value) ||
+    0;
   return { width, height };
 }
 
@@ -86,7 +110,10 @@ function sourceSize(source: PixelSource): { width: number; height: number } {
  */
 export function fromImageSource(source: PixelSource, opts: PixelOptions = {}): Tensor {
   const { width, height } = sourceSize(source);
-  if (!(width > 0 && height > 0)) throw new Error(`fromImageSource: the source has no pixels yet (${width}×${height}); wait for the image to load (img.decode())`);
+  if (!(width > 0 && height > 0))
+    throw new Error(
+      `fromImageSource: the source has no pixels yet (${width}×${height}); wait for the image to load (img.decode())`,
+    );
   const c = scratchCanvas(width, height);
   const ctx = context(c, 'fromImageSource');
   ctx.drawImage(source, 0, 0);
@@ -104,7 +131,9 @@ export async function readImageFile(file: Blob, opts: PixelOptions = {}): Promis
     bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch (err) {
     const name = (file as File).name ?? 'blob';
-    throw new Error(`readImageFile: ${name} (${file.type || 'unknown type'}, ${file.size} bytes) is not an image this browser decodes: ${(err as Error).message}`);
+    throw new Error(
+      `readImageFile: ${name} (${file.type || 'unknown type'}, ${file.size} bytes) is not an image this browser decodes: ${(err as Error).message}`,
+    );
   }
   try {
     return fromImageSource(bitmap, opts);

@@ -14,11 +14,16 @@ async function bytesOf(source: SafetensorsSource): Promise<{ bytes: Uint8Array; 
     if (!response.ok) throw new Error(`safetensors: ${String(source)}: HTTP ${response.status}`);
     return { bytes: new Uint8Array(await response.arrayBuffer()), name: String(source) };
   }
-  if (typeof Response !== 'undefined' && source instanceof Response) return { bytes: new Uint8Array(await source.arrayBuffer()), name: source.url || '<response>' };
-  if (typeof Blob !== 'undefined' && source instanceof Blob) return { bytes: new Uint8Array(await source.arrayBuffer()), name: (source as File).name ?? '<blob>' };
+  if (typeof Response !== 'undefined' && source instanceof Response)
+    return { bytes: new Uint8Array(await source.arrayBuffer()), name: source.url || '<response>' };
+  if (typeof Blob !== 'undefined' && source instanceof Blob)
+    return { bytes: new Uint8Array(await source.arrayBuffer()), name: (source as File).name ?? '<blob>' };
   if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name: '<ArrayBuffer>' };
-  if (ArrayBuffer.isView(source)) return { bytes: new Uint8Array(source.buffer, source.byteOffset, source.byteLength), name: '<bytes>' };
-  throw new Error(`safetensors: expected a URL, Response, File/Blob, ArrayBuffer or typed array, got ${Object.prototype.toString.call(source)}`);
+  if (ArrayBuffer.isView(source))
+    return { bytes: new Uint8Array(source.buffer, source.byteOffset, source.byteLength), name: '<bytes>' };
+  throw new Error(
+    `safetensors: expected a URL, Response, File/Blob, ArrayBuffer or typed array, got ${Object.prototype.toString.call(source)}`,
+  );
 }
 
 /** Reads safetensors (tensors and metadata) from a URL, Response, File/Blob or bytes. */
@@ -37,5 +42,7 @@ export async function loadSafetensors(source: SafetensorsSource): Promise<Record
 
 /** Serializes tensors as a safetensors Blob (for `URL.createObjectURL` and a download link). */
 export function safetensorsBlob(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Blob {
-  return new Blob([serializeSafetensors(tensors, metadata) as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
+  return new Blob([serializeSafetensors(tensors, metadata) as Uint8Array<ArrayBuffer>], {
+    type: 'application/octet-stream',
+  });
 }

@@ -28,7 +28,8 @@ export function formatError(command: string, err: unknown): string {
 export function positiveInt(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
+    if (v.trim() === '' || !Number.isInteger(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'`);
     return n;
   };
 }
@@ -37,7 +38,8 @@ export function positiveInt(name: string) {
 export function nonNegativeInt(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer, got '${v}'`);
+    if (v.trim() === '' || !Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be a non-negative integer, got '${v}'`);
     return n;
   };
 }
@@ -46,7 +48,8 @@ export function nonNegativeInt(name: string) {
 export function nonNegativeNumber(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative number, got '${v}'`);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be a non-negative number, got '${v}'`);
     return n;
   };
 }
@@ -56,7 +59,9 @@ export function fraction(name: string) {
   return (v: string): number => {
     const n = Number(v);
     if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) {
-      throw new InvalidArgumentError(`${name} must be a fraction in [0, 1) (the share held out; 1 would leave no training images), got '${v}'`);
+      throw new InvalidArgumentError(
+        `${name} must be a fraction in [0, 1) (the share held out; 1 would leave no training images), got '${v}'`,
+      );
     }
     return n;
   };
@@ -66,7 +71,8 @@ export function fraction(name: string) {
 export function unitInterval(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${name} must be a number in [0, 1], got '${v}'`);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+      throw new InvalidArgumentError(`${name} must be a number in [0, 1], got '${v}'`);
     return n;
   };
 }
@@ -75,7 +81,8 @@ export function unitInterval(name: string) {
 export function integer(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
+    if (v.trim() === '' || !Number.isSafeInteger(n))
+      throw new InvalidArgumentError(`${name} must be an integer, got '${v}'`);
     return n;
   };
 }
@@ -84,7 +91,8 @@ export function integer(name: string) {
 export function positiveNumber(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got '${v}'`);
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a positive number, got '${v}'`);
     return n;
   };
 }
@@ -92,7 +100,8 @@ export function positiveNumber(name: string) {
 /** `--name <a|b|…>`: one of `values` (an enum option). */
 export function choice<T extends string>(name: string, values: readonly T[]) {
   return (v: string): T => {
-    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`${name} must be one of ${values.join(', ')}, got '${v}'`);
+    if (!(values as readonly string[]).includes(v))
+      throw new InvalidArgumentError(`${name} must be one of ${values.join(', ')}, got '${v}'`);
     return v as T;
   };
 }
@@ -102,7 +111,10 @@ export function intList(name: string) {
   return (v: string): number[] => {
     const parts = v.split(',').map((t) => t.trim());
     const bad = parts.filter((t) => !/^\d+$/.test(t) || !Number.isSafeInteger(Number(t)));
-    if (bad.length) throw new InvalidArgumentError(`${name} must be comma-separated non-negative integers, got '${v}' (not integers: ${bad.map((b) => `'${b}'`).join(', ')})`);
+    if (bad.length)
+      throw new InvalidArgumentError(
+        `${name} must be comma-separated non-negative integers, got '${v}' (not integers: ${bad.map((b) => `'${b}'`).join(', ')})`,
+      );
     return parts.map(Number);
   };
 }
@@ -113,7 +125,10 @@ export function numberList(name: string, min = -Infinity, max = Infinity) {
     const parts = v.split(',').map((t) => t.trim());
     const bad = parts.filter((t) => t === '' || !Number.isFinite(Number(t)) || Number(t) < min || Number(t) > max);
     const range = Number.isFinite(min) || Number.isFinite(max) ? ` in [${min}, ${max}]` : '';
-    if (bad.length) throw new InvalidArgumentError(`${name} must be comma-separated numbers${range}, got '${v}' (bad: ${bad.map((b) => `'${b}'`).join(', ')})`);
+    if (bad.length)
+      throw new InvalidArgumentError(
+        `${name} must be comma-separated numbers${range}, got '${v}' (bad: ${bad.map((b) => `'${b}'`).join(', ')})`,
+      );
     return parts.map(Number);
   };
 }
@@ -143,7 +158,9 @@ export function parseShape(name: string, v: string, dims: number[] = [3]): numbe
   const bad = parts.filter((s) => !/^\d+$/.test(s) || Number(s) <= 0);
   if (bad.length || !dims.includes(parts.length)) {
     const what = dims.map((d) => (d === 3 ? 'C,H,W' : d === 2 ? 'H,W' : `${d} sizes`)).join(' or ');
-    throw new CliError(`${name} expects ${what} as positive integers separated by commas, got '${v}'${bad.length ? ` (not positive integers: ${bad.map((b) => `'${b}'`).join(', ')})` : ''}`);
+    throw new CliError(
+      `${name} expects ${what} as positive integers separated by commas, got '${v}'${bad.length ? ` (not positive integers: ${bad.map((b) => `'${b}'`).join(', ')})` : ''}`,
+    );
   }
   return parts.map(Number);
 }
@@ -174,40 +191,69 @@ export function defaultNormalization(channels: number): Normalization | null {
 
 /** Reads `<dir>/config.json` of a `tatami train` run; every failure names the path and what was expected. */
 export function readRunConfig(dir: string, option = '--run'): RunConfig {
-  if (!existsSync(dir)) throw new CliError(`${option} ${dir}: no such folder (expected the output folder of \`tatami train\`)`);
-  if (!statSync(dir).isDirectory()) throw new CliError(`${option} ${dir}: not a folder (expected the output folder of \`tatami train\`, holding config.json and model.safetensors)`);
+  if (!existsSync(dir))
+    throw new CliError(`${option} ${dir}: no such folder (expected the output folder of \`tatami train\`)`);
+  if (!statSync(dir).isDirectory())
+    throw new CliError(
+      `${option} ${dir}: not a folder (expected the output folder of \`tatami train\`, holding config.json and model.safetensors)`,
+    );
   const path = join(dir, 'config.json');
-  if (!existsSync(path)) throw new CliError(`${option} ${dir}: ${path} is missing (expected the output folder of \`tatami train\`)`);
-  if (!statSync(path).isFile()) throw new CliError(`${option} ${dir}: ${path} is not a file (expected the config.json written by \`tatami train\`)`);
+  if (!existsSync(path))
+    throw new CliError(`${option} ${dir}: ${path} is missing (expected the output folder of \`tatami train\`)`);
+  if (!statSync(path).isFile())
+    throw new CliError(
+      `${option} ${dir}: ${path} is not a file (expected the config.json written by \`tatami train\`)`,
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new CliError(`${option} ${dir}: ${path} is not valid JSON (${(e as Error).message}); it should be the config.json written by \`tatami train\``);
+    throw new CliError(
+      `${option} ${dir}: ${path} is not valid JSON (${(e as Error).message}); it should be the config.json written by \`tatami train\``,
+    );
   }
   const cfg = raw as Partial<RunConfig> | null;
   const problems: string[] = [];
   if (!cfg || typeof cfg !== 'object' || Array.isArray(cfg)) problems.push('expected a JSON object');
   else {
-    if (typeof cfg.model !== 'string' || !cfg.model) problems.push(`"model" must be a model name, got ${JSON.stringify(cfg.model)}`);
-    if (!Array.isArray(cfg.classes) || cfg.classes.length < 1 || !cfg.classes.every((c) => typeof c === 'string')) problems.push(`"classes" must be a non-empty array of class names, got ${JSON.stringify(cfg.classes)}`);
+    if (typeof cfg.model !== 'string' || !cfg.model)
+      problems.push(`"model" must be a model name, got ${JSON.stringify(cfg.model)}`);
+    if (!Array.isArray(cfg.classes) || cfg.classes.length < 1 || !cfg.classes.every((c) => typeof c === 'string'))
+      problems.push(`"classes" must be a non-empty array of class names, got ${JSON.stringify(cfg.classes)}`);
     const s = cfg.inputShape;
-    if (s !== undefined && !(Array.isArray(s) && s.length === 3 && s.every((d) => Number.isInteger(d) && d > 0))) problems.push(`"inputShape" must be [C, H, W] positive integers, got ${JSON.stringify(s)}`);
+    if (s !== undefined && !(Array.isArray(s) && s.length === 3 && s.every((d) => Number.isInteger(d) && d > 0)))
+      problems.push(`"inputShape" must be [C, H, W] positive integers, got ${JSON.stringify(s)}`);
     const n = cfg.normalize;
     if (n !== undefined && n !== null) {
-      const ok = typeof n === 'object' && Array.isArray(n.mean) && Array.isArray(n.std) && n.mean.length === n.std.length && n.std.every((v) => typeof v === 'number' && v > 0) && n.mean.every((v) => typeof v === 'number');
-      if (!ok) problems.push(`"normalize" must be null or { mean: number[], std: positive number[] } of equal length, got ${JSON.stringify(n)}`);
+      const ok =
+        typeof n === 'object' &&
+        Array.isArray(n.mean) &&
+        Array.isArray(n.std) &&
+        n.mean.length === n.std.length &&
+        n.std.every((v) => typeof v === 'number' && v > 0) &&
+        n.mean.every((v) => typeof v === 'number');
+      if (!ok)
+        problems.push(
+          `"normalize" must be null or { mean: number[], std: positive number[] } of equal length, got ${JSON.stringify(n)}`,
+        );
     }
   }
   if (problems.length) throw new CliError(`${option} ${dir}: ${path}: ${problems.join('; ')}`);
   const c = cfg as RunConfig;
-  return { ...c, inputShape: (c.inputShape ?? [1, 28, 28]) as [number, number, number], normalize: c.normalize ?? null };
+  return {
+    ...c,
+    inputShape: (c.inputShape ?? [1, 28, 28]) as [number, number, number],
+    normalize: c.normalize ?? null,
+  };
 }
 
 /** `<run>/model.safetensors`, or an error naming it. */
 export function runWeights(dir: string, option = '--run'): string {
   const path = join(dir, 'model.safetensors');
-  if (!existsSync(path)) throw new CliError(`${option} ${dir}: ${path} is missing (the run did not finish; its checkpoints are last.safetensors / best.safetensors — resume it with \`tatami train --resume --out ${dir}\`)`);
+  if (!existsSync(path))
+    throw new CliError(
+      `${option} ${dir}: ${path} is missing (the run did not finish; its checkpoints are last.safetensors / best.safetensors — resume it with \`tatami train --resume --out ${dir}\`)`,
+    );
   return path;
 }
 
@@ -221,7 +267,8 @@ export function convertChannels(x: Tensor, channels: number): Tensor {
     c -= 1;
   }
   if (c === channels) return img;
-  const d = img.dataView() as Float32Array, plane = h * w;
+  const d = img.dataView() as Float32Array,
+    plane = h * w;
   if (c === 1 && channels === 3) {
     const out = new Float32Array(3 * plane);
     for (let k = 0; k < 3; k++) out.set(d.subarray(0, plane), k * plane);
@@ -241,30 +288,44 @@ export function convertChannels(x: Tensor, channels: number): Tensor {
  * 28 px, H/8 above, as the usual CIFAR recipe's 4 at 32) and a horizontal flip, then Normalize. Built-in transform
  * classes where possible, so DataLoader workers can rebuild the dataset.
  */
-export function inputTransforms(channelsIn: number, shape: readonly [number, number, number], normalize: Normalization | null, opts: { augment?: boolean; sizeIn?: readonly [number, number] } = {}): T.Compose {
+export function inputTransforms(
+  channelsIn: number,
+  shape: readonly [number, number, number],
+  normalize: Normalization | null,
+  opts: { augment?: boolean; sizeIn?: readonly [number, number] } = {},
+): T.Compose {
   const [C, H, W] = shape;
   const list: TransformLike<never, unknown>[] = [];
   if (channelsIn !== C) list.push(new T.Lambda((x: Tensor) => convertChannels(x, C)));
   if (!opts.sizeIn || opts.sizeIn[0] !== H || opts.sizeIn[1] !== W) list.push(new T.Resize([H, W]));
-  if (opts.augment) list.push(new T.RandomCrop([H, W], { padding: H <= 28 ? 2 : Math.round(H / 8) }), new T.RandomHorizontalFlip());
+  if (opts.augment)
+    list.push(new T.RandomCrop([H, W], { padding: H <= 28 ? 2 : Math.round(H / 8) }), new T.RandomHorizontalFlip());
   if (normalize) list.push(new T.Normalize(normalize.mean, normalize.std));
   return new T.Compose(list);
 }
 
 /** One image [c, h, w] in [0, 1] (or uint8) → the model input a run expects. */
-export function adaptImage(x: Tensor, shape: readonly [number, number, number], normalize: Normalization | null): Tensor {
+export function adaptImage(
+  x: Tensor,
+  shape: readonly [number, number, number],
+  normalize: Normalization | null,
+): Tensor {
   if (x.shape.length !== 3) throw new CliError(`expected an image [C, H, W], got [${x.shape.join(', ')}]`);
   const f = x.dtype === 'uint8' ? x.to('float32').div(255) : x;
-  return inputTransforms(shape[0], shape, normalize, { sizeIn: [x.shape[1], x.shape[2]] }).apply(convertChannels(f, shape[0])) as Tensor;
+  return inputTransforms(shape[0], shape, normalize, { sizeIn: [x.shape[1], x.shape[2]] }).apply(
+    convertChannels(f, shape[0]),
+  ) as Tensor;
 }
 
 /** Inverse of adaptImage's normalisation, for display. */
 export function denormalize(x: Tensor, normalize: Normalization | null): Tensor {
   if (!normalize) return x;
   const [C, H, W] = x.shape;
-  const d = Float32Array.from(x.contiguous().dataView() as Float32Array), plane = H * W;
+  const d = Float32Array.from(x.contiguous().dataView() as Float32Array),
+    plane = H * W;
   for (let k = 0; k < C; k++) {
-    const m = normalize.mean[k % normalize.mean.length], s = normalize.std[k % normalize.std.length];
+    const m = normalize.mean[k % normalize.mean.length],
+      s = normalize.std[k % normalize.std.length];
     for (let p = 0; p < plane; p++) d[k * plane + p] = d[k * plane + p] * s + m;
   }
   return new Tensor(d, [C, H, W], 'float32');

@@ -44,7 +44,8 @@ const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
 
 /** The folders of an image-folder dataset: `<root>/train` + `<root>/test|val` when present, else `<root>` alone. */
 export function folderSplits(root: string): { train: string; test: string | null } {
-  if (!isDir(root)) throw new CliError(`--data ${root}: no such folder (expected an image folder: one sub-folder of images per class)`);
+  if (!isDir(root))
+    throw new CliError(`--data ${root}: no such folder (expected an image folder: one sub-folder of images per class)`);
   if (isDir(join(root, 'train'))) {
     const test = ['test', 'val'].map((s) => join(root, s)).find(isDir) ?? null;
     return { train: join(root, 'train'), test };
@@ -56,12 +57,18 @@ export function folderSplits(root: string): { train: string; test: string | null
  * Channels and size of the images a dataset yields before transforms, known without reading it: IDX files are
  * 1×28×28, CIFAR-10 3×32×32; folder images are decoded to the model's channels and have any size.
  */
-export function imageFormat(dataset: DatasetName, modelChannels: number): { channels: number; size?: [number, number] } {
+export function imageFormat(
+  dataset: DatasetName,
+  modelChannels: number,
+): { channels: number; size?: [number, number] } {
   switch (dataset) {
     case 'fashion-mnist':
-    case 'mnist': return { channels: 1, size: [28, 28] };
-    case 'cifar10': return { channels: 3, size: [32, 32] };
-    case 'folder': return { channels: modelChannels === 1 ? 1 : 3 };
+    case 'mnist':
+      return { channels: 1, size: [28, 28] };
+    case 'cifar10':
+      return { channels: 3, size: [32, 32] };
+    case 'folder':
+      return { channels: modelChannels === 1 ? 1 : 3 };
   }
 }
 
@@ -73,7 +80,13 @@ export function loadSplit(opts: SplitOptions): LoadedSplit | null {
     case 'mnist': {
       const Ctor = opts.dataset === 'mnist' ? MNIST : FashionMNIST;
       const subset = opts.subset ?? 'auto';
-      const of = (ds: FashionMNIST | MNIST, source: string): LoadedSplit => ({ ds, classes: ds.classes, source, channels: 1, size: [28, 28] });
+      const of = (ds: FashionMNIST | MNIST, source: string): LoadedSplit => ({
+        ds,
+        classes: ds.classes,
+        source,
+        channels: 1,
+        size: [28, 28],
+      });
       if (subset === 'embedded') return of(new Ctor({ train, subset: 'embedded', transform }), 'embedded subset');
       try {
         const ds = new Ctor({ train, root: opts.data, transform });
@@ -88,7 +101,10 @@ export function loadSplit(opts: SplitOptions): LoadedSplit | null {
       return { ds, classes: CIFAR10.classes, source: ds.files[0].replace(/\/[^/]+$/, ''), channels: 3, size: [32, 32] };
     }
     case 'folder': {
-      if (!opts.data) throw new CliError('--dataset folder needs --data <dir>: a folder with one sub-folder of images per class (or train/ and test/ folders of those)');
+      if (!opts.data)
+        throw new CliError(
+          '--dataset folder needs --data <dir>: a folder with one sub-folder of images per class (or train/ and test/ folders of those)',
+        );
       const dirs = folderSplits(opts.data);
       const dir = train ? dirs.train : dirs.test;
       if (!dir) return null;

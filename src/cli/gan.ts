@@ -16,7 +16,14 @@ import { noGrad } from '../autograd/grad-mode.js';
 import { FashionMNIST } from '../data/idx.js';
 import { saveImageGrid } from '../io/image.js';
 import { saveSafetensors } from '../io/safetensors.js';
-import { ConditionalGenerator, ProjectionDiscriminator, dcgan, dcganInit, ganStep, type GanLossKind } from '../models/gan.js';
+import {
+  ConditionalGenerator,
+  ProjectionDiscriminator,
+  dcgan,
+  dcganInit,
+  ganStep,
+  type GanLossKind,
+} from '../models/gan.js';
 import type { AnyModule, Module } from '../nn/module.js';
 import { Adam } from '../optim/adam.js';
 import { ProgressBar } from '../train/progress.js';
@@ -46,7 +53,8 @@ const LOSSES: readonly GanLossKind[] = ['bce', 'lsgan', 'hinge', 'wgan-gp'];
 
 function choice<T extends string>(name: string, values: readonly T[]) {
   return (v: string): T => {
-    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`${name} must be one of ${values.join(', ')}, got '${v}'`);
+    if (!(values as readonly string[]).includes(v))
+      throw new InvalidArgumentError(`${name} must be one of ${values.join(', ')}, got '${v}'`);
     return v as T;
   };
 }
@@ -54,7 +62,8 @@ function choice<T extends string>(name: string, values: readonly T[]) {
 function positiveNumber(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got '${v}'`);
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a positive number, got '${v}'`);
     return n;
   };
 }
@@ -81,31 +90,62 @@ interface GanTrainOptions {
 }
 
 async function ganTrain(opts: GanTrainOptions, log: (s: string) => void): Promise<void> {
-  const ds = opts.data === 'embedded' ? new FashionMNIST({ subset: 'embedded' }) : new FashionMNIST({ root: opts.data === 'fashion-mnist' ? undefined : opts.data });
+  const ds =
+    opts.data === 'embedded'
+      ? new FashionMNIST({ subset: 'embedded' })
+      : new FashionMNIST({ root: opts.data === 'fashion-mnist' ? undefined : opts.data });
   const images = ds.data.to('float32').div(127.5).sub(1).unsqueeze(1); // tanh range
   const n = images.shape[0];
   const steps = opts.stepsPerEpoch ?? Math.floor(n / opts.batchSize);
   if (steps < 1) throw new CliError(`gan train: ${n} images make no batch of ${opts.batchSize}`);
   const gen = new Generator(opts.seed);
-  const nz = 100, numClasses = FashionMNIST.classes.length;
+  const nz = 100,
+    numClasses = FashionMNIST.classes.length;
   const cond = opts.model === 'cgan';
   const G = buildGanGenerator({ model: opts.model, width: opts.width, nz, numClasses }) as Module;
-  const D: AnyModule = cond ? new ProjectionDiscriminator(numClasses, { width: opts.width }) : dcgan({ imageSize: 28, ngf: opts.width, ndf: opts.width, nz }).discriminator;
+  const D: AnyModule = cond
+    ? new ProjectionDiscriminator(numClasses, { width: opts.width })
+    : dcgan({ imageSize: 28, ngf: opts.width, ndf: opts.width, nz }).discriminator;
   dcganInit(G, gen);
   if (!cond) dcganInit(D, gen);
   const wgan = opts.loss === 'wgan-gp';
   const betas: [number, number] = wgan ? [0.5, 0.9] : [0.5, 0.999];
-  const parts = { generator: G, discriminator: D, optimizerG: new Adam(G.parameters(), { lr: opts.lr, betas }), optimizerD: new Adam(D.parameters(), { lr: opts.lr, betas }) };
+  const parts = {
+    generator: G,
+    discriminator: D,
+    optimizerG: new Adam(G.parameters(), { lr: opts.lr, betas }),
+    optimizerD: new Adam(D.parameters(), { lr: opts.lr, betas }),
+  };
   const cfg: GanRunConfig = {
-    kind: 'gan', model: opts.model, width: opts.width, nz, numClasses, classes: [...FashionMNIST.classes], loss: opts.loss,
-    epochs: opts.epochs, stepsPerEpoch: steps, batchSize: opts.batchSize, lr: opts.lr, data: opts.data,
+    kind: 'gan',
+    model: opts.model,
+    width: opts.width,
+    nz,
+    numClasses,
+    classes: [...FashionMNIST.classes],
+    loss: opts.loss,
+    epochs: opts.epochs,
+    stepsPerEpoch: steps,
+    batchSize: opts.batchSize,
+    lr: opts.lr,
+    data: opts.data,
   };
   await mkdir(opts.out, { recursive: true });
   writeFileSync(join(opts.out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
   // fixed noise (and, for the cGAN, one row per class) so the epoch grids are comparable
   const fixedZ = randn([64, nz, 1, 1], { generator: new Generator(opts.seed + 1) });
-  const fixedY = tensor(Array.from({ length: 64 }, (_, i) => Math.floor(i / 8) % numClasses), { dtype: 'int32' });
-  const report = [`# tatami gan train — ${opts.model}`, '', `${n} images, ${steps} steps of ${opts.batchSize} per epoch, loss ${opts.loss}, lr ${opts.lr}, width ${opts.width}`, '', '| epoch | loss D | loss G | D(real) | D(fake) | seconds | samples |', '|---|---|---|---|---|---|---|'];
+  const fixedY = tensor(
+    Array.from({ length: 64 }, (_, i) => Math.floor(i / 8) % numClasses),
+    { dtype: 'int32' },
+  );
+  const report = [
+    `# tatami gan train — ${opts.model}`,
+    '',
+    `${n} images, ${steps} steps of ${opts.batchSize} per epoch, loss ${opts.loss}, lr ${opts.lr}, width ${opts.width}`,
+    '',
+    '| epoch | loss D | loss G | D(real) | D(fake) | seconds | samples |',
+    '|---|---|---|---|---|---|---|',
+  ];
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     const bar = new ProgressBar(steps, { label: `epoch ${epoch}/${opts.epochs}`, silent: !opts.progress });
     const t0 = performance.now();
@@ -113,7 +153,12 @@ async function ganTrain(opts: GanTrainOptions, log: (s: string) => void): Promis
     for (let s = 1; s <= steps; s++) {
       const idx = randint(0, n, [opts.batchSize], { generator: gen });
       const labels = cond ? ds.targets.indexSelect(0, idx) : undefined;
-      const r = ganStep(parts, images.indexSelect(0, idx), { loss: opts.loss, labelSmoothing: opts.loss === 'bce' ? 0.1 : 0, dSteps: wgan ? 5 : 1, nz, generator: gen }, labels);
+      const r = ganStep(
+        parts,
+        images.indexSelect(0, idx),
+        { loss: opts.loss, labelSmoothing: opts.loss === 'bce' ? 0.1 : 0, dSteps: wgan ? 5 : 1, nz, generator: gen },
+        labels,
+      );
       sums.lossD += r.lossD;
       sums.lossG += r.lossG;
       sums.dReal += r.dReal;
@@ -133,23 +178,38 @@ async function ganTrain(opts: GanTrainOptions, log: (s: string) => void): Promis
     const line = `epoch ${epoch}/${opts.epochs} · loss_D ${m(sums.lossD)} · loss_G ${m(sums.lossG)} · D(real) ${m(sums.dReal)} · D(fake) ${m(sums.dFake)} · ${secs.toFixed(1)}s`;
     if (opts.progress) bar.finish(line);
     log(line);
-    report.push(`| ${epoch} | ${m(sums.lossD)} | ${m(sums.lossG)} | ${m(sums.dReal)} | ${m(sums.dFake)} | ${secs.toFixed(1)} | ![epoch ${epoch}](${file}) |`);
+    report.push(
+      `| ${epoch} | ${m(sums.lossD)} | ${m(sums.lossG)} | ${m(sums.dReal)} | ${m(sums.dFake)} | ${secs.toFixed(1)} | ![epoch ${epoch}](${file}) |`,
+    );
     writeFileSync(join(opts.out, 'report.md'), report.join('\n') + '\n');
     await saveSafetensors(join(opts.out, 'generator.safetensors'), G.stateDict());
     await saveSafetensors(join(opts.out, 'discriminator.safetensors'), (D as Module).stateDict());
   }
-  log(`wrote ${opts.out}: config.json, generator.safetensors, discriminator.safetensors, report.md, samples-epoch-*.png`);
+  log(
+    `wrote ${opts.out}: config.json, generator.safetensors, discriminator.safetensors, report.md, samples-epoch-*.png`,
+  );
 }
 
 /** Registers `tatami gan train`. */
 export function registerGanCommands(program: Command): void {
   const gan = program.command('gan').description('generative adversarial networks on Fashion-MNIST (28×28)');
-  gan.command('train')
-    .description('train the 28×28 DCGAN or the conditional GAN; D/G losses in the progress bar, a sample grid per epoch')
+  gan
+    .command('train')
+    .description(
+      'train the 28×28 DCGAN or the conditional GAN; D/G losses in the progress bar, a sample grid per epoch',
+    )
     .option('--model <name>', `dcgan or cgan`, choice('--model', MODELS), 'dcgan')
-    .option('--data <src>', "'fashion-mnist' (the full set, located as FashionMNIST does), 'embedded' (the shipped subset) or a folder of IDX files", 'fashion-mnist')
+    .option(
+      '--data <src>',
+      "'fashion-mnist' (the full set, located as FashionMNIST does), 'embedded' (the shipped subset) or a folder of IDX files",
+      'fashion-mnist',
+    )
     .option('--epochs <n>', 'epochs', positiveInt('--epochs'), 5)
-    .option('--steps-per-epoch <n>', 'batches per epoch (default: one pass over the images)', positiveInt('--steps-per-epoch'))
+    .option(
+      '--steps-per-epoch <n>',
+      'batches per epoch (default: one pass over the images)',
+      positiveInt('--steps-per-epoch'),
+    )
     .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'), 64)
     .option('--lr <x>', 'Adam learning rate of G and D', positiveNumber('--lr'), 2e-4)
     .option('--loss <kind>', `adversarial loss: ${LOSSES.join(', ')}`, choice('--loss', LOSSES), 'bce')

@@ -9,10 +9,13 @@ const CONV_PLAN_FIELDS = ['n', 'c', 'h', 'w', 'oc', 'kh', 'kw', 'stride', 'paddi
 export function parseConvPlanSpec(spec: string): ReturnType<typeof convGeometryOf> {
   const parts = spec.split(',').map((p) => p.trim());
   if (parts.length < 7 || parts.length > CONV_PLAN_FIELDS.length)
-    throw new Error(`--conv-plan: expected N,C,H,W,OC,KH,KW[,stride,pad,dilation,groups], got '${spec}' (${parts.length} numbers)`);
+    throw new Error(
+      `--conv-plan: expected N,C,H,W,OC,KH,KW[,stride,pad,dilation,groups], got '${spec}' (${parts.length} numbers)`,
+    );
   const values: Record<string, number> = {};
   parts.forEach((p, i) => {
-    if (!/^\d+$/.test(p)) throw new Error(`--conv-plan: ${CONV_PLAN_FIELDS[i]} must be a non-negative integer, got '${p}'`);
+    if (!/^\d+$/.test(p))
+      throw new Error(`--conv-plan: ${CONV_PLAN_FIELDS[i]} must be a non-negative integer, got '${p}'`);
     values[CONV_PLAN_FIELDS[i]] = Number(p);
   });
   const { n, c, h, w, oc, kh, kw, stride, padding, dilation, groups } = values;
@@ -37,10 +40,14 @@ export function registerInfo(program: Command): Command {
   return program
     .command('info')
     .description('show the kernel backends and which one is active')
-    .option('--conv-plan <sizes>', 'show which convolution algorithm each build picks: N,C,H,W,OC,KH,KW[,stride,pad,dilation,groups]')
+    .option(
+      '--conv-plan <sizes>',
+      'show which convolution algorithm each build picks: N,C,H,W,OC,KH,KW[,stride,pad,dilation,groups]',
+    )
     .action((opts: { convPlan?: string }) => {
       if (opts.convPlan !== undefined) return printConvPlans(opts.convPlan);
       console.log(`active backend: ${getBackendName()}`);
-      for (const b of availableBackends()) console.log(`  ${b.name.padEnd(10)} ${b.available ? 'available' : `unavailable: ${b.reason}`}`);
+      for (const b of availableBackends())
+        console.log(`  ${b.name.padEnd(10)} ${b.available ? 'available' : `unavailable: ${b.reason}`}`);
     });
 }

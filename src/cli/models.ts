@@ -7,6 +7,7 @@ export function registerModels(program: Command): Command {
     .command('models')
     .description('list the model zoo')
     .action(() => {
-      for (const m of listModels()) console.log(`${m.name.padEnd(20)} ${m.inputShape.join('×').padEnd(10)} ${m.description}`);
+      for (const m of listModels())
+        console.log(`${m.name.padEnd(20)} ${m.inputShape.join('×').padEnd(10)} ${m.description}`);
     });
 }

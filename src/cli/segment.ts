@@ -26,7 +26,11 @@ import { Compose, RandomHorizontalFlip } from '../data/transforms.js';
 import { encodeIndexedPng, vocPalette } from '../io/indexed-png.js';
 import { readImage, writeImage } from '../io/image.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
-import { getSegmentationModel, type SegmentationModelOptions, type SegmentationModule } from '../models/segmentation/index.js';
+import {
+  getSegmentationModel,
+  type SegmentationModelOptions,
+  type SegmentationModule,
+} from '../models/segmentation/index.js';
 import { Adam } from '../optim/adam.js';
 import { CosineAnnealingLR, OneCycleLR } from '../optim/lr-scheduler.js';
 import { crossEntropy } from '../ops/loss.js';
@@ -83,15 +87,31 @@ export interface SegmentTrainConfig {
 
 /** Defaults of a segmentation run; the scene options are `SegmentationScenes`' own. */
 export const DEFAULT_SEGMENT_CONFIG: SegmentTrainConfig = {
-  model: 'unet', modelOptions: {}, data: 'scenes', scenes: 2000, sceneRadius: [0.07, 0.28], sceneObjects: [3, 6], size: 64,
-  epochs: 10, batchSize: 16, lr: 2e-3, schedule: 'none', loss: 'ce', ignoreIndex: 255, seed: 0, out: 'runs/segment', progress: true, report: false,
+  model: 'unet',
+  modelOptions: {},
+  data: 'scenes',
+  scenes: 2000,
+  sceneRadius: [0.07, 0.28],
+  sceneObjects: [3, 6],
+  size: 64,
+  epochs: 10,
+  batchSize: 16,
+  lr: 2e-3,
+  schedule: 'none',
+  loss: 'ce',
+  ignoreIndex: 255,
+  seed: 0,
+  out: 'runs/segment',
+  progress: true,
+  report: false,
 };
 
 /** Parses 'a,b' into a numeric pair for option `name`. */
 export function numberPair(name: string) {
   return (v: string): [number, number] => {
     const parts = v.split(',').map((x) => Number(x.trim()));
-    if (parts.length !== 2 || parts.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError(`${name} must be two numbers 'a,b', got '${v}'`);
+    if (parts.length !== 2 || parts.some((x) => !Number.isFinite(x)))
+      throw new InvalidArgumentError(`${name} must be two numbers 'a,b', got '${v}'`);
     return [parts[0], parts[1]];
   };
 }
@@ -100,13 +120,23 @@ export function numberPair(name: string) {
 export function jsonObject(name: string) {
   return (v: string): Record<string, unknown> => {
     let o: unknown;
-    try { o = JSON.parse(v); } catch (e) { throw new InvalidArgumentError(`${name} must be a JSON object, got '${v}' (${(e as Error).message})`); }
-    if (!o || typeof o !== 'object' || Array.isArray(o)) throw new InvalidArgumentError(`${name} must be a JSON object, got '${v}'`);
+    try {
+      o = JSON.parse(v);
+    } catch (e) {
+      throw new InvalidArgumentError(`${name} must be a JSON object, got '${v}' (${(e as Error).message})`);
+    }
+    if (!o || typeof o !== 'object' || Array.isArray(o))
+      throw new InvalidArgumentError(`${name} must be a JSON object, got '${v}'`);
     return o as Record<string, unknown>;
   };
 }
 
-type SegSets = { train: Dataset<[Tensor, Tensor]>; val: Dataset<[Tensor, Tensor]>; numClasses: number; classNames: string[] };
+type SegSets = {
+  train: Dataset<[Tensor, Tensor]>;
+  val: Dataset<[Tensor, Tensor]>;
+  numClasses: number;
+  classNames: string[];
+};
 
 function datasets(cfg: Pick<SegmentRunConfig, 'data' | 'size' | 'scenes'> & { numClasses?: number }): SegSets {
   const { data, size } = cfg;
@@ -114,13 +144,24 @@ function datasets(cfg: Pick<SegmentRunConfig, 'data' | 'size' | 'scenes'> & { nu
     const sc = cfg.scenes ?? { n: 2000, radius: [0.07, 0.28] as [number, number], objects: [3, 6] as [number, number] };
     const opts = { size, radius: sc.radius, objects: sc.objects };
     const train = new SegmentationScenes({ n: sc.n, seed: 1, ...opts, transform: new RandomHorizontalFlip() });
-    return { train, val: new SegmentationScenes({ n: Math.max(50, Math.round(sc.n / 8)), seed: 2, ...opts }), numClasses: train.numClasses, classNames: train.classNames };
+    return {
+      train,
+      val: new SegmentationScenes({ n: Math.max(50, Math.round(sc.n / 8)), seed: 2, ...opts }),
+      numClasses: train.numClasses,
+      classNames: train.classNames,
+    };
   }
-  if (!cfg.numClasses) throw new CliError('segmentation training on a folder needs --num-classes (classes including background)');
+  if (!cfg.numClasses)
+    throw new CliError('segmentation training on a folder needs --num-classes (classes including background)');
   const aug = new Compose([new RandomScaleCrop(size, { scale: [0.75, 1.5] }), new RandomHorizontalFlip()]);
   const train = new SegmentationFolder({ root: data, split: 'train', transform: aug });
   const val = new SegmentationFolder({ root: data, split: 'val' });
-  return { train, val, numClasses: cfg.numClasses, classNames: Array.from({ length: cfg.numClasses }, (_, i) => String(i)) };
+  return {
+    train,
+    val,
+    numClasses: cfg.numClasses,
+    classNames: Array.from({ length: cfg.numClasses }, (_, i) => String(i)),
+  };
 }
 
 /** Whether `dir` holds a segmentation run (its config.json says task 'segment' or has the segment fields). */
@@ -129,7 +170,10 @@ export function isSegmentRun(dir: string): boolean {
   if (!existsSync(path)) return false;
   try {
     const c = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-    return c.task === 'segment' || (typeof c.modelOptions === 'object' && Array.isArray(c.classNames) && typeof c.ignoreIndex === 'number');
+    return (
+      c.task === 'segment' ||
+      (typeof c.modelOptions === 'object' && Array.isArray(c.classNames) && typeof c.ignoreIndex === 'number')
+    );
   } catch {
     return false;
   }
@@ -137,7 +181,8 @@ export function isSegmentRun(dir: string): boolean {
 
 async function loadRun(run: string): Promise<{ cfg: SegmentRunConfig; model: SegmentationModule }> {
   const path = join(run, 'config.json');
-  if (!existsSync(path)) throw new CliError(`--run ${run}: ${path} is missing (expected the output folder of a segmentation run)`);
+  if (!existsSync(path))
+    throw new CliError(`--run ${run}: ${path} is missing (expected the output folder of a segmentation run)`);
   const cfg = JSON.parse(readFileSync(path, 'utf8')) as SegmentRunConfig;
   const model = getSegmentationModel(cfg.model, { ...cfg.modelOptions, numClasses: cfg.numClasses });
   model.loadStateDict((await readCheckpoint(join(run, 'best.safetensors'))).model);
@@ -147,7 +192,8 @@ async function loadRun(run: string): Promise<{ cfg: SegmentRunConfig; model: Seg
 /** Colour overlay: the image blended 50/50 with the palette colours of the predicted classes (background kept). */
 function overlay(image: Tensor, mask: Int32Array, palette: Uint8Array): Tensor {
   const [c, h, w] = image.shape;
-  const src = image.dataView(), out = new Float32Array(3 * h * w);
+  const src = image.dataView(),
+    out = new Float32Array(3 * h * w);
   for (let p = 0; p < h * w; p++) {
     for (let k = 0; k < 3; k++) {
       const v = src[(c === 1 ? 0 : k) * h * w + p];
@@ -158,21 +204,39 @@ function overlay(image: Tensor, mask: Int32Array, palette: Uint8Array): Tensor {
 }
 
 /** Trains a segmentation model (fit with mIoU), writes config.json, history, checkpoints and optionally report.html. */
-export async function runSegmentTrain(cfg: SegmentTrainConfig, log: (line: string) => void = (l) => console.log(l)): Promise<{ history: EpochRecord[]; metrics: Record<string, number>; iou: number[] }> {
+export async function runSegmentTrain(
+  cfg: SegmentTrainConfig,
+  log: (line: string) => void = (l) => console.log(l),
+): Promise<{ history: EpochRecord[]; metrics: Record<string, number>; iou: number[] }> {
   manualSeed(cfg.seed);
   const scenes = { n: cfg.scenes, radius: cfg.sceneRadius, objects: cfg.sceneObjects };
   const ds = datasets({ data: cfg.data, size: cfg.size, scenes, numClasses: cfg.numClasses });
   const model = getSegmentationModel(cfg.model, { ...cfg.modelOptions, numClasses: ds.numClasses });
   await mkdir(cfg.out, { recursive: true });
-  const run: SegmentRunConfig = { task: 'segment', model: cfg.model, modelOptions: cfg.modelOptions, numClasses: ds.numClasses, classNames: ds.classNames, data: cfg.data, size: cfg.size, ignoreIndex: cfg.ignoreIndex };
+  const run: SegmentRunConfig = {
+    task: 'segment',
+    model: cfg.model,
+    modelOptions: cfg.modelOptions,
+    numClasses: ds.numClasses,
+    classNames: ds.classNames,
+    data: cfg.data,
+    size: cfg.size,
+    ignoreIndex: cfg.ignoreIndex,
+  };
   if (cfg.data === 'scenes') run.scenes = scenes;
   writeFileSync(join(cfg.out, 'config.json'), JSON.stringify(run, null, 2) + '\n');
-  log(`${cfg.model}: ${model.numParameters().toLocaleString('en-US')} parameters, ${ds.train.length} training / ${ds.val.length} validation images, ${ds.numClasses} classes`);
+  log(
+    `${cfg.model}: ${model.numParameters().toLocaleString('en-US')} parameters, ${ds.train.length} training / ${ds.val.length} validation images, ${ds.numClasses} classes`,
+  );
   const loader = new DataLoader(ds.train, { batchSize: cfg.batchSize, shuffle: true });
   const valLoader = new DataLoader(ds.val, { batchSize: cfg.batchSize });
   const optimizer = new Adam(model.parameters(), { lr: cfg.lr });
-  const scheduler = cfg.schedule === 'onecycle' ? new OneCycleLR(optimizer, cfg.lr, { totalSteps: cfg.epochs * loader.length })
-    : cfg.schedule === 'cosine' ? new CosineAnnealingLR(optimizer, cfg.epochs) : undefined;
+  const scheduler =
+    cfg.schedule === 'onecycle'
+      ? new OneCycleLR(optimizer, cfg.lr, { totalSteps: cfg.epochs * loader.length })
+      : cfg.schedule === 'cosine'
+        ? new CosineAnnealingLR(optimizer, cfg.epochs)
+        : undefined;
   const ii = cfg.ignoreIndex;
   // Custom losses receive the model's output as it is: the `{ out, aux }` dict of the segmentation models.
   const lossOf = (o: Tensor, t: Tensor): Tensor => {
@@ -180,19 +244,44 @@ export async function runSegmentTrain(cfg: SegmentTrainConfig, log: (line: strin
     return cfg.loss === 'dice-ce' ? diceCELoss(out, t, { ignoreIndex: ii }) : crossEntropy(out, t, { ignoreIndex: ii });
   };
   const history = await fit(model, loader, {
-    epochs: cfg.epochs, optimizer, scheduler, schedulerPerBatch: cfg.schedule === 'onecycle', valLoader, ignoreIndex: ii,
-    loss: cfg.loss === 'ce' ? undefined : lossOf, metrics: [new SegmentationMetric(ds.numClasses, { ignoreIndex: ii })], monitor: 'valMIoU',
-    outDir: cfg.out, progress: cfg.progress, log,
+    epochs: cfg.epochs,
+    optimizer,
+    scheduler,
+    schedulerPerBatch: cfg.schedule === 'onecycle',
+    valLoader,
+    ignoreIndex: ii,
+    loss: cfg.loss === 'ce' ? undefined : lossOf,
+    metrics: [new SegmentationMetric(ds.numClasses, { ignoreIndex: ii })],
+    monitor: 'valMIoU',
+    outDir: cfg.out,
+    progress: cfg.progress,
+    log,
   });
-  const metric = new SegmentationMetric(ds.numClasses, { ignoreIndex: ii, report: ['mIoU', 'pixelAccuracy', 'fwIoU', 'mDice'] });
+  const metric = new SegmentationMetric(ds.numClasses, {
+    ignoreIndex: ii,
+    report: ['mIoU', 'pixelAccuracy', 'fwIoU', 'mDice'],
+  });
   const r = await evaluate(model, valLoader, { ignoreIndex: ii, metrics: [metric] });
   await saveSafetensors(join(cfg.out, 'model.safetensors'), model.stateDict());
   const iou = metric.matrix.iou();
-  log(`validation: ${Object.entries(r.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' · ')}`);
-  log(`per-class IoU: ${ds.classNames.map((c, i) => `${c} ${Number.isNaN(iou[i]) ? '-' : iou[i].toFixed(3)}`).join(', ')}`);
+  log(
+    `validation: ${Object.entries(r.metrics)
+      .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+      .join(' · ')}`,
+  );
+  log(
+    `per-class IoU: ${ds.classNames.map((c, i) => `${c} ${Number.isNaN(iou[i]) ? '-' : iou[i].toFixed(3)}`).join(', ')}`,
+  );
   if (cfg.report) {
     const path = join(cfg.out, 'report.html');
-    writeSegmentationReport(path, { history, model, loader: valLoader, classNames: ds.classNames, ignoreIndex: ii, title: `${cfg.model} on ${cfg.data}` });
+    writeSegmentationReport(path, {
+      history,
+      model,
+      loader: valLoader,
+      classNames: ds.classNames,
+      ignoreIndex: ii,
+      title: `${cfg.model} on ${cfg.data}`,
+    });
     log(`wrote ${path}`);
   }
   log(`saved ${join(cfg.out, 'best.safetensors')} (best valMIoU) and ${join(cfg.out, 'model.safetensors')} (last)`);
@@ -200,15 +289,29 @@ export async function runSegmentTrain(cfg: SegmentTrainConfig, log: (line: strin
 }
 
 /** Prints per-class IoU, mIoU, pixel accuracy, fwIoU and mean Dice of a run on its validation data. */
-export async function runSegmentEval(runDir: string, log: (line: string) => void = (l) => console.log(l)): Promise<{ metrics: Record<string, number>; iou: number[] }> {
+export async function runSegmentEval(
+  runDir: string,
+  log: (line: string) => void = (l) => console.log(l),
+): Promise<{ metrics: Record<string, number>; iou: number[] }> {
   const { cfg, model } = await loadRun(runDir);
   const { val } = datasets(cfg);
-  const metric = new SegmentationMetric(cfg.numClasses, { ignoreIndex: cfg.ignoreIndex, report: ['mIoU', 'pixelAccuracy', 'fwIoU', 'mDice'] });
-  const r = await evaluate(model, new DataLoader(val, { batchSize: 16 }), { ignoreIndex: cfg.ignoreIndex, metrics: [metric] });
+  const metric = new SegmentationMetric(cfg.numClasses, {
+    ignoreIndex: cfg.ignoreIndex,
+    report: ['mIoU', 'pixelAccuracy', 'fwIoU', 'mDice'],
+  });
+  const r = await evaluate(model, new DataLoader(val, { batchSize: 16 }), {
+    ignoreIndex: cfg.ignoreIndex,
+    metrics: [metric],
+  });
   const iou = metric.matrix.iou();
   log(`${cfg.model} from ${join(runDir, 'best.safetensors')} on ${cfg.data} (${val.length} validation images)`);
-  for (let c = 0; c < cfg.numClasses; c++) log(`${cfg.classNames[c].padEnd(12)} IoU ${Number.isNaN(iou[c]) ? '   -' : iou[c].toFixed(4)}`);
-  log(Object.entries(r.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' · '));
+  for (let c = 0; c < cfg.numClasses; c++)
+    log(`${cfg.classNames[c].padEnd(12)} IoU ${Number.isNaN(iou[c]) ? '   -' : iou[c].toFixed(4)}`);
+  log(
+    Object.entries(r.metrics)
+      .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+      .join(' · '),
+  );
   return { metrics: r.metrics, iou };
 }
 
@@ -224,7 +327,11 @@ export interface SegmentPredictOptions {
 }
 
 /** Writes the predicted palette mask and a colour overlay of one image. */
-export async function runSegmentPredict(path: string, o: SegmentPredictOptions, log: (line: string) => void = (l) => console.log(l)): Promise<{ mask: string; overlay: string }> {
+export async function runSegmentPredict(
+  path: string,
+  o: SegmentPredictOptions,
+  log: (line: string) => void = (l) => console.log(l),
+): Promise<{ mask: string; overlay: string }> {
   if (!existsSync(path)) throw new CliError(`no such image file: ${path}`);
   let model: SegmentationModule;
   if (o.run) model = (await loadRun(o.run)).model;
@@ -233,8 +340,11 @@ export async function runSegmentPredict(path: string, o: SegmentPredictOptions, 
     model = getSegmentationModel(o.model, { numClasses: o.numClasses ?? 21, auxLoss: false });
     const sd = await loadSafetensors(o.weights);
     // torchvision's pretrained files carry the aux head; inference does not need it.
-    const res = model.loadStateDict(Object.fromEntries(Object.entries(sd).filter(([k]) => !k.startsWith('aux_classifier.'))));
-    if (res.missingKeys.length) throw new Error(`segment predict: ${o.weights} lacks ${res.missingKeys.slice(0, 5).join(', ')}`);
+    const res = model.loadStateDict(
+      Object.fromEntries(Object.entries(sd).filter(([k]) => !k.startsWith('aux_classifier.'))),
+    );
+    if (res.missingKeys.length)
+      throw new Error(`segment predict: ${o.weights} lacks ${res.missingKeys.slice(0, 5).join(', ')}`);
   } else throw new Error('segment predict: pass --run DIR, or --model NAME with --weights FILE');
   const u8 = readImage(path, { mode: 'rgb' });
   const d = u8.dataView();
@@ -243,11 +353,14 @@ export async function runSegmentPredict(path: string, o: SegmentPredictOptions, 
   for (let i = 0; i < d.length; i++) img[i] = d[i] / 255;
   const image = new Tensor(img, [c, h, w], 'float32');
   const norm = o.normalize ?? (o.run ? 'none' : 'imagenet');
-  if (norm !== 'none' && norm !== 'imagenet') throw new CliError(`--normalize must be 'imagenet' or 'none', got '${norm}'`);
+  if (norm !== 'none' && norm !== 'imagenet')
+    throw new CliError(`--normalize must be 'imagenet' or 'none', got '${norm}'`);
   const x = new Float32Array(img);
   if (norm === 'imagenet') {
-    const mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225];
-    for (let k = 0; k < 3; k++) for (let p = 0; p < h * w; p++) x[k * h * w + p] = (x[k * h * w + p] - mean[k]) / std[k];
+    const mean = [0.485, 0.456, 0.406],
+      std = [0.229, 0.224, 0.225];
+    for (let k = 0; k < 3; k++)
+      for (let p = 0; p < h * w; p++) x[k * h * w + p] = (x[k * h * w + p] - mean[k]) / std[k];
   }
   model.eval();
   const out = noGrad(() => model.forward(new Tensor(x, [1, c, h, w], 'float32'))).out;
@@ -258,51 +371,101 @@ export async function runSegmentPredict(path: string, o: SegmentPredictOptions, 
   writeImage(overlayPath, overlay(image, labels, palette));
   const counts = new Map<number, number>();
   for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
-  log(`wrote ${o.out} and ${overlayPath}; classes: ${[...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${(100 * n / labels.length).toFixed(1)}%`).join(', ')}`);
+  log(
+    `wrote ${o.out} and ${overlayPath}; classes: ${[...counts]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} ${((100 * n) / labels.length).toFixed(1)}%`)
+      .join(', ')}`,
+  );
   return { mask: o.out, overlay: overlayPath };
 }
 
 /** Adds `segment train|eval|predict` to the program. */
 export function registerSegmentCommands(program: Command): void {
-  const seg = program.command('segment').description('semantic segmentation: train, eval, predict (see `tatami segment train --help`)');
+  const seg = program
+    .command('segment')
+    .description('semantic segmentation: train, eval, predict (see `tatami segment train --help`)');
   const d = DEFAULT_SEGMENT_CONFIG;
-  seg.command('train')
-    .description('train a segmentation model on the procedural scenes or a folder (images/ + masks/ in train/ and val/); same as `tatami train --task segment`')
-    .option('--model <name>', 'segmentation model (unet, unet_plus_plus, segnet, deeplabv3plus_mobilenet_v2, lraspp_mobilenet_v3_large, …)', d.model)
-    .option('--model-options <json>', 'builder options as JSON, e.g. \'{"baseChannels":16,"depth":3}\'', jsonObject('--model-options'), d.modelOptions)
+  seg
+    .command('train')
+    .description(
+      'train a segmentation model on the procedural scenes or a folder (images/ + masks/ in train/ and val/); same as `tatami train --task segment`',
+    )
+    .option(
+      '--model <name>',
+      'segmentation model (unet, unet_plus_plus, segnet, deeplabv3plus_mobilenet_v2, lraspp_mobilenet_v3_large, …)',
+      d.model,
+    )
+    .option(
+      '--model-options <json>',
+      'builder options as JSON, e.g. \'{"baseChannels":16,"depth":3}\'',
+      jsonObject('--model-options'),
+      d.modelOptions,
+    )
     .option('--data <dir|scenes>', "'scenes' (procedural) or a SegmentationFolder root with train/ and val/", d.data)
     .option('--num-classes <n>', 'classes including background (folder datasets)', positiveInt('--num-classes'))
     .option('--scenes <n>', 'number of procedural training scenes', positiveInt('--scenes'), d.scenes)
-    .option('--scene-radius <a,b>', 'object radius range of the scenes, fraction of the side', numberPair('--scene-radius'), d.sceneRadius)
+    .option(
+      '--scene-radius <a,b>',
+      'object radius range of the scenes, fraction of the side',
+      numberPair('--scene-radius'),
+      d.sceneRadius,
+    )
     .option('--scene-objects <a,b>', 'objects per scene', numberPair('--scene-objects'), d.sceneObjects)
     .option('--size <n>', 'scene size / training crop size', positiveInt('--size'), d.size)
     .option('--epochs <n>', 'epochs', positiveInt('--epochs'), d.epochs)
     .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'), d.batchSize)
     .option('--lr <x>', 'Adam learning rate (peak with onecycle)', positiveNumber('--lr'), d.lr)
-    .addOption(new Option('--schedule <name>', 'learning-rate schedule').default(d.schedule).choices(['none', 'cosine', 'onecycle']))
-    .addOption(new Option('--loss <name>', 'per-pixel cross entropy, or cross entropy + soft Dice').default(d.loss).choices(['ce', 'dice-ce']))
-    .option('--ignore-index <n>', 'mask value to ignore (padding, VOC borders)', integer('--ignore-index'), d.ignoreIndex)
+    .addOption(
+      new Option('--schedule <name>', 'learning-rate schedule')
+        .default(d.schedule)
+        .choices(['none', 'cosine', 'onecycle']),
+    )
+    .addOption(
+      new Option('--loss <name>', 'per-pixel cross entropy, or cross entropy + soft Dice')
+        .default(d.loss)
+        .choices(['ce', 'dice-ce']),
+    )
+    .option(
+      '--ignore-index <n>',
+      'mask value to ignore (padding, VOC borders)',
+      integer('--ignore-index'),
+      d.ignoreIndex,
+    )
     .option('--seed <n>', 'random seed', integer('--seed'), d.seed)
     .option('--no-progress', 'plain log lines instead of a progress bar')
-    .option('--report', 'also write <out>/report.html (curves, per-class IoU, image | truth | prediction rows)', d.report)
+    .option(
+      '--report',
+      'also write <out>/report.html (curves, per-class IoU, image | truth | prediction rows)',
+      d.report,
+    )
     .option('--out <dir>', 'run folder', d.out)
     .action(async (o: SegmentTrainConfig) => {
       await runSegmentTrain({ ...d, ...o });
     });
-  seg.command('eval')
+  seg
+    .command('eval')
     .description('per-class IoU, mIoU, pixel accuracy of a run on its validation data')
     .requiredOption('--run <dir>', 'run folder of `segment train`')
     .action(async (o: { run: string }) => {
       await runSegmentEval(o.run);
     });
-  seg.command('predict')
+  seg
+    .command('predict')
     .description('write the predicted mask (palette PNG, VOC colours) and a colour overlay for an image')
     .argument('<image>', 'PNG or JPEG image')
     .option('--run <dir>', 'run folder of `segment train`')
-    .option('--model <name>', 'a registered model, with --weights (e.g. torchvision weights from tools/export_torchvision.py)')
+    .option(
+      '--model <name>',
+      'a registered model, with --weights (e.g. torchvision weights from tools/export_torchvision.py)',
+    )
     .option('--weights <file>', '.safetensors state dict for --model')
     .option('--num-classes <n>', 'classes of --model', positiveInt('--num-classes'), 21)
-    .option('--normalize <kind>', "'imagenet' (torchvision weights) or 'none' (default: imagenet with --model, none with --run)", choice('--normalize', ['imagenet', 'none'] as const))
+    .option(
+      '--normalize <kind>',
+      "'imagenet' (torchvision weights) or 'none' (default: imagenet with --model, none with --run)",
+      choice('--normalize', ['imagenet', 'none'] as const),
+    )
     .option('--out <file>', 'mask PNG; the overlay goes beside it as *-overlay.png', 'mask.png')
     .action(async (path: string, o: SegmentPredictOptions) => {
       await runSegmentPredict(path, o);

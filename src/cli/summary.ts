@@ -8,10 +8,10 @@ import { CliError, positiveInt, readRunConfig, shapeOption } from './common.js';
 export function registerSummary(program: Command): Command {
   return program
     .command('summary')
-    .description('print a model\'s layers, output shapes, parameters and multiply-accumulates')
+    .description("print a model's layers, output shapes, parameters and multiply-accumulates")
     .option('--model <name>', 'model name (see `tatami models`)')
     .option('--run <dir>', 'a `tatami train` output folder: its model, classes and input size')
-    .option('--input <shape>', 'input shape C,H,W (default: the model\'s)', shapeOption('--input'))
+    .option('--input <shape>', "input shape C,H,W (default: the model's)", shapeOption('--input'))
     .option('--num-classes <n>', 'classifier outputs', positiveInt('--num-classes'))
     .action((opts: { model?: string; run?: string; input?: number[]; numClasses?: number }) => {
       const cfg = opts.run ? readRunConfig(opts.run) : null;
@@ -25,7 +25,9 @@ export function registerSummary(program: Command): Command {
       try {
         table = summary(model, shape).toString();
       } catch (e) {
-        throw new CliError(`--model ${name} cannot take input ${shape.join('×')} (${(e as Error).message}); its own input is ${info.inputShape.join('×')}`);
+        throw new CliError(
+          `--model ${name} cannot take input ${shape.join('×')} (${(e as Error).message}); its own input is ${info.inputShape.join('×')}`,
+        );
       }
       console.log(table);
     });

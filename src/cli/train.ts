@@ -23,10 +23,30 @@ import type * as nn from '../nn/index.js';
 import * as optim from '../optim/index.js';
 import { crossEntropy } from '../ops/loss.js';
 import { saveSafetensors, writeFileAtomic } from '../io/safetensors.js';
-import { evaluate, fit, type Callback, type EpochRecord, type OptimizerLike, type SchedulerLike, type TrainableModel } from '../train/fit.js';
+import {
+  evaluate,
+  fit,
+  type Callback,
+  type EpochRecord,
+  type OptimizerLike,
+  type SchedulerLike,
+  type TrainableModel,
+} from '../train/fit.js';
 import { getModel, getModelInfo } from '../models/index.js';
 import { writeReport } from '../viz/report.js';
-import { CliError, defaultNormalization, fraction, integer, unitInterval, inputTransforms, nonEmptyPath, nonNegativeInt, nonNegativeNumber, positiveInt, type Normalization } from './common.js';
+import {
+  CliError,
+  defaultNormalization,
+  fraction,
+  integer,
+  unitInterval,
+  inputTransforms,
+  nonEmptyPath,
+  nonNegativeInt,
+  nonNegativeNumber,
+  positiveInt,
+  type Normalization,
+} from './common.js';
 import { DATASETS, imageFormat, loadSplit, type DatasetName } from './datasets.js';
 import { DEFAULT_SEGMENT_CONFIG, jsonObject, runSegmentTrain } from './segment.js';
 
@@ -94,46 +114,126 @@ export function registerTrain(program: Command): Command {
   const d = DEFAULT_TRAIN_CONFIG;
   return program
     .command('train')
-    .description('train a zoo model on Fashion-MNIST, MNIST, CIFAR-10 or an image folder; with no options: the small CNN on Fashion-MNIST (full set if installed, else the embedded subset)')
+    .description(
+      'train a zoo model on Fashion-MNIST, MNIST, CIFAR-10 or an image folder; with no options: the small CNN on Fashion-MNIST (full set if installed, else the embedded subset)',
+    )
     .option('--model <name>', 'any zoo model (`tatami models`); images are converted and resized to its input', d.model)
-    .addOption(new Option('--dataset <name>', 'dataset (folder: --data is a folder of class sub-folders, or of train/ and test/ folders of those)').default(d.dataset).choices(DATASETS))
-    .option('--data <dir>', 'folder with the dataset files (else: /usr/share/datasets, the cache, the embedded subset)', nonEmptyPath('--data'))
-    .addOption(new Option('--subset <which>', 'which Fashion-MNIST/MNIST data to use').default(d.subset).choices(['auto', 'full', 'embedded']))
-    .option('--no-check-integrity', 'accept CIFAR-10 batch files that are not the official 10,000-record ones (a subset made by hand)')
-    .option('--image-size <n>', 'train at n×n instead of the model\'s input size (models with adaptive pooling, e.g. resnet18 at 32)', positiveInt('--image-size'))
+    .addOption(
+      new Option(
+        '--dataset <name>',
+        'dataset (folder: --data is a folder of class sub-folders, or of train/ and test/ folders of those)',
+      )
+        .default(d.dataset)
+        .choices(DATASETS),
+    )
+    .option(
+      '--data <dir>',
+      'folder with the dataset files (else: /usr/share/datasets, the cache, the embedded subset)',
+      nonEmptyPath('--data'),
+    )
+    .addOption(
+      new Option('--subset <which>', 'which Fashion-MNIST/MNIST data to use')
+        .default(d.subset)
+        .choices(['auto', 'full', 'embedded']),
+    )
+    .option(
+      '--no-check-integrity',
+      'accept CIFAR-10 batch files that are not the official 10,000-record ones (a subset made by hand)',
+    )
+    .option(
+      '--image-size <n>',
+      "train at n×n instead of the model's input size (models with adaptive pooling, e.g. resnet18 at 32)",
+      positiveInt('--image-size'),
+    )
     .option('--epochs <n>', 'epochs', positiveInt('--epochs'), d.epochs)
     .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'), d.batchSize)
-    .addOption(new Option('--optimizer <name>', 'optimizer (sam: sharpness-aware minimisation around SGD with --momentum)').default(d.optimizer).choices(['adam', 'adamw', 'sgd', 'rmsprop', 'sam']))
+    .addOption(
+      new Option('--optimizer <name>', 'optimizer (sam: sharpness-aware minimisation around SGD with --momentum)')
+        .default(d.optimizer)
+        .choices(['adam', 'adamw', 'sgd', 'rmsprop', 'sam']),
+    )
     .option('--lr <x>', 'learning rate', nonNegativeNumber('--lr'), d.lr)
     .option('--momentum <x>', 'SGD/SAM momentum', nonNegativeNumber('--momentum'), d.momentum)
     .option('--weight-decay <x>', 'weight decay', nonNegativeNumber('--weight-decay'), d.weightDecay)
     .option('--rho <x>', 'SAM neighbourhood radius', nonNegativeNumber('--rho'), d.rho)
-    .addOption(new Option('--schedule <name>', 'learning-rate schedule').default(d.schedule).choices(['none', 'cosine', 'step', 'onecycle', 'plateau']))
+    .addOption(
+      new Option('--schedule <name>', 'learning-rate schedule')
+        .default(d.schedule)
+        .choices(['none', 'cosine', 'step', 'onecycle', 'plateau']),
+    )
     .option('--augment', 'random crop (padding 2 at 28 px, H/8 above) and horizontal flip', d.augment)
-    .option('--label-smoothing <x>', 'label smoothing for cross entropy', unitInterval('--label-smoothing'), d.labelSmoothing)
-    .option('--val-split <x>', 'fraction of the training set held out for validation, in [0, 1)', fraction('--val-split'), d.valSplit)
-    .option('--eval-test', 'also evaluate the test set after every epoch (logged and saved in history.jsonl; not used to pick checkpoints)', d.evalTest)
+    .option(
+      '--label-smoothing <x>',
+      'label smoothing for cross entropy',
+      unitInterval('--label-smoothing'),
+      d.labelSmoothing,
+    )
+    .option(
+      '--val-split <x>',
+      'fraction of the training set held out for validation, in [0, 1)',
+      fraction('--val-split'),
+      d.valSplit,
+    )
+    .option(
+      '--eval-test',
+      'also evaluate the test set after every epoch (logged and saved in history.jsonl; not used to pick checkpoints)',
+      d.evalTest,
+    )
     .option('--seed <n>', 'random seed', integer('--seed'), d.seed)
     .option('--out <dir>', 'output folder for weights, checkpoints and history', nonEmptyPath('--out'), d.out)
     .option('--resume', 'resume from <out>/last.safetensors (an error when there is none)', d.resume)
     .option('--workers <n>', 'data-loading worker threads', nonNegativeInt('--workers'), d.workers)
     .option('--no-progress', 'plain log lines instead of a progress bar')
-    .option('--report', 'also write <out>/report.html (curves, confusion matrix, misclassified images, Grad-CAM)', d.report)
-    .addOption(new Option('--task <task>', 'classify, or segment: a segmentation model (unet, segnet, deeplabv3plus_mobilenet_v2, fcn8s, …) on the procedural scenes or a --data folder of images/ + masks/ (more options: `tatami segment train --help`)').default('classify').choices(['classify', 'segment']))
+    .option(
+      '--report',
+      'also write <out>/report.html (curves, confusion matrix, misclassified images, Grad-CAM)',
+      d.report,
+    )
+    .addOption(
+      new Option(
+        '--task <task>',
+        'classify, or segment: a segmentation model (unet, segnet, deeplabv3plus_mobilenet_v2, fcn8s, …) on the procedural scenes or a --data folder of images/ + masks/ (more options: `tatami segment train --help`)',
+      )
+        .default('classify')
+        .choices(['classify', 'segment']),
+    )
     .option('--model-options <json>', 'segment: model builder options as JSON', jsonObject('--model-options'))
-    .option('--num-classes <n>', 'segment: classes including background (folder datasets)', positiveInt('--num-classes'))
+    .option(
+      '--num-classes <n>',
+      'segment: classes including background (folder datasets)',
+      positiveInt('--num-classes'),
+    )
     .option('--scenes <n>', 'segment: procedural training scenes without --data', positiveInt('--scenes'))
-    .action(async function (this: Command, opts: Omit<TrainConfig, 'progress'> & { progress: boolean; task: 'classify' | 'segment'; modelOptions?: Record<string, unknown>; numClasses?: number; scenes?: number }) {
+    .action(async function (
+      this: Command,
+      opts: Omit<TrainConfig, 'progress'> & {
+        progress: boolean;
+        task: 'classify' | 'segment';
+        modelOptions?: Record<string, unknown>;
+        numClasses?: number;
+        scenes?: number;
+      },
+    ) {
       if (opts.task === 'segment') {
         const s = DEFAULT_SEGMENT_CONFIG;
         // Options left at their classification defaults take the segmentation ones.
         const given = (k: string) => this.getOptionValueSource(k) !== 'default';
         await runSegmentTrain({
-          ...s, model: given('model') ? opts.model : s.model, modelOptions: opts.modelOptions ?? s.modelOptions, data: opts.data ?? 'scenes',
-          numClasses: opts.numClasses, scenes: opts.scenes ?? s.scenes, size: opts.imageSize ?? s.size, epochs: opts.epochs,
-          batchSize: given('batchSize') ? opts.batchSize : s.batchSize, lr: given('lr') ? opts.lr : s.lr,
-          schedule: opts.schedule === 'onecycle' || opts.schedule === 'cosine' ? opts.schedule : 'none', seed: opts.seed,
-          out: given('out') ? opts.out : s.out, progress: opts.progress, report: opts.report,
+          ...s,
+          model: given('model') ? opts.model : s.model,
+          modelOptions: opts.modelOptions ?? s.modelOptions,
+          data: opts.data ?? 'scenes',
+          numClasses: opts.numClasses,
+          scenes: opts.scenes ?? s.scenes,
+          size: opts.imageSize ?? s.size,
+          epochs: opts.epochs,
+          batchSize: given('batchSize') ? opts.batchSize : s.batchSize,
+          lr: given('lr') ? opts.lr : s.lr,
+          schedule: opts.schedule === 'onecycle' || opts.schedule === 'cosine' ? opts.schedule : 'none',
+          seed: opts.seed,
+          out: given('out') ? opts.out : s.out,
+          progress: opts.progress,
+          report: opts.report,
         });
         return;
       }
@@ -150,9 +250,12 @@ function buildModel(name: string, numClasses: number, shape: [number, number, nu
     try {
       model.eval();
       const out = noGrad(() => model.forward(zeros([1, ...shape])));
-      if (out.shape.join() !== `1,${numClasses}`) throw new Error(`output [${out.shape.join(', ')}], expected [1, ${numClasses}]`);
+      if (out.shape.join() !== `1,${numClasses}`)
+        throw new Error(`output [${out.shape.join(', ')}], expected [1, ${numClasses}]`);
     } catch (e) {
-      throw new CliError(`--model ${name} cannot take ${shape.join('×')} inputs (${(e as Error).message}); its own input size is ${info.inputShape.join('×')} (drop --image-size, or pick a model with adaptive pooling)`);
+      throw new CliError(
+        `--model ${name} cannot take ${shape.join('×')} inputs (${(e as Error).message}); its own input size is ${info.inputShape.join('×')} (drop --image-size, or pick a model with adaptive pooling)`,
+      );
     }
   }
   return model;
@@ -160,12 +263,27 @@ function buildModel(name: string, numClasses: number, shape: [number, number, nu
 
 function makeOptimizer(cfg: TrainConfig, params: nn.Parameter[]): optim.Optimizer {
   switch (cfg.optimizer) {
-    case 'adam': return new optim.Adam(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
-    case 'adamw': return new optim.AdamW(params, { lr: cfg.lr, weightDecay: cfg.weightDecay || 1e-2 });
-    case 'sgd': return new optim.SGD(params, { lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay, nesterov: cfg.momentum > 0 });
-    case 'rmsprop': return new optim.RMSprop(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+    case 'adam':
+      return new optim.Adam(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+    case 'adamw':
+      return new optim.AdamW(params, { lr: cfg.lr, weightDecay: cfg.weightDecay || 1e-2 });
+    case 'sgd':
+      return new optim.SGD(params, {
+        lr: cfg.lr,
+        momentum: cfg.momentum,
+        weightDecay: cfg.weightDecay,
+        nesterov: cfg.momentum > 0,
+      });
+    case 'rmsprop':
+      return new optim.RMSprop(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
     // Foret et al. train with SAM around SGD + momentum; the base optimizer's options pass through.
-    case 'sam': return new optim.SAM(params, optim.SGD, { rho: cfg.rho, lr: cfg.lr, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
+    case 'sam':
+      return new optim.SAM(params, optim.SGD, {
+        rho: cfg.rho,
+        lr: cfg.lr,
+        momentum: cfg.momentum,
+        weightDecay: cfg.weightDecay,
+      });
   }
 }
 
@@ -175,8 +293,14 @@ function makeOptimizer(cfg: TrainConfig, params: nn.Parameter[]): optim.Optimize
  * (the second forward/backward of every SAM step). BatchNorm statistics see both passes, as in davda54's SAM
  * without its disable_running_stats helper.
  */
-export function samDriver(model: TrainableModel, sam: optim.SAM<unknown, optim.SGDOptions>, loss: (o: Tensor, t: Tensor) => Tensor): {
-  model: TrainableModel; optimizer: OptimizerLike; loss: (o: Tensor, t: Tensor) => Tensor;
+export function samDriver(
+  model: TrainableModel,
+  sam: optim.SAM<unknown, optim.SGDOptions>,
+  loss: (o: Tensor, t: Tensor) => Tensor,
+): {
+  model: TrainableModel;
+  optimizer: OptimizerLike;
+  loss: (o: Tensor, t: Tensor) => Tensor;
 } {
   let lastX: Tensor | null = null;
   let lastY: Tensor | null = null;
@@ -189,46 +313,86 @@ export function samDriver(model: TrainableModel, sam: optim.SAM<unknown, optim.S
   };
   const optimizer: OptimizerLike = {
     zeroGrad: (setToNone) => sam.zeroGrad(setToNone),
-    step: () => sam.step(() => {
-      if (!lastX || !lastY) throw new Error('SAM step before any forward pass');
-      const l = loss(model.forward(lastX) as Tensor, lastY);
-      l.backward();
-      return l;
-    }),
-    get paramGroups() { return sam.paramGroups; },
+    step: () =>
+      sam.step(() => {
+        if (!lastX || !lastY) throw new Error('SAM step before any forward pass');
+        const l = loss(model.forward(lastX) as Tensor, lastY);
+        l.backward();
+        return l;
+      }),
+    get paramGroups() {
+      return sam.paramGroups;
+    },
     stateDict: () => sam.stateDict(),
     loadStateDict: (s: never) => sam.loadStateDict(s),
   };
   return { model: wrappedModel, optimizer, loss: (o, t) => ((lastY = t), loss(o, t)) };
 }
 
-function makeScheduler(cfg: TrainConfig, opt: optim.Optimizer, stepsPerEpoch: number): { scheduler?: SchedulerLike; perBatch: boolean } {
+function makeScheduler(
+  cfg: TrainConfig,
+  opt: optim.Optimizer,
+  stepsPerEpoch: number,
+): { scheduler?: SchedulerLike; perBatch: boolean } {
   switch (cfg.schedule) {
-    case 'none': return { perBatch: false };
-    case 'cosine': return { scheduler: new optim.CosineAnnealingLR(opt, cfg.epochs), perBatch: false };
-    case 'step': return { scheduler: new optim.StepLR(opt, Math.max(1, Math.floor(cfg.epochs / 3)), 0.1), perBatch: false };
-    case 'plateau': return { scheduler: new optim.ReduceLROnPlateau(opt, { mode: 'max', patience: 1 }), perBatch: false };
+    case 'none':
+      return { perBatch: false };
+    case 'cosine':
+      return { scheduler: new optim.CosineAnnealingLR(opt, cfg.epochs), perBatch: false };
+    case 'step':
+      return { scheduler: new optim.StepLR(opt, Math.max(1, Math.floor(cfg.epochs / 3)), 0.1), perBatch: false };
+    case 'plateau':
+      return { scheduler: new optim.ReduceLROnPlateau(opt, { mode: 'max', patience: 1 }), perBatch: false };
     case 'onecycle':
-      return { scheduler: new optim.OneCycleLR(opt, cfg.lr * 10, { totalSteps: cfg.epochs * stepsPerEpoch }), perBatch: true };
+      return {
+        scheduler: new optim.OneCycleLR(opt, cfg.lr * 10, { totalSteps: cfg.epochs * stepsPerEpoch }),
+        perBatch: true,
+      };
   }
 }
 
 /** Runs a training job; returns the history and the final test metrics (on the validation split when there is no test split). */
-export async function runTrain(cfg: TrainConfig, log: (line: string) => void = (l) => console.log(l)): Promise<{ history: EpochRecord[]; testAccuracy: number; testLoss: number }> {
+export async function runTrain(
+  cfg: TrainConfig,
+  log: (line: string) => void = (l) => console.log(l),
+): Promise<{ history: EpochRecord[]; testAccuracy: number; testLoss: number }> {
   const lastPath = join(cfg.out, 'last.safetensors');
   if (cfg.resume && !existsSync(lastPath)) {
-    throw new CliError(`--resume: nothing to resume in ${cfg.out} (${lastPath} not found); drop --resume to start a new run there, or pass the run's --out`);
+    throw new CliError(
+      `--resume: nothing to resume in ${cfg.out} (${lastPath} not found); drop --resume to start a new run there, or pass the run's --out`,
+    );
   }
   manualSeed(cfg.seed);
   const info = getModelInfo(cfg.model);
-  const inputShape: [number, number, number] = cfg.imageSize ? [info.inputShape[0], cfg.imageSize, cfg.imageSize] : [...info.inputShape];
+  const inputShape: [number, number, number] = cfg.imageSize
+    ? [info.inputShape[0], cfg.imageSize, cfg.imageSize]
+    : [...info.inputShape];
   const normalize: Normalization | null = defaultNormalization(inputShape[0]);
   const format = imageFormat(cfg.dataset, inputShape[0]);
-  const tf = (augment: boolean) => inputTransforms(format.channels, inputShape, normalize, { augment, sizeIn: format.size });
-  const trainSplit = loadSplit({ dataset: cfg.dataset, data: cfg.data, subset: cfg.subset, checkIntegrity: cfg.checkIntegrity, train: true, channels: inputShape[0], transform: tf(cfg.augment) as never })!;
-  const testSplit = loadSplit({ dataset: cfg.dataset, data: cfg.data, subset: cfg.subset, checkIntegrity: cfg.checkIntegrity, train: false, channels: inputShape[0], transform: tf(false) as never });
+  const tf = (augment: boolean) =>
+    inputTransforms(format.channels, inputShape, normalize, { augment, sizeIn: format.size });
+  const trainSplit = loadSplit({
+    dataset: cfg.dataset,
+    data: cfg.data,
+    subset: cfg.subset,
+    checkIntegrity: cfg.checkIntegrity,
+    train: true,
+    channels: inputShape[0],
+    transform: tf(cfg.augment) as never,
+  })!;
+  const testSplit = loadSplit({
+    dataset: cfg.dataset,
+    data: cfg.data,
+    subset: cfg.subset,
+    checkIntegrity: cfg.checkIntegrity,
+    train: false,
+    channels: inputShape[0],
+    transform: tf(false) as never,
+  });
   if (testSplit && testSplit.classes.join('\n') !== trainSplit.classes.join('\n')) {
-    throw new CliError(`--data ${cfg.data}: the test split's classes (${testSplit.classes.join(', ')}) differ from the training split's (${trainSplit.classes.join(', ')})`);
+    throw new CliError(
+      `--data ${cfg.data}: the test split's classes (${testSplit.classes.join(', ')}) differ from the training split's (${trainSplit.classes.join(', ')})`,
+    );
   }
   const trainFull = trainSplit.ds;
   const classes = trainSplit.classes;
@@ -237,12 +401,24 @@ export async function runTrain(cfg: TrainConfig, log: (line: string) => void = (
   let valSet: Dataset<[Tensor, number]> | undefined;
   if (cfg.valSplit > 0) {
     const nVal = Math.max(1, Math.round(trainFull.length * cfg.valSplit));
-    if (trainFull.length - nVal < 1) throw new CliError(`--val-split ${cfg.valSplit} holds out all ${trainFull.length} training images; lower it`);
+    if (trainFull.length - nVal < 1)
+      throw new CliError(`--val-split ${cfg.valSplit} holds out all ${trainFull.length} training images; lower it`);
     const [tr, va] = randomSplit(trainFull, [trainFull.length - nVal, nVal]);
     trainSet = tr;
     // Validation images are not augmented: the same indices of the split read through the evaluation transforms.
     valSet = cfg.augment
-      ? new Subset(loadSplit({ dataset: cfg.dataset, data: cfg.data, subset: cfg.subset, checkIntegrity: cfg.checkIntegrity, train: true, channels: inputShape[0], transform: tf(false) as never })!.ds, va.indices)
+      ? new Subset(
+          loadSplit({
+            dataset: cfg.dataset,
+            data: cfg.data,
+            subset: cfg.subset,
+            checkIntegrity: cfg.checkIntegrity,
+            train: true,
+            channels: inputShape[0],
+            transform: tf(false) as never,
+          })!.ds,
+          va.indices,
+        )
       : va;
   }
   if (trainSet.length === 0) throw new CliError(`no training images in ${trainSplit.source}`);
@@ -253,12 +429,20 @@ export async function runTrain(cfg: TrainConfig, log: (line: string) => void = (
   const base = makeOptimizer(cfg, net.parameters());
   const { scheduler, perBatch } = makeScheduler(cfg, base, trainLoader.length);
   const lossFn = (o: Tensor, t: Tensor) => crossEntropy(o, t, { labelSmoothing: cfg.labelSmoothing });
-  const driven = base instanceof optim.SAM ? samDriver(net, base as optim.SAM<unknown, optim.SGDOptions>, lossFn) : { model: net as TrainableModel, optimizer: base as OptimizerLike, loss: lossFn };
-  log(`train: ${cfg.model} (${net.numParameters().toLocaleString('en-US')} parameters, input ${inputShape.join('×')}) on ${cfg.dataset} [${trainSplit.source}]: ` +
-    `${trainSet.length} train / ${valSet?.length ?? 0} val / ${testSplit?.ds.length ?? 0} test images · backend ${getBackendName()} · ` +
-    `${cfg.optimizer} lr ${cfg.lr} · batch ${cfg.batchSize} · ${cfg.epochs} epochs · seed ${cfg.seed}`);
+  const driven =
+    base instanceof optim.SAM
+      ? samDriver(net, base as optim.SAM<unknown, optim.SGDOptions>, lossFn)
+      : { model: net as TrainableModel, optimizer: base as OptimizerLike, loss: lossFn };
+  log(
+    `train: ${cfg.model} (${net.numParameters().toLocaleString('en-US')} parameters, input ${inputShape.join('×')}) on ${cfg.dataset} [${trainSplit.source}]: ` +
+      `${trainSet.length} train / ${valSet?.length ?? 0} val / ${testSplit?.ds.length ?? 0} test images · backend ${getBackendName()} · ` +
+      `${cfg.optimizer} lr ${cfg.lr} · batch ${cfg.batchSize} · ${cfg.epochs} epochs · seed ${cfg.seed}`,
+  );
   await mkdir(cfg.out, { recursive: true });
-  await writeFileAtomic(join(cfg.out, 'config.json'), JSON.stringify({ ...cfg, classes, inputShape, normalize }, null, 2) + '\n');
+  await writeFileAtomic(
+    join(cfg.out, 'config.json'),
+    JSON.stringify({ ...cfg, classes, inputShape, normalize }, null, 2) + '\n',
+  );
   const testEachEpoch: Callback = {
     async onEpochEnd(record) {
       const r = await evaluate(net, testLoader!);
@@ -282,14 +466,29 @@ export async function runTrain(cfg: TrainConfig, log: (line: string) => void = (
   });
   const finalLoader = testLoader ?? valLoader;
   const result = finalLoader ? await evaluate(net, finalLoader, { numClasses }) : null;
-  const written = [join(cfg.out, 'model.safetensors'), join(cfg.out, 'config.json'), join(cfg.out, 'history.jsonl'), join(cfg.out, 'best.safetensors'), join(cfg.out, 'last.safetensors')];
+  const written = [
+    join(cfg.out, 'model.safetensors'),
+    join(cfg.out, 'config.json'),
+    join(cfg.out, 'history.jsonl'),
+    join(cfg.out, 'best.safetensors'),
+    join(cfg.out, 'last.safetensors'),
+  ];
   if (cfg.report && finalLoader) {
     const path = join(cfg.out, 'report.html');
-    writeReport(path, { history, model: net, testLoader: finalLoader, classes: [...classes], title: `${cfg.model} on ${cfg.dataset}` });
+    writeReport(path, {
+      history,
+      model: net,
+      testLoader: finalLoader,
+      classes: [...classes],
+      title: `${cfg.model} on ${cfg.dataset}`,
+    });
     written.push(path);
   }
   await saveSafetensors(join(cfg.out, 'model.safetensors'), net.stateDict());
-  if (result) log(`${testLoader ? 'test' : 'validation'} accuracy ${(result.accuracy * 100).toFixed(2)}% · loss ${result.loss.toFixed(4)} (${result.count} images)`);
+  if (result)
+    log(
+      `${testLoader ? 'test' : 'validation'} accuracy ${(result.accuracy * 100).toFixed(2)}% · loss ${result.loss.toFixed(4)} (${result.count} images)`,
+    );
   log(`wrote ${written.join(', ')}`);
   return { history, testAccuracy: result?.accuracy ?? Number.NaN, testLoss: result?.loss ?? Number.NaN };
 }

@@ -45,7 +45,13 @@ export interface Loaded {
   imagenet: boolean;
 }
 
-export interface ModelFlags { model: string; weights?: string; run?: string; trainSteps: number; seed: number }
+export interface ModelFlags {
+  model: string;
+  weights?: string;
+  run?: string;
+  trainSteps: number;
+  seed: number;
+}
 
 /** A classifier trained by `tatami train`: its config.json gives the model, classes, input size and normalisation. */
 export async function loadRun(flags: ModelFlags): Promise<Loaded> {
@@ -59,10 +65,14 @@ export async function loadRun(flags: ModelFlags): Promise<Loaded> {
   const hi = norm ? Math.max(...norm.mean.map((m, c) => (1 - m) / norm.std[c])) : 1;
   console.error(`${cfg.model} from ${weights} (${cfg.classes.length} classes, input ${cfg.inputShape.join('×')})`);
   return {
-    model, name: cfg.model, classes: cfg.classes, inputShape: cfg.inputShape,
+    model,
+    name: cfg.model,
+    classes: cfg.classes,
+    inputShape: cfg.inputShape,
     prepare: (display) => adaptImage(display, cfg.inputShape, norm),
     display: (x) => denormalize(x, norm),
-    range: [lo, hi], imagenet: false,
+    range: [lo, hi],
+    imagenet: false,
   };
 }
 
@@ -79,18 +89,29 @@ export async function loadModel(flags: ModelFlags): Promise<Loaded> {
   } else if (!info.torchvision) {
     const steps = flags.trainSteps;
     if (steps > 0) {
-      if (C !== 1 || H !== 28) throw new Error(`--model ${flags.model}: takes [${info.inputShape.join(', ')}] inputs; only 1×28×28 models can be trained on Fashion-MNIST here (pass --weights)`);
+      if (C !== 1 || H !== 28)
+        throw new Error(
+          `--model ${flags.model}: takes [${info.inputShape.join(', ')}] inputs; only 1×28×28 models can be trained on Fashion-MNIST here (pass --weights)`,
+        );
       console.error(`no --weights: training ${flags.model} for ${steps} steps on the embedded Fashion-MNIST subset`);
       await trainFashionClassifier(model, { steps, seed: flags.seed, log: console.error });
     }
-  } else console.error(`note: no --weights given, so ${flags.model} has RANDOM weights (pass --weights ${flags.model}.safetensors exported from torchvision)`);
+  } else
+    console.error(
+      `note: no --weights given, so ${flags.model} has RANDOM weights (pass --weights ${flags.model}.safetensors exported from torchvision)`,
+    );
   model.eval();
   const imagenet = C === 3 && info.numClasses === 1000;
-  const classes = imagenet ? IMAGENET_CLASSES : C === 1 && info.numClasses === 10 ? FashionMNIST.classes : Array.from({ length: info.numClasses }, (_, i) => String(i));
+  const classes = imagenet
+    ? IMAGENET_CLASSES
+    : C === 1 && info.numClasses === 10
+      ? FashionMNIST.classes
+      : Array.from({ length: info.numClasses }, (_, i) => String(i));
   const prepare = (display: Tensor): Tensor => {
     let img = viz.toRgbFloat(display);
     if (C === 1) {
-      const d = img.dataView(), plane = d.length / 3;
+      const d = img.dataView(),
+        plane = d.length / 3;
       const g = new Float32Array(plane);
       for (let p = 0; p < plane; p++) g[p] = 0.299 * d[p] + 0.587 * d[plane + p] + 0.114 * d[2 * plane + p];
       img = new Tensor(g, [1, img.shape[1], img.shape[2]], 'float32');
@@ -98,27 +119,47 @@ export async function loadModel(flags: ModelFlags): Promise<Loaded> {
     // Centre-crop to the model's aspect ratio before resizing (torchvision's Resize + CenterCrop keeps proportions).
     const [ih, iw] = [img.shape[1], img.shape[2]];
     if (ih * W !== iw * H) {
-      const ch = Math.min(ih, Math.round((iw * H) / W)), cw = Math.min(iw, Math.round((ih * W) / H));
-      img = img.narrow(1, Math.floor((ih - ch) / 2), ch).narrow(2, Math.floor((iw - cw) / 2), cw).contiguous();
+      const ch = Math.min(ih, Math.round((iw * H) / W)),
+        cw = Math.min(iw, Math.round((ih * W) / H));
+      img = img
+        .narrow(1, Math.floor((ih - ch) / 2), ch)
+        .narrow(2, Math.floor((iw - cw) / 2), cw)
+        .contiguous();
     }
-    if (img.shape[1] !== H || img.shape[2] !== W) img = noGrad(() => interpolate(img.reshape([1, ...img.shape]), { size: [H, W], mode: 'bilinear', alignCorners: false })).reshape([img.shape[0], H, W]);
+    if (img.shape[1] !== H || img.shape[2] !== W)
+      img = noGrad(() =>
+        interpolate(img.reshape([1, ...img.shape]), { size: [H, W], mode: 'bilinear', alignCorners: false }),
+      ).reshape([img.shape[0], H, W]);
     if (!imagenet) return img.contiguous();
-    const d = Float32Array.from(img.dataView() as ArrayLike<number>), plane = H * W;
-    for (let c = 0; c < 3; c++) for (let p = 0; p < plane; p++) d[c * plane + p] = (d[c * plane + p] - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
+    const d = Float32Array.from(img.dataView() as ArrayLike<number>),
+      plane = H * W;
+    for (let c = 0; c < 3; c++)
+      for (let p = 0; p < plane; p++) d[c * plane + p] = (d[c * plane + p] - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
     return new Tensor(d, [3, H, W], 'float32');
   };
   const display = (x: Tensor): Tensor => {
     if (!imagenet) return x;
-    const d = Float32Array.from(x.dataView() as ArrayLike<number>), plane = H * W;
-    for (let c = 0; c < 3; c++) for (let p = 0; p < plane; p++) d[c * plane + p] = d[c * plane + p] * IMAGENET_STD[c] + IMAGENET_MEAN[c];
+    const d = Float32Array.from(x.dataView() as ArrayLike<number>),
+      plane = H * W;
+    for (let c = 0; c < 3; c++)
+      for (let p = 0; p < plane; p++) d[c * plane + p] = d[c * plane + p] * IMAGENET_STD[c] + IMAGENET_MEAN[c];
     return new Tensor(d, [3, H, W], 'float32');
   };
-  const range: [number, number] = imagenet ? [Math.min(...IMAGENET_MEAN.map((m, c) => -m / IMAGENET_STD[c])), Math.max(...IMAGENET_MEAN.map((m, c) => (1 - m) / IMAGENET_STD[c]))] : [0, 1];
+  const range: [number, number] = imagenet
+    ? [
+        Math.min(...IMAGENET_MEAN.map((m, c) => -m / IMAGENET_STD[c])),
+        Math.max(...IMAGENET_MEAN.map((m, c) => (1 - m) / IMAGENET_STD[c])),
+      ]
+    : [0, 1];
   return { model, name: flags.model, classes, inputShape: info.inputShape, prepare, display, range, imagenet };
 }
 
 /** The input image: --image FILE, or (default) the cat photo for 3-channel models / a Fashion-MNIST test image for 1-channel ones. */
-export function inputImage(m: Loaded, image: string | undefined, index: number): { x: Tensor; shown: Tensor; label: number | null } {
+export function inputImage(
+  m: Loaded,
+  image: string | undefined,
+  index: number,
+): { x: Tensor; shown: Tensor; label: number | null } {
   if (image === undefined && m.inputShape[0] === 1) {
     const i = index;
     const { x, y } = fashionImages({ train: false, limit: 1000 });
@@ -157,8 +198,15 @@ export function modelOptions(cmd: Command): Command {
   return cmd
     .option('-m, --model <name>', 'zoo model (small_cnn, resnet18, vgg16 …)', 'small_cnn')
     .option('-w, --weights <file>', 'weights (.safetensors state dict, torchvision names)')
-    .option('-r, --run <dir>', 'a `tatami train` output folder: its model, classes, input size and weights (overrides --model)')
-    .option('--train-steps <n>', 'without --weights, train small models this many steps (batch 64) on the embedded Fashion-MNIST', nonNegativeInt('--train-steps'), 200)
+    .option(
+      '-r, --run <dir>',
+      'a `tatami train` output folder: its model, classes, input size and weights (overrides --model)',
+    )
+    .option(
+      '--train-steps <n>',
+      'without --weights, train small models this many steps (batch 64) on the embedded Fashion-MNIST',
+      nonNegativeInt('--train-steps'),
+      200,
+    )
     .option('--seed <n>', 'random seed', integer('--seed'), 0);
 }
-

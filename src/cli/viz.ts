@@ -17,6 +17,16 @@ import { registerGraph } from './graph.js';
 
 /** Adds the viz subcommands to the `tatami` commander program. */
 export function registerVizCommands(program: Command): Command {
-  for (const register of [registerFeatures, registerFilters, registerMaximize, registerGradcam, registerSaliency, registerAttack, registerAnomaly, registerGraph]) register(program);
+  for (const register of [
+    registerFeatures,
+    registerFilters,
+    registerMaximize,
+    registerGradcam,
+    registerSaliency,
+    registerAttack,
+    registerAnomaly,
+    registerGraph,
+  ])
+    register(program);
   return program;
 }

@@ -13,7 +13,8 @@ import { dataGenerator } from './rng.js';
 import { registerTransform, Transform, type TransformSpec } from './transform-base.js';
 
 function requireWave(op: string, x: Tensor): [number, number] {
-  if (x.shape.length !== 2) throw new Error(`${op}: expected a waveform [channels, samples], got shape ${formatShape(x.shape)}`);
+  if (x.shape.length !== 2)
+    throw new Error(`${op}: expected a waveform [channels, samples], got shape ${formatShape(x.shape)}`);
   return [x.shape[0], x.shape[1]];
 }
 
@@ -22,7 +23,12 @@ function requireWave(op: string, x: Tensor): [number, number] {
  * cut-off is the lower Nyquist frequency (times `rolloff`), so downsampling does not alias. `zeroCrossings` sets the
  * filter length (default 16 on each side).
  */
-export function resample(x: Tensor, from: number, to: number, opts: { zeroCrossings?: number; rolloff?: number } = {}): Tensor {
+export function resample(
+  x: Tensor,
+  from: number,
+  to: number,
+  opts: { zeroCrossings?: number; rolloff?: number } = {},
+): Tensor {
   const op = 'resample';
   const [C, L] = requireWave(op, x);
   if (!(from > 0) || !(to > 0)) throw new Error(`${op}: sample rates must be positive, got ${from} → ${to}`);
@@ -59,7 +65,8 @@ export function padOrCrop(x: Tensor, length: number, align: 'center' | 'start' =
   const out = new Float32Array(C * length);
   const offset = align === 'center' ? Math.floor((length - L) / 2) : 0; // where input sample 0 lands
   for (let c = 0; c < C; c++) {
-    for (let i = Math.max(0, offset); i < Math.min(length, offset + L); i++) out[c * length + i] = src[c * L + i - offset];
+    for (let i = Math.max(0, offset); i < Math.min(length, offset + L); i++)
+      out[c * length + i] = src[c * L + i - offset];
   }
   return tensor(out, [C, length]);
 }
@@ -68,9 +75,13 @@ export function padOrCrop(x: Tensor, length: number, align: 'center' | 'start' =
 export class RandomTimeShift extends Transform<Tensor, Tensor> {
   private readonly generator?: Generator;
 
-  constructor(readonly maxShift: number, opts: { generator?: Generator } = {}) {
+  constructor(
+    readonly maxShift: number,
+    opts: { generator?: Generator } = {},
+  ) {
     super();
-    if (!Number.isInteger(maxShift) || maxShift < 0) throw new Error(`RandomTimeShift: maxShift must be an integer ≥ 0, got ${maxShift}`);
+    if (!Number.isInteger(maxShift) || maxShift < 0)
+      throw new Error(`RandomTimeShift: maxShift must be an integer ≥ 0, got ${maxShift}`);
     this.generator = opts.generator;
   }
 
@@ -79,7 +90,8 @@ export class RandomTimeShift extends Transform<Tensor, Tensor> {
     const s = Math.floor(dataGenerator(this.generator).random() * (2 * this.maxShift + 1)) - this.maxShift;
     const src = contiguous(x).dataView();
     const out = new Float32Array(C * L);
-    for (let c = 0; c < C; c++) for (let i = Math.max(0, s); i < Math.min(L, L + s); i++) out[c * L + i] = src[c * L + i - s];
+    for (let c = 0; c < C; c++)
+      for (let i = Math.max(0, s); i < Math.min(L, L + s); i++) out[c * L + i] = src[c * L + i - s];
     return tensor(out, [C, L]);
   }
 
@@ -92,7 +104,11 @@ export class RandomTimeShift extends Transform<Tensor, Tensor> {
 export class RandomGain extends Transform<Tensor, Tensor> {
   private readonly generator?: Generator;
 
-  constructor(readonly minDb = -6, readonly maxDb = 6, opts: { generator?: Generator } = {}) {
+  constructor(
+    readonly minDb = -6,
+    readonly maxDb = 6,
+    opts: { generator?: Generator } = {},
+  ) {
     super();
     if (!(minDb <= maxDb)) throw new Error(`RandomGain: minDb (${minDb}) must not exceed maxDb (${maxDb})`);
     this.generator = opts.generator;
@@ -113,9 +129,14 @@ export class RandomGain extends Transform<Tensor, Tensor> {
 export class AddNoise extends Transform<Tensor, Tensor> {
   private readonly generator?: Generator;
 
-  constructor(readonly minSnrDb = 10, readonly maxSnrDb = 30, opts: { generator?: Generator } = {}) {
+  constructor(
+    readonly minSnrDb = 10,
+    readonly maxSnrDb = 30,
+    opts: { generator?: Generator } = {},
+  ) {
     super();
-    if (!(minSnrDb <= maxSnrDb)) throw new Error(`AddNoise: minSnrDb (${minSnrDb}) must not exceed maxSnrDb (${maxSnrDb})`);
+    if (!(minSnrDb <= maxSnrDb))
+      throw new Error(`AddNoise: minSnrDb (${minSnrDb}) must not exceed maxSnrDb (${maxSnrDb})`);
     this.generator = opts.generator;
   }
 

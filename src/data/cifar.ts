@@ -9,7 +9,13 @@ import { basename } from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
 import { locateFiles } from './locate.js';
-import { transformPair, transformOptions, reviveTransform, type TransformLike, type TransformSpec } from './transform-base.js';
+import {
+  transformPair,
+  transformOptions,
+  reviveTransform,
+  type TransformLike,
+  type TransformSpec,
+} from './transform-base.js';
 
 const RECORD = 1 + 3 * 32 * 32;
 /** Records in each file of the official binary release (each file is exactly 30,730,000 bytes). */
@@ -26,7 +32,9 @@ function checkOfficialFile(path: string, labels: Uint8Array, numClasses: number)
   const name = basename(path);
   if (!OFFICIAL_NAME.test(name)) return;
   if (labels.length !== OFFICIAL_RECORDS) {
-    throw new Error(`${path}: integrity check failed: the official ${name} holds ${OFFICIAL_RECORDS} records (30730000 bytes), this one ${labels.length}; re-download or extract it again`);
+    throw new Error(
+      `${path}: integrity check failed: the official ${name} holds ${OFFICIAL_RECORDS} records (30730000 bytes), this one ${labels.length}; re-download or extract it again`,
+    );
   }
   if (name === 'test_batch.bin') checkClassCounts(path, labels, numClasses, 1000);
 }
@@ -35,7 +43,10 @@ function checkClassCounts(what: string, labels: ArrayLike<number>, numClasses: n
   const counts = new Array<number>(numClasses).fill(0);
   for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
   const off = counts.findIndex((c) => c !== each);
-  if (off >= 0) throw new Error(`${what}: integrity check failed: class ${off} has ${counts[off]} images, the official release has ${each} (counts ${counts.join(', ')})`);
+  if (off >= 0)
+    throw new Error(
+      `${what}: integrity check failed: class ${off} has ${counts[off]} images, the official release has ${each} (counts ${counts.join(', ')})`,
+    );
 }
 
 /** Reads one CIFAR-10 binary batch file; errors name the file and the problem. */
@@ -47,16 +58,22 @@ export function readCifarBatch(path: string, numClasses = 10): { images: Uint8Ar
     const err = e as NodeJS.ErrnoException;
     throw new Error(err.code === 'ENOENT' ? `${path}: file not found` : `${path}: cannot read (${err.message})`);
   }
-  if (bytes.length === 0) throw new Error(`${path}: empty file (expected 3073-byte records: 1 label byte + 3×32×32 pixels)`);
+  if (bytes.length === 0)
+    throw new Error(`${path}: empty file (expected 3073-byte records: 1 label byte + 3×32×32 pixels)`);
   if (bytes.length % RECORD !== 0) {
-    throw new Error(`${path}: truncated or corrupt: ${bytes.length} bytes is not a whole number of 3073-byte records (1 label byte + 3×32×32 pixels); ${Math.floor(bytes.length / RECORD)} complete records and ${bytes.length % RECORD} extra bytes`);
+    throw new Error(
+      `${path}: truncated or corrupt: ${bytes.length} bytes is not a whole number of 3073-byte records (1 label byte + 3×32×32 pixels); ${Math.floor(bytes.length / RECORD)} complete records and ${bytes.length % RECORD} extra bytes`,
+    );
   }
   const n = bytes.length / RECORD;
   const images = new Uint8Array(n * (RECORD - 1));
   const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const label = bytes[i * RECORD];
-    if (label >= numClasses) throw new Error(`${path}: record ${i} has label ${label}, outside the ${numClasses} classes [0, ${numClasses - 1}] (is this the CIFAR-100 or the Python version?)`);
+    if (label >= numClasses)
+      throw new Error(
+        `${path}: record ${i} has label ${label}, outside the ${numClasses} classes [0, ${numClasses - 1}] (is this the CIFAR-100 or the Python version?)`,
+      );
     labels[i] = label;
     images.set(bytes.subarray(i * RECORD + 1, (i + 1) * RECORD), i * (RECORD - 1));
   }
@@ -85,7 +102,18 @@ export interface CIFAR10Options {
 
 /** CIFAR-10: sample i is `[image, label]`, image float32 [3, 32, 32] in [0, 1] (after `transform`). */
 export class CIFAR10 extends Dataset<[Tensor, number]> {
-  static readonly classes: readonly string[] = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+  static readonly classes: readonly string[] = [
+    'airplane',
+    'automobile',
+    'bird',
+    'cat',
+    'deer',
+    'dog',
+    'frog',
+    'horse',
+    'ship',
+    'truck',
+  ];
   readonly train: boolean;
   readonly files: string[];
   /** All images, uint8 [N, 3, 32, 32]. */
@@ -113,9 +141,21 @@ export class CIFAR10 extends Dataset<[Tensor, number]> {
     }
     const parts = this.files.map((f) => readCifarBatch(f, CIFAR10.classes.length));
     const n = parts.reduce((a, p) => a + p.labels.length, 0);
-    if (opts.checkIntegrity ?? true) this.files.forEach((f, i) => checkOfficialFile(f, parts[i].labels, CIFAR10.classes.length));
-    const official = (opts.checkIntegrity ?? true) && this.files.map((f) => basename(f)).sort().join(',') === [1, 2, 3, 4, 5].map((k) => `data_batch_${k}.bin`).join(',');
-    if (official) checkClassCounts(`CIFAR-10 training batches (${this.files.length} files)`, Uint8Array.from(parts.flatMap((p) => Array.from(p.labels))), CIFAR10.classes.length, 5000);
+    if (opts.checkIntegrity ?? true)
+      this.files.forEach((f, i) => checkOfficialFile(f, parts[i].labels, CIFAR10.classes.length));
+    const official =
+      (opts.checkIntegrity ?? true) &&
+      this.files
+        .map((f) => basename(f))
+        .sort()
+        .join(',') === [1, 2, 3, 4, 5].map((k) => `data_batch_${k}.bin`).join(',');
+    if (official)
+      checkClassCounts(
+        `CIFAR-10 training batches (${this.files.length} files)`,
+        Uint8Array.from(parts.flatMap((p) => Array.from(p.labels))),
+        CIFAR10.classes.length,
+        5000,
+      );
     const images = new Uint8Array(n * (RECORD - 1));
     const labels = new Int32Array(n);
     let k = 0;

@@ -19,7 +19,8 @@ export type CocoSegmentation = number[][] | { size: [number, number]; counts: nu
 
 /** RLE of a row-major binary mask (`mask[y * width + x]` non-zero = inside). */
 export function rleEncode(mask: ArrayLike<number>, height: number, width: number): Rle {
-  if (mask.length !== height * width) throw new Error(`rleEncode: mask has ${mask.length} values, expected ${height}×${width} = ${height * width}`);
+  if (mask.length !== height * width)
+    throw new Error(`rleEncode: mask has ${mask.length} values, expected ${height}×${width} = ${height * width}`);
   const counts: number[] = [];
   let current = 0;
   let run = 0;
@@ -85,7 +86,10 @@ export function rleFromString(s: string): number[] {
     let k = 0;
     for (;;) {
       const c = s.charCodeAt(p++) - 48;
-      if (c < 0 || c > 63) throw new Error(`rleFromString: character ${JSON.stringify(s[p - 1])} at ${p - 1} is not in COCO's RLE alphabet (ASCII 48–111)`);
+      if (c < 0 || c > 63)
+        throw new Error(
+          `rleFromString: character ${JSON.stringify(s[p - 1])} at ${p - 1} is not in COCO's RLE alphabet (ASCII 48–111)`,
+        );
       x |= (c & 0x1f) << (5 * k);
       k++;
       if (!(c & 0x20)) {
@@ -119,7 +123,10 @@ export function rleFromPolygon(xy: readonly number[], height: number, width: num
   const u: number[] = [];
   const v: number[] = [];
   for (let j = 0; j < k; j++) {
-    let xs = px[j], xe = px[j + 1], ys = py[j], ye = py[j + 1];
+    let xs = px[j],
+      xe = px[j + 1],
+      ys = py[j],
+      ye = py[j + 1];
     const dx = Math.abs(xe - xs);
     const dy = Math.abs(ys - ye);
     const flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
@@ -179,7 +186,8 @@ export function rleMerge(rles: readonly Rle[]): Rle {
   const [h, w] = rles[0].size;
   const acc = new Uint8Array(h * w);
   for (const r of rles) {
-    if (r.size[0] !== h || r.size[1] !== w) throw new Error(`rleMerge: sizes ${JSON.stringify(r.size)} and ${JSON.stringify([h, w])} differ`);
+    if (r.size[0] !== h || r.size[1] !== w)
+      throw new Error(`rleMerge: sizes ${JSON.stringify(r.size)} and ${JSON.stringify([h, w])} differ`);
     const m = rleDecode(r);
     for (let i = 0; i < m.length; i++) acc[i] |= m[i];
   }
@@ -207,7 +215,10 @@ export function rleArea(rle: Rle): number {
 export function rleToBbox(rle: Rle): [number, number, number, number] {
   const [h] = rle.size;
   let p = 0;
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -Infinity,
+    y1 = -Infinity;
   for (let i = 0; i < rle.counts.length; i++) {
     const c = rle.counts[i];
     if (i % 2 === 1 && c > 0) {
@@ -229,17 +240,28 @@ export function rleToBbox(rle: Rle): [number, number, number, number] {
 
 /** Pixels set in both masks (runs merged without decoding). */
 export function rleIntersection(a: Rle, b: Rle): number {
-  let i = 0, j = 0;
-  let ra = a.counts[0] ?? 0, rb = b.counts[0] ?? 0;
-  let va = 0, vb = 0;
+  let i = 0,
+    j = 0;
+  let ra = a.counts[0] ?? 0,
+    rb = b.counts[0] ?? 0;
+  let va = 0,
+    vb = 0;
   let inter = 0;
   while (i < a.counts.length && j < b.counts.length) {
     const step = Math.min(ra, rb);
     if (va && vb) inter += step;
     ra -= step;
     rb -= step;
-    if (ra === 0) { i++; va ^= 1; ra = a.counts[i] ?? 0; }
-    if (rb === 0) { j++; vb ^= 1; rb = b.counts[j] ?? 0; }
+    if (ra === 0) {
+      i++;
+      va ^= 1;
+      ra = a.counts[i] ?? 0;
+    }
+    if (rb === 0) {
+      j++;
+      vb ^= 1;
+      rb = b.counts[j] ?? 0;
+    }
   }
   return inter;
 }
@@ -256,7 +278,9 @@ export function rleIou(dts: readonly Rle[], gts: readonly Rle[], iscrowd: readon
     for (let g = 0; g < gts.length; g++) {
       const [h, w] = gts[g].size;
       if (dts[d].size[0] !== h || dts[d].size[1] !== w) {
-        throw new Error(`rleIou: detection mask size ${JSON.stringify(dts[d].size)} differs from ground truth ${JSON.stringify(gts[g].size)}`);
+        throw new Error(
+          `rleIou: detection mask size ${JSON.stringify(dts[d].size)} differs from ground truth ${JSON.stringify(gts[g].size)}`,
+        );
       }
       const inter = rleIntersection(dts[d], gts[g]);
       const union = iscrowd[g] ? da[d] : da[d] + ga[g] - inter;
@@ -267,7 +291,11 @@ export function rleIou(dts: readonly Rle[], gts: readonly Rle[], iscrowd: readon
 }
 
 /** IoU matrix of [x, y, w, h] boxes, COCO's bbIou (double precision; crowd gt: intersection over the detection's area). */
-export function bboxIou(dts: readonly (readonly number[])[], gts: readonly (readonly number[])[], iscrowd: readonly boolean[]): Float64Array {
+export function bboxIou(
+  dts: readonly (readonly number[])[],
+  gts: readonly (readonly number[])[],
+  iscrowd: readonly boolean[],
+): Float64Array {
   const out = new Float64Array(dts.length * gts.length);
   for (let g = 0; g < gts.length; g++) {
     const G = gts[g];

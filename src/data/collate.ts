@@ -31,7 +31,8 @@ function collateAt(items: readonly unknown[], path: string): unknown {
   const first = items[0];
   if (first instanceof Tensor) return stackTensors(items, path);
   if (typeof first === 'number') {
-    for (let k = 0; k < items.length; k++) if (typeof items[k] !== 'number') throw mismatch(path, k, 'a number', items[k]);
+    for (let k = 0; k < items.length; k++)
+      if (typeof items[k] !== 'number') throw mismatch(path, k, 'a number', items[k]);
     const nums = items as number[];
     const dtype: DType = nums.every(Number.isInteger) && nums.every((v) => Math.abs(v) < 2 ** 31) ? 'int32' : 'float32';
     const out = Tensor.empty([nums.length], dtype);
@@ -50,18 +51,32 @@ function collateAt(items: readonly unknown[], path: string): unknown {
   if (Array.isArray(first)) {
     const len = first.length;
     items.forEach((v, k) => {
-      if (!Array.isArray(v) || v.length !== len) throw new Error(`defaultCollate: ${path}: sample 0 is a tuple of ${len} elements but sample ${k} is ${Array.isArray(v) ? `a tuple of ${v.length}` : describe(v)}; each element in list of batch should be of equal size`);
+      if (!Array.isArray(v) || v.length !== len)
+        throw new Error(
+          `defaultCollate: ${path}: sample 0 is a tuple of ${len} elements but sample ${k} is ${Array.isArray(v) ? `a tuple of ${v.length}` : describe(v)}; each element in list of batch should be of equal size`,
+        );
     });
-    return first.map((_, j) => collateAt(items.map((v) => (v as unknown[])[j]), `${path}[${j}]`));
+    return first.map((_, j) =>
+      collateAt(
+        items.map((v) => (v as unknown[])[j]),
+        `${path}[${j}]`,
+      ),
+    );
   }
   if (isPlainObject(first)) {
     const keys = Object.keys(first);
     const out: Record<string, unknown> = {};
     for (const key of keys) {
-      out[key] = collateAt(items.map((v, k) => {
-        if (!isPlainObject(v) || !(key in v)) throw new Error(`defaultCollate: ${path}: sample ${k} has no key '${key}' (sample 0 has ${keys.join(', ')})`);
-        return v[key];
-      }), `${path}.${key}`);
+      out[key] = collateAt(
+        items.map((v, k) => {
+          if (!isPlainObject(v) || !(key in v))
+            throw new Error(
+              `defaultCollate: ${path}: sample ${k} has no key '${key}' (sample 0 has ${keys.join(', ')})`,
+            );
+          return v[key];
+        }),
+        `${path}.${key}`,
+      );
     }
     return out;
   }
@@ -75,9 +90,12 @@ function stackTensors(items: readonly unknown[], path: string): Tensor {
   items.forEach((v, k) => {
     if (!(v instanceof Tensor)) throw mismatch(path, k, 'a Tensor', v);
     if (!shapesEqual(v.shape, t0.shape)) {
-      throw new Error(`defaultCollate: ${path}: sample ${k} has shape ${formatShape(v.shape)} but sample 0 has ${formatShape(t0.shape)}; stack expects each tensor to be equal size (resize or crop in a transform, or pass a custom collate)`);
+      throw new Error(
+        `defaultCollate: ${path}: sample ${k} has shape ${formatShape(v.shape)} but sample 0 has ${formatShape(t0.shape)}; stack expects each tensor to be equal size (resize or crop in a transform, or pass a custom collate)`,
+      );
     }
-    if (v.dtype !== t0.dtype) throw new Error(`defaultCollate: ${path}: sample ${k} is ${v.dtype} but sample 0 is ${t0.dtype}`);
+    if (v.dtype !== t0.dtype)
+      throw new Error(`defaultCollate: ${path}: sample ${k} is ${v.dtype} but sample 0 is ${t0.dtype}`);
     out.storage.set(v.dataView(), k * per);
   });
   return out;
@@ -115,7 +133,8 @@ export function encodeForTransfer(v: unknown, transfer: ArrayBuffer[]): unknown 
   if (v instanceof Tensor) {
     const data = v.dataView();
     // Own the buffer exactly, so transferring it cannot detach storage that something else still uses.
-    const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && v.storage === data ? data : data.slice();
+    const owned =
+      data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && v.storage === data ? data : data.slice();
     transfer.push(owned.buffer as ArrayBuffer);
     const enc: EncodedTensor = { __tatamiTensor: true, data: owned, shape: v.shape.slice(), dtype: v.dtype };
     return enc;

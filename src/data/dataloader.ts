@@ -110,21 +110,34 @@ export class DataLoader<T, B = Collated<T>> {
       throw new Error('DataLoader: expected a dataset with a numeric length and a get(index) method');
     }
     const batchSize = opts.batchSize ?? 1;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
     const numWorkers = opts.numWorkers ?? 0;
-    if (!Number.isInteger(numWorkers) || numWorkers < 0) throw new Error(`DataLoader: numWorkers must be a non-negative integer, got ${numWorkers}`);
+    if (!Number.isInteger(numWorkers) || numWorkers < 0)
+      throw new Error(`DataLoader: numWorkers must be a non-negative integer, got ${numWorkers}`);
     const prefetchFactor = opts.prefetchFactor ?? 2;
-    if (!Number.isInteger(prefetchFactor) || prefetchFactor < 1) throw new Error(`DataLoader: prefetchFactor must be a positive integer, got ${prefetchFactor}`);
+    if (!Number.isInteger(prefetchFactor) || prefetchFactor < 1)
+      throw new Error(`DataLoader: prefetchFactor must be a positive integer, got ${prefetchFactor}`);
     this.dataset = dataset;
     this.batchSize = batchSize;
     this.shuffle = opts.shuffle ?? false;
-    if (opts.sampler !== undefined && this.shuffle) throw new Error('DataLoader: sampler and shuffle are mutually exclusive (a sampler decides the order; drop shuffle: true)');
-    if (opts.sampler !== undefined && !Array.isArray(opts.sampler) && typeof (opts.sampler as Sampler).indices !== 'function') {
-      throw new Error('DataLoader: sampler must be a Sampler (with length and indices(generator)) or an array of indices');
+    if (opts.sampler !== undefined && this.shuffle)
+      throw new Error(
+        'DataLoader: sampler and shuffle are mutually exclusive (a sampler decides the order; drop shuffle: true)',
+      );
+    if (
+      opts.sampler !== undefined &&
+      !Array.isArray(opts.sampler) &&
+      typeof (opts.sampler as Sampler).indices !== 'function'
+    ) {
+      throw new Error(
+        'DataLoader: sampler must be a Sampler (with length and indices(generator)) or an array of indices',
+      );
     }
     if (Array.isArray(opts.sampler)) {
       const bad = (opts.sampler as readonly number[]).find((i) => !Number.isInteger(i) || i < 0 || i >= dataset.length);
-      if (bad !== undefined) throw new Error(`DataLoader: sampler index ${bad} is not an integer in [0, ${dataset.length})`);
+      if (bad !== undefined)
+        throw new Error(`DataLoader: sampler index ${bad} is not an integer in [0, ${dataset.length})`);
     }
     this.sampler = opts.sampler ?? null;
     this.dropLast = opts.dropLast ?? false;
@@ -136,7 +149,8 @@ export class DataLoader<T, B = Collated<T>> {
     this.workerDataset = opts.workerDataset;
     this.persistentWorkers = opts.persistentWorkers ?? true;
     const timeout = opts.timeout ?? 0;
-    if (!(typeof timeout === 'number' && timeout >= 0 && Number.isFinite(timeout))) throw new Error(`DataLoader: timeout must be a non-negative number of seconds, got ${timeout}`);
+    if (!(typeof timeout === 'number' && timeout >= 0 && Number.isFinite(timeout)))
+      throw new Error(`DataLoader: timeout must be a non-negative number of seconds, got ${timeout}`);
     this.timeoutMs = timeout * 1000;
     abandonedPools.register(this, this.poolBox);
   }
@@ -242,9 +256,15 @@ export class DataLoader<T, B = Collated<T>> {
     await Promise.race([this.poolBox.pool?.started(worker), p]);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(
-        `DataLoader: timed out after ${this.timeoutMs / 1000} s waiting for batch ${batch} from worker ${worker} (timeout option); workers stopped`,
-      )), this.timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `DataLoader: timed out after ${this.timeoutMs / 1000} s waiting for batch ${batch} from worker ${worker} (timeout option); workers stopped`,
+            ),
+          ),
+        this.timeoutMs,
+      );
     });
     try {
       return await Promise.race([p, expired]);
@@ -282,7 +302,9 @@ function startWorker(workerData: unknown): Worker {
   try {
     tsxApi = import.meta.resolve('tsx/esm/api');
   } catch {
-    throw new Error('DataLoader: numWorkers > 0 from TypeScript sources needs the tsx package (npm i -D tsx), or build to JavaScript first');
+    throw new Error(
+      'DataLoader: numWorkers > 0 from TypeScript sources needs the tsx package (npm i -D tsx), or build to JavaScript first',
+    );
   }
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(ts.href)}); }).catch((e) => { process.nextTick(() => { throw e; }); });`;
   return new Worker(bootstrap, { eval: true, workerData });
@@ -377,5 +399,4 @@ class WorkerPool {
       clearTimeout(keepAlive);
     }
   }
-
 }

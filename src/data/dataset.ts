@@ -57,9 +57,12 @@ export class TensorDataset extends Dataset<Tensor[]> {
     if (tensors.length === 0) throw new Error('TensorDataset: expected at least one tensor');
     tensors.forEach((t, k) => {
       if (!(t instanceof Tensor)) throw new Error(`TensorDataset: argument ${k} is not a Tensor`);
-      if (t.shape.length === 0) throw new Error(`TensorDataset: tensor ${k} is 0-d; tensors need a first (sample) dimension`);
+      if (t.shape.length === 0)
+        throw new Error(`TensorDataset: tensor ${k} is 0-d; tensors need a first (sample) dimension`);
       if (t.shape[0] !== tensors[0].shape[0]) {
-        throw new Error(`TensorDataset: size mismatch between tensors: tensor 0 has shape ${formatShape(tensors[0].shape)} but tensor ${k} has ${formatShape(t.shape)} (first dims must agree)`);
+        throw new Error(
+          `TensorDataset: size mismatch between tensors: tensor 0 has shape ${formatShape(tensors[0].shape)} but tensor ${k} has ${formatShape(t.shape)} (first dims must agree)`,
+        );
       }
     });
     this.tensors = tensors;
@@ -156,12 +159,15 @@ export class ConcatDataset<T> extends Dataset<T> {
 export async function datasetFromSpec(spec: WorkerSpec): Promise<Dataset<unknown>> {
   const mod = (await import(spec.module)) as Record<string, unknown>;
   const fn = mod[spec.export];
-  if (typeof fn !== 'function') throw new Error(`datasetFromSpec: module ${spec.module} has no function export '${spec.export}'`);
+  if (typeof fn !== 'function')
+    throw new Error(`datasetFromSpec: module ${spec.module} has no function export '${spec.export}'`);
   const made: unknown = spec.construct
     ? new (fn as new (...a: unknown[]) => unknown)(...spec.args)
     : await (fn as (...a: unknown[]) => unknown)(...spec.args);
   if (!(made instanceof Dataset) && !(typeof made === 'object' && made !== null && 'get' in made && 'length' in made)) {
-    throw new Error(`datasetFromSpec: ${spec.module}#${spec.export} did not return a dataset (an object with length and get)`);
+    throw new Error(
+      `datasetFromSpec: ${spec.module}#${spec.export} did not return a dataset (an object with length and get)`,
+    );
   }
   return made as Dataset<unknown>;
 }

@@ -20,7 +20,8 @@ import { Dataset } from './dataset.js';
 import { dataGenerator } from './rng.js';
 
 function checkImage(op: string, img: Tensor): [number, number, number, number] {
-  if (img.dtype !== 'float32' && img.dtype !== 'float64') throw new Error(`${op}: expected a float image in [0, 1], got ${img.dtype}`);
+  if (img.dtype !== 'float32' && img.dtype !== 'float64')
+    throw new Error(`${op}: expected a float image in [0, 1], got ${img.dtype}`);
   if (img.shape.length === 3) return [1, img.shape[0], img.shape[1], img.shape[2]];
   if (img.shape.length === 4) return img.shape as [number, number, number, number];
   throw new Error(`${op}: expected an image [C, H, W] or a batch [N, C, H, W], got ${formatShape(img.shape)}`);
@@ -29,10 +30,16 @@ function checkImage(op: string, img: Tensor): [number, number, number, number] {
 /** Convolves every channel plane with a normalised 2-D kernel (reflect padding, so the borders keep their level). */
 function filterPlanes(op: string, img: Tensor, kernel: number[][]): Tensor {
   const [n, c, h, w] = checkImage(op, img);
-  const kh = kernel.length, kw = kernel[0].length;
-  const rh = (kh - 1) / 2, rw = (kw - 1) / 2;
+  const kh = kernel.length,
+    kw = kernel[0].length;
+  const rh = (kh - 1) / 2,
+    rw = (kw - 1) / 2;
   if (rh >= h || rw >= w) throw new Error(`${op}: the ${kh}×${kw} kernel is too large for a ${h}×${w} image`);
-  const k = new Tensor(img.dtype === 'float64' ? Float64Array.from(kernel.flat()) : Float32Array.from(kernel.flat()), [1, 1, kh, kw], img.dtype);
+  const k = new Tensor(
+    img.dtype === 'float64' ? Float64Array.from(kernel.flat()) : Float32Array.from(kernel.flat()),
+    [1, 1, kh, kw],
+    img.dtype,
+  );
   return noGrad(() => {
     const planes = pad(reshape(img, [n * c, 1, h, w]), [rw, rw, rh, rh], { mode: 'reflect' });
     return reshape(conv2d(planes, k), img.shape);
@@ -47,7 +54,11 @@ export function gaussianBlur(img: Tensor, sigma: number): Tensor {
   for (let i = -r; i <= r; i++) g.push(Math.exp(-0.5 * (i / sigma) ** 2));
   const s = g.reduce((a, b) => a + b, 0);
   const k1 = g.map((v) => v / s);
-  return filterPlanes('gaussianBlur', img, k1.map((a) => k1.map((b) => a * b)));
+  return filterPlanes(
+    'gaussianBlur',
+    img,
+    k1.map((a) => k1.map((b) => a * b)),
+  );
 }
 
 /**
@@ -59,13 +70,20 @@ export function motionBlurKernel(length: number, angle: number): number[][] {
   const size = 2 * Math.ceil(length / 2) + 1;
   const mid = (size - 1) / 2;
   const k = Array.from({ length: size }, () => new Array<number>(size).fill(0));
-  const dx = Math.cos((angle * Math.PI) / 180), dy = -Math.sin((angle * Math.PI) / 180);
+  const dx = Math.cos((angle * Math.PI) / 180),
+    dy = -Math.sin((angle * Math.PI) / 180);
   const steps = Math.max(2, Math.ceil(length * 8));
   for (let s = 0; s <= steps; s++) {
     const t = (s / steps - 0.5) * (length - 1);
-    const x = mid + t * dx, y = mid + t * dy;
-    const x0 = Math.floor(x), y0 = Math.floor(y), fx = x - x0, fy = y - y0;
-    const splat = (yy: number, xx: number, wgt: number) => { if (yy >= 0 && yy < size && xx >= 0 && xx < size) k[yy][xx] += wgt; };
+    const x = mid + t * dx,
+      y = mid + t * dy;
+    const x0 = Math.floor(x),
+      y0 = Math.floor(y),
+      fx = x - x0,
+      fy = y - y0;
+    const splat = (yy: number, xx: number, wgt: number) => {
+      if (yy >= 0 && yy < size && xx >= 0 && xx < size) k[yy][xx] += wgt;
+    };
     splat(y0, x0, (1 - fx) * (1 - fy));
     splat(y0, x0 + 1, fx * (1 - fy));
     splat(y0 + 1, x0, (1 - fx) * fy);
@@ -88,7 +106,11 @@ function mapPixels(img: Tensor, f: (v: number) => number): Tensor {
 }
 
 /** Adds N(0, sigma²) noise to every pixel; clipped to [0, 1] unless `clip` is false (σ = 25/255 is the usual benchmark). */
-export function gaussianNoise(img: Tensor, sigma: number, opts: { clip?: boolean; generator?: Generator } = {}): Tensor {
+export function gaussianNoise(
+  img: Tensor,
+  sigma: number,
+  opts: { clip?: boolean; generator?: Generator } = {},
+): Tensor {
   checkImage('gaussianNoise', img);
   if (!(sigma >= 0)) throw new Error(`gaussianNoise: sigma must be ≥ 0, got ${sigma}`);
   const gen = dataGenerator(opts.generator);
@@ -127,7 +149,8 @@ export function poissonNoise(img: Tensor, peak: number, opts: { generator?: Gene
 /** Round trip through a baseline JPEG at `quality` (1–100): blocking and ringing artefacts. 1 or 3 channels. */
 export function jpegArtifacts(img: Tensor, quality: number): Tensor {
   const [n, c, h, w] = checkImage('jpegArtifacts', img);
-  if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100)) throw new Error(`jpegArtifacts: quality must be an integer in 1..100, got ${quality}`);
+  if (!(Number.isInteger(quality) && quality >= 1 && quality <= 100))
+    throw new Error(`jpegArtifacts: quality must be an integer in 1..100, got ${quality}`);
   if (c !== 1 && c !== 3) throw new Error(`jpegArtifacts: expected 1 or 3 channels, got ${c}`);
   const src = img.dataView();
   const out = Tensor.unfilled(img.shape, img.dtype);
@@ -179,11 +202,13 @@ export function rainStreaks(img: Tensor, opts: RainOptions = {}): Tensor {
   const length = opts.length ?? 15;
   const brightness = opts.brightness ?? 0.6;
   if (!(density >= 0 && density <= 1)) throw new Error(`rainStreaks: density must be in [0, 1], got ${density}`);
-  if (!(brightness >= 0 && brightness <= 1)) throw new Error(`rainStreaks: brightness must be in [0, 1], got ${brightness}`);
+  if (!(brightness >= 0 && brightness <= 1))
+    throw new Error(`rainStreaks: brightness must be in [0, 1], got ${brightness}`);
   const gen = dataGenerator(opts.generator);
   const angle = 90 - (opts.angle ?? 10) + (gen.random() - 0.5) * 10;
   const drops = Tensor.empty([n, 1, h, w], img.dtype);
-  for (let i = 0; i < drops.storage.length; i++) if (gen.random() < density) drops.storage[i] = 0.5 + 0.5 * gen.random();
+  for (let i = 0; i < drops.storage.length; i++)
+    if (gen.random() < density) drops.storage[i] = 0.5 + 0.5 * gen.random();
   const streaks = motionBlur(drops, length, angle);
   // a streak's intensity, normalised so its brightest point reaches `brightness`
   const sv = streaks.dataView();
@@ -212,12 +237,15 @@ export function rainStreaks(img: Tensor, opts: RainOptions = {}): Tensor {
  */
 export function downscale(img: Tensor, factor: number, opts: { restoreSize?: boolean } = {}): Tensor {
   const [n, c, h, w] = checkImage('downscale', img);
-  if (!Number.isInteger(factor) || factor < 1) throw new Error(`downscale: factor must be a positive integer, got ${factor}`);
-  if (h % factor !== 0 || w % factor !== 0) throw new Error(`downscale: image ${h}×${w} is not divisible by factor ${factor}`);
+  if (!Number.isInteger(factor) || factor < 1)
+    throw new Error(`downscale: factor must be a positive integer, got ${factor}`);
+  if (h % factor !== 0 || w % factor !== 0)
+    throw new Error(`downscale: image ${h}×${w} is not divisible by factor ${factor}`);
   return noGrad(() => {
     const x4 = reshape(img, [n, c, h, w]);
     const small = avgPool2d(x4, factor);
-    const out = opts.restoreSize === false ? small : interpolate(small, { size: [h, w], mode: 'bilinear', alignCorners: false });
+    const out =
+      opts.restoreSize === false ? small : interpolate(small, { size: [h, w], mode: 'bilinear', alignCorners: false });
     return img.shape.length === 3 ? reshape(out, out.shape.slice(1)) : out;
   });
 }
@@ -231,7 +259,11 @@ export type Degradation = (clean: Tensor, generator: Generator) => Tensor;
  * every epoch and every worker — a fixed synthetic training set, as in DnCNN's or SRCNN's training data.
  */
 export class DegradedPairs extends Dataset<[Tensor, Tensor]> {
-  constructor(readonly source: Dataset<unknown>, readonly degrade: Degradation, readonly seed = 0) {
+  constructor(
+    readonly source: Dataset<unknown>,
+    readonly degrade: Degradation,
+    readonly seed = 0,
+  ) {
     super();
   }
 
@@ -242,7 +274,8 @@ export class DegradedPairs extends Dataset<[Tensor, Tensor]> {
   get(index: number): [Tensor, Tensor] {
     const item = this.source.get(this.checkIndex(index));
     const clean = item instanceof Tensor ? item : Array.isArray(item) ? item[0] : null;
-    if (!(clean instanceof Tensor)) throw new Error(`DegradedPairs: sample ${index} is not an image tensor or a tuple starting with one`);
+    if (!(clean instanceof Tensor))
+      throw new Error(`DegradedPairs: sample ${index} is not an image tensor or a tuple starting with one`);
     const gen = new Generator((this.seed * 1000003 + index) >>> 0);
     return [this.degrade(clean, gen), clean];
   }

@@ -13,7 +13,13 @@ import { readImage } from '../io/image.js';
 import { Tensor } from '../tensor/tensor.js';
 import { rleArea, rleDecode, toRle, type CocoSegmentation } from './coco-mask.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
-import { applyTransform, reviveTransform, transformSpec, type TransformLike, type TransformSpec } from './transform-base.js';
+import {
+  applyTransform,
+  reviveTransform,
+  transformSpec,
+  type TransformLike,
+  type TransformSpec,
+} from './transform-base.js';
 import type { ImageSample } from './transforms.js';
 // Registers ScaleJitter / SanitizeBoxes so specs naming them revive in worker threads.
 import './detection-transforms.js';
@@ -81,7 +87,15 @@ abstract class DetectionDataset extends Dataset<DetectionSample> {
 /** The parts of a COCO instances file the reader uses. */
 export interface CocoInstances {
   images: { id: number; file_name: string; height: number; width: number }[];
-  annotations: { id?: number; image_id: number; category_id: number; bbox: number[]; area?: number; iscrowd?: number; segmentation?: CocoSegmentation }[];
+  annotations: {
+    id?: number;
+    image_id: number;
+    category_id: number;
+    bbox: number[];
+    area?: number;
+    iscrowd?: number;
+    segmentation?: CocoSegmentation;
+  }[];
   categories: { id: number; name: string; supercategory?: string }[];
 }
 
@@ -112,8 +126,10 @@ export class CocoDetection extends DetectionDataset {
     super(opts);
     this.root = resolve(root);
     this.annFile = typeof annotations === 'string' ? resolve(annotations) : null;
-    if (typeof annotations === 'string' && !existsSync(annotations)) throw new Error(`CocoDetection: annotation file ${annotations} not found`);
-    this.coco = typeof annotations === 'string' ? (JSON.parse(readFileSync(annotations, 'utf8')) as CocoInstances) : annotations;
+    if (typeof annotations === 'string' && !existsSync(annotations))
+      throw new Error(`CocoDetection: annotation file ${annotations} not found`);
+    this.coco =
+      typeof annotations === 'string' ? (JSON.parse(readFileSync(annotations, 'utf8')) as CocoInstances) : annotations;
     for (const key of ['images', 'annotations', 'categories'] as const) {
       if (!Array.isArray(this.coco[key])) throw new Error(`CocoDetection: the annotation file has no "${key}" list`);
     }
@@ -148,15 +164,22 @@ export class CocoDetection extends DetectionDataset {
       labels.push(a.category_id);
       crowd.push(a.iscrowd ? 1 : 0);
       if (this.masks) {
-        if (!a.segmentation) throw new Error(`CocoDetection: annotation ${a.id ?? '?'} of image ${info.id} has no segmentation (masks: true)`);
+        if (!a.segmentation)
+          throw new Error(
+            `CocoDetection: annotation ${a.id ?? '?'} of image ${info.id} has no segmentation (masks: true)`,
+          );
         const rle = toRle(a.segmentation, h, w);
         masks.push(rleDecode(rle));
         area.push(a.area ?? rleArea(rle));
       } else area.push(a.area ?? bw * bh);
     }
     const sample: DetectionSample = {
-      image, boxes: boxesTensor(boxes), labels: ints(labels), iscrowd: ints(crowd),
-      area: new Tensor(Float32Array.from(area), [area.length], 'float32'), imageId: info.id,
+      image,
+      boxes: boxesTensor(boxes),
+      labels: ints(labels),
+      iscrowd: ints(crowd),
+      area: new Tensor(Float32Array.from(area), [area.length], 'float32'),
+      imageId: info.id,
     };
     if (this.masks) {
       const m = new Uint8Array(masks.length * h * w);
@@ -191,7 +214,14 @@ export interface VocAnnotation {
 function xmlText(xml: string, tag: string): string | null {
   const m = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`).exec(xml);
   if (!m) return null;
-  return m[1].replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, '$1').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&').trim();
+  return m[1]
+    .replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, '$1')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&')
+    .trim();
 }
 
 /** Parses a Pascal VOC annotation XML (the devkit's format: filename, size, object/name, difficult, bndbox). */
@@ -199,7 +229,8 @@ export function parseVocXml(xml: string, what = 'VOC annotation'): VocAnnotation
   const sizeXml = xmlText(xml, 'size') ?? '';
   const num = (s: string | null, name: string) => {
     const v = Number(s);
-    if (s === null || !Number.isFinite(v)) throw new Error(`parseVocXml: ${what}: <${name}> is missing or not a number (${JSON.stringify(s)})`);
+    if (s === null || !Number.isFinite(v))
+      throw new Error(`parseVocXml: ${what}: <${name}> is missing or not a number (${JSON.stringify(s)})`);
     return v;
   };
   const objects: VocAnnotation['objects'] = [];
@@ -214,12 +245,21 @@ export function parseVocXml(xml: string, what = 'VOC annotation'): VocAnnotation
       name,
       difficult: xmlText(o, 'difficult') === '1',
       truncated: xmlText(o, 'truncated') === '1',
-      box: [num(xmlText(bb, 'xmin'), 'xmin'), num(xmlText(bb, 'ymin'), 'ymin'), num(xmlText(bb, 'xmax'), 'xmax'), num(xmlText(bb, 'ymax'), 'ymax')],
+      box: [
+        num(xmlText(bb, 'xmin'), 'xmin'),
+        num(xmlText(bb, 'ymin'), 'ymin'),
+        num(xmlText(bb, 'xmax'), 'xmax'),
+        num(xmlText(bb, 'ymax'), 'ymax'),
+      ],
     });
   }
   return {
     filename: xmlText(xml, 'filename') ?? '',
-    size: { width: Number(xmlText(sizeXml, 'width') ?? 0), height: Number(xmlText(sizeXml, 'height') ?? 0), depth: Number(xmlText(sizeXml, 'depth') ?? 3) },
+    size: {
+      width: Number(xmlText(sizeXml, 'width') ?? 0),
+      height: Number(xmlText(sizeXml, 'height') ?? 0),
+      depth: Number(xmlText(sizeXml, 'depth') ?? 3),
+    },
     objects,
   };
 }
@@ -253,8 +293,14 @@ export class VocDetection extends DetectionDataset {
     this.classes = (opts.classes ?? VOC_OBJECT_CLASSES).slice();
     this.keepDifficult = opts.keepDifficult ?? true;
     const list = join(this.root, 'ImageSets', 'Main', `${this.imageSet}.txt`);
-    if (!existsSync(list)) throw new Error(`VocDetection: ${list} not found (root must be a VOC folder with JPEGImages/, Annotations/, ImageSets/Main/)`);
-    this.ids = readFileSync(list, 'utf8').split(/\r?\n/).map((l) => l.trim().split(/\s+/)[0]).filter((l) => l.length > 0);
+    if (!existsSync(list))
+      throw new Error(
+        `VocDetection: ${list} not found (root must be a VOC folder with JPEGImages/, Annotations/, ImageSets/Main/)`,
+      );
+    this.ids = readFileSync(list, 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim().split(/\s+/)[0])
+      .filter((l) => l.length > 0);
   }
 
   get length(): number {
@@ -271,19 +317,30 @@ export class VocDetection extends DetectionDataset {
     for (const o of ann.objects) {
       if (o.difficult && !this.keepDifficult) continue;
       const k = this.classes.indexOf(o.name);
-      if (k < 0) throw new Error(`VocDetection: ${xmlPath}: class '${o.name}' is not among the ${this.classes.length} classes`);
+      if (k < 0)
+        throw new Error(`VocDetection: ${xmlPath}: class '${o.name}' is not among the ${this.classes.length} classes`);
       boxes.push(...o.box);
       labels.push(k + 1);
       difficult.push(o.difficult ? 1 : 0);
     }
     const file = ann.filename || `${id}.jpg`;
-    return { image: loadRgb(join(this.root, 'JPEGImages', file)), boxes: boxesTensor(boxes), labels: ints(labels), difficult: ints(difficult), imageId: id };
+    return {
+      image: loadRgb(join(this.root, 'JPEGImages', file)),
+      boxes: boxesTensor(boxes),
+      labels: ints(labels),
+      difficult: ints(difficult),
+      imageId: id,
+    };
   }
 
   override workerSpec(): WorkerSpec | null {
     const t = transformSpec(this.transform);
     if (t === null) return null;
-    const opts: VocDetectionOptions = { imageSet: this.imageSet, classes: this.classes, keepDifficult: this.keepDifficult };
+    const opts: VocDetectionOptions = {
+      imageSet: this.imageSet,
+      classes: this.classes,
+      keepDifficult: this.keepDifficult,
+    };
     if (t) opts.transform = t;
     return { module: import.meta.url, export: 'VocDetection', args: [this.root, opts], construct: true };
   }
@@ -297,25 +354,43 @@ export class VocDetection extends DetectionDataset {
  * `class x1 y1 x2 y2 …` (a normalised polygon, the segmentation variant; its bounding box is taken). Returns xyxy
  * pixel boxes for an image of width × height and the class indices.
  */
-export function parseYoloTxt(text: string, width: number, height: number, what = 'YOLO labels'): { boxes: number[]; labels: number[] } {
+export function parseYoloTxt(
+  text: string,
+  width: number,
+  height: number,
+  what = 'YOLO labels',
+): { boxes: number[]; labels: number[] } {
   const boxes: number[] = [];
   const labels: number[] = [];
   text.split(/\r?\n/).forEach((line, n) => {
     const t = line.trim();
     if (t === '' || t.startsWith('#')) return;
     const v = t.split(/\s+/).map(Number);
-    if (v.some((x) => !Number.isFinite(x)) || v.length < 5 || (v.length > 5 && v.length % 2 === 0) || !Number.isInteger(v[0]) || v[0] < 0) {
-      throw new Error(`parseYoloTxt: ${what} line ${n + 1}: expected "class cx cy w h" or "class x1 y1 x2 y2 …" (normalised), got ${JSON.stringify(t)}`);
+    if (
+      v.some((x) => !Number.isFinite(x)) ||
+      v.length < 5 ||
+      (v.length > 5 && v.length % 2 === 0) ||
+      !Number.isInteger(v[0]) ||
+      v[0] < 0
+    ) {
+      throw new Error(
+        `parseYoloTxt: ${what} line ${n + 1}: expected "class cx cy w h" or "class x1 y1 x2 y2 …" (normalised), got ${JSON.stringify(t)}`,
+      );
     }
     labels.push(v[0]);
     if (v.length === 5) {
       const [, cx, cy, w, h] = v;
       boxes.push((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height);
     } else {
-      let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+      let x1 = Infinity,
+        y1 = Infinity,
+        x2 = -Infinity,
+        y2 = -Infinity;
       for (let k = 1; k < v.length; k += 2) {
-        x1 = Math.min(x1, v[k]); x2 = Math.max(x2, v[k]);
-        y1 = Math.min(y1, v[k + 1]); y2 = Math.max(y2, v[k + 1]);
+        x1 = Math.min(x1, v[k]);
+        x2 = Math.max(x2, v[k]);
+        y1 = Math.min(y1, v[k + 1]);
+        y2 = Math.max(y2, v[k + 1]);
       }
       boxes.push(x1 * width, y1 * height, x2 * width, y2 * height);
     }
@@ -344,7 +419,9 @@ export class YoloDetection extends DetectionDataset {
     this.imagesDir = join(this.root, opts.images ?? 'images');
     this.labelsDir = join(this.root, opts.labels ?? 'labels');
     if (!existsSync(this.imagesDir)) throw new Error(`YoloDetection: image folder ${this.imagesDir} not found`);
-    this.files = readdirSync(this.imagesDir).filter((f) => ['.jpg', '.jpeg', '.png'].includes(extname(f).toLowerCase())).sort();
+    this.files = readdirSync(this.imagesDir)
+      .filter((f) => ['.jpg', '.jpeg', '.png'].includes(extname(f).toLowerCase()))
+      .sort();
   }
 
   get length(): number {
@@ -356,7 +433,9 @@ export class YoloDetection extends DetectionDataset {
     const image = loadRgb(join(this.imagesDir, file));
     const stem = basename(file, extname(file));
     const labelPath = join(this.labelsDir, `${stem}.txt`);
-    const { boxes, labels } = existsSync(labelPath) ? parseYoloTxt(readFileSync(labelPath, 'utf8'), image.shape[2], image.shape[1], labelPath) : { boxes: [], labels: [] };
+    const { boxes, labels } = existsSync(labelPath)
+      ? parseYoloTxt(readFileSync(labelPath, 'utf8'), image.shape[2], image.shape[1], labelPath)
+      : { boxes: [], labels: [] };
     return { image, boxes: boxesTensor(boxes), labels: ints(labels), imageId: stem };
   }
 

@@ -17,7 +17,13 @@ import { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
 import { insideShape, mix, SHAPE_KINDS, type ShapeKind } from './shapes.js';
-import { applyTransform, reviveTransform, transformSpec, type TransformLike, type TransformSpec } from './transform-base.js';
+import {
+  applyTransform,
+  reviveTransform,
+  transformSpec,
+  type TransformLike,
+  type TransformSpec,
+} from './transform-base.js';
 import type { ImageSample } from './transforms.js';
 import type { DetectionSample } from './detection-datasets.js';
 // Registers ScaleJitter / SanitizeBoxes so specs naming them revive in worker threads.
@@ -54,11 +60,16 @@ function valueNoise(g: Generator, S: number, cells: number): Float32Array {
   const out = new Float32Array(S * S);
   for (let y = 0; y < S; y++) {
     const fy = (y / S) * cells;
-    const y0 = Math.floor(fy), ty = fy - y0;
+    const y0 = Math.floor(fy),
+      ty = fy - y0;
     for (let x = 0; x < S; x++) {
       const fx = (x / S) * cells;
-      const x0 = Math.floor(fx), tx = fx - x0;
-      const a = lattice[y0 * n + x0], b = lattice[y0 * n + x0 + 1], c = lattice[(y0 + 1) * n + x0], d = lattice[(y0 + 1) * n + x0 + 1];
+      const x0 = Math.floor(fx),
+        tx = fx - x0;
+      const a = lattice[y0 * n + x0],
+        b = lattice[y0 * n + x0 + 1],
+        c = lattice[(y0 + 1) * n + x0],
+        d = lattice[(y0 + 1) * n + x0 + 1];
       out[y * S + x] = (a * (1 - tx) + b * tx) * (1 - ty) + (c * (1 - tx) + d * tx) * ty;
     }
   }
@@ -87,17 +98,26 @@ export class DetectionScenes extends Dataset<DetectionSample> {
     this.radius = opts.radius ? [opts.radius[0], opts.radius[1]] : [0.04, 0.24];
     this.minVisible = opts.minVisible ?? 0.4;
     this.noise = opts.noise ?? 0.06;
-    if (!Number.isInteger(this.n) || this.n < 0) throw new Error(`DetectionScenes: n must be a non-negative integer, got ${this.n}`);
-    if (!Number.isInteger(this.size) || this.size < 16) throw new Error(`DetectionScenes: size must be an integer ≥ 16, got ${this.size}`);
+    if (!Number.isInteger(this.n) || this.n < 0)
+      throw new Error(`DetectionScenes: n must be a non-negative integer, got ${this.n}`);
+    if (!Number.isInteger(this.size) || this.size < 16)
+      throw new Error(`DetectionScenes: size must be an integer ≥ 16, got ${this.size}`);
     if (this.classes.length === 0) throw new Error('DetectionScenes: classes must not be empty');
-    for (const c of this.classes) if (!SHAPE_KINDS.includes(c)) throw new Error(`DetectionScenes: unknown shape '${c}' (known: ${SHAPE_KINDS.join(', ')})`);
+    for (const c of this.classes)
+      if (!SHAPE_KINDS.includes(c))
+        throw new Error(`DetectionScenes: unknown shape '${c}' (known: ${SHAPE_KINDS.join(', ')})`);
     if (!(Number.isInteger(this.objects[0]) && this.objects[0] >= 1 && this.objects[1] >= this.objects[0])) {
-      throw new Error(`DetectionScenes: objects must be a [min, max] range of positive integers, got ${JSON.stringify(opts.objects)}`);
+      throw new Error(
+        `DetectionScenes: objects must be a [min, max] range of positive integers, got ${JSON.stringify(opts.objects)}`,
+      );
     }
     if (!(this.radius[0] > 0 && this.radius[1] >= this.radius[0] && this.radius[1] <= 0.5)) {
-      throw new Error(`DetectionScenes: radius must be a [min, max] range within (0, 0.5], got ${JSON.stringify(opts.radius)}`);
+      throw new Error(
+        `DetectionScenes: radius must be a [min, max] range within (0, 0.5], got ${JSON.stringify(opts.radius)}`,
+      );
     }
-    if (!(this.minVisible >= 0 && this.minVisible <= 1)) throw new Error(`DetectionScenes: minVisible must be in [0, 1], got ${this.minVisible}`);
+    if (!(this.minVisible >= 0 && this.minVisible <= 1))
+      throw new Error(`DetectionScenes: minVisible must be in [0, 1], got ${this.minVisible}`);
     this.transform = reviveTransform(opts.transform);
   }
 
@@ -127,9 +147,12 @@ export class DetectionScenes extends Dataset<DetectionSample> {
       for (let y = 0; y < S; y++) {
         for (let x = 0; x < S; x++) {
           const u = x * Math.cos(ang) + y * Math.sin(ang);
-          t[y * S + x] = kind === 1 ? 0.5 + 0.5 * Math.sin(2 * Math.PI * freq * u)
-            : kind === 2 ? (Math.floor(x / cell) + Math.floor(y / cell)) % 2
-              : u / (S * 1.5) + 0.2;
+          t[y * S + x] =
+            kind === 1
+              ? 0.5 + 0.5 * Math.sin(2 * Math.PI * freq * u)
+              : kind === 2
+                ? (Math.floor(x / cell) + Math.floor(y / cell)) % 2
+                : u / (S * 1.5) + 0.2;
         }
       }
     }
@@ -143,9 +166,13 @@ export class DetectionScenes extends Dataset<DetectionSample> {
     const lines = Math.floor(g.random() * 6);
     for (let l = 0; l < lines; l++) {
       const col = [g.random(), g.random(), g.random()];
-      const x0 = g.random() * S, y0 = g.random() * S, len = S * (0.1 + 0.4 * g.random()), a = 2 * Math.PI * g.random();
+      const x0 = g.random() * S,
+        y0 = g.random() * S,
+        len = S * (0.1 + 0.4 * g.random()),
+        a = 2 * Math.PI * g.random();
       for (let s = 0; s < len; s += 0.5) {
-        const x = Math.floor(x0 + Math.cos(a) * s), y = Math.floor(y0 + Math.sin(a) * s);
+        const x = Math.floor(x0 + Math.cos(a) * s),
+          y = Math.floor(y0 + Math.sin(a) * s);
         if (x < 0 || y < 0 || x >= S || y >= S) continue;
         for (let c = 0; c < 3; c++) img[c * plane + y * S + x] = col[c];
       }
@@ -172,7 +199,8 @@ export class DetectionScenes extends Dataset<DetectionSample> {
       const cx = r * 0.5 + (S - r) * g.random();
       const cy = r * 0.5 + (S - r) * g.random();
       const theta = 2 * Math.PI * g.random();
-      const cos = Math.cos(theta), sin = Math.sin(theta);
+      const cos = Math.cos(theta),
+        sin = Math.sin(theta);
       const fg = [g.random(), g.random(), g.random()];
       const fill = Math.floor(g.random() * 3);
       const stripe = (2 + 4 * g.random()) / r;
@@ -183,12 +211,17 @@ export class DetectionScenes extends Dataset<DetectionSample> {
       const hi = (v: number) => Math.min(S - 1, Math.ceil(v + r * 1.2 + 1));
       for (let y = lo(cy); y <= hi(cy); y++) {
         for (let x = lo(cx); x <= hi(cx); x++) {
-          const dx = (x + 0.5 - cx) / r, dy = (y + 0.5 - cy) / r;
+          const dx = (x + 0.5 - cx) / r,
+            dy = (y + 0.5 - cy) / r;
           if (!insideShape(kind, cos * dx + sin * dy, -sin * dx + cos * dy)) continue;
           area++;
           owner[y * S + x] = k;
-          const alt = fill === 1 ? Math.sin((dx * Math.cos(stripeAng) + dy * Math.sin(stripeAng)) * r * stripe * Math.PI) > 0
-            : fill === 2 ? g.random() < 0.25 : false;
+          const alt =
+            fill === 1
+              ? Math.sin((dx * Math.cos(stripeAng) + dy * Math.sin(stripeAng)) * r * stripe * Math.PI) > 0
+              : fill === 2
+                ? g.random() < 0.25
+                : false;
           const col = alt ? fg2 : fg;
           for (let ch = 0; ch < 3; ch++) img[ch * plane + y * S + x] = col[ch];
         }
@@ -198,7 +231,10 @@ export class DetectionScenes extends Dataset<DetectionSample> {
     }
     // Visible extent of every object.
     const vis = new Int32Array(count);
-    const x1 = new Int32Array(count).fill(S), y1 = new Int32Array(count).fill(S), x2 = new Int32Array(count).fill(-1), y2 = new Int32Array(count).fill(-1);
+    const x1 = new Int32Array(count).fill(S),
+      y1 = new Int32Array(count).fill(S),
+      x2 = new Int32Array(count).fill(-1),
+      y2 = new Int32Array(count).fill(-1);
     for (let y = 0; y < S; y++) {
       for (let x = 0; x < S; x++) {
         const k = owner[y * S + x];
@@ -223,9 +259,17 @@ export class DetectionScenes extends Dataset<DetectionSample> {
     return {
       image: new Tensor(img, [3, S, S], 'float32'),
       boxes: new Tensor(boxes, [kept.length, 4], 'float32'),
-      labels: new Tensor(Int32Array.from(kept, (k) => cls[k]), [kept.length], 'int32'),
+      labels: new Tensor(
+        Int32Array.from(kept, (k) => cls[k]),
+        [kept.length],
+        'int32',
+      ),
       mask: new Tensor(masks, [kept.length, S, S], 'uint8'),
-      area: new Tensor(Float32Array.from(kept, (k) => vis[k]), [kept.length], 'float32'),
+      area: new Tensor(
+        Float32Array.from(kept, (k) => vis[k]),
+        [kept.length],
+        'float32',
+      ),
       iscrowd: new Tensor(new Int32Array(kept.length), [kept.length], 'int32'),
       imageId: i,
     };
@@ -235,8 +279,14 @@ export class DetectionScenes extends Dataset<DetectionSample> {
     const t = transformSpec(this.transform);
     if (t === null) return null;
     const opts: DetectionScenesOptions = {
-      n: this.n, size: this.size, seed: this.seed, classes: this.classes, objects: this.objects, radius: this.radius,
-      minVisible: this.minVisible, noise: this.noise,
+      n: this.n,
+      size: this.size,
+      seed: this.seed,
+      classes: this.classes,
+      objects: this.objects,
+      radius: this.radius,
+      minVisible: this.minVisible,
+      noise: this.noise,
     };
     if (t) opts.transform = t;
     return { module: import.meta.url, export: 'DetectionScenes', args: [opts], construct: true };

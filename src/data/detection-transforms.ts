@@ -19,13 +19,17 @@ export class ScaleJitter extends ImageTransform {
   readonly scaleRange: [number, number];
   readonly interpolation: Interpolation;
 
-  constructor(targetSize: readonly [number, number], opts: { scaleRange?: readonly [number, number]; interpolation?: Interpolation; generator?: Generator } = {}) {
+  constructor(
+    targetSize: readonly [number, number],
+    opts: { scaleRange?: readonly [number, number]; interpolation?: Interpolation; generator?: Generator } = {},
+  ) {
     super(opts.generator);
     if (targetSize.length !== 2 || !targetSize.every((v) => Number.isInteger(v) && v > 0)) {
       throw new Error(`ScaleJitter: targetSize must be [h, w] positive integers, got ${JSON.stringify(targetSize)}`);
     }
     const r = opts.scaleRange ?? [0.1, 2.0];
-    if (!(r[0] > 0 && r[1] >= r[0])) throw new Error(`ScaleJitter: scaleRange must be [min, max] with 0 < min ≤ max, got ${JSON.stringify(r)}`);
+    if (!(r[0] > 0 && r[1] >= r[0]))
+      throw new Error(`ScaleJitter: scaleRange must be [min, max] with 0 < min ≤ max, got ${JSON.stringify(r)}`);
     this.targetSize = [targetSize[0], targetSize[1]];
     this.scaleRange = [r[0], r[1]];
     this.interpolation = opts.interpolation ?? 'bilinear';
@@ -77,14 +81,16 @@ export class SanitizeBoxes extends ImageTransform {
     for (let i = 0; i < k; i++) {
       const w = b[4 * i + 2] - b[4 * i];
       const h = b[4 * i + 3] - b[4 * i + 1];
-      if (w >= this.minSize && h >= this.minSize && [0, 1, 2, 3].every((c) => Number.isFinite(b[4 * i + c]))) keep.push(i);
+      if (w >= this.minSize && h >= this.minSize && [0, 1, 2, 3].every((c) => Number.isFinite(b[4 * i + c])))
+        keep.push(i);
     }
     if (keep.length === k) return x;
     const out: ImageSample = { ...x, boxes: rows(x.boxes, keep) };
     for (const key of this.labelsKeys) {
       const v = x[key];
       if (!(v instanceof Tensor)) continue;
-      if (v.shape[0] !== k) throw new Error(`SanitizeBoxes: sample.${key} has shape ${formatShape(v.shape)} but there are ${k} boxes`);
+      if (v.shape[0] !== k)
+        throw new Error(`SanitizeBoxes: sample.${key} has shape ${formatShape(v.shape)} but there are ${k} boxes`);
       out[key] = rows(v, keep);
     }
     if (x.mask instanceof Tensor && x.mask.shape.length === 3 && x.mask.shape[0] === k) out.mask = rows(x.mask, keep);
@@ -105,4 +111,5 @@ function rows(t: Tensor, keep: readonly number[]): Tensor {
   return out;
 }
 
-for (const ctor of [ScaleJitter, SanitizeBoxes]) registerTransform(ctor.name, ctor as unknown as new (...args: never[]) => Transform<unknown, unknown>);
+for (const ctor of [ScaleJitter, SanitizeBoxes])
+  registerTransform(ctor.name, ctor as unknown as new (...args: never[]) => Transform<unknown, unknown>);

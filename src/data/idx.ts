@@ -6,11 +6,36 @@
  * (big-endian). Files may be gzipped (detected by the gzip magic bytes, not the name).
  */
 // Node built-ins through the platform seam (../io/fs.ts), so a browser bundle can include this module.
-import { readFileSync, renameSync, rmSync, writeFileSync, dirname, join, zlibConstants, gunzipSync, gzipSync } from '../io/fs.js';
+import {
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  dirname,
+  join,
+  zlibConstants,
+  gunzipSync,
+  gzipSync,
+} from '../io/fs.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
-import { embeddedDataDir, FASHION_MNIST_SOURCE, locateFiles, MNIST_SOURCE, downloadDataset, cacheDir, explicitRoot, type DatasetSource } from './locate.js';
-import { transformPair, transformOptions, reviveTransform, type TransformLike, type TransformSpec } from './transform-base.js';
+import {
+  embeddedDataDir,
+  FASHION_MNIST_SOURCE,
+  locateFiles,
+  MNIST_SOURCE,
+  downloadDataset,
+  cacheDir,
+  explicitRoot,
+  type DatasetSource,
+} from './locate.js';
+import {
+  transformPair,
+  transformOptions,
+  reviveTransform,
+  type TransformLike,
+  type TransformSpec,
+} from './transform-base.js';
 
 /** IDX element types. */
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -48,7 +73,8 @@ function declaredIdxBytes(head: Uint8Array): number | null {
   const header = 4 + 4 * head[3];
   if (head.length < header) return null;
   let count = 1;
-  for (let d = 0; d < head[3]; d++) count *= ((head[4 + 4 * d] << 24) | (head[5 + 4 * d] << 16) | (head[6 + 4 * d] << 8) | head[7 + 4 * d]) >>> 0;
+  for (let d = 0; d < head[3]; d++)
+    count *= ((head[4 + 4 * d] << 24) | (head[5 + 4 * d] << 16) | (head[6 + 4 * d] << 8) | head[7 + 4 * d]) >>> 0;
   return header + count * info.bytes;
 }
 
@@ -76,14 +102,19 @@ function gunzipIdx(raw: Buffer, path: string): Uint8Array {
   if (declared > MAX_IDX_BYTES || declared > physical) {
     throw new Error(
       `${path}: the IDX header declares ${declared} bytes, ` +
-      (declared > MAX_IDX_BYTES ? `more than the ${MAX_IDX_BYTES}-byte limit for IDX files` : `more than ${raw.length} gzip bytes can expand to (corrupt header)`),
+        (declared > MAX_IDX_BYTES
+          ? `more than the ${MAX_IDX_BYTES}-byte limit for IDX files`
+          : `more than ${raw.length} gzip bytes can expand to (corrupt header)`),
     );
   }
   try {
     return gunzipSync(raw, { maxOutputLength: declared + 1 });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`${path}: corrupt: the gzip data inflates to more than the ${declared} bytes its IDX header declares`);
+    if (err.code === 'ERR_BUFFER_TOO_LARGE')
+      throw new Error(
+        `${path}: corrupt: the gzip data inflates to more than the ${declared} bytes its IDX header declares`,
+      );
     throw new Error(`${path}: corrupt or truncated gzip data (${err.message})`);
   }
 }
@@ -105,14 +136,22 @@ export function readMaybeGzip(path: string): Uint8Array {
 export function parseIdx(bytes: Uint8Array, name: string): IdxData {
   if (bytes.length < 4) throw new Error(`${name}: truncated: ${bytes.length} bytes is too short for an IDX header`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new Error(`${name}: not an IDX file: magic number starts with 0x${hex(bytes[0])}${hex(bytes[1])}, expected 0x0000`);
+    throw new Error(
+      `${name}: not an IDX file: magic number starts with 0x${hex(bytes[0])}${hex(bytes[1])}, expected 0x0000`,
+    );
   }
   const info = TYPE_CODES[bytes[2]];
-  if (!info) throw new Error(`${name}: not an IDX file: unknown type code 0x${hex(bytes[2])} (expected 0x08, 0x09, 0x0B, 0x0C, 0x0D or 0x0E)`);
+  if (!info)
+    throw new Error(
+      `${name}: not an IDX file: unknown type code 0x${hex(bytes[2])} (expected 0x08, 0x09, 0x0B, 0x0C, 0x0D or 0x0E)`,
+    );
   const ndim = bytes[3];
   if (ndim === 0) throw new Error(`${name}: corrupt IDX header: 0 dimensions`);
   const headerBytes = 4 + 4 * ndim;
-  if (bytes.length < headerBytes) throw new Error(`${name}: truncated: header declares ${ndim} dimensions (${headerBytes} header bytes), file has ${bytes.length} bytes`);
+  if (bytes.length < headerBytes)
+    throw new Error(
+      `${name}: truncated: header declares ${ndim} dimensions (${headerBytes} header bytes), file has ${bytes.length} bytes`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   for (let d = 0; d < ndim; d++) dims.push(view.getUint32(4 + 4 * d, false));
@@ -120,18 +159,39 @@ export function parseIdx(bytes: Uint8Array, name: string): IdxData {
   const need = count * info.bytes;
   const have = bytes.length - headerBytes;
   if (have < need) {
-    throw new Error(`${name}: truncated: header says ${dims.join('×')}${info.bytes > 1 ? `×${info.bytes} bytes` : ''} = ${need} bytes, file has ${have}`);
+    throw new Error(
+      `${name}: truncated: header says ${dims.join('×')}${info.bytes > 1 ? `×${info.bytes} bytes` : ''} = ${need} bytes, file has ${have}`,
+    );
   }
-  if (have > need) throw new Error(`${name}: corrupt: header says ${dims.join('×')} = ${need} data bytes, but the file has ${have - need} extra bytes`);
+  if (have > need)
+    throw new Error(
+      `${name}: corrupt: header says ${dims.join('×')} = ${need} data bytes, but the file has ${have - need} extra bytes`,
+    );
   let data: IdxData['data'];
   const o = headerBytes;
   switch (info.type) {
-    case 'uint8': data = bytes.slice(o, o + need); break;
-    case 'int8': data = Int32Array.from(new Int8Array(bytes.buffer, bytes.byteOffset + o, count)); break;
-    case 'int16': data = new Int32Array(count); for (let i = 0; i < count; i++) data[i] = view.getInt16(o + 2 * i, false); break;
-    case 'int32': data = new Int32Array(count); for (let i = 0; i < count; i++) data[i] = view.getInt32(o + 4 * i, false); break;
-    case 'float32': data = new Float32Array(count); for (let i = 0; i < count; i++) data[i] = view.getFloat32(o + 4 * i, false); break;
-    case 'float64': data = new Float64Array(count); for (let i = 0; i < count; i++) data[i] = view.getFloat64(o + 8 * i, false); break;
+    case 'uint8':
+      data = bytes.slice(o, o + need);
+      break;
+    case 'int8':
+      data = Int32Array.from(new Int8Array(bytes.buffer, bytes.byteOffset + o, count));
+      break;
+    case 'int16':
+      data = new Int32Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getInt16(o + 2 * i, false);
+      break;
+    case 'int32':
+      data = new Int32Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getInt32(o + 4 * i, false);
+      break;
+    case 'float32':
+      data = new Float32Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getFloat32(o + 4 * i, false);
+      break;
+    case 'float64':
+      data = new Float64Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getFloat64(o + 8 * i, false);
+      break;
   }
   return { type: info.type, dims, data };
 }
@@ -146,7 +206,8 @@ export function encodeIdx(data: ArrayLike<number>, dims: readonly number[], type
   const code = Number(Object.keys(TYPE_CODES).find((k) => TYPE_CODES[Number(k)].type === type));
   const { bytes: size } = TYPE_CODES[code];
   const count = dims.reduce((a, b) => a * b, 1);
-  if (count !== data.length) throw new Error(`encodeIdx: dims ${dims.join('×')} = ${count} values, data has ${data.length}`);
+  if (count !== data.length)
+    throw new Error(`encodeIdx: dims ${dims.join('×')} = ${count} values, data has ${data.length}`);
   const header = 4 + 4 * dims.length;
   const out = new Uint8Array(header + count * size);
   const view = new DataView(out.buffer);
@@ -156,19 +217,36 @@ export function encodeIdx(data: ArrayLike<number>, dims: readonly number[], type
   for (let i = 0; i < count; i++) {
     const p = header + i * size;
     switch (type) {
-      case 'uint8': out[p] = data[i]; break;
-      case 'int8': view.setInt8(p, data[i]); break;
-      case 'int16': view.setInt16(p, data[i], false); break;
-      case 'int32': view.setInt32(p, data[i], false); break;
-      case 'float32': view.setFloat32(p, data[i], false); break;
-      case 'float64': view.setFloat64(p, data[i], false); break;
+      case 'uint8':
+        out[p] = data[i];
+        break;
+      case 'int8':
+        view.setInt8(p, data[i]);
+        break;
+      case 'int16':
+        view.setInt16(p, data[i], false);
+        break;
+      case 'int32':
+        view.setInt32(p, data[i], false);
+        break;
+      case 'float32':
+        view.setFloat32(p, data[i], false);
+        break;
+      case 'float64':
+        view.setFloat64(p, data[i], false);
+        break;
     }
   }
   return out;
 }
 
 /** Writes an IDX file, gzipped when the path ends in `.gz` (written to a temp file, then renamed). */
-export function writeIdx(path: string, data: ArrayLike<number>, dims: readonly number[], type: IdxType = 'uint8'): void {
+export function writeIdx(
+  path: string,
+  data: ArrayLike<number>,
+  dims: readonly number[],
+  type: IdxType = 'uint8',
+): void {
   let bytes = encodeIdx(data, dims, type);
   if (path.endsWith('.gz')) bytes = gzipSync(bytes, { level: 9 });
   const tmp = `${path}.${process.pid}.tmp`;
@@ -207,7 +285,18 @@ export interface MNISTOptions {
  */
 export class MNIST extends Dataset<[Tensor, number]> {
   /** Class names, index = label. */
-  static readonly classes: readonly string[] = ['0 - zero', '1 - one', '2 - two', '3 - three', '4 - four', '5 - five', '6 - six', '7 - seven', '8 - eight', '9 - nine'];
+  static readonly classes: readonly string[] = [
+    '0 - zero',
+    '1 - one',
+    '2 - two',
+    '3 - three',
+    '4 - four',
+    '5 - five',
+    '6 - six',
+    '7 - seven',
+    '8 - eight',
+    '9 - nine',
+  ];
   protected static readonly source: DatasetSource = MNIST_SOURCE;
   readonly train: boolean;
   readonly imagesPath: string;
@@ -230,7 +319,8 @@ export class MNIST extends Dataset<[Tensor, number]> {
     let files: string[];
     if (opts.files) files = [opts.files.images, opts.files.labels];
     else if (opts.subset === 'embedded') files = ctor.embeddedFiles(bases);
-    else if (opts.subset !== undefined) throw new Error(`${ctor.name}: unknown subset '${String(opts.subset)}' (expected 'embedded')`);
+    else if (opts.subset !== undefined)
+      throw new Error(`${ctor.name}: unknown subset '${String(opts.subset)}' (expected 'embedded')`);
     else {
       files = locateFiles(ctor.source.name, bases, {
         root: opts.root,
@@ -242,18 +332,27 @@ export class MNIST extends Dataset<[Tensor, number]> {
     const images = readIdx(this.imagesPath);
     const labels = readIdx(this.labelsPath);
     if (images.type !== 'uint8' || images.dims.length !== 3) {
-      throw new Error(`${this.imagesPath}: expected uint8 images of shape N×H×W (idx3-ubyte), got ${images.type} ${images.dims.join('×')}`);
+      throw new Error(
+        `${this.imagesPath}: expected uint8 images of shape N×H×W (idx3-ubyte), got ${images.type} ${images.dims.join('×')}`,
+      );
     }
     if (labels.type !== 'uint8' || labels.dims.length !== 1) {
-      throw new Error(`${this.labelsPath}: expected uint8 labels of shape N (idx1-ubyte), got ${labels.type} ${labels.dims.join('×')}`);
+      throw new Error(
+        `${this.labelsPath}: expected uint8 labels of shape N (idx1-ubyte), got ${labels.type} ${labels.dims.join('×')}`,
+      );
     }
     if (images.dims[0] !== labels.dims[0]) {
-      throw new Error(`${ctor.name}: ${this.imagesPath} has ${images.dims[0]} images but ${this.labelsPath} has ${labels.dims[0]} labels`);
+      throw new Error(
+        `${ctor.name}: ${this.imagesPath} has ${images.dims[0]} images but ${this.labelsPath} has ${labels.dims[0]} labels`,
+      );
     }
     const numClasses = ctor.classes.length;
     const lab = labels.data;
     for (let i = 0; i < lab.length; i++) {
-      if (lab[i] >= numClasses) throw new Error(`${this.labelsPath}: label ${lab[i]} at index ${i} is outside the ${numClasses} classes [0, ${numClasses - 1}]`);
+      if (lab[i] >= numClasses)
+        throw new Error(
+          `${this.labelsPath}: label ${lab[i]} at index ${i} is outside the ${numClasses} classes [0, ${numClasses - 1}]`,
+        );
     }
     this.data = new Tensor(images.data, images.dims, 'uint8');
     this.targets = new Tensor(Int32Array.from(lab), [lab.length], 'int32');
@@ -263,7 +362,9 @@ export class MNIST extends Dataset<[Tensor, number]> {
 
   /** Paths of the embedded subset's files. */
   protected static embeddedFiles(bases: string[]): string[] {
-    throw new Error(`${this.name}: no embedded subset ships with tatami (only FashionMNIST has one); bases ${bases.join(', ')}`);
+    throw new Error(
+      `${this.name}: no embedded subset ships with tatami (only FashionMNIST has one); bases ${bases.join(', ')}`,
+    );
   }
 
   /**
@@ -273,7 +374,13 @@ export class MNIST extends Dataset<[Tensor, number]> {
   static async download(opts: { root?: string } = {}): Promise<string> {
     const src = this.source;
     try {
-      return dirname(locateFiles(src.name, src.files.map((f) => f.name.replace(/\.gz$/, '')), { root: opts.root, torchvisionFolder: src.torchvisionFolder })[0]);
+      return dirname(
+        locateFiles(
+          src.name,
+          src.files.map((f) => f.name.replace(/\.gz$/, '')),
+          { root: opts.root, torchvisionFolder: src.torchvisionFolder },
+        )[0],
+      );
     } catch {
       const root = explicitRoot(opts.root);
       return downloadDataset(src, root ?? cacheDir(src.name));
@@ -284,13 +391,19 @@ export class MNIST extends Dataset<[Tensor, number]> {
    * Builds the dataset, first downloading the official files when `download` is true and no search location has
    * them (the constructor itself never touches the network): `await FashionMNIST.load({ download: true })`.
    */
-  static async load<D extends MNIST>(this: new (opts?: MNISTOptions) => D, opts: MNISTOptions & { download?: boolean } = {}): Promise<D> {
+  static async load<D extends MNIST>(
+    this: new (opts?: MNISTOptions) => D,
+    opts: MNISTOptions & { download?: boolean } = {},
+  ): Promise<D> {
     const { download, ...rest } = opts;
     if (download && !rest.files && rest.subset === undefined) {
       const ctor = this as unknown as typeof MNIST;
       const prefix = (rest.train ?? true) ? 'train' : 't10k';
       try {
-        locateFiles(ctor.source.name, [`${prefix}-images-idx3-ubyte`, `${prefix}-labels-idx1-ubyte`], { root: rest.root, torchvisionFolder: ctor.source.torchvisionFolder });
+        locateFiles(ctor.source.name, [`${prefix}-images-idx3-ubyte`, `${prefix}-labels-idx1-ubyte`], {
+          root: rest.root,
+          torchvisionFolder: ctor.source.torchvisionFolder,
+        });
       } catch {
         const dir = await ctor.download({ root: rest.root });
         return new this({ ...rest, root: dir });
@@ -333,7 +446,11 @@ export class MNIST extends Dataset<[Tensor, number]> {
   override workerSpec(): WorkerSpec | null {
     const transforms = transformOptions(this.transform, this.targetTransform);
     if (transforms === null) return null;
-    const args: MNISTOptions = { train: this.train, files: { images: this.imagesPath, labels: this.labelsPath }, ...transforms };
+    const args: MNISTOptions = {
+      train: this.train,
+      files: { images: this.imagesPath, labels: this.labelsPath },
+      ...transforms,
+    };
     return { module: import.meta.url, export: (this.constructor as typeof MNIST).name, args: [args], construct: true };
   }
 }
@@ -344,7 +461,18 @@ export class MNIST extends Dataset<[Tensor, number]> {
  * download); without it the full dataset is searched as described in locate.ts.
  */
 export class FashionMNIST extends MNIST {
-  static override readonly classes: readonly string[] = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+  static override readonly classes: readonly string[] = [
+    'T-shirt/top',
+    'Trouser',
+    'Pullover',
+    'Dress',
+    'Coat',
+    'Sandal',
+    'Shirt',
+    'Sneaker',
+    'Bag',
+    'Ankle boot',
+  ];
   protected static override readonly source: DatasetSource = FASHION_MNIST_SOURCE;
 
   protected static override embeddedFiles(bases: string[]): string[] {

@@ -10,7 +10,13 @@ import { extname, join, resolve } from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
 import { readImage, type ImageReadMode } from '../io/image.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
-import { transformPair, transformOptions, reviveTransform, type TransformLike, type TransformSpec } from './transform-base.js';
+import {
+  transformPair,
+  transformOptions,
+  reviveTransform,
+  type TransformLike,
+  type TransformSpec,
+} from './transform-base.js';
 
 /** Options of ImageFolder. */
 export interface ImageFolderOptions {
@@ -39,21 +45,32 @@ export class ImageFolder extends Dataset<[Tensor, number]> {
   constructor(root: string, opts: ImageFolderOptions = {}) {
     super();
     this.root = resolve(root);
-    this.extensions = (opts.extensions ?? ['.png', '.jpg', '.jpeg']).map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase());
+    this.extensions = (opts.extensions ?? ['.png', '.jpg', '.jpeg']).map((e) =>
+      (e.startsWith('.') ? e : `.${e}`).toLowerCase(),
+    );
     this.mode = opts.mode ?? 'rgb';
-    if (!existsSync(this.root) || !statSync(this.root).isDirectory()) throw new Error(`ImageFolder: ${this.root}: directory not found`);
-    this.classes = readdirSync(this.root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-    if (this.classes.length === 0) throw new Error(`ImageFolder: ${this.root}: no class folders found (expected one sub-directory per class)`);
+    if (!existsSync(this.root) || !statSync(this.root).isDirectory())
+      throw new Error(`ImageFolder: ${this.root}: directory not found`);
+    this.classes = readdirSync(this.root, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+    if (this.classes.length === 0)
+      throw new Error(`ImageFolder: ${this.root}: no class folders found (expected one sub-directory per class)`);
     this.classToIdx = Object.fromEntries(this.classes.map((c, i) => [c, i]));
     this.samples = [];
     const empty: string[] = [];
     this.classes.forEach((c, idx) => {
-      const files = walk(join(this.root, c)).filter((f) => this.extensions.includes(extname(f).toLowerCase())).sort();
+      const files = walk(join(this.root, c))
+        .filter((f) => this.extensions.includes(extname(f).toLowerCase()))
+        .sort();
       if (files.length === 0) empty.push(c);
       for (const f of files) this.samples.push([f, idx]);
     });
     if (empty.length) {
-      throw new Error(`ImageFolder: ${this.root}: found no valid file for the classes ${empty.join(', ')}. Supported extensions are: ${this.extensions.join(', ')}`);
+      throw new Error(
+        `ImageFolder: ${this.root}: found no valid file for the classes ${empty.join(', ')}. Supported extensions are: ${this.extensions.join(', ')}`,
+      );
     }
     this.transform = reviveTransform(opts.transform);
     this.targetTransform = reviveTransform(opts.targetTransform);
@@ -61,7 +78,11 @@ export class ImageFolder extends Dataset<[Tensor, number]> {
 
   /** Labels of all samples (int32 [N]). */
   get targets(): Tensor {
-    return new Tensor(Int32Array.from(this.samples, (s) => s[1]), [this.samples.length], 'int32');
+    return new Tensor(
+      Int32Array.from(this.samples, (s) => s[1]),
+      [this.samples.length],
+      'int32',
+    );
   }
 
   get length(): number {

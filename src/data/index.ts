@@ -33,43 +33,127 @@ export { DataLoader, type DataLoaderOptions } from './dataloader.js';
 export { RandomSampler, SequentialSampler, type Sampler, type RandomSamplerOptions } from './sampler.js';
 export { defaultCollate, type Collated } from './collate.js';
 export { randomSplit, KFold, crossValidate, type Fold, type CrossValidationResult, type Generator_ } from './split.js';
-export { MNIST, FashionMNIST, readIdx, writeIdx, parseIdx, encodeIdx, type IdxData, type IdxType, type MNISTOptions } from './idx.js';
 export {
-  locateFiles, downloadDataset, cacheDir, candidateDirs, embeddedDataDir, FASHION_MNIST_SOURCE, MNIST_SOURCE, SYSTEM_DATASETS_DIR,
-  type DatasetSource, type RemoteFile,
+  MNIST,
+  FashionMNIST,
+  readIdx,
+  writeIdx,
+  parseIdx,
+  encodeIdx,
+  type IdxData,
+  type IdxType,
+  type MNISTOptions,
+} from './idx.js';
+export {
+  locateFiles,
+  downloadDataset,
+  cacheDir,
+  candidateDirs,
+  embeddedDataDir,
+  FASHION_MNIST_SOURCE,
+  MNIST_SOURCE,
+  SYSTEM_DATASETS_DIR,
+  type DatasetSource,
+  type RemoteFile,
 } from './locate.js';
-export { Transform, applyTransform, transformFromSpec, registerTransform, type TransformLike, type TransformSpec, type TransformCtor } from './transform-base.js';
+export {
+  Transform,
+  applyTransform,
+  transformFromSpec,
+  registerTransform,
+  type TransformLike,
+  type TransformSpec,
+  type TransformCtor,
+} from './transform-base.js';
 export { dataGenerator, withDataSeed } from './rng.js';
 export * as transforms from './transforms.js';
 export { CIFAR10, readCifarBatch, type CIFAR10Options } from './cifar.js';
 export {
-  DegradedPairs, gaussianBlur, motionBlur, motionBlurKernel, gaussianNoise, poissonNoise, jpegArtifacts, rainStreaks, downscale,
-  type Degradation, type RainOptions,
+  DegradedPairs,
+  gaussianBlur,
+  motionBlur,
+  motionBlurKernel,
+  gaussianNoise,
+  poissonNoise,
+  jpegArtifacts,
+  rainStreaks,
+  downscale,
+  type Degradation,
+  type RainOptions,
 } from './degradations.js';
 export { ImageFolder, type ImageFolderOptions } from './image-folder.js';
-export { Shapes, detectionCollate, SHAPE_KINDS, type ShapeKind, type ShapesOptions, type ShapesSample, type DetectionBatch } from './shapes.js';
+export {
+  Shapes,
+  detectionCollate,
+  SHAPE_KINDS,
+  type ShapeKind,
+  type ShapesOptions,
+  type ShapesSample,
+  type DetectionBatch,
+} from './shapes.js';
 export type { ImageSample, Sample } from './transforms.js';
 export {
-  rleEncode, rleDecode, rleToString, rleFromString, rleFromPolygon, rleMerge, toRle, rleArea, rleToBbox, rleIntersection, rleIou, bboxIou,
-  type Rle, type CocoSegmentation,
+  rleEncode,
+  rleDecode,
+  rleToString,
+  rleFromString,
+  rleFromPolygon,
+  rleMerge,
+  toRle,
+  rleArea,
+  rleToBbox,
+  rleIntersection,
+  rleIou,
+  bboxIou,
+  type Rle,
+  type CocoSegmentation,
 } from './coco-mask.js';
 export {
-  CocoDetection, VocDetection, YoloDetection, parseVocXml, parseYoloTxt, detectionListCollate,
-  type DetectionSample, type DetectionDatasetOptions, type CocoInstances, type CocoDetectionOptions, type VocAnnotation,
-  type VocDetectionOptions, type YoloDetectionOptions,
+  CocoDetection,
+  VocDetection,
+  YoloDetection,
+  parseVocXml,
+  parseYoloTxt,
+  detectionListCollate,
+  type DetectionSample,
+  type DetectionDatasetOptions,
+  type CocoInstances,
+  type CocoDetectionOptions,
+  type VocAnnotation,
+  type VocDetectionOptions,
+  type YoloDetectionOptions,
 } from './detection-datasets.js';
 export { DetectionScenes, type DetectionScenesOptions } from './detection-scenes.js';
 export { ScaleJitter, SanitizeBoxes, type SanitizeBoxesOptions } from './detection-transforms.js';
 export { resample, padOrCrop, RandomTimeShift, RandomGain, AddNoise } from './audio.js';
 export {
-  SpokenDigits, DIGIT_WORDS, SPOKEN_DIGIT_ACCENTS, SPOKEN_DIGIT_TRAIN_VARIANTS, SPOKEN_DIGIT_TEST_VARIANTS,
-  type SpokenDigitClip, type SpokenDigitsOptions, type SpokenDigitsGenerateOptions,
+  SpokenDigits,
+  DIGIT_WORDS,
+  SPOKEN_DIGIT_ACCENTS,
+  SPOKEN_DIGIT_TRAIN_VARIANTS,
+  SPOKEN_DIGIT_TEST_VARIANTS,
+  type SpokenDigitClip,
+  type SpokenDigitsOptions,
+  type SpokenDigitsGenerateOptions,
 } from './spoken-digits.js';
 export { CTVolumes, RandomFlip3d, RandomCrop3d, type VolumeSample, type CTVolumesOptions } from './volumes.js';
 export { MovingImages, type MovingImagesOptions } from './moving.js';
 export {
-  SegmentationFolder, VOCSegmentation, OxfordIIITPet, SegmentationPairs, readMask, decodeMask, extractTar, VOC_CLASSES, VOC2012_SOURCE,
-  OXFORD_PET_SOURCE, type SegmentationFolderOptions, type VOCSegmentationOptions, type OxfordIIITPetOptions, type MaskOptions, type SegmentationTransform,
+  SegmentationFolder,
+  VOCSegmentation,
+  OxfordIIITPet,
+  SegmentationPairs,
+  readMask,
+  decodeMask,
+  extractTar,
+  VOC_CLASSES,
+  VOC2012_SOURCE,
+  OXFORD_PET_SOURCE,
+  type SegmentationFolderOptions,
+  type VOCSegmentationOptions,
+  type OxfordIIITPetOptions,
+  type MaskOptions,
+  type SegmentationTransform,
 } from './segmentation.js';
 export { SegmentationScenes, type SegmentationScenesOptions } from './segmentation-scenes.js';
 export { RandomScaleCrop, type RandomScaleCropOptions } from './seg-transforms.js';

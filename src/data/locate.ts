@@ -11,7 +11,20 @@
  * Each file may be gzipped (`*.gz`) or raw.
  */
 // Node built-ins through the platform seam (../io/fs.ts), so a browser bundle can include this module.
-import { createHash, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, homedir, dirname, join, resolve, fileURLToPath } from '../io/fs.js';
+import {
+  createHash,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  homedir,
+  dirname,
+  join,
+  resolve,
+  fileURLToPath,
+} from '../io/fs.js';
 
 /** A file of a known dataset, with where to fetch it and its SHA-256 (of the downloaded bytes). */
 export interface RemoteFile {
@@ -116,14 +129,22 @@ export function findFile(dir: string, base: string): string | null {
  * Finds a directory holding all `files` (names without `.gz`) of dataset `name`; returns their paths in order.
  * Throws a message listing where it looked and how to provide the files.
  */
-export function locateFiles(name: string, files: readonly string[], opts: { root?: string; torchvisionFolder?: string; hint?: string } = {}): string[] {
+export function locateFiles(
+  name: string,
+  files: readonly string[],
+  opts: { root?: string; torchvisionFolder?: string; hint?: string } = {},
+): string[] {
   const dirs = candidateDirs(name, opts.root, opts.torchvisionFolder);
   for (const dir of dirs) {
     const found = files.map((f) => findFile(dir, f));
     if (found.every((p) => p !== null)) return found as string[];
   }
-  const partial = dirs.map((d) => [d, files.filter((f) => findFile(d, f) === null)] as const).filter(([d, missing]) => missing.length < files.length && existsSync(d));
-  const partialNote = partial.length ? `\n${partial.map(([d, missing]) => `  ${d} is missing ${missing.join(', ')}`).join('\n')}` : '';
+  const partial = dirs
+    .map((d) => [d, files.filter((f) => findFile(d, f) === null)] as const)
+    .filter(([d, missing]) => missing.length < files.length && existsSync(d));
+  const partialNote = partial.length
+    ? `\n${partial.map(([d, missing]) => `  ${d} is missing ${missing.join(', ')}`).join('\n')}`
+    : '';
   throw new Error(
     `${name}: dataset files not found. Looked for ${files.map((f) => `${f}[.gz]`).join(', ')} in:\n${dirs.map((d) => `  ${d}`).join('\n')}${partialNote}\n` +
       `Put the files in one of these directories (or pass { root: DIR } / --data DIR)${opts.hint ? `; ${opts.hint}` : ''}.`,
@@ -140,7 +161,9 @@ export function embeddedDataDir(sub: string): string {
     if (parent === dir) break;
     dir = parent;
   }
-  throw new Error(`embedded dataset '${sub}' not found: expected a data/${sub} directory above ${dirname(fileURLToPath(import.meta.url))} (it ships with the tatami package)`);
+  throw new Error(
+    `embedded dataset '${sub}' not found: expected a data/${sub} directory above ${dirname(fileURLToPath(import.meta.url))} (it ships with the tatami package)`,
+  );
 }
 
 /** SHA-256 of bytes as lowercase hex. */
@@ -152,7 +175,11 @@ export function sha256(bytes: Uint8Array): string {
  * Downloads the files of `source` that `dir` lacks, verifying each SHA-256; each file is written to a temporary
  * name and renamed into place, so an interrupted download never leaves a partial file under the final name.
  */
-export async function downloadDataset(source: DatasetSource, dir: string = cacheDir(source.name), opts: { timeoutMs?: number; fetchImpl?: typeof fetch } = {}): Promise<string> {
+export async function downloadDataset(
+  source: DatasetSource,
+  dir: string = cacheDir(source.name),
+  opts: { timeoutMs?: number; fetchImpl?: typeof fetch } = {},
+): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const doFetch = opts.fetchImpl ?? fetch;
   for (const file of source.files) {

@@ -41,7 +41,10 @@ export class MovingImages extends Dataset<[Tensor, number | Tensor]> {
   private readonly n: number;
   private readonly transform?: TransformLike<Tensor, Tensor>;
 
-  constructor(readonly base: Dataset<[Tensor, number]>, opts: MovingImagesOptions = {}) {
+  constructor(
+    readonly base: Dataset<[Tensor, number]>,
+    opts: MovingImagesOptions = {},
+  ) {
     super();
     this.frames = opts.frames ?? 10;
     this.size = opts.size ?? 64;
@@ -50,8 +53,10 @@ export class MovingImages extends Dataset<[Tensor, number | Tensor]> {
     this.speed = opts.speed ?? [2, 4];
     this.n = opts.length ?? base.length;
     this.transform = opts.transform;
-    if (!Number.isInteger(this.frames) || this.frames < 1) throw new Error(`MovingImages: frames must be a positive integer, got ${this.frames}`);
-    if (!Number.isInteger(this.objects) || this.objects < 1) throw new Error(`MovingImages: objects must be a positive integer, got ${this.objects}`);
+    if (!Number.isInteger(this.frames) || this.frames < 1)
+      throw new Error(`MovingImages: frames must be a positive integer, got ${this.frames}`);
+    if (!Number.isInteger(this.objects) || this.objects < 1)
+      throw new Error(`MovingImages: objects must be a positive integer, got ${this.objects}`);
   }
 
   get length(): number {
@@ -68,7 +73,8 @@ export class MovingImages extends Dataset<[Tensor, number | Tensor]> {
     for (let o = 0; o < this.objects; o++) {
       const [img, label] = this.base.get(Math.floor(g.random() * this.base.length));
       labels.push(label);
-      if (img.shape.length !== 3 || img.shape[0] !== 1) throw new Error(`MovingImages: base images must be [1, H, W], got ${formatShape(img.shape)}`);
+      if (img.shape.length !== 3 || img.shape[0] !== 1)
+        throw new Error(`MovingImages: base images must be [1, H, W], got ${formatShape(img.shape)}`);
       const [, h, w] = img.shape;
       if (h > S || w > S) throw new Error(`MovingImages: a ${h}×${w} image does not fit the ${S}×${S} canvas`);
       const px = contiguous(img).dataView();
@@ -90,14 +96,29 @@ export class MovingImages extends Dataset<[Tensor, number | Tensor]> {
         }
         y += vy;
         x += vx;
-        if (y < 0) { y = -y; vy = -vy; }
-        if (y > S - h) { y = 2 * (S - h) - y; vy = -vy; }
-        if (x < 0) { x = -x; vx = -vx; }
-        if (x > S - w) { x = 2 * (S - w) - x; vx = -vx; }
+        if (y < 0) {
+          y = -y;
+          vy = -vy;
+        }
+        if (y > S - h) {
+          y = 2 * (S - h) - y;
+          vy = -vy;
+        }
+        if (x < 0) {
+          x = -x;
+          vx = -vx;
+        }
+        if (x > S - w) {
+          x = 2 * (S - w) - x;
+          vx = -vx;
+        }
       }
     }
     let video = tensor(clip, [1, T, S, S]);
     if (this.transform) video = applyTransform(this.transform, video);
-    return [video, this.objects === 1 ? labels[0] : tensor(Int32Array.from(labels), [this.objects], { dtype: 'int32' })];
+    return [
+      video,
+      this.objects === 1 ? labels[0] : tensor(Int32Array.from(labels), [this.objects], { dtype: 'int32' }),
+    ];
   }
 }

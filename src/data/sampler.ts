@@ -49,8 +49,10 @@ export class RandomSampler implements Sampler {
     this.n = dataSource.length;
     this.replacement = opts.replacement ?? false;
     const numSamples = opts.numSamples ?? this.n;
-    if (!Number.isInteger(numSamples) || numSamples < 0) throw new Error(`RandomSampler: numSamples must be a non-negative integer, got ${numSamples}`);
-    if (numSamples > 0 && this.n === 0) throw new Error(`RandomSampler: cannot draw ${numSamples} samples from an empty dataset`);
+    if (!Number.isInteger(numSamples) || numSamples < 0)
+      throw new Error(`RandomSampler: numSamples must be a non-negative integer, got ${numSamples}`);
+    if (numSamples > 0 && this.n === 0)
+      throw new Error(`RandomSampler: cannot draw ${numSamples} samples from an empty dataset`);
     this.length = numSamples;
   }
 

@@ -7,7 +7,14 @@ import type { Generator } from '../tensor/random.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { registerTransform, Transform, type TransformSpec } from './transform-base.js';
-import { cropPad, ImageTransform, warpAffine, type ImageSample, type Interpolation, type Sample } from './transforms.js';
+import {
+  cropPad,
+  ImageTransform,
+  warpAffine,
+  type ImageSample,
+  type Interpolation,
+  type Sample,
+} from './transforms.js';
 
 /** Options of `RandomScaleCrop`. */
 export interface RandomScaleCropOptions {
@@ -37,10 +44,12 @@ export class RandomScaleCrop extends ImageTransform {
   constructor(size: number | readonly [number, number], opts: RandomScaleCropOptions = {}) {
     super(opts.generator);
     const s: [number, number] = typeof size === 'number' ? [size, size] : [size[0], size[1]];
-    if (!s.every((v) => Number.isInteger(v) && v > 0)) throw new Error(`RandomScaleCrop: size must be a positive integer or [h, w], got ${JSON.stringify(size)}`);
+    if (!s.every((v) => Number.isInteger(v) && v > 0))
+      throw new Error(`RandomScaleCrop: size must be a positive integer or [h, w], got ${JSON.stringify(size)}`);
     this.size = s;
     const sc = opts.scale ?? [0.5, 2.0];
-    if (!(sc.length === 2 && sc[0] > 0 && sc[1] >= sc[0])) throw new Error(`RandomScaleCrop: scale must be [min, max] with 0 < min ≤ max, got ${JSON.stringify(sc)}`);
+    if (!(sc.length === 2 && sc[0] > 0 && sc[1] >= sc[0]))
+      throw new Error(`RandomScaleCrop: scale must be [min, max] with 0 < min ≤ max, got ${JSON.stringify(sc)}`);
     this.scale = [sc[0], sc[1]];
     this.maskFill = opts.maskFill ?? 255;
     this.fill = typeof opts.fill === 'object' ? opts.fill.slice() : (opts.fill ?? 0);
@@ -49,30 +58,49 @@ export class RandomScaleCrop extends ImageTransform {
 
   protected transform<S extends Sample>(x: S): S {
     const image = x instanceof Tensor ? x : x.image;
-    if (!(image instanceof Tensor) || image.shape.length < 2) throw new Error(`RandomScaleCrop: expected an image [C, H, W] or { image, mask }, got ${image instanceof Tensor ? formatShape(image.shape) : typeof image}`);
+    if (!(image instanceof Tensor) || image.shape.length < 2)
+      throw new Error(
+        `RandomScaleCrop: expected an image [C, H, W] or { image, mask }, got ${image instanceof Tensor ? formatShape(image.shape) : typeof image}`,
+      );
     const sample = x instanceof Tensor ? null : (x as ImageSample);
-    if (sample?.boxes !== undefined) throw new Error('RandomScaleCrop: samples with boxes are not supported (use RandomResizedCrop)');
-    const H = image.shape[image.shape.length - 2], W = image.shape[image.shape.length - 1];
-    if (sample?.mask && (sample.mask.shape[sample.mask.shape.length - 2] !== H || sample.mask.shape[sample.mask.shape.length - 1] !== W)) {
+    if (sample?.boxes !== undefined)
+      throw new Error('RandomScaleCrop: samples with boxes are not supported (use RandomResizedCrop)');
+    const H = image.shape[image.shape.length - 2],
+      W = image.shape[image.shape.length - 1];
+    if (
+      sample?.mask &&
+      (sample.mask.shape[sample.mask.shape.length - 2] !== H || sample.mask.shape[sample.mask.shape.length - 1] !== W)
+    ) {
       throw new Error(`RandomScaleCrop: image is ${H}×${W} but mask is ${formatShape(sample.mask.shape)}`);
     }
     const g = this.rng();
     const s = this.scale[0] + (this.scale[1] - this.scale[0]) * g.random();
-    const sh = Math.max(1, Math.round(H * s)), sw = Math.max(1, Math.round(W * s));
+    const sh = Math.max(1, Math.round(H * s)),
+      sw = Math.max(1, Math.round(W * s));
     // Output pixel centre (x + 0.5) reads input (x + 0.5)·W/sw (PyTorch's align_corners=False rule).
     const inv: [number, number, number, number, number, number] = [W / sw, 0, 0, 0, H / sh, 0];
     const [h, w] = this.size;
-    const top = g.randint(0, Math.max(0, sh - h) + 1), left = g.randint(0, Math.max(0, sw - w) + 1);
+    const top = g.randint(0, Math.max(0, sh - h) + 1),
+      left = g.randint(0, Math.max(0, sw - w) + 1);
     const img = cropPad(warpAffine(image, sh, sw, inv, this.interpolation, 0, 'clamp'), top, left, h, w, this.fill);
     if (!sample) return img as S;
     const out: ImageSample = { ...sample, image: img };
-    if (sample.mask) out.mask = cropPad(warpAffine(sample.mask, sh, sw, inv, 'nearest', 0, 'clamp'), top, left, h, w, this.maskFill);
+    if (sample.mask)
+      out.mask = cropPad(warpAffine(sample.mask, sh, sw, inv, 'nearest', 0, 'clamp'), top, left, h, w, this.maskFill);
     return out as S;
   }
 
   override spec(): TransformSpec | null {
-    return this.specOf(this.size, { scale: this.scale, maskFill: this.maskFill, fill: this.fill, interpolation: this.interpolation });
+    return this.specOf(this.size, {
+      scale: this.scale,
+      maskFill: this.maskFill,
+      fill: this.fill,
+      interpolation: this.interpolation,
+    });
   }
 }
 
-registerTransform('RandomScaleCrop', RandomScaleCrop as unknown as new (...args: never[]) => Transform<unknown, unknown>);
+registerTransform(
+  'RandomScaleCrop',
+  RandomScaleCrop as unknown as new (...args: never[]) => Transform<unknown, unknown>,
+);

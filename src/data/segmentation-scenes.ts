@@ -15,7 +15,13 @@ import { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
 import { insideShape, SHAPE_KINDS, type ShapeKind } from './shapes.js';
-import { applyTransform, reviveTransform, transformSpec, type TransformLike, type TransformSpec } from './transform-base.js';
+import {
+  applyTransform,
+  reviveTransform,
+  transformSpec,
+  type TransformLike,
+  type TransformSpec,
+} from './transform-base.js';
 import type { ImageSample } from './transforms.js';
 
 /** Options of `SegmentationScenes`. */
@@ -66,13 +72,23 @@ export class SegmentationScenes extends Dataset<[Tensor, Tensor]> {
     this.radius = opts.radius ? [opts.radius[0], opts.radius[1]] : [0.07, 0.28];
     this.noise = opts.noise ?? 0.06;
     const op = 'SegmentationScenes';
-    if (!Number.isInteger(this.n) || this.n < 0) throw new Error(`${op}: n must be a non-negative integer, got ${this.n}`);
-    if (!Number.isInteger(this.size) || this.size < 16) throw new Error(`${op}: size must be an integer ≥ 16, got ${this.size}`);
-    if (this.classes.length === 0 || this.classes.some((c) => !SHAPE_KINDS.includes(c)) || new Set(this.classes).size !== this.classes.length) {
-      throw new Error(`${op}: classes must be distinct shapes among ${SHAPE_KINDS.join(', ')}, got ${JSON.stringify(opts.classes)}`);
+    if (!Number.isInteger(this.n) || this.n < 0)
+      throw new Error(`${op}: n must be a non-negative integer, got ${this.n}`);
+    if (!Number.isInteger(this.size) || this.size < 16)
+      throw new Error(`${op}: size must be an integer ≥ 16, got ${this.size}`);
+    if (
+      this.classes.length === 0 ||
+      this.classes.some((c) => !SHAPE_KINDS.includes(c)) ||
+      new Set(this.classes).size !== this.classes.length
+    ) {
+      throw new Error(
+        `${op}: classes must be distinct shapes among ${SHAPE_KINDS.join(', ')}, got ${JSON.stringify(opts.classes)}`,
+      );
     }
-    if (!(Number.isInteger(this.objects[0]) && this.objects[0] >= 1 && this.objects[1] >= this.objects[0])) throw new Error(`${op}: objects must be [min, max] with 1 ≤ min ≤ max, got ${JSON.stringify(opts.objects)}`);
-    if (!(this.radius[0] > 0 && this.radius[1] >= this.radius[0] && this.radius[1] <= 0.5)) throw new Error(`${op}: radius must be [min, max] within (0, 0.5], got ${JSON.stringify(opts.radius)}`);
+    if (!(Number.isInteger(this.objects[0]) && this.objects[0] >= 1 && this.objects[1] >= this.objects[0]))
+      throw new Error(`${op}: objects must be [min, max] with 1 ≤ min ≤ max, got ${JSON.stringify(opts.objects)}`);
+    if (!(this.radius[0] > 0 && this.radius[1] >= this.radius[0] && this.radius[1] <= 0.5))
+      throw new Error(`${op}: radius must be [min, max] within (0, 0.5], got ${JSON.stringify(opts.radius)}`);
     if (!(this.noise >= 0)) throw new Error(`${op}: noise must be ≥ 0, got ${this.noise}`);
     this.transform = reviveTransform(opts.transform);
   }
@@ -101,21 +117,31 @@ export class SegmentationScenes extends Dataset<[Tensor, Tensor]> {
   /** Draws scene i (no transform) as `{ image, mask }`. */
   generate(i: number): ImageSample & { mask: Tensor } {
     const g = new Generator(mix(this.seed, i));
-    const S = this.size, plane = S * S;
+    const S = this.size,
+      plane = S * S;
     const img = new Float32Array(3 * plane);
     const col = () => [g.random(), g.random(), g.random()];
     // Background: value noise on a coarse grid (bilinear), mixing two colours, plus a faint grating.
     const [c0, c1] = [col(), col()];
     const grid = 3 + Math.floor(g.random() * 4);
     const vals = Array.from({ length: (grid + 1) * (grid + 1) }, () => g.random());
-    const gAng = Math.PI * g.random(), gFreq = (2 * Math.PI) / (3 + 9 * g.random()), gAmp = 0.12 * g.random();
-    const gc = Math.cos(gAng), gs = Math.sin(gAng);
+    const gAng = Math.PI * g.random(),
+      gFreq = (2 * Math.PI) / (3 + 9 * g.random()),
+      gAmp = 0.12 * g.random();
+    const gc = Math.cos(gAng),
+      gs = Math.sin(gAng);
     for (let y = 0; y < S; y++) {
       for (let x = 0; x < S; x++) {
-        const u = (x / S) * grid, v = (y / S) * grid;
-        const xi = Math.floor(u), yi = Math.floor(v), fx = u - xi, fy = v - yi;
+        const u = (x / S) * grid,
+          v = (y / S) * grid;
+        const xi = Math.floor(u),
+          yi = Math.floor(v),
+          fx = u - xi,
+          fy = v - yi;
         const at = (a: number, b: number) => vals[b * (grid + 1) + a];
-        const t = (1 - fy) * ((1 - fx) * at(xi, yi) + fx * at(xi + 1, yi)) + fy * ((1 - fx) * at(xi, yi + 1) + fx * at(xi + 1, yi + 1));
+        const t =
+          (1 - fy) * ((1 - fx) * at(xi, yi) + fx * at(xi + 1, yi)) +
+          fy * ((1 - fx) * at(xi, yi + 1) + fx * at(xi + 1, yi + 1));
         const grating = gAmp * Math.sin((gc * x + gs * y) * gFreq);
         for (let c = 0; c < 3; c++) img[c * plane + y * S + x] = c0[c] * (1 - t) + c1[c] * t + grating;
       }
@@ -123,12 +149,18 @@ export class SegmentationScenes extends Dataset<[Tensor, Tensor]> {
     // Distractor blobs: ellipses in background class.
     const blobs = Math.floor(g.random() * 3);
     for (let b = 0; b < blobs; b++) {
-      const cx = S * g.random(), cy = S * g.random(), ax = S * (0.05 + 0.15 * g.random()), ay = S * (0.05 + 0.15 * g.random());
+      const cx = S * g.random(),
+        cy = S * g.random(),
+        ax = S * (0.05 + 0.15 * g.random()),
+        ay = S * (0.05 + 0.15 * g.random());
       const cb = col();
-      for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
-        const dx = (x + 0.5 - cx) / ax, dy = (y + 0.5 - cy) / ay;
-        if (dx * dx + dy * dy <= 1) for (let c = 0; c < 3; c++) img[c * plane + y * S + x] = 0.5 * img[c * plane + y * S + x] + 0.5 * cb[c];
-      }
+      for (let y = 0; y < S; y++)
+        for (let x = 0; x < S; x++) {
+          const dx = (x + 0.5 - cx) / ax,
+            dy = (y + 0.5 - cy) / ay;
+          if (dx * dx + dy * dy <= 1)
+            for (let c = 0; c < 3; c++) img[c * plane + y * S + x] = 0.5 * img[c * plane + y * S + x] + 0.5 * cb[c];
+        }
     }
     const mask = new Int32Array(plane);
     const count = this.objects[0] + Math.floor(g.random() * (this.objects[1] - this.objects[0] + 1));
@@ -137,19 +169,26 @@ export class SegmentationScenes extends Dataset<[Tensor, Tensor]> {
       const kind = this.classes[cls];
       const r = S * (this.radius[0] + (this.radius[1] - this.radius[0]) * g.random());
       // Centres anywhere in the image: objects near the border are cut, others overlap and occlude.
-      const cx = S * g.random(), cy = S * g.random();
-      const theta = 2 * Math.PI * g.random(), cos = Math.cos(theta), sin = Math.sin(theta);
+      const cx = S * g.random(),
+        cy = S * g.random();
+      const theta = 2 * Math.PI * g.random(),
+        cos = Math.cos(theta),
+        sin = Math.sin(theta);
       const [fa, fb] = [col(), col()];
       const checks = g.random() < 0.5;
-      const period = 2 + 6 * g.random(), tAng = Math.PI * g.random();
-      const tc = Math.cos(tAng), ts = Math.sin(tAng);
+      const period = 2 + 6 * g.random(),
+        tAng = Math.PI * g.random();
+      const tc = Math.cos(tAng),
+        ts = Math.sin(tAng);
       const ext = r * 1.2 + 1;
       for (let y = Math.max(0, Math.floor(cy - ext)); y <= Math.min(S - 1, Math.ceil(cy + ext)); y++) {
         for (let x = Math.max(0, Math.floor(cx - ext)); x <= Math.min(S - 1, Math.ceil(cx + ext)); x++) {
-          const dx = (x + 0.5 - cx) / r, dy = (y + 0.5 - cy) / r;
+          const dx = (x + 0.5 - cx) / r,
+            dy = (y + 0.5 - cy) / r;
           if (!insideShape(kind, cos * dx + sin * dy, -sin * dx + cos * dy)) continue;
           mask[y * S + x] = cls + 1;
-          const p = (tc * x + ts * y) / period, q = (-ts * x + tc * y) / period;
+          const p = (tc * x + ts * y) / period,
+            q = (-ts * x + tc * y) / period;
           const on = checks ? (Math.floor(p) + Math.floor(q)) % 2 === 0 : Math.floor(p) % 2 === 0;
           const f = on ? fa : fb;
           for (let c = 0; c < 3; c++) img[c * plane + y * S + x] = f[c];
@@ -166,7 +205,15 @@ export class SegmentationScenes extends Dataset<[Tensor, Tensor]> {
   override workerSpec(): WorkerSpec | null {
     const t = transformSpec(this.transform);
     if (t === null) return null;
-    const opts: SegmentationScenesOptions = { n: this.n, size: this.size, seed: this.seed, classes: this.classes, objects: this.objects, radius: this.radius, noise: this.noise };
+    const opts: SegmentationScenesOptions = {
+      n: this.n,
+      size: this.size,
+      seed: this.seed,
+      classes: this.classes,
+      objects: this.objects,
+      radius: this.radius,
+      noise: this.noise,
+    };
     if (t) opts.transform = t;
     return { module: import.meta.url, export: 'SegmentationScenes', args: [opts], construct: true };
   }

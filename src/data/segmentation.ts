@@ -14,7 +14,13 @@ import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
 import { cacheDir, candidateDirs, downloadDataset, explicitRoot, type DatasetSource } from './locate.js';
-import { applyTransform, reviveTransform, transformSpec, type TransformLike, type TransformSpec } from './transform-base.js';
+import {
+  applyTransform,
+  reviveTransform,
+  transformSpec,
+  type TransformLike,
+  type TransformSpec,
+} from './transform-base.js';
 import type { ImageSample } from './transforms.js';
 
 /** Options of `readMask` / `decodeMask`. */
@@ -42,10 +48,14 @@ export function decodeMask(bytes: Uint8Array, opts: MaskOptions = {}, name = 'ma
   const d = t.dataView();
   if (c === 1 || c === 2) return new Tensor(Int32Array.from(d.subarray(0, h * w)), [h, w], 'int32');
   if (!opts.colormap) {
-    throw new Error(`decodeMask: ${name} is an RGB image (${formatShape(t.shape)}); pass a colormap ([r, g, b] per class) to map its colours to classes`);
+    throw new Error(
+      `decodeMask: ${name} is an RGB image (${formatShape(t.shape)}); pass a colormap ([r, g, b] per class) to map its colours to classes`,
+    );
   }
   const lut = new Map<number, number>();
-  opts.colormap.forEach(([r, g, b], i) => { if (!lut.has((r << 16) | (g << 8) | b)) lut.set((r << 16) | (g << 8) | b, i); });
+  opts.colormap.forEach(([r, g, b], i) => {
+    if (!lut.has((r << 16) | (g << 8) | b)) lut.set((r << 16) | (g << 8) | b, i);
+  });
   const out = new Int32Array(h * w);
   const plane = h * w;
   for (let p = 0; p < plane; p++) {
@@ -53,7 +63,9 @@ export function decodeMask(bytes: Uint8Array, opts: MaskOptions = {}, name = 'ma
     const cls = lut.get(key);
     if (cls === undefined) {
       if (opts.unknownColor === undefined) {
-        throw new Error(`decodeMask: ${name} pixel (${p % w}, ${Math.floor(p / w)}) has colour (${d[p]}, ${d[plane + p]}, ${d[2 * plane + p]}), which is not in the colormap`);
+        throw new Error(
+          `decodeMask: ${name} pixel (${p % w}, ${Math.floor(p / w)}) has colour (${d[p]}, ${d[plane + p]}, ${d[2 * plane + p]}), which is not in the colormap`,
+        );
       }
       out[p] = opts.unknownColor;
     } else out[p] = cls;
@@ -106,20 +118,29 @@ export abstract class SegmentationPairs extends Dataset<[Tensor, Tensor]> {
 
   get(index: number): [Tensor, Tensor] {
     const [ip, mp] = this.files(index);
-    const image = readRgb(ip), mask = this.loadMask(mp);
+    const image = readRgb(ip),
+      mask = this.loadMask(mp);
     if (image.shape[1] !== mask.shape[0] || image.shape[2] !== mask.shape[1]) {
-      throw new Error(`${this.constructor.name}: image ${ip} is ${image.shape[2]}×${image.shape[1]} but mask ${mp} is ${mask.shape[1]}×${mask.shape[0]}`);
+      throw new Error(
+        `${this.constructor.name}: image ${ip} is ${image.shape[2]}×${image.shape[1]} but mask ${mp} is ${mask.shape[1]}×${mask.shape[0]}`,
+      );
     }
     if (!this.transform) return [image, mask];
     const s = applyTransform(this.transform, { image, mask });
-    if (!s || !(s.image instanceof Tensor) || !(s.mask instanceof Tensor)) throw new Error(`${this.constructor.name}: the transform must return { image, mask }`);
+    if (!s || !(s.image instanceof Tensor) || !(s.mask instanceof Tensor))
+      throw new Error(`${this.constructor.name}: the transform must return { image, mask }`);
     return [s.image, s.mask];
   }
 
   protected spec(exportName: string, opts: Record<string, unknown>): WorkerSpec | null {
     const t = transformSpec(this.transform);
     if (t === null) return null;
-    return { module: import.meta.url, export: exportName, args: [t ? { ...opts, transform: t } : opts], construct: true };
+    return {
+      module: import.meta.url,
+      export: exportName,
+      args: [t ? { ...opts, transform: t } : opts],
+      construct: true,
+    };
   }
 }
 
@@ -147,17 +168,24 @@ export class SegmentationFolder extends SegmentationPairs {
   constructor(private readonly opts: SegmentationFolderOptions) {
     super(opts.transform);
     const base = resolve(opts.split ? join(opts.root, opts.split) : opts.root);
-    const imgDir = join(base, 'images'), maskDir = join(base, 'masks');
+    const imgDir = join(base, 'images'),
+      maskDir = join(base, 'masks');
     for (const d of [imgDir, maskDir]) {
-      if (!existsSync(d) || !statSync(d).isDirectory()) throw new Error(`SegmentationFolder: ${d} is not a directory (expected ${base}/images and ${base}/masks)`);
+      if (!existsSync(d) || !statSync(d).isDirectory())
+        throw new Error(`SegmentationFolder: ${d} is not a directory (expected ${base}/images and ${base}/masks)`);
     }
     this.root = base;
     const masks = new Map<string, string>();
-    for (const f of readdirSync(maskDir)) if (extname(f).toLowerCase() === '.png') masks.set(basename(f, extname(f)), join(maskDir, f));
-    const images = readdirSync(imgDir).filter((f) => IMAGE_EXTS.includes(extname(f).toLowerCase())).sort();
+    for (const f of readdirSync(maskDir))
+      if (extname(f).toLowerCase() === '.png') masks.set(basename(f, extname(f)), join(maskDir, f));
+    const images = readdirSync(imgDir)
+      .filter((f) => IMAGE_EXTS.includes(extname(f).toLowerCase()))
+      .sort();
     const missing = images.filter((f) => !masks.has(basename(f, extname(f))));
     if (missing.length) {
-      throw new Error(`SegmentationFolder: ${missing.length} image(s) without a mask in ${maskDir}: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
+      throw new Error(
+        `SegmentationFolder: ${missing.length} image(s) without a mask in ${maskDir}: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
+      );
     }
     if (images.length === 0) throw new Error(`SegmentationFolder: no images (.png, .jpg) in ${imgDir}`);
     this.pairs = images.map((f) => [join(imgDir, f), masks.get(basename(f, extname(f)))!]);
@@ -177,7 +205,9 @@ export class SegmentationFolder extends SegmentationPairs {
 export function extractTar(archive: string, dir: string): void {
   const r = spawnSync('tar', ['-xf', archive, '-C', dir], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
-    throw new Error(`extractTar: could not extract ${archive} into ${dir}: ${r.error?.message ?? r.stderr}. Extract it by hand (tar -xf ${archive} -C ${dir}).`);
+    throw new Error(
+      `extractTar: could not extract ${archive} into ${dir}: ${r.error?.message ?? r.stderr}. Extract it by hand (tar -xf ${archive} -C ${dir}).`,
+    );
   }
 }
 
@@ -190,8 +220,27 @@ export const VOC2012_SOURCE: DatasetSource = {
 
 /** The 21 Pascal VOC classes in label order (0 background; 255 marks the "void" borders). */
 export const VOC_CLASSES: readonly string[] = [
-  'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable', 'dog',
-  'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor',
+  'background',
+  'aeroplane',
+  'bicycle',
+  'bird',
+  'boat',
+  'bottle',
+  'bus',
+  'car',
+  'cat',
+  'chair',
+  'cow',
+  'diningtable',
+  'dog',
+  'horse',
+  'motorbike',
+  'person',
+  'pottedplant',
+  'sheep',
+  'sofa',
+  'train',
+  'tvmonitor',
 ];
 
 /** Options of `VOCSegmentation`. */
@@ -208,7 +257,8 @@ function findVocDir(root?: string): { dir: string | null; looked: string[] } {
   for (const c of candidateDirs('voc', root)) {
     for (const d of [join(c, 'VOCdevkit', 'VOC2012'), join(c, 'VOC2012'), c]) {
       looked.push(d);
-      if (existsSync(join(d, 'ImageSets', 'Segmentation')) && existsSync(join(d, 'SegmentationClass'))) return { dir: d, looked };
+      if (existsSync(join(d, 'ImageSets', 'Segmentation')) && existsSync(join(d, 'SegmentationClass')))
+        return { dir: d, looked };
     }
   }
   return { dir: null, looked };
@@ -226,20 +276,29 @@ export class VOCSegmentation extends SegmentationPairs {
   constructor(private readonly opts: VOCSegmentationOptions = {}) {
     super(opts.transform);
     const set = opts.imageSet ?? 'train';
-    if (!['train', 'val', 'trainval'].includes(set)) throw new Error(`VOCSegmentation: imageSet must be 'train', 'val' or 'trainval', got '${set}'`);
+    if (!['train', 'val', 'trainval'].includes(set))
+      throw new Error(`VOCSegmentation: imageSet must be 'train', 'val' or 'trainval', got '${set}'`);
     const { dir, looked } = findVocDir(opts.root);
     if (!dir) {
-      throw new Error(`VOCSegmentation: Pascal VOC 2012 not found. Looked for ImageSets/Segmentation and SegmentationClass in:\n${looked.map((d) => `  ${d}`).join('\n')}\n` +
-        `Run \`await data.VOCSegmentation.download()\` (2 GB from ${VOC2012_SOURCE.mirrors[0]}, MD5-checked, into ${cacheDir('voc')}) ` +
-        'or extract VOCtrainval_11-May-2012.tar into one of these folders (or pass { root: DIR } / --data DIR).');
+      throw new Error(
+        `VOCSegmentation: Pascal VOC 2012 not found. Looked for ImageSets/Segmentation and SegmentationClass in:\n${looked.map((d) => `  ${d}`).join('\n')}\n` +
+          `Run \`await data.VOCSegmentation.download()\` (2 GB from ${VOC2012_SOURCE.mirrors[0]}, MD5-checked, into ${cacheDir('voc')}) ` +
+          'or extract VOCtrainval_11-May-2012.tar into one of these folders (or pass { root: DIR } / --data DIR).',
+      );
     }
     this.dir = dir;
     const list = join(dir, 'ImageSets', 'Segmentation', `${set}.txt`);
     if (!existsSync(list)) throw new Error(`VOCSegmentation: ${list} not found`);
-    const names = readFileSync(list, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    const names = readFileSync(list, 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
     this.pairs = names.map((n) => [join(dir, 'JPEGImages', `${n}.jpg`), join(dir, 'SegmentationClass', `${n}.png`)]);
     const absent = this.pairs.filter(([a, b]) => !existsSync(a) || !existsSync(b));
-    if (absent.length) throw new Error(`VOCSegmentation: ${absent.length} of ${names.length} listed samples lack files, e.g. ${absent[0].join(' / ')}`);
+    if (absent.length)
+      throw new Error(
+        `VOCSegmentation: ${absent.length} of ${names.length} listed samples lack files, e.g. ${absent[0].join(' / ')}`,
+      );
   }
 
   /** Downloads and extracts VOC 2012 trainval into `root` (default the cache); returns the folder. */
@@ -304,18 +363,25 @@ export class OxfordIIITPet extends SegmentationPairs {
   constructor(private readonly opts: OxfordIIITPetOptions = {}) {
     super(opts.transform);
     const split = opts.split ?? 'trainval';
-    if (split !== 'trainval' && split !== 'test') throw new Error(`OxfordIIITPet: split must be 'trainval' or 'test', got '${String(split)}'`);
-    if (opts.trimap !== undefined && opts.trimap !== 'raw' && opts.trimap !== 'binary') throw new Error(`OxfordIIITPet: trimap must be 'raw' or 'binary', got '${String(opts.trimap)}'`);
+    if (split !== 'trainval' && split !== 'test')
+      throw new Error(`OxfordIIITPet: split must be 'trainval' or 'test', got '${String(split)}'`);
+    if (opts.trimap !== undefined && opts.trimap !== 'raw' && opts.trimap !== 'binary')
+      throw new Error(`OxfordIIITPet: trimap must be 'raw' or 'binary', got '${String(opts.trimap)}'`);
     const { dir, looked } = findPetDir(opts.root);
     if (!dir) {
-      throw new Error(`OxfordIIITPet: dataset not found. Looked for images/ and annotations/trimaps/ in:\n${looked.map((d) => `  ${d}`).join('\n')}\n` +
-        `Run \`await data.OxfordIIITPet.download()\` (800 MB from ${OXFORD_PET_SOURCE.mirrors[0]}, MD5-checked, into ${cacheDir('oxford-iiit-pet')}) ` +
-        'or extract images.tar.gz and annotations.tar.gz into one of these folders (or pass { root: DIR } / --data DIR).');
+      throw new Error(
+        `OxfordIIITPet: dataset not found. Looked for images/ and annotations/trimaps/ in:\n${looked.map((d) => `  ${d}`).join('\n')}\n` +
+          `Run \`await data.OxfordIIITPet.download()\` (800 MB from ${OXFORD_PET_SOURCE.mirrors[0]}, MD5-checked, into ${cacheDir('oxford-iiit-pet')}) ` +
+          'or extract images.tar.gz and annotations.tar.gz into one of these folders (or pass { root: DIR } / --data DIR).',
+      );
     }
     this.dir = dir;
     const list = join(dir, 'annotations', `${split}.txt`);
     if (!existsSync(list)) throw new Error(`OxfordIIITPet: ${list} not found`);
-    const names = readFileSync(list, 'utf8').split(/\r?\n/).map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
+    const names = readFileSync(list, 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim().split(/\s+/)[0])
+      .filter(Boolean);
     this.pairs = names.map((n) => [join(dir, 'images', `${n}.jpg`), join(dir, 'annotations', 'trimaps', `${n}.png`)]);
   }
 

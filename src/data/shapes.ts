@@ -11,7 +11,13 @@ import { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
 import { defaultCollate } from './collate.js';
-import { applyTransform, reviveTransform, transformSpec, type TransformLike, type TransformSpec } from './transform-base.js';
+import {
+  applyTransform,
+  reviveTransform,
+  transformSpec,
+  type TransformLike,
+  type TransformSpec,
+} from './transform-base.js';
 import type { ImageSample } from './transforms.js';
 
 /** Shape classes Shapes can draw. */
@@ -64,11 +70,18 @@ export function mix(seed: number, i: number): number {
 /** Whether local point (x, y) (already un-rotated, in units of the radius) lies inside shape `kind` (shared with DetectionScenes). */
 export function insideShape(kind: ShapeKind, x: number, y: number): boolean {
   switch (kind) {
-    case 'circle': return x * x + y * y <= 1;
-    case 'square': return Math.abs(x) <= 0.8 && Math.abs(y) <= 0.8;
-    case 'diamond': return Math.abs(x) + Math.abs(y) <= 1.05;
-    case 'ring': { const r2 = x * x + y * y; return r2 <= 1 && r2 >= 0.3; }
-    case 'cross': return (Math.abs(x) <= 0.33 && Math.abs(y) <= 1) || (Math.abs(y) <= 0.33 && Math.abs(x) <= 1);
+    case 'circle':
+      return x * x + y * y <= 1;
+    case 'square':
+      return Math.abs(x) <= 0.8 && Math.abs(y) <= 0.8;
+    case 'diamond':
+      return Math.abs(x) + Math.abs(y) <= 1.05;
+    case 'ring': {
+      const r2 = x * x + y * y;
+      return r2 <= 1 && r2 >= 0.3;
+    }
+    case 'cross':
+      return (Math.abs(x) <= 0.33 && Math.abs(y) <= 1) || (Math.abs(y) <= 0.33 && Math.abs(x) <= 1);
     case 'triangle': {
       // Equilateral triangle with circumradius 1.15: inradius 0.575, outward edge normals at 90°, 210°, 330°.
       const r = 0.575;
@@ -107,14 +120,20 @@ export class Shapes extends Dataset<ShapesSample> {
     const o = opts.objects ?? 1;
     this.objects = typeof o === 'number' ? [o, o] : [o[0], o[1]];
     this.radius = opts.radius ? [opts.radius[0], opts.radius[1]] : this.objects[1] > 1 ? [0.12, 0.25] : [0.18, 0.4];
-    if (!Number.isInteger(this.n) || this.n < 0) throw new Error(`Shapes: n must be a non-negative integer, got ${this.n}`);
-    if (!Number.isInteger(this.size) || this.size < 8) throw new Error(`Shapes: size must be an integer ≥ 8, got ${this.size}`);
+    if (!Number.isInteger(this.n) || this.n < 0)
+      throw new Error(`Shapes: n must be a non-negative integer, got ${this.n}`);
+    if (!Number.isInteger(this.size) || this.size < 8)
+      throw new Error(`Shapes: size must be an integer ≥ 8, got ${this.size}`);
     if (this.classes.length === 0) throw new Error('Shapes: classes must not be empty');
-    for (const c of this.classes) if (!SHAPE_KINDS.includes(c)) throw new Error(`Shapes: unknown shape '${c}' (known: ${SHAPE_KINDS.join(', ')})`);
-    if (new Set(this.classes).size !== this.classes.length) throw new Error(`Shapes: duplicate classes in ${this.classes.join(', ')}`);
+    for (const c of this.classes)
+      if (!SHAPE_KINDS.includes(c)) throw new Error(`Shapes: unknown shape '${c}' (known: ${SHAPE_KINDS.join(', ')})`);
+    if (new Set(this.classes).size !== this.classes.length)
+      throw new Error(`Shapes: duplicate classes in ${this.classes.join(', ')}`);
     if (!(this.noise >= 0)) throw new Error(`Shapes: noise must be ≥ 0, got ${this.noise}`);
-    if (!(Number.isInteger(this.objects[0]) && this.objects[0] >= 1 && this.objects[1] >= this.objects[0])) throw new Error(`Shapes: objects must be a positive integer or a [min, max] range, got ${JSON.stringify(o)}`);
-    if (!(this.radius[0] > 0 && this.radius[1] >= this.radius[0] && this.radius[1] <= 0.5)) throw new Error(`Shapes: radius must be a [min, max] range within (0, 0.5], got ${JSON.stringify(opts.radius)}`);
+    if (!(Number.isInteger(this.objects[0]) && this.objects[0] >= 1 && this.objects[1] >= this.objects[0]))
+      throw new Error(`Shapes: objects must be a positive integer or a [min, max] range, got ${JSON.stringify(o)}`);
+    if (!(this.radius[0] > 0 && this.radius[1] >= this.radius[0] && this.radius[1] <= 0.5))
+      throw new Error(`Shapes: radius must be a [min, max] range within (0, 0.5], got ${JSON.stringify(opts.radius)}`);
     this.transform = reviveTransform(opts.transform);
   }
 
@@ -145,7 +164,8 @@ export class Shapes extends Dataset<ShapesSample> {
     const bg = [0, 1, 2].map(() => 0.15 + 0.7 * g.random());
     const ang = 2 * Math.PI * g.random();
     const amp = 0.25 * g.random();
-    const gx = Math.cos(ang) * amp, gy = Math.sin(ang) * amp;
+    const gx = Math.cos(ang) * amp,
+      gy = Math.sin(ang) * amp;
     for (let y = 0; y < S; y++) {
       for (let x = 0; x < S; x++) {
         const shade = gx * (x / S - 0.5) + gy * (y / S - 0.5);
@@ -170,27 +190,34 @@ export class Shapes extends Dataset<ShapesSample> {
         if (placed.every((p) => Math.hypot(p.cx - cx, p.cy - cy) >= (p.r + r) * 1.15 + 2)) spot = { cx, cy, r };
       }
       if (spot === null) {
-        if (k === 0) throw new Error(`Shapes: could not place an object in a ${S}×${S} image (radius range too large?)`);
+        if (k === 0)
+          throw new Error(`Shapes: could not place an object in a ${S}×${S} image (radius range too large?)`);
         break;
       }
       placed.push(spot);
       const theta = 2 * Math.PI * g.random();
-      const cos = Math.cos(theta), sin = Math.sin(theta);
+      const cos = Math.cos(theta),
+        sin = Math.sin(theta);
       // Any hue, but keep a minimum luminance contrast with the background so the outline is visible.
       let fg = [g.random(), g.random(), g.random()];
       const d = lum(fg) - lum(bg);
       if (Math.abs(d) < 0.2) {
         const shift = (d >= 0 ? 1 : -1) * (0.2 - Math.abs(d)) + (lum(bg) > 0.5 ? -0.05 : 0.05);
         fg = fg.map((v) => Math.min(1, Math.max(0, v + shift)));
-        if (Math.abs(lum(fg) - lum(bg)) < 0.15) fg = lum(bg) > 0.5 ? fg.map((v) => v * 0.3) : fg.map((v) => 0.7 + 0.3 * v);
+        if (Math.abs(lum(fg) - lum(bg)) < 0.15)
+          fg = lum(bg) > 0.5 ? fg.map((v) => v * 0.3) : fg.map((v) => 0.7 + 0.3 * v);
       }
-      let x1 = S, y1 = S, x2 = -1, y2 = -1;
+      let x1 = S,
+        y1 = S,
+        x2 = -1,
+        y2 = -1;
       const { cx, cy, r } = spot;
       const lo = (v: number) => Math.max(0, Math.floor(v - r * 1.2 - 1));
       const hi = (v: number) => Math.min(S - 1, Math.ceil(v + r * 1.2 + 1));
       for (let y = lo(cy); y <= hi(cy); y++) {
         for (let x = lo(cx); x <= hi(cx); x++) {
-          const dx = (x + 0.5 - cx) / r, dy = (y + 0.5 - cy) / r;
+          const dx = (x + 0.5 - cx) / r,
+            dy = (y + 0.5 - cy) / r;
           if (!insideShape(kind, cos * dx + sin * dy, -sin * dx + cos * dy)) continue;
           mask[y * S + x] = cls + 1;
           for (let c = 0; c < 3; c++) img[c * plane + y * S + x] = fg[c];
@@ -218,7 +245,15 @@ export class Shapes extends Dataset<ShapesSample> {
   override workerSpec(): WorkerSpec | null {
     const t = transformSpec(this.transform);
     if (t === null) return null;
-    const opts: ShapesOptions = { n: this.n, size: this.size, seed: this.seed, classes: this.classes, noise: this.noise, objects: this.objects, radius: this.radius };
+    const opts: ShapesOptions = {
+      n: this.n,
+      size: this.size,
+      seed: this.seed,
+      classes: this.classes,
+      noise: this.noise,
+      objects: this.objects,
+      radius: this.radius,
+    };
     if (t) opts.transform = t;
     return { module: import.meta.url, export: 'Shapes', args: [opts], construct: true };
   }

@@ -7,10 +7,15 @@ import { Dataset, Subset } from './dataset.js';
  * summing to the dataset length, or fractions summing to 1 (the remainder after flooring is dealt round-robin,
  * as PyTorch does).
  */
-export function randomSplit<T>(dataset: Dataset<T>, lengths: readonly number[], opts: { generator?: Generator } = {}): Subset<T>[] {
+export function randomSplit<T>(
+  dataset: Dataset<T>,
+  lengths: readonly number[],
+  opts: { generator?: Generator } = {},
+): Subset<T>[] {
   const n = dataset.length;
   if (lengths.length === 0) throw new Error('randomSplit: expected at least one length');
-  if (lengths.some((l) => !Number.isFinite(l) || l < 0)) throw new Error(`randomSplit: lengths must be non-negative numbers, got ${JSON.stringify(lengths)}`);
+  if (lengths.some((l) => !Number.isFinite(l) || l < 0))
+    throw new Error(`randomSplit: lengths must be non-negative numbers, got ${JSON.stringify(lengths)}`);
   let sizes: number[];
   const total = lengths.reduce((a, b) => a + b, 0);
   // PyTorch's rule: lengths summing to 1 (and not to n) are fractions.
@@ -19,8 +24,12 @@ export function randomSplit<T>(dataset: Dataset<T>, lengths: readonly number[], 
     let rem = n - sizes.reduce((a, b) => a + b, 0);
     for (let i = 0; rem > 0; i = (i + 1) % sizes.length, rem--) sizes[i]++;
   } else {
-    if (!lengths.every(Number.isInteger)) throw new Error(`randomSplit: lengths must be integers summing to ${n} or fractions summing to 1, got ${JSON.stringify(lengths)}`);
-    if (total !== n) throw new Error(`randomSplit: sum of input lengths (${total}) does not equal the length of the dataset (${n})`);
+    if (!lengths.every(Number.isInteger))
+      throw new Error(
+        `randomSplit: lengths must be integers summing to ${n} or fractions summing to 1, got ${JSON.stringify(lengths)}`,
+      );
+    if (total !== n)
+      throw new Error(`randomSplit: sum of input lengths (${total}) does not equal the length of the dataset (${n})`);
     sizes = lengths.slice();
   }
   const perm = (opts.generator ?? defaultGenerator).permutation(n);
@@ -50,7 +59,8 @@ export class KFold {
   private readonly generator: Generator | undefined;
 
   constructor(nSplits = 5, opts: { shuffle?: boolean; generator?: Generator } = {}) {
-    if (!Number.isInteger(nSplits) || nSplits < 2) throw new Error(`KFold: nSplits must be an integer ≥ 2, got ${nSplits}`);
+    if (!Number.isInteger(nSplits) || nSplits < 2)
+      throw new Error(`KFold: nSplits must be an integer ≥ 2, got ${nSplits}`);
     this.nSplits = nSplits;
     this.shuffle = opts.shuffle ?? false;
     this.generator = opts.generator;
@@ -106,7 +116,8 @@ export async function crossValidate<T>(
   const scores: number[] = [];
   for (const { fold, train, val } of kf.split(dataset)) {
     const score = await trainAndScore(new Subset(dataset, train), new Subset(dataset, val), fold);
-    if (typeof score !== 'number' || Number.isNaN(score)) throw new Error(`crossValidate: fold ${fold} returned ${String(score)}; trainAndScore must return a number`);
+    if (typeof score !== 'number' || Number.isNaN(score))
+      throw new Error(`crossValidate: fold ${fold} returned ${String(score)}; trainAndScore must return a number`);
     scores.push(score);
   }
   const mean = scores.reduce((a, b) => a + b, 0) / scores.length;

@@ -23,14 +23,59 @@ import { transformPair, type TransformLike } from './transform-base.js';
 export const DIGIT_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'] as const;
 
 /** eSpeak NG accents used for every variant. */
-export const SPOKEN_DIGIT_ACCENTS = ['en-us', 'en-gb', 'en-gb-scotland', 'en-gb-x-rp', 'en-gb-x-gbclan', 'en-gb-x-gbcwmd', 'en-029'] as const;
+export const SPOKEN_DIGIT_ACCENTS = [
+  'en-us',
+  'en-gb',
+  'en-gb-scotland',
+  'en-gb-x-rp',
+  'en-gb-x-gbclan',
+  'en-gb-x-gbcwmd',
+  'en-029',
+] as const;
 /** Voice variants heard in training. */
 export const SPOKEN_DIGIT_TRAIN_VARIANTS = [
-  'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'f1', 'f2', 'f3', 'f4', 'klatt', 'klatt2', 'klatt3', 'croak', 'whisper', 'adam',
-  'Alex', 'Andy', 'aunty', 'boris', 'david', 'ed', 'edward', 'iven', 'john', 'linda', 'max', 'paul', 'robert', 'steph',
+  'm1',
+  'm2',
+  'm3',
+  'm4',
+  'm5',
+  'm6',
+  'f1',
+  'f2',
+  'f3',
+  'f4',
+  'klatt',
+  'klatt2',
+  'klatt3',
+  'croak',
+  'whisper',
+  'adam',
+  'Alex',
+  'Andy',
+  'aunty',
+  'boris',
+  'david',
+  'ed',
+  'edward',
+  'iven',
+  'john',
+  'linda',
+  'max',
+  'paul',
+  'robert',
+  'steph',
 ] as const;
 /** Held-out voice variants: the test set. */
-export const SPOKEN_DIGIT_TEST_VARIANTS = ['m7', 'f5', 'klatt4', 'whisperf', 'grandpa', 'Annie', 'benjamin', 'quincy'] as const;
+export const SPOKEN_DIGIT_TEST_VARIANTS = [
+  'm7',
+  'f5',
+  'klatt4',
+  'whisperf',
+  'grandpa',
+  'Annie',
+  'benjamin',
+  'quincy',
+] as const;
 
 /** One clip of the manifest. */
 export interface SpokenDigitClip {
@@ -97,7 +142,10 @@ function splitWords(x: Float32Array, rate: number): [number, number][] {
     let quiet = 0;
     let end = f;
     for (; f < frames; f++) {
-      if (loud[f]) { quiet = 0; end = f + 1; } else if (++quiet >= 20) break;
+      if (loud[f]) {
+        quiet = 0;
+        end = f + 1;
+      } else if (++quiet >= 20) break;
     }
     words.push([Math.max(0, start - 2) * hop, Math.min(frames, end + 2) * hop]);
   }
@@ -117,7 +165,8 @@ export class SpokenDigits extends Dataset<[Tensor, number]> {
     super();
     this.root = opts.root ?? cacheDir('spoken-digits');
     this.split = opts.split ?? 'train';
-    if (this.split !== 'train' && this.split !== 'test') throw new Error(`SpokenDigits: split must be 'train' or 'test', got ${JSON.stringify(this.split)}`);
+    if (this.split !== 'train' && this.split !== 'test')
+      throw new Error(`SpokenDigits: split must be 'train' or 'test', got ${JSON.stringify(this.split)}`);
     const manifest = join(this.root, MANIFEST);
     if (!existsSync(manifest)) {
       throw new Error(
@@ -156,7 +205,9 @@ export class SpokenDigits extends Dataset<[Tensor, number]> {
     const espeak = opts.espeak ?? 'espeak-ng';
     const probe = spawnSync(espeak, ['--version'], { encoding: 'utf8' });
     if (probe.error || probe.status !== 0) {
-      throw new Error(`SpokenDigits.generate: cannot run ${espeak} (${probe.error?.message ?? probe.stderr}); install it with apt-get install espeak-ng`);
+      throw new Error(
+        `SpokenDigits.generate: cannot run ${espeak} (${probe.error?.message ?? probe.stderr}); install it with apt-get install espeak-ng`,
+      );
     }
     const rate = opts.sampleRate ?? 8000;
     const renditions = opts.renditions ?? 2;
@@ -174,8 +225,24 @@ export class SpokenDigits extends Dataset<[Tensor, number]> {
       for (let r = 0; r < renditions; r++) {
         const wpm = Math.round(130 + 90 * g.random());
         const pitch = Math.round(25 + 50 * g.random());
-        const res = spawnSync(espeak, ['-v', `${accent}+${variant}`, '-s', String(wpm), '-p', String(pitch), '-g', '70', '--stdout', DIGIT_WORDS.join(' ')], { maxBuffer: 64 << 20 });
-        if (res.status !== 0) throw new Error(`SpokenDigits.generate: espeak-ng failed for voice ${accent}+${variant}: ${res.stderr}`);
+        const res = spawnSync(
+          espeak,
+          [
+            '-v',
+            `${accent}+${variant}`,
+            '-s',
+            String(wpm),
+            '-p',
+            String(pitch),
+            '-g',
+            '70',
+            '--stdout',
+            DIGIT_WORDS.join(' '),
+          ],
+          { maxBuffer: 64 << 20 },
+        );
+        if (res.status !== 0)
+          throw new Error(`SpokenDigits.generate: espeak-ng failed for voice ${accent}+${variant}: ${res.stderr}`);
         const wav = decodeWav(new Uint8Array(res.stdout.buffer, res.stdout.byteOffset, res.stdout.byteLength));
         const words = splitWords(wav.waveform.dataView() as Float32Array, wav.sampleRate);
         if (words.length !== 10) continue; // a voice that runs words together: skip this rendition rather than mislabel
@@ -187,19 +254,34 @@ export class SpokenDigits extends Dataset<[Tensor, number]> {
           for (let i = 0; i < d.length; i++) peak = Math.max(peak, Math.abs(d[i]));
           const gain = (0.3 + 0.6 * g.random()) / Math.max(peak, 1e-6);
           let power = 0;
-          for (let i = 0; i < d.length; i++) { d[i] *= gain; power += d[i] * d[i]; }
+          for (let i = 0; i < d.length; i++) {
+            d[i] *= gain;
+            power += d[i] * d[i];
+          }
           power /= d.length;
           const snrDb = 10 + 20 * g.random();
           const std = Math.sqrt(power / 10 ** (snrDb / 10));
           for (let i = 0; i < d.length; i++) d[i] = Math.max(-1, Math.min(1, d[i] + std * g.normal()));
           const file = `${dir}/${digit}_${r}.wav`;
           writeFileSync(join(root, file), encodeWav(w, rate));
-          clips.push({ file, digit, accent, variant, split, wordsPerMinute: wpm, pitch, snrDb: Math.round(snrDb * 10) / 10 });
+          clips.push({
+            file,
+            digit,
+            accent,
+            variant,
+            split,
+            wordsPerMinute: wpm,
+            pitch,
+            snrDb: Math.round(snrDb * 10) / 10,
+          });
         });
       }
       opts.onProgress?.(vi + 1, voices.length);
     });
-    writeFileSync(join(root, MANIFEST), JSON.stringify({ generator: 'tatami SpokenDigits.generate', sampleRate: rate, clips }, null, 0));
+    writeFileSync(
+      join(root, MANIFEST),
+      JSON.stringify({ generator: 'tatami SpokenDigits.generate', sampleRate: rate, clips }, null, 0),
+    );
     return root;
   }
 }

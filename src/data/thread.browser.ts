@@ -4,6 +4,8 @@
  */
 export class Worker {
   constructor() {
-    throw new Error('DataLoader: numWorkers > 0 needs Node worker_threads; in the browser load batches on the calling thread (numWorkers: 0)');
+    throw new Error(
+      'DataLoader: numWorkers > 0 needs Node worker_threads; in the browser load batches on the calling thread (numWorkers: 0)',
+    );
   }
 }

@@ -52,7 +52,12 @@ export function transformSpec(t: TransformLike<never, unknown> | null | undefine
 }
 
 /** Applies a classification dataset's image and label transforms to one sample. */
-export function transformPair<X, Y>(x: X, y: Y, transform?: TransformLike<X, X>, targetTransform?: TransformLike<Y, Y>): [X, Y] {
+export function transformPair<X, Y>(
+  x: X,
+  y: Y,
+  transform?: TransformLike<X, X>,
+  targetTransform?: TransformLike<Y, Y>,
+): [X, Y] {
   return [transform ? applyTransform(transform, x) : x, targetTransform ? applyTransform(targetTransform, y) : y];
 }
 
@@ -61,7 +66,8 @@ export function transformPair<X, Y>(x: X, y: Y, transform?: TransformLike<X, X>,
  * when either transform is not a built-in Transform (then the dataset cannot be rebuilt in a worker).
  */
 export function transformOptions(
-  transform: TransformLike<never, unknown> | undefined, targetTransform: TransformLike<never, unknown> | undefined,
+  transform: TransformLike<never, unknown> | undefined,
+  targetTransform: TransformLike<never, unknown> | undefined,
 ): { transform?: TransformSpec; targetTransform?: TransformSpec } | null {
   const t = transformSpec(transform);
   const tt = transformSpec(targetTransform);
@@ -71,13 +77,21 @@ export function transformOptions(
 
 /** True for a TransformSpec value. */
 export function isTransformSpec(v: unknown): v is TransformSpec {
-  return typeof v === 'object' && v !== null && typeof (v as TransformSpec).__transform === 'string' && Array.isArray((v as TransformSpec).args);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as TransformSpec).__transform === 'string' &&
+    Array.isArray((v as TransformSpec).args)
+  );
 }
 
 /** Rebuilds a transform from its spec (nested specs inside the arguments, e.g. Compose's list, are rebuilt too). */
 export function transformFromSpec(spec: TransformSpec): Transform<unknown, unknown> {
   const ctor = registry.get(spec.__transform);
-  if (!ctor) throw new Error(`transformFromSpec: unknown transform '${spec.__transform}' (import the module that defines it and call registerTransform)`);
+  if (!ctor)
+    throw new Error(
+      `transformFromSpec: unknown transform '${spec.__transform}' (import the module that defines it and call registerTransform)`,
+    );
   const revive = (v: unknown): unknown => {
     if (isTransformSpec(v)) return transformFromSpec(v);
     if (Array.isArray(v)) return v.map(revive);
@@ -87,7 +101,9 @@ export function transformFromSpec(spec: TransformSpec): Transform<unknown, unkno
 }
 
 /** Accepts a transform, a function or a spec (as a worker receives it) and returns something applyable. */
-export function reviveTransform<I, O>(t: TransformLike<I, O> | TransformSpec | undefined | null): TransformLike<I, O> | undefined {
+export function reviveTransform<I, O>(
+  t: TransformLike<I, O> | TransformSpec | undefined | null,
+): TransformLike<I, O> | undefined {
   if (t === undefined || t === null) return undefined;
   if (isTransformSpec(t)) return transformFromSpec(t) as unknown as Transform<I, O>;
   return t;

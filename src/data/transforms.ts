@@ -21,7 +21,14 @@ import type { Generator } from '../tensor/random.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { dataGenerator } from './rng.js';
-import { applyTransform, registerTransform, Transform, transformSpec, type TransformLike, type TransformSpec } from './transform-base.js';
+import {
+  applyTransform,
+  registerTransform,
+  Transform,
+  transformSpec,
+  type TransformLike,
+  type TransformSpec,
+} from './transform-base.js';
 
 /** An image with optional per-pixel mask and bounding boxes; other keys are passed through untouched. */
 export interface ImageSample {
@@ -54,7 +61,10 @@ function invertAffine(m: Affine): Affine {
   const [a, b, c, d, e, f] = m;
   const det = a * e - b * d;
   if (Math.abs(det) < 1e-12) throw new Error('transforms: affine matrix is singular (scale 0?)');
-  const ia = e / det, ib = -b / det, id = -d / det, ie = a / det;
+  const ia = e / det,
+    ib = -b / det,
+    id = -d / det,
+    ie = a / det;
   return [ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f)];
 }
 
@@ -66,7 +76,8 @@ function compose(m2: Affine, m1: Affine): Affine {
 }
 
 function hw(t: Tensor, op: string, what = 'image'): [number, number] {
-  if (t.shape.length < 2) throw new Error(`${op}: expected ${what} of shape [C, H, W] or [H, W], got ${formatShape(t.shape)}`);
+  if (t.shape.length < 2)
+    throw new Error(`${op}: expected ${what} of shape [C, H, W] or [H, W], got ${formatShape(t.shape)}`);
   return [t.shape[t.shape.length - 2], t.shape[t.shape.length - 1]];
 }
 
@@ -81,7 +92,15 @@ function roundFor(dtype: DType, v: number): number {
  * `inv(x, y)` (continuous coordinates). Outside the input, 'fill' mode uses `fill` (per channel allowed),
  * 'clamp' mode repeats the edge.
  */
-export function warpAffine(t: Tensor, outH: number, outW: number, inv: Affine, interp: Interpolation, fill: number | readonly number[] = 0, border: 'fill' | 'clamp' = 'fill'): Tensor {
+export function warpAffine(
+  t: Tensor,
+  outH: number,
+  outW: number,
+  inv: Affine,
+  interp: Interpolation,
+  fill: number | readonly number[] = 0,
+  border: 'fill' | 'clamp' = 'fill',
+): Tensor {
   const [H, W] = hw(t, 'warpAffine');
   const src = t.dataView();
   const planes = H * W === 0 ? 0 : src.length / (H * W);
@@ -124,7 +143,9 @@ export function warpAffine(t: Tensor, outH: number, outW: number, inv: Affine, i
             }
             return i >= 0 && i < H && j >= 0 && j < W ? src[so + i * W + j] : fv;
           };
-          val = (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x0 + 1)) + wy * ((1 - wx) * at(y0 + 1, x0) + wx * at(y0 + 1, x0 + 1));
+          val =
+            (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x0 + 1)) +
+            wy * ((1 - wx) * at(y0 + 1, x0) + wx * at(y0 + 1, x0 + 1));
         }
         dst[doff + y * outW + x] = roundFor(t.dtype, val);
       }
@@ -157,7 +178,15 @@ function padIndex(k: number, n: number, mode: PaddingMode): number {
  * Window [top, top+h) × [left, left+w) of every plane; parts outside the input are padded by `mode`
  * (constant `fill`, edge, reflect or symmetric). Crops and pads in one pass.
  */
-export function cropPad(t: Tensor, top: number, left: number, h: number, w: number, fill: number | readonly number[] = 0, mode: PaddingMode = 'constant'): Tensor {
+export function cropPad(
+  t: Tensor,
+  top: number,
+  left: number,
+  h: number,
+  w: number,
+  fill: number | readonly number[] = 0,
+  mode: PaddingMode = 'constant',
+): Tensor {
   const [H, W] = hw(t, 'crop');
   const src = t.dataView();
   const planes = H * W === 0 ? 0 : src.length / (H * W);
@@ -202,19 +231,30 @@ function flipPlanes(t: Tensor, horizontal: boolean): Tensor {
 
 /** Maps boxes [K, 4] through a forward affine map, taking the bounding box of the moved corners, clipped to w × h. */
 function mapBoxes(boxes: Tensor, fwd: Affine, h: number, w: number): Tensor {
-  if (boxes.shape.length !== 2 || boxes.shape[1] !== 4) throw new Error(`transforms: boxes must have shape [K, 4] (x1, y1, x2, y2), got ${formatShape(boxes.shape)}`);
+  if (boxes.shape.length !== 2 || boxes.shape[1] !== 4)
+    throw new Error(`transforms: boxes must have shape [K, 4] (x1, y1, x2, y2), got ${formatShape(boxes.shape)}`);
   const src = boxes.dataView();
   const k = boxes.shape[0];
   const out = Tensor.empty([k, 4], isFloating(boxes.dtype) ? boxes.dtype : 'float32');
   const [a, b, c, d, e, f] = fwd;
   for (let n = 0; n < k; n++) {
     const [x1, y1, x2, y2] = [src[4 * n], src[4 * n + 1], src[4 * n + 2], src[4 * n + 3]];
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    for (const [u, v] of [[x1, y1], [x2, y1], [x1, y2], [x2, y2]]) {
+    let minX = Infinity,
+      minY = Infinity,
+      maxX = -Infinity,
+      maxY = -Infinity;
+    for (const [u, v] of [
+      [x1, y1],
+      [x2, y1],
+      [x1, y2],
+      [x2, y2],
+    ]) {
       const X = a * u + b * v + c;
       const Y = d * u + e * v + f;
-      minX = Math.min(minX, X); maxX = Math.max(maxX, X);
-      minY = Math.min(minY, Y); maxY = Math.max(maxY, Y);
+      minX = Math.min(minX, X);
+      maxX = Math.max(maxX, X);
+      minY = Math.min(minY, Y);
+      maxY = Math.max(maxY, Y);
     }
     const clip = (z: number, hi: number) => (z < 0 ? 0 : z > hi ? hi : z);
     out.storage[4 * n] = clip(minX, w);
@@ -238,11 +278,15 @@ function checkAligned(op: string, s: ImageSample): [number, number] {
     if (!(s.mask instanceof Tensor)) throw new Error(`${op}: sample.mask must be a Tensor`);
     const [mh, mw] = hw(s.mask, op, 'mask');
     if (mh !== H || mw !== W) {
-      throw new Error(`${op}: image is ${H}×${W} (shape ${formatShape(s.image.shape)}) but mask is ${mh}×${mw} (shape ${formatShape(s.mask.shape)}); image and mask must have the same height and width`);
+      throw new Error(
+        `${op}: image is ${H}×${W} (shape ${formatShape(s.image.shape)}) but mask is ${mh}×${mw} (shape ${formatShape(s.mask.shape)}); image and mask must have the same height and width`,
+      );
     }
   }
   if (s.boxes !== undefined && (!(s.boxes instanceof Tensor) || s.boxes.shape.length !== 2 || s.boxes.shape[1] !== 4)) {
-    throw new Error(`${op}: sample.boxes must be a tensor of shape [K, 4] (x1, y1, x2, y2), got ${s.boxes instanceof Tensor ? formatShape(s.boxes.shape) : typeof s.boxes}`);
+    throw new Error(
+      `${op}: sample.boxes must be a tensor of shape [K, 4] (x1, y1, x2, y2), got ${s.boxes instanceof Tensor ? formatShape(s.boxes.shape) : typeof s.boxes}`,
+    );
   }
   return [H, W];
 }
@@ -272,14 +316,21 @@ function mapImage<S extends Sample>(x: S, fn: (t: Tensor) => Tensor): S {
 
 function sizeOf(op: string, x: Sample): [number, number] {
   if (x instanceof Tensor) return hw(x, op);
-  if (!isSample(x)) throw new Error(`${op}: expected an image tensor [C, H, W] or a sample { image, mask?, boxes? }, got ${describe(x)}`);
+  if (!isSample(x))
+    throw new Error(
+      `${op}: expected an image tensor [C, H, W] or a sample { image, mask?, boxes? }, got ${describe(x)}`,
+    );
   return checkAligned(op, x);
 }
 
 function describe(x: unknown): string {
   if (x instanceof Tensor) return `a tensor ${formatShape(x.shape)}`;
   if (Array.isArray(x)) return 'an array';
-  return x === null ? 'null' : typeof x === 'object' ? `an object with keys ${Object.keys(x as object).join(', ')}` : typeof x;
+  return x === null
+    ? 'null'
+    : typeof x === 'object'
+      ? `an object with keys ${Object.keys(x as object).join(', ')}`
+      : typeof x;
 }
 
 function sizePair(op: string, size: number | readonly number[]): [number, number] {
@@ -290,12 +341,19 @@ function sizePair(op: string, size: number | readonly number[]): [number, number
   return p;
 }
 
-function range(op: string, name: string, v: number | readonly number[], center: number, min = -Infinity): [number, number] {
+function range(
+  op: string,
+  name: string,
+  v: number | readonly number[],
+  center: number,
+  min = -Infinity,
+): [number, number] {
   if (typeof v === 'number') {
     if (v < 0) throw new Error(`${op}: if ${name} is a single number it must be non-negative, got ${v}`);
     return [Math.max(min, center - v), center + v];
   }
-  if (v.length !== 2 || v[0] > v[1]) throw new Error(`${op}: ${name} must be a number or a [min, max] pair, got ${JSON.stringify(v)}`);
+  if (v.length !== 2 || v[0] > v[1])
+    throw new Error(`${op}: ${name} must be a number or a [min, max] pair, got ${JSON.stringify(v)}`);
   return [v[0], v[1]];
 }
 
@@ -365,7 +423,9 @@ export class ToTensor extends Transform<Sample | RawImage, Sample> {
     if (isSample(x)) return { ...x, image: toFloatImage(x.image) };
     if (x instanceof Tensor) return toFloatImage(x);
     if (typeof x === 'object' && x !== null && 'data' in x && 'width' in x && 'height' in x) return rawToTensor(x);
-    throw new Error(`ToTensor: expected a uint8 image tensor, a { width, height, data } image or a sample, got ${describe(x)}`);
+    throw new Error(
+      `ToTensor: expected a uint8 image tensor, a { width, height, data } image or a sample, got ${describe(x)}`,
+    );
   }
 
   override spec(): TransformSpec {
@@ -405,16 +465,24 @@ export class Normalize extends ImageTransform {
     super();
     this.mean = typeof mean === 'number' ? [mean] : mean.slice();
     this.std = typeof std === 'number' ? [std] : std.slice();
-    if (this.std.some((s) => s === 0)) throw new Error(`Normalize: std evaluated to zero, leading to division by zero (std = ${JSON.stringify(std)})`);
+    if (this.std.some((s) => s === 0))
+      throw new Error(`Normalize: std evaluated to zero, leading to division by zero (std = ${JSON.stringify(std)})`);
   }
 
   protected transform<S extends Sample>(x: S): S {
     return mapImage(x, (t) => {
-      if (!isFloating(t.dtype)) throw new Error(`Normalize: expected a float image (apply ToTensor first), got ${t.dtype}`);
+      if (!isFloating(t.dtype))
+        throw new Error(`Normalize: expected a float image (apply ToTensor first), got ${t.dtype}`);
       const [H, W] = hw(t, 'Normalize');
       const C = t.shape.length >= 3 ? t.shape[t.shape.length - 3] : 1;
-      for (const [name, v] of [['mean', this.mean], ['std', this.std]] as const) {
-        if (v.length !== 1 && v.length !== C) throw new Error(`Normalize: ${name} has ${v.length} values but the image ${formatShape(t.shape)} has ${C} channels`);
+      for (const [name, v] of [
+        ['mean', this.mean],
+        ['std', this.std],
+      ] as const) {
+        if (v.length !== 1 && v.length !== C)
+          throw new Error(
+            `Normalize: ${name} has ${v.length} values but the image ${formatShape(t.shape)} has ${C} channels`,
+          );
       }
       const src = t.dataView();
       const out = Tensor.empty(t.shape, t.dtype);
@@ -434,14 +502,18 @@ export class Normalize extends ImageTransform {
 
 /** Rescales each image linearly so its minimum becomes `min` and its maximum `max` (a constant image → min). */
 export class MinMaxScale extends ImageTransform {
-  constructor(readonly min = 0, readonly max = 1) {
+  constructor(
+    readonly min = 0,
+    readonly max = 1,
+  ) {
     super();
   }
 
   protected transform<S extends Sample>(x: S): S {
     return mapImage(x, (t) => {
       const src = t.dataView();
-      let lo = Infinity, hi = -Infinity;
+      let lo = Infinity,
+        hi = -Infinity;
       for (let i = 0; i < src.length; i++) {
         if (src[i] < lo) lo = src[i];
         if (src[i] > hi) hi = src[i];
@@ -462,7 +534,8 @@ export class MinMaxScale extends ImageTransform {
 // Geometry
 
 function resizeGeometry(H: number, W: number, h: number, w: number, interp: Interpolation): Geometry {
-  const sx = W / w, sy = H / h;
+  const sx = W / w,
+    sy = H / h;
   return {
     image: (t) => (h === H && w === W ? t : warpAffine(t, h, w, [sx, 0, 0, 0, sy, 0], interp, 0, 'clamp')),
     mask: (t) => (h === H && w === W ? t : warpAffine(t, h, w, [sx, 0, 0, 0, sy, 0], 'nearest', 0, 'clamp')),
@@ -472,7 +545,14 @@ function resizeGeometry(H: number, W: number, h: number, w: number, interp: Inte
   };
 }
 
-function cropGeometry(top: number, left: number, h: number, w: number, fill: number | readonly number[] = 0, mode: PaddingMode = 'constant'): Geometry {
+function cropGeometry(
+  top: number,
+  left: number,
+  h: number,
+  w: number,
+  fill: number | readonly number[] = 0,
+  mode: PaddingMode = 'constant',
+): Geometry {
   return {
     image: (t) => cropPad(t, top, left, h, w, fill, mode),
     // Padding of a mask is background (0) unless the mode copies pixels.
@@ -486,7 +566,8 @@ function cropGeometry(top: number, left: number, h: number, w: number, fill: num
 /** The output size of torchvision's Resize: an int resizes the shorter side keeping the aspect ratio. */
 function resizedSize(H: number, W: number, size: number | readonly number[], maxSize?: number): [number, number] {
   if (typeof size !== 'number') return [size[0], size[1]];
-  const short = Math.min(H, W), long = Math.max(H, W);
+  const short = Math.min(H, W),
+    long = Math.max(H, W);
   let newShort = size;
   let newLong = Math.floor((size * long) / short);
   if (maxSize !== undefined && newLong > maxSize) {
@@ -552,7 +633,8 @@ function padAmounts(op: string, p: number | readonly number[]): [number, number,
   else if (p.length === 2) r = [p[0], p[1], p[0], p[1]];
   else if (p.length === 4) r = [p[0], p[1], p[2], p[3]];
   else throw new Error(`${op}: padding must be a number or a sequence of 2 or 4 numbers, got ${JSON.stringify(p)}`);
-  if (!r.every((v) => Number.isInteger(v) && v >= 0)) throw new Error(`${op}: padding must be non-negative integers, got ${JSON.stringify(p)}`);
+  if (!r.every((v) => Number.isInteger(v) && v >= 0))
+    throw new Error(`${op}: padding must be non-negative integers, got ${JSON.stringify(p)}`);
   return r;
 }
 
@@ -562,7 +644,10 @@ export class Pad extends ImageTransform {
   readonly fill: number | number[];
   readonly paddingMode: PaddingMode;
 
-  constructor(padding: number | readonly number[], opts: { fill?: number | readonly number[]; paddingMode?: PaddingMode } = {}) {
+  constructor(
+    padding: number | readonly number[],
+    opts: { fill?: number | readonly number[]; paddingMode?: PaddingMode } = {},
+  ) {
     super();
     this.padding = padAmounts('Pad', padding);
     this.fill = typeof opts.fill === 'object' ? opts.fill.slice() : (opts.fill ?? 0);
@@ -615,15 +700,20 @@ export class RandomCrop extends ImageTransform {
     const [h, w] = this.size;
     if (this.padIfNeeded && H + t + b < h) {
       const extra = h - (H + t + b);
-      t += extra; b += extra;
+      t += extra;
+      b += extra;
     }
     if (this.padIfNeeded && W + l + r < w) {
       const extra = w - (W + l + r);
-      l += extra; r += extra;
+      l += extra;
+      r += extra;
     }
-    const ph = H + t + b, pw = W + l + r;
+    const ph = H + t + b,
+      pw = W + l + r;
     if (ph < h || pw < w) {
-      throw new Error(`RandomCrop: required crop size ${h}×${w} is larger than the ${t + b + l + r ? 'padded ' : ''}input image size ${ph}×${pw} (use padIfNeeded: true)`);
+      throw new Error(
+        `RandomCrop: required crop size ${h}×${w} is larger than the ${t + b + l + r ? 'padded ' : ''}input image size ${ph}×${pw} (use padIfNeeded: true)`,
+      );
     }
     const g = this.rng();
     const i = g.randint(0, ph - h + 1);
@@ -632,7 +722,12 @@ export class RandomCrop extends ImageTransform {
   }
 
   override spec(): TransformSpec | null {
-    return this.specOf(this.size, { padding: this.padding, padIfNeeded: this.padIfNeeded, fill: this.fill, paddingMode: this.paddingMode });
+    return this.specOf(this.size, {
+      padding: this.padding,
+      padIfNeeded: this.padIfNeeded,
+      fill: this.fill,
+      paddingMode: this.paddingMode,
+    });
   }
 }
 
@@ -646,7 +741,15 @@ export class RandomResizedCrop extends ImageTransform {
   readonly ratio: [number, number];
   readonly interpolation: Interpolation;
 
-  constructor(size: number | readonly number[], opts: { scale?: readonly number[]; ratio?: readonly number[]; interpolation?: Interpolation; generator?: Generator } = {}) {
+  constructor(
+    size: number | readonly number[],
+    opts: {
+      scale?: readonly number[];
+      ratio?: readonly number[];
+      interpolation?: Interpolation;
+      generator?: Generator;
+    } = {},
+  ) {
     super(opts.generator);
     this.size = sizePair('RandomResizedCrop', size);
     this.scale = range('RandomResizedCrop', 'scale', opts.scale ?? [0.08, 1], 0);
@@ -669,11 +772,14 @@ export class RandomResizedCrop extends ImageTransform {
     const inRatio = W / H;
     let w: number, h: number;
     if (inRatio < this.ratio[0]) {
-      w = W; h = Math.round(w / this.ratio[0]);
+      w = W;
+      h = Math.round(w / this.ratio[0]);
     } else if (inRatio > this.ratio[1]) {
-      h = H; w = Math.round(h * this.ratio[1]);
+      h = H;
+      w = Math.round(h * this.ratio[1]);
     } else {
-      w = W; h = H;
+      w = W;
+      h = H;
     }
     return [Math.floor((H - h) / 2), Math.floor((W - w) / 2), h, w];
   }
@@ -682,7 +788,8 @@ export class RandomResizedCrop extends ImageTransform {
     const [H, W] = sizeOf('RandomResizedCrop', x);
     const [top, left, h, w] = this.getParams(H, W);
     const [oh, ow] = this.size;
-    const sx = w / ow, sy = h / oh;
+    const sx = w / ow,
+      sy = h / oh;
     const inv: Affine = [sx, 0, left, 0, sy, top];
     return applyGeometry(x, {
       image: (t) => warpAffine(t, oh, ow, inv, this.interpolation, 0, 'clamp'),
@@ -700,7 +807,10 @@ export class RandomResizedCrop extends ImageTransform {
 
 /** Mirrors left–right with probability p. */
 export class RandomHorizontalFlip extends ImageTransform {
-  constructor(readonly p = 0.5, opts: { generator?: Generator } = {}) {
+  constructor(
+    readonly p = 0.5,
+    opts: { generator?: Generator } = {},
+  ) {
     super(opts.generator);
     if (!(p >= 0 && p <= 1)) throw new Error(`RandomHorizontalFlip: p must be in [0, 1], got ${p}`);
   }
@@ -708,7 +818,13 @@ export class RandomHorizontalFlip extends ImageTransform {
   protected transform<S extends Sample>(x: S): S {
     const [H, W] = sizeOf('RandomHorizontalFlip', x);
     if (!(this.rng().random() < this.p)) return x;
-    return applyGeometry(x, { image: (t) => flipPlanes(t, true), mask: (t) => flipPlanes(t, true), fwd: [-1, 0, W, 0, 1, 0], outH: H, outW: W });
+    return applyGeometry(x, {
+      image: (t) => flipPlanes(t, true),
+      mask: (t) => flipPlanes(t, true),
+      fwd: [-1, 0, W, 0, 1, 0],
+      outH: H,
+      outW: W,
+    });
   }
 
   override spec(): TransformSpec | null {
@@ -718,7 +834,10 @@ export class RandomHorizontalFlip extends ImageTransform {
 
 /** Mirrors top–bottom with probability p. */
 export class RandomVerticalFlip extends ImageTransform {
-  constructor(readonly p = 0.5, opts: { generator?: Generator } = {}) {
+  constructor(
+    readonly p = 0.5,
+    opts: { generator?: Generator } = {},
+  ) {
     super(opts.generator);
     if (!(p >= 0 && p <= 1)) throw new Error(`RandomVerticalFlip: p must be in [0, 1], got ${p}`);
   }
@@ -726,7 +845,13 @@ export class RandomVerticalFlip extends ImageTransform {
   protected transform<S extends Sample>(x: S): S {
     const [H, W] = sizeOf('RandomVerticalFlip', x);
     if (!(this.rng().random() < this.p)) return x;
-    return applyGeometry(x, { image: (t) => flipPlanes(t, false), mask: (t) => flipPlanes(t, false), fwd: [1, 0, 0, 0, -1, H], outH: H, outW: W });
+    return applyGeometry(x, {
+      image: (t) => flipPlanes(t, false),
+      mask: (t) => flipPlanes(t, false),
+      fwd: [1, 0, 0, 0, -1, H],
+      outH: H,
+      outW: W,
+    });
   }
 
   override spec(): TransformSpec | null {
@@ -749,9 +874,17 @@ export interface WarpOptions {
  * Forward map of torchvision's affine: about centre c, rotate by `angle` degrees (counter-clockwise as displayed),
  * shear by (sx, sy) degrees, scale, then translate by (tx, ty) pixels.
  */
-export function affineMatrix(angle: number, translate: readonly [number, number], scale: number, shear: readonly [number, number], center: readonly [number, number]): Affine {
+export function affineMatrix(
+  angle: number,
+  translate: readonly [number, number],
+  scale: number,
+  shear: readonly [number, number],
+  center: readonly [number, number],
+): Affine {
   const rad = (d: number) => (d * Math.PI) / 180;
-  const a = rad(angle), shx = rad(shear[0]), shy = rad(shear[1]);
+  const a = rad(angle),
+    shx = rad(shear[0]),
+    shy = rad(shear[1]);
   const [cx, cy] = center;
   // Rotation counter-clockwise on screen (y axis pointing down).
   const R: Affine = [Math.cos(a), Math.sin(a), 0, -Math.sin(a), Math.cos(a), 0];
@@ -764,7 +897,13 @@ export function affineMatrix(angle: number, translate: readonly [number, number]
   return compose([1, 0, cx + translate[0], 0, 1, cy + translate[1]], m);
 }
 
-function warpGeometry(H: number, W: number, fwd: Affine, interp: Interpolation, fill: number | readonly number[]): Geometry {
+function warpGeometry(
+  H: number,
+  W: number,
+  fwd: Affine,
+  interp: Interpolation,
+  fill: number | readonly number[],
+): Geometry {
   const inv = invertAffine(fwd);
   return {
     image: (t) => warpAffine(t, H, W, inv, interp, fill, 'fill'),
@@ -830,7 +969,9 @@ export class RandomAffine extends ImageTransform {
     }
     this.translate = opts.translate ? [opts.translate[0], opts.translate[1]] : undefined;
     if (opts.scale && (opts.scale.length !== 2 || opts.scale.some((v) => !(v > 0)) || opts.scale[0] > opts.scale[1])) {
-      throw new Error(`RandomAffine: scale must be a [min, max] pair of positive numbers, got ${JSON.stringify(opts.scale)}`);
+      throw new Error(
+        `RandomAffine: scale must be a [min, max] pair of positive numbers, got ${JSON.stringify(opts.scale)}`,
+      );
     }
     this.scale = opts.scale ? [opts.scale[0], opts.scale[1]] : undefined;
     const sh = opts.shear;
@@ -838,7 +979,10 @@ export class RandomAffine extends ImageTransform {
     else if (typeof sh === 'number') this.shear = [-Math.abs(sh), Math.abs(sh), 0, 0];
     else if (sh.length === 2) this.shear = [sh[0], sh[1], 0, 0];
     else if (sh.length === 4) this.shear = [sh[0], sh[1], sh[2], sh[3]];
-    else throw new Error(`RandomAffine: shear must be a number or a sequence of 2 or 4 numbers, got ${JSON.stringify(sh)}`);
+    else
+      throw new Error(
+        `RandomAffine: shear must be a number or a sequence of 2 or 4 numbers, got ${JSON.stringify(sh)}`,
+      );
     this.interpolation = opts.interpolation ?? 'nearest';
     this.fill = typeof opts.fill === 'object' ? opts.fill.slice() : (opts.fill ?? 0);
     this.center = opts.center ? [opts.center[0], opts.center[1]] : undefined;
@@ -848,14 +992,17 @@ export class RandomAffine extends ImageTransform {
     const [H, W] = sizeOf('RandomAffine', x);
     const g = this.rng();
     const angle = uniform(g, this.degrees[0], this.degrees[1]);
-    let tx = 0, ty = 0;
+    let tx = 0,
+      ty = 0;
     if (this.translate) {
-      const mx = this.translate[0] * W, my = this.translate[1] * H;
+      const mx = this.translate[0] * W,
+        my = this.translate[1] * H;
       tx = Math.round(uniform(g, -mx, mx));
       ty = Math.round(uniform(g, -my, my));
     }
     const s = this.scale ? uniform(g, this.scale[0], this.scale[1]) : 1;
-    let shx = 0, shy = 0;
+    let shx = 0,
+      shy = 0;
     if (this.shear) {
       shx = uniform(g, this.shear[0], this.shear[1]);
       if (this.shear[2] !== 0 || this.shear[3] !== 0) shy = uniform(g, this.shear[2], this.shear[3]);
@@ -865,7 +1012,14 @@ export class RandomAffine extends ImageTransform {
   }
 
   override spec(): TransformSpec | null {
-    return this.specOf(this.degrees, { translate: this.translate, scale: this.scale, shear: this.shear, interpolation: this.interpolation, fill: this.fill, center: this.center });
+    return this.specOf(this.degrees, {
+      translate: this.translate,
+      scale: this.scale,
+      shear: this.shear,
+      interpolation: this.interpolation,
+      fill: this.fill,
+      center: this.center,
+    });
   }
 }
 
@@ -916,7 +1070,8 @@ export class ColorJitter extends ImageTransform {
       const plane = H * W;
       const images = data.length / (C * plane);
       const clamp = (v: number) => (v < 0 ? 0 : v > bound ? bound : v);
-      const gray = (n: number, p: number) => (C >= 3 ? 0.299 * data[n + p] + 0.587 * data[n + plane + p] + 0.114 * data[n + 2 * plane + p] : data[n + p]);
+      const gray = (n: number, p: number) =>
+        C >= 3 ? 0.299 * data[n + p] + 0.587 * data[n + plane + p] + 0.114 * data[n + 2 * plane + p] : data[n + p];
       for (const op of order) {
         for (let img = 0; img < images; img++) {
           const n = img * C * plane;
@@ -930,7 +1085,8 @@ export class ColorJitter extends ImageTransform {
           } else if (op === 2 && s !== null && C >= 3) {
             for (let p = 0; p < plane; p++) {
               const gv = gray(n, p);
-              for (let ch = 0; ch < C; ch++) data[n + ch * plane + p] = clamp(s * data[n + ch * plane + p] + (1 - s) * gv);
+              for (let ch = 0; ch < C; ch++)
+                data[n + ch * plane + p] = clamp(s * data[n + ch * plane + p] + (1 - s) * gv);
             }
           }
         }
@@ -1002,7 +1158,12 @@ export class RandomErasing extends ImageTransform {
           const ch = p % C;
           for (let y = i; y < i + h; y++) {
             for (let xx = j; xx < j + w; xx++) {
-              const v = this.value === 'random' ? g.normal() : typeof this.value === 'number' ? this.value : this.value[ch % this.value.length];
+              const v =
+                this.value === 'random'
+                  ? g.normal()
+                  : typeof this.value === 'number'
+                    ? this.value
+                    : this.value[ch % this.value.length];
               out.storage[p * area + y * W + xx] = roundFor(t.dtype, v);
             }
           }
@@ -1065,7 +1226,11 @@ export class Lambda<I = unknown, O = unknown> extends Transform<I, O> {
 
 /** Applies `transform` with probability p (torchvision's RandomApply). */
 export class RandomApply extends Transform<unknown, unknown> {
-  constructor(readonly transforms: readonly TransformLike<never, unknown>[], readonly p = 0.5, private readonly generator?: Generator) {
+  constructor(
+    readonly transforms: readonly TransformLike<never, unknown>[],
+    readonly p = 0.5,
+    private readonly generator?: Generator,
+  ) {
     super();
   }
 
@@ -1087,7 +1252,24 @@ export class RandomApply extends Transform<unknown, unknown> {
   }
 }
 
-for (const ctor of [ToTensor, Normalize, MinMaxScale, Resize, CenterCrop, Pad, RandomCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip, RandomRotation, RandomAffine, ColorJitter, RandomErasing, Compose, RandomApply]) {
+for (const ctor of [
+  ToTensor,
+  Normalize,
+  MinMaxScale,
+  Resize,
+  CenterCrop,
+  Pad,
+  RandomCrop,
+  RandomResizedCrop,
+  RandomHorizontalFlip,
+  RandomVerticalFlip,
+  RandomRotation,
+  RandomAffine,
+  ColorJitter,
+  RandomErasing,
+  Compose,
+  RandomApply,
+]) {
   registerTransform(ctor.name, ctor as unknown as new (...args: never[]) => Transform<unknown, unknown>);
 }
 

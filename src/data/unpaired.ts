@@ -24,7 +24,8 @@ function sourceGet(op: string, s: ImageSource, i: number): Tensor {
   if (s instanceof Tensor) return s.select(0, i);
   const item = s.get(i);
   const img = item instanceof Tensor ? item : Array.isArray(item) ? item[0] : null;
-  if (!(img instanceof Tensor)) throw new Error(`${op}: sample ${i} is not an image tensor or a tuple starting with one`);
+  if (!(img instanceof Tensor))
+    throw new Error(`${op}: sample ${i} is not an image tensor or a tuple starting with one`);
   return img;
 }
 
@@ -34,9 +35,14 @@ function sourceGet(op: string, s: ImageSource, i: number): Tensor {
  * Sources are datasets of images (or of [image, …] tuples) or [N, C, H, W] tensors.
  */
 export class UnpairedDataset extends Dataset<[Tensor, Tensor]> {
-  constructor(readonly a: ImageSource, readonly b: ImageSource, readonly seed = 0) {
+  constructor(
+    readonly a: ImageSource,
+    readonly b: ImageSource,
+    readonly seed = 0,
+  ) {
     super();
-    if (sourceLength(a) === 0 || sourceLength(b) === 0) throw new Error(`UnpairedDataset: both domains need images, got ${sourceLength(a)} and ${sourceLength(b)}`);
+    if (sourceLength(a) === 0 || sourceLength(b) === 0)
+      throw new Error(`UnpairedDataset: both domains need images, got ${sourceLength(a)} and ${sourceLength(b)}`);
   }
 
   get length(): number {
@@ -54,20 +60,29 @@ export class UnpairedDataset extends Dataset<[Tensor, Tensor]> {
  * `count` random size×size crops of `images` ([C, H, W] tensors, each at least size×size), the image chosen
  * uniformly, with a horizontal flip half the time: [count, C, size, size].
  */
-export function randomPatches(images: readonly Tensor[], count: number, size: number, generator: Generator = new Generator(0)): Tensor {
+export function randomPatches(
+  images: readonly Tensor[],
+  count: number,
+  size: number,
+  generator: Generator = new Generator(0),
+): Tensor {
   const op = 'randomPatches';
   if (images.length === 0) throw new Error(`${op}: expected at least one image`);
-  if (!Number.isInteger(count) || count < 1 || !Number.isInteger(size) || size < 1) throw new Error(`${op}: count and size must be positive integers, got ${count} and ${size}`);
+  if (!Number.isInteger(count) || count < 1 || !Number.isInteger(size) || size < 1)
+    throw new Error(`${op}: count and size must be positive integers, got ${count} and ${size}`);
   for (const img of images) {
     if (img.shape.length !== 3 || img.shape[1] < size || img.shape[2] < size || img.shape[0] !== images[0].shape[0]) {
-      throw new Error(`${op}: images must be [C, H, W] with the same C and H, W ≥ ${size}, got ${formatShape(img.shape)}`);
+      throw new Error(
+        `${op}: images must be [C, H, W] with the same C and H, W ≥ ${size}, got ${formatShape(img.shape)}`,
+      );
     }
   }
   return noGrad(() => {
     const out: Tensor[] = [];
     for (let k = 0; k < count; k++) {
       const img = images[generator.randint(0, images.length)];
-      const y = generator.randint(0, img.shape[1] - size + 1), x = generator.randint(0, img.shape[2] - size + 1);
+      const y = generator.randint(0, img.shape[1] - size + 1),
+        x = generator.randint(0, img.shape[2] - size + 1);
       let p = img.narrow(1, y, size).narrow(2, x, size);
       if (generator.random() < 0.5) p = p.flip([2]);
       out.push(p.contiguous().unsqueeze(0));
@@ -85,18 +100,26 @@ export function randomPatches(images: readonly Tensor[], count: number, size: nu
 export function toNight(img: Tensor, generator: Generator = new Generator(0)): Tensor {
   const op = 'toNight';
   const batched = img.shape.length === 4;
-  if ((img.shape.length !== 3 && !batched) || img.shape[batched ? 1 : 0] !== 3 || (img.dtype !== 'float32' && img.dtype !== 'float64')) {
-    throw new Error(`${op}: expected float RGB images [3, H, W] or [N, 3, H, W] in [0, 1], got ${img.dtype} ${formatShape(img.shape)}`);
+  if (
+    (img.shape.length !== 3 && !batched) ||
+    img.shape[batched ? 1 : 0] !== 3 ||
+    (img.dtype !== 'float32' && img.dtype !== 'float64')
+  ) {
+    throw new Error(
+      `${op}: expected float RGB images [3, H, W] or [N, 3, H, W] in [0, 1], got ${img.dtype} ${formatShape(img.shape)}`,
+    );
   }
   const x = (batched ? img : img.unsqueeze(0)).contiguous();
   const [n, , h, w] = x.shape;
   const src = x.dataView();
   const out = new Float64Array(src.length);
-  const balance = [0.55, 0.75, 1.25], glow = [0.005, 0.012, 0.03];
+  const balance = [0.55, 0.75, 1.25],
+    glow = [0.005, 0.012, 0.03];
   const gauss = () => Math.sqrt(-2 * Math.log(1 - generator.random())) * Math.cos(2 * Math.PI * generator.random());
   for (let b = 0; b < n; b++) {
     const exposure = 0.18 + 0.17 * generator.random();
-    const cy = h * generator.random(), cx = w * generator.random();
+    const cy = h * generator.random(),
+      cx = w * generator.random();
     const r2 = (h * h + w * w) / 4;
     for (let c = 0; c < 3; c++) {
       for (let yy = 0; yy < h; yy++) {

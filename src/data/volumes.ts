@@ -15,7 +15,13 @@ import { Tensor } from '../tensor/tensor.js';
 import { contiguous } from '../ops/shape.js';
 import { Dataset } from './dataset.js';
 import { dataGenerator } from './rng.js';
-import { registerTransform, Transform, type TransformLike, type TransformSpec, applyTransform } from './transform-base.js';
+import {
+  registerTransform,
+  Transform,
+  type TransformLike,
+  type TransformSpec,
+  applyTransform,
+} from './transform-base.js';
 
 /** A volume and its per-voxel labels. */
 export interface VolumeSample {
@@ -50,7 +56,8 @@ export class CTVolumes extends Dataset<VolumeSample> {
     super();
     this.n = opts.length ?? 64;
     this.size = [...(opts.size ?? [32, 32, 32])] as [number, number, number];
-    if (this.size.some((s) => !Number.isInteger(s) || s < 8)) throw new Error(`CTVolumes: size must be 3 integers ≥ 8, got ${JSON.stringify(opts.size)}`);
+    if (this.size.some((s) => !Number.isInteger(s) || s < 8))
+      throw new Error(`CTVolumes: size must be 3 integers ≥ 8, got ${JSON.stringify(opts.size)}`);
     this.seed = opts.seed ?? 0;
     this.noise = opts.noise ?? 0.06;
     this.transform = opts.transform;
@@ -73,15 +80,27 @@ export class CTVolumes extends Dataset<VolumeSample> {
     const img = new Float32Array(D * H * W);
     const mask = new Int32Array(D * H * W);
     // body: an axis-aligned ellipsoid filling most of the volume, soft tissue 0.3
-    const body = { c: [u(0.45, 0.55) * D, u(0.45, 0.55) * H, u(0.45, 0.55) * W], r: [u(0.38, 0.46) * D, u(0.38, 0.46) * H, u(0.38, 0.46) * W] };
+    const body = {
+      c: [u(0.45, 0.55) * D, u(0.45, 0.55) * H, u(0.45, 0.55) * W],
+      r: [u(0.38, 0.46) * D, u(0.38, 0.46) * H, u(0.38, 0.46) * W],
+    };
     // random unit-less rotation-free ellipsoids inside the body
     const inside = () => [0, 1, 2].map((a) => body.c[a] + u(-0.5, 0.5) * body.r[a]);
     const dims = [D, H, W];
-    const shells = Array.from({ length: 2 + Math.floor(g.random() * 3) }, () => ({ c: inside(), r: dims.map((d) => u(0.08, 0.16) * d), t: u(0.25, 0.4) }));
-    const blobs = Array.from({ length: 1 + Math.floor(g.random() * 3) }, () => ({ c: inside(), r: dims.map((d) => u(0.06, 0.14) * d), v: u(0.1, 0.2) }));
+    const shells = Array.from({ length: 2 + Math.floor(g.random() * 3) }, () => ({
+      c: inside(),
+      r: dims.map((d) => u(0.08, 0.16) * d),
+      t: u(0.25, 0.4),
+    }));
+    const blobs = Array.from({ length: 1 + Math.floor(g.random() * 3) }, () => ({
+      c: inside(),
+      r: dims.map((d) => u(0.06, 0.14) * d),
+      v: u(0.1, 0.2),
+    }));
     // bias field: a smooth linear ramp in a random direction, ±10 %
     const bias = [u(-0.1, 0.1), u(-0.1, 0.1), u(-0.1, 0.1)];
-    const q = (p: number[], e: { c: number[]; r: number[] }) => ((p[0] - e.c[0]) / e.r[0]) ** 2 + ((p[1] - e.c[1]) / e.r[1]) ** 2 + ((p[2] - e.c[2]) / e.r[2]) ** 2;
+    const q = (p: number[], e: { c: number[]; r: number[] }) =>
+      ((p[0] - e.c[0]) / e.r[0]) ** 2 + ((p[1] - e.c[1]) / e.r[1]) ** 2 + ((p[2] - e.c[2]) / e.r[2]) ** 2;
     let k = 0;
     for (let z = 0; z < D; z++) {
       for (let y = 0; y < H; y++) {
@@ -91,11 +110,18 @@ export class CTVolumes extends Dataset<VolumeSample> {
           let label = 0;
           if (q(p, body) <= 1) {
             v = 0.3;
-            for (const b of blobs) if (q(p, b) <= 1) { v = 0.3 + b.v; label = 2; }
+            for (const b of blobs)
+              if (q(p, b) <= 1) {
+                v = 0.3 + b.v;
+                label = 2;
+              }
             for (const s of shells) {
               const d = Math.sqrt(q(p, s));
               // a wall between (1 − t) and 1 of the ellipsoid's radius: bright, like cortical bone or a vessel wall
-              if (d <= 1 && d >= 1 - s.t) { v = 0.8; label = 1; }
+              if (d <= 1 && d >= 1 - s.t) {
+                v = 0.8;
+                label = 1;
+              }
             }
           }
           const field = 1 + bias[0] * (z / D - 0.5) * 2 + bias[1] * (y / H - 0.5) * 2 + bias[2] * (x / W - 0.5) * 2;
@@ -110,7 +136,8 @@ export class CTVolumes extends Dataset<VolumeSample> {
 
 function spatial(op: string, x: Tensor | VolumeSample): [number, number, number] {
   const img = x instanceof Tensor ? x : x.image;
-  if (img.shape.length !== 4) throw new Error(`${op}: expected a volume [C, D, H, W], got shape ${formatShape(img.shape)}`);
+  if (img.shape.length !== 4)
+    throw new Error(`${op}: expected a volume [C, D, H, W], got shape ${formatShape(img.shape)}`);
   return [img.shape[1], img.shape[2], img.shape[3]];
 }
 
@@ -120,7 +147,10 @@ function crop(t: Tensor, start: number[], size: number[], flip: boolean[]): Tens
   const [D, H, W] = t.shape.slice(-3);
   const planes = lead.reduce((a, b) => a * b, 1);
   const src = contiguous(t).dataView();
-  const out = t.dtype === 'int32' ? new Int32Array(planes * size[0] * size[1] * size[2]) : new Float32Array(planes * size[0] * size[1] * size[2]);
+  const out =
+    t.dtype === 'int32'
+      ? new Int32Array(planes * size[0] * size[1] * size[2])
+      : new Float32Array(planes * size[0] * size[1] * size[2]);
   let o = 0;
   for (let p = 0; p < planes; p++) {
     for (let z = 0; z < size[0]; z++) {
@@ -147,7 +177,10 @@ function applyBox<S extends Tensor | VolumeSample>(x: S, start: number[], size: 
 export class RandomFlip3d<S extends Tensor | VolumeSample = VolumeSample> extends Transform<S, S> {
   private readonly generator?: Generator;
 
-  constructor(readonly p = 0.5, opts: { generator?: Generator } = {}) {
+  constructor(
+    readonly p = 0.5,
+    opts: { generator?: Generator } = {},
+  ) {
     super();
     if (!(p >= 0 && p <= 1)) throw new Error(`RandomFlip3d: p must be in [0, 1], got ${p}`);
     this.generator = opts.generator;
@@ -173,13 +206,15 @@ export class RandomCrop3d<S extends Tensor | VolumeSample = VolumeSample> extend
   constructor(size: number | readonly [number, number, number], opts: { generator?: Generator } = {}) {
     super();
     this.size = (typeof size === 'number' ? [size, size, size] : [...size]) as [number, number, number];
-    if (this.size.length !== 3 || this.size.some((v) => !Number.isInteger(v) || v < 1)) throw new Error(`RandomCrop3d: size must be a positive integer or 3 of them, got ${JSON.stringify(size)}`);
+    if (this.size.length !== 3 || this.size.some((v) => !Number.isInteger(v) || v < 1))
+      throw new Error(`RandomCrop3d: size must be a positive integer or 3 of them, got ${JSON.stringify(size)}`);
     this.generator = opts.generator;
   }
 
   apply(x: S): S {
     const dims = spatial('RandomCrop3d', x);
-    if (dims.some((d, a) => d < this.size[a])) throw new Error(`RandomCrop3d: crop ${formatShape(this.size)} is larger than the volume ${formatShape(dims)}`);
+    if (dims.some((d, a) => d < this.size[a]))
+      throw new Error(`RandomCrop3d: crop ${formatShape(this.size)} is larger than the volume ${formatShape(dims)}`);
     const g = dataGenerator(this.generator);
     const start = dims.map((d, a) => Math.floor(g.random() * (d - this.size[a] + 1)));
     return applyBox(x, start, this.size, [false, false, false]);

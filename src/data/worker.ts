@@ -18,7 +18,10 @@ const port = parentPort!;
 const ready = datasetFromSpec(spec);
 // A dataset that fails to build is reported with the first request; it must not crash the thread as unhandled.
 // Announced so the loader's `timeout` clock starts once the thread can serve (starting one takes seconds).
-ready.then(() => port.postMessage({ id: -1, ready: true }), () => undefined);
+ready.then(
+  () => port.postMessage({ id: -1, ready: true }),
+  () => undefined,
+);
 
 port.on('message', async (req: { id: number; indices: number[]; seed: number }) => {
   try {

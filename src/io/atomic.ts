@@ -30,16 +30,19 @@ function alive(pid: number): boolean {
 /** The orphaned temp files of `path` in its directory: `NAME.tmp-PID-TIME` whose PID is not running. */
 function staleTemps(path: string, names: string[]): string[] {
   const base = basename(path);
-  return names.filter((n) => {
-    if (!n.startsWith(`${base}.tmp-`)) return false;
-    const m = TEMP_RE.exec(n);
-    return m !== null && n.length === base.length + m[0].length && !alive(Number(m[1]));
-  }).map((n) => join(dirname(path), n));
+  return names
+    .filter((n) => {
+      if (!n.startsWith(`${base}.tmp-`)) return false;
+      const m = TEMP_RE.exec(n);
+      return m !== null && n.length === base.length + m[0].length && !alive(Number(m[1]));
+    })
+    .map((n) => join(dirname(path), n));
 }
 
 function describe(path: string, err: unknown): Error {
   const e = err as NodeJS.ErrnoException;
-  const hint = e.code === 'ENOSPC' ? ' (no space left on the device)' : e.code === 'EDQUOT' ? ' (disk quota exceeded)' : '';
+  const hint =
+    e.code === 'ENOSPC' ? ' (no space left on the device)' : e.code === 'EDQUOT' ? ' (disk quota exceeded)' : '';
   const out = new Error(`cannot write ${path}${hint}: ${e.message}`);
   (out as NodeJS.ErrnoException).code = e.code;
   return out;
@@ -61,7 +64,9 @@ function fsyncDirSync(dir: string): void {
 /** Writes `data` to `path` atomically and durably (see the module comment). */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const dir = dirname(path);
-  await readdir(dir).then((names) => Promise.all(staleTemps(path, names).map((p) => rm(p, { force: true })))).catch(() => undefined);
+  await readdir(dir)
+    .then((names) => Promise.all(staleTemps(path, names).map((p) => rm(p, { force: true }))))
+    .catch(() => undefined);
   const tmp = tempPath(path);
   try {
     const fh = await open(tmp, 'w');
@@ -77,7 +82,11 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     throw describe(path, err);
   }
   const dh = await open(dir, 'r').catch(() => null);
-  if (dh) await dh.sync().catch(() => undefined).finally(() => dh.close());
+  if (dh)
+    await dh
+      .sync()
+      .catch(() => undefined)
+      .finally(() => dh.close());
 }
 
 /** Synchronous twin of writeFileAtomic. */

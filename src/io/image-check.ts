@@ -14,11 +14,13 @@ import { inflateSync } from './fs.js';
 export const DEFAULT_MAX_IMAGE_PIXELS = 89_478_485;
 
 function envLimit(): number | null {
-  const raw = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TATAMI_MAX_IMAGE_PIXELS;
+  const raw = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+    ?.TATAMI_MAX_IMAGE_PIXELS;
   if (raw === undefined || raw === '') return null;
   if (raw === '0' || raw.toLowerCase() === 'infinity' || raw.toLowerCase() === 'none') return Infinity;
   const v = Number(raw);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`TATAMI_MAX_IMAGE_PIXELS must be a positive integer, 0 or 'none' (no limit), got '${raw}'`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`TATAMI_MAX_IMAGE_PIXELS must be a positive integer, 0 or 'none' (no limit), got '${raw}'`);
   return v;
 }
 
@@ -31,7 +33,8 @@ let maxPixels: number = envLimit() ?? DEFAULT_MAX_IMAGE_PIXELS;
  */
 export function setMaxImagePixels(limit: number | null): number {
   const v = limit === null ? Infinity : limit;
-  if (!(v === Infinity || (Number.isInteger(v) && v >= 1))) throw new Error(`setMaxImagePixels: limit must be a positive integer or Infinity, got ${limit}`);
+  if (!(v === Infinity || (Number.isInteger(v) && v >= 1)))
+    throw new Error(`setMaxImagePixels: limit must be a positive integer or Infinity, got ${limit}`);
   const prev = maxPixels;
   maxPixels = v;
   return prev;
@@ -43,12 +46,13 @@ export function getMaxImagePixels(): number {
 }
 
 function checkPixels(name: string, kind: string, width: number, height: number, limit: number): void {
-  if (width === 0 || height === 0) throw new Error(`${name}: corrupt ${kind}: the header declares an empty image (${width}×${height})`);
+  if (width === 0 || height === 0)
+    throw new Error(`${name}: corrupt ${kind}: the header declares an empty image (${width}×${height})`);
   const pixels = width * height;
   if (pixels > limit) {
     throw new Error(
       `${name}: ${kind} of ${width}×${height} = ${pixels} pixels exceeds the limit of ${limit} pixels (a possible decompression bomb); ` +
-      'raise it with tt.setMaxImagePixels(n) or TATAMI_MAX_IMAGE_PIXELS=n if the file is trusted',
+        'raise it with tt.setMaxImagePixels(n) or TATAMI_MAX_IMAGE_PIXELS=n if the file is trusted',
     );
   }
 }
@@ -88,7 +92,15 @@ function pngDataSize(w: number, h: number, bitsPerPixel: number, interlaced: boo
   const rows = (pw: number, ph: number) => (pw === 0 || ph === 0 ? 0 : ph * (1 + Math.ceil((pw * bitsPerPixel) / 8)));
   if (!interlaced) return rows(w, h);
   // Adam7: [x0, y0, dx, dy] of the seven passes.
-  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+  const passes = [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+  ];
   let total = 0;
   for (const [x0, y0, dx, dy] of passes) total += rows(Math.ceil((w - x0) / dx), Math.ceil((h - y0) / dy));
   return total;
@@ -100,10 +112,15 @@ function pngDataSize(w: number, h: number, bitsPerPixel: number, interlaced: boo
  * zlib image data inflating (bounded) to exactly the size the header implies. Returns the dimensions.
  */
 export function checkPng(bytes: Uint8Array, name: string, limit = maxPixels): { width: number; height: number } {
-  const fail = (why: string): never => { throw new Error(`${name}: corrupt PNG: ${why}`); };
+  const fail = (why: string): never => {
+    throw new Error(`${name}: corrupt PNG: ${why}`);
+  };
   if (bytes.length < 8 + 25) fail(`${bytes.length} bytes is too short for a signature and an IHDR chunk`);
   let p = 8;
-  let width = 0, height = 0, bitsPerPixel = 0, interlaced = false;
+  let width = 0,
+    height = 0,
+    bitsPerPixel = 0,
+    interlaced = false;
   const idat: Uint8Array[] = [];
   let idatBytes = 0;
   let idatEnded = false;
@@ -113,18 +130,24 @@ export function checkPng(bytes: Uint8Array, name: string, limit = maxPixels): { 
     const length = u32(bytes, p);
     const type = String.fromCharCode(bytes[p + 4], bytes[p + 5], bytes[p + 6], bytes[p + 7]);
     if (!/^[A-Za-z]{4}$/.test(type)) fail(`invalid chunk type ${JSON.stringify(type)} at byte ${p}`);
-    if (length > 0x7fffffff || p + 12 + length > bytes.length) fail(`chunk ${type} at byte ${p} declares ${length} bytes, past the end of the file (${bytes.length} bytes)`);
-    const dataStart = p + 8, dataEnd = dataStart + length;
+    if (length > 0x7fffffff || p + 12 + length > bytes.length)
+      fail(`chunk ${type} at byte ${p} declares ${length} bytes, past the end of the file (${bytes.length} bytes)`);
+    const dataStart = p + 8,
+      dataEnd = dataStart + length;
     if (crc32(bytes, p + 4, dataEnd) !== u32(bytes, dataEnd)) fail(`CRC mismatch in chunk ${type} at byte ${p}`);
     if (index === 0) {
-      if (type !== 'IHDR' || length !== 13) fail(`the first chunk must be a 13-byte IHDR, got ${type} of ${length} bytes`);
+      if (type !== 'IHDR' || length !== 13)
+        fail(`the first chunk must be a 13-byte IHDR, got ${type} of ${length} bytes`);
       width = u32(bytes, dataStart);
       height = u32(bytes, dataStart + 4);
-      const depth = bytes[dataStart + 8], colorType = bytes[dataStart + 9];
+      const depth = bytes[dataStart + 8],
+        colorType = bytes[dataStart + 9];
       const spec = PNG_DEPTHS[colorType];
       if (!spec) fail(`unknown colour type ${colorType} (expected 0, 2, 3, 4 or 6)`);
-      if (!spec.depths.includes(depth)) fail(`bit depth ${depth} is not allowed for colour type ${colorType} (expected ${spec.depths.join(', ')})`);
-      if (bytes[dataStart + 10] !== 0 || bytes[dataStart + 11] !== 0 || bytes[dataStart + 12] > 1) fail('unknown compression, filter or interlace method in IHDR');
+      if (!spec.depths.includes(depth))
+        fail(`bit depth ${depth} is not allowed for colour type ${colorType} (expected ${spec.depths.join(', ')})`);
+      if (bytes[dataStart + 10] !== 0 || bytes[dataStart + 11] !== 0 || bytes[dataStart + 12] > 1)
+        fail('unknown compression, filter or interlace method in IHDR');
       if (width > 0x7fffffff || height > 0x7fffffff) fail(`dimensions ${width}×${height} exceed 2³¹ − 1`);
       checkPixels(name, 'PNG', width, height, limit);
       bitsPerPixel = depth * spec.samples;
@@ -153,7 +176,10 @@ export function checkPng(bytes: Uint8Array, name: string, limit = maxPixels): { 
     }
     fail(`the image data is not a valid zlib stream (${err.message})`);
   }
-  if (inflated!.length !== expected) fail(`the image data inflates to ${inflated!.length} bytes, expected ${expected} for ${width}×${height} pixels at ${bitsPerPixel} bits`);
+  if (inflated!.length !== expected)
+    fail(
+      `the image data inflates to ${inflated!.length} bytes, expected ${expected} for ${width}×${height} pixels at ${bitsPerPixel} bits`,
+    );
   // Every scanline starts with a filter type 0–4 (PNG spec §9); checked for the non-interlaced layout.
   if (!interlaced) {
     const stride = 1 + Math.ceil((width * bitsPerPixel) / 8);
@@ -172,24 +198,32 @@ export function checkPng(bytes: Uint8Array, name: string, limit = maxPixels): { 
  * against `limit`. Returns the dimensions; throws naming the file when the marker structure is broken.
  */
 export function checkJpeg(bytes: Uint8Array, name: string, limit = maxPixels): { width: number; height: number } {
-  const fail = (why: string): never => { throw new Error(`${name}: corrupt JPEG: ${why}`); };
+  const fail = (why: string): never => {
+    throw new Error(`${name}: corrupt JPEG: ${why}`);
+  };
   let p = 2;
   for (;;) {
     while (p < bytes.length && bytes[p] === 0xff && bytes[p + 1] === 0xff) p++; // fill bytes
     if (p + 4 > bytes.length) fail(`truncated at byte ${p} before a frame header (SOF marker)`);
     if (bytes[p] !== 0xff) fail(`expected a marker at byte ${p}, found 0x${bytes[p].toString(16).padStart(2, '0')}`);
     const marker = bytes[p + 1];
-    if (marker === 0xd9 || marker === 0xda) fail(`no frame header (SOF marker) before ${marker === 0xda ? 'the first scan' : 'the end of the image'}`);
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { p += 2; continue; } // markers without a length
+    if (marker === 0xd9 || marker === 0xda)
+      fail(`no frame header (SOF marker) before ${marker === 0xda ? 'the first scan' : 'the end of the image'}`);
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      p += 2;
+      continue;
+    } // markers without a length
     const length = (bytes[p + 2] << 8) | bytes[p + 3];
-    if (length < 2 || p + 2 + length > bytes.length) fail(`segment 0x${marker.toString(16)} at byte ${p} declares ${length} bytes, past the end of the file`);
+    if (length < 2 || p + 2 + length > bytes.length)
+      fail(`segment 0x${marker.toString(16)} at byte ${p} declares ${length} bytes, past the end of the file`);
     // SOF0–SOF15 except DHT (C4), JPG (C8) and DAC (CC).
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (length < 8) fail(`frame header at byte ${p} is ${length} bytes, too short`);
       const height = (bytes[p + 5] << 8) | bytes[p + 6];
       const width = (bytes[p + 7] << 8) | bytes[p + 8];
       const components = bytes[p + 9];
-      if (components !== 1 && components !== 3 && components !== 4) fail(`${components} colour components (expected 1, 3 or 4)`);
+      if (components !== 1 && components !== 3 && components !== 4)
+        fail(`${components} colour components (expected 1, 3 or 4)`);
       checkPixels(name, 'JPEG', width, height, limit);
       return { width, height };
     }

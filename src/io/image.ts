@@ -30,7 +30,18 @@ export type ImageFormat = 'png' | 'jpeg';
 
 /** The format of encoded bytes from their magic number, or null. */
 export function detectImageFormat(bytes: Uint8Array): ImageFormat | null {
-  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47 && bytes[4] === 0x0d && bytes[5] === 0x0a && bytes[6] === 0x1a && bytes[7] === 0x0a) return 'png';
+  if (
+    bytes.length >= 8 &&
+    bytes[0] === 0x89 &&
+    bytes[1] === 0x50 &&
+    bytes[2] === 0x4e &&
+    bytes[3] === 0x47 &&
+    bytes[4] === 0x0d &&
+    bytes[5] === 0x0a &&
+    bytes[6] === 0x1a &&
+    bytes[7] === 0x0a
+  )
+    return 'png';
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
   return null;
 }
@@ -45,7 +56,9 @@ export function decodeRaw(bytes: Uint8Array, name = 'image', maxPixels = getMaxI
   const format = detectImageFormat(bytes);
   if (format === null) {
     const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new Error(`${name}: not a PNG or JPEG file (starts with bytes ${head || '(empty)'}; expected 89 50 4e 47 for PNG or ff d8 ff for JPEG)`);
+    throw new Error(
+      `${name}: not a PNG or JPEG file (starts with bytes ${head || '(empty)'}; expected 89 50 4e 47 for PNG or ff d8 ff for JPEG)`,
+    );
   }
   if (format === 'png') {
     if (!hasIend(bytes)) {
@@ -54,23 +67,45 @@ export function decodeRaw(bytes: Uint8Array, name = 'image', maxPixels = getMaxI
     checkPng(bytes, name, maxPixels);
     let png;
     try {
-      png = PNG.sync.read(typeof Buffer === 'undefined' ? (bytes as Buffer) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      png = PNG.sync.read(
+        typeof Buffer === 'undefined'
+          ? (bytes as Buffer)
+          : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      );
     } catch (e) {
       throw new Error(`${name}: corrupt or truncated PNG (${(e as Error).message})`);
     }
     // pngjs always expands to 8-bit RGBA; keep the channels the file actually has.
-    const channels = png.colorType === 0 ? 1 : png.colorType === 4 ? 2 : png.colorType === 2 ? 3 : png.colorType === 6 ? 4 : png.alpha ? 4 : 3;
+    const channels =
+      png.colorType === 0
+        ? 1
+        : png.colorType === 4
+          ? 2
+          : png.colorType === 2
+            ? 3
+            : png.colorType === 6
+              ? 4
+              : png.alpha
+                ? 4
+                : 3;
     const rgba = new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength);
     return { width: png.width, height: png.height, channels, data: fromRgba(rgba, png.width * png.height, channels) };
   }
   let eoi = false;
-  for (let i = bytes.length - 2; i >= Math.max(0, bytes.length - 64) && !eoi; i--) eoi = bytes[i] === 0xff && bytes[i + 1] === 0xd9;
-  if (!eoi) throw new Error(`${name}: truncated JPEG: no end-of-image marker (FF D9) at the end of the file (${bytes.length} bytes)`);
+  for (let i = bytes.length - 2; i >= Math.max(0, bytes.length - 64) && !eoi; i--)
+    eoi = bytes[i] === 0xff && bytes[i + 1] === 0xd9;
+  if (!eoi)
+    throw new Error(
+      `${name}: truncated JPEG: no end-of-image marker (FF D9) at the end of the file (${bytes.length} bytes)`,
+    );
   checkJpeg(bytes, name, maxPixels);
   let img;
   try {
     img = jpeg.decode(bytes, {
-      useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxMemoryUsageInMB: 2048,
+      useTArray: true,
+      formatAsRGBA: false,
+      tolerantDecoding: false,
+      maxMemoryUsageInMB: 2048,
       maxResolutionInMP: Number.isFinite(maxPixels) ? Math.max(1, maxPixels / 1e6) : 1e9,
     });
   } catch (e) {
@@ -78,7 +113,8 @@ export function decodeRaw(bytes: Uint8Array, name = 'image', maxPixels = getMaxI
   }
   const n = img.width * img.height;
   const channels = n > 0 ? img.data.length / n : 3;
-  if (!Number.isInteger(channels) || channels < 1 || channels > 4) throw new Error(`${name}: corrupt JPEG: ${img.data.length} bytes for ${img.width}×${img.height} pixels`);
+  if (!Number.isInteger(channels) || channels < 1 || channels > 4)
+    throw new Error(`${name}: corrupt JPEG: ${img.data.length} bytes for ${img.width}×${img.height} pixels`);
   return { width: img.width, height: img.height, channels, data: img.data };
 }
 
@@ -87,15 +123,18 @@ function fromRgba(rgba: Uint8Array, n: number, channels: number): Uint8Array {
   for (let p = 0; p < n; p++) {
     const s = 4 * p;
     if (channels === 1) out[p] = rgba[s];
-    else if (channels === 2) { out[2 * p] = rgba[s]; out[2 * p + 1] = rgba[s + 3]; }
-    else for (let c = 0; c < channels; c++) out[channels * p + c] = rgba[s + c];
+    else if (channels === 2) {
+      out[2 * p] = rgba[s];
+      out[2 * p + 1] = rgba[s + 3];
+    } else for (let c = 0; c < channels; c++) out[channels * p + c] = rgba[s + c];
   }
   return out;
 }
 
 /** Converts interleaved pixels to another channel layout (gray uses ITU-R 601 luma, like PIL). */
 export function convertChannels(img: RawImage, mode: ImageReadMode): RawImage {
-  const want = mode === 'gray' ? 1 : mode === 'gray_alpha' ? 2 : mode === 'rgb' ? 3 : mode === 'rgba' ? 4 : img.channels;
+  const want =
+    mode === 'gray' ? 1 : mode === 'gray_alpha' ? 2 : mode === 'rgb' ? 3 : mode === 'rgba' ? 4 : img.channels;
   if (want === img.channels) return img;
   const n = img.width * img.height;
   const C = img.channels;
@@ -103,14 +142,18 @@ export function convertChannels(img: RawImage, mode: ImageReadMode): RawImage {
   for (let p = 0; p < n; p++) {
     const s = p * C;
     const hasColor = C >= 3;
-    const r = img.data[s], g = hasColor ? img.data[s + 1] : r, b = hasColor ? img.data[s + 2] : r;
+    const r = img.data[s],
+      g = hasColor ? img.data[s + 1] : r,
+      b = hasColor ? img.data[s + 2] : r;
     const a = C === 2 ? img.data[s + 1] : C === 4 ? img.data[s + 3] : 255;
     const o = p * want;
     if (want <= 2) {
       out[o] = hasColor ? Math.round(0.299 * r + 0.587 * g + 0.114 * b) : r;
       if (want === 2) out[o + 1] = a;
     } else {
-      out[o] = r; out[o + 1] = g; out[o + 2] = b;
+      out[o] = r;
+      out[o + 1] = g;
+      out[o + 2] = b;
       if (want === 4) out[o + 3] = a;
     }
   }
@@ -135,7 +178,9 @@ export function fromImageTensor(t: Tensor): RawImage {
   if (!(t instanceof Tensor)) throw new Error('fromImageTensor: expected a Tensor');
   const shape = t.shape.length === 2 ? [1, ...t.shape] : t.shape;
   if (shape.length !== 3 || shape[0] < 1 || shape[0] > 4) {
-    throw new Error(`fromImageTensor: expected an image of shape [C, H, W] with C in 1..4 (or [H, W]), got ${formatShape(t.shape)}`);
+    throw new Error(
+      `fromImageTensor: expected an image of shape [C, H, W] with C in 1..4 (or [H, W]), got ${formatShape(t.shape)}`,
+    );
   }
   const [C, H, W] = shape;
   const src = t.dataView();
@@ -162,7 +207,10 @@ function hasIend(bytes: Uint8Array): boolean {
 }
 
 /** Decodes PNG or JPEG bytes to a uint8 tensor [C, H, W] (torchvision.io.decode_image). */
-export function decodeImage(bytes: Uint8Array, opts: { mode?: ImageReadMode; name?: string; maxPixels?: number } = {}): Tensor {
+export function decodeImage(
+  bytes: Uint8Array,
+  opts: { mode?: ImageReadMode; name?: string; maxPixels?: number } = {},
+): Tensor {
   return toImageTensor(convertChannels(decodeRaw(bytes, opts.name, opts.maxPixels), opts.mode ?? 'unchanged'));
 }
 
@@ -173,7 +221,9 @@ export function readImage(path: string, opts: { mode?: ImageReadMode; maxPixels?
     bytes = readFileSync(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new Error(err.code === 'ENOENT' ? `readImage: ${path}: file not found` : `readImage: ${path}: cannot read (${err.message})`);
+    throw new Error(
+      err.code === 'ENOENT' ? `readImage: ${path}: file not found` : `readImage: ${path}: cannot read (${err.message})`,
+    );
   }
   return decodeImage(bytes, { mode: opts.mode, name: path, maxPixels: opts.maxPixels });
 }
@@ -210,7 +260,9 @@ export function encodeImage(t: Tensor, format: ImageFormat = 'png', opts: { qual
   // jpeg-js encodes RGBA input (alpha ignored); gray images are replicated to RGB.
   const rgba = toRgba(img, false);
   if (typeof Buffer === 'undefined') {
-    throw new Error('encodeImage: JPEG encoding needs Node (jpeg-js returns a Buffer); in the browser encode PNG, or draw with tt.toCanvas and use canvas.toBlob(cb, \'image/jpeg\')');
+    throw new Error(
+      "encodeImage: JPEG encoding needs Node (jpeg-js returns a Buffer); in the browser encode PNG, or draw with tt.toCanvas and use canvas.toBlob(cb, 'image/jpeg')",
+    );
   }
   const out = jpeg.encode({ width: img.width, height: img.height, data: rgba }, quality).data;
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
@@ -223,7 +275,8 @@ export function encodeImage(t: Tensor, format: ImageFormat = 'png', opts: { qual
 export function writeImage(path: string, t: Tensor, opts: { quality?: number } = {}): void {
   const ext = extname(path).toLowerCase();
   const format: ImageFormat | null = ext === '.png' ? 'png' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : null;
-  if (format === null) throw new Error(`writeImage: ${path}: unknown image extension '${ext}' (use .png, .jpg or .jpeg)`);
+  if (format === null)
+    throw new Error(`writeImage: ${path}: unknown image extension '${ext}' (use .png, .jpg or .jpeg)`);
   const bytes = encodeImage(t, format, opts);
   writeFileAtomicSync(path, bytes);
 }
@@ -233,32 +286,58 @@ export function writeImage(path: string, t: Tensor, opts: { quality?: number } =
 
 // A 5×7 bitmap font: each glyph is 7 rows of 5 bits (most significant bit = leftmost pixel).
 const GLYPHS: Record<string, string> = {
-  '0': '01110 10001 10011 10101 11001 10001 01110', '1': '00100 01100 00100 00100 00100 00100 01110',
-  '2': '01110 10001 00001 00010 00100 01000 11111', '3': '11111 00010 00100 00010 00001 10001 01110',
-  '4': '00010 00110 01010 10010 11111 00010 00010', '5': '11111 10000 11110 00001 00001 10001 01110',
-  '6': '00110 01000 10000 11110 10001 10001 01110', '7': '11111 00001 00010 00100 01000 01000 01000',
-  '8': '01110 10001 10001 01110 10001 10001 01110', '9': '01110 10001 10001 01111 00001 00010 01100',
-  A: '01110 10001 10001 11111 10001 10001 10001', B: '11110 10001 10001 11110 10001 10001 11110',
-  C: '01110 10001 10000 10000 10000 10001 01110', D: '11100 10010 10001 10001 10001 10010 11100',
-  E: '11111 10000 10000 11110 10000 10000 11111', F: '11111 10000 10000 11110 10000 10000 10000',
-  G: '01110 10001 10000 10111 10001 10001 01111', H: '10001 10001 10001 11111 10001 10001 10001',
-  I: '01110 00100 00100 00100 00100 00100 01110', J: '00111 00010 00010 00010 00010 10010 01100',
-  K: '10001 10010 10100 11000 10100 10010 10001', L: '10000 10000 10000 10000 10000 10000 11111',
-  M: '10001 11011 10101 10101 10001 10001 10001', N: '10001 10001 11001 10101 10011 10001 10001',
-  O: '01110 10001 10001 10001 10001 10001 01110', P: '11110 10001 10001 11110 10000 10000 10000',
-  Q: '01110 10001 10001 10001 10101 10010 01101', R: '11110 10001 10001 11110 10100 10010 10001',
-  S: '01111 10000 10000 01110 00001 00001 11110', T: '11111 00100 00100 00100 00100 00100 00100',
-  U: '10001 10001 10001 10001 10001 10001 01110', V: '10001 10001 10001 10001 10001 01010 00100',
-  W: '10001 10001 10001 10101 10101 10101 01010', X: '10001 10001 01010 00100 01010 10001 10001',
-  Y: '10001 10001 10001 01010 00100 00100 00100', Z: '11111 00001 00010 00100 01000 10000 11111',
-  ' ': '00000 00000 00000 00000 00000 00000 00000', '-': '00000 00000 00000 11111 00000 00000 00000',
-  '.': '00000 00000 00000 00000 00000 01100 01100', '/': '00000 00001 00010 00100 01000 10000 00000',
-  ':': '00000 01100 01100 00000 01100 01100 00000', '=': '00000 00000 11111 00000 11111 00000 00000',
-  '%': '11000 11001 00010 00100 01000 10011 00011', '?': '01110 10001 00001 00010 00100 00000 00100',
-  '+': '00000 00100 00100 11111 00100 00100 00000', _: '00000 00000 00000 00000 00000 00000 11111',
-  '(': '00010 00100 01000 01000 01000 00100 00010', ')': '01000 00100 00010 00010 00010 00100 01000',
-  '!': '00100 00100 00100 00100 00100 00000 00100', ',': '00000 00000 00000 00000 01100 00100 01000',
-  '#': '01010 01010 11111 01010 11111 01010 01010', "'": '00100 00100 01000 00000 00000 00000 00000',
+  '0': '01110 10001 10011 10101 11001 10001 01110',
+  '1': '00100 01100 00100 00100 00100 00100 01110',
+  '2': '01110 10001 00001 00010 00100 01000 11111',
+  '3': '11111 00010 00100 00010 00001 10001 01110',
+  '4': '00010 00110 01010 10010 11111 00010 00010',
+  '5': '11111 10000 11110 00001 00001 10001 01110',
+  '6': '00110 01000 10000 11110 10001 10001 01110',
+  '7': '11111 00001 00010 00100 01000 01000 01000',
+  '8': '01110 10001 10001 01110 10001 10001 01110',
+  '9': '01110 10001 10001 01111 00001 00010 01100',
+  A: '01110 10001 10001 11111 10001 10001 10001',
+  B: '11110 10001 10001 11110 10001 10001 11110',
+  C: '01110 10001 10000 10000 10000 10001 01110',
+  D: '11100 10010 10001 10001 10001 10010 11100',
+  E: '11111 10000 10000 11110 10000 10000 11111',
+  F: '11111 10000 10000 11110 10000 10000 10000',
+  G: '01110 10001 10000 10111 10001 10001 01111',
+  H: '10001 10001 10001 11111 10001 10001 10001',
+  I: '01110 00100 00100 00100 00100 00100 01110',
+  J: '00111 00010 00010 00010 00010 10010 01100',
+  K: '10001 10010 10100 11000 10100 10010 10001',
+  L: '10000 10000 10000 10000 10000 10000 11111',
+  M: '10001 11011 10101 10101 10001 10001 10001',
+  N: '10001 10001 11001 10101 10011 10001 10001',
+  O: '01110 10001 10001 10001 10001 10001 01110',
+  P: '11110 10001 10001 11110 10000 10000 10000',
+  Q: '01110 10001 10001 10001 10101 10010 01101',
+  R: '11110 10001 10001 11110 10100 10010 10001',
+  S: '01111 10000 10000 01110 00001 00001 11110',
+  T: '11111 00100 00100 00100 00100 00100 00100',
+  U: '10001 10001 10001 10001 10001 10001 01110',
+  V: '10001 10001 10001 10001 10001 01010 00100',
+  W: '10001 10001 10001 10101 10101 10101 01010',
+  X: '10001 10001 01010 00100 01010 10001 10001',
+  Y: '10001 10001 10001 01010 00100 00100 00100',
+  Z: '11111 00001 00010 00100 01000 10000 11111',
+  ' ': '00000 00000 00000 00000 00000 00000 00000',
+  '-': '00000 00000 00000 11111 00000 00000 00000',
+  '.': '00000 00000 00000 00000 00000 01100 01100',
+  '/': '00000 00001 00010 00100 01000 10000 00000',
+  ':': '00000 01100 01100 00000 01100 01100 00000',
+  '=': '00000 00000 11111 00000 11111 00000 00000',
+  '%': '11000 11001 00010 00100 01000 10011 00011',
+  '?': '01110 10001 00001 00010 00100 00000 00100',
+  '+': '00000 00100 00100 11111 00100 00100 00000',
+  _: '00000 00000 00000 00000 00000 00000 11111',
+  '(': '00010 00100 01000 01000 01000 00100 00010',
+  ')': '01000 00100 00010 00010 00010 00100 01000',
+  '!': '00100 00100 00100 00100 00100 00000 00100',
+  ',': '00000 00000 00000 00000 01100 00100 01000',
+  '#': '01010 01010 11111 01010 11111 01010 01010',
+  "'": '00100 00100 01000 00000 00000 00000 00000',
 };
 
 /** Height and advance of the built-in font at scale 1. */
@@ -275,8 +354,15 @@ export function textWidth(text: string, scale = 1): number {
  * built-in 5×7 font (digits, A–Z — lower case is drawn as upper case — and common punctuation). Pixels outside the
  * image are skipped. `color` is one value or one per channel.
  */
-export function drawText(img: Tensor, text: string, x: number, y: number, opts: { color?: number | readonly number[]; scale?: number } = {}): Tensor {
-  if (img.shape.length !== 3 || !img.isContiguous()) throw new Error(`drawText: expected a contiguous image [C, H, W], got ${formatShape(img.shape)}`);
+export function drawText(
+  img: Tensor,
+  text: string,
+  x: number,
+  y: number,
+  opts: { color?: number | readonly number[]; scale?: number } = {},
+): Tensor {
+  if (img.shape.length !== 3 || !img.isContiguous())
+    throw new Error(`drawText: expected a contiguous image [C, H, W], got ${formatShape(img.shape)}`);
   const [C, H, W] = img.shape;
   const scale = opts.scale ?? 1;
   const color = opts.color ?? (isFloating(img.dtype) ? 1 : 255);
@@ -289,9 +375,11 @@ export function drawText(img: Tensor, text: string, x: number, y: number, opts: 
         if (rows[r][col] !== '1') continue;
         for (let dy = 0; dy < scale; dy++) {
           for (let dx = 0; dx < scale; dx++) {
-            const py = y + r * scale + dy, px = cx + col * scale + dx;
+            const py = y + r * scale + dy,
+              px = cx + col * scale + dx;
             if (py < 0 || py >= H || px < 0 || px >= W) continue;
-            for (let c = 0; c < C; c++) data[c * H * W + py * W + px] = typeof color === 'number' ? color : color[c % color.length];
+            for (let c = 0; c < C; c++)
+              data[c * H * W + py * W + px] = typeof color === 'number' ? color : color[c % color.length];
           }
         }
       }
@@ -328,17 +416,35 @@ export interface MakeGridOptions {
 export function makeGrid(images: Tensor | readonly Tensor[], opts: MakeGridOptions = {}): Tensor {
   let list: Tensor[];
   if (images instanceof Tensor) {
-    if (images.shape.length === 4) list = Array.from({ length: images.shape[0] }, (_, i) => new Tensor(images.storage, images.shape.slice(1), images.dtype, images.strides.slice(1), images.offset + i * images.strides[0]));
+    if (images.shape.length === 4)
+      list = Array.from(
+        { length: images.shape[0] },
+        (_, i) =>
+          new Tensor(
+            images.storage,
+            images.shape.slice(1),
+            images.dtype,
+            images.strides.slice(1),
+            images.offset + i * images.strides[0],
+          ),
+      );
     else if (images.shape.length === 3 || images.shape.length === 2) list = [images];
-    else throw new Error(`makeGrid: expected a batch [N, C, H, W] or an image [C, H, W], got ${formatShape(images.shape)}`);
+    else
+      throw new Error(
+        `makeGrid: expected a batch [N, C, H, W] or an image [C, H, W], got ${formatShape(images.shape)}`,
+      );
   } else list = images.slice();
   if (list.length === 0) throw new Error('makeGrid: no images');
   const shapes = list.map((t) => (t.shape.length === 2 ? [1, ...t.shape] : t.shape));
   const [, H, W] = shapes[0];
   shapes.forEach((s, i) => {
-    if (s.length !== 3 || s[1] !== H || s[2] !== W) throw new Error(`makeGrid: image ${i} has shape ${formatShape(list[i].shape)} but image 0 has ${formatShape(list[0].shape)}; all images must have the same size`);
+    if (s.length !== 3 || s[1] !== H || s[2] !== W)
+      throw new Error(
+        `makeGrid: image ${i} has shape ${formatShape(list[i].shape)} but image 0 has ${formatShape(list[0].shape)}; all images must have the same size`,
+      );
   });
-  if (opts.labels && opts.labels.length !== list.length) throw new Error(`makeGrid: ${opts.labels.length} labels for ${list.length} images`);
+  if (opts.labels && opts.labels.length !== list.length)
+    throw new Error(`makeGrid: ${opts.labels.length} labels for ${list.length} images`);
   const C = Math.max(...shapes.map((s) => s[0])) === 1 ? 3 : Math.max(...shapes.map((s) => s[0]));
   const dtype = !opts.normalize && list.every((t) => t.dtype === 'uint8') ? 'uint8' : 'float32';
   const nrow = opts.nrow ?? 8;
@@ -355,19 +461,30 @@ export function makeGrid(images: Tensor | readonly Tensor[], opts: MakeGridOptio
   grid.storage.fill(opts.padValue ?? 0);
   // Global normalisation range.
   let globalRange: [number, number] | null = null;
-  if (opts.normalize && !opts.scaleEach) globalRange = opts.valueRange ? [opts.valueRange[0], opts.valueRange[1]] : minMax(list);
+  if (opts.normalize && !opts.scaleEach)
+    globalRange = opts.valueRange ? [opts.valueRange[0], opts.valueRange[1]] : minMax(list);
   list.forEach((t, k) => {
     const s = shapes[k];
     const src = t.dataView();
-    const range = opts.normalize ? (opts.valueRange ? [opts.valueRange[0], opts.valueRange[1]] : opts.scaleEach ? minMax([t]) : globalRange!) : null;
-    const row = Math.floor(k / xmaps), col = k % xmaps;
-    const y0 = row * cellH + padding, x0 = col * cellW + padding;
+    const range = opts.normalize
+      ? opts.valueRange
+        ? [opts.valueRange[0], opts.valueRange[1]]
+        : opts.scaleEach
+          ? minMax([t])
+          : globalRange!
+      : null;
+    const row = Math.floor(k / xmaps),
+      col = k % xmaps;
+    const y0 = row * cellH + padding,
+      x0 = col * cellW + padding;
     for (let c = 0; c < C; c++) {
       const sc = s[0] === 1 ? 0 : Math.min(c, s[0] - 1);
       for (let i = 0; i < H; i++) {
         for (let j = 0; j < W; j++) {
           let v = src[sc * H * W + i * W + j];
-          if (range) v = range[1] > range[0] ? (Math.min(range[1], Math.max(range[0], v)) - range[0]) / (range[1] - range[0]) : 0;
+          if (range)
+            v =
+              range[1] > range[0] ? (Math.min(range[1], Math.max(range[0], v)) - range[0]) / (range[1] - range[0]) : 0;
           grid.storage[c * GH * GW + (y0 + i) * GW + x0 + j] = v;
         }
       }
@@ -379,7 +496,8 @@ export function makeGrid(images: Tensor | readonly Tensor[], opts: MakeGridOptio
       drawText(strip, label, Math.max(0, Math.floor((W - textWidth(label, labelScale)) / 2)), 1, { scale: labelScale });
       for (let c = 0; c < C; c++) {
         for (let i = 0; i < labelH; i++) {
-          for (let j = 0; j < W; j++) grid.storage[c * GH * GW + (y0 + H + i) * GW + x0 + j] = strip.storage[c * labelH * W + i * W + j];
+          for (let j = 0; j < W; j++)
+            grid.storage[c * GH * GW + (y0 + H + i) * GW + x0 + j] = strip.storage[c * labelH * W + i * W + j];
         }
       }
     }
@@ -388,7 +506,8 @@ export function makeGrid(images: Tensor | readonly Tensor[], opts: MakeGridOptio
 }
 
 function minMax(list: readonly Tensor[]): [number, number] {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const t of list) {
     const d = t.dataView();
     for (let i = 0; i < d.length; i++) {
@@ -400,7 +519,11 @@ function minMax(list: readonly Tensor[]): [number, number] {
 }
 
 /** makeGrid, then writeImage (torchvision.utils.save_image). */
-export function saveImageGrid(path: string, images: Tensor | readonly Tensor[], opts: MakeGridOptions & { quality?: number } = {}): Tensor {
+export function saveImageGrid(
+  path: string,
+  images: Tensor | readonly Tensor[],
+  opts: MakeGridOptions & { quality?: number } = {},
+): Tensor {
   const grid = makeGrid(images, opts);
   writeImage(path, grid, { quality: opts.quality });
   return grid;

@@ -42,7 +42,10 @@ export function isIndexedPng(bytes: Uint8Array): boolean {
 }
 
 function paeth(a: number, b: number, c: number): number {
-  const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+  const p = a + b - c,
+    pa = Math.abs(p - a),
+    pb = Math.abs(p - b),
+    pc = Math.abs(p - c);
   return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
@@ -51,7 +54,11 @@ export function decodeIndexedPng(bytes: Uint8Array, name = 'image'): IndexedImag
   if (!isPng(bytes)) throw new Error(`decodeIndexedPng: ${name} is not a PNG file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 8;
-  let width = 0, height = 0, depth = 0, colorType = -1, interlace = 0;
+  let width = 0,
+    height = 0,
+    depth = 0,
+    colorType = -1,
+    interlace = 0;
   let palette: Uint8Array | null = null;
   const idat: Uint8Array[] = [];
   while (pos + 8 <= bytes.length) {
@@ -71,16 +78,26 @@ export function decodeIndexedPng(bytes: Uint8Array, name = 'image'): IndexedImag
     pos += 12 + len;
   }
   if (colorType !== 3) throw new Error(`decodeIndexedPng: ${name} has colour type ${colorType}, not 3 (palette)`);
-  if (![1, 2, 4, 8].includes(depth)) throw new Error(`decodeIndexedPng: ${name} has bit depth ${depth} (1, 2, 4 or 8 expected)`);
-  if (interlace !== 0) throw new Error(`decodeIndexedPng: ${name} is interlaced (Adam7), which is not supported; re-save it without interlacing`);
+  if (![1, 2, 4, 8].includes(depth))
+    throw new Error(`decodeIndexedPng: ${name} has bit depth ${depth} (1, 2, 4 or 8 expected)`);
+  if (interlace !== 0)
+    throw new Error(
+      `decodeIndexedPng: ${name} is interlaced (Adam7), which is not supported; re-save it without interlacing`,
+    );
   if (!palette) throw new Error(`decodeIndexedPng: ${name} has no PLTE chunk`);
   const total = idat.reduce((s, d) => s + d.length, 0);
   const z = new Uint8Array(total);
   let o = 0;
-  for (const d of idat) { z.set(d, o); o += d.length; }
+  for (const d of idat) {
+    z.set(d, o);
+    o += d.length;
+  }
   const raw = inflateSync(z);
   const stride = Math.ceil((width * depth) / 8);
-  if (raw.length < height * (stride + 1)) throw new Error(`decodeIndexedPng: ${name} has ${raw.length} bytes of pixel data, expected ${height * (stride + 1)}`);
+  if (raw.length < height * (stride + 1))
+    throw new Error(
+      `decodeIndexedPng: ${name} has ${raw.length} bytes of pixel data, expected ${height * (stride + 1)}`,
+    );
   const rows = new Uint8Array(height * stride);
   // Filters work on bytes; for palette images the "bytes per pixel" of the filter is 1.
   for (let y = 0; y < height; y++) {
@@ -89,7 +106,9 @@ export function decodeIndexedPng(bytes: Uint8Array, name = 'image'): IndexedImag
     const cur = rows.subarray(y * stride, (y + 1) * stride);
     const prev = y > 0 ? rows.subarray((y - 1) * stride, y * stride) : null;
     for (let i = 0; i < stride; i++) {
-      const a = i > 0 ? cur[i - 1] : 0, b = prev ? prev[i] : 0, c = prev && i > 0 ? prev[i - 1] : 0;
+      const a = i > 0 ? cur[i - 1] : 0,
+        b = prev ? prev[i] : 0,
+        c = prev && i > 0 ? prev[i - 1] : 0;
       let v = src[i];
       if (f === 1) v += a;
       else if (f === 2) v += b;
@@ -100,7 +119,8 @@ export function decodeIndexedPng(bytes: Uint8Array, name = 'image'): IndexedImag
     }
   }
   const indices = new Uint8Array(width * height);
-  const perByte = 8 / depth, maskBits = (1 << depth) - 1;
+  const perByte = 8 / depth,
+    maskBits = (1 << depth) - 1;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const byte = rows[y * stride + Math.floor(x / perByte)];
@@ -123,7 +143,10 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 /** Encodes an 8-bit index map with its palette (RGB triples, at most 256 entries) as a palette PNG. */
 export function encodeIndexedPng(img: IndexedImage): Uint8Array {
   const { width, height, indices, palette } = img;
-  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || indices.length !== width * height) {
+  if (
+    !(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) ||
+    indices.length !== width * height
+  ) {
     throw new Error(`encodeIndexedPng: ${indices.length} indices for a ${width}×${height} image`);
   }
   if (palette.length % 3 !== 0 || palette.length === 0 || palette.length > 768) {
@@ -131,7 +154,8 @@ export function encodeIndexedPng(img: IndexedImage): Uint8Array {
   }
   const entries = palette.length / 3;
   for (let i = 0; i < indices.length; i++) {
-    if (indices[i] >= entries) throw new Error(`encodeIndexedPng: index ${indices[i]} at pixel ${i} is beyond the ${entries}-entry palette`);
+    if (indices[i] >= entries)
+      throw new Error(`encodeIndexedPng: index ${indices[i]} at pixel ${i} is beyond the ${entries}-entry palette`);
   }
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);
@@ -141,10 +165,19 @@ export function encodeIndexedPng(img: IndexedImage): Uint8Array {
   ihdr[9] = 3;
   const raw = new Uint8Array(height * (width + 1));
   for (let y = 0; y < height; y++) raw.set(indices.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
-  const parts = [Uint8Array.from(SIGNATURE), chunk('IHDR', ihdr), chunk('PLTE', palette), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))];
+  const parts = [
+    Uint8Array.from(SIGNATURE),
+    chunk('IHDR', ihdr),
+    chunk('PLTE', palette),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ];
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
@@ -155,7 +188,10 @@ export function encodeIndexedPng(img: IndexedImage): Uint8Array {
 export function vocPalette(): Uint8Array {
   const p = new Uint8Array(768);
   for (let i = 0; i < 256; i++) {
-    let r = 0, g = 0, b = 0, c = i;
+    let r = 0,
+      g = 0,
+      b = 0,
+      c = i;
     for (let j = 0; j < 8; j++) {
       r |= ((c >> 0) & 1) << (7 - j);
       g |= ((c >> 1) & 1) << (7 - j);

@@ -24,7 +24,8 @@ function crc32(bytes: Uint8Array, start: number, end: number): number {
 }
 
 function adler32(bytes: Uint8Array): number {
-  let a = 1, b = 0;
+  let a = 1,
+    b = 0;
   for (let i = 0; i < bytes.length; i++) {
     a = (a + bytes[i]) % 65521;
     b = (b + a) % 65521;
@@ -36,13 +37,17 @@ function adler32(bytes: Uint8Array): number {
 function zlibStored(raw: Uint8Array): Uint8Array {
   const blocks = Math.max(1, Math.ceil(raw.length / 65535));
   const out = new Uint8Array(2 + raw.length + blocks * 5 + 4);
-  out[0] = 0x78; out[1] = 0x01; // deflate, 32 KiB window, no dictionary, check bits
+  out[0] = 0x78;
+  out[1] = 0x01; // deflate, 32 KiB window, no dictionary, check bits
   let o = 2;
   for (let b = 0; b < blocks; b++) {
-    const start = b * 65535, len = Math.min(65535, raw.length - start);
+    const start = b * 65535,
+      len = Math.min(65535, raw.length - start);
     out[o++] = b === blocks - 1 ? 1 : 0;
-    out[o++] = len & 0xff; out[o++] = len >>> 8;
-    out[o++] = ~len & 0xff; out[o++] = (~len >>> 8) & 0xff;
+    out[o++] = len & 0xff;
+    out[o++] = len >>> 8;
+    out[o++] = ~len & 0xff;
+    out[o++] = (~len >>> 8) & 0xff;
     out.set(raw.subarray(start, start + len), o);
     o += len;
   }
@@ -61,7 +66,10 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 }
 
 /** Encodes 8-bit RGBA pixels as a PNG of `colorType` (0 gray, 2 RGB, 4 gray+alpha, 6 RGBA). */
-function write(png: { width: number; height: number; data: Uint8Array }, opts: { colorType?: ColorType } = {}): Uint8Array {
+function write(
+  png: { width: number; height: number; data: Uint8Array },
+  opts: { colorType?: ColorType } = {},
+): Uint8Array {
   const { width, height, data } = png;
   const colorType = opts.colorType ?? 6;
   const channels = colorType === 0 ? 1 : colorType === 2 ? 3 : colorType === 4 ? 2 : 4;
@@ -79,16 +87,27 @@ function write(png: { width: number; height: number; data: Uint8Array }, opts: {
   const v = new DataView(ihdr.buffer);
   v.setUint32(0, width);
   v.setUint32(4, height);
-  ihdr[8] = 8; ihdr[9] = colorType; // bit depth 8; compression, filter, interlace 0
-  const parts = [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlibStored(raw)), chunk('IEND', new Uint8Array(0))];
+  ihdr[8] = 8;
+  ihdr[9] = colorType; // bit depth 8; compression, filter, interlace 0
+  const parts = [
+    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlibStored(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
   return out;
 }
 
 function read(): never {
-  throw new Error('decodeImage: PNG decoding in the browser goes through the browser\'s decoder: await tt.readImageFile(blob) or tt.fetchImage(url)');
+  throw new Error(
+    "decodeImage: PNG decoding in the browser goes through the browser's decoder: await tt.readImageFile(blob) or tt.fetchImage(url)",
+  );
 }
 
 export const PNG = { sync: { read, write } };

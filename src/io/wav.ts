@@ -43,7 +43,9 @@ export function decodeWav(bytes: Uint8Array): WavAudio {
   const op = 'decodeWav';
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 12 || fourcc(v, 0) !== 'RIFF' || fourcc(v, 8) !== 'WAVE') {
-    throw new Error(`${op}: not a RIFF/WAVE file (${bytes.length} bytes, starts with ${JSON.stringify(bytes.length >= 4 ? fourcc(v, 0) : '')})`);
+    throw new Error(
+      `${op}: not a RIFF/WAVE file (${bytes.length} bytes, starts with ${JSON.stringify(bytes.length >= 4 ? fourcc(v, 0) : '')})`,
+    );
   }
   let fmt: { format: number; channels: number; sampleRate: number; bits: number; blockAlign: number } | null = null;
   let data: { at: number; size: number } | null = null;
@@ -55,10 +57,17 @@ export function decodeWav(bytes: Uint8Array): WavAudio {
       if (size < 16) throw new Error(`${op}: fmt chunk of ${size} bytes is too short (need 16)`);
       let format = v.getUint16(body, true);
       if (format === FORMAT_EXTENSIBLE) {
-        if (size < 40) throw new Error(`${op}: WAVE_FORMAT_EXTENSIBLE fmt chunk of ${size} bytes is too short (need 40)`);
+        if (size < 40)
+          throw new Error(`${op}: WAVE_FORMAT_EXTENSIBLE fmt chunk of ${size} bytes is too short (need 40)`);
         format = v.getUint16(body + 24, true); // the sub-format GUID starts with the format code
       }
-      fmt = { format, channels: v.getUint16(body + 2, true), sampleRate: v.getUint32(body + 4, true), bits: v.getUint16(body + 14, true), blockAlign: v.getUint16(body + 12, true) };
+      fmt = {
+        format,
+        channels: v.getUint16(body + 2, true),
+        sampleRate: v.getUint32(body + 4, true),
+        bits: v.getUint16(body + 14, true),
+        blockAlign: v.getUint16(body + 12, true),
+      };
     } else if (id === 'data') {
       // a streamed file may give a size past the end: take what is there
       data = { at: body, size: Math.min(size, bytes.length - body) };
@@ -70,7 +79,10 @@ export function decodeWav(bytes: Uint8Array): WavAudio {
   const { format, channels, sampleRate, bits } = fmt;
   const pcmOk = format === FORMAT_PCM && [8, 16, 24, 32].includes(bits);
   const floatOk = format === FORMAT_FLOAT && (bits === 32 || bits === 64);
-  if (!pcmOk && !floatOk) throw new Error(`${op}: unsupported sample format ${format} with ${bits} bits (supported: PCM 8/16/24/32, float 32/64)`);
+  if (!pcmOk && !floatOk)
+    throw new Error(
+      `${op}: unsupported sample format ${format} with ${bits} bits (supported: PCM 8/16/24/32, float 32/64)`,
+    );
   if (channels < 1) throw new Error(`${op}: fmt chunk says ${channels} channels`);
   const bps = bits / 8;
   const frame = channels * bps;
@@ -83,12 +95,18 @@ export function decodeWav(bytes: Uint8Array): WavAudio {
       if (format === FORMAT_FLOAT) s = bits === 32 ? v.getFloat32(p, true) : v.getFloat64(p, true);
       else if (bits === 8) s = (v.getUint8(p) - 128) / 128;
       else if (bits === 16) s = v.getInt16(p, true) / 32768;
-      else if (bits === 24) s = (((v.getUint8(p + 2) << 24) | (v.getUint8(p + 1) << 16) | (v.getUint8(p) << 8)) >> 8) / 8388608;
+      else if (bits === 24)
+        s = (((v.getUint8(p + 2) << 24) | (v.getUint8(p + 1) << 16) | (v.getUint8(p) << 8)) >> 8) / 8388608;
       else s = v.getInt32(p, true) / 2147483648;
       out[c * frames + i] = s;
     }
   }
-  return { waveform: tensor(out, [channels, frames]), sampleRate, bitsPerSample: bits, encoding: format === FORMAT_FLOAT ? 'float' : 'pcm' };
+  return {
+    waveform: tensor(out, [channels, frames]),
+    sampleRate,
+    bitsPerSample: bits,
+    encoding: format === FORMAT_FLOAT ? 'float' : 'pcm',
+  };
 }
 
 /** Encodes a waveform [channels, samples] (or [samples], mono) of values in [−1, 1] as a WAV file. */
@@ -96,13 +114,19 @@ export function encodeWav(waveform: Tensor, sampleRate: number, opts: WavEncodeO
   const op = 'encodeWav';
   const encoding = opts.encoding ?? 'pcm';
   const bits = opts.bitsPerSample ?? (encoding === 'float' ? 32 : 16);
-  if (encoding !== 'pcm' && encoding !== 'float') throw new Error(`${op}: encoding must be 'pcm' or 'float', got ${JSON.stringify(encoding)}`);
+  if (encoding !== 'pcm' && encoding !== 'float')
+    throw new Error(`${op}: encoding must be 'pcm' or 'float', got ${JSON.stringify(encoding)}`);
   if (encoding === 'pcm' ? ![8, 16, 24, 32].includes(bits) : bits !== 32 && bits !== 64) {
-    throw new Error(`${op}: ${bits} bits per sample is not supported for ${encoding} (pcm: 8, 16, 24, 32; float: 32, 64)`);
+    throw new Error(
+      `${op}: ${bits} bits per sample is not supported for ${encoding} (pcm: 8, 16, 24, 32; float: 32, 64)`,
+    );
   }
-  if (!Number.isInteger(sampleRate) || sampleRate < 1) throw new Error(`${op}: sampleRate must be a positive integer, got ${sampleRate}`);
+  if (!Number.isInteger(sampleRate) || sampleRate < 1)
+    throw new Error(`${op}: sampleRate must be a positive integer, got ${sampleRate}`);
   if (waveform.shape.length !== 1 && waveform.shape.length !== 2) {
-    throw new Error(`${op}: expected a waveform [channels, samples] or [samples], got shape ${formatShape(waveform.shape)}`);
+    throw new Error(
+      `${op}: expected a waveform [channels, samples] or [samples], got shape ${formatShape(waveform.shape)}`,
+    );
   }
   const [channels, frames] = waveform.shape.length === 1 ? [1, waveform.shape[0]] : waveform.shape;
   const src = contiguous(waveform).dataView();
@@ -110,7 +134,9 @@ export function encodeWav(waveform: Tensor, sampleRate: number, opts: WavEncodeO
   const dataSize = channels * frames * bps;
   const bytes = new Uint8Array(44 + dataSize + (dataSize & 1));
   const v = new DataView(bytes.buffer);
-  const put = (at: number, s: string) => { for (let i = 0; i < 4; i++) v.setUint8(at + i, s.charCodeAt(i)); };
+  const put = (at: number, s: string) => {
+    for (let i = 0; i < 4; i++) v.setUint8(at + i, s.charCodeAt(i));
+  };
   put(0, 'RIFF');
   v.setUint32(4, bytes.length - 8, true);
   put(8, 'WAVE');
@@ -152,6 +178,11 @@ export async function readWav(path: string): Promise<WavAudio> {
 }
 
 /** Encodes and writes a WAV file atomically (torchaudio.save for WAV). */
-export async function writeWav(path: string, waveform: Tensor, sampleRate: number, opts: WavEncodeOptions = {}): Promise<void> {
+export async function writeWav(
+  path: string,
+  waveform: Tensor,
+  sampleRate: number,
+  opts: WavEncodeOptions = {},
+): Promise<void> {
   await writeFileAtomic(path, encodeWav(waveform, sampleRate, opts));
 }

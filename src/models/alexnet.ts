@@ -26,16 +26,28 @@ export class AlexNet extends Module {
     super();
     const p = opts.dropout ?? 0.5;
     this.features = new Sequential(
-      new Conv2d(3, 64, 11, { stride: 4, padding: 2 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),
-      new Conv2d(64, 192, 5, { padding: 2 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),
-      new Conv2d(192, 384, 3, { padding: 1 }), new ReLU(),
-      new Conv2d(384, 256, 3, { padding: 1 }), new ReLU(),
-      new Conv2d(256, 256, 3, { padding: 1 }), new ReLU(), new MaxPool2d(3, { stride: 2 }),
+      new Conv2d(3, 64, 11, { stride: 4, padding: 2 }),
+      new ReLU(),
+      new MaxPool2d(3, { stride: 2 }),
+      new Conv2d(64, 192, 5, { padding: 2 }),
+      new ReLU(),
+      new MaxPool2d(3, { stride: 2 }),
+      new Conv2d(192, 384, 3, { padding: 1 }),
+      new ReLU(),
+      new Conv2d(384, 256, 3, { padding: 1 }),
+      new ReLU(),
+      new Conv2d(256, 256, 3, { padding: 1 }),
+      new ReLU(),
+      new MaxPool2d(3, { stride: 2 }),
     );
     this.avgpool = new AdaptiveAvgPool2d([6, 6]);
     this.classifier = new Sequential(
-      new Dropout(p), new Linear(256 * 6 * 6, 4096), new ReLU(),
-      new Dropout(p), new Linear(4096, 4096), new ReLU(),
+      new Dropout(p),
+      new Linear(256 * 6 * 6, 4096),
+      new ReLU(),
+      new Dropout(p),
+      new Linear(4096, 4096),
+      new ReLU(),
       new Linear(4096, opts.numClasses ?? 1000),
     );
   }

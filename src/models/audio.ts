@@ -73,7 +73,8 @@ export class M5 extends Module {
 
   /** [N, C, L] waveforms → [N, numClasses] logits. */
   forward(x: Tensor): Tensor {
-    const stage = (y: Tensor, conv: Conv1d, bn: BatchNorm1d, pool: MaxPool1d) => pool.forward(this.relu.forward(bn.forward(conv.forward(y))));
+    const stage = (y: Tensor, conv: Conv1d, bn: BatchNorm1d, pool: MaxPool1d) =>
+      pool.forward(this.relu.forward(bn.forward(conv.forward(y))));
     let y = stage(x, this.conv1, this.bn1, this.pool1);
     y = stage(y, this.conv2, this.bn2, this.pool2);
     y = stage(y, this.conv3, this.bn3, this.pool3);
@@ -150,7 +151,11 @@ export class ResNet1d extends Module {
     const k = opts.kernelSize ?? 7;
     if (k % 2 !== 1) throw new Error(`ResNet1d: kernelSize must be odd (so blocks keep the length), got ${k}`);
     const stemK = opts.stemKernel ?? 15;
-    this.conv1 = new Conv1d(opts.inChannels ?? 1, width, stemK, { stride: opts.stemStride ?? 2, padding: stemK >> 1, bias: false });
+    this.conv1 = new Conv1d(opts.inChannels ?? 1, width, stemK, {
+      stride: opts.stemStride ?? 2,
+      padding: stemK >> 1,
+      bias: false,
+    });
     this.bn1 = new BatchNorm1d(width);
     this.relu = new ReLU();
     this.maxpool = new MaxPool1d(3, { stride: 2, padding: 1 });
@@ -159,9 +164,10 @@ export class ResNet1d extends Module {
     layers.forEach((n, i) => {
       const planes = width << i;
       const stride = i === 0 ? 1 : 2;
-      const down = stride !== 1 || inplanes !== planes
-        ? new Sequential(new Conv1d(inplanes, planes, 1, { stride, bias: false }), new BatchNorm1d(planes))
-        : null;
+      const down =
+        stride !== 1 || inplanes !== planes
+          ? new Sequential(new Conv1d(inplanes, planes, 1, { stride, bias: false }), new BatchNorm1d(planes))
+          : null;
       const blocks: Module[] = [new BasicBlock1d(inplanes, planes, stride, down, k)];
       for (let b = 1; b < n; b++) blocks.push(new BasicBlock1d(planes, planes, 1, null, k));
       stages.push(new Sequential(...blocks));

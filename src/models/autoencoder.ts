@@ -46,22 +46,31 @@ export class ConvAutoencoder extends Module implements Autoencoder {
 
   constructor(opts: ConvAutoencoderOptions = {}) {
     super();
-    const c = opts.inChannels ?? 1, w = opts.width ?? 16, z = opts.latentChannels ?? 4;
+    const c = opts.inChannels ?? 1,
+      w = opts.width ?? 16,
+      z = opts.latentChannels ?? 4;
     this.encoder = new Sequential(
-      new Conv2d(c, w, 3, { stride: 2, padding: 1 }), new ReLU(),
-      new Conv2d(w, 2 * w, 3, { stride: 2, padding: 1 }), new ReLU(),
+      new Conv2d(c, w, 3, { stride: 2, padding: 1 }),
+      new ReLU(),
+      new Conv2d(w, 2 * w, 3, { stride: 2, padding: 1 }),
+      new ReLU(),
       new Conv2d(2 * w, z, 3, { padding: 1 }),
     );
     this.decoder = new Sequential(
-      new Conv2d(z, 2 * w, 3, { padding: 1 }), new ReLU(),
-      new ConvTranspose2d(2 * w, w, 3, { stride: 2, padding: 1, outputPadding: 1 }), new ReLU(),
-      new ConvTranspose2d(w, c, 3, { stride: 2, padding: 1, outputPadding: 1 }), new Sigmoid(),
+      new Conv2d(z, 2 * w, 3, { padding: 1 }),
+      new ReLU(),
+      new ConvTranspose2d(2 * w, w, 3, { stride: 2, padding: 1, outputPadding: 1 }),
+      new ReLU(),
+      new ConvTranspose2d(w, c, 3, { stride: 2, padding: 1, outputPadding: 1 }),
+      new Sigmoid(),
     );
   }
 
   encode(x: Tensor): Tensor {
     if (x.shape.length !== 4 || x.shape[2] % 4 !== 0 || x.shape[3] % 4 !== 0) {
-      throw new Error(`ConvAutoencoder: expected images [N, C, H, W] with H and W divisible by 4, got ${formatShape(x.shape)}`);
+      throw new Error(
+        `ConvAutoencoder: expected images [N, C, H, W] with H and W divisible by 4, got ${formatShape(x.shape)}`,
+      );
     }
     return this.encoder.forward(x);
   }
@@ -93,7 +102,9 @@ function mlpParts(opts: MlpAutoencoderOptions, defaultLatent: number, op: string
     throw new Error(`${op}: imageShape must be [C, H, W] of positive integers, got ${JSON.stringify(shape)}`);
   }
   if (!hidden.every((h) => Number.isInteger(h) && h > 0) || !(Number.isInteger(latent) && latent > 0)) {
-    throw new Error(`${op}: hidden sizes and latentDim must be positive integers, got hidden ${JSON.stringify(hidden)}, latentDim ${latent}`);
+    throw new Error(
+      `${op}: hidden sizes and latentDim must be positive integers, got hidden ${JSON.stringify(hidden)}, latentDim ${latent}`,
+    );
   }
   const pixels = shape[0] * shape[1] * shape[2];
   const body: AnyModule[] = [new Flatten()];
@@ -176,7 +187,8 @@ export class DenoisingAutoencoder extends Module implements Autoencoder {
   /** The corrupted copy of `x` that training encodes (no gradient flows into the noise). */
   corrupt(x: Tensor): Tensor {
     return noGrad(() => {
-      if (this.noise === 'gaussian') return add(x, mul(randn(x.shape, { dtype: x.dtype, generator: this.generator }), this.level)).clamp(0, 1);
+      if (this.noise === 'gaussian')
+        return add(x, mul(randn(x.shape, { dtype: x.dtype, generator: this.generator }), this.level)).clamp(0, 1);
       return mul(x, rand(x.shape, { dtype: x.dtype, generator: this.generator }).ge(this.level));
     });
   }
@@ -271,7 +283,8 @@ export class VAE extends Module<[Tensor], VaeOutput> implements Autoencoder {
    * [1, C, H, W]): `steps` images [steps, C, H, W], the first and last the reconstructions of a and b.
    */
   interpolate(a: Tensor, b: Tensor, steps = 8): Tensor {
-    if (!Number.isInteger(steps) || steps < 2) throw new Error(`VAE.interpolate: steps must be an integer ≥ 2, got ${steps}`);
+    if (!Number.isInteger(steps) || steps < 2)
+      throw new Error(`VAE.interpolate: steps must be an integer ≥ 2, got ${steps}`);
     return noGrad(() => {
       const za = this.encode(a.shape.length === 3 ? unsqueeze(a, 0) : a);
       const zb = this.encode(b.shape.length === 3 ? unsqueeze(b, 0) : b);
@@ -306,13 +319,20 @@ export interface VaeLossOptions {
  * The negative evidence lower bound per image: reconstruction error summed over pixels plus β·KL, both averaged
  * over the batch (PyTorch's VAE example sums over the batch instead, a factor N). Returns the parts too.
  */
-export function vaeLoss(out: VaeOutput, x: Tensor, opts: VaeLossOptions = {}): { loss: Tensor; reconstruction: Tensor; kl: Tensor } {
+export function vaeLoss(
+  out: VaeOutput,
+  x: Tensor,
+  opts: VaeLossOptions = {},
+): { loss: Tensor; reconstruction: Tensor; kl: Tensor } {
   const kind = opts.reconstruction ?? 'bce';
   const beta = opts.beta ?? 1;
   const n = x.shape[0];
-  const per = kind === 'bce' ? binaryCrossEntropy(out.reconstruction, x, { reduction: 'sum' })
-    : kind === 'mse' ? mseLoss(out.reconstruction, x, { reduction: 'sum' })
-      : null;
+  const per =
+    kind === 'bce'
+      ? binaryCrossEntropy(out.reconstruction, x, { reduction: 'sum' })
+      : kind === 'mse'
+        ? mseLoss(out.reconstruction, x, { reduction: 'sum' })
+        : null;
   if (per === null) throw new Error(`vaeLoss: reconstruction must be 'bce' or 'mse', got ${JSON.stringify(kind)}`);
   const reconstruction = mul(per, 1 / n);
   const kl = klDivergenceGaussian(out.mu, out.logVar);

@@ -33,7 +33,11 @@ export class CifarBasicBlock extends Module {
   bn1: BatchNorm2d;
   conv2: Conv2d;
   bn2: BatchNorm2d;
-  constructor(readonly inPlanes: number, readonly planes: number, readonly stride: number) {
+  constructor(
+    readonly inPlanes: number,
+    readonly planes: number,
+    readonly stride: number,
+  ) {
     super();
     this.conv1 = new Conv2d(inPlanes, planes, 3, { stride, padding: 1, bias: false });
     this.bn1 = new BatchNorm2d(planes);
@@ -70,12 +74,15 @@ export class CifarResNet extends Module {
 
   constructor(depth: number, opts: CifarResNetOptions = {}) {
     super();
-    if ((depth - 2) % 6 !== 0 || depth < 8) throw new Error(`CifarResNet: depth must be 6n+2 (20, 32, 44, 56, 110), got ${depth}`);
+    if ((depth - 2) % 6 !== 0 || depth < 8)
+      throw new Error(`CifarResNet: depth must be 6n+2 (20, 32, 44, 56, 110), got ${depth}`);
     const n = (depth - 2) / 6;
     this.conv1 = new Conv2d(opts.inChannels ?? 3, 16, 3, { padding: 1, bias: false });
     this.bn1 = new BatchNorm2d(16);
     const stage = (inP: number, p: number, s: number): Sequential =>
-      new Sequential(...Array.from({ length: n }, (_, i) => new CifarBasicBlock(i === 0 ? inP : p, p, i === 0 ? s : 1)));
+      new Sequential(
+        ...Array.from({ length: n }, (_, i) => new CifarBasicBlock(i === 0 ? inP : p, p, i === 0 ? s : 1)),
+      );
     this.layer1 = stage(16, 16, 1);
     this.layer2 = stage(16, 32, 2);
     this.layer3 = stage(32, 64, 2);
@@ -116,7 +123,8 @@ export class WideBasicBlock extends Module {
     this.bn2 = new BatchNorm2d(planes);
     this.dropout = new Dropout(dropRate);
     this.conv2 = new Conv2d(planes, planes, 3, { padding: 1, bias: false });
-    this.shortcut = stride !== 1 || inPlanes !== planes ? new Conv2d(inPlanes, planes, 1, { stride, bias: false }) : null;
+    this.shortcut =
+      stride !== 1 || inPlanes !== planes ? new Conv2d(inPlanes, planes, 1, { stride, bias: false }) : null;
   }
 
   forward(x: Tensor): Tensor {
@@ -148,13 +156,17 @@ export class WideResNet extends Module {
 
   constructor(opts: WideResNetOptions = {}) {
     super();
-    const depth = opts.depth ?? 28, k = opts.widenFactor ?? 10, p = opts.dropRate ?? 0.3;
+    const depth = opts.depth ?? 28,
+      k = opts.widenFactor ?? 10,
+      p = opts.dropRate ?? 0.3;
     if ((depth - 4) % 6 !== 0) throw new Error(`WideResNet: depth must be 6n+4 (16, 22, 28, 40), got ${depth}`);
     const n = (depth - 4) / 6;
     const w = [16, 16 * k, 32 * k, 64 * k];
     this.conv1 = new Conv2d(opts.inChannels ?? 3, w[0], 3, { padding: 1, bias: false });
     const stage = (inP: number, out: number, s: number): Sequential =>
-      new Sequential(...Array.from({ length: n }, (_, i) => new WideBasicBlock(i === 0 ? inP : out, out, i === 0 ? s : 1, p)));
+      new Sequential(
+        ...Array.from({ length: n }, (_, i) => new WideBasicBlock(i === 0 ? inP : out, out, i === 0 ? s : 1, p)),
+      );
     this.layer1 = stage(w[0], w[1], 1);
     this.layer2 = stage(w[1], w[2], 2);
     this.layer3 = stage(w[2], w[3], 2);

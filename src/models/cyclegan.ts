@@ -39,7 +39,8 @@ function normLayer(kind: ImageNormKind, channels: number): AnyModule[] {
 }
 
 function checkNorm(op: string, kind: ImageNormKind): void {
-  if (!['instance', 'batch', 'none'].includes(kind)) throw new Error(`${op}: norm must be 'instance', 'batch' or 'none', got ${JSON.stringify(kind)}`);
+  if (!['instance', 'batch', 'none'].includes(kind))
+    throw new Error(`${op}: norm must be 'instance', 'batch' or 'none', got ${JSON.stringify(kind)}`);
 }
 
 /** x + conv-norm-ReLU-(dropout)-conv-norm(x), reflection padded (the authors' ResnetBlock). */
@@ -52,7 +53,12 @@ export class ResnetBlock extends Module {
     checkNorm('ResnetBlock', norm);
     // a convolution followed by batch norm needs no bias; instance norm without affine keeps it (authors' use_bias)
     const bias = norm !== 'batch';
-    const layers: AnyModule[] = [new ReflectionPad2d(1), new Conv2d(dim, dim, 3, { bias }), ...normLayer(norm, dim), new ReLU()];
+    const layers: AnyModule[] = [
+      new ReflectionPad2d(1),
+      new Conv2d(dim, dim, 3, { bias }),
+      ...normLayer(norm, dim),
+      new ReLU(),
+    ];
     if (opts.dropout) layers.push(new Dropout(0.5));
     layers.push(new ReflectionPad2d(1), new Conv2d(dim, dim, 3, { bias }), ...normLayer(norm, dim));
     this.conv_block = new Sequential(...layers);
@@ -84,18 +90,33 @@ export class ResnetGenerator extends Module {
 
   constructor(inChannels = 3, outChannels = 3, opts: ResnetGeneratorOptions = {}) {
     super();
-    const ngf = opts.ngf ?? 64, numBlocks = opts.numBlocks ?? 9, norm = opts.norm ?? 'instance';
+    const ngf = opts.ngf ?? 64,
+      numBlocks = opts.numBlocks ?? 9,
+      norm = opts.norm ?? 'instance';
     checkNorm('ResnetGenerator', norm);
-    if (!Number.isInteger(numBlocks) || numBlocks < 0) throw new Error(`ResnetGenerator: numBlocks must be a non-negative integer, got ${numBlocks}`);
+    if (!Number.isInteger(numBlocks) || numBlocks < 0)
+      throw new Error(`ResnetGenerator: numBlocks must be a non-negative integer, got ${numBlocks}`);
     const bias = norm !== 'batch';
-    const layers: AnyModule[] = [new ReflectionPad2d(3), new Conv2d(inChannels, ngf, 7, { bias }), ...normLayer(norm, ngf), new ReLU()];
+    const layers: AnyModule[] = [
+      new ReflectionPad2d(3),
+      new Conv2d(inChannels, ngf, 7, { bias }),
+      ...normLayer(norm, ngf),
+      new ReLU(),
+    ];
     for (const mult of [1, 2]) {
-      layers.push(new Conv2d(ngf * mult, ngf * mult * 2, 3, { stride: 2, padding: 1, bias }), ...normLayer(norm, ngf * mult * 2), new ReLU());
+      layers.push(
+        new Conv2d(ngf * mult, ngf * mult * 2, 3, { stride: 2, padding: 1, bias }),
+        ...normLayer(norm, ngf * mult * 2),
+        new ReLU(),
+      );
     }
     for (let i = 0; i < numBlocks; i++) layers.push(new ResnetBlock(ngf * 4, { norm, dropout: opts.dropout }));
     for (const mult of [4, 2]) {
-      layers.push(new ConvTranspose2d(ngf * mult, (ngf * mult) / 2, 3, { stride: 2, padding: 1, outputPadding: 1, bias }),
-        ...normLayer(norm, (ngf * mult) / 2), new ReLU());
+      layers.push(
+        new ConvTranspose2d(ngf * mult, (ngf * mult) / 2, 3, { stride: 2, padding: 1, outputPadding: 1, bias }),
+        ...normLayer(norm, (ngf * mult) / 2),
+        new ReLU(),
+      );
     }
     layers.push(new ReflectionPad2d(3), new Conv2d(ngf, outChannels, 7), new Tanh());
     this.model = new Sequential(...layers);
@@ -104,7 +125,9 @@ export class ResnetGenerator extends Module {
   forward(x: Tensor): Tensor {
     // reflection padding 3 needs H, W ≥ 4 and the two stride-2 stages need multiples of 4 to come back to size
     if (x.shape.length !== 4 || x.shape[2] % 4 !== 0 || x.shape[3] % 4 !== 0 || x.shape[2] < 8 || x.shape[3] < 8) {
-      throw new Error(`ResnetGenerator: expected images [N, C, H, W] with H and W multiples of 4 and ≥ 8, got ${formatShape(x.shape)}`);
+      throw new Error(
+        `ResnetGenerator: expected images [N, C, H, W] with H and W multiples of 4 and ≥ 8, got ${formatShape(x.shape)}`,
+      );
     }
     return this.model.forward(x);
   }
@@ -118,8 +141,12 @@ export class ResnetGenerator extends Module {
 export class ImagePool {
   private readonly images: Tensor[] = [];
 
-  constructor(readonly size = 50, private readonly generator: Generator = defaultGenerator) {
-    if (!Number.isInteger(size) || size < 0) throw new Error(`ImagePool: size must be a non-negative integer, got ${size}`);
+  constructor(
+    readonly size = 50,
+    private readonly generator: Generator = defaultGenerator,
+  ) {
+    if (!Number.isInteger(size) || size < 0)
+      throw new Error(`ImagePool: size must be a non-negative integer, got ${size}`);
   }
 
   /** Number of images stored. */
@@ -128,7 +155,8 @@ export class ImagePool {
   }
 
   query(batch: Tensor): Tensor {
-    if (batch.shape.length < 1) throw new Error(`ImagePool.query: expected a batch [N, ...], got ${formatShape(batch.shape)}`);
+    if (batch.shape.length < 1)
+      throw new Error(`ImagePool.query: expected a batch [N, ...], got ${formatShape(batch.shape)}`);
     const fresh = batch.detach();
     if (this.size === 0) return fresh;
     const out: Tensor[] = [];
@@ -189,11 +217,16 @@ function ganG(kind: NonNullable<CycleGanStepOptions['loss']>, logits: Tensor): T
 
 function checkStep(op: string, realA: Tensor, realB: Tensor, opts: CycleGanStepOptions): void {
   const kind = opts.loss ?? 'lsgan';
-  if (!['bce', 'lsgan', 'hinge'].includes(kind)) throw new Error(`${op}: loss must be 'bce', 'lsgan' or 'hinge', got ${JSON.stringify(kind)}`);
-  const lambda = opts.lambdaCycle ?? 10, lambdaIdt = opts.lambdaIdentity ?? 0.5;
-  if (!(lambda >= 0) || !(lambdaIdt >= 0)) throw new Error(`${op}: lambdaCycle and lambdaIdentity must be ≥ 0, got ${lambda} and ${lambdaIdt}`);
+  if (!['bce', 'lsgan', 'hinge'].includes(kind))
+    throw new Error(`${op}: loss must be 'bce', 'lsgan' or 'hinge', got ${JSON.stringify(kind)}`);
+  const lambda = opts.lambdaCycle ?? 10,
+    lambdaIdt = opts.lambdaIdentity ?? 0.5;
+  if (!(lambda >= 0) || !(lambdaIdt >= 0))
+    throw new Error(`${op}: lambdaCycle and lambdaIdentity must be ≥ 0, got ${lambda} and ${lambdaIdt}`);
   if (realA.shape.length !== 4 || realB.shape.length !== 4) {
-    throw new Error(`${op}: expected image batches [N, C, H, W], got ${formatShape(realA.shape)} and ${formatShape(realB.shape)}`);
+    throw new Error(
+      `${op}: expected image batches [N, C, H, W], got ${formatShape(realA.shape)} and ${formatShape(realB.shape)}`,
+    );
   }
 }
 
@@ -207,7 +240,8 @@ interface GeneratorPass {
 
 function generatorPass(nets: CycleGanNets, realA: Tensor, realB: Tensor, opts: CycleGanStepOptions): GeneratorPass {
   const kind = opts.loss ?? 'lsgan';
-  const lambda = opts.lambdaCycle ?? 10, lambdaIdt = opts.lambdaIdentity ?? 0.5;
+  const lambda = opts.lambdaCycle ?? 10,
+    lambdaIdt = opts.lambdaIdentity ?? 0.5;
   const { generatorAB: G, generatorBA: F, discriminatorA: DA, discriminatorB: DB } = nets;
   const fakeB = G.forward(realA) as Tensor;
   const fakeA = F.forward(realB) as Tensor;
@@ -216,7 +250,8 @@ function generatorPass(nets: CycleGanNets, realA: Tensor, realB: Tensor, opts: C
   const cycleA = mul(l1Loss(F.forward(fakeB) as Tensor, realA), lambda);
   const cycleB = mul(l1Loss(G.forward(fakeA) as Tensor, realB), lambda);
   let lossG = add(add(ganAB, ganBA), add(cycleA, cycleB));
-  let idtA = 0, idtB = 0;
+  let idtA = 0,
+    idtB = 0;
   if (lambdaIdt > 0) {
     // G should leave images already in B alone (and F those in A): preserves colour composition (paper §5.2)
     const iA = mul(l1Loss(G.forward(realB) as Tensor, realB), lambda * lambdaIdt);
@@ -225,11 +260,24 @@ function generatorPass(nets: CycleGanNets, realA: Tensor, realB: Tensor, opts: C
     idtA = iA.item();
     idtB = iB.item();
   }
-  return { fakeA, fakeB, lossG, parts: { ganAB: ganAB.item(), ganBA: ganBA.item(), cycleA: cycleA.item(), cycleB: cycleB.item(), idtA, idtB } };
+  return {
+    fakeA,
+    fakeB,
+    lossG,
+    parts: { ganAB: ganAB.item(), ganBA: ganBA.item(), cycleA: cycleA.item(), cycleB: cycleB.item(), idtA, idtB },
+  };
 }
 
 /** One update of both discriminators on real images and (pooled) detached fakes; returns their losses. */
-function discriminatorUpdate(nets: CycleGanNets, optimizerD: Optimizer, realA: Tensor, realB: Tensor, fakeA: Tensor, fakeB: Tensor, opts: CycleGanStepOptions): [number, number] {
+function discriminatorUpdate(
+  nets: CycleGanNets,
+  optimizerD: Optimizer,
+  realA: Tensor,
+  realB: Tensor,
+  fakeA: Tensor,
+  fakeB: Tensor,
+  opts: CycleGanStepOptions,
+): [number, number] {
   const kind = opts.loss ?? 'lsgan';
   // the paper halves each D objective (§7.1) to slow D down; discriminatorLoss's 'lsgan' already carries that ½
   const dLoss = (D: AnyModule, real: Tensor, fake: Tensor) =>
@@ -248,7 +296,12 @@ function discriminatorUpdate(nets: CycleGanNets, optimizerD: Optimizer, realA: T
  * discriminators' gradients from it are cleared before their own update), then the discriminators on real images
  * and the (pooled) detached fakes.
  */
-export function cycleganStep(parts: CycleGanParts, realA: Tensor, realB: Tensor, opts: CycleGanStepOptions = {}): CycleGanStepResult {
+export function cycleganStep(
+  parts: CycleGanParts,
+  realA: Tensor,
+  realB: Tensor,
+  opts: CycleGanStepOptions = {},
+): CycleGanStepResult {
   checkStep('cycleganStep', realA, realB, opts);
   const g = generatorPass(parts, realA, realB, opts);
   parts.optimizerG.zeroGrad();
@@ -293,7 +346,9 @@ export class CycleGAN extends Module implements CycleGanNets {
 
   constructor(opts: CycleGanOptions = {}) {
     super();
-    const cA = opts.channelsA ?? 3, cB = opts.channelsB ?? 3, norm = opts.norm ?? 'instance';
+    const cA = opts.channelsA ?? 3,
+      cB = opts.channelsB ?? 3,
+      norm = opts.norm ?? 'instance';
     this.generatorAB = new ResnetGenerator(cA, cB, opts);
     this.generatorBA = new ResnetGenerator(cB, cA, opts);
     this.discriminatorA = new PatchGANDiscriminator(cA, { ndf: opts.ndf, numLayers: opts.numLayersD, norm });
@@ -330,9 +385,14 @@ export interface CycleGanTrainingStep {
  * `model.generatorParameters()`). D's gradients from the generator loss are cleared by optimizerD's next zeroGrad.
  * The order differs from `cycleganStep` (D before G), like ganStep: the fakes D sees are the same either way.
  */
-export function cycleganTrainingStep(nets: CycleGanNets, optimizerD: Optimizer, opts: CycleGanStepOptions = {}): CycleGanTrainingStep {
+export function cycleganTrainingStep(
+  nets: CycleGanNets,
+  optimizerD: Optimizer,
+  opts: CycleGanStepOptions = {},
+): CycleGanTrainingStep {
   const step = ((batch: readonly Tensor[]) => {
-    if (!Array.isArray(batch) || batch.length < 2) throw new Error('cycleganTrainingStep: batches must be [imagesA, imagesB]');
+    if (!Array.isArray(batch) || batch.length < 2)
+      throw new Error('cycleganTrainingStep: batches must be [imagesA, imagesB]');
     const [realA, realB] = batch;
     checkStep('cycleganTrainingStep', realA, realB, opts);
     const fakes = noGrad(() => [nets.generatorBA.forward(realB) as Tensor, nets.generatorAB.forward(realA) as Tensor]);

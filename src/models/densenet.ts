@@ -22,7 +22,12 @@ export class DenseLayer extends Module<[Tensor[]], Tensor> {
   relu2: ReLU;
   conv2: Conv2d;
 
-  constructor(numInputFeatures: number, growthRate: number, bnSize: number, readonly dropRate: number) {
+  constructor(
+    numInputFeatures: number,
+    growthRate: number,
+    bnSize: number,
+    readonly dropRate: number,
+  ) {
     super();
     this.norm1 = new BatchNorm2d(numInputFeatures);
     this.relu1 = new ReLU();
@@ -47,7 +52,10 @@ export class DenseBlock extends Module {
   constructor(numLayers: number, numInputFeatures: number, bnSize: number, growthRate: number, dropRate: number) {
     super();
     for (let i = 0; i < numLayers; i++) {
-      this.registerModule(`denselayer${i + 1}`, new DenseLayer(numInputFeatures + i * growthRate, growthRate, bnSize, dropRate));
+      this.registerModule(
+        `denselayer${i + 1}`,
+        new DenseLayer(numInputFeatures + i * growthRate, growthRate, bnSize, dropRate),
+      );
     }
   }
 
@@ -98,7 +106,10 @@ export class DenseNet extends Module {
       pool0: new MaxPool2d(3, { stride: 2, padding: 1 }),
     });
     blocks.forEach((numLayers, i) => {
-      this.features.registerModule(`denseblock${i + 1}`, new DenseBlock(numLayers, nf, bnSize, growth, opts.dropRate ?? 0));
+      this.features.registerModule(
+        `denseblock${i + 1}`,
+        new DenseBlock(numLayers, nf, bnSize, growth, opts.dropRate ?? 0),
+      );
       nf += numLayers * growth;
       if (i !== blocks.length - 1) {
         this.features.registerModule(`transition${i + 1}`, new Transition(nf, Math.floor(nf / 2)));

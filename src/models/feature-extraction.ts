@@ -56,8 +56,10 @@ export class IntermediateLayerGetter extends Module<[Tensor], FeatureMaps> {
     const names = new Set(children.map(([n]) => n));
     const missing = [...spec.keys()].filter((n) => !names.has(n));
     if (missing.length) {
-      throw new Error(`IntermediateLayerGetter: return layers ${missing.map((m) => `'${m}'`).join(', ')} are not children of the model ` +
-        `(children: ${[...names].join(', ')})`);
+      throw new Error(
+        `IntermediateLayerGetter: return layers ${missing.map((m) => `'${m}'`).join(', ')} are not children of the model ` +
+          `(children: ${[...names].join(', ')})`,
+      );
     }
     this.returnLayers = spec;
     const remaining = new Set(spec.keys());
@@ -94,7 +96,7 @@ class StopForward extends Error {}
 export class FeatureExtractor extends Module<[Tensor], FeatureMaps> {
   /** Node name → key of the returned record. */
   readonly returnNodes: ReadonlyMap<string, string>;
-  private declare readonly model: AnyModule;
+  declare private readonly model: AnyModule;
   private readonly targets: Map<AnyModule, { name: string; calls: Map<number, string> }>;
 
   constructor(model: AnyModule, returnNodes: ReturnSpec) {
@@ -117,8 +119,10 @@ export class FeatureExtractor extends Module<[Tensor], FeatureMaps> {
       }
       if (!m || name === '') {
         const known = [...byName.keys()].filter((k) => k !== '');
-        throw new Error(`createFeatureExtractor: '${node}' is not a submodule of ${model.constructor.name} ` +
-          `(known: ${known.slice(0, 20).join(', ')}${known.length > 20 ? `, … ${known.length - 20} more` : ''})`);
+        throw new Error(
+          `createFeatureExtractor: '${node}' is not a submodule of ${model.constructor.name} ` +
+            `(known: ${known.slice(0, 20).join(', ')}${known.length > 20 ? `, … ${known.length - 20} more` : ''})`,
+        );
       }
       const t = this.targets.get(m) ?? { name, calls: new Map<number, string>() };
       t.calls.set(call, key);
@@ -139,15 +143,17 @@ export class FeatureExtractor extends Module<[Tensor], FeatureMaps> {
     const handles: RemovableHandle[] = [];
     for (const [m, t] of this.targets) {
       let calls = 0;
-      handles.push(m.registerForwardHook((_mod, _inputs, output) => {
-        const key = t.calls.get(calls++);
-        if (key === undefined) return;
-        if (!(output instanceof Tensor)) {
-          throw new Error(`createFeatureExtractor: '${t.name}' returned ${typeof output}, expected a Tensor`);
-        }
-        found.set(key, output);
-        if (found.size === want) throw new StopForward();
-      }));
+      handles.push(
+        m.registerForwardHook((_mod, _inputs, output) => {
+          const key = t.calls.get(calls++);
+          if (key === undefined) return;
+          if (!(output instanceof Tensor)) {
+            throw new Error(`createFeatureExtractor: '${t.name}' returned ${typeof output}, expected a Tensor`);
+          }
+          found.set(key, output);
+          if (found.size === want) throw new StopForward();
+        }),
+      );
     }
     try {
       this.model.forward(x);
@@ -158,7 +164,9 @@ export class FeatureExtractor extends Module<[Tensor], FeatureMaps> {
     }
     if (found.size !== want) {
       const missing = [...this.returnNodes.entries()].filter(([, k]) => !found.has(k)).map(([n]) => n);
-      throw new Error(`createFeatureExtractor: the forward of ${this.model.constructor.name} never produced ${missing.map((n) => `'${n}'`).join(', ')}`);
+      throw new Error(
+        `createFeatureExtractor: the forward of ${this.model.constructor.name} never produced ${missing.map((n) => `'${n}'`).join(', ')}`,
+      );
     }
     // In the order of returnNodes (torchvision returns them in the order given).
     const out: FeatureMaps = {};

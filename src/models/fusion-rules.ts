@@ -11,7 +11,13 @@ import { IntermediateLayerGetter, type FeatureMaps } from './feature-extraction.
 import { BasicBlock, Bottleneck, ResNet } from './resnet.js';
 
 /** The tail of both blocks: relu(bn(conv(out)) + shortcut(x)), in place on the folded output when it folded. */
-function residualTail(block: BasicBlock | Bottleneck, conv: BasicBlock['conv2'], bn: BasicBlock['bn2'], out: Tensor, x: Tensor): Tensor {
+function residualTail(
+  block: BasicBlock | Bottleneck,
+  conv: BasicBlock['conv2'],
+  bn: BasicBlock['bn2'],
+  out: Tensor,
+  x: Tensor,
+): Tensor {
   // folded: `out` is a fresh tensor nothing else holds, so the residual add and ReLU may run in place on it
   const folded = foldedConvBnAct(conv, bn, null, out);
   out = folded ?? (bn.forward(conv.forward(out)) as Tensor);
@@ -49,10 +55,15 @@ registerFusionRule(IntermediateLayerGetter, {
     const named = g.namedChildren();
     const out: FeatureMaps = {};
     // a requested layer's output is never fused away
-    runChain(named.map(([, m]) => m), x, (i) => g.returnLayers.has(named[i][0]), (i, y) => {
-      const key = g.returnLayers.get(named[i][0]);
-      if (key !== undefined) out[key] = y as Tensor;
-    });
+    runChain(
+      named.map(([, m]) => m),
+      x,
+      (i) => g.returnLayers.has(named[i][0]),
+      (i, y) => {
+        const key = g.returnLayers.get(named[i][0]);
+        if (key !== undefined) out[key] = y as Tensor;
+      },
+    );
     return out;
   },
 });

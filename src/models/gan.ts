@@ -58,28 +58,48 @@ export function dcgan(opts: DcganOptions = {}): Dcgan {
   const size = opts.imageSize ?? 64;
   if (size !== 64 && size !== 28) throw new Error(`dcgan: imageSize must be 64 or 28, got ${String(size)}`);
   const c = opts.channels ?? (size === 64 ? 3 : 1);
-  const nz = opts.nz ?? 100, ngf = opts.ngf ?? 64, ndf = opts.ndf ?? 64;
+  const nz = opts.nz ?? 100,
+    ngf = opts.ngf ?? 64,
+    ndf = opts.ndf ?? 64;
   for (const [k, v] of Object.entries({ channels: c, nz, ngf, ndf })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`dcgan: ${k} must be a positive integer, got ${v}`);
   }
-  const up = (i: number, o: number, k: number, s: number, p: number) => new ConvTranspose2d(i, o, k, { stride: s, padding: p, bias: false });
-  const down = (i: number, o: number, k: number, s: number, p: number) => new Conv2d(i, o, k, { stride: s, padding: p, bias: false });
+  const up = (i: number, o: number, k: number, s: number, p: number) =>
+    new ConvTranspose2d(i, o, k, { stride: s, padding: p, bias: false });
+  const down = (i: number, o: number, k: number, s: number, p: number) =>
+    new Conv2d(i, o, k, { stride: s, padding: p, bias: false });
   const lrelu = () => new LeakyReLU(0.2);
   if (size === 64) {
     return {
       nz,
       generator: new Sequential(
-        up(nz, ngf * 8, 4, 1, 0), new BatchNorm2d(ngf * 8), new ReLU(),
-        up(ngf * 8, ngf * 4, 4, 2, 1), new BatchNorm2d(ngf * 4), new ReLU(),
-        up(ngf * 4, ngf * 2, 4, 2, 1), new BatchNorm2d(ngf * 2), new ReLU(),
-        up(ngf * 2, ngf, 4, 2, 1), new BatchNorm2d(ngf), new ReLU(),
-        up(ngf, c, 4, 2, 1), new Tanh(),
+        up(nz, ngf * 8, 4, 1, 0),
+        new BatchNorm2d(ngf * 8),
+        new ReLU(),
+        up(ngf * 8, ngf * 4, 4, 2, 1),
+        new BatchNorm2d(ngf * 4),
+        new ReLU(),
+        up(ngf * 4, ngf * 2, 4, 2, 1),
+        new BatchNorm2d(ngf * 2),
+        new ReLU(),
+        up(ngf * 2, ngf, 4, 2, 1),
+        new BatchNorm2d(ngf),
+        new ReLU(),
+        up(ngf, c, 4, 2, 1),
+        new Tanh(),
       ),
       discriminator: new Sequential(
-        down(c, ndf, 4, 2, 1), lrelu(),
-        down(ndf, ndf * 2, 4, 2, 1), new BatchNorm2d(ndf * 2), lrelu(),
-        down(ndf * 2, ndf * 4, 4, 2, 1), new BatchNorm2d(ndf * 4), lrelu(),
-        down(ndf * 4, ndf * 8, 4, 2, 1), new BatchNorm2d(ndf * 8), lrelu(),
+        down(c, ndf, 4, 2, 1),
+        lrelu(),
+        down(ndf, ndf * 2, 4, 2, 1),
+        new BatchNorm2d(ndf * 2),
+        lrelu(),
+        down(ndf * 2, ndf * 4, 4, 2, 1),
+        new BatchNorm2d(ndf * 4),
+        lrelu(),
+        down(ndf * 4, ndf * 8, 4, 2, 1),
+        new BatchNorm2d(ndf * 8),
+        lrelu(),
         down(ndf * 8, 1, 4, 1, 0),
       ),
     };
@@ -87,13 +107,21 @@ export function dcgan(opts: DcganOptions = {}): Dcgan {
   return {
     nz,
     generator: new Sequential(
-      up(nz, ngf * 4, 7, 1, 0), new BatchNorm2d(ngf * 4), new ReLU(), // 7×7
-      up(ngf * 4, ngf * 2, 4, 2, 1), new BatchNorm2d(ngf * 2), new ReLU(), // 14×14
-      up(ngf * 2, c, 4, 2, 1), new Tanh(), // 28×28
+      up(nz, ngf * 4, 7, 1, 0),
+      new BatchNorm2d(ngf * 4),
+      new ReLU(), // 7×7
+      up(ngf * 4, ngf * 2, 4, 2, 1),
+      new BatchNorm2d(ngf * 2),
+      new ReLU(), // 14×14
+      up(ngf * 2, c, 4, 2, 1),
+      new Tanh(), // 28×28
     ),
     discriminator: new Sequential(
-      down(c, ndf, 4, 2, 1), lrelu(), // 14×14
-      down(ndf, ndf * 2, 4, 2, 1), new BatchNorm2d(ndf * 2), lrelu(), // 7×7
+      down(c, ndf, 4, 2, 1),
+      lrelu(), // 14×14
+      down(ndf, ndf * 2, 4, 2, 1),
+      new BatchNorm2d(ndf * 2),
+      lrelu(), // 7×7
       down(ndf * 2, 1, 7, 1, 0), // 1×1
     ),
   };
@@ -147,10 +175,15 @@ export class ConditionalGenerator extends Module<[Tensor, Tensor], Tensor> {
   declare net: Sequential;
   readonly nz: number;
 
-  constructor(readonly numClasses: number, opts: ConditionalGanOptions = {}) {
+  constructor(
+    readonly numClasses: number,
+    opts: ConditionalGanOptions = {},
+  ) {
     super();
-    const nz = opts.nz ?? 100, e = opts.embedDim ?? 50;
-    if (!Number.isInteger(numClasses) || numClasses < 2) throw new Error(`ConditionalGenerator: numClasses must be an integer ≥ 2, got ${numClasses}`);
+    const nz = opts.nz ?? 100,
+      e = opts.embedDim ?? 50;
+    if (!Number.isInteger(numClasses) || numClasses < 2)
+      throw new Error(`ConditionalGenerator: numClasses must be an integer ≥ 2, got ${numClasses}`);
     this.nz = nz;
     this.embedding = new Parameter(randn([numClasses, e]));
     this.net = dcgan({ imageSize: 28, channels: opts.channels ?? 1, nz: nz + e, ngf: opts.width ?? 64 }).generator;
@@ -159,8 +192,12 @@ export class ConditionalGenerator extends Module<[Tensor, Tensor], Tensor> {
   /** z [N, nz] or [N, nz, 1, 1] and labels int32 [N] → images [N, C, 28, 28] in [−1, 1]. */
   forward(z: Tensor, labels: Tensor): Tensor {
     const n = z.shape[0];
-    if (z.numel() !== n * this.nz) throw new Error(`ConditionalGenerator: expected z [N, ${this.nz}] or [N, ${this.nz}, 1, 1], got ${formatShape(z.shape)}`);
-    if (labels.shape[0] !== n) throw new Error(`ConditionalGenerator: ${labels.shape[0]} labels for ${n} noise vectors`);
+    if (z.numel() !== n * this.nz)
+      throw new Error(
+        `ConditionalGenerator: expected z [N, ${this.nz}] or [N, ${this.nz}, 1, 1], got ${formatShape(z.shape)}`,
+      );
+    if (labels.shape[0] !== n)
+      throw new Error(`ConditionalGenerator: ${labels.shape[0]} labels for ${n} noise vectors`);
     const e = lookup(this.embedding, labels, 'ConditionalGenerator');
     return this.net.forward(reshape(cat([reshape(z, [n, this.nz]), e], 1), [n, -1, 1, 1]));
   }
@@ -176,13 +213,20 @@ export class ProjectionDiscriminator extends Module<[Tensor, Tensor], Tensor> {
   declare linear: Linear;
   declare embedding: Parameter;
 
-  constructor(readonly numClasses: number, opts: ConditionalGanOptions = {}) {
+  constructor(
+    readonly numClasses: number,
+    opts: ConditionalGanOptions = {},
+  ) {
     super();
-    const c = opts.channels ?? 1, w = opts.width ?? 64;
+    const c = opts.channels ?? 1,
+      w = opts.width ?? 64;
     this.body = new Sequential(
-      new Conv2d(c, w, 4, { stride: 2, padding: 1 }), new LeakyReLU(0.2), // 14×14
-      new Conv2d(w, 2 * w, 4, { stride: 2, padding: 1 }), new LeakyReLU(0.2), // 7×7
-      new Conv2d(2 * w, 4 * w, 3, { stride: 2, padding: 1 }), new LeakyReLU(0.2), // 4×4
+      new Conv2d(c, w, 4, { stride: 2, padding: 1 }),
+      new LeakyReLU(0.2), // 14×14
+      new Conv2d(w, 2 * w, 4, { stride: 2, padding: 1 }),
+      new LeakyReLU(0.2), // 7×7
+      new Conv2d(2 * w, 4 * w, 3, { stride: 2, padding: 1 }),
+      new LeakyReLU(0.2), // 4×4
     );
     this.linear = new Linear(4 * w, 1);
     this.embedding = new Parameter(mul(randn([numClasses, 4 * w]), 0.02));
@@ -202,7 +246,8 @@ export type GanLossKind = 'bce' | 'lsgan' | 'hinge' | 'wgan-gp';
 const KINDS: readonly GanLossKind[] = ['bce', 'lsgan', 'hinge', 'wgan-gp'];
 
 function checkKind(op: string, kind: GanLossKind): void {
-  if (!KINDS.includes(kind)) throw new Error(`${op}: loss must be one of ${KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
+  if (!KINDS.includes(kind))
+    throw new Error(`${op}: loss must be one of ${KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
 }
 
 /**
@@ -211,15 +256,22 @@ function checkKind(op: string, kind: GanLossKind): void {
  * al. 2016); 'lsgan' ½(D(x) − 1)² + ½D(G(z))² (Mao et al. 2017); 'hinge' max(0, 1 − D(x)) + max(0, 1 + D(G(z)));
  * 'wgan-gp' D(G(z)) − D(x) (the critic; add `gradientPenalty`). Means over elements.
  */
-export function discriminatorLoss(kind: GanLossKind, realLogits: Tensor, fakeLogits: Tensor, opts: { labelSmoothing?: number } = {}): Tensor {
+export function discriminatorLoss(
+  kind: GanLossKind,
+  realLogits: Tensor,
+  fakeLogits: Tensor,
+  opts: { labelSmoothing?: number } = {},
+): Tensor {
   const op = 'discriminatorLoss';
   checkKind(op, kind);
   const smooth = opts.labelSmoothing ?? 0;
   if (!(smooth >= 0 && smooth < 1)) throw new Error(`${op}: labelSmoothing must be in [0, 1), got ${smooth}`);
   switch (kind) {
     case 'bce':
-      return add(binaryCrossEntropyWithLogits(realLogits, full(realLogits.shape, 1 - smooth, { dtype: realLogits.dtype })),
-        binaryCrossEntropyWithLogits(fakeLogits, full(fakeLogits.shape, 0, { dtype: fakeLogits.dtype })));
+      return add(
+        binaryCrossEntropyWithLogits(realLogits, full(realLogits.shape, 1 - smooth, { dtype: realLogits.dtype })),
+        binaryCrossEntropyWithLogits(fakeLogits, full(fakeLogits.shape, 0, { dtype: fakeLogits.dtype })),
+      );
     case 'lsgan':
       return mul(add(mean(square(sub(realLogits, 1 - smooth))), mean(square(fakeLogits))), 0.5);
     case 'hinge':
@@ -253,12 +305,22 @@ export type Critic = (images: Tensor) => Tensor;
  * ε ~ U[0, 1] per sample. Differentiable with respect to D's parameters (double backward), so it is added to the
  * critic's loss (weighted by λ = 10 in the paper).
  */
-export function gradientPenalty(critic: Critic, real: Tensor, fake: Tensor, opts: { target?: number; generator?: Generator } = {}): Tensor {
+export function gradientPenalty(
+  critic: Critic,
+  real: Tensor,
+  fake: Tensor,
+  opts: { target?: number; generator?: Generator } = {},
+): Tensor {
   if (real.shape.length < 2 || formatShape(real.shape) !== formatShape(fake.shape)) {
-    throw new Error(`gradientPenalty: real ${formatShape(real.shape)} and fake ${formatShape(fake.shape)} must be batches of the same shape`);
+    throw new Error(
+      `gradientPenalty: real ${formatShape(real.shape)} and fake ${formatShape(fake.shape)} must be batches of the same shape`,
+    );
   }
   const n = real.shape[0];
-  const eps = rand([n, ...real.shape.slice(1).map(() => 1)], { dtype: real.dtype, generator: opts.generator ?? defaultGenerator });
+  const eps = rand([n, ...real.shape.slice(1).map(() => 1)], {
+    dtype: real.dtype,
+    generator: opts.generator ?? defaultGenerator,
+  });
   const interp = add(mul(eps, real.detach()), mul(sub(1, eps), fake.detach())).requiresGrad_(true);
   const d = critic(interp);
   const [g] = grad(d, interp, { gradOutputs: full(d.shape, 1, { dtype: d.dtype }), createGraph: true });
@@ -325,18 +387,28 @@ export function ganStep(parts: GanParts, real: Tensor, opts: GanStepOptions = {}
   const n = real.shape[0];
   const nz = opts.nz ?? 100;
   const latent = opts.latent ?? ((m: number) => randn([m, nz, 1, 1], { dtype: real.dtype, generator: gen }));
-  const G = (z: Tensor) => (labels ? (parts.generator as Module<[Tensor, Tensor], Tensor>).forward(z, labels) : (parts.generator as Module).forward(z));
-  const D: Critic = (x) => (labels ? (parts.discriminator as Module<[Tensor, Tensor], Tensor>).forward(x, labels) : (parts.discriminator as Module).forward(x));
+  const G = (z: Tensor) =>
+    labels
+      ? (parts.generator as Module<[Tensor, Tensor], Tensor>).forward(z, labels)
+      : (parts.generator as Module).forward(z);
+  const D: Critic = (x) =>
+    labels
+      ? (parts.discriminator as Module<[Tensor, Tensor], Tensor>).forward(x, labels)
+      : (parts.discriminator as Module).forward(x);
   const dSteps = opts.dSteps ?? 1;
-  if (!Number.isInteger(dSteps) || dSteps < 1) throw new Error(`ganStep: dSteps must be a positive integer, got ${dSteps}`);
-  let lossD = 0, dReal = 0, dFake = 0;
+  if (!Number.isInteger(dSteps) || dSteps < 1)
+    throw new Error(`ganStep: dSteps must be a positive integer, got ${dSteps}`);
+  let lossD = 0,
+    dReal = 0,
+    dFake = 0;
   let fake: Tensor | null = null;
   for (let s = 0; s < dSteps; s++) {
     fake = G(latent(n));
     const realLogits = D(real);
     const fakeLogits = D(fake.detach());
     let loss = discriminatorLoss(kind, realLogits, fakeLogits, { labelSmoothing: opts.labelSmoothing });
-    if (kind === 'wgan-gp') loss = add(loss, mul(gradientPenalty(D, real, fake, { generator: gen }), opts.gpWeight ?? 10));
+    if (kind === 'wgan-gp')
+      loss = add(loss, mul(gradientPenalty(D, real, fake, { generator: gen }), opts.gpWeight ?? 10));
     if (opts.r1Gamma) loss = add(loss, mul(r1Penalty(D, real), opts.r1Gamma / 2));
     parts.optimizerD.zeroGrad();
     loss.backward();
@@ -365,12 +437,16 @@ export interface GanStepFnOptions extends GanStepOptions {
  * ganStep as a per-batch function for a training loop's custom-step hook: takes a batch as a DataLoader yields it
  * (images, or [images, labels]) and returns the step's losses as numbers, which a progress bar can show.
  */
-export function ganStepFn(parts: GanParts, opts: GanStepFnOptions = {}): (batch: Tensor | readonly Tensor[]) => GanStepResult {
+export function ganStepFn(
+  parts: GanParts,
+  opts: GanStepFnOptions = {},
+): (batch: Tensor | readonly Tensor[]) => GanStepResult {
   const pre = opts.preprocess ?? ((x: Tensor) => x);
   return (batch) => {
     const images = Array.isArray(batch) ? (batch as readonly Tensor[])[0] : (batch as Tensor);
     const labels = opts.conditional ? (batch as readonly Tensor[])[1] : undefined;
-    if (opts.conditional && labels === undefined) throw new Error('ganStepFn: conditional GAN batches must be [images, labels]');
+    if (opts.conditional && labels === undefined)
+      throw new Error('ganStepFn: conditional GAN batches must be [images, labels]');
     return ganStep(parts, pre(images), opts, labels);
   };
 }

@@ -18,7 +18,12 @@ import type { IntPair } from '../ops/conv.js';
 export class BasicConv2d extends Module {
   conv: Conv2d;
   bn: BatchNorm2d;
-  constructor(inChannels: number, outChannels: number, kernelSize: IntPair, opts: { stride?: IntPair; padding?: IntPair } = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: IntPair,
+    opts: { stride?: IntPair; padding?: IntPair } = {},
+  ) {
     super();
     this.conv = new Conv2d(inChannels, outChannels, kernelSize, { ...opts, bias: false });
     this.bn = new BatchNorm2d(outChannels, { eps: 0.001 });
@@ -35,13 +40,30 @@ export class Inception extends Module {
   branch2: Sequential;
   branch3: Sequential;
   branch4: Sequential;
-  constructor(inC: number, ch1x1: number, ch3x3red: number, ch3x3: number, ch5x5red: number, ch5x5: number, poolProj: number) {
+  constructor(
+    inC: number,
+    ch1x1: number,
+    ch3x3red: number,
+    ch3x3: number,
+    ch5x5red: number,
+    ch5x5: number,
+    poolProj: number,
+  ) {
     super();
     this.branch1 = new BasicConv2d(inC, ch1x1, 1);
-    this.branch2 = new Sequential(new BasicConv2d(inC, ch3x3red, 1), new BasicConv2d(ch3x3red, ch3x3, 3, { padding: 1 }));
+    this.branch2 = new Sequential(
+      new BasicConv2d(inC, ch3x3red, 1),
+      new BasicConv2d(ch3x3red, ch3x3, 3, { padding: 1 }),
+    );
     // torchvision keeps a 3×3 here (a known deviation from the paper's 5×5, kept for weight compatibility).
-    this.branch3 = new Sequential(new BasicConv2d(inC, ch5x5red, 1), new BasicConv2d(ch5x5red, ch5x5, 3, { padding: 1 }));
-    this.branch4 = new Sequential(new MaxPool2d(3, { stride: 1, padding: 1, ceilMode: true }), new BasicConv2d(inC, poolProj, 1));
+    this.branch3 = new Sequential(
+      new BasicConv2d(inC, ch5x5red, 1),
+      new BasicConv2d(ch5x5red, ch5x5, 3, { padding: 1 }),
+    );
+    this.branch4 = new Sequential(
+      new MaxPool2d(3, { stride: 1, padding: 1, ceilMode: true }),
+      new BasicConv2d(inC, poolProj, 1),
+    );
   }
 
   forward(x: Tensor): Tensor {
@@ -177,4 +199,3 @@ export class GoogLeNet extends Module {
 export function googlenet(opts: GoogLeNetOptions = {}): GoogLeNet {
   return new GoogLeNet(opts);
 }
-

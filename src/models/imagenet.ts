@@ -54,24 +54,30 @@ export function imagenetPreprocess(image: Tensor, opts: ImagenetPreprocessOption
   const crop = opts.cropSize ?? 224;
   let x = image;
   if (x.shape.length === 4 && x.shape[0] === 1) x = squeeze(x, 0);
-  if (x.shape.length !== 3) throw new Error(`imagenetPreprocess: expected an image [C, H, W], got ${formatShape(image.shape)}`);
+  if (x.shape.length !== 3)
+    throw new Error(`imagenetPreprocess: expected an image [C, H, W], got ${formatShape(image.shape)}`);
   const C = x.shape[0];
   if (C === 1) x = x.expand([3, x.shape[1], x.shape[2]]);
   else if (C === 4 || C === 2) x = slice(x, 0, 0, C === 4 ? 3 : 1).expand([3, x.shape[1], x.shape[2]]);
-  else if (C !== 3) throw new Error(`imagenetPreprocess: expected 1, 3 or 4 channels, got ${C} (shape ${formatShape(image.shape)})`);
+  else if (C !== 3)
+    throw new Error(`imagenetPreprocess: expected 1, 3 or 4 channels, got ${C} (shape ${formatShape(image.shape)})`);
   const isByte = x.dtype === 'uint8';
   x = to(x, 'float32');
-  const H = x.shape[1], W = x.shape[2];
+  const H = x.shape[1],
+    W = x.shape[2];
   // torchvision.transforms.Resize(int): the shorter side becomes `size`, the longer one int(size·long/short).
-  const [h, w] = H <= W ? [resizeSize, Math.floor((resizeSize * W) / H)] : [Math.floor((resizeSize * H) / W), resizeSize];
+  const [h, w] =
+    H <= W ? [resizeSize, Math.floor((resizeSize * W) / H)] : [Math.floor((resizeSize * H) / W), resizeSize];
   if (h !== H || w !== W) {
     x = squeeze(interpolate(unsqueeze(x, 0), { size: [h, w], mode: 'bilinear', alignCorners: false }), 0);
     // torchvision resizes a uint8 image to a uint8 image (rounded), and only then converts to [0, 1].
     if (isByte) x = roundToByte(x);
   }
   if (isByte) x = div(x, 255);
-  if (h < crop || w < crop) throw new Error(`imagenetPreprocess: resized image ${h}×${w} is smaller than the crop ${crop}`);
-  const top = roundHalfEven((h - crop) / 2), left = roundHalfEven((w - crop) / 2);
+  if (h < crop || w < crop)
+    throw new Error(`imagenetPreprocess: resized image ${h}×${w} is smaller than the crop ${crop}`);
+  const top = roundHalfEven((h - crop) / 2),
+    left = roundHalfEven((w - crop) / 2);
   x = slice(slice(x, 1, top, top + crop), 2, left, left + crop);
   const mean = reshape(tensor([...(opts.mean ?? IMAGENET_MEAN)]), [3, 1, 1]);
   const std = reshape(tensor([...(opts.std ?? IMAGENET_STD)]), [3, 1, 1]);
@@ -79,6 +85,8 @@ export function imagenetPreprocess(image: Tensor, opts: ImagenetPreprocessOption
 }
 
 /** The 1000 ImageNet-1k class names, index = class id (torchvision's order). */
+// 1,000 names: kept as a compact table rather than one per line.
+// prettier-ignore
 export const IMAGENET_CLASSES: readonly string[] = Object.freeze([
   "tench", "goldfish", "great white shark", "tiger shark", "hammerhead", "electric ray", "stingray", "cock", "hen",
   "ostrich", "brambling", "goldfinch", "house finch", "junco", "indigo bunting", "robin", "bulbul", "jay", "magpie",

@@ -43,12 +43,15 @@ export class InceptionA extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return cat([
-      this.branch1x1.forward(x),
-      this.branch5x5_2.forward(this.branch5x5_1.forward(x)),
-      this.branch3x3dbl_3.forward(this.branch3x3dbl_2.forward(this.branch3x3dbl_1.forward(x))),
-      this.branch_pool.forward(pool3(x)),
-    ], 1);
+    return cat(
+      [
+        this.branch1x1.forward(x),
+        this.branch5x5_2.forward(this.branch5x5_1.forward(x)),
+        this.branch3x3dbl_3.forward(this.branch3x3dbl_2.forward(this.branch3x3dbl_1.forward(x))),
+        this.branch_pool.forward(pool3(x)),
+      ],
+      1,
+    );
   }
 }
 
@@ -67,11 +70,14 @@ export class InceptionB extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return cat([
-      this.branch3x3.forward(x),
-      this.branch3x3dbl_3.forward(this.branch3x3dbl_2.forward(this.branch3x3dbl_1.forward(x))),
-      maxPool2d(x, 3, { stride: 2 }),
-    ], 1);
+    return cat(
+      [
+        this.branch3x3.forward(x),
+        this.branch3x3dbl_3.forward(this.branch3x3dbl_2.forward(this.branch3x3dbl_1.forward(x))),
+        maxPool2d(x, 3, { stride: 2 }),
+      ],
+      1,
+    );
   }
 }
 
@@ -89,7 +95,8 @@ export class InceptionC extends Module {
   branch_pool: BasicConv2d;
   constructor(inC: number, c7: number) {
     super();
-    const row = { padding: [0, 3] as const }, col = { padding: [3, 0] as const };
+    const row = { padding: [0, 3] as const },
+      col = { padding: [3, 0] as const };
     this.branch1x1 = new BasicConv2d(inC, 192, 1);
     this.branch7x7_1 = new BasicConv2d(inC, c7, 1);
     this.branch7x7_2 = new BasicConv2d(c7, c7, [1, 7], row);
@@ -104,13 +111,17 @@ export class InceptionC extends Module {
 
   forward(x: Tensor): Tensor {
     let d = this.branch7x7dbl_1.forward(x);
-    for (const m of [this.branch7x7dbl_2, this.branch7x7dbl_3, this.branch7x7dbl_4, this.branch7x7dbl_5]) d = m.forward(d);
-    return cat([
-      this.branch1x1.forward(x),
-      this.branch7x7_3.forward(this.branch7x7_2.forward(this.branch7x7_1.forward(x))),
-      d,
-      this.branch_pool.forward(pool3(x)),
-    ], 1);
+    for (const m of [this.branch7x7dbl_2, this.branch7x7dbl_3, this.branch7x7dbl_4, this.branch7x7dbl_5])
+      d = m.forward(d);
+    return cat(
+      [
+        this.branch1x1.forward(x),
+        this.branch7x7_3.forward(this.branch7x7_2.forward(this.branch7x7_1.forward(x))),
+        d,
+        this.branch_pool.forward(pool3(x)),
+      ],
+      1,
+    );
   }
 }
 
@@ -133,7 +144,9 @@ export class InceptionD extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const b = this.branch7x7x3_4.forward(this.branch7x7x3_3.forward(this.branch7x7x3_2.forward(this.branch7x7x3_1.forward(x))));
+    const b = this.branch7x7x3_4.forward(
+      this.branch7x7x3_3.forward(this.branch7x7x3_2.forward(this.branch7x7x3_1.forward(x))),
+    );
     return cat([this.branch3x3_2.forward(this.branch3x3_1.forward(x)), b, maxPool2d(x, 3, { stride: 2 })], 1);
   }
 }
@@ -165,12 +178,15 @@ export class InceptionE extends Module {
   forward(x: Tensor): Tensor {
     const a = this.branch3x3_1.forward(x);
     const d = this.branch3x3dbl_2.forward(this.branch3x3dbl_1.forward(x));
-    return cat([
-      this.branch1x1.forward(x),
-      cat([this.branch3x3_2a.forward(a), this.branch3x3_2b.forward(a)], 1),
-      cat([this.branch3x3dbl_3a.forward(d), this.branch3x3dbl_3b.forward(d)], 1),
-      this.branch_pool.forward(pool3(x)),
-    ], 1);
+    return cat(
+      [
+        this.branch1x1.forward(x),
+        cat([this.branch3x3_2a.forward(a), this.branch3x3_2b.forward(a)], 1),
+        cat([this.branch3x3dbl_3a.forward(d), this.branch3x3dbl_3b.forward(d)], 1),
+        this.branch_pool.forward(pool3(x)),
+      ],
+      1,
+    );
   }
 }
 
@@ -279,12 +295,24 @@ export class Inception3 extends Module {
   /** The stem and Mixed_5b … Mixed_6e: the 768-channel 17×17 grid (at 299×299) that the aux head reads. */
   private trunk(x: Tensor): Tensor {
     if (x.shape.length !== 4 || x.shape[1] !== 3 || x.shape[2] < 75 || x.shape[3] < 75) {
-      throw new Error(`Inception3: expected RGB images [N, 3, H, W] with H, W ≥ 75 (299 is the design size), got ${formatShape(x.shape)}`);
+      throw new Error(
+        `Inception3: expected RGB images [N, 3, H, W] with H, W ≥ 75 (299 is the design size), got ${formatShape(x.shape)}`,
+      );
     }
     x = this.transform(x);
     x = this.maxpool1.forward(this.Conv2d_2b_3x3.forward(this.Conv2d_2a_3x3.forward(this.Conv2d_1a_3x3.forward(x))));
     x = this.maxpool2.forward(this.Conv2d_4a_3x3.forward(this.Conv2d_3b_1x1.forward(x)));
-    for (const m of [this.Mixed_5b, this.Mixed_5c, this.Mixed_5d, this.Mixed_6a, this.Mixed_6b, this.Mixed_6c, this.Mixed_6d, this.Mixed_6e]) x = m.forward(x);
+    for (const m of [
+      this.Mixed_5b,
+      this.Mixed_5c,
+      this.Mixed_5d,
+      this.Mixed_6a,
+      this.Mixed_6b,
+      this.Mixed_6c,
+      this.Mixed_6d,
+      this.Mixed_6e,
+    ])
+      x = m.forward(x);
     return x;
   }
 

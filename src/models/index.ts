@@ -48,9 +48,21 @@ export * from './autoencoder.js';
 export * from './gan.js';
 export * from './pix2pix.js';
 export * from './restoration.js';
-export { makeDivisible, Conv2dNormActivation, type ConvNormActOptions, type NormFactory, type ActivationFactory } from './layers.js';
+export {
+  makeDivisible,
+  Conv2dNormActivation,
+  type ConvNormActOptions,
+  type NormFactory,
+  type ActivationFactory,
+} from './layers.js';
 export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './summary.js';
-export { IMAGENET_CLASSES, IMAGENET_MEAN, IMAGENET_STD, imagenetPreprocess, type ImagenetPreprocessOptions } from './imagenet.js';
+export {
+  IMAGENET_CLASSES,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  imagenetPreprocess,
+  type ImagenetPreprocessOptions,
+} from './imagenet.js';
 
 /** A classification model: image batch [N, C, H, W] → logits [N, numClasses]. */
 export type ClassifierModule = Module<[Tensor], Tensor>;
@@ -80,7 +92,8 @@ const registry = new Map<string, ModelInfo>();
 
 /** Adds (or replaces) a model in the registry (how the CLI's own models and user models join the zoo). */
 export function registerModel(info: ModelInfo): void {
-  if (!/^[a-z0-9_]+$/.test(info.name)) throw new Error(`registerModel: name must be lower_snake_case, got '${info.name}'`);
+  if (!/^[a-z0-9_]+$/.test(info.name))
+    throw new Error(`registerModel: name must be lower_snake_case, got '${info.name}'`);
   registry.set(info.name, info);
 }
 
@@ -92,7 +105,12 @@ export function listModels(): ModelInfo[] {
 /** The registry entry of `name` (throws listing the known names). */
 export function getModelInfo(name: string): ModelInfo {
   const info = registry.get(name);
-  if (!info) throw new Error(`models: unknown model '${name}'. Known models: ${listModels().map((m) => m.name).join(', ')}`);
+  if (!info)
+    throw new Error(
+      `models: unknown model '${name}'. Known models: ${listModels()
+        .map((m) => m.name)
+        .join(', ')}`,
+    );
   return info;
 }
 
@@ -123,7 +141,12 @@ for (const v of ['vgg11', 'vgg13', 'vgg16', 'vgg19'] as const) {
   tv(`${v}_bn`, `VGG-${v.slice(3)} with batch norm`, vggFamily[`${v}_bn`]);
 }
 tv('googlenet', 'GoogLeNet / Inception v1 (6.6 M params; auxLogits option)', googlenet as Builder);
-tv('inception_v3', 'Inception v3 (27.2 M params with the aux head; 299×299 input)', inception_v3 as Builder, [3, 299, 299]);
+tv(
+  'inception_v3',
+  'Inception v3 (27.2 M params with the aux head; 299×299 input)',
+  inception_v3 as Builder,
+  [3, 299, 299],
+);
 tv('densenet121', 'DenseNet-121 (8.0 M params)', densenet121 as Builder);
 tv('densenet161', 'DenseNet-161 (28.7 M params)', densenet161 as Builder);
 tv('densenet169', 'DenseNet-169 (14.1 M params)', densenet169 as Builder);
@@ -135,11 +158,21 @@ tv('vit_b_16', 'ViT-B/16 (86.6 M params; imageSize option)', vit_b_16 as Builder
 tv('vit_b_32', 'ViT-B/32 (88.2 M params)', vit_b_32 as Builder);
 tv('vit_l_16', 'ViT-L/16 (304.3 M params)', vit_l_16 as Builder);
 registerModel({
-  name: 'vit_tiny', description: 'Small ViT for 32×32 images that trains on a CPU (0.8 M params)', inputShape: [3, 32, 32],
-  numClasses: 10, torchvision: false, build: vit_tiny as Builder,
+  name: 'vit_tiny',
+  description: 'Small ViT for 32×32 images that trains on a CPU (0.8 M params)',
+  inputShape: [3, 32, 32],
+  numClasses: 10,
+  torchvision: false,
+  build: vit_tiny as Builder,
 });
 
-function own(name: string, description: string, build: Builder, inputShape: [number, number, number], numClasses: number): void {
+function own(
+  name: string,
+  description: string,
+  build: Builder,
+  inputShape: [number, number, number],
+  numClasses: number,
+): void {
   registerModel({ name, description, inputShape, numClasses, torchvision: false, build });
 }
 own('lenet5', 'LeNet-5 for 1×28×28 (61.7 K params)', lenet5 as Builder, [1, 28, 28], 10);
@@ -155,9 +188,27 @@ own('se_resnet34', 'SE-ResNet-34', se_resnet34 as Builder, IMAGENET, 1000);
 own('se_resnet50', 'SE-ResNet-50 (28.1 M params)', se_resnet50 as Builder, IMAGENET, 1000);
 own('xception', 'Xception (22.9 M params, 299×299)', xception as Builder, [3, 299, 299], 1000);
 
-own('small_cnn', 'The default small CNN (benchmark W4/W5 model, 421,642 params for 1×28×28)', smallCnn as Builder, [1, 28, 28], 10);
-own('small_cnn_bn', 'Small CNN with BatchNorm and dropout 0.3', ((o: SmallCnnOptions = {}) => smallCnn({ batchNorm: true, dropout: 0.3, ...o })) as Builder, [1, 28, 28], 10);
-own('small_vgg', 'VGG-style small CNN: (conv-BN-ReLU)×2 + pool, 32→64 channels, 256-unit head (870,826 params; 94.6 % on Fashion-MNIST with the README recipe)', smallVgg as Builder, [1, 28, 28], 10);
+own(
+  'small_cnn',
+  'The default small CNN (benchmark W4/W5 model, 421,642 params for 1×28×28)',
+  smallCnn as Builder,
+  [1, 28, 28],
+  10,
+);
+own(
+  'small_cnn_bn',
+  'Small CNN with BatchNorm and dropout 0.3',
+  ((o: SmallCnnOptions = {}) => smallCnn({ batchNorm: true, dropout: 0.3, ...o })) as Builder,
+  [1, 28, 28],
+  10,
+);
+own(
+  'small_vgg',
+  'VGG-style small CNN: (conv-BN-ReLU)×2 + pool, 32→64 channels, 256-unit head (870,826 params; 94.6 % on Fashion-MNIST with the README recipe)',
+  smallVgg as Builder,
+  [1, 28, 28],
+  10,
+);
 
 /** One prediction of `predict`. */
 export interface Prediction {
@@ -184,16 +235,20 @@ export interface PredictOptions {
  */
 export function predict(model: ClassifierModule, image: Tensor, opts: PredictOptions = {}): Prediction[] {
   const x = image.shape.length === 3 ? unsqueeze(image, 0) : image;
-  if (x.shape.length !== 4 || x.shape[0] !== 1) throw new Error(`predict: expected one image [C, H, W] or [1, C, H, W], got ${formatShape(image.shape)}`);
+  if (x.shape.length !== 4 || x.shape[0] !== 1)
+    throw new Error(`predict: expected one image [C, H, W] or [1, C, H, W], got ${formatShape(image.shape)}`);
   const flags = model.modules().map((m) => m.training);
   let probs: Float32Array | Float64Array;
   try {
     model.eval();
     const logits = noGrad(() => model.forward(x));
-    if (logits.shape.length !== 2) throw new Error(`predict: the model returned ${formatShape(logits.shape)}, expected logits [1, numClasses]`);
+    if (logits.shape.length !== 2)
+      throw new Error(`predict: the model returned ${formatShape(logits.shape)}, expected logits [1, numClasses]`);
     probs = Float64Array.from(softmax(logits, 1).dataView());
   } finally {
-    model.modules().forEach((m, i) => { m.training = flags[i]; });
+    model.modules().forEach((m, i) => {
+      m.training = flags[i];
+    });
   }
   const k = Math.min(opts.topk ?? 5, probs.length);
   if (!Number.isInteger(k) || k < 1) throw new Error(`predict: topk must be a positive integer, got ${opts.topk}`);
@@ -201,12 +256,33 @@ export function predict(model: ClassifierModule, image: Tensor, opts: PredictOpt
     throw new Error(`predict: ${opts.labels.length} labels for a model with ${probs.length} outputs`);
   }
   const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
-  return order.slice(0, k).map((index) => ({ index, label: opts.labels ? opts.labels[index] : String(index), probability: probs[index] }));
+  return order
+    .slice(0, k)
+    .map((index) => ({ index, label: opts.labels ? opts.labels[index] : String(index), probability: probs[index] }));
 }
-export { YoloV1, yolov1, fastYolov1, yoloV1Loss, decodeYoloV1, type YoloV1Options, type YoloTarget, type YoloV1LossOptions, type YoloV1LossResult, type DecodeYoloV1Options, type YoloLayer } from './yolo.js';
+export {
+  YoloV1,
+  yolov1,
+  fastYolov1,
+  yoloV1Loss,
+  decodeYoloV1,
+  type YoloV1Options,
+  type YoloTarget,
+  type YoloV1LossOptions,
+  type YoloV1LossResult,
+  type DecodeYoloV1Options,
+  type YoloLayer,
+} from './yolo.js';
 export * from './video.js';
 export * from './audio.js';
 export * from './unet3d.js';
-export { IntermediateLayerGetter, FeatureExtractor, createFeatureExtractor, type FeatureMaps, type ReturnSpec, type FeatureExtractorOptions } from './feature-extraction.js';
+export {
+  IntermediateLayerGetter,
+  FeatureExtractor,
+  createFeatureExtractor,
+  type FeatureMaps,
+  type ReturnSpec,
+  type FeatureExtractorOptions,
+} from './feature-extraction.js';
 export * as segmentation from './segmentation/index.js';
 export * from './cyclegan.js';

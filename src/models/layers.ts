@@ -43,9 +43,15 @@ export class Conv2dNormActivation extends Sequential {
     const padding = opts.padding ?? Math.floor((kernelSize - 1) / 2) * dilation;
     const norm = opts.normLayer === undefined ? (c: number) => new BatchNorm2d(c) : opts.normLayer;
     const act = opts.activationLayer === undefined ? () => new ReLU() : opts.activationLayer;
-    const layers: AnyModule[] = [new Conv2d(inChannels, outChannels, kernelSize, {
-      stride: opts.stride ?? 1, padding, dilation, groups: opts.groups ?? 1, bias: opts.bias ?? norm === null,
-    })];
+    const layers: AnyModule[] = [
+      new Conv2d(inChannels, outChannels, kernelSize, {
+        stride: opts.stride ?? 1,
+        padding,
+        dilation,
+        groups: opts.groups ?? 1,
+        bias: opts.bias ?? norm === null,
+      }),
+    ];
     if (norm) layers.push(norm(outChannels));
     if (act) layers.push(act());
     super(...layers);

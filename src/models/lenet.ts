@@ -23,11 +23,17 @@ export function lenet5(opts: LeNetOptions = {}): Sequential {
   const act = (): AnyModule => (relu ? new ReLU() : new Tanh());
   const pool = (): AnyModule => (relu ? new MaxPool2d(2) : new AvgPool2d(2));
   return new Sequential(
-    new Conv2d(opts.inChannels ?? 1, 6, 5, { padding: 2 }), act(), pool(),
-    new Conv2d(6, 16, 5), act(), pool(),
+    new Conv2d(opts.inChannels ?? 1, 6, 5, { padding: 2 }),
+    act(),
+    pool(),
+    new Conv2d(6, 16, 5),
+    act(),
+    pool(),
     new Flatten(),
-    new Linear(16 * 5 * 5, 120), act(),
-    new Linear(120, 84), act(),
+    new Linear(16 * 5 * 5, 120),
+    act(),
+    new Linear(120, 84),
+    act(),
     new Linear(84, opts.numClasses ?? 10),
   );
 }

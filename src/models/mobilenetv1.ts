@@ -42,7 +42,21 @@ export class MobileNetV1 extends Module {
     super();
     const a = opts.widthMult ?? 1;
     const c = (n: number): number => (a === 1 ? n : makeDivisible(n * a, 8));
-    const plan: [number, number][] = [[64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [512, 2], [512, 1], [512, 1], [512, 1], [512, 1], [512, 1], [1024, 2], [1024, 1]];
+    const plan: [number, number][] = [
+      [64, 1],
+      [128, 2],
+      [128, 1],
+      [256, 2],
+      [256, 1],
+      [512, 2],
+      [512, 1],
+      [512, 1],
+      [512, 1],
+      [512, 1],
+      [512, 1],
+      [1024, 2],
+      [1024, 1],
+    ];
     const layers: AnyModule[] = [new Conv2dNormActivation(opts.inChannels ?? 3, c(32), 3, { stride: 2 })];
     let inC = c(32);
     for (const [out, s] of plan) {

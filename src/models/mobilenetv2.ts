@@ -18,15 +18,27 @@ export class InvertedResidual extends Module {
   readonly useResConnect: boolean;
   readonly outChannels: number;
 
-  constructor(inp: number, oup: number, stride: number, expandRatio: number, normLayer: NormFactory = (c) => new BatchNorm2d(c)) {
+  constructor(
+    inp: number,
+    oup: number,
+    stride: number,
+    expandRatio: number,
+    normLayer: NormFactory = (c) => new BatchNorm2d(c),
+  ) {
     super();
     if (stride !== 1 && stride !== 2) throw new Error(`InvertedResidual: stride should be 1 or 2, got ${stride}`);
     const hidden = Math.round(inp * expandRatio);
     this.useResConnect = stride === 1 && inp === oup;
     const layers: AnyModule[] = [];
-    if (expandRatio !== 1) layers.push(new Conv2dNormActivation(inp, hidden, 1, { normLayer, activationLayer: () => new ReLU6() }));
+    if (expandRatio !== 1)
+      layers.push(new Conv2dNormActivation(inp, hidden, 1, { normLayer, activationLayer: () => new ReLU6() }));
     layers.push(
-      new Conv2dNormActivation(hidden, hidden, 3, { stride, groups: hidden, normLayer, activationLayer: () => new ReLU6() }),
+      new Conv2dNormActivation(hidden, hidden, 3, {
+        stride,
+        groups: hidden,
+        normLayer,
+        activationLayer: () => new ReLU6(),
+      }),
       new Conv2d(hidden, oup, 1, { bias: false }),
       normLayer(oup),
     );
@@ -64,14 +76,24 @@ export class MobileNetV2 extends Module {
     const round = opts.roundNearest ?? 8;
     const normLayer = opts.normLayer ?? ((c: number) => new BatchNorm2d(c));
     const setting = opts.invertedResidualSetting ?? [
-      [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1],
+      [1, 16, 1, 1],
+      [6, 24, 2, 2],
+      [6, 32, 3, 2],
+      [6, 64, 4, 2],
+      [6, 96, 3, 1],
+      [6, 160, 3, 2],
+      [6, 320, 1, 1],
     ];
     if (setting.length === 0 || setting.some((s) => s.length !== 4)) {
-      throw new Error(`MobileNetV2: invertedResidualSetting should be a non-empty list of [t, c, n, s], got ${JSON.stringify(setting)}`);
+      throw new Error(
+        `MobileNetV2: invertedResidualSetting should be a non-empty list of [t, c, n, s], got ${JSON.stringify(setting)}`,
+      );
     }
     let inputChannel = makeDivisible(32 * widthMult, round);
     this.lastChannel = makeDivisible(1280 * Math.max(1, widthMult), round);
-    const features: AnyModule[] = [new Conv2dNormActivation(3, inputChannel, 3, { stride: 2, normLayer, activationLayer: () => new ReLU6() })];
+    const features: AnyModule[] = [
+      new Conv2dNormActivation(3, inputChannel, 3, { stride: 2, normLayer, activationLayer: () => new ReLU6() }),
+    ];
     for (const [t, c, n, s] of setting) {
       const out = makeDivisible(c * widthMult, round);
       for (let i = 0; i < n; i++) {
@@ -79,9 +101,14 @@ export class MobileNetV2 extends Module {
         inputChannel = out;
       }
     }
-    features.push(new Conv2dNormActivation(inputChannel, this.lastChannel, 1, { normLayer, activationLayer: () => new ReLU6() }));
+    features.push(
+      new Conv2dNormActivation(inputChannel, this.lastChannel, 1, { normLayer, activationLayer: () => new ReLU6() }),
+    );
     this.features = new Sequential(...features);
-    this.classifier = new Sequential(new Dropout(opts.dropout ?? 0.2), new Linear(this.lastChannel, opts.numClasses ?? 1000));
+    this.classifier = new Sequential(
+      new Dropout(opts.dropout ?? 0.2),
+      new Linear(this.lastChannel, opts.numClasses ?? 1000),
+    );
     initClassifierWeights(this);
     // torchvision: kaiming_normal_(mode="fan_out") without the relu gain for MobileNetV2 convs.
     for (const m of this.modules()) if (m instanceof Conv2d) kaimingFanOut(m.weight);

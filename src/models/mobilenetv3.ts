@@ -18,8 +18,17 @@ export class InvertedResidualConfig {
   readonly expandedChannels: number;
   readonly outChannels: number;
   readonly useHs: boolean;
-  constructor(inputChannels: number, readonly kernel: number, expandedChannels: number, outChannels: number,
-    readonly useSe: boolean, activation: 'RE' | 'HS', readonly stride: number, readonly dilation: number, widthMult: number) {
+  constructor(
+    inputChannels: number,
+    readonly kernel: number,
+    expandedChannels: number,
+    outChannels: number,
+    readonly useSe: boolean,
+    activation: 'RE' | 'HS',
+    readonly stride: number,
+    readonly dilation: number,
+    widthMult: number,
+  ) {
     this.inputChannels = makeDivisible(inputChannels * widthMult, 8);
     this.expandedChannels = makeDivisible(expandedChannels * widthMult, 8);
     this.outChannels = makeDivisible(outChannels * widthMult, 8);
@@ -42,17 +51,27 @@ export class InvertedResidualV3 extends Module {
     const act = cnf.useHs ? () => new Hardswish() : () => new ReLU();
     const layers: AnyModule[] = [];
     if (cnf.expandedChannels !== cnf.inputChannels) {
-      layers.push(new Conv2dNormActivation(cnf.inputChannels, cnf.expandedChannels, 1, { normLayer, activationLayer: act }));
+      layers.push(
+        new Conv2dNormActivation(cnf.inputChannels, cnf.expandedChannels, 1, { normLayer, activationLayer: act }),
+      );
     }
     const stride = cnf.dilation > 1 ? 1 : cnf.stride;
-    layers.push(new Conv2dNormActivation(cnf.expandedChannels, cnf.expandedChannels, cnf.kernel, {
-      stride, dilation: cnf.dilation, groups: cnf.expandedChannels, normLayer, activationLayer: act,
-    }));
+    layers.push(
+      new Conv2dNormActivation(cnf.expandedChannels, cnf.expandedChannels, cnf.kernel, {
+        stride,
+        dilation: cnf.dilation,
+        groups: cnf.expandedChannels,
+        normLayer,
+        activationLayer: act,
+      }),
+    );
     if (cnf.useSe) {
       const squeeze = makeDivisible(Math.floor(cnf.expandedChannels / 4), 8);
       layers.push(new SqueezeExcitation(cnf.expandedChannels, squeeze, { scaleActivation: Hardsigmoid }));
     }
-    layers.push(new Conv2dNormActivation(cnf.expandedChannels, cnf.outChannels, 1, { normLayer, activationLayer: null }));
+    layers.push(
+      new Conv2dNormActivation(cnf.expandedChannels, cnf.outChannels, 1, { normLayer, activationLayer: null }),
+    );
     this.block = new Sequential(...layers);
     this.outChannels = cnf.outChannels;
     this.isCn = cnf.stride > 1;
@@ -82,13 +101,19 @@ export class MobileNetV3 extends Module {
   avgpool: AdaptiveAvgPool2d;
   classifier: Sequential;
 
-  constructor(setting: InvertedResidualConfig[], lastChannel: number, opts: { numClasses?: number; dropout?: number } = {}) {
+  constructor(
+    setting: InvertedResidualConfig[],
+    lastChannel: number,
+    opts: { numClasses?: number; dropout?: number } = {},
+  ) {
     super();
     if (setting.length === 0) throw new Error('MobileNetV3: invertedResidualSetting should not be empty');
     // torchvision: BatchNorm2d(eps=0.001, momentum=0.01) throughout.
     const normLayer: NormFactory = (c) => new BatchNorm2d(c, { eps: 0.001, momentum: 0.01 });
     const first = setting[0].inputChannels;
-    const layers: AnyModule[] = [new Conv2dNormActivation(3, first, 3, { stride: 2, normLayer, activationLayer: () => new Hardswish() })];
+    const layers: AnyModule[] = [
+      new Conv2dNormActivation(3, first, 3, { stride: 2, normLayer, activationLayer: () => new Hardswish() }),
+    ];
     for (const cnf of setting) layers.push(new InvertedResidualV3(cnf, normLayer));
     const lastIn = setting[setting.length - 1].outChannels;
     const lastOut = 6 * lastIn;
@@ -96,10 +121,15 @@ export class MobileNetV3 extends Module {
     this.features = new Sequential(...layers);
     this.avgpool = new AdaptiveAvgPool2d(1);
     this.classifier = new Sequential(
-      new Linear(lastOut, lastChannel), new Hardswish(), new Dropout(opts.dropout ?? 0.2), new Linear(lastChannel, opts.numClasses ?? 1000),
+      new Linear(lastOut, lastChannel),
+      new Hardswish(),
+      new Dropout(opts.dropout ?? 0.2),
+      new Linear(lastChannel, opts.numClasses ?? 1000),
     );
     initClassifierWeights(this);
-    for (const m of this.modules()) if (m instanceof Conv2dNormActivation) kaimingNormal_((m.at(0) as unknown as { weight: Tensor }).weight, { mode: 'fanOut' });
+    for (const m of this.modules())
+      if (m instanceof Conv2dNormActivation)
+        kaimingNormal_((m.at(0) as unknown as { weight: Tensor }).weight, { mode: 'fanOut' });
   }
 
   forward(x: Tensor): Tensor {
@@ -117,21 +147,43 @@ function config(arch: 'large' | 'small', opts: MobileNetV3Options): [InvertedRes
     new InvertedResidualConfig(i, k, e, o, se, a, s, d, w);
   const last = (c: number) => makeDivisible(c * w, 8);
   if (arch === 'large') {
-    return [[
-      b(16, 3, 16, 16, false, 'RE', 1, 1), b(16, 3, 64, 24, false, 'RE', 2, 1), b(24, 3, 72, 24, false, 'RE', 1, 1),
-      b(24, 5, 72, 40, true, 'RE', 2, 1), b(40, 5, 120, 40, true, 'RE', 1, 1), b(40, 5, 120, 40, true, 'RE', 1, 1),
-      b(40, 3, 240, 80, false, 'HS', 2, 1), b(80, 3, 200, 80, false, 'HS', 1, 1), b(80, 3, 184, 80, false, 'HS', 1, 1),
-      b(80, 3, 184, 80, false, 'HS', 1, 1), b(80, 3, 480, 112, true, 'HS', 1, 1), b(112, 3, 672, 112, true, 'HS', 1, 1),
-      b(112, 5, 672, 160 / rd, true, 'HS', 2, dil), b(160 / rd, 5, 960 / rd, 160 / rd, true, 'HS', 1, dil),
-      b(160 / rd, 5, 960 / rd, 160 / rd, true, 'HS', 1, dil),
-    ], last(1280 / rd)];
+    return [
+      [
+        b(16, 3, 16, 16, false, 'RE', 1, 1),
+        b(16, 3, 64, 24, false, 'RE', 2, 1),
+        b(24, 3, 72, 24, false, 'RE', 1, 1),
+        b(24, 5, 72, 40, true, 'RE', 2, 1),
+        b(40, 5, 120, 40, true, 'RE', 1, 1),
+        b(40, 5, 120, 40, true, 'RE', 1, 1),
+        b(40, 3, 240, 80, false, 'HS', 2, 1),
+        b(80, 3, 200, 80, false, 'HS', 1, 1),
+        b(80, 3, 184, 80, false, 'HS', 1, 1),
+        b(80, 3, 184, 80, false, 'HS', 1, 1),
+        b(80, 3, 480, 112, true, 'HS', 1, 1),
+        b(112, 3, 672, 112, true, 'HS', 1, 1),
+        b(112, 5, 672, 160 / rd, true, 'HS', 2, dil),
+        b(160 / rd, 5, 960 / rd, 160 / rd, true, 'HS', 1, dil),
+        b(160 / rd, 5, 960 / rd, 160 / rd, true, 'HS', 1, dil),
+      ],
+      last(1280 / rd),
+    ];
   }
-  return [[
-    b(16, 3, 16, 16, true, 'RE', 2, 1), b(16, 3, 72, 24, false, 'RE', 2, 1), b(24, 3, 88, 24, false, 'RE', 1, 1),
-    b(24, 5, 96, 40, true, 'HS', 2, 1), b(40, 5, 240, 40, true, 'HS', 1, 1), b(40, 5, 240, 40, true, 'HS', 1, 1),
-    b(40, 5, 120, 48, true, 'HS', 1, 1), b(48, 5, 144, 48, true, 'HS', 1, 1), b(48, 5, 288, 96 / rd, true, 'HS', 2, dil),
-    b(96 / rd, 5, 576 / rd, 96 / rd, true, 'HS', 1, dil), b(96 / rd, 5, 576 / rd, 96 / rd, true, 'HS', 1, dil),
-  ], last(1024 / rd)];
+  return [
+    [
+      b(16, 3, 16, 16, true, 'RE', 2, 1),
+      b(16, 3, 72, 24, false, 'RE', 2, 1),
+      b(24, 3, 88, 24, false, 'RE', 1, 1),
+      b(24, 5, 96, 40, true, 'HS', 2, 1),
+      b(40, 5, 240, 40, true, 'HS', 1, 1),
+      b(40, 5, 240, 40, true, 'HS', 1, 1),
+      b(40, 5, 120, 48, true, 'HS', 1, 1),
+      b(48, 5, 144, 48, true, 'HS', 1, 1),
+      b(48, 5, 288, 96 / rd, true, 'HS', 2, dil),
+      b(96 / rd, 5, 576 / rd, 96 / rd, true, 'HS', 1, dil),
+      b(96 / rd, 5, 576 / rd, 96 / rd, true, 'HS', 1, dil),
+    ],
+    last(1024 / rd),
+  ];
 }
 
 /** MobileNetV3-Large (5,483,032 parameters). */

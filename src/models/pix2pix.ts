@@ -26,8 +26,15 @@ export class UnetSkipConnectionBlock extends Module {
   readonly outermost: boolean;
 
   constructor(
-    outerChannels: number, innerChannels: number,
-    opts: { inputChannels?: number; submodule?: UnetSkipConnectionBlock; outermost?: boolean; innermost?: boolean; dropout?: boolean } = {},
+    outerChannels: number,
+    innerChannels: number,
+    opts: {
+      inputChannels?: number;
+      submodule?: UnetSkipConnectionBlock;
+      outermost?: boolean;
+      innermost?: boolean;
+      dropout?: boolean;
+    } = {},
   ) {
     super();
     this.outermost = opts.outermost ?? false;
@@ -36,13 +43,31 @@ export class UnetSkipConnectionBlock extends Module {
     const downconv = new Conv2d(inC, innerChannels, 4, { stride: 2, padding: 1, bias: false });
     const layers: AnyModule[] = [];
     if (this.outermost) {
-      layers.push(downconv, opts.submodule!, new ReLU(), new ConvTranspose2d(innerChannels * 2, outerChannels, 4, { stride: 2, padding: 1 }), new Tanh());
+      layers.push(
+        downconv,
+        opts.submodule!,
+        new ReLU(),
+        new ConvTranspose2d(innerChannels * 2, outerChannels, 4, { stride: 2, padding: 1 }),
+        new Tanh(),
+      );
     } else if (opts.innermost) {
-      layers.push(new LeakyReLU(0.2), downconv, new ReLU(),
-        new ConvTranspose2d(innerChannels, outerChannels, 4, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(outerChannels));
+      layers.push(
+        new LeakyReLU(0.2),
+        downconv,
+        new ReLU(),
+        new ConvTranspose2d(innerChannels, outerChannels, 4, { stride: 2, padding: 1, bias: false }),
+        new BatchNorm2d(outerChannels),
+      );
     } else {
-      layers.push(new LeakyReLU(0.2), downconv, new BatchNorm2d(innerChannels), opts.submodule!, new ReLU(),
-        new ConvTranspose2d(innerChannels * 2, outerChannels, 4, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(outerChannels));
+      layers.push(
+        new LeakyReLU(0.2),
+        downconv,
+        new BatchNorm2d(innerChannels),
+        opts.submodule!,
+        new ReLU(),
+        new ConvTranspose2d(innerChannels * 2, outerChannels, 4, { stride: 2, padding: 1, bias: false }),
+        new BatchNorm2d(outerChannels),
+      );
       if (opts.dropout) layers.push(new Dropout(0.5));
     }
     this.model = new Sequential(...layers);
@@ -71,21 +96,31 @@ export class UnetGenerator extends Module {
 
   constructor(inChannels = 3, outChannels = 3, opts: UnetGeneratorOptions = {}) {
     super();
-    const numDowns = opts.numDowns ?? 8, ngf = opts.ngf ?? 64, dropout = opts.dropout ?? true;
-    if (!Number.isInteger(numDowns) || numDowns < 5) throw new Error(`UnetGenerator: numDowns must be an integer ≥ 5, got ${numDowns}`);
+    const numDowns = opts.numDowns ?? 8,
+      ngf = opts.ngf ?? 64,
+      dropout = opts.dropout ?? true;
+    if (!Number.isInteger(numDowns) || numDowns < 5)
+      throw new Error(`UnetGenerator: numDowns must be an integer ≥ 5, got ${numDowns}`);
     this.numDowns = numDowns;
     let block = new UnetSkipConnectionBlock(ngf * 8, ngf * 8, { innermost: true });
-    for (let i = 0; i < numDowns - 5; i++) block = new UnetSkipConnectionBlock(ngf * 8, ngf * 8, { submodule: block, dropout });
+    for (let i = 0; i < numDowns - 5; i++)
+      block = new UnetSkipConnectionBlock(ngf * 8, ngf * 8, { submodule: block, dropout });
     block = new UnetSkipConnectionBlock(ngf * 4, ngf * 8, { submodule: block });
     block = new UnetSkipConnectionBlock(ngf * 2, ngf * 4, { submodule: block });
     block = new UnetSkipConnectionBlock(ngf, ngf * 2, { submodule: block });
-    this.model = new UnetSkipConnectionBlock(outChannels, ngf, { inputChannels: inChannels, submodule: block, outermost: true });
+    this.model = new UnetSkipConnectionBlock(outChannels, ngf, {
+      inputChannels: inChannels,
+      submodule: block,
+      outermost: true,
+    });
   }
 
   forward(x: Tensor): Tensor {
     const f = 2 ** this.numDowns;
     if (x.shape.length !== 4 || x.shape[2] % f !== 0 || x.shape[3] % f !== 0) {
-      throw new Error(`UnetGenerator: expected images [N, C, H, W] with H and W divisible by 2^${this.numDowns} = ${f}, got ${formatShape(x.shape)}`);
+      throw new Error(
+        `UnetGenerator: expected images [N, C, H, W] with H and W divisible by 2^${this.numDowns} = ${f}, got ${formatShape(x.shape)}`,
+      );
     }
     return this.model.forward(x);
   }
@@ -110,19 +145,28 @@ export interface PatchGanOptions {
  */
 export class PatchGANDiscriminator extends Sequential {
   constructor(inChannels = 6, opts: PatchGanOptions = {}) {
-    const ndf = opts.ndf ?? 64, n = opts.numLayers ?? 3, norm = opts.norm ?? 'batch';
-    if (!Number.isInteger(n) || n < 1) throw new Error(`PatchGANDiscriminator: numLayers must be a positive integer, got ${n}`);
-    if (!['batch', 'instance', 'none'].includes(norm)) throw new Error(`PatchGANDiscriminator: norm must be 'batch', 'instance' or 'none', got ${JSON.stringify(norm)}`);
+    const ndf = opts.ndf ?? 64,
+      n = opts.numLayers ?? 3,
+      norm = opts.norm ?? 'batch';
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`PatchGANDiscriminator: numLayers must be a positive integer, got ${n}`);
+    if (!['batch', 'instance', 'none'].includes(norm))
+      throw new Error(`PatchGANDiscriminator: norm must be 'batch', 'instance' or 'none', got ${JSON.stringify(norm)}`);
     // a convolution followed by batch norm needs no bias; instance norm without affine keeps it (authors' use_bias)
     const bias = norm !== 'batch';
-    const normLayer = (c: number): AnyModule[] => (norm === 'batch' ? [new BatchNorm2d(c)] : norm === 'instance' ? [new InstanceNorm2d(c)] : []);
+    const normLayer = (c: number): AnyModule[] =>
+      norm === 'batch' ? [new BatchNorm2d(c)] : norm === 'instance' ? [new InstanceNorm2d(c)] : [];
     const layers: AnyModule[] = [new Conv2d(inChannels, ndf, 4, { stride: 2, padding: 1 }), new LeakyReLU(0.2)];
     let mult = 1;
     for (let i = 1; i <= n; i++) {
       const prev = mult;
       mult = Math.min(2 ** i, 8);
       const stride = i < n ? 2 : 1;
-      layers.push(new Conv2d(ndf * prev, ndf * mult, 4, { stride, padding: 1, bias }), ...normLayer(ndf * mult), new LeakyReLU(0.2));
+      layers.push(
+        new Conv2d(ndf * prev, ndf * mult, 4, { stride, padding: 1, bias }),
+        ...normLayer(ndf * mult),
+        new LeakyReLU(0.2),
+      );
     }
     layers.push(new Conv2d(ndf * mult, 1, 4, { stride: 1, padding: 1 }));
     super(...layers);
@@ -133,6 +177,11 @@ export class PatchGANDiscriminator extends Sequential {
  * pix2pix's generator objective: the GAN loss of D's patch logits on (input, G(input)) plus λ·‖target − G(input)‖₁
  * (mean absolute error, λ = 100 in the paper).
  */
-export function pix2pixLoss(fakeLogits: Tensor, output: Tensor, target: Tensor, opts: { lambda?: number; loss?: GanLossKind } = {}): Tensor {
+export function pix2pixLoss(
+  fakeLogits: Tensor,
+  output: Tensor,
+  target: Tensor,
+  opts: { lambda?: number; loss?: GanLossKind } = {},
+): Tensor {
   return add(generatorLoss(opts.loss ?? 'bce', fakeLogits), mul(l1Loss(output, target), opts.lambda ?? 100));
 }

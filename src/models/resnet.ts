@@ -33,8 +33,16 @@ const defaultNorm: NormLayerFactory = (c) => new BatchNorm2d(c);
 /** A residual block: the class of `BasicBlock` and `Bottleneck`, with the channel expansion as a static. */
 export interface ResidualBlockClass {
   readonly expansion: number;
-  new (inplanes: number, planes: number, stride: number, downsample: Sequential | null, groups: number,
-    baseWidth: number, dilation: number, normLayer: NormLayerFactory): Module;
+  new (
+    inplanes: number,
+    planes: number,
+    stride: number,
+    downsample: Sequential | null,
+    groups: number,
+    baseWidth: number,
+    dilation: number,
+    normLayer: NormLayerFactory,
+  ): Module;
 }
 
 /** Two 3×3 convolutions with an identity (or projected) shortcut — ResNet-18/34. */
@@ -48,8 +56,16 @@ export class BasicBlock extends Module {
   downsample: Sequential | null;
   readonly stride: number;
 
-  constructor(inplanes: number, planes: number, stride = 1, downsample: Sequential | null = null, groups = 1,
-    baseWidth = 64, dilation = 1, normLayer: NormLayerFactory = defaultNorm) {
+  constructor(
+    inplanes: number,
+    planes: number,
+    stride = 1,
+    downsample: Sequential | null = null,
+    groups = 1,
+    baseWidth = 64,
+    dilation = 1,
+    normLayer: NormLayerFactory = defaultNorm,
+  ) {
     super();
     if (groups !== 1 || baseWidth !== 64) throw new Error('BasicBlock: only supports groups=1 and baseWidth=64');
     if (dilation > 1) throw new Error('BasicBlock: dilation > 1 not supported');
@@ -89,8 +105,16 @@ export class Bottleneck extends Module {
   downsample: Sequential | null;
   readonly stride: number;
 
-  constructor(inplanes: number, planes: number, stride = 1, downsample: Sequential | null = null, groups = 1,
-    baseWidth = 64, dilation = 1, normLayer: NormLayerFactory = defaultNorm) {
+  constructor(
+    inplanes: number,
+    planes: number,
+    stride = 1,
+    downsample: Sequential | null = null,
+    groups = 1,
+    baseWidth = 64,
+    dilation = 1,
+    normLayer: NormLayerFactory = defaultNorm,
+  ) {
     super();
     const width = Math.floor(planes * (baseWidth / 64)) * groups;
     this.conv1 = conv1x1(inplanes, width);
@@ -157,7 +181,8 @@ export class ResNet extends Module {
     const numClasses = opts.numClasses ?? 1000;
     this.normLayer = opts.normLayer ?? defaultNorm;
     const rswd = opts.replaceStrideWithDilation ?? [false, false, false];
-    if (rswd.length !== 3) throw new Error(`ResNet: replaceStrideWithDilation should have 3 elements, got ${rswd.length}`);
+    if (rswd.length !== 3)
+      throw new Error(`ResNet: replaceStrideWithDilation should have 3 elements, got ${rswd.length}`);
     this.groups = opts.groups ?? 1;
     this.baseWidth = opts.widthPerGroup ?? 64;
     this.conv1 = new Conv2d(3, this.inplanes, 7, { stride: 2, padding: 3, bias: false });
@@ -194,14 +219,28 @@ export class ResNet extends Module {
       stride = 1;
     }
     if (stride !== 1 || this.inplanes !== planes * block.expansion) {
-      downsample = new Sequential(conv1x1(this.inplanes, planes * block.expansion, stride), this.normLayer(planes * block.expansion));
+      downsample = new Sequential(
+        conv1x1(this.inplanes, planes * block.expansion, stride),
+        this.normLayer(planes * block.expansion),
+      );
     }
     const layers: Module[] = [
-      new block(this.inplanes, planes, stride, downsample, this.groups, this.baseWidth, previousDilation, this.normLayer),
+      new block(
+        this.inplanes,
+        planes,
+        stride,
+        downsample,
+        this.groups,
+        this.baseWidth,
+        previousDilation,
+        this.normLayer,
+      ),
     ];
     this.inplanes = planes * block.expansion;
     for (let i = 1; i < blocks; i++) {
-      layers.push(new block(this.inplanes, planes, 1, null, this.groups, this.baseWidth, this.dilation, this.normLayer));
+      layers.push(
+        new block(this.inplanes, planes, 1, null, this.groups, this.baseWidth, this.dilation, this.normLayer),
+      );
     }
     return new Sequential(...(layers as AnyModule[]));
   }

@@ -32,10 +32,13 @@ export class DnCNN extends Module {
 
   constructor(opts: DnCNNOptions = {}) {
     super();
-    const c = opts.channels ?? 1, depth = opts.depth ?? 17, f = opts.features ?? 64;
+    const c = opts.channels ?? 1,
+      depth = opts.depth ?? 17,
+      f = opts.features ?? 64;
     if (!Number.isInteger(depth) || depth < 3) throw new Error(`DnCNN: depth must be an integer ≥ 3, got ${depth}`);
     const layers: AnyModule[] = [new Conv2d(c, f, 3, { padding: 1 }), new ReLU()];
-    for (let i = 0; i < depth - 2; i++) layers.push(new Conv2d(f, f, 3, { padding: 1, bias: false }), new BatchNorm2d(f), new ReLU());
+    for (let i = 0; i < depth - 2; i++)
+      layers.push(new Conv2d(f, f, 3, { padding: 1, bias: false }), new BatchNorm2d(f), new ReLU());
     layers.push(new Conv2d(f, c, 3, { padding: 1, bias: false }));
     this.net = new Sequential(...layers);
   }
@@ -69,10 +72,14 @@ export class SRCNN extends Sequential {
     const c = opts.channels ?? 1;
     const [f1, f2, f3] = opts.kernelSizes ?? [9, 1, 5];
     const [n1, n2] = opts.features ?? [64, 32];
-    for (const k of [f1, f2, f3]) if (!Number.isInteger(k) || k < 1 || k % 2 === 0) throw new Error(`SRCNN: kernel sizes must be odd positive integers, got ${JSON.stringify([f1, f2, f3])}`);
+    for (const k of [f1, f2, f3])
+      if (!Number.isInteger(k) || k < 1 || k % 2 === 0)
+        throw new Error(`SRCNN: kernel sizes must be odd positive integers, got ${JSON.stringify([f1, f2, f3])}`);
     super(
-      new Conv2d(c, n1, f1, { padding: (f1 - 1) / 2 }), new ReLU(),
-      new Conv2d(n1, n2, f2, { padding: (f2 - 1) / 2 }), new ReLU(),
+      new Conv2d(c, n1, f1, { padding: (f1 - 1) / 2 }),
+      new ReLU(),
+      new Conv2d(n1, n2, f2, { padding: (f2 - 1) / 2 }),
+      new ReLU(),
       new Conv2d(n2, c, f3, { padding: (f3 - 1) / 2 }),
     );
   }
@@ -91,12 +98,16 @@ export interface EspcnOptions {
  */
 export class ESPCN extends Sequential {
   constructor(opts: EspcnOptions = {}) {
-    const c = opts.channels ?? 1, r = opts.upscaleFactor ?? 3;
+    const c = opts.channels ?? 1,
+      r = opts.upscaleFactor ?? 3;
     if (!Number.isInteger(r) || r < 1) throw new Error(`ESPCN: upscaleFactor must be a positive integer, got ${r}`);
     super(
-      new Conv2d(c, 64, 5, { padding: 2 }), new Tanh(),
-      new Conv2d(64, 32, 3, { padding: 1 }), new Tanh(),
-      new Conv2d(32, c * r * r, 3, { padding: 1 }), new PixelShuffle(r),
+      new Conv2d(c, 64, 5, { padding: 2 }),
+      new Tanh(),
+      new Conv2d(64, 32, 3, { padding: 1 }),
+      new Tanh(),
+      new Conv2d(32, c * r * r, 3, { padding: 1 }),
+      new PixelShuffle(r),
     );
   }
 }

@@ -14,8 +14,16 @@ export const SE_REDUCTION = 16;
 /** BasicBlock with an SE gate after bn2. */
 export class SEBasicBlock extends BasicBlock {
   se: SqueezeExcitation;
-  constructor(inplanes: number, planes: number, stride = 1, downsample: Sequential | null = null, groups = 1,
-    baseWidth = 64, dilation = 1, normLayer?: NormLayerFactory) {
+  constructor(
+    inplanes: number,
+    planes: number,
+    stride = 1,
+    downsample: Sequential | null = null,
+    groups = 1,
+    baseWidth = 64,
+    dilation = 1,
+    normLayer?: NormLayerFactory,
+  ) {
     super(inplanes, planes, stride, downsample, groups, baseWidth, dilation, normLayer);
     this.se = new SqueezeExcitation(planes, Math.max(1, Math.floor(planes / SE_REDUCTION)));
   }
@@ -30,8 +38,16 @@ export class SEBasicBlock extends BasicBlock {
 /** Bottleneck with an SE gate after bn3. */
 export class SEBottleneck extends Bottleneck {
   se: SqueezeExcitation;
-  constructor(inplanes: number, planes: number, stride = 1, downsample: Sequential | null = null, groups = 1,
-    baseWidth = 64, dilation = 1, normLayer?: NormLayerFactory) {
+  constructor(
+    inplanes: number,
+    planes: number,
+    stride = 1,
+    downsample: Sequential | null = null,
+    groups = 1,
+    baseWidth = 64,
+    dilation = 1,
+    normLayer?: NormLayerFactory,
+  ) {
     super(inplanes, planes, stride, downsample, groups, baseWidth, dilation, normLayer);
     const c = planes * Bottleneck.expansion;
     this.se = new SqueezeExcitation(c, Math.floor(c / SE_REDUCTION));

@@ -28,8 +28,15 @@ export interface ContrastiveLossOptions {
  * finite at d = 0).
  */
 export function contrastiveLoss(e1: Tensor, e2: Tensor, same: Tensor, opts: ContrastiveLossOptions = {}): Tensor {
-  if (e1.shape.length !== 2 || e1.shape.join() !== e2.shape.join() || same.shape.length !== 1 || same.shape[0] !== e1.shape[0]) {
-    throw new Error(`contrastiveLoss: expected embeddings [N, D], [N, D] and same [N], got ${formatShape(e1.shape)}, ${formatShape(e2.shape)}, ${formatShape(same.shape)}`);
+  if (
+    e1.shape.length !== 2 ||
+    e1.shape.join() !== e2.shape.join() ||
+    same.shape.length !== 1 ||
+    same.shape[0] !== e1.shape[0]
+  ) {
+    throw new Error(
+      `contrastiveLoss: expected embeddings [N, D], [N, D] and same [N], got ${formatShape(e1.shape)}, ${formatShape(e2.shape)}, ${formatShape(same.shape)}`,
+    );
   }
   const margin = opts.margin ?? 1;
   const d2 = sum(square(sub(e1, e2)), 1);
@@ -63,14 +70,20 @@ export class SiameseNetwork extends Module<[Tensor, Tensor], [Tensor, Tensor]> {
     return noGrad(() => {
       const s = this.embed(support).contiguous().dataView();
       const q = this.embed(queries).contiguous().dataView();
-      const K = support.shape[0], N = queries.shape[0], D = s.length / K;
+      const K = support.shape[0],
+        N = queries.shape[0],
+        D = s.length / K;
       const out: number[] = [];
       for (let i = 0; i < N; i++) {
-        let best = 0, bestD = Infinity;
+        let best = 0,
+          bestD = Infinity;
         for (let k = 0; k < K; k++) {
           let dd = 0;
           for (let j = 0; j < D; j++) dd += (q[i * D + j] - s[k * D + j]) ** 2;
-          if (dd < bestD) { bestD = dd; best = k; }
+          if (dd < bestD) {
+            bestD = dd;
+            best = k;
+          }
         }
         out.push(best);
       }

@@ -34,8 +34,11 @@ function netShape(name: string, opts: SmallNetOptions): { inC: number; size: num
 }
 
 /** 3×3 conv (no bias: the BatchNorm that follows would cancel it) → BatchNorm → ReLU. */
-const convBnRelu = (cin: number, cout: number): nn.Module[] =>
-  [new nn.Conv2d(cin, cout, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(cout), new nn.ReLU()];
+const convBnRelu = (cin: number, cout: number): nn.Module[] => [
+  new nn.Conv2d(cin, cout, 3, { padding: 1, bias: false }),
+  new nn.BatchNorm2d(cout),
+  new nn.ReLU(),
+];
 
 /** Flatten → Linear(features, hidden) → ReLU → [Dropout] → Linear(hidden, classes). */
 function classifier(features: number, hidden: number, numClasses: number, dropout: number): nn.Module[] {
@@ -54,10 +57,18 @@ export function smallCnn(opts: SmallCnnOptions = {}): nn.Sequential {
       : [new nn.Conv2d(cin, cout, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2)];
   const [w1, w2] = opts.widths ?? [32, 64];
   const hidden = opts.hidden ?? 128;
-  for (const [name, v] of [['widths[0]', w1], ['widths[1]', w2], ['hidden', hidden]] as const) {
+  for (const [name, v] of [
+    ['widths[0]', w1],
+    ['widths[1]', w2],
+    ['hidden', hidden],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`smallCnn: ${name} must be a positive integer, got ${v}`);
   }
-  return new nn.Sequential(...block(inC, w1), ...block(w1, w2), ...classifier(w2 * (size / 4) * (size / 4), hidden, numClasses, opts.dropout ?? 0));
+  return new nn.Sequential(
+    ...block(inC, w1),
+    ...block(w1, w2),
+    ...classifier(w2 * (size / 4) * (size / 4), hidden, numClasses, opts.dropout ?? 0),
+  );
 }
 
 /** Options of smallVgg. */
@@ -81,13 +92,23 @@ export function smallVgg(opts: SmallVggOptions = {}): nn.Sequential {
   const [w1, w2] = opts.widths ?? [32, 64];
   const hidden = opts.hidden ?? 256;
   const dropout = opts.dropout ?? 0.3;
-  for (const [name, v] of [['widths[0]', w1], ['widths[1]', w2], ['hidden', hidden], ['numClasses', numClasses], ['inChannels', inC]] as const) {
+  for (const [name, v] of [
+    ['widths[0]', w1],
+    ['widths[1]', w2],
+    ['hidden', hidden],
+    ['numClasses', numClasses],
+    ['inChannels', inC],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new Error(`smallVgg: ${name} must be a positive integer, got ${v}`);
   }
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`smallVgg: dropout must be in [0, 1), got ${dropout}`);
   return new nn.Sequential(
-    ...convBnRelu(inC, w1), ...convBnRelu(w1, w1), new nn.MaxPool2d(2),
-    ...convBnRelu(w1, w2), ...convBnRelu(w2, w2), new nn.MaxPool2d(2),
+    ...convBnRelu(inC, w1),
+    ...convBnRelu(w1, w1),
+    new nn.MaxPool2d(2),
+    ...convBnRelu(w1, w2),
+    ...convBnRelu(w2, w2),
+    new nn.MaxPool2d(2),
     ...classifier(w2 * (size / 4) * (size / 4), hidden, numClasses, dropout),
   );
 }

@@ -50,12 +50,17 @@ export interface SummaryOptions {
 
 function firstTensor(v: unknown): Tensor | null {
   if (v instanceof Tensor) return v;
-  if (Array.isArray(v)) for (const x of v) { const t = firstTensor(x); if (t) return t; }
+  if (Array.isArray(v))
+    for (const x of v) {
+      const t = firstTensor(x);
+      if (t) return t;
+    }
   return null;
 }
 
 function ownParams(m: AnyModule): { n: number; trainable: number } {
-  let n = 0, trainable = 0;
+  let n = 0,
+    trainable = 0;
   for (const [, p] of m.namedParameters('', false)) {
     n += p.numel();
     if (p.requiresGrad) trainable += p.numel();
@@ -82,17 +87,18 @@ function macsOf(m: AnyModule, inputs: unknown[], out: Tensor | null): number {
     const x = firstTensor(inputs);
     if (name === 'Conv2d') {
       // weight [cout, cin/groups, kh, kw]; one MAC per weight element per output position.
-      return w.numel() * out.numel() / out.shape[out.shape.length - 3];
+      return (w.numel() * out.numel()) / out.shape[out.shape.length - 3];
     }
     // Transposed: every input position scatters through all weights: weight [cin, cout/groups, kh, kw].
-    return x ? w.numel() * x.numel() / x.shape[x.shape.length - 3] : 0;
+    return x ? (w.numel() * x.numel()) / x.shape[x.shape.length - 3] : 0;
   }
   if (name === 'Linear' && w) return w.shape[0] * w.shape[1] * (out.numel() / w.shape[0]);
   if (isAttention(m)) {
     const [q, k] = inputs as Tensor[];
     const E = m.embedDim;
     // Shapes [L, N, E] or [N, L, E]: only the product of the two leading dims matters for the projections.
-    const qRows = q.numel() / E, kRows = k.numel() / E;
+    const qRows = q.numel() / E,
+      kRows = k.numel() / E;
     const batchFirst = Boolean((m as unknown as Record<string, unknown>).batchFirst);
     const L = batchFirst ? q.shape[1] : q.shape[0];
     const S = batchFirst ? k.shape[1] : k.shape[0];
@@ -117,7 +123,11 @@ function fmtMacs(n: number): string {
  * Summarises `model` for an input of `inputShape` ([C, H, W] — a batch of 1 is added — or [N, C, H, W]).
  * Leaves the model's training mode and parameters as they were.
  */
-export function summary(model: Module<[Tensor], unknown>, inputShape: readonly number[], opts: SummaryOptions = {}): ModelSummary {
+export function summary(
+  model: Module<[Tensor], unknown>,
+  inputShape: readonly number[],
+  opts: SummaryOptions = {},
+): ModelSummary {
   const shape = inputShape.length === 3 ? [1, ...inputShape] : [...inputShape];
   const named = model.namedModules();
   const rows: SummaryRow[] = [];
@@ -126,23 +136,35 @@ export function summary(model: Module<[Tensor], unknown>, inputShape: readonly n
   const pending: SummaryRow[] = [];
   const handles: RemovableHandle[] = [];
   for (const [path, m] of named) {
-    handles.push(m.registerForwardPreHook(() => {
-      const { n, trainable } = counted.has(m) ? { n: 0, trainable: 0 } : ownParams(m);
-      counted.add(m);
-      // Rows are listed in call order (pre-order), the output filled in when the call returns.
-      const row: SummaryRow = { path, type: m.constructor.name, outputShape: null, params: n, trainableParams: trainable, macs: 0, depth: path === '' ? 0 : path.split('.').length };
-      rows.push(row);
-      pending.push(row);
-      stack.push(m);
-    }));
-    handles.push(m.registerForwardHook((_mod, inputs, output) => {
-      stack.pop();
-      const row = pending.pop()!;
-      const out = firstTensor(output);
-      row.outputShape = out ? [...out.shape] : null;
-      // Inside an attention layer its own formula already counts the projections.
-      row.macs = stack.some(isAttention) ? 0 : macsOf(m, inputs, out);
-    }));
+    handles.push(
+      m.registerForwardPreHook(() => {
+        const { n, trainable } = counted.has(m) ? { n: 0, trainable: 0 } : ownParams(m);
+        counted.add(m);
+        // Rows are listed in call order (pre-order), the output filled in when the call returns.
+        const row: SummaryRow = {
+          path,
+          type: m.constructor.name,
+          outputShape: null,
+          params: n,
+          trainableParams: trainable,
+          macs: 0,
+          depth: path === '' ? 0 : path.split('.').length,
+        };
+        rows.push(row);
+        pending.push(row);
+        stack.push(m);
+      }),
+    );
+    handles.push(
+      m.registerForwardHook((_mod, inputs, output) => {
+        stack.pop();
+        const row = pending.pop()!;
+        const out = firstTensor(output);
+        row.outputShape = out ? [...out.shape] : null;
+        // Inside an attention layer its own formula already counts the projections.
+        row.macs = stack.some(isAttention) ? 0 : macsOf(m, inputs, out);
+      }),
+    );
   }
   const wasTraining = model.training;
   const trainingFlags = model.modules().map((m) => m.training);
@@ -152,7 +174,9 @@ export function summary(model: Module<[Tensor], unknown>, inputShape: readonly n
     output = noGrad(() => model.forward(zeros(shape)));
   } finally {
     for (const h of handles) h.remove();
-    model.modules().forEach((m, i) => { m.training = trainingFlags[i]; });
+    model.modules().forEach((m, i) => {
+      m.training = trainingFlags[i];
+    });
     model.training = wasTraining;
   }
   const totalParams = model.numParameters();
@@ -170,21 +194,38 @@ export function summary(model: Module<[Tensor], unknown>, inputShape: readonly n
     return leaf || r.params > 0;
   });
   const result: ModelSummary = {
-    rows, inputShape: shape, outputShape: out ? [...out.shape] : null,
-    totalParams, trainableParams, nonTrainableParams: totalParams - trainableParams, macs, stateBytes,
+    rows,
+    inputShape: shape,
+    outputShape: out ? [...out.shape] : null,
+    totalParams,
+    trainableParams,
+    nonTrainableParams: totalParams - trainableParams,
+    macs,
+    stateBytes,
     toString() {
       const head = ['Layer (path)', 'Type', 'Output shape', 'Param #', 'Trainable'];
       const body = shown.map((r) => [
-        r.path === '' ? '(model)' : r.path, r.type, r.outputShape ? formatShape(r.outputShape) : '-', fmtInt(r.params),
+        r.path === '' ? '(model)' : r.path,
+        r.type,
+        r.outputShape ? formatShape(r.outputShape) : '-',
+        fmtInt(r.params),
         r.params === 0 ? '' : r.trainableParams === r.params ? 'yes' : r.trainableParams === 0 ? 'no' : 'partly',
       ]);
       const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-      const line = (cells: string[]): string => cells.map((c, i) => (i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+      const line = (cells: string[]): string =>
+        cells
+          .map((c, i) => (i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+          .join('  ')
+          .trimEnd();
       const total = widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
       const rule = (ch: string): string => ch.repeat(total);
       return [
         `Model: ${model.constructor.name}   input ${formatShape(shape)}`,
-        rule('='), line(head), rule('='), ...body.map(line), rule('='),
+        rule('='),
+        line(head),
+        rule('='),
+        ...body.map(line),
+        rule('='),
         `Total params: ${fmtInt(totalParams)}`,
         `Trainable params: ${fmtInt(trainableParams)}`,
         `Non-trainable params: ${fmtInt(totalParams - trainableParams)}`,

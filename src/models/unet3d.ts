@@ -27,8 +27,12 @@ export interface UNet3dOptions {
 /** (3×3×3 conv → BN → ReLU) × 2. */
 function doubleConv(cin: number, cout: number): Sequential {
   return new Sequential(
-    new Conv3d(cin, cout, 3, { padding: 1, bias: false }), new BatchNorm3d(cout), new ReLU(),
-    new Conv3d(cout, cout, 3, { padding: 1, bias: false }), new BatchNorm3d(cout), new ReLU(),
+    new Conv3d(cin, cout, 3, { padding: 1, bias: false }),
+    new BatchNorm3d(cout),
+    new ReLU(),
+    new Conv3d(cout, cout, 3, { padding: 1, bias: false }),
+    new BatchNorm3d(cout),
+    new ReLU(),
   );
 }
 
@@ -47,11 +51,15 @@ export class UNet3d extends Module {
     super();
     const f = opts.features ?? [16, 32, 64, 128];
     if (f.length < 2) throw new Error(`UNet3d: features needs at least 2 levels, got ${JSON.stringify(f)}`);
-    this.down = new ModuleList(f.map((c, i) => doubleConv(i === 0 ? opts.inChannels ?? 1 : f[i - 1], c)));
+    this.down = new ModuleList(f.map((c, i) => doubleConv(i === 0 ? (opts.inChannels ?? 1) : f[i - 1], c)));
     this.pool = new MaxPool3d(2);
     const levels = f.length - 1;
-    this.up = new ModuleList(Array.from({ length: levels }, (_, j) => new ConvTranspose3d(f[levels - j], f[levels - j - 1], 2, { stride: 2 })));
-    this.dec = new ModuleList(Array.from({ length: levels }, (_, j) => doubleConv(2 * f[levels - j - 1], f[levels - j - 1])));
+    this.up = new ModuleList(
+      Array.from({ length: levels }, (_, j) => new ConvTranspose3d(f[levels - j], f[levels - j - 1], 2, { stride: 2 })),
+    );
+    this.dec = new ModuleList(
+      Array.from({ length: levels }, (_, j) => doubleConv(2 * f[levels - j - 1], f[levels - j - 1])),
+    );
     this.head = new Conv3d(f[0], opts.numClasses ?? 2, 1);
   }
 

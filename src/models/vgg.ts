@@ -66,8 +66,12 @@ export class VGG extends Module {
     this.features = features;
     this.avgpool = new AdaptiveAvgPool2d([7, 7]);
     this.classifier = new Sequential(
-      new Linear(512 * 7 * 7, 4096), new ReLU(), new Dropout(p),
-      new Linear(4096, 4096), new ReLU(), new Dropout(p),
+      new Linear(512 * 7 * 7, 4096),
+      new ReLU(),
+      new Dropout(p),
+      new Linear(4096, 4096),
+      new ReLU(),
+      new Dropout(p),
       new Linear(4096, opts.numClasses ?? 1000),
     );
     if (opts.initWeights ?? true) initClassifierWeights(this);
@@ -78,7 +82,10 @@ export class VGG extends Module {
   }
 }
 
-const vgg = (cfg: keyof typeof CFGS, bn: boolean) => (opts: VGGOptions = {}): VGG => new VGG(makeLayers(CFGS[cfg], bn), opts);
+const vgg =
+  (cfg: keyof typeof CFGS, bn: boolean) =>
+  (opts: VGGOptions = {}): VGG =>
+    new VGG(makeLayers(CFGS[cfg], bn), opts);
 /** VGG-11 (132,863,336 parameters). */
 export const vgg11 = vgg('A', false);
 /** VGG-11 with batch norm. */

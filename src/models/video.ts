@@ -27,7 +27,8 @@ export interface VideoConvBuilder {
 
 /** 3×3×3 convolution (torchvision's Conv3DSimple). */
 export const conv3dSimple: VideoConvBuilder = Object.assign(
-  (inPlanes: number, outPlanes: number, _mid: number, stride = 1): Module => new Conv3d(inPlanes, outPlanes, 3, { stride, padding: 1, bias: false }),
+  (inPlanes: number, outPlanes: number, _mid: number, stride = 1): Module =>
+    new Conv3d(inPlanes, outPlanes, 3, { stride, padding: 1, bias: false }),
   { downsampleStride: (s: number): [number, number, number] => [s, s, s] },
 );
 
@@ -40,12 +41,13 @@ export const conv3dNoTemporal: VideoConvBuilder = Object.assign(
 
 /** (2+1)-D factorisation: 1×3×3 conv to midPlanes, BN, ReLU, 3×1×1 conv (torchvision's Conv2Plus1D, a Sequential). */
 export const conv2Plus1d: VideoConvBuilder = Object.assign(
-  (inPlanes: number, outPlanes: number, midPlanes: number, stride = 1): Module => new Sequential(
-    new Conv3d(inPlanes, midPlanes, [1, 3, 3], { stride: [1, stride, stride], padding: [0, 1, 1], bias: false }),
-    new BatchNorm3d(midPlanes),
-    new ReLU(),
-    new Conv3d(midPlanes, outPlanes, [3, 1, 1], { stride: [stride, 1, 1], padding: [1, 0, 0], bias: false }),
-  ),
+  (inPlanes: number, outPlanes: number, midPlanes: number, stride = 1): Module =>
+    new Sequential(
+      new Conv3d(inPlanes, midPlanes, [1, 3, 3], { stride: [1, stride, stride], padding: [0, 1, 1], bias: false }),
+      new BatchNorm3d(midPlanes),
+      new ReLU(),
+      new Conv3d(midPlanes, outPlanes, [3, 1, 1], { stride: [stride, 1, 1], padding: [1, 0, 0], bias: false }),
+    ),
   { downsampleStride: (s: number): [number, number, number] => [s, s, s] },
 );
 
@@ -57,7 +59,13 @@ export class VideoBasicBlock extends Module {
   relu: ReLU;
   downsample: Sequential | null;
 
-  constructor(inplanes: number, planes: number, convBuilder: VideoConvBuilder, readonly stride = 1, downsample: Sequential | null = null) {
+  constructor(
+    inplanes: number,
+    planes: number,
+    convBuilder: VideoConvBuilder,
+    readonly stride = 1,
+    downsample: Sequential | null = null,
+  ) {
     super();
     // R(2+1)D's middle width: the parameter count of a full t×d×d convolution (Tran et al. 2018, §3.5)
     const midplanes = Math.floor((inplanes * planes * 3 * 3 * 3) / (inplanes * 3 * 3 + 3 * planes));
@@ -76,14 +84,22 @@ export class VideoBasicBlock extends Module {
 
 /** Conv 3×7×7 stride (1, 2, 2) → BN → ReLU (R3D and MC3). */
 export function basicStem(): Sequential {
-  return new Sequential(new Conv3d(3, 64, [3, 7, 7], { stride: [1, 2, 2], padding: [1, 3, 3], bias: false }), new BatchNorm3d(64), new ReLU());
+  return new Sequential(
+    new Conv3d(3, 64, [3, 7, 7], { stride: [1, 2, 2], padding: [1, 3, 3], bias: false }),
+    new BatchNorm3d(64),
+    new ReLU(),
+  );
 }
 
 /** The factorised stem of R(2+1)D: 1×7×7 to 45 channels, then 3×1×1 to 64, each with BN and ReLU. */
 export function r2plus1dStem(): Sequential {
   return new Sequential(
-    new Conv3d(3, 45, [1, 7, 7], { stride: [1, 2, 2], padding: [0, 3, 3], bias: false }), new BatchNorm3d(45), new ReLU(),
-    new Conv3d(45, 64, [3, 1, 1], { stride: [1, 1, 1], padding: [1, 0, 0], bias: false }), new BatchNorm3d(64), new ReLU(),
+    new Conv3d(3, 45, [1, 7, 7], { stride: [1, 2, 2], padding: [0, 3, 3], bias: false }),
+    new BatchNorm3d(45),
+    new ReLU(),
+    new Conv3d(45, 64, [3, 1, 1], { stride: [1, 1, 1], padding: [1, 0, 0], bias: false }),
+    new BatchNorm3d(64),
+    new ReLU(),
   );
 }
 
@@ -106,9 +122,17 @@ export class VideoResNet extends Module {
   fc: Linear;
   private inplanes = 64;
 
-  constructor(convMakers: readonly VideoConvBuilder[], layers: readonly number[], stem: () => Sequential, opts: VideoResNetOptions = {}) {
+  constructor(
+    convMakers: readonly VideoConvBuilder[],
+    layers: readonly number[],
+    stem: () => Sequential,
+    opts: VideoResNetOptions = {},
+  ) {
     super();
-    if (convMakers.length !== 4 || layers.length !== 4) throw new Error(`VideoResNet: expected 4 conv makers and 4 layer depths, got ${convMakers.length} and ${layers.length}`);
+    if (convMakers.length !== 4 || layers.length !== 4)
+      throw new Error(
+        `VideoResNet: expected 4 conv makers and 4 layer depths, got ${convMakers.length} and ${layers.length}`,
+      );
     this.stem = stem();
     this.layer1 = this.makeLayer(convMakers[0], 64, layers[0], 1);
     this.layer2 = this.makeLayer(convMakers[1], 128, layers[1], 2);
@@ -142,7 +166,10 @@ export class VideoResNet extends Module {
     let downsample: Sequential | null = null;
     if (stride !== 1 || this.inplanes !== planes * VideoBasicBlock.expansion) {
       downsample = new Sequential(
-        new Conv3d(this.inplanes, planes * VideoBasicBlock.expansion, 1, { stride: convBuilder.downsampleStride(stride), bias: false }),
+        new Conv3d(this.inplanes, planes * VideoBasicBlock.expansion, 1, {
+          stride: convBuilder.downsampleStride(stride),
+          bias: false,
+        }),
         new BatchNorm3d(planes * VideoBasicBlock.expansion),
       );
     }
@@ -167,7 +194,12 @@ export function r3d_18(opts: VideoResNetOptions = {}): VideoResNet {
 
 /** MC3-18: 3-D convolutions in layer1, 1×3×3 ones after (11,695,440 parameters with 400 classes). */
 export function mc3_18(opts: VideoResNetOptions = {}): VideoResNet {
-  return new VideoResNet([conv3dSimple, conv3dNoTemporal, conv3dNoTemporal, conv3dNoTemporal], [2, 2, 2, 2], basicStem, opts);
+  return new VideoResNet(
+    [conv3dSimple, conv3dNoTemporal, conv3dNoTemporal, conv3dNoTemporal],
+    [2, 2, 2, 2],
+    basicStem,
+    opts,
+  );
 }
 
 /** R(2+1)D-18: every 3×3×3 convolution factorised into 1×3×3 + 3×1×1 (31,505,325 parameters with 400 classes). */

@@ -8,7 +8,7 @@ import { Sequential } from '../nn/container.js';
 import { Dropout } from '../nn/dropout.js';
 import { normal_, truncNormal_, xavierUniform_, zeros_ } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
-import { Module, type AnyModule } from "../nn/module.js";
+import { Module, type AnyModule } from '../nn/module.js';
 import { LayerNorm } from '../nn/normalization.js';
 import { GELU, Tanh } from '../nn/activation.js';
 import { MultiheadAttention } from '../nn/attention.js';
@@ -17,7 +17,7 @@ import { add } from '../ops/elementwise.js';
 import { cat, expand, permute, reshape, select } from '../ops/shape.js';
 import { zeros } from '../tensor/creation.js';
 import { formatShape } from '../tensor/shape.js';
-import type { Tensor } from "../tensor/tensor.js";
+import type { Tensor } from '../tensor/tensor.js';
 
 const ln = (d: number): LayerNorm => new LayerNorm(d, { eps: 1e-6 });
 
@@ -39,7 +39,10 @@ export class EncoderBlock extends Module {
   constructor(numHeads: number, hiddenDim: number, mlpDim: number, dropout: number, attentionDropout: number) {
     super();
     this.registerModule('ln_1', ln(hiddenDim));
-    this.registerModule('self_attention', new MultiheadAttention(hiddenDim, numHeads, { dropout: attentionDropout, batchFirst: true }));
+    this.registerModule(
+      'self_attention',
+      new MultiheadAttention(hiddenDim, numHeads, { dropout: attentionDropout, batchFirst: true }),
+    );
     this.registerModule('dropout', new Dropout(dropout));
     this.registerModule('ln_2', ln(hiddenDim));
     this.registerModule('mlp', new MLPBlock(hiddenDim, mlpDim, dropout));
@@ -52,7 +55,8 @@ export class EncoderBlock extends Module {
   declare mlp: MLPBlock;
 
   forward(input: Tensor): Tensor {
-    if (input.shape.length !== 3) throw new Error(`EncoderBlock: expected (batch, seq, hidden), got ${formatShape(input.shape)}`);
+    if (input.shape.length !== 3)
+      throw new Error(`EncoderBlock: expected (batch, seq, hidden), got ${formatShape(input.shape)}`);
     const h = this.ln1.forward(input);
     const [a] = this.selfAttention.forward(h, h, h, { needWeights: false });
     const x = add(this.dropout.forward(a), input);
@@ -67,14 +71,23 @@ export class Encoder extends Module {
   declare layers: Sequential;
   declare ln: LayerNorm;
 
-  constructor(seqLength: number, numLayers: number, numHeads: number, hiddenDim: number, mlpDim: number, dropout: number, attentionDropout: number) {
+  constructor(
+    seqLength: number,
+    numLayers: number,
+    numHeads: number,
+    hiddenDim: number,
+    mlpDim: number,
+    dropout: number,
+    attentionDropout: number,
+  ) {
     super();
     const pos = new Parameter(zeros([1, seqLength, hiddenDim]));
     normal_(pos, 0, 0.02);
     this.registerParameter('pos_embedding', pos);
     this.registerModule('dropout', new Dropout(dropout));
     const layers: Record<string, EncoderBlock> = {};
-    for (let i = 0; i < numLayers; i++) layers[`encoder_layer_${i}`] = new EncoderBlock(numHeads, hiddenDim, mlpDim, dropout, attentionDropout);
+    for (let i = 0; i < numLayers; i++)
+      layers[`encoder_layer_${i}`] = new EncoderBlock(numHeads, hiddenDim, mlpDim, dropout, attentionDropout);
     this.registerModule('layers', new Sequential(layers));
     this.registerModule('ln', ln(hiddenDim));
   }
@@ -115,8 +128,13 @@ export class VisionTransformer extends Module {
 
   constructor(opts: VisionTransformerOptions = {}) {
     super();
-    const imageSize = opts.imageSize ?? 224, patch = opts.patchSize ?? 16, hidden = opts.hiddenDim ?? 768;
-    if (imageSize % patch !== 0) throw new Error(`VisionTransformer: input shape indivisible by patch size (imageSize ${imageSize}, patchSize ${patch})`);
+    const imageSize = opts.imageSize ?? 224,
+      patch = opts.patchSize ?? 16,
+      hidden = opts.hiddenDim ?? 768;
+    if (imageSize % patch !== 0)
+      throw new Error(
+        `VisionTransformer: input shape indivisible by patch size (imageSize ${imageSize}, patchSize ${patch})`,
+      );
     this.imageSize = imageSize;
     this.patchSize = patch;
     this.hiddenDim = hidden;
@@ -128,7 +146,18 @@ export class VisionTransformer extends Module {
     this.registerModule('conv_proj', conv);
     this.registerParameter('class_token', new Parameter(zeros([1, 1, hidden])));
     const seq = (imageSize / patch) ** 2 + 1;
-    this.registerModule('encoder', new Encoder(seq, opts.numLayers ?? 12, opts.numHeads ?? 12, hidden, opts.mlpDim ?? 3072, opts.dropout ?? 0, opts.attentionDropout ?? 0));
+    this.registerModule(
+      'encoder',
+      new Encoder(
+        seq,
+        opts.numLayers ?? 12,
+        opts.numHeads ?? 12,
+        hidden,
+        opts.mlpDim ?? 3072,
+        opts.dropout ?? 0,
+        opts.attentionDropout ?? 0,
+      ),
+    );
     const nc = opts.numClasses ?? 1000;
     const heads: Record<string, AnyModule> = {};
     const rep = opts.representationSize ?? null;
@@ -151,7 +180,9 @@ export class VisionTransformer extends Module {
   processInput(x: Tensor): Tensor {
     const [n, , h, w] = x.shape;
     if (h !== this.imageSize || w !== this.imageSize) {
-      throw new Error(`VisionTransformer: wrong image size: expected ${this.imageSize}×${this.imageSize}, got ${h}×${w}`);
+      throw new Error(
+        `VisionTransformer: wrong image size: expected ${this.imageSize}×${this.imageSize}, got ${h}×${w}`,
+      );
     }
     const y = this.convProj.forward(x);
     return permute(reshape(y, [n, this.hiddenDim, (h / this.patchSize) * (w / this.patchSize)]), [0, 2, 1]);
@@ -185,6 +216,14 @@ export function vit_l_16(opts: VisionTransformerOptions = {}): VisionTransformer
  * width 128, MLP 256, 10 classes — about 0.8 M parameters. Same module tree as vit_b_16.
  */
 export function vit_tiny(opts: VisionTransformerOptions = {}): VisionTransformer {
-  return new VisionTransformer({ imageSize: 32, patchSize: 4, numLayers: 6, numHeads: 4, hiddenDim: 128, mlpDim: 256, numClasses: 10, ...opts });
+  return new VisionTransformer({
+    imageSize: 32,
+    patchSize: 4,
+    numLayers: 6,
+    numHeads: 4,
+    hiddenDim: 128,
+    mlpDim: 256,
+    numClasses: 10,
+    ...opts,
+  });
 }
-

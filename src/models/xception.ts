@@ -51,7 +51,8 @@ export class XceptionBlock extends Module {
       layers.push(new ReLU(), new SeparableConv2d(inF, outF), new BatchNorm2d(outF));
       filters = outF;
     }
-    for (let i = 0; i < reps - 1; i++) layers.push(new ReLU(), new SeparableConv2d(filters, filters), new BatchNorm2d(filters));
+    for (let i = 0; i < reps - 1; i++)
+      layers.push(new ReLU(), new SeparableConv2d(filters, filters), new BatchNorm2d(filters));
     if (!growFirst) layers.push(new ReLU(), new SeparableConv2d(inF, outF), new BatchNorm2d(outF));
     if (!startWithRelu) layers.shift();
     if (strides !== 1) layers.push(new MaxPool2d(3, { stride: strides, padding: 1 }));

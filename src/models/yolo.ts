@@ -41,12 +41,34 @@ export type YoloLayer = [number, number, number] | 'M';
 
 /** The paper's Figure 3: 24 convolutional layers with 1×1 reduction layers between 3×3 ones. */
 const YOLO_V1_LAYERS: YoloLayer[] = [
-  [7, 64, 2], 'M',
-  [3, 192, 1], 'M',
-  [1, 128, 1], [3, 256, 1], [1, 256, 1], [3, 512, 1], 'M',
-  [1, 256, 1], [3, 512, 1], [1, 256, 1], [3, 512, 1], [1, 256, 1], [3, 512, 1], [1, 256, 1], [3, 512, 1], [1, 512, 1], [3, 1024, 1], 'M',
-  [1, 512, 1], [3, 1024, 1], [1, 512, 1], [3, 1024, 1], [3, 1024, 1], [3, 1024, 2],
-  [3, 1024, 1], [3, 1024, 1],
+  [7, 64, 2],
+  'M',
+  [3, 192, 1],
+  'M',
+  [1, 128, 1],
+  [3, 256, 1],
+  [1, 256, 1],
+  [3, 512, 1],
+  'M',
+  [1, 256, 1],
+  [3, 512, 1],
+  [1, 256, 1],
+  [3, 512, 1],
+  [1, 256, 1],
+  [3, 512, 1],
+  [1, 256, 1],
+  [3, 512, 1],
+  [1, 512, 1],
+  [3, 1024, 1],
+  'M',
+  [1, 512, 1],
+  [3, 1024, 1],
+  [1, 512, 1],
+  [3, 1024, 1],
+  [3, 1024, 1],
+  [3, 1024, 2],
+  [3, 1024, 1],
+  [3, 1024, 1],
 ];
 
 /**
@@ -54,8 +76,21 @@ const YOLO_V1_LAYERS: YoloLayer[] = [
  * 16 → 1024 filters as in darknet's tiny configuration; the filter counts are this implementation's choice.
  */
 const FAST_YOLO_LAYERS: YoloLayer[] = [
-  [3, 16, 1], 'M', [3, 32, 1], 'M', [3, 64, 1], 'M', [3, 128, 1], 'M', [3, 256, 1], 'M', [3, 512, 1], 'M',
-  [3, 1024, 1], [3, 256, 1], [3, 256, 1],
+  [3, 16, 1],
+  'M',
+  [3, 32, 1],
+  'M',
+  [3, 64, 1],
+  'M',
+  [3, 128, 1],
+  'M',
+  [3, 256, 1],
+  'M',
+  [3, 512, 1],
+  'M',
+  [3, 1024, 1],
+  [3, 256, 1],
+  [3, 256, 1],
 ];
 
 /**
@@ -94,12 +129,20 @@ export class YoloV1 extends Module {
     const side = this.imageSize / stride;
     const hidden = opts.hidden ?? 4096;
     const out = this.gridSize * this.gridSize * (5 * this.boxesPerCell + this.numClasses);
-    this.head = new Sequential(new Flatten(), new Linear(c * side * side, hidden), new LeakyReLU(0.1), new Dropout(opts.dropout ?? 0.5), new Linear(hidden, out));
+    this.head = new Sequential(
+      new Flatten(),
+      new Linear(c * side * side, hidden),
+      new LeakyReLU(0.1),
+      new Dropout(opts.dropout ?? 0.5),
+      new Linear(hidden, out),
+    );
   }
 
   forward(x: Tensor): Tensor {
     if (x.shape.length !== 4 || x.shape[2] !== this.imageSize || x.shape[3] !== this.imageSize) {
-      throw new Error(`YoloV1: expected input [N, 3, ${this.imageSize}, ${this.imageSize}], got ${formatShape(x.shape)}`);
+      throw new Error(
+        `YoloV1: expected input [N, 3, ${this.imageSize}, ${this.imageSize}], got ${formatShape(x.shape)}`,
+      );
     }
     const y = this.head.forward(this.features.forward(x));
     return reshape(y, x.shape[0], this.gridSize, this.gridSize, 5 * this.boxesPerCell + this.numClasses);
@@ -187,7 +230,8 @@ export function yoloV1Loss(pred: Tensor, targets: readonly YoloTarget[], opts: Y
     const owner = new Map<number, number>();
     for (let j = 0; j < k; j++) {
       const cls = lb[j];
-      if (!Number.isInteger(cls) || cls < 0 || cls >= C) throw new Error(`yoloV1Loss: label ${cls} of image ${b} is outside [0, ${C})`);
+      if (!Number.isInteger(cls) || cls < 0 || cls >= C)
+        throw new Error(`yoloV1Loss: label ${cls} of image ${b} is outside [0, ${C})`);
       const cx = (bx[4 * j] + bx[4 * j + 2]) / 2 / W;
       const cy = (bx[4 * j + 1] + bx[4 * j + 3]) / 2 / H;
       const col = Math.min(S - 1, Math.max(0, Math.floor(cx * S)));
@@ -195,7 +239,8 @@ export function yoloV1Loss(pred: Tensor, targets: readonly YoloTarget[], opts: Y
       const cell = row * S + col;
       const area = (bx[4 * j + 2] - bx[4 * j]) * (bx[4 * j + 3] - bx[4 * j + 1]);
       const prev = owner.get(cell);
-      if (prev === undefined || area > (bx[4 * prev + 2] - bx[4 * prev]) * (bx[4 * prev + 3] - bx[4 * prev + 1])) owner.set(cell, j);
+      if (prev === undefined || area > (bx[4 * prev + 2] - bx[4 * prev]) * (bx[4 * prev + 3] - bx[4 * prev + 1]))
+        owner.set(cell, j);
     }
     for (let cell = 0; cell < S * S; cell++) {
       const base = (b * S * S + cell) * D;
@@ -207,21 +252,27 @@ export function yoloV1Loss(pred: Tensor, targets: readonly YoloTarget[], opts: Y
         }
         continue;
       }
-      const row = Math.floor(cell / S), col = cell % S;
+      const row = Math.floor(cell / S),
+        col = cell % S;
       const gw = (bx[4 * j + 2] - bx[4 * j]) / W;
       const gh = (bx[4 * j + 3] - bx[4 * j + 1]) / H;
       const gx = ((bx[4 * j] + bx[4 * j + 2]) / 2 / W) * S - col;
       const gy = ((bx[4 * j + 1] + bx[4 * j + 3]) / 2 / H) * S - row;
       // IoU of each predictor's current box with the object, in image-normalised centre form.
       const gBox = [(col + gx) / S, (row + gy) / S, gw, gh];
-      let best = 0, bestIou = -1;
+      let best = 0,
+        bestIou = -1;
       const ious: number[] = [];
       for (let q = 0; q < B; q++) {
         const o = base + 5 * q;
-        const pw = p[o + 2] * p[o + 2], ph = p[o + 3] * p[o + 3];
+        const pw = p[o + 2] * p[o + 2],
+          ph = p[o + 3] * p[o + 3];
         const iou = iouXywh([(col + p[o]) / S, (row + p[o + 1]) / S, pw, ph], gBox);
         ious.push(iou);
-        if (iou > bestIou) { bestIou = iou; best = q; }
+        if (iou > bestIou) {
+          bestIou = iou;
+          best = q;
+        }
       }
       for (let q = 0; q < B; q++) {
         const o = base + 5 * q;
@@ -247,10 +298,19 @@ export function yoloV1Loss(pred: Tensor, targets: readonly YoloTarget[], opts: Y
   [terms.coord, terms.size, terms.object, terms.noObject, terms.classes] = acc.slice(1);
   const scale = (opts.reduction ?? 'mean') === 'mean' ? 1 / Math.max(n, 1) : 1;
   const t = tensor(target, pred.shape, { dtype: pred.dtype });
-  const w = tensor(weight.map((v) => v * scale), pred.shape, { dtype: pred.dtype });
+  const w = tensor(
+    weight.map((v) => v * scale),
+    pred.shape,
+    { dtype: pred.dtype },
+  );
   const loss = sum(mul(square(sub(pred, t)), w));
   return {
-    loss, coord: terms.coord * scale, size: terms.size * scale, object: terms.object * scale, noObject: terms.noObject * scale, classes: terms.classes * scale,
+    loss,
+    coord: terms.coord * scale,
+    size: terms.size * scale,
+    object: terms.object * scale,
+    noObject: terms.noObject * scale,
+    classes: terms.classes * scale,
   };
 }
 
@@ -270,11 +330,15 @@ export interface DecodeYoloV1Options {
  * and the class-specific confidence conf · p(c) (the paper's test-time score); boxes above the threshold go
  * through per-class NMS. Returns per image xyxy pixel boxes (clipped to the image), scores and 0-based labels.
  */
-export function decodeYoloV1(pred: Tensor, opts: DecodeYoloV1Options): { boxes: Tensor; scores: Tensor; labels: Tensor }[] {
+export function decodeYoloV1(
+  pred: Tensor,
+  opts: DecodeYoloV1Options,
+): { boxes: Tensor; scores: Tensor; labels: Tensor }[] {
   const B = opts.boxesPerCell ?? 2;
   const C = opts.numClasses;
   const [n, S, , D] = pred.shape;
-  if (pred.shape.length !== 4 || D !== 5 * B + C) throw new Error(`decodeYoloV1: predictions must be [N, S, S, 5·${B} + ${C}], got ${formatShape(pred.shape)}`);
+  if (pred.shape.length !== 4 || D !== 5 * B + C)
+    throw new Error(`decodeYoloV1: predictions must be [N, S, S, 5·${B} + ${C}], got ${formatShape(pred.shape)}`);
   const [H, W] = opts.imageSize;
   const thr = opts.scoreThreshold ?? 0.2;
   const p = pred.dataView();
@@ -285,15 +349,18 @@ export function decodeYoloV1(pred: Tensor, opts: DecodeYoloV1Options): { boxes: 
     const labels: number[] = [];
     for (let cell = 0; cell < S * S; cell++) {
       const base = (b * S * S + cell) * D;
-      const row = Math.floor(cell / S), col = cell % S;
+      const row = Math.floor(cell / S),
+        col = cell % S;
       let cls = 0;
       for (let c = 1; c < C; c++) if (p[base + 5 * B + c] > p[base + 5 * B + cls]) cls = c;
       for (let q = 0; q < B; q++) {
         const o = base + 5 * q;
         const score = p[o + 4] * p[base + 5 * B + cls];
         if (!(score > thr)) continue;
-        const cx = ((col + p[o]) / S) * W, cy = ((row + p[o + 1]) / S) * H;
-        const w = p[o + 2] * p[o + 2] * W, h = p[o + 3] * p[o + 3] * H;
+        const cx = ((col + p[o]) / S) * W,
+          cy = ((row + p[o + 1]) / S) * H;
+        const w = p[o + 2] * p[o + 2] * W,
+          h = p[o + 3] * p[o + 3] * H;
         const clip = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
         boxes.push(clip(cx - w / 2, W), clip(cy - h / 2, H), clip(cx + w / 2, W), clip(cy + h / 2, H));
         scores.push(score);

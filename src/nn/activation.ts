@@ -1,7 +1,23 @@
 /** Activation modules: thin wrappers over the functional ops, with PyTorch's reprs; plus FReLU. */
 import {
-  celu, elu, gelu, hardsigmoid, hardswish, hardtanh, leakyRelu, logSigmoid, mish, prelu, relu, relu6, selu, sigmoid, silu,
-  softplus, softsign, tanh,
+  celu,
+  elu,
+  gelu,
+  hardsigmoid,
+  hardswish,
+  hardtanh,
+  leakyRelu,
+  logSigmoid,
+  mish,
+  prelu,
+  relu,
+  relu6,
+  selu,
+  sigmoid,
+  silu,
+  softplus,
+  softsign,
+  tanh,
 } from '../ops/activation.js';
 import { maximum } from '../ops/elementwise.js';
 import { logSoftmax, softmax } from '../ops/softmax.js';
@@ -120,7 +136,10 @@ export class Hardsigmoid extends Module {
 
 /** clamp(x, minVal, maxVal). */
 export class Hardtanh extends Module {
-  constructor(readonly minVal = -1, readonly maxVal = 1) {
+  constructor(
+    readonly minVal = -1,
+    readonly maxVal = 1,
+  ) {
     super();
     if (!(maxVal > minVal)) throw new Error(`Hardtanh: maxVal (${maxVal}) must be greater than minVal (${minVal})`);
   }
@@ -160,7 +179,10 @@ export class Softsign extends Module {
 
 /** log(1 + exp(βx))/β, linear above `threshold`. */
 export class Softplus extends Module {
-  constructor(readonly beta = 1, readonly threshold = 20) {
+  constructor(
+    readonly beta = 1,
+    readonly threshold = 20,
+  ) {
     super();
   }
 
@@ -190,7 +212,10 @@ export class PReLU extends Module {
   constructor(numParameters = 1, init = 0.25, opts: { dtype?: DType } = {}) {
     super();
     this.numSlopes = numParameters;
-    this.registerParameter('weight', constant_(new Parameter(Tensor.empty([numParameters], opts.dtype ?? 'float32')), init) as Parameter);
+    this.registerParameter(
+      'weight',
+      constant_(new Parameter(Tensor.empty([numParameters], opts.dtype ?? 'float32')), init) as Parameter,
+    );
   }
 
   forward(x: Tensor): Tensor {
@@ -239,9 +264,15 @@ export class FReLU extends Module {
   declare convFrelu: Conv2d;
   declare bnFrelu: BatchNorm2d;
 
-  constructor(readonly channels: number, opts: { dtype?: DType } = {}) {
+  constructor(
+    readonly channels: number,
+    opts: { dtype?: DType } = {},
+  ) {
     super();
-    this.registerModule('conv_frelu', new Conv2d(channels, channels, 3, { padding: 1, groups: channels, dtype: opts.dtype }));
+    this.registerModule(
+      'conv_frelu',
+      new Conv2d(channels, channels, 3, { padding: 1, groups: channels, dtype: opts.dtype }),
+    );
     this.registerModule('bn_frelu', new BatchNorm2d(channels, { dtype: opts.dtype }));
   }
 

@@ -50,7 +50,8 @@ export interface MultiheadAttentionForwardOptions {
 
 /** An additive float mask (−∞ where a bool mask is true). */
 function additive(mask: Tensor, dtype: DType): Tensor {
-  if (mask.dtype === 'bool' || mask.dtype === 'uint8') return maskedFill(Tensor.empty(mask.shape, dtype), mask, -Infinity);
+  if (mask.dtype === 'bool' || mask.dtype === 'uint8')
+    return maskedFill(Tensor.empty(mask.shape, dtype), mask, -Infinity);
   return mask;
 }
 
@@ -60,7 +61,10 @@ function additive(mask: Tensor, dtype: DType): Tensor {
  * `forward(query, key, value, opts)` returns [attnOutput, attnWeights] — the weights averaged over heads
  * ([N, L, S]) unless `averageAttnWeights` is false, or null when `needWeights` is false.
  */
-export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, MultiheadAttentionForwardOptions?], [Tensor, Tensor | null]> {
+export class MultiheadAttention extends Module<
+  [Tensor, Tensor, Tensor, MultiheadAttentionForwardOptions?],
+  [Tensor, Tensor | null]
+> {
   readonly embedDim: number;
   readonly numHeads: number;
   readonly headDim: number;
@@ -75,19 +79,24 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     super();
     checkSize('MultiheadAttention', 'embed_dim', embedDim);
     checkSize('MultiheadAttention', 'num_heads', numHeads);
-    if (embedDim % numHeads !== 0) throw new Error(`MultiheadAttention: embed_dim (${embedDim}) must be divisible by num_heads (${numHeads})`);
+    if (embedDim % numHeads !== 0)
+      throw new Error(`MultiheadAttention: embed_dim (${embedDim}) must be divisible by num_heads (${numHeads})`);
     this.embedDim = embedDim;
     this.numHeads = numHeads;
     this.headDim = embedDim / numHeads;
     this.dropout = opts.dropout ?? 0;
-    if (!(this.dropout >= 0 && this.dropout <= 1)) throw new Error(`MultiheadAttention: dropout must be in [0, 1], got ${this.dropout}`);
+    if (!(this.dropout >= 0 && this.dropout <= 1))
+      throw new Error(`MultiheadAttention: dropout must be in [0, 1], got ${this.dropout}`);
     this.batchFirst = opts.batchFirst ?? false;
     this.generator = opts.generator;
     const dtype = opts.dtype ?? 'float32';
     const bias = opts.bias ?? true;
     this.registerParameter('in_proj_weight', new Parameter(Tensor.empty([3 * embedDim, embedDim], dtype)));
     this.registerParameter('in_proj_bias', bias ? new Parameter(Tensor.empty([3 * embedDim], dtype)) : null);
-    this.registerModule('out_proj', new NonDynamicallyQuantizableLinear(embedDim, embedDim, { bias, dtype, generator: opts.generator }));
+    this.registerModule(
+      'out_proj',
+      new NonDynamicallyQuantizableLinear(embedDim, embedDim, { bias, dtype, generator: opts.generator }),
+    );
     noGrad(() => {
       xavierUniform_(this.inProjWeight, { generator: opts.generator });
       if (this.inProjBias) constant_(this.inProjBias, 0);
@@ -95,14 +104,22 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     });
   }
 
-  forward(query: Tensor, key: Tensor, value: Tensor, opts: MultiheadAttentionForwardOptions = {}): [Tensor, Tensor | null] {
+  forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    opts: MultiheadAttentionForwardOptions = {},
+  ): [Tensor, Tensor | null] {
     const E = this.embedDim;
     const H = this.numHeads;
     const hd = this.headDim;
     const batched = query.shape.length === 3;
-    if (!batched && query.shape.length !== 2) throw new Error(`MultiheadAttention: query must be 2-D [L, E] or 3-D, got shape ${formatShape(query.shape)}`);
+    if (!batched && query.shape.length !== 2)
+      throw new Error(`MultiheadAttention: query must be 2-D [L, E] or 3-D, got shape ${formatShape(query.shape)}`);
     if (key.shape.length !== query.shape.length || value.shape.length !== query.shape.length) {
-      throw new Error(`MultiheadAttention: query ${formatShape(query.shape)}, key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must have the same rank`);
+      throw new Error(
+        `MultiheadAttention: query ${formatShape(query.shape)}, key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must have the same rank`,
+      );
     }
     let q = query;
     let k = key;
@@ -121,9 +138,12 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     // Now [L, N, E] / [S, N, E].
     const [L, N] = q.shape;
     const S = k.shape[0];
-    if (q.shape[2] !== E) throw new Error(`MultiheadAttention: query has embedding size ${q.shape[2]} but embed_dim is ${E}`);
+    if (q.shape[2] !== E)
+      throw new Error(`MultiheadAttention: query has embedding size ${q.shape[2]} but embed_dim is ${E}`);
     if (k.shape[1] !== N || v.shape[1] !== N || v.shape[0] !== S) {
-      throw new Error(`MultiheadAttention: key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must match the query's batch and each other's length`);
+      throw new Error(
+        `MultiheadAttention: key ${formatShape(key.shape)} and value ${formatShape(value.shape)} must match the query's batch and each other's length`,
+      );
     }
     const w = this.inProjWeight;
     const b = this.inProjBias;
@@ -137,8 +157,15 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     const attnMask = opts.attnMask ?? null;
     if (attnMask) {
       const ok2 = attnMask.shape.length === 2 && attnMask.shape[0] === L && attnMask.shape[1] === S;
-      const ok3 = attnMask.shape.length === 3 && attnMask.shape[0] === N * H && attnMask.shape[1] === L && attnMask.shape[2] === S;
-      if (!ok2 && !ok3) throw new Error(`MultiheadAttention: attnMask should be [${L}, ${S}] or [${N * H}, ${L}, ${S}], got ${formatShape(attnMask.shape)}`);
+      const ok3 =
+        attnMask.shape.length === 3 &&
+        attnMask.shape[0] === N * H &&
+        attnMask.shape[1] === L &&
+        attnMask.shape[2] === S;
+      if (!ok2 && !ok3)
+        throw new Error(
+          `MultiheadAttention: attnMask should be [${L}, ${S}] or [${N * H}, ${L}, ${S}], got ${formatShape(attnMask.shape)}`,
+        );
       scores = add(scores, additive(attnMask, scores.dtype));
     }
     if (kpm) {
@@ -149,7 +176,8 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
       scores = reshape(add(reshape(scores, [N, H, L, S]), m), [N * H, L, S]);
     }
     let attn = softmax(scores, -1);
-    if (this.training && this.dropout > 0) attn = dropout(attn, { p: this.dropout, training: true, generator: this.generator });
+    if (this.training && this.dropout > 0)
+      attn = dropout(attn, { p: this.dropout, training: true, generator: this.generator });
     const ctx = bmm(attn, vh); // [N·H, L, hd]
     let out = this.outProj.forward(reshape(contiguous(transpose(ctx, 0, 1)), [L, N, E]));
     if (!batched) out = squeeze(out, 1);
@@ -227,7 +255,10 @@ export class NonLocal2d extends Module {
   declare value: Conv2d;
   declare out: Conv2d;
 
-  constructor(readonly inChannels: number, opts: NonLocal2dOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    opts: NonLocal2dOptions = {},
+  ) {
     super();
     checkSize('NonLocal2d', 'in_channels', inChannels);
     this.innerChannels = opts.innerChannels ?? Math.max(1, Math.floor(inChannels / 2));
@@ -255,7 +286,8 @@ export class NonLocal2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    if (x.shape.length !== 4) throw new Error(`NonLocal2d: expected a 4-D input [N, C, H, W], got shape ${formatShape(x.shape)}`);
+    if (x.shape.length !== 4)
+      throw new Error(`NonLocal2d: expected a 4-D input [N, C, H, W], got shape ${formatShape(x.shape)}`);
     const [n, , h, w] = x.shape;
     const ci = this.innerChannels;
     const attn = this.attention(x);

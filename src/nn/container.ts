@@ -3,7 +3,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Module, type AnyModule } from './module.js';
 
 function normIndex(op: string, i: number, n: number): number {
-  if (!Number.isInteger(i) || i < -n || i >= n) throw new Error(`${op}: index ${i} is out of range for a container of ${n} modules`);
+  if (!Number.isInteger(i) || i < -n || i >= n)
+    throw new Error(`${op}: index ${i} is out of range for a container of ${n} modules`);
   return i < 0 ? i + n : i;
 }
 
@@ -131,7 +132,10 @@ export class ModuleDict extends Module<never[], never> {
 
   get(key: string): AnyModule {
     const m = this.entriesMap.get(key);
-    if (!m) throw new Error(`ModuleDict: no module named '${key}' (have ${[...this.entriesMap.keys()].join(', ') || 'none'})`);
+    if (!m)
+      throw new Error(
+        `ModuleDict: no module named '${key}' (have ${[...this.entriesMap.keys()].join(', ') || 'none'})`,
+      );
     return m;
   }
 
@@ -154,7 +158,8 @@ export class ModuleDict extends Module<never[], never> {
   }
 
   update(modules: Record<string, AnyModule> | Iterable<[string, AnyModule]>): this {
-    const entries = Symbol.iterator in modules ? [...(modules as Iterable<[string, AnyModule]>)] : Object.entries(modules);
+    const entries =
+      Symbol.iterator in modules ? [...(modules as Iterable<[string, AnyModule]>)] : Object.entries(modules);
     for (const [k, m] of entries) this.set(k, m);
     return this;
   }

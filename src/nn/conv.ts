@@ -24,7 +24,8 @@ export interface Conv2dLayerOptions extends FactoryOptions {
 }
 
 function checkGroups(layer: string, inC: number, outC: number, groups: number): void {
-  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${layer}: groups must be a positive integer, got ${groups}`);
+  if (!Number.isInteger(groups) || groups < 1)
+    throw new Error(`${layer}: groups must be a positive integer, got ${groups}`);
   if (inC % groups !== 0) throw new Error(`${layer}: in_channels (${inC}) must be divisible by groups (${groups})`);
   if (outC % groups !== 0) throw new Error(`${layer}: out_channels (${outC}) must be divisible by groups (${groups})`);
 }
@@ -59,7 +60,8 @@ export class Conv2d extends Module {
     this.dilation = pair(L, 'dilation', opts.dilation ?? 1, 1);
     const padding = opts.padding ?? 0;
     if (typeof padding === 'string') {
-      if (padding !== 'same' && padding !== 'valid') throw new Error(`${L}: invalid padding string '${padding}', should be one of 'valid', 'same'`);
+      if (padding !== 'same' && padding !== 'valid')
+        throw new Error(`${L}: invalid padding string '${padding}', should be one of 'valid', 'same'`);
       if (padding === 'same' && (this.stride[0] !== 1 || this.stride[1] !== 1)) {
         throw new Error(`${L}: padding='same' is not supported for strided convolutions`);
       }
@@ -69,11 +71,16 @@ export class Conv2d extends Module {
     }
     this.paddingMode = opts.paddingMode ?? 'zeros';
     if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
-      throw new Error(`${L}: paddingMode must be one of 'zeros', 'reflect', 'replicate', 'circular', got '${this.paddingMode}'`);
+      throw new Error(
+        `${L}: paddingMode must be one of 'zeros', 'reflect', 'replicate', 'circular', got '${this.paddingMode}'`,
+      );
     }
     const dtype = opts.dtype ?? 'float32';
     const [kh, kw] = this.kernelSize;
-    this.registerParameter('weight', new Parameter(Tensor.empty([outChannels, inChannels / this.groups, kh, kw], dtype)));
+    this.registerParameter(
+      'weight',
+      new Parameter(Tensor.empty([outChannels, inChannels / this.groups, kh, kw], dtype)),
+    );
     this.registerParameter('bias', opts.bias === false ? null : new Parameter(Tensor.empty([outChannels], dtype)));
     noGrad(() => this.resetParameters(opts.generator));
   }
@@ -102,18 +109,34 @@ export class Conv2d extends Module {
   convolveReluMaxPool(x: Tensor, pool: MaxPool2d): Tensor {
     this.checkInput(x);
     const { stride, padding, dilation, ceilMode } = pool;
-    return conv2dReluMaxPool2d(x, this.weight, this.bias, this.convOptions(), pool.kernelSize, { stride, padding, dilation, ceilMode });
+    return conv2dReluMaxPool2d(x, this.weight, this.bias, this.convOptions(), pool.kernelSize, {
+      stride,
+      padding,
+      dilation,
+      ceilMode,
+    });
   }
 
   private convOptions() {
-    return { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, paddingMode: this.paddingMode };
+    return {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      groups: this.groups,
+      paddingMode: this.paddingMode,
+    };
   }
 
   private checkInput(x: Tensor): void {
     const c = x.shape.length === 4 ? x.shape[1] : x.shape.length === 3 ? x.shape[0] : -1;
     if (c !== this.inChannels) {
-      if (c < 0) throw new Error(`Conv2d: expected a 4-D input [N, C, H, W] (or 3-D [C, H, W]), got shape ${formatShape(x.shape)}`);
-      throw new Error(`Conv2d: input ${formatShape(x.shape)} has ${c} channels but this layer expects ${this.inChannels} (weight ${formatShape(this.weight.shape)}, groups=${this.groups})`);
+      if (c < 0)
+        throw new Error(
+          `Conv2d: expected a 4-D input [N, C, H, W] (or 3-D [C, H, W]), got shape ${formatShape(x.shape)}`,
+        );
+      throw new Error(
+        `Conv2d: input ${formatShape(x.shape)} has ${c} channels but this layer expects ${this.inChannels} (weight ${formatShape(this.weight.shape)}, groups=${this.groups})`,
+      );
     }
   }
 
@@ -171,7 +194,10 @@ export class ConvTranspose2d extends Module<[Tensor, (readonly number[])?]> {
     this.dilation = pair(L, 'dilation', opts.dilation ?? 1, 1);
     const dtype = opts.dtype ?? 'float32';
     const [kh, kw] = this.kernelSize;
-    this.registerParameter('weight', new Parameter(Tensor.empty([inChannels, outChannels / this.groups, kh, kw], dtype)));
+    this.registerParameter(
+      'weight',
+      new Parameter(Tensor.empty([inChannels, outChannels / this.groups, kh, kw], dtype)),
+    );
     this.registerParameter('bias', opts.bias === false ? null : new Parameter(Tensor.empty([outChannels], dtype)));
     noGrad(() => this.resetParameters(opts.generator));
   }
@@ -183,14 +209,17 @@ export class ConvTranspose2d extends Module<[Tensor, (readonly number[])?]> {
   /** The output padding that makes the output spatial size equal `outputSize`. */
   private outputPaddingFor(x: Tensor, outputSize: readonly number[]): [number, number] {
     const size = outputSize.length > 2 ? outputSize.slice(-2) : outputSize;
-    if (size.length !== 2) throw new Error(`ConvTranspose2d: outputSize must have 2 (or 4) elements, got ${formatShape(outputSize)}`);
+    if (size.length !== 2)
+      throw new Error(`ConvTranspose2d: outputSize must have 2 (or 4) elements, got ${formatShape(outputSize)}`);
     const out: [number, number] = [0, 0];
     for (let d = 0; d < 2; d++) {
       const inSize = x.shape[x.shape.length - 2 + d];
       const min = (inSize - 1) * this.stride[d] - 2 * this.padding[d] + this.dilation[d] * (this.kernelSize[d] - 1) + 1;
       const max = min + this.stride[d] - 1;
       if (size[d] < min || size[d] > max) {
-        throw new Error(`ConvTranspose2d: requested an output size of ${formatShape(size)}, but valid sizes range from [${min}..${max}] in dim ${d} (for an input of ${formatShape(x.shape)})`);
+        throw new Error(
+          `ConvTranspose2d: requested an output size of ${formatShape(size)}, but valid sizes range from [${min}..${max}] in dim ${d} (for an input of ${formatShape(x.shape)})`,
+        );
       }
       out[d] = size[d] - min;
     }
@@ -200,7 +229,11 @@ export class ConvTranspose2d extends Module<[Tensor, (readonly number[])?]> {
   forward(x: Tensor, outputSize?: readonly number[]): Tensor {
     const outputPadding = outputSize ? this.outputPaddingFor(x, outputSize) : this.outputPadding;
     return convTranspose2d(x, this.weight, this.bias, {
-      stride: this.stride, padding: this.padding, outputPadding, groups: this.groups, dilation: this.dilation,
+      stride: this.stride,
+      padding: this.padding,
+      outputPadding,
+      groups: this.groups,
+      dilation: this.dilation,
     });
   }
 
@@ -208,7 +241,8 @@ export class ConvTranspose2d extends Module<[Tensor, (readonly number[])?]> {
     let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${pyInts(this.kernelSize)}, stride=${pyInts(this.stride)}`;
     if (this.padding[0] !== 0 || this.padding[1] !== 0) s += `, padding=${pyInts(this.padding)}`;
     if (this.dilation[0] !== 1 || this.dilation[1] !== 1) s += `, dilation=${pyInts(this.dilation)}`;
-    if (this.outputPadding[0] !== 0 || this.outputPadding[1] !== 0) s += `, output_padding=${pyInts(this.outputPadding)}`;
+    if (this.outputPadding[0] !== 0 || this.outputPadding[1] !== 0)
+      s += `, output_padding=${pyInts(this.outputPadding)}`;
     if (this.groups !== 1) s += `, groups=${this.groups}`;
     if (this.bias === null) s += ', bias=False';
     return s;

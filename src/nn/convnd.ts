@@ -6,7 +6,13 @@
 import { noGrad } from '../autograd/grad-mode.js';
 import type { ConvPaddingMode } from '../ops/conv.js';
 import {
-  conv1d, conv3d, convTranspose1d, convTranspose3d, tupleN, type IntSingle, type IntTriple,
+  conv1d,
+  conv3d,
+  convTranspose1d,
+  convTranspose3d,
+  tupleN,
+  type IntSingle,
+  type IntTriple,
 } from '../ops/convnd.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -55,24 +61,38 @@ abstract class ConvNdBase<In extends unknown[] = [Tensor]> extends Module<In> {
   declare bias: Parameter | null;
 
   protected constructor(
-    protected readonly layer: string, protected readonly dims: number, inChannels: number, outChannels: number,
-    kernelSize: number | readonly number[], opts: FactoryOptions & { stride?: number | readonly number[]; dilation?: number | readonly number[]; groups?: number; bias?: boolean },
+    protected readonly layer: string,
+    protected readonly dims: number,
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number | readonly number[],
+    opts: FactoryOptions & {
+      stride?: number | readonly number[];
+      dilation?: number | readonly number[];
+      groups?: number;
+      bias?: boolean;
+    },
     transposed: boolean,
   ) {
     super();
     checkSize(layer, 'in_channels', inChannels);
     checkSize(layer, 'out_channels', outChannels);
     this.groups = opts.groups ?? 1;
-    if (!Number.isInteger(this.groups) || this.groups < 1) throw new Error(`${layer}: groups must be a positive integer, got ${this.groups}`);
-    if (inChannels % this.groups !== 0) throw new Error(`${layer}: in_channels (${inChannels}) must be divisible by groups (${this.groups})`);
-    if (outChannels % this.groups !== 0) throw new Error(`${layer}: out_channels (${outChannels}) must be divisible by groups (${this.groups})`);
+    if (!Number.isInteger(this.groups) || this.groups < 1)
+      throw new Error(`${layer}: groups must be a positive integer, got ${this.groups}`);
+    if (inChannels % this.groups !== 0)
+      throw new Error(`${layer}: in_channels (${inChannels}) must be divisible by groups (${this.groups})`);
+    if (outChannels % this.groups !== 0)
+      throw new Error(`${layer}: out_channels (${outChannels}) must be divisible by groups (${this.groups})`);
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.kernelSize = tupleN(layer, 'kernel_size', kernelSize, dims, 1);
     this.stride = tupleN(layer, 'stride', opts.stride ?? 1, dims, 1);
     this.dilation = tupleN(layer, 'dilation', opts.dilation ?? 1, dims, 1);
     const dtype = opts.dtype ?? 'float32';
-    const wShape = transposed ? [inChannels, outChannels / this.groups, ...this.kernelSize] : [outChannels, inChannels / this.groups, ...this.kernelSize];
+    const wShape = transposed
+      ? [inChannels, outChannels / this.groups, ...this.kernelSize]
+      : [outChannels, inChannels / this.groups, ...this.kernelSize];
     this.registerParameter('weight', new Parameter(Tensor.empty(wShape, dtype)));
     this.registerParameter('bias', opts.bias === false ? null : new Parameter(Tensor.empty([outChannels], dtype)));
     noGrad(() => this.resetParameters(opts.generator));
@@ -86,9 +106,14 @@ abstract class ConvNdBase<In extends unknown[] = [Tensor]> extends Module<In> {
   protected checkChannels(x: Tensor): void {
     const rank = x.shape.length;
     const c = rank === this.dims + 2 ? x.shape[1] : rank === this.dims + 1 ? x.shape[0] : -1;
-    if (c < 0) throw new Error(`${this.layer}: expected a ${this.dims + 2}-D (batched) or ${this.dims + 1}-D (unbatched) input, got shape ${formatShape(x.shape)}`);
+    if (c < 0)
+      throw new Error(
+        `${this.layer}: expected a ${this.dims + 2}-D (batched) or ${this.dims + 1}-D (unbatched) input, got shape ${formatShape(x.shape)}`,
+      );
     if (c !== this.inChannels) {
-      throw new Error(`${this.layer}: input ${formatShape(x.shape)} has ${c} channels but this layer expects ${this.inChannels} (weight ${formatShape(this.weight.shape)}, groups=${this.groups})`);
+      throw new Error(
+        `${this.layer}: input ${formatShape(x.shape)} has ${c} channels but this layer expects ${this.inChannels} (weight ${formatShape(this.weight.shape)}, groups=${this.groups})`,
+      );
     }
   }
 
@@ -105,26 +130,42 @@ abstract class ConvNd extends ConvNdBase {
   readonly padding: number[] | 'same' | 'valid';
   readonly paddingMode: ConvPaddingMode;
 
-  protected constructor(layer: string, dims: number, private readonly fn: Fn, inChannels: number, outChannels: number, kernelSize: number | readonly number[], opts: ConvNdLayerOptions<number | readonly number[]>) {
+  protected constructor(
+    layer: string,
+    dims: number,
+    private readonly fn: Fn,
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number | readonly number[],
+    opts: ConvNdLayerOptions<number | readonly number[]>,
+  ) {
     super(layer, dims, inChannels, outChannels, kernelSize, opts, false);
     const padding = opts.padding ?? 0;
     if (typeof padding === 'string') {
-      if (padding !== 'same' && padding !== 'valid') throw new Error(`${layer}: invalid padding string '${padding}', should be one of 'valid', 'same'`);
-      if (padding === 'same' && nonOne(this.stride)) throw new Error(`${layer}: padding='same' is not supported for strided convolutions`);
+      if (padding !== 'same' && padding !== 'valid')
+        throw new Error(`${layer}: invalid padding string '${padding}', should be one of 'valid', 'same'`);
+      if (padding === 'same' && nonOne(this.stride))
+        throw new Error(`${layer}: padding='same' is not supported for strided convolutions`);
       this.padding = padding;
     } else {
       this.padding = tupleN(layer, 'padding', padding, dims);
     }
     this.paddingMode = opts.paddingMode ?? 'zeros';
     if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
-      throw new Error(`${layer}: paddingMode must be one of 'zeros', 'reflect', 'replicate', 'circular', got '${this.paddingMode}'`);
+      throw new Error(
+        `${layer}: paddingMode must be one of 'zeros', 'reflect', 'replicate', 'circular', got '${this.paddingMode}'`,
+      );
     }
   }
 
   forward(x: Tensor): Tensor {
     this.checkChannels(x);
     return this.fn(x, this.weight, this.bias, {
-      stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, paddingMode: this.paddingMode,
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      groups: this.groups,
+      paddingMode: this.paddingMode,
     });
   }
 
@@ -159,7 +200,15 @@ abstract class ConvTransposeNd extends ConvNdBase<[Tensor, (readonly number[])?]
   readonly padding: number[];
   readonly outputPadding: number[];
 
-  protected constructor(layer: string, dims: number, private readonly fn: Fn, inChannels: number, outChannels: number, kernelSize: number | readonly number[], opts: ConvTransposeNdLayerOptions<number | readonly number[]>) {
+  protected constructor(
+    layer: string,
+    dims: number,
+    private readonly fn: Fn,
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number | readonly number[],
+    opts: ConvTransposeNdLayerOptions<number | readonly number[]>,
+  ) {
     super(layer, dims, inChannels, outChannels, kernelSize, opts, true);
     this.padding = tupleN(layer, 'padding', opts.padding ?? 0, dims);
     this.outputPadding = tupleN(layer, 'output_padding', opts.outputPadding ?? 0, dims);
@@ -169,13 +218,18 @@ abstract class ConvTransposeNd extends ConvNdBase<[Tensor, (readonly number[])?]
   private outputPaddingFor(x: Tensor, outputSize: readonly number[]): number[] {
     const dims = this.dims;
     const size = outputSize.length > dims ? outputSize.slice(-dims) : outputSize;
-    if (size.length !== dims) throw new Error(`${this.layer}: outputSize must have ${dims} (or ${dims + 2}) elements, got ${formatShape(outputSize)}`);
+    if (size.length !== dims)
+      throw new Error(
+        `${this.layer}: outputSize must have ${dims} (or ${dims + 2}) elements, got ${formatShape(outputSize)}`,
+      );
     return size.map((s, d) => {
       const inSize = x.shape[x.shape.length - dims + d];
       const min = (inSize - 1) * this.stride[d] - 2 * this.padding[d] + this.dilation[d] * (this.kernelSize[d] - 1) + 1;
       const max = min + this.stride[d] - 1;
       if (s < min || s > max) {
-        throw new Error(`${this.layer}: requested an output size of ${formatShape(size)}, but valid sizes range from [${min}..${max}] in dim ${d} (for an input of ${formatShape(x.shape)})`);
+        throw new Error(
+          `${this.layer}: requested an output size of ${formatShape(size)}, but valid sizes range from [${min}..${max}] in dim ${d} (for an input of ${formatShape(x.shape)})`,
+        );
       }
       return s - min;
     });
@@ -184,7 +238,13 @@ abstract class ConvTransposeNd extends ConvNdBase<[Tensor, (readonly number[])?]
   forward(x: Tensor, outputSize?: readonly number[]): Tensor {
     this.checkChannels(x);
     const outputPadding = outputSize ? this.outputPaddingFor(x, outputSize) : this.outputPadding;
-    return this.fn(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, outputPadding, groups: this.groups, dilation: this.dilation });
+    return this.fn(x, this.weight, this.bias, {
+      stride: this.stride,
+      padding: this.padding,
+      outputPadding,
+      groups: this.groups,
+      dilation: this.dilation,
+    });
   }
 
   override extraRepr(): string {

@@ -13,7 +13,10 @@ function checkP(layer: string, p: number): void {
 export class Dropout extends Module {
   readonly generator: Generator | undefined;
 
-  constructor(readonly p = 0.5, opts: { generator?: Generator } = {}) {
+  constructor(
+    readonly p = 0.5,
+    opts: { generator?: Generator } = {},
+  ) {
     super();
     checkP('Dropout', p);
     this.generator = opts.generator;
@@ -32,7 +35,10 @@ export class Dropout extends Module {
 export class Dropout2d extends Module {
   readonly generator: Generator | undefined;
 
-  constructor(readonly p = 0.5, opts: { generator?: Generator } = {}) {
+  constructor(
+    readonly p = 0.5,
+    opts: { generator?: Generator } = {},
+  ) {
     super();
     checkP('Dropout2d', p);
     this.generator = opts.generator;

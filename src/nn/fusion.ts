@@ -36,7 +36,13 @@ import { MaxPool2d } from './pooling.js';
 /** The kinds of fused computation, as counted by `fusionCounts`. */
 export type FusionKind = 'convBn' | 'convBnRelu' | 'convRelu' | 'convReluMaxPool' | 'residualReluInPlace';
 
-const counts: Record<FusionKind, number> = { convBn: 0, convBnRelu: 0, convRelu: 0, convReluMaxPool: 0, residualReluInPlace: 0 };
+const counts: Record<FusionKind, number> = {
+  convBn: 0,
+  convBnRelu: 0,
+  convRelu: 0,
+  convReluMaxPool: 0,
+  residualReluInPlace: 0,
+};
 
 /**
  * How many times each fused computation ran since the last `resetFusionCounts` (process-wide): shows whether a
@@ -58,23 +64,39 @@ function isExactly(m: object, cls: abstract new (...args: never[]) => object): b
 
 /** `m` is exactly a `cls` and calling its forward runs the class's computation (no hooks, no replaced forward). */
 function isPlain<T extends object>(m: unknown, cls: abstract new (...args: never[]) => T): m is T {
-  return m instanceof (cls as unknown as typeof Object) && isExactly(m as object, cls) && (m as unknown as AnyModule).isPlainForward();
+  return (
+    m instanceof (cls as unknown as typeof Object) &&
+    isExactly(m as object, cls) &&
+    (m as unknown as AnyModule).isPlainForward()
+  );
 }
 
 /** Whether conv → bn (→ act) may run as one folded convolution now. */
 export function canFoldConvBn(conv: AnyModule, bn: AnyModule, act: AnyModule | null): boolean {
-  return !isGradEnabled() && isPlain(conv, Conv2d) && conv.paddingMode === 'zeros' &&
-    isPlain(bn, BatchNorm2d) && !bn.training && bn.runningMean !== null && bn.runningVar !== null &&
-    (act === null || isPlain(act, ReLU));
+  return (
+    !isGradEnabled() &&
+    isPlain(conv, Conv2d) &&
+    conv.paddingMode === 'zeros' &&
+    isPlain(bn, BatchNorm2d) &&
+    !bn.training &&
+    bn.runningMean !== null &&
+    bn.runningVar !== null &&
+    (act === null || isPlain(act, ReLU))
+  );
 }
 
 /** γ/√(σ² + ε) and β − μ·scale (+ scale·conv bias), per channel, computed in float64, stored in the weight's dtype. */
 function foldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Tensor } {
   const c = bn.numFeatures;
-  const scale = Tensor.empty([c], conv.weight.dtype), shift = Tensor.empty([c], conv.weight.dtype);
-  const mean = bn.runningMean!.dataView(), variance = bn.runningVar!.dataView();
-  const gamma = bn.weight?.dataView(), beta = bn.bias?.dataView(), b = conv.bias?.dataView();
-  const so = scale.storage, ho = shift.storage;
+  const scale = Tensor.empty([c], conv.weight.dtype),
+    shift = Tensor.empty([c], conv.weight.dtype);
+  const mean = bn.runningMean!.dataView(),
+    variance = bn.runningVar!.dataView();
+  const gamma = bn.weight?.dataView(),
+    beta = bn.bias?.dataView(),
+    b = conv.bias?.dataView();
+  const so = scale.storage,
+    ho = shift.storage;
   for (let i = 0; i < c; i++) {
     const s = (gamma ? gamma[i] : 1) / Math.sqrt(variance[i] + bn.eps);
     so[i] = s;
@@ -93,7 +115,11 @@ export function foldedConvBnAct(conv: AnyModule, bn: AnyModule, act: AnyModule |
   const { scale, shift } = foldedAffine(c, bn as BatchNorm2d);
   counts[act ? 'convBnRelu' : 'convBn']++;
   return conv2dScaleShift(x, c.weight, scale, shift, {
-    stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups, activation: act ? 'relu' : 'none',
+    stride: c.stride,
+    padding: c.padding,
+    dilation: c.dilation,
+    groups: c.groups,
+    activation: act ? 'relu' : 'none',
   });
 }
 
@@ -113,8 +139,14 @@ export function convBnAct(conv: AnyModule, bn: AnyModule, act: AnyModule | null,
  * inference, nothing else holds it) and `relu` is a plain ReLU, both steps run in place on `out`.
  */
 export function residualRelu(out: Tensor, identity: Tensor, relu: AnyModule, outIsFresh: boolean): Tensor {
-  if (outIsFresh && !isGradEnabled() && isPlain(relu, ReLU) && out.isContiguous() &&
-    shapesEqual(out.shape, identity.shape) && out.dtype === identity.dtype) {
+  if (
+    outIsFresh &&
+    !isGradEnabled() &&
+    isPlain(relu, ReLU) &&
+    out.isContiguous() &&
+    shapesEqual(out.shape, identity.shape) &&
+    out.dtype === identity.dtype
+  ) {
     counts.residualReluInPlace++;
     return relu_(add_(out, identity));
   }
@@ -127,12 +159,18 @@ export function residualRelu(out: Tensor, identity: Tensor, relu: AnyModule, out
  * module may still end a fused run); `emit(i, y)`, if given, receives the output of every module whose output was
  * computed (the last of each fused run, and every module run on its own).
  */
-export function runChain(modules: readonly AnyModule[], x: unknown, observed: ((i: number) => boolean) | null = null,
-  emit: ((i: number, y: unknown) => void) | null = null): unknown {
+export function runChain(
+  modules: readonly AnyModule[],
+  x: unknown,
+  observed: ((i: number) => boolean) | null = null,
+  emit: ((i: number, y: unknown) => void) | null = null,
+): unknown {
   let y = x;
   const seen = (i: number) => observed !== null && observed(i);
   for (let i = 0; i < modules.length; i++) {
-    const m = modules[i], next = modules[i + 1], after = modules[i + 2];
+    const m = modules[i],
+      next = modules[i + 1],
+      after = modules[i + 2];
     if (next !== undefined && y instanceof Tensor && isPlain(m, Conv2d) && !seen(i)) {
       const withRelu = after !== undefined && !seen(i + 1) && isPlain(after, ReLU);
       // Conv2d → BatchNorm2d (→ ReLU) in inference: one convolution with the folded affine (and ReLU)
@@ -146,7 +184,13 @@ export function runChain(modules: readonly AnyModule[], x: unknown, observed: ((
       // Conv2d → ReLU (→ MaxPool2d): one convolution with a ReLU epilogue, and the pooling in the same op, which
       // never keeps or revisits the unpooled activation
       if (isPlain(next, ReLU)) {
-        if (after !== undefined && !seen(i + 1) && isPlain(after, MaxPool2d) && !after.returnIndices && y.shape.length === 4) {
+        if (
+          after !== undefined &&
+          !seen(i + 1) &&
+          isPlain(after, MaxPool2d) &&
+          !after.returnIndices &&
+          y.shape.length === 4
+        ) {
           y = m.convolveReluMaxPool(y, after);
           counts.convReluMaxPool++;
           i += 2;
@@ -187,14 +231,21 @@ const rules = new Map<ModuleClass<AnyModule>, FusionRule>();
  * pattern). The rule also applies to subclasses that override neither `forward` nor `rule.methods`. Registering a
  * class again replaces its rule (for models already fused, on the next `fuse`).
  */
-export function registerFusionRule<M extends AnyModule>(cls: abstract new (...args: never[]) => M, rule: FusionRule<M>): void {
+export function registerFusionRule<M extends AnyModule>(
+  cls: abstract new (...args: never[]) => M,
+  rule: FusionRule<M>,
+): void {
   rules.set(cls as ModuleClass<AnyModule>, rule as FusionRule);
 }
 
 /** The rule for `m`: that of its nearest registered ancestor class, unless `m`'s class overrides what it implements. */
 function ruleFor(m: AnyModule): FusionRule | null {
   const own = Object.getPrototypeOf(m) as Record<string, unknown>;
-  for (let proto = own; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as Record<string, unknown>) {
+  for (
+    let proto = own;
+    proto !== null && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto) as Record<string, unknown>
+  ) {
     const rule = rules.get(proto.constructor as ModuleClass<AnyModule>);
     if (!rule) continue;
     const names = ['forward', ...(rule.methods ?? [])];

@@ -10,9 +10,22 @@ import type { Tensor } from '../tensor/tensor.js';
 
 /** Nonlinearity names accepted by calculateGain (PyTorch's strings; camelCase spellings also accepted). */
 export type Nonlinearity =
-  | 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'conv_transpose1d' | 'conv_transpose2d' | 'conv_transpose3d'
-  | 'convTranspose1d' | 'convTranspose2d' | 'convTranspose3d'
-  | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'leakyRelu' | 'selu';
+  | 'linear'
+  | 'conv1d'
+  | 'conv2d'
+  | 'conv3d'
+  | 'conv_transpose1d'
+  | 'conv_transpose2d'
+  | 'conv_transpose3d'
+  | 'convTranspose1d'
+  | 'convTranspose2d'
+  | 'convTranspose3d'
+  | 'sigmoid'
+  | 'tanh'
+  | 'relu'
+  | 'leaky_relu'
+  | 'leakyRelu'
+  | 'selu';
 
 /** Fan mode of the Kaiming initialisers: preserve the variance of activations (fanIn) or of gradients (fanOut). */
 export type FanMode = 'fanIn' | 'fanOut' | 'fan_in' | 'fan_out';
@@ -23,18 +36,30 @@ export type FanMode = 'fanIn' | 'fanOut' | 'fan_in' | 'fan_out';
  */
 export function calculateGain(nonlinearity: Nonlinearity, param: number | null = null): number {
   switch (nonlinearity) {
-    case 'linear': case 'conv1d': case 'conv2d': case 'conv3d': case 'sigmoid':
-    case 'conv_transpose1d': case 'conv_transpose2d': case 'conv_transpose3d':
-    case 'convTranspose1d': case 'convTranspose2d': case 'convTranspose3d':
+    case 'linear':
+    case 'conv1d':
+    case 'conv2d':
+    case 'conv3d':
+    case 'sigmoid':
+    case 'conv_transpose1d':
+    case 'conv_transpose2d':
+    case 'conv_transpose3d':
+    case 'convTranspose1d':
+    case 'convTranspose2d':
+    case 'convTranspose3d':
       return 1;
-    case 'tanh': return 5 / 3;
-    case 'relu': return Math.SQRT2;
-    case 'leaky_relu': case 'leakyRelu': {
+    case 'tanh':
+      return 5 / 3;
+    case 'relu':
+      return Math.SQRT2;
+    case 'leaky_relu':
+    case 'leakyRelu': {
       const slope = param ?? 0.01;
       if (!Number.isFinite(slope)) throw new Error(`calculateGain: negative_slope ${param} is not a valid number`);
       return Math.sqrt(2 / (1 + slope * slope));
     }
-    case 'selu': return 3 / 4;
+    case 'selu':
+      return 3 / 4;
     default:
       throw new Error(`calculateGain: unsupported nonlinearity '${String(nonlinearity)}'`);
   }
@@ -43,7 +68,9 @@ export function calculateGain(nonlinearity: Nonlinearity, param: number | null =
 /** fan_in = size(1)·receptive field, fan_out = size(0)·receptive field (PyTorch's convention, ≥ 2 dims). */
 export function calculateFanInAndFanOut(t: Tensor): { fanIn: number; fanOut: number } {
   if (t.shape.length < 2) {
-    throw new Error(`init: fan in and fan out can not be computed for a tensor with fewer than 2 dimensions, got shape ${formatShape(t.shape)}`);
+    throw new Error(
+      `init: fan in and fan out can not be computed for a tensor with fewer than 2 dimensions, got shape ${formatShape(t.shape)}`,
+    );
   }
   let receptive = 1;
   for (let i = 2; i < t.shape.length; i++) receptive *= t.shape[i];
@@ -85,7 +112,14 @@ export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = def
 }
 
 /** N(mean, std²) truncated to [a, b] (absolute bounds, as PyTorch), by rejection so the law is exact. */
-export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2, generator: Generator = defaultGenerator): Tensor {
+export function truncNormal_(
+  t: Tensor,
+  mean = 0,
+  std = 1,
+  a = -2,
+  b = 2,
+  generator: Generator = defaultGenerator,
+): Tensor {
   if (!(a < b)) throw new Error(`truncNormal_: lower bound a (${a}) must be less than upper bound b (${b})`);
   const lo = (a - mean) / std;
   const hi = (b - mean) / std;
@@ -143,10 +177,12 @@ export interface KaimingOptions {
 
 function kaimingStd(op: string, t: Tensor, opts: KaimingOptions): number {
   const mode = opts.mode ?? 'fanIn';
-  if (!['fanIn', 'fanOut', 'fan_in', 'fan_out'].includes(mode)) throw new Error(`${op}: mode must be 'fanIn' or 'fanOut', got '${mode}'`);
+  if (!['fanIn', 'fanOut', 'fan_in', 'fan_out'].includes(mode))
+    throw new Error(`${op}: mode must be 'fanIn' or 'fanOut', got '${mode}'`);
   const { fanIn, fanOut } = calculateFanInAndFanOut(t);
   const fan = mode === 'fanIn' || mode === 'fan_in' ? fanIn : fanOut;
-  if (fan === 0) throw new Error(`${op}: initializing a zero-element tensor is a no-op (shape ${formatShape(t.shape)})`);
+  if (fan === 0)
+    throw new Error(`${op}: initializing a zero-element tensor is a no-op (shape ${formatShape(t.shape)})`);
   return calculateGain(opts.nonlinearity ?? 'leaky_relu', opts.a ?? 0) / Math.sqrt(fan);
 }
 

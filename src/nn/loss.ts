@@ -1,7 +1,14 @@
 /** Loss modules around the functional losses, and Flooding. */
 import { abs, add, sub } from '../ops/elementwise.js';
 import {
-  binaryCrossEntropy, binaryCrossEntropyWithLogits, crossEntropy, l1Loss, mseLoss, nllLoss, smoothL1Loss, type Reduction,
+  binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
+  crossEntropy,
+  l1Loss,
+  mseLoss,
+  nllLoss,
+  smoothL1Loss,
+  type Reduction,
 } from '../ops/loss.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Module, type AnyModule } from './module.js';
@@ -11,7 +18,8 @@ import { pyFloat } from './repr.js';
 export type LossModule = Module<[Tensor, Tensor], Tensor>;
 
 function checkReduction(layer: string, r: Reduction): Reduction {
-  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new Error(`${layer}: reduction must be 'mean', 'sum' or 'none', got '${String(r)}'`);
+  if (r !== 'mean' && r !== 'sum' && r !== 'none')
+    throw new Error(`${layer}: reduction must be 'mean', 'sum' or 'none', got '${String(r)}'`);
   return r;
 }
 
@@ -38,7 +46,12 @@ export class CrossEntropyLoss extends Module<[Tensor, Tensor]> {
   }
 
   forward(input: Tensor, target: Tensor): Tensor {
-    return crossEntropy(input, target, { weight: this.weight, ignoreIndex: this.ignoreIndex, reduction: this.reduction, labelSmoothing: this.labelSmoothing });
+    return crossEntropy(input, target, {
+      weight: this.weight,
+      ignoreIndex: this.ignoreIndex,
+      reduction: this.reduction,
+      labelSmoothing: this.labelSmoothing,
+    });
   }
 }
 
@@ -90,7 +103,11 @@ export class BCEWithLogitsLoss extends Module<[Tensor, Tensor]> {
   }
 
   forward(input: Tensor, target: Tensor): Tensor {
-    return binaryCrossEntropyWithLogits(input, target, { weight: this.weight, posWeight: this.posWeight, reduction: this.reduction });
+    return binaryCrossEntropyWithLogits(input, target, {
+      weight: this.weight,
+      posWeight: this.posWeight,
+      reduction: this.reduction,
+    });
   }
 }
 
@@ -152,7 +169,10 @@ export function flooding(loss: Tensor, b: number): Tensor {
 export class Flooding extends Module<[Tensor, Tensor?]> {
   declare loss: AnyModule | null;
 
-  constructor(loss: LossModule | null, readonly b: number) {
+  constructor(
+    loss: LossModule | null,
+    readonly b: number,
+  ) {
     super();
     if (!(b >= 0)) throw new Error(`Flooding: the flood level b must be ≥ 0, got ${b}`);
     this.registerModule('loss', loss);
@@ -161,13 +181,18 @@ export class Flooding extends Module<[Tensor, Tensor?]> {
   forward(inputOrLoss: Tensor, target?: Tensor): Tensor {
     let loss: Tensor;
     if (target !== undefined) {
-      if (!this.loss) throw new Error('Flooding: got (input, target) but no loss module; construct with a loss module or pass a loss tensor');
+      if (!this.loss)
+        throw new Error(
+          'Flooding: got (input, target) but no loss module; construct with a loss module or pass a loss tensor',
+        );
       loss = this.loss.forward(inputOrLoss, target) as Tensor;
     } else {
       loss = inputOrLoss;
     }
     if (!(loss instanceof Tensor) || loss.numel() !== 1) {
-      throw new Error(`Flooding: expects a scalar loss (use reduction 'mean' or 'sum'), got shape [${loss.shape.join(', ')}]`);
+      throw new Error(
+        `Flooding: expects a scalar loss (use reduction 'mean' or 'sum'), got shape [${loss.shape.join(', ')}]`,
+      );
     }
     return flooding(loss, this.b);
   }

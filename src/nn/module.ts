@@ -39,9 +39,13 @@ type StoredHook = (module: AnyModule, inputs: unknown[], output: unknown) => unk
 
 /** Runs before forward with the module and its arguments; returning an array replaces the arguments. */
 // Declared through a method so hook types are bivariant, which lets every Module<In, Out> widen to AnyModule.
-export type ForwardPreHook<In extends unknown[] = unknown[]> = { hook(module: AnyModule, inputs: In): In | void }['hook'];
+export type ForwardPreHook<In extends unknown[] = unknown[]> = {
+  hook(module: AnyModule, inputs: In): In | void;
+}['hook'];
 /** Runs after forward with the module, its arguments and its output; returning a value replaces the output. */
-export type ForwardHook<In extends unknown[] = unknown[], Out = unknown> = { hook(module: AnyModule, inputs: In, output: Out): Out | void }['hook'];
+export type ForwardHook<In extends unknown[] = unknown[], Out = unknown> = {
+  hook(module: AnyModule, inputs: In, output: Out): Out | void;
+}['hook'];
 
 /** Removes a hook; calling it twice is harmless. Also callable as `handle.remove()` (PyTorch's handle). */
 export interface RemovableHandle {
@@ -113,7 +117,16 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   abstract forward(...args: In): Out;
 
   constructor() {
-    for (const key of ['training', '_parameters', '_buffers', '_nonPersistent', '_modules', '_preHooks', '_hooks', '_plannedForward']) {
+    for (const key of [
+      'training',
+      '_parameters',
+      '_buffers',
+      '_nonPersistent',
+      '_modules',
+      '_preHooks',
+      '_hooks',
+      '_plannedForward',
+    ]) {
       // Field initialisers have run; hide bookkeeping from discovery and from console.log.
       const d = Object.getOwnPropertyDescriptor(this, key);
       if (d) Object.defineProperty(this, key, { ...d, enumerable: false });
@@ -183,9 +196,14 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   private checkName(kind: string, name: string, own: Map<string, unknown>): void {
     if (typeof name !== 'string' || name.length === 0) throw new Error(`${kind}: name must be a non-empty string`);
     if (name.includes('.')) throw new Error(`${kind}: name can't contain ".", got '${name}'`);
-    const maps: [string, Map<string, unknown>][] = [['parameter', this._parameters], ['buffer', this._buffers], ['module', this._modules]];
+    const maps: [string, Map<string, unknown>][] = [
+      ['parameter', this._parameters],
+      ['buffer', this._buffers],
+      ['module', this._modules],
+    ];
     for (const [what, m] of maps) {
-      if (m !== own && m.has(name)) throw new Error(`${kind}: '${name}' is already registered as a ${what} of ${this.getName()}`);
+      if (m !== own && m.has(name))
+        throw new Error(`${kind}: '${name}' is already registered as a ${what} of ${this.getName()}`);
     }
   }
 
@@ -208,7 +226,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const accept = (v: unknown): Parameter | null => {
       if (v === null || v === undefined) return null;
       if (v instanceof Parameter) return v;
-      throw new TypeError(`cannot assign ${describe(v)} as parameter '${name}' of ${this.getName()} (nn.Parameter or null expected)`);
+      throw new TypeError(
+        `cannot assign ${describe(v)} as parameter '${name}' of ${this.getName()} (nn.Parameter or null expected)`,
+      );
     };
     this._parameters.set(name, accept(param));
     this.defineSlot(name, this._parameters, accept);
@@ -224,7 +244,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const accept = (v: unknown): Tensor | null => {
       if (v === null || v === undefined) return null;
       if (v instanceof Tensor) return v;
-      throw new TypeError(`cannot assign ${describe(v)} as buffer '${name}' of ${this.getName()} (Tensor or null expected)`);
+      throw new TypeError(
+        `cannot assign ${describe(v)} as buffer '${name}' of ${this.getName()} (Tensor or null expected)`,
+      );
     };
     this._buffers.set(name, accept(tensor));
     if (persistent) this._nonPersistent.delete(name);
@@ -239,7 +261,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const accept = (v: unknown): AnyModule | null => {
       if (v === null || v === undefined) return null;
       if (v instanceof Module) return v;
-      throw new TypeError(`cannot assign ${describe(v)} as child module '${name}' of ${this.getName()} (nn.Module or null expected)`);
+      throw new TypeError(
+        `cannot assign ${describe(v)} as child module '${name}' of ${this.getName()} (nn.Module or null expected)`,
+      );
     };
     this._modules.set(name, accept(module));
     this.defineSlot(name, this._modules, accept);
@@ -465,13 +489,17 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         continue;
       }
       if (!shapesEqual(src.shape, t.shape)) {
-        mismatches.push(`size mismatch for ${k}: copying a param with shape ${formatShape(src.shape)} from checkpoint, the shape in current model is ${formatShape(t.shape)}.`);
+        mismatches.push(
+          `size mismatch for ${k}: copying a param with shape ${formatShape(src.shape)} from checkpoint, the shape in current model is ${formatShape(t.shape)}.`,
+        );
       }
     }
     const unexpectedKeys = Object.keys(stateDict).filter((k) => !expectedKeys.has(k));
     const errors: string[] = [];
-    if (strict && unexpectedKeys.length > 0) errors.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
-    if (strict && missingKeys.length > 0) errors.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
+    if (strict && unexpectedKeys.length > 0)
+      errors.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
+    if (strict && missingKeys.length > 0)
+      errors.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
     errors.push(...mismatches);
     if (errors.length > 0) {
       throw new Error(`Error(s) in loading state_dict for ${this.getName()}:\n\t${errors.join('\n\t')}`);

@@ -111,7 +111,11 @@ abstract class BatchNormLayer extends BatchNormBase {
     const useBatchStats = this.training || (this.runningMean === null && this.runningVar === null);
     const track = !this.training || this.trackRunningStats;
     return batchNorm(x, track ? this.runningMean : null, track ? this.runningVar : null, {
-      weight: this.weight, bias: this.bias, training: useBatchStats, momentum: factor, eps: this.eps,
+      weight: this.weight,
+      bias: this.bias,
+      training: useBatchStats,
+      momentum: factor,
+      eps: this.eps,
     });
   }
 }
@@ -119,21 +123,26 @@ abstract class BatchNormLayer extends BatchNormBase {
 /** Batch norm over [N, C] or [N, C, L]. */
 export class BatchNorm1d extends BatchNormLayer {
   protected checkInput(x: Tensor): void {
-    if (x.shape.length !== 2 && x.shape.length !== 3) throw new Error(`BatchNorm1d: expected 2D or 3D input (got ${x.shape.length}D input, shape ${formatShape(x.shape)})`);
+    if (x.shape.length !== 2 && x.shape.length !== 3)
+      throw new Error(
+        `BatchNorm1d: expected 2D or 3D input (got ${x.shape.length}D input, shape ${formatShape(x.shape)})`,
+      );
   }
 }
 
 /** Batch norm over [N, C, H, W]. */
 export class BatchNorm2d extends BatchNormLayer {
   protected checkInput(x: Tensor): void {
-    if (x.shape.length !== 4) throw new Error(`BatchNorm2d: expected 4D input (got ${x.shape.length}D input, shape ${formatShape(x.shape)})`);
+    if (x.shape.length !== 4)
+      throw new Error(`BatchNorm2d: expected 4D input (got ${x.shape.length}D input, shape ${formatShape(x.shape)})`);
   }
 }
 
 /** Batch norm over [N, C, D, H, W] (volumes, video clips). */
 export class BatchNorm3d extends BatchNormLayer {
   protected checkInput(x: Tensor): void {
-    if (x.shape.length !== 5) throw new Error(`BatchNorm3d: expected 5D input (got ${x.shape.length}D input, shape ${formatShape(x.shape)})`);
+    if (x.shape.length !== 5)
+      throw new Error(`BatchNorm3d: expected 5D input (got ${x.shape.length}D input, shape ${formatShape(x.shape)})`);
   }
 }
 
@@ -142,14 +151,20 @@ export class BatchNorm3d extends BatchNormLayer {
  * statistics.
  */
 abstract class InstanceNormNd extends BatchNormBase {
-  constructor(private readonly dims: number, numFeatures: number, opts: NormLayerOptions = {}) {
+  constructor(
+    private readonly dims: number,
+    numFeatures: number,
+    opts: NormLayerOptions = {},
+  ) {
     super(numFeatures, opts, { affine: false, trackRunningStats: false });
   }
 
   protected checkInput(x: Tensor): void {
     const r = x.shape.length;
     if (r !== this.dims + 1 && r !== this.dims + 2) {
-      throw new Error(`${this.constructor.name}: expected ${this.dims + 1}D or ${this.dims + 2}D input (got ${r}D input, shape ${formatShape(x.shape)})`);
+      throw new Error(
+        `${this.constructor.name}: expected ${this.dims + 1}D or ${this.dims + 2}D input (got ${r}D input, shape ${formatShape(x.shape)})`,
+      );
     }
   }
 
@@ -157,11 +172,18 @@ abstract class InstanceNormNd extends BatchNormBase {
     this.checkInput(x);
     if (x.shape.length === this.dims + 1) return this.forward(x.unsqueeze(0)).squeeze(0);
     if (x.shape[1] !== this.numFeatures && this.affine) {
-      throw new Error(`${this.constructor.name}: expected input with ${this.numFeatures} channels, got shape ${formatShape(x.shape)}`);
+      throw new Error(
+        `${this.constructor.name}: expected input with ${this.numFeatures} channels, got shape ${formatShape(x.shape)}`,
+      );
     }
     return instanceNorm(x, {
-      runningMean: this.runningMean, runningVar: this.runningVar, weight: this.weight, bias: this.bias,
-      useInputStats: this.training || !this.trackRunningStats, momentum: this.momentum ?? 0.1, eps: this.eps,
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      weight: this.weight,
+      bias: this.bias,
+      useInputStats: this.training || !this.trackRunningStats,
+      momentum: this.momentum ?? 0.1,
+      eps: this.eps,
     });
   }
 }
@@ -201,15 +223,23 @@ export class GroupNorm extends Module {
   declare weight: Parameter | null;
   declare bias: Parameter | null;
 
-  constructor(readonly numGroups: number, readonly numChannels: number, opts: GroupNormLayerOptions = {}) {
+  constructor(
+    readonly numGroups: number,
+    readonly numChannels: number,
+    opts: GroupNormLayerOptions = {},
+  ) {
     super();
     checkSize('GroupNorm', 'num_groups', numGroups);
     checkSize('GroupNorm', 'num_channels', numChannels);
-    if (numChannels % numGroups !== 0) throw new Error(`GroupNorm: num_channels (${numChannels}) must be divisible by num_groups (${numGroups})`);
+    if (numChannels % numGroups !== 0)
+      throw new Error(`GroupNorm: num_channels (${numChannels}) must be divisible by num_groups (${numGroups})`);
     this.eps = opts.eps ?? 1e-5;
     this.affine = opts.affine ?? true;
     const dtype = opts.dtype ?? 'float32';
-    this.registerParameter('weight', this.affine ? ones_(new Parameter(Tensor.empty([numChannels], dtype))) as Parameter : null);
+    this.registerParameter(
+      'weight',
+      this.affine ? (ones_(new Parameter(Tensor.empty([numChannels], dtype))) as Parameter) : null,
+    );
     this.registerParameter('bias', this.affine ? new Parameter(Tensor.empty([numChannels], dtype)) : null);
   }
 
@@ -243,8 +273,14 @@ export class LayerNorm extends Module {
     this.eps = opts.eps ?? 1e-5;
     this.elementwiseAffine = opts.elementwiseAffine ?? true;
     const dtype = opts.dtype ?? 'float32';
-    this.registerParameter('weight', this.elementwiseAffine ? ones_(new Parameter(Tensor.empty(this.normalizedShape, dtype))) as Parameter : null);
-    this.registerParameter('bias', this.elementwiseAffine ? new Parameter(Tensor.empty(this.normalizedShape, dtype)) : null);
+    this.registerParameter(
+      'weight',
+      this.elementwiseAffine ? (ones_(new Parameter(Tensor.empty(this.normalizedShape, dtype))) as Parameter) : null,
+    );
+    this.registerParameter(
+      'bias',
+      this.elementwiseAffine ? new Parameter(Tensor.empty(this.normalizedShape, dtype)) : null,
+    );
   }
 
   forward(x: Tensor): Tensor {
@@ -262,7 +298,10 @@ export class LocalResponseNorm extends Module {
   readonly beta: number;
   readonly k: number;
 
-  constructor(readonly size: number, opts: { alpha?: number; beta?: number; k?: number } = {}) {
+  constructor(
+    readonly size: number,
+    opts: { alpha?: number; beta?: number; k?: number } = {},
+  ) {
     super();
     checkSize('LocalResponseNorm', 'size', size);
     this.alpha = opts.alpha ?? 1e-4;

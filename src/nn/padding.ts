@@ -13,7 +13,9 @@ export type Padding2d = number | readonly [number, number, number, number];
 function quad(op: string, p: Padding2d): [number, number, number, number] {
   const q = typeof p === 'number' ? [p, p, p, p] : [...p];
   if (q.length !== 4 || !q.every((v) => Number.isInteger(v))) {
-    throw new Error(`${op}: padding must be an integer or [left, right, top, bottom] integers, got ${JSON.stringify(p)}`);
+    throw new Error(
+      `${op}: padding must be an integer or [left, right, top, bottom] integers, got ${JSON.stringify(p)}`,
+    );
   }
   return q as [number, number, number, number];
 }
@@ -21,14 +23,20 @@ function quad(op: string, p: Padding2d): [number, number, number, number] {
 abstract class Pad2dBase extends Module {
   readonly padding: [number, number, number, number];
 
-  constructor(padding: Padding2d, private readonly mode: PadMode, private readonly value = 0) {
+  constructor(
+    padding: Padding2d,
+    private readonly mode: PadMode,
+    private readonly value = 0,
+  ) {
     super();
     this.padding = quad(this.constructor.name, padding);
   }
 
   forward(x: Tensor): Tensor {
     if (x.shape.length !== 3 && x.shape.length !== 4) {
-      throw new Error(`${this.constructor.name}: expected a 3D [C, H, W] or 4D [N, C, H, W] input, got shape [${x.shape.join(', ')}]`);
+      throw new Error(
+        `${this.constructor.name}: expected a 3D [C, H, W] or 4D [N, C, H, W] input, got shape [${x.shape.join(', ')}]`,
+      );
     }
     return pad(x, this.padding, { mode: this.mode, value: this.value });
   }

@@ -7,7 +7,8 @@ import { Module } from './module.js';
 export class PixelShuffle extends Module {
   constructor(readonly upscaleFactor: number) {
     super();
-    if (!Number.isInteger(upscaleFactor) || upscaleFactor < 1) throw new Error(`PixelShuffle: upscaleFactor must be a positive integer, got ${upscaleFactor}`);
+    if (!Number.isInteger(upscaleFactor) || upscaleFactor < 1)
+      throw new Error(`PixelShuffle: upscaleFactor must be a positive integer, got ${upscaleFactor}`);
   }
 
   forward(x: Tensor): Tensor {
@@ -23,7 +24,8 @@ export class PixelShuffle extends Module {
 export class PixelUnshuffle extends Module {
   constructor(readonly downscaleFactor: number) {
     super();
-    if (!Number.isInteger(downscaleFactor) || downscaleFactor < 1) throw new Error(`PixelUnshuffle: downscaleFactor must be a positive integer, got ${downscaleFactor}`);
+    if (!Number.isInteger(downscaleFactor) || downscaleFactor < 1)
+      throw new Error(`PixelUnshuffle: downscaleFactor must be a positive integer, got ${downscaleFactor}`);
   }
 
   forward(x: Tensor): Tensor {

@@ -1,5 +1,12 @@
 /** Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d. */
-import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, maxPool2d, maxUnpool2d, type AdaptiveSize } from '../ops/pool.js';
+import {
+  adaptiveAvgPool2d,
+  adaptiveMaxPool2d,
+  avgPool2d,
+  maxPool2d,
+  maxUnpool2d,
+  type AdaptiveSize,
+} from '../ops/pool.js';
 import type { IntPair } from '../ops/conv.js';
 import { pair } from '../ops/util.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -39,7 +46,9 @@ export class MaxPool2d<R extends boolean = false> extends Module<[Tensor], R ext
 
   forward(x: Tensor): R extends true ? [Tensor, Tensor] : Tensor {
     const o = { stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode };
-    const out = this.returnIndices ? maxPool2d(x, this.kernelSize, { ...o, returnIndices: true }) : maxPool2d(x, this.kernelSize, o);
+    const out = this.returnIndices
+      ? maxPool2d(x, this.kernelSize, { ...o, returnIndices: true })
+      : maxPool2d(x, this.kernelSize, o);
     return out as R extends true ? [Tensor, Tensor] : Tensor;
   }
 
@@ -80,7 +89,10 @@ export class AvgPool2d extends Module {
 
   forward(x: Tensor): Tensor {
     return avgPool2d(x, this.kernelSize, {
-      stride: this.stride, padding: this.padding, ceilMode: this.ceilMode, countIncludePad: this.countIncludePad,
+      stride: this.stride,
+      padding: this.padding,
+      ceilMode: this.ceilMode,
+      countIncludePad: this.countIncludePad,
       divisorOverride: this.divisorOverride,
     });
   }
@@ -110,16 +122,24 @@ export class AdaptiveAvgPool2d extends Module {
 }
 
 /** Max pooling to a fixed output size; `returnIndices` as MaxPool2d. */
-export class AdaptiveMaxPool2d<R extends boolean = false> extends Module<[Tensor], R extends true ? [Tensor, Tensor] : Tensor> {
+export class AdaptiveMaxPool2d<R extends boolean = false> extends Module<
+  [Tensor],
+  R extends true ? [Tensor, Tensor] : Tensor
+> {
   readonly returnIndices: boolean;
 
-  constructor(readonly outputSize: AdaptiveSize, opts: { returnIndices?: R } = {}) {
+  constructor(
+    readonly outputSize: AdaptiveSize,
+    opts: { returnIndices?: R } = {},
+  ) {
     super();
     this.returnIndices = opts.returnIndices ?? false;
   }
 
   forward(x: Tensor): R extends true ? [Tensor, Tensor] : Tensor {
-    const out = this.returnIndices ? adaptiveMaxPool2d(x, this.outputSize, { returnIndices: true }) : adaptiveMaxPool2d(x, this.outputSize);
+    const out = this.returnIndices
+      ? adaptiveMaxPool2d(x, this.outputSize, { returnIndices: true })
+      : adaptiveMaxPool2d(x, this.outputSize);
     return out as R extends true ? [Tensor, Tensor] : Tensor;
   }
 

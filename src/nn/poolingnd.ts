@@ -5,8 +5,17 @@
 import type { IntSingle, IntTriple } from '../ops/convnd.js';
 import type { MaxPoolNdOptions } from '../ops/poolnd.js';
 import {
-  adaptiveAvgPool1d, adaptiveAvgPool3d, adaptiveMaxPool1d, adaptiveMaxPool3d, avgPool1d, avgPool3d, maxPool1d, maxPool3d,
-  maxUnpool1d, maxUnpool3d, type AdaptiveSize3d,
+  adaptiveAvgPool1d,
+  adaptiveAvgPool3d,
+  adaptiveMaxPool1d,
+  adaptiveMaxPool3d,
+  avgPool1d,
+  avgPool3d,
+  maxPool1d,
+  maxPool3d,
+  maxUnpool1d,
+  maxUnpool3d,
+  type AdaptiveSize3d,
 } from '../ops/poolnd.js';
 import { tupleN } from '../ops/convnd.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -28,14 +37,22 @@ export interface MaxPoolNdLayerOptions<T, R extends boolean = boolean> {
 export type MaxPoolOutput<R extends boolean> = R extends true ? [Tensor, Tensor] : Tensor;
 
 /** The 1-D and 3-D max-pooling layers differ only in their tuple type, rank and functional op. */
-abstract class MaxPoolNd<T extends IntSingle | IntTriple, R extends boolean> extends Module<[Tensor], MaxPoolOutput<R>> {
+abstract class MaxPoolNd<T extends IntSingle | IntTriple, R extends boolean> extends Module<
+  [Tensor],
+  MaxPoolOutput<R>
+> {
   readonly stride: T;
   readonly padding: T;
   readonly dilation: T;
   readonly returnIndices: boolean;
   readonly ceilMode: boolean;
 
-  protected constructor(name: string, dims: number, readonly kernelSize: T, opts: MaxPoolNdLayerOptions<T, R>) {
+  protected constructor(
+    name: string,
+    dims: number,
+    readonly kernelSize: T,
+    opts: MaxPoolNdLayerOptions<T, R>,
+  ) {
     super();
     tupleN(name, 'kernel_size', kernelSize, dims, 1);
     this.stride = opts.stride ?? kernelSize;
@@ -49,7 +66,11 @@ abstract class MaxPoolNd<T extends IntSingle | IntTriple, R extends boolean> ext
 
   forward(x: Tensor): MaxPoolOutput<R> {
     return this.pool(x, {
-      stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode, returnIndices: this.returnIndices,
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      ceilMode: this.ceilMode,
+      returnIndices: this.returnIndices,
     }) as MaxPoolOutput<R>;
   }
 
@@ -95,7 +116,10 @@ export class AvgPool1d extends Module {
   readonly ceilMode: boolean;
   readonly countIncludePad: boolean;
 
-  constructor(readonly kernelSize: IntSingle, opts: AvgPool1dLayerOptions = {}) {
+  constructor(
+    readonly kernelSize: IntSingle,
+    opts: AvgPool1dLayerOptions = {},
+  ) {
     super();
     tupleN('AvgPool1d', 'kernel_size', kernelSize, 1, 1);
     this.stride = opts.stride ?? kernelSize;
@@ -105,7 +129,12 @@ export class AvgPool1d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return avgPool1d(x, this.kernelSize, { stride: this.stride, padding: this.padding, ceilMode: this.ceilMode, countIncludePad: this.countIncludePad });
+    return avgPool1d(x, this.kernelSize, {
+      stride: this.stride,
+      padding: this.padding,
+      ceilMode: this.ceilMode,
+      countIncludePad: this.countIncludePad,
+    });
   }
 
   override extraRepr(): string {
@@ -129,7 +158,10 @@ export class AvgPool3d extends Module {
   readonly countIncludePad: boolean;
   readonly divisorOverride: number | null;
 
-  constructor(readonly kernelSize: IntTriple, opts: AvgPool3dLayerOptions = {}) {
+  constructor(
+    readonly kernelSize: IntTriple,
+    opts: AvgPool3dLayerOptions = {},
+  ) {
     super();
     tupleN('AvgPool3d', 'kernel_size', kernelSize, 3, 1);
     this.stride = opts.stride ?? kernelSize;
@@ -141,7 +173,11 @@ export class AvgPool3d extends Module {
 
   forward(x: Tensor): Tensor {
     return avgPool3d(x, this.kernelSize, {
-      stride: this.stride, padding: this.padding, ceilMode: this.ceilMode, countIncludePad: this.countIncludePad, divisorOverride: this.divisorOverride,
+      stride: this.stride,
+      padding: this.padding,
+      ceilMode: this.ceilMode,
+      countIncludePad: this.countIncludePad,
+      divisorOverride: this.divisorOverride,
     });
   }
 
@@ -151,7 +187,9 @@ export class AvgPool3d extends Module {
 }
 
 function sizeRepr(s: number | readonly (number | null)[]): string {
-  return typeof s === 'number' ? String(s) : `(${s.map((v) => (v === null ? 'None' : String(v))).join(', ')}${s.length === 1 ? ',' : ''})`;
+  return typeof s === 'number'
+    ? String(s)
+    : `(${s.map((v) => (v === null ? 'None' : String(v))).join(', ')}${s.length === 1 ? ',' : ''})`;
 }
 
 /** Average pooling of [N, C, L] to a fixed length. */
@@ -188,7 +226,10 @@ export class AdaptiveAvgPool3d extends Module {
 export class AdaptiveMaxPool1d<R extends boolean = false> extends Module<[Tensor], MaxPoolOutput<R>> {
   readonly returnIndices: boolean;
 
-  constructor(readonly outputSize: IntSingle, opts: { returnIndices?: R } = {}) {
+  constructor(
+    readonly outputSize: IntSingle,
+    opts: { returnIndices?: R } = {},
+  ) {
     super();
     this.returnIndices = opts.returnIndices ?? false;
   }
@@ -206,7 +247,10 @@ export class AdaptiveMaxPool1d<R extends boolean = false> extends Module<[Tensor
 export class AdaptiveMaxPool3d<R extends boolean = false> extends Module<[Tensor], MaxPoolOutput<R>> {
   readonly returnIndices: boolean;
 
-  constructor(readonly outputSize: AdaptiveSize3d, opts: { returnIndices?: R } = {}) {
+  constructor(
+    readonly outputSize: AdaptiveSize3d,
+    opts: { returnIndices?: R } = {},
+  ) {
     super();
     this.returnIndices = opts.returnIndices ?? false;
   }
@@ -234,7 +278,11 @@ export class MaxUnpool1d extends Module<[Tensor, Tensor, (readonly number[] | nu
   }
 
   forward(x: Tensor, indices: Tensor, outputSize: readonly number[] | null = null): Tensor {
-    return maxUnpool1d(x, indices, this.kernelSize[0], { stride: this.stride[0], padding: this.padding[0], outputSize });
+    return maxUnpool1d(x, indices, this.kernelSize[0], {
+      stride: this.stride[0],
+      padding: this.padding[0],
+      outputSize,
+    });
   }
 
   override extraRepr(): string {

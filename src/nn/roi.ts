@@ -16,12 +16,21 @@ export type RoiOutputSize = number | readonly [number, number];
 
 /** torchvision.ops.RoIAlign as a layer. */
 export class RoIAlign extends Module<[Tensor, Rois], Tensor> {
-  constructor(readonly outputSize: RoiOutputSize, readonly spatialScale: number, readonly samplingRatio: number, readonly aligned = false) {
+  constructor(
+    readonly outputSize: RoiOutputSize,
+    readonly spatialScale: number,
+    readonly samplingRatio: number,
+    readonly aligned = false,
+  ) {
     super();
   }
 
   forward(input: Tensor, rois: Rois): Tensor {
-    return roiAlign(input, rois, this.outputSize, { spatialScale: this.spatialScale, samplingRatio: this.samplingRatio, aligned: this.aligned });
+    return roiAlign(input, rois, this.outputSize, {
+      spatialScale: this.spatialScale,
+      samplingRatio: this.samplingRatio,
+      aligned: this.aligned,
+    });
   }
 
   override extraRepr(): string {
@@ -31,7 +40,10 @@ export class RoIAlign extends Module<[Tensor, Rois], Tensor> {
 
 /** torchvision.ops.RoIPool as a layer. */
 export class RoIPool extends Module<[Tensor, Rois], Tensor> {
-  constructor(readonly outputSize: RoiOutputSize, readonly spatialScale: number) {
+  constructor(
+    readonly outputSize: RoiOutputSize,
+    readonly spatialScale: number,
+  ) {
     super();
   }
 
@@ -65,7 +77,10 @@ export interface MultiScaleRoIAlignOptions {
  * is inferred from its size relative to the largest image, rounded to a power of two. Like torchvision, the scales
  * are worked out on the first call and kept.
  */
-export class MultiScaleRoIAlign extends Module<[Record<string, Tensor>, readonly Tensor[], readonly (readonly [number, number])[]], Tensor> {
+export class MultiScaleRoIAlign extends Module<
+  [Record<string, Tensor>, readonly Tensor[], readonly (readonly [number, number])[]],
+  Tensor
+> {
   readonly featmapNames: string[];
   readonly outputSize: RoiOutputSize;
   readonly samplingRatio: number;
@@ -75,9 +90,15 @@ export class MultiScaleRoIAlign extends Module<[Record<string, Tensor>, readonly
   scales: number[] | null = null;
   private levels: [number, number] | null = null;
 
-  constructor(featmapNames: readonly string[], outputSize: RoiOutputSize, samplingRatio: number, opts: MultiScaleRoIAlignOptions = {}) {
+  constructor(
+    featmapNames: readonly string[],
+    outputSize: RoiOutputSize,
+    samplingRatio: number,
+    opts: MultiScaleRoIAlignOptions = {},
+  ) {
     super();
-    if (featmapNames.length === 0) throw new Error('MultiScaleRoIAlign: featmapNames must name at least one feature map');
+    if (featmapNames.length === 0)
+      throw new Error('MultiScaleRoIAlign: featmapNames must name at least one feature map');
     this.featmapNames = featmapNames.slice();
     this.outputSize = outputSize;
     this.samplingRatio = samplingRatio;
@@ -110,24 +131,40 @@ export class MultiScaleRoIAlign extends Module<[Record<string, Tensor>, readonly
     return out;
   }
 
-  forward(x: Record<string, Tensor>, boxes: readonly Tensor[], imageShapes: readonly (readonly [number, number])[]): Tensor {
+  forward(
+    x: Record<string, Tensor>,
+    boxes: readonly Tensor[],
+    imageShapes: readonly (readonly [number, number])[],
+  ): Tensor {
     // torchvision's _filter_input: the maps of `x` whose names are listed, in x's order (a mobile FPN has only
     // '0', '1' and 'pool' of the default ['0', '1', '2', '3']).
     const names = Object.keys(x).filter((k) => this.featmapNames.includes(k));
-    if (names.length === 0) throw new Error(`MultiScaleRoIAlign: no feature map named ${this.featmapNames.map((n) => JSON.stringify(n)).join(', ')} (got ${Object.keys(x).join(', ')})`);
+    if (names.length === 0)
+      throw new Error(
+        `MultiScaleRoIAlign: no feature map named ${this.featmapNames.map((n) => JSON.stringify(n)).join(', ')} (got ${Object.keys(x).join(', ')})`,
+      );
     const feats = names.map((name) => {
       const t = x[name];
-      if (t.shape.length !== 4) throw new Error(`MultiScaleRoIAlign: feature map ${name} must be [N, C, H, W], got ${formatShape(t.shape)}`);
+      if (t.shape.length !== 4)
+        throw new Error(`MultiScaleRoIAlign: feature map ${name} must be [N, C, H, W], got ${formatShape(t.shape)}`);
       return t;
     });
     if (this.scales === null) {
-      if (imageShapes.length === 0) throw new Error('MultiScaleRoIAlign: imageShapes must list at least one image size');
-      const original: [number, number] = [Math.max(...imageShapes.map((s) => s[0])), Math.max(...imageShapes.map((s) => s[1]))];
+      if (imageShapes.length === 0)
+        throw new Error('MultiScaleRoIAlign: imageShapes must list at least one image size');
+      const original: [number, number] = [
+        Math.max(...imageShapes.map((s) => s[0])),
+        Math.max(...imageShapes.map((s) => s[1])),
+      ];
       this.scales = feats.map((f) => MultiScaleRoIAlign.inferScale(f, original));
-      this.levels = [Math.trunc(-Math.log2(this.scales[0])), Math.trunc(-Math.log2(this.scales[this.scales.length - 1]))];
+      this.levels = [
+        Math.trunc(-Math.log2(this.scales[0])),
+        Math.trunc(-Math.log2(this.scales[this.scales.length - 1])),
+      ];
     }
     const opts = { samplingRatio: this.samplingRatio, aligned: false };
-    if (feats.length === 1) return roiAlign(feats[0], boxes, this.outputSize, { ...opts, spatialScale: this.scales[0] });
+    if (feats.length === 1)
+      return roiAlign(feats[0], boxes, this.outputSize, { ...opts, spatialScale: this.scales[0] });
     const levels = this.mapLevels(boxes);
     const flat: { img: number; data: ArrayLike<number>; j: number }[] = [];
     boxes.forEach((b, img) => {
@@ -138,7 +175,9 @@ export class MultiScaleRoIAlign extends Module<[Record<string, Tensor>, readonly
     const parts: Tensor[] = [];
     feats.forEach((f, lvl) => {
       const idx: number[] = [];
-      levels.forEach((l, i) => { if (l === lvl) idx.push(i); });
+      levels.forEach((l, i) => {
+        if (l === lvl) idx.push(i);
+      });
       // Empty levels still run (on no rois) so that every map gets a (zero) gradient, as in torchvision.
       const r = new Float64Array(5 * idx.length);
       idx.forEach((i, k) => {
@@ -147,11 +186,18 @@ export class MultiScaleRoIAlign extends Module<[Record<string, Tensor>, readonly
         for (let c = 0; c < 4; c++) r[5 * k + 1 + c] = data[4 * j + c];
       });
       order.push(...idx);
-      parts.push(roiAlign(f, tensor(r, [idx.length, 5], { dtype: f.dtype }), this.outputSize, { ...opts, spatialScale: this.scales![lvl] }));
+      parts.push(
+        roiAlign(f, tensor(r, [idx.length, 5], { dtype: f.dtype }), this.outputSize, {
+          ...opts,
+          spatialScale: this.scales![lvl],
+        }),
+      );
     });
     // Put the per-level results back in box order.
     const inverse = new Int32Array(order.length);
-    order.forEach((boxIndex, pos) => { inverse[boxIndex] = pos; });
+    order.forEach((boxIndex, pos) => {
+      inverse[boxIndex] = pos;
+    });
     return indexSelect(cat(parts, 0), 0, tensor(inverse, [inverse.length], { dtype: 'int32' }));
   }
 

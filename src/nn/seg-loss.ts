@@ -6,7 +6,12 @@
 import { add, mul } from '../ops/elementwise.js';
 import { interpolate } from '../ops/interpolate.js';
 import {
-  diceCELoss, diceLoss, focalLoss, type DiceCELossOptions, type DiceLossOptions, type FocalLossOptions,
+  diceCELoss,
+  diceLoss,
+  focalLoss,
+  type DiceCELossOptions,
+  type DiceLossOptions,
+  type FocalLossOptions,
 } from '../ops/seg-loss.js';
 import { squeeze, to, unsqueeze } from '../ops/shape.js';
 import { formatShape } from '../tensor/shape.js';
@@ -69,7 +74,8 @@ export interface DeepSupervisionOptions {
  * resolution (the label of the pixel each output cell samples; PyTorch's 'nearest' rule).
  */
 export function resizeTargets(target: Tensor, size: readonly number[]): Tensor {
-  if (target.shape.length !== 3) throw new Error(`resizeTargets: expected targets [N, H, W], got ${formatShape(target.shape)}`);
+  if (target.shape.length !== 3)
+    throw new Error(`resizeTargets: expected targets [N, H, W], got ${formatShape(target.shape)}`);
   if (target.shape[1] === size[0] && target.shape[2] === size[1]) return target;
   const f = interpolate(unsqueeze(to(target, 'float32'), 1), { size: [size[0], size[1]], mode: 'nearest' });
   return to(squeeze(f, 1), target.dtype);
@@ -79,11 +85,15 @@ export function resizeTargets(target: Tensor, size: readonly number[]): Tensor {
  * Wraps `loss` so it takes a model output that is a tensor or `{out, aux}`: loss(out, t) + Σ_i w_i·loss(aux_i, t).
  * Aux maps at a lower resolution than the target get a nearest-resized target. A plain tensor output gets loss alone.
  */
-export function deepSupervisionLoss(loss: LossFn, opts: DeepSupervisionOptions = {}): (output: Tensor | AuxOutput, target: Tensor) => Tensor {
+export function deepSupervisionLoss(
+  loss: LossFn,
+  opts: DeepSupervisionOptions = {},
+): (output: Tensor | AuxOutput, target: Tensor) => Tensor {
   const weights = opts.auxWeights ?? 0.5;
   return (output, target) => {
     if (output instanceof Tensor) return loss(output, target);
-    if (!output || !(output.out instanceof Tensor)) throw new Error('deepSupervisionLoss: the output must be a Tensor or {out: Tensor, aux?: Tensor | Tensor[]}');
+    if (!output || !(output.out instanceof Tensor))
+      throw new Error('deepSupervisionLoss: the output must be a Tensor or {out: Tensor, aux?: Tensor | Tensor[]}');
     let total = loss(output.out, target);
     const aux = output.aux === undefined ? [] : Array.isArray(output.aux) ? output.aux : [output.aux];
     if (Array.isArray(weights) && weights.length !== aux.length) {

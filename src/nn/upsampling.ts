@@ -24,20 +24,27 @@ export class Upsample extends Module {
     super();
     this.size = opts.size ?? null;
     this.scaleFactor = opts.scaleFactor ?? null;
-    if ((this.size === null) === (this.scaleFactor === null)) throw new Error('Upsample: exactly one of size or scaleFactor must be given');
+    if ((this.size === null) === (this.scaleFactor === null))
+      throw new Error('Upsample: exactly one of size or scaleFactor must be given');
     this.mode = opts.mode ?? 'nearest';
     this.alignCorners = opts.alignCorners ?? null;
   }
 
   forward(x: Tensor): Tensor {
-    return interpolate(x, { size: this.size, scaleFactor: this.scaleFactor, mode: this.mode, alignCorners: this.alignCorners });
+    return interpolate(x, {
+      size: this.size,
+      scaleFactor: this.scaleFactor,
+      mode: this.mode,
+      alignCorners: this.alignCorners,
+    });
   }
 
   override extraRepr(): string {
     const sf = this.scaleFactor;
-    const info = sf !== null
-      ? `scale_factor=${typeof sf === 'number' ? pyFloat(sf) : `(${sf.map(pyFloat).join(', ')})`}`
-      : `size=${typeof this.size === 'number' ? this.size : `(${(this.size as number[]).join(', ')})`}`;
+    const info =
+      sf !== null
+        ? `scale_factor=${typeof sf === 'number' ? pyFloat(sf) : `(${sf.map(pyFloat).join(', ')})`}`
+        : `size=${typeof this.size === 'number' ? this.size : `(${(this.size as number[]).join(', ')})`}`;
     return `${info}, mode=${this.mode}`;
   }
 }

@@ -3,8 +3,14 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import {
-  create, int64Proto, makeNode, tensorToProto, ModelProtoSchema,
-  type NodeProto, type TensorProto, type ValueInfoProto,
+  create,
+  int64Proto,
+  makeNode,
+  tensorToProto,
+  ModelProtoSchema,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
 } from './proto.js';
 import { GraphProtoSchema, OperatorSetIdProtoSchema } from './gen/onnx_pb.js';
 
@@ -35,7 +41,12 @@ export class GraphBuilder {
   }
 
   /** Adds a node with one output and returns the output's name. */
-  node(opType: string, inputs: string[], attrs: AttrMap = {}, opts: { floats?: readonly string[]; out?: string; hint?: string } = {}): string {
+  node(
+    opType: string,
+    inputs: string[],
+    attrs: AttrMap = {},
+    opts: { floats?: readonly string[]; out?: string; hint?: string } = {},
+  ): string {
     const out = opts.out ?? this.fresh(opts.hint ?? opType.toLowerCase());
     this.nodes.push(makeNode(opType, inputs, [out], `${opType}_${this.nodes.length}`, attrs, opts.floats));
     return out;
@@ -54,22 +65,35 @@ export class GraphBuilder {
    */
   constant(hint: string, t: Tensor, opts: { int64?: boolean } = {}): string {
     const out = this.fresh(hint);
-    this.nodes.push(makeNode('Constant', [], [out], `Constant_${this.nodes.length}`, { value: tensorToProto(t, out, opts) }));
+    this.nodes.push(
+      makeNode('Constant', [], [out], `Constant_${this.nodes.length}`, { value: tensorToProto(t, out, opts) }),
+    );
     return out;
   }
 
   /** An int64 1-D constant (shapes, axes, pads). */
   ints(hint: string, values: readonly number[]): string {
     const out = this.fresh(hint);
-    this.nodes.push(makeNode('Constant', [], [out], `Constant_${this.nodes.length}`, { value: int64Proto(out, values) }));
+    this.nodes.push(
+      makeNode('Constant', [], [out], `Constant_${this.nodes.length}`, { value: int64Proto(out, values) }),
+    );
     return out;
   }
 
   /** Builds the ModelProto. */
   model(inputs: ValueInfoProto[], outputs: ValueInfoProto[], name: string, producerVersion: string) {
-    const graph = create(GraphProtoSchema, { name, node: this.nodes, initializer: this.initializers, input: inputs, output: outputs });
+    const graph = create(GraphProtoSchema, {
+      name,
+      node: this.nodes,
+      initializer: this.initializers,
+      input: inputs,
+      output: outputs,
+    });
     return create(ModelProtoSchema, {
-      irVersion: 8n, producerName: 'tatami', producerVersion, graph,
+      irVersion: 8n,
+      producerName: 'tatami',
+      producerVersion,
+      graph,
       opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(this.opset) })],
     });
   }

@@ -55,7 +55,11 @@ interface GlueContext {
  * Traces `model.forward(exampleInput)` in eval mode and returns the ONNX model as bytes. The model's training flag
  * is restored afterwards. Throws naming the op when something in the forward pass has no ONNX form here.
  */
-export function exportModelBytes(model: Module<[Tensor], Tensor> | AnyModule, exampleInput: Tensor, opts: ExportOptions = {}): Uint8Array {
+export function exportModelBytes(
+  model: Module<[Tensor], Tensor> | AnyModule,
+  exampleInput: Tensor,
+  opts: ExportOptions = {},
+): Uint8Array {
   return encodeModel(traceModel(model, exampleInput, opts));
 }
 
@@ -63,14 +67,24 @@ export function exportModelBytes(model: Module<[Tensor], Tensor> | AnyModule, ex
  * Exports `model` to an .onnx file at `path` (see exportModelBytes). Usage:
  * `tt.onnx.exportModel(net, tt.randn([1, 3, 224, 224]), 'net.onnx', { dynamicAxes: { input: [0], output: [0] } })`.
  */
-export function exportModel(model: Module<[Tensor], Tensor> | AnyModule, exampleInput: Tensor, path: string, opts: ExportOptions = {}): void {
+export function exportModel(
+  model: Module<[Tensor], Tensor> | AnyModule,
+  exampleInput: Tensor,
+  path: string,
+  opts: ExportOptions = {},
+): void {
   writeFileSync(path, exportModelBytes(model, exampleInput, opts));
 }
 
 /** The traced ModelProto (exportModelBytes without serialising). */
-export function traceModel(model: Module<[Tensor], Tensor> | AnyModule, exampleInput: Tensor, opts: ExportOptions = {}): ModelProto {
+export function traceModel(
+  model: Module<[Tensor], Tensor> | AnyModule,
+  exampleInput: Tensor,
+  opts: ExportOptions = {},
+): ModelProto {
   const opset = opts.opset ?? 17;
-  if (!Number.isInteger(opset) || opset < 13 || opset > 21) throw new Error(`onnx export: opset must be an integer in 13..21, got ${opset}`);
+  if (!Number.isInteger(opset) || opset < 13 || opset > 21)
+    throw new Error(`onnx export: opset must be an integer in 13..21, got ${opset}`);
   const inputName = opts.inputNames?.[0] ?? 'input';
   const outputName = opts.outputNames?.[0] ?? 'output';
   const m = model as AnyModule;
@@ -81,10 +95,13 @@ export function traceModel(model: Module<[Tensor], Tensor> | AnyModule, exampleI
   const handles: (() => void)[] = [];
   for (const sub of m.modules()) {
     if (!isLeaf(sub)) continue;
-    handles.push(sub.registerForwardHook((mod, args, out) => {
-      const t = Array.isArray(out) ? out[0] : out;
-      if (t instanceof Tensor && t !== args[0] && !leaves.has(t)) leaves.set(t, { module: mod, args: [...(args as unknown[])] });
-    }));
+    handles.push(
+      sub.registerForwardHook((mod, args, out) => {
+        const t = Array.isArray(out) ? out[0] : out;
+        if (t instanceof Tensor && t !== args[0] && !leaves.has(t))
+          leaves.set(t, { module: mod, args: [...(args as unknown[])] });
+      }),
+    );
   }
   const wasTraining = m.training;
   m.eval();
@@ -98,7 +115,8 @@ export function traceModel(model: Module<[Tensor], Tensor> | AnyModule, exampleI
   try {
     const o = noGrad(() => m.forward(input)) as unknown;
     output = (Array.isArray(o) ? o[0] : o) as Tensor;
-    if (!(output instanceof Tensor)) throw new Error('onnx export: the model\'s forward must return a tensor (or an array whose first element is one)');
+    if (!(output instanceof Tensor))
+      throw new Error("onnx export: the model's forward must return a tensor (or an array whose first element is one)");
   } finally {
     setRecordObserver(prev);
     for (const h of handles) h();
@@ -118,12 +136,21 @@ export function traceModel(model: Module<[Tensor], Tensor> | AnyModule, exampleI
     const known = emitted.get(t);
     if (known) return known;
     const name = params.get(t);
-    if (name === undefined) throw new Error(`onnx export: a layer parameter of shape ${formatShape(t.shape)} is not registered on the model`);
+    if (name === undefined)
+      throw new Error(`onnx export: a layer parameter of shape ${formatShape(t.shape)} is not registered on the model`);
     const n = g.initializer(name, t, { reserved: false });
     emitted.set(t, n);
     return n;
   };
-  const scalar = (v: number, like: Tensor) => g.constant('const', new Tensor(like.dtype === 'float64' ? Float64Array.of(v) : Float32Array.of(v), [], like.dtype === 'float64' ? 'float64' : 'float32'));
+  const scalar = (v: number, like: Tensor) =>
+    g.constant(
+      'const',
+      new Tensor(
+        like.dtype === 'float64' ? Float64Array.of(v) : Float32Array.of(v),
+        [],
+        like.dtype === 'float64' ? 'float64' : 'float32',
+      ),
+    );
 
   // Iterative post-order so deep networks (ResNet-152, DenseNet) do not exhaust the JS stack.
   const deps = (t: Tensor): Tensor[] => {
@@ -149,7 +176,16 @@ export function traceModel(model: Module<[Tensor], Tensor> | AnyModule, exampleI
   const emitOne = (t: Tensor): string => {
     const leaf = leaves.get(t);
     if (leaf) {
-      const ctx: LeafContext = { g, value, param: paramName, scalar, module: leaf.module, args: leaf.args, input: leaf.args[0] as Tensor, output: t };
+      const ctx: LeafContext = {
+        g,
+        value,
+        param: paramName,
+        scalar,
+        module: leaf.module,
+        args: leaf.args,
+        input: leaf.args[0] as Tensor,
+        output: t,
+      };
       const out = exportLeaf(ctx);
       if (out === null) throw new Error(`onnx export: no ONNX form for ${leaf.module.constructor.name}`);
       return out;
@@ -158,7 +194,9 @@ export function traceModel(model: Module<[Tensor], Tensor> | AnyModule, exampleI
     const op = ops.get(t);
     if (!op) return g.constant('const', t); // a constant made inside forward (a tensor() literal)
     if (t.version !== op.version) {
-      throw new Error(`onnx export: the output of '${op.op}' (shape ${formatShape(t.shape)}) was modified in place afterwards (relu_, add_ …), which the trace cannot see; use the out-of-place op`);
+      throw new Error(
+        `onnx export: the output of '${op.op}' (shape ${formatShape(t.shape)}) was modified in place afterwards (relu_, add_ …), which the trace cannot see; use the out-of-place op`,
+      );
     }
     return emitGlue({ g, value, scalar, input, inputName, dynamicBatch }, op, t);
   };
@@ -176,17 +214,42 @@ export function traceModel(model: Module<[Tensor], Tensor> | AnyModule, exampleI
   const proto = g.model(
     [makeValueInfo(inputName, onnxTypeOf(input.dtype), shapeOf(inputName, input))],
     [makeValueInfo(finalOut, onnxTypeOf(output.dtype), shapeOf(outputName, output))],
-    opts.graphName ?? m.constructor.name, '0.1.0',
+    opts.graphName ?? m.constructor.name,
+    '0.1.0',
   );
   return proto;
 }
 
 const UNARY: Record<string, string> = {
-  neg: 'Neg', abs: 'Abs', exp: 'Exp', log: 'Log', sqrt: 'Sqrt', reciprocal: 'Reciprocal', sin: 'Sin', cos: 'Cos', floor: 'Floor',
-  ceil: 'Ceil', round: 'Round', relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh', sign: 'Sign',
-  clone: 'Identity', softsign: 'Softsign',
+  neg: 'Neg',
+  abs: 'Abs',
+  exp: 'Exp',
+  log: 'Log',
+  sqrt: 'Sqrt',
+  reciprocal: 'Reciprocal',
+  sin: 'Sin',
+  cos: 'Cos',
+  floor: 'Floor',
+  ceil: 'Ceil',
+  round: 'Round',
+  relu: 'Relu',
+  sigmoid: 'Sigmoid',
+  tanh: 'Tanh',
+  sign: 'Sign',
+  clone: 'Identity',
+  softsign: 'Softsign',
 };
-const BINARY: Record<string, string> = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div', pow: 'Pow', mm: 'MatMul', bmm: 'MatMul', maximum: 'Max', minimum: 'Min' };
+const BINARY: Record<string, string> = {
+  add: 'Add',
+  sub: 'Sub',
+  mul: 'Mul',
+  div: 'Div',
+  pow: 'Pow',
+  mm: 'MatMul',
+  bmm: 'MatMul',
+  maximum: 'Max',
+  minimum: 'Min',
+};
 
 /** Writes one op seen between layers, recovering its attributes from the traced tensors. */
 function emitGlue(c: GlueContext, tr: Traced, out: Tensor): string {
@@ -195,25 +258,39 @@ function emitGlue(c: GlueContext, tr: Traced, out: Tensor): string {
   const x = ins[0];
   const name = () => value(x);
   const fail = (why: string): never => {
-    throw new Error(`onnx export: cannot export the functional op '${tr.op}' (input ${formatShape(x?.shape ?? [])} → ${formatShape(out.shape)}) used in a forward: ${why}`);
+    throw new Error(
+      `onnx export: cannot export the functional op '${tr.op}' (input ${formatShape(x?.shape ?? [])} → ${formatShape(out.shape)}) used in a forward: ${why}`,
+    );
   };
   if (UNARY[tr.op]) return g.node(UNARY[tr.op], [name()]);
   if (BINARY[tr.op]) return g.node(BINARY[tr.op], [value(ins[0]), value(ins[1])]);
   switch (tr.op) {
-    case 'hardswish': return hardswish(g, name());
-    case 'square': return g.node('Mul', [name(), name()]);
-    case 'rsqrt': return g.node('Reciprocal', [g.node('Sqrt', [name()])]);
-    case 'relu6': return g.node('Clip', [name(), scalar(0, x), scalar(6, x)]);
-    case 'hardsigmoid': return g.node('HardSigmoid', [name()], { alpha: 1 / 6, beta: 0.5 }, { floats: ['alpha', 'beta'] });
-    case 'silu': return g.node('Mul', [name(), g.node('Sigmoid', [name()])]);
+    case 'hardswish':
+      return hardswish(g, name());
+    case 'square':
+      return g.node('Mul', [name(), name()]);
+    case 'rsqrt':
+      return g.node('Reciprocal', [g.node('Sqrt', [name()])]);
+    case 'relu6':
+      return g.node('Clip', [name(), scalar(0, x), scalar(6, x)]);
+    case 'hardsigmoid':
+      return g.node('HardSigmoid', [name()], { alpha: 1 / 6, beta: 0.5 }, { floats: ['alpha', 'beta'] });
+    case 'silu':
+      return g.node('Mul', [name(), g.node('Sigmoid', [name()])]);
     case 'gelu': {
       // The tanh form and the erf form differ by up to ~5e-4; tell them apart by the traced values.
       const approx = geluIsTanh(x, out) ? 'tanh' : 'none';
       return gelu({ g, scalar, input: x } as unknown as LeafContext, name(), approx);
     }
-    case 'to': return out.dtype === x.dtype ? g.node('Identity', [name()]) : g.node('Cast', [name()], { to: onnxTypeOf(out.dtype) });
-    case 'reshape': case 'view': return g.node('Reshape', [name(), g.ints('shape', reshapeDims(x.shape, out.shape))]);
-    case 'permute': return g.node('Transpose', [name()], { perm: permutation(x, out) ?? fail('the permutation is ambiguous') });
+    case 'to':
+      return out.dtype === x.dtype
+        ? g.node('Identity', [name()])
+        : g.node('Cast', [name()], { to: onnxTypeOf(out.dtype) });
+    case 'reshape':
+    case 'view':
+      return g.node('Reshape', [name(), g.ints('shape', reshapeDims(x.shape, out.shape))]);
+    case 'permute':
+      return g.node('Transpose', [name()], { perm: permutation(x, out) ?? fail('the permutation is ambiguous') });
     case 'expand': {
       // Expanding a size-1 dim 0 to the batch size: take it from the input's shape when the batch is dynamic.
       if (c.dynamicBatch && x.shape[0] === 1 && out.shape[0] === c.input.shape[0] && out.shape.length > 0) {
@@ -223,30 +300,41 @@ function emitGlue(c: GlueContext, tr: Traced, out: Tensor): string {
       }
       return g.node('Expand', [name(), g.ints('shape', out.shape)]);
     }
-    case 'slice': return sliceNode(g, x, out, name(), fail);
+    case 'slice':
+      return sliceNode(g, x, out, name(), fail);
     case 'cat': {
       const axis = catAxis(ins, out) ?? fail('the concatenation axis is ambiguous');
       return g.node('Concat', ins.map(value), { axis });
     }
-    case 'sum': case 'amax': case 'amin': {
+    case 'sum':
+    case 'amax':
+    case 'amin': {
       const { axes, keep } = reducedAxes(x.shape, out.shape);
-      if (axes.length === 0) return g.node(keep ? 'Identity' : 'Reshape', keep ? [name()] : [name(), g.ints('shape', out.shape)]);
+      if (axes.length === 0)
+        return g.node(keep ? 'Identity' : 'Reshape', keep ? [name()] : [name(), g.ints('shape', out.shape)]);
       const op = tr.op === 'sum' ? 'ReduceSum' : tr.op === 'amax' ? 'ReduceMax' : 'ReduceMin';
       // ReduceSum takes axes as an input from opset 13; ReduceMax/Min from 18.
-      if (op === 'ReduceSum' || g.opset >= 18) return g.node(op, [name(), g.ints('axes', axes)], { keepdims: keep ? 1 : 0 });
+      if (op === 'ReduceSum' || g.opset >= 18)
+        return g.node(op, [name(), g.ints('axes', axes)], { keepdims: keep ? 1 : 0 });
       return g.node(op, [name()], { axes, keepdims: keep ? 1 : 0 });
     }
-    case 'softmax': case 'logSoftmax': {
+    case 'softmax':
+    case 'logSoftmax': {
       const axis = softmaxAxis(out, tr.op === 'logSoftmax') ?? fail('the softmax axis could not be recovered');
       return g.node(tr.op === 'softmax' ? 'Softmax' : 'LogSoftmax', [name()], { axis });
     }
-    case 'adaptiveAvgPool2d': return adaptivePool(g, 'avg', name(), x.shape, out.shape);
-    case 'adaptiveMaxPool2d': return adaptivePool(g, 'max', name(), x.shape, out.shape);
+    case 'adaptiveAvgPool2d':
+      return adaptivePool(g, 'avg', name(), x.shape, out.shape);
+    case 'adaptiveMaxPool2d':
+      return adaptivePool(g, 'max', name(), x.shape, out.shape);
     case 'pad': {
-      const p = constantPads(x, out) ?? fail('only constant padding is exported from functional pad (use a layer for reflect/replicate)');
+      const p =
+        constantPads(x, out) ??
+        fail('only constant padding is exported from functional pad (use a layer for reflect/replicate)');
       return g.node('Pad', [name(), g.ints('pads', p.pads), scalar(p.value, x)], { mode: 'constant' });
     }
-    case 'clamp': return fail('clamp bounds are not traced; use nn.Hardtanh or nn.ReLU6');
+    case 'clamp':
+      return fail('clamp bounds are not traced; use nn.Hardtanh or nn.ReLU6');
     default:
       return fail('it has no ONNX mapping in the exporter; wrap it in an nn layer that has one (see docs/onnx.md)');
   }
@@ -284,7 +372,8 @@ function permutation(x: Tensor, out: Tensor): number[] | null {
 function sliceNode(g: GraphBuilder, x: Tensor, out: Tensor, xn: string, fail: (why: string) => never): string {
   if (out.shape.length !== x.shape.length) fail('a slice that changes the rank');
   const dims: number[] = [];
-  for (let d = 0; d < x.shape.length; d++) if (out.shape[d] !== x.shape[d] || out.strides[d] !== x.strides[d]) dims.push(d);
+  for (let d = 0; d < x.shape.length; d++)
+    if (out.shape[d] !== x.shape[d] || out.strides[d] !== x.strides[d]) dims.push(d);
   if (dims.length === 0) return g.node('Identity', [xn]);
   // Decompose the offset over the sliced dims, largest stride first.
   let rem = out.offset - x.offset;
@@ -295,15 +384,26 @@ function sliceNode(g: GraphBuilder, x: Tensor, out: Tensor, xn: string, fail: (w
     rem -= s * x.strides[d];
   }
   if (rem !== 0) fail('the slice offset does not decompose over the sliced dims');
-  const st = dims.map((d) => starts.get(d)!), steps = dims.map((d) => out.strides[d] / x.strides[d]);
+  const st = dims.map((d) => starts.get(d)!),
+    steps = dims.map((d) => out.strides[d] / x.strides[d]);
   const ends = dims.map((d, i) => st[i] + steps[i] * (out.shape[d] - 1) + 1);
   if (steps.some((s) => !Number.isInteger(s) || s <= 0)) fail('a non-positive or fractional slice step');
-  return g.node('Slice', [xn, g.ints('starts', st), g.ints('ends', ends), g.ints('axes', dims), g.ints('steps', steps)]);
+  return g.node('Slice', [
+    xn,
+    g.ints('starts', st),
+    g.ints('ends', ends),
+    g.ints('axes', dims),
+    g.ints('steps', steps),
+  ]);
 }
 
 function catAxis(ins: Tensor[], out: Tensor): number | null {
   for (let d = 0; d < out.shape.length; d++) {
-    if (ins.reduce((a, t) => a + t.shape[d], 0) === out.shape[d] && ins.every((t) => t.shape.every((s, k) => k === d || s === out.shape[k]))) return d;
+    if (
+      ins.reduce((a, t) => a + t.shape[d], 0) === out.shape[d] &&
+      ins.every((t) => t.shape.every((s, k) => k === d || s === out.shape[k]))
+    )
+      return d;
   }
   return null;
 }
@@ -346,8 +446,10 @@ function softmaxAxis(out: Tensor, log: boolean): number | null {
 }
 
 function geluIsTanh(x: Tensor, out: Tensor): boolean {
-  const xs = x.toTypedArray(), ys = out.toTypedArray();
-  let errTanh = 0, errErf = 0;
+  const xs = x.toTypedArray(),
+    ys = out.toTypedArray();
+  let errTanh = 0,
+    errErf = 0;
   for (let i = 0; i < Math.min(xs.length, 4096); i++) {
     const v = xs[i];
     const t = 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
@@ -360,9 +462,12 @@ function geluIsTanh(x: Tensor, out: Tensor): boolean {
 
 /** Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7): enough to tell GELU's two forms apart. */
 function erf(x: number): number {
-  const s = Math.sign(x), a = Math.abs(x);
+  const s = Math.sign(x),
+    a = Math.abs(x);
   const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
   return s * y;
 }
 
@@ -372,7 +477,8 @@ function constantPads(x: Tensor, out: Tensor): { pads: number[]; value: number }
   if (out.shape.length !== r) return null;
   const totals = x.shape.map((s, i) => out.shape[i] - s);
   if (totals.some((t) => t < 0)) return null;
-  const xs = x.toTypedArray(), os = out.toTypedArray();
+  const xs = x.toTypedArray(),
+    os = out.toTypedArray();
   const oStrides = out.shape.map((_, i) => out.shape.slice(i + 1).reduce((a, b) => a * b, 1));
   const padded = totals.map((t, i) => (t > 0 ? i : -1)).filter((i) => i >= 0);
   const combos = padded.reduce((a, i) => a * (totals[i] + 1), 1);
@@ -387,7 +493,8 @@ function constantPads(x: Tensor, out: Tensor): { pads: number[]; value: number }
     let ok = true;
     const idx = new Array<number>(r).fill(0);
     for (let n = 0; n < xs.length && ok; n++) {
-      let rem = n, off = 0;
+      let rem = n,
+        off = 0;
       for (let d = r - 1; d >= 0; d--) {
         idx[d] = rem % x.shape[d];
         rem = Math.floor(rem / x.shape[d]);
@@ -400,13 +507,17 @@ function constantPads(x: Tensor, out: Tensor): { pads: number[]; value: number }
     // The value: any output element outside the input's box.
     let value = 0;
     for (let o = 0; o < os.length; o++) {
-      let rem = o, inside = true;
+      let rem = o,
+        inside = true;
       for (let d = r - 1; d >= 0; d--) {
         const i = rem % out.shape[d];
         rem = Math.floor(rem / out.shape[d]);
         if (i < before[d] || i >= before[d] + x.shape[d]) inside = false;
       }
-      if (!inside) { value = os[o]; break; }
+      if (!inside) {
+        value = os[o];
+        break;
+      }
     }
     return { pads, value };
   }

@@ -63,22 +63,28 @@ export class OnnxModel extends Module<Tensor[], Tensor> {
     // Every operator is checked up front: one error lists all that are missing.
     const missing = new Set<string>();
     for (const n of graph.node) {
-      if ((n.domain !== '' && n.domain !== 'ai.onnx') || !(n.opType in SUPPORTED_OPS)) missing.add(n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType);
+      if ((n.domain !== '' && n.domain !== 'ai.onnx') || !(n.opType in SUPPORTED_OPS))
+        missing.add(n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType);
     }
     if (missing.size > 0) {
-      throw new OnnxUnsupportedError('model', `operator${missing.size > 1 ? 's' : ''} ${[...missing].sort().join(', ')}` +
-        `${foreign.length ? ` (custom domains: ${foreign.join(', ')})` : ''}; supported: ${supportedOps().join(', ')}`);
+      throw new OnnxUnsupportedError(
+        'model',
+        `operator${missing.size > 1 ? 's' : ''} ${[...missing].sort().join(', ')}` +
+          `${foreign.length ? ` (custom domains: ${foreign.join(', ')})` : ''}; supported: ${supportedOps().join(', ')}`,
+      );
     }
     // Graph inputs and outputs must be tensors of an element type Tatami holds (not sequences, optionals, float16).
     for (const vi of [...graph.input, ...graph.output]) {
       const tv = vi.type?.value;
       if (!tv) continue;
-      if (tv.case !== 'tensorType') throw new OnnxUnsupportedError('model', `graph value '${vi.name}' of type ${tv.case ?? 'unknown'}`);
+      if (tv.case !== 'tensorType')
+        throw new OnnxUnsupportedError('model', `graph value '${vi.name}' of type ${tv.case ?? 'unknown'}`);
       dtypeOfOnnx(tv.value.elemType, `graph value '${vi.name}'`);
     }
     this.attrs = graph.node.map((n) => new Attrs(n));
     const statsInputs = new Set<string>();
-    for (const n of graph.node) if (n.opType === 'BatchNormalization') for (const i of [3, 4]) if (n.input[i]) statsInputs.add(n.input[i]);
+    for (const n of graph.node)
+      if (n.opType === 'BatchNormalization') for (const i of [3, 4]) if (n.input[i]) statsInputs.add(n.input[i]);
     const inits = new Set<string>();
     const requiresGrad = opts.requiresGrad ?? true;
     for (const tp of graph.initializer) {
@@ -118,7 +124,8 @@ export class OnnxModel extends Module<Tensor[], Tensor> {
     const env = new Map<string, Tensor>(this.values);
     for (const name of this.inputNames) {
       const t = feeds[name];
-      if (!(t instanceof Tensor)) throw new Error(`onnx import: input '${name}' is missing (inputs: ${this.inputNames.join(', ')})`);
+      if (!(t instanceof Tensor))
+        throw new Error(`onnx import: input '${name}' is missing (inputs: ${this.inputNames.join(', ')})`);
       env.set(name, t);
     }
     for (let k = 0; k < this.nodes.length; k++) {
@@ -126,16 +133,25 @@ export class OnnxModel extends Module<Tensor[], Tensor> {
       const ins = n.input.map((name) => {
         if (name === '') return null;
         const t = env.get(name);
-        if (!t) throw new Error(`onnx import: node ${n.name || k} (${n.opType}) reads '${name}', which nothing produced`);
+        if (!t)
+          throw new Error(`onnx import: node ${n.name || k} (${n.opType}) reads '${name}', which nothing produced`);
         return t;
       });
       let out: Tensor | (Tensor | null)[];
       try {
-        out = SUPPORTED_OPS[n.opType](ins, { attrs: this.attrs[k], opType: n.opType, opset: this.opset, training: this.training, numOutputs: n.output.filter((o) => o !== '').length });
+        out = SUPPORTED_OPS[n.opType](ins, {
+          attrs: this.attrs[k],
+          opType: n.opType,
+          opset: this.opset,
+          training: this.training,
+          numOutputs: n.output.filter((o) => o !== '').length,
+        });
       } catch (e) {
         if (e instanceof OnnxUnsupportedError) throw e;
         const shapes = ins.map((t) => (t ? formatShape(t.shape) : '∅')).join(', ');
-        throw new Error(`onnx import: node '${n.name || k}' (${n.opType}) on inputs ${shapes} failed: ${(e as Error).message}`);
+        throw new Error(
+          `onnx import: node '${n.name || k}' (${n.opType}) on inputs ${shapes} failed: ${(e as Error).message}`,
+        );
       }
       const outs = Array.isArray(out) ? out : [out];
       n.output.forEach((name, i) => {
@@ -153,7 +169,9 @@ export class OnnxModel extends Module<Tensor[], Tensor> {
 
   forward(...inputs: Tensor[]): Tensor {
     if (inputs.length !== this.inputNames.length) {
-      throw new Error(`OnnxModel: expected ${this.inputNames.length} input(s) (${this.inputNames.join(', ')}), got ${inputs.length}`);
+      throw new Error(
+        `OnnxModel: expected ${this.inputNames.length} input(s) (${this.inputNames.join(', ')}), got ${inputs.length}`,
+      );
     }
     const feeds: Record<string, Tensor> = {};
     this.inputNames.forEach((n, i) => (feeds[n] = inputs[i]));
@@ -165,7 +183,11 @@ export class OnnxModel extends Module<Tensor[], Tensor> {
 function safeKey(scope: Module<unknown[], unknown>, name: string, kind: string): string {
   let key = name;
   const taken = (k: string) => {
-    const s = scope as unknown as { _modules: Map<string, unknown>; _parameters: Map<string, unknown>; _buffers: Map<string, unknown> };
+    const s = scope as unknown as {
+      _modules: Map<string, unknown>;
+      _parameters: Map<string, unknown>;
+      _buffers: Map<string, unknown>;
+    };
     if (kind === 'module' && s._modules.has(k)) return false;
     return s._modules.has(k) || s._parameters.has(k) || s._buffers.has(k) || (k in scope && !s._modules.has(k));
   };

@@ -25,13 +25,23 @@ function require2d(op: string, x: Tensor): void {
   const s = x.shape.length - 2;
   if (s === 2) return;
   if (s === 1 || s === 3) {
-    throw new OnnxUnsupportedError(op, `${s}-D input ${JSON.stringify(x.shape)} (Tatami has 2-D ${op} only; 1-D/3-D convolutions and pools are not in Tatami yet)`);
+    throw new OnnxUnsupportedError(
+      op,
+      `${s}-D input ${JSON.stringify(x.shape)} (Tatami has 2-D ${op} only; 1-D/3-D convolutions and pools are not in Tatami yet)`,
+    );
   }
   throw new Error(`onnx import: ${op}: expected an [N, C, H, W] input, got shape ${JSON.stringify(x.shape)}`);
 }
 
 /** Begin/end pads per spatial dim from `pads` or `auto_pad` (SAME_UPPER puts the odd pixel at the end). */
-function spatialPads(op: string, ctx: OpContext, inShape: readonly number[], kernel: number[], strides: number[], dil: number[]): [number[], number[]] {
+function spatialPads(
+  op: string,
+  ctx: OpContext,
+  inShape: readonly number[],
+  kernel: number[],
+  strides: number[],
+  dil: number[],
+): [number[], number[]] {
   const autoPad = ctx.attrs.str('auto_pad', 'NOTSET');
   const n = kernel.length;
   if (autoPad === 'NOTSET') {
@@ -39,8 +49,10 @@ function spatialPads(op: string, ctx: OpContext, inShape: readonly number[], ker
     return [p.slice(0, n), p.slice(n)];
   }
   if (autoPad === 'VALID') return [new Array(n).fill(0), new Array(n).fill(0)];
-  if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') throw new Error(`onnx import: ${op}: unknown auto_pad '${autoPad}'`);
-  const b: number[] = [], e: number[] = [];
+  if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER')
+    throw new Error(`onnx import: ${op}: unknown auto_pad '${autoPad}'`);
+  const b: number[] = [],
+    e: number[] = [];
   for (let i = 0; i < n; i++) {
     const inp = inShape[2 + i];
     const out = Math.ceil(inp / strides[i]);
@@ -59,28 +71,45 @@ function pad2d(x: Tensor, b: number[], e: number[], value: number): Tensor {
 }
 
 const Conv: OpFn = (ins, ctx) => {
-  const x = need('Conv', ins, 0, 'X'), w = need('Conv', ins, 1, 'W');
+  const x = need('Conv', ins, 0, 'X'),
+    w = need('Conv', ins, 1, 'W');
   require2d('Conv', x);
   const a = ctx.attrs;
   const kernel = a.ints('kernel_shape', w.shape.slice(2));
-  const strides = a.ints('strides', [1, 1]), dil = a.ints('dilations', [1, 1]);
+  const strides = a.ints('strides', [1, 1]),
+    dil = a.ints('dilations', [1, 1]);
   const [b, e] = spatialPads('Conv', ctx, x.shape, kernel, strides, dil);
   const sym = b[0] === e[0] && b[1] === e[1];
   const xin = sym ? x : pad2d(x, b, e, 0);
-  return conv2d(xin, w, ins[2] ?? null, { stride: strides as [number, number], padding: sym ? [b[0], b[1]] : [0, 0], dilation: dil as [number, number], groups: a.int('group', 1) });
+  return conv2d(xin, w, ins[2] ?? null, {
+    stride: strides as [number, number],
+    padding: sym ? [b[0], b[1]] : [0, 0],
+    dilation: dil as [number, number],
+    groups: a.int('group', 1),
+  });
 };
 
 const ConvTranspose: OpFn = (ins, ctx) => {
-  const x = need('ConvTranspose', ins, 0, 'X'), w = need('ConvTranspose', ins, 1, 'W');
+  const x = need('ConvTranspose', ins, 0, 'X'),
+    w = need('ConvTranspose', ins, 1, 'W');
   require2d('ConvTranspose', x);
   const a = ctx.attrs;
   const kernel = a.ints('kernel_shape', w.shape.slice(2));
-  if (kernel.join() !== w.shape.slice(2).join()) throw new Error(`ConvTranspose: kernel_shape [${kernel.join(', ')}] does not match the weight's spatial shape [${w.shape.slice(2).join(', ')}]`);
-  const strides = a.ints('strides', [1, 1]), dil = a.ints('dilations', [1, 1]);
+  if (kernel.join() !== w.shape.slice(2).join())
+    throw new Error(
+      `ConvTranspose: kernel_shape [${kernel.join(', ')}] does not match the weight's spatial shape [${w.shape.slice(2).join(', ')}]`,
+    );
+  const strides = a.ints('strides', [1, 1]),
+    dil = a.ints('dilations', [1, 1]);
   const outPad = a.ints('output_padding', [0, 0]);
   const group = a.int('group', 1);
   // The full (unpadded) transposed convolution, then crop pads / extend by output_padding, then the bias.
-  const full = convTranspose2d(x, w, null, { stride: strides as [number, number], padding: [0, 0], dilation: dil as [number, number], groups: group });
+  const full = convTranspose2d(x, w, null, {
+    stride: strides as [number, number],
+    padding: [0, 0],
+    dilation: dil as [number, number],
+    groups: group,
+  });
   const fullSize = [0, 1].map((i) => full.shape[2 + i]);
   let b: number[], e: number[];
   const outputShape = a.ints('output_shape');
@@ -119,12 +148,15 @@ function poolGeometry(op: string, x: Tensor, ctx: OpContext) {
   const a = ctx.attrs;
   const kernel = a.ints('kernel_shape');
   if (!kernel) throw new Error(`onnx import: ${op}: kernel_shape is required`);
-  const strides = a.ints('strides', [1, 1]), dil = a.ints('dilations', [1, 1]);
+  const strides = a.ints('strides', [1, 1]),
+    dil = a.ints('dilations', [1, 1]);
   const ceil = a.int('ceil_mode', 0) === 1;
   const [b, e] = spatialPads(op, ctx, x.shape, kernel, strides, dil);
   const out = [0, 1].map((i) => poolOut(x.shape[2 + i], kernel[i], strides[i], dil[i], b[i], e[i], ceil));
   // Extra end padding so that a floor-mode pool over the padded input yields `out` windows.
-  const extra = [0, 1].map((i) => Math.max(0, (out[i] - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - (x.shape[2 + i] + b[i] + e[i])));
+  const extra = [0, 1].map((i) =>
+    Math.max(0, (out[i] - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - (x.shape[2 + i] + b[i] + e[i])),
+  );
   return { kernel, strides, dil, b, e, extra, out };
 }
 
@@ -137,17 +169,31 @@ const MaxPool: OpFn = (ins, ctx) => {
   }
   const x = xi;
   const g = poolGeometry('MaxPool', x, ctx);
-  if (ctx.attrs.int('storage_order', 0) !== 0 && ctx.numOutputs > 1) throw new OnnxUnsupportedError('MaxPool', 'storage_order=1 (column-major indices)');
+  if (ctx.attrs.int('storage_order', 0) !== 0 && ctx.numOutputs > 1)
+    throw new OnnxUnsupportedError('MaxPool', 'storage_order=1 (column-major indices)');
   const ee = [g.e[0] + g.extra[0], g.e[1] + g.extra[1]];
   const xp = pad2d(x, g.b, ee, -Infinity);
-  const opts = { stride: g.strides as [number, number], dilation: g.dil as [number, number], padding: [0, 0] as [number, number] };
+  const opts = {
+    stride: g.strides as [number, number],
+    dilation: g.dil as [number, number],
+    padding: [0, 0] as [number, number],
+  };
   if (ctx.numOutputs < 2) return maxPool2d(xp, g.kernel as [number, number], opts);
   const [y, idx] = maxPool2d(xp, g.kernel as [number, number], { ...opts, returnIndices: true });
   // Tatami's indices count within each padded H·W plane; ONNX's within the whole unpadded N·C·H·W tensor.
-  const [N, C, H, W] = x.shape, Wp = xp.shape[3];
+  const [N, C, H, W] = x.shape,
+    Wp = xp.shape[3];
   const fi = to(idx, 'float64');
-  const r = sub(div(sub(fi, remainder(fi, Wp)), Wp), g.b[0]), col = sub(remainder(fi, Wp), g.b[1]);
-  const plane = reshape(tensor(Float64Array.from({ length: N * C }, (_, i) => i * H * W), [N * C], { dtype: 'float64' }), [N, C, 1, 1]);
+  const r = sub(div(sub(fi, remainder(fi, Wp)), Wp), g.b[0]),
+    col = sub(remainder(fi, Wp), g.b[1]);
+  const plane = reshape(
+    tensor(
+      Float64Array.from({ length: N * C }, (_, i) => i * H * W),
+      [N * C],
+      { dtype: 'float64' },
+    ),
+    [N, C, 1, 1],
+  );
   return [y, to(add(add(mul(r, W), col), plane), 'int32')];
 };
 
@@ -171,7 +217,12 @@ const AveragePool: OpFn = (ins, ctx) => {
   if (noPad) return avgPool2d(x, k, opts);
   // sum over the window / number of counted cells: pads count when count_include_pad, ceil_mode's extension never.
   const num = avgPool2d(pad2d(x, g.b, ee, 0), k, opts);
-  const mask = pad2d(pad2d(ones([1, 1, x.shape[2], x.shape[3]], { dtype: x.dtype }), g.b, g.e, includePad ? 1 : 0), [0, 0], g.extra, 0);
+  const mask = pad2d(
+    pad2d(ones([1, 1, x.shape[2], x.shape[3]], { dtype: x.dtype }), g.b, g.e, includePad ? 1 : 0),
+    [0, 0],
+    g.extra,
+    0,
+  );
   return div(num, avgPool2d(mask, k, opts));
 };
 
@@ -182,14 +233,21 @@ const GlobalAveragePool: OpFn = (ins) => {
 };
 const GlobalMaxPool: OpFn = (ins) => {
   const x = need('GlobalMaxPool', ins, 0, 'X');
-  return amax(x, x.shape.slice(2).map((_, i) => i + 2), true);
+  return amax(
+    x,
+    x.shape.slice(2).map((_, i) => i + 2),
+    true,
+  );
 };
 
 const MaxUnpool: OpFn = (ins, ctx) => {
-  const x = need('MaxUnpool', ins, 0, 'X'), idx = need('MaxUnpool', ins, 1, 'I');
+  const x = need('MaxUnpool', ins, 0, 'X'),
+    idx = need('MaxUnpool', ins, 1, 'I');
   require2d('MaxUnpool', x);
   const a = ctx.attrs;
-  const k = a.ints('kernel_shape')!, s = a.ints('strides', [1, 1]), p = a.ints('pads', [0, 0, 0, 0]);
+  const k = a.ints('kernel_shape')!,
+    s = a.ints('strides', [1, 1]),
+    p = a.ints('pads', [0, 0, 0, 0]);
   const [N, C] = x.shape;
   const dflt = [N, C, ...[0, 1].map((i) => (x.shape[2 + i] - 1) * s[i] + k[i] - p[i] - p[i + 2])];
   const outShape = ins[2] ? numbers(ins[2]) : dflt;
@@ -197,10 +255,13 @@ const MaxUnpool: OpFn = (ins, ctx) => {
   // keeps each index's (row, column) in the default plane and places it in the larger one.
   let index = reshape(idx, [-1]);
   if (outShape[2] !== dflt[2] || outShape[3] !== dflt[3]) {
-    const src = idx.toTypedArray(), dst = new Int32Array(src.length);
-    const [dh, dw] = [dflt[2], dflt[3]], [oh, ow] = [outShape[2], outShape[3]];
+    const src = idx.toTypedArray(),
+      dst = new Int32Array(src.length);
+    const [dh, dw] = [dflt[2], dflt[3]],
+      [oh, ow] = [outShape[2], outShape[3]];
     for (let i = 0; i < src.length; i++) {
-      const plane = Math.floor(src[i] / (dh * dw)), within = src[i] % (dh * dw);
+      const plane = Math.floor(src[i] / (dh * dw)),
+        within = src[i] % (dh * dw);
       dst[i] = plane * oh * ow + Math.floor(within / dw) * ow + (within % dw);
     }
     index = new Tensor(dst, [dst.length], 'int32');
@@ -214,7 +275,8 @@ const BatchNormalization: OpFn = (ins, ctx) => {
   const [x, scale, bias, runMean, runVar] = ins as Tensor[];
   const eps = ctx.attrs.float('epsilon', 1e-5);
   const trainingMode = ctx.attrs.int('training_mode', 0) === 1;
-  if (trainingMode && ctx.numOutputs > 1) throw new OnnxUnsupportedError('BatchNormalization', 'training_mode outputs (running_mean/var)');
+  if (trainingMode && ctx.numOutputs > 1)
+    throw new OnnxUnsupportedError('BatchNormalization', 'training_mode outputs (running_mean/var)');
   const train = ctx.training || trainingMode;
   // ONNX: running = running·momentum + batch·(1 − momentum); PyTorch's momentum is the batch's weight.
   const momentum = 1 - ctx.attrs.float('momentum', 0.9);
@@ -245,7 +307,11 @@ const LRN: OpFn = (ins, ctx) => {
   const size = ctx.attrs.int('size', 0);
   // ONNX windows channels [c − ⌊(n−1)/2⌋, c + ⌈(n−1)/2⌉]; PyTorch [c − ⌊n/2⌋, c + ⌊(n−1)/2⌋]: equal for odd n.
   if (size % 2 === 0) throw new OnnxUnsupportedError('LRN', `an even size (${size})`);
-  return localResponseNorm(x, size, { alpha: ctx.attrs.float('alpha', 1e-4), beta: ctx.attrs.float('beta', 0.75), k: ctx.attrs.float('bias', 1) });
+  return localResponseNorm(x, size, {
+    alpha: ctx.attrs.float('alpha', 1e-4),
+    beta: ctx.attrs.float('beta', 0.75),
+    k: ctx.attrs.float('bias', 1),
+  });
 };
 
 /** Softmax / LogSoftmax: one axis from opset 13, "flatten from axis to 2-D" before. */
@@ -260,11 +326,13 @@ function softmaxOp(log: boolean): OpFn {
   };
 }
 
-const SELU_ALPHA = 1.67326319217681884765625, SELU_GAMMA = 1.05070102214813232421875;
+const SELU_ALPHA = 1.67326319217681884765625,
+  SELU_GAMMA = 1.05070102214813232421875;
 
 const Clip: OpFn = (ins, ctx) => {
   const x = need('Clip', ins, 0, 'input');
-  let lo: Tensor | number | null = null, hi: Tensor | number | null = null;
+  let lo: Tensor | number | null = null,
+    hi: Tensor | number | null = null;
   if (ctx.opset < 11) {
     lo = ctx.attrs.float('min', -3.4028234663852886e38);
     hi = ctx.attrs.float('max', 3.4028234663852886e38);
@@ -320,9 +388,11 @@ function resizeOp(upsample: boolean): OpFn {
     if (mode === 'bilinear') mode = 'linear';
     if (mode !== 'nearest' && mode !== 'linear') throw new OnnxUnsupportedError(op, `mode '${mode}'`);
     const ctm = upsample || ctx.opset < 11 ? 'asymmetric' : a.str('coordinate_transformation_mode', 'half_pixel');
-    if (ctm === 'tf_crop_and_resize') throw new OnnxUnsupportedError(op, "coordinate_transformation_mode 'tf_crop_and_resize'");
+    if (ctm === 'tf_crop_and_resize')
+      throw new OnnxUnsupportedError(op, "coordinate_transformation_mode 'tf_crop_and_resize'");
     if (a.int('antialias', 0) !== 0) throw new OnnxUnsupportedError(op, 'antialias');
-    if (a.has('axes') || a.str('keep_aspect_ratio_policy', 'stretch') !== 'stretch') throw new OnnxUnsupportedError(op, 'axes / keep_aspect_ratio_policy');
+    if (a.has('axes') || a.str('keep_aspect_ratio_policy', 'stretch') !== 'stretch')
+      throw new OnnxUnsupportedError(op, 'axes / keep_aspect_ratio_policy');
     // Upsample and Resize-10 take the nearest pixel at floor(i / scale) (asymmetric coordinates).
     const nearestMode = upsample || ctx.opset < 11 ? 'floor' : a.str('nearest_mode', 'round_prefer_floor');
     const rank = x.shape.length;
@@ -339,18 +409,26 @@ function resizeOp(upsample: boolean): OpFn {
     } else throw new Error(`onnx import: ${op}: needs scales or sizes for all ${rank} dims`);
     let y = x;
     for (let d = 0; d < rank; d++) {
-      const inLen = x.shape[d], outLen = sizes[d], scale = scales[d];
+      const inLen = x.shape[d],
+        outLen = sizes[d],
+        scale = scales[d];
       // The resized length in the coordinate formulas is in·scale, unrounded, when scales are given (ONNX reference).
       const resizedLen = fromScales ? inLen * scale : outLen;
       if (inLen === outLen && scale === 1) continue;
       const src = (i: number): number => {
         switch (ctm) {
-          case 'half_pixel': return (i + 0.5) / scale - 0.5;
-          case 'pytorch_half_pixel': return resizedLen > 1 ? (i + 0.5) / scale - 0.5 : 0;
-          case 'align_corners': return resizedLen === 1 ? 0 : (i * (inLen - 1)) / (resizedLen - 1);
-          case 'asymmetric': return i / scale;
-          case 'tf_half_pixel_for_nn': return (i + 0.5) / scale;
-          default: throw new OnnxUnsupportedError(op, `coordinate_transformation_mode '${ctm}'`);
+          case 'half_pixel':
+            return (i + 0.5) / scale - 0.5;
+          case 'pytorch_half_pixel':
+            return resizedLen > 1 ? (i + 0.5) / scale - 0.5 : 0;
+          case 'align_corners':
+            return resizedLen === 1 ? 0 : (i * (inLen - 1)) / (resizedLen - 1);
+          case 'asymmetric':
+            return i / scale;
+          case 'tf_half_pixel_for_nn':
+            return (i + 0.5) / scale;
+          default:
+            throw new OnnxUnsupportedError(op, `coordinate_transformation_mode '${ctm}'`);
         }
       };
       const clampI = (v: number) => Math.min(Math.max(v, 0), inLen - 1);
@@ -358,7 +436,9 @@ function resizeOp(upsample: boolean): OpFn {
         const idx = Int32Array.from({ length: outLen }, (_, i) => clampI(nearest(src(i), nearestMode)));
         y = indexSelect(y, d, new Tensor(idx, [outLen], 'int32'));
       } else {
-        const i0 = new Int32Array(outLen), i1 = new Int32Array(outLen), wt = new Float64Array(outLen);
+        const i0 = new Int32Array(outLen),
+          i1 = new Int32Array(outLen),
+          wt = new Float64Array(outLen);
         for (let i = 0; i < outLen; i++) {
           const s = Math.min(Math.max(src(i), 0), inLen - 1);
           const f = Math.floor(s);
@@ -369,8 +449,18 @@ function resizeOp(upsample: boolean): OpFn {
         const wshape = new Array(rank).fill(1);
         wshape[d] = outLen;
         const w1 = to(tensor(wt, wshape, { dtype: 'float64' }), x.dtype);
-        const w0 = to(tensor(wt.map((v) => 1 - v), wshape, { dtype: 'float64' }), x.dtype);
-        y = add(mul(indexSelect(y, d, new Tensor(i0, [outLen], 'int32')), w0), mul(indexSelect(y, d, new Tensor(i1, [outLen], 'int32')), w1));
+        const w0 = to(
+          tensor(
+            wt.map((v) => 1 - v),
+            wshape,
+            { dtype: 'float64' },
+          ),
+          x.dtype,
+        );
+        y = add(
+          mul(indexSelect(y, d, new Tensor(i0, [outLen], 'int32')), w0),
+          mul(indexSelect(y, d, new Tensor(i1, [outLen], 'int32')), w1),
+        );
       }
     }
     return y;
@@ -379,10 +469,14 @@ function resizeOp(upsample: boolean): OpFn {
 
 function nearest(v: number, mode: string): number {
   switch (mode) {
-    case 'floor': return Math.floor(v);
-    case 'ceil': return Math.ceil(v);
-    case 'round_prefer_ceil': return Math.floor(v + 0.5);
-    default: return v - Math.floor(v) === 0.5 ? Math.floor(v) : Math.round(v); // round_prefer_floor
+    case 'floor':
+      return Math.floor(v);
+    case 'ceil':
+      return Math.ceil(v);
+    case 'round_prefer_ceil':
+      return Math.floor(v + 0.5);
+    default:
+      return v - Math.floor(v) === 0.5 ? Math.floor(v) : Math.round(v); // round_prefer_floor
   }
 }
 
@@ -400,17 +494,46 @@ export function erf(x: Tensor): Tensor {
 function erfScalar(x: number): number {
   const z = Math.abs(x);
   const t = 1 / (1 + 0.5 * z);
-  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
-    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
   return x >= 0 ? 1 - r : r - 1;
 }
 
 /** The neural-network operators, by ONNX op_type. */
 export const NN_OPS: Record<string, OpFn> = {
-  Conv, ConvTranspose, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, MaxUnpool,
-  BatchNormalization, InstanceNormalization, LayerNormalization, LRN, Dropout, DepthToSpace, SpaceToDepth,
-  Resize: resizeOp(false), Upsample: resizeOp(true),
-  Softmax: softmaxOp(false), LogSoftmax: softmaxOp(true), Clip,
+  Conv,
+  ConvTranspose,
+  MaxPool,
+  AveragePool,
+  GlobalAveragePool,
+  GlobalMaxPool,
+  MaxUnpool,
+  BatchNormalization,
+  InstanceNormalization,
+  LayerNormalization,
+  LRN,
+  Dropout,
+  DepthToSpace,
+  SpaceToDepth,
+  Resize: resizeOp(false),
+  Upsample: resizeOp(true),
+  Softmax: softmaxOp(false),
+  LogSoftmax: softmaxOp(true),
+  Clip,
   Relu: (ins) => relu(ins[0]!),
   LeakyRelu: (ins, c) => leakyRelu(ins[0]!, { negativeSlope: c.attrs.float('alpha', 0.01) }),
   PRelu: (ins) => {
@@ -419,26 +542,34 @@ export const NN_OPS: Record<string, OpFn> = {
     // PyTorch's exports (and opset ≤ 6) give a per-channel slope [C]; numpy broadcasting would align it with the
     // last dim, so read it as [C, 1, …] when it only fits dim 1.
     const r = x.shape.length;
-    if (slope.shape.length === 1 && r > 2 && slope.shape[0] === x.shape[1] && slope.shape[0] !== x.shape[r - 1] && slope.shape[0] !== 1) {
+    if (
+      slope.shape.length === 1 &&
+      r > 2 &&
+      slope.shape[0] === x.shape[1] &&
+      slope.shape[0] !== x.shape[r - 1] &&
+      slope.shape[0] !== 1
+    ) {
       slope = reshape(slope, [slope.shape[0], ...new Array(r - 2).fill(1)]);
     }
     return where(lt(x, 0), mul(x, slope), x);
   },
   Elu: (ins, c) => elu(ins[0]!, { alpha: c.attrs.float('alpha', 1) }),
-  Selu: (ins, c) => mul(elu(ins[0]!, { alpha: c.attrs.float('alpha', SELU_ALPHA) }), c.attrs.float('gamma', SELU_GAMMA)),
+  Selu: (ins, c) =>
+    mul(elu(ins[0]!, { alpha: c.attrs.float('alpha', SELU_ALPHA) }), c.attrs.float('gamma', SELU_GAMMA)),
   Celu: (ins, c) => {
-    const al = c.attrs.float('alpha', 1), x = ins[0]!;
+    const al = c.attrs.float('alpha', 1),
+      x = ins[0]!;
     return add(relu(x), minimum(mul(sub(exp(div(x, al)), 1), al), 0));
   },
   Erf: (ins) => erf(ins[0]!),
   Sigmoid: (ins) => sigmoid(ins[0]!),
   Tanh: (ins) => tanh(ins[0]!),
-  HardSigmoid: (ins, c) => (c.attrs.float('alpha', 0.2) === Math.fround(1 / 6) && c.attrs.float('beta', 0.5) === 0.5
-    ? hardsigmoid(ins[0]!) // PyTorch's constants: Tatami's own kernel, so an export round-trips exactly
-    : clamp(add(mul(ins[0]!, c.attrs.float('alpha', 0.2)), c.attrs.float('beta', 0.5)), 0, 1)),
+  HardSigmoid: (ins, c) =>
+    c.attrs.float('alpha', 0.2) === Math.fround(1 / 6) && c.attrs.float('beta', 0.5) === 0.5
+      ? hardsigmoid(ins[0]!) // PyTorch's constants: Tatami's own kernel, so an export round-trips exactly
+      : clamp(add(mul(ins[0]!, c.attrs.float('alpha', 0.2)), c.attrs.float('beta', 0.5)), 0, 1),
   HardSwish: (ins) => hardswish(ins[0]!),
   Softplus: (ins) => softplus(ins[0]!),
   Softsign: (ins) => div(ins[0]!, add(abs(ins[0]!), 1)),
   ThresholdedRelu: (ins, c) => where(lt(c.attrs.float('alpha', 1), ins[0]!), ins[0]!, 0),
 };
-

@@ -79,7 +79,9 @@ export function silu(x: Tensor): Tensor {
 
 /** x·relu6(x + 3)/6 (MobileNetV3). */
 export function hardswish(x: Tensor): Tensor {
-  return activation('hardswish', 'hardswish', x, {}, false, (v) => where(lt(v, -3), 0, where(gt(v, 3), 1, add(div(v, 3), 0.5))));
+  return activation('hardswish', 'hardswish', x, {}, false, (v) =>
+    where(lt(v, -3), 0, where(gt(v, 3), 1, add(div(v, 3), 0.5))),
+  );
 }
 
 /** relu6(x + 3)/6. */
@@ -157,7 +159,8 @@ export interface CeluOptions {
 /** max(0, x) + min(0, alpha·(exp(x/alpha) − 1)) (PyTorch's F.celu), i.e. alpha·elu(x/alpha). */
 export function celu(x: Tensor, opts: CeluOptions = {}): Tensor {
   const alpha = opts.alpha ?? 1;
-  if (alpha === 0 || !Number.isFinite(alpha)) throw new Error(`celu: alpha must be a finite non-zero number, got ${alpha}`);
+  if (alpha === 0 || !Number.isFinite(alpha))
+    throw new Error(`celu: alpha must be a finite non-zero number, got ${alpha}`);
   return alpha === 1 ? elu(x) : mul(elu(div(x, alpha)), alpha);
 }
 
@@ -182,7 +185,9 @@ export function prelu(x: Tensor, weight: Tensor): Tensor {
   const n = weight.numel();
   const c = x.shape.length >= 2 ? x.shape[1] : 1;
   if (weight.shape.length > 1 || (n !== 1 && n !== c)) {
-    throw new Error(`prelu: weight ${formatShape(weight.shape)} must have 1 element or one per channel (${c} for input ${formatShape(x.shape)})`);
+    throw new Error(
+      `prelu: weight ${formatShape(weight.shape)} must have 1 element or one per channel (${c} for input ${formatShape(x.shape)})`,
+    );
   }
   let w = weight;
   if (n !== 1) {

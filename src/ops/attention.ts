@@ -31,22 +31,33 @@ export interface ScaledDotProductAttentionOptions {
  * softmax(q·kᵀ·scale + mask)·v for q [..., L, E], k [..., S, E], v [..., S, Ev] (batch dims broadcast).
  * Returns [..., L, Ev]. A query whose keys are all masked out gets NaN, as in PyTorch.
  */
-export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: ScaledDotProductAttentionOptions = {}): Tensor {
+export function scaledDotProductAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  opts: ScaledDotProductAttentionOptions = {},
+): Tensor {
   const op = 'scaledDotProductAttention';
   requireFloat(op, q, 'query');
   requireFloat(op, k, 'key');
   requireFloat(op, v, 'value');
   if (q.shape.length < 2 || k.shape.length < 2 || v.shape.length < 2) {
-    throw new Error(`${op}: query, key and value must have rank ≥ 2 ([..., L, E]), got ${formatShape(q.shape)}, ${formatShape(k.shape)}, ${formatShape(v.shape)}`);
+    throw new Error(
+      `${op}: query, key and value must have rank ≥ 2 ([..., L, E]), got ${formatShape(q.shape)}, ${formatShape(k.shape)}, ${formatShape(v.shape)}`,
+    );
   }
   const e = q.shape[q.shape.length - 1];
   const l = q.shape[q.shape.length - 2];
   const s = k.shape[k.shape.length - 2];
   if (k.shape[k.shape.length - 1] !== e) {
-    throw new Error(`${op}: query ${formatShape(q.shape)} has embedding size ${e} but key ${formatShape(k.shape)} has ${k.shape[k.shape.length - 1]}`);
+    throw new Error(
+      `${op}: query ${formatShape(q.shape)} has embedding size ${e} but key ${formatShape(k.shape)} has ${k.shape[k.shape.length - 1]}`,
+    );
   }
   if (v.shape[v.shape.length - 2] !== s) {
-    throw new Error(`${op}: key ${formatShape(k.shape)} has ${s} positions but value ${formatShape(v.shape)} has ${v.shape[v.shape.length - 2]}`);
+    throw new Error(
+      `${op}: key ${formatShape(k.shape)} has ${s} positions but value ${formatShape(v.shape)} has ${v.shape[v.shape.length - 2]}`,
+    );
   }
   const mask = opts.attnMask ?? null;
   const isCausal = opts.isCausal ?? false;
@@ -64,7 +75,9 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     } else if (mask.dtype === 'float32' || mask.dtype === 'float64') {
       scores = add(scores, mask);
     } else {
-      throw new Error(`${op}: attnMask must be bool (true = attend) or floating (added to the scores), got ${mask.dtype}`);
+      throw new Error(
+        `${op}: attnMask must be bool (true = attend) or floating (added to the scores), got ${mask.dtype}`,
+      );
     }
   }
   let attn = softmax(scores, -1);

@@ -39,7 +39,9 @@ function cols(b: Tensor): [Tensor, Tensor, Tensor, Tensor] {
 function prepare(op: string, boxes1: Tensor, boxes2: Tensor): [Tensor, Tensor] {
   const bad = (b: Tensor) => b.shape.length < 1 || b.shape[b.shape.length - 1] !== 4;
   if (bad(boxes1) || bad(boxes2) || boxes1.shape.join() !== boxes2.shape.join()) {
-    throw new Error(`${op}: boxes1 and boxes2 must both have shape [..., 4] and match, got ${formatShape(boxes1.shape)} and ${formatShape(boxes2.shape)}`);
+    throw new Error(
+      `${op}: boxes1 and boxes2 must both have shape [..., 4] and match, got ${formatShape(boxes1.shape)} and ${formatShape(boxes2.shape)}`,
+    );
   }
   const up = (b: Tensor) => (isFloating(b.dtype) ? b : to(b, 'float32'));
   return [up(boxes1), up(boxes2)];
@@ -113,7 +115,10 @@ export function completeBoxIouLoss(boxes1: Tensor, boxes2: Tensor, opts: BoxIouL
   const [diou, iou] = diouLoss(b1, b2, eps);
   const [x1, y1, x2, y2] = cols(b1);
   const [gx1, gy1, gx2, gy2] = cols(b2);
-  const v = mul(pow(sub(atan(div(sub(gx2, gx1), sub(gy2, gy1))), atan(div(sub(x2, x1), sub(y2, y1)))), 2), 4 / (Math.PI * Math.PI));
+  const v = mul(
+    pow(sub(atan(div(sub(gx2, gx1), sub(gy2, gy1))), atan(div(sub(x2, x1), sub(y2, y1)))), 2),
+    4 / (Math.PI * Math.PI),
+  );
   const vc = v.detach();
   const alpha = div(vc, add(add(sub(1, iou.detach()), vc), eps));
   return reduce('completeBoxIouLoss', add(diou, mul(alpha, v)), opts.reduction ?? 'none');
@@ -137,7 +142,9 @@ export function sigmoidFocalLoss(inputs: Tensor, targets: Tensor, opts: SigmoidF
   const alpha = opts.alpha ?? 0.25;
   const gamma = opts.gamma ?? 2;
   if (inputs.shape.join() !== targets.shape.join()) {
-    throw new Error(`sigmoidFocalLoss: inputs ${formatShape(inputs.shape)} and targets ${formatShape(targets.shape)} must have the same shape`);
+    throw new Error(
+      `sigmoidFocalLoss: inputs ${formatShape(inputs.shape)} and targets ${formatShape(targets.shape)} must have the same shape`,
+    );
   }
   const t = isFloating(targets.dtype) ? targets : to(targets, inputs.dtype);
   const p = sigmoid(inputs);

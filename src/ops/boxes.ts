@@ -22,8 +22,13 @@ const FORMATS: readonly BoxFormat[] = ['xyxy', 'xywh', 'cxcywh'];
 
 /** Throws naming `op` unless `boxes` is [N, 4] (or [..., 4] when `anyLead`). */
 export function checkBoxes(op: string, boxes: Tensor, what = 'boxes', anyLead = false): void {
-  const ok = anyLead ? boxes.shape.length >= 1 && boxes.shape[boxes.shape.length - 1] === 4 : boxes.shape.length === 2 && boxes.shape[1] === 4;
-  if (!ok) throw new Error(`${op}: ${what} must have shape ${anyLead ? '[..., 4]' : '[N, 4]'}, got ${formatShape(boxes.shape)}`);
+  const ok = anyLead
+    ? boxes.shape.length >= 1 && boxes.shape[boxes.shape.length - 1] === 4
+    : boxes.shape.length === 2 && boxes.shape[1] === 4;
+  if (!ok)
+    throw new Error(
+      `${op}: ${what} must have shape ${anyLead ? '[..., 4]' : '[N, 4]'}, got ${formatShape(boxes.shape)}`,
+    );
 }
 
 /** The four coordinate columns of [..., 4] boxes (views). */
@@ -43,7 +48,9 @@ function upcast(b: Tensor): Tensor {
  */
 export function boxConvert(boxes: Tensor, inFmt: BoxFormat, outFmt: BoxFormat): Tensor {
   if (!FORMATS.includes(inFmt) || !FORMATS.includes(outFmt)) {
-    throw new Error(`boxConvert: formats must be one of ${FORMATS.join(', ')}, got inFmt ${JSON.stringify(inFmt)}, outFmt ${JSON.stringify(outFmt)}`);
+    throw new Error(
+      `boxConvert: formats must be one of ${FORMATS.join(', ')}, got inFmt ${JSON.stringify(inFmt)}, outFmt ${JSON.stringify(outFmt)}`,
+    );
   }
   checkBoxes('boxConvert', boxes, 'boxes', true);
   if (inFmt === outFmt) return boxes;
@@ -202,7 +209,9 @@ function rounder(t: Tensor): (x: number) => number {
 
 /** Indices 0..n−1 ordered by descending score, ties by index (PyTorch's stable descending sort). */
 function orderByScore(scores: ArrayLike<number>, idx?: ArrayLike<number>): Int32Array {
-  const order = idx ? Int32Array.from(idx as ArrayLike<number>) : Int32Array.from({ length: scores.length }, (_, i) => i);
+  const order = idx
+    ? Int32Array.from(idx as ArrayLike<number>)
+    : Int32Array.from({ length: scores.length }, (_, i) => i);
   const key = (i: number) => scores[i];
   // Array sort is stable; NaN scores sort first, as PyTorch's descending sort puts NaN above everything.
   const arr = Array.from(order);
@@ -216,7 +225,13 @@ function orderByScore(scores: ArrayLike<number>, idx?: ArrayLike<number>): Int32
 }
 
 /** Greedy NMS over the boxes listed in `order` (already by descending score); pushes kept indices to `keep`. */
-function nmsKernel(b: ArrayLike<number>, order: Int32Array, iouThreshold: number, r: (x: number) => number, keep: number[]): void {
+function nmsKernel(
+  b: ArrayLike<number>,
+  order: Int32Array,
+  iouThreshold: number,
+  r: (x: number) => number,
+  keep: number[],
+): void {
   const n = order.length;
   const suppressed = new Uint8Array(n);
   const area = new Float64Array(n);
@@ -228,7 +243,10 @@ function nmsKernel(b: ArrayLike<number>, order: Int32Array, iouThreshold: number
     if (suppressed[a]) continue;
     const i = order[a] * 4;
     keep.push(order[a]);
-    const ix1 = b[i], iy1 = b[i + 1], ix2 = b[i + 2], iy2 = b[i + 3];
+    const ix1 = b[i],
+      iy1 = b[i + 1],
+      ix2 = b[i + 2],
+      iy2 = b[i + 3];
     const iarea = area[a];
     for (let c = a + 1; c < n; c++) {
       if (suppressed[c]) continue;
@@ -245,9 +263,12 @@ function nmsKernel(b: ArrayLike<number>, order: Int32Array, iouThreshold: number
 function checkNmsInputs(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number): void {
   checkBoxes(op, boxes);
   if (scores.shape.length !== 1 || scores.shape[0] !== boxes.shape[0]) {
-    throw new Error(`${op}: scores must have shape [${boxes.shape[0]}] to match boxes ${formatShape(boxes.shape)}, got ${formatShape(scores.shape)}`);
+    throw new Error(
+      `${op}: scores must have shape [${boxes.shape[0]}] to match boxes ${formatShape(boxes.shape)}, got ${formatShape(scores.shape)}`,
+    );
   }
-  if (typeof iouThreshold !== 'number' || Number.isNaN(iouThreshold)) throw new Error(`${op}: iouThreshold must be a number, got ${iouThreshold}`);
+  if (typeof iouThreshold !== 'number' || Number.isNaN(iouThreshold))
+    throw new Error(`${op}: iouThreshold must be a number, got ${iouThreshold}`);
 }
 
 /**
@@ -271,7 +292,9 @@ export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor
 export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Tensor {
   checkNmsInputs('batchedNms', boxes, scores, iouThreshold);
   if (idxs.shape.length !== 1 || idxs.shape[0] !== boxes.shape[0]) {
-    throw new Error(`batchedNms: idxs must have shape [${boxes.shape[0]}] to match boxes ${formatShape(boxes.shape)}, got ${formatShape(idxs.shape)}`);
+    throw new Error(
+      `batchedNms: idxs must have shape [${boxes.shape[0]}] to match boxes ${formatShape(boxes.shape)}, got ${formatShape(idxs.shape)}`,
+    );
   }
   const b = boxes.dataView();
   const s = scores.dataView();
@@ -285,7 +308,10 @@ export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThres
   const keep: number[] = [];
   const r = rounder(boxes);
   for (const members of groups.values()) nmsKernel(b, orderByScore(s, members), iouThreshold, r, keep);
-  const sorted = orderByScore(s, keep.sort((x, y) => x - y));
+  const sorted = orderByScore(
+    s,
+    keep.sort((x, y) => x - y),
+  );
   return tensor(sorted, [sorted.length], { dtype: 'int32' });
 }
 
@@ -295,12 +321,16 @@ export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThres
  */
 export function masksToBoxes(masks: Tensor): Tensor {
   if (masks.numel() === 0 && masks.shape.length <= 3) return Tensor.empty([0, 4], 'float32');
-  if (masks.shape.length !== 3) throw new Error(`masksToBoxes: masks must have shape [N, H, W], got ${formatShape(masks.shape)}`);
+  if (masks.shape.length !== 3)
+    throw new Error(`masksToBoxes: masks must have shape [N, H, W], got ${formatShape(masks.shape)}`);
   const [n, h, w] = masks.shape;
   const m = masks.dataView();
   const out = Tensor.empty([n, 4], 'float32');
   for (let k = 0; k < n; k++) {
-    let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+    let x1 = Infinity,
+      y1 = Infinity,
+      x2 = -Infinity,
+      y2 = -Infinity;
     const base = k * h * w;
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
@@ -312,7 +342,10 @@ export function masksToBoxes(masks: Tensor): Tensor {
         }
       }
     }
-    if (x2 < 0) throw new Error(`masksToBoxes: mask ${k} of ${formatShape(masks.shape)} is empty (torchvision fails on it too); drop empty masks first`);
+    if (x2 < 0)
+      throw new Error(
+        `masksToBoxes: mask ${k} of ${formatShape(masks.shape)} is empty (torchvision fails on it too); drop empty masks first`,
+      );
     out.storage.set([x1, y1, x2, y2], 4 * k);
   }
   return out;

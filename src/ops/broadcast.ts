@@ -53,7 +53,9 @@ export function reduceRaw(op: ReduceOp, x: Tensor, dims: readonly number[], outD
 export function expand(x: Tensor, ...shape: (number | readonly number[])[]): Tensor {
   const target = shapeArgs(shape);
   if (target.length < x.shape.length) {
-    throw new Error(`expand: the number of sizes ${formatShape(target)} must be ≥ the tensor's dims ${formatShape(x.shape)}`);
+    throw new Error(
+      `expand: the number of sizes ${formatShape(target)} must be ≥ the tensor's dims ${formatShape(x.shape)}`,
+    );
   }
   const lead = target.length - x.shape.length;
   const outShape = target.slice();
@@ -61,7 +63,8 @@ export function expand(x: Tensor, ...shape: (number | readonly number[])[]): Ten
   for (let i = 0; i < target.length; i++) {
     const src = i - lead;
     if (src < 0) {
-      if (target[i] < 0) throw new Error(`expand: -1 is not allowed for a new leading dim (sizes ${formatShape(target)})`);
+      if (target[i] < 0)
+        throw new Error(`expand: -1 is not allowed for a new leading dim (sizes ${formatShape(target)})`);
       continue;
     }
     const have = x.shape[src];
@@ -71,7 +74,9 @@ export function expand(x: Tensor, ...shape: (number | readonly number[])[]): Ten
     } else if (have === 1) {
       strides[i] = 0;
     } else {
-      throw new Error(`expand: the size ${have} at dim ${src} of ${formatShape(x.shape)} must be 1 to expand to ${target[i]} (target ${formatShape(target)})`);
+      throw new Error(
+        `expand: the size ${have} at dim ${src} of ${formatShape(x.shape)} must be 1 to expand to ${target[i]} (target ${formatShape(target)})`,
+      );
     }
   }
   if (shapesEqual(outShape, x.shape)) return x;

@@ -58,7 +58,8 @@ export interface ConvTranspose2dOptions {
 const shapeStr = (s: readonly number[]) => `[${s.join(',')}]`;
 
 function checkGroups(op: string, groups: number): number {
-  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
+  if (!Number.isInteger(groups) || groups < 1)
+    throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
   return groups;
 }
 
@@ -68,57 +69,87 @@ function checkOperands(op: string, x: Tensor, weight: Tensor, bias: Tensor | nul
   if (bias !== null) requireFloat(op, bias, 'bias');
   requireRank(op, x, [3, 4], 'input', 'NCHW, or CHW unbatched');
   requireRank(op, weight, 4, 'weight', weightLayout);
-  if (weight.dtype !== x.dtype) throw new Error(`${op}: input is ${x.dtype} but weight is ${weight.dtype}; they must match`);
+  if (weight.dtype !== x.dtype)
+    throw new Error(`${op}: input is ${x.dtype} but weight is ${weight.dtype}; they must match`);
   // As PyTorch: an empty kernel is an error (the kernels would otherwise loop over the other kernel dim for nothing).
-  if (weight.shape[2] < 1 || weight.shape[3] < 1) throw new Error(`${op}: weight ${shapeStr(weight.shape)} has a zero-size kernel; kernel height and width must be ≥ 1`);
+  if (weight.shape[2] < 1 || weight.shape[3] < 1)
+    throw new Error(
+      `${op}: weight ${shapeStr(weight.shape)} has a zero-size kernel; kernel height and width must be ≥ 1`,
+    );
   if (bias !== null) {
-    if (bias.dtype !== x.dtype) throw new Error(`${op}: input is ${x.dtype} but bias is ${bias.dtype}; they must match`);
+    if (bias.dtype !== x.dtype)
+      throw new Error(`${op}: input is ${x.dtype} but bias is ${bias.dtype}; they must match`);
   }
 }
 
 /** Zero padding of each side as [top, bottom, left, right]. */
 function resolvePadding(
-  op: string, padding: Conv2dOptions['padding'], kh: number, kw: number, dil: [number, number], stride: [number, number],
+  op: string,
+  padding: Conv2dOptions['padding'],
+  kh: number,
+  kw: number,
+  dil: [number, number],
+  stride: [number, number],
 ): [number, number, number, number] {
   if (padding === 'valid') return [0, 0, 0, 0];
   if (padding === 'same') {
     if (stride[0] !== 1 || stride[1] !== 1) {
-      throw new Error(`${op}: padding='same' is not supported for strided convolutions (stride ${JSON.stringify(stride)})`);
+      throw new Error(
+        `${op}: padding='same' is not supported for strided convolutions (stride ${JSON.stringify(stride)})`,
+      );
     }
     const th = dil[0] * (kh - 1);
     const tw = dil[1] * (kw - 1);
     return [th >> 1, th - (th >> 1), tw >> 1, tw - (tw >> 1)];
   }
   if (typeof padding === 'string') {
-    throw new Error(`${op}: padding must be 'same', 'valid', an integer ≥ 0 or a pair of them, got ${JSON.stringify(padding)}`);
+    throw new Error(
+      `${op}: padding must be 'same', 'valid', an integer ≥ 0 or a pair of them, got ${JSON.stringify(padding)}`,
+    );
   }
   const [ph, pw] = pair(op, 'padding', padding ?? 0);
   return [ph, ph, pw, pw];
 }
 
 /** Validates conv2d's operands and options; returns the input to convolve (padded for non-zero modes) and the geometry. */
-export function conv2dGeometry(op: string, input: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions): { x: Tensor; g: Conv2dGeometry } {
+export function conv2dGeometry(
+  op: string,
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  opts: Conv2dOptions,
+): { x: Tensor; g: Conv2dGeometry } {
   checkOperands(op, input, weight, bias, '[outChannels, inChannels/groups, kh, kw]');
   const stride = pair(op, 'stride', opts.stride ?? 1, 1);
   const dilation = pair(op, 'dilation', opts.dilation ?? 1, 1);
   const groups = checkGroups(op, opts.groups ?? 1);
   const mode = opts.paddingMode ?? 'zeros';
   if (!['zeros', 'reflect', 'replicate', 'circular'].includes(mode)) {
-    throw new Error(`${op}: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular', got ${JSON.stringify(mode)}`);
+    throw new Error(
+      `${op}: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular', got ${JSON.stringify(mode)}`,
+    );
   }
   const [oc, cg, kh, kw] = weight.shape;
   const c = input.shape[1];
   if (oc % groups !== 0) {
-    throw new Error(`${op}: weight ${shapeStr(weight.shape)} has ${oc} output channels, which groups=${groups} does not divide`);
+    throw new Error(
+      `${op}: weight ${shapeStr(weight.shape)} has ${oc} output channels, which groups=${groups} does not divide`,
+    );
   }
   if (c % groups !== 0) {
-    throw new Error(`${op}: input has ${c} channels, which groups=${groups} does not divide (input ${formatShape(input.shape)})`);
+    throw new Error(
+      `${op}: input has ${c} channels, which groups=${groups} does not divide (input ${formatShape(input.shape)})`,
+    );
   }
   if (c !== cg * groups) {
-    throw new Error(`${op}: input has ${c} channels but weight ${shapeStr(weight.shape)} expects ${cg * groups} (groups=${groups})`);
+    throw new Error(
+      `${op}: input has ${c} channels but weight ${shapeStr(weight.shape)} expects ${cg * groups} (groups=${groups})`,
+    );
   }
   if (bias !== null && (bias.shape.length !== 1 || bias.shape[0] !== oc)) {
-    throw new Error(`${op}: bias must have shape [${oc}] (one per output channel of weight ${shapeStr(weight.shape)}), got ${formatShape(bias.shape)}`);
+    throw new Error(
+      `${op}: bias must have shape [${oc}] (one per output channel of weight ${shapeStr(weight.shape)}), got ${formatShape(bias.shape)}`,
+    );
   }
   let [top, bottom, left, right] = resolvePadding(op, opts.padding, kh, kw, dilation, stride);
   let x = input;
@@ -138,11 +169,22 @@ export function conv2dGeometry(op: string, input: Tensor, weight: Tensor, bias: 
     );
   }
   const g: Conv2dGeometry = {
-    n, c, h, w, oc, kh, kw,
+    n,
+    c,
+    h,
+    w,
+    oc,
+    kh,
+    kw,
     oh: Math.floor((paddedH - effH) / stride[0]) + 1,
     ow: Math.floor((paddedW - effW) / stride[1]) + 1,
-    strideH: stride[0], strideW: stride[1], padH: top, padW: left,
-    dilationH: dilation[0], dilationW: dilation[1], groups,
+    strideH: stride[0],
+    strideW: stride[1],
+    padH: top,
+    padW: left,
+    dilationH: dilation[0],
+    dilationW: dilation[1],
+    groups,
   };
   return { x, g };
 }
@@ -170,7 +212,8 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
   const wd = floatData(weight);
   backend().conv2d(xd, wd, bias === null ? null : floatData(bias), floatData(out), g, activation);
   return record(activation === 'relu' ? 'conv2dRelu' : op, out, [x, weight, bias], () => (gyOut) => {
-    if (isCreatingGraph()) return convGradientsDifferentiable(x, weight, bias, g, activation === 'relu' ? mul(gyOut, gt(out, 0)) : gyOut);
+    if (isCreatingGraph())
+      return convGradientsDifferentiable(x, weight, bias, g, activation === 'relu' ? mul(gyOut, gt(out, 0)) : gyOut);
     if (activation === 'none') return convGradients(x, xd, weight, wd, bias, g, gyOut);
     // through the ReLU first: its derivative is read off the saved output (y > 0 ⇔ pre-activation > 0)
     const gy = Tensor.unfilled(out.shape, out.dtype);
@@ -186,7 +229,13 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
  * at its output; `xd`/`wd` are the contiguous data the forward convolved.
  */
 export function convGradients(
-  x: Tensor, xd: FloatArray, weight: Tensor, wd: FloatArray, bias: Tensor | null, g: Conv2dGeometry, gy: Tensor,
+  x: Tensor,
+  xd: FloatArray,
+  weight: Tensor,
+  wd: FloatArray,
+  bias: Tensor | null,
+  g: Conv2dGeometry,
+  gy: Tensor,
 ): [Tensor | null, Tensor | null, Tensor | null] {
   const gyd = floatData(gy);
   let gx: Tensor | null = null;
@@ -236,7 +285,13 @@ function convWeightGradOp(x: Tensor, gy: Tensor, g: Conv2dGeometry): Tensor {
 }
 
 /** convGradients from differentiable ops (createGraph); `x` is the tensor the forward convolved. */
-export function convGradientsDifferentiable(x: Tensor, weight: Tensor, bias: Tensor | null, g: Conv2dGeometry, gy: Tensor): [Tensor | null, Tensor | null, Tensor | null] {
+export function convGradientsDifferentiable(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  g: Conv2dGeometry,
+  gy: Tensor,
+): [Tensor | null, Tensor | null, Tensor | null] {
   return [
     x.requiresGrad ? convInputGradOp(gy, weight, g) : null,
     weight.requiresGrad ? convWeightGradOp(x, gy, g) : null,
@@ -250,17 +305,35 @@ export function convGradientsDifferentiable(x: Tensor, weight: Tensor, bias: Ten
  * (see nn/fusion.ts and docs/fusion.md), so conv → BN → ReLU writes one tensor in one pass. It records no gradient and therefore
  * refuses to run while grad mode is on.
  */
-export function conv2dScaleShift(input: Tensor, weight: Tensor, scale: Tensor, shift: Tensor, opts: Conv2dOptions = {}): Tensor {
+export function conv2dScaleShift(
+  input: Tensor,
+  weight: Tensor,
+  scale: Tensor,
+  shift: Tensor,
+  opts: Conv2dOptions = {},
+): Tensor {
   const op = 'conv2dScaleShift';
   if (isGradEnabled()) throw new Error(`${op}: inference only — call it inside noGrad()`);
   requireRank(op, input, 4, 'input', '[N, C, H, W]');
   const { x, g } = conv2dGeometry(op, input, weight, null, opts);
-  for (const [t, what] of [[scale, 'scale'], [shift, 'shift']] as const) {
-    if (t.shape.length !== 1 || t.shape[0] !== g.oc) throw new Error(`${op}: ${what} must have shape [${g.oc}], got ${formatShape(t.shape)}`);
+  for (const [t, what] of [
+    [scale, 'scale'],
+    [shift, 'shift'],
+  ] as const) {
+    if (t.shape.length !== 1 || t.shape[0] !== g.oc)
+      throw new Error(`${op}: ${what} must have shape [${g.oc}], got ${formatShape(t.shape)}`);
     if (t.dtype !== x.dtype) throw new Error(`${op}: ${what} is ${t.dtype} but input is ${x.dtype}; they must match`);
   }
   const out = Tensor.unfilled([g.n, g.oc, g.oh, g.ow], x.dtype);
-  backend().conv2d(floatData(x), floatData(weight), floatData(shift), floatData(out), g, opts.activation ?? 'none', floatData(scale));
+  backend().conv2d(
+    floatData(x),
+    floatData(weight),
+    floatData(shift),
+    floatData(out),
+    g,
+    opts.activation ?? 'none',
+    floatData(scale),
+  );
   return out;
 }
 
@@ -272,14 +345,21 @@ export function conv2dScaleShift(input: Tensor, weight: Tensor, scale: Tensor, s
  * formulation (Dumoulin & Visin 2016, "A guide to convolution arithmetic", §4) gives the same result with the
  * kernel rotated by 180°.
  */
-export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvTranspose2dOptions = {}): Tensor {
+export function convTranspose2d(
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  opts: ConvTranspose2dOptions = {},
+): Tensor {
   const op = 'convTranspose2d';
   checkOperands(op, input, weight, bias, '[inChannels, outChannels/groups, kh, kw]');
   if (input.shape.length === 3) return squeeze(convTranspose2d(unsqueeze(input, 0), weight, bias, opts), 0);
   const stride = pair(op, 'stride', opts.stride ?? 1, 1);
   const dilation = pair(op, 'dilation', opts.dilation ?? 1, 1);
   if (typeof opts.padding === 'string') {
-    throw new Error(`${op}: padding must be an integer ≥ 0 or a pair of them ('same'/'valid' are conv2d-only), got ${JSON.stringify(opts.padding)}`);
+    throw new Error(
+      `${op}: padding must be an integer ≥ 0 or a pair of them ('same'/'valid' are conv2d-only), got ${JSON.stringify(opts.padding)}`,
+    );
   }
   const padding = pair(op, 'padding', opts.padding ?? 0);
   const outputPadding = pair(op, 'outputPadding', opts.outputPadding ?? 0);
@@ -295,25 +375,46 @@ export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | nu
   const [n, ic, h, w] = input.shape;
   const [wic, ocg, kh, kw] = weight.shape;
   if (ic % groups !== 0) {
-    throw new Error(`${op}: input has ${ic} channels, which groups=${groups} does not divide (input ${formatShape(input.shape)})`);
+    throw new Error(
+      `${op}: input has ${ic} channels, which groups=${groups} does not divide (input ${formatShape(input.shape)})`,
+    );
   }
   if (ic !== wic) {
-    throw new Error(`${op}: input has ${ic} channels but weight ${shapeStr(weight.shape)} expects ${wic} (groups=${groups})`);
+    throw new Error(
+      `${op}: input has ${ic} channels but weight ${shapeStr(weight.shape)} expects ${wic} (groups=${groups})`,
+    );
   }
   const oc = ocg * groups;
   if (bias !== null && (bias.shape.length !== 1 || bias.shape[0] !== oc)) {
-    throw new Error(`${op}: bias must have shape [${oc}] (out channels of weight ${shapeStr(weight.shape)} × groups=${groups}), got ${formatShape(bias.shape)}`);
+    throw new Error(
+      `${op}: bias must have shape [${oc}] (out channels of weight ${shapeStr(weight.shape)} × groups=${groups}), got ${formatShape(bias.shape)}`,
+    );
   }
   const oh = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + outputPadding[0] + 1;
   const ow = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + outputPadding[1] + 1;
   if (oh < 1 || ow < 1) {
-    throw new Error(`${op}: output size ${oh}×${ow} is too small (input ${formatShape(input.shape)}, weight ${shapeStr(weight.shape)}, padding ${JSON.stringify(padding)})`);
+    throw new Error(
+      `${op}: output size ${oh}×${ow} is too small (input ${formatShape(input.shape)}, weight ${shapeStr(weight.shape)}, padding ${JSON.stringify(padding)})`,
+    );
   }
   // The conv2d that maps the output space back onto the input space: its input-gradient is our forward.
   const g: Conv2dGeometry = {
-    n, c: oc, h: oh, w: ow, oc: ic, kh, kw, oh: h, ow: w,
-    strideH: stride[0], strideW: stride[1], padH: padding[0], padW: padding[1],
-    dilationH: dilation[0], dilationW: dilation[1], groups,
+    n,
+    c: oc,
+    h: oh,
+    w: ow,
+    oc: ic,
+    kh,
+    kw,
+    oh: h,
+    ow: w,
+    strideH: stride[0],
+    strideW: stride[1],
+    padH: padding[0],
+    padW: padding[1],
+    dilationH: dilation[0],
+    dilationW: dilation[1],
+    groups,
   };
   const xd = floatData(input);
   const wd = floatData(weight);
@@ -322,11 +423,14 @@ export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | nu
   backend().conv2dBackwardInput(xd, wd, od, g);
   if (bias !== null) {
     // Into the fresh output, as PyTorch's kernels do: a broadcast add would allocate and write a second full-size map.
-    const bd = floatData(bias), plane = oh * ow;
-    for (let b = 0; b < n; b++) for (let c = 0; c < oc; c++) {
-      const v = bd[c], base = (b * oc + c) * plane;
-      for (let p = 0; p < plane; p++) od[base + p] += v;
-    }
+    const bd = floatData(bias),
+      plane = oh * ow;
+    for (let b = 0; b < n; b++)
+      for (let c = 0; c < oc; c++) {
+        const v = bd[c],
+          base = (b * oc + c) * plane;
+        for (let p = 0; p < plane; p++) od[base + p] += v;
+      }
   }
   return record(op, out, [input, weight, bias], () => (gy) => {
     if (isCreatingGraph()) {

@@ -51,7 +51,9 @@ export type ConvTranspose3dOptions = ConvTransposeNdOptions<IntTriple>;
 export function tupleN(op: string, name: string, v: number | readonly number[], dims: number, min = 0): number[] {
   const t = typeof v === 'number' ? new Array<number>(dims).fill(v) : [...v];
   if (t.length !== dims || !t.every((x) => Number.isInteger(x) && x >= min)) {
-    throw new Error(`${op}: ${name} must be an integer ≥ ${min} or a list of ${dims} of them, got ${JSON.stringify(v)}`);
+    throw new Error(
+      `${op}: ${name} must be an integer ≥ ${min} or a list of ${dims} of them, got ${JSON.stringify(v)}`,
+    );
   }
   return t;
 }
@@ -59,17 +61,35 @@ export function tupleN(op: string, name: string, v: number | readonly number[], 
 const layouts = ['', 'NCL, or CL unbatched', 'NCHW, or CHW unbatched', 'NCDHW, or CDHW unbatched'];
 const kernelNames = ['', 'k', 'kh, kw', 'kd, kh, kw'];
 
-function checkOperands(op: string, dims: number, x: Tensor, weight: Tensor, bias: Tensor | null, transposed: boolean): void {
+function checkOperands(
+  op: string,
+  dims: number,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  transposed: boolean,
+): void {
   requireFloat(op, x);
   requireFloat(op, weight, 'weight');
   requireRank(op, x, [dims + 1, dims + 2], 'input', layouts[dims]);
-  requireRank(op, weight, dims + 2, 'weight', transposed ? `[inChannels, outChannels/groups, ${kernelNames[dims]}]` : `[outChannels, inChannels/groups, ${kernelNames[dims]}]`);
-  if (weight.dtype !== x.dtype) throw new Error(`${op}: input is ${x.dtype} but weight is ${weight.dtype}; they must match`);
-  if (bias !== null && bias.dtype !== x.dtype) throw new Error(`${op}: input is ${x.dtype} but bias is ${bias.dtype}; they must match`);
+  requireRank(
+    op,
+    weight,
+    dims + 2,
+    'weight',
+    transposed
+      ? `[inChannels, outChannels/groups, ${kernelNames[dims]}]`
+      : `[outChannels, inChannels/groups, ${kernelNames[dims]}]`,
+  );
+  if (weight.dtype !== x.dtype)
+    throw new Error(`${op}: input is ${x.dtype} but weight is ${weight.dtype}; they must match`);
+  if (bias !== null && bias.dtype !== x.dtype)
+    throw new Error(`${op}: input is ${x.dtype} but bias is ${bias.dtype}; they must match`);
 }
 
 function checkGroups(op: string, groups: number): number {
-  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
+  if (!Number.isInteger(groups) || groups < 1)
+    throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
   return groups;
 }
 
@@ -91,23 +111,43 @@ export interface ConvNdSetup {
  * Validates an N-d convolution's batched operands and options and works out its geometry exactly as PyTorch
  * ('same' puts the odd extra padding at the end of each dim; non-zero padding modes pad with F.pad first).
  */
-export function convNdSetup(op: string, dims: number, input: Tensor, weight: Tensor, bias: Tensor | null, opts: ConvNdOptions<number | readonly number[]>): ConvNdSetup {
+export function convNdSetup(
+  op: string,
+  dims: number,
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  opts: ConvNdOptions<number | readonly number[]>,
+): ConvNdSetup {
   checkOperands(op, dims, input, weight, bias, false);
   const stride = tupleN(op, 'stride', opts.stride ?? 1, dims, 1);
   const dilation = tupleN(op, 'dilation', opts.dilation ?? 1, dims, 1);
   const groups = checkGroups(op, opts.groups ?? 1);
   const mode = opts.paddingMode ?? 'zeros';
   if (!['zeros', 'reflect', 'replicate', 'circular'].includes(mode)) {
-    throw new Error(`${op}: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular', got ${JSON.stringify(mode)}`);
+    throw new Error(
+      `${op}: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular', got ${JSON.stringify(mode)}`,
+    );
   }
   const [oc, cg] = weight.shape;
   const kernel = weight.shape.slice(2);
   const c = input.shape[1];
-  if (oc % groups !== 0) throw new Error(`${op}: weight ${formatShape(weight.shape)} has ${oc} output channels, which groups=${groups} does not divide`);
-  if (c % groups !== 0) throw new Error(`${op}: input has ${c} channels, which groups=${groups} does not divide (input ${formatShape(input.shape)})`);
-  if (c !== cg * groups) throw new Error(`${op}: input has ${c} channels but weight ${formatShape(weight.shape)} expects ${cg * groups} (groups=${groups})`);
+  if (oc % groups !== 0)
+    throw new Error(
+      `${op}: weight ${formatShape(weight.shape)} has ${oc} output channels, which groups=${groups} does not divide`,
+    );
+  if (c % groups !== 0)
+    throw new Error(
+      `${op}: input has ${c} channels, which groups=${groups} does not divide (input ${formatShape(input.shape)})`,
+    );
+  if (c !== cg * groups)
+    throw new Error(
+      `${op}: input has ${c} channels but weight ${formatShape(weight.shape)} expects ${cg * groups} (groups=${groups})`,
+    );
   if (bias !== null && (bias.shape.length !== 1 || bias.shape[0] !== oc)) {
-    throw new Error(`${op}: bias must have shape [${oc}] (one per output channel of weight ${formatShape(weight.shape)}), got ${formatShape(bias.shape)}`);
+    throw new Error(
+      `${op}: bias must have shape [${oc}] (one per output channel of weight ${formatShape(weight.shape)}), got ${formatShape(bias.shape)}`,
+    );
   }
   let padBefore: number[];
   let padAfter: number[];
@@ -115,12 +155,17 @@ export function convNdSetup(op: string, dims: number, input: Tensor, weight: Ten
   if (padding === 'valid') {
     padBefore = padAfter = new Array<number>(dims).fill(0);
   } else if (padding === 'same') {
-    if (stride.some((s) => s !== 1)) throw new Error(`${op}: padding='same' is not supported for strided convolutions (stride ${JSON.stringify(stride)})`);
+    if (stride.some((s) => s !== 1))
+      throw new Error(
+        `${op}: padding='same' is not supported for strided convolutions (stride ${JSON.stringify(stride)})`,
+      );
     const total = kernel.map((k, d) => dilation[d] * (k - 1));
     padBefore = total.map((t) => t >> 1);
     padAfter = total.map((t) => t - (t >> 1));
   } else if (typeof padding === 'string') {
-    throw new Error(`${op}: padding must be 'same', 'valid', an integer ≥ 0 or a list of ${dims} of them, got ${JSON.stringify(padding)}`);
+    throw new Error(
+      `${op}: padding must be 'same', 'valid', an integer ≥ 0 or a list of ${dims} of them, got ${JSON.stringify(padding)}`,
+    );
   } else {
     padBefore = padAfter = tupleN(op, 'padding', padding, dims);
   }
@@ -150,12 +195,27 @@ export function convNdSetup(op: string, dims: number, input: Tensor, weight: Ten
 /** The backend geometry of a 3-D convolution of n samples, c → oc channels, with the sizes of `s`. */
 function geometry3d(n: number, c: number, oc: number, s: Omit<ConvNdSetup, 'x' | 'padAfter'>): Conv3dGeometry {
   return {
-    n, c, d: s.inSize[0], h: s.inSize[1], w: s.inSize[2],
-    oc, kd: s.kernel[0], kh: s.kernel[1], kw: s.kernel[2],
-    od: s.outSize[0], oh: s.outSize[1], ow: s.outSize[2],
-    strideD: s.stride[0], strideH: s.stride[1], strideW: s.stride[2],
-    padD: s.padBefore[0], padH: s.padBefore[1], padW: s.padBefore[2],
-    dilationD: s.dilation[0], dilationH: s.dilation[1], dilationW: s.dilation[2],
+    n,
+    c,
+    d: s.inSize[0],
+    h: s.inSize[1],
+    w: s.inSize[2],
+    oc,
+    kd: s.kernel[0],
+    kh: s.kernel[1],
+    kw: s.kernel[2],
+    od: s.outSize[0],
+    oh: s.outSize[1],
+    ow: s.outSize[2],
+    strideD: s.stride[0],
+    strideH: s.stride[1],
+    strideW: s.stride[2],
+    padD: s.padBefore[0],
+    padH: s.padBefore[1],
+    padW: s.padBefore[2],
+    dilationD: s.dilation[0],
+    dilationH: s.dilation[1],
+    dilationW: s.dilation[2],
     groups: s.groups,
   };
 }
@@ -176,7 +236,9 @@ export function conv1d(input: Tensor, weight: Tensor, bias: Tensor | null = null
   return batched(input, 1, (x) => {
     const s = convNdSetup(op, 1, x, weight, bias, opts); // validates with 1-D names before the 2-D call
     const y = conv2d(unsqueeze(s.x, 2), unsqueeze(weight, 2), bias, {
-      stride: [1, s.stride[0]], dilation: [1, s.dilation[0]], groups: s.groups,
+      stride: [1, s.stride[0]],
+      dilation: [1, s.dilation[0]],
+      groups: s.groups,
       // s.x is already padded for non-zero padding modes; 'same' keeps its asymmetric split on conv2d
       padding: s.x !== x ? 0 : opts.padding === 'same' ? 'same' : [0, s.padBefore[0]],
     });
@@ -218,33 +280,56 @@ export function conv3d(input: Tensor, weight: Tensor, bias: Tensor | null = null
 }
 
 /** Validated geometry of an N-d transposed convolution; outSize = (in−1)·stride − 2·padding + dilation·(k−1) + outputPadding + 1. */
-function convTransposeSetup(op: string, dims: number, x: Tensor, weight: Tensor, bias: Tensor | null, opts: ConvTransposeNdOptions<number | readonly number[]>) {
+function convTransposeSetup(
+  op: string,
+  dims: number,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  opts: ConvTransposeNdOptions<number | readonly number[]>,
+) {
   const stride = tupleN(op, 'stride', opts.stride ?? 1, dims, 1);
   const dilation = tupleN(op, 'dilation', opts.dilation ?? 1, dims, 1);
   if (typeof opts.padding === 'string') {
-    throw new Error(`${op}: padding must be an integer ≥ 0 or a list of ${dims} of them ('same'/'valid' are for convolution only), got ${JSON.stringify(opts.padding)}`);
+    throw new Error(
+      `${op}: padding must be an integer ≥ 0 or a list of ${dims} of them ('same'/'valid' are for convolution only), got ${JSON.stringify(opts.padding)}`,
+    );
   }
   const padding = tupleN(op, 'padding', opts.padding ?? 0, dims);
   const outputPadding = tupleN(op, 'outputPadding', opts.outputPadding ?? 0, dims);
   const groups = checkGroups(op, opts.groups ?? 1);
   for (let d = 0; d < dims; d++) {
     if (outputPadding[d] >= stride[d] && outputPadding[d] >= dilation[d]) {
-      throw new Error(`${op}: outputPadding ${JSON.stringify(outputPadding)} must be smaller than either stride ${JSON.stringify(stride)} or dilation ${JSON.stringify(dilation)} in each dim`);
+      throw new Error(
+        `${op}: outputPadding ${JSON.stringify(outputPadding)} must be smaller than either stride ${JSON.stringify(stride)} or dilation ${JSON.stringify(dilation)} in each dim`,
+      );
     }
   }
   const ic = x.shape[1];
   const [wic, ocg] = weight.shape;
   const kernel = weight.shape.slice(2);
-  if (ic % groups !== 0) throw new Error(`${op}: input has ${ic} channels, which groups=${groups} does not divide (input ${formatShape(x.shape)})`);
-  if (ic !== wic) throw new Error(`${op}: input has ${ic} channels but weight ${formatShape(weight.shape)} expects ${wic} (groups=${groups})`);
+  if (ic % groups !== 0)
+    throw new Error(
+      `${op}: input has ${ic} channels, which groups=${groups} does not divide (input ${formatShape(x.shape)})`,
+    );
+  if (ic !== wic)
+    throw new Error(
+      `${op}: input has ${ic} channels but weight ${formatShape(weight.shape)} expects ${wic} (groups=${groups})`,
+    );
   const oc = ocg * groups;
   if (bias !== null && (bias.shape.length !== 1 || bias.shape[0] !== oc)) {
-    throw new Error(`${op}: bias must have shape [${oc}] (out channels of weight ${formatShape(weight.shape)} × groups=${groups}), got ${formatShape(bias.shape)}`);
+    throw new Error(
+      `${op}: bias must have shape [${oc}] (out channels of weight ${formatShape(weight.shape)} × groups=${groups}), got ${formatShape(bias.shape)}`,
+    );
   }
   const inSize = x.shape.slice(2);
-  const outSize = inSize.map((s, d) => (s - 1) * stride[d] - 2 * padding[d] + dilation[d] * (kernel[d] - 1) + outputPadding[d] + 1);
+  const outSize = inSize.map(
+    (s, d) => (s - 1) * stride[d] - 2 * padding[d] + dilation[d] * (kernel[d] - 1) + outputPadding[d] + 1,
+  );
   if (outSize.some((s) => s < 1)) {
-    throw new Error(`${op}: output size ${formatShape(outSize)} is too small (input ${formatShape(x.shape)}, weight ${formatShape(weight.shape)}, padding ${JSON.stringify(padding)})`);
+    throw new Error(
+      `${op}: output size ${formatShape(outSize)} is too small (input ${formatShape(x.shape)}, weight ${formatShape(weight.shape)}, padding ${JSON.stringify(padding)})`,
+    );
   }
   return { stride, dilation, padding, outputPadding, groups, kernel, inSize, outSize, oc };
 }
@@ -253,13 +338,22 @@ function convTransposeSetup(op: string, dims: number, x: Tensor, weight: Tensor,
  * Transposed 1-D convolution of `input` [N, IC, L] (or [IC, L]) with `weight` [IC, OC/groups, K]:
  * torch.nn.functional.conv_transpose1d. Runs as convTranspose2d with a unit height.
  */
-export function convTranspose1d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvTranspose1dOptions = {}): Tensor {
+export function convTranspose1d(
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  opts: ConvTranspose1dOptions = {},
+): Tensor {
   const op = 'convTranspose1d';
   checkOperands(op, 1, input, weight, bias, true);
   return batched(input, 1, (x) => {
     const s = convTransposeSetup(op, 1, x, weight, bias, opts);
     const y = convTranspose2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, {
-      stride: [1, s.stride[0]], padding: [0, s.padding[0]], outputPadding: [0, s.outputPadding[0]], dilation: [1, s.dilation[0]], groups: s.groups,
+      stride: [1, s.stride[0]],
+      padding: [0, s.padding[0]],
+      outputPadding: [0, s.outputPadding[0]],
+      dilation: [1, s.dilation[0]],
+      groups: s.groups,
     });
     return squeeze(y, 2);
   });
@@ -269,7 +363,12 @@ export function convTranspose1d(input: Tensor, weight: Tensor, bias: Tensor | nu
  * Transposed 3-D convolution of `input` [N, IC, D, H, W] (or unbatched) with `weight` [IC, OC/groups, KD, KH, KW]:
  * torch.nn.functional.conv_transpose3d — the input-gradient of the conv3d that maps the output back onto the input.
  */
-export function convTranspose3d(input: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvTranspose3dOptions = {}): Tensor {
+export function convTranspose3d(
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  opts: ConvTranspose3dOptions = {},
+): Tensor {
   const op = 'convTranspose3d';
   checkOperands(op, 3, input, weight, bias, true);
   return batched(input, 3, (x) => {

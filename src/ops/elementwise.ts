@@ -10,7 +10,16 @@ import { isFloating, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sumToShape } from './broadcast.js';
-import { asTensor, broadcastStrides, floatData, requireFloat, requireTensor, resultType, storageFrom, type TensorLike } from './util.js';
+import {
+  asTensor,
+  broadcastStrides,
+  floatData,
+  requireFloat,
+  requireTensor,
+  resultType,
+  storageFrom,
+  type TensorLike,
+} from './util.js';
 
 const COMPARISONS = new Set<BinaryOp>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 
@@ -19,7 +28,15 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, outDtype?: DTyp
   const shape = broadcastShapes(op, a.shape, b.shape);
   const dtype = outDtype ?? (COMPARISONS.has(op) ? 'bool' : resultType(a, b));
   const out = Tensor.unfilled(shape, dtype);
-  backend().binary(op, storageFrom(a), broadcastStrides(a, shape), storageFrom(b), broadcastStrides(b, shape), out.storage, shape);
+  backend().binary(
+    op,
+    storageFrom(a),
+    broadcastStrides(a, shape),
+    storageFrom(b),
+    broadcastStrides(b, shape),
+    out.storage,
+    shape,
+  );
   return out;
 }
 
@@ -217,12 +234,24 @@ function extremum(op: 'maximum' | 'minimum', a: TensorLike, b: TensorLike): Tens
   });
 }
 
-export function eq(a: TensorLike, b: TensorLike): Tensor { return compare('eq', a, b); }
-export function ne(a: TensorLike, b: TensorLike): Tensor { return compare('ne', a, b); }
-export function lt(a: TensorLike, b: TensorLike): Tensor { return compare('lt', a, b); }
-export function le(a: TensorLike, b: TensorLike): Tensor { return compare('le', a, b); }
-export function gt(a: TensorLike, b: TensorLike): Tensor { return compare('gt', a, b); }
-export function ge(a: TensorLike, b: TensorLike): Tensor { return compare('ge', a, b); }
+export function eq(a: TensorLike, b: TensorLike): Tensor {
+  return compare('eq', a, b);
+}
+export function ne(a: TensorLike, b: TensorLike): Tensor {
+  return compare('ne', a, b);
+}
+export function lt(a: TensorLike, b: TensorLike): Tensor {
+  return compare('lt', a, b);
+}
+export function le(a: TensorLike, b: TensorLike): Tensor {
+  return compare('le', a, b);
+}
+export function gt(a: TensorLike, b: TensorLike): Tensor {
+  return compare('gt', a, b);
+}
+export function ge(a: TensorLike, b: TensorLike): Tensor {
+  return compare('ge', a, b);
+}
 
 function compare(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = operands(a, b);
@@ -234,7 +263,16 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = operands(a, b);
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, ta.shape), tb.shape);
   const out = Tensor.unfilled(shape, resultType(ta, tb));
-  backend().where(storageFrom(cond), broadcastStrides(cond, shape), storageFrom(ta), broadcastStrides(ta, shape), storageFrom(tb), broadcastStrides(tb, shape), out.storage, shape);
+  backend().where(
+    storageFrom(cond),
+    broadcastStrides(cond, shape),
+    storageFrom(ta),
+    broadcastStrides(ta, shape),
+    storageFrom(tb),
+    broadcastStrides(tb, shape),
+    out.storage,
+    shape,
+  );
   return record('where', out, [ta, tb], () => (g) => {
     const zero = Tensor.empty([], g.dtype);
     return [
@@ -245,7 +283,11 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 }
 
 /** True where |a − b| ≤ atol + rtol·|b| everywhere (NaNs unequal unless equalNan). */
-export function allclose(a: Tensor, b: Tensor, opts: { rtol?: number; atol?: number; equalNan?: boolean } = {}): boolean {
+export function allclose(
+  a: Tensor,
+  b: Tensor,
+  opts: { rtol?: number; atol?: number; equalNan?: boolean } = {},
+): boolean {
   const rtol = opts.rtol ?? 1e-5;
   const atol = opts.atol ?? 1e-8;
   const shape = broadcastShapes('allclose', a.shape, b.shape);
@@ -290,8 +332,12 @@ function rawDerivative(op: import('../backend/types.js').UnaryGradOp, v: Tensor,
  * activations, a constant mask for piecewise-linear ones; any other activation refuses double backward by name.
  */
 export function activation(
-  name: string, op: UnaryOp & import('../backend/types.js').UnaryGradOp, x: Tensor, params: UnaryParams = {},
-  gradFromOutput = false, derivative?: (x: Tensor, out: Tensor) => Tensor,
+  name: string,
+  op: UnaryOp & import('../backend/types.js').UnaryGradOp,
+  x: Tensor,
+  params: UnaryParams = {},
+  gradFromOutput = false,
+  derivative?: (x: Tensor, out: Tensor) => Tensor,
 ): Tensor {
   requireFloat(name, x);
   const out = unaryKernel(op, x, params);

@@ -7,7 +7,13 @@ import { isCreatingGraph, isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import { recycleStorage } from '../tensor/storage.js';
 import { Tensor } from '../tensor/tensor.js';
-import { conv2dGeometry, convGradients, convGradientsDifferentiable, type Conv2dOptions, type IntPair } from './conv.js';
+import {
+  conv2dGeometry,
+  convGradients,
+  convGradientsDifferentiable,
+  type Conv2dOptions,
+  type IntPair,
+} from './conv.js';
 import { gt, mul } from './elementwise.js';
 import { indexScatterGrad, poolGeometry, type MaxPool2dOptions } from './pool.js';
 import { floatData, requireRank } from './util.js';
@@ -21,8 +27,12 @@ import { floatData, requireRank } from './util.js';
  * to the window maxima; the separate chain would write the unpooled gradient and then mask it again in full.
  */
 export function conv2dReluMaxPool2d(
-  input: Tensor, weight: Tensor, bias: Tensor | null, convOpts: Omit<Conv2dOptions, 'activation'>,
-  kernelSize: IntPair, poolOpts: Omit<MaxPool2dOptions, 'returnIndices'> = {},
+  input: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  convOpts: Omit<Conv2dOptions, 'activation'>,
+  kernelSize: IntPair,
+  poolOpts: Omit<MaxPool2dOptions, 'returnIndices'> = {},
 ): Tensor {
   const op = 'conv2dReluMaxPool2d';
   requireRank(op, input, 4, 'input', '[N, C, H, W]');
@@ -31,7 +41,15 @@ export function conv2dReluMaxPool2d(
   const wd = floatData(weight);
   const conv = Tensor.unfilled([g.n, g.oc, g.oh, g.ow], x.dtype);
   backend().conv2d(xd, wd, bias === null ? null : floatData(bias), floatData(conv), g, 'relu');
-  const pg = poolGeometry(op, conv, kernelSize, poolOpts.stride, poolOpts.padding, poolOpts.dilation, poolOpts.ceilMode ?? false);
+  const pg = poolGeometry(
+    op,
+    conv,
+    kernelSize,
+    poolOpts.stride,
+    poolOpts.padding,
+    poolOpts.dilation,
+    poolOpts.ceilMode ?? false,
+  );
   const out = Tensor.unfilled([pg.n, pg.c, pg.oh, pg.ow], x.dtype);
   const tracked = isGradEnabled() && (x.requiresGrad || weight.requiresGrad || (bias !== null && bias.requiresGrad));
   const idx = tracked ? (Tensor.unfilled(out.shape, 'int32').storage as Int32Array) : null;
@@ -40,7 +58,15 @@ export function conv2dReluMaxPool2d(
   if (!idx) return out;
   return record(op, out, [x, weight, bias], () => (gyPool) => {
     if (isCreatingGraph()) {
-      const gy = indexScatterGrad(op, mul(gyPool, gt(out, 0)), idx, conv.shape, pg.n * pg.c, pg.h * pg.w, pg.oh * pg.ow);
+      const gy = indexScatterGrad(
+        op,
+        mul(gyPool, gt(out, 0)),
+        idx,
+        conv.shape,
+        pg.n * pg.c,
+        pg.h * pg.w,
+        pg.oh * pg.ow,
+      );
       return convGradientsDifferentiable(x, weight, bias, g, gy);
     }
     const masked = Tensor.unfilled(out.shape, out.dtype);

@@ -21,15 +21,23 @@ export interface ImageQualityOptions {
   reduction?: 'mean' | 'none';
 }
 
-function operands(op: string, x: Tensor, y: Tensor, opts: ImageQualityOptions): { a: Tensor; b: Tensor; range: number } {
+function operands(
+  op: string,
+  x: Tensor,
+  y: Tensor,
+  opts: ImageQualityOptions,
+): { a: Tensor; b: Tensor; range: number } {
   requireFloat(op, x);
   requireFloat(op, y, 'target');
-  if (!shapesEqual(x.shape, y.shape)) throw new Error(`${op}: input ${formatShape(x.shape)} and target ${formatShape(y.shape)} must have the same shape`);
-  if (x.shape.length !== 3 && x.shape.length !== 4) throw new Error(`${op}: expected images [N, C, H, W] or [C, H, W], got ${formatShape(x.shape)}`);
+  if (!shapesEqual(x.shape, y.shape))
+    throw new Error(`${op}: input ${formatShape(x.shape)} and target ${formatShape(y.shape)} must have the same shape`);
+  if (x.shape.length !== 3 && x.shape.length !== 4)
+    throw new Error(`${op}: expected images [N, C, H, W] or [C, H, W], got ${formatShape(x.shape)}`);
   const range = opts.dataRange ?? 1;
   if (!(range > 0)) throw new Error(`${op}: dataRange must be > 0, got ${range}`);
   const red = opts.reduction ?? 'mean';
-  if (red !== 'mean' && red !== 'none') throw new Error(`${op}: reduction must be 'mean' or 'none', got ${JSON.stringify(red)}`);
+  if (red !== 'mean' && red !== 'none')
+    throw new Error(`${op}: reduction must be 'mean' or 'none', got ${JSON.stringify(red)}`);
   return x.shape.length === 3 ? { a: unsqueeze(x, 0), b: unsqueeze(y, 0), range } : { a: x, b: y, range };
 }
 
@@ -76,19 +84,26 @@ export function ssim(x: Tensor, y: Tensor, opts: SsimOptions = {}): Tensor {
   const { a, b, range } = operands(op, x, y, opts);
   const sigma = opts.sigma ?? 1.5;
   const truncate = opts.truncate ?? 3.5;
-  if (!(sigma > 0) || !(truncate > 0)) throw new Error(`${op}: sigma and truncate must be > 0, got ${sigma} and ${truncate}`);
+  if (!(sigma > 0) || !(truncate > 0))
+    throw new Error(`${op}: sigma and truncate must be > 0, got ${sigma} and ${truncate}`);
   const radius = Math.floor(truncate * sigma + 0.5);
   const k = 2 * radius + 1;
   const [n, c, h, w] = a.shape;
-  if (h < k || w < k) throw new Error(`${op}: images ${h}×${w} are smaller than the ${k}×${k} Gaussian window (sigma ${sigma})`);
+  if (h < k || w < k)
+    throw new Error(`${op}: images ${h}×${w} are smaller than the ${k}×${k} Gaussian window (sigma ${sigma})`);
   const g = gaussianWindow(sigma, radius);
   const rowW = new Tensor(a.dtype === 'float64' ? Float64Array.from(g) : Float32Array.from(g), [1, 1, 1, k], a.dtype);
   const colW = reshape(rowW, [1, 1, k, 1]);
   // separable Gaussian over each channel plane; only the positions whose window fits (scikit-image's crop)
   const filter = (t: Tensor) => conv2d(conv2d(reshape(t, [n * c, 1, h, w]), rowW), colW);
-  const ux = filter(a), uy = filter(b);
-  const uxx = filter(square(a)), uyy = filter(square(b)), uxy = filter(mul(a, b));
-  const vx = sub(uxx, square(ux)), vy = sub(uyy, square(uy)), vxy = sub(uxy, mul(ux, uy));
+  const ux = filter(a),
+    uy = filter(b);
+  const uxx = filter(square(a)),
+    uyy = filter(square(b)),
+    uxy = filter(mul(a, b));
+  const vx = sub(uxx, square(ux)),
+    vy = sub(uyy, square(uy)),
+    vxy = sub(uxy, mul(ux, uy));
   const c1 = ((opts.k1 ?? 0.01) * range) ** 2;
   const c2 = ((opts.k2 ?? 0.03) * range) ** 2;
   const num = mul(add(mul(mul(ux, uy), 2), c1), add(mul(vxy, 2), c2));

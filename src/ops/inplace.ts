@@ -14,10 +14,14 @@ import { broadcastShapes, contiguousStrides, shapesEqual } from '../tensor/shape
 
 function checkWritable(op: string, t: Tensor): void {
   if (isGradEnabled() && t.requiresGrad && t.isLeaf) {
-    throw new Error(`${op}: a leaf tensor that requires grad is being used in an in-place operation; wrap the update in noGrad()`);
+    throw new Error(
+      `${op}: a leaf tensor that requires grad is being used in an in-place operation; wrap the update in noGrad()`,
+    );
   }
   if (isGradEnabled() && t.gradFn) {
-    throw new Error(`${op}: in-place update of a tensor that is part of the autograd graph is not supported; use the out-of-place op`);
+    throw new Error(
+      `${op}: in-place update of a tensor that is part of the autograd graph is not supported; use the out-of-place op`,
+    );
   }
 }
 
@@ -35,7 +39,9 @@ function inplaceBinary(op: 'add' | 'sub' | 'mul' | 'div', name: string, t: Tenso
   }
   const result = binaryKernel(op, t, o, t.dtype);
   if (result.shape.length !== t.shape.length || result.shape.some((s, i) => s !== t.shape[i])) {
-    throw new Error(`${name}: the result shape [${result.shape.join(', ')}] does not match the tensor's shape [${t.shape.join(', ')}]`);
+    throw new Error(
+      `${name}: the result shape [${result.shape.join(', ')}] does not match the tensor's shape [${t.shape.join(', ')}]`,
+    );
   }
   copyInto(t, result);
   t.version++;
@@ -59,7 +65,8 @@ export function sub_(t: Tensor, other: TensorLike, opts?: { alpha?: number } | n
  */
 function alphaOf(op: string, opts: { alpha?: number } | number | undefined): number {
   const alpha = typeof opts === 'number' ? opts : (opts?.alpha ?? 1);
-  if (typeof alpha !== 'number' || Number.isNaN(alpha)) throw new Error(`${op}: alpha must be a number, got ${String(alpha)}`);
+  if (typeof alpha !== 'number' || Number.isNaN(alpha))
+    throw new Error(`${op}: alpha must be a number, got ${String(alpha)}`);
   return alpha;
 }
 

@@ -58,11 +58,14 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
   else if (mode in LINEAR_RANK) {
     const names: Record<string, string> = { linear: 'NCL', bilinear: 'NCHW', trilinear: 'NCDHW' };
     requireRank(op, x, LINEAR_RANK[mode], 'input', `${names[mode]} for mode '${mode}'`);
-  } else throw new Error(`${op}: mode must be 'nearest', 'linear', 'bilinear' or 'trilinear', got ${JSON.stringify(mode)}`);
+  } else
+    throw new Error(`${op}: mode must be 'nearest', 'linear', 'bilinear' or 'trilinear', got ${JSON.stringify(mode)}`);
   const hasSize = opts.size !== undefined && opts.size !== null;
   const hasScale = opts.scaleFactor !== undefined && opts.scaleFactor !== null;
-  if (hasSize && hasScale) throw new Error(`${op}: only one of size or scaleFactor should be given, got both (input ${formatShape(x.shape)})`);
-  if (!hasSize && !hasScale) throw new Error(`${op}: either size or scaleFactor must be given (input ${formatShape(x.shape)})`);
+  if (hasSize && hasScale)
+    throw new Error(`${op}: only one of size or scaleFactor should be given, got both (input ${formatShape(x.shape)})`);
+  if (!hasSize && !hasScale)
+    throw new Error(`${op}: either size or scaleFactor must be given (input ${formatShape(x.shape)})`);
   const alignCorners = opts.alignCorners ?? false;
   if (mode === 'nearest' && opts.alignCorners !== undefined && opts.alignCorners !== null) {
     throw new Error(`${op}: alignCorners can only be set with the linear modes, not '${mode}'`);
@@ -79,7 +82,9 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
     if (!opts.recomputeScaleFactor) scales = sf;
   }
   if (outSize.some((s) => s < 1)) {
-    throw new Error(`${op}: output size ${formatShape(outSize)} is empty (input ${formatShape(x.shape)}, scaleFactor ${JSON.stringify(opts.scaleFactor)})`);
+    throw new Error(
+      `${op}: output size ${formatShape(outSize)} is empty (input ${formatShape(x.shape)}, scaleFactor ${JSON.stringify(opts.scaleFactor)})`,
+    );
   }
   const kernelMode = mode === 'nearest' ? 'nearest' : 'bilinear';
   const [n, c] = x.shape;
@@ -87,19 +92,51 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
     // (H, W) on each of the N·C·D slices, then (D, H·W) on each of the N·C volumes with H·W untouched
     const [d, h, w] = inSize;
     const [od, oh, ow] = outSize;
-    const hw = resample(op, kernelMode, x, [n, c, d, oh, ow],
-      { planes: n * c * d, h, w, oh, ow, scaleH: scales[1], scaleW: scales[2], alignCorners });
-    return resample(op, kernelMode, hw, [n, c, od, oh, ow],
-      { planes: n * c, h: d, w: oh * ow, oh: od, ow: oh * ow, scaleH: scales[0], scaleW: null, alignCorners });
+    const hw = resample(op, kernelMode, x, [n, c, d, oh, ow], {
+      planes: n * c * d,
+      h,
+      w,
+      oh,
+      ow,
+      scaleH: scales[1],
+      scaleW: scales[2],
+      alignCorners,
+    });
+    return resample(op, kernelMode, hw, [n, c, od, oh, ow], {
+      planes: n * c,
+      h: d,
+      w: oh * ow,
+      oh: od,
+      ow: oh * ow,
+      scaleH: scales[0],
+      scaleW: null,
+      alignCorners,
+    });
   }
-  const g: Interpolate2dGeometry = dims === 2
-    ? { planes: n * c, h: inSize[0], w: inSize[1], oh: outSize[0], ow: outSize[1], scaleH: scales[0], scaleW: scales[1], alignCorners }
-    : { planes: n * c, h: 1, w: inSize[0], oh: 1, ow: outSize[0], scaleH: null, scaleW: scales[0], alignCorners };
+  const g: Interpolate2dGeometry =
+    dims === 2
+      ? {
+          planes: n * c,
+          h: inSize[0],
+          w: inSize[1],
+          oh: outSize[0],
+          ow: outSize[1],
+          scaleH: scales[0],
+          scaleW: scales[1],
+          alignCorners,
+        }
+      : { planes: n * c, h: 1, w: inSize[0], oh: 1, ow: outSize[0], scaleH: null, scaleW: scales[0], alignCorners };
   return resample(op, kernelMode, x, [n, c, ...outSize], g);
 }
 
 /** One backend resampling pass of the planes of `x` into a tensor of `outShape`, with its backward. */
-function resample(op: string, mode: 'nearest' | 'bilinear', x: Tensor, outShape: number[], g: Interpolate2dGeometry): Tensor {
+function resample(
+  op: string,
+  mode: 'nearest' | 'bilinear',
+  x: Tensor,
+  outShape: number[],
+  g: Interpolate2dGeometry,
+): Tensor {
   const out = Tensor.empty(outShape, x.dtype);
   backend().interpolate2d(mode, floatData(x), floatData(out), g);
   const backwardRaw = (t: Tensor) => {

@@ -46,7 +46,9 @@ function checkClassWeight(op: string, weight: Tensor | null, c: number, input: T
   if (!weight) return;
   if (!isFloating(weight.dtype)) throw new Error(`${op}: weight must be a floating-point tensor, got ${weight.dtype}`);
   if (weight.shape.length !== 1 || weight.shape[0] !== c) {
-    throw new Error(`${op}: weight has shape ${formatShape(weight.shape)} but input ${formatShape(input.shape)} has ${c} classes (expected [${c}])`);
+    throw new Error(
+      `${op}: weight has shape ${formatShape(weight.shape)} but input ${formatShape(input.shape)} has ${c} classes (expected [${c}])`,
+    );
   }
 }
 
@@ -54,11 +56,19 @@ function checkClassWeight(op: string, weight: Tensor | null, c: number, input: T
  * Per-element negative log-likelihood −w[t]·x[t] of class-index targets, and each element's weight (0 where ignored),
  * both shaped like the target. `input` is [C] (target 0-d) or [N, C, d1, ...] (target [N, d1, ...]).
  */
-function pickTargets(op: string, input: Tensor, target: Tensor, weight: Tensor | null, ignoreIndex: number): { loss: Tensor; w: Tensor } {
+function pickTargets(
+  op: string,
+  input: Tensor,
+  target: Tensor,
+  weight: Tensor | null,
+  ignoreIndex: number,
+): { loss: Tensor; w: Tensor } {
   requireTensor(op, target, 'target');
   if (weight !== null) requireTensor(op, weight, 'weight');
   if (target.dtype !== 'int32' && target.dtype !== 'uint8') {
-    throw new Error(`${op}: class-index target must be an integer tensor (int32), got ${target.dtype} with shape ${formatShape(target.shape)}`);
+    throw new Error(
+      `${op}: class-index target must be an integer tensor (int32), got ${target.dtype} with shape ${formatShape(target.shape)}`,
+    );
   }
   // uint8 labels are widened so that ignoreIndex (-100 by default) compares as a number, not as a wrapped byte.
   if (target.dtype === 'uint8') target = to(target, 'int32');
@@ -68,13 +78,20 @@ function pickTargets(op: string, input: Tensor, target: Tensor, weight: Tensor |
   const expected = rank === 1 ? [] : [input.shape[0], ...input.shape.slice(2)];
   if (!shapesEqual(target.shape, expected)) {
     if (rank >= 2 && target.shape.length >= 1 && target.shape[0] !== input.shape[0]) {
-      throw new Error(`${op}: input ${formatShape(input.shape)} has batch size ${input.shape[0]} but target ${formatShape(target.shape)} has ${target.shape[0]}`);
+      throw new Error(
+        `${op}: input ${formatShape(input.shape)} has batch size ${input.shape[0]} but target ${formatShape(target.shape)} has ${target.shape[0]}`,
+      );
     }
-    throw new Error(`${op}: target shape ${formatShape(target.shape)} does not fit input ${formatShape(input.shape)}; class-index targets must have shape ${formatShape(expected)} (input without the class dim)`);
+    throw new Error(
+      `${op}: target shape ${formatShape(target.shape)} does not fit input ${formatShape(input.shape)}; class-index targets must have shape ${formatShape(expected)} (input without the class dim)`,
+    );
   }
   checkClassWeight(op, weight, c, input);
   // Rows of C class scores: move the class dim last so every target indexes one row.
-  const rows = rank <= 2 ? reshape(input, [-1, c]) : reshape(permute(input, [0, ...input.shape.slice(2).map((_, i) => i + 2), 1]), [-1, c]);
+  const rows =
+    rank <= 2
+      ? reshape(input, [-1, c])
+      : reshape(permute(input, [0, ...input.shape.slice(2).map((_, i) => i + 2), 1]), [-1, c]);
   const t = reshape(target, [-1]);
   const valid = ne(t, ignoreIndex);
   const safe = where(valid, t, 0);
@@ -172,14 +189,17 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
 }
 
 function requireFloatTarget(op: string, target: Tensor): void {
-  if (!isFloating(target.dtype)) throw new Error(`${op}: target must be a floating-point tensor, got ${target.dtype} (use .float())`);
+  if (!isFloating(target.dtype))
+    throw new Error(`${op}: target must be a floating-point tensor, got ${target.dtype} (use .float())`);
 }
 
 function broadcastWeight(op: string, weight: Tensor, input: Tensor, what = 'weight'): Tensor {
   try {
     return expand(weight.detach(), input.shape);
   } catch {
-    throw new Error(`${op}: ${what} of shape ${formatShape(weight.shape)} cannot be broadcast to input ${formatShape(input.shape)}`);
+    throw new Error(
+      `${op}: ${what} of shape ${formatShape(weight.shape)} cannot be broadcast to input ${formatShape(input.shape)}`,
+    );
   }
 }
 
@@ -204,7 +224,9 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: BinaryCr
     const lo = amin(input).item();
     const hi = amax(input).item();
     if (!(lo >= 0 && hi <= 1)) {
-      throw new Error(`${op}: input values must be probabilities in [0, 1], got values in [${lo}, ${hi}] (apply sigmoid first, or use binaryCrossEntropyWithLogits)`);
+      throw new Error(
+        `${op}: input values must be probabilities in [0, 1], got values in [${lo}, ${hi}] (apply sigmoid first, or use binaryCrossEntropyWithLogits)`,
+      );
     }
   }
   const w = opts.weight ? broadcastWeight(op, opts.weight, input) : null;
@@ -222,7 +244,12 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: BinaryCr
       input.requiresGrad ? div(mul(gw, sub(input, target)), clamp(mul(sub(1, input), input), 1e-12, null)) : null,
       // the saved logs are constants; under createGraph they are recomputed so they depend on the input
       target.requiresGrad
-        ? mul(gw, isCreatingGraph() ? sub(clamp(log(sub(1, input)), -100, null), clamp(log(input), -100, null)) : sub(log1mP, logP))
+        ? mul(
+            gw,
+            isCreatingGraph()
+              ? sub(clamp(log(sub(1, input)), -100, null), clamp(log(input), -100, null))
+              : sub(log1mP, logP),
+          )
         : null,
     ];
   });
@@ -239,7 +266,11 @@ export interface BinaryCrossEntropyWithLogitsOptions extends BinaryCrossEntropyO
  * Sigmoid + binary cross entropy in one numerically stable expression (PyTorch's
  * F.binary_cross_entropy_with_logits): (1 − t)·x + (1 + (posWeight − 1)·t)·softplus(−x), times weight.
  */
-export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts: BinaryCrossEntropyWithLogitsOptions = {}): Tensor {
+export function binaryCrossEntropyWithLogits(
+  input: Tensor,
+  target: Tensor,
+  opts: BinaryCrossEntropyWithLogitsOptions = {},
+): Tensor {
   const op = 'binaryCrossEntropyWithLogits';
   requireFloat(op, input);
   requireFloatTarget(op, target);
@@ -266,7 +297,9 @@ function regressionOperands(op: string, input: Tensor, target: Tensor): Tensor {
   requireFloatTarget(op, target);
   if (!shapesEqual(input.shape, target.shape)) {
     // PyTorch broadcasts with a warning; a shape mismatch here is almost always a bug ([N, 1] vs [N] gives [N, N]).
-    throw new Error(`${op}: input shape ${formatShape(input.shape)} and target shape ${formatShape(target.shape)} must match (reshape one of them)`);
+    throw new Error(
+      `${op}: input shape ${formatShape(input.shape)} and target shape ${formatShape(target.shape)} must match (reshape one of them)`,
+    );
   }
   return sub(input, target);
 }

@@ -12,9 +12,34 @@ import { floatData, requireFloat } from './util.js';
  * Batched product of contiguous a [B?, m, k] and b [B?, k, n] with batch strides (0 broadcasts).
  * transA/transB read the stored matrices transposed, so backward needs no transposed copies.
  */
-function gemmTensors(a: Tensor, b: Tensor, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, batchA: boolean, batchB: boolean): Tensor {
+function gemmTensors(
+  a: Tensor,
+  b: Tensor,
+  batch: number,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  batchA: boolean,
+  batchB: boolean,
+): Tensor {
   const out = Tensor.unfilled(batch > 1 || batchA || batchB ? [batch, m, n] : [m, n], a.dtype);
-  backend().gemm(transA, transB, m, n, k, floatData(a), batchA ? m * k : 0, floatData(b), batchB ? k * n : 0, floatData(out), m * n, batch, false);
+  backend().gemm(
+    transA,
+    transB,
+    m,
+    n,
+    k,
+    floatData(a),
+    batchA ? m * k : 0,
+    floatData(b),
+    batchB ? k * n : 0,
+    floatData(out),
+    m * n,
+    batch,
+    false,
+  );
   return out;
 }
 
@@ -22,8 +47,12 @@ function gemmTensors(a: Tensor, b: Tensor, batch: number, m: number, n: number, 
 export function mm(a: Tensor, b: Tensor): Tensor {
   requireFloat('mm', a);
   requireFloat('mm', b, 'mat2');
-  if (a.shape.length !== 2 || b.shape.length !== 2) throw new Error(`mm: expected 2-D matrices, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
-  if (a.shape[1] !== b.shape[0]) throw new Error(`mm: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} cannot be multiplied (${a.shape[1]} ≠ ${b.shape[0]})`);
+  if (a.shape.length !== 2 || b.shape.length !== 2)
+    throw new Error(`mm: expected 2-D matrices, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.shape[1] !== b.shape[0])
+    throw new Error(
+      `mm: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} cannot be multiplied (${a.shape[1]} ≠ ${b.shape[0]})`,
+    );
   if (a.dtype !== b.dtype) throw new Error(`mm: both matrices must have the same dtype, got ${a.dtype} and ${b.dtype}`);
   return bmmCore('mm', a, b, 1, false, false);
 }
@@ -32,9 +61,12 @@ export function mm(a: Tensor, b: Tensor): Tensor {
 export function bmm(a: Tensor, b: Tensor): Tensor {
   requireFloat('bmm', a);
   requireFloat('bmm', b, 'mat2');
-  if (a.shape.length !== 3 || b.shape.length !== 3) throw new Error(`bmm: expected 3-D tensors, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.shape.length !== 3 || b.shape.length !== 3)
+    throw new Error(`bmm: expected 3-D tensors, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   if (a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
-    throw new Error(`bmm: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} cannot be multiplied (need [B, m, k] · [B, k, n])`);
+    throw new Error(
+      `bmm: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} cannot be multiplied (need [B, m, k] · [B, k, n])`,
+    );
   }
   return bmmCore('bmm', a, b, a.shape[0], true, true);
 }
@@ -63,7 +95,10 @@ function bmmCore(name: string, a: Tensor, b: Tensor, batch: number, batchA: bool
     if (b.requiresGrad && tb) {
       // b is a transposed view (linear's Wᵀ): compute ∂(stored matrix) = gᵀ·A contiguous and return its transpose,
       // so the view's backward hands the parameter contiguous storage (no strided copy into .grad)
-      const stored = reshape(gemmTensors(gc, ac, batch, n, k, m, true, ta, true, batchA), r === 2 ? [n, k] : [batch, n, k]);
+      const stored = reshape(
+        gemmTensors(gc, ac, batch, n, k, m, true, ta, true, batchA),
+        r === 2 ? [n, k] : [batch, n, k],
+      );
       gb = transpose(stored, r - 2, r - 1);
     } else if (b.requiresGrad) {
       gb = reshape(gemmTensors(ac, gc, batch, k, n, m, !ta, false, batchA, true), b.shape);
@@ -85,9 +120,11 @@ function asGemmOperand(x: Tensor): { t: Tensor; trans: boolean } {
 export function matmul(a: Tensor, b: Tensor): Tensor {
   requireFloat('matmul', a);
   requireFloat('matmul', b, 'other');
-  if (a.shape.length === 0 || b.shape.length === 0) throw new Error('matmul: both arguments need at least 1 dimension; use mul for scalars');
+  if (a.shape.length === 0 || b.shape.length === 0)
+    throw new Error('matmul: both arguments need at least 1 dimension; use mul for scalars');
   if (a.shape.length === 1 && b.shape.length === 1) {
-    if (a.shape[0] !== b.shape[0]) throw new Error(`matmul: vectors of sizes ${a.shape[0]} and ${b.shape[0]} cannot be multiplied`);
+    if (a.shape[0] !== b.shape[0])
+      throw new Error(`matmul: vectors of sizes ${a.shape[0]} and ${b.shape[0]} cannot be multiplied`);
     return reshape(mm(unsqueeze(a, 0), unsqueeze(b, 1)), []);
   }
   if (a.shape.length === 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
@@ -97,7 +134,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const k = a.shape[a.shape.length - 1];
   const k2 = b.shape[b.shape.length - 2];
   const n = b.shape[b.shape.length - 1];
-  if (k !== k2) throw new Error(`matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} cannot be multiplied (${k} ≠ ${k2})`);
+  if (k !== k2)
+    throw new Error(
+      `matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} cannot be multiplied (${k} ≠ ${k2})`,
+    );
   const batchShape = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batch = numel(batchShape);
   const aB = a.shape.length === 2 ? a : reshape(expand(a, [...batchShape, m, k]), [batch, m, k]);
@@ -114,10 +154,13 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 /** y = x · Wᵀ + b, with x [..., in], W [out, in], b [out] (PyTorch's F.linear). */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
   requireFloat('linear', x);
-  if (weight.shape.length !== 2) throw new Error(`linear: weight must be 2-D [out_features, in_features], got ${formatShape(weight.shape)}`);
+  if (weight.shape.length !== 2)
+    throw new Error(`linear: weight must be 2-D [out_features, in_features], got ${formatShape(weight.shape)}`);
   const inF = weight.shape[1];
   if (x.shape.length === 0 || x.shape[x.shape.length - 1] !== inF) {
-    throw new Error(`linear: input ${formatShape(x.shape)} has ${x.shape[x.shape.length - 1] ?? 0} features but weight ${formatShape(weight.shape)} expects ${inF}`);
+    throw new Error(
+      `linear: input ${formatShape(x.shape)} has ${x.shape[x.shape.length - 1] ?? 0} features but weight ${formatShape(weight.shape)} expects ${inF}`,
+    );
   }
   if (bias && (bias.shape.length !== 1 || bias.shape[0] !== weight.shape[0])) {
     throw new Error(`linear: bias must have shape [${weight.shape[0]}], got ${formatShape(bias.shape)}`);
@@ -128,4 +171,3 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   if (bias) y = add(y, bias);
   return reshape(y, [...lead, weight.shape[0]]);
 }
-

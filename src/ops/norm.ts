@@ -34,24 +34,42 @@ export interface BatchNormOptions {
 function checkChannelParam(op: string, p: Tensor | null | undefined, what: string, c: number, x: Tensor): void {
   if (!p) return;
   if (p.numel() !== c || p.shape.length !== 1) {
-    throw new Error(`${op}: ${what} has shape ${formatShape(p.shape)} but input ${formatShape(x.shape)} has ${c} channels (expected [${c}])`);
+    throw new Error(
+      `${op}: ${what} has shape ${formatShape(p.shape)} but input ${formatShape(x.shape)} has ${c} channels (expected [${c}])`,
+    );
   }
 }
 
 function checkSameDtype(op: string, p: Tensor | null | undefined, what: string, x: Tensor): void {
-  if (p && p.dtype !== x.dtype) throw new Error(`${op}: ${what} is ${p.dtype} but input is ${x.dtype}; they must match`);
+  if (p && p.dtype !== x.dtype)
+    throw new Error(`${op}: ${what} is ${p.dtype} but input is ${x.dtype}; they must match`);
 }
 
 /**
  * Per-channel 1/√(var + eps), scale = γ·invStd and shift = β − mean·scale for the affine pass, in one loop over
  * the C channels (in double, as PyTorch's CPU kernel accumulates) rather than five small tensor ops per call.
  */
-function foldStatistics(mean: Tensor, variance: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, x: Tensor, c: number):
-  { m: Tensor; invStd: Tensor; scale: Tensor; shift: Tensor } {
-  const m = Tensor.empty([c], x.dtype), invStd = Tensor.empty([c], x.dtype);
-  const scale = Tensor.empty([c], x.dtype), shift = Tensor.empty([c], x.dtype);
-  const md = floatData(mean), vd = floatData(variance), wd = weight && floatData(weight), bd = bias && floatData(bias);
-  const mo = floatData(m), io = floatData(invStd), so = floatData(scale), ho = floatData(shift);
+function foldStatistics(
+  mean: Tensor,
+  variance: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+  x: Tensor,
+  c: number,
+): { m: Tensor; invStd: Tensor; scale: Tensor; shift: Tensor } {
+  const m = Tensor.empty([c], x.dtype),
+    invStd = Tensor.empty([c], x.dtype);
+  const scale = Tensor.empty([c], x.dtype),
+    shift = Tensor.empty([c], x.dtype);
+  const md = floatData(mean),
+    vd = floatData(variance),
+    wd = weight && floatData(weight),
+    bd = bias && floatData(bias);
+  const mo = floatData(m),
+    io = floatData(invStd),
+    so = floatData(scale),
+    ho = floatData(shift);
   for (let i = 0; i < c; i++) {
     const is = 1 / Math.sqrt(vd[i] + eps);
     const sc = wd ? wd[i] * is : is;
@@ -67,7 +85,16 @@ function foldStatistics(mean: Tensor, variance: Tensor, weight: Tensor | null, b
  * Normalises `x`, seen as contiguous [n, c, hw], with the statistics of each channel over n·hw and applies the
  * optional per-channel affine. Returns the output and the biased batch variance (for running-stat updates).
  */
-function batchNormTrain(name: string, x: Tensor, n: number, c: number, hw: number, weight: Tensor | null, bias: Tensor | null, eps: number): { out: Tensor; batchMean: Tensor; batchVar: Tensor } {
+function batchNormTrain(
+  name: string,
+  x: Tensor,
+  n: number,
+  c: number,
+  hw: number,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+): { out: Tensor; batchMean: Tensor; batchVar: Tensor } {
   const xd = floatData(x);
   const batchMean = Tensor.unfilled([c], x.dtype);
   const batchVar = Tensor.unfilled([c], x.dtype);
@@ -90,8 +117,17 @@ function batchNormTrain(name: string, x: Tensor, n: number, c: number, hw: numbe
     const gw = weight && weight.requiresGrad ? Tensor.empty([c], weight.dtype) : null;
     const gb = bias && bias.requiresGrad ? Tensor.empty([c], bias.dtype) : null;
     backend().batchNormBackward(
-      xd, floatData(g), floatData(batchMean), floatData(invStd), weight ? floatData(weight) : null,
-      gx && floatData(gx), gw && floatData(gw), gb && floatData(gb), n, c, hw,
+      xd,
+      floatData(g),
+      floatData(batchMean),
+      floatData(invStd),
+      weight ? floatData(weight) : null,
+      gx && floatData(gx),
+      gw && floatData(gw),
+      gb && floatData(gb),
+      n,
+      c,
+      hw,
     );
     return [gx, gw, gb];
   });
@@ -99,7 +135,18 @@ function batchNormTrain(name: string, x: Tensor, n: number, c: number, hw: numbe
 }
 
 /** Normalisation with fixed statistics (evaluation): y = (x − mean)/√(var + eps)·γ + β, one channelAffine pass. */
-function batchNormEval(name: string, x: Tensor, n: number, c: number, hw: number, runMean: Tensor, runVar: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
+function batchNormEval(
+  name: string,
+  x: Tensor,
+  n: number,
+  c: number,
+  hw: number,
+  runMean: Tensor,
+  runVar: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+): Tensor {
   const { m, invStd, scale, shift } = foldStatistics(runMean, runVar, weight, bias, eps, x, c);
   const xd = floatData(x);
   const out = Tensor.unfilled(x.shape, x.dtype);
@@ -115,13 +162,34 @@ function batchNormEval(name: string, x: Tensor, n: number, c: number, hw: number
     let gx: Tensor | null = null;
     if (x.requiresGrad) {
       gx = Tensor.unfilled(x.shape, x.dtype);
-      backend().channelAffine(gd, floatData(scale), floatData(Tensor.empty([c], x.dtype)), floatData(gx), n, c, hw, 'none');
+      backend().channelAffine(
+        gd,
+        floatData(scale),
+        floatData(Tensor.empty([c], x.dtype)),
+        floatData(gx),
+        n,
+        c,
+        hw,
+        'none',
+      );
     }
     const gw = weight && weight.requiresGrad ? Tensor.empty([c], weight.dtype) : null;
     const gb = bias && bias.requiresGrad ? Tensor.empty([c], bias.dtype) : null;
     if (gw || gb) {
       // With gx = null the kernel only reduces: gw = Σ gy·x̂, gb = Σ gy, with x̂ from the running statistics.
-      backend().batchNormBackward(xd, gd, floatData(m), floatData(invStd), null, null, gw && floatData(gw), gb && floatData(gb), n, c, hw);
+      backend().batchNormBackward(
+        xd,
+        gd,
+        floatData(m),
+        floatData(invStd),
+        null,
+        null,
+        gw && floatData(gw),
+        gb && floatData(gb),
+        n,
+        c,
+        hw,
+      );
     }
     return [gx, gw, gb];
   });
@@ -145,7 +213,9 @@ function updateRunning(op: string, running: Tensor, batch: Tensor, momentum: num
     return;
   }
   if (running.requiresGrad) throw new Error(`${op}: running statistics must not require grad`);
-  const r = running.storage, b = floatData(batch), o = running.offset;
+  const r = running.storage,
+    b = floatData(batch),
+    o = running.offset;
   for (let i = 0; i < b.length; i++) r[o + i] = (1 - momentum) * r[o + i] + momentum * factor * b[i];
   running.version++;
 }
@@ -157,7 +227,12 @@ function updateRunning(op: string, running: Tensor, batch: Tensor, momentum: num
  * in place: running_mean ← (1−m)·running_mean + m·mean, running_var ← (1−m)·running_var + m·unbiased_var.
  * Evaluation normalises with the running statistics. Gradients flow to x, weight and bias in both modes.
  */
-export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormOptions = {}): Tensor {
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  opts: BatchNormOptions = {},
+): Tensor {
   const op = 'batchNorm';
   const training = opts.training ?? false;
   const momentum = opts.momentum ?? 0.1;
@@ -165,7 +240,8 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const weight = opts.weight ?? null;
   const bias = opts.bias ?? null;
   requireFloat(op, x);
-  if (x.shape.length < 2) throw new Error(`${op}: expected input of rank ≥ 2 ([N, C, ...]), got shape ${formatShape(x.shape)}`);
+  if (x.shape.length < 2)
+    throw new Error(`${op}: expected input of rank ≥ 2 ([N, C, ...]), got shape ${formatShape(x.shape)}`);
   const n = x.shape[0];
   const c = x.shape[1];
   const hw = numel(x.shape.slice(2));
@@ -180,12 +256,15 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
     throw new Error(`${op}: runningMean and runningVar must both be given or both be null`);
   }
   if (!training) {
-    if (!runningMean || !runningVar) throw new Error(`${op}: runningMean and runningVar must be given in evaluation mode (training: false)`);
+    if (!runningMean || !runningVar)
+      throw new Error(`${op}: runningMean and runningVar must be given in evaluation mode (training: false)`);
     return batchNormEval(op, x, n, c, hw, runningMean, runningVar, weight, bias, eps);
   }
   const count = n * hw;
   if (count <= 1) {
-    throw new Error(`${op}: Expected more than 1 value per channel when training, got input size ${formatShape(x.shape)}`);
+    throw new Error(
+      `${op}: Expected more than 1 value per channel when training, got input size ${formatShape(x.shape)}`,
+    );
   }
   const { out, batchMean, batchVar } = batchNormTrain(op, x, n, c, hw, weight, bias, eps);
   if (runningMean && runningVar) {
@@ -216,7 +295,8 @@ export interface InstanceNormOptions {
 export function instanceNorm(x: Tensor, opts: InstanceNormOptions = {}): Tensor {
   const op = 'instanceNorm';
   requireFloat(op, x);
-  if (x.shape.length < 3) throw new Error(`${op}: expected input of rank ≥ 3 ([N, C, ...spatial]), got shape ${formatShape(x.shape)}`);
+  if (x.shape.length < 3)
+    throw new Error(`${op}: expected input of rank ≥ 3 ([N, C, ...spatial]), got shape ${formatShape(x.shape)}`);
   const useInputStats = opts.useInputStats ?? true;
   const [n, c] = x.shape;
   const hw = numel(x.shape.slice(2));
@@ -229,7 +309,9 @@ export function instanceNorm(x: Tensor, opts: InstanceNormOptions = {}): Tensor 
   checkChannelParam(op, rm, 'runningMean', c, x);
   checkChannelParam(op, rv, 'runningVar', c, x);
   if (useInputStats && hw <= 1) {
-    throw new Error(`${op}: Expected more than 1 spatial element when training, got input size ${formatShape(x.shape)}`);
+    throw new Error(
+      `${op}: Expected more than 1 spatial element when training, got input size ${formatShape(x.shape)}`,
+    );
   }
   const rmRep = rm ? noGrad(() => repeat(rm, n)) : null;
   const rvRep = rv ? noGrad(() => repeat(rv, n)) : null;
@@ -271,10 +353,13 @@ function channelView(p: Tensor, rank: number): Tensor {
 export function groupNorm(x: Tensor, numGroups: number, opts: GroupNormOptions = {}): Tensor {
   const op = 'groupNorm';
   requireFloat(op, x);
-  if (x.shape.length < 2) throw new Error(`${op}: expected input of rank ≥ 2 ([N, C, ...]), got shape ${formatShape(x.shape)}`);
+  if (x.shape.length < 2)
+    throw new Error(`${op}: expected input of rank ≥ 2 ([N, C, ...]), got shape ${formatShape(x.shape)}`);
   const [n, c] = x.shape;
   if (!Number.isInteger(numGroups) || numGroups <= 0 || c % numGroups !== 0) {
-    throw new Error(`${op}: numGroups must be a positive divisor of the ${c} channels of input ${formatShape(x.shape)}, got ${numGroups}`);
+    throw new Error(
+      `${op}: numGroups must be a positive divisor of the ${c} channels of input ${formatShape(x.shape)}, got ${numGroups}`,
+    );
   }
   const weight = opts.weight ?? null;
   const bias = opts.bias ?? null;
@@ -282,7 +367,16 @@ export function groupNorm(x: Tensor, numGroups: number, opts: GroupNormOptions =
   checkChannelParam(op, bias, 'bias', c, x);
   const eps = opts.eps ?? 1e-5;
   const perGroup = (c / numGroups) * numel(x.shape.slice(2));
-  const { out } = batchNormTrain(op, reshape(x, [1, n * numGroups, perGroup]), 1, n * numGroups, perGroup, null, null, eps);
+  const { out } = batchNormTrain(
+    op,
+    reshape(x, [1, n * numGroups, perGroup]),
+    1,
+    n * numGroups,
+    perGroup,
+    null,
+    null,
+    eps,
+  );
   let y = reshape(out, x.shape);
   if (weight) y = mul(y, channelView(weight, x.shape.length));
   if (bias) y = add(y, channelView(bias, x.shape.length));
@@ -308,12 +402,18 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
   const ns = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape.slice();
   const k = ns.length;
   if (k === 0 || k > x.shape.length || !shapesEqual(x.shape.slice(x.shape.length - k), ns)) {
-    throw new Error(`${op}: normalizedShape ${formatShape(ns)} must equal the trailing dims of input ${formatShape(x.shape)}`);
+    throw new Error(
+      `${op}: normalizedShape ${formatShape(ns)} must equal the trailing dims of input ${formatShape(x.shape)}`,
+    );
   }
   const weight = opts.weight ?? null;
   const bias = opts.bias ?? null;
-  for (const [p, what] of [[weight, 'weight'], [bias, 'bias']] as const) {
-    if (p && !shapesEqual(p.shape, ns)) throw new Error(`${op}: ${what} has shape ${formatShape(p.shape)}, expected normalizedShape ${formatShape(ns)}`);
+  for (const [p, what] of [
+    [weight, 'weight'],
+    [bias, 'bias'],
+  ] as const) {
+    if (p && !shapesEqual(p.shape, ns))
+      throw new Error(`${op}: ${what} has shape ${formatShape(p.shape)}, expected normalizedShape ${formatShape(ns)}`);
   }
   const inner = numel(ns);
   const outer = numel(x.shape.slice(0, x.shape.length - k));
@@ -339,7 +439,8 @@ export interface LocalResponseNormOptions {
 export function localResponseNorm(x: Tensor, size: number, opts: LocalResponseNormOptions = {}): Tensor {
   const op = 'localResponseNorm';
   requireFloat(op, x);
-  if (x.shape.length < 3) throw new Error(`${op}: expected input of rank ≥ 3 ([N, C, ...spatial]), got shape ${formatShape(x.shape)}`);
+  if (x.shape.length < 3)
+    throw new Error(`${op}: expected input of rank ≥ 3 ([N, C, ...spatial]), got shape ${formatShape(x.shape)}`);
   if (!Number.isInteger(size) || size <= 0) throw new Error(`${op}: size must be a positive integer, got ${size}`);
   const alpha = opts.alpha ?? 1e-4;
   const beta = opts.beta ?? 0.75;

@@ -27,20 +27,33 @@ export function pad(x: Tensor, pad: readonly number[], opts: PadOptions = {}): T
 }
 
 /** pad with the caller's op name in error messages (conv2d's paddingMode pads through here). */
-export function padImpl(op: string, x: Tensor, pad: readonly number[], mode: PadMode, value: number | undefined): Tensor {
+export function padImpl(
+  op: string,
+  x: Tensor,
+  pad: readonly number[],
+  mode: PadMode,
+  value: number | undefined,
+): Tensor {
   const rank = x.shape.length;
   if (!Array.isArray(pad) || pad.length % 2 !== 0 || !pad.every((p) => Number.isInteger(p))) {
-    throw new Error(`${op}: padding must be an even-length list of integers ([left, right, top, bottom, …]), got ${JSON.stringify(pad)}`);
+    throw new Error(
+      `${op}: padding must be an even-length list of integers ([left, right, top, bottom, …]), got ${JSON.stringify(pad)}`,
+    );
   }
   const dims = pad.length / 2;
   if (dims > rank) {
-    throw new Error(`${op}: padding ${JSON.stringify(pad)} pads ${dims} dims but the input ${formatShape(x.shape)} has only ${rank}`);
+    throw new Error(
+      `${op}: padding ${JSON.stringify(pad)} pads ${dims} dims but the input ${formatShape(x.shape)} has only ${rank}`,
+    );
   }
   if (!['constant', 'reflect', 'replicate', 'circular'].includes(mode)) {
-    throw new Error(`${op}: mode must be 'constant', 'reflect', 'replicate' or 'circular', got ${JSON.stringify(mode)}`);
+    throw new Error(
+      `${op}: mode must be 'constant', 'reflect', 'replicate' or 'circular', got ${JSON.stringify(mode)}`,
+    );
   }
   if (mode !== 'constant') {
-    if (value !== undefined && value !== 0) throw new Error(`${op}: mode '${mode}' does not take a fill value (got ${value})`);
+    if (value !== undefined && value !== 0)
+      throw new Error(`${op}: mode '${mode}' does not take a fill value (got ${value})`);
     if (dims < 1 || dims > 3 || rank < dims + 1 || rank > dims + 2) {
       throw new Error(
         `${op}: mode '${mode}' pads the last 1 dim of a 2-D/3-D input, the last 2 dims of a 3-D/4-D input or the last 3 of a 4-D/5-D input; ` +
@@ -56,16 +69,23 @@ export function padImpl(op: string, x: Tensor, pad: readonly number[], mode: Pad
     const hi = pad[2 * k + 1];
     const size = x.shape[d];
     if (mode === 'reflect' && (lo >= size || hi >= size)) {
-      throw new Error(`${op}: reflect padding (${lo}, ${hi}) must be less than the size ${size} of dim ${d} of input ${formatShape(x.shape)}`);
+      throw new Error(
+        `${op}: reflect padding (${lo}, ${hi}) must be less than the size ${size} of dim ${d} of input ${formatShape(x.shape)}`,
+      );
     }
     if (mode === 'circular' && (lo > size || hi > size)) {
-      throw new Error(`${op}: circular padding (${lo}, ${hi}) must not exceed the size ${size} of dim ${d} of input ${formatShape(x.shape)}`);
+      throw new Error(
+        `${op}: circular padding (${lo}, ${hi}) must not exceed the size ${size} of dim ${d} of input ${formatShape(x.shape)}`,
+      );
     }
-    if (mode === 'replicate' && size === 0) throw new Error(`${op}: cannot replicate-pad empty dim ${d} of input ${formatShape(x.shape)}`);
+    if (mode === 'replicate' && size === 0)
+      throw new Error(`${op}: cannot replicate-pad empty dim ${d} of input ${formatShape(x.shape)}`);
     before[d] = lo;
     outShape[d] = size + lo + hi;
     if (outShape[d] < 0 || (outShape[d] === 0 && size > 0 && mode !== 'constant')) {
-      throw new Error(`${op}: padding (${lo}, ${hi}) of dim ${d} with size ${size} gives output size ${outShape[d]} (input ${formatShape(x.shape)})`);
+      throw new Error(
+        `${op}: padding (${lo}, ${hi}) of dim ${d} with size ${size} gives output size ${outShape[d]} (input ${formatShape(x.shape)})`,
+      );
     }
   }
   const g: PadGeometry = { inShape: x.shape.slice(), outShape, before };

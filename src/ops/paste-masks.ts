@@ -14,14 +14,22 @@ import { checkBoxes } from './boxes.js';
  * the mask fade out at the box edge instead of ending with a hard step, as in torchvision (Detectron's trick).
  * Boxes wholly outside the image give empty masks (torchvision's slicing fails on some of them).
  */
-export function pasteMasksInImage(masks: Tensor, boxes: Tensor, imageSize: readonly [number, number], padding = 1): Tensor {
+export function pasteMasksInImage(
+  masks: Tensor,
+  boxes: Tensor,
+  imageSize: readonly [number, number],
+  padding = 1,
+): Tensor {
   const op = 'pasteMasksInImage';
-  if (masks.shape.length !== 4 || masks.shape[1] !== 1) throw new Error(`${op}: masks must have shape [N, 1, M, M], got ${formatShape(masks.shape)}`);
+  if (masks.shape.length !== 4 || masks.shape[1] !== 1)
+    throw new Error(`${op}: masks must have shape [N, 1, M, M], got ${formatShape(masks.shape)}`);
   checkBoxes(op, boxes);
   if (boxes.shape[0] !== masks.shape[0]) throw new Error(`${op}: ${masks.shape[0]} masks but ${boxes.shape[0]} boxes`);
-  if (!Number.isInteger(padding) || padding < 0) throw new Error(`${op}: padding must be an integer ≥ 0, got ${padding}`);
+  if (!Number.isInteger(padding) || padding < 0)
+    throw new Error(`${op}: padding must be an integer ≥ 0, got ${padding}`);
   const [imH, imW] = imageSize;
-  if (!Number.isInteger(imH) || !Number.isInteger(imW) || imH < 0 || imW < 0) throw new Error(`${op}: imageSize must be two integers ≥ 0, got ${JSON.stringify(imageSize)}`);
+  if (!Number.isInteger(imH) || !Number.isInteger(imW) || imH < 0 || imW < 0)
+    throw new Error(`${op}: imageSize must be two integers ≥ 0, got ${JSON.stringify(imageSize)}`);
   const [n, , mh0, mw0] = masks.shape;
   const mh = mh0 + 2 * padding;
   const mw = mw0 + 2 * padding;

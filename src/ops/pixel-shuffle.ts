@@ -16,10 +16,14 @@ export function pixelShuffle(x: Tensor, upscaleFactor: number): Tensor {
   const op = 'pixelShuffle';
   const r = upscaleFactor;
   checkFactor(op, r, 'upscaleFactor');
-  if (x.shape.length < 3) throw new Error(`${op}: expected an input of at least 3 dims [*, C·r², H, W], got ${formatShape(x.shape)}`);
+  if (x.shape.length < 3)
+    throw new Error(`${op}: expected an input of at least 3 dims [*, C·r², H, W], got ${formatShape(x.shape)}`);
   const lead = x.shape.slice(0, -3);
   const [c2, h, w] = x.shape.slice(-3);
-  if (c2 % (r * r) !== 0) throw new Error(`${op}: ${c2} channels are not divisible by upscaleFactor² = ${r * r} (input ${formatShape(x.shape)})`);
+  if (c2 % (r * r) !== 0)
+    throw new Error(
+      `${op}: ${c2} channels are not divisible by upscaleFactor² = ${r * r} (input ${formatShape(x.shape)})`,
+    );
   const c = c2 / (r * r);
   const k = lead.length;
   const split = reshape(x, [...lead, c, r, r, h, w]);
@@ -32,13 +36,17 @@ export function pixelUnshuffle(x: Tensor, downscaleFactor: number): Tensor {
   const op = 'pixelUnshuffle';
   const r = downscaleFactor;
   checkFactor(op, r, 'downscaleFactor');
-  if (x.shape.length < 3) throw new Error(`${op}: expected an input of at least 3 dims [*, C, H, W], got ${formatShape(x.shape)}`);
+  if (x.shape.length < 3)
+    throw new Error(`${op}: expected an input of at least 3 dims [*, C, H, W], got ${formatShape(x.shape)}`);
   const lead = x.shape.slice(0, -3);
   const [c, hr, wr] = x.shape.slice(-3);
   if (hr % r !== 0 || wr % r !== 0) {
-    throw new Error(`${op}: height ${hr} and width ${wr} must be divisible by downscaleFactor ${r} (input ${formatShape(x.shape)})`);
+    throw new Error(
+      `${op}: height ${hr} and width ${wr} must be divisible by downscaleFactor ${r} (input ${formatShape(x.shape)})`,
+    );
   }
-  const h = hr / r, w = wr / r;
+  const h = hr / r,
+    w = wr / r;
   const k = lead.length;
   const split = reshape(x, [...lead, c, h, r, w, r]);
   const order = [...lead.keys(), k, k + 2, k + 4, k + 1, k + 3];

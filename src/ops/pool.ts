@@ -17,7 +17,15 @@ import { floatData, pair, requireFloat, requireRank } from './util.js';
  * output positions. With createGraph it is recorded as a linear op whose adjoint gathers at the same indices, so
  * the gradient is differentiable again (the second derivative of max pooling with respect to x is zero).
  */
-export function indexScatterGrad(name: string, gy: Tensor, idx: Int32Array, xShape: readonly number[], planes: number, big: number, small: number): Tensor {
+export function indexScatterGrad(
+  name: string,
+  gy: Tensor,
+  idx: Int32Array,
+  xShape: readonly number[],
+  planes: number,
+  big: number,
+  small: number,
+): Tensor {
   const scatter = (t: Tensor) => {
     const gx = Tensor.unfilled(xShape, t.dtype);
     backend().maxPool2dBackward(floatData(t), idx, floatData(gx), planes, big, small);
@@ -80,7 +88,14 @@ function checkInput(op: string, x: Tensor): void {
 }
 
 /** PyTorch's pooling_output_shape: floor (or ceil) division, and with ceilMode no window starting in the right padding. */
-function pooledSize(inSize: number, k: number, pad: number, stride: number, dilation: number, ceilMode: boolean): number {
+function pooledSize(
+  inSize: number,
+  k: number,
+  pad: number,
+  stride: number,
+  dilation: number,
+  ceilMode: boolean,
+): number {
   const span = inSize + 2 * pad - dilation * (k - 1) - 1 + (ceilMode ? stride - 1 : 0);
   let out = Math.floor(span / stride) + 1;
   if (ceilMode && (out - 1) * stride >= inSize + pad) out--;
@@ -88,8 +103,13 @@ function pooledSize(inSize: number, k: number, pad: number, stride: number, dila
 }
 
 export function poolGeometry(
-  op: string, x: Tensor, kernelSize: IntPair, stride: IntPair | null | undefined, padding: IntPair | undefined,
-  dilation: IntPair | undefined, ceilMode: boolean,
+  op: string,
+  x: Tensor,
+  kernelSize: IntPair,
+  stride: IntPair | null | undefined,
+  padding: IntPair | undefined,
+  dilation: IntPair | undefined,
+  ceilMode: boolean,
 ): Pool2dGeometry {
   const k = pair(op, 'kernelSize', kernelSize, 1);
   const s = stride === null || stride === undefined ? k : pair(op, 'stride', stride, 1);
@@ -107,12 +127,31 @@ export function poolGeometry(
         `stride ${JSON.stringify(s)}, padding ${JSON.stringify(p)}, dilation ${JSON.stringify(d)}`,
     );
   }
-  return { n, c, h, w, oh, ow, kh: k[0], kw: k[1], strideH: s[0], strideW: s[1], padH: p[0], padW: p[1], dilationH: d[0], dilationW: d[1] };
+  return {
+    n,
+    c,
+    h,
+    w,
+    oh,
+    ow,
+    kh: k[0],
+    kw: k[1],
+    strideH: s[0],
+    strideW: s[1],
+    padH: p[0],
+    padW: p[1],
+    dilationH: d[0],
+    dilationW: d[1],
+  };
 }
 
 /** 2-D max pooling; with `returnIndices` also the int32 flat h·w position of every maximum. */
 export function maxPool2d(x: Tensor, kernelSize: IntPair, opts?: MaxPool2dOptions & { returnIndices?: false }): Tensor;
-export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: MaxPool2dOptions & { returnIndices: true }): [Tensor, Tensor];
+export function maxPool2d(
+  x: Tensor,
+  kernelSize: IntPair,
+  opts: MaxPool2dOptions & { returnIndices: true },
+): [Tensor, Tensor];
 export function maxPool2d(x: Tensor, kernelSize: IntPair, opts?: MaxPool2dOptions): Tensor | [Tensor, Tensor];
 export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: MaxPool2dOptions = {}): Tensor | [Tensor, Tensor] {
   const op = 'maxPool2d';
@@ -121,7 +160,8 @@ export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: MaxPool2dOptions
     const g = poolGeometry(op, x4, kernelSize, opts.stride, opts.padding, opts.dilation, opts.ceilMode ?? false);
     const out = Tensor.unfilled([g.n, g.c, g.oh, g.ow], x4.dtype);
     // the argmax positions serve the backward pass and returnIndices; inference needs only the values
-    const indices = opts.returnIndices || (isGradEnabled() && x4.requiresGrad) ? Tensor.unfilled(out.shape, 'int32') : null;
+    const indices =
+      opts.returnIndices || (isGradEnabled() && x4.requiresGrad) ? Tensor.unfilled(out.shape, 'int32') : null;
     const idx = indices ? (indices.storage as Int32Array) : null;
     backend().maxPool2d(floatData(x4), floatData(out), idx, g);
     if (idx) {
@@ -138,9 +178,12 @@ export function maxPool2d(x: Tensor, kernelSize: IntPair, opts: MaxPool2dOptions
 export function maxUnpool2d(x: Tensor, indices: Tensor, kernelSize: IntPair, opts: MaxUnpool2dOptions = {}): Tensor {
   const op = 'maxUnpool2d';
   checkInput(op, x);
-  if (indices.dtype !== 'int32') throw new Error(`${op}: indices must be an int32 tensor (as returned by maxPool2d), got ${indices.dtype}`);
+  if (indices.dtype !== 'int32')
+    throw new Error(`${op}: indices must be an int32 tensor (as returned by maxPool2d), got ${indices.dtype}`);
   if (!shapesEqual(indices.shape, x.shape)) {
-    throw new Error(`${op}: indices shape ${formatShape(indices.shape)} must match input shape ${formatShape(x.shape)}`);
+    throw new Error(
+      `${op}: indices shape ${formatShape(indices.shape)} must match input shape ${formatShape(x.shape)}`,
+    );
   }
   const k = pair(op, 'kernelSize', kernelSize, 1);
   const s = opts.stride === null || opts.stride === undefined ? k : pair(op, 'stride', opts.stride, 1);
@@ -157,7 +200,9 @@ export function maxUnpool2d(x: Tensor, indices: Tensor, kernelSize: IntPair, opt
     size = [os[os.length - 2], os[os.length - 1]];
     for (let d = 0; d < 2; d++) {
       if (!(size[d] > defaults[d] - s[d] && size[d] < defaults[d] + s[d])) {
-        throw new Error(`${op}: invalid outputSize ${JSON.stringify(os)} (dim ${d} must be between ${defaults[d] - s[d]} and ${defaults[d] + s[d]}, exclusive)`);
+        throw new Error(
+          `${op}: invalid outputSize ${JSON.stringify(os)} (dim ${d} must be between ${defaults[d] - s[d]} and ${defaults[d] + s[d]}, exclusive)`,
+        );
       }
     }
   }
@@ -169,7 +214,9 @@ export function maxUnpool2d(x: Tensor, indices: Tensor, kernelSize: IntPair, opt
   const idx = indices.dataView() as Int32Array;
   const bad = backend().maxUnpool2d(floatData(x), idx, floatData(out), planes, inH * inW, oh * ow);
   if (bad >= 0) {
-    throw new Error(`${op}: index ${idx[bad]} (element ${bad} of indices ${formatShape(indices.shape)}) is outside the ${oh}×${ow} output plane`);
+    throw new Error(
+      `${op}: index ${idx[bad]} (element ${bad} of indices ${formatShape(indices.shape)}) is outside the ${oh}×${ow} output plane`,
+    );
   }
   const gather = (t: Tensor) => {
     const gx = Tensor.unfilled(x.shape, t.dtype);
@@ -190,7 +237,11 @@ export function avgPool2d(x: Tensor, kernelSize: IntPair, opts: AvgPool2dOptions
   checkInput(op, x);
   const countIncludePad = opts.countIncludePad ?? true;
   const divisor = opts.divisorOverride ?? 0;
-  if (opts.divisorOverride !== undefined && opts.divisorOverride !== null && (!Number.isInteger(divisor) || divisor === 0)) {
+  if (
+    opts.divisorOverride !== undefined &&
+    opts.divisorOverride !== null &&
+    (!Number.isInteger(divisor) || divisor === 0)
+  ) {
     throw new Error(`${op}: divisorOverride must be a non-zero integer, got ${opts.divisorOverride}`);
   }
   return batched(x, (x4) => {
@@ -213,9 +264,15 @@ export function avgPool2d(x: Tensor, kernelSize: IntPair, opts: AvgPool2dOptions
 
 function adaptiveGeometry(op: string, x: Tensor, outputSize: AdaptiveSize): AdaptivePool2dGeometry {
   const [n, c, h, w] = x.shape;
-  const raw: (number | null)[] = typeof outputSize === 'number' ? [outputSize, outputSize] : [outputSize[0], outputSize[1]];
-  if ((typeof outputSize !== 'number' && outputSize.length !== 2) || !raw.every((v) => v === null || (Number.isInteger(v) && v >= 1))) {
-    throw new Error(`${op}: outputSize must be a positive integer or an [h, w] pair of them (null keeps the input size), got ${JSON.stringify(outputSize)}`);
+  const raw: (number | null)[] =
+    typeof outputSize === 'number' ? [outputSize, outputSize] : [outputSize[0], outputSize[1]];
+  if (
+    (typeof outputSize !== 'number' && outputSize.length !== 2) ||
+    !raw.every((v) => v === null || (Number.isInteger(v) && v >= 1))
+  ) {
+    throw new Error(
+      `${op}: outputSize must be a positive integer or an [h, w] pair of them (null keeps the input size), got ${JSON.stringify(outputSize)}`,
+    );
   }
   if (h === 0 || w === 0) throw new Error(`${op}: input ${formatShape(x.shape)} has an empty spatial dim`);
   return { planes: n * c, h, w, oh: raw[0] ?? h, ow: raw[1] ?? w };
@@ -246,8 +303,16 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: AdaptiveSize): Tensor {
 /** Max pooling to a fixed output size (windows as adaptiveAvgPool2d); `returnIndices` adds the int32 flat h·w positions. */
 export function adaptiveMaxPool2d(x: Tensor, outputSize: AdaptiveSize, opts?: { returnIndices?: false }): Tensor;
 export function adaptiveMaxPool2d(x: Tensor, outputSize: AdaptiveSize, opts: { returnIndices: true }): [Tensor, Tensor];
-export function adaptiveMaxPool2d(x: Tensor, outputSize: AdaptiveSize, opts?: { returnIndices?: boolean }): Tensor | [Tensor, Tensor];
-export function adaptiveMaxPool2d(x: Tensor, outputSize: AdaptiveSize, opts: { returnIndices?: boolean } = {}): Tensor | [Tensor, Tensor] {
+export function adaptiveMaxPool2d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  opts?: { returnIndices?: boolean },
+): Tensor | [Tensor, Tensor];
+export function adaptiveMaxPool2d(
+  x: Tensor,
+  outputSize: AdaptiveSize,
+  opts: { returnIndices?: boolean } = {},
+): Tensor | [Tensor, Tensor] {
   const op = 'adaptiveMaxPool2d';
   checkInput(op, x);
   return batched(x, (x4): Tensor | [Tensor, Tensor] => {

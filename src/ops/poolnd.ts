@@ -75,8 +75,16 @@ function asUnitHeight<T extends Tensor | [Tensor, Tensor]>(x: Tensor, fn: (x4: T
 }
 
 /** 1-D max pooling (torch.nn.functional.max_pool1d); with `returnIndices` also the int32 positions of the maxima. */
-export function maxPool1d(x: Tensor, kernelSize: IntSingle, opts?: MaxPool1dOptions & { returnIndices?: false }): Tensor;
-export function maxPool1d(x: Tensor, kernelSize: IntSingle, opts: MaxPool1dOptions & { returnIndices: true }): [Tensor, Tensor];
+export function maxPool1d(
+  x: Tensor,
+  kernelSize: IntSingle,
+  opts?: MaxPool1dOptions & { returnIndices?: false },
+): Tensor;
+export function maxPool1d(
+  x: Tensor,
+  kernelSize: IntSingle,
+  opts: MaxPool1dOptions & { returnIndices: true },
+): [Tensor, Tensor];
 export function maxPool1d(x: Tensor, kernelSize: IntSingle, opts?: MaxPool1dOptions): Tensor | [Tensor, Tensor];
 export function maxPool1d(x: Tensor, kernelSize: IntSingle, opts: MaxPool1dOptions = {}): Tensor | [Tensor, Tensor] {
   const op = 'maxPool1d';
@@ -85,7 +93,15 @@ export function maxPool1d(x: Tensor, kernelSize: IntSingle, opts: MaxPool1dOptio
   const s = opts.stride === null || opts.stride === undefined ? k : tupleN(op, 'stride', opts.stride, 1, 1)[0];
   const p = tupleN(op, 'padding', opts.padding ?? 0, 1)[0];
   const d = tupleN(op, 'dilation', opts.dilation ?? 1, 1, 1)[0];
-  return asUnitHeight(x, (x4) => maxPool2d(x4, [1, k], { stride: [1, s], padding: [0, p], dilation: [1, d], ceilMode: opts.ceilMode, returnIndices: opts.returnIndices }));
+  return asUnitHeight(x, (x4) =>
+    maxPool2d(x4, [1, k], {
+      stride: [1, s],
+      padding: [0, p],
+      dilation: [1, d],
+      ceilMode: opts.ceilMode,
+      returnIndices: opts.returnIndices,
+    }),
+  );
 }
 
 /** 1-D average pooling (torch.nn.functional.avg_pool1d). */
@@ -95,7 +111,14 @@ export function avgPool1d(x: Tensor, kernelSize: IntSingle, opts: AvgPool1dOptio
   const k = tupleN(op, 'kernelSize', kernelSize, 1, 1)[0];
   const s = opts.stride === null || opts.stride === undefined ? k : tupleN(op, 'stride', opts.stride, 1, 1)[0];
   const p = tupleN(op, 'padding', opts.padding ?? 0, 1)[0];
-  return asUnitHeight(x, (x4) => avgPool2d(x4, [1, k], { stride: [1, s], padding: [0, p], ceilMode: opts.ceilMode, countIncludePad: opts.countIncludePad }));
+  return asUnitHeight(x, (x4) =>
+    avgPool2d(x4, [1, k], {
+      stride: [1, s],
+      padding: [0, p],
+      ceilMode: opts.ceilMode,
+      countIncludePad: opts.countIncludePad,
+    }),
+  );
 }
 
 function adaptive1d(op: string, outputSize: IntSingle): number {
@@ -117,8 +140,16 @@ export function adaptiveAvgPool1d(x: Tensor, outputSize: IntSingle): Tensor {
 /** Max pooling of [N, C, L] to a fixed length; `returnIndices` adds the int32 positions. */
 export function adaptiveMaxPool1d(x: Tensor, outputSize: IntSingle, opts?: { returnIndices?: false }): Tensor;
 export function adaptiveMaxPool1d(x: Tensor, outputSize: IntSingle, opts: { returnIndices: true }): [Tensor, Tensor];
-export function adaptiveMaxPool1d(x: Tensor, outputSize: IntSingle, opts?: { returnIndices?: boolean }): Tensor | [Tensor, Tensor];
-export function adaptiveMaxPool1d(x: Tensor, outputSize: IntSingle, opts: { returnIndices?: boolean } = {}): Tensor | [Tensor, Tensor] {
+export function adaptiveMaxPool1d(
+  x: Tensor,
+  outputSize: IntSingle,
+  opts?: { returnIndices?: boolean },
+): Tensor | [Tensor, Tensor];
+export function adaptiveMaxPool1d(
+  x: Tensor,
+  outputSize: IntSingle,
+  opts: { returnIndices?: boolean } = {},
+): Tensor | [Tensor, Tensor] {
   const op = 'adaptiveMaxPool1d';
   check(op, x, 1);
   const o = adaptive1d(op, outputSize);
@@ -126,10 +157,18 @@ export function adaptiveMaxPool1d(x: Tensor, outputSize: IntSingle, opts: { retu
 }
 
 /** Partial inverse of maxPool1d: each value of `x` goes to its `indices` position in a zero signal. */
-export function maxUnpool1d(x: Tensor, indices: Tensor, kernelSize: IntSingle, opts: MaxUnpoolNdOptions<IntSingle> = {}): Tensor {
+export function maxUnpool1d(
+  x: Tensor,
+  indices: Tensor,
+  kernelSize: IntSingle,
+  opts: MaxUnpoolNdOptions<IntSingle> = {},
+): Tensor {
   const op = 'maxUnpool1d';
   check(op, x, 1);
-  if (!shapesEqual(indices.shape, x.shape)) throw new Error(`${op}: indices shape ${formatShape(indices.shape)} must match input shape ${formatShape(x.shape)}`);
+  if (!shapesEqual(indices.shape, x.shape))
+    throw new Error(
+      `${op}: indices shape ${formatShape(indices.shape)} must match input shape ${formatShape(x.shape)}`,
+    );
   const k = tupleN(op, 'kernelSize', kernelSize, 1, 1)[0];
   const s = opts.stride === null || opts.stride === undefined ? k : tupleN(op, 'stride', opts.stride, 1, 1)[0];
   const p = tupleN(op, 'padding', opts.padding ?? 0, 1)[0];
@@ -138,7 +177,10 @@ export function maxUnpool1d(x: Tensor, indices: Tensor, kernelSize: IntSingle, o
     throw new Error(`${op}: outputSize must have 1 or ${x.shape.length} elements, got ${JSON.stringify(os)}`);
   }
   const outputSize = os ? [1, os[os.length - 1]] : null;
-  return squeeze(maxUnpool2d(unsqueeze(x, -2), unsqueeze(indices, -2), [1, k], { stride: [1, s], padding: [0, p], outputSize }), -2);
+  return squeeze(
+    maxUnpool2d(unsqueeze(x, -2), unsqueeze(indices, -2), [1, k], { stride: [1, s], padding: [0, p], outputSize }),
+    -2,
+  );
 }
 
 /** Runs a 5-D implementation on unbatched CDHW input by adding and removing the batch dim. */
@@ -149,7 +191,14 @@ function batched3d<T extends Tensor | [Tensor, Tensor]>(x: Tensor, fn: (x5: Tens
 }
 
 /** PyTorch's pooling_output_shape for one dim. */
-function pooledSize(inSize: number, k: number, pad: number, stride: number, dilation: number, ceilMode: boolean): number {
+function pooledSize(
+  inSize: number,
+  k: number,
+  pad: number,
+  stride: number,
+  dilation: number,
+  ceilMode: boolean,
+): number {
   const span = inSize + 2 * pad - dilation * (k - 1) - 1 + (ceilMode ? stride - 1 : 0);
   let out = Math.floor(span / stride) + 1;
   if (ceilMode && (out - 1) * stride >= inSize + pad) out--;
@@ -157,14 +206,20 @@ function pooledSize(inSize: number, k: number, pad: number, stride: number, dila
 }
 
 function pool3dGeometry(
-  op: string, x: Tensor, kernelSize: IntTriple, stride: IntTriple | null | undefined, padding: IntTriple | undefined,
-  dilation: IntTriple | undefined, ceilMode: boolean,
+  op: string,
+  x: Tensor,
+  kernelSize: IntTriple,
+  stride: IntTriple | null | undefined,
+  padding: IntTriple | undefined,
+  dilation: IntTriple | undefined,
+  ceilMode: boolean,
 ): Pool3dGeometry {
   const k = tupleN(op, 'kernelSize', kernelSize, 3, 1);
   const s = stride === null || stride === undefined ? k : tupleN(op, 'stride', stride, 3, 1);
   const p = tupleN(op, 'padding', padding ?? 0, 3);
   const dl = tupleN(op, 'dilation', dilation ?? 1, 3, 1);
-  if (p.some((v, i) => v > k[i] >> 1)) throw new Error(`${op}: padding ${JSON.stringify(p)} must be at most half the kernel size ${JSON.stringify(k)}`);
+  if (p.some((v, i) => v > k[i] >> 1))
+    throw new Error(`${op}: padding ${JSON.stringify(p)} must be at most half the kernel size ${JSON.stringify(k)}`);
   const [n, c, d, h, w] = x.shape;
   const out = [d, h, w].map((size, i) => pooledSize(size, k[i], p[i], s[i], dl[i], ceilMode));
   if (out.some((o) => o < 1)) {
@@ -174,14 +229,40 @@ function pool3dGeometry(
     );
   }
   return {
-    n, c, d, h, w, od: out[0], oh: out[1], ow: out[2], kd: k[0], kh: k[1], kw: k[2],
-    strideD: s[0], strideH: s[1], strideW: s[2], padD: p[0], padH: p[1], padW: p[2], dilationD: dl[0], dilationH: dl[1], dilationW: dl[2],
+    n,
+    c,
+    d,
+    h,
+    w,
+    od: out[0],
+    oh: out[1],
+    ow: out[2],
+    kd: k[0],
+    kh: k[1],
+    kw: k[2],
+    strideD: s[0],
+    strideH: s[1],
+    strideW: s[2],
+    padD: p[0],
+    padH: p[1],
+    padW: p[2],
+    dilationD: dl[0],
+    dilationH: dl[1],
+    dilationW: dl[2],
   };
 }
 
 /** 3-D max pooling (torch.nn.functional.max_pool3d); with `returnIndices` also the int32 flat d·h·w positions. */
-export function maxPool3d(x: Tensor, kernelSize: IntTriple, opts?: MaxPool3dOptions & { returnIndices?: false }): Tensor;
-export function maxPool3d(x: Tensor, kernelSize: IntTriple, opts: MaxPool3dOptions & { returnIndices: true }): [Tensor, Tensor];
+export function maxPool3d(
+  x: Tensor,
+  kernelSize: IntTriple,
+  opts?: MaxPool3dOptions & { returnIndices?: false },
+): Tensor;
+export function maxPool3d(
+  x: Tensor,
+  kernelSize: IntTriple,
+  opts: MaxPool3dOptions & { returnIndices: true },
+): [Tensor, Tensor];
 export function maxPool3d(x: Tensor, kernelSize: IntTriple, opts?: MaxPool3dOptions): Tensor | [Tensor, Tensor];
 export function maxPool3d(x: Tensor, kernelSize: IntTriple, opts: MaxPool3dOptions = {}): Tensor | [Tensor, Tensor] {
   const op = 'maxPool3d';
@@ -189,7 +270,8 @@ export function maxPool3d(x: Tensor, kernelSize: IntTriple, opts: MaxPool3dOptio
   return batched3d(x, (x5): Tensor | [Tensor, Tensor] => {
     const g = pool3dGeometry(op, x5, kernelSize, opts.stride, opts.padding, opts.dilation, opts.ceilMode ?? false);
     const out = Tensor.unfilled([g.n, g.c, g.od, g.oh, g.ow], x5.dtype);
-    const indices = opts.returnIndices || (isGradEnabled() && x5.requiresGrad) ? Tensor.unfilled(out.shape, 'int32') : null;
+    const indices =
+      opts.returnIndices || (isGradEnabled() && x5.requiresGrad) ? Tensor.unfilled(out.shape, 'int32') : null;
     const idx = indices ? (indices.storage as Int32Array) : null;
     backend().maxPool3d(floatData(x5), floatData(out), idx, g);
     if (idx) {
@@ -209,7 +291,11 @@ export function avgPool3d(x: Tensor, kernelSize: IntTriple, opts: AvgPool3dOptio
   check(op, x, 3);
   const countIncludePad = opts.countIncludePad ?? true;
   const divisor = opts.divisorOverride ?? 0;
-  if (opts.divisorOverride !== undefined && opts.divisorOverride !== null && (!Number.isInteger(divisor) || divisor === 0)) {
+  if (
+    opts.divisorOverride !== undefined &&
+    opts.divisorOverride !== null &&
+    (!Number.isInteger(divisor) || divisor === 0)
+  ) {
     throw new Error(`${op}: divisorOverride must be a non-zero integer, got ${opts.divisorOverride}`);
   }
   return batched3d(x, (x5) => {
@@ -226,9 +312,12 @@ export function avgPool3d(x: Tensor, kernelSize: IntTriple, opts: AvgPool3dOptio
 
 function adaptive3dGeometry(op: string, x: Tensor, outputSize: AdaptiveSize3d): AdaptivePool3dGeometry {
   const [n, c, d, h, w] = x.shape;
-  const raw: (number | null)[] = typeof outputSize === 'number' ? [outputSize, outputSize, outputSize] : [...outputSize];
+  const raw: (number | null)[] =
+    typeof outputSize === 'number' ? [outputSize, outputSize, outputSize] : [...outputSize];
   if (raw.length !== 3 || !raw.every((v) => v === null || (Number.isInteger(v) && v >= 1))) {
-    throw new Error(`${op}: outputSize must be a positive integer or a [d, h, w] triple of them (null keeps the input size), got ${JSON.stringify(outputSize)}`);
+    throw new Error(
+      `${op}: outputSize must be a positive integer or a [d, h, w] triple of them (null keeps the input size), got ${JSON.stringify(outputSize)}`,
+    );
   }
   if (d === 0 || h === 0 || w === 0) throw new Error(`${op}: input ${formatShape(x.shape)} has an empty spatial dim`);
   return { planes: n * c, d, h, w, od: raw[0] ?? d, oh: raw[1] ?? h, ow: raw[2] ?? w };
@@ -252,9 +341,21 @@ export function adaptiveAvgPool3d(x: Tensor, outputSize: AdaptiveSize3d): Tensor
 
 /** Max pooling of [N, C, D, H, W] to a fixed size; `returnIndices` adds the int32 flat d·h·w positions. */
 export function adaptiveMaxPool3d(x: Tensor, outputSize: AdaptiveSize3d, opts?: { returnIndices?: false }): Tensor;
-export function adaptiveMaxPool3d(x: Tensor, outputSize: AdaptiveSize3d, opts: { returnIndices: true }): [Tensor, Tensor];
-export function adaptiveMaxPool3d(x: Tensor, outputSize: AdaptiveSize3d, opts?: { returnIndices?: boolean }): Tensor | [Tensor, Tensor];
-export function adaptiveMaxPool3d(x: Tensor, outputSize: AdaptiveSize3d, opts: { returnIndices?: boolean } = {}): Tensor | [Tensor, Tensor] {
+export function adaptiveMaxPool3d(
+  x: Tensor,
+  outputSize: AdaptiveSize3d,
+  opts: { returnIndices: true },
+): [Tensor, Tensor];
+export function adaptiveMaxPool3d(
+  x: Tensor,
+  outputSize: AdaptiveSize3d,
+  opts?: { returnIndices?: boolean },
+): Tensor | [Tensor, Tensor];
+export function adaptiveMaxPool3d(
+  x: Tensor,
+  outputSize: AdaptiveSize3d,
+  opts: { returnIndices?: boolean } = {},
+): Tensor | [Tensor, Tensor] {
   const op = 'adaptiveMaxPool3d';
   check(op, x, 3);
   return batched3d(x, (x5): Tensor | [Tensor, Tensor] => {
@@ -276,11 +377,20 @@ export function adaptiveMaxPool3d(x: Tensor, outputSize: AdaptiveSize3d, opts: {
  * Partial inverse of maxPool3d: places each value of `x` at its flat `indices` position in a zero volume of the
  * pre-pooling size — (D−1)·stride − 2·padding + kernel per dim unless `outputSize` says otherwise.
  */
-export function maxUnpool3d(x: Tensor, indices: Tensor, kernelSize: IntTriple, opts: MaxUnpoolNdOptions<IntTriple> = {}): Tensor {
+export function maxUnpool3d(
+  x: Tensor,
+  indices: Tensor,
+  kernelSize: IntTriple,
+  opts: MaxUnpoolNdOptions<IntTriple> = {},
+): Tensor {
   const op = 'maxUnpool3d';
   check(op, x, 3);
-  if (indices.dtype !== 'int32') throw new Error(`${op}: indices must be an int32 tensor (as returned by maxPool3d), got ${indices.dtype}`);
-  if (!shapesEqual(indices.shape, x.shape)) throw new Error(`${op}: indices shape ${formatShape(indices.shape)} must match input shape ${formatShape(x.shape)}`);
+  if (indices.dtype !== 'int32')
+    throw new Error(`${op}: indices must be an int32 tensor (as returned by maxPool3d), got ${indices.dtype}`);
+  if (!shapesEqual(indices.shape, x.shape))
+    throw new Error(
+      `${op}: indices shape ${formatShape(indices.shape)} must match input shape ${formatShape(x.shape)}`,
+    );
   const k = tupleN(op, 'kernelSize', kernelSize, 3, 1);
   const s = opts.stride === null || opts.stride === undefined ? k : tupleN(op, 'stride', opts.stride, 3, 1);
   const p = tupleN(op, 'padding', opts.padding ?? 0, 3);
@@ -289,15 +399,19 @@ export function maxUnpool3d(x: Tensor, indices: Tensor, kernelSize: IntTriple, o
   let size = defaults;
   const os = opts.outputSize;
   if (os) {
-    if (os.length !== 3 && os.length !== x.shape.length) throw new Error(`${op}: outputSize must have 3 or ${x.shape.length} elements, got ${JSON.stringify(os)}`);
+    if (os.length !== 3 && os.length !== x.shape.length)
+      throw new Error(`${op}: outputSize must have 3 or ${x.shape.length} elements, got ${JSON.stringify(os)}`);
     size = os.slice(-3);
     for (let d = 0; d < 3; d++) {
       if (!(size[d] > defaults[d] - s[d] && size[d] < defaults[d] + s[d])) {
-        throw new Error(`${op}: invalid outputSize ${JSON.stringify(os)} (dim ${d} must be between ${defaults[d] - s[d]} and ${defaults[d] + s[d]}, exclusive)`);
+        throw new Error(
+          `${op}: invalid outputSize ${JSON.stringify(os)} (dim ${d} must be between ${defaults[d] - s[d]} and ${defaults[d] + s[d]}, exclusive)`,
+        );
       }
     }
   }
-  if (size.some((v) => v < 1)) throw new Error(`${op}: output size ${formatShape(size)} is too small (input ${formatShape(x.shape)})`);
+  if (size.some((v) => v < 1))
+    throw new Error(`${op}: output size ${formatShape(size)} is too small (input ${formatShape(x.shape)})`);
   const inPlane = inSize[0] * inSize[1] * inSize[2];
   const outPlane = size[0] * size[1] * size[2];
   const planes = x.numel() / inPlane;
@@ -305,7 +419,9 @@ export function maxUnpool3d(x: Tensor, indices: Tensor, kernelSize: IntTriple, o
   const idx = indices.dataView() as Int32Array;
   const bad = backend().maxUnpool2d(floatData(x), idx, floatData(out), planes, inPlane, outPlane);
   if (bad >= 0) {
-    throw new Error(`${op}: index ${idx[bad]} (element ${bad} of indices ${formatShape(indices.shape)}) is outside the ${size.join('×')} output volume`);
+    throw new Error(
+      `${op}: index ${idx[bad]} (element ${bad} of indices ${formatShape(indices.shape)}) is outside the ${size.join('×')} output volume`,
+    );
   }
   return record(op, out, [x], () => (gy) => {
     const gx = Tensor.unfilled(x.shape, gy.dtype);

@@ -76,7 +76,9 @@ export function prod(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   const out = keepdim ? kept : reshape(kept, reducedShape(x.shape, d, false));
   // d prod / d x_i = prod / x_i (inputs are assumed non-zero, as in most uses).
   // the recorded output (not the raw `kept`), so that the gradient stays differentiable under createGraph
-  return record('prod', out, [x], () => (g) => [div(mul(expand(reshape(g, kept.shape), x.shape), expand(reshape(out, kept.shape), x.shape)), x)]);
+  return record('prod', out, [x], () => (g) => [
+    div(mul(expand(reshape(g, kept.shape), x.shape), expand(reshape(out, kept.shape), x.shape)), x),
+  ]);
 }
 
 /** Max and the index of the first max along one dim. */
@@ -115,7 +117,9 @@ function extremeAll(op: 'max' | 'min', x: Tensor): Tensor {
 
 function extremeDims(op: 'amax' | 'amin', x: Tensor, dims: Dims, keepdim: boolean): Tensor {
   const d = normalizeDims(op, dims, x.shape.length);
-  for (const i of d) if (x.shape[i] === 0) throw new Error(`${op}: cannot reduce over dim ${i} of size 0 (shape ${formatShape(x.shape)})`);
+  for (const i of d)
+    if (x.shape[i] === 0)
+      throw new Error(`${op}: cannot reduce over dim ${i} of size 0 (shape ${formatShape(x.shape)})`);
   const kept = reduceRaw(op, x, d, x.dtype);
   const out = keepdim ? kept : reshape(kept, reducedShape(x.shape, d, false));
   return record(op, out, [x], () => (g) => {
@@ -127,7 +131,8 @@ function extremeDims(op: 'amax' | 'amin', x: Tensor, dims: Dims, keepdim: boolea
 
 function extremeDim(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
   const d = normalizeDim(op, dim, x.shape.length);
-  if (x.shape.length > 0 && x.shape[d] === 0) throw new Error(`${op}: cannot reduce over dim ${dim} of size 0 (shape ${formatShape(x.shape)})`);
+  if (x.shape.length > 0 && x.shape[d] === 0)
+    throw new Error(`${op}: cannot reduce over dim ${dim} of size 0 (shape ${formatShape(x.shape)})`);
   const keptShape = x.shape.slice();
   if (keptShape.length > 0) keptShape[d] = 1;
   const { outer, size, inner } = splitAt(x.shape, d);

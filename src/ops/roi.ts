@@ -39,14 +39,18 @@ function roiRows(op: string, rois: Rois, batch: number): Float64Array {
   let out: Float64Array;
   if (rois instanceof Tensor) {
     if (rois.shape.length !== 2 || rois.shape[1] !== 5) {
-      throw new Error(`${op}: rois must be a [K, 5] tensor (batch index, x1, y1, x2, y2) or a list of [L, 4] box tensors, got ${formatShape(rois.shape)}`);
+      throw new Error(
+        `${op}: rois must be a [K, 5] tensor (batch index, x1, y1, x2, y2) or a list of [L, 4] box tensors, got ${formatShape(rois.shape)}`,
+      );
     }
     out = Float64Array.from(rois.dataView());
   } else {
     let k = 0;
     for (const b of rois) {
       if (!(b instanceof Tensor) || b.shape.length !== 2 || b.shape[1] !== 4) {
-        throw new Error(`${op}: each per-image box tensor must have shape [L, 4], got ${b instanceof Tensor ? formatShape(b.shape) : typeof b}`);
+        throw new Error(
+          `${op}: each per-image box tensor must have shape [L, 4], got ${b instanceof Tensor ? formatShape(b.shape) : typeof b}`,
+        );
       }
       k += b.shape[0];
     }
@@ -62,7 +66,8 @@ function roiRows(op: string, rois: Rois, batch: number): Float64Array {
   }
   for (let r = 0; r < out.length / 5; r++) {
     const b = out[5 * r];
-    if (!Number.isInteger(b) || b < 0 || b >= batch) throw new Error(`${op}: roi ${r} has batch index ${b}, expected an integer in [0, ${batch})`);
+    if (!Number.isInteger(b) || b < 0 || b >= batch)
+      throw new Error(`${op}: roi ${r} has batch index ${b}, expected an integer in [0, ${batch})`);
   }
   return out;
 }
@@ -73,12 +78,31 @@ function checkInput(op: string, input: Tensor): void {
 }
 
 /** Bilinear taps of one sample coordinate: two indices and weights, or none when it is outside [−1, size]. */
-interface Taps { lo: Int32Array; hi: Int32Array; wlo: Float64Array; whi: Float64Array; valid: Uint8Array }
+interface Taps {
+  lo: Int32Array;
+  hi: Int32Array;
+  wlo: Float64Array;
+  whi: Float64Array;
+  valid: Uint8Array;
+}
 
 /** Sample positions along one axis of one roi: `bins` × `grid` samples starting at `start`, bins of `binSize`. */
-function axisTaps(start: number, binSize: number, bins: number, grid: number, size: number, r: (x: number) => number): Taps {
+function axisTaps(
+  start: number,
+  binSize: number,
+  bins: number,
+  grid: number,
+  size: number,
+  r: (x: number) => number,
+): Taps {
   const n = Math.max(bins * grid, 0);
-  const t: Taps = { lo: new Int32Array(n), hi: new Int32Array(n), wlo: new Float64Array(n), whi: new Float64Array(n), valid: new Uint8Array(n) };
+  const t: Taps = {
+    lo: new Int32Array(n),
+    hi: new Int32Array(n),
+    wlo: new Float64Array(n),
+    whi: new Float64Array(n),
+    valid: new Uint8Array(n),
+  };
   for (let p = 0; p < bins; p++) {
     for (let i = 0; i < grid; i++) {
       const k = p * grid + i;
@@ -103,9 +127,25 @@ function axisTaps(start: number, binSize: number, bins: number, grid: number, si
 }
 
 /** Per-roi geometry of RoIAlign. */
-interface AlignGeom { batch: number; ys: Taps; xs: Taps; gh: number; gw: number; count: number }
+interface AlignGeom {
+  batch: number;
+  ys: Taps;
+  xs: Taps;
+  gh: number;
+  gw: number;
+  count: number;
+}
 
-function alignGeometry(rows: Float64Array, k: number, ph: number, pw: number, h: number, w: number, o: Required<RoiAlignOptions>, r: (x: number) => number): AlignGeom {
+function alignGeometry(
+  rows: Float64Array,
+  k: number,
+  ph: number,
+  pw: number,
+  h: number,
+  w: number,
+  o: Required<RoiAlignOptions>,
+  r: (x: number) => number,
+): AlignGeom {
   const scale = r(o.spatialScale);
   const offset = o.aligned ? 0.5 : 0;
   const x1 = r(r(rows[5 * k + 1] * scale) - offset);
@@ -124,7 +164,10 @@ function alignGeometry(rows: Float64Array, k: number, ph: number, pw: number, h:
   const gh = o.samplingRatio > 0 ? o.samplingRatio : Math.ceil(r(rh / ph));
   const gw = o.samplingRatio > 0 ? o.samplingRatio : Math.ceil(r(rw / pw));
   return {
-    batch: rows[5 * k], gh, gw, count: Math.max(gh * gw, 1),
+    batch: rows[5 * k],
+    gh,
+    gw,
+    count: Math.max(gh * gw, 1),
     ys: axisTaps(y1, binH, ph, Math.max(gh, 0), h, r),
     xs: axisTaps(x1, binW, pw, Math.max(gw, 0), w, r),
   };
@@ -135,11 +178,21 @@ function alignGeometry(rows: Float64Array, k: number, ph: number, pw: number, h:
  * samplingRatio² bilinear samples. `rois` is [K, 5] (batch index, x1, y1, x2, y2) in input-image coordinates
  * (scaled by `spatialScale`) or a list of [L, 4] boxes per image. Differentiable with respect to `input`.
  */
-export function roiAlign(input: Tensor, rois: Rois, outputSize: number | readonly [number, number], opts: RoiAlignOptions = {}): Tensor {
+export function roiAlign(
+  input: Tensor,
+  rois: Rois,
+  outputSize: number | readonly [number, number],
+  opts: RoiAlignOptions = {},
+): Tensor {
   checkInput('roiAlign', input);
   const [ph, pw] = pair('roiAlign', 'outputSize', outputSize, 1);
-  const o: Required<RoiAlignOptions> = { spatialScale: opts.spatialScale ?? 1, samplingRatio: opts.samplingRatio ?? -1, aligned: opts.aligned ?? false };
-  if (!Number.isInteger(o.samplingRatio)) throw new Error(`roiAlign: samplingRatio must be an integer, got ${o.samplingRatio}`);
+  const o: Required<RoiAlignOptions> = {
+    spatialScale: opts.spatialScale ?? 1,
+    samplingRatio: opts.samplingRatio ?? -1,
+    aligned: opts.aligned ?? false,
+  };
+  if (!Number.isInteger(o.samplingRatio))
+    throw new Error(`roiAlign: samplingRatio must be an integer, got ${o.samplingRatio}`);
   const [n, c, h, w] = input.shape;
   const rows = roiRows('roiAlign', rois, n);
   const k = rows.length / 5;
@@ -154,7 +207,7 @@ export function roiAlign(input: Tensor, rois: Rois, outputSize: number | readonl
     const { batch, ys, xs, gh, gw, count } = geoms[i];
     for (let ch = 0; ch < c; ch++) {
       const base = (batch * c + ch) * plane;
-      const obase = ((i * c + ch) * ph) * pw;
+      const obase = (i * c + ch) * ph * pw;
       for (let py = 0; py < ph; py++) {
         for (let px = 0; px < pw; px++) {
           let acc = 0;
@@ -168,7 +221,10 @@ export function roiAlign(input: Tensor, rois: Rois, outputSize: number | readonl
             for (let ix = 0; ix < gw; ix++) {
               const b = px * gw + ix;
               if (!xs.valid[b]) continue;
-              const xl = xs.lo[b], xh = xs.hi[b], wx0 = xs.wlo[b], wx1 = xs.whi[b];
+              const xl = xs.lo[b],
+                xh = xs.hi[b],
+                wx0 = xs.wlo[b],
+                wx1 = xs.whi[b];
               acc += wy0 * (wx0 * x[r0 + xl] + wx1 * x[r0 + xh]) + wy1 * (wx0 * x[r1 + xl] + wx1 * x[r1 + xh]);
             }
           }
@@ -185,7 +241,7 @@ export function roiAlign(input: Tensor, rois: Rois, outputSize: number | readonl
       const { batch, ys, xs, gh, gw, count } = geoms[i];
       for (let ch = 0; ch < c; ch++) {
         const base = (batch * c + ch) * plane;
-        const obase = ((i * c + ch) * ph) * pw;
+        const obase = (i * c + ch) * ph * pw;
         for (let py = 0; py < ph; py++) {
           for (let px = 0; px < pw; px++) {
             const go = gy[obase + py * pw + px] / count;
@@ -200,7 +256,10 @@ export function roiAlign(input: Tensor, rois: Rois, outputSize: number | readonl
               for (let ix = 0; ix < gw; ix++) {
                 const b = px * gw + ix;
                 if (!xs.valid[b]) continue;
-                const xl = xs.lo[b], xh = xs.hi[b], wx0 = xs.wlo[b], wx1 = xs.whi[b];
+                const xl = xs.lo[b],
+                  xh = xs.hi[b],
+                  wx0 = xs.wlo[b],
+                  wx1 = xs.whi[b];
                 gs[r0 + xl] += g0 * wx0;
                 gs[r0 + xh] += g0 * wx1;
                 gs[r1 + xl] += g1 * wx0;
@@ -224,7 +283,12 @@ function roundHalfAway(v: number): number {
  * RoIPool (torchvision.ops.roi_pool): [K, C, outH, outW], each bin the maximum over its cells of the box rounded
  * to the feature grid (0 for an empty bin). Same `rois` forms as roiAlign. The gradient goes to each bin's argmax.
  */
-export function roiPool(input: Tensor, rois: Rois, outputSize: number | readonly [number, number], opts: RoiPoolOptions = {}): Tensor {
+export function roiPool(
+  input: Tensor,
+  rois: Rois,
+  outputSize: number | readonly [number, number],
+  opts: RoiPoolOptions = {},
+): Tensor {
   checkInput('roiPool', input);
   const [ph, pw] = pair('roiPool', 'outputSize', outputSize, 1);
   const [n, c, h, w] = input.shape;

@@ -31,25 +31,39 @@ function checkReduction(op: string, reduction: string): Reduction {
  * Class-index targets → (one-hot [N, C, d…] in `dtype`, valid mask [N, 1, d…] in `dtype`). Checks the shape
  * against the input and the range of the labels (ignoreIndex aside).
  */
-function oneHotTargets(op: string, input: Tensor, target: Tensor, ignoreIndex: number): { onehot: Tensor; valid: Tensor } {
+function oneHotTargets(
+  op: string,
+  input: Tensor,
+  target: Tensor,
+  ignoreIndex: number,
+): { onehot: Tensor; valid: Tensor } {
   if (target.dtype !== 'int32' && target.dtype !== 'uint8') {
-    throw new Error(`${op}: class-index target must be an integer tensor (int32), got ${target.dtype} with shape ${formatShape(target.shape)}`);
+    throw new Error(
+      `${op}: class-index target must be an integer tensor (int32), got ${target.dtype} with shape ${formatShape(target.shape)}`,
+    );
   }
   if (target.dtype === 'uint8') target = to(target, 'int32');
   const expected = [input.shape[0], ...input.shape.slice(2)];
   if (!shapesEqual(target.shape, expected)) {
-    throw new Error(`${op}: target ${formatShape(target.shape)} does not fit input ${formatShape(input.shape)}; expected ${formatShape(expected)}`);
+    throw new Error(
+      `${op}: target ${formatShape(target.shape)} does not fit input ${formatShape(input.shape)}; expected ${formatShape(expected)}`,
+    );
   }
   const c = input.shape[1];
   const validB = ne(target, ignoreIndex);
   const safe = where(validB, target, 0);
   const data = safe.dataView();
   for (let i = 0; i < data.length; i++) {
-    if (data[i] < 0 || data[i] >= c) throw new Error(`${op}: target ${data[i]} is out of range for ${c} classes (ignoreIndex ${ignoreIndex})`);
+    if (data[i] < 0 || data[i] >= c)
+      throw new Error(`${op}: target ${data[i]} is out of range for ${c} classes (ignoreIndex ${ignoreIndex})`);
   }
   const rank = input.shape.length;
   // oneHot puts the class last: move it to dim 1.
-  const oh = permute(to(oneHot(safe, c), input.dtype), [0, rank - 1, ...Array.from({ length: rank - 2 }, (_, i) => i + 1)]);
+  const oh = permute(to(oneHot(safe, c), input.dtype), [
+    0,
+    rank - 1,
+    ...Array.from({ length: rank - 2 }, (_, i) => i + 1),
+  ]);
   const valid = unsqueeze(to(validB, input.dtype), 1);
   return { onehot: mul(oh, valid), valid };
 }
@@ -91,7 +105,9 @@ export function diceLoss(input: Tensor, target: Tensor, opts: DiceLossOptions = 
   let p: Tensor, t: Tensor;
   if (mode === 'binary') {
     if (!shapesEqual(input.shape, target.shape)) {
-      throw new Error(`${op}: binary mode needs target of the input's shape ${formatShape(input.shape)}, got ${formatShape(target.shape)}`);
+      throw new Error(
+        `${op}: binary mode needs target of the input's shape ${formatShape(input.shape)}, got ${formatShape(target.shape)}`,
+      );
     }
     p = opts.fromLogits === false ? input : sigmoid(input);
     t = to(target, input.dtype);
@@ -99,7 +115,8 @@ export function diceLoss(input: Tensor, target: Tensor, opts: DiceLossOptions = 
     p = reshape(p, [n, 1, -1]);
     t = reshape(t, [n, 1, -1]);
   } else if (mode === 'multiclass') {
-    if (input.shape.length < 2) throw new Error(`${op}: multiclass input must be [N, C, d…], got ${formatShape(input.shape)}`);
+    if (input.shape.length < 2)
+      throw new Error(`${op}: multiclass input must be [N, C, d…], got ${formatShape(input.shape)}`);
     p = opts.fromLogits === false ? input : softmax(input, 1);
     if (shapesEqual(target.shape, input.shape) && target.dtype === input.dtype) {
       t = target;
@@ -118,7 +135,8 @@ export function diceLoss(input: Tensor, target: Tensor, opts: DiceLossOptions = 
   const denom = add(sum(p, dims), sum(t, dims));
   let loss = rsub(div(add(mul(inter, 2), smooth), add(denom, smooth)), 1);
   let w: Tensor | null = opts.weight ?? null;
-  if (w && (w.shape.length !== 1 || w.shape[0] !== c)) throw new Error(`${op}: weight has shape ${formatShape(w.shape)}, expected [${c}]`);
+  if (w && (w.shape.length !== 1 || w.shape[0] !== c))
+    throw new Error(`${op}: weight has shape ${formatShape(w.shape)}, expected [${c}]`);
   if (mode === 'multiclass' && opts.includeBackground === false) {
     if (c < 2) throw new Error(`${op}: includeBackground false needs at least 2 classes, got ${c}`);
     loss = narrow(loss, 0, 1, c - 1);
@@ -163,7 +181,8 @@ export function focalLoss(input: Tensor, target: Tensor, opts: FocalLossOptions 
   let loss = neg(mul(gamma === 0 ? valid : pow(clamp(rsub(pt, 1), 0, null), gamma), logpt));
   if (opts.alpha) {
     const a = opts.alpha;
-    if (a.shape.length !== 1 || a.shape[0] !== c) throw new Error(`${op}: alpha has shape ${formatShape(a.shape)}, expected [${c}]`);
+    if (a.shape.length !== 1 || a.shape[0] !== c)
+      throw new Error(`${op}: alpha has shape ${formatShape(a.shape)}, expected [${c}]`);
     const at = sum(mul(onehot, reshape(a.detach(), [1, c, ...input.shape.slice(2).map(() => 1)])), 1, true);
     loss = mul(loss, at);
   }
@@ -193,9 +212,12 @@ export function sigmoidFocalLoss(input: Tensor, target: Tensor, opts: SigmoidFoc
   requireFloat(op, input);
   const reduction = checkReduction(op, opts.reduction ?? 'none');
   if (!shapesEqual(input.shape, target.shape)) {
-    throw new Error(`${op}: target ${formatShape(target.shape)} must have the input's shape ${formatShape(input.shape)}`);
+    throw new Error(
+      `${op}: target ${formatShape(target.shape)} must have the input's shape ${formatShape(input.shape)}`,
+    );
   }
-  const gamma = opts.gamma ?? 2, alpha = opts.alpha ?? 0.25;
+  const gamma = opts.gamma ?? 2,
+    alpha = opts.alpha ?? 0.25;
   const t = to(target, input.dtype);
   const p = sigmoid(input);
   const ce = binaryCrossEntropyWithLogits(input, t, { reduction: 'none' });

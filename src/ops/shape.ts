@@ -5,7 +5,16 @@
 import { linearBackward, record } from '../autograd/graph.js';
 import { backend } from '../backend/index.js';
 import type { DType } from '../tensor/dtype.js';
-import { checkShape, contiguousStrides, formatShape, normalizeDim, normalizeDims, numel, shapeArgs, shapesEqual } from '../tensor/shape.js';
+import {
+  checkShape,
+  contiguousStrides,
+  formatShape,
+  normalizeDim,
+  normalizeDims,
+  numel,
+  shapeArgs,
+  shapesEqual,
+} from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { expand } from './broadcast.js';
 import { storageFrom } from './util.js';
@@ -48,7 +57,9 @@ export function reshape(x: Tensor, ...shape: (number | readonly number[])[]): Te
   const target = checkShape('reshape', shapeArgs(shape), x.numel());
   if (shapesEqual(target, x.shape)) return x;
   const strides = viewStrides(x, target);
-  const out = strides ? view_(x, target, strides, x.offset) : view_(contiguousCopy(x), target, contiguousStrides(target), 0);
+  const out = strides
+    ? view_(x, target, strides, x.offset)
+    : view_(contiguousCopy(x), target, contiguousStrides(target), 0);
   return record('reshape', out, [x], () => (g) => [reshape(g, x.shape)]);
 }
 
@@ -57,7 +68,9 @@ export function view(x: Tensor, ...shape: (number | readonly number[])[]): Tenso
   const target = checkShape('view', shapeArgs(shape), x.numel());
   const strides = viewStrides(x, target);
   if (!strides) {
-    throw new Error(`view: size ${formatShape(target)} is not compatible with input of shape ${formatShape(x.shape)} and strides ${formatShape(x.strides)}; use reshape() or contiguous() first`);
+    throw new Error(
+      `view: size ${formatShape(target)} is not compatible with input of shape ${formatShape(x.shape)} and strides ${formatShape(x.strides)}; use reshape() or contiguous() first`,
+    );
   }
   const out = view_(x, target, strides, x.offset);
   return record('view', out, [x], () => (g) => [reshape(g, x.shape)]);
@@ -121,9 +134,16 @@ export function unflatten(x: Tensor, dim: number, sizes: readonly number[]): Ten
 export function permute(x: Tensor, ...dims: (number | readonly number[])[]): Tensor {
   const order = shapeArgs(dims).map((d) => normalizeDim('permute', d, x.shape.length));
   if (order.length !== x.shape.length || new Set(order).size !== order.length) {
-    throw new Error(`permute: dims ${formatShape(order)} must be a permutation of 0..${x.shape.length - 1} for shape ${formatShape(x.shape)}`);
+    throw new Error(
+      `permute: dims ${formatShape(order)} must be a permutation of 0..${x.shape.length - 1} for shape ${formatShape(x.shape)}`,
+    );
   }
-  const out = view_(x, order.map((d) => x.shape[d]), order.map((d) => x.strides[d]), x.offset);
+  const out = view_(
+    x,
+    order.map((d) => x.shape[d]),
+    order.map((d) => x.strides[d]),
+    x.offset,
+  );
   const inverse = new Array<number>(order.length);
   order.forEach((d, i) => (inverse[d] = i));
   return record('permute', out, [x], () => (g) => [permute(g, inverse)]);
@@ -141,7 +161,8 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
 
 /** Transpose of a matrix (≤ 2 dims). */
 export function t(x: Tensor): Tensor {
-  if (x.shape.length > 2) throw new Error(`t: expects a tensor with ≤ 2 dims, got shape ${formatShape(x.shape)}; use transpose()`);
+  if (x.shape.length > 2)
+    throw new Error(`t: expects a tensor with ≤ 2 dims, got shape ${formatShape(x.shape)}; use transpose()`);
   return x.shape.length < 2 ? x : transpose(x, 0, 1);
 }
 
@@ -172,7 +193,9 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const size = x.shape[d];
   const s = start < 0 ? start + size : start;
   if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > size) {
-    throw new Error(`narrow: start ${start} and length ${length} exceed dim ${dim} of size ${size} (shape ${formatShape(x.shape)})`);
+    throw new Error(
+      `narrow: start ${start} and length ${length} exceed dim ${dim} of size ${size} (shape ${formatShape(x.shape)})`,
+    );
   }
   return slice(x, d, s, s + length);
 }
@@ -192,7 +215,14 @@ export function slice(x: Tensor, dim: number, start: number | null = 0, end: num
   strides[d] = x.strides[d] * step;
   if (s === 0 && len === size && step === 1) return x;
   const out = view_(x, shape, strides, x.offset + s * x.strides[d]);
-  const sliceOf = (t: Tensor) => new Tensor(t.storage, shape, t.dtype, t.strides.map((st, i) => (i === d ? st * step : st)), s * t.strides[d]);
+  const sliceOf = (t: Tensor) =>
+    new Tensor(
+      t.storage,
+      shape,
+      t.dtype,
+      t.strides.map((st, i) => (i === d ? st * step : st)),
+      s * t.strides[d],
+    );
   const embedRaw = (g: Tensor) => {
     const gx = Tensor.empty(x.shape, g.dtype);
     copyInto(sliceOf(gx), g);
@@ -252,7 +282,9 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   let total = 0;
   tensors.forEach((t, k) => {
     if (t.shape.length !== ref.shape.length || t.shape.some((s, i) => i !== d && s !== ref.shape[i])) {
-      throw new Error(`cat: tensor ${k} has shape ${formatShape(t.shape)} but tensor 0 has ${formatShape(ref.shape)}; sizes must match except in dim ${d}`);
+      throw new Error(
+        `cat: tensor ${k} has shape ${formatShape(t.shape)} but tensor 0 has ${formatShape(ref.shape)}; sizes must match except in dim ${d}`,
+      );
     }
     if (t.dtype !== ref.dtype) throw new Error(`cat: tensor ${k} is ${t.dtype} but tensor 0 is ${ref.dtype}`);
     total += t.shape[d];
@@ -268,7 +300,8 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   for (const t of tensors) {
     const chunk = t.shape[d] * inner;
     const src = t.dataView();
-    for (let o = 0; o < outer; o++) out.storage.set(src.subarray(o * chunk, (o + 1) * chunk), o * total * inner + offset);
+    for (let o = 0; o < outer; o++)
+      out.storage.set(src.subarray(o * chunk, (o + 1) * chunk), o * total * inner + offset);
     offset += chunk;
   }
   return record('cat', out, tensors, () => (g) => {
@@ -287,10 +320,15 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   const d = normalizeDim('stack', dim, tensors[0].shape.length + 1);
   tensors.forEach((t, k) => {
     if (!shapesEqual(t.shape, tensors[0].shape)) {
-      throw new Error(`stack: tensor ${k} has shape ${formatShape(t.shape)} but tensor 0 has ${formatShape(tensors[0].shape)}`);
+      throw new Error(
+        `stack: tensor ${k} has shape ${formatShape(t.shape)} but tensor 0 has ${formatShape(tensors[0].shape)}`,
+      );
     }
   });
-  return cat(tensors.map((t) => unsqueeze(t, d)), d);
+  return cat(
+    tensors.map((t) => unsqueeze(t, d)),
+    d,
+  );
 }
 
 /** Splits into pieces of `size` along dim (the last may be smaller), or into the given sizes. */
@@ -299,13 +337,15 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
   const total = x.shape[d];
   let sizes: number[];
   if (typeof sizeOrSections === 'number') {
-    if (!Number.isInteger(sizeOrSections) || sizeOrSections <= 0) throw new Error(`split: size must be a positive integer, got ${sizeOrSections}`);
+    if (!Number.isInteger(sizeOrSections) || sizeOrSections <= 0)
+      throw new Error(`split: size must be a positive integer, got ${sizeOrSections}`);
     sizes = [];
     for (let s = 0; s < total; s += sizeOrSections) sizes.push(Math.min(sizeOrSections, total - s));
   } else {
     sizes = sizeOrSections.slice();
     const sum = sizes.reduce((a, b) => a + b, 0);
-    if (sum !== total) throw new Error(`split: sizes ${formatShape(sizes)} sum to ${sum} but dim ${d} has size ${total}`);
+    if (sum !== total)
+      throw new Error(`split: sizes ${formatShape(sizes)} sum to ${sum} but dim ${d} has size ${total}`);
   }
   let start = 0;
   return sizes.map((s) => {
@@ -318,12 +358,14 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
 /** Splits into `chunks` nearly equal pieces along dim. */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   const d = normalizeDim('chunk', dim, x.shape.length);
-  if (!Number.isInteger(chunks) || chunks <= 0) throw new Error(`chunk: chunks must be a positive integer, got ${chunks}`);
+  if (!Number.isInteger(chunks) || chunks <= 0)
+    throw new Error(`chunk: chunks must be a positive integer, got ${chunks}`);
   return split(x, Math.ceil(x.shape[d] / chunks) || 1, d);
 }
 
 function checkIndex(op: string, index: Tensor): void {
-  if (index.dtype !== 'int32' && index.dtype !== 'uint8') throw new Error(`${op}: index must be an integer tensor (int32), got ${index.dtype}`);
+  if (index.dtype !== 'int32' && index.dtype !== 'uint8')
+    throw new Error(`${op}: index must be an integer tensor (int32), got ${index.dtype}`);
 }
 
 /** out[…, i, …] = x[…, index[…, i, …], …] along `dim` (PyTorch's gather). */
@@ -331,10 +373,13 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   checkIndex('gather', index);
   const d = normalizeDim('gather', dim, x.shape.length);
   if (index.shape.length !== x.shape.length) {
-    throw new Error(`gather: index ${formatShape(index.shape)} must have as many dims as input ${formatShape(x.shape)}`);
+    throw new Error(
+      `gather: index ${formatShape(index.shape)} must have as many dims as input ${formatShape(x.shape)}`,
+    );
   }
   index.shape.forEach((s, i) => {
-    if (i !== d && s > x.shape[i]) throw new Error(`gather: index size ${s} exceeds input size ${x.shape[i]} at dim ${i}`);
+    if (i !== d && s > x.shape[i])
+      throw new Error(`gather: index size ${s} exceeds input size ${x.shape[i]} at dim ${i}`);
   });
   const xs = contiguous(x);
   const idx = index.dataView();
@@ -343,7 +388,14 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const pos = gatherPositions(index.shape, xs.shape, d, idx, size, 'gather');
   const src = xs.dataView();
   for (let k = 0; k < pos.length; k++) out.storage[k] = src[pos[k]];
-  return record('gather', out, [x], () => (g) => [linearBackward('gather', g, (t) => scatterAddAt(t, pos, x.shape), (t) => gatherAt(t, pos, index.shape))]);
+  return record('gather', out, [x], () => (g) => [
+    linearBackward(
+      'gather',
+      g,
+      (t) => scatterAddAt(t, pos, x.shape),
+      (t) => gatherAt(t, pos, index.shape),
+    ),
+  ]);
 }
 
 /** out[pos[k]] += t[k] into zeros of `shape` (the gradient of gathering at `pos`). */
@@ -363,7 +415,14 @@ function gatherAt(t: Tensor, pos: Int32Array, shape: readonly number[]): Tensor 
 }
 
 /** Flat input positions read by gather/scatter for each index element. */
-function gatherPositions(indexShape: readonly number[], xShape: readonly number[], d: number, idx: ArrayLike<number>, size: number, op: string): Int32Array {
+function gatherPositions(
+  indexShape: readonly number[],
+  xShape: readonly number[],
+  d: number,
+  idx: ArrayLike<number>,
+  size: number,
+  op: string,
+): Int32Array {
   const xStrides = contiguousStrides(xShape);
   const n = numel(indexShape);
   const pos = new Int32Array(n);
@@ -384,7 +443,13 @@ function gatherPositions(indexShape: readonly number[], xShape: readonly number[
 }
 
 /** Writes `src` into a copy of `x` at positions `index` along `dim`, adding when reduce is 'add' (scatter / scatter_add). */
-export function scatter(x: Tensor, dim: number, index: Tensor, src: Tensor | number, reduce: 'none' | 'add' = 'none'): Tensor {
+export function scatter(
+  x: Tensor,
+  dim: number,
+  index: Tensor,
+  src: Tensor | number,
+  reduce: 'none' | 'add' = 'none',
+): Tensor {
   checkIndex('scatter', index);
   const d = normalizeDim('scatter', dim, x.shape.length);
   const pos = gatherPositions(index.shape, x.shape, d, index.dataView(), x.shape[d], 'scatter');
@@ -404,7 +469,14 @@ export function scatter(x: Tensor, dim: number, index: Tensor, src: Tensor | num
   };
   return record('scatter', out, [x, srcT], () => (g) => [
     x.requiresGrad ? linearBackward('scatter', g, keepRaw, keepRaw) : null,
-    srcT && srcT.requiresGrad ? linearBackward('scatter', g, (t) => gatherAt(t, pos, index.shape), (t) => scatterAddAt(t, pos, x.shape)) : null,
+    srcT && srcT.requiresGrad
+      ? linearBackward(
+          'scatter',
+          g,
+          (t) => gatherAt(t, pos, index.shape),
+          (t) => scatterAddAt(t, pos, x.shape),
+        )
+      : null,
   ]);
 }
 
@@ -424,7 +496,8 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const out = Tensor.empty(shape, x.dtype);
   const src = x.dataView();
   for (let k = 0; k < idx.length; k++) {
-    if (idx[k] < 0 || idx[k] >= size) throw new Error(`indexSelect: index ${idx[k]} is out of bounds for dim ${d} with size ${size}`);
+    if (idx[k] < 0 || idx[k] >= size)
+      throw new Error(`indexSelect: index ${idx[k]} is out of bounds for dim ${d} with size ${size}`);
   }
   for (let o = 0; o < outer; o++) {
     for (let k = 0; k < idx.length; k++) {
@@ -443,18 +516,25 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
     }
     return o;
   };
-  return record('indexSelect', out, [x], () => (g0) => [linearBackward('indexSelect', g0, (g) => {
-    const gx = Tensor.empty(x.shape, g.dtype);
-    const gv = g.dataView();
-    for (let o = 0; o < outer; o++) {
-      for (let k = 0; k < idx.length; k++) {
-        const to = (o * size + idx[k]) * inner;
-        const from = (o * idx.length + k) * inner;
-        for (let i = 0; i < inner; i++) gx.storage[to + i] += gv[from + i];
-      }
-    }
-    return gx;
-  }, selectRaw)]);
+  return record('indexSelect', out, [x], () => (g0) => [
+    linearBackward(
+      'indexSelect',
+      g0,
+      (g) => {
+        const gx = Tensor.empty(x.shape, g.dtype);
+        const gv = g.dataView();
+        for (let o = 0; o < outer; o++) {
+          for (let k = 0; k < idx.length; k++) {
+            const to = (o * size + idx[k]) * inner;
+            const from = (o * idx.length + k) * inner;
+            for (let i = 0; i < inner; i++) gx.storage[to + i] += gv[from + i];
+          }
+        }
+        return gx;
+      },
+      selectRaw,
+    ),
+  ]);
 }
 
 /** One-hot encoding of integer labels: shape [...labels.shape, numClasses], int32. */
@@ -474,7 +554,8 @@ export function oneHot(labels: Tensor, numClasses = -1): Tensor {
 /** Tiles the tensor `reps` times along each dim (PyTorch's repeat). */
 export function repeat(x: Tensor, ...reps: (number | readonly number[])[]): Tensor {
   const r = shapeArgs(reps);
-  if (r.length < x.shape.length) throw new Error(`repeat: number of repeats ${formatShape(r)} must be ≥ the tensor's dims ${formatShape(x.shape)}`);
+  if (r.length < x.shape.length)
+    throw new Error(`repeat: number of repeats ${formatShape(r)} must be ≥ the tensor's dims ${formatShape(x.shape)}`);
   const lead = r.length - x.shape.length;
   const padded = [...new Array<number>(lead).fill(1), ...x.shape];
   // Interleave: [r0, s0, r1, s1, …] via expand, then reshape to the product.
@@ -485,7 +566,10 @@ export function repeat(x: Tensor, ...reps: (number | readonly number[])[]): Tens
     unsqueezed.push(1, s);
   });
   const e = expand(reshape(x, unsqueezed), expandedShape);
-  return reshape(contiguous(e), padded.map((s, i) => s * r[i]));
+  return reshape(
+    contiguous(e),
+    padded.map((s, i) => s * r[i]),
+  );
 }
 
 /** Reverses the order of elements along `dims`. */
@@ -505,7 +589,10 @@ export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
 /** Replaces elements where `mask` is true by `value`. */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   const shape = x.shape;
-  const m = mask.shape.length === shape.length && shapesEqual(mask.shape, shape) ? mask.dataView() : contiguous(expand(mask, shape)).dataView();
+  const m =
+    mask.shape.length === shape.length && shapesEqual(mask.shape, shape)
+      ? mask.dataView()
+      : contiguous(expand(mask, shape)).dataView();
   const out = clone(x).detach();
   for (let i = 0; i < m.length; i++) if (m[i]) out.storage[i] = value;
   const zeroMasked = (g: Tensor) => {

@@ -42,8 +42,10 @@ export function asTensor(x: TensorLike, like: Tensor): Tensor {
 
 /** Result dtype of arithmetic between a and b. */
 export function resultType(a: Tensor, b: Tensor): DType {
-  if (a.shape.length === 0 && b.shape.length > 0 && isFloating(b.dtype) === isFloating(a.dtype)) return b.dtype === 'bool' ? 'int32' : b.dtype;
-  if (b.shape.length === 0 && a.shape.length > 0 && isFloating(a.dtype) === isFloating(b.dtype)) return a.dtype === 'bool' ? 'int32' : a.dtype;
+  if (a.shape.length === 0 && b.shape.length > 0 && isFloating(b.dtype) === isFloating(a.dtype))
+    return b.dtype === 'bool' ? 'int32' : b.dtype;
+  if (b.shape.length === 0 && a.shape.length > 0 && isFloating(a.dtype) === isFloating(b.dtype))
+    return a.dtype === 'bool' ? 'int32' : a.dtype;
   const t = promoteTypes(a.dtype, b.dtype);
   return t === 'bool' ? 'uint8' : t;
 }
@@ -73,7 +75,8 @@ export function floatData(t: Tensor): FloatArray {
 /** Throws naming `op` unless `t` is a floating-point tensor. */
 export function requireFloat(op: string, t: Tensor, what = 'input'): void {
   requireTensor(op, t, what);
-  if (!isFloating(t.dtype)) throw new Error(`${op}: ${what} must be a floating-point tensor, got ${t.dtype} (use .float())`);
+  if (!isFloating(t.dtype))
+    throw new Error(`${op}: ${what} must be a floating-point tensor, got ${t.dtype} (use .float())`);
 }
 
 /** Throws naming `op` unless `t` has exactly `rank` dims. */
@@ -81,7 +84,9 @@ export function requireRank(op: string, t: Tensor, rank: number | number[], what
   requireTensor(op, t, what);
   const ranks = typeof rank === 'number' ? [rank] : rank;
   if (!ranks.includes(t.shape.length)) {
-    throw new Error(`${op}: expected ${what} of rank ${ranks.join(' or ')}${layout ? ` (${layout})` : ''}, got shape ${formatShape(t.shape)}`);
+    throw new Error(
+      `${op}: expected ${what} of rank ${ranks.join(' or ')}${layout ? ` (${layout})` : ''}, got shape ${formatShape(t.shape)}`,
+    );
   }
 }
 
@@ -90,7 +95,9 @@ export function requireSameShape(op: string, a: Tensor, b: Tensor, aName = 'inpu
   requireTensor(op, a, aName);
   requireTensor(op, b, bName);
   if (!shapesEqual(a.shape, b.shape)) {
-    throw new Error(`${op}: ${aName} shape ${formatShape(a.shape)} and ${bName} shape ${formatShape(b.shape)} must match`);
+    throw new Error(
+      `${op}: ${aName} shape ${formatShape(a.shape)} and ${bName} shape ${formatShape(b.shape)} must match`,
+    );
   }
 }
 

@@ -47,7 +47,14 @@ abstract class AdamBase extends Optimizer<AdamGroupOptions> {
         const v = this.buffer(state, 'exp_avg_sq', p);
         const vmax = group.amsgrad ? this.buffer(state, 'max_exp_avg_sq', p) : null;
         kernels.adamStep(paramData(p), g, m, v, vmax, {
-          lr: group.lr, beta1, beta2, eps: group.eps, weightDecay: group.weightDecay, decoupled: this.decoupled, maximize: group.maximize, step,
+          lr: group.lr,
+          beta1,
+          beta2,
+          eps: group.eps,
+          weightDecay: group.weightDecay,
+          decoupled: this.decoupled,
+          maximize: group.maximize,
+          step,
         });
         p.version++;
       }
@@ -60,7 +67,15 @@ export class Adam extends AdamBase {
   protected readonly decoupled = false;
 
   constructor(params: ParamsArg<AdamGroupOptions>, opts: AdamOptions = {}) {
-    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...opts });
+    super(params, {
+      lr: 1e-3,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: 0,
+      amsgrad: false,
+      maximize: false,
+      ...opts,
+    });
   }
 }
 
@@ -69,6 +84,14 @@ export class AdamW extends AdamBase {
   protected readonly decoupled = true;
 
   constructor(params: ParamsArg<AdamGroupOptions>, opts: AdamOptions = {}) {
-    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false, ...opts });
+    super(params, {
+      lr: 1e-3,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: 1e-2,
+      amsgrad: false,
+      maximize: false,
+      ...opts,
+    });
   }
 }

@@ -23,7 +23,12 @@ function data(g: Tensor): FloatArray {
  * most `maxNorm`, and returns the norm before clipping. Like PyTorch the scale is maxNorm / (norm + 1e-6).
  * With `errorIfNonfinite` a NaN/Inf norm throws instead of corrupting the weights.
  */
-export function clipGradNorm_(params: Iterable<Tensor> | Tensor, maxNorm: number, normType = 2, errorIfNonfinite = false): number {
+export function clipGradNorm_(
+  params: Iterable<Tensor> | Tensor,
+  maxNorm: number,
+  normType = 2,
+  errorIfNonfinite = false,
+): number {
   if (!(normType > 0)) throw new Error(`clipGradNorm_: normType must be positive or Infinity, got ${normType}`);
   const grads = gradsOf(params);
   if (grads.length === 0) return 0;
@@ -45,7 +50,9 @@ export function clipGradNorm_(params: Iterable<Tensor> | Tensor, maxNorm: number
     total = total ** (1 / normType);
   }
   if (errorIfNonfinite && !Number.isFinite(total)) {
-    throw new Error(`clipGradNorm_: the total norm of order ${normType} for gradients is non-finite (${total}), so it cannot be clipped`);
+    throw new Error(
+      `clipGradNorm_: the total norm of order ${normType} for gradients is non-finite (${total}), so it cannot be clipped`,
+    );
   }
   const coef = maxNorm / (total + 1e-6);
   if (coef < 1) {

@@ -1,7 +1,13 @@
 /** `optim`: optimizers, gradient clipping and learning-rate schedulers (PyTorch's torch.optim). */
 export {
-  Optimizer, type BaseOptions, type ParamGroup, type ParamGroupInput, type ParamsArg, type ParamState,
-  type OptimizerStateDict, type Closure,
+  Optimizer,
+  type BaseOptions,
+  type ParamGroup,
+  type ParamGroupInput,
+  type ParamsArg,
+  type ParamState,
+  type OptimizerStateDict,
+  type Closure,
 } from './optimizer.js';
 export { SGD, type SGDOptions } from './sgd.js';
 export { Adam, AdamW, type AdamOptions } from './adam.js';
@@ -10,6 +16,20 @@ export { SAM, type SAMOptions, type OptimizerClass } from './sam.js';
 export { clipGradNorm_, clipGradValue_ } from './clip-grad.js';
 export * as lrScheduler from './lr-scheduler.js';
 export {
-  LRScheduler, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LinearLR, OneCycleLR, SequentialLR,
-  ReduceLROnPlateau, type AnyOptimizer, type StepLROptions, type CosineAnnealingLROptions, type LinearLROptions, type OneCycleLROptions, type ReduceLROnPlateauOptions, type SchedulerStateDict,
+  LRScheduler,
+  StepLR,
+  MultiStepLR,
+  ExponentialLR,
+  CosineAnnealingLR,
+  LinearLR,
+  OneCycleLR,
+  SequentialLR,
+  ReduceLROnPlateau,
+  type AnyOptimizer,
+  type StepLROptions,
+  type CosineAnnealingLROptions,
+  type LinearLROptions,
+  type OneCycleLROptions,
+  type ReduceLROnPlateauOptions,
+  type SchedulerStateDict,
 } from './lr-scheduler.js';

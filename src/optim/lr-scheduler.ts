@@ -40,7 +40,10 @@ export abstract class LRScheduler {
       for (const g of groups) if (g.initialLr === undefined) g.initialLr = g.lr;
     } else {
       groups.forEach((g, i) => {
-        if (g.initialLr === undefined) throw new Error(`${this.constructor.name}: param 'initialLr' is not specified in paramGroups[${i}] when resuming an optimizer`);
+        if (g.initialLr === undefined)
+          throw new Error(
+            `${this.constructor.name}: param 'initialLr' is not specified in paramGroups[${i}] when resuming an optimizer`,
+          );
       });
     }
     this.baseLrs = groups.map((g) => g.initialLr as number);
@@ -102,14 +105,22 @@ export abstract class LRScheduler {
  * come in one trailing options object — `new StepLR(opt, 30, { gamma: 0.1 })`. PyTorch's positional spelling of the
  * optional ones (`new StepLR(opt, 30, 0.1)`) is accepted too.
  */
-function trailing<K extends string>(op: string, key: K, fallback: number, arg: number | ({ [k in K]?: number } & { lastEpoch?: number }) | undefined, lastEpoch: number | undefined): { value: number; lastEpoch: number } {
+function trailing<K extends string>(
+  op: string,
+  key: K,
+  fallback: number,
+  arg: number | ({ [k in K]?: number } & { lastEpoch?: number }) | undefined,
+  lastEpoch: number | undefined,
+): { value: number; lastEpoch: number } {
   if (arg !== undefined && arg !== null && typeof arg === 'object') {
     if (lastEpoch !== undefined) throw new Error(`${op}: pass lastEpoch inside the options object, not after it`);
     const value = (arg as Record<string, number | undefined>)[key] ?? fallback;
-    if (typeof value !== 'number' || Number.isNaN(value)) throw new Error(`${op}: ${key} must be a number, got ${String(value)}`);
+    if (typeof value !== 'number' || Number.isNaN(value))
+      throw new Error(`${op}: ${key} must be a number, got ${String(value)}`);
     return { value, lastEpoch: arg.lastEpoch ?? -1 };
   }
-  if (arg !== undefined && typeof arg !== 'number') throw new Error(`${op}: expected ${key} (a number) or an options object, got ${typeof arg}`);
+  if (arg !== undefined && typeof arg !== 'number')
+    throw new Error(`${op}: expected ${key} (a number) or an options object, got ${typeof arg}`);
   return { value: arg ?? fallback, lastEpoch: lastEpoch ?? -1 };
 }
 
@@ -125,11 +136,17 @@ export interface StepLROptions {
 export class StepLR extends LRScheduler {
   readonly gamma: number;
 
-  constructor(optimizer: AnyOptimizer, readonly stepSize: number, opts?: number | StepLROptions, lastEpoch?: number) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly stepSize: number,
+    opts?: number | StepLROptions,
+    lastEpoch?: number,
+  ) {
     const t = trailing('StepLR', 'gamma', 0.1, opts, lastEpoch);
     super(optimizer, t.lastEpoch);
     this.gamma = t.value;
-    if (!(Number.isInteger(stepSize) && stepSize > 0)) throw new Error(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
+    if (!(Number.isInteger(stepSize) && stepSize > 0))
+      throw new Error(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
     this.initialStep();
   }
 
@@ -148,7 +165,12 @@ export class MultiStepLR extends LRScheduler {
   readonly milestones: number[];
   readonly gamma: number;
 
-  constructor(optimizer: AnyOptimizer, milestones: readonly number[], opts?: number | StepLROptions, lastEpoch?: number) {
+  constructor(
+    optimizer: AnyOptimizer,
+    milestones: readonly number[],
+    opts?: number | StepLROptions,
+    lastEpoch?: number,
+  ) {
     const t = trailing('MultiStepLR', 'gamma', 0.1, opts, lastEpoch);
     super(optimizer, t.lastEpoch);
     this.gamma = t.value;
@@ -170,7 +192,11 @@ export class MultiStepLR extends LRScheduler {
 
 /** Multiplies the rate by `gamma` every epoch. */
 export class ExponentialLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly gamma: number, opts?: number | { lastEpoch?: number }) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly gamma: number,
+    opts?: number | { lastEpoch?: number },
+  ) {
     super(optimizer, typeof opts === 'object' && opts !== null ? (opts.lastEpoch ?? -1) : (opts ?? -1));
     this.initialStep();
   }
@@ -201,7 +227,12 @@ export class CosineAnnealingLR extends LRScheduler {
   /** Floor of the rate. */
   readonly etaMin: number;
 
-  constructor(optimizer: AnyOptimizer, readonly tMax: number, opts?: number | CosineAnnealingLROptions, lastEpoch?: number) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly tMax: number,
+    opts?: number | CosineAnnealingLROptions,
+    lastEpoch?: number,
+  ) {
     const t = trailing('CosineAnnealingLR', 'etaMin', 0, opts, lastEpoch);
     super(optimizer, t.lastEpoch);
     this.etaMin = t.value;
@@ -218,11 +249,15 @@ export class CosineAnnealingLR extends LRScheduler {
     if (pymod(e - 1 - T, 2 * T) === 0) {
       return this.groups.map((g, i) => g.lr + ((this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / T))) / 2);
     }
-    return this.groups.map((g) => ((1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T))) * (g.lr - etaMin) + etaMin);
+    return this.groups.map(
+      (g) => ((1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T))) * (g.lr - etaMin) + etaMin,
+    );
   }
 
   protected override closedFormLr(): number[] {
-    return this.baseLrs.map((b) => this.etaMin + ((b - this.etaMin) * (1 + Math.cos((Math.PI * this.lastEpoch) / this.tMax))) / 2);
+    return this.baseLrs.map(
+      (b) => this.etaMin + ((b - this.etaMin) * (1 + Math.cos((Math.PI * this.lastEpoch) / this.tMax))) / 2,
+    );
   }
 }
 
@@ -248,8 +283,10 @@ export class LinearLR extends LRScheduler {
     this.startFactor = opts.startFactor ?? 1 / 3;
     this.endFactor = opts.endFactor ?? 1;
     this.totalIters = opts.totalIters ?? 5;
-    if (!(this.startFactor > 0 && this.startFactor <= 1)) throw new Error(`LinearLR: startFactor must be in (0, 1], got ${this.startFactor}`);
-    if (!(this.endFactor >= 0 && this.endFactor <= 1)) throw new Error(`LinearLR: endFactor must be in [0, 1], got ${this.endFactor}`);
+    if (!(this.startFactor > 0 && this.startFactor <= 1))
+      throw new Error(`LinearLR: startFactor must be in (0, 1], got ${this.startFactor}`);
+    if (!(this.endFactor >= 0 && this.endFactor <= 1))
+      throw new Error(`LinearLR: endFactor must be in [0, 1], got ${this.endFactor}`);
     this.initialStep();
   }
 
@@ -313,10 +350,12 @@ export class OneCycleLR extends LRScheduler {
     const lastEpoch = opts.lastEpoch ?? -1;
     let total: number;
     if (opts.totalSteps !== undefined) {
-      if (!(Number.isInteger(opts.totalSteps) && opts.totalSteps > 0)) throw new Error(`OneCycleLR: totalSteps must be a positive integer, got ${opts.totalSteps}`);
+      if (!(Number.isInteger(opts.totalSteps) && opts.totalSteps > 0))
+        throw new Error(`OneCycleLR: totalSteps must be a positive integer, got ${opts.totalSteps}`);
       total = opts.totalSteps;
     } else if (opts.epochs !== undefined && opts.stepsPerEpoch !== undefined) {
-      if (!(opts.epochs > 0) || !(opts.stepsPerEpoch > 0)) throw new Error('OneCycleLR: epochs and stepsPerEpoch must be positive integers');
+      if (!(opts.epochs > 0) || !(opts.stepsPerEpoch > 0))
+        throw new Error('OneCycleLR: epochs and stepsPerEpoch must be positive integers');
       total = opts.epochs * opts.stepsPerEpoch;
     } else {
       throw new Error('OneCycleLR: you must define either totalSteps or both epochs and stepsPerEpoch');
@@ -324,7 +363,8 @@ export class OneCycleLR extends LRScheduler {
     const pct = opts.pctStart ?? 0.3;
     if (!(pct >= 0 && pct <= 1)) throw new Error(`OneCycleLR: pctStart must be in [0, 1], got ${pct}`);
     const maxLrs = typeof maxLr === 'number' ? groups.map(() => maxLr) : [...maxLr];
-    if (maxLrs.length !== groups.length) throw new Error(`OneCycleLR: expected ${groups.length} values for maxLr, got ${maxLrs.length}`);
+    if (maxLrs.length !== groups.length)
+      throw new Error(`OneCycleLR: expected ${groups.length} values for maxLr, got ${maxLrs.length}`);
     const div = opts.divFactor ?? 25;
     const finalDiv = opts.finalDivFactor ?? 1e4;
     if (lastEpoch === -1) {
@@ -339,7 +379,8 @@ export class OneCycleLR extends LRScheduler {
     let useBeta1 = false;
     if (cycle) {
       const d = optimizer.defaults as unknown as Record<string, unknown>;
-      if (!('momentum' in d) && !('betas' in d)) throw new Error('OneCycleLR: optimizer must support momentum or betas with cycleMomentum enabled');
+      if (!('momentum' in d) && !('betas' in d))
+        throw new Error('OneCycleLR: optimizer must support momentum or betas with cycleMomentum enabled');
       useBeta1 = 'betas' in d;
       const baseM = opts.baseMomentum ?? 0.85;
       const maxM = opts.maxMomentum ?? 0.95;
@@ -354,19 +395,50 @@ export class OneCycleLR extends LRScheduler {
     super(optimizer, lastEpoch);
     this.totalSteps = total;
     this.annealStrategy = opts.annealStrategy ?? 'cos';
-    if (this.annealStrategy !== 'cos' && this.annealStrategy !== 'linear') throw new Error(`OneCycleLR: annealStrategy must be 'cos' or 'linear', got '${String(this.annealStrategy)}'`);
+    if (this.annealStrategy !== 'cos' && this.annealStrategy !== 'linear')
+      throw new Error(`OneCycleLR: annealStrategy must be 'cos' or 'linear', got '${String(this.annealStrategy)}'`);
     this.cycleMomentum = cycle;
     this.useBeta1 = useBeta1;
     this.phases = opts.threePhase
       ? [
-        { endStep: pct * total - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
-        { endStep: 2 * pct * total - 2, startLr: 'maxLr', endLr: 'initialLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
-        { endStep: total - 1, startLr: 'initialLr', endLr: 'minLr', startMomentum: 'maxMomentum', endMomentum: 'maxMomentum' },
-      ]
+          {
+            endStep: pct * total - 1,
+            startLr: 'initialLr',
+            endLr: 'maxLr',
+            startMomentum: 'maxMomentum',
+            endMomentum: 'baseMomentum',
+          },
+          {
+            endStep: 2 * pct * total - 2,
+            startLr: 'maxLr',
+            endLr: 'initialLr',
+            startMomentum: 'baseMomentum',
+            endMomentum: 'maxMomentum',
+          },
+          {
+            endStep: total - 1,
+            startLr: 'initialLr',
+            endLr: 'minLr',
+            startMomentum: 'maxMomentum',
+            endMomentum: 'maxMomentum',
+          },
+        ]
       : [
-        { endStep: pct * total - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
-        { endStep: total - 1, startLr: 'maxLr', endLr: 'minLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
-      ];
+          {
+            endStep: pct * total - 1,
+            startLr: 'initialLr',
+            endLr: 'maxLr',
+            startMomentum: 'maxMomentum',
+            endMomentum: 'baseMomentum',
+          },
+          {
+            endStep: total - 1,
+            startLr: 'maxLr',
+            endLr: 'minLr',
+            startMomentum: 'baseMomentum',
+            endMomentum: 'maxMomentum',
+          },
+        ];
     this.initialStep();
   }
 
@@ -378,7 +450,9 @@ export class OneCycleLR extends LRScheduler {
   protected getLr(): number[] {
     const step = this.lastEpoch;
     if (step > this.totalSteps) {
-      throw new Error(`OneCycleLR: tried to step ${step} times; the specified number of total steps is ${this.totalSteps}`);
+      throw new Error(
+        `OneCycleLR: tried to step ${step} times; the specified number of total steps is ${this.totalSteps}`,
+      );
     }
     return this.groups.map((g) => {
       let start = 0;
@@ -417,14 +491,22 @@ export class SequentialLR extends LRScheduler {
   readonly schedulers: LRScheduler[];
   readonly milestones: number[];
 
-  constructor(optimizer: AnyOptimizer, schedulers: LRScheduler[], milestones: readonly number[], opts?: number | { lastEpoch?: number }) {
+  constructor(
+    optimizer: AnyOptimizer,
+    schedulers: LRScheduler[],
+    milestones: readonly number[],
+    opts?: number | { lastEpoch?: number },
+  ) {
     const lastEpoch = typeof opts === 'object' && opts !== null ? (opts.lastEpoch ?? -1) : (opts ?? -1);
     super(optimizer, lastEpoch);
     schedulers.forEach((s, i) => {
-      if (s.optimizer !== optimizer) throw new Error(`SequentialLR: scheduler at index ${i} belongs to a different optimizer`);
+      if (s.optimizer !== optimizer)
+        throw new Error(`SequentialLR: scheduler at index ${i} belongs to a different optimizer`);
     });
     if (milestones.length !== schedulers.length - 1) {
-      throw new Error(`SequentialLR: expects one milestone fewer than schedulers, got ${schedulers.length} schedulers and ${milestones.length} milestones`);
+      throw new Error(
+        `SequentialLR: expects one milestone fewer than schedulers, got ${schedulers.length} schedulers and ${milestones.length} milestones`,
+      );
     }
     this.schedulers = schedulers;
     this.milestones = [...milestones];
@@ -513,8 +595,10 @@ export class ReduceLROnPlateau {
     }
     this.mode = opts.mode ?? 'min';
     this.thresholdMode = opts.thresholdMode ?? 'rel';
-    if (this.mode !== 'min' && this.mode !== 'max') throw new Error(`ReduceLROnPlateau: mode '${String(this.mode)}' is unknown`);
-    if (this.thresholdMode !== 'rel' && this.thresholdMode !== 'abs') throw new Error(`ReduceLROnPlateau: thresholdMode '${String(this.thresholdMode)}' is unknown`);
+    if (this.mode !== 'min' && this.mode !== 'max')
+      throw new Error(`ReduceLROnPlateau: mode '${String(this.mode)}' is unknown`);
+    if (this.thresholdMode !== 'rel' && this.thresholdMode !== 'abs')
+      throw new Error(`ReduceLROnPlateau: thresholdMode '${String(this.thresholdMode)}' is unknown`);
     this.patience = opts.patience ?? 10;
     this.threshold = opts.threshold ?? 1e-4;
     this.cooldown = opts.cooldown ?? 0;

@@ -29,7 +29,10 @@ export type ParamGroup<O extends BaseOptions = BaseOptions> = O & {
 };
 
 /** A group as passed to a constructor: parameters and any options overriding the defaults. */
-export type ParamGroupInput<O extends BaseOptions = BaseOptions> = Partial<O> & { params: Iterable<Tensor> } & Record<string, unknown>;
+export type ParamGroupInput<O extends BaseOptions = BaseOptions> = Partial<O> & { params: Iterable<Tensor> } & Record<
+    string,
+    unknown
+  >;
 
 /** What optimizers accept: an iterable of tensors (one group) or a list of groups. */
 export type ParamsArg<O extends BaseOptions = BaseOptions> = Iterable<Tensor> | readonly ParamGroupInput<O>[];
@@ -56,13 +59,16 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
   constructor(params: ParamsArg<O>, defaults: O) {
     this.defaults = { ...defaults };
     if (params instanceof Tensor) {
-      throw new TypeError('optimizer: params should be an iterable of Tensors or of param groups, but got a Tensor (wrap it in an array)');
+      throw new TypeError(
+        'optimizer: params should be an iterable of Tensors or of param groups, but got a Tensor (wrap it in an array)',
+      );
     }
     const list = [...(params as Iterable<Tensor | ParamGroupInput<O>>)];
     if (list.length === 0) throw new Error('optimizer got an empty parameter list');
-    const groups: ParamGroupInput<O>[] = list[0] instanceof Tensor
-      ? [{ params: list as Tensor[] } as unknown as ParamGroupInput<O>]
-      : (list as ParamGroupInput<O>[]);
+    const groups: ParamGroupInput<O>[] =
+      list[0] instanceof Tensor
+        ? [{ params: list as Tensor[] } as unknown as ParamGroupInput<O>]
+        : (list as ParamGroupInput<O>[]);
     for (const g of groups) this.addParamGroup(g);
   }
 
@@ -81,16 +87,23 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     }
     const params = [...group.params];
     for (const p of params) {
-      if (!(p instanceof Tensor)) throw new TypeError(`${this.constructor.name}: can only optimize Tensors, got ${typeof p}`);
-      if (!isFloating(p.dtype)) throw new Error(`${this.constructor.name}: can only optimize floating-point tensors, got ${p.dtype}`);
-      if (!p.isLeaf) throw new Error(`${this.constructor.name}: can't optimize a non-leaf Tensor (shape ${formatShape(p.shape)})`);
-      if (!p.isContiguous()) throw new Error(`${this.constructor.name}: parameters must be contiguous, got shape ${formatShape(p.shape)} with strides ${formatShape(p.strides)}`);
+      if (!(p instanceof Tensor))
+        throw new TypeError(`${this.constructor.name}: can only optimize Tensors, got ${typeof p}`);
+      if (!isFloating(p.dtype))
+        throw new Error(`${this.constructor.name}: can only optimize floating-point tensors, got ${p.dtype}`);
+      if (!p.isLeaf)
+        throw new Error(`${this.constructor.name}: can't optimize a non-leaf Tensor (shape ${formatShape(p.shape)})`);
+      if (!p.isContiguous())
+        throw new Error(
+          `${this.constructor.name}: parameters must be contiguous, got shape ${formatShape(p.shape)} with strides ${formatShape(p.strides)}`,
+        );
     }
     if (new Set(params).size !== params.length) {
       throw new Error(`${this.constructor.name}: a parameter group contains the same parameter more than once`);
     }
     const existing = new Set(this.paramGroups.flatMap((g) => g.params));
-    if (params.some((p) => existing.has(p))) throw new Error(`${this.constructor.name}: some parameters appear in more than one parameter group`);
+    if (params.some((p) => existing.has(p)))
+      throw new Error(`${this.constructor.name}: some parameters appear in more than one parameter group`);
     const full = { ...this.defaults, ...group, params } as ParamGroup<O>;
     this.validateGroup(full);
     this.paramGroups.push(full);
@@ -164,13 +177,17 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
   loadStateDict(sd: OptimizerStateDict): void {
     checkOptimizerState(sd, this.paramGroups);
     if (sd.paramGroups.length !== this.paramGroups.length) {
-      throw new Error(`loadStateDict: loaded state dict has ${sd.paramGroups.length} parameter groups, the optimizer has ${this.paramGroups.length}`);
+      throw new Error(
+        `loadStateDict: loaded state dict has ${sd.paramGroups.length} parameter groups, the optimizer has ${this.paramGroups.length}`,
+      );
     }
     const byIndex = new Map<number, Tensor>();
     sd.paramGroups.forEach((lg, gi) => {
       const g = this.paramGroups[gi];
       if (lg.params.length !== g.params.length) {
-        throw new Error(`loadStateDict: group ${gi} has ${lg.params.length} parameters in the state dict but ${g.params.length} in the optimizer`);
+        throw new Error(
+          `loadStateDict: group ${gi} has ${lg.params.length} parameters in the state dict but ${g.params.length} in the optimizer`,
+        );
       }
       lg.params.forEach((id, j) => byIndex.set(id, g.params[j]));
     });
@@ -183,7 +200,9 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
         if (typeof v === 'number') s[k] = v;
         else {
           if (v.numel() !== p.numel()) {
-            throw new Error(`loadStateDict: state '${k}' of parameter ${key} has shape ${formatShape(v.shape)}, the parameter has ${formatShape(p.shape)}`);
+            throw new Error(
+              `loadStateDict: state '${k}' of parameter ${key} has shape ${formatShape(v.shape)}, the parameter has ${formatShape(p.shape)}`,
+            );
           }
           const buf = allocate(p.dtype, p.numel()) as FloatArray;
           buf.set(v.dataView());
@@ -204,12 +223,17 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
 function checkOption(where: string, v: unknown, live: unknown): void {
   const kind = (x: unknown) => (Array.isArray(x) ? 'array' : x === null ? 'null' : typeof x);
   if (live !== undefined && live !== null && v !== null && kind(v) !== kind(live)) {
-    throw new Error(`loadStateDict: ${where} must be ${kind(live) === 'array' ? 'an array' : `a ${kind(live)}`} like the optimizer's, got ${JSON.stringify(v)}`);
+    throw new Error(
+      `loadStateDict: ${where} must be ${kind(live) === 'array' ? 'an array' : `a ${kind(live)}`} like the optimizer's, got ${JSON.stringify(v)}`,
+    );
   }
   if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`loadStateDict: ${where} must be finite, got ${v}`);
-  if (Array.isArray(v) && !v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new Error(`loadStateDict: ${where} must hold finite numbers, got ${JSON.stringify(v)}`);
-  if (typeof v === 'string' && typeof live !== 'string') throw new Error(`loadStateDict: ${where} must not be a string, got ${JSON.stringify(v)}`);
-  if (typeof v === 'object' && v !== null && !Array.isArray(v)) throw new Error(`loadStateDict: ${where} must be a number, boolean or array, got an object`);
+  if (Array.isArray(v) && !v.every((x) => typeof x === 'number' && Number.isFinite(x)))
+    throw new Error(`loadStateDict: ${where} must hold finite numbers, got ${JSON.stringify(v)}`);
+  if (typeof v === 'string' && typeof live !== 'string')
+    throw new Error(`loadStateDict: ${where} must not be a string, got ${JSON.stringify(v)}`);
+  if (typeof v === 'object' && v !== null && !Array.isArray(v))
+    throw new Error(`loadStateDict: ${where} must be a number, boolean or array, got an object`);
 }
 
 /**
@@ -227,19 +251,33 @@ function checkOptimizerState(sd: unknown, groups: readonly ParamGroup[]): assert
     if (!obj(lg) || !Array.isArray(lg.params) || !lg.params.every((i) => Number.isSafeInteger(i) && i >= 0)) {
       throw new Error(`loadStateDict: parameter group ${gi} must be an object with params: [indices]`);
     }
-    for (const [k, v] of Object.entries(lg)) if (k !== 'params') checkOption(`group ${gi} option '${k}'`, v, (groups[gi] as unknown as Record<string, unknown> | undefined)?.[k]);
+    for (const [k, v] of Object.entries(lg))
+      if (k !== 'params')
+        checkOption(
+          `group ${gi} option '${k}'`,
+          v,
+          (groups[gi] as unknown as Record<string, unknown> | undefined)?.[k],
+        );
   });
   for (const [key, entry] of Object.entries(sd.state)) {
-    if (!obj(entry)) throw new Error(`loadStateDict: state of parameter ${key} must be an object, got ${JSON.stringify(entry)}`);
+    if (!obj(entry))
+      throw new Error(`loadStateDict: state of parameter ${key} must be an object, got ${JSON.stringify(entry)}`);
     for (const [k, v] of Object.entries(entry)) {
       if (typeof v === 'number') {
-        if (!Number.isFinite(v)) throw new Error(`loadStateDict: state '${k}' of parameter ${key} must be finite, got ${v}`);
+        if (!Number.isFinite(v))
+          throw new Error(`loadStateDict: state '${k}' of parameter ${key} must be finite, got ${v}`);
       } else if (v instanceof Tensor) {
         const d = v.dataView();
         for (let i = 0; i < d.length; i++) {
-          if (!Number.isFinite(d[i])) throw new Error(`loadStateDict: state '${k}' of parameter ${key} holds ${d[i]} at element ${i}; optimizer state must be finite`);
+          if (!Number.isFinite(d[i]))
+            throw new Error(
+              `loadStateDict: state '${k}' of parameter ${key} holds ${d[i]} at element ${i}; optimizer state must be finite`,
+            );
         }
-      } else throw new Error(`loadStateDict: state '${k}' of parameter ${key} must be a number or a Tensor, got ${JSON.stringify(v)}`);
+      } else
+        throw new Error(
+          `loadStateDict: state '${k}' of parameter ${key} must be a number or a Tensor, got ${JSON.stringify(v)}`,
+        );
     }
   }
 }

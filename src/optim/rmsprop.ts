@@ -21,7 +21,16 @@ export type RMSpropGroupOptions = Required<RMSpropOptions>;
  */
 export class RMSprop extends Optimizer<RMSpropGroupOptions> {
   constructor(params: ParamsArg<RMSpropGroupOptions>, opts: RMSpropOptions = {}) {
-    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, ...opts });
+    super(params, {
+      lr: 1e-2,
+      alpha: 0.99,
+      eps: 1e-8,
+      weightDecay: 0,
+      momentum: 0,
+      centered: false,
+      maximize: false,
+      ...opts,
+    });
   }
 
   protected override validateGroup(g: ParamGroup<RMSpropGroupOptions>): void {

@@ -1,7 +1,14 @@
 /** Sharpness-Aware Minimization (Foret et al., ICLR 2021), following the reference implementation by davda54. */
 import { enableGrad, noGrad } from '../autograd/grad-mode.js';
 import {
-  Optimizer, gradData, lossValue, paramData, type BaseOptions, type Closure, type OptimizerStateDict, type ParamGroup,
+  Optimizer,
+  gradData,
+  lossValue,
+  paramData,
+  type BaseOptions,
+  type Closure,
+  type OptimizerStateDict,
+  type ParamGroup,
   type ParamsArg,
 } from './optimizer.js';
 
@@ -100,7 +107,10 @@ export class SAM<C, O extends BaseOptions> extends Optimizer<O & Required<SAMOpt
 
   /** firstStep (clearing gradients), closure() at w + e(w), secondStep. Returns the closure's loss. */
   override step(closure?: Closure): number | undefined {
-    if (!closure) throw new Error('SAM.step requires a closure that recomputes the loss and calls backward(); or call firstStep()/secondStep()');
+    if (!closure)
+      throw new Error(
+        'SAM.step requires a closure that recomputes the loss and calls backward(); or call firstStep()/secondStep()',
+      );
     this.firstStep(true);
     const loss = lossValue(enableGrad(closure));
     this.secondStep();

@@ -29,7 +29,8 @@ export class SGD extends Optimizer<SGDGroupOptions> {
     super.validateGroup(g);
     if (!(g.momentum >= 0)) throw new Error(`SGD: invalid momentum value ${g.momentum} (must be ≥ 0)`);
     if (!(g.weightDecay >= 0)) throw new Error(`SGD: invalid weightDecay value ${g.weightDecay} (must be ≥ 0)`);
-    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw new Error('SGD: Nesterov momentum requires a momentum and zero dampening');
+    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0))
+      throw new Error('SGD: Nesterov momentum requires a momentum and zero dampening');
   }
 
   protected update(): void {

@@ -34,11 +34,24 @@ export interface TrainAutoencoderOptions {
  * Trains an autoencoder to reconstruct `images` [N, C, H, W] (Adam, MSE, minibatches of shuffled passes) with `fit`;
  * returns the loss per step.
  */
-export async function trainAutoencoder(ae: nn.Module<[Tensor], Tensor>, images: Tensor, opts: TrainAutoencoderOptions = {}): Promise<number[]> {
-  return trainSteps(ae, { x: images, y: images }, {
-    optimizer: new Adam(ae.parameters(), { lr: opts.lr ?? 3e-3 }), steps: opts.steps ?? 300, batchSize: opts.batchSize ?? 32,
-    seed: opts.seed, loss: (out, target) => mseLoss(out, target), log: opts.log, label: 'autoencoder',
-  });
+export async function trainAutoencoder(
+  ae: nn.Module<[Tensor], Tensor>,
+  images: Tensor,
+  opts: TrainAutoencoderOptions = {},
+): Promise<number[]> {
+  return trainSteps(
+    ae,
+    { x: images, y: images },
+    {
+      optimizer: new Adam(ae.parameters(), { lr: opts.lr ?? 3e-3 }),
+      steps: opts.steps ?? 300,
+      batchSize: opts.batchSize ?? 32,
+      seed: opts.seed,
+      loss: (out, target) => mseLoss(out, target),
+      log: opts.log,
+      label: 'autoencoder',
+    },
+  );
 }
 
 /** Options of runAnomalyDemo. */
@@ -67,29 +80,44 @@ function pick(x: Tensor, idx: readonly number[]): Tensor {
 /** The feature CNN of method (b); layer '4' is the 32×14×14 map used for pixel maps, '8' the 64-d penultimate features. */
 export function featureCnn(): nn.Sequential {
   return new nn.Sequential(
-    new nn.Conv2d(1, 16, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Conv2d(16, 32, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Flatten(), new nn.Linear(32 * 7 * 7, 64), new nn.ReLU(), new nn.Linear(64, 10),
+    new nn.Conv2d(1, 16, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Conv2d(16, 32, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Flatten(),
+    new nn.Linear(32 * 7 * 7, 64),
+    new nn.ReLU(),
+    new nn.Linear(64, 10),
   );
 }
 
 /** Runs the experiment; returns AUROC per method and the scores. */
-export async function runAnomalyDemo(opts: AnomalyDemoOptions = {}): Promise<{ auroc: Record<string, number>; labels: Uint8Array; scores: Record<string, Float32Array> }> {
+export async function runAnomalyDemo(
+  opts: AnomalyDemoOptions = {},
+): Promise<{ auroc: Record<string, number>; labels: Uint8Array; scores: Record<string, Float32Array> }> {
   const normal = opts.normalClass ?? 7;
-  if (!Number.isInteger(normal) || normal < 0 || normal > 9) throw new Error(`anomaly: the normal class must be 0..9 (${FashionMNIST.classes.join(', ')}), got ${normal}`);
+  if (!Number.isInteger(normal) || normal < 0 || normal > 9)
+    throw new Error(`anomaly: the normal class must be 0..9 (${FashionMNIST.classes.join(', ')}), got ${normal}`);
   const method = opts.method ?? 'both';
-  if (!['ae', 'knn', 'both'].includes(method)) throw new Error(`anomaly: method must be ae, knn or both, got '${method}'`);
+  if (!['ae', 'knn', 'both'].includes(method))
+    throw new Error(`anomaly: method must be ae, knn or both, got '${method}'`);
   const log = opts.log ?? (() => {});
   const steps = opts.trainSteps ?? 300;
   manualSeed(opts.seed ?? 0);
-  const train = split(true, 6000), test = split(false, opts.numTest ?? 400);
+  const train = split(true, 6000),
+    test = split(false, opts.numTest ?? 400);
   const normalIdx = [...train.y.keys()].filter((i) => train.y[i] === normal);
   const xNormal = pick(train.x, normalIdx);
   const labels = Uint8Array.from(test.y, (c) => (c === normal ? 0 : 1));
-  log(`normal class ${normal} (${FashionMNIST.classes[normal]}): ${normalIdx.length} training images; ${labels.length} test images, ${labels.reduce((s, v) => s + v, 0)} anomalies`);
+  log(
+    `normal class ${normal} (${FashionMNIST.classes[normal]}): ${normalIdx.length} training images; ${labels.length} test images, ${labels.reduce((s, v) => s + v, 0)} anomalies`,
+  );
   const result: Record<string, number> = {};
   const scores: Record<string, Float32Array> = {};
-  let aeMaps: Tensor | null = null, knnMaps: Tensor | null = null;
+  let aeMaps: Tensor | null = null,
+    knnMaps: Tensor | null = null;
   if (method !== 'knn') {
     const ae = new ConvAutoencoder();
     await trainAutoencoder(ae, xNormal, { steps, seed: opts.seed, log });
@@ -100,9 +128,19 @@ export async function runAnomalyDemo(opts: AnomalyDemoOptions = {}): Promise<{ a
   }
   if (method !== 'ae') {
     const cnn = featureCnn();
-    await trainSteps(cnn, { x: train.x, y: train.labels }, {
-      optimizer: new Adam(cnn.parameters(), { lr: 2e-3 }), steps, batchSize: 64, replacement: true, seed: (opts.seed ?? 0) + 1, log, label: 'feature CNN',
-    });
+    await trainSteps(
+      cnn,
+      { x: train.x, y: train.labels },
+      {
+        optimizer: new Adam(cnn.parameters(), { lr: 2e-3 }),
+        steps,
+        batchSize: 64,
+        replacement: true,
+        seed: (opts.seed ?? 0) + 1,
+        log,
+        label: 'feature CNN',
+      },
+    );
     cnn.eval();
     const ref = extractFeatures(cnn, xNormal, ['8']);
     const q = extractFeatures(cnn, test.x, ['8']);
@@ -111,21 +149,37 @@ export async function runAnomalyDemo(opts: AnomalyDemoOptions = {}): Promise<{ a
     result.knn = auroc(s, labels);
     if (opts.out) {
       const show = exampleIndices(test.y, normal);
-      knnMaps = featureAnomalyMaps(cnn, pick(xNormal, Array.from({ length: Math.min(200, normalIdx.length) }, (_, i) => i)), pick(test.x, show), '4', { kImages: 10 });
+      knnMaps = featureAnomalyMaps(
+        cnn,
+        pick(
+          xNormal,
+          Array.from({ length: Math.min(200, normalIdx.length) }, (_, i) => i),
+        ),
+        pick(test.x, show),
+        '4',
+        { kImages: 10 },
+      );
     }
   }
   for (const [k, v] of Object.entries(result)) log(`AUROC ${k}: ${v.toFixed(4)}`);
-  if (method !== 'ae') log('note: the feature CNN was trained with labels of all ten classes (PANDA uses ImageNet features); the autoencoder saw normal images only');
+  if (method !== 'ae')
+    log(
+      'note: the feature CNN was trained with labels of all ten classes (PANDA uses ImageNet features); the autoencoder saw normal images only',
+    );
   if (opts.out) {
     const show = exampleIndices(test.y, normal);
     const rows: Tensor[] = [];
     const up = (t: Tensor): Tensor => upscaleNearest(t, 3);
     for (const i of show) rows.push(up(toRgbFloat(test.x.select(0, i).contiguous())));
-    if (aeMaps) for (const i of show) rows.push(up(applyColormap(aeMaps.select(0, i).contiguous(), { cmap: 'inferno', vmin: 0, vmax: 0.6 })));
+    if (aeMaps)
+      for (const i of show)
+        rows.push(up(applyColormap(aeMaps.select(0, i).contiguous(), { cmap: 'inferno', vmin: 0, vmax: 0.6 })));
     if (knnMaps) {
       let hi = 0;
       for (const v of knnMaps.dataView()) hi = Math.max(hi, v);
-      show.forEach((_, j) => rows.push(up(applyColormap(knnMaps!.select(0, j).contiguous(), { cmap: 'inferno', vmin: 0, vmax: hi }))));
+      show.forEach((_, j) =>
+        rows.push(up(applyColormap(knnMaps!.select(0, j).contiguous(), { cmap: 'inferno', vmin: 0, vmax: hi }))),
+      );
     }
     const labelsText = rows.map((_, j) => {
       const i = show[j % show.length];
@@ -142,6 +196,10 @@ function exampleIndices(y: Int32Array, normal: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < y.length && out.length < 2; i++) if (y[i] === normal) out.push(i);
   const seen = new Set<number>();
-  for (let i = 0; i < y.length && out.length < 8; i++) if (y[i] !== normal && !seen.has(y[i])) { seen.add(y[i]); out.push(i); }
+  for (let i = 0; i < y.length && out.length < 8; i++)
+    if (y[i] !== normal && !seen.has(y[i])) {
+      seen.add(y[i]);
+      out.push(i);
+    }
   return out;
 }

@@ -38,7 +38,9 @@ export function fashionImages(opts: FashionImagesOptions = {}): LabelledImages {
   const labels = ds.targets.dataView();
   const pixels = ds.data.dataView();
   const [H, W] = [ds.data.shape[1], ds.data.shape[2]];
-  const perClass = opts.perClass ?? Infinity, skip = opts.skip ?? 0, limit = opts.limit ?? Infinity;
+  const perClass = opts.perClass ?? Infinity,
+    skip = opts.skip ?? 0,
+    limit = opts.limit ?? Infinity;
   const picked: number[] = [];
   const newLabel: number[] = [];
   const seen = new Map<number, number>();
@@ -55,7 +57,10 @@ export function fashionImages(opts: FashionImagesOptions = {}): LabelledImages {
   picked.forEach((src, j) => {
     for (let p = 0; p < H * W; p++) x[j * H * W + p] = pixels[src * H * W + p] / 255;
   });
-  return { x: tensor(x, [picked.length, 1, H, W]), y: tensor(Int32Array.from(newLabel), [picked.length], { dtype: 'int32' }) };
+  return {
+    x: tensor(x, [picked.length, 1, H, W]),
+    y: tensor(Int32Array.from(newLabel), [picked.length], { dtype: 'int32' }),
+  };
 }
 
 /** Options of `trainSteps`. */
@@ -83,7 +88,11 @@ export interface TrainStepsOptions {
  * Trains `model` for a number of minibatches of `data` with `fit` (one epoch over a DataLoader whose sampler yields
  * exactly those minibatches); returns the loss of every step. Leaves the model in eval mode.
  */
-export async function trainSteps(model: TrainableModel, data: LabelledImages, opts: TrainStepsOptions): Promise<number[]> {
+export async function trainSteps(
+  model: TrainableModel,
+  data: LabelledImages,
+  opts: TrainStepsOptions,
+): Promise<number[]> {
   const ds = new TensorDataset(data.x, data.y);
   const bs = Math.min(opts.batchSize ?? 64, ds.length);
   const order = opts.order ? Array.from(opts.order) : null;
@@ -92,15 +101,22 @@ export async function trainSteps(model: TrainableModel, data: LabelledImages, op
   if (steps > 0) {
     const sampler = order ?? new RandomSampler(ds, { replacement: opts.replacement, numSamples: steps * bs });
     const loader = new DataLoader(ds, { batchSize: bs, sampler, generator: new Generator(opts.seed ?? 0) });
-    const every = opts.logEvery ?? 50, log = opts.log;
+    const every = opts.logEvery ?? 50,
+      log = opts.log;
     await fit(model, loader, {
-      epochs: 1, optimizer: opts.optimizer, loss: opts.loss, progress: false,
-      callbacks: [{
-        onBatchEnd: (step, loss) => {
-          losses.push(loss);
-          if (log && (step % every === 0 || step === steps)) log(`${opts.label ?? 'train'} step ${step}/${steps}: loss ${loss.toFixed(4)}`);
+      epochs: 1,
+      optimizer: opts.optimizer,
+      loss: opts.loss,
+      progress: false,
+      callbacks: [
+        {
+          onBatchEnd: (step, loss) => {
+            losses.push(loss);
+            if (log && (step % every === 0 || step === steps))
+              log(`${opts.label ?? 'train'} step ${step}/${steps}: loss ${loss.toFixed(4)}`);
+          },
         },
-      }],
+      ],
     });
   }
   model.eval();
@@ -111,8 +127,16 @@ export async function trainSteps(model: TrainableModel, data: LabelledImages, op
  * Trains a 1×28×28 classifier for `steps` minibatches of 64 images drawn with replacement from the embedded
  * Fashion-MNIST training subset (Adam, lr 2e-3; logs every 50 steps): what the viz commands do without `--weights`.
  */
-export async function trainFashionClassifier(model: TrainableModel & { parameters(): Tensor[] }, opts: { steps: number; seed?: number; log?: (line: string) => void }): Promise<number[]> {
+export async function trainFashionClassifier(
+  model: TrainableModel & { parameters(): Tensor[] },
+  opts: { steps: number; seed?: number; log?: (line: string) => void },
+): Promise<number[]> {
   return trainSteps(model, fashionImages({ train: true }), {
-    optimizer: new Adam(model.parameters(), { lr: 2e-3 }), steps: opts.steps, batchSize: 64, replacement: true, seed: opts.seed, log: opts.log,
+    optimizer: new Adam(model.parameters(), { lr: 2e-3 }),
+    steps: opts.steps,
+    batchSize: 64,
+    replacement: true,
+    seed: opts.seed,
+    log: opts.log,
   });
 }

@@ -26,13 +26,20 @@ import { fashionImages } from './fashion.js';
  */
 export class ContrastivePairs extends Dataset<[Tensor, Tensor, number]> {
   private readonly byClass: number[][];
-  constructor(private readonly x: Tensor, labels: Tensor, private readonly pairs: number) {
+  constructor(
+    private readonly x: Tensor,
+    labels: Tensor,
+    private readonly pairs: number,
+  ) {
     super();
     const y = labels.dataView();
     const k = Math.max(...y) + 1;
     this.byClass = Array.from({ length: k }, () => []);
     for (let i = 0; i < y.length; i++) this.byClass[y[i]].push(i);
-    if (k < 2 || this.byClass.some((c) => c.length === 0)) throw new Error(`ContrastivePairs: need images of at least two classes, each non-empty (labels 0…k−1), got class sizes ${this.byClass.map((c) => c.length).join(', ')}`);
+    if (k < 2 || this.byClass.some((c) => c.length === 0))
+      throw new Error(
+        `ContrastivePairs: need images of at least two classes, each non-empty (labels 0…k−1), got class sizes ${this.byClass.map((c) => c.length).join(', ')}`,
+      );
   }
 
   get length(): number {
@@ -94,11 +101,20 @@ export async function siameseOneShot(opts: SiameseExperimentOptions = {}): Promi
   manualSeed(seed);
   const gen = new Generator(seed);
   const dim = opts.embeddingDim ?? 32;
-  const net = new SiameseNetwork(new Sequential(
-    new Conv2d(1, 16, 3, { padding: 1 }), new ReLU(), new MaxPool2d(2),
-    new Conv2d(16, 32, 3, { padding: 1 }), new ReLU(), new MaxPool2d(2),
-    new Flatten(), new Linear(32 * 49, 64), new ReLU(), new Linear(64, dim),
-  ));
+  const net = new SiameseNetwork(
+    new Sequential(
+      new Conv2d(1, 16, 3, { padding: 1 }),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Conv2d(16, 32, 3, { padding: 1 }),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Flatten(),
+      new Linear(32 * 49, 64),
+      new ReLU(),
+      new Linear(64, dim),
+    ),
+  );
   const byClass = (d: { y: Tensor }, k: number): number[][] => {
     const y = d.y.dataView();
     const out: number[][] = Array.from({ length: k }, () => []);
@@ -106,29 +122,38 @@ export async function siameseOneShot(opts: SiameseExperimentOptions = {}): Promi
     return out;
   };
   const pick = <T>(a: readonly T[]): T => a[Math.floor(gen.random() * a.length)];
-  const bs = opts.batchSize ?? 32, steps = opts.steps ?? 300;
-  const pairs = new DataLoader(new ContrastivePairs(train.x, train.y, steps * bs), { batchSize: bs, generator: new Generator(seed) });
+  const bs = opts.batchSize ?? 32,
+    steps = opts.steps ?? 300;
+  const pairs = new DataLoader(new ContrastivePairs(train.x, train.y, steps * bs), {
+    batchSize: bs,
+    generator: new Generator(seed),
+  });
   let finalLoss = NaN;
   // fit sees the shared embedding network (it holds every parameter); the step runs both branches on a pair batch.
   await fit(net.embedding as Sequential, pairs, {
-    epochs: 1, optimizer: new Adam(net.parameters(), { lr: opts.lr ?? 1e-3 }), progress: false,
+    epochs: 1,
+    optimizer: new Adam(net.parameters(), { lr: opts.lr ?? 1e-3 }),
+    progress: false,
     trainingStep: ([a, b, same]) => {
       const [e1, e2] = net.forward(a, b);
       return contrastiveLoss(e1, e2, same, { margin: opts.margin ?? 1 });
     },
-    callbacks: [{
-      onBatchEnd: (step, loss) => {
-        finalLoss = loss;
-        if (step % 50 === 1) log(`step ${step - 1}: contrastive loss ${loss.toFixed(4)}`);
+    callbacks: [
+      {
+        onBatchEnd: (step, loss) => {
+          finalLoss = loss;
+          if (step % 50 === 1) log(`step ${step - 1}: contrastive loss ${loss.toFixed(4)}`);
+        },
       },
-    }],
+    ],
   });
   net.eval();
   // One-shot episodes on the held-out classes.
   const heldIdx = byClass(held, heldC.length);
   const pixels = held.x.dataView();
   const P = 28 * 28;
-  let ok = 0, okPix = 0;
+  let ok = 0,
+    okPix = 0;
   const episodes = opts.episodes ?? 200;
   for (let e = 0; e < episodes; e++) {
     const truth = Math.floor(gen.random() * heldC.length);
@@ -138,16 +163,27 @@ export async function siameseOneShot(opts: SiameseExperimentOptions = {}): Promi
     const sx = held.x.indexSelect(0, tensor(Int32Array.from(support), [support.length], { dtype: 'int32' }));
     const qx = held.x.indexSelect(0, tensor(Int32Array.from([q]), [1], { dtype: 'int32' }));
     if (net.classify(sx, qx)[0] === truth) ok++;
-    let best = -1, bestD = Infinity;
+    let best = -1,
+      bestD = Infinity;
     support.forEach((si, k) => {
       let d = 0;
       for (let p = 0; p < P; p++) d += (pixels[si * P + p] - pixels[q * P + p]) ** 2;
-      if (d < bestD) { bestD = d; best = k; }
+      if (d < bestD) {
+        bestD = d;
+        best = k;
+      }
     });
     if (best === truth) okPix++;
   }
-  const r = { oneShotAccuracy: ok / episodes, pixelBaselineAccuracy: okPix / episodes, chance: 1 / heldC.length, finalLoss };
-  log(`${heldC.length}-way one-shot on held-out classes ${heldC.join(', ')}: ${(100 * r.oneShotAccuracy).toFixed(1)}% ` +
-    `(raw-pixel nearest neighbour ${(100 * r.pixelBaselineAccuracy).toFixed(1)}%, chance ${(100 * r.chance).toFixed(1)}%)`);
+  const r = {
+    oneShotAccuracy: ok / episodes,
+    pixelBaselineAccuracy: okPix / episodes,
+    chance: 1 / heldC.length,
+    finalLoss,
+  };
+  log(
+    `${heldC.length}-way one-shot on held-out classes ${heldC.join(', ')}: ${(100 * r.oneShotAccuracy).toFixed(1)}% ` +
+      `(raw-pixel nearest neighbour ${(100 * r.pixelBaselineAccuracy).toFixed(1)}%, chance ${(100 * r.chance).toFixed(1)}%)`,
+  );
   return r;
 }

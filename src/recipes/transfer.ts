@@ -57,14 +57,19 @@ export interface PretrainedBackbone {
 /** Trains the small CNN on classes 0–7 of the embedded Fashion-MNIST training subset (`fit`: Adam, shuffled epochs, cosine lr). */
 export async function pretrainBackbone(opts: PretrainOptions = {}): Promise<PretrainedBackbone> {
   const seed = opts.seed ?? 0;
-  const width = opts.width ?? [32, 64], hidden = opts.hidden ?? 128;
+  const width = opts.width ?? [32, 64],
+    hidden = opts.hidden ?? 128;
   const log = opts.log ?? (() => {});
   const train = fashionImages({ train: true, classes: BASE_CLASSES });
   const test = fashionImages({ train: false, classes: BASE_CLASSES });
   manualSeed(seed);
   const model = smallCnn({ numClasses: BASE_CLASSES.length, widths: width, hidden });
   const trainSet = new TensorDataset(train.x, train.y);
-  const loader = new DataLoader(trainSet, { batchSize: opts.batchSize ?? 64, shuffle: true, generator: new Generator(seed) });
+  const loader = new DataLoader(trainSet, {
+    batchSize: opts.batchSize ?? 64,
+    shuffle: true,
+    generator: new Generator(seed),
+  });
   const testLoader = new DataLoader(new TensorDataset(test.x, test.y), { batchSize: 500 });
   const opt = new Adam(model.parameters(), { lr: opts.lr ?? 1e-3 });
   const epochs = opts.epochs ?? 6;
@@ -72,8 +77,19 @@ export async function pretrainBackbone(opts: PretrainOptions = {}): Promise<Pret
   // (measured at 6 epochs, full width, with the loop this recipe had before fit: 85.3% on 0–7 against 84.5% with a
   // constant lr; through fit, whose last batch of an epoch is smaller, 84.8%).
   await fit(model, loader, {
-    epochs, optimizer: opt, scheduler: new CosineAnnealingLR(opt, epochs), valLoader: testLoader, progress: false,
-    callbacks: [{ onEpochEnd: (r) => log(`pretrain epoch ${r.epoch}/${epochs}: loss ${r.trainLoss.toFixed(3)}, test accuracy on classes 0-7 ${(100 * (r.valAccuracy ?? NaN)).toFixed(1)}%`) }],
+    epochs,
+    optimizer: opt,
+    scheduler: new CosineAnnealingLR(opt, epochs),
+    valLoader: testLoader,
+    progress: false,
+    callbacks: [
+      {
+        onEpochEnd: (r) =>
+          log(
+            `pretrain epoch ${r.epoch}/${epochs}: loss ${r.trainLoss.toFixed(3)}, test accuracy on classes 0-7 ${(100 * (r.valAccuracy ?? NaN)).toFixed(1)}%`,
+          ),
+      },
+    ],
   });
   const testAccuracy = await accuracyOn(model, test);
   return { model, width, hidden, testAccuracy, testImages: test.y.shape[0], steps: epochs * loader.length };
@@ -129,8 +145,13 @@ export const meanAccuracy = (xs: readonly number[]): number => xs.reduce((a, b) 
  * steps, and their fresh layers the same initial values; the transfer run spends `headFraction` of its steps on the new
  * head with the backbone frozen and the rest on everything at lr/10.
  */
-export async function compareTransferWithScratch(backbone: PretrainedBackbone, opts: FewShotOptions = {}): Promise<{ rows: BudgetResult[]; testImages: number; heldOutImages: number }> {
-  const shots = opts.shots ?? 50, lr = opts.lr ?? 1e-3, bs = opts.batchSize ?? 32;
+export async function compareTransferWithScratch(
+  backbone: PretrainedBackbone,
+  opts: FewShotOptions = {},
+): Promise<{ rows: BudgetResult[]; testImages: number; heldOutImages: number }> {
+  const shots = opts.shots ?? 50,
+    lr = opts.lr ?? 1e-3,
+    bs = opts.batchSize ?? 32;
   const headFraction = opts.headFraction ?? 0.5;
   const log = opts.log ?? (() => {});
   const few = fashionImages({ train: true, classes: NEW_CLASSES, perClass: shots });
@@ -143,7 +164,12 @@ export async function compareTransferWithScratch(backbone: PretrainedBackbone, o
   const rows: BudgetResult[] = [];
   for (const steps of opts.budgets ?? [3, 5, 10, 15, 30, 60]) {
     const headSteps = Math.min(steps, Math.ceil(headFraction * steps));
-    const row: BudgetResult = { steps, headSteps, transfer: { test: [], heldOut: [] }, scratch: { test: [], heldOut: [] } };
+    const row: BudgetResult = {
+      steps,
+      headSteps,
+      transfer: { test: [], heldOut: [] },
+      scratch: { test: [], heldOut: [] },
+    };
     const score = async (model: Sequential, into: MethodScores): Promise<void> => {
       into.test.push(await accuracyOn(model, fewTest));
       if (heldOut) into.heldOut.push(await accuracyOn(model, heldOut));
@@ -151,7 +177,9 @@ export async function compareTransferWithScratch(backbone: PretrainedBackbone, o
     for (const seed of opts.seeds ?? [0, 1, 2]) {
       // The scratch network is built from the same seed, so its classifier starts where the transfer run's new one does.
       // One minibatch sequence per seed (shuffled passes over the few images), shared by both methods.
-      const order = new RandomSampler({ length: few.y.shape[0] }, { numSamples: steps * batch }).indices(new Generator(seed));
+      const order = new RandomSampler({ length: few.y.shape[0] }, { numSamples: steps * batch }).indices(
+        new Generator(seed),
+      );
       const split = headSteps * batch;
       manualSeed(1000 + seed);
       const fresh = net();
@@ -160,18 +188,37 @@ export async function compareTransferWithScratch(backbone: PretrainedBackbone, o
       freeze(model);
       const headStart = opts.newHead === 'lastLayer' ? model.length - 1 : classifierStart(model);
       for (let i = headStart; i < model.length; i++) model.set(i, fresh.at(i));
-      await trainSteps(model, few, { optimizer: new Adam(model.slice(headStart).parameters(), { lr }), steps: headSteps, batchSize: batch, order: order.subarray(0, split) });
+      await trainSteps(model, few, {
+        optimizer: new Adam(model.slice(headStart).parameters(), { lr }),
+        steps: headSteps,
+        batchSize: batch,
+        order: order.subarray(0, split),
+      });
       unfreeze(model);
-      await trainSteps(model, few, { optimizer: new Adam(model.parameters(), { lr: lr / 10 }), steps: steps - headSteps, batchSize: batch, order: order.subarray(split) });
+      await trainSteps(model, few, {
+        optimizer: new Adam(model.parameters(), { lr: lr / 10 }),
+        steps: steps - headSteps,
+        batchSize: batch,
+        order: order.subarray(split),
+      });
       await score(model, row.transfer);
 
       manualSeed(1000 + seed);
       const scratch = net();
-      await trainSteps(scratch, few, { optimizer: new Adam(scratch.parameters(), { lr }), steps, batchSize: batch, order });
+      await trainSteps(scratch, few, {
+        optimizer: new Adam(scratch.parameters(), { lr }),
+        steps,
+        batchSize: batch,
+        order,
+      });
       await score(scratch, row.scratch);
     }
-    const held = heldOut ? `; on ${heldOut.y.shape[0]} unused training images ${pct(row.transfer.heldOut)} vs ${pct(row.scratch.heldOut)}` : '';
-    log(`${steps} steps (${headSteps} head only): transfer ${pct(row.transfer.test)}, scratch ${pct(row.scratch.test)}${held}`);
+    const held = heldOut
+      ? `; on ${heldOut.y.shape[0]} unused training images ${pct(row.transfer.heldOut)} vs ${pct(row.scratch.heldOut)}`
+      : '';
+    log(
+      `${steps} steps (${headSteps} head only): transfer ${pct(row.transfer.test)}, scratch ${pct(row.scratch.test)}${held}`,
+    );
     rows.push(row);
   }
   return { rows, testImages: fewTest.y.shape[0], heldOutImages: heldOut?.y.shape[0] ?? 0 };
@@ -200,8 +247,12 @@ export interface TransferExperimentResult {
 }
 
 /** Pretrains on classes 0–7 (`pretrainBackbone`), then compares transfer with scratch on 8–9 (`compareTransferWithScratch`). */
-export async function transferLearningExperiment(opts: TransferExperimentOptions = {}): Promise<TransferExperimentResult> {
+export async function transferLearningExperiment(
+  opts: TransferExperimentOptions = {},
+): Promise<TransferExperimentResult> {
   const backbone = await pretrainBackbone({ ...opts.pretrain, log: opts.log });
-  opts.log?.(`pretrained on classes 0-7: ${(100 * backbone.testAccuracy).toFixed(1)}% of ${backbone.testImages} test images (${backbone.steps} steps)`);
+  opts.log?.(
+    `pretrained on classes 0-7: ${(100 * backbone.testAccuracy).toFixed(1)}% of ${backbone.testImages} test images (${backbone.steps} steps)`,
+  );
   return { pretrainAccuracy: backbone.testAccuracy, ...(await compareTransferWithScratch(backbone, opts)) };
 }

@@ -33,16 +33,27 @@ function inferShape(data: NestedArray | NestedBoolArray, _op: string): number[] 
   return shape;
 }
 
-function flattenInto(data: NestedArray | NestedBoolArray, shape: number[], d: number, out: TypedArray, pos: { i: number }, op: string): void {
+function flattenInto(
+  data: NestedArray | NestedBoolArray,
+  shape: number[],
+  d: number,
+  out: TypedArray,
+  pos: { i: number },
+  op: string,
+): void {
   if (d === shape.length) {
     if (typeof data !== 'number' && typeof data !== 'boolean') {
-      throw new Error(`${op}: expected a number at depth ${d}, got ${Array.isArray(data) ? 'an array' : typeof data} (ragged nested array?)`);
+      throw new Error(
+        `${op}: expected a number at depth ${d}, got ${Array.isArray(data) ? 'an array' : typeof data} (ragged nested array?)`,
+      );
     }
     out[pos.i++] = Number(data);
     return;
   }
   if (!Array.isArray(data) || data.length !== shape[d]) {
-    throw new Error(`${op}: ragged nested array: expected length ${shape[d]} at depth ${d}, got ${Array.isArray(data) ? data.length : typeof data}`);
+    throw new Error(
+      `${op}: ragged nested array: expected length ${shape[d]} at depth ${d}, got ${Array.isArray(data) ? data.length : typeof data}`,
+    );
   }
   for (const item of data) flattenInto(item, shape, d + 1, out, pos, op);
 }
@@ -59,7 +70,11 @@ function flattenInto(data: NestedArray | NestedBoolArray, shape: number[], d: nu
  * `tensor(Int32Array.from(labels))` (int32 is Tatami's index type; there is no int64), and the losses and
  * `oneHot` reject float labels with an error saying that.
  */
-export function tensor(data: NestedArray | NestedBoolArray | TypedArray, shapeOrOpts?: readonly number[] | TensorOptions, maybeOpts?: TensorOptions): Tensor {
+export function tensor(
+  data: NestedArray | NestedBoolArray | TypedArray,
+  shapeOrOpts?: readonly number[] | TensorOptions,
+  maybeOpts?: TensorOptions,
+): Tensor {
   const shapeArg = Array.isArray(shapeOrOpts) ? (shapeOrOpts as number[]) : undefined;
   const opts = (Array.isArray(shapeOrOpts) ? maybeOpts : (shapeOrOpts as TensorOptions | undefined)) ?? {};
   if (ArrayBuffer.isView(data)) {
@@ -80,7 +95,8 @@ export function tensor(data: NestedArray | NestedBoolArray | TypedArray, shapeOr
     const shape = shapeArg ? checkShape('tensor', shapeArg, 1) : [];
     return finish(new Tensor(storage, shape, dtype), opts);
   }
-  if (!Array.isArray(data)) throw new Error(`tensor: expected nested arrays, a typed array or a number, got ${typeof data}`);
+  if (!Array.isArray(data))
+    throw new Error(`tensor: expected nested arrays, a typed array or a number, got ${typeof data}`);
   const inferred = inferShape(data, 'tensor');
   let leaf: unknown = data;
   while (Array.isArray(leaf) && leaf.length) leaf = leaf[0];
@@ -127,7 +143,8 @@ export function fullLike(t: Tensor, value: number, opts?: TensorOptions): Tensor
 export function arange(startOrEnd: number, end?: number, step = 1, opts?: TensorOptions): Tensor {
   const start = end === undefined ? 0 : startOrEnd;
   const stop = end === undefined ? startOrEnd : end;
-  if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be a non-zero finite number, got ${step}`);
+  if (step === 0 || !Number.isFinite(step))
+    throw new Error(`arange: step must be a non-zero finite number, got ${step}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const allInt = Number.isInteger(start) && Number.isInteger(stop) && Number.isInteger(step);
   const t = Tensor.empty([n], opts?.dtype ?? (allInt ? 'int32' : 'float32'));
@@ -137,7 +154,8 @@ export function arange(startOrEnd: number, end?: number, step = 1, opts?: Tensor
 
 /** `steps` evenly spaced values from start to end inclusive. */
 export function linspace(start: number, end: number, steps: number, opts?: TensorOptions): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new Error(`linspace: steps must be a non-negative integer, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 0)
+    throw new Error(`linspace: steps must be a non-negative integer, got ${steps}`);
   const t = Tensor.empty([steps], opts?.dtype ?? 'float32');
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // Fill from both ends like PyTorch, so the last value is exactly `end`.
@@ -208,7 +226,10 @@ export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = def
 }
 
 function fillWith(t: Tensor, op: string, sample: () => number): Tensor {
-  if (!t.isContiguous()) throw new Error(`${op}: tensor must be contiguous, got shape ${formatShape(t.shape)} with strides ${formatShape(t.strides)}`);
+  if (!t.isContiguous())
+    throw new Error(
+      `${op}: tensor must be contiguous, got shape ${formatShape(t.shape)} with strides ${formatShape(t.strides)}`,
+    );
   noGrad(() => {
     const view = t.dataView();
     for (let i = 0; i < view.length; i++) view[i] = sample();

@@ -6,8 +6,15 @@ export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 export type FloatArray = Float32Array | Float64Array;
 
 /** The typed array class that stores each dtype. */
-export const ARRAY_OF: Record<DType, Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor> = {
-  float32: Float32Array, float64: Float64Array, int32: Int32Array, uint8: Uint8Array, bool: Uint8Array,
+export const ARRAY_OF: Record<
+  DType,
+  Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor
+> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
 };
 
 /**
@@ -36,33 +43,54 @@ export function arrayClassOf(dtype: string): (typeof ARRAY_OF)[DType] | undefine
  * lies inside `storage`. O(rank). Throws naming the first problem; this is what keeps a JavaScript caller from
  * handing the native kernels a view that reaches outside its buffer.
  */
-export function checkView(storage: TypedArray, shape: readonly number[], dtype: DType, strides?: readonly number[], offset = 0): void {
+export function checkView(
+  storage: TypedArray,
+  shape: readonly number[],
+  dtype: DType,
+  strides?: readonly number[],
+  offset = 0,
+): void {
   const cls = arrayClassOf(dtype);
-  if (cls === undefined) throw new Error(`Tensor: unknown dtype ${JSON.stringify(dtype)} (expected one of ${DTYPES.join(', ')})`);
+  if (cls === undefined)
+    throw new Error(`Tensor: unknown dtype ${JSON.stringify(dtype)} (expected one of ${DTYPES.join(', ')})`);
   if (!(storage instanceof cls)) {
-    const got = ArrayBuffer.isView(storage) ? storage.constructor.name : storage === null ? 'null' : Array.isArray(storage) ? 'a plain array' : typeof storage;
+    const got = ArrayBuffer.isView(storage)
+      ? storage.constructor.name
+      : storage === null
+        ? 'null'
+        : Array.isArray(storage)
+          ? 'a plain array'
+          : typeof storage;
     throw new Error(`Tensor: dtype ${dtype} needs a ${cls.name} as storage, got ${got}`);
   }
-  if (!Array.isArray(shape)) throw new Error(`Tensor: shape must be an array of sizes, got ${shape === null ? 'null' : typeof shape}`);
+  if (!Array.isArray(shape))
+    throw new Error(`Tensor: shape must be an array of sizes, got ${shape === null ? 'null' : typeof shape}`);
   const rank = shape.length;
   let n = 1;
   for (let i = 0; i < rank; i++) {
     const d = shape[i];
     if (!Number.isSafeInteger(d) || d < 0) {
-      throw new Error(`Tensor: invalid shape ${shapeText(shape)}: sizes must be non-negative integers (dim ${i} is ${typeof d === 'number' ? d : JSON.stringify(d)})`);
+      throw new Error(
+        `Tensor: invalid shape ${shapeText(shape)}: sizes must be non-negative integers (dim ${i} is ${typeof d === 'number' ? d : JSON.stringify(d)})`,
+      );
     }
     n *= d;
   }
   if (strides !== undefined && (!Array.isArray(strides) || strides.length !== rank)) {
-    throw new Error(`Tensor: strides ${Array.isArray(strides) ? shapeText(strides) : String(strides)} do not match shape ${shapeText(shape)} (expected ${rank} integers)`);
+    throw new Error(
+      `Tensor: strides ${Array.isArray(strides) ? shapeText(strides) : String(strides)} do not match shape ${shapeText(shape)} (expected ${rank} integers)`,
+    );
   }
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`Tensor: offset must be a non-negative integer, got ${offset}`);
-  let lo = offset, hi = offset;
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    throw new Error(`Tensor: offset must be a non-negative integer, got ${offset}`);
+  let lo = offset,
+    hi = offset;
   if (strides === undefined) hi = offset + n - 1;
   else {
     for (let i = 0; i < rank; i++) {
       const s = strides[i];
-      if (!Number.isSafeInteger(s)) throw new Error(`Tensor: invalid strides ${shapeText(strides)}: strides must be integers (dim ${i} is ${s})`);
+      if (!Number.isSafeInteger(s))
+        throw new Error(`Tensor: invalid strides ${shapeText(strides)}: strides must be integers (dim ${i} is ${s})`);
       const reach = (shape[i] - 1) * s;
       if (reach > 0) hi += reach;
       else lo += reach;
@@ -74,7 +102,7 @@ export function checkView(storage: TypedArray, shape: readonly number[], dtype: 
     const layout = strides === undefined ? '' : ` with strides ${shapeText(strides)}`;
     throw new Error(
       `Tensor: a view of shape ${shapeText(shape)}${layout} at offset ${offset} addresses elements ${lo}..${hi}, ` +
-      `outside its ${dtype} storage of ${storage.length} elements (expected indices 0..${storage.length - 1})`,
+        `outside its ${dtype} storage of ${storage.length} elements (expected indices 0..${storage.length - 1})`,
     );
   }
 }

@@ -56,10 +56,18 @@ export function formatTensor(t: FormattableTensor): string {
         for (let i = n - EDGE_ITEMS; i < n; i++) indices.push(i);
       } else for (let i = 0; i < n; i++) indices.push(i);
       if (d === t.shape.length - 1) {
-        return '[' + indices.map((i) => (i === null ? '...' : fmt(data[base + i]).padStart(summarize ? 0 : width))).join(', ') + ']';
+        return (
+          '[' +
+          indices.map((i) => (i === null ? '...' : fmt(data[base + i]).padStart(summarize ? 0 : width))).join(', ') +
+          ']'
+        );
       }
       const sep = ',' + '\n'.repeat(t.shape.length - 1 - d) + ' '.repeat(indent + 1);
-      return '[' + indices.map((i) => (i === null ? '...' : render(d + 1, base + i * strides[d], indent + 1))).join(sep) + ']';
+      return (
+        '[' +
+        indices.map((i) => (i === null ? '...' : render(d + 1, base + i * strides[d], indent + 1))).join(sep) +
+        ']'
+      );
     };
     body = render(0, 0, prefix.length);
   }

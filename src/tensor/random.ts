@@ -29,7 +29,10 @@ export class Generator {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.s0 = next(); this.s1 = next(); this.s2 = next(); this.s3 = next();
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
     this.spareNormal = null;
     return this;
@@ -69,7 +72,10 @@ export class Generator {
     // u = 0 has probability 2⁻²⁴ per draw; a valid xoshiro state never yields 0 forever, but a corrupt one
     // could, so the retry is bounded instead of spinning.
     for (let tries = 0; u === 0; tries++) {
-      if (tries >= 64) throw new Error('Generator.normal: the generator returned 0 64 times in a row; its state is corrupt (reseed it with manualSeed)');
+      if (tries >= 64)
+        throw new Error(
+          'Generator.normal: the generator returned 0 64 times in a row; its state is corrupt (reseed it with manualSeed)',
+        );
       u = this.random();
     }
     const v = this.random();
@@ -91,14 +97,19 @@ export class Generator {
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(this.random() * (i + 1));
-      const t = p[i]; p[i] = p[j]; p[j] = t;
+      const t = p[i];
+      p[i] = p[j];
+      p[j] = t;
     }
     return p;
   }
 
   /** Throws a clear error unless `state` is a valid getState() result (see setState). */
   static checkState(state: unknown): asserts state is number[] {
-    if (!Array.isArray(state)) throw new Error(`Generator.setState: expected an array of 6 numbers, got ${state === null ? 'null' : typeof state}`);
+    if (!Array.isArray(state))
+      throw new Error(
+        `Generator.setState: expected an array of 6 numbers, got ${state === null ? 'null' : typeof state}`,
+      );
     if (state.length !== 6) throw new Error(`Generator.setState: expected 6 numbers, got ${state.length}`);
     for (let i = 0; i < 4; i++) {
       const v = state[i];
@@ -108,12 +119,17 @@ export class Generator {
       }
     }
     if ((state[0] | state[1] | state[2] | state[3]) === 0) {
-      throw new Error('Generator.setState: the four state words are all zero, which xoshiro128** can never leave (every draw would be 0)');
+      throw new Error(
+        'Generator.setState: the four state words are all zero, which xoshiro128** can never leave (every draw would be 0)',
+      );
     }
     if (typeof state[4] !== 'number' || !(Number.isNaN(state[4]) || Number.isFinite(state[4]))) {
-      throw new Error(`Generator.setState: the spare normal must be a finite number or NaN (none), got ${JSON.stringify(state[4])}`);
+      throw new Error(
+        `Generator.setState: the spare normal must be a finite number or NaN (none), got ${JSON.stringify(state[4])}`,
+      );
     }
-    if (typeof state[5] !== 'number' || !Number.isFinite(state[5])) throw new Error(`Generator.setState: the seed must be a finite number, got ${JSON.stringify(state[5])}`);
+    if (typeof state[5] !== 'number' || !Number.isFinite(state[5]))
+      throw new Error(`Generator.setState: the seed must be a finite number, got ${JSON.stringify(state[5])}`);
   }
 
   /** Full internal state, for checkpoints that must resume the exact stream. */

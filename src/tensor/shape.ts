@@ -36,7 +36,9 @@ export function broadcastShapes(op: string, a: readonly number[], b: readonly nu
     const da = a[a.length - n + i] ?? 1;
     const db = b[b.length - n + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(`${op}: shapes ${formatShape(a)} and ${formatShape(b)} cannot be broadcast (dim ${i - n}: ${da} vs ${db})`);
+      throw new Error(
+        `${op}: shapes ${formatShape(a)} and ${formatShape(b)} cannot be broadcast (dim ${i - n}: ${da} vs ${db})`,
+      );
     }
     out[i] = da === 1 ? db : da;
   }
@@ -46,7 +48,9 @@ export function broadcastShapes(op: string, a: readonly number[], b: readonly nu
 /** Normalises a possibly negative dim against `rank`; throws naming `op` if out of range. */
 export function normalizeDim(op: string, dim: number, rank: number): number {
   if (!Number.isInteger(dim) || dim < -Math.max(rank, 1) || dim >= Math.max(rank, 1)) {
-    throw new Error(`${op}: dim ${dim} is out of range for a tensor of rank ${rank} (expected ${-Math.max(rank, 1)}..${Math.max(rank, 1) - 1})`);
+    throw new Error(
+      `${op}: dim ${dim} is out of range for a tensor of rank ${rank} (expected ${-Math.max(rank, 1)}..${Math.max(rank, 1) - 1})`,
+    );
   }
   return dim < 0 ? dim + Math.max(rank, 1) : dim;
 }
@@ -66,7 +70,8 @@ export function normalizeDims(op: string, dims: number | readonly number[] | und
 
 /** Validates a user-given shape (non-negative integers) and resolves a single -1 against `total` when given. */
 export function checkShape(op: string, shape: readonly number[], total?: number): number[] {
-  if (!Array.isArray(shape)) throw new Error(`${op}: shape must be an array of sizes, got ${shape === null ? 'null' : typeof shape}`);
+  if (!Array.isArray(shape))
+    throw new Error(`${op}: shape must be an array of sizes, got ${shape === null ? 'null' : typeof shape}`);
   let infer = -1;
   let known = 1;
   const out = shape.slice();
@@ -80,7 +85,9 @@ export function checkShape(op: string, shape: readonly number[], total?: number)
     } else known *= d;
   }
   if (known > MAX_TENSOR_ELEMENTS) {
-    throw new Error(`${op}: shape ${formatShape(shape)} has ${known} elements, more than the ${MAX_TENSOR_ELEMENTS} a tensor can hold`);
+    throw new Error(
+      `${op}: shape ${formatShape(shape)} has ${known} elements, more than the ${MAX_TENSOR_ELEMENTS} a tensor can hold`,
+    );
   }
   if (infer >= 0) {
     if (known === 0 || total! % known !== 0) {

@@ -6,7 +6,16 @@
  * for every freed tensor. Every array allocated here gets an allocation stamp, so the autograd engine can tell
  * storage created during a backward pass (`allocationMark` / `allocatedSince`) from storage that existed before.
  */
-import { ARRAY_OF, DTYPES, MAX_TENSOR_ELEMENTS, arrayClassOf, isFloating, shapeText, type DType, type TypedArray } from './dtype.js';
+import {
+  ARRAY_OF,
+  DTYPES,
+  MAX_TENSOR_ELEMENTS,
+  arrayClassOf,
+  isFloating,
+  shapeText,
+  type DType,
+  type TypedArray,
+} from './dtype.js';
 
 let allocations = 0;
 const birth = new WeakMap<TypedArray, number>();
@@ -14,18 +23,25 @@ const birth = new WeakMap<TypedArray, number>();
 function humanBytes(b: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB', 'EB'];
   let i = 0;
-  while (b >= 1024 && i < units.length - 1) { b /= 1024; i++; }
+  while (b >= 1024 && i < units.length - 1) {
+    b /= 1024;
+    i++;
+  }
   return `${b.toFixed(b < 10 && i > 0 ? 1 : 0)} ${units[i]}`;
 }
 
 /** Throws a clear error when `n` elements of `dtype` cannot be allocated (not an integer, negative, or too many). */
 function checkCount(dtype: DType, n: number, shape?: readonly number[]): void {
   const cls = arrayClassOf(dtype);
-  if (cls === undefined) throw new Error(`allocate: unknown dtype ${JSON.stringify(dtype)} (expected one of ${DTYPES.join(', ')})`);
+  if (cls === undefined)
+    throw new Error(`allocate: unknown dtype ${JSON.stringify(dtype)} (expected one of ${DTYPES.join(', ')})`);
   if (Number.isInteger(n) && n >= 0 && n <= MAX_TENSOR_ELEMENTS) return;
   const what = shape ? `a ${dtype} tensor of shape ${shapeText(shape)}` : `${n} ${dtype} elements`;
-  if (!Number.isInteger(n) || n < 0) throw new Error(`cannot allocate ${what}: the element count ${n} is not a non-negative integer`);
-  throw new Error(`cannot allocate ${what}: ${n} elements (${humanBytes(n * cls.BYTES_PER_ELEMENT)}) exceed the ${MAX_TENSOR_ELEMENTS} a tensor can hold`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`cannot allocate ${what}: the element count ${n} is not a non-negative integer`);
+  throw new Error(
+    `cannot allocate ${what}: ${n} elements (${humanBytes(n * cls.BYTES_PER_ELEMENT)}) exceed the ${MAX_TENSOR_ELEMENTS} a tensor can hold`,
+  );
 }
 
 /** Calls `make`, turning an out-of-memory RangeError into an error that names the request. */
@@ -64,7 +80,10 @@ export class StoragePool {
    * @param maxBytes most memory waiting for reuse
    * @param perSize most buffers kept per length (a step rarely has more dead tensors of one shape at a time)
    */
-  constructor(readonly maxBytes = 32 << 20, readonly perSize = 4) {}
+  constructor(
+    readonly maxBytes = 32 << 20,
+    readonly perSize = 4,
+  ) {}
 
   /** Bytes currently waiting for reuse. */
   get bytes(): number {
@@ -107,7 +126,8 @@ const UNFILLED_MIN_BYTES = 16384;
  * TATAMI_POISON=1 fills unfilled storage with NaN (0x7fc00000 per float, -1 bytes elsewhere), so a kernel that
  * reads an output it was meant to overwrite shows up in the tests instead of reading yesterday's numbers.
  */
-const poison = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TATAMI_POISON === '1';
+const poison =
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TATAMI_POISON === '1';
 
 /** Unfilled storage not yet handed back: only these may be recycled, and each only once. */
 const recyclable = new WeakSet<TypedArray>();
@@ -126,7 +146,11 @@ export function allocateUnfilled(dtype: DType, n: number, shape?: readonly numbe
   if (!nodeBuffer || bytes < UNFILLED_MIN_BYTES) return allocate(dtype, n, shape);
   const spare = pool.take(bytes);
   if (spare) reuses++;
-  const a = new ARRAY_OF[dtype](spare ?? tryAllocate(dtype, n, shape, () => nodeBuffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer), 0, n);
+  const a = new ARRAY_OF[dtype](
+    spare ?? tryAllocate(dtype, n, shape, () => nodeBuffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer),
+    0,
+    n,
+  );
   if (poison) {
     if (isFloating(dtype)) a.fill(NaN);
     else a.fill(-1);

@@ -214,7 +214,9 @@ export class Tensor {
   /** The value of a one-element tensor. */
   item(): number {
     if (this.numel() !== 1) {
-      throw new Error(`item: only one-element tensors can be converted to a number, got shape ${formatShape(this.shape)}`);
+      throw new Error(
+        `item: only one-element tensors can be converted to a number, got shape ${formatShape(this.shape)}`,
+      );
     }
     return this.storage[this.offset];
   }
@@ -248,7 +250,8 @@ export class Tensor {
 
   /** Keeps `.grad` for this non-leaf tensor after backward (leaves always keep theirs). */
   retainGrad(): this {
-    if (!this.requiresGradFlag) throw new Error("retainGrad: can't retain the gradient of a tensor that does not require grad");
+    if (!this.requiresGradFlag)
+      throw new Error("retainGrad: can't retain the gradient of a tensor that does not require grad");
     this.retainsGrad = true;
     return this;
   }
@@ -262,7 +265,8 @@ export class Tensor {
    * Returns a function that removes the hook.
    */
   registerHook(hook: GradHook): () => void {
-    if (!this.requiresGradFlag) throw new Error("registerHook: can't register a hook on a tensor that does not require grad");
+    if (!this.requiresGradFlag)
+      throw new Error("registerHook: can't register a hook on a tensor that does not require grad");
     (this.hooks ??= []).push(hook);
     return () => {
       const i = this.hooks?.indexOf(hook) ?? -1;

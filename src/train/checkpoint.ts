@@ -33,7 +33,13 @@ const META_KEY = 'tatami.checkpoint';
 /** Saves a checkpoint of everything needed to resume training exactly. */
 export async function saveCheckpoint(
   path: string,
-  parts: { epoch: number; model: StatefulModel; optimizer?: Stateful; scheduler?: Stateful; extra?: Record<string, unknown> },
+  parts: {
+    epoch: number;
+    model: StatefulModel;
+    optimizer?: Stateful;
+    scheduler?: Stateful;
+    extra?: Record<string, unknown>;
+  },
 ): Promise<void> {
   const tensors: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(parts.model.stateDict())) tensors[`model.${k}`] = t;
@@ -58,8 +64,11 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 export async function readCheckpoint(path: string): Promise<CheckpointContent> {
   const { tensors, metadata } = await readSafetensors(path);
   const raw = metadata[META_KEY];
-  const bad = (why: string): never => { throw new Error(`checkpoint: ${path}: ${why}`); };
-  if (!raw) throw new Error(`checkpoint: ${path} is a safetensors file but not a Tatami checkpoint (no ${META_KEY} metadata)`);
+  const bad = (why: string): never => {
+    throw new Error(`checkpoint: ${path}: ${why}`);
+  };
+  if (!raw)
+    throw new Error(`checkpoint: ${path} is a safetensors file but not a Tatami checkpoint (no ${META_KEY} metadata)`);
   let meta: unknown;
   try {
     meta = JSON.parse(raw);
@@ -69,8 +78,10 @@ export async function readCheckpoint(path: string): Promise<CheckpointContent> {
   if (!isObject(meta)) return bad(`the ${META_KEY} metadata must be a JSON object`);
   if (meta.format !== 1) bad(`unknown checkpoint format ${JSON.stringify(meta.format)} (expected 1)`);
   const epoch = meta.epoch;
-  if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 0) bad(`epoch must be a non-negative integer, got ${JSON.stringify(epoch)}`);
-  if (!Array.isArray(meta.rngState)) bad(`rngState must be an array of 6 numbers, got ${JSON.stringify(meta.rngState)}`);
+  if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 0)
+    bad(`epoch must be a non-negative integer, got ${JSON.stringify(epoch)}`);
+  if (!Array.isArray(meta.rngState))
+    bad(`rngState must be an array of 6 numbers, got ${JSON.stringify(meta.rngState)}`);
   const rngState = (meta.rngState as unknown[]).map((v) => (v === null ? Number.NaN : v)) as number[];
   try {
     Generator.checkState(rngState);
@@ -78,13 +89,16 @@ export async function readCheckpoint(path: string): Promise<CheckpointContent> {
     bad(`invalid rngState: ${(e as Error).message}`);
   }
   for (const key of ['optimizer', 'scheduler'] as const) {
-    if (meta[key] !== null && meta[key] !== undefined && !isObject(meta[key])) bad(`${key} state must be an object or null, got ${JSON.stringify(meta[key])}`);
+    if (meta[key] !== null && meta[key] !== undefined && !isObject(meta[key]))
+      bad(`${key} state must be an object or null, got ${JSON.stringify(meta[key])}`);
   }
-  if (meta.extra !== undefined && meta.extra !== null && !isObject(meta.extra)) bad(`extra must be an object, got ${JSON.stringify(meta.extra)}`);
+  if (meta.extra !== undefined && meta.extra !== null && !isObject(meta.extra))
+    bad(`extra must be an object, got ${JSON.stringify(meta.extra)}`);
   const model: Record<string, Tensor> = {};
   // defineProperty: a tensor named "model.__proto__" is an ordinary key, not the object's prototype.
   for (const [k, t] of Object.entries(tensors)) {
-    if (k.startsWith('model.')) Object.defineProperty(model, k.slice(6), { value: t, enumerable: true, writable: true, configurable: true });
+    if (k.startsWith('model.'))
+      Object.defineProperty(model, k.slice(6), { value: t, enumerable: true, writable: true, configurable: true });
   }
   try {
     return {
@@ -115,8 +129,10 @@ export async function loadCheckpoint(
     }
   };
   named('model', () => parts.model.loadStateDict(ck.model, true));
-  if (parts.optimizer && ck.optimizer !== undefined) named('optimizer', () => parts.optimizer!.loadStateDict(ck.optimizer as never));
-  if (parts.scheduler && ck.scheduler !== undefined) named('scheduler', () => parts.scheduler!.loadStateDict(ck.scheduler as never));
+  if (parts.optimizer && ck.optimizer !== undefined)
+    named('optimizer', () => parts.optimizer!.loadStateDict(ck.optimizer as never));
+  if (parts.scheduler && ck.scheduler !== undefined)
+    named('scheduler', () => parts.scheduler!.loadStateDict(ck.scheduler as never));
   defaultGenerator.setState(ck.rngState);
   return ck;
 }

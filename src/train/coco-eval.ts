@@ -55,8 +55,18 @@ export interface CocoEvalOptions {
 
 /** The twelve numbers pycocotools prints, by name and as `stats` in its order. */
 export interface CocoStats {
-  ap: number; ap50: number; ap75: number; apSmall: number; apMedium: number; apLarge: number;
-  ar1: number; ar10: number; ar100: number; arSmall: number; arMedium: number; arLarge: number;
+  ap: number;
+  ap50: number;
+  ap75: number;
+  apSmall: number;
+  apMedium: number;
+  apLarge: number;
+  ar1: number;
+  ar10: number;
+  ar100: number;
+  arSmall: number;
+  arMedium: number;
+  arLarge: number;
   stats: number[];
 }
 
@@ -71,9 +81,26 @@ function byScore(scores: readonly number[]): number[] {
   return scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
 }
 
-interface Gt { id: number; area: number; crowd: boolean; bbox: readonly number[]; rle?: Rle }
-interface Dt { id: number; score: number; area: number; bbox: readonly number[]; rle?: Rle }
-interface EvalImg { dtScores: number[]; dtMatched: Uint8Array[]; dtIgnore: Uint8Array[]; gtIgnore: Uint8Array }
+interface Gt {
+  id: number;
+  area: number;
+  crowd: boolean;
+  bbox: readonly number[];
+  rle?: Rle;
+}
+interface Dt {
+  id: number;
+  score: number;
+  area: number;
+  bbox: readonly number[];
+  rle?: Rle;
+}
+interface EvalImg {
+  dtScores: number[];
+  dtMatched: Uint8Array[];
+  dtIgnore: Uint8Array[];
+  gtIgnore: Uint8Array;
+}
 
 /**
  * The COCO evaluator: `evaluate()` matches per image, `accumulate()` builds precision [T, R, K, A, M] and recall
@@ -96,22 +123,41 @@ export class CocoEvaluator {
   private readonly dts = new Map<string, Dt[]>();
   private evalImgs: (EvalImg | null)[] = [];
 
-  constructor(groundTruth: readonly CocoGroundTruth[], detections: readonly CocoDetection[], opts: CocoEvalOptions = {}) {
+  constructor(
+    groundTruth: readonly CocoGroundTruth[],
+    detections: readonly CocoDetection[],
+    opts: CocoEvalOptions = {},
+  ) {
     this.iouType = opts.iouType ?? 'bbox';
-    if (this.iouType !== 'bbox' && this.iouType !== 'segm') throw new Error(`CocoEvaluator: iouType must be 'bbox' or 'segm', got ${JSON.stringify(this.iouType)}`);
+    if (this.iouType !== 'bbox' && this.iouType !== 'segm')
+      throw new Error(`CocoEvaluator: iouType must be 'bbox' or 'segm', got ${JSON.stringify(this.iouType)}`);
     this.iouThresholds = (opts.iouThresholds ?? linspace(0.5, 0.95, 10)).slice();
     this.recallThresholds = (opts.recallThresholds ?? linspace(0, 1, 101)).slice();
     this.maxDets = (opts.maxDets ?? [1, 10, 100]).slice();
-    this.areaRanges = (opts.areaRanges ?? [[0, 1e10], [0, 32 ** 2], [32 ** 2, 96 ** 2], [96 ** 2, 1e10]]).map((r) => [r[0], r[1]]);
+    this.areaRanges = (
+      opts.areaRanges ?? [
+        [0, 1e10],
+        [0, 32 ** 2],
+        [32 ** 2, 96 ** 2],
+        [96 ** 2, 1e10],
+      ]
+    ).map((r) => [r[0], r[1]]);
     this.useCats = opts.useCats ?? true;
     const ids = (xs: Iterable<number>) => [...new Set(xs)].sort((a, b) => a - b);
-    this.imageIds = opts.imageIds ? ids(opts.imageIds) : ids([...groundTruth.map((g) => g.imageId), ...detections.map((d) => d.imageId)]);
-    this.categoryIds = opts.categoryIds ? ids(opts.categoryIds) : ids([...groundTruth.map((g) => g.categoryId), ...detections.map((d) => d.categoryId)]);
+    this.imageIds = opts.imageIds
+      ? ids(opts.imageIds)
+      : ids([...groundTruth.map((g) => g.imageId), ...detections.map((d) => d.imageId)]);
+    this.categoryIds = opts.categoryIds
+      ? ids(opts.categoryIds)
+      : ids([...groundTruth.map((g) => g.categoryId), ...detections.map((d) => d.categoryId)]);
     const segm = this.iouType === 'segm';
     const rleOf = (what: string, i: number, imageId: number, seg: CocoSegmentation | Rle | undefined): Rle => {
       if (!seg) throw new Error(`CocoEvaluator: iouType 'segm' needs a segmentation on ${what} ${i}`);
       const size = opts.imageSizes?.get(imageId);
-      if (Array.isArray(seg) && !size) throw new Error(`CocoEvaluator: ${what} ${i} has polygons; pass imageSizes with image ${imageId}'s [height, width]`);
+      if (Array.isArray(seg) && !size)
+        throw new Error(
+          `CocoEvaluator: ${what} ${i} has polygons; pass imageSizes with image ${imageId}'s [height, width]`,
+        );
       return toRle(seg, size?.[0] ?? 0, size?.[1] ?? 0);
     };
     const key = (img: number, cat: number) => `${img}:${cat}`;
@@ -144,8 +190,17 @@ export class CocoEvaluator {
   /** IoU [D, G] of an image/category's detections (by score, top maxDets) against its ground truth. */
   private ious(gt: Gt[], dt: Dt[]): Float64Array {
     const crowd = gt.map((g) => g.crowd);
-    if (this.iouType === 'segm') return rleIou(dt.map((d) => d.rle!), gt.map((g) => g.rle!), crowd);
-    return bboxIou(dt.map((d) => d.bbox), gt.map((g) => g.bbox), crowd);
+    if (this.iouType === 'segm')
+      return rleIou(
+        dt.map((d) => d.rle!),
+        gt.map((g) => g.rle!),
+        crowd,
+      );
+    return bboxIou(
+      dt.map((d) => d.bbox),
+      gt.map((g) => g.bbox),
+      crowd,
+    );
   }
 
   /** pycocotools' evaluateImg for one image, category and area range (with maxDet = the largest maxDets). */
@@ -157,7 +212,9 @@ export class CocoEvaluator {
     const gOrder = gtAll.map((_, i) => i).sort((a, b) => ignore[a] - ignore[b] || a - b);
     const gt = gOrder.map((i) => gtAll[i]);
     const gtIg = Uint8Array.from(gOrder.map((i) => ignore[i]));
-    const dt = byScore(dtAll.map((d) => d.score)).slice(0, maxDet).map((i) => dtAll[i]);
+    const dt = byScore(dtAll.map((d) => d.score))
+      .slice(0, maxDet)
+      .map((i) => dtAll[i]);
     const G = gt.length;
     const D = dt.length;
     const ious = G > 0 && D > 0 ? this.ious(gt, dt) : new Float64Array(0);
@@ -215,8 +272,12 @@ export class CocoEvaluator {
   /** Precision/recall tables from the per-image results (pycocotools' accumulate). */
   accumulate(): this {
     if (this.evalImgs.length === 0) this.evaluate();
-    const T = this.iouThresholds.length, R = this.recallThresholds.length, K = this.cats().length;
-    const A = this.areaRanges.length, M = this.maxDets.length, I = this.imageIds.length;
+    const T = this.iouThresholds.length,
+      R = this.recallThresholds.length,
+      K = this.cats().length;
+    const A = this.areaRanges.length,
+      M = this.maxDets.length,
+      I = this.imageIds.length;
     this.precision = new Float64Array(T * R * K * A * M).fill(-1);
     this.recall = new Float64Array(T * K * A * M).fill(-1);
     for (let k = 0; k < K; k++) {
@@ -261,7 +322,8 @@ export class CocoEvaluator {
               while (pi < nd && rc[pi] < this.recallThresholds[r]) pi++;
               const q = pi < nd ? pr[pi] : 0;
               this.precision[(((t * R + r) * K + k) * A + a) * M + m] = q;
-              if (pi >= nd) for (let rr = r + 1; rr < R; rr++) this.precision[(((t * R + rr) * K + k) * A + a) * M + m] = 0;
+              if (pi >= nd)
+                for (let rr = r + 1; rr < R; rr++) this.precision[(((t * R + rr) * K + k) * A + a) * M + m] = 0;
               if (pi >= nd) break;
             }
           }
@@ -273,8 +335,11 @@ export class CocoEvaluator {
 
   /** Mean precision (ap) or recall over the cells with ground truth; −1 when there are none. */
   private mean(ap: boolean, iouIndex: number | null, area: number, maxDet: number): number {
-    const T = this.iouThresholds.length, R = this.recallThresholds.length, K = this.cats().length;
-    const A = this.areaRanges.length, M = this.maxDets.length;
+    const T = this.iouThresholds.length,
+      R = this.recallThresholds.length,
+      K = this.cats().length;
+    const A = this.areaRanges.length,
+      M = this.maxDets.length;
     const m = this.maxDets.indexOf(maxDet);
     if (m < 0) return -1;
     let sum = 0;
@@ -285,11 +350,17 @@ export class CocoEvaluator {
         if (ap) {
           for (let r = 0; r < R; r++) {
             const v = this.precision[(((t * R + r) * K + k) * A + area) * M + m];
-            if (v > -1) { sum += v; n++; }
+            if (v > -1) {
+              sum += v;
+              n++;
+            }
           }
         } else {
           const v = this.recall[((t * K + k) * A + area) * M + m];
-          if (v > -1) { sum += v; n++; }
+          if (v > -1) {
+            sum += v;
+            n++;
+          }
         }
       }
     }
@@ -308,10 +379,18 @@ export class CocoEvaluator {
     // As pycocotools: the first AP reads maxDets = 100 literally (−1 if 100 is not among maxDets), the rest the
     // third maxDets entry.
     const stats = [
-      at(true, null, 0, 100), at(true, iou(0.5), 0, md(2)), at(true, iou(0.75), 0, md(2)),
-      at(true, null, 1, md(2)), at(true, null, 2, md(2)), at(true, null, 3, md(2)),
-      at(false, null, 0, md(0)), at(false, null, 0, md(1)), at(false, null, 0, md(2)),
-      at(false, null, 1, md(2)), at(false, null, 2, md(2)), at(false, null, 3, md(2)),
+      at(true, null, 0, 100),
+      at(true, iou(0.5), 0, md(2)),
+      at(true, iou(0.75), 0, md(2)),
+      at(true, null, 1, md(2)),
+      at(true, null, 2, md(2)),
+      at(true, null, 3, md(2)),
+      at(false, null, 0, md(0)),
+      at(false, null, 0, md(1)),
+      at(false, null, 0, md(2)),
+      at(false, null, 1, md(2)),
+      at(false, null, 2, md(2)),
+      at(false, null, 3, md(2)),
     ];
     const [ap, ap50, ap75, apSmall, apMedium, apLarge, ar1, ar10, ar100, arSmall, arMedium, arLarge] = stats;
     return { ap, ap50, ap75, apSmall, apMedium, apLarge, ar1, ar10, ar100, arSmall, arMedium, arLarge, stats };
@@ -319,21 +398,34 @@ export class CocoEvaluator {
 }
 
 /** Evaluates and returns the twelve COCO numbers (−1 where a number is undefined, as pycocotools). */
-export function cocoEvaluate(groundTruth: readonly CocoGroundTruth[], detections: readonly CocoDetection[], opts: CocoEvalOptions = {}): CocoStats {
+export function cocoEvaluate(
+  groundTruth: readonly CocoGroundTruth[],
+  detections: readonly CocoDetection[],
+  opts: CocoEvalOptions = {},
+): CocoStats {
   return new CocoEvaluator(groundTruth, detections, opts).evaluate().accumulate().summarize();
 }
 
 /** The table pycocotools prints after summarize(). */
 export function formatCocoStats(s: CocoStats, maxDets: readonly number[] = [1, 10, 100]): string {
   const rows: [string, string, string, string, number][] = [
-    ['Average Precision', '(AP)', '0.50:0.95', 'all', maxDets[2]], ['Average Precision', '(AP)', '0.50', 'all', maxDets[2]],
-    ['Average Precision', '(AP)', '0.75', 'all', maxDets[2]], ['Average Precision', '(AP)', '0.50:0.95', 'small', maxDets[2]],
-    ['Average Precision', '(AP)', '0.50:0.95', 'medium', maxDets[2]], ['Average Precision', '(AP)', '0.50:0.95', 'large', maxDets[2]],
-    ['Average Recall', '(AR)', '0.50:0.95', 'all', maxDets[0]], ['Average Recall', '(AR)', '0.50:0.95', 'all', maxDets[1]],
-    ['Average Recall', '(AR)', '0.50:0.95', 'all', maxDets[2]], ['Average Recall', '(AR)', '0.50:0.95', 'small', maxDets[2]],
-    ['Average Recall', '(AR)', '0.50:0.95', 'medium', maxDets[2]], ['Average Recall', '(AR)', '0.50:0.95', 'large', maxDets[2]],
+    ['Average Precision', '(AP)', '0.50:0.95', 'all', maxDets[2]],
+    ['Average Precision', '(AP)', '0.50', 'all', maxDets[2]],
+    ['Average Precision', '(AP)', '0.75', 'all', maxDets[2]],
+    ['Average Precision', '(AP)', '0.50:0.95', 'small', maxDets[2]],
+    ['Average Precision', '(AP)', '0.50:0.95', 'medium', maxDets[2]],
+    ['Average Precision', '(AP)', '0.50:0.95', 'large', maxDets[2]],
+    ['Average Recall', '(AR)', '0.50:0.95', 'all', maxDets[0]],
+    ['Average Recall', '(AR)', '0.50:0.95', 'all', maxDets[1]],
+    ['Average Recall', '(AR)', '0.50:0.95', 'all', maxDets[2]],
+    ['Average Recall', '(AR)', '0.50:0.95', 'small', maxDets[2]],
+    ['Average Recall', '(AR)', '0.50:0.95', 'medium', maxDets[2]],
+    ['Average Recall', '(AR)', '0.50:0.95', 'large', maxDets[2]],
   ];
-  return rows.map(([title, type, iou, area, md], i) =>
-    ` ${title.padEnd(18)} ${type} @[ IoU=${iou.padEnd(9)} | area=${area.padStart(6)} | maxDets=${String(md).padStart(3)} ] = ${s.stats[i].toFixed(3)}`,
-  ).join('\n');
+  return rows
+    .map(
+      ([title, type, iou, area, md], i) =>
+        ` ${title.padEnd(18)} ${type} @[ IoU=${iou.padEnd(9)} | area=${area.padStart(6)} | maxDets=${String(md).padStart(3)} ] = ${s.stats[i].toFixed(3)}`,
+    )
+    .join('\n');
 }

@@ -3,7 +3,19 @@
  * (2007 11-point and 2010+ all-point). Mask helpers (RLE, polygons) are in `tt.data`.
  */
 export {
-  CocoEvaluator, cocoEvaluate, formatCocoStats,
-  type CocoGroundTruth, type CocoDetection, type CocoEvalOptions, type CocoStats,
+  CocoEvaluator,
+  cocoEvaluate,
+  formatCocoStats,
+  type CocoGroundTruth,
+  type CocoDetection,
+  type CocoEvalOptions,
+  type CocoStats,
 } from './coco-eval.js';
-export { vocAp, vocEvaluate, type VocGroundTruth, type VocDetection, type VocEvalOptions, type VocResult } from './voc-eval.js';
+export {
+  vocAp,
+  vocEvaluate,
+  type VocGroundTruth,
+  type VocDetection,
+  type VocEvalOptions,
+  type VocResult,
+} from './voc-eval.js';

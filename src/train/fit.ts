@@ -180,21 +180,28 @@ function defaultLoss(ignoreIndex: number): LossFunction {
  */
 function correctCount(out: Tensor, y: Tensor, ignoreIndex: number): [number, number] {
   if (out.shape.length === 2 && y.shape.length === 1) return [topKCorrect(out, y, 1), y.shape[0]];
-  if (out.shape.length < 3 || y.shape.length !== out.shape.length - 1 || y.dtype === 'float32' || y.dtype === 'float64') return [0, 0];
+  if (out.shape.length < 3 || y.shape.length !== out.shape.length - 1 || y.dtype === 'float32' || y.dtype === 'float64')
+    return [0, 0];
   const [n, c] = out.shape;
   const hw = out.shape.slice(2).reduce((a, b) => a * b, 1);
   if (y.shape[0] !== n || y.numel() !== n * hw) return [0, 0];
-  const d = out.contiguous().dataView(), t = y.contiguous().dataView();
-  let correct = 0, counted = 0;
+  const d = out.contiguous().dataView(),
+    t = y.contiguous().dataView();
+  let correct = 0,
+    counted = 0;
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < hw; i++) {
       const target = t[b * hw + i];
       if (target === ignoreIndex) continue;
       counted++;
-      let best = 0, bv = d[b * c * hw + i];
+      let best = 0,
+        bv = d[b * c * hw + i];
       for (let j = 1; j < c; j++) {
         const v = d[(b * c + j) * hw + i];
-        if (v > bv) { bv = v; best = j; }
+        if (v > bv) {
+          bv = v;
+          best = j;
+        }
       }
       if (best === target) correct++;
     }
@@ -231,7 +238,11 @@ function higherIsBetter(metric: string): boolean {
  * Evaluates a model in eval mode without gradients: mean loss, accuracy (per image for classifiers, per pixel for
  * segmentation), top-5 and (with numClasses) a confusion matrix for classifiers, and the given `metrics`.
  */
-export async function evaluate(model: TrainableModel, loader: BatchSource, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
+export async function evaluate(
+  model: TrainableModel,
+  loader: BatchSource,
+  opts: EvaluateOptions = {},
+): Promise<EvaluateResult> {
   const unfuse = opts.fuse !== false && model instanceof Module ? fuseTemporarily(model as AnyModule) : null;
   try {
     return await evaluateBatches(model, loader, opts);
@@ -240,7 +251,11 @@ export async function evaluate(model: TrainableModel, loader: BatchSource, opts:
   }
 }
 
-async function evaluateBatches(model: TrainableModel, loader: BatchSource, opts: EvaluateOptions): Promise<EvaluateResult> {
+async function evaluateBatches(
+  model: TrainableModel,
+  loader: BatchSource,
+  opts: EvaluateOptions,
+): Promise<EvaluateResult> {
   const ignoreIndex = opts.ignoreIndex ?? -100;
   const lossFn = opts.loss ?? defaultLoss(ignoreIndex);
   const metrics = opts.metrics ?? [];
@@ -271,7 +286,11 @@ async function evaluateBatches(model: TrainableModel, loader: BatchSource, opts:
     });
   }
   return {
-    loss: lossSum / Math.max(1, total), accuracy: correct / Math.max(1, counted), top5: correct5 / Math.max(1, total), count: total, confusion,
+    loss: lossSum / Math.max(1, total),
+    accuracy: correct / Math.max(1, counted),
+    top5: correct5 / Math.max(1, total),
+    count: total,
+    confusion,
     metrics: computeMetrics(metrics),
   };
 }
@@ -298,7 +317,12 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
   const stream: ProgressStream | undefined = typeof opts.progress === 'object' ? opts.progress : undefined;
   const showProgress = opts.progress !== false;
   // In a page there is no process: the epoch line goes to the console.
-  const log = opts.log ?? ((line: string) => (stream ?? (typeof process !== 'undefined' ? process.stderr : { write: (l: string) => console.log(l.trimEnd()) })).write(line + '\n'));
+  const log =
+    opts.log ??
+    ((line: string) =>
+      (
+        stream ?? (typeof process !== 'undefined' ? process.stderr : { write: (l: string) => console.log(l.trimEnd()) })
+      ).write(line + '\n'));
   let history: EpochRecord[] = [];
   let startEpoch = 0;
   let best = better ? -Infinity : Infinity;
@@ -311,19 +335,29 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
   if (opts.resume) {
     const path = typeof opts.resume === 'string' ? opts.resume : lastPath;
     if (!path) throw new Error('fit: resume: true needs outDir (or pass the checkpoint path)');
-    const exists = await access(path).then(() => true, () => false);
+    const exists = await access(path).then(
+      () => true,
+      () => false,
+    );
     if (exists) {
       const ck = await loadCheckpoint(path, { model, optimizer: opts.optimizer, scheduler: opts.scheduler });
-      const bad = (why: string): never => { throw new Error(`fit: resume: ${path}: ${why}`); };
+      const bad = (why: string): never => {
+        throw new Error(`fit: resume: ${path}: ${why}`);
+      };
       const h = ck.extra.history ?? [];
-      if (!Array.isArray(h) || !h.every((r) => r !== null && typeof r === 'object' && Number.isSafeInteger((r as EpochRecord).epoch))) {
+      if (
+        !Array.isArray(h) ||
+        !h.every((r) => r !== null && typeof r === 'object' && Number.isSafeInteger((r as EpochRecord).epoch))
+      ) {
         bad(`extra.history must be an array of epoch records, got ${JSON.stringify(h).slice(0, 80)}`);
       }
-      if ((h as EpochRecord[]).length > ck.epoch) bad(`extra.history has ${(h as EpochRecord[]).length} records for ${ck.epoch} epochs`);
+      if ((h as EpochRecord[]).length > ck.epoch)
+        bad(`extra.history has ${(h as EpochRecord[]).length} records for ${ck.epoch} epochs`);
       const b = ck.extra.best ?? best;
       if (typeof b !== 'number' || Number.isNaN(b)) bad(`extra.best must be a number, got ${JSON.stringify(b)}`);
       const sb = ck.extra.sinceBest ?? 0;
-      if (!Number.isSafeInteger(sb) || (sb as number) < 0) bad(`extra.sinceBest must be a non-negative integer, got ${JSON.stringify(sb)}`);
+      if (!Number.isSafeInteger(sb) || (sb as number) < 0)
+        bad(`extra.sinceBest must be a non-negative integer, got ${JSON.stringify(sb)}`);
       startEpoch = ck.epoch;
       history = h as EpochRecord[];
       best = b as number;
@@ -382,7 +416,10 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
           last.loss.backward();
           return last.loss;
         });
-        if (!last) throw new Error('fit: the optimizer never called the closure (closure: true needs an optimizer whose step(closure) calls it)');
+        if (!last)
+          throw new Error(
+            'fit: the optimizer never called the closure (closure: true needs an optimizer whose step(closure) calls it)',
+          );
         res = last;
       } else {
         res = run();
@@ -392,7 +429,10 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
       if (opts.scheduler && opts.schedulerPerBatch) opts.scheduler.step();
       const n = x.shape[0];
       const l = res.loss.item();
-      if (!Number.isFinite(l)) throw new Error(`fit: loss became ${l} at epoch ${epoch + 1}, step ${step + 1}; lower the learning rate or check the data`);
+      if (!Number.isFinite(l))
+        throw new Error(
+          `fit: loss became ${l} at epoch ${epoch + 1}, step ${step + 1}; lower the learning rate or check the data`,
+        );
       lossSum += l * n;
       seen += n;
       const values: Record<string, number> = { loss: lossSum / seen };
@@ -402,7 +442,9 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
         counted += k;
         values.acc = correct / Math.max(1, counted);
         if (metrics.length) {
-          noGrad(() => { for (const m of metrics) m.update(res.output, y); });
+          noGrad(() => {
+            for (const m of metrics) m.update(res.output, y);
+          });
           Object.assign(values, computeMetrics(metrics));
         }
       }
@@ -431,10 +473,16 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
       valMetrics = v.metrics;
       for (const [k, val] of Object.entries(valMetrics)) record[metricKey('val', k)] = val;
     }
-    const extraSummary = (prefix: string, m: Record<string, number>) => Object.entries(m).map(([k, v]) => ` · ${prefix}${k} ${formatValue(v)}`).join('');
-    const summary = `epoch ${record.epoch}/${opts.epochs} · loss ${formatValue(record.trainLoss)} · acc ${formatValue(record.trainAccuracy)}` +
+    const extraSummary = (prefix: string, m: Record<string, number>) =>
+      Object.entries(m)
+        .map(([k, v]) => ` · ${prefix}${k} ${formatValue(v)}`)
+        .join('');
+    const summary =
+      `epoch ${record.epoch}/${opts.epochs} · loss ${formatValue(record.trainLoss)} · acc ${formatValue(record.trainAccuracy)}` +
       extraSummary('', trainMetrics) +
-      (record.valLoss !== undefined ? ` · val_loss ${formatValue(record.valLoss)} · val_acc ${formatValue(record.valAccuracy!)}` : '') +
+      (record.valLoss !== undefined
+        ? ` · val_loss ${formatValue(record.valLoss)} · val_acc ${formatValue(record.valAccuracy!)}`
+        : '') +
       extraSummary('val_', valMetrics) +
       ` · lr ${formatValue(record.lr)} · ${record.imagesPerSecond.toFixed(0)} img/s · ${seconds.toFixed(1)}s`;
     if (showProgress) bar.finish(summary);
@@ -455,8 +503,22 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
     // Callbacks run before the record is written so that they can add metrics to it (e.g. test accuracy).
     for (const cb of opts.callbacks ?? []) await cb.onEpochEnd?.(record, history);
     const extra = { history, best, sinceBest };
-    if (improved && bestPath) await saveCheckpoint(bestPath, { epoch: epoch + 1, model, optimizer: opts.optimizer, scheduler: opts.scheduler, extra });
-    if (lastPath) await saveCheckpoint(lastPath, { epoch: epoch + 1, model, optimizer: opts.optimizer, scheduler: opts.scheduler, extra });
+    if (improved && bestPath)
+      await saveCheckpoint(bestPath, {
+        epoch: epoch + 1,
+        model,
+        optimizer: opts.optimizer,
+        scheduler: opts.scheduler,
+        extra,
+      });
+    if (lastPath)
+      await saveCheckpoint(lastPath, {
+        epoch: epoch + 1,
+        model,
+        optimizer: opts.optimizer,
+        scheduler: opts.scheduler,
+        extra,
+      });
     // After the checkpoint that describes it (a resume rewrites the file from the checkpoint's history).
     if (historyPath) await appendFile(historyPath, JSON.stringify(record) + '\n');
     if (opts.earlyStopping && sinceBest >= opts.earlyStopping.patience) {

@@ -17,9 +17,11 @@ import { defaultGenerator, type Generator } from '../tensor/random.js';
 
 /** Row-major float64 copy of a [N, D] tensor. */
 function rows(op: string, x: Tensor): { data: Float64Array; n: number; d: number } {
-  if (x.shape.length !== 2 || x.shape[0] < 1 || x.shape[1] < 1) throw new Error(`${op}: expected features [N, D] with N, D ≥ 1, got ${formatShape(x.shape)}`);
+  if (x.shape.length !== 2 || x.shape[0] < 1 || x.shape[1] < 1)
+    throw new Error(`${op}: expected features [N, D] with N, D ≥ 1, got ${formatShape(x.shape)}`);
   const data = Float64Array.from(noGrad(() => x.contiguous()).dataView());
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw new Error(`${op}: features contain ${data[i]} at flat index ${i}`);
+  for (let i = 0; i < data.length; i++)
+    if (!Number.isFinite(data[i])) throw new Error(`${op}: features contain ${data[i]} at flat index ${i}`);
   return { data, n: x.shape[0], d: x.shape[1] };
 }
 
@@ -68,13 +70,19 @@ export function featureStatistics(features: Tensor): FeatureStatistics {
  * n × n matrix (row-major; only symmetric input is meaningful): Householder reduction to tridiagonal form, then
  * implicit QR steps with Wilkinson shifts (Golub & Van Loan, Matrix Computations, §8.3), all in float64.
  */
-export function symmetricEigen(matrix: Float64Array, n: number, opts: { vectors?: boolean } = {}): { values: Float64Array; vectors: Float64Array | null } {
-  if (matrix.length !== n * n) throw new Error(`symmetricEigen: expected ${n}×${n} = ${n * n} values, got ${matrix.length}`);
+export function symmetricEigen(
+  matrix: Float64Array,
+  n: number,
+  opts: { vectors?: boolean } = {},
+): { values: Float64Array; vectors: Float64Array | null } {
+  if (matrix.length !== n * n)
+    throw new Error(`symmetricEigen: expected ${n}×${n} = ${n * n} values, got ${matrix.length}`);
   const A = Float64Array.from(matrix);
   const wantV = opts.vectors ?? false;
   const Q = wantV ? new Float64Array(n * n) : null;
   if (Q) for (let i = 0; i < n; i++) Q[i * n + i] = 1;
-  const v = new Float64Array(n), p = new Float64Array(n);
+  const v = new Float64Array(n),
+    p = new Float64Array(n);
   // Householder: T = Pₖ…P₀ A P₀…Pₖ, Q = P₀…Pₖ
   for (let k = 0; k < n - 2; k++) {
     const m = n - k - 1;
@@ -101,7 +109,9 @@ export function symmetricEigen(matrix: Float64Array, n: number, opts: { vectors?
     const K = (beta / 2) * pv;
     for (let i = 0; i < m; i++) p[i] -= K * v[i];
     for (let i = 0; i < m; i++) {
-      const row = (k + 1 + i) * n + k + 1, vi = v[i], wi = p[i];
+      const row = (k + 1 + i) * n + k + 1,
+        vi = v[i],
+        wi = p[i];
       for (let j = 0; j < m; j++) A[row + j] -= vi * p[j] + wi * v[j];
     }
     A[(k + 1) * n + k] = alpha;
@@ -120,14 +130,17 @@ export function symmetricEigen(matrix: Float64Array, n: number, opts: { vectors?
       }
     }
   }
-  const d = new Float64Array(n), e = new Float64Array(Math.max(0, n - 1));
+  const d = new Float64Array(n),
+    e = new Float64Array(Math.max(0, n - 1));
   for (let i = 0; i < n; i++) d[i] = A[i * n + i];
   for (let i = 0; i < n - 1; i++) e[i] = A[(i + 1) * n + i];
   let scale = 0;
   for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(d[i]) + (i < n - 1 ? Math.abs(e[i]) : 0));
   const eps = Number.EPSILON;
-  const small = (i: number) => Math.abs(e[i]) <= eps * (Math.abs(d[i]) + Math.abs(d[i + 1])) || Math.abs(e[i]) <= eps * eps * scale;
-  let hi = n - 1, iter = 0;
+  const small = (i: number) =>
+    Math.abs(e[i]) <= eps * (Math.abs(d[i]) + Math.abs(d[i + 1])) || Math.abs(e[i]) <= eps * eps * scale;
+  let hi = n - 1,
+    iter = 0;
   while (hi > 0) {
     if (small(hi - 1)) {
       e[hi - 1] = 0;
@@ -139,14 +152,19 @@ export function symmetricEigen(matrix: Float64Array, n: number, opts: { vectors?
     let lo = hi - 1;
     while (lo > 0 && !small(lo - 1)) lo--;
     // Wilkinson shift: the eigenvalue of the trailing 2×2 block closer to d[hi]
-    const delta = (d[hi - 1] - d[hi]) / 2, b = e[hi - 1];
+    const delta = (d[hi - 1] - d[hi]) / 2,
+      b = e[hi - 1];
     const mu = d[hi] - (b * b) / (delta + (delta >= 0 ? 1 : -1) * Math.hypot(delta, b));
-    let x = d[lo] - mu, z = e[lo];
+    let x = d[lo] - mu,
+      z = e[lo];
     for (let k = lo; k < hi; k++) {
       const r = Math.hypot(x, z);
-      const c = r === 0 ? 1 : x / r, s = r === 0 ? 0 : z / r;
+      const c = r === 0 ? 1 : x / r,
+        s = r === 0 ? 0 : z / r;
       if (k > lo) e[k - 1] = r;
-      const a = d[k], bb = e[k], cc = d[k + 1];
+      const a = d[k],
+        bb = e[k],
+        cc = d[k + 1];
       d[k] = c * c * a + 2 * c * s * bb + s * s * cc;
       d[k + 1] = s * s * a - 2 * c * s * bb + c * c * cc;
       e[k] = c * s * (cc - a) + (c * c - s * s) * bb;
@@ -158,7 +176,8 @@ export function symmetricEigen(matrix: Float64Array, n: number, opts: { vectors?
       if (Q) {
         for (let i = 0; i < n; i++) {
           const qi = i * n;
-          const q0 = Q[qi + k], q1 = Q[qi + k + 1];
+          const q0 = Q[qi + k],
+            q1 = Q[qi + k + 1];
           Q[qi + k] = c * q0 + s * q1;
           Q[qi + k + 1] = -s * q0 + c * q1;
         }
@@ -200,7 +219,8 @@ export function traceSqrtProduct(sigma1: Float64Array, sigma2: Float64Array, n: 
   const V = vectors!;
   // A = V diag(√λ) Vᵀ
   const VS = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) VS[i * n + j] = V[i * n + j] * Math.sqrt(Math.max(0, values[j]));
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) VS[i * n + j] = V[i * n + j] * Math.sqrt(Math.max(0, values[j]));
   const A = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = i; j < n; j++) {
@@ -227,9 +247,11 @@ export function traceSqrtProduct(sigma1: Float64Array, sigma2: Float64Array, n: 
 
 /** ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2√(Σ₁Σ₂)): the Fréchet distance between two Gaussians (Dowson & Landau 1982). */
 export function frechetDistance(a: FeatureStatistics, b: FeatureStatistics): number {
-  if (a.dim !== b.dim) throw new Error(`frechetDistance: the statistics have different dimensions (${a.dim} and ${b.dim})`);
+  if (a.dim !== b.dim)
+    throw new Error(`frechetDistance: the statistics have different dimensions (${a.dim} and ${b.dim})`);
   const n = a.dim;
-  let diff = 0, tr = 0;
+  let diff = 0,
+    tr = 0;
   for (let i = 0; i < n; i++) {
     diff += (a.mu[i] - b.mu[i]) ** 2;
     tr += a.sigma[i * n + i] + b.sigma[i * n + i];
@@ -268,14 +290,18 @@ export interface KidOptions {
  */
 export function kid(realFeatures: Tensor, fakeFeatures: Tensor, opts: KidOptions = {}): { mean: number; std: number } {
   const op = 'kid';
-  const X = rows(op, realFeatures), Y = rows(op, fakeFeatures);
+  const X = rows(op, realFeatures),
+    Y = rows(op, fakeFeatures);
   if (X.d !== Y.d) throw new Error(`${op}: the feature sets have different dimensions (${X.d} and ${Y.d})`);
   const d = X.d;
   const m = Math.min(opts.subsetSize ?? 1000, X.n, Y.n);
   if (m < 2) throw new Error(`${op}: need at least 2 samples in each set, got ${X.n} and ${Y.n}`);
   const subsets = opts.subsets ?? 100;
-  if (!Number.isInteger(subsets) || subsets < 1) throw new Error(`${op}: subsets must be a positive integer, got ${subsets}`);
-  const degree = opts.degree ?? 3, gamma = opts.gamma ?? 1 / d, coef = opts.coef ?? 1;
+  if (!Number.isInteger(subsets) || subsets < 1)
+    throw new Error(`${op}: subsets must be a positive integer, got ${subsets}`);
+  const degree = opts.degree ?? 3,
+    gamma = opts.gamma ?? 1 / d,
+    coef = opts.coef ?? 1;
   const gen = opts.generator ?? defaultGenerator;
   const k = (A: Float64Array, i: number, B: Float64Array, j: number) => {
     let s = 0;
@@ -293,8 +319,11 @@ export function kid(realFeatures: Tensor, fakeFeatures: Tensor, opts: KidOptions
   };
   const values: number[] = [];
   for (let s = 0; s < subsets; s++) {
-    const xi = pick(X.n), yi = pick(Y.n);
-    let kxx = 0, kyy = 0, kxy = 0;
+    const xi = pick(X.n),
+      yi = pick(Y.n);
+    let kxx = 0,
+      kyy = 0,
+      kxy = 0;
     for (let a = 0; a < m; a++) {
       for (let b = a + 1; b < m; b++) {
         kxx += k(X.data, xi[a], X.data, xi[b]);
@@ -323,13 +352,16 @@ export function classifierScore(probs: Tensor, opts: { splits?: number } = {}): 
       if (data[i * d + j] < 0) throw new Error(`${op}: probabilities must be ≥ 0, got ${data[i * d + j]} in row ${i}`);
       s += data[i * d + j];
     }
-    if (Math.abs(s - 1) > 1e-3) throw new Error(`${op}: row ${i} sums to ${s}, expected probabilities (apply softmax to logits)`);
+    if (Math.abs(s - 1) > 1e-3)
+      throw new Error(`${op}: row ${i} sums to ${s}, expected probabilities (apply softmax to logits)`);
   }
   const splits = opts.splits ?? 1;
-  if (!Number.isInteger(splits) || splits < 1 || splits > n) throw new Error(`${op}: splits must be an integer in [1, ${n}], got ${splits}`);
+  if (!Number.isInteger(splits) || splits < 1 || splits > n)
+    throw new Error(`${op}: splits must be an integer in [1, ${n}], got ${splits}`);
   const scores: number[] = [];
   for (let s = 0; s < splits; s++) {
-    const lo = Math.floor((s * n) / splits), hi = Math.floor(((s + 1) * n) / splits);
+    const lo = Math.floor((s * n) / splits),
+      hi = Math.floor(((s + 1) * n) / splits);
     const py = new Float64Array(d);
     for (let i = lo; i < hi; i++) for (let j = 0; j < d; j++) py[j] += data[i * d + j] / (hi - lo);
     let kl = 0;

@@ -8,5 +8,21 @@ export * from './fit.js';
 export * from './metrics.js';
 export * from './checkpoint.js';
 export * from './progress.js';
-export { SegmentationConfusionMatrix, SegmentationMetric, type Metric, type SegmentationMetricOptions, type SegmentationMetricName } from './seg-metrics.js';
-export { featureStatistics, symmetricEigen, traceSqrtProduct, frechetDistance, fid, kid, classifierScore, type FeatureStatistics, type KidOptions } from './generative-metrics.js';
+export {
+  SegmentationConfusionMatrix,
+  SegmentationMetric,
+  type Metric,
+  type SegmentationMetricOptions,
+  type SegmentationMetricName,
+} from './seg-metrics.js';
+export {
+  featureStatistics,
+  symmetricEigen,
+  traceSqrtProduct,
+  frechetDistance,
+  fid,
+  kid,
+  classifierScore,
+  type FeatureStatistics,
+  type KidOptions,
+} from './generative-metrics.js';

@@ -5,7 +5,9 @@ import { formatShape } from '../tensor/shape.js';
 function checkLogits(op: string, logits: Tensor, targets: Tensor): { n: number; c: number } {
   if (logits.shape.length !== 2) throw new Error(`${op}: expected logits [N, C], got ${formatShape(logits.shape)}`);
   if (targets.shape.length !== 1 || targets.shape[0] !== logits.shape[0]) {
-    throw new Error(`${op}: expected targets [${logits.shape[0]}] for logits ${formatShape(logits.shape)}, got ${formatShape(targets.shape)}`);
+    throw new Error(
+      `${op}: expected targets [${logits.shape[0]}] for logits ${formatShape(logits.shape)}, got ${formatShape(targets.shape)}`,
+    );
   }
   return { n: logits.shape[0], c: logits.shape[1] };
 }
@@ -69,7 +71,9 @@ export class ConfusionMatrix {
     } else pred = predictions.dataView();
     for (let i = 0; i < t.length; i++) {
       if (t[i] < 0 || t[i] >= this.numClasses || pred[i] < 0 || pred[i] >= this.numClasses) {
-        throw new Error(`ConfusionMatrix.update: label ${t[i]} or prediction ${pred[i]} is outside [0, ${this.numClasses})`);
+        throw new Error(
+          `ConfusionMatrix.update: label ${t[i]} or prediction ${pred[i]} is outside [0, ${this.numClasses})`,
+        );
       }
       this.counts[t[i] * this.numClasses + pred[i]]++;
     }

@@ -39,7 +39,9 @@ function formatDuration(seconds: number): string {
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const sec = s % 60;
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
+  return h > 0
+    ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`
+    : `${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`;
 }
 
 /** Formats a metric for display: 4 significant decimals, scientific for tiny values (learning rates). */
@@ -58,7 +60,10 @@ export class ProgressBar {
   private current = 0;
   private lastLine = '';
 
-  constructor(readonly total: number, private readonly opts: ProgressOptions = {}) {
+  constructor(
+    readonly total: number,
+    private readonly opts: ProgressOptions = {},
+  ) {
     this.stream = opts.stream ?? defaultStream();
     this.tty = Boolean(this.stream.isTTY);
   }
@@ -70,7 +75,9 @@ export class ProgressBar {
     const elapsed = (performance.now() - this.start) / 1000;
     const rate = items / Math.max(elapsed, 1e-9);
     const eta = current > 0 ? (elapsed / current) * (this.total - current) : Infinity;
-    const stats = Object.entries(values).map(([k, v]) => `${k} ${formatValue(v)}`).join(' · ');
+    const stats = Object.entries(values)
+      .map(([k, v]) => `${k} ${formatValue(v)}`)
+      .join(' · ');
     const tail = `${current}/${this.total} ${stats ? '· ' + stats + ' ' : ''}· ${rate.toFixed(0)} img/s · ${formatDuration(elapsed)}<${formatDuration(eta)}`;
     const label = this.opts.label ? this.opts.label + ' ' : '';
     if (this.tty) {

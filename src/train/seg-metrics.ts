@@ -38,8 +38,12 @@ export class SegmentationConfusionMatrix {
   readonly counts: Float64Array;
   readonly ignoreIndex: number;
 
-  constructor(readonly numClasses: number, opts: SegmentationMetricOptions = {}) {
-    if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`SegmentationConfusionMatrix: numClasses must be a positive integer, got ${numClasses}`);
+  constructor(
+    readonly numClasses: number,
+    opts: SegmentationMetricOptions = {},
+  ) {
+    if (!Number.isInteger(numClasses) || numClasses < 1)
+      throw new Error(`SegmentationConfusionMatrix: numClasses must be a positive integer, got ${numClasses}`);
     this.counts = new Float64Array(numClasses * numClasses);
     this.ignoreIndex = opts.ignoreIndex ?? 255;
   }
@@ -60,17 +64,23 @@ export class SegmentationConfusionMatrix {
       const [n, c] = prediction.shape;
       const hw = prediction.shape.slice(2).reduce((a, b) => a * b, 1);
       if (c !== k || n !== target.shape[0] || hw * n !== t.length) {
-        throw new Error(`SegmentationConfusionMatrix.update: logits ${formatShape(prediction.shape)} do not fit ${k} classes and targets ${formatShape(target.shape)}`);
+        throw new Error(
+          `SegmentationConfusionMatrix.update: logits ${formatShape(prediction.shape)} do not fit ${k} classes and targets ${formatShape(target.shape)}`,
+        );
       }
       const d = prediction.contiguous().dataView();
       const p = new Int32Array(n * hw);
       for (let b = 0; b < n; b++) {
         const base = b * c * hw;
         for (let i = 0; i < hw; i++) {
-          let best = 0, bv = d[base + i];
+          let best = 0,
+            bv = d[base + i];
           for (let j = 1; j < c; j++) {
             const v = d[base + j * hw + i];
-            if (v > bv) { bv = v; best = j; }
+            if (v > bv) {
+              bv = v;
+              best = j;
+            }
           }
           p[b * hw + i] = best;
         }
@@ -79,13 +89,17 @@ export class SegmentationConfusionMatrix {
     } else if (prediction.shape.length === target.shape.length && prediction.numel() === t.length) {
       pred = prediction.contiguous().dataView();
     } else {
-      throw new Error(`SegmentationConfusionMatrix.update: prediction ${formatShape(prediction.shape)} must be logits [N, C, …] or labels shaped like the target ${formatShape(target.shape)}`);
+      throw new Error(
+        `SegmentationConfusionMatrix.update: prediction ${formatShape(prediction.shape)} must be logits [N, C, …] or labels shaped like the target ${formatShape(target.shape)}`,
+      );
     }
     for (let i = 0; i < t.length; i++) {
       const y = t[i];
       if (y === this.ignoreIndex) continue;
       if (y < 0 || y >= k || !Number.isInteger(y)) {
-        throw new Error(`SegmentationConfusionMatrix.update: target ${y} is outside [0, ${k}) and is not ignoreIndex ${this.ignoreIndex}`);
+        throw new Error(
+          `SegmentationConfusionMatrix.update: target ${y} is outside [0, ${k}) and is not ignoreIndex ${this.ignoreIndex}`,
+        );
       }
       const q = pred[i];
       if (q < 0 || q >= k) throw new Error(`SegmentationConfusionMatrix.update: prediction ${q} is outside [0, ${k})`);
@@ -96,14 +110,17 @@ export class SegmentationConfusionMatrix {
 
   /** Adds another matrix's counts (e.g. from another worker). */
   merge(other: SegmentationConfusionMatrix): this {
-    if (other.numClasses !== this.numClasses) throw new Error(`SegmentationConfusionMatrix.merge: ${other.numClasses} classes vs ${this.numClasses}`);
+    if (other.numClasses !== this.numClasses)
+      throw new Error(`SegmentationConfusionMatrix.merge: ${other.numClasses} classes vs ${this.numClasses}`);
     for (let i = 0; i < this.counts.length; i++) this.counts[i] += other.counts[i];
     return this;
   }
 
   private stats(): { tp: number[]; gt: number[]; pr: number[]; total: number } {
     const k = this.numClasses;
-    const tp = new Array<number>(k).fill(0), gt = new Array<number>(k).fill(0), pr = new Array<number>(k).fill(0);
+    const tp = new Array<number>(k).fill(0),
+      gt = new Array<number>(k).fill(0),
+      pr = new Array<number>(k).fill(0);
     let total = 0;
     for (let i = 0; i < k; i++) {
       for (let j = 0; j < k; j++) {
@@ -192,7 +209,10 @@ export class SegmentationMetric implements Metric {
   readonly matrix: SegmentationConfusionMatrix;
   readonly report: readonly SegmentationMetricName[];
 
-  constructor(numClasses: number, opts: SegmentationMetricOptions & { report?: readonly SegmentationMetricName[] } = {}) {
+  constructor(
+    numClasses: number,
+    opts: SegmentationMetricOptions & { report?: readonly SegmentationMetricName[] } = {},
+  ) {
     this.matrix = new SegmentationConfusionMatrix(numClasses, opts);
     this.report = opts.report ?? ['mIoU', 'pixelAccuracy'];
   }
@@ -208,7 +228,10 @@ export class SegmentationMetric implements Metric {
   compute(): Record<string, number> {
     const m = this.matrix;
     const all: Record<SegmentationMetricName, () => number> = {
-      mIoU: () => m.meanIoU(), pixelAccuracy: () => m.pixelAccuracy(), fwIoU: () => m.frequencyWeightedIoU(), mDice: () => m.meanDice(),
+      mIoU: () => m.meanIoU(),
+      pixelAccuracy: () => m.pixelAccuracy(),
+      fwIoU: () => m.frequencyWeightedIoU(),
+      mDice: () => m.meanDice(),
     };
     return Object.fromEntries(this.report.map((k) => [k, all[k]()]));
   }

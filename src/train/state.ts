@@ -41,12 +41,19 @@ export function unpackState(value: Packed, tensors: Record<string, Tensor>): unk
   if (TENSOR_REF in value && typeof value[TENSOR_REF] === 'string') {
     const key = value[TENSOR_REF] as string;
     const t = Object.hasOwn(tensors, key) ? tensors[key] : undefined;
-    if (!(t instanceof Tensor)) throw new Error(`checkpoint: tensor '${key}' referenced by the state is missing from the file`);
+    if (!(t instanceof Tensor))
+      throw new Error(`checkpoint: tensor '${key}' referenced by the state is missing from the file`);
     return t;
   }
   if ('__number__' in value && typeof value.__number__ === 'string') return Number(value.__number__);
   const out: Record<string, unknown> = {};
   // defineProperty: a "__proto__" key in a file stays an ordinary key instead of replacing the prototype.
-  for (const [k, v] of Object.entries(value)) Object.defineProperty(out, k, { value: unpackState(v, tensors), enumerable: true, writable: true, configurable: true });
+  for (const [k, v] of Object.entries(value))
+    Object.defineProperty(out, k, {
+      value: unpackState(v, tensors),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return out;
 }

@@ -45,7 +45,8 @@ export interface VocResult {
  * and 1 and precision with 0 and 0.
  */
 export function vocAp(recall: readonly number[], precision: readonly number[], use07Metric = false): number {
-  if (recall.length !== precision.length) throw new Error(`vocAp: ${recall.length} recall values but ${precision.length} precision values`);
+  if (recall.length !== precision.length)
+    throw new Error(`vocAp: ${recall.length} recall values but ${precision.length} precision values`);
   if (use07Metric) {
     let ap = 0;
     for (let i = 0; i <= 10; i++) {
@@ -66,7 +67,11 @@ export function vocAp(recall: readonly number[], precision: readonly number[], u
 }
 
 /** Per-class VOC AP and mAP of detections against ground truth. */
-export function vocEvaluate(groundTruth: readonly VocGroundTruth[], detections: readonly VocDetection[], opts: VocEvalOptions = {}): VocResult {
+export function vocEvaluate(
+  groundTruth: readonly VocGroundTruth[],
+  detections: readonly VocDetection[],
+  opts: VocEvalOptions = {},
+): VocResult {
   const thr = opts.iouThreshold ?? 0.5;
   const one = (opts.pixelInclusive ?? true) ? 1 : 0;
   const labels = [...new Set(groundTruth.map((g) => g.label))];
@@ -77,14 +82,19 @@ export function vocEvaluate(groundTruth: readonly VocGroundTruth[], detections: 
     let npos = 0;
     for (const g of groundTruth) {
       if (g.label !== label) continue;
-      if (g.box.length !== 4) throw new Error(`vocEvaluate: ground-truth box must be [x1, y1, x2, y2], got ${JSON.stringify(g.box)}`);
+      if (g.box.length !== 4)
+        throw new Error(`vocEvaluate: ground-truth box must be [x1, y1, x2, y2], got ${JSON.stringify(g.box)}`);
       const list = byImage.get(g.imageId) ?? [];
       list.push({ box: g.box, difficult: Boolean(g.difficult), claimed: false });
       byImage.set(g.imageId, list);
       if (!g.difficult) npos++;
     }
     // Stable sort by confidence (the devkit's argsort leaves ties in an unspecified order).
-    const dets = detections.filter((d) => d.label === label).map((d, i) => ({ d, i })).sort((a, b) => b.d.score - a.d.score || a.i - b.i).map((x) => x.d);
+    const dets = detections
+      .filter((d) => d.label === label)
+      .map((d, i) => ({ d, i }))
+      .sort((a, b) => b.d.score - a.d.score || a.i - b.i)
+      .map((x) => x.d);
     let tp = 0;
     let fp = 0;
     const recall: number[] = [];
@@ -98,7 +108,8 @@ export function vocEvaluate(groundTruth: readonly VocGroundTruth[], detections: 
         const iw = Math.max(Math.min(x2, g.box[2]) - Math.max(x1, g.box[0]) + one, 0);
         const ih = Math.max(Math.min(y2, g.box[3]) - Math.max(y1, g.box[1]) + one, 0);
         const inter = iw * ih;
-        const union = (x2 - x1 + one) * (y2 - y1 + one) + (g.box[2] - g.box[0] + one) * (g.box[3] - g.box[1] + one) - inter;
+        const union =
+          (x2 - x1 + one) * (y2 - y1 + one) + (g.box[2] - g.box[0] + one) * (g.box[3] - g.box[1] + one) - inter;
         const o = inter / union;
         if (o > best) {
           best = o;

@@ -37,10 +37,11 @@ export interface ActivationMaxOptions {
 
 function roll(src: Float32Array, C: number, H: number, W: number, dy: number, dx: number): Float32Array {
   const out = new Float32Array(src.length);
-  for (let c = 0; c < C; c++) for (let i = 0; i < H; i++) {
-    const si = (((i - dy) % H) + H) % H;
-    for (let j = 0; j < W; j++) out[(c * H + i) * W + j] = src[(c * H + si) * W + ((((j - dx) % W) + W) % W)];
-  }
+  for (let c = 0; c < C; c++)
+    for (let i = 0; i < H; i++) {
+      const si = (((i - dy) % H) + H) % H;
+      for (let j = 0; j < W; j++) out[(c * H + i) * W + j] = src[(c * H + si) * W + ((((j - dx) % W) + W) % W)];
+    }
   return out;
 }
 
@@ -49,20 +50,30 @@ export function gaussianBlur(src: Float32Array, C: number, H: number, W: number,
   const r = Math.max(1, Math.ceil(2 * sigma));
   const k: number[] = [];
   let s = 0;
-  for (let i = -r; i <= r; i++) { const v = Math.exp(-(i * i) / (2 * sigma * sigma)); k.push(v); s += v; }
+  for (let i = -r; i <= r; i++) {
+    const v = Math.exp(-(i * i) / (2 * sigma * sigma));
+    k.push(v);
+    s += v;
+  }
   for (let i = 0; i < k.length; i++) k[i] /= s;
-  const refl = (i: number, n: number): number => (i < 0 ? Math.min(n - 1, -i) : i >= n ? Math.max(0, 2 * n - 2 - i) : i);
-  const tmp = new Float32Array(src.length), out = new Float32Array(src.length);
-  for (let c = 0; c < C; c++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) {
-    let v = 0;
-    for (let t = -r; t <= r; t++) v += k[t + r] * src[(c * H + i) * W + refl(j + t, W)];
-    tmp[(c * H + i) * W + j] = v;
-  }
-  for (let c = 0; c < C; c++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) {
-    let v = 0;
-    for (let t = -r; t <= r; t++) v += k[t + r] * tmp[(c * H + refl(i + t, H)) * W + j];
-    out[(c * H + i) * W + j] = v;
-  }
+  const refl = (i: number, n: number): number =>
+    i < 0 ? Math.min(n - 1, -i) : i >= n ? Math.max(0, 2 * n - 2 - i) : i;
+  const tmp = new Float32Array(src.length),
+    out = new Float32Array(src.length);
+  for (let c = 0; c < C; c++)
+    for (let i = 0; i < H; i++)
+      for (let j = 0; j < W; j++) {
+        let v = 0;
+        for (let t = -r; t <= r; t++) v += k[t + r] * src[(c * H + i) * W + refl(j + t, W)];
+        tmp[(c * H + i) * W + j] = v;
+      }
+  for (let c = 0; c < C; c++)
+    for (let i = 0; i < H; i++)
+      for (let j = 0; j < W; j++) {
+        let v = 0;
+        for (let t = -r; t <= r; t++) v += k[t + r] * tmp[(c * H + refl(i + t, H)) * W + j];
+        out[(c * H + i) * W + j] = v;
+      }
   return out;
 }
 
@@ -70,7 +81,10 @@ export function gaussianBlur(src: Float32Array, C: number, H: number, W: number,
  * Returns the optimised input [C, H, W] and the objective's trace (value per step). Parameters' gradients are
  * left untouched; put the model in eval mode first.
  */
-export function maximizeActivation(model: AnyModule, opts: ActivationMaxOptions): { image: Tensor; objective: number[] } {
+export function maximizeActivation(
+  model: AnyModule,
+  opts: ActivationMaxOptions,
+): { image: Tensor; objective: number[] } {
   const [C, H, W] = opts.inputShape;
   const steps = opts.steps ?? 128;
   const [lo, hi] = opts.range ?? [0, 1];
@@ -87,7 +101,9 @@ export function maximizeActivation(model: AnyModule, opts: ActivationMaxOptions)
   const saved = params.map((p) => p.grad);
   const trace: number[] = [];
   let captured: Tensor | null = null;
-  const handle = module?.registerForwardHook((_m, _i, out) => { if (out instanceof Tensor) captured = out; });
+  const handle = module?.registerForwardHook((_m, _i, out) => {
+    if (out instanceof Tensor) captured = out;
+  });
   try {
     for (let s = 0; s < steps; s++) {
       const dy = jitter ? Math.floor(gen.random() * (2 * jitter + 1)) - jitter : 0;
@@ -96,10 +112,13 @@ export function maximizeActivation(model: AnyModule, opts: ActivationMaxOptions)
       captured = null;
       const logits = callModel(model, x);
       const target = module ? (captured as Tensor | null) : logits;
-      if (target === null) throw new Error(`maximizeActivation: layer '${opts.layer}' was not called during the forward pass`);
+      if (target === null)
+        throw new Error(`maximizeActivation: layer '${opts.layer}' was not called during the forward pass`);
       const nCh = target.shape[1];
       if (target.shape.length < 2 || !Number.isInteger(opts.channel) || opts.channel < 0 || opts.channel >= nCh) {
-        throw new Error(`maximizeActivation: channel ${opts.channel} out of range for ${module ? `layer '${opts.layer}'` : 'the logits'} of shape ${formatShape(target.shape)}`);
+        throw new Error(
+          `maximizeActivation: channel ${opts.channel} out of range for ${module ? `layer '${opts.layer}'` : 'the logits'} of shape ${formatShape(target.shape)}`,
+        );
       }
       const objective = target.select(1, opts.channel).mean();
       trace.push(objective.item());
@@ -109,11 +128,14 @@ export function maximizeActivation(model: AnyModule, opts: ActivationMaxOptions)
       for (let i = 0; i < g.length; i++) m += Math.abs(g[i]);
       m = m / g.length + 1e-12;
       for (let i = 0; i < img.length; i++) img[i] = Math.min(hi, Math.max(lo, img[i] * (1 - decay) + (lr / m) * g[i]));
-      if (blurEvery > 0 && (s + 1) % blurEvery === 0 && s + 1 < steps) img = gaussianBlur(img, C, H, W, opts.blurSigma ?? 0.5);
+      if (blurEvery > 0 && (s + 1) % blurEvery === 0 && s + 1 < steps)
+        img = gaussianBlur(img, C, H, W, opts.blurSigma ?? 0.5);
     }
   } finally {
     handle?.remove();
-    params.forEach((p, i) => { p.grad = saved[i]; });
+    params.forEach((p, i) => {
+      p.grad = saved[i];
+    });
   }
   return { image: new Tensor(img, [C, H, W], 'float32'), objective: trace };
 }

@@ -33,7 +33,8 @@ export interface PgdOptions extends AttackOptions {
 
 function labelsTensor(labels: Tensor | readonly number[], N: number, op: string): Tensor {
   const t = labels instanceof Tensor ? labels : new Tensor(Int32Array.from(labels), [labels.length], 'int32');
-  if (t.shape.length !== 1 || t.shape[0] !== N) throw new Error(`${op}: expected ${N} labels, got shape ${formatShape(t.shape)}`);
+  if (t.shape.length !== 1 || t.shape[0] !== N)
+    throw new Error(`${op}: expected ${N} labels, got shape ${formatShape(t.shape)}`);
   return t.dtype === 'int32' ? t : t.to('int32');
 }
 
@@ -42,13 +43,21 @@ function checkEps(eps: number, op: string): void {
 }
 
 /** Sign of ∂loss/∂x for the batch (loss summed so each image's gradient is its own). */
-function lossGradSign(model: ModelLike, x: Float32Array, shape: readonly number[], y: Tensor, targeted: boolean): Float32Array {
+function lossGradSign(
+  model: ModelLike,
+  x: Float32Array,
+  shape: readonly number[],
+  y: Tensor,
+  targeted: boolean,
+): Float32Array {
   const leaf = gradLeaf(new Tensor(x, shape, 'float32'));
   const params = model instanceof Module ? model.parameters() : [];
   const saved = params.map((p) => p.grad);
   const logits = callModel(model, leaf);
   crossEntropy(logits, y, { reduction: 'sum' }).backward();
-  params.forEach((p, i) => { p.grad = saved[i]; });
+  params.forEach((p, i) => {
+    p.grad = saved[i];
+  });
   if (leaf.grad === null) throw new Error('attack: no gradient reached the input (does the model detach it?)');
   const g = leaf.grad.dataView();
   const out = new Float32Array(g.length);
@@ -61,11 +70,18 @@ function lossGradSign(model: ModelLike, x: Float32Array, shape: readonly number[
  * FGSM: x' = clamp(x + ε·sign(∇ₓ loss(f(x), y)), min, max) for images [N, C, H, W] and labels [N]. Returns the
  * perturbed batch (float32, no graph).
  */
-export function fgsm(model: ModelLike, images: Tensor, labels: Tensor | readonly number[], eps: number, opts: AttackOptions = {}): Tensor {
+export function fgsm(
+  model: ModelLike,
+  images: Tensor,
+  labels: Tensor | readonly number[],
+  eps: number,
+  opts: AttackOptions = {},
+): Tensor {
   checkEps(eps, 'fgsm');
   const x = asBatch(images, 'fgsm');
   const y = labelsTensor(labels, x.shape[0], 'fgsm');
-  const lo = opts.clampMin ?? 0, hi = opts.clampMax ?? 1;
+  const lo = opts.clampMin ?? 0,
+    hi = opts.clampMax ?? 1;
   const x0 = Float32Array.from(x.dataView() as ArrayLike<number>);
   if (eps === 0) return new Tensor(x0, x.shape, 'float32');
   const s = lossGradSign(model, x0, x.shape, y, opts.targeted ?? false);
@@ -78,11 +94,18 @@ export function fgsm(model: ModelLike, images: Tensor, labels: Tensor | readonly
  * PGD (L∞): `steps` signed-gradient steps of size α, each projected back onto the ε-ball around x and into the
  * valid range; optional uniform random start. Returns the perturbed batch.
  */
-export function pgd(model: ModelLike, images: Tensor, labels: Tensor | readonly number[], eps: number, opts: PgdOptions = {}): Tensor {
+export function pgd(
+  model: ModelLike,
+  images: Tensor,
+  labels: Tensor | readonly number[],
+  eps: number,
+  opts: PgdOptions = {},
+): Tensor {
   checkEps(eps, 'pgd');
   const x = asBatch(images, 'pgd');
   const y = labelsTensor(labels, x.shape[0], 'pgd');
-  const lo = opts.clampMin ?? 0, hi = opts.clampMax ?? 1;
+  const lo = opts.clampMin ?? 0,
+    hi = opts.clampMax ?? 1;
   const steps = opts.steps ?? 10;
   const alpha = opts.stepSize ?? (2.5 * eps) / steps;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`pgd: steps must be a positive integer, got ${steps}`);
@@ -91,7 +114,8 @@ export function pgd(model: ModelLike, images: Tensor, labels: Tensor | readonly 
   const adv = Float32Array.from(x0);
   if (eps === 0) return new Tensor(adv, x.shape, 'float32');
   const gen = opts.generator ?? defaultGenerator;
-  const project = (i: number, v: number): number => Math.min(hi, Math.max(lo, Math.min(x0[i] + eps, Math.max(x0[i] - eps, v))));
+  const project = (i: number, v: number): number =>
+    Math.min(hi, Math.max(lo, Math.min(x0[i] + eps, Math.max(x0[i] - eps, v))));
   if (opts.randomStart ?? true) {
     for (let i = 0; i < adv.length; i++) adv[i] = project(i, x0[i] + (2 * gen.random() - 1) * eps);
   }
@@ -123,17 +147,25 @@ export interface SweepOptions extends PgdOptions {
  * Accuracy of `model` on adversarial versions of `batches` for each ε (ε = 0 is the clean accuracy). `batches` is
  * any iterable of [images, labels] (e.g. a DataLoader).
  */
-export function accuracyVsEpsilon(model: ModelLike, batches: Iterable<readonly [Tensor, Tensor]>, epsilons: readonly number[], opts: SweepOptions = {}): EpsilonResult[] {
+export function accuracyVsEpsilon(
+  model: ModelLike,
+  batches: Iterable<readonly [Tensor, Tensor]>,
+  epsilons: readonly number[],
+  opts: SweepOptions = {},
+): EpsilonResult[] {
   if (epsilons.length === 0) throw new Error('accuracyVsEpsilon: no epsilons given');
   const list = [...batches];
   if (list.length === 0) throw new Error('accuracyVsEpsilon: no batches');
   return epsilons.map((eps) => {
-    let correct = 0, total = 0;
+    let correct = 0,
+      total = 0;
     list.forEach(([xb, yb], bi) => {
       const adv = opts.attack === 'pgd' ? pgd(model, xb, yb, eps, opts) : fgsm(model, xb, yb, eps, opts);
       const preds = argmaxRows(noGrad(() => callModel(model, adv)));
       const y = yb.dataView();
-      preds.forEach((p, i) => { if (p === y[i]) correct++; });
+      preds.forEach((p, i) => {
+        if (p === y[i]) correct++;
+      });
       total += preds.length;
       opts.onBatch?.(eps, adv, preds, bi);
     });

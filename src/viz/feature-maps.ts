@@ -19,7 +19,9 @@ export function captureActivations(model: AnyModule, input: Tensor, layers: read
   const x = asBatch(input, 'captureActivations');
   return withCapturedOutputs(model, layers, 'captureActivations', (captured) => {
     noGrad(() => callModel(model, x));
-    for (const name of layers) if (!captured.has(name)) throw new Error(`captureActivations: layer '${name}' was not called during the forward pass`);
+    for (const name of layers)
+      if (!captured.has(name))
+        throw new Error(`captureActivations: layer '${name}' was not called during the forward pass`);
     return new Map(captured);
   });
 }
@@ -48,27 +50,47 @@ export interface FeatureMapGridOptions {
 export function featureMapGrid(activations: Tensor, opts: FeatureMapGridOptions = {}): Tensor {
   let a = activations;
   if (a.shape.length === 4) {
-    if (a.shape[0] !== 1) throw new Error(`featureMapGrid: expected the activations of ONE image [1, C, h, w] or [C, h, w], got ${formatShape(a.shape)}`);
+    if (a.shape[0] !== 1)
+      throw new Error(
+        `featureMapGrid: expected the activations of ONE image [1, C, h, w] or [C, h, w], got ${formatShape(a.shape)}`,
+      );
     a = a.reshape(a.shape.slice(1));
   }
-  if (a.shape.length !== 3) throw new Error(`featureMapGrid: expected activations [C, h, w], got ${formatShape(activations.shape)} (not a convolutional layer?)`);
+  if (a.shape.length !== 3)
+    throw new Error(
+      `featureMapGrid: expected activations [C, h, w], got ${formatShape(activations.shape)} (not a convolutional layer?)`,
+    );
   const [C, h, w] = a.shape;
   const data = a.dataView();
   const plane = h * w;
   let channels = Array.from({ length: C }, (_, i) => i);
   if (opts.order === 'activation') {
-    const means = channels.map((c) => { let s = 0; for (let p = 0; p < plane; p++) s += data[c * plane + p]; return s / plane; });
+    const means = channels.map((c) => {
+      let s = 0;
+      for (let p = 0; p < plane; p++) s += data[c * plane + p];
+      return s / plane;
+    });
     channels.sort((i, j) => means[j] - means[i]);
   }
   channels = channels.slice(0, opts.maxMaps ?? 64);
   let vmin: number | undefined, vmax: number | undefined;
   if (opts.sharedRange) {
-    vmin = Infinity; vmax = -Infinity;
-    for (const c of channels) for (let p = 0; p < plane; p++) { const v = data[c * plane + p]; if (v < vmin) vmin = v; if (v > vmax) vmax = v; }
+    vmin = Infinity;
+    vmax = -Infinity;
+    for (const c of channels)
+      for (let p = 0; p < plane; p++) {
+        const v = data[c * plane + p];
+        if (v < vmin) vmin = v;
+        if (v > vmax) vmax = v;
+      }
   }
   const scale = opts.scale ?? Math.max(1, Math.ceil(56 / Math.max(h, w)));
   const maps = channels.map((c) => {
-    const heat = new Tensor(Float32Array.from(data.subarray(c * plane, (c + 1) * plane) as ArrayLike<number>), [h, w], 'float32');
+    const heat = new Tensor(
+      Float32Array.from(data.subarray(c * plane, (c + 1) * plane) as ArrayLike<number>),
+      [h, w],
+      'float32',
+    );
     return upscaleNearest(applyColormap(heat, { cmap: opts.cmap ?? 'viridis', vmin, vmax }), scale);
   });
   const labels = opts.labels === false || w * scale < 18 ? undefined : channels.map(String);
@@ -76,7 +98,13 @@ export function featureMapGrid(activations: Tensor, opts: FeatureMapGridOptions 
 }
 
 /** captureActivations + featureMapGrid for one layer and one image, written to `path` (PNG or JPEG). Returns the grid. */
-export function saveFeatureMaps(path: string, model: AnyModule, image: Tensor, layer: string, opts: FeatureMapGridOptions = {}): Tensor {
+export function saveFeatureMaps(
+  path: string,
+  model: AnyModule,
+  image: Tensor,
+  layer: string,
+  opts: FeatureMapGridOptions = {},
+): Tensor {
   const x = asBatch(image, 'saveFeatureMaps');
   if (x.shape[0] !== 1) throw new Error(`saveFeatureMaps: expected one image, got a batch of ${x.shape[0]}`);
   const act = captureActivations(model, x, [layer]).get(layer)!;

@@ -24,7 +24,10 @@ export interface FilterGridOptions {
 
 /** Renders a conv weight [O, C, kh, kw] as a grid of kernel images: RGB [3, H, W] in [0, 1]. */
 export function filterGrid(weight: Tensor, opts: FilterGridOptions = {}): Tensor {
-  if (!(weight instanceof Tensor) || weight.shape.length !== 4) throw new Error(`filterGrid: expected a convolution weight [out, in, kh, kw], got ${weight instanceof Tensor ? formatShape(weight.shape) : typeof weight}`);
+  if (!(weight instanceof Tensor) || weight.shape.length !== 4)
+    throw new Error(
+      `filterGrid: expected a convolution weight [out, in, kh, kw], got ${weight instanceof Tensor ? formatShape(weight.shape) : typeof weight}`,
+    );
   const [O, C, kh, kw] = weight.shape;
   const d = weight.dataView();
   const n = Math.min(O, opts.maxFilters ?? 64);
@@ -50,7 +53,8 @@ export function convWeight(model: AnyModule, layer?: string): { name: string; we
   if (layer !== undefined) {
     const m = findLayer(model, layer, 'convWeight');
     const w = (m as unknown as { weight?: unknown }).weight;
-    if (!(w instanceof Tensor) || w.shape.length !== 4) throw new Error(`convWeight: layer '${layer}' (${m.constructor.name}) has no 4-d convolution weight`);
+    if (!(w instanceof Tensor) || w.shape.length !== 4)
+      throw new Error(`convWeight: layer '${layer}' (${m.constructor.name}) has no 4-d convolution weight`);
     return { name: layer, weight: w };
   }
   for (const [name, m] of model.namedModules()) {

@@ -44,14 +44,18 @@ export function gradCam(model: AnyModule, input: Tensor, opts: GradCamOptions = 
   const [N, , H, W] = x.shape;
   const layer = opts.layer ?? lastConvLayer(model, 'gradCam');
   const method = opts.method ?? 'gradcam';
-  if (method !== 'gradcam' && method !== 'gradcam++') throw new Error(`gradCam: unknown method '${String(method)}' (expected 'gradcam' or 'gradcam++')`);
+  if (method !== 'gradcam' && method !== 'gradcam++')
+    throw new Error(`gradCam: unknown method '${String(method)}' (expected 'gradcam' or 'gradcam++')`);
   const module = findLayer(model, layer, 'gradCam');
   let act: Tensor | null = null;
   let grad: Tensor | null = null;
   const handle = module.registerForwardHook((_m, _i, out) => {
     if (!(out instanceof Tensor)) throw new Error(`gradCam: layer '${layer}' did not return a tensor`);
     act = out;
-    if (out.requiresGrad) out.registerHook((g) => { grad = g; });
+    if (out.requiresGrad)
+      out.registerHook((g) => {
+        grad = g;
+      });
   });
   // Save and restore parameter gradients: explaining a prediction must not disturb a training loop.
   const params = model.parameters();
@@ -64,23 +68,35 @@ export function gradCam(model: AnyModule, input: Tensor, opts: GradCamOptions = 
   }
   const A = act as Tensor | null;
   if (A === null) throw new Error(`gradCam: layer '${layer}' was not called during the forward pass`);
-  if (A.shape.length !== 4) throw new Error(`gradCam: layer '${layer}' outputs ${formatShape(A.shape)}; Grad-CAM needs a convolutional feature map [N, C, h, w]`);
-  if (logits.shape.length !== 2 || logits.shape[0] !== N) throw new Error(`gradCam: expected logits [${N}, K] from the model, got ${formatShape(logits.shape)}`);
+  if (A.shape.length !== 4)
+    throw new Error(
+      `gradCam: layer '${layer}' outputs ${formatShape(A.shape)}; Grad-CAM needs a convolutional feature map [N, C, h, w]`,
+    );
+  if (logits.shape.length !== 2 || logits.shape[0] !== N)
+    throw new Error(`gradCam: expected logits [${N}, K] from the model, got ${formatShape(logits.shape)}`);
   const K = logits.shape[1];
   const predictions = argmaxRows(logits);
   const t = opts.target;
   const targets = t === undefined ? predictions : typeof t === 'number' ? new Array<number>(N).fill(t) : [...t];
   if (targets.length !== N) throw new Error(`gradCam: ${targets.length} targets for ${N} images`);
-  for (const c of targets) if (!Number.isInteger(c) || c < 0 || c >= K) throw new Error(`gradCam: target class ${c} out of range for ${K} classes`);
+  for (const c of targets)
+    if (!Number.isInteger(c) || c < 0 || c >= K)
+      throw new Error(`gradCam: target class ${c} out of range for ${K} classes`);
   // d(sum_n y_{n, c_n}) / dA gives every image's own class gradient in one backward pass.
   const sel = new Float32Array(N * K);
-  targets.forEach((c, n) => { sel[n * K + c] = 1; });
+  targets.forEach((c, n) => {
+    sel[n * K + c] = 1;
+  });
   logits.backward(new Tensor(sel, [N, K], 'float32'));
-  params.forEach((p, i) => { p.grad = saved[i]; });
+  params.forEach((p, i) => {
+    p.grad = saved[i];
+  });
   const G = grad as Tensor | null;
-  if (G === null) throw new Error(`gradCam: no gradient reached layer '${layer}' (is it part of the path to the logits?)`);
+  if (G === null)
+    throw new Error(`gradCam: no gradient reached layer '${layer}' (is it part of the path to the logits?)`);
   const [, C, h, w] = A.shape;
-  const a = A.dataView(), g = G.dataView();
+  const a = A.dataView(),
+    g = G.dataView();
   const plane = h * w;
   const cams = new Float32Array(N * plane);
   const up = new Float32Array(N * H * W);
@@ -108,7 +124,10 @@ export function gradCam(model: AnyModule, input: Tensor, opts: GradCamOptions = 
       for (let p = 0; p < plane; p++) cam[p] += weight * a[base + p];
     }
     let hi = 0;
-    for (let p = 0; p < plane; p++) { cam[p] = Math.max(0, cam[p]); if (cam[p] > hi) hi = cam[p]; }
+    for (let p = 0; p < plane; p++) {
+      cam[p] = Math.max(0, cam[p]);
+      if (cam[p] > hi) hi = cam[p];
+    }
     if (hi > 0) for (let p = 0; p < plane; p++) cam[p] /= hi;
     const u = resizePlane(cam, h, w, H, W);
     up.set(u, n * H * W);
@@ -127,10 +146,20 @@ export function gradCam(model: AnyModule, input: Tensor, opts: GradCamOptions = 
  * Grad-CAM of one image overlaid on a display image (e.g. the un-normalised photo) with the jet colormap:
  * RGB [3, H, W] in [0, 1].
  */
-export function gradCamOverlay(model: AnyModule, input: Tensor, display: Tensor, opts: GradCamOptions & OverlayOptions = {}): { image: Tensor; result: GradCamResult } {
+export function gradCamOverlay(
+  model: AnyModule,
+  input: Tensor,
+  display: Tensor,
+  opts: GradCamOptions & OverlayOptions = {},
+): { image: Tensor; result: GradCamResult } {
   const result = gradCam(model, input, opts);
   if (result.cams.shape[0] !== 1) throw new Error(`gradCamOverlay: expected one image, got ${result.cams.shape[0]}`);
   const [, h, w] = result.cams.shape;
-  const image = overlayHeatmap(display, result.cams.reshape([h, w]), { alpha: opts.alpha ?? 0.45, cmap: opts.cmap ?? 'jet', vmin: 0, vmax: 1 });
+  const image = overlayHeatmap(display, result.cams.reshape([h, w]), {
+    alpha: opts.alpha ?? 0.45,
+    cmap: opts.cmap ?? 'jet',
+    vmin: 0,
+    vmax: 1,
+  });
   return { image, result };
 }

@@ -12,7 +12,8 @@ export type ModelLike = Module<[Tensor], Tensor> | AnyModule | ((x: Tensor) => T
 /** Runs a model given as a Module (its `forward`, so hooks fire) or as a function. */
 export function callModel(model: ModelLike, x: Tensor): Tensor {
   const out = model instanceof Module ? (model as AnyModule).forward(x) : (model as (x: Tensor) => Tensor)(x);
-  if (!(out instanceof Tensor)) throw new Error('viz: the model must return a Tensor of logits (got a non-tensor output)');
+  if (!(out instanceof Tensor))
+    throw new Error('viz: the model must return a Tensor of logits (got a non-tensor output)');
   return out;
 }
 
@@ -33,7 +34,10 @@ export function lastConvLayer(model: AnyModule, op: string): string {
     const w = (m as unknown as { weight?: unknown }).weight;
     if (w instanceof Tensor && w.shape.length === 4) last = name;
   }
-  if (last === null) throw new Error(`${op}: the model has no convolutional layer (no module with a 4-d weight); pass the layer name explicitly`);
+  if (last === null)
+    throw new Error(
+      `${op}: the model has no convolutional layer (no module with a 4-d weight); pass the layer name explicitly`,
+    );
   return last;
 }
 
@@ -41,7 +45,8 @@ export function lastConvLayer(model: AnyModule, op: string): string {
 export function asBatch(x: Tensor, op: string): Tensor {
   if (!(x instanceof Tensor)) throw new Error(`${op}: expected a Tensor input`);
   if (x.shape.length === 3) return x.reshape([1, ...x.shape]);
-  if (x.shape.length !== 4) throw new Error(`${op}: expected an image [C, H, W] or a batch [N, C, H, W], got ${formatShape(x.shape)}`);
+  if (x.shape.length !== 4)
+    throw new Error(`${op}: expected an image [C, H, W] or a batch [N, C, H, W], got ${formatShape(x.shape)}`);
   return x;
 }
 
@@ -55,13 +60,20 @@ export function gradLeaf(x: Tensor): Tensor {
  * Runs `fn` with forward hooks on the named layers that record their outputs; hooks are removed afterwards even
  * when `fn` throws. Outputs that are not tensors (tuples) record their first tensor.
  */
-export function withCapturedOutputs<R>(model: AnyModule, layers: readonly string[], op: string, fn: (captured: Map<string, Tensor>) => R): R {
+export function withCapturedOutputs<R>(
+  model: AnyModule,
+  layers: readonly string[],
+  op: string,
+  fn: (captured: Map<string, Tensor>) => R,
+): R {
   const captured = new Map<string, Tensor>();
-  const handles = layers.map((name) => findLayer(model, name, op).registerForwardHook((_m, _inp, out) => {
-    const t = out instanceof Tensor ? out : Array.isArray(out) ? out.find((o) => o instanceof Tensor) : undefined;
-    if (!(t instanceof Tensor)) throw new Error(`${op}: layer '${name}' did not return a tensor`);
-    captured.set(name, t);
-  }));
+  const handles = layers.map((name) =>
+    findLayer(model, name, op).registerForwardHook((_m, _inp, out) => {
+      const t = out instanceof Tensor ? out : Array.isArray(out) ? out.find((o) => o instanceof Tensor) : undefined;
+      if (!(t instanceof Tensor)) throw new Error(`${op}: layer '${name}' did not return a tensor`);
+      captured.set(name, t);
+    }),
+  );
   try {
     return fn(captured);
   } finally {

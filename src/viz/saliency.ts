@@ -24,21 +24,29 @@ export interface SaliencyOptions {
 }
 
 /** The gradient d(y_target)/d(input) [N, C, H, W] for a batch; `targets` per image. */
-export function inputGradient(model: ModelLike, input: Tensor, targets: readonly number[]): { grad: Tensor; logits: Tensor } {
+export function inputGradient(
+  model: ModelLike,
+  input: Tensor,
+  targets: readonly number[],
+): { grad: Tensor; logits: Tensor } {
   const x = gradLeaf(asBatch(input, 'inputGradient'));
   const params = model instanceof Module ? model.parameters() : [];
   const saved = params.map((p) => p.grad);
   const logits = callModel(model, x);
   const [N, K] = logits.shape;
-  if (logits.shape.length !== 2 || N !== x.shape[0]) throw new Error(`inputGradient: expected logits [${x.shape[0]}, K], got ${formatShape(logits.shape)}`);
+  if (logits.shape.length !== 2 || N !== x.shape[0])
+    throw new Error(`inputGradient: expected logits [${x.shape[0]}, K], got ${formatShape(logits.shape)}`);
   if (targets.length !== N) throw new Error(`inputGradient: ${targets.length} targets for ${N} images`);
   const sel = new Float32Array(N * K);
   targets.forEach((c, n) => {
-    if (!Number.isInteger(c) || c < 0 || c >= K) throw new Error(`inputGradient: target class ${c} out of range for ${K} classes`);
+    if (!Number.isInteger(c) || c < 0 || c >= K)
+      throw new Error(`inputGradient: target class ${c} out of range for ${K} classes`);
     sel[n * K + c] = 1;
   });
   logits.backward(new Tensor(sel, [N, K], 'float32'));
-  params.forEach((p, i) => { p.grad = saved[i]; });
+  params.forEach((p, i) => {
+    p.grad = saved[i];
+  });
   if (x.grad === null) throw new Error('inputGradient: no gradient reached the input (does the model detach it?)');
   return { grad: x.grad, logits: logits.detach() };
 }
@@ -47,7 +55,11 @@ export function inputGradient(model: ModelLike, input: Tensor, targets: readonly
  * Saliency maps [N, H, W] (≥ 0) for images [N, C, H, W] or one image [C, H, W]: |∂y_c/∂x| reduced over channels,
  * optionally SmoothGrad-averaged. Not normalised (overlay/colormap functions normalise for display).
  */
-export function saliencyMap(model: ModelLike, input: Tensor, opts: SaliencyOptions = {}): { maps: Tensor; targets: number[]; predictions: number[] } {
+export function saliencyMap(
+  model: ModelLike,
+  input: Tensor,
+  opts: SaliencyOptions = {},
+): { maps: Tensor; targets: number[]; predictions: number[] } {
   const x = asBatch(input, 'saliencyMap');
   const [N, C, H, W] = x.shape;
   const predictions = argmaxRows(noGrad(() => callModel(model, x)));
@@ -58,8 +70,12 @@ export function saliencyMap(model: ModelLike, input: Tensor, opts: SaliencyOptio
   if (samples <= 0) grads.push(inputGradient(model, x, targets).grad);
   else {
     const xd = x.dataView();
-    let lo = Infinity, hi = -Infinity;
-    for (let i = 0; i < xd.length; i++) { if (xd[i] < lo) lo = xd[i]; if (xd[i] > hi) hi = xd[i]; }
+    let lo = Infinity,
+      hi = -Infinity;
+    for (let i = 0; i < xd.length; i++) {
+      if (xd[i] < lo) lo = xd[i];
+      if (xd[i] > hi) hi = xd[i];
+    }
     const sigma = (opts.noiseLevel ?? 0.15) * (hi - lo || 1);
     for (let s = 0; s < samples; s++) {
       const noisy = x.float().add(randn(x.shape, { generator: opts.generator }).mul(sigma));
@@ -70,14 +86,15 @@ export function saliencyMap(model: ModelLike, input: Tensor, opts: SaliencyOptio
   const out = new Float32Array(N * plane);
   for (const g of grads) {
     const d = g.dataView();
-    for (let n = 0; n < N; n++) for (let p = 0; p < plane; p++) {
-      let v = 0;
-      for (let c = 0; c < C; c++) {
-        const gv = d[(n * C + c) * plane + p];
-        v = opts.reduce === 'l2' ? v + gv * gv : Math.max(v, Math.abs(gv));
+    for (let n = 0; n < N; n++)
+      for (let p = 0; p < plane; p++) {
+        let v = 0;
+        for (let c = 0; c < C; c++) {
+          const gv = d[(n * C + c) * plane + p];
+          v = opts.reduce === 'l2' ? v + gv * gv : Math.max(v, Math.abs(gv));
+        }
+        out[n * plane + p] += (opts.reduce === 'l2' ? Math.sqrt(v) : v) / grads.length;
       }
-      out[n * plane + p] += (opts.reduce === 'l2' ? Math.sqrt(v) : v) / grads.length;
-    }
   }
   return { maps: new Tensor(out, [N, H, W], 'float32'), targets, predictions };
 }

@@ -31,12 +31,17 @@ export interface SegmentationReportOptions {
   rows?: number;
 }
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function minMax(x: Tensor): Tensor {
   const d = x.dataView();
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < d.length; i++) { if (d[i] < lo) lo = d[i]; if (d[i] > hi) hi = d[i]; }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (let i = 0; i < d.length; i++) {
+    if (d[i] < lo) lo = d[i];
+    if (d[i] > hi) hi = d[i];
+  }
   const out = new Float32Array(d.length);
   for (let i = 0; i < d.length; i++) out[i] = hi > lo ? (d[i] - lo) / (hi - lo) : 0;
   return new Tensor(out, x.shape, 'float32');
@@ -56,7 +61,9 @@ export function colourizeMask(labels: ArrayLike<number>, h: number, w: number, i
 /** Builds the report's HTML (what `writeSegmentationReport` writes). */
 export function renderSegmentationReport(opts: SegmentationReportOptions): string {
   const { history, model, classNames } = opts;
-  const K = classNames.length, ignoreIndex = opts.ignoreIndex ?? 255, nRows = opts.rows ?? 6;
+  const K = classNames.length,
+    ignoreIndex = opts.ignoreIndex ?? 255,
+    nRows = opts.rows ?? 6;
   const toDisplay = opts.toDisplay ?? minMax;
   const wasTraining = model.training;
   model.eval();
@@ -67,42 +74,80 @@ export function renderSegmentationReport(opts: SegmentationReportOptions): strin
       const raw = noGrad(() => (model as { forward(x: Tensor): unknown }).forward(xb));
       const logits = raw instanceof Tensor ? raw : (raw as { out: Tensor }).out;
       if (!(logits instanceof Tensor) || logits.shape.length !== 4 || logits.shape[1] !== K) {
-        throw new Error(`writeSegmentationReport: expected [N, ${K}, H, W] logits (or { out }), got ${logits instanceof Tensor ? `[${logits.shape.join(', ')}]` : typeof raw}`);
+        throw new Error(
+          `writeSegmentationReport: expected [N, ${K}, H, W] logits (or { out }), got ${logits instanceof Tensor ? `[${logits.shape.join(', ')}]` : typeof raw}`,
+        );
       }
       cm.update(logits, yb);
       const [n, , h, w] = logits.shape;
       // Per-pixel argmax of the batch, computed once for the rows drawn.
-      const ld = logits.contiguous().dataView(), yd = yb.dataView();
+      const ld = logits.contiguous().dataView(),
+        yd = yb.dataView();
       for (let i = 0; i < n && tiles.length < 3 * nRows; i++) {
         const pred = new Int32Array(h * w);
         for (let p = 0; p < h * w; p++) {
-          let best = 0, bv = -Infinity;
-          for (let k = 0; k < K; k++) { const v = ld[(i * K + k) * h * w + p]; if (v > bv) { bv = v; best = k; } }
+          let best = 0,
+            bv = -Infinity;
+          for (let k = 0; k < K; k++) {
+            const v = ld[(i * K + k) * h * w + p];
+            if (v > bv) {
+              bv = v;
+              best = k;
+            }
+          }
           pred[p] = best;
         }
         const s = Math.max(1, Math.ceil(96 / w));
         tiles.push(
           upscaleNearest(toRgbFloat(toDisplay(xb.select(0, i).contiguous())), s),
-          upscaleNearest(colourizeMask(Array.prototype.slice.call(yd, i * h * w, (i + 1) * h * w) as number[], h, w, ignoreIndex), s),
+          upscaleNearest(
+            colourizeMask(Array.prototype.slice.call(yd, i * h * w, (i + 1) * h * w) as number[], h, w, ignoreIndex),
+            s,
+          ),
           upscaleNearest(colourizeMask(pred, h, w, ignoreIndex), s),
         );
       }
     }
     if (cm.total === 0) throw new Error('writeSegmentationReport: the loader yielded no labelled pixels');
     const epochs = history.map((h) => h.epoch);
-    const series = (key: string): [number, number][] => history.flatMap((h, i) => {
-      const v = (h as unknown as Record<string, unknown>)[key];
-      return typeof v === 'number' ? [[epochs[i], v] as [number, number]] : [];
-    });
+    const series = (key: string): [number, number][] =>
+      history.flatMap((h, i) => {
+        const v = (h as unknown as Record<string, unknown>)[key];
+        return typeof v === 'number' ? [[epochs[i], v] as [number, number]] : [];
+      });
     const charts = [
-      lineChartSvg([{ name: 'train loss', points: series('trainLoss'), color: '#1f77b4' }, { name: 'val loss', points: series('valLoss'), color: '#ff7f0e' }], { title: 'Loss', xLabel: 'epoch', yLabel: 'loss' }),
-      lineChartSvg([{ name: 'train mIoU', points: series('trainMIoU'), color: '#1f77b4' }, { name: 'val mIoU', points: series('valMIoU'), color: '#ff7f0e' }], { title: 'Mean IoU', xLabel: 'epoch', yLabel: 'mIoU' }),
-      lineChartSvg([{ name: 'learning rate', points: series('lr'), color: '#2ca02c' }], { title: 'Learning rate', xLabel: 'epoch', yLabel: 'lr' }),
+      lineChartSvg(
+        [
+          { name: 'train loss', points: series('trainLoss'), color: '#1f77b4' },
+          { name: 'val loss', points: series('valLoss'), color: '#ff7f0e' },
+        ],
+        { title: 'Loss', xLabel: 'epoch', yLabel: 'loss' },
+      ),
+      lineChartSvg(
+        [
+          { name: 'train mIoU', points: series('trainMIoU'), color: '#1f77b4' },
+          { name: 'val mIoU', points: series('valMIoU'), color: '#ff7f0e' },
+        ],
+        { title: 'Mean IoU', xLabel: 'epoch', yLabel: 'mIoU' },
+      ),
+      lineChartSvg([{ name: 'learning rate', points: series('lr'), color: '#2ca02c' }], {
+        title: 'Learning rate',
+        xLabel: 'epoch',
+        yLabel: 'lr',
+      }),
     ].join('');
-    const iou = cm.iou(), dice = cm.dice();
+    const iou = cm.iou(),
+      dice = cm.dice();
     const f = (v: number) => (Number.isNaN(v) ? '–' : v.toFixed(3));
-    const classRows = classNames.map((c, i) => `<tr><td>${esc(c)}</td><td>${f(iou[i])}</td><td>${f(dice[i])}</td></tr>`).join('\n');
-    const grid = makeGrid(tiles, { nrow: 3, padding: 2, padValue: 1, labels: tiles.map((_, i) => ['image', 'truth', 'prediction'][i % 3]) });
+    const classRows = classNames
+      .map((c, i) => `<tr><td>${esc(c)}</td><td>${f(iou[i])}</td><td>${f(dice[i])}</td></tr>`)
+      .join('\n');
+    const grid = makeGrid(tiles, {
+      nrow: 3,
+      padding: 2,
+      padValue: 1,
+      labels: tiles.map((_, i) => ['image', 'truth', 'prediction'][i % 3]),
+    });
     const title = opts.title ?? 'Segmentation report';
     return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>

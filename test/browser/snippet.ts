@@ -16,16 +16,50 @@ declare global {
 }
 
 export interface ConvInput {
-  x: number[]; xShape: number[]; w: number[]; wShape: number[]; b: number[]; gy: number[];
-  stride: number; padding: number; dilation: number;
+  x: number[];
+  xShape: number[];
+  w: number[];
+  wShape: number[];
+  b: number[];
+  gy: number[];
+  stride: number;
+  padding: number;
+  dilation: number;
 }
-export interface ConvOutput { y: number[]; yShape: number[]; gx: number[]; gw: number[]; gb: number[]; backend: string }
-export interface TrainInput { images: number[]; labels: number[]; n: number; testImages: number[]; testLabels: number[]; testN: number }
+export interface ConvOutput {
+  y: number[];
+  yShape: number[];
+  gx: number[];
+  gw: number[];
+  gb: number[];
+  backend: string;
+}
+export interface TrainInput {
+  images: number[];
+  labels: number[];
+  n: number;
+  testImages: number[];
+  testLabels: number[];
+  testN: number;
+}
 
-export interface IoInput { pixels: number[]; shape: [number, number, number]; safetensors: number[]; safetensorsUrl: string }
+export interface IoInput {
+  pixels: number[];
+  shape: [number, number, number];
+  safetensors: number[];
+  safetensorsUrl: string;
+}
 export interface IoOutput {
-  imageData: number[]; canvas: number[]; gray: number[]; decoded: number[]; decodedShape: number[]; png: number[];
-  fromBytes: Record<string, number[]>; fromUrl: Record<string, number[]>; fromBlob: string[]; jpegError: string;
+  imageData: number[];
+  canvas: number[];
+  gray: number[];
+  decoded: number[];
+  decodedShape: number[];
+  png: number[];
+  fromBytes: Record<string, number[]>;
+  fromUrl: Record<string, number[]>;
+  fromBlob: string[];
+  jpegError: string;
 }
 
 window.tatami = tt;
@@ -37,13 +71,29 @@ window.io = async (input) => {
   const gray = tt.fromImageData(tt.toImageData(img), { mode: 'gray' }).tolist();
   const png = tt.encodeImage(img, 'png');
   const decodedTensor = await tt.readImageFile(new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' }));
-  const values = (m: Record<string, tt.Tensor>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.tolist()]));
+  const values = (m: Record<string, tt.Tensor>) =>
+    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.tolist()]));
   const fromBytes = values(await tt.loadSafetensors(new Uint8Array(input.safetensors).buffer));
   const fromUrl = values(await tt.loadSafetensors(input.safetensorsUrl));
   const fromBlob = Object.keys(await tt.loadSafetensors(tt.safetensorsBlob({ a: tt.ones([2]) })));
   let jpegError = '';
-  try { tt.encodeImage(img, 'jpeg'); } catch (err) { jpegError = (err as Error).message; }
-  return { imageData, canvas, gray, decoded: decodedTensor.tolist(), decodedShape: [...decodedTensor.shape], png: [...png], fromBytes, fromUrl, fromBlob, jpegError };
+  try {
+    tt.encodeImage(img, 'jpeg');
+  } catch (err) {
+    jpegError = (err as Error).message;
+  }
+  return {
+    imageData,
+    canvas,
+    gray,
+    decoded: decodedTensor.tolist(),
+    decodedShape: [...decodedTensor.shape],
+    png: [...png],
+    fromBytes,
+    fromUrl,
+    fromBlob,
+    jpegError,
+  };
 };
 
 window.loadKernels = async (how) => {
@@ -59,24 +109,49 @@ window.conv = (input) => {
   const b = tt.tensor(input.b).requiresGrad_();
   const y = tt.F.conv2d(xl, wl, b, { stride: input.stride, padding: input.padding, dilation: input.dilation });
   tt.sum(tt.mul(y, tt.tensor(input.gy).reshape(y.shape))).backward();
-  return { y: y.tolist(), yShape: [...y.shape], gx: xl.grad!.tolist(), gw: wl.grad!.tolist(), gb: b.grad!.tolist(), backend: tt.getBackendName() };
+  return {
+    y: y.tolist(),
+    yShape: [...y.shape],
+    gx: xl.grad!.tolist(),
+    gw: wl.grad!.tolist(),
+    gb: b.grad!.tolist(),
+    backend: tt.getBackendName(),
+  };
 };
 
 window.train = async (input) => {
   tt.manualSeed(0);
   const images = tt.tensor(input.images).reshape([input.n, 1, 28, 28]);
   const labels = tt.tensor(input.labels, { dtype: 'int32' });
-  const loader = new tt.data.DataLoader(new tt.data.TensorDataset(images, labels), { batchSize: 32, shuffle: true, generator: new tt.Generator(1) });
+  const loader = new tt.data.DataLoader(new tt.data.TensorDataset(images, labels), {
+    batchSize: 32,
+    shuffle: true,
+    generator: new tt.Generator(1),
+  });
   const model = new tt.nn.Sequential(
-    new tt.nn.Conv2d(1, 8, 3, { padding: 1 }), new tt.nn.ReLU(), new tt.nn.MaxPool2d(2),
-    new tt.nn.Conv2d(8, 16, 3, { padding: 1 }), new tt.nn.ReLU(), new tt.nn.MaxPool2d(2),
-    new tt.nn.Flatten(), new tt.nn.Linear(16 * 7 * 7, 10),
+    new tt.nn.Conv2d(1, 8, 3, { padding: 1 }),
+    new tt.nn.ReLU(),
+    new tt.nn.MaxPool2d(2),
+    new tt.nn.Conv2d(8, 16, 3, { padding: 1 }),
+    new tt.nn.ReLU(),
+    new tt.nn.MaxPool2d(2),
+    new tt.nn.Flatten(),
+    new tt.nn.Linear(16 * 7 * 7, 10),
   );
   const optimizer = new tt.optim.Adam(model.parameters(), { lr: 3e-3 });
   const losses: number[] = [];
   await tt.fit(model, loader, {
-    epochs: 2, optimizer, progress: false, log: () => {},
-    callbacks: [{ onBatchEnd: (_step, loss) => { losses.push(loss); } }],
+    epochs: 2,
+    optimizer,
+    progress: false,
+    log: () => {},
+    callbacks: [
+      {
+        onBatchEnd: (_step, loss) => {
+          losses.push(loss);
+        },
+      },
+    ],
   });
   model.eval();
   const test = tt.tensor(input.testImages).reshape([input.testN, 1, 28, 28]);

@@ -40,15 +40,43 @@ function mutate(src: Uint8Array, donors: Uint8Array[]): Uint8Array {
   for (let r = 0; r < rounds; r++) {
     const at = b.length ? int(b.length) : 0;
     switch (int(9)) {
-      case 0: if (b.length) b[at] ^= 1 << int(8); break;
-      case 1: if (b.length) b[at] = pick(INTERESTING_8); break;
-      case 2: if (b.length >= 4) new DataView(b.buffer).setUint32(Math.min(at, b.length - 4), pick(INTERESTING_32) >>> 0, rng.random() < 0.5); break;
-      case 3: { const n = 1 + int(16); const ins = Uint8Array.from({ length: n }, () => int(256)); b = concat(b.subarray(0, at), ins, b.subarray(at)); break; }
-      case 4: { const n = 1 + int(Math.max(1, b.length >> 3)); b = concat(b.subarray(0, at), b.subarray(Math.min(b.length, at + n))); break; }
-      case 5: b = b.subarray(0, int(b.length + 1)); break;
-      case 6: { const n = 1 + int(64); b = concat(b.subarray(0, at), b.subarray(at, at + n), b.subarray(at)); break; }
-      case 7: { const d = pick(donors); const s = int(d.length + 1); b = concat(b.subarray(0, at), d.subarray(s, s + 1 + int(256)), b.subarray(at)); break; }
-      default: if (b.length) for (let i = 0, n = 1 + int(8); i < n; i++) b[int(b.length)] = int(256);
+      case 0:
+        if (b.length) b[at] ^= 1 << int(8);
+        break;
+      case 1:
+        if (b.length) b[at] = pick(INTERESTING_8);
+        break;
+      case 2:
+        if (b.length >= 4)
+          new DataView(b.buffer).setUint32(Math.min(at, b.length - 4), pick(INTERESTING_32) >>> 0, rng.random() < 0.5);
+        break;
+      case 3: {
+        const n = 1 + int(16);
+        const ins = Uint8Array.from({ length: n }, () => int(256));
+        b = concat(b.subarray(0, at), ins, b.subarray(at));
+        break;
+      }
+      case 4: {
+        const n = 1 + int(Math.max(1, b.length >> 3));
+        b = concat(b.subarray(0, at), b.subarray(Math.min(b.length, at + n)));
+        break;
+      }
+      case 5:
+        b = b.subarray(0, int(b.length + 1));
+        break;
+      case 6: {
+        const n = 1 + int(64);
+        b = concat(b.subarray(0, at), b.subarray(at, at + n), b.subarray(at));
+        break;
+      }
+      case 7: {
+        const d = pick(donors);
+        const s = int(d.length + 1);
+        b = concat(b.subarray(0, at), d.subarray(s, s + 1 + int(256)), b.subarray(at));
+        break;
+      }
+      default:
+        if (b.length) for (let i = 0, n = 1 + int(8); i < n; i++) b[int(b.length)] = int(256);
     }
   }
   return b;
@@ -57,7 +85,10 @@ function mutate(src: Uint8Array, donors: Uint8Array[]): Uint8Array {
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
@@ -65,7 +96,10 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 function mutateJson(value: unknown, depth = 0): unknown {
   const replacements = [null, -1, 0, 1.5, 2 ** 53, 1e308, -1e308, 'abc', '', [], {}, [1, 2, 3], true, { __proto__: 1 }];
   if (Array.isArray(value) && value.length && depth < 6 && rng.random() < 0.8) {
-    const c = value.slice(); const i = int(c.length); c[i] = mutateJson(c[i], depth + 1); return c;
+    const c = value.slice();
+    const i = int(c.length);
+    c[i] = mutateJson(c[i], depth + 1);
+    return c;
   }
   if (value && typeof value === 'object' && !Array.isArray(value) && depth < 6 && rng.random() < 0.85) {
     const keys = Object.keys(value);
@@ -74,12 +108,14 @@ function mutateJson(value: unknown, depth = 0): unknown {
       const k = pick(keys);
       if (rng.random() < 0.1) delete c[k];
       // eslint-disable-next-line no-dupe-else-if -- a second, independent draw
-      else if (rng.random() < 0.1) Object.defineProperty(c, '__proto__', { value: c[k], enumerable: true, configurable: true, writable: true });
+      else if (rng.random() < 0.1)
+        Object.defineProperty(c, '__proto__', { value: c[k], enumerable: true, configurable: true, writable: true });
       else c[k] = mutateJson(c[k], depth + 1);
       return c;
     }
   }
-  if (typeof value === 'number' && rng.random() < 0.5) return pick([value + 1, value - 1, value * 2, -value, value + 0.5, 2 ** 32 + value]);
+  if (typeof value === 'number' && rng.random() < 0.5)
+    return pick([value + 1, value - 1, value * 2, -value, value + 0.5, 2 ** 32 + value]);
   const r = pick(replacements);
   return r;
 }
@@ -97,7 +133,11 @@ function safetensorsBytes(header: unknown, data: Uint8Array): Uint8Array {
 
 const CRC = (() => {
   const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; t[n] = c >>> 0; }
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
   return t;
 })();
 function chunk(type: string, data: Uint8Array): Uint8Array {
@@ -114,17 +154,41 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 function pngSeed(w: number, h: number, depth: number, colorType: number, interlace: boolean): Uint8Array {
   const samples = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[colorType]!;
   const rowBytes = (pw: number) => Math.ceil((pw * depth * samples) / 8);
-  const passes = interlace ? [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] : [[0, 0, 1, 1]];
+  const passes = interlace
+    ? [
+        [0, 0, 8, 8],
+        [4, 0, 8, 8],
+        [0, 4, 4, 8],
+        [2, 0, 4, 4],
+        [0, 2, 2, 4],
+        [1, 0, 2, 2],
+        [0, 1, 1, 2],
+      ]
+    : [[0, 0, 1, 1]];
   const rows: number[] = [];
   for (const [x0, y0, dx, dy] of passes) {
-    const pw = Math.ceil((w - x0) / dx), ph = Math.ceil((h - y0) / dy);
+    const pw = Math.ceil((w - x0) / dx),
+      ph = Math.ceil((h - y0) / dy);
     if (pw <= 0 || ph <= 0) continue;
-    for (let y = 0; y < ph; y++) { rows.push(0); for (let i = 0; i < rowBytes(pw); i++) rows.push((i * 37 + y * 11) & (colorType === 3 ? 3 : 255)); }
+    for (let y = 0; y < ph; y++) {
+      rows.push(0);
+      for (let i = 0; i < rowBytes(pw); i++) rows.push((i * 37 + y * 11) & (colorType === 3 ? 3 : 255));
+    }
   }
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = depth; ihdr[9] = colorType; ihdr[12] = interlace ? 1 : 0;
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = depth;
+  ihdr[9] = colorType;
+  ihdr[12] = interlace ? 1 : 0;
   const parts = [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr)];
-  if (colorType === 3) parts.push(chunk('PLTE', Uint8Array.from({ length: 12 }, (_, i) => i * 20)));
+  if (colorType === 3)
+    parts.push(
+      chunk(
+        'PLTE',
+        Uint8Array.from({ length: 12 }, (_, i) => i * 20),
+      ),
+    );
   parts.push(chunk('IDAT', deflateSync(Uint8Array.from(rows))), chunk('IEND', new Uint8Array(0)));
   return concat(...parts);
 }
@@ -133,7 +197,9 @@ function pngSeed(w: number, h: number, depth: number, colorType: number, interla
 function skimageSeeds(ext: RegExp): Uint8Array[] {
   const d = '/usr/lib/python3/dist-packages/skimage/data/';
   try {
-    return readdirSync(d).filter((f) => ext.test(f) && statSync(d + f).size <= 20_000).map((f) => readFileSync(d + f));
+    return readdirSync(d)
+      .filter((f) => ext.test(f) && statSync(d + f).size <= 20_000)
+      .map((f) => readFileSync(d + f));
   } catch {
     return [];
   }
@@ -150,16 +216,40 @@ async function seeds(): Promise<Uint8Array[]> {
     case 'safetensors': {
       const g = new tt.Generator(5);
       return [
-        tt.serializeSafetensors({ w: tt.randn([3, 4], { generator: g }), b: tt.zeros([4]), i: tt.arange(0, 6), m: tt.ones([2, 2], { dtype: 'uint8' }), e: tt.zeros([0, 3]) }, { format: 'pt', note: 'seed' }),
+        tt.serializeSafetensors(
+          {
+            w: tt.randn([3, 4], { generator: g }),
+            b: tt.zeros([4]),
+            i: tt.arange(0, 6),
+            m: tt.ones([2, 2], { dtype: 'uint8' }),
+            e: tt.zeros([0, 3]),
+          },
+          { format: 'pt', note: 'seed' },
+        ),
         tt.serializeSafetensors({ x: tt.randn([2, 2], { generator: g, dtype: 'float64' }) }),
-        safetensorsBytes({ h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] }, bf: { dtype: 'BF16', shape: [1], data_offsets: [4, 6] }, l: { dtype: 'I64', shape: [1], data_offsets: [6, 14] } }, new Uint8Array(14)),
+        safetensorsBytes(
+          {
+            h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] },
+            bf: { dtype: 'BF16', shape: [1], data_offsets: [4, 6] },
+            l: { dtype: 'I64', shape: [1], data_offsets: [6, 14] },
+          },
+          new Uint8Array(14),
+        ),
       ];
     }
     case 'idx': {
       const labels = readFileSync(new URL('../../data/fashion-mnist/t10k-labels-idx1-ubyte.gz', import.meta.url));
-      const images = tt.data.readIdx(new URL('../../data/fashion-mnist/t10k-images-idx3-ubyte.gz', import.meta.url).pathname);
+      const images = tt.data.readIdx(
+        new URL('../../data/fashion-mnist/t10k-images-idx3-ubyte.gz', import.meta.url).pathname,
+      );
       const few = tt.data.encodeIdx(images.data.subarray(0, 20 * 28 * 28), [20, 28, 28]);
-      return [labels, few, gzipSync(few), tt.data.encodeIdx([1.5, -2, 3], [3], 'float32'), tt.data.encodeIdx([1, -2, 300, 4], [2, 2], 'int16')];
+      return [
+        labels,
+        few,
+        gzipSync(few),
+        tt.data.encodeIdx([1.5, -2, 3], [3], 'float32'),
+        tt.data.encodeIdx([1, -2, 300, 4], [2, 2], 'int16'),
+      ];
     }
     case 'cifar': {
       const rec = new Uint8Array(4 * 3073);
@@ -168,20 +258,40 @@ async function seeds(): Promise<Uint8Array[]> {
     }
     case 'png':
       return [
-        tt.encodeImage(image(1, 9, 7), 'png'), tt.encodeImage(image(3, 8, 8), 'png'), tt.encodeImage(image(4, 5, 6), 'png'), tt.encodeImage(image(2, 4, 4), 'png'),
-        pngSeed(7, 5, 2, 3, false), pngSeed(9, 9, 16, 0, false), pngSeed(10, 6, 8, 2, true), pngSeed(5, 3, 1, 0, true), pngSeed(6, 6, 16, 6, false),
+        tt.encodeImage(image(1, 9, 7), 'png'),
+        tt.encodeImage(image(3, 8, 8), 'png'),
+        tt.encodeImage(image(4, 5, 6), 'png'),
+        tt.encodeImage(image(2, 4, 4), 'png'),
+        pngSeed(7, 5, 2, 3, false),
+        pngSeed(9, 9, 16, 0, false),
+        pngSeed(10, 6, 8, 2, true),
+        pngSeed(5, 3, 1, 0, true),
+        pngSeed(6, 6, 16, 6, false),
         ...skimageSeeds(/\.png$/),
       ];
     case 'jpeg':
-      return [tt.encodeImage(image(3, 16, 16), 'jpeg', { quality: 80 }), tt.encodeImage(image(1, 8, 24), 'jpeg'), tt.encodeImage(image(3, 9, 7), 'jpeg', { quality: 30 }), ...skimageSeeds(/\.jpe?g$/).filter((b) => b.length < 20_000)];
+      return [
+        tt.encodeImage(image(3, 16, 16), 'jpeg', { quality: 80 }),
+        tt.encodeImage(image(1, 8, 24), 'jpeg'),
+        tt.encodeImage(image(3, 9, 7), 'jpeg', { quality: 30 }),
+        ...skimageSeeds(/\.jpe?g$/).filter((b) => b.length < 20_000),
+      ];
     case 'checkpoint': {
       tt.manualSeed(1);
       const model = new tt.nn.Sequential(new tt.nn.Linear(3, 4), new tt.nn.ReLU(), new tt.nn.Linear(4, 2));
       const optimizer = new tt.optim.Adam(model.parameters(), { lr: 1e-2 });
-      model.forward(tt.randn([2, 3])).sum().backward();
+      model
+        .forward(tt.randn([2, 3]))
+        .sum()
+        .backward();
       optimizer.step();
       const p = join(dir, 'seed.safetensors');
-      await saveCheckpoint(p, { epoch: 1, model, optimizer, extra: { history: [{ epoch: 1, trainLoss: 0.5 }], best: 0.5, sinceBest: 0 } });
+      await saveCheckpoint(p, {
+        epoch: 1,
+        model,
+        optimizer,
+        extra: { history: [{ epoch: 1, trainLoss: 0.5 }], best: 0.5, sinceBest: 0 },
+      });
       return [readFileSync(p)];
     }
   }
@@ -218,10 +328,24 @@ function fixPngCrcs(b: Uint8Array): Uint8Array {
 async function load(bytes: Uint8Array, name: string): Promise<void> {
   const path = join(dir, name);
   switch (target) {
-    case 'safetensors': { const r = tt.parseSafetensors(bytes, name); for (const t of Object.values(r.tensors)) t.sum(); return; }
-    case 'idx': writeFileSync(path, bytes); tt.data.readIdx(path); return;
-    case 'cifar': writeFileSync(path, bytes); tt.data.readCifarBatch(path); return;
-    case 'png': case 'jpeg': writeFileSync(path, bytes); tt.readImage(path); return;
+    case 'safetensors': {
+      const r = tt.parseSafetensors(bytes, name);
+      for (const t of Object.values(r.tensors)) t.sum();
+      return;
+    }
+    case 'idx':
+      writeFileSync(path, bytes);
+      tt.data.readIdx(path);
+      return;
+    case 'cifar':
+      writeFileSync(path, bytes);
+      tt.data.readCifarBatch(path);
+      return;
+    case 'png':
+    case 'jpeg':
+      writeFileSync(path, bytes);
+      tt.readImage(path);
+      return;
     case 'checkpoint': {
       writeFileSync(path, bytes);
       tt.manualSeed(2);
@@ -229,9 +353,14 @@ async function load(bytes: Uint8Array, name: string): Promise<void> {
       const optimizer = new tt.optim.Adam(model.parameters(), { lr: 1e-2 });
       await loadCheckpoint(path, { model, optimizer });
       // A loaded checkpoint must leave a usable model, optimizer and generator.
-      model.forward(tt.randn([2, 3])).sum().backward();
+      model
+        .forward(tt.randn([2, 3]))
+        .sum()
+        .backward();
       optimizer.step();
-      for (const p of model.parameters()) for (const v of p.dataView()) if (!Number.isFinite(v)) throw new Error(`${path}: loaded parameters are not finite`);
+      for (const p of model.parameters())
+        for (const v of p.dataView())
+          if (!Number.isFinite(v)) throw new Error(`${path}: loaded parameters are not finite`);
       return;
     }
   }
@@ -239,7 +368,17 @@ async function load(bytes: Uint8Array, name: string): Promise<void> {
 
 const pool = await seeds();
 const started = performance.now();
-const counts = { target, seed: Number(seedArg), tried: 0, loaded: 0, rejected: 0, findings: [] as string[], slowestMs: 0, peakRssMB: 0, seeds: pool.length };
+const counts = {
+  target,
+  seed: Number(seedArg),
+  tried: 0,
+  loaded: 0,
+  rejected: 0,
+  findings: [] as string[],
+  slowestMs: 0,
+  peakRssMB: 0,
+  seeds: pool.length,
+};
 for (let i = 0; performance.now() - started < budgetMs; i++) {
   const src = pick(pool);
   let bytes = rng.random() < 0.25 ? (mutateHeader(src) ?? mutate(src, pool)) : mutate(src, pool);
@@ -252,7 +391,10 @@ for (let i = 0; performance.now() - started < budgetMs; i++) {
   } catch (e) {
     const clean = e instanceof Error && e.constructor === Error && e.message.includes(name);
     if (clean) counts.rejected++;
-    else counts.findings.push(`${name}: ${e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)}`.slice(0, 300));
+    else
+      counts.findings.push(
+        `${name}: ${e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)}`.slice(0, 300),
+      );
   }
   const ms = performance.now() - t0;
   counts.slowestMs = Math.max(counts.slowestMs, Math.round(ms));

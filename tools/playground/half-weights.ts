@@ -24,19 +24,21 @@ function toHalf(v: number): number {
     let h = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
     const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1))) h++;
+    if (rem > half || (rem === half && h & 1)) h++;
     return sign | h;
   }
   let h = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
   return sign | h;
 }
 
 const [input, output, ...meta] = process.argv.slice(2);
 if (!input || !output) throw new Error('usage: half-weights.ts IN.safetensors OUT.safetensors [key=value …]');
 const { tensors, metadata } = parseSafetensors(readFileSync(input), input);
-const header: Record<string, unknown> = { __metadata__: { ...(metadata ?? {}), ...Object.fromEntries(meta.map((kv) => kv.split('='))) } };
+const header: Record<string, unknown> = {
+  __metadata__: { ...(metadata ?? {}), ...Object.fromEntries(meta.map((kv) => kv.split('='))) },
+};
 let offset = 0;
 const chunks: Uint16Array[] = [];
 for (const [name, t] of Object.entries(tensors)) {
@@ -53,6 +55,9 @@ const out = new Uint8Array(8 + json.length + offset);
 new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
 out.set(new TextEncoder().encode(json), 8);
 let at = 8 + json.length;
-for (const h of chunks) { out.set(new Uint8Array(h.buffer), at); at += h.byteLength; }
+for (const h of chunks) {
+  out.set(new Uint8Array(h.buffer), at);
+  at += h.byteLength;
+}
 writeFileSync(output, out);
 console.log(`wrote ${output}: ${Object.keys(tensors).length} tensors, ${out.length} bytes`);

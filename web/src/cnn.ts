@@ -8,7 +8,14 @@ import { CLASSES, loadSplit, type IdxSplit } from './fmnist.js';
 import { byId, drawPlane, drawTensor, el, intValue } from './util.js';
 
 /** Layers of smallCnn shown as feature maps (nn.Sequential indices) and their labels. */
-const LAYERS: [string, string][] = [['0', 'conv1 3×3'], ['1', 'ReLU'], ['2', 'max pool 2×2'], ['3', 'conv2 3×3'], ['4', 'ReLU'], ['5', 'max pool 2×2']];
+const LAYERS: [string, string][] = [
+  ['0', 'conv1 3×3'],
+  ['1', 'ReLU'],
+  ['2', 'max pool 2×2'],
+  ['3', 'conv2 3×3'],
+  ['4', 'ReLU'],
+  ['5', 'max pool 2×2'],
+];
 
 let model: tt.nn.Sequential | null = null;
 let shipped: Record<string, tt.Tensor> | null = null;
@@ -44,7 +51,13 @@ function paintInput(): void {
   const c = byId<HTMLCanvasElement>('draw');
   const ctx = c.getContext('2d')!;
   const small = document.createElement('canvas');
-  drawTensor(small, tt.tensor(pixels.map((v) => v * 255), [1, 28, 28]));
+  drawTensor(
+    small,
+    tt.tensor(
+      pixels.map((v) => v * 255),
+      [1, 28, 28],
+    ),
+  );
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(small, 0, 0, c.width, c.height);
 }
@@ -56,7 +69,8 @@ function readDrawing(): void {
   const px = c.getContext('2d', { willReadFrequently: true })!.getImageData(0, 0, W, H).data;
   const f = W / 28;
   const out = new Float32Array(784);
-  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) out[Math.floor(y / f) * 28 + Math.floor(x / f)] += px[4 * (y * W + x)] / 255;
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) out[Math.floor(y / f) * 28 + Math.floor(x / f)] += px[4 * (y * W + x)] / 255;
   pixels = out.map((v) => v / (f * f));
 }
 
@@ -72,13 +86,26 @@ function sample(i: number): void {
 export function run(): void {
   if (!model) return;
   const x = tt.tensor(pixels, [1, 1, 28, 28]);
-  acts = tt.viz.captureActivations(model, x, LAYERS.map(([n]) => n));
+  acts = tt.viz.captureActivations(
+    model,
+    x,
+    LAYERS.map(([n]) => n),
+  );
   const logits = tt.noGrad(() => model!.forward(x));
   const probs = tt.softmax(logits, 1).toTypedArray();
   const top = probs.indexOf(Math.max(...probs));
   const box = byId('probs');
-  box.replaceChildren(...CLASSES.map((name, k) => el('div', { class: `bar${k === top ? ' top' : ''}`, role: 'listitem', 'data-p': String(probs[k]) },
-    el('span', {}, name), el('span', { class: 'track' }, el('span', { class: 'fill', style: `width:${(100 * probs[k]).toFixed(1)}%` })), el('span', {}, `${(100 * probs[k]).toFixed(1)}%`))));
+  box.replaceChildren(
+    ...CLASSES.map((name, k) =>
+      el(
+        'div',
+        { class: `bar${k === top ? ' top' : ''}`, role: 'listitem', 'data-p': String(probs[k]) },
+        el('span', {}, name),
+        el('span', { class: 'track' }, el('span', { class: 'fill', style: `width:${(100 * probs[k]).toFixed(1)}%` })),
+        el('span', {}, `${(100 * probs[k]).toFixed(1)}%`),
+      ),
+    ),
+  );
   const camSel = Number(byId<HTMLSelectElement>('cam-class').value);
   const cam = tt.viz.gradCam(model, x, { layer: '3', ...(camSel >= 0 ? { target: camSel } : {}) });
   const over = tt.viz.overlayHeatmap(x.squeeze(0), cam.upsampled, { alpha: 0.45 });
@@ -99,7 +126,11 @@ function renderLayers(): void {
   const box = byId('layers');
   const sections: HTMLElement[] = [];
   const w1 = (model.at(0) as tt.nn.Conv2d).weight.toTypedArray();
-  const filters = el('div', { class: 'maps' }, ...Array.from({ length: 32 }, (_, j) => mapCanvas(w1.subarray(j * 9, j * 9 + 9), 3, 3, true)));
+  const filters = el(
+    'div',
+    { class: 'maps' },
+    ...Array.from({ length: 32 }, (_, j) => mapCanvas(w1.subarray(j * 9, j * 9 + 9), 3, 3, true)),
+  );
   sections.push(el('div', { class: 'layer' }, el('h3', {}, 'conv1 filters (32 × 3×3; red > 0 > blue)'), filters));
   for (const [name, label] of LAYERS) {
     const a = acts.get(name)!;
@@ -107,9 +138,22 @@ function renderLayers(): void {
     const data = a.toTypedArray();
     const maps = el('div', { class: 'maps', role: 'group', 'aria-label': `${label} feature maps` });
     for (let j = 0; j < C; j++) {
-      const b = el('button', { type: 'button', 'aria-label': `${label} map ${j}: show what produced it`, 'aria-pressed': String(selected?.layer === name && selected.map === j), 'data-layer': name, 'data-map': String(j) },
-        mapCanvas(data.subarray(j * h * w, (j + 1) * h * w), h, w));
-      b.addEventListener('click', () => { selected = { layer: name, map: j }; renderLayers(); trace(name, j); });
+      const b = el(
+        'button',
+        {
+          type: 'button',
+          'aria-label': `${label} map ${j}: show what produced it`,
+          'aria-pressed': String(selected?.layer === name && selected.map === j),
+          'data-layer': name,
+          'data-map': String(j),
+        },
+        mapCanvas(data.subarray(j * h * w, (j + 1) * h * w), h, w),
+      );
+      b.addEventListener('click', () => {
+        selected = { layer: name, map: j };
+        renderLayers();
+        trace(name, j);
+      });
       maps.append(b);
     }
     sections.push(el('div', { class: 'layer' }, el('h3', {}, `layer ${name} · ${label} → ${C}×${h}×${w}`), maps));
@@ -122,14 +166,24 @@ function trace(layer: string, j: number): void {
   if (!acts || !model) return;
   const out = byId('trace');
   const conv = Number(layer) >= 3 ? '3' : '0';
-  const chain = LAYERS.filter(([n]) => Number(n) >= Number(conv) && Number(n) <= Number(layer)).map(([, l]) => l).join(' → ');
+  const chain = LAYERS.filter(([n]) => Number(n) >= Number(conv) && Number(n) <= Number(layer))
+    .map(([, l]) => l)
+    .join(' → ');
   const weight = (model.at(Number(conv)) as tt.nn.Conv2d).weight;
   const bias = (model.at(Number(conv)) as tt.nn.Conv2d).bias!.toTypedArray()[j];
   if (conv === '0') {
     const w = weight.toTypedArray().subarray(j * 9, j * 9 + 9);
-    out.replaceChildren(el('h3', {}, `Map ${j} of layer ${layer}: ${chain}`),
+    out.replaceChildren(
+      el('h3', {}, `Map ${j} of layer ${layer}: ${chain}`),
       el('p', {}, `conv1 map ${j} = input ⋆ filter ${j} + bias ${bias.toFixed(3)}:`),
-      el('div', { class: 'maps' }, mapCanvas(pixels, 28, 28), mapCanvas(w, 3, 3, true), mapCanvas(acts.get('0')!.narrow(1, j, 1).toTypedArray(), 28, 28)));
+      el(
+        'div',
+        { class: 'maps' },
+        mapCanvas(pixels, 28, 28),
+        mapCanvas(w, 3, 3, true),
+        mapCanvas(acts.get('0')!.narrow(1, j, 1).toTypedArray(), 28, 28),
+      ),
+    );
     return;
   }
   // conv2 map j = bias + Σ_i pool1[i] ⋆ W[j, i]: every term in one grouped convolution, then ranked by size.
@@ -145,12 +199,31 @@ function trace(layer: string, j: number): void {
     for (let p = 0; p < 196; p++) s += pd[i * 196 + p];
     return { i, s };
   }).sort((a, b) => Math.abs(b.s) - Math.abs(a.s));
-  const rows = score.slice(0, 8).map(({ i, s }) => el('figure', {},
-    el('div', { class: 'maps' }, mapCanvas(sd.subarray(i * 196, (i + 1) * 196), 14, 14), mapCanvas(wd.subarray(i * 9, i * 9 + 9), 3, 3, true), mapCanvas(pd.subarray(i * 196, (i + 1) * 196), 14, 14, true)),
-    el('figcaption', {}, `pool1 map ${i} ⋆ W[${j},${i}] (sum ${s.toFixed(2)})`)));
-  out.replaceChildren(el('h3', {}, `Map ${j} of layer ${layer}: ${chain}`),
-    el('p', {}, `conv2 map ${j} = bias ${bias.toFixed(3)} + Σ over the 32 pool1 maps of (map ⋆ its 3×3 filter). The 8 largest terms (input map, filter, contribution):`),
-    el('div', { class: 'maps' }, ...rows));
+  const rows = score
+    .slice(0, 8)
+    .map(({ i, s }) =>
+      el(
+        'figure',
+        {},
+        el(
+          'div',
+          { class: 'maps' },
+          mapCanvas(sd.subarray(i * 196, (i + 1) * 196), 14, 14),
+          mapCanvas(wd.subarray(i * 9, i * 9 + 9), 3, 3, true),
+          mapCanvas(pd.subarray(i * 196, (i + 1) * 196), 14, 14, true),
+        ),
+        el('figcaption', {}, `pool1 map ${i} ⋆ W[${j},${i}] (sum ${s.toFixed(2)})`),
+      ),
+    );
+  out.replaceChildren(
+    el('h3', {}, `Map ${j} of layer ${layer}: ${chain}`),
+    el(
+      'p',
+      {},
+      `conv2 map ${j} = bias ${bias.toFixed(3)} + Σ over the 32 pool1 maps of (map ⋆ its 3×3 filter). The 8 largest terms (input map, filter, contribution):`,
+    ),
+    el('div', { class: 'maps' }, ...rows),
+  );
 }
 
 /** Pointer and keyboard drawing on the canvas (white on black, like Fashion-MNIST). */
@@ -169,7 +242,12 @@ function initDrawing(): void {
     const r = c.getBoundingClientRect();
     return { x: ((e.clientX - r.left) / r.width) * c.width, y: ((e.clientY - r.top) / r.height) * c.height };
   };
-  c.addEventListener('pointerdown', (e) => { down = true; c.setPointerCapture(e.pointerId); cursor = pos(e); dab(cursor.x, cursor.y); });
+  c.addEventListener('pointerdown', (e) => {
+    down = true;
+    c.setPointerCapture(e.pointerId);
+    cursor = pos(e);
+    dab(cursor.x, cursor.y);
+  });
   c.addEventListener('pointermove', (e) => {
     if (!down) return;
     const p = pos(e);
@@ -178,15 +256,29 @@ function initDrawing(): void {
     for (let s = 1; s <= n; s++) dab(cursor.x + ((p.x - cursor.x) * s) / n, cursor.y + ((p.y - cursor.y) * s) / n);
     cursor = p;
   });
-  const end = () => { if (down) { down = false; readDrawing(); run(); } };
+  const end = () => {
+    if (down) {
+      down = false;
+      readDrawing();
+      run();
+    }
+  };
   c.addEventListener('pointerup', end);
   c.addEventListener('pointercancel', end);
   // Keyboard: arrows move the brush and paint, Enter classifies.
   c.addEventListener('keydown', (e) => {
-    const d: Record<string, [number, number]> = { ArrowLeft: [-8, 0], ArrowRight: [8, 0], ArrowUp: [0, -8], ArrowDown: [0, 8] };
+    const d: Record<string, [number, number]> = {
+      ArrowLeft: [-8, 0],
+      ArrowRight: [8, 0],
+      ArrowUp: [0, -8],
+      ArrowDown: [0, 8],
+    };
     if (d[e.key]) {
       e.preventDefault();
-      cursor = { x: Math.min(c.width, Math.max(0, cursor.x + d[e.key][0])), y: Math.min(c.height, Math.max(0, cursor.y + d[e.key][1])) };
+      cursor = {
+        x: Math.min(c.width, Math.max(0, cursor.x + d[e.key][0])),
+        y: Math.min(c.height, Math.max(0, cursor.y + d[e.key][1])),
+      };
       dab(cursor.x, cursor.y);
     } else if (e.key === 'Enter' || e.key === ' ') {
       e.preventDefault();
@@ -194,14 +286,21 @@ function initDrawing(): void {
       run();
     }
   });
-  byId('draw-clear').addEventListener('click', () => { pixels = new Float32Array(784); paintInput(); run(); });
+  byId('draw-clear').addEventListener('click', () => {
+    pixels = new Float32Array(784);
+    paintInput();
+    run();
+  });
 }
 
 export async function initCnn(): Promise<void> {
   const camSel = byId<HTMLSelectElement>('cam-class');
   CLASSES.forEach((name, k) => camSel.append(el('option', { value: String(k) }, name)));
   camSel.addEventListener('change', run);
-  byId('weights').addEventListener('change', () => { applyWeights(); run(); });
+  byId('weights').addEventListener('change', () => {
+    applyWeights();
+    run();
+  });
   initDrawing();
   const res = await fetch('assets/small-cnn-fmnist.safetensors');
   if (!res.ok) throw new Error(`playground: could not fetch the small CNN's weights (HTTP ${res.status})`);

@@ -44,13 +44,17 @@ function readParams(): ConvParams {
   const inputs = [...byId('kernel-grid').querySelectorAll('input')];
   const weights = inputs.map((i) => (Number(i.value) || 0) * (Number.isFinite(scale) ? scale : 1));
   return {
-    k, weights,
-    stride: intValue('stride', 1, 8), padding: intValue('padding', 0, 8), dilation: intValue('dilation', 1, 6),
+    k,
+    weights,
+    stride: intValue('stride', 1, 8),
+    padding: intValue('padding', 0, 8),
+    dilation: intValue('dilation', 1, 6),
     mode: byId<HTMLSelectElement>('pad-mode').value as ConvParams['mode'],
     color: byId<HTMLSelectElement>('color-mode').value as ConvParams['color'],
     display: byId<HTMLSelectElement>('display').value as DisplayMode,
     pool: byId<HTMLSelectElement>('pool').value as ConvParams['pool'],
-    poolSize: intValue('pool-size', 1, 8), poolStride: intValue('pool-stride', 1, 8),
+    poolSize: intValue('pool-size', 1, 8),
+    poolStride: intValue('pool-stride', 1, 8),
   };
 }
 
@@ -60,7 +64,11 @@ function setKernel(k: 3 | 5, weights: number[]): void {
   grid.replaceChildren();
   grid.style.gridTemplateColumns = `repeat(${k}, auto)`;
   weights.forEach((w, i) => {
-    const input = el('input', { type: 'number', step: 'any', 'aria-label': `weight row ${Math.floor(i / k) + 1} column ${(i % k) + 1}` });
+    const input = el('input', {
+      type: 'number',
+      step: 'any',
+      'aria-label': `weight row ${Math.floor(i / k) + 1} column ${(i % k) + 1}`,
+    });
     input.value = String(Math.round(w * 1e4) / 1e4);
     grid.append(input);
   });
@@ -77,7 +85,11 @@ export function weightTensor(p: ConvParams, channels: number): tt.Tensor {
 export function convolve(input: tt.Tensor, p: ConvParams): tt.Tensor {
   const C = input.shape[0];
   return tt.F.conv2d(input.unsqueeze(0), weightTensor(p, C), null, {
-    stride: p.stride, padding: p.padding, dilation: p.dilation, groups: C, paddingMode: p.mode,
+    stride: p.stride,
+    padding: p.padding,
+    dilation: p.dilation,
+    groups: C,
+    paddingMode: p.mode,
   }).squeeze(0);
 }
 
@@ -112,7 +124,8 @@ export function recompute(): void {
   if (!x) return;
   const [, H, W] = x.shape;
   const formula = byId('formula');
-  const size = (n: number) => `⌊(${n} + 2·${p.padding} − ${p.dilation}·(${p.k} − 1) − 1) / ${p.stride}⌋ + 1 = ${outSize(n, p.k, p.stride, p.padding, p.dilation)}`;
+  const size = (n: number) =>
+    `⌊(${n} + 2·${p.padding} − ${p.dilation}·(${p.k} − 1) − 1) / ${p.stride}⌋ + 1 = ${outSize(n, p.k, p.stride, p.padding, p.dilation)}`;
   try {
     const t0 = performance.now();
     const y = convolve(x, p);
@@ -126,10 +139,15 @@ export function recompute(): void {
       byId('pool-caption').textContent = 'no pooling';
     } else {
       const y4 = y.unsqueeze(0);
-      const z = (p.pool === 'max' ? tt.F.maxPool2d(y4, p.poolSize, { stride: p.poolStride }) : tt.F.avgPool2d(y4, p.poolSize, { stride: p.poolStride })).squeeze(0);
+      const z = (
+        p.pool === 'max'
+          ? tt.F.maxPool2d(y4, p.poolSize, { stride: p.poolStride })
+          : tt.F.avgPool2d(y4, p.poolSize, { stride: p.poolStride })
+      ).squeeze(0);
       pc.hidden = false;
       drawTensor(pc, z, p.display);
-      byId('pool-caption').textContent = `${p.pool} pool ${p.poolSize}×${p.poolSize}, stride ${p.poolStride} → ${z.shape.join('×')}`;
+      byId('pool-caption').textContent =
+        `${p.pool} pool ${p.poolSize}×${p.poolSize}, stride ${p.poolStride} → ${z.shape.join('×')}`;
     }
     formula.removeAttribute('role');
     formula.textContent = `Output height = ${size(H)}; width = ${size(W)}.  (Like PyTorch, conv2d is a cross-correlation: the kernel is not flipped.)`;
@@ -154,20 +172,33 @@ export async function initConv(): Promise<void> {
   };
   applyPreset();
   byId<HTMLSelectElement>('display').value = 'abs';
-  preset.addEventListener('change', () => { applyPreset(); recompute(); });
-  byId('ksize').addEventListener('change', () => { applyPreset(); recompute(); });
+  preset.addEventListener('change', () => {
+    applyPreset();
+    recompute();
+  });
+  byId('ksize').addEventListener('change', () => {
+    applyPreset();
+    recompute();
+  });
   byId('conv-form').addEventListener('input', (e) => {
     const id = (e.target as HTMLElement).id;
     if (id === 'preset' || id === 'ksize' || id === 'image-file' || id === 'image-select') return;
     recompute();
   });
   const select = byId<HTMLSelectElement>('image-select');
-  select.addEventListener('change', async () => { photo = await loadImage(select.value); recompute(); });
+  select.addEventListener('change', async () => {
+    photo = await loadImage(select.value);
+    recompute();
+  });
   byId<HTMLInputElement>('image-file').addEventListener('change', async (e) => {
     const file = (e.target as HTMLInputElement).files?.[0];
     if (!file) return;
     const url = URL.createObjectURL(file);
-    try { photo = await loadImage(url); } finally { URL.revokeObjectURL(url); }
+    try {
+      photo = await loadImage(url);
+    } finally {
+      URL.revokeObjectURL(url);
+    }
     recompute();
   });
   photo = await loadImage(select.value);

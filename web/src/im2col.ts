@@ -15,8 +15,18 @@ function newInput(): void {
 }
 
 /** Columns [k·k, L] of the padded input: one row per kernel tap, one column per output position. */
-export function unfoldColumns(x: tt.Tensor, k: number, stride: number, padding: number, dilation: number, mode: string): tt.Tensor {
-  const padded = padding > 0 ? tt.F.pad(x, [padding, padding, padding, padding], { mode: mode === 'zeros' ? 'constant' : (mode as 'reflect') }) : x;
+export function unfoldColumns(
+  x: tt.Tensor,
+  k: number,
+  stride: number,
+  padding: number,
+  dilation: number,
+  mode: string,
+): tt.Tensor {
+  const padded =
+    padding > 0
+      ? tt.F.pad(x, [padding, padding, padding, padding], { mode: mode === 'zeros' ? 'constant' : (mode as 'reflect') })
+      : x;
   const eye = tt.eye(k * k).reshape([k * k, 1, k, k]);
   const cols = tt.F.conv2d(padded, eye, null, { stride, dilation });
   return cols.reshape([k * k, cols.shape[2] * cols.shape[3]]);
@@ -31,7 +41,12 @@ function render(): void {
   let direct: tt.Tensor;
   try {
     cols = unfoldColumns(x, k, stride, padding, dilation, mode);
-    direct = tt.F.conv2d(x, tt.tensor(new Float32Array(weights), [1, 1, k, k]), null, { stride, padding, dilation, paddingMode: mode });
+    direct = tt.F.conv2d(x, tt.tensor(new Float32Array(weights), [1, 1, k, k]), null, {
+      stride,
+      padding,
+      dilation,
+      paddingMode: mode,
+    });
   } catch (err) {
     out.replaceChildren(el('p', { role: 'alert' }, `⚠ ${err instanceof Error ? err.message : String(err)}`));
     return;
@@ -56,7 +71,12 @@ function render(): void {
     matrixTable(`input ${n}×${n}`, inRows),
     matrixTable(`kernel as a row (1×${k * k})`, kRows),
     el('span', { 'aria-hidden': 'true' }, '×'),
-    matrixTable(`unfolded input (${k * k}×${L}): row = kernel tap, column = output (row,col)`, colRows, undefined, heads),
+    matrixTable(
+      `unfolded input (${k * k}×${L}): row = kernel tap, column = output (row,col)`,
+      colRows,
+      undefined,
+      heads,
+    ),
     el('span', { 'aria-hidden': 'true' }, '='),
     matrixTable(`output ${oh}×${ow} (matmul)`, outRows),
     el('p', { id: 'im2col-check', 'data-maxdiff': String(maxDiff) }, `max |matmul − conv2d| = ${fmt(maxDiff, 6)}`),
@@ -65,7 +85,13 @@ function render(): void {
 
 export function initIm2col(): void {
   onConvChange(render);
-  byId('im2col-size').addEventListener('change', () => { newInput(); render(); });
-  byId('im2col-new').addEventListener('click', () => { newInput(); render(); });
+  byId('im2col-size').addEventListener('change', () => {
+    newInput();
+    render();
+  });
+  byId('im2col-new').addEventListener('click', () => {
+    newInput();
+    render();
+  });
   render();
 }

@@ -9,7 +9,9 @@ import { byId, WASM_URL } from './util.js';
 
 /** Hooks for the Chromium tests and the benchmark (also handy from the console). */
 declare global {
-  interface Window { playground?: unknown }
+  interface Window {
+    playground?: unknown;
+  }
 }
 
 async function main(): Promise<void> {

@@ -27,5 +27,11 @@ export type FromWorker =
   | { type: 'ready'; backend: string; threads: number; isolated: boolean }
   | Progress
   | { type: 'eval'; step: number; epoch: number; testAccuracy: number; testLoss: number }
-  | { type: 'done'; steps: number; seconds: number; testAccuracy: number; weights: Record<string, { shape: number[]; data: Float32Array }> }
+  | {
+      type: 'done';
+      steps: number;
+      seconds: number;
+      testAccuracy: number;
+      weights: Record<string, { shape: number[]; data: Float32Array }>;
+    }
   | { type: 'error'; message: string };

@@ -96,11 +96,29 @@ function render(): void {
     return y < 0 || x < 0 || y >= state.input!.shape[1] || x >= state.input!.shape[2] ? 'pad' : '';
   };
   const sumText = n.products.map((v) => fmt(v)).join(' + ');
-  const result = el('div', { id: 'step-result', 'data-sum': String(n.sum), 'data-conv': String(n.conv), 'data-window': JSON.stringify(n.window), 'data-products': JSON.stringify(n.products) },
+  const result = el(
+    'div',
+    {
+      id: 'step-result',
+      'data-sum': String(n.sum),
+      'data-conv': String(n.conv),
+      'data-window': JSON.stringify(n.window),
+      'data-products': JSON.stringify(n.products),
+    },
     el('p', {}, `Σ = ${sumText}`),
-    el('p', {}, el('strong', {}, `= ${fmt(n.sum, 3)}`), `; conv2d gives output[${c}][${oy}][${ox}] = ${fmt(n.conv, 3)}`));
+    el(
+      'p',
+      {},
+      el('strong', {}, `= ${fmt(n.sum, 3)}`),
+      `; conv2d gives output[${c}][${oy}][${ox}] = ${fmt(n.conv, 3)}`,
+    ),
+  );
   tables.replaceChildren(
-    matrixTable(`input window (taps ${dilation > 1 ? `every ${dilation} pixels` : 'adjacent'}; grey = padding)`, rows(n.window, k), inPad),
+    matrixTable(
+      `input window (taps ${dilation > 1 ? `every ${dilation} pixels` : 'adjacent'}; grey = padding)`,
+      rows(n.window, k),
+      inPad,
+    ),
     el('span', { 'aria-hidden': 'true' }, '⊙'),
     matrixTable('kernel', rows(n.kernel, k)),
     el('span', { 'aria-hidden': 'true' }, '='),
@@ -115,7 +133,10 @@ function advance(): void {
   const [, oh, ow] = state.output.shape;
   let oy = intValue('step-y', 0, oh - 1);
   let ox = intValue('step-x', 0, ow - 1) + 1;
-  if (ox >= ow) { ox = 0; oy = (oy + 1) % oh; }
+  if (ox >= ow) {
+    ox = 0;
+    oy = (oy + 1) % oh;
+  }
   byId<HTMLInputElement>('step-y').value = String(oy);
   byId<HTMLInputElement>('step-x').value = String(ox);
   render();

@@ -7,7 +7,10 @@ import { batchPixels, loadSplit, type IdxSplit } from './fmnist.js';
 import { WASM_URL } from './util.js';
 import type { FromWorker, StartMessage, ToWorker } from './protocol.js';
 
-const scope = self as unknown as { postMessage(m: FromWorker, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null };
+const scope = self as unknown as {
+  postMessage(m: FromWorker, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+};
 let paused = false;
 let resume: (() => void) | null = null;
 const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
@@ -15,7 +18,10 @@ const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage
 /** Yields to the event loop (so pause/resume messages arrive) and waits while paused. */
 async function checkpoint(): Promise<void> {
   await new Promise((r) => setTimeout(r, 0));
-  while (paused) await new Promise<void>((r) => { resume = r; });
+  while (paused)
+    await new Promise<void>((r) => {
+      resume = r;
+    });
 }
 
 /** Test-set accuracy and mean loss, in batches of 250, without gradients. */
@@ -27,7 +33,10 @@ function evaluate(net: tt.nn.Sequential, test: IdxSplit): { acc: number; loss: n
     for (let i = 0; i < test.n; i += 250) {
       const idx = Array.from({ length: Math.min(250, test.n - i) }, (_, b) => i + b);
       const x = tt.tensor(batchPixels(test, idx), [idx.length, 1, 28, 28]);
-      const y = tt.tensor(Int32Array.from(idx, (j) => test.labels[j]), [idx.length]);
+      const y = tt.tensor(
+        Int32Array.from(idx, (j) => test.labels[j]),
+        [idx.length],
+      );
       const logits = net.forward(x);
       loss += tt.F.crossEntropy(logits, y).item() * idx.length;
       const pred = tt.argmax(logits, 1).toTypedArray();
@@ -50,12 +59,19 @@ async function train(m: StartMessage): Promise<void> {
   const t0 = performance.now();
   outer: for (let epoch = 0; epoch < m.epochs; epoch++) {
     const order = tt.randperm(trainSet.n).toTypedArray();
-    let sumLoss = 0, sumAcc = 0, count = 0, images = 0, since = performance.now();
+    let sumLoss = 0,
+      sumAcc = 0,
+      count = 0,
+      images = 0,
+      since = performance.now();
     for (let i = 0; i < trainSet.n; i += B) {
       await checkpoint();
       const idx = order.subarray(i, Math.min(i + B, trainSet.n));
       const x = tt.tensor(batchPixels(trainSet, idx), [idx.length, 1, 28, 28]);
-      const y = tt.tensor(Int32Array.from(idx, (j) => trainSet.labels[j]), [idx.length]);
+      const y = tt.tensor(
+        Int32Array.from(idx, (j) => trainSet.labels[j]),
+        [idx.length],
+      );
       opt.zeroGrad();
       const logits = net.forward(x);
       const loss = tt.F.crossEntropy(logits, y);
@@ -64,12 +80,23 @@ async function train(m: StartMessage): Promise<void> {
       const pred = tt.argmax(logits, 1).toTypedArray();
       let ok = 0;
       for (let b = 0; b < idx.length; b++) if (pred[b] === trainSet.labels[idx[b]]) ok++;
-      sumLoss += loss.item(); sumAcc += ok / idx.length; count++; images += idx.length;
+      sumLoss += loss.item();
+      sumAcc += ok / idx.length;
+      count++;
+      images += idx.length;
       step++;
       // Report every 5 steps, or sooner when steps are slow (so the curves and pause/resume feel live).
       if (count >= 5 || performance.now() - since > 400 || i + B >= trainSet.n) {
         const busy = (performance.now() - since) / 1000;
-        post({ type: 'progress', step, epoch, loss: sumLoss / count, acc: sumAcc / count, imagesPerSecond: images / busy, stepsPerEpoch });
+        post({
+          type: 'progress',
+          step,
+          epoch,
+          loss: sumLoss / count,
+          acc: sumAcc / count,
+          imagesPerSecond: images / busy,
+          stepsPerEpoch,
+        });
         sumLoss = sumAcc = count = images = 0;
         since = performance.now();
       }
@@ -91,7 +118,10 @@ async function train(m: StartMessage): Promise<void> {
     weights[k] = { shape: [...t.shape], data };
     transfer.push(data.buffer);
   }
-  post({ type: 'done', steps: step, seconds: (performance.now() - t0) / 1000, testAccuracy: last.acc, weights }, transfer);
+  post(
+    { type: 'done', steps: step, seconds: (performance.now() - t0) / 1000, testAccuracy: last.acc, weights },
+    transfer,
+  );
 }
 
 let ready: Promise<tt.BackendInfo> | null = null;
@@ -99,12 +129,21 @@ let ready: Promise<tt.BackendInfo> | null = null;
 scope.onmessage = (e) => {
   const m = e.data;
   if (m.type === 'pause') paused = true;
-  else if (m.type === 'resume') { paused = false; resume?.(); resume = null; }
-  else if (m.type === 'start') ready!.then(() => train(m)).catch((err) => post({ type: 'error', message: err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err) }));
+  else if (m.type === 'resume') {
+    paused = false;
+    resume?.();
+    resume = null;
+  } else if (m.type === 'start')
+    ready!
+      .then(() => train(m))
+      .catch((err) =>
+        post({ type: 'error', message: err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err) }),
+      );
 };
 // The wasm kernels, threaded over nested Web Workers when the page (and so this worker) is cross-origin isolated.
 ready = tt.loadWasm({ url: WASM_URL });
 ready.then(
   (b) => post({ type: 'ready', backend: b.name, threads: b.threads, isolated: b.crossOriginIsolated === true }),
-  (err) => post({ type: 'error', message: `loading the wasm kernels: ${err instanceof Error ? err.message : String(err)}` }),
+  (err) =>
+    post({ type: 'error', message: `loading the wasm kernels: ${err instanceof Error ? err.message : String(err)}` }),
 );

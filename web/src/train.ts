@@ -4,7 +4,11 @@ import { setPageWeights } from './cnn.js';
 import type { FromWorker, Progress, ToWorker } from './protocol.js';
 import { byId, intValue } from './util.js';
 
-interface Point { x: number; loss: number; acc: number }
+interface Point {
+  x: number;
+  loss: number;
+  acc: number;
+}
 
 let worker: Worker | null = null;
 let paused = false;
@@ -31,7 +35,11 @@ function chart(stepsPerEpoch: number): void {
   ctx.fillStyle = '#333';
   ctx.font = '12px system-ui';
   ctx.fillText('steps →', W - pad - 40, H - 8);
-  ctx.fillText(`loss (blue, 0…${maxLoss.toFixed(1)}) · batch accuracy (orange) · test accuracy (green dots), 0…1`, pad, 18);
+  ctx.fillText(
+    `loss (blue, 0…${maxLoss.toFixed(1)}) · batch accuracy (orange) · test accuracy (green dots), 0…1`,
+    pad,
+    18,
+  );
   const line = (color: string, f: (p: Point) => number) => {
     ctx.strokeStyle = color;
     ctx.lineWidth = 2;
@@ -42,11 +50,17 @@ function chart(stepsPerEpoch: number): void {
   line('#0b6bcb', (p) => p.loss / maxLoss);
   line('#e07b00', (p) => p.acc);
   ctx.fillStyle = '#1a8f3a';
-  for (const e of evals) { ctx.beginPath(); ctx.arc(px(e.x), py(e.acc), 4, 0, 2 * Math.PI); ctx.fill(); }
+  for (const e of evals) {
+    ctx.beginPath();
+    ctx.arc(px(e.x), py(e.acc), 4, 0, 2 * Math.PI);
+    ctx.fill();
+  }
 }
 
 /** Starts training; resolves when the worker is done (also used by the tests through window.playground). */
-export function startTraining(opts: { epochs?: number; batchSize?: number; lr?: number; maxSteps?: number; seed?: number } = {}): Promise<FromWorker & { type: 'done' }> {
+export function startTraining(
+  opts: { epochs?: number; batchSize?: number; lr?: number; maxSteps?: number; seed?: number } = {},
+): Promise<FromWorker & { type: 'done' }> {
   worker?.terminate();
   points.length = 0;
   evals.length = 0;
@@ -65,7 +79,10 @@ export function startTraining(opts: { epochs?: number; batchSize?: number; lr?: 
   let info = '';
   let spe = 1;
   return new Promise((ok, fail) => {
-    worker!.onerror = (e) => { status.textContent = `⚠ worker failed: ${e.message}`; fail(new Error(e.message)); };
+    worker!.onerror = (e) => {
+      status.textContent = `⚠ worker failed: ${e.message}`;
+      fail(new Error(e.message));
+    };
     worker!.onmessage = (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       trainLog.push(m.type === 'done' ? { ...m, weights: {} } : m);
@@ -91,7 +108,15 @@ export function startTraining(opts: { epochs?: number; batchSize?: number; lr?: 
         fail(new Error(m.message));
       }
     };
-    const start: ToWorker = { type: 'start', epochs, batchSize, lr, maxSteps: opts.maxSteps ?? 0, seed: opts.seed ?? 0, dataUrl: new URL('../data/fashion-mnist/', document.baseURI).href };
+    const start: ToWorker = {
+      type: 'start',
+      epochs,
+      batchSize,
+      lr,
+      maxSteps: opts.maxSteps ?? 0,
+      seed: opts.seed ?? 0,
+      dataUrl: new URL('../data/fashion-mnist/', document.baseURI).href,
+    };
     worker!.postMessage(start);
   });
 }
@@ -99,7 +124,9 @@ export function startTraining(opts: { epochs?: number; batchSize?: number; lr?: 
 export type { Progress };
 
 export function initTrain(): void {
-  byId('train-start').addEventListener('click', () => { startTraining().catch(() => undefined); });
+  byId('train-start').addEventListener('click', () => {
+    startTraining().catch(() => undefined);
+  });
   const pauseBtn = byId<HTMLButtonElement>('train-pause');
   pauseBtn.addEventListener('click', () => {
     if (!worker) return;

@@ -12,7 +12,11 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
 }
 
 /** Creates an element with attributes and children. */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   for (const c of children) e.append(c);
@@ -43,7 +47,10 @@ export function drawTensor(canvas: HTMLCanvasElement, t: tt.Tensor, mode: Displa
   if (mode === 'normalize') {
     let mn = Infinity;
     let mx = -Infinity;
-    for (let i = 0; i < data.length; i++) { mn = Math.min(mn, data[i]); mx = Math.max(mx, data[i]); }
+    for (let i = 0; i < data.length; i++) {
+      mn = Math.min(mn, data[i]);
+      mx = Math.max(mx, data[i]);
+    }
     lo = mn;
     scale = mx > mn ? 255 / (mx - mn) : 0;
   }
@@ -88,12 +95,21 @@ export function loadImage(src: string): Promise<HTMLImageElement> {
 }
 
 /** Draws a single-channel plane (h×w values) into a canvas with a diverging or gray colour scale. */
-export function drawPlane(canvas: HTMLCanvasElement, data: ArrayLike<number>, h: number, w: number, signed = false): void {
+export function drawPlane(
+  canvas: HTMLCanvasElement,
+  data: ArrayLike<number>,
+  h: number,
+  w: number,
+  signed = false,
+): void {
   canvas.width = w;
   canvas.height = h;
   let mn = Infinity;
   let mx = -Infinity;
-  for (let i = 0; i < h * w; i++) { mn = Math.min(mn, data[i]); mx = Math.max(mx, data[i]); }
+  for (let i = 0; i < h * w; i++) {
+    mn = Math.min(mn, data[i]);
+    mx = Math.max(mx, data[i]);
+  }
   const img = new ImageData(w, h);
   const m = Math.max(Math.abs(mn), Math.abs(mx)) || 1;
   for (let i = 0; i < h * w; i++) {
@@ -120,7 +136,12 @@ export function fmt(v: number, digits = 2): string {
 }
 
 /** A table of a 2-d array (rows of numbers or strings), with optional per-cell classes. */
-export function matrixTable(caption: string, rows: (number | string)[][], cls?: (r: number, c: number) => string, colHeads?: string[]): HTMLTableElement {
+export function matrixTable(
+  caption: string,
+  rows: (number | string)[][],
+  cls?: (r: number, c: number) => string,
+  colHeads?: string[],
+): HTMLTableElement {
   const table = el('table', { class: 'mat' }, el('caption', {}, caption));
   if (colHeads) table.append(el('tr', {}, el('th', {}, ''), ...colHeads.map((h) => el('th', { scope: 'col' }, h))));
   rows.forEach((row, r) => {

@@ -63,7 +63,15 @@ function makeCol(x: FloatArray, rows: number, cols: number): FloatArray {
   return allocate(x instanceof Float64Array ? 'float64' : 'float32', rows * cols, [rows, cols]) as FloatArray;
 }
 
-export function conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv2dGeometry, epilogue: Epilogue, scale: FloatArray | null = null): void {
+export function conv2d(
+  x: FloatArray,
+  w: FloatArray,
+  bias: FloatArray | null,
+  out: FloatArray,
+  g: Conv2dGeometry,
+  epilogue: Epilogue,
+  scale: FloatArray | null = null,
+): void {
   const { n, c, h, w: width, oc, kh, kw, oh, ow, groups } = g;
   const cg = c / groups;
   const ocg = oc / groups;
@@ -76,17 +84,33 @@ export function conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, ou
       im2col(x, b * c * h * width, gr * cg, cg, g, col);
       // out[b, gr*ocg:(gr+1)*ocg] = W_g [ocg, kdim] · col [kdim, spatial]
       const outSlice = out.subarray((b * oc + gr * ocg) * spatial, (b * oc + (gr + 1) * ocg) * spatial);
-      gemm(false, false, ocg, spatial, kdim, w.subarray(gr * ocg * kdim, (gr + 1) * ocg * kdim), 0, col, 0, outSlice, 0, 1, false);
+      gemm(
+        false,
+        false,
+        ocg,
+        spatial,
+        kdim,
+        w.subarray(gr * ocg * kdim, (gr + 1) * ocg * kdim),
+        0,
+        col,
+        0,
+        outSlice,
+        0,
+        1,
+        false,
+      );
     }
     if (bias !== null || scale !== null) {
       for (let o = 0; o < oc; o++) {
         const base = (b * oc + o) * spatial;
-        const bv = bias ? bias[o] : 0, sv = scale ? scale[o] : 1;
+        const bv = bias ? bias[o] : 0,
+          sv = scale ? scale[o] : 1;
         for (let s = 0; s < spatial; s++) out[base + s] = out[base + s] * sv + bv;
       }
     }
   }
-  if (epilogue === 'relu') for (let i = 0; i < out.length; i++) if (!(out[i] > 0)) out[i] = out[i] !== out[i] ? out[i] : 0;
+  if (epilogue === 'relu')
+    for (let i = 0; i < out.length; i++) if (!(out[i] > 0)) out[i] = out[i] !== out[i] ? out[i] : 0;
 }
 
 export function conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry): void {
@@ -102,7 +126,21 @@ export function conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArra
     for (let gr = 0; gr < groups; gr++) {
       // col [kdim, spatial] = W_gᵀ [kdim, ocg] · gy_g [ocg, spatial]
       const gySlice = gy.subarray((b * oc + gr * ocg) * spatial, (b * oc + (gr + 1) * ocg) * spatial);
-      gemm(true, false, kdim, spatial, ocg, w.subarray(gr * ocg * kdim, (gr + 1) * ocg * kdim), 0, gySlice, 0, col, 0, 1, false);
+      gemm(
+        true,
+        false,
+        kdim,
+        spatial,
+        ocg,
+        w.subarray(gr * ocg * kdim, (gr + 1) * ocg * kdim),
+        0,
+        gySlice,
+        0,
+        col,
+        0,
+        1,
+        false,
+      );
       col2im(col, g, gr * cg, cg, gx, b * c * h * width);
     }
   }
@@ -122,7 +160,21 @@ export function conv2dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArr
       im2col(x, b * c * h * width, gr * cg, cg, g, col);
       // gW_g [ocg, kdim] += gy_g [ocg, spatial] · colᵀ [spatial, kdim]
       const gySlice = gy.subarray((b * oc + gr * ocg) * spatial, (b * oc + (gr + 1) * ocg) * spatial);
-      gemm(false, true, ocg, kdim, spatial, gySlice, 0, col, 0, gw.subarray(gr * ocg * kdim, (gr + 1) * ocg * kdim), 0, 1, true);
+      gemm(
+        false,
+        true,
+        ocg,
+        kdim,
+        spatial,
+        gySlice,
+        0,
+        col,
+        0,
+        gw.subarray(gr * ocg * kdim, (gr + 1) * ocg * kdim),
+        0,
+        1,
+        true,
+      );
     }
   }
 }

@@ -32,7 +32,16 @@ function taps(g: Conv3dGeometry) {
  * Unrolls channels [c0, c0+cg) of one sample at `xOff` into `col` ([cg·kd·kh·kw, od·oh·ow]), or, with `adjoint`,
  * scatter-adds `col` back into them.
  */
-function vol2col(x: FloatArray, xOff: number, c0: number, cg: number, g: Conv3dGeometry, col: FloatArray, t: ReturnType<typeof taps>, adjoint: boolean): void {
+function vol2col(
+  x: FloatArray,
+  xOff: number,
+  c0: number,
+  cg: number,
+  g: Conv3dGeometry,
+  col: FloatArray,
+  t: ReturnType<typeof taps>,
+  adjoint: boolean,
+): void {
   const { d, h, w, kd, kh, kw, od, oh, ow } = g;
   const spatial = od * oh * ow;
   let row = 0;
@@ -78,7 +87,13 @@ function sizes(g: Conv3dGeometry) {
   return { cg, ocg, kdim: cg * g.kd * g.kh * g.kw, spatial: g.od * g.oh * g.ow, inVol: g.c * g.d * g.h * g.w };
 }
 
-export function conv3d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv3dGeometry): void {
+export function conv3d(
+  x: FloatArray,
+  w: FloatArray,
+  bias: FloatArray | null,
+  out: FloatArray,
+  g: Conv3dGeometry,
+): void {
   const { cg, ocg, kdim, spatial, inVol } = sizes(g);
   const col = makeCol(x, kdim * spatial);
   const t = taps(g);
@@ -86,7 +101,21 @@ export function conv3d(x: FloatArray, w: FloatArray, bias: FloatArray | null, ou
     for (let gr = 0; gr < g.groups; gr++) {
       vol2col(x, b * inVol, gr * cg, cg, g, col, t, false);
       const outSlice = out.subarray((b * g.oc + gr * ocg) * spatial, (b * g.oc + (gr + 1) * ocg) * spatial);
-      gemm(false, false, ocg, spatial, kdim, w.subarray(gr * ocg * kdim, (gr + 1) * ocg * kdim), 0, col, 0, outSlice, 0, 1, false);
+      gemm(
+        false,
+        false,
+        ocg,
+        spatial,
+        kdim,
+        w.subarray(gr * ocg * kdim, (gr + 1) * ocg * kdim),
+        0,
+        col,
+        0,
+        outSlice,
+        0,
+        1,
+        false,
+      );
     }
     if (bias) {
       for (let o = 0; o < g.oc; o++) {
@@ -105,7 +134,21 @@ export function conv3dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArra
   for (let b = 0; b < g.n; b++) {
     for (let gr = 0; gr < g.groups; gr++) {
       const gySlice = gy.subarray((b * g.oc + gr * ocg) * spatial, (b * g.oc + (gr + 1) * ocg) * spatial);
-      gemm(true, false, kdim, spatial, ocg, w.subarray(gr * ocg * kdim, (gr + 1) * ocg * kdim), 0, gySlice, 0, col, 0, 1, false);
+      gemm(
+        true,
+        false,
+        kdim,
+        spatial,
+        ocg,
+        w.subarray(gr * ocg * kdim, (gr + 1) * ocg * kdim),
+        0,
+        gySlice,
+        0,
+        col,
+        0,
+        1,
+        false,
+      );
       vol2col(gx, b * inVol, gr * cg, cg, g, col, t, true);
     }
   }
@@ -120,7 +163,21 @@ export function conv3dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArr
     for (let gr = 0; gr < g.groups; gr++) {
       vol2col(x, b * inVol, gr * cg, cg, g, col, t, false);
       const gySlice = gy.subarray((b * g.oc + gr * ocg) * spatial, (b * g.oc + (gr + 1) * ocg) * spatial);
-      gemm(false, true, ocg, kdim, spatial, gySlice, 0, col, 0, gw.subarray(gr * ocg * kdim, (gr + 1) * ocg * kdim), 0, 1, true);
+      gemm(
+        false,
+        true,
+        ocg,
+        kdim,
+        spatial,
+        gySlice,
+        0,
+        col,
+        0,
+        gw.subarray(gr * ocg * kdim, (gr + 1) * ocg * kdim),
+        0,
+        1,
+        true,
+      );
     }
   }
 }

@@ -39,43 +39,80 @@ export function unaryFn(op: UnaryOp, p: UnaryParams): (x: number) => number {
   const a = p.a ?? 0;
   const b = p.b ?? 0;
   switch (op) {
-    case 'neg': return (x) => -x;
-    case 'abs': return Math.abs;
-    case 'sign': return (x) => (x > 0 ? 1 : x < 0 ? -1 : 0);
-    case 'exp': return Math.exp;
-    case 'log': return Math.log;
-    case 'log1p': return Math.log1p;
-    case 'expm1': return Math.expm1;
-    case 'sqrt': return Math.sqrt;
-    case 'rsqrt': return (x) => 1 / Math.sqrt(x);
-    case 'square': return (x) => x * x;
-    case 'reciprocal': return (x) => 1 / x;
-    case 'sin': return Math.sin;
-    case 'cos': return Math.cos;
-    case 'tanh': return Math.tanh;
-    case 'sigmoid': return (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
-    case 'relu': return (x) => (x <= 0 ? 0 : x); // NaN passes through, as PyTorch
-    case 'relu6': return (x) => (x <= 0 ? 0 : x > 6 ? 6 : x);
-    case 'floor': return Math.floor;
-    case 'ceil': return Math.ceil;
-    case 'round': return roundHalfEven;
-    case 'erf': return erf;
-    case 'gelu': return (x) => 0.5 * x * (1 + erf(x * INV_SQRT_2));
-    case 'geluTanh': return (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
-    case 'silu': return (x) => x / (1 + Math.exp(-x));
-    case 'mish': return (x) => x * Math.tanh(softplus(x, 1, 20));
-    case 'softplus': return (x) => softplus(x, a || 1, b || 20);
-    case 'hardswish': return (x) => (x <= -3 ? 0 : x >= 3 ? x : (x * (x + 3)) / 6);
-    case 'hardsigmoid': return (x) => (x <= -3 ? 0 : x >= 3 ? 1 : x / 6 + 0.5);
-    case 'hardtanh': return (x) => (x < a ? a : x > b ? b : x);
-    case 'leakyRelu': return (x) => (x > 0 ? x : a * x);
-    case 'elu': return (x) => (x > 0 ? x : a * Math.expm1(x));
-    case 'powScalar': return (x) => Math.pow(x, a);
-    case 'clamp': return (x) => (x < a ? a : x > b ? b : Number.isNaN(x) ? x : x);
-    case 'addScalar': return (x) => x + a;
-    case 'mulScalar': return (x) => x * a;
-    case 'rsubScalar': return (x) => a - x;
-    case 'rdivScalar': return (x) => a / x;
+    case 'neg':
+      return (x) => -x;
+    case 'abs':
+      return Math.abs;
+    case 'sign':
+      return (x) => (x > 0 ? 1 : x < 0 ? -1 : 0);
+    case 'exp':
+      return Math.exp;
+    case 'log':
+      return Math.log;
+    case 'log1p':
+      return Math.log1p;
+    case 'expm1':
+      return Math.expm1;
+    case 'sqrt':
+      return Math.sqrt;
+    case 'rsqrt':
+      return (x) => 1 / Math.sqrt(x);
+    case 'square':
+      return (x) => x * x;
+    case 'reciprocal':
+      return (x) => 1 / x;
+    case 'sin':
+      return Math.sin;
+    case 'cos':
+      return Math.cos;
+    case 'tanh':
+      return Math.tanh;
+    case 'sigmoid':
+      return (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+    case 'relu':
+      return (x) => (x <= 0 ? 0 : x); // NaN passes through, as PyTorch
+    case 'relu6':
+      return (x) => (x <= 0 ? 0 : x > 6 ? 6 : x);
+    case 'floor':
+      return Math.floor;
+    case 'ceil':
+      return Math.ceil;
+    case 'round':
+      return roundHalfEven;
+    case 'erf':
+      return erf;
+    case 'gelu':
+      return (x) => 0.5 * x * (1 + erf(x * INV_SQRT_2));
+    case 'geluTanh':
+      return (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+    case 'silu':
+      return (x) => x / (1 + Math.exp(-x));
+    case 'mish':
+      return (x) => x * Math.tanh(softplus(x, 1, 20));
+    case 'softplus':
+      return (x) => softplus(x, a || 1, b || 20);
+    case 'hardswish':
+      return (x) => (x <= -3 ? 0 : x >= 3 ? x : (x * (x + 3)) / 6);
+    case 'hardsigmoid':
+      return (x) => (x <= -3 ? 0 : x >= 3 ? 1 : x / 6 + 0.5);
+    case 'hardtanh':
+      return (x) => (x < a ? a : x > b ? b : x);
+    case 'leakyRelu':
+      return (x) => (x > 0 ? x : a * x);
+    case 'elu':
+      return (x) => (x > 0 ? x : a * Math.expm1(x));
+    case 'powScalar':
+      return (x) => Math.pow(x, a);
+    case 'clamp':
+      return (x) => (x < a ? a : x > b ? b : Number.isNaN(x) ? x : x);
+    case 'addScalar':
+      return (x) => x + a;
+    case 'mulScalar':
+      return (x) => x * a;
+    case 'rsubScalar':
+      return (x) => a - x;
+    case 'rdivScalar':
+      return (x) => a / x;
   }
 }
 
@@ -88,7 +125,10 @@ export function unary(op: UnaryOp, x: FloatArray, out: FloatArray, params: Unary
   const n = x.length;
   switch (op) {
     case 'relu':
-      for (let i = 0; i < n; i++) { const v = x[i]; out[i] = v <= 0 ? 0 : v; }
+      for (let i = 0; i < n; i++) {
+        const v = x[i];
+        out[i] = v <= 0 ? 0 : v;
+      }
       return;
     case 'addScalar': {
       const a = params.a ?? 0;
@@ -112,38 +152,62 @@ export function unaryGradFn(op: UnaryGradOp, p: UnaryParams): (v: number) => num
   const a = p.a ?? 0;
   const b = p.b ?? 0;
   switch (op) {
-    case 'relu': return (y) => (y <= 0 ? 0 : 1);
-    case 'relu6': return (x) => (x > 0 && x < 6 ? 1 : 0);
-    case 'leakyRelu': return (x) => (x > 0 ? 1 : a);
-    case 'elu': return (x) => (x > 0 ? 1 : a * Math.exp(x));
-    case 'sigmoid': return (y) => y * (1 - y);
-    case 'tanh': return (y) => 1 - y * y;
-    case 'gelu': return (x) => 0.5 * (1 + erf(x * INV_SQRT_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
-    case 'geluTanh': return (x) => {
-      const inner = SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
-      const t = Math.tanh(inner);
-      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
-    };
-    case 'silu': return (x) => { const s = 1 / (1 + Math.exp(-x)); return s * (1 + x * (1 - s)); };
-    case 'mish': return (x) => {
-      const sp = softplus(x, 1, 20);
-      const t = Math.tanh(sp);
-      const s = 1 / (1 + Math.exp(-x));
-      return t + x * (1 - t * t) * s;
-    };
-    case 'softplus': return (x) => {
-      const beta = a || 1;
-      const threshold = b || 20;
-      return beta * x > threshold ? 1 : 1 / (1 + Math.exp(-beta * x));
-    };
-    case 'hardswish': return (x) => (x < -3 ? 0 : x > 3 ? 1 : x / 3 + 0.5);
-    case 'hardsigmoid': return (x) => (x > -3 && x < 3 ? 1 / 6 : 0);
-    case 'hardtanh': return (x) => (x > a && x < b ? 1 : 0);
-    case 'clamp': return (x) => (x >= a && x <= b ? 1 : 0);
+    case 'relu':
+      return (y) => (y <= 0 ? 0 : 1);
+    case 'relu6':
+      return (x) => (x > 0 && x < 6 ? 1 : 0);
+    case 'leakyRelu':
+      return (x) => (x > 0 ? 1 : a);
+    case 'elu':
+      return (x) => (x > 0 ? 1 : a * Math.exp(x));
+    case 'sigmoid':
+      return (y) => y * (1 - y);
+    case 'tanh':
+      return (y) => 1 - y * y;
+    case 'gelu':
+      return (x) => 0.5 * (1 + erf(x * INV_SQRT_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+    case 'geluTanh':
+      return (x) => {
+        const inner = SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
+        const t = Math.tanh(inner);
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
+      };
+    case 'silu':
+      return (x) => {
+        const s = 1 / (1 + Math.exp(-x));
+        return s * (1 + x * (1 - s));
+      };
+    case 'mish':
+      return (x) => {
+        const sp = softplus(x, 1, 20);
+        const t = Math.tanh(sp);
+        const s = 1 / (1 + Math.exp(-x));
+        return t + x * (1 - t * t) * s;
+      };
+    case 'softplus':
+      return (x) => {
+        const beta = a || 1;
+        const threshold = b || 20;
+        return beta * x > threshold ? 1 : 1 / (1 + Math.exp(-beta * x));
+      };
+    case 'hardswish':
+      return (x) => (x < -3 ? 0 : x > 3 ? 1 : x / 3 + 0.5);
+    case 'hardsigmoid':
+      return (x) => (x > -3 && x < 3 ? 1 / 6 : 0);
+    case 'hardtanh':
+      return (x) => (x > a && x < b ? 1 : 0);
+    case 'clamp':
+      return (x) => (x >= a && x <= b ? 1 : 0);
   }
 }
 
-export function unaryGrad(op: UnaryGradOp, input: FloatArray, gy: FloatArray, gx: FloatArray, params: UnaryParams): void {
+export function unaryGrad(
+  op: UnaryGradOp,
+  input: FloatArray,
+  gy: FloatArray,
+  gx: FloatArray,
+  params: UnaryParams,
+): void {
   const n = input.length;
   if (op === 'relu') {
     for (let i = 0; i < n; i++) gx[i] = input[i] <= 0 ? 0 : gy[i]; // threshold_backward: a NaN input passes
@@ -155,27 +219,44 @@ export function unaryGrad(op: UnaryGradOp, input: FloatArray, gy: FloatArray, gx
 
 function binaryFn(op: BinaryOp): (x: number, y: number) => number {
   switch (op) {
-    case 'add': return (x, y) => x + y;
-    case 'sub': return (x, y) => x - y;
-    case 'mul': return (x, y) => x * y;
-    case 'div': return (x, y) => x / y;
-    case 'pow': return Math.pow;
-    case 'maximum': return (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : x > y ? x : y);
-    case 'minimum': return (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : x < y ? x : y);
-    case 'eq': return (x, y) => (x === y ? 1 : 0);
-    case 'ne': return (x, y) => (x !== y ? 1 : 0);
-    case 'lt': return (x, y) => (x < y ? 1 : 0);
-    case 'le': return (x, y) => (x <= y ? 1 : 0);
-    case 'gt': return (x, y) => (x > y ? 1 : 0);
-    case 'ge': return (x, y) => (x >= y ? 1 : 0);
-    case 'atan2': return Math.atan2;
-    case 'remainder': return (x, y) => x - Math.floor(x / y) * y;
+    case 'add':
+      return (x, y) => x + y;
+    case 'sub':
+      return (x, y) => x - y;
+    case 'mul':
+      return (x, y) => x * y;
+    case 'div':
+      return (x, y) => x / y;
+    case 'pow':
+      return Math.pow;
+    case 'maximum':
+      return (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : x > y ? x : y);
+    case 'minimum':
+      return (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : x < y ? x : y);
+    case 'eq':
+      return (x, y) => (x === y ? 1 : 0);
+    case 'ne':
+      return (x, y) => (x !== y ? 1 : 0);
+    case 'lt':
+      return (x, y) => (x < y ? 1 : 0);
+    case 'le':
+      return (x, y) => (x <= y ? 1 : 0);
+    case 'gt':
+      return (x, y) => (x > y ? 1 : 0);
+    case 'ge':
+      return (x, y) => (x >= y ? 1 : 0);
+    case 'atan2':
+      return Math.atan2;
+    case 'remainder':
+      return (x, y) => x - Math.floor(x / y) * y;
   }
 }
 
 /** Visits a broadcast index space, calling `body(outIndex, aIndex, bIndex)` with an inner-dim fast path. */
 function forEachBroadcast(
-  shape: readonly number[], aStrides: readonly number[], bStrides: readonly number[],
+  shape: readonly number[],
+  aStrides: readonly number[],
+  bStrides: readonly number[],
   inner: (o: number, ia: number, ib: number, count: number, sa: number, sb: number) => void,
 ): void {
   const rank = shape.length;
@@ -208,8 +289,13 @@ function forEachBroadcast(
 }
 
 export function binary(
-  op: BinaryOp, a: TypedArray, aStrides: readonly number[], b: TypedArray, bStrides: readonly number[],
-  out: TypedArray, shape: readonly number[],
+  op: BinaryOp,
+  a: TypedArray,
+  aStrides: readonly number[],
+  b: TypedArray,
+  bStrides: readonly number[],
+  out: TypedArray,
+  shape: readonly number[],
 ): void {
   const f = binaryFn(op);
   // Fast paths for the shapes training spends its time on: same-shape and scalar operands.
@@ -236,8 +322,14 @@ function isDense(strides: readonly number[], shape: readonly number[]): boolean 
 }
 
 export function where(
-  cond: TypedArray, cStrides: readonly number[], a: TypedArray, aStrides: readonly number[],
-  b: TypedArray, bStrides: readonly number[], out: TypedArray, shape: readonly number[],
+  cond: TypedArray,
+  cStrides: readonly number[],
+  a: TypedArray,
+  aStrides: readonly number[],
+  b: TypedArray,
+  bStrides: readonly number[],
+  out: TypedArray,
+  shape: readonly number[],
 ): void {
   // Broadcast cond against a first, then b, reusing the two-operand walker for each.
   const tmpIdx = new Int32Array(out.length);
@@ -252,7 +344,13 @@ export function where(
   });
 }
 
-export function copyStrided(src: TypedArray, srcOffset: number, srcStrides: readonly number[], out: TypedArray, shape: readonly number[]): void {
+export function copyStrided(
+  src: TypedArray,
+  srcOffset: number,
+  srcStrides: readonly number[],
+  out: TypedArray,
+  shape: readonly number[],
+): void {
   const zero = shape.map(() => 0);
   forEachBroadcast(shape, srcStrides, zero, (o, is, _ib, count, ss) => {
     is += srcOffset;

@@ -2,9 +2,19 @@
 import type { FloatArray } from '../../tensor/dtype.js';
 
 export function gemm(
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  a: FloatArray, strideA: number, b: FloatArray, strideB: number,
-  c: FloatArray, strideC: number, batch: number, accumulate: boolean,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: FloatArray,
+  strideA: number,
+  b: FloatArray,
+  strideB: number,
+  c: FloatArray,
+  strideC: number,
+  batch: number,
+  accumulate: boolean,
 ): void {
   for (let bi = 0; bi < batch; bi++) {
     const ao = bi * strideA;

@@ -28,16 +28,31 @@ export function nearestIndices(inSize: number, outSize: number, scale: number | 
 }
 
 /** Two source indices and their weights per output position for linear interpolation along one axis. */
-export function linearTaps(inSize: number, outSize: number, scale: number | null, alignCorners: boolean, round: (v: number) => number) {
+export function linearTaps(
+  inSize: number,
+  outSize: number,
+  scale: number | null,
+  alignCorners: boolean,
+  round: (v: number) => number,
+) {
   const i0 = new Int32Array(outSize);
   const i1 = new Int32Array(outSize);
   const l0 = new Float64Array(outSize);
   const l1 = new Float64Array(outSize);
   if (outSize === inSize) {
-    for (let o = 0; o < outSize; o++) { i0[o] = o; i1[o] = o; l0[o] = 1; l1[o] = 0; }
+    for (let o = 0; o < outSize; o++) {
+      i0[o] = o;
+      i1[o] = o;
+      l0[o] = 1;
+      l1[o] = 0;
+    }
     return { i0, i1, l0, l1 };
   }
-  const ratio = alignCorners ? (outSize > 1 ? round((inSize - 1) / (outSize - 1)) : 0) : scalesValue(scale, inSize, outSize, round);
+  const ratio = alignCorners
+    ? outSize > 1
+      ? round((inSize - 1) / (outSize - 1))
+      : 0
+    : scalesValue(scale, inSize, outSize, round);
   for (let o = 0; o < outSize; o++) {
     let real: number;
     if (alignCorners) real = round(ratio * o);
@@ -98,7 +113,12 @@ export function interpolate2d(mode: InterpolateMode, x: FloatArray, out: FloatAr
   }
 }
 
-export function interpolate2dBackward(mode: InterpolateMode, gy: FloatArray, gx: FloatArray, g: Interpolate2dGeometry): void {
+export function interpolate2dBackward(
+  mode: InterpolateMode,
+  gy: FloatArray,
+  gx: FloatArray,
+  g: Interpolate2dGeometry,
+): void {
   const { planes, h, w, oh, ow } = g;
   gx.fill(0);
   if (mode === 'nearest') {

@@ -21,7 +21,14 @@ export function sgdStep(w: FloatArray, g: FloatArray, buf: FloatArray | null, h:
   }
 }
 
-export function adamStep(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, vmax: FloatArray | null, h: AdamHyper): void {
+export function adamStep(
+  w: FloatArray,
+  g: FloatArray,
+  m: FloatArray,
+  v: FloatArray,
+  vmax: FloatArray | null,
+  h: AdamHyper,
+): void {
   const { lr, beta1, beta2, eps, weightDecay: wd, decoupled, step } = h;
   const bc1 = 1 - beta1 ** step;
   const bc2Sqrt = Math.sqrt(1 - beta2 ** step);

@@ -12,10 +12,18 @@ function indexTable(size: number, outSize: number, before: number, mode: PadMode
     let i = o - before;
     if (i < 0 || i >= size) {
       switch (mode) {
-        case 'constant': i = -1; break;
-        case 'reflect': i = i < 0 ? -i : 2 * (size - 1) - i; break;
-        case 'replicate': i = i < 0 ? 0 : size - 1; break;
-        case 'circular': i = ((i % size) + size) % size; break;
+        case 'constant':
+          i = -1;
+          break;
+        case 'reflect':
+          i = i < 0 ? -i : 2 * (size - 1) - i;
+          break;
+        case 'replicate':
+          i = i < 0 ? 0 : size - 1;
+          break;
+        case 'circular':
+          i = ((i % size) + size) % size;
+          break;
       }
     }
     table[o] = i;
@@ -24,12 +32,19 @@ function indexTable(size: number, outSize: number, before: number, mode: PadMode
 }
 
 /** Walks the output in row-major order, calling `row` with the flat input offset of each output row's dims 0..rank-2 (-1 when it is fill). */
-function forEachRow(g: PadGeometry, mode: PadMode, row: (outOffset: number, inOffset: number, inner: Int32Array) => void): void {
+function forEachRow(
+  g: PadGeometry,
+  mode: PadMode,
+  row: (outOffset: number, inOffset: number, inner: Int32Array) => void,
+): void {
   const { inShape, outShape, before } = g;
   const rank = inShape.length;
   const tables = inShape.map((s, d) => indexTable(s, outShape[d], before[d], mode));
   const inStrides = new Array<number>(rank);
-  for (let d = rank - 1, s = 1; d >= 0; d--) { inStrides[d] = s; s *= inShape[d]; }
+  for (let d = rank - 1, s = 1; d >= 0; d--) {
+    inStrides[d] = s;
+    s *= inShape[d];
+  }
   const outInner = outShape[rank - 1];
   let rows = 1;
   for (let d = 0; d < rank - 1; d++) rows *= outShape[d];
@@ -39,7 +54,10 @@ function forEachRow(g: PadGeometry, mode: PadMode, row: (outOffset: number, inOf
     let inOff = 0;
     for (let d = 0; d < rank - 1; d++) {
       const i = tables[d][coord[d]];
-      if (i < 0) { inOff = -1; break; }
+      if (i < 0) {
+        inOff = -1;
+        break;
+      }
       inOff += i * inStrides[d];
     }
     row(r * outInner, inOff, tables[rank - 1]);

@@ -22,7 +22,10 @@ export function maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array | 
             if (v > best || Number.isNaN(v) || bestIdx < 0) {
               best = v;
               bestIdx = iy * w + ix;
-              if (Number.isNaN(v)) { i = kh; break; }
+              if (Number.isNaN(v)) {
+                i = kh;
+                break;
+              }
             }
           }
         }
@@ -33,7 +36,14 @@ export function maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array | 
   }
 }
 
-export function maxPool2dBackward(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, inPlane: number, outPlane: number): void {
+export function maxPool2dBackward(
+  gy: FloatArray,
+  indices: Int32Array,
+  gx: FloatArray,
+  planes: number,
+  inPlane: number,
+  outPlane: number,
+): void {
   gx.fill(0);
   for (let p = 0; p < planes; p++) {
     const gBase = p * inPlane;
@@ -60,7 +70,13 @@ function avgWindow(g: Pool2dGeometry, y: number, xo: number, countIncludePad: bo
   return { y0, x0, y1, x1, divisor };
 }
 
-export function avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void {
+export function avgPool2d(
+  x: FloatArray,
+  out: FloatArray,
+  g: Pool2dGeometry,
+  countIncludePad: boolean,
+  divisorOverride: number,
+): void {
   const { n, c, h, w, oh, ow } = g;
   for (let p = 0; p < n * c; p++) {
     const xBase = p * h * w;
@@ -75,7 +91,13 @@ export function avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry, cou
   }
 }
 
-export function avgPool2dBackward(gy: FloatArray, gx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void {
+export function avgPool2dBackward(
+  gy: FloatArray,
+  gx: FloatArray,
+  g: Pool2dGeometry,
+  countIncludePad: boolean,
+  divisorOverride: number,
+): void {
   const { n, c, h, w, oh, ow } = g;
   gx.fill(0);
   for (let p = 0; p < n * c; p++) {
@@ -91,7 +113,14 @@ export function avgPool2dBackward(gy: FloatArray, gx: FloatArray, g: Pool2dGeome
 }
 
 /** Scatters x into a zeroed `out` at `indices` (assignment, as PyTorch); returns the position of the first index outside [0, outPlane), or -1. */
-export function maxUnpool2d(x: FloatArray, indices: Int32Array, out: FloatArray, planes: number, inPlane: number, outPlane: number): number {
+export function maxUnpool2d(
+  x: FloatArray,
+  indices: Int32Array,
+  out: FloatArray,
+  planes: number,
+  inPlane: number,
+  outPlane: number,
+): number {
   out.fill(0);
   for (let p = 0; p < planes; p++) {
     const iBase = p * inPlane;
@@ -106,7 +135,14 @@ export function maxUnpool2d(x: FloatArray, indices: Int32Array, out: FloatArray,
 }
 
 /** gx[k] = gy[indices[k]] within each plane (the adjoint of maxUnpool2d for distinct indices). */
-export function maxUnpool2dBackward(gy: FloatArray, indices: Int32Array, gx: FloatArray, planes: number, inPlane: number, outPlane: number): void {
+export function maxUnpool2dBackward(
+  gy: FloatArray,
+  indices: Int32Array,
+  gx: FloatArray,
+  planes: number,
+  inPlane: number,
+  outPlane: number,
+): void {
   for (let p = 0; p < planes; p++) {
     const iBase = p * inPlane;
     const oBase = p * outPlane;
@@ -159,7 +195,12 @@ export function adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, g: Ada
 }
 
 /** Adaptive max pooling; `indices` gets the flat h*w position of each (first) maximum, NaN winning like PyTorch. */
-export function adaptiveMaxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array, g: AdaptivePool2dGeometry): void {
+export function adaptiveMaxPool2d(
+  x: FloatArray,
+  out: FloatArray,
+  indices: Int32Array,
+  g: AdaptivePool2dGeometry,
+): void {
   const { planes, h, w, oh, ow } = g;
   for (let p = 0; p < planes; p++) {
     const xBase = p * h * w;

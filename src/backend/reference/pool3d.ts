@@ -53,8 +53,20 @@ function avgAxis(o: number, stride: number, pad: number, k: number, size: number
 }
 
 function forEachAvgWindow(
-  g: Pool3dGeometry, countIncludePad: boolean, divisorOverride: number,
-  body: (p: number, o: number, z0: number, z1: number, y0: number, y1: number, x0: number, x1: number, divisor: number) => void,
+  g: Pool3dGeometry,
+  countIncludePad: boolean,
+  divisorOverride: number,
+  body: (
+    p: number,
+    o: number,
+    z0: number,
+    z1: number,
+    y0: number,
+    y1: number,
+    x0: number,
+    x1: number,
+    divisor: number,
+  ) => void,
 ): void {
   const { n, c, d, h, w, od, oh, ow, kd, kh, kw } = g;
   let o = 0;
@@ -65,7 +77,12 @@ function forEachAvgWindow(
         const [y0, y1, sy] = avgAxis(y, g.strideH, g.padH, kh, h);
         for (let xo = 0; xo < ow; xo++, o++) {
           const [x0, x1, sx] = avgAxis(xo, g.strideW, g.padW, kw, w);
-          const divisor = divisorOverride !== 0 ? divisorOverride : countIncludePad ? sz * sy * sx : (z1 - z0) * (y1 - y0) * (x1 - x0);
+          const divisor =
+            divisorOverride !== 0
+              ? divisorOverride
+              : countIncludePad
+                ? sz * sy * sx
+                : (z1 - z0) * (y1 - y0) * (x1 - x0);
           body(p, o, z0, z1, y0, y1, x0, x1, divisor);
         }
       }
@@ -73,23 +90,37 @@ function forEachAvgWindow(
   }
 }
 
-export function avgPool3d(x: FloatArray, out: FloatArray, g: Pool3dGeometry, countIncludePad: boolean, divisorOverride: number): void {
+export function avgPool3d(
+  x: FloatArray,
+  out: FloatArray,
+  g: Pool3dGeometry,
+  countIncludePad: boolean,
+  divisorOverride: number,
+): void {
   const { d, h, w } = g;
   forEachAvgWindow(g, countIncludePad, divisorOverride, (p, o, z0, z1, y0, y1, x0, x1, divisor) => {
     const base = p * d * h * w;
     let sum = 0;
-    for (let iz = z0; iz < z1; iz++) for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) sum += x[base + (iz * h + iy) * w + ix];
+    for (let iz = z0; iz < z1; iz++)
+      for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) sum += x[base + (iz * h + iy) * w + ix];
     out[o] = sum / divisor;
   });
 }
 
-export function avgPool3dBackward(gy: FloatArray, gx: FloatArray, g: Pool3dGeometry, countIncludePad: boolean, divisorOverride: number): void {
+export function avgPool3dBackward(
+  gy: FloatArray,
+  gx: FloatArray,
+  g: Pool3dGeometry,
+  countIncludePad: boolean,
+  divisorOverride: number,
+): void {
   const { d, h, w } = g;
   gx.fill(0);
   forEachAvgWindow(g, countIncludePad, divisorOverride, (p, o, z0, z1, y0, y1, x0, x1, divisor) => {
     const base = p * d * h * w;
     const v = gy[o] / divisor;
-    for (let iz = z0; iz < z1; iz++) for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) gx[base + (iz * h + iy) * w + ix] += v;
+    for (let iz = z0; iz < z1; iz++)
+      for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) gx[base + (iz * h + iy) * w + ix] += v;
   });
 }
 
@@ -98,7 +129,10 @@ function adaptive(i: number, inSize: number, outSize: number): [number, number] 
   return [Math.floor((i * inSize) / outSize), Math.floor(((i + 1) * inSize + outSize - 1) / outSize)];
 }
 
-function forEachAdaptiveWindow(g: AdaptivePool3dGeometry, body: (p: number, o: number, z0: number, z1: number, y0: number, y1: number, x0: number, x1: number) => void): void {
+function forEachAdaptiveWindow(
+  g: AdaptivePool3dGeometry,
+  body: (p: number, o: number, z0: number, z1: number, y0: number, y1: number, x0: number, x1: number) => void,
+): void {
   let o = 0;
   for (let p = 0; p < g.planes; p++) {
     for (let z = 0; z < g.od; z++) {
@@ -119,7 +153,8 @@ export function adaptiveAvgPool3d(x: FloatArray, out: FloatArray, g: AdaptivePoo
   forEachAdaptiveWindow(g, (p, o, z0, z1, y0, y1, x0, x1) => {
     const base = p * d * h * w;
     let sum = 0;
-    for (let iz = z0; iz < z1; iz++) for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) sum += x[base + (iz * h + iy) * w + ix];
+    for (let iz = z0; iz < z1; iz++)
+      for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) sum += x[base + (iz * h + iy) * w + ix];
     out[o] = sum / ((z1 - z0) * (y1 - y0) * (x1 - x0));
   });
 }
@@ -130,11 +165,17 @@ export function adaptiveAvgPool3dBackward(gy: FloatArray, gx: FloatArray, g: Ada
   forEachAdaptiveWindow(g, (p, o, z0, z1, y0, y1, x0, x1) => {
     const base = p * d * h * w;
     const v = gy[o] / ((z1 - z0) * (y1 - y0) * (x1 - x0));
-    for (let iz = z0; iz < z1; iz++) for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) gx[base + (iz * h + iy) * w + ix] += v;
+    for (let iz = z0; iz < z1; iz++)
+      for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) gx[base + (iz * h + iy) * w + ix] += v;
   });
 }
 
-export function adaptiveMaxPool3d(x: FloatArray, out: FloatArray, indices: Int32Array, g: AdaptivePool3dGeometry): void {
+export function adaptiveMaxPool3d(
+  x: FloatArray,
+  out: FloatArray,
+  indices: Int32Array,
+  g: AdaptivePool3dGeometry,
+): void {
   const { d, h, w } = g;
   forEachAdaptiveWindow(g, (p, o, z0, z1, y0, y1, x0, x1) => {
     const base = p * d * h * w;

@@ -17,13 +17,23 @@ export function reduce(op: ReduceOp, x: TypedArray, out: TypedArray, outer: numb
           acc = 1;
           for (let s = 0; s < size; s++, p += inner) acc *= x[p];
           break;
-        case 'max': case 'amax':
+        case 'max':
+        case 'amax':
           acc = -Infinity;
-          for (let s = 0; s < size; s++, p += inner) { const v = x[p]; if (v > acc || Number.isNaN(v)) acc = v; if (Number.isNaN(acc)) break; }
+          for (let s = 0; s < size; s++, p += inner) {
+            const v = x[p];
+            if (v > acc || Number.isNaN(v)) acc = v;
+            if (Number.isNaN(acc)) break;
+          }
           break;
-        case 'min': case 'amin':
+        case 'min':
+        case 'amin':
           acc = Infinity;
-          for (let s = 0; s < size; s++, p += inner) { const v = x[p]; if (v < acc || Number.isNaN(v)) acc = v; if (Number.isNaN(acc)) break; }
+          for (let s = 0; s < size; s++, p += inner) {
+            const v = x[p];
+            if (v < acc || Number.isNaN(v)) acc = v;
+            if (Number.isNaN(acc)) break;
+          }
           break;
       }
       out[o * inner + i] = acc;
@@ -31,7 +41,15 @@ export function reduce(op: ReduceOp, x: TypedArray, out: TypedArray, outer: numb
   }
 }
 
-export function argReduce(op: 'max' | 'min', x: TypedArray, values: TypedArray, indices: Int32Array, outer: number, size: number, inner: number): void {
+export function argReduce(
+  op: 'max' | 'min',
+  x: TypedArray,
+  values: TypedArray,
+  indices: Int32Array,
+  outer: number,
+  size: number,
+  inner: number,
+): void {
   const isMax = op === 'max';
   for (let o = 0; o < outer; o++) {
     const base = o * size * inner;
@@ -43,8 +61,15 @@ export function argReduce(op: 'max' | 'min', x: TypedArray, values: TypedArray, 
         p += inner;
         for (let s = 1; s < size; s++, p += inner) {
           const v = x[p];
-          if (Number.isNaN(v)) { best = v; bestIdx = s; break; }
-          if (isMax ? v > best : v < best) { best = v; bestIdx = s; }
+          if (Number.isNaN(v)) {
+            best = v;
+            bestIdx = s;
+            break;
+          }
+          if (isMax ? v > best : v < best) {
+            best = v;
+            bestIdx = s;
+          }
         }
       }
       values[o * inner + i] = best;
@@ -70,7 +95,14 @@ export function logsumexp(x: FloatArray, out: FloatArray, outer: number, size: n
   }
 }
 
-export function softmax(x: FloatArray, out: FloatArray, outer: number, size: number, inner: number, log: boolean): void {
+export function softmax(
+  x: FloatArray,
+  out: FloatArray,
+  outer: number,
+  size: number,
+  inner: number,
+  log: boolean,
+): void {
   // An empty softmax dim writes nothing: without this, [4, 2³¹, 0] looped 2³³ times doing nothing (found by fuzzing).
   if (size === 0) return;
   for (let o = 0; o < outer; o++) {
@@ -91,7 +123,15 @@ export function softmax(x: FloatArray, out: FloatArray, outer: number, size: num
   }
 }
 
-export function softmaxGrad(y: FloatArray, gy: FloatArray, gx: FloatArray, outer: number, size: number, inner: number, log: boolean): void {
+export function softmaxGrad(
+  y: FloatArray,
+  gy: FloatArray,
+  gx: FloatArray,
+  outer: number,
+  size: number,
+  inner: number,
+  log: boolean,
+): void {
   if (size === 0) return;
   for (let o = 0; o < outer; o++) {
     const base = o * size * inner;

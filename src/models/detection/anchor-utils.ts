@@ -24,10 +24,15 @@ export class AnchorGenerator extends Module<[ImageList, readonly Tensor[]], Tens
   /** Per level, [A, 4] zero-centred base anchors (float32, xyxy). */
   readonly cellAnchors: Float32Array[];
 
-  constructor(sizes: readonly (readonly number[])[] = [[128, 256, 512]], aspectRatios: readonly (readonly number[])[] = [[0.5, 1.0, 2.0]]) {
+  constructor(
+    sizes: readonly (readonly number[])[] = [[128, 256, 512]],
+    aspectRatios: readonly (readonly number[])[] = [[0.5, 1.0, 2.0]],
+  ) {
     super();
     if (sizes.length !== aspectRatios.length) {
-      throw new Error(`AnchorGenerator: sizes has ${sizes.length} levels but aspectRatios has ${aspectRatios.length}; give one list of each per feature map`);
+      throw new Error(
+        `AnchorGenerator: sizes has ${sizes.length} levels but aspectRatios has ${aspectRatios.length}; give one list of each per feature map`,
+      );
     }
     this.sizes = sizes.map((s) => s.slice());
     this.aspectRatios = aspectRatios.map((a) => a.slice());
@@ -45,7 +50,10 @@ export class AnchorGenerator extends Module<[ImageList, readonly Tensor[]], Tens
       for (const s of scales) {
         const ws = f(wr * f(s));
         const hs = f(hr * f(s));
-        out.set([-ws, -hs, ws, hs].map((v) => roundHalfEven(f(v / 2))), 4 * k++);
+        out.set(
+          [-ws, -hs, ws, hs].map((v) => roundHalfEven(f(v / 2))),
+          4 * k++,
+        );
       }
     }
     return out;
@@ -66,7 +74,8 @@ export class AnchorGenerator extends Module<[ImageList, readonly Tensor[]], Tens
     }
     const [ih, iw] = imageList.tensors.shape.slice(-2);
     let total = 0;
-    for (let l = 0; l < featureMaps.length; l++) total += featureMaps[l].shape[2] * featureMaps[l].shape[3] * this.cellAnchors[l].length / 4;
+    for (let l = 0; l < featureMaps.length; l++)
+      total += (featureMaps[l].shape[2] * featureMaps[l].shape[3] * this.cellAnchors[l].length) / 4;
     const out = new Float32Array(4 * total);
     let k = 0;
     featureMaps.forEach((fm, l) => {

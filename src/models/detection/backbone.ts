@@ -26,7 +26,10 @@ export class FrozenBatchNorm2d extends Module {
   declare running_mean: Tensor;
   declare running_var: Tensor;
 
-  constructor(readonly numFeatures: number, readonly eps = 1e-5) {
+  constructor(
+    readonly numFeatures: number,
+    readonly eps = 1e-5,
+  ) {
     super();
     this.registerBuffer('weight', Tensor.empty([numFeatures]).fill_(1));
     this.registerBuffer('bias', Tensor.empty([numFeatures]));
@@ -66,7 +69,10 @@ export class IntermediateLayerGetter extends Module<[Tensor], Record<string, Ten
       this.order.push(name);
       remaining.delete(name);
     }
-    if (remaining.size) throw new Error(`IntermediateLayerGetter: return layers ${[...remaining].join(', ')} are not children of the model`);
+    if (remaining.size)
+      throw new Error(
+        `IntermediateLayerGetter: return layers ${[...remaining].join(', ')} are not children of the model`,
+      );
   }
 
   forward(x: Tensor): Record<string, Tensor> {
@@ -105,7 +111,10 @@ export class LastLevelP6P7 extends Module<[Tensor[], Tensor[], string[]], [Tenso
   forward(p: Tensor[], c: Tensor[], names: string[]): [Tensor[], string[]] {
     const p6 = this.p6.forward(this.useP5 ? p[p.length - 1] : c[c.length - 1]);
     const p7 = this.p7.forward(relu(p6));
-    return [[...p, p6, p7], [...names, 'p6', 'p7']];
+    return [
+      [...p, p6, p7],
+      [...names, 'p6', 'p7'],
+    ];
   }
 }
 
@@ -137,7 +146,10 @@ export class FeaturePyramidNetwork extends Module<[Record<string, Tensor>], Reco
     const inner: AnyModule[] = [];
     const layer: AnyModule[] = [];
     for (const c of inChannelsList) {
-      if (!(c > 0)) throw new Error(`FeaturePyramidNetwork: in_channels=0 is currently not supported (got ${JSON.stringify(inChannelsList)})`);
+      if (!(c > 0))
+        throw new Error(
+          `FeaturePyramidNetwork: in_channels=0 is currently not supported (got ${JSON.stringify(inChannelsList)})`,
+        );
       inner.push(new Conv2dNormActivation(c, outChannels, 1, { padding: 0, normLayer: null, activationLayer: null }));
       layer.push(new Conv2dNormActivation(outChannels, outChannels, 3, { normLayer: null, activationLayer: null }));
     }
@@ -149,7 +161,8 @@ export class FeaturePyramidNetwork extends Module<[Record<string, Tensor>], Reco
         if (m.bias) zeros_(m.bias);
       }
     }
-    const extra = opts.extraBlocks !== undefined ? opts.extraBlocks : opts.lastLevelMaxPool === false ? null : 'maxpool';
+    const extra =
+      opts.extraBlocks !== undefined ? opts.extraBlocks : opts.lastLevelMaxPool === false ? null : 'maxpool';
     this.lastLevelMaxPool = extra === 'maxpool';
     this.extra_blocks = extra instanceof LastLevelP6P7 ? extra : null;
   }
@@ -170,7 +183,9 @@ export class FeaturePyramidNetwork extends Module<[Record<string, Tensor>], Reco
     }
     if (this.extra_blocks) [results, names] = this.extra_blocks.forward(results, feats, names);
     const out: Record<string, Tensor> = {};
-    names.forEach((k, i) => { out[k] = results[i]; });
+    names.forEach((k, i) => {
+      out[k] = results[i];
+    });
     if (this.lastLevelMaxPool) out.pool = maxPool2d(results[n - 1], 1, { stride: 2 });
     return out;
   }
@@ -182,7 +197,10 @@ export class BackboneWithFPN extends Module<[Tensor], Record<string, Tensor>> {
   readonly fpn: FeaturePyramidNetwork;
 
   constructor(
-    backbone: AnyModule, returnLayers: Record<string, string>, inChannelsList: readonly number[], readonly outChannels: number,
+    backbone: AnyModule,
+    returnLayers: Record<string, string>,
+    inChannelsList: readonly number[],
+    readonly outChannels: number,
     extraBlocks: FeaturePyramidNetworkOptions['extraBlocks'] = 'maxpool',
   ) {
     super();
@@ -202,23 +220,36 @@ export class BackboneWithFPN extends Module<[Tensor], Record<string, Tensor>> {
  * torchvision does (5 trains everything, bn1 included).
  */
 export function resnetFpnExtractor(
-  backbone: ResNet, trainableLayers: number, returnedLayers: readonly number[] = [1, 2, 3, 4],
+  backbone: ResNet,
+  trainableLayers: number,
+  returnedLayers: readonly number[] = [1, 2, 3, 4],
   extraBlocks: FeaturePyramidNetworkOptions['extraBlocks'] = 'maxpool',
 ): BackboneWithFPN {
   if (!(Number.isInteger(trainableLayers) && trainableLayers >= 0 && trainableLayers <= 5)) {
     throw new Error(`resnetFpnExtractor: trainableLayers should be in [0, 5], got ${trainableLayers}`);
   }
   if (returnedLayers.length === 0 || returnedLayers.some((l) => !(Number.isInteger(l) && l >= 1 && l <= 4))) {
-    throw new Error(`resnetFpnExtractor: each returned layer should be in [1, 4], got ${JSON.stringify(returnedLayers)}`);
+    throw new Error(
+      `resnetFpnExtractor: each returned layer should be in [1, 4], got ${JSON.stringify(returnedLayers)}`,
+    );
   }
   const train = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'].slice(0, trainableLayers);
   if (trainableLayers === 5) train.push('bn1');
-  for (const [name, p] of backbone.namedParameters()) if (!train.some((l) => name.startsWith(l))) p.requiresGrad_(false);
+  for (const [name, p] of backbone.namedParameters())
+    if (!train.some((l) => name.startsWith(l))) p.requiresGrad_(false);
   // torchvision: in_channels_stage2 = inplanes // 8 (256 for a ResNet-50's 2048), doubled per stage.
   const stage2 = backbone.fc.weight.shape[1] / 8;
   const returnLayers: Record<string, string> = {};
-  returnedLayers.forEach((l, i) => { returnLayers[`layer${l}`] = String(i); });
-  return new BackboneWithFPN(backbone, returnLayers, returnedLayers.map((l) => stage2 * 2 ** (l - 1)), 256, extraBlocks);
+  returnedLayers.forEach((l, i) => {
+    returnLayers[`layer${l}`] = String(i);
+  });
+  return new BackboneWithFPN(
+    backbone,
+    returnLayers,
+    returnedLayers.map((l) => stage2 * 2 ** (l - 1)),
+    256,
+    extraBlocks,
+  );
 }
 
 /**
@@ -237,7 +268,9 @@ export function mobilenetFpnExtractor(features: Sequential, trainableLayers: num
   for (const b of blocks.slice(0, freezeBefore)) for (const p of b.parameters()) p.requiresGrad_(false);
   const returned = [n - 2, n - 1];
   const returnLayers: Record<string, string> = {};
-  returned.forEach((k, v) => { returnLayers[String(stageIndices[k])] = String(v); });
+  returned.forEach((k, v) => {
+    returnLayers[String(stageIndices[k])] = String(v);
+  });
   const outChannels = (b: AnyModule) => (b as { outChannels?: number }).outChannels;
   const inChannels = returned.map((k) => {
     const c = outChannels(blocks[stageIndices[k]]);

@@ -15,7 +15,8 @@ export class BoxCoder {
   readonly bboxXformClip: number;
 
   constructor(weights: readonly [number, number, number, number], bboxXformClip = Math.log(1000 / 16)) {
-    if (weights.length !== 4) throw new Error(`BoxCoder: weights must be four numbers (wx, wy, ww, wh), got ${JSON.stringify(weights)}`);
+    if (weights.length !== 4)
+      throw new Error(`BoxCoder: weights must be four numbers (wx, wy, ww, wh), got ${JSON.stringify(weights)}`);
     this.weights = [weights[0], weights[1], weights[2], weights[3]];
     this.bboxXformClip = bboxXformClip;
   }
@@ -29,8 +30,14 @@ export class BoxCoder {
 
   /** [N, 4] targets of gt boxes `referenceBoxes` [N, 4] relative to `proposals` [N, 4]. */
   encodeSingle(referenceBoxes: Tensor, proposals: Tensor): Tensor {
-    if (referenceBoxes.shape.join() !== proposals.shape.join() || referenceBoxes.shape.length !== 2 || referenceBoxes.shape[1] !== 4) {
-      throw new Error(`BoxCoder.encode: reference boxes ${formatShape(referenceBoxes.shape)} and proposals ${formatShape(proposals.shape)} must both be [N, 4]`);
+    if (
+      referenceBoxes.shape.join() !== proposals.shape.join() ||
+      referenceBoxes.shape.length !== 2 ||
+      referenceBoxes.shape[1] !== 4
+    ) {
+      throw new Error(
+        `BoxCoder.encode: reference boxes ${formatShape(referenceBoxes.shape)} and proposals ${formatShape(proposals.shape)} must both be [N, 4]`,
+      );
     }
     const [wx, wy, ww, wh] = this.weights;
     const col = (t: Tensor, i: number) => unsqueeze(select(t, 1, i), 1);
@@ -42,12 +49,15 @@ export class BoxCoder {
     const gtH = sub(col(referenceBoxes, 3), col(referenceBoxes, 1));
     const gtX = add(col(referenceBoxes, 0), mul(gtW, 0.5));
     const gtY = add(col(referenceBoxes, 1), mul(gtH, 0.5));
-    return cat([
-      div(mul(sub(gtX, exX), wx), exW),
-      div(mul(sub(gtY, exY), wy), exH),
-      mul(log(div(gtW, exW)), ww),
-      mul(log(div(gtH, exH)), wh),
-    ], 1);
+    return cat(
+      [
+        div(mul(sub(gtX, exX), wx), exW),
+        div(mul(sub(gtY, exY), wy), exH),
+        mul(log(div(gtW, exW)), ww),
+        mul(log(div(gtH, exH)), wh),
+      ],
+      1,
+    );
   }
 
   /** Decodes `relCodes` against the concatenated per-image `boxes`: [Σ N_i, K, 4] for codes [Σ N_i, 4K]. */
@@ -60,8 +70,16 @@ export class BoxCoder {
 
   /** Boxes [N, 4K] from codes [N, 4K] (K boxes per reference, e.g. one per class) and references [N, 4]. */
   decodeSingle(relCodes: Tensor, boxes: Tensor): Tensor {
-    if (relCodes.shape.length !== 2 || relCodes.shape[1] % 4 !== 0 || boxes.shape.length !== 2 || boxes.shape[1] !== 4 || relCodes.shape[0] !== boxes.shape[0]) {
-      throw new Error(`BoxCoder.decode: codes must be [N, 4K] and boxes [N, 4] with the same N, got ${formatShape(relCodes.shape)} and ${formatShape(boxes.shape)}`);
+    if (
+      relCodes.shape.length !== 2 ||
+      relCodes.shape[1] % 4 !== 0 ||
+      boxes.shape.length !== 2 ||
+      boxes.shape[1] !== 4 ||
+      relCodes.shape[0] !== boxes.shape[0]
+    ) {
+      throw new Error(
+        `BoxCoder.decode: codes must be [N, 4K] and boxes [N, 4] with the same N, got ${formatShape(relCodes.shape)} and ${formatShape(boxes.shape)}`,
+      );
     }
     const b = boxes.dtype === relCodes.dtype ? boxes : boxes.to(relCodes.dtype);
     const widths = sub(select(b, 1, 2), select(b, 1, 0));

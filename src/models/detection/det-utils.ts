@@ -21,12 +21,18 @@ export class Matcher {
   static readonly BELOW_LOW_THRESHOLD = -1;
   static readonly BETWEEN_THRESHOLDS = -2;
 
-  constructor(readonly highThreshold: number, readonly lowThreshold: number, readonly allowLowQualityMatches = false) {
-    if (lowThreshold > highThreshold) throw new Error(`Matcher: lowThreshold ${lowThreshold} must not exceed highThreshold ${highThreshold}`);
+  constructor(
+    readonly highThreshold: number,
+    readonly lowThreshold: number,
+    readonly allowLowQualityMatches = false,
+  ) {
+    if (lowThreshold > highThreshold)
+      throw new Error(`Matcher: lowThreshold ${lowThreshold} must not exceed highThreshold ${highThreshold}`);
   }
 
   call(quality: Tensor): Tensor {
-    if (quality.shape.length !== 2) throw new Error(`Matcher: expected a [G, N] quality matrix, got ${formatShape(quality.shape)}`);
+    if (quality.shape.length !== 2)
+      throw new Error(`Matcher: expected a [G, N] quality matrix, got ${formatShape(quality.shape)}`);
     const [g, n] = quality.shape;
     if (g === 0) throw new Error('Matcher: No ground-truth boxes available for one of the images during training');
     if (n === 0) throw new Error('Matcher: No proposal boxes available for one of the images during training');
@@ -65,7 +71,11 @@ export class Matcher {
  * Draws from `generator` (Tatami's, so the choice differs from torch's randperm for the same seed).
  */
 export class BalancedPositiveNegativeSampler {
-  constructor(readonly batchSizePerImage: number, readonly positiveFraction: number, readonly generator: Generator = new Generator(0)) {}
+  constructor(
+    readonly batchSizePerImage: number,
+    readonly positiveFraction: number,
+    readonly generator: Generator = new Generator(0),
+  ) {}
 
   call(labels: readonly Tensor[]): [Tensor[], Tensor[]] {
     const pos: Tensor[] = [];
@@ -74,7 +84,10 @@ export class BalancedPositiveNegativeSampler {
       const v = l.dataView();
       const positive: number[] = [];
       const negative: number[] = [];
-      v.forEach((x, i) => { if (x >= 1) positive.push(i); else if (x === 0) negative.push(i); });
+      v.forEach((x, i) => {
+        if (x >= 1) positive.push(i);
+        else if (x === 0) negative.push(i);
+      });
       const numPos = Math.min(positive.length, Math.trunc(this.batchSizePerImage * this.positiveFraction));
       const numNeg = Math.min(negative.length, this.batchSizePerImage - numPos);
       const pick = (from: number[], k: number) => {
@@ -102,16 +115,36 @@ function where(mask: ArrayLike<number>): Tensor {
  * number sampled. `objectness` [ΣA] or [ΣA, 1], `deltas` [ΣA, 4]; labels, targets and masks per image.
  */
 export function rpnLoss(
-  objectness: Tensor, deltas: Tensor, labels: readonly Tensor[], regressionTargets: readonly Tensor[],
-  posMasks: readonly Tensor[], negMasks: readonly Tensor[],
+  objectness: Tensor,
+  deltas: Tensor,
+  labels: readonly Tensor[],
+  regressionTargets: readonly Tensor[],
+  posMasks: readonly Tensor[],
+  negMasks: readonly Tensor[],
 ): { lossObjectness: Tensor; lossRpnBoxReg: Tensor } {
-  const pos = where(cat(posMasks.map((m) => m.to('int32')), 0).dataView());
-  const neg = where(cat(negMasks.map((m) => m.to('int32')), 0).dataView());
+  const pos = where(
+    cat(
+      posMasks.map((m) => m.to('int32')),
+      0,
+    ).dataView(),
+  );
+  const neg = where(
+    cat(
+      negMasks.map((m) => m.to('int32')),
+      0,
+    ).dataView(),
+  );
   const sampled = cat([pos, neg], 0);
   const obj = flatten(objectness);
-  const lab = cat(labels.map((l) => l.to(obj.dtype)), 0);
+  const lab = cat(
+    labels.map((l) => l.to(obj.dtype)),
+    0,
+  );
   const tgt = cat(regressionTargets, 0);
-  const box = div(smoothL1Loss(indexSelect(deltas, 0, pos), indexSelect(tgt, 0, pos), { beta: 1 / 9, reduction: 'sum' }), sampled.shape[0]);
+  const box = div(
+    smoothL1Loss(indexSelect(deltas, 0, pos), indexSelect(tgt, 0, pos), { beta: 1 / 9, reduction: 'sum' }),
+    sampled.shape[0],
+  );
   const bce = binaryCrossEntropyWithLogits(indexSelect(obj, 0, sampled), indexSelect(lab, 0, sampled));
   return { lossObjectness: bce, lossRpnBoxReg: box };
 }
@@ -121,12 +154,22 @@ export function rpnLoss(
  * summed) between the deltas of each positive's own class and its targets, divided by the number of proposals.
  * `classLogits` [N, K], `boxRegression` [N, 4K]; labels (int32) and targets [n_i, 4] per image.
  */
-export function fastrcnnLoss(classLogits: Tensor, boxRegression: Tensor, labels: readonly Tensor[], regressionTargets: readonly Tensor[]): { lossClassifier: Tensor; lossBoxReg: Tensor } {
-  const lab = cat(labels.map((l) => l.to('int32')), 0);
+export function fastrcnnLoss(
+  classLogits: Tensor,
+  boxRegression: Tensor,
+  labels: readonly Tensor[],
+  regressionTargets: readonly Tensor[],
+): { lossClassifier: Tensor; lossBoxReg: Tensor } {
+  const lab = cat(
+    labels.map((l) => l.to('int32')),
+    0,
+  );
   const tgt = cat(regressionTargets, 0);
   const [n, k] = classLogits.shape;
   if (boxRegression.shape[0] !== n || boxRegression.shape[1] !== 4 * k) {
-    throw new Error(`fastrcnnLoss: box regression ${formatShape(boxRegression.shape)} must be [${n}, ${4 * k}] for logits ${formatShape(classLogits.shape)}`);
+    throw new Error(
+      `fastrcnnLoss: box regression ${formatShape(boxRegression.shape)} must be [${n}, ${4 * k}] for logits ${formatShape(classLogits.shape)}`,
+    );
   }
   const ce = crossEntropy(classLogits, lab);
   const lv = lab.dataView();
@@ -138,7 +181,11 @@ export function fastrcnnLoss(classLogits: Tensor, boxRegression: Tensor, labels:
       rows.push(i * k + c);
     }
   });
-  const pred = indexSelect(reshape(boxRegression, n * k, 4), 0, tensor(Int32Array.from(rows), [rows.length], { dtype: 'int32' }));
+  const pred = indexSelect(
+    reshape(boxRegression, n * k, 4),
+    0,
+    tensor(Int32Array.from(rows), [rows.length], { dtype: 'int32' }),
+  );
   const target = indexSelect(tgt, 0, tensor(Int32Array.from(posIdx), [posIdx.length], { dtype: 'int32' }));
   const box = div(smoothL1Loss(pred, target, { beta: 1 / 9, reduction: 'sum' }), lv.length);
   return { lossClassifier: ce, lossBoxReg: box };

@@ -35,7 +35,10 @@ export interface FasterRCNNOptions {
 }
 
 /** torchvision's FasterRCNN (GeneralizedRCNN): transform → backbone → RPN → RoI heads → postprocess. */
-export class FasterRCNN extends Module<[readonly Tensor[], (readonly DetectionTrainTarget[])?], Detections[] | Record<string, Tensor>> {
+export class FasterRCNN extends Module<
+  [readonly Tensor[], (readonly DetectionTrainTarget[])?],
+  Detections[] | Record<string, Tensor>
+> {
   readonly transform: GeneralizedRCNNTransform;
   readonly backbone: BackboneWithFPN;
   readonly rpn: RegionProposalNetwork;
@@ -44,16 +47,34 @@ export class FasterRCNN extends Module<[readonly Tensor[], (readonly DetectionTr
   constructor(backbone: BackboneWithFPN, opts: FasterRCNNOptions = {}) {
     super();
     const c = backbone.outChannels;
-    this.transform = new GeneralizedRCNNTransform(opts.minSize ?? 800, opts.maxSize ?? 1333, opts.imageMean ?? [0.485, 0.456, 0.406], opts.imageStd ?? [0.229, 0.224, 0.225]);
+    this.transform = new GeneralizedRCNNTransform(
+      opts.minSize ?? 800,
+      opts.maxSize ?? 1333,
+      opts.imageMean ?? [0.485, 0.456, 0.406],
+      opts.imageStd ?? [0.229, 0.224, 0.225],
+    );
     this.backbone = backbone;
-    const anchors = opts.rpnAnchorGenerator ?? new AnchorGenerator([[32], [64], [128], [256], [512]], Array.from({ length: 5 }, () => [0.5, 1, 2]));
+    const anchors =
+      opts.rpnAnchorGenerator ??
+      new AnchorGenerator(
+        [[32], [64], [128], [256], [512]],
+        Array.from({ length: 5 }, () => [0.5, 1, 2]),
+      );
     this.rpn = new RegionProposalNetwork(anchors, new RPNHead(c, anchors.numAnchorsPerLocation()[0]), {
-      preNmsTopN: opts.rpnPreNmsTopNTest ?? 1000, postNmsTopN: opts.rpnPostNmsTopNTest ?? 1000,
-      nmsThresh: opts.rpnNmsThresh ?? 0.7, scoreThresh: opts.rpnScoreThresh ?? 0,
+      preNmsTopN: opts.rpnPreNmsTopNTest ?? 1000,
+      postNmsTopN: opts.rpnPostNmsTopNTest ?? 1000,
+      nmsThresh: opts.rpnNmsThresh ?? 0.7,
+      scoreThresh: opts.rpnScoreThresh ?? 0,
     });
     this.roi_heads = new RoIHeads(
-      new MultiScaleRoIAlign(['0', '1', '2', '3'], 7, 2), new TwoMLPHead(c * 7 * 7, 1024), new FastRCNNPredictor(1024, opts.numClasses ?? 91),
-      { scoreThresh: opts.boxScoreThresh ?? 0.05, nmsThresh: opts.boxNmsThresh ?? 0.5, detectionsPerImg: opts.boxDetectionsPerImg ?? 100 },
+      new MultiScaleRoIAlign(['0', '1', '2', '3'], 7, 2),
+      new TwoMLPHead(c * 7 * 7, 1024),
+      new FastRCNNPredictor(1024, opts.numClasses ?? 91),
+      {
+        scoreThresh: opts.boxScoreThresh ?? 0.05,
+        nmsThresh: opts.boxNmsThresh ?? 0.5,
+        detectionsPerImg: opts.boxDetectionsPerImg ?? 100,
+      },
     );
   }
 
@@ -69,12 +90,21 @@ export class FasterRCNN extends Module<[readonly Tensor[], (readonly DetectionTr
         const b = t.boxes.dataView();
         for (let k = 0; k < t.boxes.shape[0]; k++) {
           if (!(b[4 * k + 2] > b[4 * k] && b[4 * k + 3] > b[4 * k + 1])) {
-            throw new Error(`FasterRCNN: all bounding boxes should have positive height and width; box ${k} of target ${i} is [${Array.from(b.subarray(4 * k, 4 * k + 4)).join(', ')}]`);
+            throw new Error(
+              `FasterRCNN: all bounding boxes should have positive height and width; box ${k} of target ${i} is [${Array.from(b.subarray(4 * k, 4 * k + 4)).join(', ')}]`,
+            );
           }
         }
       });
-      const [il, tt] = this.transform.forward(images, targets.map((t) => (t.masks ? { boxes: t.boxes, labels: t.labels, masks: t.masks } : { boxes: t.boxes, labels: t.labels })));
-      const trainTargets: DetectionTrainTarget[] = tt!.map((t) => (t.masks ? { boxes: t.boxes, labels: t.labels!, masks: t.masks } : { boxes: t.boxes, labels: t.labels! }));
+      const [il, tt] = this.transform.forward(
+        images,
+        targets.map((t) =>
+          t.masks ? { boxes: t.boxes, labels: t.labels, masks: t.masks } : { boxes: t.boxes, labels: t.labels },
+        ),
+      );
+      const trainTargets: DetectionTrainTarget[] = tt!.map((t) =>
+        t.masks ? { boxes: t.boxes, labels: t.labels!, masks: t.masks } : { boxes: t.boxes, labels: t.labels! },
+      );
       const features = this.backbone.forward(il.tensors);
       const [proposals, , rpnLosses] = this.rpn.forward(il, features, trainTargets);
       const [, detLosses] = this.roi_heads.forward(features, proposals, il.imageSizes, trainTargets);
@@ -86,7 +116,11 @@ export class FasterRCNN extends Module<[readonly Tensor[], (readonly DetectionTr
       const features = this.backbone.forward(il.tensors);
       const [proposals] = this.rpn.forward(il, features);
       const [dets] = this.roi_heads.forward(features, proposals, il.imageSizes);
-      return this.transform.postprocess(dets.map((d) => ({ ...d })), il.imageSizes, original) as unknown as Detections[];
+      return this.transform.postprocess(
+        dets.map((d) => ({ ...d })),
+        il.imageSizes,
+        original,
+      ) as unknown as Detections[];
     });
   }
 }
@@ -109,7 +143,10 @@ export interface FasterRCNNResNet50FPNOptions extends FasterRCNNOptions {
 export function fasterrcnn_resnet50_fpn(opts: FasterRCNNResNet50FPNOptions = {}): FasterRCNN {
   const norm = opts.frozenBatchNorm ? (c: number) => new FrozenBatchNorm2d(c) : (c: number) => new BatchNorm2d(c);
   const trunk = resnet50({ normLayer: norm });
-  return new FasterRCNN(resnetFpnExtractor(trunk, opts.trainableBackboneLayers ?? (opts.frozenBatchNorm ? 3 : 5)), opts);
+  return new FasterRCNN(
+    resnetFpnExtractor(trunk, opts.trainableBackboneLayers ?? (opts.frozenBatchNorm ? 3 : 5)),
+    opts,
+  );
 }
 
 /** Options of fasterrcnn_mobilenet_v3_large_fpn. */
@@ -135,7 +172,17 @@ export function fasterrcnn_mobilenet_v3_large_fpn(opts: FasterRCNNMobileNetV3Lar
   }
   const backbone = mobilenetFpnExtractor(mnv3.features, opts.trainableBackboneLayers ?? 6);
   const sizes = [32, 64, 128, 256, 512];
-  const anchors = new AnchorGenerator([sizes, sizes, sizes], [[0.5, 1, 2], [0.5, 1, 2], [0.5, 1, 2]]);
-  return new FasterRCNN(backbone, { rpnScoreThresh: 0.05, ...opts, rpnAnchorGenerator: opts.rpnAnchorGenerator ?? anchors });
+  const anchors = new AnchorGenerator(
+    [sizes, sizes, sizes],
+    [
+      [0.5, 1, 2],
+      [0.5, 1, 2],
+      [0.5, 1, 2],
+    ],
+  );
+  return new FasterRCNN(backbone, {
+    rpnScoreThresh: 0.05,
+    ...opts,
+    rpnAnchorGenerator: opts.rpnAnchorGenerator ?? anchors,
+  });
 }
-

@@ -33,16 +33,20 @@ const int32 = (v: ArrayLike<number>): Tensor => tensor(Int32Array.from(v), [v.le
 
 /** [N, A·C, H, W] per level → [N, Σ H·W·A, C]. */
 function flattenLevels(maps: readonly Tensor[], c: number): Tensor {
-  return cat(maps.map((t) => {
-    const [n, ac, h, w] = t.shape;
-    return reshape(permute(reshape(t, n, ac / c, c, h, w), 0, 3, 4, 1, 2), n, -1, c);
-  }), 1);
+  return cat(
+    maps.map((t) => {
+      const [n, ac, h, w] = t.shape;
+      return reshape(permute(reshape(t, n, ac / c, c, h, w), 0, 3, 4, 1, 2), n, -1, c);
+    }),
+    1,
+  );
 }
 
 /** Four (3×3 conv, GroupNorm(32), ReLU) blocks, `conv.{0,3,6,9}` convs N(0, 0.01²) with zero bias. */
 function tower(inChannels: number, numConvs: number): Sequential {
   const layers = [];
-  for (let i = 0; i < numConvs; i++) layers.push(new Conv2d(inChannels, inChannels, 3, { padding: 1 }), new GroupNorm(32, inChannels), new ReLU());
+  for (let i = 0; i < numConvs; i++)
+    layers.push(new Conv2d(inChannels, inChannels, 3, { padding: 1 }), new GroupNorm(32, inChannels), new ReLU());
   const s = new Sequential(...layers);
   for (const l of layers) {
     if (l instanceof Conv2d) {
@@ -101,7 +105,13 @@ export class FCOSClassificationHead extends Module<[readonly Tensor[]], Tensor> 
   readonly conv: Sequential;
   readonly cls_logits: Conv2d;
 
-  constructor(inChannels: number, readonly numAnchors: number, readonly numClasses: number, numConvs = 4, priorProbability = 0.01) {
+  constructor(
+    inChannels: number,
+    readonly numAnchors: number,
+    readonly numClasses: number,
+    numConvs = 4,
+    priorProbability = 0.01,
+  ) {
     super();
     this.conv = tower(inChannels, numConvs);
     this.cls_logits = new Conv2d(inChannels, numAnchors * numClasses, 3, { padding: 1 });
@@ -110,7 +120,10 @@ export class FCOSClassificationHead extends Module<[readonly Tensor[]], Tensor> 
   }
 
   forward(x: readonly Tensor[]): Tensor {
-    return flattenLevels(x.map((f) => this.cls_logits.forward(this.conv.forward(f))), this.numClasses);
+    return flattenLevels(
+      x.map((f) => this.cls_logits.forward(this.conv.forward(f))),
+      this.numClasses,
+    );
   }
 }
 
@@ -133,7 +146,16 @@ export class FCOSRegressionHead extends Module<[readonly Tensor[]], [Tensor, Ten
 
   forward(x: readonly Tensor[]): [Tensor, Tensor] {
     const feats = x.map((f) => this.conv.forward(f));
-    return [flattenLevels(feats.map((f) => relu(this.bbox_reg.forward(f))), 4), flattenLevels(feats.map((f) => this.bbox_ctrness.forward(f)), 1)];
+    return [
+      flattenLevels(
+        feats.map((f) => relu(this.bbox_reg.forward(f))),
+        4,
+      ),
+      flattenLevels(
+        feats.map((f) => this.bbox_ctrness.forward(f)),
+        1,
+      ),
+    ];
   }
 }
 
@@ -162,7 +184,12 @@ export class FCOSHead extends Module<[readonly Tensor[]], FCOSHeadOutputs> {
   }
 
   /** torchvision's FCOSHead.compute_loss: `{ classification, bbox_regression, bbox_ctrness }`, each over max(1, #foreground). */
-  computeLoss(targets: readonly DetectionTrainTarget[], out: FCOSHeadOutputs, anchors: readonly Tensor[], matched: readonly Int32Array[]): Record<string, Tensor> {
+  computeLoss(
+    targets: readonly DetectionTrainTarget[],
+    out: FCOSHeadOutputs,
+    anchors: readonly Tensor[],
+    matched: readonly Int32Array[],
+  ): Record<string, Tensor> {
     const [b, a, k] = out.cls_logits.shape;
     const clsTarget = new Float32Array(b * a * k);
     const fgRows: number[] = [];
@@ -195,8 +222,16 @@ export class FCOSHead extends Module<[readonly Tensor[]], FCOSHeadOutputs> {
       const [l, t, r, bt] = [enc[4 * i], enc[4 * i + 1], enc[4 * i + 2], enc[4 * i + 3]];
       ctr[i] = Math.sqrt(f32(f32(Math.min(l, r) / Math.max(l, r)) * f32(Math.min(t, bt) / Math.max(t, bt))));
     }
-    const loss_ctr = binaryCrossEntropyWithLogits(indexSelect(reshape(out.bbox_ctrness, b * a), 0, rows), tensor(ctr, [nFg]), { reduction: 'sum' });
-    return { classification: div(loss_cls, denom), bbox_regression: div(loss_box, denom), bbox_ctrness: div(loss_ctr, denom) };
+    const loss_ctr = binaryCrossEntropyWithLogits(
+      indexSelect(reshape(out.bbox_ctrness, b * a), 0, rows),
+      tensor(ctr, [nFg]),
+      { reduction: 'sum' },
+    );
+    return {
+      classification: div(loss_cls, denom),
+      bbox_regression: div(loss_box, denom),
+      bbox_ctrness: div(loss_ctr, denom),
+    };
   }
 }
 
@@ -219,7 +254,10 @@ export interface FCOSOptions {
  * for its centre and size). Eval: √(σ(class) · σ(centre-ness)) above `scoreThresh`, top `topkCandidates` per level,
  * decode, clip, class-wise NMS. Training: `{ classification, bbox_regression, bbox_ctrness }`.
  */
-export class FCOS extends Module<[readonly Tensor[], (readonly DetectionTrainTarget[])?], Detections[] | Record<string, Tensor>> {
+export class FCOS extends Module<
+  [readonly Tensor[], (readonly DetectionTrainTarget[])?],
+  Detections[] | Record<string, Tensor>
+> {
   readonly backbone: BackboneWithFPN;
   readonly anchor_generator: AnchorGenerator;
   readonly head: FCOSHead;
@@ -234,9 +272,17 @@ export class FCOS extends Module<[readonly Tensor[], (readonly DetectionTrainTar
   constructor(backbone: BackboneWithFPN, opts: FCOSOptions = {}) {
     super();
     this.backbone = backbone;
-    this.anchor_generator = new AnchorGenerator([[8], [16], [32], [64], [128]], Array.from({ length: 5 }, () => [1]));
+    this.anchor_generator = new AnchorGenerator(
+      [[8], [16], [32], [64], [128]],
+      Array.from({ length: 5 }, () => [1]),
+    );
     this.head = new FCOSHead(backbone.outChannels, 1, opts.numClasses ?? 91);
-    this.transform = new GeneralizedRCNNTransform(opts.minSize ?? 800, opts.maxSize ?? 1333, opts.imageMean ?? [0.485, 0.456, 0.406], opts.imageStd ?? [0.229, 0.224, 0.225]);
+    this.transform = new GeneralizedRCNNTransform(
+      opts.minSize ?? 800,
+      opts.maxSize ?? 1333,
+      opts.imageMean ?? [0.485, 0.456, 0.406],
+      opts.imageStd ?? [0.229, 0.224, 0.225],
+    );
     this.centerSamplingRadius = opts.centerSamplingRadius ?? 1.5;
     this.scoreThresh = opts.scoreThresh ?? 0.2;
     this.nmsThresh = opts.nmsThresh ?? 0.6;
@@ -248,13 +294,21 @@ export class FCOS extends Module<[readonly Tensor[], (readonly DetectionTrainTar
     if (this.training) {
       if (!targets) throw new Error('FCOS: targets should not be none when in training mode');
       checkTargets('FCOS', targets);
-      const [il, tt] = this.transform.forward(images, targets.map((t) => ({ boxes: t.boxes, labels: t.labels })));
+      const [il, tt] = this.transform.forward(
+        images,
+        targets.map((t) => ({ boxes: t.boxes, labels: t.labels })),
+      );
       const trainTargets = tt!.map((t) => ({ boxes: t.boxes, labels: t.labels! }));
       const features = Object.values(this.backbone.forward(il.tensors));
       const out = this.head.forward(features);
       const anchors = this.anchor_generator.forward(il, features);
       const perLevel = features.map((f) => f.shape[2] * f.shape[3]);
-      return this.head.computeLoss(trainTargets, out, anchors, anchors.map((a, i) => this.match(a, trainTargets[i].boxes, perLevel)));
+      return this.head.computeLoss(
+        trainTargets,
+        out,
+        anchors,
+        anchors.map((a, i) => this.match(a, trainTargets[i].boxes, perLevel)),
+      );
     }
     return noGrad(() => {
       const original = images.map((im) => [im.shape[1], im.shape[2]] as [number, number]);
@@ -264,7 +318,11 @@ export class FCOS extends Module<[readonly Tensor[], (readonly DetectionTrainTar
       const anchors = this.anchor_generator.forward(il, features);
       const perLevel = features.map((f) => f.shape[2] * f.shape[3]);
       const dets = this.postprocessDetections(out, anchors, perLevel, il.imageSizes);
-      return this.transform.postprocess(dets.map((d) => ({ ...d })), il.imageSizes, original) as unknown as Detections[];
+      return this.transform.postprocess(
+        dets.map((d) => ({ ...d })),
+        il.imageSizes,
+        original,
+      ) as unknown as Detections[];
     });
   }
 
@@ -282,7 +340,9 @@ export class FCOS extends Module<[readonly Tensor[], (readonly DetectionTrainTar
     const gb = gtBoxes.dataView();
     const gcx = Array.from({ length: g }, (_, j) => f32(f32(gb[4 * j] + gb[4 * j + 2]) / 2));
     const gcy = Array.from({ length: g }, (_, j) => f32(f32(gb[4 * j + 1] + gb[4 * j + 3]) / 2));
-    const score = Array.from({ length: g }, (_, j) => f32(1e8 - f32(f32(gb[4 * j + 2] - gb[4 * j]) * f32(gb[4 * j + 3] - gb[4 * j + 1]))));
+    const score = Array.from({ length: g }, (_, j) =>
+      f32(1e8 - f32(f32(gb[4 * j + 2] - gb[4 * j]) * f32(gb[4 * j + 3] - gb[4 * j + 1]))),
+    );
     const first = perLevel[0];
     const lastStart = n - perLevel[perLevel.length - 1];
     for (let i = 0; i < n; i++) {
@@ -311,7 +371,12 @@ export class FCOS extends Module<[readonly Tensor[], (readonly DetectionTrainTar
   }
 
   /** torchvision's FCOS.postprocess_detections (see the class comment). */
-  postprocessDetections(out: FCOSHeadOutputs, anchors: readonly Tensor[], perLevel: readonly number[], imageShapes: readonly (readonly [number, number])[]): Detections[] {
+  postprocessDetections(
+    out: FCOSHeadOutputs,
+    anchors: readonly Tensor[],
+    perLevel: readonly number[],
+    imageShapes: readonly (readonly [number, number])[],
+  ): Detections[] {
     const k = out.cls_logits.shape[2];
     const thresh = f32(this.scoreThresh);
     const sig = (v: number) => f32(1 / (1 + Math.exp(-v)));
@@ -335,7 +400,12 @@ export class FCOS extends Module<[readonly Tensor[], (readonly DetectionTrainTar
         cand.sort((x, y) => sc[y] - sc[x] || x - y);
         const top = cand.slice(0, Math.min(this.topkCandidates, cand.length));
         const aIdx = int32(top.map((j) => start + Math.floor(j / k)));
-        boxes.push(clipBoxesToImage(this.boxCoder.decode(indexSelect(reg, 0, aIdx), indexSelect(anchors[i], 0, aIdx)), [shape[0], shape[1]]));
+        boxes.push(
+          clipBoxesToImage(this.boxCoder.decode(indexSelect(reg, 0, aIdx), indexSelect(anchors[i], 0, aIdx)), [
+            shape[0],
+            shape[1],
+          ]),
+        );
         for (const j of top) {
           scores.push(sc[j]);
           labels.push(j % k);
@@ -362,5 +432,13 @@ export interface FCOSResNet50FPNOptions extends FCOSOptions {
 export function fcos_resnet50_fpn(opts: FCOSResNet50FPNOptions = {}): FCOS {
   const norm = opts.frozenBatchNorm ? (c: number) => new FrozenBatchNorm2d(c) : (c: number) => new BatchNorm2d(c);
   const trunk = resnet50({ normLayer: norm });
-  return new FCOS(resnetFpnExtractor(trunk, opts.trainableBackboneLayers ?? (opts.frozenBatchNorm ? 3 : 5), [2, 3, 4], new LastLevelP6P7(256, 256)), opts);
+  return new FCOS(
+    resnetFpnExtractor(
+      trunk,
+      opts.trainableBackboneLayers ?? (opts.frozenBatchNorm ? 3 : 5),
+      [2, 3, 4],
+      new LastLevelP6P7(256, 256),
+    ),
+    opts,
+  );
 }

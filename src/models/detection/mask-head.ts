@@ -61,7 +61,13 @@ function selectClassMasks(maskLogits: Tensor, labels: ArrayLike<number>): Tensor
  * by RoIAlign (spatial scale 1, adaptive sampling, not aligned), then BCE-with-logits (mean) against the logits
  * of the gt class. With no positive proposal the loss is 0 (still connected to the graph, as torchvision).
  */
-export function maskrcnnLoss(maskLogits: Tensor, proposals: readonly Tensor[], gtMasks: readonly Tensor[], gtLabels: readonly Tensor[], matchedIdxs: readonly Int32Array[]): Tensor {
+export function maskrcnnLoss(
+  maskLogits: Tensor,
+  proposals: readonly Tensor[],
+  gtMasks: readonly Tensor[],
+  gtLabels: readonly Tensor[],
+  matchedIdxs: readonly Int32Array[],
+): Tensor {
   const m = maskLogits.shape[maskLogits.shape.length - 1];
   const labels: number[] = [];
   const targets: Tensor[] = [];
@@ -75,7 +81,9 @@ export function maskrcnnLoss(maskLogits: Tensor, proposals: readonly Tensor[], g
     idx.forEach((g, k) => rows.set([g, pb[4 * k], pb[4 * k + 1], pb[4 * k + 2], pb[4 * k + 3]], 5 * k));
     const masks = gtMasks[i];
     const input = reshape(masks.to('float32'), masks.shape[0], 1, masks.shape[1], masks.shape[2]);
-    targets.push(reshape(roiAlign(input, tensor(rows, [idx.length, 5]), [m, m], { spatialScale: 1 }), idx.length, m, m));
+    targets.push(
+      reshape(roiAlign(input, tensor(rows, [idx.length, 5]), [m, m], { spatialScale: 1 }), idx.length, m, m),
+    );
   });
   if (labels.length === 0) return mul(sum(maskLogits), 0);
   return binaryCrossEntropyWithLogits(selectClassMasks(maskLogits, labels), cat(targets, 0));
@@ -86,5 +94,9 @@ export function maskrcnnInference(maskLogits: Tensor, labels: readonly Tensor[])
   const all = cat(labels, 0).dataView();
   const probs = sigmoid(selectClassMasks(maskLogits, all));
   const [k, h, w] = probs.shape;
-  return split(reshape(probs, k, 1, h, w), labels.map((l) => l.shape[0]), 0);
+  return split(
+    reshape(probs, k, 1, h, w),
+    labels.map((l) => l.shape[0]),
+    0,
+  );
 }

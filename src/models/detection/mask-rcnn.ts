@@ -17,7 +17,9 @@ export class MaskRCNN extends FasterRCNN {
     super(backbone, opts);
     const c = backbone.outChannels;
     this.roi_heads.setMaskBranch(
-      new MultiScaleRoIAlign(['0', '1', '2', '3'], 14, 2), new MaskRCNNHeads(c, [256, 256, 256, 256], 1), new MaskRCNNPredictor(256, 256, opts.numClasses ?? 91),
+      new MultiScaleRoIAlign(['0', '1', '2', '3'], 14, 2),
+      new MaskRCNNHeads(c, [256, 256, 256, 256], 1),
+      new MaskRCNNPredictor(256, 256, opts.numClasses ?? 91),
     );
   }
 }

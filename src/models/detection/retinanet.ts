@@ -33,15 +33,20 @@ const int32 = (v: ArrayLike<number>): Tensor => tensor(Int32Array.from(v), [v.le
 
 /** [N, A·C, H, W] per level → [N, Σ H·W·A, C] in (level, y, x, anchor) order, the order of the anchors. */
 function flattenLevels(maps: readonly Tensor[], c: number): Tensor {
-  return cat(maps.map((t) => {
-    const [n, ac, h, w] = t.shape;
-    return reshape(permute(reshape(t, n, ac / c, c, h, w), 0, 3, 4, 1, 2), n, -1, c);
-  }), 1);
+  return cat(
+    maps.map((t) => {
+      const [n, ac, h, w] = t.shape;
+      return reshape(permute(reshape(t, n, ac / c, c, h, w), 0, 3, 4, 1, 2), n, -1, c);
+    }),
+    1,
+  );
 }
 
 /** Four 3×3 conv + ReLU blocks (`conv.i.0`), N(0, 0.01²) weights and zero bias, shared by both subnets. */
 function subnet(inChannels: number): Sequential {
-  const s = new Sequential(...Array.from({ length: 4 }, () => new Conv2dNormActivation(inChannels, inChannels, 3, { normLayer: null })));
+  const s = new Sequential(
+    ...Array.from({ length: 4 }, () => new Conv2dNormActivation(inChannels, inChannels, 3, { normLayer: null })),
+  );
   for (const m of s.modules()) {
     if (m instanceof Conv2d) {
       normal_(m.weight, 0, 0.01);
@@ -60,7 +65,12 @@ export class RetinaNetClassificationHead extends Module<[readonly Tensor[]], Ten
   readonly conv: Sequential;
   readonly cls_logits: Conv2d;
 
-  constructor(inChannels: number, readonly numAnchors: number, readonly numClasses: number, priorProbability = 0.01) {
+  constructor(
+    inChannels: number,
+    readonly numAnchors: number,
+    readonly numClasses: number,
+    priorProbability = 0.01,
+  ) {
     super();
     this.conv = subnet(inChannels);
     this.cls_logits = new Conv2d(inChannels, numAnchors * numClasses, 3, { padding: 1 });
@@ -69,7 +79,10 @@ export class RetinaNetClassificationHead extends Module<[readonly Tensor[]], Ten
   }
 
   forward(x: readonly Tensor[]): Tensor {
-    return flattenLevels(x.map((f) => this.cls_logits.forward(this.conv.forward(f))), this.numClasses);
+    return flattenLevels(
+      x.map((f) => this.cls_logits.forward(this.conv.forward(f))),
+      this.numClasses,
+    );
   }
 
   /**
@@ -117,11 +130,19 @@ export class RetinaNetRegressionHead extends Module<[readonly Tensor[]], Tensor>
   }
 
   forward(x: readonly Tensor[]): Tensor {
-    return flattenLevels(x.map((f) => this.bbox_reg.forward(this.conv.forward(f))), 4);
+    return flattenLevels(
+      x.map((f) => this.bbox_reg.forward(this.conv.forward(f))),
+      4,
+    );
   }
 
   /** L1 between the deltas and the encoded matched boxes of the foreground anchors, per image over max(1, #fg), averaged. */
-  computeLoss(targets: readonly DetectionTrainTarget[], bboxRegression: Tensor, anchors: readonly Tensor[], matchedIdxs: readonly Int32Array[]): Tensor {
+  computeLoss(
+    targets: readonly DetectionTrainTarget[],
+    bboxRegression: Tensor,
+    anchors: readonly Tensor[],
+    matchedIdxs: readonly Int32Array[],
+  ): Tensor {
     let total: Tensor | null = null;
     targets.forEach((t, i) => {
       const m = matchedIdxs[i];
@@ -135,7 +156,10 @@ export class RetinaNetRegressionHead extends Module<[readonly Tensor[]], Tensor>
       });
       const fgIdx = int32(fg);
       const target = this.boxCoder.encodeSingle(indexSelect(t.boxes, 0, int32(gt)), indexSelect(anchors[i], 0, fgIdx));
-      const l = div(l1Loss(indexSelect(bboxRegression.select(0, i), 0, fgIdx), target, { reduction: 'sum' }), Math.max(1, fg.length));
+      const l = div(
+        l1Loss(indexSelect(bboxRegression.select(0, i), 0, fgIdx), target, { reduction: 'sum' }),
+        Math.max(1, fg.length),
+      );
       total = total ? add(total, l) : l;
     });
     return div(total!, Math.max(1, targets.length));
@@ -178,7 +202,10 @@ export interface RetinaNetOptions {
 /** torchvision's default RetinaNet anchors: sizes 32…512 × octaves 2^0, 2^⅓, 2^⅔ (truncated to integers), ratios ½, 1, 2. */
 export function retinanetDefaultAnchorGenerator(): AnchorGenerator {
   const sizes = [32, 64, 128, 256, 512].map((x) => [x, Math.trunc(x * 2 ** (1 / 3)), Math.trunc(x * 2 ** (2 / 3))]);
-  return new AnchorGenerator(sizes, sizes.map(() => [0.5, 1, 2]));
+  return new AnchorGenerator(
+    sizes,
+    sizes.map(() => [0.5, 1, 2]),
+  );
 }
 
 /**
@@ -186,7 +213,10 @@ export function retinanetDefaultAnchorGenerator(): AnchorGenerator {
  * sigmoid scores above `scoreThresh` of every level, clips, runs class-wise NMS and keeps `detectionsPerImg`;
  * training mode returns `{ classification, bbox_regression }`.
  */
-export class RetinaNet extends Module<[readonly Tensor[], (readonly DetectionTrainTarget[])?], Detections[] | Record<string, Tensor>> {
+export class RetinaNet extends Module<
+  [readonly Tensor[], (readonly DetectionTrainTarget[])?],
+  Detections[] | Record<string, Tensor>
+> {
   readonly backbone: BackboneWithFPN;
   readonly anchor_generator: AnchorGenerator;
   readonly head: RetinaNetHead;
@@ -202,9 +232,18 @@ export class RetinaNet extends Module<[readonly Tensor[], (readonly DetectionTra
     super();
     this.backbone = backbone;
     this.anchor_generator = opts.anchorGenerator ?? retinanetDefaultAnchorGenerator();
-    this.head = new RetinaNetHead(backbone.outChannels, this.anchor_generator.numAnchorsPerLocation()[0], opts.numClasses ?? 91);
+    this.head = new RetinaNetHead(
+      backbone.outChannels,
+      this.anchor_generator.numAnchorsPerLocation()[0],
+      opts.numClasses ?? 91,
+    );
     this.proposalMatcher = new Matcher(opts.fgIouThresh ?? 0.5, opts.bgIouThresh ?? 0.4, true);
-    this.transform = new GeneralizedRCNNTransform(opts.minSize ?? 800, opts.maxSize ?? 1333, opts.imageMean ?? [0.485, 0.456, 0.406], opts.imageStd ?? [0.229, 0.224, 0.225]);
+    this.transform = new GeneralizedRCNNTransform(
+      opts.minSize ?? 800,
+      opts.maxSize ?? 1333,
+      opts.imageMean ?? [0.485, 0.456, 0.406],
+      opts.imageStd ?? [0.229, 0.224, 0.225],
+    );
     this.scoreThresh = opts.scoreThresh ?? 0.05;
     this.nmsThresh = opts.nmsThresh ?? 0.5;
     this.detectionsPerImg = opts.detectionsPerImg ?? 300;
@@ -219,14 +258,19 @@ export class RetinaNet extends Module<[readonly Tensor[], (readonly DetectionTra
     if (this.training) {
       if (!targets) throw new Error('RetinaNet: targets should not be none when in training mode');
       checkTargets('RetinaNet', targets);
-      const [il, tt] = this.transform.forward(images, targets.map((t) => ({ boxes: t.boxes, labels: t.labels })));
+      const [il, tt] = this.transform.forward(
+        images,
+        targets.map((t) => ({ boxes: t.boxes, labels: t.labels })),
+      );
       const trainTargets = tt!.map((t) => ({ boxes: t.boxes, labels: t.labels! }));
       const features = Object.values(this.backbone.forward(il.tensors));
       const out = this.head.forward(features);
       const anchors = this.anchor_generator.forward(il, features);
-      const matched = anchors.map((a, i) => trainTargets[i].boxes.shape[0] === 0
-        ? new Int32Array(a.shape[0]).fill(Matcher.BELOW_LOW_THRESHOLD)
-        : Int32Array.from(this.proposalMatcher.call(boxIou(trainTargets[i].boxes, a)).dataView()));
+      const matched = anchors.map((a, i) =>
+        trainTargets[i].boxes.shape[0] === 0
+          ? new Int32Array(a.shape[0]).fill(Matcher.BELOW_LOW_THRESHOLD)
+          : Int32Array.from(this.proposalMatcher.call(boxIou(trainTargets[i].boxes, a)).dataView()),
+      );
       return {
         classification: this.head.classification_head.computeLoss(trainTargets, out.cls_logits, matched),
         bbox_regression: this.head.regression_head.computeLoss(trainTargets, out.bbox_regression, anchors, matched),
@@ -241,12 +285,22 @@ export class RetinaNet extends Module<[readonly Tensor[], (readonly DetectionTra
       const a = out.cls_logits.shape[1] / features.reduce((s, f) => s + f.shape[2] * f.shape[3], 0);
       const perLevel = features.map((f) => f.shape[2] * f.shape[3] * a);
       const dets = this.postprocessDetections(out.cls_logits, out.bbox_regression, anchors, perLevel, il.imageSizes);
-      return this.transform.postprocess(dets.map((d) => ({ ...d })), il.imageSizes, original) as unknown as Detections[];
+      return this.transform.postprocess(
+        dets.map((d) => ({ ...d })),
+        il.imageSizes,
+        original,
+      ) as unknown as Detections[];
     });
   }
 
   /** torchvision's postprocess_detections (see the class comment); `perLevel` anchors per level. */
-  postprocessDetections(clsLogits: Tensor, bboxRegression: Tensor, anchors: readonly Tensor[], perLevel: readonly number[], imageShapes: readonly (readonly [number, number])[]): Detections[] {
+  postprocessDetections(
+    clsLogits: Tensor,
+    bboxRegression: Tensor,
+    anchors: readonly Tensor[],
+    perLevel: readonly number[],
+    imageShapes: readonly (readonly [number, number])[],
+  ): Detections[] {
     const k = clsLogits.shape[2];
     const thresh = Math.fround(this.scoreThresh);
     return imageShapes.map((shape, i) => {
@@ -267,7 +321,12 @@ export class RetinaNet extends Module<[readonly Tensor[], (readonly DetectionTra
         cand.sort((x, y) => sc[y] - sc[x] || x - y);
         const top = cand.slice(0, Math.min(this.topkCandidates, cand.length));
         const anchorIdx = int32(top.map((j) => start + Math.floor(j / k)));
-        boxes.push(clipBoxesToImage(this.boxCoder.decodeSingle(indexSelect(reg, 0, anchorIdx), indexSelect(anchors[i], 0, anchorIdx)), [shape[0], shape[1]]));
+        boxes.push(
+          clipBoxesToImage(
+            this.boxCoder.decodeSingle(indexSelect(reg, 0, anchorIdx), indexSelect(anchors[i], 0, anchorIdx)),
+            [shape[0], shape[1]],
+          ),
+        );
         for (const j of top) {
           scores.push(sc[j]);
           labels.push(j % k);
@@ -287,11 +346,16 @@ export class RetinaNet extends Module<[readonly Tensor[], (readonly DetectionTra
 /** torchvision's check: every target box has positive width and height. */
 export function checkTargets(model: string, targets: readonly DetectionTrainTarget[]): void {
   targets.forEach((t, i) => {
-    if (t.boxes.shape.length !== 2 || t.boxes.shape[1] !== 4) throw new Error(`${model}: expected target boxes of shape [N, 4], got [${t.boxes.shape.join(', ')}] for target ${i}`);
+    if (t.boxes.shape.length !== 2 || t.boxes.shape[1] !== 4)
+      throw new Error(
+        `${model}: expected target boxes of shape [N, 4], got [${t.boxes.shape.join(', ')}] for target ${i}`,
+      );
     const b = t.boxes.dataView();
     for (let k = 0; k < t.boxes.shape[0]; k++) {
       if (!(b[4 * k + 2] > b[4 * k] && b[4 * k + 3] > b[4 * k + 1])) {
-        throw new Error(`${model}: all bounding boxes should have positive height and width; box ${k} of target ${i} is [${Array.from(b.subarray(4 * k, 4 * k + 4)).join(', ')}]`);
+        throw new Error(
+          `${model}: all bounding boxes should have positive height and width; box ${k} of target ${i} is [${Array.from(b.subarray(4 * k, 4 * k + 4)).join(', ')}]`,
+        );
       }
     }
   });
@@ -312,6 +376,11 @@ export interface RetinaNetResNet50FPNOptions extends RetinaNetOptions {
 export function retinanet_resnet50_fpn(opts: RetinaNetResNet50FPNOptions = {}): RetinaNet {
   const norm = opts.frozenBatchNorm ? (c: number) => new FrozenBatchNorm2d(c) : (c: number) => new BatchNorm2d(c);
   const trunk = resnet50({ normLayer: norm });
-  const backbone = resnetFpnExtractor(trunk, opts.trainableBackboneLayers ?? (opts.frozenBatchNorm ? 3 : 5), [2, 3, 4], new LastLevelP6P7(256, 256));
+  const backbone = resnetFpnExtractor(
+    trunk,
+    opts.trainableBackboneLayers ?? (opts.frozenBatchNorm ? 3 : 5),
+    [2, 3, 4],
+    new LastLevelP6P7(256, 256),
+  );
   return new RetinaNet(backbone, opts);
 }

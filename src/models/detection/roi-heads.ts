@@ -83,7 +83,15 @@ export interface Detections {
  * torchvision's RoIHeads (box branch) at inference: pool → box head → predictor → decode per class, softmax,
  * clip, drop background, score > scoreThresh, boxes ≥ 0.01 px, per-class NMS, best detectionsPerImg.
  */
-export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[], readonly (readonly [number, number])[], (readonly DetectionTrainTarget[])?], [Detections[], Record<string, Tensor>]> {
+export class RoIHeads extends Module<
+  [
+    Record<string, Tensor>,
+    readonly Tensor[],
+    readonly (readonly [number, number])[],
+    (readonly DetectionTrainTarget[])?,
+  ],
+  [Detections[], Record<string, Tensor>]
+> {
   readonly box_roi_pool: MultiScaleRoIAlign;
   readonly box_head: Module;
   readonly box_predictor: FastRCNNPredictor;
@@ -99,7 +107,12 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
   mask_head: Module | null = null;
   mask_predictor: Module | null = null;
 
-  constructor(boxRoiPool: MultiScaleRoIAlign, boxHead: Module, boxPredictor: FastRCNNPredictor, opts: RoIHeadsOptions = {}) {
+  constructor(
+    boxRoiPool: MultiScaleRoIAlign,
+    boxHead: Module,
+    boxPredictor: FastRCNNPredictor,
+    opts: RoIHeadsOptions = {},
+  ) {
     super();
     this.box_roi_pool = boxRoiPool;
     this.box_head = boxHead;
@@ -109,7 +122,10 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
     this.nmsThresh = opts.nmsThresh ?? 0.5;
     this.detectionsPerImg = opts.detectionsPerImg ?? 100;
     this.proposalMatcher = new Matcher(opts.fgIouThresh ?? 0.5, opts.bgIouThresh ?? 0.5, false);
-    this.fgBgSampler = new BalancedPositiveNegativeSampler(opts.batchSizePerImage ?? 512, opts.positiveFraction ?? 0.25);
+    this.fgBgSampler = new BalancedPositiveNegativeSampler(
+      opts.batchSizePerImage ?? 512,
+      opts.positiveFraction ?? 0.25,
+    );
   }
 
   /** Adds Mask R-CNN's branch (torchvision's mask_roi_pool, mask_head, mask_predictor). */
@@ -129,10 +145,16 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
    * Detections in eval mode (with `masks` when the mask branch is present); in training mode (targets required)
    * `{ loss_classifier, loss_box_reg }` (and `loss_mask`) and no detections.
    */
-  forward(features: Record<string, Tensor>, proposals: readonly Tensor[], imageShapes: readonly (readonly [number, number])[], targets?: readonly DetectionTrainTarget[]): [Detections[], Record<string, Tensor>] {
+  forward(
+    features: Record<string, Tensor>,
+    proposals: readonly Tensor[],
+    imageShapes: readonly (readonly [number, number])[],
+    targets?: readonly DetectionTrainTarget[],
+  ): [Detections[], Record<string, Tensor>] {
     if (this.training) {
       if (!targets) throw new Error('RoIHeads: targets should not be None in training mode');
-      if (this.hasMask() && !targets.every((t) => t.masks)) throw new Error('RoIHeads: every element of targets should have a masks key');
+      if (this.hasMask() && !targets.every((t) => t.masks))
+        throw new Error('RoIHeads: every element of targets should have a masks key');
       const [props, labels, regressionTargets, matched] = this.selectTrainingSamples(proposals, targets);
       const pooled = this.box_roi_pool.forward(features, props, imageShapes);
       const [logits, regression] = this.box_predictor.forward(this.box_head.forward(pooled));
@@ -145,12 +167,20 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
         props.forEach((p, i) => {
           const lab = labels[i].dataView();
           const pos: number[] = [];
-          lab.forEach((c, j) => { if (c > 0) pos.push(j); });
+          lab.forEach((c, j) => {
+            if (c > 0) pos.push(j);
+          });
           maskProps.push(indexSelect(p, 0, tensor(Int32Array.from(pos), [pos.length], { dtype: 'int32' })));
           posMatched.push(Int32Array.from(pos, (j) => matched[i][j]));
         });
         const maskLogits = this.maskLogits(features, maskProps, imageShapes);
-        losses.loss_mask = maskrcnnLoss(maskLogits, maskProps, targets.map((t) => t.masks!), targets.map((t) => t.labels), posMatched);
+        losses.loss_mask = maskrcnnLoss(
+          maskLogits,
+          maskProps,
+          targets.map((t) => t.masks!),
+          targets.map((t) => t.labels),
+          posMatched,
+        );
       }
       return [[], losses];
     }
@@ -159,14 +189,27 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
     const dets = noGrad(() => this.postprocessDetections(logits, regression, proposals, imageShapes));
     if (this.hasMask()) {
       noGrad(() => {
-        const maskLogits = this.maskLogits(features, dets.map((d) => d.boxes), imageShapes);
-        maskrcnnInference(maskLogits, dets.map((d) => d.labels)).forEach((m, i) => { dets[i].masks = m; });
+        const maskLogits = this.maskLogits(
+          features,
+          dets.map((d) => d.boxes),
+          imageShapes,
+        );
+        maskrcnnInference(
+          maskLogits,
+          dets.map((d) => d.labels),
+        ).forEach((m, i) => {
+          dets[i].masks = m;
+        });
       });
     }
     return [dets, {}];
   }
 
-  private maskLogits(features: Record<string, Tensor>, boxes: readonly Tensor[], imageShapes: readonly (readonly [number, number])[]): Tensor {
+  private maskLogits(
+    features: Record<string, Tensor>,
+    boxes: readonly Tensor[],
+    imageShapes: readonly (readonly [number, number])[],
+  ): Tensor {
     const pooled = this.mask_roi_pool!.forward(features, boxes, imageShapes);
     return this.mask_predictor!.forward(this.mask_head!.forward(pooled)) as Tensor;
   }
@@ -176,7 +219,10 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
    * matched gt (0 below 0.5 IoU, −1 between the thresholds — none with the defaults), the sampler picks the batch,
    * and the regression targets encode each sampled proposal's matched gt.
    */
-  selectTrainingSamples(proposals: readonly Tensor[], targets: readonly DetectionTrainTarget[]): [Tensor[], Tensor[], Tensor[], Int32Array[]] {
+  selectTrainingSamples(
+    proposals: readonly Tensor[],
+    targets: readonly DetectionTrainTarget[],
+  ): [Tensor[], Tensor[], Tensor[], Int32Array[]] {
     const props: Tensor[] = [];
     const labels: Tensor[] = [];
     const matchedIdx: Int32Array[] = [];
@@ -223,7 +269,12 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
   }
 
   /** torchvision's postprocess_detections. */
-  postprocessDetections(logits: Tensor, regression: Tensor, proposals: readonly Tensor[], imageShapes: readonly (readonly [number, number])[]): Detections[] {
+  postprocessDetections(
+    logits: Tensor,
+    regression: Tensor,
+    proposals: readonly Tensor[],
+    imageShapes: readonly (readonly [number, number])[],
+  ): Detections[] {
     const numClasses = logits.shape[1];
     const predBoxes = this.boxCoder.decode(regression, proposals);
     const predScores = softmax(logits, -1);
@@ -266,4 +317,3 @@ export class RoIHeads extends Module<[Record<string, Tensor>, readonly Tensor[],
     return out;
   }
 }
-

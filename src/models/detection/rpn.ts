@@ -28,7 +28,10 @@ export class RPNHead extends Module<[readonly Tensor[]], [Tensor[], Tensor[]]> {
 
   constructor(inChannels: number, numAnchors: number, convDepth = 1) {
     super();
-    const convs = Array.from({ length: convDepth }, () => new Conv2dNormActivation(inChannels, inChannels, 3, { normLayer: null }));
+    const convs = Array.from(
+      { length: convDepth },
+      () => new Conv2dNormActivation(inChannels, inChannels, 3, { normLayer: null }),
+    );
     this.conv = new Sequential(...convs);
     this.cls_logits = new Conv2d(inChannels, numAnchors, 1);
     this.bbox_pred = new Conv2d(inChannels, numAnchors * 4, 1);
@@ -116,7 +119,10 @@ export interface FgBgSampler {
  * top `preNmsTopN` by objectness → sigmoid, clip to the image, drop boxes under 1e-3 px, score ≥ scoreThresh,
  * NMS per level → the best `postNmsTopN`. forward returns the proposals and their scores per image.
  */
-export class RegionProposalNetwork extends Module<[ImageList, Record<string, Tensor>, (readonly DetectionTrainTarget[])?], [Tensor[], Tensor[], Record<string, Tensor>]> {
+export class RegionProposalNetwork extends Module<
+  [ImageList, Record<string, Tensor>, (readonly DetectionTrainTarget[])?],
+  [Tensor[], Tensor[], Record<string, Tensor>]
+> {
   readonly anchor_generator: AnchorGenerator;
   readonly head: RPNHead;
   readonly boxCoder = new BoxCoder([1, 1, 1, 1]);
@@ -149,7 +155,11 @@ export class RegionProposalNetwork extends Module<[ImageList, Record<string, Ten
    * Proposals and scores per image, and in training mode (targets required) the losses
    * `{ loss_objectness, loss_rpn_box_reg }` (empty in eval mode).
    */
-  forward(images: ImageList, features: Record<string, Tensor>, targets?: readonly DetectionTrainTarget[]): [Tensor[], Tensor[], Record<string, Tensor>] {
+  forward(
+    images: ImageList,
+    features: Record<string, Tensor>,
+    targets?: readonly DetectionTrainTarget[],
+  ): [Tensor[], Tensor[], Record<string, Tensor>] {
     const feats = Object.values(features);
     const [objectness, deltas] = this.head.forward(feats);
     const anchors = this.anchor_generator.forward(images, feats);
@@ -198,7 +208,12 @@ export class RegionProposalNetwork extends Module<[ImageList, Record<string, Ten
   }
 
   /** torchvision's filter_proposals (see the class comment). */
-  filterProposals(proposals: Tensor, objectness: Tensor, imageShapes: readonly (readonly [number, number])[], perLevel: readonly number[]): [Tensor[], Tensor[]] {
+  filterProposals(
+    proposals: Tensor,
+    objectness: Tensor,
+    imageShapes: readonly (readonly [number, number])[],
+    perLevel: readonly number[],
+  ): [Tensor[], Tensor[]] {
     const n = proposals.shape[0];
     const total = perLevel.reduce((a, b) => a + b, 0);
     const ob = objectness.dataView();
@@ -210,7 +225,9 @@ export class RegionProposalNetwork extends Module<[ImageList, Record<string, Ten
       let offset = 0;
       perLevel.forEach((count, l) => {
         // topk: the highest objectness first (ties by index).
-        const order = Array.from({ length: count }, (_, k) => offset + k).sort((a, b) => ob[i * total + b] - ob[i * total + a] || a - b);
+        const order = Array.from({ length: count }, (_, k) => offset + k).sort(
+          (a, b) => ob[i * total + b] - ob[i * total + a] || a - b,
+        );
         for (const k of order.slice(0, Math.min(this.training ? this.preNmsTopNTrain : this.preNmsTopN, count))) {
           idx.push(k);
           lvl.push(l);
@@ -234,7 +251,11 @@ export class RegionProposalNetwork extends Module<[ImageList, Record<string, Ten
       };
       pick(removeSmallBoxes(boxes, this.minSize));
       const s = scores.dataView();
-      pick(tensor(Int32Array.from(Array.from(s.keys()).filter((k) => s[k] >= Math.fround(this.scoreThresh))), undefined, { dtype: 'int32' }));
+      pick(
+        tensor(Int32Array.from(Array.from(s.keys()).filter((k) => s[k] >= Math.fround(this.scoreThresh))), undefined, {
+          dtype: 'int32',
+        }),
+      );
       const keep = batchedNms(boxes, scores, levels, this.nmsThresh);
       pick(keep.narrow(0, 0, Math.min(keep.shape[0], this.training ? this.postNmsTopNTrain : this.postNmsTopN)));
       boxesOut.push(boxes);

@@ -48,17 +48,27 @@ export class SSDFeatureExtractorVGG extends Module<[Tensor], Record<string, Tens
     super();
     const layers = vgg.namedChildren().map(([, m]) => m);
     const pools = layers.flatMap((l, i) => (l instanceof MaxPool2d ? [i] : []));
-    if (pools.length !== 5) throw new Error(`SSDFeatureExtractorVGG: expected the five max pools of VGG features, found ${pools.length}`);
+    if (pools.length !== 5)
+      throw new Error(`SSDFeatureExtractorVGG: expected the five max pools of VGG features, found ${pools.length}`);
     const [, , pool3, pool4] = pools;
     // The paper's ceil-mode pool3: a 75-pixel map becomes 38, not 37.
     (layers[pool3] as unknown as { ceilMode: boolean }).ceilMode = true;
     this.scale_weight = new Parameter(Tensor.empty([512]).fill_(20));
     this.features = new Sequential(...layers.slice(0, pool4));
     const fc = new Sequential(
-      new MaxPool2d(3, { stride: 1, padding: 1 }), new Conv2d(512, 1024, 3, { padding: 6, dilation: 6 }), new ReLU(), new Conv2d(1024, 1024, 1), new ReLU(),
+      new MaxPool2d(3, { stride: 1, padding: 1 }),
+      new Conv2d(512, 1024, 3, { padding: 6, dilation: 6 }),
+      new ReLU(),
+      new Conv2d(1024, 1024, 1),
+      new ReLU(),
     );
     xavierInit(fc);
-    const extras = [extra(1024, 256, 512, 3, 2, 1), extra(512, 128, 256, 3, 2, 1), extra(256, 128, 256, 3, 1, 0), extra(256, 128, 256, 3, 1, 0)];
+    const extras = [
+      extra(1024, 256, 512, 3, 2, 1),
+      extra(512, 128, 256, 3, 2, 1),
+      extra(256, 128, 256, 3, 1, 0),
+      extra(256, 128, 256, 3, 1, 0),
+    ];
     for (const e of extras) xavierInit(e);
     this.extra = new ModuleList([new Sequential(...layers.slice(pool4, layers.length - 1), fc), ...extras]);
   }
@@ -83,8 +93,14 @@ export class SSDHead extends Module<[readonly Tensor[]], { bbox_regression: Tens
 
   constructor(inChannels: readonly number[], numAnchors: readonly number[], numClasses: number) {
     super();
-    this.classification_head = new SSDScoringHead(inChannels.map((c, i) => new Conv2d(c, numClasses * numAnchors[i], 3, { padding: 1 })), numClasses);
-    this.regression_head = new SSDScoringHead(inChannels.map((c, i) => new Conv2d(c, 4 * numAnchors[i], 3, { padding: 1 })), 4);
+    this.classification_head = new SSDScoringHead(
+      inChannels.map((c, i) => new Conv2d(c, numClasses * numAnchors[i], 3, { padding: 1 })),
+      numClasses,
+    );
+    this.regression_head = new SSDScoringHead(
+      inChannels.map((c, i) => new Conv2d(c, 4 * numAnchors[i], 3, { padding: 1 })),
+      4,
+    );
     xavierInit(this);
   }
 
@@ -116,7 +132,14 @@ export function ssd300_vgg16(opts: SSD300VGG16Options = {}): SSD {
   const freezeBefore = trainable === 0 ? layers.length : stageIndices[stageIndices.length - trainable];
   for (const l of layers.slice(0, freezeBefore)) for (const p of l.parameters()) p.requiresGrad_(false);
   const backbone = new SSDFeatureExtractorVGG(vgg);
-  const anchors = new DefaultBoxGenerator([[2], [2, 3], [2, 3], [2, 3], [2], [2]], { scales: [0.07, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05], steps: [8, 16, 32, 64, 100, 300] });
+  const anchors = new DefaultBoxGenerator([[2], [2, 3], [2, 3], [2, 3], [2], [2]], {
+    scales: [0.07, 0.15, 0.33, 0.51, 0.69, 0.87, 1.05],
+    steps: [8, 16, 32, 64, 100, 300],
+  });
   const head = new SSDHead([512, 1024, 512, 256, 256, 256], anchors.numAnchorsPerLocation(), opts.numClasses ?? 91);
-  return new SSD(backbone, anchors, [300, 300], head, { imageMean: [0.48235, 0.45882, 0.40784], imageStd: [1 / 255, 1 / 255, 1 / 255], ...opts });
+  return new SSD(backbone, anchors, [300, 300], head, {
+    imageMean: [0.48235, 0.45882, 0.40784],
+    imageStd: [1 / 255, 1 / 255, 1 / 255],
+    ...opts,
+  });
 }

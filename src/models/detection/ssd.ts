@@ -55,14 +55,22 @@ export class DefaultBoxGenerator extends Module<[ImageList, readonly Tensor[]], 
   constructor(aspectRatios: readonly (readonly number[])[], opts: DefaultBoxGeneratorOptions = {}) {
     super();
     const n = aspectRatios.length;
-    if (opts.steps && opts.steps.length !== n) throw new Error(`DefaultBoxGenerator: aspectRatios (${n} levels) and steps (${opts.steps.length}) should have the same length`);
+    if (opts.steps && opts.steps.length !== n)
+      throw new Error(
+        `DefaultBoxGenerator: aspectRatios (${n} levels) and steps (${opts.steps.length}) should have the same length`,
+      );
     this.aspectRatios = aspectRatios.map((r) => r.slice());
     this.steps = opts.steps ? opts.steps.slice() : null;
     this.clip = opts.clip ?? true;
     const lo = opts.minRatio ?? 0.15;
     const hi = opts.maxRatio ?? 0.9;
-    this.scales = opts.scales ? opts.scales.slice() : n > 1 ? [...Array.from({ length: n }, (_, k) => lo + ((hi - lo) * k) / (n - 1)), 1] : [lo, hi];
-    if (this.scales.length < n + 1) throw new Error(`DefaultBoxGenerator: ${n} levels need ${n + 1} scales, got ${this.scales.length}`);
+    this.scales = opts.scales
+      ? opts.scales.slice()
+      : n > 1
+        ? [...Array.from({ length: n }, (_, k) => lo + ((hi - lo) * k) / (n - 1)), 1]
+        : [lo, hi];
+    if (this.scales.length < n + 1)
+      throw new Error(`DefaultBoxGenerator: ${n} levels need ${n + 1} scales, got ${this.scales.length}`);
     this.whPairs = this.aspectRatios.map((ratios, k) => {
       const s = this.scales[k];
       const sp = Math.sqrt(s * this.scales[k + 1]);
@@ -83,10 +91,15 @@ export class DefaultBoxGenerator extends Module<[ImageList, readonly Tensor[]], 
 
   /** The same [Σ H·W·A, 4] xyxy boxes (image pixels) for every image of the batch. */
   forward(imageList: ImageList, featureMaps: readonly Tensor[]): Tensor[] {
-    if (featureMaps.length !== this.whPairs.length) throw new Error(`DefaultBoxGenerator: ${featureMaps.length} feature maps but ${this.whPairs.length} levels of aspect ratios`);
+    if (featureMaps.length !== this.whPairs.length)
+      throw new Error(
+        `DefaultBoxGenerator: ${featureMaps.length} feature maps but ${this.whPairs.length} levels of aspect ratios`,
+      );
     const [ih, iw] = imageList.tensors.shape.slice(-2);
     let total = 0;
-    featureMaps.forEach((fm, k) => { total += fm.shape[2] * fm.shape[3] * this.whPairs[k].length / 2; });
+    featureMaps.forEach((fm, k) => {
+      total += (fm.shape[2] * fm.shape[3] * this.whPairs[k].length) / 2;
+    });
     const out = new Float32Array(4 * total);
     let o = 0;
     featureMaps.forEach((fm, k) => {
@@ -138,18 +151,30 @@ export function ssdMatch(quality: Tensor, threshold: number): Int32Array {
 export class SSDScoringHead extends Module<[readonly Tensor[]], Tensor> {
   readonly module_list: ModuleList;
 
-  constructor(moduleList: readonly AnyModule[], readonly numColumns: number) {
+  constructor(
+    moduleList: readonly AnyModule[],
+    readonly numColumns: number,
+  ) {
     super();
     this.module_list = new ModuleList(moduleList);
   }
 
   forward(x: readonly Tensor[]): Tensor {
-    if (x.length !== this.module_list.length) throw new Error(`SSDScoringHead: ${x.length} feature maps for ${this.module_list.length} predictors`);
-    return cat(x.map((f, i) => {
-      const r = (this.module_list.at(i) as Module).forward(f) as Tensor;
-      const [n, ac, h, w] = r.shape;
-      return reshape(permute(reshape(r, n, ac / this.numColumns, this.numColumns, h, w), 0, 3, 4, 1, 2), n, -1, this.numColumns);
-    }), 1);
+    if (x.length !== this.module_list.length)
+      throw new Error(`SSDScoringHead: ${x.length} feature maps for ${this.module_list.length} predictors`);
+    return cat(
+      x.map((f, i) => {
+        const r = (this.module_list.at(i) as Module).forward(f) as Tensor;
+        const [n, ac, h, w] = r.shape;
+        return reshape(
+          permute(reshape(r, n, ac / this.numColumns, this.numColumns, h, w), 0, 3, 4, 1, 2),
+          n,
+          -1,
+          this.numColumns,
+        );
+      }),
+      1,
+    );
   }
 }
 
@@ -180,7 +205,10 @@ export interface SSDOptions {
  * `{ bbox_regression, classification }` (smooth-L1 over positives; cross-entropy over positives and the hardest
  * negatives; both over the number of positives).
  */
-export class SSD extends Module<[readonly Tensor[], (readonly DetectionTrainTarget[])?], Detections[] | Record<string, Tensor>> {
+export class SSD extends Module<
+  [readonly Tensor[], (readonly DetectionTrainTarget[])?],
+  Detections[] | Record<string, Tensor>
+> {
   readonly backbone: Module<[Tensor], Record<string, Tensor>>;
   readonly anchor_generator: DefaultBoxGenerator;
   readonly head: SSDHeadLike;
@@ -193,12 +221,24 @@ export class SSD extends Module<[readonly Tensor[], (readonly DetectionTrainTarg
   readonly topkCandidates: number;
   readonly negToPosRatio: number;
 
-  constructor(backbone: Module<[Tensor], Record<string, Tensor>>, anchorGenerator: DefaultBoxGenerator, size: readonly [number, number], head: SSDHeadLike, opts: SSDOptions = {}) {
+  constructor(
+    backbone: Module<[Tensor], Record<string, Tensor>>,
+    anchorGenerator: DefaultBoxGenerator,
+    size: readonly [number, number],
+    head: SSDHeadLike,
+    opts: SSDOptions = {},
+  ) {
     super();
     this.backbone = backbone;
     this.anchor_generator = anchorGenerator;
     this.head = head;
-    this.transform = new GeneralizedRCNNTransform(Math.min(...size), Math.max(...size), opts.imageMean ?? [0.485, 0.456, 0.406], opts.imageStd ?? [0.229, 0.224, 0.225], { sizeDivisible: 1, fixedSize: [size[0], size[1]] });
+    this.transform = new GeneralizedRCNNTransform(
+      Math.min(...size),
+      Math.max(...size),
+      opts.imageMean ?? [0.485, 0.456, 0.406],
+      opts.imageStd ?? [0.229, 0.224, 0.225],
+      { sizeDivisible: 1, fixedSize: [size[0], size[1]] },
+    );
     this.iouThresh = opts.iouThresh ?? 0.5;
     this.scoreThresh = opts.scoreThresh ?? 0.01;
     this.nmsThresh = opts.nmsThresh ?? 0.45;
@@ -212,14 +252,19 @@ export class SSD extends Module<[readonly Tensor[], (readonly DetectionTrainTarg
     if (this.training) {
       if (!targets) throw new Error('SSD: targets should not be none when in training mode');
       checkTargets('SSD', targets);
-      const [il, tt] = this.transform.forward(images, targets.map((t) => ({ boxes: t.boxes, labels: t.labels })));
+      const [il, tt] = this.transform.forward(
+        images,
+        targets.map((t) => ({ boxes: t.boxes, labels: t.labels })),
+      );
       const trainTargets = tt!.map((t) => ({ boxes: t.boxes, labels: t.labels! }));
       const features = Object.values(this.backbone.forward(il.tensors));
       const out = this.head.forward(features);
       const anchors = this.anchor_generator.forward(il, features);
-      const matched = anchors.map((a, i) => trainTargets[i].boxes.shape[0] === 0
-        ? new Int32Array(a.shape[0]).fill(-1)
-        : ssdMatch(boxIou(trainTargets[i].boxes, a), this.iouThresh));
+      const matched = anchors.map((a, i) =>
+        trainTargets[i].boxes.shape[0] === 0
+          ? new Int32Array(a.shape[0]).fill(-1)
+          : ssdMatch(boxIou(trainTargets[i].boxes, a), this.iouThresh),
+      );
       return this.computeLoss(trainTargets, out, anchors, matched);
     }
     return noGrad(() => {
@@ -229,12 +274,21 @@ export class SSD extends Module<[readonly Tensor[], (readonly DetectionTrainTarg
       const out = this.head.forward(features);
       const anchors = this.anchor_generator.forward(il, features);
       const dets = this.postprocessDetections(out, anchors, il.imageSizes);
-      return this.transform.postprocess(dets.map((d) => ({ ...d })), il.imageSizes, original) as unknown as Detections[];
+      return this.transform.postprocess(
+        dets.map((d) => ({ ...d })),
+        il.imageSizes,
+        original,
+      ) as unknown as Detections[];
     });
   }
 
   /** torchvision's SSD.compute_loss (see the class comment). */
-  computeLoss(targets: readonly DetectionTrainTarget[], out: { bbox_regression: Tensor; cls_logits: Tensor }, anchors: readonly Tensor[], matched: readonly Int32Array[]): Record<string, Tensor> {
+  computeLoss(
+    targets: readonly DetectionTrainTarget[],
+    out: { bbox_regression: Tensor; cls_logits: Tensor },
+    anchors: readonly Tensor[],
+    matched: readonly Int32Array[],
+  ): Record<string, Tensor> {
     const [b, a, k] = out.cls_logits.shape;
     let numFg = 0;
     let boxLoss: Tensor | null = null;
@@ -251,13 +305,17 @@ export class SSD extends Module<[readonly Tensor[], (readonly DetectionTrainTarg
       });
       numFg += fg.length;
       const labels = t.labels.dataView();
-      fg.forEach((j, r) => { clsTargets[i * a + j] = labels[gt[r]]; });
+      fg.forEach((j, r) => {
+        clsTargets[i * a + j] = labels[gt[r]];
+      });
       const fgIdx = int32(fg);
       const target = this.boxCoder.encodeSingle(indexSelect(t.boxes, 0, int32(gt)), indexSelect(anchors[i], 0, fgIdx));
       const l = smoothL1Loss(indexSelect(out.bbox_regression.select(0, i), 0, fgIdx), target, { reduction: 'sum' });
       boxLoss = boxLoss ? add(boxLoss, l) : l;
     });
-    const clsLoss = crossEntropy(reshape(out.cls_logits, b * a, k), tensor(clsTargets, [b * a], { dtype: 'int32' }), { reduction: 'none' });
+    const clsLoss = crossEntropy(reshape(out.cls_logits, b * a, k), tensor(clsTargets, [b * a], { dtype: 'int32' }), {
+      reduction: 'none',
+    });
     // Hard negative mining: per image the 3·#positives background boxes with the highest loss.
     const lv = clsLoss.dataView();
     const keep: number[] = [];
@@ -279,12 +337,19 @@ export class SSD extends Module<[readonly Tensor[], (readonly DetectionTrainTarg
   }
 
   /** torchvision's SSD.postprocess_detections. */
-  postprocessDetections(out: { bbox_regression: Tensor; cls_logits: Tensor }, anchors: readonly Tensor[], imageShapes: readonly (readonly [number, number])[]): Detections[] {
+  postprocessDetections(
+    out: { bbox_regression: Tensor; cls_logits: Tensor },
+    anchors: readonly Tensor[],
+    imageShapes: readonly (readonly [number, number])[],
+  ): Detections[] {
     const scoresAll = softmax(out.cls_logits, -1);
     const k = scoresAll.shape[2];
     const thresh = f32(this.scoreThresh);
     return imageShapes.map((shape, i) => {
-      const boxes = clipBoxesToImage(this.boxCoder.decodeSingle(out.bbox_regression.select(0, i), anchors[i]), [shape[0], shape[1]]);
+      const boxes = clipBoxesToImage(this.boxCoder.decodeSingle(out.bbox_regression.select(0, i), anchors[i]), [
+        shape[0],
+        shape[1],
+      ]);
       const s = scoresAll.select(0, i).dataView();
       const n = anchors[i].shape[0];
       const rows: number[] = [];

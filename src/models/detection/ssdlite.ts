@@ -32,7 +32,11 @@ function normalInit(m: AnyModule): void {
 /** Depthwise k×k conv + BN + ReLU6, then a 1×1 conv to `outChannels` (torchvision's _prediction_block). */
 function predictionBlock(inChannels: number, outChannels: number, kernelSize: number): Sequential {
   return new Sequential(
-    new Conv2dNormActivation(inChannels, inChannels, kernelSize, { groups: inChannels, normLayer: norm, activationLayer: () => new ReLU6() }),
+    new Conv2dNormActivation(inChannels, inChannels, kernelSize, {
+      groups: inChannels,
+      normLayer: norm,
+      activationLayer: () => new ReLU6(),
+    }),
     new Conv2d(inChannels, outChannels, 1),
   );
 }
@@ -51,7 +55,10 @@ function extraBlock(inChannels: number, outChannels: number): Sequential {
 /** torchvision's SSDLiteClassificationHead. */
 export class SSDLiteClassificationHead extends SSDScoringHead {
   constructor(inChannels: readonly number[], numAnchors: readonly number[], numClasses: number) {
-    super(inChannels.map((c, i) => predictionBlock(c, numClasses * numAnchors[i], 3)), numClasses);
+    super(
+      inChannels.map((c, i) => predictionBlock(c, numClasses * numAnchors[i], 3)),
+      numClasses,
+    );
     normalInit(this);
   }
 }
@@ -59,7 +66,10 @@ export class SSDLiteClassificationHead extends SSDScoringHead {
 /** torchvision's SSDLiteRegressionHead. */
 export class SSDLiteRegressionHead extends SSDScoringHead {
   constructor(inChannels: readonly number[], numAnchors: readonly number[]) {
-    super(inChannels.map((c, i) => predictionBlock(c, 4 * numAnchors[i], 3)), 4);
+    super(
+      inChannels.map((c, i) => predictionBlock(c, 4 * numAnchors[i], 3)),
+      4,
+    );
     normalInit(this);
   }
 }
@@ -93,14 +103,23 @@ export class SSDLiteFeatureExtractorMobileNet extends Module<[Tensor], Record<st
     super();
     const blocks = trunk.namedChildren().map(([, m]) => m);
     const c4 = blocks[c4Pos];
-    if (!(c4 instanceof InvertedResidualV3) || c4.useResConnect) throw new Error(`SSDLiteFeatureExtractorMobileNet: block ${c4Pos} should be a strided inverted residual`);
+    if (!(c4 instanceof InvertedResidualV3) || c4.useResConnect)
+      throw new Error(`SSDLiteFeatureExtractorMobileNet: block ${c4Pos} should be a strided inverted residual`);
     const inner = c4.block.namedChildren();
     const rest: Record<string, AnyModule> = {};
     for (const [name, m] of inner.slice(1)) rest[name] = m;
-    this.features = new Sequential(new Sequential(...blocks.slice(0, c4Pos), inner[0][1]), new Sequential(new Sequential(rest), ...blocks.slice(c4Pos + 1)));
+    this.features = new Sequential(
+      new Sequential(...blocks.slice(0, c4Pos), inner[0][1]),
+      new Sequential(new Sequential(rest), ...blocks.slice(c4Pos + 1)),
+    );
     const depth = (d: number) => Math.max(minDepth, Math.trunc(d * widthMult));
     const last = blocks[blocks.length - 1] as Conv2dNormActivation;
-    this.extra = new ModuleList([extraBlock(last.outChannels, depth(512)), extraBlock(depth(512), depth(256)), extraBlock(depth(256), depth(256)), extraBlock(depth(256), depth(128))]);
+    this.extra = new ModuleList([
+      extraBlock(last.outChannels, depth(512)),
+      extraBlock(depth(512), depth(256)),
+      extraBlock(depth(256), depth(256)),
+      extraBlock(depth(256), depth(128)),
+    ]);
     normalInit(this.extra);
   }
 
@@ -135,19 +154,34 @@ export function ssdlite320_mobilenet_v3_large(opts: SSDLite320Options = {}): SSD
   normalInit(mnv3);
   const trunk = mnv3.features;
   const blocks = trunk.namedChildren().map(([, m]) => m);
-  const stageIndices = [0, ...blocks.flatMap((b, i) => (b instanceof InvertedResidualV3 && b.isCn ? [i] : [])), blocks.length - 1];
+  const stageIndices = [
+    0,
+    ...blocks.flatMap((b, i) => (b instanceof InvertedResidualV3 && b.isCn ? [i] : [])),
+    blocks.length - 1,
+  ];
   const trainable = opts.trainableBackboneLayers ?? 6;
   if (!(Number.isInteger(trainable) && trainable >= 0 && trainable <= stageIndices.length)) {
-    throw new Error(`ssdlite320_mobilenet_v3_large: trainableBackboneLayers should be in [0, ${stageIndices.length}], got ${trainable}`);
+    throw new Error(
+      `ssdlite320_mobilenet_v3_large: trainableBackboneLayers should be in [0, ${stageIndices.length}], got ${trainable}`,
+    );
   }
   const freezeBefore = trainable === 0 ? blocks.length : stageIndices[stageIndices.length - trainable];
   for (const b of blocks.slice(0, freezeBefore)) for (const p of b.parameters()) p.requiresGrad_(false);
   const backbone = new SSDLiteFeatureExtractorMobileNet(trunk, stageIndices[stageIndices.length - 2]);
-  const anchors = new DefaultBoxGenerator(Array.from({ length: 6 }, () => [2, 3]), { minRatio: 0.2, maxRatio: 0.95 });
+  const anchors = new DefaultBoxGenerator(
+    Array.from({ length: 6 }, () => [2, 3]),
+    { minRatio: 0.2, maxRatio: 0.95 },
+  );
   // Channels of the six maps: the C4 expansion (672), the last trunk conv (480), then the extras.
   const outChannels = [672, 480, 512, 256, 256, 128];
   const head = new SSDLiteHead(outChannels, anchors.numAnchorsPerLocation(), opts.numClasses ?? 91);
   return new SSD(backbone, anchors, [320, 320], head, {
-    scoreThresh: 0.001, nmsThresh: 0.55, detectionsPerImg: 300, topkCandidates: 300, imageMean: [0.5, 0.5, 0.5], imageStd: [0.5, 0.5, 0.5], ...opts,
+    scoreThresh: 0.001,
+    nmsThresh: 0.55,
+    detectionsPerImg: 300,
+    topkCandidates: 300,
+    imageMean: [0.5, 0.5, 0.5],
+    imageStd: [0.5, 0.5, 0.5],
+    ...opts,
   });
 }

@@ -36,8 +36,13 @@ export interface GeneralizedRCNNTransformOptions {
 const f32 = Math.fround;
 
 /** Boxes [K, 4] scaled from originalSize to newSize ([h, w] each), in float32 as torchvision's resize_boxes. */
-export function resizeBoxes(boxes: Tensor, originalSize: readonly [number, number], newSize: readonly [number, number]): Tensor {
-  if (boxes.shape.length !== 2 || boxes.shape[1] !== 4) throw new Error(`resizeBoxes: boxes must be [K, 4], got ${formatShape(boxes.shape)}`);
+export function resizeBoxes(
+  boxes: Tensor,
+  originalSize: readonly [number, number],
+  newSize: readonly [number, number],
+): Tensor {
+  if (boxes.shape.length !== 2 || boxes.shape[1] !== 4)
+    throw new Error(`resizeBoxes: boxes must be [K, 4], got ${formatShape(boxes.shape)}`);
   const rh = f32(f32(newSize[0]) / f32(originalSize[0]));
   const rw = f32(f32(newSize[1]) / f32(originalSize[1]));
   const src = boxes.dataView();
@@ -57,7 +62,10 @@ export function resizeBoxes(boxes: Tensor, originalSize: readonly [number, numbe
  * `postprocess` maps predicted boxes (and Mask R-CNN masks, pasted into the image) back to the original sizes.
  * Differentiable with respect to the images (normalise and bilinear resize record the graph).
  */
-export class GeneralizedRCNNTransform extends Module<[readonly Tensor[], (readonly DetectionTarget[])?], [ImageList, DetectionTarget[] | null]> {
+export class GeneralizedRCNNTransform extends Module<
+  [readonly Tensor[], (readonly DetectionTarget[])?],
+  [ImageList, DetectionTarget[] | null]
+> {
   readonly minSize: number[];
   readonly maxSize: number;
   readonly imageMean: number[];
@@ -66,10 +74,17 @@ export class GeneralizedRCNNTransform extends Module<[readonly Tensor[], (readon
   readonly fixedSize: [number, number] | null;
   private readonly generator: Generator;
 
-  constructor(minSize: number | readonly number[], maxSize: number, imageMean: readonly number[], imageStd: readonly number[], opts: GeneralizedRCNNTransformOptions = {}) {
+  constructor(
+    minSize: number | readonly number[],
+    maxSize: number,
+    imageMean: readonly number[],
+    imageStd: readonly number[],
+    opts: GeneralizedRCNNTransformOptions = {},
+  ) {
     super();
     this.minSize = typeof minSize === 'number' ? [minSize] : minSize.slice();
-    if (this.minSize.length === 0 || !this.minSize.every((s) => s > 0)) throw new Error(`GeneralizedRCNNTransform: minSize must be positive, got ${JSON.stringify(minSize)}`);
+    if (this.minSize.length === 0 || !this.minSize.every((s) => s > 0))
+      throw new Error(`GeneralizedRCNNTransform: minSize must be positive, got ${JSON.stringify(minSize)}`);
     if (!(maxSize > 0)) throw new Error(`GeneralizedRCNNTransform: maxSize must be positive, got ${maxSize}`);
     this.maxSize = maxSize;
     this.imageMean = imageMean.slice();
@@ -81,10 +96,13 @@ export class GeneralizedRCNNTransform extends Module<[readonly Tensor[], (readon
 
   /** (image − mean) / std per channel. */
   normalize(image: Tensor): Tensor {
-    if (!isFloating(image.dtype)) throw new Error(`GeneralizedRCNNTransform: expected a floating-point image, got ${image.dtype}`);
+    if (!isFloating(image.dtype))
+      throw new Error(`GeneralizedRCNNTransform: expected a floating-point image, got ${image.dtype}`);
     const c = image.shape[0];
     if (this.imageMean.length !== c || this.imageStd.length !== c) {
-      throw new Error(`GeneralizedRCNNTransform: image has ${c} channels but imageMean/imageStd have ${this.imageMean.length}/${this.imageStd.length}`);
+      throw new Error(
+        `GeneralizedRCNNTransform: image has ${c} channels but imageMean/imageStd have ${this.imageMean.length}/${this.imageStd.length}`,
+      );
     }
     const mean = new Tensor(Float32Array.from(this.imageMean), [c, 1, 1], 'float32').to(image.dtype);
     const std = new Tensor(Float32Array.from(this.imageStd), [c, 1, 1], 'float32').to(image.dtype);
@@ -94,7 +112,9 @@ export class GeneralizedRCNNTransform extends Module<[readonly Tensor[], (readon
   /** Resizes one image (and its target's boxes and masks) as torchvision's resize / _resize_image_and_masks. */
   resize(image: Tensor, target?: DetectionTarget): [Tensor, DetectionTarget | undefined] {
     const [h, w] = image.shape.slice(-2);
-    const size = this.training ? this.minSize[Math.floor(this.generator.random() * this.minSize.length)] : this.minSize[this.minSize.length - 1];
+    const size = this.training
+      ? this.minSize[Math.floor(this.generator.random() * this.minSize.length)]
+      : this.minSize[this.minSize.length - 1];
     let opts: { size?: [number, number]; scaleFactor?: number; recomputeScaleFactor?: boolean };
     if (this.fixedSize) opts = { size: [this.fixedSize[1], this.fixedSize[0]] };
     else {
@@ -104,7 +124,10 @@ export class GeneralizedRCNNTransform extends Module<[readonly Tensor[], (readon
     }
     const out = interpolate(image.unsqueeze(0), { ...opts, mode: 'bilinear', alignCorners: false }).squeeze(0);
     if (!target) return [out, target];
-    const resized: DetectionTarget = { ...target, boxes: resizeBoxes(target.boxes, [h, w], [out.shape[1], out.shape[2]]) };
+    const resized: DetectionTarget = {
+      ...target,
+      boxes: resizeBoxes(target.boxes, [h, w], [out.shape[1], out.shape[2]]),
+    };
     if (target.masks) {
       const m = target.masks;
       const k = m.shape[0];
@@ -119,16 +142,23 @@ export class GeneralizedRCNNTransform extends Module<[readonly Tensor[], (readon
     const d = this.sizeDivisible;
     const H = Math.ceil(Math.max(...images.map((i) => i.shape[1])) / d) * d;
     const W = Math.ceil(Math.max(...images.map((i) => i.shape[2])) / d) * d;
-    return stack(images.map((img) => pad(img, [0, W - img.shape[2], 0, H - img.shape[1]])), 0);
+    return stack(
+      images.map((img) => pad(img, [0, W - img.shape[2], 0, H - img.shape[1]])),
+      0,
+    );
   }
 
   forward(images: readonly Tensor[], targets?: readonly DetectionTarget[]): [ImageList, DetectionTarget[] | null] {
     if (images.length === 0) throw new Error('GeneralizedRCNNTransform: no images');
-    if (targets && targets.length !== images.length) throw new Error(`GeneralizedRCNNTransform: ${images.length} images but ${targets.length} targets`);
+    if (targets && targets.length !== images.length)
+      throw new Error(`GeneralizedRCNNTransform: ${images.length} images but ${targets.length} targets`);
     const outImages: Tensor[] = [];
     const outTargets: DetectionTarget[] = [];
     images.forEach((img, i) => {
-      if (img.shape.length !== 3) throw new Error(`GeneralizedRCNNTransform: images are expected to be 3d tensors [C, H, W], got ${formatShape(img.shape)}`);
+      if (img.shape.length !== 3)
+        throw new Error(
+          `GeneralizedRCNNTransform: images are expected to be 3d tensors [C, H, W], got ${formatShape(img.shape)}`,
+        );
       const [r, t] = this.resize(this.normalize(img), targets?.[i]);
       outImages.push(r);
       if (t) outTargets.push(t);
@@ -139,7 +169,11 @@ export class GeneralizedRCNNTransform extends Module<[readonly Tensor[], (readon
   }
 
   /** Maps predictions from the resized images back to the original sizes (eval mode only, as torchvision). */
-  postprocess(result: DetectionTarget[], imageShapes: readonly (readonly [number, number])[], originalSizes: readonly (readonly [number, number])[]): DetectionTarget[] {
+  postprocess(
+    result: DetectionTarget[],
+    imageShapes: readonly (readonly [number, number])[],
+    originalSizes: readonly (readonly [number, number])[],
+  ): DetectionTarget[] {
     if (this.training) return result;
     return result.map((pred, i) => {
       const boxes = resizeBoxes(pred.boxes, imageShapes[i], originalSizes[i]);
@@ -155,7 +189,9 @@ export class GeneralizedRCNNTransform extends Module<[readonly Tensor[], (readon
 
   override toString(): string {
     const nums = (v: number[]) => `[${v.join(', ')}]`;
-    return `GeneralizedRCNNTransform(\n    Normalize(mean=${nums(this.imageMean)}, std=${nums(this.imageStd)})\n` +
-      `    Resize(min_size=(${this.minSize.join(', ')},), max_size=${this.maxSize}, mode='bilinear')\n)`;
+    return (
+      `GeneralizedRCNNTransform(\n    Normalize(mean=${nums(this.imageMean)}, std=${nums(this.imageStd)})\n` +
+      `    Resize(min_size=(${this.minSize.join(', ')},), max_size=${this.maxSize}, mode='bilinear')\n)`
+    );
   }
 }

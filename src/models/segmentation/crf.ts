@@ -44,22 +44,44 @@ export interface DenseCrfOptions {
  */
 export function denseCrf(probs: Tensor, image: Tensor, opts: DenseCrfOptions = {}): Tensor {
   const op = 'denseCrf';
-  if (!(probs instanceof Tensor) || probs.shape.length !== 3) throw new Error(`${op}: probs must be a [K, H, W] Tensor of probabilities, got ${probs instanceof Tensor ? formatShape(probs.shape) : typeof probs}`);
+  if (!(probs instanceof Tensor) || probs.shape.length !== 3)
+    throw new Error(
+      `${op}: probs must be a [K, H, W] Tensor of probabilities, got ${probs instanceof Tensor ? formatShape(probs.shape) : typeof probs}`,
+    );
   const [K, H, W] = probs.shape;
   if (!(image instanceof Tensor) || image.shape.length !== 3 || image.shape[1] !== H || image.shape[2] !== W) {
-    throw new Error(`${op}: image must be [C, ${H}, ${W}] to match probs ${formatShape(probs.shape)}, got ${image instanceof Tensor ? formatShape(image.shape) : typeof image}`);
+    throw new Error(
+      `${op}: image must be [C, ${H}, ${W}] to match probs ${formatShape(probs.shape)}, got ${image instanceof Tensor ? formatShape(image.shape) : typeof image}`,
+    );
   }
   const C = image.shape[0];
   const iters = opts.iterations ?? 5;
-  const wb = opts.bilateralWeight ?? 4, sa = opts.bilateralSxy ?? 10, sb = opts.bilateralSrgb ?? 5;
-  const wg = opts.gaussianWeight ?? 3, sg = opts.gaussianSxy ?? 3;
+  const wb = opts.bilateralWeight ?? 4,
+    sa = opts.bilateralSxy ?? 10,
+    sb = opts.bilateralSrgb ?? 5;
+  const wg = opts.gaussianWeight ?? 3,
+    sg = opts.gaussianSxy ?? 3;
   const maxPixels = opts.maxPixels ?? 16384;
   const N = H * W;
-  if (!Number.isInteger(iters) || iters < 0) throw new Error(`${op}: iterations must be a non-negative integer, got ${iters}`);
-  for (const [name, v] of [['bilateralWeight', wb], ['gaussianWeight', wg]] as const) if (!(v >= 0)) throw new Error(`${op}: ${name} must be ≥ 0, got ${v}`);
-  for (const [name, v] of [['bilateralSxy', sa], ['bilateralSrgb', sb], ['gaussianSxy', sg]] as const) if (!(v > 0)) throw new Error(`${op}: ${name} must be > 0, got ${v}`);
-  if (N > maxPixels) throw new Error(`${op}: ${H}×${W} = ${N} pixels exceeds maxPixels ${maxPixels} (exact inference is O(N²); downsample the image and probabilities, or raise maxPixels)`);
-  const P = probs.contiguous().dataView(), I = image.contiguous().dataView();
+  if (!Number.isInteger(iters) || iters < 0)
+    throw new Error(`${op}: iterations must be a non-negative integer, got ${iters}`);
+  for (const [name, v] of [
+    ['bilateralWeight', wb],
+    ['gaussianWeight', wg],
+  ] as const)
+    if (!(v >= 0)) throw new Error(`${op}: ${name} must be ≥ 0, got ${v}`);
+  for (const [name, v] of [
+    ['bilateralSxy', sa],
+    ['bilateralSrgb', sb],
+    ['gaussianSxy', sg],
+  ] as const)
+    if (!(v > 0)) throw new Error(`${op}: ${name} must be > 0, got ${v}`);
+  if (N > maxPixels)
+    throw new Error(
+      `${op}: ${H}×${W} = ${N} pixels exceeds maxPixels ${maxPixels} (exact inference is O(N²); downsample the image and probabilities, or raise maxPixels)`,
+    );
+  const P = probs.contiguous().dataView(),
+    I = image.contiguous().dataView();
   // Unary: -log P, clamped so that a zero probability stays finite (as pydensecrf's unary_from_softmax does).
   const unary = new Float64Array(K * N);
   for (let i = 0; i < K * N; i++) {
@@ -68,7 +90,8 @@ export function denseCrf(probs: Tensor, image: Tensor, opts: DenseCrfOptions = {
     unary[i] = -Math.log(Math.max(p, 1e-8));
   }
   // Features scaled by their standard deviations, so that each kernel is exp(-|f_i - f_j|² / 2).
-  const fb = new Float64Array(N * (2 + C)), fg = new Float64Array(N * 2);
+  const fb = new Float64Array(N * (2 + C)),
+    fg = new Float64Array(N * 2);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       const i = y * W + x;
@@ -85,12 +108,15 @@ export function denseCrf(probs: Tensor, image: Tensor, opts: DenseCrfOptions = {
       let m = -Infinity;
       for (let l = 0; l < K; l++) m = Math.max(m, -energy[l * N + i]);
       let s = 0;
-      for (let l = 0; l < K; l++) s += (Q[l * N + i] = Math.exp(-energy[l * N + i] - m));
+      for (let l = 0; l < K; l++) s += Q[l * N + i] = Math.exp(-energy[l * N + i] - m);
       for (let l = 0; l < K; l++) Q[l * N + i] /= s;
     }
   };
   softmaxInto(unary);
-  const D = 2 + C, msg = new Float64Array(K * N), energy = new Float64Array(K * N), acc = new Float64Array(K);
+  const D = 2 + C,
+    msg = new Float64Array(K * N),
+    energy = new Float64Array(K * N),
+    acc = new Float64Array(K);
   for (let t = 0; t < iters; t++) {
     msg.fill(0);
     // Message passing over all pairs, each pair once (the kernel is symmetric).
@@ -98,11 +124,18 @@ export function denseCrf(probs: Tensor, image: Tensor, opts: DenseCrfOptions = {
       acc.fill(0);
       for (let j = i + 1; j < N; j++) {
         let db = 0;
-        for (let d = 0; d < D; d++) { const v = fb[i * D + d] - fb[j * D + d]; db += v * v; }
-        const gx = fg[2 * i] - fg[2 * j], gy = fg[2 * i + 1] - fg[2 * j + 1];
+        for (let d = 0; d < D; d++) {
+          const v = fb[i * D + d] - fb[j * D + d];
+          db += v * v;
+        }
+        const gx = fg[2 * i] - fg[2 * j],
+          gy = fg[2 * i + 1] - fg[2 * j + 1];
         const k = wb * Math.exp(-0.5 * db) + wg * Math.exp(-0.5 * (gx * gx + gy * gy));
         if (k < 1e-12) continue;
-        for (let l = 0; l < K; l++) { acc[l] += k * Q[l * N + j]; msg[l * N + j] += k * Q[l * N + i]; }
+        for (let l = 0; l < K; l++) {
+          acc[l] += k * Q[l * N + j];
+          msg[l * N + j] += k * Q[l * N + i];
+        }
       }
       for (let l = 0; l < K; l++) msg[l * N + i] += acc[l];
     }

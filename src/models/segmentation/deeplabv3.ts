@@ -24,14 +24,23 @@ export class DeepLabV3 extends SimpleSegmentationModel {}
 /** One atrous branch: 3×3 convolution with dilation `dilation` (padding = dilation keeps the size), BN, ReLU. */
 export class ASPPConv extends Sequential {
   constructor(inChannels: number, outChannels: number, dilation: number) {
-    super(new Conv2d(inChannels, outChannels, 3, { padding: dilation, dilation, bias: false }), new BatchNorm2d(outChannels), new ReLU());
+    super(
+      new Conv2d(inChannels, outChannels, 3, { padding: dilation, dilation, bias: false }),
+      new BatchNorm2d(outChannels),
+      new ReLU(),
+    );
   }
 }
 
 /** The image-level branch: global average pool, 1×1 conv, BN, ReLU, then bilinear back to the map's size. */
 export class ASPPPooling extends Sequential {
   constructor(inChannels: number, outChannels: number) {
-    super(new AdaptiveAvgPool2d(1), new Conv2d(inChannels, outChannels, 1, { bias: false }), new BatchNorm2d(outChannels), new ReLU());
+    super(
+      new AdaptiveAvgPool2d(1),
+      new Conv2d(inChannels, outChannels, 1, { bias: false }),
+      new BatchNorm2d(outChannels),
+      new ReLU(),
+    );
   }
 
   override forward(x: Tensor): Tensor {
@@ -48,7 +57,12 @@ export class ASPP extends Module {
   convs: ModuleList;
   project: Sequential;
 
-  constructor(inChannels: number, atrousRates: readonly number[], outChannels = 256, opts: { separable?: boolean } = {}) {
+  constructor(
+    inChannels: number,
+    atrousRates: readonly number[],
+    outChannels = 256,
+    opts: { separable?: boolean } = {},
+  ) {
     super();
     if (atrousRates.length === 0 || !atrousRates.every((r) => Number.isInteger(r) && r >= 1)) {
       throw new Error(`ASPP: atrousRates must be positive integers, got ${JSON.stringify(atrousRates)}`);
@@ -57,12 +71,19 @@ export class ASPP extends Module {
       new Sequential(new Conv2d(inChannels, outChannels, 1, { bias: false }), new BatchNorm2d(outChannels), new ReLU()),
     ];
     for (const rate of atrousRates) {
-      modules.push(opts.separable ? new SeparableASPPConv(inChannels, outChannels, rate) : new ASPPConv(inChannels, outChannels, rate));
+      modules.push(
+        opts.separable
+          ? new SeparableASPPConv(inChannels, outChannels, rate)
+          : new ASPPConv(inChannels, outChannels, rate),
+      );
     }
     modules.push(new ASPPPooling(inChannels, outChannels));
     this.convs = new ModuleList(modules);
     this.project = new Sequential(
-      new Conv2d(modules.length * outChannels, outChannels, 1, { bias: false }), new BatchNorm2d(outChannels), new ReLU(), new Dropout(0.5),
+      new Conv2d(modules.length * outChannels, outChannels, 1, { bias: false }),
+      new BatchNorm2d(outChannels),
+      new ReLU(),
+      new Dropout(0.5),
     );
   }
 
@@ -80,8 +101,12 @@ export class ASPP extends Module {
 export class SeparableASPPConv extends Sequential {
   constructor(inChannels: number, outChannels: number, dilation: number) {
     super(
-      new Conv2d(inChannels, inChannels, 3, { padding: dilation, dilation, groups: inChannels, bias: false }), new BatchNorm2d(inChannels), new ReLU(),
-      new Conv2d(inChannels, outChannels, 1, { bias: false }), new BatchNorm2d(outChannels), new ReLU(),
+      new Conv2d(inChannels, inChannels, 3, { padding: dilation, dilation, groups: inChannels, bias: false }),
+      new BatchNorm2d(inChannels),
+      new ReLU(),
+      new Conv2d(inChannels, outChannels, 1, { bias: false }),
+      new BatchNorm2d(outChannels),
+      new ReLU(),
     );
   }
 }
@@ -90,7 +115,10 @@ export class SeparableASPPConv extends Sequential {
 export class DeepLabHead extends Sequential {
   constructor(inChannels: number, numClasses: number) {
     super(
-      new ASPP(inChannels, [12, 24, 36]), new Conv2d(256, 256, 3, { padding: 1, bias: false }), new BatchNorm2d(256), new ReLU(),
+      new ASPP(inChannels, [12, 24, 36]),
+      new Conv2d(256, 256, 3, { padding: 1, bias: false }),
+      new BatchNorm2d(256),
+      new ReLU(),
       new Conv2d(256, numClasses, 1),
     );
   }
@@ -100,8 +128,11 @@ function deeplabv3Resnet(backbone: ResNet, opts: SegmentationOptions): DeepLabV3
   const numClasses = opts.numClasses ?? 21;
   const returnLayers: Record<string, string> = { layer4: 'out' };
   if (opts.auxLoss) returnLayers.layer3 = 'aux';
-  return new DeepLabV3(new IntermediateLayerGetter(backbone, returnLayers), new DeepLabHead(2048, numClasses),
-    opts.auxLoss ? new FCNHead(1024, numClasses) : null);
+  return new DeepLabV3(
+    new IntermediateLayerGetter(backbone, returnLayers),
+    new DeepLabHead(2048, numClasses),
+    opts.auxLoss ? new FCNHead(1024, numClasses) : null,
+  );
 }
 
 /**
@@ -143,9 +174,13 @@ export function deeplabv3_mobilenet_v3_large(opts: SegmentationOptions = {}): De
   const numClasses = opts.numClasses ?? 21;
   const features = mobilenet_v3_large({ dilated: true }).features;
   const stages = mobilenetStageIndices(features);
-  const outPos = stages[stages.length - 1], auxPos = stages[stages.length - 4];
+  const outPos = stages[stages.length - 1],
+    auxPos = stages[stages.length - 4];
   const returnLayers: Record<string, string> = { [String(outPos)]: 'out' };
   if (opts.auxLoss) returnLayers[String(auxPos)] = 'aux';
-  return new DeepLabV3(new IntermediateLayerGetter(features, returnLayers), new DeepLabHead(featureChannels(features.at(outPos)), numClasses),
-    opts.auxLoss ? new FCNHead(featureChannels(features.at(auxPos)), numClasses) : null);
+  return new DeepLabV3(
+    new IntermediateLayerGetter(features, returnLayers),
+    new DeepLabHead(featureChannels(features.at(outPos)), numClasses),
+    opts.auxLoss ? new FCNHead(featureChannels(features.at(auxPos)), numClasses) : null,
+  );
 }

@@ -43,13 +43,20 @@ export class DeepLabV3PlusHead extends Module<[FeatureMaps], Tensor> {
   decoder: Sequential;
   classifier: Conv2d;
 
-  constructor(inChannels: number, lowChannels: number, numClasses: number, rates: readonly number[], separable: boolean) {
+  constructor(
+    inChannels: number,
+    lowChannels: number,
+    numClasses: number,
+    rates: readonly number[],
+    separable: boolean,
+  ) {
     super();
     this.aspp = new ASPP(inChannels, rates, 256, { separable });
     this.project = new Sequential(new Conv2d(lowChannels, 48, 1, { bias: false }), new BatchNorm2d(48), new ReLU());
-    const conv3 = (i: number, o: number): AnyModule => separable
-      ? new SeparableASPPConv(i, o, 1)
-      : new Sequential(new Conv2d(i, o, 3, { padding: 1, bias: false }), new BatchNorm2d(o), new ReLU());
+    const conv3 = (i: number, o: number): AnyModule =>
+      separable
+        ? new SeparableASPPConv(i, o, 1)
+        : new Sequential(new Conv2d(i, o, 3, { padding: 1, bias: false }), new BatchNorm2d(o), new ReLU());
     this.decoder = new Sequential(conv3(256 + 48, 256), conv3(256, 256));
     this.classifier = new Conv2d(256, numClasses, 1);
   }
@@ -84,9 +91,11 @@ export class DeepLabV3Plus extends Module<[Tensor], SegmentationOutput> {
  * one, as torchvision's ResNet does), copying the weights. Returns the features for chaining.
  */
 export function dilateMobileNetV2(features: Sequential, outputStride: number): Sequential {
-  let stride = 1, dilation = 1;
+  let stride = 1,
+    dilation = 1;
   for (const block of features) {
-    const cna = block instanceof InvertedResidual ? findStridedConv(block) : block instanceof Conv2dNormActivation ? block : null;
+    const cna =
+      block instanceof InvertedResidual ? findStridedConv(block) : block instanceof Conv2dNormActivation ? block : null;
     if (!cna) continue;
     const conv = cna.at(0) as Conv2d;
     let d = dilation;
@@ -95,7 +104,11 @@ export function dilateMobileNetV2(features: Sequential, outputStride: number): S
         dilation *= 2;
         const k = conv.kernelSize[0];
         const repl = new Conv2d(conv.inChannels, conv.outChannels, k, {
-          stride: 1, padding: Math.floor((k - 1) / 2) * d, dilation: d, groups: conv.groups, bias: conv.bias !== null,
+          stride: 1,
+          padding: Math.floor((k - 1) / 2) * d,
+          dilation: d,
+          groups: conv.groups,
+          bias: conv.bias !== null,
         });
         noGrad(() => {
           copy_(repl.weight, conv.weight);
@@ -109,7 +122,11 @@ export function dilateMobileNetV2(features: Sequential, outputStride: number): S
       d = dilation;
       const k = conv.kernelSize[0];
       const repl = new Conv2d(conv.inChannels, conv.outChannels, k, {
-        stride: 1, padding: Math.floor((k - 1) / 2) * d, dilation: d, groups: conv.groups, bias: conv.bias !== null,
+        stride: 1,
+        padding: Math.floor((k - 1) / 2) * d,
+        dilation: d,
+        groups: conv.groups,
+        bias: conv.bias !== null,
       });
       noGrad(() => {
         copy_(repl.weight, conv.weight);
@@ -134,19 +151,27 @@ function findStridedConv(block: InvertedResidual): Conv2dNormActivation | null {
  * 45,688,261; MobileNetV2 2,719,813; ResNet-50 with plain convolutions 40,352,181 (the same at output stride 8 and 16).
  */
 export function deeplabv3plus(opts: DeepLabV3PlusOptions = {}): DeepLabV3Plus {
-  const nc = opts.numClasses ?? 21, os = opts.outputStride ?? 16, separable = opts.separable ?? true;
+  const nc = opts.numClasses ?? 21,
+    os = opts.outputStride ?? 16,
+    separable = opts.separable ?? true;
   if (os !== 8 && os !== 16) throw new Error(`deeplabv3plus: outputStride must be 8 or 16, got ${String(os)}`);
   const rates = os === 16 ? [6, 12, 18] : [12, 24, 36];
   const name = opts.backbone ?? 'resnet50';
   if (name === 'resnet50' || name === 'resnet101') {
     const rswd: [boolean, boolean, boolean] = os === 16 ? [false, false, true] : [false, true, true];
     const r = (name === 'resnet50' ? resnet50 : resnet101)({ replaceStrideWithDilation: rswd });
-    return new DeepLabV3Plus(new IntermediateLayerGetter(r, { layer1: 'low', layer4: 'out' }), new DeepLabV3PlusHead(2048, 256, nc, rates, separable));
+    return new DeepLabV3Plus(
+      new IntermediateLayerGetter(r, { layer1: 'low', layer4: 'out' }),
+      new DeepLabV3PlusHead(2048, 256, nc, rates, separable),
+    );
   }
   if (name === 'mobilenet_v2') {
     // Up to the last inverted residual (320 channels); the 1×1 conv to 1280 is a classification head.
     const features = dilateMobileNetV2(mobilenet_v2().features, os).slice(0, 18);
-    return new DeepLabV3Plus(new IntermediateLayerGetter(features, { 3: 'low', 17: 'out' }), new DeepLabV3PlusHead(320, 24, nc, rates, separable));
+    return new DeepLabV3Plus(
+      new IntermediateLayerGetter(features, { 3: 'low', 17: 'out' }),
+      new DeepLabV3PlusHead(320, 24, nc, rates, separable),
+    );
   }
   throw new Error(`deeplabv3plus: backbone must be 'resnet50', 'resnet101' or 'mobilenet_v2', got '${String(name)}'`);
 }

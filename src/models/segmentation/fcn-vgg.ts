@@ -64,27 +64,34 @@ export class FCNVGG extends Module<[Tensor], SegmentationOutput> {
   relu7: ReLU;
   drop7: Dropout2d;
   readonly variant: FCNVariant;
-  private declare readonly stages: Sequential[];
+  declare private readonly stages: Sequential[];
 
   constructor(variant: FCNVariant, opts: FCNVGGOptions = {}) {
     super();
     const nc = opts.numClasses ?? 21;
-    if (!Number.isInteger(nc) || nc < 1) throw new Error(`fcn${variant}: numClasses must be a positive integer, got ${nc}`);
-    if (!['32s', '16s', '8s'].includes(variant)) throw new Error(`FCNVGG: variant must be '32s', '16s' or '8s', got '${String(variant)}'`);
+    if (!Number.isInteger(nc) || nc < 1)
+      throw new Error(`fcn${variant}: numClasses must be a positive integer, got ${nc}`);
+    if (!['32s', '16s', '8s'].includes(variant))
+      throw new Error(`FCNVGG: variant must be '32s', '16s' or '8s', got '${String(variant)}'`);
     this.variant = variant;
     const f = vggFeatures('D', false);
     f.set(0, new Conv2d(3, 64, 3, { padding: 100 }));
-    for (let i = 0; i < f.length; i++) if (f.at(i) instanceof MaxPool2d) f.set(i, new MaxPool2d(2, { stride: 2, ceilMode: true }));
+    for (let i = 0; i < f.length; i++)
+      if (f.at(i) instanceof MaxPool2d) f.set(i, new MaxPool2d(2, { stride: 2, ceilMode: true }));
     this.features = f;
     // Up to pool3 (index 16), pool4 (23), pool5 (30) of torchvision's vgg16 features.
-    Object.defineProperty(this, 'stages', { value: [f.slice(0, 17), f.slice(17, 24), f.slice(24, 31)], enumerable: false });
+    Object.defineProperty(this, 'stages', {
+      value: [f.slice(0, 17), f.slice(17, 24), f.slice(24, 31)],
+      enumerable: false,
+    });
     this.fc6 = new Conv2d(512, 4096, 7);
     this.relu6 = new ReLU();
     this.drop6 = new Dropout2d(0.5);
     this.fc7 = new Conv2d(4096, 4096, 1);
     this.relu7 = new ReLU();
     this.drop7 = new Dropout2d(0.5);
-    const reg = (name: string, m: Module<never[], unknown> | Conv2d | ConvTranspose2d) => this.registerModule(name, m as never);
+    const reg = (name: string, m: Module<never[], unknown> | Conv2d | ConvTranspose2d) =>
+      this.registerModule(name, m as never);
     reg('score_fr', new Conv2d(4096, nc, 1));
     const up = (k: number, s: number) => bilinearKernel_(new ConvTranspose2d(nc, nc, k, { stride: s, bias: false }));
     if (variant === '32s') reg('upscore', up(64, 32));
@@ -157,7 +164,9 @@ export function copyVgg16Weights(fcn: FCNVGG, vgg: VGG): FCNVGG {
   const src = vgg.features.stateDict();
   const res = fcn.features.loadStateDict(src);
   if (res.missingKeys.length || res.unexpectedKeys.length) {
-    throw new Error(`copyVgg16Weights: not a VGG-16 (missing ${res.missingKeys.join(', ') || 'none'}; unexpected ${res.unexpectedKeys.join(', ') || 'none'})`);
+    throw new Error(
+      `copyVgg16Weights: not a VGG-16 (missing ${res.missingKeys.join(', ') || 'none'}; unexpected ${res.unexpectedKeys.join(', ') || 'none'})`,
+    );
   }
   const fc6 = vgg.classifier.at(0) as unknown as { weight: Tensor; bias: Tensor };
   const fc7 = vgg.classifier.at(3) as unknown as { weight: Tensor; bias: Tensor };

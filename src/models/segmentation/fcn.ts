@@ -15,8 +15,11 @@ function fcnResnet(backbone: ResNet, opts: SegmentationOptions): FCN {
   const numClasses = opts.numClasses ?? 21;
   const returnLayers: Record<string, string> = { layer4: 'out' };
   if (opts.auxLoss) returnLayers.layer3 = 'aux';
-  return new FCN(new IntermediateLayerGetter(backbone, returnLayers), new FCNHead(2048, numClasses),
-    opts.auxLoss ? new FCNHead(1024, numClasses) : null);
+  return new FCN(
+    new IntermediateLayerGetter(backbone, returnLayers),
+    new FCNHead(2048, numClasses),
+    opts.auxLoss ? new FCNHead(1024, numClasses) : null,
+  );
 }
 
 /** FCN-ResNet-50, output stride 8 (32,957,013 parameters with 21 classes; 35,322,218 with the aux head). */

@@ -45,7 +45,8 @@ const registry = new Map<string, SegmentationModelInfo>();
 
 /** Adds (or replaces) a segmentation model in the registry. */
 export function registerSegmentationModel(info: SegmentationModelInfo): void {
-  if (!/^[a-z0-9_]+$/.test(info.name)) throw new Error(`registerSegmentationModel: name must be lower_snake_case, got '${info.name}'`);
+  if (!/^[a-z0-9_]+$/.test(info.name))
+    throw new Error(`registerSegmentationModel: name must be lower_snake_case, got '${info.name}'`);
   registry.set(info.name, info);
 }
 
@@ -58,7 +59,11 @@ export function listSegmentationModels(): SegmentationModelInfo[] {
 export function getSegmentationModel(name: string, opts: SegmentationModelOptions = {}): SegmentationModule {
   const info = registry.get(name);
   if (!info) {
-    throw new Error(`models.segmentation: unknown model '${name}'. Known models: ${listSegmentationModels().map((m) => m.name).join(', ')}`);
+    throw new Error(
+      `models.segmentation: unknown model '${name}'. Known models: ${listSegmentationModels()
+        .map((m) => m.name)
+        .join(', ')}`,
+    );
   }
   return info.build(opts);
 }
@@ -70,19 +75,35 @@ function tv(name: string, description: string, build: Builder): void {
 tv('fcn_resnet50', 'FCN, dilated ResNet-50 (33.0 M params; auxLoss option)', fcn_resnet50 as Builder);
 tv('fcn_resnet101', 'FCN, dilated ResNet-101 (51.9 M params; auxLoss option)', fcn_resnet101 as Builder);
 tv('deeplabv3_resnet50', 'DeepLabv3, dilated ResNet-50 (39.6 M params; auxLoss option)', deeplabv3_resnet50 as Builder);
-tv('deeplabv3_resnet101', 'DeepLabv3, dilated ResNet-101 (58.6 M params; auxLoss option)', deeplabv3_resnet101 as Builder);
-tv('deeplabv3_mobilenet_v3_large', 'DeepLabv3, dilated MobileNetV3-Large (11.0 M params; auxLoss option)', deeplabv3_mobilenet_v3_large as Builder);
-tv('lraspp_mobilenet_v3_large', 'Lite R-ASPP, dilated MobileNetV3-Large (3.2 M params)', lraspp_mobilenet_v3_large as Builder);
+tv(
+  'deeplabv3_resnet101',
+  'DeepLabv3, dilated ResNet-101 (58.6 M params; auxLoss option)',
+  deeplabv3_resnet101 as Builder,
+);
+tv(
+  'deeplabv3_mobilenet_v3_large',
+  'DeepLabv3, dilated MobileNetV3-Large (11.0 M params; auxLoss option)',
+  deeplabv3_mobilenet_v3_large as Builder,
+);
+tv(
+  'lraspp_mobilenet_v3_large',
+  'Lite R-ASPP, dilated MobileNetV3-Large (3.2 M params)',
+  lraspp_mobilenet_v3_large as Builder,
+);
 
 function own(name: string, description: string, build: Builder): void {
   registerSegmentationModel({ name, description, inChannels: 3, torchvision: false, build });
 }
-own('unet', 'U-Net (Ronneberger 2015); defaults = benchmark W6 (7.8 M params; baseChannels, depth, padding, upsampling, deepSupervision)', unet as Builder);
+own(
+  'unet',
+  'U-Net (Ronneberger 2015); defaults = benchmark W6 (7.8 M params; baseChannels, depth, padding, upsampling, deepSupervision)',
+  unet as Builder,
+);
 own('unet_plus_plus', 'UNet++ nested U-Net (Zhou 2018; 9.0 M params; deepSupervision option)', unetPlusPlus as Builder);
 own('segnet', 'SegNet, VGG-16-BN encoder, unpooling with indices (29.5 M params)', segnet as Builder);
 for (const b of ['resnet50', 'resnet101', 'mobilenet_v2'] as const) {
-  own(`deeplabv3plus_${b}`, `DeepLabv3+ on ${b} (outputStride 16|8, separable)`,
-    ((o: DeepLabV3PlusOptions = {}) => deeplabv3plus({ ...o, backbone: b })) as Builder);
+  own(`deeplabv3plus_${b}`, `DeepLabv3+ on ${b} (outputStride 16|8, separable)`, ((o: DeepLabV3PlusOptions = {}) =>
+    deeplabv3plus({ ...o, backbone: b })) as Builder);
 }
 own('fcn32s', 'FCN-32s on VGG-16 (Long 2015; 136 M params)', fcn32s as Builder);
 own('fcn16s', 'FCN-16s on VGG-16 (134.8 M params)', fcn16s as Builder);

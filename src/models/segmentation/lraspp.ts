@@ -26,8 +26,22 @@ export class LRASPPHead extends Module<[FeatureMaps], Tensor> {
 
   constructor(lowChannels: number, highChannels: number, numClasses: number, interChannels: number) {
     super();
-    this.registerModule('cbr', new Sequential(new Conv2d(highChannels, interChannels, 1, { bias: false }), new BatchNorm2d(interChannels), new ReLU()));
-    this.registerModule('scale', new Sequential(new AdaptiveAvgPool2d(1), new Conv2d(highChannels, interChannels, 1, { bias: false }), new Sigmoid()));
+    this.registerModule(
+      'cbr',
+      new Sequential(
+        new Conv2d(highChannels, interChannels, 1, { bias: false }),
+        new BatchNorm2d(interChannels),
+        new ReLU(),
+      ),
+    );
+    this.registerModule(
+      'scale',
+      new Sequential(
+        new AdaptiveAvgPool2d(1),
+        new Conv2d(highChannels, interChannels, 1, { bias: false }),
+        new Sigmoid(),
+      ),
+    );
     this.registerModule('low_classifier', new Conv2d(lowChannels, numClasses, 1));
     this.registerModule('high_classifier', new Conv2d(interChannels, numClasses, 1));
   }
@@ -44,7 +58,13 @@ export class LRASPP extends Module<[Tensor], SegmentationOutput> {
   declare backbone: Module<[Tensor], FeatureMaps>;
   declare classifier: LRASPPHead;
 
-  constructor(backbone: Module<[Tensor], FeatureMaps>, lowChannels: number, highChannels: number, numClasses: number, interChannels = 128) {
+  constructor(
+    backbone: Module<[Tensor], FeatureMaps>,
+    lowChannels: number,
+    highChannels: number,
+    numClasses: number,
+    interChannels = 128,
+  ) {
     super();
     this.registerModule('backbone', backbone);
     this.registerModule('classifier', new LRASPPHead(lowChannels, highChannels, numClasses, interChannels));
@@ -58,10 +78,16 @@ export class LRASPP extends Module<[Tensor], SegmentationOutput> {
 
 /** LR-ASPP on a dilated MobileNetV3-Large (3,221,538 parameters with 21 classes). `auxLoss` is not supported. */
 export function lraspp_mobilenet_v3_large(opts: SegmentationOptions = {}): LRASPP {
-  if (opts.auxLoss) throw new Error('lraspp_mobilenet_v3_large: this model has no auxiliary head (auxLoss must be false)');
+  if (opts.auxLoss)
+    throw new Error('lraspp_mobilenet_v3_large: this model has no auxiliary head (auxLoss must be false)');
   const features = mobilenet_v3_large({ dilated: true }).features;
   const stages = mobilenetStageIndices(features);
-  const lowPos = stages[stages.length - 4], highPos = stages[stages.length - 1];
-  return new LRASPP(new IntermediateLayerGetter(features, { [String(lowPos)]: 'low', [String(highPos)]: 'high' }),
-    featureChannels(features.at(lowPos)), featureChannels(features.at(highPos)), opts.numClasses ?? 21);
+  const lowPos = stages[stages.length - 4],
+    highPos = stages[stages.length - 1];
+  return new LRASPP(
+    new IntermediateLayerGetter(features, { [String(lowPos)]: 'low', [String(highPos)]: 'high' }),
+    featureChannels(features.at(lowPos)),
+    featureChannels(features.at(highPos)),
+    opts.numClasses ?? 21,
+  );
 }

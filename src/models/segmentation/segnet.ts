@@ -33,16 +33,21 @@ function cbr(i: number, o: number): AnyModule[] {
 export class SegNet extends Module<[Tensor], SegmentationOutput> {
   features: Sequential;
   decoder: ModuleList;
-  private declare readonly stages: Sequential[];
+  declare private readonly stages: Sequential[];
 
   constructor(opts: SegNetOptions = {}) {
     super();
     const nc = opts.numClasses ?? 21;
     if (!Number.isInteger(nc) || nc < 1) throw new Error(`segnet: numClasses must be a positive integer, got ${nc}`);
     const features = opts.backbone ? opts.backbone.features : vggFeatures('D', true);
-    const pools = features.namedChildren().filter(([, m]) => m instanceof MaxPool2d).map(([k]) => Number(k));
+    const pools = features
+      .namedChildren()
+      .filter(([, m]) => m instanceof MaxPool2d)
+      .map(([k]) => Number(k));
     if (pools.length !== 5 || features.length !== 44) {
-      throw new Error(`segnet: backbone must be a VGG-16-BN (44 feature layers, 5 poolings), got ${features.length} layers, ${pools.length} poolings`);
+      throw new Error(
+        `segnet: backbone must be a VGG-16-BN (44 feature layers, 5 poolings), got ${features.length} layers, ${pools.length} poolings`,
+      );
     }
     this.features = features;
     // Encoder stages between the poolings, run as Sequentials (so conv-BN-ReLU fold in inference).

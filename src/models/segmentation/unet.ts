@@ -54,7 +54,11 @@ export interface UNetOptions {
 
 /** (conv3×3 → [BN] → ReLU) × 2, the unit of every U-Net level. */
 export class DoubleConv extends Sequential {
-  constructor(inChannels: number, outChannels: number, opts: { padding?: 'same' | 'valid'; batchNorm?: boolean; midChannels?: number } = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    opts: { padding?: 'same' | 'valid'; batchNorm?: boolean; midChannels?: number } = {},
+  ) {
     const p = (opts.padding ?? 'same') === 'same' ? 1 : 0;
     const bn = opts.batchNorm ?? true;
     const mid = opts.midChannels ?? outChannels;
@@ -91,22 +95,33 @@ function makeUp(kind: UNetUpsampling, inChannels: number, outChannels: number): 
  * zero-pads `x` to the skip (odd sizes, where max pooling's floor lost a row or column).
  */
 export function matchSkip(skip: Tensor, x: Tensor, mode: 'same' | 'valid' = 'same'): [Tensor, Tensor] {
-  const [sh, sw] = [skip.shape[2], skip.shape[3]], [xh, xw] = [x.shape[2], x.shape[3]];
+  const [sh, sw] = [skip.shape[2], skip.shape[3]],
+    [xh, xw] = [x.shape[2], x.shape[3]];
   if (sh === xh && sw === xw) return [skip, x];
   if (mode === 'valid') {
-    if (sh < xh || sw < xw) throw new Error(`UNet: skip ${formatShape(skip.shape)} is smaller than the upsampled map ${formatShape(x.shape)}`);
+    if (sh < xh || sw < xw)
+      throw new Error(
+        `UNet: skip ${formatShape(skip.shape)} is smaller than the upsampled map ${formatShape(x.shape)}`,
+      );
     // The paper: "cropping is necessary due to the loss of border pixels in every convolution".
     if (sh > xh) skip = narrow(skip, 2, (sh - xh) >> 1, xh);
     if (sw > xw) skip = narrow(skip, 3, (sw - xw) >> 1, xw);
     return [skip, x];
   }
-  if (xh > sh || xw > sw) throw new Error(`UNet: upsampled map ${formatShape(x.shape)} is larger than its skip ${formatShape(skip.shape)}`);
-  const dh = Math.max(0, sh - xh), dw = Math.max(0, sw - xw);
+  if (xh > sh || xw > sw)
+    throw new Error(`UNet: upsampled map ${formatShape(x.shape)} is larger than its skip ${formatShape(skip.shape)}`);
+  const dh = Math.max(0, sh - xh),
+    dw = Math.max(0, sw - xw);
   return [skip, pad(x, [dw >> 1, dw - (dw >> 1), dh >> 1, dh - (dh >> 1)])];
 }
 
 function checkCommon(op: string, depth: number, base: number, inChannels: number, numClasses: number): void {
-  for (const [name, v] of [['depth', depth], ['baseChannels', base], ['inChannels', inChannels], ['numClasses', numClasses]] as const) {
+  for (const [name, v] of [
+    ['depth', depth],
+    ['baseChannels', base],
+    ['inChannels', inChannels],
+    ['numClasses', numClasses],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${op}: ${name} must be a positive integer, got ${v}`);
   }
 }
@@ -124,10 +139,14 @@ export class UNet extends Module<[Tensor], SegmentationOutput> {
 
   constructor(opts: UNetOptions = {}) {
     super();
-    const depth = opts.depth ?? 4, w = opts.baseChannels ?? 32, cin = opts.inChannels ?? 3, nc = opts.numClasses ?? 3;
+    const depth = opts.depth ?? 4,
+      w = opts.baseChannels ?? 32,
+      cin = opts.inChannels ?? 3,
+      nc = opts.numClasses ?? 3;
     checkCommon('unet', depth, w, cin, nc);
     const padding = opts.padding ?? 'same';
-    if (padding !== 'same' && padding !== 'valid') throw new Error(`unet: padding must be 'same' or 'valid', got '${String(padding)}'`);
+    if (padding !== 'same' && padding !== 'valid')
+      throw new Error(`unet: padding must be 'same' or 'valid', got '${String(padding)}'`);
     const dc = { padding, batchNorm: opts.batchNorm ?? true };
     const ch = Array.from({ length: depth + 1 }, (_, i) => w * 2 ** i);
     this.down = new ModuleList(ch.map((c, i) => new DoubleConv(i === 0 ? cin : ch[i - 1], c, dc)));
@@ -135,7 +154,10 @@ export class UNet extends Module<[Tensor], SegmentationOutput> {
     this.up = new ModuleList(levels.map((i) => makeUp(opts.upsampling ?? 'transpose', ch[i + 1], ch[i])));
     this.dec = new ModuleList(levels.map((i) => new DoubleConv(2 * ch[i], ch[i], dc)));
     this.head = new Conv2d(w, nc, 1);
-    this.registerModule('auxHeads', opts.deepSupervision ? new ModuleList(levels.slice(0, -1).map((i) => new Conv2d(ch[i], nc, 1))) : null);
+    this.registerModule(
+      'auxHeads',
+      opts.deepSupervision ? new ModuleList(levels.slice(0, -1).map((i) => new Conv2d(ch[i], nc, 1))) : null,
+    );
     this.depth = depth;
     this.inChannels = cin;
     this.padding = padding;
@@ -147,7 +169,10 @@ export class UNet extends Module<[Tensor], SegmentationOutput> {
     let s = size;
     for (let i = 0; i < this.depth; i++) {
       s -= 4;
-      if (s <= 0 || s % 2 !== 0) throw new Error(`UNet.outputSize: input ${size} does not halve evenly at level ${i} (size ${s}) in 'valid' mode`);
+      if (s <= 0 || s % 2 !== 0)
+        throw new Error(
+          `UNet.outputSize: input ${size} does not halve evenly at level ${i} (size ${s}) in 'valid' mode`,
+        );
       s /= 2;
     }
     s -= 4;
@@ -213,11 +238,15 @@ export class UNetPlusPlus extends Module<[Tensor], SegmentationOutput> {
 
   constructor(opts: UNetPlusPlusOptions = {}) {
     super();
-    const depth = opts.depth ?? 4, w = opts.baseChannels ?? 32, cin = opts.inChannels ?? 3, nc = opts.numClasses ?? 3;
+    const depth = opts.depth ?? 4,
+      w = opts.baseChannels ?? 32,
+      cin = opts.inChannels ?? 3,
+      nc = opts.numClasses ?? 3;
     checkCommon('unetPlusPlus', depth, w, cin, nc);
     const ch = Array.from({ length: depth + 1 }, (_, i) => w * 2 ** i);
     const bn = { batchNorm: opts.batchNorm ?? true };
-    for (let i = 0; i <= depth; i++) this.registerModule(`conv${i}_0`, new DoubleConv(i === 0 ? cin : ch[i - 1], ch[i], bn));
+    for (let i = 0; i <= depth; i++)
+      this.registerModule(`conv${i}_0`, new DoubleConv(i === 0 ? cin : ch[i - 1], ch[i], bn));
     for (let j = 1; j <= depth; j++) {
       for (let i = 0; i + j <= depth; i++) {
         this.registerModule(`up${i}_${j}`, makeUp(opts.upsampling ?? 'transpose', ch[i + 1], ch[i]));

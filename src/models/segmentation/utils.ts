@@ -72,7 +72,10 @@ export class FCNHead extends Sequential {
   constructor(inChannels: number, channels: number) {
     const inter = Math.floor(inChannels / 4);
     super(
-      new Conv2d(inChannels, inter, 3, { padding: 1, bias: false }), new BatchNorm2d(inter), new ReLU(), new Dropout(0.1),
+      new Conv2d(inChannels, inter, 3, { padding: 1, bias: false }),
+      new BatchNorm2d(inter),
+      new ReLU(),
+      new Dropout(0.1),
       new Conv2d(inter, channels, 1),
     );
   }
