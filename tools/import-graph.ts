@@ -29,7 +29,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['models'],
   ['viz', 'onnx'],
   ['recipes'],
-  ['index.ts', 'browser.ts'],
+  ['core.ts', 'index.ts', 'browser.ts'],
   ['cli'],
 ];
 
