@@ -15,6 +15,7 @@ export {
 } from './tensor/tensor.js';
 export type { DType, TypedArray, FloatArray } from './tensor/dtype.js';
 export type { Node } from './autograd/node.js';
+export type { GradNode } from './tensor/tensor.js';
 export type { TensorLike } from './ops/util.js';
 /** The kernel interface a backend implements (for registerBackend), with its operand and geometry types. */
 export type * as backendTypes from './backend/types.js';

@@ -290,7 +290,7 @@ test('bad options and run folders: one line naming the option or path and what w
     ],
     [
       ['summary', '--model', 'small_cnn', '--input', '3,-5,abc'],
-      /^tatami summary: --input expects C,H,W as positive integers separated by commas, got '3,-5,abc' \(not positive integers: '-5', 'abc'\)/,
+      /^tatami summary: option '--input <shape>' argument '3,-5,abc' is invalid\. --input expects C,H,W as positive integers separated by commas, got '3,-5,abc' \(not positive integers: '-5', 'abc'\)/,
     ],
     [
       ['summary', '--model', 'small_cnn', '--input', '1,4,4'],
@@ -303,13 +303,16 @@ test('bad options and run folders: one line naming the option or path and what w
     ],
     [
       ['attack', '--eps', '0,x'],
-      /^tatami attack: --eps: expected comma-separated numbers, got '0,x' \(not numbers: 'x'\)/,
+      /^tatami attack: option '-e, --eps <list>' argument '0,x' is invalid\. --eps must be comma-separated numbers in \[0, 1\], got '0,x' \(bad: 'x'\)/,
     ],
     [
       ['maximize', '--channels', '1,-2'],
-      /^tatami maximize: --channels: expected comma-separated non-negative integers, got '1,-2'/,
+      /^tatami maximize: option '-c, --channels <list>' argument '1,-2' is invalid\. --channels must be comma-separated non-negative integers, got '1,-2'/,
     ],
-    [['graph', '--input-size', '3,0'], /^tatami graph: --input-size expects C,H,W as positive integers/],
+    [
+      ['graph', '--input-size', '3,0'],
+      /^tatami graph: option '--input-size <c,h,w>' argument '3,0' is invalid\. --input-size expects C,H,W as positive integers/,
+    ],
   ];
   for (const [args, re] of cases) {
     const r = await cli(...args);

@@ -113,7 +113,7 @@ export function intList(name: string) {
     const bad = parts.filter((t) => !/^\d+$/.test(t) || !Number.isSafeInteger(Number(t)));
     if (bad.length)
       throw new InvalidArgumentError(
-        `${name} must be comma-separated non-negative integers, got '${v}' (not integers: ${bad.map((b) => `'${b}'`).join(', ')})`,
+        `${name} must be comma-separated non-negative integers, got '${v}' (not non-negative integers: ${bad.map((b) => `'${b}'`).join(', ')})`,
       );
     return parts.map(Number);
   };
