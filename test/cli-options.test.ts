@@ -14,7 +14,7 @@ test('option parsers: values, and errors naming the option and what was expected
   assert.deepEqual(intList('--channels')('0, 3,12'), [0, 3, 12]);
   assert.throws(
     () => intList('--channels')('1,2.5,x'),
-    /--channels must be comma-separated non-negative integers, got '1,2.5,x' \(not integers: '2.5', 'x'\)/,
+    /--channels must be comma-separated non-negative integers, got '1,2.5,x' \(not non-negative integers: '2.5', 'x'\)/,
   );
   assert.deepEqual(numberList('--eps', 0, 1)('0,0.5,1'), [0, 0.5, 1]);
   assert.throws(
