@@ -2,47 +2,25 @@
  * fasterrcnn_mobilenet_v3_large_fpn end to end against torchvision 0.14 (tools/detection_parity.py frcnn_mobile):
  * CI, or TATAMI_SLOW_TESTS=1.
  */
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tt from '../src/index.ts';
 import { assertClose } from './helpers.ts';
-import { assertSameDetections } from './detection-parity-helpers.ts';
+import { assertSameDetections, describeParity } from './detection-parity-helpers.ts';
 
-const PY = '/usr/bin/python3';
-const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
-const wanted = Boolean(process.env.CI || process.env.TATAMI_SLOW_TESTS);
-const skip = !hasTorch
-  ? 'PyTorch/torchvision not installed (see scripts/setup-system.sh)'
-  : !wanted
-    ? 'slow: set TATAMI_SLOW_TESTS=1 (CI runs it)'
-    : false;
-
-describe('Faster R-CNN MobileNetV3-Large FPN parity with torchvision', { skip }, () => {
-  let dir = '';
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tatami-frcnn-mobile-parity-'));
-    const r = spawnSync(PY, ['tools/detection_parity.py', dir, 'frcnn_mobile'], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`detection_parity.py failed (${r.status}):\n${r.stderr}`);
-  });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
+describeParity('Faster R-CNN MobileNetV3-Large FPN parity with torchvision', 'frcnn_mobile', (dir) => {
   test('fasterrcnn_mobilenet_v3_large_fpn: 19,410,754 parameters, torchvision names, same detections and losses', async () => {
     const m = tt.models.detection.fasterrcnn_mobilenet_v3_large_fpn({ minSize: 128, maxSize: 200 });
     assert.equal(m.numParameters(), 19_410_754);
-    const res = m.loadStateDict(await tt.loadSafetensors(join(dir, 'frcnn_mobile.safetensors')));
+    const res = m.loadStateDict(await tt.loadSafetensors(join(dir(), 'frcnn_mobile.safetensors')));
     assert.deepEqual([res.missingKeys, res.unexpectedKeys], [[], []]);
     m.eval();
-    const io = await tt.loadSafetensors(join(dir, 'frcnn_mobile.io.safetensors'));
+    const io = await tt.loadSafetensors(join(dir(), 'frcnn_mobile.io.safetensors'));
     const dets = m.forward([io.img0, io.img1]) as tt.models.detection.Detections[];
     for (let i = 0; i < 2; i++) assertSameDetections(dets[i], io, i);
 
-    const tr = await tt.loadSafetensors(join(dir, 'frcnn_mobile_train.io.safetensors'));
+    const tr = await tt.loadSafetensors(join(dir(), 'frcnn_mobile_train.io.safetensors'));
     const replay = (key: string): tt.models.detection.FgBgSampler => ({
       call: () => [
         [tr[`${key}_pos0`], tr[`${key}_pos1`]],

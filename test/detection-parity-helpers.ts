@@ -1,5 +1,10 @@
 /** Shared check of the detector parity tests: Tatami's detections against torchvision's, one to one. */
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type * as tt from '../src/index.ts';
 
 /**
@@ -40,4 +45,34 @@ export function assertSameDetections(
   }
   for (let j = 1; j < gs.length; j++) assert.ok(gs[j] <= gs[j - 1], 'detections sorted by score');
   return order;
+}
+
+const PY = '/usr/bin/python3';
+const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
+// Each detector takes a minute or more on one busy core (building and loading tens of millions of parameters): the
+// parity suites run in CI (CI=true) or with TATAMI_SLOW_TESTS=1.
+const wanted = Boolean(process.env.CI || process.env.TATAMI_SLOW_TESTS);
+const skip = !hasTorch
+  ? 'PyTorch/torchvision not installed (see scripts/setup-system.sh)'
+  : !wanted
+    ? 'slow: set TATAMI_SLOW_TESTS=1 (CI runs it)'
+    : false;
+
+/**
+ * A detector parity suite: `tools/detection_parity.py DIR pyCase` writes torchvision's seeded weights and reference
+ * outputs into a temporary folder before the tests (`dir()` names it) and the folder goes afterwards.
+ */
+export function describeParity(title: string, pyCase: string, body: (dir: () => string) => void): void {
+  describe(title, { skip }, () => {
+    let dir = '';
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), `tatami-${pyCase}-parity-`));
+      const r = spawnSync(PY, ['tools/detection_parity.py', dir, pyCase], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`detection_parity.py ${pyCase} failed (${r.status}):\n${r.stderr}`);
+    });
+    after(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+    body(() => dir);
+  });
 }

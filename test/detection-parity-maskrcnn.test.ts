@@ -2,44 +2,22 @@
  * maskrcnn_resnet50_fpn end to end against torchvision 0.14: detections, pasted masks and the five training losses
  * for tools/detection_parity.py's seeded weights (CI, or TATAMI_SLOW_TESTS=1).
  */
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tt from '../src/index.ts';
 import { assertClose } from './helpers.ts';
-import { assertSameDetections } from './detection-parity-helpers.ts';
+import { assertSameDetections, describeParity } from './detection-parity-helpers.ts';
 
-const PY = '/usr/bin/python3';
-const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
-const wanted = Boolean(process.env.CI || process.env.TATAMI_SLOW_TESTS);
-const skip = !hasTorch
-  ? 'PyTorch/torchvision not installed (see scripts/setup-system.sh)'
-  : !wanted
-    ? 'slow: set TATAMI_SLOW_TESTS=1 (CI runs it)'
-    : false;
-
-describe('Mask R-CNN parity with torchvision', { skip }, () => {
-  let dir = '';
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tatami-maskrcnn-parity-'));
-    const r = spawnSync(PY, ['tools/detection_parity.py', dir, 'maskrcnn'], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`detection_parity.py failed (${r.status}):\n${r.stderr}`);
-  });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
+describeParity('Mask R-CNN parity with torchvision', 'maskrcnn', (dir) => {
   test('maskrcnn_resnet50_fpn: 44,454,513 parameters, torchvision names, same detections, masks and losses', async () => {
     const det = tt.models.detection;
     const m = det.maskrcnn_resnet50_fpn({ minSize: 64, maxSize: 100 });
     assert.equal(m.numParameters(), 44_454_513);
-    const res = m.loadStateDict(await tt.loadSafetensors(join(dir, 'maskrcnn.safetensors')));
+    const res = m.loadStateDict(await tt.loadSafetensors(join(dir(), 'maskrcnn.safetensors')));
     assert.deepEqual([res.missingKeys, res.unexpectedKeys], [[], []]);
     m.eval();
-    const io = await tt.loadSafetensors(join(dir, 'maskrcnn.io.safetensors'));
+    const io = await tt.loadSafetensors(join(dir(), 'maskrcnn.io.safetensors'));
     const dets = m.forward([io.img0, io.img1]) as tt.models.detection.Detections[];
     for (let i = 0; i < 2; i++) {
       const order = assertSameDetections(dets[i], io, i);
@@ -64,7 +42,7 @@ describe('Mask R-CNN parity with torchvision', { skip }, () => {
       assert.equal(flips, 0, `image ${i}: ${flips} pixels away from 0.5 differ after thresholding`);
     }
 
-    const tr = await tt.loadSafetensors(join(dir, 'maskrcnn_train.io.safetensors'));
+    const tr = await tt.loadSafetensors(join(dir(), 'maskrcnn_train.io.safetensors'));
     const replay = (key: string): tt.models.detection.FgBgSampler => ({
       call: () => [
         [tr[`${key}_pos0`], tr[`${key}_pos1`]],

@@ -3,44 +3,21 @@
  * write and load). tools/detection_parity.py seeds the weights, calibrates the batch-norm statistics and rescales
  * the heads so that scores spread over (0.05, 1); see its comments.
  */
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tt from '../src/index.ts';
 import { assertClose } from './helpers.ts';
-import { assertSameDetections } from './detection-parity-helpers.ts';
+import { assertSameDetections, describeParity } from './detection-parity-helpers.ts';
 
-const PY = '/usr/bin/python3';
-const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
-// ~60 s on one busy core: runs in CI (CI=true) or with TATAMI_SLOW_TESTS=1.
-const wanted = Boolean(process.env.CI || process.env.TATAMI_SLOW_TESTS);
-const skip = !hasTorch
-  ? 'PyTorch/torchvision not installed (see scripts/setup-system.sh)'
-  : !wanted
-    ? 'slow: set TATAMI_SLOW_TESTS=1 (CI runs it)'
-    : false;
-
-describe('RetinaNet parity with torchvision', { skip }, () => {
-  let dir = '';
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tatami-retinanet-parity-'));
-    const r = spawnSync(PY, ['tools/detection_parity.py', dir, 'retinanet'], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`detection_parity.py failed (${r.status}):\n${r.stderr}`);
-  });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
+describeParity('RetinaNet parity with torchvision', 'retinanet', (dir) => {
   test('retinanet_resnet50_fpn: 34,068,119 parameters, torchvision names, same detections and losses', async () => {
     const m = tt.models.detection.retinanet_resnet50_fpn({ minSize: 128, maxSize: 200 });
     assert.equal(m.numParameters(), 34_068_119);
-    const res = m.loadStateDict(await tt.loadSafetensors(join(dir, 'retinanet.safetensors')));
+    const res = m.loadStateDict(await tt.loadSafetensors(join(dir(), 'retinanet.safetensors')));
     assert.deepEqual([res.missingKeys, res.unexpectedKeys], [[], []]);
     m.eval();
-    const io = await tt.loadSafetensors(join(dir, 'retinanet.io.safetensors'));
+    const io = await tt.loadSafetensors(join(dir(), 'retinanet.io.safetensors'));
     const dets = m.forward([io.img0, io.img1]) as tt.models.detection.Detections[];
     for (let i = 0; i < 2; i++) assertSameDetections(dets[i], io, i);
 
@@ -61,7 +38,7 @@ describe('RetinaNet parity with torchvision', { skip }, () => {
         { boxes: tt.tensor([[10, 12, 120, 150]]), labels: int([1]) },
       ],
     ) as Record<string, tt.Tensor>;
-    const tr = await tt.loadSafetensors(join(dir, 'retinanet_train.io.safetensors'));
+    const tr = await tt.loadSafetensors(join(dir(), 'retinanet_train.io.safetensors'));
     assert.deepEqual(Object.keys(losses).sort(), ['bbox_regression', 'classification']);
     for (const k of Object.keys(losses)) assertClose(losses[k].reshape(1), tr[k], { atol: 1e-5, rtol: 1e-4, what: k });
     losses.classification.add(losses.bbox_regression).backward();

@@ -1,43 +1,21 @@
 /**
  * ssd300_vgg16 end to end against torchvision 0.14 (tools/detection_parity.py ssd300): CI, or TATAMI_SLOW_TESTS=1.
  */
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tt from '../src/index.ts';
 import { assertClose } from './helpers.ts';
-import { assertSameDetections } from './detection-parity-helpers.ts';
+import { assertSameDetections, describeParity } from './detection-parity-helpers.ts';
 
-const PY = '/usr/bin/python3';
-const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
-const wanted = Boolean(process.env.CI || process.env.TATAMI_SLOW_TESTS);
-const skip = !hasTorch
-  ? 'PyTorch/torchvision not installed (see scripts/setup-system.sh)'
-  : !wanted
-    ? 'slow: set TATAMI_SLOW_TESTS=1 (CI runs it)'
-    : false;
-
-describe('SSD300 VGG-16 parity with torchvision', { skip }, () => {
-  let dir = '';
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tatami-ssd300-parity-'));
-    const r = spawnSync(PY, ['tools/detection_parity.py', dir, 'ssd300'], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`detection_parity.py failed (${r.status}):\n${r.stderr}`);
-  });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
+describeParity('SSD300 VGG-16 parity with torchvision', 'ssd300', (dir) => {
   test('ssd300_vgg16: 35,641,826 parameters, torchvision names, same detections and losses', async () => {
     const m = tt.models.detection.ssd300_vgg16();
     assert.equal(m.numParameters(), 35_641_826);
-    const res = m.loadStateDict(await tt.loadSafetensors(join(dir, 'ssd300.safetensors')));
+    const res = m.loadStateDict(await tt.loadSafetensors(join(dir(), 'ssd300.safetensors')));
     assert.deepEqual([res.missingKeys, res.unexpectedKeys], [[], []]);
     m.eval();
-    const io = await tt.loadSafetensors(join(dir, 'ssd300.io.safetensors'));
+    const io = await tt.loadSafetensors(join(dir(), 'ssd300.io.safetensors'));
     const dets = m.forward([io.img0, io.img1]) as tt.models.detection.Detections[];
     for (let i = 0; i < 2; i++) assertSameDetections(dets[i], io, i);
 
@@ -57,7 +35,7 @@ describe('SSD300 VGG-16 parity with torchvision', { skip }, () => {
         { boxes: tt.tensor([[10, 12, 120, 150]]), labels: int([1]) },
       ],
     ) as Record<string, tt.Tensor>;
-    const tr = await tt.loadSafetensors(join(dir, 'ssd300_train.io.safetensors'));
+    const tr = await tt.loadSafetensors(join(dir(), 'ssd300_train.io.safetensors'));
     assert.deepEqual(Object.keys(losses).sort(), ['bbox_regression', 'classification']);
     for (const k of Object.keys(losses)) assertClose(losses[k].reshape(1), tr[k], { atol: 1e-5, rtol: 1e-4, what: k });
   });
