@@ -127,7 +127,7 @@ test('npm pack → install offline in a fresh project → import, require, types
       console.log(JSON.stringify({
         backend: tt.getBackendName(), sum: y.sum().item(),
         train: [fit, evaluate, ConfusionMatrix, ProgressBar, saveCheckpoint, loadCheckpoint].map((f) => typeof f),
-        autoencoder: typeof tt.viz.ConvAutoencoder, models: tt.models.listModels().length,
+        autoencoder: typeof tt.models.ConvAutoencoder, models: tt.models.listModels().length,
         embedded: new tt.data.FashionMNIST({ train: false, subset: 'embedded' }).length,
       }));`,
     );
