@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
-import { getWasmThreads, loadWasmVariant } from '../src/backend/wasm-loader.ts';
+import { getWasmThreads } from '../src/backend/wasm-loader.ts';
+import { loadedWasm } from '../src/backend/wasm.ts';
 
 const { nn, optim } = tt;
 
@@ -56,11 +57,13 @@ for (const name of ['native', 'wasm-threaded'] as const) {
       if (!tt.availableBackends().find((b) => b.name === 'native')?.available)
         return t.skip('native addon unavailable');
     } else {
-      try {
-        backend = loadWasmVariant({ threads: true, relaxed: true });
-      } catch {
-        return t.skip('threaded wasm unavailable');
-      }
+      // The default wasm build (threaded wherever SharedArrayBuffer exists): its workers are the ones
+      // getWasmThreads() counts. A separately instantiated variant would start workers of its own that nothing here
+      // could wait for, and a run that began before they joined would split its kernels differently.
+      if (!tt.availableBackends().find((b) => b.name === 'wasm')?.available) return t.skip('wasm unavailable');
+      tt.withBackend('wasm', () => tt.zeros([2]).add(1));
+      if (!loadedWasm()?.variant.threads) return t.skip('the wasm build loaded here is single-threaded');
+      backend = 'wasm';
     }
     const before = tt.getNumThreads();
     try {
@@ -68,7 +71,8 @@ for (const name of ['native', 'wasm-threaded'] as const) {
       // wasm workers join in the background; until the second has, kernels run on one thread, which is a different
       // thread count (and split) — wait for it so both runs really use two
       if (name !== 'native')
-        for (let i = 0; i < 200 && getWasmThreads() < 2; i++) await new Promise((r) => setTimeout(r, 25));
+        for (let i = 0; i < 2400 && getWasmThreads() < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      if (name !== 'native') assert.equal(getWasmThreads(), 2, 'the second wasm worker did not join within 60 s');
       tt.withBackend(backend, () => {
         const a = train(),
           b = train();
