@@ -286,9 +286,11 @@ function runTorch(): Results | null {
   // The shared definition's script runs the workloads it has; the repository's copy runs the ones it lacks (a
   // workload added here before the shared copy has it), and the results are merged.
   const plan: [string, string[]][] = [];
-  const fromShared = existsSync(shared) ? only.filter((w) => torchWorkloads(shared).has(w)) : [];
+  const sharedHas = existsSync(shared) ? torchWorkloads(shared) : new Set<string>();
+  const localHas = torchWorkloads(local);
+  const fromShared = only.filter((w) => sharedHas.has(w));
   if (fromShared.length) plan.push([shared, fromShared]);
-  const rest = only.filter((w) => !fromShared.includes(w) && torchWorkloads(local).has(w));
+  const rest = only.filter((w) => !sharedHas.has(w) && localHas.has(w));
   if (rest.length) plan.push([local, rest]);
   let merged: Results | null = null;
   for (const [script, ids] of plan) {
