@@ -22,7 +22,7 @@ import type { Dataset } from '../data/dataset.js';
 import { SegmentationScenes } from '../data/segmentation-scenes.js';
 import { SegmentationFolder } from '../data/segmentation.js';
 import { RandomScaleCrop } from '../data/seg-transforms.js';
-import { Compose, RandomHorizontalFlip } from '../data/transforms.js';
+import { Compose, IMAGENET_MEAN, IMAGENET_STD, RandomHorizontalFlip } from '../data/transforms.js';
 import { encodeIndexedPng, vocPalette } from '../io/indexed-png.js';
 import { readImage, writeImage } from '../io/image.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
@@ -357,10 +357,8 @@ export async function runSegmentPredict(
     throw new CliError(`--normalize must be 'imagenet' or 'none', got '${norm}'`);
   const x = new Float32Array(img);
   if (norm === 'imagenet') {
-    const mean = [0.485, 0.456, 0.406],
-      std = [0.229, 0.224, 0.225];
     for (let k = 0; k < 3; k++)
-      for (let p = 0; p < h * w; p++) x[k * h * w + p] = (x[k * h * w + p] - mean[k]) / std[k];
+      for (let p = 0; p < h * w; p++) x[k * h * w + p] = (x[k * h * w + p] - IMAGENET_MEAN[k]) / IMAGENET_STD[k];
   }
   model.eval();
   const out = noGrad(() => model.forward(new Tensor(x, [1, c, h, w], 'float32'))).out;

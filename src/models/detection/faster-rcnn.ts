@@ -15,6 +15,7 @@ import { mobilenet_v3_large } from '../mobilenetv3.js';
 import { FastRCNNPredictor, RoIHeads, TwoMLPHead, type Detections } from './roi-heads.js';
 import { RegionProposalNetwork, RPNHead, type DetectionTrainTarget } from './rpn.js';
 import { GeneralizedRCNNTransform } from './transform.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../../data/transforms.js';
 
 /** Options of FasterRCNN (torchvision's keyword arguments, camelCase; its defaults). */
 export interface FasterRCNNOptions {
@@ -50,8 +51,8 @@ export class FasterRCNN extends Module<
     this.transform = new GeneralizedRCNNTransform(
       opts.minSize ?? 800,
       opts.maxSize ?? 1333,
-      opts.imageMean ?? [0.485, 0.456, 0.406],
-      opts.imageStd ?? [0.229, 0.224, 0.225],
+      opts.imageMean ?? IMAGENET_MEAN,
+      opts.imageStd ?? IMAGENET_STD,
     );
     this.backbone = backbone;
     const anchors =

@@ -27,6 +27,7 @@ import { checkTargets } from './retinanet.js';
 import type { Detections } from './roi-heads.js';
 import type { DetectionTrainTarget } from './rpn.js';
 import { GeneralizedRCNNTransform } from './transform.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../../data/transforms.js';
 
 const f32 = Math.fround;
 const int32 = (v: ArrayLike<number>): Tensor => tensor(Int32Array.from(v), [v.length], { dtype: 'int32' });
@@ -280,8 +281,8 @@ export class FCOS extends Module<
     this.transform = new GeneralizedRCNNTransform(
       opts.minSize ?? 800,
       opts.maxSize ?? 1333,
-      opts.imageMean ?? [0.485, 0.456, 0.406],
-      opts.imageStd ?? [0.229, 0.224, 0.225],
+      opts.imageMean ?? IMAGENET_MEAN,
+      opts.imageStd ?? IMAGENET_STD,
     );
     this.centerSamplingRadius = opts.centerSamplingRadius ?? 1.5;
     this.scoreThresh = opts.scoreThresh ?? 0.2;

@@ -28,6 +28,7 @@ import { Matcher } from './det-utils.js';
 import type { Detections } from './roi-heads.js';
 import type { DetectionTrainTarget } from './rpn.js';
 import { GeneralizedRCNNTransform } from './transform.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../../data/transforms.js';
 
 const int32 = (v: ArrayLike<number>): Tensor => tensor(Int32Array.from(v), [v.length], { dtype: 'int32' });
 
@@ -241,8 +242,8 @@ export class RetinaNet extends Module<
     this.transform = new GeneralizedRCNNTransform(
       opts.minSize ?? 800,
       opts.maxSize ?? 1333,
-      opts.imageMean ?? [0.485, 0.456, 0.406],
-      opts.imageStd ?? [0.229, 0.224, 0.225],
+      opts.imageMean ?? IMAGENET_MEAN,
+      opts.imageStd ?? IMAGENET_STD,
     );
     this.scoreThresh = opts.scoreThresh ?? 0.05;
     this.nmsThresh = opts.nmsThresh ?? 0.5;

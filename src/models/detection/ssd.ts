@@ -22,6 +22,7 @@ import { checkTargets } from './retinanet.js';
 import type { Detections } from './roi-heads.js';
 import type { DetectionTrainTarget } from './rpn.js';
 import { GeneralizedRCNNTransform } from './transform.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../../data/transforms.js';
 
 const f32 = Math.fround;
 const int32 = (v: ArrayLike<number>): Tensor => tensor(Int32Array.from(v), [v.length], { dtype: 'int32' });
@@ -235,8 +236,8 @@ export class SSD extends Module<
     this.transform = new GeneralizedRCNNTransform(
       Math.min(...size),
       Math.max(...size),
-      opts.imageMean ?? [0.485, 0.456, 0.406],
-      opts.imageStd ?? [0.229, 0.224, 0.225],
+      opts.imageMean ?? IMAGENET_MEAN,
+      opts.imageStd ?? IMAGENET_STD,
       { sizeDivisible: 1, fixedSize: [size[0], size[1]] },
     );
     this.iouThresh = opts.iouThresh ?? 0.5;
