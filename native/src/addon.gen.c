@@ -264,10 +264,10 @@ static napi_value js_sgd_step(napi_env env, napi_callback_info info) {
   long n = I(env, argv[0]);
   float *w = arr(env, argv[1], napi_float32_array, "sgdStep", "w", 1);
   const float *g = arr(env, argv[2], napi_float32_array, "sgdStep", "g", 1);
-  float *buf = arr(env, argv[3], napi_float32_array, "sgdStep", "buf", 0);
+  float *momentum_buffer = arr(env, argv[3], napi_float32_array, "sgdStep", "momentumBuffer", 0);
   const double *h = arr(env, argv[4], napi_float64_array, "sgdStep", "h", 1);
   CHECK
-  LOCKED(ops->sgd_step(n, w, g, buf, h));
+  LOCKED(ops->sgd_step(n, w, g, momentum_buffer, h));
   return NULL;
 }
 
@@ -276,12 +276,12 @@ static napi_value js_adam_step(napi_env env, napi_callback_info info) {
   long n = I(env, argv[0]);
   float *w = arr(env, argv[1], napi_float32_array, "adamStep", "w", 1);
   const float *g = arr(env, argv[2], napi_float32_array, "adamStep", "g", 1);
-  float *m = arr(env, argv[3], napi_float32_array, "adamStep", "m", 1);
-  float *v = arr(env, argv[4], napi_float32_array, "adamStep", "v", 1);
-  float *vmax = arr(env, argv[5], napi_float32_array, "adamStep", "vmax", 0);
+  float *exp_avg = arr(env, argv[3], napi_float32_array, "adamStep", "expAvg", 1);
+  float *exp_avg_sq = arr(env, argv[4], napi_float32_array, "adamStep", "expAvgSq", 1);
+  float *max_exp_avg_sq = arr(env, argv[5], napi_float32_array, "adamStep", "maxExpAvgSq", 0);
   const double *h = arr(env, argv[6], napi_float64_array, "adamStep", "h", 1);
   CHECK
-  LOCKED(ops->adam_step(n, w, g, m, v, vmax, h));
+  LOCKED(ops->adam_step(n, w, g, exp_avg, exp_avg_sq, max_exp_avg_sq, h));
   return NULL;
 }
 

@@ -78,9 +78,9 @@ typedef struct tt_ops {
   /* out (contiguous, shape) = the strided view of src at offset; 4-byte elements, rank ≤ 8 (native only: wasm would first copy all of src) */
   void (*copy_strided)(const float *src, long offset, const int32_t *strides, float *out, const int32_t *shape, int rank);
   /* SGD update of w (and the momentum buffer, null without momentum) in place */
-  void (*sgd_step)(long n, float *w, const float *g, float *buf, const double *h);
-  /* Adam(W) update of w and its moments (vmax: AMSGrad, else null) in place */
-  void (*adam_step)(long n, float *w, const float *g, float *m, float *v, float *vmax, const double *h);
+  void (*sgd_step)(long n, float *w, const float *g, float *momentum_buffer, const double *h);
+  /* Adam(W) update of w and its moments (maxExpAvgSq: AMSGrad, else null) in place */
+  void (*adam_step)(long n, float *w, const float *g, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const double *h);
   /* the algorithm (TT_PLAN_*) the conv kernels would use for g in direction TT_CONV_* */
   int (*conv_plan)(const int32_t *g, int direction);
 } tt_ops;
