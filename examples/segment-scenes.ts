@@ -106,3 +106,11 @@ console.log(
       .map((v, i) => `${train.classNames[i]} ${v.toFixed(3)}`)
       .join(', '),
 );
+// Confusion matrix, rows = true class, as % of the row: shows which shapes are taken for which (and a class that is
+// never predicted would show as an empty column).
+const names = train.classNames;
+console.log(`confusion (% of true-class pixels; columns ${names.map((c) => c.slice(0, 4)).join(' ')}):`);
+for (const [i, row] of metric.matrix.toArray().entries()) {
+  const total = row.reduce((a, b) => a + b, 0) || 1;
+  console.log(`  ${names[i].padEnd(10)} ${row.map((v) => ((100 * v) / total).toFixed(1).padStart(5)).join(' ')}`);
+}
