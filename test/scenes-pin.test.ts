@@ -64,3 +64,32 @@ const SEGMENTATION_PINS: string[] = [
   '553a42b41090d310',
   'a3a5523fd65f2dd9',
 ];
+
+test('scene-paint: seeds, value noise, shape rasterisation, noise and clamping (hand-computed)', async () => {
+  const sp = await import('../src/data/scene-paint.ts');
+  const { mix } = await import('../src/data/shapes.ts');
+  for (const [s, i] of [
+    [0, 0],
+    [12345, 17],
+    [-1, 3],
+  ])
+    assert.equal(sp.sceneSeed(s, i), mix(s, i));
+  assert.notEqual(sp.sceneSeed(1, 2, 0x3c6ef372), sp.sceneSeed(1, 2));
+  // One cell over a 2×2 image: pixel (x, y) samples the lattice at (x/2, y/2).
+  const v = sp.valueNoise([0, 1, 2, 3], 1, 2);
+  assert.deepEqual(Array.from(v), [0, 0.5, 1, 1.5]);
+  assert.throws(() => sp.valueNoise([0, 1, 2], 1, 2), /1 cells need 4 lattice values, got 3/);
+  // A circle of radius 3 centred on a pixel corner: per quadrant the centres (½, ½) … (2½, 1½) — 8 of the 9 with
+  // offsets in {½, 1½, 2½} (not (2½, 2½)) — 32 in all.
+  const hits: [number, number][] = [];
+  sp.forEachShapePixel(16, { kind: 'circle', cx: 8, cy: 8, r: 3, theta: 0.3 }, (x, y) => void hits.push([x, y]));
+  assert.equal(hits.length, 32);
+  assert.ok(hits.every(([x, y]) => (x + 0.5 - 8) ** 2 + (y + 0.5 - 8) ** 2 <= 9));
+  // Cut by the border: only the in-image quarter is visited.
+  let n = 0;
+  sp.forEachShapePixel(16, { kind: 'circle', cx: 0, cy: 0, r: 3, theta: 0 }, () => n++);
+  assert.equal(n, 8);
+  const img = Float32Array.from([-0.5, 0.25, 1.5]);
+  sp.addNoiseAndClamp(new tt.Generator(0), img, 0);
+  assert.deepEqual(Array.from(img), [0, 0.25, 1]);
+});
