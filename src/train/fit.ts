@@ -101,6 +101,11 @@ export interface StepContext {
 export interface StepResult {
   loss: Tensor;
   output?: ModelOutput;
+  /**
+   * Extra per-batch numbers to report (e.g. a GAN's `lossD` and `lossG`): their running means are shown in the
+   * progress bar, and their epoch means are recorded as `train<Name>` (trainLossD …) in the history.
+   */
+  logs?: Record<string, number>;
 }
 
 export interface FitOptions {
@@ -386,6 +391,7 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
     let correct = 0;
     let counted = 0;
     let step = 0;
+    const logSums: Record<string, number> = {};
     for (const m of metrics) m.reset();
     for await (const batch of batches(trainLoader)) {
       const [x, y] = batch;
@@ -436,6 +442,10 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
       lossSum += l * n;
       seen += n;
       const values: Record<string, number> = { loss: lossSum / seen };
+      for (const [k, v] of Object.entries(res.logs ?? {})) {
+        logSums[k] = (logSums[k] ?? 0) + v * n;
+        values[k] = logSums[k] / seen;
+      }
       if (res.output !== undefined && y) {
         const [c, k] = correctCount(mainOutput(res.output), y, ignoreIndex);
         correct += c;
@@ -462,7 +472,8 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
       seconds,
       imagesPerSecond: seen / seconds,
     };
-    const trainMetrics = metrics.length && counted ? computeMetrics(metrics) : {};
+    const trainMetrics: Record<string, number> = metrics.length && counted ? computeMetrics(metrics) : {};
+    for (const [k, v] of Object.entries(logSums)) trainMetrics[k] = v / Math.max(1, seen);
     for (const [k, v] of Object.entries(trainMetrics)) record[metricKey('train', k)] = v;
     let valMetrics: Record<string, number> = {};
     if (opts.valLoader) {
