@@ -124,7 +124,7 @@ test('ganStep trains a 28×28 DCGAN on Fashion-MNIST (BCE with smoothing, then W
   assert.throws(() => models.ganStep(parts, real, { dSteps: 0 }), /dSteps must be a positive integer/);
 });
 
-test('conditional GAN: class embedding in G, projection D, a conditional ganStep', () => {
+test('conditional GAN: class embedding in G, projection D, trained by fit with ganTrainingStep', async () => {
   tt.manualSeed(1);
   const G = new models.ConditionalGenerator(10, { nz: 16, embedDim: 10, width: 8 });
   const D = new models.ProjectionDiscriminator(10, { width: 8 });
@@ -138,28 +138,39 @@ test('conditional GAN: class embedding in G, projection D, a conditional ganStep
   const base = D.forward(img, labels);
   assert.ok(other.tolist()[0] !== base.tolist()[0] && Math.abs(other.tolist()[1] - base.tolist()[1]) < 1e-6);
   const { x, y } = fashion(true, 16);
-  const parts = {
-    generator: G,
-    discriminator: D,
-    optimizerG: new tt.optim.Adam(G.parameters(), { lr: 2e-4 }),
-    optimizerD: new tt.optim.Adam(D.parameters(), { lr: 2e-4 }),
-  };
   const e0 = G.embedding.clone();
-  // through the per-batch function a training loop's custom-step hook calls with a DataLoader batch
-  const step = models.ganStepFn(parts, {
+  const d0 = D.embedding.clone();
+  // trained by fit: the step updates D itself and returns G's loss, which fit steps with its optimizer
+  const gan = new models.GAN(G, D);
+  const step = models.ganTrainingStep(gan, new tt.optim.Adam(D.parameters(), { lr: 2e-4 }), {
     nz: 16,
     latent: (n) => tt.randn([n, 16]),
     loss: 'hinge',
     conditional: true,
     preprocess: (t) => t.mul(2).sub(1),
   });
-  const loader = new tt.data.DataLoader(new tt.data.TensorDataset(x, y), { batchSize: 16 });
-  let r: tt.models.GanStepResult | null = null;
-  for (const batch of loader) r = step(batch as tt.Tensor[]);
-  r = r!;
-  assert.throws(() => models.ganStepFn(parts, { conditional: true })(x), /must be \[images, labels\]/);
+  const loader = new tt.data.DataLoader(new tt.data.TensorDataset(x, y), { batchSize: 8 });
+  const lines: string[] = [];
+  const history = await tt.train.fit(gan, loader, {
+    epochs: 1,
+    optimizer: new tt.optim.Adam(G.parameters(), { lr: 2e-4 }),
+    trainingStep: step,
+    progress: false,
+    log: (l) => lines.push(l),
+  });
+  const r = step.last!;
   assert.ok(Number.isFinite(r.lossD) && Number.isFinite(r.lossG));
-  assert.ok(!tt.allclose(G.embedding, e0), 'class embeddings are trained');
+  // D/G numbers in the history (epoch means) and the epoch line; fit's loss is G's
+  const h = history[0];
+  for (const k of ['trainLossD', 'trainLossG', 'trainDReal', 'trainDFake']) assert.ok(Number.isFinite(h[k]), k);
+  close(h.trainLossG!, h.trainLoss, 1e-6);
+  assert.match(lines[0], /lossD [\d.]+.*lossG [\d.]+/);
+  assert.ok(!tt.allclose(G.embedding, e0), 'class embeddings of G are trained (fit steps G)');
+  assert.ok(!tt.allclose(D.embedding, d0), 'class embeddings of D are trained (the step updates D)');
+  // one state dict holds both networks
+  assert.ok('generator.embedding' in gan.stateDict() && 'discriminator.embedding' in gan.stateDict());
+  assert.throws(() => step([x]), /must be \[images, labels\]/);
+  assert.throws(() => step([x, y.narrow(0, 0, 3)]), /3 labels for a batch of 16 images/);
   assert.throws(() => G.forward(tt.randn([2, 16]), tt.tensor([1, 2])), /labels must be an int32 tensor/);
 });
 

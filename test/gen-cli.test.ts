@@ -56,8 +56,17 @@ test('gan train (dcgan) writes a run with a report and per-epoch grids; generate
     'report.md',
     'samples-epoch-1.png',
     'samples-epoch-2.png',
+    'history.jsonl',
   ])
     assert.ok(existsSync(join(run, f)), f);
+  // trained by fit: its epoch records carry the GAN step's D/G numbers (fit's loss is G's)
+  const hist = readFileSync(join(run, 'history.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
+  assert.equal(hist.length, 2);
+  for (const k of ['trainLossD', 'trainLossG', 'trainDReal', 'trainDFake']) assert.ok(Number.isFinite(hist[1][k]), k);
+  assert.ok(Math.abs(hist[1].trainLossG - hist[1].trainLoss) < 1e-6);
   const report = readFileSync(join(run, 'report.md'), 'utf8');
   assert.match(report, /\| 2 \| \d+\.\d+ \| \d+\.\d+ .*!\[epoch 2\]\(samples-epoch-2\.png\)/);
   const grid = tt.readImage(join(run, 'samples-epoch-1.png'));

@@ -1,19 +1,24 @@
 /**
- * `tatami gan train`: trains the 1×28×28 DCGAN or the conditional GAN on Fashion-MNIST with models.ganStep.
+ * `tatami gan train`: trains the 1×28×28 DCGAN or the conditional GAN on Fashion-MNIST with `fit` and
+ * models.ganTrainingStep (fit steps G; the step updates D first).
  *
  *   tatami gan train --model dcgan --epochs 5 --out runs/dcgan
  *   tatami gan train --model cgan --loss hinge --data embedded --steps-per-epoch 100 --out runs/cgan
  *
- * The progress bar shows D's and G's losses; after each epoch a sample grid from fixed noise is written to
- * `<out>/samples-epoch-<k>.png` and listed with the epoch's mean losses in `<out>/report.md`. The run folder holds
+ * The progress bar shows D's and G's losses (fit's `loss` is G's); after each epoch a sample grid from fixed noise is
+ * written to `<out>/samples-epoch-<k>.png` and listed with the epoch's mean losses in `<out>/report.md`; fit's
+ * epoch records (trainLossD, trainLossG, trainDReal, trainDFake …) go to history.jsonl. The run folder holds
  * config.json, generator.safetensors and discriminator.safetensors, which `tatami generate --run` reads.
  */
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { noGrad } from '../autograd/grad-mode.js';
+import { DataLoader } from '../data/dataloader.js';
+import { TensorDataset } from '../data/dataset.js';
 import { FashionMNIST } from '../data/idx.js';
+import { RandomSampler } from '../data/sampler.js';
 import { saveImageGrid } from '../io/image.js';
 import { saveSafetensors } from '../io/safetensors.js';
 import {
@@ -21,13 +26,14 @@ import {
   ProjectionDiscriminator,
   dcgan,
   dcganInit,
-  ganStep,
+  GAN,
+  ganTrainingStep,
   type GanLossKind,
 } from '../models/gan.js';
 import type { AnyModule, Module } from '../nn/module.js';
 import { Adam } from '../optim/adam.js';
-import { ProgressBar } from '../train/progress.js';
-import { randint, randn, tensor } from '../tensor/creation.js';
+import { fit, type EpochRecord } from '../train/fit.js';
+import { randn, tensor } from '../tensor/creation.js';
 import { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { CliError, positiveInt } from './common.js';
@@ -110,12 +116,15 @@ async function ganTrain(opts: GanTrainOptions, log: (s: string) => void): Promis
   if (!cond) dcganInit(D, gen);
   const wgan = opts.loss === 'wgan-gp';
   const betas: [number, number] = wgan ? [0.5, 0.9] : [0.5, 0.999];
-  const parts = {
-    generator: G,
-    discriminator: D,
-    optimizerG: new Adam(G.parameters(), { lr: opts.lr, betas }),
-    optimizerD: new Adam(D.parameters(), { lr: opts.lr, betas }),
-  };
+  const gan = new GAN(G, D);
+  const step = ganTrainingStep(gan, new Adam(D.parameters(), { lr: opts.lr, betas }), {
+    loss: opts.loss,
+    labelSmoothing: opts.loss === 'bce' ? 0.1 : 0,
+    dSteps: wgan ? 5 : 1,
+    nz,
+    generator: gen,
+    conditional: cond,
+  });
   const cfg: GanRunConfig = {
     kind: 'gan',
     model: opts.model,
@@ -146,26 +155,18 @@ async function ganTrain(opts: GanTrainOptions, log: (s: string) => void): Promis
     '| epoch | loss D | loss G | D(real) | D(fake) | seconds | samples |',
     '|---|---|---|---|---|---|---|',
   ];
-  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
-    const bar = new ProgressBar(steps, { label: `epoch ${epoch}/${opts.epochs}`, silent: !opts.progress });
-    const t0 = performance.now();
-    const sums = { lossD: 0, lossG: 0, dReal: 0, dFake: 0 };
-    for (let s = 1; s <= steps; s++) {
-      const idx = randint(0, n, [opts.batchSize], { generator: gen });
-      const labels = cond ? ds.targets.indexSelect(0, idx) : undefined;
-      const r = ganStep(
-        parts,
-        images.indexSelect(0, idx),
-        { loss: opts.loss, labelSmoothing: opts.loss === 'bce' ? 0.1 : 0, dSteps: wgan ? 5 : 1, nz, generator: gen },
-        labels,
-      );
-      sums.lossD += r.lossD;
-      sums.lossG += r.lossG;
-      sums.dReal += r.dReal;
-      sums.dFake += r.dFake;
-      bar.update(s, { lossD: r.lossD, lossG: r.lossG }, s * opts.batchSize);
-    }
-    const secs = (performance.now() - t0) / 1000;
+  // one shuffled pass over the images per epoch, or --steps-per-epoch batches from shuffled passes
+  const ds2 = new TensorDataset(images, ds.targets);
+  const loader = new DataLoader(ds2, {
+    batchSize: opts.batchSize,
+    dropLast: true,
+    generator: gen,
+    sampler: new RandomSampler(ds2, { numSamples: steps * opts.batchSize }),
+  });
+  const historyPath = join(opts.out, 'history.jsonl');
+  writeFileSync(historyPath, '');
+  const onEpochEnd = async (rec: EpochRecord) => {
+    const epoch = rec.epoch;
     const file = `samples-epoch-${epoch}.png`;
     const samples = noGrad(() => {
       G.eval();
@@ -174,17 +175,27 @@ async function ganTrain(opts: GanTrainOptions, log: (s: string) => void): Promis
       return out as Tensor;
     });
     saveImageGrid(join(opts.out, file), samples, { nrow: 8, normalize: true, valueRange: [-1, 1] });
-    const m = (v: number) => (v / steps).toFixed(4);
-    const line = `epoch ${epoch}/${opts.epochs} · loss_D ${m(sums.lossD)} · loss_G ${m(sums.lossG)} · D(real) ${m(sums.dReal)} · D(fake) ${m(sums.dFake)} · ${secs.toFixed(1)}s`;
-    if (opts.progress) bar.finish(line);
-    log(line);
+    const m = (v: number | undefined) => (v ?? NaN).toFixed(4);
+    log(
+      `epoch ${epoch}/${opts.epochs} · loss_D ${m(rec.trainLossD)} · loss_G ${m(rec.trainLossG)} · D(real) ${m(rec.trainDReal)} · D(fake) ${m(rec.trainDFake)} · ${rec.seconds.toFixed(1)}s`,
+    );
     report.push(
-      `| ${epoch} | ${m(sums.lossD)} | ${m(sums.lossG)} | ${m(sums.dReal)} | ${m(sums.dFake)} | ${secs.toFixed(1)} | ![epoch ${epoch}](${file}) |`,
+      `| ${epoch} | ${m(rec.trainLossD)} | ${m(rec.trainLossG)} | ${m(rec.trainDReal)} | ${m(rec.trainDFake)} | ${rec.seconds.toFixed(1)} | ![epoch ${epoch}](${file}) |`,
     );
     writeFileSync(join(opts.out, 'report.md'), report.join('\n') + '\n');
+    appendFileSync(historyPath, JSON.stringify(rec) + '\n');
     await saveSafetensors(join(opts.out, 'generator.safetensors'), G.stateDict());
     await saveSafetensors(join(opts.out, 'discriminator.safetensors'), (D as Module).stateDict());
-  }
+  };
+  await fit(gan, loader, {
+    epochs: opts.epochs,
+    optimizer: new Adam(G.parameters(), { lr: opts.lr, betas }),
+    trainingStep: step,
+    progress: opts.progress,
+    // fit's own epoch line (loss = G's) only with the bar; the GAN line above is always logged
+    log: opts.progress ? undefined : () => {},
+    callbacks: [{ onEpochEnd }],
+  });
   log(
     `wrote ${opts.out}: config.json, generator.safetensors, discriminator.safetensors, report.md, samples-epoch-*.png`,
   );

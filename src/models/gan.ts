@@ -374,17 +374,29 @@ export interface GanStepResult {
   dFake: number;
 }
 
-/**
- * One alternating GAN update on a batch of real images (Goodfellow et al. 2014, Algorithm 1): `dSteps` updates of
- * D on the real batch and a fresh generated batch (detached), then one update of G through D. For a conditional
- * GAN pass the batch's `labels` (int32 [N]); G and D are then called with them. This is the per-batch function a
- * training loop's custom-step hook calls: `(batch) => ganStep(parts, batch[0], { ... }, batch[1])`.
- */
-export function ganStep(parts: GanParts, real: Tensor, opts: GanStepOptions = {}, labels?: Tensor): GanStepResult {
+/** What one discriminator phase returns: D's numbers and the last generated batch (still attached to G). */
+interface DiscriminatorPhase {
+  lossD: number;
+  dReal: number;
+  dFake: number;
+  fake: Tensor;
+  D: Critic;
+  kind: GanLossKind;
+}
+
+/** `dSteps` updates of D on the real batch and fresh generated batches (detached from G). */
+function discriminatorPhase(
+  op: string,
+  parts: GanParts,
+  real: Tensor,
+  opts: GanStepOptions,
+  labels: Tensor | undefined,
+): DiscriminatorPhase {
   const kind = opts.loss ?? 'bce';
-  checkKind('ganStep', kind);
+  checkKind(op, kind);
   const gen = opts.generator ?? defaultGenerator;
   const n = real.shape[0];
+  if (labels && labels.shape[0] !== n) throw new Error(`${op}: ${labels.shape[0]} labels for a batch of ${n} images`);
   const nz = opts.nz ?? 100;
   const latent = opts.latent ?? ((m: number) => randn([m, nz, 1, 1], { dtype: real.dtype, generator: gen }));
   const G = (z: Tensor) =>
@@ -397,7 +409,7 @@ export function ganStep(parts: GanParts, real: Tensor, opts: GanStepOptions = {}
       : (parts.discriminator as Module).forward(x);
   const dSteps = opts.dSteps ?? 1;
   if (!Number.isInteger(dSteps) || dSteps < 1)
-    throw new Error(`ganStep: dSteps must be a positive integer, got ${dSteps}`);
+    throw new Error(`${op}: dSteps must be a positive integer, got ${dSteps}`);
   let lossD = 0,
     dReal = 0,
     dFake = 0;
@@ -417,36 +429,97 @@ export function ganStep(parts: GanParts, real: Tensor, opts: GanStepOptions = {}
     dReal = noGrad(() => mean(realLogits).item());
     dFake = noGrad(() => mean(fakeLogits).item());
   }
+  return { lossD, dReal, dFake, fake: fake!, D, kind };
+}
+
+/**
+ * One alternating GAN update on a batch of real images (Goodfellow et al. 2014, Algorithm 1): `dSteps` updates of
+ * D on the real batch and a fresh generated batch (detached), then one update of G through D. For a conditional
+ * GAN pass the batch's `labels` (int32 [N]); G and D are then called with them. To train with `fit`, use
+ * `ganTrainingStep`, which runs the same two phases with fit stepping G.
+ */
+export function ganStep(parts: GanParts, real: Tensor, opts: GanStepOptions = {}, labels?: Tensor): GanStepResult {
+  const d = discriminatorPhase('ganStep', parts, real, opts, labels);
   // G's update reuses the last generated batch, as PyTorch's DCGAN example; D's gradients from it are discarded
-  const lossGT = generatorLoss(kind, D(fake!));
+  const lossGT = generatorLoss(d.kind, d.D(d.fake));
   parts.optimizerG.zeroGrad();
   lossGT.backward();
   parts.optimizerG.step();
-  return { lossD, lossG: lossGT.item(), dReal, dFake };
+  return { lossD: d.lossD, lossG: lossGT.item(), dReal: d.dReal, dFake: d.dFake };
 }
 
-/** Options of ganStepFn: ganStep's, plus how batches are read. */
-export interface GanStepFnOptions extends GanStepOptions {
+/**
+ * A generator and a discriminator in one module (`generator.*`, `discriminator.*` in the state dict), so that one
+ * checkpoint holds both and `fit` can train them with `ganTrainingStep`. `forward` samples: G(z), or G(z, labels)
+ * for a conditional generator.
+ */
+export class GAN extends Module<[Tensor, Tensor?], Tensor> {
+  declare generator: AnyModule;
+  declare discriminator: AnyModule;
+
+  constructor(generator: AnyModule, discriminator: AnyModule) {
+    super();
+    this.generator = generator;
+    this.discriminator = discriminator;
+  }
+
+  /** G(z), or G(z, labels) when labels are given. */
+  forward(z: Tensor, labels?: Tensor): Tensor {
+    return labels
+      ? (this.generator as Module<[Tensor, Tensor], Tensor>).forward(z, labels)
+      : (this.generator as Module).forward(z);
+  }
+}
+
+/** The per-batch function `ganTrainingStep` returns; `last` holds the latest step's numbers. */
+export interface GanTrainingStep {
+  (batch: readonly Tensor[]): { loss: Tensor; terms: { lossD: number; lossG: number; dReal: number; dFake: number } };
+  last: GanStepResult | null;
+}
+
+/**
+ * A `trainingStep` for `fit` (Lightning's manual-optimisation pattern, as `cycleganTrainingStep`), with fit's
+ * optimizer over the generator's parameters: each batch (images, or [images, labels] when `conditional`) first
+ * updates D with `optimizerD` exactly as `ganStep` does, then returns G's loss through D, which fit
+ * back-propagates and steps. D's gradients from that loss are cleared by optimizerD's next zeroGrad. The step's
+ * lossD, lossG, dReal and dFake go to fit's progress bar and history (trainLossD, trainLossG, …).
+ *
+ *   const gan = new GAN(G, D);
+ *   const step = ganTrainingStep(gan, new optim.Adam(D.parameters(), …), { loss: 'hinge', conditional: true });
+ *   await fit(gan, loader, { epochs, optimizer: new optim.Adam(G.parameters(), …), trainingStep: step });
+ */
+export function ganTrainingStep(
+  nets: { generator: AnyModule; discriminator: AnyModule },
+  optimizerD: Optimizer,
+  opts: GanTrainingStepOptions = {},
+): GanTrainingStep {
+  const pre = opts.preprocess ?? ((x: Tensor) => x);
+  // fit owns G's optimizer; the discriminator phase never steps it
+  const parts: GanParts = {
+    generator: nets.generator,
+    discriminator: nets.discriminator,
+    optimizerD,
+    optimizerG: optimizerD,
+  };
+  const step = ((batch: readonly Tensor[]) => {
+    const images = Array.isArray(batch) ? batch[0] : (batch as unknown as Tensor);
+    const labels = opts.conditional ? (batch as readonly Tensor[])[1] : undefined;
+    if (opts.conditional && labels === undefined)
+      throw new Error('ganTrainingStep: conditional GAN batches must be [images, labels]');
+    const d = discriminatorPhase('ganTrainingStep', parts, pre(images), opts, labels);
+    const loss = generatorLoss(d.kind, d.D(d.fake));
+    const last = { lossD: d.lossD, lossG: loss.item(), dReal: d.dReal, dFake: d.dFake };
+    step.last = last;
+    return { loss, terms: { ...last } };
+  }) as GanTrainingStep;
+  step.last = null;
+  return step;
+}
+
+/** Options of ganTrainingStep: ganStep's, plus how batches are read. */
+export interface GanTrainingStepOptions extends GanStepOptions {
   /** Pass the batch's second element (int32 labels) to G and D: a conditional GAN (default false). */
   conditional?: boolean;
   /** Maps the batch's images to G's output range, e.g. x ↦ 2x − 1 for [0, 1] pixels and a tanh generator (default identity). */
   preprocess?: (images: Tensor) => Tensor;
-}
-
-/**
- * ganStep as a per-batch function for a training loop's custom-step hook: takes a batch as a DataLoader yields it
- * (images, or [images, labels]) and returns the step's losses as numbers, which a progress bar can show.
- */
-export function ganStepFn(
-  parts: GanParts,
-  opts: GanStepFnOptions = {},
-): (batch: Tensor | readonly Tensor[]) => GanStepResult {
-  const pre = opts.preprocess ?? ((x: Tensor) => x);
-  return (batch) => {
-    const images = Array.isArray(batch) ? (batch as readonly Tensor[])[0] : (batch as Tensor);
-    const labels = opts.conditional ? (batch as readonly Tensor[])[1] : undefined;
-    if (opts.conditional && labels === undefined)
-      throw new Error('ganStepFn: conditional GAN batches must be [images, labels]');
-    return ganStep(parts, pre(images), opts, labels);
-  };
 }
