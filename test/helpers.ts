@@ -1,6 +1,9 @@
 /** Shared test utilities: fixture loading, tolerance checks, and running a body on every available backend. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { after, before, describe } from 'node:test';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import * as tt from '../src/index.ts';
@@ -194,4 +197,44 @@ export async function assertTorchvisionParity(
     );
     assert.ok(dl < 1e-2 * Math.max(1, ...Array.from(m, Math.abs)), `${name} (${how}): max |Δlogit| = ${dl}`);
   }
+}
+
+/** The Python that has PyTorch 1.13 and torchvision 0.14 (CI installs them; see scripts/setup-system.sh). */
+export const TORCH_PYTHON = '/usr/bin/python3';
+/** Whether TORCH_PYTHON can import torch and torchvision. */
+export const hasTorchvision =
+  existsSync(TORCH_PYTHON) &&
+  spawnSync(TORCH_PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * A torchvision parity suite: skipped (with a loud note on stderr) without PyTorch; otherwise one
+ * `tools/export_torchvision.py --parity` process exports every `name:size` of `specs` into a temp dir before the
+ * suite's tests run, and `body` receives a getter of that dir (for assertTorchvisionParity).
+ */
+export function describeTorchvisionParity(title: string, specs: string[], body: (dir: () => string) => void): void {
+  if (!hasTorchvision) {
+    const bar = '!'.repeat(100);
+    process.stderr.write(
+      `\n${bar}\n!! ${title}: SKIPPED — PyTorch/torchvision not importable by ${TORCH_PYTHON}.\n` +
+        `!! Run scripts/setup-system.sh (installs python3-torch python3-torchvision); CI always runs this suite.\n${bar}\n`,
+    );
+  }
+  describe(
+    title,
+    { skip: hasTorchvision ? false : 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' },
+    () => {
+      let dir = '';
+      before(() => {
+        dir = mkdtempSync(join(tmpdir(), 'tatami-parity-'));
+        const r = spawnSync(TORCH_PYTHON, ['tools/export_torchvision.py', '--parity', dir, ...specs], {
+          encoding: 'utf8',
+        });
+        if (r.status !== 0) throw new Error(`export_torchvision.py failed (${r.status}):\n${r.stderr}`);
+      });
+      after(() => {
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      });
+      body(() => dir);
+    },
+  );
 }

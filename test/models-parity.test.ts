@@ -5,17 +5,11 @@
  * Tolerance: softmax probabilities within 1e-4 absolute (the issue's criterion); logits are also reported.
  * Inputs are small (32–64 px; the adaptive pools make that valid) to keep the suite within minutes on 2 cores.
  */
-import { after, before, describe, test } from 'node:test';
-import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tt from '../src/index.js';
-import { assertTorchvisionParity } from './helpers.js';
-
-const PY = '/usr/bin/python3';
-const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { assertTorchvisionParity, describeTorchvisionParity } from './helpers.js';
 
 /** [torchvision name, input size, Tatami builder options]. */
 const CASES: [string, number, tt.models.ModelOptions][] = [
@@ -44,35 +38,12 @@ const CASES: [string, number, tt.models.ModelOptions][] = [
   ['vit_b_16', 32, { imageSize: 32 }],
 ];
 
-if (!hasTorch) {
-  const msg =
-    '\n' +
-    '!'.repeat(100) +
-    `\n!! models-parity: SKIPPED — PyTorch/torchvision not importable by ${PY}.\n` +
-    '!! Run scripts/setup-system.sh (installs python3-torch python3-torchvision); CI always runs this suite.\n' +
-    '!'.repeat(100) +
-    '\n';
-  process.stderr.write(msg);
-}
-
-describe(
+describeTorchvisionParity(
   'torchvision parity',
-  { skip: hasTorch ? false : 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' },
-  () => {
-    let dir = '';
-    before(() => {
-      dir = mkdtempSync(join(tmpdir(), 'tatami-parity-'));
-      const r = spawnSync(PY, ['tools/export_torchvision.py', '--parity', dir, ...CASES.map(([n, s]) => `${n}:${s}`)], {
-        encoding: 'utf8',
-      });
-      if (r.status !== 0) throw new Error(`export_torchvision.py failed (${r.status}):\n${r.stderr}`);
-    });
-    after(() => {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    });
-
+  CASES.map(([n, s]) => `${n}:${s}`),
+  (dir) => {
     test('imagenetPreprocess matches torchvision (Resize 256, CenterCrop 224, Normalize) on a 257×301 image', async () => {
-      const io = await tt.loadSafetensors(join(dir, 'preprocess.io.safetensors'));
+      const io = await tt.loadSafetensors(join(dir(), 'preprocess.io.safetensors'));
       // safetensors U8 loads widened to int32; the preprocessing takes 0–255 values as uint8.
       const img = tt.to(io.image, 'uint8');
       const x = tt.models.imagenetPreprocess(img);
@@ -96,7 +67,7 @@ describe(
       test(`${name} @${size}px matches torchvision`, async () => {
         const model = tt.models.getModel(name, opts);
         // the plain model, then the same model through the fusion pass (docs/fusion.md)
-        await assertTorchvisionParity(name, model, dir, [1, 3, size, size], { alsoFused: true });
+        await assertTorchvisionParity(name, model, dir(), [1, 3, size, size], { alsoFused: true });
       });
     }
   },

@@ -4,17 +4,11 @@
  * process) → Tatami's builder + strict loadStateDict → logits on torchvision's 1×3×4×32×32 clip. Parity runs
  * only where PyTorch is importable by /usr/bin/python3 (CI installs it), as test/models-parity.test.ts.
  */
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tt from '../src/index.ts';
-import { assertTorchvisionParity } from './helpers.ts';
+import { assertTorchvisionParity, describeTorchvisionParity } from './helpers.ts';
 
-const PY = '/usr/bin/python3';
-const hasTorch = existsSync(PY) && spawnSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
 const SIZE = 32;
 const BUILDERS = { r3d_18: tt.models.r3d_18, mc3_18: tt.models.mc3_18, r2plus1d_18: tt.models.r2plus1d_18 };
 const PARAMS = { r3d_18: 33_371_472, mc3_18: 11_695_440, r2plus1d_18: 31_505_325 };
@@ -56,28 +50,13 @@ test('r2plus1d_18 trains: one backward step reaches every parameter', () => {
   for (const [name, p] of named) assert.ok(p.grad && p.grad.shape.join() === p.shape.join(), `no gradient for ${name}`);
 });
 
-describe(
+describeTorchvisionParity(
   'torchvision video parity',
-  { skip: hasTorch ? false : 'PyTorch/torchvision not installed (see scripts/setup-system.sh)' },
-  () => {
-    let dir = '';
-    before(() => {
-      dir = mkdtempSync(join(tmpdir(), 'tatami-video-parity-'));
-      const r = spawnSync(
-        PY,
-        ['tools/export_torchvision.py', '--parity', dir, ...Object.keys(BUILDERS).map((n) => `${n}:${SIZE}`)],
-        { encoding: 'utf8' },
-      );
-      if (r.status !== 0) throw new Error(`export_torchvision.py failed (${r.status}):\n${r.stderr}`);
-    });
-    after(() => {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    });
-
+  Object.keys(BUILDERS).map((n) => `${n}:${SIZE}`),
+  (dir) => {
     for (const [name, build] of Object.entries(BUILDERS)) {
       test(`${name} @4×${SIZE}² matches torchvision`, async () => {
-        const model = build();
-        await assertTorchvisionParity(name, model, dir, [1, 3, 4, SIZE, SIZE]);
+        await assertTorchvisionParity(name, build(), dir(), [1, 3, 4, SIZE, SIZE]);
       });
     }
   },

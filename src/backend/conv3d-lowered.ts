@@ -96,6 +96,24 @@ function permuteRows(y: FloatArray, y2: FloatArray, g: Conv3dGeometry, r0: numbe
   }
 }
 
+/** Chunk buffers and the 2-D geometry of a chunk; `each` visits the chunks of rows [r0, r0 + r). */
+function chunks(g: Conv3dGeometry, like: FloatArray, chunkBytes: number) {
+  const { rowElems, total, rows, geom } = plan(g, like.BYTES_PER_ELEMENT, chunkBytes);
+  const outElems = g.oc * g.oh * g.ow;
+  const x2 = alloc(like, rows * rowElems);
+  const y2 = alloc(like, rows * outElems);
+  return {
+    /** More than one chunk (so per-chunk weight gradients must be summed). */
+    split: rows < total,
+    each(body: (r0: number, r: number, x2: FloatArray, y2: FloatArray, geom: Conv2dGeometry) => void): void {
+      for (let r0 = 0; r0 < total; r0 += rows) {
+        const r = Math.min(rows, total - r0);
+        body(r0, r, x2.subarray(0, r * rowElems), y2.subarray(0, r * outElems), geom(r));
+      }
+    },
+  };
+}
+
 /**
  * conv3d, conv3dBackwardInput and conv3dBackwardWeight on top of `k`'s 2-D kernels; `chunkBytes` bounds the
  * unrolled input of one chunk (tests make it small to exercise chunking).
@@ -107,45 +125,34 @@ export function loweredConv3d(
   return {
     conv3d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv3dGeometry): void {
       if (out.length === 0) return;
-      const { rowElems, total, rows, geom } = plan(g, x.BYTES_PER_ELEMENT, chunkBytes);
-      const x2 = alloc(x, rows * rowElems);
-      const y2 = alloc(x, rows * g.oc * g.oh * g.ow);
-      for (let r0 = 0; r0 < total; r0 += rows) {
-        const r = Math.min(rows, total - r0);
+      chunks(g, x, chunkBytes).each((r0, r, x2, y2, geom) => {
         unroll(x, x2, g, r0, r, false);
-        k.conv2d(x2.subarray(0, r * rowElems), w, bias, y2.subarray(0, r * g.oc * g.oh * g.ow), geom(r), 'none');
+        k.conv2d(x2, w, bias, y2, geom, 'none');
         permuteRows(out, y2, g, r0, r, false);
-      }
+      });
     },
 
     conv3dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv3dGeometry): void {
       gx.fill(0);
       if (gy.length === 0) return;
-      const { rowElems, total, rows, geom } = plan(g, gy.BYTES_PER_ELEMENT, chunkBytes);
-      const x2 = alloc(gy, rows * rowElems);
-      const y2 = alloc(gy, rows * g.oc * g.oh * g.ow);
-      for (let r0 = 0; r0 < total; r0 += rows) {
-        const r = Math.min(rows, total - r0);
+      chunks(g, gy, chunkBytes).each((r0, r, x2, y2, geom) => {
         permuteRows(gy, y2, g, r0, r, true);
-        k.conv2dBackwardInput(y2.subarray(0, r * g.oc * g.oh * g.ow), w, x2.subarray(0, r * rowElems), geom(r));
+        k.conv2dBackwardInput(y2, w, x2, geom);
         unroll(gx, x2, g, r0, r, true);
-      }
+      });
     },
 
     conv3dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArray, g: Conv3dGeometry): void {
       gw.fill(0);
       if (gy.length === 0) return;
-      const { rowElems, total, rows, geom } = plan(g, x.BYTES_PER_ELEMENT, chunkBytes);
-      const x2 = alloc(x, rows * rowElems);
-      const y2 = alloc(x, rows * g.oc * g.oh * g.ow);
-      const part = rows < total ? alloc(x, gw.length) : gw;
-      for (let r0 = 0; r0 < total; r0 += rows) {
-        const r = Math.min(rows, total - r0);
+      const c = chunks(g, x, chunkBytes);
+      const part = c.split ? alloc(x, gw.length) : gw;
+      c.each((r0, r, x2, y2, geom) => {
         unroll(x, x2, g, r0, r, false);
         permuteRows(gy, y2, g, r0, r, true);
-        k.conv2dBackwardWeight(x2.subarray(0, r * rowElems), y2.subarray(0, r * g.oc * g.oh * g.ow), part, geom(r));
+        k.conv2dBackwardWeight(x2, y2, part, geom);
         if (part !== gw) k.axpy(1, part, gw);
-      }
+      });
     },
   };
 }

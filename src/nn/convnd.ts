@@ -47,6 +47,9 @@ export interface ConvTransposeNdLayerOptions<T> extends FactoryOptions {
 export type ConvTranspose1dLayerOptions = ConvTransposeNdLayerOptions<IntSingle>;
 export type ConvTranspose3dLayerOptions = ConvTransposeNdLayerOptions<IntTriple>;
 
+const nonZero = (v: readonly number[]) => v.some((x) => x !== 0);
+const nonOne = (v: readonly number[]) => v.some((x) => x !== 1);
+
 type Fn = (x: Tensor, w: Tensor, b: Tensor | null, opts: Record<string, unknown>) => Tensor;
 
 /** Shared state, init and repr of the N-d convolution layers. */
@@ -117,18 +120,31 @@ abstract class ConvNdBase<In extends unknown[] = [Tensor]> extends Module<In> {
     }
   }
 
-  protected reprHead(): string {
-    return `${this.inChannels}, ${this.outChannels}, kernel_size=${pyInts(this.kernelSize)}, stride=${pyInts(this.stride)}`;
+  /** Padding of each side (or 'same'/'valid' for the convolutions). */
+  abstract readonly padding: number[] | 'same' | 'valid';
+  /** Transposed convolutions only. */
+  declare readonly outputPadding?: number[];
+  /** Convolutions only. */
+  declare readonly paddingMode?: ConvPaddingMode;
+
+  /** PyTorch's _ConvNd.extra_repr: the options that differ from their defaults, in its order. */
+  override extraRepr(): string {
+    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${pyInts(this.kernelSize)}, stride=${pyInts(this.stride)}`;
+    if (typeof this.padding === 'string') s += `, padding=${this.padding}`;
+    else if (nonZero(this.padding)) s += `, padding=${pyInts(this.padding)}`;
+    if (nonOne(this.dilation)) s += `, dilation=${pyInts(this.dilation)}`;
+    if (this.outputPadding && nonZero(this.outputPadding)) s += `, output_padding=${pyInts(this.outputPadding)}`;
+    if (this.groups !== 1) s += `, groups=${this.groups}`;
+    if (this.bias === null) s += ', bias=False';
+    if (this.paddingMode && this.paddingMode !== 'zeros') s += `, padding_mode=${this.paddingMode}`;
+    return s;
   }
 }
-
-const nonZero = (v: readonly number[]) => v.some((x) => x !== 0);
-const nonOne = (v: readonly number[]) => v.some((x) => x !== 1);
 
 /** N-d convolution layer (Conv1d, Conv3d). */
 abstract class ConvNd extends ConvNdBase {
   readonly padding: number[] | 'same' | 'valid';
-  readonly paddingMode: ConvPaddingMode;
+  override readonly paddingMode: ConvPaddingMode;
 
   protected constructor(
     layer: string,
@@ -168,17 +184,6 @@ abstract class ConvNd extends ConvNdBase {
       paddingMode: this.paddingMode,
     });
   }
-
-  override extraRepr(): string {
-    let s = this.reprHead();
-    if (typeof this.padding === 'string') s += `, padding=${this.padding}`;
-    else if (nonZero(this.padding)) s += `, padding=${pyInts(this.padding)}`;
-    if (nonOne(this.dilation)) s += `, dilation=${pyInts(this.dilation)}`;
-    if (this.groups !== 1) s += `, groups=${this.groups}`;
-    if (this.bias === null) s += ', bias=False';
-    if (this.paddingMode !== 'zeros') s += `, padding_mode=${this.paddingMode}`;
-    return s;
-  }
 }
 
 /** 1-D convolution over [N, C, L] (or [C, L]): weight [outChannels, inChannels/groups, k], as torch.nn.Conv1d. */
@@ -198,7 +203,7 @@ export class Conv3d extends ConvNd {
 /** N-d transposed convolution layer; `forward(x, outputSize)` picks the output padding as PyTorch does. */
 abstract class ConvTransposeNd extends ConvNdBase<[Tensor, (readonly number[])?]> {
   readonly padding: number[];
-  readonly outputPadding: number[];
+  override readonly outputPadding: number[];
 
   protected constructor(
     layer: string,
@@ -245,16 +250,6 @@ abstract class ConvTransposeNd extends ConvNdBase<[Tensor, (readonly number[])?]
       groups: this.groups,
       dilation: this.dilation,
     });
-  }
-
-  override extraRepr(): string {
-    let s = this.reprHead();
-    if (nonZero(this.padding)) s += `, padding=${pyInts(this.padding)}`;
-    if (nonOne(this.dilation)) s += `, dilation=${pyInts(this.dilation)}`;
-    if (nonZero(this.outputPadding)) s += `, output_padding=${pyInts(this.outputPadding)}`;
-    if (this.groups !== 1) s += `, groups=${this.groups}`;
-    if (this.bias === null) s += ', bias=False';
-    return s;
   }
 }
 

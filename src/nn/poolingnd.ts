@@ -1,9 +1,11 @@
 /**
- * 1-D and 3-D pooling layers (MaxPool1d/3d, AvgPool1d/3d, AdaptiveAvgPool1d/3d, AdaptiveMaxPool1d/3d,
- * MaxUnpool1d/3d) around the functional ops of ../ops/poolnd.ts, with PyTorch's arguments and reprs.
+ * Pooling layers over 1, 2 or 3 spatial dims: one implementation of each kind (max, average, adaptive average,
+ * adaptive max, max-unpool) as PyTorch's _MaxPoolNd/_AvgPoolNd/_AdaptiveAvgPoolNd/_AdaptiveMaxPoolNd/_MaxUnpoolNd,
+ * on the functional ops of ../ops/poolnd.ts (1-D, 3-D) and ../ops/pool.ts (2-D). The 1-D and 3-D layers live
+ * here; the 2-D ones (./pooling.ts) subclass the same bases.
  */
 import type { IntSingle, IntTriple } from '../ops/convnd.js';
-import type { MaxPoolNdOptions } from '../ops/poolnd.js';
+import type { AdaptiveSize } from '../ops/pool.js';
 import {
   adaptiveAvgPool1d,
   adaptiveAvgPool3d,
@@ -22,13 +24,16 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 import { pyBool, pyInts } from './repr.js';
 
-/** Options of MaxPool1d (T = IntSingle) / MaxPool3d (T = IntTriple). */
+/** A kernel size, stride or padding of any of the layers: an int or a tuple. */
+type IntN = number | readonly number[];
+
+/** Options of MaxPool1d (T = IntSingle) / MaxPool2d (IntPair) / MaxPool3d (IntTriple). */
 export interface MaxPoolNdLayerOptions<T, R extends boolean = boolean> {
   /** Default: kernelSize. */
   stride?: T | null;
   padding?: T;
   dilation?: T;
-  /** Also return the argmax indices (for MaxUnpool1d/3d). */
+  /** Also return the argmax indices (for MaxUnpool1d/2d/3d). */
   returnIndices?: R;
   ceilMode?: boolean;
 }
@@ -36,11 +41,15 @@ export interface MaxPoolNdLayerOptions<T, R extends boolean = boolean> {
 /** What a max-pooling layer returns: the pooled tensor, or [pooled, indices] with returnIndices. */
 export type MaxPoolOutput<R extends boolean> = R extends true ? [Tensor, Tensor] : Tensor;
 
-/** The 1-D and 3-D max-pooling layers differ only in their tuple type, rank and functional op. */
-abstract class MaxPoolNd<T extends IntSingle | IntTriple, R extends boolean> extends Module<
-  [Tensor],
-  MaxPoolOutput<R>
-> {
+/** The functional max pooling of one rank (maxPool1d/2d/3d). */
+export type MaxPoolFn = (
+  x: Tensor,
+  kernelSize: never,
+  opts: { stride: IntN; padding: IntN; dilation: IntN; ceilMode: boolean; returnIndices: boolean },
+) => Tensor | [Tensor, Tensor];
+
+/** Max pooling layers (PyTorch's _MaxPoolNd): the sizes are kept as given, as PyTorch keeps them. */
+export abstract class MaxPoolNd<T extends IntN, R extends boolean> extends Module<[Tensor], MaxPoolOutput<R>> {
   readonly stride: T;
   readonly padding: T;
   readonly dilation: T;
@@ -50,6 +59,7 @@ abstract class MaxPoolNd<T extends IntSingle | IntTriple, R extends boolean> ext
   protected constructor(
     name: string,
     dims: number,
+    private readonly fn: MaxPoolFn,
     readonly kernelSize: T,
     opts: MaxPoolNdLayerOptions<T, R>,
   ) {
@@ -62,10 +72,8 @@ abstract class MaxPoolNd<T extends IntSingle | IntTriple, R extends boolean> ext
     this.ceilMode = opts.ceilMode ?? false;
   }
 
-  protected abstract pool(x: Tensor, opts: MaxPoolNdOptions<T>): Tensor | [Tensor, Tensor];
-
   forward(x: Tensor): MaxPoolOutput<R> {
-    return this.pool(x, {
+    return this.fn(x, this.kernelSize as never, {
       stride: this.stride,
       padding: this.padding,
       dilation: this.dilation,
@@ -82,124 +90,123 @@ abstract class MaxPoolNd<T extends IntSingle | IntTriple, R extends boolean> ext
 /** Max over windows of k samples of [N, C, L]; with `returnIndices: true` forward returns [output, indices]. */
 export class MaxPool1d<R extends boolean = false> extends MaxPoolNd<IntSingle, R> {
   constructor(kernelSize: IntSingle, opts: MaxPoolNdLayerOptions<IntSingle, R> = {}) {
-    super('MaxPool1d', 1, kernelSize, opts);
-  }
-
-  protected pool(x: Tensor, opts: MaxPoolNdOptions<IntSingle>): Tensor | [Tensor, Tensor] {
-    return maxPool1d(x, this.kernelSize, opts);
+    super('MaxPool1d', 1, maxPool1d as MaxPoolFn, kernelSize, opts);
   }
 }
 
 /** Max over kd×kh×kw windows of [N, C, D, H, W]; with `returnIndices: true` forward returns [output, indices]. */
 export class MaxPool3d<R extends boolean = false> extends MaxPoolNd<IntTriple, R> {
   constructor(kernelSize: IntTriple, opts: MaxPoolNdLayerOptions<IntTriple, R> = {}) {
-    super('MaxPool3d', 3, kernelSize, opts);
-  }
-
-  protected pool(x: Tensor, opts: MaxPoolNdOptions<IntTriple>): Tensor | [Tensor, Tensor] {
-    return maxPool3d(x, this.kernelSize, opts);
+    super('MaxPool3d', 3, maxPool3d as MaxPoolFn, kernelSize, opts);
   }
 }
 
-/** Options of AvgPool1d. */
-export interface AvgPool1dLayerOptions {
-  stride?: IntSingle | null;
-  padding?: IntSingle;
+/** Options of AvgPool1d (T = IntSingle; PyTorch's AvgPool1d has no divisor override) and of AvgPool2d/3d. */
+export interface AvgPoolNdLayerOptions<T> {
+  stride?: T | null;
+  padding?: T;
   ceilMode?: boolean;
+  /** Count the zero padding in the divisor (default true). */
   countIncludePad?: boolean;
 }
-
-/** Mean over windows of k samples. */
-export class AvgPool1d extends Module {
-  readonly stride: IntSingle;
-  readonly padding: IntSingle;
-  readonly ceilMode: boolean;
-  readonly countIncludePad: boolean;
-
-  constructor(
-    readonly kernelSize: IntSingle,
-    opts: AvgPool1dLayerOptions = {},
-  ) {
-    super();
-    tupleN('AvgPool1d', 'kernel_size', kernelSize, 1, 1);
-    this.stride = opts.stride ?? kernelSize;
-    this.padding = opts.padding ?? 0;
-    this.ceilMode = opts.ceilMode ?? false;
-    this.countIncludePad = opts.countIncludePad ?? true;
-  }
-
-  forward(x: Tensor): Tensor {
-    return avgPool1d(x, this.kernelSize, {
-      stride: this.stride,
-      padding: this.padding,
-      ceilMode: this.ceilMode,
-      countIncludePad: this.countIncludePad,
-    });
-  }
-
-  override extraRepr(): string {
-    const t = (v: IntSingle) => pyInts(typeof v === 'number' ? [v] : v);
-    return `kernel_size=${t(this.kernelSize)}, stride=${t(this.stride)}, padding=${t(this.padding)}`;
-  }
-}
-
+export type AvgPool1dLayerOptions = AvgPoolNdLayerOptions<IntSingle>;
 /** Options of AvgPool3d. */
-export interface AvgPool3dLayerOptions extends Omit<AvgPool1dLayerOptions, 'stride' | 'padding'> {
-  stride?: IntTriple | null;
-  padding?: IntTriple;
+export interface AvgPool3dLayerOptions extends AvgPoolNdLayerOptions<IntTriple> {
   divisorOverride?: number | null;
 }
 
-/** Mean over kd×kh×kw windows. */
-export class AvgPool3d extends Module {
-  readonly stride: IntTriple;
-  readonly padding: IntTriple;
+/** The functional average pooling of one rank (avgPool1d/2d/3d). */
+export type AvgPoolFn = (
+  x: Tensor,
+  kernelSize: never,
+  opts: { stride: IntN; padding: IntN; ceilMode: boolean; countIncludePad: boolean; divisorOverride?: number | null },
+) => Tensor;
+
+/** Average pooling layers (PyTorch's _AvgPoolNd). */
+export abstract class AvgPoolNd<T extends IntN> extends Module {
+  readonly stride: T;
+  readonly padding: T;
   readonly ceilMode: boolean;
   readonly countIncludePad: boolean;
+  /** null: divide by the window size; always null for AvgPool1d, which has no such option. */
   readonly divisorOverride: number | null;
 
-  constructor(
-    readonly kernelSize: IntTriple,
-    opts: AvgPool3dLayerOptions = {},
+  protected constructor(
+    name: string,
+    dims: number,
+    private readonly fn: AvgPoolFn,
+    readonly kernelSize: T,
+    opts: AvgPoolNdLayerOptions<T> & { divisorOverride?: number | null },
   ) {
     super();
-    tupleN('AvgPool3d', 'kernel_size', kernelSize, 3, 1);
+    tupleN(name, 'kernel_size', kernelSize, dims, 1);
     this.stride = opts.stride ?? kernelSize;
-    this.padding = opts.padding ?? 0;
+    this.padding = opts.padding ?? (0 as T);
     this.ceilMode = opts.ceilMode ?? false;
     this.countIncludePad = opts.countIncludePad ?? true;
     this.divisorOverride = opts.divisorOverride ?? null;
   }
 
   forward(x: Tensor): Tensor {
-    return avgPool3d(x, this.kernelSize, {
+    return this.fn(x, this.kernelSize as never, {
       stride: this.stride,
       padding: this.padding,
       ceilMode: this.ceilMode,
       countIncludePad: this.countIncludePad,
-      divisorOverride: this.divisorOverride,
+      ...(this.divisorOverride === null ? {} : { divisorOverride: this.divisorOverride }),
     });
   }
 
+  /** What the repr prints for a size (AvgPool1d normalises ints to 1-tuples, as PyTorch's `_single`). */
+  protected reprSize(v: T): string {
+    return pyInts(v);
+  }
+
   override extraRepr(): string {
-    return `kernel_size=${pyInts(this.kernelSize)}, stride=${pyInts(this.stride)}, padding=${pyInts(this.padding)}`;
+    const t = (v: T) => this.reprSize(v);
+    return `kernel_size=${t(this.kernelSize)}, stride=${t(this.stride)}, padding=${t(this.padding)}`;
   }
 }
 
+/** Mean over windows of k samples. */
+export class AvgPool1d extends AvgPoolNd<IntSingle> {
+  constructor(kernelSize: IntSingle, opts: AvgPool1dLayerOptions = {}) {
+    super('AvgPool1d', 1, avgPool1d as AvgPoolFn, kernelSize, opts);
+  }
+
+  protected override reprSize(v: IntSingle): string {
+    return pyInts(typeof v === 'number' ? [v] : v);
+  }
+}
+
+/** Mean over kd×kh×kw windows. */
+export class AvgPool3d extends AvgPoolNd<IntTriple> {
+  constructor(kernelSize: IntTriple, opts: AvgPool3dLayerOptions = {}) {
+    super('AvgPool3d', 3, avgPool3d as AvgPoolFn, kernelSize, opts);
+  }
+}
+
+/** PyTorch's repr of an adaptive output size: an int, or a tuple with None for "keep this dim". */
 function sizeRepr(s: number | readonly (number | null)[]): string {
   return typeof s === 'number'
     ? String(s)
     : `(${s.map((v) => (v === null ? 'None' : String(v))).join(', ')}${s.length === 1 ? ',' : ''})`;
 }
 
-/** Average pooling of [N, C, L] to a fixed length. */
-export class AdaptiveAvgPool1d extends Module {
-  constructor(readonly outputSize: IntSingle) {
+/** An adaptive output size of any rank. */
+type AnySize = IntSingle | AdaptiveSize | AdaptiveSize3d;
+
+/** Average pooling to a fixed output size (PyTorch's _AdaptiveAvgPoolNd). */
+export abstract class AdaptiveAvgPoolNd<S extends AnySize> extends Module {
+  protected constructor(
+    private readonly fn: (x: Tensor, outputSize: never) => Tensor,
+    readonly outputSize: S,
+  ) {
     super();
   }
 
   forward(x: Tensor): Tensor {
-    return adaptiveAvgPool1d(x, this.outputSize);
+    return this.fn(x, this.outputSize as never);
   }
 
   override extraRepr(): string {
@@ -207,14 +214,45 @@ export class AdaptiveAvgPool1d extends Module {
   }
 }
 
+/** Average pooling of [N, C, L] to a fixed length. */
+export class AdaptiveAvgPool1d extends AdaptiveAvgPoolNd<IntSingle> {
+  constructor(outputSize: IntSingle) {
+    super(adaptiveAvgPool1d, outputSize);
+  }
+}
+
 /** Average pooling of [N, C, D, H, W] to a fixed size (1 for global average pooling). */
-export class AdaptiveAvgPool3d extends Module {
-  constructor(readonly outputSize: AdaptiveSize3d) {
+export class AdaptiveAvgPool3d extends AdaptiveAvgPoolNd<AdaptiveSize3d> {
+  constructor(outputSize: AdaptiveSize3d) {
+    super(adaptiveAvgPool3d, outputSize);
+  }
+}
+
+/** The functional adaptive max pooling of one rank. */
+export type AdaptiveMaxPoolFn = (
+  x: Tensor,
+  outputSize: never,
+  opts: { returnIndices: boolean },
+) => Tensor | [Tensor, Tensor];
+
+/** Max pooling to a fixed output size (PyTorch's _AdaptiveMaxPoolNd); `returnIndices` as the MaxPool layers. */
+export abstract class AdaptiveMaxPoolNd<S extends AnySize, R extends boolean> extends Module<
+  [Tensor],
+  MaxPoolOutput<R>
+> {
+  readonly returnIndices: boolean;
+
+  protected constructor(
+    private readonly fn: AdaptiveMaxPoolFn,
+    readonly outputSize: S,
+    opts: { returnIndices?: R },
+  ) {
     super();
+    this.returnIndices = opts.returnIndices ?? false;
   }
 
-  forward(x: Tensor): Tensor {
-    return adaptiveAvgPool3d(x, this.outputSize);
+  forward(x: Tensor): MaxPoolOutput<R> {
+    return this.fn(x, this.outputSize as never, { returnIndices: this.returnIndices }) as MaxPoolOutput<R>;
   }
 
   override extraRepr(): string {
@@ -223,64 +261,50 @@ export class AdaptiveAvgPool3d extends Module {
 }
 
 /** Max pooling of [N, C, L] to a fixed length; `returnIndices` as MaxPool1d. */
-export class AdaptiveMaxPool1d<R extends boolean = false> extends Module<[Tensor], MaxPoolOutput<R>> {
-  readonly returnIndices: boolean;
-
-  constructor(
-    readonly outputSize: IntSingle,
-    opts: { returnIndices?: R } = {},
-  ) {
-    super();
-    this.returnIndices = opts.returnIndices ?? false;
-  }
-
-  forward(x: Tensor): MaxPoolOutput<R> {
-    return adaptiveMaxPool1d(x, this.outputSize, { returnIndices: this.returnIndices }) as MaxPoolOutput<R>;
-  }
-
-  override extraRepr(): string {
-    return `output_size=${sizeRepr(this.outputSize)}`;
+export class AdaptiveMaxPool1d<R extends boolean = false> extends AdaptiveMaxPoolNd<IntSingle, R> {
+  constructor(outputSize: IntSingle, opts: { returnIndices?: R } = {}) {
+    super(adaptiveMaxPool1d as AdaptiveMaxPoolFn, outputSize, opts);
   }
 }
 
 /** Max pooling of [N, C, D, H, W] to a fixed size; `returnIndices` as MaxPool3d. */
-export class AdaptiveMaxPool3d<R extends boolean = false> extends Module<[Tensor], MaxPoolOutput<R>> {
-  readonly returnIndices: boolean;
-
-  constructor(
-    readonly outputSize: AdaptiveSize3d,
-    opts: { returnIndices?: R } = {},
-  ) {
-    super();
-    this.returnIndices = opts.returnIndices ?? false;
-  }
-
-  forward(x: Tensor): MaxPoolOutput<R> {
-    return adaptiveMaxPool3d(x, this.outputSize, { returnIndices: this.returnIndices }) as MaxPoolOutput<R>;
-  }
-
-  override extraRepr(): string {
-    return `output_size=${sizeRepr(this.outputSize)}`;
+export class AdaptiveMaxPool3d<R extends boolean = false> extends AdaptiveMaxPoolNd<AdaptiveSize3d, R> {
+  constructor(outputSize: AdaptiveSize3d, opts: { returnIndices?: R } = {}) {
+    super(adaptiveMaxPool3d as AdaptiveMaxPoolFn, outputSize, opts);
   }
 }
 
-/** Partial inverse of MaxPool1d: forward(x, indices, outputSize?). */
-export class MaxUnpool1d extends Module<[Tensor, Tensor, (readonly number[] | null)?]> {
-  readonly kernelSize: number[];
-  readonly stride: number[];
-  readonly padding: number[];
+/** The functional max-unpooling of one rank (maxUnpool1d/2d/3d). */
+export type MaxUnpoolFn = (
+  x: Tensor,
+  indices: Tensor,
+  kernelSize: never,
+  opts: { stride: never; padding: never; outputSize: readonly number[] | null },
+) => Tensor;
 
-  constructor(kernelSize: IntSingle, opts: { stride?: IntSingle | null; padding?: IntSingle } = {}) {
+/** Partial inverse of the max pooling layers (PyTorch's _MaxUnpoolNd): sizes normalised to tuples, as PyTorch. */
+export abstract class MaxUnpoolNd<K extends number[]> extends Module<[Tensor, Tensor, (readonly number[] | null)?]> {
+  readonly kernelSize: K;
+  readonly stride: K;
+  readonly padding: K;
+
+  protected constructor(
+    name: string,
+    dims: number,
+    private readonly fn: MaxUnpoolFn,
+    kernelSize: IntN,
+    opts: { stride?: IntN | null; padding?: IntN },
+  ) {
     super();
-    this.kernelSize = tupleN('MaxUnpool1d', 'kernel_size', kernelSize, 1, 1);
-    this.stride = tupleN('MaxUnpool1d', 'stride', opts.stride ?? kernelSize, 1, 1);
-    this.padding = tupleN('MaxUnpool1d', 'padding', opts.padding ?? 0, 1);
+    this.kernelSize = tupleN(name, 'kernel_size', kernelSize, dims, 1) as K;
+    this.stride = tupleN(name, 'stride', opts.stride ?? kernelSize, dims, 1) as K;
+    this.padding = tupleN(name, 'padding', opts.padding ?? 0, dims) as K;
   }
 
   forward(x: Tensor, indices: Tensor, outputSize: readonly number[] | null = null): Tensor {
-    return maxUnpool1d(x, indices, this.kernelSize[0], {
-      stride: this.stride[0],
-      padding: this.padding[0],
+    return this.fn(x, indices, this.kernelSize as never, {
+      stride: this.stride as never,
+      padding: this.padding as never,
       outputSize,
     });
   }
@@ -290,24 +314,16 @@ export class MaxUnpool1d extends Module<[Tensor, Tensor, (readonly number[] | nu
   }
 }
 
+/** Partial inverse of MaxPool1d: forward(x, indices, outputSize?). */
+export class MaxUnpool1d extends MaxUnpoolNd<[number]> {
+  constructor(kernelSize: IntSingle, opts: { stride?: IntSingle | null; padding?: IntSingle } = {}) {
+    super('MaxUnpool1d', 1, maxUnpool1d as MaxUnpoolFn, kernelSize, opts);
+  }
+}
+
 /** Partial inverse of MaxPool3d: forward(x, indices, outputSize?). */
-export class MaxUnpool3d extends Module<[Tensor, Tensor, (readonly number[] | null)?]> {
-  readonly kernelSize: [number, number, number];
-  readonly stride: [number, number, number];
-  readonly padding: [number, number, number];
-
+export class MaxUnpool3d extends MaxUnpoolNd<[number, number, number]> {
   constructor(kernelSize: IntTriple, opts: { stride?: IntTriple | null; padding?: IntTriple } = {}) {
-    super();
-    this.kernelSize = tupleN('MaxUnpool3d', 'kernel_size', kernelSize, 3, 1) as [number, number, number];
-    this.stride = tupleN('MaxUnpool3d', 'stride', opts.stride ?? kernelSize, 3, 1) as [number, number, number];
-    this.padding = tupleN('MaxUnpool3d', 'padding', opts.padding ?? 0, 3) as [number, number, number];
-  }
-
-  forward(x: Tensor, indices: Tensor, outputSize: readonly number[] | null = null): Tensor {
-    return maxUnpool3d(x, indices, this.kernelSize, { stride: this.stride, padding: this.padding, outputSize });
-  }
-
-  override extraRepr(): string {
-    return `kernel_size=${pyInts(this.kernelSize)}, stride=${pyInts(this.stride)}, padding=${pyInts(this.padding)}`;
+    super('MaxUnpool3d', 3, maxUnpool3d as MaxUnpoolFn, kernelSize, opts);
   }
 }
