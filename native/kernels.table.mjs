@@ -73,6 +73,16 @@ export const geometries = {
       ['dH', 'dilationH', { min: 1 }], ['dW', 'dilationW', { min: 1 }],
     ],
   },
+  roi: {
+    enumPrefix: 'RG', cType: 'rgeom', parse: 'parse_rg', tsType: 'RoiAlignGeometry', pack: 'packRoiAlignGeometry',
+    doc: 'RoIAlign: input [n, c, h, w], rois [rois, 5], output [rois, c, ph, pw]',
+    tsDoc: ['Geometry of RoIAlign (torchvision.ops.roi_align): input [n, c, h, w], rois [rois, 5], output [rois, c, outH, outW].'],
+    fields: [
+      ['n', 'n'], ['c', 'c'], ['h', 'h'], ['w', 'w'], ['rois', 'rois', { doc: 'boxes: rows (batch index, x1, y1, x2, y2)' }],
+      ['ph', 'outH'], ['pw', 'outW'],
+      ['sampling', 'samplingRatio', { min: -(2 ** 31), doc: 'samples per bin and axis; ≤ 0: ceil(box size / bins)' }],
+    ],
+  },
 };
 
 /**
@@ -139,11 +149,21 @@ export const sources = [
   ['softmax', 'softmax / logSoftmax and gradients'],
   ['elementwise', 'unary, binary, sum, axpy, strided copy'],
   ['optim', 'SGD and Adam(W) updates'],
+  ['roi', 'RoIAlign forward and backward (torchvision)'],
 ];
 
 const f32 = (name, role, opts = {}) => ({ name, kind: 'f32', role, ...opts });
 const i32 = (name, role, opts = {}) => ({ name, kind: 'i32', role, ...opts });
 const s = (kind, name, opts = {}) => ({ name, kind, ...opts });
+
+/** RoIAlign's rows: the C body indexes the batch by column 0 and sizes its sample grid from the box. */
+const roiRowsCheck = [
+  'for (let r = 0; r < g.rois; r++) {',
+  '  const row = rois.subarray(5 * r, 5 * r + 5);',
+  '  if (!(Number.isInteger(row[0]) && row[0] >= 0 && row[0] < g.n) || !row.every(Number.isFinite))',
+  "    throw new Error(`${kernel}: roi ${r} is (${row.join(', ')}); expected a batch index in [0, ${g.n}) and finite coordinates`);",
+  '}',
+];
 
 /** Kernels, in `tt_ops` order. `c`: the C field (entry point op_<c>); `name`: the JavaScript/wasm name. */
 export const kernels = [
@@ -243,6 +263,28 @@ export const kernels = [
       reference: 'optim',
       small: 'w.length',
       doc: 'One Adam/AdamW step on w with first/second moment buffers (and the running max for AMSGrad, else null).',
+    } },
+  { name: 'roiAlign', c: 'roi_align',
+    doc: 'RoIAlign of each box (torchvision.ops.roi_align): out [rois, c, ph, pw], each bin the mean of its bilinear samples',
+    args: [f32('x', 'in', { size: 'g.n * g.c * g.h * g.w' }), f32('rois', 'in', { size: '5 * g.rois' }),
+      f32('out', 'out', { size: 'g.rois * g.c * g.outH * g.outW' }), s('roi', 'g'), s('float', 'spatialScale'),
+      s('bool', 'aligned')],
+    backend: {
+      reference: 'roi',
+      doc: [
+        'RoIAlign (torchvision.ops.roi_align): out [rois, c, outH, outW], each bin the mean of its bilinear samples of x',
+        '[n, c, h, w] inside box (batch index, x1, y1, x2, y2)·spatialScale of `rois`; `aligned` shifts boxes by −0.5.',
+      ],
+      checks: roiRowsCheck,
+    } },
+  { name: 'roiAlignBackward', c: 'roi_align_bwd',
+    doc: 'gradient of roiAlign with respect to x (gx overwritten)',
+    args: [f32('gy', 'in', { size: 'g.rois * g.c * g.outH * g.outW' }), f32('rois', 'in', { size: '5 * g.rois' }),
+      f32('gx', 'out', { size: 'g.n * g.c * g.h * g.w' }), s('roi', 'g'), s('float', 'spatialScale'), s('bool', 'aligned')],
+    backend: {
+      reference: 'roi',
+      doc: 'Gradient of roiAlign with respect to x: gx (overwritten) receives each bin\'s gradient spread over its samples.',
+      checks: roiRowsCheck,
     } },
   { name: 'convPlan', c: 'conv_plan', ret: 'int', doc: 'the algorithm (TT_PLAN_*) the conv kernels would use for g in direction TT_CONV_*',
     args: [s('conv', 'g'), s('int', 'direction')] },

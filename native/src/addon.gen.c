@@ -285,6 +285,32 @@ static napi_value js_adam_step(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_roi_align(napi_env env, napi_callback_info info) {
+  GETARGS(6);
+  const float *x = arr(env, argv[0], napi_float32_array, "roiAlign", "x", 1);
+  const float *rois = arr(env, argv[1], napi_float32_array, "roiAlign", "rois", 1);
+  float *out = arr(env, argv[2], napi_float32_array, "roiAlign", "out", 1);
+  const int32_t *g = arr(env, argv[3], napi_int32_array, "roiAlign", "g", 1);
+  float spatial_scale = (float)D(env, argv[4]);
+  int aligned = B(env, argv[5]);
+  CHECK
+  LOCKED(ops->roi_align(x, rois, out, g, spatial_scale, aligned));
+  return NULL;
+}
+
+static napi_value js_roi_align_bwd(napi_env env, napi_callback_info info) {
+  GETARGS(6);
+  const float *gy = arr(env, argv[0], napi_float32_array, "roiAlignBackward", "gy", 1);
+  const float *rois = arr(env, argv[1], napi_float32_array, "roiAlignBackward", "rois", 1);
+  float *gx = arr(env, argv[2], napi_float32_array, "roiAlignBackward", "gx", 1);
+  const int32_t *g = arr(env, argv[3], napi_int32_array, "roiAlignBackward", "g", 1);
+  float spatial_scale = (float)D(env, argv[4]);
+  int aligned = B(env, argv[5]);
+  CHECK
+  LOCKED(ops->roi_align_bwd(gy, rois, gx, g, spatial_scale, aligned));
+  return NULL;
+}
+
 static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
   GETARGS(2);
   const int32_t *g = arr(env, argv[0], napi_int32_array, "convPlan", "g", 1);
@@ -318,4 +344,6 @@ static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
   KFN("copyStrided", js_copy_strided), \
   KFN("sgdStep", js_sgd_step), \
   KFN("adamStep", js_adam_step), \
+  KFN("roiAlign", js_roi_align), \
+  KFN("roiAlignBackward", js_roi_align_bwd), \
   KFN("convPlan", js_conv_plan)

@@ -8,7 +8,7 @@
  */
 import type { FloatArray } from '../tensor/dtype.js';
 import * as guard from './guard.js';
-import { packPoolGeometry, packSgdHyper, packAdamHyper, type RawKernels, type TableKernels, type Pool2dGeometry, type SgdHyper, type AdamHyper } from './kernels.gen.js';
+import { packPoolGeometry, packSgdHyper, packAdamHyper, packRoiAlignGeometry, type RawKernels, type TableKernels, type Pool2dGeometry, type SgdHyper, type AdamHyper, type RoiAlignGeometry } from './kernels.gen.js';
 
 type F32 = Float32Array;
 
@@ -21,6 +21,11 @@ function isF32(...xs: (FloatArray | Int32Array | null)[]): boolean {
 const POOL2D_FIELDS: readonly (readonly [keyof Pool2dGeometry, number])[] = [
   ['n', 0], ['c', 0], ['h', 0], ['w', 0], ['oh', 0], ['ow', 0], ['kh', 0], ['kw', 0], ['strideH', 1], ['strideW', 1],
   ['padH', 0], ['padW', 0], ['dilationH', 1], ['dilationW', 1],
+];
+
+/** The fields of RoiAlignGeometry with the least value each may take. */
+const ROIALIGN_FIELDS: readonly (readonly [keyof RoiAlignGeometry, number])[] = [
+  ['n', 0], ['c', 0], ['h', 0], ['w', 0], ['rois', 0], ['outH', 0], ['outW', 0], ['samplingRatio', -2147483648],
 ];
 
 function checkFields<G>(kernel: string, g: G, fields: readonly (readonly [keyof G, number])[]): void {
@@ -161,6 +166,44 @@ function checkAdamStep(w: FloatArray, g: FloatArray, expAvg: FloatArray, expAvgS
   return gSize > 0;
 }
 
+/** roiAlign: the table's checks; false when a required operand is empty (the C body is not run then). */
+function checkRoiAlign(x: FloatArray, rois: FloatArray, out: FloatArray, g: RoiAlignGeometry, spatialScale: number,
+  aligned: boolean): boolean {
+  const kernel = 'roiAlign';
+  checkFields(kernel, g, ROIALIGN_FIELDS);
+  const xSize = g.n * g.c * g.h * g.w;
+  guard.len(kernel, 'x', x, xSize);
+  const roisSize = 5 * g.rois;
+  guard.len(kernel, 'rois', rois, roisSize);
+  const outSize = g.rois * g.c * g.outH * g.outW;
+  guard.len(kernel, 'out', out, outSize);
+  for (let r = 0; r < g.rois; r++) {
+    const row = rois.subarray(5 * r, 5 * r + 5);
+    if (!(Number.isInteger(row[0]) && row[0] >= 0 && row[0] < g.n) || !row.every(Number.isFinite))
+      throw new Error(`${kernel}: roi ${r} is (${row.join(', ')}); expected a batch index in [0, ${g.n}) and finite coordinates`);
+  }
+  return xSize > 0 && roisSize > 0 && outSize > 0;
+}
+
+/** roiAlignBackward: the table's checks; false when a required operand is empty (the C body is not run then). */
+function checkRoiAlignBackward(gy: FloatArray, rois: FloatArray, gx: FloatArray, g: RoiAlignGeometry,
+  spatialScale: number, aligned: boolean): boolean {
+  const kernel = 'roiAlignBackward';
+  checkFields(kernel, g, ROIALIGN_FIELDS);
+  const gySize = g.rois * g.c * g.outH * g.outW;
+  guard.len(kernel, 'gy', gy, gySize);
+  const roisSize = 5 * g.rois;
+  guard.len(kernel, 'rois', rois, roisSize);
+  const gxSize = g.n * g.c * g.h * g.w;
+  guard.len(kernel, 'gx', gx, gxSize);
+  for (let r = 0; r < g.rois; r++) {
+    const row = rois.subarray(5 * r, 5 * r + 5);
+    if (!(Number.isInteger(row[0]) && row[0] >= 0 && row[0] < g.n) || !row.every(Number.isFinite))
+      throw new Error(`${kernel}: roi ${r} is (${row.join(', ')}); expected a batch index in [0, ${g.n}) and finite coordinates`);
+  }
+  return gySize > 0 && roisSize > 0 && gxSize > 0;
+}
+
 /** The accelerated `TableKernels` over `k`; `ref` runs what the C kernels do not (see the header). */
 export function tableKernels(k: RawKernels, ref: TableKernels, small: number): TableKernels {
   return {
@@ -227,6 +270,20 @@ export function tableKernels(k: RawKernels, ref: TableKernels, small: number): T
       k.adamStep(w.length, w as F32, g as F32, expAvg as F32, expAvgSq as F32, maxExpAvgSq as F32 | null,
         packAdamHyper(h));
     },
+    roiAlign(x, rois, out, g, spatialScale, aligned) {
+      if (
+        !checkRoiAlign(x, rois, out, g, spatialScale, aligned)
+        || !isF32(x, rois, out)
+      ) return ref.roiAlign(x, rois, out, g, spatialScale, aligned);
+      k.roiAlign(x as F32, rois as F32, out as F32, packRoiAlignGeometry(g), spatialScale, aligned);
+    },
+    roiAlignBackward(gy, rois, gx, g, spatialScale, aligned) {
+      if (
+        !checkRoiAlignBackward(gy, rois, gx, g, spatialScale, aligned)
+        || !isF32(gy, rois, gx)
+      ) return ref.roiAlignBackward(gy, rois, gx, g, spatialScale, aligned);
+      k.roiAlignBackward(gy as F32, rois as F32, gx as F32, packRoiAlignGeometry(g), spatialScale, aligned);
+    },
   };
 }
 
@@ -268,6 +325,14 @@ export function guardedTableKernels(ref: TableKernels): TableKernels {
     adamStep(w, g, expAvg, expAvgSq, maxExpAvgSq, h) {
       checkAdamStep(w, g, expAvg, expAvgSq, maxExpAvgSq, h);
       ref.adamStep(w, g, expAvg, expAvgSq, maxExpAvgSq, h);
+    },
+    roiAlign(x, rois, out, g, spatialScale, aligned) {
+      checkRoiAlign(x, rois, out, g, spatialScale, aligned);
+      ref.roiAlign(x, rois, out, g, spatialScale, aligned);
+    },
+    roiAlignBackward(gy, rois, gx, g, spatialScale, aligned) {
+      checkRoiAlignBackward(gy, rois, gx, g, spatialScale, aligned);
+      ref.roiAlignBackward(gy, rois, gx, g, spatialScale, aligned);
     },
   };
 }

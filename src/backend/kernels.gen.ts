@@ -53,6 +53,22 @@ export interface Pool2dGeometry {
 }
 
 /**
+ * Geometry of RoIAlign (torchvision.ops.roi_align): input [n, c, h, w], rois [rois, 5], output [rois, c, outH, outW].
+ */
+export interface RoiAlignGeometry {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  /** boxes: rows (batch index, x1, y1, x2, y2) */
+  rois: number;
+  outH: number;
+  outW: number;
+  /** samples per bin and axis; ≤ 0: ceil(box size / bins) */
+  samplingRatio: number;
+}
+
+/**
  * Hyper-parameters of one SGD update (PyTorch's): d = ±g + wd·w; buf = d on the first step, else
  * momentum·buf + (1 − dampening)·d; w −= lr·(nesterov ? d + momentum·buf : buf).
  */
@@ -121,6 +137,21 @@ export function packPoolGeometry(g: Pool2dGeometry): Int32Array {
   b[11] = g.padW;
   b[12] = g.dilationH;
   b[13] = g.dilationW;
+  return b;
+}
+
+const packRoiAlignGeometryBuffer = new Int32Array(8);
+/** Packs RoIAlign: input [n, c, h, w], rois [rois, 5], output [rois, c, ph, pw] into the layout of RG_* (one shared buffer: the kernel reads it before the next call). */
+export function packRoiAlignGeometry(g: RoiAlignGeometry): Int32Array {
+  const b = packRoiAlignGeometryBuffer;
+  b[0] = g.n;
+  b[1] = g.c;
+  b[2] = g.h;
+  b[3] = g.w;
+  b[4] = g.rois;
+  b[5] = g.outH;
+  b[6] = g.outW;
+  b[7] = g.samplingRatio;
   return b;
 }
 
@@ -200,6 +231,10 @@ export interface RawKernels {
   sgdStep(n: number, w: F32, g: F32, momentumBuffer: F32 | null, h: Float64Array): void;
   /** Adam(W) update of w and its moments (maxExpAvgSq: AMSGrad, else null) in place */
   adamStep(n: number, w: F32, g: F32, expAvg: F32, expAvgSq: F32, maxExpAvgSq: F32 | null, h: Float64Array): void;
+  /** RoIAlign of each box (torchvision.ops.roi_align): out [rois, c, ph, pw], each bin the mean of its bilinear samples */
+  roiAlign(x: F32, rois: F32, out: F32, g: Int32Array, spatialScale: number, aligned: boolean): void;
+  /** gradient of roiAlign with respect to x (gx overwritten) */
+  roiAlignBackward(gy: F32, rois: F32, gx: F32, g: Int32Array, spatialScale: number, aligned: boolean): void;
   /** the algorithm (TT_PLAN_*) the conv kernels would use for g in direction TT_CONV_* */
   convPlan(g: Int32Array, direction: number): number;
 }
@@ -297,6 +332,14 @@ export abstract class WasmKernelCalls implements RawKernels {
     this.run([w, g, expAvg, expAvgSq, maxExpAvgSq, h], ['b', 'i', 'b', 'b', 'b', 'i'],
       (p) => this.fn.adamStep(n, p[0], p[1], p[2], p[3], p[4], p[5]));
   }
+  roiAlign(x: F32, rois: F32, out: F32, g: Int32Array, spatialScale: number, aligned: boolean): void {
+    this.run([x, rois, out, g], ['i', 'i', 'o', 'i'],
+      (p) => this.fn.roiAlign(p[0], p[1], p[2], p[3], spatialScale, +aligned));
+  }
+  roiAlignBackward(gy: F32, rois: F32, gx: F32, g: Int32Array, spatialScale: number, aligned: boolean): void {
+    this.run([gy, rois, gx, g], ['i', 'i', 'o', 'i'],
+      (p) => this.fn.roiAlignBackward(p[0], p[1], p[2], p[3], spatialScale, +aligned));
+  }
   convPlan(g: Int32Array, direction: number): number {
     return this.run([g], ['i'],
       (p) => this.fn.convPlan(p[0], direction));
@@ -335,4 +378,13 @@ export interface TableKernels {
   /** One Adam/AdamW step on w with first/second moment buffers (and the running max for AMSGrad, else null). */
   adamStep(w: FloatArray, g: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, maxExpAvgSq: FloatArray | null,
     h: AdamHyper): void;
+  /**
+   * RoIAlign (torchvision.ops.roi_align): out [rois, c, outH, outW], each bin the mean of its bilinear samples of x
+   * [n, c, h, w] inside box (batch index, x1, y1, x2, y2)·spatialScale of `rois`; `aligned` shifts boxes by −0.5.
+   */
+  roiAlign(x: FloatArray, rois: FloatArray, out: FloatArray, g: RoiAlignGeometry, spatialScale: number,
+    aligned: boolean): void;
+  /** Gradient of roiAlign with respect to x: gx (overwritten) receives each bin's gradient spread over its samples. */
+  roiAlignBackward(gy: FloatArray, rois: FloatArray, gx: FloatArray, g: RoiAlignGeometry, spatialScale: number,
+    aligned: boolean): void;
 }

@@ -6,6 +6,7 @@ import { batchNormBackward, channelStats } from './norm.js';
 import { adamStep, sgdStep } from './optim.js';
 import { maxPool2d, maxPool2dBackward } from './pool.js';
 import { softmax, softmaxGrad } from './reduce.js';
+import { roiAlign, roiAlignBackward } from './roi.js';
 
 /** The reference bodies of the table's `backend` kernels (native/kernels.table.mjs), for referenceBackend. */
 export const tableReferenceKernels: TableKernels = {
@@ -18,4 +19,6 @@ export const tableReferenceKernels: TableKernels = {
   axpy,
   sgdStep,
   adamStep,
+  roiAlign,
+  roiAlignBackward,
 };
