@@ -7,7 +7,8 @@
  * Platform seams: a module `X.ts` with a sibling `X.browser.ts` is replaced by the sibling (Node's file system,
  * native addon and worker_threads stay out), and pngjs (zlib, streams) by src/io/pngjs.browser.ts. The build fails if any
  * `node:` built-in is still reachable. Usage: node scripts/build-browser.mjs [--outdir DIR] [--no-minify]
- * (also importable: `browserBuildOptions()` gives the esbuild options, used by test/browser.test.ts).
+ * (also importable: `browserBuildOptions()` gives the esbuild options, used by test/browser.test.ts;
+ * `buildBrowserBundle()` builds dist/browser/ or a copy of it, used by test/browser-bundlers.test.ts).
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -70,23 +71,34 @@ export function copyWasm(outdir) {
   return copied;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/**
+ * Builds `outdir`/tatami.js from src/browser.ts and copies the wasm builds beside it (what the package's
+ * dist/browser/ holds). Resolves to the bundle's size in bytes and the wasm files copied; throws when
+ * build-wasm/tatami.wasm is missing.
+ */
+export async function buildBrowserBundle({ outdir = join(root, 'dist', 'browser'), minify = true } = {}) {
   const { build } = await import('esbuild');
-  const args = process.argv.slice(2);
-  const outdir = args.includes('--outdir') ? args[args.indexOf('--outdir') + 1] : join(root, 'dist', 'browser');
   mkdirSync(outdir, { recursive: true });
-  const result = await build(
-    browserBuildOptions({ outfile: join(outdir, 'tatami.js'), minify: !args.includes('--no-minify') }),
-  );
+  const result = await build(browserBuildOptions({ outfile: join(outdir, 'tatami.js'), minify }));
   const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
   const wasm = copyWasm(outdir);
-  if (!wasm.includes('tatami.wasm')) {
-    console.error(
+  if (!wasm.includes('tatami.wasm'))
+    throw new Error(
       'tatami build:browser: build-wasm/tatami.wasm missing (npm run build:wasm, or npm ci for the prebuilt modules)',
     );
+  return { bytes, wasm };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const outdir = args.includes('--outdir') ? args[args.indexOf('--outdir') + 1] : join(root, 'dist', 'browser');
+  try {
+    const { bytes, wasm } = await buildBrowserBundle({ outdir, minify: !args.includes('--no-minify') });
+    console.log(
+      `tatami: browser bundle ${join(outdir, 'tatami.js')} (${(bytes / 1024).toFixed(0)} KiB) + ${wasm.join(', ')}`,
+    );
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
     process.exit(1);
   }
-  console.log(
-    `tatami: browser bundle ${join(outdir, 'tatami.js')} (${(bytes / 1024).toFixed(0)} KiB) + ${wasm.join(', ')}`,
-  );
 }

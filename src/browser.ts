@@ -9,7 +9,7 @@
  * ImageData, canvases, images, Files and fetched safetensors (src/browser-api/). See docs/browser.md.
  */
 export * from './core.js';
-export { loadWasm, type WasmLoadOptions } from './browser-api/wasm.js';
+export { loadWasm, type WasmLoadOptions, type WasmUrls, type WasmFileName } from './browser-api/wasm.js';
 export type { Backend } from './backend/index.js';
 export * as F from './functional.js';
 export * as data from './data/browser.js';

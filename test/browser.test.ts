@@ -8,32 +8,37 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tt from '../src/index.ts';
-import type { ConvInput, ConvOutput, IoInput } from './browser/snippet.ts';
+import type { IoInput } from './browser/snippet.ts';
+import {
+  chromiumSkip,
+  launchChromium,
+  serveStatic,
+  phaseTimer,
+  watchConsole,
+  type StaticServer,
+} from './browser/harness.ts';
+import { checkConv, convInNode, convInput, decodeDataUrl, fashionImages, values } from './browser/checks.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('..', import.meta.url));
-const skip = !existsSync(CHROMIUM)
-  ? 'chromium not installed (scripts/setup-system.sh)'
-  : !existsSync(join(root, 'build-wasm', 'tatami.wasm'))
-    ? 'build-wasm/tatami.wasm missing'
-    : false;
+const skip =
+  chromiumSkip() || (existsSync(join(root, 'build-wasm', 'tatami.wasm')) ? false : 'build-wasm/tatami.wasm missing');
 
 let dir = '';
-let server: Server | null = null;
-let origin = '';
+let server: StaticServer | null = null;
+/** One Chromium for both pages (a launch is seconds on a loaded machine). */
+let browser: import('playwright-core').Browser | null = null;
 
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'tatami-browser-'));
   const { build } = await import('esbuild');
   const { browserBuildOptions, copyWasm } = await import('../scripts/build-browser.mjs');
-  // `tatami` resolves to the browser entry exactly as a bundler sees the package's `browser` condition.
+  // `tatami/browser` resolves to the browser entry's sources, with the .browser.ts seams swapped in.
   await build({
     ...browserBuildOptions({
       entry: join(root, 'test', 'browser', 'snippet.ts'),
@@ -48,101 +53,20 @@ before(async () => {
     join(dir, 'index.html'),
     '<!doctype html><meta charset="utf-8"><title>tatami</title><link rel="icon" href="data:,"><script type="module" src="app.js"></script>',
   );
-  const types: Record<string, string> = {
-    '.html': 'text/html',
-    '.js': 'text/javascript',
-    '.wasm': 'application/wasm',
-    '.safetensors': 'application/octet-stream',
-  };
-  server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const file = join(dir, url.pathname === '/' ? 'index.html' : url.pathname.slice(1));
-    if (!file.startsWith(dir) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    const headers: Record<string, string> = { 'content-type': types[extname(file)] ?? 'application/octet-stream' };
-    if (url.searchParams.get('isolated') === '1' || req.headers.referer?.includes('isolated=1')) {
-      headers['cross-origin-opener-policy'] = 'same-origin';
-      headers['cross-origin-embedder-policy'] = 'require-corp';
-    }
-    res.writeHead(200, headers).end(readFileSync(file));
-  });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  [server, browser] = await Promise.all([serveStatic(dir), launchChromium()]);
 });
 
-after(() => {
+after(async () => {
+  await browser?.close();
   server?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): number[] {
-  const g = new tt.Generator(seed);
-  return tt.rand([n], { generator: g }).mul(2).sub(1).tolist();
-}
-
-function convInput(): ConvInput {
-  const xShape = [2, 3, 11, 9],
-    wShape = [5, 3, 3, 3];
-  return {
-    x: values(2 * 3 * 11 * 9, 1),
-    xShape,
-    w: values(5 * 27, 2),
-    wShape,
-    b: values(5, 3),
-    gy: values(2 * 5 * 6 * 5, 4),
-    stride: 2,
-    padding: 1,
-    dilation: 1,
-  };
-}
-
-/** conv2d forward and backward in Node, float64 reference backend: the ground truth. */
-function convInNode(input: ConvInput): Omit<ConvOutput, 'backend'> {
-  return tt.withBackend('reference', () => {
-    const x = tt.tensor(input.x).reshape(input.xShape).requiresGrad_();
-    const w = tt.tensor(input.w).reshape(input.wShape).requiresGrad_();
-    const b = tt.tensor(input.b).requiresGrad_();
-    const y = tt.F.conv2d(x, w, b, { stride: input.stride, padding: input.padding, dilation: input.dilation });
-    tt.sum(tt.mul(y, tt.tensor(input.gy).reshape(y.shape))).backward();
-    return { y: y.tolist(), yShape: [...y.shape], gx: x.grad!.tolist(), gw: w.grad!.tolist(), gb: b.grad!.tolist() };
-  });
-}
-
-function assertClose(actual: number[], expected: number[], what: string, tol = 1e-4): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++)
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i])));
-  assert.ok(worst < tol, `${what}: max relative error ${worst}`);
-}
-
-/** 600 training and 200 test images of the embedded Fashion-MNIST subset, as plain arrays for the page. */
-function fashion(): {
-  images: number[];
-  labels: number[];
-  n: number;
-  testImages: number[];
-  testLabels: number[];
-  testN: number;
-} {
-  const take = (train: boolean, n: number) => {
-    const ds = new tt.data.FashionMNIST({ subset: 'embedded', train });
-    const xs: number[] = [],
-      ys: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const [x, y] = ds.get(i) as [tt.Tensor, number | tt.Tensor];
-      xs.push(...x.tolist());
-      ys.push(typeof y === 'number' ? y : y.item());
-    }
-    return { xs, ys };
-  };
-  const tr = take(true, 600),
-    te = take(false, 200);
-  return { images: tr.xs, labels: tr.ys, n: 600, testImages: te.xs, testLabels: te.ys, testN: 200 };
+/** 600 training and 200 test images of the embedded Fashion-MNIST subset, as bytes for the page. */
+function fashion() {
+  const tr = fashionImages(600),
+    te = fashionImages(200, false);
+  return { pixels: tr.pixels, labels: tr.labels, n: 600, testPixels: te.pixels, testLabels: te.labels, testN: 200 };
 }
 
 /** Two tensors of different dtypes, serialized in Node. */
@@ -176,6 +100,9 @@ async function checkIo(page: import('playwright-core').Page): Promise<void> {
   // … and the browser's decoder (createImageBitmap on a Blob) reads it back unchanged.
   assert.deepEqual(out.decodedShape, shape);
   assert.deepEqual(out.decoded, img.tolist(), 'page PNG decoded by readImageFile');
+  // viz's PNG data URLs (the training report's images) in a page, without Node's Buffer.
+  const url = await page.evaluate((i) => window.pngDataUrl(i), { pixels: img.tolist(), shape });
+  assert.deepEqual(decodeDataUrl(url).tolist(), img.tolist(), 'viz.pngDataUrl decoded in Node');
   const want = Object.fromEntries(
     Object.entries(tt.parseSafetensors(safetensorsBytes()).tensors).map(([k, v]) => [k, v.tolist()]),
   );
@@ -189,29 +116,13 @@ for (const isolated of [true, false]) {
   test(
     `Chromium, ${isolated ? 'cross-origin isolated: threaded' : 'not isolated: single-threaded'} wasm — conv2d matches Node, fit trains`,
     { skip, timeout: 120_000 },
-    async () => {
-      const { chromium } = await import('playwright-core');
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+    async (t) => {
+      const page = await browser!.newPage();
+      const problems = watchConsole(page);
+      // Where the time goes: CPU seconds of Chromium's processes (meaningful on a loaded machine) and wall seconds.
+      const phase = phaseTimer((m) => t.diagnostic(m));
       try {
-        const page = await browser.newPage();
-        const problems: string[] = [];
-        page.on('console', (m) => {
-          if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-        });
-        page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-        await page.goto(`${origin}/${isolated ? '?isolated=1' : ''}`);
+        await page.goto(`${server!.origin}/${isolated ? '?isolated=1' : ''}`);
         await page.waitForFunction(() => typeof window.loadKernels === 'function');
 
         // Isolated: the default (fetched from the bundle's folder); not isolated: bytes the page fetched itself.
@@ -226,18 +137,14 @@ for (const isolated of [true, false]) {
         if (isolated)
           assert.equal(info.threads, Math.min(16, cores), `threads: ${JSON.stringify(info)} on ${cores} cores`);
         else assert.equal(info.threads, 1);
+        phase('page load and loadWasm');
 
         const input = convInput();
-        const got = await page.evaluate((i) => window.conv(i), input);
-        const want = convInNode(input);
-        assert.equal(got.backend, info.name);
-        assert.deepEqual(got.yShape, want.yShape);
-        assertClose(got.y, want.y, 'conv2d forward');
-        assertClose(got.gx, want.gx, 'conv2d grad input');
-        assertClose(got.gw, want.gw, 'conv2d grad weight');
-        assertClose(got.gb, want.gb, 'conv2d grad bias');
+        checkConv(await page.evaluate((i) => window.conv(i), input), convInNode(input), info.name);
+        phase('conv2d');
 
         if (!isolated) await checkIo(page);
+        if (!isolated) phase('image and safetensors I/O');
         if (isolated) {
           // Training only once (the slow part): two epochs of 600 images, then 200 held-out images.
           const result = await page.evaluate((d) => window.train(d), fashion());
@@ -247,10 +154,11 @@ for (const isolated of [true, false]) {
           assert.ok(result.losses.every(Number.isFinite), 'finite losses');
           assert.ok(last < 0.6 * first, `loss falls: ${first.toFixed(3)} → ${last.toFixed(3)}`);
           assert.ok(result.accuracy > 0.6, `held-out accuracy ${result.accuracy}`);
+          phase('fit: 2 epochs of 600 images');
         }
         assert.deepEqual(problems, [], 'no console errors or warnings');
       } finally {
-        await browser.close();
+        await page.close();
       }
     },
   );

@@ -6,17 +6,14 @@
  * labelled. PLAYGROUND_SCREENSHOTS=1 writes docs/images/playground-*.png (shown in README and docs/playground.md).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import * as tt from '../src/index.ts';
+import { chromiumSkip, launchChromium, watchConsole } from './browser/harness.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = process.env.PLAYGROUND_SCREENSHOTS === '1';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `no Chromium at ${CHROMIUM} (scripts/setup-system.sh installs it; or set CHROMIUM_PATH)`;
+const skip = chromiumSkip();
 
 type Browser = import('playwright-core').Browser;
 type Page = import('playwright-core').Page;
@@ -26,7 +23,7 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
   let browser: Browser;
   let page: Page;
   let base = '';
-  const errors: string[] = [];
+  let errors: string[] = [];
 
   before(async () => {
     // @ts-expect-error -- plain ESM script without type declarations
@@ -37,13 +34,9 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
     await pg.buildPlayground();
     server = await pg.servePlayground({ port: 0 });
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    errors = watchConsole(page);
     await page.goto(`${base}/web/`);
     await page.waitForSelector('body[data-ready=true]', { timeout: 90_000 });
   });

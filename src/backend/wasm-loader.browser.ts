@@ -21,14 +21,24 @@ import {
   type WasmWorkerSpawner,
 } from './wasm.js';
 
+/** The file names of the four builds. */
+export type WasmFileName = 'tatami.wasm' | 'tatami-relaxed.wasm' | 'tatami-mt.wasm' | 'tatami-mt-relaxed.wasm';
+
+/**
+ * The URL of each build, by file name: what a bundler's asset handling gives (hashed names, so the variant cannot
+ * be read off the URL). Builds left out are not tried.
+ */
+export type WasmUrls = Partial<Record<WasmFileName, string | URL>>;
+
 /** Where the kernels come from and how many threads to use. */
 export interface WasmLoadOptions {
   /**
    * Where the builds are: a folder URL ending in '/' (tatami[-mt][-relaxed].wasm are fetched from it, best first),
-   * or the URL of one .wasm file. Default: the folder of the Tatami bundle (`new URL('./', import.meta.url)`);
+   * the URL of one .wasm file, or a record of URLs by file name (from a bundler's asset imports; the best one the
+   * page can run is tried first). Default: the folder of the Tatami bundle (`new URL('./', import.meta.url)`);
    * dist/browser/ of the package holds the bundle and the four builds side by side.
    */
-  url?: string | URL;
+  url?: string | URL | WasmUrls;
   /** The module itself (bytes, a fetch Response or a compiled module) instead of fetching; threaded or not is read off its imports. */
   bytes?: BufferSource | Response | WebAssembly.Module;
   /**
@@ -104,8 +114,26 @@ async function waitForThreads(k: WasmKernels, want: number, timeoutMs: number): 
   while (k.threads < want && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
 }
 
+/** The page's (or worker's) own URL, against which relative URLs resolve. */
+function pageHref(): string | undefined {
+  return (globalThis as { location?: { href: string } }).location?.href;
+}
+
+/**
+ * The folder of the Tatami module. `import.meta.url` is read into a variable first: written as
+ * `new URL('./', import.meta.url)`, bundlers take it for an asset to resolve at build time (Vite warns, webpack
+ * swaps in the page's base URL), but the builds are picked at run time. A bundler that rewrites `import.meta.url`
+ * to the file it bundled (webpack) leaves a file: URL, which a page cannot fetch: then say what to do.
+ */
 function defaultBase(): URL {
-  return new URL('./', import.meta.url);
+  const here = import.meta.url;
+  const base = new URL('./', here);
+  const page = pageHref();
+  if (base.protocol === 'file:' && page !== undefined && !page.startsWith('file:'))
+    throw new Error(
+      `loadWasm: the bundler rewrote this module's URL to ${base.href}, so the wasm builds cannot be found next to it; pass their URLs: loadWasm({ url: '/folder/with/the/wasm/' }) or a record of asset URLs by file name (docs/browser.md)`,
+    );
+  return base;
 }
 
 /**
@@ -130,16 +158,31 @@ export async function loadWasmKernels(opts: WasmLoadOptions = {}): Promise<Backe
         'loadWasm: these bytes are a threaded build, which needs a cross-origin isolated page (SharedArrayBuffer); pass tatami.wasm instead',
       );
     candidates = [{ variant: { threads, relaxed: opts.relaxed ?? false }, source: module }];
+  } else if (opts.url !== undefined && typeof opts.url !== 'string' && !(opts.url instanceof URL)) {
+    const urls = opts.url as Record<string, string | URL | undefined>;
+    const unknown = Object.keys(urls).filter((k) => !WASM_VARIANTS.some((v) => wasmVariantFile(v) === k));
+    if (unknown.length)
+      throw new Error(
+        `loadWasm: url record keys must be build file names (${WASM_VARIANTS.map(wasmVariantFile).join(', ')}), got ${unknown.join(', ')}`,
+      );
+    candidates = WASM_VARIANTS.filter((v) => (share || !v.threads) && (opts.relaxed !== false || !v.relaxed))
+      .filter((v) => urls[wasmVariantFile(v)] !== undefined)
+      .map((variant) => ({ variant, source: new URL(String(urls[wasmVariantFile(variant)]), pageHref()) }));
+    if (candidates.length === 0)
+      throw new Error(
+        `loadWasm: none of the builds given (${Object.keys(urls).join(', ') || 'none'}) can run here: ${
+          share
+            ? 'relaxed: false leaves only the relaxed builds out'
+            : 'the page is not cross-origin isolated (no SharedArrayBuffer), so it needs tatami.wasm or tatami-relaxed.wasm'
+        }`,
+      );
   } else {
     const url = opts.url ?? defaultBase();
     const href = String(url);
     if (/\.wasm([?#].*)?$/.test(href)) {
       candidates = [{ variant: { threads: /-mt[-.]/.test(href), relaxed: /-relaxed/.test(href) }, source: url }];
     } else {
-      const base = new URL(
-        href.endsWith('/') ? href : `${href}/`,
-        (globalThis as { location?: { href: string } }).location?.href,
-      );
+      const base = new URL(href.endsWith('/') ? href : `${href}/`, pageHref());
       candidates = WASM_VARIANTS.filter((v) => (share || !v.threads) && (opts.relaxed !== false || !v.relaxed)).map(
         (variant) => ({ variant, source: new URL(wasmVariantFile(variant), base) }),
       );

@@ -6,7 +6,7 @@
 import { backendInfo, setBackend, type BackendInfo } from '../backend/index.js';
 import { loadWasmKernels, type WasmLoadOptions } from '../backend/wasm-loader.browser.js';
 
-export type { WasmLoadOptions } from '../backend/wasm-loader.browser.js';
+export type { WasmLoadOptions, WasmUrls, WasmFileName } from '../backend/wasm-loader.browser.js';
 
 /**
  * Loads the wasm kernels — threaded over Web Workers when the page is cross-origin isolated, single-threaded

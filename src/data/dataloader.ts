@@ -13,8 +13,7 @@
  * export that builds the dataset (called with `new` when `construct: true`). Datasets that live only in memory
  * (TensorDataset) gain nothing from workers and are loaded in the main thread.
  */
-import { Worker } from './thread.js';
-import { existsSync, fileURLToPath } from '../io/fs.js';
+import { startWorker, type Worker } from './thread.js';
 import { defaultGenerator, Generator } from '../tensor/random.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
 import type { Sampler } from './sampler.js';
@@ -287,27 +286,6 @@ export class DataLoader<T, B = Collated<T>> {
 /** Lets timers and I/O run between batches: setImmediate in Node, a zero timeout in a page (no setImmediate). */
 function yieldToEventLoop(): Promise<void> {
   return new Promise<void>((r) => (typeof setImmediate === 'function' ? setImmediate(r) : setTimeout(r, 0)));
-}
-
-/**
- * Starts a worker thread running worker.ts/js. From compiled JavaScript that is a plain Worker. When running from
- * TypeScript sources (tsx), the loader hooks of the main thread do not reach worker threads, so the worker is
- * started through a tiny bootstrap that registers tsx's ESM hooks first, then imports the TypeScript worker.
- */
-function startWorker(workerData: unknown): Worker {
-  const js = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData });
-  const ts = new URL('./worker.ts', import.meta.url);
-  let tsxApi: string;
-  try {
-    tsxApi = import.meta.resolve('tsx/esm/api');
-  } catch {
-    throw new Error(
-      'DataLoader: numWorkers > 0 from TypeScript sources needs the tsx package (npm i -D tsx), or build to JavaScript first',
-    );
-  }
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(ts.href)}); }).catch((e) => { process.nextTick(() => { throw e; }); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 class WorkerPool {

@@ -5,6 +5,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
+import { importModule } from './thread.js';
 
 /**
  * How a worker thread re-creates a dataset: it imports `module` (an absolute file URL or path), takes its export
@@ -157,7 +158,7 @@ export class ConcatDataset<T> extends Dataset<T> {
 
 /** Rebuilds a dataset from its WorkerSpec (used by DataLoader workers; also handy for tests). */
 export async function datasetFromSpec(spec: WorkerSpec): Promise<Dataset<unknown>> {
-  const mod = (await import(spec.module)) as Record<string, unknown>;
+  const mod = (await importModule(spec.module)) as Record<string, unknown>;
   const fn = mod[spec.export];
   if (typeof fn !== 'function')
     throw new Error(`datasetFromSpec: module ${spec.module} has no function export '${spec.export}'`);

@@ -9,3 +9,17 @@ export class Worker {
     );
   }
 }
+
+/** No worker threads in a page (see Worker above). */
+export function startWorker(): Worker {
+  return new Worker();
+}
+
+/** datasetFromSpec rebuilds datasets in Node's worker threads; a page builds its dataset directly. */
+export function importModule(url: string): Promise<unknown> {
+  return Promise.reject(
+    new Error(
+      `datasetFromSpec(${url}): importing a dataset module by URL is for Node's DataLoader workers; in a page, build the dataset directly`,
+    ),
+  );
+}

@@ -164,7 +164,16 @@ export function checkPng(bytes: Uint8Array, name: string, limit = maxPixels): { 
   }
   if (idat.length === 0) fail('no IDAT chunk (the file has no image data)');
   const expected = pngDataSize(width, height, bitsPerPixel, interlaced);
-  const stream = idat.length === 1 ? idat[0] : Buffer.concat(idat, idatBytes);
+  // Concatenated without Node's Buffer: this check also runs in browser bundles.
+  let stream = idat[0];
+  if (idat.length > 1) {
+    stream = new Uint8Array(idatBytes);
+    let at = 0;
+    for (const part of idat) {
+      stream.set(part, at);
+      at += part.length;
+    }
+  }
   let inflated: Buffer;
   try {
     // One byte more than expected is enough to tell "too much data" from "exactly right", without a bomb's memory.

@@ -138,9 +138,19 @@ export function lineChartSvg(
   return parts.join('');
 }
 
-/** A PNG data URL of an image tensor. */
+/**
+ * Base64 of bytes with `btoa`, which Node (16+) and browsers both have — not Node's Buffer, so the report renders
+ * in a page too. Chunked: `String.fromCharCode(...bytes)` over a whole image would overflow the argument stack.
+ */
+function base64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+/** A PNG data URL of an image tensor (Node and browser). */
 export function pngDataUrl(image: Tensor): string {
-  return `data:image/png;base64,${Buffer.from(encodeImage(image, 'png')).toString('base64')}`;
+  return `data:image/png;base64,${base64(encodeImage(image, 'png'))}`;
 }
 
 function minMaxDisplay(x: Tensor): Tensor {

@@ -1,14 +1,23 @@
 /**
- * The page test/browser.test.ts bundles. It imports Tatami as a browser user may (`tatami/browser`: the same
- * module `tatami` resolves to under the `browser` export condition) and exposes one function per check on
- * `window`, returning plain arrays for Node to compare.
+ * The page test/browser.test.ts bundles (from the sources) and test/browser-bundlers.test.ts bundles with esbuild,
+ * Vite and webpack (against the packed library, as `tatami`). It imports Tatami as a browser user may
+ * (`tatami/browser`: the same module `tatami` resolves to under the `browser` export condition) and exposes one
+ * function per check on `window`, returning plain arrays for Node to compare.
  */
 import * as tt from 'tatami/browser';
+import { loadedModel, stepLoader, trainSteps, type TrainStepInput, type TrainStepOutput } from './train-step.ts';
 
 declare global {
   interface Window {
     tatami: typeof tt;
-    loadKernels(how: 'default' | 'bytes'): Promise<tt.BackendInfo>;
+    /** default: from the bundle's folder; bytes: fetched by the page; assets: `tatamiWasmUrls` (bundler assets). */
+    loadKernels(how: 'default' | 'bytes' | 'assets'): Promise<tt.BackendInfo>;
+    /** The builds' URLs as the bundler's asset handling emitted them (set by the bundler test's entry). */
+    tatamiWasmUrls?: tt.WasmUrls;
+    trainStep(input: TrainStepInput): Promise<TrainStepOutput>;
+    pngDataUrl(input: { pixels: number[]; shape: number[] }): string;
+    /** viz.renderReport of the step model on the step's images (PNG data URLs without Node's Buffer). */
+    report(input: TrainStepInput, history: tt.EpochRecord[]): string;
     conv(input: ConvInput): ConvOutput;
     train(input: TrainInput): Promise<{ losses: number[]; accuracy: number; backend: string }>;
     io(input: IoInput): Promise<IoOutput>;
@@ -34,11 +43,12 @@ export interface ConvOutput {
   gb: number[];
   backend: string;
 }
+/** Images as bytes 0–255 (scaled to [0, 1] in the page, as FashionMNIST does). */
 export interface TrainInput {
-  images: number[];
+  pixels: number[];
   labels: number[];
   n: number;
-  testImages: number[];
+  testPixels: number[];
   testLabels: number[];
   testN: number;
 }
@@ -98,6 +108,10 @@ window.io = async (input) => {
 
 window.loadKernels = async (how) => {
   if (how === 'default') return tt.loadWasm(); // from the folder of this bundle
+  if (how === 'assets') {
+    if (!window.tatamiWasmUrls) throw new Error('no tatamiWasmUrls on window');
+    return tt.loadWasm({ url: window.tatamiWasmUrls });
+  }
   // The caller's own bytes (a single-threaded relaxed-SIMD build): threads and SIMD flavour come from the options.
   const bytes = await (await fetch('tatami-relaxed.wasm')).arrayBuffer();
   return tt.loadWasm({ bytes, relaxed: true });
@@ -121,7 +135,7 @@ window.conv = (input) => {
 
 window.train = async (input) => {
   tt.manualSeed(0);
-  const images = tt.tensor(input.images).reshape([input.n, 1, 28, 28]);
+  const images = tt.tensor(input.pixels).div(255).reshape([input.n, 1, 28, 28]);
   const labels = tt.tensor(input.labels, { dtype: 'int32' });
   const loader = new tt.data.DataLoader(new tt.data.TensorDataset(images, labels), {
     batchSize: 32,
@@ -154,8 +168,22 @@ window.train = async (input) => {
     ],
   });
   model.eval();
-  const test = tt.tensor(input.testImages).reshape([input.testN, 1, 28, 28]);
+  const test = tt.tensor(input.testPixels).div(255).reshape([input.testN, 1, 28, 28]);
   const pred = tt.noGrad(() => tt.argmax(model.forward(test) as tt.Tensor, 1)).tolist();
   const accuracy = pred.filter((p, i) => p === input.testLabels[i]).length / input.testN;
   return { losses, accuracy, backend: tt.getBackendName() };
 };
+
+window.trainStep = (input) => trainSteps(tt, input);
+
+window.pngDataUrl = (input) => tt.viz.pngDataUrl(tt.tensor(input.pixels, { dtype: 'uint8' }).reshape(input.shape));
+
+window.report = (input, history) =>
+  tt.viz.renderReport({
+    history,
+    model: loadedModel(tt, input.state),
+    testLoader: stepLoader(tt, input) as Iterable<[tt.Tensor, tt.Tensor]>,
+    classes: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
+    maxMisclassified: 8,
+    gradcamImages: 2,
+  });
