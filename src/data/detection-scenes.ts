@@ -16,7 +16,15 @@
 import { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
-import { insideShape, mix, SHAPE_KINDS, type ShapeKind } from './shapes.js';
+import { SHAPE_KINDS, type ShapeKind } from './shapes.js';
+import {
+  addNoiseAndClamp,
+  forEachShapePixel,
+  paintLineClutter,
+  randomColour,
+  sceneSeed,
+  valueNoise,
+} from './scene-paint.js';
 import {
   applyTransform,
   reviveTransform,
@@ -52,29 +60,6 @@ export interface DetectionScenesOptions {
 }
 
 const DEFAULT_CLASSES: readonly ShapeKind[] = ['circle', 'square', 'triangle', 'star', 'ring'];
-
-/** Smooth value noise in [0, 1] on an S × S grid from a coarse random lattice (bilinear). */
-function valueNoise(g: Generator, S: number, cells: number): Float32Array {
-  const n = cells + 1;
-  const lattice = Float32Array.from({ length: n * n }, () => g.random());
-  const out = new Float32Array(S * S);
-  for (let y = 0; y < S; y++) {
-    const fy = (y / S) * cells;
-    const y0 = Math.floor(fy),
-      ty = fy - y0;
-    for (let x = 0; x < S; x++) {
-      const fx = (x / S) * cells;
-      const x0 = Math.floor(fx),
-        tx = fx - x0;
-      const a = lattice[y0 * n + x0],
-        b = lattice[y0 * n + x0 + 1],
-        c = lattice[(y0 + 1) * n + x0],
-        d = lattice[(y0 + 1) * n + x0 + 1];
-      out[y * S + x] = (a * (1 - tx) + b * tx) * (1 - ty) + (c * (1 - tx) + d * tx) * ty;
-    }
-  }
-  return out;
-}
 
 /** Procedural detection scenes; sample i is a DetectionSample with instance masks. */
 export class DetectionScenes extends Dataset<DetectionSample> {
@@ -134,12 +119,16 @@ export class DetectionScenes extends Dataset<DetectionSample> {
   private background(g: Generator, img: Float32Array): void {
     const S = this.size;
     const plane = S * S;
-    const c1 = [g.random(), g.random(), g.random()];
-    const c2 = [g.random(), g.random(), g.random()];
+    const c1 = randomColour(g);
+    const c2 = randomColour(g);
     const kind = Math.floor(g.random() * 4);
     let t: Float32Array;
-    if (kind === 0) t = valueNoise(g, S, 2 + Math.floor(g.random() * 8));
-    else {
+    if (kind === 0) {
+      const cells = 2 + Math.floor(g.random() * 8);
+      // The lattice and the field are float32, as this set has always stored them.
+      const lattice = Float32Array.from({ length: (cells + 1) ** 2 }, () => g.random());
+      t = Float32Array.from(valueNoise(lattice, cells, S));
+    } else {
       t = new Float32Array(plane);
       const ang = Math.PI * g.random();
       const freq = (2 + 10 * g.random()) / S;
@@ -162,26 +151,12 @@ export class DetectionScenes extends Dataset<DetectionSample> {
       const v = Math.min(1, Math.max(0, t[p])) * amp;
       for (let c = 0; c < 3; c++) img[c * plane + p] = c1[c] * (1 - v) + c2[c] * v;
     }
-    // Clutter: thin line segments of random colour.
-    const lines = Math.floor(g.random() * 6);
-    for (let l = 0; l < lines; l++) {
-      const col = [g.random(), g.random(), g.random()];
-      const x0 = g.random() * S,
-        y0 = g.random() * S,
-        len = S * (0.1 + 0.4 * g.random()),
-        a = 2 * Math.PI * g.random();
-      for (let s = 0; s < len; s += 0.5) {
-        const x = Math.floor(x0 + Math.cos(a) * s),
-          y = Math.floor(y0 + Math.sin(a) * s);
-        if (x < 0 || y < 0 || x >= S || y >= S) continue;
-        for (let c = 0; c < 3; c++) img[c * plane + y * S + x] = col[c];
-      }
-    }
+    paintLineClutter(g, img, S);
   }
 
   /** Draws sample i (no transform). */
   generate(i: number): DetectionSample {
-    const g = new Generator(mix(this.seed ^ 0x5ce9e5, i));
+    const g = new Generator(sceneSeed(this.seed ^ 0x5ce9e5, i));
     const S = this.size;
     const plane = S * S;
     const img = new Float32Array(3 * plane);
@@ -199,33 +174,24 @@ export class DetectionScenes extends Dataset<DetectionSample> {
       const cx = r * 0.5 + (S - r) * g.random();
       const cy = r * 0.5 + (S - r) * g.random();
       const theta = 2 * Math.PI * g.random();
-      const cos = Math.cos(theta),
-        sin = Math.sin(theta);
-      const fg = [g.random(), g.random(), g.random()];
+      const fg = randomColour(g);
       const fill = Math.floor(g.random() * 3);
       const stripe = (2 + 4 * g.random()) / r;
       const stripeAng = Math.PI * g.random();
       const fg2 = fg.map((v) => (v > 0.5 ? v - 0.35 : v + 0.35));
       let area = 0;
-      const lo = (v: number) => Math.max(0, Math.floor(v - r * 1.2 - 1));
-      const hi = (v: number) => Math.min(S - 1, Math.ceil(v + r * 1.2 + 1));
-      for (let y = lo(cy); y <= hi(cy); y++) {
-        for (let x = lo(cx); x <= hi(cx); x++) {
-          const dx = (x + 0.5 - cx) / r,
-            dy = (y + 0.5 - cy) / r;
-          if (!insideShape(kind, cos * dx + sin * dy, -sin * dx + cos * dy)) continue;
-          area++;
-          owner[y * S + x] = k;
-          const alt =
-            fill === 1
-              ? Math.sin((dx * Math.cos(stripeAng) + dy * Math.sin(stripeAng)) * r * stripe * Math.PI) > 0
-              : fill === 2
-                ? g.random() < 0.25
-                : false;
-          const col = alt ? fg2 : fg;
-          for (let ch = 0; ch < 3; ch++) img[ch * plane + y * S + x] = col[ch];
-        }
-      }
+      forEachShapePixel(S, { kind, cx, cy, r, theta }, (x, y, dx, dy) => {
+        area++;
+        owner[y * S + x] = k;
+        const alt =
+          fill === 1
+            ? Math.sin((dx * Math.cos(stripeAng) + dy * Math.sin(stripeAng)) * r * stripe * Math.PI) > 0
+            : fill === 2
+              ? g.random() < 0.25
+              : false;
+        const col = alt ? fg2 : fg;
+        for (let ch = 0; ch < 3; ch++) img[ch * plane + y * S + x] = col[ch];
+      });
       fullArea.push(area);
       cls.push(c + 1);
     }
@@ -254,8 +220,7 @@ export class DetectionScenes extends Dataset<DetectionSample> {
       for (let p = 0; p < plane; p++) if (owner[p] === k) masks[j * plane + p] = 1;
       boxes.set([x1[k], y1[k], x2[k] + 1, y2[k] + 1], 4 * j);
     });
-    if (this.noise > 0) for (let p = 0; p < img.length; p++) img[p] += this.noise * g.normal();
-    for (let p = 0; p < img.length; p++) img[p] = img[p] < 0 ? 0 : img[p] > 1 ? 1 : img[p];
+    addNoiseAndClamp(g, img, this.noise);
     return {
       image: new Tensor(img, [3, S, S], 'float32'),
       boxes: new Tensor(boxes, [kept.length, 4], 'float32'),

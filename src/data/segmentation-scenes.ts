@@ -14,7 +14,8 @@
 import { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Dataset, type WorkerSpec } from './dataset.js';
-import { insideShape, SHAPE_KINDS, type ShapeKind } from './shapes.js';
+import { SHAPE_KINDS, type ShapeKind } from './shapes.js';
+import { addNoiseAndClamp, forEachShapePixel, paintBlobs, randomColour, sceneSeed, valueNoise } from './scene-paint.js';
 import {
   applyTransform,
   reviveTransform,
@@ -42,13 +43,6 @@ export interface SegmentationScenesOptions {
   noise?: number;
   /** Joint transform of `{ image, mask }`. */
   transform?: TransformLike<ImageSample, ImageSample> | TransformSpec;
-}
-
-function mix(seed: number, i: number): number {
-  let z = (Math.imul((seed ^ 0x5bd1e995) >>> 0, 0x9e3779b1) ^ Math.imul(i + 0x3c6ef372, 0x85ebca6b)) >>> 0;
-  z = Math.imul(z ^ (z >>> 15), 0x2c1b3c6d) >>> 0;
-  z = Math.imul(z ^ (z >>> 12), 0x297a2d39) >>> 0;
-  return (z ^ (z >>> 15)) >>> 0;
 }
 
 /** Procedural segmentation scenes; see the file comment. */
@@ -116,15 +110,19 @@ export class SegmentationScenes extends Dataset<[Tensor, Tensor]> {
 
   /** Draws scene i (no transform) as `{ image, mask }`. */
   generate(i: number): ImageSample & { mask: Tensor } {
-    const g = new Generator(mix(this.seed, i));
+    const g = new Generator(sceneSeed(this.seed ^ 0x5bd1e995, i, 0x3c6ef372));
     const S = this.size,
       plane = S * S;
     const img = new Float32Array(3 * plane);
-    const col = () => [g.random(), g.random(), g.random()];
+    const col = () => randomColour(g);
     // Background: value noise on a coarse grid (bilinear), mixing two colours, plus a faint grating.
     const [c0, c1] = [col(), col()];
     const grid = 3 + Math.floor(g.random() * 4);
-    const vals = Array.from({ length: (grid + 1) * (grid + 1) }, () => g.random());
+    const noise = valueNoise(
+      Array.from({ length: (grid + 1) * (grid + 1) }, () => g.random()),
+      grid,
+      S,
+    );
     const gAng = Math.PI * g.random(),
       gFreq = (2 * Math.PI) / (3 + 9 * g.random()),
       gAmp = 0.12 * g.random();
@@ -132,36 +130,13 @@ export class SegmentationScenes extends Dataset<[Tensor, Tensor]> {
       gs = Math.sin(gAng);
     for (let y = 0; y < S; y++) {
       for (let x = 0; x < S; x++) {
-        const u = (x / S) * grid,
-          v = (y / S) * grid;
-        const xi = Math.floor(u),
-          yi = Math.floor(v),
-          fx = u - xi,
-          fy = v - yi;
-        const at = (a: number, b: number) => vals[b * (grid + 1) + a];
-        const t =
-          (1 - fy) * ((1 - fx) * at(xi, yi) + fx * at(xi + 1, yi)) +
-          fy * ((1 - fx) * at(xi, yi + 1) + fx * at(xi + 1, yi + 1));
+        const t = noise[y * S + x];
         const grating = gAmp * Math.sin((gc * x + gs * y) * gFreq);
         for (let c = 0; c < 3; c++) img[c * plane + y * S + x] = c0[c] * (1 - t) + c1[c] * t + grating;
       }
     }
     // Distractor blobs: ellipses in background class.
-    const blobs = Math.floor(g.random() * 3);
-    for (let b = 0; b < blobs; b++) {
-      const cx = S * g.random(),
-        cy = S * g.random(),
-        ax = S * (0.05 + 0.15 * g.random()),
-        ay = S * (0.05 + 0.15 * g.random());
-      const cb = col();
-      for (let y = 0; y < S; y++)
-        for (let x = 0; x < S; x++) {
-          const dx = (x + 0.5 - cx) / ax,
-            dy = (y + 0.5 - cy) / ay;
-          if (dx * dx + dy * dy <= 1)
-            for (let c = 0; c < 3; c++) img[c * plane + y * S + x] = 0.5 * img[c * plane + y * S + x] + 0.5 * cb[c];
-        }
-    }
+    paintBlobs(g, img, S);
     const mask = new Int32Array(plane);
     const count = this.objects[0] + Math.floor(g.random() * (this.objects[1] - this.objects[0] + 1));
     for (let k = 0; k < count; k++) {
@@ -171,34 +146,23 @@ export class SegmentationScenes extends Dataset<[Tensor, Tensor]> {
       // Centres anywhere in the image: objects near the border are cut, others overlap and occlude.
       const cx = S * g.random(),
         cy = S * g.random();
-      const theta = 2 * Math.PI * g.random(),
-        cos = Math.cos(theta),
-        sin = Math.sin(theta);
+      const theta = 2 * Math.PI * g.random();
       const [fa, fb] = [col(), col()];
       const checks = g.random() < 0.5;
       const period = 2 + 6 * g.random(),
         tAng = Math.PI * g.random();
       const tc = Math.cos(tAng),
         ts = Math.sin(tAng);
-      const ext = r * 1.2 + 1;
-      for (let y = Math.max(0, Math.floor(cy - ext)); y <= Math.min(S - 1, Math.ceil(cy + ext)); y++) {
-        for (let x = Math.max(0, Math.floor(cx - ext)); x <= Math.min(S - 1, Math.ceil(cx + ext)); x++) {
-          const dx = (x + 0.5 - cx) / r,
-            dy = (y + 0.5 - cy) / r;
-          if (!insideShape(kind, cos * dx + sin * dy, -sin * dx + cos * dy)) continue;
-          mask[y * S + x] = cls + 1;
-          const p = (tc * x + ts * y) / period,
-            q = (-ts * x + tc * y) / period;
-          const on = checks ? (Math.floor(p) + Math.floor(q)) % 2 === 0 : Math.floor(p) % 2 === 0;
-          const f = on ? fa : fb;
-          for (let c = 0; c < 3; c++) img[c * plane + y * S + x] = f[c];
-        }
-      }
+      forEachShapePixel(S, { kind, cx, cy, r, theta }, (x, y) => {
+        mask[y * S + x] = cls + 1;
+        const p = (tc * x + ts * y) / period,
+          q = (-ts * x + tc * y) / period;
+        const on = checks ? (Math.floor(p) + Math.floor(q)) % 2 === 0 : Math.floor(p) % 2 === 0;
+        const f = on ? fa : fb;
+        for (let c = 0; c < 3; c++) img[c * plane + y * S + x] = f[c];
+      });
     }
-    for (let p = 0; p < img.length; p++) {
-      const v = img[p] + (this.noise > 0 ? this.noise * g.normal() : 0);
-      img[p] = v < 0 ? 0 : v > 1 ? 1 : v;
-    }
+    addNoiseAndClamp(g, img, this.noise);
     return { image: new Tensor(img, [3, S, S], 'float32'), mask: new Tensor(mask, [S, S], 'int32') };
   }
 

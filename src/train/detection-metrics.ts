@@ -19,3 +19,11 @@ export {
   type VocEvalOptions,
   type VocResult,
 } from './voc-eval.js';
+export {
+  MeanAveragePrecision,
+  DETECTION_METRIC_NAMES,
+  type DetectionMetricName,
+  type MeanAveragePrecisionOptions,
+  type DetectionTargetLike,
+  type DetectionOutputLike,
+} from './det-metric.js';

@@ -7,6 +7,11 @@
  * pixel accuracy, honouring `ignoreIndex`), dict outputs `{out, aux}` (the default loss adds 0.5·aux, torchvision's
  * segmentation recipe), pluggable `Metric`s (reported as `valMIoU` …), a custom `trainingStep` (Lightning's
  * training_step) and closure optimisers (SAM gets its two forward/backward passes; `closure: true` for LBFGS-style).
+ *
+ * Detection (torchvision's detector contract): a batch `{images, targets}` (`data.detectionListCollate`) trains the
+ * model as `model.forward(images, targets)`, which returns a dict of losses; their sum is minimised and each term is
+ * reported (`loss_classifier` in the progress bar, `trainLossClassifier` in history.jsonl). Validation runs the model
+ * in eval mode on the images alone and feeds its detections to the metrics (`MeanAveragePrecision` → `valAP`).
  */
 import { mkdir, appendFile, writeFile, access, join, writeFileAtomic } from '../io/fs.js';
 import { noGrad } from '../autograd/grad-mode.js';
@@ -19,6 +24,7 @@ import { ReduceLROnPlateau } from '../optim/lr-scheduler.js';
 import { SAM } from '../optim/sam.js';
 import { ConfusionMatrix, topKCorrect } from './metrics.js';
 import { mainOutput, type Metric } from './seg-metrics.js';
+import type { DetectionTargetLike } from './det-metric.js';
 import { ProgressBar, formatValue, type ProgressStream } from './progress.js';
 import { loadCheckpoint, saveCheckpoint, type Stateful, type StatefulModel } from './checkpoint.js';
 
@@ -40,6 +46,80 @@ export interface TrainableModel extends StatefulModel {
   eval(): unknown;
 }
 
+/**
+ * A detector as fit() drives it (torchvision's contract): in training mode `forward(images, targets)` returns a dict
+ * of scalar losses, in eval mode `forward(images)` returns detections per image.
+ */
+export interface DetectionModel extends StatefulModel {
+  forward(images: readonly Tensor[], targets?: readonly DetectionTargetLike[]): unknown;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+}
+
+/**
+ * A detection batch (`data.detectionListCollate`'s output): images (a list, sizes may differ, or one [N, C, H, W]
+ * tensor) and one target per image. Targets may name their instance masks `mask` (Tatami's sample key) or
+ * `masks` (torchvision's); the model receives `{boxes, labels, masks?}`.
+ */
+export interface DetectionListBatch {
+  images: readonly Tensor[] | Tensor;
+  targets: readonly (DetectionTargetLike & { mask?: Tensor })[];
+}
+
+/** What a loader yields: `[input, target, …]` tensors, or a detection batch. */
+export type Batch = readonly Tensor[] | DetectionListBatch;
+
+/** Whether a batch is a detection batch `{images, targets}`. */
+export function isDetectionBatch(batch: unknown): batch is DetectionListBatch {
+  return (
+    batch !== null &&
+    typeof batch === 'object' &&
+    !Array.isArray(batch) &&
+    'images' in batch &&
+    'targets' in batch &&
+    Array.isArray((batch as DetectionListBatch).targets)
+  );
+}
+
+/** The images of a detection batch as a list, and its targets with torchvision's keys. */
+function detectionInputs(batch: DetectionListBatch): [Tensor[], DetectionTargetLike[]] {
+  const ims = batch.images;
+  const images = ims instanceof Tensor ? Array.from({ length: ims.shape[0] }, (_, i) => ims.select(0, i)) : ims.slice();
+  if (images.length !== batch.targets.length)
+    throw new Error(`fit: a detection batch has ${images.length} images and ${batch.targets.length} targets`);
+  const targets = batch.targets.map((t, i) => {
+    if (!(t.boxes instanceof Tensor) || !(t.labels instanceof Tensor))
+      throw new Error(`fit: detection target ${i} needs boxes and labels tensors`);
+    const masks = t.masks ?? t.mask;
+    const out: DetectionTargetLike = { boxes: t.boxes, labels: t.labels };
+    if (masks) out.masks = masks;
+    if (t.iscrowd) out.iscrowd = t.iscrowd;
+    if (t.area) out.area = t.area;
+    return out;
+  });
+  return [images, targets];
+}
+
+/** The loss dict of a detector in training mode, summed (torchvision's `sum(loss_dict.values())`), and its terms. */
+function sumLossDict(out: unknown): { loss: Tensor; terms: Record<string, Tensor> } {
+  if (out === null || typeof out !== 'object' || Array.isArray(out) || out instanceof Tensor)
+    throw new Error('fit: a detector in training mode must return a dict of losses {name: scalar tensor}');
+  const terms = out as Record<string, unknown>;
+  let loss: Tensor | null = null;
+  for (const [k, v] of Object.entries(terms)) {
+    if (!(v instanceof Tensor) || v.numel() !== 1)
+      throw new Error(`fit: the detector's loss '${k}' is not a scalar tensor`);
+    loss = loss ? loss.add(v) : v;
+  }
+  if (!loss) throw new Error('fit: the detector returned an empty loss dict');
+  return { loss, terms: terms as Record<string, Tensor> };
+}
+
+/** `loss_box_reg` → `lossBoxReg` (history keys are camelCase: `trainLossBoxReg`). */
+function camel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
 /** What fit() needs from an optimizer (every optim.Optimizer satisfies it). */
 export interface OptimizerLike extends Stateful {
   zeroGrad(setToNone?: boolean): void;
@@ -52,10 +132,10 @@ export interface SchedulerLike extends Stateful {
   step(metric?: number): void;
 }
 
-/** A batch source: an iterable or async iterable of [input, target] batches with a batch count. */
+/** A batch source: an iterable or async iterable of [input, target] (or detection) batches with a batch count. */
 export interface BatchSource {
-  [Symbol.asyncIterator]?(): AsyncIterator<readonly Tensor[]>;
-  [Symbol.iterator]?(): Iterator<readonly Tensor[]>;
+  [Symbol.asyncIterator]?(): AsyncIterator<Batch>;
+  [Symbol.iterator]?(): Iterator<Batch>;
   readonly length: number;
   /** Called before each epoch so shuffling depends on the epoch alone (exact resume). */
   setEpoch?(epoch: number): void;
@@ -66,6 +146,7 @@ export interface EpochRecord {
   epoch: number;
   lr: number;
   trainLoss: number;
+  /** Classification / segmentation accuracy; absent from detection records (detectors predict nothing in training). */
   trainAccuracy: number;
   valLoss?: number;
   valAccuracy?: number;
@@ -101,6 +182,11 @@ export interface StepContext {
 export interface StepResult {
   loss: Tensor;
   output?: ModelOutput;
+  /**
+   * Terms of the loss to report beside it (a detector's `loss_classifier`, `loss_box_reg` …): shown in the progress
+   * bar under their names and averaged over the epoch into history.jsonl as `train<Name>` (camelCase).
+   */
+  terms?: Record<string, Tensor | number>;
 }
 
 export interface FitOptions {
@@ -122,7 +208,7 @@ export interface FitOptions {
    * Replaces the forward + loss of a training step (Lightning's training_step): receives the batch, returns the
    * loss (and optionally the output for accuracy/metrics). fit still zeroes gradients, runs backward and steps.
    */
-  trainingStep?: (batch: readonly Tensor[], ctx: StepContext) => Tensor | StepResult;
+  trainingStep?(batch: readonly Tensor[], ctx: StepContext): Tensor | StepResult;
   /**
    * Step with a closure that re-runs forward + backward (`optimizer.step(closure)`, for LBFGS-style optimisers). SAM
    * is detected and always gets its closure after the first pass.
@@ -150,6 +236,7 @@ export interface FitOptions {
 }
 
 export interface EvaluateResult {
+  /** Mean loss; NaN for detection batches (detectors compute no losses in eval mode). */
   loss: number;
   /** Classification: fraction of images; segmentation: fraction of counted pixels. */
   accuracy: number;
@@ -220,18 +307,19 @@ function computeMetrics(metrics: Metric[]): Record<string, number> {
   return out;
 }
 
-async function* batches(source: BatchSource): AsyncGenerator<readonly Tensor[]> {
+async function* batches(source: BatchSource): AsyncGenerator<Batch> {
   if (source[Symbol.asyncIterator]) {
-    yield* source as AsyncIterable<readonly Tensor[]>;
+    yield* source as AsyncIterable<Batch>;
   } else if (source[Symbol.iterator]) {
-    yield* source as Iterable<readonly Tensor[]>;
+    yield* source as Iterable<Batch>;
   } else {
     throw new Error('fit: the loader is neither iterable nor async iterable');
   }
 }
 
 function higherIsBetter(metric: string): boolean {
-  return /accuracy|acc$|top5|f1|iou|dice/i.test(metric);
+  // …and COCO's AP / AR numbers (valAP, valAP50, valAR100, valAPs …), which are upper case.
+  return /accuracy|acc$|top5|f1|iou|dice/i.test(metric) || /A[PR](\d+|[sml])?$/.test(metric);
 }
 
 /**
@@ -239,7 +327,7 @@ function higherIsBetter(metric: string): boolean {
  * segmentation), top-5 and (with numClasses) a confusion matrix for classifiers, and the given `metrics`.
  */
 export async function evaluate(
-  model: TrainableModel,
+  model: TrainableModel | DetectionModel,
   loader: BatchSource,
   opts: EvaluateOptions = {},
 ): Promise<EvaluateResult> {
@@ -252,7 +340,7 @@ export async function evaluate(
 }
 
 async function evaluateBatches(
-  model: TrainableModel,
+  model: TrainableModel | DetectionModel,
   loader: BatchSource,
   opts: EvaluateOptions,
 ): Promise<EvaluateResult> {
@@ -267,9 +355,22 @@ async function evaluateBatches(
   let counted = 0;
   let correct5 = 0;
   let confusion: ConfusionMatrix | null = opts.numClasses ? new ConfusionMatrix(opts.numClasses) : null;
-  for await (const [x, y] of batches(loader)) {
+  let detection = false;
+  for await (const batch of batches(loader)) {
+    if (isDetectionBatch(batch)) {
+      // Detectors give no losses in eval mode (torchvision): only the metrics see their detections.
+      detection = true;
+      const [images, targets] = detectionInputs(batch);
+      noGrad(() => {
+        const output = (model as DetectionModel).forward(images);
+        total += images.length;
+        for (const m of metrics) m.update(output, targets as unknown as Tensor);
+      });
+      continue;
+    }
+    const [x, y] = batch;
     noGrad(() => {
-      const output = model.forward(x);
+      const output = (model as TrainableModel).forward(x);
       const out = mainOutput(output);
       const n = x.shape[0];
       lossSum += lossFn(output as Tensor, y).item() * n;
@@ -286,8 +387,8 @@ async function evaluateBatches(
     });
   }
   return {
-    loss: lossSum / Math.max(1, total),
-    accuracy: correct / Math.max(1, counted),
+    loss: detection ? Number.NaN : lossSum / Math.max(1, total),
+    accuracy: detection ? Number.NaN : correct / Math.max(1, counted),
     top5: correct5 / Math.max(1, total),
     count: total,
     confusion,
@@ -296,7 +397,11 @@ async function evaluateBatches(
 }
 
 /** Trains `model` on `trainLoader`; returns the per-epoch history (including epochs restored by resume). */
-export async function fit(model: TrainableModel, trainLoader: BatchSource, opts: FitOptions): Promise<EpochRecord[]> {
+export async function fit(
+  model: TrainableModel | DetectionModel,
+  trainLoader: BatchSource,
+  opts: FitOptions,
+): Promise<EpochRecord[]> {
   const unfuse = opts.fuse !== false && model instanceof Module ? fuseTemporarily(model as AnyModule) : null;
   try {
     return await fitEpochs(model, trainLoader, opts);
@@ -305,15 +410,20 @@ export async function fit(model: TrainableModel, trainLoader: BatchSource, opts:
   }
 }
 
-async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: FitOptions): Promise<EpochRecord[]> {
+async function fitEpochs(
+  model: TrainableModel | DetectionModel,
+  trainLoader: BatchSource,
+  opts: FitOptions,
+): Promise<EpochRecord[]> {
   const ignoreIndex = opts.ignoreIndex ?? -100;
   const lossFn = opts.loss ?? defaultLoss(ignoreIndex);
   const metrics = opts.metrics ?? [];
-  const monitor = opts.monitor ?? (opts.valLoader ? 'valAccuracy' : 'trainLoss');
+  // Without a monitor: validation accuracy; detection (no accuracy) monitors its first metric, e.g. valAP.
+  let monitor = opts.monitor ?? (opts.valLoader ? 'valAccuracy' : 'trainLoss');
   // SAM needs the gradients at w before its closure runs at w + e(w).
   const isSam = opts.optimizer instanceof SAM;
   const userStep = opts.trainingStep;
-  const better = higherIsBetter(monitor);
+  let better = higherIsBetter(monitor);
   const stream: ProgressStream | undefined = typeof opts.progress === 'object' ? opts.progress : undefined;
   const showProgress = opts.progress !== false;
   // In a page there is no process: the epoch line goes to the console.
@@ -324,6 +434,7 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
         stream ?? (typeof process !== 'undefined' ? process.stderr : { write: (l: string) => console.log(l.trimEnd()) })
       ).write(line + '\n'));
   let history: EpochRecord[] = [];
+  let detectionSeen = false;
   let startEpoch = 0;
   let best = better ? -Infinity : Infinity;
   let sinceBest = 0;
@@ -386,17 +497,21 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
     let correct = 0;
     let counted = 0;
     let step = 0;
+    const termSums: Record<string, number> = {};
     for (const m of metrics) m.reset();
     for await (const batch of batches(trainLoader)) {
-      const [x, y] = batch;
-      const ctx: StepContext = { model, optimizer: opts.optimizer, loss: lossFn, epoch, step };
+      const det = isDetectionBatch(batch) ? detectionInputs(batch) : null;
+      if (det) detectionSeen = true;
+      const [x, y] = det ? [undefined, undefined] : (batch as readonly Tensor[]);
+      const ctx: StepContext = { model: model as TrainableModel, optimizer: opts.optimizer, loss: lossFn, epoch, step };
       const run = (): StepResult => {
         if (userStep) {
-          const r = userStep(batch, ctx);
+          const r = userStep(batch as readonly Tensor[], ctx);
           return r instanceof Tensor ? { loss: r } : r;
         }
-        const output = model.forward(x);
-        return { loss: lossFn(output as Tensor, y), output };
+        if (det) return sumLossDict((model as DetectionModel).forward(det[0], det[1]));
+        const output = (model as TrainableModel).forward(x!);
+        return { loss: lossFn(output as Tensor, y!), output };
       };
       opts.optimizer.zeroGrad();
       let res: StepResult;
@@ -427,7 +542,7 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
         opts.optimizer.step();
       }
       if (opts.scheduler && opts.schedulerPerBatch) opts.scheduler.step();
-      const n = x.shape[0];
+      const n = det ? det[0].length : x!.shape[0];
       const l = res.loss.item();
       if (!Number.isFinite(l))
         throw new Error(
@@ -436,6 +551,10 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
       lossSum += l * n;
       seen += n;
       const values: Record<string, number> = { loss: lossSum / seen };
+      for (const [k, v] of Object.entries(res.terms ?? {})) {
+        termSums[k] = (termSums[k] ?? 0) + (v instanceof Tensor ? v.item() : v) * n;
+        values[k] = termSums[k] / seen;
+      }
       if (res.output !== undefined && y) {
         const [c, k] = correctCount(mainOutput(res.output), y, ignoreIndex);
         correct += c;
@@ -462,14 +581,19 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
       seconds,
       imagesPerSecond: seen / seconds,
     };
+    for (const [k, v] of Object.entries(termSums)) record[metricKey('train', camel(k))] = v / Math.max(1, seen);
+    // Detectors predict nothing in training mode: there is no training accuracy to report.
+    if (detectionSeen && !counted) delete (record as Record<string, unknown>).trainAccuracy;
     const trainMetrics = metrics.length && counted ? computeMetrics(metrics) : {};
     for (const [k, v] of Object.entries(trainMetrics)) record[metricKey('train', k)] = v;
     let valMetrics: Record<string, number> = {};
     if (opts.valLoader) {
       const v = await evaluate(model, opts.valLoader, { loss: lossFn, ignoreIndex, metrics });
-      record.valLoss = v.loss;
-      record.valAccuracy = v.accuracy;
-      record.valTop5 = v.top5;
+      if (!Number.isNaN(v.loss)) {
+        record.valLoss = v.loss;
+        record.valAccuracy = v.accuracy;
+        record.valTop5 = v.top5;
+      }
       valMetrics = v.metrics;
       for (const [k, val] of Object.entries(valMetrics)) record[metricKey('val', k)] = val;
     }
@@ -478,7 +602,9 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
         .map(([k, v]) => ` · ${prefix}${k} ${formatValue(v)}`)
         .join('');
     const summary =
-      `epoch ${record.epoch}/${opts.epochs} · loss ${formatValue(record.trainLoss)} · acc ${formatValue(record.trainAccuracy)}` +
+      `epoch ${record.epoch}/${opts.epochs} · loss ${formatValue(record.trainLoss)}` +
+      ('trainAccuracy' in record ? ` · acc ${formatValue(record.trainAccuracy)}` : '') +
+      extraSummary('', Object.fromEntries(Object.entries(termSums).map(([k, v]) => [k, v / Math.max(1, seen)]))) +
       extraSummary('', trainMetrics) +
       (record.valLoss !== undefined
         ? ` · val_loss ${formatValue(record.valLoss)} · val_acc ${formatValue(record.valAccuracy!)}`
@@ -488,6 +614,12 @@ async function fitEpochs(model: TrainableModel, trainLoader: BatchSource, opts: 
     if (showProgress) bar.finish(summary);
     else if (opts.log) log(summary);
     history.push(record);
+    if (!opts.monitor && detectionSeen && monitor === 'valAccuracy') {
+      monitor = Object.keys(valMetrics).length ? metricKey('val', Object.keys(valMetrics)[0]) : 'trainLoss';
+      better = higherIsBetter(monitor);
+      // A resumed run restored `best` for this same monitor; a new one starts from the worst value.
+      if (epoch === 0) best = better ? -Infinity : Infinity;
+    }
     const value = record[monitor];
     if (value === undefined) throw new Error(`fit: monitor '${String(monitor)}' is not recorded (valLoader missing?)`);
     if (opts.scheduler && !opts.schedulerPerBatch) {

@@ -7,6 +7,14 @@
 export * from './fit.js';
 export * from './metrics.js';
 export * from './checkpoint.js';
+export {
+  MeanAveragePrecision,
+  DETECTION_METRIC_NAMES,
+  type DetectionMetricName,
+  type MeanAveragePrecisionOptions,
+  type DetectionTargetLike,
+  type DetectionOutputLike,
+} from './det-metric.js';
 export * from './progress.js';
 export {
   SegmentationConfusionMatrix,
