@@ -248,3 +248,23 @@ test('YOLOX overfits one batch of DetectionScenes through fit (AP50 on that batc
   const stats = tt.metrics.cocoEvaluate(gts, dts);
   assert.ok(stats.ap50 >= 0.9, `AP50 on the training batch ${stats.ap50}`);
 });
+
+test('YOLOX trains through fit’s detection batches (loss dict terms, valAP50 from MeanAveragePrecision)', async () => {
+  tt.manualSeed(0);
+  const train = new tt.data.DetectionScenes({ n: 4, size: 64, seed: 1, objects: [2, 4] });
+  const loader = new tt.data.DataLoader(train, { batchSize: 2, collate: tt.data.detectionListCollate });
+  const model = models.yolox({ numClasses: train.classes.length + 1, width: 0.125 });
+  const history = await tt.train.fit(model, loader, {
+    epochs: 1,
+    optimizer: new tt.optim.AdamW(model.parameters(), { lr: 0.002 }),
+    valLoader: loader,
+    metrics: [new tt.train.MeanAveragePrecision({ report: ['AP50'] })],
+    progress: false,
+    log: () => {},
+  });
+  const r = history[0];
+  const terms = ['trainBboxRegression', 'trainObjectness', 'trainClassification'].map((k) => r[k]!);
+  terms.forEach((v, i) => assert.ok(Number.isFinite(v) && v >= 0, `term ${i}: ${v}`));
+  assert.ok(Math.abs(terms[0] + terms[1] + terms[2] - r.trainLoss) < 1e-4 * r.trainLoss);
+  assert.ok(r.valAP50! >= 0 && r.valAP50! <= 1);
+});
