@@ -273,6 +273,33 @@ export {
   type DecodeYoloV1Options,
   type YoloLayer,
 } from './yolo.js';
+export {
+  YOLOX,
+  yolox,
+  yolox_nano,
+  yolox_tiny,
+  yolox_s,
+  YOLOXHead,
+  YOLOPAFPN,
+  CSPDarknet,
+  CSPLayer,
+  SPPBottleneck,
+  Focus,
+  DWConv,
+  BaseConv,
+  YOLOX_STRIDES,
+  decodeYolox,
+  type YOLOXOptions,
+  type DecodeYoloxOptions,
+} from './yolox.js';
+export {
+  yoloxLoss,
+  simOtaAssign,
+  pairedIou,
+  type YoloxLossOptions,
+  type SimOtaInput,
+  type SimOtaAssignment,
+} from './yolox-loss.js';
 export * from './video.js';
 export * from './audio.js';
 export * from './unet3d.js';
