@@ -10,18 +10,38 @@
  * One big conv2d per chunk keeps the GEMM's reduction dim at C·KD·KH·KW, where the 2-D kernels are efficient.
  * The backward passes are the adjoints of the same three steps: conv2dBackwardInput followed by a scatter-add of
  * X2's gradient back into the depth slices, and conv2dBackwardWeight on (X2, gy permuted), summed over chunks.
- * Chunks of (sample, depth) rows bound the unrolled buffer (KD/sD times the input) to about LOWERED_BYTES.
+ * Chunks of (sample, depth) rows bound the unrolled buffer (KD/sD times the input) to about LOWERED_BYTES; the
+ * chunk buffers are kept for the next call (see Scratch).
  */
 import type { FloatArray } from '../tensor/dtype.js';
 import type { Backend, Conv2dGeometry, Conv3dGeometry } from './types.js';
 
-/** Target size of one chunk's unrolled input, in bytes. */
-const LOWERED_BYTES = 64 << 20;
+/**
+ * Target size of one chunk's unrolled input, in bytes. Small enough that keeping the chunk buffers between calls
+ * costs little memory, large enough (several depth rows of a 56×56, 64-channel layer) for the 2-D kernels' GEMMs.
+ */
+const LOWERED_BYTES = 16 << 20;
 
 type Kernels2d = Pick<Backend, 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'axpy'>;
 
-function alloc(like: FloatArray, size: number): FloatArray {
-  return like instanceof Float64Array ? new Float64Array(size) : new Float32Array(size);
+/**
+ * Buffers kept from call to call and grown on demand. Why: a fresh typed array is untouched memory, and on the
+ * virtual machines this project runs on each first-touched 4 KiB page costs ~17 µs (bench/README.md) — for W9's
+ * ~90 MB of chunk buffers that was ~60 % of a forward pass. Calls are synchronous and never nest, so one set of
+ * buffers per lowering and dtype suffices; every use overwrites what it reads.
+ */
+class Scratch {
+  private readonly bufs = new Map<string, FloatArray>();
+
+  get(slot: string, like: FloatArray, size: number): FloatArray {
+    const key = `${slot}:${like instanceof Float64Array ? 64 : 32}`;
+    let b = this.bufs.get(key);
+    if (!b || b.length < size) {
+      b = like instanceof Float64Array ? new Float64Array(size) : new Float32Array(size);
+      this.bufs.set(key, b);
+    }
+    return b.subarray(0, size);
+  }
 }
 
 /** Rows (n·OD + z) per chunk and the 2-D geometry of a chunk of `rows` rows. */
@@ -97,11 +117,11 @@ function permuteRows(y: FloatArray, y2: FloatArray, g: Conv3dGeometry, r0: numbe
 }
 
 /** Chunk buffers and the 2-D geometry of a chunk; `each` visits the chunks of rows [r0, r0 + r). */
-function chunks(g: Conv3dGeometry, like: FloatArray, chunkBytes: number) {
+function chunks(g: Conv3dGeometry, like: FloatArray, chunkBytes: number, scratch: Scratch) {
   const { rowElems, total, rows, geom } = plan(g, like.BYTES_PER_ELEMENT, chunkBytes);
   const outElems = g.oc * g.oh * g.ow;
-  const x2 = alloc(like, rows * rowElems);
-  const y2 = alloc(like, rows * outElems);
+  const x2 = scratch.get('x2', like, rows * rowElems);
+  const y2 = scratch.get('y2', like, rows * outElems);
   return {
     /** More than one chunk (so per-chunk weight gradients must be summed). */
     split: rows < total,
@@ -122,10 +142,11 @@ export function loweredConv3d(
   k: Kernels2d,
   chunkBytes = LOWERED_BYTES,
 ): Pick<Backend, 'conv3d' | 'conv3dBackwardInput' | 'conv3dBackwardWeight'> {
+  const scratch = new Scratch();
   return {
     conv3d(x: FloatArray, w: FloatArray, bias: FloatArray | null, out: FloatArray, g: Conv3dGeometry): void {
       if (out.length === 0) return;
-      chunks(g, x, chunkBytes).each((r0, r, x2, y2, geom) => {
+      chunks(g, x, chunkBytes, scratch).each((r0, r, x2, y2, geom) => {
         unroll(x, x2, g, r0, r, false);
         k.conv2d(x2, w, bias, y2, geom, 'none');
         permuteRows(out, y2, g, r0, r, false);
@@ -135,7 +156,7 @@ export function loweredConv3d(
     conv3dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv3dGeometry): void {
       gx.fill(0);
       if (gy.length === 0) return;
-      chunks(g, gy, chunkBytes).each((r0, r, x2, y2, geom) => {
+      chunks(g, gy, chunkBytes, scratch).each((r0, r, x2, y2, geom) => {
         permuteRows(gy, y2, g, r0, r, true);
         k.conv2dBackwardInput(y2, w, x2, geom);
         unroll(gx, x2, g, r0, r, true);
@@ -145,8 +166,8 @@ export function loweredConv3d(
     conv3dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArray, g: Conv3dGeometry): void {
       gw.fill(0);
       if (gy.length === 0) return;
-      const c = chunks(g, x, chunkBytes);
-      const part = c.split ? alloc(x, gw.length) : gw;
+      const c = chunks(g, x, chunkBytes, scratch);
+      const part = c.split ? scratch.get('gw', x, gw.length) : gw;
       c.each((r0, r, x2, y2, geom) => {
         unroll(x, x2, g, r0, r, false);
         permuteRows(gy, y2, g, r0, r, true);

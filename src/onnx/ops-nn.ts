@@ -2,12 +2,15 @@
  * ONNX neural-network operators on Tatami ops (so gradients flow for fine-tuning): convolutions, pooling,
  * normalisation, activations, Resize/Upsample, MaxUnpool, DepthToSpace/SpaceToDepth, Dropout. Geometry that
  * Tatami's kernels express only symmetrically (ONNX pads may differ per side) is done by an explicit pad first.
- * Convolutions and pools are 2-D (NCHW): Tatami has no 1-D/3-D kernels yet, and such nodes raise an error.
+ * Conv, MaxPool and AveragePool take 1-D, 2-D or 3-D inputs (conv1d/2d/3d, maxPool1d/2d/3d, avgPool1d/2d/3d);
+ * ConvTranspose and MaxPool's indices output are 2-D only.
  */
 import { Tensor } from '../tensor/tensor.js';
 import { ones, tensor, zeros } from '../tensor/creation.js';
 import { conv2d, convTranspose2d } from '../ops/conv.js';
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from '../ops/pool.js';
+import { conv1d, conv3d } from '../ops/convnd.js';
+import { avgPool1d, avgPool3d, maxPool1d, maxPool3d } from '../ops/poolnd.js';
 import { batchNorm, instanceNorm, layerNorm, localResponseNorm } from '../ops/norm.js';
 import { pad } from '../ops/pad.js';
 import { add, clamp, div, exp, sqrt, maximum, minimum, mul, neg, sub, where, lt, abs } from '../ops/elementwise.js';
@@ -20,17 +23,20 @@ import { isFloating } from '../tensor/dtype.js';
 import { dropout } from '../ops/dropout.js';
 import { axis, need, numbers, OnnxUnsupportedError, type OpContext, type OpFn } from './ops-common.js';
 
-/** Spatial rank check: Tatami's convolutions and pools are 2-D. */
+/** Spatial rank check: ConvTranspose and MaxPool's indices are 2-D only. */
 function require2d(op: string, x: Tensor): void {
+  const s = requireSpatial(op, x);
+  if (s !== 2)
+    throw new OnnxUnsupportedError(op, `${s}-D input ${JSON.stringify(x.shape)} (Tatami's ${op} here is 2-D only)`);
+}
+
+/** The number of spatial dims of an [N, C, d…] input: 1, 2 or 3 (as Tatami's convolutions and pools). */
+function requireSpatial(op: string, x: Tensor): number {
   const s = x.shape.length - 2;
-  if (s === 2) return;
-  if (s === 1 || s === 3) {
-    throw new OnnxUnsupportedError(
-      op,
-      `${s}-D input ${JSON.stringify(x.shape)} (Tatami has 2-D ${op} only; 1-D/3-D convolutions and pools are not in Tatami yet)`,
-    );
-  }
-  throw new Error(`onnx import: ${op}: expected an [N, C, H, W] input, got shape ${JSON.stringify(x.shape)}`);
+  if (s >= 1 && s <= 3) return s;
+  throw new Error(
+    `onnx import: ${op}: expected an [N, C, L], [N, C, H, W] or [N, C, D, H, W] input, got shape ${JSON.stringify(x.shape)}`,
+  );
 }
 
 /** Begin/end pads per spatial dim from `pads` or `auto_pad` (SAME_UPPER puts the odd pixel at the end). */
@@ -64,27 +70,42 @@ function spatialPads(
   return [b, e];
 }
 
-/** Pads H and W explicitly (PyTorch order: last dim first). */
+/** Pads the spatial dims explicitly, `b` before and `e` after each (PyTorch order: last dim first). */
 function pad2d(x: Tensor, b: number[], e: number[], value: number): Tensor {
   if (b.every((v) => v === 0) && e.every((v) => v === 0)) return x;
-  return pad(x, [b[1], e[1], b[0], e[0]], { value });
+  const amounts: number[] = [];
+  for (let d = b.length - 1; d >= 0; d--) amounts.push(b[d], e[d]);
+  return pad(x, amounts, { value });
 }
+
+const ones1 = (n: number) => new Array<number>(n).fill(1);
+const zeros1 = (n: number) => new Array<number>(n).fill(0);
+type NdFn<O> = (x: Tensor, k: never, o: O) => Tensor;
+/** The 1-D, 2-D or 3-D functional op for `dims` spatial dims. */
+const byRank = <F>(dims: number, fns: [F, F, F]): F => fns[dims - 1];
 
 const Conv: OpFn = (ins, ctx) => {
   const x = need('Conv', ins, 0, 'X'),
     w = need('Conv', ins, 1, 'W');
-  require2d('Conv', x);
+  const dims = requireSpatial('Conv', x);
   const a = ctx.attrs;
   const kernel = a.ints('kernel_shape', w.shape.slice(2));
-  const strides = a.ints('strides', [1, 1]),
-    dil = a.ints('dilations', [1, 1]);
+  const strides = a.ints('strides', ones1(dims)),
+    dil = a.ints('dilations', ones1(dims));
   const [b, e] = spatialPads('Conv', ctx, x.shape, kernel, strides, dil);
-  const sym = b[0] === e[0] && b[1] === e[1];
+  const sym = b.every((v, i) => v === e[i]);
   const xin = sym ? x : pad2d(x, b, e, 0);
-  return conv2d(xin, w, ins[2] ?? null, {
-    stride: strides as [number, number],
-    padding: sym ? [b[0], b[1]] : [0, 0],
-    dilation: dil as [number, number],
+  type ConvFn = (
+    x: Tensor,
+    w: Tensor,
+    b: Tensor | null,
+    o: { stride: number[]; padding: number[]; dilation: number[]; groups: number },
+  ) => Tensor;
+  const conv = byRank<ConvFn>(dims, [conv1d, conv2d, conv3d] as never);
+  return conv(xin, w, ins[2] ?? null, {
+    stride: strides,
+    padding: sym ? b : zeros1(dims),
+    dilation: dil,
     groups: a.int('group', 1),
   });
 };
@@ -144,20 +165,21 @@ function poolOut(inp: number, k: number, s: number, d: number, b: number, e: num
 
 /** Geometry shared by MaxPool and AveragePool, with the extra end padding ceil_mode needs. */
 function poolGeometry(op: string, x: Tensor, ctx: OpContext) {
-  require2d(op, x);
+  const dims = requireSpatial(op, x);
   const a = ctx.attrs;
   const kernel = a.ints('kernel_shape');
   if (!kernel) throw new Error(`onnx import: ${op}: kernel_shape is required`);
-  const strides = a.ints('strides', [1, 1]),
-    dil = a.ints('dilations', [1, 1]);
+  const strides = a.ints('strides', ones1(dims)),
+    dil = a.ints('dilations', ones1(dims));
   const ceil = a.int('ceil_mode', 0) === 1;
   const [b, e] = spatialPads(op, ctx, x.shape, kernel, strides, dil);
-  const out = [0, 1].map((i) => poolOut(x.shape[2 + i], kernel[i], strides[i], dil[i], b[i], e[i], ceil));
+  const axes = kernel.map((_, i) => i);
+  const out = axes.map((i) => poolOut(x.shape[2 + i], kernel[i], strides[i], dil[i], b[i], e[i], ceil));
   // Extra end padding so that a floor-mode pool over the padded input yields `out` windows.
-  const extra = [0, 1].map((i) =>
+  const extra = axes.map((i) =>
     Math.max(0, (out[i] - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - (x.shape[2 + i] + b[i] + e[i])),
   );
-  return { kernel, strides, dil, b, e, extra, out };
+  return { dims, kernel, strides, dil, b, e, extra, out };
 }
 
 const MaxPool: OpFn = (ins, ctx) => {
@@ -171,15 +193,17 @@ const MaxPool: OpFn = (ins, ctx) => {
   const g = poolGeometry('MaxPool', x, ctx);
   if (ctx.attrs.int('storage_order', 0) !== 0 && ctx.numOutputs > 1)
     throw new OnnxUnsupportedError('MaxPool', 'storage_order=1 (column-major indices)');
-  const ee = [g.e[0] + g.extra[0], g.e[1] + g.extra[1]];
+  const ee = g.e.map((v, i) => v + g.extra[i]);
   const xp = pad2d(x, g.b, ee, -Infinity);
-  const opts = {
+  const opts = { stride: g.strides, dilation: g.dil, padding: zeros1(g.dims) };
+  if (ctx.numOutputs < 2)
+    return byRank<NdFn<typeof opts>>(g.dims, [maxPool1d, maxPool2d, maxPool3d] as never)(xp, g.kernel as never, opts);
+  require2d('MaxPool', x);
+  const [y, idx] = maxPool2d(xp, g.kernel as [number, number], {
     stride: g.strides as [number, number],
     dilation: g.dil as [number, number],
-    padding: [0, 0] as [number, number],
-  };
-  if (ctx.numOutputs < 2) return maxPool2d(xp, g.kernel as [number, number], opts);
-  const [y, idx] = maxPool2d(xp, g.kernel as [number, number], { ...opts, returnIndices: true });
+    returnIndices: true,
+  });
   // Tatami's indices count within each padded H·W plane; ONNX's within the whole unpadded N·C·H·W tensor.
   const [N, C, H, W] = x.shape,
     Wp = xp.shape[3];
@@ -210,20 +234,21 @@ const AveragePool: OpFn = (ins, ctx) => {
   const g = poolGeometry('AveragePool', x, ctx);
   if (g.dil.some((d) => d !== 1)) throw new OnnxUnsupportedError('AveragePool', 'dilations other than 1');
   const includePad = ctx.attrs.int('count_include_pad', 0) === 1;
-  const ee = [g.e[0] + g.extra[0], g.e[1] + g.extra[1]];
-  const opts = { stride: g.strides as [number, number], padding: [0, 0] as [number, number], countIncludePad: true };
-  const k = g.kernel as [number, number];
+  const ee = g.e.map((v, i) => v + g.extra[i]);
+  const opts = { stride: g.strides, padding: zeros1(g.dims), countIncludePad: true };
+  const pool = (t: Tensor) =>
+    byRank<NdFn<typeof opts>>(g.dims, [avgPool1d, avgPool2d, avgPool3d] as never)(t, g.kernel as never, opts);
   const noPad = g.b.every((v) => v === 0) && ee.every((v) => v === 0);
-  if (noPad) return avgPool2d(x, k, opts);
+  if (noPad) return pool(x);
   // sum over the window / number of counted cells: pads count when count_include_pad, ceil_mode's extension never.
-  const num = avgPool2d(pad2d(x, g.b, ee, 0), k, opts);
+  const num = pool(pad2d(x, g.b, ee, 0));
   const mask = pad2d(
-    pad2d(ones([1, 1, x.shape[2], x.shape[3]], { dtype: x.dtype }), g.b, g.e, includePad ? 1 : 0),
-    [0, 0],
+    pad2d(ones([1, 1, ...x.shape.slice(2)], { dtype: x.dtype }), g.b, g.e, includePad ? 1 : 0),
+    zeros1(g.dims),
     g.extra,
     0,
   );
-  return div(num, avgPool2d(mask, k, opts));
+  return div(num, pool(mask));
 };
 
 const GlobalAveragePool: OpFn = (ins) => {
