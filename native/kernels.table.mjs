@@ -82,9 +82,9 @@ export const kernels = [
     wasmInoutWhen: { c: 'acc || c.length !== (batch - 1) * sc + m * n' },
   },
   {
-    name: 'conv2d', c: 'conv2d', doc: 'out = act(scale[oc]·(w ⊛ x) + bias[oc]); scale and bias may be null (1 and 0)',
+    name: 'conv2d', c: 'conv2d', doc: 'out = act(scale[oc]·(w ⊛ x) + bias[oc]); scale and bias may be null (1 and 0); act: ACT_* of simd.inc.c (0 none, 1 relu, 2 relu6, 3 hardswish)',
     args: [f32('x', 'in'), f32('w', 'in'), f32('bias', 'in', { nullable: true }), f32('scale', 'in', { nullable: true }),
-      f32('out', 'out'), s('conv', 'g'), s('bool', 'relu')],
+      f32('out', 'out'), s('conv', 'g'), s('int', 'act')],
   },
   { name: 'conv2dBackwardInput', c: 'conv2d_bwd_input', doc: 'gx = the input gradient of conv2d (overwritten)',
     args: [f32('gy', 'in'), f32('w', 'in'), f32('gx', 'out'), s('conv', 'g')] },

@@ -15,7 +15,9 @@
 #include "kernels/simd.inc.c"          /* vector types, loads, exp, horizontal sums */
 #include "kernels/gemm.inc.c"          /* packed GEMM and its micro-kernels */
 #include "kernels/conv_grid.inc.c"     /* conv geometry; padded-width implicit GEMM (stride 1 and polyphase) */
-#include "kernels/conv_im2col.inc.c"   /* im2col / col2im, depthwise, live taps */
+#include "kernels/conv_im2col.inc.c"   /* im2col / col2im, live taps */
+#include "kernels/conv_depthwise.inc.c" /* depthwise forward: polyphase grid per plane, fused epilogue */
+#include "kernels/conv_pointwise.inc.c" /* 1×1 forward: GEMM on the image in place, fused epilogue */
 #include "kernels/conv_plan.inc.c"     /* the conv planner: (geometry, direction, build) → algorithm */
 #include "kernels/conv_batched.inc.c"  /* batched lowering for small maps */
 #include "kernels/conv_winograd.inc.c" /* Winograd F(2×2, 3×3), forward and weight gradient */

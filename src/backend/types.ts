@@ -263,6 +263,12 @@ export interface AdamHyper {
 /** Fused activation applied by conv/linear epilogues where a backend supports it. */
 export type Epilogue = 'none' | 'relu';
 
+/**
+ * The activations a convolution's epilogue applies: ReLU, and for the inference fusion pass (nn/fusion.ts) also
+ * ReLU6 (MobileNetV2) and hardswish (MobileNetV3), with the reference unary kernels' formulas.
+ */
+export type ConvEpilogue = Epilogue | 'relu6' | 'hardswish';
+
 export interface Backend {
   /** Short name reported to users: 'reference', 'native-avx2', 'wasm-simd' … */
   readonly name: string;
@@ -379,7 +385,7 @@ export interface Backend {
     bias: FloatArray | null,
     out: FloatArray,
     g: Conv2dGeometry,
-    epilogue: Epilogue,
+    epilogue: ConvEpilogue,
     scale?: FloatArray | null,
   ): void;
   /** gx = ∂L/∂x from gy = ∂L/∂y (overwrites gx). The forward of conv_transpose2d. */
