@@ -121,11 +121,29 @@ const CASES: { name: string; spec: ConvPlanSpec; expect: Expect; why: string }[]
     name: '1×1, 64→256 at 56²',
     spec: { n: 2, c: 64, h: 56, w: 56, oc: 256, kh: 1, kw: 1 },
     expect: {
-      16: ['padded-width', 'padded-width', 'dot'],
-      8: ['padded-width', 'padded-width', 'weight-gemm'],
-      4: ['padded-width', 'padded-width', 'weight-gemm'],
+      16: ['pointwise', 'padded-width', 'dot'],
+      8: ['pointwise', 'padded-width', 'weight-gemm'],
+      4: ['pointwise', 'padded-width', 'weight-gemm'],
     },
-    why: 'stride 1: the padded-width grid (no padding columns for 1×1); 64 taps fill the weight GEMM only below MR 8',
+    why: 'unpadded 1×1 stride 1: a GEMM on the image in place; 64 taps fill the weight GEMM only below MR 8',
+  },
+  {
+    name: 'MobileNetV2 1×1 960→160 at 7×7, batch 1',
+    spec: { n: 1, c: 960, h: 7, w: 7, oc: 160, kh: 1, kw: 1 },
+    expect: ['pointwise', 'padded-width', 'weight-gemm'],
+    why: 'one image: in place even where the columns fill tiles poorly (nothing for the batched form to join)',
+  },
+  {
+    name: 'ResNet-50 1×1 512→2048 at 7×7, batch 8',
+    spec: { n: 8, c: 512, h: 7, w: 7, oc: 2048, kh: 1, kw: 1 },
+    expect: ['pointwise', 'padded-width', 'weight-gemm'],
+    why: 'several images: in place while ≥ 60 % of the columns fill tiles (49 of 64 at NR 32 and 16, 49 of 56 at NR 8)',
+  },
+  {
+    name: 'MobileNetV2 depthwise 3×3/2 at 112², batch 1',
+    spec: { n: 1, c: 96, h: 112, w: 112, oc: 96, kh: 3, kw: 3, stride: 2, padding: 1, groups: 96 },
+    expect: ['depthwise', 'im2col', 'im2col'],
+    why: 'groups = c = oc: the polyphase depthwise kernel, every stride',
   },
   {
     name: 'padding beyond the reach (3×3, pad 4)',

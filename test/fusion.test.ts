@@ -75,7 +75,7 @@ test('fuse leaves the module tree, parameter names, state dict and repr unchange
   assert.ok(m.modules().every((mod) => !tt.nn.isFused(mod)));
   tt.nn.resetFusionCounts();
   tt.noGrad(() => m.eval().forward(tt.randn([1, 3, 32, 32])));
-  assert.deepEqual(Object.values(tt.nn.fusionCounts()), [0, 0, 0, 0, 0], 'unfused models run no fused kernel');
+  assert.deepEqual(Object.values(tt.nn.fusionCounts()), [0, 0, 0, 0, 0, 0, 0], 'unfused models run no fused kernel');
 });
 
 test('fused ResNet-18 in inference equals the unfused model, and reaches every fusion', () => {
@@ -90,6 +90,8 @@ test('fused ResNet-18 in inference equals the unfused model, and reaches every f
   assert.deepEqual(tt.nn.fusionCounts(), {
     convBn: 11,
     convBnRelu: 9,
+    convBnRelu6: 0,
+    convBnHardswish: 0,
     convRelu: 0,
     convReluMaxPool: 0,
     residualReluInPlace: 8,
@@ -116,6 +118,8 @@ test('fused Bottleneck ResNet (ResNeXt widths) in inference equals the unfused m
   assert.deepEqual(tt.nn.fusionCounts(), {
     convBn: 20,
     convBnRelu: 33,
+    convBnRelu6: 0,
+    convBnHardswish: 0,
     convRelu: 0,
     convReluMaxPool: 0,
     residualReluInPlace: 16,
@@ -168,6 +172,8 @@ test('a module with hooks is not fused away, and its hooks see what they see unf
   assert.deepEqual(tt.nn.fusionCounts(), {
     convBn: 11,
     convBnRelu: 8,
+    convBnRelu6: 0,
+    convBnHardswish: 0,
     convRelu: 0,
     convReluMaxPool: 0,
     residualReluInPlace: 8,
@@ -293,4 +299,86 @@ test('fit and evaluate fuse while they run (opt out with fuse: false) and leave 
   assert.ok(tt.nn.isFused(net));
   await run();
   assert.ok(tt.nn.isFused(net));
+});
+
+/** Trained-looking BN statistics and affines on any model (see perturbedResnet). */
+function perturbBatchNorms<M extends tt.nn.Module>(m: M, seed: number): M {
+  tt.manualSeed(seed);
+  tt.noGrad(() => {
+    for (const mod of m.modules())
+      if (mod instanceof tt.nn.BatchNorm2d) {
+        tt.nn.init.uniform_(mod.weight!, 0.5, 1.5);
+        tt.nn.init.uniform_(mod.bias!, -0.3, 0.3);
+        tt.nn.init.uniform_(mod.runningMean!, -0.2, 0.2);
+        tt.nn.init.uniform_(mod.runningVar!, 0.5, 2);
+      }
+  });
+  return m;
+}
+
+test('fused MobileNetV2 and V3 in inference equal the unfused models: BN, ReLU6 and hardswish fold', () => {
+  const cases = [
+    // 17 blocks: expansion (16) and depthwise (17) conv-bn-relu6, projection conv-bn (17); stem and last conv
+    { name: 'mobilenet_v2', expect: { convBn: 17, convBnRelu: 0, convBnRelu6: 35, convBnHardswish: 0 } },
+    // 15 blocks, projections conv-bn; ReLU in blocks 0–5 (block 0 has no expansion: 1 + 5·2 = 11), hardswish in
+    // blocks 6–14 (9·2) and the stem and last conv (20)
+    { name: 'mobilenet_v3_large', expect: { convBn: 15, convBnRelu: 11, convBnRelu6: 0, convBnHardswish: 20 } },
+  ];
+  for (const { name, expect } of cases) {
+    tt.manualSeed(5);
+    const m = perturbBatchNorms(tt.models.getModel(name, { numClasses: 10 }), 6).eval();
+    const x = tt.randn([2, 3, 64, 64]).mul(2);
+    const plain = tt.noGrad(() => m.forward(x));
+    tt.nn.fuse(m);
+    tt.nn.resetFusionCounts();
+    const fused = tt.noGrad(() => m.forward(x));
+    assertClose(fused, plain, `${name} logits`);
+    const counts = tt.nn.fusionCounts();
+    assert.deepEqual(
+      {
+        convBn: counts.convBn,
+        convBnRelu: counts.convBnRelu,
+        convBnRelu6: counts.convBnRelu6,
+        convBnHardswish: counts.convBnHardswish,
+      },
+      expect,
+      name,
+    );
+    tt.nn.unfuse(m);
+  }
+});
+
+test('conv → BN → ReLU6 / Hardswish fold only when the activation is exactly that class and unhooked', () => {
+  tt.manualSeed(7);
+  const build = (act: tt.nn.Module) =>
+    perturbBatchNorms(
+      new tt.nn.Sequential(new tt.nn.Conv2d(3, 8, 3, { padding: 1 }), new tt.nn.BatchNorm2d(8), act),
+      8,
+    ).eval();
+  const x = tt.randn([2, 3, 9, 9]).mul(4);
+  for (const act of [new tt.nn.ReLU6(), new tt.nn.Hardswish()]) {
+    const m = build(act);
+    const plain = tt.noGrad(() => m.forward(x));
+    tt.nn.fuse(m);
+    tt.nn.resetFusionCounts();
+    assertClose(
+      tt.noGrad(() => m.forward(x)),
+      plain,
+      act.constructor.name,
+    );
+    const c = tt.nn.fusionCounts();
+    assert.equal(c.convBnRelu6 + c.convBnHardswish, 1, `${act.constructor.name} folds`);
+    // a hook on the activation keeps it out of the fold: conv → BN folds, the activation runs on its own
+    let calls = 0;
+    const h = act.registerForwardHook(() => void calls++);
+    tt.nn.resetFusionCounts();
+    assertClose(
+      tt.noGrad(() => m.forward(x)),
+      plain,
+      `${act.constructor.name} hooked`,
+    );
+    assert.equal(calls, 1);
+    assert.equal(tt.nn.fusionCounts().convBn, 1);
+    h.remove();
+  }
 });

@@ -5,7 +5,8 @@
  * build, against the float64 reference computed once per case. Each case runs twice, into zeroed and into
  * NaN-poisoned outputs, and the two results must be bit-identical (a kernel that reads an output element before
  * writing it, or races, shows up here). The conv geometries come in families chosen so that the planner selects
- * every algorithm, and the test checks that it did on each build.
+ * every algorithm, and the test checks that it did on each build. Half of the forward cases run an epilogue
+ * (per-channel scale and bias, then ReLU, ReLU6 or hardswish), as the inference fusion pass uses them.
  *
  *   TATAMI_RANDOM_LONG=1   ten times as many cases
  *   TATAMI_RANDOM_SEED=s   another seed;  TATAMI_RANDOM_ONLY=i  only case i (the reproduction a failure prints)
@@ -13,7 +14,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
-import type { Backend, Conv2dGeometry, Pool2dGeometry, AdaptivePool2dGeometry } from '../src/backend/types.ts';
+import type {
+  Backend,
+  Conv2dGeometry,
+  ConvEpilogue,
+  Pool2dGeometry,
+  AdaptivePool2dGeometry,
+} from '../src/backend/types.ts';
 import { referenceBackend as ref } from '../src/backend/reference/index.ts';
 import { loadWasmVariant } from '../src/backend/wasm-loader.ts';
 import {
@@ -135,7 +142,7 @@ function repro(index: number, what: string, detail: string): string {
 }
 
 // ---- conv2d ----
-type Family = 'general' | 'winograd' | 'tiny-maps' | 'depthwise' | 'wide' | 'strided';
+type Family = 'general' | 'winograd' | 'tiny-maps' | 'depthwise' | 'wide' | 'strided' | 'pointwise';
 const FAMILIES: readonly Family[] = [
   'general',
   'winograd',
@@ -145,6 +152,8 @@ const FAMILIES: readonly Family[] = [
   'strided',
   'general',
   'tiny-maps',
+  'pointwise',
+  'depthwise',
 ];
 
 /** One random geometry of a family (asymmetric padding: top/left padH/padW, bottom/right implied by oh/ow). */
@@ -176,11 +185,20 @@ function randomConv(r: ReturnType<typeof rng>, family: Family): Conv2dGeometry |
     d = 1;
   } else if (family === 'depthwise') {
     c = oc = groups = r.int(2, 70);
-    k = r.pick([3, 5, 7]);
+    k = r.pick([3, 3, 3, 5, 7, 1]);
     s = r.int(1, 2);
     d = r.int(1, 2);
     h = r.int(3, 32);
     w = r.int(3, 32);
+  } else if (family === 'pointwise') {
+    // MobileNet's expansions and projections: 1×1, stride 1, unpadded; ragged channel and pixel counts
+    k = 1;
+    s = 1;
+    d = 1;
+    c = r.int(1, 100);
+    oc = r.int(1, 100);
+    h = r.int(1, 30);
+    w = r.int(1, 30);
   } else if (family === 'wide') {
     oc = r.int(48, 70);
     c = r.int(8, 24);
@@ -236,7 +254,12 @@ interface ConvCase {
   w: Float32Array;
   bias: Float32Array;
   gy: Float32Array;
+  /** The forward's epilogue: activation and per-channel scale (null: none), as the inference fusion uses them. */
+  epilogue: ConvEpilogue;
+  scale: Float32Array | null;
 }
+
+const EPILOGUES: readonly ConvEpilogue[] = ['none', 'relu', 'relu6', 'hardswish'];
 
 function convCases(): ConvCase[] {
   const r = rng(SEED);
@@ -249,7 +272,10 @@ function convCases(): ConvCase[] {
       w = values(g.oc * (g.c / g.groups) * g.kh * g.kw, r);
     const bias = values(g.oc, r),
       gy = values(g.n * g.oc * g.oh * g.ow, r);
-    if (ONLY === null || ONLY === index) cases.push({ index, family, g, x, w, bias, gy });
+    // every other case runs an epilogue; scales up to 4 reach relu6's and hardswish's bends (±3, 6)
+    const epilogue = index % 2 === 0 ? 'none' : EPILOGUES[(index >> 1) % EPILOGUES.length];
+    const scale = epilogue === 'none' ? null : values(g.oc, r).map((v) => 4 * v);
+    if (ONLY === null || ONLY === index) cases.push({ index, family, g, x, w, bias, gy, epilogue, scale });
     if (ONLY !== null && index >= ONLY) break;
   }
   return cases;
@@ -265,19 +291,23 @@ test('conv2d: random geometries on every build, all three directions, against fl
     const y64 = new Float64Array(g.n * g.oc * g.oh * g.ow),
       gx64 = new Float64Array(cs.x.length),
       gw64 = new Float64Array(cs.w.length);
-    ref.conv2d(f64(cs.x), f64(cs.w), f64(cs.bias), y64, g, 'none');
+    ref.conv2d(f64(cs.x), f64(cs.w), f64(cs.bias), y64, g, cs.epilogue, cs.scale && f64(cs.scale));
     ref.conv2dBackwardInput(f64(cs.gy), f64(cs.w), gx64, g);
     ref.conv2dBackwardWeight(f64(cs.x), f64(cs.gy), gw64, g);
     const kdim = (g.c / g.groups) * g.kh * g.kw;
     for (const [name, b] of builds) {
       const t0 = performance.now();
-      const what = `${name} conv2d ${JSON.stringify(g)}`;
-      const [y] = twice([y64.length], ([o]) => b.conv2d(cs.x, cs.w, cs.bias, o, g, 'none'), `${what} forward`);
+      const what = `${name} conv2d ${JSON.stringify(g)}${cs.epilogue === 'none' ? '' : ` ${cs.epilogue}, scaled`}`;
+      const [y] = twice(
+        [y64.length],
+        ([o]) => b.conv2d(cs.x, cs.w, cs.bias, o, g, cs.epilogue, cs.scale),
+        `${what} forward`,
+      );
       const [gx] = twice([gx64.length], ([o]) => b.conv2dBackwardInput(cs.gy, cs.w, o, g), `${what} input gradient`);
       const [gw] = twice([gw64.length], ([o]) => b.conv2dBackwardWeight(cs.x, cs.gy, o, g), `${what} weight gradient`);
       times.set(name, (times.get(name) ?? 0) + performance.now() - t0);
       const bad =
-        mismatch(y, y64, kdim)?.replace(/^/, 'forward ') ??
+        mismatch(y, y64, kdim * (cs.scale ? 6 : 1))?.replace(/^/, 'forward ') ??
         mismatch(gx, gx64, (g.oc / g.groups) * g.kh * g.kw)?.replace(/^/, 'input gradient ') ??
         mismatch(gw, gw64, g.n * g.oh * g.ow)?.replace(/^/, 'weight gradient ');
       if (bad) assert.fail(repro(cs.index, what, bad));
@@ -300,7 +330,7 @@ test('conv2d: random geometries on every build, all three directions, against fl
   if (ONLY !== null) return;
   // every algorithm of the planner ran in every direction where it exists, on every native build
   const expected: Record<ConvDirection, ConvPlan[]> = {
-    forward: ['depthwise', 'dense', 'batched', 'winograd', 'padded-width', 'im2col'],
+    forward: ['depthwise', 'dense', 'batched', 'winograd', 'padded-width', 'im2col', 'pointwise'],
     input: ['dense', 'batched', 'winograd', 'padded-width', 'im2col'],
     weight: ['dense', 'batched', 'winograd', 'weight-gemm', 'dot', 'im2col'],
   };
@@ -329,6 +359,7 @@ test('the self-check geometries reach every conv algorithm on every native build
       'forward:winograd',
       'forward:padded-width',
       'forward:im2col',
+      'forward:pointwise',
       'input:dense',
       'input:batched',
       'input:winograd',

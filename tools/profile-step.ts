@@ -1,7 +1,10 @@
 /**
  * Where does a training step spend its time? Wraps every kernel of the active backend with a timer, runs a
  * workload (W3 ResNet-18 step, W4 small-CNN step, W2 inference) and prints kernel totals vs. the step's wall time.
- * Usage: npx tsx tools/profile-step.ts W1|W2|W3|W4 [steps] [--by-shape]
+ * Usage: npx tsx tools/profile-step.ts W1|W2|W3|W4|<model>[@batch] [steps] [--by-shape] [--no-fuse]
+ *   <model>: any registry model run in inference (e.g. mobilenet_v2@8, the W10 models), fused unless --no-fuse.
+ *   --cpu: time by this process's CPU time (process.cpuUsage) instead of the wall clock — what to use on a loaded
+ *          machine, with TATAMI_NUM_THREADS=1 (the kernels then run on the calling thread).
  *   --by-shape: convolution kernels are split by geometry (C→OC, kernel, stride, input size, batch).
  */
 import * as tt from '../src/index.js';
@@ -12,6 +15,14 @@ const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const which = positional[0] ?? 'W3';
 const steps = Number(positional[1] ?? 5);
 const byShape = process.argv.includes('--by-shape');
+const cpu = process.argv.includes('--cpu');
+/** Milliseconds: CPU time of the process with --cpu, else the wall clock. */
+const now = cpu
+  ? () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e3;
+    }
+  : () => performance.now();
 /** `conv2d 64→128 3×3/2 @56 ×8` for a conv kernel call, when split by shape. */
 function shapeLabel(key: string, args: unknown[]): string {
   const g = args.find(
@@ -33,9 +44,9 @@ for (const [key, fn] of Object.entries(base)) {
         : byShape && key.startsWith('conv')
           ? shapeLabel(key, args)
           : key;
-    const t = performance.now();
+    const t = now();
     const r = (fn as (...a: unknown[]) => unknown).apply(base, args);
-    const e = performance.now() - t;
+    const e = now() - t;
     const s = totals.get(label) ?? { ms: 0, calls: 0, each: [] };
     s.ms += e;
     s.calls++;
@@ -81,9 +92,13 @@ if (which === 'W3' || which === 'W4') {
     tt.F.conv2d(x, w, null, { padding: 1 }).sum().backward();
   };
 } else {
-  const m = tt.models.resnet18() as tt.nn.Module<[tt.Tensor], tt.Tensor>;
+  // W2 is ResNet-18 at batch 1; any other name is a registry model in inference, `name@batch`
+  const [name, batch] = which === 'W2' ? ['resnet18', '1'] : which.split('@');
+  const m = tt.models.getModel(name) as tt.nn.Module<[tt.Tensor], tt.Tensor>;
   m.eval();
-  const x = tt.randn([1, 3, 224, 224]);
+  if (!process.argv.includes('--no-fuse')) tt.nn.fuse(m);
+  images = Number(batch ?? 1);
+  const x = tt.randn([images, 3, 224, 224]);
   step = () =>
     tt.noGrad(() => {
       m.forward(x);
@@ -91,14 +106,14 @@ if (which === 'W3' || which === 'W4') {
 }
 for (let i = 0; i < 2; i++) step();
 totals.clear();
-const t0 = performance.now();
+const t0 = now();
 for (let i = 0; i < steps; i++) step();
-const wall = (performance.now() - t0) / steps;
+const wall = (now() - t0) / steps;
 let kernel = 0;
 const rows = [...totals.entries()].sort((a, b) => b[1].ms - a[1].ms);
 for (const [, s] of rows) kernel += s.ms / steps;
 console.log(
-  `${which}: ${wall.toFixed(2)} ms/step (${((images / wall) * 1e3).toFixed(1)} img/s); kernels ${kernel.toFixed(2)} ms, outside ${(wall - kernel).toFixed(2)} ms`,
+  `${which}: ${wall.toFixed(2)} ms/step${cpu ? ' (CPU)' : ''} (${((images / wall) * 1e3).toFixed(1)} img/s); kernels ${kernel.toFixed(2)} ms, outside ${(wall - kernel).toFixed(2)} ms`,
 );
 /** Median of one call's time × calls per step: what the kernel costs when the shared machine leaves it alone. */
 const typical = (s: { calls: number; each: number[] }) =>

@@ -29,9 +29,9 @@ static napi_value js_conv2d(napi_env env, napi_callback_info info) {
   const float *scale = arr(env, argv[3], napi_float32_array, "conv2d", "scale", 0);
   float *out = arr(env, argv[4], napi_float32_array, "conv2d", "out", 1);
   const int32_t *g = arr(env, argv[5], napi_int32_array, "conv2d", "g", 1);
-  int relu = B(env, argv[6]);
+  int act = (int)I(env, argv[6]);
   CHECK
-  LOCKED(ops->conv2d(x, w, bias, scale, out, g, relu));
+  LOCKED(ops->conv2d(x, w, bias, scale, out, g, act));
   return NULL;
 }
 

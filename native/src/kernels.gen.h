@@ -50,8 +50,8 @@ typedef struct tt_ops {
   int vl, mr, nr;
   /* C[b] (+)= op(A[b])·op(B[b]) for b < batch; op transposes when ta/tb; stride 0 shares an operand */
   void (*gemm)(int ta, int tb, int m, int n, int k, const float *a, long sa, const float *b, long sb, float *c, long sc, int batch, int acc);
-  /* out = act(scale[oc]·(w ⊛ x) + bias[oc]); scale and bias may be null (1 and 0) */
-  void (*conv2d)(const float *x, const float *w, const float *bias, const float *scale, float *out, const int32_t *g, int relu);
+  /* out = act(scale[oc]·(w ⊛ x) + bias[oc]); scale and bias may be null (1 and 0); act: ACT_* of simd.inc.c (0 none, 1 relu, 2 relu6, 3 hardswish) */
+  void (*conv2d)(const float *x, const float *w, const float *bias, const float *scale, float *out, const int32_t *g, int act);
   /* gx = the input gradient of conv2d (overwritten) */
   void (*conv2d_bwd_input)(const float *gy, const float *w, float *gx, const int32_t *g);
   /* gw = the weight gradient of conv2d (overwritten) */

@@ -19,7 +19,7 @@
  * names in the same order in src/backend/conv-plan.ts (CONV_DIRECTIONS, CONV_PLANS). */
 enum { TT_CONV_FWD, TT_CONV_BWD_INPUT, TT_CONV_BWD_WEIGHT };
 enum { TT_PLAN_DEPTHWISE, TT_PLAN_DENSE, TT_PLAN_BATCHED, TT_PLAN_WINOGRAD, TT_PLAN_PADDED_WIDTH, TT_PLAN_IM2COL,
-       TT_PLAN_WEIGHT_GEMM, TT_PLAN_DOT };
+       TT_PLAN_WEIGHT_GEMM, TT_PLAN_DOT, TT_PLAN_POINTWISE };
 
 /* Unary op codes (kept in sync with the UNARY_CODES table in src/backend/accel.ts). */
 enum { U_RELU, U_NEG, U_ABS, U_SQUARE, U_EXP, U_SIGMOID, U_ADDS, U_MULS, U_LEAKY, U_RELU6, U_SILU, U_SQRT, U_COUNT };

@@ -11,6 +11,7 @@ import type {
   Backend,
   BinaryOp,
   Conv2dGeometry,
+  ConvEpilogue,
   Epilogue,
   Pool2dGeometry,
   ReduceOp,
@@ -51,6 +52,8 @@ const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
   silu: 10,
   sqrt: 11,
 };
+/** The conv epilogue's activation codes (ACT_* of native/src/kernels/simd.inc.c). */
+const CONV_ACT_CODES: Record<ConvEpilogue, number> = { none: 0, relu: 1, relu6: 2, hardswish: 3 };
 const BINARY_CODES: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 };
 const BM_SAME = 0,
   BM_BSCALAR = 1,
@@ -261,7 +264,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       bias: FloatArray | null,
       out: FloatArray,
       g: Conv2dGeometry,
-      epilogue: Epilogue,
+      epilogue: ConvEpilogue,
       scale: FloatArray | null = null,
     ): void {
       if (!f32(x, w, bias, out, scale)) return ref.conv2d(x, w, bias, out, g, epilogue, scale);
@@ -281,7 +284,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         scale as F32 | null,
         out as F32,
         convGeom(g),
-        epilogue === 'relu',
+        CONV_ACT_CODES[epilogue],
       );
     },
 

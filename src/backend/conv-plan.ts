@@ -17,6 +17,7 @@ export const CONV_PLANS = [
   'im2col',
   'weight-gemm',
   'dot',
+  'pointwise',
 ] as const;
 export type ConvPlan = (typeof CONV_PLANS)[number];
 /** Convolution directions, in the order of TT_CONV_* in native/src/tt.h: output, input gradient, weight gradient. */

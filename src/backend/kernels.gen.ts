@@ -189,8 +189,8 @@ export interface RawKernels {
   /** C[b] (+)= op(A[b])·op(B[b]) for b < batch; op transposes when ta/tb; stride 0 shares an operand */
   gemm(ta: boolean, tb: boolean, m: number, n: number, k: number, a: F32, sa: number, b: F32, sb: number, c: F32,
     sc: number, batch: number, acc: boolean): void;
-  /** out = act(scale[oc]·(w ⊛ x) + bias[oc]); scale and bias may be null (1 and 0) */
-  conv2d(x: F32, w: F32, bias: F32 | null, scale: F32 | null, out: F32, g: Int32Array, relu: boolean): void;
+  /** out = act(scale[oc]·(w ⊛ x) + bias[oc]); scale and bias may be null (1 and 0); act: ACT_* of simd.inc.c (0 none, 1 relu, 2 relu6, 3 hardswish) */
+  conv2d(x: F32, w: F32, bias: F32 | null, scale: F32 | null, out: F32, g: Int32Array, act: number): void;
   /** gx = the input gradient of conv2d (overwritten) */
   conv2dBackwardInput(gy: F32, w: F32, gx: F32, g: Int32Array): void;
   /** gw = the weight gradient of conv2d (overwritten) */
@@ -255,9 +255,9 @@ export abstract class WasmKernelCalls implements RawKernels {
     this.run([a, b, c], ['i', 'i', acc || c.length !== (batch - 1) * sc + m * n ? 'b' : 'o'],
       (p) => this.fn.gemm(+ta, +tb, m, n, k, p[0], sa, p[1], sb, p[2], sc, batch, +acc));
   }
-  conv2d(x: F32, w: F32, bias: F32 | null, scale: F32 | null, out: F32, g: Int32Array, relu: boolean): void {
+  conv2d(x: F32, w: F32, bias: F32 | null, scale: F32 | null, out: F32, g: Int32Array, act: number): void {
     this.run([x, w, bias, scale, out, g], ['i', 'i', 'i', 'i', 'o', 'i'],
-      (p) => this.fn.conv2d(p[0], p[1], p[2], p[3], p[4], p[5], +relu));
+      (p) => this.fn.conv2d(p[0], p[1], p[2], p[3], p[4], p[5], act));
   }
   conv2dBackwardInput(gy: F32, w: F32, gx: F32, g: Int32Array): void {
     this.run([gy, w, gx, g], ['i', 'i', 'o', 'i'],

@@ -63,6 +63,7 @@ export const SELF_CHECK_CONVS: readonly Conv2dGeometry[] = [
   convGeometry(2, 13, 10, 12, 50, 3, { pad: 1 }),
   convGeometry(2, 4, 11, 7, 6, 5, { pad: 2, dilation: 2, groups: 2 }),
   convGeometry(2, 3, 17, 13, 7, 3, { pad: 1, stride: 3 }),
+  convGeometry(2, 7, 9, 10, 17, 1),
 ];
 
 const GUARD = 16;

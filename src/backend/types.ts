@@ -200,6 +200,12 @@ export interface Interpolate2dGeometry {
 export type Epilogue = 'none' | 'relu';
 
 /**
+ * The activations a convolution's epilogue applies: ReLU, and for the inference fusion pass (nn/fusion.ts) also
+ * ReLU6 (MobileNetV2) and hardswish (MobileNetV3), with the reference unary kernels' formulas.
+ */
+export type ConvEpilogue = Epilogue | 'relu6' | 'hardswish';
+
+/**
  * A kernel implementation. The methods of `TableKernels` (max pooling and its scatter, batch-norm statistics and
  * backward, softmax, axpy, the optimiser steps …) are generated from native/kernels.table.mjs with their accelerated
  * overrides; the rest — kernels with op codes, broadcasting, planners or no C body — are written here by hand.
@@ -293,7 +299,7 @@ export interface Backend extends TableKernels {
     bias: FloatArray | null,
     out: FloatArray,
     g: Conv2dGeometry,
-    epilogue: Epilogue,
+    epilogue: ConvEpilogue,
     scale?: FloatArray | null,
   ): void;
   /** gx = ∂L/∂x from gy = ∂L/∂y (overwrites gx). The forward of conv_transpose2d. */

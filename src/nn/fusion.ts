@@ -13,9 +13,10 @@
  * What may fuse is decided at every call, because hooks, training mode and grad mode may change at any time:
  * - Conv2d → ReLU (→ MaxPool2d): one convolution with a ReLU epilogue (and the pooling in the same op); in
  *   training too, with its own backward. Identical values and gradients (same kernel, max(0, ·) of the same sum).
- * - Conv2d → BatchNorm2d (→ ReLU) with gradients off and the BN in eval mode: the BN's affine is folded into a
- *   per-channel scale and shift the convolution applies in its epilogue. Equal up to float rounding (a different
- *   order of the same operations; see docs/fusion.md).
+ * - Conv2d → BatchNorm2d (→ ReLU | ReLU6 | Hardswish) with gradients off and the BN in eval mode: the BN's affine
+ *   is folded into a per-channel scale and shift the convolution applies in its epilogue, followed by the
+ *   activation (the unary kernel's formula). Equal up to float rounding (a different order of the same operations;
+ *   see docs/fusion.md).
  * - relu(out + identity) at the end of a residual block, when `out` came out of a folded convolution: in place.
  * A child with forward hooks or pre-hooks, a replaced `forward`, a subclass, or an intermediate output that
  * somebody asked for (IntermediateLayerGetter's return layers) is never folded away: it runs its own forward.
@@ -26,7 +27,7 @@ import { add } from '../ops/elementwise.js';
 import { add_, relu_ } from '../ops/inplace.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { ReLU } from './activation.js';
+import { Hardswish, ReLU, ReLU6 } from './activation.js';
 import { Sequential } from './container.js';
 import { Conv2d } from './conv.js';
 import { forwardPlanOf, setForwardPlan, type AnyModule, type ForwardPlan } from './module.js';
@@ -34,11 +35,14 @@ import { BatchNorm2d } from './normalization.js';
 import { MaxPool2d } from './pooling.js';
 
 /** The kinds of fused computation, as counted by `fusionCounts`. */
-export type FusionKind = 'convBn' | 'convBnRelu' | 'convRelu' | 'convReluMaxPool' | 'residualReluInPlace';
+export type FusionKind =
+  'convBn' | 'convBnRelu' | 'convBnRelu6' | 'convBnHardswish' | 'convRelu' | 'convReluMaxPool' | 'residualReluInPlace';
 
 const counts: Record<FusionKind, number> = {
   convBn: 0,
   convBnRelu: 0,
+  convBnRelu6: 0,
+  convBnHardswish: 0,
   convRelu: 0,
   convReluMaxPool: 0,
   residualReluInPlace: 0,
@@ -71,6 +75,16 @@ function isPlain<T extends object>(m: unknown, cls: abstract new (...args: never
   );
 }
 
+/** The conv epilogue that computes what `act` (a plain ReLU, ReLU6 or Hardswish) computes; null for any other. */
+function epilogueOf(act: AnyModule): 'relu' | 'relu6' | 'hardswish' | null {
+  if (isPlain(act, ReLU)) return 'relu';
+  if (isPlain(act, ReLU6)) return 'relu6';
+  if (isPlain(act, Hardswish)) return 'hardswish';
+  return null;
+}
+
+const FOLD_KIND = { relu: 'convBnRelu', relu6: 'convBnRelu6', hardswish: 'convBnHardswish' } as const;
+
 /** Whether conv → bn (→ act) may run as one folded convolution now. */
 export function canFoldConvBn(conv: AnyModule, bn: AnyModule, act: AnyModule | null): boolean {
   return (
@@ -81,7 +95,7 @@ export function canFoldConvBn(conv: AnyModule, bn: AnyModule, act: AnyModule | n
     !bn.training &&
     bn.runningMean !== null &&
     bn.runningVar !== null &&
-    (act === null || isPlain(act, ReLU))
+    (act === null || epilogueOf(act) !== null)
   );
 }
 
@@ -113,13 +127,14 @@ export function foldedConvBnAct(conv: AnyModule, bn: AnyModule, act: AnyModule |
   if (!canFoldConvBn(conv, bn, act) || x.shape.length !== 4) return null;
   const c = conv as Conv2d;
   const { scale, shift } = foldedAffine(c, bn as BatchNorm2d);
-  counts[act ? 'convBnRelu' : 'convBn']++;
+  const activation = act ? epilogueOf(act)! : 'none';
+  counts[activation === 'none' ? 'convBn' : FOLD_KIND[activation]]++;
   return conv2dScaleShift(x, c.weight, scale, shift, {
     stride: c.stride,
     padding: c.padding,
     dilation: c.dilation,
     groups: c.groups,
-    activation: act ? 'relu' : 'none',
+    activation,
   });
 }
 
@@ -172,11 +187,12 @@ export function runChain(
       next = modules[i + 1],
       after = modules[i + 2];
     if (next !== undefined && y instanceof Tensor && isPlain(m, Conv2d) && !seen(i)) {
-      const withRelu = after !== undefined && !seen(i + 1) && isPlain(after, ReLU);
-      // Conv2d → BatchNorm2d (→ ReLU) in inference: one convolution with the folded affine (and ReLU)
-      const folded = foldedConvBnAct(m, next, withRelu ? after : null, y);
+      const withAct = after !== undefined && !seen(i + 1) && epilogueOf(after) !== null;
+      // Conv2d → BatchNorm2d (→ ReLU | ReLU6 | Hardswish) in inference: one convolution with the folded affine
+      // (and the activation)
+      const folded = foldedConvBnAct(m, next, withAct ? after : null, y);
       if (folded) {
-        i += withRelu ? 2 : 1;
+        i += withAct ? 2 : 1;
         y = folded;
         emit?.(i, y);
         continue;

@@ -6,7 +6,7 @@
 import { record } from '../autograd/graph.js';
 import { isCreatingGraph, isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
-import type { Conv2dGeometry } from '../backend/types.js';
+import type { Conv2dGeometry, ConvEpilogue } from '../backend/types.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { FloatArray } from '../tensor/dtype.js';
@@ -299,6 +299,15 @@ export function convGradientsDifferentiable(
   ];
 }
 
+/** Options of `conv2dScaleShift`: those of conv2d, with the inference epilogue's activations. */
+export interface Conv2dScaleShiftOptions extends Omit<Conv2dOptions, 'activation'> {
+  /**
+   * Applied after the affine, in the same pass: 'relu', 'relu6' (MobileNetV2) or 'hardswish' (MobileNetV3), each
+   * computing what the activation module would (default 'none').
+   */
+  activation?: ConvEpilogue;
+}
+
 /**
  * Inference-only convolution with a per-output-channel affine in the epilogue:
  * act(scale[oc]·conv2d(input, weight) + shift[oc]). Batch norm in evaluation mode folds into `scale` and `shift`
@@ -310,12 +319,17 @@ export function conv2dScaleShift(
   weight: Tensor,
   scale: Tensor,
   shift: Tensor,
-  opts: Conv2dOptions = {},
+  opts: Conv2dScaleShiftOptions = {},
 ): Tensor {
   const op = 'conv2dScaleShift';
   if (isGradEnabled()) throw new Error(`${op}: inference only — call it inside noGrad()`);
+  const activation = opts.activation ?? 'none';
+  if (!['none', 'relu', 'relu6', 'hardswish'].includes(activation))
+    throw new Error(
+      `${op}: activation must be 'none', 'relu', 'relu6' or 'hardswish', got ${JSON.stringify(activation)}`,
+    );
   requireRank(op, input, 4, 'input', '[N, C, H, W]');
-  const { x, g } = conv2dGeometry(op, input, weight, null, opts);
+  const { x, g } = conv2dGeometry(op, input, weight, null, { ...opts, activation: 'none' });
   for (const [t, what] of [
     [scale, 'scale'],
     [shift, 'shift'],
@@ -325,15 +339,7 @@ export function conv2dScaleShift(
     if (t.dtype !== x.dtype) throw new Error(`${op}: ${what} is ${t.dtype} but input is ${x.dtype}; they must match`);
   }
   const out = Tensor.unfilled([g.n, g.oc, g.oh, g.ow], x.dtype);
-  backend().conv2d(
-    floatData(x),
-    floatData(weight),
-    floatData(shift),
-    floatData(out),
-    g,
-    opts.activation ?? 'none',
-    floatData(scale),
-  );
+  backend().conv2d(floatData(x), floatData(weight), floatData(shift), floatData(out), g, activation, floatData(scale));
   return out;
 }
 

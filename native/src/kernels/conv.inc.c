@@ -1,6 +1,7 @@
 /* ------------------------------------------------------------------------------------------------------------
  * The three convolution entry points: each asks the planner (conv_plan.inc.c) for an algorithm and dispatches; the
- * algorithms live in conv_grid (padded width), conv_im2col (im2col, depthwise), conv_batched, conv_winograd,
+ * algorithms live in conv_grid (padded width), conv_im2col (im2col), conv_depthwise, conv_pointwise (1×1),
+ * conv_batched, conv_winograd,
  * conv_dense and conv_wgrad (weight-gradient GEMM and dot forms).
  * ---------------------------------------------------------------------------------------------------------- */
 /* Whether a convolution has no output elements (or no input channels to sum): the algorithms divide by these
@@ -9,16 +10,17 @@ static int conv_empty(const cgeom *g) {
   return g->n <= 0 || g->c <= 0 || g->oc <= 0 || g->oh <= 0 || g->ow <= 0 || g->h <= 0 || g->w <= 0 || g->kh <= 0 || g->kw <= 0;
 }
 
-static void op_conv2d(const float *x, const float *w, const float *bias, const float *scale, float *out, const int32_t *gi, int relu) {
+static void op_conv2d(const float *x, const float *w, const float *bias, const float *scale, float *out, const int32_t *gi, int act) {
   cgeom g = parse_cg(gi);
   if (conv_empty(&g)) return; /* an empty output, or an empty sum that TypeScript never sends */
   switch (conv_plan(&g, TT_CONV_FWD)) {
-  case TT_PLAN_DEPTHWISE: conv_fwd_depthwise(x, w, bias, scale, out, &g, relu); return;
-  case TT_PLAN_DENSE: conv_fwd_dense(x, w, bias, scale, out, &g, relu); return;
-  case TT_PLAN_BATCHED: conv_fwd_batched(x, w, bias, scale, out, &g, relu); return;
-  case TT_PLAN_WINOGRAD: wino_conv(x, w, bias, scale, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, relu); return;
-  case TT_PLAN_PADDED_WIDTH: conv_fwd_padded_width(x, w, bias, scale, out, &g, relu); return;
-  default: conv_fwd_im2col(x, w, bias, scale, out, &g, relu); return;
+  case TT_PLAN_DEPTHWISE: conv_fwd_depthwise(x, w, bias, scale, out, &g, act); return;
+  case TT_PLAN_DENSE: conv_fwd_dense(x, w, bias, scale, out, &g, act); return;
+  case TT_PLAN_BATCHED: conv_fwd_batched(x, w, bias, scale, out, &g, act); return;
+  case TT_PLAN_WINOGRAD: wino_conv(x, w, bias, scale, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, act); return;
+  case TT_PLAN_PADDED_WIDTH: conv_fwd_padded_width(x, w, bias, scale, out, &g, act); return;
+  case TT_PLAN_POINTWISE: conv_fwd_pointwise(x, w, bias, scale, out, &g, act); return;
+  default: conv_fwd_im2col(x, w, bias, scale, out, &g, act); return;
   }
 }
 

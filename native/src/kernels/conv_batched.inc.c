@@ -20,7 +20,7 @@ typedef struct {
   const float *x, *gy, *bias, *scale;
   float *col, *gyt, *gx, *out;
   long b0, gr, ld;
-  int relu;
+  int act;
   const uint8_t *live; /* NULL: every tap */
 } batch_job;
 
@@ -120,7 +120,7 @@ static void batch_scatter_task(void *ctx, long b, int tid) {
     long oc = j->gr * ocg + o;
     float *dst = j->out + ((j->b0 + b) * g->oc + oc) * sp;
     memcpy(dst, j->gyt + o * j->ld + b * sp, sizeof(float) * sp);
-    epilogue_plane(dst, sp, j->scale ? j->scale[oc] : 1.0f, j->bias ? j->bias[oc] : 0.0f, j->relu);
+    epilogue_plane(dst, sp, j->scale ? j->scale[oc] : 1.0f, j->bias ? j->bias[oc] : 0.0f, j->act);
   }
 }
 
@@ -148,9 +148,9 @@ static long batch_begin(lowering *l, batch_job *j, const cgeom *g) {
   return nbmax;
 }
 
-static void conv_fwd_batched(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int relu) {
+static void conv_fwd_batched(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int act) {
   lowering l;
-  batch_job j = { .x = x, .bias = bias, .scale = scale, .out = out, .relu = relu };
+  batch_job j = { .x = x, .bias = bias, .scale = scale, .out = out, .act = act };
   long nbmax = batch_begin(&l, &j, g);
   for (j.gr = 0; j.gr < g->groups; j.gr++) {
     const float *wg = lowered_weights(&l, w, j.gr);

@@ -85,14 +85,14 @@ static float *dense_unfold(dense_job *j, const cgeom *g, const float *w) {
   return j->wd;
 }
 
-static void conv_fwd_dense(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int relu) {
+static void conv_fwd_dense(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int act) {
   long K = g->c * g->h * g->w, N = g->oc * g->oh * g->ow, sp = g->oh * g->ow;
   const float *wd = dense_unfold(&dense, g, w);
   /* out[n, N] = x[n, K] · Wdᵀ */
   gemm_strided(g->n, N, K, x, K, 1, 0, wd, 1, K, 0, out, N, 0, 1, 0);
   for (long b = 0; b < g->n; b++)
     for (long o = 0; o < g->oc; o++)
-      epilogue_plane(out + (b * g->oc + o) * sp, sp, scale ? scale[o] : 1.0f, bias ? bias[o] : 0.0f, relu);
+      epilogue_plane(out + (b * g->oc + o) * sp, sp, scale ? scale[o] : 1.0f, bias ? bias[o] : 0.0f, act);
 }
 
 static void conv_bwd_input_dense(const float *gy, const float *w, float *gx, const cgeom *g) {

@@ -21,7 +21,7 @@ typedef struct {
   int32_t *offs;
   const float *bias, *scale; /* epilogue: out = act(scale[oc]·acc + bias[oc]) (scale NULL: 1) */
   float *out;
-  int relu;
+  int act;
 } dconv;
 
 /* Copies channels of one image into a zero-padded HP×WP grid (top/left padding padT/padL). */
@@ -137,7 +137,7 @@ static void dconv_task(void *ctx, long t, int tid) {
       long xs = MAXI(s0 - y * WP, 0), xe = MINI(s1 - y * WP, ow);
       const float *src = cr + y * WP;
       float *dst = orow + y * ow;
-      if (d->relu) for (long xo = xs; xo < xe; xo++) { float v = src[xo] * sv + bv; dst[xo] = (v > 0 || v != v) ? v : 0.0f; }
+      if (d->act) for (long xo = xs; xo < xe; xo++) dst[xo] = act_s(src[xo] * sv + bv, d->act);
       else for (long xo = xs; xo < xe; xo++) dst[xo] = src[xo] * sv + bv;
     }
   }
@@ -191,9 +191,9 @@ static void dconv_run(dconv *d, const float *w) {
 }
 
 /* Forward on the padded-width grid (stride 1, or strided after the polyphase split). */
-static void conv_fwd_padded_width(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int relu) {
+static void conv_fwd_padded_width(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int act) {
   dconv d = { g->n, g->c, g->h, g->w, g->oc, g->oh, g->ow, g->kh, g->kw, g->pH, g->pW, g->dH, g->dW, g->groups, g->sH, g->sW };
-  d.x = x; d.bias = bias; d.scale = scale; d.out = out; d.relu = relu;
+  d.x = x; d.bias = bias; d.scale = scale; d.out = out; d.act = act;
   dconv_prepare(&d);
   dconv_run(&d, w);
 }
@@ -216,7 +216,7 @@ static float *conv_flip_weights(const float *w, const cgeom *g) {
 static void conv_bwd_input_padded_width(const float *gy, const float *wt, float *gx, const cgeom *g) {
   long padT = g->dH * (g->kh - 1) - g->pH, padL = g->dW * (g->kw - 1) - g->pW;
   dconv d = { g->n, g->oc, g->oh, g->ow, g->c, g->h, g->w, g->kh, g->kw, padT, padL, g->dH, g->dW, g->groups, 1, 1 };
-  d.x = gy; d.bias = 0; d.scale = 0; d.out = gx; d.relu = 0;
+  d.x = gy; d.bias = 0; d.scale = 0; d.out = gx; d.act = ACT_NONE;
   dconv_prepare(&d); /* d.kdim = ocg·khw, d.ocg = cg */
   dconv_run(&d, wt);
 }

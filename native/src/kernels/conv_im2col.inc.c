@@ -1,5 +1,5 @@
 /* ------------------------------------------------------------------------------------------------------------
- * im2col / col2im for the strided cases.
+ * im2col / col2im for the strided cases (the depthwise forward is in conv_depthwise.inc.c).
  * ---------------------------------------------------------------------------------------------------------- */
 
 /* One row of col: tap (i, j) of one input plane over every output pixel (zero where it reads padding). */
@@ -61,16 +61,19 @@ static void col2im(const float *col, long c0, long cg, const cgeom *g, float *gx
   }
 }
 
-/* The convolution epilogue on one output plane: o = act(sv·o + bv). */
-static void epilogue_plane(float *o, long sp, float sv, float bv, int relu) {
-  if (relu) for (long s = 0; s < sp; s++) { float v = o[s] * sv + bv; o[s] = (v > 0 || v != v) ? v : 0.0f; }
-  else if (sv != 1.0f || bv != 0.0f) for (long s = 0; s < sp; s++) o[s] = o[s] * sv + bv;
+/* The convolution epilogue on one output plane: o = act(sv·o + bv) (act: ACT_* of simd.inc.c). */
+static void epilogue_plane(float *o, long sp, float sv, float bv, int act) {
+  if (act == ACT_NONE && sv == 1.0f && bv == 0.0f) return;
+  long s = 0;
+  vf vs = vsplat(sv), vb = vsplat(bv);
+  for (; s + TT_VL <= sp; s += TT_VL) vstore(o + s, act_v(vload(o + s) * vs + vb, act));
+  for (; s < sp; s++) o[s] = act_s(o[s] * sv + bv, act);
 }
 
-typedef struct { const float *x, *w, *bias, *scale; float *out; cgeom g; int relu; } im2col_job;
+typedef struct { const float *x, *w, *bias, *scale; float *out; cgeom g; int act; } im2col_job;
 
 static void epilogue_channel(const im2col_job *j, float *o, long sp, long oc) {
-  epilogue_plane(o, sp, j->scale ? j->scale[oc] : 1.0f, j->bias ? j->bias[oc] : 0.0f, j->relu);
+  epilogue_plane(o, sp, j->scale ? j->scale[oc] : 1.0f, j->bias ? j->bias[oc] : 0.0f, j->act);
 }
 
 typedef struct { const im2col_job *j; long b; } epilogue_job;
@@ -114,35 +117,6 @@ static void im2col_fwd_image(const im2col_job *j, long b, int tid, int parallel_
 
 static void im2col_fwd_task(void *ctx, long b, int tid) { im2col_fwd_image(ctx, b, tid, 0); }
 
-/* Depthwise (groups == c == oc): a direct stencil per plane, vectorised along output rows by the compiler. */
-static void dw_fwd_task(void *ctx, long p, int tid) {
-  (void)tid;
-  const im2col_job *j = ctx;
-  const cgeom *g = &j->g;
-  long c = p % g->c;
-  const float *xp = j->x + p * g->h * g->w;
-  const float *wk = j->w + c * g->kh * g->kw;
-  float *op = j->out + p * g->oh * g->ow;
-  memset(op, 0, sizeof(float) * g->oh * g->ow);
-  for (long i = 0; i < g->kh; i++)
-    for (long jj = 0; jj < g->kw; jj++) {
-      float wv = wk[i * g->kw + jj];
-      long off = jj * g->dW - g->pW;
-      /* valid output columns: 0 <= xo*sW + off < w */
-      long xlo = off >= 0 ? 0 : (-off + g->sW - 1) / g->sW;
-      long xhi = (g->w - 1 - off) < 0 ? 0 : MINI(g->ow, (g->w - 1 - off) / g->sW + 1);
-      for (long y = 0; y < g->oh; y++) {
-        long iy = y * g->sH - g->pH + i * g->dH;
-        if (iy < 0 || iy >= g->h) continue;
-        const float *src = xp + iy * g->w + off;
-        float *dst = op + y * g->ow;
-        if (g->sW == 1) for (long xo = xlo; xo < xhi; xo++) dst[xo] += wv * src[xo];
-        else for (long xo = xlo; xo < xhi; xo++) dst[xo] += wv * src[xo * g->sW];
-      }
-    }
-  epilogue_channel(j, op, g->oh * g->ow, c);
-}
-
 /* Which taps (i, j) read at least one real input pixel for some output pixel (live[i·kw + j]); their number. */
 #define MAX_TAPS 256
 static long live_taps(const cgeom *g, uint8_t *live) {
@@ -160,17 +134,9 @@ static long live_taps(const cgeom *g, uint8_t *live) {
   return n;
 }
 
-/* Depthwise forward (groups = c = oc): a direct stencil per plane, planes split between threads. */
-static void conv_fwd_depthwise(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int relu) {
-  im2col_job j = { x, w, bias, scale, out, *g, relu };
-  long planes = g->n * g->c;
-  if (tt_num_threads() > 1 && planes > 1) tt_parallel(planes, dw_fwd_task, &j);
-  else for (long p = 0; p < planes; p++) dw_fwd_task(&j, p, 0);
-}
-
 /* im2col + packed GEMM per image: images split between threads, or the GEMM threaded when there are few. */
-static void conv_fwd_im2col(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int relu) {
-  im2col_job j = { x, w, bias, scale, out, *g, relu };
+static void conv_fwd_im2col(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int act) {
+  im2col_job j = { .x = x, .w = w, .bias = bias, .scale = scale, .out = out, .g = *g, .act = act };
   int T = tt_num_threads();
   if (T > 1 && g->n >= T) tt_parallel(g->n, im2col_fwd_task, &j);
   else for (long b = 0; b < g->n; b++) im2col_fwd_image(&j, b, 0, T > 1);

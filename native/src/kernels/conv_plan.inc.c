@@ -56,10 +56,15 @@ static int wino_applies(long n, long c, long oc, long kh, long kw, long oh, long
 static int conv_plan(const cgeom *g, int dir) {
   int s1 = g->sH == 1 && g->sW == 1;
   if (dir == TT_CONV_FWD) {
+    /* an unpadded 1×1 stride-1 conv is a GEMM on the image as it lies: no grid to build, nothing to copy out */
+    int pointwise = s1 && g->kh == 1 && g->kw == 1 && g->pH == 0 && g->pW == 0 && g->groups == 1 && g->oh == g->h && g->ow == g->w;
     if (g->groups == g->c && g->oc == g->c && g->groups > 1) return TT_PLAN_DEPTHWISE;
     if (dense_applies(g)) return TT_PLAN_DENSE;
+    /* one image has nothing to batch: small maps too run in place (the batched form joins images' columns) */
+    if (pointwise && g->n == 1) return TT_PLAN_POINTWISE;
     if (conv_use_batched(g, 0)) return TT_PLAN_BATCHED;
     if (s1 && wino_applies(g->n, g->c, g->oc, g->kh, g->kw, g->oh, g->ow, g->dH, g->dW, g->groups)) return TT_PLAN_WINOGRAD;
+    if (pointwise) return TT_PLAN_POINTWISE;
     /* a strided 1×1 conv reads one phase of the grid: im2col's subsampling copies less */
     if (s1 || g->kh * g->kw > 1) return TT_PLAN_PADDED_WIDTH;
     return TT_PLAN_IM2COL;

@@ -9,7 +9,7 @@ typedef struct {
   const float *xpad, *u, *bias, *scale;
   float *out;
   long c, oc, oh, ow, HP, WP, th, tw, rows, blocks;
-  int relu;
+  int act;
 } wino_job;
 
 /* Even and odd lanes of the 2·TT_VL floats a‖b. */
@@ -125,7 +125,7 @@ static void wino_task(void *ctx, long t, int tid) {
     gemm_serial(tid, T, oc, c, v + xi * cT, 1, T, j->u + xi * c * oc, oc, 1, m + xi * oT, oc, 0);
   /* Y = Aᵀ M A, Aᵀ = [1 1 1 0; 0 1 −1 −1], vectorised over output channels, then the epilogue */
   long ow = j->ow, oh = j->oh, ohw = oh * ow;
-  int relu = j->relu;
+  int act = j->act;
   float *ob = j->out + b * oc * ohw;
   vf zero = vsplat(0.0f);
   for (long k = 0; k < T; k++) {
@@ -147,7 +147,7 @@ static void wino_task(void *ctx, long t, int tid) {
       UNROLL for (int q = 0; q < 4; q++) {
         if (!valid[q]) continue;
         vf val = y[q] * sv + bv;
-        if (relu) val = vsel(val <= zero, zero, val); /* NaN passes, as PyTorch */
+        val = act_v(val, act); /* NaN passes, as PyTorch */
         float *dst = ob + o * ohw + pos[q];
         UNROLL for (int l = 0; l < TT_VL; l++) dst[l * ohw] = val[l];
       }
@@ -165,7 +165,7 @@ static void wino_task(void *ctx, long t, int tid) {
       for (int q = 0; q < 4; q++) {
         if (!valid[q]) continue;
         float val = y[q] * scale + bias;
-        if (relu && !(val > 0 || val != val)) val = 0.0f;
+        val = act_s(val, act);
         ob[o * ohw + pos[q]] = val;
       }
     }
@@ -311,12 +311,12 @@ static void wino_conv_bwd_weight(const float *x, const float *gy, float *gw, lon
 
 /* out = act(scale·conv3×3(x, w) + bias) with stride 1 and padding (padT, padL) on a c×h×w input, oh×ow output. */
 static void wino_conv(const float *x, const float *w, const float *bias, const float *scale, float *out, long n, long c,
-                      long h, long wd, long oc, long oh, long ow, long padT, long padL, int relu) {
+                      long h, long wd, long oc, long oh, long ow, long padT, long padL, int act) {
   wino_job j;
   wino_prepare(&j, x, n, c, h, wd, oc, oh, ow, padT, padL);
   float *u = tt_shared_scratch(SH_WPACK, sizeof(float) * 16 * oc * c);
   wino_weights(w, u, oc, c);
-  j.u = u; j.bias = bias; j.scale = scale; j.out = out; j.relu = relu;
+  j.u = u; j.bias = bias; j.scale = scale; j.out = out; j.act = act;
   long tasks = n * j.blocks;
   if (tt_num_threads() > 1 && tasks > 1) tt_parallel(tasks, wino_task, &j);
   else for (long t = 0; t < tasks; t++) wino_task(&j, t, 0);

@@ -113,3 +113,30 @@ static double tt_log(double x) {
   for (int k = 1; k < 40; k += 2) { sum += term / k; term *= s2; if (term < 1e-18 && term > -1e-18) break; }
   return 2 * sum + e * 0.69314718055994530942;
 }
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Convolution epilogue activations (the `act` argument of conv2d: codes shared with src/backend/accel.ts).
+ * NaN passes through each of them, as in PyTorch and the reference backend.
+ * ---------------------------------------------------------------------------------------------------------- */
+enum { ACT_NONE = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_HARDSWISH = 3 };
+static inline float act_s(float v, int act) {
+  switch (act) {
+    case ACT_RELU: return v <= 0 ? 0.0f : v;
+    case ACT_RELU6: return v <= 0 ? 0.0f : v > 6.0f ? 6.0f : v;
+    /* hardswish (Howard et al. 2019): x·relu6(x + 3)/6, in the reference backend's form */
+    case ACT_HARDSWISH: return v <= -3.0f ? 0.0f : v >= 3.0f ? v : v * (v + 3.0f) / 6.0f;
+  }
+  return v;
+}
+static inline vf act_v(vf v, int act) {
+  const vf zero = vsplat(0.0f);
+  switch (act) {
+    case ACT_RELU: return vsel(v <= zero, zero, v);
+    case ACT_RELU6: { vf r = vsel(v <= zero, zero, v); return vsel(r > 6.0f, vsplat(6.0f), r); }
+    case ACT_HARDSWISH: {
+      vf r = vsel(v >= 3.0f, v, v * (v + 3.0f) / 6.0f);
+      return vsel(v <= -3.0f, zero, r);
+    }
+  }
+  return v;
+}

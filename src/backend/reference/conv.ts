@@ -5,7 +5,8 @@
  */
 import type { FloatArray } from '../../tensor/dtype.js';
 import { allocate } from '../../tensor/storage.js';
-import type { Conv2dGeometry, Epilogue } from '../types.js';
+import type { Conv2dGeometry, ConvEpilogue } from '../types.js';
+import { unaryFn } from './elementwise.js';
 import { gemm } from './gemm.js';
 
 /** Unrolls the receptive fields of channels [c0, c0+cg) of one image into `col` ([cg*kh*kw, oh*ow]). */
@@ -69,7 +70,7 @@ export function conv2d(
   bias: FloatArray | null,
   out: FloatArray,
   g: Conv2dGeometry,
-  epilogue: Epilogue,
+  epilogue: ConvEpilogue,
   scale: FloatArray | null = null,
 ): void {
   const { n, c, h, w: width, oc, kh, kw, oh, ow, groups } = g;
@@ -109,8 +110,13 @@ export function conv2d(
       }
     }
   }
-  if (epilogue === 'relu')
+  if (epilogue === 'relu') {
     for (let i = 0; i < out.length; i++) if (!(out[i] > 0)) out[i] = out[i] !== out[i] ? out[i] : 0;
+  } else if (epilogue !== 'none') {
+    // relu6 / hardswish: exactly the unary kernel the unfused model would run after the convolution
+    const act = unaryFn(epilogue, {});
+    for (let i = 0; i < out.length; i++) out[i] = act(out[i]);
+  }
 }
 
 export function conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry): void {

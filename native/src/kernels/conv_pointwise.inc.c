@@ -1,0 +1,115 @@
+/* ------------------------------------------------------------------------------------------------------------
+ * Pointwise convolution forward (1×1, stride 1, no padding, one group): out_b = act(scale ⊙ (W · X_b) + bias),
+ * a GEMM whose B operand is the image itself — row p of B is input channel p, oh·ow contiguous floats — and whose
+ * A operand is the weight matrix [oc, c] read in place. Nothing is copied: no padded grid, no im2col, no packing
+ * of either operand per call (only the last oc mod MR weight rows go into a zero-padded panel), and the epilogue
+ * runs on each register tile right after it is stored, while it is in L1, so the output is written once. This is
+ * the expansion and projection of every MobileNet block and three of ResNet-50's four convolutions per block.
+ * ---------------------------------------------------------------------------------------------------------- */
+/* B rows ldb apart (the image's channels); A in place (MR weight rows lda apart) or packed in an MR-row panel. */
+UK_DEFINE(uk_pw_rows, long lda, a[i * lda], a += 1, const float *restrict b COMMA long ldb, b, b += ldb)
+UK_DEFINE(uk_pw_packed, long lda, a[i], (void)lda COMMA a += MR, const float *restrict b COMMA long ldb, b, b += ldb)
+
+typedef struct {
+  const float *x, *w, *bias, *scale;
+  float *out;
+  const float *rem; /* the last oc mod MR weight rows, packed and zero-padded to MR (NULL when none) */
+  long n, k, oc, sp, ncb, nblocks, mpart, mparts;
+  int act;
+} pw_job;
+
+/* act(scale·t + bias) over rows [o0, o0 + mr) × nr columns of a tile stored at c (row stride ldc). */
+static void pw_epilogue(const pw_job *j, float *c, long ldc, long o0, int mr, int nr) {
+  if (j->act == ACT_NONE && !j->scale && !j->bias) return;
+  for (int i = 0; i < mr; i++) {
+    float sv = j->scale ? j->scale[o0 + i] : 1.0f, bv = j->bias ? j->bias[o0 + i] : 0.0f;
+    float *row = c + i * ldc;
+    vf vs = vsplat(sv), vb = vsplat(bv);
+    int x = 0;
+    for (; x + TT_VL <= nr; x += TT_VL) vstore(row + x, act_v(vload(row + x) * vs + vb, j->act));
+    for (; x < nr; x++) row[x] = act_s(row[x] * sv + bv, j->act);
+  }
+}
+
+/* One task: image b, columns [s0, s1), output rows [m0, m1) (m0 a multiple of MR). */
+static void pw_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const pw_job *j = ctx;
+  long mp = t % j->mparts;
+  t /= j->mparts;
+  long blk = t % j->nblocks, b = t / j->nblocks;
+  long s0 = blk * j->ncb, s1 = MINI(j->sp, s0 + j->ncb);
+  long m0 = mp * j->mpart, m1 = MINI(j->oc, m0 + j->mpart);
+  if (s0 >= s1 || m0 >= m1) return;
+  long k = j->k, sp = j->sp, full = j->oc / MR * MR;
+  const float *xb = j->x + b * k * sp;
+  float *ob = j->out + b * j->oc * sp;
+  float tile[MR * NR] __attribute__((aligned(64)));
+  for (long o = m0; o < m1; o += MR) {
+    int mr = (int)MINI(MR, m1 - o);
+    for (long s = s0; s < s1; s += NR) {
+      int nr = (int)MINI(NR, s1 - s);
+      float *c = ob + o * sp + s;
+      if (o < full && nr == NR) {
+        uk_pw_rows(k, j->w + o * k, k, xb + s, sp, c, sp, 0);
+        pw_epilogue(j, c, sp, o, MR, NR);
+        continue;
+      }
+      /* an edge: a full MR×NR tile into scratch, then its valid corner. The last column tile of an image
+       * (nr < NR) must not read past its rows (past the input, for the last channel of the last image): its
+       * columns go through a zero-padded copy, 64 channels at a time, accumulated in the scratch tile. */
+      if (nr < NR) {
+        float bcol[NR * 64] __attribute__((aligned(64)));
+        for (long p0 = 0; p0 < k; p0 += 64) {
+          long kc = MINI(64, k - p0);
+          for (long p = 0; p < kc; p++) {
+            const float *src = xb + (p0 + p) * sp + s;
+            float *d = bcol + p * NR;
+            int q = 0;
+            for (; q < nr; q++) d[q] = src[q];
+            for (; q < NR; q++) d[q] = 0.0f;
+          }
+          if (o < full) uk_pw_rows(kc, j->w + o * k + p0, k, bcol, NR, tile, NR, p0 > 0);
+          else uk_pw_packed(kc, j->rem + p0 * MR, 0, bcol, NR, tile, NR, p0 > 0);
+        }
+      } else {
+        uk_pw_packed(k, j->rem, 0, xb + s, sp, tile, NR, 0);
+      }
+      for (int i = 0; i < mr; i++) memcpy(c + i * sp, tile + i * NR, sizeof(float) * nr);
+      pw_epilogue(j, c, sp, o, mr, nr);
+    }
+  }
+}
+
+/* Columns per block: the block of B (k rows × ncb columns) stays in L2 (~128 KB) while every row tile passes. */
+static long pw_block_cols(long k, long sp) {
+  long ncb = ROUNDUP(MAXI(32768 / MAXI(k, 1), NR), NR);
+  return MINI(ncb, ROUNDUP(sp, NR));
+}
+
+static void conv_fwd_pointwise(const float *x, const float *w, const float *bias, const float *scale, float *out,
+                               const cgeom *g, int act) {
+  pw_job j = { .x = x, .w = w, .bias = bias, .scale = scale, .out = out, .n = g->n, .k = g->c, .oc = g->oc,
+               .sp = g->oh * g->ow, .act = act };
+  long full = g->oc / MR * MR;
+  if (full < g->oc) {
+    float *rem = tt_shared_scratch(SH_WPACK, sizeof(float) * MR * g->c);
+    pack_a(g->oc - full, g->c, w + full * g->c, g->c, 1, rem);
+    j.rem = rem;
+  }
+  j.ncb = pw_block_cols(j.k, j.sp);
+  j.nblocks = (j.sp + j.ncb - 1) / j.ncb;
+  j.mparts = 1;
+  j.mpart = ROUNDUP(g->oc, MR);
+  int T = tt_num_threads();
+  long units = j.n * j.nblocks;
+  /* too few (image, block) units to share out evenly: split the output channels too */
+  if (T > 1 && units % T != 0 && units < 4 * T) {
+    long parts = MINI((4 * T + units - 1) / units, ROUNDUP(g->oc, MR) / MR);
+    j.mpart = ROUNDUP((g->oc + parts - 1) / parts, MR);
+    j.mparts = (g->oc + j.mpart - 1) / j.mpart;
+  }
+  long tasks = units * j.mparts;
+  if (T > 1 && tasks > 1) tt_parallel(tasks, pw_task, &j);
+  else for (long t = 0; t < tasks; t++) pw_task(&j, t, 0);
+}
