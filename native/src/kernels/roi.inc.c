@@ -80,42 +80,67 @@ typedef struct {
   int aligned;
 } roi_job;
 
-/* Forward of one box, all channels. */
+/* One bilinear sample of a bin: four offsets in the plane and torchvision's weights w1…w4 = hy·hx … ly·lx. */
+typedef struct { int p1, p2, p3, p4; float w1, w2, w3, w4; } roi_sample;
+
+/* Forward of one box, all channels: per row of bins, the valid samples of every bin are listed once (torchvision's
+ * pre_calc, one row at a time to bound the memory), then each channel sums its bins over them. */
 static void roi_fwd_task(void *ctx, long r, int tid) {
   const roi_job *j = ctx;
   rgeom G = parse_rg(j->g);
   const float *roi = j->rois + 5 * r;
-  long bins = G.ph * G.pw;
+  long bins = G.ph * G.pw, hw = G.h * G.w;
   float *out = j->out + r * G.c * bins;
   roi_span sy, sx;
   roi_axis ty, tx;
-  if (!roi_taps(j->g, roi, j->scale, j->aligned, tid, &sy, &sx, &ty, &tx)) {
+  int gh = 0, gw = 0;
+  roi_sample *list = NULL;
+  if (roi_taps(j->g, roi, j->scale, j->aligned, tid, &sy, &sx, &ty, &tx)) {
+    gh = sy.grid > 0 ? sy.grid : 0;
+    gw = sx.grid > 0 ? sx.grid : 0;
+    list = tt_scratch(tid, SLOT_COL, (size_t)G.pw * gh * gw * sizeof(roi_sample) + 64);
+  }
+  if (!list) {
     for (long i = 0; i < G.c * bins; i++) out[i] = __builtin_nanf(""); /* out of memory: loud, not silently 0 */
     return;
   }
-  int gh = sy.grid > 0 ? sy.grid : 0, gw = sx.grid > 0 ? sx.grid : 0;
   int cnt = sy.grid * sx.grid;
   float count = (float)(cnt > 1 ? cnt : 1);
-  long b = (long)roi[0];
-  for (long ch = 0; ch < G.c; ch++) {
-    const float *plane = j->x + (b * G.c + ch) * G.h * G.w;
-    for (long py = 0; py < G.ph; py++) {
+  const float *x = j->x + (long)roi[0] * G.c * hw;
+  long *start = tt_scratch(tid, SLOT_TILE, (size_t)(G.pw + 1) * sizeof(long));
+  if (!start) {
+    for (long i = 0; i < G.c * bins; i++) out[i] = __builtin_nanf("");
+    return;
+  }
+  for (long py = 0; py < G.ph; py++) {
+    long m = 0;
+    for (long px = 0; px < G.pw; px++) {
+      start[px] = m;
+      for (int iy = 0; iy < gh; iy++) {
+        long a = py * gh + iy;
+        if (ty.lo[a] < 0) continue;
+        for (int ix = 0; ix < gw; ix++) {
+          long c = px * gw + ix;
+          if (tx.lo[c] < 0) continue;
+          roi_sample *sm = &list[m++];
+          sm->p1 = ty.lo[a] * (int)G.w + tx.lo[c]; sm->p2 = ty.lo[a] * (int)G.w + tx.hi[c];
+          sm->p3 = ty.hi[a] * (int)G.w + tx.lo[c]; sm->p4 = ty.hi[a] * (int)G.w + tx.hi[c];
+          sm->w1 = ty.wl[a] * tx.wl[c]; sm->w2 = ty.wl[a] * tx.wh[c];
+          sm->w3 = ty.wh[a] * tx.wl[c]; sm->w4 = ty.wh[a] * tx.wh[c];
+        }
+      }
+    }
+    start[G.pw] = m;
+    for (long ch = 0; ch < G.c; ch++) {
+      const float *plane = x + ch * hw;
+      float *o = out + ch * bins + py * G.pw;
       for (long px = 0; px < G.pw; px++) {
         float acc = 0;
-        for (int iy = 0; iy < gh; iy++) {
-          long a = py * gh + iy;
-          if (ty.lo[a] < 0) continue;
-          const float *r0 = plane + ty.lo[a] * G.w, *r1 = plane + ty.hi[a] * G.w;
-          float hy = ty.wl[a], ly = ty.wh[a];
-          for (int ix = 0; ix < gw; ix++) {
-            long c = px * gw + ix;
-            if (tx.lo[c] < 0) continue;
-            int xl = tx.lo[c], xh = tx.hi[c];
-            float hx = tx.wl[c], lx = tx.wh[c];
-            acc += hy * hx * r0[xl] + hy * lx * r0[xh] + ly * hx * r1[xl] + ly * lx * r1[xh];
-          }
+        for (long q = start[px]; q < start[px + 1]; q++) {
+          const roi_sample *sm = &list[q];
+          acc += sm->w1 * plane[sm->p1] + sm->w2 * plane[sm->p2] + sm->w3 * plane[sm->p3] + sm->w4 * plane[sm->p4];
         }
-        out[(ch * G.ph + py) * G.pw + px] = acc / count;
+        o[px] = acc / count;
       }
     }
   }
