@@ -115,7 +115,7 @@ async function checkIo(page: import('playwright-core').Page): Promise<void> {
 for (const isolated of [true, false]) {
   test(
     `Chromium, ${isolated ? 'cross-origin isolated: threaded' : 'not isolated: single-threaded'} wasm — conv2d matches Node, fit trains`,
-    { skip, timeout: 120_000 },
+    { skip, timeout: 300_000 },
     async (t) => {
       const page = await browser!.newPage();
       const problems = watchConsole(page);

@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import * as tt from '../src/index.ts';
-import { chromiumSkip, launchChromium, watchConsole } from './browser/harness.ts';
+import { chromiumSkip, launchChromium, phaseTimer, watchConsole } from './browser/harness.ts';
 
 const shots = process.env.PLAYGROUND_SCREENSHOTS === '1';
 const skip = chromiumSkip();
@@ -31,7 +31,15 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
       buildPlayground(): Promise<unknown>;
       servePlayground(o: object): Promise<Server>;
     };
+    // Where the time goes (Chromium's CPU seconds, meaningful on a loaded machine; wall seconds).
+    const phase = phaseTimer((m) => console.log(m));
+    const cpu0 = process.cpuUsage();
     await pg.buildPlayground();
+    const cpu = process.cpuUsage(cpu0);
+    console.log(
+      `esbuild of web/: Node ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s CPU (and esbuild's own process)`,
+    );
+    phase('esbuild of web/ (its service process)');
     server = await pg.servePlayground({ port: 0 });
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await launchChromium();
@@ -39,6 +47,7 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
     errors = watchConsole(page);
     await page.goto(`${base}/web/`);
     await page.waitForSelector('body[data-ready=true]', { timeout: 90_000 });
+    phase('Chromium launch, page load until every section is drawn');
   });
 
   after(async () => {
@@ -155,6 +164,7 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
     // PLAYGROUND_TRAIN_STEPS=188 runs the full epoch at this batch size.
     const steps = Number(process.env.PLAYGROUND_TRAIN_STEPS ?? 40);
     const t0 = Date.now();
+    const phase = phaseTimer((m) => console.log(m));
     await page.evaluate((maxSteps) => {
       const w = window as unknown as {
         playground: { startTraining(o: object): Promise<unknown> };
@@ -200,6 +210,7 @@ describe('playground in Chromium', { skip, timeout: 180_000 }, () => {
           }
         ).trainLog,
     );
+    phase(`in-page training, ${steps} steps with a pause`);
     const ready = log.find((m) => m.type === 'ready')!;
     const ips = log.filter((m) => m.type === 'progress').map((m) => m.imagesPerSecond!);
     console.log(

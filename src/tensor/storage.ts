@@ -120,6 +120,14 @@ const pool = new StoragePool();
 
 /** Node's Buffer when present: `allocUnsafeSlow` hands out un-zeroed memory of exactly the requested size. */
 const nodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow(bytes: number): Uint8Array } }).Buffer;
+/**
+ * Memory for unfilled storage: un-zeroed from Node's Buffer; in a browser a plain (zeroed) ArrayBuffer — still
+ * worth pooling there, since a large fresh ArrayBuffer is fresh pages: Chromium took about 3× Node's page faults
+ * per small-CNN training step before its storage was recycled too (docs/browser.md).
+ */
+const unfilledBuffer: (bytes: number) => ArrayBuffer = nodeBuffer
+  ? (bytes) => nodeBuffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer
+  : (bytes) => new ArrayBuffer(bytes);
 /** Below this many bytes zeroing is cheaper than leaving V8's fast path for typed arrays. */
 const UNFILLED_MIN_BYTES = 16384;
 /**
@@ -138,19 +146,15 @@ let reuses = 0;
  * Storage for `n` elements whose contents are unspecified: for outputs that a kernel overwrites completely (the
  * backend contract for `out` buffers). Skipping the zero fill saves a pass over every activation and gradient —
  * 5 ms of a 40 ms small-CNN training step. A buffer of the same size handed back by `recycleStorage` is reused
- * first. Falls back to zeroed storage where Node's Buffer is absent.
+ * first (in a browser, where Node's Buffer is absent, fresh storage is zeroed but handed-back storage is reused all the same).
  */
 export function allocateUnfilled(dtype: DType, n: number, shape?: readonly number[]): TypedArray {
   checkCount(dtype, n, shape);
   const bytes = n * ARRAY_OF[dtype].BYTES_PER_ELEMENT;
-  if (!nodeBuffer || bytes < UNFILLED_MIN_BYTES) return allocate(dtype, n, shape);
+  if (bytes < UNFILLED_MIN_BYTES) return allocate(dtype, n, shape);
   const spare = pool.take(bytes);
   if (spare) reuses++;
-  const a = new ARRAY_OF[dtype](
-    spare ?? tryAllocate(dtype, n, shape, () => nodeBuffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer),
-    0,
-    n,
-  );
+  const a = new ARRAY_OF[dtype](spare ?? tryAllocate(dtype, n, shape, () => unfilledBuffer(bytes)), 0, n);
   if (poison) {
     if (isFloating(dtype)) a.fill(NaN);
     else a.fill(-1);

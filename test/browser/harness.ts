@@ -92,33 +92,43 @@ export async function serveStatic(dir: string): Promise<StaticServer> {
 }
 
 /**
- * CPU seconds (user + system, Linux /proc) used so far by the descendants of this process: Chromium's browser,
- * GPU, utility and renderer processes together (and esbuild's idle service). What a phase of a browser test costs,
- * measurable on a loaded machine where wall time is not; NaN where /proc is missing.
+ * CPU seconds (user + system) and minor page faults so far of the descendants of this process (Linux /proc):
+ * Chromium's browser, GPU, utility and renderer processes together (and esbuild's idle service). What a phase of
+ * a browser test or benchmark costs, measurable on a loaded machine where wall time is not. Processes that have
+ * exited meanwhile (a closed page's renderer) drop out of the sums. NaN where /proc is missing.
  */
-export function childrenCpuSeconds(): number {
+export function childrenUsage(): { cpu: number; faults: number } {
   const pid = process.pid;
-  if (!existsSync('/proc/self/stat')) return NaN;
+  if (!existsSync('/proc/self/stat')) return { cpu: NaN, faults: NaN };
   const parent = new Map<number, number>();
-  const cpu = new Map<number, number>();
+  const usage = new Map<number, [number, number]>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
       parent.set(Number(name), Number(f[1]));
-      cpu.set(Number(name), Number(f[11]) + Number(f[12])); // utime, stime (clock ticks)
+      usage.set(Number(name), [Number(f[11]) + Number(f[12]), Number(f[7])]); // utime + stime (ticks), minflt
     } catch {
       // the process exited meanwhile
     }
   }
-  let ticks = 0;
-  for (const [p, t] of cpu) {
+  let ticks = 0,
+    faults = 0;
+  for (const [p, [t, m]] of usage) {
     let q = parent.get(p);
     while (q !== undefined && q > 1 && q !== pid) q = parent.get(q);
-    if (q === pid) ticks += t;
+    if (q === pid) {
+      ticks += t;
+      faults += m;
+    }
   }
-  return ticks / 100; // USER_HZ is 100 on Linux
+  return { cpu: ticks / 100, faults }; // USER_HZ is 100 on Linux
+}
+
+/** CPU seconds of this process's descendants (childrenUsage). */
+export function childrenCpuSeconds(): number {
+  return childrenUsage().cpu;
 }
 
 /** Logs each phase's Chromium CPU seconds and wall seconds as a test diagnostic. */
