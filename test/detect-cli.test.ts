@@ -226,3 +226,72 @@ test('train --task detect on a YOLO folder (0-based classes become 1-based label
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('train --task detect on a COCO folder (sparse category ids keep their label values and names)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tt-detcoco-'));
+  try {
+    const root = join(dir, 'coco');
+    mkdirSync(join(root, 'images'), { recursive: true });
+    const scenes = new tt.data.DetectionScenes({ n: 3, size: 48, seed: 6 });
+    // Scene classes 1…5 become COCO ids 2, 4, … 10, with names.
+    const images = [],
+      annotations = [];
+    for (let i = 0; i < scenes.length; i++) {
+      const s = scenes.get(i);
+      tt.writeImage(join(root, 'images', `s${i}.png`), s.image);
+      images.push({ id: i + 1, file_name: `s${i}.png`, height: 48, width: 48 });
+      const b = s.boxes.dataView(),
+        l = s.labels.dataView();
+      for (let k = 0; k < l.length; k++) {
+        const [x1, y1, x2, y2] = [b[4 * k], b[4 * k + 1], b[4 * k + 2], b[4 * k + 3]];
+        annotations.push({
+          id: annotations.length + 1,
+          image_id: i + 1,
+          category_id: 2 * Number(l[k]),
+          bbox: [x1, y1, x2 - x1, y2 - y1],
+          area: (x2 - x1) * (y2 - y1),
+          iscrowd: 0,
+        });
+      }
+    }
+    const categories = scenes.classes.map((c, k) => ({ id: 2 * (k + 1), name: c }));
+    writeFileSync(join(root, 'annotations.json'), JSON.stringify({ images, annotations, categories }));
+    const run = join(dir, 'run');
+    const log = await capture(() =>
+      program().parseAsync([
+        'node',
+        'tatami',
+        'train',
+        '--task',
+        'detect',
+        '--data',
+        root,
+        '--val-split',
+        '0.34',
+        ...TINY,
+        '--out',
+        run,
+      ]),
+    );
+    assert.ok(
+      log.some((l) => /10 classes \+ background; 2 training \/ 1 validation images \[coco /.test(l)),
+      log.join('\n'),
+    );
+    const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { classNames: string[] };
+    assert.deepEqual(cfg.classNames, [
+      'background',
+      '',
+      'circle',
+      '',
+      'square',
+      '',
+      'triangle',
+      '',
+      'star',
+      '',
+      'ring',
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
