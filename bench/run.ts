@@ -22,6 +22,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as tt from '../src/index.ts';
 import { runInferenceOrt, runInferenceTatami } from './inference.ts';
+import { w7, w7TorchResults } from './w7.ts';
 
 type Results = Record<string, number>;
 /** A workload writes its keys into `res` using the currently active backend. */
@@ -267,6 +268,8 @@ export const WORKLOADS: Record<string, Workload> = {
   W4: w4,
   W5: w5,
   W6: w6,
+  // Same weights on both sides (bench/w7.ts): PyTorch's W7 numbers come from bench/w7_torch.py, not torch_bench.py.
+  W7: (res, o) => w7(res, { ...o, threads, log: (l) => console.error(l) }),
   W8: w8,
   W9: w9,
   W10: w10,
@@ -288,9 +291,11 @@ function runTorch(): Results | null {
   const plan: [string, string[]][] = [];
   const sharedHas = existsSync(shared) ? torchWorkloads(shared) : new Set<string>();
   const localHas = torchWorkloads(local);
-  const fromShared = only.filter((w) => sharedHas.has(w));
+  const sameWeights = w7TorchResults();
+  const ids = only.filter((w) => !(w === 'W7' && sameWeights));
+  const fromShared = ids.filter((w) => sharedHas.has(w));
   if (fromShared.length) plan.push([shared, fromShared]);
-  const rest = only.filter((w) => !sharedHas.has(w) && localHas.has(w));
+  const rest = ids.filter((w) => !sharedHas.has(w) && localHas.has(w));
   if (rest.length) plan.push([local, rest]);
   let merged: Results | null = null;
   for (const [script, ids] of plan) {
@@ -302,6 +307,10 @@ function runTorch(): Results | null {
       continue;
     }
     merged = { ...(merged ?? {}), ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as Results) };
+  }
+  if (sameWeights) {
+    const { engine, ...keys } = sameWeights as Results & { engine?: unknown };
+    merged = { ...(merged ?? { engine: engine as never }), ...keys };
   }
   return merged;
 }

@@ -68,6 +68,7 @@ const ALL =
   process.env.TATAMI_ONNX_ALL === '1' || PICK
     ? tt.models
         .listModels()
+        .filter((i) => i.task !== 'detect')
         .map((i) => i.name)
         .filter((n) => !DEFAULT.some(([d]) => d === n) && (!PICK || PICK.includes(n)))
         .map((n): [string, number] => [n, n === 'alexnet' ? 64 : 32])

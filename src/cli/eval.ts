@@ -9,12 +9,13 @@ import { evaluate } from '../train/fit.js';
 import { CliError, inputTransforms, nonEmptyPath, readRunConfig, runWeights } from './common.js';
 import { DATASETS, imageFormat, loadSplit, type DatasetName } from './datasets.js';
 import { isSegmentRun, runSegmentEval } from './segment.js';
+import { isDetectRun, runDetectEval } from './detect.js';
 
 export function registerEval(program: Command): Command {
   return program
     .command('eval')
     .description(
-      "evaluate a `tatami train` run on its dataset's test split: accuracy, per-class metrics, confusion matrix (segmentation runs: per-class IoU, mIoU)",
+      "evaluate a `tatami train` run on its dataset's test split: accuracy, per-class metrics, confusion matrix (segmentation runs: per-class IoU, mIoU; detection runs: the COCO table — AP, AP50, AP75, APs/m/l, AR@1/10/100)",
     )
     .requiredOption('--run <dir>', 'output folder of `tatami train`', nonEmptyPath('--run'))
     .addOption(new Option('--dataset <name>', "dataset (default: the run's)").choices(DATASETS))
@@ -24,6 +25,10 @@ export function registerEval(program: Command): Command {
     )
     .action(
       async (opts: { run: string; dataset?: DatasetName; data?: string; subset: 'auto' | 'full' | 'embedded' }) => {
+        if (isDetectRun(opts.run)) {
+          await runDetectEval(opts.run);
+          return;
+        }
         if (isSegmentRun(opts.run)) {
           await runSegmentEval(opts.run);
           return;

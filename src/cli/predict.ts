@@ -7,14 +7,17 @@ import type { Module } from '../nn/module.js';
 import { getModel, predict, IMAGENET_CLASSES, imagenetPreprocess } from '../models/index.js';
 import { loadSafetensors } from '../io/safetensors.js';
 import { readImage } from '../io/image.js';
-import { adaptImage, CliError, nonEmptyPath, positiveInt, readRunConfig, runWeights } from './common.js';
+import { adaptImage, CliError, nonEmptyPath, positiveInt, readRunConfig, runWeights, unitInterval } from './common.js';
 import { listSegmentationModels } from '../models/segmentation/index.js';
 import { isSegmentRun, runSegmentPredict } from './segment.js';
+import { isDetectRun, isDetector, runDetectPredict } from './detect.js';
 
 export function registerPredict(program: Command): Command {
   return program
     .command('predict <images...>')
-    .description('classify images: top-k classes with probabilities')
+    .description(
+      'classify images: top-k classes with probabilities (segmentation: mask PNG + overlay; detection: boxes, labels, scores and masks drawn into a PNG, JSON printed)',
+    )
     .option('--model <name>', 'zoo model (ImageNet models use torchvision preprocessing)', 'resnet18')
     .option(
       '--weights <file>',
@@ -32,14 +35,49 @@ export function registerPredict(program: Command): Command {
       'segmentation: mask PNG of a single image (default <image name>-mask.png here); the colour overlay goes beside it as *-overlay.png',
       nonEmptyPath('--out'),
     )
-    .option('--num-classes <n>', 'segmentation --model: classes of the weights', positiveInt('--num-classes'), 21)
+    .option(
+      '--num-classes <n>',
+      'segmentation / detection --model: classes of the weights (default 21; detectors 91)',
+      positiveInt('--num-classes'),
+    )
+    .option(
+      '--score-threshold <x>',
+      'detection: draw and print detections scoring at least this',
+      unitInterval('--score-threshold'),
+      0.5,
+    )
     .action(
       async (
         images: string[],
-        opts: { model: string; weights?: string; run?: string; topk: number; out?: string; numClasses: number },
+        opts: {
+          model: string;
+          weights?: string;
+          run?: string;
+          topk: number;
+          out?: string;
+          numClasses?: number;
+          scoreThreshold: number;
+        },
       ) => {
         const missing = images.filter((p) => !existsSync(p));
         if (missing.length) throw new CliError(`no such image file: ${missing.join(', ')}`);
+        // Detection runs and detectors: boxes, labels, scores and masks drawn into a PNG; JSON printed.
+        if (opts.run ? isDetectRun(opts.run) : isDetector(opts.model)) {
+          if (opts.out && images.length > 1)
+            throw new CliError(
+              `--out names one PNG but ${images.length} images were given; drop --out to write <image name>-detections.png for each`,
+            );
+          for (const path of images)
+            await runDetectPredict(path, {
+              run: opts.run,
+              model: opts.run ? undefined : opts.model,
+              weights: opts.weights,
+              numClasses: opts.numClasses ?? 91,
+              scoreThreshold: opts.scoreThreshold,
+              out: opts.out ?? `${basename(path).replace(/\.[^.]+$/, '')}-detections.png`,
+            });
+          return;
+        }
         // Segmentation runs and models: a palette mask PNG and a colour overlay per image.
         if (opts.run ? isSegmentRun(opts.run) : listSegmentationModels().some((m) => m.name === opts.model)) {
           if (opts.out && images.length > 1)
@@ -52,7 +90,7 @@ export function registerPredict(program: Command): Command {
               run: opts.run,
               model: opts.run ? undefined : opts.model,
               weights: opts.weights,
-              numClasses: opts.numClasses,
+              numClasses: opts.numClasses ?? 21,
               out,
             });
           }

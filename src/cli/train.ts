@@ -41,6 +41,7 @@ import {
 } from './common.js';
 import { DATASETS, imageFormat, loadSplit, type DatasetName } from './datasets.js';
 import { DEFAULT_SEGMENT_CONFIG, jsonObject, runSegmentTrain } from './segment.js';
+import { DEFAULT_DETECT_CONFIG, isDetector, runDetectTrain } from './detect.js';
 
 export interface TrainConfig {
   model: string;
@@ -184,32 +185,67 @@ export function registerTrain(program: Command): Command {
     .addOption(
       new Option(
         '--task <task>',
-        'classify, or segment: a segmentation model (unet, segnet, deeplabv3plus_mobilenet_v2, fcn8s, …) on the procedural scenes or a --data folder of images/ + masks/ (more options: `tatami segment train --help`)',
+        'classify; segment: a segmentation model (unet, segnet, deeplabv3plus_mobilenet_v2, fcn8s, …) on the procedural scenes or a --data folder of images/ + masks/ (more options: `tatami segment train --help`); detect: a detector (fasterrcnn_mobilenet_v3_large_fpn, retinanet_resnet50_fpn, ssdlite320_mobilenet_v3_large, …; the default when --model is one) on the procedural DetectionScenes or a --data COCO / VOC / YOLO folder',
       )
         .default('classify')
-        .choices(['classify', 'segment']),
+        .choices(['classify', 'segment', 'detect']),
     )
-    .option('--model-options <json>', 'segment: model builder options as JSON', jsonObject('--model-options'))
+    .option(
+      '--model-options <json>',
+      'segment, detect: model builder options as JSON (detect: e.g. \'{"minSize":160,"maxSize":160}\')',
+      jsonObject('--model-options'),
+    )
     .option(
       '--num-classes <n>',
       'segment: classes including background (folder datasets)',
       positiveInt('--num-classes'),
     )
-    .option('--scenes <n>', 'segment: procedural training scenes without --data', positiveInt('--scenes'))
+    .option('--scenes <n>', 'segment, detect: procedural training scenes without --data', positiveInt('--scenes'))
     .action(async function (
       this: Command,
       opts: Omit<TrainConfig, 'progress'> & {
         progress: boolean;
-        task: 'classify' | 'segment';
+        task: 'classify' | 'segment' | 'detect';
         modelOptions?: Record<string, unknown>;
         numClasses?: number;
         scenes?: number;
       },
     ) {
+      const given = (k: string) => this.getOptionValueSource(k) !== 'default';
+      // A detector named with --model trains as a detector without --task detect.
+      if (opts.task === 'detect' || (!given('task') && given('model') && isDetector(opts.model))) {
+        const t = DEFAULT_DETECT_CONFIG;
+        if (opts.optimizer !== 'sgd' && opts.optimizer !== 'adam' && opts.optimizer !== 'adamw' && given('optimizer'))
+          throw new CliError(`--task detect: --optimizer must be sgd, adam or adamw, got ${opts.optimizer}`);
+        const optimizer = given('optimizer') ? (opts.optimizer as 'sgd' | 'adam' | 'adamw') : t.optimizer;
+        const schedule = given('schedule') ? opts.schedule : t.schedule;
+        if (schedule !== 'none' && schedule !== 'cosine' && schedule !== 'onecycle')
+          throw new CliError(`--task detect: --schedule must be none, cosine or onecycle, got ${schedule}`);
+        await runDetectTrain({
+          ...t,
+          model: given('model') ? opts.model : t.model,
+          modelOptions: opts.modelOptions ?? t.modelOptions,
+          data: opts.data ?? 'scenes',
+          scenes: opts.scenes ?? t.scenes,
+          size: opts.imageSize ?? t.size,
+          epochs: given('epochs') ? opts.epochs : t.epochs,
+          batchSize: given('batchSize') ? opts.batchSize : t.batchSize,
+          optimizer,
+          lr: given('lr') ? opts.lr : optimizer === 'sgd' ? t.lr : 1e-3,
+          momentum: opts.momentum,
+          weightDecay: given('weightDecay') ? opts.weightDecay : t.weightDecay,
+          schedule,
+          valSplit: given('valSplit') ? opts.valSplit : t.valSplit,
+          seed: opts.seed,
+          out: given('out') ? opts.out : t.out,
+          progress: opts.progress,
+          report: opts.report,
+        });
+        return;
+      }
       if (opts.task === 'segment') {
         const s = DEFAULT_SEGMENT_CONFIG;
         // Options left at their classification defaults take the segmentation ones.
-        const given = (k: string) => this.getOptionValueSource(k) !== 'default';
         await runSegmentTrain({
           ...s,
           model: given('model') ? opts.model : s.model,

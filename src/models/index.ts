@@ -9,6 +9,17 @@ import { unsqueeze } from '../ops/shape.js';
 import { formatShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import * as resnetFamily from './resnet.js';
+import {
+  fasterrcnn_mobilenet_v3_large_fpn,
+  fasterrcnn_resnet50_fpn,
+  fcos_resnet50_fpn,
+  maskrcnn_resnet50_fpn,
+  retinanet_resnet50_fpn,
+  ssd300_vgg16,
+  ssdlite320_mobilenet_v3_large,
+  type DetectionTrainTarget,
+  type Detections,
+} from './detection/index.js';
 import * as vggFamily from './vgg.js';
 import { alexnet } from './alexnet.js';
 import { googlenet } from './googlenet.js';
@@ -85,8 +96,21 @@ export interface ModelInfo {
   numClasses: number;
   /** Whether the architecture and parameter names are torchvision 0.14's (its state dicts load unchanged). */
   torchvision: boolean;
+  /**
+   * 'classify' (default): image batch → logits, built by `getModel`. 'detect': a detector with torchvision's
+   * contract (`forward(images, targets?)`: a loss dict in training, detections in eval), built by `getDetector`.
+   */
+  task?: 'classify' | 'detect';
+  /** Parameters with the default head (shown by `tatami models`). */
+  numParameters?: number;
   build(opts?: ModelOptions): ClassifierModule;
 }
+
+/** A detector as the registry builds it: torchvision's GeneralizedRCNN / RetinaNet / SSD / FCOS contract. */
+export type DetectorModule = Module<
+  [readonly Tensor[], (readonly DetectionTrainTarget[])?],
+  Detections[] | Record<string, Tensor>
+>;
 
 const registry = new Map<string, ModelInfo>();
 
@@ -114,9 +138,28 @@ export function getModelInfo(name: string): ModelInfo {
   return info;
 }
 
-/** Builds the registered model `name` with its builder options (`{ numClasses }` …). */
+/** Builds the registered classifier `name` with its builder options (`{ numClasses }` …); detectors: `getDetector`. */
 export function getModel(name: string, opts: ModelOptions = {}): ClassifierModule {
-  return getModelInfo(name).build(opts);
+  const info = getModelInfo(name);
+  if (info.task === 'detect')
+    throw new Error(`models.getModel: '${name}' is a detector, not a classifier; build it with getDetector('${name}')`);
+  return info.build(opts);
+}
+
+/**
+ * Builds the registered detector `name` (`{ numClasses }` with background, plus the builder's own options, e.g.
+ * `minSize`/`maxSize` for the R-CNN family): `getDetector('fasterrcnn_mobilenet_v3_large_fpn', { numClasses: 6 })`.
+ */
+export function getDetector(name: string, opts: ModelOptions = {}): DetectorModule {
+  const info = getModelInfo(name);
+  if (info.task !== 'detect')
+    throw new Error(
+      `models.getDetector: '${name}' is not a detector. Detectors: ${listModels()
+        .filter((m) => m.task === 'detect')
+        .map((m) => m.name)
+        .join(', ')}`,
+    );
+  return info.build(opts) as unknown as DetectorModule;
 }
 
 const IMAGENET: [number, number, number] = [3, 224, 224];
@@ -209,6 +252,50 @@ own(
   [1, 28, 28],
   10,
 );
+
+/** Registers a detector (what `tatami train --task detect --model` and `getDetector` find). */
+export function registerDetector(
+  info: Omit<ModelInfo, 'build' | 'task'> & { build(opts?: ModelOptions): DetectorModule },
+): void {
+  registerModel({ ...info, task: 'detect', build: info.build as unknown as Builder });
+}
+
+function det(
+  name: string,
+  description: string,
+  numParameters: number,
+  size: number,
+  build: (opts?: ModelOptions) => DetectorModule,
+): void {
+  registerDetector({
+    name,
+    description,
+    inputShape: [3, size, size],
+    numClasses: 91,
+    torchvision: true,
+    numParameters,
+    build,
+  });
+}
+det('fasterrcnn_resnet50_fpn', 'Faster R-CNN, ResNet-50-FPN', 41_808_406, 800, fasterrcnn_resnet50_fpn);
+det(
+  'fasterrcnn_mobilenet_v3_large_fpn',
+  'Faster R-CNN, MobileNetV3-Large-FPN',
+  19_410_754,
+  800,
+  fasterrcnn_mobilenet_v3_large_fpn,
+);
+det(
+  'maskrcnn_resnet50_fpn',
+  'Mask R-CNN, ResNet-50-FPN (boxes + instance masks)',
+  44_454_513,
+  800,
+  maskrcnn_resnet50_fpn,
+);
+det('retinanet_resnet50_fpn', 'RetinaNet, ResNet-50-FPN (focal loss)', 34_068_119, 800, retinanet_resnet50_fpn);
+det('fcos_resnet50_fpn', 'FCOS, ResNet-50-FPN (anchor-free)', 32_322_720, 800, fcos_resnet50_fpn);
+det('ssd300_vgg16', 'SSD300, VGG-16', 35_641_826, 300, ssd300_vgg16);
+det('ssdlite320_mobilenet_v3_large', 'SSDlite320, MobileNetV3-Large', 3_440_060, 320, ssdlite320_mobilenet_v3_large);
 
 /** One prediction of `predict`. */
 export interface Prediction {

@@ -206,7 +206,8 @@ export interface FitOptions {
   metrics?: Metric[];
   /**
    * Replaces the forward + loss of a training step (Lightning's training_step): receives the batch, returns the
-   * loss (and optionally the output for accuracy/metrics). fit still zeroes gradients, runs backward and steps.
+   * loss (and optionally the output for accuracy/metrics, and `terms` to report). fit still zeroes gradients, runs
+   * backward and steps. A detection batch `{images, targets}` is passed as it came from the loader (cast it).
    */
   trainingStep?(batch: readonly Tensor[], ctx: StepContext): Tensor | StepResult;
   /**
