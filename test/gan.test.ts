@@ -137,6 +137,24 @@ test('conditional GAN: class embedding in G, projection D, trained by fit with g
   const other = D.forward(img, tt.tensor([1, 3, 9], { dtype: 'int32' }));
   const base = D.forward(img, labels);
   assert.ok(other.tolist()[0] !== base.tolist()[0] && Math.abs(other.tolist()[1] - base.tolist()[1]) < 1e-6);
+  // labelMaps: the one-hot label enters every convolution as 10 constant maps (10 extra input channels each)
+  const Dm = new models.ProjectionDiscriminator(10, { width: 8, labelMaps: true });
+  assert.equal(count(Dm), count(D) + 10 * (16 * (8 + 16) + 9 * 32)); // 4×4 kernels of 8 and 16, 3×3 of 32
+  const hot = Dm.forward(img, labels);
+  assert.deepEqual(hot.shape, [3]);
+  // it is the projection discriminator's body run on [x, one-hot maps] at each layer
+  const body = [...Dm.body.children()] as tt.nn.Module[];
+  let act = img;
+  for (let i = 0; i < body.length; i += 2) {
+    const maps = tt.F.oneHot(labels, 10)
+      .to('float32')
+      .reshape([3, 10, 1, 1])
+      .expand([3, 10, act.shape[2], act.shape[3]]);
+    act = body[i + 1].forward(body[i].forward(tt.cat([act, maps], 1)));
+  }
+  const pooled = act.sum([2, 3]);
+  const want = Dm.linear.forward(pooled).reshape([-1]).add(Dm.embedding.indexSelect(0, labels).mul(pooled).sum(1));
+  assert.ok(tt.allclose(hot, want, { atol: 1e-5 }));
   const { x, y } = fashion(true, 16);
   const e0 = G.embedding.clone();
   const d0 = D.embedding.clone();

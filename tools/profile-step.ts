@@ -1,7 +1,8 @@
 /**
  * Where does a training step spend its time? Wraps every kernel of the active backend with a timer, runs a
  * workload (W3 ResNet-18 step, W4 small-CNN step, W2 inference) and prints kernel totals vs. the step's wall time.
- * Usage: npx tsx tools/profile-step.ts W1|W2|W3|W4|<model>[@batch] [steps] [--by-shape] [--no-fuse]
+ * W8 is the DCGAN step of bench/run.ts (models.dcgan(), batch 64, ganStep with BCE).
+ * Usage: npx tsx tools/profile-step.ts W1|W2|W3|W4|W8|<model>[@batch] [steps] [--by-shape] [--no-fuse] [--cpu]
  *   <model>: any registry model run in inference (e.g. mobilenet_v2@8, the W10 models), fused unless --no-fuse.
  *   --cpu: time by this process's CPU time (process.cpuUsage) instead of the wall clock — what to use on a loaded
  *          machine, with TATAMI_NUM_THREADS=1 (the kernels then run on the calling thread).
@@ -78,6 +79,16 @@ if (which === 'W3' || which === 'W4') {
     tt.F.crossEntropy(m.forward(x), y).backward();
     opt.step();
   };
+} else if (which === 'W8') {
+  // fused as bench/run.ts does (nn.fuse: the same values, fewer kernels)
+  const gan = tt.models.dcgan();
+  const generator = tt.nn.fuse(gan.generator),
+    discriminator = tt.nn.fuse(gan.discriminator);
+  const opt = (m: tt.nn.Module) => new tt.optim.Adam(m.parameters(), { lr: 2e-4, betas: [0.5, 0.999] });
+  const parts = { generator, discriminator, optimizerG: opt(generator), optimizerD: opt(discriminator) };
+  images = 64;
+  const real = tt.rand([64, 3, 64, 64]).mul(2).sub(1);
+  step = () => void tt.models.ganStep(parts, real);
 } else if (which === 'W1') {
   const g = new tt.Generator(0);
   const x = tt.randn([8, 64, 56, 56], { generator: g }).requiresGrad_(true);

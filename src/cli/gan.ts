@@ -110,7 +110,8 @@ async function ganTrain(opts: GanTrainOptions, log: (s: string) => void): Promis
   const cond = opts.model === 'cgan';
   const G = buildGanGenerator({ model: opts.model, width: opts.width, nz, numClasses }) as Module;
   const D: AnyModule = cond
-    ? new ProjectionDiscriminator(numClasses, { width: opts.width })
+    ? // the label enters every D layer as one-hot maps besides the projection: examples/cgan-fashion-proof.ts
+      new ProjectionDiscriminator(numClasses, { width: opts.width, labelMaps: true })
     : dcgan({ imageSize: 28, ngf: opts.width, ndf: opts.width, nz }).discriminator;
   dcganInit(G, gen);
   if (!cond) dcganInit(D, gen);

@@ -19,7 +19,7 @@ import { relu } from '../ops/activation.js';
 import { add, mul, neg, sqrt, square, sub } from '../ops/elementwise.js';
 import { binaryCrossEntropyWithLogits } from '../ops/loss.js';
 import { mean, sum } from '../ops/reduce.js';
-import { cat, flatten, indexSelect, reshape } from '../ops/shape.js';
+import { cat, expand, flatten, indexSelect, oneHot, reshape } from '../ops/shape.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { full, rand, randn } from '../tensor/creation.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
@@ -164,6 +164,12 @@ export interface ConditionalGanOptions {
   embedDim?: number;
   /** Width (default 64): ngf of G, ndf of D. */
   width?: number;
+  /**
+   * ProjectionDiscriminator only: also give every convolution the one-hot label as constant input maps (the
+   * concatenation discriminator of Mirza & Osindero 2014 in convolutional form), besides the projection term —
+   * stronger conditioning early in training (default false).
+   */
+  labelMaps?: boolean;
 }
 
 /**
@@ -212,6 +218,7 @@ export class ProjectionDiscriminator extends Module<[Tensor, Tensor], Tensor> {
   declare body: Sequential;
   declare linear: Linear;
   declare embedding: Parameter;
+  readonly labelMaps: boolean;
 
   constructor(
     readonly numClasses: number,
@@ -220,12 +227,14 @@ export class ProjectionDiscriminator extends Module<[Tensor, Tensor], Tensor> {
     super();
     const c = opts.channels ?? 1,
       w = opts.width ?? 64;
+    this.labelMaps = opts.labelMaps ?? false;
+    const k = this.labelMaps ? numClasses : 0; // extra input maps per convolution
     this.body = new Sequential(
-      new Conv2d(c, w, 4, { stride: 2, padding: 1 }),
+      new Conv2d(c + k, w, 4, { stride: 2, padding: 1 }),
       new LeakyReLU(0.2), // 14×14
-      new Conv2d(w, 2 * w, 4, { stride: 2, padding: 1 }),
+      new Conv2d(w + k, 2 * w, 4, { stride: 2, padding: 1 }),
       new LeakyReLU(0.2), // 7×7
-      new Conv2d(2 * w, 4 * w, 3, { stride: 2, padding: 1 }),
+      new Conv2d(2 * w + k, 4 * w, 3, { stride: 2, padding: 1 }),
       new LeakyReLU(0.2), // 4×4
     );
     this.linear = new Linear(4 * w, 1);
@@ -234,9 +243,19 @@ export class ProjectionDiscriminator extends Module<[Tensor, Tensor], Tensor> {
 
   /** Images [N, C, 28, 28] and labels int32 [N] → logits [N]. */
   forward(x: Tensor, labels: Tensor): Tensor {
-    const h = sum(this.body.forward(x), [2, 3]); // global sum pooling, as Miyato & Koyama
     const e = lookup(this.embedding, labels, 'ProjectionDiscriminator');
-    return add(reshape(this.linear.forward(h), [-1]), sum(mul(e, h), 1));
+    let h = x;
+    if (this.labelMaps) {
+      const n = x.shape[0];
+      const hot = reshape(oneHot(labels, this.numClasses).to(x.dtype), [n, this.numClasses, 1, 1]);
+      const layers = [...this.body.children()] as Module[];
+      for (let i = 0; i < layers.length; i += 2) {
+        const maps = expand(hot, [n, this.numClasses, h.shape[2], h.shape[3]]);
+        h = layers[i + 1].forward(layers[i].forward(cat([h, maps], 1)));
+      }
+    } else h = this.body.forward(x);
+    const pooled = sum(h, [2, 3]); // global sum pooling, as Miyato & Koyama
+    return add(reshape(this.linear.forward(pooled), [-1]), sum(mul(e, pooled), 1));
   }
 }
 
