@@ -1,7 +1,7 @@
 // 3-D U-Net (Çiçek et al. 2016) segmenting the lesion-like blobs of procedural CT-like volumes (tt.data.CTVolumes),
 // trained through `fit` and tested on held-out volumes (seeds never used in training).
 //   TATAMI_NUM_THREADS=1 nice -n 10 node --import tsx examples/ct-unet3d.ts [--key value ...]
-// Options: --epochs 6 --train 256 --val 8 --test 16 --size 32 --batch 2 --features 8,16,32,64 --lr 3e-3
+// Options: --epochs 4 --train 400 --val 8 --test 16 --size 32 --batch 2 --features 8,16,32,64 --lr 3e-3
 // --loss dice-ce|ce --out runs/ct-unet3d --figure docs/images/ct-unet3d.png --init RUN/last.safetensors
 // 3 classes (body 0, shell 1, blob 2), random 3-D flips, OneCycle Adam. Each epoch reports the validation Dice of the
 // blob class (volumes of seed 3); the end reports the test Dice (seed 2, never seen in training or selection) over
@@ -27,7 +27,7 @@ const num = (k: string, d: number) => {
   if (!Number.isFinite(v)) throw new Error(`ct-unet3d: --${k} must be a number, got '${args.get(k)}'`);
   return v;
 };
-const epochs = num('epochs', 6),
+const epochs = num('epochs', 4),
   size = num('size', 32),
   batch = num('batch', 2),
   lr = num('lr', 3e-3);
@@ -40,7 +40,7 @@ const BLOB = 2;
 tt.manualSeed(0);
 const g = new tt.Generator(1);
 const train = new tt.data.CTVolumes({
-  length: num('train', 256),
+  length: num('train', 400),
   size: shape,
   seed: 1,
   transform: new tt.data.RandomFlip3d<tt.data.VolumeSample>(0.5, { generator: g }),
