@@ -54,6 +54,7 @@ export {
   MaxUnpool1d,
   MaxUnpool3d,
   type MaxPoolNdLayerOptions,
+  type AvgPoolNdLayerOptions,
   type AvgPool1dLayerOptions,
   type AvgPool3dLayerOptions,
   type MaxPoolOutput,
