@@ -9,7 +9,7 @@
  * different number of boxes reaches NMS and post-processing).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,8 @@ let exported: { dir: string; torch: Results & { engine?: string } } | { error: s
 function exportOnce(threads: number, reps: number, warm: number): { dir: string; torch: Results } | { error: string } {
   if (exported) return exported;
   const dir = mkdtempSync(join(tmpdir(), 'tatami-w7-'));
+  // The exported weights (Faster R-CNN's alone are 167 MB) go when the benchmark does.
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const script = fileURLToPath(new URL('./w7_torch.py', import.meta.url));
   const r = spawnSync(
     '/usr/bin/python3',
