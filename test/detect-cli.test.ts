@@ -49,10 +49,13 @@ test('registry: detectors are listed with parameter counts and built by getDetec
       ['retinanet_resnet50_fpn', 34_068_119],
       ['ssd300_vgg16', 35_641_826],
       ['ssdlite320_mobilenet_v3_large', 3_440_060],
+      ['yolox_nano', 912_159],
+      ['yolox_s', 8_968_255],
+      ['yolox_tiny', 5_055_855],
     ],
   );
   // The registered count is the built model's (checked on the two cheap ones).
-  for (const name of ['ssdlite320_mobilenet_v3_large', 'fasterrcnn_mobilenet_v3_large_fpn'])
+  for (const name of ['ssdlite320_mobilenet_v3_large', 'fasterrcnn_mobilenet_v3_large_fpn', 'yolox_nano'])
     assert.equal(models.getDetector(name).numParameters(), models.getModelInfo(name).numParameters);
   assert.throws(() => models.getModel('ssdlite320_mobilenet_v3_large'), /is a detector.*getDetector/);
   assert.throws(() => models.getDetector('resnet18'), /'resnet18' is not a detector\. Detectors: fasterrcnn/);
@@ -291,6 +294,39 @@ test('train --task detect on a COCO folder (sparse category ids keep their label
       '',
       'ring',
     ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('train --model yolox_nano: the registered YOLOX trains and evaluates through the detection CLI', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tt-detcli-yolox-'));
+  try {
+    const run = join(dir, 'run');
+    tt.manualSeed(0);
+    const log = await capture(() =>
+      program().parseAsync([
+        'node',
+        'tatami',
+        'train',
+        '--model',
+        'yolox_nano',
+        ...TINY,
+        '--scenes',
+        '4',
+        '--out',
+        run,
+      ]),
+    );
+    assert.ok(
+      log.some((l) => /parameters, 5 classes \+ background/.test(l)),
+      log.join('\n'),
+    );
+    const h = JSON.parse(readFileSync(join(run, 'history.jsonl'), 'utf8').trim()) as Record<string, number>;
+    for (const k of ['trainLoss', 'trainBboxRegression', 'trainObjectness', 'trainClassification', 'valAP50'])
+      assert.ok(Number.isFinite(h[k]), k);
+    const evalLog = await capture(() => program().parseAsync(['node', 'tatami', 'eval', '--run', run]));
+    assert.match(evalLog.join('\n'), /Average Precision {2}\(AP\) @\[ IoU=0\.50 {6}\| area= {3}all \| maxDets=100 \]/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

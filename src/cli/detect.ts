@@ -133,7 +133,8 @@ export function buildDetector(name: string, numClasses: number, size: number, op
     throw new CliError(
       `--model ${name} is not a detector; detectors: ${detectorNames().join(', ')} (\`tatami models\` lists all)`,
     );
-  const sized = name.startsWith('ssd') ? {} : { minSize: size, maxSize: size };
+  // The R-CNN family, RetinaNet and FCOS resize to minSize/maxSize; SSDs have a fixed input, YOLOX pads to 32.
+  const sized = /rcnn|retinanet|fcos/.test(name) ? { minSize: size, maxSize: size } : {};
   return getDetector(name, { ...sized, ...opts, numClasses });
 }
 

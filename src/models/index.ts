@@ -34,6 +34,7 @@ import { resnet20, resnet32, resnet44, resnet56, resnet110, wrn28_10 } from './c
 import { se_resnet18, se_resnet34, se_resnet50 } from './senet.js';
 import { xception } from './xception.js';
 import { smallCnn, smallVgg, type SmallCnnOptions } from './small-cnn.js';
+import { yolox_nano as yoloxNanoBuilder, yolox_s as yoloxSBuilder, yolox_tiny as yoloxTinyBuilder } from './yolox.js';
 // registers nn.fuse's rules for ResNet blocks and IntermediateLayerGetter (docs/fusion.md)
 import './fusion-rules.js';
 export { smallCnn, smallVgg, type SmallCnnOptions, type SmallVggOptions } from './small-cnn.js';
@@ -296,6 +297,21 @@ det('retinanet_resnet50_fpn', 'RetinaNet, ResNet-50-FPN (focal loss)', 34_068_11
 det('fcos_resnet50_fpn', 'FCOS, ResNet-50-FPN (anchor-free)', 32_322_720, 800, fcos_resnet50_fpn);
 det('ssd300_vgg16', 'SSD300, VGG-16', 35_641_826, 300, ssd300_vgg16);
 det('ssdlite320_mobilenet_v3_large', 'SSDlite320, MobileNetV3-Large', 3_440_060, 320, ssdlite320_mobilenet_v3_large);
+// YOLOX (Ge et al. 2021; not in torchvision): COCO's 80 classes + background, the paper's input sizes.
+for (const [name, description, count, size, build] of [
+  ['yolox_nano', 'YOLOX-Nano (anchor-free, depthwise; Tatami, not torchvision)', 912_159, 416, yoloxNanoBuilder],
+  ['yolox_tiny', 'YOLOX-Tiny (anchor-free; Tatami, not torchvision)', 5_055_855, 416, yoloxTinyBuilder],
+  ['yolox_s', 'YOLOX-S (anchor-free; Tatami, not torchvision)', 8_968_255, 640, yoloxSBuilder],
+] as const)
+  registerDetector({
+    name,
+    description,
+    inputShape: [3, size, size],
+    numClasses: 81,
+    torchvision: false,
+    numParameters: count,
+    build: (opts?: ModelOptions) => build(opts as never) as unknown as DetectorModule,
+  });
 
 /** One prediction of `predict`. */
 export interface Prediction {
