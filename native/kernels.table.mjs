@@ -1,10 +1,14 @@
 /**
  * The kernel table: the one description of Tatami's C kernel boundary. `node scripts/gen-kernels.mjs` turns it into
- *   native/src/kernels.gen.h      the geometry enums and structs, the `tt_ops` struct of entry points, its initialiser
- *   native/src/addon.gen.c        the Node-API functions that unpack JavaScript arguments (included by addon.c)
- *   native/src/wasm_exports.gen.c the WebAssembly exports (included by wasm_api.c)
- *   src/backend/kernels.gen.ts    `RawKernels` (the TypeScript signatures), the geometry packers, and the wasm calls
- *                                 with each operand's copy role (the base class of src/backend/wasm.ts's kernels)
+ *   native/src/kernels.gen.h         the geometry enums and structs, the `tt_ops` struct of entry points, its initialiser
+ *   native/src/kernels_list.gen.inc  the #includes of the kernel families (`sources` below), for kernels.inc.c
+ *   native/src/addon.gen.c           the Node-API functions that unpack JavaScript arguments (included by addon.c)
+ *   native/src/wasm_exports.gen.c    the WebAssembly exports (included by wasm_api.c)
+ *   src/backend/kernels.gen.ts       the geometry and hyper-parameter interfaces and packers, `RawKernels` (the flat
+ *                                    TypeScript signatures), `TableKernels` (the `Backend` methods of kernels with a
+ *                                    `backend` entry) and the wasm calls with each operand's copy role
+ *   src/backend/accel.gen.ts         the accelerated overrides of `TableKernels` and the guarded reference ones
+ *   src/backend/reference/kernels.gen.ts  the reference bodies of `TableKernels`, gathered from their modules
  * The generated files are committed (a fresh clone and the browser build need no generator); test/kernel-table.test.ts
  * fails when they differ from what this table generates.
  *
@@ -12,30 +16,71 @@
  *   f32 / i32      Float32Array / Int32Array operand; `role` in | out | inout says what the wasm side copies in and
  *                  back (native works in place); `nullable` lets JavaScript pass null (C gets NULL, wasm address 0)
  *   any4           any 4-byte typed array (native only)
- *   conv / pool    a geometry (`geometries` below), passed as its packed Int32Array
+ *   conv / pool …  a geometry (`geometries` below), passed as its packed Int32Array
  *   sgd / adam     a hyper-parameter struct (`hypers` below), passed as its packed Float64Array
  *   bool int long float   scalars (float: a JavaScript number rounded to float32)
  * `ret`: void, bool (C int ≠ 0) or int. `native`/`wasm`: false leaves the kernel out of that side (then optional in
  * RawKernels). `wasmInoutWhen`: a TypeScript condition under which an `out` operand is also copied in on wasm.
+ *
+ * `backend`: present on kernels whose `Backend` method is the kernel itself (same name, the arguments in table order
+ * without those given `from`; f32 operands are FloatArray, so float64 reaches the reference body). Its method
+ * signature, its accelerated override and its registration in the reference backend are generated:
+ *   reference   the module of src/backend/reference/ that exports the reference body under the kernel's name
+ *   doc         the Backend method's documentation (default: the kernel's `doc`)
+ *   small       a TypeScript expression: below `SMALL` elements the reference body runs (call overhead)
+ *   fallback    a TypeScript condition under which the reference body runs (a case the C body does not implement)
+ *   checks      extra TypeScript statements run before the kernel (e.g. index validation), `kernel` names it
+ * and on the arguments:
+ *   size        (operands) a TypeScript expression of the elements the kernel touches; the override checks the
+ *               operand holds at least that many (guard.len) and runs the reference body when it is 0
+ *   from        (scalars) not a Backend parameter: the override passes this TypeScript expression
+ *   min         (int / long scalars) the least value accepted (long scalars default to 0: they are sizes)
+ * Geometry arguments are checked field by field (each an int32 ≥ its `min`). Every override first checks all that,
+ * then takes the C kernel only for float32 operands. Kernels without `backend` (GEMM, convolution, broadcasting
+ * binary ops, strided copies …) have a hand-written method in src/backend/types.ts and override in accel.ts.
  */
 
-/** Geometry structs: [C field, TypeScript field of the Conv2dGeometry / Pool2dGeometry, comment]. Order = layout. */
+/**
+ * Geometry structs: [C field, TypeScript field, { min, doc }] in layout order. The TypeScript interface (`tsType`) is
+ * generated from them too; `min` (default 0) is the least value the accelerated override accepts for the field.
+ */
 export const geometries = {
   conv: {
     enumPrefix: 'CG', cType: 'cgeom', parse: 'parse_cg', tsType: 'Conv2dGeometry', pack: 'packConvGeometry',
     doc: 'a 2-D convolution: input [n, c, h, w], weight [oc, c/groups, kh, kw], output [n, oc, oh, ow]',
+    tsDoc: [
+      'Geometry of a 2-D convolution (also describes its transposed form, whose forward is conv2dBackwardInput).',
+      'oh/ow are authoritative: for conv_transpose2d with outputPadding ≥ stride (allowed when < dilation) or \'same\'',
+      'padding with an even kernel they are not the symmetric floor formula, and taps landing outside [0, h)×[0, w)',
+      'read (or receive) zero.',
+    ],
     fields: [
-      ['n', 'n'], ['c', 'c'], ['h', 'h'], ['w', 'w'], ['oc', 'oc'], ['kh', 'kh'], ['kw', 'kw'], ['oh', 'oh'], ['ow', 'ow'],
-      ['sH', 'strideH'], ['sW', 'strideW'], ['pH', 'padH'], ['pW', 'padW'], ['dH', 'dilationH'], ['dW', 'dilationW'],
-      ['groups', 'groups'],
+      ['n', 'n', { doc: 'batch' }], ['c', 'c', { doc: 'input channels' }], ['h', 'h'], ['w', 'w'],
+      ['oc', 'oc', { doc: 'output channels; weight [oc, c/groups, kh, kw]' }], ['kh', 'kh'], ['kw', 'kw'],
+      ['oh', 'oh'], ['ow', 'ow'], ['sH', 'strideH', { min: 1 }], ['sW', 'strideW', { min: 1 }],
+      ['pH', 'padH', { doc: 'zero padding at the top (the bottom is implied by oh)' }],
+      ['pW', 'padW', { doc: 'zero padding at the left (the right is implied by ow)' }],
+      ['dH', 'dilationH', { min: 1 }], ['dW', 'dilationW', { min: 1 }], ['groups', 'groups', { min: 1 }],
     ],
   },
   pool: {
     enumPrefix: 'PG', cType: 'pgeom', parse: 'parse_pg', tsType: 'Pool2dGeometry', pack: 'packPoolGeometry',
     doc: 'a 2-D pooling window over n·c planes h×w → oh×ow',
+    tsDoc: ['Geometry of a 2-D pooling window over planes of n*c images.'],
     fields: [
       ['n', 'n'], ['c', 'c'], ['h', 'h'], ['w', 'w'], ['oh', 'oh'], ['ow', 'ow'], ['kh', 'kh'], ['kw', 'kw'],
-      ['sH', 'strideH'], ['sW', 'strideW'], ['pH', 'padH'], ['pW', 'padW'], ['dH', 'dilationH'], ['dW', 'dilationW'],
+      ['sH', 'strideH', { min: 1 }], ['sW', 'strideW', { min: 1 }], ['pH', 'padH'], ['pW', 'padW'],
+      ['dH', 'dilationH', { min: 1 }], ['dW', 'dilationW', { min: 1 }],
+    ],
+  },
+  roi: {
+    enumPrefix: 'RG', cType: 'rgeom', parse: 'parse_rg', tsType: 'RoiAlignGeometry', pack: 'packRoiAlignGeometry',
+    doc: 'RoIAlign: input [n, c, h, w], rois [rois, 5], output [rois, c, ph, pw]',
+    tsDoc: ['Geometry of RoIAlign (torchvision.ops.roi_align): input [n, c, h, w], rois [rois, 5], output [rois, c, outH, outW].'],
+    fields: [
+      ['n', 'n'], ['c', 'c'], ['h', 'h'], ['w', 'w'], ['rois', 'rois', { doc: 'boxes: rows (batch index, x1, y1, x2, y2)' }],
+      ['ph', 'outH'], ['pw', 'outW'],
+      ['sampling', 'samplingRatio', { min: -(2 ** 31), doc: 'samples per bin and axis; ≤ 0: ceil(box size / bins)' }],
     ],
   },
 };
@@ -43,21 +88,31 @@ export const geometries = {
 /**
  * Hyper-parameter structs: [C field, kind (float | bool), TypeScript expression of the source object `h`]. Passed as
  * one Float64Array (exact JavaScript numbers; bools 0/1) and read by the kernel through the generated parser, so a
- * learning rate goes from `h.lr` to the C struct in one step instead of a positional float among eight.
+ * learning rate goes from `h.lr` to the C struct in one step instead of a positional float among eight. `tsFields`
+ * ([name, type, doc?]) is the TypeScript interface `tsType` the optimisers fill.
  */
 export const hypers = {
   sgd: {
     cType: 'sgd_hyper', parse: 'parse_sgd_hyper', tsType: 'SgdHyper', pack: 'packSgdHyper',
     doc: 'one SGD update (torch.optim.SGD): buf is the momentum buffer, first_step makes it take d as is',
+    tsDoc: [
+      'Hyper-parameters of one SGD update (PyTorch\'s): d = ±g + wd·w; buf = d on the first step, else',
+      'momentum·buf + (1 − dampening)·d; w −= lr·(nesterov ? d + momentum·buf : buf).',
+    ],
     fields: [
       ['lr', 'float', 'h.lr'], ['momentum', 'float', 'h.momentum'], ['dampening', 'float', 'h.dampening'],
       ['weight_decay', 'float', 'h.weightDecay'], ['nesterov', 'bool', 'h.nesterov'], ['maximize', 'bool', 'h.maximize'],
       ['first_step', 'bool', 'h.firstStep'],
     ],
+    tsFields: [
+      ['lr', 'number'], ['momentum', 'number'], ['dampening', 'number'], ['weightDecay', 'number'],
+      ['nesterov', 'boolean'], ['maximize', 'boolean'], ['firstStep', 'boolean', 'The momentum buffer is new: it takes d as is.'],
+    ],
   },
   adam: {
     cType: 'adam_hyper', parse: 'parse_adam_hyper', tsType: 'AdamHyper', pack: 'packAdamHyper',
     doc: 'one Adam/AdamW update (torch.optim.Adam/AdamW), with the step-dependent scalars computed in double',
+    tsDoc: ['Hyper-parameters of one Adam/AdamW update; `step` counts from 1 (bias corrections 1 − βᵗ).'],
     fields: [
       ['beta1', 'float', 'h.beta1'], ['beta2', 'float', 'h.beta2'], ['eps', 'float', 'h.eps'],
       // AdamW decays the weight by 1 − lr·wd; Adam adds wd·w to the gradient instead
@@ -66,12 +121,51 @@ export const hypers = {
       ['step_size', 'float', 'h.lr / (1 - h.beta1 ** h.step)'], ['bc2_sqrt', 'float', 'Math.sqrt(1 - h.beta2 ** h.step)'],
       ['sign', 'float', 'h.maximize ? -1 : 1'],
     ],
+    tsFields: [
+      ['lr', 'number'], ['beta1', 'number'], ['beta2', 'number'], ['eps', 'number'], ['weightDecay', 'number'],
+      ['decoupled', 'boolean', 'AdamW: w ← w·(1 − lr·wd) before the step instead of an L2 term in the gradient.'],
+      ['maximize', 'boolean'], ['step', 'number'],
+    ],
   },
 };
+
+/**
+ * The C kernel families, native/src/kernels/<name>.inc.c, in include order (each file uses only what the files
+ * before it define). kernels.inc.c includes the generated list, so a new family file is one row here.
+ */
+export const sources = [
+  ['simd', 'vector types, loads, exp, horizontal sums'],
+  ['gemm', 'packed GEMM and its micro-kernels'],
+  ['conv_grid', 'conv geometry; padded-width implicit GEMM (stride 1 and polyphase)'],
+  ['conv_im2col', 'im2col / col2im, live taps'],
+  ['conv_depthwise', 'depthwise forward: polyphase grid per plane, fused epilogue'],
+  ['conv_pointwise', '1×1 forward: GEMM on the image in place, fused epilogue'],
+  ['conv_plan', 'the conv planner: (geometry, direction, build) → algorithm'],
+  ['conv_batched', 'batched lowering for small maps'],
+  ['conv_winograd', 'Winograd F(2×2, 3×3), forward and weight gradient'],
+  ['conv_dense', 'unfolded-weight form for maps smaller than the filter\'s reach'],
+  ['conv_wgrad', 'weight gradient: dot-product and GEMM forms'],
+  ['conv', 'the three conv entry points: plan, then dispatch'],
+  ['pool', 'max / average pooling and gradients'],
+  ['norm', 'channel statistics, affine (+ReLU), batch-norm backward'],
+  ['softmax', 'softmax / logSoftmax and gradients'],
+  ['elementwise', 'unary, binary, sum, axpy, strided copy'],
+  ['optim', 'SGD and Adam(W) updates'],
+  ['roi', 'RoIAlign forward and backward (torchvision)'],
+];
 
 const f32 = (name, role, opts = {}) => ({ name, kind: 'f32', role, ...opts });
 const i32 = (name, role, opts = {}) => ({ name, kind: 'i32', role, ...opts });
 const s = (kind, name, opts = {}) => ({ name, kind, ...opts });
+
+/** RoIAlign's rows: the C body indexes the batch by column 0 and sizes its sample grid from the box. */
+const roiRowsCheck = [
+  'for (let r = 0; r < g.rois; r++) {',
+  '  const row = rois.subarray(5 * r, 5 * r + 5);',
+  '  if (!(Number.isInteger(row[0]) && row[0] >= 0 && row[0] < g.n) || !row.every(Number.isFinite))',
+  "    throw new Error(`${kernel}: roi ${r} is (${row.join(', ')}); expected a batch index in [0, ${g.n}) and finite coordinates`);",
+  '}',
+];
 
 /** Kernels, in `tt_ops` order. `c`: the C field (entry point op_<c>); `name`: the JavaScript/wasm name. */
 export const kernels = [
@@ -91,26 +185,56 @@ export const kernels = [
   { name: 'conv2dBackwardWeight', c: 'conv2d_bwd_weight', doc: 'gw = the weight gradient of conv2d (overwritten)',
     args: [f32('x', 'in'), f32('gy', 'in'), f32('gw', 'out'), s('conv', 'g')] },
   { name: 'maxPool2d', c: 'max_pool2d', doc: 'max pooling; indices (flat per input plane) may be null',
-    args: [f32('x', 'in'), f32('out', 'out'), i32('indices', 'out', { nullable: true }), s('pool', 'g')] },
+    args: [f32('x', 'in', { size: 'g.n * g.c * g.h * g.w' }), f32('out', 'out', { size: 'g.n * g.c * g.oh * g.ow' }),
+      i32('indices', 'out', { nullable: true, size: 'g.n * g.c * g.oh * g.ow' }), s('pool', 'g')],
+    backend: {
+      reference: 'pool',
+      doc: [
+        'Max pooling; `indices` receives the flat h*w position of each max within its plane (PyTorch\'s convention), or',
+        'is null when only the values are needed (inference).',
+      ],
+    } },
   { name: 'maxPool2dBackward', c: 'max_pool2d_bwd', doc: 'gx (overwritten) = gy scattered to the recorded maxima',
-    args: [f32('gy', 'in'), i32('indices', 'in'), f32('gx', 'out'), s('long', 'planes'), s('long', 'inPlane'), s('long', 'outPlane')] },
+    args: [f32('gy', 'in', { size: 'planes * outPlane' }), i32('indices', 'in', { size: 'planes * outPlane' }),
+      f32('gx', 'out', { size: 'planes * inPlane' }), s('long', 'planes'), s('long', 'inPlane'), s('long', 'outPlane')],
+    backend: {
+      reference: 'pool',
+      doc: 'Scatters gy into gx at `indices` (gx overwritten). Also the forward of max_unpool2d.',
+      // the C body writes gx[p·inPlane + index] unchecked
+      checks: ['guard.indicesInPlane(kernel, indices, planes * outPlane, inPlane);'],
+    } },
   { name: 'avgPool2d', c: 'avg_pool2d', doc: 'average pooling; divisor > 0 overrides the window count',
     args: [f32('x', 'in'), f32('out', 'out'), s('pool', 'g'), s('bool', 'countIncludePad'), s('int', 'divisor')] },
   { name: 'avgPool2dBackward', c: 'avg_pool2d_bwd', doc: 'gradient of avgPool2d (gx overwritten)',
     args: [f32('gy', 'in'), f32('gx', 'out'), s('pool', 'g'), s('bool', 'countIncludePad'), s('int', 'divisor')] },
   { name: 'channelStats', c: 'channel_stats', doc: 'per-channel mean and biased variance of [n, c, hw]',
-    args: [f32('x', 'in'), f32('mean', 'out'), f32('variance', 'out'), s('long', 'n'), s('long', 'c'), s('long', 'hw')] },
+    args: [f32('x', 'in', { size: 'n * c * hw' }), f32('mean', 'out', { size: 'c' }), f32('variance', 'out', { size: 'c' }),
+      s('long', 'n'), s('long', 'c'), s('long', 'hw')],
+    backend: { reference: 'norm', doc: 'Per-channel mean and biased variance over n and hw of x [n, c, hw].' } },
   { name: 'channelAffine', c: 'channel_affine', doc: 'out = act(scale[c]·x + shift[c]) over [n, c, hw]',
     args: [f32('x', 'in'), f32('scale', 'in'), f32('shift', 'in'), f32('out', 'out'), s('long', 'n'), s('long', 'c'), s('long', 'hw'),
       s('bool', 'relu')] },
   { name: 'batchNormBackward', c: 'bn_bwd', doc: 'batch-norm gradients from saved mean and 1/std; weight and outputs may be null',
-    args: [f32('x', 'in'), f32('gy', 'in'), f32('mean', 'in'), f32('invStd', 'in'), f32('weight', 'in', { nullable: true }),
-      f32('gx', 'out', { nullable: true }), f32('gw', 'out', { nullable: true }), f32('gb', 'out', { nullable: true }),
-      s('long', 'n'), s('long', 'c'), s('long', 'hw')] },
+    args: [f32('x', 'in', { size: 'n * c * hw' }), f32('gy', 'in', { size: 'n * c * hw' }), f32('mean', 'in', { size: 'c' }),
+      f32('invStd', 'in', { size: 'c' }), f32('weight', 'in', { nullable: true, size: 'c' }),
+      f32('gx', 'out', { nullable: true, size: 'n * c * hw' }), f32('gw', 'out', { nullable: true, size: 'c' }),
+      f32('gb', 'out', { nullable: true, size: 'c' }), s('long', 'n'), s('long', 'c'), s('long', 'hw')],
+    backend: {
+      reference: 'norm',
+      doc: [
+        'Batch-norm backward from saved mean and 1/std over [n, c, hw]: writes gx, and gw/gb (∂ weight, ∂ bias) when',
+        'non-null. `weight` null means 1.',
+      ],
+    } },
   { name: 'softmax', c: 'softmax', doc: '(log-)softmax over the middle axis of [outer, size, inner]',
-    args: [f32('x', 'in'), f32('out', 'out'), s('long', 'outer'), s('long', 'size'), s('long', 'inner'), s('bool', 'log')] },
+    args: [f32('x', 'in', { size: 'outer * size * inner' }), f32('out', 'out', { size: 'outer * size * inner' }),
+      s('long', 'outer'), s('long', 'size'), s('long', 'inner'), s('bool', 'log')],
+    backend: { reference: 'reduce', small: 'x.length', doc: '(Log-)softmax along the middle axis of x [outer, size, inner].' } },
   { name: 'softmaxGrad', c: 'softmax_grad', doc: 'gradient of (log-)softmax from its output y',
-    args: [f32('y', 'in'), f32('gy', 'in'), f32('gx', 'out'), s('long', 'outer'), s('long', 'size'), s('long', 'inner'), s('bool', 'log')] },
+    args: [f32('y', 'in', { size: 'outer * size * inner' }), f32('gy', 'in', { size: 'outer * size * inner' }),
+      f32('gx', 'out', { size: 'outer * size * inner' }), s('long', 'outer'), s('long', 'size'), s('long', 'inner'),
+      s('bool', 'log')],
+    backend: { reference: 'reduce', small: 'y.length', doc: 'Backward of (log-)softmax from its output y (gx overwritten).' } },
   { name: 'unary', c: 'unary', ret: 'bool', doc: 'out = op(x) (U_* codes of tt.h, parameters a, b); false when op is not implemented',
     args: [s('int', 'op'), f32('x', 'in'), f32('out', 'out'), s('long', 'n'), s('float', 'a'), s('float', 'b')] },
   { name: 'unaryGrad', c: 'unary_grad', ret: 'bool', doc: 'gx = gy·op′(input); false when op is not implemented',
@@ -121,18 +245,49 @@ export const kernels = [
   { name: 'reduceSum', c: 'reduce_sum', doc: 'out[o, i] = Σ_s x[o, s, i]',
     args: [f32('x', 'in'), f32('out', 'out'), s('long', 'outer'), s('long', 'size'), s('long', 'inner')] },
   { name: 'axpy', c: 'axpy', doc: 'y += alpha·x',
-    args: [s('long', 'n'), s('float', 'alpha'), f32('x', 'in'), f32('y', 'inout')] },
+    args: [s('long', 'n', { from: 'y.length' }), s('float', 'alpha'), f32('x', 'in', { size: 'y.length' }), f32('y', 'inout')],
+    backend: { reference: 'elementwise', small: 'y.length', doc: 'y += alpha * x (used by optimizers and gradient accumulation).' } },
   { name: 'copyStrided', c: 'copy_strided', wasm: false,
     doc: 'out (contiguous, shape) = the strided view of src at offset; 4-byte elements, rank ≤ 8 (native only: wasm would first copy all of src)',
     args: [s('any4', 'src', { role: 'in' }), s('long', 'offset'), i32('strides', 'in'), s('any4', 'out', { role: 'out' }), i32('shape', 'in'),
       s('int', 'rank')] },
   { name: 'sgdStep', c: 'sgd_step',
     doc: 'SGD update of w (and the momentum buffer, null without momentum) in place',
-    args: [s('long', 'n'), f32('w', 'inout'), f32('g', 'in'), f32('buf', 'inout', { nullable: true }), s('sgd', 'h')] },
+    args: [s('long', 'n', { from: 'w.length' }), f32('w', 'inout'), f32('g', 'in', { size: 'w.length' }),
+      f32('momentumBuffer', 'inout', { nullable: true, size: 'w.length' }), s('sgd', 'h')],
+    backend: { reference: 'optim', small: 'w.length', doc: 'One SGD step (in place); `momentumBuffer` null when momentum is 0.' } },
   { name: 'adamStep', c: 'adam_step',
-    doc: 'Adam(W) update of w and its moments (vmax: AMSGrad, else null) in place',
-    args: [s('long', 'n'), f32('w', 'inout'), f32('g', 'in'), f32('m', 'inout'), f32('v', 'inout'), f32('vmax', 'inout', { nullable: true }),
-      s('adam', 'h')] },
+    doc: 'Adam(W) update of w and its moments (maxExpAvgSq: AMSGrad, else null) in place',
+    args: [s('long', 'n', { from: 'w.length' }), f32('w', 'inout'), f32('g', 'in', { size: 'w.length' }),
+      f32('expAvg', 'inout', { size: 'w.length' }), f32('expAvgSq', 'inout', { size: 'w.length' }),
+      f32('maxExpAvgSq', 'inout', { nullable: true, size: 'w.length' }), s('adam', 'h')],
+    backend: {
+      reference: 'optim',
+      small: 'w.length',
+      doc: 'One Adam/AdamW step on w with first/second moment buffers (and the running max for AMSGrad, else null).',
+    } },
+  { name: 'roiAlign', c: 'roi_align',
+    doc: 'RoIAlign of each box (torchvision.ops.roi_align): out [rois, c, ph, pw], each bin the mean of its bilinear samples',
+    args: [f32('x', 'in', { size: 'g.n * g.c * g.h * g.w' }), f32('rois', 'in', { size: '5 * g.rois' }),
+      f32('out', 'out', { size: 'g.rois * g.c * g.outH * g.outW' }), s('roi', 'g'), s('float', 'spatialScale'),
+      s('bool', 'aligned')],
+    backend: {
+      reference: 'roi',
+      doc: [
+        'RoIAlign (torchvision.ops.roi_align): out [rois, c, outH, outW], each bin the mean of its bilinear samples of x',
+        '[n, c, h, w] inside box (batch index, x1, y1, x2, y2)·spatialScale of `rois`; `aligned` shifts boxes by −0.5.',
+      ],
+      checks: roiRowsCheck,
+    } },
+  { name: 'roiAlignBackward', c: 'roi_align_bwd',
+    doc: 'gradient of roiAlign with respect to x (gx overwritten)',
+    args: [f32('gy', 'in', { size: 'g.rois * g.c * g.outH * g.outW' }), f32('rois', 'in', { size: '5 * g.rois' }),
+      f32('gx', 'out', { size: 'g.n * g.c * g.h * g.w' }), s('roi', 'g'), s('float', 'spatialScale'), s('bool', 'aligned')],
+    backend: {
+      reference: 'roi',
+      doc: 'Gradient of roiAlign with respect to x: gx (overwritten) receives each bin\'s gradient spread over its samples.',
+      checks: roiRowsCheck,
+    } },
   { name: 'convPlan', c: 'conv_plan', ret: 'int', doc: 'the algorithm (TT_PLAN_*) the conv kernels would use for g in direction TT_CONV_*',
     args: [s('conv', 'g'), s('int', 'direction')] },
 ];

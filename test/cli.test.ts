@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import * as tt from '../src/index.ts';
 import { runCli } from '../src/cli/main.ts';
 import { formatError } from '../src/cli/common.ts';
-import { samDriver } from '../src/cli/train.ts';
+import { DEFAULT_TRAIN_CONFIG, makeOptimizer } from '../src/cli/train.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tt-cli-real-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -242,7 +242,7 @@ test('train on CIFAR-10 batches with a CIFAR ResNet and --optimizer sam; small_c
   );
 });
 
-test('samDriver: one step through the fit-shaped wrappers equals SAM.step(closure)', () => {
+test('train --optimizer sam: fit drives the SAM the CLI builds; one step equals SAM.step(closure)', async () => {
   tt.manualSeed(3);
   const x = tt.randn([6, 4]);
   const y = tt.tensor(Int32Array.from([0, 1, 2, 0, 1, 2]), [6], { dtype: 'int32' });
@@ -250,8 +250,9 @@ test('samDriver: one step through the fit-shaped wrappers equals SAM.step(closur
   const b = new tt.nn.Linear(4, 3);
   b.loadStateDict(a.stateDict());
   const loss = (o: tt.Tensor, t: tt.Tensor) => tt.F.crossEntropy(o, t);
-  // Reference: SAM's own closure step.
-  const samA = new tt.optim.SAM(a.parameters(), tt.optim.SGD, { lr: 0.1, rho: 0.2 });
+  const cfg = { ...DEFAULT_TRAIN_CONFIG, optimizer: 'sam' as const, lr: 0.1, rho: 0.2, momentum: 0.9 };
+  // Reference: SAM's own closure step, with the options the CLI passes (Foret et al.: SGD with momentum inside).
+  const samA = new tt.optim.SAM(a.parameters(), tt.optim.SGD, { lr: 0.1, rho: 0.2, momentum: 0.9, weightDecay: 0 });
   samA.zeroGrad();
   loss(a.forward(x), y).backward();
   samA.step(() => {
@@ -259,15 +260,13 @@ test('samDriver: one step through the fit-shaped wrappers equals SAM.step(closur
     l.backward();
     return l;
   });
-  // Through the driver, called the way fit calls model, loss and optimizer.
-  const samB = new tt.optim.SAM(b.parameters(), tt.optim.SGD, { lr: 0.1, rho: 0.2 });
-  const d = samDriver(b, samB, loss);
-  d.optimizer.zeroGrad();
-  d.loss(d.model.forward(x) as tt.Tensor, y).backward();
-  d.optimizer.step();
+  // The CLI's optimizer, driven by fit over the same single batch.
+  const samB = makeOptimizer(cfg, b.parameters());
+  assert.ok(samB instanceof tt.optim.SAM);
+  const loader = new tt.data.DataLoader(new tt.data.TensorDataset(x, y), { batchSize: 6 });
+  await tt.fit(b, loader, { epochs: 1, optimizer: samB, loss, log: () => {} });
   assert.deepEqual(Array.from(b.weight.dataView()), Array.from(a.weight.dataView()));
   assert.deepEqual(Array.from(b.bias!.dataView()), Array.from(a.bias!.dataView()));
-  assert.equal(d.optimizer.paramGroups[0].lr, 0.1);
 });
 
 test('bad options and run folders: one line naming the option or path and what was expected (issue 13, item 8)', async () => {

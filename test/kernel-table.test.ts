@@ -1,7 +1,8 @@
 /**
  * The kernel table (native/kernels.table.mjs) is the one description of the kernel boundary: the committed generated
  * files must be what the generator makes of it now, and the built addon and wasm modules must expose exactly its
- * kernels. Also the generated argument unpacking's error messages and the geometry packing.
+ * kernels. Also the generated argument unpacking's error messages, the geometry packing, and the generated `Backend`
+ * overrides' checks on every backend.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { NATIVE_ADDON_PATH } from '../src/backend/native.ts';
 import { wasmVariantPath } from '../src/backend/wasm-loader.ts';
 import { packConvGeometry, packPoolGeometry } from '../src/backend/kernels.gen.ts';
+import * as tt from '../src/index.ts';
+import { backendNames } from './helpers.ts';
+
+const sgd = { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, firstStep: true };
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const table = (await import(new URL('../native/kernels.table.mjs', import.meta.url).href)) as {
@@ -112,4 +117,51 @@ test('geometry packing follows the table’s field order', () => {
     [...packPoolGeometry(pool)],
     Array.from({ length: 14 }, (_, i) => i + 1),
   );
+});
+
+test('the generated overrides check every backend’s arguments against the table (sizes, geometry, indices)', () => {
+  for (const name of backendNames()) {
+    const be = tt.withBackend(name, () => tt.backend());
+    const f32 = (n: number): Float32Array => new Float32Array(n);
+    // sizes come from the table's `size` expressions: x [n, c, hw] = 2·3·4
+    assert.throws(
+      () => be.channelStats(f32(23), f32(3), f32(3), 2, 3, 4),
+      /channelStats: x has 23 elements but the kernel's geometry needs 24/,
+      name,
+    );
+    assert.throws(
+      () => be.channelStats(f32(24), f32(3), f32(3), 2, 3.5, 4),
+      /channelStats: c must be an integer/,
+      name,
+    );
+    assert.throws(
+      () => be.sgdStep(f32(100), f32(99), null, sgd),
+      /sgdStep: g has 99 elements but the kernel's geometry needs 100/,
+      name,
+    );
+    // geometry fields with their table minimum (stride ≥ 1)
+    const pool = { n: 1, c: 1, h: 4, w: 4, oh: 2, ow: 2, kh: 2, kw: 2, strideH: 0, strideW: 2, padH: 0, padW: 0 };
+    assert.throws(
+      () => be.maxPool2d(f32(16), f32(4), null, { ...pool, dilationH: 1, dilationW: 1 }),
+      /maxPool2d: strideH must be an integer in \[1, /,
+      name,
+    );
+    // the table's extra check: scatter indices stay inside their plane
+    assert.throws(
+      () => be.maxPool2dBackward(f32(4), Int32Array.from([0, 1, 2, 16]), f32(16), 1, 16, 4),
+      /maxPool2dBackward: index 16 at position 3 is outside its plane of 16 elements/,
+      name,
+    );
+    // float32 and float64 (the reference body) agree on a table kernel
+    const x = Float32Array.from({ length: 96 }, (_, i) => Math.sin(i));
+    const m32 = f32(4),
+      v32 = f32(4),
+      m64 = new Float64Array(4),
+      v64 = new Float64Array(4);
+    be.channelStats(x, m32, v32, 2, 4, 12);
+    be.channelStats(Float64Array.from(x), m64, v64, 2, 4, 12);
+    for (let i = 0; i < 4; i++) {
+      assert.ok(Math.abs(m32[i] - m64[i]) < 1e-6 && Math.abs(v32[i] - v64[i]) < 1e-6, `${name}: channel ${i}`);
+    }
+  }
 });

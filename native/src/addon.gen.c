@@ -264,10 +264,10 @@ static napi_value js_sgd_step(napi_env env, napi_callback_info info) {
   long n = I(env, argv[0]);
   float *w = arr(env, argv[1], napi_float32_array, "sgdStep", "w", 1);
   const float *g = arr(env, argv[2], napi_float32_array, "sgdStep", "g", 1);
-  float *buf = arr(env, argv[3], napi_float32_array, "sgdStep", "buf", 0);
+  float *momentum_buffer = arr(env, argv[3], napi_float32_array, "sgdStep", "momentumBuffer", 0);
   const double *h = arr(env, argv[4], napi_float64_array, "sgdStep", "h", 1);
   CHECK
-  LOCKED(ops->sgd_step(n, w, g, buf, h));
+  LOCKED(ops->sgd_step(n, w, g, momentum_buffer, h));
   return NULL;
 }
 
@@ -276,12 +276,38 @@ static napi_value js_adam_step(napi_env env, napi_callback_info info) {
   long n = I(env, argv[0]);
   float *w = arr(env, argv[1], napi_float32_array, "adamStep", "w", 1);
   const float *g = arr(env, argv[2], napi_float32_array, "adamStep", "g", 1);
-  float *m = arr(env, argv[3], napi_float32_array, "adamStep", "m", 1);
-  float *v = arr(env, argv[4], napi_float32_array, "adamStep", "v", 1);
-  float *vmax = arr(env, argv[5], napi_float32_array, "adamStep", "vmax", 0);
+  float *exp_avg = arr(env, argv[3], napi_float32_array, "adamStep", "expAvg", 1);
+  float *exp_avg_sq = arr(env, argv[4], napi_float32_array, "adamStep", "expAvgSq", 1);
+  float *max_exp_avg_sq = arr(env, argv[5], napi_float32_array, "adamStep", "maxExpAvgSq", 0);
   const double *h = arr(env, argv[6], napi_float64_array, "adamStep", "h", 1);
   CHECK
-  LOCKED(ops->adam_step(n, w, g, m, v, vmax, h));
+  LOCKED(ops->adam_step(n, w, g, exp_avg, exp_avg_sq, max_exp_avg_sq, h));
+  return NULL;
+}
+
+static napi_value js_roi_align(napi_env env, napi_callback_info info) {
+  GETARGS(6);
+  const float *x = arr(env, argv[0], napi_float32_array, "roiAlign", "x", 1);
+  const float *rois = arr(env, argv[1], napi_float32_array, "roiAlign", "rois", 1);
+  float *out = arr(env, argv[2], napi_float32_array, "roiAlign", "out", 1);
+  const int32_t *g = arr(env, argv[3], napi_int32_array, "roiAlign", "g", 1);
+  float spatial_scale = (float)D(env, argv[4]);
+  int aligned = B(env, argv[5]);
+  CHECK
+  LOCKED(ops->roi_align(x, rois, out, g, spatial_scale, aligned));
+  return NULL;
+}
+
+static napi_value js_roi_align_bwd(napi_env env, napi_callback_info info) {
+  GETARGS(6);
+  const float *gy = arr(env, argv[0], napi_float32_array, "roiAlignBackward", "gy", 1);
+  const float *rois = arr(env, argv[1], napi_float32_array, "roiAlignBackward", "rois", 1);
+  float *gx = arr(env, argv[2], napi_float32_array, "roiAlignBackward", "gx", 1);
+  const int32_t *g = arr(env, argv[3], napi_int32_array, "roiAlignBackward", "g", 1);
+  float spatial_scale = (float)D(env, argv[4]);
+  int aligned = B(env, argv[5]);
+  CHECK
+  LOCKED(ops->roi_align_bwd(gy, rois, gx, g, spatial_scale, aligned));
   return NULL;
 }
 
@@ -318,4 +344,6 @@ static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
   KFN("copyStrided", js_copy_strided), \
   KFN("sgdStep", js_sgd_step), \
   KFN("adamStep", js_adam_step), \
+  KFN("roiAlign", js_roi_align), \
+  KFN("roiAlignBackward", js_roi_align_bwd), \
   KFN("convPlan", js_conv_plan)

@@ -21,6 +21,15 @@ static inline pgeom parse_pg(const int32_t *g) {
   return r;
 }
 
+/* Geometry of RoIAlign: input [n, c, h, w], rois [rois, 5], output [rois, c, ph, pw]: the Int32Array layout (RG_*) JavaScript packs (packRoiAlignGeometry in
+ * src/backend/kernels.gen.ts) and the kernels read through parse_rg. Kind 'roi' in the table. */
+enum { RG_N, RG_C, RG_H, RG_W, RG_ROIS, RG_PH, RG_PW, RG_SAMPLING, RG_LEN };
+typedef struct { long n, c, h, w, rois, ph, pw, sampling; } rgeom;
+static inline rgeom parse_rg(const int32_t *g) {
+  rgeom r = { g[RG_N], g[RG_C], g[RG_H], g[RG_W], g[RG_ROIS], g[RG_PH], g[RG_PW], g[RG_SAMPLING] };
+  return r;
+}
+
 /* Hyper-parameters of one SGD update (torch.optim.SGD): buf is the momentum buffer, first_step makes it take d as is (kind 'sgd'): the Float64Array packSgdHyper fills, read through parse_sgd_hyper. */
 typedef struct { float lr; float momentum; float dampening; float weight_decay; int nesterov; int maximize; int first_step; } sgd_hyper;
 static inline sgd_hyper parse_sgd_hyper(const double *h) {
@@ -78,14 +87,18 @@ typedef struct tt_ops {
   /* out (contiguous, shape) = the strided view of src at offset; 4-byte elements, rank ≤ 8 (native only: wasm would first copy all of src) */
   void (*copy_strided)(const float *src, long offset, const int32_t *strides, float *out, const int32_t *shape, int rank);
   /* SGD update of w (and the momentum buffer, null without momentum) in place */
-  void (*sgd_step)(long n, float *w, const float *g, float *buf, const double *h);
-  /* Adam(W) update of w and its moments (vmax: AMSGrad, else null) in place */
-  void (*adam_step)(long n, float *w, const float *g, float *m, float *v, float *vmax, const double *h);
+  void (*sgd_step)(long n, float *w, const float *g, float *momentum_buffer, const double *h);
+  /* Adam(W) update of w and its moments (maxExpAvgSq: AMSGrad, else null) in place */
+  void (*adam_step)(long n, float *w, const float *g, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const double *h);
+  /* RoIAlign of each box (torchvision.ops.roi_align): out [rois, c, ph, pw], each bin the mean of its bilinear samples */
+  void (*roi_align)(const float *x, const float *rois, float *out, const int32_t *g, float spatial_scale, int aligned);
+  /* gradient of roiAlign with respect to x (gx overwritten) */
+  void (*roi_align_bwd)(const float *gy, const float *rois, float *gx, const int32_t *g, float spatial_scale, int aligned);
   /* the algorithm (TT_PLAN_*) the conv kernels would use for g in direction TT_CONV_* */
   int (*conv_plan)(const int32_t *g, int direction);
 } tt_ops;
 
 /* The entry points in tt_ops order, after name, vl, mr, nr (kernels.inc.c defines each build's table with it). */
-#define TT_OPS_ENTRY_POINTS op_gemm, op_conv2d, op_conv2d_bwd_input, op_conv2d_bwd_weight, op_max_pool2d, op_max_pool2d_bwd, op_avg_pool2d, op_avg_pool2d_bwd, op_channel_stats, op_channel_affine, op_bn_bwd, op_softmax, op_softmax_grad, op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided, op_sgd_step, op_adam_step, op_conv_plan
+#define TT_OPS_ENTRY_POINTS op_gemm, op_conv2d, op_conv2d_bwd_input, op_conv2d_bwd_weight, op_max_pool2d, op_max_pool2d_bwd, op_avg_pool2d, op_avg_pool2d_bwd, op_channel_stats, op_channel_affine, op_bn_bwd, op_softmax, op_softmax_grad, op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided, op_sgd_step, op_adam_step, op_roi_align, op_roi_align_bwd, op_conv_plan
 
 #endif

@@ -8,26 +8,12 @@
  * extensions only; the compiler maps them onto the target's registers and, with -ffp-contract=fast, FMA.
  *
  * The kernels themselves live in kernels/, one file per family, included here in dependency order (each file
- * uses only what the files before it define); none of them is a compilation unit of its own.
+ * uses only what the files before it define) through the list generated from the kernel table; none of them is a
+ * compilation unit of its own.
  */
 #include "tt.h"
 
-#include "kernels/simd.inc.c"          /* vector types, loads, exp, horizontal sums */
-#include "kernels/gemm.inc.c"          /* packed GEMM and its micro-kernels */
-#include "kernels/conv_grid.inc.c"     /* conv geometry; padded-width implicit GEMM (stride 1 and polyphase) */
-#include "kernels/conv_im2col.inc.c"   /* im2col / col2im, live taps */
-#include "kernels/conv_depthwise.inc.c" /* depthwise forward: polyphase grid per plane, fused epilogue */
-#include "kernels/conv_pointwise.inc.c" /* 1×1 forward: GEMM on the image in place, fused epilogue */
-#include "kernels/conv_plan.inc.c"     /* the conv planner: (geometry, direction, build) → algorithm */
-#include "kernels/conv_batched.inc.c"  /* batched lowering for small maps */
-#include "kernels/conv_winograd.inc.c" /* Winograd F(2×2, 3×3), forward and weight gradient */
-#include "kernels/conv_dense.inc.c"    /* unfolded-weight form for maps smaller than the filter's reach */
-#include "kernels/conv_wgrad.inc.c"    /* weight gradient: dot-product and GEMM forms */
-#include "kernels/conv.inc.c"          /* the three conv entry points: plan, then dispatch */
-#include "kernels/pool.inc.c"          /* max / average pooling and gradients */
-#include "kernels/norm.inc.c"          /* channel statistics, affine (+ReLU), batch-norm backward */
-#include "kernels/softmax.inc.c"       /* softmax / logSoftmax and gradients */
-#include "kernels/elementwise.inc.c"   /* unary, binary, sum, axpy, strided copy */
-#include "kernels/optim.inc.c"         /* SGD and Adam(W) updates */
+/* The families of kernels/, listed with what each holds in `sources` of native/kernels.table.mjs. */
+#include "kernels_list.gen.inc"
 
 const tt_ops TT_OPS_SYMBOL = { TT_NAME, TT_VL, MR, NR, TT_OPS_ENTRY_POINTS };

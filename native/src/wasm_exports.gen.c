@@ -18,6 +18,8 @@ EXPORT(unaryGrad) int w_unary_grad(int op, const float *input, const float *gy, 
 EXPORT(binary) int w_binary(int op, int mode, const float *a, const float *b, float *out, long outer, long mid, long inner) { return op_binary(op, mode, a, b, out, outer, mid, inner); }
 EXPORT(reduceSum) void w_reduce_sum(const float *x, float *out, long outer, long size, long inner) { op_reduce_sum(x, out, outer, size, inner); }
 EXPORT(axpy) void w_axpy(long n, float alpha, const float *x, float *y) { op_axpy(n, alpha, x, y); }
-EXPORT(sgdStep) void w_sgd_step(long n, float *w, const float *g, float *buf, const double *h) { op_sgd_step(n, w, g, buf, h); }
-EXPORT(adamStep) void w_adam_step(long n, float *w, const float *g, float *m, float *v, float *vmax, const double *h) { op_adam_step(n, w, g, m, v, vmax, h); }
+EXPORT(sgdStep) void w_sgd_step(long n, float *w, const float *g, float *momentum_buffer, const double *h) { op_sgd_step(n, w, g, momentum_buffer, h); }
+EXPORT(adamStep) void w_adam_step(long n, float *w, const float *g, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const double *h) { op_adam_step(n, w, g, exp_avg, exp_avg_sq, max_exp_avg_sq, h); }
+EXPORT(roiAlign) void w_roi_align(const float *x, const float *rois, float *out, const int32_t *g, float spatial_scale, int aligned) { op_roi_align(x, rois, out, g, spatial_scale, aligned); }
+EXPORT(roiAlignBackward) void w_roi_align_bwd(const float *gy, const float *rois, float *gx, const int32_t *g, float spatial_scale, int aligned) { op_roi_align_bwd(gy, rois, gx, g, spatial_scale, aligned); }
 EXPORT(convPlan) int w_conv_plan(const int32_t *g, int direction) { return op_conv_plan(g, direction); }

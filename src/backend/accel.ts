@@ -1,15 +1,15 @@
 /**
  * Shared glue of the accelerated backends (native addon, WebAssembly): both expose the same flat C kernel entry
- * points (`RawKernels`, generated with their C side from native/kernels.table.mjs); this module turns them into a `Backend`. Every override takes the
- * fast path only for float32 buffers and the layouts the C kernels implement, and otherwise defers to the
- * reference kernel, so semantics never depend on the backend.
+ * points (`RawKernels`, generated with their C side from native/kernels.table.mjs); this module turns them into a
+ * `Backend`. The overrides of the table's ordinary kernels are generated too (accel.gen.ts); those written here are
+ * the special ones (op codes, broadcasting, the conv planner, strided copies, rounding of arguments). Every
+ * override takes the fast path only for float32 buffers and the layouts the C kernels implement, and otherwise
+ * defers to the reference kernel, so semantics never depend on the backend.
  */
 import type { FloatArray, TypedArray } from '../tensor/dtype.js';
 import type {
-  AdamHyper,
   Backend,
   BinaryOp,
-  SgdHyper,
   Conv2dGeometry,
   ConvEpilogue,
   Epilogue,
@@ -22,7 +22,8 @@ import type {
 import { referenceBackend as ref } from './reference/index.js';
 import * as guard from './guard.js';
 import { loweredConv3d } from './conv3d-lowered.js';
-import { packAdamHyper, packConvGeometry, packPoolGeometry, packSgdHyper, type RawKernels } from './kernels.gen.js';
+import { packConvGeometry, packPoolGeometry, type RawKernels } from './kernels.gen.js';
+import { tableKernels } from './accel.gen.js';
 import {
   CONV_DIRECTIONS,
   convPlanLogger,
@@ -131,6 +132,8 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   const logPlan = convPlanLogging() ? convPlanLogger(name, planner) : null;
   const be: Backend = {
     ...ref,
+    // the kernels generated from native/kernels.table.mjs (accel.gen.ts); the special ones follow by hand
+    ...tableKernels(k, ref, SMALL),
     name,
 
     copyStrided(
@@ -228,64 +231,11 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       ref.binary(op, a, aStrides, b, bStrides, out, shape);
     },
 
-    sgdStep(w: FloatArray, g: FloatArray, buf: FloatArray | null, h: SgdHyper): void {
-      if (w.length < SMALL || !f32(w, g, buf)) return ref.sgdStep(w, g, buf, h);
-      guard.len('sgdStep', 'grad', g, w.length);
-      guard.len('sgdStep', 'momentumBuffer', buf, w.length);
-      k.sgdStep(w.length, w as F32, g as F32, buf as F32 | null, packSgdHyper(h));
-    },
-
-    adamStep(w: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, vmax: FloatArray | null, h: AdamHyper): void {
-      if (w.length < SMALL || !f32(w, g, m, v, vmax)) return ref.adamStep(w, g, m, v, vmax, h);
-      for (const [name, a] of [
-        ['grad', g],
-        ['expAvg', m],
-        ['expAvgSq', v],
-        ['maxExpAvgSq', vmax],
-      ] as const)
-        guard.len('adamStep', name, a, w.length);
-      k.adamStep(w.length, w as F32, g as F32, m as F32, v as F32, vmax as F32 | null, packAdamHyper(h));
-    },
-
-    axpy(alpha: number, x: FloatArray, y: FloatArray): void {
-      if (y.length < SMALL || !f32(x, y)) return ref.axpy(alpha, x, y);
-      guard.len('axpy', 'x', x, y.length);
-      k.axpy(y.length, alpha, x as F32, y as F32);
-    },
-
     reduce(op: ReduceOp, x: TypedArray, out: TypedArray, outer: number, size: number, inner: number): void {
       if (op !== 'sum' || x.length < SMALL || !f32(x, out)) return ref.reduce(op, x, out, outer, size, inner);
       guard.len('reduce sum', 'x', x, guard.osi('reduce sum', outer, size, inner));
       guard.len('reduce sum', 'out', out, outer * inner);
       k.reduceSum(x as F32, out as F32, outer, size, inner);
-    },
-
-    softmax(x: FloatArray, out: FloatArray, outer: number, size: number, inner: number, log: boolean): void {
-      if (!f32(x, out) || x.length < SMALL) return ref.softmax(x, out, outer, size, inner, log);
-      const total = guard.osi('softmax', outer, size, inner);
-      guard.len('softmax', 'x', x, total);
-      guard.len('softmax', 'out', out, total);
-      k.softmax(x as F32, out as F32, outer, size, inner, log);
-    },
-
-    softmaxGrad(
-      y: FloatArray,
-      gy: FloatArray,
-      gx: FloatArray,
-      outer: number,
-      size: number,
-      inner: number,
-      log: boolean,
-    ): void {
-      if (!f32(y, gy, gx) || y.length < SMALL) return ref.softmaxGrad(y, gy, gx, outer, size, inner, log);
-      const total = guard.osi('softmaxGrad', outer, size, inner);
-      for (const [name, a] of [
-        ['y', y],
-        ['gy', gy],
-        ['gx', gx],
-      ] as const)
-        guard.len('softmaxGrad', name, a, total);
-      k.softmaxGrad(y as F32, gy as F32, gx as F32, outer, size, inner, log);
     },
 
     gemm(transA, transB, m, n, kk, a, strideA, b, strideB, c, strideC, batch, accumulate): void {
@@ -360,38 +310,6 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       k.conv2dBackwardWeight(x as F32, gy as F32, gw as F32, convGeom(g));
     },
 
-    maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool2dGeometry): void {
-      if (!f32(x, out)) return ref.maxPool2d(x, out, indices, g);
-      const s = guard.poolSizes('maxPool2d', g);
-      guard.len('maxPool2d', 'x', x, s.x);
-      guard.len('maxPool2d', 'out', out, s.y);
-      guard.len('maxPool2d', 'indices', indices, s.y);
-      if (s.x === 0 || s.y === 0) return ref.maxPool2d(x, out, indices, g);
-      k.maxPool2d(x as F32, out as F32, indices, poolGeom(g));
-    },
-
-    maxPool2dBackward(
-      gy: FloatArray,
-      indices: Int32Array,
-      gx: FloatArray,
-      planes: number,
-      inPlane: number,
-      outPlane: number,
-    ): void {
-      if (!f32(gy, gx)) return ref.maxPool2dBackward(gy, indices, gx, planes, inPlane, outPlane);
-      for (const [name, v] of [
-        ['planes', planes],
-        ['inPlane', inPlane],
-        ['outPlane', outPlane],
-      ] as const)
-        guard.int('maxPool2dBackward', name, v);
-      guard.len('maxPool2dBackward', 'gy', gy, planes * outPlane);
-      guard.len('maxPool2dBackward', 'indices', indices, planes * outPlane);
-      guard.len('maxPool2dBackward', 'gx', gx, planes * inPlane);
-      guard.indicesInPlane('maxPool2dBackward', indices, planes * outPlane, inPlane);
-      k.maxPool2dBackward(gy as F32, indices, gx as F32, planes, inPlane, outPlane);
-    },
-
     avgPool2d(
       x: FloatArray,
       out: FloatArray,
@@ -424,15 +342,6 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       k.avgPool2dBackward(gy as F32, gx as F32, poolGeom(g), countIncludePad, Math.round(divisorOverride));
     },
 
-    channelStats(x: FloatArray, mean: FloatArray, variance: FloatArray, n: number, c: number, hw: number): void {
-      if (!f32(x, mean, variance)) return ref.channelStats(x, mean, variance, n, c, hw);
-      const total = guard.osi('channelStats', n, c, hw);
-      guard.len('channelStats', 'x', x, total);
-      guard.len('channelStats', 'mean', mean, c);
-      guard.len('channelStats', 'variance', variance, c);
-      k.channelStats(x as F32, mean as F32, variance as F32, n, c, hw);
-    },
-
     channelAffine(
       x: FloatArray,
       scale: FloatArray,
@@ -450,39 +359,6 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       guard.len('channelAffine', 'scale', scale, c);
       guard.len('channelAffine', 'shift', shift, c);
       k.channelAffine(x as F32, scale as F32, shift as F32, out as F32, n, c, hw, epilogue === 'relu');
-    },
-
-    batchNormBackward(x, gy, mean, invStd, weight, gx, gw, gb, n, c, hw): void {
-      if (!f32(x, gy, mean, invStd, weight, gx, gw, gb))
-        return ref.batchNormBackward(x, gy, mean, invStd, weight, gx, gw, gb, n, c, hw);
-      const total = guard.osi('batchNormBackward', n, c, hw);
-      for (const [name, a] of [
-        ['x', x],
-        ['gy', gy],
-        ['gx', gx],
-      ] as const)
-        guard.len('batchNormBackward', name, a, total);
-      for (const [name, a] of [
-        ['mean', mean],
-        ['invStd', invStd],
-        ['weight', weight],
-        ['gw', gw],
-        ['gb', gb],
-      ] as const)
-        guard.len('batchNormBackward', name, a, c);
-      k.batchNormBackward(
-        x as F32,
-        gy as F32,
-        mean as F32,
-        invStd as F32,
-        weight as F32 | null,
-        gx as F32 | null,
-        gw as F32 | null,
-        gb as F32 | null,
-        n,
-        c,
-        hw,
-      );
     },
   };
   // 3-D convolution runs on this backend's 2-D kernels (depth unrolled, see conv3d-lowered.ts); float64 stays exact on the reference kernel.

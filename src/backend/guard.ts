@@ -94,7 +94,8 @@ export function stridedReach(
 
 /**
  * The reference backend as the registry hands it out: the same geometry and length checks as the accelerated
- * kernels for the kernels whose loop counts come from a geometry (convolution, pooling, GEMM). TypeScript loops
+ * kernels for the hand-written kernels whose loop counts come from a geometry (convolution, pooling, GEMM); the
+ * table's kernels get theirs from `guardedTableKernels` (accel.gen.ts). TypeScript loops
  * cannot leave their arrays, but given an absurd geometry through `tt.backend()` they would run for hours (the
  * fuzzer found groups = 2³¹). The accelerated backends' own reference fallbacks use the raw object.
  */
@@ -123,13 +124,6 @@ export function guardReference(ref: Backend): Backend {
       len('conv2dBackwardWeight', 'gy', gy, s.y);
       len('conv2dBackwardWeight', 'gw', gw, s.w);
       ref.conv2dBackwardWeight(x, gy, gw, g);
-    },
-    maxPool2d(x, out, indices, g) {
-      const s = poolSizes('maxPool2d', g);
-      len('maxPool2d', 'x', x, s.x);
-      len('maxPool2d', 'out', out, s.y);
-      len('maxPool2d', 'indices', indices, s.y);
-      ref.maxPool2d(x, out, indices, g);
     },
     avgPool2d(x, out, g, cip, div) {
       const s = poolSizes('avgPool2d', g);

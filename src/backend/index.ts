@@ -16,9 +16,10 @@ import {
   getWasmThreads,
 } from './platform.js';
 import { guardReference } from './guard.js';
+import { guardedTableKernels } from './accel.gen.js';
 
 /** The reference backend handed out by the registry, with geometry checks at its kernel boundary (guard.ts). */
-const guardedReference = guardReference(referenceBackend);
+const guardedReference = guardReference({ ...referenceBackend, ...guardedTableKernels(referenceBackend) });
 
 export type { Backend } from './types.js';
 

@@ -7,6 +7,10 @@
  * Conventions: `out` buffers are fully overwritten unless a kernel says it accumulates; sizes are element counts.
  */
 import type { FloatArray, TypedArray } from '../tensor/dtype.js';
+import type { Conv2dGeometry, Pool2dGeometry, TableKernels } from './kernels.gen.js';
+
+// Generated from native/kernels.table.mjs with the kernels that take them; re-exported as part of the interface.
+export type { AdamHyper, Conv2dGeometry, Pool2dGeometry, SgdHyper, TableKernels } from './kernels.gen.js';
 
 export type UnaryOp =
   | 'neg'
@@ -91,31 +95,6 @@ export type UnaryGradOp =
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'amax' | 'amin';
 
 /**
- * Geometry of a 2-D convolution (also describes its transposed form, whose forward is conv2dBackwardInput).
- * oh/ow are authoritative: for conv_transpose2d with outputPadding ≥ stride (allowed when < dilation) or 'same'
- * padding with an even kernel they are not the symmetric floor formula, and taps landing outside [0, h)×[0, w)
- * read (or receive) zero.
- */
-export interface Conv2dGeometry {
-  n: number;
-  c: number;
-  h: number;
-  w: number; // input
-  oc: number;
-  kh: number;
-  kw: number; // weight [oc, c/groups, kh, kw]
-  oh: number;
-  ow: number; // output
-  strideH: number;
-  strideW: number;
-  padH: number;
-  padW: number; // zero padding at top/left (bottom/right implied by oh/ow)
-  dilationH: number;
-  dilationW: number;
-  groups: number;
-}
-
-/**
  * Geometry of a 3-D convolution over [n, c, d, h, w] (weight [oc, c/groups, kd, kh, kw]); as Conv2dGeometry, the
  * output sizes are authoritative and taps outside the input read (or receive) zero. Also describes the transposed
  * form, whose forward is conv3dBackwardInput.
@@ -180,24 +159,6 @@ export interface AdaptivePool3dGeometry {
   ow: number;
 }
 
-/** Geometry of a 2-D pooling window over planes of n*c images. */
-export interface Pool2dGeometry {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  oh: number;
-  ow: number;
-  kh: number;
-  kw: number;
-  strideH: number;
-  strideW: number;
-  padH: number;
-  padW: number;
-  dilationH: number;
-  dilationW: number;
-}
-
 /** Geometry of adaptive pooling over `planes` = n*c images: output cell i covers [floor(i*h/oh), ceil((i+1)*h/oh)). */
 export interface AdaptivePool2dGeometry {
   planes: number;
@@ -235,31 +196,6 @@ export interface Interpolate2dGeometry {
   alignCorners: boolean;
 }
 
-/** Hyper-parameters of one SGD update (PyTorch's): d = ±g + wd·w; buf = d on the first step, else momentum·buf + (1 − dampening)·d; w −= lr·(nesterov ? d + momentum·buf : buf). */
-export interface SgdHyper {
-  lr: number;
-  momentum: number;
-  dampening: number;
-  weightDecay: number;
-  nesterov: boolean;
-  maximize: boolean;
-  /** The momentum buffer is new: it takes d as is. */
-  firstStep: boolean;
-}
-
-/** Hyper-parameters of one Adam/AdamW update; `step` counts from 1 (bias corrections 1 − βᵗ). */
-export interface AdamHyper {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** AdamW: w ← w·(1 − lr·wd) before the step instead of an L2 term in the gradient. */
-  decoupled: boolean;
-  maximize: boolean;
-  step: number;
-}
-
 /** Fused activation applied by conv/linear epilogues where a backend supports it. */
 export type Epilogue = 'none' | 'relu';
 
@@ -269,7 +205,12 @@ export type Epilogue = 'none' | 'relu';
  */
 export type ConvEpilogue = Epilogue | 'relu6' | 'hardswish';
 
-export interface Backend {
+/**
+ * A kernel implementation. The methods of `TableKernels` (max pooling and its scatter, batch-norm statistics and
+ * backward, softmax, axpy, the optimiser steps …) are generated from native/kernels.table.mjs with their accelerated
+ * overrides; the rest — kernels with op codes, broadcasting, planners or no C body — are written here by hand.
+ */
+export interface Backend extends TableKernels {
   /** Short name reported to users: 'reference', 'native-avx2', 'wasm-simd' … */
   readonly name: string;
 
@@ -309,21 +250,6 @@ export interface Backend {
     out: TypedArray,
     shape: readonly number[],
   ): void;
-  /** y += alpha * x (used by optimizers and gradient accumulation). */
-  axpy(alpha: number, x: FloatArray, y: FloatArray): void;
-
-  // ---- optimiser updates (in place on the parameter and its state) ----
-  /** One SGD step; `momentumBuffer` null when momentum is 0. */
-  sgdStep(w: FloatArray, g: FloatArray, momentumBuffer: FloatArray | null, h: SgdHyper): void;
-  /** One Adam/AdamW step on w with first/second moment buffers (and the running max for AMSGrad, else null). */
-  adamStep(
-    w: FloatArray,
-    g: FloatArray,
-    expAvg: FloatArray,
-    expAvgSq: FloatArray,
-    maxExpAvgSq: FloatArray | null,
-    h: AdamHyper,
-  ): void;
 
   // ---- reductions: x viewed as [outer, size, inner], reduced over the middle ----
   reduce(op: ReduceOp, x: TypedArray, out: TypedArray, outer: number, size: number, inner: number): void;
@@ -339,18 +265,6 @@ export interface Backend {
   ): void;
   /** Numerically stable log(sum(exp(x))) along the middle axis. */
   logsumexp(x: FloatArray, out: FloatArray, outer: number, size: number, inner: number): void;
-  /** (Log-)softmax along the middle axis. */
-  softmax(x: FloatArray, out: FloatArray, outer: number, size: number, inner: number, log: boolean): void;
-  /** Backward of (log-)softmax from its output y. */
-  softmaxGrad(
-    y: FloatArray,
-    gy: FloatArray,
-    gx: FloatArray,
-    outer: number,
-    size: number,
-    inner: number,
-    log: boolean,
-  ): void;
 
   // ---- linear algebra ----
   /**
@@ -402,20 +316,6 @@ export interface Backend {
   conv3dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArray, g: Conv3dGeometry): void;
 
   // ---- pooling ----
-  /**
-   * Max pooling; `indices` receives the flat h*w position of each max within its plane (PyTorch's convention), or
-   * is null when only the values are needed (inference).
-   */
-  maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool2dGeometry): void;
-  /** Scatters gy into gx at `indices` (gx overwritten). Also the forward of max_unpool2d. */
-  maxPool2dBackward(
-    gy: FloatArray,
-    indices: Int32Array,
-    gx: FloatArray,
-    planes: number,
-    inPlane: number,
-    outPlane: number,
-  ): void;
   /** Average pooling as PyTorch: windows clipped to input+padding; `divisorOverride` 0 means none. */
   avgPool2d(x: FloatArray, out: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void;
   avgPool2dBackward(
@@ -482,8 +382,6 @@ export interface Backend {
   interpolate2dBackward(mode: InterpolateMode, gy: FloatArray, gx: FloatArray, g: Interpolate2dGeometry): void;
 
   // ---- normalisation over [n, c, hw] ----
-  /** Per-channel mean and biased variance over n and hw. */
-  channelStats(x: FloatArray, mean: FloatArray, variance: FloatArray, n: number, c: number, hw: number): void;
   /** out = x * scale[c] + shift[c] (batch norm in evaluation, or after statistics are known). */
   channelAffine(
     x: FloatArray,
@@ -494,22 +392,5 @@ export interface Backend {
     c: number,
     hw: number,
     epilogue: Epilogue,
-  ): void;
-  /**
-   * Batch-norm backward from saved mean and 1/std: writes gx, and gw/gb (∂ weight, ∂ bias) when non-null.
-   * `weight` null means 1.
-   */
-  batchNormBackward(
-    x: FloatArray,
-    gy: FloatArray,
-    mean: FloatArray,
-    invStd: FloatArray,
-    weight: FloatArray | null,
-    gx: FloatArray | null,
-    gw: FloatArray | null,
-    gb: FloatArray | null,
-    n: number,
-    c: number,
-    hw: number,
   ): void;
 }

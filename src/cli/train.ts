@@ -23,15 +23,7 @@ import type * as nn from '../nn/index.js';
 import * as optim from '../optim/index.js';
 import { crossEntropy } from '../ops/loss.js';
 import { saveSafetensors, writeFileAtomic } from '../io/safetensors.js';
-import {
-  evaluate,
-  fit,
-  type Callback,
-  type EpochRecord,
-  type OptimizerLike,
-  type SchedulerLike,
-  type TrainableModel,
-} from '../train/fit.js';
+import { evaluate, fit, type Callback, type EpochRecord, type SchedulerLike } from '../train/fit.js';
 import { getModel, getModelInfo } from '../models/index.js';
 import { writeReport } from '../viz/report.js';
 import {
@@ -261,7 +253,11 @@ function buildModel(name: string, numClasses: number, shape: [number, number, nu
   return model;
 }
 
-function makeOptimizer(cfg: TrainConfig, params: nn.Parameter[]): optim.Optimizer {
+/**
+ * The optimizer of a train configuration. SAM comes back as optim.SAM, which `fit` recognises and drives itself:
+ * it calls step with a closure that reruns the batch's forward and backward at the perturbed weights.
+ */
+export function makeOptimizer(cfg: TrainConfig, params: nn.Parameter[]): optim.Optimizer {
   switch (cfg.optimizer) {
     case 'adam':
       return new optim.Adam(params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
@@ -285,48 +281,6 @@ function makeOptimizer(cfg: TrainConfig, params: nn.Parameter[]): optim.Optimize
         weightDecay: cfg.weightDecay,
       });
   }
-}
-
-/**
- * SAM through the fit loop: fit calls forward → loss → backward → step(); SAM needs the loss recomputed at the
- * perturbed weights, so the model and loss are wrapped to remember the batch, and step() runs SAM's closure on it
- * (the second forward/backward of every SAM step). BatchNorm statistics see both passes, as in davda54's SAM
- * without its disable_running_stats helper.
- */
-export function samDriver(
-  model: TrainableModel,
-  sam: optim.SAM<unknown, optim.SGDOptions>,
-  loss: (o: Tensor, t: Tensor) => Tensor,
-): {
-  model: TrainableModel;
-  optimizer: OptimizerLike;
-  loss: (o: Tensor, t: Tensor) => Tensor;
-} {
-  let lastX: Tensor | null = null;
-  let lastY: Tensor | null = null;
-  const wrappedModel: TrainableModel = {
-    forward: (x) => ((lastX = x), model.forward(x)),
-    train: (mode) => model.train(mode),
-    eval: () => model.eval(),
-    stateDict: () => model.stateDict(),
-    loadStateDict: (sd, strict) => model.loadStateDict(sd, strict),
-  };
-  const optimizer: OptimizerLike = {
-    zeroGrad: (setToNone) => sam.zeroGrad(setToNone),
-    step: () =>
-      sam.step(() => {
-        if (!lastX || !lastY) throw new Error('SAM step before any forward pass');
-        const l = loss(model.forward(lastX) as Tensor, lastY);
-        l.backward();
-        return l;
-      }),
-    get paramGroups() {
-      return sam.paramGroups;
-    },
-    stateDict: () => sam.stateDict(),
-    loadStateDict: (s: never) => sam.loadStateDict(s),
-  };
-  return { model: wrappedModel, optimizer, loss: (o, t) => ((lastY = t), loss(o, t)) };
 }
 
 function makeScheduler(
@@ -429,10 +383,6 @@ export async function runTrain(
   const base = makeOptimizer(cfg, net.parameters());
   const { scheduler, perBatch } = makeScheduler(cfg, base, trainLoader.length);
   const lossFn = (o: Tensor, t: Tensor) => crossEntropy(o, t, { labelSmoothing: cfg.labelSmoothing });
-  const driven =
-    base instanceof optim.SAM
-      ? samDriver(net, base as optim.SAM<unknown, optim.SGDOptions>, lossFn)
-      : { model: net as TrainableModel, optimizer: base as OptimizerLike, loss: lossFn };
   log(
     `train: ${cfg.model} (${net.numParameters().toLocaleString('en-US')} parameters, input ${inputShape.join('×')}) on ${cfg.dataset} [${trainSplit.source}]: ` +
       `${trainSet.length} train / ${valSet?.length ?? 0} val / ${testSplit?.ds.length ?? 0} test images · backend ${getBackendName()} · ` +
@@ -451,12 +401,13 @@ export async function runTrain(
       log(`epoch ${record.epoch}: test accuracy ${(r.accuracy * 100).toFixed(2)}% · test loss ${r.loss.toFixed(4)}`);
     },
   };
-  const history = await fit(driven.model, trainLoader, {
+  const history = await fit(net, trainLoader, {
     epochs: cfg.epochs,
-    optimizer: driven.optimizer,
+    // SAM's second forward/backward is fit's own (its closure path), like any other optimizer here
+    optimizer: base,
     scheduler,
     schedulerPerBatch: perBatch,
-    loss: driven.loss,
+    loss: lossFn,
     valLoader,
     callbacks: cfg.evalTest && testLoader ? [testEachEpoch] : [],
     outDir: cfg.out,

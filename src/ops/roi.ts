@@ -1,6 +1,7 @@
 /**
  * Region-of-interest pooling (torchvision.ops.roi_align / roi_pool): fixed-size features for boxes of any size,
- * forward and backward on typed arrays.
+ * forward and backward. RoIAlign runs on the backend's kernels (native, wasm and the reference body in
+ * src/backend/reference/roi.ts); RoIPool on typed arrays here.
  *
  * RoIAlign is Mask R-CNN's (He et al., ICCV 2017): each output bin averages bilinear samples on a regular grid,
  * with no rounding of the box. RoIPool is Fast R-CNN's (Girshick, ICCV 2015): the box is rounded to the feature
@@ -10,10 +11,12 @@
  * so samples at the borders fall on the same side.
  */
 import { record } from '../autograd/graph.js';
+import { backend } from '../backend/index.js';
+import type { RoiAlignGeometry } from '../backend/kernels.gen.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { isFloating } from '../tensor/dtype.js';
-import { pair } from './util.js';
+import { isFloating, type FloatArray } from '../tensor/dtype.js';
+import { floatData, pair } from './util.js';
 
 /** RoIs: [K, 5] rows (batch index, x1, y1, x2, y2), or one [L, 4] xyxy tensor per image. */
 export type Rois = Tensor | readonly Tensor[];
@@ -77,106 +80,12 @@ function checkInput(op: string, input: Tensor): void {
   if (!isFloating(input.dtype)) throw new Error(`${op}: input must be a floating-point tensor, got ${input.dtype}`);
 }
 
-/** Bilinear taps of one sample coordinate: two indices and weights, or none when it is outside [−1, size]. */
-interface Taps {
-  lo: Int32Array;
-  hi: Int32Array;
-  wlo: Float64Array;
-  whi: Float64Array;
-  valid: Uint8Array;
-}
-
-/** Sample positions along one axis of one roi: `bins` × `grid` samples starting at `start`, bins of `binSize`. */
-function axisTaps(
-  start: number,
-  binSize: number,
-  bins: number,
-  grid: number,
-  size: number,
-  r: (x: number) => number,
-): Taps {
-  const n = Math.max(bins * grid, 0);
-  const t: Taps = {
-    lo: new Int32Array(n),
-    hi: new Int32Array(n),
-    wlo: new Float64Array(n),
-    whi: new Float64Array(n),
-    valid: new Uint8Array(n),
-  };
-  for (let p = 0; p < bins; p++) {
-    for (let i = 0; i < grid; i++) {
-      const k = p * grid + i;
-      let v = r(r(start + r(p * binSize)) + r(r((i + 0.5) * binSize) / grid));
-      if (v < -1 || v > size) continue;
-      if (v <= 0) v = 0;
-      let lo = Math.trunc(v);
-      let hi: number;
-      if (lo >= size - 1) {
-        hi = lo = size - 1;
-        v = lo;
-      } else hi = lo + 1;
-      const l = r(v - lo);
-      t.lo[k] = lo;
-      t.hi[k] = hi;
-      t.wlo[k] = r(1 - l);
-      t.whi[k] = l;
-      t.valid[k] = 1;
-    }
-  }
-  return t;
-}
-
-/** Per-roi geometry of RoIAlign. */
-interface AlignGeom {
-  batch: number;
-  ys: Taps;
-  xs: Taps;
-  gh: number;
-  gw: number;
-  count: number;
-}
-
-function alignGeometry(
-  rows: Float64Array,
-  k: number,
-  ph: number,
-  pw: number,
-  h: number,
-  w: number,
-  o: Required<RoiAlignOptions>,
-  r: (x: number) => number,
-): AlignGeom {
-  const scale = r(o.spatialScale);
-  const offset = o.aligned ? 0.5 : 0;
-  const x1 = r(r(rows[5 * k + 1] * scale) - offset);
-  const y1 = r(r(rows[5 * k + 2] * scale) - offset);
-  const x2 = r(r(rows[5 * k + 3] * scale) - offset);
-  const y2 = r(r(rows[5 * k + 4] * scale) - offset);
-  let rw = r(x2 - x1);
-  let rh = r(y2 - y1);
-  // Without `aligned`, tiny or inverted boxes are forced to 1 pixel (the legacy Caffe2 behaviour torchvision keeps).
-  if (!o.aligned) {
-    rw = Math.max(rw, 1);
-    rh = Math.max(rh, 1);
-  }
-  const binH = r(rh / ph);
-  const binW = r(rw / pw);
-  const gh = o.samplingRatio > 0 ? o.samplingRatio : Math.ceil(r(rh / ph));
-  const gw = o.samplingRatio > 0 ? o.samplingRatio : Math.ceil(r(rw / pw));
-  return {
-    batch: rows[5 * k],
-    gh,
-    gw,
-    count: Math.max(gh * gw, 1),
-    ys: axisTaps(y1, binH, ph, Math.max(gh, 0), h, r),
-    xs: axisTaps(x1, binW, pw, Math.max(gw, 0), w, r),
-  };
-}
-
 /**
  * RoIAlign (torchvision.ops.roi_align): [K, C, outH, outW] features of each roi, each bin the mean of
  * samplingRatio² bilinear samples. `rois` is [K, 5] (batch index, x1, y1, x2, y2) in input-image coordinates
- * (scaled by `spatialScale`) or a list of [L, 4] boxes per image. Differentiable with respect to `input`.
+ * (scaled by `spatialScale`) or a list of [L, 4] boxes per image. Differentiable with respect to `input`. Runs on
+ * the backend's `roiAlign` / `roiAlignBackward` kernels (native/kernels.table.mjs; reference body in
+ * src/backend/reference/roi.ts).
  */
 export function roiAlign(
   input: Tensor,
@@ -185,93 +94,35 @@ export function roiAlign(
   opts: RoiAlignOptions = {},
 ): Tensor {
   checkInput('roiAlign', input);
-  const [ph, pw] = pair('roiAlign', 'outputSize', outputSize, 1);
-  const o: Required<RoiAlignOptions> = {
-    spatialScale: opts.spatialScale ?? 1,
-    samplingRatio: opts.samplingRatio ?? -1,
-    aligned: opts.aligned ?? false,
-  };
-  if (!Number.isInteger(o.samplingRatio))
-    throw new Error(`roiAlign: samplingRatio must be an integer, got ${o.samplingRatio}`);
+  const [outH, outW] = pair('roiAlign', 'outputSize', outputSize, 1);
+  const spatialScale = opts.spatialScale ?? 1;
+  const samplingRatio = opts.samplingRatio ?? -1;
+  const aligned = opts.aligned ?? false;
+  if (!Number.isInteger(samplingRatio) || Math.abs(samplingRatio) > 2 ** 31 - 1)
+    throw new Error(`roiAlign: samplingRatio must be an integer, got ${samplingRatio}`);
+  if (!Number.isFinite(spatialScale)) throw new Error(`roiAlign: spatialScale must be finite, got ${spatialScale}`);
   const [n, c, h, w] = input.shape;
   const rows = roiRows('roiAlign', rois, n);
-  const k = rows.length / 5;
-  const r = input.dtype === 'float32' ? Math.fround : (x: number) => x;
-  const geoms: AlignGeom[] = [];
-  for (let i = 0; i < k; i++) geoms.push(alignGeometry(rows, i, ph, pw, h, w, o, r));
-  const x = input.dataView();
-  const out = Tensor.empty([k, c, ph, pw], input.dtype);
-  const y = out.storage;
-  const plane = h * w;
-  for (let i = 0; i < k; i++) {
-    const { batch, ys, xs, gh, gw, count } = geoms[i];
-    for (let ch = 0; ch < c; ch++) {
-      const base = (batch * c + ch) * plane;
-      const obase = (i * c + ch) * ph * pw;
-      for (let py = 0; py < ph; py++) {
-        for (let px = 0; px < pw; px++) {
-          let acc = 0;
-          for (let iy = 0; iy < gh; iy++) {
-            const a = py * gh + iy;
-            if (!ys.valid[a]) continue;
-            const r0 = base + ys.lo[a] * w;
-            const r1 = base + ys.hi[a] * w;
-            const wy0 = ys.wlo[a];
-            const wy1 = ys.whi[a];
-            for (let ix = 0; ix < gw; ix++) {
-              const b = px * gw + ix;
-              if (!xs.valid[b]) continue;
-              const xl = xs.lo[b],
-                xh = xs.hi[b],
-                wx0 = xs.wlo[b],
-                wx1 = xs.whi[b];
-              acc += wy0 * (wx0 * x[r0 + xl] + wx1 * x[r0 + xh]) + wy1 * (wx0 * x[r1 + xl] + wx1 * x[r1 + xh]);
-            }
-          }
-          y[obase + py * pw + px] = acc / count;
-        }
-      }
-    }
+  // the rois in the input's dtype, as torchvision requires: float32 boxes make float32 sample positions
+  const boxes = asDtype(rows, input.dtype);
+  for (let r = 0; r < rows.length / 5; r++) {
+    for (let j = 1; j < 5; j++)
+      if (!Number.isFinite(boxes[5 * r + j]))
+        throw new Error(`roiAlign: roi ${r} has a non-finite coordinate ${boxes[5 * r + j]}`);
   }
-  return record('roiAlign', out, [input], () => (g) => {
-    const gy = g.dataView();
-    const gx = Tensor.empty(input.shape, g.dtype);
-    const gs = gx.storage;
-    for (let i = 0; i < k; i++) {
-      const { batch, ys, xs, gh, gw, count } = geoms[i];
-      for (let ch = 0; ch < c; ch++) {
-        const base = (batch * c + ch) * plane;
-        const obase = (i * c + ch) * ph * pw;
-        for (let py = 0; py < ph; py++) {
-          for (let px = 0; px < pw; px++) {
-            const go = gy[obase + py * pw + px] / count;
-            if (go === 0) continue;
-            for (let iy = 0; iy < gh; iy++) {
-              const a = py * gh + iy;
-              if (!ys.valid[a]) continue;
-              const r0 = base + ys.lo[a] * w;
-              const r1 = base + ys.hi[a] * w;
-              const g0 = go * ys.wlo[a];
-              const g1 = go * ys.whi[a];
-              for (let ix = 0; ix < gw; ix++) {
-                const b = px * gw + ix;
-                if (!xs.valid[b]) continue;
-                const xl = xs.lo[b],
-                  xh = xs.hi[b],
-                  wx0 = xs.wlo[b],
-                  wx1 = xs.whi[b];
-                gs[r0 + xl] += g0 * wx0;
-                gs[r0 + xh] += g0 * wx1;
-                gs[r1 + xl] += g1 * wx0;
-                gs[r1 + xh] += g1 * wx1;
-              }
-            }
-          }
-        }
-      }
-    }
+  const g: RoiAlignGeometry = { n, c, h, w, rois: rows.length / 5, outH, outW, samplingRatio };
+  const out = Tensor.empty([g.rois, c, outH, outW], input.dtype);
+  backend().roiAlign(floatData(input), boxes, out.storage as FloatArray, g, spatialScale, aligned);
+  return record('roiAlign', out, [input], () => (gy) => {
+    const gx = Tensor.empty(input.shape, input.dtype);
+    const dy = gy.dtype === input.dtype ? floatData(gy) : asDtype(gy.dataView(), input.dtype);
+    backend().roiAlignBackward(dy, boxes, gx.storage as FloatArray, g, spatialScale, aligned);
     return [gx];
   });
+}
+
+function asDtype(a: ArrayLike<number>, dtype: string): FloatArray {
+  return dtype === 'float32' ? Float32Array.from(a) : Float64Array.from(a);
 }
 
 /** C's std::round: halves away from zero (Math.round rounds −2.5 to −2). */

@@ -1,6 +1,6 @@
 import type { Backend } from '../types.js';
-import { axpy, binary, copyStrided, unary, unaryGrad, where } from './elementwise.js';
-import { argReduce, logsumexp, reduce, softmax, softmaxGrad } from './reduce.js';
+import { binary, copyStrided, unary, unaryGrad, where } from './elementwise.js';
+import { argReduce, logsumexp, reduce } from './reduce.js';
 import { gemm } from './gemm.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
 import { conv3d, conv3dBackwardInput, conv3dBackwardWeight } from './conv3d.js';
@@ -18,32 +18,27 @@ import {
   adaptiveMaxPool2d,
   avgPool2d,
   avgPool2dBackward,
-  maxPool2d,
-  maxPool2dBackward,
   maxUnpool2d,
   maxUnpool2dBackward,
 } from './pool.js';
 import { pad, padBackward } from './pad.js';
 import { interpolate2d, interpolate2dBackward } from './interp.js';
-import { batchNormBackward, channelAffine, channelStats } from './norm.js';
-import { adamStep, sgdStep } from './optim.js';
+import { channelAffine } from './norm.js';
+import { tableReferenceKernels } from './kernels.gen.js';
 
 /** Plain TypeScript kernels: correct everywhere, the baseline the accelerated backends are tested against. */
 export const referenceBackend: Backend = {
   name: 'reference',
+  // the reference bodies of the kernels described in native/kernels.table.mjs, gathered by the generator
+  ...tableReferenceKernels,
   unary,
   unaryGrad,
   binary,
   where,
   copyStrided,
-  axpy,
-  sgdStep,
-  adamStep,
   reduce,
   argReduce,
   logsumexp,
-  softmax,
-  softmaxGrad,
   gemm,
   conv2d,
   conv2dBackwardInput,
@@ -57,8 +52,6 @@ export const referenceBackend: Backend = {
   adaptiveAvgPool3d,
   adaptiveAvgPool3dBackward,
   adaptiveMaxPool3d,
-  maxPool2d,
-  maxPool2dBackward,
   avgPool2d,
   avgPool2dBackward,
   maxUnpool2d,
@@ -70,7 +63,5 @@ export const referenceBackend: Backend = {
   padBackward,
   interpolate2d,
   interpolate2dBackward,
-  channelStats,
   channelAffine,
-  batchNormBackward,
 };
