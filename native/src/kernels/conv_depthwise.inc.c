@@ -11,37 +11,47 @@
  * registers; the accumulators never leave them until the epilogue, so the output is written once and the input
  * read once from memory: the kernel is bound by memory traffic, not by FMAs (9 per output).
  * ---------------------------------------------------------------------------------------------------------- */
+/* More taps than this run through the general path without the offsets table in the job (none of the models). */
+#define DW_MAX_TAPS 64
+/* Planes per task: the grid's zero border is written once per task, and the scratch looked up once. */
+#define DW_PLANES_PER_TASK 16
+
 typedef struct {
   const float *x, *w, *bias, *scale;
   float *out;
   cgeom g;
   int act;
   long HP, WP, phase, ns; /* phase plane rows and width, floats per phase, flat columns computed (oh·WP rounded) */
+  long gridn, slack, planes, tasks, per;
+  long off[DW_MAX_TAPS];         /* each tap's offset in the grid */
+  long r0[4], r1[4], q0[4], q1[4]; /* per row / column phase: the grid rows and columns that hold input pixels */
 } dw_job;
 
-/* Plane xp (h×w) into its padded polyphase grid at dst (sH·sW phases of HP×WP floats). */
-static void dw_pad(const dw_job *j, const float *xp, float *dst) {
+/* Plane xp (h×w) into the interior of its padded polyphase grid at dst, whose border is already zero. */
+static void dw_fill(const dw_job *j, const float *xp, float *dst) {
   const cgeom *g = &j->g;
-  long HP = j->HP, WP = j->WP;
+  long WP = j->WP;
   for (long a = 0; a < g->sH; a++)
     for (long b = 0; b < g->sW; b++) {
       float *ph = dst + (a * g->sW + b) * j->phase;
-      for (long r = 0; r < HP; r++) {
-        long iy = r * g->sH + a - g->pH;
+      long q0 = j->q0[b], q1 = j->q1[b];
+      for (long r = j->r0[a]; r < j->r1[a]; r++) {
+        const float *src = xp + (r * g->sH + a - g->pH) * g->w + b - g->pW;
         float *row = ph + r * WP;
-        if (iy < 0 || iy >= g->h) { memset(row, 0, sizeof(float) * WP); continue; }
-        const float *src = xp + iy * g->w;
-        /* columns q with 0 ≤ q·sW + b − pW < w are copied, the rest are padding */
-        long q0 = g->pW > b ? (g->pW - b + g->sW - 1) / g->sW : 0;
-        long last = g->w - 1 + g->pW - b; /* the last copied column is ⌊last/sW⌋, when last ≥ 0 */
-        long q1 = last < 0 ? 0 : MINI(WP, last / g->sW + 1);
-        if (q1 < q0) q1 = q0;
-        if (q0 > 0) memset(row, 0, sizeof(float) * MINI(q0, WP));
-        if (g->sW == 1) memcpy(row + q0, src + q0 - g->pW, sizeof(float) * (q1 - q0));
-        else for (long q = q0; q < q1; q++) row[q] = src[q * g->sW + b - g->pW];
-        if (q1 < WP) memset(row + q1, 0, sizeof(float) * (WP - q1));
+        /* constant strides, so the compiler vectorises them (stride 2: two loads and a lane permutation) */
+        if (g->sW == 1) for (long q = q0; q < q1; q++) row[q] = src[q];
+        else if (g->sW == 2) for (long q = q0; q < q1; q++) row[q] = src[2 * q];
+        else for (long q = q0; q < q1; q++) row[q] = src[q * g->sW];
       }
     }
+}
+
+/* The grid rows (columns) of phase a that hold input rows (columns): [lo, hi) with 0 ≤ r·s + a − pad < n. */
+static void dw_range(long n, long s, long a, long pad, long len, long *lo, long *hi) {
+  long l = pad > a ? (pad - a + s - 1) / s : 0, last = n - 1 + pad - a;
+  long h = last < 0 ? 0 : MINI(len, last / s + 1);
+  *lo = MINI(l, len);
+  *hi = MAXI(h, *lo);
 }
 
 /* acc[s] for s in [0, ns): the 3×3 case with its nine taps in registers, two vectors per step. */
@@ -89,41 +99,35 @@ static void dw_flat(const float *grid, const long *off, const float *wk, long ta
   }
 }
 
-/* The taps of one plane: more than this many run through a heap array (7×7 and 5×5 fit on the stack). */
-#define DW_MAX_STACK_TAPS 64
-
-static void dw_plane_task(void *ctx, long p, int tid) {
+static void dw_task(void *ctx, long t, int tid) {
   const dw_job *j = ctx;
   const cgeom *g = &j->g;
-  long c = p % g->c, taps = g->kh * g->kw, WP = j->WP;
-  long gridn = g->sH * g->sW * j->phase;
-  /* slack past the grid: the flat columns' last vectors read up to ns − 1 + the largest tap offset within a phase,
-   * (HP − oh)·WP + WP − ow, which is at most ns − oh·WP + WP past the end of the last phase */
-  long slack = j->ns - g->oh * WP + WP;
-  float *grid = tt_scratch(tid, SLOT_COL, sizeof(float) * (gridn + slack));
+  long taps = g->kh * g->kw, WP = j->WP;
+  float *grid = tt_scratch(tid, SLOT_COL, sizeof(float) * (j->gridn + j->slack));
   float *acc = tt_scratch(tid, SLOT_TILE, sizeof(float) * j->ns);
-  long offs_stack[DW_MAX_STACK_TAPS];
-  long *off = taps <= DW_MAX_STACK_TAPS ? offs_stack : tt_scratch(tid, SLOT_TMP, sizeof(long) * taps);
-  dw_pad(j, j->x + p * g->h * g->w, grid);
-  memset(grid + gridn, 0, sizeof(float) * slack);
-  for (long i = 0; i < g->kh; i++)
-    for (long jj = 0; jj < g->kw; jj++) {
-      long ri = i * g->dH, cj = jj * g->dW;
-      off[i * g->kw + jj] = ((ri % g->sH) * g->sW + cj % g->sW) * j->phase + ri / g->sH * WP + cj / g->sW;
-    }
-  const float *wk = j->w + c * taps;
-  if (taps == 9) dw_flat3x3(grid, off, wk, acc, j->ns);
-  else dw_flat(grid, off, wk, taps, acc, j->ns);
-  /* epilogue: the first ow of every WP flat columns are the output row */
-  float sv = j->scale ? j->scale[c] : 1.0f, bv = j->bias ? j->bias[c] : 0.0f;
-  vf vs = vsplat(sv), vb = vsplat(bv);
-  float *op = j->out + p * g->oh * g->ow;
-  for (long y = 0; y < g->oh; y++) {
-    const float *src = acc + y * WP;
-    float *dst = op + y * g->ow;
-    long x = 0;
-    for (; x + TT_VL <= g->ow; x += TT_VL) vstore(dst + x, act_v(vload(src + x) * vs + vb, j->act));
-    for (; x < g->ow; x++) dst[x] = act_s(src[x] * sv + bv, j->act);
+  /* the border (and the slack the last vectors read past the grid) is zero for every plane */
+  memset(grid, 0, sizeof(float) * (j->gridn + j->slack));
+  long p1 = MINI(j->planes, (t + 1) * j->per);
+  for (long p = t * j->per; p < p1; p++) {
+    long c = p % g->c;
+    dw_fill(j, j->x + p * g->h * g->w, grid);
+    const float *wk = j->w + c * taps;
+    if (taps == 9) dw_flat3x3(grid, j->off, wk, acc, j->ns);
+    else dw_flat(grid, j->off, wk, taps, acc, j->ns);
+    /* epilogue on the flat columns in vectors (small maps have rows shorter than a vector), then the first ow
+     * of every WP columns are an output row */
+    float sv = j->scale ? j->scale[c] : 1.0f, bv = j->bias ? j->bias[c] : 0.0f;
+    vf vs = vsplat(sv), vb = vsplat(bv);
+    long used = g->oh * WP;
+    for (long s = 0; s < used; s += TT_VL) vstore(acc + s, act_v(vload(acc + s) * vs + vb, j->act));
+    float *op = j->out + p * g->oh * g->ow;
+    if (WP == g->ow) memcpy(op, acc, sizeof(float) * used);
+    else
+      for (long y = 0; y < g->oh; y++) {
+        const float *src = acc + y * WP;
+        float *dst = op + y * g->ow;
+        for (long x = 0; x < g->ow; x++) dst[x] = src[x];
+      }
   }
 }
 
@@ -135,7 +139,22 @@ static void conv_fwd_depthwise(const float *x, const float *w, const float *bias
   j.WP = g->ow + (g->kw - 1) * g->dW / g->sW;
   j.phase = j.HP * j.WP;
   j.ns = ROUNDUP(g->oh * j.WP, 2 * TT_VL);
-  long planes = g->n * g->c;
-  if (tt_num_threads() > 1 && planes > 1) tt_parallel(planes, dw_plane_task, &j);
-  else for (long p = 0; p < planes; p++) dw_plane_task(&j, p, 0);
+  j.gridn = g->sH * g->sW * j.phase;
+  /* the flat columns' last vectors read up to ns − 1 + the largest tap offset within a phase, (HP − oh)·WP +
+   * WP − ow: at most ns − oh·WP + WP past the end of the last phase */
+  j.slack = j.ns - g->oh * j.WP + j.WP;
+  for (long i = 0; i < g->kh; i++)
+    for (long jj = 0; jj < g->kw; jj++) {
+      long ri = i * g->dH, cj = jj * g->dW;
+      j.off[i * g->kw + jj] = ((ri % g->sH) * g->sW + cj % g->sW) * j.phase + ri / g->sH * j.WP + cj / g->sW;
+    }
+  for (long a = 0; a < g->sH; a++) dw_range(g->h, g->sH, a, g->pH, j.HP, &j.r0[a], &j.r1[a]);
+  for (long b = 0; b < g->sW; b++) dw_range(g->w, g->sW, b, g->pW, j.WP, &j.q0[b], &j.q1[b]);
+  j.planes = g->n * g->c;
+  int T = tt_num_threads();
+  /* enough tasks for an even share on T threads, each of up to DW_PLANES_PER_TASK planes */
+  j.per = MAXI(1, MINI(DW_PLANES_PER_TASK, j.planes / (4 * T)));
+  j.tasks = (j.planes + j.per - 1) / j.per;
+  if (T > 1 && j.tasks > 1) tt_parallel(j.tasks, dw_task, &j);
+  else for (long t = 0; t < j.tasks; t++) dw_task(&j, t, 0);
 }

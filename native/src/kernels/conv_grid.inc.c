@@ -192,8 +192,9 @@ static void dconv_run(dconv *d, const float *w) {
 
 /* Forward on the padded-width grid (stride 1, or strided after the polyphase split). */
 static void conv_fwd_padded_width(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int act) {
-  dconv d = { g->n, g->c, g->h, g->w, g->oc, g->oh, g->ow, g->kh, g->kw, g->pH, g->pW, g->dH, g->dW, g->groups, g->sH, g->sW };
-  d.x = x; d.bias = bias; d.scale = scale; d.out = out; d.act = act;
+  dconv d = { .n = g->n, .cin = g->c, .h = g->h, .w = g->w, .cout = g->oc, .oh = g->oh, .ow = g->ow, .kh = g->kh, .kw = g->kw,
+              .padT = g->pH, .padL = g->pW, .dilH = g->dH, .dilW = g->dW, .groups = g->groups, .sH = g->sH, .sW = g->sW,
+              .x = x, .bias = bias, .scale = scale, .out = out, .act = act };
   dconv_prepare(&d);
   dconv_run(&d, w);
 }
@@ -215,8 +216,9 @@ static float *conv_flip_weights(const float *w, const cgeom *g) {
  * dil·(k − 1) − pad, wt from conv_flip_weights. */
 static void conv_bwd_input_padded_width(const float *gy, const float *wt, float *gx, const cgeom *g) {
   long padT = g->dH * (g->kh - 1) - g->pH, padL = g->dW * (g->kw - 1) - g->pW;
-  dconv d = { g->n, g->oc, g->oh, g->ow, g->c, g->h, g->w, g->kh, g->kw, padT, padL, g->dH, g->dW, g->groups, 1, 1 };
-  d.x = gy; d.bias = 0; d.scale = 0; d.out = gx; d.act = ACT_NONE;
+  dconv d = { .n = g->n, .cin = g->oc, .h = g->oh, .w = g->ow, .cout = g->c, .oh = g->h, .ow = g->w, .kh = g->kh, .kw = g->kw,
+              .padT = padT, .padL = padL, .dilH = g->dH, .dilW = g->dW, .groups = g->groups, .sH = 1, .sW = 1,
+              .x = gy, .out = gx, .act = ACT_NONE };
   dconv_prepare(&d); /* d.kdim = ocg·khw, d.ocg = cg */
   dconv_run(&d, wt);
 }

@@ -58,7 +58,9 @@ static int conv_plan(const cgeom *g, int dir) {
   if (dir == TT_CONV_FWD) {
     /* an unpadded 1×1 stride-1 conv is a GEMM on the image as it lies: no grid to build, nothing to copy out */
     int pointwise = s1 && g->kh == 1 && g->kw == 1 && g->pH == 0 && g->pW == 0 && g->groups == 1 && g->oh == g->h && g->ow == g->w;
-    if (g->groups == g->c && g->oc == g->c && g->groups > 1) return TT_PLAN_DEPTHWISE;
+    /* depthwise: the polyphase kernel holds up to DW_MAX_TAPS tap offsets and 4 phases a side (others run grouped) */
+    if (g->groups == g->c && g->oc == g->c && g->groups > 1 && g->kh * g->kw <= DW_MAX_TAPS && g->sH <= 4 && g->sW <= 4)
+      return TT_PLAN_DEPTHWISE;
     if (dense_applies(g)) return TT_PLAN_DENSE;
     /* one image has nothing to batch: small maps too run in place (the batched form joins images' columns) */
     if (pointwise && g->n == 1) return TT_PLAN_POINTWISE;

@@ -56,11 +56,18 @@ static void pw_task(void *ctx, long t, int tid) {
         continue;
       }
       /* an edge: a full MR×NR tile into scratch, then its valid corner. The last column tile of an image
-       * (nr < NR) must not read past its rows (past the input, for the last channel of the last image): its
-       * columns go through a zero-padded copy, 64 channels at a time, accumulated in the scratch tile. */
+       * (nr < NR) reads NR columns of each channel row, the surplus from the next row (discarded), except
+       * where that would run past the end of the input: those last rows go through a zero-padded copy, 64 at a
+       * time, accumulated in the scratch tile. */
       if (nr < NR) {
         float bcol[NR * 64] __attribute__((aligned(64)));
-        for (long p0 = 0; p0 < k; p0 += 64) {
+        long total = j->n * k * sp, first = b * k * sp + s;
+        long kd = total - first >= NR ? MINI(k, (total - first - NR) / sp + 1) : 0; /* rows read in place */
+        if (kd > 0) {
+          if (o < full) uk_pw_rows(kd, j->w + o * k, k, xb + s, sp, tile, NR, 0);
+          else uk_pw_packed(kd, j->rem, 0, xb + s, sp, tile, NR, 0);
+        }
+        for (long p0 = kd; p0 < k; p0 += 64) {
           long kc = MINI(64, k - p0);
           for (long p = 0; p < kc; p++) {
             const float *src = xb + (p0 + p) * sp + s;

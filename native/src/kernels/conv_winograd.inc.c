@@ -278,7 +278,8 @@ static void wino_wg_finish(const float *du, long parts, float *gw, long oc, long
 static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, long wd, long oc, long oh, long ow,
                          long padT, long padL) {
   long th = (oh + 1) / 2, tw = (ow + 1) / 2;
-  dconv d = { n, c, h, wd, oc, 2 * th, 2 * tw, 3, 3, padT, padL, 1, 1, 1, 1, 1 };
+  dconv d = { .n = n, .cin = c, .h = h, .w = wd, .cout = oc, .oh = 2 * th, .ow = 2 * tw, .kh = 3, .kw = 3, .padT = padT,
+              .padL = padL, .dilH = 1, .dilW = 1, .groups = 1, .sH = 1, .sW = 1 };
   d.x = x;
   d.HP = 2 * th + 2;
   d.WP = 2 * tw + 2;
