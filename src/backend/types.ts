@@ -10,7 +10,14 @@ import type { FloatArray, TypedArray } from '../tensor/dtype.js';
 import type { Conv2dGeometry, Pool2dGeometry, TableKernels } from './kernels.gen.js';
 
 // Generated from native/kernels.table.mjs with the kernels that take them; re-exported as part of the interface.
-export type { AdamHyper, Conv2dGeometry, Pool2dGeometry, SgdHyper, TableKernels } from './kernels.gen.js';
+export type {
+  AdamHyper,
+  Conv2dGeometry,
+  Pool2dGeometry,
+  RoiAlignGeometry,
+  SgdHyper,
+  TableKernels,
+} from './kernels.gen.js';
 
 export type UnaryOp =
   | 'neg'
