@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import * as tt from '../src/index.ts';
+import type { Backend } from '../src/backend/types.ts';
+import { loadWasmVariant } from '../src/backend/wasm-loader.ts';
+import { NATIVE_ISAS, nativeIsas } from '../src/backend/native.ts';
 
 export interface EncodedTensor {
   shape: number[];
@@ -136,6 +139,36 @@ export function backendNames(): string[] {
     .filter((b) => b.available && b.name.startsWith('native-'))
     .map((b) => b.name);
   return [...isas, ...names.filter((n) => n !== 'native')];
+}
+
+/**
+ * Every accelerated kernel build, by label, for the randomized kernel suites: `native-<isa>` for each instruction
+ * set the CPU runs (the portable generic16/generic8 included) and the four wasm modules (threaded or not × relaxed
+ * SIMD or not). `missing` says, one line each, which builds could not be loaded here and why.
+ */
+export function acceleratedBuilds(): { builds: Map<string, Backend>; missing: string[] } {
+  const builds = new Map<string, Backend>();
+  const missing: string[] = [];
+  const supported = nativeIsas();
+  for (const isa of NATIVE_ISAS) {
+    if (supported.includes(isa))
+      builds.set(
+        `native-${isa}`,
+        tt.withBackend(`native-${isa}`, () => tt.backend()),
+      );
+    else missing.push(`native-${isa}: ${supported.length ? 'not supported by this CPU' : 'native addon unavailable'}`);
+  }
+  for (const threads of [true, false]) {
+    for (const relaxed of [true, false]) {
+      const label = `wasm${threads ? '-threaded' : ''}${relaxed ? '-relaxed' : ''}`;
+      try {
+        builds.set(label, loadWasmVariant({ threads, relaxed }));
+      } catch (err) {
+        missing.push(`${label}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      }
+    }
+  }
+  return { builds, missing };
 }
 
 /** Runs `body` once per available backend, naming the backend in failures. */

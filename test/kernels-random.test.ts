@@ -22,10 +22,8 @@ import type {
   AdaptivePool2dGeometry,
 } from '../src/backend/types.ts';
 import { referenceBackend as ref } from '../src/backend/reference/index.ts';
-import { loadWasmVariant } from '../src/backend/wasm-loader.ts';
 import {
   CONV_PLANS,
-  NATIVE_ISAS,
   nativeConvPlan,
   nativeIsas,
   type ConvDirection,
@@ -33,6 +31,7 @@ import {
   type NativeIsa,
 } from '../src/backend/native.ts';
 import { SELF_CHECK_CONVS } from '../src/backend/selfcheck.ts';
+import { acceleratedBuilds } from './helpers.ts';
 
 const LONG = !!process.env.TATAMI_RANDOM_LONG;
 const SEED = Number(process.env.TATAMI_RANDOM_SEED ?? 20261202);
@@ -43,27 +42,8 @@ const OTHER_CASES = LONG ? 1000 : 120;
 const MAC_BUDGET = LONG ? 2_000_000 : 400_000;
 
 // ---- the builds under test ----
-const builds = new Map<string, Backend>();
-const missing: string[] = [];
+const { builds, missing } = acceleratedBuilds();
 const supported = nativeIsas();
-for (const isa of NATIVE_ISAS) {
-  if (supported.includes(isa))
-    builds.set(
-      `native-${isa}`,
-      tt.withBackend(`native-${isa}`, () => tt.backend()),
-    );
-  else missing.push(`native-${isa}: ${supported.length ? 'not supported by this CPU' : 'native addon unavailable'}`);
-}
-for (const threads of [true, false]) {
-  for (const relaxed of [true, false]) {
-    const label = `wasm${threads ? '-threaded' : ''}${relaxed ? '-relaxed' : ''}`;
-    try {
-      builds.set(label, loadWasmVariant({ threads, relaxed }));
-    } catch (err) {
-      missing.push(`${label}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-    }
-  }
-}
 
 test('kernel builds under test', () => {
   console.log(`# randomized kernel checks on: ${[...builds.keys()].join(', ')}`);

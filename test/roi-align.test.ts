@@ -11,38 +11,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
-import type { Backend } from '../src/backend/types.ts';
 import type { RoiAlignGeometry } from '../src/backend/kernels.gen.ts';
 import { referenceBackend as ref } from '../src/backend/reference/index.ts';
-import { loadWasmVariant } from '../src/backend/wasm-loader.ts';
-import { NATIVE_ISAS, nativeIsas } from '../src/backend/native.ts';
-import { assertClose, checkCase, inputsOf, loadFixtures, type FixtureCase } from './helpers.ts';
+import { acceleratedBuilds, assertClose, checkCase, inputsOf, loadFixtures, type FixtureCase } from './helpers.ts';
 
 const CASES = process.env.TATAMI_RANDOM_LONG ? 2000 : 200;
 const SEED = Number(process.env.TATAMI_RANDOM_SEED ?? 20261202);
 
 // ---- the builds under test ----
-const builds = new Map<string, Backend>();
-const missing: string[] = [];
-const supported = nativeIsas();
-for (const isa of NATIVE_ISAS) {
-  if (supported.includes(isa))
-    builds.set(
-      `native-${isa}`,
-      tt.withBackend(`native-${isa}`, () => tt.backend()),
-    );
-  else missing.push(`native-${isa}: ${supported.length ? 'not supported by this CPU' : 'native addon unavailable'}`);
-}
-for (const threads of [true, false]) {
-  for (const relaxed of [true, false]) {
-    const label = `wasm${threads ? '-threaded' : ''}${relaxed ? '-relaxed' : ''}`;
-    try {
-      builds.set(label, loadWasmVariant({ threads, relaxed }));
-    } catch (err) {
-      missing.push(`${label}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-    }
-  }
-}
+const { builds, missing } = acceleratedBuilds();
 
 test('roiAlign builds under test', () => {
   console.log(`# roiAlign on: reference, ${[...builds.keys()].join(', ')}`);
