@@ -10,6 +10,7 @@ import { Tensor } from '../tensor/tensor.js';
 import * as T from '../data/transforms.js';
 import type { TransformLike } from '../data/transform-base.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/transforms.js';
+import { CosineAnnealingLR, OneCycleLR, type AnyOptimizer, type LRScheduler } from '../optim/lr-scheduler.js';
 
 /** An error meant for the command line: printed as `tatami <command>: <message>`, without a stack trace. */
 export class CliError extends Error {
@@ -329,4 +330,27 @@ export function denormalize(x: Tensor, normalize: Normalization | null): Tensor 
     for (let p = 0; p < plane; p++) d[k * plane + p] = d[k * plane + p] * s + m;
   }
   return new Tensor(d, [C, H, W], 'float32');
+}
+
+/** The `--schedule` choices of the task commands (`segment`, `train --task detect`). */
+export type TaskSchedule = 'none' | 'cosine' | 'onecycle';
+
+/**
+ * The learning-rate schedule of the task commands, as `fit` takes it: cosine annealing over the epochs (stepped per
+ * epoch), or one-cycle peaking at the base `lr` over every batch of the run (stepped per batch); `none`: constant.
+ */
+export function taskScheduler(
+  schedule: TaskSchedule,
+  optimizer: AnyOptimizer,
+  lr: number,
+  epochs: number,
+  stepsPerEpoch: number,
+): { scheduler?: LRScheduler; schedulerPerBatch: boolean } {
+  if (schedule === 'onecycle')
+    return {
+      scheduler: new OneCycleLR(optimizer, lr, { totalSteps: epochs * stepsPerEpoch }),
+      schedulerPerBatch: true,
+    };
+  if (schedule === 'cosine') return { scheduler: new CosineAnnealingLR(optimizer, epochs), schedulerPerBatch: false };
+  return { schedulerPerBatch: false };
 }

@@ -42,7 +42,7 @@ import { DETECTION_METRIC_NAMES, MeanAveragePrecision } from '../train/det-metri
 import { evaluate, fit, type EpochRecord } from '../train/fit.js';
 import { drawDetections } from '../viz/det-draw.js';
 import { writeDetectionReport } from '../viz/det-report.js';
-import { CliError } from './common.js';
+import { CliError, taskScheduler, type TaskSchedule } from './common.js';
 
 /** What a detection run's config.json records, to rebuild the model and data for eval and predict. */
 export interface DetectRunConfig {
@@ -80,7 +80,7 @@ export interface DetectTrainConfig {
   lr: number;
   momentum: number;
   weightDecay: number;
-  schedule: 'none' | 'cosine' | 'onecycle';
+  schedule: TaskSchedule;
   /** Held-out fraction of a folder without train/ and val/ splits. */
   valSplit: number;
   seed: number;
@@ -349,17 +349,12 @@ export async function runDetectTrain(
   const loader = new DataLoader(ds.train, { batchSize: cfg.batchSize, shuffle: true, collate: detectionListCollate });
   const valLoader = new DataLoader(ds.val, { batchSize: cfg.batchSize, collate: detectionListCollate });
   const optimizer = makeOptimizer(cfg, model.parameters());
-  const scheduler =
-    cfg.schedule === 'onecycle'
-      ? new optim.OneCycleLR(optimizer, cfg.lr, { totalSteps: cfg.epochs * loader.length })
-      : cfg.schedule === 'cosine'
-        ? new optim.CosineAnnealingLR(optimizer, cfg.epochs)
-        : undefined;
+  const { scheduler, schedulerPerBatch } = taskScheduler(cfg.schedule, optimizer, cfg.lr, cfg.epochs, loader.length);
   const history = await fit(model, loader, {
     epochs: cfg.epochs,
     optimizer,
     scheduler,
-    schedulerPerBatch: cfg.schedule === 'onecycle',
+    schedulerPerBatch,
     valLoader,
     metrics: [new MeanAveragePrecision()],
     monitor: 'valAP',

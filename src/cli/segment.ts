@@ -32,12 +32,11 @@ import {
   type SegmentationModule,
 } from '../models/segmentation/index.js';
 import { Adam } from '../optim/adam.js';
-import { CosineAnnealingLR, OneCycleLR } from '../optim/lr-scheduler.js';
 import { crossEntropy } from '../ops/loss.js';
 import { diceCELoss } from '../ops/seg-loss.js';
 import { manualSeed } from '../tensor/random.js';
 import { writeSegmentationReport } from '../viz/seg-report.js';
-import { CliError } from './common.js';
+import { CliError, taskScheduler, type TaskSchedule } from './common.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import { evaluate, fit, type EpochRecord } from '../train/fit.js';
 import { SegmentationMetric } from '../train/seg-metrics.js';
@@ -75,7 +74,7 @@ export interface SegmentTrainConfig {
   epochs: number;
   batchSize: number;
   lr: number;
-  schedule: 'none' | 'cosine' | 'onecycle';
+  schedule: TaskSchedule;
   loss: 'ce' | 'dice-ce';
   ignoreIndex: number;
   seed: number;
@@ -231,12 +230,7 @@ export async function runSegmentTrain(
   const loader = new DataLoader(ds.train, { batchSize: cfg.batchSize, shuffle: true });
   const valLoader = new DataLoader(ds.val, { batchSize: cfg.batchSize });
   const optimizer = new Adam(model.parameters(), { lr: cfg.lr });
-  const scheduler =
-    cfg.schedule === 'onecycle'
-      ? new OneCycleLR(optimizer, cfg.lr, { totalSteps: cfg.epochs * loader.length })
-      : cfg.schedule === 'cosine'
-        ? new CosineAnnealingLR(optimizer, cfg.epochs)
-        : undefined;
+  const { scheduler, schedulerPerBatch } = taskScheduler(cfg.schedule, optimizer, cfg.lr, cfg.epochs, loader.length);
   const ii = cfg.ignoreIndex;
   // Custom losses receive the model's output as it is: the `{ out, aux }` dict of the segmentation models.
   const lossOf = (o: Tensor, t: Tensor): Tensor => {
@@ -247,7 +241,7 @@ export async function runSegmentTrain(
     epochs: cfg.epochs,
     optimizer,
     scheduler,
-    schedulerPerBatch: cfg.schedule === 'onecycle',
+    schedulerPerBatch,
     valLoader,
     ignoreIndex: ii,
     loss: cfg.loss === 'ce' ? undefined : lossOf,
