@@ -2,22 +2,26 @@ import type { Backend } from '../types.js';
 import { binary, copyStrided, unary, unaryGrad, where } from './elementwise.js';
 import { argReduce, logsumexp, reduce } from './reduce.js';
 import { gemm } from './gemm.js';
-import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
-import { conv3d, conv3dBackwardInput, conv3dBackwardWeight } from './conv3d.js';
 import {
-  adaptiveAvgPool3d,
-  adaptiveAvgPool3dBackward,
-  adaptiveMaxPool3d,
-  avgPool3d,
-  avgPool3dBackward,
-  maxPool3d,
-} from './pool3d.js';
+  conv2d,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv3d,
+  conv3dBackwardInput,
+  conv3dBackwardWeight,
+} from './conv.js';
 import {
   adaptiveAvgPool2d,
   adaptiveAvgPool2dBackward,
   adaptiveMaxPool2d,
+  adaptiveAvgPool3d,
+  adaptiveAvgPool3dBackward,
+  adaptiveMaxPool3d,
   avgPool2d,
   avgPool2dBackward,
+  avgPool3d,
+  avgPool3dBackward,
+  maxPool3d,
   maxUnpool2d,
   maxUnpool2dBackward,
 } from './pool.js';

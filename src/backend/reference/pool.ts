@@ -1,41 +1,317 @@
-/** Reference pooling kernels over planes of n*c images. */
+/**
+ * Reference pooling over planes of n·c inputs of any number of spatial dims, with PyTorch's window arithmetic
+ * (aten DilatedMaxPool2d/3d, AvgPool2d/3d, AdaptiveAveragePooling2d/3d, AdaptiveMaxPooling2d/3d).
+ *
+ * Every window PyTorch pools over is a product of per-dim index lists: the in-range taps of a dilated max window,
+ * the clipped range of an average window, the range of an adaptive window. So one body per reduction — max with
+ * index, average, its adjoint — serves 1-D (as 2-D with a unit height), 2-D and 3-D, fixed and adaptive windows;
+ * the per-dim lists (`Windows`) are where the variants differ. Max-pool indices are flat positions within a plane,
+ * so the scatter kernels (maxPool2dBackward, maxUnpool2d) serve every rank as they are.
+ */
 import type { FloatArray } from '../../tensor/dtype.js';
-import type { AdaptivePool2dGeometry, Pool2dGeometry } from '../types.js';
+import type { AdaptivePool2dGeometry, AdaptivePool3dGeometry, Pool2dGeometry, Pool3dGeometry } from '../types.js';
 
-export function maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool2dGeometry): void {
-  const { n, c, h, w, oh, ow, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW } = g;
-  const planes = n * c;
+/**
+ * The windows of one spatial dim. Each is an arithmetic progression of input indices: output position o covers
+ * start[o], start[o] + step, … (count[o] of them), and contributes the factor size[o] to an average's divisor.
+ */
+interface Windows {
+  start: Int32Array;
+  count: Int32Array;
+  step: number;
+  size: Float64Array;
+}
+
+function windows(out: number, step: number, at: (o: number) => [start: number, count: number, size: number]): Windows {
+  const w = { start: new Int32Array(out), count: new Int32Array(out), step, size: new Float64Array(out) };
+  for (let o = 0; o < out; o++) [w.start[o], w.count[o], w.size[o]] = at(o);
+  return w;
+}
+
+/** Max pooling's taps o·stride − pad + t·dilation (t < k) that fall inside the input; padding is −∞, never chosen. */
+function dilatedTaps(inSize: number, out: number, k: number, stride: number, pad: number, dilation: number): Windows {
+  return windows(out, dilation, (o) => {
+    const first = o * stride - pad;
+    const t0 = first >= 0 ? 0 : Math.ceil(-first / dilation);
+    const t1 = Math.min(k - 1, Math.floor((inSize - 1 - first) / dilation)); // last in-range tap
+    return [first + t0 * dilation, Math.max(t1 - t0 + 1, 0), 1];
+  });
+}
+
+/**
+ * Average pooling's window [o·stride − pad, + k) clipped to the input; the divisor counts the window up to the
+ * end of the padding with countIncludePad, else only its in-range part (PyTorch's avg_pool2d/3d).
+ */
+function avgRange(
+  inSize: number,
+  out: number,
+  k: number,
+  stride: number,
+  pad: number,
+  countIncludePad: boolean,
+): Windows {
+  return windows(out, 1, (o) => {
+    const lo = o * stride - pad;
+    const hi = Math.min(lo + k, inSize + pad);
+    const count = Math.max(Math.min(hi, inSize) - Math.max(lo, 0), 0);
+    return [Math.max(lo, 0), count, countIncludePad ? hi - lo : count];
+  });
+}
+
+/** PyTorch's adaptive window of output cell o: [⌊o·in/out⌋, ⌈(o+1)·in/out⌉), in integers. */
+function adaptiveRange(inSize: number, out: number): Windows {
+  return windows(out, 1, (o) => {
+    const lo = Math.floor((o * inSize) / out);
+    const hi = Math.floor(((o + 1) * inSize + out - 1) / out);
+    return [lo, hi - lo, hi - lo];
+  });
+}
+
+/**
+ * Visits every output line (output positions along the last dim) of `planes` planes of `inSize` → per-dim
+ * windows `w`, in output order. `visit(xBase, o, lines, nLines, factor)` gets the plane's offset, the index of the
+ * line's first output cell, the in-plane offsets of the input lines its windows cover over the leading dims
+ * (row-major) and the product of their divisor factors; the body then walks the last dim's windows along the line.
+ * The leading dims are the same for the whole line, so their product is worked out once per line.
+ */
+function forEachLine(
+  planes: number,
+  inSize: readonly number[],
+  w: readonly Windows[],
+  visit: (xBase: number, o: number, lines: Int32Array, nLines: number, factor: number) => void,
+): void {
+  const dims = inSize.length;
+  const inVol = inSize.reduce((a, b) => a * b, 1);
+  const outSize = w.map((d) => d.size.length);
+  const outer = outSize.slice(0, -1).reduce((a, b) => a * b, 1);
+  const lines = new Int32Array(w.slice(0, -1).reduce((a, d) => a * Math.max(1, ...d.count), 1));
+  const cell = new Int32Array(dims); // output position over the leading dims
+  let o = 0;
   for (let p = 0; p < planes; p++) {
-    const xBase = p * h * w;
-    const oBase = p * oh * ow;
-    for (let y = 0; y < oh; y++) {
-      for (let xo = 0; xo < ow; xo++) {
-        let best = -Infinity;
-        let bestIdx = -1;
-        for (let i = 0; i < kh; i++) {
-          const iy = y * strideH - padH + i * dilationH;
-          if (iy < 0 || iy >= h) continue;
-          for (let j = 0; j < kw; j++) {
-            const ix = xo * strideW - padW + j * dilationW;
-            if (ix < 0 || ix >= w) continue;
-            const v = x[xBase + iy * w + ix];
-            if (v > best || Number.isNaN(v) || bestIdx < 0) {
-              best = v;
-              bestIdx = iy * w + ix;
-              if (Number.isNaN(v)) {
-                i = kh;
-                break;
-              }
-            }
-          }
+    cell.fill(0);
+    for (let r = 0; r < outer; r++, o += outSize[dims - 1]) {
+      // the lines: the product of the leading dims' windows, expanded dim by dim in row-major order
+      let nLines = 1;
+      let factor = 1;
+      lines[0] = 0;
+      let stride = inVol;
+      for (let d = 0; d < dims - 1; d++) {
+        stride /= inSize[d];
+        const { start, count, step, size } = w[d];
+        const len = count[cell[d]];
+        for (let l = nLines - 1; l >= 0; l--) {
+          const base = lines[l] + start[cell[d]] * stride; // read before slots l·len.. (all ≥ l) are written
+          for (let t = len - 1; t >= 0; t--) lines[l * len + t] = base + t * step * stride;
         }
-        out[oBase + y * ow + xo] = best;
-        if (indices) indices[oBase + y * ow + xo] = bestIdx;
+        nLines *= len;
+        factor *= size[cell[d]];
       }
+      visit(p * inVol, o, lines, nLines, factor);
+      for (let d = dims - 2; d >= 0 && ++cell[d] === outSize[d]; d--) cell[d] = 0; // next output line
     }
   }
 }
 
+/** Max over each window; `indices` gets the flat in-plane position of the first maximum, NaN winning as in PyTorch. */
+function maxPoolNd(
+  x: FloatArray,
+  out: FloatArray,
+  indices: Int32Array | null,
+  planes: number,
+  inSize: readonly number[],
+  w: Windows[],
+): void {
+  const { start, count, step } = w[w.length - 1];
+  forEachLine(planes, inSize, w, (xBase, o0, lines, nLines) => {
+    for (let xo = 0, o = o0; xo < start.length; xo++, o++) {
+      let best = -Infinity;
+      let bestIdx = -1;
+      const taps = count[xo];
+      search: for (let l = 0; l < nLines; l++) {
+        for (let j = 0, at = lines[l] + start[xo]; j < taps; j++, at += step) {
+          const v = x[xBase + at];
+          // the first tap is taken even at −∞ (an all −∞ window reports its first index); the first NaN ends it
+          if (v > best || Number.isNaN(v) || bestIdx < 0) {
+            best = v;
+            bestIdx = at;
+            if (Number.isNaN(v)) break search;
+          }
+        }
+      }
+      out[o] = best;
+      if (indices) indices[o] = bestIdx;
+    }
+  });
+}
+
+/** Average over each window: its sum (row-major, as PyTorch) over the override or the window's divisor. */
+function avgPoolNd(
+  x: FloatArray,
+  out: FloatArray,
+  planes: number,
+  inSize: readonly number[],
+  w: Windows[],
+  divisorOverride: number,
+): void {
+  const { start, count, size } = w[w.length - 1]; // step 1: average windows are ranges
+  forEachLine(planes, inSize, w, (xBase, o0, lines, nLines, factor) => {
+    for (let xo = 0, o = o0; xo < start.length; xo++, o++) {
+      let sum = 0;
+      for (let l = 0; l < nLines; l++) {
+        const from = xBase + lines[l] + start[xo];
+        const to = from + count[xo];
+        for (let i = from; i < to; i++) sum += x[i];
+      }
+      out[o] = sum / (divisorOverride !== 0 ? divisorOverride : factor * size[xo]);
+    }
+  });
+}
+
+/** The adjoint of avgPoolNd: every input of a window receives the window's gradient over its divisor (overwrites gx). */
+function avgPoolNdBackward(
+  gy: FloatArray,
+  gx: FloatArray,
+  planes: number,
+  inSize: readonly number[],
+  w: Windows[],
+  divisorOverride: number,
+): void {
+  const { start, count, size } = w[w.length - 1];
+  gx.fill(0);
+  forEachLine(planes, inSize, w, (xBase, o0, lines, nLines, factor) => {
+    for (let xo = 0, o = o0; xo < start.length; xo++, o++) {
+      const v = gy[o] / (divisorOverride !== 0 ? divisorOverride : factor * size[xo]);
+      for (let l = 0; l < nLines; l++) {
+        const from = xBase + lines[l] + start[xo];
+        const to = from + count[xo];
+        for (let i = from; i < to; i++) gx[i] += v;
+      }
+    }
+  });
+}
+
+// ---- the Backend entry points: each geometry as its per-dim windows ----
+
+type Fixed = { inSize: number[]; out: number[]; k: number[]; stride: number[]; pad: number[]; dilation: number[] };
+const fixed2d = (g: Pool2dGeometry): Fixed => ({
+  inSize: [g.h, g.w],
+  out: [g.oh, g.ow],
+  k: [g.kh, g.kw],
+  stride: [g.strideH, g.strideW],
+  pad: [g.padH, g.padW],
+  dilation: [g.dilationH, g.dilationW],
+});
+const fixed3d = (g: Pool3dGeometry): Fixed => ({
+  inSize: [g.d, g.h, g.w],
+  out: [g.od, g.oh, g.ow],
+  k: [g.kd, g.kh, g.kw],
+  stride: [g.strideD, g.strideH, g.strideW],
+  pad: [g.padD, g.padH, g.padW],
+  dilation: [g.dilationD, g.dilationH, g.dilationW],
+});
+const maxWindows = (f: Fixed) =>
+  f.inSize.map((s, d) => dilatedTaps(s, f.out[d], f.k[d], f.stride[d], f.pad[d], f.dilation[d]));
+// average pooling has no dilation (PyTorch's avg_pool2d/3d take none; the geometry's is 1)
+const avgWindows = (f: Fixed, cip: boolean) =>
+  f.inSize.map((s, d) => avgRange(s, f.out[d], f.k[d], f.stride[d], f.pad[d], cip));
+const adaptiveWindows = (inSize: number[], out: number[]) => inSize.map((s, d) => adaptiveRange(s, out[d]));
+
+export function maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool2dGeometry): void {
+  const f = fixed2d(g);
+  maxPoolNd(x, out, indices, g.n * g.c, f.inSize, maxWindows(f));
+}
+export function maxPool3d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool3dGeometry): void {
+  const f = fixed3d(g);
+  maxPoolNd(x, out, indices, g.n * g.c, f.inSize, maxWindows(f));
+}
+
+export function avgPool2d(
+  x: FloatArray,
+  out: FloatArray,
+  g: Pool2dGeometry,
+  countIncludePad: boolean,
+  divisorOverride: number,
+): void {
+  const f = fixed2d(g);
+  avgPoolNd(x, out, g.n * g.c, f.inSize, avgWindows(f, countIncludePad), divisorOverride);
+}
+export function avgPool2dBackward(
+  gy: FloatArray,
+  gx: FloatArray,
+  g: Pool2dGeometry,
+  countIncludePad: boolean,
+  divisorOverride: number,
+): void {
+  const f = fixed2d(g);
+  avgPoolNdBackward(gy, gx, g.n * g.c, f.inSize, avgWindows(f, countIncludePad), divisorOverride);
+}
+export function avgPool3d(
+  x: FloatArray,
+  out: FloatArray,
+  g: Pool3dGeometry,
+  countIncludePad: boolean,
+  divisorOverride: number,
+): void {
+  const f = fixed3d(g);
+  avgPoolNd(x, out, g.n * g.c, f.inSize, avgWindows(f, countIncludePad), divisorOverride);
+}
+export function avgPool3dBackward(
+  gy: FloatArray,
+  gx: FloatArray,
+  g: Pool3dGeometry,
+  countIncludePad: boolean,
+  divisorOverride: number,
+): void {
+  const f = fixed3d(g);
+  avgPoolNdBackward(gy, gx, g.n * g.c, f.inSize, avgWindows(f, countIncludePad), divisorOverride);
+}
+
+const adaptive2d = (g: AdaptivePool2dGeometry) => ({
+  inSize: [g.h, g.w],
+  w: adaptiveWindows([g.h, g.w], [g.oh, g.ow]),
+});
+const adaptive3d = (g: AdaptivePool3dGeometry) => ({
+  inSize: [g.d, g.h, g.w],
+  w: adaptiveWindows([g.d, g.h, g.w], [g.od, g.oh, g.ow]),
+});
+
+export function adaptiveAvgPool2d(x: FloatArray, out: FloatArray, g: AdaptivePool2dGeometry): void {
+  const a = adaptive2d(g);
+  avgPoolNd(x, out, g.planes, a.inSize, a.w, 0);
+}
+export function adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, g: AdaptivePool2dGeometry): void {
+  const a = adaptive2d(g);
+  avgPoolNdBackward(gy, gx, g.planes, a.inSize, a.w, 0);
+}
+/** Adaptive max pooling; `indices` gets the flat h·w position of each (first) maximum, NaN winning like PyTorch. */
+export function adaptiveMaxPool2d(
+  x: FloatArray,
+  out: FloatArray,
+  indices: Int32Array,
+  g: AdaptivePool2dGeometry,
+): void {
+  const a = adaptive2d(g);
+  maxPoolNd(x, out, indices, g.planes, a.inSize, a.w);
+}
+export function adaptiveAvgPool3d(x: FloatArray, out: FloatArray, g: AdaptivePool3dGeometry): void {
+  const a = adaptive3d(g);
+  avgPoolNd(x, out, g.planes, a.inSize, a.w, 0);
+}
+export function adaptiveAvgPool3dBackward(gy: FloatArray, gx: FloatArray, g: AdaptivePool3dGeometry): void {
+  const a = adaptive3d(g);
+  avgPoolNdBackward(gy, gx, g.planes, a.inSize, a.w, 0);
+}
+export function adaptiveMaxPool3d(
+  x: FloatArray,
+  out: FloatArray,
+  indices: Int32Array,
+  g: AdaptivePool3dGeometry,
+): void {
+  const a = adaptive3d(g);
+  maxPoolNd(x, out, indices, g.planes, a.inSize, a.w);
+}
+
+/** gx[p, indices[p, k]] += gy[p, k] per plane (overwrites gx): the backward of every max pooling, any rank. */
 export function maxPool2dBackward(
   gy: FloatArray,
   indices: Int32Array,
@@ -51,63 +327,6 @@ export function maxPool2dBackward(
     for (let k = 0; k < outPlane; k++) {
       const idx = indices[oBase + k];
       if (idx >= 0) gx[gBase + idx] += gy[oBase + k];
-    }
-  }
-}
-
-/** Window bounds and divisor of one average-pool output cell, as PyTorch computes them. */
-function avgWindow(g: Pool2dGeometry, y: number, xo: number, countIncludePad: boolean, divisorOverride: number) {
-  let y0 = y * g.strideH - g.padH;
-  let x0 = xo * g.strideW - g.padW;
-  let y1 = Math.min(y0 + g.kh, g.h + g.padH);
-  let x1 = Math.min(x0 + g.kw, g.w + g.padW);
-  const poolSize = (y1 - y0) * (x1 - x0);
-  y0 = Math.max(y0, 0);
-  x0 = Math.max(x0, 0);
-  y1 = Math.min(y1, g.h);
-  x1 = Math.min(x1, g.w);
-  const divisor = divisorOverride !== 0 ? divisorOverride : countIncludePad ? poolSize : (y1 - y0) * (x1 - x0);
-  return { y0, x0, y1, x1, divisor };
-}
-
-export function avgPool2d(
-  x: FloatArray,
-  out: FloatArray,
-  g: Pool2dGeometry,
-  countIncludePad: boolean,
-  divisorOverride: number,
-): void {
-  const { n, c, h, w, oh, ow } = g;
-  for (let p = 0; p < n * c; p++) {
-    const xBase = p * h * w;
-    for (let y = 0; y < oh; y++) {
-      for (let xo = 0; xo < ow; xo++) {
-        const { y0, x0, y1, x1, divisor } = avgWindow(g, y, xo, countIncludePad, divisorOverride);
-        let sum = 0;
-        for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) sum += x[xBase + iy * w + ix];
-        out[(p * oh + y) * ow + xo] = sum / divisor;
-      }
-    }
-  }
-}
-
-export function avgPool2dBackward(
-  gy: FloatArray,
-  gx: FloatArray,
-  g: Pool2dGeometry,
-  countIncludePad: boolean,
-  divisorOverride: number,
-): void {
-  const { n, c, h, w, oh, ow } = g;
-  gx.fill(0);
-  for (let p = 0; p < n * c; p++) {
-    const xBase = p * h * w;
-    for (let y = 0; y < oh; y++) {
-      for (let xo = 0; xo < ow; xo++) {
-        const { y0, x0, y1, x1, divisor } = avgWindow(g, y, xo, countIncludePad, divisorOverride);
-        const v = gy[(p * oh + y) * ow + xo] / divisor;
-        for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) gx[xBase + iy * w + ix] += v;
-      }
     }
   }
 }
@@ -147,84 +366,5 @@ export function maxUnpool2dBackward(
     const iBase = p * inPlane;
     const oBase = p * outPlane;
     for (let k = 0; k < inPlane; k++) gx[iBase + k] = gy[oBase + indices[iBase + k]];
-  }
-}
-
-/** PyTorch's adaptive window [start, end) of output cell i: floor(i*in/out) to ceil((i+1)*in/out), in integers. */
-function adaptiveStart(i: number, inSize: number, outSize: number): number {
-  return Math.floor((i * inSize) / outSize);
-}
-function adaptiveEnd(i: number, inSize: number, outSize: number): number {
-  return Math.floor(((i + 1) * inSize + outSize - 1) / outSize);
-}
-
-export function adaptiveAvgPool2d(x: FloatArray, out: FloatArray, g: AdaptivePool2dGeometry): void {
-  const { planes, h, w, oh, ow } = g;
-  for (let p = 0; p < planes; p++) {
-    const xBase = p * h * w;
-    for (let y = 0; y < oh; y++) {
-      const y0 = adaptiveStart(y, h, oh);
-      const y1 = adaptiveEnd(y, h, oh);
-      for (let xo = 0; xo < ow; xo++) {
-        const x0 = adaptiveStart(xo, w, ow);
-        const x1 = adaptiveEnd(xo, w, ow);
-        let sum = 0;
-        for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) sum += x[xBase + iy * w + ix];
-        out[(p * oh + y) * ow + xo] = sum / ((y1 - y0) * (x1 - x0));
-      }
-    }
-  }
-}
-
-export function adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, g: AdaptivePool2dGeometry): void {
-  const { planes, h, w, oh, ow } = g;
-  gx.fill(0);
-  for (let p = 0; p < planes; p++) {
-    const xBase = p * h * w;
-    for (let y = 0; y < oh; y++) {
-      const y0 = adaptiveStart(y, h, oh);
-      const y1 = adaptiveEnd(y, h, oh);
-      for (let xo = 0; xo < ow; xo++) {
-        const x0 = adaptiveStart(xo, w, ow);
-        const x1 = adaptiveEnd(xo, w, ow);
-        const v = gy[(p * oh + y) * ow + xo] / ((y1 - y0) * (x1 - x0));
-        for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) gx[xBase + iy * w + ix] += v;
-      }
-    }
-  }
-}
-
-/** Adaptive max pooling; `indices` gets the flat h*w position of each (first) maximum, NaN winning like PyTorch. */
-export function adaptiveMaxPool2d(
-  x: FloatArray,
-  out: FloatArray,
-  indices: Int32Array,
-  g: AdaptivePool2dGeometry,
-): void {
-  const { planes, h, w, oh, ow } = g;
-  for (let p = 0; p < planes; p++) {
-    const xBase = p * h * w;
-    for (let y = 0; y < oh; y++) {
-      const y0 = adaptiveStart(y, h, oh);
-      const y1 = adaptiveEnd(y, h, oh);
-      for (let xo = 0; xo < ow; xo++) {
-        const x0 = adaptiveStart(xo, w, ow);
-        const x1 = adaptiveEnd(xo, w, ow);
-        let best = -Infinity;
-        let bestIdx = y0 * w + x0;
-        search: for (let iy = y0; iy < y1; iy++) {
-          for (let ix = x0; ix < x1; ix++) {
-            const v = x[xBase + iy * w + ix];
-            if (v > best || Number.isNaN(v)) {
-              best = v;
-              bestIdx = iy * w + ix;
-              if (Number.isNaN(v)) break search;
-            }
-          }
-        }
-        out[(p * oh + y) * ow + xo] = best;
-        indices[(p * oh + y) * ow + xo] = bestIdx;
-      }
-    }
   }
 }
