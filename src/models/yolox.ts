@@ -29,7 +29,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/transforms.js';
 import type { Detections } from './detection/roi-heads.js';
 import type { DetectionTrainTarget } from './detection/rpn.js';
-import { checkTargets } from './detection/retinanet.js';
+import { checkTargets } from './detection/one-stage.js';
 import { yoloxLoss, type YoloxLossOptions } from './yolox-loss.js';
 
 /** Conv (no bias) → BatchNorm (YOLOX's eps 1e-3, momentum 0.03) → SiLU: YOLOX's BaseConv. */

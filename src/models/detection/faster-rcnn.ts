@@ -12,6 +12,7 @@ import { resnet50 } from '../resnet.js';
 import { AnchorGenerator } from './anchor-utils.js';
 import { BackboneWithFPN, FrozenBatchNorm2d, mobilenetFpnExtractor, resnetFpnExtractor } from './backbone.js';
 import { mobilenet_v3_large } from '../mobilenetv3.js';
+import { toOriginalSizes, transformTargets } from './one-stage.js';
 import { FastRCNNPredictor, RoIHeads, TwoMLPHead, type Detections } from './roi-heads.js';
 import { RegionProposalNetwork, RPNHead, type DetectionTrainTarget } from './rpn.js';
 import { GeneralizedRCNNTransform } from './transform.js';
@@ -86,42 +87,21 @@ export class FasterRCNN extends Module<
    */
   forward(images: readonly Tensor[], targets?: readonly DetectionTrainTarget[]): Detections[] | Record<string, Tensor> {
     if (this.training) {
-      if (!targets) throw new Error('FasterRCNN: targets should be passed in training mode');
-      targets.forEach((t, i) => {
-        const b = t.boxes.dataView();
-        for (let k = 0; k < t.boxes.shape[0]; k++) {
-          if (!(b[4 * k + 2] > b[4 * k] && b[4 * k + 3] > b[4 * k + 1])) {
-            throw new Error(
-              `FasterRCNN: all bounding boxes should have positive height and width; box ${k} of target ${i} is [${Array.from(b.subarray(4 * k, 4 * k + 4)).join(', ')}]`,
-            );
-          }
-        }
+      const { imageList: il, targets: trainTargets } = transformTargets('FasterRCNN', this.transform, images, targets, {
+        masks: true,
+        missing: 'targets should be passed in training mode',
       });
-      const [il, tt] = this.transform.forward(
-        images,
-        targets.map((t) =>
-          t.masks ? { boxes: t.boxes, labels: t.labels, masks: t.masks } : { boxes: t.boxes, labels: t.labels },
-        ),
-      );
-      const trainTargets: DetectionTrainTarget[] = tt!.map((t) =>
-        t.masks ? { boxes: t.boxes, labels: t.labels!, masks: t.masks } : { boxes: t.boxes, labels: t.labels! },
-      );
       const features = this.backbone.forward(il.tensors);
       const [proposals, , rpnLosses] = this.rpn.forward(il, features, trainTargets);
       const [, detLosses] = this.roi_heads.forward(features, proposals, il.imageSizes, trainTargets);
       return { ...detLosses, ...rpnLosses };
     }
     return noGrad(() => {
-      const original = images.map((im) => [im.shape[1], im.shape[2]] as [number, number]);
       const [il] = this.transform.forward(images);
       const features = this.backbone.forward(il.tensors);
       const [proposals] = this.rpn.forward(il, features);
       const [dets] = this.roi_heads.forward(features, proposals, il.imageSizes);
-      return this.transform.postprocess(
-        dets.map((d) => ({ ...d })),
-        il.imageSizes,
-        original,
-      ) as unknown as Detections[];
+      return toOriginalSizes(this.transform, dets, il, images);
     });
   }
 }

@@ -17,31 +17,28 @@ import { generalizedBoxIouLoss, sigmoidFocalLoss } from '../../ops/box-loss.js';
 import { batchedNms, clipBoxesToImage } from '../../ops/boxes.js';
 import { add, div, mul } from '../../ops/elementwise.js';
 import { binaryCrossEntropyWithLogits } from '../../ops/loss.js';
-import { cat, indexSelect, permute, reshape } from '../../ops/shape.js';
+import { cat, indexSelect, reshape } from '../../ops/shape.js';
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { resnet50 } from '../resnet.js';
 import { AnchorGenerator } from './anchor-utils.js';
 import { BackboneWithFPN, FrozenBatchNorm2d, LastLevelP6P7, resnetFpnExtractor } from './backbone.js';
-import { checkTargets } from './retinanet.js';
+import {
+  denseForward,
+  flattenLevels,
+  int32Index,
+  outputsPerLevel,
+  toOriginalSizes,
+  topCandidates,
+  transformTargets,
+} from './one-stage.js';
 import type { Detections } from './roi-heads.js';
 import type { DetectionTrainTarget } from './rpn.js';
 import { GeneralizedRCNNTransform } from './transform.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../../data/transforms.js';
 
 const f32 = Math.fround;
-const int32 = (v: ArrayLike<number>): Tensor => tensor(Int32Array.from(v), [v.length], { dtype: 'int32' });
-
-/** [N, A·C, H, W] per level → [N, Σ H·W·A, C]. */
-function flattenLevels(maps: readonly Tensor[], c: number): Tensor {
-  return cat(
-    maps.map((t) => {
-      const [n, ac, h, w] = t.shape;
-      return reshape(permute(reshape(t, n, ac / c, c, h, w), 0, 3, 4, 1, 2), n, -1, c);
-    }),
-    1,
-  );
-}
+const int32 = int32Index;
 
 /** Four (3×3 conv, GroupNorm(32), ReLU) blocks, `conv.{0,3,6,9}` convs N(0, 0.01²) with zero bias. */
 function tower(inChannels: number, numConvs: number): Sequential {
@@ -293,17 +290,9 @@ export class FCOS extends Module<
 
   forward(images: readonly Tensor[], targets?: readonly DetectionTrainTarget[]): Detections[] | Record<string, Tensor> {
     if (this.training) {
-      if (!targets) throw new Error('FCOS: targets should not be none when in training mode');
-      checkTargets('FCOS', targets);
-      const [il, tt] = this.transform.forward(
-        images,
-        targets.map((t) => ({ boxes: t.boxes, labels: t.labels })),
-      );
-      const trainTargets = tt!.map((t) => ({ boxes: t.boxes, labels: t.labels! }));
-      const features = Object.values(this.backbone.forward(il.tensors));
-      const out = this.head.forward(features);
-      const anchors = this.anchor_generator.forward(il, features);
-      const perLevel = features.map((f) => f.shape[2] * f.shape[3]);
+      const { imageList, targets: trainTargets } = transformTargets('FCOS', this.transform, images, targets);
+      const { features, head: out, anchors } = denseForward(this, imageList);
+      const perLevel = outputsPerLevel(features, anchors[0].shape[0]);
       return this.head.computeLoss(
         trainTargets,
         out,
@@ -312,18 +301,11 @@ export class FCOS extends Module<
       );
     }
     return noGrad(() => {
-      const original = images.map((im) => [im.shape[1], im.shape[2]] as [number, number]);
-      const [il] = this.transform.forward(images);
-      const features = Object.values(this.backbone.forward(il.tensors));
-      const out = this.head.forward(features);
-      const anchors = this.anchor_generator.forward(il, features);
-      const perLevel = features.map((f) => f.shape[2] * f.shape[3]);
-      const dets = this.postprocessDetections(out, anchors, perLevel, il.imageSizes);
-      return this.transform.postprocess(
-        dets.map((d) => ({ ...d })),
-        il.imageSizes,
-        original,
-      ) as unknown as Detections[];
+      const [imageList] = this.transform.forward(images);
+      const { features, head: out, anchors } = denseForward(this, imageList);
+      const perLevel = outputsPerLevel(features, anchors[0].shape[0]);
+      const dets = this.postprocessDetections(out, anchors, perLevel, imageList.imageSizes);
+      return toOriginalSizes(this.transform, dets, imageList, images);
     });
   }
 
@@ -391,15 +373,10 @@ export class FCOS extends Module<
       let start = 0;
       for (const count of perLevel) {
         const sc = new Float32Array(count * k);
-        const cand: number[] = [];
         for (let j = 0; j < count * k; j++) {
-          const aIdx = start + Math.floor(j / k);
-          const s = f32(Math.sqrt(f32(sig(logits[start * k + j]) * sig(ctr[aIdx]))));
-          sc[j] = s;
-          if (s > thresh) cand.push(j);
+          sc[j] = f32(Math.sqrt(f32(sig(logits[start * k + j]) * sig(ctr[start + Math.floor(j / k)]))));
         }
-        cand.sort((x, y) => sc[y] - sc[x] || x - y);
-        const top = cand.slice(0, Math.min(this.topkCandidates, cand.length));
+        const top = topCandidates(sc, thresh, this.topkCandidates);
         const aIdx = int32(top.map((j) => start + Math.floor(j / k)));
         boxes.push(
           clipBoxesToImage(this.boxCoder.decode(indexSelect(reg, 0, aIdx), indexSelect(anchors[i], 0, aIdx)), [

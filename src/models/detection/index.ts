@@ -79,3 +79,17 @@ export {
   type FCOSResNet50FPNOptions,
   type FCOSHeadOutputs,
 } from './fcos.js';
+export {
+  checkTargets,
+  transformTargets,
+  denseForward,
+  toOriginalSizes,
+  flattenLevels,
+  outputsPerLevel,
+  foregroundPairs,
+  topCandidates,
+  type TransformTargetsOptions,
+  type TransformedBatch,
+  type DenseDetectorParts,
+  type DenseForward,
+} from './one-stage.js';

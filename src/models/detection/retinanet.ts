@@ -16,7 +16,7 @@ import { sigmoidFocalLoss } from '../../ops/box-loss.js';
 import { batchedNms, boxIou, clipBoxesToImage } from '../../ops/boxes.js';
 import { add, div } from '../../ops/elementwise.js';
 import { l1Loss } from '../../ops/loss.js';
-import { cat, indexSelect, permute, reshape } from '../../ops/shape.js';
+import { cat, indexSelect } from '../../ops/shape.js';
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Conv2dNormActivation } from '../layers.js';
@@ -25,23 +25,23 @@ import { AnchorGenerator } from './anchor-utils.js';
 import { BackboneWithFPN, FrozenBatchNorm2d, LastLevelP6P7, resnetFpnExtractor } from './backbone.js';
 import { BoxCoder } from './box-coder.js';
 import { Matcher } from './det-utils.js';
+import {
+  checkTargets,
+  denseForward,
+  flattenLevels,
+  foregroundPairs,
+  int32Index,
+  outputsPerLevel,
+  toOriginalSizes,
+  topCandidates,
+  transformTargets,
+} from './one-stage.js';
 import type { Detections } from './roi-heads.js';
 import type { DetectionTrainTarget } from './rpn.js';
 import { GeneralizedRCNNTransform } from './transform.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../../data/transforms.js';
 
-const int32 = (v: ArrayLike<number>): Tensor => tensor(Int32Array.from(v), [v.length], { dtype: 'int32' });
-
-/** [N, A·C, H, W] per level → [N, Σ H·W·A, C] in (level, y, x, anchor) order, the order of the anchors. */
-function flattenLevels(maps: readonly Tensor[], c: number): Tensor {
-  return cat(
-    maps.map((t) => {
-      const [n, ac, h, w] = t.shape;
-      return reshape(permute(reshape(t, n, ac / c, c, h, w), 0, 3, 4, 1, 2), n, -1, c);
-    }),
-    1,
-  );
-}
+const int32 = int32Index;
 
 /** Four 3×3 conv + ReLU blocks (`conv.i.0`), N(0, 0.01²) weights and zero bias, shared by both subnets. */
 function subnet(inChannels: number): Sequential {
@@ -146,15 +146,7 @@ export class RetinaNetRegressionHead extends Module<[readonly Tensor[]], Tensor>
   ): Tensor {
     let total: Tensor | null = null;
     targets.forEach((t, i) => {
-      const m = matchedIdxs[i];
-      const fg: number[] = [];
-      const gt: number[] = [];
-      m.forEach((g, j) => {
-        if (g >= 0) {
-          fg.push(j);
-          gt.push(g);
-        }
-      });
+      const { fg, gt } = foregroundPairs(matchedIdxs[i]);
       const fgIdx = int32(fg);
       const target = this.boxCoder.encodeSingle(indexSelect(t.boxes, 0, int32(gt)), indexSelect(anchors[i], 0, fgIdx));
       const l = div(
@@ -257,16 +249,8 @@ export class RetinaNet extends Module<
    */
   forward(images: readonly Tensor[], targets?: readonly DetectionTrainTarget[]): Detections[] | Record<string, Tensor> {
     if (this.training) {
-      if (!targets) throw new Error('RetinaNet: targets should not be none when in training mode');
-      checkTargets('RetinaNet', targets);
-      const [il, tt] = this.transform.forward(
-        images,
-        targets.map((t) => ({ boxes: t.boxes, labels: t.labels })),
-      );
-      const trainTargets = tt!.map((t) => ({ boxes: t.boxes, labels: t.labels! }));
-      const features = Object.values(this.backbone.forward(il.tensors));
-      const out = this.head.forward(features);
-      const anchors = this.anchor_generator.forward(il, features);
+      const { imageList, targets: trainTargets } = transformTargets('RetinaNet', this.transform, images, targets);
+      const { head: out, anchors } = denseForward(this, imageList);
       const matched = anchors.map((a, i) =>
         trainTargets[i].boxes.shape[0] === 0
           ? new Int32Array(a.shape[0]).fill(Matcher.BELOW_LOW_THRESHOLD)
@@ -278,19 +262,17 @@ export class RetinaNet extends Module<
       };
     }
     return noGrad(() => {
-      const original = images.map((im) => [im.shape[1], im.shape[2]] as [number, number]);
-      const [il] = this.transform.forward(images);
-      const features = Object.values(this.backbone.forward(il.tensors));
-      const out = this.head.forward(features);
-      const anchors = this.anchor_generator.forward(il, features);
-      const a = out.cls_logits.shape[1] / features.reduce((s, f) => s + f.shape[2] * f.shape[3], 0);
-      const perLevel = features.map((f) => f.shape[2] * f.shape[3] * a);
-      const dets = this.postprocessDetections(out.cls_logits, out.bbox_regression, anchors, perLevel, il.imageSizes);
-      return this.transform.postprocess(
-        dets.map((d) => ({ ...d })),
-        il.imageSizes,
-        original,
-      ) as unknown as Detections[];
+      const [imageList] = this.transform.forward(images);
+      const { features, head: out, anchors } = denseForward(this, imageList);
+      const perLevel = outputsPerLevel(features, out.cls_logits.shape[1]);
+      const dets = this.postprocessDetections(
+        out.cls_logits,
+        out.bbox_regression,
+        anchors,
+        perLevel,
+        imageList.imageSizes,
+      );
+      return toOriginalSizes(this.transform, dets, imageList, images);
     });
   }
 
@@ -312,15 +294,9 @@ export class RetinaNet extends Module<
       const labels: number[] = [];
       let start = 0;
       for (const count of perLevel) {
-        const cand: number[] = [];
         const sc = new Float32Array(count * k);
-        for (let j = start * k; j < (start + count) * k; j++) {
-          const s = Math.fround(1 / (1 + Math.exp(-logits[j])));
-          sc[j - start * k] = s;
-          if (s > thresh) cand.push(j - start * k);
-        }
-        cand.sort((x, y) => sc[y] - sc[x] || x - y);
-        const top = cand.slice(0, Math.min(this.topkCandidates, cand.length));
+        for (let j = 0; j < count * k; j++) sc[j] = Math.fround(1 / (1 + Math.exp(-logits[start * k + j])));
+        const top = topCandidates(sc, thresh, this.topkCandidates);
         const anchorIdx = int32(top.map((j) => start + Math.floor(j / k)));
         boxes.push(
           clipBoxesToImage(
@@ -344,23 +320,8 @@ export class RetinaNet extends Module<
   }
 }
 
-/** torchvision's check: every target box has positive width and height. */
-export function checkTargets(model: string, targets: readonly DetectionTrainTarget[]): void {
-  targets.forEach((t, i) => {
-    if (t.boxes.shape.length !== 2 || t.boxes.shape[1] !== 4)
-      throw new Error(
-        `${model}: expected target boxes of shape [N, 4], got [${t.boxes.shape.join(', ')}] for target ${i}`,
-      );
-    const b = t.boxes.dataView();
-    for (let k = 0; k < t.boxes.shape[0]; k++) {
-      if (!(b[4 * k + 2] > b[4 * k] && b[4 * k + 3] > b[4 * k + 1])) {
-        throw new Error(
-          `${model}: all bounding boxes should have positive height and width; box ${k} of target ${i} is [${Array.from(b.subarray(4 * k, 4 * k + 4)).join(', ')}]`,
-        );
-      }
-    }
-  });
-}
+/** Re-exported for the code that imported it from here. */
+export { checkTargets };
 
 /** Options of retinanet_resnet50_fpn. */
 export interface RetinaNetResNet50FPNOptions extends RetinaNetOptions {

@@ -12,20 +12,28 @@ import { add, div } from '../../ops/elementwise.js';
 import { crossEntropy, smoothL1Loss } from '../../ops/loss.js';
 import { sum } from '../../ops/reduce.js';
 import { softmax } from '../../ops/softmax.js';
-import { cat, indexSelect, permute, reshape } from '../../ops/shape.js';
+import { indexSelect, reshape } from '../../ops/shape.js';
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { BoxCoder } from './box-coder.js';
 import { Matcher } from './det-utils.js';
 import type { ImageList } from './image-list.js';
-import { checkTargets } from './retinanet.js';
+import {
+  denseForward,
+  flattenLevels,
+  foregroundPairs,
+  int32Index,
+  toOriginalSizes,
+  topCandidates,
+  transformTargets,
+} from './one-stage.js';
 import type { Detections } from './roi-heads.js';
 import type { DetectionTrainTarget } from './rpn.js';
 import { GeneralizedRCNNTransform } from './transform.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../../data/transforms.js';
 
 const f32 = Math.fround;
-const int32 = (v: ArrayLike<number>): Tensor => tensor(Int32Array.from(v), [v.length], { dtype: 'int32' });
+const int32 = int32Index;
 
 /** Options of DefaultBoxGenerator. */
 export interface DefaultBoxGeneratorOptions {
@@ -163,18 +171,9 @@ export class SSDScoringHead extends Module<[readonly Tensor[]], Tensor> {
   forward(x: readonly Tensor[]): Tensor {
     if (x.length !== this.module_list.length)
       throw new Error(`SSDScoringHead: ${x.length} feature maps for ${this.module_list.length} predictors`);
-    return cat(
-      x.map((f, i) => {
-        const r = (this.module_list.at(i) as Module).forward(f) as Tensor;
-        const [n, ac, h, w] = r.shape;
-        return reshape(
-          permute(reshape(r, n, ac / this.numColumns, this.numColumns, h, w), 0, 3, 4, 1, 2),
-          n,
-          -1,
-          this.numColumns,
-        );
-      }),
-      1,
+    return flattenLevels(
+      x.map((f, i) => (this.module_list.at(i) as Module).forward(f) as Tensor),
+      this.numColumns,
     );
   }
 }
@@ -251,16 +250,8 @@ export class SSD extends Module<
 
   forward(images: readonly Tensor[], targets?: readonly DetectionTrainTarget[]): Detections[] | Record<string, Tensor> {
     if (this.training) {
-      if (!targets) throw new Error('SSD: targets should not be none when in training mode');
-      checkTargets('SSD', targets);
-      const [il, tt] = this.transform.forward(
-        images,
-        targets.map((t) => ({ boxes: t.boxes, labels: t.labels })),
-      );
-      const trainTargets = tt!.map((t) => ({ boxes: t.boxes, labels: t.labels! }));
-      const features = Object.values(this.backbone.forward(il.tensors));
-      const out = this.head.forward(features);
-      const anchors = this.anchor_generator.forward(il, features);
+      const { imageList, targets: trainTargets } = transformTargets('SSD', this.transform, images, targets);
+      const { head: out, anchors } = denseForward(this, imageList);
       const matched = anchors.map((a, i) =>
         trainTargets[i].boxes.shape[0] === 0
           ? new Int32Array(a.shape[0]).fill(-1)
@@ -269,17 +260,10 @@ export class SSD extends Module<
       return this.computeLoss(trainTargets, out, anchors, matched);
     }
     return noGrad(() => {
-      const original = images.map((im) => [im.shape[1], im.shape[2]] as [number, number]);
-      const [il] = this.transform.forward(images);
-      const features = Object.values(this.backbone.forward(il.tensors));
-      const out = this.head.forward(features);
-      const anchors = this.anchor_generator.forward(il, features);
-      const dets = this.postprocessDetections(out, anchors, il.imageSizes);
-      return this.transform.postprocess(
-        dets.map((d) => ({ ...d })),
-        il.imageSizes,
-        original,
-      ) as unknown as Detections[];
+      const [imageList] = this.transform.forward(images);
+      const { head: out, anchors } = denseForward(this, imageList);
+      const dets = this.postprocessDetections(out, anchors, imageList.imageSizes);
+      return toOriginalSizes(this.transform, dets, imageList, images);
     });
   }
 
@@ -295,15 +279,7 @@ export class SSD extends Module<
     let boxLoss: Tensor | null = null;
     const clsTargets = new Int32Array(b * a);
     targets.forEach((t, i) => {
-      const m = matched[i];
-      const fg: number[] = [];
-      const gt: number[] = [];
-      m.forEach((g, j) => {
-        if (g >= 0) {
-          fg.push(j);
-          gt.push(g);
-        }
-      });
+      const { fg, gt } = foregroundPairs(matched[i]);
       numFg += fg.length;
       const labels = t.labels.dataView();
       fg.forEach((j, r) => {
@@ -357,10 +333,9 @@ export class SSD extends Module<
       const scores: number[] = [];
       const labels: number[] = [];
       for (let c = 1; c < k; c++) {
-        const cand: number[] = [];
-        for (let j = 0; j < n; j++) if (s[j * k + c] > thresh) cand.push(j);
-        cand.sort((x, y) => s[y * k + c] - s[x * k + c] || x - y);
-        for (const j of cand.slice(0, Math.min(this.topkCandidates, cand.length))) {
+        const column = new Float32Array(n);
+        for (let j = 0; j < n; j++) column[j] = s[j * k + c];
+        for (const j of topCandidates(column, thresh, this.topkCandidates)) {
           rows.push(j);
           scores.push(s[j * k + c]);
           labels.push(c);
