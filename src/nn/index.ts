@@ -144,3 +144,5 @@ export {
   type DeepSupervisionOptions,
 } from './seg-loss.js';
 export { ReflectionPad2d, ReplicationPad2d, ConstantPad2d, ZeroPad2d, type Padding2d } from './padding.js';
+export { ConditionalBatchNorm2d, type ConditionalBatchNormOptions } from './conditional-norm.js';
+export * as utils from './utils.js';
