@@ -1,8 +1,9 @@
 /**
  * Where does a training step spend its time? Wraps every kernel of the active backend with a timer, runs a
  * workload (W3 ResNet-18 step, W4 small-CNN step, W2 inference) and prints kernel totals vs. the step's wall time.
- * W8 is the DCGAN step of bench/run.ts (models.dcgan(), batch 64, ganStep with BCE).
- * Usage: npx tsx tools/profile-step.ts W1|W2|W3|W4|W8|<model>[@batch] [steps] [--by-shape] [--no-fuse] [--cpu]
+ * W8 is the DCGAN step of bench/run.ts (models.dcgan(), batch 64, ganStep with BCE). W6 is bench/run.ts's U-Net
+ * training step (4×3×128×128, 3 classes, Adam); W6d its DeepLabv3-ResNet-50 inference (1×3×256×256, fused).
+ * Usage: npx tsx tools/profile-step.ts W1|W2|W3|W4|W6|W6d|W8|<model>[@batch] [steps] [--by-shape] [--no-fuse] [--cpu]
  *   <model>: any registry model run in inference (e.g. mobilenet_v2@8, the W10 models), fused unless --no-fuse.
  *   --cpu: time by this process's CPU time (process.cpuUsage) instead of the wall clock — what to use on a loaded
  *          machine, with TATAMI_NUM_THREADS=1 (the kernels then run on the calling thread).
@@ -30,7 +31,7 @@ function shapeLabel(key: string, args: unknown[]): string {
     (a): a is Record<string, number> => typeof a === 'object' && a !== null && 'kh' in a && 'oc' in a,
   );
   return g
-    ? `${key} ${g.c}→${g.oc} ${g.kh}×${g.kw}/${g.strideH}${g.groups > 1 ? ` g${g.groups}` : ''} @${g.h} ×${g.n}`
+    ? `${key} ${g.c}→${g.oc} ${g.kh}×${g.kw}/${g.strideH}${g.dilationH > 1 ? ` d${g.dilationH}` : ''}${g.groups > 1 ? ` g${g.groups}` : ''} @${g.h} ×${g.n}`
     : key;
 }
 const base = backend();
@@ -89,6 +90,26 @@ if (which === 'W3' || which === 'W4') {
   images = 64;
   const real = tt.rand([64, 3, 64, 64]).mul(2).sub(1);
   step = () => void tt.models.ganStep(parts, real);
+} else if (which === 'W6') {
+  const net = tt.nn.fuse(tt.models.segmentation.unet());
+  net.train();
+  const opt = new tt.optim.Adam(net.parameters(), { lr: 1e-3 });
+  images = 4;
+  const x = tt.randn([4, 3, 128, 128]);
+  const y = tt.randint(0, 3, [4, 128, 128]);
+  step = () => {
+    opt.zeroGrad();
+    tt.F.crossEntropy(net.forward(x).out, y).backward();
+    opt.step();
+  };
+} else if (which === 'W6d') {
+  const m = tt.nn.fuse(tt.models.segmentation.deeplabv3_resnet50({ numClasses: 21 }));
+  m.eval();
+  const x = tt.randn([1, 3, 256, 256]);
+  step = () =>
+    tt.noGrad(() => {
+      m.forward(x);
+    });
 } else if (which === 'W1') {
   const g = new tt.Generator(0);
   const x = tt.randn([8, 64, 56, 56], { generator: g }).requiresGrad_(true);
@@ -130,7 +151,7 @@ console.log(
 const typical = (s: { calls: number; each: number[] }) =>
   [...s.each].sort((a, b) => a - b)[s.each.length >> 1] * (s.calls / steps);
 console.log(`${'kernel'.padEnd(byShape ? 44 : 28)} ${'mean ms'.padStart(9)}  ${'median×calls'.padStart(12)}  calls`);
-for (const [k, s] of rows.slice(0, 25))
+for (const [k, s] of rows.slice(0, Number(process.env.PROFILE_ROWS ?? 25)))
   console.log(
     `${k.padEnd(byShape ? 44 : 28)} ${(s.ms / steps).toFixed(3).padStart(9)}  ${typical(s).toFixed(3).padStart(12)}  ${String(s.calls / steps).padStart(5)}`,
   );

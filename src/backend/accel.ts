@@ -84,6 +84,21 @@ function isDense(strides: readonly number[], shape: readonly number[]): boolean 
   return true;
 }
 
+/** The first dim from which `strides` lay the remaining dims out densely (size-1 dims ignored). */
+function denseFrom(strides: readonly number[], shape: readonly number[]): number {
+  let expected = 1,
+    d = shape.length;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== expected) break;
+    expected *= shape[i];
+    d = i;
+  }
+  return d;
+}
+
+/** Shortest contiguous run worth one kernel call of its own (shorter runs stay with the reference loop). */
+const MIN_ROW = 256;
+
 function isZero(strides: readonly number[], shape: readonly number[]): boolean {
   for (let i = 0; i < shape.length; i++) if (shape[i] !== 1 && strides[i] !== 0) return false;
   return true;
@@ -118,6 +133,66 @@ function midRun(strides: readonly number[], shape: readonly number[]): [number, 
     else inner *= shape[i];
   }
   return [outer, mid, inner];
+}
+
+/**
+ * out = a op b when both operands are dense over the same trailing dims (a run of ≥ MIN_ROW floats) and strided
+ * (non-negative, possibly broadcast) above them: one dense kernel call per run. False when the layout does not fit.
+ */
+function rowwiseBinary(
+  k: RawKernels,
+  code: number,
+  a: F32,
+  aStrides: readonly number[],
+  b: F32,
+  bStrides: readonly number[],
+  out: F32,
+  shape: readonly number[],
+): boolean {
+  const from = Math.max(denseFrom(aStrides, shape), denseFrom(bStrides, shape));
+  if (from === 0 || from >= shape.length) return false;
+  let inner = 1;
+  for (let i = from; i < shape.length; i++) inner *= shape[i];
+  if (inner < MIN_ROW || out.length % inner !== 0) return false;
+  const rows = out.length / inner;
+  // the farthest run start of each operand, from its outer strides: every run must lie inside its array
+  let aEnd = 0,
+    bEnd = 0;
+  for (let i = 0; i < from; i++) {
+    if (aStrides[i] < 0 || bStrides[i] < 0) return false;
+    aEnd += (shape[i] - 1) * aStrides[i];
+    bEnd += (shape[i] - 1) * bStrides[i];
+  }
+  if (aEnd + inner > a.length || bEnd + inner > b.length) return false;
+  const idx = new Array<number>(from).fill(0);
+  let ao = 0,
+    bo = 0;
+  for (let r = 0; r < rows; r++) {
+    const o = r * inner;
+    if (
+      !k.binary(
+        code,
+        BM_SAME,
+        a.subarray(ao, ao + inner),
+        b.subarray(bo, bo + inner),
+        out.subarray(o, o + inner),
+        1,
+        1,
+        inner,
+      )
+    )
+      return false;
+    // odometer over the outer dims
+    for (let d = from - 1; d >= 0; d--) {
+      ao += aStrides[d];
+      bo += bStrides[d];
+      if (++idx[d] < shape[d]) break;
+      ao -= shape[d] * aStrides[d];
+      bo -= shape[d] * bStrides[d];
+      idx[d] = 0;
+    }
+  }
+  return true;
 }
 
 const copyStrides = new Int32Array(8);
@@ -227,6 +302,9 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
             }
           }
         }
+        // Both operands dense over their last dims, strided above (a narrowed or sliced gradient, e.g. cat's
+        // backward views summed in autograd): one dense kernel call per contiguous run.
+        if (rowwiseBinary(k, code, A, aStrides, B, bStrides, O, shape)) return;
       }
       ref.binary(op, a, aStrides, b, bStrides, out, shape);
     },

@@ -7,16 +7,18 @@ import { record } from '../autograd/graph.js';
 import { isCreatingGraph } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import type { ReduceOp } from '../backend/types.js';
-import type { DType } from '../tensor/dtype.js';
+import { isFloating, type DType } from '../tensor/dtype.js';
 import { formatShape, shapeArgs, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { floatData } from './util.js';
 
 /**
  * Runs a reduction kernel over sorted `dims` of a contiguous tensor: adjacent dims are merged into one pass,
  * runs are processed from the innermost outward. Returns the keepdim-shaped result (not recorded for autograd).
  */
 export function reduceRaw(op: ReduceOp, x: Tensor, dims: readonly number[], outDtype: DType): Tensor {
-  let cur = x.dataView();
+  // a strided float view (a narrowed gradient) is gathered by the backend's copy kernel, not element by element
+  let cur = x.isContiguous() || !isFloating(x.dtype) ? x.dataView() : floatData(x);
   let shape = x.shape.slice();
   if (dims.length === 0) {
     const copy = Tensor.empty(shape, outDtype);

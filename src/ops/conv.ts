@@ -458,7 +458,9 @@ export function convTranspose2d(
       gw = Tensor.unfilled(weight.shape, gy.dtype);
       backend().conv2dBackwardWeight(gyd, xd, floatData(gw), g);
     }
-    const gb = bias !== null && bias.requiresGrad ? sum(gy, [0, 2, 3]) : null;
+    // gy is often a narrowed view (cat's backward): sum the contiguous copy the kernels already read
+    const gyc = gy.isContiguous() ? gy : new Tensor(gyd, gy.shape, gy.dtype);
+    const gb = bias !== null && bias.requiresGrad ? sum(gyc, [0, 2, 3]) : null;
     return [gx, gw, gb];
   });
 }

@@ -1,0 +1,100 @@
+/**
+ * Kernel paths added for the W6 speed work (issue 15 item 9), on every accelerated build against the float64
+ * reference: the row-wise strided binary kernel (autograd sums cat's narrowed gradients with it) and the tap-wise
+ * dilated convolution (DeepLabv3's ASPP), each into zeroed and NaN-poisoned outputs.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tt from '../src/index.ts';
+import type { Backend } from '../src/backend/types.ts';
+import { referenceBackend as ref } from '../src/backend/reference/index.ts';
+import { acceleratedBuilds } from './helpers.ts';
+
+const { builds } = acceleratedBuilds();
+
+function randomArray(n: number, seed: number): Float32Array {
+  const g = new tt.Generator(seed);
+  return tt.randn([n], { generator: g }).dataView() as Float32Array;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    m = Number.isNaN(d) ? Infinity : Math.max(m, d);
+  }
+  return m;
+}
+
+/** Row-major strides of `shape` embedded in a larger tensor: dims' extents `full` (≥ shape). */
+function embeddedStrides(full: number[]): number[] {
+  const s = new Array<number>(full.length).fill(1);
+  for (let i = full.length - 2; i >= 0; i--) s[i] = s[i + 1] * full[i + 1];
+  return s;
+}
+
+test('binary on narrowed (row-strided) operands matches the reference on every build', () => {
+  // [n, c, h, w] views of [n, cFull, h, w] buffers at channel offsets, as cat's backward hands them out; the
+  // second case broadcasts b over the batch (stride 0 above the dense run), the third has runs of exactly MIN_ROW.
+  const cases: { shape: number[]; aFull: number[]; aOff: number; bFull: number[]; bOff: number; bBatch0?: boolean }[] =
+    [
+      { shape: [2, 3, 16, 17], aFull: [2, 5, 16, 17], aOff: 2 * 16 * 17, bFull: [2, 7, 16, 17], bOff: 16 * 17 },
+      { shape: [3, 2, 20, 20], aFull: [3, 4, 20, 20], aOff: 400, bFull: [1, 2, 20, 20], bOff: 0, bBatch0: true },
+      { shape: [2, 4, 256], aFull: [2, 9, 256], aOff: 256 * 3, bFull: [2, 4, 256], bOff: 0 },
+    ];
+  for (const [name, be] of builds)
+    for (const [ci, c] of cases.entries())
+      for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as const) {
+        const n = c.shape.reduce((p, d) => p * d, 1);
+        const aBuf = randomArray(
+          c.aFull.reduce((p, d) => p * d, 1),
+          1 + ci,
+        );
+        const bBuf = randomArray(
+          c.bFull.reduce((p, d) => p * d, 1),
+          100 + ci,
+        );
+        const aStrides = embeddedStrides(c.aFull);
+        const bStrides = embeddedStrides(c.bFull);
+        if (c.bBatch0) bStrides[0] = 0;
+        const a = aBuf.subarray(c.aOff),
+          b = bBuf.subarray(c.bOff);
+        const want = new Float64Array(n);
+        ref.binary(op, Float64Array.from(a), aStrides, Float64Array.from(b), bStrides, want, c.shape);
+        for (const fill of [0, NaN]) {
+          const got = new Float32Array(n).fill(fill);
+          (be as Backend).binary(op, a, aStrides, b, bStrides, got, c.shape);
+          assert.ok(maxAbsDiff(got, want) < 1e-5 * (op === 'div' ? 1e3 : 1), `${name} case ${ci} ${op} fill ${fill}`);
+        }
+      }
+});
+
+test('autograd sums a cat-narrowed gradient with a dense one on the accelerated backend', () => {
+  // x feeds both cat (whose backward narrows) and a product: x.grad = narrow of the cat gradient + 3·ones.
+  const x = tt.randn([2, 4, 16, 16]).requiresGrad_(true);
+  const other = tt.randn([2, 3, 16, 16]);
+  const w = tt.randn([2, 7, 16, 16]);
+  tt.cat([other, x], 1).mul(w).sum().add(x.mul(3).sum()).backward();
+  const want = w.narrow(1, 3, 4).add(3);
+  assert.ok(maxAbsDiff(x.grad!.dataView(), want.contiguous().dataView()) < 1e-6);
+});
+
+test('conv_transpose2d bias gradient from a narrowed output gradient (U-Net up-path) matches the reference', () => {
+  // the transposed conv's output is concatenated, so its gradient arrives as a narrow view of cat's gradient
+  const run = () => {
+    tt.manualSeed(3);
+    const x = tt.randn([2, 6, 5, 7]).requiresGrad_(true);
+    const w = tt.randn([6, 4, 2, 2]).requiresGrad_(true);
+    const b = tt.randn([4]).requiresGrad_(true);
+    const skip = tt.randn([2, 3, 10, 14]);
+    const up = tt.F.convTranspose2d(x, w, b, { stride: 2 });
+    const mix = tt.randn([2, 7, 10, 14]);
+    tt.cat([skip, up], 1).mul(mix).sum().backward();
+    return [x.grad!, w.grad!, b.grad!].map((t) => Array.from(t.dataView()));
+  };
+  const want = tt.withBackend('reference', run);
+  for (const [name, be] of builds) {
+    const got = tt.withBackend(be, run);
+    got.forEach((g, i) => assert.ok(maxAbsDiff(g, want[i]) < 1e-4, `${name} gradient ${i}`));
+  }
+});
