@@ -1,52 +1,135 @@
 /**
  * Fusion rules for the torchvision building blocks that are not Sequentials: ResNet's `BasicBlock`, `Bottleneck`
- * and stem, and `IntermediateLayerGetter`. Each rule computes exactly what the class's plain forward computes,
+ * and stem, MobileNetV2/V3's inverted residuals, squeeze-excitation, and `IntermediateLayerGetter`. Each rule computes exactly what the class's plain forward computes,
  * with the fused kernels of nn/fusion.ts where their conditions hold (see docs/fusion.md); `nn.fuse(model)`
  * applies them. Imported for its effect by models/index.ts, so the rules exist whenever `tt.models` does.
  */
-import { convBnAct, foldedConvBnAct, registerFusionRule, residualRelu, runChain } from '../nn/fusion.js';
+import { SqueezeExcitation } from '../nn/attention.js';
+import {
+  convBnActOwned,
+  foldedConvBnAct,
+  forwardOwned,
+  handBack,
+  ownsInput,
+  registerFusionRule,
+  release,
+  residualAddOwned,
+  residualRelu,
+  runChain,
+} from '../nn/fusion.js';
+import { mul } from '../ops/elementwise.js';
+import { mul_ } from '../ops/inplace.js';
 import { flatten } from '../ops/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { IntermediateLayerGetter, type FeatureMaps } from './feature-extraction.js';
+import { InvertedResidual } from './mobilenetv2.js';
+import { InvertedResidualV3 } from './mobilenetv3.js';
 import { BasicBlock, Bottleneck, ResNet } from './resnet.js';
 
-/** The tail of both blocks: relu(bn(conv(out)) + shortcut(x)), in place on the folded output when it folded. */
+/**
+ * The tail of both blocks: relu(bn(conv(out)) + shortcut(x)), in place on the folded output when it folded. In
+ * inference the activations the block owns (see "Activation ownership" in nn/fusion.ts) are recycled once read.
+ */
 function residualTail(
   block: BasicBlock | Bottleneck,
   conv: BasicBlock['conv2'],
   bn: BasicBlock['bn2'],
-  out: Tensor,
+  out: { y: Tensor; owned: boolean },
   x: Tensor,
+  xOwned: boolean,
 ): Tensor {
-  // folded: `out` is a fresh tensor nothing else holds, so the residual add and ReLU may run in place on it
-  const folded = foldedConvBnAct(conv, bn, null, out);
-  out = folded ?? (bn.forward(conv.forward(out)) as Tensor);
-  const identity = block.downsample ? block.downsample.forward(x) : x;
-  return residualRelu(out, identity, block.relu, folded !== null);
+  // folded: the result is a fresh tensor nothing else holds, so the residual add and ReLU may run in place on it
+  const folded = foldedConvBnAct(conv, bn, null, out.y);
+  if (folded && out.owned) release(out.y);
+  const o = folded ?? (bn.forward(conv.forward(out.y)) as Tensor);
+  const identity = block.downsample ? forwardOwned(block.downsample, x, false) : { y: x as unknown, owned: false };
+  const result = residualRelu(o, identity.y as Tensor, block.relu, folded !== null);
+  if (identity.owned) release(identity.y as Tensor);
+  if (xOwned) release(x);
+  return handBack(result, folded !== null && result === o);
 }
 
 registerFusionRule(BasicBlock, {
+  ownership: true,
   forward(b, x) {
-    const out = convBnAct(b.conv1, b.bn1, b.relu, x as Tensor);
-    return residualTail(b, b.conv2, b.bn2, out, x as Tensor);
+    const xOwned = ownsInput(x);
+    const out = convBnActOwned(b.conv1, b.bn1, b.relu, x as Tensor, false);
+    return residualTail(b, b.conv2, b.bn2, out, x as Tensor, xOwned);
   },
 });
 
 registerFusionRule(Bottleneck, {
+  ownership: true,
   forward(b, x) {
-    let out = convBnAct(b.conv1, b.bn1, b.relu, x as Tensor);
-    out = convBnAct(b.conv2, b.bn2, b.relu, out);
-    return residualTail(b, b.conv3, b.bn3, out, x as Tensor);
+    const xOwned = ownsInput(x);
+    const a = convBnActOwned(b.conv1, b.bn1, b.relu, x as Tensor, false);
+    const out = convBnActOwned(b.conv2, b.bn2, b.relu, a.y, a.owned);
+    return residualTail(b, b.conv3, b.bn3, out, x as Tensor, xOwned);
   },
 });
 
 registerFusionRule(ResNet, {
   methods: ['features'],
   forward(m, x) {
-    // the stem conv → bn → relu folds; maxpool, the stages (fused by their own rules), pooling and head as usual
-    let y = m.maxpool.forward(convBnAct(m.conv1, m.bn1, m.relu, x as Tensor)) as Tensor;
-    y = m.layer4.forward(m.layer3.forward(m.layer2.forward(m.layer1.forward(y))));
-    return m.fc.forward(flatten(m.avgpool.forward(y) as Tensor, 1));
+    // the stem conv → bn → relu folds; maxpool, the stages (fused by their own rules), pooling and head as usual,
+    // each activation recycled once the next step has read it
+    let r: { y: unknown; owned: boolean } = convBnActOwned(m.conv1, m.bn1, m.relu, x as Tensor, false);
+    for (const step of [m.maxpool, m.layer1, m.layer2, m.layer3, m.layer4, m.avgpool])
+      r = forwardOwned(step, r.y, r.owned);
+    return m.fc.forward(flatten(r.y as Tensor, 1));
+  },
+});
+
+// MobileNetV2's block: x + conv(x) when it keeps its shape, in place on conv's output when the chain handed it over
+registerFusionRule(InvertedResidual, {
+  ownership: true,
+  forward(b, x) {
+    const xOwned = ownsInput(x);
+    if (!b.useResConnect) {
+      const r = forwardOwned(b.conv, x, xOwned);
+      return handBack(r.y, r.owned);
+    }
+    const r = residualAddOwned(
+      forwardOwned(b.conv, x, false) as { y: Tensor; owned: boolean },
+      x as Tensor,
+      xOwned,
+      false,
+    );
+    return handBack(r.y, r.owned);
+  },
+});
+
+// MobileNetV3's block: block(x) + x when it keeps its shape, likewise
+registerFusionRule(InvertedResidualV3, {
+  ownership: true,
+  forward(b, x) {
+    const xOwned = ownsInput(x);
+    if (!b.useResConnect) {
+      const r = forwardOwned(b.block, x, xOwned);
+      return handBack(r.y, r.owned);
+    }
+    const r = residualAddOwned(
+      forwardOwned(b.block, x, false) as { y: Tensor; owned: boolean },
+      x as Tensor,
+      xOwned,
+      true,
+    );
+    return handBack(r.y, r.owned);
+  },
+});
+
+// Squeeze-excitation: scale(x) · x, the channel scales applied in place when the calling chain handed x over
+registerFusionRule(SqueezeExcitation, {
+  ownership: true,
+  forward(se, x) {
+    const xOwned = ownsInput(x);
+    const t = x as Tensor;
+    const s = se.scale(t);
+    if (xOwned && t.isContiguous() && s.dtype === t.dtype && s.shape.length === t.shape.length) {
+      mul_(t, s); // x · s: the same products as s · x
+      return handBack(t, true);
+    }
+    return handBack(mul(s, t), false);
   },
 });
 

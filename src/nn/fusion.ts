@@ -26,13 +26,14 @@ import { conv2dScaleShift } from '../ops/conv.js';
 import { add } from '../ops/elementwise.js';
 import { add_, relu_ } from '../ops/inplace.js';
 import { shapesEqual } from '../tensor/shape.js';
+import { recycleStorage } from '../tensor/storage.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Hardswish, ReLU, ReLU6 } from './activation.js';
+import { Hardsigmoid, Hardswish, ReLU, ReLU6 } from './activation.js';
 import { Sequential } from './container.js';
 import { Conv2d } from './conv.js';
 import { forwardPlanOf, setForwardPlan, type AnyModule, type ForwardPlan } from './module.js';
 import { BatchNorm2d } from './normalization.js';
-import { MaxPool2d } from './pooling.js';
+import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from './pooling.js';
 
 /** The kinds of fused computation, as counted by `fusionCounts`. */
 export type FusionKind =
@@ -150,6 +151,49 @@ export function convBnAct(conv: AnyModule, bn: AnyModule, act: AnyModule | null,
 }
 
 /**
+ * `convBnAct` knowing ownership: when the three fold, an owned `x` is recycled after the convolution read it and
+ * the output is owned; otherwise the modules run their own forwards and nothing is owned or recycled.
+ */
+export function convBnActOwned(
+  conv: AnyModule,
+  bn: AnyModule,
+  act: AnyModule | null,
+  x: Tensor,
+  xOwned: boolean,
+): { y: Tensor; owned: boolean } {
+  const folded = foldedConvBnAct(conv, bn, act, x);
+  if (folded) {
+    if (xOwned) release(x);
+    return { y: folded, owned: true };
+  }
+  const y = bn.forward(conv.forward(x)) as Tensor;
+  return { y: act ? (act.forward(y) as Tensor) : y, owned: false };
+}
+
+/**
+ * The end of an inverted-residual block, `first + second` (the order the block's forward adds in): in place on
+ * `block`, the block's output, when the block handed it over (inference: nobody else holds it), else a new tensor.
+ * Owned operands are recycled once read; returns the sum and whether it is owned.
+ */
+export function residualAddOwned(
+  block: { y: Tensor; owned: boolean },
+  x: Tensor,
+  xOwned: boolean,
+  blockFirst: boolean,
+): { y: Tensor; owned: boolean } {
+  const y = block.y;
+  if (block.owned && y.isContiguous() && shapesEqual(y.shape, x.shape) && y.dtype === x.dtype) {
+    add_(y, x); // y + x: the same sum as x + y (IEEE addition commutes)
+    if (xOwned) release(x);
+    return { y, owned: true };
+  }
+  const sum = blockFirst ? add(y, x) : add(x, y);
+  if (block.owned) release(y);
+  if (xOwned) release(x);
+  return { y: sum, owned: !isGradEnabled() };
+}
+
+/**
  * relu(out + identity), the end of a residual block. When `out` came from a folded convolution (`outIsFresh`:
  * inference, nothing else holds it) and `relu` is a plain ReLU, both steps run in place on `out`.
  */
@@ -168,6 +212,90 @@ export function residualRelu(out: Tensor, identity: Tensor, relu: AnyModule, out
   return relu.forward(add(out, identity)) as Tensor;
 }
 
+// ------------------------------------------------------------------------------------------------------------
+// Activation ownership in inference. Without autograd nothing keeps an intermediate activation once the next layer
+// has read it, but JavaScript frees it only when the garbage collector runs — and V8 schedules full collections by
+// external memory, so a batch-1 MobileNetV2 forward spent ~1/4 of its CPU time in mark-compact collections
+// (docs/kernels.md, "Where inference time goes"). Fused forwards therefore track which tensors they *own* (produced
+// by a fused step, seen by nobody else) and hand an owned activation's storage back (`recycleStorage`) as soon as
+// the step that reads it has run; the next layer's output of that size then reuses the buffer while it is in cache.
+// Ownership crosses a module boundary only into and out of modules whose installed rule takes part (`ownership:
+// true` in its FusionRule) and that have no hooks, through `ownsInput` and `handBack` below. Never with grad mode
+// on: autograd keeps the inputs of every op for the backward pass.
+// ------------------------------------------------------------------------------------------------------------
+
+/** The tensor the calling chain hands over to the module it is calling (null when it hands over nothing). */
+let offered: Tensor | null = null;
+/** The tensor the rule that just returned handed back as owned (null when none). */
+let handed: Tensor | null = null;
+
+/**
+ * Inside a rule with `ownership: true`: whether the caller handed `x` over, so the rule may recycle it once it has
+ * read it for the last time (or update it in place). Call once, at the start of the rule's forward.
+ */
+export function ownsInput(x: unknown): boolean {
+  const owns = offered !== null && offered === x && !isGradEnabled();
+  offered = null;
+  return owns;
+}
+
+/** Inside a rule with `ownership: true`: returns `y`, telling the caller whether it is owned (fresh, held by none). */
+export function handBack<T>(y: T, owned: boolean): T {
+  handed = owned && y instanceof Tensor && !isGradEnabled() ? y : null;
+  return y;
+}
+
+/** Inside a fused forward: hands the owned `t`'s storage back for reuse (only storage from allocateUnfilled is taken; see tensor/storage.ts). */
+export function release(t: Tensor): void {
+  recycleStorage(t.storage);
+}
+
+/** Whether `m`'s installed fusion rule takes part in ownership hand-over and nothing else (a hook) runs around it. */
+function passesOwnership(m: AnyModule): boolean {
+  const plan = forwardPlanOf(m);
+  return plan !== null && installed.get(plan)?.ownership === true && m.isPlainForward();
+}
+
+/**
+ * Leaf modules whose forward, with grad mode off, returns a tensor in new storage (or its input, in place) and keeps
+ * no reference to its input: an owned input may be recycled after they ran.
+ */
+function isPureLeaf(m: AnyModule): boolean {
+  return (
+    isPlain(m, ReLU) ||
+    isPlain(m, ReLU6) ||
+    isPlain(m, Hardswish) ||
+    isPlain(m, Hardsigmoid) ||
+    isPlain(m, AdaptiveAvgPool2d) ||
+    isPlain(m, AvgPool2d) ||
+    (isPlain(m, MaxPool2d) && !m.returnIndices)
+  );
+}
+
+/**
+ * `m.forward(x)`, handing `x` over when `xOwned` and `m` takes part; returns the output and whether it is owned.
+ * With grad mode on this is exactly `m.forward(x)` (nothing is owned).
+ */
+export function forwardOwned(m: AnyModule, x: unknown, xOwned: boolean): { y: unknown; owned: boolean } {
+  if (isGradEnabled() || !(x instanceof Tensor)) return { y: m.forward(x), owned: false };
+  if (passesOwnership(m)) {
+    offered = xOwned ? x : null;
+    handed = null;
+    const y = m.forward(x);
+    const owned = handed !== null && handed === y && y !== x;
+    offered = handed = null;
+    return { y, owned };
+  }
+  if (isPureLeaf(m)) {
+    const y = m.forward(x);
+    if (!(y instanceof Tensor)) return { y, owned: false };
+    if (y.storage === x.storage) return { y, owned: xOwned };
+    if (xOwned) release(x);
+    return { y, owned: true };
+  }
+  return { y: m.forward(x), owned: false };
+}
+
 /**
  * Feeds `x` through `modules` in order, as a Sequential does, fusing conv → BN (→ ReLU) and conv → ReLU
  * (→ MaxPool2d) runs. `observed(i)` says the output of module i is needed (it is then never fused away; the
@@ -180,7 +308,23 @@ export function runChain(
   observed: ((i: number) => boolean) | null = null,
   emit: ((i: number, y: unknown) => void) | null = null,
 ): unknown {
+  return chainOwned(modules, x, false, observed, emit).y;
+}
+
+/**
+ * `runChain`, knowing whether the chain owns `x` (see "Activation ownership" above): an owned activation is
+ * recycled once the next step has read it; returns the output and whether the chain owns it.
+ */
+function chainOwned(
+  modules: readonly AnyModule[],
+  x: unknown,
+  xOwned: boolean,
+  observed: ((i: number) => boolean) | null,
+  emit: ((i: number, y: unknown) => void) | null,
+): { y: unknown; owned: boolean } {
   let y = x;
+  // what `emit` receives leaves the chain: never owned afterwards
+  let owned = xOwned && !isGradEnabled();
   const seen = (i: number) => observed !== null && observed(i);
   for (let i = 0; i < modules.length; i++) {
     const m = modules[i],
@@ -192,14 +336,17 @@ export function runChain(
       // (and the activation)
       const folded = foldedConvBnAct(m, next, withAct ? after : null, y);
       if (folded) {
+        if (owned) release(y);
         i += withAct ? 2 : 1;
         y = folded;
+        owned = emit === null;
         emit?.(i, y);
         continue;
       }
       // Conv2d → ReLU (→ MaxPool2d): one convolution with a ReLU epilogue, and the pooling in the same op, which
       // never keeps or revisits the unpooled activation
       if (isPlain(next, ReLU)) {
+        const input: Tensor = y;
         if (
           after !== undefined &&
           !seen(i + 1) &&
@@ -215,14 +362,18 @@ export function runChain(
           counts.convRelu++;
           i += 1;
         }
+        if (owned) release(input);
+        owned = emit === null && !isGradEnabled();
         emit?.(i, y);
         continue;
       }
     }
-    y = m.forward(y);
+    const r = forwardOwned(m, y, owned);
+    y = r.y;
+    owned = r.owned && emit === null;
     emit?.(i, y);
   }
-  return y;
+  return { y, owned };
 }
 
 /**
@@ -236,6 +387,11 @@ export interface FusionRule<M extends AnyModule = AnyModule> {
    * them, or `forward`, computes something else, so the rule does not apply to it.
    */
   methods?: readonly string[];
+  /**
+   * The rule takes part in activation ownership hand-over in inference: it calls `ownsInput(x)` once on entry and
+   * returns through `handBack` (see "Activation ownership" in nn/fusion.ts).
+   */
+  ownership?: boolean;
 }
 
 type ModuleClass<M> = abstract new (...args: never[]) => M;
@@ -271,7 +427,7 @@ function ruleFor(m: AnyModule): FusionRule | null {
 }
 
 /** Plans installed by `fuse`, so `unfuse` and `isFused` recognise them (and leave any other plan alone). */
-const installed = new WeakSet<ForwardPlan>();
+const installed = new WeakMap<ForwardPlan, FusionRule>();
 
 /**
  * Fuses `model` in place and returns it: every submodule (and the model) whose class has a fusion rule — nn's
@@ -290,7 +446,7 @@ export function fuse<M extends AnyModule>(model: M): M {
       continue;
     }
     const plan: ForwardPlan = (...args) => rule.forward(m, ...args);
-    installed.add(plan);
+    installed.set(plan, rule);
     setForwardPlan(m, plan);
   }
   return model;
@@ -325,5 +481,9 @@ export function isFused(module: AnyModule): boolean {
 }
 
 registerFusionRule(Sequential, {
-  forward: (seq, x) => runChain([...seq], x),
+  ownership: true,
+  forward(seq, x) {
+    const r = chainOwned([...seq], x, ownsInput(x), null, null);
+    return handBack(r.y, r.owned);
+  },
 });

@@ -27,6 +27,9 @@ export {
   foldedConvBnAct,
   residualRelu,
   runChain,
+  ownsInput,
+  handBack,
+  forwardOwned,
 } from './fusion.js';
 export { Linear, Identity, Flatten, Unflatten, type LinearOptions, type FactoryOptions } from './linear.js';
 export { Conv2d, ConvTranspose2d, type Conv2dLayerOptions, type ConvTranspose2dLayerOptions } from './conv.js';

@@ -1,0 +1,126 @@
+/**
+ * Activation ownership in fused inference (src/nn/fusion.ts, "Activation ownership"; src/models/fusion-rules.ts):
+ * fused forwards recycle the storage of intermediate activations once the next step has read them, and update
+ * owned block outputs in place (residual adds, squeeze-excitation scales). These tests check that this changes
+ * no value anybody can see: the outputs equal the unfused model's, repeated calls agree, the caller's input and
+ * every tensor a hook or feature extractor kept stay intact, and storage is in fact reused.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tt from '../src/index.ts';
+import { storageReuses } from '../src/tensor/storage.ts';
+
+type Net = tt.nn.Module<[tt.Tensor], tt.Tensor>;
+
+/** Trained-looking BN statistics and affines, so that folding them is not a no-op. */
+function perturbBatchNorms<M extends tt.nn.Module>(m: M, seed: number): M {
+  tt.manualSeed(seed);
+  tt.noGrad(() => {
+    for (const mod of m.modules())
+      if (mod instanceof tt.nn.BatchNorm2d) {
+        tt.nn.init.uniform_(mod.weight!, 0.5, 1.5);
+        tt.nn.init.uniform_(mod.bias!, -0.3, 0.3);
+        tt.nn.init.uniform_(mod.runningMean!, -0.2, 0.2);
+        tt.nn.init.uniform_(mod.runningVar!, 0.5, 2);
+      }
+  });
+  return m;
+}
+
+function maxAbsDiff(a: tt.Tensor, b: tt.Tensor): number {
+  assert.deepEqual(a.shape, b.shape);
+  return a.sub(b).abs().max().item();
+}
+
+function assertClose(a: tt.Tensor, b: tt.Tensor, what: string): void {
+  const scale = Math.max(1, b.abs().max().item());
+  const err = maxAbsDiff(a, b);
+  assert.ok(err <= 1e-5 * scale, `${what}: fused differs from unfused by ${err} (scale ${scale})`);
+}
+
+// 48×48 and 64×64 inputs: activations of 16 KB and more come from the recyclable allocator (tensor/storage.ts)
+const MODELS = ['mobilenet_v2', 'mobilenet_v3_large', 'resnet18', 'resnet50'];
+
+test('fused inference recycles activations and still equals the unfused model, call after call', () => {
+  for (const name of MODELS) {
+    tt.manualSeed(3);
+    const m = perturbBatchNorms(tt.models.getModel(name, { numClasses: 10 }) as Net, 4).eval();
+    const x = tt.randn([1, 3, 48, 48]);
+    const xCopy = x.clone();
+    const plain = tt.noGrad(() => m.forward(x));
+    tt.nn.fuse(m);
+    const before = storageReuses();
+    const first = tt.noGrad(() => m.forward(x));
+    const second = tt.noGrad(() => m.forward(x));
+    assert.ok(storageReuses() > before, `${name}: no activation storage was reused`);
+    assertClose(first, plain, `${name} first call`);
+    assert.equal(maxAbsDiff(second, first), 0, `${name}: a second call differs from the first`);
+    assert.equal(maxAbsDiff(x, xCopy), 0, `${name}: the caller's input changed`);
+    tt.nn.unfuse(m);
+  }
+});
+
+test("a hooked block's output, kept by the hook, is neither recycled nor updated in place", () => {
+  for (const [name, path] of [
+    ['mobilenet_v2', 'features.2.conv.1'], // depthwise conv-bn-relu6 inside a block
+    ['mobilenet_v2', 'features.3'], // a residual block, whose output would be updated in place by the next one
+    ['mobilenet_v3_large', 'features.5.block.2'], // squeeze-excitation (scaled in place when owned)
+    ['resnet18', 'layer1.0'], // a BasicBlock feeding another
+  ] as const) {
+    tt.manualSeed(3);
+    const m = perturbBatchNorms(tt.models.getModel(name, { numClasses: 10 }) as Net, 4).eval();
+    const sub = m.getSubmodule(path);
+    let kept: tt.Tensor | null = null,
+      copy: tt.Tensor | null = null;
+    sub.registerForwardHook((_mod, _args, out) => {
+      kept = out as tt.Tensor;
+      copy = (out as tt.Tensor).clone();
+    });
+    const x = tt.randn([1, 3, 64, 64]);
+    const plain = tt.noGrad(() => m.forward(x));
+    tt.nn.fuse(m);
+    kept = copy = null;
+    const fused = tt.noGrad(() => m.forward(x));
+    assert.ok(kept !== null && copy !== null, `${name} ${path}: the hook did not run`);
+    assert.equal(maxAbsDiff(kept, copy), 0, `${name} ${path}: the kept output was overwritten`);
+    // the next call may reuse nothing the hook still holds from this one either
+    const keptBefore = kept as tt.Tensor,
+      copyBefore = copy as tt.Tensor;
+    tt.noGrad(() => m.forward(x.mul(0.5)));
+    assert.equal(maxAbsDiff(keptBefore, copyBefore), 0, `${name} ${path}: the kept output changed on the next call`);
+    assertClose(fused, plain, `${name} ${path} logits`);
+    tt.nn.unfuse(m);
+  }
+});
+
+test('feature maps returned by a fused feature extractor are not recycled by later layers', () => {
+  tt.manualSeed(3);
+  const m = perturbBatchNorms(tt.models.resnet18({ numClasses: 10 }), 4).eval();
+  const getter = new tt.models.IntermediateLayerGetter(m, { layer1: 'a', layer2: 'b', layer3: 'c', layer4: 'd' });
+  const x = tt.randn([1, 3, 64, 64]);
+  const plain = tt.noGrad(() => getter.forward(x));
+  tt.nn.fuse(getter);
+  const fused = tt.noGrad(() => getter.forward(x));
+  // a second call must not write into the maps the first returned
+  const again = tt.noGrad(() => getter.forward(x.mul(-1)));
+  for (const k of ['a', 'b', 'c', 'd']) {
+    assertClose(fused[k], plain[k], `feature map ${k}`);
+    assert.ok(maxAbsDiff(again[k], fused[k]) > 0, `feature map ${k}: the second call returned the same values`);
+  }
+});
+
+test('with grad mode on nothing is handed over: fused ResNet gradients equal the unfused ones', () => {
+  const build = () => {
+    tt.manualSeed(3);
+    return perturbBatchNorms(tt.models.resnet18({ numClasses: 10 }), 4).eval();
+  };
+  const a = build(),
+    b = tt.nn.fuse(build());
+  const x = tt.randn([1, 3, 64, 64]);
+  assert.equal(maxAbsDiff(a.forward(x), b.forward(x)), 0, 'the two builds differ');
+  const xa = x.clone().requiresGrad_(true),
+    xb = x.clone().requiresGrad_(true);
+  a.forward(xa).square().sum().backward();
+  b.forward(xb).square().sum().backward();
+  assertClose(xb.grad!, xa.grad!, 'input gradient');
+});
