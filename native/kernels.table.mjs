@@ -73,6 +73,21 @@ export const geometries = {
       ['dH', 'dilationH', { min: 1 }], ['dW', 'dilationW', { min: 1 }],
     ],
   },
+  conv3d: {
+    enumPrefix: 'C3G', cType: 'c3geom', parse: 'parse_c3g', tsType: 'Conv3dGeometry', pack: 'packConv3dGeometry',
+    doc: 'a 3-D convolution: input [n, c, d, h, w], weight [oc, c/groups, kd, kh, kw], output [n, oc, od, oh, ow]',
+    tsDoc: [
+      'Geometry of a 3-D convolution over [n, c, d, h, w] (weight [oc, c/groups, kd, kh, kw]); as Conv2dGeometry, the',
+      'output sizes are authoritative and taps outside the input read (or receive) zero. Also describes the transposed',
+      'form, whose forward is conv3dBackwardInput. padD/padH/padW: zero padding in front/top/left.',
+    ],
+    fields: [
+      ['n', 'n'], ['c', 'c'], ['d', 'd'], ['h', 'h'], ['w', 'w'], ['oc', 'oc'], ['kd', 'kd'], ['kh', 'kh'], ['kw', 'kw'],
+      ['od', 'od'], ['oh', 'oh'], ['ow', 'ow'], ['sD', 'strideD', { min: 1 }], ['sH', 'strideH', { min: 1 }],
+      ['sW', 'strideW', { min: 1 }], ['pD', 'padD'], ['pH', 'padH'], ['pW', 'padW'], ['dD', 'dilationD', { min: 1 }],
+      ['dH', 'dilationH', { min: 1 }], ['dW', 'dilationW', { min: 1 }], ['groups', 'groups', { min: 1 }],
+    ],
+  },
   roi: {
     enumPrefix: 'RG', cType: 'rgeom', parse: 'parse_rg', tsType: 'RoiAlignGeometry', pack: 'packRoiAlignGeometry',
     doc: 'RoIAlign: input [n, c, h, w], rois [rois, 5], output [rois, c, ph, pw]',
@@ -143,6 +158,7 @@ export const sources = [
   ['conv_plan', 'the conv planner: (geometry, direction, build) → algorithm'],
   ['conv_batched', 'batched lowering for small maps'],
   ['conv_winograd', 'Winograd F(2×2, 3×3), forward and weight gradient'],
+  ['conv3d_winograd', '3×3×3 forward: Winograd F(2×2, 3×3) over height and width, depth taps in the GEMMs'],
   ['conv_dense', 'unfolded-weight form for maps smaller than the filter\'s reach'],
   ['conv_wgrad', 'weight gradient: dot-product and GEMM forms'],
   ['conv', 'the three conv entry points: plan, then dispatch'],
@@ -288,6 +304,9 @@ export const kernels = [
       doc: 'Gradient of roiAlign with respect to x: gx (overwritten) receives each bin\'s gradient spread over its samples.',
       checks: roiRowsCheck,
     } },
+  { name: 'conv3dWinograd', c: 'conv3d_winograd', ret: 'bool',
+    doc: 'out = w ⊛ x + bias for a 3×3×3, stride-1, undilated, ungrouped conv3d (bias may be null); false (nothing written) for any other geometry',
+    args: [f32('x', 'in'), f32('w', 'in'), f32('bias', 'in', { nullable: true }), f32('out', 'out'), s('conv3d', 'g')] },
   { name: 'convPlan', c: 'conv_plan', ret: 'int', doc: 'the algorithm (TT_PLAN_*) the conv kernels would use for g in direction TT_CONV_*',
     args: [s('conv', 'g'), s('int', 'direction')] },
 ];

@@ -311,6 +311,19 @@ static napi_value js_roi_align_bwd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_conv3d_winograd(napi_env env, napi_callback_info info) {
+  GETARGS(5);
+  const float *x = arr(env, argv[0], napi_float32_array, "conv3dWinograd", "x", 1);
+  const float *w = arr(env, argv[1], napi_float32_array, "conv3dWinograd", "w", 1);
+  const float *bias = arr(env, argv[2], napi_float32_array, "conv3dWinograd", "bias", 0);
+  float *out = arr(env, argv[3], napi_float32_array, "conv3dWinograd", "out", 1);
+  const int32_t *g = arr(env, argv[4], napi_int32_array, "conv3dWinograd", "g", 1);
+  CHECK
+  int result;
+  LOCKED(result = ops->conv3d_winograd(x, w, bias, out, g));
+  return boolean(env, result);
+}
+
 static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
   GETARGS(2);
   const int32_t *g = arr(env, argv[0], napi_int32_array, "convPlan", "g", 1);
@@ -346,4 +359,5 @@ static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
   KFN("adamStep", js_adam_step), \
   KFN("roiAlign", js_roi_align), \
   KFN("roiAlignBackward", js_roi_align_bwd), \
+  KFN("conv3dWinograd", js_conv3d_winograd), \
   KFN("convPlan", js_conv_plan)

@@ -21,6 +21,15 @@ static inline pgeom parse_pg(const int32_t *g) {
   return r;
 }
 
+/* Geometry of a 3-D convolution: input [n, c, d, h, w], weight [oc, c/groups, kd, kh, kw], output [n, oc, od, oh, ow]: the Int32Array layout (C3G_*) JavaScript packs (packConv3dGeometry in
+ * src/backend/kernels.gen.ts) and the kernels read through parse_c3g. Kind 'conv3d' in the table. */
+enum { C3G_N, C3G_C, C3G_D, C3G_H, C3G_W, C3G_OC, C3G_KD, C3G_KH, C3G_KW, C3G_OD, C3G_OH, C3G_OW, C3G_SD, C3G_SH, C3G_SW, C3G_PD, C3G_PH, C3G_PW, C3G_DD, C3G_DH, C3G_DW, C3G_GROUPS, C3G_LEN };
+typedef struct { long n, c, d, h, w, oc, kd, kh, kw, od, oh, ow, sD, sH, sW, pD, pH, pW, dD, dH, dW, groups; } c3geom;
+static inline c3geom parse_c3g(const int32_t *g) {
+  c3geom r = { g[C3G_N], g[C3G_C], g[C3G_D], g[C3G_H], g[C3G_W], g[C3G_OC], g[C3G_KD], g[C3G_KH], g[C3G_KW], g[C3G_OD], g[C3G_OH], g[C3G_OW], g[C3G_SD], g[C3G_SH], g[C3G_SW], g[C3G_PD], g[C3G_PH], g[C3G_PW], g[C3G_DD], g[C3G_DH], g[C3G_DW], g[C3G_GROUPS] };
+  return r;
+}
+
 /* Geometry of RoIAlign: input [n, c, h, w], rois [rois, 5], output [rois, c, ph, pw]: the Int32Array layout (RG_*) JavaScript packs (packRoiAlignGeometry in
  * src/backend/kernels.gen.ts) and the kernels read through parse_rg. Kind 'roi' in the table. */
 enum { RG_N, RG_C, RG_H, RG_W, RG_ROIS, RG_PH, RG_PW, RG_SAMPLING, RG_LEN };
@@ -94,11 +103,13 @@ typedef struct tt_ops {
   void (*roi_align)(const float *x, const float *rois, float *out, const int32_t *g, float spatial_scale, int aligned);
   /* gradient of roiAlign with respect to x (gx overwritten) */
   void (*roi_align_bwd)(const float *gy, const float *rois, float *gx, const int32_t *g, float spatial_scale, int aligned);
+  /* out = w ⊛ x + bias for a 3×3×3, stride-1, undilated, ungrouped conv3d (bias may be null); false (nothing written) for any other geometry */
+  int (*conv3d_winograd)(const float *x, const float *w, const float *bias, float *out, const int32_t *g);
   /* the algorithm (TT_PLAN_*) the conv kernels would use for g in direction TT_CONV_* */
   int (*conv_plan)(const int32_t *g, int direction);
 } tt_ops;
 
 /* The entry points in tt_ops order, after name, vl, mr, nr (kernels.inc.c defines each build's table with it). */
-#define TT_OPS_ENTRY_POINTS op_gemm, op_conv2d, op_conv2d_bwd_input, op_conv2d_bwd_weight, op_max_pool2d, op_max_pool2d_bwd, op_avg_pool2d, op_avg_pool2d_bwd, op_channel_stats, op_channel_affine, op_bn_bwd, op_softmax, op_softmax_grad, op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided, op_sgd_step, op_adam_step, op_roi_align, op_roi_align_bwd, op_conv_plan
+#define TT_OPS_ENTRY_POINTS op_gemm, op_conv2d, op_conv2d_bwd_input, op_conv2d_bwd_weight, op_max_pool2d, op_max_pool2d_bwd, op_avg_pool2d, op_avg_pool2d_bwd, op_channel_stats, op_channel_affine, op_bn_bwd, op_softmax, op_softmax_grad, op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided, op_sgd_step, op_adam_step, op_roi_align, op_roi_align_bwd, op_conv3d_winograd, op_conv_plan
 
 #endif

@@ -11,6 +11,7 @@ import type {
   Backend,
   BinaryOp,
   Conv2dGeometry,
+  Conv3dGeometry,
   ConvEpilogue,
   Epilogue,
   Pool2dGeometry,
@@ -22,7 +23,7 @@ import type {
 import { referenceBackend as ref } from './reference/index.js';
 import * as guard from './guard.js';
 import { loweredConv3d } from './conv3d-lowered.js';
-import { packConvGeometry, packPoolGeometry, type RawKernels } from './kernels.gen.js';
+import { packConv3dGeometry, packConvGeometry, packPoolGeometry, type RawKernels } from './kernels.gen.js';
 import { tableKernels } from './accel.gen.js';
 import {
   CONV_DIRECTIONS,
@@ -199,6 +200,33 @@ const copyStrides = new Int32Array(8);
 const copyShape = new Int32Array(8);
 
 /** Builds a Backend named `name` whose kernels run through `k` where it applies. */
+/**
+ * Whether conv3d runs on the 3-D Winograd kernel (native/src/kernels/conv3d_winograd.inc.c): 3×3×3, stride 1,
+ * undilated, one group, any zero padding, and at least 8 input and output channels (fewer leave its GEMM panels,
+ * NR = 32 output channels wide on AVX-512, mostly zero padding; the lowered 2-D path takes those). The fields must
+ * be int32 values: the kernel sizes and indexes with them.
+ */
+export function winograd3dServes(g: Conv3dGeometry): boolean {
+  const fields = [g.n, g.c, g.d, g.h, g.w, g.oc, g.od, g.oh, g.ow, g.padD, g.padH, g.padW];
+  if (!fields.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 31)) return false;
+  return (
+    g.kd === 3 &&
+    g.kh === 3 &&
+    g.kw === 3 &&
+    g.strideD === 1 &&
+    g.strideH === 1 &&
+    g.strideW === 1 &&
+    g.dilationD === 1 &&
+    g.dilationH === 1 &&
+    g.dilationW === 1 &&
+    g.groups === 1 &&
+    g.c >= 8 &&
+    g.oc >= 8 &&
+    g.n * g.od * g.oh * g.ow > 0 &&
+    g.d * g.h * g.w > 0
+  );
+}
+
 export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   const copy = k.copyStrided?.bind(k);
   const planner: ConvPlanner = (g, direction) =>
@@ -441,8 +469,17 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   };
   // 3-D convolution runs on this backend's 2-D kernels (depth unrolled, see conv3d-lowered.ts); float64 stays exact on the reference kernel.
   const lowered = loweredConv3d(be);
-  be.conv3d = (x, w, bias, out, g) =>
-    f32(x, w, bias, out) ? lowered.conv3d(x, w, bias, out, g) : ref.conv3d(x, w, bias, out, g);
+  be.conv3d = (x, w, bias, out, g) => {
+    if (!f32(x, w, bias, out)) return ref.conv3d(x, w, bias, out, g);
+    if (winograd3dServes(g)) {
+      guard.len('conv3d', 'x', x, g.n * g.c * g.d * g.h * g.w);
+      guard.len('conv3d', 'weight', w, g.oc * g.c * 27);
+      guard.len('conv3d', 'out', out, g.n * g.oc * g.od * g.oh * g.ow);
+      guard.len('conv3d', 'bias', bias, g.oc);
+      if (k.conv3dWinograd(x as F32, w as F32, bias as F32 | null, out as F32, packConv3dGeometry(g))) return;
+    }
+    lowered.conv3d(x, w, bias, out, g);
+  };
   be.conv3dBackwardInput = (gy, w, gx, g) =>
     f32(gy, w, gx) ? lowered.conv3dBackwardInput(gy, w, gx, g) : ref.conv3dBackwardInput(gy, w, gx, g);
   be.conv3dBackwardWeight = (x, gy, gw, g) =>

@@ -53,6 +53,36 @@ export interface Pool2dGeometry {
 }
 
 /**
+ * Geometry of a 3-D convolution over [n, c, d, h, w] (weight [oc, c/groups, kd, kh, kw]); as Conv2dGeometry, the
+ * output sizes are authoritative and taps outside the input read (or receive) zero. Also describes the transposed
+ * form, whose forward is conv3dBackwardInput. padD/padH/padW: zero padding in front/top/left.
+ */
+export interface Conv3dGeometry {
+  n: number;
+  c: number;
+  d: number;
+  h: number;
+  w: number;
+  oc: number;
+  kd: number;
+  kh: number;
+  kw: number;
+  od: number;
+  oh: number;
+  ow: number;
+  strideD: number;
+  strideH: number;
+  strideW: number;
+  padD: number;
+  padH: number;
+  padW: number;
+  dilationD: number;
+  dilationH: number;
+  dilationW: number;
+  groups: number;
+}
+
+/**
  * Geometry of RoIAlign (torchvision.ops.roi_align): input [n, c, h, w], rois [rois, 5], output [rois, c, outH, outW].
  */
 export interface RoiAlignGeometry {
@@ -137,6 +167,35 @@ export function packPoolGeometry(g: Pool2dGeometry): Int32Array {
   b[11] = g.padW;
   b[12] = g.dilationH;
   b[13] = g.dilationW;
+  return b;
+}
+
+const packConv3dGeometryBuffer = new Int32Array(22);
+/** Packs a 3-D convolution: input [n, c, d, h, w], weight [oc, c/groups, kd, kh, kw], output [n, oc, od, oh, ow] into the layout of C3G_* (one shared buffer: the kernel reads it before the next call). */
+export function packConv3dGeometry(g: Conv3dGeometry): Int32Array {
+  const b = packConv3dGeometryBuffer;
+  b[0] = g.n;
+  b[1] = g.c;
+  b[2] = g.d;
+  b[3] = g.h;
+  b[4] = g.w;
+  b[5] = g.oc;
+  b[6] = g.kd;
+  b[7] = g.kh;
+  b[8] = g.kw;
+  b[9] = g.od;
+  b[10] = g.oh;
+  b[11] = g.ow;
+  b[12] = g.strideD;
+  b[13] = g.strideH;
+  b[14] = g.strideW;
+  b[15] = g.padD;
+  b[16] = g.padH;
+  b[17] = g.padW;
+  b[18] = g.dilationD;
+  b[19] = g.dilationH;
+  b[20] = g.dilationW;
+  b[21] = g.groups;
   return b;
 }
 
@@ -235,6 +294,8 @@ export interface RawKernels {
   roiAlign(x: F32, rois: F32, out: F32, g: Int32Array, spatialScale: number, aligned: boolean): void;
   /** gradient of roiAlign with respect to x (gx overwritten) */
   roiAlignBackward(gy: F32, rois: F32, gx: F32, g: Int32Array, spatialScale: number, aligned: boolean): void;
+  /** out = w ⊛ x + bias for a 3×3×3, stride-1, undilated, ungrouped conv3d (bias may be null); false (nothing written) for any other geometry */
+  conv3dWinograd(x: F32, w: F32, bias: F32 | null, out: F32, g: Int32Array): boolean;
   /** the algorithm (TT_PLAN_*) the conv kernels would use for g in direction TT_CONV_* */
   convPlan(g: Int32Array, direction: number): number;
 }
@@ -339,6 +400,10 @@ export abstract class WasmKernelCalls implements RawKernels {
   roiAlignBackward(gy: F32, rois: F32, gx: F32, g: Int32Array, spatialScale: number, aligned: boolean): void {
     this.run([gy, rois, gx, g], ['i', 'i', 'o', 'i'],
       (p) => this.fn.roiAlignBackward(p[0], p[1], p[2], p[3], spatialScale, +aligned));
+  }
+  conv3dWinograd(x: F32, w: F32, bias: F32 | null, out: F32, g: Int32Array): boolean {
+    return this.run([x, w, bias, out, g], ['i', 'i', 'i', 'o', 'i'],
+      (p) => this.fn.conv3dWinograd(p[0], p[1], p[2], p[3], p[4])) !== 0;
   }
   convPlan(g: Int32Array, direction: number): number {
     return this.run([g], ['i'],

@@ -7,12 +7,13 @@
  * Conventions: `out` buffers are fully overwritten unless a kernel says it accumulates; sizes are element counts.
  */
 import type { FloatArray, TypedArray } from '../tensor/dtype.js';
-import type { Conv2dGeometry, Pool2dGeometry, TableKernels } from './kernels.gen.js';
+import type { Conv2dGeometry, Conv3dGeometry, Pool2dGeometry, TableKernels } from './kernels.gen.js';
 
 // Generated from native/kernels.table.mjs with the kernels that take them; re-exported as part of the interface.
 export type {
   AdamHyper,
   Conv2dGeometry,
+  Conv3dGeometry,
   Pool2dGeometry,
   RoiAlignGeometry,
   SgdHyper,
@@ -100,36 +101,6 @@ export type UnaryGradOp =
   | 'clamp';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'amax' | 'amin';
-
-/**
- * Geometry of a 3-D convolution over [n, c, d, h, w] (weight [oc, c/groups, kd, kh, kw]); as Conv2dGeometry, the
- * output sizes are authoritative and taps outside the input read (or receive) zero. Also describes the transposed
- * form, whose forward is conv3dBackwardInput.
- */
-export interface Conv3dGeometry {
-  n: number;
-  c: number;
-  d: number;
-  h: number;
-  w: number;
-  oc: number;
-  kd: number;
-  kh: number;
-  kw: number;
-  od: number;
-  oh: number;
-  ow: number;
-  strideD: number;
-  strideH: number;
-  strideW: number;
-  padD: number;
-  padH: number;
-  padW: number; // zero padding in front/top/left
-  dilationD: number;
-  dilationH: number;
-  dilationW: number;
-  groups: number;
-}
 
 /** Geometry of a 3-D pooling window over planes of n*c volumes. */
 export interface Pool3dGeometry {
