@@ -98,7 +98,7 @@ const CASES: { g: Conv3dGeometry; bias: boolean }[] = [
   { g: geom(1, 8, 1, 1, 1, 8), bias: true },
 ];
 
-test('the backend serves exactly 3×3×3, stride 1, undilated, ungrouped conv3d with ≥ 8 channels by the kernel', () => {
+test('the backend serves exactly 3×3×3, stride 1, undilated, ungrouped conv3d with 8 to 128 channels by the kernel', () => {
   for (const { g } of CASES) assert.ok(winograd3dServes(g), JSON.stringify(g));
   const base = geom(1, 8, 4, 8, 8, 8);
   assert.ok(!winograd3dServes({ ...base, strideD: 2, od: 2 }), 'stride');
@@ -107,6 +107,8 @@ test('the backend serves exactly 3×3×3, stride 1, undilated, ungrouped conv3d 
   assert.ok(!winograd3dServes({ ...base, kd: 1, od: 6 }), 'kernel 1×3×3');
   assert.ok(!winograd3dServes({ ...base, c: 4 }), 'few input channels');
   assert.ok(!winograd3dServes({ ...base, oc: 7 }), 'few output channels');
+  assert.ok(winograd3dServes({ ...base, c: 128, oc: 128 }), '128×128 channels');
+  assert.ok(!winograd3dServes({ ...base, c: 256, oc: 128 }), 'beyond 128×128 channels');
   assert.ok(!winograd3dServes({ ...base, od: 0 }), 'empty output');
 });
 

@@ -202,9 +202,11 @@ const copyShape = new Int32Array(8);
 /** Builds a Backend named `name` whose kernels run through `k` where it applies. */
 /**
  * Whether conv3d runs on the 3-D Winograd kernel (native/src/kernels/conv3d_winograd.inc.c): 3×3×3, stride 1,
- * undilated, one group, any zero padding, and at least 8 input and output channels (fewer leave its GEMM panels,
- * NR = 32 output channels wide on AVX-512, mostly zero padding; the lowered 2-D path takes those). The fields must
- * be int32 values: the kernel sizes and indexes with them.
+ * undilated, one group, any zero padding, at least 8 input and output channels (fewer leave its GEMM panels,
+ * NR = 32 output channels wide on AVX-512, mostly zero padding) and at most 128×128 channels, as the 2-D Winograd
+ * (the per-call weight transform grows with c·oc while those layers' maps shrink; one thread, AVX-512, against the
+ * lowering: 2×128×8×28² 2.5× faster, 2×256×4×14² even, 2×512×2×7² 2.8× slower). The fields must be int32 values:
+ * the kernel sizes and indexes with them.
  */
 export function winograd3dServes(g: Conv3dGeometry): boolean {
   const fields = [g.n, g.c, g.d, g.h, g.w, g.oc, g.od, g.oh, g.ow, g.padD, g.padH, g.padW];
@@ -222,6 +224,7 @@ export function winograd3dServes(g: Conv3dGeometry): boolean {
     g.groups === 1 &&
     g.c >= 8 &&
     g.oc >= 8 &&
+    g.c * g.oc <= 128 * 128 &&
     g.n * g.od * g.oh * g.ow > 0 &&
     g.d * g.h * g.w > 0
   );
