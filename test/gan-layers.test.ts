@@ -182,3 +182,30 @@ test('spectralNorm: bad arguments name the op', () => {
   );
   assert.throws(() => tt.nn.utils.removeSpectralNorm(new tt.nn.Linear(2, 2)), /spectral_norm of 'weight' not found/);
 });
+
+test('ConditionalGenerator({ conditionalNorm }) and ProjectionDiscriminator({ spectralNorm })', () => {
+  tt.manualSeed(3);
+  const G = new tt.models.ConditionalGenerator(10, { width: 4, conditionalNorm: true });
+  const keys = Object.keys(G.stateDict());
+  assert.ok(keys.includes('net.1.weight') && keys.includes('net.1.bn.running_mean'), keys.join(' '));
+  assert.deepEqual(G.stateDict()['net.1.weight'].shape, [10, 16]); // one gain per class and channel
+  const z = tt.randn([4, 100]);
+  const y = i32([0, 1, 2, 3]);
+  assert.deepEqual(G.forward(z, y).shape, [4, 1, 28, 28]);
+  // the label reaches the normalisations: with the embedding fixed, changing one class's CBN bias moves only its sample
+  G.eval();
+  const before = G.forward(z, y);
+  const cbn = [...G.net.children()][1] as tt.nn.ConditionalBatchNorm2d;
+  tt.noGrad(() => cbn.bias.narrow(0, 2, 1).add_(1));
+  const diff = G.forward(z, y).sub(before).abs().sum([1, 2, 3]).toArray() as number[];
+  assert.ok(diff[2] > 1e-3 && diff[0] === 0 && diff[1] === 0 && diff[3] === 0, `${diff}`);
+
+  const D = new tt.models.ProjectionDiscriminator(10, { width: 4, labelMaps: true, spectralNorm: true });
+  const dk = Object.keys(D.stateDict());
+  for (const k of ['body.0.weight_orig', 'body.2.weight_u', 'body.4.weight_v', 'linear.weight_orig'])
+    assert.ok(dk.includes(k), `${k} missing from ${dk.join(' ')}`);
+  const logits = D.forward(tt.rand([4, 1, 28, 28]), y);
+  assert.deepEqual(logits.shape, [4]);
+  logits.sum().backward();
+  assert.ok(new Map(D.namedParameters()).get('body.0.weight_orig')!.grad, 'no gradient reaches weight_orig');
+});

@@ -12,7 +12,9 @@ import { Sequential } from '../nn/container.js';
 import { Conv2d, ConvTranspose2d } from '../nn/conv.js';
 import { Linear } from '../nn/linear.js';
 import { Module, type AnyModule } from '../nn/module.js';
+import { ConditionalBatchNorm2d } from '../nn/conditional-norm.js';
 import { BatchNorm2d } from '../nn/normalization.js';
+import { spectralNorm } from '../nn/spectral-norm.js';
 import { Parameter } from '../nn/parameter.js';
 import { normal_, zeros_ } from '../nn/init.js';
 import { relu } from '../ops/activation.js';
@@ -170,6 +172,17 @@ export interface ConditionalGanOptions {
    * stronger conditioning early in training (default false).
    */
   labelMaps?: boolean;
+  /**
+   * ConditionalGenerator only: replace G's batch norms by `nn.ConditionalBatchNorm2d` (a per-class gain and bias
+   * after each normalisation, as the generators of Miyato & Koyama 2018 and BigGAN), so the label modulates every
+   * layer and not only the input (default false).
+   */
+  conditionalNorm?: boolean;
+  /**
+   * ProjectionDiscriminator only: spectral normalisation (`nn.utils.spectralNorm`, Miyato et al. 2018) of every
+   * convolution and of the linear head, as the projection discriminator of Miyato & Koyama 2018 (default false).
+   */
+  spectralNorm?: boolean;
 }
 
 /**
@@ -192,7 +205,14 @@ export class ConditionalGenerator extends Module<[Tensor, Tensor], Tensor> {
       throw new Error(`ConditionalGenerator: numClasses must be an integer ≥ 2, got ${numClasses}`);
     this.nz = nz;
     this.embedding = new Parameter(randn([numClasses, e]));
-    this.net = dcgan({ imageSize: 28, channels: opts.channels ?? 1, nz: nz + e, ngf: opts.width ?? 64 }).generator;
+    const net = dcgan({ imageSize: 28, channels: opts.channels ?? 1, nz: nz + e, ngf: opts.width ?? 64 }).generator;
+    this.net = opts.conditionalNorm
+      ? new Sequential(
+          ...[...net.children()].map((m) =>
+            m instanceof BatchNorm2d ? new ConditionalBatchNorm2d(m.numFeatures, numClasses) : m,
+          ),
+        )
+      : net;
   }
 
   /** z [N, nz] or [N, nz, 1, 1] and labels int32 [N] → images [N, C, 28, 28] in [−1, 1]. */
@@ -205,7 +225,11 @@ export class ConditionalGenerator extends Module<[Tensor, Tensor], Tensor> {
     if (labels.shape[0] !== n)
       throw new Error(`ConditionalGenerator: ${labels.shape[0]} labels for ${n} noise vectors`);
     const e = lookup(this.embedding, labels, 'ConditionalGenerator');
-    return this.net.forward(reshape(cat([reshape(z, [n, this.nz]), e], 1), [n, -1, 1, 1]));
+    let h = reshape(cat([reshape(z, [n, this.nz]), e], 1), [n, -1, 1, 1]);
+    // the label also goes to every conditional batch norm (conditionalNorm); other layers take h alone
+    for (const m of this.net.children())
+      h = m instanceof ConditionalBatchNorm2d ? m.forward(h, labels) : (m as Module<[Tensor], Tensor>).forward(h);
+    return h;
   }
 }
 
@@ -239,6 +263,10 @@ export class ProjectionDiscriminator extends Module<[Tensor, Tensor], Tensor> {
     );
     this.linear = new Linear(4 * w, 1);
     this.embedding = new Parameter(mul(randn([numClasses, 4 * w]), 0.02));
+    if (opts.spectralNorm) {
+      for (const m of this.body.children()) if (m instanceof Conv2d) spectralNorm(m);
+      spectralNorm(this.linear);
+    }
   }
 
   /** Images [N, C, 28, 28] and labels int32 [N] → logits [N]. */
