@@ -124,3 +124,42 @@ test('with grad mode on nothing is handed over: fused ResNet gradients equal the
   b.forward(xb).square().sum().backward();
   assertClose(xb.grad!, xa.grad!, 'input gradient');
 });
+
+test('the folded BN affine is reused between calls but follows every change of the statistics and parameters', () => {
+  tt.manualSeed(3);
+  const m = perturbBatchNorms(tt.models.mobilenet_v2({ numClasses: 10 }), 4).eval();
+  const x = tt.randn([1, 3, 32, 32]);
+  // the first three stages, not the logits: at this init the deeper activations are too small to show a stale affine
+  const net = new tt.nn.Sequential(...[0, 1, 2].map((i) => m.getSubmodule(`features.${i}`)));
+  const unfused = () => {
+    tt.nn.unfuse(net);
+    const y = tt.noGrad(() => net.forward(x));
+    tt.nn.fuse(net);
+    return y;
+  };
+  tt.nn.fuse(net);
+  const bn = m.getSubmodule('features.1.conv.2') as tt.nn.BatchNorm2d;
+  const conv = m.getSubmodule('features.0.0') as tt.nn.Conv2d;
+  const changes: [string, () => void][] = [
+    ['running mean written through its storage', () => void (bn.runningMean!.storage[0] += 0.5)],
+    [
+      'running variance replaced by loadStateDict',
+      () => {
+        const sd = m.stateDict();
+        sd['features.1.conv.2.running_var'] = sd['features.1.conv.2.running_var'].mul(2);
+        m.loadStateDict(sd);
+      },
+    ],
+    ['BN weight scaled in place', () => void tt.noGrad(() => bn.weight!.mul_(-1))],
+    ['eps changed', () => void ((bn as { eps: number }).eps = 0.1)],
+    ['conv bias added', () => void (conv.bias = new tt.nn.Parameter(tt.randn([conv.outChannels])))],
+  ];
+  let before = tt.noGrad(() => net.forward(x)); // fills the cache
+  for (const [what, change] of changes) {
+    change();
+    const fused = tt.noGrad(() => net.forward(x));
+    assert.ok(maxAbsDiff(fused, before) > 1e-3, `${what}: the change did not change the features`);
+    assertClose(fused, unfused(), what);
+    before = fused;
+  }
+});

@@ -101,7 +101,7 @@ export function canFoldConvBn(conv: AnyModule, bn: AnyModule, act: AnyModule | n
 }
 
 /** γ/√(σ² + ε) and β − μ·scale (+ scale·conv bias), per channel, computed in float64, stored in the weight's dtype. */
-function foldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Tensor } {
+function computeFoldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Tensor } {
   const c = bn.numFeatures;
   const scale = Tensor.empty([c], conv.weight.dtype),
     shift = Tensor.empty([c], conv.weight.dtype);
@@ -118,6 +118,63 @@ function foldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Te
     ho[i] = (beta ? beta[i] : 0) + s * ((b ? b[i] : 0) - mean[i]);
   }
   return { scale, shift };
+}
+
+/** A folded affine and the operands it was computed from: the tensors themselves and a copy of their values. */
+interface FoldedAffine {
+  conv: Conv2d;
+  sources: (Tensor | null)[];
+  values: Float64Array;
+  eps: number;
+  dtype: string;
+  scale: Tensor;
+  shift: Tensor;
+}
+
+/** The last folded affine of each BatchNorm2d, so inference does not recompute (and reallocate) it every call. */
+const affineCache = new WeakMap<BatchNorm2d, FoldedAffine>();
+
+function affineSources(conv: Conv2d, bn: BatchNorm2d): (Tensor | null)[] {
+  return [bn.runningMean, bn.runningVar, bn.weight, bn.bias, conv.bias];
+}
+
+/** Whether `e` still describes conv and bn: the same tensors, holding the same values, and the same eps. */
+function affineValid(e: FoldedAffine, conv: Conv2d, bn: BatchNorm2d, sources: (Tensor | null)[]): boolean {
+  if (e.conv !== conv || e.eps !== bn.eps || e.dtype !== conv.weight.dtype) return false;
+  let k = 0;
+  for (let j = 0; j < sources.length; j++) {
+    const t = sources[j];
+    if (t !== e.sources[j]) return false;
+    if (t === null) continue;
+    const v = t.dataView();
+    for (let i = 0; i < v.length; i++) if (v[i] !== e.values[k++]) return false;
+  }
+  return true;
+}
+
+/**
+ * The folded affine of conv → bn, computed once and reused while the running statistics, the affine parameters,
+ * the conv bias and eps stay what they were (checked on every call by value — optimizers, loadStateDict and
+ * direct writes all change values — which costs a pass over 5 vectors of C numbers instead of a recomputation
+ * with two tensor allocations per layer).
+ */
+function foldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Tensor } {
+  const sources = affineSources(conv, bn);
+  const cached = affineCache.get(bn);
+  if (cached && affineValid(cached, conv, bn, sources)) return cached;
+  const { scale, shift } = computeFoldedAffine(conv, bn);
+  let n = 0;
+  for (const t of sources) if (t) n += t.numel();
+  const values = new Float64Array(n);
+  let k = 0;
+  for (const t of sources) {
+    if (!t) continue;
+    const v = t.dataView();
+    for (let i = 0; i < v.length; i++) values[k++] = v[i];
+  }
+  const entry: FoldedAffine = { conv, sources, values, eps: bn.eps, dtype: conv.weight.dtype, scale, shift };
+  affineCache.set(bn, entry);
+  return entry;
 }
 
 /**
