@@ -82,6 +82,7 @@ export {
   type MaxUnpoolNdOptions,
   type AdaptiveSize3d,
   type MaxPoolNdOptions,
+  type AvgPoolNdOptions,
 } from './ops/poolnd.js';
 export { pad, type PadOptions, type PadMode } from './ops/pad.js';
 export { interpolate, type InterpolateOptions, type InterpolateMode } from './ops/interpolate.js';

@@ -314,7 +314,7 @@ test('bad input: errors name the op, the shapes and what was expected', () => {
   );
   assert.throws(
     () => F.conv3d(tt.randn([1, 3, 2, 4, 4]), tt.randn([2, 3, 3, 3, 3])),
-    /conv3d: kernel .* is larger than the padded input in dim 2/,
+    /conv3d: kernel 3×3×3 .* is larger than the padded input 2×4×4 in dim 2/,
   );
   assert.throws(
     () => F.conv1d(tt.randn([1, 3, 8]), tt.randn([2, 3, 3]), null, { stride: 2, padding: 'same' }),

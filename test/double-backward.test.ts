@@ -167,6 +167,25 @@ test('gradgradcheck: batch, layer, group and instance norm; eval-mode batch norm
   ggc((p) => tt.square(F.instanceNorm(p)), [x]);
 });
 
+test('gradgradcheck: 1-D and 3-D convolution and pooling share the N-d autograd', () => {
+  const x1 = rand64([2, 4, 6], 31);
+  const w1 = rand64([4, 2, 3], 32);
+  const b = rand64([4], 33);
+  ggc((p, q, r) => tt.square(F.conv1d(p, q, r, { stride: 2, padding: 'valid', dilation: 2, groups: 2 })), [x1, w1, b]);
+  ggc((p, q, r) => tt.square(F.convTranspose1d(p, q, r, { stride: 2, padding: 1, groups: 2 })), [x1, w1, b]);
+  const x3 = rand64([1, 2, 3, 3, 4], 34);
+  const w3 = rand64([2, 1, 2, 2, 3], 35);
+  ggc((p, q, r) => tt.square(F.conv3d(p, q, r, { padding: [0, 1, 1], groups: 2 })), [x3, w3, rand64([2], 37)]);
+  ggc((p, q) => tt.square(F.convTranspose3d(p, q, null, { stride: [1, 2, 1], groups: 2 })), [x3, w3]);
+  ggc((p) => tt.square(F.maxPool1d(p, 3, { stride: 2, padding: 1 })), [x1]);
+  ggc((p) => tt.square(F.avgPool3d(p, 2, { stride: 1, padding: 1, countIncludePad: false })), [x3]);
+  ggc((p) => tt.square(F.maxPool3d(p, 2, { stride: 1 })), [x3]);
+  ggc((p) => tt.square(F.adaptiveAvgPool3d(p, [2, 1, 3])), [x3]);
+  ggc((p) => tt.square(F.adaptiveMaxPool1d(p, 4)), [x1]);
+  const [pooled, idx] = F.maxPool3d(x3.detach(), 2, { returnIndices: true });
+  ggc((p) => tt.square(F.maxUnpool3d(p, idx, 2, { outputSize: [3, 3, 4] })), [rand64(pooled.shape, 36)]);
+});
+
 test('gradgradcheck: pooling, padding, interpolation', () => {
   const x = rand64([1, 2, 5, 5], 21);
   ggc((p) => tt.square(F.maxPool2d(p, 3, { stride: 2, padding: 1 })), [x]);

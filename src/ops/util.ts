@@ -101,11 +101,24 @@ export function requireSameShape(op: string, a: Tensor, b: Tensor, aName = 'inpu
   }
 }
 
+/** An int for the one spatial dim, or a 1-tuple. */
+export type IntSingle = number | readonly [number];
+/** An int used for both spatial dims, or an [h, w] pair. */
+export type IntPair = number | readonly [number, number];
+/** An int used for all three spatial dims, or a [d, h, w] triple. */
+export type IntTriple = number | readonly [number, number, number];
+
+/** PyTorch's _single/_pair/_triple: an int repeated `dims` times or a list of `dims` ints, each an integer ≥ min. */
+export function tupleN(op: string, name: string, v: number | readonly number[], dims: number, min = 0): number[] {
+  const t = typeof v === 'number' ? new Array<number>(dims).fill(v) : Array.from(v);
+  if (t.length !== dims || !t.every((x) => Number.isInteger(x) && x >= min)) {
+    const list = dims === 2 ? 'a pair' : `a list of ${dims}`;
+    throw new Error(`${op}: ${name} must be an integer ≥ ${min} or ${list} of them, got ${JSON.stringify(v)}`);
+  }
+  return t;
+}
+
 /** Accepts an int or an [h, w] pair (PyTorch's _pair) and validates each is an integer ≥ min. */
 export function pair(op: string, name: string, v: number | readonly number[], min = 0): [number, number] {
-  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if ((typeof v !== 'number' && v.length !== 2) || !p.every((x) => Number.isInteger(x) && x >= min)) {
-    throw new Error(`${op}: ${name} must be an integer ≥ ${min} or a pair of them, got ${JSON.stringify(v)}`);
-  }
-  return p;
+  return tupleN(op, name, v, 2, min) as [number, number];
 }

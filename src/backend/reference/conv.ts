@@ -29,33 +29,35 @@ export interface ConvNd {
   dilation: readonly number[];
 }
 
-export function convNdOf2d(g: Conv2dGeometry): ConvNd {
+/** A 2-D or 3-D backend geometry as per-dim arrays. */
+export function convNdOf(g: Conv2dGeometry | Conv3dGeometry): ConvNd {
+  const { n, c, oc, groups } = g;
+  if ('kd' in g) {
+    return {
+      n,
+      c,
+      oc,
+      groups,
+      inSize: [g.d, g.h, g.w],
+      kernel: [g.kd, g.kh, g.kw],
+      outSize: [g.od, g.oh, g.ow],
+      stride: [g.strideD, g.strideH, g.strideW],
+      pad: [g.padD, g.padH, g.padW],
+      dilation: [g.dilationD, g.dilationH, g.dilationW],
+    };
+  }
+  const { h, w, kh, kw, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW } = g;
   return {
-    n: g.n,
-    c: g.c,
-    oc: g.oc,
-    groups: g.groups,
-    inSize: [g.h, g.w],
-    kernel: [g.kh, g.kw],
-    outSize: [g.oh, g.ow],
-    stride: [g.strideH, g.strideW],
-    pad: [g.padH, g.padW],
-    dilation: [g.dilationH, g.dilationW],
-  };
-}
-
-export function convNdOf3d(g: Conv3dGeometry): ConvNd {
-  return {
-    n: g.n,
-    c: g.c,
-    oc: g.oc,
-    groups: g.groups,
-    inSize: [g.d, g.h, g.w],
-    kernel: [g.kd, g.kh, g.kw],
-    outSize: [g.od, g.oh, g.ow],
-    stride: [g.strideD, g.strideH, g.strideW],
-    pad: [g.padD, g.padH, g.padW],
-    dilation: [g.dilationD, g.dilationH, g.dilationW],
+    n,
+    c,
+    oc,
+    groups,
+    inSize: [h, w],
+    kernel: [kh, kw],
+    outSize: [oh, ow],
+    stride: [strideH, strideW],
+    pad: [padH, padW],
+    dilation: [dilationH, dilationW],
   };
 }
 
@@ -273,30 +275,27 @@ export function convNdBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArr
   }
 }
 
-// The Backend entry points: 2-D and 3-D geometries onto the one N-d body.
-export function conv2d(
+// The Backend entry points, one function for both ranks each: the geometry onto the one N-d body.
+function conv(
   x: FloatArray,
   w: FloatArray,
   bias: FloatArray | null,
   out: FloatArray,
-  g: Conv2dGeometry,
-  epilogue: ConvEpilogue,
+  g: Conv2dGeometry | Conv3dGeometry,
+  epilogue: ConvEpilogue = 'none',
   scale: FloatArray | null = null,
 ): void {
-  convNd(x, w, bias, out, convNdOf2d(g), epilogue, scale);
+  convNd(x, w, bias, out, convNdOf(g), epilogue, scale);
 }
-export const conv2dBackwardInput = (gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry): void =>
-  convNdBackwardInput(gy, w, gx, convNdOf2d(g));
-export const conv2dBackwardWeight = (x: FloatArray, gy: FloatArray, gw: FloatArray, g: Conv2dGeometry): void =>
-  convNdBackwardWeight(x, gy, gw, convNdOf2d(g));
-export const conv3d = (
-  x: FloatArray,
-  w: FloatArray,
-  bias: FloatArray | null,
-  out: FloatArray,
-  g: Conv3dGeometry,
-): void => convNd(x, w, bias, out, convNdOf3d(g));
-export const conv3dBackwardInput = (gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv3dGeometry): void =>
-  convNdBackwardInput(gy, w, gx, convNdOf3d(g));
-export const conv3dBackwardWeight = (x: FloatArray, gy: FloatArray, gw: FloatArray, g: Conv3dGeometry): void =>
-  convNdBackwardWeight(x, gy, gw, convNdOf3d(g));
+const backwardInput = (gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry | Conv3dGeometry): void =>
+  convNdBackwardInput(gy, w, gx, convNdOf(g));
+const backwardWeight = (x: FloatArray, gy: FloatArray, gw: FloatArray, g: Conv2dGeometry | Conv3dGeometry): void =>
+  convNdBackwardWeight(x, gy, gw, convNdOf(g));
+export {
+  conv as conv2d,
+  conv as conv3d,
+  backwardInput as conv2dBackwardInput,
+  backwardInput as conv3dBackwardInput,
+  backwardWeight as conv2dBackwardWeight,
+  backwardWeight as conv3dBackwardWeight,
+};

@@ -192,124 +192,95 @@ function avgPoolNdBackward(
 
 // ---- the Backend entry points: each geometry as its per-dim windows ----
 
-type Fixed = { inSize: number[]; out: number[]; k: number[]; stride: number[]; pad: number[]; dilation: number[] };
-const fixed2d = (g: Pool2dGeometry): Fixed => ({
-  inSize: [g.h, g.w],
-  out: [g.oh, g.ow],
-  k: [g.kh, g.kw],
-  stride: [g.strideH, g.strideW],
-  pad: [g.padH, g.padW],
-  dilation: [g.dilationH, g.dilationW],
-});
-const fixed3d = (g: Pool3dGeometry): Fixed => ({
-  inSize: [g.d, g.h, g.w],
-  out: [g.od, g.oh, g.ow],
-  k: [g.kd, g.kh, g.kw],
-  stride: [g.strideD, g.strideH, g.strideW],
-  pad: [g.padD, g.padH, g.padW],
-  dilation: [g.dilationD, g.dilationH, g.dilationW],
-});
-const maxWindows = (f: Fixed) =>
-  f.inSize.map((s, d) => dilatedTaps(s, f.out[d], f.k[d], f.stride[d], f.pad[d], f.dilation[d]));
+type PoolGeometry = Pool2dGeometry | Pool3dGeometry;
+type AdaptiveGeometry = AdaptivePool2dGeometry | AdaptivePool3dGeometry;
+
+/** A 2-D or 3-D pooling geometry as per-dim arrays. */
+function perDim(g: PoolGeometry) {
+  if ('kd' in g) {
+    return {
+      inSize: [g.d, g.h, g.w],
+      out: [g.od, g.oh, g.ow],
+      k: [g.kd, g.kh, g.kw],
+      stride: [g.strideD, g.strideH, g.strideW],
+      pad: [g.padD, g.padH, g.padW],
+      dilation: [g.dilationD, g.dilationH, g.dilationW],
+    };
+  }
+  const { h, w, oh, ow, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW } = g;
+  return {
+    inSize: [h, w],
+    out: [oh, ow],
+    k: [kh, kw],
+    stride: [strideH, strideW],
+    pad: [padH, padW],
+    dilation: [dilationH, dilationW],
+  };
+}
+const maxWindows = (g: PoolGeometry) => {
+  const f = perDim(g);
+  return f.inSize.map((s, d) => dilatedTaps(s, f.out[d], f.k[d], f.stride[d], f.pad[d], f.dilation[d]));
+};
 // average pooling has no dilation (PyTorch's avg_pool2d/3d take none; the geometry's is 1)
-const avgWindows = (f: Fixed, cip: boolean) =>
-  f.inSize.map((s, d) => avgRange(s, f.out[d], f.k[d], f.stride[d], f.pad[d], cip));
-const adaptiveWindows = (inSize: number[], out: number[]) => inSize.map((s, d) => adaptiveRange(s, out[d]));
+const avgWindows = (g: PoolGeometry, countIncludePad: boolean) => {
+  const f = perDim(g);
+  return f.inSize.map((s, d) => avgRange(s, f.out[d], f.k[d], f.stride[d], f.pad[d], countIncludePad));
+};
+const adaptiveSizes = (g: AdaptiveGeometry) =>
+  'd' in g
+    ? [
+        [g.d, g.h, g.w],
+        [g.od, g.oh, g.ow],
+      ]
+    : [
+        [g.h, g.w],
+        [g.oh, g.ow],
+      ];
+const adaptiveWindows = (g: AdaptiveGeometry) => {
+  const [inSize, out] = adaptiveSizes(g);
+  return inSize.map((s, d) => adaptiveRange(s, out[d]));
+};
 
-export function maxPool2d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool2dGeometry): void {
-  const f = fixed2d(g);
-  maxPoolNd(x, out, indices, g.n * g.c, f.inSize, maxWindows(f));
+// The Backend entry points, one function for both ranks each: the geometry's windows onto the N-d bodies.
+function maxPool(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: PoolGeometry): void {
+  maxPoolNd(x, out, indices, g.n * g.c, perDim(g).inSize, maxWindows(g));
 }
-export function maxPool3d(x: FloatArray, out: FloatArray, indices: Int32Array | null, g: Pool3dGeometry): void {
-  const f = fixed3d(g);
-  maxPoolNd(x, out, indices, g.n * g.c, f.inSize, maxWindows(f));
+function avgPool(x: FloatArray, out: FloatArray, g: PoolGeometry, countIncludePad: boolean, divisorOverride: number) {
+  avgPoolNd(x, out, g.n * g.c, perDim(g).inSize, avgWindows(g, countIncludePad), divisorOverride);
 }
-
-export function avgPool2d(
-  x: FloatArray,
-  out: FloatArray,
-  g: Pool2dGeometry,
-  countIncludePad: boolean,
-  divisorOverride: number,
-): void {
-  const f = fixed2d(g);
-  avgPoolNd(x, out, g.n * g.c, f.inSize, avgWindows(f, countIncludePad), divisorOverride);
-}
-export function avgPool2dBackward(
+function avgPoolBackward(
   gy: FloatArray,
   gx: FloatArray,
-  g: Pool2dGeometry,
+  g: PoolGeometry,
   countIncludePad: boolean,
   divisorOverride: number,
-): void {
-  const f = fixed2d(g);
-  avgPoolNdBackward(gy, gx, g.n * g.c, f.inSize, avgWindows(f, countIncludePad), divisorOverride);
+) {
+  avgPoolNdBackward(gy, gx, g.n * g.c, perDim(g).inSize, avgWindows(g, countIncludePad), divisorOverride);
 }
-export function avgPool3d(
-  x: FloatArray,
-  out: FloatArray,
-  g: Pool3dGeometry,
-  countIncludePad: boolean,
-  divisorOverride: number,
-): void {
-  const f = fixed3d(g);
-  avgPoolNd(x, out, g.n * g.c, f.inSize, avgWindows(f, countIncludePad), divisorOverride);
+function adaptiveAvgPool(x: FloatArray, out: FloatArray, g: AdaptiveGeometry): void {
+  avgPoolNd(x, out, g.planes, adaptiveSizes(g)[0], adaptiveWindows(g), 0);
 }
-export function avgPool3dBackward(
-  gy: FloatArray,
-  gx: FloatArray,
-  g: Pool3dGeometry,
-  countIncludePad: boolean,
-  divisorOverride: number,
-): void {
-  const f = fixed3d(g);
-  avgPoolNdBackward(gy, gx, g.n * g.c, f.inSize, avgWindows(f, countIncludePad), divisorOverride);
+function adaptiveAvgPoolBackward(gy: FloatArray, gx: FloatArray, g: AdaptiveGeometry): void {
+  avgPoolNdBackward(gy, gx, g.planes, adaptiveSizes(g)[0], adaptiveWindows(g), 0);
 }
-
-const adaptive2d = (g: AdaptivePool2dGeometry) => ({
-  inSize: [g.h, g.w],
-  w: adaptiveWindows([g.h, g.w], [g.oh, g.ow]),
-});
-const adaptive3d = (g: AdaptivePool3dGeometry) => ({
-  inSize: [g.d, g.h, g.w],
-  w: adaptiveWindows([g.d, g.h, g.w], [g.od, g.oh, g.ow]),
-});
-
-export function adaptiveAvgPool2d(x: FloatArray, out: FloatArray, g: AdaptivePool2dGeometry): void {
-  const a = adaptive2d(g);
-  avgPoolNd(x, out, g.planes, a.inSize, a.w, 0);
+/** Adaptive max pooling; `indices` gets the flat in-plane position of each (first) maximum, NaN winning like PyTorch. */
+function adaptiveMaxPool(x: FloatArray, out: FloatArray, indices: Int32Array, g: AdaptiveGeometry): void {
+  maxPoolNd(x, out, indices, g.planes, adaptiveSizes(g)[0], adaptiveWindows(g));
 }
-export function adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, g: AdaptivePool2dGeometry): void {
-  const a = adaptive2d(g);
-  avgPoolNdBackward(gy, gx, g.planes, a.inSize, a.w, 0);
-}
-/** Adaptive max pooling; `indices` gets the flat h·w position of each (first) maximum, NaN winning like PyTorch. */
-export function adaptiveMaxPool2d(
-  x: FloatArray,
-  out: FloatArray,
-  indices: Int32Array,
-  g: AdaptivePool2dGeometry,
-): void {
-  const a = adaptive2d(g);
-  maxPoolNd(x, out, indices, g.planes, a.inSize, a.w);
-}
-export function adaptiveAvgPool3d(x: FloatArray, out: FloatArray, g: AdaptivePool3dGeometry): void {
-  const a = adaptive3d(g);
-  avgPoolNd(x, out, g.planes, a.inSize, a.w, 0);
-}
-export function adaptiveAvgPool3dBackward(gy: FloatArray, gx: FloatArray, g: AdaptivePool3dGeometry): void {
-  const a = adaptive3d(g);
-  avgPoolNdBackward(gy, gx, g.planes, a.inSize, a.w, 0);
-}
-export function adaptiveMaxPool3d(
-  x: FloatArray,
-  out: FloatArray,
-  indices: Int32Array,
-  g: AdaptivePool3dGeometry,
-): void {
-  const a = adaptive3d(g);
-  maxPoolNd(x, out, indices, g.planes, a.inSize, a.w);
-}
+export {
+  maxPool as maxPool2d,
+  maxPool as maxPool3d,
+  avgPool as avgPool2d,
+  avgPool as avgPool3d,
+  avgPoolBackward as avgPool2dBackward,
+  avgPoolBackward as avgPool3dBackward,
+  adaptiveAvgPool as adaptiveAvgPool2d,
+  adaptiveAvgPool as adaptiveAvgPool3d,
+  adaptiveAvgPoolBackward as adaptiveAvgPool2dBackward,
+  adaptiveAvgPoolBackward as adaptiveAvgPool3dBackward,
+  adaptiveMaxPool as adaptiveMaxPool2d,
+  adaptiveMaxPool as adaptiveMaxPool3d,
+};
 
 /** gx[p, indices[p, k]] += gy[p, k] per plane (overwrites gx): the backward of every max pooling, any rank. */
 export function maxPool2dBackward(
