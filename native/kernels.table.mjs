@@ -155,6 +155,7 @@ export const sources = [
   ['conv_im2col', 'im2col / col2im, live taps'],
   ['conv_depthwise', 'depthwise forward: polyphase grid per plane, fused epilogue'],
   ['conv_pointwise', '1×1 forward: GEMM on the image in place, fused epilogue'],
+  ['conv_dilated', 'tap-wise GEMMs for dilated filters whose taps mostly read padding (ASPP)'],
   ['conv_plan', 'the conv planner: (geometry, direction, build) → algorithm'],
   ['conv_batched', 'batched lowering for small maps'],
   ['conv_winograd', 'Winograd F(2×2, 3×3), forward and weight gradient'],

@@ -122,7 +122,7 @@ function repro(index: number, what: string, detail: string): string {
 }
 
 // ---- conv2d ----
-type Family = 'general' | 'winograd' | 'tiny-maps' | 'depthwise' | 'wide' | 'strided' | 'pointwise';
+type Family = 'general' | 'winograd' | 'tiny-maps' | 'depthwise' | 'wide' | 'strided' | 'pointwise' | 'dilated';
 const FAMILIES: readonly Family[] = [
   'general',
   'winograd',
@@ -134,6 +134,7 @@ const FAMILIES: readonly Family[] = [
   'tiny-maps',
   'pointwise',
   'depthwise',
+  'dilated',
 ];
 
 /** One random geometry of a family (asymmetric padding: top/left padH/padW, bottom/right implied by oh/ow). */
@@ -187,6 +188,16 @@ function randomConv(r: ReturnType<typeof rng>, family: Family): Conv2dGeometry |
     d = 1;
     h = r.int(3, 16);
     w = r.int(3, 16);
+  } else if (family === 'dilated') {
+    // ASPP-like: the dilation reaches across most of a small map, so the planner goes tap-wise (conv_dilated)
+    k = r.pick([3, 3, 5]);
+    s = 1;
+    c = r.int(16, 40);
+    oc = r.int(16, 40);
+    h = r.int(5, 16);
+    w = r.int(5, 16);
+    d = r.int(Math.ceil(Math.max(h, w) / 3), Math.max(h, w));
+    n = r.int(1, 2);
   } else if (family === 'strided') {
     s = r.int(2, 3);
     d = 1;
@@ -310,8 +321,8 @@ test('conv2d: random geometries on every build, all three directions, against fl
   if (ONLY !== null) return;
   // every algorithm of the planner ran in every direction where it exists, on every native build
   const expected: Record<ConvDirection, ConvPlan[]> = {
-    forward: ['depthwise', 'dense', 'batched', 'winograd', 'padded-width', 'im2col', 'pointwise'],
-    input: ['dense', 'batched', 'winograd', 'padded-width', 'im2col'],
+    forward: ['depthwise', 'dense', 'batched', 'winograd', 'padded-width', 'im2col', 'pointwise', 'tapwise'],
+    input: ['dense', 'batched', 'winograd', 'padded-width', 'im2col', 'tapwise'],
     weight: ['dense', 'batched', 'winograd', 'weight-gemm', 'dot', 'im2col'],
   };
   for (const [name, byDir] of plans) {

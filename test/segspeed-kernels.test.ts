@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
-import type { Backend } from '../src/backend/types.ts';
+import type { Backend, Conv2dGeometry, ConvEpilogue } from '../src/backend/types.ts';
+import { convGeometry } from '../src/backend/selfcheck.ts';
+import { nativeConvPlan, nativeIsas } from '../src/backend/native.ts';
 import { referenceBackend as ref } from '../src/backend/reference/index.ts';
 import { acceleratedBuilds } from './helpers.ts';
 
@@ -96,5 +98,78 @@ test('conv_transpose2d bias gradient from a narrowed output gradient (U-Net up-p
   for (const [name, be] of builds) {
     const got = tt.withBackend(be, run);
     got.forEach((g, i) => assert.ok(maxAbsDiff(g, want[i]) < 1e-4, `${name} gradient ${i}`));
+  }
+});
+
+/**
+ * Dilated geometries the planner sends to the tap-wise form: ASPP-like (dilation ≥ the map's half), asymmetric
+ * padding (bottom/right implied by oh/ow), non-square dilation, 5×5, ragged channels (≥ 16 both ways, so the
+ * input gradient goes tap-wise too), two images, and a dilation beyond the map (only the centre tap live).
+ */
+const TAPWISE: Conv2dGeometry[] = [
+  convGeometry(1, 24, 13, 11, 17, 3, { pad: 6, dilation: 6 }),
+  convGeometry(2, 19, 9, 10, 21, 3, { pad: 5, dilation: 5 }),
+  convGeometry(1, 17, 7, 7, 16, 3, { pad: 9, dilation: 9 }),
+  convGeometry(1, 20, 12, 9, 18, 5, { pad: 6, dilation: 3 }),
+  { ...convGeometry(2, 16, 11, 14, 23, 3, { pad: 4, dilation: 4 }), dilationW: 5, padW: 3, ow: 14 + 3 + 4 - 10 },
+  { ...convGeometry(1, 33, 10, 10, 19, 3, { pad: 7, dilation: 7 }), padH: 5, oh: 10 + 5 + 9 - 14 },
+];
+
+function f64(a: Float32Array): Float64Array {
+  return Float64Array.from(a);
+}
+
+test('tap-wise dilated conv: forward (with epilogues) and input gradient on every build against float64', () => {
+  const isas = nativeIsas();
+  for (const [gi, g] of TAPWISE.entries()) {
+    for (const isa of isas) {
+      assert.equal(nativeConvPlan(isa, g, 'forward'), 'tapwise', `native-${isa} forward plan of case ${gi}`);
+      assert.equal(nativeConvPlan(isa, g, 'input'), 'tapwise', `native-${isa} input plan of case ${gi}`);
+    }
+    const x = randomArray(g.n * g.c * g.h * g.w, 10 + gi),
+      w = randomArray(g.oc * g.c * g.kh * g.kw, 20 + gi),
+      bias = randomArray(g.oc, 30 + gi),
+      gy = randomArray(g.n * g.oc * g.oh * g.ow, 40 + gi),
+      scale = randomArray(g.oc, 50 + gi).map((v) => 3 * v);
+    const epilogue: ConvEpilogue = (['none', 'relu', 'relu6', 'hardswish'] as const)[gi % 4];
+    const sc = epilogue === 'none' ? null : scale;
+    const y64 = new Float64Array(g.n * g.oc * g.oh * g.ow),
+      gx64 = new Float64Array(x.length);
+    ref.conv2d(f64(x), f64(w), f64(bias), y64, g, epilogue, sc && f64(sc));
+    ref.conv2dBackwardInput(f64(gy), f64(w), gx64, g);
+    for (const [name, be] of builds)
+      for (const fill of [0, NaN]) {
+        const y = new Float32Array(y64.length).fill(fill),
+          gx = new Float32Array(gx64.length).fill(fill);
+        be.conv2d(x, w, bias, y, g, epilogue, sc);
+        be.conv2dBackwardInput(gy, w, gx, g);
+        const tol = 2e-5 * g.c * g.kh * g.kw;
+        assert.ok(
+          maxAbsDiff(y, y64) < tol * 6,
+          `${name} case ${gi} forward (${epilogue}) fill ${fill}: ${maxAbsDiff(y, y64)}`,
+        );
+        assert.ok(
+          maxAbsDiff(gx, gx64) < tol,
+          `${name} case ${gi} input gradient fill ${fill}: ${maxAbsDiff(gx, gx64)}`,
+        );
+      }
+  }
+});
+
+test('DeepLab-shaped dilated convs keep their plans: ASPP tap-wise, the backbone on the padded-width grid', () => {
+  for (const isa of nativeIsas()) {
+    for (const d of [12, 24, 36])
+      assert.equal(
+        nativeConvPlan(isa, convGeometry(1, 2048, 32, 32, 256, 3, { pad: d, dilation: d }), 'forward'),
+        'tapwise',
+      );
+    for (const [c, d] of [
+      [256, 2],
+      [512, 4],
+    ])
+      assert.equal(
+        nativeConvPlan(isa, convGeometry(1, c, 32, 32, c, 3, { pad: d, dilation: d }), 'forward'),
+        'padded-width',
+      );
   }
 });

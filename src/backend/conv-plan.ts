@@ -18,6 +18,7 @@ export const CONV_PLANS = [
   'weight-gemm',
   'dot',
   'pointwise',
+  'tapwise',
 ] as const;
 export type ConvPlan = (typeof CONV_PLANS)[number];
 /** Convolution directions, in the order of TT_CONV_* in native/src/tt.h: output, input gradient, weight gradient. */

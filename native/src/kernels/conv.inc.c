@@ -1,7 +1,7 @@
 /* ------------------------------------------------------------------------------------------------------------
  * The three convolution entry points: each asks the planner (conv_plan.inc.c) for an algorithm and dispatches; the
  * algorithms live in conv_grid (padded width), conv_im2col (im2col), conv_depthwise, conv_pointwise (1×1),
- * conv_batched, conv_winograd,
+ * conv_batched, conv_winograd, conv_dilated (tap-wise GEMMs),
  * conv_dense and conv_wgrad (weight-gradient GEMM and dot forms).
  * ---------------------------------------------------------------------------------------------------------- */
 /* Whether a convolution has no output elements (or no input channels to sum): the algorithms divide by these
@@ -20,6 +20,7 @@ static void op_conv2d(const float *x, const float *w, const float *bias, const f
   case TT_PLAN_WINOGRAD: wino_conv(x, w, bias, scale, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, act); return;
   case TT_PLAN_PADDED_WIDTH: conv_fwd_padded_width(x, w, bias, scale, out, &g, act); return;
   case TT_PLAN_POINTWISE: conv_fwd_pointwise(x, w, bias, scale, out, &g, act); return;
+  case TT_PLAN_TAPWISE: conv_fwd_tapwise(x, w, bias, scale, out, &g, act); return;
   default: conv_fwd_im2col(x, w, bias, scale, out, &g, act); return;
   }
 }
@@ -40,6 +41,7 @@ static void op_conv2d_bwd_input(const float *gy, const float *w, float *gx, cons
     return;
   }
   case TT_PLAN_PADDED_WIDTH: conv_bwd_input_padded_width(gy, conv_flip_weights(w, &g), gx, &g); return;
+  case TT_PLAN_TAPWISE: conv_bwd_input_tapwise(gy, w, gx, &g); return;
   default: conv_bwd_input_im2col(gy, w, gx, &g); return;
   }
 }

@@ -62,6 +62,8 @@ static int conv_plan(const cgeom *g, int dir) {
     if (g->groups == g->c && g->oc == g->c && g->groups > 1 && g->kh * g->kw <= DW_MAX_TAPS && g->sH <= 4 && g->sW <= 4)
       return TT_PLAN_DEPTHWISE;
     if (dense_applies(g)) return TT_PLAN_DENSE;
+    /* segspeed: dilated filters whose taps mostly read padding (ASPP) run one GEMM per live tap (conv_dilated) */
+    if (tapwise_applies(g)) return TT_PLAN_TAPWISE;
     /* one image has nothing to batch: small maps too run in place (the batched form joins images' columns) */
     if (pointwise && g->n == 1) return TT_PLAN_POINTWISE;
     if (conv_use_batched(g, 0)) return TT_PLAN_BATCHED;
@@ -74,6 +76,10 @@ static int conv_plan(const cgeom *g, int dir) {
   if (dir == TT_CONV_BWD_INPUT) {
     long padT = g->dH * (g->kh - 1) - g->pH, padL = g->dW * (g->kw - 1) - g->pW;
     if (dense_applies(g)) return TT_PLAN_DENSE;
+    if (s1 && padT >= 0 && padL >= 0) {
+      cgeom sw = tapwise_swapped(g); /* segspeed: the same tap-wise form on gy with flipped weights */
+      if (tapwise_applies(&sw)) return TT_PLAN_TAPWISE;
+    }
     if (conv_use_batched(g, 0)) return TT_PLAN_BATCHED;
     if (s1 && padT >= 0 && padL >= 0) {
       /* gx = conv(gy, flip(w)ᵀ) with complementary padding: a forward convolution with the roles swapped */
