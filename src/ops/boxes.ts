@@ -7,6 +7,7 @@
  * float32 results and gradients agree with torchvision's to rounding; `nms` runs on typed arrays (it is on the
  * inference hot path and has no gradient).
  */
+import { isGradEnabled } from '../autograd/grad-mode.js';
 import { record } from '../autograd/graph.js';
 import { tensor } from '../tensor/creation.js';
 import { isFloating } from '../tensor/dtype.js';
@@ -183,6 +184,18 @@ export function completeBoxIou(boxes1: Tensor, boxes2: Tensor, opts: { eps?: num
 export function clipBoxesToImage(boxes: Tensor, size: readonly [number, number]): Tensor {
   checkBoxes('clipBoxesToImage', boxes, 'boxes', true);
   const [h, w] = size;
+  if (boxes.dtype === 'float32' && !(boxes.requiresGrad && isGradEnabled())) {
+    // Nothing to differentiate: clamp the coordinates in one pass over a contiguous copy.
+    const src = boxes.contiguous().dataView();
+    const out = new Float32Array(src.length);
+    for (let i = 0; i < src.length; i += 4) {
+      out[i] = Math.min(Math.max(src[i], 0), w);
+      out[i + 1] = Math.min(Math.max(src[i + 1], 0), h);
+      out[i + 2] = Math.min(Math.max(src[i + 2], 0), w);
+      out[i + 3] = Math.min(Math.max(src[i + 3], 0), h);
+    }
+    return tensor(out, boxes.shape.slice());
+  }
   const d = boxes.shape.length - 1;
   const [x1, y1, x2, y2] = columns(boxes);
   return stack([clamp(x1, 0, w), clamp(y1, 0, h), clamp(x2, 0, w), clamp(y2, 0, h)], d);
@@ -207,24 +220,51 @@ function rounder(t: Tensor): (x: number) => number {
   return t.dtype === 'float32' ? Math.fround : (x: number) => x;
 }
 
-/** Indices 0..n−1 ordered by descending score, ties by index (PyTorch's stable descending sort). */
-function orderByScore(scores: ArrayLike<number>, idx?: ArrayLike<number>): Int32Array {
-  const order = idx
-    ? Int32Array.from(idx as ArrayLike<number>)
-    : Int32Array.from({ length: scores.length }, (_, i) => i);
-  const key = (i: number) => scores[i];
-  // Array sort is stable; NaN scores sort first, as PyTorch's descending sort puts NaN above everything.
-  const arr = Array.from(order);
-  arr.sort((a, b) => {
-    const sa = key(a);
-    const sb = key(b);
-    if (Number.isNaN(sa) || Number.isNaN(sb)) return Number.isNaN(sa) ? (Number.isNaN(sb) ? 0 : -1) : 1;
-    return sb - sa;
-  });
-  return Int32Array.from(arr);
+/**
+ * Indices 0..n−1 (or of `idx`) ordered by descending score, ties by index (PyTorch's stable descending sort),
+ * NaN first. Used by NMS and by the detectors' top-k selections.
+ */
+export function orderByScore(scores: ArrayLike<number>, idx?: ArrayLike<number>): Int32Array {
+  const n = idx ? idx.length : scores.length;
+  const order = new Int32Array(n);
+  // NaN scores come first (PyTorch's descending sort puts NaN above everything), in index order.
+  let nan = 0;
+  for (let k = 0; k < n; k++) {
+    const i = idx ? idx[k] : k;
+    if (Number.isNaN(scores[i])) order[nan++] = i;
+  }
+  const rest = new Int32Array(n - nan);
+  for (let k = 0, r = 0; k < n; k++) {
+    const i = idx ? idx[k] : k;
+    if (!Number.isNaN(scores[i])) rest[r++] = i;
+  }
+  if (scores instanceof Float32Array && rest.length < 1 << 21) {
+    // float32 scores: one float64 key per box, (descending order of the score's bits) · 2²¹ + position, sorted by
+    // the engine's native numeric sort — no comparator calls, and ties keep their position (a stable order).
+    const bits = new Uint32Array(1);
+    const f = new Float32Array(bits.buffer);
+    const keys = new Float64Array(rest.length);
+    for (let r = 0; r < rest.length; r++) {
+      f[0] = scores[rest[r]] + 0; // −0 → +0: they tie, as in PyTorch
+      const u = bits[0];
+      const ascending = u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
+      keys[r] = (0xffffffff - ascending) * 2097152 + r;
+    }
+    keys.sort();
+    for (let r = 0; r < rest.length; r++) order[nan + r] = rest[keys[r] % 2097152];
+    return order;
+  }
+  const arr = Array.from(rest);
+  arr.sort((x, y) => scores[y] - scores[x]); // Array sort is stable: ties stay by index
+  order.set(arr, nan);
+  return order;
 }
 
-/** Greedy NMS over the boxes listed in `order` (already by descending score); pushes kept indices to `keep`. */
+/**
+ * Greedy NMS over the boxes listed in `order` (already by descending score); pushes kept indices to `keep`.
+ * The boxes are gathered in visiting order into flat arrays first, so the O(n²) loop reads memory in sequence;
+ * float32 boxes round every step as torchvision's float32 kernel does.
+ */
 function nmsKernel(
   b: ArrayLike<number>,
   order: Int32Array,
@@ -234,28 +274,50 @@ function nmsKernel(
 ): void {
   const n = order.length;
   const suppressed = new Uint8Array(n);
-  const area = new Float64Array(n);
+  const x1 = new Float64Array(n),
+    y1 = new Float64Array(n),
+    x2 = new Float64Array(n),
+    y2 = new Float64Array(n),
+    area = new Float64Array(n);
   for (let k = 0; k < n; k++) {
     const i = order[k] * 4;
+    x1[k] = b[i];
+    y1[k] = b[i + 1];
+    x2[k] = b[i + 2];
+    y2[k] = b[i + 3];
     area[k] = r((b[i + 2] - b[i]) * (b[i + 3] - b[i + 1]));
   }
+  const f32 = r === Math.fround;
+  // Boxes apart in x have intersection 0 and IoU 0 (or NaN), which suppresses nothing unless the threshold is
+  // negative: those pairs are skipped before the float32 arithmetic.
+  const skipApart = iouThreshold >= 0;
   for (let a = 0; a < n; a++) {
     if (suppressed[a]) continue;
-    const i = order[a] * 4;
     keep.push(order[a]);
-    const ix1 = b[i],
-      iy1 = b[i + 1],
-      ix2 = b[i + 2],
-      iy2 = b[i + 3];
-    const iarea = area[a];
-    for (let c = a + 1; c < n; c++) {
-      if (suppressed[c]) continue;
-      const j = order[c] * 4;
-      const w = Math.max(0, r(Math.min(ix2, b[j + 2]) - Math.max(ix1, b[j])));
-      const h = Math.max(0, r(Math.min(iy2, b[j + 3]) - Math.max(iy1, b[j + 1])));
-      const inter = r(w * h);
-      // NaN (two zero-area boxes) compares false: such boxes never suppress each other, as in torchvision.
-      if (r(inter / r(r(iarea + area[c]) - inter)) > iouThreshold) suppressed[c] = 1;
+    const ix1 = x1[a],
+      iy1 = y1[a],
+      ix2 = x2[a],
+      iy2 = y2[a],
+      iarea = area[a];
+    if (f32) {
+      for (let c = a + 1; c < n; c++) {
+        if (suppressed[c]) continue;
+        const dxo = Math.fround(Math.min(ix2, x2[c]) - Math.max(ix1, x1[c]));
+        if (skipApart && !(dxo > 0)) continue;
+        const w = Math.max(0, dxo);
+        const h = Math.max(0, Math.fround(Math.min(iy2, y2[c]) - Math.max(iy1, y1[c])));
+        const inter = Math.fround(w * h);
+        // NaN (two zero-area boxes) compares false: such boxes never suppress each other, as in torchvision.
+        if (Math.fround(inter / Math.fround(Math.fround(iarea + area[c]) - inter)) > iouThreshold) suppressed[c] = 1;
+      }
+    } else {
+      for (let c = a + 1; c < n; c++) {
+        if (suppressed[c]) continue;
+        const w = Math.max(0, Math.min(ix2, x2[c]) - Math.max(ix1, x1[c]));
+        const h = Math.max(0, Math.min(iy2, y2[c]) - Math.max(iy1, y1[c]));
+        const inter = w * h;
+        if (inter / (iarea + area[c] - inter) > iouThreshold) suppressed[c] = 1;
+      }
     }
   }
 }

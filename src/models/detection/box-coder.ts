@@ -1,4 +1,6 @@
 /** BoxCoder (torchvision.models.detection._utils): box ↔ regression-target encoding of the R-CNN family. */
+import { isGradEnabled } from '../../autograd/grad-mode.js';
+import { tensor } from '../../tensor/creation.js';
 import { add, clamp, div, exp, log, mul, sub } from '../../ops/elementwise.js';
 import { cat, flatten, reshape, select, slice, split, stack, unsqueeze } from '../../ops/shape.js';
 import { formatShape } from '../../tensor/shape.js';
@@ -81,6 +83,8 @@ export class BoxCoder {
         `BoxCoder.decode: codes must be [N, 4K] and boxes [N, 4] with the same N, got ${formatShape(relCodes.shape)} and ${formatShape(boxes.shape)}`,
       );
     }
+    if (relCodes.dtype === 'float32' && !((relCodes.requiresGrad || boxes.requiresGrad) && isGradEnabled()))
+      return this.decodeNoGrad(relCodes, boxes.dtype === 'float32' ? boxes : boxes.to('float32'));
     const b = boxes.dtype === relCodes.dtype ? boxes : boxes.to(relCodes.dtype);
     const widths = sub(select(b, 1, 2), select(b, 1, 0));
     const heights = sub(select(b, 1, 3), select(b, 1, 1));
@@ -98,5 +102,40 @@ export class BoxCoder {
     const halfW = mul(mul(exp(dw), w), 0.5);
     const halfH = mul(mul(exp(dh), h), 0.5);
     return flatten(stack([sub(px, halfW), sub(py, halfH), add(px, halfW), add(py, halfH)], 2), 1);
+  }
+  /**
+   * decodeSingle without autograd (inference, the RPN's proposals): the same float32 operations in the same order
+   * as the tensor version (each step rounded to float32), in one pass over typed arrays instead of a dozen
+   * strided tensor ops over [N, 4K].
+   */
+  private decodeNoGrad(relCodes: Tensor, boxes: Tensor): Tensor {
+    const f = Math.fround;
+    const [n, k4] = relCodes.shape;
+    const c = relCodes.contiguous().dataView();
+    const b = boxes.contiguous().dataView();
+    const [wx, wy, ww, wh] = this.weights.map(f);
+    const clip = f(this.bboxXformClip);
+    const out = new Float32Array(n * k4);
+    for (let i = 0; i < n; i++) {
+      const w = f(b[4 * i + 2] - b[4 * i]);
+      const h = f(b[4 * i + 3] - b[4 * i + 1]);
+      const cx = f(b[4 * i] + f(w * 0.5));
+      const cy = f(b[4 * i + 1] + f(h * 0.5));
+      for (let j = i * k4; j < (i + 1) * k4; j += 4) {
+        const dx = f(c[j] / wx);
+        const dy = f(c[j + 1] / wy);
+        const dw = Math.min(f(c[j + 2] / ww), clip);
+        const dh = Math.min(f(c[j + 3] / wh), clip);
+        const px = f(f(dx * w) + cx);
+        const py = f(f(dy * h) + cy);
+        const hw = f(f(f(Math.exp(dw)) * w) * 0.5);
+        const hh = f(f(f(Math.exp(dh)) * h) * 0.5);
+        out[j] = px - hw;
+        out[j + 1] = py - hh;
+        out[j + 2] = px + hw;
+        out[j + 3] = py + hh;
+      }
+    }
+    return tensor(out, [n, k4]);
   }
 }

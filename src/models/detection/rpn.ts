@@ -9,7 +9,7 @@ import { Sequential } from '../../nn/container.js';
 import { Conv2d } from '../../nn/conv.js';
 import { normal_, zeros_ } from '../../nn/init.js';
 import { Module } from '../../nn/module.js';
-import { batchedNms, boxIou, clipBoxesToImage, removeSmallBoxes } from '../../ops/boxes.js';
+import { batchedNms, boxIou, clipBoxesToImage, orderByScore, removeSmallBoxes } from '../../ops/boxes.js';
 import { cat, indexSelect, permute, reshape } from '../../ops/shape.js';
 import { noGrad } from '../../autograd/grad-mode.js';
 import { tensor } from '../../tensor/creation.js';
@@ -225,11 +225,10 @@ export class RegionProposalNetwork extends Module<
       let offset = 0;
       perLevel.forEach((count, l) => {
         // topk: the highest objectness first (ties by index).
-        const order = Array.from({ length: count }, (_, k) => offset + k).sort(
-          (a, b) => ob[i * total + b] - ob[i * total + a] || a - b,
-        );
-        for (const k of order.slice(0, Math.min(this.training ? this.preNmsTopNTrain : this.preNmsTopN, count))) {
-          idx.push(k);
+        const order = orderByScore(ob.subarray(i * total + offset, i * total + offset + count));
+        const top = Math.min(this.training ? this.preNmsTopNTrain : this.preNmsTopN, count);
+        for (let r = 0; r < top; r++) {
+          idx.push(offset + order[r]);
           lvl.push(l);
         }
         offset += count;

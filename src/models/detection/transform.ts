@@ -4,6 +4,7 @@
  * pad the batch to a multiple of `sizeDivisible`, scale the target boxes and masks with it, and map predictions
  * back to the original image sizes afterwards.
  */
+import { isGradEnabled } from '../../autograd/grad-mode.js';
 import { Module } from '../../nn/module.js';
 import { interpolate } from '../../ops/interpolate.js';
 import { pad } from '../../ops/pad.js';
@@ -122,7 +123,15 @@ export class GeneralizedRCNNTransform extends Module<
       const scale = Math.min(f32(size / f32(Math.min(h, w))), f32(this.maxSize / f32(Math.max(h, w))));
       opts = { scaleFactor: scale, recomputeScaleFactor: true };
     }
-    const out = interpolate(image.unsqueeze(0), { ...opts, mode: 'bilinear', alignCorners: false }).squeeze(0);
+    // At scale 1 bilinear resampling (align_corners false) reads every pixel at its own centre with weight 1: the
+    // image comes back unchanged, so it is not resampled (W7's 512 × 512 and SSD's fixed-size inputs).
+    const outSize = this.fixedSize
+      ? [this.fixedSize[1], this.fixedSize[0]]
+      : [Math.floor(h * opts.scaleFactor!), Math.floor(w * opts.scaleFactor!)];
+    const out =
+      outSize[0] === h && outSize[1] === w && !(image.requiresGrad && isGradEnabled())
+        ? image
+        : interpolate(image.unsqueeze(0), { ...opts, mode: 'bilinear', alignCorners: false }).squeeze(0);
     if (!target) return [out, target];
     const resized: DetectionTarget = {
       ...target,
@@ -142,6 +151,23 @@ export class GeneralizedRCNNTransform extends Module<
     const d = this.sizeDivisible;
     const H = Math.ceil(Math.max(...images.map((i) => i.shape[1])) / d) * d;
     const W = Math.ceil(Math.max(...images.map((i) => i.shape[2])) / d) * d;
+    if (images.every((im) => im.dtype === 'float32') && !(images.some((im) => im.requiresGrad) && isGradEnabled())) {
+      // Nothing to differentiate: copy the rows into one zeroed batch (a single allocation, no pad + stack).
+      const c = images[0].shape[0];
+      const out = new Float32Array(images.length * c * H * W);
+      images.forEach((im, n) => {
+        const [ci, hi, wi] = im.shape;
+        if (ci !== c)
+          throw new Error(`GeneralizedRCNNTransform: images have ${c} and ${ci} channels; a batch needs the same`);
+        const src = im.contiguous().dataView();
+        for (let ch = 0; ch < c; ch++)
+          for (let y = 0; y < hi; y++) {
+            const from = (ch * hi + y) * wi;
+            out.set(src.subarray(from, from + wi), ((n * c + ch) * H + y) * W);
+          }
+      });
+      return new Tensor(out, [images.length, c, H, W], 'float32');
+    }
     return stack(
       images.map((img) => pad(img, [0, W - img.shape[2], 0, H - img.shape[1]])),
       0,
