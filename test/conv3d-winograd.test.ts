@@ -11,7 +11,12 @@ import { createRequire } from 'node:module';
 import * as tt from '../src/index.ts';
 import { packConv3dGeometry, type Conv3dGeometry } from '../src/backend/kernels.gen.ts';
 import { referenceBackend as ref } from '../src/backend/reference/index.ts';
-import { makeAcceleratedBackend, winograd3dServes, type RawKernels } from '../src/backend/accel.ts';
+import {
+  makeAcceleratedBackend,
+  transposedConv3dGeometry,
+  winograd3dServes,
+  type RawKernels,
+} from '../src/backend/accel.ts';
 import { NATIVE_ADDON_PATH, nativeIsas } from '../src/backend/native.ts';
 import { acceleratedBuilds, assertClose, inputsOf, loadFixtures } from './helpers.ts';
 
@@ -124,6 +129,31 @@ test('conv3d Winograd against the float64 reference on every build (NaN-poisoned
       const exact = new Float64Array(s.y);
       ref.conv3d(Float64Array.from(x), Float64Array.from(w), b && Float64Array.from(b), exact, g);
       assertNear(out, exact, g.c, `${name} ${JSON.stringify(g)}`);
+    }
+});
+
+test('conv3d input gradient through the transposed Winograd convolution against the float64 reference (NaN-poisoned)', () => {
+  // CASES with padding ≤ 2 (the transposed padding 2 − p must not be negative), plus W9-like channels
+  const cases = [
+    ...CASES.map((c) => c.g).filter((g) => g.padD <= 2 && g.padH <= 2 && g.padW <= 2),
+    geom(1, 64, 3, 8, 9, 64),
+  ];
+  for (const g of cases) {
+    const t = transposedConv3dGeometry(g);
+    assert.ok(t !== null && winograd3dServes(t), `served transposed: ${JSON.stringify(g)}`);
+  }
+  assert.equal(transposedConv3dGeometry({ ...geom(1, 8, 4, 9, 9, 8), strideH: 2, oh: 4 }), null, 'stride 2');
+  assert.equal(transposedConv3dGeometry(geom(1, 8, 5, 6, 6, 8, [3, 1, 1])), null, 'padding 3');
+  for (const [name, be] of builds)
+    for (const [i, g] of cases.entries()) {
+      const s = sizes(g);
+      const gy = rand32(s.y, 5 * i + 1),
+        w = rand32(s.w, 5 * i + 2);
+      const gx = new Float32Array(s.x).fill(NaN);
+      be.conv3dBackwardInput(gy, w, gx, g);
+      const exact = new Float64Array(s.x);
+      ref.conv3dBackwardInput(Float64Array.from(gy), Float64Array.from(w), exact, g);
+      assertNear(gx, exact, g.oc, `${name} input gradient ${JSON.stringify(g)}`);
     }
 });
 

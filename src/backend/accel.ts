@@ -199,7 +199,43 @@ function rowwiseBinary(
 const copyStrides = new Int32Array(8);
 const copyShape = new Int32Array(8);
 
-/** Builds a Backend named `name` whose kernels run through `k` where it applies. */
+/**
+ * The geometry of the convolution that computes conv3d's input gradient for a 3×3×3, stride-1, undilated,
+ * ungrouped geometry `g` (gy [n, oc, od, oh, ow] → gx [n, c, d, h, w] with padding 2 − p per dim), or null when `g` is
+ * not of that kind or a padding above 2 would make the transposed padding negative.
+ */
+export function transposedConv3dGeometry(g: Conv3dGeometry): Conv3dGeometry | null {
+  const ones = [g.strideD, g.strideH, g.strideW, g.dilationD, g.dilationH, g.dilationW, g.groups];
+  if (g.kd !== 3 || g.kh !== 3 || g.kw !== 3 || !ones.every((v) => v === 1)) return null;
+  if (g.padD > 2 || g.padH > 2 || g.padW > 2) return null;
+  return {
+    ...g,
+    c: g.oc,
+    d: g.od,
+    h: g.oh,
+    w: g.ow,
+    oc: g.c,
+    od: g.d,
+    oh: g.h,
+    ow: g.w,
+    padD: 2 - g.padD,
+    padH: 2 - g.padH,
+    padW: 2 - g.padW,
+  };
+}
+
+/** w [oc, c, 3, 3, 3] → [c, oc, 3, 3, 3] flipped in depth, height and width (the transposed convolution's filters). */
+export function flipTransposeFilters3(w: Float32Array, oc: number, c: number): Float32Array {
+  const out = new Float32Array(oc * c * 27);
+  for (let o = 0; o < oc; o++)
+    for (let i = 0; i < c; i++) {
+      const src = (o * c + i) * 27,
+        dst = (i * oc + o) * 27;
+      for (let t = 0; t < 27; t++) out[dst + 26 - t] = w[src + t];
+    }
+  return out;
+}
+
 /**
  * Whether conv3d runs on the 3-D Winograd kernel (native/src/kernels/conv3d_winograd.inc.c): 3×3×3, stride 1,
  * undilated, one group, any zero padding, at least 8 input and output channels (fewer leave its GEMM panels,
@@ -230,6 +266,7 @@ export function winograd3dServes(g: Conv3dGeometry): boolean {
   );
 }
 
+/** Builds a Backend named `name` whose kernels run through `k` where it applies. */
 export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   const copy = k.copyStrided?.bind(k);
   const planner: ConvPlanner = (g, direction) =>
@@ -483,8 +520,23 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     }
     lowered.conv3d(x, w, bias, out, g);
   };
-  be.conv3dBackwardInput = (gy, w, gx, g) =>
-    f32(gy, w, gx) ? lowered.conv3dBackwardInput(gy, w, gx, g) : ref.conv3dBackwardInput(gy, w, gx, g);
+  be.conv3dBackwardInput = (gy, w, gx, g) => {
+    if (!f32(gy, w, gx)) return ref.conv3dBackwardInput(gy, w, gx, g);
+    // The input gradient of a stride-1 undilated 3×3×3 convolution is itself one: gy convolved with the filters
+    // flipped in all three dims and with in/out channels swapped, padding 2 − p. So it runs on the Winograd kernel
+    // whenever that transposed geometry is one the kernel serves.
+    const t = transposedConv3dGeometry(g);
+    if (t !== null && winograd3dServes(t)) {
+      guard.len('conv3dBackwardInput', 'gy', gy, g.n * g.oc * g.od * g.oh * g.ow);
+      guard.len('conv3dBackwardInput', 'weight', w, g.oc * g.c * 27);
+      guard.len('conv3dBackwardInput', 'gx', gx, g.n * g.c * g.d * g.h * g.w);
+      if (
+        k.conv3dWinograd(gy as F32, flipTransposeFilters3(w as F32, g.oc, g.c), null, gx as F32, packConv3dGeometry(t))
+      )
+        return;
+    }
+    lowered.conv3dBackwardInput(gy, w, gx, g);
+  };
   be.conv3dBackwardWeight = (x, gy, gw, g) =>
     f32(x, gy, gw) ? lowered.conv3dBackwardWeight(x, gy, gw, g) : ref.conv3dBackwardWeight(x, gy, gw, g);
   registerConvPlanner(be, planner);
