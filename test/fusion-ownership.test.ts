@@ -9,23 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
 import { storageReuses } from '../src/tensor/storage.ts';
+import { perturbBatchNorms } from './helpers.ts';
 
 type Net = tt.nn.Module<[tt.Tensor], tt.Tensor>;
-
-/** Trained-looking BN statistics and affines, so that folding them is not a no-op. */
-function perturbBatchNorms<M extends tt.nn.Module>(m: M, seed: number): M {
-  tt.manualSeed(seed);
-  tt.noGrad(() => {
-    for (const mod of m.modules())
-      if (mod instanceof tt.nn.BatchNorm2d) {
-        tt.nn.init.uniform_(mod.weight!, 0.5, 1.5);
-        tt.nn.init.uniform_(mod.bias!, -0.3, 0.3);
-        tt.nn.init.uniform_(mod.runningMean!, -0.2, 0.2);
-        tt.nn.init.uniform_(mod.runningVar!, 0.5, 2);
-      }
-  });
-  return m;
-}
 
 function maxAbsDiff(a: tt.Tensor, b: tt.Tensor): number {
   assert.deepEqual(a.shape, b.shape);

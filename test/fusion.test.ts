@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
+import { perturbBatchNorms } from './helpers.ts';
 
 /** A ResNet with trained-looking BN statistics and affines, so folding them is not a no-op. */
 function perturbedResnet(build: () => tt.models.ResNet, seed: number): tt.models.ResNet {
@@ -300,21 +301,6 @@ test('fit and evaluate fuse while they run (opt out with fuse: false) and leave 
   await run();
   assert.ok(tt.nn.isFused(net));
 });
-
-/** Trained-looking BN statistics and affines on any model (see perturbedResnet). */
-function perturbBatchNorms<M extends tt.nn.Module>(m: M, seed: number): M {
-  tt.manualSeed(seed);
-  tt.noGrad(() => {
-    for (const mod of m.modules())
-      if (mod instanceof tt.nn.BatchNorm2d) {
-        tt.nn.init.uniform_(mod.weight!, 0.5, 1.5);
-        tt.nn.init.uniform_(mod.bias!, -0.3, 0.3);
-        tt.nn.init.uniform_(mod.runningMean!, -0.2, 0.2);
-        tt.nn.init.uniform_(mod.runningVar!, 0.5, 2);
-      }
-  });
-  return m;
-}
 
 test('fused MobileNetV2 and V3 in inference equal the unfused models: BN, ReLU6 and hardswish fold', () => {
   const cases = [

@@ -271,3 +271,18 @@ export function describeTorchvisionParity(title: string, specs: string[], body: 
     },
   );
 }
+
+/** Trained-looking BN statistics and affines on any model, so that folding them into convolutions is not a no-op. */
+export function perturbBatchNorms<M extends tt.nn.Module>(m: M, seed: number): M {
+  tt.manualSeed(seed);
+  tt.noGrad(() => {
+    for (const mod of m.modules())
+      if (mod instanceof tt.nn.BatchNorm2d) {
+        tt.nn.init.uniform_(mod.weight!, 0.5, 1.5);
+        tt.nn.init.uniform_(mod.bias!, -0.3, 0.3);
+        tt.nn.init.uniform_(mod.runningMean!, -0.2, 0.2);
+        tt.nn.init.uniform_(mod.runningVar!, 0.5, 2);
+      }
+  });
+  return m;
+}

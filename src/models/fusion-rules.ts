@@ -5,6 +5,7 @@
  * applies them. Imported for its effect by models/index.ts, so the rules exist whenever `tt.models` does.
  */
 import { SqueezeExcitation } from '../nn/attention.js';
+import type { AnyModule } from '../nn/module.js';
 import {
   convBnActOwned,
   foldedConvBnAct,
@@ -80,43 +81,41 @@ registerFusionRule(ResNet, {
   },
 });
 
-// MobileNetV2's block: x + conv(x) when it keeps its shape, in place on conv's output when the chain handed it over
-registerFusionRule(InvertedResidual, {
-  ownership: true,
-  forward(b, x) {
-    const xOwned = ownsInput(x);
-    if (!b.useResConnect) {
-      const r = forwardOwned(b.conv, x, xOwned);
+/**
+ * The rule for an inverted-residual block whose body is `body(b)`: body(x) + x when it keeps its shape (in place on
+ * the body's output when the chain handed it over), body(x) otherwise. MobileNetV2's block keeps its body in `conv`,
+ * MobileNetV3's in `block`; `blockFirst` (the sum's operand order, V3 adds block(x) + x) goes to residualAddOwned.
+ */
+function invertedResidualRule<M extends InvertedResidual | InvertedResidualV3>(
+  body: (b: M) => AnyModule,
+  blockFirst: boolean,
+) {
+  return {
+    ownership: true,
+    forward(b: M, x: unknown) {
+      const xOwned = ownsInput(x);
+      if (!b.useResConnect) {
+        const r = forwardOwned(body(b), x, xOwned);
+        return handBack(r.y, r.owned);
+      }
+      const r = residualAddOwned(
+        forwardOwned(body(b), x, false) as { y: Tensor; owned: boolean },
+        x as Tensor,
+        xOwned,
+        blockFirst,
+      );
       return handBack(r.y, r.owned);
-    }
-    const r = residualAddOwned(
-      forwardOwned(b.conv, x, false) as { y: Tensor; owned: boolean },
-      x as Tensor,
-      xOwned,
-      false,
-    );
-    return handBack(r.y, r.owned);
-  },
-});
-
-// MobileNetV3's block: block(x) + x when it keeps its shape, likewise
-registerFusionRule(InvertedResidualV3, {
-  ownership: true,
-  forward(b, x) {
-    const xOwned = ownsInput(x);
-    if (!b.useResConnect) {
-      const r = forwardOwned(b.block, x, xOwned);
-      return handBack(r.y, r.owned);
-    }
-    const r = residualAddOwned(
-      forwardOwned(b.block, x, false) as { y: Tensor; owned: boolean },
-      x as Tensor,
-      xOwned,
-      true,
-    );
-    return handBack(r.y, r.owned);
-  },
-});
+    },
+  };
+}
+registerFusionRule(
+  InvertedResidual,
+  invertedResidualRule((b: InvertedResidual) => b.conv, false),
+);
+registerFusionRule(
+  InvertedResidualV3,
+  invertedResidualRule((b: InvertedResidualV3) => b.block, true),
+);
 
 // Squeeze-excitation: scale(x) · x, the channel scales applied in place when the calling chain handed x over
 registerFusionRule(SqueezeExcitation, {
