@@ -286,3 +286,25 @@ export function perturbBatchNorms<M extends tt.nn.Module>(m: M, seed: number): M
   });
   return m;
 }
+
+/** Seeded xorshift32 generator, independent of the library's RNG (so a library RNG change cannot alter test cases). */
+export function xorshift32(seed: number): {
+  int(lo: number, hi: number): number;
+  unit(): number;
+  pick<T>(xs: readonly T[]): T;
+} {
+  let s = seed >>> 0 || 1;
+  const next = (): number => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
+  return {
+    unit: next,
+    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
+    pick: (xs) => xs[Math.floor(next() * xs.length)],
+  };
+}

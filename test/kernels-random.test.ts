@@ -31,7 +31,7 @@ import {
   type NativeIsa,
 } from '../src/backend/native.ts';
 import { SELF_CHECK_CONVS } from '../src/backend/selfcheck.ts';
-import { acceleratedBuilds } from './helpers.ts';
+import { acceleratedBuilds, xorshift32 } from './helpers.ts';
 
 const LONG = !!process.env.TATAMI_RANDOM_LONG;
 const SEED = Number(process.env.TATAMI_RANDOM_SEED ?? 20261202);
@@ -56,22 +56,7 @@ test('kernel builds under test', () => {
 });
 
 // ---- seeded generator (xorshift32, independent of the library's) ----
-function rng(seed: number): { int(lo: number, hi: number): number; pick<T>(xs: readonly T[]): T; unit(): number } {
-  let s = seed >>> 0 || 1;
-  const next = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-  return {
-    unit: next,
-    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: (xs) => xs[Math.floor(next() * xs.length)],
-  };
-}
+const rng = xorshift32;
 
 function values(n: number, r: ReturnType<typeof rng>): Float32Array {
   const a = new Float32Array(n);

@@ -13,7 +13,15 @@ import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
 import type { RoiAlignGeometry } from '../src/backend/kernels.gen.ts';
 import { referenceBackend as ref } from '../src/backend/reference/index.ts';
-import { acceleratedBuilds, assertClose, checkCase, inputsOf, loadFixtures, type FixtureCase } from './helpers.ts';
+import {
+  acceleratedBuilds,
+  assertClose,
+  xorshift32,
+  checkCase,
+  inputsOf,
+  loadFixtures,
+  type FixtureCase,
+} from './helpers.ts';
 
 const CASES = process.env.TATAMI_RANDOM_LONG ? 2000 : 200;
 const SEED = Number(process.env.TATAMI_RANDOM_SEED ?? 20261202);
@@ -67,22 +75,7 @@ test('golden: torchvision roi_align forward and backward on every build', () => 
 });
 
 // ---- randomized differential test ----
-function rng(seed: number): { int(lo: number, hi: number): number; unit(): number; pick<T>(xs: readonly T[]): T } {
-  let s = seed >>> 0 || 1;
-  const next = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-  return {
-    unit: next,
-    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: (xs) => xs[Math.floor(next() * xs.length)],
-  };
-}
+const rng = xorshift32;
 
 interface Case {
   g: RoiAlignGeometry;
