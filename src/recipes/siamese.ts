@@ -33,7 +33,8 @@ export class ContrastivePairs extends Dataset<[Tensor, Tensor, number]> {
   ) {
     super();
     const y = labels.dataView();
-    const k = Math.max(...y) + 1;
+    let k = 0; // a loop, not Math.max(...y): 60,000 labels are more arguments than a call may take
+    for (let i = 0; i < y.length; i++) k = Math.max(k, y[i] + 1);
     this.byClass = Array.from({ length: k }, () => []);
     for (let i = 0; i < y.length; i++) this.byClass[y[i]].push(i);
     if (k < 2 || this.byClass.some((c) => c.length === 0))

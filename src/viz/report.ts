@@ -74,10 +74,18 @@ export function lineChartSvg(
   if (pts.length === 0)
     return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img"><title>${esc(opts.title)}</title><text x="${W / 2}" y="${H / 2}" text-anchor="middle">no data</text></svg>`;
   const ty = (y: number): number => (opts.logY ? Math.log10(y) : y);
-  let x0 = Math.min(...pts.map((p) => p[0])),
-    x1 = Math.max(...pts.map((p) => p[0]));
-  let y0 = Math.min(...pts.map((p) => ty(p[1]))),
-    y1 = Math.max(...pts.map((p) => ty(p[1])));
+  // Bounds by a loop, not Math.min(...pts): a long run's curve has more points than a call may take arguments.
+  let x0 = Infinity,
+    x1 = -Infinity,
+    y0 = Infinity,
+    y1 = -Infinity;
+  for (const [px, py] of pts) {
+    const v = ty(py);
+    x0 = Math.min(x0, px);
+    x1 = Math.max(x1, px);
+    y0 = Math.min(y0, v);
+    y1 = Math.max(y1, v);
+  }
   if (x1 === x0) {
     x0 -= 1;
     x1 += 1;
@@ -219,7 +227,7 @@ export function renderReport(opts: ReportOptions): string {
     });
 
     const counts = cm.toArray();
-    const maxCount = Math.max(1, ...counts.flat());
+    const maxCount = counts.flat().reduce((a, b) => (b > a ? b : a), 1);
     const cmRows = counts
       .map(
         (row, i) =>

@@ -84,7 +84,14 @@ function forEachLine(
   const inVol = inSize.reduce((a, b) => a * b, 1);
   const outSize = w.map((d) => d.size.length);
   const outer = outSize.slice(0, -1).reduce((a, b) => a * b, 1);
-  const lines = new Int32Array(w.slice(0, -1).reduce((a, d) => a * Math.max(1, ...d.count), 1));
+  // The widest window per leading dim, by a loop: spreading `count` into Math.max overflows the call stack once an
+  // (empty) input has a dim of ~10⁵ (the fuzz suite's [0, 131072, 1]).
+  const widest = (c: ArrayLike<number>): number => {
+    let m = 1;
+    for (let i = 0; i < c.length; i++) if (c[i] > m) m = c[i];
+    return m;
+  };
+  const lines = new Int32Array(w.slice(0, -1).reduce((a, d) => a * widest(d.count), 1));
   const cell = new Int32Array(dims); // output position over the leading dims
   let o = 0;
   for (let p = 0; p < planes; p++) {
