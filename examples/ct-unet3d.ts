@@ -101,23 +101,14 @@ console.log(
   `held-out test (${test.length} volumes): blob Dice ${r.metrics.blobDice.toFixed(4)}, per-class Dice body/shell/blob ${perClass(metric).join('/')}, voxel accuracy ${r.accuracy.toFixed(4)} after ${minutes()}`,
 );
 
-/** Mean softmax over the 8 mirror images of a [1, 1, D, H, W] volume (each flipped back). */
-function mirrored(x: tt.Tensor): tt.Tensor {
-  let sum: tt.Tensor | null = null;
-  for (let m = 0; m < 8; m++) {
-    const axes = [2, 3, 4].filter((_, a) => m & (1 << a));
-    const flip = (t: tt.Tensor) => (axes.length ? tt.flip(t, axes) : t);
-    const p = flip(tt.softmax(model.forward(flip(x)), 1));
-    sum = sum ? tt.add(sum, p) : p;
-  }
-  return sum!;
-}
 model.eval();
+// Mean softmax over the 8 mirror images of each volume (each flipped back), as nnU-Net.
+const mirrored = new tt.models.segmentation.SegmentationTTA(model, { mode: 'flips' });
 const tta = new BlobDice();
 tt.noGrad(() => {
   for (let i = 0; i < test.length; i++) {
     const { image, mask } = test.get(i);
-    tta.update(mirrored(image.unsqueeze(0)), mask.unsqueeze(0));
+    tta.update(mirrored.forward(image.unsqueeze(0)), mask.unsqueeze(0));
   }
 });
 console.log(

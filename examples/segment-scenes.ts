@@ -2,8 +2,9 @@
 //   TATAMI_NUM_THREADS=1 nice -n 10 node --import tsx examples/segment-scenes.ts [--key value ...]
 // Options (defaults = the recipe in docs/segmentation.md): --model unet|segnet|deeplabv3plus_mobilenet_v2|…
 // --epochs 10 --train 6000 --val 300 --size 48 --radius 0.12,0.3 --objects 3,5 --batch 16 --lr 3e-3
-// --base 16 --depth 3 (U-Net) --loss ce|dice-ce --out runs/unet-scenes [--init RUN/best.safetensors]. Held-out scenes come from another seed
-// (2; training uses 1), so no held-out scene is seen in training.
+// --base 16 --depth 3 (U-Net) --loss ce|dice-ce --tta d4|flips|hflip|none --out runs/unet-scenes
+// [--init RUN/best.safetensors]. Held-out scenes come from another seed (2; training uses 1), so no held-out scene is
+// seen in training. The held-out metrics are printed without and with test-time augmentation (--tta, default d4).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tt from '../src/index.ts';
 import { readCheckpoint } from '../src/train/checkpoint.ts';
@@ -62,7 +63,9 @@ console.log(
   `${modelName}: ${model.numParameters()} parameters; ${train.length} training scenes, ${val.length} held-out; ${JSON.stringify(scene)}`,
 );
 const optimizer = new tt.optim.Adam(model.parameters(), { lr: num('lr', 3e-3) });
-const scheduler = new tt.optim.OneCycleLR(optimizer, num('lr', 3e-3), { totalSteps: epochs * loader.length });
+const scheduler = new tt.optim.OneCycleLR(optimizer, num('lr', 3e-3), {
+  totalSteps: Math.max(1, epochs * loader.length),
+});
 const lossName = args.get('loss') ?? 'dice-ce';
 // What segment-figure.ts and segment-crf.ts need to rebuild the model and the held-out scenes.
 const recipe = {
@@ -93,24 +96,37 @@ await fit(model, loader, {
   progress: false,
   log: (l) => console.log(`${l} [${((performance.now() - t0) / 60000).toFixed(1)} min]`),
 });
-const metric = new SegmentationMetric(train.numClasses, { report: ['mIoU', 'pixelAccuracy', 'fwIoU', 'mDice'] });
-const r = await evaluate(model, new tt.data.DataLoader(val, { batchSize: 50 }), { metrics: [metric] });
-const cpu = process.cpuUsage(c0);
-console.log(
-  `held-out: ${JSON.stringify(r.metrics)} after ${((performance.now() - t0) / 60000).toFixed(1)} min wall, ${((cpu.user + cpu.system) / 6e7).toFixed(1)} min CPU`,
-);
-console.log(
-  'per-class IoU: ' +
-    metric.matrix
-      .iou()
-      .map((v, i) => `${train.classNames[i]} ${v.toFixed(3)}`)
-      .join(', '),
-);
-// Confusion matrix, rows = true class, as % of the row: shows which shapes are taken for which (and a class that is
-// never predicted would show as an empty column).
+const valLoader = new tt.data.DataLoader(val, { batchSize: 50 });
 const names = train.classNames;
-console.log(`confusion (% of true-class pixels; columns ${names.map((c) => c.slice(0, 4)).join(' ')}):`);
-for (const [i, row] of metric.matrix.toArray().entries()) {
-  const total = row.reduce((a, b) => a + b, 0) || 1;
-  console.log(`  ${names[i].padEnd(10)} ${row.map((v) => ((100 * v) / total).toFixed(1).padStart(5)).join(' ')}`);
+/** Evaluates `m` on the held-out scenes and prints the metrics, per-class IoU and the confusion matrix. */
+async function report(label: string, m: typeof model | InstanceType<typeof tt.models.segmentation.SegmentationTTA>) {
+  const metric = new SegmentationMetric(train.numClasses, { report: ['mIoU', 'pixelAccuracy', 'fwIoU', 'mDice'] });
+  const r = await evaluate(m, valLoader, { metrics: [metric] });
+  const cpu = process.cpuUsage(c0);
+  console.log(
+    `${label}: ${JSON.stringify(r.metrics)} after ${((performance.now() - t0) / 60000).toFixed(1)} min wall, ${((cpu.user + cpu.system) / 6e7).toFixed(1)} min CPU`,
+  );
+  console.log(
+    'per-class IoU: ' +
+      metric.matrix
+        .iou()
+        .map((v, i) => `${names[i]} ${v.toFixed(3)}`)
+        .join(', '),
+  );
+  // Confusion matrix, rows = true class, as % of the row: shows which shapes are taken for which (and a class that
+  // is never predicted would show as an empty column).
+  console.log(`confusion (% of true-class pixels; columns ${names.map((c) => c.slice(0, 4)).join(' ')}):`);
+  for (const [i, row] of metric.matrix.toArray().entries()) {
+    const total = row.reduce((a, b) => a + b, 0) || 1;
+    console.log(`  ${names[i].padEnd(10)} ${row.map((v) => ((100 * v) / total).toFixed(1).padStart(5)).join(' ')}`);
+  }
 }
+await report('held-out', model);
+// Test-time augmentation (--tta d4 by default; none | hflip | flips | d4): the scenes' shapes are drawn at random
+// orientations over isotropic backgrounds, so every mirror and transpose of a scene is another valid scene.
+const tta = args.get('tta') ?? 'd4';
+if (tta !== 'none')
+  await report(
+    `held-out with ${tta} test-time augmentation`,
+    new tt.models.segmentation.SegmentationTTA(model, { mode: tta as tt.models.segmentation.TtaMode }),
+  );

@@ -21,6 +21,7 @@ export * from './segnet.js';
 export * from './deeplabv3plus.js';
 export * from './fcn-vgg.js';
 export * from './crf.js';
+export * from './tta.js';
 
 /** Options every registered segmentation builder understands (each also takes its own). */
 export interface SegmentationModelOptions {
