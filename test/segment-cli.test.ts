@@ -172,6 +172,29 @@ test('tatami train --task segment, eval and predict dispatch on segmentation run
     const x = tt.div(tt.to(tt.readImage(img, { mode: 'rgb' }), 'float32'), 255).unsqueeze(0);
     assert.deepEqual(Array.from(m.indices), Array.from(tt.argmax(tt.noGrad(() => model.forward(x)).out, 1).dataView()));
     assert.deepEqual(tt.readImage(join(dir, 'pred-overlay.png')).shape, [3, 32, 32]);
+    // --tta d4: the mask is the argmax of the mean softmax over the 8 symmetries (SegmentationTTA's own tests check
+    // the averaging); eval with --tta names it and prints the table.
+    await p.parseAsync(['node', 'tatami', 'predict', img, '--run', run, '--out', mask, '--tta', 'd4']);
+    const d4 = new tt.models.segmentation.SegmentationTTA(model, { mode: 'd4' });
+    assert.deepEqual(
+      Array.from(tt.decodeIndexedPng(readFileSync(mask)).indices),
+      Array.from(tt.argmax(tt.noGrad(() => d4.forward(x)).out, 1).dataView()),
+    );
+    logs.length = 0;
+    await p.parseAsync(['node', 'tatami', 'eval', '--run', run, '--tta', 'flips']);
+    assert.ok(
+      logs.some((l) => /flips test-time augmentation\)$/.test(l)),
+      logs.join('\n'),
+    );
+    assert.ok(
+      logs.some((l) => /^mIoU \d\.\d{4} · /.test(l)),
+      logs.join('\n'),
+    );
+    await assert.rejects(p.parseAsync(['node', 'tatami', 'eval', '--run', run, '--tta', 'rot90']), /--tta.*rot90/s);
+    await assert.rejects(
+      p.parseAsync(['node', 'tatami', 'predict', img, '--model', 'resnet18', '--tta', 'd4']),
+      /--tta applies to segmentation runs and models only/,
+    );
     await assert.rejects(
       p.parseAsync(['node', 'tatami', 'predict', img, img, '--run', run, '--out', mask]),
       /--out names one mask file but 2 images/,

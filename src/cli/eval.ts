@@ -8,7 +8,8 @@ import { loadSafetensors } from '../io/safetensors.js';
 import { evaluate } from '../train/fit.js';
 import { CliError, inputTransforms, nonEmptyPath, readRunConfig, runWeights } from './common.js';
 import { DATASETS, imageFormat, loadSplit, type DatasetName } from './datasets.js';
-import { isSegmentRun, runSegmentEval } from './segment.js';
+import { isSegmentRun, runSegmentEval, ttaOption } from './segment.js';
+import type { TtaMode } from '../models/segmentation/tta.js';
 import { isDetectRun, runDetectEval } from './detect.js';
 
 export function registerEval(program: Command): Command {
@@ -23,16 +24,24 @@ export function registerEval(program: Command): Command {
     .addOption(
       new Option('--subset <which>', 'Fashion-MNIST/MNIST data').default('auto').choices(['auto', 'full', 'embedded']),
     )
+    .addOption(ttaOption())
     .action(
-      async (opts: { run: string; dataset?: DatasetName; data?: string; subset: 'auto' | 'full' | 'embedded' }) => {
+      async (opts: {
+        run: string;
+        dataset?: DatasetName;
+        data?: string;
+        subset: 'auto' | 'full' | 'embedded';
+        tta?: TtaMode;
+      }) => {
         if (isDetectRun(opts.run)) {
           await runDetectEval(opts.run);
           return;
         }
         if (isSegmentRun(opts.run)) {
-          await runSegmentEval(opts.run);
+          await runSegmentEval(opts.run, undefined, { tta: opts.tta });
           return;
         }
+        if (opts.tta) throw new CliError('--tta applies to segmentation runs only');
         const cfg = readRunConfig(opts.run);
         const weights = runWeights(opts.run);
         const model = getModel(cfg.model, { numClasses: cfg.classes.length }) as Module<[Tensor], Tensor>;

@@ -8,8 +8,8 @@ import { getModel, predict, IMAGENET_CLASSES, imagenetPreprocess } from '../mode
 import { loadSafetensors } from '../io/safetensors.js';
 import { readImage } from '../io/image.js';
 import { adaptImage, CliError, nonEmptyPath, positiveInt, readRunConfig, runWeights, unitInterval } from './common.js';
-import { listSegmentationModels } from '../models/segmentation/index.js';
-import { isSegmentRun, runSegmentPredict } from './segment.js';
+import { listSegmentationModels, type TtaMode } from '../models/segmentation/index.js';
+import { isSegmentRun, runSegmentPredict, ttaOption } from './segment.js';
 import { isDetectRun, isDetector, runDetectPredict } from './detect.js';
 
 export function registerPredict(program: Command): Command {
@@ -40,6 +40,7 @@ export function registerPredict(program: Command): Command {
       'segmentation / detection --model: classes of the weights (default 21; detectors 91)',
       positiveInt('--num-classes'),
     )
+    .addOption(ttaOption())
     .option(
       '--score-threshold <x>',
       'detection: draw and print detections scoring at least this',
@@ -57,10 +58,15 @@ export function registerPredict(program: Command): Command {
           out?: string;
           numClasses?: number;
           scoreThreshold: number;
+          tta?: TtaMode;
         },
       ) => {
         const missing = images.filter((p) => !existsSync(p));
         if (missing.length) throw new CliError(`no such image file: ${missing.join(', ')}`);
+        const segmentation = opts.run
+          ? isSegmentRun(opts.run)
+          : listSegmentationModels().some((m) => m.name === opts.model);
+        if (opts.tta && !segmentation) throw new CliError('--tta applies to segmentation runs and models only');
         // Detection runs and detectors: boxes, labels, scores and masks drawn into a PNG; JSON printed.
         if (opts.run ? isDetectRun(opts.run) : isDetector(opts.model)) {
           if (opts.out && images.length > 1)
@@ -79,7 +85,7 @@ export function registerPredict(program: Command): Command {
           return;
         }
         // Segmentation runs and models: a palette mask PNG and a colour overlay per image.
-        if (opts.run ? isSegmentRun(opts.run) : listSegmentationModels().some((m) => m.name === opts.model)) {
+        if (segmentation) {
           if (opts.out && images.length > 1)
             throw new CliError(
               `--out names one mask file but ${images.length} images were given; drop --out to write <image name>-mask.png for each`,
@@ -92,6 +98,7 @@ export function registerPredict(program: Command): Command {
               weights: opts.weights,
               numClasses: opts.numClasses ?? 21,
               out,
+              tta: opts.tta,
             });
           }
           return;

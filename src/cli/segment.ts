@@ -30,6 +30,8 @@ import {
   getSegmentationModel,
   type SegmentationModelOptions,
   type SegmentationModule,
+  SegmentationTTA,
+  type TtaMode,
 } from '../models/segmentation/index.js';
 import { Adam } from '../optim/adam.js';
 import { crossEntropy } from '../ops/loss.js';
@@ -286,8 +288,10 @@ export async function runSegmentTrain(
 export async function runSegmentEval(
   runDir: string,
   log: (line: string) => void = (l) => console.log(l),
+  opts: { tta?: TtaMode } = {},
 ): Promise<{ metrics: Record<string, number>; iou: number[] }> {
-  const { cfg, model } = await loadRun(runDir);
+  const { cfg, model: trained } = await loadRun(runDir);
+  const model = withTta(trained, opts.tta);
   const { val } = datasets(cfg);
   const metric = new SegmentationMetric(cfg.numClasses, {
     ignoreIndex: cfg.ignoreIndex,
@@ -298,7 +302,9 @@ export async function runSegmentEval(
     metrics: [metric],
   });
   const iou = metric.matrix.iou();
-  log(`${cfg.model} from ${join(runDir, 'best.safetensors')} on ${cfg.data} (${val.length} validation images)`);
+  log(
+    `${cfg.model} from ${join(runDir, 'best.safetensors')} on ${cfg.data} (${val.length} validation images${opts.tta ? `, ${opts.tta} test-time augmentation` : ''})`,
+  );
   for (let c = 0; c < cfg.numClasses; c++)
     log(`${cfg.classNames[c].padEnd(12)} IoU ${Number.isNaN(iou[c]) ? '   -' : iou[c].toFixed(4)}`);
   log(
@@ -318,6 +324,21 @@ export interface SegmentPredictOptions {
   normalize?: string;
   /** Mask PNG path; the overlay goes beside it as *-overlay.png. */
   out: string;
+  /** Test-time augmentation (`SegmentationTTA`'s mode); none by default. */
+  tta?: TtaMode;
+}
+
+/** `--tta <mode>`, shared by `tatami eval`, `tatami predict` and `tatami segment eval | predict`. */
+export function ttaOption(): Option {
+  return new Option(
+    '--tta <mode>',
+    'segmentation: test-time augmentation — mean softmax over mirrored (flips, hflip) or mirrored and transposed (d4, square images) views',
+  ).choices(['hflip', 'flips', 'd4']);
+}
+
+/** The model, or the model under `SegmentationTTA` when a mode is given (`d4` needs square images). */
+function withTta(model: SegmentationModule, tta: TtaMode | undefined): SegmentationModule {
+  return tta ? new SegmentationTTA(model, { mode: tta }) : model;
 }
 
 /** Writes the predicted palette mask and a colour overlay of one image. */
@@ -355,7 +376,9 @@ export async function runSegmentPredict(
       for (let p = 0; p < h * w; p++) x[k * h * w + p] = (x[k * h * w + p] - IMAGENET_MEAN[k]) / IMAGENET_STD[k];
   }
   model.eval();
-  const out = noGrad(() => model.forward(new Tensor(x, [1, c, h, w], 'float32'))).out;
+  if (o.tta === 'd4' && h !== w)
+    throw new CliError(`--tta d4 transposes the image, so it needs a square one; ${path} is ${w}×${h} (use flips)`);
+  const out = noGrad(() => withTta(model, o.tta).forward(new Tensor(x, [1, c, h, w], 'float32'))).out;
   const labels = Int32Array.from(argmax(out, 1).dataView());
   const palette = vocPalette();
   writeFileSync(o.out, encodeIndexedPng({ width: w, height: h, indices: Uint8Array.from(labels), palette }));
@@ -439,8 +462,9 @@ export function registerSegmentCommands(program: Command): void {
     .command('eval')
     .description('per-class IoU, mIoU, pixel accuracy of a run on its validation data')
     .requiredOption('--run <dir>', 'run folder of `segment train`')
-    .action(async (o: { run: string }) => {
-      await runSegmentEval(o.run);
+    .addOption(ttaOption())
+    .action(async (o: { run: string; tta?: TtaMode }) => {
+      await runSegmentEval(o.run, undefined, { tta: o.tta });
     });
   seg
     .command('predict')
@@ -459,6 +483,7 @@ export function registerSegmentCommands(program: Command): void {
       choice('--normalize', ['imagenet', 'none'] as const),
     )
     .option('--out <file>', 'mask PNG; the overlay goes beside it as *-overlay.png', 'mask.png')
+    .addOption(ttaOption())
     .action(async (path: string, o: SegmentPredictOptions) => {
       await runSegmentPredict(path, o);
     });
