@@ -196,6 +196,12 @@ test('error messages name the op and the shapes', () => {
   assert.throws(() => tt.add(tt.ones([2, 3]), tt.ones([4])), /add: shapes \[2, 3\] and \[4\] cannot be broadcast/);
   assert.throws(() => tt.mm(tt.ones([2, 3]), tt.ones([4, 2])), /mm: shapes \[2, 3\] and \[4, 2\] cannot be multiplied/);
   assert.throws(() => tt.cat([tt.ones([2, 3]), tt.ones([2, 4])], 0), /cat: tensor 1 has shape \[2, 4\]/);
+  // A hole in the list (e.g. a dataset returning undefined) names the entry instead of a TypeError.
+  assert.throws(
+    () => tt.cat([tt.ones([2]), undefined as never]),
+    /cat: entry 1 of the list must be a Tensor, got undefined/,
+  );
+  assert.throws(() => tt.stack([null as never]), /stack: entry 0 of the list must be a Tensor, got null/);
   assert.throws(() => tt.ones([2]).sum(3), /sum: dim 3 is out of range/);
   assert.throws(
     () =>

@@ -274,9 +274,19 @@ export function copyInto(dst: Tensor, src: Tensor): void {
   }
 }
 
+/** A list of tensors for cat/stack: non-empty, and every entry a Tensor (a hole is a clear error, not a TypeError). */
+function checkTensorList(op: string, tensors: readonly Tensor[]): void {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new Error(`${op}: expected a non-empty list of tensors`);
+  const k = tensors.findIndex((t) => !(t instanceof Tensor));
+  if (k >= 0)
+    throw new Error(
+      `${op}: entry ${k} of the list must be a Tensor, got ${tensors[k] === null ? 'null' : typeof tensors[k]}`,
+    );
+}
+
 /** Concatenates along `dim`; all other dims must match. */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (tensors.length === 0) throw new Error('cat: expected a non-empty list of tensors');
+  checkTensorList('cat', tensors);
   const ref = tensors[0];
   const d = normalizeDim('cat', dim, ref.shape.length);
   let total = 0;
@@ -316,7 +326,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
 
 /** Stacks equal-shape tensors along a new dim. */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (tensors.length === 0) throw new Error('stack: expected a non-empty list of tensors');
+  checkTensorList('stack', tensors);
   const d = normalizeDim('stack', dim, tensors[0].shape.length + 1);
   tensors.forEach((t, k) => {
     if (!shapesEqual(t.shape, tensors[0].shape)) {
