@@ -9,12 +9,10 @@
  *
  * Linux only (/proc). Wall times are printed too, for a quiet machine. See docs/browser.md, "Chromium and Node".
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
-import { childrenUsage, launchChromium, serveStatic } from '../test/browser/harness.ts';
+import { buildTatamiPage, childrenUsage, launchChromium, serveStatic } from '../test/browser/harness.ts';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,7 +21,6 @@ const arg = (name: string, dflt: string) => {
 const steps = Number(arg('steps', '8'));
 const warm = Number(arg('warm', '3'));
 const variants = arg('variants', 'mt1,st').split(',');
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 process.env.TATAMI_BACKEND = 'wasm';
 process.env.TATAMI_NUM_THREADS = '1';
@@ -69,17 +66,7 @@ const row = (what: string, cpuMs: number, faults: number, wallMs: number) =>
 
 const dir = mkdtempSync(join(tmpdir(), 'tatami-bench-cpu-'));
 try {
-  const { browserBuildOptions, copyWasm } = await import('../scripts/build-browser.mjs');
-  writeFileSync(
-    join(dir, 'page.js'),
-    `import * as tt from ${JSON.stringify(join(root, 'src', 'browser.ts'))};\nwindow.tt = tt;\n`,
-  );
-  await esbuild.build(browserBuildOptions({ entry: join(dir, 'page.js'), outfile: join(dir, 'app.js') }));
-  copyWasm(dir);
-  writeFileSync(
-    join(dir, 'index.html'),
-    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="app.js"></script>',
-  );
+  await buildTatamiPage(dir);
   const server = await serveStatic(dir);
   const browser = await launchChromium();
   try {

@@ -17,9 +17,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
-import { childrenUsage, launchChromium, serveStatic } from '../test/browser/harness.ts';
+import { buildTatamiPage, childrenUsage, launchChromium, serveStatic } from '../test/browser/harness.ts';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,7 +28,6 @@ const batches = arg('batches', '1').split(',').map(Number);
 const threadCounts = arg('threads', '1,2').split(',').map(Number);
 const reps = Number(arg('reps', '5'));
 const warm = Number(arg('warm', '2'));
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 process.env.TATAMI_BACKEND = 'wasm';
 const tt = await import('../src/index.ts');
@@ -60,17 +57,7 @@ try {
   const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web/wasm')); // …/dist/ort.wasm.min.js
   for (const f of ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'])
     copyFileSync(join(ortDist, f), join(dir, f));
-  const { browserBuildOptions, copyWasm } = await import('../scripts/build-browser.mjs');
-  writeFileSync(
-    join(dir, 'page.js'),
-    `import * as tt from ${JSON.stringify(join(root, 'src', 'browser.ts'))};\nwindow.tt = tt;\n`,
-  );
-  await esbuild.build(browserBuildOptions({ entry: join(dir, 'page.js'), outfile: join(dir, 'app.js') }));
-  copyWasm(dir);
-  writeFileSync(
-    join(dir, 'index.html'),
-    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="app.js"></script>',
-  );
+  await buildTatamiPage(dir);
   const server = await serveStatic(dir);
   const browser = await launchChromium();
   try {

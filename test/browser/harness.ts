@@ -3,10 +3,11 @@
  * where Chromium is and why a test skips, one way to launch it, a static server for a built page that makes it
  * cross-origin isolated on request, and a collector of console errors and warnings.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Debian's Chromium (scripts/setup-system.sh installs it), or CHROMIUM_PATH. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -89,6 +90,26 @@ export async function serveStatic(dir: string): Promise<StaticServer> {
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
+
+/**
+ * Builds into `dir` a page that puts the whole library on `window.tt` (src/browser.ts bundled by esbuild with the
+ * package's own browser options, the wasm builds beside it): what the browser benchmarks load.
+ */
+export async function buildTatamiPage(dir: string): Promise<void> {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const esbuild = await import('esbuild');
+  const { browserBuildOptions, copyWasm } = await import('../../scripts/build-browser.mjs');
+  writeFileSync(
+    join(dir, 'page.js'),
+    `import * as tt from ${JSON.stringify(join(root, 'src', 'browser.ts'))};\nwindow.tt = tt;\n`,
+  );
+  await esbuild.build(browserBuildOptions({ entry: join(dir, 'page.js'), outfile: join(dir, 'app.js') }));
+  copyWasm(dir);
+  writeFileSync(
+    join(dir, 'index.html'),
+    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="app.js"></script>',
+  );
 }
 
 /**
