@@ -410,18 +410,27 @@ test('pooling: random max (with indices), average and adaptive pooling on every 
       ref.avgPool2d(f64(x), a64, g, cip, divisor);
       ref.avgPool2dBackward(f64(gy), ga64, g, cip, divisor);
     }
+    // Half the adaptive cases tile the input exactly (out divides in: the native path), half have ragged windows.
+    const divisorOf = (n: number): number => {
+      const ds = [...Array(Math.min(n, 9)).keys()].map((i) => i + 1).filter((d) => n % d === 0);
+      return ds[r.int(0, ds.length - 1)];
+    };
+    const uniform = r.unit() < 0.5;
     const ag: AdaptivePool2dGeometry = {
       planes,
       h: g.h,
       w: g.w,
-      oh: r.int(1, Math.min(g.h, 9)),
-      ow: r.int(1, Math.min(g.w, 9)),
+      oh: uniform ? divisorOf(g.h) : r.int(1, Math.min(g.h, 9)),
+      ow: uniform ? divisorOf(g.w) : r.int(1, Math.min(g.w, 9)),
     };
     const as = planes * ag.oh * ag.ow;
     const ad64 = new Float64Array(as),
       am64 = new Float64Array(as),
       ai64 = new Int32Array(as);
     ref.adaptiveAvgPool2d(f64(x), ad64, ag);
+    const agy = values(as, r),
+      agx64 = new Float64Array(xs);
+    ref.adaptiveAvgPool2dBackward(f64(agy), agx64, ag);
     ref.adaptiveMaxPool2d(f64(x), am64, ai64, ag);
     if (ONLY !== null && ONLY !== index) continue;
     for (const [name, b] of builds) {
@@ -458,6 +467,11 @@ test('pooling: random max (with indices), average and adaptive pooling on every 
       }
       if (!bad)
         bad = mismatch(twice([as], ([o]) => b.adaptiveAvgPool2d(x, o, ag), `${what} adaptive avg`)[0], ad64, g.h * g.w);
+      bad ??= mismatch(
+        twice([xs], ([o]) => b.adaptiveAvgPool2dBackward(agy, o, ag), `${what} adaptive avg backward`)[0],
+        agx64,
+        g.h * g.w,
+      );
       if (!bad) {
         const ai = new Int32Array(as);
         const [am] = twice([as], ([o]) => b.adaptiveMaxPool2d(x, o, ai, ag), `${what} adaptive max`);
