@@ -538,7 +538,7 @@ for (const name of accelerated) {
     }
   });
 
-  test(`[${name}] unary, relu gradient, axpy, sum`, () => {
+  test(`[${name}] unary, relu and silu gradients, axpy, sum`, () => {
     const b = backendOf(name);
     const n = 1031;
     const x = rand32(n, 30);
@@ -581,6 +581,10 @@ for (const name of accelerated) {
     b.unaryGrad('relu', x, gy, gx, {});
     ref.unaryGrad('relu', x, gy, egx, {});
     close(gx, egx, 0, 0, 'relu grad');
+    // SiLU's gradient: the native sigmoid and one JS pass against the float64 formula (NaN at ±∞, as torch).
+    b.unaryGrad('silu', x, gy, gx, {});
+    ref.unaryGrad('silu', f64(x), f64(gy), egx, {});
+    close(gx, egx, 1e-6, 3e-6, 'silu grad');
     const y = rand32(n),
       ey = f64(y);
     b.axpy(-0.75, gy, y);
