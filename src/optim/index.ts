@@ -14,6 +14,7 @@ export { Adam, AdamW, type AdamOptions } from './adam.js';
 export { RMSprop, type RMSpropOptions } from './rmsprop.js';
 export { SAM, type SAMOptions, type OptimizerClass } from './sam.js';
 export { clipGradNorm_, clipGradValue_ } from './clip-grad.js';
+export { ExponentialMovingAverage, type ExponentialMovingAverageOptions, type EmaStateDict } from './ema.js';
 export * as lrScheduler from './lr-scheduler.js';
 export {
   LRScheduler,
