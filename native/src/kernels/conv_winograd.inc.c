@@ -111,6 +111,47 @@ static void wino_input_block(const wino_job *j, const float *xb, float *v, long 
   }
 }
 
+/* Output transform of one tile, Y = Aᵀ M A with Aᵀ = [1 1 1 0; 0 1 −1 −1], then act(scale·Y + bias): M[ξ] of output
+ * channel o at m[ξ·xs + o]; the 2×2 outputs of channel o go to dst + o·sp at offsets 0, 1 (where `right`), ld and
+ * ld + 1 (where `down`). Vectorised over output channels. Shared by the 2-D and 3-D kernels (scale, bias: null for
+ * none). */
+static inline void wino_out_tile(const float *m, long xs, long oc, const float *scale, const float *bias, int act,
+                                 float *dst, long sp, long ld, int right, int down) {
+  long pos[4] = { 0, 1, ld, ld + 1 };
+  int valid[4] = { 1, right, down, right && down };
+  long o = 0;
+  for (; o + TT_VL <= oc; o += TT_VL) {
+    vf s0[4], s1[4];
+    UNROLL for (int q = 0; q < 4; q++) {
+      vf e0 = vload(m + q * xs + o), e1 = vload(m + (4 + q) * xs + o), e2 = vload(m + (8 + q) * xs + o),
+         e3 = vload(m + (12 + q) * xs + o);
+      s0[q] = e0 + e1 + e2;
+      s1[q] = e1 - e2 - e3;
+    }
+    vf y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
+    vf sv = scale ? vload(scale + o) : vsplat(1.0f), bv = bias ? vload(bias + o) : vsplat(0.0f);
+    UNROLL for (int q = 0; q < 4; q++) {
+      if (!valid[q]) continue;
+      vf val = act_v(y[q] * sv + bv, act); /* NaN passes, as PyTorch */
+      float *d = dst + o * sp + pos[q];
+      UNROLL for (int l = 0; l < TT_VL; l++) d[l * sp] = val[l];
+    }
+  }
+  for (; o < oc; o++) {
+    float e[16];
+    for (int xi = 0; xi < 16; xi++) e[xi] = m[xi * xs + o];
+    float s0[4], s1[4];
+    for (int q = 0; q < 4; q++) {
+      s0[q] = e[q] + e[4 + q] + e[8 + q];
+      s1[q] = e[4 + q] - e[8 + q] - e[12 + q];
+    }
+    float y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
+    float sc = scale ? scale[o] : 1.0f, bi = bias ? bias[o] : 0.0f;
+    for (int q = 0; q < 4; q++)
+      if (valid[q]) dst[o * sp + pos[q]] = act_s(y[q] * sc + bi, act);
+  }
+}
+
 static void wino_task(void *ctx, long t, int tid) {
   const wino_job *j = ctx;
   long b = t / j->blocks, ty0 = (t % j->blocks) * j->rows, rows = MINI(j->rows, j->th - ty0), tw = j->tw, T = rows * tw;
@@ -123,52 +164,12 @@ static void wino_task(void *ctx, long t, int tid) {
    * register tiles are full (channel counts are multiples of the vector width, rarely of the row block) */
   for (int xi = 0; xi < 16; xi++)
     gemm_serial(tid, T, oc, c, v + xi * cT, 1, T, j->u + xi * c * oc, oc, 1, m + xi * oT, oc, 0);
-  /* Y = Aᵀ M A, Aᵀ = [1 1 1 0; 0 1 −1 −1], vectorised over output channels, then the epilogue */
+  /* Y = Aᵀ M A and the epilogue, tile by tile */
   long ow = j->ow, oh = j->oh, ohw = oh * ow;
-  int act = j->act;
   float *ob = j->out + b * oc * ohw;
-  vf zero = vsplat(0.0f);
   for (long k = 0; k < T; k++) {
-    long ty = ty0 + k / tw, tx = k % tw, oy = 2 * ty, ox = 2 * tx;
-    long pos[4] = { oy * ow + ox, oy * ow + ox + 1, (oy + 1) * ow + ox, (oy + 1) * ow + ox + 1 };
-    int valid[4] = { 1, ox + 1 < ow, oy + 1 < oh, ox + 1 < ow && oy + 1 < oh };
-    const float *mk = m + k * oc;
-    long o = 0;
-    for (; o + TT_VL <= oc; o += TT_VL) {
-      vf s0[4], s1[4];
-      UNROLL for (int q = 0; q < 4; q++) {
-        vf e0 = vload(mk + q * oT + o), e1 = vload(mk + (4 + q) * oT + o), e2 = vload(mk + (8 + q) * oT + o),
-           e3 = vload(mk + (12 + q) * oT + o);
-        s0[q] = e0 + e1 + e2;
-        s1[q] = e1 - e2 - e3;
-      }
-      vf y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
-      vf sv = j->scale ? vload(j->scale + o) : vsplat(1.0f), bv = j->bias ? vload(j->bias + o) : zero;
-      UNROLL for (int q = 0; q < 4; q++) {
-        if (!valid[q]) continue;
-        vf val = y[q] * sv + bv;
-        val = act_v(val, act); /* NaN passes, as PyTorch */
-        float *dst = ob + o * ohw + pos[q];
-        UNROLL for (int l = 0; l < TT_VL; l++) dst[l * ohw] = val[l];
-      }
-    }
-    for (; o < oc; o++) {
-      float e[16];
-      for (int xi = 0; xi < 16; xi++) e[xi] = mk[xi * oT + o];
-      float s0[4], s1[4];
-      for (int q = 0; q < 4; q++) {
-        s0[q] = e[q] + e[4 + q] + e[8 + q];
-        s1[q] = e[4 + q] - e[8 + q] - e[12 + q];
-      }
-      float y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
-      float scale = j->scale ? j->scale[o] : 1.0f, bias = j->bias ? j->bias[o] : 0.0f;
-      for (int q = 0; q < 4; q++) {
-        if (!valid[q]) continue;
-        float val = y[q] * scale + bias;
-        val = act_s(val, act);
-        ob[o * ohw + pos[q]] = val;
-      }
-    }
+    long oy = 2 * (ty0 + k / tw), ox = 2 * (k % tw);
+    wino_out_tile(m + k * oc, oT, oc, j->scale, j->bias, j->act, ob + oy * ow + ox, ohw, ow, ox + 1 < ow, oy + 1 < oh);
   }
 }
 
