@@ -294,6 +294,11 @@ for (const name of accelerated) {
       { n: 1, c: 16, h: 26, w: 41, oc: 24, kh: 3, kw: 3, bias: true },
       { n: 3, c: 32, h: 24, w: 24, oc: 16, kh: 3, kw: 3, p: [1, 1] },
       { n: 4, c: 16, h: 13, w: 12, oc: 20, kh: 3, kw: 3, p: [1, 1], relu: true }, // small maps, enough tiles in the batch
+      // the forward's groups of MR tiles run on across tile rows (31 tiles a row, 3 rows a task: a vector that
+      // straddles two rows, a task's last group part-empty) and its weight panels past oc are zero (40 = 32 + 8)
+      { n: 2, c: 24, h: 29, w: 61, oc: 40, kh: 3, kw: 3, p: [1, 1], bias: true, relu: true },
+      // rows of 7 tiles: a vector of tiles spans three tile rows
+      { n: 3, c: 18, h: 14, w: 13, oc: 33, kh: 3, kw: 3, p: [1, 1], bias: true },
       // one image with many output channels: the threads split the channels (rows off the tile height, a partial
       // last part), and its input gradient the same way
       { n: 1, c: 20, h: 7, w: 7, oc: 203, kh: 3, kw: 3, p: [1, 1], bias: true, relu: true },

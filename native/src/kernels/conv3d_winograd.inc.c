@@ -5,7 +5,7 @@
  *   M[ξ][tile][o] = Σ_{kd, ci} V[ξ][z + kd − pD][tile][ci] · U[ξ][kd][ci][o],
  * whose reduction runs over K = 3·Cin (fewer where z's taps reach into the depth padding). Each input depth slice
  * is transformed once per task and read by the three output depths that use it, and the weights once per call.
- * The transforms are conv_winograd.inc.c's (wino_in_vec, wino_weights, and its output transform Aᵀ M A).
+ * The transforms are conv_winograd.inc.c's (wino_in_vec, wino_weights, and its output transform wino_out_tile).
  *
  * No packing: the input transform writes V straight in the GEMM micro-kernel's A-panel layout — groups of MR
  * tiles of one tile row, p-major — with the depth slices of a task consecutive in p, so the K = 3·Cin operand of
@@ -57,40 +57,7 @@ static void w3_output(const w3_job *j, const float *m, long mxs, long b, long z,
       long tx0 = (g - g0) * MR;
       for (long i = 0; i < MR && tx0 + i < tw; i++) {
         long ox = 2 * (tx0 + i);
-        long pos[4] = { ox, ox + 1, ow + ox, ow + ox + 1 };
-        int valid[4] = { 1, ox + 1 < ow, 1, ox + 1 < ow };
-        const float *mk = m + (g * MR + i) * ocp;
-        long o = 0;
-        for (; o + TT_VL <= oc; o += TT_VL) {
-          vf s0[4], s1[4];
-          UNROLL for (int q = 0; q < 4; q++) {
-            vf e0 = vload(mk + q * mxs + o), e1 = vload(mk + (4 + q) * mxs + o), e2 = vload(mk + (8 + q) * mxs + o),
-               e3 = vload(mk + (12 + q) * mxs + o);
-            s0[q] = e0 + e1 + e2;
-            s1[q] = e1 - e2 - e3;
-          }
-          vf y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
-          vf bv = j->bias ? vload(j->bias + o) : vsplat(0.0f);
-          UNROLL for (int q = 0; q < 4; q++) {
-            if (!valid[q]) continue;
-            vf val = y[q] + bv;
-            float *dst = stage + o * sp + pos[q];
-            UNROLL for (int l = 0; l < TT_VL; l++) dst[l * sp] = val[l];
-          }
-        }
-        for (; o < oc; o++) {
-          float e[16];
-          for (int xi = 0; xi < 16; xi++) e[xi] = mk[xi * mxs + o];
-          float s0[4], s1[4];
-          for (int q = 0; q < 4; q++) {
-            s0[q] = e[q] + e[4 + q] + e[8 + q];
-            s1[q] = e[4 + q] - e[8 + q] - e[12 + q];
-          }
-          float y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
-          float bias = j->bias ? j->bias[o] : 0.0f;
-          for (int q = 0; q < 4; q++)
-            if (valid[q]) stage[o * sp + pos[q]] = y[q] + bias;
-        }
+        wino_out_tile(m + (g * MR + i) * ocp, mxs, oc, 0, j->bias, 0, stage + ox, sp, ow, ox + 1 < ow, 1);
       }
     }
     /* rows oy and oy + 1 (when inside the output) are contiguous in each output plane */

@@ -10,6 +10,7 @@ typedef struct {
   float *out;
   long c, oc, oh, ow, HP, WP, th, tw, rows, blocks;
   int act;
+  long ocp; /* oc rounded up to NR (the forward's weight panels) */
 } wino_job;
 
 /* Even and odd lanes of the 2·TT_VL floats a‖b. */
@@ -54,9 +55,10 @@ static void wino_weights(const float *w, float *u, long oc, long c) {
     }
 }
 
-/* Input transform of tiles (ty, tx … tx+TT_VL) of one channel: V[ξ] at v + ξ·cT, lanes = tiles. Reads the 4 rows
- * from column 2·tx as two stride-2 deinterleaves (columns 0/1 of each tile, then 2/3 two floats on). */
-static inline void wino_in_vec(const float *d, long WP, float *v, long cT) {
+/* The 16 transformed values (Bᵀ d B)[ξ] of tiles (ty, tx … tx+TT_VL) of one channel in registers, lanes = tiles,
+ * Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]. Reads the 4 rows from column 2·tx as two stride-2 deinterleaves
+ * (columns 0/1 of each tile, then 2/3 two floats on). */
+static inline void wino_in_regs(const float *d, long WP, vf v[16]) {
   vf r[4][4];
   UNROLL for (int i = 0; i < 4; i++) {
     const float *row = d + i * WP;
@@ -66,11 +68,18 @@ static inline void wino_in_vec(const float *d, long WP, float *v, long cT) {
     r[i][0] = c0 - c2; r[i][1] = c1 + c2; r[i][2] = c2 - c1; r[i][3] = c1 - c3;
   }
   UNROLL for (int q = 0; q < 4; q++) {
-    vstore(v + (0 + q) * cT, r[0][q] - r[2][q]);
-    vstore(v + (4 + q) * cT, r[1][q] + r[2][q]);
-    vstore(v + (8 + q) * cT, r[2][q] - r[1][q]);
-    vstore(v + (12 + q) * cT, r[1][q] - r[3][q]);
+    v[0 + q] = r[0][q] - r[2][q];
+    v[4 + q] = r[1][q] + r[2][q];
+    v[8 + q] = r[2][q] - r[1][q];
+    v[12 + q] = r[1][q] - r[3][q];
   }
+}
+
+/* The same, stored: V[ξ] at v + ξ·cT. */
+static inline void wino_in_vec(const float *d, long WP, float *v, long cT) {
+  vf e[16];
+  wino_in_regs(d, WP, e);
+  UNROLL for (int q = 0; q < 16; q++) vstore(v + q * cT, e[q]);
 }
 
 /* The same for one tile (rows narrower than a vector). */
@@ -111,65 +120,123 @@ static void wino_input_block(const wino_job *j, const float *xb, float *v, long 
   }
 }
 
+/* Output transform of one tile, Y = Aᵀ M A with Aᵀ = [1 1 1 0; 0 1 −1 −1], then act(scale·Y + bias): M[ξ] of output
+ * channel o at m[ξ·xs + o]; the 2×2 outputs of channel o go to dst + o·sp at offsets 0, 1 (where `right`), ld and
+ * ld + 1 (where `down`). Vectorised over output channels. Shared by the 2-D and 3-D kernels (scale, bias: null for
+ * none). */
+static inline void wino_out_tile(const float *m, long xs, long oc, const float *scale, const float *bias, int act,
+                                 float *dst, long sp, long ld, int right, int down) {
+  long pos[4] = { 0, 1, ld, ld + 1 };
+  int valid[4] = { 1, right, down, right && down };
+  long o = 0;
+  for (; o + TT_VL <= oc; o += TT_VL) {
+    vf s0[4], s1[4];
+    UNROLL for (int q = 0; q < 4; q++) {
+      vf e0 = vload(m + q * xs + o), e1 = vload(m + (4 + q) * xs + o), e2 = vload(m + (8 + q) * xs + o),
+         e3 = vload(m + (12 + q) * xs + o);
+      s0[q] = e0 + e1 + e2;
+      s1[q] = e1 - e2 - e3;
+    }
+    vf y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
+    vf sv = scale ? vload(scale + o) : vsplat(1.0f), bv = bias ? vload(bias + o) : vsplat(0.0f);
+    UNROLL for (int q = 0; q < 4; q++) {
+      if (!valid[q]) continue;
+      vf val = act_v(y[q] * sv + bv, act); /* NaN passes, as PyTorch */
+      float *d = dst + o * sp + pos[q];
+      UNROLL for (int l = 0; l < TT_VL; l++) d[l * sp] = val[l];
+    }
+  }
+  for (; o < oc; o++) {
+    float e[16];
+    for (int xi = 0; xi < 16; xi++) e[xi] = m[xi * xs + o];
+    float s0[4], s1[4];
+    for (int q = 0; q < 4; q++) {
+      s0[q] = e[q] + e[4 + q] + e[8 + q];
+      s1[q] = e[4 + q] - e[8 + q] - e[12 + q];
+    }
+    float y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
+    float sc = scale ? scale[o] : 1.0f, bi = bias ? bias[o] : 0.0f;
+    for (int q = 0; q < 4; q++)
+      if (valid[q]) dst[o * sp + pos[q]] = act_s(y[q] * sc + bi, act);
+  }
+}
+
+/* U[ξ][panel][ci][NR]: the weight transform in the GEMM micro-kernel's B-panel layout, columns past oc zero.
+ * tmp: 16·c·oc floats. */
+static void wino_weights_panels(const float *w, float *u, float *tmp, long oc, long c, long ocp) {
+  wino_weights(w, tmp, oc, c);
+  long plane = c * oc, panels = ocp / NR;
+  for (int xi = 0; xi < 16; xi++)
+    for (long p = 0; p < panels; p++)
+      for (long ci = 0; ci < c; ci++) {
+        float *dst = u + ((xi * panels + p) * c + ci) * NR;
+        const float *src = tmp + xi * plane + ci * oc;
+        for (long jj = 0; jj < NR; jj++) dst[jj] = p * NR + jj < oc ? src[p * NR + jj] : 0.0f;
+      }
+}
+
+/* V for a task's tiles straight in the micro-kernel's A-panel layout: the task's T = rows·tw tiles are numbered
+ * along its tile rows (tile k at row k / tw, column k % tw) and cut into G groups of MR, V[ξ][g][ci][MR] at
+ * v + ξ·vxs, so the K = c operand of one (ξ, group) is one contiguous run and nothing is packed. Groups run on
+ * across tile rows (a row of 64 tiles is not a multiple of MR = 14; per-row groups would leave up to a third of
+ * each GEMM on empty rows at 64² maps): a vector that crosses into the next row is transformed once per row it
+ * touches, at column tx − k·tw of row r + k (inside the padded image: WP > 2·tw), and each lane is taken from its
+ * own row — the transform is the same linear map on every lane. Lanes past the task's last tile are computed from
+ * whatever lies there (the pad slack) and never stored. Stores go in ascending address order per ξ so each one's
+ * spill past MR lanes is overwritten by the next (the last lands in the TT_VL floats of slack in vxs). */
+static void wino_input_panels(const wino_job *j, const float *xb, float *v, long vxs, long ty0, long rows, long G) {
+  long tw = j->tw, T = rows * tw, WP = j->WP, plane = j->HP * WP, c = j->c;
+  vi iota;
+  UNROLL for (int l = 0; l < TT_VL; l++) iota[l] = l;
+  for (long g = 0; g < G; g++)
+    for (long ci = 0; ci < c; ci++) {
+      const float *xc = xb + ci * plane + 2 * ty0 * WP;
+      for (long l0 = 0; l0 < MR; l0 += TT_VL) {
+        long k0 = MINI(g * MR + l0, T - 1), r0 = k0 / tw, tx0 = k0 % tw;
+        vf e[16];
+        wino_in_regs(xc + 2 * r0 * WP + 2 * tx0, WP, e);
+        for (long k = 1; r0 + k < rows && k * tw - tx0 < TT_VL; k++) {
+          vf f[16];
+          wino_in_regs(xc + 2 * (r0 + k) * WP + 2 * (tx0 - k * tw), WP, f);
+          vi sel = iota >= (int)(k * tw - tx0);
+          UNROLL for (int q = 0; q < 16; q++) e[q] = vsel(sel, f[q], e[q]);
+        }
+        float *dst = v + (g * c + ci) * MR + l0;
+        UNROLL for (int q = 0; q < 16; q++) vstore(dst + q * vxs, e[q]);
+      }
+    }
+}
+
+/* Floats of a task's V per transform position: G groups × c channels × MR tiles, plus the spill of the last store. */
+static long wino_vstride(long G, long c) { return G * c * MR + TT_VL; }
+
+/* One task: the tile rows [ty0, ty0 + rows) of image b. Input transform into panels, 16 GEMMs
+ * M[ξ] (tiles × ocp) = V[ξ] (tiles × c) · U[ξ] (c × ocp) by the micro-kernel on panels in place (U's NR-column panel
+ * stays in L1 while the groups stream past it), then the output transform and epilogue tile by tile into `stage`
+ * [oc][2·rows][ow] — the task's output rows, contiguous per channel — copied out one run per channel. (Storing each
+ * tile straight into out scattered every vector over oc planes oh·ow floats apart, a TLB miss per lane.) */
 static void wino_task(void *ctx, long t, int tid) {
   const wino_job *j = ctx;
   long b = t / j->blocks, ty0 = (t % j->blocks) * j->rows, rows = MINI(j->rows, j->th - ty0), tw = j->tw, T = rows * tw;
-  long c = j->c, oc = j->oc, WP = j->WP, plane = j->HP * WP, cT = c * T, oT = oc * T;
-  float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 16 * cT);
-  float *m = tt_scratch(tid, SLOT_TILE, sizeof(float) * 16 * oT);
-  const float *xb = j->xpad + b * c * plane;
-  wino_input_block(j, xb, v, ty0, rows);
-  /* Mᵀ[ξ] (tiles × oc) = V[ξ]ᵀ (tiles × c) · U[ξ] (c × oc): tiles as GEMM rows and channels as columns, so the
-   * register tiles are full (channel counts are multiples of the vector width, rarely of the row block) */
+  long c = j->c, oc = j->oc, ocp = j->ocp, panels = ocp / NR, G = (T + MR - 1) / MR;
+  long vxs = wino_vstride(G, c), mxs = G * MR * ocp, ow = j->ow, oh = j->oh, ohw = oh * ow, sp = 2 * rows * ow;
+  float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 16 * vxs);
+  float *m = tt_scratch(tid, SLOT_TILE, sizeof(float) * 16 * mxs);
+  float *stage = tt_scratch(tid, SLOT_TMP, sizeof(float) * oc * sp);
+  wino_input_panels(j, j->xpad + b * c * j->HP * j->WP, v, vxs, ty0, rows, G);
   for (int xi = 0; xi < 16; xi++)
-    gemm_serial(tid, T, oc, c, v + xi * cT, 1, T, j->u + xi * c * oc, oc, 1, m + xi * oT, oc, 0);
-  /* Y = Aᵀ M A, Aᵀ = [1 1 1 0; 0 1 −1 −1], vectorised over output channels, then the epilogue */
-  long ow = j->ow, oh = j->oh, ohw = oh * ow;
-  int act = j->act;
-  float *ob = j->out + b * oc * ohw;
-  vf zero = vsplat(0.0f);
+    for (long p = 0; p < panels; p++) {
+      const float *bp = j->u + (xi * panels + p) * c * NR, *ap = v + xi * vxs;
+      float *cp = m + xi * mxs + p * NR;
+      for (long g = 0; g < G; g++) uk_packed(c, ap + g * c * MR, 0, bp, cp + g * MR * ocp, ocp, 0);
+    }
   for (long k = 0; k < T; k++) {
-    long ty = ty0 + k / tw, tx = k % tw, oy = 2 * ty, ox = 2 * tx;
-    long pos[4] = { oy * ow + ox, oy * ow + ox + 1, (oy + 1) * ow + ox, (oy + 1) * ow + ox + 1 };
-    int valid[4] = { 1, ox + 1 < ow, oy + 1 < oh, ox + 1 < ow && oy + 1 < oh };
-    const float *mk = m + k * oc;
-    long o = 0;
-    for (; o + TT_VL <= oc; o += TT_VL) {
-      vf s0[4], s1[4];
-      UNROLL for (int q = 0; q < 4; q++) {
-        vf e0 = vload(mk + q * oT + o), e1 = vload(mk + (4 + q) * oT + o), e2 = vload(mk + (8 + q) * oT + o),
-           e3 = vload(mk + (12 + q) * oT + o);
-        s0[q] = e0 + e1 + e2;
-        s1[q] = e1 - e2 - e3;
-      }
-      vf y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
-      vf sv = j->scale ? vload(j->scale + o) : vsplat(1.0f), bv = j->bias ? vload(j->bias + o) : zero;
-      UNROLL for (int q = 0; q < 4; q++) {
-        if (!valid[q]) continue;
-        vf val = y[q] * sv + bv;
-        val = act_v(val, act); /* NaN passes, as PyTorch */
-        float *dst = ob + o * ohw + pos[q];
-        UNROLL for (int l = 0; l < TT_VL; l++) dst[l * ohw] = val[l];
-      }
-    }
-    for (; o < oc; o++) {
-      float e[16];
-      for (int xi = 0; xi < 16; xi++) e[xi] = mk[xi * oT + o];
-      float s0[4], s1[4];
-      for (int q = 0; q < 4; q++) {
-        s0[q] = e[q] + e[4 + q] + e[8 + q];
-        s1[q] = e[4 + q] - e[8 + q] - e[12 + q];
-      }
-      float y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
-      float scale = j->scale ? j->scale[o] : 1.0f, bias = j->bias ? j->bias[o] : 0.0f;
-      for (int q = 0; q < 4; q++) {
-        if (!valid[q]) continue;
-        float val = y[q] * scale + bias;
-        val = act_s(val, act);
-        ob[o * ohw + pos[q]] = val;
-      }
-    }
+    long r = k / tw, oy = 2 * (ty0 + r), ox = 2 * (k % tw);
+    wino_out_tile(m + k * ocp, mxs, oc, j->scale, j->bias, j->act, stage + 2 * r * ow + ox, sp, ow, ox + 1 < ow, oy + 1 < oh);
   }
+  long y0 = 2 * ty0, len = (MINI(oh, 2 * (ty0 + rows)) - y0) * ow;
+  float *ob = j->out + b * oc * ohw + y0 * ow;
+  for (long o = 0; o < oc; o++) memcpy(ob + o * ohw, stage + o * sp, sizeof(float) * len);
 }
 
 /* Weight gradient in the same transform space: since U = G g Gᵀ and M = U ⊙ V, dg = Gᵀ (Σ_tiles (A dY Aᵀ) ⊙ V) G,
@@ -284,7 +351,10 @@ static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, lo
   d.HP = 2 * th + 2;
   d.WP = 2 * tw + 2;
   d.imgP = c * d.HP * d.WP;
-  d.xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * n * d.imgP);
+  /* the slack covers the forward's reads past the last tile row: lanes past a task's last tile, never stored */
+  long slack = 2 * (MR + 2 * TT_VL) + 16;
+  d.xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * (n * d.imgP + slack));
+  memset(d.xpad + n * d.imgP, 0, sizeof(float) * slack);
   if (tt_num_threads() > 1 && n > 1) tt_parallel(n, dconv_pad_task, &d);
   else for (long b = 0; b < n; b++) dconv_pad_task(&d, b, 0);
   long rows = MAXI(1, WINO_TILES / tw);
@@ -315,8 +385,11 @@ static void wino_conv(const float *x, const float *w, const float *bias, const f
                       long h, long wd, long oc, long oh, long ow, long padT, long padL, int act) {
   wino_job j;
   wino_prepare(&j, x, n, c, h, wd, oc, oh, ow, padT, padL);
-  float *u = tt_shared_scratch(SH_WPACK, sizeof(float) * 16 * oc * c);
-  wino_weights(w, u, oc, c);
+  j.ocp = ROUNDUP(oc, NR);
+  float *u = tt_shared_scratch(SH_WPACK, sizeof(float) * 16 * c * j.ocp);
+  /* not SH_WT: the input gradient passes its flipped weights in it; SH_GYPAD is free here (only the weight
+   * gradient, which never runs inside this call, uses it on this path) */
+  wino_weights_panels(w, u, tt_shared_scratch(SH_GYPAD, sizeof(float) * 16 * c * oc), oc, c, j.ocp);
   j.u = u; j.bias = bias; j.scale = scale; j.out = out; j.act = act;
   long tasks = n * j.blocks;
   if (tt_num_threads() > 1 && tasks > 1) tt_parallel(tasks, wino_task, &j);
