@@ -6,12 +6,16 @@
  * stage, Tatami ms, PyTorch ms, ratio.
  *
  *   TATAMI_NUM_THREADS=1 nice -n 19 node --import tsx bench/w7_profile.ts [--reps 3] [--only fasterrcnn|ssdlite]
+ *     [--keep DIR]
+ *
+ * --keep DIR keeps the exported weights and PyTorch's timings in DIR and reuses them on the next run (Tatami-only
+ * A/B runs while changing code; quote ratios from runs where both sides ran, interleaved).
  *
  * CPU time (process.cpuUsage / time.process_time) rather than wall clock, so a busy machine slows both sides alike
  * (cache sharing aside); both sides run one thread.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +24,12 @@ import * as tt from '../src/index.ts';
 import { parseSafetensors } from '../src/io/safetensors.ts';
 
 const { values: args } = parseArgs({
-  options: { reps: { type: 'string', default: '3' }, warm: { type: 'string', default: '1' }, only: { type: 'string' } },
+  options: {
+    reps: { type: 'string', default: '3' },
+    warm: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    keep: { type: 'string' },
+  },
 });
 const reps = Number(args.reps);
 const warm = Number(args.warm);
@@ -86,22 +95,30 @@ function ssdliteStages(m: Any, s: Stages): void {
   s.wrap(tr, 'postprocess', 'transform: boxes to original size');
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'tatami-w7p-'));
-process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-const py = spawnSync(
-  '/usr/bin/python3',
-  [
-    fileURLToPath(new URL('./w7_profile_torch.py', import.meta.url)),
-    dir,
-    '--reps',
-    String(reps),
-    '--warm',
-    String(warm),
-  ],
-  { encoding: 'utf8', maxBuffer: 1 << 24 },
-);
-if (py.status !== 0) throw new Error(`w7_profile_torch.py failed: ${py.stderr}`);
-const torch = JSON.parse(py.stdout.trim().split('\n').pop()!) as Record<string, Record<string, number>>;
+const dir = args.keep ?? mkdtempSync(join(tmpdir(), 'tatami-w7p-'));
+if (!args.keep) process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+const timings = join(dir, 'torch.json');
+let torchJson: string;
+if (args.keep && existsSync(timings)) torchJson = readFileSync(timings, 'utf8');
+else {
+  mkdirSync(dir, { recursive: true });
+  const py = spawnSync(
+    '/usr/bin/python3',
+    [
+      fileURLToPath(new URL('./w7_profile_torch.py', import.meta.url)),
+      dir,
+      '--reps',
+      String(reps),
+      '--warm',
+      String(warm),
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
+  if (py.status !== 0) throw new Error(`w7_profile_torch.py failed: ${py.stderr}`);
+  torchJson = py.stdout.trim().split('\n').pop()!;
+  if (args.keep) writeFileSync(timings, torchJson);
+}
+const torch = JSON.parse(torchJson) as Record<string, Record<string, number>>;
 const load = (p: string) => parseSafetensors(new Uint8Array(readFileSync(p)), p).tensors;
 
 const cases = [

@@ -169,6 +169,7 @@ export const sources = [
   ['elementwise', 'unary, binary, sum, axpy, strided copy'],
   ['optim', 'SGD and Adam(W) updates'],
   ['roi', 'RoIAlign forward and backward (torchvision)'],
+  ['roi_nms', 'non-maximum suppression (torchvision)'],
 ];
 
 const f32 = (name, role, opts = {}) => ({ name, kind: 'f32', role, ...opts });
@@ -304,6 +305,18 @@ export const kernels = [
       reference: 'roi',
       doc: 'Gradient of roiAlign with respect to x: gx (overwritten) receives each bin\'s gradient spread over its samples.',
       checks: roiRowsCheck,
+    } },
+  { name: 'nms', c: 'nms',
+    doc: 'greedy NMS (torchvision.ops.nms) of boxes [n, 4] given in visiting order: keep[i] = 1 when box i is kept, else 0',
+    args: [s('long', 'n', { from: 'keep.length' }), f32('boxes', 'in', { size: '4 * keep.length' }), s('float', 'iouThreshold'),
+      i32('keep', 'out')],
+    backend: {
+      reference: 'nms',
+      doc: [
+        'Greedy non-maximum suppression (torchvision.ops.nms\'s CPU kernel) of xyxy `boxes` [n, 4] already in visiting',
+        'order (descending score): keep[i] = 1 when box i is kept, 0 when a kept earlier box overlaps it with IoU >',
+        '`iouThreshold`. Float32 boxes compute IoU in float32, so pass the largest float32 ≤ PyTorch\'s threshold.',
+      ],
     } },
   { name: 'conv3dWinograd', c: 'conv3d_winograd', ret: 'bool',
     doc: 'out = w ⊛ x + bias for a 3×3×3, stride-1, undilated, ungrouped conv3d (bias may be null); false (nothing written) for any other geometry',

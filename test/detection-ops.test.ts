@@ -130,6 +130,38 @@ test('golden: MultiScaleRoIAlign over FPN levels (level mapping, scales, box ord
   );
 });
 
+test('MultiScaleRoIAlign without autograd (the inference path) gives the golden output, bit-equal to the graph path', () => {
+  const sizes: [number, number][] = [
+    [64, 80],
+    [50, 70],
+  ];
+  const c = get('multiscale_roi_align');
+  const { f0, f1, f2, p6, boxes0, boxes1 } = inputsOf(c);
+  const pool = new ops.MultiScaleRoIAlign(['0', '1', '2'], 3, 2);
+  const feats = { 0: f0, 1: f1, 2: f2, p6 };
+  const graph = pool.forward(feats, [boxes0, boxes1], sizes);
+  const plain = tt.noGrad(() => pool.forward(feats, [boxes0, boxes1], sizes));
+  assert.equal(plain.requiresGrad, false);
+  assertClose(plain, c.output, { atol: TOL.atol, rtol: TOL.rtol, what: 'inference path' });
+  assert.deepEqual(Array.from(plain.dataView()), Array.from(graph.dataView()));
+  // every box on one level (the others empty), and no boxes at all
+  const big = tt.tensor([
+    [0, 0, 60, 60],
+    [2, 3, 50, 45],
+  ]);
+  const one = tt.noGrad(() => pool.forward(feats, [big, tt.zeros([0, 4])], sizes));
+  assert.deepEqual(
+    Array.from(one.dataView()),
+    Array.from(pool.forward(feats, [big, tt.zeros([0, 4])], sizes).dataView()),
+  );
+  assert.deepEqual(tt.noGrad(() => pool.forward(feats, [tt.zeros([0, 4]), tt.zeros([0, 4])], sizes)).shape, [
+    0,
+    f0.shape[1],
+    3,
+    3,
+  ]);
+});
+
 test('golden: AnchorGenerator (FPN levels, several sizes per level)', () => {
   const det = tt.models.detection;
   const fpn = new det.AnchorGenerator(

@@ -195,6 +195,57 @@ test(`randomized: roiAlign and roiAlignBackward on every build against the float
   }
 });
 
+/**
+ * Many channels and many boxes over a small map: the case the native forward transposes the map to channels-last
+ * for (≥ 4 vectors of channels, the boxes' taps outnumbering the map's positions), as FPN's RoI pooling does.
+ * Channel counts with and without a remainder past the last block of 4·TT_VL.
+ */
+function channelsLastCase(i: number): Case {
+  const r = rng(SEED + 31337 * i);
+  const n = r.int(1, 2),
+    c = r.pick([64, 70, 130, 256]),
+    h = r.int(3, 14),
+    w = r.int(3, 14);
+  const spatialScale = r.pick([1, 0.5, 0.25]);
+  const rois = r.int(20, 40);
+  const g: RoiAlignGeometry = { n, c, h, w, rois, outH: 7, outW: 7, samplingRatio: r.pick([-1, 0, 2, 3]) };
+  const aligned = r.unit() < 0.5;
+  const x = Float32Array.from({ length: n * c * h * w }, () => r.unit() * 2 - 1);
+  const boxes = new Float32Array(5 * rois);
+  for (let k = 0; k < rois; k++) {
+    boxes[5 * k] = r.int(0, n - 1);
+    boxes.set(randomBox(r, w / spatialScale, h / spatialScale), 5 * k + 1);
+  }
+  const what = `channels-last case ${i}: ${JSON.stringify(g)} scale ${spatialScale} aligned ${aligned}`;
+  return { g, x, rois: boxes, gy: new Float32Array(0), spatialScale, aligned, what };
+}
+
+test('randomized: roiAlign with many channels and boxes (the channels-last forward) against the float64 reference', () => {
+  const before = tt.getNumThreads();
+  try {
+    for (let i = 0; i < 12; i++) {
+      const t = channelsLastCase(i);
+      const { g, spatialScale: s, aligned: al } = t;
+      const outN = g.rois * g.c * g.outH * g.outW;
+      const want = new Float64Array(outN);
+      ref.roiAlign(Float64Array.from(t.x), Float64Array.from(t.rois), want, g, s, al);
+      for (const [name, be] of builds) {
+        const what = `${name} ${t.what}`;
+        tt.setNumThreads(1);
+        const out = new Float32Array(outN),
+          out2 = poisoned(outN);
+        be.roiAlign(t.x, t.rois, out, g, s, al);
+        tt.setNumThreads(2);
+        be.roiAlign(t.x, t.rois, out2, g, s, al);
+        assert.deepEqual(out2, out, `${what}: two threads into a poisoned output differ from one`);
+        close(out, want, `${what} forward`);
+      }
+    }
+  } finally {
+    tt.setNumThreads(before);
+  }
+});
+
 test('roiAlignBackward is the adjoint of roiAlign on every build: <A x, gy> = <x, Aᵀ gy>', () => {
   for (let i = 0; i < 40; i++) {
     const t = randomCase(100000 + i);

@@ -311,6 +311,17 @@ static napi_value js_roi_align_bwd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_nms(napi_env env, napi_callback_info info) {
+  GETARGS(4);
+  long n = I(env, argv[0]);
+  const float *boxes = arr(env, argv[1], napi_float32_array, "nms", "boxes", 1);
+  float iou_threshold = (float)D(env, argv[2]);
+  int32_t *keep = arr(env, argv[3], napi_int32_array, "nms", "keep", 1);
+  CHECK
+  LOCKED(ops->nms(n, boxes, iou_threshold, keep));
+  return NULL;
+}
+
 static napi_value js_conv3d_winograd(napi_env env, napi_callback_info info) {
   GETARGS(5);
   const float *x = arr(env, argv[0], napi_float32_array, "conv3dWinograd", "x", 1);
@@ -359,5 +370,6 @@ static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
   KFN("adamStep", js_adam_step), \
   KFN("roiAlign", js_roi_align), \
   KFN("roiAlignBackward", js_roi_align_bwd), \
+  KFN("nms", js_nms), \
   KFN("conv3dWinograd", js_conv3d_winograd), \
   KFN("convPlan", js_conv_plan)

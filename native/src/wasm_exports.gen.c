@@ -22,5 +22,6 @@ EXPORT(sgdStep) void w_sgd_step(long n, float *w, const float *g, float *momentu
 EXPORT(adamStep) void w_adam_step(long n, float *w, const float *g, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq, const double *h) { op_adam_step(n, w, g, exp_avg, exp_avg_sq, max_exp_avg_sq, h); }
 EXPORT(roiAlign) void w_roi_align(const float *x, const float *rois, float *out, const int32_t *g, float spatial_scale, int aligned) { op_roi_align(x, rois, out, g, spatial_scale, aligned); }
 EXPORT(roiAlignBackward) void w_roi_align_bwd(const float *gy, const float *rois, float *gx, const int32_t *g, float spatial_scale, int aligned) { op_roi_align_bwd(gy, rois, gx, g, spatial_scale, aligned); }
+EXPORT(nms) void w_nms(long n, const float *boxes, float iou_threshold, int32_t *keep) { op_nms(n, boxes, iou_threshold, keep); }
 EXPORT(conv3dWinograd) int w_conv3d_winograd(const float *x, const float *w, const float *bias, float *out, const int32_t *g) { return op_conv3d_winograd(x, w, bias, out, g); }
 EXPORT(convPlan) int w_conv_plan(const int32_t *g, int direction) { return op_conv_plan(g, direction); }

@@ -204,6 +204,14 @@ function checkRoiAlignBackward(gy: FloatArray, rois: FloatArray, gx: FloatArray,
   return gySize > 0 && roisSize > 0 && gxSize > 0;
 }
 
+/** nms: the table's checks; false when a required operand is empty (the C body is not run then). */
+function checkNms(boxes: FloatArray, iouThreshold: number, keep: Int32Array): boolean {
+  const kernel = 'nms';
+  const boxesSize = 4 * keep.length;
+  guard.len(kernel, 'boxes', boxes, boxesSize);
+  return boxesSize > 0;
+}
+
 /** The accelerated `TableKernels` over `k`; `ref` runs what the C kernels do not (see the header). */
 export function tableKernels(k: RawKernels, ref: TableKernels, small: number): TableKernels {
   return {
@@ -284,6 +292,10 @@ export function tableKernels(k: RawKernels, ref: TableKernels, small: number): T
       ) return ref.roiAlignBackward(gy, rois, gx, g, spatialScale, aligned);
       k.roiAlignBackward(gy as F32, rois as F32, gx as F32, packRoiAlignGeometry(g), spatialScale, aligned);
     },
+    nms(boxes, iouThreshold, keep) {
+      if (!checkNms(boxes, iouThreshold, keep) || !isF32(boxes)) return ref.nms(boxes, iouThreshold, keep);
+      k.nms(keep.length, boxes as F32, iouThreshold, keep);
+    },
   };
 }
 
@@ -333,6 +345,10 @@ export function guardedTableKernels(ref: TableKernels): TableKernels {
     roiAlignBackward(gy, rois, gx, g, spatialScale, aligned) {
       checkRoiAlignBackward(gy, rois, gx, g, spatialScale, aligned);
       ref.roiAlignBackward(gy, rois, gx, g, spatialScale, aligned);
+    },
+    nms(boxes, iouThreshold, keep) {
+      checkNms(boxes, iouThreshold, keep);
+      ref.nms(boxes, iouThreshold, keep);
     },
   };
 }

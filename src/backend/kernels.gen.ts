@@ -294,6 +294,8 @@ export interface RawKernels {
   roiAlign(x: F32, rois: F32, out: F32, g: Int32Array, spatialScale: number, aligned: boolean): void;
   /** gradient of roiAlign with respect to x (gx overwritten) */
   roiAlignBackward(gy: F32, rois: F32, gx: F32, g: Int32Array, spatialScale: number, aligned: boolean): void;
+  /** greedy NMS (torchvision.ops.nms) of boxes [n, 4] given in visiting order: keep[i] = 1 when box i is kept, else 0 */
+  nms(n: number, boxes: F32, iouThreshold: number, keep: Int32Array): void;
   /** out = w ⊛ x + bias for a 3×3×3, stride-1, undilated, ungrouped conv3d (bias may be null); false (nothing written) for any other geometry */
   conv3dWinograd(x: F32, w: F32, bias: F32 | null, out: F32, g: Int32Array): boolean;
   /** the algorithm (TT_PLAN_*) the conv kernels would use for g in direction TT_CONV_* */
@@ -401,6 +403,10 @@ export abstract class WasmKernelCalls implements RawKernels {
     this.run([gy, rois, gx, g], ['i', 'i', 'o', 'i'],
       (p) => this.fn.roiAlignBackward(p[0], p[1], p[2], p[3], spatialScale, +aligned));
   }
+  nms(n: number, boxes: F32, iouThreshold: number, keep: Int32Array): void {
+    this.run([boxes, keep], ['i', 'o'],
+      (p) => this.fn.nms(n, p[0], iouThreshold, p[1]));
+  }
   conv3dWinograd(x: F32, w: F32, bias: F32 | null, out: F32, g: Int32Array): boolean {
     return this.run([x, w, bias, out, g], ['i', 'i', 'i', 'o', 'i'],
       (p) => this.fn.conv3dWinograd(p[0], p[1], p[2], p[3], p[4])) !== 0;
@@ -452,4 +458,10 @@ export interface TableKernels {
   /** Gradient of roiAlign with respect to x: gx (overwritten) receives each bin's gradient spread over its samples. */
   roiAlignBackward(gy: FloatArray, rois: FloatArray, gx: FloatArray, g: RoiAlignGeometry, spatialScale: number,
     aligned: boolean): void;
+  /**
+   * Greedy non-maximum suppression (torchvision.ops.nms's CPU kernel) of xyxy `boxes` [n, 4] already in visiting
+   * order (descending score): keep[i] = 1 when box i is kept, 0 when a kept earlier box overlaps it with IoU >
+   * `iouThreshold`. Float32 boxes compute IoU in float32, so pass the largest float32 ≤ PyTorch's threshold.
+   */
+  nms(boxes: FloatArray, iouThreshold: number, keep: Int32Array): void;
 }

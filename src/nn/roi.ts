@@ -7,8 +7,9 @@ import { boxArea } from '../ops/boxes.js';
 import { cat, indexSelect } from '../ops/shape.js';
 import { tensor } from '../tensor/creation.js';
 import { formatShape } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
 import { pyInts } from './repr.js';
 
 /** An output size: one number for a square, or [height, width]. */
@@ -166,6 +167,9 @@ export class MultiScaleRoIAlign extends Module<
     if (feats.length === 1)
       return roiAlign(feats[0], boxes, this.outputSize, { ...opts, spatialScale: this.scales[0] });
     const levels = this.mapLevels(boxes);
+    const needsGrad = isGradEnabled() && feats.some((f) => f.requiresGrad);
+    if (!needsGrad && feats.every((f) => f.dtype === feats[0].dtype && f.shape[1] === feats[0].shape[1]))
+      return this.poolNoGrad(feats, boxes, levels, opts.samplingRatio);
     const flat: { img: number; data: ArrayLike<number>; j: number }[] = [];
     boxes.forEach((b, img) => {
       const d = b.dataView();
@@ -199,6 +203,49 @@ export class MultiScaleRoIAlign extends Module<
       inverse[boxIndex] = pos;
     });
     return indexSelect(cat(parts, 0), 0, tensor(inverse, [inverse.length], { dtype: 'int32' }));
+  }
+
+  /**
+   * The forward without autograd (inference): each level's boxes pooled by one roiAlign call into a buffer in
+   * level order, then each box's [C, outH, outW] block copied once to its row of the result — instead of a
+   * concatenation and an index-select of the whole [K, C, outH, outW] output.
+   */
+  private poolNoGrad(feats: Tensor[], boxes: readonly Tensor[], levels: Int32Array, samplingRatio: number): Tensor {
+    const [outH, outW] = typeof this.outputSize === 'number' ? [this.outputSize, this.outputSize] : this.outputSize;
+    const c = feats[0].shape[1];
+    const k = levels.length;
+    const block = c * outH * outW;
+    const dtype = feats[0].dtype;
+    const out = Tensor.empty([k, c, outH, outW], dtype);
+    // per level: the rows (batch index, x1, y1, x2, y2) of its boxes and their positions in box order
+    const count = new Int32Array(feats.length);
+    for (const l of levels) count[l]++;
+    const rows = feats.map((_, l) => new Float64Array(5 * count[l]));
+    const where = feats.map((_, l) => new Int32Array(count[l]));
+    count.fill(0);
+    let i = 0;
+    boxes.forEach((b, img) => {
+      const d = b.dataView();
+      for (let j = 0; j < b.shape[0]; j++, i++) {
+        const l = levels[i];
+        const r = rows[l];
+        const at = count[l]++;
+        r[5 * at] = img;
+        for (let q = 0; q < 4; q++) r[5 * at + 1 + q] = d[4 * j + q];
+        where[l][at] = i;
+      }
+    });
+    feats.forEach((f, l) => {
+      if (count[l] === 0) return;
+      const pooled = roiAlign(f, tensor(rows[l], [count[l], 5], { dtype }), [outH, outW], {
+        samplingRatio,
+        aligned: false,
+        spatialScale: this.scales![l],
+      }).storage;
+      for (let r = 0; r < count[l]; r++)
+        out.storage.set(pooled.subarray(r * block, (r + 1) * block), where[l][r] * block);
+    });
+    return out;
   }
 
   override extraRepr(): string {

@@ -5,9 +5,10 @@
  * Boxes are [N, 4] tensors in (x1, y1, x2, y2) pixel coordinates unless a format says otherwise. The pairwise IoU
  * functions are compositions of differentiable tensor ops, each the op torchvision uses in the same order, so their
  * float32 results and gradients agree with torchvision's to rounding; `nms` runs on typed arrays (it is on the
- * inference hot path and has no gradient).
+ * inference hot path and has no gradient) and its loop on the backend's `nms` kernel.
  */
 import { isGradEnabled } from '../autograd/grad-mode.js';
+import { backend } from '../backend/index.js';
 import { record } from '../autograd/graph.js';
 import { tensor } from '../tensor/creation.js';
 import { isFloating } from '../tensor/dtype.js';
@@ -222,103 +223,122 @@ function rounder(t: Tensor): (x: number) => number {
 
 /**
  * Indices 0..n−1 (or of `idx`) ordered by descending score, ties by index (PyTorch's stable descending sort),
- * NaN first. Used by NMS and by the detectors' top-k selections.
+ * NaN first. Used by NMS and by the detectors' top-k selections; with `k`, only the first k of that order
+ * (torch.topk's selection, found without sorting the rest).
  */
-export function orderByScore(scores: ArrayLike<number>, idx?: ArrayLike<number>): Int32Array {
+export function orderByScore(scores: ArrayLike<number>, idx?: ArrayLike<number>, k = Infinity): Int32Array {
   const n = idx ? idx.length : scores.length;
-  const order = new Int32Array(n);
+  const m = Math.max(0, Math.min(n, k));
+  const order = new Int32Array(m);
   // NaN scores come first (PyTorch's descending sort puts NaN above everything), in index order.
   let nan = 0;
-  for (let k = 0; k < n; k++) {
-    const i = idx ? idx[k] : k;
-    if (Number.isNaN(scores[i])) order[nan++] = i;
+  let nans = 0;
+  for (let q = 0; q < n; q++) {
+    const i = idx ? idx[q] : q;
+    if (Number.isNaN(scores[i])) {
+      if (nan < m) order[nan++] = i;
+      nans++;
+    }
   }
-  const rest = new Int32Array(n - nan);
-  for (let k = 0, r = 0; k < n; k++) {
-    const i = idx ? idx[k] : k;
+  if (nan === m) return order;
+  const rest = new Int32Array(n - nans);
+  for (let q = 0, r = 0; q < n; q++) {
+    const i = idx ? idx[q] : q;
     if (!Number.isNaN(scores[i])) rest[r++] = i;
   }
+  const want = m - nan;
   if (scores instanceof Float32Array && rest.length < 1 << 21) {
     // float32 scores: one float64 key per box, (descending order of the score's bits) · 2²¹ + position, sorted by
-    // the engine's native numeric sort — no comparator calls, and ties keep their position (a stable order).
+    // the engine's native numeric sort — no comparator calls, and ties keep their position (a stable order). Keys
+    // are distinct, so selecting the `want` smallest first and sorting only those gives the same prefix.
     const bits = new Uint32Array(1);
     const f = new Float32Array(bits.buffer);
-    const keys = new Float64Array(rest.length);
+    let keys = new Float64Array(rest.length);
     for (let r = 0; r < rest.length; r++) {
       f[0] = scores[rest[r]] + 0; // −0 → +0: they tie, as in PyTorch
       const u = bits[0];
       const ascending = u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
       keys[r] = (0xffffffff - ascending) * 2097152 + r;
     }
+    if (want < keys.length / 4) {
+      selectSmallest(keys, want);
+      keys = keys.subarray(0, want);
+    }
     keys.sort();
-    for (let r = 0; r < rest.length; r++) order[nan + r] = rest[keys[r] % 2097152];
+    for (let r = 0; r < want; r++) order[nan + r] = rest[keys[r] % 2097152];
     return order;
   }
   const arr = Array.from(rest);
   arr.sort((x, y) => scores[y] - scores[x]); // Array sort is stable: ties stay by index
-  order.set(arr, nan);
+  order.set(arr.slice(0, want), nan);
   return order;
 }
 
-/**
- * Greedy NMS over the boxes listed in `order` (already by descending score); pushes kept indices to `keep`.
- * The boxes are gathered in visiting order into flat arrays first, so the O(n²) loop reads memory in sequence;
- * float32 boxes round every step as torchvision's float32 kernel does.
- */
-function nmsKernel(
-  b: ArrayLike<number>,
-  order: Int32Array,
-  iouThreshold: number,
-  r: (x: number) => number,
-  keep: number[],
-): void {
-  const n = order.length;
-  const suppressed = new Uint8Array(n);
-  const x1 = new Float64Array(n),
-    y1 = new Float64Array(n),
-    x2 = new Float64Array(n),
-    y2 = new Float64Array(n),
-    area = new Float64Array(n);
-  for (let k = 0; k < n; k++) {
-    const i = order[k] * 4;
-    x1[k] = b[i];
-    y1[k] = b[i + 1];
-    x2[k] = b[i + 2];
-    y2[k] = b[i + 3];
-    area[k] = r((b[i + 2] - b[i]) * (b[i + 3] - b[i + 1]));
-  }
-  const f32 = r === Math.fround;
-  // Boxes apart in x have intersection 0 and IoU 0 (or NaN), which suppresses nothing unless the threshold is
-  // negative: those pairs are skipped before the float32 arithmetic.
-  const skipApart = iouThreshold >= 0;
-  for (let a = 0; a < n; a++) {
-    if (suppressed[a]) continue;
-    keep.push(order[a]);
-    const ix1 = x1[a],
-      iy1 = y1[a],
-      ix2 = x2[a],
-      iy2 = y2[a],
-      iarea = area[a];
-    if (f32) {
-      for (let c = a + 1; c < n; c++) {
-        if (suppressed[c]) continue;
-        const dxo = Math.fround(Math.min(ix2, x2[c]) - Math.max(ix1, x1[c]));
-        if (skipApart && !(dxo > 0)) continue;
-        const w = Math.max(0, dxo);
-        const h = Math.max(0, Math.fround(Math.min(iy2, y2[c]) - Math.max(iy1, y1[c])));
-        const inter = Math.fround(w * h);
-        // NaN (two zero-area boxes) compares false: such boxes never suppress each other, as in torchvision.
-        if (Math.fround(inter / Math.fround(Math.fround(iarea + area[c]) - inter)) > iouThreshold) suppressed[c] = 1;
-      }
-    } else {
-      for (let c = a + 1; c < n; c++) {
-        if (suppressed[c]) continue;
-        const w = Math.max(0, Math.min(ix2, x2[c]) - Math.max(ix1, x1[c]));
-        const h = Math.max(0, Math.min(iy2, y2[c]) - Math.max(iy1, y1[c]));
-        const inter = w * h;
-        if (inter / (iarea + area[c] - inter) > iouThreshold) suppressed[c] = 1;
+/** Reorders distinct keys so that the k smallest come first, in some order (Hoare's quickselect). */
+function selectSmallest(a: Float64Array, k: number): void {
+  let lo = 0,
+    hi = a.length - 1;
+  while (hi > lo && k > lo && k <= hi) {
+    // median of three as the pivot
+    const mid = (lo + hi) >>> 1;
+    const x = a[lo],
+      y = a[mid],
+      z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo,
+      j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
       }
     }
+    // now a[lo..j] ≤ pivot ≤ a[i..hi]; the k smallest are a[0..k)
+    if (k <= j + 1) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+/** The largest float32 ≤ t: a float32 IoU v satisfies v > t exactly when v > floatBelow(t) (PyTorch compares
+ * the float IoU with its double threshold). */
+function floatBelow(t: number): number {
+  const f = Math.fround(t);
+  if (!(f > t)) return f;
+  // one float32 step toward −∞ (f > t, so f is not −∞ and not NaN)
+  const bits = new Float32Array([f]);
+  const u = new Int32Array(bits.buffer);
+  if (f === 0) return -1.401298464324817e-45; // t is a negative number that rounded to −0 / +0
+  u[0] += f > 0 ? -1 : 1;
+  return bits[0];
+}
+
+/**
+ * Greedy NMS over the boxes listed in `order` (already by descending score) on the backend's `nms` kernel; pushes
+ * kept indices to `keep`. The boxes are gathered in visiting order first (float32 boxes stay float32, so the
+ * kernel rounds every step as torchvision's float kernel does).
+ */
+function nmsKernel(b: ArrayLike<number>, order: Int32Array, iouThreshold: number, f32: boolean, keep: number[]): void {
+  const n = order.length;
+  if (n === 0) return;
+  const sorted = f32 ? new Float32Array(4 * n) : new Float64Array(4 * n);
+  for (let k = 0; k < n; k++) {
+    const i = order[k] * 4;
+    sorted[4 * k] = b[i];
+    sorted[4 * k + 1] = b[i + 1];
+    sorted[4 * k + 2] = b[i + 2];
+    sorted[4 * k + 3] = b[i + 3];
+  }
+  const flags = new Int32Array(n);
+  backend().nms(sorted, f32 ? floatBelow(iouThreshold) : iouThreshold, flags);
+  for (let k = 0; k < n; k++) {
+    if (flags[k] === 1) keep.push(order[k]);
+    else if (flags[k] !== 0) throw new Error(`nms: the kernel could not allocate scratch for ${n} boxes`);
   }
 }
 
@@ -342,7 +362,7 @@ export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor
   checkNmsInputs('nms', boxes, scores, iouThreshold);
   const b = boxes.dataView();
   const keep: number[] = [];
-  nmsKernel(b, orderByScore(scores.dataView()), iouThreshold, rounder(boxes), keep);
+  nmsKernel(b, orderByScore(scores.dataView()), iouThreshold, boxes.dtype === 'float32', keep);
   return tensor(Int32Array.from(keep), [keep.length], { dtype: 'int32' });
 }
 
@@ -368,8 +388,8 @@ export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThres
     else groups.set(ids[i], [i]);
   }
   const keep: number[] = [];
-  const r = rounder(boxes);
-  for (const members of groups.values()) nmsKernel(b, orderByScore(s, members), iouThreshold, r, keep);
+  const f32 = boxes.dtype === 'float32';
+  for (const members of groups.values()) nmsKernel(b, orderByScore(s, members), iouThreshold, f32, keep);
   const sorted = orderByScore(
     s,
     keep.sort((x, y) => x - y),

@@ -146,11 +146,161 @@ static void roi_fwd_task(void *ctx, long r, int tid) {
   }
 }
 
+/* ---- the channels-last forward: many boxes over a map of many channels (FPN's RoI pooling) ----
+ * The per-plane forward above reads every tap as a scalar from a different plane, one channel at a time, so each
+ * box walks its region of the map once per channel row by row. When the boxes' samples together outnumber the
+ * map's positions, the map is transposed once to [n, h·w, c] and each sample's four taps become four contiguous
+ * runs of c floats: every bin sums its samples' w1·v1 + w2·v2 + w3·v3 + w4·v4 (torchvision's order) a vector of
+ * channels at a time, then divides by the count and is written to its place in [rois, c, ph, pw]. Same taps, same
+ * weights, same order per channel as the per-plane path; only the contraction of the products may round
+ * differently. */
+
+/* Transposes plane rows [y0, y1) of image b from [c, h·w] to [h·w, c]. */
+typedef struct { const float *x; float *xt; long c, hw, w; } roi_tr_job;
+static void roi_transpose_task(void *ctx, long row, int tid) {
+  (void)tid;
+  const roi_tr_job *j = ctx;
+  long b = row / (j->hw / j->w), y = row % (j->hw / j->w);
+  const float *src = j->x + b * j->c * j->hw + y * j->w;
+  float *dst = j->xt + (b * j->hw + y * j->w) * j->c;
+  for (long c0 = 0; c0 < j->c; c0 += 16) {
+    long c1 = MINI(c0 + 16, j->c);
+    for (long px = 0; px < j->w; px++)
+      for (long ch = c0; ch < c1; ch++) dst[px * j->c + ch] = src[ch * j->hw + px];
+  }
+}
+
+typedef struct {
+  const float *xt, *rois;
+  float *out;
+  const int32_t *g;
+  float scale;
+  int aligned;
+} roi_cl_job;
+
+/* One bin over channels [c0, c0 + 4·TT_VL): four vectors of accumulators, four taps per sample. */
+static inline void roi_cl_bin4(const float *xt, long c, long c0, const roi_sample *sm, long ns, float count, float *o,
+                               long ostride) {
+  vf a0 = vsplat(0), a1 = vsplat(0), a2 = vsplat(0), a3 = vsplat(0);
+  for (long q = 0; q < ns; q++) {
+    const float *p1 = xt + (long)sm[q].p1 * c + c0, *p2 = xt + (long)sm[q].p2 * c + c0;
+    const float *p3 = xt + (long)sm[q].p3 * c + c0, *p4 = xt + (long)sm[q].p4 * c + c0;
+    vf w1 = vsplat(sm[q].w1), w2 = vsplat(sm[q].w2), w3 = vsplat(sm[q].w3), w4 = vsplat(sm[q].w4);
+    a0 += w1 * vload(p1) + w2 * vload(p2) + w3 * vload(p3) + w4 * vload(p4);
+    a1 += w1 * vload(p1 + TT_VL) + w2 * vload(p2 + TT_VL) + w3 * vload(p3 + TT_VL) + w4 * vload(p4 + TT_VL);
+    a2 += w1 * vload(p1 + 2 * TT_VL) + w2 * vload(p2 + 2 * TT_VL) + w3 * vload(p3 + 2 * TT_VL) +
+          w4 * vload(p4 + 2 * TT_VL);
+    a3 += w1 * vload(p1 + 3 * TT_VL) + w2 * vload(p2 + 3 * TT_VL) + w3 * vload(p3 + 3 * TT_VL) +
+          w4 * vload(p4 + 3 * TT_VL);
+  }
+  vf cnt = vsplat(count);
+  a0 /= cnt; a1 /= cnt; a2 /= cnt; a3 /= cnt;
+  for (int l = 0; l < TT_VL; l++) {
+    o[(c0 + l) * ostride] = a0[l];
+    o[(c0 + TT_VL + l) * ostride] = a1[l];
+    o[(c0 + 2 * TT_VL + l) * ostride] = a2[l];
+    o[(c0 + 3 * TT_VL + l) * ostride] = a3[l];
+  }
+}
+
+static void roi_cl_task(void *ctx, long r, int tid) {
+  const roi_cl_job *j = ctx;
+  rgeom G = parse_rg(j->g);
+  const float *roi = j->rois + 5 * r;
+  long bins = G.ph * G.pw, hw = G.h * G.w, c = G.c;
+  float *out = j->out + r * c * bins;
+  roi_span sy, sx;
+  roi_axis ty, tx;
+  roi_sample *list = NULL;
+  long *start = NULL;
+  int gh = 0, gw = 0;
+  if (roi_taps(j->g, roi, j->scale, j->aligned, tid, &sy, &sx, &ty, &tx)) {
+    gh = sy.grid > 0 ? sy.grid : 0;
+    gw = sx.grid > 0 ? sx.grid : 0;
+    list = tt_scratch(tid, SLOT_COL, (size_t)G.pw * gh * gw * sizeof(roi_sample) + 64);
+    start = tt_scratch(tid, SLOT_TILE, (size_t)(G.pw + 1) * sizeof(long));
+  }
+  if (!list || !start) {
+    for (long i = 0; i < c * bins; i++) out[i] = __builtin_nanf(""); /* out of memory: loud, not silently 0 */
+    return;
+  }
+  int cnt = sy.grid * sx.grid;
+  float count = (float)(cnt > 1 ? cnt : 1);
+  const float *xt = j->xt + (long)roi[0] * hw * c;
+  long c4 = c / (4 * TT_VL) * (4 * TT_VL);
+  for (long py = 0; py < G.ph; py++) {
+    /* torchvision's pre_calc, one row of bins at a time (bounded memory): each bin's valid samples in (iy, ix)
+     * order. */
+    long m = 0;
+    for (long px = 0; px < G.pw; px++) {
+      start[px] = m;
+      for (int iy = 0; iy < gh; iy++) {
+        long a = py * gh + iy;
+        if (ty.lo[a] < 0) continue;
+        for (int ix = 0; ix < gw; ix++) {
+          long b = px * gw + ix;
+          if (tx.lo[b] < 0) continue;
+          roi_sample *sm = &list[m++];
+          sm->p1 = ty.lo[a] * (int)G.w + tx.lo[b]; sm->p2 = ty.lo[a] * (int)G.w + tx.hi[b];
+          sm->p3 = ty.hi[a] * (int)G.w + tx.lo[b]; sm->p4 = ty.hi[a] * (int)G.w + tx.hi[b];
+          sm->w1 = ty.wl[a] * tx.wl[b]; sm->w2 = ty.wl[a] * tx.wh[b];
+          sm->w3 = ty.wh[a] * tx.wl[b]; sm->w4 = ty.wh[a] * tx.wh[b];
+        }
+      }
+    }
+    start[G.pw] = m;
+    for (long px = 0; px < G.pw; px++) {
+      const roi_sample *sm = list + start[px];
+      long ns = start[px + 1] - start[px];
+      float *o = out + py * G.pw + px;
+      for (long c0 = 0; c0 < c4; c0 += 4 * TT_VL) roi_cl_bin4(xt, c, c0, sm, ns, count, o, bins);
+      for (long ch = c4; ch < c; ch++) {
+        float acc = 0;
+        for (long q = 0; q < ns; q++)
+          acc += sm[q].w1 * xt[(long)sm[q].p1 * c + ch] + sm[q].w2 * xt[(long)sm[q].p2 * c + ch] +
+                 sm[q].w3 * xt[(long)sm[q].p3 * c + ch] + sm[q].w4 * xt[(long)sm[q].p4 * c + ch];
+        o[ch * bins] = acc / count;
+      }
+    }
+  }
+}
+
+/* The channels-last path pays one transpose of the map (n·c·h·w moves) to turn each sample's 4·c scalar gathers
+ * into 4·c/VL vector loads: worth it when there are at least 4·TT_VL channels and the boxes' taps (4 per sample)
+ * outnumber the map's positions. A function of the geometry and the boxes only, never of the thread count, so one
+ * and two threads give the same bits. */
+static int roi_use_channels_last(const float *rois, const int32_t *g, float scale, int aligned) {
+  rgeom G = parse_rg(g);
+  if (G.c < 4 * TT_VL || G.rois == 0) return 0;
+  double taps = 0;
+  for (long r = 0; r < G.rois; r++) {
+    const float *roi = rois + 5 * r;
+    roi_span sx = roi_span_of(roi[1], roi[3], scale, aligned, G.pw, (int)G.sampling);
+    roi_span sy = roi_span_of(roi[2], roi[4], scale, aligned, G.ph, (int)G.sampling);
+    if (sx.grid > 0 && sy.grid > 0) taps += 4.0 * (double)(G.ph * sy.grid) * (double)(G.pw * sx.grid);
+  }
+  return taps >= (double)(G.n * G.h * G.w);
+}
+
 static void op_roi_align(const float *x, const float *rois, float *out, const int32_t *g, float spatial_scale,
                          int aligned) {
   rgeom G = parse_rg(g);
+  int threads = tt_num_threads() > 1 && G.rois > 1 && G.rois * G.c * G.ph * G.pw > 4096;
+  if (G.h * G.w > 0 && roi_use_channels_last(rois, g, spatial_scale, aligned)) {
+    long hw = G.h * G.w;
+    float *xt = tt_shared_scratch(SH_XPAD, (size_t)(G.n * hw * G.c) * sizeof(float) + 64);
+    if (xt) {
+      roi_tr_job tj = { .x = x, .xt = xt, .c = G.c, .hw = hw, .w = G.w };
+      if (tt_num_threads() > 1 && G.n * G.h > 1) tt_parallel(G.n * G.h, roi_transpose_task, &tj);
+      else for (long row = 0; row < G.n * G.h; row++) roi_transpose_task(&tj, row, 0);
+      roi_cl_job j = { .xt = xt, .rois = rois, .out = out, .g = g, .scale = spatial_scale, .aligned = aligned };
+      if (threads) tt_parallel(G.rois, roi_cl_task, &j);
+      else for (long r = 0; r < G.rois; r++) roi_cl_task(&j, r, 0);
+      return;
+    }
+  }
   roi_job j = { .x = x, .rois = rois, .out = out, .g = g, .scale = spatial_scale, .aligned = aligned };
-  if (tt_num_threads() > 1 && G.rois > 1 && G.rois * G.c * G.ph * G.pw > 4096) tt_parallel(G.rois, roi_fwd_task, &j);
+  if (threads) tt_parallel(G.rois, roi_fwd_task, &j);
   else for (long r = 0; r < G.rois; r++) roi_fwd_task(&j, r, 0);
 }
 

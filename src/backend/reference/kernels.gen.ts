@@ -2,6 +2,7 @@
 /* eslint-disable */
 import type { TableKernels } from '../kernels.gen.js';
 import { axpy } from './elementwise.js';
+import { nms } from './nms.js';
 import { batchNormBackward, channelStats } from './norm.js';
 import { adamStep, sgdStep } from './optim.js';
 import { maxPool2d, maxPool2dBackward } from './pool.js';
@@ -21,4 +22,5 @@ export const tableReferenceKernels: TableKernels = {
   adamStep,
   roiAlign,
   roiAlignBackward,
+  nms,
 };

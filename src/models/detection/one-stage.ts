@@ -6,6 +6,7 @@
  * (the target transform) all go through these, so a fix to one of the steps reaches every detector.
  */
 import type { Module } from '../../nn/module.js';
+import { orderByScore } from '../../ops/boxes.js';
 import { cat, permute, reshape } from '../../ops/shape.js';
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -149,8 +150,10 @@ export function int32Index(v: ArrayLike<number>): Tensor {
  * the per-level candidate selection of RetinaNet's and FCOS's postprocess (and per class of SSD's).
  */
 export function topCandidates(scores: ArrayLike<number>, thresh: number, k: number): number[] {
-  const cand: number[] = [];
-  for (let j = 0; j < scores.length; j++) if (scores[j] > thresh) cand.push(j);
-  cand.sort((x, y) => scores[y] - scores[x] || x - y);
-  return cand.length > k ? cand.slice(0, k) : cand;
+  let n = 0;
+  for (let j = 0; j < scores.length; j++) if (scores[j] > thresh) n++;
+  const cand = new Int32Array(n);
+  for (let j = 0, r = 0; j < scores.length; j++) if (scores[j] > thresh) cand[r++] = j;
+  // no NaN passes the threshold, so this is the descending order, ties by index, cut at k
+  return Array.from(orderByScore(scores, cand, k));
 }

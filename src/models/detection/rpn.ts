@@ -225,8 +225,8 @@ export class RegionProposalNetwork extends Module<
       let offset = 0;
       perLevel.forEach((count, l) => {
         // topk: the highest objectness first (ties by index).
-        const order = orderByScore(ob.subarray(i * total + offset, i * total + offset + count));
         const top = Math.min(this.training ? this.preNmsTopNTrain : this.preNmsTopN, count);
+        const order = orderByScore(ob.subarray(i * total + offset, i * total + offset + count), undefined, top);
         for (let r = 0; r < top; r++) {
           idx.push(offset + order[r]);
           lvl.push(l);
