@@ -14,6 +14,7 @@ import type {
   Conv3dGeometry,
   ConvEpilogue,
   Epilogue,
+  AdaptivePool2dGeometry,
   Pool2dGeometry,
   ReduceOp,
   UnaryGradOp,
@@ -267,6 +268,29 @@ export function winograd3dServes(g: Conv3dGeometry): boolean {
 }
 
 /** Builds a Backend named `name` whose kernels run through `k` where it applies. */
+/** The pooling geometry of adaptive windows that tile the input evenly (kernel = stride = in/out), else null. */
+function evenPoolOf(g: AdaptivePool2dGeometry): Pool2dGeometry | null {
+  if (g.oh <= 0 || g.ow <= 0 || g.h % g.oh !== 0 || g.w % g.ow !== 0) return null;
+  const kh = g.h / g.oh,
+    kw = g.w / g.ow;
+  return {
+    n: 1,
+    c: g.planes,
+    h: g.h,
+    w: g.w,
+    oh: g.oh,
+    ow: g.ow,
+    kh,
+    kw,
+    strideH: kh,
+    strideW: kw,
+    padH: 0,
+    padW: 0,
+    dilationH: 1,
+    dilationW: 1,
+  };
+}
+
 export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   const copy = k.copyStrided?.bind(k);
   const planner: ConvPlanner = (g, direction) =>
@@ -486,6 +510,21 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       guard.len('avgPool2dBackward', 'gx', gx, s.x);
       if (s.x === 0 || s.y === 0) return ref.avgPool2dBackward(gy, gx, g, countIncludePad, divisorOverride);
       k.avgPool2dBackward(gy as F32, gx as F32, poolGeom(g), countIncludePad, Math.round(divisorOverride));
+    },
+
+    // Adaptive average pooling whose windows tile the input evenly (in divisible by out: global pooling, the
+    // squeeze-excitation and classifier heads) is average pooling with kernel = stride = in/out, no padding: the
+    // same windows [i·in/out, (i+1)·in/out) and divisors, on the pooling kernel instead of the reference loop.
+    adaptiveAvgPool2d(x: FloatArray, out: FloatArray, g: AdaptivePool2dGeometry): void {
+      const pg = evenPoolOf(g);
+      if (pg === null) return ref.adaptiveAvgPool2d(x, out, g);
+      be.avgPool2d(x, out, pg, false, 0);
+    },
+
+    adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, g: AdaptivePool2dGeometry): void {
+      const pg = evenPoolOf(g);
+      if (pg === null) return ref.adaptiveAvgPool2dBackward(gy, gx, g);
+      be.avgPool2dBackward(gy, gx, pg, false, 0);
     },
 
     channelAffine(
