@@ -77,17 +77,6 @@ function f32(...xs: (TypedArray | null)[]): boolean {
 export const convGeom = packConvGeometry;
 const poolGeom = packPoolGeometry;
 
-/** The plain pooling geometry of an adaptive one whose windows tile the input exactly, or null. */
-function uniformPool(g: AdaptivePool2dGeometry): Pool2dGeometry | null {
-  if (g.oh === 0 || g.ow === 0 || g.h % g.oh !== 0 || g.w % g.ow !== 0) return null;
-  const kh = g.h / g.oh,
-    kw = g.w / g.ow;
-  return {
-    ...{ n: 1, c: g.planes, h: g.h, w: g.w, oh: g.oh, ow: g.ow },
-    ...{ kh, kw, strideH: kh, strideW: kw, padH: 0, padW: 0, dilationH: 1, dilationW: 1 },
-  };
-}
-
 function isDense(strides: readonly number[], shape: readonly number[]): boolean {
   let expected = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
@@ -279,6 +268,29 @@ export function winograd3dServes(g: Conv3dGeometry): boolean {
 }
 
 /** Builds a Backend named `name` whose kernels run through `k` where it applies. */
+/** The pooling geometry of adaptive windows that tile the input evenly (kernel = stride = in/out), else null. */
+function evenPoolOf(g: AdaptivePool2dGeometry): Pool2dGeometry | null {
+  if (g.oh <= 0 || g.ow <= 0 || g.h % g.oh !== 0 || g.w % g.ow !== 0) return null;
+  const kh = g.h / g.oh,
+    kw = g.w / g.ow;
+  return {
+    n: 1,
+    c: g.planes,
+    h: g.h,
+    w: g.w,
+    oh: g.oh,
+    ow: g.ow,
+    kh,
+    kw,
+    strideH: kh,
+    strideW: kw,
+    padH: 0,
+    padW: 0,
+    dilationH: 1,
+    dilationW: 1,
+  };
+}
+
 export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   const copy = k.copyStrided?.bind(k);
   const planner: ConvPlanner = (g, direction) =>
@@ -521,19 +533,19 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       k.avgPool2dBackward(gy as F32, gx as F32, poolGeom(g), countIncludePad, Math.round(divisorOverride));
     },
 
-    // Adaptive average pooling whose windows tile the input exactly (in divisible by out: global pooling, 14 → 7)
-    // is a plain average pooling with kernel = stride = in / out, so it runs on the native kernel; other sizes keep
-    // the reference's variable windows. (The reference took 22 ms for ResNet-50's [8, 2048, 7, 7] head, 1.3 native.)
+    // Adaptive average pooling whose windows tile the input evenly (in divisible by out: global pooling, the
+    // squeeze-excitation and classifier heads) is average pooling with kernel = stride = in/out, no padding: the
+    // same windows [i·in/out, (i+1)·in/out) and divisors, on the pooling kernel instead of the reference loop.
     adaptiveAvgPool2d(x: FloatArray, out: FloatArray, g: AdaptivePool2dGeometry): void {
-      const u = uniformPool(g);
-      if (!u) return ref.adaptiveAvgPool2d(x, out, g);
-      this.avgPool2d(x, out, u, true, 0);
+      const pg = evenPoolOf(g);
+      if (pg === null) return ref.adaptiveAvgPool2d(x, out, g);
+      be.avgPool2d(x, out, pg, false, 0);
     },
 
     adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, g: AdaptivePool2dGeometry): void {
-      const u = uniformPool(g);
-      if (!u) return ref.adaptiveAvgPool2dBackward(gy, gx, g);
-      this.avgPool2dBackward(gy, gx, u, true, 0);
+      const pg = evenPoolOf(g);
+      if (pg === null) return ref.adaptiveAvgPool2dBackward(gy, gx, g);
+      be.avgPool2dBackward(gy, gx, pg, false, 0);
     },
 
     channelAffine(

@@ -66,6 +66,8 @@ static int conv_plan(const cgeom *g, int dir) {
     if (tapwise_applies(g)) return TT_PLAN_TAPWISE;
     /* one image has nothing to batch: small maps too run in place (the batched form joins images' columns) */
     if (pointwise && g->n == 1) return TT_PLAN_POINTWISE;
+    /* …and a 1×1 map at any batch is n row-dot products against the weights (squeeze-excitation) */
+    if (pointwise && g->oh * g->ow == 1) return TT_PLAN_POINTWISE;
     if (conv_use_batched(g, 0)) return TT_PLAN_BATCHED;
     if (s1 && wino_applies(g->n, g->c, g->oc, g->kh, g->kw, g->oh, g->ow, g->dH, g->dW, g->groups)) return TT_PLAN_WINOGRAD;
     if (pointwise) return TT_PLAN_POINTWISE;

@@ -96,6 +96,19 @@ static long pw_block_cols(long k, long sp) {
 
 static void conv_fwd_pointwise(const float *x, const float *w, const float *bias, const float *scale, float *out,
                                const cgeom *g, int act) {
+  if (g->oh * g->ow == 1) {
+    /* a 1×1 map (squeeze-excitation): out[b] = W · x[b], n row-dot products against the weight rows (gemv.inc.c),
+     * then the epilogue over the n × oc outputs */
+    long oc = g->oc;
+    rowdot(g->n, oc, g->c, x, g->c, w, g->c, out, oc, 1, 0);
+    if (act == ACT_NONE && !scale && !bias) return;
+    for (long b = 0; b < g->n; b++)
+      for (long o = 0; o < oc; o++) {
+        float *v = out + b * oc + o;
+        *v = act_s(*v * (scale ? scale[o] : 1.0f) + (bias ? bias[o] : 0.0f), act);
+      }
+    return;
+  }
   pw_job j = { .x = x, .w = w, .bias = bias, .scale = scale, .out = out, .n = g->n, .k = g->c, .oc = g->oc,
                .sp = g->oh * g->ow, .act = act };
   long full = g->oc / MR * MR;

@@ -191,6 +191,16 @@ static void gemm_strided(long m, long n, long k, const float *a, long ars, long 
 
 static void op_gemm(int ta, int tb, int m, int n, int k, const float *a, long sa, const float *b, long sb, float *c, long sc,
                     int batch, int acc) {
+  /* GEMV shapes — few rows of A against a transposed B (Linear at small batch), or a single column of B — are row
+   * dot products over memory as it lies: no packing (gemv.inc.c) */
+  if (!ta && tb && m <= ROWDOT_MAX_M) {
+    for (int i = 0; i < batch; i++) rowdot(m, n, k, a + i * sa, k, b + i * sb, k, c + i * sc, n, 1, acc);
+    return;
+  }
+  if (!ta && !tb && n == 1) {
+    for (int i = 0; i < batch; i++) rowdot(1, m, k, b + i * sb, k, a + i * sa, k, c + i * sc, 0, 1, acc);
+    return;
+  }
   long ars = ta ? 1 : k, acs = ta ? m : 1;
   long brs = tb ? 1 : n, bcs = tb ? k : 1;
   gemm_strided(m, n, k, a, ars, acs, sa, b, brs, bcs, sb, c, n, sc, batch, acc);
