@@ -83,6 +83,30 @@ typedef struct {
 /* One bilinear sample of a bin: four offsets in the plane and torchvision's weights w1…w4 = hy·hx … ly·lx. */
 typedef struct { int p1, p2, p3, p4; float w1, w2, w3, w4; } roi_sample;
 
+/* torchvision's pre_calc for one row py of bins (one row at a time bounds the memory): bin px's valid samples, in
+ * (iy, ix) order, are list[start[px] .. start[px + 1]); both forwards sum over them. */
+static void roi_row_samples(const roi_axis *ty, const roi_axis *tx, long py, long pw, int gh, int gw, int w,
+                            roi_sample *list, long *start) {
+  long m = 0;
+  for (long px = 0; px < pw; px++) {
+    start[px] = m;
+    for (int iy = 0; iy < gh; iy++) {
+      long a = py * gh + iy;
+      if (ty->lo[a] < 0) continue;
+      for (int ix = 0; ix < gw; ix++) {
+        long b = px * gw + ix;
+        if (tx->lo[b] < 0) continue;
+        roi_sample *sm = &list[m++];
+        sm->p1 = ty->lo[a] * w + tx->lo[b]; sm->p2 = ty->lo[a] * w + tx->hi[b];
+        sm->p3 = ty->hi[a] * w + tx->lo[b]; sm->p4 = ty->hi[a] * w + tx->hi[b];
+        sm->w1 = ty->wl[a] * tx->wl[b]; sm->w2 = ty->wl[a] * tx->wh[b];
+        sm->w3 = ty->wh[a] * tx->wl[b]; sm->w4 = ty->wh[a] * tx->wh[b];
+      }
+    }
+  }
+  start[pw] = m;
+}
+
 /* Forward of one box, all channels: per row of bins, the valid samples of every bin are listed once (torchvision's
  * pre_calc, one row at a time to bound the memory), then each channel sums its bins over them. */
 static void roi_fwd_task(void *ctx, long r, int tid) {
@@ -113,24 +137,7 @@ static void roi_fwd_task(void *ctx, long r, int tid) {
     return;
   }
   for (long py = 0; py < G.ph; py++) {
-    long m = 0;
-    for (long px = 0; px < G.pw; px++) {
-      start[px] = m;
-      for (int iy = 0; iy < gh; iy++) {
-        long a = py * gh + iy;
-        if (ty.lo[a] < 0) continue;
-        for (int ix = 0; ix < gw; ix++) {
-          long c = px * gw + ix;
-          if (tx.lo[c] < 0) continue;
-          roi_sample *sm = &list[m++];
-          sm->p1 = ty.lo[a] * (int)G.w + tx.lo[c]; sm->p2 = ty.lo[a] * (int)G.w + tx.hi[c];
-          sm->p3 = ty.hi[a] * (int)G.w + tx.lo[c]; sm->p4 = ty.hi[a] * (int)G.w + tx.hi[c];
-          sm->w1 = ty.wl[a] * tx.wl[c]; sm->w2 = ty.wl[a] * tx.wh[c];
-          sm->w3 = ty.wh[a] * tx.wl[c]; sm->w4 = ty.wh[a] * tx.wh[c];
-        }
-      }
-    }
-    start[G.pw] = m;
+    roi_row_samples(&ty, &tx, py, G.pw, gh, gw, (int)G.w, list, start);
     for (long ch = 0; ch < G.c; ch++) {
       const float *plane = x + ch * hw;
       float *o = out + ch * bins + py * G.pw;
@@ -229,26 +236,7 @@ static void roi_cl_task(void *ctx, long r, int tid) {
   const float *xt = j->xt + (long)roi[0] * hw * c;
   long c4 = c / (4 * TT_VL) * (4 * TT_VL);
   for (long py = 0; py < G.ph; py++) {
-    /* torchvision's pre_calc, one row of bins at a time (bounded memory): each bin's valid samples in (iy, ix)
-     * order. */
-    long m = 0;
-    for (long px = 0; px < G.pw; px++) {
-      start[px] = m;
-      for (int iy = 0; iy < gh; iy++) {
-        long a = py * gh + iy;
-        if (ty.lo[a] < 0) continue;
-        for (int ix = 0; ix < gw; ix++) {
-          long b = px * gw + ix;
-          if (tx.lo[b] < 0) continue;
-          roi_sample *sm = &list[m++];
-          sm->p1 = ty.lo[a] * (int)G.w + tx.lo[b]; sm->p2 = ty.lo[a] * (int)G.w + tx.hi[b];
-          sm->p3 = ty.hi[a] * (int)G.w + tx.lo[b]; sm->p4 = ty.hi[a] * (int)G.w + tx.hi[b];
-          sm->w1 = ty.wl[a] * tx.wl[b]; sm->w2 = ty.wl[a] * tx.wh[b];
-          sm->w3 = ty.wh[a] * tx.wl[b]; sm->w4 = ty.wh[a] * tx.wh[b];
-        }
-      }
-    }
-    start[G.pw] = m;
+    roi_row_samples(&ty, &tx, py, G.pw, gh, gw, (int)G.w, list, start);
     for (long px = 0; px < G.pw; px++) {
       const roi_sample *sm = list + start[px];
       long ns = start[px + 1] - start[px];
