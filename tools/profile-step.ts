@@ -3,7 +3,8 @@
  * workload (W3 ResNet-18 step, W4 small-CNN step, W2 inference) and prints kernel totals vs. the step's wall time.
  * W8 is the DCGAN step of bench/run.ts (models.dcgan(), batch 64, ganStep with BCE). W6 is bench/run.ts's U-Net
  * training step (4×3×128×128, 3 classes, Adam); W6d its DeepLabv3-ResNet-50 inference (1×3×256×256, fused).
- * Usage: npx tsx tools/profile-step.ts W1|W2|W3|W4|W6|W6d|W8|<model>[@batch] [steps] [--by-shape] [--no-fuse] [--cpu]
+ * YOLOX is examples/detect-scenes.ts's step (yolox width 0.25, 8 DetectionScenes images of 128², AdamW).
+ * Usage: npx tsx tools/profile-step.ts W1|W2|W3|W4|W6|W6d|W8|YOLOX|<model>[@batch] [steps] [--by-shape] [--no-fuse] [--cpu]
  *   <model>: any registry model run in inference (e.g. mobilenet_v2@8, the W10 models), fused unless --no-fuse.
  *   --cpu: time by this process's CPU time (process.cpuUsage) instead of the wall clock — what to use on a loaded
  *          machine, with TATAMI_NUM_THREADS=1 (the kernels then run on the calling thread).
@@ -100,6 +101,23 @@ if (which === 'W3' || which === 'W4') {
   step = () => {
     opt.zeroGrad();
     tt.F.crossEntropy(net.forward(x).out, y).backward();
+    opt.step();
+  };
+} else if (which === 'YOLOX') {
+  const scenes = new tt.data.DetectionScenes({ n: 8, size: 128, seed: 0 });
+  const net = tt.models.yolox({ numClasses: scenes.classes.length + 1, width: 0.25 });
+  net.train();
+  const opt = new tt.optim.AdamW(net.parameters(), { lr: 1e-3, weightDecay: 5e-4 });
+  images = 8;
+  const samples = Array.from({ length: images }, (_, i) => scenes.get(i));
+  const x = tt.stack(samples.map((s) => s.image));
+  const targets = samples.map((s) => ({ boxes: s.boxes, labels: s.labels }));
+  step = () => {
+    opt.zeroGrad();
+    const losses = net.forward(x, targets) as Record<string, tt.Tensor>;
+    Object.values(losses)
+      .reduce((a, b) => tt.add(a, b))
+      .backward();
     opt.step();
   };
 } else if (which === 'W6d') {
