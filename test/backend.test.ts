@@ -586,7 +586,7 @@ for (const name of accelerated) {
     b.unaryGrad('relu', x, gy, gx, {});
     ref.unaryGrad('relu', x, gy, egx, {});
     close(gx, egx, 0, 0, 'relu grad');
-    // SiLU's gradient: the native sigmoid and one JS pass against the float64 formula (NaN at ±∞, as torch).
+    // SiLU's native gradient against the float64 formula (NaN at ±∞, as torch).
     b.unaryGrad('silu', x, gy, gx, {});
     ref.unaryGrad('silu', f64(x), f64(gy), egx, {});
     close(gx, egx, 1e-6, 3e-6, 'silu grad');

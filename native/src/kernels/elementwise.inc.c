@@ -83,10 +83,27 @@ static void relu_grad_task(void *ctx, long t, int tid) {
   for (; i < e; i++) j->out[i] = j->x[i] <= 0 ? 0.0f : j->y[i];
 }
 
+static void silu_grad_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const ew_job *j = ctx;
+  long s = t * EW_CHUNK, e = MINI(j->n, s + EW_CHUNK), i = s;
+  /* PyTorch's silu_backward: gy·σ(x)·(1 + x·(1 − σ(x))); NaN at ±∞ (∞·0), as torch */
+  for (; i + TT_VL <= e; i += TT_VL) {
+    vf x = vload(j->x + i), sg = unary_v(U_SIGMOID, x, 0, 0);
+    vstore(j->out + i, vload(j->y + i) * (sg * (1.0f + x * (1.0f - sg))));
+  }
+  if (i < e) {
+    float tx[TT_VL] = {0}, tg[TT_VL] = {0};
+    for (long q = i; q < e; q++) { tx[q - i] = j->x[q]; tg[q - i] = j->y[q]; }
+    vf x = vload(tx), sg = unary_v(U_SIGMOID, x, 0, 0), r = vload(tg) * (sg * (1.0f + x * (1.0f - sg)));
+    for (long q = i; q < e; q++) j->out[q] = r[q - i];
+  }
+}
+
 static int op_unary_grad(int op, const float *in, const float *gy, float *gx, long n, float a, float b) {
-  if (op != U_RELU) return 0;
+  if (op != U_RELU && op != U_SILU) return 0;
   ew_job j = { op, in, gy, gx, n, a, b };
-  run_chunks(n, relu_grad_task, &j);
+  run_chunks(n, op == U_RELU ? relu_grad_task : silu_grad_task, &j);
   return 1;
 }
 
