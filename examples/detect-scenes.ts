@@ -5,7 +5,7 @@
 //
 //   TATAMI_NUM_THREADS=1 nice -n 10 node --import tsx examples/detect-scenes.ts [--out runs/detect-scenes]
 //     [--train 3000] [--epochs 8] [--batch 8] [--lr 0.003] [--width 0.25] [--center-radius 2.5] [--iou iou|giou]
-//     [--ema 0] [--ema-warmup 2000] [--val 500] [--eval-every N] [--figure PATH]
+//     [--ema 0] [--ema-warmup 2000] [--d4] [--val 500] [--eval-every N] [--figure PATH]
 // --ema D > 0 evaluates an exponential moving average of the weights (decay D, YOLOX's warm-up over --ema-warmup
 // updates; YOLOX uses 0.9998 over ~100k steps — with ~3,000 steps a decay near 0.999 fits).
 // The defaults are the 20-CPU-minute recipe (24,000 scene views, 3,000 AdamW steps at batch 8: ~40 CPU-ms per
@@ -35,6 +35,9 @@ const emaWarmup = Number(opt('ema-warmup', '2000'));
 const nVal = Number(opt('val', '500'));
 const evalEvery = Number(opt('eval-every', '0'));
 const figure = opt('figure', '');
+// --d4: also transpose half the batches' scenes (with the flips, all 8 symmetries of the square; the scenes' shapes
+// and textures are drawn at random angles, so every symmetry is a scene from the same distribution).
+const d4 = args.includes('--d4');
 const size = 128;
 mkdirSync(out, { recursive: true });
 const cpu0 = process.cpuUsage();
@@ -65,7 +68,8 @@ console.log(`${nTrain} training scenes generated (${cpuMinutes().toFixed(2)} CPU
 
 /**
  * Batches for fit: [images [B, 3, S, S], targets [B, M, 5]] with each target row (label, x1, y1, x2, y2) and
- * label 0 padding; random horizontal and vertical flips (box-aware). Shuffled per epoch from its seed.
+ * label 0 padding; random horizontal and vertical flips and, with --d4, transposes (box-aware). Shuffled per epoch
+ * from its seed.
  */
 class SceneBatches {
   private epoch = 0;
@@ -90,17 +94,22 @@ class SceneBatches {
       const tgt = new Float32Array(items.length * m * 5);
       items.forEach((it, k) => {
         const fx = g.random() < 0.5,
-          fy = g.random() < 0.5;
+          fy = g.random() < 0.5,
+          tr = d4 && g.random() < 0.5;
         for (let c = 0; c < 3; c++)
           for (let y = 0; y < size; y++) {
-            const sy = fy ? size - 1 - y : y;
             for (let x = 0; x < size; x++) {
-              const sx = fx ? size - 1 - x : x;
+              // output (x, y) ← source (sx, sy) of the flipped (then, with --d4, transposed) scene
+              const u = fx ? size - 1 - x : x,
+                v = fy ? size - 1 - y : y;
+              const sx = tr ? v : u,
+                sy = tr ? u : v;
               img[((k * 3 + c) * size + y) * size + x] = it.image[c * plane + sy * size + sx] / 255;
             }
           }
         it.labels.forEach((l, j) => {
-          const [x1, y1, x2, y2] = it.boxes.subarray(4 * j, 4 * j + 4);
+          let [x1, y1, x2, y2] = it.boxes.subarray(4 * j, 4 * j + 4);
+          if (tr) [x1, y1, x2, y2] = [y1, x1, y2, x2];
           tgt.set(
             [l, fx ? size - x2 : x1, fy ? size - y2 : y1, fx ? size - x1 : x2, fy ? size - y1 : y2],
             (k * m + j) * 5,
@@ -194,6 +203,7 @@ const recipe = {
   lr,
   centerRadius,
   iouType,
+  d4,
   ema: emaDecay > 0 ? { decay: emaDecay, warmup: emaWarmup } : null,
   classes,
   params,
