@@ -322,6 +322,52 @@ static napi_value js_nms(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_resample2d(napi_env env, napi_callback_info info) {
+  GETARGS(16);
+  int bilinear = B(env, argv[0]);
+  const float *x = arr(env, argv[1], napi_float32_array, "resample2d", "x", 1);
+  float *out = arr(env, argv[2], napi_float32_array, "resample2d", "out", 1);
+  long planes = I(env, argv[3]);
+  long h = I(env, argv[4]);
+  long w = I(env, argv[5]);
+  long oh = I(env, argv[6]);
+  long ow = I(env, argv[7]);
+  const int32_t *iy0 = arr(env, argv[8], napi_int32_array, "resample2d", "iy0", 1);
+  const int32_t *iy1 = arr(env, argv[9], napi_int32_array, "resample2d", "iy1", 0);
+  const float *ly0 = arr(env, argv[10], napi_float32_array, "resample2d", "ly0", 0);
+  const float *ly1 = arr(env, argv[11], napi_float32_array, "resample2d", "ly1", 0);
+  const int32_t *ix0 = arr(env, argv[12], napi_int32_array, "resample2d", "ix0", 1);
+  const int32_t *ix1 = arr(env, argv[13], napi_int32_array, "resample2d", "ix1", 0);
+  const float *lx0 = arr(env, argv[14], napi_float32_array, "resample2d", "lx0", 0);
+  const float *lx1 = arr(env, argv[15], napi_float32_array, "resample2d", "lx1", 0);
+  CHECK
+  LOCKED(ops->resample2d(bilinear, x, out, planes, h, w, oh, ow, iy0, iy1, ly0, ly1, ix0, ix1, lx0, lx1));
+  return NULL;
+}
+
+static napi_value js_resample2d_bwd(napi_env env, napi_callback_info info) {
+  GETARGS(16);
+  int bilinear = B(env, argv[0]);
+  const float *gy = arr(env, argv[1], napi_float32_array, "resample2dBackward", "gy", 1);
+  float *gx = arr(env, argv[2], napi_float32_array, "resample2dBackward", "gx", 1);
+  long planes = I(env, argv[3]);
+  long h = I(env, argv[4]);
+  long w = I(env, argv[5]);
+  long oh = I(env, argv[6]);
+  long ow = I(env, argv[7]);
+  const int32_t *iy0 = arr(env, argv[8], napi_int32_array, "resample2dBackward", "iy0", 1);
+  const int32_t *iy1 = arr(env, argv[9], napi_int32_array, "resample2dBackward", "iy1", 0);
+  const float *ly0 = arr(env, argv[10], napi_float32_array, "resample2dBackward", "ly0", 0);
+  const float *ly1 = arr(env, argv[11], napi_float32_array, "resample2dBackward", "ly1", 0);
+  const int32_t *ix0 = arr(env, argv[12], napi_int32_array, "resample2dBackward", "ix0", 1);
+  const int32_t *ix1 = arr(env, argv[13], napi_int32_array, "resample2dBackward", "ix1", 0);
+  const float *lx0 = arr(env, argv[14], napi_float32_array, "resample2dBackward", "lx0", 0);
+  const float *lx1 = arr(env, argv[15], napi_float32_array, "resample2dBackward", "lx1", 0);
+  CHECK
+  LOCKED(ops->resample2d_bwd(bilinear, gy, gx, planes, h, w, oh, ow, iy0, iy1, ly0, ly1, ix0, ix1, lx0, lx1));
+  return NULL;
+}
+
 static napi_value js_conv3d_winograd(napi_env env, napi_callback_info info) {
   GETARGS(5);
   const float *x = arr(env, argv[0], napi_float32_array, "conv3dWinograd", "x", 1);
@@ -371,5 +417,7 @@ static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
   KFN("roiAlign", js_roi_align), \
   KFN("roiAlignBackward", js_roi_align_bwd), \
   KFN("nms", js_nms), \
+  KFN("resample2d", js_resample2d), \
+  KFN("resample2dBackward", js_resample2d_bwd), \
   KFN("conv3dWinograd", js_conv3d_winograd), \
   KFN("convPlan", js_conv_plan)

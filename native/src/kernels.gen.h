@@ -105,6 +105,10 @@ typedef struct tt_ops {
   void (*roi_align_bwd)(const float *gy, const float *rois, float *gx, const int32_t *g, float spatial_scale, int aligned);
   /* greedy NMS (torchvision.ops.nms) of boxes [n, 4] given in visiting order: keep[i] = 1 when box i is kept, else 0 */
   void (*nms)(long n, const float *boxes, float iou_threshold, int32_t *keep);
+  /* out [planes, oh, ow] from x [planes, h, w] through per-row/column source taps (nearest: iy0/ix0 only; bilinear: index pairs and weights) */
+  void (*resample2d)(int bilinear, const float *x, float *out, long planes, long h, long w, long oh, long ow, const int32_t *iy0, const int32_t *iy1, const float *ly0, const float *ly1, const int32_t *ix0, const int32_t *ix1, const float *lx0, const float *lx1);
+  /* gx [planes, h, w] (overwritten) = the adjoint of resample2d applied to gy [planes, oh, ow] */
+  void (*resample2d_bwd)(int bilinear, const float *gy, float *gx, long planes, long h, long w, long oh, long ow, const int32_t *iy0, const int32_t *iy1, const float *ly0, const float *ly1, const int32_t *ix0, const int32_t *ix1, const float *lx0, const float *lx1);
   /* out = w ⊛ x + bias for a 3×3×3, stride-1, undilated, ungrouped conv3d (bias may be null); false (nothing written) for any other geometry */
   int (*conv3d_winograd)(const float *x, const float *w, const float *bias, float *out, const int32_t *g);
   /* the algorithm (TT_PLAN_*) the conv kernels would use for g in direction TT_CONV_* */
@@ -112,6 +116,6 @@ typedef struct tt_ops {
 } tt_ops;
 
 /* The entry points in tt_ops order, after name, vl, mr, nr (kernels.inc.c defines each build's table with it). */
-#define TT_OPS_ENTRY_POINTS op_gemm, op_conv2d, op_conv2d_bwd_input, op_conv2d_bwd_weight, op_max_pool2d, op_max_pool2d_bwd, op_avg_pool2d, op_avg_pool2d_bwd, op_channel_stats, op_channel_affine, op_bn_bwd, op_softmax, op_softmax_grad, op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided, op_sgd_step, op_adam_step, op_roi_align, op_roi_align_bwd, op_nms, op_conv3d_winograd, op_conv_plan
+#define TT_OPS_ENTRY_POINTS op_gemm, op_conv2d, op_conv2d_bwd_input, op_conv2d_bwd_weight, op_max_pool2d, op_max_pool2d_bwd, op_avg_pool2d, op_avg_pool2d_bwd, op_channel_stats, op_channel_affine, op_bn_bwd, op_softmax, op_softmax_grad, op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided, op_sgd_step, op_adam_step, op_roi_align, op_roi_align_bwd, op_nms, op_resample2d, op_resample2d_bwd, op_conv3d_winograd, op_conv_plan
 
 #endif

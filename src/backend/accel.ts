@@ -15,6 +15,8 @@ import type {
   Conv3dGeometry,
   ConvEpilogue,
   Epilogue,
+  Interpolate2dGeometry,
+  InterpolateMode,
   Pool2dGeometry,
   ReduceOp,
   UnaryGradOp,
@@ -22,6 +24,7 @@ import type {
   UnaryParams,
 } from './types.js';
 import { referenceBackend as ref } from './reference/index.js';
+import { linearTaps, nearestIndices } from './reference/interp.js';
 import * as guard from './guard.js';
 import { loweredConv3d } from './conv3d-lowered.js';
 import { packConv3dGeometry, packConvGeometry, packPoolGeometry, type RawKernels } from './kernels.gen.js';
@@ -67,6 +70,48 @@ const BM_SAME = 0,
 
 /** Below this many elements the call overhead outweighs the kernel; the reference loop runs instead. */
 const SMALL = 64;
+
+type ResampleTaps = [
+  Int32Array,
+  Int32Array | null,
+  F32 | null,
+  F32 | null,
+  Int32Array,
+  Int32Array | null,
+  F32 | null,
+  F32 | null,
+];
+
+/**
+ * The source taps of a float32 resampling for the resample2d kernels (rows then columns: indices, second
+ * indices, weights), or null to take the reference path (other dtypes, empty or tiny problems). `input` is the
+ * [planes, h, w] side and `output` the [planes, oh, ow] side, checked against the geometry before any kernel runs.
+ */
+function resampleTaps(
+  mode: InterpolateMode,
+  g: Interpolate2dGeometry,
+  input: FloatArray,
+  output: FloatArray,
+): ResampleTaps | null {
+  const { planes, h, w, oh, ow } = g;
+  if (!f32(input, output) || planes * oh * ow < SMALL || h < 1 || w < 1) return null;
+  guard.len('interpolate2d', 'input', input, guard.osi('interpolate2d', planes, h, w));
+  guard.len('interpolate2d', 'output', output, guard.osi('interpolate2d', planes, oh, ow));
+  if (mode === 'nearest')
+    return [nearestIndices(h, oh, g.scaleH), null, null, null, nearestIndices(w, ow, g.scaleW), null, null, null];
+  const ty = linearTaps(h, oh, g.scaleH, g.alignCorners, Math.fround);
+  const tx = linearTaps(w, ow, g.scaleW, g.alignCorners, Math.fround);
+  return [
+    ty.i0,
+    ty.i1,
+    Float32Array.from(ty.l0),
+    Float32Array.from(ty.l1),
+    tx.i0,
+    tx.i1,
+    Float32Array.from(tx.l0),
+    Float32Array.from(tx.l1),
+  ];
+}
 
 function f32(...xs: (TypedArray | null)[]): boolean {
   for (const x of xs) if (x !== null && !(x instanceof Float32Array)) return false;
@@ -527,6 +572,20 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       const pg = evenPoolOf(g);
       if (pg === null) return ref.adaptiveAvgPool2dBackward(gy, gx, g);
       be.avgPool2dBackward(gy, gx, pg, false, 0);
+    },
+
+    // Resampling: the taps come from the reference's own PyTorch index rules (float32 arithmetic, as the tensor),
+    // the per-pixel loops from the kernel.
+    interpolate2d(mode: InterpolateMode, x: FloatArray, out: FloatArray, g: Interpolate2dGeometry): void {
+      const t = resampleTaps(mode, g, x, out);
+      if (!t) return ref.interpolate2d(mode, x, out, g);
+      k.resample2d(mode === 'bilinear', x as F32, out as F32, g.planes, g.h, g.w, g.oh, g.ow, ...t);
+    },
+
+    interpolate2dBackward(mode: InterpolateMode, gy: FloatArray, gx: FloatArray, g: Interpolate2dGeometry): void {
+      const t = resampleTaps(mode, g, gx, gy);
+      if (!t) return ref.interpolate2dBackward(mode, gy, gx, g);
+      k.resample2dBackward(mode === 'bilinear', gy as F32, gx as F32, g.planes, g.h, g.w, g.oh, g.ow, ...t);
     },
 
     channelAffine(

@@ -296,6 +296,14 @@ export interface RawKernels {
   roiAlignBackward(gy: F32, rois: F32, gx: F32, g: Int32Array, spatialScale: number, aligned: boolean): void;
   /** greedy NMS (torchvision.ops.nms) of boxes [n, 4] given in visiting order: keep[i] = 1 when box i is kept, else 0 */
   nms(n: number, boxes: F32, iouThreshold: number, keep: Int32Array): void;
+  /** out [planes, oh, ow] from x [planes, h, w] through per-row/column source taps (nearest: iy0/ix0 only; bilinear: index pairs and weights) */
+  resample2d(bilinear: boolean, x: F32, out: F32, planes: number, h: number, w: number, oh: number, ow: number,
+    iy0: Int32Array, iy1: Int32Array | null, ly0: F32 | null, ly1: F32 | null, ix0: Int32Array, ix1: Int32Array | null,
+    lx0: F32 | null, lx1: F32 | null): void;
+  /** gx [planes, h, w] (overwritten) = the adjoint of resample2d applied to gy [planes, oh, ow] */
+  resample2dBackward(bilinear: boolean, gy: F32, gx: F32, planes: number, h: number, w: number, oh: number, ow: number,
+    iy0: Int32Array, iy1: Int32Array | null, ly0: F32 | null, ly1: F32 | null, ix0: Int32Array, ix1: Int32Array | null,
+    lx0: F32 | null, lx1: F32 | null): void;
   /** out = w ⊛ x + bias for a 3×3×3, stride-1, undilated, ungrouped conv3d (bias may be null); false (nothing written) for any other geometry */
   conv3dWinograd(x: F32, w: F32, bias: F32 | null, out: F32, g: Int32Array): boolean;
   /** the algorithm (TT_PLAN_*) the conv kernels would use for g in direction TT_CONV_* */
@@ -406,6 +414,18 @@ export abstract class WasmKernelCalls implements RawKernels {
   nms(n: number, boxes: F32, iouThreshold: number, keep: Int32Array): void {
     this.run([boxes, keep], ['i', 'o'],
       (p) => this.fn.nms(n, p[0], iouThreshold, p[1]));
+  }
+  resample2d(bilinear: boolean, x: F32, out: F32, planes: number, h: number, w: number, oh: number, ow: number,
+    iy0: Int32Array, iy1: Int32Array | null, ly0: F32 | null, ly1: F32 | null, ix0: Int32Array, ix1: Int32Array | null,
+    lx0: F32 | null, lx1: F32 | null): void {
+    this.run([x, out, iy0, iy1, ly0, ly1, ix0, ix1, lx0, lx1], ['i', 'o', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i'],
+      (p) => this.fn.resample2d(+bilinear, p[0], p[1], planes, h, w, oh, ow, p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]));
+  }
+  resample2dBackward(bilinear: boolean, gy: F32, gx: F32, planes: number, h: number, w: number, oh: number, ow: number,
+    iy0: Int32Array, iy1: Int32Array | null, ly0: F32 | null, ly1: F32 | null, ix0: Int32Array, ix1: Int32Array | null,
+    lx0: F32 | null, lx1: F32 | null): void {
+    this.run([gy, gx, iy0, iy1, ly0, ly1, ix0, ix1, lx0, lx1], ['i', 'o', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i'],
+      (p) => this.fn.resample2dBackward(+bilinear, p[0], p[1], planes, h, w, oh, ow, p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9]));
   }
   conv3dWinograd(x: F32, w: F32, bias: F32 | null, out: F32, g: Int32Array): boolean {
     return this.run([x, w, bias, out, g], ['i', 'i', 'i', 'o', 'i'],
