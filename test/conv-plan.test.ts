@@ -40,8 +40,28 @@ const CASES: { name: string; spec: ConvPlanSpec; expect: Expect; why: string }[]
   {
     name: 'W4 second conv, 32→64 at 14×14, batch 64',
     spec: { n: 64, c: 32, h: 14, w: 14, oc: 64, kh: 3, kw: 3, padding: 1 },
-    expect: ['winograd', 'winograd', 'winograd'],
-    why: '14×14 with 64 images: 3136 tiles',
+    expect: {
+      16: ['winograd', 'winograd', 'weight-gemm'],
+      8: ['winograd', 'winograd', 'winograd'],
+      4: ['winograd', 'winograd', 'winograd'],
+    },
+    why: '14×14 with 64 images: 3136 tiles; a weight gradient with rows of fewer tiles than a vector goes GEMM on 16-wide builds',
+  },
+  {
+    name: 'YOLOX 32→32 at 16×16, batch 8',
+    spec: { n: 8, c: 32, h: 16, w: 16, oc: 32, kh: 3, kw: 3, padding: 1 },
+    expect: {
+      16: ['winograd', 'winograd', 'weight-gemm'],
+      8: ['winograd', 'winograd', 'winograd'],
+      4: ['winograd', 'winograd', 'winograd'],
+    },
+    why: '8 tiles a row: scalar weight-gradient transforms, which the weight GEMM beats 2× on AVX-512 (not on AVX2)',
+  },
+  {
+    name: 'W6 U-Net bottom, 512→512 at 8×8, batch 4',
+    spec: { n: 4, c: 512, h: 8, w: 8, oc: 512, kh: 3, kw: 3, padding: 1 },
+    expect: ['padded-width', 'padded-width', 'batched'],
+    why: 'a 2.4M-float weight gradient on 8×8 maps: one batched GEMM over all images instead of one pass per image',
   },
   {
     name: '256→256 3×3 at 28×28',
@@ -136,8 +156,8 @@ const CASES: { name: string; spec: ConvPlanSpec; expect: Expect; why: string }[]
   {
     name: 'ResNet-50 1×1 512→2048 at 7×7, batch 8',
     spec: { n: 8, c: 512, h: 7, w: 7, oc: 2048, kh: 1, kw: 1 },
-    expect: ['pointwise', 'padded-width', 'weight-gemm'],
-    why: 'several images: in place while ≥ 60 % of the columns fill tiles (49 of 64 at NR 32 and 16, 49 of 56 at NR 8)',
+    expect: ['pointwise', 'padded-width', 'batched'],
+    why: 'several images: in place while ≥ 60 % of the columns fill tiles (49 of 64 at NR 32 and 16, 49 of 56 at NR 8); a 1M-float weight gradient on a 7×7 map goes batched (5.4 ms against 8.2 on AVX-512)',
   },
   {
     name: 'MobileNetV2 depthwise 3×3/2 at 112², batch 1',

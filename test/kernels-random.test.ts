@@ -142,6 +142,13 @@ function randomConv(r: ReturnType<typeof rng>, family: Family): Conv2dGeometry |
     oc = r.int(16, 24);
     h = r.int(12, 26);
     w = r.int(12, 26);
+    if (r.unit() < 0.5) {
+      // 16 and more tiles a row, off the vector width: what the 16-wide builds' weight gradient needs for Winograd
+      c = r.int(16, 20);
+      oc = r.int(16, 20);
+      h = r.int(18, 26);
+      w = r.int(31, 33);
+    }
     n = Math.max(1, Math.ceil(144 / (Math.ceil(h / 2) * Math.ceil(w / 2))));
   } else if (family === 'tiny-maps') {
     h = r.int(1, 5);

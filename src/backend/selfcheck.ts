@@ -54,7 +54,7 @@ export function convGeometry(
  */
 export const SELF_CHECK_CONVS: readonly Conv2dGeometry[] = [
   convGeometry(2, 3, 9, 11, 5, 3, { pad: 1 }),
-  convGeometry(1, 16, 24, 24, 17, 3, { pad: 1 }),
+  convGeometry(1, 16, 32, 32, 17, 3, { pad: 1 }), // 16 tiles a row: Winograd's weight gradient on 16-wide builds too
   convGeometry(3, 9, 2, 2, 7, 3, { pad: 1 }),
   convGeometry(5, 6, 3, 3, 10, 3, { pad: 1 }),
   convGeometry(2, 6, 9, 8, 11, 1, { stride: 2 }),

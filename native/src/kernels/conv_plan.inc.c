@@ -25,8 +25,11 @@ static int conv_use_batched(const cgeom *g, int weight_grad) {
     if (weight_grad) return wgemm_applies(g) ? sp <= 4 : sp <= 256;
     return g->kh * g->kw == 1 ? sp <= 256 : dconv_efficiency(g) < 0.6;
   }
-  /* the weight gradient's GEMM form wins from 4×4 up; maps it does not serve stay batched up to 8×8 */
-  if (weight_grad) return sp <= 4 || (!wgemm_applies(g) && sp <= 64);
+  /* the weight gradient's GEMM form wins from 4×4 up; maps it does not serve stay batched up to 8×8, and so do
+   * layers with a gradient of over 2¹⁹ floats there: the GEMM form re-reads all of it once per image at K = one
+   * image's padded pixels (512→512 3×3 at 8×8, batch 4: 63 → 151 GFLOP/s batched on AVX-512, 51 → 87 on AVX2) */
+  if (weight_grad)
+    return sp <= 4 || (sp <= 64 && (!wgemm_applies(g) || g->c / g->groups * g->kh * g->kw * g->oc >= (1L << 19)));
   return dconv_efficiency(g) < 0.6;
 }
 
@@ -92,7 +95,12 @@ static int conv_plan(const cgeom *g, int dir) {
   }
   if (dense_applies(g)) return TT_PLAN_DENSE;
   if (conv_use_batched(g, 1)) return TT_PLAN_BATCHED;
-  if (s1 && wino_applies(g->n, g->c, g->oc, g->kh, g->kw, g->oh, g->ow, g->dH, g->dW, g->groups)) return TT_PLAN_WINOGRAD;
+  /* the weight gradient's transforms are vectors along a row of tiles: below TT_VL tiles a row they run scalar, and
+   * on 16-wide builds that costs more than Winograd saves (16×16 maps, batch 8, 32→32: 0.51 ms against the weight
+   * GEMM's 0.26 on AVX-512; on AVX2 Winograd still wins there, 0.33 against 0.46) */
+  if (s1 && wino_applies(g->n, g->c, g->oc, g->kh, g->kw, g->oh, g->ow, g->dH, g->dW, g->groups) &&
+      (TT_VL < 16 || (g->ow + 1) / 2 >= TT_VL))
+    return TT_PLAN_WINOGRAD;
   if (wgemm_applies(g)) return TT_PLAN_WEIGHT_GEMM;
   if (s1) return TT_PLAN_DOT;
   return TT_PLAN_IM2COL;

@@ -97,11 +97,11 @@ static inline void wino_in_one(const float *d, long WP, float *v, long cT) {
   }
 }
 
-/* V[ξ][ci][tile] = (Bᵀ d B)[ξ] for the tile rows ty0 … ty0+rows of one image (xb: its padded channels), tiles
- * numbered along the rows; Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]. A row's last vector overlaps the one
+/* V[ξ][ci][tile] = (Bᵀ d B)[ξ] at v + ξ·cT for the tile rows ty0 … ty0+rows of one image (xb: its padded channels),
+ * tiles numbered along the rows; Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]. A row's last vector overlaps the one
  * before it rather than running past the row (the overlap is computed twice, identically). */
-static void wino_input_block(const wino_job *j, const float *xb, float *v, long ty0, long rows) {
-  long tw = j->tw, T = rows * tw, WP = j->WP, plane = j->HP * WP, cT = j->c * T;
+static void wino_input_block(const wino_job *j, const float *xb, float *v, long cT, long ty0, long rows) {
+  long tw = j->tw, T = rows * tw, WP = j->WP, plane = j->HP * WP;
   for (long ci = 0; ci < j->c; ci++) {
     const float *xc = xb + ci * plane;
     for (long r = 0; r < rows; r++) {
@@ -260,11 +260,14 @@ typedef struct {
 static void wino_wg_item(const wino_wg_job *wj, long t, int tid, float *du) {
   const wino_job *j = &wj->f;
   long b = t / j->blocks, ty0 = (t % j->blocks) * j->rows, rows = MINI(j->rows, j->th - ty0), tw = j->tw, T = rows * tw;
-  long c = j->c, oc = j->oc, WP = j->WP, plane = j->HP * WP, cT = c * T, oT = oc * T, ow = j->ow, oh = j->oh;
+  long c = j->c, oc = j->oc, WP = j->WP, plane = j->HP * WP, ow = j->ow, oh = j->oh;
+  /* ξ strides of an odd number of cache lines: at a multiple of 4 KB (64 channels × 64 tiles) the 16 planes that
+   * every tile's transform writes shared one set of L1 and evicted each other (4× slower at 16×16 maps) */
+  long cT = ROUNDUP(c * T, 16) + 16, oT = ROUNDUP(oc * T, 16) + 16;
   float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 16 * cT);
   float *gt = tt_scratch(tid, SLOT_TILE, sizeof(float) * 16 * oT);
   const float *xb = j->xpad + b * c * plane;
-  wino_input_block(j, xb, v, ty0, rows);
+  wino_input_block(j, xb, v, cT, ty0, rows);
   /* Ĝ[ξ][o][tile]: a vector of tiles where both rows and both columns of their blocks are inside dY */
   for (long o = 0; o < oc; o++) {
     const float *gp = wj->gy + (b * oc + o) * oh * ow;

@@ -46,14 +46,71 @@ static void uk_packed_edge(long kc, const float *a, const float *b, float *c, lo
 /* ------------------------------------------------------------------------------------------------------------
  * Packing. Operand elements: A(i,p) = a[i*ars + p*acs], B(p,j) = b[p*brs + j*bcs] (transposes are strides).
  * ---------------------------------------------------------------------------------------------------------- */
+/* Lo/hi halves of the lane interleave of a‖b: (a0 b0 a1 b1 …) from the first and from the second half of each. */
+#if TT_VL == 4
+#define ILV_LO 0, 4, 1, 5
+#define ILV_HI 2, 6, 3, 7
+#elif TT_VL == 8
+#define ILV_LO 0, 8, 1, 9, 2, 10, 3, 11
+#define ILV_HI 4, 12, 5, 13, 6, 14, 7, 15
+#else
+#define ILV_LO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define ILV_HI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#endif
+
+/* In-register transpose of a TT_VL×TT_VL block (r[i] = row i). Interleaving row k with row k + VL/2 into rows 2k and
+ * 2k + 1 rotates the bits of (row, lane) left by one; log2(VL) such stages swap row and lane bits. */
+static inline void vtranspose(vf r[TT_VL]) {
+  for (int s = 1; s < TT_VL; s *= 2) {
+    vf t[TT_VL];
+    UNROLL for (int k = 0; k < TT_VL / 2; k++) {
+      t[2 * k] = __builtin_shufflevector(r[k], r[k + TT_VL / 2], ILV_LO);
+      t[2 * k + 1] = __builtin_shufflevector(r[k], r[k + TT_VL / 2], ILV_HI);
+    }
+    UNROLL for (int k = 0; k < TT_VL; k++) r[k] = t[k];
+  }
+}
+
+/* Transposed packing of one MR-row panel of A whose rows are contiguous (acs = 1): dst[p·MR + i] = rows[i][p] for
+ * p in [0, kc). Blocks of TT_VL p are loaded as vectors (rows past MR repeat the last), transposed in registers and
+ * stored a p at a time in ascending address order, so each store's spill past MR lanes is overwritten by the next;
+ * the last block stops one p short of kc at the latest (its spill, at most VL − MR ≤ MR floats, stays inside the
+ * panel) and the tail is copied by scalars. */
+static void pack_a_rows_t(long kc, const float *const *rows, float *dst) {
+  enum { NG = (MR + TT_VL - 1) / TT_VL };
+  long p = 0;
+  for (; p + TT_VL < kc; p += TT_VL) {
+    vf r[NG][TT_VL];
+    UNROLL for (int g = 0; g < NG; g++) {
+      UNROLL for (int i = 0; i < TT_VL; i++) r[g][i] = vload(rows[MINI(g * TT_VL + i, MR - 1)] + p);
+      vtranspose(r[g]);
+    }
+    UNROLL for (int l = 0; l < TT_VL; l++) UNROLL for (int g = 0; g < NG; g++) vstore(dst + (p + l) * MR + g * TT_VL, r[g][l]);
+  }
+  for (; p < kc; p++) UNROLL for (int i = 0; i < MR; i++) dst[p * MR + i] = rows[i][p];
+}
+
+/* Transposed packing of one full NR-column panel of B whose columns are contiguous (brs = 1): dst[p·NR + j] =
+ * cols[j][p], TT_VL×TT_VL blocks transposed in registers (NR is a multiple of TT_VL: no spill). */
+static void pack_b_cols_t(long kc, const float *b, long bcs, float *dst) {
+  long p = 0;
+  for (; p + TT_VL <= kc; p += TT_VL)
+    UNROLL for (int g = 0; g < TT_NV; g++) {
+      vf r[TT_VL];
+      UNROLL for (int i = 0; i < TT_VL; i++) r[i] = vload(b + (g * TT_VL + i) * bcs + p);
+      vtranspose(r);
+      UNROLL for (int l = 0; l < TT_VL; l++) vstore(dst + (p + l) * NR + g * TT_VL, r[l]);
+    }
+  for (; p < kc; p++) UNROLL for (int j = 0; j < NR; j++) dst[p * NR + j] = b[j * bcs + p];
+}
 static void pack_a(long mc, long kc, const float *a, long ars, long acs, float *dst) {
   for (long i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
     int mr = (int)MINI(MR, mc - i0);
     if (acs == 1 && mr == MR) {
-      /* MR row streams read in step, one sequential write stream */
+      /* MR row streams read in step, transposed in registers, one sequential write stream */
       const float *rows[MR];
       UNROLL for (int i = 0; i < MR; i++) rows[i] = a + (i0 + i) * ars;
-      for (long p = 0; p < kc; p++) UNROLL for (int i = 0; i < MR; i++) dst[p * MR + i] = rows[i][p];
+      pack_a_rows_t(kc, rows, dst);
     } else if (acs == 1) {
       for (int i = 0; i < mr; i++) {
         const float *src = a + (i0 + i) * ars;
@@ -91,6 +148,8 @@ static void pack_b(long kc, long nc, const float *b, long brs, long bcs, float *
           for (int j = nr; j < NR; j++) d[j] = 0;
         }
       }
+    } else if (brs == 1 && nr == NR) {
+      pack_b_cols_t(kc, b + j0 * bcs, bcs, dst);
     } else {
       for (int j = 0; j < nr; j++) {
         const float *src = b + (j0 + j) * bcs;
