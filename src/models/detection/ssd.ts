@@ -19,12 +19,12 @@ import { BoxCoder } from './box-coder.js';
 import { Matcher } from './det-utils.js';
 import type { ImageList } from './image-list.js';
 import {
+  classCandidates,
   denseForward,
   flattenLevels,
   foregroundPairs,
   int32Index,
   toOriginalSizes,
-  topCandidates,
   transformTargets,
 } from './one-stage.js';
 import type { Detections } from './roi-heads.js';
@@ -327,23 +327,17 @@ export class SSD extends Module<
         shape[0],
         shape[1],
       ]);
-      const s = scoresAll.select(0, i).dataView();
       const n = anchors[i].shape[0];
-      const rows: number[] = [];
-      const scores: number[] = [];
-      const labels: number[] = [];
-      for (let c = 1; c < k; c++) {
-        const column = new Float32Array(n);
-        for (let j = 0; j < n; j++) column[j] = s[j * k + c];
-        for (const j of topCandidates(column, thresh, this.topkCandidates)) {
-          rows.push(j);
-          scores.push(s[j * k + c]);
-          labels.push(c);
-        }
-      }
-      const bx = indexSelect(boxes, 0, int32(rows));
-      const sc = tensor(Float32Array.from(scores), [scores.length]);
-      const lb = int32(labels);
+      const cand = classCandidates(
+        scoresAll.select(0, i).contiguous().dataView() as Float32Array | Float64Array,
+        n,
+        k,
+        thresh,
+        this.topkCandidates,
+      );
+      const bx = indexSelect(boxes, 0, tensor(cand.rows, [cand.rows.length], { dtype: 'int32' }));
+      const sc = tensor(cand.scores, [cand.scores.length]);
+      const lb = tensor(cand.labels, [cand.labels.length], { dtype: 'int32' });
       const kept = batchedNms(bx, sc, lb, this.nmsThresh);
       const top = kept.narrow(0, 0, Math.min(kept.shape[0], this.detectionsPerImg));
       return { boxes: indexSelect(bx, 0, top), scores: indexSelect(sc, 0, top), labels: indexSelect(lb, 0, top) };
