@@ -15,6 +15,7 @@ import { softmax } from '../../ops/softmax.js';
 import { indexSelect, reshape } from '../../ops/shape.js';
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { anchorCache } from './anchor-utils.js';
 import { BoxCoder } from './box-coder.js';
 import { Matcher } from './det-utils.js';
 import type { ImageList } from './image-list.js';
@@ -60,6 +61,8 @@ export class DefaultBoxGenerator extends Module<[ImageList, readonly Tensor[]], 
   readonly steps: number[] | null;
   readonly clip: boolean;
   private readonly whPairs: Float32Array[];
+  /** Default boxes already built, by geometry (anchor-utils' `anchorCache`). */
+  private readonly cache = anchorCache();
 
   constructor(aspectRatios: readonly (readonly number[])[], opts: DefaultBoxGeneratorOptions = {}) {
     super();
@@ -105,6 +108,12 @@ export class DefaultBoxGenerator extends Module<[ImageList, readonly Tensor[]], 
         `DefaultBoxGenerator: ${featureMaps.length} feature maps but ${this.whPairs.length} levels of aspect ratios`,
       );
     const [ih, iw] = imageList.tensors.shape.slice(-2);
+    const boxes = this.cache(ih, iw, featureMaps, () => this.defaultBoxes(ih, iw, featureMaps));
+    return imageList.imageSizes.map(() => boxes);
+  }
+
+  /** The default boxes of every level for images of [ih, iw] pixels (`forward` caches them). */
+  private defaultBoxes(ih: number, iw: number, featureMaps: readonly Tensor[]): Tensor {
     let total = 0;
     featureMaps.forEach((fm, k) => {
       total += (fm.shape[2] * fm.shape[3] * this.whPairs[k].length) / 2;
@@ -131,8 +140,7 @@ export class DefaultBoxGenerator extends Module<[ImageList, readonly Tensor[]], 
         }
       }
     });
-    const boxes = tensor(out, [total, 4]);
-    return imageList.imageSizes.map(() => boxes);
+    return tensor(out, [total, 4]);
   }
 
   override extraRepr(): string {
