@@ -229,57 +229,83 @@ function rounder(t: Tensor): (x: number) => number {
 export function orderByScore(scores: ArrayLike<number>, idx?: ArrayLike<number>, k = Infinity): Int32Array {
   const n = idx ? idx.length : scores.length;
   const m = Math.max(0, Math.min(n, k));
+  if (scores instanceof Float32Array) {
+    // float32 scores: an order-preserving uint32 key per box (smaller key = higher score, NaN smallest), the m
+    // smallest keys selected without sorting the rest, then a stable radix sort, so ties keep their position.
+    // One pass to build the keys, no comparator calls.
+    const sel = selectByKey(descendingKeys(scores, idx, n), m);
+    if (idx) for (let r = 0; r < m; r++) sel[r] = idx[sel[r]];
+    return sel;
+  }
   const order = new Int32Array(m);
   // NaN scores come first (PyTorch's descending sort puts NaN above everything), in index order.
   let nan = 0;
-  let nans = 0;
-  for (let q = 0; q < n; q++) {
+  for (let q = 0; q < n && nan < m; q++) {
     const i = idx ? idx[q] : q;
-    if (Number.isNaN(scores[i])) {
-      if (nan < m) order[nan++] = i;
-      nans++;
-    }
+    if (Number.isNaN(scores[i])) order[nan++] = i;
   }
   if (nan === m) return order;
-  const rest = new Int32Array(n - nans);
-  for (let q = 0, r = 0; q < n; q++) {
+  const rest: number[] = [];
+  for (let q = 0; q < n; q++) {
     const i = idx ? idx[q] : q;
-    if (!Number.isNaN(scores[i])) rest[r++] = i;
+    if (!Number.isNaN(scores[i])) rest.push(i);
   }
-  const want = m - nan;
-  if (scores instanceof Float32Array && rest.length < 1 << 21) {
-    // float32 scores: one float64 key per box, (descending order of the score's bits) · 2²¹ + position, sorted by
-    // the engine's native numeric sort — no comparator calls, and ties keep their position (a stable order). Keys
-    // are distinct, so selecting the `want` smallest first and sorting only those gives the same prefix.
-    const bits = new Uint32Array(1);
-    const f = new Float32Array(bits.buffer);
-    let keys = new Float64Array(rest.length);
-    for (let r = 0; r < rest.length; r++) {
-      f[0] = scores[rest[r]] + 0; // −0 → +0: they tie, as in PyTorch
-      const u = bits[0];
-      const ascending = u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
-      keys[r] = (0xffffffff - ascending) * 2097152 + r;
-    }
-    if (want < keys.length / 4) {
-      selectSmallest(keys, want);
-      keys = keys.subarray(0, want);
-    }
-    keys.sort();
-    for (let r = 0; r < want; r++) order[nan + r] = rest[keys[r] % 2097152];
-    return order;
-  }
-  const arr = Array.from(rest);
-  arr.sort((x, y) => scores[y] - scores[x]); // Array sort is stable: ties stay by index
-  order.set(arr.slice(0, want), nan);
+  // Array sort is stable: ties stay by position (a difference would be NaN for two equal infinities)
+  rest.sort((x, y) => (scores[y] > scores[x] ? 1 : scores[y] < scores[x] ? -1 : 0));
+  order.set(rest.slice(0, m - nan), nan);
   return order;
 }
 
-/** Reorders distinct keys so that the k smallest come first, in some order (Hoare's quickselect). */
-function selectSmallest(a: Float64Array, k: number): void {
+/**
+ * Descending-order keys of `scores[idx[r]]` (or `scores[r]`): the float32 bit pattern mapped to a uint32 that orders
+ * like the value, complemented, so the highest score has the smallest key; NaN gets 0 (PyTorch's descending sort
+ * puts NaN above everything); −0 maps like +0 (they tie, as in PyTorch).
+ */
+function descendingKeys(scores: Float32Array, idx: ArrayLike<number> | undefined, n: number): Uint32Array {
+  const f = new Float32Array(n);
+  if (idx) for (let r = 0; r < n; r++) f[r] = scores[idx[r]] + 0;
+  else for (let r = 0; r < n; r++) f[r] = scores[r] + 0;
+  const u = new Uint32Array(f.buffer);
+  for (let r = 0; r < n; r++) {
+    const b = u[r];
+    // NaN (exponent all ones, mantissa non-zero) → 0, first; negative floats: more negative = larger bits =
+    // later, after every non-negative key (≤ 0x7fffffff); non-negative: complemented, so larger comes first
+    u[r] = (b & 0x7fffffff) > 0x7f800000 ? 0 : b & 0x80000000 ? b : ~b & 0x7fffffff;
+  }
+  return u;
+}
+
+/**
+ * Positions of the `want` smallest keys, sorted by key, ties by position (so a stable order). The cut-off key is
+ * found by quickselect on a copy; the positions below it (and enough of those equal to it, in order) are then
+ * radix-sorted.
+ */
+function selectByKey(keys: Uint32Array, want: number): Int32Array {
+  const n = keys.length;
+  if (want <= 0) return new Int32Array(0);
+  let pos: Int32Array;
+  if (want < n) {
+    const cut = kthSmallest(keys.slice(), want - 1);
+    let less = 0;
+    for (let r = 0; r < n; r++) if (keys[r] < cut) less++;
+    let ties = want - less;
+    pos = new Int32Array(want);
+    for (let r = 0, q = 0; r < n && q < want; r++) {
+      const v = keys[r];
+      if (v < cut || (v === cut && ties-- > 0)) pos[q++] = r;
+    }
+  } else {
+    pos = new Int32Array(n);
+    for (let r = 0; r < n; r++) pos[r] = r;
+  }
+  return radixSortPositions(keys, pos);
+}
+
+/** The value of rank `k` (0-based) of `a` in ascending order; reorders `a` (Hoare's quickselect). */
+function kthSmallest(a: Uint32Array, k: number): number {
   let lo = 0,
     hi = a.length - 1;
-  while (hi > lo && k > lo && k <= hi) {
-    // median of three as the pivot
+  while (hi > lo) {
     const mid = (lo + hi) >>> 1;
     const x = a[lo],
       y = a[mid],
@@ -298,11 +324,57 @@ function selectSmallest(a: Float64Array, k: number): void {
         j--;
       }
     }
-    // now a[lo..j] ≤ pivot ≤ a[i..hi]; the k smallest are a[0..k)
-    if (k <= j + 1) hi = j;
+    // now a[lo..j] ≤ pivot ≤ a[i..hi], and a[j+1..i-1] = pivot
+    if (k <= j) hi = j;
     else if (k >= i) lo = i;
-    else return;
+    else return pivot;
   }
+  return a[k];
+}
+
+/**
+ * `pos` reordered by `keys[pos[q]]` ascending, equal keys keeping their order in `pos`: insertion sort when short,
+ * else a least-significant-byte radix sort (four stable counting passes, skipping bytes that are all equal).
+ */
+function radixSortPositions(keys: Uint32Array, pos: Int32Array): Int32Array {
+  const n = pos.length;
+  if (n <= 32) {
+    for (let i = 1; i < n; i++) {
+      const p = pos[i];
+      const v = keys[p];
+      let j = i - 1;
+      while (j >= 0 && keys[pos[j]] > v) {
+        pos[j + 1] = pos[j];
+        j--;
+      }
+      pos[j + 1] = p;
+    }
+    return pos;
+  }
+  let k: Uint32Array = new Uint32Array(n);
+  for (let q = 0; q < n; q++) k[q] = keys[pos[q]];
+  let k2: Uint32Array = new Uint32Array(n);
+  let p2: Int32Array = new Int32Array(n);
+  const count = new Int32Array(256);
+  for (let shift = 0; shift < 32; shift += 8) {
+    count.fill(0);
+    for (let q = 0; q < n; q++) count[(k[q] >>> shift) & 255]++;
+    if (count[(k[0] >>> shift) & 255] === n) continue; // every key has this byte: the pass would change nothing
+    for (let d = 0, sum = 0; d < 256; d++) {
+      const c = count[d];
+      count[d] = sum;
+      sum += c;
+    }
+    for (let q = 0; q < n; q++) {
+      const d = (k[q] >>> shift) & 255;
+      const at = count[d]++;
+      k2[at] = k[q];
+      p2[at] = pos[q];
+    }
+    [k, k2] = [k2, k];
+    [pos, p2] = [p2, pos];
+  }
+  return pos;
 }
 
 /** The largest float32 ≤ t: a float32 IoU v satisfies v > t exactly when v > floatBelow(t) (PyTorch compares
@@ -340,6 +412,12 @@ function nmsKernel(b: ArrayLike<number>, order: Int32Array, iouThreshold: number
     if (flags[k] === 1) keep.push(order[k]);
     else if (flags[k] !== 0) throw new Error(`nms: the kernel could not allocate scratch for ${n} boxes`);
   }
+}
+
+/** Whether `s[m[0]] ≥ s[m[1]] ≥ …` with no NaN (or m has one box), so that orderByScore(s, m) would be m itself. */
+function alreadyOrdered(s: ArrayLike<number>, m: Int32Array): boolean {
+  for (let q = 1; q < m.length; q++) if (!(s[m[q - 1]] >= s[m[q]])) return false;
+  return true; // (one box is its own order, NaN or not)
 }
 
 function checkNmsInputs(op: string, boxes: Tensor, scores: Tensor, iouThreshold: number): void {
@@ -381,19 +459,40 @@ export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThres
   const b = boxes.dataView();
   const s = scores.dataView();
   const ids = idxs.dataView();
-  const groups = new Map<number, number[]>();
-  for (let i = 0; i < ids.length; i++) {
-    const g = groups.get(ids[i]);
-    if (g) g.push(i);
-    else groups.set(ids[i], [i]);
+  const n = ids.length;
+  // Group the boxes by category with a counting sort (members stay in index order): group numbers in order of
+  // first appearance, then one Int32Array slice per group.
+  const groupOf = new Map<number, number>();
+  const g = new Int32Array(n);
+  let count = new Int32Array(16);
+  for (let i = 0; i < n; i++) {
+    let k = groupOf.get(ids[i]);
+    if (k === undefined) {
+      k = groupOf.size;
+      groupOf.set(ids[i], k);
+      if (k === count.length) {
+        const grown = new Int32Array(2 * k);
+        grown.set(count);
+        count = grown;
+      }
+    }
+    g[i] = k;
+    count[k]++;
   }
+  const groups = groupOf.size;
+  const start = new Int32Array(groups + 1);
+  for (let k = 0; k < groups; k++) start[k + 1] = start[k] + count[k];
+  const members = new Int32Array(n);
+  const fill = start.slice(0, groups);
+  for (let i = 0; i < n; i++) members[fill[g[i]]++] = i;
   const keep: number[] = [];
   const f32 = boxes.dtype === 'float32';
-  for (const members of groups.values()) nmsKernel(b, orderByScore(s, members), iouThreshold, f32, keep);
-  const sorted = orderByScore(
-    s,
-    keep.sort((x, y) => x - y),
-  );
+  for (let k = 0; k < groups; k++) {
+    const m = members.subarray(start[k], start[k + 1]);
+    // a group already by descending score (a detector's per-class candidates) is its own order
+    nmsKernel(b, alreadyOrdered(s, m) ? m : orderByScore(s, m), iouThreshold, f32, keep);
+  }
+  const sorted = orderByScore(s, Int32Array.from(keep).sort());
   return tensor(sorted, [sorted.length], { dtype: 'int32' });
 }
 

@@ -23,6 +23,8 @@ export class AnchorGenerator extends Module<[ImageList, readonly Tensor[]], Tens
   readonly aspectRatios: number[][];
   /** Per level, [A, 4] zero-centred base anchors (float32, xyxy). */
   readonly cellAnchors: Float32Array[];
+  /** Anchors already built, by geometry (see `anchorCache`). */
+  private readonly cache = anchorCache();
 
   constructor(
     sizes: readonly (readonly number[])[] = [[128, 256, 512]],
@@ -73,6 +75,12 @@ export class AnchorGenerator extends Module<[ImageList, readonly Tensor[]], Tens
       );
     }
     const [ih, iw] = imageList.tensors.shape.slice(-2);
+    const anchors = this.cache(ih, iw, featureMaps, () => this.gridAnchors(ih, iw, featureMaps));
+    return imageList.imageSizes.map(() => anchors);
+  }
+
+  /** The anchors of every level for an image batch of [ih, iw] pixels (`forward` caches them). */
+  private gridAnchors(ih: number, iw: number, featureMaps: readonly Tensor[]): Tensor {
     let total = 0;
     for (let l = 0; l < featureMaps.length; l++)
       total += (featureMaps[l].shape[2] * featureMaps[l].shape[3] * this.cellAnchors[l].length) / 4;
@@ -96,11 +104,34 @@ export class AnchorGenerator extends Module<[ImageList, readonly Tensor[]], Tens
         }
       }
     });
-    const anchors = tensor(out, [total, 4]);
-    return imageList.imageSizes.map(() => anchors);
+    return tensor(out, [total, 4]);
   }
 
   override extraRepr(): string {
     return '';
   }
+}
+
+/** How many geometries an anchor cache keeps (a detector sees one or a few input sizes). */
+const ANCHOR_CACHE_SIZE = 8;
+
+/**
+ * A bounded cache of anchor tensors by geometry, shared by the anchor generators: anchors are a pure function of
+ * the padded image size and the feature-map sizes, so a detector that sees the same input size again (every call
+ * of a fixed-size SSD, every same-sized image of an R-CNN) reuses them instead of rebuilding ~10⁵ boxes and
+ * handing the garbage collector a megabyte per call. torchvision rebuilds them each call; the values are the same.
+ * The oldest geometry is dropped first. The cached tensors are never written (nothing updates anchors in place).
+ */
+export function anchorCache(): (ih: number, iw: number, featureMaps: readonly Tensor[], build: () => Tensor) => Tensor {
+  const byKey = new Map<string, Tensor>();
+  return (ih, iw, featureMaps, build) => {
+    const key = `${ih}x${iw}:${featureMaps.map((f) => `${f.shape[2]}x${f.shape[3]}`).join(',')}`;
+    let t = byKey.get(key);
+    if (!t) {
+      t = build();
+      if (byKey.size >= ANCHOR_CACHE_SIZE) byKey.delete(byKey.keys().next().value!);
+      byKey.set(key, t);
+    }
+    return t;
+  };
 }

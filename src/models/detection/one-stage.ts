@@ -157,3 +157,49 @@ export function topCandidates(scores: ArrayLike<number>, thresh: number, k: numb
   // no NaN passes the threshold, so this is the descending order, ties by index, cut at k
   return Array.from(orderByScore(scores, cand, k));
 }
+
+/** Per-class candidates of a dense detector: parallel rows (anchor index), scores and labels, class-major. */
+export interface ClassCandidates {
+  rows: Int32Array;
+  scores: Float32Array;
+  labels: Int32Array;
+}
+
+/**
+ * SSD's per-class candidate selection for one image (scores kept as float32, as before): for every class c in 1..k−1 (0 is background) of row-major
+ * `scores` [n, k], the rows whose score is above `thresh`, best first (ties by row), at most `topk` of them —
+ * torchvision's loop (scores > thresh, then topk, per label) done in one pass over the score matrix that files
+ * each candidate under its class, then one selection per class (no per-class column copies).
+ */
+export function classCandidates(
+  scores: Float32Array | Float64Array,
+  n: number,
+  k: number,
+  thresh: number,
+  topk: number,
+): ClassCandidates {
+  const count = new Int32Array(k);
+  for (let j = 0, o = 0; j < n; j++, o += k) for (let c = 1; c < k; c++) if (scores[o + c] > thresh) count[c]++;
+  const start = new Int32Array(k + 1);
+  let total = 0;
+  for (let c = 0; c < k; c++) {
+    start[c + 1] = start[c] + count[c];
+    total += Math.min(count[c], topk);
+  }
+  // flat indices j·k + c of the candidates, grouped by class, rows ascending within a class
+  const flat = new Int32Array(start[k]);
+  const fill = start.slice(0, k);
+  for (let j = 0, o = 0; j < n; j++, o += k)
+    for (let c = 1; c < k; c++) if (scores[o + c] > thresh) flat[fill[c]++] = o + c;
+  const out = { rows: new Int32Array(total), scores: new Float32Array(total), labels: new Int32Array(total) };
+  let r = 0;
+  for (let c = 1; c < k; c++) {
+    // no NaN passes the threshold, so this is the descending order, ties by row, cut at topk
+    for (const i of orderByScore(scores, flat.subarray(start[c], start[c + 1]), topk)) {
+      out.rows[r] = (i - c) / k;
+      out.scores[r] = scores[i];
+      out.labels[r++] = c;
+    }
+  }
+  return out;
+}

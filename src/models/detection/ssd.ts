@@ -15,16 +15,17 @@ import { softmax } from '../../ops/softmax.js';
 import { indexSelect, reshape } from '../../ops/shape.js';
 import { tensor } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { anchorCache } from './anchor-utils.js';
 import { BoxCoder } from './box-coder.js';
 import { Matcher } from './det-utils.js';
 import type { ImageList } from './image-list.js';
 import {
+  classCandidates,
   denseForward,
   flattenLevels,
   foregroundPairs,
   int32Index,
   toOriginalSizes,
-  topCandidates,
   transformTargets,
 } from './one-stage.js';
 import type { Detections } from './roi-heads.js';
@@ -60,6 +61,8 @@ export class DefaultBoxGenerator extends Module<[ImageList, readonly Tensor[]], 
   readonly steps: number[] | null;
   readonly clip: boolean;
   private readonly whPairs: Float32Array[];
+  /** Default boxes already built, by geometry (anchor-utils' `anchorCache`). */
+  private readonly cache = anchorCache();
 
   constructor(aspectRatios: readonly (readonly number[])[], opts: DefaultBoxGeneratorOptions = {}) {
     super();
@@ -105,6 +108,12 @@ export class DefaultBoxGenerator extends Module<[ImageList, readonly Tensor[]], 
         `DefaultBoxGenerator: ${featureMaps.length} feature maps but ${this.whPairs.length} levels of aspect ratios`,
       );
     const [ih, iw] = imageList.tensors.shape.slice(-2);
+    const boxes = this.cache(ih, iw, featureMaps, () => this.defaultBoxes(ih, iw, featureMaps));
+    return imageList.imageSizes.map(() => boxes);
+  }
+
+  /** The default boxes of every level for images of [ih, iw] pixels (`forward` caches them). */
+  private defaultBoxes(ih: number, iw: number, featureMaps: readonly Tensor[]): Tensor {
     let total = 0;
     featureMaps.forEach((fm, k) => {
       total += (fm.shape[2] * fm.shape[3] * this.whPairs[k].length) / 2;
@@ -131,8 +140,7 @@ export class DefaultBoxGenerator extends Module<[ImageList, readonly Tensor[]], 
         }
       }
     });
-    const boxes = tensor(out, [total, 4]);
-    return imageList.imageSizes.map(() => boxes);
+    return tensor(out, [total, 4]);
   }
 
   override extraRepr(): string {
@@ -327,23 +335,17 @@ export class SSD extends Module<
         shape[0],
         shape[1],
       ]);
-      const s = scoresAll.select(0, i).dataView();
       const n = anchors[i].shape[0];
-      const rows: number[] = [];
-      const scores: number[] = [];
-      const labels: number[] = [];
-      for (let c = 1; c < k; c++) {
-        const column = new Float32Array(n);
-        for (let j = 0; j < n; j++) column[j] = s[j * k + c];
-        for (const j of topCandidates(column, thresh, this.topkCandidates)) {
-          rows.push(j);
-          scores.push(s[j * k + c]);
-          labels.push(c);
-        }
-      }
-      const bx = indexSelect(boxes, 0, int32(rows));
-      const sc = tensor(Float32Array.from(scores), [scores.length]);
-      const lb = int32(labels);
+      const cand = classCandidates(
+        scoresAll.select(0, i).contiguous().dataView() as Float32Array | Float64Array,
+        n,
+        k,
+        thresh,
+        this.topkCandidates,
+      );
+      const bx = indexSelect(boxes, 0, tensor(cand.rows, [cand.rows.length], { dtype: 'int32' }));
+      const sc = tensor(cand.scores, [cand.scores.length]);
+      const lb = tensor(cand.labels, [cand.labels.length], { dtype: 'int32' });
       const kept = batchedNms(bx, sc, lb, this.nmsThresh);
       const top = kept.narrow(0, 0, Math.min(kept.shape[0], this.detectionsPerImg));
       return { boxes: indexSelect(bx, 0, top), scores: indexSelect(sc, 0, top), labels: indexSelect(lb, 0, top) };
