@@ -17,6 +17,7 @@ import {
   residualAddOwned,
   residualRelu,
   runChain,
+  squeezeExcitationGate,
 } from '../nn/fusion.js';
 import { mul } from '../ops/elementwise.js';
 import { mul_ } from '../ops/inplace.js';
@@ -123,7 +124,7 @@ registerFusionRule(SqueezeExcitation, {
   forward(se, x) {
     const xOwned = ownsInput(x);
     const t = x as Tensor;
-    const s = se.scale(t);
+    const s = squeezeExcitationGate(se, t) ?? se.scale(t);
     if (xOwned && t.isContiguous() && s.dtype === t.dtype && s.shape.length === t.shape.length) {
       mul_(t, s); // x · s: the same products as s · x
       return handBack(t, true);

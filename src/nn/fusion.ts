@@ -18,17 +18,23 @@
  *   activation (the unary kernel's formula). Equal up to float rounding (a different order of the same operations;
  *   see docs/fusion.md).
  * - relu(out + identity) at the end of a residual block, when `out` came out of a folded convolution: in place.
+ * - Squeeze-excitation's gate with gradients off (`squeezeExcitationGate`): the global pooling and the two 1×1
+ *   convolutions on the 1×1 map call their kernels directly, a ReLU(6) after fc1 in its epilogue. Identical values
+ *   (the same kernels, on the same operands, in the same order).
  * A child with forward hooks or pre-hooks, a replaced `forward`, a subclass, or an intermediate output that
  * somebody asked for (IntermediateLayerGetter's return layers) is never folded away: it runs its own forward.
  */
 import { isGradEnabled } from '../autograd/grad-mode.js';
+import { backend } from '../backend/index.js';
 import { conv2dScaleShift } from '../ops/conv.js';
 import { add } from '../ops/elementwise.js';
 import { add_, relu_ } from '../ops/inplace.js';
 import { shapesEqual } from '../tensor/shape.js';
+import type { FloatArray } from '../tensor/dtype.js';
 import { recycleStorage } from '../tensor/storage.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Hardsigmoid, Hardswish, ReLU, ReLU6 } from './activation.js';
+import { SqueezeExcitation } from './attention.js';
 import { Sequential } from './container.js';
 import { Conv2d } from './conv.js';
 import { forwardPlanOf, setForwardPlan, type AnyModule, type ForwardPlan } from './module.js';
@@ -37,7 +43,14 @@ import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from './pooling.js';
 
 /** The kinds of fused computation, as counted by `fusionCounts`. */
 export type FusionKind =
-  'convBn' | 'convBnRelu' | 'convBnRelu6' | 'convBnHardswish' | 'convRelu' | 'convReluMaxPool' | 'residualReluInPlace';
+  | 'convBn'
+  | 'convBnRelu'
+  | 'convBnRelu6'
+  | 'convBnHardswish'
+  | 'convRelu'
+  | 'convReluMaxPool'
+  | 'residualReluInPlace'
+  | 'squeezeExcitationGate';
 
 const counts: Record<FusionKind, number> = {
   convBn: 0,
@@ -47,6 +60,7 @@ const counts: Record<FusionKind, number> = {
   convRelu: 0,
   convReluMaxPool: 0,
   residualReluInPlace: 0,
+  squeezeExcitationGate: 0,
 };
 
 /**
@@ -267,6 +281,97 @@ export function residualRelu(out: Tensor, identity: Tensor, relu: AnyModule, out
     return relu_(add_(out, identity));
   }
   return relu.forward(add(out, identity)) as Tensor;
+}
+
+/** Whether `conv` is a plain 1×1, stride-1, unpadded, ungrouped Conv2d from `c` channels holding `dtype` data. */
+function isPlainPointwise(conv: AnyModule, c: number, dtype: string): conv is Conv2d {
+  if (!isPlain(conv, Conv2d)) return false;
+  const ws = conv.weight.shape,
+    p = conv.padding,
+    b = conv.bias;
+  return (
+    ws[1] === c &&
+    ws[2] === 1 &&
+    ws[3] === 1 &&
+    conv.groups === 1 &&
+    conv.stride[0] === 1 &&
+    conv.stride[1] === 1 &&
+    conv.dilation[0] === 1 &&
+    conv.dilation[1] === 1 &&
+    (typeof p === 'string' || (p[0] === 0 && p[1] === 0)) &&
+    conv.weight.dtype === dtype &&
+    conv.weight.isContiguous() &&
+    (b === null || (b.dtype === dtype && b.isContiguous()))
+  );
+}
+
+/** The geometry of a 1×1 convolution from c to oc channels on n maps of 1×1. */
+function pointwiseOnPixel(n: number, c: number, oc: number) {
+  return {
+    n,
+    c,
+    h: 1,
+    w: 1,
+    oc,
+    kh: 1,
+    kw: 1,
+    oh: 1,
+    ow: 1,
+    strideH: 1,
+    strideW: 1,
+    padH: 0,
+    padW: 0,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  };
+}
+
+/**
+ * Squeeze-excitation's gate `se.scale(x)` [N, C, 1, 1] in inference, or null when it must run as modules (grad
+ * mode on, a subclass, a child with hooks or of another kind, x not a contiguous 4-D batch).
+ *
+ * What `scale` computes — adaptive average pool to 1×1, fc1, activation, fc2, scale activation — is a few hundred
+ * numbers per image, but as modules it is five ops, each validating shapes and allocating tensors: 15 % of a
+ * batch-1 MobileNetV3-Large forward (one-thread CPU profile), more than the pooling and GEMVs themselves. Here the
+ * pooling and both convolutions call the backend's kernels directly (the ones the modules call, with the same
+ * operands, so the values are identical), a ReLU or ReLU6 after fc1 runs in its epilogue (comparisons: bitwise the
+ * module's), and the other activations run as their modules on the small tensors.
+ */
+export function squeezeExcitationGate(se: AnyModule, x: Tensor): Tensor | null {
+  if (isGradEnabled() || !isExactly(se, SqueezeExcitation) || x.shape.length !== 4 || !x.isContiguous()) return null;
+  const s = se as SqueezeExcitation;
+  const [n, c, h, w] = x.shape;
+  const pool = s.avgpool,
+    size = pool.outputSize;
+  // ReLU and ReLU6 are comparisons, bitwise the same in fc1's epilogue; any other activation (hardswish's epilogue
+  // rounds differently from its unary kernel) runs as its module on the small [N, squeeze, 1, 1] tensor
+  const act = isPlain(s.activation, ReLU) ? 'relu' : isPlain(s.activation, ReLU6) ? 'relu6' : 'none';
+  if (
+    !isPlain(pool, AdaptiveAvgPool2d) ||
+    !(size === 1 || (Array.isArray(size) && size[0] === 1 && size[1] === 1)) ||
+    !isPlainPointwise(s.fc1, c, x.dtype)
+  )
+    return null;
+  const sq = s.fc1.weight.shape[0];
+  if (!isPlainPointwise(s.fc2, sq, x.dtype) || s.fc2.weight.shape[0] !== c || n * c * h * w === 0) return null;
+  const b = backend();
+  const pooled = Tensor.unfilled([n, c, 1, 1], x.dtype),
+    hidden = Tensor.unfilled([n, sq, 1, 1], x.dtype),
+    gate = Tensor.unfilled([n, c, 1, 1], x.dtype);
+  const data = (t: Tensor) => t.dataView() as FloatArray;
+  b.adaptiveAvgPool2d(data(x), data(pooled), { planes: n * c, h, w, oh: 1, ow: 1 });
+  const fc1 = s.fc1,
+    fc2 = s.fc2;
+  b.conv2d(data(pooled), data(fc1.weight), fc1.bias && data(fc1.bias), data(hidden), pointwiseOnPixel(n, c, sq), act);
+  const h1 = act === 'none' ? (s.activation.forward(hidden) as Tensor) : hidden;
+  if (!(h1 instanceof Tensor) || !shapesEqual(h1.shape, hidden.shape) || h1.dtype !== x.dtype || !h1.isContiguous())
+    throw new Error(
+      `squeezeExcitationGate: the activation must return a contiguous ${x.dtype} tensor of shape [${hidden.shape.join(', ')}]`,
+    );
+  b.conv2d(data(h1), data(fc2.weight), fc2.bias && data(fc2.bias), data(gate), pointwiseOnPixel(n, sq, c), 'none');
+  counts.squeezeExcitationGate++;
+  return s.scaleActivation.forward(gate) as Tensor;
 }
 
 // ------------------------------------------------------------------------------------------------------------

@@ -133,12 +133,16 @@ static void dconv_task(void *ctx, long t, int tid) {
     const float *cr = cb + (o - m0) * lenR - s0;
     float *orow = d->out + (b * d->cout + oc) * ohw;
     float bv = d->bias ? d->bias[oc] : 0.0f, sv = d->scale ? d->scale[oc] : 1.0f;
+    vf vs = vsplat(sv), vb = vsplat(bv);
     for (long y = s0 / WP; y * WP < s1; y++) {
       long xs = MAXI(s0 - y * WP, 0), xe = MINI(s1 - y * WP, ow);
       const float *src = cr + y * WP;
       float *dst = orow + y * ow;
-      if (d->act) for (long xo = xs; xo < xe; xo++) dst[xo] = act_s(src[xo] * sv + bv, d->act);
-      else for (long xo = xs; xo < xe; xo++) dst[xo] = src[xo] * sv + bv;
+      /* in vectors: a scalar act_s per pixel branches on every sign and cost 3 ms of MobileNetV2's ReLU6 stem
+       * (8× the convolution itself) */
+      long xo = xs;
+      for (; xo + TT_VL <= xe; xo += TT_VL) vstore(dst + xo, act_v(vload(src + xo) * vs + vb, d->act));
+      for (; xo < xe; xo++) dst[xo] = act_s(src[xo] * sv + bv, d->act);
     }
   }
 }
