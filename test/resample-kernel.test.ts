@@ -95,7 +95,7 @@ test('F.interpolate and its gradient run the kernel on a segmentation-sized upsa
     const x = tt.tensor(
       fill(
         r,
-        shape.reduce((a, b) => a * b),
+        shape.reduce((a: number, b: number) => a * b, 1),
       ),
       [...shape],
     );
