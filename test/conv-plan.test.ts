@@ -30,6 +30,11 @@ const WIDTH: Record<NativeIsa, Width> = { avx512: 16, generic16: 16, avx2: 8, ge
 /** [forward, input gradient, weight gradient], or one per vector width where the tile shape decides. */
 type Expect = readonly [ConvPlan, ConvPlan, ConvPlan] | Record<Width, readonly [ConvPlan, ConvPlan, ConvPlan]>;
 
+/** The same forward and input-gradient plans on every build; the weight gradient's per vector width. */
+function wgradByWidth(forward: ConvPlan, input: ConvPlan, weight: Record<Width, ConvPlan>): Expect {
+  return { 16: [forward, input, weight[16]], 8: [forward, input, weight[8]], 4: [forward, input, weight[4]] };
+}
+
 const CASES: { name: string; spec: ConvPlanSpec; expect: Expect; why: string }[] = [
   {
     name: 'W1 3×3, 64→64 at 32×32, batch 8',
@@ -40,21 +45,13 @@ const CASES: { name: string; spec: ConvPlanSpec; expect: Expect; why: string }[]
   {
     name: 'W4 second conv, 32→64 at 14×14, batch 64',
     spec: { n: 64, c: 32, h: 14, w: 14, oc: 64, kh: 3, kw: 3, padding: 1 },
-    expect: {
-      16: ['winograd', 'winograd', 'weight-gemm'],
-      8: ['winograd', 'winograd', 'winograd'],
-      4: ['winograd', 'winograd', 'winograd'],
-    },
+    expect: wgradByWidth('winograd', 'winograd', { 16: 'weight-gemm', 8: 'winograd', 4: 'winograd' }),
     why: '14×14 with 64 images: 3136 tiles; a weight gradient with rows of fewer tiles than a vector goes GEMM on 16-wide builds',
   },
   {
     name: 'YOLOX 32→32 at 16×16, batch 8',
     spec: { n: 8, c: 32, h: 16, w: 16, oc: 32, kh: 3, kw: 3, padding: 1 },
-    expect: {
-      16: ['winograd', 'winograd', 'weight-gemm'],
-      8: ['winograd', 'winograd', 'winograd'],
-      4: ['winograd', 'winograd', 'winograd'],
-    },
+    expect: wgradByWidth('winograd', 'winograd', { 16: 'weight-gemm', 8: 'winograd', 4: 'winograd' }),
     why: '8 tiles a row: scalar weight-gradient transforms, which the weight GEMM beats 2× on AVX-512 (not on AVX2)',
   },
   {
@@ -119,32 +116,20 @@ const CASES: { name: string; spec: ConvPlanSpec; expect: Expect; why: string }[]
   {
     name: 'strided 1×1 (64→128, 56² → 28²)',
     spec: { n: 2, c: 64, h: 56, w: 56, oc: 128, kh: 1, kw: 1, stride: 2 },
-    expect: {
-      // weight GEMM needs c·kh·kw = 64 ≥ 8·MR: 112 (MR 14) no, 48 (MR 6) and 32 (MR 4) yes
-      16: ['im2col', 'im2col', 'im2col'],
-      8: ['im2col', 'im2col', 'weight-gemm'],
-      4: ['im2col', 'im2col', 'weight-gemm'],
-    },
+    // weight GEMM needs c·kh·kw = 64 ≥ 8·MR: 112 (MR 14) no, 48 (MR 6) and 32 (MR 4) yes
+    expect: wgradByWidth('im2col', 'im2col', { 16: 'im2col', 8: 'weight-gemm', 4: 'weight-gemm' }),
     why: 'a strided 1×1 conv reads one phase of the grid: im2col’s subsampling copies less',
   },
   {
     name: 'strided 1×1 on a small map (8×8 outputs)',
     spec: { n: 2, c: 64, h: 16, w: 16, oc: 128, kh: 1, kw: 1, stride: 2 },
-    expect: {
-      16: ['batched', 'batched', 'batched'],
-      8: ['batched', 'batched', 'weight-gemm'],
-      4: ['batched', 'batched', 'weight-gemm'],
-    },
+    expect: wgradByWidth('batched', 'batched', { 16: 'batched', 8: 'weight-gemm', 4: 'weight-gemm' }),
     why: 'strided 1×1 with ≤ 256 output pixels goes batched; the weight GEMM form wins from 4 output pixels where it applies',
   },
   {
     name: '1×1, 64→256 at 56²',
     spec: { n: 2, c: 64, h: 56, w: 56, oc: 256, kh: 1, kw: 1 },
-    expect: {
-      16: ['pointwise', 'padded-width', 'dot'],
-      8: ['pointwise', 'padded-width', 'weight-gemm'],
-      4: ['pointwise', 'padded-width', 'weight-gemm'],
-    },
+    expect: wgradByWidth('pointwise', 'padded-width', { 16: 'dot', 8: 'weight-gemm', 4: 'weight-gemm' }),
     why: 'unpadded 1×1 stride 1: a GEMM on the image in place; 64 taps fill the weight GEMM only below MR 8',
   },
   {
@@ -168,11 +153,7 @@ const CASES: { name: string; spec: ConvPlanSpec; expect: Expect; why: string }[]
   {
     name: 'padding beyond the reach (3×3, pad 4)',
     spec: { n: 2, c: 8, h: 10, w: 10, oc: 8, kh: 3, kw: 3, padding: 4 },
-    expect: {
-      16: ['padded-width', 'im2col', 'dot'],
-      8: ['padded-width', 'im2col', 'dot'],
-      4: ['padded-width', 'im2col', 'weight-gemm'],
-    },
+    expect: wgradByWidth('padded-width', 'im2col', { 16: 'dot', 8: 'dot', 4: 'weight-gemm' }),
     why: 'complementary padding dil·(k−1) − pad < 0: the input gradient cannot be a forward conv; 72 taps ≥ 8·MR only at MR 4',
   },
 ];
