@@ -273,6 +273,23 @@ const roiRowsCheck = [
   '}',
 ];
 
+/** resample2d's geometry and source taps, shared by the forward and its adjoint (nearest: iy0/ix0 only). */
+const RESAMPLE_TAPS = [
+  s('long', 'planes'),
+  s('long', 'h'),
+  s('long', 'w'),
+  s('long', 'oh'),
+  s('long', 'ow'),
+  i32('iy0', 'in'),
+  i32('iy1', 'in', { nullable: true }),
+  f32('ly0', 'in', { nullable: true }),
+  f32('ly1', 'in', { nullable: true }),
+  i32('ix0', 'in'),
+  i32('ix1', 'in', { nullable: true }),
+  f32('lx0', 'in', { nullable: true }),
+  f32('lx1', 'in', { nullable: true }),
+];
+
 /** Kernels, in `tt_ops` order. `c`: the C field (entry point op_<c>); `name`: the JavaScript/wasm name. */
 export const kernels = [
   {
@@ -634,47 +651,13 @@ export const kernels = [
     name: 'resample2d',
     c: 'resample2d',
     doc: 'out [planes, oh, ow] from x [planes, h, w] through per-row/column source taps (nearest: iy0/ix0 only; bilinear: index pairs and weights)',
-    args: [
-      s('bool', 'bilinear'),
-      f32('x', 'in'),
-      f32('out', 'out'),
-      s('long', 'planes'),
-      s('long', 'h'),
-      s('long', 'w'),
-      s('long', 'oh'),
-      s('long', 'ow'),
-      i32('iy0', 'in'),
-      i32('iy1', 'in', { nullable: true }),
-      f32('ly0', 'in', { nullable: true }),
-      f32('ly1', 'in', { nullable: true }),
-      i32('ix0', 'in'),
-      i32('ix1', 'in', { nullable: true }),
-      f32('lx0', 'in', { nullable: true }),
-      f32('lx1', 'in', { nullable: true }),
-    ],
+    args: [s('bool', 'bilinear'), f32('x', 'in'), f32('out', 'out'), ...RESAMPLE_TAPS],
   },
   {
     name: 'resample2dBackward',
     c: 'resample2d_bwd',
     doc: 'gx [planes, h, w] (overwritten) = the adjoint of resample2d applied to gy [planes, oh, ow]',
-    args: [
-      s('bool', 'bilinear'),
-      f32('gy', 'in'),
-      f32('gx', 'out'),
-      s('long', 'planes'),
-      s('long', 'h'),
-      s('long', 'w'),
-      s('long', 'oh'),
-      s('long', 'ow'),
-      i32('iy0', 'in'),
-      i32('iy1', 'in', { nullable: true }),
-      f32('ly0', 'in', { nullable: true }),
-      f32('ly1', 'in', { nullable: true }),
-      i32('ix0', 'in'),
-      i32('ix1', 'in', { nullable: true }),
-      f32('lx0', 'in', { nullable: true }),
-      f32('lx1', 'in', { nullable: true }),
-    ],
+    args: [s('bool', 'bilinear'), f32('gy', 'in'), f32('gx', 'out'), ...RESAMPLE_TAPS],
   },
   {
     name: 'conv3dWinograd',
