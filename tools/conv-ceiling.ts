@@ -15,6 +15,7 @@ import * as tt from '../src/index.js';
 import { backend } from '../src/backend/index.js';
 import { convPlanOf } from '../src/backend/conv-plan.js';
 import type { Conv2dGeometry } from '../src/backend/types.js';
+import { cpuMs } from './cpu-time.ts';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
@@ -25,12 +26,7 @@ const reps = arg('--reps', 15);
 const cpu = process.argv.includes('--cpu');
 const threads = tt.getNumThreads();
 const peak = (peakAll * Math.min(threads, os.availableParallelism())) / os.availableParallelism();
-const now = cpu
-  ? () => {
-      const u = process.cpuUsage();
-      return (u.user + u.system) / 1e3;
-    }
-  : () => performance.now();
+const now = cpu ? cpuMs : () => performance.now();
 
 /** A forward geometry: `n c h×w → oc, k×k / stride, pad, groups`. */
 function geom(n: number, c: number, hw: number, oc: number, k: number, stride = 1, groups = 1): Conv2dGeometry {

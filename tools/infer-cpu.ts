@@ -24,10 +24,7 @@ const rounds = Number(opt('rounds', '5'));
 const useOrt = !args.includes('--no-ort');
 tt.setNumThreads(1);
 
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e3;
-};
+const { cpuMs } = await import('./cpu-time.js');
 /** CPU ms per call of `fn` over enough calls to pass ~`budget` ms (at least 2). */
 async function perCall(fn: () => unknown, budget: number): Promise<number> {
   const t0 = cpuMs();

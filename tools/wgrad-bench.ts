@@ -12,6 +12,7 @@ import * as tt from '../src/index.ts';
 import { backend } from '../src/backend/index.ts';
 import { convPlanOf } from '../src/backend/conv-plan.ts';
 import { convGeometry } from '../src/backend/selfcheck.ts';
+import { medianCpuMs } from './cpu-time.ts';
 
 /** [name, n, c, h, oc, k, stride, pad] */
 type Shape = [string, number, number, number, number, number, number, number];
@@ -45,19 +46,7 @@ const reps = Number(process.env.WGRAD_REPS ?? 5);
 const g0 = new tt.Generator(0);
 const rnd = (n: number) => tt.randn([n], { generator: g0 }).dataView() as Float32Array;
 
-/** Median CPU milliseconds of `reps` calls after one warm-up. */
-function med(f: () => void): number {
-  f();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const c0 = process.cpuUsage();
-    f();
-    const c = process.cpuUsage(c0);
-    ts.push((c.user + c.system) / 1e3);
-  }
-  ts.sort((a, b) => a - b);
-  return ts[reps >> 1];
-}
+const med = (f: () => void) => medianCpuMs(f, reps);
 
 /** Asks the PyTorch server one question per call; null when it is not running. */
 async function torchServer(): Promise<((q: string) => Promise<number>) | null> {
