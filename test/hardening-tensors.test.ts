@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import * as tt from '../src/index.ts';
+import { convGeometryOf } from '../src/backend/conv-plan.ts';
 import { forEachBackend } from './helpers.ts';
 
 const F32 = (n: number) => new Float32Array(n);
@@ -103,24 +104,7 @@ test('issue 13.1: the kernel boundary refuses arrays shorter than the geometry o
   forEachBackend((name) => {
     if (name === 'reference') return; // TypeScript loops cannot leave their arrays; only the C kernels are guarded
     const b = tt.backend();
-    const g = {
-      n: 8,
-      c: 3,
-      h: 64,
-      w: 64,
-      oc: 4,
-      kh: 3,
-      kw: 3,
-      oh: 62,
-      ow: 62,
-      strideH: 1,
-      strideW: 1,
-      padH: 0,
-      padW: 0,
-      dilationH: 1,
-      dilationW: 1,
-      groups: 1,
-    };
+    const g = convGeometryOf({ n: 8, c: 3, h: 64, w: 64, oc: 4, kh: 3, kw: 3 });
     assert.throws(
       () => b.conv2d(F32(4), F32(108), null, F32(8 * 4 * 62 * 62), g, 'none'),
       /conv2d: x has 4 elements but the kernel's geometry needs 98304/,

@@ -26,6 +26,7 @@
  */
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
+import { convGeometryOf } from '../backend/conv-plan.js';
 import { conv2dScaleShift } from '../ops/conv.js';
 import { add } from '../ops/elementwise.js';
 import { add_, relu_ } from '../ops/inplace.js';
@@ -307,24 +308,7 @@ function isPlainPointwise(conv: AnyModule, c: number, dtype: string): conv is Co
 
 /** The geometry of a 1×1 convolution from c to oc channels on n maps of 1×1. */
 function pointwiseOnPixel(n: number, c: number, oc: number) {
-  return {
-    n,
-    c,
-    h: 1,
-    w: 1,
-    oc,
-    kh: 1,
-    kw: 1,
-    oh: 1,
-    ow: 1,
-    strideH: 1,
-    strideW: 1,
-    padH: 0,
-    padW: 0,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 1,
-  };
+  return convGeometryOf({ n, c, h: 1, w: 1, oc, kh: 1, kw: 1 });
 }
 
 /**
