@@ -275,6 +275,27 @@ export const WORKLOADS: Record<string, Workload> = {
   W10: w10,
 };
 
+/**
+ * Warns when PyTorch runs its GEMMs on Debian's reference BLAS (python3-torch pulls in only libblas3): its Linear
+ * layers then run ~15× slower than with OpenBLAS or the MKL of PyTorch's wheels, and every ratio with a large GEMM
+ * in it (W7 Faster R-CNN's box head, the classifiers' last layers) would flatter Tatami.
+ */
+function warnReferenceBlas(): void {
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [
+      '-c',
+      "import torch; torch.ones(64, 64) @ torch.ones(64, 64); print('\\n'.join(l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.lower()))",
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status === 0 && /\/blas\/libblas\.so/.test(r.stdout))
+    console.warn(
+      'bench: PyTorch is using the reference BLAS (/usr/lib/x86_64-linux-gnu/blas/libblas.so.3); install ' +
+        'libopenblas0-pthread (scripts/setup-system.sh does) so that the PyTorch side is not crippled',
+    );
+}
+
 /** The workload ids a torch_bench.py implements (its `"W6": lambda: …` dispatch entries). */
 function torchWorkloads(script: string): Set<string> {
   return new Set([...readFileSync(script, 'utf8').matchAll(/"(W\d+)":\s*lambda/g)].map((m) => m[1]));
@@ -284,6 +305,7 @@ function runTorch(): Results | null {
   if (flag('no-torch')) return null;
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return null;
+  warnReferenceBlas();
   const shared = fileURLToPath(new URL('../../shared/bench/torch_bench.py', import.meta.url));
   const local = fileURLToPath(new URL('./torch_bench.py', import.meta.url));
   // The shared definition's script runs the workloads it has; the repository's copy runs the ones it lacks (a

@@ -27,6 +27,15 @@ if ! /usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch python3-torchvision >/dev/null
 fi
+# Debian's PyTorch takes its GEMMs from whichever libblas.so.3 is installed, and python3-torch pulls in only the
+# reference BLAS (~7 GFLOP/s on a 2000² matmul against ~120 with OpenBLAS). PyTorch's own wheels ship MKL, so the
+# benchmark's PyTorch side (and the fixture scripts) get OpenBLAS, Debian's optimised one, as a user's would.
+if ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "setup-system: installing libopenblas0-pthread"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libopenblas0-pthread >/dev/null
+fi
 # ONNX: the checker (python3-onnx) validates exported files in test/onnx-export.test.ts, and ONNX's own backend
 # test cases (libonnx-testdata → /usr/share/libonnx-testdata/data) drive test/onnx-conformance.test.ts and the
 # NonMaxSuppression / RoiAlign cases of test/detection-onnx.test.ts.
