@@ -214,6 +214,31 @@ test('golden: BoxCoder encode / decode (weights, bbox_xform_clip) and its gradie
   );
 });
 
+test('BoxCoder.decodeAt: the decoded boxes at flat indices, bit for bit, with and without autograd', () => {
+  const coder = new tt.models.detection.BoxCoder([10, 10, 5, 5]);
+  const { codes, boxes } = inputsOf(get('coder_decode'));
+  const k = codes.shape[1] / 4;
+  const all = coder.decodeSingle(codes, boxes).reshape(-1, 4);
+  // Every box once, backwards, and a repeat: any order, any multiplicity.
+  const index = Int32Array.from([...Array.from({ length: all.shape[0] }, (_, i) => all.shape[0] - 1 - i), k, 0]);
+  const want = tt.indexSelect(all, 0, tt.tensor(index, [index.length], { dtype: 'int32' }));
+  assertClose(coder.decodeAt(codes, boxes, index), want, { atol: 0, rtol: 0, what: 'typed-array path' });
+  const c = codes.detach().requiresGrad_(true);
+  const withGrad = coder.decodeAt(c, boxes, index);
+  assertClose(withGrad.detach(), want, { atol: 1e-6, rtol: 1e-6, what: 'autograd path' });
+  withGrad.sum().backward();
+  assert.ok(c.grad, 'the autograd path reaches the codes');
+  assert.deepEqual(coder.decodeAt(codes, boxes, new Int32Array(0)).shape, [0, 4]);
+  assert.throws(
+    () => coder.decodeAt(codes, boxes, Int32Array.of(all.shape[0])),
+    new RegExp(`BoxCoder.decodeAt: index ${all.shape[0]} is outside the ${all.shape[0]} boxes`),
+  );
+  assert.throws(
+    () => coder.decodeAt(codes, boxes.narrow(0, 0, 1), Int32Array.of(0)),
+    /BoxCoder.decodeAt: codes must be/,
+  );
+});
+
 test('golden: masksToBoxes, pasteMasksInImage, clipBoxesToImage, removeSmallBoxes', () => {
   const m = get('masks_to_boxes');
   assertClose(ops.masksToBoxes(inputsOf(m).masks), m.output, { atol: 0, rtol: 0 });

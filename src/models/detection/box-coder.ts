@@ -2,7 +2,7 @@
 import { isGradEnabled } from '../../autograd/grad-mode.js';
 import { tensor } from '../../tensor/creation.js';
 import { add, clamp, div, exp, log, mul, sub } from '../../ops/elementwise.js';
-import { cat, flatten, reshape, select, slice, split, stack, unsqueeze } from '../../ops/shape.js';
+import { cat, flatten, indexSelect, reshape, select, slice, split, stack, unsqueeze } from '../../ops/shape.js';
 import { formatShape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
@@ -15,12 +15,17 @@ import type { Tensor } from '../../tensor/tensor.js';
 export class BoxCoder {
   readonly weights: [number, number, number, number];
   readonly bboxXformClip: number;
+  /** The weights and the clip rounded to float32, as the float32 tensor ops of decodeSingle see them. */
+  private readonly weights32: Float32Array;
+  private readonly clip32: number;
 
   constructor(weights: readonly [number, number, number, number], bboxXformClip = Math.log(1000 / 16)) {
     if (weights.length !== 4)
       throw new Error(`BoxCoder: weights must be four numbers (wx, wy, ww, wh), got ${JSON.stringify(weights)}`);
     this.weights = [weights[0], weights[1], weights[2], weights[3]];
     this.bboxXformClip = bboxXformClip;
+    this.weights32 = Float32Array.from(this.weights);
+    this.clip32 = Math.fround(bboxXformClip);
   }
 
   /** Regression targets of each image's matched gt boxes against its proposals, split back per image. */
@@ -72,17 +77,7 @@ export class BoxCoder {
 
   /** Boxes [N, 4K] from codes [N, 4K] (K boxes per reference, e.g. one per class) and references [N, 4]. */
   decodeSingle(relCodes: Tensor, boxes: Tensor): Tensor {
-    if (
-      relCodes.shape.length !== 2 ||
-      relCodes.shape[1] % 4 !== 0 ||
-      boxes.shape.length !== 2 ||
-      boxes.shape[1] !== 4 ||
-      relCodes.shape[0] !== boxes.shape[0]
-    ) {
-      throw new Error(
-        `BoxCoder.decode: codes must be [N, 4K] and boxes [N, 4] with the same N, got ${formatShape(relCodes.shape)} and ${formatShape(boxes.shape)}`,
-      );
-    }
+    this.checkDecode('decode', relCodes, boxes);
     if (relCodes.dtype === 'float32' && !((relCodes.requiresGrad || boxes.requiresGrad) && isGradEnabled()))
       return this.decodeNoGrad(relCodes, boxes.dtype === 'float32' ? boxes : boxes.to('float32'));
     const b = boxes.dtype === relCodes.dtype ? boxes : boxes.to(relCodes.dtype);
@@ -103,39 +98,82 @@ export class BoxCoder {
     const halfH = mul(mul(exp(dh), h), 0.5);
     return flatten(stack([sub(px, halfW), sub(py, halfH), add(px, halfW), add(py, halfH)], 2), 1);
   }
+
   /**
-   * decodeSingle without autograd (inference, the RPN's proposals): the same float32 operations in the same order
-   * as the tensor version (each step rounded to float32), in one pass over typed arrays instead of a dozen
-   * strided tensor ops over [N, 4K].
+   * The boxes of `relCodes` [N, 4K] against `boxes` [N, 4] at the flat box indices `index` (box q is row ⌊q / K⌋,
+   * code group q mod K): [index.length, 4], the same values as `decodeSingle(relCodes, boxes)` viewed as [N·K, 4]
+   * and gathered at `index`. Detectors decode only what survives their score filter (the RPN's per-level top-k,
+   * the box head's (proposal, class) pairs above the score threshold) rather than every anchor and class box.
+   */
+  decodeAt(relCodes: Tensor, boxes: Tensor, index: Int32Array): Tensor {
+    this.checkDecode('decodeAt', relCodes, boxes);
+    const nk = relCodes.shape[0] * (relCodes.shape[1] / 4);
+    for (const q of index) {
+      if (!(q >= 0 && q < nk))
+        throw new Error(
+          `BoxCoder.decodeAt: index ${q} is outside the ${nk} boxes of codes ${formatShape(relCodes.shape)}`,
+        );
+    }
+    if (relCodes.dtype === 'float32' && !((relCodes.requiresGrad || boxes.requiresGrad) && isGradEnabled())) {
+      const c = relCodes.contiguous().dataView() as Float32Array;
+      const b = (boxes.dtype === 'float32' ? boxes : boxes.to('float32')).contiguous().dataView() as Float32Array;
+      const k = relCodes.shape[1] / 4;
+      const out = new Float32Array(4 * index.length);
+      for (let t = 0; t < index.length; t++)
+        this.decodeBox(c, 4 * index[t], b, 4 * Math.floor(index[t] / k), out, 4 * t);
+      return tensor(out, [index.length, 4]);
+    }
+    const all = reshape(this.decodeSingle(relCodes, boxes), -1, 4);
+    return indexSelect(all, 0, tensor(index, [index.length], { dtype: 'int32' }));
+  }
+
+  /**
+   * decodeSingle without autograd (inference): the same float32 operations in the same order as the tensor version
+   * (each step rounded to float32), in one pass over typed arrays instead of a dozen strided tensor ops over [N, 4K].
    */
   private decodeNoGrad(relCodes: Tensor, boxes: Tensor): Tensor {
-    const f = Math.fround;
     const [n, k4] = relCodes.shape;
-    const c = relCodes.contiguous().dataView();
-    const b = boxes.contiguous().dataView();
-    const [wx, wy, ww, wh] = this.weights.map(f);
-    const clip = f(this.bboxXformClip);
+    const c = relCodes.contiguous().dataView() as Float32Array;
+    const b = boxes.contiguous().dataView() as Float32Array;
     const out = new Float32Array(n * k4);
-    for (let i = 0; i < n; i++) {
-      const w = f(b[4 * i + 2] - b[4 * i]);
-      const h = f(b[4 * i + 3] - b[4 * i + 1]);
-      const cx = f(b[4 * i] + f(w * 0.5));
-      const cy = f(b[4 * i + 1] + f(h * 0.5));
-      for (let j = i * k4; j < (i + 1) * k4; j += 4) {
-        const dx = f(c[j] / wx);
-        const dy = f(c[j + 1] / wy);
-        const dw = Math.min(f(c[j + 2] / ww), clip);
-        const dh = Math.min(f(c[j + 3] / wh), clip);
-        const px = f(f(dx * w) + cx);
-        const py = f(f(dy * h) + cy);
-        const hw = f(f(f(Math.exp(dw)) * w) * 0.5);
-        const hh = f(f(f(Math.exp(dh)) * h) * 0.5);
-        out[j] = px - hw;
-        out[j + 1] = py - hh;
-        out[j + 2] = px + hw;
-        out[j + 3] = py + hh;
-      }
-    }
+    for (let i = 0; i < n; i++) for (let j = i * k4; j < (i + 1) * k4; j += 4) this.decodeBox(c, j, b, 4 * i, out, j);
     return tensor(out, [n, k4]);
+  }
+
+  private checkDecode(op: string, relCodes: Tensor, boxes: Tensor): void {
+    if (
+      relCodes.shape.length !== 2 ||
+      relCodes.shape[1] % 4 !== 0 ||
+      boxes.shape.length !== 2 ||
+      boxes.shape[1] !== 4 ||
+      relCodes.shape[0] !== boxes.shape[0]
+    ) {
+      throw new Error(
+        `BoxCoder.${op}: codes must be [N, 4K] and boxes [N, 4] with the same N, got ${formatShape(relCodes.shape)} and ${formatShape(boxes.shape)}`,
+      );
+    }
+  }
+
+  /** One box: the code at c[j..j+3] against the reference at b[r..r+3], written to out[o..o+3] (float32 steps). */
+  private decodeBox(c: Float32Array, j: number, b: Float32Array, r: number, out: Float32Array, o: number): void {
+    const f = Math.fround;
+    const [wx, wy, ww, wh] = this.weights32;
+    const clip = this.clip32;
+    const w = f(b[r + 2] - b[r]);
+    const h = f(b[r + 3] - b[r + 1]);
+    const cx = f(b[r] + f(w * 0.5));
+    const cy = f(b[r + 1] + f(h * 0.5));
+    const dx = f(c[j] / wx);
+    const dy = f(c[j + 1] / wy);
+    const dw = Math.min(f(c[j + 2] / ww), clip);
+    const dh = Math.min(f(c[j + 3] / wh), clip);
+    const px = f(f(dx * w) + cx);
+    const py = f(f(dy * h) + cy);
+    const hw = f(f(f(Math.exp(dw)) * w) * 0.5);
+    const hh = f(f(f(Math.exp(dh)) * h) * 0.5);
+    out[o] = px - hw;
+    out[o + 1] = py - hh;
+    out[o + 2] = px + hw;
+    out[o + 3] = py + hh;
   }
 }

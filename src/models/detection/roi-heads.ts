@@ -268,7 +268,11 @@ export class RoIHeads extends Module<
     return [outProps, outLabels, this.boxCoder.encode(matchedGt, outProps), sampledMatched];
   }
 
-  /** torchvision's postprocess_detections. */
+  /**
+   * torchvision's postprocess_detections. torchvision decodes and clips the box of every (proposal, class) pair
+   * and then keeps the pairs scoring above the threshold; here the pairs are chosen first and only their boxes are
+   * decoded and clipped (per-box operations, so the same boxes): ~20× fewer exp calls on a typical image.
+   */
   postprocessDetections(
     logits: Tensor,
     regression: Tensor,
@@ -276,7 +280,6 @@ export class RoIHeads extends Module<
     imageShapes: readonly (readonly [number, number])[],
   ): Detections[] {
     const numClasses = logits.shape[1];
-    const predBoxes = this.boxCoder.decode(regression, proposals);
     const predScores = softmax(logits, -1);
     const out: Detections[] = [];
     // Scores are float32: PyTorch compares them with the threshold cast to float32.
@@ -284,24 +287,26 @@ export class RoIHeads extends Module<
     let start = 0;
     proposals.forEach((p, i) => {
       const n = p.shape[0];
-      const boxes = clipBoxesToImage(predBoxes.narrow(0, start, n), [imageShapes[i][0], imageShapes[i][1]]).dataView();
       const scores = predScores.narrow(0, start, n).dataView();
-      start += n;
       // Drop the background column; flatten (proposal, class) pairs in that order.
-      const b: number[] = [];
+      const pairs: number[] = [];
       const s: number[] = [];
       const l: number[] = [];
       for (let r = 0; r < n; r++) {
         for (let c = 1; c < numClasses; c++) {
           const v = scores[r * numClasses + c];
           if (!(v > thresh)) continue;
-          const o = (r * numClasses + c) * 4;
-          b.push(boxes[o], boxes[o + 1], boxes[o + 2], boxes[o + 3]);
+          pairs.push(r * numClasses + c);
           s.push(v);
           l.push(c);
         }
       }
-      let bt = tensor(Float32Array.from(b), [s.length, 4]);
+      const codes = regression.narrow(0, start, n);
+      start += n;
+      let bt = clipBoxesToImage(this.boxCoder.decodeAt(codes, p, Int32Array.from(pairs)), [
+        imageShapes[i][0],
+        imageShapes[i][1],
+      ]);
       let st = tensor(Float32Array.from(s), [s.length]);
       let lt = tensor(Int32Array.from(l), [l.length], { dtype: 'int32' });
       const pick = (keep: Tensor) => {

@@ -165,10 +165,9 @@ export class RegionProposalNetwork extends Module<
     const anchors = this.anchor_generator.forward(images, feats);
     const perLevel = objectness.map((o) => o.shape[1] * o.shape[2] * o.shape[3]);
     const [obj, reg] = concatBoxPredictionLayers(objectness, deltas);
-    const [boxes, scores] = noGrad(() => {
-      const proposals = reshape(this.boxCoder.decode(reg.detach(), anchors), anchors.length, -1, 4);
-      return this.filterProposals(proposals, obj.detach(), images.imageSizes, perLevel);
-    });
+    const [boxes, scores] = noGrad(() =>
+      this.filterProposals(reg.detach(), anchors, obj.detach(), images.imageSizes, perLevel),
+    );
     const losses: Record<string, Tensor> = {};
     if (this.training) {
       if (!targets) throw new Error('RegionProposalNetwork: targets should not be None in training mode');
@@ -207,14 +206,19 @@ export class RegionProposalNetwork extends Module<
     return [labels, matched];
   }
 
-  /** torchvision's filter_proposals (see the class comment). */
+  /**
+   * torchvision's decode + filter_proposals (see the class comment): `deltas` [N·A, 4] against each image's
+   * `anchors` [A, 4]. The per-level top-k is taken on the objectness first and only those anchors are decoded
+   * (decoding is per box, so the proposals are the ones torchvision's decode-everything-then-select gives).
+   */
   filterProposals(
-    proposals: Tensor,
+    deltas: Tensor,
+    anchors: readonly Tensor[],
     objectness: Tensor,
     imageShapes: readonly (readonly [number, number])[],
     perLevel: readonly number[],
   ): [Tensor[], Tensor[]] {
-    const n = proposals.shape[0];
+    const n = anchors.length;
     const total = perLevel.reduce((a, b) => a + b, 0);
     const ob = objectness.dataView();
     const boxesOut: Tensor[] = [];
@@ -233,14 +237,12 @@ export class RegionProposalNetwork extends Module<
         }
         offset += count;
       });
-      const pb = proposals.select(0, i).dataView();
-      const sel = new Float32Array(4 * idx.length);
+      const sel = this.boxCoder.decodeAt(deltas.narrow(0, i * total, total), anchors[i], Int32Array.from(idx));
       const sc = new Float32Array(idx.length);
       idx.forEach((k, j) => {
-        sel.set(pb.subarray(4 * k, 4 * k + 4), 4 * j);
         sc[j] = 1 / (1 + Math.exp(-ob[i * total + k]));
       });
-      let boxes = clipBoxesToImage(tensor(sel, [idx.length, 4]), [imageShapes[i][0], imageShapes[i][1]]);
+      let boxes = clipBoxesToImage(sel, [imageShapes[i][0], imageShapes[i][1]]);
       let scores = tensor(sc, [idx.length]);
       let levels = tensor(Int32Array.from(lvl), [lvl.length], { dtype: 'int32' });
       const pick = (keep: Tensor) => {
