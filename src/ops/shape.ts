@@ -503,29 +503,27 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   for (let i = d + 1; i < x.shape.length; i++) inner *= x.shape[i];
   const shape = x.shape.slice();
   shape[d] = idx.length;
-  const out = Tensor.empty(shape, x.dtype);
-  const src = x.dataView();
   for (let k = 0; k < idx.length; k++) {
     if (idx[k] < 0 || idx[k] >= size)
       throw new Error(`indexSelect: index ${idx[k]} is out of bounds for dim ${d} with size ${size}`);
   }
-  for (let o = 0; o < outer; o++) {
-    for (let k = 0; k < idx.length; k++) {
-      const from = (o * size + idx[k]) * inner;
-      out.storage.set(src.subarray(from, from + inner), (o * idx.length + k) * inner);
-    }
-  }
   const selectRaw = (t: Tensor) => {
     const o = Tensor.empty(shape, t.dtype);
-    const tv = t.dataView();
+    const src = t.dataView();
+    const dst = o.storage;
     for (let q = 0; q < outer; q++) {
       for (let k = 0; k < idx.length; k++) {
         const from = (q * size + idx[k]) * inner;
-        o.storage.set(tv.subarray(from, from + inner), (q * idx.length + k) * inner);
+        const to = (q * idx.length + k) * inner;
+        // Short rows (scores, boxes, labels: 1-4 values) element by element: a subarray view per row costs more
+        // than the copy.
+        if (inner <= 16) for (let e = 0; e < inner; e++) dst[to + e] = src[from + e];
+        else dst.set(src.subarray(from, from + inner), to);
       }
     }
     return o;
   };
+  const out = selectRaw(x);
   return record('indexSelect', out, [x], () => (g0) => [
     linearBackward(
       'indexSelect',
