@@ -151,6 +151,18 @@ const CASES: { name: string; spec: ConvPlanSpec; expect: Expect; why: string }[]
     why: 'groups = c = oc: the polyphase depthwise kernel, every stride',
   },
   {
+    name: 'FPN / RPN head 3×3, 256→256 at 64², batch 1',
+    spec: { n: 1, c: 256, h: 64, w: 64, oc: 256, kh: 3, kw: 3, padding: 1 },
+    expect: ['winograd', 'winograd', 'winograd'],
+    why: 'beyond 128×128 channels Winograd needs ≥ c·oc/64 = 1024 tiles: 64² has 1024',
+  },
+  {
+    name: 'ResNet layer3 / FPN 3×3, 256→256 at 32², batch 1',
+    spec: { n: 1, c: 256, h: 32, w: 32, oc: 256, kh: 3, kw: 3, padding: 1 },
+    expect: ['padded-width', 'padded-width', 'weight-gemm'],
+    why: '256 tiles do not pay for transforming 256×256 weights per call (4.2 ms direct against 5.2 Winograd)',
+  },
+  {
     name: 'padding beyond the reach (3×3, pad 4)',
     spec: { n: 2, c: 8, h: 10, w: 10, oc: 8, kh: 3, kw: 3, padding: 4 },
     expect: wgradByWidth('padded-width', 'im2col', { 16: 'dot', 8: 'dot', 4: 'weight-gemm' }),

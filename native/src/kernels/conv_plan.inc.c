@@ -43,11 +43,14 @@ static int dense_applies(const cgeom *g) {
 
 /* Whether Winograd serves this convolution: 3×3, stride 1, undilated, one group, enough channels for the GEMMs,
  * maps of 12×12 and up with at least 144 tiles in the batch (fewer leave the transforms and the GEMMs' edges too
- * large a share: 8×8 maps lose even at 32 images, 14×14 at 64 images gains 1.4×), and at most 128×128 channels
- * (beyond, transforming the weights on every call costs more than it saves at the map sizes those layers have). */
+ * large a share: 8×8 maps lose even at 32 images, 14×14 at 64 images gains 1.4×), and beyond 128×128 channels
+ * at least c·oc/64 tiles: the per-call weight transform and a task's transformed input, which no longer stays in
+ * cache, must be paid for by the map (256→256 on AVX-512, 2 threads, one image: 128² 58.6 → 31.0 ms, 64² 14.7 →
+ * 10.4, but 32² 4.2 → 5.2, so 32² stays direct; ResNet's 512-channel stage at 7×7–16×16 never qualifies). */
 static int wino_applies(long n, long c, long oc, long kh, long kw, long oh, long ow, long dH, long dW, long groups) {
-  return kh == 3 && kw == 3 && dH == 1 && dW == 1 && groups == 1 && c >= 16 && oc >= 16 && c * oc <= 128 * 128 &&
-         oh >= 12 && ow >= 12 && n * ((oh + 1) / 2) * ((ow + 1) / 2) >= 144;
+  long tiles = n * ((oh + 1) / 2) * ((ow + 1) / 2);
+  return kh == 3 && kw == 3 && dH == 1 && dW == 1 && groups == 1 && c >= 16 && oc >= 16 &&
+         (c * oc <= 128 * 128 || tiles >= c * oc / 64) && oh >= 12 && ow >= 12 && tiles >= 144;
 }
 
 /*
