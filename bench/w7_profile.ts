@@ -6,7 +6,10 @@
  * stage, Tatami ms, PyTorch ms, ratio.
  *
  *   TATAMI_NUM_THREADS=1 nice -n 19 node --import tsx bench/w7_profile.ts [--reps 3] [--only fasterrcnn|ssdlite]
- *     [--keep DIR]
+ *     [--keep DIR] [--threads N]
+ *
+ * --threads N (N > 1; set TATAMI_NUM_THREADS=N too) runs both sides on N threads and times the stages by the wall
+ * clock, as W7 itself runs: on a quiet machine only, since CPU time would add the threads up.
  *
  * --keep DIR keeps the exported weights and PyTorch's timings in DIR and reuses them on the next run (Tatami-only
  * A/B runs while changing code; quote ratios from runs where both sides ran, interleaved).
@@ -22,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tt from '../src/index.ts';
 import { parseSafetensors } from '../src/io/safetensors.ts';
+import { cpuMs } from '../tools/cpu-time.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,12 +33,19 @@ const { values: args } = parseArgs({
     warm: { type: 'string', default: '1' },
     only: { type: 'string' },
     keep: { type: 'string' },
+    threads: { type: 'string', default: '1' },
   },
 });
+const threads = Number(args.threads);
+if (!(Number.isInteger(threads) && threads >= 1))
+  throw new Error(`w7_profile: --threads must be a positive integer, got '${args.threads}'`);
+tt.setNumThreads(threads);
+/** Milliseconds: CPU time with one thread (robust to load), the wall clock with several. */
+const clock = threads === 1 ? cpuMs : () => performance.now();
 const reps = Number(args.reps);
 const warm = Number(args.warm);
 
-/** Exclusive CPU milliseconds per named stage (a stage's time excludes the stages called inside it). */
+/** Exclusive milliseconds (`clock`) per named stage (a stage's time excludes the stages called inside it). */
 class Stages {
   readonly ms = new Map<string, number>();
   private readonly stack: number[] = [];
@@ -44,12 +55,11 @@ class Stages {
     const fn = o[attr] as (...a: unknown[]) => unknown;
     o[attr] = (...a: unknown[]) => {
       this.stack.push(0);
-      const t = process.cpuUsage();
+      const t = clock();
       try {
         return fn.apply(obj, a);
       } finally {
-        const d = process.cpuUsage(t);
-        const dt = (d.user + d.system) / 1e3;
+        const dt = clock() - t;
         const inner = this.stack.pop()!;
         this.ms.set(name, (this.ms.get(name) ?? 0) + dt - inner);
         if (this.stack.length) this.stack[this.stack.length - 1] += dt;
@@ -111,6 +121,8 @@ else {
       String(reps),
       '--warm',
       String(warm),
+      '--threads',
+      String(threads),
     ],
     { encoding: 'utf8', maxBuffer: 1 << 24 },
   );
@@ -129,7 +141,9 @@ const cases = [
   },
   { key: 'ssdlite', build: () => tt.models.detection.ssdlite320_mobilenet_v3_large(), stages: ssdliteStages },
 ];
-console.log(`W7 stages, CPU ms per call, one thread (Tatami ${tt.getBackendName()}, ${torch.engine}), ${reps} calls`);
+console.log(
+  `W7 stages, ${threads === 1 ? 'CPU ms per call, one thread' : `wall ms per call, ${threads} threads`} (Tatami ${tt.getBackendName()}, ${torch.engine}), ${reps} calls`,
+);
 for (const c of cases) {
   if (args.only && args.only !== c.key) continue;
   const m = c.build();
@@ -141,10 +155,9 @@ for (const c of cases) {
   c.stages(net as unknown as Any, s);
   for (let i = 0; i < warm; i++) tt.noGrad(() => net.forward(x));
   s.ms.clear();
-  const t0 = process.cpuUsage();
+  const t0 = clock();
   for (let i = 0; i < reps; i++) tt.noGrad(() => net.forward(x));
-  const d = process.cpuUsage(t0);
-  const total = (d.user + d.system) / 1e3 / reps;
+  const total = (clock() - t0) / reps;
   const ref = torch[c.key];
   const rows = [...s.ms.keys()];
   for (const k of Object.keys(ref)) if (!rows.includes(k) && k !== 'total') rows.push(k);

@@ -5,7 +5,9 @@ of the eval-mode call (transform steps, backbone body, FPN, heads, anchors, box 
 RoI pooling, box head, post-processing, NMS) with a CPU-time counter that excludes nested stages, and prints the
 mean CPU milliseconds per call of each stage as one JSON line.
 
-    /usr/bin/python3 bench/w7_profile_torch.py OUT_DIR [--reps 5] [--warm 1]
+    /usr/bin/python3 bench/w7_profile_torch.py OUT_DIR [--reps 5] [--warm 1] [--threads 1]
+
+With --threads N > 1 the stages are timed by the wall clock (perf_counter) instead: CPU time would add the threads up.
 """
 import argparse
 import json
@@ -23,22 +25,24 @@ from w7_torch import condition_fasterrcnn, condition_ssdlite  # noqa: E402
 
 
 class Stages:
-    """Exclusive CPU time per named stage: a stage's time excludes the stages called inside it."""
+    """Exclusive time per named stage (CPU time, or wall time with clock=time.perf_counter): a stage's time excludes
+    the stages called inside it."""
 
-    def __init__(self):
+    def __init__(self, clock=time.process_time):
         self.ms = {}
         self.stack = []
+        self.clock = clock
 
     def wrap(self, obj, attr, name):
         fn = getattr(obj, attr)
 
         def timed(*a, **k):
             self.stack.append(0.0)
-            t = time.process_time()
+            t = self.clock()
             try:
                 return fn(*a, **k)
             finally:
-                dt = time.process_time() - t
+                dt = self.clock() - t
                 inner = self.stack.pop()
                 self.ms[name] = self.ms.get(name, 0.0) + (dt - inner) * 1e3
                 if self.stack:
@@ -82,8 +86,10 @@ def main():
     ap.add_argument('out')
     ap.add_argument('--reps', type=int, default=5)
     ap.add_argument('--warm', type=int, default=1)
+    ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
+    clock = time.process_time if a.threads == 1 else time.perf_counter
     os.makedirs(a.out, exist_ok=True)
     res = {}
     cases = [
@@ -101,20 +107,20 @@ def main():
         x = torch.rand(3, size, size)
         write_safetensors(os.path.join(a.out, f'{key}.safetensors'), m.state_dict())
         write_safetensors(os.path.join(a.out, f'{key}.io.safetensors'), {'input': x})
-        s = Stages()
+        s = Stages(clock)
         stages(m, s)
         with torch.no_grad():
             for _ in range(a.warm):
                 m([x])
             s.ms.clear()
-            t = time.process_time()
+            t = clock()
             for _ in range(a.reps):
                 m([x])
-            total = (time.process_time() - t) * 1e3 / a.reps
+            total = (clock() - t) * 1e3 / a.reps
         r = {k: v / a.reps for k, v in s.ms.items()}
         r['total'] = total
         res[key] = r
-    res['engine'] = f'torch {torch.__version__}, 1 thread'
+    res['engine'] = f'torch {torch.__version__}, {a.threads} thread(s)'
     print(json.dumps(res))
 
 
