@@ -7,7 +7,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
 import { GradientStorage } from '../src/autograd/recycler.ts';
-import { StoragePool, storageReuses } from '../src/tensor/storage.ts';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { NATIVE_ADDON_PATH, nativeIsas } from '../src/backend/native.ts';
+import {
+  LARGE_BUFFER_BYTES,
+  StoragePool,
+  allocate,
+  allocateUnfilled,
+  setLargeBufferAdvice,
+  storageReuses,
+} from '../src/tensor/storage.ts';
 
 /** Large enough for the unfilled (recyclable) path: 64 KiB of float32. */
 const N = 16384;
@@ -107,4 +117,42 @@ test('a training step reuses the dead gradient buffers of the step before', () =
   const g1 = w.grad!.tolist();
   step();
   assert.deepEqual(w.grad!.tolist(), g1);
+});
+
+test('large buffers: each fresh one is offered to the advice before use, small and reused ones are not', () => {
+  const seen: ArrayBuffer[] = [];
+  setLargeBufferAdvice((b) => seen.push(b));
+  try {
+    const n = LARGE_BUFFER_BYTES / 4;
+    const zeroed = allocate('float32', n);
+    assert.equal(seen.at(-1), zeroed.buffer, 'allocate');
+    assert.ok(
+      zeroed.every((v) => v === 0),
+      'still zero-filled',
+    );
+    const unfilled = allocateUnfilled('float32', n);
+    assert.equal(seen.at(-1), unfilled.buffer, 'allocateUnfilled');
+    const before = seen.length;
+    allocate('float32', n - 1);
+    allocateUnfilled('float32', 1 << 20);
+    assert.equal(seen.length, before, 'below LARGE_BUFFER_BYTES nothing is offered');
+  } finally {
+    setLargeBufferAdvice(null);
+  }
+});
+
+test('native adviseHugePages: takes the advice where Linux offers huge pages on request', (t) => {
+  if (nativeIsas().length === 0) return t.skip('native addon not built');
+  const addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as { adviseHugePages(b: ArrayBuffer): boolean };
+  let thp = '';
+  try {
+    thp = readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8');
+  } catch {
+    /* not Linux, or no THP */
+  }
+  const big = allocateUnfilled('float32', LARGE_BUFFER_BYTES / 4);
+  assert.equal(addon.adviseHugePages(big.buffer as ArrayBuffer), /\[(always|madvise)\]/.test(thp), thp.trim());
+  assert.equal(addon.adviseHugePages(new ArrayBuffer(4096)), false, 'smaller than a huge page: nothing to advise');
+  big.fill(1); // the advised memory is ordinary memory
+  assert.equal(big[big.length - 1], 1);
 });

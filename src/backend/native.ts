@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setLargeBufferAdvice } from '../tensor/storage.js';
 import type { Backend, Conv2dGeometry } from './types.js';
 import { convGeom, makeAcceleratedBackend, type RawKernels } from './accel.js';
 import { selfCheck } from './selfcheck.js';
@@ -36,6 +37,8 @@ interface NativeAddon {
   kernels(isa: string): NativeKernels;
   setNumThreads(n: number): number;
   getNumThreads(): number;
+  /** Asks Linux for transparent huge pages behind a fresh buffer (advice only; false where not taken). */
+  adviseHugePages(buffer: ArrayBuffer): boolean;
 }
 
 let addon: NativeAddon | null = null;
@@ -56,8 +59,11 @@ function load(): NativeAddon {
   if (!existsSync(NATIVE_ADDON_PATH))
     throw new Error(`addon not built (${NATIVE_ADDON_PATH} missing; run npm run build:native)`);
   const require = createRequire(import.meta.url);
-  addon = require(NATIVE_ADDON_PATH) as NativeAddon;
-  return addon;
+  const a = require(NATIVE_ADDON_PATH) as NativeAddon;
+  addon = a;
+  // (an addon built before adviseHugePages existed, e.g. a stale TATAMI_NATIVE_ADDON build, just goes without)
+  if (typeof a.adviseHugePages === 'function') setLargeBufferAdvice((buffer) => a.adviseHugePages(buffer));
+  return a;
 }
 
 function isNativeIsa(s: string): s is NativeIsa {

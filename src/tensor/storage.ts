@@ -60,10 +60,32 @@ function born(a: TypedArray): TypedArray {
   return a;
 }
 
+/**
+ * Buffers of at least this many bytes are fresh memory mappings on every allocation (the native addon keeps smaller
+ * ones in the C heap, whose pages are reused): they are offered to `largeBufferAdvice`.
+ */
+export const LARGE_BUFFER_BYTES = 32 << 20;
+let largeBufferAdvice: ((buffer: ArrayBuffer) => void) | null = null;
+
+/**
+ * Installs what is done to every fresh buffer of ≥ LARGE_BUFFER_BYTES before anything touches it — the native
+ * backend asks Linux for transparent huge pages there, so a 50 MB activation faults in ~25 pieces instead of
+ * 12,250 (a layer above the tensors provides it, so the tensor layer stays free of backends). null removes it.
+ */
+export function setLargeBufferAdvice(advise: ((buffer: ArrayBuffer) => void) | null): void {
+  largeBufferAdvice = advise;
+}
+
+/** `a`, after its fresh buffer was offered to the large-buffer advice when it is large. */
+function advised<T extends TypedArray>(a: T): T {
+  if (largeBufferAdvice && a.byteLength >= LARGE_BUFFER_BYTES) largeBufferAdvice(a.buffer as ArrayBuffer);
+  return a;
+}
+
 /** Allocates zero-filled storage for `n` elements of `dtype` (`shape`, when given, is named in errors). */
 export function allocate(dtype: DType, n: number, shape?: readonly number[]): TypedArray {
   checkCount(dtype, n, shape);
-  return born(tryAllocate(dtype, n, shape, () => new ARRAY_OF[dtype](n)));
+  return born(advised(tryAllocate(dtype, n, shape, () => new ARRAY_OF[dtype](n))));
 }
 
 /**
@@ -154,7 +176,9 @@ export function allocateUnfilled(dtype: DType, n: number, shape?: readonly numbe
   if (bytes < UNFILLED_MIN_BYTES) return allocate(dtype, n, shape);
   const spare = pool.take(bytes);
   if (spare) reuses++;
-  const a = new ARRAY_OF[dtype](spare ?? tryAllocate(dtype, n, shape, () => unfilledBuffer(bytes)), 0, n);
+  const a = spare
+    ? new ARRAY_OF[dtype](spare, 0, n)
+    : advised(new ARRAY_OF[dtype](tryAllocate(dtype, n, shape, () => unfilledBuffer(bytes)), 0, n));
   if (poison) {
     if (isFloating(dtype)) a.fill(NaN);
     else a.fill(-1);
