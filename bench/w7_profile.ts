@@ -84,7 +84,8 @@ function fasterrcnnStages(m: Any, s: Stages): void {
   s.wrap(rpn.anchor_generator as Any, 'forward', 'anchor generation');
   s.wrap(rpn.boxCoder as Any, 'decode', 'box decode (RPN + box head)');
   s.wrap(rpn, 'filterProposals', 'proposal filtering (top-k, clip, NMS)');
-  s.wrap(rh.box_roi_pool as Any, 'forward', 'MultiScaleRoIAlign');
+  // forwardGrouped, which the RoI heads call at inference (wrapping forward would make them take the hooked path)
+  s.wrap(rh.box_roi_pool as Any, 'forwardGrouped', 'MultiScaleRoIAlign');
   s.wrap(rh.box_head as Any, 'forward', 'box head (TwoMLPHead)');
   s.wrap(rh.box_predictor as Any, 'forward', 'box predictor');
   s.wrap(rh.boxCoder as Any, 'decode', 'box decode (RPN + box head)');

@@ -162,6 +162,66 @@ test('MultiScaleRoIAlign without autograd (the inference path) gives the golden 
   ]);
 });
 
+test('MultiScaleRoIAlign.forwardGrouped: rows grouped by level, bit-equal to forward once put back in box order', () => {
+  const sizes: [number, number][] = [
+    [64, 80],
+    [50, 70],
+  ];
+  const { f0, f1, f2, p6, boxes0, boxes1 } = inputsOf(get('multiscale_roi_align'));
+  const pool = new ops.MultiScaleRoIAlign(['0', '1', '2'], 3, 2);
+  const feats = { 0: f0, 1: f1, 2: f2, p6 };
+  const want = tt.noGrad(() => pool.forward(feats, [boxes0, boxes1], sizes));
+  const grouped = tt.noGrad(() => pool.forwardGrouped(feats, [boxes0, boxes1], sizes))!;
+  const k = boxes0.shape[0] + boxes1.shape[0];
+  assert.deepEqual(
+    Array.from(grouped.order).sort((a, b) => a - b),
+    Array.from({ length: k }, (_, i) => i),
+  );
+  assert.deepEqual(grouped.pooled.shape, want.shape);
+  const back = tt.indexSelect(want, 0, tt.tensor(grouped.order, [k], { dtype: 'int32' }));
+  assert.deepEqual(Array.from(grouped.pooled.dataView()), Array.from(back.dataView()), 'row r is box order[r]');
+  // levels ascending, box order within a level
+  const levels = (pool as unknown as { mapLevels(b: tt.Tensor[]): Int32Array }).mapLevels([boxes0, boxes1]);
+  for (let r = 1; r < k; r++) {
+    const [a, b] = [grouped.order[r - 1], grouped.order[r]];
+    assert.ok(levels[a] < levels[b] || (levels[a] === levels[b] && a < b), `rows ${r - 1}, ${r}`);
+  }
+  assert.equal(pool.forwardGrouped(feats, [boxes0, boxes1], sizes), null, 'grad mode on: no grouped path');
+});
+
+test('roiAlign out=: writes into the given rows; refuses a wrong shape, a view with gaps, or a gradient', () => {
+  const x = tt.randn([1, 8, 12, 12], { generator: new tt.Generator(3) });
+  const rois = tt.tensor([
+    [0, 1, 1, 9, 7],
+    [0, 2, 0, 11, 11],
+  ]);
+  const want = ops.roiAlign(x, rois, 2, { samplingRatio: 2 });
+  const buf = tt.zeros([4, 8, 2, 2]);
+  const got = tt.noGrad(() => ops.roiAlign(x, rois, 2, { samplingRatio: 2, out: buf.narrow(0, 1, 2) }));
+  assert.deepEqual(Array.from(got.dataView()), Array.from(want.dataView()));
+  assert.deepEqual(Array.from(buf.narrow(0, 1, 2).dataView()), Array.from(want.dataView()), 'written in place');
+  assert.ok(
+    buf
+      .narrow(0, 0, 1)
+      .dataView()
+      .every((v) => v === 0) &&
+      buf
+        .narrow(0, 3, 1)
+        .dataView()
+        .every((v) => v === 0),
+  );
+  assert.throws(
+    () => ops.roiAlign(x, rois, 2, { out: tt.zeros([2, 8, 3, 3]) }),
+    /roiAlign: out must be a contiguous float32 tensor of shape \[2, 8, 2, 2\]/,
+  );
+  assert.throws(() => ops.roiAlign(x, rois, 2, { out: tt.zeros([2, 2, 2, 8]).permute(0, 3, 1, 2) }), /non-contiguous/);
+  const xg = x.detach().requiresGrad_(true);
+  assert.throws(
+    () => ops.roiAlign(xg, rois, 2, { out: tt.zeros([2, 8, 2, 2]) }),
+    /out= cannot be used where a gradient is needed/,
+  );
+});
+
 test('golden: AnchorGenerator (FPN levels, several sizes per level)', () => {
   const det = tt.models.detection;
   const fpn = new det.AnchorGenerator(

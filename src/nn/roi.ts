@@ -132,11 +132,8 @@ export class MultiScaleRoIAlign extends Module<
     return out;
   }
 
-  forward(
-    x: Record<string, Tensor>,
-    boxes: readonly Tensor[],
-    imageShapes: readonly (readonly [number, number])[],
-  ): Tensor {
+  /** The maps of `x` that are pooled, checked; the levels' scales are worked out on the first call. */
+  private prepare(x: Record<string, Tensor>, imageShapes: readonly (readonly [number, number])[]): Tensor[] {
     // torchvision's _filter_input: the maps of `x` whose names are listed, in x's order (a mobile FPN has only
     // '0', '1' and 'pool' of the default ['0', '1', '2', '3']).
     const names = Object.keys(x).filter((k) => this.featmapNames.includes(k));
@@ -163,13 +160,20 @@ export class MultiScaleRoIAlign extends Module<
         Math.trunc(-Math.log2(this.scales[this.scales.length - 1])),
       ];
     }
+    return feats;
+  }
+
+  forward(
+    x: Record<string, Tensor>,
+    boxes: readonly Tensor[],
+    imageShapes: readonly (readonly [number, number])[],
+  ): Tensor {
+    const feats = this.prepare(x, imageShapes);
     const opts = { samplingRatio: this.samplingRatio, aligned: false };
     if (feats.length === 1)
-      return roiAlign(feats[0], boxes, this.outputSize, { ...opts, spatialScale: this.scales[0] });
+      return roiAlign(feats[0], boxes, this.outputSize, { ...opts, spatialScale: this.scales![0] });
     const levels = this.mapLevels(boxes);
-    const needsGrad = isGradEnabled() && feats.some((f) => f.requiresGrad);
-    if (!needsGrad && feats.every((f) => f.dtype === feats[0].dtype && f.shape[1] === feats[0].shape[1]))
-      return this.poolNoGrad(feats, boxes, levels, opts.samplingRatio);
+    if (this.poolsWithoutGrad(feats)) return this.poolNoGrad(feats, boxes, levels, opts.samplingRatio) as Tensor;
     const flat: { img: number; data: ArrayLike<number>; j: number }[] = [];
     boxes.forEach((b, img) => {
       const d = b.dataView();
@@ -210,7 +214,46 @@ export class MultiScaleRoIAlign extends Module<
    * level order, then each box's [C, outH, outW] block copied once to its row of the result — instead of a
    * concatenation and an index-select of the whole [K, C, outH, outW] output.
    */
-  private poolNoGrad(feats: Tensor[], boxes: readonly Tensor[], levels: Int32Array, samplingRatio: number): Tensor {
+  /**
+   * Inference form for consumers that work row by row (a box head): the pooled features with the boxes grouped by
+   * pyramid level — level 0's boxes first, each level's in box order — and `order[k]`, the box (in `boxes` order,
+   * images concatenated) of row k. Each level is pooled straight into its rows of one buffer: no per-level
+   * outputs and no copy back into box order (on W7, 50 MB less to allocate and 50 MB less to copy per image).
+   * null where `forward` would not take its no-grad path (one map, maps that need a gradient, mixed maps).
+   */
+  forwardGrouped(
+    x: Record<string, Tensor>,
+    boxes: readonly Tensor[],
+    imageShapes: readonly (readonly [number, number])[],
+  ): { pooled: Tensor; order: Int32Array } | null {
+    const feats = this.prepare(x, imageShapes);
+    if (!this.poolsWithoutGrad(feats)) return null;
+    return this.poolNoGrad(feats, boxes, this.mapLevels(boxes), this.samplingRatio, true) as {
+      pooled: Tensor;
+      order: Int32Array;
+    };
+  }
+
+  /** Whether the maps take the no-grad path: several maps of one dtype and channel count, no gradient needed. */
+  private poolsWithoutGrad(feats: readonly Tensor[]): boolean {
+    return (
+      feats.length > 1 &&
+      !(isGradEnabled() && feats.some((f) => f.requiresGrad)) &&
+      feats.every((f) => f.dtype === feats[0].dtype && f.shape[1] === feats[0].shape[1])
+    );
+  }
+
+  /**
+   * Pools every level's boxes with the backend's kernel. `grouped`: into consecutive rows of one buffer, level by
+   * level (and returns the rows' box order); otherwise each level's result is copied to its boxes' places.
+   */
+  private poolNoGrad(
+    feats: Tensor[],
+    boxes: readonly Tensor[],
+    levels: Int32Array,
+    samplingRatio: number,
+    grouped = false,
+  ): Tensor | { pooled: Tensor; order: Int32Array } {
     const [outH, outW] = typeof this.outputSize === 'number' ? [this.outputSize, this.outputSize] : this.outputSize;
     const c = feats[0].shape[1];
     const k = levels.length;
@@ -235,17 +278,27 @@ export class MultiScaleRoIAlign extends Module<
         where[l][at] = i;
       }
     });
+    let first = 0;
     feats.forEach((f, l) => {
       if (count[l] === 0) return;
-      const pooled = roiAlign(f, tensor(rows[l], [count[l], 5], { dtype }), [outH, outW], {
-        samplingRatio,
-        aligned: false,
-        spatialScale: this.scales![l],
-      }).storage;
-      for (let r = 0; r < count[l]; r++)
-        out.storage.set(pooled.subarray(r * block, (r + 1) * block), where[l][r] * block);
+      const opts = { samplingRatio, aligned: false, spatialScale: this.scales![l] };
+      const levelRows = tensor(rows[l], [count[l], 5], { dtype });
+      if (grouped) roiAlign(f, levelRows, [outH, outW], { ...opts, out: out.narrow(0, first, count[l]) });
+      else {
+        const pooled = roiAlign(f, levelRows, [outH, outW], opts).storage;
+        for (let r = 0; r < count[l]; r++)
+          out.storage.set(pooled.subarray(r * block, (r + 1) * block), where[l][r] * block);
+      }
+      first += count[l];
     });
-    return out;
+    if (!grouped) return out;
+    const order = new Int32Array(k);
+    let at = 0;
+    for (const w of where) {
+      order.set(w, at);
+      at += w.length;
+    }
+    return { pooled: out, order };
   }
 
   override extraRepr(): string {

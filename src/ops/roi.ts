@@ -11,6 +11,7 @@
  * so samples at the borders fall on the same side.
  */
 import { record } from '../autograd/graph.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import type { RoiAlignGeometry } from '../backend/kernels.gen.js';
 import { formatShape } from '../tensor/shape.js';
@@ -29,6 +30,12 @@ export interface RoiAlignOptions {
   samplingRatio?: number;
   /** Shift the box by −0.5 pixel so samples sit on pixel centres (Detectron2's fix); default false, as torchvision. */
   aligned?: boolean;
+  /**
+   * Where to write the result (PyTorch's `out=`): a contiguous [K, C, outH, outW] tensor of the input's dtype, e.g.
+   * rows of a larger buffer taken with `narrow`. Inference only: with grad mode on and an input that requires grad
+   * it is refused, as PyTorch refuses `out=` for functions that would need a gradient.
+   */
+  out?: Tensor;
 }
 
 /** Options of roiPool. */
@@ -111,8 +118,18 @@ export function roiAlign(
         throw new Error(`roiAlign: roi ${r} has a non-finite coordinate ${boxes[5 * r + j]}`);
   }
   const g: RoiAlignGeometry = { n, c, h, w, rois: rows.length / 5, outH, outW, samplingRatio };
-  const out = Tensor.empty([g.rois, c, outH, outW], input.dtype);
-  backend().roiAlign(floatData(input), boxes, out.storage as FloatArray, g, spatialScale, aligned);
+  const out = opts.out ?? Tensor.empty([g.rois, c, outH, outW], input.dtype);
+  if (opts.out) {
+    const want = [g.rois, c, outH, outW];
+    if (out.shape.join() !== want.join() || out.dtype !== input.dtype || !out.isContiguous())
+      throw new Error(
+        `roiAlign: out must be a contiguous ${input.dtype} tensor of shape ${formatShape(want)}, got a${out.isContiguous() ? '' : ' non-contiguous'} ${out.dtype} tensor of shape ${formatShape(out.shape)}`,
+      );
+    if (input.requiresGrad && isGradEnabled())
+      throw new Error('roiAlign: out= cannot be used where a gradient is needed (input requires grad, grad mode on)');
+  }
+  backend().roiAlign(floatData(input), boxes, out.dataView() as FloatArray, g, spatialScale, aligned);
+  if (opts.out) return out;
   return record('roiAlign', out, [input], () => (gy) => {
     const gx = Tensor.empty(input.shape, input.dtype);
     const dy = gy.dtype === input.dtype ? floatData(gy) : asDtype(gy.dataView(), input.dtype);
