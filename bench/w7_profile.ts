@@ -86,8 +86,9 @@ function fasterrcnnStages(m: Any, s: Stages): void {
   s.wrap(rpn, 'filterProposals', 'proposal filtering (top-k, clip, NMS)');
   // forwardGrouped, which the RoI heads call at inference (wrapping forward would make them take the hooked path)
   s.wrap(rh.box_roi_pool as Any, 'forwardGrouped', 'MultiScaleRoIAlign');
-  s.wrap(rh.box_head as Any, 'forward', 'box head (TwoMLPHead)');
-  s.wrap(rh.box_predictor as Any, 'forward', 'box predictor');
+  // The head's and predictor's layers rather than their forwards, for the same reason (their ReLUs count as rest).
+  for (const fc of ['fc6', 'fc7']) s.wrap((rh.box_head as Any)[fc] as Any, 'forward', 'box head (TwoMLPHead)');
+  for (const fc of ['cls_score', 'bbox_pred']) s.wrap((rh.box_predictor as Any)[fc] as Any, 'forward', 'box predictor');
   s.wrap(rh.boxCoder as Any, 'decode', 'box decode (RPN + box head)');
   s.wrap(rh, 'postprocessDetections', 'detection postprocess (softmax, clip, NMS)');
   s.wrap(tr, 'postprocess', 'transform: boxes to original size');
