@@ -21,6 +21,7 @@ import type {
   Pool2dGeometry,
   AdaptivePool2dGeometry,
 } from '../src/backend/types.ts';
+import { convGeometryOf } from '../src/backend/conv-plan.ts';
 import { referenceBackend as ref } from '../src/backend/reference/index.ts';
 import {
   CONV_PLANS,
@@ -327,6 +328,36 @@ test('conv2d: random geometries on every build, all three directions, against fl
         `${name} ${dir}: the random cases never selected ${lacking.join(', ')} (seen: ${[...seen].join(', ')})`,
       );
     }
+  }
+});
+
+test('conv2d: Winograd beyond 128×128 channels (a wide map pays for it) on every build, against float64', () => {
+  // 160 → 144 channels on a 40×40 map: 400 tiles ≥ c·oc/64 = 360, so the planner takes Winograd past the
+  // 128×128-channel bound (the FPN / RPN-head case); the random families stay at ≤ 24 channels.
+  const g = convGeometryOf({ n: 1, c: 160, h: 40, w: 40, oc: 144, kh: 3, kw: 3, padding: 1 });
+  const r = rng(SEED + 7);
+  const x = values(g.n * g.c * g.h * g.w, r),
+    w = values(g.oc * g.c * 9, r),
+    bias = values(g.oc, r),
+    gy = values(g.n * g.oc * g.oh * g.ow, r);
+  const y64 = new Float64Array(gy.length),
+    gx64 = new Float64Array(x.length),
+    gw64 = new Float64Array(w.length);
+  ref.conv2d(f64(x), f64(w), f64(bias), y64, g, 'relu', null);
+  ref.conv2dBackwardInput(f64(gy), f64(w), gx64, g);
+  ref.conv2dBackwardWeight(f64(x), f64(gy), gw64, g);
+  for (const [name, b] of builds) {
+    if (name.startsWith('native-'))
+      for (const dir of ['forward', 'input', 'weight'] as const)
+        assert.equal(nativeConvPlan(name.slice('native-'.length) as NativeIsa, g, dir), 'winograd', `${name} ${dir}`);
+    const [y] = twice([y64.length], ([o]) => b.conv2d(x, w, bias, o, g, 'relu', null), `${name} forward`);
+    const [gx] = twice([gx64.length], ([o]) => b.conv2dBackwardInput(gy, w, o, g), `${name} input gradient`);
+    const [gw] = twice([gw64.length], ([o]) => b.conv2dBackwardWeight(x, gy, o, g), `${name} weight gradient`);
+    const bad =
+      mismatch(y, y64, g.c * 9)?.replace(/^/, 'forward ') ??
+      mismatch(gx, gx64, g.oc * 9)?.replace(/^/, 'input gradient ') ??
+      mismatch(gw, gw64, g.oh * g.ow)?.replace(/^/, 'weight gradient ');
+    assert.ok(!bad, `${name} ${JSON.stringify(g)}: ${bad}`);
   }
 });
 
