@@ -15,7 +15,7 @@ import * as tt from '../src/index.js';
 import { backend } from '../src/backend/index.js';
 import { convPlanOf } from '../src/backend/conv-plan.js';
 import type { Conv2dGeometry } from '../src/backend/types.js';
-import { cpuMs } from './cpu-time.ts';
+import { cpuMs, medianMs } from './cpu-time.ts';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
@@ -83,16 +83,7 @@ for (const [name, g] of CASES) {
   const bias = tt.randn([g.oc]).dataView() as Float32Array;
   const out = new Float32Array(g.n * g.oc * g.oh * g.ow);
   const run = () => b.conv2d(x, w, bias, out, g, 'relu');
-  run();
-  run();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = now();
-    run();
-    ts.push(now() - t);
-  }
-  ts.sort((p, q) => p - q);
-  const ms = ts[ts.length >> 1];
+  const ms = medianMs(run, reps, 2, now);
   const flops = 2 * g.n * g.oc * g.oh * g.ow * (g.c / g.groups) * g.kh * g.kw;
   const bytes = 4 * (x.length + w.length + out.length);
   const gf = flops / ms / 1e6;

@@ -7,14 +7,14 @@ import * as tt from '../src/index.ts';
 import { backend } from '../src/backend/index.ts';
 import { convGeometry } from '../src/backend/selfcheck.ts';
 import type { Conv2dGeometry } from '../src/backend/types.ts';
-import { medianCpuMs } from './cpu-time.ts';
+import { medianMs } from './cpu-time.ts';
 
 const filter = process.argv[2] ?? '';
 const reps = Number(process.env.W6_OPS_REPS ?? 3);
 const g0 = new tt.Generator(0);
 const rnd = (n: number) => tt.randn([n], { generator: g0 }).dataView() as Float32Array;
 
-const med = (f: () => void) => medianCpuMs(f, reps);
+const med = (f: () => void) => medianMs(f, reps);
 
 function report(name: string, f: () => void, flops = 0): void {
   if (!name.includes(filter)) return;

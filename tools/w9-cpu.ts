@@ -3,14 +3,14 @@
 // loaded machine where bench/run.ts's wall times are not; pair it with tools/w9_cpu.py (PyTorch, same protocol):
 //   TATAMI_NUM_THREADS=1 node --import tsx tools/w9-cpu.ts; /usr/bin/python3 tools/w9_cpu.py
 import * as tt from '../src/index.ts';
-import { medianCpuMs } from './cpu-time.ts';
+import { medianMs } from './cpu-time.ts';
 
 const g = new tt.Generator(0);
 const x = tt.randn([2, 64, 16, 56, 56], { generator: g });
 const w = tt.randn([64, 64, 3, 3, 3], { generator: g }).mul(1 / 40);
 const flops = 2 * 2 * 64 * 16 * 56 * 56 * 64 * 27;
 /** Median CPU seconds of 3 runs after a warm-up. */
-const med = (f: () => void) => medianCpuMs(f, 3) / 1e3;
+const med = (f: () => void) => medianMs(f, 3) / 1e3;
 tt.noGrad(() =>
   console.log(
     `tatami fwd GFLOP/cpu-s ${(flops / med(() => tt.F.conv3d(x, w, null, { padding: 1 })) / 1e9).toFixed(1)}`,

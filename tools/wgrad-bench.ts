@@ -12,7 +12,7 @@ import * as tt from '../src/index.ts';
 import { backend } from '../src/backend/index.ts';
 import { convPlanOf } from '../src/backend/conv-plan.ts';
 import { convGeometry } from '../src/backend/selfcheck.ts';
-import { medianCpuMs } from './cpu-time.ts';
+import { medianMs } from './cpu-time.ts';
 
 /** [name, n, c, h, oc, k, stride, pad] */
 type Shape = [string, number, number, number, number, number, number, number];
@@ -46,7 +46,7 @@ const reps = Number(process.env.WGRAD_REPS ?? 5);
 const g0 = new tt.Generator(0);
 const rnd = (n: number) => tt.randn([n], { generator: g0 }).dataView() as Float32Array;
 
-const med = (f: () => void) => medianCpuMs(f, reps);
+const med = (f: () => void) => medianMs(f, reps);
 
 /** Asks the PyTorch server one question per call; null when it is not running. */
 async function torchServer(): Promise<((q: string) => Promise<number>) | null> {
