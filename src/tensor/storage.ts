@@ -178,7 +178,13 @@ export function allocateUnfilled(dtype: DType, n: number, shape?: readonly numbe
   if (spare) reuses++;
   const a = spare
     ? new ARRAY_OF[dtype](spare, 0, n)
-    : advised(new ARRAY_OF[dtype](tryAllocate(dtype, n, shape, () => unfilledBuffer(bytes)), 0, n));
+    : advised(
+        new ARRAY_OF[dtype](
+          tryAllocate(dtype, n, shape, () => unfilledBuffer(bytes)),
+          0,
+          n,
+        ),
+      );
   if (poison) {
     if (isFloating(dtype)) a.fill(NaN);
     else a.fill(-1);
