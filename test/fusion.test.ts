@@ -76,7 +76,11 @@ test('fuse leaves the module tree, parameter names, state dict and repr unchange
   assert.ok(m.modules().every((mod) => !tt.nn.isFused(mod)));
   tt.nn.resetFusionCounts();
   tt.noGrad(() => m.eval().forward(tt.randn([1, 3, 32, 32])));
-  assert.deepEqual(Object.values(tt.nn.fusionCounts()), [0, 0, 0, 0, 0, 0, 0, 0], 'unfused models run no fused kernel');
+  assert.deepEqual(
+    Object.values(tt.nn.fusionCounts()),
+    [0, 0, 0, 0, 0, 0, 0, 0, 0],
+    'unfused models run no fused kernel',
+  );
 });
 
 test('fused ResNet-18 in inference equals the unfused model, and reaches every fusion', () => {
@@ -97,12 +101,49 @@ test('fused ResNet-18 in inference equals the unfused model, and reaches every f
     convReluMaxPool: 0,
     residualReluInPlace: 8,
     squeezeExcitationGate: 0,
+    bnRelu: 0,
   });
   // with gradients on nothing folds (BN folding is inference-only), and the result is bitwise the plain one
   const withGrad = m.forward(x);
   assert.deepEqual(withGrad.tolist(), m.forward(x).tolist());
   tt.nn.unfuse(m);
   assert.deepEqual(withGrad.tolist(), m.forward(x).tolist());
+});
+
+test('BatchNorm2d → ReLU in training: one pass, bitwise the unfused loss, gradients and running statistics', () => {
+  const build = () => {
+    tt.manualSeed(5);
+    return tt.models.segmentation.unet({ numClasses: 3, baseChannels: 8, depth: 2 }).train();
+  };
+  const x = tt.randn([2, 3, 32, 32], { generator: new tt.Generator(1) });
+  const y = tt.randint(0, 3, [2, 32, 32], { generator: new tt.Generator(2) });
+  const step = (m: { forward(x: tt.Tensor): unknown }) => {
+    const loss = tt.F.crossEntropy((m.forward(x) as { out: tt.Tensor }).out, y);
+    loss.backward();
+    return loss.item();
+  };
+  const plain = build();
+  const fused = tt.nn.fuse(build());
+  const lossPlain = step(plain);
+  tt.nn.resetFusionCounts();
+  const lossFused = step(fused);
+  assert.equal(lossFused, lossPlain);
+  // a depth-2 U-Net: 5 DoubleConvs (3 down, 2 up) × 2 BN → ReLU pairs
+  assert.equal(tt.nn.fusionCounts().bnRelu, 10);
+  const a = plain.stateDict(),
+    b = fused.stateDict();
+  for (const k of Object.keys(a)) assert.deepEqual(b[k].tolist(), a[k].tolist(), `${k} (running statistics)`);
+  const ga = plain.namedParameters(),
+    gb = new Map(fused.namedParameters());
+  for (const [k, p] of ga) assert.deepEqual(gb.get(k)!.grad!.tolist(), p.grad!.tolist(), `${k}.grad`);
+  // a hook on the ReLU keeps that pair unfused
+  const relu = [...fused.modules()].find((m) => m instanceof tt.nn.ReLU)!;
+  const seen: number[] = [];
+  relu.registerForwardHook((_m, _i, o) => void seen.push((o as tt.Tensor).numel()));
+  tt.nn.resetFusionCounts();
+  step(fused);
+  assert.equal(tt.nn.fusionCounts().bnRelu, 9);
+  assert.equal(seen.length, 1);
 });
 
 test('fused Bottleneck ResNet (ResNeXt widths) in inference equals the unfused model', () => {
@@ -126,6 +167,7 @@ test('fused Bottleneck ResNet (ResNeXt widths) in inference equals the unfused m
     convReluMaxPool: 0,
     residualReluInPlace: 16,
     squeezeExcitationGate: 0,
+    bnRelu: 0,
   });
 });
 
@@ -181,6 +223,7 @@ test('a module with hooks is not fused away, and its hooks see what they see unf
     convReluMaxPool: 0,
     residualReluInPlace: 8,
     squeezeExcitationGate: 0,
+    bnRelu: 0,
   });
   handle.remove();
   tt.nn.resetFusionCounts();

@@ -51,7 +51,8 @@ export type FusionKind =
   | 'convRelu'
   | 'convReluMaxPool'
   | 'residualReluInPlace'
-  | 'squeezeExcitationGate';
+  | 'squeezeExcitationGate'
+  | 'bnRelu';
 
 const counts: Record<FusionKind, number> = {
   convBn: 0,
@@ -62,6 +63,7 @@ const counts: Record<FusionKind, number> = {
   convReluMaxPool: 0,
   residualReluInPlace: 0,
   squeezeExcitationGate: 0,
+  bnRelu: 0,
 };
 
 /**
@@ -513,6 +515,25 @@ function chainOwned(
         emit?.(i, y);
         continue;
       }
+    }
+    // BatchNorm2d → ReLU while BN normalises by batch statistics (training): one pass writes relu(bn(x)), and
+    // the backward masks the gradient by the output instead of keeping a separate ReLU output
+    if (
+      next !== undefined &&
+      y instanceof Tensor &&
+      isPlain(m, BatchNorm2d) &&
+      m.training &&
+      isPlain(next, ReLU) &&
+      !seen(i)
+    ) {
+      const input: Tensor = y;
+      y = m.normalize(y, 'relu');
+      counts.bnRelu++;
+      i += 1;
+      if (owned) release(input);
+      owned = emit === null && !isGradEnabled();
+      emit?.(i, y);
+      continue;
     }
     const r = forwardOwned(m, y, owned);
     y = r.y;

@@ -4,6 +4,7 @@ import { batchNorm, groupNorm, instanceNorm, layerNorm, localResponseNorm } from
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { DType } from '../tensor/dtype.js';
+import type { Epilogue } from '../backend/types.js';
 import { ones_, zeros_ } from './init.js';
 import { checkSize } from './linear.js';
 import { Module } from './module.js';
@@ -105,6 +106,14 @@ abstract class BatchNormLayer extends BatchNormBase {
   }
 
   forward(x: Tensor): Tensor {
+    return this.normalize(x, 'none');
+  }
+
+  /**
+   * `forward`, then the activation in the same pass: what the fusion pass runs for BatchNorm → ReLU in training
+   * (nn/fusion.ts); the values and gradients of `relu(forward(x))`.
+   */
+  normalize(x: Tensor, activation: Epilogue): Tensor {
     this.checkInput(x);
     const factor = this.averagingFactor();
     // Without running statistics the layer normalises with batch statistics even in eval mode, as PyTorch.
@@ -116,6 +125,7 @@ abstract class BatchNormLayer extends BatchNormBase {
       training: useBatchStats,
       momentum: factor,
       eps: this.eps,
+      activation,
     });
   }
 }

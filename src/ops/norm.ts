@@ -16,6 +16,9 @@ import { add_, copy_, mul_ } from './inplace.js';
 import { mean } from './reduce.js';
 import { cat, narrow, repeat, reshape, to } from './shape.js';
 import { floatData, requireFloat } from './util.js';
+import { relu } from './activation.js';
+import { recycleStorage } from '../tensor/storage.js';
+import type { Epilogue } from '../backend/types.js';
 
 /** Options of `batchNorm`. */
 export interface BatchNormOptions {
@@ -29,6 +32,12 @@ export interface BatchNormOptions {
   momentum?: number;
   /** Added to the variance before the square root (default 1e-5). */
   eps?: number;
+  /**
+   * 'relu': the output is relu(batchNorm(x)), computed in the same pass (the fusion pass's BatchNorm2d → ReLU in
+   * training); the gradient is ReLU's mask applied before the batch-norm backward — the values and gradients of
+   * relu(batchNorm(x)) without the separate ReLU output. Default 'none'.
+   */
+  activation?: Epilogue;
 }
 
 function checkChannelParam(op: string, p: Tensor | null | undefined, what: string, c: number, x: Tensor): void {
@@ -94,6 +103,7 @@ function batchNormTrain(
   weight: Tensor | null,
   bias: Tensor | null,
   eps: number,
+  activation: Epilogue = 'none',
 ): { out: Tensor; batchMean: Tensor; batchVar: Tensor } {
   const xd = floatData(x);
   const batchMean = Tensor.unfilled([c], x.dtype);
@@ -101,8 +111,9 @@ function batchNormTrain(
   backend().channelStats(xd, floatData(batchMean), floatData(batchVar), n, c, hw);
   const { invStd, scale, shift } = foldStatistics(batchMean, batchVar, weight, bias, eps, x, c);
   const out = Tensor.unfilled(x.shape, x.dtype);
-  backend().channelAffine(xd, floatData(scale), floatData(shift), floatData(out), n, c, hw, 'none');
-  const result = record(name, out, [x, weight, bias], () => (g) => {
+  backend().channelAffine(xd, floatData(scale), floatData(shift), floatData(out), n, c, hw, activation);
+  const relued = activation === 'relu';
+  const result = record(relued ? `${name}Relu` : name, out, [x, weight, bias], () => (g) => {
     if (isCreatingGraph()) {
       // double backward: differentiate the normalisation written as differentiable ops
       return compositeGrad([x, weight, bias], g, () => {
@@ -110,15 +121,19 @@ function batchNormTrain(
         const mu = mean(xr, [0, 2], true);
         const centred = sub(xr, mu);
         const y = mul(centred, rsqrt(add(mean(square(centred), [0, 2], true), eps)));
-        return reshape(affine(y, weight, bias, c), x.shape);
+        const normed = reshape(affine(y, weight, bias, c), x.shape);
+        return relued ? relu(normed) : normed;
       });
     }
+    // ReLU's gradient first: g where the output is positive (the output is relu'd, so out > 0 ⇔ its input > 0)
+    const gy = relued ? Tensor.unfilled(x.shape, g.dtype) : g;
+    if (relued) backend().unaryGrad('relu', floatData(out), floatData(g), floatData(gy), {});
     const gx = x.requiresGrad ? Tensor.unfilled(x.shape, x.dtype) : null;
     const gw = weight && weight.requiresGrad ? Tensor.empty([c], weight.dtype) : null;
     const gb = bias && bias.requiresGrad ? Tensor.empty([c], bias.dtype) : null;
     backend().batchNormBackward(
       xd,
-      floatData(g),
+      floatData(gy),
       floatData(batchMean),
       floatData(invStd),
       weight ? floatData(weight) : null,
@@ -129,6 +144,7 @@ function batchNormTrain(
       c,
       hw,
     );
+    if (relued) recycleStorage(gy.storage); // read by nothing else
     return [gx, gw, gb];
   });
   return { out: result, batchMean, batchVar };
@@ -239,7 +255,10 @@ export function batchNorm(
   const eps = opts.eps ?? 1e-5;
   const weight = opts.weight ?? null;
   const bias = opts.bias ?? null;
+  const activation = opts.activation ?? 'none';
   requireFloat(op, x);
+  if (activation !== 'none' && activation !== 'relu')
+    throw new Error(`${op}: activation must be 'none' or 'relu', got ${JSON.stringify(activation)}`);
   if (x.shape.length < 2)
     throw new Error(`${op}: expected input of rank ≥ 2 ([N, C, ...]), got shape ${formatShape(x.shape)}`);
   const n = x.shape[0];
@@ -258,7 +277,8 @@ export function batchNorm(
   if (!training) {
     if (!runningMean || !runningVar)
       throw new Error(`${op}: runningMean and runningVar must be given in evaluation mode (training: false)`);
-    return batchNormEval(op, x, n, c, hw, runningMean, runningVar, weight, bias, eps);
+    const y = batchNormEval(op, x, n, c, hw, runningMean, runningVar, weight, bias, eps);
+    return activation === 'relu' ? relu(y) : y;
   }
   const count = n * hw;
   if (count <= 1) {
@@ -266,7 +286,7 @@ export function batchNorm(
       `${op}: Expected more than 1 value per channel when training, got input size ${formatShape(x.shape)}`,
     );
   }
-  const { out, batchMean, batchVar } = batchNormTrain(op, x, n, c, hw, weight, bias, eps);
+  const { out, batchMean, batchVar } = batchNormTrain(op, x, n, c, hw, weight, bias, eps, activation);
   if (runningMean && runningVar) {
     if (!Number.isFinite(momentum)) throw new Error(`${op}: momentum must be a finite number, got ${momentum}`);
     updateRunning(op, runningMean, batchMean, momentum);
