@@ -210,11 +210,6 @@ export class MultiScaleRoIAlign extends Module<
   }
 
   /**
-   * The forward without autograd (inference): each level's boxes pooled by one roiAlign call into a buffer in
-   * level order, then each box's [C, outH, outW] block copied once to its row of the result — instead of a
-   * concatenation and an index-select of the whole [K, C, outH, outW] output.
-   */
-  /**
    * Inference form for consumers that work row by row (a box head): the pooled features with the boxes grouped by
    * pyramid level — level 0's boxes first, each level's in box order — and `order[k]`, the box (in `boxes` order,
    * images concatenated) of row k. Each level is pooled straight into its rows of one buffer: no per-level
@@ -244,8 +239,10 @@ export class MultiScaleRoIAlign extends Module<
   }
 
   /**
-   * Pools every level's boxes with the backend's kernel. `grouped`: into consecutive rows of one buffer, level by
-   * level (and returns the rows' box order); otherwise each level's result is copied to its boxes' places.
+   * The forward without autograd: each level's boxes pooled by one roiAlign call — `grouped`, straight into
+   * consecutive rows of one buffer, level by level (and the rows' box order is returned); otherwise into a level
+   * buffer whose [C, outH, outW] blocks are then copied once to their boxes' rows — instead of a concatenation and
+   * an index-select of the whole [K, C, outH, outW] output.
    */
   private poolNoGrad(
     feats: Tensor[],
