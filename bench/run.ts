@@ -18,10 +18,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import * as tt from '../src/index.ts';
 import { runInferenceOrt, runInferenceTatami } from './inference.ts';
+import { collectGarbage } from './gc.ts';
 import { w7, w7TorchResults } from './w7.ts';
 
 type Results = Record<string, number>;
@@ -39,19 +38,6 @@ const warm = Number(opt('warm', '2'));
 const only = opt('only', 'W1,W2,W3,W4').split(',');
 const json = flag('json');
 const threads = Number(opt('threads', '2'));
-
-/**
- * A full garbage collection, so that what the warm-ups left behind is freed before timing starts. Why: until V8's
- * first collection every new output buffer is fresh memory, and on the virtual machines this project runs on a first
- * touch costs ~17 µs per 4 KiB page (W1's 6.4 MB output: 1,568 faults, 27 ms — three times the convolution itself).
- * Without this the backend measured first in a process ran W1's forward at ~80 GFLOP/s and later ones at ~380: the
- * "first-measured handicap" of earlier sessions. After a collection freed buffers are reused, as in any steady loop.
- */
-const collectGarbage: () => void = (() => {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as (() => void) | undefined;
-  return gc ?? (() => {});
-})();
 
 /**
  * Median wall seconds of `reps` runs after `warm` warm-ups and a garbage collection. `gcEachRep` collects before
