@@ -262,11 +262,12 @@ export const WORKLOADS: Record<string, Workload> = {
 };
 
 /**
- * Warns when PyTorch runs its GEMMs on Debian's reference BLAS (python3-torch pulls in only libblas3): its Linear
- * layers then run ~15× slower than with OpenBLAS or the MKL of PyTorch's wheels, and every ratio with a large GEMM
- * in it (W7 Faster R-CNN's box head, the classifiers' last layers) would flatter Tatami.
+ * Whether /usr/bin/python3 has PyTorch, from one probe that also warns when PyTorch runs its GEMMs on Debian's
+ * reference BLAS (python3-torch pulls in only libblas3): its Linear layers then run ~15× slower than with OpenBLAS
+ * or the MKL of PyTorch's wheels, and every ratio with a large GEMM in it (W7 Faster R-CNN's box head, the
+ * classifiers' last layers) would flatter Tatami.
  */
-function warnReferenceBlas(): void {
+function probeTorch(): boolean {
   const r = spawnSync(
     '/usr/bin/python3',
     [
@@ -275,11 +276,13 @@ function warnReferenceBlas(): void {
     ],
     { encoding: 'utf8' },
   );
-  if (r.status === 0 && /\/blas\/libblas\.so/.test(r.stdout))
+  if (r.status !== 0) return false;
+  if (/\/blas\/libblas\.so/.test(r.stdout))
     console.warn(
       'bench: PyTorch is using the reference BLAS (/usr/lib/x86_64-linux-gnu/blas/libblas.so.3); install ' +
         'libopenblas0-pthread (scripts/setup-system.sh does) so that the PyTorch side is not crippled',
     );
+  return true;
 }
 
 /** The workload ids a torch_bench.py implements (its `"W6": lambda: …` dispatch entries). */
@@ -289,9 +292,7 @@ function torchWorkloads(script: string): Set<string> {
 
 function runTorch(): Results | null {
   if (flag('no-torch')) return null;
-  const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.status !== 0) return null;
-  warnReferenceBlas();
+  if (!probeTorch()) return null;
   const shared = fileURLToPath(new URL('../../shared/bench/torch_bench.py', import.meta.url));
   const local = fileURLToPath(new URL('./torch_bench.py', import.meta.url));
   // The shared definition's script runs the workloads it has; the repository's copy runs the ones it lacks (a
