@@ -13,7 +13,6 @@
 #endif
 #if defined(__linux__)
 #include <sys/mman.h>
-#include <unistd.h>
 #endif
 #include "tt.h"
 
