@@ -82,14 +82,14 @@ function fasterrcnnStages(m: Any, s: Stages): void {
   s.wrap(bb.fpn as Any, 'forward', 'FPN');
   s.wrap(rpn.head as Any, 'forward', 'RPN head');
   s.wrap(rpn.anchor_generator as Any, 'forward', 'anchor generation');
-  s.wrap(rpn.boxCoder as Any, 'decode', 'box decode (RPN + box head)');
+  s.wrap(rpn.boxCoder as Any, 'decodeAt', 'box decode (RPN + box head)');
   s.wrap(rpn, 'filterProposals', 'proposal filtering (top-k, clip, NMS)');
   // forwardGrouped, which the RoI heads call at inference (wrapping forward would make them take the hooked path)
   s.wrap(rh.box_roi_pool as Any, 'forwardGrouped', 'MultiScaleRoIAlign');
   // The head's and predictor's layers rather than their forwards, for the same reason (their ReLUs count as rest).
   for (const fc of ['fc6', 'fc7']) s.wrap((rh.box_head as Any)[fc] as Any, 'forward', 'box head (TwoMLPHead)');
   for (const fc of ['cls_score', 'bbox_pred']) s.wrap((rh.box_predictor as Any)[fc] as Any, 'forward', 'box predictor');
-  s.wrap(rh.boxCoder as Any, 'decode', 'box decode (RPN + box head)');
+  s.wrap(rh.boxCoder as Any, 'decodeAt', 'box decode (RPN + box head)');
   s.wrap(rh, 'postprocessDetections', 'detection postprocess (softmax, clip, NMS)');
   s.wrap(tr, 'postprocess', 'transform: boxes to original size');
 }
