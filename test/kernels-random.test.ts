@@ -287,11 +287,21 @@ test('conv2d: random geometries on every build, all three directions, against fl
         ([o]) => b.conv2d(cs.x, cs.w, cs.bias, o, g, cs.epilogue, cs.scale),
         `${what} forward`,
       );
+      // inference with the weights transformed once (ops/conv-pack.ts): where the build packs them for g
+      const packed = b.packConv2dWeights?.(cs.w, g) ?? null;
+      const [yp] = packed
+        ? twice(
+            [y64.length],
+            ([o]) => b.conv2d(cs.x, cs.w, cs.bias, o, g, cs.epilogue, cs.scale, packed),
+            `${what} forward, packed weights`,
+          )
+        : [y];
       const [gx] = twice([gx64.length], ([o]) => b.conv2dBackwardInput(cs.gy, cs.w, o, g), `${what} input gradient`);
       const [gw] = twice([gw64.length], ([o]) => b.conv2dBackwardWeight(cs.x, cs.gy, o, g), `${what} weight gradient`);
       times.set(name, (times.get(name) ?? 0) + performance.now() - t0);
       const bad =
         mismatch(y, y64, kdim * (cs.scale ? 6 : 1))?.replace(/^/, 'forward ') ??
+        mismatch(yp, y64, kdim * (cs.scale ? 6 : 1))?.replace(/^/, 'forward with packed weights ') ??
         mismatch(gx, gx64, (g.oc / g.groups) * g.kh * g.kw)?.replace(/^/, 'input gradient ') ??
         mismatch(gw, gw64, g.n * g.oh * g.ow)?.replace(/^/, 'weight gradient ');
       if (bad) assert.fail(repro(cs.index, what, bad));
@@ -299,7 +309,7 @@ test('conv2d: random geometries on every build, all three directions, against fl
         const isa = name.slice('native-'.length) as NativeIsa;
         let byDir = plans.get(name);
         if (!byDir) plans.set(name, (byDir = new Map()));
-        for (const dir of ['forward', 'input', 'weight'] as const) {
+        for (const dir of ['forward', 'input', 'weight', 'forward-packed'] as const) {
           let set = byDir.get(dir);
           if (!set) byDir.set(dir, (set = new Set()));
           set.add(nativeConvPlan(isa, g, dir));
@@ -317,9 +327,10 @@ test('conv2d: random geometries on every build, all three directions, against fl
     forward: ['depthwise', 'dense', 'batched', 'winograd', 'padded-width', 'im2col', 'pointwise', 'tapwise'],
     input: ['dense', 'batched', 'winograd', 'padded-width', 'im2col', 'tapwise'],
     weight: ['dense', 'batched', 'winograd', 'weight-gemm', 'dot', 'im2col'],
+    'forward-packed': ['winograd', 'tapwise'], // the rest are the forward's own plans
   };
   for (const [name, byDir] of plans) {
-    for (const dir of ['forward', 'input', 'weight'] as const) {
+    for (const dir of ['forward', 'input', 'weight', 'forward-packed'] as const) {
       const seen = byDir.get(dir) ?? new Set();
       const lacking = expected[dir].filter((p) => !seen.has(p));
       assert.deepEqual(
@@ -358,6 +369,53 @@ test('conv2d: Winograd beyond 128×128 channels (a wide map pays for it) on ever
       mismatch(gx, gx64, g.oc * 9)?.replace(/^/, 'input gradient ') ??
       mismatch(gw, gw64, g.oh * g.ow)?.replace(/^/, 'weight gradient ');
     assert.ok(!bad, `${name} ${JSON.stringify(g)}: ${bad}`);
+  }
+});
+
+test('conv2d: dilated Winograd (phases) and packed weights (Winograd, tap-wise) on every build, against float64', () => {
+  // A dilated 3×3 runs as its dH·dW phase images (conv_winograd.inc.c): DeepLab's backbone (padding = dilation),
+  // padding other than the dilation (the phase images start off the grid), unequal dilations, odd sizes; each
+  // forward with the weights transformed per call and once (packed), and the input gradient (the swapped
+  // convolution, dilated the same way).
+  const specs = [
+    { n: 1, c: 32, h: 30, w: 30, oc: 40, kh: 3, kw: 3, padding: 2, dilation: 2 },
+    { n: 2, c: 24, h: 29, w: 27, oc: 32, kh: 3, kw: 3, padding: 3, dilation: 3 },
+    { n: 1, c: 16, h: 33, w: 34, oc: 24, kh: 3, kw: 3, padding: 1, dilation: 2 },
+    { n: 3, c: 20, h: 28, w: 26, oc: 17, kh: 3, kw: 3, padding: 4, dilation: 4 },
+    // ASPP-like: most taps read padding, so the tap-wise plan, whose packed form is the per-tap weight matrices
+    { n: 2, c: 24, h: 14, w: 15, oc: 16, kh: 3, kw: 3, padding: 10, dilation: 10, plan: 'tapwise' },
+  ];
+  const r = rng(SEED + 11);
+  for (const { plan = 'winograd', ...spec } of specs) {
+    const g = convGeometryOf(spec);
+    const x = values(g.n * g.c * g.h * g.w, r),
+      w = values(g.oc * g.c * 9, r),
+      bias = values(g.oc, r),
+      gy = values(g.n * g.oc * g.oh * g.ow, r);
+    const y64 = new Float64Array(gy.length),
+      gx64 = new Float64Array(x.length);
+    ref.conv2d(f64(x), f64(w), f64(bias), y64, g, 'relu', null);
+    ref.conv2dBackwardInput(f64(gy), f64(w), gx64, g);
+    for (const [name, b] of builds) {
+      const what = `${name} ${JSON.stringify(g)}`;
+      if (name.startsWith('native-'))
+        for (const dir of ['forward', 'input', 'forward-packed'] as const)
+          assert.equal(nativeConvPlan(name.slice('native-'.length) as NativeIsa, g, dir), plan, `${what} ${dir}`);
+      const packed = b.packConv2dWeights?.(w, g) ?? null;
+      assert.ok(packed, `${what}: no packed weights`);
+      const [y] = twice([y64.length], ([o]) => b.conv2d(x, w, bias, o, g, 'relu', null), `${what} forward`);
+      const [yp] = twice([y64.length], ([o]) => b.conv2d(x, w, bias, o, g, 'relu', null, packed), `${what} packed`);
+      const [gx] = twice([gx64.length], ([o]) => b.conv2dBackwardInput(gy, w, o, g), `${what} input gradient`);
+      const bad =
+        mismatch(y, y64, g.c * 9)?.replace(/^/, 'forward ') ??
+        mismatch(yp, y64, g.c * 9)?.replace(/^/, 'forward with packed weights ') ??
+        mismatch(gx, gx64, g.oc * 9)?.replace(/^/, 'input gradient ');
+      assert.ok(!bad, `${what}: ${bad}`);
+      // packed weights of other sizes, or of another build, are ignored rather than misread
+      const other = { ...packed, c: packed.c + 1 };
+      const [yo] = twice([y64.length], ([o]) => b.conv2d(x, w, bias, o, g, 'relu', null, other), `${what} foreign`);
+      assert.ok(!mismatch(yo, y64, g.c * 9), `${what}: packed weights of other sizes were used`);
+    }
   }
 });
 

@@ -156,20 +156,23 @@ test('tap-wise dilated conv: forward (with epilogues) and input gradient on ever
   }
 });
 
-test('DeepLab-shaped dilated convs keep their plans: ASPP tap-wise, the backbone on the padded-width grid', () => {
+test('DeepLab-shaped dilated convs keep their plans: ASPP tap-wise, the backbone on Winograd phases', () => {
   for (const isa of nativeIsas()) {
     for (const d of [12, 24, 36])
-      assert.equal(
-        nativeConvPlan(isa, convGeometry(1, 2048, 32, 32, 256, 3, { pad: d, dilation: d }), 'forward'),
-        'tapwise',
-      );
+      for (const dir of ['forward', 'forward-packed'] as const)
+        assert.equal(
+          nativeConvPlan(isa, convGeometry(1, 2048, 32, 32, 256, 3, { pad: d, dilation: d }), dir),
+          'tapwise',
+        );
+    // dilation 2 and 4 at 32×32: 4 phase images of 16×16 and 16 of 8×8, 256 tiles either way
     for (const [c, d] of [
       [256, 2],
       [512, 4],
     ])
-      assert.equal(
-        nativeConvPlan(isa, convGeometry(1, c, 32, 32, c, 3, { pad: d, dilation: d }), 'forward'),
-        'padded-width',
-      );
+      for (const dir of ['forward', 'forward-packed'] as const)
+        assert.equal(
+          nativeConvPlan(isa, convGeometry(1, c, 32, 32, c, 3, { pad: d, dilation: d }), dir),
+          'winograd',
+        );
   }
 });

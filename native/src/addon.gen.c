@@ -35,6 +35,40 @@ static napi_value js_conv2d(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_conv2d_packed_size(napi_env env, napi_callback_info info) {
+  GETARGS(1);
+  const int32_t *g = arr(env, argv[0], napi_int32_array, "conv2dPackedSize", "g", 1);
+  CHECK
+  int result;
+  LOCKED(result = ops->conv2d_packed_size(g));
+  return num(env, result);
+}
+
+static napi_value js_conv2d_pack(napi_env env, napi_callback_info info) {
+  GETARGS(3);
+  const float *w = arr(env, argv[0], napi_float32_array, "conv2dPack", "w", 1);
+  float *packed = arr(env, argv[1], napi_float32_array, "conv2dPack", "packed", 1);
+  const int32_t *g = arr(env, argv[2], napi_int32_array, "conv2dPack", "g", 1);
+  CHECK
+  LOCKED(ops->conv2d_pack(w, packed, g));
+  return NULL;
+}
+
+static napi_value js_conv2d_packed(napi_env env, napi_callback_info info) {
+  GETARGS(8);
+  const float *x = arr(env, argv[0], napi_float32_array, "conv2dPacked", "x", 1);
+  const float *w = arr(env, argv[1], napi_float32_array, "conv2dPacked", "w", 1);
+  const float *packed = arr(env, argv[2], napi_float32_array, "conv2dPacked", "packed", 1);
+  const float *bias = arr(env, argv[3], napi_float32_array, "conv2dPacked", "bias", 0);
+  const float *scale = arr(env, argv[4], napi_float32_array, "conv2dPacked", "scale", 0);
+  float *out = arr(env, argv[5], napi_float32_array, "conv2dPacked", "out", 1);
+  const int32_t *g = arr(env, argv[6], napi_int32_array, "conv2dPacked", "g", 1);
+  int act = (int)I(env, argv[7]);
+  CHECK
+  LOCKED(ops->conv2d_packed(x, w, packed, bias, scale, out, g, act));
+  return NULL;
+}
+
 static napi_value js_conv2d_bwd_input(napi_env env, napi_callback_info info) {
   GETARGS(4);
   const float *gy = arr(env, argv[0], napi_float32_array, "conv2dBackwardInput", "gy", 1);
@@ -395,6 +429,9 @@ static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
 #define KERNEL_FUNCTIONS \
   KFN("gemm", js_gemm), \
   KFN("conv2d", js_conv2d), \
+  KFN("conv2dPackedSize", js_conv2d_packed_size), \
+  KFN("conv2dPack", js_conv2d_pack), \
+  KFN("conv2dPacked", js_conv2d_packed), \
   KFN("conv2dBackwardInput", js_conv2d_bwd_input), \
   KFN("conv2dBackwardWeight", js_conv2d_bwd_weight), \
   KFN("maxPool2d", js_max_pool2d), \

@@ -17,7 +17,8 @@
 
 /* Convolution directions and the algorithms the conv planner (conv_plan in kernels/conv_plan.inc.c) chooses among;
  * names in the same order in src/backend/conv-plan.ts (CONV_DIRECTIONS, CONV_PLANS). */
-enum { TT_CONV_FWD, TT_CONV_BWD_INPUT, TT_CONV_BWD_WEIGHT };
+/* TT_CONV_FWD_PACKED: the forward when the caller holds the weights already transformed (conv2d_pack) */
+enum { TT_CONV_FWD, TT_CONV_BWD_INPUT, TT_CONV_BWD_WEIGHT, TT_CONV_FWD_PACKED };
 enum { TT_PLAN_DEPTHWISE, TT_PLAN_DENSE, TT_PLAN_BATCHED, TT_PLAN_WINOGRAD, TT_PLAN_PADDED_WIDTH, TT_PLAN_IM2COL,
        TT_PLAN_WEIGHT_GEMM, TT_PLAN_DOT, TT_PLAN_POINTWISE, TT_PLAN_TAPWISE };
 

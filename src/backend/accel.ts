@@ -17,6 +17,7 @@ import type {
   Epilogue,
   Interpolate2dGeometry,
   InterpolateMode,
+  PackedConv2dWeights,
   Pool2dGeometry,
   ReduceOp,
   UnaryGradOp,
@@ -342,6 +343,8 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     convPlanName(name, k.convPlan(convGeom(g), CONV_DIRECTIONS.indexOf(direction)));
   // TATAMI_LOG_CONV_PLAN=1: each algorithm choice once per geometry on stderr; otherwise one null check per call.
   const logPlan = convPlanLogging() ? convPlanLogger(name, planner) : null;
+  // names this backend as the maker of packed weights: another build's layout (another NR) must not be read here
+  const packOwner = {};
   const be: Backend = {
     ...ref,
     // the kernels generated from native/kernels.table.mjs (accel.gen.ts); the special ones follow by hand
@@ -475,6 +478,25 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       k.gemm(transA, transB, m, n, kk, a as F32, strideA, b as F32, strideB, c as F32, strideC, batch, accumulate);
     },
 
+    packedConv2dPlan(g: Conv2dGeometry): string | null {
+      const s = guard.convSizes('packedConv2dPlan', g);
+      if (s.x === 0 || s.w === 0 || s.y === 0) return null;
+      return k.conv2dPackedSize(convGeom(g)) > 0 ? planner(g, 'forward-packed') : null;
+    },
+
+    packConv2dWeights(w: FloatArray, g: Conv2dGeometry): PackedConv2dWeights | null {
+      if (!f32(w)) return null;
+      const s = guard.convSizes('packConv2dWeights', g);
+      guard.len('packConv2dWeights', 'weight', w, s.w);
+      if (s.x === 0 || s.w === 0 || s.y === 0) return null;
+      const geom = convGeom(g);
+      const size = k.conv2dPackedSize(geom);
+      if (size <= 0) return null;
+      const data = new Float32Array(size);
+      k.conv2dPack(w as F32, data, geom);
+      return { owner: packOwner, plan: planner(g, 'forward-packed'), oc: g.oc, c: g.c, data };
+    },
+
     conv2d(
       x: FloatArray,
       w: FloatArray,
@@ -483,6 +505,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       g: Conv2dGeometry,
       epilogue: ConvEpilogue,
       scale: FloatArray | null = null,
+      packed: PackedConv2dWeights | null = null,
     ): void {
       if (!f32(x, w, bias, out, scale)) return ref.conv2d(x, w, bias, out, g, epilogue, scale);
       const s = guard.convSizes('conv2d', g);
@@ -493,6 +516,25 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       guard.len('conv2d', 'scale', scale, g.oc);
       // Empty operands: the C kernels divide by these sizes (SIGFPE found by test/fuzz), the reference loops do not.
       if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2d(x, w, bias, out, g, epilogue, scale);
+      if (packed !== null && packed.owner === packOwner && packed.oc === g.oc && packed.c === g.c) {
+        logPlan?.(g, 'forward-packed');
+        const geom = convGeom(g);
+        // the layout is the packed plan's, per (oc, c, kernel) and build; conv2dPacked falls back to w where g plans
+        // no packed algorithm
+        if (planner(g, 'forward-packed') === packed.plan && k.conv2dPackedSize(geom) === packed.data.length) {
+          k.conv2dPacked(
+            x as F32,
+            w as F32,
+            packed.data,
+            bias as F32 | null,
+            scale as F32 | null,
+            out as F32,
+            geom,
+            CONV_ACT_CODES[epilogue],
+          );
+          return;
+        }
+      }
       logPlan?.(g, 'forward');
       k.conv2d(
         x as F32,

@@ -21,8 +21,11 @@ export const CONV_PLANS = [
   'tapwise',
 ] as const;
 export type ConvPlan = (typeof CONV_PLANS)[number];
-/** Convolution directions, in the order of TT_CONV_* in native/src/tt.h: output, input gradient, weight gradient. */
-export const CONV_DIRECTIONS = ['forward', 'input', 'weight'] as const;
+/**
+ * Convolution directions, in the order of TT_CONV_* in native/src/tt.h: output, input gradient, weight gradient, and
+ * the output when the weights come transformed once (`Backend.packConv2dWeights`, inference).
+ */
+export const CONV_DIRECTIONS = ['forward', 'input', 'weight', 'forward-packed'] as const;
 export type ConvDirection = (typeof CONV_DIRECTIONS)[number];
 
 /** A build's planner: (geometry, direction) → algorithm. */

@@ -279,7 +279,20 @@ export interface Backend extends TableKernels {
     g: Conv2dGeometry,
     epilogue: ConvEpilogue,
     scale?: FloatArray | null,
+    packed?: PackedConv2dWeights | null,
   ): void;
+  /**
+   * The weights `w` of a convolution of geometry `g` transformed into the layout this backend's forward would
+   * otherwise build on every call (Winograd's transformed filters), or null when g's forward would not use them.
+   * Pass the result back as conv2d's `packed` with the same `w`: an inference forward then skips the transform
+   * (ops/conv-pack.ts keeps one per weight tensor). Optional: a backend without it transforms per call.
+   */
+  packConv2dWeights?(w: FloatArray, g: Conv2dGeometry): PackedConv2dWeights | null;
+  /**
+   * The algorithm whose packed weights the forward of g would read ('winograd', 'tapwise'), or null when it reads
+   * none: what `packConv2dWeights` would pack for g, without packing (callers keep one transform per algorithm).
+   */
+  packedConv2dPlan?(g: Conv2dGeometry): string | null;
   /** gx = ∂L/∂x from gy = ∂L/∂y (overwrites gx). The forward of conv_transpose2d. */
   conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry): void;
   /** gw = ∂L/∂w (overwrites gw). */
@@ -371,4 +384,19 @@ export interface Backend extends TableKernels {
     hw: number,
     epilogue: Epilogue,
   ): void;
+}
+
+/**
+ * Convolution weights transformed by `Backend.packConv2dWeights`: opaque data in one backend's layout for
+ * [oc, c, kh, kw] weights and one algorithm (the layout depends on the build's GEMM tile, so `owner` names the
+ * backend that made it; another backend, another algorithm or weights of other sizes ignore it and compute from the
+ * plain weights).
+ */
+export interface PackedConv2dWeights {
+  readonly owner: object;
+  /** The algorithm whose layout `data` is in ('winograd', 'tapwise'): used only for geometries planned the same. */
+  readonly plan: string;
+  readonly oc: number;
+  readonly c: number;
+  readonly data: Float32Array;
 }

@@ -26,12 +26,12 @@ export function parseConvPlanSpec(spec: string): ReturnType<typeof convGeometryO
 function printConvPlans(spec: string): void {
   const g = parseConvPlanSpec(spec);
   console.log(`conv plan for ${describeConvGeometry(g)}`);
-  console.log(`  ${'backend'.padEnd(18)} ${CONV_DIRECTIONS.map((d) => d.padEnd(13)).join(' ')}`.trimEnd());
+  console.log(`  ${'backend'.padEnd(18)} ${CONV_DIRECTIONS.map((d) => d.padEnd(15)).join(' ')}`.trimEnd());
   for (const { name, available } of availableBackends({ variants: true })) {
     if (!available || name === 'native' || name === 'reference') continue; // 'native' is one of the variants listed
     const b = withBackend(name, () => backend());
     const plans = CONV_DIRECTIONS.map((d) => convPlanOf(b, g, d) ?? '-');
-    console.log(`  ${b.name.padEnd(18)} ${plans.map((p) => p.padEnd(13)).join(' ')}`.trimEnd());
+    console.log(`  ${b.name.padEnd(18)} ${plans.map((p) => p.padEnd(15)).join(' ')}`.trimEnd());
   }
   console.log(`active backend: ${getBackendName()}`);
 }

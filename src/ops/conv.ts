@@ -17,6 +17,7 @@ import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import { recycleStorage } from '../tensor/storage.js';
+import { packedConv2dWeights } from './conv-pack.js';
 import { gt, mul } from './elementwise.js';
 import { padImpl } from './pad.js';
 import { sum } from './reduce.js';
@@ -198,8 +199,11 @@ function forwardKernel(
   out: FloatArray,
   epilogue: ConvEpilogue = 'none',
   scale: FloatArray | null = null,
+  weight: Tensor | null = null,
 ): void {
-  if (!is3d(g)) backend().conv2d(x, w, bias, out, g, epilogue, scale);
+  // inference reuses the weights' transform across calls (conv-pack.ts); `weight` is the tensor behind w
+  if (!is3d(g))
+    backend().conv2d(x, w, bias, out, g, epilogue, scale, weight === null ? null : packedConv2dWeights(weight, g));
   else if (epilogue === 'none' && scale === null) backend().conv3d(x, w, bias, out, g);
   else throw new Error(`conv3d: the ${epilogue} epilogue and scale are 2-D only`);
 }
@@ -332,7 +336,7 @@ export function convNd(
     const out = Tensor.unfilled(outShape(g, dims), x.dtype);
     const xd = floatData(x);
     const wd = floatData(weight);
-    forwardKernel(g, xd, wd, bias === null ? null : floatData(bias), floatData(out), activation);
+    forwardKernel(g, xd, wd, bias === null ? null : floatData(bias), floatData(out), activation, null, weight);
     return record(activation === 'relu' ? `${op}Relu` : op, out, [x, weight, bias], () => (gyOut) => {
       if (isCreatingGraph())
         return convGradientsDifferentiable(x, weight, bias, g, activation === 'relu' ? mul(gyOut, gt(out, 0)) : gyOut);
@@ -594,7 +598,8 @@ export function conv2dScaleShift(
     if (t.dtype !== x.dtype) throw new Error(`${op}: ${what} is ${t.dtype} but input is ${x.dtype}; they must match`);
   }
   const out = Tensor.unfilled([g.n, g.oc, g.oh, g.ow], x.dtype);
-  backend().conv2d(floatData(x), floatData(weight), floatData(shift), floatData(out), g, activation, floatData(scale));
+  const packed = packedConv2dWeights(weight, g);
+  backend().conv2d(floatData(x), floatData(weight), floatData(shift), floatData(out), g, activation, floatData(scale), packed);
   return out;
 }
 

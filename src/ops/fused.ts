@@ -14,6 +14,7 @@ import {
   type Conv2dOptions,
   type IntPair,
 } from './conv.js';
+import { packedConv2dWeights } from './conv-pack.js';
 import { gt, mul } from './elementwise.js';
 import { indexScatterGrad, poolGeometry, type MaxPool2dOptions } from './pool.js';
 import { floatData, requireRank } from './util.js';
@@ -40,7 +41,7 @@ export function conv2dReluMaxPool2d(
   const xd = floatData(x);
   const wd = floatData(weight);
   const conv = Tensor.unfilled([g.n, g.oc, g.oh, g.ow], x.dtype);
-  backend().conv2d(xd, wd, bias === null ? null : floatData(bias), floatData(conv), g, 'relu');
+  backend().conv2d(xd, wd, bias === null ? null : floatData(bias), floatData(conv), g, 'relu', null, packedConv2dWeights(weight, g));
   const pg = poolGeometry(
     op,
     conv,

@@ -17,11 +17,53 @@ static void op_conv2d(const float *x, const float *w, const float *bias, const f
   case TT_PLAN_DEPTHWISE: conv_fwd_depthwise(x, w, bias, scale, out, &g, act); return;
   case TT_PLAN_DENSE: conv_fwd_dense(x, w, bias, scale, out, &g, act); return;
   case TT_PLAN_BATCHED: conv_fwd_batched(x, w, bias, scale, out, &g, act); return;
-  case TT_PLAN_WINOGRAD: wino_conv(x, w, bias, scale, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, act); return;
+  case TT_PLAN_WINOGRAD:
+    wino_conv(x, w, 0, bias, scale, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, g.dH, g.dW, act);
+    return;
   case TT_PLAN_PADDED_WIDTH: conv_fwd_padded_width(x, w, bias, scale, out, &g, act); return;
   case TT_PLAN_POINTWISE: conv_fwd_pointwise(x, w, bias, scale, out, &g, act); return;
   case TT_PLAN_TAPWISE: conv_fwd_tapwise(x, w, bias, scale, out, &g, act); return;
   default: conv_fwd_im2col(x, w, bias, scale, out, &g, act); return;
+  }
+}
+
+/* Floats of the transformed weights conv2d_pack writes for g on this build (the layout is the packed plan's, and
+ * Winograd's depends on the build's GEMM tile), 0 when the packed forward of g would not use any: Winograd's
+ * filters in GEMM panels, or the tap-wise plan's per-tap [oc, c] matrices (at ASPP's 2048→256 channels a per-call
+ * transposition of 19 MB). */
+static int op_conv2d_packed_size(const int32_t *gi) {
+  cgeom g = parse_cg(gi);
+  if (conv_empty(&g)) return 0;
+  long floats;
+  switch (conv_plan(&g, TT_CONV_FWD_PACKED)) {
+  case TT_PLAN_WINOGRAD: floats = wino_packed_floats(g.oc, g.c); break;
+  case TT_PLAN_TAPWISE: floats = g.kh * g.kw <= 256 ? g.oc * g.c * g.kh * g.kw : 0; break;
+  default: return 0;
+  }
+  return floats <= INT32_MAX ? (int)floats : 0; /* a larger transform than an int counts is not worth caching */
+}
+
+/* packed = the weights w transformed for the packed forward of g (op_conv2d_packed_size floats). */
+static void op_conv2d_pack(const float *w, float *packed, const int32_t *gi) {
+  cgeom g = parse_cg(gi);
+  if (op_conv2d_packed_size(gi) <= 0) return;
+  if (conv_plan(&g, TT_CONV_FWD_PACKED) == TT_PLAN_WINOGRAD) wino_weights_panels(w, packed, g.oc, g.c);
+  else tapwise_pack(w, packed, &g);
+}
+
+/* conv2d with the weights also given transformed (conv2d_pack of the same w, for a geometry with the same packed
+ * plan — the caller checks): an inference forward that no longer pays the per-call weight transform, so the
+ * planner's packed direction sends more geometries to Winograd. Other plans run op_conv2d on w. */
+static void op_conv2d_packed(const float *x, const float *w, const float *packed, const float *bias, const float *scale,
+                             float *out, const int32_t *gi, int act) {
+  cgeom g = parse_cg(gi);
+  if (conv_empty(&g)) return;
+  switch (conv_plan(&g, TT_CONV_FWD_PACKED)) {
+  case TT_PLAN_WINOGRAD:
+    wino_conv(x, w, packed, bias, scale, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, g.dH, g.dW, act);
+    return;
+  case TT_PLAN_TAPWISE: tapwise_run(x, w, packed, bias, scale, out, &g, act, SH_WT); return;
+  default: op_conv2d(x, w, bias, scale, out, gi, act); return;
   }
 }
 
@@ -37,7 +79,7 @@ static void op_conv2d_bwd_input(const float *gy, const float *w, float *gx, cons
   case TT_PLAN_WINOGRAD: {
     /* gx = conv(gy, flip(w)ᵀ) with complementary padding */
     long padT = g.dH * (g.kh - 1) - g.pH, padL = g.dW * (g.kw - 1) - g.pW;
-    wino_conv(gy, conv_flip_weights(w, &g), 0, 0, gx, g.n, g.oc, g.oh, g.ow, g.c, g.h, g.w, padT, padL, 0);
+    wino_conv(gy, conv_flip_weights(w, &g), 0, 0, 0, gx, g.n, g.oc, g.oh, g.ow, g.c, g.h, g.w, padT, padL, g.dH, g.dW, 0);
     return;
   }
   case TT_PLAN_PADDED_WIDTH: conv_bwd_input_padded_width(gy, conv_flip_weights(w, &g), gx, &g); return;

@@ -109,10 +109,21 @@ static void tapwise_epilogue_task(void *ctx, long o, int tid) {
   for (long q = 0; q < ohw; q++) p[q] = act_s(p[q] * sv + bv, j->act);
 }
 
+/* wt[t, o, c] = w[o, c, t] for every tap t: the per-tap matrices of tapwise_run made once (conv2d_pack), for
+ * inference. */
+static void tapwise_pack(const float *w, float *wt, const cgeom *g) {
+  int16_t taps[256];
+  long khw = g->kh * g->kw;
+  for (long t = 0; t < khw && t < 256; t++) taps[t] = (int16_t)t;
+  tapwise_job job = { .g = g, .w = w, .wt = wt, .taps = taps, .nlive = MINI(khw, 256) };
+  tapwise_par(g->oc, tapwise_wt_task, &job);
+}
+
 /* Forward of a convolution tapwise_applies accepts; weights [oc, c, kh, kw] at w, stored in `wslot` scratch
- * transposed per tap (the input gradient passes flipped weights that already sit in SH_WT). */
-static void tapwise_run(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g,
-                        int act, int wslot) {
+ * transposed per tap (the input gradient passes flipped weights that already sit in SH_WT), or given so already
+ * for every tap (`packed`, tapwise_pack's layout; then w is not read). */
+static void tapwise_run(const float *x, const float *w, const float *packed, const float *bias, const float *scale,
+                        float *out, const cgeom *g, int act, int wslot) {
   long C = g->c, OC = g->oc, HW = g->h * g->w, OHW = g->oh * g->ow, khw = g->kh * g->kw;
   int16_t taps[256];
   long nlive = 0, maxrect = 0;
@@ -124,10 +135,12 @@ static void tapwise_run(const float *x, const float *w, const float *bias, const
       maxrect = MAXI(maxrect, (r.y1 - r.y0) * (r.x1 - r.x0));
     }
   tapwise_job job = { .g = g, .w = w, .bias = bias, .scale = scale, .taps = taps, .nlive = nlive, .act = act };
-  job.wt = tt_shared_scratch(wslot, sizeof(float) * (nlive ? nlive : 1) * OC * C);
   job.win = tt_shared_scratch(SH_XPAD, sizeof(float) * (C * maxrect + 1));
   job.tmp = tt_shared_scratch(SH_GYPAD, sizeof(float) * (OC * maxrect + 1));
-  tapwise_par(OC, tapwise_wt_task, &job);
+  if (!packed) {
+    job.wt = tt_shared_scratch(wslot, sizeof(float) * (nlive ? nlive : 1) * OC * C);
+    tapwise_par(OC, tapwise_wt_task, &job);
+  }
   (void)khw;
   for (long b = 0; b < g->n; b++) {
     const float *xb = x + b * C * HW;
@@ -138,7 +151,7 @@ static void tapwise_run(const float *x, const float *w, const float *bias, const
     for (long u = 0; u < nlive; u++) {
       tap_rect r = tapwise_rect(g, taps[u] / g->kw, taps[u] % g->kw);
       long rh = r.y1 - r.y0, rw = r.x1 - r.x0;
-      const float *wu = job.wt + u * OC * C;
+      const float *wu = packed ? packed + taps[u] * OC * C : job.wt + u * OC * C;
       if (rw == g->ow && rw == g->w) {
         /* whole rows (then dx = 0): the window is rows of the image, the result rows of the output */
         gemm_strided(OC, rh * rw, C, wu, C, 1, 0, xb + (r.y0 + r.dy) * g->w, HW, 1, 0, ob + r.y0 * g->ow, OHW, 0, 1, 1);
@@ -154,7 +167,7 @@ static void tapwise_run(const float *x, const float *w, const float *bias, const
 }
 
 static void conv_fwd_tapwise(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int act) {
-  tapwise_run(x, w, bias, scale, out, g, act, SH_WT);
+  tapwise_run(x, w, 0, bias, scale, out, g, act, SH_WT);
 }
 
 /* The input-gradient geometry of a stride-1 convolution as a forward one: gx = conv(gy, flip(w)ᵀ) with padding
@@ -170,5 +183,5 @@ static cgeom tapwise_swapped(const cgeom *g) {
 
 static void conv_bwd_input_tapwise(const float *gy, const float *w, float *gx, const cgeom *g) {
   cgeom s = tapwise_swapped(g);
-  tapwise_run(gy, conv_flip_weights(w, g), 0, 0, gx, &s, ACT_NONE, SH_WPACK);
+  tapwise_run(gy, conv_flip_weights(w, g), 0, 0, 0, gx, &s, ACT_NONE, SH_WPACK);
 }

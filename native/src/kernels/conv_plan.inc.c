@@ -41,16 +41,33 @@ static int dense_applies(const cgeom *g) {
   return spi < live_taps(g, live);
 }
 
-/* Whether Winograd serves this convolution: 3×3, stride 1, undilated, one group, enough channels for the GEMMs,
- * maps of 12×12 and up with at least 144 tiles in the batch (fewer leave the transforms and the GEMMs' edges too
- * large a share: 8×8 maps lose even at 32 images, 14×14 at 64 images gains 1.4×), and beyond 128×128 channels
- * at least c·oc/64 tiles: the per-call weight transform and a task's transformed input, which no longer stays in
- * cache, must be paid for by the map (256→256 on AVX-512, 2 threads, one image: 128² 58.6 → 31.0 ms, 64² 14.7 →
- * 10.4, but 32² 4.2 → 5.2, so 32² stays direct; ResNet's 512-channel stage at 7×7–16×16 never qualifies). */
-static int wino_applies(long n, long c, long oc, long kh, long kw, long oh, long ow, long dH, long dW, long groups) {
-  long tiles = n * ((oh + 1) / 2) * ((ow + 1) / 2);
-  return kh == 3 && kw == 3 && dH == 1 && dW == 1 && groups == 1 && c >= 16 && oc >= 16 &&
-         (c * oc <= 128 * 128 || tiles >= c * oc / 64) && oh >= 12 && ow >= 12 && tiles >= 144;
+/* Whether Winograd serves this convolution: 3×3, stride 1, one group, enough channels for the GEMMs, and a batch of
+ * maps with tiles enough to pay for the transforms. A dilated convolution runs as its dH·dW phases
+ * (conv_winograd.inc.c), so the map and tile counts are those of the phase images; a forward task runs on across
+ * images, so small maps no longer leave most of a GEMM's rows empty. Measured on AVX-512 (2 threads, CPU ms,
+ * tools/wino-harness.c against the direct plans): with the weights transformed per call (≈ 6 ns a filter since the
+ * transform runs in parallel in the panel layout), 1×256→256 at 32² 2.7 against 8.0, 1×512→512 at 32² d2/d4
+ * 18.9 / 24.5 against 32 / 40, 8×512→512 at 7² 10.3 against 14.3, but 1×256→256 at 14² (49 tiles) 1.03 against
+ * 0.93 and 1×512→512 at 14² 8.2 against 3.2: WINO_MIN_TILES. With the weights transformed once (`packed`,
+ * conv2d_pack), 1×256→256 at 14² 0.46 against 0.93, 4×512→512 at 7² 2.6 against 3.5, 2×512→512 at 7² even, one
+ * 7² image slower: WINO_PACKED_MIN_TILES. */
+#define WINO_MIN_TILES 96
+#define WINO_PACKED_MIN_TILES 32
+#define WINO_MIN_MAP 7
+static int wino_applies(long n, long c, long oc, long kh, long kw, long oh, long ow, long dH, long dW, long groups,
+                        int packed) {
+  if (kh != 3 || kw != 3 || groups != 1 || c < 16 || oc < 16) return 0;
+  long ph = (oh + dH - 1) / dH, pw = (ow + dW - 1) / dW, tiles = n * dH * dW * ((ph + 1) / 2) * ((pw + 1) / 2);
+  return ph >= WINO_MIN_MAP && pw >= WINO_MIN_MAP && tiles >= (packed ? WINO_PACKED_MIN_TILES : WINO_MIN_TILES);
+}
+
+/* The weight gradient's Winograd (undilated, per-image row blocks, a dU per part): the rule measured for it before
+ * the forward's tasks crossed images — maps of 12×12 and up, 144 tiles, and beyond 128×128 channels c·oc/64 tiles
+ * (the transform back and the parts' dU are per call). */
+static int wino_wgrad_applies(const cgeom *g) {
+  if (g->kh != 3 || g->kw != 3 || g->groups != 1 || g->c < 16 || g->oc < 16 || g->dH != 1 || g->dW != 1) return 0;
+  long tiles = g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2);
+  return (g->c * g->oc <= 128 * 128 || tiles >= g->c * g->oc / 64) && g->oh >= 12 && g->ow >= 12 && tiles >= 144;
 }
 
 /*
@@ -61,6 +78,14 @@ static int wino_applies(long n, long c, long oc, long kh, long kw, long oh, long
  */
 static int conv_plan(const cgeom *g, int dir) {
   int s1 = g->sH == 1 && g->sW == 1;
+  if (dir == TT_CONV_FWD_PACKED) {
+    /* the ASPP-like geometries whose taps mostly read padding stay tap-wise, and a map too small for a tile grid
+     * stays on the direct plans */
+    if (s1 && !tapwise_applies(g) && !dense_applies(g) &&
+        wino_applies(g->n, g->c, g->oc, g->kh, g->kw, g->oh, g->ow, g->dH, g->dW, g->groups, 1))
+      return TT_PLAN_WINOGRAD;
+    dir = TT_CONV_FWD;
+  }
   if (dir == TT_CONV_FWD) {
     /* an unpadded 1×1 stride-1 conv is a GEMM on the image as it lies: no grid to build, nothing to copy out */
     int pointwise = s1 && g->kh == 1 && g->kw == 1 && g->pH == 0 && g->pW == 0 && g->groups == 1 && g->oh == g->h && g->ow == g->w;
@@ -75,7 +100,7 @@ static int conv_plan(const cgeom *g, int dir) {
     /* …and a 1×1 map at any batch is n row-dot products against the weights (squeeze-excitation) */
     if (pointwise && g->oh * g->ow == 1) return TT_PLAN_POINTWISE;
     if (conv_use_batched(g, 0)) return TT_PLAN_BATCHED;
-    if (s1 && wino_applies(g->n, g->c, g->oc, g->kh, g->kw, g->oh, g->ow, g->dH, g->dW, g->groups)) return TT_PLAN_WINOGRAD;
+    if (s1 && wino_applies(g->n, g->c, g->oc, g->kh, g->kw, g->oh, g->ow, g->dH, g->dW, g->groups, 0)) return TT_PLAN_WINOGRAD;
     if (pointwise) return TT_PLAN_POINTWISE;
     /* a strided 1×1 conv reads one phase of the grid: im2col's subsampling copies less */
     if (s1 || g->kh * g->kw > 1) return TT_PLAN_PADDED_WIDTH;
@@ -91,7 +116,7 @@ static int conv_plan(const cgeom *g, int dir) {
     if (conv_use_batched(g, 0)) return TT_PLAN_BATCHED;
     if (s1 && padT >= 0 && padL >= 0) {
       /* gx = conv(gy, flip(w)ᵀ) with complementary padding: a forward convolution with the roles swapped */
-      if (wino_applies(g->n, g->oc, g->c, g->kh, g->kw, g->h, g->w, g->dH, g->dW, g->groups)) return TT_PLAN_WINOGRAD;
+      if (wino_applies(g->n, g->oc, g->c, g->kh, g->kw, g->h, g->w, g->dH, g->dW, g->groups, 0)) return TT_PLAN_WINOGRAD;
       return TT_PLAN_PADDED_WIDTH;
     }
     return TT_PLAN_IM2COL;
@@ -101,7 +126,7 @@ static int conv_plan(const cgeom *g, int dir) {
   /* the weight gradient's transforms are vectors along a row of tiles: below TT_VL tiles a row they run scalar, and
    * on 16-wide builds that costs more than Winograd saves (16×16 maps, batch 8, 32→32: 0.51 ms against the weight
    * GEMM's 0.26 on AVX-512; on AVX2 Winograd still wins there, 0.33 against 0.46) */
-  if (s1 && wino_applies(g->n, g->c, g->oc, g->kh, g->kw, g->oh, g->ow, g->dH, g->dW, g->groups) &&
+  if (s1 && wino_wgrad_applies(g) &&
       (TT_VL < 16 || (g->ow + 1) / 2 >= TT_VL))
     return TT_PLAN_WINOGRAD;
   if (wgemm_applies(g)) return TT_PLAN_WEIGHT_GEMM;

@@ -5,12 +5,23 @@
  * tiles, about WINO_TILES, so its transformed input and products stay in cache.
  * ---------------------------------------------------------------------------------------------------------- */
 #define WINO_TILES 96 /* tiles per task, at least: whole rows of tiles */
+/* A dilated 3×3 convolution (DeepLab's backbone at output stride 8 or 16, its ASPP) is dH·dW undilated ones: output
+ * (pi + dH·y, pj + dW·x) reads input rows pi + dH·(y + r) − padT and columns pj + dW·(x + s) − padL, so each of the
+ * dH·dW phases (pi, pj) is a valid 3×3 convolution of the phase image P[a][b] = x[dH·a + pi − padT][dW·b + pj − padL]
+ * (zero outside x). The forward lays out n·dH·dW phase images, each padded to its tile grid, runs Winograd over all of
+ * them as if they were a batch and scatters each phase's outputs back with strides dH, dW (space-to-batch and back,
+ * with the gather folded into the padding copy and the scatter into the copy-out). Undilated, the one phase is the
+ * padded image. */
 typedef struct {
   const float *xpad, *u, *bias, *scale;
   float *out;
-  long c, oc, oh, ow, HP, WP, th, tw, rows, blocks;
+  long c, oc, oh, ow, HP, WP, th, tw, rows, blocks; /* oh, ow, th, tw, HP, WP: of one phase image; rows, blocks:
+                                                      * the weight gradient's row blocks per image */
   int act;
-  long ocp; /* oc rounded up to NR (the forward's weight panels) */
+  long ocp;            /* oc rounded up to NR (the forward's weight panels) */
+  long dH, dW, OH, OW; /* dilation and the whole output (oh = ⌈OH/dH⌉, ow = ⌈OW/dW⌉) */
+  long n_img;          /* phase images: n·dH·dW */
+  long frows, tasks;   /* the forward's tasks: runs of frows tile rows over all phase images, crossing images */
 } wino_job;
 
 /* Even and odd lanes of the 2·TT_VL floats a‖b. */
@@ -32,26 +43,31 @@ static inline void load_deinterleaved(const float *p, vf *even, vf *odd) {
   *odd = __builtin_shufflevector(a, b, ODD_LANES);
 }
 
-/* U[ξ][ci][o] = (G g Gᵀ)[ξ] with G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], ξ = 4·row + column of the 4×4 result. */
+/* (G g Gᵀ)[ξ] of one 3×3 filter g, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], ξ = 4·row + column of the 4×4 result. */
+static inline void wino_filter(const float *g, float e[16]) {
+  float t[4][3];
+  for (int j = 0; j < 3; j++) {
+    t[0][j] = g[j];
+    t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+    t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+    t[3][j] = g[6 + j];
+  }
+  for (int i = 0; i < 4; i++) {
+    e[4 * i] = t[i][0];
+    e[4 * i + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+    e[4 * i + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+    e[4 * i + 3] = t[i][2];
+  }
+}
+
+/* U[ξ][ci][o] = (G g Gᵀ)[ξ] (the 3-D kernel's layout). */
 static void wino_weights(const float *w, float *u, long oc, long c) {
   long plane = oc * c;
   for (long ci = 0; ci < c; ci++) /* o innermost: the 16 output planes are written along their rows */
     for (long o = 0; o < oc; o++) {
-      const float *g = w + (o * c + ci) * 9;
-      float t[4][3];
-      for (int j = 0; j < 3; j++) {
-        t[0][j] = g[j];
-        t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-        t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-        t[3][j] = g[6 + j];
-      }
-      for (int i = 0; i < 4; i++) {
-        float *d = u + (long)(4 * i) * plane + ci * oc + o;
-        d[0] = t[i][0];
-        d[plane] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-        d[2 * plane] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-        d[3 * plane] = t[i][2];
-      }
+      float e[16];
+      wino_filter(w + (o * c + ci) * 9, e);
+      for (int xi = 0; xi < 16; xi++) u[xi * plane + ci * oc + o] = e[xi];
     }
 }
 
@@ -161,43 +177,81 @@ static inline void wino_out_tile(const float *m, long xs, long oc, const float *
   }
 }
 
-/* U[ξ][panel][ci][NR]: the weight transform in the GEMM micro-kernel's B-panel layout, columns past oc zero.
- * tmp: 16·c·oc floats. */
-static void wino_weights_panels(const float *w, float *u, float *tmp, long oc, long c, long ocp) {
-  wino_weights(w, tmp, oc, c);
-  long plane = c * oc, panels = ocp / NR;
-  for (int xi = 0; xi < 16; xi++)
-    for (long p = 0; p < panels; p++)
-      for (long ci = 0; ci < c; ci++) {
-        float *dst = u + ((xi * panels + p) * c + ci) * NR;
-        const float *src = tmp + xi * plane + ci * oc;
-        for (long jj = 0; jj < NR; jj++) dst[jj] = p * NR + jj < oc ? src[p * NR + jj] : 0.0f;
-      }
+/* U[ξ][panel][ci][NR] (ξ planes wino_u_stride apart): the weight transform in the GEMM micro-kernel's B-panel
+ * layout, columns past oc zero; one
+ * task per (panel, block of WINO_WCH input channels), written straight into place. At 512×512 channels this is 2.4 M
+ * filters: one pass over the weights on every thread (it was a serial transform into a scratch copy, then a serial
+ * repack, ~45 % of a 32×32 map's forward). */
+#define WINO_WCH 64
+typedef struct { const float *w; float *u; long oc, c, panels, cblocks, xs; } wino_wpack_job;
+
+static void wino_wpack_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const wino_wpack_job *j = ctx;
+  long p = t / j->cblocks, c = j->c, oc = j->oc, xs = j->xs;
+  long c0 = (t % j->cblocks) * WINO_WCH, c1 = MINI(c, c0 + WINO_WCH);
+  /* a channel's NR filters at a time, stored as 16 runs of NR floats */
+  for (long ci = c0; ci < c1; ci++) {
+    float e[16][NR];
+    for (long jj = 0; jj < NR; jj++) {
+      long o = p * NR + jj;
+      float f[16];
+      if (o < oc) wino_filter(j->w + (o * c + ci) * 9, f);
+      else for (int xi = 0; xi < 16; xi++) f[xi] = 0.0f;
+      for (int xi = 0; xi < 16; xi++) e[xi][jj] = f[xi];
+    }
+    float *dst = j->u + (p * c + ci) * NR;
+    for (int xi = 0; xi < 16; xi++) memcpy(dst + xi * xs, e[xi], sizeof(float) * NR);
+  }
 }
 
-/* V for a task's tiles straight in the micro-kernel's A-panel layout: the task's T = rows·tw tiles are numbered
- * along its tile rows (tile k at row k / tw, column k % tw) and cut into G groups of MR, V[ξ][g][ci][MR] at
+/* Floats from one ξ's panels to the next: an odd number of cache lines. At a power-of-two stride (512×512 channels:
+ * 1 MB) the 16 stores of each filter's transform all fell into one set of L1 and L2 and evicted each other: the
+ * transform ran at 38 ns a filter, 10 ms for one 512→512 layer. */
+static long wino_u_stride(long oc, long c) { return ROUNDUP(ROUNDUP(oc, NR) * c, 32) + 16; }
+
+/* Floats of the panel-layout transform of [oc, c, 3, 3] weights on this build. */
+static long wino_packed_floats(long oc, long c) { return 16 * wino_u_stride(oc, c); }
+
+static void wino_weights_panels(const float *w, float *u, long oc, long c) {
+  wino_wpack_job j = { w, u, oc, c, ROUNDUP(oc, NR) / NR, (c + WINO_WCH - 1) / WINO_WCH, wino_u_stride(oc, c) };
+  long tasks = j.panels * j.cblocks;
+  if (tt_num_threads() > 1 && tasks > 1) tt_parallel(tasks, wino_wpack_task, &j);
+  else for (long t = 0; t < tasks; t++) wino_wpack_task(&j, t, 0);
+}
+
+/* Row r of the tile grid of phase image `img`, channel ci: the top-left input of its first tile. */
+static inline const float *wino_row(const wino_job *j, long img, long r, long ci) {
+  return j->xpad + (img * j->c + ci) * j->HP * j->WP + 2 * r * j->WP;
+}
+
+/* V for a task's tiles straight in the micro-kernel's A-panel layout: the task's T = rows·tw tiles are the global
+ * tile rows R0 … R0+rows (global row R = image·th + row, so a task may run on from one phase image into the next),
+ * numbered along the rows (tile k at row k / tw, column k % tw) and cut into G groups of MR, V[ξ][g][ci][MR] at
  * v + ξ·vxs, so the K = c operand of one (ξ, group) is one contiguous run and nothing is packed. Groups run on
  * across tile rows (a row of 64 tiles is not a multiple of MR = 14; per-row groups would leave up to a third of
- * each GEMM on empty rows at 64² maps): a vector that crosses into the next row is transformed once per row it
- * touches, at column tx − k·tw of row r + k (inside the padded image: WP > 2·tw), and each lane is taken from its
- * own row — the transform is the same linear map on every lane. Lanes past the task's last tile are computed from
- * whatever lies there (the pad slack) and never stored. Stores go in ascending address order per ξ so each one's
- * spill past MR lanes is overwritten by the next (the last lands in the TT_VL floats of slack in vxs). */
-static void wino_input_panels(const wino_job *j, const float *xb, float *v, long vxs, long ty0, long rows, long G) {
-  long tw = j->tw, T = rows * tw, WP = j->WP, plane = j->HP * WP, c = j->c;
+ * each GEMM on empty rows at 64² maps, and an 8×8 phase image is 16 tiles): a vector that crosses into the next row
+ * is transformed once per row it touches, at column tx − k·tw of row r + k, and each lane is taken from its own
+ * row — the transform is the same linear map on every lane. The columns before a row's start are its image's
+ * previous row or, on an image's first row, the end of the previous image's channel: inside xpad either way, and
+ * never selected. Lanes past the task's last tile are computed from whatever lies there (the pad slack) and never
+ * stored. Stores go in ascending address order per ξ so each one's spill past MR lanes is overwritten by the next
+ * (the last lands in the TT_VL floats of slack in vxs). */
+static void wino_input_panels(const wino_job *j, float *v, long vxs, long R0, long rows, long G) {
+  long tw = j->tw, th = j->th, T = rows * tw, WP = j->WP, c = j->c;
   vi iota;
   UNROLL for (int l = 0; l < TT_VL; l++) iota[l] = l;
   for (long g = 0; g < G; g++)
-    for (long ci = 0; ci < c; ci++) {
-      const float *xc = xb + ci * plane + 2 * ty0 * WP;
-      for (long l0 = 0; l0 < MR; l0 += TT_VL) {
-        long k0 = MINI(g * MR + l0, T - 1), r0 = k0 / tw, tx0 = k0 % tw;
+    for (long l0 = 0; l0 < MR; l0 += TT_VL) {
+      long k0 = MINI(g * MR + l0, T - 1), r0 = k0 / tw, tx0 = k0 % tw;
+      long R = R0 + r0, img = R / th, r = R % th;
+      for (long ci = 0; ci < c; ci++) {
         vf e[16];
-        wino_in_regs(xc + 2 * r0 * WP + 2 * tx0, WP, e);
+        wino_in_regs(wino_row(j, img, r, ci) + 2 * tx0, WP, e);
         for (long k = 1; r0 + k < rows && k * tw - tx0 < TT_VL; k++) {
           vf f[16];
-          wino_in_regs(xc + 2 * (r0 + k) * WP + 2 * (tx0 - k * tw), WP, f);
+          long Rk = R + k;
+          wino_in_regs(wino_row(j, Rk / th, Rk % th, ci) + 2 * (tx0 - k * tw), WP, f);
           vi sel = iota >= (int)(k * tw - tx0);
           UNROLL for (int q = 0; q < 16; q++) e[q] = vsel(sel, f[q], e[q]);
         }
@@ -210,33 +264,61 @@ static void wino_input_panels(const wino_job *j, const float *xb, float *v, long
 /* Floats of a task's V per transform position: G groups × c channels × MR tiles, plus the spill of the last store. */
 static long wino_vstride(long G, long c) { return G * c * MR + TT_VL; }
 
-/* One task: the tile rows [ty0, ty0 + rows) of image b. Input transform into panels, 16 GEMMs
+/* Copies a task's staged outputs (rows R0 … R1 of the global tile grid; stage [oc][2·(R1 − R0)][ow]) into out: per
+ * phase image, its rows go to image b = img / (dH·dW) at rows pi + dH·y and columns pj + dW·x of the whole output —
+ * one run per channel and image when undilated. */
+static void wino_copy_out(const wino_job *j, const float *stage, long sp, long R0, long R1) {
+  long oc = j->oc, oh = j->oh, ow = j->ow, OH = j->OH, OW = j->OW, OHW = OH * OW, phases = j->dH * j->dW;
+  for (long R = R0; R < R1;) {
+    long img = R / j->th, r = R % j->th, seg = MINI(R1 - R, j->th - r);
+    long b = img / phases, pi = (img % phases) / j->dW, pj = img % j->dW;
+    long y0 = 2 * r, y1 = MINI(oh, 2 * (r + seg));
+    const float *st = stage + 2 * (R - R0) * ow;
+    float *ob = j->out + b * oc * OHW;
+    if (phases == 1) {
+      for (long o = 0; o < oc; o++) memcpy(ob + o * OHW + y0 * OW, st + o * sp, sizeof(float) * (y1 - y0) * OW);
+    } else {
+      long nx = (OW - pj + j->dW - 1) / j->dW; /* this phase's columns inside the output */
+      for (long o = 0; o < oc; o++)
+        for (long yp = y0; yp < y1; yp++) {
+          long y = pi + j->dH * yp;
+          if (y >= OH) break;
+          const float *src = st + o * sp + (yp - y0) * ow;
+          float *dst = ob + o * OHW + y * OW + pj;
+          for (long xp = 0; xp < nx; xp++) dst[xp * j->dW] = src[xp];
+        }
+    }
+    R += seg;
+  }
+}
+
+/* One forward task: the global tile rows [t·frows, (t+1)·frows). Input transform into panels, 16 GEMMs
  * M[ξ] (tiles × ocp) = V[ξ] (tiles × c) · U[ξ] (c × ocp) by the micro-kernel on panels in place (U's NR-column panel
  * stays in L1 while the groups stream past it), then the output transform and epilogue tile by tile into `stage`
- * [oc][2·rows][ow] — the task's output rows, contiguous per channel — copied out one run per channel. (Storing each
- * tile straight into out scattered every vector over oc planes oh·ow floats apart, a TLB miss per lane.) */
+ * [oc][2·rows][ow] — the task's output rows, contiguous per channel — copied out one run per channel and image.
+ * (Storing each tile straight into out scattered every vector over oc planes oh·ow floats apart, a TLB miss per
+ * lane.) */
 static void wino_task(void *ctx, long t, int tid) {
   const wino_job *j = ctx;
-  long b = t / j->blocks, ty0 = (t % j->blocks) * j->rows, rows = MINI(j->rows, j->th - ty0), tw = j->tw, T = rows * tw;
+  long R0 = t * j->frows, rows = MINI(j->frows, j->th * j->n_img - R0), tw = j->tw, T = rows * tw;
   long c = j->c, oc = j->oc, ocp = j->ocp, panels = ocp / NR, G = (T + MR - 1) / MR;
-  long vxs = wino_vstride(G, c), mxs = G * MR * ocp, ow = j->ow, oh = j->oh, ohw = oh * ow, sp = 2 * rows * ow;
+  long vxs = wino_vstride(G, c), mxs = G * MR * ocp, ow = j->ow, oh = j->oh, sp = 2 * rows * ow;
+  long uxs = wino_u_stride(oc, c);
   float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 16 * vxs);
   float *m = tt_scratch(tid, SLOT_TILE, sizeof(float) * 16 * mxs);
   float *stage = tt_scratch(tid, SLOT_TMP, sizeof(float) * oc * sp);
-  wino_input_panels(j, j->xpad + b * c * j->HP * j->WP, v, vxs, ty0, rows, G);
+  wino_input_panels(j, v, vxs, R0, rows, G);
   for (int xi = 0; xi < 16; xi++)
     for (long p = 0; p < panels; p++) {
-      const float *bp = j->u + (xi * panels + p) * c * NR, *ap = v + xi * vxs;
+      const float *bp = j->u + xi * uxs + p * c * NR, *ap = v + xi * vxs;
       float *cp = m + xi * mxs + p * NR;
       for (long g = 0; g < G; g++) uk_packed(c, ap + g * c * MR, 0, bp, cp + g * MR * ocp, ocp, 0);
     }
   for (long k = 0; k < T; k++) {
-    long r = k / tw, oy = 2 * (ty0 + r), ox = 2 * (k % tw);
+    long r = k / tw, oy = 2 * ((R0 + r) % j->th), ox = 2 * (k % tw);
     wino_out_tile(m + k * ocp, mxs, oc, j->scale, j->bias, j->act, stage + 2 * r * ow + ox, sp, ow, ox + 1 < ow, oy + 1 < oh);
   }
-  long y0 = 2 * ty0, len = (MINI(oh, 2 * (ty0 + rows)) - y0) * ow;
-  float *ob = j->out + b * oc * ohw + y0 * ow;
-  for (long o = 0; o < oc; o++) memcpy(ob + o * ohw, stage + o * sp, sizeof(float) * len);
+  wino_copy_out(j, stage, sp, R0, R0 + rows);
 }
 
 /* Weight gradient in the same transform space: since U = G g Gᵀ and M = U ⊙ V, dg = Gᵀ (Σ_tiles (A dY Aᵀ) ⊙ V) G,
@@ -344,30 +426,78 @@ static void wino_wg_finish(const float *du, long parts, float *gw, long oc, long
     }
 }
 
-/* Pads x into the Winograd tile grid for an oh×ow output and fills the geometry of a wino_job. */
-static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, long wd, long oc, long oh, long ow,
-                         long padT, long padL) {
-  long th = (oh + 1) / 2, tw = (ow + 1) / 2;
-  dconv d = { .n = n, .cin = c, .h = h, .w = wd, .cout = oc, .oh = 2 * th, .ow = 2 * tw, .kh = 3, .kw = 3, .padT = padT,
-              .padL = padL, .dilH = 1, .dilW = 1, .groups = 1, .sH = 1, .sW = 1 };
-  d.x = x;
-  d.HP = 2 * th + 2;
-  d.WP = 2 * tw + 2;
-  d.imgP = c * d.HP * d.WP;
+/* Phase image img = (b·dH + pi)·dW + pj, channel ci, padded to the tile grid: P[a][bc] = x[dH·a + pi − padT]
+ * [dW·bc + pj − padL], zero outside x and on the grid's margin. */
+typedef struct {
+  const float *x;
+  float *xpad;
+  long c, h, w, HP, WP, dH, dW, padT, padL;
+} wino_phase_job;
+
+static void wino_phase_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const wino_phase_job *p = ctx;
+  long img = t / p->c, ci = t % p->c, phases = p->dH * p->dW;
+  long b = img / phases, pi = (img % phases) / p->dW, pj = img % p->dW;
+  const float *src = p->x + (b * p->c + ci) * p->h * p->w;
+  float *dst = p->xpad + t * p->HP * p->WP;
+  for (long a = 0; a < p->HP; a++) {
+    long y = p->dH * a + pi - p->padT;
+    float *row = dst + a * p->WP;
+    if (y < 0 || y >= p->h) {
+      memset(row, 0, sizeof(float) * p->WP);
+      continue;
+    }
+    const float *sr = src + y * p->w;
+    for (long bc = 0; bc < p->WP; bc++) {
+      long xx = p->dW * bc + pj - p->padL;
+      row[bc] = xx >= 0 && xx < p->w ? sr[xx] : 0.0f;
+    }
+  }
+}
+
+/* Pads x into the Winograd tile grid for an oh×ow output (dilation dH×dW: into its dH·dW phase images, each of
+ * ⌈oh/dH⌉×⌈ow/dW⌉ outputs) and fills the geometry of a wino_job, with the forward's tasks. */
+static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, long wd, long oc, long OH, long OW,
+                         long padT, long padL, long dH, long dW) {
+  long oh = (OH + dH - 1) / dH, ow = (OW + dW - 1) / dW;
+  long th = (oh + 1) / 2, tw = (ow + 1) / 2, HP = 2 * th + 2, WP = 2 * tw + 2, n_img = n * dH * dW;
   /* the slack covers the forward's reads past the last tile row: lanes past a task's last tile, never stored */
   long slack = 2 * (MR + 2 * TT_VL) + 16;
-  d.xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * (n * d.imgP + slack));
-  memset(d.xpad + n * d.imgP, 0, sizeof(float) * slack);
-  if (tt_num_threads() > 1 && n > 1) tt_parallel(n, dconv_pad_task, &d);
-  else for (long b = 0; b < n; b++) dconv_pad_task(&d, b, 0);
+  float *xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * (n_img * c * HP * WP + slack));
+  memset(xpad + n_img * c * HP * WP, 0, sizeof(float) * slack);
+  int T = tt_num_threads();
+  if (dH == 1 && dW == 1) {
+    dconv d = { .n = n, .cin = c, .h = h, .w = wd, .cout = oc, .oh = 2 * th, .ow = 2 * tw, .kh = 3, .kw = 3,
+                .padT = padT, .padL = padL, .dilH = 1, .dilW = 1, .groups = 1, .sH = 1, .sW = 1 };
+    d.x = x;
+    d.xpad = xpad;
+    d.HP = HP;
+    d.WP = WP;
+    d.imgP = c * HP * WP;
+    if (T > 1 && n > 1) tt_parallel(n, dconv_pad_task, &d);
+    else for (long b = 0; b < n; b++) dconv_pad_task(&d, b, 0);
+  } else {
+    wino_phase_job p = { x, xpad, c, h, wd, HP, WP, dH, dW, padT, padL };
+    if (T > 1) tt_parallel(n_img * c, wino_phase_task, &p);
+    else for (long t = 0; t < n_img * c; t++) wino_phase_task(&p, t, 0);
+  }
   long rows = MAXI(1, WINO_TILES / tw);
-  *j = (wino_job){ d.xpad, 0, 0, 0, 0, c, oc, oh, ow, d.HP, d.WP, th, tw, rows, (th + rows - 1) / rows, 0 };
+  *j = (wino_job){ .xpad = xpad, .c = c, .oc = oc, .oh = oh, .ow = ow, .HP = HP, .WP = WP, .th = th, .tw = tw,
+                   .rows = rows, .blocks = (th + rows - 1) / rows, .dH = dH, .dW = dW, .OH = OH, .OW = OW,
+                   .n_img = n_img };
+  /* forward tasks: about WINO_TILES tiles each, over all images' rows; few tasks are evened out over the threads
+   * (3 tasks on 2 threads left one idle for a third of the call) */
+  long total = n_img * th, tasks = (total + rows - 1) / rows;
+  if (T > 1 && tasks < 4 * T && tasks % T) tasks = MINI(total, ROUNDUP(tasks, T));
+  j->frows = (total + tasks - 1) / tasks;
+  j->tasks = (total + j->frows - 1) / j->frows;
 }
 
 static void wino_conv_bwd_weight(const float *x, const float *gy, float *gw, long n, long c, long h, long wd, long oc,
                                  long oh, long ow, long padT, long padL) {
   wino_wg_job wj;
-  wino_prepare(&wj.f, x, n, c, h, wd, oc, oh, ow, padT, padL);
+  wino_prepare(&wj.f, x, n, c, h, wd, oc, oh, ow, padT, padL, 1, 1);
   int T = tt_num_threads();
   wj.items = n * wj.f.blocks;
   long parts = T > 1 && wj.items > 1 ? MINI(T, wj.items) : 1;
@@ -383,18 +513,21 @@ static void wino_conv_bwd_weight(const float *x, const float *gy, float *gw, lon
 
 
 
-/* out = act(scale·conv3×3(x, w) + bias) with stride 1 and padding (padT, padL) on a c×h×w input, oh×ow output. */
-static void wino_conv(const float *x, const float *w, const float *bias, const float *scale, float *out, long n, long c,
-                      long h, long wd, long oc, long oh, long ow, long padT, long padL, int act) {
+/* out = act(scale·conv3×3(x, w) + bias) with stride 1, padding (padT, padL) and dilation (dH, dW) on a c×h×w input,
+ * oh×ow output. u: the weights already in wino_weights_panels' layout, or null to transform w here. */
+static void wino_conv(const float *x, const float *w, const float *u, const float *bias, const float *scale, float *out,
+                      long n, long c, long h, long wd, long oc, long oh, long ow, long padT, long padL, long dH, long dW,
+                      int act) {
   wino_job j;
-  wino_prepare(&j, x, n, c, h, wd, oc, oh, ow, padT, padL);
+  wino_prepare(&j, x, n, c, h, wd, oc, oh, ow, padT, padL, dH, dW);
   j.ocp = ROUNDUP(oc, NR);
-  float *u = tt_shared_scratch(SH_WPACK, sizeof(float) * 16 * c * j.ocp);
-  /* not SH_WT: the input gradient passes its flipped weights in it; SH_GYPAD is free here (only the weight
-   * gradient, which never runs inside this call, uses it on this path) */
-  wino_weights_panels(w, u, tt_shared_scratch(SH_GYPAD, sizeof(float) * 16 * c * oc), oc, c, j.ocp);
+  if (!u) {
+    /* not SH_WT: the input gradient passes its flipped weights in it */
+    float *up = tt_shared_scratch(SH_WPACK, sizeof(float) * wino_packed_floats(oc, c));
+    wino_weights_panels(w, up, oc, c);
+    u = up;
+  }
   j.u = u; j.bias = bias; j.scale = scale; j.out = out; j.act = act;
-  long tasks = n * j.blocks;
-  if (tt_num_threads() > 1 && tasks > 1) tt_parallel(tasks, wino_task, &j);
-  else for (long t = 0; t < tasks; t++) wino_task(&j, t, 0);
+  if (tt_num_threads() > 1 && j.tasks > 1) tt_parallel(j.tasks, wino_task, &j);
+  else for (long t = 0; t < j.tasks; t++) wino_task(&j, t, 0);
 }

@@ -1,0 +1,88 @@
+/**
+ * Convolution weights transformed once for inference. A backend's forward may first transform the weights into the
+ * layout its algorithm reads (Winograd's G·g·Gᵀ filters, in GEMM panels); in training the weights change every step,
+ * so that is paid per call, but in inference the same weights meet a new input every call. ONNX Runtime and
+ * oneDNN prepack at load; Tatami keeps no separate inference model, so the forward ops ask here instead: with grad
+ * mode off, a leaf weight's transform is made on first use and kept beside the tensor (a WeakMap entry, gone with
+ * the tensor) until the weights change.
+ *
+ * A change is seen by the tensor's `version`, which every in-place op, optimizer step, `loadStateDict` and `nn.init`
+ * function increments, and by a sample of the values (FINGERPRINT of them, evenly spread), which catches weights
+ * rewritten through `tensor.storage` without a version bump. A write to single elements of `storage` that misses
+ * every sampled one is not seen: write weights through tensor ops (`copy_`, `fill_`, indexing assignment), or call
+ * `tensor.version++` after writing `storage` directly.
+ */
+import { isGradEnabled } from '../autograd/grad-mode.js';
+import { backend } from '../backend/index.js';
+import type { Backend, Conv2dGeometry, PackedConv2dWeights } from '../backend/types.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { floatData } from './util.js';
+
+/** Values sampled per weight tensor to notice a rewrite that did not bump `version`. */
+const FINGERPRINT = 32;
+
+interface PackEntry {
+  backend: Backend;
+  plan: string;
+  version: number;
+  sample: Float32Array;
+  packed: PackedConv2dWeights;
+}
+
+/** Per weight tensor, one entry per backend and algorithm (a weight may meet geometries planned differently). */
+const packs = new WeakMap<Tensor, PackEntry[]>();
+
+/** Entries kept per weight tensor at most: one per algorithm that packs, on two backends. */
+const MAX_ENTRIES = 4;
+
+function sampleOf(w: Float32Array): Float32Array {
+  const n = Math.min(FINGERPRINT, w.length);
+  const s = new Float32Array(n);
+  for (let i = 0; i < n; i++) s[i] = w[Math.floor((i * (w.length - 1)) / Math.max(1, n - 1))];
+  return s;
+}
+
+function sameSample(w: Float32Array, s: Float32Array): boolean {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const v = w[Math.floor((i * (w.length - 1)) / Math.max(1, n - 1))];
+    if (!(v === s[i] || (v !== v && s[i] !== s[i]))) return false; // NaN equals NaN here: same bits sampled
+  }
+  return true;
+}
+
+/**
+ * The transformed weights for a 2-D convolution of geometry `g` with `weight`, or null where none apply: grad mode
+ * on (training: the weights change every step), a weight that is not a contiguous float32 leaf (a computed or
+ * viewed weight is new every call), or a backend or geometry that gains nothing from them. Made once per weight
+ * tensor and backend, remade after the weights change.
+ */
+export function packedConv2dWeights(weight: Tensor, g: Conv2dGeometry): PackedConv2dWeights | null {
+  if (isGradEnabled() || weight.gradFn !== null || weight.dtype !== 'float32' || !weight.isContiguous()) return null;
+  const b = backend();
+  if (b.packConv2dWeights === undefined || b.packedConv2dPlan === undefined) return null;
+  const plan = b.packedConv2dPlan(g);
+  if (plan === null) return null; // g's forward reads no transformed weights (a direct plan)
+  const w = floatData(weight) as Float32Array;
+  const entries = packs.get(weight) ?? [];
+  const at = entries.findIndex((e) => e.backend === b && e.plan === plan);
+  const hit = at >= 0 ? entries[at] : undefined;
+  if (
+    hit !== undefined &&
+    hit.version === weight.version &&
+    hit.packed.oc === g.oc &&
+    hit.packed.c === g.c &&
+    sameSample(w, hit.sample)
+  )
+    return hit.packed;
+  const packed = b.packConv2dWeights(w, g);
+  if (packed === null) return null;
+  const entry = { backend: b, plan: packed.plan, version: weight.version, sample: sampleOf(w), packed };
+  if (at >= 0) entries[at] = entry;
+  else {
+    if (entries.length >= MAX_ENTRIES) entries.shift();
+    entries.push(entry);
+  }
+  packs.set(weight, entries);
+  return packed;
+}
