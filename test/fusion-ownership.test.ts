@@ -149,3 +149,47 @@ test('the folded BN affine is reused between calls but follows every change of t
     before = fused;
   }
 });
+
+test("DeepLab's ASPP: fused, its branches and concatenation are recycled; a hooked branch's output is kept", () => {
+  tt.manualSeed(7);
+  const { ASPP } = tt.models.segmentation;
+  const build = () =>
+    perturbBatchNorms(
+      new tt.nn.Sequential(
+        new tt.nn.Conv2d(8, 48, 3, { padding: 1 }),
+        new ASPP(48, [2, 4, 6], 24),
+        new tt.nn.Conv2d(24, 5, 1),
+      ),
+      4,
+    ).eval() as unknown as Net;
+  const m = build();
+  const x = tt.randn([1, 8, 20, 20]);
+  const plain = tt.noGrad(() => m.forward(x));
+  tt.nn.fuse(m);
+  tt.noGrad(() => m.forward(x));
+  const before = storageReuses();
+  const first = tt.noGrad(() => m.forward(x));
+  const reused = storageReuses() - before;
+  assertClose(first, plain, 'fused ASPP');
+  assert.equal(maxAbsDiff(tt.noGrad(() => m.forward(x)), first), 0, 'a second call differs');
+  // unfused ASPP, the rest fused: fewer buffers come back
+  tt.nn.unfuse(m);
+  tt.nn.fuse(m.children()[0] as tt.nn.Module);
+  const before2 = storageReuses();
+  tt.noGrad(() => m.forward(x));
+  assert.ok(reused > storageReuses() - before2, `the ASPP rule recycled nothing more (${reused} reuses)`);
+  // a forward hook that keeps a branch's output: that output must survive later calls untouched
+  tt.nn.fuse(m);
+  const aspp = (m as unknown as tt.nn.Sequential).children()[1] as InstanceType<typeof ASPP>;
+  let kept: tt.Tensor | null = null;
+  const handle = [...aspp.convs][1].registerForwardHook((_mod, _in, out) => {
+    kept ??= out as tt.Tensor; // the first call's branch output, held past later calls
+  });
+  tt.noGrad(() => m.forward(x));
+  const snapshot = kept!.clone();
+  tt.noGrad(() => m.forward(x.mul(-1)));
+  tt.noGrad(() => m.forward(x.mul(2)));
+  assert.equal(maxAbsDiff(kept!, snapshot), 0, "the hooked branch's output was recycled and overwritten");
+  handle.remove();
+  assertClose(tt.noGrad(() => m.forward(x)), plain, 'fused ASPP after the hook');
+});

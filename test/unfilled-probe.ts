@@ -35,12 +35,18 @@ const up = tt.F.convTranspose2d(avg, wt, null, { stride: 2, padding: 1 });
 const adaptive = tt.F.adaptiveAvgPool2d(up, 12).add(tt.F.adaptiveMaxPool2d(up, 12));
 const soft = tt.F.softmax(adaptive.sigmoid().mul(adaptive.tanh()), 1);
 const logits = tt.F.linear(soft.flatten(1), lin);
+// channel concatenation and both interpolation modes (segmentation decoders)
+const joined = tt.cat([up, up.mul(2)], 1);
+const resized = tt.F.interpolate(joined, { size: [37, 29], mode: 'bilinear', alignCorners: false }).add(
+  tt.F.interpolate(joined, { size: [37, 29], mode: 'nearest' }),
+);
 const loss = tt.F.crossEntropy(logits, tt.tensor([1, 3, 5, 7], { dtype: 'int32' }))
   .add(up.std().mul(0.1))
+  .add(resized.square().mean())
   .add(h.clone().transpose(2, 3).contiguous().mean());
 loss.backward();
 
-for (const [name, t] of Object.entries({ h, pooled, unpooled, avg, up, adaptive, soft, logits, loss }))
+for (const [name, t] of Object.entries({ h, pooled, unpooled, avg, up, adaptive, soft, logits, joined, resized, loss }))
   results[name] = checksum(t);
 for (const [name, t] of Object.entries({ x, w, b, gamma, beta, wt, lin })) results[`grad ${name}`] = checksum(t.grad!);
 console.log(JSON.stringify(results));

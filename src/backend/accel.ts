@@ -479,6 +479,8 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     },
 
     packedConv2dPlan(g: Conv2dGeometry): string | null {
+      // the algorithms with a weight transform (Winograd, tap-wise) take one group and more than one tap
+      if (g.groups !== 1 || g.kh * g.kw < 2) return null;
       const s = guard.convSizes('packedConv2dPlan', g);
       if (s.x === 0 || s.w === 0 || s.y === 0) return null;
       return k.conv2dPackedSize(convGeom(g)) > 0 ? planner(g, 'forward-packed') : null;

@@ -137,7 +137,8 @@ function resample(
   outShape: number[],
   g: Interpolate2dGeometry,
 ): Tensor {
-  const out = Tensor.empty(outShape, x.dtype);
+  // the forward kernels write every output element (test/unfilled-probe.ts); the backward accumulates into gx
+  const out = Tensor.unfilled(outShape, x.dtype);
   backend().interpolate2d(mode, floatData(x), floatData(out), g);
   const backwardRaw = (t: Tensor) => {
     const gx = Tensor.empty(x.shape, t.dtype);
@@ -145,7 +146,7 @@ function resample(
     return gx;
   };
   const forwardRaw = (t: Tensor) => {
-    const o = Tensor.empty(out.shape, t.dtype);
+    const o = Tensor.unfilled(out.shape, t.dtype);
     backend().interpolate2d(mode, floatData(t), floatData(o), g);
     return o;
   };

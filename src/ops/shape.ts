@@ -301,7 +301,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   });
   const shape = ref.shape.slice();
   shape[d] = total;
-  const out = Tensor.empty(shape, ref.dtype);
+  const out = Tensor.unfilled(shape, ref.dtype); // every element is one input's: the copies below cover it all
   let outer = 1;
   for (let i = 0; i < d; i++) outer *= shape[i];
   let inner = 1;
