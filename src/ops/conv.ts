@@ -16,7 +16,7 @@ import type { Conv2dGeometry, Conv3dGeometry, ConvEpilogue } from '../backend/ty
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { FloatArray } from '../tensor/dtype.js';
-import { recycleStorage } from '../tensor/storage.js';
+import { allocate, recycleStorage } from '../tensor/storage.js';
 import { packedConv2dWeights } from './conv-pack.js';
 import { gt, mul } from './elementwise.js';
 import { padImpl } from './pad.js';
@@ -508,15 +508,12 @@ export function convTransposeNd(
     const od = floatData(out);
     inputGradKernel(g, xd, wd, od);
     if (bias !== null) {
-      // Into the fresh output, as PyTorch's kernels do: a broadcast add would allocate and write a second full-size map.
-      const bd = floatData(bias);
-      const plane = od.length / (n * oc);
-      for (let b = 0; b < n; b++)
-        for (let c = 0; c < oc; c++) {
-          const v = bd[c],
-            base = (b * oc + c) * plane;
-          for (let p = 0; p < plane; p++) od[base + p] += v;
-        }
+      // Into the fresh output, as PyTorch's kernels do: a broadcast add would allocate and write a second full-size
+      // map. The backend's per-channel affine with unit scales, in place (x·1 + b is x + b exactly): the JS loop
+      // this replaces cost ~15 ms of a 450 ms W6 U-Net step on its four up-convolutions.
+      const ones = allocate(out.dtype, oc) as FloatArray;
+      ones.fill(1);
+      backend().channelAffine(od, ones, floatData(bias), od, n, oc, od.length / (n * oc), 'none');
     }
     return record(op, out, [x, weight, bias], () => (gy) => {
       const wantBias = bias !== null && bias.requiresGrad;
