@@ -171,7 +171,14 @@ test("DeepLab's ASPP: fused, its branches and concatenation are recycled; a hook
   const first = tt.noGrad(() => m.forward(x));
   const reused = storageReuses() - before;
   assertClose(first, plain, 'fused ASPP');
-  assert.equal(maxAbsDiff(tt.noGrad(() => m.forward(x)), first), 0, 'a second call differs');
+  assert.equal(
+    maxAbsDiff(
+      tt.noGrad(() => m.forward(x)),
+      first,
+    ),
+    0,
+    'a second call differs',
+  );
   // unfused ASPP, the rest fused: fewer buffers come back
   tt.nn.unfuse(m);
   tt.nn.fuse(m.children()[0] as tt.nn.Module);
@@ -191,5 +198,9 @@ test("DeepLab's ASPP: fused, its branches and concatenation are recycled; a hook
   tt.noGrad(() => m.forward(x.mul(2)));
   assert.equal(maxAbsDiff(kept!, snapshot), 0, "the hooked branch's output was recycled and overwritten");
   handle.remove();
-  assertClose(tt.noGrad(() => m.forward(x)), plain, 'fused ASPP after the hook');
+  assertClose(
+    tt.noGrad(() => m.forward(x)),
+    plain,
+    'fused ASPP after the hook',
+  );
 });

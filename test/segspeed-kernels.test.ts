@@ -170,9 +170,6 @@ test('DeepLab-shaped dilated convs keep their plans: ASPP tap-wise, the backbone
       [512, 4],
     ])
       for (const dir of ['forward', 'forward-packed'] as const)
-        assert.equal(
-          nativeConvPlan(isa, convGeometry(1, c, 32, 32, c, 3, { pad: d, dilation: d }), dir),
-          'winograd',
-        );
+        assert.equal(nativeConvPlan(isa, convGeometry(1, c, 32, 32, c, 3, { pad: d, dilation: d }), dir), 'winograd');
   }
 });

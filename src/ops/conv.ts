@@ -596,7 +596,16 @@ export function conv2dScaleShift(
   }
   const out = Tensor.unfilled([g.n, g.oc, g.oh, g.ow], x.dtype);
   const packed = packedConv2dWeights(weight, g);
-  backend().conv2d(floatData(x), floatData(weight), floatData(shift), floatData(out), g, activation, floatData(scale), packed);
+  backend().conv2d(
+    floatData(x),
+    floatData(weight),
+    floatData(shift),
+    floatData(out),
+    g,
+    activation,
+    floatData(scale),
+    packed,
+  );
   return out;
 }
 

@@ -41,7 +41,16 @@ export function conv2dReluMaxPool2d(
   const xd = floatData(x);
   const wd = floatData(weight);
   const conv = Tensor.unfilled([g.n, g.oc, g.oh, g.ow], x.dtype);
-  backend().conv2d(xd, wd, bias === null ? null : floatData(bias), floatData(conv), g, 'relu', null, packedConv2dWeights(weight, g));
+  backend().conv2d(
+    xd,
+    wd,
+    bias === null ? null : floatData(bias),
+    floatData(conv),
+    g,
+    'relu',
+    null,
+    packedConv2dWeights(weight, g),
+  );
   const pg = poolGeometry(
     op,
     conv,
