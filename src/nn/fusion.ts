@@ -137,11 +137,14 @@ function computeFoldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; sh
   return { scale, shift };
 }
 
-/** A folded affine and the operands it was computed from: the tensors themselves and a copy of their values. */
+/** A folded affine and the operands it was computed from: the tensors themselves and a copy of their bits. */
 interface FoldedAffine {
   conv: Conv2d;
   sources: (Tensor | null)[];
-  values: Float64Array;
+  /** Per source, a copy of its elements' bytes as 32-bit words (bytes when they do not fill whole words). */
+  bits: (Int32Array | Uint8Array | null)[];
+  /** Per source, a view of those bytes in the tensor itself (its storage never changes), null if not contiguous. */
+  live: (Int32Array | Uint8Array | null)[];
   eps: number;
   dtype: string;
   scale: Tensor;
@@ -155,24 +158,55 @@ function affineSources(conv: Conv2d, bn: BatchNorm2d): (Tensor | null)[] {
   return [bn.runningMean, bn.runningVar, bn.weight, bn.bias, conv.bias];
 }
 
-/** Whether `e` still describes conv and bn: the same tensors, holding the same values, and the same eps. */
+/**
+ * The bytes of `t`'s elements as 32-bit words, or as bytes when they do not fill whole aligned words: one typed
+ * view whatever the dtype, so the comparison below is a monomorphic loop (comparing through the dtype's own array,
+ * a union of typed arrays, cost ~10 ns an element: 0.7 ms of an 11 ms MobileNetV3 inference for its 52 batch norms).
+ */
+function bitsOf(t: Tensor): Int32Array | Uint8Array {
+  const v = t.dataView();
+  return v.byteOffset % 4 === 0 && v.byteLength % 4 === 0
+    ? new Int32Array(v.buffer, v.byteOffset, v.byteLength / 4)
+    : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function sameWords(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Whether `e` still describes conv and bn: the same tensors, holding the same bits, and the same eps (bitwise, so
+ * a NaN that stays a NaN keeps the fold, and −0 replacing +0 recomputes it — both harmless).
+ */
 function affineValid(e: FoldedAffine, conv: Conv2d, bn: BatchNorm2d, sources: (Tensor | null)[]): boolean {
   if (e.conv !== conv || e.eps !== bn.eps || e.dtype !== conv.weight.dtype) return false;
-  let k = 0;
   for (let j = 0; j < sources.length; j++) {
     const t = sources[j];
     if (t !== e.sources[j]) return false;
     if (t === null) continue;
-    const v = t.dataView();
-    for (let i = 0; i < v.length; i++) if (v[i] !== e.values[k++]) return false;
+    const now = e.live[j] ?? bitsOf(t),
+      then = e.bits[j];
+    const same =
+      now instanceof Int32Array
+        ? then instanceof Int32Array && sameWords(now, then)
+        : then instanceof Uint8Array && sameBytes(now, then);
+    if (!same) return false;
   }
   return true;
 }
 
 /**
  * The folded affine of conv → bn, computed once and reused while the running statistics, the affine parameters,
- * the conv bias and eps stay what they were (checked on every call by value — optimizers, loadStateDict and
- * direct writes all change values — which costs a pass over 5 vectors of C numbers instead of a recomputation
+ * the conv bias and eps stay what they were (checked on every call by their bits — optimizers, loadStateDict and
+ * direct writes all change them — which costs a pass over 5 vectors of C numbers instead of a recomputation
  * with two tensor allocations per layer).
  */
 function foldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Tensor } {
@@ -180,16 +214,9 @@ function foldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Te
   const cached = affineCache.get(bn);
   if (cached && affineValid(cached, conv, bn, sources)) return cached;
   const { scale, shift } = computeFoldedAffine(conv, bn);
-  let n = 0;
-  for (const t of sources) if (t) n += t.numel();
-  const values = new Float64Array(n);
-  let k = 0;
-  for (const t of sources) {
-    if (!t) continue;
-    const v = t.dataView();
-    for (let i = 0; i < v.length; i++) values[k++] = v[i];
-  }
-  const entry: FoldedAffine = { conv, sources, values, eps: bn.eps, dtype: conv.weight.dtype, scale, shift };
+  const bits = sources.map((t) => (t === null ? null : bitsOf(t).slice()));
+  const live = sources.map((t) => (t !== null && t.isContiguous() ? bitsOf(t) : null));
+  const entry: FoldedAffine = { conv, sources, bits, live, eps: bn.eps, dtype: conv.weight.dtype, scale, shift };
   affineCache.set(bn, entry);
   return entry;
 }
