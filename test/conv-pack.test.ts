@@ -2,7 +2,8 @@
  * Weights transformed once for inference (src/ops/conv-pack.ts, `Backend.packConv2dWeights`): in grad-free
  * forwards a leaf weight's Winograd transform is made on first use and reused until the weights change. The
  * outputs must be those of the per-call forward, the transform must be made once and remade after every kind of
- * change (in-place op, optimizer step, loadStateDict, a rewrite of `storage` that skipped the version counter), and
+ * change (in-place op, optimizer step, loadStateDict, a write through a view, a rewrite of `storage` that skipped the
+ * version counter), and
  * nothing is packed where it cannot pay (grad mode, computed weights, backends without packing).
  */
 import { test } from 'node:test';
@@ -76,12 +77,18 @@ test('packed conv weights: made once, same outputs, remade after every change', 
     assert.equal(packs(), 4, 'remade after loadStateDict');
     assert.ok(maxDiff(y5, ref()) < 1e-4);
 
+    // an in-place write through a view of one output channel (pruning, surgery): the version is the buffer's
+    tt.noGrad(() => conv.weight.narrow(0, 3, 1).zero_());
+    const y5b = tt.noGrad(() => conv.forward(x));
+    assert.equal(packs(), 5, 'remade after a write through a view');
+    assert.ok(maxDiff(y5b, ref()) < 1e-4);
+
     // a rewrite of the storage that skipped the version counter: seen by the sampled values
     const version = conv.weight.version;
     (conv.weight.storage as Float32Array).fill(0.01);
     assert.equal(conv.weight.version, version);
     const y6 = tt.noGrad(() => conv.forward(x));
-    assert.equal(packs(), 5, 'remade after a storage rewrite');
+    assert.equal(packs(), 6, 'remade after a storage rewrite');
     assert.ok(maxDiff(y6, ref()) < 1e-4);
   } finally {
     setBackend(before);

@@ -7,10 +7,11 @@
  * the tensor) until the weights change.
  *
  * A change is seen by the tensor's `version`, which every in-place op, optimizer step, `loadStateDict` and `nn.init`
- * function increments, and by a sample of the values (FINGERPRINT of them, evenly spread), which catches weights
- * rewritten through `tensor.storage` without a version bump. A write to single elements of `storage` that misses
- * every sampled one is not seen: write weights through tensor ops (`copy_`, `fill_`, indexing assignment), or call
- * `tensor.version++` after writing `storage` directly.
+ * function increments — on any view of the weights too, as the counter belongs to the buffer — and by a sample of
+ * the values (FINGERPRINT of them, evenly spread), which catches weights rewritten through `tensor.storage` without
+ * a version bump. A write to single elements of `storage` that misses every sampled one is not seen: write weights
+ * through tensor ops (`copy_`, `fill_`, indexing assignment), or call `tensor.version++` after writing `storage`
+ * directly.
  */
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';

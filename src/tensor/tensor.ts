@@ -47,6 +47,9 @@ export interface GradNode {
   release(): void;
 }
 
+/** Modification counters per buffer (see `Tensor.version`). */
+const versions = new WeakMap<ArrayBufferLike, number>();
+
 /**
  * An n-dimensional array in row-major (NCHW for images) order, with define-by-run autograd.
  *
@@ -71,8 +74,19 @@ export class Tensor {
   private requiresGradFlag = false;
   private retainsGrad = false;
   private hooks: GradHook[] | null = null;
-  /** Incremented by every in-place change, so saved tensors can detect they were modified. */
-  version = 0;
+  /**
+   * Incremented by every in-place change. Shared by every tensor over the same buffer, as PyTorch shares its version
+   * counter between views: writing through a view (`w.narrow(0, 0, 1).zero_()`) changes the version of `w` too, so
+   * whatever caches a function of a tensor's values (the ONNX tracer's checks, the inference transforms of
+   * conv weights in ops/conv-pack.ts) sees it.
+   */
+  get version(): number {
+    return versions.get(this.storage.buffer) ?? 0;
+  }
+
+  set version(v: number) {
+    versions.set(this.storage.buffer, v);
+  }
 
   /**
    * Wraps `storage` as a tensor of `shape` (row-major strides unless given). The view is validated once here —
