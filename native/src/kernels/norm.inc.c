@@ -87,8 +87,7 @@ static void affine_task(void *ctx, long r, int tid) {
 static void op_channel_affine(const float *x, const float *scale, const float *shift, float *out, long n, long c, long hw, int relu) {
   norm_job j = { .x = x, .scale = scale, .shift = shift, .out = out, .n = n, .c = c, .hw = hw, .relu = relu };
   long rows = n * c;
-  if (tt_num_threads() > 1 && rows > 1 && rows * hw > 32768) tt_parallel(rows, affine_task, &j);
-  else for (long r = 0; r < rows; r++) affine_task(&j, r, 0);
+  par_rows(rows, hw, affine_task, &j);
 }
 
 static void bn_bwd_task(void *ctx, long ch, int tid) {

@@ -4,6 +4,8 @@
 /* pgeom / parse_pg: generated into kernels.gen.h from native/kernels.table.mjs. */
 typedef struct { pgeom g; const float *x; float *out; int32_t *idx; const float *gy; float *gx; int cip, div; } pool_job;
 
+
+
 /* The running max takes v when v is larger, or v is NaN and the max is not yet (the first NaN wins, as PyTorch). */
 #define MAX_TAKE(v, best) ((v) > (best) || ((v) != (v) && (best) == (best)))
 
@@ -176,8 +178,7 @@ static void maxpool_task(void *ctx, long p, int tid) {
 static void op_max_pool2d(const float *x, float *out, int32_t *idx, const int32_t *gi) {
   pool_job j = { parse_pg(gi), x, out, idx };
   long planes = j.g.n * j.g.c;
-  if (tt_num_threads() > 1 && planes * j.g.oh * j.g.ow > 16384) tt_parallel(planes, maxpool_task, &j);
-  else for (long p = 0; p < planes; p++) maxpool_task(&j, p, 0);
+  par_rows(planes, j.g.h * j.g.w, maxpool_task, &j);
 }
 
 typedef struct { const float *gy; const int32_t *idx; float *gx; long in_plane, out_plane; } maxpool_bwd_job;
@@ -194,8 +195,7 @@ static void maxpool_bwd_task(void *ctx, long p, int tid) {
 
 static void op_max_pool2d_bwd(const float *gy, const int32_t *idx, float *gx, long planes, long in_plane, long out_plane) {
   maxpool_bwd_job j = { gy, idx, gx, in_plane, out_plane };
-  if (tt_num_threads() > 1 && planes > 1 && planes * in_plane > 16384) tt_parallel(planes, maxpool_bwd_task, &j);
-  else for (long p = 0; p < planes; p++) maxpool_bwd_task(&j, p, 0);
+  par_rows(planes, in_plane, maxpool_bwd_task, &j);
 }
 
 static inline void avg_window(const pgeom *g, long y, long xo, int cip, int divisor, long *y0, long *x0, long *y1, long *x1, float *inv) {
@@ -242,13 +242,11 @@ static void avgpool_bwd_task(void *ctx, long p, int tid) {
 static void op_avg_pool2d(const float *x, float *out, const int32_t *gi, int cip, int div) {
   pool_job j = { parse_pg(gi), x, out, 0, 0, 0, cip, div };
   long planes = j.g.n * j.g.c;
-  if (tt_num_threads() > 1 && planes * j.g.oh * j.g.ow > 16384) tt_parallel(planes, avgpool_task, &j);
-  else for (long p = 0; p < planes; p++) avgpool_task(&j, p, 0);
+  par_rows(planes, j.g.h * j.g.w, avgpool_task, &j);
 }
 
 static void op_avg_pool2d_bwd(const float *gy, float *gx, const int32_t *gi, int cip, int div) {
   pool_job j = { parse_pg(gi), 0, 0, 0, gy, gx, cip, div };
   long planes = j.g.n * j.g.c;
-  if (tt_num_threads() > 1 && planes * j.g.h * j.g.w > 16384) tt_parallel(planes, avgpool_bwd_task, &j);
-  else for (long p = 0; p < planes; p++) avgpool_bwd_task(&j, p, 0);
+  par_rows(planes, j.g.h * j.g.w, avgpool_bwd_task, &j);
 }
