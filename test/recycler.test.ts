@@ -52,6 +52,19 @@ test('StoragePool: at most perSize buffers per length, and maxBytes in all (olde
   assert.ok(pool.take(3000) && pool.take(4000) && pool.take(2500));
 });
 
+test('StoragePool: a length untouched for staleAfter operations is dropped, one in use is kept', () => {
+  const pool = new StoragePool(1 << 20, 2, 100);
+  pool.give(new ArrayBuffer(3000)); // asked for once, never again (a last partial batch)
+  for (let i = 0; i < 200; i++) {
+    // a step's working set: taken and handed back every step
+    const b = pool.take(1000) ?? new ArrayBuffer(1000);
+    pool.give(b);
+  }
+  assert.equal(pool.bytes, 1000, 'the stale 3000-byte buffer is gone, the 1000-byte one kept');
+  assert.equal(pool.take(3000), undefined);
+  assert.ok(pool.take(1000));
+});
+
 test('GradientStorage: storage goes back to the pool when its last pending user is released', () => {
   const storage = new GradientStorage(true);
   const g = tt.Tensor.unfilled([N], 'float32');

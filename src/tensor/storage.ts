@@ -91,20 +91,29 @@ export function allocate(dtype: DType, n: number, shape?: readonly number[]): Ty
 /**
  * Buffers handed back for reuse, by byte length: at most `perSize` per length and `maxBytes` in all; when full,
  * the lengths handed back longest ago are dropped first (a training step cycles through the same few shapes, so
- * recent lengths are the ones about to be asked for). A policy object so its bounds can be tested on their own.
+ * recent lengths are the ones about to be asked for), and a length nobody took or handed back in the last
+ * `staleAfter` pool operations is dropped even below the bound (a last partial batch, an evaluation pass: sizes
+ * never asked for again, which once filled a 128 MB pool and raised W5's peak RSS by ~150 MiB). A policy object
+ * so its bounds can be tested on their own.
  */
 export class StoragePool {
   /** Buffers by byte length, lengths in order of first hand-back. */
   private readonly free = new Map<number, ArrayBuffer[]>();
+  /** The operation count at which each length in `free` was last taken or handed back. */
+  private readonly lastUse = new Map<number, number>();
   private held = 0;
+  private clock = 0;
+  private gives = 0;
 
   /**
    * @param maxBytes most memory waiting for reuse
    * @param perSize most buffers kept per length (a step rarely has more dead tensors of one shape at a time)
+   * @param staleAfter operations (takes and hand-backs) after which an untouched length is dropped
    */
   constructor(
     readonly maxBytes = 32 << 20,
     readonly perSize = 4,
+    readonly staleAfter = 4096,
   ) {}
 
   /** Bytes currently waiting for reuse. */
@@ -114,7 +123,11 @@ export class StoragePool {
 
   /** A buffer of exactly `bytes` bytes handed back earlier, or undefined. */
   take(bytes: number): ArrayBuffer | undefined {
-    const buffer = this.free.get(bytes)?.pop();
+    this.clock++;
+    const list = this.free.get(bytes);
+    if (!list) return undefined;
+    this.lastUse.set(bytes, this.clock);
+    const buffer = list.pop();
     if (buffer) this.held -= bytes;
     return buffer;
   }
@@ -122,19 +135,33 @@ export class StoragePool {
   /** Keeps `buffer` for a later `take` of its length, unless the bounds say no (then the GC frees it). */
   give(buffer: ArrayBuffer): void {
     const bytes = buffer.byteLength;
+    this.clock++;
+    if ((++this.gives & 63) === 0) this.dropStale();
     if (bytes > this.maxBytes) return;
     let list = this.free.get(bytes);
     if (list && list.length >= this.perSize) return;
     for (const [size, older] of this.free) {
       if (this.held + bytes <= this.maxBytes) break;
       if (size === bytes) continue;
-      this.held -= size * older.length;
-      this.free.delete(size);
+      this.drop(size, older);
     }
     if (this.held + bytes > this.maxBytes) return;
     if (!list) this.free.set(bytes, (list = []));
     list.push(buffer);
     this.held += bytes;
+    this.lastUse.set(bytes, this.clock);
+  }
+
+  private drop(size: number, list: ArrayBuffer[]): void {
+    this.held -= size * list.length;
+    this.free.delete(size);
+    this.lastUse.delete(size);
+  }
+
+  /** Drops the lengths untouched for `staleAfter` operations (checked every 64 hand-backs). */
+  private dropStale(): void {
+    for (const [size, list] of this.free)
+      if (this.clock - (this.lastUse.get(size) ?? 0) > this.staleAfter) this.drop(size, list);
   }
 }
 
