@@ -204,3 +204,39 @@ test("DeepLab's ASPP: fused, its branches and concatenation are recycled; a hook
     'fused ASPP after the hook',
   );
 });
+
+test("the MobileNets' heads recycle the last feature map once pooled; a hooked feature map is kept", () => {
+  for (const name of ['mobilenet_v2', 'mobilenet_v3_small']) {
+    tt.manualSeed(5);
+    const m = perturbBatchNorms(tt.models.getModel(name, { numClasses: 7 }) as Net, 4).eval();
+    const x = tt.randn([2, 3, 64, 64]);
+    const plain = tt.noGrad(() => m.forward(x));
+    tt.nn.fuse(m);
+    tt.noGrad(() => m.forward(x));
+    const before = storageReuses();
+    const first = tt.noGrad(() => m.forward(x));
+    const reused = storageReuses() - before;
+    assertClose(first, plain, `${name} fused`);
+    // only the feature extractor fused: its last map is not handed to the head, one buffer fewer comes back
+    tt.nn.unfuse(m);
+    const features = (m as unknown as { features: tt.nn.Module }).features;
+    tt.nn.fuse(features);
+    tt.noGrad(() => m.forward(x));
+    const before2 = storageReuses();
+    tt.noGrad(() => m.forward(x));
+    assert.ok(reused > storageReuses() - before2, `${name}: the head rule recycled nothing more (${reused} reuses)`);
+    tt.nn.unfuse(features);
+    // a hook that keeps the features' output: it must survive later calls untouched
+    tt.nn.fuse(m);
+    let kept: tt.Tensor | null = null;
+    const handle = features.registerForwardHook((_mod, _in, out) => {
+      kept ??= out as tt.Tensor;
+    });
+    tt.noGrad(() => m.forward(x));
+    const snapshot = kept!.clone();
+    tt.noGrad(() => m.forward(x.mul(-1)));
+    assert.equal(maxAbsDiff(kept!, snapshot), 0, `${name}: the hooked feature map was recycled and overwritten`);
+    handle.remove();
+    tt.nn.unfuse(m);
+  }
+});
