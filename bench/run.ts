@@ -102,6 +102,58 @@ function w9(res: Results, o: { reps: number; warm: number }): void {
   res.W9_conv3d_fwd_bwd_gflops = (3 * flops) / medianSeconds(fb, o.reps, o.warm, true) / 1e9;
 }
 
+/**
+ * K (not in the shared definition; issue 20's "kernels near the ceiling"): the 1×1 and depthwise 3×3 convolutions
+ * that dominate W10, through `F.conv2d` as W1 times its convolution (PyTorch's side: torch_bench.py `wk`, the same
+ * shapes). 1×1 convolutions are GEMMs: `_gflops` keys, reported against the FMA ceiling by `--peak`. Depthwise
+ * convolutions do 18 FLOPs per output and are bound by memory: `_gbps` counts the input and output bytes a call
+ * must move at least, and `K_copy_gbps` is what copying a buffer the size of the largest depthwise input moves
+ * per second (one read and one write), so `_gbps / K_copy_gbps` is the fraction of a plain copy's speed.
+ * Shapes: [batch, channels in, channels out, size] (ResNet-50 b1 layer1/layer3, b8 layer4; MobileNetV2 b8 expand,
+ * project, last) and [batch, channels, size, stride] (MobileNetV2's first, a 56² stride-1 and stride-2, a 7²).
+ */
+const K_POINTWISE: [number, number, number, number][] = [
+  [1, 64, 256, 56],
+  [1, 1024, 256, 14],
+  [8, 512, 2048, 7],
+  [8, 24, 144, 56],
+  [8, 144, 24, 56],
+  [8, 960, 160, 7],
+];
+const K_DEPTHWISE: [number, number, number, number][] = [
+  [1, 32, 112, 1],
+  [8, 144, 56, 1],
+  [8, 144, 56, 2],
+  [8, 960, 7, 1],
+];
+
+function wk(res: Results, o: { reps: number; warm: number }): void {
+  const g = new tt.Generator(0);
+  // Sub-millisecond calls: many runs, and enough warm-ups for V8 to optimise the call path and for malloc to
+  // settle on the output sizes (the first few dozen calls of a new shape ran 2× slower on the test machine).
+  const reps = Math.max(o.reps, 25),
+    warmups = Math.max(o.warm, 20);
+  tt.noGrad(() => {
+    for (const [n, c, oc, h] of K_POINTWISE) {
+      const x = tt.randn([n, c, h, h], { generator: g });
+      const w = tt.randn([oc, c, 1, 1], { generator: g });
+      const s = medianSeconds(() => tt.F.conv2d(x, w), reps, warmups);
+      res[`K_pw_${c}x${oc}_${h}_b${n}_gflops`] = (2 * n * c * oc * h * h) / s / 1e9;
+    }
+    for (const [n, c, h, stride] of K_DEPTHWISE) {
+      const x = tt.randn([n, c, h, h], { generator: g });
+      const w = tt.randn([c, 1, 3, 3], { generator: g });
+      const oh = Math.floor((h - 1) / stride) + 1;
+      const s = medianSeconds(() => tt.F.conv2d(x, w, null, { stride, padding: 1, groups: c }), reps, warmups);
+      res[`K_dw_${c}_${h}_s${stride}_b${n}_gbps`] = (4 * n * c * (h * h + oh * oh)) / s / 1e9;
+    }
+  });
+  const len = Math.max(...K_DEPTHWISE.map(([n, c, h]) => n * c * h * h));
+  const src = new Float32Array(len).fill(1);
+  const dst = new Float32Array(len);
+  res.K_copy_gbps = (8 * len) / medianSeconds(() => dst.set(src), reps, warmups) / 1e9;
+}
+
 /** W2: torchvision-shaped ResNet-18 (1000 classes), eval mode, 1×3×224×224, no grad (bench/inference.ts). */
 function w2(res: Results, o: { reps: number; warm: number }): void {
   runInferenceTatami('W2', res, o, medianSeconds);
@@ -259,6 +311,7 @@ export const WORKLOADS: Record<string, Workload> = {
   W8: w8,
   W9: w9,
   W10: w10,
+  K: wk,
 };
 
 /**
@@ -287,7 +340,7 @@ function probeTorch(): boolean {
 
 /** The workload ids a torch_bench.py implements (its `"W6": lambda: …` dispatch entries). */
 function torchWorkloads(script: string): Set<string> {
-  return new Set([...readFileSync(script, 'utf8').matchAll(/"(W\d+)":\s*lambda/g)].map((m) => m[1]));
+  return new Set([...readFileSync(script, 'utf8').matchAll(/"(W\d+|K)":\s*lambda/g)].map((m) => m[1]));
 }
 
 function runTorch(): Results | null {
@@ -482,6 +535,13 @@ async function main(): Promise<void> {
         return `${names[b]} ${c && per[b][k] !== undefined ? `${((100 * per[b][k]) / c).toFixed(0)} %` : '—'}`;
       });
       console.log(`  ${k} as a fraction of its build's ceiling: ${parts.join(', ')}`);
+    }
+    for (const k of keys.filter((key) => key.startsWith('K_dw_'))) {
+      const parts = Object.keys(per).map((b) => {
+        const copy = per[b].K_copy_gbps;
+        return `${names[b]} ${copy && per[b][k] !== undefined ? `${((100 * per[b][k]) / copy).toFixed(0)} %` : '—'}`;
+      });
+      console.log(`  ${k} as a fraction of a one-thread copy's bytes/s: ${parts.join(', ')}`);
     }
   }
 }
