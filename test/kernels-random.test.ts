@@ -419,6 +419,59 @@ test('conv2d: dilated Winograd (phases) and packed weights (Winograd, tap-wise) 
   }
 });
 
+test('depthwise on small outputs (channel-blocked path) on every build, against float64', () => {
+  // Outputs of at most 64 pixels from inputs of at most 256 run with a vector across channels
+  // (conv_depthwise.inc.c): MobileNet's 7×7 stage and the stride-2 layers into it, MobileNetV3's 5×5 kernels,
+  // channel counts off the vector width (the last block's spare lanes), dilation, asymmetric padding (bottom and
+  // right implied by oh/ow), a scale and bias per channel and each activation.
+  const r = rng(SEED + 13);
+  const specs: [Partial<Conv2dGeometry> & { c: number; h: number; w: number; k: number }, ConvEpilogue][] = [
+    [{ n: 2, c: 40, h: 7, w: 7, k: 3, padH: 1, padW: 1 }, 'relu6'],
+    [{ n: 1, c: 37, h: 14, w: 14, k: 3, strideH: 2, strideW: 2, padH: 1, padW: 1, oh: 7, ow: 7 }, 'relu'],
+    [{ n: 3, c: 16, h: 7, w: 7, k: 5, padH: 2, padW: 2 }, 'hardswish'],
+    [{ n: 1, c: 72, h: 8, w: 8, k: 3, dilationH: 2, dilationW: 2, padH: 2, padW: 2 }, 'none'],
+    [{ n: 2, c: 24, h: 9, w: 6, k: 3, padH: 0, padW: 1, oh: 8, ow: 5 }, 'relu'],
+    [{ n: 1, c: 17, h: 15, w: 15, k: 3, strideH: 2, strideW: 2, padH: 0, padW: 0, oh: 7, ow: 7 }, 'none'],
+  ];
+  for (const [spec, act] of specs) {
+    const { k, ...rest } = spec;
+    const dH = rest.dilationH ?? 1,
+      sH = rest.strideH ?? 1;
+    const oh = rest.oh ?? Math.floor((rest.h + 2 * (rest.padH ?? 0) - dH * (k - 1) - 1) / sH) + 1;
+    const ow = rest.ow ?? Math.floor((rest.w + 2 * (rest.padW ?? 0) - dH * (k - 1) - 1) / sH) + 1;
+    const g: Conv2dGeometry = {
+      n: 1,
+      strideH: 1,
+      strideW: 1,
+      padH: 0,
+      padW: 0,
+      dilationH: 1,
+      dilationW: 1,
+      ...rest,
+      oc: rest.c,
+      groups: rest.c,
+      kh: k,
+      kw: k,
+      oh,
+      ow,
+    };
+    const x = values(g.n * g.c * g.h * g.w, r),
+      w = values(g.c * k * k, r),
+      bias = values(g.c, r),
+      scale = values(g.c, r);
+    const y64 = new Float64Array(g.n * g.c * oh * ow);
+    ref.conv2d(f64(x), f64(w), f64(bias), y64, g, act, f64(scale));
+    for (const [name, b] of builds) {
+      const what = `${name} ${JSON.stringify(g)} ${act}`;
+      if (name.startsWith('native-'))
+        assert.equal(nativeConvPlan(name.slice('native-'.length) as NativeIsa, g, 'forward'), 'depthwise', what);
+      const [y] = twice([y64.length], ([o]) => b.conv2d(x, w, bias, o, g, act, scale), what);
+      const bad = mismatch(y, y64, k * k);
+      assert.ok(!bad, `${what}: ${bad}`);
+    }
+  }
+});
+
 test('the self-check geometries reach every conv algorithm on every native build', () => {
   for (const isa of supported) {
     const seen = new Set<string>();
