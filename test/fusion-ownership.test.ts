@@ -18,6 +18,14 @@ function maxAbsDiff(a: tt.Tensor, b: tt.Tensor): number {
   return a.sub(b).abs().max().item();
 }
 
+/**
+ * The values of `t` in a plain array, outside the storage pool: a tensor copy (`clone`) of a recycled tensor could
+ * be handed the very buffer it copies, and a snapshot taken that way would change with it.
+ */
+function plainCopy(t: tt.Tensor): number[] {
+  return Array.from(t.storage as Float32Array);
+}
+
 function assertClose(a: tt.Tensor, b: tt.Tensor, what: string): void {
   const scale = Math.max(1, b.abs().max().item());
   const err = maxAbsDiff(a, b);
@@ -193,10 +201,10 @@ test("DeepLab's ASPP: fused, its branches and concatenation are recycled; a hook
     kept ??= out as tt.Tensor; // the first call's branch output, held past later calls
   });
   tt.noGrad(() => m.forward(x));
-  const snapshot = kept!.clone();
+  const snapshot = plainCopy(kept!);
   tt.noGrad(() => m.forward(x.mul(-1)));
   tt.noGrad(() => m.forward(x.mul(2)));
-  assert.equal(maxAbsDiff(kept!, snapshot), 0, "the hooked branch's output was recycled and overwritten");
+  assert.deepEqual(plainCopy(kept!), snapshot, "the hooked branch's output was recycled and overwritten");
   handle.remove();
   assertClose(
     tt.noGrad(() => m.forward(x)),
@@ -217,15 +225,17 @@ test("the MobileNets' heads recycle the last feature map once pooled; a hooked f
     const first = tt.noGrad(() => m.forward(x));
     const reused = storageReuses() - before;
     assertClose(first, plain, `${name} fused`);
-    // only the feature extractor fused: its last map is not handed to the head, one buffer fewer comes back
+    // the feature extractor and classifier fused, the model's own forward between them: the last map is not
+    // handed back, one buffer fewer comes back
     tt.nn.unfuse(m);
-    const features = (m as unknown as { features: tt.nn.Module }).features;
-    tt.nn.fuse(features);
+    const parts = m as unknown as { features: tt.nn.Module; classifier: tt.nn.Module };
+    const features = parts.features;
+    for (const part of [parts.features, parts.classifier]) tt.nn.fuse(part);
     tt.noGrad(() => m.forward(x));
     const before2 = storageReuses();
     tt.noGrad(() => m.forward(x));
     assert.ok(reused > storageReuses() - before2, `${name}: the head rule recycled nothing more (${reused} reuses)`);
-    tt.nn.unfuse(features);
+    for (const part of [parts.features, parts.classifier]) tt.nn.unfuse(part);
     // a hook that keeps the features' output: it must survive later calls untouched
     tt.nn.fuse(m);
     let kept: tt.Tensor | null = null;
@@ -233,10 +243,55 @@ test("the MobileNets' heads recycle the last feature map once pooled; a hooked f
       kept ??= out as tt.Tensor;
     });
     tt.noGrad(() => m.forward(x));
-    const snapshot = kept!.clone();
+    const snapshot = plainCopy(kept!);
     tt.noGrad(() => m.forward(x.mul(-1)));
-    assert.equal(maxAbsDiff(kept!, snapshot), 0, `${name}: the hooked feature map was recycled and overwritten`);
+    assert.deepEqual(plainCopy(kept!), snapshot, `${name}: the hooked feature map was recycled and overwritten`);
     handle.remove();
     tt.nn.unfuse(m);
   }
+});
+
+test("segmentation models hand the backbone's maps to their heads; a map a hook kept is not recycled", () => {
+  tt.manualSeed(11);
+  type Seg = tt.nn.Module<[tt.Tensor], { out: tt.Tensor; aux?: tt.Tensor }>;
+  const m = perturbBatchNorms(
+    tt.models.segmentation.deeplabv3_mobilenet_v3_large({ numClasses: 5, auxLoss: true }) as unknown as Net,
+    4,
+  ).eval() as unknown as Seg;
+  const x = tt.randn([1, 3, 64, 64]);
+  const plain = tt.noGrad(() => m.forward(x));
+  tt.nn.fuse(m);
+  tt.noGrad(() => m.forward(x));
+  const before = storageReuses();
+  const first = tt.noGrad(() => m.forward(x));
+  const reused = storageReuses() - before;
+  assertClose(first.out, plain.out, 'fused out');
+  assertClose(first.aux!, plain.aux!, 'fused aux');
+  const again = tt.noGrad(() => m.forward(x));
+  assert.equal(maxAbsDiff(again.out, first.out), 0, 'a second call differs');
+  // the backbone and heads fused, the model's own forward between them: its maps are not handed over and the
+  // heads' outputs not recycled once upsampled, so fewer buffers come back
+  const parts = m as unknown as { backbone: tt.nn.Module; classifier: tt.nn.Module; auxClassifier: tt.nn.Module };
+  const backbone = parts.backbone;
+  tt.nn.unfuse(m);
+  for (const part of [parts.backbone, parts.classifier, parts.auxClassifier]) tt.nn.fuse(part);
+  tt.noGrad(() => m.forward(x));
+  const before2 = storageReuses();
+  tt.noGrad(() => m.forward(x));
+  assert.ok(reused > storageReuses() - before2, `the model rule recycled nothing more (${reused} reuses)`);
+  for (const part of [parts.backbone, parts.classifier, parts.auxClassifier]) tt.nn.unfuse(part);
+  // a hook on the layer whose output is 'out' keeps that map: it must survive later calls untouched
+  tt.nn.fuse(m);
+  const layers = backbone.children();
+  let kept: tt.Tensor | null = null;
+  const handle = layers[layers.length - 1].registerForwardHook((_mod, _in, out) => {
+    kept ??= out as tt.Tensor;
+  });
+  tt.noGrad(() => m.forward(x));
+  const snapshot = plainCopy(kept!);
+  tt.noGrad(() => m.forward(x.mul(-1)));
+  tt.noGrad(() => m.forward(x.mul(3)));
+  assert.deepEqual(plainCopy(kept!), snapshot, "the hooked layer's map was recycled and overwritten");
+  handle.remove();
+  tt.nn.unfuse(m);
 });

@@ -30,6 +30,7 @@ import { InvertedResidual, MobileNetV2 } from './mobilenetv2.js';
 import { InvertedResidualV3, MobileNetV3 } from './mobilenetv3.js';
 import { BasicBlock, Bottleneck, ResNet } from './resnet.js';
 import { ASPP } from './segmentation/deeplabv3.js';
+import { SimpleSegmentationModel, checkImages, upsampleTo, type SegmentationOutput } from './segmentation/utils.js';
 
 /**
  * The tail of both blocks: relu(bn(conv(out)) + shortcut(x)), in place on the folded output when it folded. In
@@ -157,21 +158,55 @@ registerFusionRule(SqueezeExcitation, {
   },
 });
 
+/**
+ * Feature maps an `IntermediateLayerGetter` rule returned in fresh storage, held by nothing but the returned object
+ * (no hook kept them): the rule of a model that calls the getter and reads each map once may recycle them.
+ */
+const freshMaps = new WeakSet<Tensor>();
+
 registerFusionRule(IntermediateLayerGetter, {
   forward(g, x) {
     const named = g.namedChildren();
     const out: FeatureMaps = {};
-    // a requested layer's output is never fused away
+    // a requested layer's output is never fused away; the others are recycled once the next layer has read them
     runChain(
       named.map(([, m]) => m),
       x,
       (i) => g.returnLayers.has(named[i][0]),
-      (i, y) => {
+      (i, y, fresh) => {
         const key = g.returnLayers.get(named[i][0]);
-        if (key !== undefined) out[key] = y as Tensor;
+        if (key === undefined) return;
+        out[key] = y as Tensor;
+        if (fresh) freshMaps.add(y as Tensor);
       },
     );
     return out;
+  },
+});
+
+/**
+ * torchvision's segmentation models (FCN, DeepLabV3): backbone, classifier (and aux classifier), each upsampled to
+ * the input's size, as `SimpleSegmentationModel.forward`. In inference the backbone's maps are handed to the heads
+ * when they are fresh (the getter ran its own rule, no hook on it kept its result, and the two heads read different
+ * maps), and each head's low-resolution output is recycled once upsampled: at output stride 8 on a 256² image
+ * DeepLabV3-ResNet-50's 'out' alone is 8 MB a call that was left to the garbage collector.
+ */
+registerFusionRule(SimpleSegmentationModel, {
+  forward(m, x) {
+    const t = x as Tensor;
+    checkImages(m.constructor.name, t);
+    const size = t.shape.slice(2);
+    const features = m.backbone.forward(t);
+    const handOver = m.backbone.isPlainForward() && features.out !== features.aux;
+    const head = (classifier: AnyModule, map: Tensor): Tensor => {
+      const r = forwardOwned(classifier, map, handOver && freshMaps.has(map));
+      const y = upsampleTo(r.y as Tensor, size);
+      if (r.owned && y !== r.y) release(r.y as Tensor);
+      return y;
+    };
+    const result: SegmentationOutput = { out: head(m.classifier, features.out) };
+    if (m.auxClassifier) result.aux = head(m.auxClassifier, features.aux);
+    return result;
   },
 });
 

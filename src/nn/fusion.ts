@@ -474,14 +474,16 @@ export function forwardOwned(m: AnyModule, x: unknown, xOwned: boolean): { y: un
 /**
  * Feeds `x` through `modules` in order, as a Sequential does, fusing conv → BN (→ ReLU) and conv → ReLU
  * (→ MaxPool2d) runs. `observed(i)` says the output of module i is needed (it is then never fused away; the
- * module may still end a fused run); `emit(i, y)`, if given, receives the output of every module whose output was
- * computed (the last of each fused run, and every module run on its own).
+ * module may still end a fused run); `emit(i, y, fresh)`, if given, receives the output of every module whose
+ * output was computed (the last of each fused run, and every module run on its own), and whether the chain could
+ * have handed it over — fresh storage nobody else holds (see "Activation ownership"). An observed output is never
+ * recycled by the chain; the others are, once the next step has read them, so `emit` may keep observed ones only.
  */
 export function runChain(
   modules: readonly AnyModule[],
   x: unknown,
   observed: ((i: number) => boolean) | null = null,
-  emit: ((i: number, y: unknown) => void) | null = null,
+  emit: ((i: number, y: unknown, fresh: boolean) => void) | null = null,
 ): unknown {
   return chainOwned(modules, x, false, observed, emit).y;
 }
@@ -495,10 +497,10 @@ function chainOwned(
   x: unknown,
   xOwned: boolean,
   observed: ((i: number) => boolean) | null,
-  emit: ((i: number, y: unknown) => void) | null,
+  emit: ((i: number, y: unknown, fresh: boolean) => void) | null,
 ): { y: unknown; owned: boolean } {
   let y = x;
-  // what `emit` receives leaves the chain: never owned afterwards
+  // an observed output leaves the chain (emit may keep it): never owned afterwards
   let owned = xOwned && !isGradEnabled();
   const seen = (i: number) => observed !== null && observed(i);
   for (let i = 0; i < modules.length; i++) {
@@ -514,8 +516,8 @@ function chainOwned(
         if (owned) release(y);
         i += withAct ? 2 : 1;
         y = folded;
-        owned = emit === null;
-        emit?.(i, y);
+        owned = !seen(i);
+        emit?.(i, y, true);
         continue;
       }
       // Conv2d → ReLU (→ MaxPool2d): one convolution with a ReLU epilogue, and the pooling in the same op, which
@@ -538,8 +540,8 @@ function chainOwned(
           i += 1;
         }
         if (owned) release(input);
-        owned = emit === null && !isGradEnabled();
-        emit?.(i, y);
+        emit?.(i, y, !isGradEnabled());
+        owned = !seen(i) && !isGradEnabled();
         continue;
       }
     }
@@ -558,14 +560,14 @@ function chainOwned(
       counts.bnRelu++;
       i += 1;
       if (owned) release(input);
-      owned = emit === null && !isGradEnabled();
-      emit?.(i, y);
+      emit?.(i, y, !isGradEnabled());
+      owned = !seen(i) && !isGradEnabled();
       continue;
     }
     const r = forwardOwned(m, y, owned);
     y = r.y;
-    owned = r.owned && emit === null;
-    emit?.(i, y);
+    emit?.(i, y, r.owned);
+    owned = r.owned && !seen(i);
   }
   return { y, owned };
 }
