@@ -158,26 +158,66 @@ test('the folded BN affine is reused between calls but follows every change of t
   }
 });
 
+/** Any model taking one image batch; and any module (a part or layer of one). */
+type Model = tt.nn.Module<[tt.Tensor], unknown>;
+type Part = ReturnType<tt.nn.Module['children']>[number];
+
+/** Storage reuses in one grad-free forward of `m` on `x`, after a warm-up call. */
+function reusesPerCall(m: Model, x: tt.Tensor): number {
+  tt.noGrad(() => m.forward(x));
+  const before = storageReuses();
+  tt.noGrad(() => m.forward(x));
+  return storageReuses() - before;
+}
+
+/**
+ * `m` fused as a whole recycles more storage a call than with only `parts` fused (`m`'s own forward between them):
+ * the rule of `m` itself hands buffers back. Leaves `m` unfused.
+ */
+function assertRuleRecyclesMore(m: Model, parts: Part[], x: tt.Tensor, what: string): void {
+  tt.nn.fuse(m);
+  const whole = reusesPerCall(m, x);
+  tt.nn.unfuse(m);
+  for (const part of parts) tt.nn.fuse(part);
+  const partial = reusesPerCall(m, x);
+  for (const part of parts) tt.nn.unfuse(part);
+  assert.ok(whole > partial, `${what}: the rule recycled nothing more (${whole} reuses against ${partial})`);
+}
+
+/**
+ * With `m` fused, a forward hook on `layer` that keeps the first call's output: later calls on other inputs must
+ * leave that output untouched (its storage was not handed back to the pool). Leaves `m` unfused.
+ */
+function assertHookedOutputKept(m: Model, layer: Part, x: tt.Tensor, what: string): void {
+  tt.nn.fuse(m);
+  let kept: tt.Tensor | null = null;
+  const handle = layer.registerForwardHook((_mod, _in, out) => {
+    kept ??= out as tt.Tensor; // the first call's output, held past later calls
+  });
+  tt.noGrad(() => m.forward(x));
+  const snapshot = plainCopy(kept!);
+  tt.noGrad(() => m.forward(x.mul(-1)));
+  tt.noGrad(() => m.forward(x.mul(3)));
+  assert.deepEqual(plainCopy(kept!), snapshot, `${what}: the hooked output was recycled and overwritten`);
+  handle.remove();
+  tt.nn.unfuse(m);
+}
+
 test("DeepLab's ASPP: fused, its branches and concatenation are recycled; a hooked branch's output is kept", () => {
   tt.manualSeed(7);
   const { ASPP } = tt.models.segmentation;
-  const build = () =>
-    perturbBatchNorms(
-      new tt.nn.Sequential(
-        new tt.nn.Conv2d(8, 48, 3, { padding: 1 }),
-        new ASPP(48, [2, 4, 6], 24),
-        new tt.nn.Conv2d(24, 5, 1),
-      ),
-      4,
-    ).eval() as unknown as Net;
-  const m = build();
+  const m = perturbBatchNorms(
+    new tt.nn.Sequential(
+      new tt.nn.Conv2d(8, 48, 3, { padding: 1 }),
+      new ASPP(48, [2, 4, 6], 24),
+      new tt.nn.Conv2d(24, 5, 1),
+    ),
+    4,
+  ).eval() as unknown as Net;
   const x = tt.randn([1, 8, 20, 20]);
   const plain = tt.noGrad(() => m.forward(x));
   tt.nn.fuse(m);
-  tt.noGrad(() => m.forward(x));
-  const before = storageReuses();
   const first = tt.noGrad(() => m.forward(x));
-  const reused = storageReuses() - before;
   assertClose(first, plain, 'fused ASPP');
   assert.equal(
     maxAbsDiff(
@@ -187,67 +227,36 @@ test("DeepLab's ASPP: fused, its branches and concatenation are recycled; a hook
     0,
     'a second call differs',
   );
-  // unfused ASPP, the rest fused: fewer buffers come back
   tt.nn.unfuse(m);
-  tt.nn.fuse(m.children()[0] as tt.nn.Module);
-  const before2 = storageReuses();
-  tt.noGrad(() => m.forward(x));
-  assert.ok(reused > storageReuses() - before2, `the ASPP rule recycled nothing more (${reused} reuses)`);
-  // a forward hook that keeps a branch's output: that output must survive later calls untouched
-  tt.nn.fuse(m);
+  // unfused ASPP, the rest fused: fewer buffers come back
+  assertRuleRecyclesMore(m, [m.children()[0] as tt.nn.Module], x, 'ASPP');
   const aspp = (m as unknown as tt.nn.Sequential).children()[1] as InstanceType<typeof ASPP>;
-  let kept: tt.Tensor | null = null;
-  const handle = [...aspp.convs][1].registerForwardHook((_mod, _in, out) => {
-    kept ??= out as tt.Tensor; // the first call's branch output, held past later calls
-  });
-  tt.noGrad(() => m.forward(x));
-  const snapshot = plainCopy(kept!);
-  tt.noGrad(() => m.forward(x.mul(-1)));
-  tt.noGrad(() => m.forward(x.mul(2)));
-  assert.deepEqual(plainCopy(kept!), snapshot, "the hooked branch's output was recycled and overwritten");
-  handle.remove();
+  assertHookedOutputKept(m, [...aspp.convs][1], x, 'an ASPP branch');
+  tt.nn.fuse(m);
   assertClose(
     tt.noGrad(() => m.forward(x)),
     plain,
     'fused ASPP after the hook',
   );
+  tt.nn.unfuse(m);
 });
 
 test("the MobileNets' heads recycle the last feature map once pooled; a hooked feature map is kept", () => {
   for (const name of ['mobilenet_v2', 'mobilenet_v3_small']) {
     tt.manualSeed(5);
     const m = perturbBatchNorms(tt.models.getModel(name, { numClasses: 7 }) as Net, 4).eval();
+    const parts = m as unknown as { features: tt.nn.Module; classifier: tt.nn.Module };
     const x = tt.randn([2, 3, 64, 64]);
     const plain = tt.noGrad(() => m.forward(x));
     tt.nn.fuse(m);
-    tt.noGrad(() => m.forward(x));
-    const before = storageReuses();
-    const first = tt.noGrad(() => m.forward(x));
-    const reused = storageReuses() - before;
-    assertClose(first, plain, `${name} fused`);
-    // the feature extractor and classifier fused, the model's own forward between them: the last map is not
-    // handed back, one buffer fewer comes back
+    assertClose(
+      tt.noGrad(() => m.forward(x)),
+      plain,
+      `${name} fused`,
+    );
     tt.nn.unfuse(m);
-    const parts = m as unknown as { features: tt.nn.Module; classifier: tt.nn.Module };
-    const features = parts.features;
-    for (const part of [parts.features, parts.classifier]) tt.nn.fuse(part);
-    tt.noGrad(() => m.forward(x));
-    const before2 = storageReuses();
-    tt.noGrad(() => m.forward(x));
-    assert.ok(reused > storageReuses() - before2, `${name}: the head rule recycled nothing more (${reused} reuses)`);
-    for (const part of [parts.features, parts.classifier]) tt.nn.unfuse(part);
-    // a hook that keeps the features' output: it must survive later calls untouched
-    tt.nn.fuse(m);
-    let kept: tt.Tensor | null = null;
-    const handle = features.registerForwardHook((_mod, _in, out) => {
-      kept ??= out as tt.Tensor;
-    });
-    tt.noGrad(() => m.forward(x));
-    const snapshot = plainCopy(kept!);
-    tt.noGrad(() => m.forward(x.mul(-1)));
-    assert.deepEqual(plainCopy(kept!), snapshot, `${name}: the hooked feature map was recycled and overwritten`);
-    handle.remove();
-    tt.nn.unfuse(m);
+    assertRuleRecyclesMore(m, [parts.features, parts.classifier], x, name);
+    assertHookedOutputKept(m, parts.features, x, `${name} features`);
   }
 });
 
@@ -258,40 +267,19 @@ test("segmentation models hand the backbone's maps to their heads; a map a hook 
     tt.models.segmentation.deeplabv3_mobilenet_v3_large({ numClasses: 5, auxLoss: true }) as unknown as Net,
     4,
   ).eval() as unknown as Seg;
+  const parts = m as unknown as { backbone: tt.nn.Module; classifier: tt.nn.Module; auxClassifier: tt.nn.Module };
   const x = tt.randn([1, 3, 64, 64]);
   const plain = tt.noGrad(() => m.forward(x));
   tt.nn.fuse(m);
-  tt.noGrad(() => m.forward(x));
-  const before = storageReuses();
   const first = tt.noGrad(() => m.forward(x));
-  const reused = storageReuses() - before;
   assertClose(first.out, plain.out, 'fused out');
   assertClose(first.aux!, plain.aux!, 'fused aux');
-  const again = tt.noGrad(() => m.forward(x));
-  assert.equal(maxAbsDiff(again.out, first.out), 0, 'a second call differs');
-  // the backbone and heads fused, the model's own forward between them: its maps are not handed over and the
-  // heads' outputs not recycled once upsampled, so fewer buffers come back
-  const parts = m as unknown as { backbone: tt.nn.Module; classifier: tt.nn.Module; auxClassifier: tt.nn.Module };
-  const backbone = parts.backbone;
+  assert.equal(maxAbsDiff(tt.noGrad(() => m.forward(x)).out, first.out), 0, 'a second call differs');
   tt.nn.unfuse(m);
-  for (const part of [parts.backbone, parts.classifier, parts.auxClassifier]) tt.nn.fuse(part);
-  tt.noGrad(() => m.forward(x));
-  const before2 = storageReuses();
-  tt.noGrad(() => m.forward(x));
-  assert.ok(reused > storageReuses() - before2, `the model rule recycled nothing more (${reused} reuses)`);
-  for (const part of [parts.backbone, parts.classifier, parts.auxClassifier]) tt.nn.unfuse(part);
-  // a hook on the layer whose output is 'out' keeps that map: it must survive later calls untouched
-  tt.nn.fuse(m);
-  const layers = backbone.children();
-  let kept: tt.Tensor | null = null;
-  const handle = layers[layers.length - 1].registerForwardHook((_mod, _in, out) => {
-    kept ??= out as tt.Tensor;
-  });
-  tt.noGrad(() => m.forward(x));
-  const snapshot = plainCopy(kept!);
-  tt.noGrad(() => m.forward(x.mul(-1)));
-  tt.noGrad(() => m.forward(x.mul(3)));
-  assert.deepEqual(plainCopy(kept!), snapshot, "the hooked layer's map was recycled and overwritten");
-  handle.remove();
-  tt.nn.unfuse(m);
+  // the backbone and heads fused, the model's own forward between them: the maps are not handed over and the
+  // heads' outputs not recycled once upsampled
+  assertRuleRecyclesMore(m, [parts.backbone, parts.classifier, parts.auxClassifier], x, 'DeepLabV3');
+  // a hook on the layer whose output is 'out' keeps that map
+  const layers = parts.backbone.children();
+  assertHookedOutputKept(m, layers[layers.length - 1], x, "the backbone's last layer");
 });
