@@ -4,7 +4,8 @@
 // --epochs 10 --train 6000 --val 300 --size 48 --radius 0.12,0.3 --objects 3,5 --batch 16 --lr 3e-3
 // --base 16 --depth 3 (U-Net) --loss ce|dice-ce --tta d4|flips|hflip|none --out runs/unet-scenes
 // [--init RUN/best.safetensors] [--seed 1]. Held-out scenes come from seed 2 (training uses --seed, default 1; 2 is
-// refused), so no held-out scene is seen in training; a second stage can draw fresh scenes with another seed. The held-out metrics are printed without and with test-time augmentation (--tta, default d4).
+// refused), so no held-out scene is seen in training; a second stage can draw fresh scenes with another seed. The
+// held-out metrics are printed without and with test-time augmentation (--tta, default d4).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tt from '../src/index.ts';
 import { readCheckpoint } from '../src/train/checkpoint.ts';
@@ -37,8 +38,13 @@ const epochs = num('epochs', 10),
 const outDir = args.get('out') ?? 'runs/unet-scenes';
 const modelName = args.get('model') ?? 'unet';
 const scene = { size, radius: pair('radius', [0.12, 0.3]), objects: pair('objects', [3, 5]) };
+/** The held-out scenes' seed: training must draw from any other. */
+const heldOutSeed = 2;
 const trainSeed = num('seed', 1);
-if (trainSeed === 2) throw new Error('segment-scenes: --seed 2 is the held-out set; train on another seed');
+if (!Number.isInteger(trainSeed) || trainSeed === heldOutSeed)
+  throw new Error(
+    `segment-scenes: --seed must be an integer other than ${heldOutSeed} (the held-out set), got ${trainSeed}`,
+  );
 tt.manualSeed(0);
 const train = new tt.data.SegmentationScenes({
   n: nTrain,
@@ -46,7 +52,7 @@ const train = new tt.data.SegmentationScenes({
   ...scene,
   transform: new tt.data.transforms.RandomHorizontalFlip(),
 });
-const val = new tt.data.SegmentationScenes({ n: nVal, seed: 2, ...scene });
+const val = new tt.data.SegmentationScenes({ n: nVal, seed: heldOutSeed, ...scene });
 const model =
   modelName === 'unet'
     ? tt.models.segmentation.unet({
