@@ -3,7 +3,7 @@
 // Options (defaults = the recipe in docs/segmentation.md): --model unet|segnet|deeplabv3plus_mobilenet_v2|…
 // --epochs 10 --train 6000 --val 300 --size 48 --radius 0.12,0.3 --objects 3,5 --batch 16 --lr 3e-3
 // --base 16 --depth 3 (U-Net) --loss ce|dice-ce --tta d4|flips|hflip|none --out runs/unet-scenes
-// [--init RUN/best.safetensors] [--seed 1]. Held-out scenes come from seed 2 (training uses --seed, default 1; 2 is
+// [--init RUN/best.safetensors] [--seed 1] [--augment hflip|flips]. Held-out scenes come from seed 2 (training uses --seed, default 1; 2 is
 // refused), so no held-out scene is seen in training; a second stage can draw fresh scenes with another seed. The
 // held-out metrics are printed without and with test-time augmentation (--tta, default d4).
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -45,12 +45,23 @@ if (!Number.isInteger(trainSeed) || trainSeed === heldOutSeed)
   throw new Error(
     `segment-scenes: --seed must be an integer other than ${heldOutSeed} (the held-out set), got ${trainSeed}`,
   );
+// --augment: hflip (default) or flips (horizontal and vertical, independently): the scenes are isotropic, so a
+// mirrored scene is another valid one and the net is pushed towards the symmetry that test-time augmentation uses.
+const augment = args.get('augment') ?? 'hflip';
+if (augment !== 'hflip' && augment !== 'flips')
+  throw new Error(`segment-scenes: --augment must be hflip or flips, got '${augment}'`);
 tt.manualSeed(0);
 const train = new tt.data.SegmentationScenes({
   n: nTrain,
   seed: trainSeed,
   ...scene,
-  transform: new tt.data.transforms.RandomHorizontalFlip(),
+  transform:
+    augment === 'flips'
+      ? new tt.data.transforms.Compose([
+          new tt.data.transforms.RandomHorizontalFlip(),
+          new tt.data.transforms.RandomVerticalFlip(),
+        ])
+      : new tt.data.transforms.RandomHorizontalFlip(),
 });
 const val = new tt.data.SegmentationScenes({ n: nVal, seed: heldOutSeed, ...scene });
 const model =
