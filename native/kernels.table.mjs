@@ -316,12 +316,13 @@ export const kernels = [
   {
     name: 'conv2d',
     c: 'conv2d',
-    doc: 'out = act(scale[oc]·(w ⊛ x) + bias[oc]); scale and bias may be null (1 and 0); act: ACT_* of simd.inc.c (0 none, 1 relu, 2 relu6, 3 hardswish)',
+    doc: 'out = act(scale[oc]·(w ⊛ x) + bias[oc] + res); scale, bias and res (a residual shaped as out) may be null (1, 0, 0); act: ACT_* of simd.inc.c (0 none, 1 relu, 2 relu6, 3 hardswish)',
     args: [
       f32('x', 'in'),
       f32('w', 'in'),
       f32('bias', 'in', { nullable: true }),
       f32('scale', 'in', { nullable: true }),
+      f32('res', 'in', { nullable: true }),
       f32('out', 'out'),
       s('conv', 'g'),
       s('int', 'act'),
@@ -350,6 +351,7 @@ export const kernels = [
       f32('packed', 'in'),
       f32('bias', 'in', { nullable: true }),
       f32('scale', 'in', { nullable: true }),
+      f32('res', 'in', { nullable: true }),
       f32('out', 'out'),
       s('conv', 'g'),
       s('int', 'act'),

@@ -91,15 +91,15 @@ test('fused ResNet-18 in inference equals the unfused model, and reaches every f
   tt.nn.resetFusionCounts();
   const fused = tt.noGrad(() => m.forward(x));
   assertClose(fused, plain, 'resnet18 logits');
-  // stem + 8 blocks' first conv; 8 blocks' second conv and 3 downsample Sequentials [conv, bn]; 8 residual ends
+  // stem + 8 blocks' first conv; 3 downsample Sequentials [conv, bn]; 8 blocks' second conv with the residual add
   assert.deepEqual(tt.nn.fusionCounts(), {
-    convBn: 11,
+    convBn: 3,
     convBnRelu: 9,
     convBnRelu6: 0,
     convBnHardswish: 0,
     convRelu: 0,
     convReluMaxPool: 0,
-    residualReluInPlace: 8,
+    convBnAddRelu: 8,
     squeezeExcitationGate: 0,
     bnRelu: 0,
   });
@@ -157,15 +157,15 @@ test('fused Bottleneck ResNet (ResNeXt widths) in inference equals the unfused m
     plain,
     'bottleneck logits',
   );
-  // 16 blocks: two conv-bn-relu each (+ stem), conv3-bn each + 4 downsamples
+  // 16 blocks: two conv-bn-relu each (+ stem), 4 downsamples, conv3-bn with the residual add each
   assert.deepEqual(tt.nn.fusionCounts(), {
-    convBn: 20,
+    convBn: 4,
     convBnRelu: 33,
     convBnRelu6: 0,
     convBnHardswish: 0,
     convRelu: 0,
     convReluMaxPool: 0,
-    residualReluInPlace: 16,
+    convBnAddRelu: 16,
     squeezeExcitationGate: 0,
     bnRelu: 0,
   });
@@ -215,13 +215,13 @@ test('a module with hooks is not fused away, and its hooks see what they see unf
   assertClose(fused, plain, 'logits');
   // exactly that block's conv1 → bn1 → relu ran unfused; everything else still folded
   assert.deepEqual(tt.nn.fusionCounts(), {
-    convBn: 11,
+    convBn: 3,
     convBnRelu: 8,
     convBnRelu6: 0,
     convBnHardswish: 0,
     convRelu: 0,
     convReluMaxPool: 0,
-    residualReluInPlace: 8,
+    convBnAddRelu: 8,
     squeezeExcitationGate: 0,
     bnRelu: 0,
   });
@@ -229,7 +229,8 @@ test('a module with hooks is not fused away, and its hooks see what they see unf
   tt.nn.resetFusionCounts();
   tt.noGrad(() => m.forward(x));
   assert.equal(tt.nn.fusionCounts().convBnRelu, 9, 'fuses again once the hook is removed');
-  // a hook on a residual ReLU keeps the in-place add + ReLU (and the folds that feed the ReLU) from running
+  // a hook on a residual ReLU keeps the fused add + ReLU (and the folds that feed the ReLU) from running; the tail's
+  // conv → bn still folds
   let reluCalls = 0;
   const h2 = block.relu.registerForwardHook(() => {
     reluCalls++;
@@ -241,7 +242,8 @@ test('a module with hooks is not fused away, and its hooks see what they see unf
     'logits with a ReLU hook',
   );
   assert.equal(reluCalls, 2, 'the block calls its ReLU twice, as unfused');
-  assert.equal(tt.nn.fusionCounts().residualReluInPlace, 7);
+  assert.equal(tt.nn.fusionCounts().convBnAddRelu, 7);
+  assert.equal(tt.nn.fusionCounts().convBn, 4);
   h2.remove();
 });
 
@@ -413,4 +415,74 @@ test('conv → BN → ReLU6 / Hardswish fold only when the activation is exactly
     assert.equal(tt.nn.fusionCounts().convBn, 1);
     h.remove();
   }
+});
+
+test('conv2dScaleShift with a residual: relu(scale·conv + shift + residual) in one kernel; bad residuals refused', async () => {
+  const { conv2dScaleShift } = await import('../src/ops/conv.ts');
+  const g = new tt.Generator(11);
+  const x = tt.randn([2, 16, 9, 9], { generator: g }),
+    scale = tt.rand([24], { generator: g }),
+    shift = tt.randn([24], { generator: g });
+  for (const k of [1, 3]) {
+    const w = tt.randn([24, 16, k, k], { generator: g }).mul(0.2);
+    const identity = tt.randn([2, 24, 9, 9], { generator: g });
+    tt.noGrad(() => {
+      const opts = { padding: (k - 1) / 2 };
+      const want = tt.F.relu(conv2dScaleShift(x, w, scale, shift, opts).add(identity));
+      for (const b of ['reference', tt.getBackendName()]) {
+        const got = tt.withBackend(b, () =>
+          conv2dScaleShift(x, w, scale, shift, { ...opts, activation: 'relu', residual: identity }),
+        );
+        assertClose(got, want, `${b} ${k}×${k}`);
+        assert.ok(want.min().item() === 0 && identity.min().item() < 0, 'the ReLU comes after the residual');
+      }
+      assert.throws(
+        () => conv2dScaleShift(x, w, scale, shift, { ...opts, residual: tt.zeros([2, 24, 9, 8]) }),
+        /conv2dScaleShift: residual must have the output's shape \[2, 24, 9, 9\], got \[2, 24, 9, 8\]/,
+      );
+      assert.throws(
+        () =>
+          conv2dScaleShift(x, w, scale, shift, { ...opts, residual: tt.zeros([2, 24, 9, 9], { dtype: 'float64' }) }),
+        /conv2dScaleShift: residual is float64 but input is float32/,
+      );
+    });
+  }
+  // the kernels read the residual while writing the output: the two may not share memory
+  const size = 2 * 24 * 81;
+  const buf = new Float32Array(size + 24);
+  const out = buf.subarray(0, size);
+  const conv2d = tt.backend().conv2d;
+  assert.throws(
+    () =>
+      conv2d.call(
+        tt.backend(),
+        x.dataView() as Float32Array,
+        new Float32Array(24 * 16),
+        null,
+        out,
+        {
+          n: 2,
+          c: 16,
+          h: 9,
+          w: 9,
+          oc: 24,
+          kh: 1,
+          kw: 1,
+          oh: 9,
+          ow: 9,
+          strideH: 1,
+          strideW: 1,
+          padH: 0,
+          padW: 0,
+          dilationH: 1,
+          dilationW: 1,
+          groups: 1,
+        },
+        'relu',
+        null,
+        null,
+        buf.subarray(24),
+      ),
+    /conv2d: the residual must not overlap the output/,
+  );
 });

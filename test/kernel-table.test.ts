@@ -48,7 +48,7 @@ test('the addon exposes exactly the table’s kernels, and its unpacking names t
     /tatami native conv2dBackwardInput: w must be a Float32Array/,
   );
   assert.throws(
-    () => k.conv2d(new Float32Array(4), new Float32Array(4), null, null, null, g, false),
+    () => k.conv2d(new Float32Array(4), new Float32Array(4), null, null, null, null, g, 0),
     /tatami native conv2d: out must be a Float32Array/,
   );
   assert.throws(

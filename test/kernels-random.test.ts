@@ -241,6 +241,8 @@ interface ConvCase {
   /** The forward's epilogue: activation and per-channel scale (null: none), as the inference fusion uses them. */
   epilogue: ConvEpilogue;
   scale: Float32Array | null;
+  /** A residual added before the activation (a residual block's shortcut, nn/fusion.ts), or null. */
+  residual: Float32Array | null;
 }
 
 const EPILOGUES: readonly ConvEpilogue[] = ['none', 'relu', 'relu6', 'hardswish'];
@@ -259,7 +261,10 @@ function convCases(): ConvCase[] {
     // every other case runs an epilogue; scales up to 4 reach relu6's and hardswish's bends (±3, 6)
     const epilogue = index % 2 === 0 ? 'none' : EPILOGUES[(index >> 1) % EPILOGUES.length];
     const scale = epilogue === 'none' ? null : values(g.oc, r).map((v) => 4 * v);
-    if (ONLY === null || ONLY === index) cases.push({ index, family, g, x, w, bias, gy, epilogue, scale });
+    // every other epilogue case adds a residual, drawn from its own stream so the geometries stay those of SEED
+    const residual =
+      epilogue !== 'none' && (index >> 1) % 2 === 0 ? values(g.n * g.oc * g.oh * g.ow, rng(SEED + index)) : null;
+    if (ONLY === null || ONLY === index) cases.push({ index, family, g, x, w, bias, gy, epilogue, scale, residual });
     if (ONLY !== null && index >= ONLY) break;
   }
   return cases;
@@ -268,6 +273,7 @@ function convCases(): ConvCase[] {
 test('conv2d: random geometries on every build, all three directions, against float64', () => {
   const cases = convCases();
   const plans = new Map<string, Map<ConvDirection, Set<ConvPlan>>>();
+  const residualPlans = new Map<string, Set<ConvPlan>>();
   const started = performance.now();
   const times = new Map<string, number>();
   for (const cs of cases) {
@@ -275,16 +281,29 @@ test('conv2d: random geometries on every build, all three directions, against fl
     const y64 = new Float64Array(g.n * g.oc * g.oh * g.ow),
       gx64 = new Float64Array(cs.x.length),
       gw64 = new Float64Array(cs.w.length);
-    ref.conv2d(f64(cs.x), f64(cs.w), f64(cs.bias), y64, g, cs.epilogue, cs.scale && f64(cs.scale));
+    const res = cs.residual;
+    ref.conv2d(
+      f64(cs.x),
+      f64(cs.w),
+      f64(cs.bias),
+      y64,
+      g,
+      cs.epilogue,
+      cs.scale && f64(cs.scale),
+      null,
+      res && f64(res),
+    );
     ref.conv2dBackwardInput(f64(cs.gy), f64(cs.w), gx64, g);
     ref.conv2dBackwardWeight(f64(cs.x), f64(cs.gy), gw64, g);
     const kdim = (g.c / g.groups) * g.kh * g.kw;
     for (const [name, b] of builds) {
       const t0 = performance.now();
-      const what = `${name} conv2d ${JSON.stringify(g)}${cs.epilogue === 'none' ? '' : ` ${cs.epilogue}, scaled`}`;
+      const what =
+        `${name} conv2d ${JSON.stringify(g)}${cs.epilogue === 'none' ? '' : ` ${cs.epilogue}, scaled`}` +
+        (res ? ', residual' : '');
       const [y] = twice(
         [y64.length],
-        ([o]) => b.conv2d(cs.x, cs.w, cs.bias, o, g, cs.epilogue, cs.scale),
+        ([o]) => b.conv2d(cs.x, cs.w, cs.bias, o, g, cs.epilogue, cs.scale, null, res),
         `${what} forward`,
       );
       // inference with the weights transformed once (ops/conv-pack.ts): where the build packs them for g
@@ -292,7 +311,7 @@ test('conv2d: random geometries on every build, all three directions, against fl
       const [yp] = packed
         ? twice(
             [y64.length],
-            ([o]) => b.conv2d(cs.x, cs.w, cs.bias, o, g, cs.epilogue, cs.scale, packed),
+            ([o]) => b.conv2d(cs.x, cs.w, cs.bias, o, g, cs.epilogue, cs.scale, packed, res),
             `${what} forward, packed weights`,
           )
         : [y];
@@ -300,8 +319,8 @@ test('conv2d: random geometries on every build, all three directions, against fl
       const [gw] = twice([gw64.length], ([o]) => b.conv2dBackwardWeight(cs.x, cs.gy, o, g), `${what} weight gradient`);
       times.set(name, (times.get(name) ?? 0) + performance.now() - t0);
       const bad =
-        mismatch(y, y64, kdim * (cs.scale ? 6 : 1))?.replace(/^/, 'forward ') ??
-        mismatch(yp, y64, kdim * (cs.scale ? 6 : 1))?.replace(/^/, 'forward with packed weights ') ??
+        mismatch(y, y64, kdim * (cs.scale ? 6 : 1) + (res ? 1 : 0))?.replace(/^/, 'forward ') ??
+        mismatch(yp, y64, kdim * (cs.scale ? 6 : 1) + (res ? 1 : 0))?.replace(/^/, 'forward with packed weights ') ??
         mismatch(gx, gx64, (g.oc / g.groups) * g.kh * g.kw)?.replace(/^/, 'input gradient ') ??
         mismatch(gw, gw64, g.n * g.oh * g.ow)?.replace(/^/, 'weight gradient ');
       if (bad) assert.fail(repro(cs.index, what, bad));
@@ -313,6 +332,12 @@ test('conv2d: random geometries on every build, all three directions, against fl
           let set = byDir.get(dir);
           if (!set) byDir.set(dir, (set = new Set()));
           set.add(nativeConvPlan(isa, g, dir));
+        }
+        if (res) {
+          let rs = residualPlans.get(name);
+          if (!rs) residualPlans.set(name, (rs = new Set()));
+          rs.add(nativeConvPlan(isa, g, 'forward'));
+          if (packed) rs.add(nativeConvPlan(isa, g, 'forward-packed'));
         }
       }
     }
@@ -329,6 +354,11 @@ test('conv2d: random geometries on every build, all three directions, against fl
     weight: ['dense', 'batched', 'winograd', 'weight-gemm', 'dot', 'im2col'],
     'forward-packed': ['winograd', 'tapwise'], // the rest are the forward's own plans
   };
+  for (const [name, seen] of residualPlans) {
+    // the residual is added in the pointwise plan's epilogue and after every other plan: each path ran with one
+    const lacking = expected.forward.filter((p) => !seen.has(p));
+    assert.deepEqual(lacking, [], `${name}: no random case with a residual selected ${lacking.join(', ')}`);
+  }
   for (const [name, byDir] of plans) {
     for (const dir of ['forward', 'input', 'weight', 'forward-packed'] as const) {
       const seen = byDir.get(dir) ?? new Set();
@@ -369,6 +399,35 @@ test('conv2d: Winograd beyond 128×128 channels (a wide map pays for it) on ever
       mismatch(gx, gx64, g.oc * 9)?.replace(/^/, 'input gradient ') ??
       mismatch(gw, gw64, g.oh * g.ow)?.replace(/^/, 'weight gradient ');
     assert.ok(!bad, `${name} ${JSON.stringify(g)}: ${bad}`);
+  }
+});
+
+test('conv2d: a deep 1×1 convolution on a large map (the packed-GEMM form of the pointwise plan) on every build', () => {
+  // 1024 → 270 channels on 17×17, one image: ≥ 8 column blocks of the in-place form, so the pointwise plan runs the
+  // packed GEMM and then its epilogue as a pass (conv_pointwise.inc.c, pw_use_gemm); the random families stay at
+  // ≤ 24 channels. 270 rows and 289 columns leave partial tiles on every build; with and without an epilogue.
+  const g = convGeometryOf({ n: 1, c: 1024, h: 17, w: 17, oc: 270, kh: 1, kw: 1 });
+  const r = rng(SEED + 9);
+  const x = values(g.c * g.h * g.w, r),
+    w = values(g.oc * g.c, r),
+    bias = values(g.oc, r),
+    scale = values(g.oc, r).map((v) => 4 * v),
+    res = values(g.oc * g.oh * g.ow, r);
+  for (const [epilogue, sc, rs] of [
+    ['none', null, null],
+    ['relu6', scale, res],
+  ] as const) {
+    const y64 = new Float64Array(res.length);
+    ref.conv2d(f64(x), f64(w), f64(bias), y64, g, epilogue, sc && f64(sc), null, rs && f64(rs));
+    for (const [name, b] of builds) {
+      const [y] = twice(
+        [y64.length],
+        ([o]) => b.conv2d(x, w, bias, o, g, epilogue, sc, null, rs),
+        `${name} ${epilogue}`,
+      );
+      const bad = mismatch(y, y64, g.c * (sc ? 6 : 1) + 1);
+      assert.ok(!bad, `${name} ${JSON.stringify(g)} ${epilogue}: ${bad}`);
+    }
   }
 });
 

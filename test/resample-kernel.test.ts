@@ -1,7 +1,8 @@
 /**
  * The resample2d kernels (F.interpolate's nearest and bilinear loops and their adjoint) on every native
  * instruction-set build and the four wasm modules: seeded random geometries (up- and down-sampling, output sizes
- * given and scale factors given, alignCorners both ways, single rows and columns) against the reference body on
+ * given and scale factors given, alignCorners both ways, single rows and columns; rows on both sides of the
+ * separable bilinear forward's width limit) against the reference body on
  * the same float32 data into NaN-poisoned outputs; the adjoint identity ⟨Ax, g⟩ = ⟨x, Aᵀg⟩; one thread and two
  * bit for bit; and the geometry checks before any kernel runs.
  *
@@ -81,6 +82,23 @@ test('resample2d forward and adjoint match the reference on random geometries, e
       for (let i = 0; i < nOut; i++) lhs += out[i] * gy[i];
       for (let i = 0; i < nIn; i++) rhs += x[i] * gx[i];
       assert.ok(Math.abs(lhs - rhs) <= 1e-4 * (1 + Math.abs(lhs)), `${name} adjoint ${what}: ${lhs} vs ${rhs}`);
+    }
+  }
+});
+
+test('resample2d on rows wider than the separable forward keeps (4096): the per-pixel loop, every build', () => {
+  const r = xorshift32(SEED + 3);
+  for (const g of [
+    { planes: 2, h: 3, w: 5, oh: 7, ow: 4099, scaleH: null, scaleW: null, alignCorners: false },
+    { planes: 1, h: 4, w: 2, oh: 3, ow: 4096, scaleH: null, scaleW: null, alignCorners: true },
+  ] satisfies Interpolate2dGeometry[]) {
+    const x = fill(r, g.planes * g.h * g.w);
+    const want = new Float32Array(g.planes * g.oh * g.ow);
+    ref.interpolate2d('bilinear', x, want, g);
+    for (const [name, be] of builds) {
+      const out = poisoned(want.length);
+      be.interpolate2d('bilinear', x, out, g);
+      close(out, want, `${name} bilinear ${JSON.stringify(g)}`);
     }
   }
 });

@@ -22,16 +22,17 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_conv2d(napi_env env, napi_callback_info info) {
-  GETARGS(7);
+  GETARGS(8);
   const float *x = arr(env, argv[0], napi_float32_array, "conv2d", "x", 1);
   const float *w = arr(env, argv[1], napi_float32_array, "conv2d", "w", 1);
   const float *bias = arr(env, argv[2], napi_float32_array, "conv2d", "bias", 0);
   const float *scale = arr(env, argv[3], napi_float32_array, "conv2d", "scale", 0);
-  float *out = arr(env, argv[4], napi_float32_array, "conv2d", "out", 1);
-  const int32_t *g = arr(env, argv[5], napi_int32_array, "conv2d", "g", 1);
-  int act = (int)I(env, argv[6]);
+  const float *res = arr(env, argv[4], napi_float32_array, "conv2d", "res", 0);
+  float *out = arr(env, argv[5], napi_float32_array, "conv2d", "out", 1);
+  const int32_t *g = arr(env, argv[6], napi_int32_array, "conv2d", "g", 1);
+  int act = (int)I(env, argv[7]);
   CHECK
-  LOCKED(ops->conv2d(x, w, bias, scale, out, g, act));
+  LOCKED(ops->conv2d(x, w, bias, scale, res, out, g, act));
   return NULL;
 }
 
@@ -55,17 +56,18 @@ static napi_value js_conv2d_pack(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_conv2d_packed(napi_env env, napi_callback_info info) {
-  GETARGS(8);
+  GETARGS(9);
   const float *x = arr(env, argv[0], napi_float32_array, "conv2dPacked", "x", 1);
   const float *w = arr(env, argv[1], napi_float32_array, "conv2dPacked", "w", 1);
   const float *packed = arr(env, argv[2], napi_float32_array, "conv2dPacked", "packed", 1);
   const float *bias = arr(env, argv[3], napi_float32_array, "conv2dPacked", "bias", 0);
   const float *scale = arr(env, argv[4], napi_float32_array, "conv2dPacked", "scale", 0);
-  float *out = arr(env, argv[5], napi_float32_array, "conv2dPacked", "out", 1);
-  const int32_t *g = arr(env, argv[6], napi_int32_array, "conv2dPacked", "g", 1);
-  int act = (int)I(env, argv[7]);
+  const float *res = arr(env, argv[5], napi_float32_array, "conv2dPacked", "res", 0);
+  float *out = arr(env, argv[6], napi_float32_array, "conv2dPacked", "out", 1);
+  const int32_t *g = arr(env, argv[7], napi_int32_array, "conv2dPacked", "g", 1);
+  int act = (int)I(env, argv[8]);
   CHECK
-  LOCKED(ops->conv2d_packed(x, w, packed, bias, scale, out, g, act));
+  LOCKED(ops->conv2d_packed(x, w, packed, bias, scale, res, out, g, act));
   return NULL;
 }
 

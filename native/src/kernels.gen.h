@@ -59,14 +59,14 @@ typedef struct tt_ops {
   int vl, mr, nr;
   /* C[b] (+)= op(A[b])·op(B[b]) for b < batch; op transposes when ta/tb; stride 0 shares an operand */
   void (*gemm)(int ta, int tb, int m, int n, int k, const float *a, long sa, const float *b, long sb, float *c, long sc, int batch, int acc);
-  /* out = act(scale[oc]·(w ⊛ x) + bias[oc]); scale and bias may be null (1 and 0); act: ACT_* of simd.inc.c (0 none, 1 relu, 2 relu6, 3 hardswish) */
-  void (*conv2d)(const float *x, const float *w, const float *bias, const float *scale, float *out, const int32_t *g, int act);
+  /* out = act(scale[oc]·(w ⊛ x) + bias[oc] + res); scale, bias and res (a residual shaped as out) may be null (1, 0, 0); act: ACT_* of simd.inc.c (0 none, 1 relu, 2 relu6, 3 hardswish) */
+  void (*conv2d)(const float *x, const float *w, const float *bias, const float *scale, const float *res, float *out, const int32_t *g, int act);
   /* floats of the transformed weights conv2dPack writes for g on this build; 0 when the packed forward of g would not use them */
   int (*conv2d_packed_size)(const int32_t *g);
   /* packed = w transformed for conv2dPacked on g (conv2dPackedSize floats; nothing written when that is 0) */
   void (*conv2d_pack)(const float *w, float *packed, const int32_t *g);
   /* conv2d with the weights also given as conv2dPack transformed them (inference: no per-call weight transform) */
-  void (*conv2d_packed)(const float *x, const float *w, const float *packed, const float *bias, const float *scale, float *out, const int32_t *g, int act);
+  void (*conv2d_packed)(const float *x, const float *w, const float *packed, const float *bias, const float *scale, const float *res, float *out, const int32_t *g, int act);
   /* gx = the input gradient of conv2d (overwritten) */
   void (*conv2d_bwd_input)(const float *gy, const float *w, float *gx, const int32_t *g);
   /* gw = the weight gradient of conv2d (overwritten) */

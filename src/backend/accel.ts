@@ -508,16 +508,28 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       epilogue: ConvEpilogue,
       scale: FloatArray | null = null,
       packed: PackedConv2dWeights | null = null,
+      residual: FloatArray | null = null,
     ): void {
-      if (!f32(x, w, bias, out, scale)) return ref.conv2d(x, w, bias, out, g, epilogue, scale);
+      if (!f32(x, w, bias, out, scale, residual))
+        return ref.conv2d(x, w, bias, out, g, epilogue, scale, null, residual);
       const s = guard.convSizes('conv2d', g);
       guard.len('conv2d', 'x', x, s.x);
       guard.len('conv2d', 'weight', w, s.w);
       guard.len('conv2d', 'out', out, s.y);
       guard.len('conv2d', 'bias', bias, g.oc);
       guard.len('conv2d', 'scale', scale, g.oc);
+      guard.len('conv2d', 'residual', residual, s.y);
+      // The kernels read the residual while they write out: memory shared with out would be read after being
+      // overwritten.
+      if (
+        residual !== null &&
+        residual.buffer === out.buffer &&
+        residual.byteOffset < out.byteOffset + out.byteLength &&
+        out.byteOffset < residual.byteOffset + residual.byteLength
+      )
+        throw new Error('conv2d: the residual must not overlap the output');
       // Empty operands: the C kernels divide by these sizes (SIGFPE found by test/fuzz), the reference loops do not.
-      if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2d(x, w, bias, out, g, epilogue, scale);
+      if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2d(x, w, bias, out, g, epilogue, scale, null, residual);
       if (packed !== null && packed.owner === packOwner && packed.oc === g.oc && packed.c === g.c) {
         logPlan?.(g, 'forward-packed');
         const geom = convGeom(g);
@@ -530,6 +542,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
             packed.data,
             bias as F32 | null,
             scale as F32 | null,
+            residual as F32 | null,
             out as F32,
             geom,
             CONV_ACT_CODES[epilogue],
@@ -543,6 +556,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         w as F32,
         bias as F32 | null,
         scale as F32 | null,
+        residual as F32 | null,
         out as F32,
         convGeom(g),
         CONV_ACT_CODES[epilogue],

@@ -102,14 +102,15 @@ export function stridedReach(
 export function guardReference(ref: Backend): Backend {
   return {
     ...ref,
-    conv2d(x, w, bias, out, g, epilogue, scale = null) {
+    conv2d(x, w, bias, out, g, epilogue, scale = null, packed = null, residual = null) {
       const s = convSizes('conv2d', g);
       len('conv2d', 'x', x, s.x);
       len('conv2d', 'weight', w, s.w);
       len('conv2d', 'out', out, s.y);
       len('conv2d', 'bias', bias, g.oc);
       len('conv2d', 'scale', scale, g.oc);
-      ref.conv2d(x, w, bias, out, g, epilogue, scale);
+      len('conv2d', 'residual', residual, s.y);
+      ref.conv2d(x, w, bias, out, g, epilogue, scale, packed, residual);
     },
     conv2dBackwardInput(gy, w, gx, g) {
       const s = convSizes('conv2dBackwardInput', g);

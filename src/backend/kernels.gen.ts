@@ -248,14 +248,15 @@ export interface RawKernels {
   /** C[b] (+)= op(A[b])·op(B[b]) for b < batch; op transposes when ta/tb; stride 0 shares an operand */
   gemm(ta: boolean, tb: boolean, m: number, n: number, k: number, a: F32, sa: number, b: F32, sb: number, c: F32,
     sc: number, batch: number, acc: boolean): void;
-  /** out = act(scale[oc]·(w ⊛ x) + bias[oc]); scale and bias may be null (1 and 0); act: ACT_* of simd.inc.c (0 none, 1 relu, 2 relu6, 3 hardswish) */
-  conv2d(x: F32, w: F32, bias: F32 | null, scale: F32 | null, out: F32, g: Int32Array, act: number): void;
+  /** out = act(scale[oc]·(w ⊛ x) + bias[oc] + res); scale, bias and res (a residual shaped as out) may be null (1, 0, 0); act: ACT_* of simd.inc.c (0 none, 1 relu, 2 relu6, 3 hardswish) */
+  conv2d(x: F32, w: F32, bias: F32 | null, scale: F32 | null, res: F32 | null, out: F32, g: Int32Array, act: number): void;
   /** floats of the transformed weights conv2dPack writes for g on this build; 0 when the packed forward of g would not use them */
   conv2dPackedSize(g: Int32Array): number;
   /** packed = w transformed for conv2dPacked on g (conv2dPackedSize floats; nothing written when that is 0) */
   conv2dPack(w: F32, packed: F32, g: Int32Array): void;
   /** conv2d with the weights also given as conv2dPack transformed them (inference: no per-call weight transform) */
-  conv2dPacked(x: F32, w: F32, packed: F32, bias: F32 | null, scale: F32 | null, out: F32, g: Int32Array, act: number): void;
+  conv2dPacked(x: F32, w: F32, packed: F32, bias: F32 | null, scale: F32 | null, res: F32 | null, out: F32,
+    g: Int32Array, act: number): void;
   /** gx = the input gradient of conv2d (overwritten) */
   conv2dBackwardInput(gy: F32, w: F32, gx: F32, g: Int32Array): void;
   /** gw = the weight gradient of conv2d (overwritten) */
@@ -332,9 +333,9 @@ export abstract class WasmKernelCalls implements RawKernels {
     this.run([a, b, c], ['i', 'i', acc || c.length !== (batch - 1) * sc + m * n ? 'b' : 'o'],
       (p) => this.fn.gemm(+ta, +tb, m, n, k, p[0], sa, p[1], sb, p[2], sc, batch, +acc));
   }
-  conv2d(x: F32, w: F32, bias: F32 | null, scale: F32 | null, out: F32, g: Int32Array, act: number): void {
-    this.run([x, w, bias, scale, out, g], ['i', 'i', 'i', 'i', 'o', 'i'],
-      (p) => this.fn.conv2d(p[0], p[1], p[2], p[3], p[4], p[5], act));
+  conv2d(x: F32, w: F32, bias: F32 | null, scale: F32 | null, res: F32 | null, out: F32, g: Int32Array, act: number): void {
+    this.run([x, w, bias, scale, res, out, g], ['i', 'i', 'i', 'i', 'i', 'o', 'i'],
+      (p) => this.fn.conv2d(p[0], p[1], p[2], p[3], p[4], p[5], p[6], act));
   }
   conv2dPackedSize(g: Int32Array): number {
     return this.run([g], ['i'],
@@ -344,9 +345,10 @@ export abstract class WasmKernelCalls implements RawKernels {
     this.run([w, packed, g], ['i', 'o', 'i'],
       (p) => this.fn.conv2dPack(p[0], p[1], p[2]));
   }
-  conv2dPacked(x: F32, w: F32, packed: F32, bias: F32 | null, scale: F32 | null, out: F32, g: Int32Array, act: number): void {
-    this.run([x, w, packed, bias, scale, out, g], ['i', 'i', 'i', 'i', 'i', 'o', 'i'],
-      (p) => this.fn.conv2dPacked(p[0], p[1], p[2], p[3], p[4], p[5], p[6], act));
+  conv2dPacked(x: F32, w: F32, packed: F32, bias: F32 | null, scale: F32 | null, res: F32 | null, out: F32,
+    g: Int32Array, act: number): void {
+    this.run([x, w, packed, bias, scale, res, out, g], ['i', 'i', 'i', 'i', 'i', 'i', 'o', 'i'],
+      (p) => this.fn.conv2dPacked(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], act));
   }
   conv2dBackwardInput(gy: F32, w: F32, gx: F32, g: Int32Array): void {
     this.run([gy, w, gx, g], ['i', 'i', 'o', 'i'],

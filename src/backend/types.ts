@@ -268,8 +268,9 @@ export interface Backend extends TableKernels {
 
   // ---- convolution (NCHW, weight [oc, c/groups, kh, kw]) ----
   /**
-   * out = epilogue(scale[oc]·(w ⊛ x) + bias[oc]); `scale` null means 1 (a per-channel scale folds batch norm's
-   * evaluation-mode affine into the convolution).
+   * out = epilogue(scale[oc]·(w ⊛ x) + bias[oc] + residual); `scale` null means 1 (a per-channel scale folds batch
+   * norm's evaluation-mode affine into the convolution), `residual` null means none (else shaped as out and not
+   * out itself: a residual block's shortcut, added before the activation, as relu(bn(conv(x)) + identity)).
    */
   conv2d(
     x: FloatArray,
@@ -280,6 +281,7 @@ export interface Backend extends TableKernels {
     epilogue: ConvEpilogue,
     scale?: FloatArray | null,
     packed?: PackedConv2dWeights | null,
+    residual?: FloatArray | null,
   ): void;
   /**
    * The weights `w` of a convolution of geometry `g` transformed into the layout this backend's forward would

@@ -8,19 +8,20 @@
 import { SqueezeExcitation } from '../nn/attention.js';
 import type { AnyModule } from '../nn/module.js';
 import {
+  canFoldConvBn,
   convBnActOwned,
   foldedConvBnAct,
+  foldedConvBnAddRelu,
   forwardOwned,
   handBack,
   ownsInput,
   registerFusionRule,
   release,
   residualAddOwned,
-  residualRelu,
   runChain,
   squeezeExcitationGate,
 } from '../nn/fusion.js';
-import { mul } from '../ops/elementwise.js';
+import { add, mul } from '../ops/elementwise.js';
 import { adaptiveAvgPool2d } from '../ops/pool.js';
 import { mul_ } from '../ops/inplace.js';
 import { cat, flatten } from '../ops/shape.js';
@@ -33,8 +34,9 @@ import { ASPP } from './segmentation/deeplabv3.js';
 import { SimpleSegmentationModel, checkImages, upsampleTo, type SegmentationOutput } from './segmentation/utils.js';
 
 /**
- * The tail of both blocks: relu(bn(conv(out)) + shortcut(x)), in place on the folded output when it folded. In
- * inference the activations the block owns (see "Activation ownership" in nn/fusion.ts) are recycled once read.
+ * The tail of both blocks: relu(bn(conv(out)) + shortcut(x)) — one folded convolution that adds the shortcut in its
+ * epilogue when conv → bn → relu fold, else the modules (conv → bn folded when they may). In inference the activations the block owns (see "Activation ownership" in nn/fusion.ts) are recycled
+ * once read.
  */
 function residualTail(
   block: BasicBlock | Bottleneck,
@@ -44,15 +46,31 @@ function residualTail(
   x: Tensor,
   xOwned: boolean,
 ): Tensor {
-  // folded: the result is a fresh tensor nothing else holds, so the residual add and ReLU may run in place on it
+  const shortcut = () =>
+    block.downsample ? forwardOwned(block.downsample, x, false) : { y: x as unknown, owned: false };
+  let identity: { y: unknown; owned: boolean } | null = null;
+  if (canFoldConvBn(conv, bn, block.relu)) {
+    // the shortcut first, for the convolution's epilogue to add (the unfused block runs it after conv → bn: the
+    // same values, as nothing in the shortcut reads the tail's output)
+    identity = shortcut();
+    const fused = foldedConvBnAddRelu(conv, bn, block.relu, out.y, identity.y as Tensor);
+    if (fused) {
+      if (out.owned) release(out.y);
+      if (identity.owned) release(identity.y as Tensor);
+      if (xOwned) release(x);
+      return handBack(fused, true);
+    }
+  }
+  // the ReLU has hooks (or the shortcut's shape is not the output's): conv → bn still fold when they may
   const folded = foldedConvBnAct(conv, bn, null, out.y);
   if (folded && out.owned) release(out.y);
   const o = folded ?? (bn.forward(conv.forward(out.y)) as Tensor);
-  const identity = block.downsample ? forwardOwned(block.downsample, x, false) : { y: x as unknown, owned: false };
-  const result = residualRelu(o, identity.y as Tensor, block.relu, folded !== null);
+  identity ??= shortcut();
+  const result = block.relu.forward(add(o, identity.y as Tensor)) as Tensor;
+  if (folded) release(o);
   if (identity.owned) release(identity.y as Tensor);
   if (xOwned) release(x);
-  return handBack(result, folded !== null && result === o);
+  return handBack(result, false);
 }
 
 registerFusionRule(BasicBlock, {

@@ -17,7 +17,8 @@
  *   is folded into a per-channel scale and shift the convolution applies in its epilogue, followed by the
  *   activation (the unary kernel's formula). Equal up to float rounding (a different order of the same operations;
  *   see docs/fusion.md).
- * - relu(out + identity) at the end of a residual block, when `out` came out of a folded convolution: in place.
+ * - relu(bn(conv(out)) + identity) at the end of a residual block, with gradients off and the BN in eval mode: one
+ *   folded convolution that adds the shortcut in its epilogue, before the ReLU (the unfused block's order).
  * - Squeeze-excitation's gate with gradients off (`squeezeExcitationGate`): the global pooling and the two 1×1
  *   convolutions on the 1×1 map call their kernels directly, a ReLU(6) after fc1 in its epilogue. Identical values
  *   (the same kernels, on the same operands, in the same order).
@@ -27,9 +28,9 @@
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import { convGeometryOf } from '../backend/conv-plan.js';
-import { conv2dScaleShift } from '../ops/conv.js';
+import { conv2dGeometry, conv2dScaleShift } from '../ops/conv.js';
 import { add } from '../ops/elementwise.js';
-import { add_, relu_ } from '../ops/inplace.js';
+import { add_ } from '../ops/inplace.js';
 import { shapesEqual } from '../tensor/shape.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import { recycleStorage } from '../tensor/storage.js';
@@ -50,7 +51,7 @@ export type FusionKind =
   | 'convBnHardswish'
   | 'convRelu'
   | 'convReluMaxPool'
-  | 'residualReluInPlace'
+  | 'convBnAddRelu'
   | 'squeezeExcitationGate'
   | 'bnRelu';
 
@@ -61,7 +62,7 @@ const counts: Record<FusionKind, number> = {
   convBnHardswish: 0,
   convRelu: 0,
   convReluMaxPool: 0,
-  residualReluInPlace: 0,
+  convBnAddRelu: 0,
   squeezeExcitationGate: 0,
   bnRelu: 0,
 };
@@ -241,6 +242,29 @@ export function foldedConvBnAct(conv: AnyModule, bn: AnyModule, act: AnyModule |
 }
 
 /**
+ * relu(bn(conv(x)) + identity), the tail of a residual block, as one folded convolution that adds `identity` in
+ * its epilogue, so the shortcut is read once and the output written once; null when conv → bn → relu does not fold
+ * now or `identity` is not shaped as the convolution's output (the unfused add would broadcast or throw), for the
+ * caller to run the steps.
+ */
+export function foldedConvBnAddRelu(
+  conv: AnyModule,
+  bn: AnyModule,
+  relu: AnyModule,
+  x: Tensor,
+  identity: Tensor,
+): Tensor | null {
+  if (!isPlain(relu, ReLU) || !canFoldConvBn(conv, bn, relu) || x.shape.length !== 4) return null;
+  const c = conv as Conv2d;
+  const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
+  const { g } = conv2dGeometry('foldedConvBnAddRelu', x, c.weight, null, opts);
+  if (!shapesEqual(identity.shape, [g.n, g.oc, g.oh, g.ow]) || identity.dtype !== x.dtype) return null;
+  const { scale, shift } = foldedAffine(c, bn as BatchNorm2d);
+  counts.convBnAddRelu++;
+  return conv2dScaleShift(x, c.weight, scale, shift, { ...opts, activation: 'relu', residual: identity });
+}
+
+/**
  * act(bn(conv(x))) — folded into one convolution when `canFoldConvBn` holds, else the modules' own forwards.
  * `act` null means no activation (it may be any module when not folded).
  */
@@ -292,25 +316,6 @@ export function residualAddOwned(
   if (block.owned) release(y);
   if (xOwned) release(x);
   return { y: sum, owned: !isGradEnabled() };
-}
-
-/**
- * relu(out + identity), the end of a residual block. When `out` came from a folded convolution (`outIsFresh`:
- * inference, nothing else holds it) and `relu` is a plain ReLU, both steps run in place on `out`.
- */
-export function residualRelu(out: Tensor, identity: Tensor, relu: AnyModule, outIsFresh: boolean): Tensor {
-  if (
-    outIsFresh &&
-    !isGradEnabled() &&
-    isPlain(relu, ReLU) &&
-    out.isContiguous() &&
-    shapesEqual(out.shape, identity.shape) &&
-    out.dtype === identity.dtype
-  ) {
-    counts.residualReluInPlace++;
-    return relu_(add_(out, identity));
-  }
-  return relu.forward(add(out, identity)) as Tensor;
 }
 
 /** Whether `conv` is a plain 1×1, stride-1, unpadded, ungrouped Conv2d from `c` channels holding `dtype` data. */

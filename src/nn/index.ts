@@ -25,7 +25,7 @@ export {
   convBnAct,
   canFoldConvBn,
   foldedConvBnAct,
-  residualRelu,
+  foldedConvBnAddRelu,
   runChain,
   ownsInput,
   handBack,

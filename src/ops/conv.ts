@@ -13,7 +13,7 @@ import { record } from '../autograd/graph.js';
 import { isCreatingGraph, isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import type { Conv2dGeometry, Conv3dGeometry, ConvEpilogue } from '../backend/types.js';
-import { formatShape } from '../tensor/shape.js';
+import { formatShape, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { FloatArray } from '../tensor/dtype.js';
 import { allocate, recycleStorage } from '../tensor/storage.js';
@@ -562,12 +562,18 @@ export interface Conv2dScaleShiftOptions extends Omit<Conv2dOptions, 'activation
    * computing what the activation module would (default 'none').
    */
   activation?: ConvEpilogue;
+  /**
+   * Added after the affine and before the activation, in the same pass: a residual block's shortcut, so that
+   * relu(bn(conv(x)) + identity) is one kernel. Shaped as the output and of its dtype.
+   */
+  residual?: Tensor | null;
 }
 
 /**
  * Inference-only convolution with a per-output-channel affine in the epilogue:
- * act(scale[oc]·conv2d(input, weight) + shift[oc]). Batch norm in evaluation mode folds into `scale` and `shift`
- * (see nn/fusion.ts and docs/fusion.md), so conv → BN → ReLU writes one tensor in one pass. It records no gradient and therefore
+ * act(scale[oc]·conv2d(input, weight) + shift[oc] + residual). Batch norm in evaluation mode folds into `scale` and
+ * `shift` (see nn/fusion.ts and docs/fusion.md), so conv → BN → ReLU writes one tensor in one pass, and with
+ * `residual` a residual block's tail conv → BN → (+ identity) → ReLU too. It records no gradient and therefore
  * refuses to run while grad mode is on.
  */
 export function conv2dScaleShift(
@@ -594,7 +600,17 @@ export function conv2dScaleShift(
       throw new Error(`${op}: ${what} must have shape [${g.oc}], got ${formatShape(t.shape)}`);
     if (t.dtype !== x.dtype) throw new Error(`${op}: ${what} is ${t.dtype} but input is ${x.dtype}; they must match`);
   }
-  const out = Tensor.unfilled([g.n, g.oc, g.oh, g.ow], x.dtype);
+  const outShape = [g.n, g.oc, g.oh, g.ow];
+  const residual = opts.residual ?? null;
+  if (residual !== null) {
+    if (!shapesEqual(residual.shape, outShape))
+      throw new Error(
+        `${op}: residual must have the output's shape ${formatShape(outShape)}, got ${formatShape(residual.shape)}`,
+      );
+    if (residual.dtype !== x.dtype)
+      throw new Error(`${op}: residual is ${residual.dtype} but input is ${x.dtype}; they must match`);
+  }
+  const out = Tensor.unfilled(outShape, x.dtype);
   const packed = packedConv2dWeights(weight, g);
   backend().conv2d(
     floatData(x),
@@ -605,6 +621,7 @@ export function conv2dScaleShift(
     activation,
     floatData(scale),
     packed,
+    residual === null ? null : floatData(residual.contiguous()),
   );
   return out;
 }

@@ -14,8 +14,19 @@ typedef struct {
   const float *ly0, *ly1, *lx0, *lx1;
 } resample_job;
 
+/* The horizontal pass of one source row: hr[x] = w0·r[c0] + w1·r[c1] over the output's columns. */
+static void resample_hrow(const resample_job *j, const float *r, float *hr) {
+  for (long xo = 0; xo < j->ow; xo++) hr[xo] = j->lx0[xo] * r[j->ix0[xo]] + j->lx1[xo] * r[j->ix1[xo]];
+}
+
+/* Widest output row the separable forward keeps two horizontal rows of on the stack (2 × 16 KB). */
+#define RESAMPLE_SEP_MAX_OW 4096
+
 /* Forward, one (plane, block of output rows) per task: out = h0·(w0·a + w1·b) + h1·(w0·c + w1·d), the
- * reference's order. */
+ * reference's order. Bilinear runs separably: the horizontal pass w0·a + w1·b is computed once per source row (kept
+ * in one of two buffers; output rows visit source rows in order) and each output row is then a vector blend of two
+ * such rows — an upsampling by s gathers s times less than per output pixel (DeepLab's ×8 output: 5.5 MB written
+ * at streaming speed instead of four gathers a pixel). */
 static void resample_fwd_task(void *ctx, long t, int tid) {
   (void)tid;
   const resample_job *j = ctx;
@@ -23,6 +34,33 @@ static void resample_fwd_task(void *ctx, long t, int tid) {
   long y1 = MINI(j->oh, y0 + j->rows_per_block);
   const float *x = j->src + p * j->h * j->w;
   float *o = j->dst + p * j->oh * j->ow;
+  if (j->bilinear && j->ow <= RESAMPLE_SEP_MAX_OW) {
+    float buf[2][RESAMPLE_SEP_MAX_OW] __attribute__((aligned(64)));
+    long held[2] = { -1, -1 }; /* the source row each buffer holds */
+    for (long y = y0; y < y1; y++) {
+      const float *hrow[2];
+      for (int k = 0; k < 2; k++) {
+        long iy = k ? j->iy1[y] : j->iy0[y];
+        int slot = held[0] == iy ? 0 : held[1] == iy ? 1 : -1;
+        if (slot < 0) {
+          /* replace the buffer the other tap of this row does not use */
+          long other = k ? j->iy0[y] : -1;
+          slot = held[0] == other ? 1 : 0;
+          resample_hrow(j, x + iy * j->w, buf[slot]);
+          held[slot] = iy;
+        }
+        hrow[k] = buf[slot];
+      }
+      float *orow = o + y * j->ow;
+      const float h0 = j->ly0[y], h1 = j->ly1[y];
+      const float *a = hrow[0], *b = hrow[1];
+      vf v0 = vsplat(h0), v1 = vsplat(h1);
+      long xo = 0;
+      for (; xo + TT_VL <= j->ow; xo += TT_VL) vstore(orow + xo, v0 * vload(a + xo) + v1 * vload(b + xo));
+      for (; xo < j->ow; xo++) orow[xo] = h0 * a[xo] + h1 * b[xo];
+    }
+    return;
+  }
   for (long y = y0; y < y1; y++) {
     float *orow = o + y * j->ow;
     const float *r0 = x + (long)j->iy0[y] * j->w;

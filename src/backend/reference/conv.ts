@@ -202,7 +202,10 @@ function matmul(
   gemm(ta, tb, m, n, k, a, 0, b, 0, c, 0, 1, acc);
 }
 
-/** Forward: out = act(scale ⊙ (W * x) + bias), scale and bias per output channel (BN folding, see nn/fusion.ts). */
+/**
+ * Forward: out = act(scale ⊙ (W * x) + bias + residual), scale and bias per output channel (BN folding, see
+ * nn/fusion.ts), residual shaped as out (a residual block's shortcut).
+ */
 export function convNd(
   x: FloatArray,
   w: FloatArray,
@@ -211,6 +214,7 @@ export function convNd(
   g: ConvNd,
   epilogue: ConvEpilogue = 'none',
   scale: FloatArray | null = null,
+  residual: FloatArray | null = null,
 ): void {
   const { cg, ocg, kdim, spatial, inVol } = sizes(g);
   if (g.n === 0 || out.length === 0) return; // nothing to write: no workspace for an empty batch
@@ -232,6 +236,7 @@ export function convNd(
       }
     }
   }
+  if (residual !== null) for (let i = 0; i < out.length; i++) out[i] += residual[i];
   if (epilogue === 'relu') {
     for (let i = 0; i < out.length; i++) if (!(out[i] > 0)) out[i] = out[i] !== out[i] ? out[i] : 0;
   } else if (epilogue !== 'none') {
@@ -284,8 +289,10 @@ function conv(
   g: Conv2dGeometry | Conv3dGeometry,
   epilogue: ConvEpilogue = 'none',
   scale: FloatArray | null = null,
+  _packed: unknown = null,
+  residual: FloatArray | null = null,
 ): void {
-  convNd(x, w, bias, out, convNdOf(g), epilogue, scale);
+  convNd(x, w, bias, out, convNdOf(g), epilogue, scale, residual);
 }
 const backwardInput = (gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry | Conv3dGeometry): void =>
   convNdBackwardInput(gy, w, gx, convNdOf(g));
