@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
+import { convGeometryOf } from '../src/backend/conv-plan.ts';
 import { perturbBatchNorms } from './helpers.ts';
 
 /** A ResNet with trained-looking BN statistics and affines, so folding them is not a no-op. */
@@ -460,24 +461,7 @@ test('conv2dScaleShift with a residual: relu(scale·conv + shift + residual) in 
         new Float32Array(24 * 16),
         null,
         out,
-        {
-          n: 2,
-          c: 16,
-          h: 9,
-          w: 9,
-          oc: 24,
-          kh: 1,
-          kw: 1,
-          oh: 9,
-          ow: 9,
-          strideH: 1,
-          strideW: 1,
-          padH: 0,
-          padW: 0,
-          dilationH: 1,
-          dilationW: 1,
-          groups: 1,
-        },
+        convGeometryOf({ n: 2, c: 16, h: 9, w: 9, oc: 24, kh: 1, kw: 1 }),
         'relu',
         null,
         null,
