@@ -1,22 +1,16 @@
 // Held-out mIoU of a run of examples/segment-scenes.ts with and without DeepLab's dense CRF post-processing.
 //   TATAMI_NUM_THREADS=1 nice -n 10 node --import tsx examples/segment-crf.ts RUN_DIR [scenes=100] [crf options JSON]
-import { readFileSync } from 'node:fs';
 import * as tt from '../src/index.ts';
-import { readCheckpoint } from '../src/train/checkpoint.ts';
 import { SegmentationConfusionMatrix } from '../src/train/seg-metrics.ts';
+import { loadRunModel, readRecipe } from './scene-run.ts';
 
 const run = process.argv[2];
 if (!run) throw new Error('usage: segment-crf.ts RUN_DIR [scenes] [crf options JSON]');
 const n = Number(process.argv[3] ?? 100);
 const crfOpts = JSON.parse(process.argv[4] ?? '{}');
-const recipe = JSON.parse(readFileSync(`${run}/recipe.json`, 'utf8'));
+const recipe = readRecipe(run);
 const val = new tt.data.SegmentationScenes({ n, seed: 2, ...recipe.scene });
-const model =
-  recipe.model === 'unet'
-    ? tt.models.segmentation.unet({ numClasses: val.numClasses, baseChannels: recipe.base, depth: recipe.depth })
-    : tt.models.segmentation.getSegmentationModel(recipe.model, { numClasses: val.numClasses, ...recipe.modelOptions });
-model.loadStateDict((await readCheckpoint(`${run}/best.safetensors`)).model);
-model.eval();
+const model = await loadRunModel(run, recipe, val.numClasses);
 const plain = new SegmentationConfusionMatrix(val.numClasses),
   refined = new SegmentationConfusionMatrix(val.numClasses);
 const t0 = performance.now();

@@ -2,11 +2,10 @@
 // run and no choice of recipe ever looked at (the runs monitor seed 2's 300 scenes while they train).
 //   node --import tsx examples/segment-eval.ts RUN_DIR [--seed 7] [--n 1000] [--tta none|hflip|flips|d4]
 // Prints mIoU, pixel accuracy and per-class IoU of RUN_DIR/last.safetensors (the weights the run ended with).
-import { readFileSync } from 'node:fs';
 import * as tt from '../src/index.ts';
-import { readCheckpoint } from '../src/train/checkpoint.ts';
 import { evaluate } from '../src/train/fit.ts';
 import { SegmentationMetric } from '../src/train/seg-metrics.ts';
+import { loadRunModel, readRecipe } from './scene-run.ts';
 
 const run = process.argv[2];
 if (!run || run.startsWith('--'))
@@ -24,17 +23,9 @@ if (!Number.isInteger(seed) || trainSeeds.includes(seed))
 if (!Number.isInteger(n) || n < 1) throw new Error(`segment-eval: --n must be a positive integer, got ${n}`);
 if (!['none', 'hflip', 'flips', 'd4'].includes(tta))
   throw new Error(`segment-eval: --tta must be none, hflip, flips or d4, got '${tta}'`);
-const recipe = JSON.parse(readFileSync(`${run}/recipe.json`, 'utf8'));
+const recipe = readRecipe(run);
 const scenes = new tt.data.SegmentationScenes({ n, seed, ...recipe.scene });
-const model =
-  recipe.model === 'unet'
-    ? tt.models.segmentation.unet({ numClasses: scenes.numClasses, baseChannels: recipe.base, depth: recipe.depth })
-    : tt.models.segmentation.getSegmentationModel(recipe.model, {
-        numClasses: scenes.numClasses,
-        ...recipe.modelOptions,
-      });
-model.loadStateDict((await readCheckpoint(`${run}/last.safetensors`)).model);
-model.eval();
+const model = await loadRunModel(run, recipe, scenes.numClasses, 'last');
 const net =
   tta === 'none'
     ? model

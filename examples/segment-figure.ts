@@ -2,36 +2,22 @@
 //   node --import tsx examples/segment-figure.ts RUN_DIR[,RUN_DIR…] OUT.png [rows=4] [--crf]
 // Several runs (comma-separated, trained on the same scenes) give one prediction column each; --crf adds the
 // first run's prediction refined by the dense CRF.
-import { readFileSync } from 'node:fs';
 import * as tt from '../src/index.ts';
-import { readCheckpoint } from '../src/train/checkpoint.ts';
 import { colourizeMask } from '../src/viz/seg-report.ts';
+import { loadRunModel, readRecipe } from './scene-run.ts';
 
 const [runArg, out] = [process.argv[2], process.argv[3]];
 if (!runArg || !out) throw new Error('usage: segment-figure.ts RUN_DIR[,RUN_DIR…] OUT.png [rows] [--crf]');
 const rows = Number(process.argv[4] ?? 4),
   crf = process.argv.includes('--crf');
 const runs = runArg.split(',');
-const recipes = runs.map((r) => JSON.parse(readFileSync(`${r}/recipe.json`, 'utf8')));
+const recipes = runs.map(readRecipe);
 for (const [k, r] of recipes.entries()) {
   if (JSON.stringify(r.scene) !== JSON.stringify(recipes[0].scene))
     throw new Error(`segment-figure: ${runs[k]} was trained on other scenes than ${runs[0]}`);
 }
 const val = new tt.data.SegmentationScenes({ n: rows, seed: 2, ...recipes[0].scene });
-const models = await Promise.all(
-  recipes.map(async (recipe, k) => {
-    const model =
-      recipe.model === 'unet'
-        ? tt.models.segmentation.unet({ numClasses: val.numClasses, baseChannels: recipe.base, depth: recipe.depth })
-        : tt.models.segmentation.getSegmentationModel(recipe.model, {
-            numClasses: val.numClasses,
-            ...recipe.modelOptions,
-          });
-    model.loadStateDict((await readCheckpoint(`${runs[k]}/best.safetensors`)).model);
-    model.eval();
-    return model;
-  }),
-);
+const models = await Promise.all(recipes.map((recipe, k) => loadRunModel(runs[k], recipe, val.numClasses)));
 const S = val.size;
 const cells: tt.Tensor[] = [];
 const labels: string[] = [];
