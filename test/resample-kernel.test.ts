@@ -1,8 +1,8 @@
 /**
  * The resample2d kernels (F.interpolate's nearest and bilinear loops and their adjoint) on every native
  * instruction-set build and the four wasm modules: seeded random geometries (up- and down-sampling, output sizes
- * given and scale factors given, alignCorners both ways, single rows and columns; rows on both sides of the
- * separable bilinear forward's width limit) against the reference body on
+ * given and scale factors given, alignCorners both ways, single rows and columns; rows over 4,096 wide) against
+ * the reference body on
  * the same float32 data into NaN-poisoned outputs; the adjoint identity ⟨Ax, g⟩ = ⟨x, Aᵀg⟩; one thread and two
  * bit for bit; and the geometry checks before any kernel runs.
  *
@@ -86,7 +86,7 @@ test('resample2d forward and adjoint match the reference on random geometries, e
   }
 });
 
-test('resample2d on rows wider than the separable forward keeps (4096): the per-pixel loop, every build', () => {
+test('resample2d on rows over 4,096 wide (the separable forward sizes its scratch to the row), every build', () => {
   const r = xorshift32(SEED + 3);
   for (const g of [
     { planes: 2, h: 3, w: 5, oh: 7, ow: 4099, scaleH: null, scaleW: null, alignCorners: false },

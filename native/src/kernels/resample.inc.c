@@ -19,23 +19,22 @@ static void resample_hrow(const resample_job *j, const float *r, float *hr) {
   for (long xo = 0; xo < j->ow; xo++) hr[xo] = j->lx0[xo] * r[j->ix0[xo]] + j->lx1[xo] * r[j->ix1[xo]];
 }
 
-/* Widest output row the separable forward keeps two horizontal rows of on the stack (2 × 16 KB). */
-#define RESAMPLE_SEP_MAX_OW 4096
-
 /* Forward, one (plane, block of output rows) per task: out = h0·(w0·a + w1·b) + h1·(w0·c + w1·d), the
  * reference's order. Bilinear runs separably: the horizontal pass w0·a + w1·b is computed once per source row (kept
  * in one of two buffers; output rows visit source rows in order) and each output row is then a vector blend of two
  * such rows — an upsampling by s gathers s times less than per output pixel (DeepLab's ×8 output: 5.5 MB written
  * at streaming speed instead of four gathers a pixel). */
 static void resample_fwd_task(void *ctx, long t, int tid) {
-  (void)tid;
   const resample_job *j = ctx;
   long p = t / j->row_blocks, y0 = (t % j->row_blocks) * j->rows_per_block;
   long y1 = MINI(j->oh, y0 + j->rows_per_block);
   const float *x = j->src + p * j->h * j->w;
   float *o = j->dst + p * j->oh * j->ow;
-  if (j->bilinear && j->ow <= RESAMPLE_SEP_MAX_OW) {
-    float buf[2][RESAMPLE_SEP_MAX_OW] __attribute__((aligned(64)));
+  /* the two horizontal rows in the thread's scratch (any width; a stack buffer would bound it, and the wasm
+   * main thread's stack is small); the per-pixel loop below only if that allocation fails */
+  float *sep = j->bilinear ? tt_scratch(tid, SLOT_TMP, sizeof(float) * 2 * j->ow) : 0;
+  if (sep) {
+    float *buf[2] = { sep, sep + j->ow };
     long held[2] = { -1, -1 }; /* the source row each buffer holds */
     for (long y = y0; y < y1; y++) {
       const float *hrow[2];
