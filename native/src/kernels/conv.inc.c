@@ -58,7 +58,7 @@ static void op_conv2d(const float *x, const float *w, const float *bias, const f
 
 /* Floats of the transformed weights conv2d_pack writes for g on this build (the layout is the packed plan's, and
  * Winograd's depends on the build's GEMM tile), 0 when the packed forward of g would not use any: Winograd's
- * filters in GEMM panels, or the tap-wise plan's per-tap [oc, c] matrices (at ASPP's 2048→256 channels a per-call
+ * filters in GEMM panels, or the tap-wise plan's per-tap weight panels (at ASPP's 2048→256 channels a per-call
  * transposition of 19 MB). */
 static int op_conv2d_packed_size(const int32_t *gi) {
   cgeom g = parse_cg(gi);
@@ -66,7 +66,7 @@ static int op_conv2d_packed_size(const int32_t *gi) {
   long floats;
   switch (conv_plan(&g, TT_CONV_FWD_PACKED)) {
   case TT_PLAN_WINOGRAD: floats = wino_packed_floats(g.oc, g.c); break;
-  case TT_PLAN_TAPWISE: floats = g.kh * g.kw <= 256 ? g.oc * g.c * g.kh * g.kw : 0; break;
+  case TT_PLAN_TAPWISE: floats = g.kh * g.kw <= 256 ? tapwise_packed_floats(&g) : 0; break;
   default: return 0;
   }
   return floats <= INT32_MAX ? (int)floats : 0; /* a larger transform than an int counts is not worth caching */

@@ -4,12 +4,14 @@
  * most outputs: tap (i, j) reads a real input pixel only for the outputs in one rectangle, and at dilation 24 on
  * 32×32 the rectangles cover a quarter of the dense work (a ninth at 36). The padded-width grid computes every tap
  * over every column of a grid 2·dilation wider than the map, and the im2col lowering keeps every tap that is live
- * anywhere, so both pay for the dead products. Here each live tap is one GEMM over its rectangle only:
+ * anywhere, so both pay for the dead products. Here each live tap contributes only over its rectangle:
  *   out[:, rect] += W_t [oc × c] · X[:, rect shifted by the tap's offset]
- * Rectangles spanning whole rows (the taps of the centre column when the map keeps its width) read the image and
- * write the output in place; the others gather their window of the input (c × rect floats, a fraction of one
- * im2col column block) and add the GEMM's result into the output. The weights are transposed once per call into
- * one [oc, c] matrix per live tap. Stride 1, one group; the input gradient of such a convolution is the same
+ * A task owns a band of output rows of one image and accumulates every live tap into it before writing the band
+ * once (tapwise_task): the GEMM reads each tap's input window in place, the weights are GEMM
+ * panels per tap (packed once per model for inference, else once per call). It replaced one GEMM call per tap over
+ * the whole map (a gather of the window, a GEMM that packed all of W_t again in each thread, and a pass adding the
+ * result into the output — three barriers a tap), which ran ASPP's dilation 12 at half the FMA ceiling on 2 threads.
+ * Stride 1, one group; the input gradient of such a convolution is the same
  * computation on the output gradient with flipped weights.
  * ---------------------------------------------------------------------------------------------------------- */
 
@@ -55,115 +57,182 @@ static void tapwise_par(long n, tt_task_fn fn, void *ctx) {
   else for (long t = 0; t < n; t++) fn(ctx, t, 0);
 }
 
+/* The weights of the taps `taps[0..nlive)` as GEMM A panels, one set per tap: tap u's panel pi holds output
+ * channels [pi·MR, pi·MR + MR) p-major over all c input channels (zero rows past oc), so a block of channels
+ * [pc, pc + kc) of it is contiguous at pc·MR and feeds uk_packed as it lies. */
 typedef struct {
   const cgeom *g;
-  const float *x, *w, *bias, *scale;
-  float *out, *wt, *win, *tmp;
-  const int16_t *taps; /* live tap indices (i·kw + j) */
-  long nlive;
-  tap_rect r;
-  int act;
+  const float *w;
+  float *dst;
+  const int16_t *taps;
+  long panels;
+} tapwise_pack_job;
+
+static long tapwise_panel_floats(const cgeom *g) { return MR * g->c; }
+
+static void tapwise_pack_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const tapwise_pack_job *j = ctx;
+  long u = t / j->panels, pi = t % j->panels, C = j->g->c, OC = j->g->oc, khw = j->g->kh * j->g->kw;
+  float *d = j->dst + (u * j->panels + pi) * tapwise_panel_floats(j->g);
+  for (int i = 0; i < MR; i++) {
+    long o = pi * MR + i;
+    if (o >= OC) {
+      for (long c = 0; c < C; c++) d[c * MR + i] = 0;
+      continue;
+    }
+    const float *src = j->w + o * C * khw + j->taps[u];
+    for (long c = 0; c < C; c++) d[c * MR + i] = src[c * khw];
+  }
+}
+
+static void tapwise_pack_taps(const float *w, float *dst, const cgeom *g, const int16_t *taps, long nlive) {
+  tapwise_pack_job j = { g, w, dst, taps, (g->oc + MR - 1) / MR };
+  tapwise_par(nlive * j.panels, tapwise_pack_task, &j);
+}
+
+/* Floats of tapwise_pack's layout: every tap of the filter, in panels. */
+static long tapwise_packed_floats(const cgeom *g) { return g->kh * g->kw * ((g->oc + MR - 1) / MR) * tapwise_panel_floats(g); }
+
+/* Every tap's panels, once, for inference (conv2d_pack); tapwise_run then indexes them by tap. */
+static void tapwise_pack(const float *w, float *packed, const cgeom *g) {
+  int16_t taps[256];
+  long khw = MINI(g->kh * g->kw, 256);
+  for (long t = 0; t < khw; t++) taps[t] = (int16_t)t;
+  tapwise_pack_taps(w, packed, g, taps, khw);
+}
+
+#ifndef TAP_BAND_PX
+#define TAP_BAND_PX 256 /* outputs per task (whole rows) */
+#endif
+#ifndef TAP_KC
+#define TAP_KC 256 /* input channels per block */
+#endif
+
+/* Output rows per task: a band of about TAP_BAND_PX outputs. At ASPP's 256 output channels its accumulator, one
+ * tap's products, a block of the tap's weights (oc × TAP_KC) and of its input window (TAP_KC × band) are ~256 KB
+ * each, about Zen 5's L2, and at 32 columns a band of 8 rows makes the 20- and 8-column rectangles of ASPP's taps
+ * whole multiples of NR outputs. Measured on 2048→256 at 32² (AVX-512, 1 / 2 threads, ms): d12 36.7 / 21.4,
+ * d24 14.3 / 9.3, d36 5.3 / 3.0 (KC 128 or 512, bands of 128 or 512 outputs: the same or slower). */
+static long tapwise_band_rows(const cgeom *g) { return MAXI(1, MINI(g->oh, TAP_BAND_PX / MAXI(g->ow, 1))); }
+
+typedef struct {
+  const cgeom *g;
+  const float *x, *bias, *scale;
+  float *out;
+  const float *a;        /* the weights' panels: of the live taps in the order of taps[], or of every tap */
+  const int16_t *taps;   /* live tap indices (i·kw + j) */
+  long nlive, panels, band_rows, bands;
+  int act, every_tap;    /* every_tap: `a` holds every tap's panels (tapwise_pack), indexed by tap */
 } tapwise_job;
 
-/* wt[u, o, c] = w[o, c, taps[u]] for output channel o = t. */
-static void tapwise_wt_task(void *ctx, long o, int tid) {
-  (void)tid;
+static inline void tapwise_copy(float *restrict d, const float *restrict s, long n) {
+  long i = 0;
+  for (; i + TT_VL <= n; i += TT_VL) vstore(d + i, vload(s + i));
+  for (; i < n; i++) d[i] = s[i];
+}
+
+/* One (image, band of output rows). For each live tap, the band's outputs it reaches form a rectangle of P outputs;
+ * per block of kc input channels its input window is copied row by row into win[kc][PP] (PP = P rounded up to NR),
+ * and every NR outputs × MR output channels of tmp[oc][PP] (+)= the tap's weight panel · win's columns, reading win
+ * in place (uk_indirect: no B packing). The tap's products are then added into the band's accumulator where its
+ * rectangle lies, and after the last tap the epilogue writes the band. */
+static void tapwise_task(void *ctx, long t, int tid) {
   const tapwise_job *j = ctx;
-  long C = j->g->c, OC = j->g->oc, khw = j->g->kh * j->g->kw;
-  for (long c = 0; c < C; c++) {
-    const float *src = j->w + (o * C + c) * khw;
-    for (long u = 0; u < j->nlive; u++) j->wt[(u * OC + o) * C + c] = src[j->taps[u]];
-  }
-}
-
-/* The tap's input window for channel c: win[c, yy·rw + xx] = x[c, y0 + dy + yy, x0 + dx + xx]. */
-static void tapwise_gather_task(void *ctx, long c, int tid) {
-  (void)tid;
-  const tapwise_job *j = ctx;
-  const tap_rect *r = &j->r;
-  long rh = r->y1 - r->y0, rw = r->x1 - r->x0;
-  const float *src = j->x + c * j->g->h * j->g->w + (r->y0 + r->dy) * j->g->w + r->x0 + r->dx;
-  float *dst = j->win + c * rh * rw;
-  for (long yy = 0; yy < rh; yy++) memcpy(dst + yy * rw, src + yy * j->g->w, sizeof(float) * rw);
-}
-
-/* out[o, rect] += tmp[o, :] for output channel o. */
-static void tapwise_add_task(void *ctx, long o, int tid) {
-  (void)tid;
-  const tapwise_job *j = ctx;
-  const tap_rect *r = &j->r;
-  long rh = r->y1 - r->y0, rw = r->x1 - r->x0;
-  const float *src = j->tmp + o * rh * rw;
-  float *dst = j->out + o * j->g->oh * j->g->ow + r->y0 * j->g->ow + r->x0;
-  for (long yy = 0; yy < rh; yy++)
-    for (long xx = 0; xx < rw; xx++) dst[yy * j->g->ow + xx] += src[yy * rw + xx];
-}
-
-/* out[o] = act(scale[o]·out[o] + bias[o]) over one output channel's plane. */
-static void tapwise_epilogue_task(void *ctx, long o, int tid) {
-  (void)tid;
-  const tapwise_job *j = ctx;
-  long ohw = j->g->oh * j->g->ow;
-  float *p = j->out + o * ohw;
-  float bv = j->bias ? j->bias[o] : 0.0f, sv = j->scale ? j->scale[o] : 1.0f;
-  for (long q = 0; q < ohw; q++) p[q] = act_s(p[q] * sv + bv, j->act);
-}
-
-/* wt[t, o, c] = w[o, c, t] for every tap t: the per-tap matrices of tapwise_run made once (conv2d_pack), for
- * inference. */
-static void tapwise_pack(const float *w, float *wt, const cgeom *g) {
-  int16_t taps[256];
-  long khw = g->kh * g->kw;
-  for (long t = 0; t < khw && t < 256; t++) taps[t] = (int16_t)t;
-  tapwise_job job = { .g = g, .w = w, .wt = wt, .taps = taps, .nlive = MINI(khw, 256) };
-  tapwise_par(g->oc, tapwise_wt_task, &job);
-}
-
-/* Forward of a convolution tapwise_applies accepts; weights [oc, c, kh, kw] at w, stored in `wslot` scratch
- * transposed per tap (the input gradient passes flipped weights that already sit in SH_WT), or given so already
- * for every tap (`packed`, tapwise_pack's layout; then w is not read). */
-static void tapwise_run(const float *x, const float *w, const float *packed, const float *bias, const float *scale,
-                        float *out, const cgeom *g, int act, int wslot) {
-  long C = g->c, OC = g->oc, HW = g->h * g->w, OHW = g->oh * g->ow, khw = g->kh * g->kw;
-  int16_t taps[256];
-  long nlive = 0, maxrect = 0;
-  for (long i = 0; i < g->kh; i++)
-    for (long j = 0; j < g->kw; j++) {
-      tap_rect r = tapwise_rect(g, i, j);
-      if (tapwise_rect_empty(&r) || nlive >= 256) continue;
-      taps[nlive++] = (int16_t)(i * g->kw + j);
-      maxrect = MAXI(maxrect, (r.y1 - r.y0) * (r.x1 - r.x0));
+  const cgeom *g = j->g;
+  long b = t / j->bands, by0 = (t % j->bands) * j->band_rows, by1 = MINI(g->oh, by0 + j->band_rows);
+  long C = g->c, OC = g->oc, HW = g->h * g->w, OHW = g->oh * g->ow, ow = g->ow, BP = (by1 - by0) * ow;
+  long PP = ROUNDUP(BP, NR), kcap = MINI(TAP_KC, C), OCR = j->panels * MR;
+  const float *xb = j->x + b * C * HW;
+  float *acc = tt_scratch(tid, SLOT_TMP, sizeof(float) * (OC * BP + OCR * PP));
+  float *win = tt_scratch(tid, SLOT_PACK_B, sizeof(float) * kcap * PP);
+  int32_t *boff = tt_scratch(tid, SLOT_COL, sizeof(int32_t) * kcap);
+  if (!acc || !win || !boff) return;
+  float *tmp = acc + OC * BP;
+  memset(acc, 0, sizeof(float) * OC * BP);
+  for (long u = 0; u < j->nlive; u++) {
+    tap_rect r = tapwise_rect(g, j->taps[u] / g->kw, j->taps[u] % g->kw);
+    long ry0 = MAXI(r.y0, by0), ry1 = MINI(r.y1, by1), rw = r.x1 - r.x0;
+    if (ry0 >= ry1 || rw <= 0) continue;
+    long P = (ry1 - ry0) * rw, pp = ROUNDUP(P, NR);
+    for (long p = 0; p < kcap; p++) boff[p] = (int32_t)(p * pp);
+    const float *au = j->a + (j->every_tap ? j->taps[u] : u) * j->panels * tapwise_panel_floats(g);
+    for (long pc = 0; pc < C; pc += TAP_KC) {
+      long kc = MINI(TAP_KC, C - pc);
+      for (long p = 0; p < kc; p++) {
+        const float *src = xb + (pc + p) * HW + (ry0 + r.dy) * g->w + r.x0 + r.dx;
+        float *d = win + p * pp;
+        /* whole rows are one run; short runs are copied inline (a libc call per 20-float run of ASPP's side taps
+         * cost more than a tenth of the convolution) */
+        if (rw == g->w) tapwise_copy(d, src, P);
+        else for (long yy = 0; yy < ry1 - ry0; yy++) tapwise_copy(d + yy * rw, src + yy * g->w, rw);
+        for (long q = P; q < pp; q++) d[q] = 0;
+      }
+      for (long q0 = 0; q0 < P; q0 += NR)
+        for (long pi = 0; pi < j->panels; pi++)
+          uk_indirect(kc, au + pi * tapwise_panel_floats(g) + pc * MR, 0, win + q0, boff, tmp + pi * MR * pp + q0,
+                      pp, pc > 0);
     }
-  tapwise_job job = { .g = g, .w = w, .bias = bias, .scale = scale, .taps = taps, .nlive = nlive, .act = act };
-  job.win = tt_shared_scratch(SH_XPAD, sizeof(float) * (C * maxrect + 1));
-  job.tmp = tt_shared_scratch(SH_GYPAD, sizeof(float) * (OC * maxrect + 1));
-  if (!packed) {
-    job.wt = tt_shared_scratch(wslot, sizeof(float) * (nlive ? nlive : 1) * OC * C);
-    tapwise_par(OC, tapwise_wt_task, &job);
-  }
-  (void)khw;
-  for (long b = 0; b < g->n; b++) {
-    const float *xb = x + b * C * HW;
-    float *ob = out + b * OC * OHW;
-    memset(ob, 0, sizeof(float) * OC * OHW);
-    job.x = xb;
-    job.out = ob;
-    for (long u = 0; u < nlive; u++) {
-      tap_rect r = tapwise_rect(g, taps[u] / g->kw, taps[u] % g->kw);
-      long rh = r.y1 - r.y0, rw = r.x1 - r.x0;
-      const float *wu = packed ? packed + taps[u] * OC * C : job.wt + u * OC * C;
-      if (rw == g->ow && rw == g->w) {
-        /* whole rows (then dx = 0): the window is rows of the image, the result rows of the output */
-        gemm_strided(OC, rh * rw, C, wu, C, 1, 0, xb + (r.y0 + r.dy) * g->w, HW, 1, 0, ob + r.y0 * g->ow, OHW, 0, 1, 1);
+    for (long o = 0; o < OC; o++) {
+      const float *src = tmp + o * pp;
+      float *dst = acc + o * BP + (ry0 - by0) * ow + r.x0;
+      if (rw == ow) {
+        long q = 0;
+        for (; q + TT_VL <= P; q += TT_VL) vstore(dst + q, vload(dst + q) + vload(src + q));
+        for (; q < P; q++) dst[q] += src[q];
         continue;
       }
-      job.r = r;
-      tapwise_par(C, tapwise_gather_task, &job);
-      gemm_strided(OC, rh * rw, C, wu, C, 1, 0, job.win, rh * rw, 1, 0, job.tmp, rh * rw, 0, 1, 0);
-      tapwise_par(OC, tapwise_add_task, &job);
+      for (long yy = 0; yy < ry1 - ry0; yy++) {
+        float *restrict dr = dst + yy * ow;
+        const float *restrict sr = src + yy * rw;
+        long xx = 0;
+        for (; xx + TT_VL <= rw; xx += TT_VL) vstore(dr + xx, vload(dr + xx) + vload(sr + xx));
+        for (; xx < rw; xx++) dr[xx] += sr[xx];
+      }
     }
-    if (bias || scale || act != ACT_NONE) tapwise_par(OC, tapwise_epilogue_task, &job);
   }
+  /* epilogue: out[o, band] = act(scale[o]·acc + bias[o]) */
+  for (long o = 0; o < OC; o++) {
+    const float *src = acc + o * BP;
+    float *dst = j->out + b * OC * OHW + o * OHW + by0 * ow;
+    float bv = j->bias ? j->bias[o] : 0.0f, sv = j->scale ? j->scale[o] : 1.0f;
+    vf vs = vsplat(sv), vb = vsplat(bv);
+    long q = 0;
+    for (; q + TT_VL <= BP; q += TT_VL) vstore(dst + q, act_v(vload(src + q) * vs + vb, j->act));
+    for (; q < BP; q++) dst[q] = act_s(src[q] * sv + bv, j->act);
+  }
+}
+
+/* Forward of a convolution tapwise_applies accepts; weights [oc, c, kh, kw] at w, packed per call into `wslot`
+ * scratch for the live taps (the input gradient passes flipped weights that already sit in SH_WT), or given packed
+ * for every tap (`packed`, tapwise_pack's layout; then w is not read). Tasks are (image, band of output rows), each
+ * accumulating every live tap before writing its band once: no pass over the output per tap, no barrier between
+ * taps, and the weights are packed once rather than by each GEMM call. */
+static void tapwise_run(const float *x, const float *w, const float *packed, const float *bias, const float *scale,
+                        float *out, const cgeom *g, int act, int wslot) {
+  int16_t taps[256];
+  long nlive = 0;
+  for (long i = 0; i < g->kh; i++)
+    for (long jx = 0; jx < g->kw; jx++) {
+      tap_rect r = tapwise_rect(g, i, jx);
+      if (tapwise_rect_empty(&r) || nlive >= 256) continue;
+      taps[nlive++] = (int16_t)(i * g->kw + jx);
+    }
+  long panels = (g->oc + MR - 1) / MR;
+  tapwise_job job = { .g = g, .x = x, .bias = bias, .scale = scale, .out = out, .taps = taps, .nlive = nlive,
+                      .panels = panels, .act = act };
+  if (packed) {
+    job.a = packed;
+    job.every_tap = 1;
+  } else {
+    float *a = tt_shared_scratch(wslot, sizeof(float) * (nlive ? nlive : 1) * panels * tapwise_panel_floats(g));
+    if (!a) return;
+    tapwise_pack_taps(w, a, g, taps, nlive);
+    job.a = a;
+  }
+  job.band_rows = tapwise_band_rows(g);
+  job.bands = (g->oh + job.band_rows - 1) / job.band_rows;
+  tapwise_par(g->n * job.bands, tapwise_task, &job);
 }
 
 static void conv_fwd_tapwise(const float *x, const float *w, const float *bias, const float *scale, float *out, const cgeom *g, int act) {
