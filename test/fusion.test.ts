@@ -474,3 +474,68 @@ test('conv2dScaleShift with a residual: relu(scale·conv + shift + residual) in 
     /conv2d: the residual must not overlap the output/,
   );
 });
+
+test('conv2dScaleShift into `out`: a channel slice of a batch-1 concatenation; bad outs refused', async () => {
+  const { conv2dScaleShift } = await import('../src/ops/conv.ts');
+  const g = new tt.Generator(12);
+  const x = tt.randn([1, 8, 7, 7], { generator: g }),
+    w = tt.randn([5, 8, 3, 3], { generator: g }).mul(0.3),
+    scale = tt.rand([5], { generator: g }),
+    shift = tt.randn([5], { generator: g });
+  tt.noGrad(() => {
+    const opts = { padding: 1, activation: 'relu' as const };
+    const want = conv2dScaleShift(x, w, scale, shift, opts);
+    const joined = tt.full([1, 12, 7, 7], 7);
+    const slice = joined.narrow(1, 4, 5);
+    const got = conv2dScaleShift(x, w, scale, shift, { ...opts, out: slice });
+    assert.equal(got, slice, 'returns the out tensor');
+    assertSame(joined.narrow(1, 4, 5), want, 'the slice');
+    assert.equal(joined.narrow(1, 0, 4).sub(7).abs().max().item(), 0, 'channels before the slice untouched');
+    assert.equal(joined.narrow(1, 9, 3).sub(7).abs().max().item(), 0, 'channels after the slice untouched');
+    assert.throws(
+      () => conv2dScaleShift(x, w, scale, shift, { ...opts, out: tt.zeros([1, 5, 7, 6]) }),
+      /conv2dScaleShift: out must be a contiguous float32 tensor of the output's shape \[1, 5, 7, 7\], got float32 \[1, 5, 7, 6\]/,
+    );
+    assert.throws(
+      () =>
+        conv2dScaleShift(x, w, scale, shift, { ...opts, out: tt.zeros([2, 5, 7, 7]).narrow(0, 0, 1).transpose(2, 3) }),
+      /not contiguous/,
+    );
+    const big = tt.zeros([1, 13, 7, 7]);
+    assert.throws(
+      () => conv2dScaleShift(big.narrow(1, 0, 8), w, scale, shift, { ...opts, out: big.narrow(1, 8, 5) }),
+      /out shares storage with the input or the residual/,
+    );
+  });
+});
+
+test("fused ASPP: the pooled branch folds into the projection's shift, branches write into the concatenation", () => {
+  tt.manualSeed(21);
+  const { ASPP } = tt.models.segmentation;
+  const aspp = perturbBatchNorms(new ASPP(32, [2, 5, 9], 16), 3).eval() as InstanceType<typeof ASPP>;
+  for (const n of [1, 3]) {
+    const x = tt.randn([n, 32, 11, 13]);
+    const plain = tt.noGrad(() => aspp.forward(x));
+    tt.nn.fuse(aspp);
+    tt.nn.resetFusionCounts();
+    const fused = tt.noGrad(() => aspp.forward(x));
+    const counts = tt.nn.fusionCounts();
+    // 4 branch convs + the pooled branch's conv + the projection, all folded
+    assert.equal(counts.convBnRelu, 6, `batch ${n}: folded convolutions`);
+    assertClose(fused, plain, `batch ${n}: fused ASPP`);
+    assertSame(
+      tt.noGrad(() => aspp.forward(x)),
+      fused,
+      `batch ${n}: a second call`,
+    );
+    // the sliced projection weight follows a change of the weight
+    const proj = aspp.project.children()[0] as tt.nn.Conv2d;
+    tt.noGrad(() => proj.weight.mul_(-1.5));
+    const changed = tt.noGrad(() => aspp.forward(x));
+    tt.nn.unfuse(aspp);
+    const changedPlain = tt.noGrad(() => aspp.forward(x));
+    assert.ok(maxAbsDiff(changedPlain, plain) > 1e-2, 'the change changed the output');
+    assertClose(changed, changedPlain, `batch ${n}: after the projection weight changed`);
+    tt.noGrad(() => proj.weight.div_(-1.5));
+  }
+});

@@ -6,14 +6,21 @@
  * applies them. Imported for its effect by models/index.ts, so the rules exist whenever `tt.models` does.
  */
 import { SqueezeExcitation } from '../nn/attention.js';
+import { Sequential } from '../nn/container.js';
+import { Conv2d } from '../nn/conv.js';
+import { Dropout } from '../nn/dropout.js';
 import type { AnyModule } from '../nn/module.js';
+import { BatchNorm2d } from '../nn/normalization.js';
+import { AdaptiveAvgPool2d } from '../nn/pooling.js';
 import {
   canFoldConvBn,
   convBnActOwned,
+  foldedAffine,
   foldedConvBnAct,
   foldedConvBnAddRelu,
   forwardOwned,
   handBack,
+  noteFusion,
   ownsInput,
   registerFusionRule,
   release,
@@ -21,16 +28,18 @@ import {
   runChain,
   squeezeExcitationGate,
 } from '../nn/fusion.js';
+import { conv2dScaleShift } from '../ops/conv.js';
+import { derivedFromWeight } from '../ops/conv-pack.js';
 import { add, mul } from '../ops/elementwise.js';
 import { adaptiveAvgPool2d } from '../ops/pool.js';
 import { mul_ } from '../ops/inplace.js';
 import { cat, flatten } from '../ops/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { IntermediateLayerGetter, type FeatureMaps } from './feature-extraction.js';
 import { InvertedResidual, MobileNetV2 } from './mobilenetv2.js';
 import { InvertedResidualV3, MobileNetV3 } from './mobilenetv3.js';
 import { BasicBlock, Bottleneck, ResNet } from './resnet.js';
-import { ASPP } from './segmentation/deeplabv3.js';
+import { ASPP, ASPPPooling } from './segmentation/deeplabv3.js';
 import { SimpleSegmentationModel, checkImages, upsampleTo, type SegmentationOutput } from './segmentation/utils.js';
 
 /**
@@ -231,12 +240,18 @@ registerFusionRule(SimpleSegmentationModel, {
 /**
  * DeepLab's ASPP: the same branches, concatenation and projection; in inference each branch's output is recycled
  * once concatenated, and the concatenation (fresh, held by nothing else) once projected — at output stride 8 on a
- * 256² image these were 10 MB of fresh storage a call, left to the garbage collector.
+ * 256² image these were 10 MB of fresh storage a call, left to the garbage collector. Where every part folds,
+ * `asppFolded` computes it with less (below).
  */
 registerFusionRule(ASPP, {
   ownership: true,
   forward(a, x) {
     const xOwned = ownsInput(x);
+    const folded = asppFolded(a, x as Tensor);
+    if (folded !== null) {
+      if (xOwned) release(x as Tensor);
+      return handBack(folded, true);
+    }
     const branches = [...a.convs].map((conv) => forwardOwned(conv, x, false));
     const joined = cat(
       branches.map((b) => b.y as Tensor),
@@ -248,3 +263,119 @@ registerFusionRule(ASPP, {
     return handBack(r.y, r.owned);
   },
 });
+
+/** conv → BN → ReLU as a plain Sequential (torchvision's 1×1 branch, `ASPPConv`) whose output keeps the map's size. */
+function sizeKeepingConvBnRelu(m: AnyModule): [Conv2d, AnyModule, AnyModule] | null {
+  if (!(m instanceof Sequential) || !m.isPlainForward()) return null;
+  const [conv, bn, act, ...rest] = m.children();
+  if (rest.length > 0 || !(conv instanceof Conv2d) || !canFoldConvBn(conv, bn, act) || act === undefined) return null;
+  const pad = conv.padding;
+  if (pad === 'valid') return null;
+  const keeps =
+    pad === 'same' ||
+    [0, 1].every((d) => conv.stride[d] === 1 && 2 * pad[d] === conv.dilation[d] * (conv.kernelSize[d] - 1));
+  return keeps ? [conv, bn, act] : null;
+}
+
+/**
+ * The ASPP in inference when every convolution folds with its batch norm (torchvision's DeepLabV3, in eval mode):
+ *   - The image-pooling branch is one vector per image — a 1×1 map upsampled bilinearly is that value everywhere — so
+ *     its part of the projection, W_pool · p, is a per-channel constant: added to the projection's folded shift
+ *     (scale ⊙ W_pool·p), and the projection reads only the other branches' channels (its weight's leading columns,
+ *     sliced once per weight). No upsampled map, no 1,280-channel concatenation: at output stride 8 on a 256² image the
+ *     pooled branch's 1 MB map and a fifth of the projection's work are gone.
+ *   - In a batch of one, each branch writes straight into its channels of the concatenation (a contiguous slice).
+ * Null where a part does not fold (training mode, hooks, separable branches, other dtypes): the rule's general path.
+ */
+function asppFolded(a: ASPP, x: Tensor): Tensor | null {
+  if (x.shape.length !== 4 || x.dtype !== 'float32') return null;
+  const convs = [...a.convs];
+  const pool = convs.pop();
+  const [projConv, projBn, projAct, drop, ...more] = a.project.children();
+  if (
+    !(pool instanceof ASPPPooling) ||
+    pool.constructor !== ASPPPooling ||
+    !pool.isPlainForward() ||
+    !a.project.isPlainForward() ||
+    more.length > 0 ||
+    !(drop instanceof Dropout) ||
+    drop.constructor !== Dropout ||
+    drop.training ||
+    !drop.isPlainForward() ||
+    !(projConv instanceof Conv2d) ||
+    !canFoldConvBn(projConv, projBn, projAct) ||
+    projAct === undefined ||
+    projConv.kernelSize.some((k) => k !== 1) ||
+    projConv.stride.some((s) => s !== 1) ||
+    projConv.padding === 'valid' ||
+    (projConv.padding !== 'same' && projConv.padding.some((p) => p !== 0)) ||
+    projConv.groups !== 1
+  )
+    return null;
+  const [gap, poolConv, poolBn, poolAct, ...poolMore] = pool.children();
+  if (
+    poolMore.length > 0 ||
+    !(gap instanceof AdaptiveAvgPool2d) ||
+    gap.constructor !== AdaptiveAvgPool2d ||
+    !gap.isPlainForward() ||
+    !canFoldConvBn(poolConv, poolBn, poolAct ?? null)
+  )
+    return null;
+  const parts = convs.map(sizeKeepingConvBnRelu);
+  if (parts.some((p) => p === null)) return null;
+  const branches = parts as [Conv2d, AnyModule, AnyModule][];
+  const [n, , h, w] = x.shape;
+  const widths = branches.map(([conv]) => conv.outChannels);
+  const ca = widths.reduce((s, c) => s + c, 0);
+  const cp = (poolConv as Conv2d).outChannels;
+  if (projConv.inChannels !== ca + cp) return null;
+  const oc = projConv.outChannels;
+  const split = derivedFromWeight(projConv.weight, 'aspp-split', () => ({
+    branches: projConv.weight.narrow(1, 0, ca).contiguous(),
+    pooled: projConv.weight.narrow(1, ca, cp).contiguous().dataView() as Float32Array,
+  }));
+  if (split === null) return null;
+  const pooled = foldedConvBnAct(poolConv, poolBn, poolAct ?? null, gap.forward(x) as Tensor);
+  if (pooled === null || pooled.shape[2] !== 1 || pooled.shape[3] !== 1) return null;
+  // the branches' channels of the concatenation
+  let joined: Tensor;
+  if (n === 1) {
+    joined = Tensor.unfilled([1, ca, h, w], x.dtype);
+    let at = 0;
+    for (const [k, [conv, bn, act]] of branches.entries()) {
+      foldedConvBnAct(conv, bn, act, x, joined.narrow(1, at, widths[k]));
+      at += widths[k];
+    }
+  } else {
+    const ys = branches.map(([conv, bn, act]) => foldedConvBnAct(conv, bn, act, x)!);
+    joined = cat(ys, 1);
+    for (const y of ys) release(y);
+  }
+  // per image: shift + scale ⊙ (W_pool · p)
+  const { scale, shift } = foldedAffine(projConv, projBn as BatchNorm2d);
+  const sc = scale.dataView() as Float32Array,
+    sh = shift.dataView() as Float32Array,
+    p = pooled.dataView() as Float32Array;
+  const out = Tensor.unfilled([n, oc, h, w], x.dtype);
+  for (let i = 0; i < n; i++) {
+    const shifted = new Float32Array(oc);
+    for (let o = 0; o < oc; o++) {
+      let dot = 0;
+      for (let c = 0; c < cp; c++) dot += split.pooled[o * cp + c] * p[i * cp + c];
+      shifted[o] = sh[o] + sc[o] * dot;
+    }
+    conv2dScaleShift(
+      n === 1 ? joined : joined.narrow(0, i, 1),
+      split.branches,
+      scale,
+      new Tensor(shifted, [oc], 'float32'),
+      {
+        activation: 'relu',
+        out: n === 1 ? out : out.narrow(0, i, 1),
+      },
+    );
+  }
+  noteFusion('convBnRelu');
+  release(joined);
+  return out;
+}

@@ -75,6 +75,11 @@ export function fusionCounts(): Readonly<Record<FusionKind, number>> {
   return { ...counts };
 }
 
+/** Counts one fused computation of `kind` that a rule ran through its own kernels call (see `fusionCounts`). */
+export function noteFusion(kind: FusionKind): void {
+  counts[kind]++;
+}
+
 /** Sets every `fusionCounts` entry to 0. */
 export function resetFusionCounts(): void {
   for (const k of Object.keys(counts) as FusionKind[]) counts[k] = 0;
@@ -210,7 +215,7 @@ function affineValid(e: FoldedAffine, conv: Conv2d, bn: BatchNorm2d, sources: (T
  * direct writes all change them — which costs a pass over 5 vectors of C numbers instead of a recomputation
  * with two tensor allocations per layer).
  */
-function foldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Tensor } {
+export function foldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Tensor } {
   const sources = affineSources(conv, bn);
   const cached = affineCache.get(bn);
   if (cached && affineValid(cached, conv, bn, sources)) return cached;
@@ -225,8 +230,15 @@ function foldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Te
 /**
  * act(bn(conv(x))) as one folded convolution when `canFoldConvBn` holds and x is a 4-D batch; null otherwise, for
  * the caller to run the modules (callers that must know whether it folded use this, so the check runs once).
+ * `out`, when given, receives the result (conv2dScaleShift's `out`: e.g. the branch's channels of a concatenation).
  */
-export function foldedConvBnAct(conv: AnyModule, bn: AnyModule, act: AnyModule | null, x: Tensor): Tensor | null {
+export function foldedConvBnAct(
+  conv: AnyModule,
+  bn: AnyModule,
+  act: AnyModule | null,
+  x: Tensor,
+  out?: Tensor,
+): Tensor | null {
   if (!canFoldConvBn(conv, bn, act) || x.shape.length !== 4) return null;
   const c = conv as Conv2d;
   const { scale, shift } = foldedAffine(c, bn as BatchNorm2d);
@@ -238,6 +250,7 @@ export function foldedConvBnAct(conv: AnyModule, bn: AnyModule, act: AnyModule |
     dilation: c.dilation,
     groups: c.groups,
     activation,
+    out,
   });
 }
 

@@ -87,3 +87,30 @@ export function packedConv2dWeights(weight: Tensor, g: Conv2dGeometry): PackedCo
   packs.set(weight, entries);
   return packed;
 }
+
+interface DerivedEntry {
+  version: number;
+  sample: Float32Array;
+  value: unknown;
+}
+
+/** Per weight tensor and purpose, the last value derived from it. */
+const derived = new WeakMap<Tensor, Map<string, DerivedEntry>>();
+
+/**
+ * A value computed from a float32 leaf weight for grad-free forwards (a fusion rule's slice or product of the
+ * weights), made on first use under `key` and remade when the weights change — seen as the packed transforms above
+ * see it, by `version` and a sample of the values. Null when grad mode is on or the weight is not a contiguous
+ * float32 leaf (then nothing stays valid from one call to the next).
+ */
+export function derivedFromWeight<T>(weight: Tensor, key: string, make: () => T): T | null {
+  if (isGradEnabled() || weight.gradFn !== null || weight.dtype !== 'float32' || !weight.isContiguous()) return null;
+  const w = weight.dataView() as Float32Array;
+  let byKey = derived.get(weight);
+  const hit = byKey?.get(key);
+  if (hit !== undefined && hit.version === weight.version && sameSample(w, hit.sample)) return hit.value as T;
+  const value = make();
+  if (!byKey) derived.set(weight, (byKey = new Map()));
+  byKey.set(key, { version: weight.version, sample: sampleOf(w), value });
+  return value;
+}

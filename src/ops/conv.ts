@@ -567,6 +567,12 @@ export interface Conv2dScaleShiftOptions extends Omit<Conv2dOptions, 'activation
    * relu(bn(conv(x)) + identity) is one kernel. Shaped as the output and of its dtype.
    */
   residual?: Tensor | null;
+  /**
+   * Where to write the result instead of a new tensor: contiguous, shaped as the output, of the input's dtype, and
+   * in storage the input and residual do not use — e.g. a channel slice of a batch-1 concatenation, so a branch
+   * lands where the concatenation wants it without a copy. The call returns it.
+   */
+  out?: Tensor;
 }
 
 /**
@@ -610,7 +616,19 @@ export function conv2dScaleShift(
     if (residual.dtype !== x.dtype)
       throw new Error(`${op}: residual is ${residual.dtype} but input is ${x.dtype}; they must match`);
   }
-  const out = Tensor.unfilled(outShape, x.dtype);
+  const out = opts.out ?? Tensor.unfilled(outShape, x.dtype);
+  if (opts.out) {
+    if (!shapesEqual(out.shape, outShape) || out.dtype !== x.dtype || !out.isContiguous())
+      throw new Error(
+        `${op}: out must be a contiguous ${x.dtype} tensor of the output's shape ${formatShape(outShape)}, got ${out.dtype} ${formatShape(out.shape)}${out.isContiguous() ? '' : ' (not contiguous)'}`,
+      );
+    if (
+      out.storage === input.storage ||
+      out.storage === x.storage ||
+      (residual !== null && out.storage === residual.storage)
+    )
+      throw new Error(`${op}: out shares storage with the input or the residual; it must be separate memory`);
+  }
   const packed = packedConv2dWeights(weight, g);
   backend().conv2d(
     floatData(x),
