@@ -31,6 +31,7 @@ import {
 import { conv2dScaleShift } from '../ops/conv.js';
 import { derivedFromWeight } from '../ops/conv-pack.js';
 import { add, mul } from '../ops/elementwise.js';
+import { matmul } from '../ops/matmul.js';
 import { adaptiveAvgPool2d } from '../ops/pool.js';
 import { mul_ } from '../ops/inplace.js';
 import { cat, flatten } from '../ops/shape.js';
@@ -332,7 +333,7 @@ function asppFolded(a: ASPP, x: Tensor): Tensor | null {
   const oc = projConv.outChannels;
   const split = derivedFromWeight(projConv.weight, 'aspp-split', () => ({
     branches: projConv.weight.narrow(1, 0, ca).contiguous(),
-    pooled: projConv.weight.narrow(1, ca, cp).contiguous().dataView() as Float32Array,
+    pooledT: projConv.weight.narrow(1, ca, cp).reshape([oc, cp]).t().contiguous(), // [cp, oc]
   }));
   if (split === null) return null;
   const pooled = foldedConvBnAct(poolConv, poolBn, poolAct ?? null, gap.forward(x) as Tensor);
@@ -351,30 +352,15 @@ function asppFolded(a: ASPP, x: Tensor): Tensor | null {
     joined = cat(ys, 1);
     for (const y of ys) release(y);
   }
-  // per image: shift + scale ⊙ (W_pool · p)
+  // per image: shift + scale ⊙ (W_pool · p), one [n, cp] × [cp, oc] product
   const { scale, shift } = foldedAffine(projConv, projBn as BatchNorm2d);
-  const sc = scale.dataView() as Float32Array,
-    sh = shift.dataView() as Float32Array,
-    p = pooled.dataView() as Float32Array;
+  const shifts = add(shift, mul(scale, matmul(pooled.reshape([n, cp]), split.pooledT)));
   const out = Tensor.unfilled([n, oc, h, w], x.dtype);
-  for (let i = 0; i < n; i++) {
-    const shifted = new Float32Array(oc);
-    for (let o = 0; o < oc; o++) {
-      let dot = 0;
-      for (let c = 0; c < cp; c++) dot += split.pooled[o * cp + c] * p[i * cp + c];
-      shifted[o] = sh[o] + sc[o] * dot;
-    }
-    conv2dScaleShift(
-      n === 1 ? joined : joined.narrow(0, i, 1),
-      split.branches,
-      scale,
-      new Tensor(shifted, [oc], 'float32'),
-      {
-        activation: 'relu',
-        out: n === 1 ? out : out.narrow(0, i, 1),
-      },
-    );
-  }
+  for (let i = 0; i < n; i++)
+    conv2dScaleShift(n === 1 ? joined : joined.narrow(0, i, 1), split.branches, scale, shifts.select(0, i), {
+      activation: 'relu',
+      out: n === 1 ? out : out.narrow(0, i, 1),
+    });
   noteFusion('convBnRelu');
   release(joined);
   return out;
