@@ -443,6 +443,10 @@ test('conv2d: dilated Winograd (phases) and packed weights (Winograd, tap-wise) 
     { n: 3, c: 20, h: 28, w: 26, oc: 17, kh: 3, kw: 3, padding: 4, dilation: 4 },
     // ASPP-like: most taps read padding, so the tap-wise plan, whose packed form is the per-tap weight matrices
     { n: 2, c: 24, h: 14, w: 15, oc: 16, kh: 3, kw: 3, padding: 10, dilation: 10, plan: 'tapwise' },
+    // tap-wise with more input channels than one block of the kernel (TAP_KC = 256), and on rows wider than a
+    // task's band of outputs (one row a task, rectangles not a multiple of NR)
+    { n: 2, c: 300, h: 9, w: 9, oc: 20, kh: 3, kw: 3, padding: 7, dilation: 7, plan: 'tapwise' },
+    { n: 1, c: 16, h: 3, w: 300, oc: 16, kh: 3, kw: 3, padding: 200, dilation: 200, plan: 'tapwise' },
   ];
   const r = rng(SEED + 11);
   for (const { plan = 'winograd', ...spec } of specs) {
