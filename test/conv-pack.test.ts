@@ -127,3 +127,48 @@ test('packed conv weights: plans that differ packed, computed weights, other bac
   const y = tt.withBackend('reference', () => tt.noGrad(() => conv.forward(x)));
   assert.equal(y.shape.join(), '1,16,16,16');
 });
+
+test('derivedFromWeight: made once, remade after a change, null where nothing stays valid', async () => {
+  const { derivedFromWeight } = await import('../src/ops/conv-pack.ts');
+  const w = tt.randn([8, 6, 1, 1], { generator: new tt.Generator(5) });
+  let made = 0;
+  const derive = () =>
+    tt.noGrad(() =>
+      derivedFromWeight(w, 'sum', () => {
+        made++;
+        return w.sum().item();
+      }),
+    );
+  const first = derive();
+  assert.equal(derive(), first, 'the cached value');
+  assert.equal(made, 1, 'made once');
+  // keys are separate
+  tt.noGrad(() => derivedFromWeight(w, 'other', () => 0));
+  assert.equal(derive(), first, 'another key leaves this one');
+  assert.equal(made, 1);
+  // an in-place op bumps the version
+  tt.noGrad(() => w.mul_(2));
+  assert.ok(Math.abs(derive()! - 2 * first!) < 1e-4, 'remade after mul_');
+  assert.equal(made, 2);
+  // a rewrite of storage that skipped the version counter, caught by the sampled values
+  const data = w.storage as Float32Array;
+  for (let i = 0; i < data.length; i++) data[i] = 1;
+  assert.equal(derive(), 48, 'remade after a storage rewrite');
+  assert.equal(made, 3);
+  // grad mode on, a non-contiguous or a non-float32 weight: nothing cached
+  assert.equal(
+    derivedFromWeight(w, 'sum', () => 0),
+    null,
+    'grad mode on',
+  );
+  assert.equal(
+    tt.noGrad(() => derivedFromWeight(w.transpose(0, 1), 'sum', () => 1)),
+    null,
+    'not contiguous',
+  );
+  assert.equal(
+    tt.noGrad(() => derivedFromWeight(w.double(), 'sum', () => 1)),
+    null,
+    'float64',
+  );
+});
