@@ -59,7 +59,7 @@ static void tapwise_par(long n, tt_task_fn fn, void *ctx) {
 
 /* The weights of the taps `taps[0..nlive)` as GEMM A panels, one set per tap: tap u's panel pi holds output
  * channels [pi·MR, pi·MR + MR) p-major over all c input channels (zero rows past oc), so a block of channels
- * [pc, pc + kc) of it is contiguous at pc·MR and feeds uk_packed as it lies. */
+ * [pc, pc + kc) of it is contiguous at pc·MR and feeds the micro-kernel as it lies. */
 typedef struct {
   const cgeom *g;
   const float *w;
@@ -147,7 +147,12 @@ static void tapwise_task(void *ctx, long t, int tid) {
   float *acc = tt_scratch(tid, SLOT_TMP, sizeof(float) * (OC * BP + OCR * PP));
   float *win = tt_scratch(tid, SLOT_PACK_B, sizeof(float) * kcap * PP);
   int32_t *boff = tt_scratch(tid, SLOT_COL, sizeof(int32_t) * kcap);
-  if (!acc || !win || !boff) return;
+  if (!acc || !win || !boff) {
+    /* no scratch memory: NaN, not whatever the output held */
+    for (long o = 0; o < OC; o++)
+      for (long q = 0; q < BP; q++) j->out[b * OC * OHW + o * OHW + by0 * ow + q] = __builtin_nanf("");
+    return;
+  }
   float *tmp = acc + OC * BP;
   memset(acc, 0, sizeof(float) * OC * BP);
   for (long u = 0; u < j->nlive; u++) {
@@ -226,7 +231,11 @@ static void tapwise_run(const float *x, const float *w, const float *packed, con
     job.every_tap = 1;
   } else {
     float *a = tt_shared_scratch(wslot, sizeof(float) * (nlive ? nlive : 1) * panels * tapwise_panel_floats(g));
-    if (!a) return;
+    if (!a) {
+      /* no scratch memory: NaN, not whatever the output held */
+      for (long q = 0; q < g->n * g->oc * g->oh * g->ow; q++) out[q] = __builtin_nanf("");
+      return;
+    }
     tapwise_pack_taps(w, a, g, taps, nlive);
     job.a = a;
   }
