@@ -2,7 +2,7 @@
  * Parity of the segmentation models and dilated backbones with torchvision 0.14: seeded random torchvision weights
  * (randomised batch-norm statistics) → .safetensors (tools/export_segmentation.py, one Python process, temp dir) →
  * Tatami's builder + strict loadStateDict → every output (`out`, `aux`, feature maps) on the same input in eval
- * mode, within 1e-4 relative to the output's scale. Inputs are small and not square (CI time, bilinear corners).
+ * mode, unfused and fused (`nn.fuse`), within 1e-4 relative to the output's scale. Inputs are small and not square (CI time, bilinear corners).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -97,6 +97,12 @@ describe(
         const res = tt.noGrad(() => model.forward(io.input));
         assert.deepEqual(Object.keys(res), keys);
         for (const k of keys) assertOutputClose(`${name}.${k}`, res[k as 'out'] as tt.Tensor, io[k]);
+        // and fused for inference (conv → BN folds, residual epilogues, DeepLab's ASPP with its pooled branch in
+        // the projection's shift): the same torchvision outputs
+        tt.nn.fuse(model);
+        const fused = tt.noGrad(() => model.forward(io.input));
+        tt.nn.unfuse(model);
+        for (const k of keys) assertOutputClose(`${name}.${k} fused`, fused[k as 'out'] as tt.Tensor, io[k]);
       });
     }
 
