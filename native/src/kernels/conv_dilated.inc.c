@@ -132,6 +132,12 @@ static inline void tapwise_copy(float *restrict d, const float *restrict s, long
   for (; i < n; i++) d[i] = s[i];
 }
 
+static inline void tapwise_add(float *restrict d, const float *restrict s, long n) {
+  long i = 0;
+  for (; i + TT_VL <= n; i += TT_VL) vstore(d + i, vload(d + i) + vload(s + i));
+  for (; i < n; i++) d[i] += s[i];
+}
+
 /* One (image, band of output rows). For each live tap, the band's outputs it reaches form a rectangle of P outputs;
  * per block of kc input channels its input window is copied row by row into win[kc][PP] (PP = P rounded up to NR),
  * and every NR outputs × MR output channels of tmp[oc][PP] (+)= the tap's weight panel · win's columns, reading win
@@ -167,10 +173,9 @@ static void tapwise_task(void *ctx, long t, int tid) {
       for (long p = 0; p < kc; p++) {
         const float *src = xb + (pc + p) * HW + (ry0 + r.dy) * g->w + r.x0 + r.dx;
         float *d = win + p * pp;
-        /* whole rows are one run; short runs are copied inline (a libc call per 20-float run of ASPP's side taps
-         * cost more than a tenth of the convolution) */
-        if (rw == g->w) tapwise_copy(d, src, P);
-        else for (long yy = 0; yy < ry1 - ry0; yy++) tapwise_copy(d + yy * rw, src + yy * g->w, rw);
+        /* rows copied inline (a libc call per 20-float run of ASPP's side taps cost more than a tenth of the
+         * convolution) */
+        for (long yy = 0; yy < ry1 - ry0; yy++) tapwise_copy(d + yy * rw, src + yy * g->w, rw);
         for (long q = P; q < pp; q++) d[q] = 0;
       }
       for (long q0 = 0; q0 < P; q0 += NR)
@@ -181,19 +186,7 @@ static void tapwise_task(void *ctx, long t, int tid) {
     for (long o = 0; o < OC; o++) {
       const float *src = tmp + o * pp;
       float *dst = acc + o * BP + (ry0 - by0) * ow + r.x0;
-      if (rw == ow) {
-        long q = 0;
-        for (; q + TT_VL <= P; q += TT_VL) vstore(dst + q, vload(dst + q) + vload(src + q));
-        for (; q < P; q++) dst[q] += src[q];
-        continue;
-      }
-      for (long yy = 0; yy < ry1 - ry0; yy++) {
-        float *restrict dr = dst + yy * ow;
-        const float *restrict sr = src + yy * rw;
-        long xx = 0;
-        for (; xx + TT_VL <= rw; xx += TT_VL) vstore(dr + xx, vload(dr + xx) + vload(sr + xx));
-        for (; xx < rw; xx++) dr[xx] += sr[xx];
-      }
+      for (long yy = 0; yy < ry1 - ry0; yy++) tapwise_add(dst + yy * ow, src + yy * rw, rw);
     }
   }
   /* epilogue: out[o, band] = act(scale[o]·acc + bias[o]) */
