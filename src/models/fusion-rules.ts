@@ -308,8 +308,7 @@ function asppFolded(a: ASPP, x: Tensor): Tensor | null {
     projAct === undefined ||
     projConv.kernelSize.some((k) => k !== 1) ||
     projConv.stride.some((s) => s !== 1) ||
-    projConv.padding === 'valid' ||
-    (projConv.padding !== 'same' && projConv.padding.some((p) => p !== 0)) ||
+    (Array.isArray(projConv.padding) && projConv.padding.some((p) => p !== 0)) || // 'same' and 'valid' are 0 at 1×1
     projConv.groups !== 1
   )
     return null;

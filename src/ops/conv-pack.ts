@@ -53,13 +53,21 @@ function sameSample(w: Float32Array, s: Float32Array): boolean {
 }
 
 /**
+ * Whether something derived from `weight` may be kept between calls: grad mode off (training changes the weights
+ * every step) and a contiguous float32 leaf (a computed or viewed weight is a new tensor every call).
+ */
+function keepable(weight: Tensor): boolean {
+  return !isGradEnabled() && weight.gradFn === null && weight.dtype === 'float32' && weight.isContiguous();
+}
+
+/**
  * The transformed weights for a 2-D convolution of geometry `g` with `weight`, or null where none apply: grad mode
  * on (training: the weights change every step), a weight that is not a contiguous float32 leaf (a computed or
  * viewed weight is new every call), or a backend or geometry that gains nothing from them. Made once per weight
  * tensor and backend, remade after the weights change.
  */
 export function packedConv2dWeights(weight: Tensor, g: Conv2dGeometry): PackedConv2dWeights | null {
-  if (isGradEnabled() || weight.gradFn !== null || weight.dtype !== 'float32' || !weight.isContiguous()) return null;
+  if (!keepable(weight)) return null;
   const b = backend();
   if (b.packConv2dWeights === undefined || b.packedConv2dPlan === undefined) return null;
   const plan = b.packedConv2dPlan(g);
@@ -104,7 +112,7 @@ const derived = new WeakMap<Tensor, Map<string, DerivedEntry>>();
  * float32 leaf (then nothing stays valid from one call to the next).
  */
 export function derivedFromWeight<T>(weight: Tensor, key: string, make: () => T): T | null {
-  if (isGradEnabled() || weight.gradFn !== null || weight.dtype !== 'float32' || !weight.isContiguous()) return null;
+  if (!keepable(weight)) return null;
   const w = weight.dataView() as Float32Array;
   let byKey = derived.get(weight);
   const hit = byKey?.get(key);
