@@ -114,7 +114,7 @@ test('squeeze-excitation gate: a subclass that changes scale() keeps its own', (
   assert.equal(gateCount(), 0);
 });
 
-test('MobileNetV3-Large: all eight squeeze-excitation gates take the shortcut; logits unchanged by it', () => {
+test('MobileNetV3-Large: all eight squeeze-excitation gates take the shortcut; logits as the modules give them', () => {
   tt.manualSeed(4);
   const m = tt.models.mobilenet_v3_large({ numClasses: 10 }).eval();
   const x = tt.randn([1, 3, 64, 64]);
@@ -122,10 +122,15 @@ test('MobileNetV3-Large: all eight squeeze-excitation gates take the shortcut; l
   tt.nn.resetFusionCounts();
   const fused = tt.noGrad(() => m.forward(x)).toTypedArray();
   assert.equal(gateCount(), 8);
-  // the same fused model with every gate forced through its modules (a forward hook on each fc1 that changes nothing)
+  // the same fused model with every gate forced through its modules (a forward hook on each fc1 that changes
+  // nothing); that also keeps the model off the channels-last program (models/fusion-nhwc.ts), whose sums run in
+  // another order, so the logits agree to float32 rounding rather than bitwise (the bitwise checks are above)
   for (const [, mod] of m.namedModules())
     if (mod instanceof tt.nn.SqueezeExcitation) mod.fc1.registerForwardHook(() => undefined);
   tt.nn.resetFusionCounts();
-  assert.deepEqual(tt.noGrad(() => m.forward(x)).toTypedArray(), fused);
+  const hooked = tt.noGrad(() => m.forward(x)).toTypedArray();
+  const scale = Math.max(...fused.map(Math.abs));
+  for (let i = 0; i < fused.length; i++)
+    assert.ok(Math.abs(hooked[i] - fused[i]) <= 2e-5 * scale, `logit ${i}: ${hooked[i]} vs ${fused[i]}`);
   assert.equal(gateCount(), 0);
 });

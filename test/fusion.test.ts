@@ -78,8 +78,8 @@ test('fuse leaves the module tree, parameter names, state dict and repr unchange
   tt.nn.resetFusionCounts();
   tt.noGrad(() => m.eval().forward(tt.randn([1, 3, 32, 32])));
   assert.deepEqual(
-    Object.values(tt.nn.fusionCounts()),
-    [0, 0, 0, 0, 0, 0, 0, 0, 0],
+    Object.values(tt.nn.fusionCounts()).filter((v) => v !== 0),
+    [],
     'unfused models run no fused kernel',
   );
 });
@@ -102,6 +102,7 @@ test('fused ResNet-18 in inference equals the unfused model, and reaches every f
     convReluMaxPool: 0,
     convBnAddRelu: 8,
     squeezeExcitationGate: 0,
+    convBnNhwc: 0,
     bnRelu: 0,
   });
   // with gradients on nothing folds (BN folding is inference-only), and the result is bitwise the plain one
@@ -168,6 +169,7 @@ test('fused Bottleneck ResNet (ResNeXt widths) in inference equals the unfused m
     convReluMaxPool: 0,
     convBnAddRelu: 16,
     squeezeExcitationGate: 0,
+    convBnNhwc: 0,
     bnRelu: 0,
   });
 });
@@ -224,6 +226,7 @@ test('a module with hooks is not fused away, and its hooks see what they see unf
     convReluMaxPool: 0,
     convBnAddRelu: 8,
     squeezeExcitationGate: 0,
+    convBnNhwc: 0,
     bnRelu: 0,
   });
   handle.remove();

@@ -870,3 +870,93 @@ test('convTranspose2d and conv2d padding modes on every build, against float64',
     }
   }
 });
+
+test('conv2dNhwc: channels-last pointwise and depthwise convolutions on every build, against float64', () => {
+  // The MobileNet program's kernels (conv_nhwc.inc.c): pointwise with fewer pixels than a tile has rows, output
+  // channels below, at and past a panel (the overlapping last panel), with and without a residual; depthwise with
+  // fewer channels than a vector (scalar), channel counts a vector does not divide (the overlapping last vector),
+  // strides, paddings larger than the kernel's reach, dilation and 5×5 filters; both large enough to run in
+  // parallel. Each against the float64 NCHW reference with the same epilogue, into zeroed and poisoned outputs.
+  const r = rng(SEED + 21);
+  const toNhwc = (a: Float32Array, n: number, c: number, h: number, w: number) => {
+    const o = new Float32Array(a.length);
+    for (let b = 0; b < n; b++)
+      for (let ch = 0; ch < c; ch++)
+        for (let p = 0; p < h * w; p++) o[(b * h * w + p) * c + ch] = a[(b * c + ch) * h * w + p];
+    return o;
+  };
+  const specs: {
+    n: number;
+    c: number;
+    h: number;
+    w: number;
+    oc: number;
+    k: number;
+    s: number;
+    p: number;
+    d: number;
+  }[] = [
+    { n: 2, c: 40, h: 20, w: 20, oc: 70, k: 1, s: 1, p: 0, d: 1 },
+    { n: 1, c: 96, h: 7, w: 7, oc: 160, k: 1, s: 1, p: 0, d: 1 },
+    { n: 1, c: 5, h: 2, w: 3, oc: 9, k: 1, s: 1, p: 0, d: 1 },
+    { n: 1, c: 64, h: 30, w: 31, oc: 64, k: 3, s: 2, p: 1, d: 1 },
+    { n: 2, c: 72, h: 15, w: 15, oc: 72, k: 5, s: 1, p: 2, d: 1 },
+  ];
+  for (let i = 0; i < 40; i++) {
+    const pointwise = i % 2 === 0;
+    const n = r.int(1, 3),
+      c = pointwise ? r.int(1, 70) : r.int(1, 40);
+    const k = pointwise ? 1 : r.pick([3, 5]);
+    specs.push({
+      n,
+      c,
+      h: r.int(1, 12),
+      w: r.int(1, 14),
+      oc: pointwise ? r.int(1, 80) : c,
+      k,
+      s: pointwise ? 1 : r.int(1, 2),
+      p: pointwise ? 0 : r.int(0, k),
+      d: pointwise ? 1 : r.int(1, 2),
+    });
+  }
+  for (const sp of specs) {
+    const oh = Math.floor((sp.h + 2 * sp.p - sp.d * (sp.k - 1) - 1) / sp.s) + 1,
+      ow = Math.floor((sp.w + 2 * sp.p - sp.d * (sp.k - 1) - 1) / sp.s) + 1;
+    if (oh <= 0 || ow <= 0) continue;
+    const groups = sp.k === 1 ? 1 : sp.c;
+    const g = convGeometryOf({
+      ...{ n: sp.n, c: sp.c, h: sp.h, w: sp.w, oc: sp.oc, kh: sp.k, kw: sp.k },
+      ...{ stride: sp.s, padding: sp.p, dilation: sp.d, groups },
+    });
+    assert.deepEqual([g.oh, g.ow], [oh, ow]);
+    const x = values(sp.n * sp.c * sp.h * sp.w, r),
+      w = values((sp.oc * sp.c * sp.k * sp.k) / groups, r),
+      bias = r.unit() < 0.8 ? values(sp.oc, r) : null,
+      scale = r.unit() < 0.8 ? values(sp.oc, r).map((v) => 3 * v) : null,
+      res = groups === 1 && r.unit() < 0.5 ? values(sp.n * sp.oc * oh * ow, r) : null;
+    const act = r.pick(['none', 'relu', 'relu6', 'hardswish'] as const);
+    const y64 = new Float64Array(sp.n * sp.oc * oh * ow);
+    ref.conv2d(f64(x), f64(w), bias && f64(bias), y64, g, act, scale && f64(scale), null, res && f64(res));
+    const expected = toNhwc(Float32Array.from(y64), sp.n, sp.oc, oh, ow);
+    const xl = toNhwc(x, sp.n, sp.c, sp.h, sp.w),
+      rl = res && toNhwc(res, sp.n, sp.oc, oh, ow);
+    for (const [name, b] of builds) {
+      const packed = b.packConv2dNhwc?.(w, g);
+      assert.ok(packed, `${name}: packConv2dNhwc served none of ${JSON.stringify(sp)}`);
+      const [y] = twice(
+        [y64.length],
+        ([o]) => b.conv2dNhwc!(xl, packed, bias, scale, rl, o, g, act),
+        `${name} ${JSON.stringify(sp)}`,
+      );
+      const bad = mismatch(y, expected, (sp.c / groups) * sp.k * sp.k * (scale ? 3 : 1) + 1);
+      assert.ok(!bad, `${name} ${JSON.stringify(sp)} ${act}: ${bad}`);
+    }
+  }
+  // a dense 3×3 is not served: no packed weights (the program keeps such layers in NCHW)
+  for (const [name, b] of builds)
+    assert.equal(
+      b.packConv2dNhwc?.(values(8 * 4 * 9, r), convGeometryOf({ n: 1, c: 4, h: 5, w: 5, oc: 8, kh: 3, kw: 3 })),
+      null,
+      name,
+    );
+});

@@ -71,6 +71,40 @@ static napi_value js_conv2d_packed(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_conv2d_nhwc_packed_size(napi_env env, napi_callback_info info) {
+  GETARGS(1);
+  const int32_t *g = arr(env, argv[0], napi_int32_array, "conv2dNhwcPackedSize", "g", 1);
+  CHECK
+  int result;
+  LOCKED(result = ops->conv2d_nhwc_packed_size(g));
+  return num(env, result);
+}
+
+static napi_value js_conv2d_nhwc_pack(napi_env env, napi_callback_info info) {
+  GETARGS(3);
+  const float *w = arr(env, argv[0], napi_float32_array, "conv2dNhwcPack", "w", 1);
+  float *packed = arr(env, argv[1], napi_float32_array, "conv2dNhwcPack", "packed", 1);
+  const int32_t *g = arr(env, argv[2], napi_int32_array, "conv2dNhwcPack", "g", 1);
+  CHECK
+  LOCKED(ops->conv2d_nhwc_pack(w, packed, g));
+  return NULL;
+}
+
+static napi_value js_conv2d_nhwc(napi_env env, napi_callback_info info) {
+  GETARGS(8);
+  const float *x = arr(env, argv[0], napi_float32_array, "conv2dNhwc", "x", 1);
+  const float *packed = arr(env, argv[1], napi_float32_array, "conv2dNhwc", "packed", 1);
+  const float *bias = arr(env, argv[2], napi_float32_array, "conv2dNhwc", "bias", 0);
+  const float *scale = arr(env, argv[3], napi_float32_array, "conv2dNhwc", "scale", 0);
+  const float *res = arr(env, argv[4], napi_float32_array, "conv2dNhwc", "res", 0);
+  float *out = arr(env, argv[5], napi_float32_array, "conv2dNhwc", "out", 1);
+  const int32_t *g = arr(env, argv[6], napi_int32_array, "conv2dNhwc", "g", 1);
+  int act = (int)I(env, argv[7]);
+  CHECK
+  LOCKED(ops->conv2d_nhwc(x, packed, bias, scale, res, out, g, act));
+  return NULL;
+}
+
 static napi_value js_conv2d_bwd_input(napi_env env, napi_callback_info info) {
   GETARGS(4);
   const float *gy = arr(env, argv[0], napi_float32_array, "conv2dBackwardInput", "gy", 1);
@@ -434,6 +468,9 @@ static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
   KFN("conv2dPackedSize", js_conv2d_packed_size), \
   KFN("conv2dPack", js_conv2d_pack), \
   KFN("conv2dPacked", js_conv2d_packed), \
+  KFN("conv2dNhwcPackedSize", js_conv2d_nhwc_packed_size), \
+  KFN("conv2dNhwcPack", js_conv2d_nhwc_pack), \
+  KFN("conv2dNhwc", js_conv2d_nhwc), \
   KFN("conv2dBackwardInput", js_conv2d_bwd_input), \
   KFN("conv2dBackwardWeight", js_conv2d_bwd_weight), \
   KFN("maxPool2d", js_max_pool2d), \

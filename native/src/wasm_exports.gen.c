@@ -5,6 +5,9 @@ EXPORT(conv2d) void w_conv2d(const float *x, const float *w, const float *bias, 
 EXPORT(conv2dPackedSize) int w_conv2d_packed_size(const int32_t *g) { return op_conv2d_packed_size(g); }
 EXPORT(conv2dPack) void w_conv2d_pack(const float *w, float *packed, const int32_t *g) { op_conv2d_pack(w, packed, g); }
 EXPORT(conv2dPacked) void w_conv2d_packed(const float *x, const float *w, const float *packed, const float *bias, const float *scale, const float *res, float *out, const int32_t *g, int act) { op_conv2d_packed(x, w, packed, bias, scale, res, out, g, act); }
+EXPORT(conv2dNhwcPackedSize) int w_conv2d_nhwc_packed_size(const int32_t *g) { return op_conv2d_nhwc_packed_size(g); }
+EXPORT(conv2dNhwcPack) void w_conv2d_nhwc_pack(const float *w, float *packed, const int32_t *g) { op_conv2d_nhwc_pack(w, packed, g); }
+EXPORT(conv2dNhwc) void w_conv2d_nhwc(const float *x, const float *packed, const float *bias, const float *scale, const float *res, float *out, const int32_t *g, int act) { op_conv2d_nhwc(x, packed, bias, scale, res, out, g, act); }
 EXPORT(conv2dBackwardInput) void w_conv2d_bwd_input(const float *gy, const float *w, float *gx, const int32_t *g) { op_conv2d_bwd_input(gy, w, gx, g); }
 EXPORT(conv2dBackwardWeight) void w_conv2d_bwd_weight(const float *x, const float *gy, float *gw, const int32_t *g) { op_conv2d_bwd_weight(x, gy, gw, g); }
 EXPORT(maxPool2d) void w_max_pool2d(const float *x, float *out, int32_t *indices, const int32_t *g) { op_max_pool2d(x, out, indices, g); }

@@ -34,6 +34,7 @@ import {
   CONV_DIRECTIONS,
   convPlanLogger,
   convPlanLogging,
+  describeConvGeometry,
   convPlanName,
   registerConvPlanner,
   type ConvPlanner,
@@ -497,6 +498,78 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       const data = new Float32Array(size);
       k.conv2dPack(w as F32, data, geom);
       return { owner: packOwner, plan: planner(g, 'forward-packed'), oc: g.oc, c: g.c, data };
+    },
+
+    packConv2dNhwc(w: FloatArray, g: Conv2dGeometry): PackedConv2dWeights | null {
+      if (!f32(w)) return null;
+      const s = guard.convSizes('packConv2dNhwc', g);
+      guard.len('packConv2dNhwc', 'weight', w, s.w);
+      if (s.x === 0 || s.w === 0 || s.y === 0) return null;
+      const geom = convGeom(g);
+      const size = k.conv2dNhwcPackedSize(geom);
+      if (size <= 0) return null;
+      const data = new Float32Array(size);
+      k.conv2dNhwcPack(w as F32, data, geom);
+      return { owner: packOwner, plan: 'nhwc', oc: g.oc, c: g.c, data };
+    },
+
+    conv2dNhwc(
+      x: FloatArray,
+      packed: PackedConv2dWeights,
+      bias: FloatArray | null,
+      scale: FloatArray | null,
+      residual: FloatArray | null,
+      out: FloatArray,
+      g: Conv2dGeometry,
+      epilogue: ConvEpilogue,
+    ): void {
+      const op = 'conv2dNhwc';
+      if (!f32(x, bias, scale, residual, out)) throw new Error(`${op}: float32 operands only`);
+      const s = guard.convSizes(op, g);
+      guard.len(op, 'x', x, s.x);
+      guard.len(op, 'out', out, s.y);
+      guard.len(op, 'bias', bias, g.oc);
+      guard.len(op, 'scale', scale, g.oc);
+      guard.len(op, 'residual', residual, s.y);
+      if (s.x === 0 || s.w === 0 || s.y === 0) return;
+      const geom = convGeom(g);
+      const size = k.conv2dNhwcPackedSize(geom);
+      if (
+        packed.owner !== packOwner ||
+        packed.plan !== 'nhwc' ||
+        packed.oc !== g.oc ||
+        packed.c !== g.c ||
+        size <= 0 ||
+        packed.data.length !== size
+      )
+        throw new Error(
+          `${op}: the packed weights were not made by this backend's packConv2dNhwc for ${describeConvGeometry(g)}`,
+        );
+      if (residual !== null && g.groups !== 1)
+        throw new Error(`${op}: a residual is taken by pointwise convolutions only, got ${describeConvGeometry(g)}`);
+      if (
+        residual !== null &&
+        residual.buffer === out.buffer &&
+        residual.byteOffset < out.byteOffset + out.byteLength &&
+        out.byteOffset < residual.byteOffset + residual.byteLength
+      )
+        throw new Error(`${op}: the residual must not overlap the output`);
+      if (
+        x.buffer === out.buffer &&
+        x.byteOffset < out.byteOffset + out.byteLength &&
+        out.byteOffset < x.byteOffset + x.byteLength
+      )
+        throw new Error(`${op}: the input must not overlap the output`);
+      k.conv2dNhwc(
+        x as F32,
+        packed.data,
+        bias as F32 | null,
+        scale as F32 | null,
+        residual as F32 | null,
+        out as F32,
+        geom,
+        CONV_ACT_CODES[epilogue],
+      );
     },
 
     conv2d(

@@ -257,6 +257,13 @@ export interface RawKernels {
   /** conv2d with the weights also given as conv2dPack transformed them (inference: no per-call weight transform) */
   conv2dPacked(x: F32, w: F32, packed: F32, bias: F32 | null, scale: F32 | null, res: F32 | null, out: F32,
     g: Int32Array, act: number): void;
+  /** floats of the weights conv2dNhwcPack writes for g on this build; 0 when conv2dNhwc does not serve g (it serves pointwise and depthwise geometries) */
+  conv2dNhwcPackedSize(g: Int32Array): number;
+  /** packed = w [oc, c/groups, kh, kw] in the layout conv2dNhwc reads (conv2dNhwcPackedSize floats) */
+  conv2dNhwcPack(w: F32, packed: F32, g: Int32Array): void;
+  /** out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc] + res) for x [n, h, w, c], channels last, the weights packed by conv2dNhwcPack; res (pointwise only) may be null */
+  conv2dNhwc(x: F32, packed: F32, bias: F32 | null, scale: F32 | null, res: F32 | null, out: F32, g: Int32Array,
+    act: number): void;
   /** gx = the input gradient of conv2d (overwritten) */
   conv2dBackwardInput(gy: F32, w: F32, gx: F32, g: Int32Array): void;
   /** gw = the weight gradient of conv2d (overwritten) */
@@ -349,6 +356,19 @@ export abstract class WasmKernelCalls implements RawKernels {
     g: Int32Array, act: number): void {
     this.run([x, w, packed, bias, scale, res, out, g], ['i', 'i', 'i', 'i', 'i', 'i', 'o', 'i'],
       (p) => this.fn.conv2dPacked(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], act));
+  }
+  conv2dNhwcPackedSize(g: Int32Array): number {
+    return this.run([g], ['i'],
+      (p) => this.fn.conv2dNhwcPackedSize(p[0]));
+  }
+  conv2dNhwcPack(w: F32, packed: F32, g: Int32Array): void {
+    this.run([w, packed, g], ['i', 'o', 'i'],
+      (p) => this.fn.conv2dNhwcPack(p[0], p[1], p[2]));
+  }
+  conv2dNhwc(x: F32, packed: F32, bias: F32 | null, scale: F32 | null, res: F32 | null, out: F32, g: Int32Array,
+    act: number): void {
+    this.run([x, packed, bias, scale, res, out, g], ['i', 'i', 'i', 'i', 'i', 'o', 'i'],
+      (p) => this.fn.conv2dNhwc(p[0], p[1], p[2], p[3], p[4], p[5], p[6], act));
   }
   conv2dBackwardInput(gy: F32, w: F32, gx: F32, g: Int32Array): void {
     this.run([gy, w, gx, g], ['i', 'i', 'o', 'i'],

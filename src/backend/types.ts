@@ -295,6 +295,27 @@ export interface Backend extends TableKernels {
    * none: what `packConv2dWeights` would pack for g, without packing (callers keep one transform per algorithm).
    */
   packedConv2dPlan?(g: Conv2dGeometry): string | null;
+  /**
+   * The weights `w` [oc, c/groups, kh, kw] of a pointwise (1×1, stride 1, unpadded, one group) or depthwise
+   * convolution packed for `conv2dNhwc` (plan 'nhwc'), or null when this backend's channels-last kernels do not
+   * serve g. Optional: a backend without channels-last kernels leaves inference in NCHW.
+   */
+  packConv2dNhwc?(w: FloatArray, g: Conv2dGeometry): PackedConv2dWeights | null;
+  /**
+   * Channels-last inference convolution: out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc] + residual) for
+   * x [n, h, w, c], with `packed` from this backend's `packConv2dNhwc` for the same geometry. The residual
+   * (pointwise geometries only; shaped as out, not overlapping it) may be null, as may scale and bias.
+   */
+  conv2dNhwc?(
+    x: FloatArray,
+    packed: PackedConv2dWeights,
+    bias: FloatArray | null,
+    scale: FloatArray | null,
+    residual: FloatArray | null,
+    out: FloatArray,
+    g: Conv2dGeometry,
+    epilogue: ConvEpilogue,
+  ): void;
   /** gx = ∂L/∂x from gy = ∂L/∂y (overwrites gx). The forward of conv_transpose2d. */
   conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry): void;
   /** gw = ∂L/∂w (overwrites gw). */

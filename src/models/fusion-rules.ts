@@ -37,6 +37,7 @@ import { mul_ } from '../ops/inplace.js';
 import { cat, flatten } from '../ops/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { IntermediateLayerGetter, type FeatureMaps } from './feature-extraction.js';
+import { channelsLastProgram, isGlobalAvgPool, runChannelsLast } from './fusion-nhwc.js';
 import { InvertedResidual, MobileNetV2 } from './mobilenetv2.js';
 import { InvertedResidualV3, MobileNetV3 } from './mobilenetv3.js';
 import { BasicBlock, Bottleneck, ResNet } from './resnet.js';
@@ -150,6 +151,11 @@ registerFusionRule(
   invertedResidualRule((b: InvertedResidualV3) => b.block, true),
 );
 
+/** x is a float32 [N, C, H, W] tensor (what the channels-last program takes; anything else runs the modules). */
+function isBatch(x: unknown): boolean {
+  return x instanceof Tensor && x.shape.length === 4 && x.dtype === 'float32';
+}
+
 /**
  * The MobileNets' heads: features, global average pooling, classifier, as their forwards; in inference the last
  * feature map (1280 × 7 × 7 a MobileNetV2 image: 2 MB at batch 8) is recycled once pooled. Left to the garbage
@@ -157,6 +163,9 @@ registerFusionRule(
  */
 registerFusionRule(MobileNetV2, {
   forward(m, x) {
+    // channels last where the backend and every block allow (models/fusion-nhwc.ts), else NCHW
+    const program = isBatch(x) ? channelsLastProgram(m.features) : null;
+    if (program) return m.classifier.forward(runChannelsLast(program, x as Tensor));
     const f = forwardOwned(m.features, x, false);
     const pooled = adaptiveAvgPool2d(f.y as Tensor, [1, 1]);
     if (f.owned) release(f.y as Tensor);
@@ -165,6 +174,8 @@ registerFusionRule(MobileNetV2, {
 });
 registerFusionRule(MobileNetV3, {
   forward(m, x) {
+    const program = isBatch(x) && isGlobalAvgPool(m.avgpool) ? channelsLastProgram(m.features) : null;
+    if (program) return m.classifier.forward(runChannelsLast(program, x as Tensor));
     const f = forwardOwned(m.features, x, false);
     const pooled = forwardOwned(m.avgpool, f.y, f.owned);
     return m.classifier.forward(flatten(pooled.y as Tensor, 1));

@@ -53,6 +53,7 @@ export type FusionKind =
   | 'convReluMaxPool'
   | 'convBnAddRelu'
   | 'squeezeExcitationGate'
+  | 'convBnNhwc'
   | 'bnRelu';
 
 const counts: Record<FusionKind, number> = {
@@ -64,6 +65,7 @@ const counts: Record<FusionKind, number> = {
   convReluMaxPool: 0,
   convBnAddRelu: 0,
   squeezeExcitationGate: 0,
+  convBnNhwc: 0,
   bnRelu: 0,
 };
 
@@ -100,7 +102,7 @@ function isPlain<T extends object>(m: unknown, cls: abstract new (...args: never
 }
 
 /** The conv epilogue that computes what `act` (a plain ReLU, ReLU6 or Hardswish) computes; null for any other. */
-function epilogueOf(act: AnyModule): 'relu' | 'relu6' | 'hardswish' | null {
+export function epilogueOf(act: AnyModule): 'relu' | 'relu6' | 'hardswish' | null {
   if (isPlain(act, ReLU)) return 'relu';
   if (isPlain(act, ReLU6)) return 'relu6';
   if (isPlain(act, Hardswish)) return 'hardswish';
@@ -108,6 +110,11 @@ function epilogueOf(act: AnyModule): 'relu' | 'relu6' | 'hardswish' | null {
 }
 
 const FOLD_KIND = { relu: 'convBnRelu', relu6: 'convBnRelu6', hardswish: 'convBnHardswish' } as const;
+
+/** Counts one folded conv → bn (→ act) under its kind (convBn, convBnRelu, convBnRelu6, convBnHardswish). */
+export function noteFold(activation: 'none' | 'relu' | 'relu6' | 'hardswish'): void {
+  counts[activation === 'none' ? 'convBn' : FOLD_KIND[activation]]++;
+}
 
 /** Whether conv → bn (→ act) may run as one folded convolution now. */
 export function canFoldConvBn(conv: AnyModule, bn: AnyModule, act: AnyModule | null): boolean {
@@ -243,7 +250,7 @@ export function foldedConvBnAct(
   const c = conv as Conv2d;
   const { scale, shift } = foldedAffine(c, bn as BatchNorm2d);
   const activation = act ? epilogueOf(act)! : 'none';
-  counts[activation === 'none' ? 'convBn' : FOLD_KIND[activation]]++;
+  noteFold(activation);
   return conv2dScaleShift(x, c.weight, scale, shift, {
     stride: c.stride,
     padding: c.padding,
@@ -358,6 +365,12 @@ function pointwiseOnPixel(n: number, c: number, oc: number) {
   return convGeometryOf({ n, c, h: 1, w: 1, oc, kh: 1, kw: 1 });
 }
 
+/** out[b, ch] = mean over p of x[b, p, ch] for channels-last x [n, hw, c]: a sum along the pixels, then ÷ hw. */
+export function meanOverPixels(x: FloatArray, out: FloatArray, n: number, hw: number, c: number): void {
+  backend().reduce('sum', x, out, n, hw, c);
+  for (let i = 0; i < n * c; i++) out[i] /= hw;
+}
+
 /**
  * Squeeze-excitation's gate `se.scale(x)` [N, C, 1, 1] in inference, or null when it must run as modules (grad
  * mode on, a subclass, a child with hooks or of another kind, x not a contiguous 4-D batch).
@@ -367,12 +380,13 @@ function pointwiseOnPixel(n: number, c: number, oc: number) {
  * batch-1 MobileNetV3-Large forward (one-thread CPU profile), more than the pooling and GEMVs themselves. Here the
  * pooling and both convolutions call the backend's kernels directly (the ones the modules call, with the same
  * operands, so the values are identical), a ReLU or ReLU6 after fc1 runs in its epilogue (comparisons: bitwise the
- * module's), and the other activations run as their modules on the small tensors.
+ * module's), and the other activations run as their modules on the small tensors. With `channelsLast`, x is
+ * [N, H, W, C] (the channels-last MobileNet program, models/fusion-nhwc.ts) and the gate is still [N, C, 1, 1].
  */
-export function squeezeExcitationGate(se: AnyModule, x: Tensor): Tensor | null {
+export function squeezeExcitationGate(se: AnyModule, x: Tensor, channelsLast = false): Tensor | null {
   if (isGradEnabled() || !isExactly(se, SqueezeExcitation) || x.shape.length !== 4 || !x.isContiguous()) return null;
   const s = se as SqueezeExcitation;
-  const [n, c, h, w] = x.shape;
+  const [n, c, h, w] = channelsLast ? [x.shape[0], x.shape[3], x.shape[1], x.shape[2]] : x.shape;
   const pool = s.avgpool,
     size = pool.outputSize;
   // ReLU and ReLU6 are comparisons, bitwise the same in fc1's epilogue; any other activation (hardswish's epilogue
@@ -391,7 +405,8 @@ export function squeezeExcitationGate(se: AnyModule, x: Tensor): Tensor | null {
     hidden = Tensor.unfilled([n, sq, 1, 1], x.dtype),
     gate = Tensor.unfilled([n, c, 1, 1], x.dtype);
   const data = (t: Tensor) => t.dataView() as FloatArray;
-  b.adaptiveAvgPool2d(data(x), data(pooled), { planes: n * c, h, w, oh: 1, ow: 1 });
+  if (channelsLast) meanOverPixels(data(x), data(pooled), n, h * w, c);
+  else b.adaptiveAvgPool2d(data(x), data(pooled), { planes: n * c, h, w, oh: 1, ow: 1 });
   const fc1 = s.fc1,
     fc2 = s.fc2;
   b.conv2d(data(pooled), data(fc1.weight), fc1.bias && data(fc1.bias), data(hidden), pointwiseOnPixel(n, c, sq), act);

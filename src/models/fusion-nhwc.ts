@@ -1,0 +1,271 @@
+/**
+ * The channels-last program of the MobileNets (issue 20: inference ahead of ONNX Runtime). A fused MobileNetV2 or
+ * V3 in inference runs its stem in NCHW, transposes the stem's output once to [N, H, W, C], runs every inverted
+ * residual block on the backend's channels-last kernels (`Backend.conv2dNhwc`: pointwise convolutions as GEMMs whose
+ * rows are the batch's pixels, depthwise ones as one vector of channels per pixel and tap, each with its folded
+ * batch norm, activation and residual in the epilogue; native/src/kernels/conv_nhwc.inc.c), and pools the last
+ * map straight from that layout. Nothing transposes back: the head reads the pooled [N, C] vector.
+ *
+ * Measured one thread on AVX-512 (Zen 5), ms NCHW → NHWC: MobileNetV2's 96→576 1×1 at 14² 0.13 → 0.12 (0.63 with
+ * the page faults of a fresh output), 160→960 at 7² 0.13 → 0.09, depthwise 96 channels 3×3/2 at 112² 0.42 → 0.15,
+ * 960 channels at 7² 0.08 → 0.03 (docs/kernels.md).
+ *
+ * The program is built on each call from the model's modules, and only when every block is what torchvision builds
+ * (exact classes, no hooks, conv → bn (→ act) foldable, the depthwise and pointwise geometries the kernels serve);
+ * anything else — a hook, a subclass, grad mode on, a backend without the kernels — returns null and the model
+ * runs its NCHW fused forward. It computes what the modules compute: the same folded affine and epilogue order as
+ * the NCHW fusion, sums in another order (within float32 rounding of the unfused model; test/fusion-nhwc.test.ts).
+ */
+import { backend } from '../backend/index.js';
+import type { Conv2dGeometry, ConvEpilogue, PackedConv2dWeights } from '../backend/types.js';
+import { SqueezeExcitation } from '../nn/attention.js';
+import { Sequential } from '../nn/container.js';
+import { Conv2d } from '../nn/conv.js';
+import {
+  canFoldConvBn,
+  epilogueOf,
+  foldedAffine,
+  meanOverPixels,
+  noteFold,
+  noteFusion,
+  release,
+  squeezeExcitationGate,
+} from '../nn/fusion.js';
+import type { AnyModule } from '../nn/module.js';
+import { BatchNorm2d } from '../nn/normalization.js';
+import { AdaptiveAvgPool2d } from '../nn/pooling.js';
+import { conv2dScaleShift } from '../ops/conv.js';
+import { derivedFromWeight } from '../ops/conv-pack.js';
+import { mul_ } from '../ops/inplace.js';
+import type { FloatArray } from '../tensor/dtype.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Conv2dNormActivation } from './layers.js';
+import { InvertedResidual } from './mobilenetv2.js';
+import { InvertedResidualV3 } from './mobilenetv3.js';
+
+/** conv → bn (→ act) of the program, folded. */
+interface ConvStep {
+  kind: 'conv';
+  conv: Conv2d;
+  bn: BatchNorm2d;
+  act: ConvEpilogue;
+}
+/** A squeeze-excitation gate applied in place to the block's expanded map. */
+interface GateStep {
+  kind: 'se';
+  se: SqueezeExcitation;
+}
+interface Block {
+  steps: (ConvStep | GateStep)[];
+  /** The block adds its input to its last convolution's output. */
+  residual: boolean;
+}
+/** A MobileNet's features as the channels-last program runs them. */
+export interface ChannelsLastProgram {
+  /** The first convolution (a dense strided 3×3 on the image), run in NCHW. */
+  stem: ConvStep;
+  blocks: Block[];
+}
+
+/** `m` is exactly an instance of `cls` (not a subclass) and its forward is the class's (no hooks). */
+function plain(m: AnyModule, cls: abstract new (...args: never[]) => object): boolean {
+  return Object.getPrototypeOf(m) === cls.prototype && m.isPlainForward();
+}
+
+/** The (conv, bn, act) of a Conv2dNormActivation, or of the trailing conv → bn pair of a MobileNetV2 block. */
+function convStep(conv: AnyModule, bn: AnyModule, act: AnyModule | null): ConvStep | null {
+  if (!canFoldConvBn(conv, bn, act)) return null;
+  return { kind: 'conv', conv: conv as Conv2d, bn: bn as BatchNorm2d, act: act ? epilogueOf(act)! : 'none' };
+}
+
+function cnaStep(m: AnyModule): ConvStep | null {
+  if (!plain(m, Conv2dNormActivation)) return null;
+  const s = m as Conv2dNormActivation;
+  if (s.length === 2) return convStep(s.at(0), s.at(1), null);
+  if (s.length === 3) return convStep(s.at(0), s.at(1), s.at(2));
+  return null;
+}
+
+/** Whether the channels-last kernels serve `conv`: a zero-padded float32 pointwise or depthwise convolution. */
+function servedChannelsLast(conv: Conv2d): boolean {
+  const [oc, cg, kh, kw] = conv.weight.shape;
+  if (typeof conv.padding === 'string' || conv.weight.dtype !== 'float32') return false;
+  const pointwise =
+    conv.groups === 1 &&
+    kh === 1 &&
+    kw === 1 &&
+    conv.stride[0] === 1 &&
+    conv.stride[1] === 1 &&
+    conv.padding[0] === 0 &&
+    conv.padding[1] === 0;
+  const depthwise = cg === 1 && conv.groups === oc && conv.groups > 1;
+  return pointwise || depthwise;
+}
+
+/** The steps of one inverted-residual block (V2: `conv`, V3: `block`), or null when one is not served. */
+function blockSteps(children: AnyModule[]): (ConvStep | GateStep)[] | null {
+  const steps: (ConvStep | GateStep)[] = [];
+  for (let i = 0; i < children.length; i++) {
+    const m = children[i];
+    if (m instanceof Conv2d && i + 1 < children.length) {
+      const st = convStep(m, children[++i], null);
+      if (!st) return null;
+      steps.push(st);
+    } else if (plain(m, SqueezeExcitation) && m.modules().every((c) => c.isPlainForward())) {
+      // (a hook inside the gate must see its NCHW operands: then the whole model runs NCHW)
+      steps.push({ kind: 'se', se: m as SqueezeExcitation });
+    } else {
+      const st = cnaStep(m);
+      if (!st) return null;
+      steps.push(st);
+    }
+  }
+  const convs = steps.filter((s): s is ConvStep => s.kind === 'conv');
+  if (convs.length === 0 || !convs.every((s) => servedChannelsLast(s.conv))) return null;
+  return steps;
+}
+
+/**
+ * The program of a MobileNetV2/V3 `features` Sequential — a Conv2dNormActivation stem, inverted residual blocks,
+ * a closing pointwise Conv2dNormActivation — or null when any part is not what the kernels serve (see the module
+ * comment) or the backend has no channels-last kernels.
+ */
+export function channelsLastProgram(features: AnyModule): ChannelsLastProgram | null {
+  const b = backend();
+  if (b.conv2dNhwc === undefined || b.packConv2dNhwc === undefined) return null;
+  if (!plain(features, Sequential)) return null;
+  const seq = features as Sequential;
+  if (seq.length < 2) return null;
+  const stem = cnaStep(seq.at(0));
+  if (!stem || stem.conv.weight.dtype !== 'float32') return null;
+  const blocks: Block[] = [];
+  for (let i = 1; i < seq.length; i++) {
+    const m = seq.at(i);
+    let body: AnyModule | null = null,
+      residual = false;
+    if (plain(m, InvertedResidual)) {
+      body = (m as InvertedResidual).conv;
+      residual = (m as InvertedResidual).useResConnect;
+    } else if (plain(m, InvertedResidualV3)) {
+      body = (m as InvertedResidualV3).block;
+      residual = (m as InvertedResidualV3).useResConnect;
+    }
+    if (body !== null) {
+      if (!plain(body, Sequential)) return null;
+      const steps = blockSteps((body as Sequential).children());
+      if (!steps) return null;
+      blocks.push({ steps, residual });
+      continue;
+    }
+    const st = cnaStep(m);
+    if (!st || !servedChannelsLast(st.conv)) return null;
+    blocks.push({ steps: [st], residual: false });
+  }
+  return { stem, blocks };
+}
+
+/** The model's AdaptiveAvgPool2d(1) (MobileNetV3's `avgpool`) is plain and pools to 1×1. */
+export function isGlobalAvgPool(m: AnyModule): boolean {
+  if (!plain(m, AdaptiveAvgPool2d)) return false;
+  const size = (m as AdaptiveAvgPool2d).outputSize;
+  return size === 1 || (Array.isArray(size) && size[0] === 1 && size[1] === 1);
+}
+
+const data = (t: Tensor) => t.dataView() as FloatArray;
+
+/** The packed weights of a step for this backend (made once per weight tensor and backend, remade when they change). */
+function packedOf(conv: Conv2d, g: Conv2dGeometry): PackedConv2dWeights {
+  const b = backend();
+  const make = () => {
+    const p = b.packConv2dNhwc!(data(conv.weight.contiguous()), g);
+    if (!p)
+      throw new Error(
+        `channels-last program: ${b.name} does not serve the convolution of ${conv.weight.shape.join('×')} weights`,
+      );
+    return p;
+  };
+  return derivedFromWeight(conv.weight, `nhwc:${b.name}:${g.kh}x${g.kw}`, make) ?? make();
+}
+
+/** One folded convolution on channels-last x [n, h, w, c]; `res` (shaped as the output) is added before the activation. */
+function runConv(st: ConvStep, x: Tensor, res: Tensor | null): Tensor {
+  const [n, h, w, c] = x.shape;
+  const conv = st.conv;
+  const [oc, , kh, kw] = conv.weight.shape;
+  const [sH, sW] = conv.stride,
+    [pH, pW] = conv.padding as [number, number],
+    [dH, dW] = conv.dilation;
+  const oh = Math.floor((h + 2 * pH - dH * (kh - 1) - 1) / sH) + 1;
+  const ow = Math.floor((w + 2 * pW - dW * (kw - 1) - 1) / sW) + 1;
+  const g: Conv2dGeometry = {
+    n,
+    c,
+    h,
+    w,
+    oc,
+    kh,
+    kw,
+    oh,
+    ow,
+    strideH: sH,
+    strideW: sW,
+    padH: pH,
+    padW: pW,
+    dilationH: dH,
+    dilationW: dW,
+    groups: conv.groups,
+  };
+  if (oh <= 0 || ow <= 0 || conv.weight.shape[1] * conv.groups !== c)
+    throw new Error(
+      `channels-last program: a ${n}×${h}×${w}×${c} map does not fit the convolution of ${conv.weight.shape.join('×')} weights (stride ${sH}, padding ${pH}, dilation ${dH})`,
+    );
+  const { scale, shift } = foldedAffine(conv, st.bn);
+  const out = Tensor.unfilled([n, oh, ow, oc], 'float32');
+  noteFold(st.act);
+  noteFusion('convBnNhwc');
+  backend().conv2dNhwc!(data(x), packedOf(conv, g), data(shift), data(scale), res && data(res), data(out), g, st.act);
+  return out;
+}
+
+/**
+ * Runs the program on an NCHW float32 batch x and returns the globally average-pooled last map [N, C] — what
+ * `flatten(adaptiveAvgPool2d(features(x), 1), 1)` returns.
+ */
+export function runChannelsLast(p: ChannelsLastProgram, x: Tensor): Tensor {
+  const stem = p.stem;
+  const { scale, shift } = foldedAffine(stem.conv, stem.bn);
+  noteFold(stem.act);
+  const stemOut = conv2dScaleShift(x, stem.conv.weight, scale, shift, {
+    stride: stem.conv.stride,
+    padding: stem.conv.padding,
+    dilation: stem.conv.dilation,
+    groups: stem.conv.groups,
+    activation: stem.act,
+  });
+  let cur = stemOut.permute([0, 2, 3, 1]).contiguous();
+  release(stemOut);
+  for (const block of p.blocks) {
+    const input = cur;
+    let t = cur;
+    const last = block.steps.length - 1;
+    block.steps.forEach((st, i) => {
+      if (st.kind === 'se') {
+        const gate = squeezeExcitationGate(st.se, t, true);
+        if (!gate) throw new Error('channels-last program: the squeeze-excitation gate no longer fuses');
+        const [n, , , c] = t.shape;
+        mul_(t, gate.view([n, 1, 1, c])); // x · s, as the module's s · x (products commute exactly)
+        return;
+      }
+      const y = runConv(st, t, block.residual && i === last ? input : null);
+      if (t !== input) release(t);
+      t = y;
+    });
+    if (t !== input) release(input);
+    cur = t;
+  }
+  const [n, h, w, c] = cur.shape;
+  const pooled = Tensor.unfilled([n, c], 'float32');
+  meanOverPixels(data(cur), data(pooled), n, h * w, c);
+  release(cur);
+  return pooled;
+}

@@ -1,0 +1,105 @@
+/**
+ * The MobileNets' channels-last program under `nn.fuse` in inference (models/fusion-nhwc.ts): every pointwise and
+ * depthwise convolution of the blocks on the backend's NHWC kernels, the pooled map straight to the classifier.
+ * It must compute what the modules compute (within float32 rounding: the sums run in another order), on every
+ * backend that has the kernels, and step aside — running the NCHW fused forward — wherever it cannot honour the
+ * modules: grad mode, a hook, a backend without channels-last kernels. Packed weights follow weight changes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tt from '../src/index.ts';
+import { backendNames } from './helpers.ts';
+
+/** A model in eval mode with batch-norm statistics away from the identity (so the fold matters). */
+function model(name: 'mobilenet_v2' | 'mobilenet_v3_large' | 'mobilenet_v3_small', seed: number) {
+  tt.manualSeed(seed);
+  const m = tt.models[name]({ numClasses: 10 });
+  tt.noGrad(() => {
+    for (const mod of m.modules())
+      if (mod instanceof tt.nn.BatchNorm2d) {
+        mod.runningMean!.copy_(tt.randn([mod.numFeatures]).mul(0.2));
+        mod.runningVar!.copy_(tt.rand([mod.numFeatures]).add(0.5));
+        mod.weight!.copy_(tt.rand([mod.numFeatures]).add(0.5));
+        mod.bias!.copy_(tt.randn([mod.numFeatures]).mul(0.1));
+      }
+  });
+  return m.eval();
+}
+
+function maxRelDiff(a: tt.Tensor, b: tt.Tensor): number {
+  return tt.max(tt.abs(tt.sub(a, b))).item() / Math.max(1e-12, tt.max(tt.abs(b)).item());
+}
+
+/** Convolutions the program runs per forward: every one but the stem. */
+const PROGRAM_CONVS = { mobilenet_v2: 51, mobilenet_v3_large: 61, mobilenet_v3_small: 51 };
+
+test('channels-last MobileNets: the modules’ outputs on every backend with the kernels, at batch 1 and 3', () => {
+  for (const backend of backendNames()) {
+    tt.withBackend(backend, () => {
+      const has = tt.backend().conv2dNhwc !== undefined;
+      for (const [i, name] of (['mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small'] as const).entries()) {
+        const m = model(name, 40 + i);
+        for (const n of [1, 3]) {
+          const x = tt.randn([n, 3, 64, 72]);
+          const plain = tt.noGrad(() => m.forward(x));
+          tt.nn.fuse(m);
+          tt.nn.resetFusionCounts();
+          const fused = tt.noGrad(() => m.forward(x));
+          const ran = tt.nn.fusionCounts().convBnNhwc;
+          tt.nn.unfuse(m);
+          assert.deepEqual(fused.shape, [n, 10]);
+          const d = maxRelDiff(fused, plain);
+          assert.ok(d < 2e-5, `${backend} ${name} batch ${n}: fused differs from the modules by ${d} (relative)`);
+          // V3's SE blocks: their pointwise fc1/fc2 are counted by the gate, not the program
+          if (has) assert.ok(ran > 0, `${backend} ${name}: the channels-last program did not run`);
+          else assert.equal(ran, 0, `${backend} ${name}: no channels-last kernels, yet the program ran`);
+          if (has && name === 'mobilenet_v2') assert.equal(ran, PROGRAM_CONVS[name]);
+        }
+      }
+    });
+  }
+});
+
+test('channels-last MobileNets: grad mode and hooks run the NCHW path; new weights are packed anew', () => {
+  const m = model('mobilenet_v3_small', 7);
+  const x = tt.randn([2, 3, 48, 48]);
+  tt.nn.fuse(m);
+  // grad mode: nothing folds, the modules run (and gradients flow)
+  tt.nn.resetFusionCounts();
+  const y = m.forward(x);
+  assert.equal(tt.nn.fusionCounts().convBnNhwc, 0);
+  assert.ok(y.requiresGrad);
+  const plainOut = tt.noGrad(() => {
+    tt.nn.unfuse(m);
+    const o = m.forward(x);
+    tt.nn.fuse(m);
+    return o;
+  });
+  // a hook on one block keeps the whole program off (it must see that block's NCHW output)
+  let seen: number[] | null = null;
+  const handle = m.features.at(3).registerForwardHook((_mod, _in, out) => {
+    seen = (out as tt.Tensor).shape;
+  });
+  tt.nn.resetFusionCounts();
+  const hooked = tt.noGrad(() => m.forward(x));
+  assert.equal(tt.nn.fusionCounts().convBnNhwc, 0);
+  assert.equal(seen!.length, 4);
+  assert.equal(seen![1], (m.features.at(3) as unknown as { outChannels: number }).outChannels, 'NCHW, as the module');
+  assert.ok(maxRelDiff(hooked, plainOut) < 2e-5);
+  handle.remove();
+  tt.nn.resetFusionCounts();
+  const fused = tt.noGrad(() => m.forward(x));
+  assert.ok(tt.nn.fusionCounts().convBnNhwc > 0, 'runs channels-last again once the hook is gone');
+  assert.ok(maxRelDiff(fused, plainOut) < 2e-5);
+  // new values in place in the last block's depthwise and pointwise weights: the packed copies must follow
+  const block = m.features.at(-2) as unknown as { block: tt.nn.Sequential };
+  tt.noGrad(() => {
+    for (const mod of block.block.modules())
+      if (mod instanceof tt.nn.Conv2d) mod.weight.copy_(tt.randn(mod.weight.shape));
+  });
+  const after = tt.noGrad(() => m.forward(x));
+  tt.nn.unfuse(m);
+  const expected = tt.noGrad(() => m.forward(x));
+  assert.ok(maxRelDiff(after, expected) < 2e-5, 'packed weights follow an in-place change');
+  assert.ok(maxRelDiff(after, fused) > 1e-3, 'the change shows');
+});
