@@ -252,8 +252,11 @@ export function runChannelsLast(p: ChannelsLastProgram, x: Tensor): Tensor {
       if (st.kind === 'se') {
         const gate = squeezeExcitationGate(st.se, t, true);
         if (!gate) throw new Error('channels-last program: the squeeze-excitation gate no longer fuses');
-        const [n, , , c] = t.shape;
-        mul_(t, gate.view([n, 1, 1, c])); // x · s, as the module's s · x (products commute exactly)
+        // x · s, as the module's s · x (products commute exactly), image by image: one channel row repeated over
+        // the pixels is the binary kernels' row broadcast, where [n, hw, c] · [n, 1, c] is a generic broadcast
+        // (10.8 of a 60 ms batch-8 MobileNetV3-Large forward on one thread)
+        const [n, h, w, c] = t.shape;
+        for (let b = 0; b < n; b++) mul_(t.narrow(0, b, 1).view([h * w, c]), gate.narrow(0, b, 1).view([c]));
         return;
       }
       const y = runConv(st, t, block.residual && i === last ? input : null);
