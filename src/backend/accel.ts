@@ -115,6 +115,16 @@ function resampleTaps(
   ];
 }
 
+/** a and b share bytes of one buffer (a null a shares none). */
+function overlaps(a: TypedArray | null, b: TypedArray): boolean {
+  return (
+    a !== null &&
+    a.buffer === b.buffer &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
 function f32(...xs: (TypedArray | null)[]): boolean {
   for (const x of xs) if (x !== null && !(x instanceof Float32Array)) return false;
   return true;
@@ -346,6 +356,26 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   const logPlan = convPlanLogging() ? convPlanLogger(name, planner) : null;
   // names this backend as the maker of packed weights: another build's layout (another NR) must not be read here
   const packOwner = {};
+  /** Weights transformed once by a build's (size, pack) kernel pair, tagged for the forward that reads them. */
+  const packWeights = (
+    op: string,
+    w: FloatArray,
+    g: Conv2dGeometry,
+    sizeOf: (g: Int32Array) => number,
+    pack: (w: F32, packed: F32, g: Int32Array) => void,
+    plan: () => string,
+  ): PackedConv2dWeights | null => {
+    if (!f32(w)) return null;
+    const s = guard.convSizes(op, g);
+    guard.len(op, 'weight', w, s.w);
+    if (s.x === 0 || s.w === 0 || s.y === 0) return null;
+    const geom = convGeom(g);
+    const size = sizeOf.call(k, geom);
+    if (size <= 0) return null;
+    const data = new Float32Array(size);
+    pack.call(k, w as F32, data, geom);
+    return { owner: packOwner, plan: plan(), oc: g.oc, c: g.c, data };
+  };
   const be: Backend = {
     ...ref,
     // the kernels generated from native/kernels.table.mjs (accel.gen.ts); the special ones follow by hand
@@ -488,29 +518,13 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     },
 
     packConv2dWeights(w: FloatArray, g: Conv2dGeometry): PackedConv2dWeights | null {
-      if (!f32(w)) return null;
-      const s = guard.convSizes('packConv2dWeights', g);
-      guard.len('packConv2dWeights', 'weight', w, s.w);
-      if (s.x === 0 || s.w === 0 || s.y === 0) return null;
-      const geom = convGeom(g);
-      const size = k.conv2dPackedSize(geom);
-      if (size <= 0) return null;
-      const data = new Float32Array(size);
-      k.conv2dPack(w as F32, data, geom);
-      return { owner: packOwner, plan: planner(g, 'forward-packed'), oc: g.oc, c: g.c, data };
+      return packWeights('packConv2dWeights', w, g, k.conv2dPackedSize, k.conv2dPack, () =>
+        planner(g, 'forward-packed'),
+      );
     },
 
     packConv2dNhwc(w: FloatArray, g: Conv2dGeometry): PackedConv2dWeights | null {
-      if (!f32(w)) return null;
-      const s = guard.convSizes('packConv2dNhwc', g);
-      guard.len('packConv2dNhwc', 'weight', w, s.w);
-      if (s.x === 0 || s.w === 0 || s.y === 0) return null;
-      const geom = convGeom(g);
-      const size = k.conv2dNhwcPackedSize(geom);
-      if (size <= 0) return null;
-      const data = new Float32Array(size);
-      k.conv2dNhwcPack(w as F32, data, geom);
-      return { owner: packOwner, plan: 'nhwc', oc: g.oc, c: g.c, data };
+      return packWeights('packConv2dNhwc', w, g, k.conv2dNhwcPackedSize, k.conv2dNhwcPack, () => 'nhwc');
     },
 
     conv2dNhwc(
@@ -547,19 +561,8 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         );
       if (residual !== null && g.groups !== 1)
         throw new Error(`${op}: a residual is taken by pointwise convolutions only, got ${describeConvGeometry(g)}`);
-      if (
-        residual !== null &&
-        residual.buffer === out.buffer &&
-        residual.byteOffset < out.byteOffset + out.byteLength &&
-        out.byteOffset < residual.byteOffset + residual.byteLength
-      )
-        throw new Error(`${op}: the residual must not overlap the output`);
-      if (
-        x.buffer === out.buffer &&
-        x.byteOffset < out.byteOffset + out.byteLength &&
-        out.byteOffset < x.byteOffset + x.byteLength
-      )
-        throw new Error(`${op}: the input must not overlap the output`);
+      if (overlaps(residual, out)) throw new Error(`${op}: the residual must not overlap the output`);
+      if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
       k.conv2dNhwc(
         x as F32,
         packed.data,
@@ -594,13 +597,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       guard.len('conv2d', 'residual', residual, s.y);
       // The kernels read the residual while they write out: memory shared with out would be read after being
       // overwritten.
-      if (
-        residual !== null &&
-        residual.buffer === out.buffer &&
-        residual.byteOffset < out.byteOffset + out.byteLength &&
-        out.byteOffset < residual.byteOffset + residual.byteLength
-      )
-        throw new Error('conv2d: the residual must not overlap the output');
+      if (overlaps(residual, out)) throw new Error('conv2d: the residual must not overlap the output');
       // Empty operands: the C kernels divide by these sizes (SIGFPE found by test/fuzz), the reference loops do not.
       if (s.x === 0 || s.w === 0 || s.y === 0) return ref.conv2d(x, w, bias, out, g, epilogue, scale, null, residual);
       if (packed !== null && packed.owner === packOwner && packed.oc === g.oc && packed.c === g.c) {
