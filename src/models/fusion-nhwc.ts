@@ -6,9 +6,9 @@
  * batch norm, activation and residual in the epilogue; native/src/kernels/conv_nhwc.inc.c), and pools the last
  * map straight from that layout. Nothing transposes back: the head reads the pooled [N, C] vector.
  *
- * Measured one thread on AVX-512 (Zen 5), ms NCHW → NHWC: MobileNetV2's 96→576 1×1 at 14² 0.13 → 0.12 (0.63 with
- * the page faults of a fresh output), 160→960 at 7² 0.13 → 0.09, depthwise 96 channels 3×3/2 at 112² 0.42 → 0.15,
- * 960 channels at 7² 0.08 → 0.03 (docs/kernels.md).
+ * Measured one thread on AVX-512 (Zen 5), hot, ms NCHW → NHWC: MobileNetV2's 1×1 96→576 at 14² 0.19 → 0.10,
+ * 160→960 at 7² 0.13 → 0.08, depthwise 96 channels 3×3/2 at 112² 0.42 → 0.15, 960 channels at 7² 0.08 → 0.03
+ * (docs/kernels.md "Channels-last inference kernels").
  *
  * The program is built on each call from the model's modules, and only when every block is what torchvision builds
  * (exact classes, no hooks, conv → bn (→ act) foldable, the depthwise and pointwise geometries the kernels serve);
@@ -17,7 +17,7 @@
  * the NCHW fusion, sums in another order (within float32 rounding of the unfused model; test/fusion-nhwc.test.ts).
  */
 import { backend } from '../backend/index.js';
-import type { Conv2dGeometry, ConvEpilogue, PackedConv2dWeights } from '../backend/types.js';
+import type { Conv2dGeometry, PackedConv2dWeights } from '../backend/types.js';
 import { SqueezeExcitation } from '../nn/attention.js';
 import { Sequential } from '../nn/container.js';
 import { Conv2d } from '../nn/conv.js';
@@ -25,6 +25,9 @@ import {
   canFoldConvBn,
   epilogueOf,
   foldedAffine,
+  foldedConvBnAct,
+  gateFuses,
+  isPlain,
   meanOverPixels,
   noteFold,
   noteFusion,
@@ -33,8 +36,6 @@ import {
 } from '../nn/fusion.js';
 import type { AnyModule } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/normalization.js';
-import { AdaptiveAvgPool2d } from '../nn/pooling.js';
-import { conv2dScaleShift } from '../ops/conv.js';
 import { derivedFromWeight } from '../ops/conv-pack.js';
 import { mul_ } from '../ops/inplace.js';
 import type { FloatArray } from '../tensor/dtype.js';
@@ -43,12 +44,12 @@ import { Conv2dNormActivation } from './layers.js';
 import { InvertedResidual } from './mobilenetv2.js';
 import { InvertedResidualV3 } from './mobilenetv3.js';
 
-/** conv → bn (→ act) of the program, folded. */
+/** conv → bn (→ act) of the program, folded (act a plain ReLU, ReLU6 or Hardswish, or none). */
 interface ConvStep {
   kind: 'conv';
   conv: Conv2d;
   bn: BatchNorm2d;
-  act: ConvEpilogue;
+  act: AnyModule | null;
 }
 /** A squeeze-excitation gate applied in place to the block's expanded map. */
 interface GateStep {
@@ -67,22 +68,16 @@ export interface ChannelsLastProgram {
   blocks: Block[];
 }
 
-/** `m` is exactly an instance of `cls` (not a subclass) and its forward is the class's (no hooks). */
-function plain(m: AnyModule, cls: abstract new (...args: never[]) => object): boolean {
-  return Object.getPrototypeOf(m) === cls.prototype && m.isPlainForward();
-}
-
 /** The (conv, bn, act) of a Conv2dNormActivation, or of the trailing conv → bn pair of a MobileNetV2 block. */
 function convStep(conv: AnyModule, bn: AnyModule, act: AnyModule | null): ConvStep | null {
   if (!canFoldConvBn(conv, bn, act)) return null;
-  return { kind: 'conv', conv: conv as Conv2d, bn: bn as BatchNorm2d, act: act ? epilogueOf(act)! : 'none' };
+  return { kind: 'conv', conv: conv as Conv2d, bn: bn as BatchNorm2d, act };
 }
 
 function cnaStep(m: AnyModule): ConvStep | null {
-  if (!plain(m, Conv2dNormActivation)) return null;
-  const s = m as Conv2dNormActivation;
-  if (s.length === 2) return convStep(s.at(0), s.at(1), null);
-  if (s.length === 3) return convStep(s.at(0), s.at(1), s.at(2));
+  if (!isPlain(m, Conv2dNormActivation)) return null;
+  if (m.length === 2) return convStep(m.at(0), m.at(1), null);
+  if (m.length === 3) return convStep(m.at(0), m.at(1), m.at(2));
   return null;
 }
 
@@ -111,9 +106,12 @@ function blockSteps(children: AnyModule[]): (ConvStep | GateStep)[] | null {
       const st = convStep(m, children[++i], null);
       if (!st) return null;
       steps.push(st);
-    } else if (plain(m, SqueezeExcitation) && m.modules().every((c) => c.isPlainForward())) {
-      // (a hook inside the gate must see its NCHW operands: then the whole model runs NCHW)
-      steps.push({ kind: 'se', se: m as SqueezeExcitation });
+    } else if (isPlain(m, SqueezeExcitation)) {
+      // the gate must take squeezeExcitationGate's shortcut, which reads the channels-last map (a hook on its pool
+      // or fcs must see NCHW operands: then the whole model runs NCHW)
+      const prev = steps[steps.length - 1];
+      if (prev?.kind !== 'conv' || !gateFuses(m, prev.conv.weight.shape[0], 'float32')) return null;
+      steps.push({ kind: 'se', se: m });
     } else {
       const st = cnaStep(m);
       if (!st) return null;
@@ -133,7 +131,7 @@ function blockSteps(children: AnyModule[]): (ConvStep | GateStep)[] | null {
 export function channelsLastProgram(features: AnyModule): ChannelsLastProgram | null {
   const b = backend();
   if (b.conv2dNhwc === undefined || b.packConv2dNhwc === undefined) return null;
-  if (!plain(features, Sequential)) return null;
+  if (!isPlain(features, Sequential)) return null;
   const seq = features as Sequential;
   if (seq.length < 2) return null;
   const stem = cnaStep(seq.at(0));
@@ -143,15 +141,15 @@ export function channelsLastProgram(features: AnyModule): ChannelsLastProgram | 
     const m = seq.at(i);
     let body: AnyModule | null = null,
       residual = false;
-    if (plain(m, InvertedResidual)) {
+    if (isPlain(m, InvertedResidual)) {
       body = (m as InvertedResidual).conv;
       residual = (m as InvertedResidual).useResConnect;
-    } else if (plain(m, InvertedResidualV3)) {
+    } else if (isPlain(m, InvertedResidualV3)) {
       body = (m as InvertedResidualV3).block;
       residual = (m as InvertedResidualV3).useResConnect;
     }
     if (body !== null) {
-      if (!plain(body, Sequential)) return null;
+      if (!isPlain(body, Sequential)) return null;
       const steps = blockSteps((body as Sequential).children());
       if (!steps) return null;
       blocks.push({ steps, residual });
@@ -162,13 +160,6 @@ export function channelsLastProgram(features: AnyModule): ChannelsLastProgram | 
     blocks.push({ steps: [st], residual: false });
   }
   return { stem, blocks };
-}
-
-/** The model's AdaptiveAvgPool2d(1) (MobileNetV3's `avgpool`) is plain and pools to 1×1. */
-export function isGlobalAvgPool(m: AnyModule): boolean {
-  if (!plain(m, AdaptiveAvgPool2d)) return false;
-  const size = (m as AdaptiveAvgPool2d).outputSize;
-  return size === 1 || (Array.isArray(size) && size[0] === 1 && size[1] === 1);
 }
 
 const data = (t: Tensor) => t.dataView() as FloatArray;
@@ -191,12 +182,19 @@ function packedOf(conv: Conv2d, g: Conv2dGeometry): PackedConv2dWeights {
 function runConv(st: ConvStep, x: Tensor, res: Tensor | null): Tensor {
   const [n, h, w, c] = x.shape;
   const conv = st.conv;
-  const [oc, , kh, kw] = conv.weight.shape;
+  const [oc, cg, kh, kw] = conv.weight.shape;
   const [sH, sW] = conv.stride,
     [pH, pW] = conv.padding as [number, number],
     [dH, dW] = conv.dilation;
+  // the geometry computed here rather than by conv2dGeometry on an NCHW view: its operand checks and tuple
+  // normalisation cost ~0.4 ms of MobileNetV2's 7.3 ms a forward (one thread, 52 layers), and the program's layers
+  // are already known to be served (servedChannelsLast) — only the map's channels and size remain to check
   const oh = Math.floor((h + 2 * pH - dH * (kh - 1) - 1) / sH) + 1;
   const ow = Math.floor((w + 2 * pW - dW * (kw - 1) - 1) / sW) + 1;
+  if (oh <= 0 || ow <= 0 || cg * conv.groups !== c)
+    throw new Error(
+      `channels-last program: a ${n}×${h}×${w}×${c} map does not fit the convolution of ${conv.weight.shape.join('×')} weights (stride ${sH}, padding ${pH}, dilation ${dH})`,
+    );
   const g: Conv2dGeometry = {
     n,
     c,
@@ -215,15 +213,12 @@ function runConv(st: ConvStep, x: Tensor, res: Tensor | null): Tensor {
     dilationW: dW,
     groups: conv.groups,
   };
-  if (oh <= 0 || ow <= 0 || conv.weight.shape[1] * conv.groups !== c)
-    throw new Error(
-      `channels-last program: a ${n}×${h}×${w}×${c} map does not fit the convolution of ${conv.weight.shape.join('×')} weights (stride ${sH}, padding ${pH}, dilation ${dH})`,
-    );
   const { scale, shift } = foldedAffine(conv, st.bn);
   const out = Tensor.unfilled([n, oh, ow, oc], 'float32');
-  noteFold(st.act);
+  const act = st.act ? epilogueOf(st.act)! : 'none';
+  noteFold(act);
   noteFusion('convBnNhwc');
-  backend().conv2dNhwc!(data(x), packedOf(conv, g), data(shift), data(scale), res && data(res), data(out), g, st.act);
+  backend().conv2dNhwc!(data(x), packedOf(conv, g), data(shift), data(scale), res && data(res), data(out), g, act);
   return out;
 }
 
@@ -233,15 +228,8 @@ function runConv(st: ConvStep, x: Tensor, res: Tensor | null): Tensor {
  */
 export function runChannelsLast(p: ChannelsLastProgram, x: Tensor): Tensor {
   const stem = p.stem;
-  const { scale, shift } = foldedAffine(stem.conv, stem.bn);
-  noteFold(stem.act);
-  const stemOut = conv2dScaleShift(x, stem.conv.weight, scale, shift, {
-    stride: stem.conv.stride,
-    padding: stem.conv.padding,
-    dilation: stem.conv.dilation,
-    groups: stem.conv.groups,
-    activation: stem.act,
-  });
+  const stemOut = foldedConvBnAct(stem.conv, stem.bn, stem.act, x);
+  if (!stemOut) throw new Error('channels-last program: the stem no longer folds');
   let cur = stemOut.permute([0, 2, 3, 1]).contiguous();
   release(stemOut);
   for (const block of p.blocks) {

@@ -20,6 +20,7 @@ import {
   foldedConvBnAddRelu,
   forwardOwned,
   handBack,
+  isGlobalAvgPool,
   noteFusion,
   ownsInput,
   registerFusionRule,
@@ -37,7 +38,7 @@ import { mul_ } from '../ops/inplace.js';
 import { cat, flatten } from '../ops/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { IntermediateLayerGetter, type FeatureMaps } from './feature-extraction.js';
-import { channelsLastProgram, isGlobalAvgPool, runChannelsLast } from './fusion-nhwc.js';
+import { channelsLastProgram, runChannelsLast } from './fusion-nhwc.js';
 import { InvertedResidual, MobileNetV2 } from './mobilenetv2.js';
 import { InvertedResidualV3, MobileNetV3 } from './mobilenetv3.js';
 import { BasicBlock, Bottleneck, ResNet } from './resnet.js';

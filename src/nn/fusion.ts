@@ -93,7 +93,7 @@ function isExactly(m: object, cls: abstract new (...args: never[]) => object): b
 }
 
 /** `m` is exactly a `cls` and calling its forward runs the class's computation (no hooks, no replaced forward). */
-function isPlain<T extends object>(m: unknown, cls: abstract new (...args: never[]) => T): m is T {
+export function isPlain<T extends object>(m: unknown, cls: abstract new (...args: never[]) => T): m is T {
   return (
     m instanceof (cls as unknown as typeof Object) &&
     isExactly(m as object, cls) &&
@@ -371,6 +371,26 @@ export function meanOverPixels(x: FloatArray, out: FloatArray, n: number, hw: nu
   for (let i = 0; i < n * c; i++) out[i] /= hw;
 }
 
+/** `m` is a plain AdaptiveAvgPool2d to 1×1 (global average pooling). */
+export function isGlobalAvgPool(m: AnyModule): boolean {
+  if (!isPlain(m, AdaptiveAvgPool2d)) return false;
+  const size = m.outputSize;
+  return size === 1 || (Array.isArray(size) && size[0] === 1 && size[1] === 1);
+}
+
+/**
+ * Whether `squeezeExcitationGate` computes the gate of `se` (exactly a SqueezeExcitation) on a map of `c` channels
+ * holding `dtype` data: a plain global pool and plain pointwise fc1 (c → squeeze) and fc2 (squeeze → c).
+ */
+export function gateFuses(se: SqueezeExcitation, c: number, dtype: string): boolean {
+  return (
+    isGlobalAvgPool(se.avgpool) &&
+    isPlainPointwise(se.fc1, c, dtype) &&
+    isPlainPointwise(se.fc2, se.fc1.weight.shape[0], dtype) &&
+    se.fc2.weight.shape[0] === c
+  );
+}
+
 /**
  * Squeeze-excitation's gate `se.scale(x)` [N, C, 1, 1] in inference, or null when it must run as modules (grad
  * mode on, a subclass, a child with hooks or of another kind, x not a contiguous 4-D batch).
@@ -387,19 +407,11 @@ export function squeezeExcitationGate(se: AnyModule, x: Tensor, channelsLast = f
   if (isGradEnabled() || !isExactly(se, SqueezeExcitation) || x.shape.length !== 4 || !x.isContiguous()) return null;
   const s = se as SqueezeExcitation;
   const [n, c, h, w] = channelsLast ? [x.shape[0], x.shape[3], x.shape[1], x.shape[2]] : x.shape;
-  const pool = s.avgpool,
-    size = pool.outputSize;
   // ReLU and ReLU6 are comparisons, bitwise the same in fc1's epilogue; any other activation (hardswish's epilogue
   // rounds differently from its unary kernel) runs as its module on the small [N, squeeze, 1, 1] tensor
   const act = isPlain(s.activation, ReLU) ? 'relu' : isPlain(s.activation, ReLU6) ? 'relu6' : 'none';
-  if (
-    !isPlain(pool, AdaptiveAvgPool2d) ||
-    !(size === 1 || (Array.isArray(size) && size[0] === 1 && size[1] === 1)) ||
-    !isPlainPointwise(s.fc1, c, x.dtype)
-  )
-    return null;
+  if (!gateFuses(s, c, x.dtype) || n * c * h * w === 0) return null;
   const sq = s.fc1.weight.shape[0];
-  if (!isPlainPointwise(s.fc2, sq, x.dtype) || s.fc2.weight.shape[0] !== c || n * c * h * w === 0) return null;
   const b = backend();
   const pooled = Tensor.unfilled([n, c, 1, 1], x.dtype),
     hidden = Tensor.unfilled([n, sq, 1, 1], x.dtype),
