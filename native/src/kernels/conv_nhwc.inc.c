@@ -134,8 +134,7 @@ static void nhwc_pw_task(void *ctx, long t, int tid) {
   float tile[MR * NR] __attribute__((aligned(64)));
   for (long p = p0; p < p1; p++) {
     long n0 = nhwc_panel_col(p, j->oc);
-    int q0 = (int)(p * NR - n0); /* columns the panel before already wrote */
-    if (j->oc <= NR) q0 = 0;
+    int q0 = (int)(p * NR - n0); /* columns the panel before already wrote (0 but for an overlapping last panel) */
     const float *b = j->wp + p * j->c * NR;
     for (long ti = t0; ti < t1; ti++) {
       long m0 = ti * MR;
@@ -169,7 +168,7 @@ static void nhwc_pointwise(const float *x, const float *wp, const float *bias, c
     for (long p = 0; p < nhwc_panels(g->oc); p++) {
       long n0 = nhwc_panel_col(p, g->oc);
       uk_pw_rows(c, xp, c, wp + p * c * NR, NR, tile, NR, 0);
-      nhwc_pw_store(&j, tile, 0, n0, 0, (int)m, g->oc <= NR ? 0 : (int)(p * NR - n0));
+      nhwc_pw_store(&j, tile, 0, n0, 0, (int)m, (int)(p * NR - n0));
     }
     return;
   }
