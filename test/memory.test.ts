@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as tt from '../src/index.ts';
-import { storageReuses } from '../src/tensor/storage.ts';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { NATIVE_ADDON_PATH, nativeIsas } from '../src/backend/native.ts';
+import { allocateUnfilled, recycleStorage, storageReuses } from '../src/tensor/storage.ts';
 import { backendNames } from './helpers.ts';
 
 // Users never call dispose(): tensors and their graphs are reclaimed by the garbage collector once unreachable.
@@ -113,4 +116,29 @@ test('backward recycles dead intermediate gradients, never one a hook, retainGra
     .backward();
   assert.ok(tt.allclose(x.grad!.double(), x64.grad!, { rtol: 1e-4, atol: 1e-5 }), 'x.grad matches float64');
   assert.ok(tt.allclose(w.grad!.double(), w64.grad!, { rtol: 1e-4, atol: 1e-5 }), 'w.grad matches float64');
+});
+
+test('unfilled storage starts on a 64-byte boundary under the native backend, fresh and recycled', () => {
+  // Node's buffers start 32 bytes past a cache line: every 64-byte vector access of an AVX-512 kernel straddled
+  // two lines until storage was aligned (tensor/storage.ts ALIGN_BYTES)
+  if (nativeIsas().length === 0 || !existsSync(NATIVE_ADDON_PATH)) return;
+  tt.backend(); // loads the native backend, which installs the alignment
+  const addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as { alignmentSkip(b: ArrayBuffer): number };
+  const aligned = (a: Float32Array) => (a.byteOffset - addon.alignmentSkip(a.buffer as ArrayBuffer)) % 64 === 0;
+  for (const n of [4096, 5000, 123457]) {
+    const a = allocateUnfilled('float32', n) as Float32Array;
+    assert.equal(a.length, n);
+    assert.ok(aligned(a), `a fresh ${n}-float buffer at byte ${a.byteOffset} of its ArrayBuffer is not aligned`);
+    recycleStorage(a);
+    const before = storageReuses();
+    const b = allocateUnfilled('float32', n) as Float32Array;
+    assert.equal(storageReuses(), before + 1, 'the handed-back buffer is reused');
+    assert.equal(b.buffer, a.buffer);
+    assert.ok(aligned(b));
+    b.fill(1);
+    assert.equal(b[n - 1], 1);
+  }
+  // the tensors of an op: a convolution's output
+  const y = tt.F.conv2d(tt.randn([1, 8, 40, 40]), tt.randn([16, 8, 3, 3]));
+  assert.ok(aligned(y.dataView() as Float32Array));
 });

@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { setLargeBufferAdvice } from '../tensor/storage.js';
+import { setLargeBufferAdvice, setStorageAlignment } from '../tensor/storage.js';
 import type { Backend, Conv2dGeometry } from './types.js';
 import { convGeom, makeAcceleratedBackend, type RawKernels } from './accel.js';
 import { selfCheck } from './selfcheck.js';
@@ -39,6 +39,8 @@ interface NativeAddon {
   getNumThreads(): number;
   /** Asks Linux for transparent huge pages behind a fresh buffer (advice only; false where not taken). */
   adviseHugePages(buffer: ArrayBuffer): boolean;
+  /** Bytes from the buffer's start to its first 64-byte boundary. */
+  alignmentSkip(buffer: ArrayBuffer): number;
 }
 
 let addon: NativeAddon | null = null;
@@ -63,6 +65,7 @@ function load(): NativeAddon {
   addon = a;
   // (an addon built before adviseHugePages existed, e.g. a stale TATAMI_NATIVE_ADDON build, just goes without)
   if (typeof a.adviseHugePages === 'function') setLargeBufferAdvice((buffer) => a.adviseHugePages(buffer));
+  if (typeof a.alignmentSkip === 'function') setStorageAlignment((buffer) => a.alignmentSkip(buffer));
   return a;
 }
 
