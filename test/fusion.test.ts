@@ -103,6 +103,7 @@ test('fused ResNet-18 in inference equals the unfused model, and reaches every f
     convBnAddRelu: 8,
     squeezeExcitationGate: 0,
     convBnNhwc: 0,
+    invertedResidualNhwc: 0,
     bnRelu: 0,
   });
   // with gradients on nothing folds (BN folding is inference-only), and the result is bitwise the plain one
@@ -170,6 +171,7 @@ test('fused Bottleneck ResNet (ResNeXt widths) in inference equals the unfused m
     convBnAddRelu: 16,
     squeezeExcitationGate: 0,
     convBnNhwc: 0,
+    invertedResidualNhwc: 0,
     bnRelu: 0,
   });
 });
@@ -227,6 +229,7 @@ test('a module with hooks is not fused away, and its hooks see what they see unf
     convBnAddRelu: 8,
     squeezeExcitationGate: 0,
     convBnNhwc: 0,
+    invertedResidualNhwc: 0,
     bnRelu: 0,
   });
   handle.remove();

@@ -960,3 +960,124 @@ test('conv2dNhwc: channels-last pointwise and depthwise convolutions on every bu
       name,
     );
 });
+
+test('invertedResidualNhwc: a whole MobileNet block channels-last on every build, against float64 stage by stage', () => {
+  // conv_nhwc.inc.c's fused block: expansion rows made per chunk into a per-thread buffer (rows shared with the
+  // chunk before kept), depthwise rows from it, projection per chunk (+ the block's input). Blocks with and without
+  // expansion, projection (the squeeze-excitation case writes the depthwise output) and residual; strides,
+  // paddings past the kernel's reach, dilation, 3×3/5×5/7×7; maps large enough for several chunks and, at batch 1,
+  // one band per thread. Each stage of the float64 reference sees the float32 rounding of the stage before.
+  const r = rng(SEED + 23);
+  const toNhwc = (a: ArrayLike<number>, n: number, c: number, h: number, w: number) => {
+    const o = new Float32Array(a.length);
+    for (let b = 0; b < n; b++)
+      for (let ch = 0; ch < c; ch++)
+        for (let p = 0; p < h * w; p++) o[(b * h * w + p) * c + ch] = a[(b * c + ch) * h * w + p];
+    return o;
+  };
+  type Spec = { n: number; cin: number; hid: number; cout: number; h: number; w: number; k: number; s: number };
+  const specs: (Spec & { p: number; d: number; expand: boolean; project: boolean })[] = [
+    // several chunks (the buffers hold 96 Ki floats) and bands; MobileNetV2's 56² block at a smaller width
+    { n: 1, cin: 24, hid: 144, cout: 24, h: 40, w: 36, k: 3, s: 1, p: 1, d: 1, expand: true, project: true },
+    { n: 1, cin: 16, hid: 96, cout: 24, h: 45, w: 50, k: 3, s: 2, p: 1, d: 1, expand: true, project: true },
+    { n: 2, cin: 40, hid: 120, cout: 40, h: 30, w: 29, k: 5, s: 1, p: 2, d: 1, expand: true, project: false },
+    { n: 1, cin: 32, hid: 32, cout: 16, h: 33, w: 31, k: 3, s: 1, p: 1, d: 1, expand: false, project: true },
+    { n: 3, cin: 8, hid: 48, cout: 8, h: 7, w: 7, k: 3, s: 1, p: 1, d: 1, expand: true, project: true },
+  ];
+  for (let i = 0; i < 30; i++) {
+    const k = r.pick([3, 3, 5, 7]);
+    const expand = r.unit() < 0.8;
+    const cin = r.int(2, 40);
+    specs.push({
+      ...{ n: r.int(1, 3), cin, hid: expand ? r.int(2, 70) : cin, cout: r.int(1, 40), h: r.int(1, 20) },
+      ...{ w: r.int(1, 20), k, s: r.int(1, 2), p: r.int(0, k), d: r.pick([1, 1, 2]) },
+      ...{ expand, project: r.unit() < 0.8 },
+    });
+  }
+  for (const [i, sp] of specs.entries()) {
+    const hid = sp.expand ? sp.hid : sp.cin;
+    const reach = sp.d * (sp.k - 1) + 1;
+    if (sp.h + 2 * sp.p < reach || sp.w + 2 * sp.p < reach || hid < 2) continue;
+    const gd = convGeometryOf({
+      ...{ n: sp.n, c: hid, h: sp.h, w: sp.w, oc: hid, kh: sp.k, kw: sp.k },
+      ...{ stride: sp.s, padding: sp.p, dilation: sp.d, groups: hid },
+    });
+    const cout = sp.project ? sp.cout : hid;
+    const residual = sp.project && gd.oh === sp.h && gd.ow === sp.w && cout === sp.cin && r.unit() < 0.7;
+    const pointwise = (c: number, oc: number, h: number, w: number) =>
+      convGeometryOf({ n: sp.n, c, h, w, oc, kh: 1, kw: 1 });
+    const ge = pointwise(sp.cin, hid, sp.h, sp.w),
+      gp = pointwise(hid, cout, gd.oh, gd.ow);
+    const acts = ['none', 'relu', 'relu6', 'hardswish'] as const;
+    const stage = (w: Float32Array, oc: number) => ({
+      w,
+      scale: r.unit() < 0.8 ? values(oc, r).map((v) => 2 * v) : null,
+      bias: r.unit() < 0.8 ? values(oc, r) : null,
+      act: r.pick(acts),
+    });
+    const E = sp.expand ? stage(values(hid * sp.cin, r), hid) : null;
+    const D = stage(values(hid * sp.k * sp.k, r), hid);
+    const P = sp.project ? stage(values(cout * hid, r), cout) : null;
+    const x = values(sp.n * sp.cin * sp.h * sp.w, r);
+    // float64 NCHW reference, each stage rounded to float32 as the kernel stores it
+    const run = (
+      st: ReturnType<typeof stage>,
+      input: Float32Array,
+      g: ReturnType<typeof convGeometryOf>,
+      res: Float32Array | null,
+    ) => {
+      const y = new Float64Array(g.n * g.oc * g.oh * g.ow);
+      ref.conv2d(
+        f64(input),
+        f64(st.w),
+        st.bias && f64(st.bias),
+        y,
+        g,
+        st.act,
+        st.scale && f64(st.scale),
+        null,
+        res && f64(res),
+      );
+      return Float32Array.from(y);
+    };
+    const e = E ? run(E, x, ge, null) : x;
+    const d = run(D, e, gd, null);
+    const y = P ? run(P, d, gp, residual ? x : null) : d;
+    const expected = toNhwc(y, sp.n, cout, gd.oh, gd.ow);
+    const xl = toNhwc(x, sp.n, sp.cin, sp.h, sp.w);
+    const what = `case ${i} ${JSON.stringify({ ...sp, residual })}`;
+    for (const [name, b] of builds) {
+      const nhwc = (st: ReturnType<typeof stage> | null, g: ReturnType<typeof convGeometryOf>) => {
+        if (!st) return null;
+        const packed = b.packConv2dNhwc?.(st.w, g);
+        assert.ok(packed, `${name}: packConv2dNhwc served none of ${what}`);
+        return { packed, scale: st.scale, bias: st.bias, epilogue: st.act };
+      };
+      const [got] = twice(
+        [expected.length],
+        ([o]) => b.invertedResidualNhwc!(xl, nhwc(E, ge), nhwc(D, gd)!, nhwc(P, gp), residual, o, gd),
+        `${name} ${what}`,
+      );
+      // the tolerance of the projection's sum (its inputs already carry the depthwise stage's rounding)
+      const bad = mismatch(got, expected, (P ? hid : 1) * 6 + sp.k * sp.k * 6 + (E ? sp.cin : 0) * 6);
+      assert.ok(!bad, `${name} ${what}: ${bad}`);
+    }
+  }
+  // what it refuses: a residual the shapes cannot take, a dense geometry, weights packed for another geometry
+  for (const [name, b] of builds) {
+    const gd = convGeometryOf({ n: 1, c: 8, h: 6, w: 6, oc: 8, kh: 3, kw: 3, stride: 2, padding: 1, groups: 8 });
+    const gp = convGeometryOf({ n: 1, c: 8, h: 3, w: 3, oc: 8, kh: 1, kw: 1 });
+    const D = { packed: b.packConv2dNhwc!(values(72, r), gd)!, scale: null, bias: null, epilogue: 'none' as const };
+    const P = { packed: b.packConv2dNhwc!(values(64, r), gp)!, scale: null, bias: null, epilogue: 'none' as const };
+    const x = values(6 * 6 * 8, r),
+      out = new Float32Array(3 * 3 * 8);
+    assert.throws(() => b.invertedResidualNhwc!(x, null, D, P, true, out, gd), /residual needs/, name);
+    assert.throws(
+      () => b.invertedResidualNhwc!(x, null, P, null, false, out, gd),
+      /packed weights were not made/,
+      name,
+    );
+    const dense = convGeometryOf({ n: 1, c: 8, h: 6, w: 6, oc: 8, kh: 3, kw: 3, padding: 1 });
+    assert.throws(() => b.invertedResidualNhwc!(x, null, D, null, false, out, dense), /depthwise geometry/, name);
+  }
+});

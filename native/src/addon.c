@@ -50,11 +50,11 @@ static int isa_supported(const char *isa) {
   return 1;
 }
 
-#define MAXARGS 16
-/* Each kernel function is created once per build, with that build's tt_ops table as its callback data. */
+/* Each kernel function is created once per build, with that build's tt_ops table as its callback data. argv holds
+ * exactly the n arguments napi_get_cb_info may write (a fixed 16 once overflowed at a kernel of 18). */
 #define GETARGS(n)                                                          \
   size_t argc = n;                                                          \
-  napi_value argv[MAXARGS];                                                 \
+  napi_value argv[n];                                                       \
   void *ops_data = NULL;                                                    \
   napi_get_cb_info(env, info, &argc, argv, NULL, &ops_data);                \
   const tt_ops *ops = ops_data;                                             \

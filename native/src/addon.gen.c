@@ -105,6 +105,31 @@ static napi_value js_conv2d_nhwc(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_conv2d_nhwc_block(napi_env env, napi_callback_info info) {
+  GETARGS(18);
+  const float *x = arr(env, argv[0], napi_float32_array, "conv2dNhwcBlock", "x", 1);
+  const float *we = arr(env, argv[1], napi_float32_array, "conv2dNhwcBlock", "we", 0);
+  const float *eb = arr(env, argv[2], napi_float32_array, "conv2dNhwcBlock", "eb", 0);
+  const float *es = arr(env, argv[3], napi_float32_array, "conv2dNhwcBlock", "es", 0);
+  const float *wd = arr(env, argv[4], napi_float32_array, "conv2dNhwcBlock", "wd", 1);
+  const float *db = arr(env, argv[5], napi_float32_array, "conv2dNhwcBlock", "db", 0);
+  const float *ds = arr(env, argv[6], napi_float32_array, "conv2dNhwcBlock", "ds", 0);
+  const float *wp = arr(env, argv[7], napi_float32_array, "conv2dNhwcBlock", "wp", 0);
+  const float *pb = arr(env, argv[8], napi_float32_array, "conv2dNhwcBlock", "pb", 0);
+  const float *ps = arr(env, argv[9], napi_float32_array, "conv2dNhwcBlock", "ps", 0);
+  float *out = arr(env, argv[10], napi_float32_array, "conv2dNhwcBlock", "out", 1);
+  const int32_t *g = arr(env, argv[11], napi_int32_array, "conv2dNhwcBlock", "g", 1);
+  int cin = (int)I(env, argv[12]);
+  int cout = (int)I(env, argv[13]);
+  int acte = (int)I(env, argv[14]);
+  int actd = (int)I(env, argv[15]);
+  int actp = (int)I(env, argv[16]);
+  int residual = B(env, argv[17]);
+  CHECK
+  LOCKED(ops->conv2d_nhwc_block(x, we, eb, es, wd, db, ds, wp, pb, ps, out, g, cin, cout, acte, actd, actp, residual));
+  return NULL;
+}
+
 static napi_value js_conv2d_bwd_input(napi_env env, napi_callback_info info) {
   GETARGS(4);
   const float *gy = arr(env, argv[0], napi_float32_array, "conv2dBackwardInput", "gy", 1);
@@ -471,6 +496,7 @@ static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
   KFN("conv2dNhwcPackedSize", js_conv2d_nhwc_packed_size), \
   KFN("conv2dNhwcPack", js_conv2d_nhwc_pack), \
   KFN("conv2dNhwc", js_conv2d_nhwc), \
+  KFN("conv2dNhwcBlock", js_conv2d_nhwc_block), \
   KFN("conv2dBackwardInput", js_conv2d_bwd_input), \
   KFN("conv2dBackwardWeight", js_conv2d_bwd_weight), \
   KFN("maxPool2d", js_max_pool2d), \

@@ -46,6 +46,7 @@ enum { SH_XPAD, SH_GYPAD, SH_WPACK, SH_WT, SH_COUNT };
 #if defined(__wasm__)
 void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int v, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
 #ifdef TT_THREADS
 #define TT_MAX_THREADS 16
 #else

@@ -174,6 +174,10 @@ void *memset(void *dst, int v, size_t n) {
   __builtin_memset(dst, v, n);
   return dst;
 }
+void *memmove(void *dst, const void *src, size_t n) {
+  __builtin_memmove(dst, src, n); /* memory.copy: overlapping ranges are copied as if through a buffer */
+  return dst;
+}
 
 EXPORT(tt_io) void *w_io(size_t bytes) { return grow(&io, bytes); }
 

@@ -8,6 +8,7 @@ EXPORT(conv2dPacked) void w_conv2d_packed(const float *x, const float *w, const 
 EXPORT(conv2dNhwcPackedSize) int w_conv2d_nhwc_packed_size(const int32_t *g) { return op_conv2d_nhwc_packed_size(g); }
 EXPORT(conv2dNhwcPack) void w_conv2d_nhwc_pack(const float *w, float *packed, const int32_t *g) { op_conv2d_nhwc_pack(w, packed, g); }
 EXPORT(conv2dNhwc) void w_conv2d_nhwc(const float *x, const float *packed, const float *bias, const float *scale, const float *res, float *out, const int32_t *g, int act) { op_conv2d_nhwc(x, packed, bias, scale, res, out, g, act); }
+EXPORT(conv2dNhwcBlock) void w_conv2d_nhwc_block(const float *x, const float *we, const float *eb, const float *es, const float *wd, const float *db, const float *ds, const float *wp, const float *pb, const float *ps, float *out, const int32_t *g, int cin, int cout, int acte, int actd, int actp, int residual) { op_conv2d_nhwc_block(x, we, eb, es, wd, db, ds, wp, pb, ps, out, g, cin, cout, acte, actd, actp, residual); }
 EXPORT(conv2dBackwardInput) void w_conv2d_bwd_input(const float *gy, const float *w, float *gx, const int32_t *g) { op_conv2d_bwd_input(gy, w, gx, g); }
 EXPORT(conv2dBackwardWeight) void w_conv2d_bwd_weight(const float *x, const float *gy, float *gw, const int32_t *g) { op_conv2d_bwd_weight(x, gy, gw, g); }
 EXPORT(maxPool2d) void w_max_pool2d(const float *x, float *out, int32_t *indices, const int32_t *g) { op_max_pool2d(x, out, indices, g); }

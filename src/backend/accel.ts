@@ -17,6 +17,7 @@ import type {
   Epilogue,
   Interpolate2dGeometry,
   InterpolateMode,
+  NhwcStage,
   PackedConv2dWeights,
   Pool2dGeometry,
   ReduceOp,
@@ -376,6 +377,26 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     pack.call(k, w as F32, data, geom);
     return { owner: packOwner, plan: plan(), oc: g.oc, c: g.c, data };
   };
+  /** Throws unless `packed` is this backend's packConv2dNhwc output for g (packed as `geom`). */
+  const checkNhwcPacked = (op: string, packed: PackedConv2dWeights, g: Conv2dGeometry, geom: Int32Array) => {
+    const size = k.conv2dNhwcPackedSize(geom);
+    if (
+      packed.owner !== packOwner ||
+      packed.plan !== 'nhwc' ||
+      packed.oc !== g.oc ||
+      packed.c !== g.c ||
+      size <= 0 ||
+      packed.data.length !== size
+    )
+      throw new Error(
+        `${op}: the packed weights were not made by this backend's packConv2dNhwc for ${describeConvGeometry(g)}`,
+      );
+  };
+  /** The geometry of a block's pointwise stage: c → oc channels on n×h×w maps. */
+  const pointwiseGeometry = (n: number, h: number, w: number, c: number, oc: number): Conv2dGeometry => ({
+    ...{ n, c, h, w, oc, kh: 1, kw: 1, oh: h, ow: w, strideH: 1, strideW: 1, padH: 0, padW: 0 },
+    ...{ dilationH: 1, dilationW: 1, groups: 1 },
+  });
   const be: Backend = {
     ...ref,
     // the kernels generated from native/kernels.table.mjs (accel.gen.ts); the special ones follow by hand
@@ -547,18 +568,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       guard.len(op, 'residual', residual, s.y);
       if (s.x === 0 || s.w === 0 || s.y === 0) return;
       const geom = convGeom(g);
-      const size = k.conv2dNhwcPackedSize(geom);
-      if (
-        packed.owner !== packOwner ||
-        packed.plan !== 'nhwc' ||
-        packed.oc !== g.oc ||
-        packed.c !== g.c ||
-        size <= 0 ||
-        packed.data.length !== size
-      )
-        throw new Error(
-          `${op}: the packed weights were not made by this backend's packConv2dNhwc for ${describeConvGeometry(g)}`,
-        );
+      checkNhwcPacked(op, packed, g, geom);
       if (residual !== null && g.groups !== 1)
         throw new Error(`${op}: a residual is taken by pointwise convolutions only, got ${describeConvGeometry(g)}`);
       if (overlaps(residual, out)) throw new Error(`${op}: the residual must not overlap the output`);
@@ -572,6 +582,62 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         out as F32,
         geom,
         CONV_ACT_CODES[epilogue],
+      );
+    },
+
+    invertedResidualNhwc(
+      x: FloatArray,
+      expand: NhwcStage | null,
+      depthwise: NhwcStage,
+      project: NhwcStage | null,
+      residual: boolean,
+      out: FloatArray,
+      g: Conv2dGeometry,
+    ): void {
+      const op = 'invertedResidualNhwc';
+      const stages = [expand, depthwise, project].filter((st): st is NhwcStage => st !== null);
+      if (!f32(x, out, ...stages.flatMap((st) => [st.scale, st.bias]))) throw new Error(`${op}: float32 operands only`);
+      if (g.groups !== g.c || g.oc !== g.c || g.c < 2)
+        throw new Error(`${op}: g must be a depthwise geometry (c = oc = groups), got ${describeConvGeometry(g)}`);
+      const s = guard.convSizes(op, g);
+      const cin = expand ? expand.packed.c : g.c,
+        cout = project ? project.packed.oc : g.c;
+      if (residual && (project === null || g.oh !== g.h || g.ow !== g.w || cout !== cin))
+        throw new Error(
+          `${op}: a residual needs a projection back to the ${cin} input channels at the input's size, got ${cout} channels for ${describeConvGeometry(g)}`,
+        );
+      guard.len(op, 'x', x, g.n * g.h * g.w * cin);
+      guard.len(op, 'out', out, g.n * g.oh * g.ow * cout);
+      if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
+      const checkStage = (name: string, st: NhwcStage | null, sg: Conv2dGeometry) => {
+        if (st === null) return;
+        checkNhwcPacked(`${op} (${name})`, st.packed, sg, convGeom(sg));
+        guard.len(op, `${name} scale`, st.scale, sg.oc);
+        guard.len(op, `${name} bias`, st.bias, sg.oc);
+      };
+      checkStage('expand', expand, pointwiseGeometry(g.n, g.h, g.w, cin, g.c));
+      checkStage('depthwise', depthwise, g);
+      checkStage('project', project, pointwiseGeometry(g.n, g.oh, g.ow, g.c, cout));
+      if (s.x === 0 || s.y === 0) return;
+      k.conv2dNhwcBlock(
+        x as F32,
+        expand && expand.packed.data,
+        (expand ? expand.bias : null) as F32 | null,
+        (expand ? expand.scale : null) as F32 | null,
+        depthwise.packed.data,
+        depthwise.bias as F32 | null,
+        depthwise.scale as F32 | null,
+        project && project.packed.data,
+        (project ? project.bias : null) as F32 | null,
+        (project ? project.scale : null) as F32 | null,
+        out as F32,
+        convGeom(g),
+        cin,
+        cout,
+        CONV_ACT_CODES[expand?.epilogue ?? 'none'],
+        CONV_ACT_CODES[depthwise.epilogue],
+        CONV_ACT_CODES[project?.epilogue ?? 'none'],
+        residual,
       );
     },
 

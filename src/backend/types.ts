@@ -183,6 +183,17 @@ export type Epilogue = 'none' | 'relu';
  */
 export type ConvEpilogue = Epilogue | 'relu6' | 'hardswish';
 
+/** One folded convolution of a channels-last block (`Backend.invertedResidualNhwc`). */
+export interface NhwcStage {
+  /** From the backend's `packConv2dNhwc` for this stage's convolution. */
+  packed: PackedConv2dWeights;
+  /** Per-output-channel factor (a folded batch norm), or null. */
+  scale: FloatArray | null;
+  /** Per-output-channel bias, or null. */
+  bias: FloatArray | null;
+  epilogue: ConvEpilogue;
+}
+
 /**
  * A kernel implementation. The methods of `TableKernels` (max pooling and its scatter, batch-norm statistics and
  * backward, softmax, axpy, the optimiser steps …) are generated from native/kernels.table.mjs with their accelerated
@@ -315,6 +326,23 @@ export interface Backend extends TableKernels {
     out: FloatArray,
     g: Conv2dGeometry,
     epilogue: ConvEpilogue,
+  ): void;
+  /**
+   * A MobileNet inverted-residual block in one channels-last pass (inference): for x [n, h, w, cin],
+   * e = expand(x) — the pointwise convolution to g.c channels with its scale, bias and epilogue — or x itself when
+   * `expand` is null; d = depthwise(e) on g, the depthwise geometry (g.c = g.oc = g.groups); out [n, oh, ow, cout] =
+   * project(d) plus x when `residual` (which needs oh = h, ow = w and cout = cin), or out = d when `project` is null
+   * (a block whose squeeze-excitation gate comes between). Each stage's weights come from this backend's
+   * `packConv2dNhwc`. The expanded map never exists whole: the backend may run the stages over row bands.
+   */
+  invertedResidualNhwc?(
+    x: FloatArray,
+    expand: NhwcStage | null,
+    depthwise: NhwcStage,
+    project: NhwcStage | null,
+    residual: boolean,
+    out: FloatArray,
+    g: Conv2dGeometry,
   ): void;
   /** gx = ∂L/∂x from gy = ∂L/∂y (overwrites gx). The forward of conv_transpose2d. */
   conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry): void;

@@ -17,7 +17,7 @@
  * the NCHW fusion, sums in another order (within float32 rounding of the unfused model; test/fusion-nhwc.test.ts).
  */
 import { backend } from '../backend/index.js';
-import type { Conv2dGeometry, PackedConv2dWeights } from '../backend/types.js';
+import type { Conv2dGeometry, NhwcStage, PackedConv2dWeights } from '../backend/types.js';
 import { SqueezeExcitation } from '../nn/attention.js';
 import { Sequential } from '../nn/container.js';
 import { Conv2d } from '../nn/conv.js';
@@ -56,16 +56,22 @@ interface GateStep {
   kind: 'se';
   se: SqueezeExcitation;
 }
+/** An inverted-residual block: [expand 1×1] → depthwise → [squeeze-excitation gate] → project 1×1 (+ its input). */
 interface Block {
-  steps: (ConvStep | GateStep)[];
-  /** The block adds its input to its last convolution's output. */
+  kind: 'block';
+  expand: ConvStep | null;
+  depthwise: ConvStep;
+  gate: SqueezeExcitation | null;
+  project: ConvStep;
+  /** The block adds its input to the projection's output. */
   residual: boolean;
 }
 /** A MobileNet's features as the channels-last program runs them. */
 export interface ChannelsLastProgram {
   /** The first convolution (a dense strided 3×3 on the image), run in NCHW. */
   stem: ConvStep;
-  blocks: Block[];
+  /** The inverted-residual blocks, and the closing pointwise convolution. */
+  blocks: (Block | ConvStep)[];
 }
 
 /** The (conv, bn, act) of a Conv2dNormActivation, or of the trailing conv → bn pair of a MobileNetV2 block. */
@@ -97,8 +103,14 @@ function servedChannelsLast(conv: Conv2d): boolean {
   return pointwise || depthwise;
 }
 
-/** The steps of one inverted-residual block (V2: `conv`, V3: `block`), or null when one is not served. */
-function blockSteps(children: AnyModule[]): (ConvStep | GateStep)[] | null {
+const isPointwise = (st: ConvStep | GateStep | undefined): st is ConvStep =>
+  st?.kind === 'conv' && st.conv.groups === 1;
+
+/**
+ * One inverted-residual block from its body's children (V2: `conv`, V3: `block`) — [expand] → depthwise → [gate]
+ * → project, each convolution served channels-last — or null.
+ */
+function invertedResidual(children: AnyModule[], residual: boolean): Block | null {
   const steps: (ConvStep | GateStep)[] = [];
   for (let i = 0; i < children.length; i++) {
     const m = children[i];
@@ -118,9 +130,13 @@ function blockSteps(children: AnyModule[]): (ConvStep | GateStep)[] | null {
       steps.push(st);
     }
   }
-  const convs = steps.filter((s): s is ConvStep => s.kind === 'conv');
-  if (convs.length === 0 || !convs.every((s) => servedChannelsLast(s.conv))) return null;
-  return steps;
+  for (const st of steps) if (st.kind === 'conv' && !servedChannelsLast(st.conv)) return null;
+  const expand = isPointwise(steps[0]) ? (steps.shift() as ConvStep) : null;
+  const depthwise = steps.shift();
+  const gate = steps[0]?.kind === 'se' ? (steps.shift() as GateStep) : null;
+  const project = steps.shift();
+  if (depthwise?.kind !== 'conv' || isPointwise(depthwise) || !isPointwise(project) || steps.length > 0) return null;
+  return { kind: 'block', expand, depthwise, gate: gate?.se ?? null, project, residual };
 }
 
 /**
@@ -130,13 +146,13 @@ function blockSteps(children: AnyModule[]): (ConvStep | GateStep)[] | null {
  */
 export function channelsLastProgram(features: AnyModule): ChannelsLastProgram | null {
   const b = backend();
-  if (b.conv2dNhwc === undefined || b.packConv2dNhwc === undefined) return null;
+  if (b.conv2dNhwc === undefined || b.packConv2dNhwc === undefined || b.invertedResidualNhwc === undefined) return null;
   if (!isPlain(features, Sequential)) return null;
   const seq = features as Sequential;
   if (seq.length < 2) return null;
   const stem = cnaStep(seq.at(0));
   if (!stem || stem.conv.weight.dtype !== 'float32') return null;
-  const blocks: Block[] = [];
+  const blocks: (Block | ConvStep)[] = [];
   for (let i = 1; i < seq.length; i++) {
     const m = seq.at(i);
     let body: AnyModule | null = null,
@@ -150,14 +166,14 @@ export function channelsLastProgram(features: AnyModule): ChannelsLastProgram | 
     }
     if (body !== null) {
       if (!isPlain(body, Sequential)) return null;
-      const steps = blockSteps((body as Sequential).children());
-      if (!steps) return null;
-      blocks.push({ steps, residual });
+      const block = invertedResidual((body as Sequential).children(), residual);
+      if (!block) return null;
+      blocks.push(block);
       continue;
     }
     const st = cnaStep(m);
     if (!st || !servedChannelsLast(st.conv)) return null;
-    blocks.push({ steps: [st], residual: false });
+    blocks.push(st);
   }
   return { stem, blocks };
 }
@@ -178,24 +194,24 @@ function packedOf(conv: Conv2d, g: Conv2dGeometry): PackedConv2dWeights {
   return derivedFromWeight(conv.weight, `nhwc:${b.name}:${g.kh}x${g.kw}`, make) ?? make();
 }
 
-/** One folded convolution on channels-last x [n, h, w, c]; `res` (shaped as the output) is added before the activation. */
-function runConv(st: ConvStep, x: Tensor, res: Tensor | null): Tensor {
-  const [n, h, w, c] = x.shape;
-  const conv = st.conv;
+/**
+ * The geometry of `conv` on a channels-last [n, h, w, c] map. Computed here rather than by conv2dGeometry on an
+ * NCHW view: its operand checks and tuple normalisation cost ~0.4 ms of MobileNetV2's 7.3 ms a forward (one
+ * thread, 52 layers), and the program's layers are already known to be served (servedChannelsLast) — only the
+ * map's channels and size remain to check. A plain literal: built with object spreads it cost another ~0.5 ms.
+ */
+function geometryOf(conv: Conv2d, n: number, h: number, w: number, c: number): Conv2dGeometry {
   const [oc, cg, kh, kw] = conv.weight.shape;
   const [sH, sW] = conv.stride,
     [pH, pW] = conv.padding as [number, number],
     [dH, dW] = conv.dilation;
-  // the geometry computed here rather than by conv2dGeometry on an NCHW view: its operand checks and tuple
-  // normalisation cost ~0.4 ms of MobileNetV2's 7.3 ms a forward (one thread, 52 layers), and the program's layers
-  // are already known to be served (servedChannelsLast) — only the map's channels and size remain to check
   const oh = Math.floor((h + 2 * pH - dH * (kh - 1) - 1) / sH) + 1;
   const ow = Math.floor((w + 2 * pW - dW * (kw - 1) - 1) / sW) + 1;
   if (oh <= 0 || ow <= 0 || cg * conv.groups !== c)
     throw new Error(
       `channels-last program: a ${n}×${h}×${w}×${c} map does not fit the convolution of ${conv.weight.shape.join('×')} weights (stride ${sH}, padding ${pH}, dilation ${dH})`,
     );
-  const g: Conv2dGeometry = {
+  return {
     n,
     c,
     h,
@@ -213,13 +229,56 @@ function runConv(st: ConvStep, x: Tensor, res: Tensor | null): Tensor {
     dilationW: dW,
     groups: conv.groups,
   };
-  const { scale, shift } = foldedAffine(conv, st.bn);
-  const out = Tensor.unfilled([n, oh, ow, oc], 'float32');
-  const act = st.act ? epilogueOf(st.act)! : 'none';
-  noteFold(act);
+}
+
+/** A step's folded convolution as the kernels take it: packed weights, scale, bias and epilogue (counted). */
+function stageOf(st: ConvStep, g: Conv2dGeometry): NhwcStage {
+  const { scale, shift } = foldedAffine(st.conv, st.bn);
+  const epilogue = st.act ? epilogueOf(st.act)! : 'none';
+  noteFold(epilogue);
   noteFusion('convBnNhwc');
-  backend().conv2dNhwc!(data(x), packedOf(conv, g), data(shift), data(scale), res && data(res), data(out), g, act);
+  return { packed: packedOf(st.conv, g), scale: data(scale), bias: data(shift), epilogue };
+}
+
+/** One folded convolution on channels-last x [n, h, w, c]; `res` (shaped as the output) is added before the activation. */
+function runConv(st: ConvStep, x: Tensor, res: Tensor | null): Tensor {
+  const [n, h, w, c] = x.shape;
+  const g = geometryOf(st.conv, n, h, w, c);
+  const stage = stageOf(st, g);
+  const out = Tensor.unfilled([n, g.oh, g.ow, g.oc], 'float32');
+  backend().conv2dNhwc!(data(x), stage.packed, stage.bias, stage.scale, res && data(res), data(out), g, stage.epilogue);
   return out;
+}
+
+/**
+ * One inverted-residual block on channels-last x: expansion, depthwise and projection in one backend call
+ * (`invertedResidualNhwc`, over row bands whose expanded rows stay in cache); with a squeeze-excitation gate the
+ * call stops after the depthwise layer, the gate scales its output, and the projection runs on its own.
+ */
+function runBlock(blk: Block, x: Tensor): Tensor {
+  const [n, h, w, c] = x.shape;
+  const hidden = blk.depthwise.conv.weight.shape[0];
+  const expand = blk.expand && stageOf(blk.expand, geometryOf(blk.expand.conv, n, h, w, c));
+  const g = geometryOf(blk.depthwise.conv, n, h, w, expand ? hidden : c);
+  const depthwise = stageOf(blk.depthwise, g);
+  noteFusion('invertedResidualNhwc');
+  if (blk.gate === null) {
+    const pg = geometryOf(blk.project.conv, n, g.oh, g.ow, hidden);
+    const out = Tensor.unfilled([n, g.oh, g.ow, pg.oc], 'float32');
+    backend().invertedResidualNhwc!(data(x), expand, depthwise, stageOf(blk.project, pg), blk.residual, data(out), g);
+    return out;
+  }
+  const d = Tensor.unfilled([n, g.oh, g.ow, hidden], 'float32');
+  backend().invertedResidualNhwc!(data(x), expand, depthwise, null, false, data(d), g);
+  const gate = squeezeExcitationGate(blk.gate, d, true);
+  if (!gate) throw new Error('channels-last program: the squeeze-excitation gate no longer fuses');
+  // d · s, as the module's s · d (products commute exactly), image by image: one channel row repeated over the
+  // pixels is the binary kernels' row broadcast, where [n, hw, c] · [n, 1, c] is a generic broadcast (10.8 of a
+  // 60 ms batch-8 MobileNetV3-Large forward on one thread)
+  for (let b = 0; b < n; b++) mul_(d.narrow(0, b, 1).view([g.oh * g.ow, hidden]), gate.narrow(0, b, 1).view([hidden]));
+  const y = runConv(blk.project, d, blk.residual ? x : null);
+  release(d);
+  return y;
 }
 
 /**
@@ -232,27 +291,10 @@ export function runChannelsLast(p: ChannelsLastProgram, x: Tensor): Tensor {
   if (!stemOut) throw new Error('channels-last program: the stem no longer folds');
   let cur = stemOut.permute([0, 2, 3, 1]).contiguous();
   release(stemOut);
-  for (const block of p.blocks) {
-    const input = cur;
-    let t = cur;
-    const last = block.steps.length - 1;
-    block.steps.forEach((st, i) => {
-      if (st.kind === 'se') {
-        const gate = squeezeExcitationGate(st.se, t, true);
-        if (!gate) throw new Error('channels-last program: the squeeze-excitation gate no longer fuses');
-        // x · s, as the module's s · x (products commute exactly), image by image: one channel row repeated over
-        // the pixels is the binary kernels' row broadcast, where [n, hw, c] · [n, 1, c] is a generic broadcast
-        // (10.8 of a 60 ms batch-8 MobileNetV3-Large forward on one thread)
-        const [n, h, w, c] = t.shape;
-        for (let b = 0; b < n; b++) mul_(t.narrow(0, b, 1).view([h * w, c]), gate.narrow(0, b, 1).view([c]));
-        return;
-      }
-      const y = runConv(st, t, block.residual && i === last ? input : null);
-      if (t !== input) release(t);
-      t = y;
-    });
-    if (t !== input) release(input);
-    cur = t;
+  for (const blk of p.blocks) {
+    const y = blk.kind === 'block' ? runBlock(blk, cur) : runConv(blk, cur, null);
+    release(cur);
+    cur = y;
   }
   const [n, h, w, c] = cur.shape;
   const pooled = Tensor.unfilled([n, c], 'float32');

@@ -54,6 +54,7 @@ export type FusionKind =
   | 'convBnAddRelu'
   | 'squeezeExcitationGate'
   | 'convBnNhwc'
+  | 'invertedResidualNhwc'
   | 'bnRelu';
 
 const counts: Record<FusionKind, number> = {
@@ -66,6 +67,7 @@ const counts: Record<FusionKind, number> = {
   convBnAddRelu: 0,
   squeezeExcitationGate: 0,
   convBnNhwc: 0,
+  invertedResidualNhwc: 0,
   bnRelu: 0,
 };
 

@@ -155,25 +155,44 @@ static void nhwc_pw_task(void *ctx, long t, int tid) {
   }
 }
 
+/* m < MR pixels: through a zero-padded copy of them in xp (MR·c floats). */
+static void nhwc_pw_few_rows(const nhwc_pw_job *j, float *xp) {
+  long c = j->c;
+  memcpy(xp, j->x, sizeof(float) * j->m * c);
+  memset(xp + j->m * c, 0, sizeof(float) * (MR - j->m) * c);
+  float tile[MR * NR] __attribute__((aligned(64)));
+  for (long p = 0; p < nhwc_panels(j->oc); p++) {
+    long n0 = nhwc_panel_col(p, j->oc);
+    uk_pw_rows(c, xp, c, j->wp + p * c * NR, NR, tile, NR, 0);
+    nhwc_pw_store(j, tile, 0, n0, 0, (int)j->m, (int)(p * NR - n0));
+  }
+}
+
+/* The whole pointwise product on the calling task, with thread tid's scratch: the bands of a fused block. */
+static void nhwc_pw_serial(const float *x, const float *wp, const float *bias, const float *scale, const float *res,
+                           float *out, long m, long c, long oc, int act, int tid) {
+  nhwc_pw_job j = { .x = x, .wp = wp, .bias = bias, .scale = scale, .res = res, .out = out, .m = m, .c = c,
+                    .oc = oc, .act = act };
+  if (m <= 0) return;
+  if (m < MR) {
+    nhwc_pw_few_rows(&j, tt_scratch(tid, SLOT_PACK_A, sizeof(float) * MR * c));
+    return;
+  }
+  j.tiles = j.tpc = (m + MR - 1) / MR;
+  j.chunks = j.pgroups = 1;
+  j.ppt = nhwc_panels(oc);
+  nhwc_pw_task(&j, 0, tid);
+}
+
 static void nhwc_pointwise(const float *x, const float *wp, const float *bias, const float *scale, const float *res,
                            float *out, const cgeom *g, int act) {
   long m = g->n * g->h * g->w, c = g->c;
-  if (m < MR) {
-    /* fewer pixels than a tile has rows: through a zero-padded copy of them */
-    float *xp = tt_shared_scratch(SH_XPAD, sizeof(float) * MR * c);
-    memcpy(xp, x, sizeof(float) * m * c);
-    memset(xp + m * c, 0, sizeof(float) * (MR - m) * c);
-    float tile[MR * NR] __attribute__((aligned(64)));
-    nhwc_pw_job j = { .bias = bias, .scale = scale, .res = res, .out = out, .m = m, .c = c, .oc = g->oc, .act = act };
-    for (long p = 0; p < nhwc_panels(g->oc); p++) {
-      long n0 = nhwc_panel_col(p, g->oc);
-      uk_pw_rows(c, xp, c, wp + p * c * NR, NR, tile, NR, 0);
-      nhwc_pw_store(&j, tile, 0, n0, 0, (int)m, (int)(p * NR - n0));
-    }
-    return;
-  }
   nhwc_pw_job j = { .x = x, .wp = wp, .bias = bias, .scale = scale, .res = res, .out = out, .m = m, .c = c,
                     .oc = g->oc, .act = act };
+  if (m < MR) {
+    nhwc_pw_few_rows(&j, tt_shared_scratch(SH_XPAD, sizeof(float) * MR * c));
+    return;
+  }
   j.tiles = (m + MR - 1) / MR;
   /* a chunk of rows stays in L2 (~256 KB) while each panel passes over it */
   j.tpc = MAXI(1, 65536 / (MR * c));
@@ -205,6 +224,68 @@ static inline vf nhwc_dw_epi(const nhwc_dw_job *j, vf v, long c0) {
   return act_v(v, j->act);
 }
 
+/* Output pixels [oxa, oxb) of one row for a kernel KH×KW (3×3 or 5×5), dilation 1, whose taps inside the image
+ * are kernel columns [K0, K1) and the R kernel rows from ky0 (rows[r] is image row iy0 + ky0 + r at column 0): the
+ * whole interior of a row in one call, the border pixels one by one. Channel vector by channel vector, its weight
+ * vectors stay in registers while one pointer per kernel row walks the row (a tap is a pointer plus a multiple of
+ * c: cheap addressing, few live registers), each pixel's sum split by kernel row into R short FMA chains that the
+ * next pixels' chains overlap. Pixel groups outside with the weights reloaded per tap (the general loop of
+ * nhwc_dw_task) ran at 30–40 GFLOP/s, a fifth of one core's ceiling. Inlined with constant R, KW, K0, K1
+ * (nhwc_dw_fast) so that the weight array is registers and every loop unrolls. */
+static inline __attribute__((always_inline)) void nhwc_dw_run(const nhwc_dw_job *j, const float *const *rows,
+                                                              const float *wk, const int R, const int KW,
+                                                              const int K0, const int K1, long oxa, long oxb,
+                                                              float *orow) {
+  const cgeom *g = j->g;
+  long c = g->c, xs = g->sW * c, nvec = (c + TT_VL - 1) / TT_VL;
+  for (long v = 0; v < nvec; v++) {
+    long c0 = MINI(v * TT_VL, c - TT_VL);
+    vf wv[5][5];
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int kx = K0; kx < K1; kx++) wv[r][kx] = vload(wk + (r * KW + kx) * c + c0);
+    vf sc = j->scale ? vload(j->scale + c0) : vsplat(1.0f), bi = j->bias ? vload(j->bias + c0) : vsplat(0.0f);
+    const float *xr[5]; /* at the pixel's first tap inside the image, column ox·sW − pW + K0 */
+    UNROLL for (int r = 0; r < R; r++) xr[r] = rows[r] + (oxa * g->sW - g->pW + K0) * c + c0;
+    float *o = orow + oxa * c + c0;
+    for (long ox = oxa; ox < oxb; ox++) {
+      vf part[5];
+      UNROLL for (int r = 0; r < R; r++) {
+        part[r] = wv[r][K0] * vload(xr[r]);
+        UNROLL for (int kx = K0 + 1; kx < K1; kx++) part[r] = vfma(part[r], wv[r][kx], vload(xr[r] + (kx - K0) * c));
+        xr[r] += xs;
+      }
+      vf acc = part[0];
+      UNROLL for (int r = 1; r < R; r++) acc += part[r];
+      vstore(o, act_v(acc * sc + bi, j->act));
+      o += c;
+    }
+  }
+}
+
+/* nhwc_dw_run for these pixels' kernel rows and columns inside the image; 0 when no inlined copy serves them
+ * (another kernel size, dilation, fewer channels than a vector, a tap range of a map narrower than the kernel):
+ * then the caller's general loop runs. */
+static int nhwc_dw_fast(const nhwc_dw_job *j, const float *const *rows, const float *wk, long nrows, long kx0,
+                        long kx1, long oxa, long oxb, float *orow) {
+  const cgeom *g = j->g;
+  if (g->dH != 1 || g->dW != 1 || g->kh != g->kw || g->c < TT_VL) return 0;
+#define NHWC_DW(R, KW, K0, K1)                                                                                \
+  case ((KW) * 8 + (R)) * 64 + (K0) * 8 + (K1):                                                               \
+    nhwc_dw_run(j, rows, wk, R, KW, K0, K1, oxa, oxb, orow);                                                   \
+    return 1;
+  switch ((g->kw * 8 + nrows) * 64 + kx0 * 8 + kx1) {
+    NHWC_DW(3, 3, 0, 3) NHWC_DW(2, 3, 0, 3) NHWC_DW(1, 3, 0, 3)
+    NHWC_DW(3, 3, 1, 3) NHWC_DW(2, 3, 1, 3) NHWC_DW(1, 3, 1, 3)
+    NHWC_DW(3, 3, 0, 2) NHWC_DW(2, 3, 0, 2) NHWC_DW(1, 3, 0, 2)
+    NHWC_DW(5, 5, 0, 5) NHWC_DW(4, 5, 0, 5) NHWC_DW(3, 5, 0, 5)
+    NHWC_DW(5, 5, 1, 5) NHWC_DW(4, 5, 1, 5) NHWC_DW(3, 5, 1, 5)
+    NHWC_DW(5, 5, 2, 5) NHWC_DW(4, 5, 2, 5) NHWC_DW(3, 5, 2, 5)
+    NHWC_DW(5, 5, 0, 4) NHWC_DW(4, 5, 0, 4) NHWC_DW(3, 5, 0, 4)
+    NHWC_DW(5, 5, 0, 3) NHWC_DW(4, 5, 0, 3) NHWC_DW(3, 5, 0, 3)
+  default: return 0;
+  }
+#undef NHWC_DW
+}
+
 /* One output row of one image (task = b·oh + oy). Channel vectors start at 0, TT_VL, …, and the last at c − TT_VL
  * (overlapping the one before when TT_VL does not divide c: the same values written twice, nothing read back);
  * fewer channels than a vector run scalar. Four output pixels share each tap's weight vector where all their taps
@@ -227,8 +308,19 @@ static void nhwc_dw_task(void *ctx, long t, int tid) {
   const float *xb = j->x + b * g->h * g->w * c;
   float *orow = j->out + (b * g->oh + oy) * g->ow * c;
   long xs = g->sW * c, nvec = c >= TT_VL ? (c + TT_VL - 1) / TT_VL : 0;
+  const float *rows[5];
+  for (long r = 0; r < ky1 - ky0 && r < 5; r++) rows[r] = xb + (iy0 + ky0 + r) * g->w * c;
   for (long ox = 0; ox < g->ow;) {
     long ix0 = ox * g->sW - g->pW;
+    { /* the inlined copies: the interior [ox0, ox1) in one call, a border pixel alone */
+      long kx0 = 0, kx1 = kw, oxb = ox >= ox0 && ox < ox1 ? ox1 : ox + 1;
+      while (kx0 < kx1 && ix0 + kx0 < 0) kx0++;
+      while (kx1 > kx0 && ix0 + kx1 - 1 >= g->w) kx1--;
+      if (nhwc_dw_fast(j, rows, j->wp + ky0 * kw * c, ky1 - ky0, kx0, kx1, ox, oxb, orow)) {
+        ox = oxb;
+        continue;
+      }
+    }
     if (nvec > 0 && ox >= ox0 && ox + 4 <= ox1) {
       for (long v = 0; v < nvec; v++) {
         long c0 = MINI(v * TT_VL, c - TT_VL);
@@ -304,4 +396,107 @@ static void op_conv2d_nhwc(const float *x, const float *packed, const float *bia
   case NHWC_DEPTHWISE: nhwc_depthwise(x, packed, bias, scale, out, &g, act); return;
   default: return;
   }
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * A whole inverted-residual block in one pass (MobileNetV2/V3): expansion 1×1 → depthwise → projection 1×1
+ * (+ the block's input), each with its folded batch norm and activation. Run layer by layer, the expanded map —
+ * 6× the block's input channels over the whole batch, 1.2–4.8 MB at MobileNetV2's 112² and 56² maps — is written
+ * out by the expansion and read back by the depthwise layer from L3 or memory, and so is the depthwise output
+ * before the projection. Here a task walks a band of one image's output rows a few rows (a chunk) at a time: it
+ * expands the input rows the chunk's taps reach into a per-thread buffer (rows shared with the chunk before are
+ * kept, not recomputed), runs the depthwise rows from it into a second buffer, and projects those into the output —
+ * both buffers stay in L2 (NHWC_BLOCK_FLOATS). At batch 1 the output rows are split into one band per thread; only
+ * a band's first chunk recomputes the few rows its neighbour also expands.
+ * A block with a squeeze-excitation gate (V3) needs the whole depthwise output before its projection: with no
+ * projection weights the kernel stops after the depthwise layer and writes its output to out.
+ * ---------------------------------------------------------------------------------------------------------- */
+enum { NHWC_BLOCK_FLOATS = 96 * 1024 }; /* both buffers of a chunk together: 384 KB of the 1 MB L2 of Zen 4/5 */
+
+typedef struct {
+  const float *x, *we, *eb, *es, *wd, *db, *ds, *wp, *pb, *ps;
+  float *out;
+  cgeom g; /* the depthwise layer: c = oc = groups = the expanded channels */
+  long cin, cout, bands, rows, erows;
+  int acte, actd, actp, residual;
+} nhwc_block_job;
+
+/* Image rows [lo, hi) that output rows [oy0, oy1) of g's depthwise layer read (empty when all their taps fall in
+ * the padding). */
+static void nhwc_rows_read(const cgeom *g, long oy0, long oy1, long *lo, long *hi) {
+  *lo = MAXI(0, oy0 * g->sH - g->pH);
+  *hi = MAXI(*lo, MINI(g->h, (oy1 - 1) * g->sH - g->pH + (g->kh - 1) * g->dH + 1));
+}
+
+/* One task: output rows [band·oh/bands, (band + 1)·oh/bands) of image t / bands. */
+static void nhwc_block_task(void *ctx, long t, int tid) {
+  const nhwc_block_job *j = ctx;
+  const cgeom *g = &j->g;
+  long hid = g->c, w = g->w, b = t / j->bands, band = t % j->bands;
+  long oys = band * g->oh / j->bands, oye = (band + 1) * g->oh / j->bands;
+  const float *xb = j->x + b * g->h * w * j->cin;
+  float *ebuf = j->we ? tt_scratch(tid, SLOT_COL, sizeof(float) * j->erows * w * hid) : 0;
+  float *dbuf = j->wp ? tt_scratch(tid, SLOT_TMP, sizeof(float) * j->rows * g->ow * hid) : 0;
+  long blo = 0, bhi = 0; /* the image rows ebuf holds */
+  for (long oy0 = oys; oy0 < oye; oy0 += j->rows) {
+    long oy1 = MINI(oye, oy0 + j->rows), lo, hi;
+    nhwc_rows_read(g, oy0, oy1, &lo, &hi);
+    const float *src = xb + lo * w * hid;
+    if (j->we) {
+      long from = lo;
+      if (lo < bhi) { /* rows the chunk before expanded: moved to the front (lo only grows) */
+        memmove(ebuf, ebuf + (lo - blo) * w * hid, sizeof(float) * (bhi - lo) * w * hid);
+        from = bhi;
+      }
+      nhwc_pw_serial(xb + from * w * j->cin, j->we, j->eb, j->es, 0, ebuf + (from - lo) * w * hid, (hi - from) * w,
+                     j->cin, hid, j->acte, tid);
+      blo = lo;
+      bhi = MAXI(hi, from);
+      src = ebuf;
+    }
+    /* the chunk's depthwise rows as a convolution of its own: rows [lo, hi) of the image, the top padding what is
+     * left of it above lo, the rows past hi outside (below the image, or not read by these outputs) */
+    cgeom gc = *g;
+    gc.n = 1;
+    gc.h = hi - lo;
+    gc.oh = oy1 - oy0;
+    gc.pH = g->pH + lo - oy0 * g->sH;
+    float *dst = j->wp ? dbuf : j->out + (b * g->oh + oy0) * g->ow * hid;
+    nhwc_dw_job dj = { .x = src, .wp = j->wd, .bias = j->db, .scale = j->ds, .out = dst, .g = &gc, .act = j->actd };
+    for (long r = 0; r < gc.oh; r++) nhwc_dw_task(&dj, r, tid);
+    if (j->wp)
+      nhwc_pw_serial(dbuf, j->wp, j->pb, j->ps, j->residual ? xb + oy0 * w * j->cin : 0,
+                     j->out + (b * g->oh + oy0) * g->ow * j->cout, (oy1 - oy0) * g->ow, hid, j->cout, j->actp, tid);
+  }
+}
+
+/* out = the block of x [n, h, w, cin]: with we, e = acte(es·(x·weᵀ) + eb) [n, h, w, hid], else e = x (cin = hid);
+ * d = actd(ds·dw(e) + db) on gi's depthwise geometry; with wp, out = actp(ps·(d·wpᵀ) + pb (+ x when residual))
+ * [n, oh, ow, cout], else out = d. Weights packed by conv2d_nhwc_pack for their own geometries; the caller checks
+ * the shapes (a residual needs oh = h, ow = w, cout = cin). */
+static void op_conv2d_nhwc_block(const float *x, const float *we, const float *eb, const float *es, const float *wd,
+                                 const float *db, const float *ds, const float *wp, const float *pb, const float *ps,
+                                 float *out, const int32_t *gi, int cin, int cout, int acte, int actd, int actp,
+                                 int residual) {
+  cgeom g = parse_cg(gi);
+  if (conv_empty(&g) || nhwc_kind(&g) != NHWC_DEPTHWISE || cin <= 0 || (wp && cout <= 0)) return;
+  nhwc_block_job j = { .x = x, .we = we, .eb = eb, .es = es, .wd = wd, .db = db, .ds = ds, .wp = wp, .pb = pb,
+                       .ps = ps, .out = out, .g = g, .cin = cin, .cout = cout, .acte = acte, .actd = actd,
+                       .actp = actp, .residual = wp && residual };
+  /* the most output rows a chunk takes with its buffers within NHWC_BLOCK_FLOATS (at least one) */
+  long per_in = we ? g.w * g.c : 0, per_out = wp ? g.ow * g.c : 0;
+  j.rows = 1;
+  while (j.rows < g.oh) {
+    long r = j.rows + 1, rin = (r - 1) * g.sH + (g.kh - 1) * g.dH + 1;
+    if (MINI(rin, g.h) * per_in + r * per_out > NHWC_BLOCK_FLOATS) break;
+    j.rows = r;
+  }
+  j.erows = MINI(g.h, (j.rows - 1) * g.sH + (g.kh - 1) * g.dH + 1);
+  int T = tt_num_threads();
+  j.bands = g.n >= T ? 1 : MINI(g.oh, (T + g.n - 1) / g.n);
+  long tasks = g.n * j.bands;
+  long work = g.n * g.oh * g.ow * g.c * (g.kh * g.kw + (we ? cin : 0) + (wp ? cout : 0));
+  if (T > 1 && tasks > 1 && work >= (1L << 16)) tt_parallel(tasks, nhwc_block_task, &j);
+  else
+    for (long t = 0; t < tasks; t++) nhwc_block_task(&j, t, 0);
 }
