@@ -392,11 +392,45 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         `${op}: the packed weights were not made by this backend's packConv2dNhwc for ${describeConvGeometry(g)}`,
       );
   };
-  /** The geometry of a block's pointwise stage: c → oc channels on n×h×w maps. */
-  const pointwiseGeometry = (n: number, h: number, w: number, c: number, oc: number): Conv2dGeometry => ({
-    ...{ n, c, h, w, oc, kh: 1, kw: 1, oh: h, ow: w, strideH: 1, strideW: 1, padH: 0, padW: 0 },
-    ...{ dilationH: 1, dilationW: 1, groups: 1 },
-  });
+  /**
+   * Throws unless `st` is a stage of a channels-last block for the pointwise (kh = 1) or depthwise geometry on an
+   * n×h×w map of c channels into oc: its packed weights from packConv2dNhwc for it, scale and bias of oc values.
+   * A plain literal geometry: this runs three times per block of a MobileNet inference, where object spreads cost.
+   */
+  const checkStage = (
+    name: string,
+    st: NhwcStage,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oc: number,
+    depthwise: Conv2dGeometry | null,
+  ) => {
+    const op = `invertedResidualNhwc (${name})`;
+    const g: Conv2dGeometry = depthwise ?? {
+      n,
+      c,
+      h,
+      w,
+      oc,
+      kh: 1,
+      kw: 1,
+      oh: h,
+      ow: w,
+      strideH: 1,
+      strideW: 1,
+      padH: 0,
+      padW: 0,
+      dilationH: 1,
+      dilationW: 1,
+      groups: 1,
+    };
+    if (!f32(st.scale, st.bias)) throw new Error(`${op}: float32 operands only`);
+    checkNhwcPacked(op, st.packed, g, convGeom(g));
+    guard.len(op, 'scale', st.scale, oc);
+    guard.len(op, 'bias', st.bias, oc);
+  };
   const be: Backend = {
     ...ref,
     // the kernels generated from native/kernels.table.mjs (accel.gen.ts); the special ones follow by hand
@@ -595,8 +629,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       g: Conv2dGeometry,
     ): void {
       const op = 'invertedResidualNhwc';
-      const stages = [expand, depthwise, project].filter((st): st is NhwcStage => st !== null);
-      if (!f32(x, out, ...stages.flatMap((st) => [st.scale, st.bias]))) throw new Error(`${op}: float32 operands only`);
+      if (!f32(x, out)) throw new Error(`${op}: float32 operands only`);
       if (g.groups !== g.c || g.oc !== g.c || g.c < 2)
         throw new Error(`${op}: g must be a depthwise geometry (c = oc = groups), got ${describeConvGeometry(g)}`);
       const s = guard.convSizes(op, g);
@@ -609,15 +642,9 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       guard.len(op, 'x', x, g.n * g.h * g.w * cin);
       guard.len(op, 'out', out, g.n * g.oh * g.ow * cout);
       if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
-      const checkStage = (name: string, st: NhwcStage | null, sg: Conv2dGeometry) => {
-        if (st === null) return;
-        checkNhwcPacked(`${op} (${name})`, st.packed, sg, convGeom(sg));
-        guard.len(op, `${name} scale`, st.scale, sg.oc);
-        guard.len(op, `${name} bias`, st.bias, sg.oc);
-      };
-      checkStage('expand', expand, pointwiseGeometry(g.n, g.h, g.w, cin, g.c));
-      checkStage('depthwise', depthwise, g);
-      checkStage('project', project, pointwiseGeometry(g.n, g.oh, g.ow, g.c, cout));
+      if (expand) checkStage('expand', expand, g.n, g.h, g.w, cin, g.c, null);
+      checkStage('depthwise', depthwise, g.n, g.h, g.w, g.c, g.c, g);
+      if (project) checkStage('project', project, g.n, g.oh, g.ow, g.c, cout, null);
       if (s.x === 0 || s.y === 0) return;
       k.conv2dNhwcBlock(
         x as F32,

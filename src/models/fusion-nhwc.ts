@@ -183,15 +183,18 @@ const data = (t: Tensor) => t.dataView() as FloatArray;
 /** The packed weights of a step for this backend (made once per weight tensor and backend, remade when they change). */
 function packedOf(conv: Conv2d, g: Conv2dGeometry): PackedConv2dWeights {
   const b = backend();
-  const make = () => {
-    const p = b.packConv2dNhwc!(data(conv.weight.contiguous()), g);
-    if (!p)
-      throw new Error(
-        `channels-last program: ${b.name} does not serve the convolution of ${conv.weight.shape.join('×')} weights`,
-      );
-    return p;
-  };
-  return derivedFromWeight(conv.weight, `nhwc:${b.name}:${g.kh}x${g.kw}`, make) ?? make();
+  // (an anonymous arrow: a named closure made on every call costs a defineProperty under tsx's keepNames)
+  return derivedFromWeight(conv.weight, `nhwc:${b.name}:${g.kh}x${g.kw}`, () => packNhwc(conv, g)) ?? packNhwc(conv, g);
+}
+
+function packNhwc(conv: Conv2d, g: Conv2dGeometry): PackedConv2dWeights {
+  const b = backend();
+  const p = b.packConv2dNhwc!(data(conv.weight.contiguous()), g);
+  if (!p)
+    throw new Error(
+      `channels-last program: ${b.name} does not serve the convolution of ${conv.weight.shape.join('×')} weights`,
+    );
+  return p;
 }
 
 /**

@@ -185,8 +185,20 @@ function bitsOf(t: Tensor): Int32Array | Uint8Array {
     : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
+/** Node's Buffer.compare: a memcmp of two byte ranges, where present (not in a browser). */
+const memcmp = (globalThis as { Buffer?: { compare(a: Uint8Array, b: Uint8Array): number } }).Buffer?.compare;
+
 function sameWords(a: Int32Array, b: Int32Array): boolean {
   if (a.length !== b.length) return false;
+  // the 52 batch norms of a MobileNetV2 are ~100,000 words to compare a call: 0.19 ms of a 6.5 ms inference in
+  // this loop, a few µs through memcmp
+  if (memcmp)
+    return (
+      memcmp(
+        new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+        new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+      ) === 0
+    );
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
