@@ -1,10 +1,13 @@
 /**
  * The channels-last program of the MobileNets (issue 20: inference ahead of ONNX Runtime). A fused MobileNetV2 or
  * V3 in inference runs its stem in NCHW, transposes the stem's output once to [N, H, W, C], runs every inverted
- * residual block on the backend's channels-last kernels (`Backend.conv2dNhwc`: pointwise convolutions as GEMMs whose
- * rows are the batch's pixels, depthwise ones as one vector of channels per pixel and tap, each with its folded
- * batch norm, activation and residual in the epilogue; native/src/kernels/conv_nhwc.inc.c), and pools the last
- * map straight from that layout. Nothing transposes back: the head reads the pooled [N, C] vector.
+ * residual block on the backend's channels-last kernels, and pools the last map straight from that layout. Nothing
+ * transposes back: the head reads the pooled [N, C] vector. A block is one `Backend.invertedResidualNhwc` call:
+ * expansion, depthwise and projection over bands of output rows whose expanded rows stay in cache (pointwise
+ * convolutions as GEMMs whose rows are pixels, depthwise ones channel vector by channel vector, each with its folded
+ * batch norm, activation and residual in the epilogue; native/src/kernels/conv_nhwc.inc.c). A block with a
+ * squeeze-excitation gate stops after the depthwise layer; the gate scales that map and the projection runs on
+ * `Backend.conv2dNhwc`, as does the closing 1×1.
  *
  * Measured one thread on AVX-512 (Zen 5), hot, ms NCHW → NHWC: MobileNetV2's 1×1 96→576 at 14² 0.19 → 0.10,
  * 160→960 at 7² 0.13 → 0.08, depthwise 96 channels 3×3/2 at 112² 0.42 → 0.15, 960 channels at 7² 0.08 → 0.03
