@@ -103,3 +103,30 @@ test('channels-last MobileNets: grad mode and hooks run the NCHW path; new weigh
   assert.ok(maxRelDiff(after, expected) < 2e-5, 'packed weights follow an in-place change');
   assert.ok(maxRelDiff(after, fused) > 1e-3, 'the change shows');
 });
+
+test('channels-last MobileNetV3: squeeze-excitation gates in the block kernel, other activations through the modules', () => {
+  // V3's gates (ReLU after fc1, hardsigmoid scale) are computed inside invertedResidualNhwc; a gate whose
+  // activations are other modules (here GELU and Sigmoid) stops the block after the depthwise layer and runs the
+  // gate's modules — both within float32 rounding of the unfused model
+  const m = model('mobilenet_v3_small', 9);
+  const x = tt.randn([2, 3, 56, 64]);
+  const gates = [...m.modules()].filter((mod) => mod instanceof tt.nn.SqueezeExcitation);
+  assert.ok(gates.length > 0);
+  for (const variant of ['hardsigmoid', 'modules'] as const) {
+    if (variant === 'modules')
+      for (const se of gates) {
+        se.registerModule('activation', new tt.nn.GELU());
+        se.registerModule('scale_activation', new tt.nn.Sigmoid());
+      }
+    const plain = tt.noGrad(() => m.forward(x));
+    tt.nn.fuse(m);
+    tt.nn.resetFusionCounts();
+    const fused = tt.noGrad(() => m.forward(x));
+    const counts = tt.nn.fusionCounts();
+    tt.nn.unfuse(m);
+    assert.equal(counts.squeezeExcitationGate, gates.length, `${variant}: every gate fused`);
+    assert.ok(counts.invertedResidualNhwc > 0, `${variant}: the blocks ran channels-last`);
+    const d = maxRelDiff(fused, plain);
+    assert.ok(d < 2e-5, `${variant}: fused differs from the modules by ${d} (relative)`);
+  }
+});

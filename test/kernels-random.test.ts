@@ -1042,10 +1042,42 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
     };
     const e = E ? run(E, x, ge, null) : x;
     const d = run(D, e, gd, null);
-    const y = P ? run(P, d, gp, residual ? x : null) : d;
+    // a squeeze-excitation gate on some projected blocks: d · hardsigmoid(fc2 · act(fc1 · mean(d) + b1) + b2)
+    const sq = r.int(1, 12);
+    const G =
+      P && r.unit() < 0.4
+        ? {
+            ...{ fc1: values(sq * hid, r), fc1Bias: r.unit() < 0.8 ? values(sq, r) : null },
+            ...{ fc2: values(hid * sq, r).map((v) => 3 * v), fc2Bias: r.unit() < 0.8 ? values(hid, r) : null },
+            activation: r.pick(['relu', 'relu6', 'none'] as const),
+          }
+        : null;
+    const gated = Float32Array.from(d);
+    if (G) {
+      const hw = gd.oh * gd.ow;
+      for (let b = 0; b < sp.n; b++) {
+        const mean = Array.from({ length: hid }, (_, c) => {
+          let acc = 0;
+          for (let q = 0; q < hw; q++) acc += d[(b * hid + c) * hw + q];
+          return acc / hw;
+        });
+        const s1 = Array.from({ length: sq }, (_, q) => {
+          let v = G.fc1Bias ? G.fc1Bias[q] : 0;
+          for (let c = 0; c < hid; c++) v += G.fc1[q * hid + c] * mean[c];
+          return G.activation === 'none' ? v : Math.min(Math.max(v, 0), G.activation === 'relu6' ? 6 : Infinity);
+        });
+        for (let c = 0; c < hid; c++) {
+          let v = G.fc2Bias ? G.fc2Bias[c] : 0;
+          for (let q = 0; q < sq; q++) v += G.fc2[c * sq + q] * s1[q];
+          const gv = Math.fround(v <= -3 ? 0 : v >= 3 ? 1 : v / 6 + 0.5);
+          for (let q = 0; q < hw; q++) gated[(b * hid + c) * hw + q] = d[(b * hid + c) * hw + q] * gv;
+        }
+      }
+    }
+    const y = P ? run(P, gated, gp, residual ? x : null) : d;
     const expected = toNhwc(y, sp.n, cout, gd.oh, gd.ow);
     const xl = toNhwc(x, sp.n, sp.cin, sp.h, sp.w);
-    const what = `case ${i} ${JSON.stringify({ ...sp, residual })}`;
+    const what = `case ${i} ${JSON.stringify({ ...sp, residual, gate: G && { sq, act: G.activation } })}`;
     for (const [name, b] of builds) {
       const nhwc = (st: ReturnType<typeof stage> | null, g: ReturnType<typeof convGeometryOf>) => {
         if (!st) return null;
@@ -1055,7 +1087,7 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
       };
       const [got] = twice(
         [expected.length],
-        ([o]) => b.invertedResidualNhwc!(xl, nhwc(E, ge), nhwc(D, gd)!, nhwc(P, gp), residual, o, gd),
+        ([o]) => b.invertedResidualNhwc!(xl, nhwc(E, ge), nhwc(D, gd)!, G, nhwc(P, gp), residual, o, gd),
         `${name} ${what}`,
       );
       // the tolerance of the projection's sum (its inputs already carry the depthwise stage's rounding)
@@ -1071,13 +1103,21 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
     const P = { packed: b.packConv2dNhwc!(values(64, r), gp)!, scale: null, bias: null, epilogue: 'none' as const };
     const x = values(6 * 6 * 8, r),
       out = new Float32Array(3 * 3 * 8);
-    assert.throws(() => b.invertedResidualNhwc!(x, null, D, P, true, out, gd), /residual needs/, name);
+    assert.throws(() => b.invertedResidualNhwc!(x, null, D, null, P, true, out, gd), /residual needs/, name);
+    const G = { fc1: values(16, r), fc1Bias: null, fc2: values(16, r), fc2Bias: null, activation: 'relu' as const };
     assert.throws(
-      () => b.invertedResidualNhwc!(x, null, P, null, false, out, gd),
+      () => b.invertedResidualNhwc!(x, null, D, G, null, false, out, gd),
+      /gate needs the projection/,
+      name,
+    );
+    const badG = { ...G, fc2: values(15, r) };
+    assert.throws(() => b.invertedResidualNhwc!(x, null, D, badG, P, false, out, gd), /are not \[squeeze/, name);
+    assert.throws(
+      () => b.invertedResidualNhwc!(x, null, P, null, null, false, out, gd),
       /packed weights were not made/,
       name,
     );
     const dense = convGeometryOf({ n: 1, c: 8, h: 6, w: 6, oc: 8, kh: 3, kw: 3, padding: 1 });
-    assert.throws(() => b.invertedResidualNhwc!(x, null, D, null, false, out, dense), /depthwise geometry/, name);
+    assert.throws(() => b.invertedResidualNhwc!(x, null, D, null, null, false, out, dense), /depthwise geometry/, name);
   }
 });

@@ -106,7 +106,7 @@ static napi_value js_conv2d_nhwc(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_conv2d_nhwc_block(napi_env env, napi_callback_info info) {
-  GETARGS(18);
+  GETARGS(24);
   const float *x = arr(env, argv[0], napi_float32_array, "conv2dNhwcBlock", "x", 1);
   const float *we = arr(env, argv[1], napi_float32_array, "conv2dNhwcBlock", "we", 0);
   const float *eb = arr(env, argv[2], napi_float32_array, "conv2dNhwcBlock", "eb", 0);
@@ -114,19 +114,25 @@ static napi_value js_conv2d_nhwc_block(napi_env env, napi_callback_info info) {
   const float *wd = arr(env, argv[4], napi_float32_array, "conv2dNhwcBlock", "wd", 1);
   const float *db = arr(env, argv[5], napi_float32_array, "conv2dNhwcBlock", "db", 0);
   const float *ds = arr(env, argv[6], napi_float32_array, "conv2dNhwcBlock", "ds", 0);
-  const float *wp = arr(env, argv[7], napi_float32_array, "conv2dNhwcBlock", "wp", 0);
-  const float *pb = arr(env, argv[8], napi_float32_array, "conv2dNhwcBlock", "pb", 0);
-  const float *ps = arr(env, argv[9], napi_float32_array, "conv2dNhwcBlock", "ps", 0);
-  float *out = arr(env, argv[10], napi_float32_array, "conv2dNhwcBlock", "out", 1);
-  const int32_t *g = arr(env, argv[11], napi_int32_array, "conv2dNhwcBlock", "g", 1);
-  int cin = (int)I(env, argv[12]);
-  int cout = (int)I(env, argv[13]);
-  int acte = (int)I(env, argv[14]);
-  int actd = (int)I(env, argv[15]);
-  int actp = (int)I(env, argv[16]);
-  int residual = B(env, argv[17]);
+  const float *w1 = arr(env, argv[7], napi_float32_array, "conv2dNhwcBlock", "w1", 0);
+  const float *b1 = arr(env, argv[8], napi_float32_array, "conv2dNhwcBlock", "b1", 0);
+  const float *w2 = arr(env, argv[9], napi_float32_array, "conv2dNhwcBlock", "w2", 0);
+  const float *b2 = arr(env, argv[10], napi_float32_array, "conv2dNhwcBlock", "b2", 0);
+  const float *wp = arr(env, argv[11], napi_float32_array, "conv2dNhwcBlock", "wp", 0);
+  const float *pb = arr(env, argv[12], napi_float32_array, "conv2dNhwcBlock", "pb", 0);
+  const float *ps = arr(env, argv[13], napi_float32_array, "conv2dNhwcBlock", "ps", 0);
+  float *out = arr(env, argv[14], napi_float32_array, "conv2dNhwcBlock", "out", 1);
+  const int32_t *g = arr(env, argv[15], napi_int32_array, "conv2dNhwcBlock", "g", 1);
+  int cin = (int)I(env, argv[16]);
+  int cout = (int)I(env, argv[17]);
+  int sq = (int)I(env, argv[18]);
+  int acte = (int)I(env, argv[19]);
+  int actd = (int)I(env, argv[20]);
+  int act1 = (int)I(env, argv[21]);
+  int actp = (int)I(env, argv[22]);
+  int residual = B(env, argv[23]);
   CHECK
-  LOCKED(ops->conv2d_nhwc_block(x, we, eb, es, wd, db, ds, wp, pb, ps, out, g, cin, cout, acte, actd, actp, residual));
+  LOCKED(ops->conv2d_nhwc_block(x, we, eb, es, wd, db, ds, w1, b1, w2, b2, wp, pb, ps, out, g, cin, cout, sq, acte, actd, act1, actp, residual));
   return NULL;
 }
 

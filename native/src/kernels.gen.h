@@ -73,8 +73,8 @@ typedef struct tt_ops {
   void (*conv2d_nhwc_pack)(const float *w, float *packed, const int32_t *g);
   /* out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc] + res) for x [n, h, w, c], channels last, the weights packed by conv2dNhwcPack; res (pointwise only) may be null */
   void (*conv2d_nhwc)(const float *x, const float *packed, const float *bias, const float *scale, const float *res, float *out, const int32_t *g, int act);
-  /* an inverted-residual block channels last: e = acte(es·(x·weᵀ) + eb) (e = x when we is null), d = actd(ds·dw(e) + db) on the depthwise geometry g, out = actp(ps·(d·wpᵀ) + pb (+ x when residual)), or out = d when wp is null; weights packed by conv2dNhwcPack */
-  void (*conv2d_nhwc_block)(const float *x, const float *we, const float *eb, const float *es, const float *wd, const float *db, const float *ds, const float *wp, const float *pb, const float *ps, float *out, const int32_t *g, int cin, int cout, int acte, int actd, int actp, int residual);
+  /* an inverted-residual block channels last: e = acte(es·(x·weᵀ) + eb) (e = x when we is null), d = actd(ds·dw(e) + db) on the depthwise geometry g, with w1 d = d · hardsigmoid(w2·act1(w1·mean(d) + b1) + b2) per image (a squeeze-excitation gate of sq channels), out = actp(ps·(d·wpᵀ) + pb (+ x when residual)), or out = d when wp is null (and w1 too); weights packed by conv2dNhwcPack but w1 [sq, c] and w2 [c, sq] as they are */
+  void (*conv2d_nhwc_block)(const float *x, const float *we, const float *eb, const float *es, const float *wd, const float *db, const float *ds, const float *w1, const float *b1, const float *w2, const float *b2, const float *wp, const float *pb, const float *ps, float *out, const int32_t *g, int cin, int cout, int sq, int acte, int actd, int act1, int actp, int residual);
   /* gx = the input gradient of conv2d (overwritten) */
   void (*conv2d_bwd_input)(const float *gy, const float *w, float *gx, const int32_t *g);
   /* gw = the weight gradient of conv2d (overwritten) */

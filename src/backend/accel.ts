@@ -17,6 +17,7 @@ import type {
   Epilogue,
   Interpolate2dGeometry,
   InterpolateMode,
+  NhwcGate,
   NhwcStage,
   PackedConv2dWeights,
   Pool2dGeometry,
@@ -623,6 +624,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       x: FloatArray,
       expand: NhwcStage | null,
       depthwise: NhwcStage,
+      gate: NhwcGate | null,
       project: NhwcStage | null,
       residual: boolean,
       out: FloatArray,
@@ -645,6 +647,18 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       if (expand) checkStage('expand', expand, g.n, g.h, g.w, cin, g.c, null);
       checkStage('depthwise', depthwise, g.n, g.h, g.w, g.c, g.c, g);
       if (project) checkStage('project', project, g.n, g.oh, g.ow, g.c, cout, null);
+      let sq = 0;
+      if (gate) {
+        if (!project) throw new Error(`${op}: a gate needs the projection it comes before`);
+        if (!f32(gate.fc1, gate.fc1Bias, gate.fc2, gate.fc2Bias)) throw new Error(`${op}: float32 operands only`);
+        sq = gate.fc1.length / g.c;
+        if (!Number.isInteger(sq) || sq < 1 || gate.fc2.length !== g.c * sq)
+          throw new Error(
+            `${op}: the gate's fc1 (${gate.fc1.length} values) and fc2 (${gate.fc2.length}) are not [squeeze, ${g.c}] and [${g.c}, squeeze]`,
+          );
+        guard.len(op, 'gate fc1 bias', gate.fc1Bias, sq);
+        guard.len(op, 'gate fc2 bias', gate.fc2Bias, g.c);
+      }
       if (s.x === 0 || s.y === 0) return;
       k.conv2dNhwcBlock(
         x as F32,
@@ -654,6 +668,10 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         depthwise.packed.data,
         depthwise.bias as F32 | null,
         depthwise.scale as F32 | null,
+        (gate ? gate.fc1 : null) as F32 | null,
+        (gate ? gate.fc1Bias : null) as F32 | null,
+        (gate ? gate.fc2 : null) as F32 | null,
+        (gate ? gate.fc2Bias : null) as F32 | null,
         project && project.packed.data,
         (project ? project.bias : null) as F32 | null,
         (project ? project.scale : null) as F32 | null,
@@ -661,8 +679,10 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         convGeom(g),
         cin,
         cout,
+        sq,
         CONV_ACT_CODES[expand?.epilogue ?? 'none'],
         CONV_ACT_CODES[depthwise.epilogue],
+        CONV_ACT_CODES[gate?.activation ?? 'none'],
         CONV_ACT_CODES[project?.epilogue ?? 'none'],
         residual,
       );

@@ -264,10 +264,11 @@ export interface RawKernels {
   /** out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc] + res) for x [n, h, w, c], channels last, the weights packed by conv2dNhwcPack; res (pointwise only) may be null */
   conv2dNhwc(x: F32, packed: F32, bias: F32 | null, scale: F32 | null, res: F32 | null, out: F32, g: Int32Array,
     act: number): void;
-  /** an inverted-residual block channels last: e = acte(es·(x·weᵀ) + eb) (e = x when we is null), d = actd(ds·dw(e) + db) on the depthwise geometry g, out = actp(ps·(d·wpᵀ) + pb (+ x when residual)), or out = d when wp is null; weights packed by conv2dNhwcPack */
+  /** an inverted-residual block channels last: e = acte(es·(x·weᵀ) + eb) (e = x when we is null), d = actd(ds·dw(e) + db) on the depthwise geometry g, with w1 d = d · hardsigmoid(w2·act1(w1·mean(d) + b1) + b2) per image (a squeeze-excitation gate of sq channels), out = actp(ps·(d·wpᵀ) + pb (+ x when residual)), or out = d when wp is null (and w1 too); weights packed by conv2dNhwcPack but w1 [sq, c] and w2 [c, sq] as they are */
   conv2dNhwcBlock(x: F32, we: F32 | null, eb: F32 | null, es: F32 | null, wd: F32, db: F32 | null, ds: F32 | null,
-    wp: F32 | null, pb: F32 | null, ps: F32 | null, out: F32, g: Int32Array, cin: number, cout: number, acte: number,
-    actd: number, actp: number, residual: boolean): void;
+    w1: F32 | null, b1: F32 | null, w2: F32 | null, b2: F32 | null, wp: F32 | null, pb: F32 | null, ps: F32 | null,
+    out: F32, g: Int32Array, cin: number, cout: number, sq: number, acte: number, actd: number, act1: number,
+    actp: number, residual: boolean): void;
   /** gx = the input gradient of conv2d (overwritten) */
   conv2dBackwardInput(gy: F32, w: F32, gx: F32, g: Int32Array): void;
   /** gw = the weight gradient of conv2d (overwritten) */
@@ -375,10 +376,11 @@ export abstract class WasmKernelCalls implements RawKernels {
       (p) => this.fn.conv2dNhwc(p[0], p[1], p[2], p[3], p[4], p[5], p[6], act));
   }
   conv2dNhwcBlock(x: F32, we: F32 | null, eb: F32 | null, es: F32 | null, wd: F32, db: F32 | null, ds: F32 | null,
-    wp: F32 | null, pb: F32 | null, ps: F32 | null, out: F32, g: Int32Array, cin: number, cout: number, acte: number,
-    actd: number, actp: number, residual: boolean): void {
-    this.run([x, we, eb, es, wd, db, ds, wp, pb, ps, out, g], ['i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'o', 'i'],
-      (p) => this.fn.conv2dNhwcBlock(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], cin, cout, acte, actd, actp, +residual));
+    w1: F32 | null, b1: F32 | null, w2: F32 | null, b2: F32 | null, wp: F32 | null, pb: F32 | null, ps: F32 | null,
+    out: F32, g: Int32Array, cin: number, cout: number, sq: number, acte: number, actd: number, act1: number,
+    actp: number, residual: boolean): void {
+    this.run([x, we, eb, es, wd, db, ds, w1, b1, w2, b2, wp, pb, ps, out, g], ['i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'i', 'o', 'i'],
+      (p) => this.fn.conv2dNhwcBlock(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15], cin, cout, sq, acte, actd, act1, actp, +residual));
   }
   conv2dBackwardInput(gy: F32, w: F32, gx: F32, g: Int32Array): void {
     this.run([gy, w, gx, g], ['i', 'i', 'o', 'i'],

@@ -183,6 +183,21 @@ export type Epilogue = 'none' | 'relu';
  */
 export type ConvEpilogue = Epilogue | 'relu6' | 'hardswish';
 
+/**
+ * A squeeze-excitation gate inside a channels-last block (`Backend.invertedResidualNhwc`): per image,
+ * s = hardsigmoid(fc2 · act(fc1 · mean over pixels + b1) + b2), which multiplies the depthwise output's channels.
+ */
+export interface NhwcGate {
+  /** [squeeze, c] and its bias (or null). */
+  fc1: FloatArray;
+  fc1Bias: FloatArray | null;
+  /** [c, squeeze] and its bias (or null). */
+  fc2: FloatArray;
+  fc2Bias: FloatArray | null;
+  /** After fc1: ReLU, ReLU6 or none (the scale is always hardsigmoid, MobileNetV3's). */
+  activation: 'relu' | 'relu6' | 'none';
+}
+
 /** One folded convolution of a channels-last block (`Backend.invertedResidualNhwc`). */
 export interface NhwcStage {
   /** From the backend's `packConv2dNhwc` for this stage's convolution. */
@@ -332,13 +347,15 @@ export interface Backend extends TableKernels {
    * e = expand(x) — the pointwise convolution to g.c channels with its scale, bias and epilogue — or x itself when
    * `expand` is null; d = depthwise(e) on g, the depthwise geometry (g.c = g.oc = g.groups); out [n, oh, ow, cout] =
    * project(d) plus x when `residual` (which needs oh = h, ow = w and cout = cin), or out = d when `project` is null
-   * (a block whose squeeze-excitation gate comes between). Each stage's weights come from this backend's
-   * `packConv2dNhwc`. The expanded map never exists whole: the backend may run the stages over row bands.
+   * (no gate then). With `gate`, d is multiplied per image by its squeeze-excitation gate before the projection.
+   * Each stage's weights come from this backend's `packConv2dNhwc`. The expanded map never exists whole: the
+   * backend may run the stages over row bands.
    */
   invertedResidualNhwc?(
     x: FloatArray,
     expand: NhwcStage | null,
     depthwise: NhwcStage,
+    gate: NhwcGate | null,
     project: NhwcStage | null,
     residual: boolean,
     out: FloatArray,

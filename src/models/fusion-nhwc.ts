@@ -20,7 +20,8 @@
  * the NCHW fusion, sums in another order (within float32 rounding of the unfused model; test/fusion-nhwc.test.ts).
  */
 import { backend } from '../backend/index.js';
-import type { Conv2dGeometry, NhwcStage, PackedConv2dWeights } from '../backend/types.js';
+import type { Conv2dGeometry, NhwcGate, NhwcStage, PackedConv2dWeights } from '../backend/types.js';
+import { Hardsigmoid, ReLU, ReLU6 } from '../nn/activation.js';
 import { SqueezeExcitation } from '../nn/attention.js';
 import { Sequential } from '../nn/container.js';
 import { Conv2d } from '../nn/conv.js';
@@ -257,6 +258,24 @@ function runConv(st: ConvStep, x: Tensor, res: Tensor | null): Tensor {
 }
 
 /**
+ * The gate of `se` as the block kernel computes it (fc1, ReLU/ReLU6 or nothing, fc2, hardsigmoid — MobileNetV3's),
+ * or null when its activations are other modules: then the block stops after the depthwise layer and the gate
+ * runs through `squeezeExcitationGate`, which runs any activation module.
+ */
+function nativeGate(se: SqueezeExcitation): NhwcGate | null {
+  if (!isPlain(se.scaleActivation, Hardsigmoid)) return null;
+  const activation = isPlain(se.activation, ReLU) ? 'relu' : isPlain(se.activation, ReLU6) ? 'relu6' : null;
+  if (activation === null) return null;
+  return {
+    fc1: data(se.fc1.weight),
+    fc1Bias: se.fc1.bias && data(se.fc1.bias),
+    fc2: data(se.fc2.weight),
+    fc2Bias: se.fc2.bias && data(se.fc2.bias),
+    activation,
+  };
+}
+
+/**
  * One inverted-residual block on channels-last x: expansion, depthwise and projection in one backend call
  * (`invertedResidualNhwc`, over row bands whose expanded rows stay in cache); with a squeeze-excitation gate the
  * call stops after the depthwise layer, the gate scales its output, and the projection runs on its own.
@@ -268,20 +287,24 @@ function runBlock(blk: Block, x: Tensor): Tensor {
   const g = geometryOf(blk.depthwise.conv, n, h, w, expand ? hidden : c);
   const depthwise = stageOf(blk.depthwise, g);
   noteFusion('invertedResidualNhwc');
-  if (blk.gate === null) {
+  const gate = blk.gate && nativeGate(blk.gate);
+  if (blk.gate === null || gate !== null) {
+    if (gate) noteFusion('squeezeExcitationGate');
     const pg = geometryOf(blk.project.conv, n, g.oh, g.ow, hidden);
     const out = Tensor.unfilled([n, g.oh, g.ow, pg.oc], 'float32');
-    backend().invertedResidualNhwc!(data(x), expand, depthwise, stageOf(blk.project, pg), blk.residual, data(out), g);
+    const project = stageOf(blk.project, pg);
+    backend().invertedResidualNhwc!(data(x), expand, depthwise, gate, project, blk.residual, data(out), g);
     return out;
   }
   const d = Tensor.unfilled([n, g.oh, g.ow, hidden], 'float32');
-  backend().invertedResidualNhwc!(data(x), expand, depthwise, null, false, data(d), g);
-  const gate = squeezeExcitationGate(blk.gate, d, true);
-  if (!gate) throw new Error('channels-last program: the squeeze-excitation gate no longer fuses');
+  backend().invertedResidualNhwc!(data(x), expand, depthwise, null, null, false, data(d), g);
+  const scales = squeezeExcitationGate(blk.gate, d, true);
+  if (!scales) throw new Error('channels-last program: the squeeze-excitation gate no longer fuses');
   // d · s, as the module's s · d (products commute exactly), image by image: one channel row repeated over the
   // pixels is the binary kernels' row broadcast, where [n, hw, c] · [n, 1, c] is a generic broadcast (10.8 of a
   // 60 ms batch-8 MobileNetV3-Large forward on one thread)
-  for (let b = 0; b < n; b++) mul_(d.narrow(0, b, 1).view([g.oh * g.ow, hidden]), gate.narrow(0, b, 1).view([hidden]));
+  for (let b = 0; b < n; b++)
+    mul_(d.narrow(0, b, 1).view([g.oh * g.ow, hidden]), scales.narrow(0, b, 1).view([hidden]));
   const y = runConv(blk.project, d, blk.residual ? x : null);
   release(d);
   return y;

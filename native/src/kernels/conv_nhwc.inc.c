@@ -408,17 +408,26 @@ static void op_conv2d_nhwc(const float *x, const float *packed, const float *bia
  * kept, not recomputed), runs the depthwise rows from it into a second buffer, and projects those into the output —
  * both buffers stay in L2 (NHWC_BLOCK_FLOATS). At batch 1 the output rows are split into one band per thread; only
  * a band's first chunk recomputes the few rows its neighbour also expands.
- * A block with a squeeze-excitation gate (V3) needs the whole depthwise output before its projection: with no
- * projection weights the kernel stops after the depthwise layer and writes its output to out.
+ * A block with a squeeze-excitation gate (V3) needs the whole depthwise output before its projection: the first
+ * pass writes it whole (and each task's channel sums), the gate is computed per image — mean over pixels, fc1,
+ * its activation, fc2, hardsigmoid: a few hundred numbers, which as five tensor ops per block cost more in
+ * JavaScript than in arithmetic — and a second pass projects the map's rows scaled by the gate. With no projection
+ * weights the kernel stops after the depthwise layer and writes its output to out.
  * ---------------------------------------------------------------------------------------------------------- */
 enum { NHWC_BLOCK_FLOATS = 96 * 1024 }; /* both buffers of a chunk together: 384 KB of the 1 MB L2 of Zen 4/5 */
+
+/* What a task of the block does: the whole block; the first pass of a gated one (expansion and depthwise into the
+ * whole map d, with the task's channel sums); its second pass (d's rows scaled by the gate, projected). */
+enum { NHWC_BLOCK_ALL, NHWC_BLOCK_GATHER, NHWC_BLOCK_PROJECT };
 
 typedef struct {
   const float *x, *we, *eb, *es, *wd, *db, *ds, *wp, *pb, *ps;
   float *out;
   cgeom g; /* the depthwise layer: c = oc = groups = the expanded channels */
   long cin, cout, bands, rows, erows;
-  int acte, actd, actp, residual;
+  int acte, actd, actp, residual, pass;
+  float *d, *sums;   /* a gated block: its depthwise output [n, oh, ow, hid]; channel sums [tasks][hid] */
+  const float *gate; /* a gated block's second pass: [n][hid] */
 } nhwc_block_job;
 
 /* Image rows [lo, hi) that output rows [oy0, oy1) of g's depthwise layer read (empty when all their taps fall in
@@ -428,58 +437,116 @@ static void nhwc_rows_read(const cgeom *g, long oy0, long oy1, long *lo, long *h
   *hi = MAXI(*lo, MINI(g->h, (oy1 - 1) * g->sH - g->pH + (g->kh - 1) * g->dH + 1));
 }
 
-/* One task: output rows [band·oh/bands, (band + 1)·oh/bands) of image t / bands. */
+/* sum[ch] += Σ over `pixels` rows of c channels of a */
+static void nhwc_add_channel_sums(float *sum, const float *a, long pixels, long c) {
+  for (long p = 0; p < pixels; p++, a += c) {
+    long ch = 0;
+    for (; ch + TT_VL <= c; ch += TT_VL) vstore(sum + ch, vload(sum + ch) + vload(a + ch));
+    for (; ch < c; ch++) sum[ch] += a[ch];
+  }
+}
+
+/* One task: output rows [band·oh/bands, (band + 1)·oh/bands) of image t / bands, for the job's pass. */
 static void nhwc_block_task(void *ctx, long t, int tid) {
   const nhwc_block_job *j = ctx;
   const cgeom *g = &j->g;
   long hid = g->c, w = g->w, b = t / j->bands, band = t % j->bands;
   long oys = band * g->oh / j->bands, oye = (band + 1) * g->oh / j->bands;
   const float *xb = j->x + b * g->h * w * j->cin;
-  float *ebuf = j->we ? tt_scratch(tid, SLOT_COL, sizeof(float) * j->erows * w * hid) : 0;
-  float *dbuf = j->wp ? tt_scratch(tid, SLOT_TMP, sizeof(float) * j->rows * g->ow * hid) : 0;
+  int expand = j->we && j->pass != NHWC_BLOCK_PROJECT, project = j->wp && j->pass != NHWC_BLOCK_GATHER;
+  float *ebuf = expand ? tt_scratch(tid, SLOT_COL, sizeof(float) * j->erows * w * hid) : 0;
+  float *dbuf = project ? tt_scratch(tid, SLOT_TMP, sizeof(float) * j->rows * g->ow * hid) : 0;
+  float *sums = j->pass == NHWC_BLOCK_GATHER ? j->sums + t * hid : 0;
+  if (sums) memset(sums, 0, sizeof(float) * hid);
   long blo = 0, bhi = 0; /* the image rows ebuf holds */
   for (long oy0 = oys; oy0 < oye; oy0 += j->rows) {
-    long oy1 = MINI(oye, oy0 + j->rows), lo, hi;
-    nhwc_rows_read(g, oy0, oy1, &lo, &hi);
-    const float *src = xb + lo * w * hid;
-    if (j->we) {
-      long from = lo;
-      if (lo < bhi) { /* rows the chunk before expanded: moved to the front (lo only grows) */
-        memmove(ebuf, ebuf + (lo - blo) * w * hid, sizeof(float) * (bhi - lo) * w * hid);
-        from = bhi;
+    long oy1 = MINI(oye, oy0 + j->rows), pixels = (oy1 - oy0) * g->ow;
+    if (j->pass == NHWC_BLOCK_PROJECT) { /* d's rows times the gate, into the chunk buffer */
+      const float *drow = j->d + (b * g->oh + oy0) * g->ow * hid, *gv = j->gate + b * hid;
+      for (long p = 0; p < pixels; p++) {
+        long ch = 0;
+        for (; ch + TT_VL <= hid; ch += TT_VL) vstore(dbuf + p * hid + ch, vload(drow + p * hid + ch) * vload(gv + ch));
+        for (; ch < hid; ch++) dbuf[p * hid + ch] = drow[p * hid + ch] * gv[ch];
       }
-      nhwc_pw_serial(xb + from * w * j->cin, j->we, j->eb, j->es, 0, ebuf + (from - lo) * w * hid, (hi - from) * w,
-                     j->cin, hid, j->acte, tid);
-      blo = lo;
-      bhi = MAXI(hi, from);
-      src = ebuf;
+    } else {
+      long lo, hi;
+      nhwc_rows_read(g, oy0, oy1, &lo, &hi);
+      const float *src = xb + lo * w * hid;
+      if (expand) {
+        long from = lo;
+        if (lo < bhi) { /* rows the chunk before expanded: moved to the front (lo only grows) */
+          memmove(ebuf, ebuf + (lo - blo) * w * hid, sizeof(float) * (bhi - lo) * w * hid);
+          from = bhi;
+        }
+        nhwc_pw_serial(xb + from * w * j->cin, j->we, j->eb, j->es, 0, ebuf + (from - lo) * w * hid,
+                       (hi - from) * w, j->cin, hid, j->acte, tid);
+        blo = lo;
+        bhi = MAXI(hi, from);
+        src = ebuf;
+      }
+      /* the chunk's depthwise rows as a convolution of its own: rows [lo, hi) of the image, the top padding what is
+       * left of it above lo, the rows past hi outside (below the image, or not read by these outputs) */
+      cgeom gc = *g;
+      gc.n = 1;
+      gc.h = hi - lo;
+      gc.oh = oy1 - oy0;
+      gc.pH = g->pH + lo - oy0 * g->sH;
+      float *dst = project ? dbuf : (j->d ? j->d : j->out) + (b * g->oh + oy0) * g->ow * hid;
+      nhwc_dw_job dj = { .x = src, .wp = j->wd, .bias = j->db, .scale = j->ds, .out = dst, .g = &gc, .act = j->actd };
+      for (long r = 0; r < gc.oh; r++) nhwc_dw_task(&dj, r, tid);
+      if (sums) nhwc_add_channel_sums(sums, dst, pixels, hid);
     }
-    /* the chunk's depthwise rows as a convolution of its own: rows [lo, hi) of the image, the top padding what is
-     * left of it above lo, the rows past hi outside (below the image, or not read by these outputs) */
-    cgeom gc = *g;
-    gc.n = 1;
-    gc.h = hi - lo;
-    gc.oh = oy1 - oy0;
-    gc.pH = g->pH + lo - oy0 * g->sH;
-    float *dst = j->wp ? dbuf : j->out + (b * g->oh + oy0) * g->ow * hid;
-    nhwc_dw_job dj = { .x = src, .wp = j->wd, .bias = j->db, .scale = j->ds, .out = dst, .g = &gc, .act = j->actd };
-    for (long r = 0; r < gc.oh; r++) nhwc_dw_task(&dj, r, tid);
-    if (j->wp)
+    if (project)
       nhwc_pw_serial(dbuf, j->wp, j->pb, j->ps, j->residual ? xb + oy0 * w * j->cin : 0,
-                     j->out + (b * g->oh + oy0) * g->ow * j->cout, (oy1 - oy0) * g->ow, hid, j->cout, j->actp, tid);
+                     j->out + (b * g->oh + oy0) * g->ow * j->cout, pixels, hid, j->cout, j->actp, tid);
+  }
+}
+
+/* Σ_k a[k]·b[k] over n floats */
+static float nhwc_dot(const float *a, const float *b, long n) {
+  vf acc = vsplat(0.0f);
+  long k = 0;
+  for (; k + TT_VL <= n; k += TT_VL) acc = vfma(acc, vload(a + k), vload(b + k));
+  float s = hsum(acc);
+  for (; k < n; k++) s += a[k] * b[k];
+  return s;
+}
+
+/* gate[b] = hardsigmoid(w2 · act1(w1 · mean_b + b1) + b2) for each image, mean_b from the tasks' channel sums */
+static void nhwc_block_gates(const nhwc_block_job *j, const float *w1, const float *b1, const float *w2,
+                             const float *b2, long sq, int act1, float *gate, float *tmp) {
+  long hid = j->g.c;
+  float *mean = tmp, *s1 = tmp + hid;
+  float inv = 1.0f / (float)(j->g.oh * j->g.ow);
+  for (long b = 0; b < j->g.n; b++) {
+    for (long ch = 0; ch < hid; ch++) {
+      float s = 0.0f;
+      for (long band = 0; band < j->bands; band++) s += j->sums[(b * j->bands + band) * hid + ch];
+      mean[ch] = s * inv;
+    }
+    for (long q = 0; q < sq; q++) s1[q] = act_s(nhwc_dot(w1 + q * hid, mean, hid) + (b1 ? b1[q] : 0.0f), act1);
+    for (long ch = 0; ch < hid; ch++) {
+      float v = nhwc_dot(w2 + ch * sq, s1, sq) + (b2 ? b2[ch] : 0.0f);
+      /* as the hardsigmoid module: x/6 + 1/2 in double, rounded once */
+      gate[b * hid + ch] = v <= -3.0f ? 0.0f : v >= 3.0f ? 1.0f : (float)((double)v / 6.0 + 0.5);
+    }
   }
 }
 
 /* out = the block of x [n, h, w, cin]: with we, e = acte(es·(x·weᵀ) + eb) [n, h, w, hid], else e = x (cin = hid);
- * d = actd(ds·dw(e) + db) on gi's depthwise geometry; with wp, out = actp(ps·(d·wpᵀ) + pb (+ x when residual))
- * [n, oh, ow, cout], else out = d. Weights packed by conv2d_nhwc_pack for their own geometries; the caller checks
- * the shapes (a residual needs oh = h, ow = w, cout = cin). */
+ * d = actd(ds·dw(e) + db) on gi's depthwise geometry; with w1 (a squeeze-excitation gate: w1 [sq, hid],
+ * w2 [hid, sq], biases b1, b2 or null), d = d · hardsigmoid(w2·act1(w1·mean(d) + b1) + b2) per image; with wp,
+ * out = actp(ps·(d·wpᵀ) + pb (+ x when residual)) [n, oh, ow, cout], else out = d (no gate then). Weights packed by
+ * conv2d_nhwc_pack for their own geometries; the caller checks the shapes (a residual needs oh = h, ow = w,
+ * cout = cin). */
 static void op_conv2d_nhwc_block(const float *x, const float *we, const float *eb, const float *es, const float *wd,
-                                 const float *db, const float *ds, const float *wp, const float *pb, const float *ps,
-                                 float *out, const int32_t *gi, int cin, int cout, int acte, int actd, int actp,
+                                 const float *db, const float *ds, const float *w1, const float *b1, const float *w2,
+                                 const float *b2, const float *wp, const float *pb, const float *ps, float *out,
+                                 const int32_t *gi, int cin, int cout, int sq, int acte, int actd, int act1, int actp,
                                  int residual) {
   cgeom g = parse_cg(gi);
   if (conv_empty(&g) || nhwc_kind(&g) != NHWC_DEPTHWISE || cin <= 0 || (wp && cout <= 0)) return;
+  if (w1 && (!w2 || !wp || sq <= 0)) return;
   nhwc_block_job j = { .x = x, .we = we, .eb = eb, .es = es, .wd = wd, .db = db, .ds = ds, .wp = wp, .pb = pb,
                        .ps = ps, .out = out, .g = g, .cin = cin, .cout = cout, .acte = acte, .actd = actd,
                        .actp = actp, .residual = wp && residual };
@@ -496,7 +563,26 @@ static void op_conv2d_nhwc_block(const float *x, const float *we, const float *e
   j.bands = g.n >= T ? 1 : MINI(g.oh, (T + g.n - 1) / g.n);
   long tasks = g.n * j.bands;
   long work = g.n * g.oh * g.ow * g.c * (g.kh * g.kw + (we ? cin : 0) + (wp ? cout : 0));
-  if (T > 1 && tasks > 1 && work >= (1L << 16)) tt_parallel(tasks, nhwc_block_task, &j);
-  else
-    for (long t = 0; t < tasks; t++) nhwc_block_task(&j, t, 0);
+  int par = T > 1 && tasks > 1 && work >= (1L << 16);
+  if (!w1) {
+    j.pass = NHWC_BLOCK_ALL;
+    if (par) tt_parallel(tasks, nhwc_block_task, &j);
+    else
+      for (long t = 0; t < tasks; t++) nhwc_block_task(&j, t, 0);
+    return;
+  }
+  j.d = tt_shared_scratch(SH_GYPAD, sizeof(float) * g.n * g.oh * g.ow * g.c);
+  float *small = tt_shared_scratch(SH_WT, sizeof(float) * ((tasks + g.n + 1) * g.c + sq));
+  j.sums = small;
+  float *gate = small + tasks * g.c;
+  for (int pass = NHWC_BLOCK_GATHER; pass <= NHWC_BLOCK_PROJECT; pass++) {
+    j.pass = pass;
+    if (pass == NHWC_BLOCK_PROJECT) {
+      nhwc_block_gates(&j, w1, b1, w2, b2, sq, act1, gate, gate + g.n * g.c);
+      j.gate = gate;
+    }
+    if (par) tt_parallel(tasks, nhwc_block_task, &j);
+    else
+      for (long t = 0; t < tasks; t++) nhwc_block_task(&j, t, 0);
+  }
 }
