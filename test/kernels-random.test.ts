@@ -952,13 +952,79 @@ test('conv2dNhwc: channels-last pointwise and depthwise convolutions on every bu
       assert.ok(!bad, `${name} ${JSON.stringify(sp)} ${act}: ${bad}`);
     }
   }
-  // a dense 3×3 is not served: no packed weights (the program keeps such layers in NCHW)
-  for (const [name, b] of builds)
-    assert.equal(
-      b.packConv2dNhwc?.(values(8 * 4 * 9, r), convGeometryOf({ n: 1, c: 4, h: 5, w: 5, oc: 8, kh: 3, kw: 3 })),
-      null,
+  // a dense 3×3 is packed for conv2dNchwToNhwc (which reads NCHW); conv2dNhwc refuses it
+  for (const [name, b] of builds) {
+    const g = convGeometryOf({ n: 1, c: 4, h: 5, w: 5, oc: 8, kh: 3, kw: 3 });
+    const packed = b.packConv2dNhwc?.(values(8 * 4 * 9, r), g);
+    assert.ok(packed, name);
+    assert.throws(
+      () => b.conv2dNhwc!(values(100, r), packed, null, null, null, new Float32Array(72), g, 'none'),
+      /dense one reads NCHW/,
       name,
     );
+  }
+});
+
+test('conv2dNchwToNhwc: dense convolutions from NCHW into channels-last on every build, against float64', () => {
+  // The channels-last program's stem (conv_nhwc.inc.c): output rows of tiles that read their taps in place and
+  // border tiles that gather them, the overlapping last tile, rows narrower than a tile, output channels below and
+  // past a panel; strides, paddings past the kernel's reach, dilation, 1×1 strided, several input channels.
+  const r = rng(SEED + 29);
+  const specs = [
+    { n: 1, c: 3, h: 56, w: 60, oc: 32, k: 3, s: 2, p: 1, d: 1 }, // MobileNetV2's stem, smaller
+    { n: 2, c: 3, h: 33, w: 45, oc: 16, k: 3, s: 2, p: 1, d: 1 }, // V3's: 16 channels, under a panel
+    { n: 1, c: 2, h: 9, w: 7, oc: 40, k: 3, s: 1, p: 1, d: 1 },
+  ];
+  for (let i = 0; i < 30; i++) {
+    const k = r.pick([1, 2, 3, 5, 7]);
+    specs.push({
+      ...{ n: r.int(1, 2), c: r.int(1, 5), h: r.int(1, 40), w: r.int(1, 40), oc: r.int(1, 70), k },
+      ...{ s: r.int(1, 3), p: r.int(0, k), d: r.pick([1, 1, 2]) },
+    });
+  }
+  const toNhwc = (a: ArrayLike<number>, n: number, c: number, hw: number) => {
+    const o = new Float32Array(a.length);
+    for (let b = 0; b < n; b++)
+      for (let ch = 0; ch < c; ch++) for (let q = 0; q < hw; q++) o[(b * hw + q) * c + ch] = a[(b * c + ch) * hw + q];
+    return o;
+  };
+  for (const [i, sp] of specs.entries()) {
+    const reach = sp.d * (sp.k - 1) + 1;
+    if (sp.h + 2 * sp.p < reach || sp.w + 2 * sp.p < reach) continue;
+    const g = convGeometryOf({
+      ...{ n: sp.n, c: sp.c, h: sp.h, w: sp.w, oc: sp.oc, kh: sp.k, kw: sp.k },
+      ...{ stride: sp.s, padding: sp.p, dilation: sp.d },
+    });
+    if (sp.k === 1 && sp.s === 1 && sp.p === 0) continue; // pointwise: conv2dNhwc's
+    const x = values(sp.n * sp.c * sp.h * sp.w, r),
+      w = values(sp.oc * sp.c * sp.k * sp.k, r),
+      bias = r.unit() < 0.8 ? values(sp.oc, r) : null,
+      scale = r.unit() < 0.8 ? values(sp.oc, r).map((v) => 3 * v) : null;
+    const act = r.pick(['none', 'relu', 'relu6', 'hardswish'] as const);
+    const y64 = new Float64Array(sp.n * sp.oc * g.oh * g.ow);
+    ref.conv2d(f64(x), f64(w), bias && f64(bias), y64, g, act, scale && f64(scale), null, null);
+    const expected = toNhwc(Float32Array.from(y64), sp.n, sp.oc, g.oh * g.ow);
+    for (const [name, b] of builds) {
+      const packed = b.packConv2dNhwc?.(w, g);
+      assert.ok(packed, `${name}: packConv2dNhwc served none of ${JSON.stringify(sp)}`);
+      const [y] = twice(
+        [y64.length],
+        ([o]) => b.conv2dNchwToNhwc!(x, packed, bias, scale, o, g, act),
+        `${name} case ${i} ${JSON.stringify(sp)}`,
+      );
+      const bad = mismatch(y, expected, sp.c * sp.k * sp.k * (scale ? 3 : 1) + 1);
+      assert.ok(!bad, `${name} case ${i} ${JSON.stringify(sp)} ${act}: ${bad}`);
+    }
+  }
+  for (const [name, b] of builds) {
+    const gd = convGeometryOf({ n: 1, c: 4, h: 5, w: 5, oc: 4, kh: 3, kw: 3, padding: 1, groups: 4 });
+    const packed = b.packConv2dNhwc!(values(36, r), gd)!;
+    assert.throws(
+      () => b.conv2dNchwToNhwc!(values(100, r), packed, null, null, new Float32Array(100), gd, 'none'),
+      /one-group convolutions/,
+      name,
+    );
+  }
 });
 
 test('invertedResidualNhwc: a whole MobileNet block channels-last on every build, against float64 stage by stage', () => {

@@ -105,6 +105,20 @@ static napi_value js_conv2d_nhwc(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_conv2d_nchw_to_nhwc(napi_env env, napi_callback_info info) {
+  GETARGS(7);
+  const float *x = arr(env, argv[0], napi_float32_array, "conv2dNchwToNhwc", "x", 1);
+  const float *packed = arr(env, argv[1], napi_float32_array, "conv2dNchwToNhwc", "packed", 1);
+  const float *bias = arr(env, argv[2], napi_float32_array, "conv2dNchwToNhwc", "bias", 0);
+  const float *scale = arr(env, argv[3], napi_float32_array, "conv2dNchwToNhwc", "scale", 0);
+  float *out = arr(env, argv[4], napi_float32_array, "conv2dNchwToNhwc", "out", 1);
+  const int32_t *g = arr(env, argv[5], napi_int32_array, "conv2dNchwToNhwc", "g", 1);
+  int act = (int)I(env, argv[6]);
+  CHECK
+  LOCKED(ops->conv2d_nchw_to_nhwc(x, packed, bias, scale, out, g, act));
+  return NULL;
+}
+
 static napi_value js_conv2d_nhwc_block(napi_env env, napi_callback_info info) {
   GETARGS(24);
   const float *x = arr(env, argv[0], napi_float32_array, "conv2dNhwcBlock", "x", 1);
@@ -502,6 +516,7 @@ static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
   KFN("conv2dNhwcPackedSize", js_conv2d_nhwc_packed_size), \
   KFN("conv2dNhwcPack", js_conv2d_nhwc_pack), \
   KFN("conv2dNhwc", js_conv2d_nhwc), \
+  KFN("conv2dNchwToNhwc", js_conv2d_nchw_to_nhwc), \
   KFN("conv2dNhwcBlock", js_conv2d_nhwc_block), \
   KFN("conv2dBackwardInput", js_conv2d_bwd_input), \
   KFN("conv2dBackwardWeight", js_conv2d_bwd_weight), \

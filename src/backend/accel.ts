@@ -378,6 +378,16 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     pack.call(k, w as F32, data, geom);
     return { owner: packOwner, plan: plan(), oc: g.oc, c: g.c, data };
   };
+  /** A 1×1, stride-1, unpadded convolution: what conv2dNhwc's pointwise kernel serves (conv_nhwc.inc.c's nhwc_kind). */
+  const isPointwiseNhwc = (g: Conv2dGeometry) =>
+    g.kh === 1 &&
+    g.kw === 1 &&
+    g.strideH === 1 &&
+    g.strideW === 1 &&
+    g.padH === 0 &&
+    g.padW === 0 &&
+    g.oh === g.h &&
+    g.ow === g.w;
   /** Throws unless `packed` is this backend's packConv2dNhwc output for g (packed as `geom`). */
   const checkNhwcPacked = (op: string, packed: PackedConv2dWeights, g: Conv2dGeometry, geom: Int32Array) => {
     const size = k.conv2dNhwcPackedSize(geom);
@@ -604,6 +614,10 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       if (s.x === 0 || s.w === 0 || s.y === 0) return;
       const geom = convGeom(g);
       checkNhwcPacked(op, packed, g, geom);
+      if (g.groups === 1 && !isPointwiseNhwc(g))
+        throw new Error(
+          `${op}: serves pointwise and depthwise convolutions (a dense one reads NCHW: conv2dNchwToNhwc), got ${describeConvGeometry(g)}`,
+        );
       if (residual !== null && g.groups !== 1)
         throw new Error(`${op}: a residual is taken by pointwise convolutions only, got ${describeConvGeometry(g)}`);
       if (overlaps(residual, out)) throw new Error(`${op}: the residual must not overlap the output`);
@@ -614,6 +628,39 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         bias as F32 | null,
         scale as F32 | null,
         residual as F32 | null,
+        out as F32,
+        geom,
+        CONV_ACT_CODES[epilogue],
+      );
+    },
+
+    conv2dNchwToNhwc(
+      x: FloatArray,
+      packed: PackedConv2dWeights,
+      bias: FloatArray | null,
+      scale: FloatArray | null,
+      out: FloatArray,
+      g: Conv2dGeometry,
+      epilogue: ConvEpilogue,
+    ): void {
+      const op = 'conv2dNchwToNhwc';
+      if (!f32(x, bias, scale, out)) throw new Error(`${op}: float32 operands only`);
+      if (g.groups !== 1 || isPointwiseNhwc(g))
+        throw new Error(`${op}: serves one-group convolutions other than 1×1, got ${describeConvGeometry(g)}`);
+      const s = guard.convSizes(op, g);
+      guard.len(op, 'x', x, s.x);
+      guard.len(op, 'out', out, s.y);
+      guard.len(op, 'bias', bias, g.oc);
+      guard.len(op, 'scale', scale, g.oc);
+      if (s.x === 0 || s.w === 0 || s.y === 0) return;
+      const geom = convGeom(g);
+      checkNhwcPacked(op, packed, g, geom);
+      if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
+      k.conv2dNchwToNhwc(
+        x as F32,
+        packed.data,
+        bias as F32 | null,
+        scale as F32 | null,
         out as F32,
         geom,
         CONV_ACT_CODES[epilogue],

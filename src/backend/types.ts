@@ -323,8 +323,8 @@ export interface Backend extends TableKernels {
   packedConv2dPlan?(g: Conv2dGeometry): string | null;
   /**
    * The weights `w` [oc, c/groups, kh, kw] of a pointwise (1×1, stride 1, unpadded, one group) or depthwise
-   * convolution packed for `conv2dNhwc` (plan 'nhwc'), or null when this backend's channels-last kernels do not
-   * serve g. Optional: a backend without channels-last kernels leaves inference in NCHW.
+   * convolution packed for `conv2dNhwc` (plan 'nhwc'; a one-group convolution that is not 1×1, for
+   * `conv2dNchwToNhwc`), or null when this backend's channels-last kernels do not serve g. Optional: a backend without channels-last kernels leaves inference in NCHW.
    */
   packConv2dNhwc?(w: FloatArray, g: Conv2dGeometry): PackedConv2dWeights | null;
   /**
@@ -338,6 +338,20 @@ export interface Backend extends TableKernels {
     bias: FloatArray | null,
     scale: FloatArray | null,
     residual: FloatArray | null,
+    out: FloatArray,
+    g: Conv2dGeometry,
+    epilogue: ConvEpilogue,
+  ): void;
+  /**
+   * A one-group convolution from an NCHW input x [n, c, h, w] to a channels-last output out [n, oh, ow, oc] =
+   * act(scale[oc]·(w ⊛ x) + bias[oc]), with `packed` from this backend's `packConv2dNhwc` for g (which serves
+   * such geometries for this method only): the stem that feeds the channels-last MobileNet program.
+   */
+  conv2dNchwToNhwc?(
+    x: FloatArray,
+    packed: PackedConv2dWeights,
+    bias: FloatArray | null,
+    scale: FloatArray | null,
     out: FloatArray,
     g: Conv2dGeometry,
     epilogue: ConvEpilogue,

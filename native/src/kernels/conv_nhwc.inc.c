@@ -9,13 +9,15 @@
  * NHWC kernels get their MobileNet speed the same way). x is [n, h, w, c], out [n, oh, ow, oc]; the weights are
  * packed by conv2d_nhwc_pack (pointwise: Wᵀ in NR-column panels; depthwise: [tap][channel]).
  * ---------------------------------------------------------------------------------------------------------- */
-enum { NHWC_NONE, NHWC_POINTWISE, NHWC_DEPTHWISE };
+/* NHWC_DENSE: any other one-group convolution, served only by conv2d_nchw_to_nhwc (an NCHW input: the stem). */
+enum { NHWC_NONE, NHWC_POINTWISE, NHWC_DEPTHWISE, NHWC_DENSE };
 
 static int nhwc_kind(const cgeom *g) {
   if (g->groups == 1 && g->kh == 1 && g->kw == 1 && g->sH == 1 && g->sW == 1 && g->pH == 0 && g->pW == 0 &&
       g->oh == g->h && g->ow == g->w)
     return NHWC_POINTWISE;
   if (g->groups > 1 && g->groups == g->c && g->oc == g->c) return NHWC_DEPTHWISE;
+  if (g->groups == 1) return NHWC_DENSE;
   return NHWC_NONE;
 }
 
@@ -26,7 +28,8 @@ static long nhwc_panel_col(long j, long oc) { return oc <= NR ? 0 : MINI(j * NR,
 
 static long nhwc_packed_floats(const cgeom *g) {
   switch (nhwc_kind(g)) {
-  case NHWC_POINTWISE: return nhwc_panels(g->oc) * g->c * NR;
+  case NHWC_POINTWISE:
+  case NHWC_DENSE: return nhwc_panels(g->oc) * g->c * g->kh * g->kw * NR;
   case NHWC_DEPTHWISE: return g->kh * g->kw * g->c;
   default: return 0;
   }
@@ -42,8 +45,8 @@ static int op_conv2d_nhwc_packed_size(const int32_t *gi) {
 static void op_conv2d_nhwc_pack(const float *w, float *packed, const int32_t *gi) {
   cgeom g = parse_cg(gi);
   if (op_conv2d_nhwc_packed_size(gi) <= 0) return;
-  if (nhwc_kind(&g) == NHWC_POINTWISE) {
-    long c = g.c, oc = g.oc;
+  if (nhwc_kind(&g) != NHWC_DEPTHWISE) { /* Wᵀ [c·kh·kw, oc] in panels, rows in the weights' (ci, ky, kx) order */
+    long c = g.c * g.kh * g.kw, oc = g.oc;
     for (long j = 0; j < nhwc_panels(oc); j++) {
       long n0 = nhwc_panel_col(j, oc);
       float *p = packed + j * c * NR;
@@ -394,7 +397,7 @@ static void op_conv2d_nhwc(const float *x, const float *packed, const float *bia
   switch (nhwc_kind(&g)) {
   case NHWC_POINTWISE: nhwc_pointwise(x, packed, bias, scale, res, out, &g, act); return;
   case NHWC_DEPTHWISE: nhwc_depthwise(x, packed, bias, scale, out, &g, act); return;
-  default: return;
+  default: return; /* NHWC_DENSE reads NCHW: conv2d_nchw_to_nhwc */
   }
 }
 
@@ -586,3 +589,93 @@ static void op_conv2d_nhwc_block(const float *x, const float *we, const float *e
       for (long t = 0; t < tasks; t++) nhwc_block_task(&j, t, 0);
   }
 }
+
+/* ------------------------------------------------------------------------------------------------------------
+ * A dense convolution from an NCHW input to an NHWC output: the MobileNets' stem (3 → 16 or 32 channels, 3×3,
+ * stride 2 on the image), which the channels-last program otherwise ran as an NCHW convolution — im2col of 27
+ * rows per pixel through memory at 3 input channels, ~15–30 GFLOP/s — followed by a transpose of its output.
+ * Here a task is one output row: tiles of MR pixels whose taps are all inside the image read them straight from
+ * the image (uk_stem_rows: tap k of pixel i at a + i·sW + koff[k]), border tiles gather theirs into a zeroed
+ * patch first; both accumulate in the same order, so a pixel two tiles share gets the same bits from each.
+ * ---------------------------------------------------------------------------------------------------------- */
+UK_DEFINE(uk_stem_rows, long sx COMMA const int32_t *restrict koff, a[i * sx + koff[p]], (void)0,
+          const float *restrict b, b, b += NR)
+
+typedef struct {
+  const float *x, *wp, *bias, *scale;
+  float *out;
+  cgeom g;
+  int act;
+} nhwc_stem_job;
+
+/* The patch rows of output pixels [s0, s0 + rows) of row oy, image xb: A[i][(ci·kh + ky)·kw + kx], 0 outside. */
+static void nhwc_stem_gather(const cgeom *g, const float *xb, long oy, long s0, long rows, float *a) {
+  long K = g->c * g->kh * g->kw;
+  for (long i = 0; i < rows; i++) {
+    long ix0 = (s0 + i) * g->sW - g->pW;
+    float *ai = a + i * K;
+    for (long ci = 0; ci < g->c; ci++)
+      for (long ky = 0; ky < g->kh; ky++) {
+        long iy = oy * g->sH - g->pH + ky * g->dH;
+        const float *row = iy >= 0 && iy < g->h ? xb + (ci * g->h + iy) * g->w : 0;
+        for (long kx = 0; kx < g->kw; kx++) {
+          long ix = ix0 + kx * g->dW;
+          ai[(ci * g->kh + ky) * g->kw + kx] = row && ix >= 0 && ix < g->w ? row[ix] : 0.0f;
+        }
+      }
+  }
+}
+
+static void nhwc_stem_task(void *ctx, long t, int tid) {
+  const nhwc_stem_job *j = ctx;
+  const cgeom *g = &j->g;
+  long b = t / g->oh, oy = t % g->oh, K = g->c * g->kh * g->kw, ow = g->ow, oc = g->oc;
+  const float *xb = j->x + b * g->c * g->h * g->w;
+  nhwc_pw_job pj = { .bias = j->bias, .scale = j->scale, .out = j->out + (b * g->oh + oy) * ow * oc, .m = ow,
+                     .c = K, .oc = oc, .act = j->act };
+  float *a = tt_scratch(tid, SLOT_COL, sizeof(float) * (MR * K + K)); /* a gathered patch, then koff */
+  int32_t *koff = (int32_t *)(a + MR * K);
+  float tile[MR * NR] __attribute__((aligned(64)));
+  /* the row reads its taps in place when every kernel row is inside the image; its columns [ox0, ox1) too */
+  int rows_in = 1;
+  for (long ci = 0; ci < g->c; ci++)
+    for (long ky = 0; ky < g->kh; ky++) {
+      long iy = oy * g->sH - g->pH + ky * g->dH;
+      if (iy < 0 || iy >= g->h) rows_in = 0;
+      for (long kx = 0; kx < g->kw; kx++) koff[(ci * g->kh + ky) * g->kw + kx] = (int32_t)((ci * g->h + iy) * g->w + kx * g->dW);
+    }
+  long ox0 = g->pW > 0 ? (g->pW + g->sW - 1) / g->sW : 0;
+  long span = (g->kw - 1) * g->dW;
+  long ox1 = g->w - 1 - span + g->pW >= 0 ? (g->w - 1 - span + g->pW) / g->sW + 1 : 0;
+  long mr = MINI(MR, ow);
+  for (long m0 = 0; m0 < ow; m0 += MR) {
+    long s0 = MAXI(0, MINI(m0, ow - MR)); /* the last tile ends at ow, overlapping the one before */
+    int r0 = (int)(m0 - s0), direct = rows_in && ow >= MR && s0 >= ox0 && s0 + MR <= ox1;
+    if (!direct) {
+      nhwc_stem_gather(g, xb, oy, s0, mr, a);
+      if (mr < MR) memset(a + mr * K, 0, sizeof(float) * (MR - mr) * K);
+    }
+    for (long p = 0; p < nhwc_panels(oc); p++) {
+      long n0 = nhwc_panel_col(p, oc);
+      const float *panel = j->wp + p * K * NR;
+      if (direct) uk_stem_rows(K, xb + s0 * g->sW - g->pW, g->sW, koff, panel, tile, NR, 0);
+      else uk_pw_rows(K, a, K, panel, NR, tile, NR, 0);
+      nhwc_pw_store(&pj, tile, s0, n0, r0, (int)mr, (int)(p * NR - n0));
+    }
+  }
+}
+
+/* out [n, oh, ow, oc] = act(scale ⊙ conv(x, w) + bias) for x [n, c, h, w] (NCHW), one group, the weights as
+ * conv2d_nhwc_pack wrote them for g. */
+static void op_conv2d_nchw_to_nhwc(const float *x, const float *packed, const float *bias, const float *scale,
+                                   float *out, const int32_t *gi, int act) {
+  cgeom g = parse_cg(gi);
+  if (conv_empty(&g) || nhwc_kind(&g) == NHWC_DEPTHWISE || g.groups != 1) return;
+  nhwc_stem_job j = { .x = x, .wp = packed, .bias = bias, .scale = scale, .out = out, .g = g, .act = act };
+  long tasks = g.n * g.oh;
+  if (tt_num_threads() > 1 && tasks > 1 && tasks * g.ow * g.oc * g.c * g.kh * g.kw >= (1L << 16))
+    tt_parallel(tasks, nhwc_stem_task, &j);
+  else
+    for (long t = 0; t < tasks; t++) nhwc_stem_task(&j, t, 0);
+}
+
