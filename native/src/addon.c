@@ -153,14 +153,23 @@ static void keep_freed_tensor_pages(void) {
  * per call, ~7 µs each in a virtual machine; in 2 MB pages it takes ~25. Only advice: true when the kernel
  * accepted it, false elsewhere (other systems, THP off, a buffer smaller than a huge page).
  */
-static napi_value js_advise_huge_pages(napi_env env, napi_callback_info info) {
+/* The memory of the call's ArrayBuffer argument (NULL when there is none) and its length. */
+static void *buffer_arg(napi_env env, napi_callback_info info, size_t *bytes) {
   size_t argc = 1;
-  napi_value argv[1], result;
+  napi_value argv[1];
   void *data = NULL;
-  size_t bytes = 0;
-  int ok = 0;
+  *bytes = 0;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc >= 1 && napi_get_arraybuffer_info(env, argv[0], &data, &bytes) == napi_ok && data) {
+  if (argc < 1 || napi_get_arraybuffer_info(env, argv[0], &data, bytes) != napi_ok) return NULL;
+  return data;
+}
+
+static napi_value js_advise_huge_pages(napi_env env, napi_callback_info info) {
+  napi_value result;
+  size_t bytes;
+  void *data = buffer_arg(env, info, &bytes);
+  int ok = 0;
+  if (data) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     uintptr_t huge = 2u << 20, lo = ((uintptr_t)data + huge - 1) & ~(huge - 1), hi = ((uintptr_t)data + bytes) & ~(huge - 1);
     if (hi > lo) ok = madvise((void *)lo, hi - lo, MADV_HUGEPAGE) == 0;
@@ -177,14 +186,10 @@ static napi_value js_advise_huge_pages(napi_env env, napi_callback_info info) {
  * 64-byte aligned. Tensor storage allocates 64 bytes more and starts its view here (tensor/storage.ts).
  */
 static napi_value js_alignment_skip(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
-  void *data = NULL;
-  size_t bytes = 0;
-  uint32_t skip = 0;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc >= 1 && napi_get_arraybuffer_info(env, argv[0], &data, &bytes) == napi_ok && data)
-    skip = (uint32_t)((64 - ((uintptr_t)data & 63)) & 63);
+  napi_value result;
+  size_t bytes;
+  void *data = buffer_arg(env, info, &bytes);
+  uint32_t skip = data ? (uint32_t)((64 - ((uintptr_t)data & 63)) & 63) : 0;
   napi_create_uint32(env, skip, &result);
   return result;
 }
