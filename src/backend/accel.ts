@@ -404,43 +404,62 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       );
   };
   /**
-   * Throws unless `st` is a stage of a channels-last block for the pointwise (kh = 1) or depthwise geometry on an
-   * n×h×w map of c channels into oc: its packed weights from packConv2dNhwc for it, scale and bias of oc values.
-   * A plain literal geometry: this runs three times per block of a MobileNet inference, where object spreads cost.
+   * The checks conv2dNhwc and conv2dNchwToNhwc share: float32 operands of g's sizes, `packed` from packConv2dNhwc for
+   * g, x and residual apart from out. Returns g packed for the kernel, or null when g is empty (nothing to do).
    */
-  const checkStage = (
-    name: string,
-    st: NhwcStage,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    oc: number,
-    depthwise: Conv2dGeometry | null,
-  ) => {
+  const checkNhwcConv = (
+    op: string,
+    x: FloatArray,
+    packed: PackedConv2dWeights,
+    bias: FloatArray | null,
+    scale: FloatArray | null,
+    residual: FloatArray | null,
+    out: FloatArray,
+    g: Conv2dGeometry,
+  ): Int32Array | null => {
+    if (!f32(x, bias, scale, residual, out)) throw new Error(`${op}: float32 operands only`);
+    const s = guard.convSizes(op, g);
+    guard.len(op, 'x', x, s.x);
+    guard.len(op, 'out', out, s.y);
+    guard.len(op, 'bias', bias, g.oc);
+    guard.len(op, 'scale', scale, g.oc);
+    guard.len(op, 'residual', residual, s.y);
+    if (s.x === 0 || s.w === 0 || s.y === 0) return null;
+    const geom = convGeom(g);
+    checkNhwcPacked(op, packed, g, geom);
+    if (overlaps(residual, out)) throw new Error(`${op}: the residual must not overlap the output`);
+    if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
+    return geom;
+  };
+  /**
+   * The 1×1 convolution c → oc on n×h×w maps: a block's expansion or projection. A plain literal: this runs twice
+   * per block of a MobileNet inference, where object spreads cost.
+   */
+  const pointwiseGeometry = (n: number, h: number, w: number, c: number, oc: number): Conv2dGeometry => ({
+    n,
+    c,
+    h,
+    w,
+    oc,
+    kh: 1,
+    kw: 1,
+    oh: h,
+    ow: w,
+    strideH: 1,
+    strideW: 1,
+    padH: 0,
+    padW: 0,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  });
+  /** Throws unless `st` is a block stage for g: its weights packed for g, g.oc scales and biases. */
+  const checkStage = (name: string, st: NhwcStage, g: Conv2dGeometry) => {
     const op = `invertedResidualNhwc (${name})`;
-    const g: Conv2dGeometry = depthwise ?? {
-      n,
-      c,
-      h,
-      w,
-      oc,
-      kh: 1,
-      kw: 1,
-      oh: h,
-      ow: w,
-      strideH: 1,
-      strideW: 1,
-      padH: 0,
-      padW: 0,
-      dilationH: 1,
-      dilationW: 1,
-      groups: 1,
-    };
     if (!f32(st.scale, st.bias)) throw new Error(`${op}: float32 operands only`);
     checkNhwcPacked(op, st.packed, g, convGeom(g));
-    guard.len(op, 'scale', st.scale, oc);
-    guard.len(op, 'bias', st.bias, oc);
+    guard.len(op, 'scale', st.scale, g.oc);
+    guard.len(op, 'bias', st.bias, g.oc);
   };
   const be: Backend = {
     ...ref,
@@ -604,24 +623,14 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       epilogue: ConvEpilogue,
     ): void {
       const op = 'conv2dNhwc';
-      if (!f32(x, bias, scale, residual, out)) throw new Error(`${op}: float32 operands only`);
-      const s = guard.convSizes(op, g);
-      guard.len(op, 'x', x, s.x);
-      guard.len(op, 'out', out, s.y);
-      guard.len(op, 'bias', bias, g.oc);
-      guard.len(op, 'scale', scale, g.oc);
-      guard.len(op, 'residual', residual, s.y);
-      if (s.x === 0 || s.w === 0 || s.y === 0) return;
-      const geom = convGeom(g);
-      checkNhwcPacked(op, packed, g, geom);
       if (g.groups === 1 && !isPointwiseNhwc(g))
         throw new Error(
           `${op}: serves pointwise and depthwise convolutions (a dense one reads NCHW: conv2dNchwToNhwc), got ${describeConvGeometry(g)}`,
         );
       if (residual !== null && g.groups !== 1)
         throw new Error(`${op}: a residual is taken by pointwise convolutions only, got ${describeConvGeometry(g)}`);
-      if (overlaps(residual, out)) throw new Error(`${op}: the residual must not overlap the output`);
-      if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
+      const geom = checkNhwcConv(op, x, packed, bias, scale, residual, out, g);
+      if (geom === null) return;
       k.conv2dNhwc(
         x as F32,
         packed.data,
@@ -644,18 +653,10 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       epilogue: ConvEpilogue,
     ): void {
       const op = 'conv2dNchwToNhwc';
-      if (!f32(x, bias, scale, out)) throw new Error(`${op}: float32 operands only`);
       if (g.groups !== 1 || isPointwiseNhwc(g))
         throw new Error(`${op}: serves one-group convolutions other than 1×1, got ${describeConvGeometry(g)}`);
-      const s = guard.convSizes(op, g);
-      guard.len(op, 'x', x, s.x);
-      guard.len(op, 'out', out, s.y);
-      guard.len(op, 'bias', bias, g.oc);
-      guard.len(op, 'scale', scale, g.oc);
-      if (s.x === 0 || s.w === 0 || s.y === 0) return;
-      const geom = convGeom(g);
-      checkNhwcPacked(op, packed, g, geom);
-      if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
+      const geom = checkNhwcConv(op, x, packed, bias, scale, null, out, g);
+      if (geom === null) return;
       k.conv2dNchwToNhwc(
         x as F32,
         packed.data,
@@ -691,9 +692,9 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       guard.len(op, 'x', x, g.n * g.h * g.w * cin);
       guard.len(op, 'out', out, g.n * g.oh * g.ow * cout);
       if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
-      if (expand) checkStage('expand', expand, g.n, g.h, g.w, cin, g.c, null);
-      checkStage('depthwise', depthwise, g.n, g.h, g.w, g.c, g.c, g);
-      if (project) checkStage('project', project, g.n, g.oh, g.ow, g.c, cout, null);
+      if (expand) checkStage('expand', expand, pointwiseGeometry(g.n, g.h, g.w, cin, g.c));
+      checkStage('depthwise', depthwise, g);
+      if (project) checkStage('project', project, pointwiseGeometry(g.n, g.oh, g.ow, g.c, cout));
       let sq = 0;
       if (gate) {
         if (!project) throw new Error(`${op}: a gate needs the projection it comes before`);
@@ -723,7 +724,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         (project ? project.bias : null) as F32 | null,
         (project ? project.scale : null) as F32 | null,
         out as F32,
-        convGeom(g),
+        convGeom(g), // packed last: convGeom fills one shared buffer, which the stage checks used
         cin,
         cout,
         sq,
