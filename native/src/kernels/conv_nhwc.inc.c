@@ -21,6 +21,15 @@ static int nhwc_kind(const cgeom *g) {
   return NHWC_NONE;
 }
 
+/* The output columns of g whose every tap is inside the image's width: [*ox0, *ox1), within [0, ow). */
+static void nhwc_inner_cols(const cgeom *g, long *ox0, long *ox1) {
+  long lo = g->pW > 0 ? (g->pW + g->sW - 1) / g->sW : 0;
+  long span = (g->kw - 1) * g->dW; /* ix0 + span < w */
+  long hi = g->w - 1 - span + g->pW >= 0 ? (g->w - 1 - span + g->pW) / g->sW + 1 : 0;
+  *ox0 = MINI(lo, g->ow);
+  *ox1 = MAXI(*ox0, MINI(hi, g->ow));
+}
+
 /* Pointwise panels: panel j holds columns [nhwc_panel_col(j), +NR) of Wᵀ (c rows of NR floats). The last panel
  * ends at oc (it overlaps the one before when NR does not divide oc); with oc < NR one zero-padded panel. */
 static long nhwc_panels(long oc) { return oc <= NR ? 1 : (oc + NR - 1) / NR; }
@@ -302,12 +311,8 @@ static void nhwc_dw_task(void *ctx, long t, int tid) {
   long iy0 = oy * g->sH - g->pH;
   while (ky0 < ky1 && iy0 + ky0 * g->dH < 0) ky0++;
   while (ky1 > ky0 && iy0 + (ky1 - 1) * g->dH >= g->h) ky1--;
-  /* output columns whose every tap is inside: [ox0, ox1) */
-  long ox0 = g->pW > 0 ? (g->pW + g->sW - 1) / g->sW : 0;
-  long span = (kw - 1) * g->dW; /* ix0 + span < w */
-  long ox1 = g->w - 1 - span + g->pW >= 0 ? (g->w - 1 - span + g->pW) / g->sW + 1 : 0;
-  ox0 = MINI(ox0, g->ow);
-  ox1 = MAXI(ox0, MINI(ox1, g->ow));
+  long ox0, ox1; /* output columns whose every tap is inside */
+  nhwc_inner_cols(g, &ox0, &ox1);
   const float *xb = j->x + b * g->h * g->w * c;
   float *orow = j->out + (b * g->oh + oy) * g->ow * c;
   long xs = g->sW * c, nvec = c >= TT_VL ? (c + TT_VL - 1) / TT_VL : 0;
@@ -315,14 +320,14 @@ static void nhwc_dw_task(void *ctx, long t, int tid) {
   for (long r = 0; r < ky1 - ky0 && r < 5; r++) rows[r] = xb + (iy0 + ky0 + r) * g->w * c;
   for (long ox = 0; ox < g->ow;) {
     long ix0 = ox * g->sW - g->pW;
-    { /* the inlined copies: the interior [ox0, ox1) in one call, a border pixel alone */
-      long kx0 = 0, kx1 = kw, oxb = ox >= ox0 && ox < ox1 ? ox1 : ox + 1;
-      while (kx0 < kx1 && ix0 + kx0 < 0) kx0++;
-      while (kx1 > kx0 && ix0 + kx1 - 1 >= g->w) kx1--;
-      if (nhwc_dw_fast(j, rows, j->wp + ky0 * kw * c, ky1 - ky0, kx0, kx1, ox, oxb, orow)) {
-        ox = oxb;
-        continue;
-      }
+    long kx0 = 0, kx1 = kw; /* kernel columns inside the image */
+    while (kx0 < kx1 && ix0 + kx0 * g->dW < 0) kx0++;
+    while (kx1 > kx0 && ix0 + (kx1 - 1) * g->dW >= g->w) kx1--;
+    /* the inlined copies: the interior [ox0, ox1) in one call, a border pixel alone */
+    long oxb = ox >= ox0 && ox < ox1 ? ox1 : ox + 1;
+    if (nhwc_dw_fast(j, rows, j->wp + ky0 * kw * c, ky1 - ky0, kx0, kx1, ox, oxb, orow)) {
+      ox = oxb;
+      continue;
     }
     if (nvec > 0 && ox >= ox0 && ox + 4 <= ox1) {
       for (long v = 0; v < nvec; v++) {
@@ -350,9 +355,6 @@ static void nhwc_dw_task(void *ctx, long t, int tid) {
       continue;
     }
     /* one pixel, each tap checked */
-    long kx0 = 0, kx1 = kw;
-    while (kx0 < kx1 && ix0 + kx0 * g->dW < 0) kx0++;
-    while (kx1 > kx0 && ix0 + (kx1 - 1) * g->dW >= g->w) kx1--;
     float *o = orow + ox * c;
     for (long v = 0; v < nvec; v++) {
       long c0 = MINI(v * TT_VL, c - TT_VL);
@@ -644,10 +646,8 @@ static void nhwc_stem_task(void *ctx, long t, int tid) {
       if (iy < 0 || iy >= g->h) rows_in = 0;
       for (long kx = 0; kx < g->kw; kx++) koff[(ci * g->kh + ky) * g->kw + kx] = (int32_t)((ci * g->h + iy) * g->w + kx * g->dW);
     }
-  long ox0 = g->pW > 0 ? (g->pW + g->sW - 1) / g->sW : 0;
-  long span = (g->kw - 1) * g->dW;
-  long ox1 = g->w - 1 - span + g->pW >= 0 ? (g->w - 1 - span + g->pW) / g->sW + 1 : 0;
-  long mr = MINI(MR, ow);
+  long ox0, ox1, mr = MINI(MR, ow);
+  nhwc_inner_cols(g, &ox0, &ox1);
   for (long m0 = 0; m0 < ow; m0 += MR) {
     long s0 = MAXI(0, MINI(m0, ow - MR)); /* the last tile ends at ow, overlapping the one before */
     int r0 = (int)(m0 - s0), direct = rows_in && ow >= MR && s0 >= ox0 && s0 + MR <= ox1;
