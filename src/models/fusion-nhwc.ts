@@ -29,7 +29,6 @@ import {
   canFoldConvBn,
   epilogueOf,
   foldedAffine,
-  foldedConvBnAct,
   gateFuses,
   isPlain,
   meanOverPixels,
@@ -150,12 +149,20 @@ function invertedResidual(children: AnyModule[], residual: boolean): Block | nul
  */
 export function channelsLastProgram(features: AnyModule): ChannelsLastProgram | null {
   const b = backend();
-  if (b.conv2dNhwc === undefined || b.packConv2dNhwc === undefined || b.invertedResidualNhwc === undefined) return null;
+  if (
+    b.conv2dNhwc === undefined ||
+    b.packConv2dNhwc === undefined ||
+    b.invertedResidualNhwc === undefined ||
+    b.conv2dNchwToNhwc === undefined
+  )
+    return null;
   if (!isPlain(features, Sequential)) return null;
   const seq = features as Sequential;
   if (seq.length < 2) return null;
   const stem = cnaStep(seq.at(0));
-  if (!stem || stem.conv.weight.dtype !== 'float32') return null;
+  // the stem runs on conv2dNchwToNhwc: one group, numeric padding
+  if (!stem || stem.conv.weight.dtype !== 'float32' || stem.conv.groups !== 1 || typeof stem.conv.padding === 'string')
+    return null;
   const blocks: (Block | ConvStep)[] = [];
   for (let i = 1; i < seq.length; i++) {
     const m = seq.at(i);
@@ -311,27 +318,16 @@ function runBlock(blk: Block, x: Tensor): Tensor {
 }
 
 /**
- * The stem on the NCHW image, its output channels-last: straight into [N, H, W, C] where the backend has
- * `conv2dNchwToNhwc` (one pass, no transpose: 0.37 + 0.21 ms of the transposing path at MobileNetV2 batch 1 on
- * two threads), else an NCHW folded convolution transposed once.
+ * The stem from the NCHW image straight into [N, H, W, C] (`conv2dNchwToNhwc`: one pass, no transpose — an NCHW
+ * convolution transposed afterwards took 0.37 + 0.21 ms at MobileNetV2 batch 1 on two threads).
  */
 function runStem(stem: ConvStep, x: Tensor): Tensor {
-  const b = backend();
-  const conv = stem.conv;
-  if (b.conv2dNchwToNhwc && conv.groups === 1 && typeof conv.padding !== 'string' && conv.weight.dtype === 'float32') {
-    const [n, c, h, w] = x.shape;
-    const g = geometryOf(conv, n, h, w, c);
-    const st = stageOf(stem, g);
-    const out = Tensor.unfilled([n, g.oh, g.ow, g.oc], 'float32');
-    const xc = x.contiguous();
-    b.conv2dNchwToNhwc(data(xc), st.packed, st.bias, st.scale, data(out), g, st.epilogue);
-    return out;
-  }
-  const stemOut = foldedConvBnAct(conv, stem.bn, stem.act, x);
-  if (!stemOut) throw new Error('channels-last program: the stem no longer folds');
-  const cur = stemOut.permute([0, 2, 3, 1]).contiguous();
-  release(stemOut);
-  return cur;
+  const [n, c, h, w] = x.shape;
+  const g = geometryOf(stem.conv, n, h, w, c);
+  const st = stageOf(stem, g);
+  const out = Tensor.unfilled([n, g.oh, g.ow, g.oc], 'float32');
+  backend().conv2dNchwToNhwc!(data(x.contiguous()), st.packed, st.bias, st.scale, data(out), g, st.epilogue);
+  return out;
 }
 
 /**
