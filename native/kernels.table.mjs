@@ -362,7 +362,7 @@ export const kernels = [
     name: 'conv2dNhwcPackedSize',
     c: 'conv2d_nhwc_packed_size',
     ret: 'int',
-    doc: 'floats of the weights conv2dNhwcPack writes for g on this build; 0 when no channels-last kernel serves g (conv2dNhwc serves pointwise and depthwise geometries, conv2dNchwToNhwc other one-group ones)',
+    doc: 'floats of the weights conv2dNhwcPack writes for g on this build; 0 when no channels-last kernel serves g (one-group and depthwise geometries)',
     args: [s('conv', 'g')],
   },
   {
@@ -374,7 +374,7 @@ export const kernels = [
   {
     name: 'conv2dNhwc',
     c: 'conv2d_nhwc',
-    doc: 'out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc] + res) for x [n, h, w, c], channels last, the weights packed by conv2dNhwcPack; res (pointwise only) may be null',
+    doc: 'out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc] + res) for x [n, h, w, c], channels last, the weights packed by conv2dNhwcPack; res (one-group geometries only) may be null',
     args: [
       f32('x', 'in'),
       f32('packed', 'in'),
@@ -399,6 +399,12 @@ export const kernels = [
       s('conv', 'g'),
       s('int', 'act'),
     ],
+  },
+  {
+    name: 'maxPool2dNhwc',
+    c: 'max_pool2d_nhwc',
+    doc: 'max pooling channels last: out [n, oh, ow, c] from x [n, h, w, c] (NaN propagates, no indices): the channels-last ResNet program',
+    args: [f32('x', 'in', { size: 'g.n * g.c * g.h * g.w' }), f32('out', 'out', { size: 'g.n * g.c * g.oh * g.ow' }), s('pool', 'g')],
   },
   {
     name: 'conv2dNhwcBlock',

@@ -130,3 +130,96 @@ test('channels-last MobileNetV3: squeeze-excitation gates in the block kernel, o
     assert.ok(d < 2e-5, `${variant}: fused differs from the modules by ${d} (relative)`);
   }
 });
+
+/** A ResNet in eval mode with batch-norm statistics away from the identity. */
+function resnet(name: 'resnet18' | 'resnet50' | 'resnext50_32x4d', seed: number) {
+  tt.manualSeed(seed);
+  const m = tt.models[name]({ numClasses: 10 });
+  tt.noGrad(() => {
+    for (const mod of m.modules())
+      if (mod instanceof tt.nn.BatchNorm2d) {
+        mod.runningMean!.copy_(tt.randn([mod.numFeatures]).mul(0.2));
+        mod.runningVar!.copy_(tt.rand([mod.numFeatures]).add(0.5));
+        mod.weight!.copy_(tt.rand([mod.numFeatures]).add(0.5));
+        mod.bias!.copy_(tt.randn([mod.numFeatures]).mul(0.1));
+      }
+  });
+  return m.eval();
+}
+
+test('channels-last ResNets: the modules’ outputs on every backend with the kernels, at batch 1 and 3', () => {
+  // ResNet-18 on 64×72 images: layer1's 3×3 maps (16×18) run Winograd from channels-last, layer2's (8×9) direct at
+  // batch 1 and Winograd at batch 3 (the same weights packed both ways, then batch 1 again), layer3/4's and every
+  // strided layer implicit GEMMs; ResNet-50 (bottlenecks, 1×1 layers, downsampling in the 3×3) on 48×48 at batch 2
+  const cases = [
+    ['resnet18', 20, [1, 3, 1], 64, 72],
+    ['resnet50', 53, [2], 48, 48],
+  ] as const;
+  const models = cases.map(([name], i) => resnet(name, 60 + i));
+  for (const backend of backendNames()) {
+    tt.withBackend(backend, () => {
+      const has = tt.backend().maxPool2dNhwc !== undefined;
+      for (const [i, [name, convs, batches, h, w]] of cases.entries()) {
+        if (!has && i > 0) break; // a backend without the kernels (float64 reference: slow) only checks it steps aside
+        const m = models[i];
+        for (const n of has ? batches : [1]) {
+          const x = tt.randn([n, 3, h, w]);
+          const plain = tt.noGrad(() => m.forward(x));
+          tt.nn.fuse(m);
+          tt.nn.resetFusionCounts();
+          const fused = tt.noGrad(() => m.forward(x));
+          const ran = tt.nn.fusionCounts().convBnNhwc;
+          tt.nn.unfuse(m);
+          assert.deepEqual(fused.shape, [n, 10]);
+          const d = maxRelDiff(fused, plain);
+          assert.ok(d < 2e-5, `${backend} ${name} batch ${n}: fused differs from the modules by ${d} (relative)`);
+          assert.equal(ran, has ? convs : 0, `${backend} ${name}: convolutions run channels-last`);
+        }
+      }
+    });
+  }
+});
+
+test('channels-last ResNets: grouped convolutions, hooks and grad mode run NCHW; new weights are packed anew', () => {
+  const x = tt.randn([2, 3, 64, 64]);
+  // ResNeXt's grouped 3×3: the whole model stays NCHW (fused there), with the modules' outputs
+  const rx = resnet('resnext50_32x4d', 3);
+  const rxPlain = tt.noGrad(() => rx.forward(x));
+  tt.nn.fuse(rx);
+  tt.nn.resetFusionCounts();
+  const rxFused = tt.noGrad(() => rx.forward(x));
+  assert.equal(tt.nn.fusionCounts().convBnNhwc, 0);
+  assert.ok(maxRelDiff(rxFused, rxPlain) < 2e-5);
+
+  const m = resnet('resnet18', 5);
+  const plain = tt.noGrad(() => m.forward(x));
+  tt.nn.fuse(m);
+  tt.nn.resetFusionCounts();
+  const y = m.forward(x); // grad mode: the modules
+  assert.equal(tt.nn.fusionCounts().convBnNhwc, 0);
+  assert.ok(y.requiresGrad);
+  let seen: number[] | null = null;
+  const handle = m.layer2.at(0).registerForwardHook((_mod, _in, out) => {
+    seen = (out as tt.Tensor).shape;
+  });
+  tt.nn.resetFusionCounts();
+  const hooked = tt.noGrad(() => m.forward(x));
+  assert.equal(tt.nn.fusionCounts().convBnNhwc, 0);
+  assert.deepEqual(seen, [2, 128, 8, 8], 'the hook sees NCHW, as the module');
+  assert.ok(maxRelDiff(hooked, plain) < 2e-5);
+  handle.remove();
+  // new values in place in layer1's (Winograd-packed) and layer4's (implicit-GEMM) 3×3 weights
+  const before = tt.noGrad(() => m.forward(x));
+  assert.ok(maxRelDiff(before, plain) < 2e-5);
+  tt.noGrad(() => {
+    const blocks = [m.layer1.at(0), m.layer4.at(1)] as unknown as tt.models.BasicBlock[];
+    for (const conv of [blocks[0].conv2, blocks[1].conv1]) conv.weight.copy_(tt.randn(conv.weight.shape));
+  });
+  tt.nn.resetFusionCounts();
+  const after = tt.noGrad(() => m.forward(x));
+  assert.equal(tt.nn.fusionCounts().convBnNhwc, 20);
+  tt.nn.unfuse(m);
+  const expected = tt.noGrad(() => m.forward(x));
+  assert.ok(maxRelDiff(after, expected) < 2e-5, 'packed weights follow an in-place change');
+  assert.ok(maxRelDiff(after, before) > 1e-3, 'the change shows');
+});

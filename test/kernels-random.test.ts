@@ -21,7 +21,7 @@ import type {
   Pool2dGeometry,
   AdaptivePool2dGeometry,
 } from '../src/backend/types.ts';
-import { convGeometryOf } from '../src/backend/conv-plan.ts';
+import { convGeometryOf, convPlanOf } from '../src/backend/conv-plan.ts';
 import { referenceBackend as ref } from '../src/backend/reference/index.ts';
 import {
   CONV_PLANS,
@@ -353,6 +353,7 @@ test('conv2d: random geometries on every build, all three directions, against fl
     input: ['dense', 'batched', 'winograd', 'padded-width', 'im2col', 'tapwise'],
     weight: ['dense', 'batched', 'winograd', 'weight-gemm', 'dot', 'im2col'],
     'forward-packed': ['winograd', 'tapwise'], // the rest are the forward's own plans
+    'forward-nhwc': ['pointwise', 'depthwise', 'winograd', 'implicit-gemm'], // conv2dNhwc's test checks these
   };
   for (const [name, seen] of residualPlans) {
     // the residual is added in the pointwise plan's epilogue and after every other plan: each path ran with one
@@ -704,6 +705,64 @@ test('pooling: random max (with indices), average and adaptive pooling on every 
 });
 
 // ---- GEMM ----
+test('maxPool2dNhwc: random channels-last max pooling on every build, against float64', () => {
+  // The ResNet program's pooling after its stem (pool.inc.c): channel counts below, at and past a vector (the
+  // overlapping last one), windows clipped by padding, strides, dilation, ceil mode; NaN propagates as in PyTorch
+  const r = rng(SEED + 31);
+  const toNhwc = (a: ArrayLike<number>, n: number, c: number, hw: number) => {
+    const o = new Float32Array(a.length);
+    for (let b = 0; b < n; b++)
+      for (let ch = 0; ch < c; ch++) for (let q = 0; q < hw; q++) o[(b * hw + q) * c + ch] = a[(b * c + ch) * hw + q];
+    return o;
+  };
+  const geoms: Pool2dGeometry[] = [
+    ...Array.from({ length: 40 }, () => {
+      const g = randomPool(r);
+      return { ...g, c: r.pick([g.c, r.int(1, 70)]) };
+    }),
+    // ResNet's 3×3 / 2 with padding 1, 64 channels
+    {
+      n: 1,
+      c: 64,
+      h: 28,
+      w: 30,
+      oh: 14,
+      ow: 15,
+      kh: 3,
+      kw: 3,
+      strideH: 2,
+      strideW: 2,
+      padH: 1,
+      padW: 1,
+      dilationH: 1,
+      dilationW: 1,
+    },
+  ];
+  for (const [i, g] of geoms.entries()) {
+    const planes = g.n * g.c,
+      x = values(planes * g.h * g.w, r);
+    if (i % 5 === 0) x[r.int(0, x.length - 1)] = NaN;
+    const y64 = new Float64Array(planes * g.oh * g.ow);
+    ref.maxPool2d(f64(x), y64, null, g);
+    const expected = toNhwc(y64, g.n, g.c, g.oh * g.ow),
+      xl = toNhwc(x, g.n, g.c, g.h * g.w);
+    for (const [name, b] of builds) {
+      const [y] = twice([y64.length], ([o]) => b.maxPool2dNhwc!(xl, o, g), `${name} case ${i}`);
+      for (let k = 0; k < y.length; k++)
+        assert.ok(
+          Object.is(y[k], expected[k]) || y[k] === expected[k],
+          `${name} case ${i} ${JSON.stringify(g)}: element ${k} is ${y[k]}, expected ${expected[k]}`,
+        );
+    }
+  }
+  for (const [name, b] of builds)
+    assert.throws(
+      () => b.maxPool2dNhwc!(new Float32Array(10), new Float32Array(4), geoms[geoms.length - 1]),
+      /maxPool2dNhwc: x has 10 elements/,
+      name,
+    );
+});
+
 test('gemm: random sizes, transposes, batches and accumulation on every build, against float64', () => {
   const r = rng(SEED + 2);
   for (let index = 0; index < OTHER_CASES; index++) {
@@ -871,11 +930,13 @@ test('convTranspose2d and conv2d padding modes on every build, against float64',
   }
 });
 
-test('conv2dNhwc: channels-last pointwise and depthwise convolutions on every build, against float64', () => {
-  // The MobileNet program's kernels (conv_nhwc.inc.c): pointwise with fewer pixels than a tile has rows, output
-  // channels below, at and past a panel (the overlapping last panel), with and without a residual; depthwise with
+test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on every build, against float64', () => {
+  // The channels-last programs' kernels (conv_nhwc.inc.c): pointwise with fewer pixels than a tile has rows, output
+  // channels below, at and past a panel (the overlapping last panel), with and without a residual; dense (the
+  // ResNets' 3×3 and strided 1×1 layers) with tiles read in place and gathered ones (borders, tiles across rows and
+  // images, fewer pixels than a tile), any kernel, stride, padding and dilation, and a residual; depthwise with
   // fewer channels than a vector (scalar), channel counts a vector does not divide (the overlapping last vector),
-  // strides, paddings larger than the kernel's reach, dilation and 5×5 filters; both large enough to run in
+  // strides, paddings larger than the kernel's reach, dilation and 5×5 filters; all large enough to run in
   // parallel. Each against the float64 NCHW reference with the same epilogue, into zeroed and poisoned outputs.
   const r = rng(SEED + 21);
   const toNhwc = (a: Float32Array, n: number, c: number, h: number, w: number) => {
@@ -895,15 +956,35 @@ test('conv2dNhwc: channels-last pointwise and depthwise convolutions on every bu
     s: number;
     p: number;
     d: number;
+    dense?: boolean;
   }[] = [
     { n: 2, c: 40, h: 20, w: 20, oc: 70, k: 1, s: 1, p: 0, d: 1 },
     { n: 1, c: 96, h: 7, w: 7, oc: 160, k: 1, s: 1, p: 0, d: 1 },
     { n: 1, c: 5, h: 2, w: 3, oc: 9, k: 1, s: 1, p: 0, d: 1 },
     { n: 1, c: 64, h: 30, w: 31, oc: 64, k: 3, s: 2, p: 1, d: 1 },
     { n: 2, c: 72, h: 15, w: 15, oc: 72, k: 5, s: 1, p: 2, d: 1 },
+    // dense: ResNet-like 3×3 (rows of in-place tiles), its strided 3×3 and 1×1, a 7×7 map (tiles across rows)
+    { n: 1, c: 48, h: 20, w: 34, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true },
+    { n: 2, c: 32, h: 18, w: 33, oc: 70, k: 3, s: 2, p: 1, d: 1, dense: true },
+    { n: 2, c: 40, h: 14, w: 14, oc: 64, k: 1, s: 2, p: 0, d: 1, dense: true },
+    { n: 1, c: 96, h: 7, w: 7, oc: 36, k: 3, s: 1, p: 1, d: 1, dense: true },
+    { n: 1, c: 6, h: 40, w: 44, oc: 20, k: 7, s: 2, p: 3, d: 1, dense: true },
+    // 3×3 stride 1 with tiles enough: Winograd, its input transposed into the tile grid, its output per pixel
+    { n: 1, c: 24, h: 16, w: 18, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true },
+    { n: 2, c: 16, h: 9, w: 11, oc: 17, k: 3, s: 1, p: 1, d: 1, dense: true },
+    { n: 3, c: 20, h: 8, w: 7, oc: 33, k: 3, s: 1, p: 0, d: 1, dense: true },
   ];
-  for (let i = 0; i < 40; i++) {
-    const pointwise = i % 2 === 0;
+  const plansSeen = new Map<string, Set<string>>();
+  for (let i = 0; i < 60; i++) {
+    if (i % 3 === 2) {
+      const k = r.pick([1, 2, 3, 3, 5]);
+      specs.push({
+        ...{ n: r.int(1, 3), c: r.int(1, 40), h: r.int(1, 20), w: r.int(1, 36), oc: r.int(1, 70), k },
+        ...{ s: r.int(1, 3), p: r.int(0, k), d: r.pick([1, 1, 2]), dense: true },
+      });
+      continue;
+    }
+    const pointwise = i % 3 === 0;
     const n = r.int(1, 3),
       c = pointwise ? r.int(1, 70) : r.int(1, 40);
     const k = pointwise ? 1 : r.pick([3, 5]);
@@ -923,7 +1004,7 @@ test('conv2dNhwc: channels-last pointwise and depthwise convolutions on every bu
     const oh = Math.floor((sp.h + 2 * sp.p - sp.d * (sp.k - 1) - 1) / sp.s) + 1,
       ow = Math.floor((sp.w + 2 * sp.p - sp.d * (sp.k - 1) - 1) / sp.s) + 1;
     if (oh <= 0 || ow <= 0) continue;
-    const groups = sp.k === 1 ? 1 : sp.c;
+    const groups = sp.k === 1 || sp.dense ? 1 : sp.c;
     const g = convGeometryOf({
       ...{ n: sp.n, c: sp.c, h: sp.h, w: sp.w, oc: sp.oc, kh: sp.k, kw: sp.k },
       ...{ stride: sp.s, padding: sp.p, dilation: sp.d, groups },
@@ -943,6 +1024,10 @@ test('conv2dNhwc: channels-last pointwise and depthwise convolutions on every bu
     for (const [name, b] of builds) {
       const packed = b.packConv2dNhwc?.(w, g);
       assert.ok(packed, `${name}: packConv2dNhwc served none of ${JSON.stringify(sp)}`);
+      const plan = convPlanOf(b, g, 'forward-nhwc')!;
+      if (!plansSeen.has(name)) plansSeen.set(name, new Set());
+      plansSeen.get(name)!.add(plan);
+      assert.equal(packed.plan, plan === 'winograd' ? 'nhwc-winograd' : 'nhwc', `${name} ${JSON.stringify(sp)}`);
       const [y] = twice(
         [y64.length],
         ([o]) => b.conv2dNhwc!(xl, packed, bias, scale, rl, o, g, act),
@@ -952,14 +1037,21 @@ test('conv2dNhwc: channels-last pointwise and depthwise convolutions on every bu
       assert.ok(!bad, `${name} ${JSON.stringify(sp)} ${act}: ${bad}`);
     }
   }
-  // a dense 3×3 is packed for conv2dNchwToNhwc (which reads NCHW); conv2dNhwc refuses it
+  for (const [name, seen] of plansSeen)
+    assert.deepEqual(
+      ['pointwise', 'depthwise', 'winograd', 'implicit-gemm'].filter((p) => !seen.has(p)),
+      [],
+      `${name}: conv2dNhwc's plans not all run`,
+    );
+  // grouped convolutions other than depthwise are not served; a depthwise one takes no residual
   for (const [name, b] of builds) {
-    const g = convGeometryOf({ n: 1, c: 4, h: 5, w: 5, oc: 8, kh: 3, kw: 3 });
-    const packed = b.packConv2dNhwc?.(values(8 * 4 * 9, r), g);
-    assert.ok(packed, name);
+    const g2 = convGeometryOf({ n: 1, c: 4, h: 5, w: 5, oc: 8, kh: 3, kw: 3, groups: 2 });
+    assert.equal(b.packConv2dNhwc?.(values(8 * 2 * 9, r), g2), null, name);
+    const gd = convGeometryOf({ n: 1, c: 4, h: 5, w: 5, oc: 4, kh: 3, kw: 3, padding: 1, groups: 4 });
+    const packed = b.packConv2dNhwc!(values(36, r), gd)!;
     assert.throws(
-      () => b.conv2dNhwc!(values(100, r), packed, null, null, null, new Float32Array(72), g, 'none'),
-      /dense one reads NCHW/,
+      () => b.conv2dNhwc!(values(100, r), packed, null, null, values(100, r), new Float32Array(100), gd, 'none'),
+      /residual is taken by one-group convolutions only/,
       name,
     );
   }
@@ -974,6 +1066,7 @@ test('conv2dNchwToNhwc: dense convolutions from NCHW into channels-last on every
     { n: 1, c: 3, h: 56, w: 60, oc: 32, k: 3, s: 2, p: 1, d: 1 }, // MobileNetV2's stem, smaller
     { n: 2, c: 3, h: 33, w: 45, oc: 16, k: 3, s: 2, p: 1, d: 1 }, // V3's: 16 channels, under a panel
     { n: 1, c: 2, h: 9, w: 7, oc: 40, k: 3, s: 1, p: 1, d: 1 },
+    { n: 1, c: 16, h: 12, w: 14, oc: 20, k: 3, s: 1, p: 1, d: 1 }, // Winograd-packed: runs Winograd from NCHW
   ];
   for (let i = 0; i < 30; i++) {
     const k = r.pick([1, 2, 3, 5, 7]);

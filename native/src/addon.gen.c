@@ -119,6 +119,16 @@ static napi_value js_conv2d_nchw_to_nhwc(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+static napi_value js_max_pool2d_nhwc(napi_env env, napi_callback_info info) {
+  GETARGS(3);
+  const float *x = arr(env, argv[0], napi_float32_array, "maxPool2dNhwc", "x", 1);
+  float *out = arr(env, argv[1], napi_float32_array, "maxPool2dNhwc", "out", 1);
+  const int32_t *g = arr(env, argv[2], napi_int32_array, "maxPool2dNhwc", "g", 1);
+  CHECK
+  LOCKED(ops->max_pool2d_nhwc(x, out, g));
+  return NULL;
+}
+
 static napi_value js_conv2d_nhwc_block(napi_env env, napi_callback_info info) {
   GETARGS(24);
   const float *x = arr(env, argv[0], napi_float32_array, "conv2dNhwcBlock", "x", 1);
@@ -517,6 +527,7 @@ static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
   KFN("conv2dNhwcPack", js_conv2d_nhwc_pack), \
   KFN("conv2dNhwc", js_conv2d_nhwc), \
   KFN("conv2dNchwToNhwc", js_conv2d_nchw_to_nhwc), \
+  KFN("maxPool2dNhwc", js_max_pool2d_nhwc), \
   KFN("conv2dNhwcBlock", js_conv2d_nhwc_block), \
   KFN("conv2dBackwardInput", js_conv2d_bwd_input), \
   KFN("conv2dBackwardWeight", js_conv2d_bwd_weight), \

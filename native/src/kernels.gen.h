@@ -67,14 +67,16 @@ typedef struct tt_ops {
   void (*conv2d_pack)(const float *w, float *packed, const int32_t *g);
   /* conv2d with the weights also given as conv2dPack transformed them (inference: no per-call weight transform) */
   void (*conv2d_packed)(const float *x, const float *w, const float *packed, const float *bias, const float *scale, const float *res, float *out, const int32_t *g, int act);
-  /* floats of the weights conv2dNhwcPack writes for g on this build; 0 when no channels-last kernel serves g (conv2dNhwc serves pointwise and depthwise geometries, conv2dNchwToNhwc other one-group ones) */
+  /* floats of the weights conv2dNhwcPack writes for g on this build; 0 when no channels-last kernel serves g (one-group and depthwise geometries) */
   int (*conv2d_nhwc_packed_size)(const int32_t *g);
   /* packed = w [oc, c/groups, kh, kw] in the layout conv2dNhwc reads (conv2dNhwcPackedSize floats) */
   void (*conv2d_nhwc_pack)(const float *w, float *packed, const int32_t *g);
-  /* out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc] + res) for x [n, h, w, c], channels last, the weights packed by conv2dNhwcPack; res (pointwise only) may be null */
+  /* out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc] + res) for x [n, h, w, c], channels last, the weights packed by conv2dNhwcPack; res (one-group geometries only) may be null */
   void (*conv2d_nhwc)(const float *x, const float *packed, const float *bias, const float *scale, const float *res, float *out, const int32_t *g, int act);
   /* out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc]) for x [n, c, h, w] (NCHW) and a one-group geometry g, the weights packed by conv2dNhwcPack: a stem into the channels-last program */
   void (*conv2d_nchw_to_nhwc)(const float *x, const float *packed, const float *bias, const float *scale, float *out, const int32_t *g, int act);
+  /* max pooling channels last: out [n, oh, ow, c] from x [n, h, w, c] (NaN propagates, no indices): the channels-last ResNet program */
+  void (*max_pool2d_nhwc)(const float *x, float *out, const int32_t *g);
   /* an inverted-residual block channels last: e = acte(es·(x·weᵀ) + eb) (e = x when we is null), d = actd(ds·dw(e) + db) on the depthwise geometry g, with w1 d = d · hardsigmoid(w2·act1(w1·mean(d) + b1) + b2) per image (a squeeze-excitation gate of sq channels), out = actp(ps·(d·wpᵀ) + pb (+ x when residual)), or out = d when wp is null (and w1 too); weights packed by conv2dNhwcPack but w1 [sq, c] and w2 [c, sq] as they are */
   void (*conv2d_nhwc_block)(const float *x, const float *we, const float *eb, const float *es, const float *wd, const float *db, const float *ds, const float *w1, const float *b1, const float *w2, const float *b2, const float *wp, const float *pb, const float *ps, float *out, const int32_t *g, int cin, int cout, int sq, int acte, int actd, int act1, int actp, int residual);
   /* gx = the input gradient of conv2d (overwritten) */
@@ -132,6 +134,6 @@ typedef struct tt_ops {
 } tt_ops;
 
 /* The entry points in tt_ops order, after name, vl, mr, nr (kernels.inc.c defines each build's table with it). */
-#define TT_OPS_ENTRY_POINTS op_gemm, op_conv2d, op_conv2d_packed_size, op_conv2d_pack, op_conv2d_packed, op_conv2d_nhwc_packed_size, op_conv2d_nhwc_pack, op_conv2d_nhwc, op_conv2d_nchw_to_nhwc, op_conv2d_nhwc_block, op_conv2d_bwd_input, op_conv2d_bwd_weight, op_max_pool2d, op_max_pool2d_bwd, op_avg_pool2d, op_avg_pool2d_bwd, op_channel_stats, op_channel_affine, op_bn_bwd, op_softmax, op_softmax_grad, op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided, op_sgd_step, op_adam_step, op_roi_align, op_roi_align_bwd, op_nms, op_resample2d, op_resample2d_bwd, op_conv3d_winograd, op_conv_plan
+#define TT_OPS_ENTRY_POINTS op_gemm, op_conv2d, op_conv2d_packed_size, op_conv2d_pack, op_conv2d_packed, op_conv2d_nhwc_packed_size, op_conv2d_nhwc_pack, op_conv2d_nhwc, op_conv2d_nchw_to_nhwc, op_max_pool2d_nhwc, op_conv2d_nhwc_block, op_conv2d_bwd_input, op_conv2d_bwd_weight, op_max_pool2d, op_max_pool2d_bwd, op_avg_pool2d, op_avg_pool2d_bwd, op_channel_stats, op_channel_affine, op_bn_bwd, op_softmax, op_softmax_grad, op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided, op_sgd_step, op_adam_step, op_roi_align, op_roi_align_bwd, op_nms, op_resample2d, op_resample2d_bwd, op_conv3d_winograd, op_conv_plan
 
 #endif

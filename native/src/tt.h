@@ -17,10 +17,11 @@
 
 /* Convolution directions and the algorithms the conv planner (conv_plan in kernels/conv_plan.inc.c) chooses among;
  * names in the same order in src/backend/conv-plan.ts (CONV_DIRECTIONS, CONV_PLANS). */
-/* TT_CONV_FWD_PACKED: the forward when the caller holds the weights already transformed (conv2d_pack) */
-enum { TT_CONV_FWD, TT_CONV_BWD_INPUT, TT_CONV_BWD_WEIGHT, TT_CONV_FWD_PACKED };
+/* TT_CONV_FWD_PACKED: the forward when the caller holds the weights already transformed (conv2d_pack);
+ * TT_CONV_FWD_NHWC: the channels-last inference forward (conv2d_nhwc, its weights packed by conv2d_nhwc_pack) */
+enum { TT_CONV_FWD, TT_CONV_BWD_INPUT, TT_CONV_BWD_WEIGHT, TT_CONV_FWD_PACKED, TT_CONV_FWD_NHWC };
 enum { TT_PLAN_DEPTHWISE, TT_PLAN_DENSE, TT_PLAN_BATCHED, TT_PLAN_WINOGRAD, TT_PLAN_PADDED_WIDTH, TT_PLAN_IM2COL,
-       TT_PLAN_WEIGHT_GEMM, TT_PLAN_DOT, TT_PLAN_POINTWISE, TT_PLAN_TAPWISE };
+       TT_PLAN_WEIGHT_GEMM, TT_PLAN_DOT, TT_PLAN_POINTWISE, TT_PLAN_TAPWISE, TT_PLAN_IMPLICIT_GEMM };
 
 /* Unary op codes (kept in sync with the UNARY_CODES table in src/backend/accel.ts). */
 enum { U_RELU, U_NEG, U_ABS, U_SQUARE, U_EXP, U_SIGMOID, U_ADDS, U_MULS, U_LEAKY, U_RELU6, U_SILU, U_SQRT, U_COUNT };

@@ -34,6 +34,7 @@ import { packConv3dGeometry, packConvGeometry, packPoolGeometry, type RawKernels
 import { tableKernels } from './accel.gen.js';
 import {
   CONV_DIRECTIONS,
+  CONV_PLANS,
   convPlanLogger,
   convPlanLogging,
   describeConvGeometry,
@@ -388,12 +389,19 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     g.padW === 0 &&
     g.oh === g.h &&
     g.ow === g.w;
+  /**
+   * The plan name of packConv2dNhwc's output for the packed geometry `geom`: 'nhwc-winograd' where the channels-last
+   * forward runs Winograd (its weights transformed), else 'nhwc'.
+   */
+  const NHWC_DIRECTION = CONV_DIRECTIONS.indexOf('forward-nhwc');
+  const nhwcPackedPlan = (geom: Int32Array) =>
+    CONV_PLANS[k.convPlan(geom, NHWC_DIRECTION)] === 'winograd' ? 'nhwc-winograd' : 'nhwc';
   /** Throws unless `packed` is this backend's packConv2dNhwc output for g (packed as `geom`). */
   const checkNhwcPacked = (op: string, packed: PackedConv2dWeights, g: Conv2dGeometry, geom: Int32Array) => {
     const size = k.conv2dNhwcPackedSize(geom);
     if (
       packed.owner !== packOwner ||
-      packed.plan !== 'nhwc' ||
+      packed.plan !== nhwcPackedPlan(geom) ||
       packed.oc !== g.oc ||
       packed.c !== g.c ||
       size <= 0 ||
@@ -609,7 +617,9 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     },
 
     packConv2dNhwc(w: FloatArray, g: Conv2dGeometry): PackedConv2dWeights | null {
-      return packWeights('packConv2dNhwc', w, g, k.conv2dNhwcPackedSize, k.conv2dNhwcPack, () => 'nhwc');
+      return packWeights('packConv2dNhwc', w, g, k.conv2dNhwcPackedSize, k.conv2dNhwcPack, () =>
+        nhwcPackedPlan(convGeom(g)),
+      );
     },
 
     conv2dNhwc(
@@ -623,12 +633,8 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       epilogue: ConvEpilogue,
     ): void {
       const op = 'conv2dNhwc';
-      if (g.groups === 1 && !isPointwiseNhwc(g))
-        throw new Error(
-          `${op}: serves pointwise and depthwise convolutions (a dense one reads NCHW: conv2dNchwToNhwc), got ${describeConvGeometry(g)}`,
-        );
       if (residual !== null && g.groups !== 1)
-        throw new Error(`${op}: a residual is taken by pointwise convolutions only, got ${describeConvGeometry(g)}`);
+        throw new Error(`${op}: a residual is taken by one-group convolutions only, got ${describeConvGeometry(g)}`);
       const geom = checkNhwcConv(op, x, packed, bias, scale, residual, out, g);
       if (geom === null) return;
       k.conv2dNhwc(
@@ -666,6 +672,17 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         geom,
         CONV_ACT_CODES[epilogue],
       );
+    },
+
+    maxPool2dNhwc(x: FloatArray, out: FloatArray, g: Pool2dGeometry): void {
+      const op = 'maxPool2dNhwc';
+      if (!f32(x, out)) throw new Error(`${op}: float32 operands only`);
+      const s = guard.poolSizes(op, g);
+      guard.len(op, 'x', x, s.x);
+      guard.len(op, 'out', out, s.y);
+      if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
+      if (s.x === 0 || s.y === 0) return;
+      k.maxPool2dNhwc(x as F32, out as F32, poolGeom(g));
     },
 
     invertedResidualNhwc(

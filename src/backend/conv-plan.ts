@@ -19,13 +19,15 @@ export const CONV_PLANS = [
   'dot',
   'pointwise',
   'tapwise',
+  'implicit-gemm',
 ] as const;
 export type ConvPlan = (typeof CONV_PLANS)[number];
 /**
- * Convolution directions, in the order of TT_CONV_* in native/src/tt.h: output, input gradient, weight gradient, and
- * the output when the weights come transformed once (`Backend.packConv2dWeights`, inference).
+ * Convolution directions, in the order of TT_CONV_* in native/src/tt.h: output, input gradient, weight gradient, the
+ * output when the weights come transformed once (`Backend.packConv2dWeights`, inference), and the channels-last
+ * inference output (`Backend.conv2dNhwc`).
  */
-export const CONV_DIRECTIONS = ['forward', 'input', 'weight', 'forward-packed'] as const;
+export const CONV_DIRECTIONS = ['forward', 'input', 'weight', 'forward-packed', 'forward-nhwc'] as const;
 export type ConvDirection = (typeof CONV_DIRECTIONS)[number];
 
 /** A build's planner: (geometry, direction) → algorithm. */

@@ -257,15 +257,17 @@ export interface RawKernels {
   /** conv2d with the weights also given as conv2dPack transformed them (inference: no per-call weight transform) */
   conv2dPacked(x: F32, w: F32, packed: F32, bias: F32 | null, scale: F32 | null, res: F32 | null, out: F32,
     g: Int32Array, act: number): void;
-  /** floats of the weights conv2dNhwcPack writes for g on this build; 0 when no channels-last kernel serves g (conv2dNhwc serves pointwise and depthwise geometries, conv2dNchwToNhwc other one-group ones) */
+  /** floats of the weights conv2dNhwcPack writes for g on this build; 0 when no channels-last kernel serves g (one-group and depthwise geometries) */
   conv2dNhwcPackedSize(g: Int32Array): number;
   /** packed = w [oc, c/groups, kh, kw] in the layout conv2dNhwc reads (conv2dNhwcPackedSize floats) */
   conv2dNhwcPack(w: F32, packed: F32, g: Int32Array): void;
-  /** out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc] + res) for x [n, h, w, c], channels last, the weights packed by conv2dNhwcPack; res (pointwise only) may be null */
+  /** out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc] + res) for x [n, h, w, c], channels last, the weights packed by conv2dNhwcPack; res (one-group geometries only) may be null */
   conv2dNhwc(x: F32, packed: F32, bias: F32 | null, scale: F32 | null, res: F32 | null, out: F32, g: Int32Array,
     act: number): void;
   /** out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc]) for x [n, c, h, w] (NCHW) and a one-group geometry g, the weights packed by conv2dNhwcPack: a stem into the channels-last program */
   conv2dNchwToNhwc(x: F32, packed: F32, bias: F32 | null, scale: F32 | null, out: F32, g: Int32Array, act: number): void;
+  /** max pooling channels last: out [n, oh, ow, c] from x [n, h, w, c] (NaN propagates, no indices): the channels-last ResNet program */
+  maxPool2dNhwc(x: F32, out: F32, g: Int32Array): void;
   /** an inverted-residual block channels last: e = acte(es·(x·weᵀ) + eb) (e = x when we is null), d = actd(ds·dw(e) + db) on the depthwise geometry g, with w1 d = d · hardsigmoid(w2·act1(w1·mean(d) + b1) + b2) per image (a squeeze-excitation gate of sq channels), out = actp(ps·(d·wpᵀ) + pb (+ x when residual)), or out = d when wp is null (and w1 too); weights packed by conv2dNhwcPack but w1 [sq, c] and w2 [c, sq] as they are */
   conv2dNhwcBlock(x: F32, we: F32 | null, eb: F32 | null, es: F32 | null, wd: F32, db: F32 | null, ds: F32 | null,
     w1: F32 | null, b1: F32 | null, w2: F32 | null, b2: F32 | null, wp: F32 | null, pb: F32 | null, ps: F32 | null,
@@ -380,6 +382,10 @@ export abstract class WasmKernelCalls implements RawKernels {
   conv2dNchwToNhwc(x: F32, packed: F32, bias: F32 | null, scale: F32 | null, out: F32, g: Int32Array, act: number): void {
     this.run([x, packed, bias, scale, out, g], ['i', 'i', 'i', 'i', 'o', 'i'],
       (p) => this.fn.conv2dNchwToNhwc(p[0], p[1], p[2], p[3], p[4], p[5], act));
+  }
+  maxPool2dNhwc(x: F32, out: F32, g: Int32Array): void {
+    this.run([x, out, g], ['i', 'o', 'i'],
+      (p) => this.fn.maxPool2dNhwc(p[0], p[1], p[2]));
   }
   conv2dNhwcBlock(x: F32, we: F32 | null, eb: F32 | null, es: F32 | null, wd: F32, db: F32 | null, ds: F32 | null,
     w1: F32 | null, b1: F32 | null, w2: F32 | null, b2: F32 | null, wp: F32 | null, pb: F32 | null, ps: F32 | null,

@@ -322,15 +322,16 @@ export interface Backend extends TableKernels {
    */
   packedConv2dPlan?(g: Conv2dGeometry): string | null;
   /**
-   * The weights `w` [oc, c/groups, kh, kw] of a pointwise (1×1, stride 1, unpadded, one group) or depthwise
-   * convolution packed for `conv2dNhwc` (plan 'nhwc'; a one-group convolution that is not 1×1, for
-   * `conv2dNchwToNhwc`), or null when this backend's channels-last kernels do not serve g. Optional: a backend without channels-last kernels leaves inference in NCHW.
+   * The weights `w` [oc, c/groups, kh, kw] of a one-group or depthwise convolution packed for `conv2dNhwc` and
+   * (one group) `conv2dNchwToNhwc` (plan 'nhwc'), or null when this backend's channels-last kernels do not serve g.
+   * Optional: a backend without channels-last kernels leaves inference in NCHW.
    */
   packConv2dNhwc?(w: FloatArray, g: Conv2dGeometry): PackedConv2dWeights | null;
   /**
    * Channels-last inference convolution: out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc] + residual) for
-   * x [n, h, w, c], with `packed` from this backend's `packConv2dNhwc` for the same geometry. The residual
-   * (pointwise geometries only; shaped as out, not overlapping it) may be null, as may scale and bias.
+   * x [n, h, w, c], with `packed` from this backend's `packConv2dNhwc` for the same geometry: a one-group
+   * convolution of any kernel, stride, padding and dilation, or a depthwise one. The residual (one-group geometries
+   * only; shaped as out, not overlapping it) may be null, as may scale and bias.
    */
   conv2dNhwc?(
     x: FloatArray,
@@ -356,6 +357,11 @@ export interface Backend extends TableKernels {
     g: Conv2dGeometry,
     epilogue: ConvEpilogue,
   ): void;
+  /**
+   * Max pooling channels last (inference: no indices): out [n, oh, ow, c] from x [n, h, w, c], NaN propagating as in
+   * `maxPool2d`. Optional, with the channels-last convolutions: the ResNet program's pooling after its stem.
+   */
+  maxPool2dNhwc?(x: FloatArray, out: FloatArray, g: Pool2dGeometry): void;
   /**
    * A MobileNet inverted-residual block in one channels-last pass (inference): for x [n, h, w, cin],
    * e = expand(x) — the pointwise convolution to g.c channels with its scale, bias and epilogue — or x itself when

@@ -38,7 +38,7 @@ import { mul_ } from '../ops/inplace.js';
 import { cat, flatten } from '../ops/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { IntermediateLayerGetter, type FeatureMaps } from './feature-extraction.js';
-import { channelsLastProgram, runChannelsLast } from './fusion-nhwc.js';
+import { channelsLastProgram, resnetProgram, runChannelsLast, runResNetChannelsLast } from './fusion-nhwc.js';
 import { InvertedResidual, MobileNetV2 } from './mobilenetv2.js';
 import { InvertedResidualV3, MobileNetV3 } from './mobilenetv3.js';
 import { BasicBlock, Bottleneck, ResNet } from './resnet.js';
@@ -107,6 +107,9 @@ registerFusionRule(Bottleneck, {
 registerFusionRule(ResNet, {
   methods: ['features'],
   forward(m, x) {
+    // channels last where the backend and every block allow (models/fusion-nhwc.ts), else NCHW
+    const program = isBatch(x) ? resnetProgram(m) : null;
+    if (program) return m.fc.forward(runResNetChannelsLast(program, x as Tensor));
     // the stem conv → bn → relu folds; maxpool, the stages (fused by their own rules), pooling and head as usual,
     // each activation recycled once the next step has read it
     let r: { y: unknown; owned: boolean } = convBnActOwned(m.conv1, m.bn1, m.relu, x as Tensor, false);

@@ -133,7 +133,7 @@ export interface PoolNd {
 export function poolNd(
   op: string,
   dims: number,
-  x: Tensor,
+  x: { readonly shape: readonly number[] },
   kernelSize: IntN,
   stride: IntN | null | undefined,
   padding: IntN | undefined,

@@ -57,7 +57,7 @@ static void w3_output(const w3_job *j, const float *m, long mxs, long b, long z,
       long tx0 = (g - g0) * MR;
       for (long i = 0; i < MR && tx0 + i < tw; i++) {
         long ox = 2 * (tx0 + i);
-        wino_out_tile(m + (g * MR + i) * ocp, mxs, oc, 0, j->bias, 0, stage + ox, sp, ow, ox + 1 < ow, 1);
+        wino_out_tile(m + (g * MR + i) * ocp, mxs, oc, 0, j->bias, 0, stage + ox, sp, 1, ow, ox + 1 < ow, 1, 0);
       }
     }
     /* rows oy and oy + 1 (when inside the output) are contiguous in each output plane */

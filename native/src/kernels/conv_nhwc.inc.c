@@ -9,7 +9,7 @@
  * NHWC kernels get their MobileNet speed the same way). x is [n, h, w, c], out [n, oh, ow, oc]; the weights are
  * packed by conv2d_nhwc_pack (pointwise: Wᵀ in NR-column panels; depthwise: [tap][channel]).
  * ---------------------------------------------------------------------------------------------------------- */
-/* NHWC_DENSE: any other one-group convolution, served only by conv2d_nchw_to_nhwc (an NCHW input: the stem). */
+/* NHWC_DENSE: any other one-group convolution (from an NHWC input, or from an NCHW one by conv2d_nchw_to_nhwc). */
 enum { NHWC_NONE, NHWC_POINTWISE, NHWC_DEPTHWISE, NHWC_DENSE };
 
 static int nhwc_kind(const cgeom *g) {
@@ -19,6 +19,11 @@ static int nhwc_kind(const cgeom *g) {
   if (g->groups > 1 && g->groups == g->c && g->oc == g->c) return NHWC_DEPTHWISE;
   if (g->groups == 1) return NHWC_DENSE;
   return NHWC_NONE;
+}
+
+/* A dense geometry that runs Winograd (conv_plan's channels-last answer): its weights packed as the NCHW Winograd's. */
+static int nhwc_winograd(const cgeom *g) {
+  return nhwc_kind(g) == NHWC_DENSE && conv_plan(g, TT_CONV_FWD_NHWC) == TT_PLAN_WINOGRAD;
 }
 
 /* The output columns of g whose every tap is inside the image's width: [*ox0, *ox1), within [0, ow). */
@@ -36,6 +41,7 @@ static long nhwc_panels(long oc) { return oc <= NR ? 1 : (oc + NR - 1) / NR; }
 static long nhwc_panel_col(long j, long oc) { return oc <= NR ? 0 : MINI(j * NR, oc - NR); }
 
 static long nhwc_packed_floats(const cgeom *g) {
+  if (nhwc_winograd(g)) return wino_packed_floats(g->oc, g->c);
   switch (nhwc_kind(g)) {
   case NHWC_POINTWISE:
   case NHWC_DENSE: return nhwc_panels(g->oc) * g->c * g->kh * g->kw * NR;
@@ -54,13 +60,21 @@ static int op_conv2d_nhwc_packed_size(const int32_t *gi) {
 static void op_conv2d_nhwc_pack(const float *w, float *packed, const int32_t *gi) {
   cgeom g = parse_cg(gi);
   if (op_conv2d_nhwc_packed_size(gi) <= 0) return;
-  if (nhwc_kind(&g) != NHWC_DEPTHWISE) { /* Wᵀ [c·kh·kw, oc] in panels, rows in the weights' (ci, ky, kx) order */
-    long c = g.c * g.kh * g.kw, oc = g.oc;
+  if (nhwc_winograd(&g)) {
+    wino_weights_panels(w, packed, g.oc, g.c);
+    return;
+  }
+  if (nhwc_kind(&g) != NHWC_DEPTHWISE) {
+    /* Wᵀ [kh·kw·c, oc] in panels, rows in (ky, kx, ci) order: a tap's rows are one input pixel's channels */
+    long taps = g.kh * g.kw, K = g.c * taps, oc = g.oc;
     for (long j = 0; j < nhwc_panels(oc); j++) {
       long n0 = nhwc_panel_col(j, oc);
-      float *p = packed + j * c * NR;
-      for (long k = 0; k < c; k++)
-        for (long q = 0; q < NR; q++) p[k * NR + q] = n0 + q < oc ? w[(n0 + q) * c + k] : 0.0f;
+      float *p = packed + j * K * NR;
+      for (long t = 0; t < taps; t++)
+        for (long ci = 0; ci < g.c; ci++) {
+          float *row = p + (t * g.c + ci) * NR;
+          for (long q = 0; q < NR; q++) row[q] = n0 + q < oc ? w[(n0 + q) * K + ci * taps + t] : 0.0f;
+        }
     }
     return;
   }
@@ -106,20 +120,27 @@ static void nhwc_pw_store(const nhwc_pw_job *j, const float *t, long m0, long n0
 
 /* A full MR×NR tile with its epilogue applied in registers: act(acc·scale + bias (+ res)) stored straight into out
  * (rows ldo apart). At the expansions' sums of 16–24 channels a round trip through a scratch tile cost a third
- * of the tile's time. */
-static void uk_nhwc_pw(long kc, const float *restrict a, long lda, const float *restrict b, float *restrict out,
-                       long ldo, const float *scale, const float *bias, const float *res, int act) {
+ * of the tile's time. The sum runs over `taps` runs of kc: run t reads rows a + toff[t] (lda apart) against the
+ * next kc rows of b — a pointwise convolution is one run at offset 0, a dense one a run per kernel tap (its pixels
+ * in place or in a gathered patch). With scale, bias and res null and act NONE it is a plain tile (the callers'
+ * partial tiles). */
+static void uk_nhwc_conv(long taps, const long *toff, long kc, const float *restrict a, long lda,
+                         const float *restrict b, float *restrict out, long ldo, const float *scale, const float *bias,
+                         const float *res, int act) {
   vf cr[MR][TT_NV];
   UNROLL for (int i = 0; i < MR; i++) UNROLL for (int q = 0; q < TT_NV; q++) cr[i][q] = (vf){0};
-  for (long p = 0; p < kc; p++) {
-    vf bv[TT_NV];
-    UNROLL for (int q = 0; q < TT_NV; q++) bv[q] = vload(b + q * TT_VL);
-    UNROLL for (int i = 0; i < MR; i++) {
-      vf av = vsplat(a[i * lda]);
-      UNROLL for (int q = 0; q < TT_NV; q++) cr[i][q] = vfma(cr[i][q], av, bv[q]);
+  for (long t = 0; t < taps; t++) {
+    const float *at = a + toff[t];
+    for (long p = 0; p < kc; p++) {
+      vf bv[TT_NV];
+      UNROLL for (int q = 0; q < TT_NV; q++) bv[q] = vload(b + q * TT_VL);
+      UNROLL for (int i = 0; i < MR; i++) {
+        vf av = vsplat(at[i * lda]);
+        UNROLL for (int q = 0; q < TT_NV; q++) cr[i][q] = vfma(cr[i][q], av, bv[q]);
+      }
+      at += 1;
+      b += NR;
     }
-    a += 1;
-    b += NR;
   }
   vf sv[TT_NV], bb[TT_NV];
   UNROLL for (int q = 0; q < TT_NV; q++) {
@@ -131,6 +152,13 @@ static void uk_nhwc_pw(long kc, const float *restrict a, long lda, const float *
     if (res) v += vload(res + i * ldo + q * TT_VL);
     vstore(out + i * ldo + q * TT_VL, act_v(v, act));
   }
+}
+
+static const long nhwc_no_offset[1] = { 0 };
+
+static void uk_nhwc_pw(long kc, const float *restrict a, long lda, const float *restrict b, float *restrict out,
+                       long ldo, const float *scale, const float *bias, const float *res, int act) {
+  uk_nhwc_conv(1, nhwc_no_offset, kc, a, lda, b, out, ldo, scale, bias, res, act);
 }
 
 /* One task: tiles [tc·tpc, …) of MR pixel rows against panels [pp·ppt, …). Full tiles store their epilogue from
@@ -390,6 +418,133 @@ static void nhwc_depthwise(const float *x, const float *wp, const float *bias, c
     for (long t = 0; t < tasks; t++) nhwc_dw_task(&j, t, 0);
 }
 
+/* ------------------------------------------------------------------------------------------------------------
+ * Dense one-group convolutions channels last: the ResNets' 3×3 layers, their strided 1×1 shortcuts, any other
+ * kernel. An implicit GEMM whose rows are the output pixels of the whole batch (tiles of MR), whose columns are
+ * the output channels (NR-column panels) and whose K = kh·kw·c runs in (ky, kx, ci) order, so a tap's slice of a
+ * pixel's row is one input pixel's c contiguous channels. A tile whose MR pixels lie in one output row with every
+ * tap inside the image reads them in place — pixel i's tap t at a + i·sW·c + toff[t] — and needs no copy; any
+ * other (the borders, the rows the padding reaches, tiles across rows: a 7×7 map is 49 pixels) gathers its MR × K
+ * patch once, zeros for the padding, and every panel reuses it. Both accumulate in the same order.
+ * ---------------------------------------------------------------------------------------------------------- */
+typedef struct {
+  const float *x, *wp, *bias, *scale, *res;
+  float *out;
+  cgeom g;
+  long m, K, tiles, tpc, chunks, pgroups, ppt;
+  int act;
+} nhwc_dense_job;
+
+/* The first row of a tile of pixels [m0, m0 + MR) read in place (its pixel 0's input at tap (0, 0)), or null when
+ * they are not one output row's interior columns [ox0, ox1) with every kernel row inside the image. */
+static const float *nhwc_dense_in_place(const nhwc_dense_job *j, long m0, long ox0, long ox1) {
+  const cgeom *g = &j->g;
+  long ohw = g->oh * g->ow, b = m0 / ohw, oy = m0 % ohw / g->ow, ox = m0 % g->ow;
+  long iy0 = oy * g->sH - g->pH;
+  if (ox < ox0 || ox + MR > ox1 || iy0 < 0 || iy0 + (g->kh - 1) * g->dH >= g->h) return 0;
+  return j->x + ((b * g->h + iy0) * g->w + ox * g->sW - g->pW) * g->c;
+}
+
+/* The patch of pixels [m0, m0 + rows): A[i][(ky·kw + kx)·c + ci], zeros outside the image and in rows past `rows`
+ * (up to MR). */
+static void nhwc_dense_gather(const nhwc_dense_job *j, long m0, long rows, float *a) {
+  const cgeom *g = &j->g;
+  long c = g->c, K = j->K, ohw = g->oh * g->ow;
+  for (long i = 0; i < rows; i++) {
+    long px = m0 + i, b = px / ohw, oy = px % ohw / g->ow, ox = px % g->ow;
+    long iy0 = oy * g->sH - g->pH, ix0 = ox * g->sW - g->pW;
+    float *ai = a + i * K;
+    for (long ky = 0; ky < g->kh; ky++) {
+      long iy = iy0 + ky * g->dH;
+      for (long kx = 0; kx < g->kw; kx++) {
+        long ix = ix0 + kx * g->dW;
+        float *dst = ai + (ky * g->kw + kx) * c;
+        if (iy >= 0 && iy < g->h && ix >= 0 && ix < g->w)
+          memcpy(dst, j->x + ((b * g->h + iy) * g->w + ix) * c, sizeof(float) * c);
+        else
+          memset(dst, 0, sizeof(float) * c);
+      }
+    }
+  }
+  if (rows < MR) memset(a + rows * K, 0, sizeof(float) * (MR - rows) * K);
+}
+
+/* One task: tiles [tc·tpc, …) against panels [pp·ppt, …), as nhwc_pw_task (full tiles store from registers, the
+ * overlapping last tile and panel through a scratch tile). The chunk's gathered patches are made once, before the
+ * panels pass over them. */
+static void nhwc_dense_task(void *ctx, long t, int tid) {
+  const nhwc_dense_job *j = ctx;
+  const cgeom *g = &j->g;
+  long tc = t / j->pgroups, pp = t % j->pgroups, K = j->K, c = g->c, oc = g->oc, taps = g->kh * g->kw;
+  long t0 = tc * j->tpc, t1 = MINI(j->tiles, t0 + j->tpc), nt = t1 - t0;
+  long p0 = pp * j->ppt, p1 = MINI(nhwc_panels(oc), p0 + j->ppt);
+  float *patch = tt_scratch(tid, SLOT_COL, sizeof(float) * nt * MR * K);
+  /* per tile its rows (in place or its patch) and whether gathered; the tap offsets of each kind */
+  const float **rows = tt_scratch(tid, SLOT_PACK_B, (sizeof(const float *) + sizeof(long)) * nt + sizeof(long) * 2 * taps);
+  long *gathered = (long *)(rows + nt), *toff_in = gathered + nt, *toff_patch = toff_in + taps;
+  for (long ky = 0; ky < g->kh; ky++)
+    for (long kx = 0; kx < g->kw; kx++) {
+      toff_in[ky * g->kw + kx] = (ky * g->dH * g->w + kx * g->dW) * c;
+      toff_patch[ky * g->kw + kx] = (ky * g->kw + kx) * c;
+    }
+  long ox0, ox1, mr = MINI(MR, j->m);
+  nhwc_inner_cols(g, &ox0, &ox1);
+  for (long ti = t0; ti < t1; ti++) {
+    long m0 = j->m >= MR ? MINI(ti * MR, j->m - MR) : 0; /* the last tile ends at row M */
+    const float *in = j->m >= MR ? nhwc_dense_in_place(j, m0, ox0, ox1) : 0;
+    gathered[ti - t0] = in == 0;
+    if (!in) {
+      float *a = patch + (ti - t0) * MR * K;
+      nhwc_dense_gather(j, m0, mr, a);
+      in = a;
+    }
+    rows[ti - t0] = in;
+  }
+  nhwc_pw_job pj = { .bias = j->bias, .scale = j->scale, .res = j->res, .out = j->out, .m = j->m, .oc = oc,
+                     .act = j->act };
+  float tile[MR * NR] __attribute__((aligned(64)));
+  for (long p = p0; p < p1; p++) {
+    long n0 = nhwc_panel_col(p, oc);
+    int q0 = (int)(p * NR - n0);
+    const float *b = j->wp + p * K * NR;
+    for (long ti = t0; ti < t1; ti++) {
+      long m0 = j->m >= MR ? MINI(ti * MR, j->m - MR) : 0;
+      int r0 = (int)(ti * MR - m0);
+      const float *a = rows[ti - t0];
+      long lda = gathered[ti - t0] ? K : g->sW * c;
+      const long *toff = gathered[ti - t0] ? toff_patch : toff_in;
+      if (j->m >= MR && r0 == 0 && q0 == 0 && n0 + NR <= oc) {
+        long o = m0 * oc + n0;
+        uk_nhwc_conv(taps, toff, c, a, lda, b, j->out + o, oc, j->scale ? j->scale + n0 : 0,
+                     j->bias ? j->bias + n0 : 0, j->res ? j->res + o : 0, j->act);
+        continue;
+      }
+      uk_nhwc_conv(taps, toff, c, a, lda, b, tile, NR, 0, 0, 0, ACT_NONE);
+      nhwc_pw_store(&pj, tile, m0, n0, r0, (int)mr, q0);
+    }
+  }
+}
+
+static void nhwc_dense(const float *x, const float *wp, const float *bias, const float *scale, const float *res,
+                       float *out, const cgeom *g, int act) {
+  nhwc_dense_job j = { .x = x, .wp = wp, .bias = bias, .scale = scale, .res = res, .out = out, .g = *g,
+                       .m = g->n * g->oh * g->ow, .K = g->c * g->kh * g->kw, .act = act };
+  j.tiles = (j.m + MR - 1) / MR;
+  /* a chunk's gathered patches stay in L2 (~256 KB) while each panel passes over them */
+  j.tpc = MAXI(1, 65536 / (MR * j.K));
+  j.chunks = (j.tiles + j.tpc - 1) / j.tpc;
+  long np = nhwc_panels(g->oc);
+  int T = tt_num_threads();
+  long groups = 1;
+  if (T > 1 && j.chunks < 4 * T) groups = MINI(np, (4 * T + j.chunks - 1) / j.chunks);
+  j.ppt = (np + groups - 1) / groups;
+  j.pgroups = (np + j.ppt - 1) / j.ppt;
+  long tasks = j.chunks * j.pgroups;
+  if (T > 1 && tasks > 1 && j.m * j.K * g->oc >= (1L << 16)) tt_parallel(tasks, nhwc_dense_task, &j);
+  else
+    for (long t = 0; t < tasks; t++) nhwc_dense_task(&j, t, 0);
+}
+
 /* out = act(scale ⊙ conv(x, w) + bias (+ res)) in NHWC, the weights as conv2d_nhwc_pack wrote them. Depthwise takes
  * no residual (the caller checks; no MobileNet adds one there). */
 static void op_conv2d_nhwc(const float *x, const float *packed, const float *bias, const float *scale,
@@ -399,7 +554,13 @@ static void op_conv2d_nhwc(const float *x, const float *packed, const float *bia
   switch (nhwc_kind(&g)) {
   case NHWC_POINTWISE: nhwc_pointwise(x, packed, bias, scale, res, out, &g, act); return;
   case NHWC_DEPTHWISE: nhwc_depthwise(x, packed, bias, scale, out, &g, act); return;
-  default: return; /* NHWC_DENSE reads NCHW: conv2d_nchw_to_nhwc */
+  case NHWC_DENSE:
+    if (nhwc_winograd(&g))
+      wino_conv_nhwc(x, packed, bias, scale, res, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, 1, act);
+    else
+      nhwc_dense(x, packed, bias, scale, res, out, &g, act);
+    return;
+  default: return;
   }
 }
 
@@ -610,7 +771,7 @@ typedef struct {
   int act;
 } nhwc_stem_job;
 
-/* The patch rows of output pixels [s0, s0 + rows) of row oy, image xb: A[i][(ci·kh + ky)·kw + kx], 0 outside. */
+/* The patch rows of output pixels [s0, s0 + rows) of row oy, image xb: A[i][(ky·kw + kx)·c + ci], 0 outside. */
 static void nhwc_stem_gather(const cgeom *g, const float *xb, long oy, long s0, long rows, float *a) {
   long K = g->c * g->kh * g->kw;
   for (long i = 0; i < rows; i++) {
@@ -622,7 +783,7 @@ static void nhwc_stem_gather(const cgeom *g, const float *xb, long oy, long s0, 
         const float *row = iy >= 0 && iy < g->h ? xb + (ci * g->h + iy) * g->w : 0;
         for (long kx = 0; kx < g->kw; kx++) {
           long ix = ix0 + kx * g->dW;
-          ai[(ci * g->kh + ky) * g->kw + kx] = row && ix >= 0 && ix < g->w ? row[ix] : 0.0f;
+          ai[(ky * g->kw + kx) * g->c + ci] = row && ix >= 0 && ix < g->w ? row[ix] : 0.0f;
         }
       }
   }
@@ -644,7 +805,7 @@ static void nhwc_stem_task(void *ctx, long t, int tid) {
     for (long ky = 0; ky < g->kh; ky++) {
       long iy = oy * g->sH - g->pH + ky * g->dH;
       if (iy < 0 || iy >= g->h) rows_in = 0;
-      for (long kx = 0; kx < g->kw; kx++) koff[(ci * g->kh + ky) * g->kw + kx] = (int32_t)((ci * g->h + iy) * g->w + kx * g->dW);
+      for (long kx = 0; kx < g->kw; kx++) koff[(ky * g->kw + kx) * g->c + ci] = (int32_t)((ci * g->h + iy) * g->w + kx * g->dW);
     }
   long ox0, ox1, mr = MINI(MR, ow);
   nhwc_inner_cols(g, &ox0, &ox1);
@@ -671,6 +832,10 @@ static void op_conv2d_nchw_to_nhwc(const float *x, const float *packed, const fl
                                    float *out, const int32_t *gi, int act) {
   cgeom g = parse_cg(gi);
   if (conv_empty(&g) || nhwc_kind(&g) == NHWC_DEPTHWISE || g.groups != 1) return;
+  if (nhwc_winograd(&g)) { /* packed for Winograd: it reads NCHW as it is */
+    wino_conv_nhwc(x, packed, bias, scale, 0, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, 0, act);
+    return;
+  }
   nhwc_stem_job j = { .x = x, .wp = packed, .bias = bias, .scale = scale, .out = out, .g = g, .act = act };
   long tasks = g.n * g.oh;
   if (tt_num_threads() > 1 && tasks > 1 && tasks * g.ow * g.oc * g.c * g.kh * g.kw >= (1L << 16))

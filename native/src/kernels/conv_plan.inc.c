@@ -78,6 +78,18 @@ static int wino_wgrad_applies(const cgeom *g) {
  */
 static int conv_plan(const cgeom *g, int dir) {
   int s1 = g->sH == 1 && g->sW == 1;
+  if (dir == TT_CONV_FWD_NHWC) {
+    /* channels last (conv_nhwc.inc.c): a 1×1 is a GEMM on the pixels as they lie, a depthwise one runs vectors of
+     * channels, a 3×3 with tiles enough runs Winograd (its padding copy transposes the input into the NCHW tile
+     * grid, its output transform writes pixels), any other one-group convolution is an implicit GEMM */
+    if (g->groups == 1 && g->kh == 1 && g->kw == 1 && s1 && g->pH == 0 && g->pW == 0 && g->oh == g->h && g->ow == g->w)
+      return TT_PLAN_POINTWISE;
+    if (g->groups > 1 && g->groups == g->c && g->oc == g->c) return TT_PLAN_DEPTHWISE;
+    if (s1 && g->dH == 1 && g->dW == 1 &&
+        wino_applies(g->n, g->c, g->oc, g->kh, g->kw, g->oh, g->ow, 1, 1, g->groups, 1))
+      return TT_PLAN_WINOGRAD;
+    return TT_PLAN_IMPLICIT_GEMM;
+  }
   if (dir == TT_CONV_FWD_PACKED) {
     /* the ASPP-like geometries whose taps mostly read padding stay tap-wise, and a map too small for a tile grid
      * stays on the direct plans */

@@ -22,6 +22,8 @@ typedef struct {
   long dH, dW, OH, OW; /* dilation and the whole output (oh = ⌈OH/dH⌉, ow = ⌈OW/dW⌉) */
   long n_img;          /* phase images: n·dH·dW */
   long frows, tasks;   /* the forward's tasks: runs of frows tile rows over all phase images, crossing images */
+  int in_nhwc, out_nhwc; /* channels-last input [n, h, w, c] / output [n, OH, OW, oc] (undilated only) */
+  const float *res;      /* channels-last output only: added before the activation, shaped as out (or null) */
 } wino_job;
 
 /* Even and odd lanes of the 2·TT_VL floats a‖b. */
@@ -136,13 +138,14 @@ static void wino_input_block(const wino_job *j, const float *xb, float *v, long 
   }
 }
 
-/* Output transform of one tile, Y = Aᵀ M A with Aᵀ = [1 1 1 0; 0 1 −1 −1], then act(scale·Y + bias): M[ξ] of output
- * channel o at m[ξ·xs + o]; the 2×2 outputs of channel o go to dst + o·sp at offsets 0, 1 (where `right`), ld and
- * ld + 1 (where `down`). Vectorised over output channels. Shared by the 2-D and 3-D kernels (scale, bias: null for
- * none). */
+/* Output transform of one tile, Y = Aᵀ M A with Aᵀ = [1 1 1 0; 0 1 −1 −1], then act(scale·Y + bias (+ res)): M[ξ]
+ * of output channel o at m[ξ·xs + o]; the 2×2 outputs of channel o go to dst + o·sp at offsets 0, cs (where
+ * `right`), ld and ld + cs (where `down`) — NCHW: sp a plane, cs 1; channels last: sp 1 (a vector store), cs the
+ * channel count, and res (channels last only, else null) read at the same offsets from its own base. Vectorised
+ * over output channels. Shared by the 2-D and 3-D kernels (scale, bias: null for none). */
 static inline void wino_out_tile(const float *m, long xs, long oc, const float *scale, const float *bias, int act,
-                                 float *dst, long sp, long ld, int right, int down) {
-  long pos[4] = { 0, 1, ld, ld + 1 };
+                                 float *dst, long sp, long cs, long ld, int right, int down, const float *res) {
+  long pos[4] = { 0, cs, ld, ld + cs };
   int valid[4] = { 1, right, down, right && down };
   long o = 0;
   for (; o + TT_VL <= oc; o += TT_VL) {
@@ -157,8 +160,14 @@ static inline void wino_out_tile(const float *m, long xs, long oc, const float *
     vf sv = scale ? vload(scale + o) : vsplat(1.0f), bv = bias ? vload(bias + o) : vsplat(0.0f);
     UNROLL for (int q = 0; q < 4; q++) {
       if (!valid[q]) continue;
-      vf val = act_v(y[q] * sv + bv, act); /* NaN passes, as PyTorch */
+      vf val = y[q] * sv + bv;
       float *d = dst + o * sp + pos[q];
+      if (sp == 1) { /* channels last */
+        if (res) val += vload(res + o + pos[q]);
+        vstore(d, act_v(val, act)); /* NaN passes, as PyTorch */
+        continue;
+      }
+      val = act_v(val, act);
       UNROLL for (int l = 0; l < TT_VL; l++) d[l * sp] = val[l];
     }
   }
@@ -173,7 +182,7 @@ static inline void wino_out_tile(const float *m, long xs, long oc, const float *
     float y[4] = { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3], s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] };
     float sc = scale ? scale[o] : 1.0f, bi = bias ? bias[o] : 0.0f;
     for (int q = 0; q < 4; q++)
-      if (valid[q]) dst[o * sp + pos[q]] = act_s(y[q] * sc + bi, act);
+      if (valid[q]) dst[o * sp + pos[q]] = act_s(y[q] * sc + bi + (res ? res[o + pos[q]] : 0.0f), act);
   }
 }
 
@@ -306,7 +315,7 @@ static void wino_task(void *ctx, long t, int tid) {
   long uxs = wino_u_stride(oc, c);
   float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 16 * vxs);
   float *m = tt_scratch(tid, SLOT_TILE, sizeof(float) * 16 * mxs);
-  float *stage = tt_scratch(tid, SLOT_TMP, sizeof(float) * oc * sp);
+  float *stage = j->out_nhwc ? 0 : tt_scratch(tid, SLOT_TMP, sizeof(float) * oc * sp);
   wino_input_panels(j, v, vxs, R0, rows, G);
   for (int xi = 0; xi < 16; xi++)
     for (long p = 0; p < panels; p++) {
@@ -314,9 +323,18 @@ static void wino_task(void *ctx, long t, int tid) {
       float *cp = m + xi * mxs + p * NR;
       for (long g = 0; g < G; g++) uk_packed(c, ap + g * c * MR, 0, bp, cp + g * MR * ocp, ocp, 0);
     }
+  if (j->out_nhwc) { /* each tile straight into its pixels: a vector of channels is contiguous there */
+    for (long k = 0; k < T; k++) {
+      long R = R0 + k / tw, oy = 2 * (R % j->th), ox = 2 * (k % tw), o = ((R / j->th * oh + oy) * ow + ox) * oc;
+      wino_out_tile(m + k * ocp, mxs, oc, j->scale, j->bias, j->act, j->out + o, 1, oc, ow * oc, ox + 1 < ow,
+                    oy + 1 < oh, j->res ? j->res + o : 0);
+    }
+    return;
+  }
   for (long k = 0; k < T; k++) {
     long r = k / tw, oy = 2 * ((R0 + r) % j->th), ox = 2 * (k % tw);
-    wino_out_tile(m + k * ocp, mxs, oc, j->scale, j->bias, j->act, stage + 2 * r * ow + ox, sp, ow, ox + 1 < ow, oy + 1 < oh);
+    wino_out_tile(m + k * ocp, mxs, oc, j->scale, j->bias, j->act, stage + 2 * r * ow + ox, sp, 1, ow, ox + 1 < ow,
+                  oy + 1 < oh, 0);
   }
   wino_copy_out(j, stage, sp, R0, R0 + rows);
 }
@@ -456,10 +474,39 @@ static void wino_phase_task(void *ctx, long t, int tid) {
   }
 }
 
+/* A channels-last input into the NCHW tile grid: task b·HP + a writes padded row a of every channel of image b
+ * (the transpose folded into the padding copy; the image row, w·c floats, stays in L1 while its channels are
+ * picked out one by one). */
+typedef struct {
+  const float *x;
+  float *xpad;
+  long c, h, w, HP, WP, padT, padL;
+} wino_pad_nhwc_job;
+
+static void wino_pad_nhwc_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const wino_pad_nhwc_job *p = ctx;
+  long b = t / p->HP, a = t % p->HP, y = a - p->padT, plane = p->HP * p->WP;
+  float *dst = p->xpad + b * p->c * plane + a * p->WP;
+  if (y < 0 || y >= p->h) {
+    for (long ci = 0; ci < p->c; ci++) memset(dst + ci * plane, 0, sizeof(float) * p->WP);
+    return;
+  }
+  const float *src = p->x + (b * p->h + y) * p->w * p->c;
+  long x0 = MINI(p->padL, p->WP), x1 = MAXI(x0, MINI(p->WP, p->padL + p->w)); /* padded columns inside the image */
+  for (long ci = 0; ci < p->c; ci++) {
+    float *row = dst + ci * plane;
+    for (long bc = 0; bc < x0; bc++) row[bc] = 0.0f;
+    const float *sc = src + (x0 - p->padL) * p->c + ci;
+    for (long bc = x0; bc < x1; bc++, sc += p->c) row[bc] = *sc;
+    for (long bc = x1; bc < p->WP; bc++) row[bc] = 0.0f;
+  }
+}
+
 /* Pads x into the Winograd tile grid for an oh×ow output (dilation dH×dW: into its dH·dW phase images, each of
  * ⌈oh/dH⌉×⌈ow/dW⌉ outputs) and fills the geometry of a wino_job, with the forward's tasks. */
 static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, long wd, long oc, long OH, long OW,
-                         long padT, long padL, long dH, long dW) {
+                         long padT, long padL, long dH, long dW, int in_nhwc) {
   long oh = (OH + dH - 1) / dH, ow = (OW + dW - 1) / dW;
   long th = (oh + 1) / 2, tw = (ow + 1) / 2, HP = 2 * th + 2, WP = 2 * tw + 2, n_img = n * dH * dW;
   /* the slack covers the forward's reads past the last tile row: lanes past a task's last tile, never stored */
@@ -467,7 +514,11 @@ static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, lo
   float *xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * (n_img * c * HP * WP + slack));
   memset(xpad + n_img * c * HP * WP, 0, sizeof(float) * slack);
   int T = tt_num_threads();
-  if (dH == 1 && dW == 1) {
+  if (in_nhwc) { /* undilated only */
+    wino_pad_nhwc_job p = { x, xpad, c, h, wd, HP, WP, padT, padL };
+    if (T > 1 && n * HP > 1) tt_parallel(n * HP, wino_pad_nhwc_task, &p);
+    else for (long t = 0; t < n * HP; t++) wino_pad_nhwc_task(&p, t, 0);
+  } else if (dH == 1 && dW == 1) {
     dconv d = { .n = n, .cin = c, .h = h, .w = wd, .cout = oc, .oh = 2 * th, .ow = 2 * tw, .kh = 3, .kw = 3,
                 .padT = padT, .padL = padL, .dilH = 1, .dilW = 1, .groups = 1, .sH = 1, .sW = 1 };
     d.x = x;
@@ -485,7 +536,7 @@ static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, lo
   long rows = MAXI(1, WINO_TILES / tw);
   *j = (wino_job){ .xpad = xpad, .c = c, .oc = oc, .oh = oh, .ow = ow, .HP = HP, .WP = WP, .th = th, .tw = tw,
                    .rows = rows, .blocks = (th + rows - 1) / rows, .dH = dH, .dW = dW, .OH = OH, .OW = OW,
-                   .n_img = n_img };
+                   .n_img = n_img, .in_nhwc = in_nhwc };
   /* forward tasks: about WINO_TILES tiles each, over all images' rows; few tasks are evened out over the threads
    * (3 tasks on 2 threads left one idle for a third of the call) */
   long total = n_img * th, tasks = (total + rows - 1) / rows;
@@ -497,7 +548,7 @@ static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, lo
 static void wino_conv_bwd_weight(const float *x, const float *gy, float *gw, long n, long c, long h, long wd, long oc,
                                  long oh, long ow, long padT, long padL) {
   wino_wg_job wj;
-  wino_prepare(&wj.f, x, n, c, h, wd, oc, oh, ow, padT, padL, 1, 1);
+  wino_prepare(&wj.f, x, n, c, h, wd, oc, oh, ow, padT, padL, 1, 1, 0);
   int T = tt_num_threads();
   wj.items = n * wj.f.blocks;
   long parts = T > 1 && wj.items > 1 ? MINI(T, wj.items) : 1;
@@ -515,19 +566,41 @@ static void wino_conv_bwd_weight(const float *x, const float *gy, float *gw, lon
 
 /* out = act(scale·conv3×3(x, w) + bias) with stride 1, padding (padT, padL) and dilation (dH, dW) on a c×h×w input,
  * oh×ow output. u: the weights already in wino_weights_panels' layout, or null to transform w here. */
+static void wino_run(wino_job *j, const float *w, const float *u, const float *bias, const float *scale, float *out,
+                     int act);
+
 static void wino_conv(const float *x, const float *w, const float *u, const float *bias, const float *scale, float *out,
                       long n, long c, long h, long wd, long oc, long oh, long ow, long padT, long padL, long dH, long dW,
                       int act) {
   wino_job j;
-  wino_prepare(&j, x, n, c, h, wd, oc, oh, ow, padT, padL, dH, dW);
-  j.ocp = ROUNDUP(oc, NR);
+  wino_prepare(&j, x, n, c, h, wd, oc, oh, ow, padT, padL, dH, dW, 0);
+  wino_run(&j, w, u, bias, scale, out, act);
+}
+
+/* The same convolution (undilated) with a channels-last output — and input, when in_nhwc — adding res (shaped as
+ * out, or null) before the activation; u from wino_weights_panels (the channels-last program packs it once). */
+static void wino_conv_nhwc(const float *x, const float *u, const float *bias, const float *scale, const float *res,
+                           float *out, long n, long c, long h, long wd, long oc, long oh, long ow, long padT, long padL,
+                           int in_nhwc, int act) {
+  wino_job j;
+  wino_prepare(&j, x, n, c, h, wd, oc, oh, ow, padT, padL, 1, 1, in_nhwc);
+  j.out_nhwc = 1;
+  j.res = res;
+  wino_run(&j, 0, u, bias, scale, out, act);
+}
+
+/* The forward tasks of a prepared job; u null: the weights w transformed here. */
+static void wino_run(wino_job *j, const float *w, const float *u, const float *bias, const float *scale, float *out,
+                     int act) {
+  long oc = j->oc, c = j->c;
+  j->ocp = ROUNDUP(oc, NR);
   if (!u) {
     /* not SH_WT: the input gradient passes its flipped weights in it */
     float *up = tt_shared_scratch(SH_WPACK, sizeof(float) * wino_packed_floats(oc, c));
     wino_weights_panels(w, up, oc, c);
     u = up;
   }
-  j.u = u; j.bias = bias; j.scale = scale; j.out = out; j.act = act;
-  if (tt_num_threads() > 1 && j.tasks > 1) tt_parallel(j.tasks, wino_task, &j);
-  else for (long t = 0; t < j.tasks; t++) wino_task(&j, t, 0);
+  j->u = u; j->bias = bias; j->scale = scale; j->out = out; j->act = act;
+  if (tt_num_threads() > 1 && j->tasks > 1) tt_parallel(j->tasks, wino_task, j);
+  else for (long t = 0; t < j->tasks; t++) wino_task(j, t, 0);
 }

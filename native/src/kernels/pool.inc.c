@@ -250,3 +250,52 @@ static void op_avg_pool2d_bwd(const float *gy, float *gx, const int32_t *gi, int
   long planes = j.g.n * j.g.c;
   par_rows(planes, j.g.h * j.g.w, avgpool_bwd_task, &j);
 }
+
+/* Max pooling channels last (the channels-last ResNet program's 3×3 / 2 after its stem): out [n, oh, ow, c] from
+ * x [n, h, w, c], one vector of channels per pixel and tap — the same running max as op_max_pool2d's (NaN taken),
+ * no indices (inference). A task is one output row; taps outside the image are skipped. */
+static void maxpool_nhwc_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const pool_job *j = ctx;
+  const pgeom *g = &j->g;
+  long c = g->c, b = t / g->oh, oy = t % g->oh, iy0 = oy * g->sH - g->pH;
+  const float *xb = j->x + b * g->h * g->w * c;
+  float *orow = j->out + t * g->ow * c;
+  for (long ox = 0; ox < g->ow; ox++) {
+    long ix0 = ox * g->sW - g->pW;
+    float *o = orow + ox * c;
+    long ch = 0;
+    for (; ch + TT_VL <= c || (ch < c && c >= TT_VL); ch += TT_VL) {
+      long c0 = MINI(ch, c - TT_VL); /* the last vector overlaps the one before */
+      vf best = vsplat(-__builtin_inff());
+      for (long ky = 0; ky < g->kh; ky++) {
+        long iy = iy0 + ky * g->dH;
+        if (iy < 0 || iy >= g->h) continue;
+        for (long kx = 0; kx < g->kw; kx++) {
+          long ix = ix0 + kx * g->dW;
+          if (ix >= 0 && ix < g->w) best = vmax_take(best, vload(xb + (iy * g->w + ix) * c + c0));
+        }
+      }
+      vstore(o + c0, best);
+    }
+    for (; ch < c; ch++) { /* fewer channels than a vector */
+      float best = -__builtin_inff();
+      for (long ky = 0; ky < g->kh; ky++) {
+        long iy = iy0 + ky * g->dH;
+        if (iy < 0 || iy >= g->h) continue;
+        for (long kx = 0; kx < g->kw; kx++) {
+          long ix = ix0 + kx * g->dW;
+          if (ix < 0 || ix >= g->w) continue;
+          float v = xb[(iy * g->w + ix) * c + ch];
+          if (MAX_TAKE(v, best)) best = v;
+        }
+      }
+      o[ch] = best;
+    }
+  }
+}
+
+static void op_max_pool2d_nhwc(const float *x, float *out, const int32_t *gi) {
+  pool_job j = { parse_pg(gi), x, out, 0 };
+  par_rows(j.g.n * j.g.oh, j.g.ow * j.g.c * j.g.kh * j.g.kw, maxpool_nhwc_task, &j);
+}
