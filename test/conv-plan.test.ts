@@ -28,18 +28,24 @@ import type { Backend } from '../src/backend/types.ts';
 type Width = 16 | 8 | 4;
 const WIDTH: Record<NativeIsa, Width> = { avx512: 16, generic16: 16, avx2: 8, generic8: 8, generic: 4 };
 /**
- * [forward, input gradient, weight gradient, forward with packed weights] (CONV_DIRECTIONS' order), or one per
- * vector width where the tile shape decides.
+ * [forward, input gradient, weight gradient, forward with packed weights, channels-last forward] (CONV_DIRECTIONS'
+ * order), or one per vector width where the tile shape decides.
  */
-type Plans = readonly [ConvPlan, ConvPlan, ConvPlan, ConvPlan];
+type Plans = readonly [ConvPlan, ConvPlan, ConvPlan, ConvPlan, ConvPlan];
 type Expect = Plans | Record<Width, Plans>;
 
 /** The same forward, input-gradient and packed plans on every build; the weight gradient's per vector width. */
-function wgradByWidth(forward: ConvPlan, input: ConvPlan, weight: Record<Width, ConvPlan>, packed: ConvPlan): Expect {
+function wgradByWidth(
+  forward: ConvPlan,
+  input: ConvPlan,
+  weight: Record<Width, ConvPlan>,
+  packed: ConvPlan,
+  nhwc: ConvPlan,
+): Expect {
   return {
-    16: [forward, input, weight[16], packed],
-    8: [forward, input, weight[8], packed],
-    4: [forward, input, weight[4], packed],
+    16: [forward, input, weight[16], packed, nhwc],
+    8: [forward, input, weight[8], packed, nhwc],
+    4: [forward, input, weight[4], packed, nhwc],
   };
 }
 
@@ -47,55 +53,67 @@ const CASES: { name: string; spec: ConvPlanSpec; expect: Expect; why: string }[]
   {
     name: 'W1 3×3, 64→64 at 32×32, batch 8',
     spec: { n: 8, c: 64, h: 32, w: 32, oc: 64, kh: 3, kw: 3, padding: 1 },
-    expect: ['winograd', 'winograd', 'winograd', 'winograd'],
+    expect: ['winograd', 'winograd', 'winograd', 'winograd', 'winograd'],
     why: '3×3 stride 1, ≤ 128×128 channels, ≥ 12×12 maps, ≥ 144 tiles',
   },
   {
     name: 'W4 second conv, 32→64 at 14×14, batch 64',
     spec: { n: 64, c: 32, h: 14, w: 14, oc: 64, kh: 3, kw: 3, padding: 1 },
-    expect: wgradByWidth('winograd', 'winograd', { 16: 'weight-gemm', 8: 'winograd', 4: 'winograd' }, 'winograd'),
+    expect: wgradByWidth(
+      'winograd',
+      'winograd',
+      { 16: 'weight-gemm', 8: 'winograd', 4: 'winograd' },
+      'winograd',
+      'winograd',
+    ),
     why: '14×14 with 64 images: 3136 tiles; a weight gradient with rows of fewer tiles than a vector goes GEMM on 16-wide builds',
   },
   {
     name: 'YOLOX 32→32 at 16×16, batch 8',
     spec: { n: 8, c: 32, h: 16, w: 16, oc: 32, kh: 3, kw: 3, padding: 1 },
-    expect: wgradByWidth('winograd', 'winograd', { 16: 'weight-gemm', 8: 'winograd', 4: 'winograd' }, 'winograd'),
+    expect: wgradByWidth(
+      'winograd',
+      'winograd',
+      { 16: 'weight-gemm', 8: 'winograd', 4: 'winograd' },
+      'winograd',
+      'winograd',
+    ),
     why: '8 tiles a row: scalar weight-gradient transforms, which the weight GEMM beats 2× on AVX-512 (not on AVX2)',
   },
   {
     name: 'W6 U-Net bottom, 512→512 at 8×8, batch 4',
     spec: { n: 4, c: 512, h: 8, w: 8, oc: 512, kh: 3, kw: 3, padding: 1 },
-    expect: ['padded-width', 'padded-width', 'batched', 'winograd'],
+    expect: ['padded-width', 'padded-width', 'batched', 'winograd', 'winograd'],
     why: '64 tiles: too few to pay a per-call transform of 512×512 filters (WINO_MIN_TILES 96), enough with it done once',
   },
   {
     name: 'DeepLabv3 layer4, 512→512 d4 at 32×32, one image',
     spec: { n: 1, c: 512, h: 32, w: 32, oc: 512, kh: 3, kw: 3, padding: 4, dilation: 4 },
-    expect: ['winograd', 'winograd', 'weight-gemm', 'winograd'],
-    why: '16 phase images of 8×8, 256 tiles; the weight gradient has no phases',
+    expect: ['winograd', 'winograd', 'weight-gemm', 'winograd', 'implicit-gemm'],
+    why: '16 phase images of 8×8, 256 tiles; the weight gradient has no phases, channels-last Winograd no dilation',
   },
   {
     name: 'DeepLabv3 layer3, 256→256 d2 at 32×32, one image',
     spec: { n: 1, c: 256, h: 32, w: 32, oc: 256, kh: 3, kw: 3, padding: 2, dilation: 2 },
-    expect: ['winograd', 'winograd', 'weight-gemm', 'winograd'],
+    expect: ['winograd', 'winograd', 'weight-gemm', 'winograd', 'implicit-gemm'],
     why: '4 phase images of 16×16',
   },
   {
     name: 'ResNet-50 layer3, 256→256 at 14×14, one image',
     spec: { n: 1, c: 256, h: 14, w: 14, oc: 256, kh: 3, kw: 3, padding: 1 },
-    expect: ['padded-width', 'padded-width', 'weight-gemm', 'winograd'],
+    expect: ['padded-width', 'padded-width', 'weight-gemm', 'winograd', 'winograd'],
     why: '49 tiles: Winograd only with the weights transformed once (WINO_PACKED_MIN_TILES 32)',
   },
   {
     name: 'ResNet-50 layer4, 512→512 at 7×7, one image',
     spec: { n: 1, c: 512, h: 7, w: 7, oc: 512, kh: 3, kw: 3, padding: 1 },
-    expect: ['padded-width', 'padded-width', 'batched', 'padded-width'],
+    expect: ['padded-width', 'padded-width', 'batched', 'padded-width', 'implicit-gemm'],
     why: '16 tiles: direct even with packed weights',
   },
   {
     name: 'DeepLabv3 ASPP, 2048→256 d12 at 32×32',
     spec: { n: 1, c: 2048, h: 32, w: 32, oc: 256, kh: 3, kw: 3, padding: 12, dilation: 12 },
-    expect: ['tapwise', 'tapwise', 'weight-gemm', 'tapwise'],
+    expect: ['tapwise', 'tapwise', 'weight-gemm', 'tapwise', 'implicit-gemm'],
     why: 'taps mostly read padding (56 % live): a GEMM per live tap, packed or not',
   },
 ];

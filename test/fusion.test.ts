@@ -92,6 +92,20 @@ test('fused ResNet-18 in inference equals the unfused model, and reaches every f
   tt.nn.resetFusionCounts();
   const fused = tt.noGrad(() => m.forward(x));
   assertClose(fused, plain, 'resnet18 logits');
+  // on a backend with channels-last kernels the whole trunk runs channels-last (test/fusion-nhwc.test.ts), the same
+  // folds counted as well as its 20 convolutions; a hook on the pooling keeps the trunk NCHW, each block fused alone
+  const channelsLast = tt.backend().maxPool2dNhwc !== undefined;
+  const counts = tt.nn.fusionCounts();
+  assert.equal(counts.convBnNhwc, channelsLast ? 20 : 0);
+  const hook = m.avgpool.registerForwardHook(() => undefined);
+  tt.nn.resetFusionCounts();
+  assertClose(
+    tt.noGrad(() => m.forward(x)),
+    plain,
+    'resnet18 logits, NCHW',
+  );
+  hook.remove();
+  assert.deepEqual({ ...counts, convBnNhwc: 0 }, tt.nn.fusionCounts());
   // stem + 8 blocks' first conv; 3 downsample Sequentials [conv, bn]; 8 blocks' second conv with the residual add
   assert.deepEqual(tt.nn.fusionCounts(), {
     convBn: 3,

@@ -32,7 +32,7 @@
  */
 import { convPlanOf } from '../backend/conv-plan.js';
 import { backend } from '../backend/index.js';
-import type { Conv2dGeometry, NhwcGate, NhwcStage, PackedConv2dWeights } from '../backend/types.js';
+import type { Backend, Conv2dGeometry, NhwcGate, NhwcStage, PackedConv2dWeights } from '../backend/types.js';
 import { Hardsigmoid, ReLU, ReLU6 } from '../nn/activation.js';
 import { SqueezeExcitation } from '../nn/attention.js';
 import { Sequential } from '../nn/container.js';
@@ -125,6 +125,16 @@ function servedChannelsLast(conv: Conv2d): boolean {
   return pointwise || depthwise;
 }
 
+/**
+ * The modules a Sequential's forward runs, in order (`children()` would first look for modules assigned to plain
+ * fields — an Object.keys and a descriptor per property, on every call of every block).
+ */
+function itemsOf(seq: Sequential): AnyModule[] {
+  const out: AnyModule[] = [];
+  for (let i = 0; i < seq.length; i++) out.push(seq.at(i));
+  return out;
+}
+
 const isPointwise = (st: ConvStep | GateStep | undefined): st is ConvStep =>
   st?.kind === 'conv' && st.conv.groups === 1;
 
@@ -196,7 +206,7 @@ export function channelsLastProgram(features: AnyModule): ChannelsLastProgram | 
     }
     if (body !== null) {
       if (!isPlain(body, Sequential)) return null;
-      const block = invertedResidual((body as Sequential).children(), residual);
+      const block = invertedResidual(itemsOf(body as Sequential), residual);
       if (!block) return null;
       blocks.push(block);
       continue;
@@ -210,6 +220,18 @@ export function channelsLastProgram(features: AnyModule): ChannelsLastProgram | 
 
 const data = (t: Tensor) => t.dataView() as FloatArray;
 
+/** Pack keys by backend and kernel: made once (a template string a call is an allocation and a fresh hash). */
+const packKeys = new WeakMap<Backend, Map<number, string>>();
+
+function packKey(b: Backend, g: Conv2dGeometry, winograd: boolean): string {
+  let keys = packKeys.get(b);
+  if (!keys) packKeys.set(b, (keys = new Map()));
+  const id = winograd ? -1 : g.kh * 65536 + g.kw;
+  let key = keys.get(id);
+  if (key === undefined) keys.set(id, (key = winograd ? `nhwc-winograd:${b.name}` : `nhwc:${b.name}:${g.kh}x${g.kw}`));
+  return key;
+}
+
 /**
  * The packed weights of a step for this backend (made once per weight tensor, backend and layout, remade when they
  * change): a 3×3 layer's are Winograd-transformed where the planner runs it so (its map and batch decide), kept
@@ -217,10 +239,11 @@ const data = (t: Tensor) => t.dataView() as FloatArray;
  */
 function packedOf(conv: Conv2d, g: Conv2dGeometry): PackedConv2dWeights {
   const b = backend();
-  const key =
-    g.kh === 3 && g.kw === 3 && g.groups === 1 && convPlanOf(b, g, 'forward-nhwc') === 'winograd'
-      ? `nhwc-winograd:${b.name}`
-      : `nhwc:${b.name}:${g.kh}x${g.kw}`;
+  const key = packKey(
+    b,
+    g,
+    g.kh === 3 && g.kw === 3 && g.groups === 1 && convPlanOf(b, g, 'forward-nhwc') === 'winograd',
+  );
   // (an anonymous arrow: a named closure made on every call costs a defineProperty under tsx's keepNames)
   return derivedFromWeight(conv.weight, key, () => packNhwc(conv, g)) ?? packNhwc(conv, g);
 }
@@ -272,11 +295,15 @@ function geometryOf(conv: Conv2d, n: number, h: number, w: number, c: number): C
   };
 }
 
-/** A step's folded convolution as the kernels take it: packed weights, scale, bias and epilogue (counted). */
-function stageOf(st: ConvStep, g: Conv2dGeometry): NhwcStage {
+/**
+ * A step's folded convolution as the kernels take it: packed weights, scale, bias and epilogue — counted as the NCHW
+ * fusion counts it (a ReLU after a residual add as convBnAddRelu, as the residual blocks' tails).
+ */
+function stageOf(st: ConvStep, g: Conv2dGeometry, residual = false): NhwcStage {
   const { scale, shift } = foldedAffine(st.conv, st.bn);
   const epilogue = st.act ? epilogueOf(st.act)! : 'none';
-  noteFold(epilogue);
+  if (residual && epilogue === 'relu') noteFusion('convBnAddRelu');
+  else noteFold(epilogue);
   noteFusion('convBnNhwc');
   return { packed: packedOf(st.conv, g), scale: data(scale), bias: data(shift), epilogue };
 }
@@ -285,7 +312,7 @@ function stageOf(st: ConvStep, g: Conv2dGeometry): NhwcStage {
 function runConv(st: ConvStep, x: Tensor, res: Tensor | null): Tensor {
   const [n, h, w, c] = x.shape;
   const g = geometryOf(st.conv, n, h, w, c);
-  const stage = stageOf(st, g);
+  const stage = stageOf(st, g, res !== null);
   const out = Tensor.unfilled([n, g.oh, g.ow, g.oc], 'float32');
   backend().conv2dNhwc!(data(x), stage.packed, stage.bias, stage.scale, res && data(res), data(out), g, stage.epilogue);
   return out;
@@ -445,7 +472,7 @@ export function resnetProgram(m: ResNet): ResNetProgram | null {
   const blocks: ResidualBlock[] = [];
   for (const layer of [m.layer1, m.layer2, m.layer3, m.layer4]) {
     if (!isPlain(layer, Sequential)) return null;
-    for (const child of (layer as Sequential).children()) {
+    for (const child of itemsOf(layer as Sequential)) {
       const blk = residualBlock(child);
       if (!blk) return null;
       blocks.push(blk);

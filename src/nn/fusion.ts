@@ -32,7 +32,7 @@ import { conv2dGeometry, conv2dScaleShift } from '../ops/conv.js';
 import { add } from '../ops/elementwise.js';
 import { add_ } from '../ops/inplace.js';
 import { shapesEqual } from '../tensor/shape.js';
-import type { FloatArray } from '../tensor/dtype.js';
+import type { FloatArray, TypedArray } from '../tensor/dtype.js';
 import { recycleStorage } from '../tensor/storage.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Hardsigmoid, Hardswish, ReLU, ReLU6 } from './activation.js';
@@ -155,11 +155,12 @@ function computeFoldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; sh
 /** A folded affine and the operands it was computed from: the tensors themselves and a copy of their bits. */
 interface FoldedAffine {
   conv: Conv2d;
+  /** bn's running mean, running variance, weight and bias, and the conv's bias (see `affineValid`). */
   sources: (Tensor | null)[];
-  /** Per source, a copy of its elements' bytes as 32-bit words (bytes when they do not fill whole words). */
-  bits: (Int32Array | Uint8Array | null)[];
+  /** Per source, a copy of its elements' bytes (see `bitsOf`). */
+  bits: (Bits | null)[];
   /** Per source, a view of those bytes in the tensor itself (its storage never changes), null if not contiguous. */
-  live: (Int32Array | Uint8Array | null)[];
+  live: (Bits | null)[];
   eps: number;
   dtype: string;
   scale: Tensor;
@@ -169,37 +170,41 @@ interface FoldedAffine {
 /** The last folded affine of each BatchNorm2d, so inference does not recompute (and reallocate) it every call. */
 const affineCache = new WeakMap<BatchNorm2d, FoldedAffine>();
 
-function affineSources(conv: Conv2d, bn: BatchNorm2d): (Tensor | null)[] {
-  return [bn.runningMean, bn.runningVar, bn.weight, bn.bias, conv.bias];
+/**
+ * The bytes of a tensor's elements, viewed as bytes (for memcmp) and, when they fill whole aligned words, as
+ * 32-bit words: the comparison without memcmp is then a monomorphic word loop (comparing through the dtype's own
+ * array, a union of typed arrays, cost ~10 ns an element: 0.7 ms of an 11 ms MobileNetV3 inference for its 52
+ * batch norms). Made once per cached source, so a check allocates nothing.
+ */
+interface Bits {
+  bytes: Uint8Array;
+  words: Int32Array | null;
 }
 
-/**
- * The bytes of `t`'s elements as 32-bit words, or as bytes when they do not fill whole aligned words: one typed
- * view whatever the dtype, so the comparison below is a monomorphic loop (comparing through the dtype's own array,
- * a union of typed arrays, cost ~10 ns an element: 0.7 ms of an 11 ms MobileNetV3 inference for its 52 batch norms).
- */
-function bitsOf(t: Tensor): Int32Array | Uint8Array {
-  const v = t.dataView();
-  return v.byteOffset % 4 === 0 && v.byteLength % 4 === 0
-    ? new Int32Array(v.buffer, v.byteOffset, v.byteLength / 4)
-    : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+function bitsOfView(v: TypedArray): Bits {
+  const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  const words =
+    v.byteOffset % 4 === 0 && v.byteLength % 4 === 0 ? new Int32Array(v.buffer, v.byteOffset, v.byteLength / 4) : null;
+  return { bytes, words };
+}
+
+function bitsOf(t: Tensor): Bits {
+  return bitsOfView(t.dataView());
 }
 
 /** Node's Buffer.compare: a memcmp of two byte ranges, where present (not in a browser). */
 const memcmp = (globalThis as { Buffer?: { compare(a: Uint8Array, b: Uint8Array): number } }).Buffer?.compare;
 
-const bytesOf = (a: Int32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-
-/** Whether two views of bitsOf hold the same bits (views of different kinds never do). */
-function sameBits(a: Int32Array | Uint8Array, b: Int32Array | Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength || a instanceof Int32Array !== b instanceof Int32Array) return false;
+/** Whether two `Bits` hold the same bytes. */
+function sameBits(a: Bits, b: Bits): boolean {
+  if (a.bytes.byteLength !== b.bytes.byteLength) return false;
   // the 52 batch norms of a MobileNetV2 are ~100,000 words to compare a call: 0.19 ms of a 6.5 ms inference in
   // the loops below, a few µs through memcmp
-  if (memcmp) return memcmp(bytesOf(a), bytesOf(b)) === 0;
-  return a instanceof Int32Array ? sameWords(a, b as Int32Array) : sameBytes(a, b as Uint8Array);
+  if (memcmp) return memcmp(a.bytes, b.bytes) === 0;
+  return a.words && b.words ? sameWords(a.words, b.words) : sameBytes(a.bytes, b.bytes);
 }
 
-// one loop per view kind, each monomorphic (see bitsOf)
+// one loop per view kind, each monomorphic (see Bits)
 function sameWords(a: Int32Array, b: Int32Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -212,13 +217,16 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /**
  * Whether `e` still describes conv and bn: the same tensors, holding the same bits, and the same eps (bitwise, so
- * a NaN that stays a NaN keeps the fold, and −0 replacing +0 recomputes it — both harmless).
+ * a NaN that stays a NaN keeps the fold, and −0 replacing +0 recomputes it — both harmless). Reads the sources
+ * field by field (no array a call: this runs for every folded layer of every inference).
  */
-function affineValid(e: FoldedAffine, conv: Conv2d, bn: BatchNorm2d, sources: (Tensor | null)[]): boolean {
+function affineValid(e: FoldedAffine, conv: Conv2d, bn: BatchNorm2d): boolean {
   if (e.conv !== conv || e.eps !== bn.eps || e.dtype !== conv.weight.dtype) return false;
-  for (let j = 0; j < sources.length; j++) {
-    const t = sources[j];
-    if (t !== e.sources[j]) return false;
+  const s = e.sources;
+  if (s[0] !== bn.runningMean || s[1] !== bn.runningVar || s[2] !== bn.weight || s[3] !== bn.bias || s[4] !== conv.bias)
+    return false;
+  for (let j = 0; j < s.length; j++) {
+    const t = s[j];
     if (t === null) continue;
     const then = e.bits[j];
     if (then === null || !sameBits(e.live[j] ?? bitsOf(t), then)) return false;
@@ -233,11 +241,11 @@ function affineValid(e: FoldedAffine, conv: Conv2d, bn: BatchNorm2d, sources: (T
  * with two tensor allocations per layer).
  */
 export function foldedAffine(conv: Conv2d, bn: BatchNorm2d): { scale: Tensor; shift: Tensor } {
-  const sources = affineSources(conv, bn);
   const cached = affineCache.get(bn);
-  if (cached && affineValid(cached, conv, bn, sources)) return cached;
+  if (cached && affineValid(cached, conv, bn)) return cached;
+  const sources = [bn.runningMean, bn.runningVar, bn.weight, bn.bias, conv.bias];
   const { scale, shift } = computeFoldedAffine(conv, bn);
-  const bits = sources.map((t) => (t === null ? null : bitsOf(t).slice()));
+  const bits = sources.map((t) => (t === null ? null : bitsOfView(t.dataView().slice())));
   const live = sources.map((t) => (t !== null && t.isContiguous() ? bitsOf(t) : null));
   const entry: FoldedAffine = { conv, sources, bits, live, eps: bn.eps, dtype: conv.weight.dtype, scale, shift };
   affineCache.set(bn, entry);

@@ -184,7 +184,11 @@ export class Tensor {
    */
   dataView(): TypedArray {
     const n = this.numel();
-    if (this.isContiguous()) return this.storage.subarray(this.offset, this.offset + n);
+    if (this.isContiguous()) {
+      // the whole storage: itself (a subarray is a new object, and inference asks for hundreds a forward)
+      if (this.offset === 0 && this.storage.length === n) return this.storage;
+      return this.storage.subarray(this.offset, this.offset + n);
+    }
     return this.gatherStrided();
   }
 
