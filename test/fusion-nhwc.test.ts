@@ -223,3 +223,52 @@ test('channels-last ResNets: grouped convolutions, hooks and grad mode run NCHW;
   assert.ok(maxRelDiff(after, expected) < 2e-5, 'packed weights follow an in-place change');
   assert.ok(maxRelDiff(after, before) > 1e-3, 'the change shows');
 });
+
+test('channels-last programs are kept between calls and rebuilt when the module tree changes', () => {
+  // the program is built once and reused while no part of the tree is registered, assigned or removed, no hook or
+  // forward changes and no train()/eval() happens (models/fusion-nhwc.ts, cachedProgram); each such change must
+  // show in the very next call
+  const m = model('mobilenet_v2', 11);
+  const x = tt.randn([1, 3, 40, 48]);
+  const check = (what: string, program: boolean) => {
+    tt.nn.resetFusionCounts();
+    const fused = tt.noGrad(() => m.forward(x));
+    const ran = tt.nn.fusionCounts().convBnNhwc;
+    tt.nn.unfuse(m);
+    const plain = tt.noGrad(() => m.forward(x));
+    tt.nn.fuse(m);
+    assert.ok(maxRelDiff(fused, plain) < 2e-5, `${what}: fused differs from the modules`);
+    assert.equal(ran > 0, program, `${what}: the channels-last program ${program ? 'did not run' : 'ran'}`);
+    return fused;
+  };
+  tt.nn.fuse(m);
+  const first = check('first call', true);
+  check('second call (cached)', true);
+  // the last 1×1 layer's activation replaced through its container (late enough for the logits to show it):
+  // ReLU6 → Hardswish still folds, GELU does not
+  const cna = m.features.at(-1) as tt.nn.Sequential;
+  cna.set(2, new tt.nn.Hardswish());
+  const swapped = check('ReLU6 replaced by Hardswish', true);
+  assert.ok(maxRelDiff(swapped, first) > 1e-4, 'the replacement shows');
+  cna.set(2, new tt.nn.GELU());
+  check('ReLU6 replaced by GELU', false);
+  cna.set(2, new tt.nn.ReLU6());
+  check('ReLU6 back', true);
+  // a batch norm in training mode: nothing folds (its batch statistics), then eval() again
+  const bn = cna.at(1) as tt.nn.BatchNorm2d;
+  bn.train();
+  tt.nn.resetFusionCounts();
+  tt.noGrad(() => m.forward(x));
+  assert.equal(tt.nn.fusionCounts().convBnNhwc, 0, 'a BN in training mode keeps the program off');
+  bn.runningMean!.copy_(bn.runningMean!.mul(0).add(0.1)); // its statistics moved while training: restore known ones
+  bn.eval();
+  check('eval() again', true);
+  // a weight replaced by a new Parameter (a slot assignment) and a new conv module in a block
+  const conv = cna.at(0) as tt.nn.Conv2d;
+  conv.weight = new tt.nn.Parameter(tt.randn(conv.weight.shape));
+  check('weight parameter replaced', true);
+  const before = check('before the conv is replaced', true);
+  cna.set(0, new tt.nn.Conv2d(conv.inChannels, conv.outChannels, 1, { bias: false }));
+  const after = check('conv module replaced', true);
+  assert.ok(maxRelDiff(after, before) > 1e-4, 'the new conv shows');
+});

@@ -24,13 +24,15 @@
  * the pixels' channels. Measured on Zen 5 (AVX-512), ResNet-50 batch 1: 55.5 → 48.4 ms on one thread, 39.9 → 36.1
  * on two (bench/README.md "Nineteenth session").
  *
- * The programs are built on each call from the model's modules, and only when every block is what torchvision builds
+ * The programs are built from the model's modules (and kept while the module tree stays as it was:
+ * `cachedProgram`), and only when every block is what torchvision builds
  * (exact classes, no hooks, conv → bn (→ act) foldable, the depthwise and pointwise geometries the kernels serve);
  * anything else — a hook, a subclass, grad mode on, a backend without the kernels — returns null and the model
  * runs its NCHW fused forward. It computes what the modules compute: the same folded affine and epilogue order as
  * the NCHW fusion, sums in another order (within float32 rounding of the unfused model; test/fusion-nhwc.test.ts).
  */
 import { convPlanOf } from '../backend/conv-plan.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import type { Backend, Conv2dGeometry, NhwcGate, NhwcStage, PackedConv2dWeights } from '../backend/types.js';
 import { Hardsigmoid, ReLU, ReLU6 } from '../nn/activation.js';
@@ -91,6 +93,57 @@ export interface ChannelsLastProgram {
   stem: ConvStep;
   /** The inverted-residual blocks, and the closing pointwise convolution. */
   blocks: (Block | ConvStep)[];
+}
+
+/**
+ * A program as built for a module tree, and the state of that tree it was built from: every module in it (the root
+ * too) with its structure version, whether its forward was plain and its training flag. Building checks the class,
+ * hooks and foldability of every part (~0.3 ms a MobileNetV2 forward, one thread); while none of those snapshots
+ * changes — no part registered, assigned or removed anywhere in the tree, no hook added or removed, no forward
+ * replaced, no train()/eval() — and grad mode is off, the same program serves the next call. The values (weights,
+ * batch-norm statistics) are not part of it: every call reads and checks them (`stageOf`).
+ */
+interface CachedProgram {
+  backend: Backend;
+  program: object;
+  modules: AnyModule[];
+  versions: number[];
+  plain: boolean[];
+  training: boolean[];
+}
+
+const programs = new WeakMap<AnyModule, CachedProgram>();
+
+function unchanged(c: CachedProgram): boolean {
+  const { modules, versions, plain, training } = c;
+  for (let i = 0; i < modules.length; i++) {
+    const m = modules[i];
+    if (m.structureVersion() !== versions[i] || m.training !== training[i] || m.isPlainForward() !== plain[i])
+      return false;
+  }
+  return true;
+}
+
+/** `build(root)`, or the program it built for root before if nothing it depends on has changed since. */
+function cachedProgram<R extends AnyModule, P extends object>(root: R, build: (root: R) => P | null): P | null {
+  const b = backend();
+  const hit = programs.get(root);
+  if (hit !== undefined && hit.backend === b && !isGradEnabled() && unchanged(hit)) return hit.program as P;
+  const program = build(root);
+  if (program === null) {
+    programs.delete(root);
+    return null;
+  }
+  const modules = root.modules();
+  programs.set(root, {
+    backend: b,
+    program,
+    modules,
+    versions: modules.map((m) => m.structureVersion()),
+    plain: modules.map((m) => m.isPlainForward()),
+    training: modules.map((m) => m.training),
+  });
+  return program;
 }
 
 /** The (conv, bn, act) of a Conv2dNormActivation, or of the trailing conv → bn pair of a MobileNetV2 block. */
@@ -177,6 +230,10 @@ function invertedResidual(children: AnyModule[], residual: boolean): Block | nul
  * comment) or the backend has no channels-last kernels.
  */
 export function channelsLastProgram(features: AnyModule): ChannelsLastProgram | null {
+  return cachedProgram(features, buildChannelsLastProgram);
+}
+
+function buildChannelsLastProgram(features: AnyModule): ChannelsLastProgram | null {
   const b = backend();
   if (
     b.conv2dNhwc === undefined ||
@@ -459,6 +516,10 @@ function residualBlock(b: AnyModule): ResidualBlock | null {
  * (see the module comment), the pooling is not global, or the backend lacks the kernels.
  */
 export function resnetProgram(m: ResNet): ResNetProgram | null {
+  return cachedProgram(m, buildResNetProgram);
+}
+
+function buildResNetProgram(m: ResNet): ResNetProgram | null {
   const b = backend();
   if (
     b.conv2dNhwc === undefined ||

@@ -112,6 +112,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   private readonly _modules = new Map<string, AnyModule | null>();
   private readonly _preHooks = new Map<number, StoredPreHook>();
   private readonly _hooks = new Map<number, StoredHook>();
+  /** See `structureVersion`. */
+  private _structureVersion = 0;
 
   /** The computation. The constructor wraps the subclass's implementation so that hooks run on every call. */
   abstract forward(...args: In): Out;
@@ -126,6 +128,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       '_preHooks',
       '_hooks',
       '_plannedForward',
+      '_structureVersion',
     ]) {
       // Field initialisers have run; hide bookkeeping from discovery and from console.log.
       const d = Object.getOwnPropertyDescriptor(this, key);
@@ -147,6 +150,16 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    */
   isPlainForward(): boolean {
     return this._preHooks.size === 0 && this._hooks.size === 0 && this.forward === this._wrappedForward;
+  }
+
+  /**
+   * A counter that changes whenever one of this module's own parameters, buffers or children is registered,
+   * assigned or removed — not when their values change, nor for changes further down the tree. With
+   * `isPlainForward` and `training` it lets a cached plan of a module tree (models/fusion-nhwc.ts) see that a part
+   * was swapped without walking and checking the tree again.
+   */
+  structureVersion(): number {
+    return this._structureVersion;
   }
 
   /** Alias of `forward` (PyTorch's `module(x)`). */
@@ -211,7 +224,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   private defineSlot<T>(name: string, map: Map<string, T | null>, accept: (v: unknown) => T | null): void {
     const desc: PropertyDescriptor = {
       get: () => map.get(name) ?? null,
-      set: (v: unknown) => map.set(name, accept(v)),
+      set: (v: unknown) => {
+        map.set(name, accept(v));
+        this._structureVersion++;
+      },
       enumerable: false,
       configurable: true,
     };
@@ -231,6 +247,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       );
     };
     this._parameters.set(name, accept(param));
+    this._structureVersion++;
     this.defineSlot(name, this._parameters, accept);
     return param;
   }
@@ -249,6 +266,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       );
     };
     this._buffers.set(name, accept(tensor));
+    this._structureVersion++;
     if (persistent) this._nonPersistent.delete(name);
     else this._nonPersistent.add(name);
     this.defineSlot(name, this._buffers, accept);
@@ -266,6 +284,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       );
     };
     this._modules.set(name, accept(module));
+    this._structureVersion++;
     this.defineSlot(name, this._modules, accept);
     return module;
   }
@@ -278,6 +297,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Removes a child and its accessor (containers use it when they shrink). */
   protected unregisterModule(name: string): void {
     this._modules.delete(name);
+    this._structureVersion++;
     delete (this as unknown as Record<string, unknown>)[name];
     const camel = snakeToCamel(name);
     if (camel !== name) delete (this as unknown as Record<string, unknown>)[camel];
