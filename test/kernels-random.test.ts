@@ -969,6 +969,10 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
     { n: 2, c: 40, h: 14, w: 14, oc: 64, k: 1, s: 2, p: 0, d: 1, dense: true },
     { n: 1, c: 96, h: 7, w: 7, oc: 36, k: 3, s: 1, p: 1, d: 1, dense: true },
     { n: 1, c: 6, h: 40, w: 44, oc: 20, k: 7, s: 2, p: 3, d: 1, dense: true },
+    // weights outweighing the pixels (as ResNet's layer4 at batch 1): all patches gathered first, in parallel
+    { n: 1, c: 256, h: 7, w: 7, oc: 256, k: 3, s: 1, p: 1, d: 1, dense: true },
+    { n: 1, c: 256, h: 14, w: 13, oc: 260, k: 3, s: 2, p: 1, d: 1, dense: true },
+    { n: 1, c: 2048, h: 7, w: 7, oc: 260, k: 1, s: 1, p: 0, d: 1 }, // pointwise, likewise: one chunk of all rows
     // 3×3 stride 1 with tiles enough: Winograd, its input transposed into the tile grid, its output per pixel
     { n: 1, c: 24, h: 16, w: 18, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true },
     { n: 2, c: 16, h: 9, w: 11, oc: 17, k: 3, s: 1, p: 1, d: 1, dense: true },

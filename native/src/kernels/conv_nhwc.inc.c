@@ -234,8 +234,11 @@ static void nhwc_pointwise(const float *x, const float *wp, const float *bias, c
     return;
   }
   j.tiles = (m + MR - 1) / MR;
-  /* a chunk of rows stays in L2 (~256 KB) while each panel passes over it */
+  /* a chunk of rows stays in L2 (~256 KB) while each panel passes over it; weights that outweigh the pixels
+   * (2048→512 at 7², batch 1: 4 MB against 4 tiles) would stream from memory once per chunk, so there one chunk
+   * takes all rows while they fit 1 MB */
   j.tpc = MAXI(1, 65536 / (MR * c));
+  if (c * g->oc >= (1L << 19) && j.tiles * MR * c <= (1L << 18)) j.tpc = j.tiles;
   j.chunks = (j.tiles + j.tpc - 1) / j.tpc;
   long np = nhwc_panels(g->oc);
   int T = tt_num_threads();
@@ -433,6 +436,7 @@ typedef struct {
   cgeom g;
   long m, K, tiles, tpc, chunks, pgroups, ppt;
   int act;
+  float *patches; /* all tiles' patches, gathered before the tasks (nhwc_dense: weight-heavy layers), or null */
 } nhwc_dense_job;
 
 /* The first row of a tile of pixels [m0, m0 + MR) read in place (its pixel 0's input at tap (0, 0)), or null when
@@ -478,7 +482,7 @@ static void nhwc_dense_task(void *ctx, long t, int tid) {
   long tc = t / j->pgroups, pp = t % j->pgroups, K = j->K, c = g->c, oc = g->oc, taps = g->kh * g->kw;
   long t0 = tc * j->tpc, t1 = MINI(j->tiles, t0 + j->tpc), nt = t1 - t0;
   long p0 = pp * j->ppt, p1 = MINI(nhwc_panels(oc), p0 + j->ppt);
-  float *patch = tt_scratch(tid, SLOT_COL, sizeof(float) * nt * MR * K);
+  float *patch = j->patches ? j->patches + t0 * MR * K : tt_scratch(tid, SLOT_COL, sizeof(float) * nt * MR * K);
   /* per tile its rows (in place or its patch) and whether gathered; the tap offsets of each kind */
   const float **rows = tt_scratch(tid, SLOT_PACK_B, (sizeof(const float *) + sizeof(long)) * nt + sizeof(long) * 2 * taps);
   long *gathered = (long *)(rows + nt), *toff_in = gathered + nt, *toff_patch = toff_in + taps;
@@ -495,7 +499,7 @@ static void nhwc_dense_task(void *ctx, long t, int tid) {
     gathered[ti - t0] = in == 0;
     if (!in) {
       float *a = patch + (ti - t0) * MR * K;
-      nhwc_dense_gather(j, m0, mr, a);
+      if (!j->patches) nhwc_dense_gather(j, m0, mr, a);
       in = a;
     }
     rows[ti - t0] = in;
@@ -525,6 +529,15 @@ static void nhwc_dense_task(void *ctx, long t, int tid) {
   }
 }
 
+/* The first pass of a weight-heavy layer: tile t's patch into j->patches (tiles read in place need none). */
+static void nhwc_dense_gather_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const nhwc_dense_job *j = ctx;
+  long ox0, ox1, m0 = j->m >= MR ? MINI(t * MR, j->m - MR) : 0;
+  nhwc_inner_cols(&j->g, &ox0, &ox1);
+  if (j->m < MR || !nhwc_dense_in_place(j, m0, ox0, ox1)) nhwc_dense_gather(j, m0, MINI(MR, j->m), j->patches + t * MR * j->K);
+}
+
 static void nhwc_dense(const float *x, const float *wp, const float *bias, const float *scale, const float *res,
                        float *out, const cgeom *g, int act) {
   nhwc_dense_job j = { .x = x, .wp = wp, .bias = bias, .scale = scale, .res = res, .out = out, .g = *g,
@@ -535,6 +548,17 @@ static void nhwc_dense(const float *x, const float *wp, const float *bias, const
   j.chunks = (j.tiles + j.tpc - 1) / j.tpc;
   long np = nhwc_panels(g->oc);
   int T = tt_num_threads();
+  /* Weights that outweigh the pixels (512→512 3×3 at 7², batch 1: 9.4 MB against 49 pixels, 4 tiles) would stream
+   * from memory once per chunk of one tile: when all patches fit 1 MB they are gathered first, in parallel, and
+   * every task then takes all tiles against its own panels, so each panel is read once. */
+  if (j.chunks > 1 && j.K * g->oc >= (1L << 19) && j.tiles * MR * j.K <= (1L << 18)) {
+    j.patches = tt_shared_scratch(SH_XPAD, sizeof(float) * j.tiles * MR * j.K);
+    if (T > 1 && j.tiles > 1) tt_parallel(j.tiles, nhwc_dense_gather_task, &j);
+    else
+      for (long t = 0; t < j.tiles; t++) nhwc_dense_gather_task(&j, t, 0);
+    j.tpc = j.tiles;
+    j.chunks = 1;
+  }
   long groups = 1;
   if (T > 1 && j.chunks < 4 * T) groups = MINI(np, (4 * T + j.chunks - 1) / j.chunks);
   j.ppt = (np + groups - 1) / groups;
