@@ -49,6 +49,15 @@ function wgradByWidth(
   };
 }
 
+/** Winograd everywhere but the weight gradient of rows of fewer tiles than a 16-wide vector. */
+const SMALL_ROWS = wgradByWidth(
+  'winograd',
+  'winograd',
+  { 16: 'weight-gemm', 8: 'winograd', 4: 'winograd' },
+  'winograd',
+  'winograd',
+);
+
 const CASES: { name: string; spec: ConvPlanSpec; expect: Expect; why: string }[] = [
   {
     name: 'W1 3×3, 64→64 at 32×32, batch 8',
@@ -59,25 +68,13 @@ const CASES: { name: string; spec: ConvPlanSpec; expect: Expect; why: string }[]
   {
     name: 'W4 second conv, 32→64 at 14×14, batch 64',
     spec: { n: 64, c: 32, h: 14, w: 14, oc: 64, kh: 3, kw: 3, padding: 1 },
-    expect: wgradByWidth(
-      'winograd',
-      'winograd',
-      { 16: 'weight-gemm', 8: 'winograd', 4: 'winograd' },
-      'winograd',
-      'winograd',
-    ),
+    expect: SMALL_ROWS,
     why: '14×14 with 64 images: 3136 tiles; a weight gradient with rows of fewer tiles than a vector goes GEMM on 16-wide builds',
   },
   {
     name: 'YOLOX 32→32 at 16×16, batch 8',
     spec: { n: 8, c: 32, h: 16, w: 16, oc: 32, kh: 3, kw: 3, padding: 1 },
-    expect: wgradByWidth(
-      'winograd',
-      'winograd',
-      { 16: 'weight-gemm', 8: 'winograd', 4: 'winograd' },
-      'winograd',
-      'winograd',
-    ),
+    expect: SMALL_ROWS,
     why: '8 tiles a row: scalar weight-gradient transforms, which the weight GEMM beats 2× on AVX-512 (not on AVX2)',
   },
   {

@@ -10,10 +10,8 @@ import assert from 'node:assert/strict';
 import * as tt from '../src/index.ts';
 import { backendNames } from './helpers.ts';
 
-/** A model in eval mode with batch-norm statistics away from the identity (so the fold matters). */
-function model(name: 'mobilenet_v2' | 'mobilenet_v3_large' | 'mobilenet_v3_small', seed: number) {
-  tt.manualSeed(seed);
-  const m = tt.models[name]({ numClasses: 10 });
+/** `m` in eval mode with batch-norm statistics away from the identity (so the fold matters). */
+function perturbed<M extends tt.nn.Module>(m: M): M {
   tt.noGrad(() => {
     for (const mod of m.modules())
       if (mod instanceof tt.nn.BatchNorm2d) {
@@ -24,6 +22,11 @@ function model(name: 'mobilenet_v2' | 'mobilenet_v3_large' | 'mobilenet_v3_small
       }
   });
   return m.eval();
+}
+
+function model(name: 'mobilenet_v2' | 'mobilenet_v3_large' | 'mobilenet_v3_small', seed: number) {
+  tt.manualSeed(seed);
+  return perturbed(tt.models[name]({ numClasses: 10 }));
 }
 
 function maxRelDiff(a: tt.Tensor, b: tt.Tensor): number {
@@ -134,17 +137,7 @@ test('channels-last MobileNetV3: squeeze-excitation gates in the block kernel, o
 /** A ResNet in eval mode with batch-norm statistics away from the identity. */
 function resnet(name: 'resnet18' | 'resnet50' | 'resnext50_32x4d', seed: number) {
   tt.manualSeed(seed);
-  const m = tt.models[name]({ numClasses: 10 });
-  tt.noGrad(() => {
-    for (const mod of m.modules())
-      if (mod instanceof tt.nn.BatchNorm2d) {
-        mod.runningMean!.copy_(tt.randn([mod.numFeatures]).mul(0.2));
-        mod.runningVar!.copy_(tt.rand([mod.numFeatures]).add(0.5));
-        mod.weight!.copy_(tt.rand([mod.numFeatures]).add(0.5));
-        mod.bias!.copy_(tt.randn([mod.numFeatures]).mul(0.1));
-      }
-  });
-  return m.eval();
+  return perturbed(tt.models[name]({ numClasses: 10 }));
 }
 
 test('channels-last ResNets: the modules’ outputs on every backend with the kernels, at batch 1 and 3', () => {

@@ -159,6 +159,11 @@ function cnaStep(m: AnyModule): ConvStep | null {
   return null;
 }
 
+/** A one-group float32 convolution with numeric zero padding: what conv2dNhwc's dense and pointwise kernels serve. */
+function servedDense(conv: Conv2d): boolean {
+  return conv.groups === 1 && typeof conv.padding !== 'string' && conv.weight.dtype === 'float32';
+}
+
 /**
  * Whether the channels-last kernels serve `conv` as an inverted-residual block's stage: a zero-padded float32
  * pointwise or depthwise convolution.
@@ -233,22 +238,20 @@ export function channelsLastProgram(features: AnyModule): ChannelsLastProgram | 
   return cachedProgram(features, buildChannelsLastProgram);
 }
 
-function buildChannelsLastProgram(features: AnyModule): ChannelsLastProgram | null {
+/** Whether the active backend has every channels-last kernel `names` lists (native and wasm builds do). */
+function hasKernels(names: readonly (keyof Backend)[]): boolean {
   const b = backend();
-  if (
-    b.conv2dNhwc === undefined ||
-    b.packConv2dNhwc === undefined ||
-    b.invertedResidualNhwc === undefined ||
-    b.conv2dNchwToNhwc === undefined
-  )
-    return null;
+  return names.every((k) => b[k] !== undefined);
+}
+
+function buildChannelsLastProgram(features: AnyModule): ChannelsLastProgram | null {
+  if (!hasKernels(['conv2dNhwc', 'packConv2dNhwc', 'invertedResidualNhwc', 'conv2dNchwToNhwc'])) return null;
   if (!isPlain(features, Sequential)) return null;
   const seq = features as Sequential;
   if (seq.length < 2) return null;
   const stem = cnaStep(seq.at(0));
   // the stem runs on conv2dNchwToNhwc: one group, numeric padding
-  if (!stem || stem.conv.weight.dtype !== 'float32' || stem.conv.groups !== 1 || typeof stem.conv.padding === 'string')
-    return null;
+  if (!stem || !servedDense(stem.conv)) return null;
   const blocks: (Block | ConvStep)[] = [];
   for (let i = 1; i < seq.length; i++) {
     const m = seq.at(i);
@@ -441,6 +444,15 @@ function runStem(stem: ConvStep, x: Tensor): Tensor {
   return out;
 }
 
+/** The global average pool [N, C] of a channels-last map [N, H, W, C], which is released. */
+function globalPool(x: Tensor): Tensor {
+  const [n, h, w, c] = x.shape;
+  const pooled = Tensor.unfilled([n, c], 'float32');
+  meanOverPixels(data(x), data(pooled), n, h * w, c);
+  release(x);
+  return pooled;
+}
+
 /**
  * Runs the program on an NCHW float32 batch x and returns the globally average-pooled last map [N, C] — what
  * `flatten(adaptiveAvgPool2d(features(x), 1), 1)` returns.
@@ -452,11 +464,7 @@ export function runChannelsLast(p: ChannelsLastProgram, x: Tensor): Tensor {
     release(cur);
     cur = y;
   }
-  const [n, h, w, c] = cur.shape;
-  const pooled = Tensor.unfilled([n, c], 'float32');
-  meanOverPixels(data(cur), data(pooled), n, h * w, c);
-  release(cur);
-  return pooled;
+  return globalPool(cur);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -477,11 +485,6 @@ export interface ResNetProgram {
   stem: ConvStep;
   maxpool: MaxPool2d;
   blocks: ResidualBlock[];
-}
-
-/** A one-group float32 convolution with numeric zero padding: what conv2dNhwc's dense and pointwise kernels serve. */
-function servedDense(conv: Conv2d): boolean {
-  return conv.groups === 1 && typeof conv.padding !== 'string' && conv.weight.dtype === 'float32';
 }
 
 /** conv → bn (→ act) folded and served densely, or null. */
@@ -520,14 +523,7 @@ export function resnetProgram(m: ResNet): ResNetProgram | null {
 }
 
 function buildResNetProgram(m: ResNet): ResNetProgram | null {
-  const b = backend();
-  if (
-    b.conv2dNhwc === undefined ||
-    b.packConv2dNhwc === undefined ||
-    b.conv2dNchwToNhwc === undefined ||
-    b.maxPool2dNhwc === undefined
-  )
-    return null;
+  if (!hasKernels(['conv2dNhwc', 'packConv2dNhwc', 'conv2dNchwToNhwc', 'maxPool2dNhwc'])) return null;
   const stem = denseStep(m.conv1, m.bn1, m.relu);
   if (!stem || !isPlain(m.maxpool, MaxPool2d) || m.maxpool.returnIndices || !isGlobalAvgPool(m.avgpool)) return null;
   const blocks: ResidualBlock[] = [];
@@ -591,9 +587,5 @@ export function runResNetChannelsLast(p: ResNetProgram, x: Tensor): Tensor {
     release(cur);
     cur = y;
   }
-  const [n, h, w, c] = cur.shape;
-  const pooled = Tensor.unfilled([n, c], 'float32');
-  meanOverPixels(data(cur), data(pooled), n, h * w, c);
-  release(cur);
-  return pooled;
+  return globalPool(cur);
 }
