@@ -345,8 +345,8 @@ export interface Backend extends TableKernels {
   ): void;
   /**
    * A one-group convolution from an NCHW input x [n, c, h, w] to a channels-last output out [n, oh, ow, oc] =
-   * act(scale[oc]·(w ⊛ x) + bias[oc]), with `packed` from this backend's `packConv2dNhwc` for g (which serves
-   * such geometries for this method only): the stem that feeds the channels-last MobileNet program.
+   * act(scale[oc]·(w ⊛ x) + bias[oc]), with `packed` from this backend's `packConv2dNhwc` for g: the stem that
+   * feeds the channels-last MobileNet and ResNet programs.
    */
   conv2dNchwToNhwc?(
     x: FloatArray,

@@ -156,9 +156,24 @@ static void uk_nhwc_conv(long taps, const long *toff, long kc, const float *rest
 
 static const long nhwc_no_offset[1] = { 0 };
 
-static void uk_nhwc_pw(long kc, const float *restrict a, long lda, const float *restrict b, float *restrict out,
-                       long ldo, const float *scale, const float *bias, const float *res, int act) {
-  uk_nhwc_conv(1, nhwc_no_offset, kc, a, lda, b, out, ldo, scale, bias, res, act);
+/* The first output row of row tile ti of an m-row product: ti·MR, but the last tile ends at row m (overlapping the
+ * one before), and with fewer than MR rows the one tile starts at 0. */
+static long nhwc_tile_row(long ti, long m) { return m >= MR ? MINI(ti * MR, m - MR) : 0; }
+
+/* Output rows [m0, m0 + MR) × panel columns [n0, n0 + NR) of j's product from uk_nhwc_conv's runs: a whole tile
+ * (r0 = q0 = 0, mr = MR, inside oc) takes its epilogue in registers straight into out; any other goes through a
+ * scratch tile of which nhwc_pw_store writes rows [r0, mr) from column q0. */
+static void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff, long kc, const float *a, long lda,
+                      const float *b, long m0, long n0, int r0, int mr, int q0) {
+  if (mr == MR && r0 == 0 && q0 == 0 && n0 + NR <= j->oc) {
+    long o = m0 * j->oc + n0;
+    uk_nhwc_conv(taps, toff, kc, a, lda, b, j->out + o, j->oc, j->scale ? j->scale + n0 : 0,
+                 j->bias ? j->bias + n0 : 0, j->res ? j->res + o : 0, j->act);
+    return;
+  }
+  float tile[MR * NR] __attribute__((aligned(64)));
+  uk_nhwc_conv(taps, toff, kc, a, lda, b, tile, NR, 0, 0, 0, ACT_NONE);
+  nhwc_pw_store(j, tile, m0, n0, r0, mr, q0);
 }
 
 /* One task: tiles [tc·tpc, …) of MR pixel rows against panels [pp·ppt, …). Full tiles store their epilogue from
@@ -171,26 +186,13 @@ static void nhwc_pw_task(void *ctx, long t, int tid) {
   long tc = t / j->pgroups, pp = t % j->pgroups;
   long t0 = tc * j->tpc, t1 = MINI(j->tiles, t0 + j->tpc);
   long p0 = pp * j->ppt, p1 = MINI(nhwc_panels(j->oc), p0 + j->ppt);
-  float tile[MR * NR] __attribute__((aligned(64)));
   for (long p = p0; p < p1; p++) {
     long n0 = nhwc_panel_col(p, j->oc);
     int q0 = (int)(p * NR - n0); /* columns the panel before already wrote (0 but for an overlapping last panel) */
     const float *b = j->wp + p * j->c * NR;
-    for (long ti = t0; ti < t1; ti++) {
-      long m0 = ti * MR;
-      int r0 = 0;
-      if (m0 + MR > j->m) { /* the last tile ends at row M (M ≥ MR here) */
-        r0 = (int)(m0 - (j->m - MR));
-        m0 = j->m - MR;
-      }
-      if (r0 == 0 && q0 == 0 && n0 + NR <= j->oc) {
-        long o = m0 * j->oc + n0;
-        uk_nhwc_pw(j->c, j->x + m0 * j->c, j->c, b, j->out + o, j->oc, j->scale ? j->scale + n0 : 0,
-                   j->bias ? j->bias + n0 : 0, j->res ? j->res + o : 0, j->act);
-        continue;
-      }
-      uk_pw_rows(j->c, j->x + m0 * j->c, j->c, b, NR, tile, NR, 0);
-      nhwc_pw_store(j, tile, m0, n0, r0, MR, q0);
+    for (long ti = t0; ti < t1; ti++) { /* M ≥ MR here */
+      long m0 = nhwc_tile_row(ti, j->m);
+      nhwc_tile(j, 1, nhwc_no_offset, j->c, j->x + m0 * j->c, j->c, b, m0, n0, (int)(ti * MR - m0), MR, q0);
     }
   }
 }
@@ -200,11 +202,9 @@ static void nhwc_pw_few_rows(const nhwc_pw_job *j, float *xp) {
   long c = j->c;
   memcpy(xp, j->x, sizeof(float) * j->m * c);
   memset(xp + j->m * c, 0, sizeof(float) * (MR - j->m) * c);
-  float tile[MR * NR] __attribute__((aligned(64)));
   for (long p = 0; p < nhwc_panels(j->oc); p++) {
     long n0 = nhwc_panel_col(p, j->oc);
-    uk_pw_rows(c, xp, c, j->wp + p * c * NR, NR, tile, NR, 0);
-    nhwc_pw_store(j, tile, 0, n0, 0, (int)j->m, (int)(p * NR - n0));
+    nhwc_tile(j, 1, nhwc_no_offset, c, xp, c, j->wp + p * c * NR, 0, n0, 0, (int)j->m, (int)(p * NR - n0));
   }
 }
 
@@ -494,7 +494,7 @@ static void nhwc_dense_task(void *ctx, long t, int tid) {
   long ox0, ox1, mr = MINI(MR, j->m);
   nhwc_inner_cols(g, &ox0, &ox1);
   for (long ti = t0; ti < t1; ti++) {
-    long m0 = j->m >= MR ? MINI(ti * MR, j->m - MR) : 0; /* the last tile ends at row M */
+    long m0 = nhwc_tile_row(ti, j->m);
     const float *in = j->m >= MR ? nhwc_dense_in_place(j, m0, ox0, ox1) : 0;
     gathered[ti - t0] = in == 0;
     if (!in) {
@@ -506,25 +506,14 @@ static void nhwc_dense_task(void *ctx, long t, int tid) {
   }
   nhwc_pw_job pj = { .bias = j->bias, .scale = j->scale, .res = j->res, .out = j->out, .m = j->m, .oc = oc,
                      .act = j->act };
-  float tile[MR * NR] __attribute__((aligned(64)));
   for (long p = p0; p < p1; p++) {
     long n0 = nhwc_panel_col(p, oc);
     int q0 = (int)(p * NR - n0);
     const float *b = j->wp + p * K * NR;
     for (long ti = t0; ti < t1; ti++) {
-      long m0 = j->m >= MR ? MINI(ti * MR, j->m - MR) : 0;
-      int r0 = (int)(ti * MR - m0);
-      const float *a = rows[ti - t0];
-      long lda = gathered[ti - t0] ? K : g->sW * c;
+      long m0 = nhwc_tile_row(ti, j->m), lda = gathered[ti - t0] ? K : g->sW * c;
       const long *toff = gathered[ti - t0] ? toff_patch : toff_in;
-      if (j->m >= MR && r0 == 0 && q0 == 0 && n0 + NR <= oc) {
-        long o = m0 * oc + n0;
-        uk_nhwc_conv(taps, toff, c, a, lda, b, j->out + o, oc, j->scale ? j->scale + n0 : 0,
-                     j->bias ? j->bias + n0 : 0, j->res ? j->res + o : 0, j->act);
-        continue;
-      }
-      uk_nhwc_conv(taps, toff, c, a, lda, b, tile, NR, 0, 0, 0, ACT_NONE);
-      nhwc_pw_store(&pj, tile, m0, n0, r0, (int)mr, q0);
+      nhwc_tile(&pj, taps, toff, c, rows[ti - t0], lda, b, m0, n0, (int)(ti * MR - m0), (int)mr, q0);
     }
   }
 }
@@ -533,7 +522,7 @@ static void nhwc_dense_task(void *ctx, long t, int tid) {
 static void nhwc_dense_gather_task(void *ctx, long t, int tid) {
   (void)tid;
   const nhwc_dense_job *j = ctx;
-  long ox0, ox1, m0 = j->m >= MR ? MINI(t * MR, j->m - MR) : 0;
+  long ox0, ox1, m0 = nhwc_tile_row(t, j->m);
   nhwc_inner_cols(&j->g, &ox0, &ox1);
   if (j->m < MR || !nhwc_dense_in_place(j, m0, ox0, ox1)) nhwc_dense_gather(j, m0, MINI(MR, j->m), j->patches + t * MR * j->K);
 }

@@ -22,8 +22,8 @@ typedef struct {
   long dH, dW, OH, OW; /* dilation and the whole output (oh = ⌈OH/dH⌉, ow = ⌈OW/dW⌉) */
   long n_img;          /* phase images: n·dH·dW */
   long frows, tasks;   /* the forward's tasks: runs of frows tile rows over all phase images, crossing images */
-  int in_nhwc, out_nhwc; /* channels-last input [n, h, w, c] / output [n, OH, OW, oc] (undilated only) */
-  const float *res;      /* channels-last output only: added before the activation, shaped as out (or null) */
+  int out_nhwc;     /* a channels-last output [n, OH, OW, oc] (undilated only) */
+  const float *res; /* channels-last output only: added before the activation, shaped as out (or null) */
 } wino_job;
 
 /* Even and odd lanes of the 2·TT_VL floats a‖b. */
@@ -536,7 +536,7 @@ static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, lo
   long rows = MAXI(1, WINO_TILES / tw);
   *j = (wino_job){ .xpad = xpad, .c = c, .oc = oc, .oh = oh, .ow = ow, .HP = HP, .WP = WP, .th = th, .tw = tw,
                    .rows = rows, .blocks = (th + rows - 1) / rows, .dH = dH, .dW = dW, .OH = OH, .OW = OW,
-                   .n_img = n_img, .in_nhwc = in_nhwc };
+                   .n_img = n_img };
   /* forward tasks: about WINO_TILES tiles each, over all images' rows; few tasks are evened out over the threads
    * (3 tasks on 2 threads left one idle for a third of the call) */
   long total = n_img * th, tasks = (total + rows - 1) / rows;
@@ -564,11 +564,24 @@ static void wino_conv_bwd_weight(const float *x, const float *gy, float *gw, lon
 
 
 
+/* The forward tasks of a prepared job; u null: the weights w transformed here. */
+static void wino_run(wino_job *j, const float *w, const float *u, const float *bias, const float *scale, float *out,
+                     int act) {
+  long oc = j->oc, c = j->c;
+  j->ocp = ROUNDUP(oc, NR);
+  if (!u) {
+    /* not SH_WT: the input gradient passes its flipped weights in it */
+    float *up = tt_shared_scratch(SH_WPACK, sizeof(float) * wino_packed_floats(oc, c));
+    wino_weights_panels(w, up, oc, c);
+    u = up;
+  }
+  j->u = u; j->bias = bias; j->scale = scale; j->out = out; j->act = act;
+  if (tt_num_threads() > 1 && j->tasks > 1) tt_parallel(j->tasks, wino_task, j);
+  else for (long t = 0; t < j->tasks; t++) wino_task(j, t, 0);
+}
+
 /* out = act(scale·conv3×3(x, w) + bias) with stride 1, padding (padT, padL) and dilation (dH, dW) on a c×h×w input,
  * oh×ow output. u: the weights already in wino_weights_panels' layout, or null to transform w here. */
-static void wino_run(wino_job *j, const float *w, const float *u, const float *bias, const float *scale, float *out,
-                     int act);
-
 static void wino_conv(const float *x, const float *w, const float *u, const float *bias, const float *scale, float *out,
                       long n, long c, long h, long wd, long oc, long oh, long ow, long padT, long padL, long dH, long dW,
                       int act) {
@@ -587,20 +600,4 @@ static void wino_conv_nhwc(const float *x, const float *u, const float *bias, co
   j.out_nhwc = 1;
   j.res = res;
   wino_run(&j, 0, u, bias, scale, out, act);
-}
-
-/* The forward tasks of a prepared job; u null: the weights w transformed here. */
-static void wino_run(wino_job *j, const float *w, const float *u, const float *bias, const float *scale, float *out,
-                     int act) {
-  long oc = j->oc, c = j->c;
-  j->ocp = ROUNDUP(oc, NR);
-  if (!u) {
-    /* not SH_WT: the input gradient passes its flipped weights in it */
-    float *up = tt_shared_scratch(SH_WPACK, sizeof(float) * wino_packed_floats(oc, c));
-    wino_weights_panels(w, up, oc, c);
-    u = up;
-  }
-  j->u = u; j->bias = bias; j->scale = scale; j->out = out; j->act = act;
-  if (tt_num_threads() > 1 && j->tasks > 1) tt_parallel(j->tasks, wino_task, j);
-  else for (long t = 0; t < j->tasks; t++) wino_task(j, t, 0);
 }

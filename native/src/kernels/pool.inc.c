@@ -7,6 +7,12 @@ typedef struct { pgeom g; const float *x; float *out; int32_t *idx; const float 
 
 
 /* The running max takes v when v is larger, or v is NaN and the max is not yet (the first NaN wins, as PyTorch). */
+/* Taps [*lo, *hi) of a window of k taps d apart starting at i0 that fall inside [0, n) (none: *lo ≥ *hi). */
+static inline void window_taps(long i0, long k, long d, long n, long *lo, long *hi) {
+  *lo = i0 >= 0 ? 0 : (-i0 + d - 1) / d;
+  *hi = i0 > n - 1 ? 0 : MINI(k, (n - 1 - i0) / d + 1);
+}
+
 #define MAX_TAKE(v, best) ((v) > (best) || ((v) != (v) && (best) == (best)))
 
 /* MAX_TAKE on vectors: the lanes where the running max takes v. */
@@ -83,8 +89,8 @@ static void maxpool_values_plane(const float *xp, float *op, const pgeom *g, int
   float *mid = t + left;
   for (long y = 0; y < g->oh; y++) {
     long iy0 = y * g->sH - g->pH;
-    long ilo = iy0 >= 0 ? 0 : (-iy0 + g->dH - 1) / g->dH;
-    long ihi = iy0 > g->h - 1 ? 0 : MINI(g->kh, (g->h - 1 - iy0) / g->dH + 1);
+    long ilo, ihi;
+    window_taps(iy0, g->kh, g->dH, g->h, &ilo, &ihi);
     float *orow = op + y * g->ow;
     if (ilo >= ihi) { for (long xo = 0; xo < g->ow; xo++) orow[xo] = ninf; continue; }
     memcpy(mid, xp + (iy0 + ilo * g->dH) * g->w, sizeof(float) * cw);
@@ -108,8 +114,8 @@ static void maxpool_values_plane(const float *xp, float *op, const pgeom *g, int
 /* One output with indices whose window is clipped (or empty: -inf and index -1) by the image border. */
 static void maxpool_border(const float *xp, const pgeom *g, long iy0, long ilo, long ihi, long xo, float *orow, int32_t *irow) {
   long ix0 = xo * g->sW - g->pW;
-  long jlo = ix0 >= 0 ? 0 : (-ix0 + g->dW - 1) / g->dW;
-  long jhi = ix0 > g->w - 1 ? 0 : MINI(g->kw, (g->w - 1 - ix0) / g->dW + 1);
+  long jlo, jhi;
+  window_taps(ix0, g->kw, g->dW, g->w, &jlo, &jhi);
   float best = -__builtin_inff();
   long bi = -1;
   for (long i = ilo; i < ihi; i++) {
@@ -149,8 +155,8 @@ static void maxpool_task(void *ctx, long p, int tid) {
   for (long y = 0; y < g->oh; y++) {
     long iy0 = y * g->sH - g->pH;
     /* taps inside the image: iy0 + i·dH ∈ [0, h) */
-    long ilo = iy0 >= 0 ? 0 : (-iy0 + g->dH - 1) / g->dH;
-    long ihi = iy0 > g->h - 1 ? 0 : MINI(g->kh, (g->h - 1 - iy0) / g->dH + 1);
+    long ilo, ihi;
+    window_taps(iy0, g->kh, g->dH, g->h, &ilo, &ihi);
     float *orow = op + y * g->ow;
     int32_t *irow = ip + y * g->ow;
     long xo = 0;
@@ -253,45 +259,41 @@ static void op_avg_pool2d_bwd(const float *gy, float *gx, const int32_t *gi, int
 
 /* Max pooling channels last (the channels-last ResNet program's 3×3 / 2 after its stem): out [n, oh, ow, c] from
  * x [n, h, w, c], one vector of channels per pixel and tap — the same running max as op_max_pool2d's (NaN taken),
- * no indices (inference). A task is one output row; taps outside the image are skipped. */
+ * no indices (inference). A task is one output row; each pixel's window is clipped to the image once. Channel
+ * vectors start at 0, TT_VL, …, the last at c − TT_VL (overlapping the one before); fewer channels than a vector
+ * run scalar. */
 static void maxpool_nhwc_task(void *ctx, long t, int tid) {
   (void)tid;
   const pool_job *j = ctx;
   const pgeom *g = &j->g;
   long c = g->c, b = t / g->oh, oy = t % g->oh, iy0 = oy * g->sH - g->pH;
+  long ky0, ky1, kx0, kx1; /* kernel rows and columns inside the image */
+  window_taps(iy0, g->kh, g->dH, g->h, &ky0, &ky1);
   const float *xb = j->x + b * g->h * g->w * c;
   float *orow = j->out + t * g->ow * c;
   for (long ox = 0; ox < g->ow; ox++) {
     long ix0 = ox * g->sW - g->pW;
+    window_taps(ix0, g->kw, g->dW, g->w, &kx0, &kx1);
     float *o = orow + ox * c;
-    long ch = 0;
-    for (; ch + TT_VL <= c || (ch < c && c >= TT_VL); ch += TT_VL) {
-      long c0 = MINI(ch, c - TT_VL); /* the last vector overlaps the one before */
-      vf best = vsplat(-__builtin_inff());
-      for (long ky = 0; ky < g->kh; ky++) {
-        long iy = iy0 + ky * g->dH;
-        if (iy < 0 || iy >= g->h) continue;
-        for (long kx = 0; kx < g->kw; kx++) {
-          long ix = ix0 + kx * g->dW;
-          if (ix >= 0 && ix < g->w) best = vmax_take(best, vload(xb + (iy * g->w + ix) * c + c0));
-        }
+    if (c >= TT_VL)
+      for (long ch = 0; ch < c; ch += TT_VL) {
+        long c0 = MINI(ch, c - TT_VL);
+        vf best = vsplat(-__builtin_inff());
+        for (long ky = ky0; ky < ky1; ky++)
+          for (long kx = kx0; kx < kx1; kx++)
+            best = vmax_take(best, vload(xb + ((iy0 + ky * g->dH) * g->w + ix0 + kx * g->dW) * c + c0));
+        vstore(o + c0, best);
       }
-      vstore(o + c0, best);
-    }
-    for (; ch < c; ch++) { /* fewer channels than a vector */
-      float best = -__builtin_inff();
-      for (long ky = 0; ky < g->kh; ky++) {
-        long iy = iy0 + ky * g->dH;
-        if (iy < 0 || iy >= g->h) continue;
-        for (long kx = 0; kx < g->kw; kx++) {
-          long ix = ix0 + kx * g->dW;
-          if (ix < 0 || ix >= g->w) continue;
-          float v = xb[(iy * g->w + ix) * c + ch];
-          if (MAX_TAKE(v, best)) best = v;
-        }
+    else
+      for (long ch = 0; ch < c; ch++) {
+        float best = -__builtin_inff();
+        for (long ky = ky0; ky < ky1; ky++)
+          for (long kx = kx0; kx < kx1; kx++) {
+            float v = xb[((iy0 + ky * g->dH) * g->w + ix0 + kx * g->dW) * c + ch];
+            if (MAX_TAKE(v, best)) best = v;
+          }
+        o[ch] = best;
       }
-      o[ch] = best;
-    }
   }
 }
 
