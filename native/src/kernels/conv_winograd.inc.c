@@ -24,6 +24,8 @@ typedef struct {
   long frows, tasks;   /* the forward's tasks: runs of frows tile rows over all phase images, crossing images */
   int out_nhwc;     /* a channels-last output [n, OH, OW, oc] (undilated only) */
   const float *res; /* channels-last output only: added before the activation, shaped as out (or null) */
+  const float *xl;  /* a channels-last input [n, h, w, c] read in place (undilated; xpad null), else null */
+  long h, w, padT, padL; /* xl's map and padding */
 } wino_job;
 
 /* Even and odd lanes of the 2·TT_VL floats a‖b. */
@@ -270,8 +272,58 @@ static void wino_input_panels(const wino_job *j, float *v, long vxs, long R0, lo
     }
 }
 
-/* Floats of a task's V per transform position: G groups × c channels × MR tiles, plus the spill of the last store. */
-static long wino_vstride(long G, long c) { return G * c * MR + TT_VL; }
+/* Floats of a task's V per transform position: G groups × c channels × MR tiles, plus the spill of the last store
+ * (wino_input_panels), and an odd number of cache lines past that so the 16 planes do not share cache sets. */
+static long wino_vstride(long G, long c) { return ROUNDUP(G * c * MR + TT_VL, 32) + 16; }
+
+/* The 16 transformed values of one 4×4 window of channel vectors (d[4·i + j]: row i, column j; lanes = channels):
+ * wino_in_regs' arithmetic with the channels, not the tiles, across the lanes. */
+static inline void wino_in_channels(const vf d[16], vf v[16]) {
+  vf r[4][4];
+  UNROLL for (int i = 0; i < 4; i++) {
+    const vf *row = d + 4 * i;
+    r[i][0] = row[0] - row[2]; r[i][1] = row[1] + row[2]; r[i][2] = row[2] - row[1]; r[i][3] = row[1] - row[3];
+  }
+  UNROLL for (int q = 0; q < 4; q++) {
+    v[0 + q] = r[0][q] - r[2][q];
+    v[4 + q] = r[1][q] + r[2][q];
+    v[8 + q] = r[2][q] - r[1][q];
+    v[12 + q] = r[1][q] - r[3][q];
+  }
+}
+
+/* V for a task's tiles from a channels-last input read in place: V[ξ][k][ci] at v + ξ·vxs (tile-major, the
+ * channels of tile k contiguous — the rows of the pointwise micro-kernel's A), a vector of channels at a time
+ * (the last overlapping the one before; below one vector, scalar lanes), the window's pixels outside the image
+ * zero. Rows T … G·MR are zeroed: the last group's GEMM reads them and its products there are never stored. The
+ * NCHW path first copied the input into a padded tile grid — a transpose that took a fifth of a 56² layer on two
+ * threads, each thread reading the other's pixels — and transformed it one channel plane at a time. */
+static void wino_input_nhwc(const wino_job *j, float *v, long vxs, long R0, long rows, long G) {
+  long tw = j->tw, th = j->th, T = rows * tw, c = j->c, h = j->h, w = j->w;
+  for (long k = 0; k < T; k++) {
+    long R = R0 + k / tw, img = R / th, iy0 = 2 * (R % th) - j->padT, ix0 = 2 * (k % tw) - j->padL;
+    const float *xb = j->xl + img * h * w * c;
+    int inside = iy0 >= 0 && iy0 + 4 <= h && ix0 >= 0 && ix0 + 4 <= w;
+    float *vk = v + k * c;
+    long cv = c >= TT_VL ? TT_VL : 1;
+    for (long ch = 0; ch < c; ch += cv) {
+      long c0 = MINI(ch, c - cv);
+      vf d[16], e[16];
+      UNROLL for (int i = 0; i < 4; i++) UNROLL for (int q = 0; q < 4; q++) {
+        long iy = iy0 + i, ix = ix0 + q;
+        const float *px = xb + (iy * w + ix) * c + c0;
+        if (inside) d[4 * i + q] = vload(px);
+        else if (iy < 0 || iy >= h || ix < 0 || ix >= w) d[4 * i + q] = vsplat(0.0f);
+        else if (cv == 1) d[4 * i + q] = vsplat(*px);
+        else d[4 * i + q] = vload(px);
+      }
+      wino_in_channels(d, e);
+      if (cv == 1) UNROLL for (int q = 0; q < 16; q++) vk[q * vxs + c0] = e[q][0];
+      else UNROLL for (int q = 0; q < 16; q++) vstore(vk + q * vxs + c0, e[q]);
+    }
+  }
+  for (int q = 0; q < 16; q++) memset(v + q * vxs + T * c, 0, sizeof(float) * (G * MR - T) * c);
+}
 
 /* Copies a task's staged outputs (rows R0 … R1 of the global tile grid; stage [oc][2·(R1 − R0)][ow]) into out: per
  * phase image, its rows go to image b = img / (dH·dW) at rows pi + dH·y and columns pj + dW·x of the whole output —
@@ -316,13 +368,23 @@ static void wino_task(void *ctx, long t, int tid) {
   float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 16 * vxs);
   float *m = tt_scratch(tid, SLOT_TILE, sizeof(float) * 16 * mxs);
   float *stage = j->out_nhwc ? 0 : tt_scratch(tid, SLOT_TMP, sizeof(float) * oc * sp);
-  wino_input_panels(j, v, vxs, R0, rows, G);
-  for (int xi = 0; xi < 16; xi++)
-    for (long p = 0; p < panels; p++) {
-      const float *bp = j->u + xi * uxs + p * c * NR, *ap = v + xi * vxs;
-      float *cp = m + xi * mxs + p * NR;
-      for (long g = 0; g < G; g++) uk_packed(c, ap + g * c * MR, 0, bp, cp + g * MR * ocp, ocp, 0);
-    }
+  if (j->xl) { /* channels-last input: V tile-major, rows of c channels */
+    wino_input_nhwc(j, v, vxs, R0, rows, G);
+    for (int xi = 0; xi < 16; xi++)
+      for (long p = 0; p < panels; p++) {
+        const float *bp = j->u + xi * uxs + p * c * NR, *ap = v + xi * vxs;
+        float *cp = m + xi * mxs + p * NR;
+        for (long g = 0; g < G; g++) uk_pw_rows(c, ap + g * MR * c, c, bp, NR, cp + g * MR * ocp, ocp, 0);
+      }
+  } else {
+    wino_input_panels(j, v, vxs, R0, rows, G);
+    for (int xi = 0; xi < 16; xi++)
+      for (long p = 0; p < panels; p++) {
+        const float *bp = j->u + xi * uxs + p * c * NR, *ap = v + xi * vxs;
+        float *cp = m + xi * mxs + p * NR;
+        for (long g = 0; g < G; g++) uk_packed(c, ap + g * c * MR, 0, bp, cp + g * MR * ocp, ocp, 0);
+      }
+  }
   if (j->out_nhwc) { /* each tile straight into its pixels: a vector of channels is contiguous there */
     for (long k = 0; k < T; k++) {
       long R = R0 + k / tw, oy = 2 * (R % j->th), ox = 2 * (k % tw), o = ((R / j->th * oh + oy) * ow + ox) * oc;
@@ -474,33 +536,13 @@ static void wino_phase_task(void *ctx, long t, int tid) {
   }
 }
 
-/* A channels-last input into the NCHW tile grid: task b·HP + a writes padded row a of every channel of image b
- * (the transpose folded into the padding copy; the image row, w·c floats, stays in L1 while its channels are
- * picked out one by one). */
-typedef struct {
-  const float *x;
-  float *xpad;
-  long c, h, w, HP, WP, padT, padL;
-} wino_pad_nhwc_job;
-
-static void wino_pad_nhwc_task(void *ctx, long t, int tid) {
-  (void)tid;
-  const wino_pad_nhwc_job *p = ctx;
-  long b = t / p->HP, a = t % p->HP, y = a - p->padT, plane = p->HP * p->WP;
-  float *dst = p->xpad + b * p->c * plane + a * p->WP;
-  if (y < 0 || y >= p->h) {
-    for (long ci = 0; ci < p->c; ci++) memset(dst + ci * plane, 0, sizeof(float) * p->WP);
-    return;
-  }
-  const float *src = p->x + (b * p->h + y) * p->w * p->c;
-  long x0 = MINI(p->padL, p->WP), x1 = MAXI(x0, MINI(p->WP, p->padL + p->w)); /* padded columns inside the image */
-  for (long ci = 0; ci < p->c; ci++) {
-    float *row = dst + ci * plane;
-    for (long bc = 0; bc < x0; bc++) row[bc] = 0.0f;
-    const float *sc = src + (x0 - p->padL) * p->c + ci;
-    for (long bc = x0; bc < x1; bc++, sc += p->c) row[bc] = *sc;
-    for (long bc = x1; bc < p->WP; bc++) row[bc] = 0.0f;
-  }
+/* The padded tile grid of `floats` floats, with a zeroed slack after it: the forward's reads past the last tile row
+ * (lanes past a task's last tile, never stored). */
+static float *wino_xpad(long floats) {
+  long slack = 2 * (MR + 2 * TT_VL) + 16;
+  float *xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * (floats + slack));
+  memset(xpad + floats, 0, sizeof(float) * slack);
+  return xpad;
 }
 
 /* Pads x into the Winograd tile grid for an oh×ow output (dilation dH×dW: into its dH·dW phase images, each of
@@ -509,16 +551,12 @@ static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, lo
                          long padT, long padL, long dH, long dW, int in_nhwc) {
   long oh = (OH + dH - 1) / dH, ow = (OW + dW - 1) / dW;
   long th = (oh + 1) / 2, tw = (ow + 1) / 2, HP = 2 * th + 2, WP = 2 * tw + 2, n_img = n * dH * dW;
-  /* the slack covers the forward's reads past the last tile row: lanes past a task's last tile, never stored */
-  long slack = 2 * (MR + 2 * TT_VL) + 16;
-  float *xpad = tt_shared_scratch(SH_XPAD, sizeof(float) * (n_img * c * HP * WP + slack));
-  memset(xpad + n_img * c * HP * WP, 0, sizeof(float) * slack);
   int T = tt_num_threads();
-  if (in_nhwc) { /* undilated only */
-    wino_pad_nhwc_job p = { x, xpad, c, h, wd, HP, WP, padT, padL };
-    if (T > 1 && n * HP > 1) tt_parallel(n * HP, wino_pad_nhwc_task, &p);
-    else for (long t = 0; t < n * HP; t++) wino_pad_nhwc_task(&p, t, 0);
+  float *xpad = 0;
+  if (in_nhwc) {
+    /* undilated only: wino_input_nhwc reads the channels-last input in place, no padded copy */
   } else if (dH == 1 && dW == 1) {
+    xpad = wino_xpad(n_img * c * HP * WP);
     dconv d = { .n = n, .cin = c, .h = h, .w = wd, .cout = oc, .oh = 2 * th, .ow = 2 * tw, .kh = 3, .kw = 3,
                 .padT = padT, .padL = padL, .dilH = 1, .dilW = 1, .groups = 1, .sH = 1, .sW = 1 };
     d.x = x;
@@ -529,6 +567,7 @@ static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, lo
     if (T > 1 && n > 1) tt_parallel(n, dconv_pad_task, &d);
     else for (long b = 0; b < n; b++) dconv_pad_task(&d, b, 0);
   } else {
+    xpad = wino_xpad(n_img * c * HP * WP);
     wino_phase_job p = { x, xpad, c, h, wd, HP, WP, dH, dW, padT, padL };
     if (T > 1) tt_parallel(n_img * c, wino_phase_task, &p);
     else for (long t = 0; t < n_img * c; t++) wino_phase_task(&p, t, 0);
@@ -536,7 +575,7 @@ static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, lo
   long rows = MAXI(1, WINO_TILES / tw);
   *j = (wino_job){ .xpad = xpad, .c = c, .oc = oc, .oh = oh, .ow = ow, .HP = HP, .WP = WP, .th = th, .tw = tw,
                    .rows = rows, .blocks = (th + rows - 1) / rows, .dH = dH, .dW = dW, .OH = OH, .OW = OW,
-                   .n_img = n_img };
+                   .n_img = n_img, .xl = in_nhwc ? x : 0, .h = h, .w = wd, .padT = padT, .padL = padL };
   /* forward tasks: about WINO_TILES tiles each, over all images' rows; few tasks are evened out over the threads
    * (3 tasks on 2 threads left one idle for a third of the call) */
   long total = n_img * th, tasks = (total + rows - 1) / rows;
