@@ -21,6 +21,14 @@ export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
 }
 
 /**
+ * True when `record` would do nothing for an op over these inputs — no graph node, no observer (ONNX tracing), no
+ * anomaly check — so the op may take a path that does not call it (linear's inference path).
+ */
+export function untracked(...inputs: (Tensor | null | undefined)[]): boolean {
+  return observer === null && !shouldCheckForward() && !needsGrad(...inputs);
+}
+
+/**
  * Finishes an op: checks for NaN/Inf in anomaly mode, and when any input requires a gradient attaches a graph
  * node whose backward closure is built lazily by `makeBackward` (so no closure is created under noGrad).
  */

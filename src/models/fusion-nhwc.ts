@@ -19,8 +19,8 @@
  * channels-last the same way, max-pools there (`Backend.maxPool2dNhwc`), and runs every convolution of its blocks on
  * `Backend.conv2dNhwc` with the folded batch norm, the shortcut (its input, or the downsample convolution's output)
  * and the ReLU in the last convolution's epilogue: 1×1 layers as GEMMs whose rows are pixels, 3×3 layers with tiles
- * enough as Winograd (the padding copy transposes the input into the tile grid, the output transform writes
- * pixels), every other one — strided, 7×7 maps at batch 1, the strided 1×1 shortcuts — as an implicit GEMM over
+ * enough as Winograd (the input transform reads pixels' channel vectors, the output transform writes them), every
+ * other one — strided, 7×7 maps at batch 1, the strided 1×1 shortcuts — as an implicit GEMM over
  * the pixels' channels. Measured on Zen 5 (AVX-512), ResNet-50 batch 1: 55.5 → 48.4 ms on one thread, 39.9 → 36.1
  * on two (bench/README.md "Nineteenth session").
  *
@@ -52,7 +52,7 @@ import {
   release,
   squeezeExcitationGate,
 } from '../nn/fusion.js';
-import type { AnyModule } from '../nn/module.js';
+import { structureEpoch, type AnyModule } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/normalization.js';
 import { MaxPool2d } from '../nn/pooling.js';
 import { derivedFromWeight } from '../ops/conv-pack.js';
@@ -110,17 +110,22 @@ interface CachedProgram {
   versions: number[];
   plain: boolean[];
   training: boolean[];
+  /** `structureEpoch()` when the snapshot last held: while no module anywhere changed since, it still holds. */
+  epoch: number;
 }
 
 const programs = new WeakMap<AnyModule, CachedProgram>();
 
 function unchanged(c: CachedProgram): boolean {
+  const now = structureEpoch();
+  if (c.epoch === now) return true;
   const { modules, versions, plain, training } = c;
   for (let i = 0; i < modules.length; i++) {
     const m = modules[i];
     if (m.structureVersion() !== versions[i] || m.training !== training[i] || m.isPlainForward() !== plain[i])
       return false;
   }
+  c.epoch = now; // a change elsewhere (another model, a module outside this tree)
   return true;
 }
 
@@ -134,8 +139,10 @@ function cachedProgram<R extends AnyModule, P extends object>(root: R, build: (r
     programs.delete(root);
     return null;
   }
+  const epoch = structureEpoch();
   const modules = root.modules();
   programs.set(root, {
+    epoch,
     backend: b,
     program,
     modules,

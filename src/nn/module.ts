@@ -84,6 +84,22 @@ export function setForwardPlan(module: AnyModule, plan: ForwardPlan | null): voi
   module['_plannedForward'] = plan;
 }
 
+/**
+ * Bumped with every module's `structureVersion`, every `training` change, every hook added or removed and every
+ * `forward` replaced, on any module: while it stays the same, no cached plan of any module tree can be stale in
+ * those respects (`structureEpoch`).
+ */
+let epoch = 0;
+
+/**
+ * A counter of structural changes anywhere: see `Module.structureVersion`. A cache of a module tree that saw the
+ * same epoch at its last check need not walk the tree again (models/fusion-nhwc.ts: a MobileNetV2 has 150 modules;
+ * walking them cost 0.12 ms of a 4.5 ms forward).
+ */
+export function structureEpoch(): number {
+  return epoch;
+}
+
 /** The plan `setForwardPlan` installed on `module`, or null when it runs its class's forward. */
 export function forwardPlanOf(module: AnyModule): ForwardPlan | null {
   return module['_plannedForward'];
@@ -104,8 +120,7 @@ function addIndent(s: string, n: number): string {
  * Type parameters: `In` is the tuple of forward's arguments and `Out` its result (a tensor by default).
  */
 export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
-  /** Whether the module is in training mode (`train()`/`eval()` set it recursively). */
-  training = true;
+  private _training = true;
   private readonly _parameters = new Map<string, Parameter | null>();
   private readonly _buffers = new Map<string, Tensor | null>();
   private readonly _nonPersistent = new Set<string>();
@@ -120,7 +135,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   constructor() {
     for (const key of [
-      'training',
+      '_training',
       '_parameters',
       '_buffers',
       '_nonPersistent',
@@ -136,8 +151,34 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     }
     const impl = this.forward as (...a: unknown[]) => unknown;
     const wrapped = (...args: In): Out => this._callWithHooks(this._plannedForward ?? impl, args) as Out;
-    Object.defineProperty(this, 'forward', { value: wrapped, writable: true, configurable: true, enumerable: false });
+    // an accessor, so that replacing forward on the instance counts as a structural change (structureEpoch)
+    let current: (...args: In) => Out = wrapped;
+    Object.defineProperty(this, 'forward', {
+      get: () => current,
+      set: (f: (...args: In) => Out) => {
+        current = f;
+        epoch++;
+      },
+      configurable: true,
+      enumerable: false,
+    });
     Object.defineProperty(this, '_wrappedForward', { value: wrapped, enumerable: false });
+  }
+
+  /** Whether the module is in training mode (`train()`/`eval()` set it recursively). */
+  get training(): boolean {
+    return this._training;
+  }
+
+  set training(mode: boolean) {
+    if (mode !== this._training) epoch++;
+    this._training = mode;
+  }
+
+  /** A part of this module was registered, assigned or removed. */
+  private structureChanged(): void {
+    this._structureVersion++;
+    epoch++;
   }
 
   private readonly _wrappedForward!: unknown;
@@ -191,7 +232,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   registerForwardPreHook(hook: ForwardPreHook<In>): RemovableHandle {
     const id = nextHookId++;
     this._preHooks.set(id, hook as StoredPreHook);
-    return makeHandle(() => this._preHooks.delete(id));
+    epoch++;
+    return makeHandle(() => {
+      if (this._preHooks.delete(id)) epoch++;
+    });
   }
 
   /**
@@ -201,7 +245,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   registerForwardHook(hook: ForwardHook<In, Out>): RemovableHandle {
     const id = nextHookId++;
     this._hooks.set(id, hook as StoredHook);
-    return makeHandle(() => this._hooks.delete(id));
+    epoch++;
+    return makeHandle(() => {
+      if (this._hooks.delete(id)) epoch++;
+    });
   }
 
   // ---------------------------------------------------------------- registration
@@ -226,7 +273,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       get: () => map.get(name) ?? null,
       set: (v: unknown) => {
         map.set(name, accept(v));
-        this._structureVersion++;
+        this.structureChanged();
       },
       enumerable: false,
       configurable: true,
@@ -247,7 +294,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       );
     };
     this._parameters.set(name, accept(param));
-    this._structureVersion++;
+    this.structureChanged();
     this.defineSlot(name, this._parameters, accept);
     return param;
   }
@@ -266,7 +313,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       );
     };
     this._buffers.set(name, accept(tensor));
-    this._structureVersion++;
+    this.structureChanged();
     if (persistent) this._nonPersistent.delete(name);
     else this._nonPersistent.add(name);
     this.defineSlot(name, this._buffers, accept);
@@ -284,7 +331,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       );
     };
     this._modules.set(name, accept(module));
-    this._structureVersion++;
+    this.structureChanged();
     this.defineSlot(name, this._modules, accept);
     return module;
   }
@@ -297,7 +344,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Removes a child and its accessor (containers use it when they shrink). */
   protected unregisterModule(name: string): void {
     this._modules.delete(name);
-    this._structureVersion++;
+    this.structureChanged();
     delete (this as unknown as Record<string, unknown>)[name];
     const camel = snakeToCamel(name);
     if (camel !== name) delete (this as unknown as Record<string, unknown>)[camel];

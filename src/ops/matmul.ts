@@ -1,5 +1,5 @@
 /** Matrix products: mm, bmm, matmul (with batch broadcasting) and linear. */
-import { record } from '../autograd/graph.js';
+import { record, untracked } from '../autograd/graph.js';
 import { isCreatingGraph } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
 import { broadcastShapes, formatShape, numel, shapesEqual } from '../tensor/shape.js';
@@ -69,6 +69,24 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
     );
   }
   return bmmCore('bmm', a, b, a.shape[0], true, true);
+}
+
+/**
+ * linear where nothing records it (inference): the same product (x · Wᵀ with W read transposed in place) and the
+ * same float32 bias sum, without the views, the product's tensor and the broadcast add around them — ~0.15 ms of a
+ * 4.5 ms MobileNetV2 forward went there.
+ */
+function linearUntracked(x: Tensor, weight: Tensor, bias: Tensor | null, lead: number[]): Tensor {
+  const m = numel(lead),
+    [n, k] = weight.shape;
+  const out = Tensor.unfilled([...lead, n], 'float32');
+  const o = floatData(out);
+  backend().gemm(false, true, m, n, k, floatData(x), 0, floatData(weight), 0, o, m * n, 1, false);
+  if (bias) {
+    const b = floatData(bias);
+    for (let i = 0; i < m; i++) for (let j = 0, r = i * n; j < n; j++) o[r + j] += b[j];
+  }
+  return out;
 }
 
 /** Shared forward/backward of mm and bmm (a, b are 2-D or 3-D with equal batch). */
@@ -166,6 +184,15 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
     throw new Error(`linear: bias must have shape [${weight.shape[0]}], got ${formatShape(bias.shape)}`);
   }
   const lead = x.shape.slice(0, -1);
+  if (
+    untracked(x, weight, bias) &&
+    x.dtype === 'float32' &&
+    weight.dtype === 'float32' &&
+    x.isContiguous() &&
+    weight.isContiguous() &&
+    (!bias || (bias.dtype === 'float32' && bias.isContiguous()))
+  )
+    return linearUntracked(x, weight, bias, lead);
   const x2 = reshape(x, [numel(lead), inF]);
   let y = mm(x2, transpose(weight, 0, 1));
   if (bias) y = add(y, bias);
