@@ -80,8 +80,8 @@ static int conv_plan(const cgeom *g, int dir) {
   int s1 = g->sH == 1 && g->sW == 1;
   if (dir == TT_CONV_FWD_NHWC) {
     /* channels last (conv_nhwc.inc.c): a 1×1 is a GEMM on the pixels as they lie, a depthwise one runs vectors of
-     * channels, a 3×3 with tiles enough runs Winograd (its padding copy transposes the input into the NCHW tile
-     * grid, its output transform writes pixels), any other one-group convolution is an implicit GEMM */
+     * channels, a 3×3 with tiles enough runs Winograd (its transforms read and write pixels' channel vectors), any
+     * other one-group convolution is an implicit GEMM */
     if (g->groups == 1 && g->kh == 1 && g->kw == 1 && s1 && g->pH == 0 && g->pW == 0 && g->oh == g->h && g->ow == g->w)
       return TT_PLAN_POINTWISE;
     if (g->groups > 1 && g->groups == g->c && g->oc == g->c) return TT_PLAN_DEPTHWISE;
