@@ -1,7 +1,12 @@
 /*
  * Native platform layer: a pthread pool (the calling thread takes part) and per-thread grow-only scratch.
  *
- * A job is a count of tasks taken from one atomic counter by whichever threads are running. The caller waits for
+ * A job is a count of tasks, cut into one contiguous range per thread; each thread runs its own range in order,
+ * then takes what is left of the others' (each range is one atomic counter, so a task runs once whoever takes
+ * it). Kernels number their tasks along the image (rows, row chunks, tile rows), so a thread mostly reads pixels
+ * it wrote itself in the layer before: from one shared counter, which task a thread took varied from layer to
+ * layer, and on two threads a ResNet-50 1×1 layer ran 1.6× slower than on its own, each core reading the
+ * other's cache (a 64→256 1×1 at 56²: 0.55 ms in the network, 0.28 alone). The caller waits for
  * the tasks to be *done*, never for the workers to show up: on an oversubscribed machine (more runnable threads
  * than cores) a woken worker may not run for a whole scheduler time slice, and a pool that waits for every
  * worker to check in turns each kernel into a wait for that slice (measured: 2 threads trained at 0.4× the speed
@@ -38,13 +43,17 @@ static int started = 0;
 /* Odd: a job is open; even: none is. */
 static atomic_long generation;
 static long start_generation;
-static atomic_long next_task;
+/* Per thread, its range of the open job's tasks: the next one to take and the end (one cache line each). */
+static struct {
+  atomic_long next;
+  long end;
+  char pad[64 - sizeof(atomic_long) - sizeof(long)];
+} ranges[TT_MAX_THREADS] __attribute__((aligned(64)));
 static atomic_long done_tasks;
 static atomic_int inside;    /* workers inside the open job (or about to find it closed) */
 static atomic_int quit;
 static tt_task_fn job_fn;
 static void *job_ctx;
-static long job_tasks;
 static __thread int serial_tid_override = -1;
 
 /* Pauses a worker spins for the next job before it sleeps; adapted by tt_parallel (see adapt_spin). */
@@ -55,12 +64,15 @@ static atomic_int spin_limit = SPIN_MAX;
 /* Runs tasks of the open job until none is left; returns how many this thread ran. */
 static long run_tasks(int tid) {
   long ran = 0;
-  for (;;) {
-    long t = atomic_fetch_add_explicit(&next_task, 1, memory_order_relaxed);
-    if (t >= job_tasks) break;
-    job_fn(job_ctx, t, tid);
-    ran++;
-    atomic_fetch_add_explicit(&done_tasks, 1, memory_order_release);
+  for (int k = 0; k < nthreads; k++) { /* its own range first, then the others' in turn */
+    int r = (tid + k) % nthreads;
+    for (;;) {
+      long t = atomic_fetch_add_explicit(&ranges[r].next, 1, memory_order_relaxed);
+      if (t >= ranges[r].end) break;
+      job_fn(job_ctx, t, tid);
+      ran++;
+      atomic_fetch_add_explicit(&done_tasks, 1, memory_order_release);
+    }
   }
   return ran;
 }
@@ -165,8 +177,10 @@ void tt_parallel(long ntasks, tt_task_fn fn, void *ctx) {
   }
   job_fn = fn;
   job_ctx = ctx;
-  job_tasks = ntasks;
-  atomic_store(&next_task, 0);
+  for (int i = 0; i < nthreads; i++) {
+    atomic_store_explicit(&ranges[i].next, ntasks * i / nthreads, memory_order_relaxed);
+    ranges[i].end = ntasks * (i + 1) / nthreads;
+  }
   atomic_store(&done_tasks, 0);
   pthread_mutex_lock(&lock);
   atomic_fetch_add(&generation, 1); /* open (odd) */
