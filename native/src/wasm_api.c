@@ -76,18 +76,25 @@ void *tt_shared_scratch(int slot, size_t bytes) { return grow(&shared[slot], byt
 #ifdef TT_THREADS
 /* One cache line per worker: cmd is the job number the main thread handed it, ack the last job it finished,
  * alive whether it has reached tt_worker (a worker still starting up is simply not given work). */
-typedef struct { int cmd, ack, alive, pad[13]; } worker_slot;
+typedef struct { int cmd, ack, alive, part, pad[12]; } worker_slot;
 static worker_slot slots[TT_MAX_THREADS];
 static int wanted_threads = 1, job_seq, in_job;
 static tt_task_fn job_fn;
 static void *job_ctx;
-static long job_tasks, next_task;
+/* The job's tasks cut into one contiguous range per taking part thread (part 0: the caller; a worker's part in
+ * its slot): each runs its own range first, then what is left of the others', as the native pool (pool.c) — so a
+ * thread mostly reads the pixels it wrote in the layer before. */
+static struct { long next, end; int pad[14]; } ranges[TT_MAX_THREADS];
+static int nparts;
 
-static void run_tasks(int tid) {
-  for (;;) {
-    long t = __atomic_fetch_add(&next_task, 1, __ATOMIC_RELAXED);
-    if (t >= job_tasks) break;
-    job_fn(job_ctx, t, tid);
+static void run_tasks(int tid, int part) {
+  for (int k = 0; k < nparts; k++) {
+    int r = (part + k) % nparts;
+    for (;;) {
+      long t = __atomic_fetch_add(&ranges[r].next, 1, __ATOMIC_RELAXED);
+      if (t >= ranges[r].end) break;
+      job_fn(job_ctx, t, tid);
+    }
   }
 }
 
@@ -117,15 +124,19 @@ void tt_parallel(long ntasks, tt_task_fn fn, void *ctx) {
   }
   job_fn = fn;
   job_ctx = ctx;
-  job_tasks = ntasks;
-  __atomic_store_n(&next_task, 0, __ATOMIC_RELAXED);
+  nparts = count + 1;
+  for (int p = 0; p < nparts; p++) {
+    __atomic_store_n(&ranges[p].next, ntasks * p / nparts, __ATOMIC_RELAXED);
+    ranges[p].end = ntasks * (p + 1) / nparts;
+  }
   in_job = 1;
   int seq = ++job_seq;
   for (int i = 0; i < count; i++) {
+    slots[members[i]].part = i + 1;
     __atomic_store_n(&slots[members[i]].cmd, seq, __ATOMIC_SEQ_CST);
     __builtin_wasm_memory_atomic_notify(&slots[members[i]].cmd, 1);
   }
-  run_tasks(0);
+  run_tasks(0, 0);
   /* Spin: the main thread of a browser page may not block, and the wait is only the other workers' last task. */
   for (int i = 0; i < count; i++)
     while (__atomic_load_n(&slots[members[i]].ack, __ATOMIC_ACQUIRE) != seq) {}
@@ -147,7 +158,7 @@ EXPORT(tt_worker) void w_worker(int tid) {
     while ((cmd = __atomic_load_n(&s->cmd, __ATOMIC_ACQUIRE)) == seen)
       if (++spins > 200000) __builtin_wasm_memory_atomic_wait32(&s->cmd, seen, -1);
     seen = cmd;
-    run_tasks(tid);
+    run_tasks(tid, s->part);
     __atomic_store_n(&s->ack, cmd, __ATOMIC_RELEASE);
   }
 }
