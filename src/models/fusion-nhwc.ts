@@ -83,6 +83,10 @@ interface Block {
   expand: ConvStep | null;
   depthwise: ConvStep;
   gate: SqueezeExcitation | null;
+  /** The gate as `invertedResidualNhwc` takes it, or null (no gate, or one the kernel does not serve): made with
+   * the program, as its tensors are the ones the program was built from (views of their storage, which an
+   * in-place write changes and a replaced parameter — a rebuild — does not). */
+  native: NhwcGate | null;
   project: ConvStep;
   /** The block adds its input to the projection's output. */
   residual: boolean;
@@ -233,7 +237,8 @@ function invertedResidual(children: AnyModule[], residual: boolean): Block | nul
   const gate = steps[0]?.kind === 'se' ? (steps.shift() as GateStep) : null;
   const project = steps.shift();
   if (depthwise?.kind !== 'conv' || isPointwise(depthwise) || !isPointwise(project) || steps.length > 0) return null;
-  return { kind: 'block', expand, depthwise, gate: gate?.se ?? null, project, residual };
+  const se = gate?.se ?? null;
+  return { kind: 'block', expand, depthwise, gate: se, native: se && nativeGate(se), project, residual };
 }
 
 /**
@@ -392,6 +397,8 @@ function runConv(st: ConvStep, x: Tensor, res: Tensor | null): Tensor {
  */
 function nativeGate(se: SqueezeExcitation): NhwcGate | null {
   if (!isPlain(se.scaleActivation, Hardsigmoid)) return null;
+  // views of the storage itself, which in-place writes change (a strided weight's view would be a copy)
+  for (const t of [se.fc1.weight, se.fc1.bias, se.fc2.weight, se.fc2.bias]) if (t && !t.isContiguous()) return null;
   const activation = isPlain(se.activation, ReLU) ? 'relu' : isPlain(se.activation, ReLU6) ? 'relu6' : null;
   if (activation === null) return null;
   return {
@@ -415,7 +422,7 @@ function runBlock(blk: Block, x: Tensor): Tensor {
   const g = geometryOf(blk.depthwise.conv, n, h, w, expand ? hidden : c);
   const depthwise = stageOf(blk.depthwise, g);
   noteFusion('invertedResidualNhwc');
-  const gate = blk.gate && nativeGate(blk.gate);
+  const gate = blk.native;
   if (blk.gate === null || gate !== null) {
     if (gate) noteFusion('squeezeExcitationGate');
     const pg = geometryOf(blk.project.conv, n, g.oh, g.ow, hidden);
