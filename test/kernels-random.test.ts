@@ -1139,13 +1139,20 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
     return o;
   };
   type Spec = { n: number; cin: number; hid: number; cout: number; h: number; w: number; k: number; s: number };
-  const specs: (Spec & { p: number; d: number; expand: boolean; project: boolean })[] = [
+  const specs: (Spec & { p: number; d: number; expand: boolean; project: boolean; gate?: boolean; res?: boolean })[] = [
     // several chunks (the buffers hold 96 Ki floats) and bands; MobileNetV2's 56² block at a smaller width
     { n: 1, cin: 24, hid: 144, cout: 24, h: 40, w: 36, k: 3, s: 1, p: 1, d: 1, expand: true, project: true },
     { n: 1, cin: 16, hid: 96, cout: 24, h: 45, w: 50, k: 3, s: 2, p: 1, d: 1, expand: true, project: true },
     { n: 2, cin: 40, hid: 120, cout: 40, h: 30, w: 29, k: 5, s: 1, p: 2, d: 1, expand: true, project: false },
     { n: 1, cin: 32, hid: 32, cout: 16, h: 33, w: 31, k: 3, s: 1, p: 1, d: 1, expand: false, project: true },
     { n: 3, cin: 8, hid: 48, cout: 8, h: 7, w: 7, k: 3, s: 1, p: 1, d: 1, expand: true, project: true },
+    // batch 1 on a map of 14² and less (with two threads or more): the block as three balanced layers
+    ...[true, false].map((gate) => ({
+      ...{ n: 1, cin: 40, hid: 240, cout: 40, h: 14, w: 14, k: 5, s: 1, p: 2, d: 1 },
+      ...{ expand: true, project: true, gate, res: true },
+    })),
+    { n: 1, cin: 40, hid: 240, cout: 40, h: 7, w: 7, k: 5, s: 1, p: 2, d: 1, expand: true, project: true, gate: true },
+    { n: 1, cin: 24, hid: 120, cout: 56, h: 13, w: 11, k: 3, s: 2, p: 1, d: 1, expand: true, project: true },
   ];
   for (let i = 0; i < 30; i++) {
     const k = r.pick([3, 3, 5, 7]);
@@ -1166,7 +1173,7 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
       ...{ stride: sp.s, padding: sp.p, dilation: sp.d, groups: hid },
     });
     const cout = sp.project ? sp.cout : hid;
-    const residual = sp.project && gd.oh === sp.h && gd.ow === sp.w && cout === sp.cin && r.unit() < 0.7;
+    const residual = sp.project && gd.oh === sp.h && gd.ow === sp.w && cout === sp.cin && (sp.res ?? r.unit() < 0.7);
     const pointwise = (c: number, oc: number, h: number, w: number) =>
       convGeometryOf({ n: sp.n, c, h, w, oc, kh: 1, kw: 1 });
     const ge = pointwise(sp.cin, hid, sp.h, sp.w),
@@ -1208,7 +1215,7 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
     // a squeeze-excitation gate on some projected blocks: d · hardsigmoid(fc2 · act(fc1 · mean(d) + b1) + b2)
     const sq = r.int(1, 12);
     const G =
-      P && r.unit() < 0.4
+      P && (sp.gate ?? r.unit() < 0.4)
         ? {
             ...{ fc1: values(sq * hid, r), fc1Bias: r.unit() < 0.8 ? values(sq, r) : null },
             ...{ fc2: values(hid * sq, r).map((v) => 3 * v), fc2Bias: r.unit() < 0.8 ? values(hid, r) : null },
