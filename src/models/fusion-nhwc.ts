@@ -5,7 +5,8 @@
  * V3 in inference runs its stem from the NCHW image straight into [N, H, W, C] (`Backend.conv2dNchwToNhwc`), runs
  * every inverted residual block on the backend's channels-last kernels, and pools the last map straight from that layout. Nothing
  * transposes back: the head reads the pooled [N, C] vector. A block is one `Backend.invertedResidualNhwc` call:
- * expansion, depthwise and projection over bands of output rows whose expanded rows stay in cache (pointwise
+ * expansion, depthwise and projection over bands of output rows whose expanded rows stay in cache (below as many
+ * images as threads on maps of 14² and less: three layers inside the call, each split evenly; pointwise
  * convolutions as GEMMs whose rows are pixels, depthwise ones channel vector by channel vector, each with its folded
  * batch norm, activation and residual in the epilogue; native/src/kernels/conv_nhwc.inc.c). A block with a
  * squeeze-excitation gate stops after the depthwise layer; the gate scales that map and the projection runs on
