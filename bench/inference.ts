@@ -5,7 +5,8 @@
  * B×3×224×224 with B = 1 and 8. ONNX Runtime (`onnxruntime-node`, CPU execution provider, `threads` intra-op
  * threads, all graph optimisations) runs the same models with the same weights: each model is built with the same
  * seed as on Tatami's side and exported with Tatami's own exporter (src/onnx), so ORT sees exactly the weights
- * Tatami runs. Keys are in ms (lower is better).
+ * Tatami runs. Keys are in ms (lower is better): the median of at least torch_bench.py's run count (7 at batch 1,
+ * 5 at batch 8) and of enough runs to fill ~0.3 s (`repsFor`), on both sides.
  */
 import * as tt from '../src/index.ts';
 import { exportModelBytes } from '../src/onnx/index.ts';
@@ -46,6 +47,18 @@ export function buildInferenceModel(name: string, fuse: boolean): Net {
   return fuse ? tt.nn.fuse(m) : m;
 }
 
+/**
+ * Runs for a case's median on the Tatami and ORT sides: at least torch_bench.py's count, and enough to fill
+ * ~`MEDIAN_BUDGET_MS` (at most `MEDIAN_MAX_REPS`) judged by one timed warm-up — a median of 7 runs of a 3 ms MobileNet
+ * moved by 2× between invocations on a noisy 2-core VM (bench/README.md, twentieth session).
+ */
+const MEDIAN_BUDGET_MS = 300;
+const MEDIAN_MAX_REPS = 60;
+
+function repsFor(minimum: number, oneRunMs: number): number {
+  return Math.max(minimum, Math.min(MEDIAN_MAX_REPS, Math.ceil(MEDIAN_BUDGET_MS / Math.max(oneRunMs, 1e-3))));
+}
+
 /** Median milliseconds of `reps` awaited runs after `warm` warm-ups. */
 async function medianMsAsync(fn: () => Promise<unknown>, reps: number, warm: number): Promise<number> {
   for (let i = 0; i < warm; i++) await fn();
@@ -75,7 +88,11 @@ export function runInferenceTatami(
       tt.manualSeed(1);
       const x = tt.randn([b, 3, 224, 224]);
       tt.noGrad(() => {
-        res[c.key(b)] = medianSeconds(() => m.forward(x), Math.max(o.reps, c.reps(b)), o.warm) * 1e3;
+        for (let i = 0; i < o.warm; i++) m.forward(x);
+        const t = performance.now();
+        m.forward(x);
+        const reps = repsFor(Math.max(o.reps, c.reps(b)), performance.now() - t);
+        res[c.key(b)] = medianSeconds(() => m.forward(x), reps, 1) * 1e3;
       });
     }
   }
@@ -111,7 +128,10 @@ export async function runInferenceOrt(
       tt.manualSeed(1);
       const x = tt.randn([b, 3, 224, 224]);
       const feeds = { input: new ort.Tensor('float32', x.toTypedArray() as Float32Array, x.shape) };
-      res[c.key(b)] = await medianMsAsync(() => session.run(feeds), c.reps(b), warm);
+      for (let i = 0; i < warm; i++) await session.run(feeds);
+      const t = performance.now();
+      await session.run(feeds);
+      res[c.key(b)] = await medianMsAsync(() => session.run(feeds), repsFor(c.reps(b), performance.now() - t), 1);
     }
     await session.release();
   }
