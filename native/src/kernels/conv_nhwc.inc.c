@@ -593,9 +593,9 @@ static void op_conv2d_nhwc(const float *x, const float *packed, const float *bia
  * JavaScript than in arithmetic — and a second pass projects the map's rows scaled by the gate. With no projection
  * weights the kernel stops after the depthwise layer and writes its output to out.
  * ---------------------------------------------------------------------------------------------------------- */
-enum { NHWC_BLOCK_FLOATS = 96 * 1024 };
+enum { NHWC_BLOCK_FLOATS = 96 * 1024 }; /* both buffers of a chunk together: 384 KB of the 1 MB L2 of Zen 4/5 */
 /* Output maps up to this size, with fewer images than threads, run as three balanced layers (nhwc_block_layers). */
-enum { NHWC_LAYERS_MAX_MAP = 14 }; /* both buffers of a chunk together: 384 KB of the 1 MB L2 of Zen 4/5 */
+enum { NHWC_LAYERS_MAX_MAP = 14 };
 
 /* What a task of the block does: the whole block; the first pass of a gated one (expansion and depthwise into the
  * whole map d, with the task's channel sums); its second pass (d's rows scaled by the gate, projected). */
@@ -627,6 +627,15 @@ static void nhwc_add_channel_sums(float *sum, const float *a, long pixels, long 
   }
 }
 
+/* dst = src · gate per channel, over `pixels` rows of c channels (dst may be src) */
+static void nhwc_scale_channels(float *dst, const float *src, long pixels, long c, const float *gate) {
+  for (long p = 0; p < pixels; p++, dst += c, src += c) {
+    long ch = 0;
+    for (; ch + TT_VL <= c; ch += TT_VL) vstore(dst + ch, vload(src + ch) * vload(gate + ch));
+    for (; ch < c; ch++) dst[ch] = src[ch] * gate[ch];
+  }
+}
+
 /* One task: output rows [band·oh/bands, (band + 1)·oh/bands) of image t / bands, for the job's pass. */
 static void nhwc_block_task(void *ctx, long t, int tid) {
   const nhwc_block_job *j = ctx;
@@ -643,12 +652,7 @@ static void nhwc_block_task(void *ctx, long t, int tid) {
   for (long oy0 = oys; oy0 < oye; oy0 += j->rows) {
     long oy1 = MINI(oye, oy0 + j->rows), pixels = (oy1 - oy0) * g->ow;
     if (j->pass == NHWC_BLOCK_PROJECT) { /* d's rows times the gate, into the chunk buffer */
-      const float *drow = j->d + (b * g->oh + oy0) * g->ow * hid, *gv = j->gate + b * hid;
-      for (long p = 0; p < pixels; p++) {
-        long ch = 0;
-        for (; ch + TT_VL <= hid; ch += TT_VL) vstore(dbuf + p * hid + ch, vload(drow + p * hid + ch) * vload(gv + ch));
-        for (; ch < hid; ch++) dbuf[p * hid + ch] = drow[p * hid + ch] * gv[ch];
-      }
+      nhwc_scale_channels(dbuf, j->d + (b * g->oh + oy0) * g->ow * hid, pixels, hid, j->gate + b * hid);
     } else {
       long lo, hi;
       nhwc_rows_read(g, oy0, oy1, &lo, &hi);
@@ -739,14 +743,7 @@ static void nhwc_block_layers(const nhwc_block_job *j, const float *w1, const fl
     for (long b = 0; b < n; b++) nhwc_add_channel_sums(small + b * hid, d + b * pix * hid, pix, hid);
     float *gate = small + n * hid;
     nhwc_block_gates(&k, w1, b1, w2, b2, sq, act1, gate, gate + n * hid);
-    for (long b = 0; b < n; b++) { /* d · gate, image by image */
-      const float *gv = gate + b * hid;
-      for (float *p = d + b * pix * hid, *end = p + pix * hid; p < end; p += hid) {
-        long ch = 0;
-        for (; ch + TT_VL <= hid; ch += TT_VL) vstore(p + ch, vload(p + ch) * vload(gv + ch));
-        for (; ch < hid; ch++) p[ch] *= gv[ch];
-      }
-    }
+    for (long b = 0; b < n; b++) nhwc_scale_channels(d + b * pix * hid, d + b * pix * hid, pix, hid, gate + b * hid);
   }
   cgeom pp = { .n = n, .c = hid, .h = g->oh, .w = g->ow, .oc = j->cout, .kh = 1, .kw = 1, .oh = g->oh, .ow = g->ow,
                .sH = 1, .sW = 1, .dH = 1, .dW = 1, .groups = 1 };
@@ -861,12 +858,12 @@ static void nhwc_stem_task(void *ctx, long t, int tid) {
     }
   float tile[MR * NR] __attribute__((aligned(64)));
   long mr = MINI(MR, ow);
-  for (long m0 = 0; m0 < ow; m0 += MR) {
-    long s0 = MAXI(0, MINI(m0, ow - MR)); /* the last tile ends at ow, overlapping the one before */
+  for (long ti = 0; ti * MR < ow; ti++) {
+    long s0 = nhwc_tile_row(ti, ow);
     for (long p = 0; p < nhwc_panels(oc); p++) {
       long n0 = nhwc_panel_col(p, oc);
       uk_stem_rows(K, rows + s0 * g->sW, g->sW, koff, j->wp + p * K * NR, tile, NR, 0);
-      nhwc_pw_store(&pj, tile, s0, n0, (int)(m0 - s0), (int)mr, (int)(p * NR - n0));
+      nhwc_pw_store(&pj, tile, s0, n0, (int)(ti * MR - s0), (int)mr, (int)(p * NR - n0));
     }
   }
 }

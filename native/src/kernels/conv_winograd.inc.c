@@ -368,23 +368,19 @@ static void wino_task(void *ctx, long t, int tid) {
   float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 16 * vxs);
   float *m = tt_scratch(tid, SLOT_TILE, sizeof(float) * 16 * mxs);
   float *stage = j->out_nhwc ? 0 : tt_scratch(tid, SLOT_TMP, sizeof(float) * oc * sp);
-  if (j->xl) { /* channels-last input: V tile-major, rows of c channels */
-    wino_input_nhwc(j, v, vxs, R0, rows, G);
-    for (int xi = 0; xi < 16; xi++)
-      for (long p = 0; p < panels; p++) {
-        const float *bp = j->u + xi * uxs + p * c * NR, *ap = v + xi * vxs;
-        float *cp = m + xi * mxs + p * NR;
-        for (long g = 0; g < G; g++) uk_pw_rows(c, ap + g * MR * c, c, bp, NR, cp + g * MR * ocp, ocp, 0);
+  /* a group's V is MR·c floats either way: tile-major rows of c channels from a channels-last input, else the
+   * micro-kernel's p-major A panel */
+  if (j->xl) wino_input_nhwc(j, v, vxs, R0, rows, G);
+  else wino_input_panels(j, v, vxs, R0, rows, G);
+  for (int xi = 0; xi < 16; xi++)
+    for (long p = 0; p < panels; p++) {
+      const float *bp = j->u + xi * uxs + p * c * NR, *ap = v + xi * vxs;
+      float *cp = m + xi * mxs + p * NR;
+      for (long g = 0; g < G; g++) {
+        if (j->xl) uk_pw_rows(c, ap + g * MR * c, c, bp, NR, cp + g * MR * ocp, ocp, 0);
+        else uk_packed(c, ap + g * MR * c, 0, bp, cp + g * MR * ocp, ocp, 0);
       }
-  } else {
-    wino_input_panels(j, v, vxs, R0, rows, G);
-    for (int xi = 0; xi < 16; xi++)
-      for (long p = 0; p < panels; p++) {
-        const float *bp = j->u + xi * uxs + p * c * NR, *ap = v + xi * vxs;
-        float *cp = m + xi * mxs + p * NR;
-        for (long g = 0; g < G; g++) uk_packed(c, ap + g * c * MR, 0, bp, cp + g * MR * ocp, ocp, 0);
-      }
-  }
+    }
   if (j->out_nhwc) { /* each tile straight into its pixels: a vector of channels is contiguous there */
     for (long k = 0; k < T; k++) {
       long R = R0 + k / tw, oy = 2 * (R % j->th), ox = 2 * (k % tw), o = ((R / j->th * oh + oy) * ow + ox) * oc;
