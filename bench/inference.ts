@@ -137,3 +137,72 @@ export async function runInferenceOrt(
   }
   return { res, engine: `onnxruntime-node ${ort.env.versions?.common ?? ''}`.trim() };
 }
+
+/**
+ * Tatami (the active backend, fused) against ONNX Runtime case by case in alternating blocks, the ratio of each
+ * block pair's medians and the median of those ratios: on a shared VM both engines' speed drifts by 20–50 % over
+ * the minutes that separate the Tatami and ORT phases of a run (bench/README.md, twentieth session), and the
+ * phase-wise columns carry that drift into their ratio. Each block is `PAIRED_BLOCK_MS` of runs after one
+ * discarded run (the other engine's threads may still be spinning); blocks alternate which engine goes first.
+ * Null with the reason when onnxruntime-node is not installed.
+ */
+const PAIRED_BLOCK_MS = 150;
+
+export async function runInferencePaired(
+  only: string[],
+  threads: number,
+  rounds: number,
+): Promise<{ ratios: Results | null; engine: string }> {
+  let ort: typeof import('onnxruntime-node');
+  try {
+    ort = await import('onnxruntime-node');
+  } catch (e) {
+    return { ratios: null, engine: `not available (${(e as Error).message.split('\n')[0]})` };
+  }
+  const ratios: Results = {};
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+  for (const c of INFERENCE_CASES.filter((k) => only.includes(k.workload))) {
+    const plain = buildInferenceModel(c.model, false);
+    tt.manualSeed(1);
+    const bytes = exportModelBytes(plain, tt.randn([1, 3, 224, 224]), { dynamicAxes: { input: [0], output: [0] } });
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    const m = buildInferenceModel(c.model, true);
+    for (const b of c.batches) {
+      tt.manualSeed(1);
+      const x = tt.randn([b, 3, 224, 224]);
+      const feeds = { input: new ort.Tensor('float32', x.toTypedArray() as Float32Array, x.shape) };
+      const tatami = async () => tt.noGrad(() => m.forward(x));
+      const onnx = () => session.run(feeds);
+      const block = async (fn: () => Promise<unknown>, n: number): Promise<number> => {
+        await fn();
+        const ts: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const t = performance.now();
+          await fn();
+          ts.push(performance.now() - t);
+        }
+        return median(ts);
+      };
+      const one = Math.max(await block(tatami, 2), await block(onnx, 2));
+      const n = Math.max(3, Math.min(20, Math.ceil(PAIRED_BLOCK_MS / Math.max(one, 1e-3))));
+      const r: number[] = [];
+      for (let k = 0; k < rounds; k++) {
+        if (k % 2 === 0) {
+          const t = await block(tatami, n);
+          r.push(t / (await block(onnx, n)));
+        } else {
+          const o = await block(onnx, n);
+          r.push((await block(tatami, n)) / o);
+        }
+      }
+      ratios[c.key(b)] = median(r);
+    }
+    await session.release();
+  }
+  return { ratios, engine: `onnxruntime-node ${ort.env.versions?.common ?? ''}`.trim() };
+}

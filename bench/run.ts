@@ -8,10 +8,12 @@
  *                 [--peak]                         measure the FMA ceiling (../shared/bench/peak_flops.c) and
  *                                                  report the GFLOP/s keys as fractions of it
  *                 [--no-ort]                       skip ONNX Runtime's side of W2/W10 (bench/inference.ts)
+ *                 [--paired-rounds 6]              block pairs of the paired Tatami/ORT ratios (0: none)
  *
  * Ratios are printed so that > 1 always means Tatami is ahead (throughput: Tatami/PyTorch; latency keys ending
  * in _ms or _s: PyTorch/Tatami). Each workload is a function registered in WORKLOADS.
- * W2 and W10 also run on ONNX Runtime (same weights); their `vs ORT` columns are ORT/Tatami latency.
+ * W2 and W10 also run on ONNX Runtime (same weights); their `vs ORT` columns are ORT/Tatami latency, and a last
+ * line gives Tatami/ORT latency measured in alternating blocks on the default backend (`runInferencePaired`).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tt from '../src/index.ts';
-import { runInferenceOrt, runInferenceTatami } from './inference.ts';
+import { runInferenceOrt, runInferencePaired, runInferenceTatami } from './inference.ts';
 import { collectGarbage } from './gc.ts';
 import { w7, w7TorchResults } from './w7.ts';
 
@@ -38,6 +40,7 @@ const warm = Number(opt('warm', '2'));
 const only = opt('only', 'W1,W2,W3,W4').split(',');
 const json = flag('json');
 const threads = Number(opt('threads', '2'));
+const PAIRED_ROUNDS = Number(opt('paired-rounds', '6'));
 
 /**
  * Median wall seconds of `reps` runs after `warm` warm-ups and a garbage collection. `gcEachRep` collects before
@@ -469,6 +472,9 @@ async function main(): Promise<void> {
   // ONNX Runtime runs the inference workloads (W2, W10) on the same weights, exported by Tatami's exporter.
   const ortWanted = only.some((w) => w === 'W2' || w === 'W10') && !flag('no-ort');
   const ort = ortWanted ? await runInferenceOrt(only, threads, warm) : { res: null, engine: 'not run' };
+  // …and again against the default backend in alternating blocks, the ratio that drift between phases cannot bias
+  const paired =
+    ort.res && PAIRED_ROUNDS > 0 ? await runInferencePaired(only, threads, PAIRED_ROUNDS) : { ratios: null };
   const keys = [...new Set(Object.values(per).flatMap((r) => Object.keys(r)))];
   // Throughput keys end in _per_s (img/s) or _gflops; latency and memory keys (ms, s per epoch, MiB) are lower-is-better.
   const lowerIsBetter = (k: string) => !/_per_s$/.test(k) && /_(ms|s_per_epoch|mib)$/.test(k);
@@ -492,6 +498,7 @@ async function main(): Promise<void> {
         onnxruntime: ortRes,
         ratios: ratios(torch),
         ratiosOrt: ratios(ortRes),
+        ratiosOrtPaired: paired.ratios,
       }),
     );
     return;
@@ -529,6 +536,14 @@ async function main(): Promise<void> {
     for (const b of bs)
       console.log(
         `Tatami ${names[b]} / ORT latency: ${ms.map((k) => `${k.replace(/_infer_ms$/, '')} ${fmt(per[b][k] / ortRes[k])}`).join(', ')}`,
+      );
+    const pr = paired.ratios;
+    if (pr)
+      console.log(
+        `Tatami ${tt.getBackendName()} / ORT latency, ${PAIRED_ROUNDS} alternating block pairs (median ratio): ` +
+          Object.keys(pr)
+            .map((k) => `${k.replace(/_infer_ms$/, '')} ${fmt(pr[k])}`)
+            .join(', '),
       );
   }
   if (flag('peak')) {
