@@ -217,6 +217,65 @@ test('channels-last ResNets: grouped convolutions, hooks and grad mode run NCHW;
   assert.ok(maxRelDiff(after, before) > 1e-3, 'the change shows');
 });
 
+test('channels-last programs: each stage follows in-place and storage writes to its weights and statistics', () => {
+  // a stage (packed weights, folded affine) is reused while no tensor version changed anywhere, eps is the same and
+  // each source's first and last values are (models/fusion-nhwc.ts, memoHolds); each change must show in the next
+  // call. The reference is an unfused twin given the same state: unfusing this model would rebuild its program.
+  const m = model('mobilenet_v2', 13),
+    twin = model('mobilenet_v2', 13);
+  const x = tt.randn([1, 3, 40, 48]);
+  // the last block's projection (conv → BN, no activation: every channel reaches the logits)
+  const layers = (m.features.at(-2) as unknown as { conv: tt.nn.Sequential }).conv;
+  const conv = layers.at(-2) as tt.nn.Conv2d,
+    bn = layers.at(-1) as tt.nn.BatchNorm2d;
+  const twinBn = (twin.features.at(-2) as unknown as { conv: tt.nn.Sequential }).conv.at(-1) as tt.nn.BatchNorm2d;
+  const last = (t: tt.Tensor) => t.numel() - 1;
+  const changes: [string, () => void][] = [
+    ['running mean written through its storage (first value)', () => void (bn.runningMean!.storage[0] += 0.5)],
+    [
+      'running variance written through its storage (last value)',
+      () => void (bn.runningVar!.storage[last(bn.runningVar!)] *= 4),
+    ],
+    ['BN weight scaled in place', () => void tt.noGrad(() => bn.weight!.mul_(-1))],
+    [
+      'running mean changed in place but for its first and last values',
+      () => void tt.noGrad(() => bn.runningMean!.narrow(0, 1, bn.numFeatures - 2).add_(0.5)),
+    ],
+    ['eps changed', () => void ((bn as { eps: number }).eps = (twinBn as { eps: number }).eps = 0.1)],
+    ['conv weight scaled in place', () => void tt.noGrad(() => conv.weight.mul_(0.5))],
+    [
+      'conv weight rewritten through its storage',
+      () => {
+        const w = conv.weight.storage;
+        for (let i = 0; i < w.length; i++) w[i] = -w[i];
+      },
+    ],
+    [
+      'BN bias loaded by loadStateDict',
+      () => {
+        const sd = m.stateDict();
+        const key = `${[...m.namedModules()].find(([, mod]) => mod === bn)![0]}.bias`;
+        sd[key] = sd[key].add(0.5);
+        m.loadStateDict(sd);
+      },
+    ],
+  ];
+  tt.nn.fuse(m);
+  let before = tt.noGrad(() => m.forward(x));
+  for (const [what, change] of changes) {
+    tt.noGrad(() => m.forward(x)); // the memos made anew (the twin's loadStateDict below moves the version epoch)
+    change();
+    tt.nn.resetFusionCounts();
+    const fused = tt.noGrad(() => m.forward(x));
+    assert.equal(tt.nn.fusionCounts().convBnNhwc, PROGRAM_CONVS.mobilenet_v2, `${what}: the program did not run`);
+    twin.loadStateDict(m.stateDict());
+    const plain = tt.noGrad(() => twin.forward(x));
+    assert.ok(maxRelDiff(fused, plain) < 2e-5, `${what}: fused differs from the modules`);
+    assert.ok(maxRelDiff(fused, before) > 1e-4, `${what}: the change did not show`);
+    before = fused;
+  }
+});
+
 test('channels-last programs are kept between calls and rebuilt when the module tree changes', () => {
   // the program is built once and reused while no part of the tree is registered, assigned or removed, no hook or
   // forward changes and no train()/eval() happens (models/fusion-nhwc.ts, cachedProgram); each such change must

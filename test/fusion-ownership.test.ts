@@ -146,6 +146,11 @@ test('the folded BN affine is reused between calls but follows every change of t
     ],
     ['BN weight scaled in place', () => void tt.noGrad(() => bn.weight!.mul_(-1))],
     ['eps changed', () => void ((bn as { eps: number }).eps = 0.1)],
+    ['conv weight scaled in place', () => void tt.noGrad(() => conv.weight.mul_(0.5))],
+    [
+      "conv weight's last value written through its storage",
+      () => void (conv.weight.storage[conv.weight.numel() - 1] += 4),
+    ],
     ['conv bias added', () => void (conv.bias = new tt.nn.Parameter(tt.randn([conv.outChannels])))],
   ];
   let before = tt.noGrad(() => net.forward(x)); // fills the cache

@@ -60,7 +60,7 @@ import { derivedFromWeight } from '../ops/conv-pack.js';
 import { mul_ } from '../ops/inplace.js';
 import { pool2dOf, poolNd } from '../ops/pool.js';
 import type { FloatArray } from '../tensor/dtype.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, versionEpoch } from '../tensor/tensor.js';
 import { Conv2dNormActivation } from './layers.js';
 import { InvertedResidual } from './mobilenetv2.js';
 import { InvertedResidualV3 } from './mobilenetv3.js';
@@ -72,6 +72,25 @@ interface ConvStep {
   conv: Conv2d;
   bn: BatchNorm2d;
   act: AnyModule | null;
+  /** The stage stageOf last made for this step, and what it was made from. */
+  memo?: StageMemo;
+}
+/**
+ * A step's stage and the state it was made in: the backend, the input map, eps, `versionEpoch()`, and the first
+ * and last value of each source — the weight, the batch norm's four vectors and the conv bias (`sources`; `ends`
+ * holds their values at 2i and 2i + 1).
+ */
+interface StageMemo {
+  backend: Backend;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  eps: number;
+  epoch: number;
+  sources: FloatArray[];
+  ends: Float64Array;
+  stage: NhwcStage;
 }
 /** A squeeze-excitation gate applied in place to the block's expanded map. */
 interface GateStep {
@@ -373,12 +392,77 @@ function geometryOf(conv: Conv2d, n: number, h: number, w: number, c: number): C
  * fusion counts it (a ReLU after a residual add as convBnAddRelu, as the residual blocks' tails).
  */
 function stageOf(st: ConvStep, g: Conv2dGeometry, residual = false): NhwcStage {
+  const memo = st.memo;
+  const stage = memo !== undefined && memoHolds(memo, st, g) ? memo.stage : makeStage(st, g);
+  if (residual && stage.epilogue === 'relu') noteFusion('convBnAddRelu');
+  else noteFold(stage.epilogue);
+  noteFusion('convBnNhwc');
+  return stage;
+}
+
+/**
+ * Whether `memo` is still `st`'s stage on g's input: the same backend, map and eps, no tensor version changed
+ * anywhere since (`versionEpoch`: in-place ops, optimizer steps, loadStateDict), and every source's first and last
+ * value as they were (a write through `storage` bumps no version). Slot assignments and mode changes rebuild the
+ * program, steps and all (cachedProgram). Checking each stage's packed weights and folded affine as packedOf and
+ * foldedAffine do — a Map lookup, versions and 32 sampled values per tensor — cost 0.35–0.55 ms of a 4 ms
+ * MobileNet forward on two threads: between two forwards the activations push all of it out of cache.
+ */
+function memoHolds(memo: StageMemo, st: ConvStep, g: Conv2dGeometry): boolean {
+  if (
+    memo.epoch !== versionEpoch() ||
+    memo.backend !== backend() ||
+    memo.n !== g.n ||
+    memo.h !== g.h ||
+    memo.w !== g.w ||
+    memo.c !== g.c ||
+    memo.eps !== st.bn.eps
+  )
+    return false;
+  const { sources, ends } = memo;
+  for (let i = 0; i < sources.length; i++) {
+    const a = sources[i];
+    if (!sameValue(a[0], ends[2 * i]) || !sameValue(a[a.length - 1], ends[2 * i + 1])) return false;
+  }
+  return true;
+}
+
+/** Equal, or both NaN (the same value read back). */
+const sameValue = (v: number, then: number) => v === then || (v !== v && then !== then);
+
+/** st's stage on g through packedOf and foldedAffine (each checks its own cache), remembered in st.memo. */
+function makeStage(st: ConvStep, g: Conv2dGeometry): NhwcStage {
   const { scale, shift } = foldedAffine(st.conv, st.bn);
   const epilogue = st.act ? epilogueOf(st.act)! : 'none';
-  if (residual && epilogue === 'relu') noteFusion('convBnAddRelu');
-  else noteFold(epilogue);
-  noteFusion('convBnNhwc');
-  return { packed: packedOf(st.conv, g), scale: data(scale), bias: data(shift), epilogue };
+  const stage: NhwcStage = { packed: packedOf(st.conv, g), scale: data(scale), bias: data(shift), epilogue };
+  const { bn, conv } = st;
+  const tensors = [conv.weight, bn.runningMean, bn.runningVar, bn.weight, bn.bias, conv.bias].filter(
+    (t): t is Tensor => t !== null && t.numel() > 0,
+  );
+  // a strided source's dataView is a copy, whose ends would never change: such a step is checked every call
+  if (!tensors.every((t) => t.isContiguous())) {
+    st.memo = undefined;
+    return stage;
+  }
+  const sources = tensors.map(data);
+  const ends = new Float64Array(2 * sources.length);
+  sources.forEach((a, i) => {
+    ends[2 * i] = a[0];
+    ends[2 * i + 1] = a[a.length - 1];
+  });
+  st.memo = {
+    backend: backend(),
+    n: g.n,
+    h: g.h,
+    w: g.w,
+    c: g.c,
+    eps: bn.eps,
+    epoch: versionEpoch(),
+    sources,
+    ends,
+    stage,
+  };
+  return stage;
 }
 
 /** One folded convolution on channels-last x [n, h, w, c]; `res` (shaped as the output) is added before the activation. */
