@@ -98,6 +98,30 @@ export function runInferenceTatami(
   }
 }
 
+type Ort = typeof import('onnxruntime-node');
+
+/** onnxruntime-node, or why it could not be loaded (it is a devDependency; `npm ci --omit=dev` leaves it out). */
+async function loadOrt(): Promise<Ort | string> {
+  try {
+    return await import('onnxruntime-node');
+  } catch (e) {
+    return `not available (${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+/** An ORT session on Tatami's export of case c's model (the seed of `buildInferenceModel`), `threads` intra-op. */
+async function ortSession(ort: Ort, c: InferenceCase, threads: number) {
+  const m = buildInferenceModel(c.model, false);
+  tt.manualSeed(1);
+  const bytes = exportModelBytes(m, tt.randn([1, 3, 224, 224]), { dynamicAxes: { input: [0], output: [0] } });
+  return ort.InferenceSession.create(bytes, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+}
+
 /**
  * ONNX Runtime's side of the W2/W10 cases among `only`, or null with the reason when onnxruntime-node is not
  * installed (it is a devDependency; `npm ci --omit=dev` leaves it out).
@@ -107,23 +131,11 @@ export async function runInferenceOrt(
   threads: number,
   warm: number,
 ): Promise<{ res: Results | null; engine: string }> {
-  let ort: typeof import('onnxruntime-node');
-  try {
-    ort = await import('onnxruntime-node');
-  } catch (e) {
-    return { res: null, engine: `not available (${(e as Error).message.split('\n')[0]})` };
-  }
+  const ort = await loadOrt();
+  if (typeof ort === 'string') return { res: null, engine: ort };
   const res: Results = {};
   for (const c of INFERENCE_CASES.filter((k) => only.includes(k.workload))) {
-    const m = buildInferenceModel(c.model, false);
-    tt.manualSeed(1);
-    const bytes = exportModelBytes(m, tt.randn([1, 3, 224, 224]), { dynamicAxes: { input: [0], output: [0] } });
-    const session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
+    const session = await ortSession(ort, c, threads);
     for (const b of c.batches) {
       tt.manualSeed(1);
       const x = tt.randn([b, 3, 224, 224]);
@@ -153,24 +165,12 @@ export async function runInferencePaired(
   threads: number,
   rounds: number,
 ): Promise<{ ratios: Results | null; engine: string }> {
-  let ort: typeof import('onnxruntime-node');
-  try {
-    ort = await import('onnxruntime-node');
-  } catch (e) {
-    return { ratios: null, engine: `not available (${(e as Error).message.split('\n')[0]})` };
-  }
+  const ort = await loadOrt();
+  if (typeof ort === 'string') return { ratios: null, engine: ort };
   const ratios: Results = {};
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
   for (const c of INFERENCE_CASES.filter((k) => only.includes(k.workload))) {
-    const plain = buildInferenceModel(c.model, false);
-    tt.manualSeed(1);
-    const bytes = exportModelBytes(plain, tt.randn([1, 3, 224, 224]), { dynamicAxes: { input: [0], output: [0] } });
-    const session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
+    const session = await ortSession(ort, c, threads);
     const m = buildInferenceModel(c.model, true);
     for (const b of c.batches) {
       tt.manualSeed(1);
@@ -178,16 +178,7 @@ export async function runInferencePaired(
       const feeds = { input: new ort.Tensor('float32', x.toTypedArray() as Float32Array, x.shape) };
       const tatami = async () => tt.noGrad(() => m.forward(x));
       const onnx = () => session.run(feeds);
-      const block = async (fn: () => Promise<unknown>, n: number): Promise<number> => {
-        await fn();
-        const ts: number[] = [];
-        for (let i = 0; i < n; i++) {
-          const t = performance.now();
-          await fn();
-          ts.push(performance.now() - t);
-        }
-        return median(ts);
-      };
+      const block = (fn: () => Promise<unknown>, n: number) => medianMsAsync(fn, n, 1);
       const one = Math.max(await block(tatami, 2), await block(onnx, 2));
       const n = Math.max(3, Math.min(20, Math.ceil(PAIRED_BLOCK_MS / Math.max(one, 1e-3))));
       const r: number[] = [];
