@@ -68,8 +68,12 @@ async function medianMsAsync(fn: () => Promise<unknown>, reps: number, warm: num
     await fn();
     ts.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
-  ts.sort((a, b) => a - b);
-  return ts[Math.floor(ts.length / 2)];
+  return median(ts);
+}
+
+/** The middle value of a (the upper one of an even count). */
+function median(a: number[]): number {
+  return [...a].sort((x, y) => x - y)[a.length >> 1];
 }
 
 /**
@@ -150,25 +154,21 @@ export async function runInferenceOrt(
   return { res, engine: `onnxruntime-node ${ort.env.versions?.common ?? ''}`.trim() };
 }
 
+/** Milliseconds of runs in one block of `runInferencePaired`. */
+const PAIRED_BLOCK_MS = 150;
+
 /**
  * Tatami (the active backend, fused) against ONNX Runtime case by case in alternating blocks, the ratio of each
  * block pair's medians and the median of those ratios: on a shared VM both engines' speed drifts by 20–50 % over
  * the minutes that separate the Tatami and ORT phases of a run (bench/README.md, twentieth session), and the
  * phase-wise columns carry that drift into their ratio. Each block is `PAIRED_BLOCK_MS` of runs after one
  * discarded run (the other engine's threads may still be spinning); blocks alternate which engine goes first.
- * Null with the reason when onnxruntime-node is not installed.
+ * Null when onnxruntime-node is not installed (runInferenceOrt says why).
  */
-const PAIRED_BLOCK_MS = 150;
-
-export async function runInferencePaired(
-  only: string[],
-  threads: number,
-  rounds: number,
-): Promise<{ ratios: Results | null; engine: string }> {
+export async function runInferencePaired(only: string[], threads: number, rounds: number): Promise<Results | null> {
   const ort = await loadOrt();
-  if (typeof ort === 'string') return { ratios: null, engine: ort };
+  if (typeof ort === 'string') return null;
   const ratios: Results = {};
-  const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
   for (const c of INFERENCE_CASES.filter((k) => only.includes(k.workload))) {
     const session = await ortSession(ort, c, threads);
     const m = buildInferenceModel(c.model, true);
@@ -195,5 +195,5 @@ export async function runInferencePaired(
     }
     await session.release();
   }
-  return { ratios, engine: `onnxruntime-node ${ort.env.versions?.common ?? ''}`.trim() };
+  return ratios;
 }

@@ -473,8 +473,7 @@ async function main(): Promise<void> {
   const ortWanted = only.some((w) => w === 'W2' || w === 'W10') && !flag('no-ort');
   const ort = ortWanted ? await runInferenceOrt(only, threads, warm) : { res: null, engine: 'not run' };
   // …and again against the default backend in alternating blocks, the ratio that drift between phases cannot bias
-  const paired =
-    ort.res && PAIRED_ROUNDS > 0 ? await runInferencePaired(only, threads, PAIRED_ROUNDS) : { ratios: null };
+  const paired = ort.res && PAIRED_ROUNDS > 0 ? await runInferencePaired(only, threads, PAIRED_ROUNDS) : null;
   const keys = [...new Set(Object.values(per).flatMap((r) => Object.keys(r)))];
   // Throughput keys end in _per_s (img/s) or _gflops; latency and memory keys (ms, s per epoch, MiB) are lower-is-better.
   const lowerIsBetter = (k: string) => !/_per_s$/.test(k) && /_(ms|s_per_epoch|mib)$/.test(k);
@@ -498,7 +497,7 @@ async function main(): Promise<void> {
         onnxruntime: ortRes,
         ratios: ratios(torch),
         ratiosOrt: ratios(ortRes),
-        ratiosOrtPaired: paired.ratios,
+        ratiosOrtPaired: paired,
       }),
     );
     return;
@@ -537,12 +536,11 @@ async function main(): Promise<void> {
       console.log(
         `Tatami ${names[b]} / ORT latency: ${ms.map((k) => `${k.replace(/_infer_ms$/, '')} ${fmt(per[b][k] / ortRes[k])}`).join(', ')}`,
       );
-    const pr = paired.ratios;
-    if (pr)
+    if (paired)
       console.log(
         `Tatami ${tt.getBackendName()} / ORT latency, ${PAIRED_ROUNDS} alternating block pairs (median ratio): ` +
-          Object.keys(pr)
-            .map((k) => `${k.replace(/_infer_ms$/, '')} ${fmt(pr[k])}`)
+          Object.keys(paired)
+            .map((k) => `${k.replace(/_infer_ms$/, '')} ${fmt(paired[k])}`)
             .join(', '),
       );
   }

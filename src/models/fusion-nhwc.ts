@@ -56,7 +56,7 @@ import {
 import { structureEpoch, type AnyModule } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/normalization.js';
 import { MaxPool2d } from '../nn/pooling.js';
-import { derivedFromWeight } from '../ops/conv-pack.js';
+import { derivedFromWeight, sameValue } from '../ops/conv-pack.js';
 import { mul_ } from '../ops/inplace.js';
 import { pool2dOf, poolNd } from '../ops/pool.js';
 import type { FloatArray } from '../tensor/dtype.js';
@@ -426,9 +426,6 @@ function memoHolds(memo: StageMemo, st: ConvStep, g: Conv2dGeometry): boolean {
   }
   return true;
 }
-
-/** Equal, or both NaN (the same value read back). */
-const sameValue = (v: number, then: number) => v === then || (v !== v && then !== then);
 
 /** st's stage on g through packedOf and foldedAffine (each checks its own cache), remembered in st.memo. */
 function makeStage(st: ConvStep, g: Conv2dGeometry): NhwcStage {

@@ -54,13 +54,14 @@ export function sampleOf(w: FloatArray): Float64Array {
   return s;
 }
 
+/** Whether a value read back is the one read before: equal, or both NaN (the same bits sampled). */
+export function sameValue(v: number, then: number): boolean {
+  return v === then || (v !== v && then !== then);
+}
+
 /** Whether w still holds the values `sampleOf` took from it (NaN matching NaN). */
 export function sameSample(w: FloatArray, s: Float64Array): boolean {
-  for (let i = 0; i < s.length; i += 2) {
-    const v = w[s[i]],
-      then = s[i + 1];
-    if (!(v === then || (v !== v && then !== then))) return false; // NaN equals NaN here: same bits sampled
-  }
+  for (let i = 0; i < s.length; i += 2) if (!sameValue(w[s[i]], s[i + 1])) return false;
   return true;
 }
 
