@@ -973,6 +973,10 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
     { n: 1, c: 256, h: 7, w: 7, oc: 256, k: 3, s: 1, p: 1, d: 1, dense: true },
     { n: 1, c: 256, h: 14, w: 13, oc: 260, k: 3, s: 2, p: 1, d: 1, dense: true },
     { n: 1, c: 2048, h: 7, w: 7, oc: 260, k: 1, s: 1, p: 0, d: 1 }, // pointwise, likewise: one chunk of all rows
+    // rows 4 KB apart (c = 1024, a stride-2 pixel step of 512, K = 9·1024) are copied or gathered a line apart
+    { n: 1, c: 1024, h: 15, w: 13, oc: 70, k: 1, s: 1, p: 0, d: 1 },
+    { n: 1, c: 512, h: 28, w: 30, oc: 40, k: 1, s: 2, p: 0, d: 1, dense: true },
+    { n: 1, c: 1024, h: 6, w: 5, oc: 20, k: 3, s: 1, p: 1, d: 1, dense: true },
     // 3×3 stride 1 with tiles enough: Winograd, its input transposed into the tile grid, its output per pixel
     { n: 1, c: 24, h: 16, w: 18, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true },
     { n: 2, c: 16, h: 9, w: 11, oc: 17, k: 3, s: 1, p: 1, d: 1, dense: true },

@@ -40,6 +40,12 @@ static void nhwc_inner_cols(const cgeom *g, long *ox0, long *ox1) {
 static long nhwc_panels(long oc) { return oc <= NR ? 1 : (oc + NR - 1) / NR; }
 static long nhwc_panel_col(long j, long oc) { return oc <= NR ? 0 : MINI(j * NR, oc - NR); }
 
+/* The row stride, in floats, of a tile's rows of k floats read by uk_nhwc_conv: its MR broadcast streams, rows a
+ * multiple of 4 KB apart (k = 1024, 2048), all fall in one set of the L1 data cache (64 sets: 8 ways on Zen 4, 12 on
+ * Zen 5) and evict each other's lines before their 16 floats are used — 1024→256 at 14², batch 1, two threads, Zen
+ * 4: 146 GFLOP/s at c = 1024 against 203 at c = 1008 or 1040. Such rows are copied one cache line apart. */
+static long nhwc_row_ld(long k) { return (k & 1023) == 0 ? k + 16 : k; }
+
 static long nhwc_packed_floats(const cgeom *g) {
   if (nhwc_winograd(g)) return wino_packed_floats(g->oc, g->c);
   switch (nhwc_kind(g)) {
@@ -89,6 +95,12 @@ typedef struct {
   long m, c, oc, tiles, tpc, chunks, pgroups, ppt;
   int act;
 } nhwc_pw_job;
+
+/* `rows` pixel rows of x (c floats each) into a, nhwc_row_ld(c) floats apart. */
+static void nhwc_copy_rows(const float *x, long c, long rows, float *a) {
+  long ld = nhwc_row_ld(c);
+  for (long r = 0; r < rows; r++) memcpy(a + r * ld, x + r * c, sizeof(float) * c);
+}
 
 /* act(scale·t + bias + res) of rows [r0, mr) × columns [q0, NR) of the tile t (NR floats a row) into out at row m0,
  * column n0 (the columns past oc are the zero padding of a narrow panel: at most oc − n0 of them are written). */
@@ -191,11 +203,20 @@ static void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff, long kc
  * stream they cost 8–12 % of such a layer (2048→512 at 7², two threads, weights cycled among 16 copies: 0.42 →
  * 0.38 ms; 1024→256 at 14² 0.35 → 0.32). */
 static void nhwc_pw_task(void *ctx, long t, int tid) {
-  (void)tid;
   const nhwc_pw_job *j = ctx;
   long tc = t / j->pgroups, pp = t % j->pgroups;
   long t0 = tc * j->tpc, t1 = MINI(j->tiles, t0 + j->tpc);
   long np = nhwc_panels(j->oc), p0 = pp * j->ppt, p1 = MINI(np, p0 + j->ppt);
+  /* the chunk's rows in place, or copied apart when their stride would alias (nhwc_row_ld) */
+  const float *x = j->x;
+  long lda = nhwc_row_ld(j->c), r0 = 0;
+  if (lda != j->c) {
+    r0 = nhwc_tile_row(t0, j->m);
+    long r1 = nhwc_tile_row(t1 - 1, j->m) + MR;
+    float *a = tt_scratch(tid, SLOT_PACK_A, sizeof(float) * (r1 - r0) * lda);
+    nhwc_copy_rows(j->x + r0 * j->c, j->c, r1 - r0, a);
+    x = a;
+  }
   for (long p = p0; p < p1; p++) {
     long n0 = nhwc_panel_col(p, j->oc);
     int q0 = (int)(p * NR - n0); /* columns the panel before already wrote (0 but for an overlapping last panel) */
@@ -204,7 +225,7 @@ static void nhwc_pw_task(void *ctx, long t, int tid) {
     for (long ti = t0; ti < t1; ti++) { /* M ≥ MR here */
       long m0 = nhwc_tile_row(ti, j->m);
       const float *pf = p + 1 < np && ti - t0 < passes ? b + j->c * NR + (ti - t0) * j->c * pfs : 0;
-      nhwc_tile(j, 1, nhwc_no_offset, j->c, j->x + m0 * j->c, j->c, b, m0, n0, (int)(ti * MR - m0), MR, q0, pf,
+      nhwc_tile(j, 1, nhwc_no_offset, j->c, x + (m0 - r0) * lda, lda, b, m0, n0, (int)(ti * MR - m0), MR, q0, pf,
                 pfs);
     }
   }
@@ -463,14 +484,15 @@ static const float *nhwc_dense_in_place(const nhwc_dense_job *j, long m0, long o
   long ohw = g->oh * g->ow, b = m0 / ohw, oy = m0 % ohw / g->ow, ox = m0 % g->ow;
   long iy0 = oy * g->sH - g->pH;
   if (ox < ox0 || ox + MR > ox1 || iy0 < 0 || iy0 + (g->kh - 1) * g->dH >= g->h) return 0;
+  if (nhwc_row_ld(g->sW * g->c) != g->sW * g->c) return 0; /* pixels whose rows alias in L1: gathered apart */
   return j->x + ((b * g->h + iy0) * g->w + ox * g->sW - g->pW) * g->c;
 }
 
-/* The patch of pixels [m0, m0 + rows): A[i][(ky·kw + kx)·c + ci], zeros outside the image and in rows past `rows`
- * (up to MR). */
+/* The patch of pixels [m0, m0 + rows): A[i][(ky·kw + kx)·c + ci], rows nhwc_row_ld(K) apart, zeros outside the
+ * image and in rows past `rows` (up to MR). */
 static void nhwc_dense_gather(const nhwc_dense_job *j, long m0, long rows, float *a) {
   const cgeom *g = &j->g;
-  long c = g->c, K = j->K, ohw = g->oh * g->ow;
+  long c = g->c, K = nhwc_row_ld(j->K), ohw = g->oh * g->ow;
   for (long i = 0; i < rows; i++) {
     long px = m0 + i, b = px / ohw, oy = px % ohw / g->ow, ox = px % g->ow;
     long iy0 = oy * g->sH - g->pH, ix0 = ox * g->sW - g->pW;
@@ -497,10 +519,10 @@ static void nhwc_dense_gather(const nhwc_dense_job *j, long m0, long rows, float
 static void nhwc_dense_task(void *ctx, long t, int tid) {
   const nhwc_dense_job *j = ctx;
   const cgeom *g = &j->g;
-  long tc = t / j->pgroups, pp = t % j->pgroups, K = j->K, c = g->c, oc = g->oc, taps = g->kh * g->kw;
-  long t0 = tc * j->tpc, t1 = MINI(j->tiles, t0 + j->tpc), nt = t1 - t0;
+  long tc = t / j->pgroups, pp = t % j->pgroups, K = j->K, ldp = nhwc_row_ld(K), c = g->c, oc = g->oc;
+  long taps = g->kh * g->kw, t0 = tc * j->tpc, t1 = MINI(j->tiles, t0 + j->tpc), nt = t1 - t0;
   long np = nhwc_panels(oc), p0 = pp * j->ppt, p1 = MINI(np, p0 + j->ppt);
-  float *patch = j->patches ? j->patches + t0 * MR * K : tt_scratch(tid, SLOT_COL, sizeof(float) * nt * MR * K);
+  float *patch = j->patches ? j->patches + t0 * MR * ldp : tt_scratch(tid, SLOT_COL, sizeof(float) * nt * MR * ldp);
   /* per tile its rows (in place or its patch) and whether gathered; the tap offsets of each kind */
   const float **rows = tt_scratch(tid, SLOT_PACK_B, (sizeof(const float *) + sizeof(long)) * nt + sizeof(long) * 2 * taps);
   long *gathered = (long *)(rows + nt), *toff_in = gathered + nt, *toff_patch = toff_in + taps;
@@ -516,7 +538,7 @@ static void nhwc_dense_task(void *ctx, long t, int tid) {
     const float *in = j->m >= MR ? nhwc_dense_in_place(j, m0, ox0, ox1) : 0;
     gathered[ti - t0] = in == 0;
     if (!in) {
-      float *a = patch + (ti - t0) * MR * K;
+      float *a = patch + (ti - t0) * MR * ldp;
       if (!j->patches) nhwc_dense_gather(j, m0, mr, a);
       in = a;
     }
@@ -530,7 +552,7 @@ static void nhwc_dense_task(void *ctx, long t, int tid) {
     const float *b = j->wp + p * K * NR;
     long passes = MINI(2, nt), pfs = NR / passes;
     for (long ti = t0; ti < t1; ti++) {
-      long m0 = nhwc_tile_row(ti, j->m), lda = gathered[ti - t0] ? K : g->sW * c;
+      long m0 = nhwc_tile_row(ti, j->m), lda = gathered[ti - t0] ? ldp : g->sW * c;
       const long *toff = gathered[ti - t0] ? toff_patch : toff_in;
       const float *pf = p + 1 < np && ti - t0 < passes ? b + K * NR + (ti - t0) * K * pfs : 0;
       nhwc_tile(&pj, taps, toff, c, rows[ti - t0], lda, b, m0, n0, (int)(ti * MR - m0), (int)mr, q0, pf, pfs);
@@ -544,7 +566,8 @@ static void nhwc_dense_gather_task(void *ctx, long t, int tid) {
   const nhwc_dense_job *j = ctx;
   long ox0, ox1, m0 = nhwc_tile_row(t, j->m);
   nhwc_inner_cols(&j->g, &ox0, &ox1);
-  if (j->m < MR || !nhwc_dense_in_place(j, m0, ox0, ox1)) nhwc_dense_gather(j, m0, MINI(MR, j->m), j->patches + t * MR * j->K);
+  if (j->m < MR || !nhwc_dense_in_place(j, m0, ox0, ox1))
+    nhwc_dense_gather(j, m0, MINI(MR, j->m), j->patches + t * MR * nhwc_row_ld(j->K));
 }
 
 static void nhwc_dense(const float *x, const float *wp, const float *bias, const float *scale, const float *res,
@@ -553,15 +576,16 @@ static void nhwc_dense(const float *x, const float *wp, const float *bias, const
                        .m = g->n * g->oh * g->ow, .K = g->c * g->kh * g->kw, .act = act };
   j.tiles = (j.m + MR - 1) / MR;
   /* a chunk's gathered patches stay in L2 (~256 KB) while each panel passes over them */
-  j.tpc = MAXI(1, 65536 / (MR * j.K));
+  long ldp = nhwc_row_ld(j.K);
+  j.tpc = MAXI(1, 65536 / (MR * ldp));
   j.chunks = (j.tiles + j.tpc - 1) / j.tpc;
   long np = nhwc_panels(g->oc);
   int T = tt_num_threads();
   /* Weights that outweigh the pixels (512→512 3×3 at 7², batch 1: 9.4 MB against 49 pixels, 4 tiles) would stream
    * from memory once per chunk of one tile: when all patches fit 1 MB they are gathered first, in parallel, and
    * every task then takes all tiles against its own panels, so each panel is read once. */
-  if (j.chunks > 1 && j.K * g->oc >= (1L << 19) && j.tiles * MR * j.K <= (1L << 18)) {
-    j.patches = tt_shared_scratch(SH_XPAD, sizeof(float) * j.tiles * MR * j.K);
+  if (j.chunks > 1 && j.K * g->oc >= (1L << 19) && j.tiles * MR * ldp <= (1L << 18)) {
+    j.patches = tt_shared_scratch(SH_XPAD, sizeof(float) * j.tiles * MR * ldp);
     if (T > 1 && j.tiles > 1) tt_parallel(j.tiles, nhwc_dense_gather_task, &j);
     else
       for (long t = 0; t < j.tiles; t++) nhwc_dense_gather_task(&j, t, 0);
