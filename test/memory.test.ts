@@ -118,6 +118,21 @@ test('backward recycles dead intermediate gradients, never one a hook, retainGra
   assert.ok(tt.allclose(w.grad!.double(), w64.grad!, { rtol: 1e-4, atol: 1e-5 }), 'w.grad matches float64');
 });
 
+test('small unfilled storage (under 16 KB) is pooled too: handed back, it serves the next request of its size', () => {
+  for (const n of [1, 1000, 4095]) {
+    const a = allocateUnfilled('float32', n) as Float32Array;
+    a.fill(7);
+    recycleStorage(a);
+    const before = storageReuses();
+    const b = allocateUnfilled('float32', n) as Float32Array;
+    assert.equal(storageReuses(), before + 1, `${n} floats: the handed-back buffer is reused`);
+    assert.equal(b.buffer, a.buffer);
+    assert.equal(b.length, n);
+    const c = allocateUnfilled('float32', n) as Float32Array;
+    assert.notEqual(c.buffer, b.buffer, 'a buffer is handed out once');
+  }
+});
+
 test('unfilled storage starts on a 64-byte boundary under the native backend, fresh and recycled', () => {
   // Node's buffers start 32 bytes past a cache line: every 64-byte vector access of an AVX-512 kernel straddled
   // two lines until storage was aligned (tensor/storage.ts ALIGN_BYTES)

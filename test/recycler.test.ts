@@ -79,6 +79,7 @@ test('GradientStorage: storage goes back to the pool when its last pending user 
   const reused = tt.Tensor.unfilled([N], 'float32');
   assert.equal(storageReuses(), before + 1);
   assert.equal(reused.storage.buffer, g.storage.buffer, 'the next allocation of that size takes the dead buffer');
+  storage.close();
 });
 
 test('GradientStorage: kept storage, storage from before the pass and createGraph passes are never handed back', () => {
@@ -98,6 +99,7 @@ test('GradientStorage: kept storage, storage from before the pass and createGrap
     const next = tt.Tensor.unfilled([N], 'float32');
     assert.notEqual(next.storage.buffer, g.storage.buffer, what);
     assert.equal(storageReuses(), before, what);
+    storage.close();
   }
 });
 
@@ -113,6 +115,23 @@ test('GradientStorage.claim: a whole gradient born in the pass becomes .grad as 
   assert.notEqual(storage.claim(half).storage, half.storage, 'a view of a larger buffer is copied');
   assert.notEqual(storage.claim(before).storage, before.storage, 'older storage may be held elsewhere: copied');
   assert.deepEqual(storage.claim(before).tolist(), before.tolist());
+  storage.close();
+});
+
+test('GradientStorage: storage counts as born in the pass only while a pass is open, nested ones included', () => {
+  // allocations are stamped only inside passes (an inference forward pays nothing for it)
+  const outer = new GradientStorage(true);
+  const inner = new GradientStorage(true); // autograd.grad inside a hook
+  const a = tt.ones([4]).mul(2);
+  inner.close();
+  const b = tt.ones([4]).mul(2);
+  assert.equal(outer.claim(a), a);
+  assert.equal(outer.claim(b), b, 'the outer pass is still open after the inner one closed');
+  outer.close();
+  const c = tt.ones([4]).mul(2);
+  const claimed = outer.claim(c);
+  assert.notEqual(claimed.storage, c.storage, 'allocated with no pass open: never taken for born in one');
+  assert.deepEqual(claimed.tolist(), c.tolist());
 });
 
 test('a training step reuses the dead gradient buffers of the step before', () => {

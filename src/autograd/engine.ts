@@ -268,6 +268,7 @@ function runEngine(
   } finally {
     setGradEnabled(prev);
     setInBackward(prevInBackward);
+    storage.close();
   }
 }
 

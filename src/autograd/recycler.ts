@@ -12,7 +12,13 @@
  * It also decides whether a leaf's gradient can become its `.grad` as is (`claim`) or needs a copy.
  */
 import type { TypedArray } from '../tensor/dtype.js';
-import { allocate, allocatedSince, allocationMark, recycleStorage } from '../tensor/storage.js';
+import {
+  allocate,
+  allocatedSince,
+  closeAllocationStamps,
+  openAllocationStamps,
+  recycleStorage,
+} from '../tensor/storage.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** A contiguous copy that owns its storage, so in-place edits of `.grad` (clipping) cannot alias graph tensors. */
@@ -24,8 +30,8 @@ export function ownedCopy(t: Tensor): Tensor {
 
 /** Per-storage use counts of one backward pass: what may go back to the pool, and what may become `.grad` as is. */
 export class GradientStorage {
-  /** Allocations after this mark happened during the pass. */
-  private readonly mark = allocationMark();
+  /** Allocations after this mark happened during the pass (stamped until `close`). */
+  private readonly mark = openAllocationStamps();
   /** Pending gradients per storage. */
   private readonly users = new Map<TypedArray, number>();
   /** Storage that escapes the pass (leaf gradients, hook arguments, returned gradients): never handed back. */
@@ -72,6 +78,11 @@ export class GradientStorage {
       return g;
     }
     return ownedCopy(g);
+  }
+
+  /** The pass is over: allocations stop being stamped for it. */
+  close(): void {
+    closeAllocationStamps();
   }
 
   private bornHere(storage: TypedArray): boolean {

@@ -35,7 +35,14 @@
 import { convPlanOf } from '../backend/conv-plan.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { backend } from '../backend/index.js';
-import type { Backend, Conv2dGeometry, NhwcGate, NhwcStage, PackedConv2dWeights } from '../backend/types.js';
+import type {
+  Backend,
+  Conv2dGeometry,
+  NhwcGate,
+  NhwcStage,
+  PackedConv2dWeights,
+  Pool2dGeometry,
+} from '../backend/types.js';
 import { Hardsigmoid, ReLU, ReLU6 } from '../nn/activation.js';
 import { SqueezeExcitation } from '../nn/attention.js';
 import { Sequential } from '../nn/container.js';
@@ -74,6 +81,8 @@ interface ConvStep {
   act: AnyModule | null;
   /** The stage stageOf last made for this step, and what it was made from. */
   memo?: StageMemo;
+  /** The geometry stepGeometry last made for this step (its input map is part of it). */
+  geometry?: Conv2dGeometry;
 }
 /**
  * A step's stage and the state it was made in: the backend, the input map, eps, `versionEpoch()`, and the first
@@ -388,6 +397,17 @@ function geometryOf(conv: Conv2d, n: number, h: number, w: number, c: number): C
 }
 
 /**
+ * st's geometry on an n×h×w×c map: the last one made while the map is the same. The convolution's shape, stride,
+ * padding, dilation and groups cannot change while the program stands (they are read-only, and a replaced weight
+ * rebuilds it); the module's slot getters cost ~1 µs a layer.
+ */
+function stepGeometry(st: ConvStep, n: number, h: number, w: number, c: number): Conv2dGeometry {
+  const g = st.geometry;
+  if (g !== undefined && g.n === n && g.h === h && g.w === w && g.c === c) return g;
+  return (st.geometry = geometryOf(st.conv, n, h, w, c));
+}
+
+/**
  * A step's folded convolution as the kernels take it: packed weights, scale, bias and epilogue — counted as the NCHW
  * fusion counts it (a ReLU after a residual add as convBnAddRelu, as the residual blocks' tails).
  */
@@ -465,7 +485,7 @@ function makeStage(st: ConvStep, g: Conv2dGeometry): NhwcStage {
 /** One folded convolution on channels-last x [n, h, w, c]; `res` (shaped as the output) is added before the activation. */
 function runConv(st: ConvStep, x: Tensor, res: Tensor | null): Tensor {
   const [n, h, w, c] = x.shape;
-  const g = geometryOf(st.conv, n, h, w, c);
+  const g = stepGeometry(st, n, h, w, c);
   const stage = stageOf(st, g, res !== null);
   const out = Tensor.unfilled([n, g.oh, g.ow, g.oc], 'float32');
   backend().conv2dNhwc!(data(x), stage.packed, stage.bias, stage.scale, res && data(res), data(out), g, stage.epilogue);
@@ -499,15 +519,16 @@ function nativeGate(se: SqueezeExcitation): NhwcGate | null {
  */
 function runBlock(blk: Block, x: Tensor): Tensor {
   const [n, h, w, c] = x.shape;
-  const hidden = blk.depthwise.conv.weight.shape[0];
-  const expand = blk.expand && stageOf(blk.expand, geometryOf(blk.expand.conv, n, h, w, c));
-  const g = geometryOf(blk.depthwise.conv, n, h, w, expand ? hidden : c);
+  const eg = blk.expand && stepGeometry(blk.expand, n, h, w, c);
+  const expand = eg && stageOf(blk.expand!, eg);
+  const g = stepGeometry(blk.depthwise, n, h, w, eg ? eg.oc : c);
+  const hidden = g.oc;
   const depthwise = stageOf(blk.depthwise, g);
   noteFusion('invertedResidualNhwc');
   const gate = blk.native;
   if (blk.gate === null || gate !== null) {
     if (gate) noteFusion('squeezeExcitationGate');
-    const pg = geometryOf(blk.project.conv, n, g.oh, g.ow, hidden);
+    const pg = stepGeometry(blk.project, n, g.oh, g.ow, hidden);
     const out = Tensor.unfilled([n, g.oh, g.ow, pg.oc], 'float32');
     const project = stageOf(blk.project, pg);
     backend().invertedResidualNhwc!(data(x), expand, depthwise, gate, project, blk.residual, data(out), g);
@@ -533,7 +554,7 @@ function runBlock(blk: Block, x: Tensor): Tensor {
  */
 function runStem(stem: ConvStep, x: Tensor): Tensor {
   const [n, c, h, w] = x.shape;
-  const g = geometryOf(stem.conv, n, h, w, c);
+  const g = stepGeometry(stem, n, h, w, c);
   const st = stageOf(stem, g);
   const out = Tensor.unfilled([n, g.oh, g.ow, g.oc], 'float32');
   backend().conv2dNchwToNhwc!(data(x.contiguous()), st.packed, st.bias, st.scale, data(out), g, st.epilogue);
@@ -580,6 +601,8 @@ export interface ResNetProgram {
   /** conv1 → bn1 → relu on the NCHW image, its output channels-last. */
   stem: ConvStep;
   maxpool: MaxPool2d;
+  /** The pooling's geometry runMaxPool last made (its input map is part of it; the module's fields are read-only). */
+  poolGeometry?: Pool2dGeometry;
   blocks: ResidualBlock[];
 }
 
@@ -634,10 +657,22 @@ function buildResNetProgram(m: ResNet): ResNetProgram | null {
   return { stem, maxpool: m.maxpool, blocks };
 }
 
-/** The max pooling of `pool` on channels-last x [n, h, w, c]. */
-function runMaxPool(pool: MaxPool2d, x: Tensor): Tensor {
+/** The program's max pooling on channels-last x [n, h, w, c]. */
+function runMaxPool(p: ResNetProgram, x: Tensor): Tensor {
   const [n, h, w, c] = x.shape;
-  const g = pool2dOf(
+  const pool = p.maxpool;
+  const last = p.poolGeometry;
+  const g =
+    last !== undefined && last.n === n && last.h === h && last.w === w && last.c === c
+      ? last
+      : (p.poolGeometry = poolGeometryOf(pool, n, h, w, c));
+  const out = Tensor.unfilled([n, g.oh, g.ow, c], 'float32');
+  backend().maxPool2dNhwc!(data(x), data(out), g);
+  return out;
+}
+
+function poolGeometryOf(pool: MaxPool2d, n: number, h: number, w: number, c: number): Pool2dGeometry {
+  return pool2dOf(
     poolNd(
       'maxPool2d',
       2,
@@ -649,9 +684,6 @@ function runMaxPool(pool: MaxPool2d, x: Tensor): Tensor {
       pool.ceilMode,
     ),
   );
-  const out = Tensor.unfilled([n, g.oh, g.ow, c], 'float32');
-  backend().maxPool2dNhwc!(data(x), data(out), g);
-  return out;
 }
 
 /** One residual block on channels-last x: relu(last(convs(x)) + shortcut(x)), the sum and ReLU in the last
@@ -676,7 +708,7 @@ function runResidualBlock(blk: ResidualBlock, x: Tensor): Tensor {
  */
 export function runResNetChannelsLast(p: ResNetProgram, x: Tensor): Tensor {
   const stem = runStem(p.stem, x);
-  let cur = runMaxPool(p.maxpool, stem);
+  let cur = runMaxPool(p, stem);
   release(stem);
   for (const blk of p.blocks) {
     const y = runResidualBlock(blk, cur);

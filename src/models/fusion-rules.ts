@@ -109,7 +109,8 @@ registerFusionRule(ResNet, {
   forward(m, x) {
     // channels last where the backend and every block allow (models/fusion-nhwc.ts), else NCHW
     const program = isBatch(x) ? resnetProgram(m) : null;
-    if (program) return m.fc.forward(runResNetChannelsLast(program, x as Tensor));
+    // the pooled map is the head's to recycle once read
+    if (program) return forwardOwned(m.fc, runResNetChannelsLast(program, x as Tensor), true).y;
     // the stem conv → bn → relu folds; maxpool, the stages (fused by their own rules), pooling and head as usual,
     // each activation recycled once the next step has read it
     let r: { y: unknown; owned: boolean } = convBnActOwned(m.conv1, m.bn1, m.relu, x as Tensor, false);
@@ -169,7 +170,7 @@ registerFusionRule(MobileNetV2, {
   forward(m, x) {
     // channels last where the backend and every block allow (models/fusion-nhwc.ts), else NCHW
     const program = isBatch(x) ? channelsLastProgram(m.features) : null;
-    if (program) return m.classifier.forward(runChannelsLast(program, x as Tensor));
+    if (program) return forwardOwned(m.classifier, runChannelsLast(program, x as Tensor), true).y;
     const f = forwardOwned(m.features, x, false);
     const pooled = adaptiveAvgPool2d(f.y as Tensor, [1, 1]);
     if (f.owned) release(f.y as Tensor);
@@ -179,7 +180,7 @@ registerFusionRule(MobileNetV2, {
 registerFusionRule(MobileNetV3, {
   forward(m, x) {
     const program = isBatch(x) && isGlobalAvgPool(m.avgpool) ? channelsLastProgram(m.features) : null;
-    if (program) return m.classifier.forward(runChannelsLast(program, x as Tensor));
+    if (program) return forwardOwned(m.classifier, runChannelsLast(program, x as Tensor), true).y;
     const f = forwardOwned(m.features, x, false);
     const pooled = forwardOwned(m.avgpool, f.y, f.owned);
     return m.classifier.forward(flatten(pooled.y as Tensor, 1));

@@ -40,6 +40,8 @@ import { Hardsigmoid, Hardswish, ReLU, ReLU6 } from './activation.js';
 import { SqueezeExcitation } from './attention.js';
 import { Sequential } from './container.js';
 import { Conv2d } from './conv.js';
+import { Dropout } from './dropout.js';
+import { Flatten, Identity, Linear } from './linear.js';
 import { forwardPlanOf, setForwardPlan, type AnyModule, type ForwardPlan } from './module.js';
 import { BatchNorm2d } from './normalization.js';
 import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from './pooling.js';
@@ -486,9 +488,17 @@ function isPureLeaf(m: AnyModule): boolean {
     isPlain(m, Hardsigmoid) ||
     isPlain(m, AdaptiveAvgPool2d) ||
     isPlain(m, AvgPool2d) ||
-    (isPlain(m, MaxPool2d) && !m.returnIndices)
+    (isPlain(m, MaxPool2d) && !m.returnIndices) ||
+    // the classifier heads: a pooled map's last readers
+    isPlain(m, Linear) ||
+    isPlain(m, Dropout) ||
+    isPlain(m, Flatten) ||
+    isPlain(m, Identity)
   );
 }
+
+/** An `observed` that observes nothing. */
+const never = (): boolean => false;
 
 /**
  * `m.forward(x)`, handing `x` over when `xOwned` and `m` takes part; returns the output and whether it is owned.
@@ -545,7 +555,8 @@ function chainOwned(
   let y = x;
   // an observed output leaves the chain (emit may keep it): never owned afterwards
   let owned = xOwned && !isGradEnabled();
-  const seen = (i: number) => observed !== null && observed(i);
+  // no closure made per call: under tsx every named arrow is also a defineProperty call (esbuild's keepNames)
+  const seen = observed ?? never;
   for (let i = 0; i < modules.length; i++) {
     const m = modules[i],
       next = modules[i + 1],

@@ -3,8 +3,9 @@
  * small pool of buffers handed back for reuse (`recycleStorage`). JavaScript frees memory only when the garbage
  * collector runs; code that knows a buffer is dead (the backward pass, fused ops) hands it back so the next
  * allocation of the same size takes it while it is still in cache — PyTorch's caching allocator does the same
- * for every freed tensor. Every array allocated here gets an allocation stamp, so the autograd engine can tell
- * storage created during a backward pass (`allocationMark` / `allocatedSince`) from storage that existed before.
+ * for every freed tensor. While a backward pass runs, every array allocated here gets an allocation stamp, so the
+ * autograd engine can tell storage created during the pass (`openAllocationStamps` / `allocatedSince`) from storage
+ * that existed before.
  */
 import {
   ARRAY_OF,
@@ -19,6 +20,8 @@ import {
 
 let allocations = 0;
 const birth = new WeakMap<TypedArray, number>();
+/** Open stamping scopes (backward passes, nested ones included): outside them arrays are not stamped. */
+let stamping = 0;
 
 function humanBytes(b: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB', 'EB'];
@@ -55,8 +58,13 @@ function tryAllocate<T>(dtype: DType, n: number, shape: readonly number[] | unde
   }
 }
 
+/**
+ * `a`, stamped when a backward pass is open. Only a pass asks whether storage is younger than its start, and
+ * unstamped storage reads as older than any mark; a WeakMap entry per allocation cost ~1 µs and garbage-collector
+ * work on every activation of an inference forward.
+ */
 function born(a: TypedArray): TypedArray {
-  birth.set(a, ++allocations);
+  if (stamping > 0) birth.set(a, ++allocations);
   return a;
 }
 
@@ -224,18 +232,25 @@ export function allocateUnfilled(dtype: DType, n: number, shape?: readonly numbe
   checkCount(dtype, n, shape);
   const cls = ARRAY_OF[dtype];
   const bytes = n * cls.BYTES_PER_ELEMENT;
-  if (bytes < UNFILLED_MIN_BYTES) return allocate(dtype, n, shape);
-  const skip = alignmentSkip;
+  if (bytes === 0) return allocate(dtype, n, shape);
+  // small buffers come fresh from V8's zeroing fast path, and are pooled as the large ones: a fresh 4 KB array
+  // after a forward's native work cost ~15 µs (the pooled map at the end of a MobileNet)
+  const small = bytes < UNFILLED_MIN_BYTES;
+  const skip = small ? null : alignmentSkip;
   // the pool keys buffers by their whole length, the alignment slack included
   const total = skip ? bytes + ALIGN_BYTES : bytes;
   const spare = pool.take(total);
+  let a: TypedArray;
   if (spare) reuses++;
   else fresh++;
-  const buffer = spare ?? tryAllocate(dtype, n, shape, () => unfilledBuffer(total));
-  let offset = skip ? skip(buffer) : 0;
-  if (offset % cls.BYTES_PER_ELEMENT !== 0 || offset > total - bytes) offset = 0;
-  const a = new cls(buffer, offset, n);
-  if (!spare) advised(a);
+  if (small && !spare) a = tryAllocate(dtype, n, shape, () => new cls(n));
+  else {
+    const buffer = spare ?? tryAllocate(dtype, n, shape, () => unfilledBuffer(total));
+    let offset = skip ? skip(buffer) : 0;
+    if (offset % cls.BYTES_PER_ELEMENT !== 0 || offset > total - bytes) offset = 0;
+    a = new cls(buffer, offset, n);
+    if (!spare) advised(a);
+  }
   if (poison) {
     if (isFloating(dtype)) a.fill(NaN);
     else a.fill(-1);
@@ -250,8 +265,8 @@ export function storageReuses(): number {
 }
 
 /**
- * How many unfilled allocations of at least 16 KB so far took fresh memory, the pool having no buffer of their
- * size (for tests and memory diagnostics: a forward that recycles every map it is done with takes none once warm).
+ * How many unfilled allocations so far took fresh memory, the pool having no buffer of their size (for tests and
+ * memory diagnostics: a forward that recycles every map it is done with takes none once warm but its output).
  */
 export function storageFreshAllocations(): number {
   return fresh;
@@ -269,13 +284,23 @@ export function recycleStorage(storage: TypedArray): void {
   pool.give(storage.buffer as ArrayBuffer);
 }
 
-/** A mark in the sequence of `allocate` calls: storage allocated later satisfies `allocatedSince(storage, mark)`. */
-export function allocationMark(): number {
+/**
+ * Opens a stamping scope and returns a mark in the sequence of allocations: storage allocated later, while the scope
+ * is open, satisfies `allocatedSince(storage, mark)`. Each call is paired with one `closeAllocationStamps`.
+ */
+export function openAllocationStamps(): number {
+  stamping++;
   return allocations;
 }
 
+/** Closes a scope `openAllocationStamps` opened. */
+export function closeAllocationStamps(): void {
+  if (stamping > 0) stamping--;
+}
+
 /**
- * Whether `storage` came from `allocate` after `mark` (arrays from elsewhere never qualify). The autograd engine
+ * Whether `storage` came from `allocate` after `mark`, with the mark's scope open (arrays from elsewhere never
+ * qualify). The autograd engine
  * uses it to hand a gradient computed during backward to `.grad` without a defensive copy.
  */
 export function allocatedSince(storage: TypedArray, mark: number): boolean {
