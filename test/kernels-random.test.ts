@@ -973,6 +973,10 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
     { n: 1, c: 256, h: 7, w: 7, oc: 256, k: 3, s: 1, p: 1, d: 1, dense: true },
     { n: 1, c: 256, h: 14, w: 13, oc: 260, k: 3, s: 2, p: 1, d: 1, dense: true },
     { n: 1, c: 2048, h: 7, w: 7, oc: 260, k: 1, s: 1, p: 0, d: 1 }, // pointwise, likewise: one chunk of all rows
+    // at most a vector of output channels: pairs of whole tiles on the narrow kernel, straight into out (16) or
+    // through its scratch tile (9), the last, overlapping tile on the wide one
+    { n: 1, c: 32, h: 20, w: 22, oc: 16, k: 1, s: 1, p: 0, d: 1 },
+    { n: 2, c: 24, h: 9, w: 13, oc: 9, k: 1, s: 1, p: 0, d: 1 },
     // rows 4 KB apart (c = 1024, a stride-2 pixel step of 512, K = 9·1024) are copied or gathered a line apart
     { n: 1, c: 1024, h: 15, w: 13, oc: 70, k: 1, s: 1, p: 0, d: 1 },
     { n: 1, c: 512, h: 28, w: 30, oc: 40, k: 1, s: 2, p: 0, d: 1, dense: true },
@@ -1073,6 +1077,9 @@ test('conv2dNchwToNhwc: dense convolutions from NCHW into channels-last on every
   const specs = [
     { n: 1, c: 3, h: 56, w: 60, oc: 32, k: 3, s: 2, p: 1, d: 1 }, // MobileNetV2's stem, smaller
     { n: 2, c: 3, h: 33, w: 45, oc: 16, k: 3, s: 2, p: 1, d: 1 }, // V3's: 16 channels, under a panel
+    // a vector of channels or fewer: the narrow kernel's tiles of 2·MR pixels, the last one overlapping
+    { n: 1, c: 3, h: 40, w: 70, oc: 16, k: 3, s: 2, p: 1, d: 1 },
+    { n: 1, c: 3, h: 20, w: 61, oc: 9, k: 3, s: 1, p: 1, d: 1 },
     { n: 1, c: 2, h: 9, w: 7, oc: 40, k: 3, s: 1, p: 1, d: 1 },
     { n: 1, c: 16, h: 12, w: 14, oc: 20, k: 3, s: 1, p: 1, d: 1 }, // Winograd-packed: runs Winograd from NCHW
   ];

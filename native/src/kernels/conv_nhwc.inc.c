@@ -174,6 +174,31 @@ static void uk_nhwc_conv(long taps, const long *toff, long kc, const float *rest
 
 static const long nhwc_no_offset[1] = { 0 };
 
+/* Rows of the narrow micro-kernel: twice the NR-wide one's, as its accumulators are one vector a row. */
+#define MR2 (2 * MR)
+
+/* uk_nhwc_conv (one run, no prefetch) for a panel whose live columns fit one vector (oc ≤ TT_VL), over MR2 rows:
+ * the NR-wide kernel spends half its FMAs on the panel's zero columns there — MobileNetV2's first projection (32 → 16
+ * at 112², batch 1) and V3's (16 → 16). b is the panel as packed (rows NR floats apart, the first TT_VL used). */
+static void uk_nhwc_conv_narrow(long kc, const float *restrict a, long lda, const float *restrict b,
+                                float *restrict out, long ldo, const float *scale, const float *bias,
+                                const float *res, int act) {
+  vf cr[MR2];
+  UNROLL for (int i = 0; i < MR2; i++) cr[i] = (vf){0};
+  for (long p = 0; p < kc; p++) {
+    vf bv = vload(b);
+    UNROLL for (int i = 0; i < MR2; i++) cr[i] = vfma(cr[i], vsplat(a[i * lda]), bv);
+    a += 1;
+    b += NR;
+  }
+  vf sv = scale ? vload(scale) : vsplat(1.0f), bb = bias ? vload(bias) : vsplat(0.0f);
+  UNROLL for (int i = 0; i < MR2; i++) {
+    vf v = cr[i] * sv + bb;
+    if (res) v += vload(res + i * ldo);
+    vstore(out + i * ldo, act_v(v, act));
+  }
+}
+
 /* The first output row of row tile ti of an m-row product: ti·MR, but the last tile ends at row m (overlapping the
  * one before), and with fewer than MR rows the one tile starts at 0. */
 static long nhwc_tile_row(long ti, long m) { return m >= MR ? MINI(ti * MR, m - MR) : 0; }
@@ -192,6 +217,19 @@ static void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff, long kc
   float tile[MR * NR] __attribute__((aligned(64)));
   uk_nhwc_conv(taps, toff, kc, a, lda, b, tile, NR, 0, 0, 0, ACT_NONE, pf, pfs);
   nhwc_pw_store(j, tile, m0, n0, r0, mr, q0);
+}
+
+/* Output rows [m0, m0 + MR2) of a pointwise product with oc ≤ TT_VL (one panel): with oc = TT_VL the epilogue is
+ * applied in registers straight into out, else through a scratch tile of which the first oc columns are stored. */
+static void nhwc_tile_narrow(const nhwc_pw_job *j, const float *a, long lda, const float *b, long m0) {
+  if (j->oc == TT_VL) {
+    long o = m0 * TT_VL;
+    uk_nhwc_conv_narrow(j->c, a, lda, b, j->out + o, TT_VL, j->scale, j->bias, j->res ? j->res + o : 0, j->act);
+    return;
+  }
+  float tile[MR2 * NR] __attribute__((aligned(64)));
+  uk_nhwc_conv_narrow(j->c, a, lda, b, tile, NR, 0, 0, 0, ACT_NONE);
+  nhwc_pw_store(j, tile, m0, 0, 0, MR2, 0);
 }
 
 /* One task: tiles [tc·tpc, …) of MR pixel rows against panels [pp·ppt, …). Full tiles store their epilogue from
@@ -224,6 +262,12 @@ static void nhwc_pw_task(void *ctx, long t, int tid) {
     long passes = MINI(2, t1 - t0), pfs = NR / passes;
     for (long ti = t0; ti < t1; ti++) { /* M ≥ MR here */
       long m0 = nhwc_tile_row(ti, j->m);
+      /* a narrow product takes two whole tiles at a time (not the last, overlapping one) */
+      if (j->oc <= TT_VL && ti + 1 < t1 && m0 == ti * MR && nhwc_tile_row(ti + 1, j->m) == m0 + MR) {
+        nhwc_tile_narrow(j, x + (m0 - r0) * lda, lda, b, m0);
+        ti++;
+        continue;
+      }
       const float *pf = p + 1 < np && ti - t0 < passes ? b + j->c * NR + (ti - t0) * j->c * pfs : 0;
       nhwc_tile(j, 1, nhwc_no_offset, j->c, x + (m0 - r0) * lda, lda, b, m0, n0, (int)(ti * MR - m0), MR, q0, pf,
                 pfs);
@@ -863,6 +907,24 @@ static void op_conv2d_nhwc_block(const float *x, const float *we, const float *e
 UK_DEFINE(uk_stem_rows, long sx COMMA const int32_t *restrict koff, a[i * sx + koff[p]], (void)0,
           const float *restrict b, b, b += NR)
 
+/* uk_stem_rows over MR2 pixels for at most TT_VL output channels (MobileNetV3's 16-channel stem), as
+ * uk_nhwc_conv_narrow: the first TT_VL columns of each packed row, act(scale·acc + bias) stored at c (rows ldc
+ * apart; scale and bias null and act none for a plain tile). */
+static void uk_stem_rows_narrow(long kc, const float *restrict a, long sx, const int32_t *restrict koff,
+                                const float *restrict b, float *restrict c, long ldc, const float *scale,
+                                const float *bias, int act) {
+  vf cr[MR2];
+  UNROLL for (int i = 0; i < MR2; i++) cr[i] = (vf){0};
+  for (long p = 0; p < kc; p++) {
+    vf bv = vload(b);
+    const float *ap = a + koff[p];
+    UNROLL for (int i = 0; i < MR2; i++) cr[i] = vfma(cr[i], vsplat(ap[i * sx]), bv);
+    b += NR;
+  }
+  vf sv = scale ? vload(scale) : vsplat(1.0f), bb = bias ? vload(bias) : vsplat(0.0f);
+  UNROLL for (int i = 0; i < MR2; i++) vstore(c + i * ldc, act_v(cr[i] * sv + bb, act));
+}
+
 typedef struct {
   const float *x, *wp, *bias, *scale;
   float *out;
@@ -870,10 +932,13 @@ typedef struct {
   int act;
 } nhwc_stem_job;
 
+/* Pixels of a stem tile: MR2 on the narrow kernel (oc ≤ TT_VL), else MR. */
+static long nhwc_stem_tile(const cgeom *g) { return g->oc <= TT_VL ? MR2 : MR; }
+
 /* Columns of the stem's padded row copies: the image's width with its padding, and at least the span of one tile
- * of MR pixels (an output row narrower than MR computes a whole tile and stores its own pixels). */
+ * (an output row narrower than a tile computes a whole tile and stores its own pixels). */
 static long nhwc_stem_cols(const cgeom *g) {
-  return MAXI(g->w + 2 * g->pW, (MAXI(g->ow, MR) - 1) * g->sW + (g->kw - 1) * g->dW + 1);
+  return MAXI(g->w + 2 * g->pW, (MAXI(g->ow, nhwc_stem_tile(g)) - 1) * g->sW + (g->kw - 1) * g->dW + 1);
 }
 
 static void nhwc_stem_task(void *ctx, long t, int tid) {
@@ -900,6 +965,23 @@ static void nhwc_stem_task(void *ctx, long t, int tid) {
       }
       for (long kx = 0; kx < g->kw; kx++) koff[(ky * g->kw + kx) * g->c + ci] = (int32_t)((ci * g->kh + ky) * wp + kx * g->dW);
     }
+  if (oc <= TT_VL) {
+    /* one narrow panel, tiles of MR2 pixels (the last one overlapping the one before); whole tiles of exactly TT_VL
+     * channels take their epilogue in registers straight into out, any other through a scratch tile */
+    float tile[MR2 * NR] __attribute__((aligned(64)));
+    long mr = MINI(MR2, ow);
+    for (long ti = 0; ti * MR2 < ow; ti++) {
+      long s0 = ow >= MR2 ? MINI(ti * MR2, ow - MR2) : 0;
+      const float *a = rows + s0 * g->sW;
+      if (oc == TT_VL && s0 == ti * MR2 && mr == MR2)
+        uk_stem_rows_narrow(K, a, g->sW, koff, j->wp, pj.out + s0 * TT_VL, TT_VL, j->scale, j->bias, j->act);
+      else {
+        uk_stem_rows_narrow(K, a, g->sW, koff, j->wp, tile, NR, 0, 0, ACT_NONE);
+        nhwc_pw_store(&pj, tile, s0, 0, (int)(ti * MR2 - s0), (int)mr, 0);
+      }
+    }
+    return;
+  }
   float tile[MR * NR] __attribute__((aligned(64)));
   long mr = MINI(MR, ow);
   for (long ti = 0; ti * MR < ow; ti++) {
