@@ -143,13 +143,19 @@ uk_nhwc_conv_rows(const int rows, long taps, const long *toff, long kc, const fl
                   const float *res, int act, const float *pf, long pfs) {
   vf cr[MR][TT_NV];
   UNROLL for (int i = 0; i < rows; i++) UNROLL for (int q = 0; q < TT_NV; q++) cr[i][q] = (vf){0};
+  /* Row i is read through base pointer i / 4 at 0, lda, 2·lda or 3·lda: four bases and two strides in registers,
+   * all addressing modes (base + index · 4 or 8). With a register per row (i·lda) the 14 rows of an AVX-512 tile
+   * left too few general registers, and the compiler reloaded row offsets from the stack at every step. */
+  const long l3 = 3 * lda;
   for (long t = 0; t < taps; t++) {
-    const float *at = a + toff[t];
+    const float *ab[(MR + 3) / 4];
+    UNROLL for (int g = 0; g < (rows + 3) / 4; g++) ab[g] = a + toff[t] + 4 * g * lda;
     for (long p = 0; p < kc; p++) {
       vf bv[TT_NV];
       UNROLL for (int q = 0; q < TT_NV; q++) bv[q] = vload(b + q * TT_VL);
       UNROLL for (int i = 0; i < rows; i++) {
-        vf av = vsplat(at[i * lda]);
+        const float *r = ab[i / 4];
+        vf av = vsplat(i % 4 == 0 ? r[0] : i % 4 == 1 ? r[lda] : i % 4 == 2 ? r[2 * lda] : r[l3]);
         UNROLL for (int q = 0; q < TT_NV; q++) cr[i][q] = vfma(cr[i][q], av, bv[q]);
       }
       if (pf) {
@@ -157,7 +163,7 @@ uk_nhwc_conv_rows(const int rows, long taps, const long *toff, long kc, const fl
         if (pfs > 16) __builtin_prefetch(pf + 16, 0, 2);
         pf += pfs;
       }
-      at += 1;
+      UNROLL for (int g = 0; g < (rows + 3) / 4; g++) ab[g] += 1;
       b += NR;
     }
   }
