@@ -192,6 +192,12 @@ static void uk_nhwc_conv_half(UK_NHWC_ARGS) {
   uk_nhwc_conv_rows(MR / 2, taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, pf, pfs);
 }
 
+/* uk_nhwc_conv_half when half, else uk_nhwc_conv (direct calls, which the compiler specialises per caller). */
+static inline void nhwc_uk(int half, UK_NHWC_ARGS) {
+  if (half) uk_nhwc_conv_half(taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, pf, pfs);
+  else uk_nhwc_conv(taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, pf, pfs);
+}
+
 static const long nhwc_no_offset[1] = { 0 };
 
 /* Rows of the narrow micro-kernel: twice the NR-wide one's, as its accumulators are one vector a row. */
@@ -231,29 +237,21 @@ static long nhwc_tile_row(long ti, long m) { return m >= MR ? MINI(ti * MR, m - 
 static void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff, long kc, const float *a, long lda,
                       const float *b, long m0, long n0, int r0, int mr, int q0, const float *pf, long pfs) {
   const int h0 = MR - MR / 2;
-  if (mr == MR && r0 >= h0) { /* the rows left to write fit the tile's last MR/2: uk_nhwc_conv_half on those */
+  const int half = mr == MR && r0 >= h0; /* the rows left to write fit the tile's last MR/2: only those */
+  if (half) {
     a += h0 * lda;
     m0 += h0;
     r0 -= h0;
-    if (r0 == 0 && q0 == 0 && n0 + NR <= j->oc) {
-      long o = m0 * j->oc + n0;
-      uk_nhwc_conv_half(taps, toff, kc, a, lda, b, j->out + o, j->oc, j->scale ? j->scale + n0 : 0,
-                        j->bias ? j->bias + n0 : 0, j->res ? j->res + o : 0, j->act, pf, pfs);
-      return;
-    }
-    float tile[MR * NR] __attribute__((aligned(64)));
-    uk_nhwc_conv_half(taps, toff, kc, a, lda, b, tile, NR, 0, 0, 0, ACT_NONE, pf, pfs);
-    nhwc_pw_store(j, tile, m0, n0, r0, MR / 2, q0);
-    return;
+    mr = MR / 2;
   }
-  if (mr == MR && r0 == 0 && q0 == 0 && n0 + NR <= j->oc) {
+  if (mr == (half ? MR / 2 : MR) && r0 == 0 && q0 == 0 && n0 + NR <= j->oc) {
     long o = m0 * j->oc + n0;
-    uk_nhwc_conv(taps, toff, kc, a, lda, b, j->out + o, j->oc, j->scale ? j->scale + n0 : 0,
-                 j->bias ? j->bias + n0 : 0, j->res ? j->res + o : 0, j->act, pf, pfs);
+    nhwc_uk(half, taps, toff, kc, a, lda, b, j->out + o, j->oc, j->scale ? j->scale + n0 : 0,
+            j->bias ? j->bias + n0 : 0, j->res ? j->res + o : 0, j->act, pf, pfs);
     return;
   }
   float tile[MR * NR] __attribute__((aligned(64)));
-  uk_nhwc_conv(taps, toff, kc, a, lda, b, tile, NR, 0, 0, 0, ACT_NONE, pf, pfs);
+  nhwc_uk(half, taps, toff, kc, a, lda, b, tile, NR, 0, 0, 0, ACT_NONE, pf, pfs);
   nhwc_pw_store(j, tile, m0, n0, r0, mr, q0);
 }
 
