@@ -203,18 +203,21 @@ static const long nhwc_no_offset[1] = { 0 };
 /* Rows of the narrow micro-kernel: twice the NR-wide one's, as its accumulators are one vector a row. */
 #define MR2 (2 * MR)
 
-/* uk_nhwc_conv (one run, no prefetch) for a panel whose live columns fit one vector (oc ≤ TT_VL), over MR2 rows:
- * the NR-wide kernel spends half its FMAs on the panel's zero columns there — MobileNetV2's first projection (32 → 16
- * at 112², batch 1) and V3's (16 → 16). b is the panel as packed (rows NR floats apart, the first TT_VL used). */
-static void uk_nhwc_conv_narrow(long kc, const float *restrict a, long lda, const float *restrict b,
-                                float *restrict out, long ldo, const float *scale, const float *bias,
-                                const float *res, int act) {
+/* A tile of MR2 rows for a panel whose live columns fit one vector (oc ≤ TT_VL): one accumulator vector a row,
+ * where the NR-wide kernel spends half its FMAs on the panel's zero columns — MobileNetV2's first projection (32 → 16
+ * at 112², batch 1), V3's (16 → 16) and V3's 16-channel stem. Row i's p-th value is a[i·lda + p] (koff null: a
+ * pointwise product) or a[i·lda + koff[p]] (the stem's taps in its padded row copies); b is the panel as packed
+ * (rows NR floats apart, the first TT_VL used). act(scale·acc + bias + res) is stored at out, rows ldo apart (scale,
+ * bias and res null and act none for a plain tile). */
+static inline __attribute__((always_inline)) void
+uk_nhwc_narrow(long kc, const float *restrict a, long lda, const int32_t *restrict koff, const float *restrict b,
+               float *restrict out, long ldo, const float *scale, const float *bias, const float *res, int act) {
   vf cr[MR2];
   UNROLL for (int i = 0; i < MR2; i++) cr[i] = (vf){0};
   for (long p = 0; p < kc; p++) {
     vf bv = vload(b);
-    UNROLL for (int i = 0; i < MR2; i++) cr[i] = vfma(cr[i], vsplat(a[i * lda]), bv);
-    a += 1;
+    const float *ap = a + (koff ? koff[p] : p);
+    UNROLL for (int i = 0; i < MR2; i++) cr[i] = vfma(cr[i], vsplat(ap[i * lda]), bv);
     b += NR;
   }
   vf sv = scale ? vload(scale) : vsplat(1.0f), bb = bias ? vload(bias) : vsplat(0.0f);
@@ -260,11 +263,11 @@ static void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff, long kc
 static void nhwc_tile_narrow(const nhwc_pw_job *j, const float *a, long lda, const float *b, long m0) {
   if (j->oc == TT_VL) {
     long o = m0 * TT_VL;
-    uk_nhwc_conv_narrow(j->c, a, lda, b, j->out + o, TT_VL, j->scale, j->bias, j->res ? j->res + o : 0, j->act);
+    uk_nhwc_narrow(j->c, a, lda, 0, b, j->out + o, TT_VL, j->scale, j->bias, j->res ? j->res + o : 0, j->act);
     return;
   }
   float tile[MR2 * NR] __attribute__((aligned(64)));
-  uk_nhwc_conv_narrow(j->c, a, lda, b, tile, NR, 0, 0, 0, ACT_NONE);
+  uk_nhwc_narrow(j->c, a, lda, 0, b, tile, NR, 0, 0, 0, ACT_NONE);
   nhwc_pw_store(j, tile, m0, 0, 0, MR2, 0);
 }
 
@@ -943,24 +946,6 @@ static void op_conv2d_nhwc_block(const float *x, const float *we, const float *e
 UK_DEFINE(uk_stem_rows, long sx COMMA const int32_t *restrict koff, a[i * sx + koff[p]], (void)0,
           const float *restrict b, b, b += NR)
 
-/* uk_stem_rows over MR2 pixels for at most TT_VL output channels (MobileNetV3's 16-channel stem), as
- * uk_nhwc_conv_narrow: the first TT_VL columns of each packed row, act(scale·acc + bias) stored at c (rows ldc
- * apart; scale and bias null and act none for a plain tile). */
-static void uk_stem_rows_narrow(long kc, const float *restrict a, long sx, const int32_t *restrict koff,
-                                const float *restrict b, float *restrict c, long ldc, const float *scale,
-                                const float *bias, int act) {
-  vf cr[MR2];
-  UNROLL for (int i = 0; i < MR2; i++) cr[i] = (vf){0};
-  for (long p = 0; p < kc; p++) {
-    vf bv = vload(b);
-    const float *ap = a + koff[p];
-    UNROLL for (int i = 0; i < MR2; i++) cr[i] = vfma(cr[i], vsplat(ap[i * sx]), bv);
-    b += NR;
-  }
-  vf sv = scale ? vload(scale) : vsplat(1.0f), bb = bias ? vload(bias) : vsplat(0.0f);
-  UNROLL for (int i = 0; i < MR2; i++) vstore(c + i * ldc, act_v(cr[i] * sv + bb, act));
-}
-
 typedef struct {
   const float *x, *wp, *bias, *scale;
   float *out;
@@ -968,7 +953,7 @@ typedef struct {
   int act;
 } nhwc_stem_job;
 
-/* Pixels of a stem tile: MR2 on the narrow kernel (oc ≤ TT_VL), else MR. */
+/* Pixels of a stem tile: MR2 on uk_nhwc_narrow (oc ≤ TT_VL), else MR. */
 static long nhwc_stem_tile(const cgeom *g) { return g->oc <= TT_VL ? MR2 : MR; }
 
 /* Columns of the stem's padded row copies: the image's width with its padding, and at least the span of one tile
@@ -1010,9 +995,9 @@ static void nhwc_stem_task(void *ctx, long t, int tid) {
       long s0 = ow >= MR2 ? MINI(ti * MR2, ow - MR2) : 0;
       const float *a = rows + s0 * g->sW;
       if (oc == TT_VL && s0 == ti * MR2 && mr == MR2)
-        uk_stem_rows_narrow(K, a, g->sW, koff, j->wp, pj.out + s0 * TT_VL, TT_VL, j->scale, j->bias, j->act);
+        uk_nhwc_narrow(K, a, g->sW, koff, j->wp, pj.out + s0 * TT_VL, TT_VL, j->scale, j->bias, 0, j->act);
       else {
-        uk_stem_rows_narrow(K, a, g->sW, koff, j->wp, tile, NR, 0, 0, ACT_NONE);
+        uk_nhwc_narrow(K, a, g->sW, koff, j->wp, tile, NR, 0, 0, 0, ACT_NONE);
         nhwc_pw_store(&pj, tile, s0, 0, (int)(ti * MR2 - s0), (int)mr, 0);
       }
     }
