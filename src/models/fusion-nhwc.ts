@@ -403,8 +403,19 @@ function geometryOf(conv: Conv2d, n: number, h: number, w: number, c: number): C
  */
 function stepGeometry(st: ConvStep, n: number, h: number, w: number, c: number): Conv2dGeometry {
   const g = st.geometry;
-  if (g !== undefined && g.n === n && g.h === h && g.w === w && g.c === c) return g;
+  if (g !== undefined && onMap(g, n, h, w, c)) return g;
   return (st.geometry = geometryOf(st.conv, n, h, w, c));
+}
+
+/** Whether what was made for the input map of `made` (a geometry, a stage memo) was made for an n×h×w×c map. */
+function onMap(
+  made: { n: number; h: number; w: number; c: number },
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+): boolean {
+  return made.n === n && made.h === h && made.w === w && made.c === c;
 }
 
 /**
@@ -432,10 +443,7 @@ function memoHolds(memo: StageMemo, st: ConvStep, g: Conv2dGeometry): boolean {
   if (
     memo.epoch !== versionEpoch() ||
     memo.backend !== backend() ||
-    memo.n !== g.n ||
-    memo.h !== g.h ||
-    memo.w !== g.w ||
-    memo.c !== g.c ||
+    !onMap(memo, g.n, g.h, g.w, g.c) ||
     memo.eps !== st.bn.eps
   )
     return false;
@@ -662,10 +670,7 @@ function runMaxPool(p: ResNetProgram, x: Tensor): Tensor {
   const [n, h, w, c] = x.shape;
   const pool = p.maxpool;
   const last = p.poolGeometry;
-  const g =
-    last !== undefined && last.n === n && last.h === h && last.w === w && last.c === c
-      ? last
-      : (p.poolGeometry = poolGeometryOf(pool, n, h, w, c));
+  const g = last !== undefined && onMap(last, n, h, w, c) ? last : (p.poolGeometry = poolGeometryOf(pool, n, h, w, c));
   const out = Tensor.unfilled([n, g.oh, g.ow, c], 'float32');
   backend().maxPool2dNhwc!(data(x), data(out), g);
   return out;

@@ -300,8 +300,8 @@ export function closeAllocationStamps(): void {
 
 /**
  * Whether `storage` came from `allocate` after `mark`, with the mark's scope open (arrays from elsewhere never
- * qualify). The autograd engine
- * uses it to hand a gradient computed during backward to `.grad` without a defensive copy.
+ * qualify). The autograd engine uses it to hand a gradient computed during backward to `.grad` without a defensive
+ * copy.
  */
 export function allocatedSince(storage: TypedArray, mark: number): boolean {
   return (birth.get(storage) ?? 0) > mark;
