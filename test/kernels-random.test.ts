@@ -985,6 +985,11 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
     { n: 1, c: 24, h: 16, w: 18, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true },
     { n: 2, c: 16, h: 9, w: 11, oc: 17, k: 3, s: 1, p: 1, d: 1, dense: true },
     { n: 3, c: 20, h: 8, w: 7, oc: 33, k: 3, s: 1, p: 0, d: 1, dense: true },
+    // maps of 24² and up take F(4×4, 3×3): partial 4×4 blocks at the right and bottom edges, channel counts a
+    // vector does not divide (overlapping vectors in both transforms), tasks crossing images, a ResNet layer
+    { n: 1, c: 24, h: 26, w: 30, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true },
+    { n: 2, c: 20, h: 27, w: 27, oc: 17, k: 3, s: 1, p: 0, d: 1, dense: true },
+    { n: 2, c: 64, h: 28, w: 28, oc: 64, k: 3, s: 1, p: 1, d: 1, dense: true },
   ];
   const plansSeen = new Map<string, Set<string>>();
   for (let i = 0; i < 60; i++) {
@@ -1082,6 +1087,7 @@ test('conv2dNchwToNhwc: dense convolutions from NCHW into channels-last on every
     { n: 1, c: 3, h: 20, w: 61, oc: 9, k: 3, s: 1, p: 1, d: 1 },
     { n: 1, c: 2, h: 9, w: 7, oc: 40, k: 3, s: 1, p: 1, d: 1 },
     { n: 1, c: 16, h: 12, w: 14, oc: 20, k: 3, s: 1, p: 1, d: 1 }, // Winograd-packed: runs Winograd from NCHW
+    { n: 1, c: 17, h: 26, w: 25, oc: 20, k: 3, s: 1, p: 1, d: 1 }, // likewise F(4×4, 3×3)
   ];
   for (let i = 0; i < 30; i++) {
     const k = r.pick([1, 2, 3, 5, 7]);

@@ -46,8 +46,11 @@ static long nhwc_panel_col(long j, long oc) { return oc <= NR ? 0 : MINI(j * NR,
  * 4: 146 GFLOP/s at c = 1024 against 203 at c = 1008 or 1040. Such rows are copied one cache line apart. */
 static long nhwc_row_ld(long k) { return (k & 1023) == 0 ? k + 16 : k; }
 
+/* Planes of a channels-last Winograd layer's transformed weights: 36 for F(4×4, 3×3), else 16. */
+static int nhwc_wino_planes(const cgeom *g) { return wino43_applies(g) ? 36 : 16; }
+
 static long nhwc_packed_floats(const cgeom *g) {
-  if (nhwc_winograd(g)) return wino_packed_floats(g->oc, g->c);
+  if (nhwc_winograd(g)) return wino_packed_floats_planes(g->oc, g->c, nhwc_wino_planes(g));
   switch (nhwc_kind(g)) {
   case NHWC_POINTWISE:
   case NHWC_DENSE: return nhwc_panels(g->oc) * g->c * g->kh * g->kw * NR;
@@ -67,7 +70,7 @@ static void op_conv2d_nhwc_pack(const float *w, float *packed, const int32_t *gi
   cgeom g = parse_cg(gi);
   if (op_conv2d_nhwc_packed_size(gi) <= 0) return;
   if (nhwc_winograd(&g)) {
-    wino_weights_panels(w, packed, g.oc, g.c);
+    wino_weights_panels_planes(w, packed, g.oc, g.c, nhwc_wino_planes(&g));
     return;
   }
   if (nhwc_kind(&g) != NHWC_DEPTHWISE) {
@@ -695,7 +698,9 @@ static void op_conv2d_nhwc(const float *x, const float *packed, const float *bia
   case NHWC_POINTWISE: nhwc_pointwise(x, packed, bias, scale, res, out, &g, act); return;
   case NHWC_DEPTHWISE: nhwc_depthwise(x, packed, bias, scale, out, &g, act); return;
   case NHWC_DENSE:
-    if (nhwc_winograd(&g))
+    if (nhwc_winograd(&g) && nhwc_wino_planes(&g) == 36)
+      wino43_conv_nhwc(x, packed, bias, scale, res, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, 0, act);
+    else if (nhwc_winograd(&g))
       wino_conv_nhwc(x, packed, bias, scale, res, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, 1, act);
     else
       nhwc_dense(x, packed, bias, scale, res, out, &g, act);
@@ -1021,6 +1026,10 @@ static void op_conv2d_nchw_to_nhwc(const float *x, const float *packed, const fl
                                    float *out, const int32_t *gi, int act) {
   cgeom g = parse_cg(gi);
   if (conv_empty(&g) || nhwc_kind(&g) == NHWC_DEPTHWISE || g.groups != 1) return;
+  if (nhwc_winograd(&g) && nhwc_wino_planes(&g) == 36) {
+    wino43_conv_nhwc(x, packed, bias, scale, 0, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, 1, act);
+    return;
+  }
   if (nhwc_winograd(&g)) { /* packed for Winograd: it reads NCHW as it is */
     wino_conv_nhwc(x, packed, bias, scale, 0, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, 0, act);
     return;

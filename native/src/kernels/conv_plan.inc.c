@@ -61,6 +61,18 @@ static int wino_applies(long n, long c, long oc, long kh, long kw, long oh, long
   return ph >= WINO_MIN_MAP && pw >= WINO_MIN_MAP && tiles >= (packed ? WINO_PACKED_MIN_TILES : WINO_MIN_TILES);
 }
 
+/* Whether a channels-last Winograd convolution (wino_applies with the weights packed) runs F(4×4, 3×3) rather than
+ * F(2×2, 3×3): on maps of 24×24 and up, where a 4×4 tile grid wastes little (a 14×14 map computes 16×16), with the
+ * transformed weights (36 planes of c·oc floats) at most 9.4 MB, as every task streams them past its tiles. Zen 4,
+ * two threads, weights and activations cycled among copies (tools: a single-layer timer), F(2×2) → F(4×4):
+ * 64→64 at 56² 0.57 → 0.43 ms (batch 8: 4.83 → 4.49), 128→128 at 28² 0.57 → 0.38 (4.39 → 3.43), 256→256 at 28²
+ * 2.41 → 1.75, at 56² 8.97 → 6.05; but 256→256 at 14² 0.60 → 0.93 (batch 8: 4.4 → 6.0) and 128→128 at 14² batch 8
+ * 1.12 → 1.60. */
+#define WINO43_MIN_MAP 24
+static int wino43_applies(const cgeom *g) {
+  return g->oh >= WINO43_MIN_MAP && g->ow >= WINO43_MIN_MAP && g->c >= 16 && g->oc >= 16 && g->c * g->oc <= 256 * 256;
+}
+
 /* The weight gradient's Winograd (undilated, per-image row blocks, a dU per part): the rule measured for it before
  * the forward's tasks crossed images — maps of 12×12 and up, 144 tiles, and beyond 128×128 channels c·oc/64 tiles
  * (the transform back and the parts' dU are per call). */

@@ -64,6 +64,22 @@ static inline void wino_filter(const float *g, float e[16]) {
   }
 }
 
+/* (G g Gᵀ)[ξ] of one 3×3 filter g for F(4×4, 3×3), G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1⁄24 1⁄12 ⅙; 1⁄24 −1⁄12 ⅙;
+ * 0 0 1], ξ = 6·row + column of the 6×6 result; in double, rounded once (the fractions are not exact in float). */
+static inline void wino43_filter(const float *g, float e[36]) {
+  static const double G[6][3] = { { 0.25, 0, 0 },
+                                  { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+                                  { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+                                  { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
+                                  { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
+                                  { 0, 0, 1 } };
+  double t[6][3];
+  for (int a = 0; a < 6; a++)
+    for (int j = 0; j < 3; j++) t[a][j] = G[a][0] * g[j] + G[a][1] * g[3 + j] + G[a][2] * g[6 + j];
+  for (int a = 0; a < 6; a++)
+    for (int b = 0; b < 6; b++) e[6 * a + b] = (float)(t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2]);
+}
+
 /* U[ξ][ci][o] = (G g Gᵀ)[ξ] (the 3-D kernel's layout). */
 static void wino_weights(const float *w, float *u, long oc, long c) {
   long plane = oc * c;
@@ -194,25 +210,27 @@ static inline void wino_out_tile(const float *m, long xs, long oc, const float *
  * filters: one pass over the weights on every thread (it was a serial transform into a scratch copy, then a serial
  * repack, ~45 % of a 32×32 map's forward). */
 #define WINO_WCH 64
-typedef struct { const float *w; float *u; long oc, c, panels, cblocks, xs; } wino_wpack_job;
+typedef struct { const float *w; float *u; long oc, c, panels, cblocks, xs; int planes; } wino_wpack_job;
 
 static void wino_wpack_task(void *ctx, long t, int tid) {
   (void)tid;
   const wino_wpack_job *j = ctx;
   long p = t / j->cblocks, c = j->c, oc = j->oc, xs = j->xs;
   long c0 = (t % j->cblocks) * WINO_WCH, c1 = MINI(c, c0 + WINO_WCH);
-  /* a channel's NR filters at a time, stored as 16 runs of NR floats */
+  int planes = j->planes; /* 16: F(2×2, 3×3); 36: F(4×4, 3×3) */
+  /* a channel's NR filters at a time, stored as `planes` runs of NR floats */
   for (long ci = c0; ci < c1; ci++) {
-    float e[16][NR];
+    float e[36][NR];
     for (long jj = 0; jj < NR; jj++) {
       long o = p * NR + jj;
-      float f[16];
-      if (o < oc) wino_filter(j->w + (o * c + ci) * 9, f);
-      else for (int xi = 0; xi < 16; xi++) f[xi] = 0.0f;
-      for (int xi = 0; xi < 16; xi++) e[xi][jj] = f[xi];
+      float f[36];
+      if (o >= oc) for (int xi = 0; xi < planes; xi++) f[xi] = 0.0f;
+      else if (planes == 36) wino43_filter(j->w + (o * c + ci) * 9, f);
+      else wino_filter(j->w + (o * c + ci) * 9, f);
+      for (int xi = 0; xi < planes; xi++) e[xi][jj] = f[xi];
     }
     float *dst = j->u + (p * c + ci) * NR;
-    for (int xi = 0; xi < 16; xi++) memcpy(dst + xi * xs, e[xi], sizeof(float) * NR);
+    for (int xi = 0; xi < planes; xi++) memcpy(dst + xi * xs, e[xi], sizeof(float) * NR);
   }
 }
 
@@ -221,15 +239,18 @@ static void wino_wpack_task(void *ctx, long t, int tid) {
  * transform ran at 38 ns a filter, 10 ms for one 512→512 layer. */
 static long wino_u_stride(long oc, long c) { return ROUNDUP(ROUNDUP(oc, NR) * c, 32) + 16; }
 
-/* Floats of the panel-layout transform of [oc, c, 3, 3] weights on this build. */
-static long wino_packed_floats(long oc, long c) { return 16 * wino_u_stride(oc, c); }
+/* Floats of the panel-layout transform of [oc, c, 3, 3] weights on this build: 16 planes, or 36 for F(4×4, 3×3). */
+static long wino_packed_floats_planes(long oc, long c, int planes) { return planes * wino_u_stride(oc, c); }
+static long wino_packed_floats(long oc, long c) { return wino_packed_floats_planes(oc, c, 16); }
 
-static void wino_weights_panels(const float *w, float *u, long oc, long c) {
-  wino_wpack_job j = { w, u, oc, c, ROUNDUP(oc, NR) / NR, (c + WINO_WCH - 1) / WINO_WCH, wino_u_stride(oc, c) };
+static void wino_weights_panels_planes(const float *w, float *u, long oc, long c, int planes) {
+  wino_wpack_job j = { w, u, oc, c, ROUNDUP(oc, NR) / NR, (c + WINO_WCH - 1) / WINO_WCH, wino_u_stride(oc, c), planes };
   long tasks = j.panels * j.cblocks;
   if (tt_num_threads() > 1 && tasks > 1) tt_parallel(tasks, wino_wpack_task, &j);
   else for (long t = 0; t < tasks; t++) wino_wpack_task(&j, t, 0);
 }
+
+static void wino_weights_panels(const float *w, float *u, long oc, long c) { wino_weights_panels_planes(w, u, oc, c, 16); }
 
 /* Row r of the tile grid of phase image `img`, channel ci: the top-left input of its first tile. */
 static inline const float *wino_row(const wino_job *j, long img, long r, long ci) {
@@ -623,6 +644,143 @@ static void wino_conv(const float *x, const float *w, const float *u, const floa
   wino_job j;
   wino_prepare(&j, x, n, c, h, wd, oc, oh, ow, padT, padL, dH, dW, 0);
   wino_run(&j, w, u, bias, scale, out, act);
+}
+
+/* ------------------------------------------------------------------------------------------------------------
+ * Winograd F(4×4, 3×3), channels-last forward (inference: the weights transformed once, by conv2d_nhwc_pack). Each
+ * 4×4 block of outputs is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over a 6×6 input window: 36 multiplies per 16 outputs where
+ * F(2×2, 3×3) takes 16 per 4 — 4× fewer than direct against 2.25× — and 36 transformed values written and read per
+ * 16 outputs instead of 16 per 4. The price is precision: the transforms' constants (up to 8 and 1⁄24) grow the
+ * rounding error about tenfold over F(2×2), still ~1e-6 of the output's scale at ResNet sizes; oneDNN and NNPACK
+ * use the same tile for float32 inference. Which geometries take it is the planner's answer (wino43_applies).
+ * ---------------------------------------------------------------------------------------------------------- */
+typedef struct {
+  const float *x, *u, *bias, *scale, *res;
+  float *out;
+  long n, c, h, w, oc, ocp, oh, ow, padT, padL, th, tw, frows, tasks;
+  int act, nchw; /* nchw: x is [n, c, h, w] (the channels-last program's first layer), else [n, h, w, c] */
+} wino43_job;
+
+/* Bᵀ z of six vectors z[0], z[zs], …, z[5·zs] into r[0], r[rs], …, Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0;
+ * 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]. */
+static inline void wino43_bt(const vf *z, int zs, vf *r, int rs) {
+  vf z0 = z[0], z1 = z[zs], z2 = z[2 * zs], z3 = z[3 * zs], z4 = z[4 * zs], z5 = z[5 * zs];
+  vf four = vsplat(4.0f), five = vsplat(5.0f), two = vsplat(2.0f);
+  vf p = z4 - z2, q = two * (z3 - z1);
+  r[0] = four * z0 - five * z2 + z4;
+  r[rs] = (z3 + z4) - four * (z1 + z2);
+  r[2 * rs] = (z4 - z3) + four * (z1 - z2);
+  r[3 * rs] = p + q;
+  r[4 * rs] = p - q;
+  r[5 * rs] = four * z1 - five * z3 + z5;
+}
+
+/* Aᵀ m of six vectors m[0], m[ms], … into y[0], y[ys], y[2·ys], y[3·ys], Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0;
+ * 0 1 1 4 4 0; 0 1 −1 8 −8 1]. */
+static inline void wino43_at(const vf *m, int ms, vf *y, int ys) {
+  vf s = m[ms] + m[2 * ms], d = m[ms] - m[2 * ms], s2 = m[3 * ms] + m[4 * ms], d2 = m[3 * ms] - m[4 * ms];
+  y[0] = m[0] + s + s2;
+  y[ys] = d + vsplat(2.0f) * d2;
+  y[2 * ys] = s + vsplat(4.0f) * s2;
+  y[3 * ys] = d + vsplat(8.0f) * d2 + m[5 * ms];
+}
+
+/* Tile rows per task: about 640 KB of transformed input and products (36 planes of c and ocp floats per tile) so
+ * that both stay in L2 while the weight panels stream past, and at least one GEMM row tile of tiles. */
+static long wino43_task_rows(long c, long ocp, long tw) {
+  long tiles = MAXI(MR, (640L << 10) / (36 * 4 * (c + ocp)));
+  return MAXI(1, (tiles + tw / 2) / tw);
+}
+
+/* V[ξ][k][ci] at v + ξ·vxs (tile-major: tile k's channels contiguous, the pointwise micro-kernel's rows) for the
+ * task's tiles, global tile rows R0 … R0 + rows, a vector of channels at a time (the last overlapping the one
+ * before), the window's pixels outside the image zero; rows T … G·MR zeroed (the last group's GEMM reads them). */
+static void wino43_input(const wino43_job *j, float *v, long vxs, long R0, long rows, long G) {
+  long tw = j->tw, th = j->th, T = rows * tw, c = j->c, h = j->h, w = j->w;
+  for (long k = 0; k < T; k++) {
+    long R = R0 + k / tw, img = R / th, iy0 = 4 * (R % th) - j->padT, ix0 = 4 * (k % tw) - j->padL;
+    int inside = iy0 >= 0 && iy0 + 6 <= h && ix0 >= 0 && ix0 + 6 <= w;
+    float *vk = v + k * c;
+    for (long ch = 0; ch < c; ch += TT_VL) {
+      long c0 = MINI(ch, c - TT_VL); /* c ≥ 16 ≥ TT_VL (wino43_applies) */
+      vf d[36], t[36];
+      for (int i = 0; i < 6; i++)
+        for (int q = 0; q < 6; q++) {
+          long iy = iy0 + i, ix = ix0 + q;
+          if (!inside && (iy < 0 || iy >= h || ix < 0 || ix >= w)) d[6 * i + q] = vsplat(0.0f);
+          else if (!j->nchw) d[6 * i + q] = vload(j->x + ((img * h + iy) * w + ix) * c + c0);
+          else { /* channel planes h·w apart: one lane at a time (the first layer only) */
+            vf e;
+            for (int l = 0; l < TT_VL; l++) e[l] = j->x[((img * c + c0 + l) * h + iy) * w + ix];
+            d[6 * i + q] = e;
+          }
+        }
+      UNROLL for (int i = 0; i < 6; i++) wino43_bt(d + 6 * i, 1, t + 6 * i, 1); /* rows: t[i][b] */
+      UNROLL for (int b = 0; b < 6; b++) wino43_bt(t + b, 6, d + b, 6);         /* columns: V[a][b] */
+      UNROLL for (int q = 0; q < 36; q++) vstore(vk + q * vxs + c0, d[q]);
+    }
+  }
+  for (int q = 0; q < 36; q++) memset(v + q * vxs + T * c, 0, sizeof(float) * (G * MR - T) * c);
+}
+
+/* Output transform of tile k (M[ξ] of its channels at m + ξ·mxs), act(scale·Y + bias (+ res)) into the pixels of
+ * its 4×4 block inside the output; a vector of channels at a time, the last overlapping the one before (the same
+ * values written twice). */
+static void wino43_output(const wino43_job *j, const float *m, long mxs, long R, long tx) {
+  long oc = j->oc, img = R / j->th, oy = 4 * (R % j->th), ox = 4 * tx;
+  long ny = MINI(4, j->oh - oy), nx = MINI(4, j->ow - ox);
+  long base = ((img * j->oh + oy) * j->ow + ox) * oc;
+  for (long ch = 0; ch < oc; ch += TT_VL) {
+    long o = MINI(ch, oc - TT_VL);
+    vf e[36], t[24], y[16];
+    UNROLL for (int q = 0; q < 36; q++) e[q] = vload(m + q * mxs + o);
+    UNROLL for (int i = 0; i < 6; i++) wino43_at(e + 6 * i, 1, t + 4 * i, 1); /* rows: t[i][b], b < 4 */
+    UNROLL for (int b = 0; b < 4; b++) wino43_at(t + b, 4, y + b, 4);         /* columns: Y[a][b] */
+    vf sv = j->scale ? vload(j->scale + o) : vsplat(1.0f), bv = j->bias ? vload(j->bias + o) : vsplat(0.0f);
+    for (long a = 0; a < ny; a++)
+      for (long b = 0; b < nx; b++) {
+        long at = base + (a * j->ow + b) * oc + o;
+        vf val = y[4 * a + b] * sv + bv;
+        if (j->res) val += vload(j->res + at);
+        vstore(j->out + at, act_v(val, j->act));
+      }
+  }
+}
+
+/* One task: global tile rows [t·frows, …): input transform, 36 GEMMs M[ξ] (tiles × ocp) = V[ξ] (tiles × c) · U[ξ]
+ * (c × ocp) on the weight panels in place, output transform tile by tile straight into the pixels. */
+static void wino43_task(void *ctx, long t, int tid) {
+  const wino43_job *j = ctx;
+  long R0 = t * j->frows, rows = MINI(j->frows, j->th * j->n - R0), tw = j->tw, T = rows * tw;
+  long c = j->c, ocp = j->ocp, panels = ocp / NR, G = (T + MR - 1) / MR;
+  long vxs = ROUNDUP(G * MR * c, 32) + 16, mxs = ROUNDUP(G * MR * ocp, 32) + 16, uxs = wino_u_stride(j->oc, c);
+  float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 36 * vxs);
+  float *m = tt_scratch(tid, SLOT_TILE, sizeof(float) * 36 * mxs);
+  wino43_input(j, v, vxs, R0, rows, G);
+  for (int xi = 0; xi < 36; xi++)
+    for (long p = 0; p < panels; p++) {
+      const float *bp = j->u + xi * uxs + p * c * NR, *ap = v + xi * vxs;
+      float *cp = m + xi * mxs + p * NR;
+      for (long g = 0; g < G; g++) uk_pw_rows(c, ap + g * MR * c, c, bp, NR, cp + g * MR * ocp, ocp, 0);
+    }
+  for (long k = 0; k < T; k++) wino43_output(j, m + k * ocp, mxs, R0 + k / tw, k % tw);
+}
+
+/* out [n, oh, ow, oc] = act(scale·conv3×3(x, w) + bias (+ res)), stride 1, undilated, by F(4×4, 3×3); x channels
+ * last, or NCHW when nchw; u from wino_weights_panels_planes(…, 36). */
+static void wino43_conv_nhwc(const float *x, const float *u, const float *bias, const float *scale, const float *res,
+                             float *out, long n, long c, long h, long w, long oc, long oh, long ow, long padT,
+                             long padL, int nchw, int act) {
+  wino43_job j = { .x = x, .u = u, .bias = bias, .scale = scale, .res = res, .out = out, .n = n, .c = c, .h = h,
+                   .w = w, .oc = oc, .ocp = ROUNDUP(oc, NR), .oh = oh, .ow = ow, .padT = padT, .padL = padL,
+                   .th = (oh + 3) / 4, .tw = (ow + 3) / 4, .act = act, .nchw = nchw };
+  int T = tt_num_threads();
+  long total = n * j.th, rows = wino43_task_rows(c, j.ocp, j.tw), tasks = (total + rows - 1) / rows;
+  if (T > 1 && tasks < 4 * T && tasks % T) tasks = MINI(total, ROUNDUP(tasks, T)); /* even over the threads */
+  j.frows = (total + tasks - 1) / tasks;
+  j.tasks = (total + j.frows - 1) / j.frows;
+  if (T > 1 && j.tasks > 1) tt_parallel(j.tasks, wino43_task, &j);
+  else for (long t = 0; t < j.tasks; t++) wino43_task(&j, t, 0);
 }
 
 /* The same convolution (undilated) with a channels-last output — and input, when in_nhwc — adding res (shaped as
