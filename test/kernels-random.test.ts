@@ -23,8 +23,10 @@ import type {
 } from '../src/backend/types.ts';
 import { convGeometryOf, convPlanOf } from '../src/backend/conv-plan.ts';
 import { referenceBackend as ref } from '../src/backend/reference/index.ts';
+import { createRequire } from 'node:module';
 import {
   CONV_PLANS,
+  NATIVE_ADDON_PATH,
   nativeConvPlan,
   nativeIsas,
   type ConvDirection,
@@ -1071,6 +1073,49 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
       /residual is taken by one-group convolutions only/,
       name,
     );
+  }
+});
+
+test('conv2dNhwc: outputs of a million floats and more stored past the caches, bit for bit as plain stores', () => {
+  // A channels-last layer with at least 2²⁰ outputs into a cache-line-aligned buffer stores whole tiles with
+  // non-temporal stores (nhwc_streams: large maps, which a plain store first reads from memory). Into a buffer 16
+  // bytes off a line the same layer stores plainly: the two must agree bit for bit (pointwise with a residual, and
+  // dense: a strided 1×1, ResNet's shortcut), and with the float64 reference at sampled pixels.
+  const natives = [...builds].filter(([name]) => name.startsWith('native'));
+  if (natives.length === 0) return;
+  const addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as { alignmentSkip(b: ArrayBuffer): number };
+  const onLine = (n: number) => {
+    const buf = new ArrayBuffer(4 * n + 128);
+    return new Float32Array(buf, addon.alignmentSkip(buf), n);
+  };
+  const r = rng(SEED + 31);
+  for (const s of [1, 2]) {
+    const [c, oc, h] = [64, 256, 64 * s];
+    const g = convGeometryOf({ n: 1, c, h, w: h, oc, kh: 1, kw: 1, stride: s });
+    const m = g.oh * g.ow;
+    assert.ok(m * oc >= 1 << 20);
+    const x = values(h * h * c, r),
+      w = values(oc * c, r),
+      bias = values(oc, r),
+      scale = values(oc, r),
+      res = s === 1 ? values(m * oc, r) : null;
+    for (const [name, b] of natives) {
+      const packed = b.packConv2dNhwc!(w, g)!;
+      const streamed = onLine(m * oc),
+        stored = onLine(m * oc + 4).subarray(4);
+      b.conv2dNhwc!(x, packed, bias, scale, res, streamed, g, 'relu');
+      b.conv2dNhwc!(x, packed, bias, scale, res, stored, g, 'relu');
+      assert.ok(sameBits(streamed, stored), `${name} stride ${s}: streamed and stored outputs differ`);
+      for (let px = 0; px < m; px += 97) {
+        const ix = (Math.floor(px / g.ow) * s * h + (px % g.ow) * s) * c;
+        for (let o = 0; o < oc; o++) {
+          let acc = 0;
+          for (let ci = 0; ci < c; ci++) acc += w[o * c + ci] * x[ix + ci];
+          const e = Math.max(0, acc * scale[o] + bias[o] + (res ? res[px * oc + o] : 0));
+          assert.ok(Math.abs(streamed[px * oc + o] - e) <= 1e-4 * (1 + Math.abs(e)), `${name} stride ${s} pixel ${px}`);
+        }
+      }
+    }
   }
 });
 

@@ -19,6 +19,23 @@ typedef int32_t vi __attribute__((vector_size(TT_VL * 4)));
 
 static inline vf vload(const float *p) { return *(const vfu *)p; }
 static inline void vstore(float *p, vf v) { *(vfu *)p = v; }
+/* vstore bypassing the caches (a non-temporal store) where the build has one, p aligned to a vector: for outputs
+ * too large to stay in cache, whose lines a plain store would first read from memory. Non-temporal stores are not
+ * ordered by the pool's release/acquire handshake: a task that streams ends with vstream_fence(). */
+static inline void vstream(float *p, vf v) {
+#if defined(__AVX512F__) && TT_VL == 16
+  __builtin_ia32_movntps512(p, v);
+#elif defined(__AVX__) && TT_VL == 8
+  __builtin_ia32_movntps256(p, v);
+#else
+  vstore(p, v);
+#endif
+}
+static inline void vstream_fence(void) {
+#if (defined(__AVX512F__) && TT_VL == 16) || (defined(__AVX__) && TT_VL == 8)
+  __builtin_ia32_sfence();
+#endif
+}
 #if TT_VL == 4
 #define SPLAT_INIT(x) { x, x, x, x }
 #elif TT_VL == 8
