@@ -253,9 +253,12 @@ static long nhwc_tile_row(long ti, long m) { return m >= MR ? MINI(ti * MR, m - 
  * (r0 = q0 = 0, mr = MR, inside oc) takes its epilogue in registers straight into out; any other goes through a
  * scratch tile of which nhwc_pw_store writes rows [r0, mr) from column q0. The last tile of a product whose rows
  * left fit its last MR/2 (r0 ≥ MR − MR/2) computes only those: at 7×7, batch 1, four whole tiles computed 56 rows
- * for 49 — 2048→512 0.57 → 0.52 ms, 3×3 512→512 1.29 → 1.22 (Zen 4, two threads, cold weights). */
-static void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff, long kc, const float *a, long lda,
-                      const float *b, long m0, long n0, int r0, int mr, int q0, const float *pf, long pfs) {
+ * for 49 — 2048→512 0.57 → 0.52 ms, 3×3 512→512 1.29 → 1.22 (Zen 4, two threads, cold weights).
+ * Not cloned: GCC specialised a copy for the pointwise caller (one tap, offset 0) with the micro-kernels inlined,
+ * and on the AVX2 build that copy ran at half speed — every pointwise layer at 97 GFLOP/s on two Zen 4 cores
+ * against 210 through the shared micro-kernels (ResNet-50 b1 1.5× ORT on AVX2, 0.9× on AVX-512). */
+static NO_CLONE void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff, long kc, const float *a, long lda,
+                               const float *b, long m0, long n0, int r0, int mr, int q0, const float *pf, long pfs) {
   const int h0 = MR - MR / 2;
   const int half = mr == MR && r0 >= h0; /* the rows left to write fit the tile's last MR/2: only those */
   if (half) {

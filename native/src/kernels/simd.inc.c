@@ -12,6 +12,12 @@
 #else
 #define UNROLL _Pragma("GCC unroll 32")
 #endif
+/* A function GCC must not clone per call site or inline (noipa); clang (the wasm builds) keeps its own choice. */
+#if defined(__clang__)
+#define NO_CLONE
+#else
+#define NO_CLONE __attribute__((noipa))
+#endif
 
 typedef float vf __attribute__((vector_size(TT_VL * 4)));
 typedef float vfu __attribute__((vector_size(TT_VL * 4), aligned(4)));
