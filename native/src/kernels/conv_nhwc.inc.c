@@ -49,6 +49,18 @@ static long nhwc_row_ld(long k) { return (k & 1023) == 0 ? k + 16 : k; }
 /* Planes of a channels-last Winograd layer's transformed weights: 36 for F(4×4, 3×3), else 16. */
 static int nhwc_wino_planes(const cgeom *g) { return wino43_applies(g) ? 36 : 16; }
 
+/* A channels-last Winograd layer (nhwc_winograd) on its packed weights: F(4×4, 3×3) or F(2×2, 3×3) as packed, from an
+ * NHWC input or (the program's first layer) an NCHW one, res added before the activation (or null). */
+static void nhwc_winograd_run(const float *x, const float *packed, const float *bias, const float *scale,
+                              const float *res, float *out, const cgeom *g, int in_nhwc, int act) {
+  if (nhwc_wino_planes(g) == 36)
+    wino43_conv_nhwc(x, packed, bias, scale, res, out, g->n, g->c, g->h, g->w, g->oc, g->oh, g->ow, g->pH, g->pW,
+                     !in_nhwc, act);
+  else
+    wino_conv_nhwc(x, packed, bias, scale, res, out, g->n, g->c, g->h, g->w, g->oc, g->oh, g->ow, g->pH, g->pW,
+                   in_nhwc, act);
+}
+
 static long nhwc_packed_floats(const cgeom *g) {
   if (nhwc_winograd(g)) return wino_packed_floats_planes(g->oc, g->c, nhwc_wino_planes(g));
   switch (nhwc_kind(g)) {
@@ -102,8 +114,9 @@ typedef struct {
 
 /* Outputs (floats) from which a layer's whole tiles store past the caches: maps that do not stay in cache, where
  * each plain store first read its line from memory. The next layer reads them from memory either way. ResNet-50 at
- * batch 8 (expansions of 6.4 M floats, 25 MB, and their residual): 292.9 → 281.4 ms, Zen 4, two threads
- * (interleaved, medians of 10); at 4 M floats and up 0.976 of that, at 0.4 M 0.972. Batch 1 has no such layer. */
+ * batch 8 (expansions of 6.4 M floats, 25 MB, and their residual): 283.9 → 275.6 ms, Zen 4, two threads
+ * (interleaved, medians of 10); a bound of 4 M floats gained less (0.976 against 0.969 at this one), 0.4 M the same
+ * (0.972). Batch 1 has no such layer. */
 #define NHWC_STREAM_FLOATS (1L << 20)
 
 /* Whether a layer of `floats` outputs at out, rows of oc channels, streams them: large, and every whole tile's
@@ -718,10 +731,7 @@ static void op_conv2d_nhwc(const float *x, const float *packed, const float *bia
   case NHWC_POINTWISE: nhwc_pointwise(x, packed, bias, scale, res, out, &g, act); return;
   case NHWC_DEPTHWISE: nhwc_depthwise(x, packed, bias, scale, out, &g, act); return;
   case NHWC_DENSE:
-    if (nhwc_winograd(&g) && nhwc_wino_planes(&g) == 36)
-      wino43_conv_nhwc(x, packed, bias, scale, res, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, 0, act);
-    else if (nhwc_winograd(&g))
-      wino_conv_nhwc(x, packed, bias, scale, res, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, 1, act);
+    if (nhwc_winograd(&g)) nhwc_winograd_run(x, packed, bias, scale, res, out, &g, 1, act);
     else
       nhwc_dense(x, packed, bias, scale, res, out, &g, act);
     return;
@@ -1046,12 +1056,8 @@ static void op_conv2d_nchw_to_nhwc(const float *x, const float *packed, const fl
                                    float *out, const int32_t *gi, int act) {
   cgeom g = parse_cg(gi);
   if (conv_empty(&g) || nhwc_kind(&g) == NHWC_DEPTHWISE || g.groups != 1) return;
-  if (nhwc_winograd(&g) && nhwc_wino_planes(&g) == 36) {
-    wino43_conv_nhwc(x, packed, bias, scale, 0, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, 1, act);
-    return;
-  }
   if (nhwc_winograd(&g)) { /* packed for Winograd: it reads NCHW as it is */
-    wino_conv_nhwc(x, packed, bias, scale, 0, out, g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow, g.pH, g.pW, 0, act);
+    nhwc_winograd_run(x, packed, bias, scale, 0, out, &g, 0, act);
     return;
   }
   nhwc_stem_job j = { .x = x, .wp = packed, .bias = bias, .scale = scale, .out = out, .g = g, .act = act };

@@ -562,6 +562,15 @@ static float *wino_xpad(long floats) {
   return xpad;
 }
 
+/* Forward tasks over `total` tile rows (all images'), about `rows` a task: *frows rows each, *tasks of them. Few tasks
+ * are evened out over the T threads (3 tasks on 2 threads left one idle for a third of the call). */
+static void wino_split_rows(long total, long rows, int T, long *frows, long *tasks) {
+  long k = (total + rows - 1) / rows;
+  if (T > 1 && k < 4 * T && k % T) k = MINI(total, ROUNDUP(k, T));
+  *frows = (total + k - 1) / k;
+  *tasks = (total + *frows - 1) / *frows;
+}
+
 /* Pads x into the Winograd tile grid for an oh×ow output (dilation dH×dW: into its dH·dW phase images, each of
  * ⌈oh/dH⌉×⌈ow/dW⌉ outputs) and fills the geometry of a wino_job, with the forward's tasks. */
 static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, long wd, long oc, long OH, long OW,
@@ -593,12 +602,8 @@ static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, lo
   *j = (wino_job){ .xpad = xpad, .c = c, .oc = oc, .oh = oh, .ow = ow, .HP = HP, .WP = WP, .th = th, .tw = tw,
                    .rows = rows, .blocks = (th + rows - 1) / rows, .dH = dH, .dW = dW, .OH = OH, .OW = OW,
                    .n_img = n_img, .xl = in_nhwc ? x : 0, .h = h, .w = wd, .padT = padT, .padL = padL };
-  /* forward tasks: about WINO_TILES tiles each, over all images' rows; few tasks are evened out over the threads
-   * (3 tasks on 2 threads left one idle for a third of the call) */
-  long total = n_img * th, tasks = (total + rows - 1) / rows;
-  if (T > 1 && tasks < 4 * T && tasks % T) tasks = MINI(total, ROUNDUP(tasks, T));
-  j->frows = (total + tasks - 1) / tasks;
-  j->tasks = (total + j->frows - 1) / j->frows;
+  /* forward tasks: about WINO_TILES tiles each, over all images' rows */
+  wino_split_rows(n_img * th, rows, T, &j->frows, &j->tasks);
 }
 
 static void wino_conv_bwd_weight(const float *x, const float *gy, float *gw, long n, long c, long h, long wd, long oc,
@@ -651,7 +656,7 @@ static void wino_conv(const float *x, const float *w, const float *u, const floa
  * 4×4 block of outputs is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over a 6×6 input window: 36 multiplies per 16 outputs where
  * F(2×2, 3×3) takes 16 per 4 — 4× fewer than direct against 2.25× — and 36 transformed values written and read per
  * 16 outputs instead of 16 per 4. The price is precision: the transforms' constants (up to 8 and 1⁄24) grow the
- * rounding error about tenfold over F(2×2), still ~1e-6 of the output's scale at ResNet sizes; oneDNN and NNPACK
+ * rounding error about tenfold over F(2×2), still ~1e-5 of the output's scale at ResNet sizes; oneDNN and NNPACK
  * use the same tile for float32 inference. Which geometries take it is the planner's answer (wino43_applies).
  * ---------------------------------------------------------------------------------------------------------- */
 typedef struct {
@@ -753,7 +758,7 @@ static void wino43_task(void *ctx, long t, int tid) {
   const wino43_job *j = ctx;
   long R0 = t * j->frows, rows = MINI(j->frows, j->th * j->n - R0), tw = j->tw, T = rows * tw;
   long c = j->c, ocp = j->ocp, panels = ocp / NR, G = (T + MR - 1) / MR;
-  long vxs = ROUNDUP(G * MR * c, 32) + 16, mxs = ROUNDUP(G * MR * ocp, 32) + 16, uxs = wino_u_stride(j->oc, c);
+  long vxs = wino_vstride(G, c), mxs = wino_vstride(G, ocp), uxs = wino_u_stride(j->oc, c);
   float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 36 * vxs);
   float *m = tt_scratch(tid, SLOT_TILE, sizeof(float) * 36 * mxs);
   wino43_input(j, v, vxs, R0, rows, G);
@@ -775,10 +780,7 @@ static void wino43_conv_nhwc(const float *x, const float *u, const float *bias, 
                    .w = w, .oc = oc, .ocp = ROUNDUP(oc, NR), .oh = oh, .ow = ow, .padT = padT, .padL = padL,
                    .th = (oh + 3) / 4, .tw = (ow + 3) / 4, .act = act, .nchw = nchw };
   int T = tt_num_threads();
-  long total = n * j.th, rows = wino43_task_rows(c, j.ocp, j.tw), tasks = (total + rows - 1) / rows;
-  if (T > 1 && tasks < 4 * T && tasks % T) tasks = MINI(total, ROUNDUP(tasks, T)); /* even over the threads */
-  j.frows = (total + tasks - 1) / tasks;
-  j.tasks = (total + j.frows - 1) / j.frows;
+  wino_split_rows(n * j.th, wino43_task_rows(c, j.ocp, j.tw), T, &j.frows, &j.tasks);
   if (T > 1 && j.tasks > 1) tt_parallel(j.tasks, wino43_task, &j);
   else for (long t = 0; t < j.tasks; t++) wino43_task(&j, t, 0);
 }
