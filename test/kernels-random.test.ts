@@ -959,6 +959,7 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
     p: number;
     d: number;
     dense?: boolean;
+    res?: boolean;
   }[] = [
     { n: 2, c: 40, h: 20, w: 20, oc: 70, k: 1, s: 1, p: 0, d: 1 },
     { n: 1, c: 96, h: 7, w: 7, oc: 160, k: 1, s: 1, p: 0, d: 1 },
@@ -988,9 +989,10 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
     { n: 2, c: 16, h: 9, w: 11, oc: 17, k: 3, s: 1, p: 1, d: 1, dense: true },
     { n: 3, c: 20, h: 8, w: 7, oc: 33, k: 3, s: 1, p: 0, d: 1, dense: true },
     // maps of 24² and up take F(4×4, 3×3): partial 4×4 blocks at the right and bottom edges, channel counts a
-    // vector does not divide (overlapping vectors in both transforms), tasks crossing images, a ResNet layer
-    { n: 1, c: 24, h: 26, w: 30, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true },
-    { n: 2, c: 20, h: 27, w: 27, oc: 17, k: 3, s: 1, p: 0, d: 1, dense: true },
+    // vector does not divide (overlapping vectors in both transforms, with the residual in place too), tasks
+    // crossing images, a ResNet layer
+    { n: 1, c: 24, h: 26, w: 30, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true, res: true },
+    { n: 2, c: 20, h: 27, w: 27, oc: 17, k: 3, s: 1, p: 0, d: 1, dense: true, res: true },
     { n: 2, c: 64, h: 28, w: 28, oc: 64, k: 3, s: 1, p: 1, d: 1, dense: true },
   ];
   const plansSeen = new Map<string, Set<string>>();
@@ -1033,7 +1035,8 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
       w = values((sp.oc * sp.c * sp.k * sp.k) / groups, r),
       bias = r.unit() < 0.8 ? values(sp.oc, r) : null,
       scale = r.unit() < 0.8 ? values(sp.oc, r).map((v) => 3 * v) : null,
-      res = groups === 1 && r.unit() < 0.5 ? values(sp.n * sp.oc * oh * ow, r) : null;
+      withRes = r.unit() < 0.5 || sp.res === true,
+      res = groups === 1 && withRes ? values(sp.n * sp.oc * oh * ow, r) : null;
     const act = r.pick(['none', 'relu', 'relu6', 'hardswish'] as const);
     const y64 = new Float64Array(sp.n * sp.oc * oh * ow);
     ref.conv2d(f64(x), f64(w), bias && f64(bias), y64, g, act, scale && f64(scale), null, res && f64(res));
@@ -1054,6 +1057,12 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
       );
       const bad = mismatch(y, expected, (sp.c / groups) * sp.k * sp.k * (scale ? 3 : 1) + 1);
       assert.ok(!bad, `${name} ${JSON.stringify(sp)} ${act}: ${bad}`);
+      if (rl) {
+        // the residual as the output itself: the sum written over it, bit for bit as into a separate output
+        const inPlace = rl.slice();
+        b.conv2dNhwc!(xl, packed, bias, scale, inPlace, inPlace, g, act);
+        assert.ok(sameBits(inPlace, y), `${name} ${JSON.stringify(sp)} ${act}: in place differs`);
+      }
     }
   }
   for (const [name, seen] of plansSeen)
@@ -1062,8 +1071,26 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
       [],
       `${name}: conv2dNhwc's plans not all run`,
     );
-  // grouped convolutions other than depthwise are not served; a depthwise one takes no residual
+  // grouped convolutions other than depthwise are not served; a depthwise one takes no residual; a residual
+  // overlapping the output other than exactly is refused
   for (const [name, b] of builds) {
+    const gp = convGeometryOf({ n: 1, c: 4, h: 5, w: 5, oc: 8, kh: 1, kw: 1 });
+    const both = values(208, r);
+    assert.throws(
+      () =>
+        b.conv2dNhwc!(
+          values(100, r),
+          b.packConv2dNhwc!(values(32, r), gp)!,
+          null,
+          null,
+          both.subarray(8, 208),
+          both.subarray(0, 200),
+          gp,
+          'none',
+        ),
+      /conv2dNhwc: the residual must be the output itself or not overlap it/,
+      name,
+    );
     const g2 = convGeometryOf({ n: 1, c: 4, h: 5, w: 5, oc: 8, kh: 3, kw: 3, groups: 2 });
     assert.equal(b.packConv2dNhwc?.(values(8 * 2 * 9, r), g2), null, name);
     const gd = convGeometryOf({ n: 1, c: 4, h: 5, w: 5, oc: 4, kh: 3, kw: 3, padding: 1, groups: 4 });

@@ -128,6 +128,11 @@ function overlaps(a: TypedArray | null, b: TypedArray): boolean {
   );
 }
 
+/** Whether a and b are views of exactly the same elements (an operand its kernel may read and overwrite in place). */
+function sameElements(a: TypedArray | null, b: TypedArray): boolean {
+  return a !== null && a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.byteLength === b.byteLength;
+}
+
 function f32(...xs: (TypedArray | null)[]): boolean {
   for (const x of xs) if (x !== null && !(x instanceof Float32Array)) return false;
   return true;
@@ -435,7 +440,8 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     if (s.x === 0 || s.w === 0 || s.y === 0) return null;
     const geom = convGeom(g);
     checkNhwcPacked(op, packed, g, geom);
-    if (overlaps(residual, out)) throw new Error(`${op}: the residual must not overlap the output`);
+    if (overlaps(residual, out) && !sameElements(residual, out))
+      throw new Error(`${op}: the residual must be the output itself or not overlap it`);
     if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
     return geom;
   };

@@ -331,7 +331,9 @@ export interface Backend extends TableKernels {
    * Channels-last inference convolution: out [n, oh, ow, oc] = act(scale[oc]·(w ⊛ x) + bias[oc] + residual) for
    * x [n, h, w, c], with `packed` from this backend's `packConv2dNhwc` for the same geometry: a one-group
    * convolution of any kernel, stride, padding and dilation, or a depthwise one. The residual (one-group geometries
-   * only; shaped as out, not overlapping it) may be null, as may scale and bias.
+   * only; shaped as out) may be null, as may scale and bias. It may be out itself — the sum is then written in place,
+   * each element read before it is overwritten, which spares a map's worth of memory traffic where the residual is
+   * dead afterwards (the ResNet programs) — but must not otherwise overlap it.
    */
   conv2dNhwc?(
     x: FloatArray,

@@ -165,10 +165,11 @@ static void nhwc_pw_store(const nhwc_pw_job *j, const float *t, long m0, long n0
  * next kc rows of b — a pointwise convolution is one run at offset 0, a dense one a run per kernel tap (its pixels
  * in place or in a gathered patch). With scale, bias and res null and act NONE it is a plain tile (the callers'
  * partial tiles). With pf set, each step also prefetches (into L2) the line at pf and, for pfs > 16, the next one,
- * then moves pf on by pfs floats: a later panel fetched alongside this one's use. */
+ * then moves pf on by pfs floats: a later panel fetched alongside this one's use. res may be out itself (each
+ * vector is read before its own store; out is not restrict for that reason). */
 static inline __attribute__((always_inline)) void
 uk_nhwc_conv_rows(const int rows, long taps, const long *toff, long kc, const float *restrict a, long lda,
-                  const float *restrict b, float *restrict out, long ldo, const float *scale, const float *bias,
+                  const float *restrict b, float *out, long ldo, const float *scale, const float *bias,
                   const float *res, int act, const float *pf, long pfs, int stream) {
   vf cr[MR][TT_NV];
   UNROLL for (int i = 0; i < rows; i++) UNROLL for (int q = 0; q < TT_NV; q++) cr[i][q] = (vf){0};
@@ -211,7 +212,7 @@ uk_nhwc_conv_rows(const int rows, long taps, const long *toff, long kc, const fl
 
 #define UK_NHWC_ARGS                                                                                              \
   long taps, const long *toff, long kc, const float *restrict a, long lda, const float *restrict b,              \
-      float *restrict out, long ldo, const float *scale, const float *bias, const float *res, int act,          \
+      float *out, long ldo, const float *scale, const float *bias, const float *res, int act,          \
       const float *pf, long pfs, int stream
 static void uk_nhwc_conv(UK_NHWC_ARGS) {
   uk_nhwc_conv_rows(MR, taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, pf, pfs, stream);
@@ -241,7 +242,7 @@ static const long nhwc_no_offset[1] = { 0 };
  * bias and res null and act none for a plain tile). */
 static inline __attribute__((always_inline)) void
 uk_nhwc_narrow(long kc, const float *restrict a, long lda, const int32_t *restrict koff, const float *restrict b,
-               float *restrict out, long ldo, const float *scale, const float *bias, const float *res, int act) {
+               float *out, long ldo, const float *scale, const float *bias, const float *res, int act) {
   vf cr[MR2];
   UNROLL for (int i = 0; i < MR2; i++) cr[i] = (vf){0};
   for (long p = 0; p < kc; p++) {

@@ -729,14 +729,14 @@ static void wino43_input(const wino43_job *j, float *v, long vxs, long R0, long 
 }
 
 /* Output transform of tile k (M[ξ] of its channels at m + ξ·mxs), act(scale·Y + bias (+ res)) into the pixels of
- * its 4×4 block inside the output; a vector of channels at a time, the last overlapping the one before (the same
- * values written twice). */
+ * its 4×4 block inside the output; a vector of channels at a time, the last overlapping the one before. That one
+ * stores only its own lanes: with the residual in place (res = out) the lanes before already hold their sums. */
 static void wino43_output(const wino43_job *j, const float *m, long mxs, long R, long tx) {
   long oc = j->oc, img = R / j->th, oy = 4 * (R % j->th), ox = 4 * tx;
   long ny = MINI(4, j->oh - oy), nx = MINI(4, j->ow - ox);
   long base = ((img * j->oh + oy) * j->ow + ox) * oc;
   for (long ch = 0; ch < oc; ch += TT_VL) {
-    long o = MINI(ch, oc - TT_VL);
+    long o = MINI(ch, oc - TT_VL), skip = ch - o;
     vf e[36], t[24], y[16];
     UNROLL for (int q = 0; q < 36; q++) e[q] = vload(m + q * mxs + o);
     UNROLL for (int i = 0; i < 6; i++) wino43_at(e + 6 * i, 1, t + 4 * i, 1); /* rows: t[i][b], b < 4 */
@@ -747,7 +747,10 @@ static void wino43_output(const wino43_job *j, const float *m, long mxs, long R,
         long at = base + (a * j->ow + b) * oc + o;
         vf val = y[4 * a + b] * sv + bv;
         if (j->res) val += vload(j->res + at);
-        vstore(j->out + at, act_v(val, j->act));
+        val = act_v(val, j->act);
+        if (skip == 0) vstore(j->out + at, val);
+        else
+          for (long l = skip; l < TT_VL; l++) j->out[at + l] = val[l];
       }
   }
 }
