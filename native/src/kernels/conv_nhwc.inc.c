@@ -166,13 +166,17 @@ static void nhwc_pw_store(const nhwc_pw_job *j, const float *t, long m0, long n0
  * in place or in a gathered patch). With scale, bias and res null and act NONE it is a plain tile (the callers'
  * partial tiles). With pf set, each step also prefetches (into L2) the line at pf and, for pfs > 16, the next one,
  * then moves pf on by pfs floats: a later panel fetched alongside this one's use. res may be out itself (each
- * vector is read before its own store; out is not restrict for that reason). */
+ * vector is read before its own store; out is not restrict for that reason).
+ * The tile spans nv ≤ TT_NV vectors of b's rows (still NR floats apart); the first vector's lanes from lo and the
+ * last one's up to hi are the tile's own (scale, bias and res are read and out written there only): the columns a
+ * panel leaves when it overlaps the one before or passes the output's channels. */
 static inline __attribute__((always_inline)) void
-uk_nhwc_conv_rows(const int rows, long taps, const long *toff, long kc, const float *restrict a, long lda,
-                  const float *restrict b, float *out, long ldo, const float *scale, const float *bias,
-                  const float *res, int act, const float *pf, long pfs, int stream) {
+uk_nhwc_conv_rows(const int rows, const int nv, int lo, int hi, long taps, const long *toff, long kc,
+                  const float *restrict a, long lda, const float *restrict b, float *out, long ldo,
+                  const float *scale, const float *bias, const float *res, int act, const float *pf, long pfs,
+                  int stream) {
   vf cr[MR][TT_NV];
-  UNROLL for (int i = 0; i < rows; i++) UNROLL for (int q = 0; q < TT_NV; q++) cr[i][q] = (vf){0};
+  UNROLL for (int i = 0; i < rows; i++) UNROLL for (int q = 0; q < nv; q++) cr[i][q] = (vf){0};
   /* Row i is read through base pointer i / 4 at 0, lda, 2·lda or 3·lda: four bases and two strides in registers,
    * all addressing modes (base + index · 4 or 8). With a register per row (i·lda) the 14 rows of an AVX-512 tile
    * left too few general registers, and the compiler reloaded row offsets from the stack at every step. */
@@ -182,11 +186,11 @@ uk_nhwc_conv_rows(const int rows, long taps, const long *toff, long kc, const fl
     UNROLL for (int g = 0; g < (rows + 3) / 4; g++) ab[g] = a + toff[t] + 4 * g * lda;
     for (long p = 0; p < kc; p++) {
       vf bv[TT_NV];
-      UNROLL for (int q = 0; q < TT_NV; q++) bv[q] = vload(b + q * TT_VL);
+      UNROLL for (int q = 0; q < nv; q++) bv[q] = vload(b + q * TT_VL);
       UNROLL for (int i = 0; i < rows; i++) {
         const float *r = ab[i / 4];
         vf av = vsplat(i % 4 == 0 ? r[0] : i % 4 == 1 ? r[lda] : i % 4 == 2 ? r[2 * lda] : r[l3]);
-        UNROLL for (int q = 0; q < TT_NV; q++) cr[i][q] = vfma(cr[i][q], av, bv[q]);
+        UNROLL for (int q = 0; q < nv; q++) cr[i][q] = vfma(cr[i][q], av, bv[q]);
       }
       if (pf) {
         __builtin_prefetch(pf, 0, 2);
@@ -197,17 +201,30 @@ uk_nhwc_conv_rows(const int rows, long taps, const long *toff, long kc, const fl
       b += NR;
     }
   }
+#define UK_LO(q) ((q) == 0 ? lo : 0)
+#define UK_HI(q) ((q) == nv - 1 ? hi : TT_VL)
+#define UK_WHOLE(q) (UK_LO(q) == 0 && UK_HI(q) == TT_VL)
+#define UK_LOAD(p, q) (UK_WHOLE(q) ? vload(p) : vload_lanes(p, UK_LO(q), UK_HI(q)))
   vf sv[TT_NV], bb[TT_NV];
-  UNROLL for (int q = 0; q < TT_NV; q++) {
-    sv[q] = scale ? vload(scale + q * TT_VL) : vsplat(1.0f);
-    bb[q] = bias ? vload(bias + q * TT_VL) : vsplat(0.0f);
+  UNROLL for (int q = 0; q < nv; q++) {
+    sv[q] = scale ? UK_LOAD(scale + q * TT_VL, q) : vsplat(1.0f);
+    bb[q] = bias ? UK_LOAD(bias + q * TT_VL, q) : vsplat(0.0f);
   }
-  UNROLL for (int i = 0; i < rows; i++) UNROLL for (int q = 0; q < TT_NV; q++) {
+  UNROLL for (int i = 0; i < rows; i++) UNROLL for (int q = 0; q < nv; q++) {
     vf v = cr[i][q] * sv[q] + bb[q];
-    if (res) v += vload(res + i * ldo + q * TT_VL);
-    if (stream) vstream(out + i * ldo + q * TT_VL, act_v(v, act));
-    else vstore(out + i * ldo + q * TT_VL, act_v(v, act));
+    if (UK_WHOLE(q)) {
+      if (res) v += vload(res + i * ldo + q * TT_VL);
+      if (stream) vstream(out + i * ldo + q * TT_VL, act_v(v, act));
+      else vstore(out + i * ldo + q * TT_VL, act_v(v, act));
+    } else {
+      if (res) v += vload_lanes(res + i * ldo + q * TT_VL, UK_LO(q), UK_HI(q));
+      vstore_lanes(out + i * ldo + q * TT_VL, act_v(v, act), UK_LO(q), UK_HI(q));
+    }
   }
+#undef UK_LO
+#undef UK_HI
+#undef UK_WHOLE
+#undef UK_LOAD
 }
 
 #define UK_NHWC_ARGS                                                                                              \
@@ -215,12 +232,23 @@ uk_nhwc_conv_rows(const int rows, long taps, const long *toff, long kc, const fl
       float *out, long ldo, const float *scale, const float *bias, const float *res, int act,          \
       const float *pf, long pfs, int stream
 static void uk_nhwc_conv(UK_NHWC_ARGS) {
-  uk_nhwc_conv_rows(MR, taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, pf, pfs, stream);
+  uk_nhwc_conv_rows(MR, TT_NV, 0, TT_VL, taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, pf, pfs, stream);
 }
 /* Half a tile: the last rows of a product whose row count leaves at most MR/2 past the whole tiles (7×7 maps at
  * batch 1, 49 = 3·14 + 7), where a whole overlapping tile would recompute MR/2 rows or more. */
 static void uk_nhwc_conv_half(UK_NHWC_ARGS) {
-  uk_nhwc_conv_rows(MR / 2, taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, pf, pfs, stream);
+  uk_nhwc_conv_rows(MR / 2, TT_NV, 0, TT_VL, taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, pf, pfs,
+                    stream);
+}
+/* A tile of MR rows over one or TT_NV vectors of columns, lanes [lo, hi) of the first and last its own (no stream,
+ * no prefetch: the last panel of a product). */
+static NO_CLONE void uk_nhwc_conv_cols1(UK_NHWC_ARGS, int lo, int hi) {
+  uk_nhwc_conv_rows(MR, 1, lo, hi, taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, 0, 0, 0);
+  (void)pf, (void)pfs, (void)stream;
+}
+static NO_CLONE void uk_nhwc_conv_cols(UK_NHWC_ARGS, int lo, int hi) {
+  uk_nhwc_conv_rows(MR, TT_NV, lo, hi, taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, 0, 0, 0);
+  (void)pf, (void)pfs, (void)stream;
 }
 
 /* uk_nhwc_conv_half when half, else uk_nhwc_conv (direct calls, which the compiler specialises per caller). */
@@ -285,6 +313,21 @@ static NO_CLONE void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff
     long o = m0 * j->oc + n0;
     nhwc_uk(half, taps, toff, kc, a, lda, b, j->out + o, j->oc, j->scale ? j->scale + n0 : 0,
             j->bias ? j->bias + n0 : 0, j->res ? j->res + o : 0, j->act, pf, pfs, j->stream);
+    return;
+  }
+  if (!half && mr == MR && r0 == 0) {
+    /* whole rows of the panel's columns [q0, qe) — an overlapping last panel's new ones, or all of an output
+     * narrower than a panel: only the vectors holding them, epilogue in registers, lanes masked. 24→72 at 56²
+     * (a last panel of 8 new columns) took longer than 24→96 through the scratch tile and its scalar tail. */
+    long qe = MINI(NR, j->oc - n0);
+    int qf = q0 / TT_VL, ql = (int)((qe + TT_VL - 1) / TT_VL), lo = q0 - qf * TT_VL, hi = (int)(qe - (ql - 1) * TT_VL);
+    long col = n0 + qf * TT_VL, o = m0 * j->oc + col;
+    const float *sc = j->scale ? j->scale + col : 0, *bi = j->bias ? j->bias + col : 0, *rs = j->res ? j->res + o : 0;
+    _Static_assert(TT_NV == 2, "a panel's columns are one vector or all of them");
+    if (ql - qf == 1)
+      uk_nhwc_conv_cols1(taps, toff, kc, a, lda, b + qf * TT_VL, j->out + o, j->oc, sc, bi, rs, j->act, 0, 0, 0, lo, hi);
+    else
+      uk_nhwc_conv_cols(taps, toff, kc, a, lda, b, j->out + o, j->oc, sc, bi, rs, j->act, 0, 0, 0, lo, hi);
     return;
   }
   float tile[MR * NR] __attribute__((aligned(64)));

@@ -37,6 +37,24 @@ static inline void vstream(float *p, vf v) {
   vstore(p, v);
 #endif
 }
+/* Lanes [lo, hi) of v stored at p + lo …, and loaded from p (the other lanes zero): nothing outside them is read or
+ * written — a tile's columns that another tile owns or that lie past the output's channels. AVX-512 masks them. */
+static inline void vstore_lanes(float *p, vf v, int lo, int hi) {
+#if defined(__AVX512F__) && TT_VL == 16
+  __builtin_ia32_storeups512_mask(p, v, (unsigned short)(((1u << hi) - 1) & ~((1u << lo) - 1)));
+#else
+  for (int l = lo; l < hi; l++) p[l] = v[l];
+#endif
+}
+static inline vf vload_lanes(const float *p, int lo, int hi) {
+#if defined(__AVX512F__) && TT_VL == 16
+  return __builtin_ia32_loadups512_mask(p, (vf){ 0 }, (unsigned short)(((1u << hi) - 1) & ~((1u << lo) - 1)));
+#else
+  vf r = { 0 };
+  for (int l = lo; l < hi; l++) r[l] = p[l];
+  return r;
+#endif
+}
 static inline void vstream_fence(void) {
 #if (defined(__AVX512F__) && TT_VL == 16) || (defined(__AVX__) && TT_VL == 8)
   __builtin_ia32_sfence();
