@@ -156,13 +156,22 @@ export async function runInferenceOrt(
 
 /** Milliseconds of runs in one block of `runInferencePaired`. */
 const PAIRED_BLOCK_MS = 150;
+/**
+ * Pause before each paired block: the other engine's threads keep spinning after its last run, and on two cores
+ * they stole Tatami's — MobileNetV2 b1 right after an ORT block ran its first 4–9 forwards at 2–3× (8–14 ms
+ * against 4), 30–50 ms in all, which a block of 20 forwards carried into its median (paired ratios of 1.6–2.1
+ * while the phase-wise ones read 0.6–0.75). After 60–100 ms idle neither engine shows it.
+ */
+const PAIRED_SETTLE_MS = 100;
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, PAIRED_SETTLE_MS));
 
 /**
  * Tatami (the active backend, fused) against ONNX Runtime case by case in alternating blocks, the ratio of each
  * block pair's medians and the median of those ratios: on a shared VM both engines' speed drifts by 20–50 % over
  * the minutes that separate the Tatami and ORT phases of a run (bench/README.md, twentieth session), and the
- * phase-wise columns carry that drift into their ratio. Each block is `PAIRED_BLOCK_MS` of runs after one
- * discarded run (the other engine's threads may still be spinning); blocks alternate which engine goes first.
+ * phase-wise columns carry that drift into their ratio. Each block is `PAIRED_BLOCK_MS` of runs after a pause
+ * (`PAIRED_SETTLE_MS`: the other engine's threads may still be spinning) and one discarded run; blocks alternate
+ * which engine goes first.
  * Null when onnxruntime-node is not installed (runInferenceOrt says why).
  */
 export async function runInferencePaired(only: string[], threads: number, rounds: number): Promise<Results | null> {
@@ -178,7 +187,10 @@ export async function runInferencePaired(only: string[], threads: number, rounds
       const feeds = { input: new ort.Tensor('float32', x.toTypedArray() as Float32Array, x.shape) };
       const tatami = async () => tt.noGrad(() => m.forward(x));
       const onnx = () => session.run(feeds);
-      const block = (fn: () => Promise<unknown>, n: number) => medianMsAsync(fn, n, 1);
+      const block = async (fn: () => Promise<unknown>, n: number) => {
+        await settle();
+        return medianMsAsync(fn, n, 1);
+      };
       const one = Math.max(await block(tatami, 2), await block(onnx, 2));
       const n = Math.max(3, Math.min(20, Math.ceil(PAIRED_BLOCK_MS / Math.max(one, 1e-3))));
       const r: number[] = [];
