@@ -267,17 +267,35 @@ static const long nhwc_no_offset[1] = { 0 };
  * at 112², batch 1), V3's (16 → 16) and V3's 16-channel stem. Row i's p-th value is a[i·lda + p] (koff null: a
  * pointwise product) or a[i·lda + koff[p]] (the stem's taps in its padded row copies); b is the panel as packed
  * (rows NR floats apart, the first TT_VL used). act(scale·acc + bias + res) is stored at out, rows ldo apart (scale,
- * bias and res null and act none for a plain tile). */
+ * bias and res null and act none for a plain tile).
+ * Rows are addressed as in uk_nhwc_conv_rows: a base pointer per four rows, at 0, lda, 2·lda and 3·lda from it —
+ * with one pointer per row (28 of them) GCC kept most on the stack and reloaded one before every FMA. The stem
+ * passes its stride as a constant (nhwc_stem_narrow): offsets i·lda are then immediates from one pointer. */
 static inline __attribute__((always_inline)) void
 uk_nhwc_narrow(long kc, const float *restrict a, long lda, const int32_t *restrict koff, const float *restrict b,
                float *out, long ldo, const float *scale, const float *bias, const float *res, int act) {
   vf cr[MR2];
   UNROLL for (int i = 0; i < MR2; i++) cr[i] = (vf){0};
-  for (long p = 0; p < kc; p++) {
-    vf bv = vload(b);
-    const float *ap = a + (koff ? koff[p] : p);
-    UNROLL for (int i = 0; i < MR2; i++) cr[i] = vfma(cr[i], vsplat(ap[i * lda]), bv);
-    b += NR;
+  if (koff)
+    for (long p = 0; p < kc; p++) {
+      vf bv = vload(b);
+      const float *ap = a + koff[p];
+      UNROLL for (int i = 0; i < MR2; i++) cr[i] = vfma(cr[i], vsplat(ap[i * lda]), bv);
+      b += NR;
+    }
+  else {
+    const long l3 = 3 * lda;
+    const float *ab[MR2 / 4];
+    UNROLL for (int g = 0; g < MR2 / 4; g++) ab[g] = a + 4 * g * lda;
+    for (long p = 0; p < kc; p++) {
+      vf bv = vload(b);
+      UNROLL for (int i = 0; i < MR2; i++) {
+        const float *r = ab[i / 4];
+        cr[i] = vfma(cr[i], vsplat(i % 4 == 0 ? r[0] : i % 4 == 1 ? r[lda] : i % 4 == 2 ? r[2 * lda] : r[l3]), bv);
+      }
+      UNROLL for (int g = 0; g < MR2 / 4; g++) ab[g] += 1;
+      b += NR;
+    }
   }
   vf sv = scale ? vload(scale) : vsplat(1.0f), bb = bias ? vload(bias) : vsplat(0.0f);
   UNROLL for (int i = 0; i < MR2; i++) {
@@ -1032,6 +1050,14 @@ typedef struct {
   int act;
 } nhwc_stem_job;
 
+/* uk_nhwc_narrow on the stem's row copies (taps at koff), its pixel stride sx a constant where it is 1 or 2. */
+static void nhwc_stem_narrow(long kc, const float *a, long sx, const int32_t *koff, const float *b, float *out,
+                             long ldo, const float *scale, const float *bias, int act) {
+  if (sx == 2) uk_nhwc_narrow(kc, a, 2, koff, b, out, ldo, scale, bias, 0, act);
+  else if (sx == 1) uk_nhwc_narrow(kc, a, 1, koff, b, out, ldo, scale, bias, 0, act);
+  else uk_nhwc_narrow(kc, a, sx, koff, b, out, ldo, scale, bias, 0, act);
+}
+
 /* Pixels of a stem tile: MR2 on uk_nhwc_narrow (oc ≤ TT_VL), else MR. */
 static long nhwc_stem_tile(const cgeom *g) { return g->oc <= TT_VL ? MR2 : MR; }
 
@@ -1074,9 +1100,9 @@ static void nhwc_stem_task(void *ctx, long t, int tid) {
       long s0 = ow >= MR2 ? MINI(ti * MR2, ow - MR2) : 0;
       const float *a = rows + s0 * g->sW;
       if (oc == TT_VL && s0 == ti * MR2 && mr == MR2)
-        uk_nhwc_narrow(K, a, g->sW, koff, j->wp, pj.out + s0 * TT_VL, TT_VL, j->scale, j->bias, 0, j->act);
+        nhwc_stem_narrow(K, a, g->sW, koff, j->wp, pj.out + s0 * TT_VL, TT_VL, j->scale, j->bias, j->act);
       else {
-        uk_nhwc_narrow(K, a, g->sW, koff, j->wp, tile, NR, 0, 0, 0, ACT_NONE);
+        nhwc_stem_narrow(K, a, g->sW, koff, j->wp, tile, NR, 0, 0, ACT_NONE);
         nhwc_pw_store(&pj, tile, s0, 0, (int)(ti * MR2 - s0), (int)mr, 0);
       }
     }
