@@ -242,15 +242,17 @@ static void uk_nhwc_conv_half(UK_NHWC_ARGS) {
   uk_nhwc_conv_rows(MR / 2, TT_NV, 0, TT_VL, taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, pf, pfs,
                     stream);
 }
-/* A tile of MR rows over one or TT_NV vectors of columns, lanes [lo, hi) of the first and last its own (no stream,
- * no prefetch: the last panel of a product). */
-static NO_CLONE void uk_nhwc_conv_cols1(UK_NHWC_ARGS, int lo, int hi) {
+/* A tile of MR rows over one (cols1) or TT_NV vectors of columns, lanes [lo, hi) of the first and last its own (no
+ * stream, no prefetch: the last panel of a product). Two functions, not one taking nv: merged, GCC compiled the
+ * one-vector epilogue differently (results 1 ulp apart from the separate build's). */
+#define UK_NHWC_COLS_ARGS                                                                                         \
+  long taps, const long *toff, long kc, const float *restrict a, long lda, const float *restrict b, float *out,  \
+      long ldo, const float *scale, const float *bias, const float *res, int act, int lo, int hi
+static NO_CLONE void uk_nhwc_conv_cols1(UK_NHWC_COLS_ARGS) {
   uk_nhwc_conv_rows(MR, 1, lo, hi, taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, 0, 0, 0);
-  (void)pf, (void)pfs, (void)stream;
 }
-static NO_CLONE void uk_nhwc_conv_cols(UK_NHWC_ARGS, int lo, int hi) {
+static NO_CLONE void uk_nhwc_conv_cols(UK_NHWC_COLS_ARGS) {
   uk_nhwc_conv_rows(MR, TT_NV, lo, hi, taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, 0, 0, 0);
-  (void)pf, (void)pfs, (void)stream;
 }
 
 /* uk_nhwc_conv over `n` whole tiles of MR rows one after another (rows a + t·MR·lda, out and res + t·MR·ldo): one call
@@ -356,9 +358,9 @@ static NO_CLONE void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff
     const float *sc = j->scale ? j->scale + col : 0, *bi = j->bias ? j->bias + col : 0, *rs = j->res ? j->res + o : 0;
     _Static_assert(TT_NV == 2, "a panel's columns are one vector or all of them");
     if (ql - qf == 1)
-      uk_nhwc_conv_cols1(taps, toff, kc, a, lda, b + qf * TT_VL, j->out + o, j->oc, sc, bi, rs, j->act, 0, 0, 0, lo, hi);
+      uk_nhwc_conv_cols1(taps, toff, kc, a, lda, b + qf * TT_VL, j->out + o, j->oc, sc, bi, rs, j->act, lo, hi);
     else
-      uk_nhwc_conv_cols(taps, toff, kc, a, lda, b, j->out + o, j->oc, sc, bi, rs, j->act, 0, 0, 0, lo, hi);
+      uk_nhwc_conv_cols(taps, toff, kc, a, lda, b, j->out + o, j->oc, sc, bi, rs, j->act, lo, hi);
     return;
   }
   float tile[MR * NR] __attribute__((aligned(64)));

@@ -749,8 +749,7 @@ static void wino43_output(const wino43_job *j, const float *m, long mxs, long R,
         if (j->res) val += vload(j->res + at);
         val = act_v(val, j->act);
         if (skip == 0) vstore(j->out + at, val);
-        else
-          for (long l = skip; l < TT_VL; l++) j->out[at + l] = val[l];
+        else vstore_lanes(j->out + at, val, (int)skip, TT_VL);
       }
   }
 }

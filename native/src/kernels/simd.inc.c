@@ -39,16 +39,21 @@ static inline void vstream(float *p, vf v) {
 }
 /* Lanes [lo, hi) of v stored at p + lo …, and loaded from p (the other lanes zero): nothing outside them is read or
  * written — a tile's columns that another tile owns or that lie past the output's channels. AVX-512 masks them. */
+#if defined(__AVX512F__) && TT_VL == 16
+static inline unsigned short lane_mask(int lo, int hi) {
+  return (unsigned short)(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+#endif
 static inline void vstore_lanes(float *p, vf v, int lo, int hi) {
 #if defined(__AVX512F__) && TT_VL == 16
-  __builtin_ia32_storeups512_mask(p, v, (unsigned short)(((1u << hi) - 1) & ~((1u << lo) - 1)));
+  __builtin_ia32_storeups512_mask(p, v, lane_mask(lo, hi));
 #else
   for (int l = lo; l < hi; l++) p[l] = v[l];
 #endif
 }
 static inline vf vload_lanes(const float *p, int lo, int hi) {
 #if defined(__AVX512F__) && TT_VL == 16
-  return __builtin_ia32_loadups512_mask(p, (vf){ 0 }, (unsigned short)(((1u << hi) - 1) & ~((1u << lo) - 1)));
+  return __builtin_ia32_loadups512_mask(p, (vf){ 0 }, lane_mask(lo, hi));
 #else
   vf r = { 0 };
   for (int l = lo; l < hi; l++) r[l] = p[l];
