@@ -107,7 +107,8 @@ static void op_conv2d_nhwc_pack(const float *w, float *packed, const int32_t *gi
 typedef struct {
   const float *x, *wp, *bias, *scale, *res;
   float *out;
-  long m, c, oc, tiles, tpc, chunks, pgroups, ppt;
+  long m, c, oc;
+  gemm_split split;
   int act;
   int stream; /* whole tiles store their outputs with vstream (nhwc_streams) */
 } nhwc_pw_job;
@@ -381,7 +382,7 @@ static void nhwc_tile_narrow(const nhwc_pw_job *j, const float *a, long lda, con
   nhwc_pw_store(j, tile, m0, 0, 0, MR2, 0);
 }
 
-/* One task: tiles [tc·tpc, …) of MR pixel rows against panels [pp·ppt, …). Full tiles store their epilogue from
+/* One task: its tiles of MR pixel rows against its panels (gemm_split_task). Full tiles store their epilogue from
  * registers; the last row tile (rows M − MR … M, its first rows already another tile's) and the last panel
  * (columns oc − NR … oc) recompute overlapping outputs in a scratch tile and write only their own, so every output
  * is written once, by one task. While a panel is in use the next one is prefetched into L2, half of it during each
@@ -391,9 +392,8 @@ static void nhwc_tile_narrow(const nhwc_pw_job *j, const float *a, long lda, con
  * 0.38 ms; 1024→256 at 14² 0.35 → 0.32). */
 static void nhwc_pw_task(void *ctx, long t, int tid) {
   const nhwc_pw_job *j = ctx;
-  long tc = t / j->pgroups, pp = t % j->pgroups;
-  long t0 = tc * j->tpc, t1 = MINI(j->tiles, t0 + j->tpc);
-  long np = nhwc_panels(j->oc), p0 = pp * j->ppt, p1 = MINI(np, p0 + j->ppt);
+  long t0, t1, p0, p1, np = j->split.panels;
+  gemm_split_task(&j->split, t, &t0, &t1, &p0, &p1);
   /* the chunk's rows in place, or copied apart when their stride would alias (nhwc_row_ld) */
   const float *x = j->x;
   long lda = nhwc_row_ld(j->c), r0 = 0;
@@ -459,9 +459,8 @@ static void nhwc_pw_serial(const float *x, const float *wp, const float *bias, c
     nhwc_pw_few_rows(&j, tt_scratch(tid, SLOT_PACK_A, sizeof(float) * MR * c));
     return;
   }
-  j.tiles = j.tpc = (m + MR - 1) / MR;
-  j.chunks = j.pgroups = 1;
-  j.ppt = nhwc_panels(oc);
+  long tiles = (m + MR - 1) / MR;
+  j.split = (gemm_split){ .tiles = tiles, .chunks = 1, .panels = nhwc_panels(oc), .pgroups = 1 };
   nhwc_pw_task(&j, 0, tid);
 }
 
@@ -474,25 +473,18 @@ static void nhwc_pointwise(const float *x, const float *wp, const float *bias, c
     nhwc_pw_few_rows(&j, tt_shared_scratch(SH_XPAD, sizeof(float) * MR * c));
     return;
   }
-  j.tiles = (m + MR - 1) / MR;
+  long tiles = (m + MR - 1) / MR;
   /* a chunk of rows stays in L2 (~256 KB) while each panel passes over it; weights that outweigh the pixels
    * (2048→512 at 7², batch 1: 4 MB against 4 tiles) would stream from memory once per chunk, so there one chunk
    * takes all rows while they fit 1 MB */
-  j.tpc = MAXI(1, 65536 / (MR * c));
-  if (c * g->oc >= (1L << 19) && j.tiles * MR * c <= (1L << 18)) j.tpc = j.tiles;
-  j.chunks = (j.tiles + j.tpc - 1) / j.tpc;
-  j.tpc = (j.tiles + j.chunks - 1) / j.chunks; /* even chunks: 224 tiles as 56 × 4, not 73 × 3 + 5 */
-  long np = nhwc_panels(g->oc);
-  int T = tt_num_threads();
-  long groups = 1;
+  long tpc = MAXI(1, 65536 / (MR * c));
+  if (c * g->oc >= (1L << 19) && tiles * MR * c <= (1L << 18)) tpc = tiles;
   /* too few row chunks to share out: split the panels too (7×7 maps at batch 1 are 4 tiles) — into fewer tasks
    * where the weights outweigh the pixels (oc ≥ m): a task's run of panels is then longer, and all but its first
    * arrive from memory while the one before is in use (nhwc_pw_task's prefetch) */
-  long want = (g->oc >= m ? 2 : 4) * T;
-  if (T > 1 && j.chunks < want) groups = MINI(np, (want + j.chunks - 1) / j.chunks);
-  j.ppt = (np + groups - 1) / groups;
-  j.pgroups = (np + j.ppt - 1) / j.ppt;
-  long tasks = j.chunks * j.pgroups;
+  int T = tt_num_threads();
+  j.split = gemm_split_plan(tiles, tpc, nhwc_panels(g->oc), (g->oc >= m ? 2 : 4) * T);
+  long tasks = j.split.chunks * j.split.pgroups;
   if (T > 1 && tasks > 1 && m * c * g->oc >= (1L << 16)) tt_parallel(tasks, nhwc_pw_task, &j);
   else
     for (long t = 0; t < tasks; t++) nhwc_pw_task(&j, t, 0);
@@ -679,7 +671,8 @@ typedef struct {
   const float *x, *wp, *bias, *scale, *res;
   float *out;
   cgeom g;
-  long m, K, tiles, tpc, chunks, pgroups, ppt;
+  long m, K;
+  gemm_split split;
   int act, stream; /* stream: as nhwc_pw_job's */
   float *patches;   /* all tiles' patches, gathered before the tasks (nhwc_dense: weight-heavy layers), or null */
 } nhwc_dense_job;
@@ -719,16 +712,17 @@ static void nhwc_dense_gather(const nhwc_dense_job *j, long m0, long rows, float
   if (rows < MR) memset(a + rows * K, 0, sizeof(float) * (MR - rows) * K);
 }
 
-/* One task: tiles [tc·tpc, …) against panels [pp·ppt, …), as nhwc_pw_task (full tiles store from registers, the
+/* One task: its tiles against its panels (gemm_split_task), as nhwc_pw_task (full tiles store from registers, the
  * overlapping last tile and panel through a scratch tile, the next panel prefetched). The chunk's gathered patches
  * are made once, before the panels pass over them. 512→512 3×3 at 7², batch 1, two threads, weights cycled among 64
  * copies (9.4 MB each, as cold as in the network): 0.93 → 0.82 ms with the prefetch (medians of 5). */
 static void nhwc_dense_task(void *ctx, long t, int tid) {
   const nhwc_dense_job *j = ctx;
   const cgeom *g = &j->g;
-  long tc = t / j->pgroups, pp = t % j->pgroups, K = j->K, ldp = nhwc_row_ld(K), c = g->c, oc = g->oc;
-  long taps = g->kh * g->kw, t0 = tc * j->tpc, t1 = MINI(j->tiles, t0 + j->tpc), nt = t1 - t0;
-  long np = nhwc_panels(oc), p0 = pp * j->ppt, p1 = MINI(np, p0 + j->ppt);
+  long K = j->K, ldp = nhwc_row_ld(K), c = g->c, oc = g->oc, taps = g->kh * g->kw;
+  long t0, t1, p0, p1, np = j->split.panels;
+  gemm_split_task(&j->split, t, &t0, &t1, &p0, &p1);
+  long nt = t1 - t0;
   float *patch = j->patches ? j->patches + t0 * MR * ldp : tt_scratch(tid, SLOT_COL, sizeof(float) * nt * MR * ldp);
   /* per tile its rows (in place or its patch) and whether gathered; the tap offsets of each kind */
   const float **rows = tt_scratch(tid, SLOT_PACK_B, (sizeof(const float *) + sizeof(long)) * nt + sizeof(long) * 2 * taps);
@@ -783,29 +777,23 @@ static void nhwc_dense(const float *x, const float *wp, const float *bias, const
   nhwc_dense_job j = { .x = x, .wp = wp, .bias = bias, .scale = scale, .res = res, .out = out, .g = *g,
                        .m = g->n * g->oh * g->ow, .K = g->c * g->kh * g->kw, .act = act,
                        .stream = nhwc_streams(out, g->n * g->oh * g->ow * g->oc, g->oc) };
-  j.tiles = (j.m + MR - 1) / MR;
+  long tiles = (j.m + MR - 1) / MR;
   /* a chunk's gathered patches stay in L2 (~256 KB) while each panel passes over them */
   long ldp = nhwc_row_ld(j.K);
-  j.tpc = MAXI(1, 65536 / (MR * ldp));
-  j.chunks = (j.tiles + j.tpc - 1) / j.tpc;
-  long np = nhwc_panels(g->oc);
+  long tpc = MAXI(1, 65536 / (MR * ldp));
   int T = tt_num_threads();
   /* Weights that outweigh the pixels (512→512 3×3 at 7², batch 1: 9.4 MB against 49 pixels, 4 tiles) would stream
    * from memory once per chunk of one tile: when all patches fit 1 MB they are gathered first, in parallel, and
    * every task then takes all tiles against its own panels, so each panel is read once. */
-  if (j.chunks > 1 && j.K * g->oc >= (1L << 19) && j.tiles * MR * ldp <= (1L << 18)) {
-    j.patches = tt_shared_scratch(SH_XPAD, sizeof(float) * j.tiles * MR * ldp);
-    if (T > 1 && j.tiles > 1) tt_parallel(j.tiles, nhwc_dense_gather_task, &j);
+  if (tpc < tiles && j.K * g->oc >= (1L << 19) && tiles * MR * ldp <= (1L << 18)) {
+    j.patches = tt_shared_scratch(SH_XPAD, sizeof(float) * tiles * MR * ldp);
+    if (T > 1 && tiles > 1) tt_parallel(tiles, nhwc_dense_gather_task, &j);
     else
-      for (long t = 0; t < j.tiles; t++) nhwc_dense_gather_task(&j, t, 0);
-    j.tpc = j.tiles;
-    j.chunks = 1;
+      for (long t = 0; t < tiles; t++) nhwc_dense_gather_task(&j, t, 0);
+    tpc = tiles;
   }
-  long groups = 1;
-  if (T > 1 && j.chunks < 4 * T) groups = MINI(np, (4 * T + j.chunks - 1) / j.chunks);
-  j.ppt = (np + groups - 1) / groups;
-  j.pgroups = (np + j.ppt - 1) / j.ppt;
-  long tasks = j.chunks * j.pgroups;
+  j.split = gemm_split_plan(tiles, tpc, nhwc_panels(g->oc), 4 * T);
+  long tasks = j.split.chunks * j.split.pgroups;
   if (T > 1 && tasks > 1 && j.m * j.K * g->oc >= (1L << 16)) tt_parallel(tasks, nhwc_dense_task, &j);
   else
     for (long t = 0; t < tasks; t++) nhwc_dense_task(&j, t, 0);

@@ -21,7 +21,9 @@ typedef struct {
   long ocp;            /* oc rounded up to NR (the forward's weight panels) */
   long dH, dW, OH, OW; /* dilation and the whole output (oh = ⌈OH/dH⌉, ow = ⌈OW/dW⌉) */
   long n_img;          /* phase images: n·dH·dW */
-  long frows, tasks;   /* the forward's tasks: runs of frows tile rows over all phase images, crossing images */
+  long units, tasks;   /* the forward's tasks: balanced ranges of `units` tile rows (wino_split) over all phase
+                        * images, or with a channels-last input `split`'s (groups of MR tiles × weight panels) */
+  gemm_split split;
   int out_nhwc;     /* a channels-last output [n, OH, OW, oc] (undilated only) */
   const float *res; /* channels-last output only: added before the activation, shaped as out (or null) */
   const float *xl;  /* a channels-last input [n, h, w, c] read in place (undilated; xpad null), else null */
@@ -313,16 +315,17 @@ static inline void wino_in_channels(const vf d[16], vf v[16]) {
   }
 }
 
-/* V for a task's tiles from a channels-last input read in place: V[ξ][k][ci] at v + ξ·vxs (tile-major, the
+/* V for a task's tiles K0 … K0 + T (of the global grid, row-major over all images) from a channels-last input read
+ * in place: V[ξ][k][ci] at v + ξ·vxs (tile-major, the
  * channels of tile k contiguous — the rows of the pointwise micro-kernel's A), a vector of channels at a time
  * (the last overlapping the one before; below one vector, scalar lanes), the window's pixels outside the image
  * zero. Rows T … G·MR are zeroed: the last group's GEMM reads them and its products there are never stored. The
  * NCHW path first copied the input into a padded tile grid — a transpose that took a fifth of a 56² layer on two
  * threads, each thread reading the other's pixels — and transformed it one channel plane at a time. */
-static void wino_input_nhwc(const wino_job *j, float *v, long vxs, long R0, long rows, long G) {
-  long tw = j->tw, th = j->th, T = rows * tw, c = j->c, h = j->h, w = j->w;
+static void wino_input_nhwc(const wino_job *j, float *v, long vxs, long K0, long T, long G) {
+  long tw = j->tw, th = j->th, c = j->c, h = j->h, w = j->w;
   for (long k = 0; k < T; k++) {
-    long R = R0 + k / tw, img = R / th, iy0 = 2 * (R % th) - j->padT, ix0 = 2 * (k % tw) - j->padL;
+    long R = (K0 + k) / tw, img = R / th, iy0 = 2 * (R % th) - j->padT, ix0 = 2 * ((K0 + k) % tw) - j->padL;
     const float *xb = j->xl + img * h * w * c;
     int inside = iy0 >= 0 && iy0 + 4 <= h && ix0 >= 0 && ix0 + 4 <= w;
     float *vk = v + k * c;
@@ -374,7 +377,36 @@ static void wino_copy_out(const wino_job *j, const float *stage, long sp, long R
   }
 }
 
-/* One forward task: the global tile rows [t·frows, (t+1)·frows). Input transform into panels, 16 GEMMs
+/* Forward tasks for `units` of work, about `per` a task, evened out over the T threads where they are few (3 tasks
+ * on 2 threads left one idle for a third of the call). Task t takes units [units·t/tasks, units·(t+1)/tasks): sizes
+ * differ by one at most — rounding a task's size up instead (14 tile rows as 3 + 3 + 3 + 3 + 2, F(4×4) 64→64 at
+ * 56², batch 1) left 5 tasks for 6 slots, loads 8:6 on two threads. */
+static long wino_split(long units, long per, int T) {
+  long k = MAXI(1, (units + per - 1) / per);
+  if (T > 1 && k < 4 * T && k % T) k = MINI(units, ROUNDUP(k, T));
+  return k;
+}
+
+/* Task t's units [*u0, *u1) of a wino_split into `tasks`. */
+static void wino_range(long units, long tasks, long t, long *u0, long *u1) {
+  *u0 = units * t / tasks;
+  *u1 = units * (t + 1) / tasks;
+}
+
+/* A channels-last task's tiles [*K0, *K0 + *T) of `tiles` from `split`, balanced chunks of the groups of MR tiles
+ * (one panel group: every task takes all weight panels): every task's GEMMs but the last one's run whole groups.
+ * Split by tile rows instead, a 7-tile-wide map (28², F(4×4); 14², F(2×2)) put 14 or 21 tiles in a task — three or
+ * four AVX2 groups of 6 for two or three and a half groups' work. (Sharing out a few groups by weight panels
+ * instead, each task transforming all tiles' input, gained nothing: 256→256 at 14², batch 1, nine AVX2 groups.) */
+static void wino_group_tiles(const gemm_split *split, long tiles, long t, long *K0, long *T) {
+  long g0, g1, p0, p1;
+  gemm_split_task(split, t, &g0, &g1, &p0, &p1);
+  *K0 = g0 * MR;
+  *T = MINI(tiles, g1 * MR) - *K0;
+}
+
+/* One forward task: its tile rows (wino_range), or its groups of tiles (wino_group_tiles) from a channels-last
+ * input. Input transform into panels, 16 GEMMs
  * M[ξ] (tiles × ocp) = V[ξ] (tiles × c) · U[ξ] (c × ocp) by the micro-kernel on panels in place (U's NR-column panel
  * stays in L1 while the groups stream past it), then the output transform and epilogue tile by tile into `stage`
  * [oc][2·rows][ow] — the task's output rows, contiguous per channel — copied out one run per channel and image.
@@ -382,7 +414,15 @@ static void wino_copy_out(const wino_job *j, const float *stage, long sp, long R
  * lane.) */
 static void wino_task(void *ctx, long t, int tid) {
   const wino_job *j = ctx;
-  long R0 = t * j->frows, rows = MINI(j->frows, j->th * j->n_img - R0), tw = j->tw, T = rows * tw;
+  long tw = j->tw, R0 = 0, rows = 0, K0, T;
+  if (j->xl) wino_group_tiles(&j->split, j->n_img * j->th * tw, t, &K0, &T);
+  else {
+    long R1;
+    wino_range(j->units, j->tasks, t, &R0, &R1);
+    rows = R1 - R0;
+    K0 = R0 * tw;
+    T = rows * tw;
+  }
   long c = j->c, oc = j->oc, ocp = j->ocp, panels = ocp / NR, G = (T + MR - 1) / MR;
   long vxs = wino_vstride(G, c), mxs = G * MR * ocp, ow = j->ow, oh = j->oh, sp = 2 * rows * ow;
   long uxs = wino_u_stride(oc, c);
@@ -391,7 +431,7 @@ static void wino_task(void *ctx, long t, int tid) {
   float *stage = j->out_nhwc ? 0 : tt_scratch(tid, SLOT_TMP, sizeof(float) * oc * sp);
   /* a group's V is MR·c floats either way: tile-major rows of c channels from a channels-last input, else the
    * micro-kernel's p-major A panel */
-  if (j->xl) wino_input_nhwc(j, v, vxs, R0, rows, G);
+  if (j->xl) wino_input_nhwc(j, v, vxs, K0, T, G);
   else wino_input_panels(j, v, vxs, R0, rows, G);
   for (int xi = 0; xi < 16; xi++)
     for (long p = 0; p < panels; p++) {
@@ -404,7 +444,8 @@ static void wino_task(void *ctx, long t, int tid) {
     }
   if (j->out_nhwc) { /* each tile straight into its pixels: a vector of channels is contiguous there */
     for (long k = 0; k < T; k++) {
-      long R = R0 + k / tw, oy = 2 * (R % j->th), ox = 2 * (k % tw), o = ((R / j->th * oh + oy) * ow + ox) * oc;
+      long R = (K0 + k) / tw, oy = 2 * (R % j->th), ox = 2 * ((K0 + k) % tw);
+      long o = ((R / j->th * oh + oy) * ow + ox) * oc;
       wino_out_tile(m + k * ocp, mxs, oc, j->scale, j->bias, j->act, j->out + o, 1, oc, ow * oc, ox + 1 < ow,
                     oy + 1 < oh, j->res ? j->res + o : 0);
     }
@@ -562,15 +603,6 @@ static float *wino_xpad(long floats) {
   return xpad;
 }
 
-/* Forward tasks over `total` tile rows (all images'), about `rows` a task: *frows rows each, *tasks of them. Few tasks
- * are evened out over the T threads (3 tasks on 2 threads left one idle for a third of the call). */
-static void wino_split_rows(long total, long rows, int T, long *frows, long *tasks) {
-  long k = (total + rows - 1) / rows;
-  if (T > 1 && k < 4 * T && k % T) k = MINI(total, ROUNDUP(k, T));
-  *frows = (total + k - 1) / k;
-  *tasks = (total + *frows - 1) / *frows;
-}
-
 /* Pads x into the Winograd tile grid for an oh×ow output (dilation dH×dW: into its dH·dW phase images, each of
  * ⌈oh/dH⌉×⌈ow/dW⌉ outputs) and fills the geometry of a wino_job, with the forward's tasks. */
 static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, long wd, long oc, long OH, long OW,
@@ -602,8 +634,14 @@ static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, lo
   *j = (wino_job){ .xpad = xpad, .c = c, .oc = oc, .oh = oh, .ow = ow, .HP = HP, .WP = WP, .th = th, .tw = tw,
                    .rows = rows, .blocks = (th + rows - 1) / rows, .dH = dH, .dW = dW, .OH = OH, .OW = OW,
                    .n_img = n_img, .xl = in_nhwc ? x : 0, .h = h, .w = wd, .padT = padT, .padL = padL };
-  /* forward tasks: about WINO_TILES tiles each, over all images' rows */
-  wino_split_rows(n_img * th, rows, T, &j->frows, &j->tasks);
+  /* forward tasks: about WINO_TILES tiles each, over all images' rows (or their groups of MR) */
+  if (in_nhwc) {
+    j->split = gemm_split_plan((n_img * th * tw + MR - 1) / MR, MAXI(1, rows * tw / MR), 1, 0);
+    j->tasks = j->split.chunks;
+  } else {
+    j->units = n_img * th;
+    j->tasks = wino_split(j->units, rows, T);
+  }
 }
 
 static void wino_conv_bwd_weight(const float *x, const float *gy, float *gw, long n, long c, long h, long wd, long oc,
@@ -662,7 +700,8 @@ static void wino_conv(const float *x, const float *w, const float *u, const floa
 typedef struct {
   const float *x, *u, *bias, *scale, *res;
   float *out;
-  long n, c, h, w, oc, ocp, oh, ow, padT, padL, th, tw, frows, tasks;
+  long n, c, h, w, oc, ocp, oh, ow, padT, padL, th, tw;
+  gemm_split split; /* the tasks: groups of MR tiles (wino_group_tiles) */
   int act, nchw; /* nchw: x is [n, c, h, w] (the channels-last program's first layer), else [n, h, w, c] */
 } wino43_job;
 
@@ -690,20 +729,20 @@ static inline void wino43_at(const vf *m, int ms, vf *y, int ys) {
   y[3 * ys] = d + vsplat(8.0f) * d2 + m[5 * ms];
 }
 
-/* Tile rows per task: about 640 KB of transformed input and products (36 planes of c and ocp floats per tile) so
- * that both stay in L2 while the weight panels stream past, and at least one GEMM row tile of tiles. */
-static long wino43_task_rows(long c, long ocp, long tw) {
-  long tiles = MAXI(MR, (640L << 10) / (36 * 4 * (c + ocp)));
-  return MAXI(1, (tiles + tw / 2) / tw);
+/* Groups of MR tiles per task: about 640 KB of transformed input and products (36 planes of c and ocp floats per
+ * tile) so that both stay in L2 while the weight panels stream past. */
+static long wino43_task_groups(long c, long ocp) {
+  long tiles = (640L << 10) / (36 * 4 * (c + ocp));
+  return MAXI(1, (tiles + MR / 2) / MR);
 }
 
 /* V[ξ][k][ci] at v + ξ·vxs (tile-major: tile k's channels contiguous, the pointwise micro-kernel's rows) for the
- * task's tiles, global tile rows R0 … R0 + rows, a vector of channels at a time (the last overlapping the one
+ * task's tiles K0 … K0 + T of the global grid (row-major over all images), a vector of channels at a time (the last overlapping the one
  * before), the window's pixels outside the image zero; rows T … G·MR zeroed (the last group's GEMM reads them). */
-static void wino43_input(const wino43_job *j, float *v, long vxs, long R0, long rows, long G) {
-  long tw = j->tw, th = j->th, T = rows * tw, c = j->c, h = j->h, w = j->w;
+static void wino43_input(const wino43_job *j, float *v, long vxs, long K0, long T, long G) {
+  long tw = j->tw, th = j->th, c = j->c, h = j->h, w = j->w;
   for (long k = 0; k < T; k++) {
-    long R = R0 + k / tw, img = R / th, iy0 = 4 * (R % th) - j->padT, ix0 = 4 * (k % tw) - j->padL;
+    long R = (K0 + k) / tw, img = R / th, iy0 = 4 * (R % th) - j->padT, ix0 = 4 * ((K0 + k) % tw) - j->padL;
     int inside = iy0 >= 0 && iy0 + 6 <= h && ix0 >= 0 && ix0 + 6 <= w;
     float *vk = v + k * c;
     for (long ch = 0; ch < c; ch += TT_VL) {
@@ -754,23 +793,24 @@ static void wino43_output(const wino43_job *j, const float *m, long mxs, long R,
   }
 }
 
-/* One task: global tile rows [t·frows, …): input transform, 36 GEMMs M[ξ] (tiles × ocp) = V[ξ] (tiles × c) · U[ξ]
+/* One task: its groups of tiles (wino_group_tiles): input transform, 36 GEMMs M[ξ] (tiles × ocp) = V[ξ] (tiles × c) · U[ξ]
  * (c × ocp) on the weight panels in place, output transform tile by tile straight into the pixels. */
 static void wino43_task(void *ctx, long t, int tid) {
   const wino43_job *j = ctx;
-  long R0 = t * j->frows, rows = MINI(j->frows, j->th * j->n - R0), tw = j->tw, T = rows * tw;
+  long tw = j->tw, K0, T;
+  wino_group_tiles(&j->split, j->n * j->th * tw, t, &K0, &T);
   long c = j->c, ocp = j->ocp, panels = ocp / NR, G = (T + MR - 1) / MR;
   long vxs = wino_vstride(G, c), mxs = wino_vstride(G, ocp), uxs = wino_u_stride(j->oc, c);
   float *v = tt_scratch(tid, SLOT_COL, sizeof(float) * 36 * vxs);
   float *m = tt_scratch(tid, SLOT_TILE, sizeof(float) * 36 * mxs);
-  wino43_input(j, v, vxs, R0, rows, G);
+  wino43_input(j, v, vxs, K0, T, G);
   for (int xi = 0; xi < 36; xi++)
     for (long p = 0; p < panels; p++) {
       const float *bp = j->u + xi * uxs + p * c * NR, *ap = v + xi * vxs;
       float *cp = m + xi * mxs + p * NR;
       for (long g = 0; g < G; g++) uk_pw_rows(c, ap + g * MR * c, c, bp, NR, cp + g * MR * ocp, ocp, 0);
     }
-  for (long k = 0; k < T; k++) wino43_output(j, m + k * ocp, mxs, R0 + k / tw, k % tw);
+  for (long k = 0; k < T; k++) wino43_output(j, m + k * ocp, mxs, (K0 + k) / tw, (K0 + k) % tw);
 }
 
 /* out [n, oh, ow, oc] = act(scale·conv3×3(x, w) + bias (+ res)), stride 1, undilated, by F(4×4, 3×3); x channels
@@ -782,9 +822,10 @@ static void wino43_conv_nhwc(const float *x, const float *u, const float *bias, 
                    .w = w, .oc = oc, .ocp = ROUNDUP(oc, NR), .oh = oh, .ow = ow, .padT = padT, .padL = padL,
                    .th = (oh + 3) / 4, .tw = (ow + 3) / 4, .act = act, .nchw = nchw };
   int T = tt_num_threads();
-  wino_split_rows(n * j.th, wino43_task_rows(c, j.ocp, j.tw), T, &j.frows, &j.tasks);
-  if (T > 1 && j.tasks > 1) tt_parallel(j.tasks, wino43_task, &j);
-  else for (long t = 0; t < j.tasks; t++) wino43_task(&j, t, 0);
+  j.split = gemm_split_plan((n * j.th * j.tw + MR - 1) / MR, wino43_task_groups(c, j.ocp), 1, 0);
+  long tasks = j.split.chunks;
+  if (T > 1 && tasks > 1) tt_parallel(tasks, wino43_task, &j);
+  else for (long t = 0; t < tasks; t++) wino43_task(&j, t, 0);
 }
 
 /* The same convolution (undilated) with a channels-last output — and input, when in_nhwc — adding res (shaped as
