@@ -1228,7 +1228,15 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
     return o;
   };
   type Spec = { n: number; cin: number; hid: number; cout: number; h: number; w: number; k: number; s: number };
-  const specs: (Spec & { p: number; d: number; expand: boolean; project: boolean; gate?: boolean; res?: boolean })[] = [
+  const specs: (Spec & {
+    p: number;
+    d: number;
+    expand: boolean;
+    project: boolean;
+    gate?: boolean;
+    res?: boolean;
+    sq?: number;
+  })[] = [
     // several chunks (the buffers hold 96 Ki floats) and bands; MobileNetV2's 56² block at a smaller width
     { n: 1, cin: 24, hid: 144, cout: 24, h: 40, w: 36, k: 3, s: 1, p: 1, d: 1, expand: true, project: true },
     { n: 1, cin: 16, hid: 96, cout: 24, h: 45, w: 50, k: 3, s: 2, p: 1, d: 1, expand: true, project: true },
@@ -1241,6 +1249,23 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
       ...{ expand: true, project: true, gate, res: true },
     })),
     { n: 1, cin: 40, hid: 240, cout: 40, h: 7, w: 7, k: 5, s: 1, p: 2, d: 1, expand: true, project: true, gate: true },
+    // a gate large enough for its matrix-vector products to be shared out by rows (an odd count: uneven ranges)
+    {
+      n: 1,
+      cin: 48,
+      hid: 576,
+      cout: 48,
+      h: 7,
+      w: 7,
+      k: 5,
+      s: 1,
+      p: 2,
+      d: 1,
+      expand: true,
+      project: true,
+      gate: true,
+      sq: 145,
+    },
     { n: 1, cin: 24, hid: 120, cout: 56, h: 13, w: 11, k: 3, s: 2, p: 1, d: 1, expand: true, project: true },
   ];
   for (let i = 0; i < 30; i++) {
@@ -1302,7 +1327,7 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
     const e = E ? run(E, x, ge, null) : x;
     const d = run(D, e, gd, null);
     // a squeeze-excitation gate on some projected blocks: d · hardsigmoid(fc2 · act(fc1 · mean(d) + b1) + b2)
-    const sq = r.int(1, 12);
+    const sq = sp.sq ?? r.int(1, 12);
     const G =
       P && (sp.gate ?? r.unit() < 0.4)
         ? {
