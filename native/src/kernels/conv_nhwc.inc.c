@@ -946,7 +946,9 @@ typedef struct {
 static void nhwc_dots_task(void *ctx, long t, int tid) {
   (void)tid;
   const nhwc_dots_job *j = ctx;
-  for (long r = j->rows * t / j->tasks; r < j->rows * (t + 1) / j->tasks; r++) j->out[r] = nhwc_dot(j->a + r * j->lda, j->b, j->n);
+  long r0, r1;
+  split_range(j->rows, j->tasks, t, &r0, &r1);
+  for (long r = r0; r < r1; r++) j->out[r] = nhwc_dot(j->a + r * j->lda, j->b, j->n);
 }
 
 /* out[r] = nhwc_dot(a + r·lda, b, n) for rows r < rows, in as many contiguous row ranges as threads where the matrix
@@ -983,7 +985,7 @@ static void nhwc_block_gates(const nhwc_block_job *j, const float *w1, const flo
     for (long ch = 0; ch < hid; ch++) {
       float v = gb[ch] + (b2 ? b2[ch] : 0.0f);
       /* as the hardsigmoid module: x/6 + 1/2 in double, rounded once */
-      gate[b * hid + ch] = v <= -3.0f ? 0.0f : v >= 3.0f ? 1.0f : (float)((double)v / 6.0 + 0.5);
+      gb[ch] = v <= -3.0f ? 0.0f : v >= 3.0f ? 1.0f : (float)((double)v / 6.0 + 0.5);
     }
   }
 }
@@ -997,8 +999,8 @@ typedef struct {
 } nhwc_gate_job;
 
 static void nhwc_gate_range(const nhwc_gate_job *k, long t, float **a, long *pixels) {
-  long hid = k->j.g.c, b = t / k->parts, part = t % k->parts;
-  long p0 = k->pix * part / k->parts, p1 = k->pix * (part + 1) / k->parts;
+  long hid = k->j.g.c, b = t / k->parts, p0, p1;
+  split_range(k->pix, k->parts, t % k->parts, &p0, &p1);
   *a = k->d + (b * k->pix + p0) * hid;
   *pixels = p1 - p0;
 }

@@ -21,9 +21,8 @@ typedef struct {
   long ocp;            /* oc rounded up to NR (the forward's weight panels) */
   long dH, dW, OH, OW; /* dilation and the whole output (oh = ⌈OH/dH⌉, ow = ⌈OW/dW⌉) */
   long n_img;          /* phase images: n·dH·dW */
-  long units, tasks;   /* the forward's tasks: balanced ranges of `units` tile rows (wino_split) over all phase
-                        * images, or with a channels-last input `split`'s (groups of MR tiles × weight panels) */
-  gemm_split split;
+  gemm_split split;    /* the forward's tasks (split.chunks of them, over all phase images): balanced ranges of the
+                        * tile rows, or with a channels-last input of the groups of MR tiles (wino_group_tiles) */
   int out_nhwc;     /* a channels-last output [n, OH, OW, oc] (undilated only) */
   const float *res; /* channels-last output only: added before the activation, shaped as out (or null) */
   const float *xl;  /* a channels-last input [n, h, w, c] read in place (undilated; xpad null), else null */
@@ -377,36 +376,20 @@ static void wino_copy_out(const wino_job *j, const float *stage, long sp, long R
   }
 }
 
-/* Forward tasks for `units` of work, about `per` a task, evened out over the T threads where they are few (3 tasks
- * on 2 threads left one idle for a third of the call). Task t takes units [units·t/tasks, units·(t+1)/tasks): sizes
- * differ by one at most — rounding a task's size up instead (14 tile rows as 3 + 3 + 3 + 3 + 2, F(4×4) 64→64 at
- * 56², batch 1) left 5 tasks for 6 slots, loads 8:6 on two threads. */
-static long wino_split(long units, long per, int T) {
-  long k = MAXI(1, (units + per - 1) / per);
-  if (T > 1 && k < 4 * T && k % T) k = MINI(units, ROUNDUP(k, T));
-  return k;
-}
-
-/* Task t's units [*u0, *u1) of a wino_split into `tasks`. */
-static void wino_range(long units, long tasks, long t, long *u0, long *u1) {
-  *u0 = units * t / tasks;
-  *u1 = units * (t + 1) / tasks;
-}
-
 /* A channels-last task's tiles [*K0, *K0 + *T) of `tiles` from `split`, balanced chunks of the groups of MR tiles
  * (one panel group: every task takes all weight panels): every task's GEMMs but the last one's run whole groups.
  * Split by tile rows instead, a 7-tile-wide map (28², F(4×4); 14², F(2×2)) put 14 or 21 tiles in a task — three or
  * four AVX2 groups of 6 for two or three and a half groups' work. (Sharing out a few groups by weight panels
  * instead, each task transforming all tiles' input, gained nothing: 256→256 at 14², batch 1, nine AVX2 groups.) */
 static void wino_group_tiles(const gemm_split *split, long tiles, long t, long *K0, long *T) {
-  long g0, g1, p0, p1;
-  gemm_split_task(split, t, &g0, &g1, &p0, &p1);
+  long g0, g1;
+  split_range(split->tiles, split->chunks, t, &g0, &g1); /* one panel group */
   *K0 = g0 * MR;
   *T = MINI(tiles, g1 * MR) - *K0;
 }
 
-/* One forward task: its tile rows (wino_range), or its groups of tiles (wino_group_tiles) from a channels-last
- * input. Input transform into panels, 16 GEMMs
+/* One forward task: its tile rows (a range of j->split), or its groups of tiles (wino_group_tiles) from a
+ * channels-last input. Input transform into panels, 16 GEMMs
  * M[ξ] (tiles × ocp) = V[ξ] (tiles × c) · U[ξ] (c × ocp) by the micro-kernel on panels in place (U's NR-column panel
  * stays in L1 while the groups stream past it), then the output transform and epilogue tile by tile into `stage`
  * [oc][2·rows][ow] — the task's output rows, contiguous per channel — copied out one run per channel and image.
@@ -418,7 +401,7 @@ static void wino_task(void *ctx, long t, int tid) {
   if (j->xl) wino_group_tiles(&j->split, j->n_img * j->th * tw, t, &K0, &T);
   else {
     long R1;
-    wino_range(j->units, j->tasks, t, &R0, &R1);
+    split_range(j->split.tiles, j->split.chunks, t, &R0, &R1); /* one panel group */
     rows = R1 - R0;
     K0 = R0 * tw;
     T = rows * tw;
@@ -634,14 +617,10 @@ static void wino_prepare(wino_job *j, const float *x, long n, long c, long h, lo
   *j = (wino_job){ .xpad = xpad, .c = c, .oc = oc, .oh = oh, .ow = ow, .HP = HP, .WP = WP, .th = th, .tw = tw,
                    .rows = rows, .blocks = (th + rows - 1) / rows, .dH = dH, .dW = dW, .OH = OH, .OW = OW,
                    .n_img = n_img, .xl = in_nhwc ? x : 0, .h = h, .w = wd, .padT = padT, .padL = padL };
-  /* forward tasks: about WINO_TILES tiles each, over all images' rows (or their groups of MR) */
-  if (in_nhwc) {
-    j->split = gemm_split_plan((n_img * th * tw + MR - 1) / MR, MAXI(1, rows * tw / MR), 1, 0);
-    j->tasks = j->split.chunks;
-  } else {
-    j->units = n_img * th;
-    j->tasks = wino_split(j->units, rows, T);
-  }
+  /* forward tasks: about WINO_TILES tiles each, over all images' rows (or their groups of MR), a multiple of the
+   * threads (3 tasks on 2 threads left one idle for a third of the call) */
+  if (in_nhwc) j->split = gemm_split_plan((n_img * th * tw + MR - 1) / MR, MAXI(1, rows * tw / MR), 1, 0);
+  else j->split = gemm_split_plan(n_img * th, rows, 1, 0);
 }
 
 static void wino_conv_bwd_weight(const float *x, const float *gy, float *gw, long n, long c, long h, long wd, long oc,
@@ -675,8 +654,9 @@ static void wino_run(wino_job *j, const float *w, const float *u, const float *b
     u = up;
   }
   j->u = u; j->bias = bias; j->scale = scale; j->out = out; j->act = act;
-  if (tt_num_threads() > 1 && j->tasks > 1) tt_parallel(j->tasks, wino_task, j);
-  else for (long t = 0; t < j->tasks; t++) wino_task(j, t, 0);
+  long tasks = j->split.chunks;
+  if (tt_num_threads() > 1 && tasks > 1) tt_parallel(tasks, wino_task, j);
+  else for (long t = 0; t < tasks; t++) wino_task(j, t, 0);
 }
 
 /* out = act(scale·conv3×3(x, w) + bias) with stride 1, padding (padT, padL) and dilation (dH, dW) on a c×h×w input,

@@ -3,9 +3,15 @@
  * The packed variant reads B panels (NR floats per p); the indirect one reads row p of B at b + boff[p], which
  * lets convolution stream its (padded) input without im2col.
  * ---------------------------------------------------------------------------------------------------------- */
+/* Part i of n things cut into `parts` balanced ranges: [*lo, *hi), sizes differing by one at most. */
+static void split_range(long n, long parts, long i, long *lo, long *hi) {
+  *lo = n * i / parts;
+  *hi = n * (i + 1) / parts;
+}
+
 /* How a GEMM's row tiles (or groups of them) and column panels are shared out among tasks: task t takes chunk
  * t / pgroups of the tiles against panel group t % pgroups, each chunk and group a balanced share (sizes differ by
- * one at most). Used by the channels-last convolutions and the channels-last Winograd. */
+ * one at most). Used by the channels-last convolutions and by Winograd's forward tasks. */
 typedef struct {
   long tiles, chunks, panels, pgroups;
 } gemm_split;
@@ -31,11 +37,8 @@ static gemm_split gemm_split_plan(long tiles, long tpc, long panels, long want) 
 
 /* Task t's tiles [*t0, *t1) and panels [*p0, *p1). */
 static void gemm_split_task(const gemm_split *s, long t, long *t0, long *t1, long *p0, long *p1) {
-  long tc = t / s->pgroups, pp = t % s->pgroups;
-  *t0 = s->tiles * tc / s->chunks;
-  *t1 = s->tiles * (tc + 1) / s->chunks;
-  *p0 = s->panels * pp / s->pgroups;
-  *p1 = s->panels * (pp + 1) / s->pgroups;
+  split_range(s->tiles, s->chunks, t / s->pgroups, t0, t1);
+  split_range(s->panels, s->pgroups, t % s->pgroups, p0, p1);
 }
 
 #define UK_DEFINE(NAME, APARAMS, AELEM, ASTEP, BPARAMS, BROW, BSTEP)                                           \
