@@ -1128,7 +1128,7 @@ static void op_conv2d_nhwc_block(const float *x, const float *we, const float *e
  * from the copy in place (uk_stem_rows: tap k of pixel i at a + i·sW + koff[k]), so a pixel two tiles share gets
  * the same bits from each.
  * ---------------------------------------------------------------------------------------------------------- */
-UK_DEFINE(uk_stem_rows, long sx COMMA const int32_t *restrict koff, a[i * sx + koff[p]], (void)0,
+UK_DEFINE(uk_stem_rows, MR, long sx COMMA const int32_t *restrict koff, a[i * sx + koff[p]], (void)0,
           const float *restrict b, b, b += NR)
 
 typedef struct {

@@ -376,16 +376,42 @@ static void wino_copy_out(const wino_job *j, const float *stage, long sp, long R
   }
 }
 
-/* A channels-last task's tiles [*K0, *K0 + *T) of `tiles` from `split`, balanced chunks of the groups of MR tiles
- * (one panel group: every task takes all weight panels): every task's GEMMs but the last one's run whole groups.
- * Split by tile rows instead, a 7-tile-wide map (28², F(4×4); 14², F(2×2)) put 14 or 21 tiles in a task — three or
- * four AVX2 groups of 6 for two or three and a half groups' work. (Sharing out a few groups by weight panels
- * instead, each task transforming all tiles' input, gained nothing: 256→256 at 14², batch 1, nine AVX2 groups.) */
+/* A channels-last task's tiles [*K0, *K0 + *T) of `tiles`: chunk t of `split`'s, the chunks balanced in units of
+ * half a group (MR / 2 tiles), so that a task ends on a whole group or on a half one, which wino_gemm_groups runs
+ * on the half-height micro-kernel. Split by tile rows instead, a 7-tile-wide map (28², F(4×4); 14², F(2×2)) put 14
+ * or 21 tiles in a task — three or four AVX2 groups of 6 for two or three and a half groups' work; in whole groups,
+ * 49 tiles on two AVX2 threads were 5 and 4 groups (the ninth with one tile of 6), now 4 and 4½; on AVX-512, one
+ * thread computed 56 rows for 49, now 3½ groups of 14. 256→256 at 14², batch 1, Zen 4, weights in cache: AVX2 0.585
+ * → 0.534 ms; one thread, AVX-512, weights cycled among 8 copies: 1.28 → 1.07 (on two 0.66–0.70 → 0.57). (Sharing
+ * out a few groups by weight panels instead, each task transforming all tiles' input, gained nothing there.) */
 static void wino_group_tiles(const gemm_split *split, long tiles, long t, long *K0, long *T) {
-  long g0, g1;
-  split_range(split->tiles, split->chunks, t, &g0, &g1); /* one panel group */
-  *K0 = g0 * MR;
-  *T = MINI(tiles, g1 * MR) - *K0;
+  long half = MR / 2, u0, u1;
+  split_range((tiles + half - 1) / half, split->chunks, t, &u0, &u1);
+  *K0 = u0 * half;
+  *T = MINI(tiles, u1 * half) - *K0;
+}
+
+/* M[k][·] (rows of ldm floats) = V[k][0..c) · U's NR-column panel bp for the T tile rows of ap (c floats apart), a
+ * group of MR rows at a time; a last group of at most MR / 2 rows runs half the micro-kernel's rows. The first two
+ * whole groups prefetch half each of the panel at `next` (c·NR floats; null: none) into L2: at batch 1 the
+ * transformed weights (4 MB for 256→256) come from memory once per call, and read on demand by the first group, a
+ * 6×16 AVX2 tile wants a line every 6 cycles — more than a core draws from memory. 256→256 at 14², batch 1, weights
+ * cycled among 8 copies, two threads, Zen 4: AVX2 0.81–0.87 → 0.60 ms (0.53 with the weights in cache), 128→128 at
+ * 28² (F(4×4)) 0.53 → 0.49; AVX-512's 14×32 tile, a line every 14 cycles, within noise either way. */
+static void wino_gemm_groups(long T, long c, const float *ap, const float *bp, const float *next, float *cp, long ldm) {
+  long whole = T / MR, passes = MINI(2, whole), pfs = passes ? NR / passes : 0;
+  for (long r = 0, g = 0; r < T; r += MR, g++) {
+    if (T - r <= MR / 2) uk_pw_rows_half(c, ap + r * c, c, bp, NR, cp + r * ldm, ldm, 0);
+    else if (next && g < passes) uk_pw_rows_pf(c, ap + r * c, c, bp, NR, next + g * c * pfs, pfs, cp + r * ldm, ldm, 0);
+    else uk_pw_rows(c, ap + r * c, c, bp, NR, cp + r * ldm, ldm, 0);
+  }
+}
+
+/* The panel after panel p of plane xi in a task's walk over `planes` planes of `panels` panels (uxs floats from
+ * one plane to the next), or null after the last. */
+static const float *wino_next_panel(const float *u, long uxs, long c, long panels, long planes, int xi, long p) {
+  if (p + 1 < panels) return u + xi * uxs + (p + 1) * c * NR;
+  return xi + 1 < planes ? u + (xi + 1) * uxs : 0;
 }
 
 /* One forward task: its tile rows (a range of j->split), or its groups of tiles (wino_group_tiles) from a
@@ -420,10 +446,9 @@ static void wino_task(void *ctx, long t, int tid) {
     for (long p = 0; p < panels; p++) {
       const float *bp = j->u + xi * uxs + p * c * NR, *ap = v + xi * vxs;
       float *cp = m + xi * mxs + p * NR;
-      for (long g = 0; g < G; g++) {
-        if (j->xl) uk_pw_rows(c, ap + g * MR * c, c, bp, NR, cp + g * MR * ocp, ocp, 0);
-        else uk_packed(c, ap + g * MR * c, 0, bp, cp + g * MR * ocp, ocp, 0);
-      }
+      if (j->xl) wino_gemm_groups(T, c, ap, bp, wino_next_panel(j->u, uxs, c, panels, 16, xi, p), cp, ocp);
+      else
+        for (long g = 0; g < G; g++) uk_packed(c, ap + g * MR * c, 0, bp, cp + g * MR * ocp, ocp, 0);
     }
   if (j->out_nhwc) { /* each tile straight into its pixels: a vector of channels is contiguous there */
     for (long k = 0; k < T; k++) {
@@ -788,7 +813,7 @@ static void wino43_task(void *ctx, long t, int tid) {
     for (long p = 0; p < panels; p++) {
       const float *bp = j->u + xi * uxs + p * c * NR, *ap = v + xi * vxs;
       float *cp = m + xi * mxs + p * NR;
-      for (long g = 0; g < G; g++) uk_pw_rows(c, ap + g * MR * c, c, bp, NR, cp + g * MR * ocp, ocp, 0);
+      wino_gemm_groups(T, c, ap, bp, wino_next_panel(j->u, uxs, c, panels, 36, xi, p), cp, ocp);
     }
   for (long k = 0; k < T; k++) wino43_output(j, m + k * ocp, mxs, (K0 + k) / tw, (K0 + k) % tw);
 }

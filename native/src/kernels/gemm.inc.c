@@ -41,37 +41,48 @@ static void gemm_split_task(const gemm_split *s, long t, long *t0, long *t1, lon
   split_range(s->panels, s->pgroups, t % s->pgroups, p0, p1);
 }
 
-#define UK_DEFINE(NAME, APARAMS, AELEM, ASTEP, BPARAMS, BROW, BSTEP)                                           \
-  static void NAME(long kc, const float *restrict a, APARAMS, BPARAMS, float *restrict c, long ldc, int acc) { \
-    vf cr[MR][TT_NV];                                                                                          \
-    UNROLL for (int i = 0; i < MR; i++) UNROLL for (int j = 0; j < TT_NV; j++) cr[i][j] = (vf){0};            \
-    for (long p = 0; p < kc; p++) {                                                                            \
-      const float *bp = BROW;                                                                                  \
-      vf bv[TT_NV];                                                                                            \
-      UNROLL for (int j = 0; j < TT_NV; j++) bv[j] = vload(bp + j * TT_VL);                                    \
-      UNROLL for (int i = 0; i < MR; i++) {                                                                    \
-        vf av = vsplat(AELEM);                                                                                 \
-        UNROLL for (int j = 0; j < TT_NV; j++) cr[i][j] = vfma(cr[i][j], av, bv[j]);                            \
-      }                                                                                                        \
-      ASTEP;                                                                                                   \
-      BSTEP;                                                                                                   \
-    }                                                                                                          \
-    if (acc) {                                                                                                 \
-      UNROLL for (int i = 0; i < MR; i++) UNROLL for (int j = 0; j < TT_NV; j++)                              \
-        vstore(c + i * ldc + j * TT_VL, vload(c + i * ldc + j * TT_VL) + cr[i][j]);                            \
-    } else {                                                                                                   \
-      UNROLL for (int i = 0; i < MR; i++) UNROLL for (int j = 0; j < TT_NV; j++)                              \
-        vstore(c + i * ldc + j * TT_VL, cr[i][j]);                                                             \
-    }                                                                                                          \
+/* One step of a panel prefetch beside a micro-kernel's k loop: the line at *pf (and the next one for pfs > 16 floats)
+ * into L2, then *pf moved on by pfs floats; nothing when *pf is null. */
+static inline void uk_prefetch_step(const float **pf, long pfs) {
+  if (!*pf) return;
+  __builtin_prefetch(*pf, 0, 2);
+  if (pfs > 16) __builtin_prefetch(*pf + 16, 0, 2);
+  *pf += pfs;
+}
+
+/* C (+)= the product of ROWS rows of A (ROWS ≤ MR; a tile's whole MR, or the half that a product's last rows fit in)
+ * and NR columns of B; A's element (i, p) and B's row p as AELEM and BROW, stepped by ASTEP and BSTEP. */
+#define UK_DEFINE(NAME, ROWS, APARAMS, AELEM, ASTEP, BPARAMS, BROW, BSTEP)                                            \
+  static void NAME(long kc, const float *restrict a, APARAMS, BPARAMS, float *restrict c, long ldc, int acc) {        \
+    vf cr[ROWS][TT_NV];                                                                                               \
+    UNROLL for (int i = 0; i < ROWS; i++) UNROLL for (int j = 0; j < TT_NV; j++) cr[i][j] = (vf){0};                  \
+    for (long p = 0; p < kc; p++) {                                                                                   \
+      const float *bp = BROW;                                                                                         \
+      vf bv[TT_NV];                                                                                                   \
+      UNROLL for (int j = 0; j < TT_NV; j++) bv[j] = vload(bp + j * TT_VL);                                           \
+      UNROLL for (int i = 0; i < ROWS; i++) {                                                                         \
+        vf av = vsplat(AELEM);                                                                                        \
+        UNROLL for (int j = 0; j < TT_NV; j++) cr[i][j] = vfma(cr[i][j], av, bv[j]);                                  \
+      }                                                                                                               \
+      ASTEP;                                                                                                          \
+      BSTEP;                                                                                                          \
+    }                                                                                                                 \
+    if (acc) {                                                                                                        \
+      UNROLL for (int i = 0; i < ROWS; i++) UNROLL for (int j = 0; j < TT_NV; j++)                                    \
+        vstore(c + i * ldc + j * TT_VL, vload(c + i * ldc + j * TT_VL) + cr[i][j]);                                   \
+    } else {                                                                                                          \
+      UNROLL for (int i = 0; i < ROWS; i++) UNROLL for (int j = 0; j < TT_NV; j++)                                    \
+        vstore(c + i * ldc + j * TT_VL, cr[i][j]);                                                                    \
+    }                                                                                                                 \
   }
 
 /* A packed p-major in MR-row panels (lda unused) … */
-UK_DEFINE(uk_packed, long lda, a[i], (void)lda COMMA a += MR, const float *restrict b, b, b += NR)
-UK_DEFINE(uk_indirect, long lda, a[i], (void)lda COMMA a += MR, const float *restrict b COMMA const int32_t *restrict boff, b + boff[p], (void)0)
+UK_DEFINE(uk_packed, MR, long lda, a[i], (void)lda COMMA a += MR, const float *restrict b, b, b += NR)
+UK_DEFINE(uk_indirect, MR, long lda, a[i], (void)lda COMMA a += MR, const float *restrict b COMMA const int32_t *restrict boff, b + boff[p], (void)0)
 /* … or read in place: MR rows of a row-major matrix, lda apart (convolution weights need no packing). */
-UK_DEFINE(uk_indirect_rows, long lda, a[i * lda], a += 1, const float *restrict b COMMA const int32_t *restrict boff, b + boff[p], (void)0)
+UK_DEFINE(uk_indirect_rows, MR, long lda, a[i * lda], a += 1, const float *restrict b COMMA const int32_t *restrict boff, b + boff[p], (void)0)
 /* … or from MR row pointers (the weight gradient reads its A rows straight from the padded image, one per tap). */
-UK_DEFINE(uk_rows_ptr, const float *const *restrict ar, ar[i][p], (void)0, const float *restrict b, b, b += NR)
+UK_DEFINE(uk_rows_ptr, MR, const float *const *restrict ar, ar[i][p], (void)0, const float *restrict b, b, b += NR)
 
 /* Partial tile: compute into a full scratch tile, then merge the valid mr×nr corner. */
 static void uk_packed_edge(long kc, const float *a, const float *b, float *c, long ldc, int acc, int mr, int nr) {
