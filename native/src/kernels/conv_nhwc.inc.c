@@ -1196,14 +1196,26 @@ static void nhwc_stem_task(void *ctx, long t, int tid) {
     }
     return;
   }
+  /* Whole tiles of whole panels take their epilogue in registers straight into out: uk_nhwc_conv with each tap a
+   * run of one step (run t reads pixel i at a + toff[t] + i·sW). Through the scratch tile, the store and a second
+   * pass for the epilogue weighed on a sum of 27 taps: MobileNetV2's 3→32 stem at 224², two threads, Zen 4, batch 1
+   * 0.146 → 0.129 ms (AVX2 0.182 → 0.139; batch 8 1.19 → 1.07, AVX2 1.47 → 1.12), ResNet's 7×7 1.13 → 1.09. */
+  long *toff = tt_scratch(tid, SLOT_TMP, sizeof(long) * K);
+  for (long k = 0; k < K; k++) toff[k] = koff[k];
   float tile[MR * NR] __attribute__((aligned(64)));
   long mr = MINI(MR, ow);
   for (long ti = 0; ti * MR < ow; ti++) {
     long s0 = nhwc_tile_row(ti, ow);
     for (long p = 0; p < nhwc_panels(oc); p++) {
       long n0 = nhwc_panel_col(p, oc);
-      uk_stem_rows(K, rows + s0 * g->sW, g->sW, koff, j->wp + p * K * NR, tile, NR, 0);
-      nhwc_pw_store(&pj, tile, s0, n0, (int)(ti * MR - s0), (int)mr, (int)(p * NR - n0));
+      const float *a = rows + s0 * g->sW, *b = j->wp + p * K * NR;
+      if (mr == MR && s0 == ti * MR && n0 == p * NR)
+        uk_nhwc_conv(K, toff, 1, a, g->sW, b, pj.out + s0 * oc + n0, oc, j->scale ? j->scale + n0 : 0,
+                     j->bias ? j->bias + n0 : 0, 0, j->act, 0, 0, 0);
+      else {
+        uk_stem_rows(K, a, g->sW, koff, b, tile, NR, 0);
+        nhwc_pw_store(&pj, tile, s0, n0, (int)(ti * MR - s0), (int)mr, (int)(p * NR - n0));
+      }
     }
   }
 }
