@@ -1271,6 +1271,8 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
       sq: 145,
     },
     { n: 1, cin: 24, hid: 120, cout: 56, h: 13, w: 11, k: 3, s: 2, p: 1, d: 1, expand: true, project: true },
+    // a batch's gates as one product over all images, eight at a time: ten images take two passes
+    { n: 10, cin: 16, hid: 40, cout: 16, h: 5, w: 6, k: 3, s: 1, p: 1, d: 1, expand: true, project: true, gate: true },
   ];
   for (let i = 0; i < 30; i++) {
     const k = r.pick([3, 3, 5, 7]);
