@@ -1224,7 +1224,7 @@ static void nhwc_stem_task(void *ctx, long t, int tid) {
     for (long p = 0; p < nhwc_panels(oc); p++) {
       long n0 = nhwc_panel_col(p, oc);
       const float *a = rows + s0 * g->sW, *b = j->wp + p * K * NR;
-      if (mr == MR && s0 == ti * MR && n0 == p * NR)
+      if (mr == MR && s0 == ti * MR && n0 == p * NR && n0 + NR <= oc)
         uk_nhwc_conv(K, toff, 1, a, g->sW, b, pj.out + s0 * oc + n0, oc, j->scale ? j->scale + n0 : 0,
                      j->bias ? j->bias + n0 : 0, 0, j->act, 0, 0, 0);
       else {
