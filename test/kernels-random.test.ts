@@ -994,8 +994,8 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
     { n: 1, c: 24, h: 26, w: 30, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true, res: true },
     { n: 2, c: 20, h: 27, w: 27, oc: 17, k: 3, s: 1, p: 0, d: 1, dense: true, res: true },
     { n: 2, c: 64, h: 28, w: 28, oc: 64, k: 3, s: 1, p: 1, d: 1, dense: true },
-    // 49 tiles (ResNet's 14² F(2×2) and 28² F(4×4) maps at batch 1): on every build and thread count some task
-    // ends on a group of at most MR / 2 tiles, which runs the half-height micro-kernel
+    // 49 tiles (ResNet's 14² F(2×2) and 28² F(4×4) maps at batch 1): on every build, with one thread or two, some
+    // task ends on a group of at most MR / 2 tiles, which runs the half-height micro-kernel
     { n: 1, c: 32, h: 14, w: 14, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true, res: true },
     { n: 1, c: 24, h: 28, w: 28, oc: 24, k: 3, s: 1, p: 1, d: 1, dense: true },
   ];

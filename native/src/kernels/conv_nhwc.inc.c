@@ -193,11 +193,7 @@ uk_nhwc_conv_rows(const int rows, const int nv, int lo, int hi, long taps, const
         vf av = vsplat(i % 4 == 0 ? r[0] : i % 4 == 1 ? r[lda] : i % 4 == 2 ? r[2 * lda] : r[l3]);
         UNROLL for (int q = 0; q < nv; q++) cr[i][q] = vfma(cr[i][q], av, bv[q]);
       }
-      if (pf) {
-        __builtin_prefetch(pf, 0, 2);
-        if (pfs > 16) __builtin_prefetch(pf + 16, 0, 2);
-        pf += pfs;
-      }
+      uk_prefetch_step(&pf, pfs);
       UNROLL for (int g = 0; g < (rows + 3) / 4; g++) ab[g] += 1;
       b += NR;
     }

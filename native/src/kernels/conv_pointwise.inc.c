@@ -10,12 +10,12 @@
  * ---------------------------------------------------------------------------------------------------------- */
 /* B rows ldb apart (the image's channels); A in place (MR weight rows lda apart) or packed in an MR-row panel. */
 UK_DEFINE(uk_pw_rows, MR, long lda, a[i * lda], a += 1, const float *restrict b COMMA long ldb, b, b += ldb)
-/* … and MR / 2 such rows: the last rows of a Winograd task's tiles when they fit half a tile (49 tiles of a 14² map
- * at batch 1 are 8 AVX2 tiles of 6 and one tile left). */
-/* … and uk_pw_rows prefetching a later panel as it goes (uk_prefetch_step at every step). */
+/* … the same prefetching a later panel as it goes (uk_prefetch_step at every step) … */
 UK_DEFINE(uk_pw_rows_pf, MR, long lda, a[i * lda], a += 1,
           const float *restrict b COMMA long ldb COMMA const float *pf COMMA long pfs, b,
           b += ldb; uk_prefetch_step(&pf COMMA pfs))
+/* … and MR / 2 such rows: the last rows of a Winograd task's tiles when they fit half a tile (49 tiles of a 14² map
+ * at batch 1 are 8 AVX2 tiles of 6 and one tile left). */
 UK_DEFINE(uk_pw_rows_half, MR / 2, long lda, a[i * lda], a += 1, const float *restrict b COMMA long ldb, b, b += ldb)
 UK_DEFINE(uk_pw_packed, MR, long lda, a[i], (void)lda COMMA a += MR, const float *restrict b COMMA long ldb, b, b += ldb)
 

@@ -22,7 +22,7 @@ typedef struct {
   long dH, dW, OH, OW; /* dilation and the whole output (oh = ⌈OH/dH⌉, ow = ⌈OW/dW⌉) */
   long n_img;          /* phase images: n·dH·dW */
   gemm_split split;    /* the forward's tasks (split.chunks of them, over all phase images): balanced ranges of the
-                        * tile rows, or with a channels-last input of the groups of MR tiles (wino_group_tiles) */
+                        * tile rows, or with a channels-last input of half groups of MR tiles (wino_group_tiles) */
   int out_nhwc;     /* a channels-last output [n, OH, OW, oc] (undilated only) */
   const float *res; /* channels-last output only: added before the activation, shaped as out (or null) */
   const float *xl;  /* a channels-last input [n, h, w, c] read in place (undilated; xpad null), else null */
