@@ -1,11 +1,14 @@
 /**
  * Per-layer times of one W2/W10 model, Tatami beside ONNX Runtime: where a whole-model ratio (bench/run.ts,
  * tools/infer-cpu.ts) says "slower", this says which layers. Tatami's side wraps every method of the active backend
- * and times each call of the fused model's forward (wall ms, mean over the rounds); ORT's side is its own profiler
- * (`enableProfiling`: each node's kernel time) on the same weights exported to ONNX. Kernel calls that both sides
+ * and times each call of the fused model's forward (wall ms); ORT's side is its own profiler
+ * (`enableProfiling`: each node's kernel time) on the same weights exported to ONNX. Each call and node is its
+ * median over the rounds (on a shared machine a mean takes in other tenants' bursts). Kernel calls that both sides
  * make alike — single convolutions — are also summed by signature (input channels → output channels, kernel,
- * input map, groups) and compared; Tatami's fused MobileNet blocks are one call for three ORT nodes and are listed
- * only. Timing each call costs a few µs, so Tatami's wall here is a little above the benchmark's.
+ * input map, groups) and compared; each of Tatami's fused MobileNet blocks is compared with the ORT nodes from the
+ * one after the previous block's projection through its own projection (expansion, depthwise, gate, projection).
+ * Tatami's MobileNets run here call by call (the backend's one-call `nhwcProgram` set aside: the same kernels in
+ * the same order), and timing each call costs a few µs, so Tatami's wall here is a little above the benchmark's.
  *
  * Usage: npx tsx tools/layer-profile.ts [--model resnet50] [--batch 1] [--threads 2] [--rounds 20]
  * (threads: Tatami's pool and ORT's intra-op threads; the process's TATAMI_NUM_THREADS is overridden).
@@ -34,6 +37,14 @@ tt.setNumThreads(threads);
 interface Row {
   key: string;
   ms: number;
+  /** Tatami's side: the convolutions the call runs (a fused block's layers), 0 for other kernels. */
+  convs?: number;
+}
+
+/** The median of xs (the machines these run on are shared: a mean takes in every other tenant's burst). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** A conv signature both sides can name: c→oc k×k @h gG. */
@@ -43,9 +54,12 @@ const convKey = (c: number, oc: number, kh: number, kw: number, h: number, group
 /** Tatami: every backend method wrapped, each call of the `rounds` timed forwards summed by position. */
 function profileTatami(): { rows: Row[]; wall: number } {
   const b = backend() as unknown as Record<string, unknown>;
-  const rows: Row[] = [];
+  const rows: { key: string; convs: number; ms: number[] }[] = [];
   let at = 0,
     on = false;
+  // a MobileNet's whole program is one backend call (nhwcProgram): without it the same kernels run call by call
+  const whole = Object.getOwnPropertyDescriptor(b, 'nhwcProgram');
+  if (whole) b.nhwcProgram = undefined;
   const names = new Set([...Object.keys(Object.getPrototypeOf(b) as object), ...Object.keys(b)]);
   const own = new Map<string, PropertyDescriptor | undefined>();
   for (const name of names) {
@@ -57,15 +71,15 @@ function profileTatami(): { rows: Row[]; wall: number } {
       const t0 = performance.now();
       const r = (f as (...x: unknown[]) => unknown).apply(this, a);
       const ms = performance.now() - t0;
-      if (at === rows.length) rows.push({ key: tatamiKey(name, a), ms: 0 });
-      rows[at++].ms += ms;
+      if (at === rows.length) rows.push({ key: tatamiKey(name, a), convs: convsOf(name, a), ms: [] });
+      rows[at++].ms.push(ms);
       return r;
     };
   }
   const m = buildInferenceModel(model, true);
   tt.manualSeed(1);
   const x = tt.randn([batch, 3, 224, 224]);
-  let wall = 0;
+  const walls: number[] = [];
   tt.noGrad(() => {
     for (let i = 0; i < 5; i++) m.forward(x);
     on = true;
@@ -73,7 +87,7 @@ function profileTatami(): { rows: Row[]; wall: number } {
       at = 0;
       const t0 = performance.now();
       m.forward(x);
-      wall += performance.now() - t0;
+      walls.push(performance.now() - t0);
     }
     on = false;
   });
@@ -81,7 +95,8 @@ function profileTatami(): { rows: Row[]; wall: number } {
     if (d) Object.defineProperty(b, name, d);
     else delete b[name];
   }
-  return { rows: rows.map((r) => ({ key: r.key, ms: r.ms / rounds })), wall: wall / rounds };
+  if (whole) Object.defineProperty(b, 'nhwcProgram', whole);
+  return { rows: rows.map((r) => ({ key: r.key, convs: r.convs, ms: median(r.ms) })), wall: median(walls) };
 }
 
 type Geom = { n: number; c: number; h: number; w: number; oc: number; kh: number; kw: number; oh: number; ow: number };
@@ -97,6 +112,12 @@ function tatamiKey(name: string, a: unknown[]): string {
   }
   if (name.startsWith('conv2d') && g.groups !== undefined) return convKey(g.c, g.oc, g.kh, g.kw, g.h, g.groups);
   return `${name} @${g.h}`;
+}
+
+/** The convolutions one backend call runs: a block's layers (its stages and a gate's two), 1 for a convolution. */
+function convsOf(name: string, a: unknown[]): number {
+  if (name === 'invertedResidualNhwc') return (a[1] ? 1 : 0) + 1 + (a[3] ? 2 : 0) + (a[4] ? 1 : 0);
+  return name.startsWith('conv2d') ? 1 : 0;
 }
 
 /** ORT: its profiler's kernel time per node over `rounds` runs. */
@@ -125,28 +146,27 @@ async function profileOrt(): Promise<{ rows: Row[]; wall: number } | string> {
     const x = tt.randn([batch, 3, 224, 224]);
     const feeds = { input: new ort.Tensor('float32', x.toTypedArray() as Float32Array, x.shape) };
     for (let i = 0; i < 5; i++) await session.run(feeds);
-    let wall = 0;
+    const walls: number[] = [];
     for (let i = 0; i < rounds; i++) {
       const t0 = performance.now();
       await session.run(feeds);
-      wall += performance.now() - t0;
+      walls.push(performance.now() - t0);
     }
     await session.release();
     const file = readdirSync(dir).find((f) => f.endsWith('.json'));
     if (!file) return 'ONNX Runtime wrote no profile';
     type Ev = { cat: string; name: string; dur: number; args?: { op_name?: string; input_type_shape?: object[] } };
     const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Ev[];
-    const sums = new Map<string, { key: string; us: number; n: number }>();
+    const runs = new Map<string, { key: string; us: number[] }>();
     for (const e of events) {
       if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
-      let s = sums.get(e.name);
+      let s = runs.get(e.name);
       if (!s)
-        sums.set(e.name, (s = { key: ortKey(e.args?.op_name ?? e.name, e.args?.input_type_shape ?? []), us: 0, n: 0 }));
-      s.us += e.dur;
-      s.n++;
+        runs.set(e.name, (s = { key: ortKey(e.args?.op_name ?? e.name, e.args?.input_type_shape ?? []), us: [] }));
+      s.us.push(e.dur);
     }
-    // the profile covers the warm-up runs too: a node's mean over all its runs
-    return { rows: [...sums.values()].map((s) => ({ key: s.key, ms: s.us / s.n / 1000 })), wall: wall / rounds };
+    // the profile covers the warm-up runs too: a node's median over all its runs
+    return { rows: [...runs.values()].map((s) => ({ key: s.key, ms: median(s.us) / 1000 })), wall: median(walls) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -191,6 +211,39 @@ else {
       `${fmt(sum2(ms))} ${fmt(sum2(o))}  ${(sum2(ms) / sum2(o)).toFixed(2).padStart(5)}  ${String(ms.length).padStart(6)}  ${key}`,
     );
   }
+  const pairs = alongside(ours.rows, theirs.rows);
+  if (pairs.some((p) => p.key.startsWith('block '))) {
+    console.log('\nblock by block (ORT: its nodes from the previous projection through this one):');
+    console.log('  tatami      ort    ratio  step');
+    for (const p of pairs)
+      console.log(`${fmt(p.ours)} ${fmt(p.theirs)}  ${(p.ours / p.theirs).toFixed(2).padStart(5)}  ${p.key}`);
+    const a = sum2(pairs.map((p) => p.ours)),
+      o = sum2(pairs.map((p) => p.theirs));
+    console.log(`${fmt(a)} ${fmt(o)}  ${(a / o).toFixed(2).padStart(5)}  all of the above`);
+  }
+}
+
+/**
+ * Tatami's blocks and convolutions beside the ORT nodes that do the same work, in program order: a block takes as
+ * many ORT convolutions as it has layers (expansion, depthwise, the gate's two, projection) and the nodes between
+ * them, a convolution one. (By count: ORT reports the channels of its blocked layouts, padded to its vector width.)
+ * Stops where the two orders part (ResNets: ORT runs a downsample after the block's first convolutions).
+ */
+function alongside(ours: Row[], theirs: Row[]): { key: string; ours: number; theirs: number }[] {
+  const out: { key: string; ours: number; theirs: number }[] = [];
+  let at = 0;
+  for (const r of ours) {
+    let convs = r.convs ?? 0;
+    if (convs === 0) continue;
+    let ms = 0;
+    for (; at < theirs.length && convs > 0; at++) {
+      if (theirs[at].key.startsWith('conv ')) convs--;
+      ms += theirs[at].ms;
+    }
+    if (convs > 0) break;
+    out.push({ key: r.key, ours: r.ms, theirs: ms });
+  }
+  return out;
 }
 
 function sum2(xs: number[]): number {
