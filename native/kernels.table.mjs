@@ -16,6 +16,8 @@
  *   f32 / i32      Float32Array / Int32Array operand; `role` in | out | inout says what the wasm side copies in and
  *                  back (native works in place); `nullable` lets JavaScript pass null (C gets NULL, wasm address 0)
  *   any4           any 4-byte typed array (native only)
+ *   f32list        an array of Float32Arrays or nulls (native only, hand-written override): C gets a tt_f32list of
+ *                  their data and lengths
  *   conv / pool …  a geometry (`geometries` below), passed as its packed Int32Array
  *   sgd / adam     a hyper-parameter struct (`hypers` below), passed as its packed Float64Array
  *   bool int long float   scalars (float: a JavaScript number rounded to float32)
@@ -256,6 +258,7 @@ export const sources = [
   ['norm', 'channel statistics, affine (+ReLU), batch-norm backward'],
   ['softmax', 'softmax / logSoftmax and gradients'],
   ['elementwise', 'unary, binary, sum, axpy, strided copy'],
+  ['nhwc_program', 'a channels-last program (stem, inverted-residual blocks, 1×1s, global pool) in one call'],
   ['optim', 'SGD and Adam(W) updates'],
   ['roi', 'RoIAlign forward and backward (torchvision)'],
   ['roi_nms', 'non-maximum suppression (torchvision)'],
@@ -404,7 +407,11 @@ export const kernels = [
     name: 'maxPool2dNhwc',
     c: 'max_pool2d_nhwc',
     doc: 'max pooling channels last: out [n, oh, ow, c] from x [n, h, w, c] (NaN propagates, no indices): the channels-last ResNet program',
-    args: [f32('x', 'in', { size: 'g.n * g.c * g.h * g.w' }), f32('out', 'out', { size: 'g.n * g.c * g.oh * g.ow' }), s('pool', 'g')],
+    args: [
+      f32('x', 'in', { size: 'g.n * g.c * g.h * g.w' }),
+      f32('out', 'out', { size: 'g.n * g.c * g.oh * g.ow' }),
+      s('pool', 'g'),
+    ],
   },
   {
     name: 'conv2dNhwcBlock',
@@ -435,6 +442,20 @@ export const kernels = [
       s('int', 'act1'),
       s('int', 'actp'),
       s('bool', 'residual'),
+    ],
+  },
+  {
+    name: 'nhwcProgram',
+    c: 'nhwc_program',
+    doc: 'a channels-last program in one call (MobileNet features): a stem from the NCHW image x, then inverted-residual blocks and convolutions, out [n, c] the global average pool of the last map; `code` holds `steps` records (NP_* in kernels/nhwc_program.inc.c) whose operands are entries of `arrays`; returns 0, or 1 + the index of the first step that does not match its operands',
+    wasm: false,
+    ret: 'int',
+    args: [
+      f32('x', 'in'),
+      { name: 'arrays', kind: 'f32list', role: 'in' },
+      i32('code', 'in'),
+      s('long', 'steps'),
+      f32('out', 'out'),
     ],
   },
   {

@@ -29,6 +29,7 @@ function checkTable() {
         'f32',
         'i32',
         'any4',
+        'f32list',
         'bool',
         'int',
         'long',
@@ -39,6 +40,10 @@ function checkTable() {
       if (!kinds.includes(a.kind)) throw new Error(`kernel table: ${k.name}.${a.name}: unknown kind ${a.kind}`);
       if (isBuf(a) && !['in', 'out', 'inout'].includes(a.role))
         throw new Error(`kernel table: ${k.name}.${a.name}: role must be in, out or inout`);
+      if (a.kind === 'f32list' && (k.wasm !== false || k.backend))
+        throw new Error(
+          `kernel table: ${k.name}.${a.name}: f32list operands are native only, behind a hand-written override`,
+        );
       if (a.from !== undefined && (isBuf(a) || isGeom(a) || isHyper(a)))
         throw new Error(`kernel table: ${k.name}.${a.name}: only scalars can be derived ('from')`);
     }
@@ -63,6 +68,7 @@ function cParamType(a) {
   if (a.kind === 'i32') return a.role === 'in' ? 'const int32_t *' : 'int32_t *';
   if (isGeom(a)) return 'const int32_t *';
   if (isHyper(a)) return 'const double *';
+  if (a.kind === 'f32list') return 'const tt_f32list *';
   return { bool: 'int ', int: 'int ', long: 'long ', float: 'float ' }[a.kind];
 }
 const cRet = (k) => (k.ret === 'bool' || k.ret === 'int' ? 'int' : 'void');
@@ -94,6 +100,13 @@ function genHeader() {
     );
     out.push('  return r;', '}', '');
   }
+  out.push(
+    "/* An f32list operand (native only): a JavaScript array of Float32Arrays or nulls, each entry's data and length",
+    ' * (NULL and 0 for null), at most TT_LIST_MAX entries. */',
+    'enum { TT_LIST_MAX = 512 };',
+    'typedef struct { long count; const float *p[TT_LIST_MAX]; long len[TT_LIST_MAX]; } tt_f32list;',
+    '',
+  );
   out.push(
     "/* One build's kernel entry points (tt_ops_avx512, tt_ops_avx2, … and tt_ops_wasm): op_<field> in kernels/. */",
   );
@@ -144,7 +157,10 @@ function genAddon() {
       else if (a.kind === 'i32' || isGeom(a))
         out.push(`  ${t}${v} = arr(env, argv[${i}], napi_int32_array, "${k.name}", "${a.name}", ${req});`);
       else if (a.kind === 'any4') out.push(`  ${t}${v} = any4(env, argv[${i}], "${k.name}", "${a.name}");`);
-      else if (a.kind === 'bool') out.push(`  int ${v} = B(env, argv[${i}]);`);
+      else if (a.kind === 'f32list') {
+        out.push(`  tt_f32list ${v}_list;`);
+        out.push(`  ${t}${v} = f32list(env, argv[${i}], "${k.name}", "${a.name}", &${v}_list);`);
+      } else if (a.kind === 'bool') out.push(`  int ${v} = B(env, argv[${i}]);`);
       else if (a.kind === 'int') out.push(`  int ${v} = (int)I(env, argv[${i}]);`);
       else if (a.kind === 'long') out.push(`  long ${v} = I(env, argv[${i}]);`);
       else if (a.kind === 'float') out.push(`  float ${v} = (float)D(env, argv[${i}]);`);
@@ -186,6 +202,7 @@ function tsType(a) {
   else if (a.kind === 'i32' || isGeom(a)) t = 'Int32Array';
   else if (isHyper(a)) t = 'Float64Array';
   else if (a.kind === 'any4') t = 'F32 | Int32Array';
+  else if (a.kind === 'f32list') t = '(F32 | null)[]';
   else if (a.kind === 'bool') t = 'boolean';
   else t = 'number';
   return a.nullable ? `${t} | null` : t;

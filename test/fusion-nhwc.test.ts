@@ -324,3 +324,72 @@ test('channels-last programs are kept between calls and rebuilt when the module 
   const after = check('conv module replaced', true);
   assert.ok(maxRelDiff(after, before) > 1e-4, 'the new conv shows');
 });
+
+test('channels-last MobileNets: one nhwcProgram call computes bit for bit what the calls do, and checks its steps', () => {
+  const native = backendNames().filter((b) => tt.withBackend(b, () => tt.backend().nhwcProgram !== undefined));
+  if (
+    process.env.TATAMI_BACKEND === undefined &&
+    tt.availableBackends().some((b) => b.name === 'native' && b.available)
+  )
+    assert.ok(native.length > 0, 'the native builds have nhwcProgram');
+  for (const backend of native)
+    tt.withBackend(backend, () => {
+      const be = tt.backend();
+      const whole = be.nhwcProgram!;
+      let calls = 0;
+      let seen: tt.backendTypes.NhwcProgram | null = null;
+      be.nhwcProgram = (x, p, out) => {
+        calls++;
+        seen = p;
+        whole.call(be, x, p, out);
+      };
+      try {
+        for (const [i, name] of (['mobilenet_v2', 'mobilenet_v3_small'] as const).entries()) {
+          const m = tt.nn.fuse(model(name, 60 + i));
+          for (const n of [1, 3]) {
+            const x = tt.randn([n, 3, 64, 72]);
+            calls = 0;
+            const one = tt.noGrad(() => m.forward(x));
+            assert.equal(calls, 1, `${backend} ${name}: one program call a forward`);
+            const kept: tt.backendTypes.NhwcProgram | null = seen;
+            tt.noGrad(() => m.forward(x));
+            assert.equal(seen, kept, `${backend} ${name}: the same program object while nothing changed`);
+            // the same kernels call by call (the backend without the method): the same bits
+            be.nhwcProgram = undefined;
+            const steps = tt.noGrad(() => m.forward(x));
+            be.nhwcProgram = (xx, p, out) => whole.call(be, xx, p, out);
+            assert.deepEqual(one.toTypedArray(), steps.toTypedArray(), `${backend} ${name} batch ${n}`);
+            be.nhwcProgram = (xx, p, out) => {
+              calls++;
+              seen = p;
+              whole.call(be, xx, p, out);
+            };
+          }
+        }
+        // the checks, on the last program seen (MobileNetV3-Small at batch 3): steps out of order, a stage packed
+        // for another layer, a short input — each an error naming what is wrong
+        const p = seen! as tt.backendTypes.NhwcProgram;
+        const [c, h, w] = [p.stem.g.c, p.stem.g.h, p.stem.g.w];
+        const x = tt.randn([3, c, h, w]).toTypedArray() as Float32Array;
+        const out = new Float32Array(3 * 1024);
+        const s = p.steps;
+        assert.throws(
+          () => whole.call(be, x, { stem: p.stem, steps: [s[1], s[0], ...s.slice(2)] }, out),
+          /nhwcProgram: step 1 reads a 3×\d+×\d+×\d+ map/,
+        );
+        const b0 = s[0] as tt.backendTypes.NhwcProgramBlock;
+        const wrong = { ...b0, depthwise: { ...b0.depthwise, packed: p.stem.stage.packed } };
+        assert.throws(
+          () => whole.call(be, x, { stem: p.stem, steps: [wrong, ...s.slice(1)] }, out),
+          /packed weights were not made/,
+        );
+        assert.throws(() => whole.call(be, x.subarray(1), p, out), /nhwcProgram: x has \d+ elements but/);
+        // an operand detached after the program was checked: the kernel's own checks refuse it
+        const d = b0.depthwise.packed.data;
+        structuredClone(d.buffer, { transfer: [d.buffer] });
+        assert.throws(() => whole.call(be, x, p, out), /nhwcProgram: step 1 no longer matches its operands/);
+      } finally {
+        be.nhwcProgram = whole;
+      }
+    });
+});

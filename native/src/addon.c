@@ -115,6 +115,47 @@ static void *any4(napi_env env, napi_value v, const char *kernel, const char *ar
   return data;
 }
 
+/* An f32list operand: each entry of the array v a Float32Array (its data and length) or null/undefined (NULL, 0). */
+static const tt_f32list *f32list(napi_env env, napi_value v, const char *kernel, const char *arg, tt_f32list *l) {
+  bool is_array = false;
+  uint32_t count = 0;
+  const char *why = NULL;
+  if (napi_is_array(env, v, &is_array) != napi_ok || !is_array || napi_get_array_length(env, v, &count) != napi_ok)
+    why = "must be an array";
+  else if (count > TT_LIST_MAX)
+    why = "has too many entries";
+  l->count = count;
+  for (uint32_t i = 0; !why && i < count; i++) {
+    napi_value e;
+    napi_valuetype t;
+    napi_typedarray_type type;
+    size_t length, off;
+    void *data = NULL;
+    napi_value ab;
+    if (napi_get_element(env, v, i, &e) != napi_ok || napi_typeof(env, e, &t) != napi_ok) why = "could not be read";
+    else if (t == napi_null || t == napi_undefined) {
+      l->p[i] = NULL;
+      l->len[i] = 0;
+    } else if (napi_get_typedarray_info(env, e, &type, &length, &data, &ab, &off) != napi_ok ||
+               type != napi_float32_array)
+      why = "must hold Float32Arrays or nulls";
+    else {
+      l->p[i] = data;
+      l->len[i] = (long)length;
+    }
+  }
+  if (why) {
+    if (ok) {
+      char msg[160];
+      snprintf(msg, sizeof(msg), "tatami native %s: %s %s", kernel, arg, why);
+      napi_throw_type_error(env, NULL, msg);
+    }
+    ok = 0;
+    return NULL;
+  }
+  return l;
+}
+
 #define KFN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_default, (void *)ops }
 
 /* One function per kernel of native/kernels.table.mjs (js_gemm, js_conv2d, …) and KERNEL_FUNCTIONS. */

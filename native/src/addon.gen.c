@@ -160,6 +160,20 @@ static napi_value js_conv2d_nhwc_block(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_nhwc_program(napi_env env, napi_callback_info info) {
+  GETARGS(5);
+  const float *x = arr(env, argv[0], napi_float32_array, "nhwcProgram", "x", 1);
+  tt_f32list arrays_list;
+  const tt_f32list *arrays = f32list(env, argv[1], "nhwcProgram", "arrays", &arrays_list);
+  const int32_t *code = arr(env, argv[2], napi_int32_array, "nhwcProgram", "code", 1);
+  long steps = I(env, argv[3]);
+  float *out = arr(env, argv[4], napi_float32_array, "nhwcProgram", "out", 1);
+  CHECK
+  int result;
+  LOCKED(result = ops->nhwc_program(x, arrays, code, steps, out));
+  return num(env, result);
+}
+
 static napi_value js_conv2d_bwd_input(napi_env env, napi_callback_info info) {
   GETARGS(4);
   const float *gy = arr(env, argv[0], napi_float32_array, "conv2dBackwardInput", "gy", 1);
@@ -529,6 +543,7 @@ static napi_value js_conv_plan(napi_env env, napi_callback_info info) {
   KFN("conv2dNchwToNhwc", js_conv2d_nchw_to_nhwc), \
   KFN("maxPool2dNhwc", js_max_pool2d_nhwc), \
   KFN("conv2dNhwcBlock", js_conv2d_nhwc_block), \
+  KFN("nhwcProgram", js_nhwc_program), \
   KFN("conv2dBackwardInput", js_conv2d_bwd_input), \
   KFN("conv2dBackwardWeight", js_conv2d_bwd_weight), \
   KFN("maxPool2d", js_max_pool2d), \

@@ -53,6 +53,11 @@ static inline adam_hyper parse_adam_hyper(const double *h) {
   return r;
 }
 
+/* An f32list operand (native only): a JavaScript array of Float32Arrays or nulls, each entry's data and length
+ * (NULL and 0 for null), at most TT_LIST_MAX entries. */
+enum { TT_LIST_MAX = 512 };
+typedef struct { long count; const float *p[TT_LIST_MAX]; long len[TT_LIST_MAX]; } tt_f32list;
+
 /* One build's kernel entry points (tt_ops_avx512, tt_ops_avx2, … and tt_ops_wasm): op_<field> in kernels/. */
 typedef struct tt_ops {
   const char *name;
@@ -79,6 +84,8 @@ typedef struct tt_ops {
   void (*max_pool2d_nhwc)(const float *x, float *out, const int32_t *g);
   /* an inverted-residual block channels last: e = acte(es·(x·weᵀ) + eb) (e = x when we is null), d = actd(ds·dw(e) + db) on the depthwise geometry g, with w1 d = d · hardsigmoid(w2·act1(w1·mean(d) + b1) + b2) per image (a squeeze-excitation gate of sq channels), out = actp(ps·(d·wpᵀ) + pb (+ x when residual)), or out = d when wp is null (and w1 too); weights packed by conv2dNhwcPack but w1 [sq, c] and w2 [c, sq] as they are */
   void (*conv2d_nhwc_block)(const float *x, const float *we, const float *eb, const float *es, const float *wd, const float *db, const float *ds, const float *w1, const float *b1, const float *w2, const float *b2, const float *wp, const float *pb, const float *ps, float *out, const int32_t *g, int cin, int cout, int sq, int acte, int actd, int act1, int actp, int residual);
+  /* a channels-last program in one call (MobileNet features): a stem from the NCHW image x, then inverted-residual blocks and convolutions, out [n, c] the global average pool of the last map; `code` holds `steps` records (NP_* in kernels/nhwc_program.inc.c) whose operands are entries of `arrays`; returns 0, or 1 + the index of the first step that does not match its operands */
+  int (*nhwc_program)(const float *x, const tt_f32list *arrays, const int32_t *code, long steps, float *out);
   /* gx = the input gradient of conv2d (overwritten) */
   void (*conv2d_bwd_input)(const float *gy, const float *w, float *gx, const int32_t *g);
   /* gw = the weight gradient of conv2d (overwritten) */
@@ -134,6 +141,6 @@ typedef struct tt_ops {
 } tt_ops;
 
 /* The entry points in tt_ops order, after name, vl, mr, nr (kernels.inc.c defines each build's table with it). */
-#define TT_OPS_ENTRY_POINTS op_gemm, op_conv2d, op_conv2d_packed_size, op_conv2d_pack, op_conv2d_packed, op_conv2d_nhwc_packed_size, op_conv2d_nhwc_pack, op_conv2d_nhwc, op_conv2d_nchw_to_nhwc, op_max_pool2d_nhwc, op_conv2d_nhwc_block, op_conv2d_bwd_input, op_conv2d_bwd_weight, op_max_pool2d, op_max_pool2d_bwd, op_avg_pool2d, op_avg_pool2d_bwd, op_channel_stats, op_channel_affine, op_bn_bwd, op_softmax, op_softmax_grad, op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided, op_sgd_step, op_adam_step, op_roi_align, op_roi_align_bwd, op_nms, op_resample2d, op_resample2d_bwd, op_conv3d_winograd, op_conv_plan
+#define TT_OPS_ENTRY_POINTS op_gemm, op_conv2d, op_conv2d_packed_size, op_conv2d_pack, op_conv2d_packed, op_conv2d_nhwc_packed_size, op_conv2d_nhwc_pack, op_conv2d_nhwc, op_conv2d_nchw_to_nhwc, op_max_pool2d_nhwc, op_conv2d_nhwc_block, op_nhwc_program, op_conv2d_bwd_input, op_conv2d_bwd_weight, op_max_pool2d, op_max_pool2d_bwd, op_avg_pool2d, op_avg_pool2d_bwd, op_channel_stats, op_channel_affine, op_bn_bwd, op_softmax, op_softmax_grad, op_unary, op_unary_grad, op_binary, op_reduce_sum, op_axpy, op_copy_strided, op_sgd_step, op_adam_step, op_roi_align, op_roi_align_bwd, op_nms, op_resample2d, op_resample2d_bwd, op_conv3d_winograd, op_conv_plan
 
 #endif

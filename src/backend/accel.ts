@@ -18,6 +18,7 @@ import type {
   Interpolate2dGeometry,
   InterpolateMode,
   NhwcGate,
+  NhwcProgram,
   NhwcStage,
   PackedConv2dWeights,
   Pool2dGeometry,
@@ -46,6 +47,34 @@ import {
 type F32 = Float32Array;
 
 export type { RawKernels } from './kernels.gen.js';
+
+/**
+ * A channels-last program as the nhwcProgram kernel takes it: one record of NP_REC int32 a step (the stem first; the
+ * fields as NP_* in native/src/kernels/nhwc_program.inc.c) whose operands are entries of `arrays`.
+ */
+interface FlatProgram {
+  arrays: (F32 | null)[];
+  code: Int32Array;
+  /** Floats of the NCHW input and of the pooled output. */
+  xLen: number;
+  outLen: number;
+}
+// Step kinds and record fields, mirrored from native/src/kernels/nhwc_program.inc.c.
+const NP_STEM = 0,
+  NP_BLOCK = 1,
+  NP_CONV = 2;
+const NP_KIND = 0,
+  NP_FIRST = 1,
+  NP_CIN = 2,
+  NP_COUT = 3,
+  NP_SQ = 4,
+  NP_ACTE = 5,
+  NP_ACTD = 6,
+  NP_ACT1 = 7,
+  NP_ACTP = 8,
+  NP_RESIDUAL = 9,
+  NP_GEOM = 10,
+  NP_REC = NP_GEOM + 16;
 
 // Codes mirrored from native/src/tt.h.
 const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
@@ -467,13 +496,127 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     dilationW: 1,
     groups: 1,
   });
-  /** Throws unless `st` is a block stage for g: its weights packed for g, g.oc scales and biases. */
-  const checkStage = (name: string, st: NhwcStage, g: Conv2dGeometry) => {
-    const op = `invertedResidualNhwc (${name})`;
+  /** Throws unless `st` is a stage for g: its weights packed for g, g.oc scales and biases. */
+  const checkStage = (op: string, st: NhwcStage, g: Conv2dGeometry) => {
     if (!f32(st.scale, st.bias)) throw new Error(`${op}: float32 operands only`);
     checkNhwcPacked(op, st.packed, g, convGeom(g));
     guard.len(op, 'scale', st.scale, g.oc);
     guard.len(op, 'bias', st.bias, g.oc);
+  };
+  /**
+   * The checks of an inverted-residual block's stages, gate and residual on its depthwise geometry g (as
+   * invertedResidualNhwc takes them); returns its input and output channels and the gate's width (0: none).
+   */
+  const checkBlock = (
+    op: string,
+    expand: NhwcStage | null,
+    depthwise: NhwcStage,
+    gate: NhwcGate | null,
+    project: NhwcStage | null,
+    residual: boolean,
+    g: Conv2dGeometry,
+  ): { cin: number; cout: number; sq: number } => {
+    if (g.groups !== g.c || g.oc !== g.c || g.c < 2)
+      throw new Error(`${op}: g must be a depthwise geometry (c = oc = groups), got ${describeConvGeometry(g)}`);
+    guard.convSizes(op, g);
+    const cin = expand ? expand.packed.c : g.c,
+      cout = project ? project.packed.oc : g.c;
+    if (residual && (project === null || g.oh !== g.h || g.ow !== g.w || cout !== cin))
+      throw new Error(
+        `${op}: a residual needs a projection back to the ${cin} input channels at the input's size, got ${cout} channels for ${describeConvGeometry(g)}`,
+      );
+    if (expand) checkStage(`${op} (expand)`, expand, pointwiseGeometry(g.n, g.h, g.w, cin, g.c));
+    checkStage(`${op} (depthwise)`, depthwise, g);
+    if (project) checkStage(`${op} (project)`, project, pointwiseGeometry(g.n, g.oh, g.ow, g.c, cout));
+    let sq = 0;
+    if (gate) {
+      if (!project) throw new Error(`${op}: a gate needs the projection it comes before`);
+      if (!f32(gate.fc1, gate.fc1Bias, gate.fc2, gate.fc2Bias)) throw new Error(`${op}: float32 operands only`);
+      sq = gate.fc1.length / g.c;
+      if (!Number.isInteger(sq) || sq < 1 || gate.fc2.length !== g.c * sq)
+        throw new Error(
+          `${op}: the gate's fc1 (${gate.fc1.length} values) and fc2 (${gate.fc2.length}) are not [squeeze, ${g.c}] and [${g.c}, squeeze]`,
+        );
+      guard.len(op, 'gate fc1 bias', gate.fc1Bias, sq);
+      guard.len(op, 'gate fc2 bias', gate.fc2Bias, g.c);
+    }
+    return { cin, cout, sq };
+  };
+  /** What nhwcProgram derived from a program object, once: its steps checked, their operands flattened (NP_*). */
+  const flatPrograms = new WeakMap<NhwcProgram, FlatProgram>();
+  const flattenProgram = (p: NhwcProgram): FlatProgram => {
+    const op = 'nhwcProgram';
+    const steps = [p.stem, ...p.steps];
+    const code = new Int32Array(steps.length * NP_REC);
+    const arrays: (F32 | null)[] = [];
+    const sg = p.stem.g;
+    let map = [sg.n, sg.h, sg.w, sg.c];
+    steps.forEach((st, i) => {
+      const at = i * NP_REC,
+        g = st.g;
+      const [n, h, w, c] = map;
+      const cin = st.kind === 'block' ? (st.expand ? st.expand.packed.c : g.c) : g.c;
+      if (g.n !== n || g.h !== h || g.w !== w || cin !== c)
+        throw new Error(
+          `${op}: step ${i} reads a ${n}×${h}×${w}×${c} map, but its geometry is ${describeConvGeometry(g)}${st.kind === 'block' ? ` (${cin} input channels)` : ''}`,
+        );
+      const s = guard.convSizes(op, g);
+      if (s.x === 0 || s.w === 0 || s.y === 0) throw new Error(`${op}: step ${i} is empty: ${describeConvGeometry(g)}`);
+      code[at + NP_FIRST] = arrays.length;
+      if (st.kind === 'conv') {
+        if (i === 0 ? g.groups !== 1 || isPointwiseNhwc(g) : g.groups !== 1 && (g.groups !== g.c || g.oc !== g.c))
+          throw new Error(
+            `${op}: step ${i} is not a ${i === 0 ? 'stem (one group, not 1×1)' : 'one-group or depthwise convolution'}: ${describeConvGeometry(g)}`,
+          );
+        checkStage(`${op} (step ${i})`, st.stage, g);
+        code[at + NP_KIND] = i === 0 ? NP_STEM : NP_CONV;
+        code[at + NP_ACTD] = CONV_ACT_CODES[st.stage.epilogue];
+        arrays.push(st.stage.packed.data, st.stage.bias as F32 | null, st.stage.scale as F32 | null);
+        map = [g.n, g.oh, g.ow, g.oc];
+      } else {
+        if (i === 0) throw new Error(`${op}: the first step must be the stem convolution`);
+        const { cout, sq } = checkBlock(
+          `${op} (step ${i})`,
+          st.expand,
+          st.depthwise,
+          st.gate,
+          st.project,
+          st.residual,
+          g,
+        );
+        code[at + NP_KIND] = NP_BLOCK;
+        code[at + NP_CIN] = cin;
+        code[at + NP_COUT] = cout;
+        code[at + NP_SQ] = sq;
+        code[at + NP_ACTE] = CONV_ACT_CODES[st.expand?.epilogue ?? 'none'];
+        code[at + NP_ACTD] = CONV_ACT_CODES[st.depthwise.epilogue];
+        code[at + NP_ACT1] = CONV_ACT_CODES[st.gate?.activation ?? 'none'];
+        code[at + NP_ACTP] = CONV_ACT_CODES[st.project.epilogue];
+        code[at + NP_RESIDUAL] = st.residual ? 1 : 0;
+        const e = st.expand,
+          d = st.depthwise,
+          gt = st.gate,
+          pr = st.project;
+        arrays.push(
+          e && e.packed.data,
+          (e && e.bias) as F32 | null,
+          (e && e.scale) as F32 | null,
+          d.packed.data,
+          d.bias as F32 | null,
+          d.scale as F32 | null,
+          (gt && gt.fc1) as F32 | null,
+          (gt && gt.fc1Bias) as F32 | null,
+          (gt && gt.fc2) as F32 | null,
+          (gt && gt.fc2Bias) as F32 | null,
+          pr.packed.data,
+          pr.bias as F32 | null,
+          pr.scale as F32 | null,
+        );
+        map = [g.n, g.oh, g.ow, cout];
+      }
+      code.set(convGeom(g), at + NP_GEOM);
+    });
+    return { arrays, code, xLen: sg.n * sg.c * sg.h * sg.w, outLen: map[0] * map[3] };
   };
   const be: Backend = {
     ...ref,
@@ -703,33 +846,11 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     ): void {
       const op = 'invertedResidualNhwc';
       if (!f32(x, out)) throw new Error(`${op}: float32 operands only`);
-      if (g.groups !== g.c || g.oc !== g.c || g.c < 2)
-        throw new Error(`${op}: g must be a depthwise geometry (c = oc = groups), got ${describeConvGeometry(g)}`);
+      const { cin, cout, sq } = checkBlock(op, expand, depthwise, gate, project, residual, g);
       const s = guard.convSizes(op, g);
-      const cin = expand ? expand.packed.c : g.c,
-        cout = project ? project.packed.oc : g.c;
-      if (residual && (project === null || g.oh !== g.h || g.ow !== g.w || cout !== cin))
-        throw new Error(
-          `${op}: a residual needs a projection back to the ${cin} input channels at the input's size, got ${cout} channels for ${describeConvGeometry(g)}`,
-        );
       guard.len(op, 'x', x, g.n * g.h * g.w * cin);
       guard.len(op, 'out', out, g.n * g.oh * g.ow * cout);
       if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
-      if (expand) checkStage('expand', expand, pointwiseGeometry(g.n, g.h, g.w, cin, g.c));
-      checkStage('depthwise', depthwise, g);
-      if (project) checkStage('project', project, pointwiseGeometry(g.n, g.oh, g.ow, g.c, cout));
-      let sq = 0;
-      if (gate) {
-        if (!project) throw new Error(`${op}: a gate needs the projection it comes before`);
-        if (!f32(gate.fc1, gate.fc1Bias, gate.fc2, gate.fc2Bias)) throw new Error(`${op}: float32 operands only`);
-        sq = gate.fc1.length / g.c;
-        if (!Number.isInteger(sq) || sq < 1 || gate.fc2.length !== g.c * sq)
-          throw new Error(
-            `${op}: the gate's fc1 (${gate.fc1.length} values) and fc2 (${gate.fc2.length}) are not [squeeze, ${g.c}] and [${g.c}, squeeze]`,
-          );
-        guard.len(op, 'gate fc1 bias', gate.fc1Bias, sq);
-        guard.len(op, 'gate fc2 bias', gate.fc2Bias, g.c);
-      }
       if (s.x === 0 || s.y === 0) return;
       k.conv2dNhwcBlock(
         x as F32,
@@ -919,6 +1040,23 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       k.channelAffine(x as F32, scale as F32, shift as F32, out as F32, n, c, hw, epilogue === 'relu');
     },
   };
+  const runProgram = k.nhwcProgram?.bind(k);
+  if (runProgram)
+    be.nhwcProgram = (x, p, out) => {
+      const op = 'nhwcProgram';
+      if (!f32(x, out)) throw new Error(`${op}: float32 operands only`);
+      if (p.stem.g.n === 0) return;
+      let f = flatPrograms.get(p);
+      if (f === undefined) flatPrograms.set(p, (f = flattenProgram(p)));
+      guard.len(op, 'x', x, f.xLen);
+      guard.len(op, 'out', out, f.outLen);
+      if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
+      const bad = runProgram(x as F32, f.arrays, f.code, f.code.length / NP_REC, out as F32);
+      if (bad !== 0)
+        throw new Error(
+          `${op}: step ${bad - 1} no longer matches its operands (an array resized or detached since the program was checked)`,
+        );
+    };
   // 3-D convolution runs on this backend's 2-D kernels (depth unrolled, see conv3d-lowered.ts); float64 stays exact on the reference kernel.
   const lowered = loweredConv3d(be);
   be.conv3d = (x, w, bias, out, g) => {

@@ -209,6 +209,37 @@ export interface NhwcStage {
   epilogue: ConvEpilogue;
 }
 
+/** A stem or a convolution of a channels-last program (`Backend.nhwcProgram`): its geometry and folded stage. */
+export interface NhwcProgramConv {
+  kind: 'conv';
+  g: Conv2dGeometry;
+  stage: NhwcStage;
+}
+
+/** An inverted-residual block of a channels-last program: what `Backend.invertedResidualNhwc` takes, projected. */
+export interface NhwcProgramBlock {
+  kind: 'block';
+  /** The depthwise layer's geometry (g.c = g.oc = g.groups, the expanded channels). */
+  g: Conv2dGeometry;
+  expand: NhwcStage | null;
+  depthwise: NhwcStage;
+  gate: NhwcGate | null;
+  project: NhwcStage;
+  residual: boolean;
+}
+
+/**
+ * A MobileNet's features as one channels-last program (`Backend.nhwcProgram`): the stem on the NCHW image, then each
+ * step on the map the one before made. The object is the backend's key for what it derived from it (checks, the
+ * flattened operands): a changed step is a new program object.
+ */
+export interface NhwcProgram {
+  /** The first convolution, from the NCHW image [n, c, h, w] (as `conv2dNchwToNhwc`). */
+  stem: NhwcProgramConv;
+  /** Blocks (as `invertedResidualNhwc`) and convolutions (as `conv2dNhwc`, no residual), in order. */
+  steps: readonly (NhwcProgramBlock | NhwcProgramConv)[];
+}
+
 /**
  * A kernel implementation. The methods of `TableKernels` (max pooling and its scatter, batch-norm statistics and
  * backward, softmax, axpy, the optimiser steps …) are generated from native/kernels.table.mjs with their accelerated
@@ -383,6 +414,13 @@ export interface Backend extends TableKernels {
     out: FloatArray,
     g: Conv2dGeometry,
   ): void;
+  /**
+   * A whole channels-last program in one call (inference): its stem on the NCHW image x, every step on the map the
+   * one before made, and out [n, c] = the global average pool of the last map — what the same stem, blocks and
+   * convolutions compute call by call, followed by the mean over pixels. Optional: backends without it run the
+   * program call by call.
+   */
+  nhwcProgram?(x: FloatArray, program: NhwcProgram, out: FloatArray): void;
   /** gx = ∂L/∂x from gy = ∂L/∂y (overwrites gx). The forward of conv_transpose2d. */
   conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: Conv2dGeometry): void;
   /** gw = ∂L/∂w (overwrites gw). */

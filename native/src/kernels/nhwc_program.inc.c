@@ -1,0 +1,137 @@
+/* ------------------------------------------------------------------------------------------------------------
+ * A channels-last program in one call: a MobileNet's features — the stem from the NCHW image, its inverted-residual
+ * blocks, the closing 1×1 — and the global average pool of the last map, the same kernels in the same order as one
+ * call each (conv2d_nchw_to_nhwc, conv2d_nhwc_block, conv2d_nhwc, reduce_sum), with the maps between them in two
+ * shared buffers. One call per layer cost what the calls cost in JavaScript: each checked its operands, made its
+ * geometry and crossed Node-API with up to 24 arguments, ~0.25 ms of a 3.6 ms MobileNetV2 forward at batch 1 on two
+ * threads, the pool's worker idle all that time (perf: 3.3 % of both threads' samples in V8, 7.8 % in the worker's
+ * wait). The caller checks the program once when it is built (src/backend/accel.ts); every call still checks each
+ * step against the operands it is given (lengths, how each map feeds the next), so a mismatch is an error code and
+ * never a read past an array.
+ *
+ * `code` holds one record of NP_REC int32 a step, the stem first: the step's kind, the index in `arrays` of its first
+ * operand, the block's channels and activations, and the packed conv geometry (the depthwise layer's for a block).
+ * A stem or convolution has three operands (packed weights, bias, scale: NP_STEM_ARRAYS), a block thirteen (the
+ * expansion's packed weights, bias and scale, the depthwise layer's, the gate's fc1, its bias, fc2, its bias, the
+ * projection's: NP_BLOCK_ARRAYS), absent ones null.
+ * ---------------------------------------------------------------------------------------------------------- */
+enum { NP_STEM, NP_BLOCK, NP_CONV };
+/* A record: kind, first operand, a block's input and output channels and gate width, the activations (a stem's or
+ * convolution's own in NP_ACTD), whether a block adds its input, then the geometry. */
+enum { NP_KIND, NP_FIRST, NP_CIN, NP_COUT, NP_SQ, NP_ACTE, NP_ACTD, NP_ACT1, NP_ACTP, NP_RESIDUAL, NP_GEOM };
+enum { NP_REC = NP_GEOM + CG_LEN, NP_STEM_ARRAYS = 3, NP_BLOCK_ARRAYS = 13 };
+
+/* Operand i of the list when it holds at least `need` floats (a required operand: need > 0), or may be absent and
+ * is (need ≤ 0 and null), or is present with at least -need floats (need < 0: an optional one); else *bad is set. */
+static const float *np_operand(const tt_f32list *l, long i, long need, int *bad) {
+  if (i < 0 || i >= l->count) {
+    *bad = 1;
+    return 0;
+  }
+  const float *p = l->p[i];
+  if (need <= 0 && !p) return 0;
+  if (!p || l->len[i] < (need < 0 ? -need : need)) *bad = 1;
+  return p;
+}
+
+/* The 1×1 geometry c → oc on n×h×w maps (a block's expansion or projection), packed. */
+static void np_pointwise_geom(int32_t *gi, long n, long h, long w, long c, long oc) {
+  memset(gi, 0, sizeof(int32_t) * CG_LEN);
+  gi[CG_N] = (int32_t)n;
+  gi[CG_C] = (int32_t)c;
+  gi[CG_H] = gi[CG_OH] = (int32_t)h;
+  gi[CG_W] = gi[CG_OW] = (int32_t)w;
+  gi[CG_OC] = (int32_t)oc;
+  gi[CG_KH] = gi[CG_KW] = gi[CG_SH] = gi[CG_SW] = gi[CG_DH] = gi[CG_DW] = gi[CG_GROUPS] = 1;
+}
+
+/* The floats conv2d_nhwc_pack writes for gi (0 for a geometry it does not pack). */
+static long np_packed_need(const int32_t *gi) { return op_conv2d_nhwc_packed_size(gi); }
+
+/* Checks step s against its operands and the map it reads ([n, h, w, c] in *map, NCHW [n, c, h, w] for the stem),
+ * fills ops with its operands and moves *map on to its output; 0, or 1 when they do not match. */
+static int np_check(const int32_t *r, const tt_f32list *l, long *map, const float **ops) {
+  int bad = 0, kind = r[NP_KIND];
+  const int32_t *gi = r + NP_GEOM;
+  cgeom g = parse_cg(gi);
+  if (conv_empty(&g) || g.sH < 1 || g.sW < 1 || g.dH < 1 || g.dW < 1 || g.pH < 0 || g.pW < 0 || g.groups < 1 ||
+      g.n != map[0] || g.h != map[1] || g.w != map[2])
+    return 1;
+  long i = r[NP_FIRST];
+  if (kind == NP_STEM || kind == NP_CONV) {
+    int k = nhwc_kind(&g);
+    if (g.c != map[3] || k == NHWC_NONE || (kind == NP_STEM && (k == NHWC_DEPTHWISE || g.groups != 1))) return 1;
+    long need = np_packed_need(gi);
+    if (need <= 0) return 1;
+    ops[0] = np_operand(l, i, need, &bad);
+    ops[1] = np_operand(l, i + 1, -g.oc, &bad);
+    ops[2] = np_operand(l, i + 2, -g.oc, &bad);
+    map[1] = g.oh;
+    map[2] = g.ow;
+    map[3] = g.oc;
+    return bad;
+  }
+  if (kind != NP_BLOCK) return 1;
+  long cin = r[NP_CIN], cout = r[NP_COUT], sq = r[NP_SQ], hid = g.c;
+  if (nhwc_kind(&g) != NHWC_DEPTHWISE || cin != map[3] || cout <= 0 || sq < 0) return 1;
+  int32_t pe[CG_LEN], pp[CG_LEN];
+  np_pointwise_geom(pe, g.n, g.h, g.w, cin, hid);
+  np_pointwise_geom(pp, g.n, g.oh, g.ow, hid, cout);
+  ops[0] = np_operand(l, i, cin == hid ? 0 : np_packed_need(pe), &bad); /* no expansion: only when cin = hid */
+  ops[1] = np_operand(l, i + 1, -hid, &bad);
+  ops[2] = np_operand(l, i + 2, -hid, &bad);
+  ops[3] = np_operand(l, i + 3, np_packed_need(gi), &bad);
+  ops[4] = np_operand(l, i + 4, -hid, &bad);
+  ops[5] = np_operand(l, i + 5, -hid, &bad);
+  ops[6] = np_operand(l, i + 6, sq ? sq * hid : 0, &bad);
+  ops[7] = np_operand(l, i + 7, -sq, &bad);
+  ops[8] = np_operand(l, i + 8, sq ? hid * sq : 0, &bad);
+  ops[9] = np_operand(l, i + 9, -hid, &bad);
+  ops[10] = np_operand(l, i + 10, np_packed_need(pp), &bad);
+  ops[11] = np_operand(l, i + 11, -cout, &bad);
+  ops[12] = np_operand(l, i + 12, -cout, &bad);
+  if (!ops[0] && cin != hid) bad = 1;
+  if (!sq && (ops[6] || ops[8])) bad = 1; /* a gate needs its width */
+  if (r[NP_RESIDUAL] && (g.oh != g.h || g.ow != g.w || cout != cin)) bad = 1;
+  map[1] = g.oh;
+  map[2] = g.ow;
+  map[3] = cout;
+  return bad;
+}
+
+static int op_nhwc_program(const float *x, const tt_f32list *arrays, const int32_t *code, long steps, float *out) {
+  if (steps < 1 || code[NP_KIND] != NP_STEM) return 1;
+  /* first every step against its operands, and the largest map between two of them */
+  const int32_t *r0 = code + NP_GEOM;
+  long map[4] = { r0[CG_N], r0[CG_H], r0[CG_W], r0[CG_C] }, most = 0;
+  const float *ops[NP_BLOCK_ARRAYS];
+  for (long s = 0; s < steps; s++) {
+    const int32_t *r = code + s * NP_REC;
+    if ((s > 0) == (r[NP_KIND] == NP_STEM) || np_check(r, arrays, map, ops)) return (int)(s + 1);
+    most = MAXI(most, map[0] * map[1] * map[2] * map[3]);
+  }
+  float *a = tt_shared_scratch(SH_PROGRAM_A, sizeof(float) * most);
+  float *b = tt_shared_scratch(SH_PROGRAM_B, sizeof(float) * most);
+  if (!a || !b) return (int)(steps + 1);
+  map[0] = r0[CG_N], map[1] = r0[CG_H], map[2] = r0[CG_W], map[3] = r0[CG_C];
+  for (long s = 0; s < steps; s++) {
+    const int32_t *r = code + s * NP_REC, *gi = r + NP_GEOM;
+    np_check(r, arrays, map, ops);
+    switch (r[NP_KIND]) {
+    case NP_STEM: op_conv2d_nchw_to_nhwc(x, ops[0], ops[1], ops[2], b, gi, r[NP_ACTD]); break;
+    case NP_CONV: op_conv2d_nhwc(a, ops[0], ops[1], ops[2], 0, b, gi, r[NP_ACTD]); break;
+    default:
+      op_conv2d_nhwc_block(a, ops[0], ops[1], ops[2], ops[3], ops[4], ops[5], ops[6], ops[7], ops[8], ops[9], ops[10],
+                           ops[11], ops[12], b, gi, r[NP_CIN], r[NP_COUT], r[NP_SQ], r[NP_ACTE], r[NP_ACTD],
+                           r[NP_ACT1], r[NP_ACTP], r[NP_RESIDUAL]);
+    }
+    float *t = a;
+    a = b;
+    b = t;
+  }
+  /* the global average pool: per image, the sum over pixels divided by their count (as meanOverPixels in JS) */
+  long pixels = map[1] * map[2];
+  op_reduce_sum(a, out, map[0], pixels, map[3]);
+  for (long i = 0; i < map[0] * map[3]; i++) out[i] = (float)((double)out[i] / (double)pixels);
+  return 0;
+}
