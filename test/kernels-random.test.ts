@@ -963,6 +963,9 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
   }[] = [
     { n: 2, c: 40, h: 20, w: 20, oc: 70, k: 1, s: 1, p: 0, d: 1 },
     { n: 1, c: 96, h: 7, w: 7, oc: 160, k: 1, s: 1, p: 0, d: 1 },
+    // one chunk of all rows cut into ranges of (panel, tile) pairs: tasks starting and ending inside a panel, the
+    // overlapping last panel and last tile among them
+    { n: 1, c: 48, h: 7, w: 9, oc: 170, k: 1, s: 1, p: 0, d: 1 },
     { n: 1, c: 5, h: 2, w: 3, oc: 9, k: 1, s: 1, p: 0, d: 1 },
     { n: 1, c: 64, h: 30, w: 31, oc: 64, k: 3, s: 2, p: 1, d: 1 },
     { n: 2, c: 72, h: 15, w: 15, oc: 72, k: 5, s: 1, p: 2, d: 1 },

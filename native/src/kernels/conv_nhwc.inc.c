@@ -378,18 +378,63 @@ static void nhwc_tile_narrow(const nhwc_pw_job *j, const float *a, long lda, con
   nhwc_pw_store(j, tile, m0, 0, 0, MR2, 0);
 }
 
-/* One task: its tiles of MR pixel rows against its panels (gemm_split_task). Full tiles store their epilogue from
- * registers; the last row tile (rows M − MR … M, its first rows already another tile's) and the last panel
- * (columns oc − NR … oc) recompute overlapping outputs in a scratch tile and write only their own, so every output
- * is written once, by one task. While a panel is in use the next one is prefetched into L2, half of it during each
- * of the first two tiles — past the task's own panels too, as the next task of the thread's range (tt_parallel)
+/* Row tiles [ta, tb) of panel p of j's product (x: the rows from r0 on, lda floats apart). Full tiles store their
+ * epilogue from registers; the last row tile (rows M − MR … M, its first rows already another tile's) and the last
+ * panel (columns oc − NR … oc) recompute overlapping outputs in a scratch tile and write only their own, so every
+ * output is written once, by one task. While a panel is in use the next one is prefetched into L2, half of it during
+ * each of the first two tiles — past the task's own panels too, as the next task of the thread's range (tt_parallel)
  * most often starts there: at batch 1 the weights of a 7² or 14² layer are read once from memory, and as a cold
  * stream they cost 8–12 % of such a layer (2048→512 at 7², two threads, weights cycled among 16 copies: 0.42 →
  * 0.38 ms; 1024→256 at 14² 0.35 → 0.32). */
+static void nhwc_pw_panel(const nhwc_pw_job *j, const float *x, long lda, long r0, long p, long ta, long tb) {
+  long n0 = nhwc_panel_col(p, j->oc);
+  int q0 = (int)(p * NR - n0); /* columns the panel before already wrote (0 but for an overlapping last panel) */
+  const float *b = j->wp + p * j->c * NR;
+  long passes = MINI(2, tb - ta), pfs = NR / passes;
+  for (long ti = ta; ti < tb; ti++) { /* M ≥ MR here */
+    long m0 = nhwc_tile_row(ti, j->m);
+    /* a narrow product takes two whole tiles at a time (not the last, overlapping one) */
+    if (j->oc <= TT_VL && ti + 1 < tb && m0 == ti * MR && nhwc_tile_row(ti + 1, j->m) == m0 + MR) {
+      nhwc_tile_narrow(j, x + (m0 - r0) * lda, lda, b, m0);
+      ti++;
+      continue;
+    }
+    /* whole tiles past the prefetching ones: one call, where a tile is small enough for the call to show */
+    if (NHWC_TILE_RUNS && ti - ta >= passes && q0 == 0 && n0 + NR <= j->oc) {
+      long te = ti;
+      while (te < tb && nhwc_tile_row(te, j->m) == te * MR) te++;
+      if (te - ti >= 2) {
+        long o = ti * MR * j->oc + n0;
+        uk_nhwc_conv_tiles(te - ti, j->c, x + (ti * MR - r0) * lda, lda, b, j->out + o, j->oc,
+                           j->scale ? j->scale + n0 : 0, j->bias ? j->bias + n0 : 0, j->res ? j->res + o : 0, j->act,
+                           j->stream);
+        ti = te - 1;
+        continue;
+      }
+    }
+    const float *pf = p + 1 < j->split.panels && ti - ta < passes ? b + j->c * NR + (ti - ta) * j->c * pfs : 0;
+    nhwc_tile(j, 1, nhwc_no_offset, j->c, x + (m0 - r0) * lda, lda, b, m0, n0, (int)(ti * MR - m0), MR, q0, pf, pfs);
+  }
+}
+
+/* One task. A product of one chunk (all its row tiles: the maps of batch 1 at 14² and 7²) is cut into balanced
+ * ranges of (panel, tile) pairs, panel by panel: whole panels but for a task's first and last. Cut into groups of
+ * whole panels, 5 panels (160 channels) on four tasks left one thread 3 of them and the other 2 — MobileNetV2's
+ * 960→160 at 7², batch 1, took 0.080 ms on two threads against 0.132 on one; 960→320 (10 panels) 0.136 against
+ * 0.262. Otherwise the task takes a chunk of tiles against a group of panels (gemm_split_task). */
 static void nhwc_pw_task(void *ctx, long t, int tid) {
   const nhwc_pw_job *j = ctx;
-  long t0, t1, p0, p1, np = j->split.panels;
-  gemm_split_task(&j->split, t, &t0, &t1, &p0, &p1);
+  const gemm_split *s = &j->split;
+  long t0, t1, p0, p1, u0 = 0, u1 = 0, tiles = s->tiles;
+  if (s->chunks == 1) {
+    split_range(s->panels * tiles, s->pgroups, t, &u0, &u1);
+    if (u0 >= u1) return;
+    p0 = u0 / tiles;
+    p1 = (u1 - 1) / tiles + 1;
+    t0 = p1 - p0 == 1 ? u0 % tiles : 0; /* the tiles the task's rows span */
+    t1 = p1 - p0 == 1 ? (u1 - 1) % tiles + 1 : tiles;
+  } else
+    gemm_split_task(s, t, &t0, &t1, &p0, &p1);
   /* the chunk's rows in place, or copied apart when their stride would alias (nhwc_row_ld) */
   const float *x = j->x;
   long lda = nhwc_row_ld(j->c), r0 = 0;
@@ -401,35 +446,8 @@ static void nhwc_pw_task(void *ctx, long t, int tid) {
     x = a;
   }
   for (long p = p0; p < p1; p++) {
-    long n0 = nhwc_panel_col(p, j->oc);
-    int q0 = (int)(p * NR - n0); /* columns the panel before already wrote (0 but for an overlapping last panel) */
-    const float *b = j->wp + p * j->c * NR;
-    long passes = MINI(2, t1 - t0), pfs = NR / passes;
-    for (long ti = t0; ti < t1; ti++) { /* M ≥ MR here */
-      long m0 = nhwc_tile_row(ti, j->m);
-      /* a narrow product takes two whole tiles at a time (not the last, overlapping one) */
-      if (j->oc <= TT_VL && ti + 1 < t1 && m0 == ti * MR && nhwc_tile_row(ti + 1, j->m) == m0 + MR) {
-        nhwc_tile_narrow(j, x + (m0 - r0) * lda, lda, b, m0);
-        ti++;
-        continue;
-      }
-      /* whole tiles past the prefetching ones: one call, where a tile is small enough for the call to show */
-      if (NHWC_TILE_RUNS && ti - t0 >= passes && q0 == 0 && n0 + NR <= j->oc) {
-        long te = ti;
-        while (te < t1 && nhwc_tile_row(te, j->m) == te * MR) te++;
-        if (te - ti >= 2) {
-          long o = ti * MR * j->oc + n0;
-          uk_nhwc_conv_tiles(te - ti, j->c, x + (ti * MR - r0) * lda, lda, b, j->out + o, j->oc,
-                             j->scale ? j->scale + n0 : 0, j->bias ? j->bias + n0 : 0, j->res ? j->res + o : 0,
-                             j->act, j->stream);
-          ti = te - 1;
-          continue;
-        }
-      }
-      const float *pf = p + 1 < np && ti - t0 < passes ? b + j->c * NR + (ti - t0) * j->c * pfs : 0;
-      nhwc_tile(j, 1, nhwc_no_offset, j->c, x + (m0 - r0) * lda, lda, b, m0, n0, (int)(ti * MR - m0), MR, q0, pf,
-                pfs);
-    }
+    if (s->chunks == 1) nhwc_pw_panel(j, x, lda, r0, p, MAXI(t0, u0 - p * tiles), MINI(t1, u1 - p * tiles));
+    else nhwc_pw_panel(j, x, lda, r0, p, t0, t1);
   }
   if (j->stream) vstream_fence();
 }
