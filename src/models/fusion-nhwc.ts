@@ -10,7 +10,8 @@
  * convolutions as GEMMs whose rows are pixels, depthwise ones channel vector by channel vector, each with its folded
  * batch norm, activation and residual in the epilogue; native/src/kernels/conv_nhwc.inc.c). A block with a
  * squeeze-excitation gate stops after the depthwise layer; the gate scales that map and the projection runs on
- * `Backend.conv2dNhwc`, as does the closing 1×1.
+ * `Backend.conv2dNhwc`, as does the closing 1×1. On a backend with `Backend.nhwcProgram` (the native builds) the
+ * whole program — stem, blocks, closing 1×1, pooling — is one call to those same kernels (`wholeProgram`).
  *
  * Measured one thread on AVX-512 (Zen 5), hot, ms NCHW → NHWC: MobileNetV2's 1×1 96→576 at 14² 0.19 → 0.10,
  * 160→960 at 7² 0.13 → 0.08, depthwise 96 channels 3×3/2 at 112² 0.42 → 0.15, 960 channels at 7² 0.08 → 0.03
