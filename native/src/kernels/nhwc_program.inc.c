@@ -77,7 +77,8 @@ static int np_check(const int32_t *r, const tt_f32list *l, long *map, const floa
   int32_t pe[CG_LEN], pp[CG_LEN];
   np_pointwise_geom(pe, g.n, g.h, g.w, cin, hid);
   np_pointwise_geom(pp, g.n, g.oh, g.ow, hid, cout);
-  ops[0] = np_operand(l, i, cin == hid ? 0 : np_packed_need(pe), &bad); /* no expansion: only when cin = hid */
+  /* the expansion may be absent only when cin = hid */
+  ops[0] = np_operand(l, i, cin == hid ? -np_packed_need(pe) : np_packed_need(pe), &bad);
   ops[1] = np_operand(l, i + 1, -hid, &bad);
   ops[2] = np_operand(l, i + 2, -hid, &bad);
   ops[3] = np_operand(l, i + 3, np_packed_need(gi), &bad);
@@ -90,7 +91,6 @@ static int np_check(const int32_t *r, const tt_f32list *l, long *map, const floa
   ops[10] = np_operand(l, i + 10, np_packed_need(pp), &bad);
   ops[11] = np_operand(l, i + 11, -cout, &bad);
   ops[12] = np_operand(l, i + 12, -cout, &bad);
-  if (!ops[0] && cin != hid) bad = 1;
   if (!sq && (ops[6] || ops[8])) bad = 1; /* a gate needs its width */
   if (r[NP_RESIDUAL] && (g.oh != g.h || g.ow != g.w || cout != cin)) bad = 1;
   map[1] = g.oh;
