@@ -423,6 +423,8 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     g.padW === 0 &&
     g.oh === g.h &&
     g.ow === g.w;
+  /** A convolution conv2dNchwToNhwc serves (a channels-last program's stem): one group, not 1×1. */
+  const isStemNhwc = (g: Conv2dGeometry) => g.groups === 1 && !isPointwiseNhwc(g);
   /**
    * The plan name of packConv2dNhwc's output for the packed geometry `geom`: 'nhwc-winograd' where the channels-last
    * forward runs Winograd (its weights transformed), else 'nhwc'.
@@ -505,7 +507,8 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   };
   /**
    * The checks of an inverted-residual block's stages, gate and residual on its depthwise geometry g (as
-   * invertedResidualNhwc takes them); returns its input and output channels and the gate's width (0: none).
+   * invertedResidualNhwc takes them); returns its input and output channels, the gate's width (0: none) and g's
+   * operand sizes (guard.convSizes).
    */
   const checkBlock = (
     op: string,
@@ -515,10 +518,10 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     project: NhwcStage | null,
     residual: boolean,
     g: Conv2dGeometry,
-  ): { cin: number; cout: number; sq: number } => {
+  ): { cin: number; cout: number; sq: number; s: ReturnType<typeof guard.convSizes> } => {
     if (g.groups !== g.c || g.oc !== g.c || g.c < 2)
       throw new Error(`${op}: g must be a depthwise geometry (c = oc = groups), got ${describeConvGeometry(g)}`);
-    guard.convSizes(op, g);
+    const s = guard.convSizes(op, g);
     const cin = expand ? expand.packed.c : g.c,
       cout = project ? project.packed.oc : g.c;
     if (residual && (project === null || g.oh !== g.h || g.ow !== g.w || cout !== cin))
@@ -540,7 +543,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       guard.len(op, 'gate fc1 bias', gate.fc1Bias, sq);
       guard.len(op, 'gate fc2 bias', gate.fc2Bias, g.c);
     }
-    return { cin, cout, sq };
+    return { cin, cout, sq, s };
   };
   /** What nhwcProgram derived from a program object, once: its steps checked, their operands flattened (NP_*). */
   const flatPrograms = new WeakMap<NhwcProgram, FlatProgram>();
@@ -560,11 +563,14 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         throw new Error(
           `${op}: step ${i} reads a ${n}×${h}×${w}×${c} map, but its geometry is ${describeConvGeometry(g)}${st.kind === 'block' ? ` (${cin} input channels)` : ''}`,
         );
-      const s = guard.convSizes(op, g);
-      if (s.x === 0 || s.w === 0 || s.y === 0) throw new Error(`${op}: step ${i} is empty: ${describeConvGeometry(g)}`);
+      const empty = (s: { x: number; w: number; y: number }) => {
+        if (s.x === 0 || s.w === 0 || s.y === 0)
+          throw new Error(`${op}: step ${i} is empty: ${describeConvGeometry(g)}`);
+      };
       code[at + NP_FIRST] = arrays.length;
       if (st.kind === 'conv') {
-        if (i === 0 ? g.groups !== 1 || isPointwiseNhwc(g) : g.groups !== 1 && (g.groups !== g.c || g.oc !== g.c))
+        empty(guard.convSizes(op, g));
+        if (i === 0 ? !isStemNhwc(g) : g.groups !== 1 && (g.groups !== g.c || g.oc !== g.c))
           throw new Error(
             `${op}: step ${i} is not a ${i === 0 ? 'stem (one group, not 1×1)' : 'one-group or depthwise convolution'}: ${describeConvGeometry(g)}`,
           );
@@ -575,7 +581,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         map = [g.n, g.oh, g.ow, g.oc];
       } else {
         if (i === 0) throw new Error(`${op}: the first step must be the stem convolution`);
-        const { cout, sq } = checkBlock(
+        const { cout, sq, s } = checkBlock(
           `${op} (step ${i})`,
           st.expand,
           st.depthwise,
@@ -584,6 +590,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
           st.residual,
           g,
         );
+        empty(s);
         code[at + NP_KIND] = NP_BLOCK;
         code[at + NP_CIN] = cin;
         code[at + NP_COUT] = cout;
@@ -808,7 +815,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       epilogue: ConvEpilogue,
     ): void {
       const op = 'conv2dNchwToNhwc';
-      if (g.groups !== 1 || isPointwiseNhwc(g))
+      if (!isStemNhwc(g))
         throw new Error(`${op}: serves one-group convolutions other than 1×1, got ${describeConvGeometry(g)}`);
       const geom = checkNhwcConv(op, x, packed, bias, scale, null, out, g);
       if (geom === null) return;
@@ -846,8 +853,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     ): void {
       const op = 'invertedResidualNhwc';
       if (!f32(x, out)) throw new Error(`${op}: float32 operands only`);
-      const { cin, cout, sq } = checkBlock(op, expand, depthwise, gate, project, residual, g);
-      const s = guard.convSizes(op, g);
+      const { cin, cout, sq, s } = checkBlock(op, expand, depthwise, gate, project, residual, g);
       guard.len(op, 'x', x, g.n * g.h * g.w * cin);
       guard.len(op, 'out', out, g.n * g.oh * g.ow * cout);
       if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);

@@ -530,18 +530,33 @@ function nativeGate(se: SqueezeExcitation): NhwcGate | null {
 }
 
 /**
+ * A block's expansion (null without one) and depthwise stages on an n×h×w×c map, and the depthwise geometry —
+ * counted as the block kernel runs them.
+ */
+function blockStages(
+  blk: Block,
+  n: number,
+  h: number,
+  w: number,
+  c: number,
+): { expand: NhwcStage | null; g: Conv2dGeometry; depthwise: NhwcStage } {
+  const eg = blk.expand && stepGeometry(blk.expand, n, h, w, c);
+  const expand = eg && stageOf(blk.expand!, eg);
+  const g = stepGeometry(blk.depthwise, n, h, w, eg ? eg.oc : c);
+  const depthwise = stageOf(blk.depthwise, g);
+  noteFusion('invertedResidualNhwc');
+  return { expand, g, depthwise };
+}
+
+/**
  * One inverted-residual block on channels-last x: expansion, depthwise and projection in one backend call
  * (`invertedResidualNhwc`, over row bands whose expanded rows stay in cache); with a squeeze-excitation gate the
  * call stops after the depthwise layer, the gate scales its output, and the projection runs on its own.
  */
 function runBlock(blk: Block, x: Tensor): Tensor {
   const [n, h, w, c] = x.shape;
-  const eg = blk.expand && stepGeometry(blk.expand, n, h, w, c);
-  const expand = eg && stageOf(blk.expand!, eg);
-  const g = stepGeometry(blk.depthwise, n, h, w, eg ? eg.oc : c);
+  const { expand, g, depthwise } = blockStages(blk, n, h, w, c);
   const hidden = g.oc;
-  const depthwise = stageOf(blk.depthwise, g);
-  noteFusion('invertedResidualNhwc');
   const gate = blk.native;
   if (blk.gate === null || gate !== null) {
     if (gate) noteFusion('squeezeExcitationGate');
@@ -607,13 +622,9 @@ function wholeProgram(p: ChannelsLastProgram, n: number, c: number, h: number, w
     const prev = same ? last!.steps[i] : undefined;
     if (blk.kind === 'block') {
       if (blk.gate !== null && blk.native === null) return null;
-      const eg = blk.expand && stepGeometry(blk.expand, n, mh, mw, mc);
-      const expand = eg && stageOf(blk.expand!, eg);
-      const g = stepGeometry(blk.depthwise, n, mh, mw, eg ? eg.oc : mc);
-      const depthwise = stageOf(blk.depthwise, g);
+      const { expand, g, depthwise } = blockStages(blk, n, mh, mw, mc);
       const pg = stepGeometry(blk.project, n, g.oh, g.ow, g.oc);
       const project = stageOf(blk.project, pg);
-      noteFusion('invertedResidualNhwc');
       if (blk.native) noteFusion('squeezeExcitationGate');
       const kept =
         prev?.kind === 'block' &&

@@ -49,9 +49,10 @@ static void np_pointwise_geom(int32_t *gi, long n, long h, long w, long c, long 
 static long np_packed_need(const int32_t *gi) { return op_conv2d_nhwc_packed_size(gi); }
 
 /* Checks step s against its operands and the map it reads ([n, h, w, c] in *map, NCHW [n, c, h, w] for the stem),
- * fills ops with its operands and moves *map on to its output; 0, or 1 when they do not match. */
-static int np_check(const int32_t *r, const tt_f32list *l, long *map, const float **ops) {
+ * and moves *map on to its output; 0, or 1 when they do not match. */
+static int np_check(const int32_t *r, const tt_f32list *l, long *map) {
   int bad = 0, kind = r[NP_KIND];
+  const float *ops[NP_BLOCK_ARRAYS];
   const int32_t *gi = r + NP_GEOM;
   cgeom g = parse_cg(gi);
   if (conv_empty(&g) || g.sH < 1 || g.sW < 1 || g.dH < 1 || g.dW < 1 || g.pH < 0 || g.pW < 0 || g.groups < 1 ||
@@ -104,26 +105,25 @@ static int op_nhwc_program(const float *x, const tt_f32list *arrays, const int32
   /* first every step against its operands, and the largest map between two of them */
   const int32_t *r0 = code + NP_GEOM;
   long map[4] = { r0[CG_N], r0[CG_H], r0[CG_W], r0[CG_C] }, most = 0;
-  const float *ops[NP_BLOCK_ARRAYS];
   for (long s = 0; s < steps; s++) {
     const int32_t *r = code + s * NP_REC;
-    if ((s > 0) == (r[NP_KIND] == NP_STEM) || np_check(r, arrays, map, ops)) return (int)(s + 1);
+    if ((s > 0) == (r[NP_KIND] == NP_STEM) || np_check(r, arrays, map)) return (int)(s + 1);
     most = MAXI(most, map[0] * map[1] * map[2] * map[3]);
   }
   float *a = tt_shared_scratch(SH_PROGRAM_A, sizeof(float) * most);
   float *b = tt_shared_scratch(SH_PROGRAM_B, sizeof(float) * most);
   if (!a || !b) return (int)(steps + 1);
-  map[0] = r0[CG_N], map[1] = r0[CG_H], map[2] = r0[CG_W], map[3] = r0[CG_C];
+  /* then the steps, each on its operands as checked (entries NP_FIRST on of the list), map now the last one's output */
   for (long s = 0; s < steps; s++) {
     const int32_t *r = code + s * NP_REC, *gi = r + NP_GEOM;
-    np_check(r, arrays, map, ops);
+    const float *const *o = arrays->p + r[NP_FIRST];
     switch (r[NP_KIND]) {
-    case NP_STEM: op_conv2d_nchw_to_nhwc(x, ops[0], ops[1], ops[2], b, gi, r[NP_ACTD]); break;
-    case NP_CONV: op_conv2d_nhwc(a, ops[0], ops[1], ops[2], 0, b, gi, r[NP_ACTD]); break;
+    case NP_STEM: op_conv2d_nchw_to_nhwc(x, o[0], o[1], o[2], b, gi, r[NP_ACTD]); break;
+    case NP_CONV: op_conv2d_nhwc(a, o[0], o[1], o[2], 0, b, gi, r[NP_ACTD]); break;
     default:
-      op_conv2d_nhwc_block(a, ops[0], ops[1], ops[2], ops[3], ops[4], ops[5], ops[6], ops[7], ops[8], ops[9], ops[10],
-                           ops[11], ops[12], b, gi, r[NP_CIN], r[NP_COUT], r[NP_SQ], r[NP_ACTE], r[NP_ACTD],
-                           r[NP_ACT1], r[NP_ACTP], r[NP_RESIDUAL]);
+      op_conv2d_nhwc_block(a, o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], o[9], o[10], o[11], o[12], b, gi,
+                           r[NP_CIN], r[NP_COUT], r[NP_SQ], r[NP_ACTE], r[NP_ACTD], r[NP_ACT1], r[NP_ACTP],
+                           r[NP_RESIDUAL]);
     }
     float *t = a;
     a = b;
