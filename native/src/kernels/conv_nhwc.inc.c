@@ -848,6 +848,131 @@ static void op_conv2d_nhwc(const float *x, const float *packed, const float *bia
 }
 
 /* ------------------------------------------------------------------------------------------------------------
+ * A dense convolution from an NCHW input to an NHWC output: the MobileNets' stem (3 → 16 or 32 channels, 3×3,
+ * stride 2 on the image), which the channels-last program otherwise ran as an NCHW convolution — im2col of 27
+ * rows per pixel through memory at 3 input channels, ~15–30 GFLOP/s — followed by a transpose of its output.
+ * Here a task is one output row: its kernel rows are copied zero-padded, and tiles of MR pixels read their taps
+ * from the copy in place (uk_stem_rows: tap k of pixel i at a + i·sW + koff[k]), so a pixel two tiles share gets
+ * the same bits from each.
+ * ---------------------------------------------------------------------------------------------------------- */
+UK_DEFINE(uk_stem_rows, MR, long sx COMMA const int32_t *restrict koff, a[i * sx + koff[p]], (void)0,
+          const float *restrict b, b, b += NR)
+
+typedef struct {
+  const float *x, *wp, *bias, *scale;
+  float *out;
+  cgeom g;
+  int act;
+} nhwc_stem_job;
+
+/* uk_nhwc_narrow on the stem's row copies (taps at koff), its pixel stride sx a constant where it is 1 or 2. */
+static void nhwc_stem_narrow(long kc, const float *a, long sx, const int32_t *koff, const float *b, float *out,
+                             long ldo, const float *scale, const float *bias, int act) {
+  if (sx == 2) uk_nhwc_narrow(kc, a, 2, koff, b, out, ldo, scale, bias, 0, act);
+  else if (sx == 1) uk_nhwc_narrow(kc, a, 1, koff, b, out, ldo, scale, bias, 0, act);
+  else uk_nhwc_narrow(kc, a, sx, koff, b, out, ldo, scale, bias, 0, act);
+}
+
+/* Pixels of a stem tile: MR2 on uk_nhwc_narrow (oc ≤ TT_VL), else MR. */
+static long nhwc_stem_tile(const cgeom *g) { return g->oc <= TT_VL ? MR2 : MR; }
+
+/* Columns of the stem's padded row copies: the image's width with its padding, and at least the span of one tile
+ * (an output row narrower than a tile computes a whole tile and stores its own pixels). */
+static long nhwc_stem_cols(const cgeom *g) {
+  return MAXI(g->w + 2 * g->pW, (MAXI(g->ow, nhwc_stem_tile(g)) - 1) * g->sW + (g->kw - 1) * g->dW + 1);
+}
+
+/* Into L2, the image rows task t (the next of a thread's range) reads past row `done` of the same image: they
+ * arrive from memory while this task computes, where its row copies waited for them. Images cycled among 16
+ * copies, two threads, Zen 4: MobileNetV3's 3→16 stem at batch 1 0.119–0.125 → 0.100–0.107 ms, MobileNetV2's
+ * 3→32 0.190 → 0.175; batch 8 −3 % (its output's stores then bound it); ResNet's 7×7 unchanged. */
+static void nhwc_stem_prefetch(const cgeom *g, const float *x, long t, long done) {
+  if (t >= g->n * g->oh) return;
+  long b = t / g->oh, oy = t % g->oh;
+  if (oy == 0) done = -1;
+  for (long ci = 0; ci < g->c; ci++)
+    for (long ky = 0; ky < g->kh; ky++) {
+      long iy = oy * g->sH - g->pH + ky * g->dH;
+      if (iy <= done || iy >= g->h) continue;
+      const char *r = (const char *)(x + ((b * g->c + ci) * g->h + iy) * g->w);
+      for (long o = 0; o < g->w * (long)sizeof(float); o += 64) __builtin_prefetch(r + o, 0, 2);
+    }
+}
+
+/* Output row oy of image b (ow pixels of oc channels) into orow, with thread tid's scratch slots `srows` (the row
+ * copies) and `stoff` (the wide tiles' tap offsets). The next row's image rows are prefetched (nhwc_stem_prefetch):
+ * a task's next row, or the next task's first. */
+static void nhwc_stem_row(const nhwc_stem_job *j, long b, long oy, float *orow, int tid, int srows, int stoff) {
+  const cgeom *g = &j->g;
+  long t = b * g->oh + oy, K = g->c * g->kh * g->kw, ow = g->ow, oc = g->oc, wp = nhwc_stem_cols(g);
+  const float *xb = j->x + b * g->c * g->h * g->w;
+  nhwc_pw_job pj = { .bias = j->bias, .scale = j->scale, .out = orow, .m = ow, .c = K, .oc = oc, .act = j->act };
+  /* The row's kernel rows, copied zero-padded ([ci][ky][wp]; padding left pW, right to wp), then koff: every tile
+   * reads its taps in place — no border gathers (with the image's borders and its top and bottom rows those were a
+   * third of a 7×7 stem's time) and one accumulation order for every pixel. */
+  float *rows = tt_scratch(tid, srows, sizeof(float) * g->c * g->kh * wp + sizeof(int32_t) * K);
+  int32_t *koff = (int32_t *)(rows + g->c * g->kh * wp);
+  for (long ci = 0; ci < g->c; ci++)
+    for (long ky = 0; ky < g->kh; ky++) {
+      long iy = oy * g->sH - g->pH + ky * g->dH;
+      float *r = rows + (ci * g->kh + ky) * wp;
+      if (iy < 0 || iy >= g->h) memset(r, 0, sizeof(float) * wp);
+      else {
+        memset(r, 0, sizeof(float) * g->pW);
+        memcpy(r + g->pW, xb + (ci * g->h + iy) * g->w, sizeof(float) * g->w);
+        memset(r + g->pW + g->w, 0, sizeof(float) * (wp - g->pW - g->w));
+      }
+      for (long kx = 0; kx < g->kw; kx++) koff[(ky * g->kw + kx) * g->c + ci] = (int32_t)((ci * g->kh + ky) * wp + kx * g->dW);
+    }
+  nhwc_stem_prefetch(g, j->x, t + 1, oy * g->sH - g->pH + (g->kh - 1) * g->dH);
+  if (oc <= TT_VL) {
+    /* one narrow panel, tiles of MR2 pixels (the last one overlapping the one before); whole tiles of exactly TT_VL
+     * channels take their epilogue in registers straight into out, any other through a scratch tile */
+    float tile[MR2 * NR] __attribute__((aligned(64)));
+    long mr = MINI(MR2, ow);
+    for (long ti = 0; ti * MR2 < ow; ti++) {
+      long s0 = ow >= MR2 ? MINI(ti * MR2, ow - MR2) : 0;
+      const float *a = rows + s0 * g->sW;
+      if (oc == TT_VL && s0 == ti * MR2 && mr == MR2)
+        nhwc_stem_narrow(K, a, g->sW, koff, j->wp, pj.out + s0 * TT_VL, TT_VL, j->scale, j->bias, j->act);
+      else {
+        nhwc_stem_narrow(K, a, g->sW, koff, j->wp, tile, NR, 0, 0, ACT_NONE);
+        nhwc_pw_store(&pj, tile, s0, 0, (int)(ti * MR2 - s0), (int)mr, 0);
+      }
+    }
+    return;
+  }
+  /* Whole tiles of whole panels take their epilogue in registers straight into out: uk_nhwc_conv with each tap a
+   * run of one step (run t reads pixel i at a + toff[t] + i·sW). Through the scratch tile, the store and a second
+   * pass for the epilogue weighed on a sum of 27 taps: MobileNetV2's 3→32 stem at 224², two threads, Zen 4, batch 1
+   * 0.146 → 0.129 ms (AVX2 0.182 → 0.139; batch 8 1.19 → 1.07, AVX2 1.47 → 1.12), ResNet's 7×7 1.13 → 1.09. */
+  long *toff = tt_scratch(tid, stoff, sizeof(long) * K);
+  for (long k = 0; k < K; k++) toff[k] = koff[k];
+  float tile[MR * NR] __attribute__((aligned(64)));
+  long mr = MINI(MR, ow);
+  for (long ti = 0; ti * MR < ow; ti++) {
+    long s0 = nhwc_tile_row(ti, ow);
+    for (long p = 0; p < nhwc_panels(oc); p++) {
+      long n0 = nhwc_panel_col(p, oc);
+      const float *a = rows + s0 * g->sW, *b = j->wp + p * K * NR;
+      if (mr == MR && s0 == ti * MR && n0 == p * NR && n0 + NR <= oc)
+        uk_nhwc_conv(K, toff, 1, a, g->sW, b, pj.out + s0 * oc + n0, oc, j->scale ? j->scale + n0 : 0,
+                     j->bias ? j->bias + n0 : 0, 0, j->act, 0, 0, 0);
+      else {
+        uk_stem_rows(K, a, g->sW, koff, b, tile, NR, 0);
+        nhwc_pw_store(&pj, tile, s0, n0, (int)(ti * MR - s0), (int)mr, (int)(p * NR - n0));
+      }
+    }
+  }
+}
+
+/* One task of the stem: output row t. */
+static void nhwc_stem_task(void *ctx, long t, int tid) {
+  const nhwc_stem_job *j = ctx;
+  nhwc_stem_row(j, t / j->g.oh, t % j->g.oh, j->out + t * j->g.ow * j->g.oc, tid, SLOT_COL, SLOT_TMP);
+}
+
+/* ------------------------------------------------------------------------------------------------------------
  * A whole inverted-residual block in one pass (MobileNetV2/V3): expansion 1×1 → depthwise → projection 1×1
  * (+ the block's input), each with its folded batch norm and activation. Run layer by layer, the expanded map —
  * 6× the block's input channels over the whole batch, 1.2–4.8 MB at MobileNetV2's 112² and 56² maps — is written
@@ -879,6 +1004,7 @@ typedef struct {
   int acte, actd, actp, residual, pass;
   float *d, *sums;   /* a gated block: its depthwise output [n, oh, ow, hid]; channel sums [tasks][hid] */
   const float *gate; /* a gated block's second pass: [n][hid] */
+  const nhwc_stem_job *stem; /* a block fed by the stem (nhwc_stem_block): x is the stem's image, e its output */
 } nhwc_block_job;
 
 /* Image rows [lo, hi) that output rows [oy0, oy1) of g's depthwise layer read (empty when all their taps fall in
@@ -912,8 +1038,8 @@ static void nhwc_block_task(void *ctx, long t, int tid) {
   const cgeom *g = &j->g;
   long hid = g->c, w = g->w, b = t / j->bands, band = t % j->bands;
   long oys = band * g->oh / j->bands, oye = (band + 1) * g->oh / j->bands;
-  const float *xb = j->x + b * g->h * w * j->cin;
-  int expand = j->we && j->pass != NHWC_BLOCK_PROJECT, project = j->wp && j->pass != NHWC_BLOCK_GATHER;
+  const float *xb = j->stem ? 0 : j->x + b * g->h * w * j->cin;
+  int expand = (j->we || j->stem) && j->pass != NHWC_BLOCK_PROJECT, project = j->wp && j->pass != NHWC_BLOCK_GATHER;
   float *ebuf = expand ? tt_scratch(tid, SLOT_COL, sizeof(float) * j->erows * w * hid) : 0;
   float *dbuf = project ? tt_scratch(tid, SLOT_TMP, sizeof(float) * j->rows * g->ow * hid) : 0;
   float *sums = j->pass == NHWC_BLOCK_GATHER ? j->sums + t * hid : 0;
@@ -933,8 +1059,12 @@ static void nhwc_block_task(void *ctx, long t, int tid) {
           memmove(ebuf, ebuf + (lo - blo) * w * hid, sizeof(float) * (bhi - lo) * w * hid);
           from = bhi;
         }
-        nhwc_pw_serial(xb + from * w * j->cin, j->we, j->eb, j->es, 0, ebuf + (from - lo) * w * hid,
-                       (hi - from) * w, j->cin, hid, j->acte, tid);
+        if (j->stem) /* the stem's rows, with the two scratch slots the block leaves free */
+          for (long iy = from; iy < hi; iy++)
+            nhwc_stem_row(j->stem, b, iy, ebuf + (iy - lo) * w * hid, tid, SLOT_PACK_B, SLOT_TILE);
+        else
+          nhwc_pw_serial(xb + from * w * j->cin, j->we, j->eb, j->es, 0, ebuf + (from - lo) * w * hid,
+                         (hi - from) * w, j->cin, hid, j->acte, tid);
         blo = lo;
         bhi = MAXI(hi, from);
         src = ebuf;
@@ -951,9 +1081,12 @@ static void nhwc_block_task(void *ctx, long t, int tid) {
       for (long r = 0; r < gc.oh; r++) nhwc_dw_task(&dj, r, tid);
       if (sums) nhwc_add_channel_sums(sums, dst, pixels, hid);
     }
-    if (project)
-      nhwc_pw_serial(dbuf, j->wp, j->pb, j->ps, j->residual ? xb + oy0 * w * j->cin : 0,
-                     j->out + (b * g->oh + oy0) * g->ow * j->cout, pixels, hid, j->cout, j->actp, tid);
+    if (project) {
+      /* the residual's rows: the block's input, or (fed by the stem, stride 1) the stem's rows in ebuf */
+      const float *res = !j->residual ? 0 : j->stem ? ebuf + (oy0 - blo) * w * hid : xb + oy0 * w * j->cin;
+      nhwc_pw_serial(dbuf, j->wp, j->pb, j->ps, res, j->out + (b * g->oh + oy0) * g->ow * j->cout, pixels, hid,
+                     j->cout, j->actp, tid);
+    }
   }
 }
 
@@ -1107,6 +1240,57 @@ static void nhwc_block_layers(const nhwc_block_job *j, const float *w1, const fl
   nhwc_pointwise(d, j->wp, j->pb, j->ps, j->residual ? j->x : 0, j->out, &pp, j->actp);
 }
 
+/* The block job j (its layers' operands, geometry, channels and activations set) over its tasks: the chunk size,
+ * the bands, and then the layers (nhwc_block_layers), one pass, or a gated block's two passes around its gates
+ * (w1, b1, w2, b2, sq, act1; w1 null without a gate). */
+static void nhwc_block_run(nhwc_block_job *j, const float *w1, const float *b1, const float *w2, const float *b2,
+                           long sq, int act1) {
+  const cgeom g = j->g;
+  long cin = j->cin, cout = j->cout;
+  /* the most output rows a chunk takes with its buffers within NHWC_BLOCK_FLOATS (at least one); a block without an
+   * expansion reads its input rows in place but counts them as if buffered, as the stem-fed block buffers them: the
+   * same chunks, so the same bits (the projection's last tile of a chunk overlaps the one before it) */
+  long per_in = g.w * g.c, per_out = j->wp ? g.ow * g.c : 0;
+  j->rows = 1;
+  while (j->rows < g.oh) {
+    long r = j->rows + 1, rin = (r - 1) * g.sH + (g.kh - 1) * g.dH + 1;
+    if (MINI(rin, g.h) * per_in + r * per_out > NHWC_BLOCK_FLOATS) break;
+    j->rows = r;
+  }
+  j->erows = MINI(g.h, (j->rows - 1) * g.sH + (g.kh - 1) * g.dH + 1);
+  int T = tt_num_threads();
+  j->bands = g.n >= T ? 1 : MINI(g.oh, (T + g.n - 1) / g.n);
+  long tasks = g.n * j->bands;
+  long feed = j->we ? cin : j->stem ? j->stem->g.c * j->stem->g.kh * j->stem->g.kw : 0;
+  long work = g.n * g.oh * g.ow * g.c * (g.kh * g.kw + feed + (j->wp ? cout : 0));
+  int par = T > 1 && tasks > 1 && work >= (1L << 16);
+  if (par && g.n < T && j->we && j->wp && g.oh <= NHWC_LAYERS_MAX_MAP) {
+    nhwc_block_layers(j, w1, b1, w2, b2, sq, act1);
+    return;
+  }
+  if (!w1) {
+    j->pass = NHWC_BLOCK_ALL;
+    if (par) tt_parallel(tasks, nhwc_block_task, j);
+    else
+      for (long t = 0; t < tasks; t++) nhwc_block_task(j, t, 0);
+    return;
+  }
+  j->d = tt_shared_scratch(SH_GYPAD, sizeof(float) * g.n * g.oh * g.ow * g.c);
+  float *small = tt_shared_scratch(SH_WT, sizeof(float) * ((tasks + 2 * g.n) * g.c + g.n * sq));
+  j->sums = small;
+  float *gate = small + tasks * g.c;
+  for (int pass = NHWC_BLOCK_GATHER; pass <= NHWC_BLOCK_PROJECT; pass++) {
+    j->pass = pass;
+    if (pass == NHWC_BLOCK_PROJECT) {
+      nhwc_block_gates(j, w1, b1, w2, b2, sq, act1, gate, gate + g.n * g.c);
+      j->gate = gate;
+    }
+    if (par) tt_parallel(tasks, nhwc_block_task, j);
+    else
+      for (long t = 0; t < tasks; t++) nhwc_block_task(j, t, 0);
+  }
+}
+
 /* out = the block of x [n, h, w, cin]: with we, e = acte(es·(x·weᵀ) + eb) [n, h, w, hid], else e = x (cin = hid);
  * d = actd(ds·dw(e) + db) on gi's depthwise geometry; with w1 (a squeeze-excitation gate: w1 [sq, hid],
  * w2 [hid, sq], biases b1, b2 or null), d = d · hardsigmoid(w2·act1(w1·mean(d) + b1) + b2) per image; with wp,
@@ -1124,163 +1308,26 @@ static void op_conv2d_nhwc_block(const float *x, const float *we, const float *e
   nhwc_block_job j = { .x = x, .we = we, .eb = eb, .es = es, .wd = wd, .db = db, .ds = ds, .wp = wp, .pb = pb,
                        .ps = ps, .out = out, .g = g, .cin = cin, .cout = cout, .acte = acte, .actd = actd,
                        .actp = actp, .residual = wp && residual };
-  /* the most output rows a chunk takes with its buffers within NHWC_BLOCK_FLOATS (at least one) */
-  long per_in = we ? g.w * g.c : 0, per_out = wp ? g.ow * g.c : 0;
-  j.rows = 1;
-  while (j.rows < g.oh) {
-    long r = j.rows + 1, rin = (r - 1) * g.sH + (g.kh - 1) * g.dH + 1;
-    if (MINI(rin, g.h) * per_in + r * per_out > NHWC_BLOCK_FLOATS) break;
-    j.rows = r;
-  }
-  j.erows = MINI(g.h, (j.rows - 1) * g.sH + (g.kh - 1) * g.dH + 1);
-  int T = tt_num_threads();
-  j.bands = g.n >= T ? 1 : MINI(g.oh, (T + g.n - 1) / g.n);
-  long tasks = g.n * j.bands;
-  long work = g.n * g.oh * g.ow * g.c * (g.kh * g.kw + (we ? cin : 0) + (wp ? cout : 0));
-  int par = T > 1 && tasks > 1 && work >= (1L << 16);
-  if (par && g.n < T && we && wp && g.oh <= NHWC_LAYERS_MAX_MAP) {
-    nhwc_block_layers(&j, w1, b1, w2, b2, sq, act1);
-    return;
-  }
-  if (!w1) {
-    j.pass = NHWC_BLOCK_ALL;
-    if (par) tt_parallel(tasks, nhwc_block_task, &j);
-    else
-      for (long t = 0; t < tasks; t++) nhwc_block_task(&j, t, 0);
-    return;
-  }
-  j.d = tt_shared_scratch(SH_GYPAD, sizeof(float) * g.n * g.oh * g.ow * g.c);
-  float *small = tt_shared_scratch(SH_WT, sizeof(float) * ((tasks + 2 * g.n) * g.c + g.n * sq));
-  j.sums = small;
-  float *gate = small + tasks * g.c;
-  for (int pass = NHWC_BLOCK_GATHER; pass <= NHWC_BLOCK_PROJECT; pass++) {
-    j.pass = pass;
-    if (pass == NHWC_BLOCK_PROJECT) {
-      nhwc_block_gates(&j, w1, b1, w2, b2, sq, act1, gate, gate + g.n * g.c);
-      j.gate = gate;
-    }
-    if (par) tt_parallel(tasks, nhwc_block_task, &j);
-    else
-      for (long t = 0; t < tasks; t++) nhwc_block_task(&j, t, 0);
-  }
+  nhwc_block_run(&j, w1, b1, w2, b2, sq, act1);
 }
 
-/* ------------------------------------------------------------------------------------------------------------
- * A dense convolution from an NCHW input to an NHWC output: the MobileNets' stem (3 → 16 or 32 channels, 3×3,
- * stride 2 on the image), which the channels-last program otherwise ran as an NCHW convolution — im2col of 27
- * rows per pixel through memory at 3 input channels, ~15–30 GFLOP/s — followed by a transpose of its output.
- * Here a task is one output row: its kernel rows are copied zero-padded, and tiles of MR pixels read their taps
- * from the copy in place (uk_stem_rows: tap k of pixel i at a + i·sW + koff[k]), so a pixel two tiles share gets
- * the same bits from each.
- * ---------------------------------------------------------------------------------------------------------- */
-UK_DEFINE(uk_stem_rows, MR, long sx COMMA const int32_t *restrict koff, a[i * sx + koff[p]], (void)0,
-          const float *restrict b, b, b += NR)
-
-typedef struct {
-  const float *x, *wp, *bias, *scale;
-  float *out;
-  cgeom g;
-  int act;
-} nhwc_stem_job;
-
-/* uk_nhwc_narrow on the stem's row copies (taps at koff), its pixel stride sx a constant where it is 1 or 2. */
-static void nhwc_stem_narrow(long kc, const float *a, long sx, const int32_t *koff, const float *b, float *out,
-                             long ldo, const float *scale, const float *bias, int act) {
-  if (sx == 2) uk_nhwc_narrow(kc, a, 2, koff, b, out, ldo, scale, bias, 0, act);
-  else if (sx == 1) uk_nhwc_narrow(kc, a, 1, koff, b, out, ldo, scale, bias, 0, act);
-  else uk_nhwc_narrow(kc, a, sx, koff, b, out, ldo, scale, bias, 0, act);
-}
-
-/* Pixels of a stem tile: MR2 on uk_nhwc_narrow (oc ≤ TT_VL), else MR. */
-static long nhwc_stem_tile(const cgeom *g) { return g->oc <= TT_VL ? MR2 : MR; }
-
-/* Columns of the stem's padded row copies: the image's width with its padding, and at least the span of one tile
- * (an output row narrower than a tile computes a whole tile and stores its own pixels). */
-static long nhwc_stem_cols(const cgeom *g) {
-  return MAXI(g->w + 2 * g->pW, (MAXI(g->ow, nhwc_stem_tile(g)) - 1) * g->sW + (g->kw - 1) * g->dW + 1);
-}
-
-/* Into L2, the image rows task t (the next of a thread's range) reads past row `done` of the same image: they
- * arrive from memory while this task computes, where its row copies waited for them. Images cycled among 16
- * copies, two threads, Zen 4: MobileNetV3's 3→16 stem at batch 1 0.119–0.125 → 0.100–0.107 ms, MobileNetV2's
- * 3→32 0.190 → 0.175; batch 8 −3 % (its output's stores then bound it); ResNet's 7×7 unchanged. */
-static void nhwc_stem_prefetch(const cgeom *g, const float *x, long t, long done) {
-  if (t >= g->n * g->oh) return;
-  long b = t / g->oh, oy = t % g->oh;
-  if (oy == 0) done = -1;
-  for (long ci = 0; ci < g->c; ci++)
-    for (long ky = 0; ky < g->kh; ky++) {
-      long iy = oy * g->sH - g->pH + ky * g->dH;
-      if (iy <= done || iy >= g->h) continue;
-      const char *r = (const char *)(x + ((b * g->c + ci) * g->h + iy) * g->w);
-      for (long o = 0; o < g->w * (long)sizeof(float); o += 64) __builtin_prefetch(r + o, 0, 2);
-    }
-}
-
-static void nhwc_stem_task(void *ctx, long t, int tid) {
-  const nhwc_stem_job *j = ctx;
-  const cgeom *g = &j->g;
-  long b = t / g->oh, oy = t % g->oh, K = g->c * g->kh * g->kw, ow = g->ow, oc = g->oc, wp = nhwc_stem_cols(g);
-  const float *xb = j->x + b * g->c * g->h * g->w;
-  nhwc_pw_job pj = { .bias = j->bias, .scale = j->scale, .out = j->out + (b * g->oh + oy) * ow * oc, .m = ow,
-                     .c = K, .oc = oc, .act = j->act };
-  /* The row's kernel rows, copied zero-padded ([ci][ky][wp]; padding left pW, right to wp), then koff: every tile
-   * reads its taps in place — no border gathers (with the image's borders and its top and bottom rows those were a
-   * third of a 7×7 stem's time) and one accumulation order for every pixel. */
-  float *rows = tt_scratch(tid, SLOT_COL, sizeof(float) * g->c * g->kh * wp + sizeof(int32_t) * K);
-  int32_t *koff = (int32_t *)(rows + g->c * g->kh * wp);
-  for (long ci = 0; ci < g->c; ci++)
-    for (long ky = 0; ky < g->kh; ky++) {
-      long iy = oy * g->sH - g->pH + ky * g->dH;
-      float *r = rows + (ci * g->kh + ky) * wp;
-      if (iy < 0 || iy >= g->h) memset(r, 0, sizeof(float) * wp);
-      else {
-        memset(r, 0, sizeof(float) * g->pW);
-        memcpy(r + g->pW, xb + (ci * g->h + iy) * g->w, sizeof(float) * g->w);
-        memset(r + g->pW + g->w, 0, sizeof(float) * (wp - g->pW - g->w));
-      }
-      for (long kx = 0; kx < g->kw; kx++) koff[(ky * g->kw + kx) * g->c + ci] = (int32_t)((ci * g->kh + ky) * wp + kx * g->dW);
-    }
-  nhwc_stem_prefetch(g, j->x, t + 1, oy * g->sH - g->pH + (g->kh - 1) * g->dH);
-  if (oc <= TT_VL) {
-    /* one narrow panel, tiles of MR2 pixels (the last one overlapping the one before); whole tiles of exactly TT_VL
-     * channels take their epilogue in registers straight into out, any other through a scratch tile */
-    float tile[MR2 * NR] __attribute__((aligned(64)));
-    long mr = MINI(MR2, ow);
-    for (long ti = 0; ti * MR2 < ow; ti++) {
-      long s0 = ow >= MR2 ? MINI(ti * MR2, ow - MR2) : 0;
-      const float *a = rows + s0 * g->sW;
-      if (oc == TT_VL && s0 == ti * MR2 && mr == MR2)
-        nhwc_stem_narrow(K, a, g->sW, koff, j->wp, pj.out + s0 * TT_VL, TT_VL, j->scale, j->bias, j->act);
-      else {
-        nhwc_stem_narrow(K, a, g->sW, koff, j->wp, tile, NR, 0, 0, ACT_NONE);
-        nhwc_pw_store(&pj, tile, s0, 0, (int)(ti * MR2 - s0), (int)mr, 0);
-      }
-    }
-    return;
-  }
-  /* Whole tiles of whole panels take their epilogue in registers straight into out: uk_nhwc_conv with each tap a
-   * run of one step (run t reads pixel i at a + toff[t] + i·sW). Through the scratch tile, the store and a second
-   * pass for the epilogue weighed on a sum of 27 taps: MobileNetV2's 3→32 stem at 224², two threads, Zen 4, batch 1
-   * 0.146 → 0.129 ms (AVX2 0.182 → 0.139; batch 8 1.19 → 1.07, AVX2 1.47 → 1.12), ResNet's 7×7 1.13 → 1.09. */
-  long *toff = tt_scratch(tid, SLOT_TMP, sizeof(long) * K);
-  for (long k = 0; k < K; k++) toff[k] = koff[k];
-  float tile[MR * NR] __attribute__((aligned(64)));
-  long mr = MINI(MR, ow);
-  for (long ti = 0; ti * MR < ow; ti++) {
-    long s0 = nhwc_tile_row(ti, ow);
-    for (long p = 0; p < nhwc_panels(oc); p++) {
-      long n0 = nhwc_panel_col(p, oc);
-      const float *a = rows + s0 * g->sW, *b = j->wp + p * K * NR;
-      if (mr == MR && s0 == ti * MR && n0 == p * NR && n0 + NR <= oc)
-        uk_nhwc_conv(K, toff, 1, a, g->sW, b, pj.out + s0 * oc + n0, oc, j->scale ? j->scale + n0 : 0,
-                     j->bias ? j->bias + n0 : 0, 0, j->act, 0, 0, 0);
-      else {
-        uk_stem_rows(K, a, g->sW, koff, b, tile, NR, 0);
-        nhwc_pw_store(&pj, tile, s0, n0, (int)(ti * MR - s0), (int)mr, (int)(p * NR - n0));
-      }
-    }
-  }
+/* out = the block (no expansion, no gate, a projection) of the stem's output, the stem (stem_gi, its packed
+ * weights, bias and scale, activation acts) on the NCHW image x: the same rows as conv2d_nchw_to_nhwc followed by
+ * conv2d_nhwc_block, bit for bit, but each task computes the stem's rows its chunks read into the chunk buffer that
+ * an expansion would fill, so the stem's map is never written out and read back. At batch 8 that map is 6.4 MB
+ * (MobileNetV3's 16 channels at 112²) or 12.8 MB (V2's 32): the stem's stores waited for memory (0.60 ms with its
+ * output in cache against 1.06 from memory, V3 at batch 8) and the block read it back from L3 or memory. Called by
+ * the channels-last program (nhwc_program.inc.c), which checks the geometries: the stem's output is the block's
+ * input, cin = hid. */
+static void nhwc_stem_block(const float *x, const float *sw, const float *sb, const float *ss, const int32_t *sgi,
+                            int acts, const float *wd, const float *db, const float *ds, const float *wp,
+                            const float *pb, const float *ps, float *out, const int32_t *gi, int cout, int actd,
+                            int actp, int residual) {
+  nhwc_stem_job sj = { .x = x, .wp = sw, .bias = sb, .scale = ss, .out = 0, .g = parse_cg(sgi), .act = acts };
+  cgeom g = parse_cg(gi);
+  nhwc_block_job j = { .wd = wd, .db = db, .ds = ds, .wp = wp, .pb = pb, .ps = ps, .out = out, .g = g, .cin = g.c,
+                       .cout = cout, .actd = actd, .actp = actp, .residual = residual, .stem = &sj };
+  nhwc_block_run(&j, 0, 0, 0, 0, 0, 0);
 }
 
 /* out [n, oh, ow, oc] = act(scale ⊙ conv(x, w) + bias) for x [n, c, h, w] (NCHW), one group, the weights as

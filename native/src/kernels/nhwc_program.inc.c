@@ -100,6 +100,18 @@ static int np_check(const int32_t *r, const tt_f32list *l, long *map) {
   return bad;
 }
 
+/* Whether the program's stem (step 0, checked) runs with its first block in one pass (nhwc_stem_block): a block
+ * with no expansion (the stem's channels are its own), no gate, and a projection — MobileNetV2's 32→32→16 and
+ * V3-Large's 16→16→16 — after a stem on the row kernel (not Winograd, which a 3-channel image never takes). */
+static int np_stem_feeds(const int32_t *code, const tt_f32list *l, long steps) {
+  if (steps < 2) return 0;
+  const int32_t *rb = code + NP_REC;
+  cgeom sg = parse_cg(code + NP_GEOM);
+  const float *const *ob = l->p + rb[NP_FIRST];
+  return rb[NP_KIND] == NP_BLOCK && !ob[0] && rb[NP_SQ] == 0 && !ob[6] && ob[10] && !nhwc_winograd(&sg) &&
+         nhwc_kind(&sg) != NHWC_DEPTHWISE && sg.groups == 1;
+}
+
 static int op_nhwc_program(const float *x, const tt_f32list *arrays, const int32_t *code, long steps, float *out) {
   if (steps < 1 || code[NP_KIND] != NP_STEM) return 1;
   /* first every step against its operands, and the largest map between two of them */
@@ -117,14 +129,21 @@ static int op_nhwc_program(const float *x, const tt_f32list *arrays, const int32
   for (long s = 0; s < steps; s++) {
     const int32_t *r = code + s * NP_REC, *gi = r + NP_GEOM;
     const float *const *o = arrays->p + r[NP_FIRST];
-    switch (r[NP_KIND]) {
-    case NP_STEM: op_conv2d_nchw_to_nhwc(x, o[0], o[1], o[2], b, gi, r[NP_ACTD]); break;
-    case NP_CONV: op_conv2d_nhwc(a, o[0], o[1], o[2], 0, b, gi, r[NP_ACTD]); break;
-    default:
-      op_conv2d_nhwc_block(a, o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], o[9], o[10], o[11], o[12], b, gi,
-                           r[NP_CIN], r[NP_COUT], r[NP_SQ], r[NP_ACTE], r[NP_ACTD], r[NP_ACT1], r[NP_ACTP],
-                           r[NP_RESIDUAL]);
-    }
+    if (s == 0 && np_stem_feeds(code, arrays, steps)) { /* the stem and the first block in one pass */
+      const int32_t *rb = r + NP_REC;
+      const float *const *ob = arrays->p + rb[NP_FIRST];
+      nhwc_stem_block(x, o[0], o[1], o[2], gi, r[NP_ACTD], ob[3], ob[4], ob[5], ob[10], ob[11], ob[12], b,
+                      rb + NP_GEOM, rb[NP_COUT], rb[NP_ACTD], rb[NP_ACTP], rb[NP_RESIDUAL]);
+      s++;
+    } else
+      switch (r[NP_KIND]) {
+      case NP_STEM: op_conv2d_nchw_to_nhwc(x, o[0], o[1], o[2], b, gi, r[NP_ACTD]); break;
+      case NP_CONV: op_conv2d_nhwc(a, o[0], o[1], o[2], 0, b, gi, r[NP_ACTD]); break;
+      default:
+        op_conv2d_nhwc_block(a, o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7], o[8], o[9], o[10], o[11], o[12], b,
+                             gi, r[NP_CIN], r[NP_COUT], r[NP_SQ], r[NP_ACTE], r[NP_ACTD], r[NP_ACT1], r[NP_ACTP],
+                             r[NP_RESIDUAL]);
+      }
     float *t = a;
     a = b;
     b = t;
