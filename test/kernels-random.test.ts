@@ -1110,7 +1110,7 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
   }
 });
 
-test('conv2dNhwc: outputs of a million floats and more stored past the caches, bit for bit as plain stores', () => {
+test('conv2dNhwc and the stem: outputs of a million floats and more stored past the caches, bit for bit as plain stores', () => {
   // A channels-last layer with at least 2²⁰ outputs into a cache-line-aligned buffer stores whole tiles with
   // non-temporal stores (nhwc_streams: large maps, which a plain store first reads from memory). Into a buffer 16
   // bytes off a line the same layer stores plainly: the two must agree bit for bit (pointwise with a residual, and
@@ -1148,6 +1148,36 @@ test('conv2dNhwc: outputs of a million floats and more stored past the caches, b
           const e = Math.max(0, acc * scale[o] + bias[o] + (res ? res[px * oc + o] : 0));
           assert.ok(Math.abs(streamed[px * oc + o] - e) <= 1e-4 * (1 + Math.abs(e)), `${name} stride ${s} pixel ${px}`);
         }
+      }
+    }
+  }
+  // a wide stem from NCHW (ResNet's 3→64 7×7, stride 2) with a map of 2²⁰ floats and more: its whole tiles streamed
+  const g = convGeometryOf({ n: 2, c: 3, h: 150, w: 224, oc: 64, kh: 7, kw: 7, stride: 2, padding: 3 });
+  const m = g.n * g.oh * g.ow;
+  assert.ok(m * g.oc >= 1 << 20);
+  const x = values(g.n * 3 * 150 * 224, r),
+    w = values(64 * 3 * 49, r),
+    bias = values(64, r);
+  for (const [name, b] of natives) {
+    const packed = b.packConv2dNhwc!(w, g)!;
+    const streamed = onLine(m * 64),
+      stored = onLine(m * 64 + 4).subarray(4);
+    b.conv2dNchwToNhwc!(x, packed, bias, null, streamed, g, 'relu');
+    b.conv2dNchwToNhwc!(x, packed, bias, null, stored, g, 'relu');
+    assert.ok(sameBits(streamed, stored), `${name} stem: streamed and stored outputs differ`);
+    for (let px = 0; px < m; px += 89) {
+      const [bi, oy, ox] = [Math.floor(px / (g.oh * g.ow)), Math.floor(px / g.ow) % g.oh, px % g.ow];
+      for (let o = 0; o < 64; o += 7) {
+        let acc = bias[o];
+        for (let ci = 0; ci < 3; ci++)
+          for (let ky = 0; ky < 7; ky++)
+            for (let kx = 0; kx < 7; kx++) {
+              const [iy, ix] = [oy * 2 - 3 + ky, ox * 2 - 3 + kx];
+              if (iy >= 0 && iy < 150 && ix >= 0 && ix < 224)
+                acc += w[((o * 3 + ci) * 7 + ky) * 7 + kx] * x[((bi * 3 + ci) * 150 + iy) * 224 + ix];
+            }
+        const e = Math.max(0, acc);
+        assert.ok(Math.abs(streamed[px * 64 + o] - e) <= 1e-4 * (1 + Math.abs(e)), `${name} stem pixel ${px}`);
       }
     }
   }
