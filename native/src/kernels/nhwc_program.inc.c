@@ -100,16 +100,15 @@ static int np_check(const int32_t *r, const tt_f32list *l, long *map) {
   return bad;
 }
 
-/* Whether the program's stem (step 0, checked) runs with its first block in one pass (nhwc_stem_block): a block
- * with no expansion (the stem's channels are its own), no gate, and a projection — MobileNetV2's 32→32→16 and
- * V3-Large's 16→16→16 — after a stem on the row kernel (not Winograd, which a 3-channel image never takes). */
+/* Whether the program's stem (step 0) runs with its first block in one pass (nhwc_stem_block): a block with no
+ * expansion (the stem's channels are its own) and no gate — MobileNetV2's 32→32→16 and V3-Large's 16→16→16 — after
+ * a stem on the row kernel (not Winograd, which a 3-channel image never takes). The rest np_check has established
+ * for every step: the stem is one dense group, a block's projection is present, no gate weights without a width. */
 static int np_stem_feeds(const int32_t *code, const tt_f32list *l, long steps) {
   if (steps < 2) return 0;
   const int32_t *rb = code + NP_REC;
   cgeom sg = parse_cg(code + NP_GEOM);
-  const float *const *ob = l->p + rb[NP_FIRST];
-  return rb[NP_KIND] == NP_BLOCK && !ob[0] && rb[NP_SQ] == 0 && !ob[6] && ob[10] && !nhwc_winograd(&sg) &&
-         nhwc_kind(&sg) != NHWC_DEPTHWISE && sg.groups == 1;
+  return rb[NP_KIND] == NP_BLOCK && !l->p[rb[NP_FIRST]] && rb[NP_SQ] == 0 && !nhwc_winograd(&sg);
 }
 
 static int op_nhwc_program(const float *x, const tt_f32list *arrays, const int32_t *code, long steps, float *out) {
