@@ -447,7 +447,7 @@ export const kernels = [
   {
     name: 'nhwcProgram',
     c: 'nhwc_program',
-    doc: 'a channels-last program in one call (MobileNet features): a stem from the NCHW image x, then inverted-residual blocks and convolutions, out [n, c] the global average pool of the last map; `code` holds `steps` records (NP_* in kernels/nhwc_program.inc.c) whose operands are entries of `arrays`; returns 0, or 1 + the index of the first step that does not match its operands',
+    doc: 'a channels-last program in one call (MobileNet features): a stem from the NCHW image x, then inverted-residual blocks and convolutions, out [n, c] the global average pool of the last map (or, with a classifier’s Linear layers as the last steps, their output [n, classes]); `code` holds `steps` records (NP_* in kernels/nhwc_program.inc.c) whose operands are entries of `arrays`; returns 0, or 1 + the index of the first step that does not match its operands',
     wasm: false,
     ret: 'int',
     args: [

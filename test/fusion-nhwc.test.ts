@@ -395,3 +395,92 @@ test('channels-last MobileNets: one nhwcProgram call computes bit for bit what t
       }
     });
 });
+
+test('channels-last MobileNets: the classifier runs inside the program, bit for bit as its modules', () => {
+  const native = backendNames().filter((b) => tt.withBackend(b, () => tt.backend().nhwcProgram !== undefined));
+  for (const backend of native)
+    tt.withBackend(backend, () => {
+      for (const [i, name] of (['mobilenet_v2', 'mobilenet_v3_large'] as const).entries()) {
+        const m = tt.nn.fuse(model(name, 80 + i));
+        const cls = m.classifier as tt.nn.Sequential;
+        const linears = cls.modules().filter((l): l is tt.nn.Linear => l instanceof tt.nn.Linear);
+        for (const n of [1, 3]) {
+          const x = tt.randn([n, 3, 64, 72]);
+          const run = () => {
+            tt.nn.resetFusionCounts();
+            const y = tt.noGrad(() => m.forward(x));
+            return { y: y.toTypedArray(), head: tt.nn.fusionCounts().classifierHead };
+          };
+          // a hook on the classifier keeps it out of the program: its modules run on the pooled map
+          const modules = () => {
+            const h = cls.registerForwardHook(() => undefined);
+            const r = run();
+            h.remove();
+            assert.equal(r.head, 0, `${backend} ${name}: a hooked classifier runs as modules`);
+            return r.y;
+          };
+          const inside = run();
+          assert.equal(inside.head, 1, `${backend} ${name} batch ${n}: the classifier ran inside the program`);
+          assert.deepEqual(inside.y, modules(), `${backend} ${name} batch ${n}: in the program as the modules`);
+          // a Dropout in training mode is not the identity: the modules run
+          const drop = cls.modules().find((d) => d instanceof tt.nn.Dropout)!;
+          drop.train();
+          assert.equal(run().head, 0, `${backend} ${name}: a training Dropout keeps the classifier out`);
+          drop.eval();
+        }
+        // weights written in place, and a weight replaced: the next call reads them
+        const x = tt.randn([2, 3, 64, 72]);
+        const before = run2(m, x);
+        tt.noGrad(() => linears[linears.length - 1].weight.mul_(1.5));
+        const scaled = run2(m, x);
+        assert.notDeepEqual(scaled, before, `${backend} ${name}: an in-place weight change shows`);
+        const first = linears[0];
+        first.weight = new tt.nn.Parameter(tt.randn(first.weight.shape));
+        first.bias = new tt.nn.Parameter(tt.randn([first.outFeatures]));
+        const replaced = run2(m, x);
+        const h = cls.registerForwardHook(() => undefined);
+        assert.deepEqual(replaced, run2(m, x), `${backend} ${name}: a replaced weight is read`);
+        h.remove();
+        assert.notDeepEqual(replaced, scaled);
+        // the backend's checks of a head: features that do not chain, a short weight, an activation it lacks
+        const be = tt.backend();
+        const whole = be.nhwcProgram!;
+        let p: tt.backendTypes.NhwcProgram | null = null;
+        be.nhwcProgram = (xx, pp, out) => {
+          p = pp;
+          whole.call(be, xx, pp, out);
+        };
+        run2(m, x);
+        be.nhwcProgram = whole;
+        const prog = p! as tt.backendTypes.NhwcProgram;
+        const h0 = prog.head![0];
+        const xs = x.toTypedArray() as Float32Array;
+        const out = new Float32Array(2 * 1000);
+        const withHead = (l: tt.backendTypes.NhwcProgramLinear) => ({ ...prog, head: [l, ...prog.head!.slice(1)] });
+        assert.throws(
+          () => whole.call(be, xs, withHead({ ...h0, inFeatures: 5 }), out),
+          /nhwcProgram: step \d+ \(a head Linear 5→\d+\) reads 2×\d+ features/,
+        );
+        assert.throws(
+          () => whole.call(be, xs, withHead({ ...h0, weight: h0.weight.subarray(1) }), out),
+          /nhwcProgram \(step \d+\): weight has/,
+        );
+        assert.throws(
+          () => whole.call(be, xs, withHead({ ...h0, activation: 'relu' as 'none' }), out),
+          /activation 'relu' is not none or hardswish/,
+        );
+        tt.nn.unfuse(m);
+        const plain = run2(m, x);
+        const err = Math.max(...plain.map((v, k) => Math.abs(v - replaced[k])));
+        assert.ok(
+          err < 1e-4 * Math.max(1, ...plain.map(Math.abs)),
+          `${backend} ${name}: ${err} from the unfused model`,
+        );
+      }
+    });
+});
+
+/** The logits of m on x, as a plain array, outside grad mode. */
+function run2(m: tt.nn.Module<[tt.Tensor], tt.Tensor>, x: tt.Tensor): number[] {
+  return Array.from(tt.noGrad(() => m.forward(x)).toTypedArray());
+}

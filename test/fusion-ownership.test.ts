@@ -44,9 +44,13 @@ test('fused inference recycles activations and still equals the unfused model, c
     const plain = tt.noGrad(() => m.forward(x));
     tt.nn.fuse(m);
     const before = storageReuses();
+    tt.nn.resetFusionCounts();
     const first = tt.noGrad(() => m.forward(x));
     const second = tt.noGrad(() => m.forward(x));
-    assert.ok(storageReuses() > before, `${name}: no activation storage was reused`);
+    // a MobileNet on a backend with nhwcProgram runs features, pool and classifier in one native call: no
+    // activation leaves it, so there is nothing to recycle
+    const oneCall = tt.nn.fusionCounts().classifierHead === 2;
+    if (!oneCall) assert.ok(storageReuses() > before, `${name}: no activation storage was reused`);
     assertClose(first, plain, `${name} first call`);
     assert.equal(maxAbsDiff(second, first), 0, `${name}: a second call differs from the first`);
     assert.equal(maxAbsDiff(x, xCopy), 0, `${name}: the caller's input changed`);

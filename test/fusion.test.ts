@@ -119,6 +119,7 @@ test('fused ResNet-18 in inference equals the unfused model, and reaches every f
     convBnNhwc: 0,
     invertedResidualNhwc: 0,
     bnRelu: 0,
+    classifierHead: 0,
   });
   // with gradients on nothing folds (BN folding is inference-only), and the result is bitwise the plain one
   const withGrad = m.forward(x);
@@ -187,6 +188,7 @@ test('fused Bottleneck ResNet (ResNeXt widths) in inference equals the unfused m
     convBnNhwc: 0,
     invertedResidualNhwc: 0,
     bnRelu: 0,
+    classifierHead: 0,
   });
 });
 
@@ -245,6 +247,7 @@ test('a module with hooks is not fused away, and its hooks see what they see unf
     convBnNhwc: 0,
     invertedResidualNhwc: 0,
     bnRelu: 0,
+    classifierHead: 0,
   });
   handle.remove();
   tt.nn.resetFusionCounts();

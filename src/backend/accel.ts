@@ -62,7 +62,10 @@ interface FlatProgram {
 // Step kinds and record fields, mirrored from native/src/kernels/nhwc_program.inc.c.
 const NP_STEM = 0,
   NP_BLOCK = 1,
-  NP_CONV = 2;
+  NP_CONV = 2,
+  NP_LINEAR = 3;
+/** A head layer's activation codes (NP_HEAD_* there). */
+const NP_HEAD_ACT = { none: 0, hardswish: 1 } as const;
 const NP_KIND = 0,
   NP_FIRST = 1,
   NP_CIN = 2,
@@ -550,7 +553,8 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   const flattenProgram = (p: NhwcProgram): FlatProgram => {
     const op = 'nhwcProgram';
     const steps = [p.stem, ...p.steps];
-    const code = new Int32Array(steps.length * NP_REC);
+    const head = p.head ?? [];
+    const code = new Int32Array((steps.length + head.length) * NP_REC);
     const arrays: (F32 | null)[] = [];
     const sg = p.stem.g;
     let map = [sg.n, sg.h, sg.w, sg.c];
@@ -622,6 +626,30 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         map = [g.n, g.oh, g.ow, cout];
       }
       code.set(convGeom(g), at + NP_GEOM);
+    });
+    // the head: Linear layers on the pooled [n, c] map
+    head.forEach((l, j) => {
+      const i = steps.length + j,
+        at = i * NP_REC;
+      const [n, , , c] = map;
+      guard.int(op, `step ${i} inFeatures`, l.inFeatures);
+      guard.int(op, `step ${i} outFeatures`, l.outFeatures);
+      if (l.inFeatures !== c || l.outFeatures < 1)
+        throw new Error(
+          `${op}: step ${i} (a head Linear ${l.inFeatures}→${l.outFeatures}) reads ${n}×${c} features; it needs ${c} input features and at least one output`,
+        );
+      if (!f32(l.weight, l.bias)) throw new Error(`${op}: step ${i} (a head Linear): float32 weight and bias only`);
+      guard.len(`${op} (step ${i})`, 'weight', l.weight, l.outFeatures * l.inFeatures);
+      if (l.bias) guard.len(`${op} (step ${i})`, 'bias', l.bias, l.outFeatures);
+      if (!(l.activation in NP_HEAD_ACT))
+        throw new Error(`${op}: step ${i} (a head Linear): activation '${l.activation}' is not none or hardswish`);
+      code[at + NP_KIND] = NP_LINEAR;
+      code[at + NP_FIRST] = arrays.length;
+      code[at + NP_CIN] = l.inFeatures;
+      code[at + NP_COUT] = l.outFeatures;
+      code[at + NP_ACTD] = NP_HEAD_ACT[l.activation];
+      arrays.push(l.weight as F32, l.bias as F32 | null);
+      map = [n, 1, 1, l.outFeatures];
     });
     return { arrays, code, xLen: sg.n * sg.c * sg.h * sg.w, outLen: map[0] * map[3] };
   };

@@ -229,15 +229,31 @@ export interface NhwcProgramBlock {
 }
 
 /**
+ * A layer of a channels-last program's head: a classifier's Linear (weight [outFeatures, inFeatures] as the module
+ * holds it) and the activation module after it, computed as the modules compute them (the same GEMM, the bias added
+ * in float32, Hardswish's reference formula).
+ */
+export interface NhwcProgramLinear {
+  weight: FloatArray;
+  bias: FloatArray | null;
+  inFeatures: number;
+  outFeatures: number;
+  activation: 'none' | 'hardswish';
+}
+
+/**
  * A MobileNet's features as one channels-last program (`Backend.nhwcProgram`): the stem on the NCHW image, then each
- * step on the map the one before made. The object is the backend's key for what it derived from it (checks, the
- * flattened operands): a changed step is a new program object.
+ * step on the map the one before made, the last map average-pooled, then the head's layers if any. The object is
+ * the backend's key for what it derived from it (checks, the flattened operands): a changed step is a new program
+ * object.
  */
 export interface NhwcProgram {
   /** The first convolution, from the NCHW image [n, c, h, w] (as `conv2dNchwToNhwc`). */
   stem: NhwcProgramConv;
   /** Blocks (as `invertedResidualNhwc`) and convolutions (as `conv2dNhwc`, no residual), in order. */
   steps: readonly (NhwcProgramBlock | NhwcProgramConv)[];
+  /** The classifier's layers on the pooled [n, c] map (the output is then the last one's [n, outFeatures]). */
+  head?: readonly NhwcProgramLinear[];
 }
 
 /**

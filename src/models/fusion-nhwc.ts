@@ -43,18 +43,24 @@ import type {
   NhwcProgram,
   NhwcProgramBlock,
   NhwcProgramConv,
+  NhwcProgramLinear,
   NhwcStage,
   PackedConv2dWeights,
   Pool2dGeometry,
 } from '../backend/types.js';
-import { Hardsigmoid, ReLU, ReLU6 } from '../nn/activation.js';
+import { Hardsigmoid, Hardswish, ReLU, ReLU6 } from '../nn/activation.js';
 import { SqueezeExcitation } from '../nn/attention.js';
 import { Sequential } from '../nn/container.js';
 import { Conv2d } from '../nn/conv.js';
+import { Dropout } from '../nn/dropout.js';
+import { Linear } from '../nn/linear.js';
 import {
   canFoldConvBn,
   epilogueOf,
+  addFusionCounts,
   foldedAffine,
+  forwardOwned,
+  fusionCounts,
   gateFuses,
   isGlobalAvgPool,
   isPlain,
@@ -63,6 +69,7 @@ import {
   noteFusion,
   release,
   squeezeExcitationGate,
+  type FusionKind,
 } from '../nn/fusion.js';
 import { structureEpoch, type AnyModule } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/normalization.js';
@@ -132,6 +139,25 @@ export interface ChannelsLastProgram {
   blocks: (Block | ConvStep)[];
   /** The program as `Backend.nhwcProgram` last took it (`wholeProgram`). */
   whole?: NhwcProgram;
+  /** When `whole` was last made or confirmed, step by step (`wholeProgram`'s fast path). */
+  wholeCheck?: WholeCheck;
+}
+
+/**
+ * What made `whole` the program for the next call too, as wholeProgram last confirmed it step by step: the tensor
+ * version epoch, the backend and the input map (from which every step's map follows), and each stage's memo, whose
+ * eps and sampled values are still to be checked a call; with the fusions the steps counted.
+ */
+interface WholeCheck {
+  epoch: number;
+  backend: Backend;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  steps: ConvStep[];
+  memos: StageMemo[];
+  counts: Partial<Record<FusionKind, number>>;
 }
 
 /**
@@ -446,13 +472,17 @@ function stageOf(st: ConvStep, g: Conv2dGeometry, residual = false): NhwcStage {
  * MobileNet forward on two threads: between two forwards the activations push all of it out of cache.
  */
 function memoHolds(memo: StageMemo, st: ConvStep, g: Conv2dGeometry): boolean {
-  if (
-    memo.epoch !== versionEpoch() ||
-    memo.backend !== backend() ||
-    !onMap(memo, g.n, g.h, g.w, g.c) ||
-    memo.eps !== st.bn.eps
-  )
-    return false;
+  return (
+    memo.epoch === versionEpoch() &&
+    memo.backend === backend() &&
+    onMap(memo, g.n, g.h, g.w, g.c) &&
+    sourcesHold(memo, st)
+  );
+}
+
+/** The part of memoHolds that no program-wide check covers: st's eps and its sources' first and last values. */
+function sourcesHold(memo: StageMemo, st: ConvStep): boolean {
+  if (memo.eps !== st.bn.eps) return false;
   const { sources, ends } = memo;
   for (let i = 0; i < sources.length; i++) {
     const a = sources[i];
@@ -608,11 +638,69 @@ function globalPool(x: Tensor): Tensor {
  * memos); while all of them are the objects the last call used, so is the program object — the backend checks and
  * flattens each program object once.
  */
-function wholeProgram(p: ChannelsLastProgram, n: number, c: number, h: number, w: number): NhwcProgram | null {
+function wholeProgram(
+  p: ChannelsLastProgram,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  head: readonly NhwcProgramLinear[] | undefined,
+): NhwcProgram | null {
+  // the fast path: while nothing any step depends on has changed, the program of the last call, without walking
+  // its steps' geometries and stages again (40 µs of a 3 ms MobileNet forward at batch 1, their objects cold)
+  const ck = p.wholeCheck;
+  if (
+    ck !== undefined &&
+    p.whole !== undefined &&
+    p.whole.head === head &&
+    ck.epoch === versionEpoch() &&
+    ck.backend === backend() &&
+    onMap(ck, n, h, w, c) &&
+    ck.memos.every((m, i) => ck.steps[i].memo === m && sourcesHold(m, ck.steps[i]))
+  ) {
+    addFusionCounts(ck.counts);
+    return p.whole;
+  }
+  p.wholeCheck = undefined;
+  const before = fusionCounts();
+  const made = walkProgram(p, n, c, h, w, head);
+  if (made === null) return null;
+  // every stage has a memo (contiguous sources) and holds it now: the next call may take the fast path
+  const steps = programSteps(p);
+  if (steps.every((st) => st.memo !== undefined)) {
+    const after = fusionCounts();
+    const counts: Partial<Record<FusionKind, number>> = {};
+    for (const k of Object.keys(after) as FusionKind[]) if (after[k] !== before[k]) counts[k] = after[k] - before[k];
+    const memos = steps.map((st) => st.memo!);
+    p.wholeCheck = { epoch: versionEpoch(), backend: backend(), n, h, w, c, steps, memos, counts };
+  }
+  return made;
+}
+
+/** Every convolution step of p (the stem, each block's expansion, depthwise and projection, the 1×1s). */
+function programSteps(p: ChannelsLastProgram): ConvStep[] {
+  const out = [p.stem];
+  for (const blk of p.blocks)
+    if (blk.kind === 'block') {
+      if (blk.expand) out.push(blk.expand);
+      out.push(blk.depthwise, blk.project);
+    } else out.push(blk);
+  return out;
+}
+
+/** wholeProgram's walk: each step's geometry and stage through their memos, the last program kept if all agree. */
+function walkProgram(
+  p: ChannelsLastProgram,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  head: readonly NhwcProgramLinear[] | undefined,
+): NhwcProgram | null {
   const sg = stepGeometry(p.stem, n, h, w, c);
   const stem = stageOf(p.stem, sg);
   const last = p.whole;
-  let same = last !== undefined && last.stem.g === sg && last.stem.stage === stem;
+  let same = last !== undefined && last.stem.g === sg && last.stem.stage === stem && last.head === head;
   const steps: (NhwcProgramBlock | NhwcProgramConv)[] = [];
   let mh = sg.oh,
     mw = sg.ow,
@@ -651,7 +739,58 @@ function wholeProgram(p: ChannelsLastProgram, n: number, c: number, h: number, w
     }
   }
   if (same && last!.steps.length === steps.length) return last!;
-  return (p.whole = { stem: { kind: 'conv', g: sg, stage: stem }, steps });
+  return (p.whole = { stem: { kind: 'conv', g: sg, stage: stem }, steps, head });
+}
+
+/** Whether a and b are views of the same elements. */
+const sameView = (a: FloatArray | null, b: FloatArray | null) =>
+  a === b ||
+  (a !== null && b !== null && a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length);
+
+/**
+ * A classifier as a program's head (`NhwcProgram.head`): a plain Sequential of Dropout in evaluation mode (the
+ * identity), Linear layers on contiguous float32 weights, and a Hardswish after a Linear — MobileNetV2's and V3's
+ * classifiers; undefined for anything else, which then runs as modules on the pooled map. `last`, the head the
+ * program ran last, is what it returns while every layer reads the same elements (the program object stays).
+ */
+function programHead(
+  classifier: AnyModule,
+  last: readonly NhwcProgramLinear[] | undefined,
+): readonly NhwcProgramLinear[] | undefined {
+  if (!isPlain(classifier, Sequential)) return undefined;
+  const layers: NhwcProgramLinear[] = [];
+  let act = false; // the module before (Dropouts aside) is a Linear an activation may follow
+  for (let i = 0; i < classifier.length; i++) {
+    const m = classifier.at(i);
+    if (isPlain(m, Dropout)) {
+      if (m.training && m.p > 0) return undefined;
+    } else if (isPlain(m, Hardswish) && act) {
+      layers[layers.length - 1].activation = 'hardswish';
+      act = false;
+    } else if (isPlain(m, Linear)) {
+      const { weight, bias } = m;
+      const f32 = (t: Tensor) => t.dtype === 'float32' && t.isContiguous();
+      if (!f32(weight) || weight.shape.length !== 2 || (bias !== null && !f32(bias))) return undefined;
+      const [outFeatures, inFeatures] = weight.shape;
+      layers.push({ weight: data(weight), bias: bias && data(bias), inFeatures, outFeatures, activation: 'none' });
+      act = true;
+    } else return undefined;
+  }
+  if (layers.length === 0) return undefined;
+  const kept =
+    last !== undefined &&
+    last.length === layers.length &&
+    layers.every((l, i) => {
+      const k = last[i];
+      return (
+        sameView(k.weight, l.weight) &&
+        sameView(k.bias, l.bias) &&
+        k.inFeatures === l.inFeatures &&
+        k.outFeatures === l.outFeatures &&
+        k.activation === l.activation
+      );
+    });
+  return kept ? last : layers;
 }
 
 /** The channels of the map a whole program's last step makes. */
@@ -661,19 +800,30 @@ function lastChannels(p: NhwcProgram): number {
 }
 
 /**
- * Runs the program on an NCHW float32 batch x and returns the globally average-pooled last map [N, C] — what
- * `flatten(adaptiveAvgPool2d(features(x), 1), 1)` returns. On a backend with `nhwcProgram` the whole program is one
- * call (JavaScript between ~20 kernel calls was ~7 % of MobileNetV2's batch-1 forward); else one call a step.
+ * Runs the program on an NCHW float32 batch x and then the classifier on the globally average-pooled last map [N, C]
+ * (what `flatten(adaptiveAvgPool2d(features(x), 1), 1)` returns). On a backend with `nhwcProgram` the whole program
+ * is one call (JavaScript between ~20 kernel calls was ~7 % of MobileNetV2's batch-1 forward), and a classifier of
+ * Linear layers (programHead) runs in it too; else one call a step, and the classifier's modules.
  */
-export function runChannelsLast(p: ChannelsLastProgram, x: Tensor): Tensor {
+export function runChannelsLast(p: ChannelsLastProgram, x: Tensor, classifier: AnyModule): Tensor {
   const b = backend();
   const [n, c, h, w] = x.shape;
-  const whole = b.nhwcProgram !== undefined && n > 0 ? wholeProgram(p, n, c, h, w) : null;
-  if (whole !== null) {
-    const pooled = Tensor.unfilled([n, lastChannels(whole)], 'float32');
-    b.nhwcProgram!(data(x.contiguous()), whole, data(pooled));
-    return pooled;
+  if (b.nhwcProgram !== undefined && n > 0) {
+    const head = programHead(classifier, p.whole?.head);
+    const whole = wholeProgram(p, n, c, h, w, head);
+    if (whole !== null) {
+      const out = Tensor.unfilled([n, head ? head[head.length - 1].outFeatures : lastChannels(whole)], 'float32');
+      b.nhwcProgram(data(x.contiguous()), whole, data(out));
+      if (head) noteFusion('classifierHead');
+      // the pooled map is the classifier's to recycle once read
+      return head ? out : (forwardOwned(classifier, out, true).y as Tensor);
+    }
   }
+  return forwardOwned(classifier, runFeatures(p, x), true).y as Tensor;
+}
+
+/** The program's steps call by call, and the global pool of the last map. */
+function runFeatures(p: ChannelsLastProgram, x: Tensor): Tensor {
   let cur = runStem(p.stem, x);
   for (const blk of p.blocks) {
     const y = blk.kind === 'block' ? runBlock(blk, cur) : runConv(blk, cur, null);

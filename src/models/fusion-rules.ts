@@ -170,7 +170,7 @@ registerFusionRule(MobileNetV2, {
   forward(m, x) {
     // channels last where the backend and every block allow (models/fusion-nhwc.ts), else NCHW
     const program = isBatch(x) ? channelsLastProgram(m.features) : null;
-    if (program) return forwardOwned(m.classifier, runChannelsLast(program, x as Tensor), true).y;
+    if (program) return runChannelsLast(program, x as Tensor, m.classifier);
     const f = forwardOwned(m.features, x, false);
     const pooled = adaptiveAvgPool2d(f.y as Tensor, [1, 1]);
     if (f.owned) release(f.y as Tensor);
@@ -180,7 +180,7 @@ registerFusionRule(MobileNetV2, {
 registerFusionRule(MobileNetV3, {
   forward(m, x) {
     const program = isBatch(x) && isGlobalAvgPool(m.avgpool) ? channelsLastProgram(m.features) : null;
-    if (program) return forwardOwned(m.classifier, runChannelsLast(program, x as Tensor), true).y;
+    if (program) return runChannelsLast(program, x as Tensor, m.classifier);
     const f = forwardOwned(m.features, x, false);
     const pooled = forwardOwned(m.avgpool, f.y, f.owned);
     return m.classifier.forward(flatten(pooled.y as Tensor, 1));

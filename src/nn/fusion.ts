@@ -58,7 +58,8 @@ export type FusionKind =
   | 'squeezeExcitationGate'
   | 'convBnNhwc'
   | 'invertedResidualNhwc'
-  | 'bnRelu';
+  | 'bnRelu'
+  | 'classifierHead';
 
 const counts: Record<FusionKind, number> = {
   convBn: 0,
@@ -72,6 +73,7 @@ const counts: Record<FusionKind, number> = {
   convBnNhwc: 0,
   invertedResidualNhwc: 0,
   bnRelu: 0,
+  classifierHead: 0,
 };
 
 /**
@@ -85,6 +87,11 @@ export function fusionCounts(): Readonly<Record<FusionKind, number>> {
 /** Counts one fused computation of `kind` that a rule ran through its own kernels call (see `fusionCounts`). */
 export function noteFusion(kind: FusionKind): void {
   counts[kind]++;
+}
+
+/** Adds `delta` to the counts: the fusions a cached plan ran, counted as its first run counted them. */
+export function addFusionCounts(delta: Readonly<Partial<Record<FusionKind, number>>>): void {
+  for (const k in delta) counts[k as FusionKind] += delta[k as FusionKind]!;
 }
 
 /** Sets every `fusionCounts` entry to 0. */

@@ -14,12 +14,22 @@
  * A stem or convolution has three operands (packed weights, bias, scale: NP_STEM_ARRAYS), a block thirteen (the
  * expansion's packed weights, bias and scale, the depthwise layer's, the gate's fc1, its bias, fc2, its bias, the
  * projection's: NP_BLOCK_ARRAYS), absent ones null.
+ *
+ * Steps after the convolutions may be a classifier's Linear layers (NP_LINEAR: weight [out, in] as Linear holds it,
+ * bias or null; NP_CIN and NP_COUT its features, NP_ACTD the activation module after it): the first of them reads
+ * the pooled map, and `out` is then the last one's output [n, out]. They compute what the modules do — the same
+ * GEMM (op_gemm), the bias added in float, Hardswish as the module's formula in double — so a program with its head
+ * gives the bits of the program without it followed by the modules. At batch 1 the head's calls from JavaScript
+ * (a Linear, an activation, a Linear, each allocating its output) cost 60–100 µs of a 3 ms MobileNetV3-Large
+ * forward, the cold modules' objects read once a forward.
  * ---------------------------------------------------------------------------------------------------------- */
-enum { NP_STEM, NP_BLOCK, NP_CONV };
+enum { NP_STEM, NP_BLOCK, NP_CONV, NP_LINEAR };
 /* A record: kind, first operand, a block's input and output channels and gate width, the activations (a stem's or
  * convolution's own in NP_ACTD), whether a block adds its input, then the geometry. */
 enum { NP_KIND, NP_FIRST, NP_CIN, NP_COUT, NP_SQ, NP_ACTE, NP_ACTD, NP_ACT1, NP_ACTP, NP_RESIDUAL, NP_GEOM };
-enum { NP_REC = NP_GEOM + CG_LEN, NP_STEM_ARRAYS = 3, NP_BLOCK_ARRAYS = 13 };
+enum { NP_REC = NP_GEOM + CG_LEN, NP_STEM_ARRAYS = 3, NP_BLOCK_ARRAYS = 13, NP_LINEAR_ARRAYS = 2 };
+/* A head layer's activation (NP_ACTD of an NP_LINEAR step): none, or the Hardswish module after the Linear. */
+enum { NP_HEAD_NONE, NP_HEAD_HARDSWISH };
 
 /* Operand i of the list when it holds at least `need` floats (a required operand: need > 0), or may be absent and
  * is (need ≤ 0 and null), or is present with at least -need floats (need < 0: an optional one); else *bad is set. */
@@ -53,6 +63,15 @@ static long np_packed_need(const int32_t *gi) { return op_conv2d_nhwc_packed_siz
 static int np_check(const int32_t *r, const tt_f32list *l, long *map) {
   int bad = 0, kind = r[NP_KIND];
   const float *ops[NP_BLOCK_ARRAYS];
+  if (kind == NP_LINEAR) { /* the pooled map [n, 1, 1, c] (or the layer before's output) into [n, 1, 1, out] */
+    long in = r[NP_CIN], out = r[NP_COUT], act = r[NP_ACTD];
+    if (in != map[3] || out <= 0 || act < NP_HEAD_NONE || act > NP_HEAD_HARDSWISH) return 1;
+    np_operand(l, r[NP_FIRST], in * out, &bad);
+    np_operand(l, r[NP_FIRST] + 1, -out, &bad);
+    map[1] = map[2] = 1;
+    map[3] = out;
+    return bad;
+  }
   const int32_t *gi = r + NP_GEOM;
   cgeom g = parse_cg(gi);
   if (conv_empty(&g) || g.sH < 1 || g.sW < 1 || g.dH < 1 || g.dW < 1 || g.pH < 0 || g.pW < 0 || g.groups < 1 ||
@@ -111,21 +130,39 @@ static int np_stem_feeds(const int32_t *code, const tt_f32list *l, long steps) {
   return rb[NP_KIND] == NP_BLOCK && !l->p[rb[NP_FIRST]] && rb[NP_SQ] == 0 && !nhwc_winograd(&sg);
 }
 
+/* y[i][o] = act(Σ_k v[i][k]·w[o][k] + bias[o]) for n rows of v: a head layer as the Linear and activation modules
+ * compute it (ops/matmul.ts linearUntracked: op_gemm, then the bias added in float — JavaScript's double sum of two
+ * floats rounds to the same float). */
+static void np_linear(const float *v, const float *w, const float *bias, long n, long in, long outf, int act,
+                      float *y) {
+  op_gemm(0, 1, (int)n, (int)outf, (int)in, v, 0, w, 0, y, n * outf, 1, 0);
+  for (long i = 0; i < n * outf; i++) {
+    float t = bias ? y[i] + bias[i % outf] : y[i];
+    /* Hardswish as the module (the reference kernel's): x·(x + 3)/6 in double, rounded once */
+    if (act == NP_HEAD_HARDSWISH) t = t <= -3.0f ? 0.0f : t >= 3.0f ? t : (float)((double)t * ((double)t + 3.0) / 6.0);
+    y[i] = t;
+  }
+}
+
 static int op_nhwc_program(const float *x, const tt_f32list *arrays, const int32_t *code, long steps, float *out) {
   if (steps < 1 || code[NP_KIND] != NP_STEM) return 1;
-  /* first every step against its operands, and the largest map between two of them */
+  /* first every step against its operands, and the largest map between two of them; the head's layers (NP_LINEAR)
+   * come last, the first convolution steps the rest */
   const int32_t *r0 = code + NP_GEOM;
-  long map[4] = { r0[CG_N], r0[CG_H], r0[CG_W], r0[CG_C] }, most = 0;
+  long map[4] = { r0[CG_N], r0[CG_H], r0[CG_W], r0[CG_C] }, most = 0, convs = steps;
   for (long s = 0; s < steps; s++) {
     const int32_t *r = code + s * NP_REC;
-    if ((s > 0) == (r[NP_KIND] == NP_STEM) || np_check(r, arrays, map)) return (int)(s + 1);
+    int linear = r[NP_KIND] == NP_LINEAR;
+    if (linear && convs == steps) convs = s;
+    if ((s > 0) == (r[NP_KIND] == NP_STEM) || linear != (s >= convs) || np_check(r, arrays, map)) return (int)(s + 1);
     most = MAXI(most, map[0] * map[1] * map[2] * map[3]);
   }
   float *a = tt_shared_scratch(SH_PROGRAM_A, sizeof(float) * most);
   float *b = tt_shared_scratch(SH_PROGRAM_B, sizeof(float) * most);
   if (!a || !b) return (int)(steps + 1);
   /* then the steps, each on its operands as checked (entries NP_FIRST on of the list), map now the last one's output */
-  for (long s = 0; s < steps; s++) {
+  long n = r0[CG_N];
+  for (long s = 0; s < convs; s++) {
     const int32_t *r = code + s * NP_REC, *gi = r + NP_GEOM;
     const float *const *o = arrays->p + r[NP_FIRST];
     if (s == 0 && np_stem_feeds(code, arrays, steps)) { /* the stem and the first block in one pass */
@@ -147,9 +184,20 @@ static int op_nhwc_program(const float *x, const tt_f32list *arrays, const int32
     a = b;
     b = t;
   }
-  /* the global average pool: per image, the sum over pixels divided by their count (as meanOverPixels in JS) */
-  long pixels = map[1] * map[2];
-  op_reduce_sum(a, out, map[0], pixels, map[3]);
-  for (long i = 0; i < map[0] * map[3]; i++) out[i] = (float)((double)out[i] / (double)pixels);
+  /* the global average pool: per image, the sum over pixels divided by their count (as meanOverPixels in JS), into
+   * out, or for a head into b; then each head layer from one buffer into the other, the last into out */
+  const int32_t *rc = code + (convs - 1) * NP_REC, *gl = rc + NP_GEOM;
+  long pixels = (long)gl[CG_OH] * gl[CG_OW], c = rc[NP_KIND] == NP_BLOCK ? rc[NP_COUT] : gl[CG_OC];
+  float *pooled = convs == steps ? out : b;
+  op_reduce_sum(a, pooled, n, pixels, c);
+  for (long i = 0; i < n * c; i++) pooled[i] = (float)((double)pooled[i] / (double)pixels);
+  for (long s = convs; s < steps; s++) {
+    const int32_t *r = code + s * NP_REC;
+    const float *const *o = arrays->p + r[NP_FIRST];
+    float *y = s == steps - 1 ? out : a;
+    np_linear(b, o[0], o[1], n, r[NP_CIN], r[NP_COUT], r[NP_ACTD], y);
+    a = b;
+    b = y;
+  }
   return 0;
 }
