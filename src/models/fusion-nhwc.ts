@@ -141,12 +141,20 @@ export interface ChannelsLastProgram {
   whole?: NhwcProgram;
   /** When `whole` was last made or confirmed, step by step (`wholeProgram`'s fast path). */
   wholeCheck?: WholeCheck;
+  /**
+   * The head programHead last made of `classifier`, at structure epoch `epoch`: what it reads (the modules, their
+   * classes, hooks and modes, the weight tensors, each an immutable view of its storage) changes only with the
+   * module tree, so while the epoch holds it is the answer (the walk read ~10 cold objects: 25–35 µs a forward).
+   */
+  headCheck?: { classifier: AnyModule; epoch: number; head: readonly NhwcProgramLinear[] | undefined };
 }
 
 /**
  * What made `whole` the program for the next call too, as wholeProgram last confirmed it step by step: the tensor
- * version epoch, the backend and the input map (from which every step's map follows), and each stage's memo, whose
- * eps and sampled values are still to be checked a call; with the fusions the steps counted.
+ * version epoch, the backend and the input map (from which every step's map follows), and what of each stage's memo
+ * no epoch covers — eps and the sources' first and last values — to be checked a call; with the fusions the steps
+ * counted. (A step's memo may since have been remade for another map: the program's stages stay valid while the
+ * weights they came from are unchanged.)
  */
 interface WholeCheck {
   epoch: number;
@@ -155,9 +163,21 @@ interface WholeCheck {
   h: number;
   w: number;
   c: number;
-  steps: ConvStep[];
-  memos: StageMemo[];
+  /** Each step's batch norm and the eps its stage was folded with. */
+  bns: BatchNorm2d[];
+  eps: Float64Array;
+  /** Every stage's sources, one list, and their first and last values (the memos' `ends`, in the same order). */
+  sources: FloatArray[];
+  ends: Float64Array;
   counts: Partial<Record<FusionKind, number>>;
+}
+
+/** Whether the weights of ck's stages are as they were: each eps, and each source's first and last values (as
+ * flat lists: walking the memos read twice as many cold objects). */
+function stagesHold(ck: WholeCheck): boolean {
+  const { bns, eps } = ck;
+  for (let i = 0; i < bns.length; i++) if (bns[i].eps !== eps[i]) return false;
+  return endsHold(ck.sources, ck.ends);
 }
 
 /**
@@ -476,14 +496,13 @@ function memoHolds(memo: StageMemo, st: ConvStep, g: Conv2dGeometry): boolean {
     memo.epoch === versionEpoch() &&
     memo.backend === backend() &&
     onMap(memo, g.n, g.h, g.w, g.c) &&
-    sourcesHold(memo, st)
+    memo.eps === st.bn.eps &&
+    endsHold(memo.sources, memo.ends)
   );
 }
 
-/** The part of memoHolds that no program-wide check covers: st's eps and its sources' first and last values. */
-function sourcesHold(memo: StageMemo, st: ConvStep): boolean {
-  if (memo.eps !== st.bn.eps) return false;
-  const { sources, ends } = memo;
+/** Whether each source's first and last values are ends[2i] and ends[2i + 1]. */
+function endsHold(sources: readonly FloatArray[], ends: Float64Array): boolean {
   for (let i = 0; i < sources.length; i++) {
     const a = sources[i];
     if (!sameValue(a[0], ends[2 * i]) || !sameValue(a[a.length - 1], ends[2 * i + 1])) return false;
@@ -656,7 +675,7 @@ function wholeProgram(
     ck.epoch === versionEpoch() &&
     ck.backend === backend() &&
     onMap(ck, n, h, w, c) &&
-    ck.memos.every((m, i) => ck.steps[i].memo === m && sourcesHold(m, ck.steps[i]))
+    stagesHold(ck)
   ) {
     addFusionCounts(ck.counts);
     return p.whole;
@@ -672,7 +691,19 @@ function wholeProgram(
     const counts: Partial<Record<FusionKind, number>> = {};
     for (const k of Object.keys(after) as FusionKind[]) if (after[k] !== before[k]) counts[k] = after[k] - before[k];
     const memos = steps.map((st) => st.memo!);
-    p.wholeCheck = { epoch: versionEpoch(), backend: backend(), n, h, w, c, steps, memos, counts };
+    p.wholeCheck = {
+      epoch: versionEpoch(),
+      backend: backend(),
+      n,
+      h,
+      w,
+      c,
+      bns: steps.map((st) => st.bn),
+      eps: Float64Array.from(memos, (m) => m.eps),
+      sources: memos.flatMap((m) => m.sources),
+      ends: Float64Array.from(memos.flatMap((m) => Array.from(m.ends))),
+      counts,
+    };
   }
   return made;
 }
@@ -809,7 +840,13 @@ export function runChannelsLast(p: ChannelsLastProgram, x: Tensor, classifier: A
   const b = backend();
   const [n, c, h, w] = x.shape;
   if (b.nhwcProgram !== undefined && n > 0) {
-    const head = programHead(classifier, p.whole?.head);
+    const hc = p.headCheck;
+    let head: readonly NhwcProgramLinear[] | undefined;
+    if (hc !== undefined && hc.classifier === classifier && hc.epoch === structureEpoch()) head = hc.head;
+    else {
+      head = programHead(classifier, p.whole?.head);
+      p.headCheck = { classifier, epoch: structureEpoch(), head };
+    }
     const whole = wholeProgram(p, n, c, h, w, head);
     if (whole !== null) {
       const out = Tensor.unfilled([n, head ? head[head.length - 1].outFeatures : lastChannels(whole)], 'float32');
