@@ -37,14 +37,15 @@ export const INFERENCE_CASES: InferenceCase[] = [
 
 /**
  * The model of a case, built with a fixed seed so that Tatami's and ORT's sides hold the same weights. Tatami's side
- * runs it through the fusion pass (`tt.nn.fuse`, docs/fusion.md), as a PyTorch user would call
- * torch.jit.optimize_for_inference; the ONNX export traces the plain model (ORT applies its own fusions).
+ * runs it through the fusion pass with frozen weights (`tt.nn.fuse(m, { freeze: true })`, docs/fusion.md), as a
+ * PyTorch user would call torch.jit.optimize_for_inference (which freezes the module) and as an ORT session holds
+ * its initializers; the ONNX export traces the plain model (ORT applies its own fusions).
  */
 export function buildInferenceModel(name: string, fuse: boolean): Net {
   tt.manualSeed(0);
   const m = tt.models.getModel(name) as Net;
   m.eval();
-  return fuse ? tt.nn.fuse(m) : m;
+  return fuse ? tt.nn.fuse(m, { freeze: true }) : m;
 }
 
 /**

@@ -484,3 +484,37 @@ test('channels-last MobileNets: the classifier runs inside the program, bit for 
 function run2(m: tt.nn.Module<[tt.Tensor], tt.Tensor>, x: tt.Tensor): number[] {
   return Array.from(tt.noGrad(() => m.forward(x)).toTypedArray());
 }
+
+test('fuse with freeze: the same results, the weights read when a program is made and not checked after', () => {
+  const native = backendNames().filter((b) => tt.withBackend(b, () => tt.backend().conv2dNhwc !== undefined));
+  for (const backend of native)
+    tt.withBackend(backend, () => {
+      for (const name of ['mobilenet_v3_small', 'resnet18'] as const) {
+        tt.manualSeed(90);
+        const m = perturbed(tt.models[name]({ numClasses: 10 }) as tt.nn.Module<[tt.Tensor], tt.Tensor>);
+        const x = tt.randn([2, 3, 64, 72]);
+        const fused = run2(tt.nn.fuse(m), x);
+        assert.equal(tt.nn.isFrozen(m), false);
+        tt.nn.fuse(m, { freeze: true });
+        assert.equal(tt.nn.isFrozen(m), true);
+        assert.deepEqual(run2(m, x), fused, `${backend} ${name}: frozen computes what fused does`);
+        // a weight written in place after freezing goes unseen (as torch.jit.freeze's constants) …
+        // (the last convolution: folded with its batch norm — a squeeze-excitation gate reads its weights live)
+        const conv = m
+          .modules()
+          .filter((c): c is tt.nn.Conv2d => c instanceof tt.nn.Conv2d)
+          .at(-1)!;
+        tt.noGrad(() => conv.weight.copy_(tt.randn(conv.weight.shape)));
+        assert.deepEqual(run2(m, x), fused, `${backend} ${name}: frozen weights`);
+        // … until the model is fused again without freeze: then the next call checks, and reads it
+        tt.nn.fuse(m);
+        assert.equal(tt.nn.isFrozen(m), false);
+        const refused = run2(m, x);
+        assert.notDeepEqual(refused, fused, `${backend} ${name}: the change shows once unfrozen`);
+        tt.nn.unfuse(m);
+        const plain = run2(m, x);
+        const err = Math.max(...plain.map((v, k) => Math.abs(v - refused[k])));
+        assert.ok(err < 1e-4 * Math.max(1, ...plain.map(Math.abs)), `${backend} ${name}: ${err} from the modules`);
+      }
+    });
+});

@@ -493,12 +493,28 @@ function stageOf(st: ConvStep, g: Conv2dGeometry, residual = false): NhwcStage {
  */
 function memoHolds(memo: StageMemo, st: ConvStep, g: Conv2dGeometry): boolean {
   return (
-    memo.epoch === versionEpoch() &&
     memo.backend === backend() &&
     onMap(memo, g.n, g.h, g.w, g.c) &&
-    memo.eps === st.bn.eps &&
-    endsHold(memo.sources, memo.ends)
+    (frozenRun || (memo.epoch === versionEpoch() && memo.eps === st.bn.eps && endsHold(memo.sources, memo.ends)))
   );
+}
+
+/**
+ * Whether the program running now belongs to a model fused with `freeze` (nn/fusion.ts `FuseOptions`): its stages
+ * hold for their map and backend without checking their weights. Set by runChannelsLast and runResNetChannelsLast
+ * for the length of their call.
+ */
+let frozenRun = false;
+
+/** f() with frozenRun set to `frozen`, restored after. */
+function runFrozen<T>(frozen: boolean, f: () => T): T {
+  const was = frozenRun;
+  frozenRun = frozen;
+  try {
+    return f();
+  } finally {
+    frozenRun = was;
+  }
 }
 
 /** Whether each source's first and last values are ends[2i] and ends[2i + 1]. */
@@ -672,10 +688,9 @@ function wholeProgram(
     ck !== undefined &&
     p.whole !== undefined &&
     p.whole.head === head &&
-    ck.epoch === versionEpoch() &&
     ck.backend === backend() &&
     onMap(ck, n, h, w, c) &&
-    stagesHold(ck)
+    (frozenRun || (ck.epoch === versionEpoch() && stagesHold(ck)))
   ) {
     addFusionCounts(ck.counts);
     return p.whole;
@@ -834,9 +849,14 @@ function lastChannels(p: NhwcProgram): number {
  * Runs the program on an NCHW float32 batch x and then the classifier on the globally average-pooled last map [N, C]
  * (what `flatten(adaptiveAvgPool2d(features(x), 1), 1)` returns). On a backend with `nhwcProgram` the whole program
  * is one call (JavaScript between ~20 kernel calls was ~7 % of MobileNetV2's batch-1 forward), and a classifier of
- * Linear layers (programHead) runs in it too; else one call a step, and the classifier's modules.
+ * Linear layers (programHead) runs in it too; else one call a step, and the classifier's modules. `frozen`: the
+ * model was fused with `freeze` (its stages are not checked against their weights).
  */
-export function runChannelsLast(p: ChannelsLastProgram, x: Tensor, classifier: AnyModule): Tensor {
+export function runChannelsLast(p: ChannelsLastProgram, x: Tensor, classifier: AnyModule, frozen = false): Tensor {
+  return runFrozen(frozen, () => runProgram(p, x, classifier));
+}
+
+function runProgram(p: ChannelsLastProgram, x: Tensor, classifier: AnyModule): Tensor {
   const b = backend();
   const [n, c, h, w] = x.shape;
   if (b.nhwcProgram !== undefined && n > 0) {
@@ -992,9 +1012,13 @@ function runResidualBlock(blk: ResidualBlock, x: Tensor): Tensor {
 
 /**
  * Runs a ResNet program on an NCHW float32 batch x and returns the globally average-pooled last map [N, C] — what
- * `ResNet.features(x)` returns.
+ * `ResNet.features(x)` returns (`frozen` as for runChannelsLast).
  */
-export function runResNetChannelsLast(p: ResNetProgram, x: Tensor): Tensor {
+export function runResNetChannelsLast(p: ResNetProgram, x: Tensor, frozen = false): Tensor {
+  return runFrozen(frozen, () => runResNet(p, x));
+}
+
+function runResNet(p: ResNetProgram, x: Tensor): Tensor {
   const stem = runStem(p.stem, x);
   let cur = runMaxPool(p, stem);
   release(stem);

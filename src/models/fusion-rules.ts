@@ -20,6 +20,7 @@ import {
   foldedConvBnAddRelu,
   forwardOwned,
   handBack,
+  isFrozen,
   isGlobalAvgPool,
   noteFusion,
   ownsInput,
@@ -110,7 +111,7 @@ registerFusionRule(ResNet, {
     // channels last where the backend and every block allow (models/fusion-nhwc.ts), else NCHW
     const program = isBatch(x) ? resnetProgram(m) : null;
     // the pooled map is the head's to recycle once read
-    if (program) return forwardOwned(m.fc, runResNetChannelsLast(program, x as Tensor), true).y;
+    if (program) return forwardOwned(m.fc, runResNetChannelsLast(program, x as Tensor, isFrozen(m)), true).y;
     // the stem conv → bn → relu folds; maxpool, the stages (fused by their own rules), pooling and head as usual,
     // each activation recycled once the next step has read it
     let r: { y: unknown; owned: boolean } = convBnActOwned(m.conv1, m.bn1, m.relu, x as Tensor, false);
@@ -170,7 +171,7 @@ registerFusionRule(MobileNetV2, {
   forward(m, x) {
     // channels last where the backend and every block allow (models/fusion-nhwc.ts), else NCHW
     const program = isBatch(x) ? channelsLastProgram(m.features) : null;
-    if (program) return runChannelsLast(program, x as Tensor, m.classifier);
+    if (program) return runChannelsLast(program, x as Tensor, m.classifier, isFrozen(m));
     const f = forwardOwned(m.features, x, false);
     const pooled = adaptiveAvgPool2d(f.y as Tensor, [1, 1]);
     if (f.owned) release(f.y as Tensor);
@@ -180,7 +181,7 @@ registerFusionRule(MobileNetV2, {
 registerFusionRule(MobileNetV3, {
   forward(m, x) {
     const program = isBatch(x) && isGlobalAvgPool(m.avgpool) ? channelsLastProgram(m.features) : null;
-    if (program) return runChannelsLast(program, x as Tensor, m.classifier);
+    if (program) return runChannelsLast(program, x as Tensor, m.classifier, isFrozen(m));
     const f = forwardOwned(m.features, x, false);
     const pooled = forwardOwned(m.avgpool, f.y, f.owned);
     return m.classifier.forward(flatten(pooled.y as Tensor, 1));

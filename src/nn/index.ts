@@ -16,6 +16,8 @@ export {
   fuse,
   unfuse,
   isFused,
+  isFrozen,
+  type FuseOptions,
   fuseTemporarily,
   registerFusionRule,
   fusionCounts,
