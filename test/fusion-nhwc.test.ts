@@ -469,6 +469,16 @@ test('channels-last MobileNets: the classifier runs inside the program, bit for 
           () => whole.call(be, xs, withHead({ ...h0, activation: 'relu' as 'none' }), out),
           /activation 'relu' is not none or hardswish/,
         );
+        // a head weight detached after its program was checked: the kernel's own check of the Linear step refuses it
+        const own = withHead({ ...h0, weight: h0.weight.slice() });
+        whole.call(be, xs, own, out);
+        const wd = own.head[0].weight;
+        structuredClone(wd.buffer, { transfer: [wd.buffer as ArrayBuffer] });
+        const headStep = 1 + prog.steps.length; // the head's first step (the stem is step 0)
+        assert.throws(
+          () => whole.call(be, xs, own, out),
+          new RegExp(`nhwcProgram: step ${headStep} no longer matches its operands`),
+        );
         tt.nn.unfuse(m);
         const plain = run2(m, x);
         const err = Math.max(...plain.map((v, k) => Math.abs(v - replaced[k])));
