@@ -697,7 +697,7 @@ function wholeProgram(
   }
   p.wholeCheck = undefined;
   const before = fusionCounts();
-  const made = walkProgram(p, n, c, h, w, head);
+  const made = walkProgram(p, stepGeometry(p.stem, n, h, w, c), head);
   if (made === null) return null;
   // every stage has a memo (contiguous sources) and holds it now: the next call may take the fast path
   const steps = programSteps(p);
@@ -734,16 +734,16 @@ function programSteps(p: ChannelsLastProgram): ConvStep[] {
   return out;
 }
 
-/** wholeProgram's walk: each step's geometry and stage through their memos, the last program kept if all agree. */
+/**
+ * wholeProgram's walk from the stem's geometry sg: each step's geometry and stage through their memos, the last
+ * program kept if all agree.
+ */
 function walkProgram(
   p: ChannelsLastProgram,
-  n: number,
-  c: number,
-  h: number,
-  w: number,
+  sg: Conv2dGeometry,
   head: readonly NhwcProgramLinear[] | undefined,
 ): NhwcProgram | null {
-  const sg = stepGeometry(p.stem, n, h, w, c);
+  const n = sg.n;
   const stem = stageOf(p.stem, sg);
   const last = p.whole;
   let same = last !== undefined && last.stem.g === sg && last.stem.stage === stem && last.head === head;
