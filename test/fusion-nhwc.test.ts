@@ -528,3 +528,16 @@ test('fuse with freeze: the same results, the weights read when a program is mad
       }
     });
 });
+
+test('channels-last MobileNets: an empty classifier Linear runs as modules, as unfused', () => {
+  const m = model('mobilenet_v2', 95);
+  (m.classifier as tt.nn.Sequential).set(1, new tt.nn.Linear(1280, 0));
+  const x = tt.randn([2, 3, 64, 72]);
+  const plain = tt.noGrad(() => m.forward(x));
+  tt.nn.fuse(m);
+  tt.nn.resetFusionCounts();
+  const fused = tt.noGrad(() => m.forward(x));
+  assert.deepEqual(fused.shape, [2, 0]);
+  assert.deepEqual(plain.shape, [2, 0]);
+  assert.equal(tt.nn.fusionCounts().classifierHead, 0);
+});

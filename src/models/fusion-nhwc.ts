@@ -818,6 +818,7 @@ function programHead(
       const f32 = (t: Tensor) => t.dtype === 'float32' && t.isContiguous();
       if (!f32(weight) || weight.shape.length !== 2 || (bias !== null && !f32(bias))) return undefined;
       const [outFeatures, inFeatures] = weight.shape;
+      if (outFeatures < 1 || inFeatures < 1) return undefined; // an empty Linear: the modules' empty output
       layers.push({ weight: data(weight), bias: bias && data(bias), inFeatures, outFeatures, activation: 'none' });
       act = true;
     } else return undefined;
