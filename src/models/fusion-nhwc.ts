@@ -706,8 +706,11 @@ function wholeProgram(
     const counts: Partial<Record<FusionKind, number>> = {};
     for (const k of Object.keys(after) as FusionKind[]) if (after[k] !== before[k]) counts[k] = after[k] - before[k];
     const memos = steps.map((st) => st.memo!);
+    // the epoch the stages were made at: a walk while frozen keeps stages made before a weight changed, which must
+    // not pass for the current epoch once unfrozen (-1: none matches, the next unfrozen call walks and checks)
+    const now = versionEpoch();
     p.wholeCheck = {
-      epoch: versionEpoch(),
+      epoch: memos.every((m) => m.epoch === now) ? now : -1,
       backend: backend(),
       n,
       h,
