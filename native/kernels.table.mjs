@@ -258,7 +258,7 @@ export const sources = [
   ['norm', 'channel statistics, affine (+ReLU), batch-norm backward'],
   ['softmax', 'softmax / logSoftmax and gradients'],
   ['elementwise', 'unary, binary, sum, axpy, strided copy'],
-  ['nhwc_program', 'a channels-last program (stem, inverted-residual blocks, 1×1s, global pool) in one call'],
+  ['nhwc_program', 'a channels-last program (stem, pooling, inverted-residual and residual blocks, global pool) in one call'],
   ['optim', 'SGD and Adam(W) updates'],
   ['roi', 'RoIAlign forward and backward (torchvision)'],
   ['roi_nms', 'non-maximum suppression (torchvision)'],
@@ -447,7 +447,7 @@ export const kernels = [
   {
     name: 'nhwcProgram',
     c: 'nhwc_program',
-    doc: 'a channels-last program in one call (MobileNet features): a stem from the NCHW image x, then inverted-residual blocks and convolutions, out [n, c] the global average pool of the last map (or, with a classifier’s Linear layers as the last steps, their output [n, classes]); `code` holds `steps` records (NP_* in kernels/nhwc_program.inc.c) whose operands are entries of `arrays`; returns 0, or 1 + the index of the first step that does not match its operands',
+    doc: 'a channels-last program in one call (MobileNet or ResNet features): a stem from the NCHW image x, then max poolings, inverted-residual blocks and convolutions (a residual added from a slot), out [n, c] the global average pool of the last map (or, with a classifier’s Linear layers as the last steps, their output [n, classes]); `code` holds `steps` records (NP_* in kernels/nhwc_program.inc.c) whose operands are entries of `arrays`; returns 0, or 1 + the index of the first step that does not match its operands',
     wasm: false,
     ret: 'int',
     args: [

@@ -173,6 +173,117 @@ test('channels-last ResNets: the modules’ outputs on every backend with the ke
   }
 });
 
+test('channels-last ResNets: one nhwcProgram call with the fc, bit for bit what the calls do; its blocks are checked', () => {
+  const native = backendNames().filter((b) => tt.withBackend(b, () => tt.backend().nhwcProgram !== undefined));
+  for (const backend of native)
+    tt.withBackend(backend, () => {
+      const be = tt.backend();
+      const whole = be.nhwcProgram!;
+      let calls = 0;
+      let seen: tt.backendTypes.NhwcProgram | null = null;
+      const counting = (x: tt.FloatArray, p: tt.backendTypes.NhwcProgram, out: tt.FloatArray) => {
+        calls++;
+        seen = p;
+        whole.call(be, x, p, out);
+      };
+      be.nhwcProgram = counting;
+      try {
+        const cases = [
+          ['resnet18', 20, 64, 72],
+          ['resnet50', 53, 48, 48],
+        ] as const;
+        let x = tt.randn([1, 3, 8, 8]);
+        for (const [i, [name, convs, h, w]] of cases.entries()) {
+          const m = tt.nn.fuse(resnet(name, 90 + i));
+          for (const n of [1, 3]) {
+            x = tt.randn([n, 3, h, w]);
+            calls = 0;
+            tt.nn.resetFusionCounts();
+            const one = tt.noGrad(() => m.forward(x));
+            const counts = tt.nn.fusionCounts();
+            assert.equal(calls, 1, `${backend} ${name}: one program call a forward`);
+            assert.equal(counts.convBnNhwc, convs, `${backend} ${name}: every convolution in it`);
+            assert.equal(counts.classifierHead, 1, `${backend} ${name}: the fc in it`);
+            const kept: tt.backendTypes.NhwcProgram | null = seen;
+            tt.noGrad(() => m.forward(x));
+            assert.equal(seen, kept, `${backend} ${name}: the same program object while nothing changed`);
+            // the same kernels call by call, and the fc as a module: the same bits
+            be.nhwcProgram = undefined;
+            const steps = tt.noGrad(() => m.forward(x));
+            be.nhwcProgram = counting;
+            assert.deepEqual(one.toTypedArray(), steps.toTypedArray(), `${backend} ${name} batch ${n}`);
+          }
+        }
+        // the checks, on the last program (ResNet-50 at batch 3): a shortcut that does not fit the block's output,
+        // a block without convolutions, a block before the pooling, an operand detached after the checks
+        const p = seen! as tt.backendTypes.NhwcProgram;
+        const xs = x.toTypedArray() as Float32Array;
+        const out = new Float32Array(3 * 10);
+        const [pool, first, ...rest] = p.steps;
+        const blk = first as tt.backendTypes.NhwcProgramResidual;
+        const withFirst = (b: tt.backendTypes.NhwcProgramResidual) => ({ ...p, steps: [pool, b, ...rest] });
+        assert.throws(
+          () => whole.call(be, xs, withFirst({ ...blk, downsample: null }), out),
+          /nhwcProgram: step 2 \(convolution 3\) makes a 3×12×12×256 map, but its shortcut is 3×12×12×64/,
+        );
+        assert.throws(
+          () => whole.call(be, xs, withFirst({ ...blk, convs: [] }), out),
+          /nhwcProgram: step 2 is a residual block without convolutions/,
+        );
+        assert.throws(
+          () => whole.call(be, xs, { ...p, steps: [first, pool, ...rest] }, out),
+          /nhwcProgram: step 1 \(downsample\) reads a 3×24×24×64 map/,
+        );
+        // a program of its own whose second convolution's packed weights are a copy, checked, then detached
+        const copy = { ...blk.convs[1].stage.packed, data: blk.convs[1].stage.packed.data.slice() };
+        const own = withFirst({
+          ...blk,
+          convs: blk.convs.map((c, k) => (k === 1 ? { ...c, stage: { ...c.stage, packed: copy } } : c)),
+        });
+        whole.call(be, xs, own, out);
+        structuredClone(copy.data.buffer, { transfer: [copy.data.buffer as ArrayBuffer] });
+        assert.throws(() => whole.call(be, xs, own, out), /nhwcProgram: step 2 no longer matches its operands/);
+
+        // a block of one convolution and no downsample reads its shortcut and writes elsewhere: relu(conv(v) + v)
+        // after the stem and pooling, against the same kernels called one by one
+        const r18 = tt.nn.fuse(resnet('resnet18', 95));
+        const x1 = tt.randn([2, 3, 40, 40]);
+        tt.noGrad(() => r18.forward(x1));
+        const q = seen! as tt.backendTypes.NhwcProgram;
+        const conv = (q.steps[1] as tt.backendTypes.NhwcProgramResidual).convs[1];
+        const pg = (q.steps[0] as tt.backendTypes.NhwcProgramPool).g;
+        const single: tt.backendTypes.NhwcProgram = {
+          stem: q.stem,
+          steps: [q.steps[0], { kind: 'residual', convs: [conv], downsample: null }],
+        };
+        const xf = x1.toTypedArray() as Float32Array;
+        const got = new Float32Array(2 * 64);
+        whole.call(be, xf, single, got);
+        const sg = q.stem.g,
+          st = q.stem.stage;
+        const stemOut = new Float32Array(2 * sg.oh * sg.ow * sg.oc);
+        be.conv2dNchwToNhwc!(xf, st.packed, st.bias, st.scale, stemOut, sg, st.epilogue);
+        const v = new Float32Array(2 * pg.oh * pg.ow * pg.c);
+        be.maxPool2dNhwc!(stemOut, v, pg);
+        const y = new Float32Array(v.length);
+        be.conv2dNhwc!(v, conv.stage.packed, conv.stage.bias, conv.stage.scale, v, y, conv.g, conv.stage.epilogue);
+        const pixels = pg.oh * pg.ow;
+        for (let b = 0; b < 2; b++)
+          for (let ch = 0; ch < 64; ch++) {
+            let sum = 0;
+            for (let i = 0; i < pixels; i++) sum += y[(b * pixels + i) * 64 + ch];
+            const want = sum / pixels;
+            assert.ok(
+              Math.abs(got[b * 64 + ch] - want) <= 1e-6 * Math.max(1, Math.abs(want)),
+              `${backend}: ${b}, ${ch}`,
+            );
+          }
+      } finally {
+        be.nhwcProgram = whole;
+      }
+    });
+});
+
 test('channels-last ResNets: grouped convolutions, hooks and grad mode run NCHW; new weights are packed anew', () => {
   const x = tt.randn([2, 3, 64, 64]);
   // ResNeXt's grouped 3×3: the whole model stays NCHW (fused there), with the modules' outputs

@@ -97,6 +97,8 @@ test('fused ResNet-18 in inference equals the unfused model, and reaches every f
   const channelsLast = tt.backend().maxPool2dNhwc !== undefined;
   const counts = tt.nn.fusionCounts();
   assert.equal(counts.convBnNhwc, channelsLast ? 20 : 0);
+  // and with the whole trunk in one call (nhwcProgram), the fc inside it
+  assert.equal(counts.classifierHead, tt.backend().nhwcProgram !== undefined ? 1 : 0);
   const hook = m.avgpool.registerForwardHook(() => undefined);
   tt.nn.resetFusionCounts();
   assertClose(
@@ -105,7 +107,7 @@ test('fused ResNet-18 in inference equals the unfused model, and reaches every f
     'resnet18 logits, NCHW',
   );
   hook.remove();
-  assert.deepEqual({ ...counts, convBnNhwc: 0 }, tt.nn.fusionCounts());
+  assert.deepEqual({ ...counts, convBnNhwc: 0, classifierHead: 0 }, tt.nn.fusionCounts());
   // stem + 8 blocks' first conv; 3 downsample Sequentials [conv, bn]; 8 blocks' second conv with the residual add
   assert.deepEqual(tt.nn.fusionCounts(), {
     convBn: 3,

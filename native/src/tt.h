@@ -42,8 +42,9 @@ void *tt_scratch(int tid, int slot, size_t bytes);
 enum { SLOT_PACK_A, SLOT_PACK_B, SLOT_TILE, SLOT_COL, SLOT_TMP, SLOT_COUNT };
 /* Shared (not per-thread) scratch used by drivers before they fan out. */
 void *tt_shared_scratch(int slot, size_t bytes);
-/* SH_PROGRAM_A/B: the maps between the steps of nhwc_program (kernels/nhwc_program.inc.c). */
-enum { SH_XPAD, SH_GYPAD, SH_WPACK, SH_WT, SH_EXPAND, SH_PROGRAM_A, SH_PROGRAM_B, SH_COUNT };
+/* SH_PROGRAM_A … D: the slots holding the maps between the steps of nhwc_program, SH_PROGRAM_HEAD its head's
+ * vectors (kernels/nhwc_program.inc.c). */
+enum { SH_XPAD, SH_GYPAD, SH_WPACK, SH_WT, SH_EXPAND, SH_PROGRAM_A, SH_PROGRAM_B, SH_PROGRAM_C, SH_PROGRAM_D, SH_PROGRAM_HEAD, SH_COUNT };
 
 #if defined(__wasm__)
 void *memcpy(void *dst, const void *src, size_t n);

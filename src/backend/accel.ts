@@ -19,6 +19,7 @@ import type {
   InterpolateMode,
   NhwcGate,
   NhwcProgram,
+  NhwcProgramConv,
   NhwcStage,
   PackedConv2dWeights,
   Pool2dGeometry,
@@ -55,6 +56,8 @@ export type { RawKernels } from './kernels.gen.js';
 interface FlatProgram {
   arrays: (F32 | null)[];
   code: Int32Array;
+  /** The program step each record belongs to (a residual block is several records). */
+  stepOf: number[];
   /** Floats of the NCHW input and of the pooled output. */
   xLen: number;
   outLen: number;
@@ -63,7 +66,8 @@ interface FlatProgram {
 const NP_STEM = 0,
   NP_BLOCK = 1,
   NP_CONV = 2,
-  NP_LINEAR = 3;
+  NP_LINEAR = 3,
+  NP_MAXPOOL = 4;
 /** A head layer's activation codes (NP_HEAD_* there). */
 const NP_HEAD_ACT = { none: 0, hardswish: 1 } as const;
 const NP_KIND = 0,
@@ -76,7 +80,10 @@ const NP_KIND = 0,
   NP_ACT1 = 7,
   NP_ACTP = 8,
   NP_RESIDUAL = 9,
-  NP_GEOM = 10,
+  NP_SRC = 10,
+  NP_DST = 11,
+  NP_RES = 12,
+  NP_GEOM = 13,
   NP_REC = NP_GEOM + 16;
 
 // Codes mirrored from native/src/tt.h.
@@ -552,41 +559,109 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
   const flatPrograms = new WeakMap<NhwcProgram, FlatProgram>();
   const flattenProgram = (p: NhwcProgram): FlatProgram => {
     const op = 'nhwcProgram';
-    const steps = [p.stem, ...p.steps];
-    const head = p.head ?? [];
-    const code = new Int32Array((steps.length + head.length) * NP_REC);
+    const records: Int32Array[] = [];
+    const stepOf: number[] = [];
     const arrays: (F32 | null)[] = [];
     const sg = p.stem.g;
     let map = [sg.n, sg.h, sg.w, sg.c];
-    steps.forEach((st, i) => {
-      const at = i * NP_REC,
-        g = st.g;
-      const [n, h, w, c] = map;
-      const cin = st.kind === 'block' ? (st.expand ? st.expand.packed.c : g.c) : g.c;
-      if (g.n !== n || g.h !== h || g.w !== w || cin !== c)
+    /** A record of step i reading slot src (-1: the image, or the pooled map), writing dst, adding res (-1: none). */
+    const record = (i: number, kind: number, src: number, dst: number, res = -1) => {
+      const r = new Int32Array(NP_REC);
+      r[NP_KIND] = kind;
+      r[NP_FIRST] = arrays.length;
+      r[NP_SRC] = src;
+      r[NP_DST] = dst;
+      r[NP_RES] = res;
+      records.push(r);
+      stepOf.push(i);
+      return r;
+    };
+    /** The first slot none of `busy` holds. */
+    const free = (...busy: number[]) => {
+      let s = 0;
+      while (busy.includes(s)) s++;
+      return s;
+    };
+    const reads = (where: string, g: { n: number; h: number; w: number; c: number }, c: number, extra = '') => {
+      const [n, h, w, mc] = map;
+      if (g.n !== n || g.h !== h || g.w !== w || c !== mc)
         throw new Error(
-          `${op}: step ${i} reads a ${n}×${h}×${w}×${c} map, but its geometry is ${describeConvGeometry(g)}${st.kind === 'block' ? ` (${cin} input channels)` : ''}`,
+          `${op}: ${where} reads a ${n}×${h}×${w}×${mc} map, but its geometry is ${'oc' in g ? describeConvGeometry(g as Conv2dGeometry) : `a ${g.n}×${g.c}×${g.h}×${g.w} pooling`}${extra}`,
         );
-      const empty = (s: { x: number; w: number; y: number }) => {
-        if (s.x === 0 || s.w === 0 || s.y === 0)
-          throw new Error(`${op}: step ${i} is empty: ${describeConvGeometry(g)}`);
-      };
-      code[at + NP_FIRST] = arrays.length;
+    };
+    const empty = (where: string, g: Conv2dGeometry) => {
+      const s = guard.convSizes(op, g);
+      if (s.x === 0 || s.w === 0 || s.y === 0) throw new Error(`${op}: ${where} is empty: ${describeConvGeometry(g)}`);
+    };
+    /** A convolution record (the stem's when src is -1) from `map`, which it moves on to its output. */
+    const conv = (i: number, where: string, st: NhwcProgramConv, src: number, dst: number, res = -1) => {
+      const g = st.g;
+      reads(where, g, g.c);
+      empty(where, g);
+      if (src < 0 ? !isStemNhwc(g) : g.groups !== 1 && (res >= 0 || g.groups !== g.c || g.oc !== g.c))
+        throw new Error(
+          `${op}: ${where} is not a ${src < 0 ? 'stem (one group, not 1×1)' : res >= 0 ? 'one-group convolution (it adds a shortcut)' : 'one-group or depthwise convolution'}: ${describeConvGeometry(g)}`,
+        );
+      checkStage(`${op} (${where})`, st.stage, g);
+      const r = record(i, src < 0 ? NP_STEM : NP_CONV, src, dst, res);
+      r[NP_ACTD] = CONV_ACT_CODES[st.stage.epilogue];
+      r.set(convGeom(g), NP_GEOM);
+      arrays.push(st.stage.packed.data, st.stage.bias as F32 | null, st.stage.scale as F32 | null);
+      map = [g.n, g.oh, g.ow, g.oc];
+    };
+    conv(0, 'step 0', p.stem, -1, 0);
+    let cur = 0; // the slot holding `map`
+    p.steps.forEach((st, j) => {
+      const i = j + 1,
+        where = `step ${i}`;
       if (st.kind === 'conv') {
-        empty(guard.convSizes(op, g));
-        if (i === 0 ? !isStemNhwc(g) : g.groups !== 1 && (g.groups !== g.c || g.oc !== g.c))
-          throw new Error(
-            `${op}: step ${i} is not a ${i === 0 ? 'stem (one group, not 1×1)' : 'one-group or depthwise convolution'}: ${describeConvGeometry(g)}`,
-          );
-        checkStage(`${op} (step ${i})`, st.stage, g);
-        code[at + NP_KIND] = i === 0 ? NP_STEM : NP_CONV;
-        code[at + NP_ACTD] = CONV_ACT_CODES[st.stage.epilogue];
-        arrays.push(st.stage.packed.data, st.stage.bias as F32 | null, st.stage.scale as F32 | null);
-        map = [g.n, g.oh, g.ow, g.oc];
+        const dst = free(cur);
+        conv(i, where, st, cur, dst);
+        cur = dst;
+      } else if (st.kind === 'maxPool') {
+        const g = st.g;
+        const s = guard.poolSizes(op, g);
+        reads(where, g, g.c);
+        if (s.y === 0) throw new Error(`${op}: ${where} (a max pooling) is empty: ${g.n}×${g.c}×${g.oh}×${g.ow}`);
+        const dst = free(cur);
+        record(i, NP_MAXPOOL, cur, dst).set(poolGeom(g), NP_GEOM);
+        cur = dst;
+        map = [g.n, g.oh, g.ow, g.c];
+      } else if (st.kind === 'residual') {
+        // the shortcut stays in its slot while the convolutions run through two others; the last adds it in place
+        if (st.convs.length === 0) throw new Error(`${op}: ${where} is a residual block without convolutions`);
+        const input = cur,
+          inputMap = map;
+        const shortcut = st.downsample ? free(input) : input;
+        if (st.downsample) conv(i, `${where} (downsample)`, st.downsample, input, shortcut);
+        const shortcutMap = map;
+        map = inputMap;
+        let src = input;
+        st.convs.forEach((c, k) => {
+          const last = k === st.convs.length - 1;
+          const at = `${where} (convolution ${k + 1})`;
+          if (!last) {
+            const dst = free(src, shortcut);
+            conv(i, at, c, src, dst);
+            src = dst;
+            return;
+          }
+          const g = c.g;
+          if (g.n !== shortcutMap[0] || g.oh !== shortcutMap[1] || g.ow !== shortcutMap[2] || g.oc !== shortcutMap[3])
+            throw new Error(
+              `${op}: ${at} makes a ${g.n}×${g.oh}×${g.ow}×${g.oc} map, but its shortcut is ${shortcutMap.join('×')}`,
+            );
+          // in place over the shortcut, unless the shortcut is the map it reads
+          const dst = src === shortcut ? free(src) : shortcut;
+          conv(i, at, c, src, dst, shortcut);
+          cur = dst;
+        });
       } else {
-        if (i === 0) throw new Error(`${op}: the first step must be the stem convolution`);
+        const g = st.g;
+        const cin = st.expand ? st.expand.packed.c : g.c;
+        reads(where, g, cin, ` (${cin} input channels)`);
         const { cout, sq, s } = checkBlock(
-          `${op} (step ${i})`,
+          `${op} (${where})`,
           st.expand,
           st.depthwise,
           st.gate,
@@ -594,16 +669,20 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
           st.residual,
           g,
         );
-        empty(s);
-        code[at + NP_KIND] = NP_BLOCK;
-        code[at + NP_CIN] = cin;
-        code[at + NP_COUT] = cout;
-        code[at + NP_SQ] = sq;
-        code[at + NP_ACTE] = CONV_ACT_CODES[st.expand?.epilogue ?? 'none'];
-        code[at + NP_ACTD] = CONV_ACT_CODES[st.depthwise.epilogue];
-        code[at + NP_ACT1] = CONV_ACT_CODES[st.gate?.activation ?? 'none'];
-        code[at + NP_ACTP] = CONV_ACT_CODES[st.project.epilogue];
-        code[at + NP_RESIDUAL] = st.residual ? 1 : 0;
+        if (s.x === 0 || s.w === 0 || s.y === 0)
+          throw new Error(`${op}: ${where} is empty: ${describeConvGeometry(g)}`);
+        const dst = free(cur);
+        const r = record(i, NP_BLOCK, cur, dst);
+        cur = dst;
+        r[NP_CIN] = cin;
+        r[NP_COUT] = cout;
+        r[NP_SQ] = sq;
+        r[NP_ACTE] = CONV_ACT_CODES[st.expand?.epilogue ?? 'none'];
+        r[NP_ACTD] = CONV_ACT_CODES[st.depthwise.epilogue];
+        r[NP_ACT1] = CONV_ACT_CODES[st.gate?.activation ?? 'none'];
+        r[NP_ACTP] = CONV_ACT_CODES[st.project.epilogue];
+        r[NP_RESIDUAL] = st.residual ? 1 : 0;
+        r.set(convGeom(g), NP_GEOM);
         const e = st.expand,
           d = st.depthwise,
           gt = st.gate,
@@ -625,12 +704,10 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         );
         map = [g.n, g.oh, g.ow, cout];
       }
-      code.set(convGeom(g), at + NP_GEOM);
     });
     // the head: Linear layers on the pooled [n, c] map
-    head.forEach((l, j) => {
-      const i = steps.length + j,
-        at = i * NP_REC;
+    (p.head ?? []).forEach((l, j) => {
+      const i = p.steps.length + 1 + j;
       const [n, , , c] = map;
       guard.int(op, `step ${i} inFeatures`, l.inFeatures);
       guard.int(op, `step ${i} outFeatures`, l.outFeatures);
@@ -643,15 +720,16 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       if (l.bias) guard.len(`${op} (step ${i})`, 'bias', l.bias, l.outFeatures);
       if (!(l.activation in NP_HEAD_ACT))
         throw new Error(`${op}: step ${i} (a head Linear): activation '${l.activation}' is not none or hardswish`);
-      code[at + NP_KIND] = NP_LINEAR;
-      code[at + NP_FIRST] = arrays.length;
-      code[at + NP_CIN] = l.inFeatures;
-      code[at + NP_COUT] = l.outFeatures;
-      code[at + NP_ACTD] = NP_HEAD_ACT[l.activation];
+      const r = record(i, NP_LINEAR, -1, -1);
+      r[NP_CIN] = l.inFeatures;
+      r[NP_COUT] = l.outFeatures;
+      r[NP_ACTD] = NP_HEAD_ACT[l.activation];
       arrays.push(l.weight as F32, l.bias as F32 | null);
       map = [n, 1, 1, l.outFeatures];
     });
-    return { arrays, code, xLen: sg.n * sg.c * sg.h * sg.w, outLen: map[0] * map[3] };
+    const code = new Int32Array(records.length * NP_REC);
+    records.forEach((r, k) => code.set(r, k * NP_REC));
+    return { arrays, code, stepOf, xLen: sg.n * sg.c * sg.h * sg.w, outLen: map[0] * map[3] };
   };
   const be: Backend = {
     ...ref,
@@ -1085,10 +1163,12 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       guard.len(op, 'x', x, f.xLen);
       guard.len(op, 'out', out, f.outLen);
       if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
-      const bad = runProgram(x as F32, f.arrays, f.code, f.code.length / NP_REC, out as F32);
+      const records = f.stepOf.length;
+      const bad = runProgram(x as F32, f.arrays, f.code, records, out as F32);
+      if (bad > records) throw new Error(`${op}: could not allocate the maps between its steps`);
       if (bad !== 0)
         throw new Error(
-          `${op}: step ${bad - 1} no longer matches its operands (an array resized or detached since the program was checked)`,
+          `${op}: step ${f.stepOf[bad - 1]} no longer matches its operands (an array resized or detached since the program was checked)`,
         );
     };
   // 3-D convolution runs on this backend's 2-D kernels (depth unrolled, see conv3d-lowered.ts); float64 stays exact on the reference kernel.

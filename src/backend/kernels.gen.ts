@@ -273,7 +273,7 @@ export interface RawKernels {
     w1: F32 | null, b1: F32 | null, w2: F32 | null, b2: F32 | null, wp: F32 | null, pb: F32 | null, ps: F32 | null,
     out: F32, g: Int32Array, cin: number, cout: number, sq: number, acte: number, actd: number, act1: number,
     actp: number, residual: boolean): void;
-  /** a channels-last program in one call (MobileNet features): a stem from the NCHW image x, then inverted-residual blocks and convolutions, out [n, c] the global average pool of the last map (or, with a classifier’s Linear layers as the last steps, their output [n, classes]); `code` holds `steps` records (NP_* in kernels/nhwc_program.inc.c) whose operands are entries of `arrays`; returns 0, or 1 + the index of the first step that does not match its operands */
+  /** a channels-last program in one call (MobileNet or ResNet features): a stem from the NCHW image x, then max poolings, inverted-residual blocks and convolutions (a residual added from a slot), out [n, c] the global average pool of the last map (or, with a classifier’s Linear layers as the last steps, their output [n, classes]); `code` holds `steps` records (NP_* in kernels/nhwc_program.inc.c) whose operands are entries of `arrays`; returns 0, or 1 + the index of the first step that does not match its operands */
   nhwcProgram?(x: F32, arrays: (F32 | null)[], code: Int32Array, steps: number, out: F32): number;
   /** gx = the input gradient of conv2d (overwritten) */
   conv2dBackwardInput(gy: F32, w: F32, gx: F32, g: Int32Array): void;

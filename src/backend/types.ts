@@ -228,6 +228,24 @@ export interface NhwcProgramBlock {
   residual: boolean;
 }
 
+/** A max pooling of a channels-last program (as `Backend.maxPool2dNhwc`). */
+export interface NhwcProgramPool {
+  kind: 'maxPool';
+  g: Pool2dGeometry;
+}
+
+/**
+ * A residual block of a channels-last program, as a ResNet's BasicBlock or Bottleneck computes it: `convs` one after
+ * another from the block's input, the last one's output plus the shortcut — the block's input, or the `downsample`
+ * convolution's output on it — through the last one's epilogue (as `Backend.conv2dNhwc` with a residual; the last
+ * convolution has one group).
+ */
+export interface NhwcProgramResidual {
+  kind: 'residual';
+  convs: readonly NhwcProgramConv[];
+  downsample: NhwcProgramConv | null;
+}
+
 /**
  * A layer of a channels-last program's head: a classifier's Linear (weight [outFeatures, inFeatures] as the module
  * holds it) and the activation module after it, computed as the modules compute them (the same GEMM, the bias added
@@ -242,16 +260,19 @@ export interface NhwcProgramLinear {
 }
 
 /**
- * A MobileNet's features as one channels-last program (`Backend.nhwcProgram`): the stem on the NCHW image, then each
- * step on the map the one before made, the last map average-pooled, then the head's layers if any. The object is
- * the backend's key for what it derived from it (checks, the flattened operands): a changed step is a new program
- * object.
+ * A MobileNet's or a ResNet's features as one channels-last program (`Backend.nhwcProgram`): the stem on the NCHW
+ * image, then each step on the map the one before made, the last map average-pooled, then the head's layers if any.
+ * The object is the backend's key for what it derived from it (checks, the flattened operands): a changed step is a
+ * new program object.
  */
 export interface NhwcProgram {
   /** The first convolution, from the NCHW image [n, c, h, w] (as `conv2dNchwToNhwc`). */
   stem: NhwcProgramConv;
-  /** Blocks (as `invertedResidualNhwc`) and convolutions (as `conv2dNhwc`, no residual), in order. */
-  steps: readonly (NhwcProgramBlock | NhwcProgramConv)[];
+  /**
+   * Inverted-residual blocks (as `invertedResidualNhwc`), convolutions (as `conv2dNhwc`, no residual), max poolings
+   * and residual blocks, in order.
+   */
+  steps: readonly (NhwcProgramBlock | NhwcProgramConv | NhwcProgramPool | NhwcProgramResidual)[];
   /** The classifier's layers on the pooled [n, c] map (the output is then the last one's [n, outFeatures]). */
   head?: readonly NhwcProgramLinear[];
 }

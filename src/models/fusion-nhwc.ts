@@ -24,7 +24,9 @@
  * enough as Winograd (the input transform reads pixels' channel vectors, the output transform writes them), every
  * other one — strided, 7×7 maps at batch 1, the strided 1×1 shortcuts — as an implicit GEMM over
  * the pixels' channels. Measured on Zen 5 (AVX-512), ResNet-50 batch 1: 55.5 → 48.4 ms on one thread, 39.9 → 36.1
- * on two (bench/README.md "Nineteenth session").
+ * on two (bench/README.md "Nineteenth session"). With `Backend.nhwcProgram` the stem, pooling, every block and a
+ * Linear fc are one call too, each block's shortcut held in a slot of the program while its convolutions run
+ * (`walkResNet`).
  *
  * The programs are built from the model's modules (and kept while the module tree stays as it was:
  * `cachedProgram`), and only when every block is what torchvision builds
@@ -44,6 +46,8 @@ import type {
   NhwcProgramBlock,
   NhwcProgramConv,
   NhwcProgramLinear,
+  NhwcProgramPool,
+  NhwcProgramResidual,
   NhwcStage,
   PackedConv2dWeights,
   Pool2dGeometry,
@@ -131,12 +135,10 @@ interface Block {
   /** The block adds its input to the projection's output. */
   residual: boolean;
 }
-/** A MobileNet's features as the channels-last program runs them. */
-export interface ChannelsLastProgram {
-  /** The first convolution (a dense strided 3×3 on the NCHW image), its output channels-last. */
+/** What a channels-last program (a MobileNet's or a ResNet's) keeps of its last `Backend.nhwcProgram` call. */
+interface WholeCache {
+  /** The first convolution on the NCHW image, its output channels-last. */
   stem: ConvStep;
-  /** The inverted-residual blocks, and the closing pointwise convolution. */
-  blocks: (Block | ConvStep)[];
   /** The program as `Backend.nhwcProgram` last took it (`wholeProgram`). */
   whole?: NhwcProgram;
   /** When `whole` was last made or confirmed, step by step (`wholeProgram`'s fast path). */
@@ -147,6 +149,15 @@ export interface ChannelsLastProgram {
    * module tree, so while the epoch holds it is the answer (the walk read ~10 cold objects: 25–35 µs a forward).
    */
   headCheck?: { classifier: AnyModule; epoch: number; head: readonly NhwcProgramLinear[] | undefined };
+}
+
+/** A MobileNet's features as the channels-last program runs them. */
+export interface ChannelsLastProgram extends WholeCache {
+  family: 'mobilenet';
+  /** The first convolution (a dense strided 3×3 on the NCHW image), its output channels-last. */
+  stem: ConvStep;
+  /** The inverted-residual blocks, and the closing pointwise convolution. */
+  blocks: (Block | ConvStep)[];
 }
 
 /**
@@ -368,7 +379,7 @@ function buildChannelsLastProgram(features: AnyModule): ChannelsLastProgram | nu
     if (!st || !servedChannelsLast(st.conv)) return null;
     blocks.push(st);
   }
-  return { stem, blocks };
+  return { family: 'mobilenet', stem, blocks };
 }
 
 const data = (t: Tensor) => t.dataView() as FloatArray;
@@ -674,7 +685,7 @@ function globalPool(x: Tensor): Tensor {
  * flattens each program object once.
  */
 function wholeProgram(
-  p: ChannelsLastProgram,
+  p: ChannelsLastProgram | ResNetProgram,
   n: number,
   c: number,
   h: number,
@@ -697,7 +708,8 @@ function wholeProgram(
   }
   p.wholeCheck = undefined;
   const before = fusionCounts();
-  const made = walkProgram(p, stepGeometry(p.stem, n, h, w, c), head);
+  const sg = stepGeometry(p.stem, n, h, w, c);
+  const made = p.family === 'mobilenet' ? walkProgram(p, sg, head) : walkResNet(p, sg, head);
   if (made === null) return null;
   // every stage has a memo (contiguous sources) and holds it now: the next call may take the fast path
   const steps = programSteps(p);
@@ -726,9 +738,19 @@ function wholeProgram(
   return made;
 }
 
-/** Every convolution step of p (the stem, each block's expansion, depthwise and projection, the 1×1s). */
-function programSteps(p: ChannelsLastProgram): ConvStep[] {
+/**
+ * Every convolution step of p (the stem, each block's expansion, depthwise and projection, the 1×1s; a residual
+ * block's downsample and convolutions).
+ */
+function programSteps(p: ChannelsLastProgram | ResNetProgram): ConvStep[] {
   const out = [p.stem];
+  if (p.family === 'resnet') {
+    for (const blk of p.blocks) {
+      if (blk.downsample) out.push(blk.downsample);
+      out.push(...blk.convs, blk.last);
+    }
+    return out;
+  }
   for (const blk of p.blocks)
     if (blk.kind === 'block') {
       if (blk.expand) out.push(blk.expand);
@@ -791,6 +813,58 @@ function walkProgram(
   return (p.whole = { stem: { kind: 'conv', g: sg, stage: stem }, steps, head });
 }
 
+/**
+ * walkProgram for a ResNet: the max pooling, then each residual block's downsample and convolutions (the last one
+ * counted as adding its shortcut, as runResidualBlock runs it).
+ */
+function walkResNet(p: ResNetProgram, sg: Conv2dGeometry, head: readonly NhwcProgramLinear[] | undefined): NhwcProgram {
+  const n = sg.n;
+  const stem = stageOf(p.stem, sg);
+  const last = p.whole;
+  const pg = poolGeometry(p, n, sg.oh, sg.ow, sg.oc);
+  const pool0 = last?.steps[0];
+  let same =
+    last !== undefined &&
+    last.stem.g === sg &&
+    last.stem.stage === stem &&
+    last.head === head &&
+    pool0?.kind === 'maxPool' &&
+    pool0.g === pg;
+  const steps: (NhwcProgramPool | NhwcProgramResidual)[] = [
+    same ? (pool0 as NhwcProgramPool) : { kind: 'maxPool', g: pg },
+  ];
+  let mh = pg.oh,
+    mw = pg.ow,
+    mc = pg.c;
+  /** st on an mh×mw×mc map as a program conv (`prev` while it is the same), the map moved on to its output. */
+  const conv = (st: ConvStep, prev: NhwcProgramConv | undefined, residual: boolean): NhwcProgramConv => {
+    const g = stepGeometry(st, n, mh, mw, mc);
+    const stage = stageOf(st, g, residual);
+    mh = g.oh;
+    mw = g.ow;
+    mc = g.oc;
+    return prev !== undefined && prev.g === g && prev.stage === stage ? prev : { kind: 'conv', g, stage };
+  };
+  for (let i = 0; i < p.blocks.length; i++) {
+    const blk = p.blocks[i];
+    const prev = same ? last!.steps[i + 1] : undefined;
+    const was = prev?.kind === 'residual' ? prev : undefined;
+    const [h0, w0, c0] = [mh, mw, mc];
+    const downsample = blk.downsample && conv(blk.downsample, was?.downsample ?? undefined, false);
+    [mh, mw, mc] = [h0, w0, c0];
+    const convs = [...blk.convs, blk.last].map((st, k, all) => conv(st, was?.convs[k], k === all.length - 1));
+    const kept =
+      was !== undefined &&
+      was.downsample === downsample &&
+      was.convs.length === convs.length &&
+      convs.every((cv, k) => cv === was.convs[k]);
+    same = kept;
+    steps.push(kept ? was : { kind: 'residual', convs, downsample });
+  }
+  if (same && last!.steps.length === steps.length) return last!;
+  return (p.whole = { stem: { kind: 'conv', g: sg, stage: stem }, steps, head });
+}
+
 /** Whether a and b are views of the same elements. */
 const sameView = (a: FloatArray | null, b: FloatArray | null) =>
   a === b ||
@@ -799,18 +873,22 @@ const sameView = (a: FloatArray | null, b: FloatArray | null) =>
 /**
  * A classifier as a program's head (`NhwcProgram.head`): a plain Sequential of Dropout in evaluation mode (the
  * identity), Linear layers on contiguous float32 weights, and a Hardswish after a Linear — MobileNetV2's and V3's
- * classifiers; undefined for anything else, which then runs as modules on the pooled map. `last`, the head the
+ * classifiers — or a Linear alone (a ResNet's fc); undefined for anything else, which then runs as modules on the pooled map. `last`, the head the
  * program ran last, is what it returns while every layer reads the same elements (the program object stays).
  */
 function programHead(
   classifier: AnyModule,
   last: readonly NhwcProgramLinear[] | undefined,
 ): readonly NhwcProgramLinear[] | undefined {
-  if (!isPlain(classifier, Sequential)) return undefined;
+  const items = isPlain(classifier, Sequential)
+    ? itemsOf(classifier)
+    : isPlain(classifier, Linear)
+      ? [classifier]
+      : undefined;
+  if (items === undefined) return undefined;
   const layers: NhwcProgramLinear[] = [];
   let act = false; // the module before (Dropouts aside) is a Linear an activation may follow
-  for (let i = 0; i < classifier.length; i++) {
-    const m = classifier.at(i);
+  for (const m of items) {
     if (isPlain(m, Dropout)) {
       if (m.training && m.p > 0) return undefined;
     } else if (isPlain(m, Hardswish) && act) {
@@ -846,7 +924,9 @@ function programHead(
 /** The channels of the map a whole program's last step makes. */
 function lastChannels(p: NhwcProgram): number {
   const st = p.steps.length > 0 ? p.steps[p.steps.length - 1] : p.stem;
-  return st.kind === 'block' ? st.project.packed.oc : st.g.oc;
+  if (st.kind === 'block') return st.project.packed.oc;
+  if (st.kind === 'residual') return st.convs[st.convs.length - 1].g.oc;
+  return st.kind === 'maxPool' ? st.g.c : st.g.oc;
 }
 
 /**
@@ -860,7 +940,11 @@ export function runChannelsLast(p: ChannelsLastProgram, x: Tensor, classifier: A
   return runFrozen(frozen, () => runProgram(p, x, classifier));
 }
 
-function runProgram(p: ChannelsLastProgram, x: Tensor, classifier: AnyModule): Tensor {
+/**
+ * The program p on x and then the classifier: one `nhwcProgram` call where the backend has it (the classifier inside
+ * when programHead takes it), else the steps call by call and the classifier's modules.
+ */
+function runProgram(p: ChannelsLastProgram | ResNetProgram, x: Tensor, classifier: AnyModule): Tensor {
   const b = backend();
   const [n, c, h, w] = x.shape;
   if (b.nhwcProgram !== undefined && n > 0) {
@@ -880,7 +964,8 @@ function runProgram(p: ChannelsLastProgram, x: Tensor, classifier: AnyModule): T
       return head ? out : (forwardOwned(classifier, out, true).y as Tensor);
     }
   }
-  return forwardOwned(classifier, runFeatures(p, x), true).y as Tensor;
+  const pooled = p.family === 'mobilenet' ? runFeatures(p, x) : runResNetFeatures(p, x);
+  return forwardOwned(classifier, pooled, true).y as Tensor;
 }
 
 /** The program's steps call by call, and the global pool of the last map. */
@@ -907,7 +992,8 @@ interface ResidualBlock {
 }
 
 /** A ResNet's trunk as the channels-last program runs it. */
-export interface ResNetProgram {
+export interface ResNetProgram extends WholeCache {
+  family: 'resnet';
   /** conv1 → bn1 → relu on the NCHW image, its output channels-last. */
   stem: ConvStep;
   maxpool: MaxPool2d;
@@ -964,15 +1050,21 @@ function buildResNetProgram(m: ResNet): ResNetProgram | null {
       blocks.push(blk);
     }
   }
-  return { stem, maxpool: m.maxpool, blocks };
+  return { family: 'resnet', stem, maxpool: m.maxpool, blocks };
+}
+
+/** The geometry of p's max pooling on an n×h×w×c map: the last one made while the map is the same. */
+function poolGeometry(p: ResNetProgram, n: number, h: number, w: number, c: number): Pool2dGeometry {
+  const last = p.poolGeometry;
+  return last !== undefined && onMap(last, n, h, w, c)
+    ? last
+    : (p.poolGeometry = poolGeometryOf(p.maxpool, n, h, w, c));
 }
 
 /** The program's max pooling on channels-last x [n, h, w, c]. */
 function runMaxPool(p: ResNetProgram, x: Tensor): Tensor {
   const [n, h, w, c] = x.shape;
-  const pool = p.maxpool;
-  const last = p.poolGeometry;
-  const g = last !== undefined && onMap(last, n, h, w, c) ? last : (p.poolGeometry = poolGeometryOf(pool, n, h, w, c));
+  const g = poolGeometry(p, n, h, w, c);
   const out = Tensor.unfilled([n, g.oh, g.ow, c], 'float32');
   backend().maxPool2dNhwc!(data(x), data(out), g);
   return out;
@@ -1015,14 +1107,17 @@ function runResidualBlock(blk: ResidualBlock, x: Tensor): Tensor {
 }
 
 /**
- * Runs a ResNet program on an NCHW float32 batch x and returns the globally average-pooled last map [N, C] — what
- * `ResNet.features(x)` returns (`frozen` as for runChannelsLast).
+ * Runs a ResNet program on an NCHW float32 batch x and then `fc` on the globally average-pooled last map [N, C] (what
+ * `ResNet.features(x)` returns): as runChannelsLast, one `nhwcProgram` call where the backend has it — stem, max
+ * pooling, every block, pooling and a Linear fc — where 23 (ResNet-18) to 56 (ResNet-50) calls a forward spent
+ * 0.3–0.45 ms of JavaScript between them at batch 1, allocating and recycling each layer's output.
  */
-export function runResNetChannelsLast(p: ResNetProgram, x: Tensor, frozen = false): Tensor {
-  return runFrozen(frozen, () => runResNet(p, x));
+export function runResNetChannelsLast(p: ResNetProgram, x: Tensor, fc: AnyModule, frozen = false): Tensor {
+  return runFrozen(frozen, () => runProgram(p, x, fc));
 }
 
-function runResNet(p: ResNetProgram, x: Tensor): Tensor {
+/** The ResNet program's steps call by call, and the global pool of the last map. */
+function runResNetFeatures(p: ResNetProgram, x: Tensor): Tensor {
   const stem = runStem(p.stem, x);
   let cur = runMaxPool(p, stem);
   release(stem);

@@ -110,8 +110,7 @@ registerFusionRule(ResNet, {
   forward(m, x) {
     // channels last where the backend and every block allow (models/fusion-nhwc.ts), else NCHW
     const program = isBatch(x) ? resnetProgram(m) : null;
-    // the pooled map is the head's to recycle once read
-    if (program) return forwardOwned(m.fc, runResNetChannelsLast(program, x as Tensor, isFrozen(m)), true).y;
+    if (program) return runResNetChannelsLast(program, x as Tensor, m.fc, isFrozen(m));
     // the stem conv → bn → relu folds; maxpool, the stages (fused by their own rules), pooling and head as usual,
     // each activation recycled once the next step has read it
     let r: { y: unknown; owned: boolean } = convBnActOwned(m.conv1, m.bn1, m.relu, x as Tensor, false);
