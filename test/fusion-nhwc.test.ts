@@ -33,6 +33,34 @@ function maxRelDiff(a: tt.Tensor, b: tt.Tensor): number {
   return tt.max(tt.abs(tt.sub(a, b))).item() / Math.max(1e-12, tt.max(tt.abs(b)).item());
 }
 
+/**
+ * Wraps `be.nhwcProgram` to count its calls and keep the program it last ran: `off()` removes the method (the steps
+ * then run call by call), `on()` puts the wrapper back, `restore()` the backend's own method (`whole`).
+ */
+function spyProgram(be: tt.backendTypes.Backend) {
+  const whole = be.nhwcProgram!;
+  const spy = {
+    whole,
+    calls: 0,
+    seen: null as tt.backendTypes.NhwcProgram | null,
+    on() {
+      be.nhwcProgram = (x, p, out) => {
+        spy.calls++;
+        spy.seen = p;
+        whole.call(be, x, p, out);
+      };
+    },
+    off() {
+      be.nhwcProgram = undefined;
+    },
+    restore() {
+      be.nhwcProgram = whole;
+    },
+  };
+  spy.on();
+  return spy;
+}
+
 /** Convolutions the program runs per forward: all of the features' (the stem too, straight into channels-last). */
 const PROGRAM_CONVS = { mobilenet_v2: 52, mobilenet_v3_large: 62, mobilenet_v3_small: 52 };
 
@@ -178,15 +206,8 @@ test('channels-last ResNets: one nhwcProgram call with the fc, bit for bit what 
   for (const backend of native)
     tt.withBackend(backend, () => {
       const be = tt.backend();
-      const whole = be.nhwcProgram!;
-      let calls = 0;
-      let seen: tt.backendTypes.NhwcProgram | null = null;
-      const counting = (x: tt.FloatArray, p: tt.backendTypes.NhwcProgram, out: tt.FloatArray) => {
-        calls++;
-        seen = p;
-        whole.call(be, x, p, out);
-      };
-      be.nhwcProgram = counting;
+      const spy = spyProgram(be);
+      const whole = spy.whole;
       try {
         const cases = [
           ['resnet18', 20, 64, 72],
@@ -197,26 +218,26 @@ test('channels-last ResNets: one nhwcProgram call with the fc, bit for bit what 
           const m = tt.nn.fuse(resnet(name, 90 + i));
           for (const n of [1, 3]) {
             x = tt.randn([n, 3, h, w]);
-            calls = 0;
+            spy.calls = 0;
             tt.nn.resetFusionCounts();
             const one = tt.noGrad(() => m.forward(x));
             const counts = tt.nn.fusionCounts();
-            assert.equal(calls, 1, `${backend} ${name}: one program call a forward`);
+            assert.equal(spy.calls, 1, `${backend} ${name}: one program call a forward`);
             assert.equal(counts.convBnNhwc, convs, `${backend} ${name}: every convolution in it`);
             assert.equal(counts.classifierHead, 1, `${backend} ${name}: the fc in it`);
-            const kept: tt.backendTypes.NhwcProgram | null = seen;
+            const kept = spy.seen;
             tt.noGrad(() => m.forward(x));
-            assert.equal(seen, kept, `${backend} ${name}: the same program object while nothing changed`);
+            assert.equal(spy.seen, kept, `${backend} ${name}: the same program object while nothing changed`);
             // the same kernels call by call, and the fc as a module: the same bits
-            be.nhwcProgram = undefined;
+            spy.off();
             const steps = tt.noGrad(() => m.forward(x));
-            be.nhwcProgram = counting;
+            spy.on();
             assert.deepEqual(one.toTypedArray(), steps.toTypedArray(), `${backend} ${name} batch ${n}`);
           }
         }
         // the checks, on the last program (ResNet-50 at batch 3): a shortcut that does not fit the block's output,
         // a block without convolutions, a block before the pooling, an operand detached after the checks
-        const p = seen! as tt.backendTypes.NhwcProgram;
+        const p = spy.seen!;
         const xs = x.toTypedArray() as Float32Array;
         const out = new Float32Array(3 * 10);
         const [pool, first, ...rest] = p.steps;
@@ -249,7 +270,7 @@ test('channels-last ResNets: one nhwcProgram call with the fc, bit for bit what 
         const r18 = tt.nn.fuse(resnet('resnet18', 95));
         const x1 = tt.randn([2, 3, 40, 40]);
         tt.noGrad(() => r18.forward(x1));
-        const q = seen! as tt.backendTypes.NhwcProgram;
+        const q = spy.seen!;
         const conv = (q.steps[1] as tt.backendTypes.NhwcProgramResidual).convs[1];
         const pg = (q.steps[0] as tt.backendTypes.NhwcProgramPool).g;
         const single: tt.backendTypes.NhwcProgram = {
@@ -279,7 +300,7 @@ test('channels-last ResNets: one nhwcProgram call with the fc, bit for bit what 
             );
           }
       } finally {
-        be.nhwcProgram = whole;
+        spy.restore();
       }
     });
 });
@@ -446,14 +467,8 @@ test('channels-last MobileNets: one nhwcProgram call computes bit for bit what t
   for (const backend of native)
     tt.withBackend(backend, () => {
       const be = tt.backend();
-      const whole = be.nhwcProgram!;
-      let calls = 0;
-      let seen: tt.backendTypes.NhwcProgram | null = null;
-      be.nhwcProgram = (x, p, out) => {
-        calls++;
-        seen = p;
-        whole.call(be, x, p, out);
-      };
+      const spy = spyProgram(be);
+      const whole = spy.whole;
       try {
         // V2 and V3-Large run their stem and first block in one pass (no expansion, no gate), V3-Small apart; the
         // maps take several chunks of rows a band (48×100 after the stem)
@@ -461,27 +476,22 @@ test('channels-last MobileNets: one nhwcProgram call computes bit for bit what t
           const m = tt.nn.fuse(model(name, 60 + i));
           for (const n of [1, 3]) {
             const x = tt.randn([n, 3, 96, 200]);
-            calls = 0;
+            spy.calls = 0;
             const one = tt.noGrad(() => m.forward(x));
-            assert.equal(calls, 1, `${backend} ${name}: one program call a forward`);
-            const kept: tt.backendTypes.NhwcProgram | null = seen;
+            assert.equal(spy.calls, 1, `${backend} ${name}: one program call a forward`);
+            const kept = spy.seen;
             tt.noGrad(() => m.forward(x));
-            assert.equal(seen, kept, `${backend} ${name}: the same program object while nothing changed`);
+            assert.equal(spy.seen, kept, `${backend} ${name}: the same program object while nothing changed`);
             // the same kernels call by call (the backend without the method): the same bits
-            be.nhwcProgram = undefined;
+            spy.off();
             const steps = tt.noGrad(() => m.forward(x));
-            be.nhwcProgram = (xx, p, out) => whole.call(be, xx, p, out);
+            spy.on();
             assert.deepEqual(one.toTypedArray(), steps.toTypedArray(), `${backend} ${name} batch ${n}`);
-            be.nhwcProgram = (xx, p, out) => {
-              calls++;
-              seen = p;
-              whole.call(be, xx, p, out);
-            };
           }
         }
         // the checks, on the last program seen (MobileNetV3-Small at batch 3): steps out of order, a stage packed
         // for another layer, a short input — each an error naming what is wrong
-        const p = seen! as tt.backendTypes.NhwcProgram;
+        const p = spy.seen!;
         const [c, h, w] = [p.stem.g.c, p.stem.g.h, p.stem.g.w];
         const x = tt.randn([3, c, h, w]).toTypedArray() as Float32Array;
         const out = new Float32Array(3 * 1024);
@@ -502,7 +512,7 @@ test('channels-last MobileNets: one nhwcProgram call computes bit for bit what t
         structuredClone(d.buffer, { transfer: [d.buffer] });
         assert.throws(() => whole.call(be, x, p, out), /nhwcProgram: step 1 no longer matches its operands/);
       } finally {
-        be.nhwcProgram = whole;
+        spy.restore();
       }
     });
 });
@@ -555,15 +565,11 @@ test('channels-last MobileNets: the classifier runs inside the program, bit for 
         assert.notDeepEqual(replaced, scaled);
         // the backend's checks of a head: features that do not chain, a short weight, an activation it lacks
         const be = tt.backend();
-        const whole = be.nhwcProgram!;
-        let p: tt.backendTypes.NhwcProgram | null = null;
-        be.nhwcProgram = (xx, pp, out) => {
-          p = pp;
-          whole.call(be, xx, pp, out);
-        };
+        const spy = spyProgram(be);
         run2(m, x);
-        be.nhwcProgram = whole;
-        const prog = p! as tt.backendTypes.NhwcProgram;
+        spy.restore();
+        const whole = spy.whole;
+        const prog = spy.seen!;
         const h0 = prog.head![0];
         const xs = x.toTypedArray() as Float32Array;
         const out = new Float32Array(2 * 1000);
