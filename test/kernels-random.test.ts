@@ -1001,6 +1001,15 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
     // task ends on a group of at most MR / 2 tiles, which runs the half-height micro-kernel
     { n: 1, c: 32, h: 14, w: 14, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true, res: true },
     { n: 1, c: 24, h: 28, w: 28, oc: 24, k: 3, s: 1, p: 1, d: 1, dense: true },
+    // tiles whose own columns leave 8 past a multiple of 16 (24 and 40: 8 + 16 and 8 + 32; 72, 120, 184: an
+    // overlapping last panel of 8 or 24 new columns): on AVX-512 the 8 take a 256-bit accumulator; pointwise, a
+    // strided dense layer, residuals
+    { n: 1, c: 64, h: 14, w: 16, oc: 24, k: 1, s: 1, p: 0, d: 1, res: true },
+    { n: 2, c: 72, h: 7, w: 8, oc: 40, k: 1, s: 1, p: 0, d: 1 },
+    { n: 1, c: 24, h: 10, w: 12, oc: 72, k: 1, s: 1, p: 0, d: 1, res: true },
+    { n: 1, c: 40, h: 9, w: 9, oc: 120, k: 1, s: 1, p: 0, d: 1 },
+    { n: 1, c: 80, h: 7, w: 7, oc: 184, k: 1, s: 1, p: 0, d: 1, res: true },
+    { n: 1, c: 16, h: 30, w: 30, oc: 24, k: 3, s: 2, p: 1, d: 1, dense: true, res: true },
   ];
   const plansSeen = new Map<string, Set<string>>();
   for (let i = 0; i < 60; i++) {

@@ -268,6 +268,72 @@ static NO_CLONE void uk_nhwc_conv_cols(UK_NHWC_COLS_ARGS) {
   uk_nhwc_conv_rows(MR, TT_NV, lo, hi, taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, 0, 0, 0);
 }
 
+#if defined(__AVX512F__) && TT_VL == 16
+/* Tiles whose own columns are 8 + 16·z (z = 0 or 1): an output whose channels leave 8 past a multiple of 16 — 24
+ * (MobileNetV2's and V3's projections at 56²), 40, 72, 120, 184 and 200 (V3's) — computed, through the masked
+ * columns path, as 16 or 32 lanes of which 8 were discarded: a quarter to a half of those tiles' FMAs. Here the 8
+ * columns take a 256-bit accumulator a row beside the 512-bit one (a ymm FMA is one of Zen 4's two 256-bit FMA
+ * issues, a zmm one both); each lane sums its K steps in the same order as the wide tile's, so the outputs are the
+ * same bits. The 8 columns sit at o8 and the whole vector at o16 from b, out, scale, bias and res (the panel's rows
+ * NR floats apart as packed). */
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v8fu __attribute__((vector_size(32), aligned(4)));
+static inline v8f v8load(const float *p) { return *(const v8fu *)p; }
+static inline void v8store(float *p, v8f v) { *(v8fu *)p = v; }
+static inline v8f v8lo(vf v) { return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7); }
+/* act_v on 8 lanes (through a whole vector: once a row, in the epilogue). */
+static inline v8f act_v8(v8f v, int act) {
+  return act == ACT_NONE ? v : v8lo(act_v(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7), act));
+}
+static inline __attribute__((always_inline)) void
+uk_nhwc_conv_h8_rows(const int z, long taps, const long *toff, long kc, const float *restrict a, long lda,
+                     const float *restrict b, long o8, long o16, float *out, long ldo, const float *scale,
+                     const float *bias, const float *res, int act) {
+  vf cz[MR];
+  v8f ch[MR];
+  UNROLL for (int i = 0; i < MR; i++) cz[i] = (vf){ 0 }, ch[i] = (v8f){ 0 };
+  const long l3 = 3 * lda;
+  for (long t = 0; t < taps; t++) {
+    const float *ab[(MR + 3) / 4];
+    UNROLL for (int g = 0; g < (MR + 3) / 4; g++) ab[g] = a + toff[t] + 4 * g * lda;
+    for (long p = 0; p < kc; p++) {
+      vf bz = z ? vload(b + o16) : (vf){ 0 };
+      v8f bh = v8load(b + o8);
+      UNROLL for (int i = 0; i < MR; i++) {
+        const float *r = ab[i / 4];
+        vf av = vsplat(i % 4 == 0 ? r[0] : i % 4 == 1 ? r[lda] : i % 4 == 2 ? r[2 * lda] : r[l3]);
+        if (z) cz[i] = vfma(cz[i], av, bz);
+        ch[i] = ch[i] + v8lo(av) * bh;
+      }
+      UNROLL for (int g = 0; g < (MR + 3) / 4; g++) ab[g] += 1;
+      b += NR;
+    }
+  }
+  vf sz = z && scale ? vload(scale + o16) : vsplat(1.0f), bz = z && bias ? vload(bias + o16) : vsplat(0.0f);
+  v8f sh = scale ? v8load(scale + o8) : v8lo(vsplat(1.0f)), bh = bias ? v8load(bias + o8) : v8lo(vsplat(0.0f));
+  UNROLL for (int i = 0; i < MR; i++) {
+    if (z) {
+      vf v = cz[i] * sz + bz;
+      if (res) v += vload(res + i * ldo + o16);
+      vstore(out + i * ldo + o16, act_v(v, act));
+    }
+    v8f v = ch[i] * sh + bh;
+    if (res) v += v8load(res + i * ldo + o8);
+    v8store(out + i * ldo + o8, act_v8(v, act));
+  }
+}
+static NO_CLONE void uk_nhwc_conv_h8(long taps, const long *toff, long kc, const float *a, long lda, const float *b,
+                                     long o8, float *out, long ldo, const float *scale, const float *bias,
+                                     const float *res, int act) {
+  uk_nhwc_conv_h8_rows(0, taps, toff, kc, a, lda, b, o8, 0, out, ldo, scale, bias, res, act);
+}
+static NO_CLONE void uk_nhwc_conv_h24(long taps, const long *toff, long kc, const float *a, long lda, const float *b,
+                                      long o8, long o16, float *out, long ldo, const float *scale, const float *bias,
+                                      const float *res, int act) {
+  uk_nhwc_conv_h8_rows(1, taps, toff, kc, a, lda, b, o8, o16, out, ldo, scale, bias, res, act);
+}
+#endif
+
 /* uk_nhwc_conv over `n` whole tiles of MR rows one after another (rows a + t·MR·lda, out and res + t·MR·ldo): one call
  * for a run of a panel's tiles. At the expansions' sums of 16 channels a tile is ~100 cycles of FMAs on AVX2 (6×16),
  * and the call per tile through nhwc_tile cost a third as much again (16→64 at 112², AVX2 0.198 ms against
@@ -370,6 +436,19 @@ static NO_CLONE void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff
     long col = n0 + qf * TT_VL, o = m0 * j->oc + col;
     const float *sc = j->scale ? j->scale + col : 0, *bi = j->bias ? j->bias + col : 0, *rs = j->res ? j->res + o : 0;
     _Static_assert(TT_NV == 2, "a panel's columns are one vector or all of them");
+#if defined(__AVX512F__) && TT_VL == 16
+    /* 8 columns on a half of a vector (lanes [0, 8) or [8, 16)), with or without a whole vector beside them */
+    const float *bq = b + qf * TT_VL;
+    if (ql - qf == 1 && hi - lo == 8 && lo % 8 == 0) {
+      uk_nhwc_conv_h8(taps, toff, kc, a, lda, bq, lo, j->out + o, j->oc, sc, bi, rs, j->act);
+      return;
+    }
+    if (ql - qf == 2 && ((lo == 0 && hi == 8) || (lo == 8 && hi == TT_VL))) {
+      uk_nhwc_conv_h24(taps, toff, kc, a, lda, bq, lo == 0 ? TT_VL : 8, lo == 0 ? 0 : TT_VL, j->out + o, j->oc, sc,
+                       bi, rs, j->act);
+      return;
+    }
+#endif
     if (ql - qf == 1)
       uk_nhwc_conv_cols1(taps, toff, kc, a, lda, b + qf * TT_VL, j->out + o, j->oc, sc, bi, rs, j->act, lo, hi);
     else
