@@ -1119,6 +1119,41 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
   }
 });
 
+test('conv2dNhwc epilogues: NaN, signed zeros, infinities and values past 6 as the scalar formulas, on every build', () => {
+  // The activations in the channels-last epilogues (relu6's upper clamp an x86 min on the AVX builds): each output
+  // channel copies input channel 0, so every tile's lanes — whole, masked and the 8-column half — see the values
+  const vals = [NaN, 7, 6, 5.5, -0, 0, -1, Infinity, -Infinity, 6.000001, -3, 3, 2.5, -2.5];
+  const c = 16,
+    m = 30;
+  const scalar = {
+    relu: (v: number) => (v <= 0 ? 0 : v),
+    relu6: (v: number) => (v <= 0 ? 0 : v > 6 ? 6 : v),
+  };
+  const x = new Float32Array(m * c);
+  for (let p = 0; p < m; p++) x[p * c] = vals[p % vals.length];
+  for (const oc of [16, 24, 32, 40]) {
+    const g = convGeometryOf({ n: 1, c, h: 1, w: m, oc, kh: 1, kw: 1, stride: 1, padding: 0, dilation: 1, groups: 1 });
+    const w = new Float32Array(oc * c);
+    for (let o = 0; o < oc; o++) w[o * c] = 1;
+    for (const [name, b] of builds) {
+      const packed = b.packConv2dNhwc!(w, g)!;
+      for (const act of ['relu', 'relu6', 'hardswish'] as const) {
+        const out = new Float32Array(m * oc).fill(NaN);
+        b.conv2dNhwc!(x, packed, null, null, null, out, g, act);
+        for (let p = 0; p < m; p++)
+          for (let o = 0; o < oc; o++) {
+            const v = x[p * c],
+              y = out[p * oc + o];
+            if (act === 'hardswish') {
+              const want = Number.isNaN(v) ? NaN : v <= -3 ? 0 : v >= 3 ? v : y;
+              assert.ok(Object.is(y, want), `${name} ${act} oc ${oc}: ${v} gave ${y}`);
+            } else assert.ok(Object.is(y, scalar[act](v)), `${name} ${act} oc ${oc}: ${v} gave ${y}`);
+          }
+      }
+    }
+  }
+});
+
 test('conv2dNhwc and the stem: outputs of a million floats and more stored past the caches, bit for bit as plain stores', () => {
   // A channels-last layer with at least 2²⁰ outputs into a cache-line-aligned buffer stores whole tiles with
   // non-temporal stores (nhwc_streams: large maps, which a plain store first reads from memory). Into a buffer 16

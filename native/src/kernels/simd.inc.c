@@ -179,7 +179,18 @@ static inline vf act_v(vf v, int act) {
   const vf zero = vsplat(0.0f);
   switch (act) {
     case ACT_RELU: return vsel(v <= zero, zero, v);
-    case ACT_RELU6: { vf r = vsel(v <= zero, zero, v); return vsel(r > 6.0f, vsplat(6.0f), r); }
+    case ACT_RELU6: {
+      vf r = vsel(v <= zero, zero, v);
+      /* r > 6 ? 6 : r is x86's min(6, r) exactly (NaN and signed zeros included): one instruction where the select
+       * took a compare and a masked move — MobileNetV2's expansion and depthwise epilogues, b1 and b8 −1 % */
+#if defined(__AVX512F__) && TT_VL == 16
+      return __builtin_ia32_minps512_mask(vsplat(6.0f), r, r, (unsigned short)-1, 4);
+#elif defined(__AVX__) && TT_VL == 8
+      return __builtin_ia32_minps256(vsplat(6.0f), r);
+#else
+      return vsel(r > 6.0f, vsplat(6.0f), r);
+#endif
+    }
     case ACT_HARDSWISH: {
       /* a multiply, not a division: vdivps took 10 cycles a zmm on Zen 4, a seventh of MobileNetV3's stem */
       vf r = vsel(v >= 3.0f, v, v * (v + 3.0f) * (1.0f / 6.0f));
