@@ -33,6 +33,17 @@ function maxRelDiff(a: tt.Tensor, b: tt.Tensor): number {
   return tt.max(tt.abs(tt.sub(a, b))).item() / Math.max(1e-12, tt.max(tt.abs(b)).item());
 }
 
+/** The backends with `nhwcProgram`: at least one where the native addon loads and no backend is forced. */
+function programBackends(): string[] {
+  const native = backendNames().filter((b) => tt.withBackend(b, () => tt.backend().nhwcProgram !== undefined));
+  if (
+    process.env.TATAMI_BACKEND === undefined &&
+    tt.availableBackends().some((b) => b.name === 'native' && b.available)
+  )
+    assert.ok(native.length > 0, 'the native builds have nhwcProgram');
+  return native;
+}
+
 /**
  * Wraps `be.nhwcProgram` to count its calls and keep the program it last ran: `off()` removes the method (the steps
  * then run call by call), `on()` puts the wrapper back, `restore()` the backend's own method (`whole`).
@@ -59,6 +70,31 @@ function spyProgram(be: tt.backendTypes.Backend) {
   };
   spy.on();
   return spy;
+}
+
+/**
+ * Runs m on x under `spy` three times: one program call a forward; again, with the same program object; and with the
+ * backend's method removed, the same kernels call by call — the same bits. Returns the first run's fusion counts.
+ */
+function assertOneProgramCall(
+  spy: ReturnType<typeof spyProgram>,
+  m: tt.nn.Module<[tt.Tensor], tt.Tensor>,
+  x: tt.Tensor,
+  what: string,
+): ReturnType<typeof tt.nn.fusionCounts> {
+  spy.calls = 0;
+  tt.nn.resetFusionCounts();
+  const one = tt.noGrad(() => m.forward(x));
+  const counts = tt.nn.fusionCounts();
+  assert.equal(spy.calls, 1, `${what}: one program call a forward`);
+  const kept = spy.seen;
+  tt.noGrad(() => m.forward(x));
+  assert.equal(spy.seen, kept, `${what}: the same program object while nothing changed`);
+  spy.off();
+  const steps = tt.noGrad(() => m.forward(x));
+  spy.on();
+  assert.deepEqual(one.toTypedArray(), steps.toTypedArray(), `${what}: call by call, the same bits`);
+  return counts;
 }
 
 /** Convolutions the program runs per forward: all of the features' (the stem too, straight into channels-last). */
@@ -202,7 +238,7 @@ test('channels-last ResNets: the modules’ outputs on every backend with the ke
 });
 
 test('channels-last ResNets: one nhwcProgram call with the fc, bit for bit what the calls do; its blocks are checked', () => {
-  const native = backendNames().filter((b) => tt.withBackend(b, () => tt.backend().nhwcProgram !== undefined));
+  const native = programBackends();
   for (const backend of native)
     tt.withBackend(backend, () => {
       const be = tt.backend();
@@ -219,20 +255,10 @@ test('channels-last ResNets: one nhwcProgram call with the fc, bit for bit what 
           for (const n of [1, 3]) {
             x = tt.randn([n, 3, h, w]);
             spy.calls = 0;
-            tt.nn.resetFusionCounts();
-            const one = tt.noGrad(() => m.forward(x));
-            const counts = tt.nn.fusionCounts();
-            assert.equal(spy.calls, 1, `${backend} ${name}: one program call a forward`);
+            // the fc as a module when called step by step: the same bits
+            const counts = assertOneProgramCall(spy, m, x, `${backend} ${name} batch ${n}`);
             assert.equal(counts.convBnNhwc, convs, `${backend} ${name}: every convolution in it`);
             assert.equal(counts.classifierHead, 1, `${backend} ${name}: the fc in it`);
-            const kept = spy.seen;
-            tt.noGrad(() => m.forward(x));
-            assert.equal(spy.seen, kept, `${backend} ${name}: the same program object while nothing changed`);
-            // the same kernels call by call, and the fc as a module: the same bits
-            spy.off();
-            const steps = tt.noGrad(() => m.forward(x));
-            spy.on();
-            assert.deepEqual(one.toTypedArray(), steps.toTypedArray(), `${backend} ${name} batch ${n}`);
           }
         }
         // the checks, on the last program (ResNet-50 at batch 3): a shortcut that does not fit the block's output,
@@ -458,12 +484,7 @@ test('channels-last programs are kept between calls and rebuilt when the module 
 });
 
 test('channels-last MobileNets: one nhwcProgram call computes bit for bit what the calls do, and checks its steps', () => {
-  const native = backendNames().filter((b) => tt.withBackend(b, () => tt.backend().nhwcProgram !== undefined));
-  if (
-    process.env.TATAMI_BACKEND === undefined &&
-    tt.availableBackends().some((b) => b.name === 'native' && b.available)
-  )
-    assert.ok(native.length > 0, 'the native builds have nhwcProgram');
+  const native = programBackends();
   for (const backend of native)
     tt.withBackend(backend, () => {
       const be = tt.backend();
@@ -476,17 +497,7 @@ test('channels-last MobileNets: one nhwcProgram call computes bit for bit what t
           const m = tt.nn.fuse(model(name, 60 + i));
           for (const n of [1, 3]) {
             const x = tt.randn([n, 3, 96, 200]);
-            spy.calls = 0;
-            const one = tt.noGrad(() => m.forward(x));
-            assert.equal(spy.calls, 1, `${backend} ${name}: one program call a forward`);
-            const kept = spy.seen;
-            tt.noGrad(() => m.forward(x));
-            assert.equal(spy.seen, kept, `${backend} ${name}: the same program object while nothing changed`);
-            // the same kernels call by call (the backend without the method): the same bits
-            spy.off();
-            const steps = tt.noGrad(() => m.forward(x));
-            spy.on();
-            assert.deepEqual(one.toTypedArray(), steps.toTypedArray(), `${backend} ${name} batch ${n}`);
+            assertOneProgramCall(spy, m, x, `${backend} ${name} batch ${n}`);
           }
         }
         // the checks, on the last program seen (MobileNetV3-Small at batch 3): steps out of order, a stage packed
@@ -518,7 +529,7 @@ test('channels-last MobileNets: one nhwcProgram call computes bit for bit what t
 });
 
 test('channels-last MobileNets: the classifier runs inside the program, bit for bit as its modules', () => {
-  const native = backendNames().filter((b) => tt.withBackend(b, () => tt.backend().nhwcProgram !== undefined));
+  const native = programBackends();
   for (const backend of native)
     tt.withBackend(backend, () => {
       for (const [i, name] of (['mobilenet_v2', 'mobilenet_v3_large'] as const).entries()) {
@@ -663,7 +674,7 @@ test('channels-last MobileNets: an empty classifier Linear runs as modules, as u
 test('fuse with freeze: a program rebuilt while frozen is checked again once unfrozen', () => {
   // while frozen, a hook on the classifier makes a new program from the kept (stale) stages; the check it leaves
   // must not vouch for them after `fuse(model)`: a change inside a weight (its first and last values kept) shows
-  const native = backendNames().filter((b) => tt.withBackend(b, () => tt.backend().nhwcProgram !== undefined));
+  const native = programBackends();
   for (const backend of native)
     tt.withBackend(backend, () => {
       const m = tt.nn.fuse(model('mobilenet_v2', 97), { freeze: true });
