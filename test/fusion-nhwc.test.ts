@@ -45,6 +45,25 @@ function programBackends(): string[] {
 }
 
 /**
+ * fn on each backend with `nhwcProgram` (programBackends), that backend's method wrapped by a spy (spyProgram) for
+ * the length of the call and restored after, whatever fn throws.
+ */
+function forEachProgramBackend(
+  fn: (backend: string, be: tt.backendTypes.Backend, spy: ReturnType<typeof spyProgram>) => void,
+): void {
+  for (const backend of programBackends())
+    tt.withBackend(backend, () => {
+      const be = tt.backend();
+      const spy = spyProgram(be);
+      try {
+        fn(backend, be, spy);
+      } finally {
+        spy.restore();
+      }
+    });
+}
+
+/**
  * Wraps `be.nhwcProgram` to count its calls and keep the program it last ran: `off()` removes the method (the steps
  * then run call by call), `on()` puts the wrapper back, `restore()` the backend's own method (`whole`).
  */
@@ -238,97 +257,86 @@ test('channels-last ResNets: the modules’ outputs on every backend with the ke
 });
 
 test('channels-last ResNets: one nhwcProgram call with the fc, bit for bit what the calls do; its blocks are checked', () => {
-  const native = programBackends();
-  for (const backend of native)
-    tt.withBackend(backend, () => {
-      const be = tt.backend();
-      const spy = spyProgram(be);
-      const whole = spy.whole;
-      try {
-        const cases = [
-          ['resnet18', 20, 64, 72],
-          ['resnet50', 53, 48, 48],
-        ] as const;
-        let x = tt.randn([1, 3, 8, 8]);
-        for (const [i, [name, convs, h, w]] of cases.entries()) {
-          const m = tt.nn.fuse(resnet(name, 90 + i));
-          for (const n of [1, 3]) {
-            x = tt.randn([n, 3, h, w]);
-            spy.calls = 0;
-            // the fc as a module when called step by step: the same bits
-            const counts = assertOneProgramCall(spy, m, x, `${backend} ${name} batch ${n}`);
-            assert.equal(counts.convBnNhwc, convs, `${backend} ${name}: every convolution in it`);
-            assert.equal(counts.classifierHead, 1, `${backend} ${name}: the fc in it`);
-          }
-        }
-        // the checks, on the last program (ResNet-50 at batch 3): a shortcut that does not fit the block's output,
-        // a block without convolutions, a block before the pooling, an operand detached after the checks
-        const p = spy.seen!;
-        const xs = x.toTypedArray() as Float32Array;
-        const out = new Float32Array(3 * 10);
-        const [pool, first, ...rest] = p.steps;
-        const blk = first as tt.backendTypes.NhwcProgramResidual;
-        const withFirst = (b: tt.backendTypes.NhwcProgramResidual) => ({ ...p, steps: [pool, b, ...rest] });
-        assert.throws(
-          () => whole.call(be, xs, withFirst({ ...blk, downsample: null }), out),
-          /nhwcProgram: step 2 \(convolution 3\) makes a 3×12×12×256 map, but its shortcut is 3×12×12×64/,
-        );
-        assert.throws(
-          () => whole.call(be, xs, withFirst({ ...blk, convs: [] }), out),
-          /nhwcProgram: step 2 is a residual block without convolutions/,
-        );
-        assert.throws(
-          () => whole.call(be, xs, { ...p, steps: [first, pool, ...rest] }, out),
-          /nhwcProgram: step 1 \(downsample\) reads a 3×24×24×64 map/,
-        );
-        // a program of its own whose second convolution's packed weights are a copy, checked, then detached
-        const copy = { ...blk.convs[1].stage.packed, data: blk.convs[1].stage.packed.data.slice() };
-        const own = withFirst({
-          ...blk,
-          convs: blk.convs.map((c, k) => (k === 1 ? { ...c, stage: { ...c.stage, packed: copy } } : c)),
-        });
-        whole.call(be, xs, own, out);
-        structuredClone(copy.data.buffer, { transfer: [copy.data.buffer as ArrayBuffer] });
-        assert.throws(() => whole.call(be, xs, own, out), /nhwcProgram: step 2 no longer matches its operands/);
-
-        // a block of one convolution and no downsample reads its shortcut and writes elsewhere: relu(conv(v) + v)
-        // after the stem and pooling, against the same kernels called one by one
-        const r18 = tt.nn.fuse(resnet('resnet18', 95));
-        const x1 = tt.randn([2, 3, 40, 40]);
-        tt.noGrad(() => r18.forward(x1));
-        const q = spy.seen!;
-        const conv = (q.steps[1] as tt.backendTypes.NhwcProgramResidual).convs[1];
-        const pg = (q.steps[0] as tt.backendTypes.NhwcProgramPool).g;
-        const single: tt.backendTypes.NhwcProgram = {
-          stem: q.stem,
-          steps: [q.steps[0], { kind: 'residual', convs: [conv], downsample: null }],
-        };
-        const xf = x1.toTypedArray() as Float32Array;
-        const got = new Float32Array(2 * 64);
-        whole.call(be, xf, single, got);
-        const sg = q.stem.g,
-          st = q.stem.stage;
-        const stemOut = new Float32Array(2 * sg.oh * sg.ow * sg.oc);
-        be.conv2dNchwToNhwc!(xf, st.packed, st.bias, st.scale, stemOut, sg, st.epilogue);
-        const v = new Float32Array(2 * pg.oh * pg.ow * pg.c);
-        be.maxPool2dNhwc!(stemOut, v, pg);
-        const y = new Float32Array(v.length);
-        be.conv2dNhwc!(v, conv.stage.packed, conv.stage.bias, conv.stage.scale, v, y, conv.g, conv.stage.epilogue);
-        const pixels = pg.oh * pg.ow;
-        for (let b = 0; b < 2; b++)
-          for (let ch = 0; ch < 64; ch++) {
-            let sum = 0;
-            for (let i = 0; i < pixels; i++) sum += y[(b * pixels + i) * 64 + ch];
-            const want = sum / pixels;
-            assert.ok(
-              Math.abs(got[b * 64 + ch] - want) <= 1e-6 * Math.max(1, Math.abs(want)),
-              `${backend}: ${b}, ${ch}`,
-            );
-          }
-      } finally {
-        spy.restore();
+  forEachProgramBackend((backend, be, spy) => {
+    const whole = spy.whole;
+    const cases = [
+      ['resnet18', 20, 64, 72],
+      ['resnet50', 53, 48, 48],
+    ] as const;
+    let x = tt.randn([1, 3, 8, 8]);
+    for (const [i, [name, convs, h, w]] of cases.entries()) {
+      const m = tt.nn.fuse(resnet(name, 90 + i));
+      for (const n of [1, 3]) {
+        x = tt.randn([n, 3, h, w]);
+        spy.calls = 0;
+        // the fc as a module when called step by step: the same bits
+        const counts = assertOneProgramCall(spy, m, x, `${backend} ${name} batch ${n}`);
+        assert.equal(counts.convBnNhwc, convs, `${backend} ${name}: every convolution in it`);
+        assert.equal(counts.classifierHead, 1, `${backend} ${name}: the fc in it`);
       }
+    }
+    // the checks, on the last program (ResNet-50 at batch 3): a shortcut that does not fit the block's output,
+    // a block without convolutions, a block before the pooling, an operand detached after the checks
+    const p = spy.seen!;
+    const xs = x.toTypedArray() as Float32Array;
+    const out = new Float32Array(3 * 10);
+    const [pool, first, ...rest] = p.steps;
+    const blk = first as tt.backendTypes.NhwcProgramResidual;
+    const withFirst = (b: tt.backendTypes.NhwcProgramResidual) => ({ ...p, steps: [pool, b, ...rest] });
+    assert.throws(
+      () => whole.call(be, xs, withFirst({ ...blk, downsample: null }), out),
+      /nhwcProgram: step 2 \(convolution 3\) makes a 3×12×12×256 map, but its shortcut is 3×12×12×64/,
+    );
+    assert.throws(
+      () => whole.call(be, xs, withFirst({ ...blk, convs: [] }), out),
+      /nhwcProgram: step 2 is a residual block without convolutions/,
+    );
+    assert.throws(
+      () => whole.call(be, xs, { ...p, steps: [first, pool, ...rest] }, out),
+      /nhwcProgram: step 1 \(downsample\) reads a 3×24×24×64 map/,
+    );
+    // a program of its own whose second convolution's packed weights are a copy, checked, then detached
+    const copy = { ...blk.convs[1].stage.packed, data: blk.convs[1].stage.packed.data.slice() };
+    const own = withFirst({
+      ...blk,
+      convs: blk.convs.map((c, k) => (k === 1 ? { ...c, stage: { ...c.stage, packed: copy } } : c)),
     });
+    whole.call(be, xs, own, out);
+    structuredClone(copy.data.buffer, { transfer: [copy.data.buffer as ArrayBuffer] });
+    assert.throws(() => whole.call(be, xs, own, out), /nhwcProgram: step 2 no longer matches its operands/);
+
+    // a block of one convolution and no downsample reads its shortcut and writes elsewhere: relu(conv(v) + v)
+    // after the stem and pooling, against the same kernels called one by one
+    const r18 = tt.nn.fuse(resnet('resnet18', 95));
+    const x1 = tt.randn([2, 3, 40, 40]);
+    tt.noGrad(() => r18.forward(x1));
+    const q = spy.seen!;
+    const conv = (q.steps[1] as tt.backendTypes.NhwcProgramResidual).convs[1];
+    const pg = (q.steps[0] as tt.backendTypes.NhwcProgramPool).g;
+    const single: tt.backendTypes.NhwcProgram = {
+      stem: q.stem,
+      steps: [q.steps[0], { kind: 'residual', convs: [conv], downsample: null }],
+    };
+    const xf = x1.toTypedArray() as Float32Array;
+    const got = new Float32Array(2 * 64);
+    whole.call(be, xf, single, got);
+    const sg = q.stem.g,
+      st = q.stem.stage;
+    const stemOut = new Float32Array(2 * sg.oh * sg.ow * sg.oc);
+    be.conv2dNchwToNhwc!(xf, st.packed, st.bias, st.scale, stemOut, sg, st.epilogue);
+    const v = new Float32Array(2 * pg.oh * pg.ow * pg.c);
+    be.maxPool2dNhwc!(stemOut, v, pg);
+    const y = new Float32Array(v.length);
+    be.conv2dNhwc!(v, conv.stage.packed, conv.stage.bias, conv.stage.scale, v, y, conv.g, conv.stage.epilogue);
+    const pixels = pg.oh * pg.ow;
+    for (let b = 0; b < 2; b++)
+      for (let ch = 0; ch < 64; ch++) {
+        let sum = 0;
+        for (let i = 0; i < pixels; i++) sum += y[(b * pixels + i) * 64 + ch];
+        const want = sum / pixels;
+        assert.ok(Math.abs(got[b * 64 + ch] - want) <= 1e-6 * Math.max(1, Math.abs(want)), `${backend}: ${b}, ${ch}`);
+      }
+  });
 });
 
 test('channels-last ResNets: grouped convolutions, hooks and grad mode run NCHW; new weights are packed anew', () => {
@@ -484,48 +492,40 @@ test('channels-last programs are kept between calls and rebuilt when the module 
 });
 
 test('channels-last MobileNets: one nhwcProgram call computes bit for bit what the calls do, and checks its steps', () => {
-  const native = programBackends();
-  for (const backend of native)
-    tt.withBackend(backend, () => {
-      const be = tt.backend();
-      const spy = spyProgram(be);
-      const whole = spy.whole;
-      try {
-        // V2 and V3-Large run their stem and first block in one pass (no expansion, no gate), V3-Small apart; the
-        // maps take several chunks of rows a band (48×100 after the stem)
-        for (const [i, name] of (['mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small'] as const).entries()) {
-          const m = tt.nn.fuse(model(name, 60 + i));
-          for (const n of [1, 3]) {
-            const x = tt.randn([n, 3, 96, 200]);
-            assertOneProgramCall(spy, m, x, `${backend} ${name} batch ${n}`);
-          }
-        }
-        // the checks, on the last program seen (MobileNetV3-Small at batch 3): steps out of order, a stage packed
-        // for another layer, a short input — each an error naming what is wrong
-        const p = spy.seen!;
-        const [c, h, w] = [p.stem.g.c, p.stem.g.h, p.stem.g.w];
-        const x = tt.randn([3, c, h, w]).toTypedArray() as Float32Array;
-        const out = new Float32Array(3 * 1024);
-        const s = p.steps;
-        assert.throws(
-          () => whole.call(be, x, { stem: p.stem, steps: [s[1], s[0], ...s.slice(2)] }, out),
-          /nhwcProgram: step 1 reads a 3×\d+×\d+×\d+ map/,
-        );
-        const b0 = s[0] as tt.backendTypes.NhwcProgramBlock;
-        const wrong = { ...b0, depthwise: { ...b0.depthwise, packed: p.stem.stage.packed } };
-        assert.throws(
-          () => whole.call(be, x, { stem: p.stem, steps: [wrong, ...s.slice(1)] }, out),
-          /packed weights were not made/,
-        );
-        assert.throws(() => whole.call(be, x.subarray(1), p, out), /nhwcProgram: x has \d+ elements but/);
-        // an operand detached after the program was checked: the kernel's own checks refuse it
-        const d = b0.depthwise.packed.data;
-        structuredClone(d.buffer, { transfer: [d.buffer] });
-        assert.throws(() => whole.call(be, x, p, out), /nhwcProgram: step 1 no longer matches its operands/);
-      } finally {
-        spy.restore();
+  forEachProgramBackend((backend, be, spy) => {
+    const whole = spy.whole;
+    // V2 and V3-Large run their stem and first block in one pass (no expansion, no gate), V3-Small apart; the
+    // maps take several chunks of rows a band (48×100 after the stem)
+    for (const [i, name] of (['mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small'] as const).entries()) {
+      const m = tt.nn.fuse(model(name, 60 + i));
+      for (const n of [1, 3]) {
+        const x = tt.randn([n, 3, 96, 200]);
+        assertOneProgramCall(spy, m, x, `${backend} ${name} batch ${n}`);
       }
-    });
+    }
+    // the checks, on the last program seen (MobileNetV3-Small at batch 3): steps out of order, a stage packed
+    // for another layer, a short input — each an error naming what is wrong
+    const p = spy.seen!;
+    const [c, h, w] = [p.stem.g.c, p.stem.g.h, p.stem.g.w];
+    const x = tt.randn([3, c, h, w]).toTypedArray() as Float32Array;
+    const out = new Float32Array(3 * 1024);
+    const s = p.steps;
+    assert.throws(
+      () => whole.call(be, x, { stem: p.stem, steps: [s[1], s[0], ...s.slice(2)] }, out),
+      /nhwcProgram: step 1 reads a 3×\d+×\d+×\d+ map/,
+    );
+    const b0 = s[0] as tt.backendTypes.NhwcProgramBlock;
+    const wrong = { ...b0, depthwise: { ...b0.depthwise, packed: p.stem.stage.packed } };
+    assert.throws(
+      () => whole.call(be, x, { stem: p.stem, steps: [wrong, ...s.slice(1)] }, out),
+      /packed weights were not made/,
+    );
+    assert.throws(() => whole.call(be, x.subarray(1), p, out), /nhwcProgram: x has \d+ elements but/);
+    // an operand detached after the program was checked: the kernel's own checks refuse it
+    const d = b0.depthwise.packed.data;
+    structuredClone(d.buffer, { transfer: [d.buffer] });
+    assert.throws(() => whole.call(be, x, p, out), /nhwcProgram: step 1 no longer matches its operands/);
+  });
 });
 
 test('channels-last MobileNets: the classifier runs inside the program, bit for bit as its modules', () => {

@@ -589,8 +589,8 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
           `${op}: ${where} reads a ${n}×${h}×${w}×${mc} map, but its geometry is ${'oc' in g ? describeConvGeometry(g as Conv2dGeometry) : `a ${g.n}×${g.c}×${g.h}×${g.w} pooling`}${extra}`,
         );
     };
-    const empty = (where: string, g: Conv2dGeometry) => {
-      const s = guard.convSizes(op, g);
+    /** Throws when g (with its operand sizes s) has nothing to compute. */
+    const empty = (where: string, g: Conv2dGeometry, s = guard.convSizes(op, g)) => {
       if (s.x === 0 || s.w === 0 || s.y === 0) throw new Error(`${op}: ${where} is empty: ${describeConvGeometry(g)}`);
     };
     /** A convolution record (the stem's when src is -1) from `map`, which it moves on to its output. */
@@ -669,8 +669,7 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
           st.residual,
           g,
         );
-        if (s.x === 0 || s.w === 0 || s.y === 0)
-          throw new Error(`${op}: ${where} is empty: ${describeConvGeometry(g)}`);
+        empty(where, g, s);
         const dst = free(cur);
         const r = record(i, NP_BLOCK, cur, dst);
         cur = dst;

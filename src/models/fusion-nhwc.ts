@@ -849,6 +849,7 @@ function walkResNet(p: ResNetProgram, sg: Conv2dGeometry, head: readonly NhwcPro
     const blk = p.blocks[i];
     const prev = same ? last!.steps[i + 1] : undefined;
     const was = prev?.kind === 'residual' ? prev : undefined;
+    // the downsample reads the block's input as the first convolution does: the map goes back to it
     const [h0, w0, c0] = [mh, mw, mc];
     const downsample = blk.downsample && conv(blk.downsample, was?.downsample ?? undefined, false);
     [mh, mw, mc] = [h0, w0, c0];
@@ -873,8 +874,9 @@ const sameView = (a: FloatArray | null, b: FloatArray | null) =>
 /**
  * A classifier as a program's head (`NhwcProgram.head`): a plain Sequential of Dropout in evaluation mode (the
  * identity), Linear layers on contiguous float32 weights, and a Hardswish after a Linear — MobileNetV2's and V3's
- * classifiers — or a Linear alone (a ResNet's fc); undefined for anything else, which then runs as modules on the pooled map. `last`, the head the
- * program ran last, is what it returns while every layer reads the same elements (the program object stays).
+ * classifiers — or a Linear alone (a ResNet's fc); undefined for anything else, which then runs as modules on the
+ * pooled map. `last`, the head the program ran last, is what it returns while every layer reads the same elements
+ * (the program object stays).
  */
 function programHead(
   classifier: AnyModule,
