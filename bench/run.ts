@@ -9,6 +9,9 @@
  *                                                  report the GFLOP/s keys as fractions of it
  *                 [--no-ort]                       skip ONNX Runtime's side of W2/W10 (bench/inference.ts)
  *                 [--paired-rounds 6]              block pairs of the paired Tatami/ORT ratios (0: none)
+ *                 [--hide-avx512]                  run as on an AVX2 machine: every engine (Tatami's default
+ *                                                  path, ONNX Runtime, PyTorch) sees the CPU without AVX-512
+ *                                                  (tools/hide-avx512.ts; Linux x86-64 with CPUID faulting)
  *
  * Ratios are printed so that > 1 always means Tatami is ahead (throughput: Tatami/PyTorch; latency keys ending
  * in _ms or _s: PyTorch/Tatami). Each workload is a function registered in WORKLOADS.
@@ -24,6 +27,7 @@ import * as tt from '../src/index.ts';
 import { runInferenceOrt, runInferencePaired, runInferenceTatami } from './inference.ts';
 import { collectGarbage } from './gc.ts';
 import { w7, w7TorchResults } from './w7.ts';
+import { HIDDEN_MARK, HIDE_UNSUPPORTED, runWithAvx512Hidden } from '../tools/hide-avx512.ts';
 
 type Results = Record<string, number>;
 /** A workload writes its keys into `res` using the currently active backend. */
@@ -41,6 +45,13 @@ const only = opt('only', 'W1,W2,W3,W4').split(',');
 const json = flag('json');
 const threads = Number(opt('threads', '2'));
 const PAIRED_ROUNDS = Number(opt('paired-rounds', '6'));
+
+// --hide-avx512: the same invocation again in a process whose cpuid answers without AVX-512.
+if (flag('hide-avx512') && !process.env[HIDDEN_MARK]) {
+  const status = runWithAvx512Hidden(process.execPath, [...process.execArgv, ...process.argv.slice(1)]);
+  if (status === HIDE_UNSUPPORTED) console.error('--hide-avx512: not possible on this machine (see above)');
+  process.exit(status);
+}
 
 /**
  * Median wall seconds of `reps` runs after `warm` warm-ups and a garbage collection. `gcEachRep` collects before
@@ -525,7 +536,8 @@ async function main(): Promise<void> {
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(
     `threads: ${threads}; median of ${reps} after ${warm} warm-ups; PyTorch: ${torch ? torch.engine : 'not available'}` +
-      (ortWanted ? `; ONNX Runtime: ${ort.engine}` : ''),
+      (ortWanted ? `; ONNX Runtime: ${ort.engine}` : '') +
+      (process.env[HIDDEN_MARK] ? '; AVX-512 hidden from every engine (tools/hide-avx512.c)' : ''),
   );
   console.log(line(cols));
   for (const r of rows) console.log(line(r));
