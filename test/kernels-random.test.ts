@@ -1317,6 +1317,7 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
     gate?: boolean;
     res?: boolean;
     sq?: number;
+    threads?: number[]; /* run under each of these thread counts (the split of nhwc_block_channels follows it) */
   })[] = [
     // several chunks (the buffers hold 96 Ki floats) and bands; MobileNetV2's 56² block at a smaller width
     { n: 1, cin: 24, hid: 144, cout: 24, h: 40, w: 36, k: 3, s: 1, p: 1, d: 1, expand: true, project: true },
@@ -1348,6 +1349,17 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
       sq: 145,
     },
     { n: 1, cin: 24, hid: 120, cout: 56, h: 13, w: 11, k: 3, s: 2, p: 1, d: 1, expand: true, project: true },
+    // ungated blocks on small maps split by hidden channels, a part a thread: parts of whole expansion panels (12
+    // panels on 2 and 3 threads), a last part ending in an overlapping panel (200 = 6 panels + 8), the stride-2
+    // block into 14², an output narrower than its last panel (40), 5×5, images fewer than threads (2 on 4), maps
+    // of fewer pixels than a tile (3×3: the partial sums of padded rows)
+    ...[
+      { n: 1, cin: 64, hid: 384, cout: 64, h: 14, w: 14, k: 3, s: 1, p: 1, threads: [1, 2, 3] },
+      { n: 1, cin: 32, hid: 200, cout: 40, h: 28, w: 27, k: 3, s: 2, p: 1, threads: [2, 3] },
+      { n: 1, cin: 80, hid: 480, cout: 80, h: 7, w: 7, k: 5, s: 1, p: 2, threads: [2, 4] },
+      { n: 2, cin: 24, hid: 96, cout: 24, h: 9, w: 10, k: 3, s: 1, p: 1, threads: [4] },
+      { n: 1, cin: 64, hid: 256, cout: 64, h: 3, w: 3, k: 3, s: 1, p: 1, threads: [2] },
+    ].map((c) => ({ ...c, d: 1, expand: true, project: true, gate: false, res: true })),
     // a batch's gates as one product over all images, eight at a time: ten images take two passes
     { n: 10, cin: 16, hid: 40, cout: 16, h: 5, w: 6, k: 3, s: 1, p: 1, d: 1, expand: true, project: true, gate: true },
   ];
@@ -1445,22 +1457,29 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
     const expected = toNhwc(y, sp.n, cout, gd.oh, gd.ow);
     const xl = toNhwc(x, sp.n, sp.cin, sp.h, sp.w);
     const what = `case ${i} ${JSON.stringify({ ...sp, residual, gate: G && { sq, act: G.activation } })}`;
-    for (const [name, b] of builds) {
-      const nhwc = (st: ReturnType<typeof stage> | null, g: ReturnType<typeof convGeometryOf>) => {
-        if (!st) return null;
-        const packed = b.packConv2dNhwc?.(st.w, g);
-        assert.ok(packed, `${name}: packConv2dNhwc served none of ${what}`);
-        return { packed, scale: st.scale, bias: st.bias, epilogue: st.act };
-      };
-      const [got] = twice(
-        [expected.length],
-        ([o]) => b.invertedResidualNhwc!(xl, nhwc(E, ge), nhwc(D, gd)!, G, nhwc(P, gp), residual, o, gd),
-        `${name} ${what}`,
-      );
-      // the tolerance of the projection's sum (its inputs already carry the depthwise stage's rounding)
-      const bad = mismatch(got, expected, (P ? hid : 1) * 6 + sp.k * sp.k * 6 + (E ? sp.cin : 0) * 6);
-      assert.ok(!bad, `${name} ${what}: ${bad}`);
-    }
+    const before = tt.getNumThreads();
+    for (const threads of sp.threads ?? [0])
+      for (const [name, b] of builds) {
+        if (threads) tt.setNumThreads(threads);
+        const nhwc = (st: ReturnType<typeof stage> | null, g: ReturnType<typeof convGeometryOf>) => {
+          if (!st) return null;
+          const packed = b.packConv2dNhwc?.(st.w, g);
+          assert.ok(packed, `${name}: packConv2dNhwc served none of ${what}`);
+          return { packed, scale: st.scale, bias: st.bias, epilogue: st.act };
+        };
+        try {
+          const [got] = twice(
+            [expected.length],
+            ([o]) => b.invertedResidualNhwc!(xl, nhwc(E, ge), nhwc(D, gd)!, G, nhwc(P, gp), residual, o, gd),
+            `${name} ${what}`,
+          );
+          // the tolerance of the projection's sum (its inputs already carry the depthwise stage's rounding)
+          const bad = mismatch(got, expected, (P ? hid : 1) * 6 + sp.k * sp.k * 6 + (E ? sp.cin : 0) * 6);
+          assert.ok(!bad, `${name} ${what}${threads ? `, ${threads} threads` : ''}: ${bad}`);
+        } finally {
+          if (threads) tt.setNumThreads(before);
+        }
+      }
   }
   // what it refuses: a residual the shapes cannot take, a dense geometry, weights packed for another geometry
   for (const [name, b] of builds) {

@@ -108,6 +108,9 @@ typedef struct {
   const float *x, *wp, *bias, *scale, *res;
   float *out;
   long m, c, oc;
+  /* The K rows of each panel summed: [k0, k0 + kc) of its c (kc 0: all), the rows of x holding those channels
+   * only — a partial product of nhwc_block_channels, one part of the hidden channels. */
+  long k0, kc;
   gemm_split split;
   int act;
   int stream; /* whole tiles store their outputs with vstream (nhwc_streams) */
@@ -463,13 +466,14 @@ static NO_CLONE void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff
 /* Output rows [m0, m0 + MR2) of a pointwise product with oc ≤ TT_VL (one panel): with oc = TT_VL the epilogue is
  * applied in registers straight into out, else through a scratch tile of which the first oc columns are stored. */
 static void nhwc_tile_narrow(const nhwc_pw_job *j, const float *a, long lda, const float *b, long m0) {
+  long kc = j->kc ? j->kc : j->c;
   if (j->oc == TT_VL) {
     long o = m0 * TT_VL;
-    uk_nhwc_narrow(j->c, a, lda, 0, b, j->out + o, TT_VL, j->scale, j->bias, j->res ? j->res + o : 0, j->act);
+    uk_nhwc_narrow(kc, a, lda, 0, b, j->out + o, TT_VL, j->scale, j->bias, j->res ? j->res + o : 0, j->act);
     return;
   }
   float tile[MR2 * NR] __attribute__((aligned(64)));
-  uk_nhwc_narrow(j->c, a, lda, 0, b, tile, NR, 0, 0, 0, ACT_NONE);
+  uk_nhwc_narrow(kc, a, lda, 0, b, tile, NR, 0, 0, 0, ACT_NONE);
   nhwc_pw_store(j, tile, m0, 0, 0, MR2, 0);
 }
 
@@ -484,7 +488,8 @@ static void nhwc_tile_narrow(const nhwc_pw_job *j, const float *a, long lda, con
 static void nhwc_pw_panel(const nhwc_pw_job *j, const float *x, long lda, long r0, long p, long ta, long tb) {
   long n0 = nhwc_panel_col(p, j->oc);
   int q0 = (int)(p * NR - n0); /* columns the panel before already wrote (0 but for an overlapping last panel) */
-  const float *b = j->wp + p * j->c * NR;
+  const float *b = j->wp + p * j->c * NR + j->k0 * NR;
+  long kc = j->kc ? j->kc : j->c;
   long passes = MINI(2, tb - ta), pfs = NR / passes;
   for (long ti = ta; ti < tb; ti++) { /* M ≥ MR here */
     long m0 = nhwc_tile_row(ti, j->m);
@@ -500,15 +505,15 @@ static void nhwc_pw_panel(const nhwc_pw_job *j, const float *x, long lda, long r
       while (te < tb && nhwc_tile_row(te, j->m) == te * MR) te++;
       if (te - ti >= 2) {
         long o = ti * MR * j->oc + n0;
-        uk_nhwc_conv_tiles(te - ti, j->c, x + (ti * MR - r0) * lda, lda, b, j->out + o, j->oc,
+        uk_nhwc_conv_tiles(te - ti, kc, x + (ti * MR - r0) * lda, lda, b, j->out + o, j->oc,
                            j->scale ? j->scale + n0 : 0, j->bias ? j->bias + n0 : 0, j->res ? j->res + o : 0, j->act,
                            j->stream);
         ti = te - 1;
         continue;
       }
     }
-    const float *pf = p + 1 < j->split.panels && ti - ta < passes ? b + j->c * NR + (ti - ta) * j->c * pfs : 0;
-    nhwc_tile(j, 1, nhwc_no_offset, j->c, x + (m0 - r0) * lda, lda, b, m0, n0, (int)(ti * MR - m0), MR, q0, pf, pfs);
+    const float *pf = p + 1 < j->split.panels && ti - ta < passes ? b + j->c * NR + (ti - ta) * kc * pfs : 0;
+    nhwc_tile(j, 1, nhwc_no_offset, kc, x + (m0 - r0) * lda, lda, b, m0, n0, (int)(ti * MR - m0), MR, q0, pf, pfs);
   }
 }
 
@@ -547,15 +552,40 @@ static void nhwc_pw_task(void *ctx, long t, int tid) {
   if (j->stream) vstream_fence();
 }
 
-/* m < MR pixels: through a zero-padded copy of them in xp (MR·c floats). */
-static void nhwc_pw_few_rows(const nhwc_pw_job *j, float *xp) {
-  long c = j->c;
-  memcpy(xp, j->x, sizeof(float) * j->m * c);
-  memset(xp + j->m * c, 0, sizeof(float) * (MR - j->m) * c);
-  for (long p = 0; p < nhwc_panels(j->oc); p++) {
+/* m < MR pixels: through a zero-padded copy of their kc channels in xp (MR·kc floats), panels [pa, pb). */
+static void nhwc_pw_few_rows(const nhwc_pw_job *j, float *xp, long pa, long pb) {
+  long kc = j->kc ? j->kc : j->c;
+  for (long r = 0; r < j->m; r++) memcpy(xp + r * kc, j->x + r * j->c, sizeof(float) * kc);
+  memset(xp + j->m * kc, 0, sizeof(float) * (MR - j->m) * kc);
+  for (long p = pa; p < pb; p++) {
     long n0 = nhwc_panel_col(p, j->oc);
-    nhwc_tile(j, 1, nhwc_no_offset, c, xp, c, j->wp + p * c * NR, 0, n0, 0, (int)j->m, (int)(p * NR - n0), 0, 0);
+    nhwc_tile(j, 1, nhwc_no_offset, kc, xp, kc, j->wp + (p * j->c + j->k0) * NR, 0, n0, 0, (int)j->m,
+              (int)(p * NR - n0), 0, 0);
   }
+}
+
+/* Panels [pa, pb) of j's product over all its rows on the calling task, with thread tid's scratch: the bands of a
+ * fused block (all panels), or a part of nhwc_block_channels (its output channels of the expansion, its K rows of
+ * the projection). */
+static void nhwc_pw_serial_part(nhwc_pw_job *j, long pa, long pb, int tid) {
+  if (j->m <= 0) return;
+  long kc = j->kc ? j->kc : j->c;
+  if (j->m < MR) {
+    nhwc_pw_few_rows(j, tt_scratch(tid, SLOT_PACK_A, sizeof(float) * MR * kc), pa, pb);
+    return;
+  }
+  long tiles = (j->m + MR - 1) / MR;
+  j->split = (gemm_split){ .tiles = tiles, .chunks = 1, .panels = nhwc_panels(j->oc), .pgroups = 1 };
+  /* the rows in place, or copied apart when their stride would alias (nhwc_row_ld) */
+  const float *x = j->x;
+  long lda = j->c;
+  if (nhwc_row_ld(j->c) != j->c) {
+    lda = nhwc_row_ld(kc);
+    float *a = tt_scratch(tid, SLOT_PACK_A, sizeof(float) * j->m * lda);
+    for (long r = 0; r < j->m; r++) memcpy(a + r * lda, j->x + r * j->c, sizeof(float) * kc);
+    x = a;
+  }
+  for (long p = pa; p < pb; p++) nhwc_pw_panel(j, x, lda, 0, p, 0, tiles);
 }
 
 /* The whole pointwise product on the calling task, with thread tid's scratch: the bands of a fused block. */
@@ -563,14 +593,7 @@ static void nhwc_pw_serial(const float *x, const float *wp, const float *bias, c
                            float *out, long m, long c, long oc, int act, int tid) {
   nhwc_pw_job j = { .x = x, .wp = wp, .bias = bias, .scale = scale, .res = res, .out = out, .m = m, .c = c,
                     .oc = oc, .act = act };
-  if (m <= 0) return;
-  if (m < MR) {
-    nhwc_pw_few_rows(&j, tt_scratch(tid, SLOT_PACK_A, sizeof(float) * MR * c));
-    return;
-  }
-  long tiles = (m + MR - 1) / MR;
-  j.split = (gemm_split){ .tiles = tiles, .chunks = 1, .panels = nhwc_panels(oc), .pgroups = 1 };
-  nhwc_pw_task(&j, 0, tid);
+  nhwc_pw_serial_part(&j, 0, nhwc_panels(oc), tid);
 }
 
 static void nhwc_pointwise(const float *x, const float *wp, const float *bias, const float *scale, const float *res,
@@ -579,7 +602,7 @@ static void nhwc_pointwise(const float *x, const float *wp, const float *bias, c
   nhwc_pw_job j = { .x = x, .wp = wp, .bias = bias, .scale = scale, .res = res, .out = out, .m = m, .c = c,
                     .oc = g->oc, .act = act, .stream = nhwc_streams(out, res, m * g->oc, g->oc) };
   if (m < MR) {
-    nhwc_pw_few_rows(&j, tt_shared_scratch(SH_XPAD, sizeof(float) * MR * c));
+    nhwc_pw_few_rows(&j, tt_shared_scratch(SH_XPAD, sizeof(float) * MR * c), 0, nhwc_panels(g->oc));
     return;
   }
   long tiles = (m + MR - 1) / MR;
@@ -604,7 +627,14 @@ typedef struct {
   float *out;
   const cgeom *g;
   int act;
+  long c_lo, c_hi; /* the channels computed: [c_lo, c_hi), or all of them when c_hi is 0 (nhwc_block_channels) */
 } nhwc_dw_job;
+
+/* The first channel of j's range and its count (the map's pixels stay g->c floats apart). */
+static inline long nhwc_dw_range(const nhwc_dw_job *j, long *cn) {
+  *cn = (j->c_hi ? j->c_hi : j->g->c) - j->c_lo;
+  return j->c_lo;
+}
 
 /* act(scale·v + bias) for channels [c0, c0 + TT_VL) */
 static inline vf nhwc_dw_epi(const nhwc_dw_job *j, vf v, long c0) {
@@ -613,33 +643,56 @@ static inline vf nhwc_dw_epi(const nhwc_dw_job *j, vf v, long c0) {
   return act_v(v, j->act);
 }
 
-/* Output pixels [oxa, oxb) of one row for a kernel KH×KW (3×3 or 5×5), dilation 1, whose taps inside the image
- * are kernel columns [K0, K1) and the R kernel rows from ky0 (rows[r] is image row iy0 + ky0 + r at column 0): the
- * whole interior of a row in one call, the border pixels one by one. Channel vector by channel vector, its weight
- * vectors stay in registers while one pointer per kernel row walks the row (a tap is a pointer plus a multiple of
- * c: cheap addressing, few live registers), each pixel's sum split by kernel row into R short FMA chains that the
- * next pixels' chains overlap. Pixel groups outside with the weights reloaded per tap (the general loop of
- * nhwc_dw_task) ran at 30–40 GFLOP/s, a fifth of one core's ceiling. Inlined with constant R, KW, K0, K1
+/* A border pixel's sum over the R kernel rows from rows[0], its kernel columns inside the image only (the input
+ * column of tap kx is ix0 + kx), with the weight vectors in registers: the same products in the same order as an
+ * interior pixel's (by kernel row, the first tap a product, the row sums added in order). */
+static inline __attribute__((always_inline)) vf nhwc_dw_edge(const float *const *rows, vf wv[5][5], const int R,
+                                                             const int KW, long ix0, long w, long c, long c0) {
+  long kx0 = ix0 < 0 ? -ix0 : 0, kx1 = MINI((long)KW, w - ix0);
+  vf acc = vsplat(0.0f);
+  UNROLL for (int r = 0; r < R; r++) {
+    vf part = vsplat(0.0f);
+    UNROLL for (int kx = 0; kx < KW; kx++) {
+      if (kx < kx0 || kx >= kx1) continue;
+      vf xv = vload(rows[r] + (ix0 + kx) * c + c0);
+      part = kx == kx0 ? wv[r][kx] * xv : vfma(part, wv[r][kx], xv);
+    }
+    acc = r == 0 ? part : acc + part;
+  }
+  return acc;
+}
+
+/* One output row for a kernel KW×KW (3×3 or 5×5), dilation 1, whose kernel rows inside the image are the R from
+ * rows[0] (rows[r]: that image row at column 0): channel vector by channel vector, the weight vectors stay in
+ * registers for the whole row — its border pixels [0, ox0) and [ox1, ow), each tap checked, and its interior
+ * [ox0, ox1), where one pointer per kernel row walks the row (a tap is a pointer plus a multiple of c: cheap
+ * addressing, few live registers) and each pixel's sum splits by kernel row into R short FMA chains that the next
+ * pixels' chains overlap. Pixel groups outside with the weights reloaded per tap (the general loop of
+ * nhwc_dw_task) ran at 30–40 GFLOP/s, a fifth of one core's ceiling; the border pixels as calls of their own, each
+ * loading the weights again, were a sixth of a 14² layer and a third of a 7² one. Inlined with constant R and KW
  * (nhwc_dw_fast) so that the weight array is registers and every loop unrolls. */
 static inline __attribute__((always_inline)) void nhwc_dw_run(const nhwc_dw_job *j, const float *const *rows,
-                                                              const float *wk, const int R, const int KW,
-                                                              const int K0, const int K1, long oxa, long oxb,
-                                                              float *orow) {
+                                                              const float *wk, const int R, const int KW, long ox0,
+                                                              long ox1, float *orow) {
   const cgeom *g = j->g;
-  long c = g->c, xs = g->sW * c, nvec = (c + TT_VL - 1) / TT_VL;
+  long c = g->c, xs = g->sW * c, cn, clo = nhwc_dw_range(j, &cn), nvec = (cn + TT_VL - 1) / TT_VL;
   for (long v = 0; v < nvec; v++) {
-    long c0 = MINI(v * TT_VL, c - TT_VL);
+    long c0 = clo + MINI(v * TT_VL, cn - TT_VL);
     vf wv[5][5];
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int kx = K0; kx < K1; kx++) wv[r][kx] = vload(wk + (r * KW + kx) * c + c0);
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int kx = 0; kx < KW; kx++) wv[r][kx] = vload(wk + (r * KW + kx) * c + c0);
     vf sc = j->scale ? vload(j->scale + c0) : vsplat(1.0f), bi = j->bias ? vload(j->bias + c0) : vsplat(0.0f);
-    const float *xr[5]; /* at the pixel's first tap inside the image, column ox·sW − pW + K0 */
-    UNROLL for (int r = 0; r < R; r++) xr[r] = rows[r] + (oxa * g->sW - g->pW + K0) * c + c0;
-    float *o = orow + oxa * c + c0;
-    for (long ox = oxa; ox < oxb; ox++) {
+    for (long ox = 0; ox < ox0; ox++) {
+      vf acc = nhwc_dw_edge(rows, wv, R, KW, ox * g->sW - g->pW, g->w, c, c0);
+      vstore(orow + ox * c + c0, act_v(acc * sc + bi, j->act));
+    }
+    const float *xr[5]; /* at the pixel's first tap, column ox·sW − pW */
+    UNROLL for (int r = 0; r < R; r++) xr[r] = rows[r] + (ox0 * g->sW - g->pW) * c + c0;
+    float *o = orow + ox0 * c + c0;
+    for (long ox = ox0; ox < ox1; ox++) {
       vf part[5];
       UNROLL for (int r = 0; r < R; r++) {
-        part[r] = wv[r][K0] * vload(xr[r]);
-        UNROLL for (int kx = K0 + 1; kx < K1; kx++) part[r] = vfma(part[r], wv[r][kx], vload(xr[r] + (kx - K0) * c));
+        part[r] = wv[r][0] * vload(xr[r]);
+        UNROLL for (int kx = 1; kx < KW; kx++) part[r] = vfma(part[r], wv[r][kx], vload(xr[r] + kx * c));
         xr[r] += xs;
       }
       vf acc = part[0];
@@ -647,37 +700,35 @@ static inline __attribute__((always_inline)) void nhwc_dw_run(const nhwc_dw_job 
       vstore(o, act_v(acc * sc + bi, j->act));
       o += c;
     }
+    for (long ox = ox1; ox < g->ow; ox++) {
+      vf acc = nhwc_dw_edge(rows, wv, R, KW, ox * g->sW - g->pW, g->w, c, c0);
+      vstore(orow + ox * c + c0, act_v(acc * sc + bi, j->act));
+    }
   }
 }
 
-/* nhwc_dw_run for these pixels' kernel rows and columns inside the image; 0 when no inlined copy serves them
- * (another kernel size, dilation, fewer channels than a vector, a tap range of a map narrower than the kernel):
- * then the caller's general loop runs. */
-static int nhwc_dw_fast(const nhwc_dw_job *j, const float *const *rows, const float *wk, long nrows, long kx0,
-                        long kx1, long oxa, long oxb, float *orow) {
+/* nhwc_dw_run for a row whose R = nrows kernel rows are inside the image, its interior [ox0, ox1); 0 when no
+ * inlined copy serves it (another kernel size, dilation, fewer channels than a vector): then the caller's general
+ * loop runs. */
+static int nhwc_dw_fast(const nhwc_dw_job *j, const float *const *rows, const float *wk, long nrows, long ox0,
+                        long ox1, float *orow) {
   const cgeom *g = j->g;
-  if (g->dH != 1 || g->dW != 1 || g->kh != g->kw || g->c < TT_VL) return 0;
-#define NHWC_DW(R, KW, K0, K1)                                                                                \
-  case ((KW) * 8 + (R)) * 64 + (K0) * 8 + (K1):                                                               \
-    nhwc_dw_run(j, rows, wk, R, KW, K0, K1, oxa, oxb, orow);                                                   \
-    return 1;
-  switch ((g->kw * 8 + nrows) * 64 + kx0 * 8 + kx1) {
-    NHWC_DW(3, 3, 0, 3) NHWC_DW(2, 3, 0, 3) NHWC_DW(1, 3, 0, 3)
-    NHWC_DW(3, 3, 1, 3) NHWC_DW(2, 3, 1, 3) NHWC_DW(1, 3, 1, 3)
-    NHWC_DW(3, 3, 0, 2) NHWC_DW(2, 3, 0, 2) NHWC_DW(1, 3, 0, 2)
-    NHWC_DW(5, 5, 0, 5) NHWC_DW(4, 5, 0, 5) NHWC_DW(3, 5, 0, 5)
-    NHWC_DW(5, 5, 1, 5) NHWC_DW(4, 5, 1, 5) NHWC_DW(3, 5, 1, 5)
-    NHWC_DW(5, 5, 2, 5) NHWC_DW(4, 5, 2, 5) NHWC_DW(3, 5, 2, 5)
-    NHWC_DW(5, 5, 0, 4) NHWC_DW(4, 5, 0, 4) NHWC_DW(3, 5, 0, 4)
-    NHWC_DW(5, 5, 0, 3) NHWC_DW(4, 5, 0, 3) NHWC_DW(3, 5, 0, 3)
+  long cn;
+  nhwc_dw_range(j, &cn);
+  if (g->dH != 1 || g->dW != 1 || g->kh != g->kw || cn < TT_VL) return 0;
+#define NHWC_DW(R, KW)                                                                                        \
+  case (KW) * 8 + (R): nhwc_dw_run(j, rows, wk, R, KW, ox0, ox1, orow); return 1;
+  switch (g->kw * 8 + nrows) {
+    NHWC_DW(3, 3) NHWC_DW(2, 3) NHWC_DW(1, 3)
+    NHWC_DW(5, 5) NHWC_DW(4, 5) NHWC_DW(3, 5) NHWC_DW(2, 5) NHWC_DW(1, 5)
   default: return 0;
   }
 #undef NHWC_DW
 }
 
-/* One output row of one image (task = b·oh + oy). Channel vectors start at 0, TT_VL, …, and the last at c − TT_VL
- * (overlapping the one before when TT_VL does not divide c: the same values written twice, nothing read back);
- * fewer channels than a vector run scalar. Four output pixels share each tap's weight vector where all their taps
+/* One output row of one image (task = b·oh + oy), the job's channels. Channel vectors start at 0, TT_VL, …, and the
+ * last at c − TT_VL (overlapping the one before when TT_VL does not divide c: the same values written twice,
+ * nothing read back); fewer channels than a vector run scalar. Four output pixels share each tap's weight vector where all their taps
  * are inside the image; the border pixels check each tap. */
 static void nhwc_dw_task(void *ctx, long t, int tid) {
   (void)tid;
@@ -692,23 +743,18 @@ static void nhwc_dw_task(void *ctx, long t, int tid) {
   nhwc_inner_cols(g, &ox0, &ox1);
   const float *xb = j->x + b * g->h * g->w * c;
   float *orow = j->out + (b * g->oh + oy) * g->ow * c;
-  long xs = g->sW * c, nvec = c >= TT_VL ? (c + TT_VL - 1) / TT_VL : 0;
+  long cn, clo = nhwc_dw_range(j, &cn), xs = g->sW * c, nvec = cn >= TT_VL ? (cn + TT_VL - 1) / TT_VL : 0;
   const float *rows[5];
   for (long r = 0; r < ky1 - ky0 && r < 5; r++) rows[r] = xb + (iy0 + ky0 + r) * g->w * c;
+  if (nhwc_dw_fast(j, rows, j->wp + ky0 * kw * c, ky1 - ky0, ox0, ox1, orow)) return;
   for (long ox = 0; ox < g->ow;) {
     long ix0 = ox * g->sW - g->pW;
     long kx0 = 0, kx1 = kw; /* kernel columns inside the image */
     while (kx0 < kx1 && ix0 + kx0 * g->dW < 0) kx0++;
     while (kx1 > kx0 && ix0 + (kx1 - 1) * g->dW >= g->w) kx1--;
-    /* the inlined copies: the interior [ox0, ox1) in one call, a border pixel alone */
-    long oxb = ox >= ox0 && ox < ox1 ? ox1 : ox + 1;
-    if (nhwc_dw_fast(j, rows, j->wp + ky0 * kw * c, ky1 - ky0, kx0, kx1, ox, oxb, orow)) {
-      ox = oxb;
-      continue;
-    }
     if (nvec > 0 && ox >= ox0 && ox + 4 <= ox1) {
       for (long v = 0; v < nvec; v++) {
-        long c0 = MINI(v * TT_VL, c - TT_VL);
+        long c0 = clo + MINI(v * TT_VL, cn - TT_VL);
         vf a0 = (vf){0}, a1 = (vf){0}, a2 = (vf){0}, a3 = (vf){0};
         for (long ky = ky0; ky < ky1; ky++) {
           const float *xr = xb + ((iy0 + ky * g->dH) * g->w + ix0) * c + c0;
@@ -734,7 +780,7 @@ static void nhwc_dw_task(void *ctx, long t, int tid) {
     /* one pixel, each tap checked */
     float *o = orow + ox * c;
     for (long v = 0; v < nvec; v++) {
-      long c0 = MINI(v * TT_VL, c - TT_VL);
+      long c0 = clo + MINI(v * TT_VL, cn - TT_VL);
       vf a = (vf){0};
       for (long ky = ky0; ky < ky1; ky++) {
         const float *xr = xb + ((iy0 + ky * g->dH) * g->w + ix0) * c + c0;
@@ -744,7 +790,7 @@ static void nhwc_dw_task(void *ctx, long t, int tid) {
       vstore(o + c0, nhwc_dw_epi(j, a, c0));
     }
     if (nvec == 0)
-      for (long ch = 0; ch < c; ch++) {
+      for (long ch = clo; ch < clo + cn; ch++) {
         float a = 0.0f;
         for (long ky = ky0; ky < ky1; ky++)
           for (long kx = kx0; kx < kx1; kx++)
@@ -1086,7 +1132,19 @@ typedef struct {
   float *d, *sums;   /* a gated block: its depthwise output [n, oh, ow, hid]; channel sums [tasks][hid] */
   const float *gate; /* a gated block's second pass: [n][hid] */
   const nhwc_stem_job *stem; /* a block fed by the stem (nhwc_stem_block): x is the stem's image, e its output */
+  long parts;  /* split by hidden channels (nhwc_block_channels): tasks are image × part; 0 or 1: not split */
+  float *part; /* then each part's projection sums over its channels, [parts][n·oh·ow][cout] */
 } nhwc_block_job;
+
+/* Part q of `parts` of the hidden channels: the expansion's panels [pa, pb), channels [h0, h1) (the last panel ends
+ * at hid, nhwc_panel_col). */
+static void nhwc_block_part(long hid, long q, long parts, long *pa, long *pb, long *h0, long *h1) {
+  long pe = nhwc_panels(hid);
+  *pa = q * pe / parts;
+  *pb = (q + 1) * pe / parts;
+  *h0 = *pa * NR;
+  *h1 = *pb == pe ? hid : *pb * NR;
+}
 
 /* Image rows [lo, hi) that output rows [oy0, oy1) of g's depthwise layer read (empty when all their taps fall in
  * the padding). */
@@ -1117,7 +1175,13 @@ static void nhwc_scale_channels(float *dst, const float *src, long pixels, long 
 static void nhwc_block_task(void *ctx, long t, int tid) {
   const nhwc_block_job *j = ctx;
   const cgeom *g = &j->g;
-  long hid = g->c, w = g->w, b = t / j->bands, band = t % j->bands;
+  long hid = g->c, w = g->w, q = 0, pa = 0, pb = nhwc_panels(hid), h0 = 0, h1 = 0;
+  if (j->parts > 1) { /* a part of the hidden channels: its expansion panels, depthwise channels, projection's K */
+    q = t % j->parts;
+    t /= j->parts;
+    nhwc_block_part(hid, q, j->parts, &pa, &pb, &h0, &h1);
+  }
+  long b = t / j->bands, band = t % j->bands;
   long oys = band * g->oh / j->bands, oye = (band + 1) * g->oh / j->bands;
   const float *xb = j->stem ? 0 : j->x + b * g->h * w * j->cin;
   int expand = (j->we || j->stem) && j->pass != NHWC_BLOCK_PROJECT, project = j->wp && j->pass != NHWC_BLOCK_GATHER;
@@ -1143,9 +1207,12 @@ static void nhwc_block_task(void *ctx, long t, int tid) {
         if (j->stem) /* the stem's rows, with the two scratch slots the block leaves free */
           for (long iy = from; iy < hi; iy++)
             nhwc_stem_row(j->stem, b, iy, ebuf + (iy - lo) * w * hid, tid, SLOT_PACK_B, SLOT_TILE);
-        else
-          nhwc_pw_serial(xb + from * w * j->cin, j->we, j->eb, j->es, 0, ebuf + (from - lo) * w * hid,
-                         (hi - from) * w, j->cin, hid, j->acte, tid);
+        else {
+          nhwc_pw_job je = { .x = xb + from * w * j->cin, .wp = j->we, .bias = j->eb, .scale = j->es,
+                             .out = ebuf + (from - lo) * w * hid, .m = (hi - from) * w, .c = j->cin, .oc = hid,
+                             .act = j->acte };
+          nhwc_pw_serial_part(&je, pa, pb, tid);
+        }
         blo = lo;
         bhi = MAXI(hi, from);
         src = ebuf;
@@ -1158,11 +1225,17 @@ static void nhwc_block_task(void *ctx, long t, int tid) {
       gc.oh = oy1 - oy0;
       gc.pH = g->pH + lo - oy0 * g->sH;
       float *dst = project ? dbuf : (j->d ? j->d : j->out) + (b * g->oh + oy0) * g->ow * hid;
-      nhwc_dw_job dj = { .x = src, .wp = j->wd, .bias = j->db, .scale = j->ds, .out = dst, .g = &gc, .act = j->actd };
+      nhwc_dw_job dj = { .x = src, .wp = j->wd, .bias = j->db, .scale = j->ds, .out = dst, .g = &gc, .act = j->actd,
+                         .c_lo = h0, .c_hi = h1 };
       for (long r = 0; r < gc.oh; r++) nhwc_dw_task(&dj, r, tid);
       if (sums) nhwc_add_channel_sums(sums, dst, pixels, hid);
     }
-    if (project) {
+    if (project && j->parts > 1) { /* this part's sums over its channels, no epilogue (nhwc_chan_sum_task) */
+      long mout = g->n * g->oh * g->ow;
+      nhwc_pw_job jp = { .x = dbuf + h0, .wp = j->wp, .out = j->part + (q * mout + (b * g->oh + oy0) * g->ow) * j->cout,
+                         .m = pixels, .c = hid, .oc = j->cout, .act = ACT_NONE, .k0 = h0, .kc = h1 - h0 };
+      nhwc_pw_serial_part(&jp, 0, nhwc_panels(j->cout), tid);
+    } else if (project) {
       /* the residual's rows: the block's input, or (fed by the stem, stride 1) the stem's rows in ebuf */
       const float *res = !j->residual ? 0 : j->stem ? ebuf + (oy0 - blo) * w * hid : xb + oy0 * w * j->cin;
       nhwc_pw_serial(dbuf, j->wp, j->pb, j->ps, res, j->out + (b * g->oh + oy0) * g->ow * j->cout, pixels, hid,
@@ -1321,6 +1394,70 @@ static void nhwc_block_layers(const nhwc_block_job *j, const float *w1, const fl
   nhwc_pointwise(d, j->wp, j->pb, j->ps, j->residual ? j->x : 0, j->out, &pp, j->actp);
 }
 
+/* What adds the parts of nhwc_block_channels: the block, its part count and output pixels. */
+typedef struct {
+  const nhwc_block_job *j;
+  long parts, mout;
+} nhwc_chan_job;
+
+/* out = actp(ps·(Σ parts, in part order) + pb (+ x)) over pixel range t of `parts`: the projection's epilogue on
+ * the summed partial products (the same expression as uk_nhwc_conv_rows's, scale 1 and bias 0 when absent). */
+static void nhwc_chan_sum_task(void *ctx, long t, int tid) {
+  (void)tid;
+  const nhwc_chan_job *k = ctx;
+  const nhwc_block_job *j = k->j;
+  long oc = j->cout, stride = k->mout * oc, p0, p1;
+  const float *part = j->part;
+  split_range(k->mout, k->parts, t, &p0, &p1);
+  const float *res = j->residual ? j->x : 0;
+  for (long px = p0; px < p1; px++) {
+    long o = px * oc;
+    if (oc >= TT_VL)
+      for (long q = 0; q < oc; q += TT_VL) {
+        long c0 = MINI(q, oc - TT_VL); /* the last vector overlaps the one before: the same values again */
+        vf v = vload(part + o + c0);
+        for (long pt = 1; pt < k->parts; pt++) v += vload(part + pt * stride + o + c0);
+        vf sv = j->ps ? vload(j->ps + c0) : vsplat(1.0f), bb = j->pb ? vload(j->pb + c0) : vsplat(0.0f);
+        v = v * sv + bb;
+        if (res) v += vload(res + o + c0);
+        vstore(j->out + o + c0, act_v(v, j->actp));
+      }
+    else
+      for (long q = 0; q < oc; q++) {
+        float v = part[o + q];
+        for (long pt = 1; pt < k->parts; pt++) v += part[pt * stride + o + q];
+        v = v * (j->ps ? j->ps[q] : 1.0f) + (j->pb ? j->pb[q] : 0.0f);
+        if (res) v += res[o + q];
+        j->out[o + q] = act_s(v, j->actp);
+      }
+  }
+}
+
+/* The block split by hidden channels, one part a thread (j->parts): each part runs the block's chunks of rows as a
+ * band does (nhwc_block_task: the expanded rows and the depthwise rows in the thread's own chunk buffers) on its
+ * share of the hidden channels — its panels of the expansion, the depthwise layer on those channels (a channel's
+ * depthwise output needs that channel only), the projection's sums over them as K into its own buffer — and the
+ * parts' sums are then added in part order with the projection's epilogue (nhwc_chan_sum_task). As three layers
+ * each split evenly (nhwc_block_layers) the depthwise layer read rows whose channels the other thread had expanded,
+ * the projection rows it had filtered, through maps as large as the block (300 KB at 14², 384 channels) rather
+ * than chunk buffers, and the threads met three times: on two threads MobileNetV2's 14² blocks ran at 1.6× their
+ * one-thread speed. 0 when it does not apply (fewer expansion panels than two, or no memory). The sums' order
+ * depends on the thread count (docs/kernels.md, "Reproducibility"). */
+static int nhwc_block_channels(nhwc_block_job *j) {
+  const cgeom *g = &j->g;
+  long parts = MINI(tt_num_threads(), nhwc_panels(g->c)), mout = g->n * g->oh * g->ow;
+  if (parts < 2) return 0;
+  j->part = tt_shared_scratch(SH_WT, sizeof(float) * parts * mout * j->cout);
+  if (!j->part) return 0;
+  j->parts = parts;
+  j->bands = 1;
+  j->pass = NHWC_BLOCK_ALL;
+  tt_parallel(g->n * parts, nhwc_block_task, j);
+  nhwc_chan_job k = { .j = j, .parts = parts, .mout = mout };
+  tt_parallel(parts, nhwc_chan_sum_task, &k);
+  return 1;
+}
+
 /* The block job j (its layers' operands, geometry, channels and activations set) over its tasks: the chunk size,
  * the bands, and then the layers (nhwc_block_layers), one pass, or a gated block's two passes around its gates
  * (w1, b1, w2, b2, sq, act1; w1 null without a gate). */
@@ -1346,6 +1483,7 @@ static void nhwc_block_run(nhwc_block_job *j, const float *w1, const float *b1, 
   long work = g.n * g.oh * g.ow * g.c * (g.kh * g.kw + feed + (j->wp ? cout : 0));
   int par = T > 1 && tasks > 1 && work >= (1L << 16);
   if (par && g.n < T && j->we && j->wp && g.oh <= NHWC_LAYERS_MAX_MAP) {
+    if (!w1 && nhwc_block_channels(j)) return;
     nhwc_block_layers(j, w1, b1, w2, b2, sq, act1);
     return;
   }
