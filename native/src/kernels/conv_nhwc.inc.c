@@ -206,7 +206,7 @@ uk_nhwc_conv_rows(const int rows, const int nv, int lo, int hi, long taps, const
       UNROLL for (int i = 0; i < rows; i++) {
         const float *r = ab[i / 4];
         vf av = vsplat(i % 4 == 0 ? r[0] : i % 4 == 1 ? r[lda] : i % 4 == 2 ? r[2 * lda] : r[l3]);
-        UNROLL for (int q = 0; q < nv; q++) cr[i][q] = vfma(cr[i][q], av, bv[q]);
+        UNROLL for (int q = 0; q < nv; q++) cr[i][q] = vfma_tile(cr[i][q], av, bv[q]);
       }
       uk_prefetch_step(&pf, pfs);
       if (pa) {
@@ -377,7 +377,7 @@ uk_nhwc_narrow(long kc, const float *restrict a, long lda, const int32_t *restri
     for (long p = 0; p < kc; p++) {
       vf bv = vload(b);
       const float *ap = a + koff[p];
-      UNROLL for (int i = 0; i < MR2; i++) cr[i] = vfma(cr[i], vsplat(ap[i * lda]), bv);
+      UNROLL for (int i = 0; i < MR2; i++) cr[i] = vfma_tile(cr[i], vsplat(ap[i * lda]), bv);
       b += NR;
     }
   else {
@@ -388,7 +388,7 @@ uk_nhwc_narrow(long kc, const float *restrict a, long lda, const int32_t *restri
       vf bv = vload(b);
       UNROLL for (int i = 0; i < MR2; i++) {
         const float *r = ab[i / 4];
-        cr[i] = vfma(cr[i], vsplat(i % 4 == 0 ? r[0] : i % 4 == 1 ? r[lda] : i % 4 == 2 ? r[2 * lda] : r[l3]), bv);
+        cr[i] = vfma_tile(cr[i], vsplat(i % 4 == 0 ? r[0] : i % 4 == 1 ? r[lda] : i % 4 == 2 ? r[2 * lda] : r[l3]), bv);
       }
       UNROLL for (int g = 0; g < MR2 / 4; g++) ab[g] += 1;
       b += NR;
