@@ -116,6 +116,9 @@ typedef struct {
   int stream; /* whole tiles store their outputs with vstream (nhwc_streams) */
 } nhwc_pw_job;
 
+/* The K rows of each panel j sums (nhwc_pw_job.kc). */
+static inline long nhwc_pw_kc(const nhwc_pw_job *j) { return j->kc ? j->kc : j->c; }
+
 /* Outputs (floats) from which a layer's whole tiles store past the caches: maps that do not stay in cache, where
  * each plain store first read its line from memory. The next layer reads them from memory either way. ResNet-50 at
  * batch 8 (expansions of 6.4 M floats, 25 MB, and their residual): 283.9 → 275.6 ms, Zen 4, two threads
@@ -132,10 +135,10 @@ static int nhwc_streams(const float *out, const float *res, long floats, long oc
   return floats >= NHWC_STREAM_FLOATS && ((uintptr_t)out & 63) == 0 && oc % TT_VL == 0 && res != out;
 }
 
-/* `rows` pixel rows of x (c floats each) into a, nhwc_row_ld(c) floats apart. */
-static void nhwc_copy_rows(const float *x, long c, long rows, float *a) {
+/* The first c floats of `rows` pixel rows of x (ldx floats apart) into a, nhwc_row_ld(c) floats apart. */
+static void nhwc_copy_rows(const float *x, long ldx, long c, long rows, float *a) {
   long ld = nhwc_row_ld(c);
-  for (long r = 0; r < rows; r++) memcpy(a + r * ld, x + r * c, sizeof(float) * c);
+  for (long r = 0; r < rows; r++) memcpy(a + r * ld, x + r * ldx, sizeof(float) * c);
 }
 
 /* act(scale·t + bias + res) of rows [r0, mr) × columns [q0, NR) of the tile t (NR floats a row) into out at row m0,
@@ -466,7 +469,7 @@ static NO_CLONE void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff
 /* Output rows [m0, m0 + MR2) of a pointwise product with oc ≤ TT_VL (one panel): with oc = TT_VL the epilogue is
  * applied in registers straight into out, else through a scratch tile of which the first oc columns are stored. */
 static void nhwc_tile_narrow(const nhwc_pw_job *j, const float *a, long lda, const float *b, long m0) {
-  long kc = j->kc ? j->kc : j->c;
+  long kc = nhwc_pw_kc(j);
   if (j->oc == TT_VL) {
     long o = m0 * TT_VL;
     uk_nhwc_narrow(kc, a, lda, 0, b, j->out + o, TT_VL, j->scale, j->bias, j->res ? j->res + o : 0, j->act);
@@ -489,7 +492,7 @@ static void nhwc_pw_panel(const nhwc_pw_job *j, const float *x, long lda, long r
   long n0 = nhwc_panel_col(p, j->oc);
   int q0 = (int)(p * NR - n0); /* columns the panel before already wrote (0 but for an overlapping last panel) */
   const float *b = j->wp + p * j->c * NR + j->k0 * NR;
-  long kc = j->kc ? j->kc : j->c;
+  long kc = nhwc_pw_kc(j);
   long passes = MINI(2, tb - ta), pfs = NR / passes;
   for (long ti = ta; ti < tb; ti++) { /* M ≥ MR here */
     long m0 = nhwc_tile_row(ti, j->m);
@@ -542,7 +545,7 @@ static void nhwc_pw_task(void *ctx, long t, int tid) {
     r0 = nhwc_tile_row(t0, j->m);
     long r1 = nhwc_tile_row(t1 - 1, j->m) + MR;
     float *a = tt_scratch(tid, SLOT_PACK_A, sizeof(float) * (r1 - r0) * lda);
-    nhwc_copy_rows(j->x + r0 * j->c, j->c, r1 - r0, a);
+    nhwc_copy_rows(j->x + r0 * j->c, j->c, j->c, r1 - r0, a);
     x = a;
   }
   for (long p = p0; p < p1; p++) {
@@ -554,7 +557,7 @@ static void nhwc_pw_task(void *ctx, long t, int tid) {
 
 /* m < MR pixels: through a zero-padded copy of their kc channels in xp (MR·kc floats), panels [pa, pb). */
 static void nhwc_pw_few_rows(const nhwc_pw_job *j, float *xp, long pa, long pb) {
-  long kc = j->kc ? j->kc : j->c;
+  long kc = nhwc_pw_kc(j);
   for (long r = 0; r < j->m; r++) memcpy(xp + r * kc, j->x + r * j->c, sizeof(float) * kc);
   memset(xp + j->m * kc, 0, sizeof(float) * (MR - j->m) * kc);
   for (long p = pa; p < pb; p++) {
@@ -569,7 +572,7 @@ static void nhwc_pw_few_rows(const nhwc_pw_job *j, float *xp, long pa, long pb) 
  * the projection). */
 static void nhwc_pw_serial_part(nhwc_pw_job *j, long pa, long pb, int tid) {
   if (j->m <= 0) return;
-  long kc = j->kc ? j->kc : j->c;
+  long kc = nhwc_pw_kc(j);
   if (j->m < MR) {
     nhwc_pw_few_rows(j, tt_scratch(tid, SLOT_PACK_A, sizeof(float) * MR * kc), pa, pb);
     return;
@@ -582,7 +585,7 @@ static void nhwc_pw_serial_part(nhwc_pw_job *j, long pa, long pb, int tid) {
   if (nhwc_row_ld(j->c) != j->c) {
     lda = nhwc_row_ld(kc);
     float *a = tt_scratch(tid, SLOT_PACK_A, sizeof(float) * j->m * lda);
-    for (long r = 0; r < j->m; r++) memcpy(a + r * lda, j->x + r * j->c, sizeof(float) * kc);
+    nhwc_copy_rows(j->x, j->c, kc, j->m, a);
     x = a;
   }
   for (long p = pa; p < pb; p++) nhwc_pw_panel(j, x, lda, 0, p, 0, tiles);
