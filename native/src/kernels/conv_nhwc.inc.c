@@ -186,7 +186,7 @@ uk_nhwc_conv_rows(const int rows, const int nv, int lo, int hi, long taps, const
                   const float *scale, const float *bias, const float *res, int act, const float *pf, long pfs,
                   int stream) {
   vf cr[MR][TT_NV];
-  UNROLL for (int i = 0; i < rows; i++) UNROLL for (int q = 0; q < nv; q++) cr[i][q] = (vf){0};
+  UNROLL_TO(i, rows, MR) UNROLL_TO(q, nv, TT_NV) cr[i][q] = (vf){0};
   /* Row i is read through base pointer i / 4 at 0, lda, 2·lda or 3·lda: four bases and two strides in registers,
    * all addressing modes (base + index · 4 or 8). With a register per row (i·lda) the 14 rows of an AVX-512 tile
    * left too few general registers, and the compiler reloaded row offsets from the stack at every step. */
@@ -198,25 +198,25 @@ uk_nhwc_conv_rows(const int rows, const int nv, int lo, int hi, long taps, const
    * threads, single layers with maps as large as the network's: 64→256 at 56² with its residual in place 6.0 →
    * 4.9 ms, 256→64 at 56² 5.3 → 4.3, 256→1024 at 14² 4.7 → 4.35; batch 1, maps in cache, unchanged. */
   if (res)
-    UNROLL for (int i = 0; i < rows; i++) UNROLL for (int q = 0; q < nv; q++) __builtin_prefetch(res + i * ldo + q * TT_VL, 0, 3);
+    UNROLL_TO(i, rows, MR) UNROLL_TO(q, nv, TT_NV) __builtin_prefetch(res + i * ldo + q * TT_VL, 0, 3);
   const float *pa = !pf && taps == 1 ? a + rows * lda : 0;
   for (long t = 0; t < taps; t++) {
     const float *ab[(MR + 3) / 4];
-    UNROLL for (int g = 0; g < (rows + 3) / 4; g++) ab[g] = a + toff[t] + 4 * g * lda;
+    UNROLL_TO(g, (rows + 3) / 4, (MR + 3) / 4) ab[g] = a + toff[t] + 4 * g * lda;
     for (long p = 0; p < kc; p++) {
       vf bv[TT_NV];
-      UNROLL for (int q = 0; q < nv; q++) bv[q] = vload(b + q * TT_VL);
-      UNROLL for (int i = 0; i < rows; i++) {
+      UNROLL_TO(q, nv, TT_NV) bv[q] = vload(b + q * TT_VL);
+      UNROLL_TO(i, rows, MR) {
         const float *r = ab[i / 4];
         vf av = vsplat(i % 4 == 0 ? r[0] : i % 4 == 1 ? r[lda] : i % 4 == 2 ? r[2 * lda] : r[l3]);
-        UNROLL for (int q = 0; q < nv; q++) cr[i][q] = vfma_tile(cr[i][q], av, bv[q]);
+        UNROLL_TO(q, nv, TT_NV) cr[i][q] = vfma(cr[i][q], av, bv[q]);
       }
       uk_prefetch_step(&pf, pfs);
       if (pa) {
         __builtin_prefetch(pa, 0, 3);
         pa += 16;
       }
-      UNROLL for (int g = 0; g < (rows + 3) / 4; g++) ab[g] += 1;
+      UNROLL_TO(g, (rows + 3) / 4, (MR + 3) / 4) ab[g] += 1;
       b += NR;
     }
   }
@@ -225,11 +225,11 @@ uk_nhwc_conv_rows(const int rows, const int nv, int lo, int hi, long taps, const
 #define UK_WHOLE(q) (UK_LO(q) == 0 && UK_HI(q) == TT_VL)
 #define UK_LOAD(p, q) (UK_WHOLE(q) ? vload(p) : vload_lanes(p, UK_LO(q), UK_HI(q)))
   vf sv[TT_NV], bb[TT_NV];
-  UNROLL for (int q = 0; q < nv; q++) {
+  UNROLL_TO(q, nv, TT_NV) {
     sv[q] = scale ? UK_LOAD(scale + q * TT_VL, q) : vsplat(1.0f);
     bb[q] = bias ? UK_LOAD(bias + q * TT_VL, q) : vsplat(0.0f);
   }
-  UNROLL for (int i = 0; i < rows; i++) UNROLL for (int q = 0; q < nv; q++) {
+  UNROLL_TO(i, rows, MR) UNROLL_TO(q, nv, TT_NV) {
     vf v = cr[i][q] * sv[q] + bb[q];
     if (UK_WHOLE(q)) {
       if (res) v += vload(res + i * ldo + q * TT_VL);
@@ -380,7 +380,7 @@ uk_nhwc_narrow(long kc, const float *restrict a, long lda, const int32_t *restri
     for (long p = 0; p < kc; p++) {
       vf bv = vload(b);
       const float *ap = a + koff[p];
-      UNROLL for (int i = 0; i < MR2; i++) cr[i] = vfma_tile(cr[i], vsplat(ap[i * lda]), bv);
+      UNROLL for (int i = 0; i < MR2; i++) cr[i] = vfma(cr[i], vsplat(ap[i * lda]), bv);
       b += NR;
     }
   else {
@@ -391,7 +391,7 @@ uk_nhwc_narrow(long kc, const float *restrict a, long lda, const int32_t *restri
       vf bv = vload(b);
       UNROLL for (int i = 0; i < MR2; i++) {
         const float *r = ab[i / 4];
-        cr[i] = vfma_tile(cr[i], vsplat(i % 4 == 0 ? r[0] : i % 4 == 1 ? r[lda] : i % 4 == 2 ? r[2 * lda] : r[l3]), bv);
+        cr[i] = vfma(cr[i], vsplat(i % 4 == 0 ? r[0] : i % 4 == 1 ? r[lda] : i % 4 == 2 ? r[2 * lda] : r[l3]), bv);
       }
       UNROLL for (int g = 0; g < MR2 / 4; g++) ab[g] += 1;
       b += NR;
@@ -653,9 +653,9 @@ static inline __attribute__((always_inline)) vf nhwc_dw_edge(const float *const 
                                                              const int KW, long ix0, long w, long c, long c0) {
   long kx0 = ix0 < 0 ? -ix0 : 0, kx1 = MINI((long)KW, w - ix0);
   vf acc = vsplat(0.0f);
-  UNROLL for (int r = 0; r < R; r++) {
+  UNROLL_TO(r, R, 5) {
     vf part = vsplat(0.0f);
-    UNROLL for (int kx = 0; kx < KW; kx++) {
+    UNROLL_TO(kx, KW, 5) {
       if (kx < kx0 || kx >= kx1) continue;
       vf xv = vload(rows[r] + (ix0 + kx) * c + c0);
       part = kx == kx0 ? wv[r][kx] * xv : vfma(part, wv[r][kx], xv);
@@ -682,24 +682,24 @@ static inline __attribute__((always_inline)) void nhwc_dw_run(const nhwc_dw_job 
   for (long v = 0; v < nvec; v++) {
     long c0 = clo + MINI(v * TT_VL, cn - TT_VL);
     vf wv[5][5];
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int kx = 0; kx < KW; kx++) wv[r][kx] = vload(wk + (r * KW + kx) * c + c0);
+    UNROLL_TO(r, R, 5) UNROLL_TO(kx, KW, 5) wv[r][kx] = vload(wk + (r * KW + kx) * c + c0);
     vf sc = j->scale ? vload(j->scale + c0) : vsplat(1.0f), bi = j->bias ? vload(j->bias + c0) : vsplat(0.0f);
     for (long ox = 0; ox < ox0; ox++) {
       vf acc = nhwc_dw_edge(rows, wv, R, KW, ox * g->sW - g->pW, g->w, c, c0);
       vstore(orow + ox * c + c0, act_v(acc * sc + bi, j->act));
     }
     const float *xr[5]; /* at the pixel's first tap, column ox·sW − pW */
-    UNROLL for (int r = 0; r < R; r++) xr[r] = rows[r] + (ox0 * g->sW - g->pW) * c + c0;
+    UNROLL_TO(r, R, 5) xr[r] = rows[r] + (ox0 * g->sW - g->pW) * c + c0;
     float *o = orow + ox0 * c + c0;
     for (long ox = ox0; ox < ox1; ox++) {
       vf part[5];
-      UNROLL for (int r = 0; r < R; r++) {
+      UNROLL_TO(r, R, 5) {
         part[r] = wv[r][0] * vload(xr[r]);
-        UNROLL for (int kx = 1; kx < KW; kx++) part[r] = vfma(part[r], wv[r][kx], vload(xr[r] + kx * c));
+        UNROLL_TO(kx, KW, 5) if (kx > 0) part[r] = vfma(part[r], wv[r][kx], vload(xr[r] + kx * c));
         xr[r] += xs;
       }
       vf acc = part[0];
-      UNROLL for (int r = 1; r < R; r++) acc += part[r];
+      UNROLL_TO(r, R, 5) if (r > 0) acc += part[r];
       vstore(o, act_v(acc * sc + bi, j->act));
       o += c;
     }

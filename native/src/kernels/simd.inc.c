@@ -12,6 +12,13 @@
 #else
 #define UNROLL _Pragma("GCC unroll 32")
 #endif
+/* for (int i = 0; i < n; i++) where n ≤ N and n is a constant only once its always_inline function is inlined: the
+ * loop runs to the constant N with its body guarded by i < n. clang (the wasm builds) optimises such a function's
+ * own body before inlining it, and unrolled a loop to a parameter by 4 with a run-time count, marking the remainder
+ * loop not to unroll; inlined with n = 2 that loop stayed, indexing its accumulators, which then lived in memory —
+ * the channels-last tiles ran 3.4× slower with relaxed madds (64→384 at 14², one thread, Node 20, Zen 4), the depthwise
+ * rows ~25 % slower. GCC inlines first; the guards fold there as well. */
+#define UNROLL_TO(i, n, N) UNROLL for (int i = 0; i < (N); i++) if (i < (n))
 /* A function GCC must not clone per call site or inline (noipa); clang (the wasm builds) keeps its own choice. */
 #if defined(__clang__)
 #define NO_CLONE
@@ -83,11 +90,6 @@ static inline vf vfma(vf acc, vf a, vf b) { return __builtin_wasm_relaxed_madd_f
 #else
 static inline vf vfma(vf acc, vf a, vf b) { return acc + a * b; }
 #endif
-/* vfma for the channels-last tiles (conv_nhwc.inc.c), which the relaxed wasm build must not give relaxed madds:
- * V8 ran their tile loops 3.4× slower with them than with a multiply and an add (Node 20, Zen 4: 64→384 at 14²,
- * one thread, 9.8 against 32.8 GFLOP/s), since 842cc1f — the loop itself did not change there; the cause in V8's
- * code generation is not known. The x86 builds contract it to FMA as vfma. */
-static inline vf vfma_tile(vf acc, vf a, vf b) { return acc + a * b; }
 static inline vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
 /* TT_VL floats from p, s apart. */
 static inline vf vgather(const float *p, long s) {
