@@ -646,14 +646,15 @@ static inline vf nhwc_dw_epi(const nhwc_dw_job *j, vf v, long c0) {
   return act_v(v, j->act);
 }
 
-/* A border pixel's sum over the R kernel rows from rows[0], its kernel columns inside the image only (the input
- * column of tap kx is ix0 + kx), with the weight vectors in registers: the same products in the same order as an
- * interior pixel's (by kernel row, the first tap a product, the row sums added in order). */
-static inline __attribute__((always_inline)) vf nhwc_dw_edge(const float *const *rows, vf wv[5][5], const int R,
-                                                             const int KW, long ix0, long w, long c, long c0) {
+/* A border pixel's sum over kernel rows [r0, r1) of the R from rows[0], its kernel columns inside the image only
+ * (the input column of tap kx is ix0 + kx), with the weight vectors in registers: the same products in the same order
+ * as an interior pixel's (by kernel row, the first tap a product, the row sums added in order to acc — the rows
+ * before r0 — or, from row 0, starting with the first). */
+static inline __attribute__((always_inline)) vf nhwc_dw_edge(const float *const *rows, vf wv[5][5], const int r0,
+                                                             const int r1, const int KW, long ix0, long w, long c,
+                                                             long c0, vf acc) {
   long kx0 = ix0 < 0 ? -ix0 : 0, kx1 = MINI((long)KW, w - ix0);
-  vf acc = vsplat(0.0f);
-  UNROLL_TO(r, R, 5) {
+  UNROLL_TO(r, r1, 5) if (r >= r0) {
     vf part = vsplat(0.0f);
     UNROLL_TO(kx, KW, 5) {
       if (kx < kx0 || kx >= kx1) continue;
@@ -665,6 +666,15 @@ static inline __attribute__((always_inline)) vf nhwc_dw_edge(const float *const 
   return acc;
 }
 
+/* Kernel rows a pass of nhwc_dw_run takes: all of them, but 5×5 kernels on the AVX2 build two at a time — 25 weight
+ * vectors do not fit its 16 registers, and the compiler's spills cost a load per tap on top of the input's: the 5×5
+ * layers ran 1.23–1.44× the AVX-512 build's time (Zen 4, one thread, in-process pairs). */
+#if defined(__AVX2__) && !defined(__AVX512F__)
+#define NHWC_DW_ROWS(KW) ((KW) == 5 ? 2 : 5)
+#else
+#define NHWC_DW_ROWS(KW) 5
+#endif
+
 /* One output row for a kernel KW×KW (3×3 or 5×5), dilation 1, whose kernel rows inside the image are the R from
  * rows[0] (rows[r]: that image row at column 0): channel vector by channel vector, the weight vectors stay in
  * registers for the whole row — its border pixels [0, ox0) and [ox1, ow), each tap checked, and its interior
@@ -673,39 +683,49 @@ static inline __attribute__((always_inline)) vf nhwc_dw_edge(const float *const 
  * pixels' chains overlap. Pixel groups outside with the weights reloaded per tap (the general loop of
  * nhwc_dw_task) ran at 30–40 GFLOP/s, a fifth of one core's ceiling; the border pixels as calls of their own, each
  * loading the weights again, were a sixth of a 14² layer and a third of a 7² one. Inlined with constant R and KW
- * (nhwc_dw_fast) so that the weight array is registers and every loop unrolls. */
+ * (nhwc_dw_fast) so that the weight array is registers and every loop unrolls. Where the weights outnumber the
+ * registers (NHWC_DW_ROWS) the row is walked once per group of kernel rows, the sum of the rows so far kept in the
+ * output between walks: the same additions in the same order, so the same bits. */
 static inline __attribute__((always_inline)) void nhwc_dw_run(const nhwc_dw_job *j, const float *const *rows,
                                                               const float *wk, const int R, const int KW, long ox0,
                                                               long ox1, float *orow) {
   const cgeom *g = j->g;
   long c = g->c, xs = g->sW * c, cn, clo = nhwc_dw_range(j, &cn), nvec = (cn + TT_VL - 1) / TT_VL;
+  const int G = NHWC_DW_ROWS(KW);
   for (long v = 0; v < nvec; v++) {
     long c0 = clo + MINI(v * TT_VL, cn - TT_VL);
-    vf wv[5][5];
-    UNROLL_TO(r, R, 5) UNROLL_TO(kx, KW, 5) wv[r][kx] = vload(wk + (r * KW + kx) * c + c0);
     vf sc = j->scale ? vload(j->scale + c0) : vsplat(1.0f), bi = j->bias ? vload(j->bias + c0) : vsplat(0.0f);
-    for (long ox = 0; ox < ox0; ox++) {
-      vf acc = nhwc_dw_edge(rows, wv, R, KW, ox * g->sW - g->pW, g->w, c, c0);
-      vstore(orow + ox * c + c0, act_v(acc * sc + bi, j->act));
-    }
-    const float *xr[5]; /* at the pixel's first tap, column ox·sW − pW */
-    UNROLL_TO(r, R, 5) xr[r] = rows[r] + (ox0 * g->sW - g->pW) * c + c0;
-    float *o = orow + ox0 * c + c0;
-    for (long ox = ox0; ox < ox1; ox++) {
-      vf part[5];
-      UNROLL_TO(r, R, 5) {
-        part[r] = wv[r][0] * vload(xr[r]);
-        UNROLL_TO(kx, KW, 5) if (kx > 0) part[r] = vfma(part[r], wv[r][kx], vload(xr[r] + kx * c));
-        xr[r] += xs;
+    UNROLL for (int r0 = 0; r0 < 5; r0 += G) if (r0 < R) {
+      const int r1 = MINI(r0 + G, R), last = r1 == R;
+      vf wv[5][5];
+      UNROLL_TO(r, r1, 5) if (r >= r0) UNROLL_TO(kx, KW, 5) wv[r][kx] = vload(wk + (r * KW + kx) * c + c0);
+#define NHWC_DW_PUT(p, acc) vstore(p, last ? act_v((acc) * sc + bi, j->act) : (acc))
+      for (long ox = 0; ox < ox0; ox++) {
+        float *o = orow + ox * c + c0;
+        vf acc = nhwc_dw_edge(rows, wv, r0, r1, KW, ox * g->sW - g->pW, g->w, c, c0, r0 ? vload(o) : vsplat(0.0f));
+        NHWC_DW_PUT(o, acc);
       }
-      vf acc = part[0];
-      UNROLL_TO(r, R, 5) if (r > 0) acc += part[r];
-      vstore(o, act_v(acc * sc + bi, j->act));
-      o += c;
-    }
-    for (long ox = ox1; ox < g->ow; ox++) {
-      vf acc = nhwc_dw_edge(rows, wv, R, KW, ox * g->sW - g->pW, g->w, c, c0);
-      vstore(orow + ox * c + c0, act_v(acc * sc + bi, j->act));
+      const float *xr[5]; /* at the pixel's first tap, column ox·sW − pW */
+      UNROLL_TO(r, r1, 5) if (r >= r0) xr[r] = rows[r] + (ox0 * g->sW - g->pW) * c + c0;
+      float *o = orow + ox0 * c + c0;
+      for (long ox = ox0; ox < ox1; ox++) {
+        vf part[5];
+        UNROLL_TO(r, r1, 5) if (r >= r0) {
+          part[r] = wv[r][0] * vload(xr[r]);
+          UNROLL_TO(kx, KW, 5) if (kx > 0) part[r] = vfma(part[r], wv[r][kx], vload(xr[r] + kx * c));
+          xr[r] += xs;
+        }
+        vf acc = r0 ? vload(o) + part[r0] : part[0];
+        UNROLL_TO(r, r1, 5) if (r > r0) acc += part[r];
+        NHWC_DW_PUT(o, acc);
+        o += c;
+      }
+      for (long ox = ox1; ox < g->ow; ox++) {
+        float *o = orow + ox * c + c0;
+        vf acc = nhwc_dw_edge(rows, wv, r0, r1, KW, ox * g->sW - g->pW, g->w, c, c0, r0 ? vload(o) : vsplat(0.0f));
+        NHWC_DW_PUT(o, acc);
+      }
+#undef NHWC_DW_PUT
     }
   }
 }
