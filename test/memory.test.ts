@@ -32,8 +32,9 @@ test('2,000 training steps of a small conv net keep RSS bounded (no dispose need
   for (let i = 0; i < 200; i++) step();
   // A leak grows with the steps; the heap settling once (V8 and malloc take their working size later when the
   // collector's threads are starved, as beside the rest of the suite: one run grew 85 MiB) does not. So the second
-  // half of the run must stay flat — one leaked 73 KB activation a step would add 71 MiB there — and the whole run
-  // inside a looser bound.
+  // half of the run must stay flat — one leaked 73 KB activation a step would add 71 MiB there (the bound is 48: a
+  // full-suite run beside the fused-block tests once read 35.5 with no leak) — and the whole run inside a looser
+  // bound.
   const before = process.memoryUsage().rss;
   let last = 0;
   for (let i = 0; i < 1000; i++) last = step();
@@ -43,8 +44,8 @@ test('2,000 training steps of a small conv net keep RSS bounded (no dispose need
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
   assert.ok(Number.isFinite(last));
   assert.ok(
-    after - middle < 32 * 2 ** 20,
-    `RSS grew by ${mib(after - middle)} MiB over steps 1,000–2,000 (bound 32 MiB)`,
+    after - middle < 48 * 2 ** 20,
+    `RSS grew by ${mib(after - middle)} MiB over steps 1,000–2,000 (bound 48 MiB)`,
   );
   assert.ok(after - before < 160 * 2 ** 20, `RSS grew by ${mib(after - before)} MiB over 2,000 steps (bound 160 MiB)`);
 });
