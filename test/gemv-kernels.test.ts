@@ -60,6 +60,7 @@ const GEMV_CASES: [number, number, number, number, boolean, boolean][] = [
   [7, 13, 129, 1, false, false],
   [4, 8, 17, 2, false, false],
   [6, 250, 961, 1, false, false],
+  [8, 601, 1000, 1, false, false], // weights past ROWDOT_FAR (prefetched a block ahead), rows left past the tiles
 ];
 
 test('gemm with m ≤ 8 against Bᵀ, and with one column of B, on every build against float64', () => {
