@@ -666,11 +666,14 @@ static inline __attribute__((always_inline)) vf nhwc_dw_edge(const float *const 
   return acc;
 }
 
-/* Kernel rows a pass of nhwc_dw_run takes: all of them, but 5×5 kernels on the AVX2 build two at a time — 25 weight
- * vectors do not fit its 16 registers, and the compiler's spills cost a load per tap on top of the input's: the 5×5
- * layers ran 1.23–1.44× the AVX-512 build's time (Zen 4, one thread, in-process pairs). */
+/* Kernel rows a pass of nhwc_dw_run takes: all of them, but 5×5 kernels on the AVX2 build three, then two — 25
+ * weight vectors do not fit its 16 registers, and the compiler's spills cost a load per tap on top of the input's:
+ * the 5×5 layers ran 1.23–1.44× the AVX-512 build's time (Zen 4, one thread, in-process pairs). Passes of 3 + 2
+ * rows (15 weight vectors, a few of them spilled) beat 2 + 2 + 1 by 2–5 % (C harness, one thread, interleaved
+ * runs: 960 ch at 7² 63.5 → 65.4 GFLOP/s, at 14² 56.9 → 59.1, 240 at 28² 73.6 → 75.7, 672 at 14² stride 2 51.5 →
+ * 54.0) and 5 at once by 7–26 %. */
 #if defined(__AVX2__) && !defined(__AVX512F__)
-#define NHWC_DW_ROWS(KW) ((KW) == 5 ? 2 : 5)
+#define NHWC_DW_ROWS(KW) ((KW) == 5 ? 3 : 5)
 #else
 #define NHWC_DW_ROWS(KW) 5
 #endif
