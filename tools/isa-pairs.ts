@@ -6,8 +6,13 @@
  *
  * Usage: npx tsx tools/isa-pairs.ts [--specs "C,OC,H,K,S,DW;…"] [--builds avx512,avx2] [--threads 1] [--blocks 15]
  * (C input channels, OC output channels, an H×H map at batch 1, a K×K kernel of stride S, DW 1 for depthwise).
+ * With --model NAME [--batch B] a whole W2/W10 model instead: one fused model per build (each its own packed
+ * weights), their forwards alternated in blocks of --calls (default 6) after a short pause, the median of the paired
+ * ratios of the blocks' medians printed.
  */
-import { setNumThreads } from '../src/index.js';
+import { noGrad, randn, setNumThreads } from '../src/index.js';
+import { setBackend } from '../src/backend/index.js';
+import { buildInferenceModel } from '../bench/inference.js';
 import { loadNativeVariant, nativeIsas, type NativeIsa } from '../src/backend/native.js';
 import { convGeometryOf } from '../src/backend/conv-plan.js';
 
@@ -25,6 +30,40 @@ if (missing.length) throw new Error(`isa-pairs: build(s) ${missing.join(', ')} n
 
 const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1];
 const backends = builds.map((b) => loadNativeVariant(b));
+const pairedRatios = (times: number[][]) =>
+  times.slice(1).map((t, v) => `${builds[v + 1]}/${builds[0]} ${median(t.map((u, i) => u / times[0][i])).toFixed(3)}`);
+
+if (args.includes('--model')) {
+  const name = opt('model', 'mobilenet_v3_large');
+  const batch = Number(opt('batch', '8'));
+  const calls = Number(opt('calls', '6'));
+  const x = randn([batch, 3, 224, 224]);
+  const models = backends.map((b) => {
+    setBackend(b);
+    const m = buildInferenceModel(name, true);
+    noGrad(() => m.forward(x));
+    return m;
+  });
+  const times: number[][] = backends.map(() => []);
+  for (let r = 0; r < blocks; r++)
+    for (let k = 0; k < backends.length; k++) {
+      const v = (k + r) % backends.length; // alternate which build goes first
+      setBackend(backends[v]);
+      await new Promise((resolve) => setTimeout(resolve, 30)); // the other build's pool workers stop spinning
+      noGrad(() => models[v].forward(x));
+      const ts: number[] = [];
+      for (let i = 0; i < calls; i++) {
+        const t = performance.now();
+        noGrad(() => models[v].forward(x));
+        ts.push(performance.now() - t);
+      }
+      times[v].push(median(ts));
+    }
+  const ms = times.map((t, v) => `${builds[v]} ${median(t).toFixed(2)} ms`).join('  ');
+  console.log(`${name} b${batch}: ${ms}  time ${pairedRatios(times).join(' ')}`);
+  process.exit(0);
+}
+
 for (const spec of specs) {
   const [c, oc, h, k, s, dw] = spec.split(',').map(Number);
   if (![c, oc, h, k, s].every((v) => Number.isInteger(v) && v > 0) || (dw && c !== oc))
@@ -48,8 +87,5 @@ for (const spec of specs) {
       times[v].push((performance.now() - t) / calls);
     });
   const rates = times.map((t, v) => `${builds[v]} ${(flops / median(t) / 1e6).toFixed(1)} GFLOP/s`).join('  ');
-  const ratios = times
-    .slice(1)
-    .map((t, v) => `${builds[v + 1]}/${builds[0]} ${median(t.map((u, i) => u / times[0][i])).toFixed(3)}`);
-  console.log(`${spec.padEnd(22)} ${rates}  time ${ratios.join(' ')}`);
+  console.log(`${spec.padEnd(22)} ${rates}  time ${pairedRatios(times).join(' ')}`);
 }
