@@ -70,7 +70,7 @@ typedef struct {
 static void rowdot_range(const rowdot_job *jb, long j0, long j1) {
   const long k = jb->k, ldx = jb->ldx, ldw = jb->ldw, csx = jb->csx, csw = jb->csw;
   const int acc = jb->acc;
-  /* Weights past L2's size are most likely further out than L2: those are prefetched (ROWDOT_FAR) */
+  /* weights larger than L2 (ROWDOT_FAR) most likely come from L3 or memory: those are prefetched */
   const int far = jb->n * jb->k > ROWDOT_FAR;
   if (jb->m == 1) {
     long j = j0;
