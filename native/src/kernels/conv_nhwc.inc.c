@@ -666,6 +666,21 @@ static inline __attribute__((always_inline)) vf nhwc_dw_edge(const float *const 
   return acc;
 }
 
+/* Border pixels [oxa, oxb) of one channel vector for kernel rows [r0, r1) (nhwc_dw_run's pass): each pixel's sum
+ * from nhwc_dw_edge, added to the rows before r0 kept in the output, and the epilogue on the last pass. */
+static inline __attribute__((always_inline)) void nhwc_dw_border(const nhwc_dw_job *j, const float *const *rows,
+                                                               vf wv[5][5], const int r0, const int r1, const int KW,
+                                                               int last, vf sc, vf bi, long c0, float *orow,
+                                                               long oxa, long oxb) {
+  const cgeom *g = j->g;
+  long c = g->c;
+  for (long ox = oxa; ox < oxb; ox++) {
+    float *o = orow + ox * c + c0;
+    vf acc = nhwc_dw_edge(rows, wv, r0, r1, KW, ox * g->sW - g->pW, g->w, c, c0, r0 ? vload(o) : vsplat(0.0f));
+    vstore(o, last ? act_v(acc * sc + bi, j->act) : acc);
+  }
+}
+
 /* Kernel rows a pass of nhwc_dw_run takes: all of them, but 5×5 kernels on the AVX2 build three, then two — 25
  * weight vectors do not fit its 16 registers, and the compiler's spills cost a load per tap on top of the input's:
  * the 5×5 layers ran 1.23–1.44× the AVX-512 build's time (Zen 4, one thread, in-process pairs). Passes of 3 + 2
@@ -702,12 +717,7 @@ static inline __attribute__((always_inline)) void nhwc_dw_run(const nhwc_dw_job 
       const int r1 = MINI(r0 + G, R), last = r1 == R;
       vf wv[5][5];
       UNROLL_TO(r, r1, 5) if (r >= r0) UNROLL_TO(kx, KW, 5) wv[r][kx] = vload(wk + (r * KW + kx) * c + c0);
-#define NHWC_DW_PUT(p, acc) vstore(p, last ? act_v((acc) * sc + bi, j->act) : (acc))
-      for (long ox = 0; ox < ox0; ox++) {
-        float *o = orow + ox * c + c0;
-        vf acc = nhwc_dw_edge(rows, wv, r0, r1, KW, ox * g->sW - g->pW, g->w, c, c0, r0 ? vload(o) : vsplat(0.0f));
-        NHWC_DW_PUT(o, acc);
-      }
+      nhwc_dw_border(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, 0, ox0);
       const float *xr[5]; /* at the pixel's first tap, column ox·sW − pW */
       UNROLL_TO(r, r1, 5) if (r >= r0) xr[r] = rows[r] + (ox0 * g->sW - g->pW) * c + c0;
       float *o = orow + ox0 * c + c0;
@@ -720,15 +730,10 @@ static inline __attribute__((always_inline)) void nhwc_dw_run(const nhwc_dw_job 
         }
         vf acc = r0 ? vload(o) + part[r0] : part[0];
         UNROLL_TO(r, r1, 5) if (r > r0) acc += part[r];
-        NHWC_DW_PUT(o, acc);
+        vstore(o, last ? act_v(acc * sc + bi, j->act) : acc);
         o += c;
       }
-      for (long ox = ox1; ox < g->ow; ox++) {
-        float *o = orow + ox * c + c0;
-        vf acc = nhwc_dw_edge(rows, wv, r0, r1, KW, ox * g->sW - g->pW, g->w, c, c0, r0 ? vload(o) : vsplat(0.0f));
-        NHWC_DW_PUT(o, acc);
-      }
-#undef NHWC_DW_PUT
+      nhwc_dw_border(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, ox1, g->ow);
     }
   }
 }
