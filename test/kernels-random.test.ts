@@ -969,6 +969,17 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
     { n: 1, c: 5, h: 2, w: 3, oc: 9, k: 1, s: 1, p: 0, d: 1 },
     { n: 1, c: 64, h: 30, w: 31, oc: 64, k: 3, s: 2, p: 1, d: 1 },
     { n: 2, c: 72, h: 15, w: 15, oc: 72, k: 5, s: 1, p: 2, d: 1 },
+    // depthwise "same" padding (k / 2): border pixels with their kernel columns as constants, for each right edge
+    // a stride leaves (5×5: two pixels of 4 and 3 columns; stride 2 on an even and an odd width: one of 4 or 3;
+    // 3×3: one of 2; stride 2, even width: none), a row of one interior pixel, and one with none (the general loop)
+    { n: 1, c: 40, h: 9, w: 11, oc: 40, k: 5, s: 1, p: 2, d: 1 },
+    { n: 2, c: 48, h: 10, w: 14, oc: 48, k: 5, s: 2, p: 2, d: 1 },
+    { n: 1, c: 40, h: 7, w: 7, oc: 40, k: 5, s: 2, p: 2, d: 1 },
+    { n: 1, c: 36, h: 8, w: 7, oc: 36, k: 3, s: 2, p: 1, d: 1 },
+    { n: 1, c: 36, h: 8, w: 8, oc: 36, k: 3, s: 2, p: 1, d: 1 },
+    { n: 1, c: 33, h: 6, w: 9, oc: 33, k: 3, s: 1, p: 1, d: 1 },
+    { n: 1, c: 20, h: 5, w: 5, oc: 20, k: 5, s: 1, p: 2, d: 1 },
+    { n: 1, c: 20, h: 5, w: 4, oc: 20, k: 5, s: 1, p: 2, d: 1 },
     // dense: ResNet-like 3×3 (rows of in-place tiles), its strided 3×3 and 1×1, a 7×7 map (tiles across rows)
     { n: 1, c: 48, h: 20, w: 34, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true },
     { n: 2, c: 32, h: 18, w: 33, oc: 70, k: 3, s: 2, p: 1, d: 1, dense: true },

@@ -646,14 +646,13 @@ static inline vf nhwc_dw_epi(const nhwc_dw_job *j, vf v, long c0) {
   return act_v(v, j->act);
 }
 
-/* A border pixel's sum over kernel rows [r0, r1) of the R from rows[0], its kernel columns inside the image only
- * (the input column of tap kx is ix0 + kx), with the weight vectors in registers: the same products in the same order
- * as an interior pixel's (by kernel row, the first tap a product, the row sums added in order to acc — the rows
- * before r0 — or, from row 0, starting with the first). */
+/* A border pixel's sum over kernel rows [r0, r1) of the R from rows[0], its kernel columns [kx0, kx1) only (those
+ * inside the image; the input column of tap kx is ix0 + kx), with the weight vectors in registers: the same products
+ * in the same order as an interior pixel's (by kernel row, the first tap a product, the row sums added in order to
+ * acc — the rows before r0 — or, from row 0, starting with the first). */
 static inline __attribute__((always_inline)) vf nhwc_dw_edge(const float *const *rows, vf wv[5][5], const int r0,
-                                                             const int r1, const int KW, long ix0, long w, long c,
-                                                             long c0, vf acc) {
-  long kx0 = ix0 < 0 ? -ix0 : 0, kx1 = MINI((long)KW, w - ix0);
+                                                             const int r1, const int KW, long kx0, long kx1, long ix0,
+                                                             long c, long c0, vf acc) {
   UNROLL_TO(r, r1, 5) if (r >= r0) {
     vf part = vsplat(0.0f);
     UNROLL_TO(kx, KW, 5) {
@@ -666,19 +665,39 @@ static inline __attribute__((always_inline)) vf nhwc_dw_edge(const float *const 
   return acc;
 }
 
-/* Border pixels [oxa, oxb) of one channel vector for kernel rows [r0, r1) (nhwc_dw_run's pass): each pixel's sum
- * from nhwc_dw_edge, added to the rows before r0 kept in the output, and the epilogue on the last pass. */
+/* Border pixel ox of one channel vector for kernel rows [r0, r1) (nhwc_dw_run's pass), its kernel columns
+ * [kx0, kx1): its sum from nhwc_dw_edge, added to the rows before r0 kept in the output, and the epilogue on the
+ * last pass. */
+static inline __attribute__((always_inline)) void nhwc_dw_pixel(const nhwc_dw_job *j, const float *const *rows,
+                                                              vf wv[5][5], const int r0, const int r1, const int KW,
+                                                              int last, vf sc, vf bi, long c0, float *orow, long ox,
+                                                              long kx0, long kx1) {
+  const cgeom *g = j->g;
+  long c = g->c;
+  float *o = orow + ox * c + c0;
+  vf acc = nhwc_dw_edge(rows, wv, r0, r1, KW, kx0, kx1, ox * g->sW - g->pW, c, c0, r0 ? vload(o) : vsplat(0.0f));
+  vstore(o, last ? act_v(acc * sc + bi, j->act) : acc);
+}
+
+/* Border pixels [oxa, oxb), their kernel columns inside the image found at run time (nhwc_dw_run with SW = 0). */
 static inline __attribute__((always_inline)) void nhwc_dw_border(const nhwc_dw_job *j, const float *const *rows,
                                                                vf wv[5][5], const int r0, const int r1, const int KW,
                                                                int last, vf sc, vf bi, long c0, float *orow,
                                                                long oxa, long oxb) {
   const cgeom *g = j->g;
-  long c = g->c;
   for (long ox = oxa; ox < oxb; ox++) {
-    float *o = orow + ox * c + c0;
-    vf acc = nhwc_dw_edge(rows, wv, r0, r1, KW, ox * g->sW - g->pW, g->w, c, c0, r0 ? vload(o) : vsplat(0.0f));
-    vstore(o, last ? act_v(acc * sc + bi, j->act) : acc);
+    long ix0 = ox * g->sW - g->pW;
+    nhwc_dw_pixel(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, ox, ix0 < 0 ? -ix0 : 0, MINI((long)KW, g->w - ix0));
   }
+}
+
+/* Whether a layer's border columns are the ones nhwc_dw_run's constant-column path takes for stride SW: padding
+ * KW/2 each side, so left pixel i has kernel columns [KW/2 − i·SW, KW), and the first right pixel [0, dr) with
+ * dr = w − ox1·SW + KW/2 in [1, KW) (the next [0, dr − SW)); no pixel short on both sides. */
+static int nhwc_dw_const_cols(const cgeom *g, int SW, long ox0, long ox1) {
+  long pw = g->kw / 2, dr = g->w - ox1 * SW + pw;
+  return g->sW == SW && g->pW == pw && ox0 == (pw + SW - 1) / SW && ox1 > ox0 &&
+         (ox1 == g->ow || (dr >= 1 && dr < g->kw && (g->ow - ox1 - 1) * SW < dr));
 }
 
 /* Kernel rows a pass of nhwc_dw_run takes: all of them, but 5×5 kernels on the AVX2 build three, then two — 25
@@ -703,12 +722,18 @@ static inline __attribute__((always_inline)) void nhwc_dw_border(const nhwc_dw_j
  * loading the weights again, were a sixth of a 14² layer and a third of a 7² one. Inlined with constant R and KW
  * (nhwc_dw_fast) so that the weight array is registers and every loop unrolls. Where the weights outnumber the
  * registers (NHWC_DW_ROWS) the row is walked once per group of kernel rows, the sum of the rows so far kept in the
- * output between walks: the same additions in the same order, so the same bits. */
+ * output between walks: the same additions in the same order, so the same bits. With SW (1 or 2: the layer's
+ * stride, its padding KW/2 — nhwc_dw_const_cols) the border pixels' kernel columns are constants — the left ones
+ * unrolled, the right ones a case per first column count — where the general path tests each tap at run time:
+ * at 7² and 14² two to four of a row's 7–14 pixels are border pixels (C harness, one thread, Zen 4: AVX2 960 ch
+ * 3×3 at 7² 52–57 → 66–67 GFLOP/s, 5×5 65 → 69, 672 at 14² 5×5 stride 2 53 → 57, 384 at 14² 3×3 56 → 59–60;
+ * AVX-512 960 at 7² 3×3 71–73 → 79–82, 5×5 89 → 94–98; maps of 28² and up unchanged). */
 static inline __attribute__((always_inline)) void nhwc_dw_run(const nhwc_dw_job *j, const float *const *rows,
-                                                              const float *wk, const int R, const int KW, long ox0,
-                                                              long ox1, float *orow) {
+                                                              const float *wk, const int R, const int KW, const int SW,
+                                                              long ox0, long ox1, float *orow) {
   const cgeom *g = j->g;
   long c = g->c, xs = g->sW * c, cn, clo = nhwc_dw_range(j, &cn), nvec = (cn + TT_VL - 1) / TT_VL;
+  long dr = ox1 < g->ow ? g->w - ox1 * g->sW + KW / 2 : 0; /* the first right pixel's kernel columns (SW set) */
   const int G = NHWC_DW_ROWS(KW);
   for (long v = 0; v < nvec; v++) {
     long c0 = clo + MINI(v * TT_VL, cn - TT_VL);
@@ -717,7 +742,10 @@ static inline __attribute__((always_inline)) void nhwc_dw_run(const nhwc_dw_job 
       const int r1 = MINI(r0 + G, R), last = r1 == R;
       vf wv[5][5];
       UNROLL_TO(r, r1, 5) if (r >= r0) UNROLL_TO(kx, KW, 5) wv[r][kx] = vload(wk + (r * KW + kx) * c + c0);
-      nhwc_dw_border(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, 0, ox0);
+      if (SW) /* left pixel i: kernel columns [KW/2 − i·SW, KW), constants */
+        UNROLL for (int i = 0; i < (KW / 2 + SW - 1) / MAXI(SW, 1); i++)
+          nhwc_dw_pixel(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, i, KW / 2 - i * SW, KW);
+      else nhwc_dw_border(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, 0, ox0);
       const float *xr[5]; /* at the pixel's first tap, column ox·sW − pW */
       UNROLL_TO(r, r1, 5) if (r >= r0) xr[r] = rows[r] + (ox0 * g->sW - g->pW) * c + c0;
       float *o = orow + ox0 * c + c0;
@@ -733,7 +761,15 @@ static inline __attribute__((always_inline)) void nhwc_dw_run(const nhwc_dw_job 
         vstore(o, last ? act_v(acc * sc + bi, j->act) : acc);
         o += c;
       }
-      nhwc_dw_border(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, ox1, g->ow);
+      if (SW) { /* right pixel ox1 + q: kernel columns [0, dr − q·SW), a constant in each case */
+#define NHWC_DW_RIGHT(DR)                                                                                     \
+  case DR:                                                                                                    \
+    UNROLL for (int q = 0; q < 4; q++) if (DR - q * SW > 0 && ox1 + q < g->ow)                                \
+      nhwc_dw_pixel(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, ox1 + q, 0, DR - q * SW);              \
+    break;
+        switch (dr) { NHWC_DW_RIGHT(1) NHWC_DW_RIGHT(2) NHWC_DW_RIGHT(3) NHWC_DW_RIGHT(4) default: break; }
+#undef NHWC_DW_RIGHT
+      } else nhwc_dw_border(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, ox1, g->ow);
     }
   }
 }
@@ -747,8 +783,13 @@ static int nhwc_dw_fast(const nhwc_dw_job *j, const float *const *rows, const fl
   long cn;
   nhwc_dw_range(j, &cn);
   if (g->dH != 1 || g->dW != 1 || g->kh != g->kw || cn < TT_VL) return 0;
+  int sw = nhwc_dw_const_cols(g, 1, ox0, ox1) ? 1 : nhwc_dw_const_cols(g, 2, ox0, ox1) ? 2 : 0;
 #define NHWC_DW(R, KW)                                                                                        \
-  case (KW) * 8 + (R): nhwc_dw_run(j, rows, wk, R, KW, ox0, ox1, orow); return 1;
+  case (KW) * 8 + (R):                                                                                        \
+    if (sw == 1) nhwc_dw_run(j, rows, wk, R, KW, 1, ox0, ox1, orow);                                          \
+    else if (sw == 2) nhwc_dw_run(j, rows, wk, R, KW, 2, ox0, ox1, orow);                                     \
+    else nhwc_dw_run(j, rows, wk, R, KW, 0, ox0, ox1, orow);                                                  \
+    return 1;
   switch (g->kw * 8 + nrows) {
     NHWC_DW(3, 3) NHWC_DW(2, 3) NHWC_DW(1, 3)
     NHWC_DW(5, 5) NHWC_DW(4, 5) NHWC_DW(3, 5) NHWC_DW(2, 5) NHWC_DW(1, 5)
