@@ -1156,7 +1156,8 @@ test('conv2dNhwc epilogues: NaN, signed zeros, infinities and values past 6 as t
             const v = x[p * c],
               y = out[p * oc + o];
             if (act === 'hardswish') {
-              const want = Number.isNaN(v) ? NaN : v <= -3 ? 0 : v >= 3 ? v : y;
+              // −3 gives −0, as PyTorch's x·relu6(x + 3)/6 (the kernels' min(max(x, 0), x·(x + 3)/6))
+              const want = Number.isNaN(v) ? NaN : v < -3 ? 0 : v === -3 ? -0 : v >= 3 ? v : y;
               assert.ok(Object.is(y, want), `${name} ${act} oc ${oc}: ${v} gave ${y}`);
             } else assert.ok(Object.is(y, scalar[act](v)), `${name} ${act} oc ${oc}: ${v} gave ${y}`);
           }
