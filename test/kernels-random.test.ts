@@ -1137,8 +1137,8 @@ test('conv2dNhwc epilogues: NaN, signed zeros, infinities and values past 6 as t
   const c = 16,
     m = 30;
   const scalar = {
-    relu: (v: number) => (v <= 0 ? 0 : v),
-    relu6: (v: number) => (v <= 0 ? 0 : v > 6 ? 6 : v),
+    relu: (v: number) => (v < 0 ? 0 : v),
+    relu6: (v: number) => (v < 0 ? 0 : v > 6 ? 6 : v),
   };
   const x = new Float32Array(m * c);
   for (let p = 0; p < m; p++) x[p * c] = vals[p % vals.length];
@@ -1153,7 +1153,8 @@ test('conv2dNhwc epilogues: NaN, signed zeros, infinities and values past 6 as t
         b.conv2dNhwc!(x, packed, null, null, null, out, g, act);
         for (let p = 0; p < m; p++)
           for (let o = 0; o < oc; o++) {
-            const v = x[p * c],
+            // the sum starts at +0, so an input of −0 arrives at the activation as +0
+            const v = x[p * c] === 0 ? 0 : x[p * c],
               y = out[p * oc + o];
             if (act === 'hardswish') {
               // −3 gives −0, as PyTorch's x·relu6(x + 3)/6 (the kernels' min(max(x, 0), x·(x + 3)/6))

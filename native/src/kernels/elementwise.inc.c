@@ -8,7 +8,7 @@ typedef struct { int op; const float *x, *y; float *out; long n; float a, b; } e
 static inline vf unary_v(int op, vf x, float a, float b) {
   (void)b;
   switch (op) {
-    case U_RELU: return vsel(x <= 0, (vf){0}, x); /* NaN passes through, as PyTorch */
+    case U_RELU: return vrelu(x); /* NaN and −0 pass through, as PyTorch */
     case U_NEG: return -x;
     case U_ABS: return (vf)((vi)x & 0x7fffffff);
     case U_SQUARE: return x * x;
@@ -22,7 +22,7 @@ static inline vf unary_v(int op, vf x, float a, float b) {
     case U_ADDS: return x + a;
     case U_MULS: return x * a;
     case U_LEAKY: return vsel(x > 0, x, x * a);
-    case U_RELU6: { vf r = vsel(x <= 0, (vf){0}, x); return vsel(r > 6.0f, vsplat(6.0f), r); }
+    case U_RELU6: return act_v(x, ACT_RELU6);
     case U_SILU: {
       vf e = vexp(vsel(x > 0, -x, x));
       vf r = 1.0f / (1.0f + e);

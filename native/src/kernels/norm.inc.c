@@ -76,8 +76,8 @@ static void affine_task(void *ctx, long r, int tid) {
   vf s = vsplat(j->scale[ch]), t = vsplat(j->shift[ch]);
   long i = 0, hw = j->hw;
   if (j->relu) {
-    for (; i + TT_VL <= hw; i += TT_VL) { vf v = vload(x + i) * s + t; vstore(o + i, vsel(v <= 0, (vf){0}, v)); }
-    for (; i < hw; i++) { float v = x[i] * j->scale[ch] + j->shift[ch]; o[i] = v <= 0 ? 0.0f : v; }
+    for (; i + TT_VL <= hw; i += TT_VL) { vf v = vload(x + i) * s + t; vstore(o + i, vrelu(v)); }
+    for (; i < hw; i++) { float v = x[i] * j->scale[ch] + j->shift[ch]; o[i] = v < 0 ? 0.0f : v; }
   } else {
     for (; i + TT_VL <= hw; i += TT_VL) vstore(o + i, vload(x + i) * s + t);
     for (; i < hw; i++) o[i] = x[i] * j->scale[ch] + j->shift[ch];

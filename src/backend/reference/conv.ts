@@ -238,7 +238,7 @@ export function convNd(
   }
   if (residual !== null) for (let i = 0; i < out.length; i++) out[i] += residual[i];
   if (epilogue === 'relu') {
-    for (let i = 0; i < out.length; i++) if (!(out[i] > 0)) out[i] = out[i] !== out[i] ? out[i] : 0;
+    for (let i = 0; i < out.length; i++) if (out[i] < 0) out[i] = 0;
   } else if (epilogue !== 'none') {
     // relu6 / hardswish: exactly the unary kernel the unfused model would run after the convolution
     const act = unaryFn(epilogue, {});

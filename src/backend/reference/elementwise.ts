@@ -70,9 +70,9 @@ export function unaryFn(op: UnaryOp, p: UnaryParams): (x: number) => number {
     case 'sigmoid':
       return (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
     case 'relu':
-      return (x) => (x <= 0 ? 0 : x); // NaN passes through, as PyTorch
+      return (x) => (x < 0 ? 0 : x); // NaN and −0 pass through, as PyTorch
     case 'relu6':
-      return (x) => (x <= 0 ? 0 : x > 6 ? 6 : x);
+      return (x) => (x < 0 ? 0 : x > 6 ? 6 : x);
     case 'floor':
       return Math.floor;
     case 'ceil':
@@ -127,7 +127,7 @@ export function unary(op: UnaryOp, x: FloatArray, out: FloatArray, params: Unary
     case 'relu':
       for (let i = 0; i < n; i++) {
         const v = x[i];
-        out[i] = v <= 0 ? 0 : v;
+        out[i] = v < 0 ? 0 : v;
       }
       return;
     case 'addScalar': {

@@ -51,7 +51,7 @@ export function channelAffine(
       if (relu)
         for (let i = 0; i < hw; i++) {
           const v = x[base + i] * s + t;
-          out[base + i] = v <= 0 ? 0 : v;
+          out[base + i] = v < 0 ? 0 : v;
         }
       else for (let i = 0; i < hw; i++) out[base + i] = x[base + i] * s + t;
     }
