@@ -700,14 +700,15 @@ static int nhwc_dw_const_cols(const cgeom *g, int SW, long ox0, long ox1) {
          (ox1 == g->ow || (dr >= 1 && dr < g->kw && (g->ow - ox1 - 1) * SW < dr));
 }
 
-/* Kernel rows a pass of nhwc_dw_run takes: all of them, but 5×5 kernels on the AVX2 build three, then two — 25
- * weight vectors do not fit its 16 registers, and the compiler's spills cost a load per tap on top of the input's:
- * the 5×5 layers ran 1.23–1.44× the AVX-512 build's time (Zen 4, one thread, in-process pairs). Passes of 3 + 2
- * rows (15 weight vectors, a few of them spilled) beat 2 + 2 + 1 by 2–5 % (C harness, one thread, interleaved
- * runs: 960 ch at 7² 63.5 → 65.4 GFLOP/s, at 14² 56.9 → 59.1, 240 at 28² 73.6 → 75.7, 672 at 14² stride 2 51.5 →
- * 54.0) and 5 at once by 7–26 %. */
+/* Kernel rows a pass of nhwc_dw_run takes: all of them, but 5×5 kernels on the AVX2 build two at a time (2 + 2 + 1)
+ * — 25 weight vectors do not fit its 16 registers, and the compiler's spills cost a load per tap on top of the
+ * input's: the 5×5 layers ran 1.23–1.44× the AVX-512 build's time (Zen 4, one thread, in-process pairs). Passes of
+ * 3 + 2 rows beat 2 + 2 + 1 by 2–5 % while the border pixels tested each tap and ReLU took a compare and a select;
+ * with both gone (nhwc_dw_const_cols, vrelu) 2 + 2 + 1 is ahead again (C harness, one thread, interleaved, with
+ * scale, hardswish / ReLU: 960 ch at 7² 66–69 → 70–73 GFLOP/s, 120 at 28² 72 → 77–78 / equal, 72 at 56² stride 2
+ * 63–69 → 67–71, 672 at 14² stride 2 equal), and 5 at once is 7–26 % slower. */
 #if defined(__AVX2__) && !defined(__AVX512F__)
-#define NHWC_DW_ROWS(KW) ((KW) == 5 ? 3 : 5)
+#define NHWC_DW_ROWS(KW) ((KW) == 5 ? 2 : 5)
 #else
 #define NHWC_DW_ROWS(KW) 5
 #endif
