@@ -219,9 +219,9 @@ static inline vf act_v(vf v, int act) {
 #endif
     }
     case ACT_HARDSWISH: {
-      /* a multiply, not a division: vdivps took 10 cycles a zmm on Zen 4, a seventh of MobileNetV3's stem. Past 3
-       * the product f = x·(x + 3)·(1/6) is at least x, between 0 and 3 at most x, below 0 negative, at −3 and under
-       * at least 0 — all as rounded in float32, checked for every float — so hardswish is min(max(x, 0), f): five
+      /* a multiply, not a division: vdivps took 10 cycles a zmm on Zen 4, a seventh of MobileNetV3's stem. As rounded
+       * in float32 (checked for every float) the product f = x·(x + 3)·(1/6) is at least x past 3, at most x between 0
+       * and 3, negative between −3 and 0 and at least 0 from −3 down, so hardswish is min(max(x, 0), f): five
        * operations where two compares and two selects made seven, the same bits but −0 for −3 (as PyTorch's
        * x·relu6(x + 3)/6), NaN passed on (x86's min and max return their second operand on NaN). MobileNetV3's
        * 3→16 stem at batch 8, one thread, Zen 4 (C harness, interleaved): AVX2 1.25 → 1.21–1.23 ms, AVX-512 1.22–1.23
