@@ -180,62 +180,52 @@ static inline float act_s(float v, int act) {
     case ACT_RELU: return v < 0 ? 0.0f : v;
     case ACT_RELU6: return v < 0 ? 0.0f : v > 6.0f ? 6.0f : v;
     /* hardswish (Howard et al. 2019): x·relu6(x + 3)/6, the /6 as ·(1/6) (within an ulp of the division), as the
-     * vector form below: min(max(x, 0), x·(x + 3)·(1/6)) */
+     * vector form below: min(relu(x), x·(x + 3)·(1/6)) */
     case ACT_HARDSWISH: {
-      float f = v * (v + 3.0f) * (1.0f / 6.0f), m = v > 0 ? v : 0.0f;
+      float f = v * (v + 3.0f) * (1.0f / 6.0f), m = v < 0 ? 0.0f : v;
       return m < f ? m : f;
     }
   }
   return v;
 }
-/* max(x, 0) with x's own NaN and −0 (as torch.relu): 0 > x ? 0 : x, which is x86's max(0, x) — one instruction
- * where a compare and a select took two (−0 gave +0 then). MobileNetV2's 3×3 depthwise layers with ReLU6, AVX2, one
- * thread, Zen 4 (C harness, interleaved): 960 ch at 7² 67.5–68.0 → 69.5–70.7 GFLOP/s, 384 at 14² 58.7–59.0 →
- * 61.8–62.9, 144 at 56² 65.0 → 67.3. */
-static inline vf vrelu(vf v) {
-  const vf zero = vsplat(0.0f);
+/* a < b ? a : b and a > b ? a : b: x86's min(a, b) and max(a, b) exactly (NaN and signed zeros included — each
+ * returns b when they compare false), one instruction where a compare and a select took two */
+static inline vf vminx(vf a, vf b) {
 #if defined(__AVX512F__) && TT_VL == 16
-  return __builtin_ia32_maxps512_mask(zero, v, v, (unsigned short)-1, 4);
+  return __builtin_ia32_minps512_mask(a, b, b, (unsigned short)-1, 4);
 #elif defined(__AVX__) && TT_VL == 8
-  return __builtin_ia32_maxps256(zero, v);
+  return __builtin_ia32_minps256(a, b);
 #else
-  return vsel(v < zero, zero, v);
+  return vsel(a < b, a, b);
 #endif
 }
+static inline vf vmaxx(vf a, vf b) {
+#if defined(__AVX512F__) && TT_VL == 16
+  return __builtin_ia32_maxps512_mask(a, b, b, (unsigned short)-1, 4);
+#elif defined(__AVX__) && TT_VL == 8
+  return __builtin_ia32_maxps256(a, b);
+#else
+  return vsel(a > b, a, b);
+#endif
+}
+/* max(x, 0) with x's own NaN and −0 (as torch.relu): max(0, x), where a compare and a select gave +0 for −0.
+ * MobileNetV2's 3×3 depthwise layers with ReLU6, AVX2, one thread, Zen 4 (C harness, interleaved): 960 ch at 7²
+ * 67.5–68.0 → 69.5–70.7 GFLOP/s, 384 at 14² 58.7–59.0 → 61.8–62.9, 144 at 56² 65.0 → 67.3. */
+static inline vf vrelu(vf v) { return vmaxx(vsplat(0.0f), v); }
 static inline vf act_v(vf v, int act) {
-  const vf zero = vsplat(0.0f);
   switch (act) {
     case ACT_RELU: return vrelu(v);
-    case ACT_RELU6: {
-      vf r = vrelu(v);
-      /* r > 6 ? 6 : r is x86's min(6, r) exactly (NaN and signed zeros included): one instruction where the select
-       * took a compare and a masked move — MobileNetV2's expansion and depthwise epilogues, b1 and b8 −1 % */
-#if defined(__AVX512F__) && TT_VL == 16
-      return __builtin_ia32_minps512_mask(vsplat(6.0f), r, r, (unsigned short)-1, 4);
-#elif defined(__AVX__) && TT_VL == 8
-      return __builtin_ia32_minps256(vsplat(6.0f), r);
-#else
-      return vsel(r > 6.0f, vsplat(6.0f), r);
-#endif
-    }
+    /* MobileNetV2's expansion and depthwise epilogues, b1 and b8 −1 % with the upper clamp one min instruction */
+    case ACT_RELU6: return vminx(vsplat(6.0f), vrelu(v));
     case ACT_HARDSWISH: {
       /* a multiply, not a division: vdivps took 10 cycles a zmm on Zen 4, a seventh of MobileNetV3's stem. As rounded
        * in float32 (checked for every float) the product f = x·(x + 3)·(1/6) is at least x past 3, at most x between 0
-       * and 3, negative between −3 and 0 and at least 0 from −3 down, so hardswish is min(max(x, 0), f): five
+       * and 3, negative between −3 and 0 and at least 0 from −3 down, so hardswish is min(relu(x), f): five
        * operations where two compares and two selects made seven, the same bits but −0 for −3 (as PyTorch's
-       * x·relu6(x + 3)/6), NaN passed on (x86's min and max return their second operand on NaN). MobileNetV3's
-       * 3→16 stem at batch 8, one thread, Zen 4 (C harness, interleaved): AVX2 1.25 → 1.21–1.23 ms, AVX-512 1.22–1.23
-       * → 1.18; its hardswish over no activation 9–11 % → 6 %. */
-      vf f = v * (v + 3.0f) * (1.0f / 6.0f);
-#if defined(__AVX512F__) && TT_VL == 16
-      vf m = __builtin_ia32_maxps512_mask(v, zero, v, (unsigned short)-1, 4);
-      return __builtin_ia32_minps512_mask(m, f, f, (unsigned short)-1, 4);
-#elif defined(__AVX__) && TT_VL == 8
-      return __builtin_ia32_minps256(__builtin_ia32_maxps256(v, zero), f);
-#else
-      vf m = vsel(v > zero, v, zero);
-      return vsel(m < f, m, f);
-#endif
+       * x·relu6(x + 3)/6), NaN passed on (f is NaN, and min returns its second operand). MobileNetV3's 3→16 stem at
+       * batch 8, one thread, Zen 4 (C harness, interleaved): AVX2 1.25 → 1.21–1.23 ms, AVX-512 1.22–1.23 → 1.18; its
+       * hardswish over no activation 9–11 % → 6 %. */
+      return vminx(vrelu(v), v * (v + 3.0f) * (1.0f / 6.0f));
     }
   }
   return v;
