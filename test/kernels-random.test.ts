@@ -980,6 +980,14 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
     { n: 1, c: 33, h: 6, w: 9, oc: 33, k: 3, s: 1, p: 1, d: 1 },
     { n: 1, c: 20, h: 5, w: 5, oc: 20, k: 5, s: 1, p: 2, d: 1 },
     { n: 1, c: 20, h: 5, w: 4, oc: 20, k: 5, s: 1, p: 2, d: 1 },
+    // rows wide enough that, where a vector is narrower than a cache line, nhwc_dw_run walks the interior in pieces
+    // with all channel vectors each (nhwc_dw_segments): 3×3 and 5×5, strides 1 and 2 on odd and even widths, the
+    // overlapping last vector, and padding past k / 2 (border columns found at run time)
+    { n: 1, c: 20, h: 5, w: 120, oc: 20, k: 3, s: 1, p: 1, d: 1 },
+    { n: 1, c: 24, h: 6, w: 113, oc: 24, k: 3, s: 2, p: 1, d: 1 },
+    { n: 1, c: 16, h: 7, w: 100, oc: 16, k: 5, s: 1, p: 2, d: 1 },
+    { n: 1, c: 24, h: 9, w: 90, oc: 24, k: 5, s: 2, p: 2, d: 1 },
+    { n: 1, c: 17, h: 4, w: 81, oc: 17, k: 3, s: 1, p: 2, d: 1 },
     // dense: ResNet-like 3×3 (rows of in-place tiles), its strided 3×3 and 1×1, a 7×7 map (tiles across rows)
     { n: 1, c: 48, h: 20, w: 34, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true },
     { n: 2, c: 32, h: 18, w: 33, oc: 70, k: 3, s: 2, p: 1, d: 1, dense: true },

@@ -713,6 +713,20 @@ static int nhwc_dw_const_cols(const cgeom *g, int SW, long ox0, long ox1) {
 #define NHWC_DW_ROWS(KW) 5
 #endif
 
+/* Pieces of the interior [ox0, ox1) that nhwc_dw_run walks with all channel vectors before the next: where a vector
+ * is less than a cache line (AVX2, the wasm build), neighbouring channel vectors share their lines, and a walk of a
+ * whole wide row — R kernel rows of input pixels and the output row, one line a pixel each — passed L1 before the
+ * next vector came back for the other half of each line, so every tap's line came from L2 twice. Pieces keep a
+ * walk within ~12 KB (192 lines). Same products in the same order, so the same bits. C harness, one thread, Zen 4
+ * AVX2, whole blocks at batch 8 (minimum of interleaved runs): MobileNetV3-Large's 16→64→24 (3×3 stride 2 from
+ * 112²) 4.00 → 3.75–3.78 ms, MobileNetV2's 16→96→24 6.00 → 5.69 (batch 1 0.721 → 0.696), V3's 16-channel 112²
+ * block 1.147 → 1.114; 56² blocks (one piece) unchanged. Vectors of a whole line (AVX-512) share none. */
+static inline long nhwc_dw_segments(const cgeom *g, int R, long nvec, long ox0, long ox1) {
+  if (TT_VL * sizeof(float) >= 64 || nvec < 2 || ox1 <= ox0) return 1;
+  long most = MAXI(8, 192 / (R * g->sW + 1));
+  return (ox1 - ox0 + most - 1) / most;
+}
+
 /* One output row for a kernel KW×KW (3×3 or 5×5), dilation 1, whose kernel rows inside the image are the R from
  * rows[0] (rows[r]: that image row at column 0): channel vector by channel vector, the weight vectors stay in
  * registers for the whole row — its border pixels [0, ox0) and [ox1, ow), each tap checked, and its interior
@@ -736,41 +750,48 @@ static inline __attribute__((always_inline)) void nhwc_dw_run(const nhwc_dw_job 
   long c = g->c, xs = g->sW * c, cn, clo = nhwc_dw_range(j, &cn), nvec = (cn + TT_VL - 1) / TT_VL;
   long dr = ox1 < g->ow ? g->w - ox1 * g->sW + KW / 2 : 0; /* the first right pixel's kernel columns (SW set) */
   const int G = NHWC_DW_ROWS(KW);
-  for (long v = 0; v < nvec; v++) {
-    long c0 = clo + MINI(v * TT_VL, cn - TT_VL);
-    vf sc = j->scale ? vload(j->scale + c0) : vsplat(1.0f), bi = j->bias ? vload(j->bias + c0) : vsplat(0.0f);
-    UNROLL for (int r0 = 0; r0 < 5; r0 += G) if (r0 < R) {
-      const int r1 = MINI(r0 + G, R), last = r1 == R;
-      vf wv[5][5];
-      UNROLL_TO(r, r1, 5) if (r >= r0) UNROLL_TO(kx, KW, 5) wv[r][kx] = vload(wk + (r * KW + kx) * c + c0);
-      if (SW) /* left pixel i: kernel columns [KW/2 − i·SW, KW), constants */
-        UNROLL for (int i = 0; i < (KW / 2 + SW - 1) / MAXI(SW, 1); i++)
-          nhwc_dw_pixel(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, i, KW / 2 - i * SW, KW);
-      else nhwc_dw_border(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, 0, ox0);
-      const float *xr[5]; /* at the pixel's first tap, column ox·sW − pW */
-      UNROLL_TO(r, r1, 5) if (r >= r0) xr[r] = rows[r] + (ox0 * g->sW - g->pW) * c + c0;
-      float *o = orow + ox0 * c + c0;
-      for (long ox = ox0; ox < ox1; ox++) {
-        vf part[5];
-        UNROLL_TO(r, r1, 5) if (r >= r0) {
-          part[r] = wv[r][0] * vload(xr[r]);
-          UNROLL_TO(kx, KW, 5) if (kx > 0) part[r] = vfma(part[r], wv[r][kx], vload(xr[r] + kx * c));
-          xr[r] += xs;
+  long segs = nhwc_dw_segments(g, R, nvec, ox0, ox1);
+  for (long sg = 0; sg < segs; sg++) {
+    long sa = ox0 + sg * (ox1 - ox0) / segs, sb = ox0 + (sg + 1) * (ox1 - ox0) / segs; /* interior [sa, sb) */
+    for (long v = 0; v < nvec; v++) {
+      long c0 = clo + MINI(v * TT_VL, cn - TT_VL);
+      vf sc = j->scale ? vload(j->scale + c0) : vsplat(1.0f), bi = j->bias ? vload(j->bias + c0) : vsplat(0.0f);
+      UNROLL for (int r0 = 0; r0 < 5; r0 += G) if (r0 < R) {
+        const int r1 = MINI(r0 + G, R), last = r1 == R;
+        vf wv[5][5];
+        UNROLL_TO(r, r1, 5) if (r >= r0) UNROLL_TO(kx, KW, 5) wv[r][kx] = vload(wk + (r * KW + kx) * c + c0);
+        if (sg == 0) {
+          if (SW) /* left pixel i: kernel columns [KW/2 − i·SW, KW), constants */
+            UNROLL for (int i = 0; i < (KW / 2 + SW - 1) / MAXI(SW, 1); i++)
+              nhwc_dw_pixel(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, i, KW / 2 - i * SW, KW);
+          else nhwc_dw_border(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, 0, ox0);
         }
-        vf acc = r0 ? vload(o) + part[r0] : part[0];
-        UNROLL_TO(r, r1, 5) if (r > r0) acc += part[r];
-        vstore(o, last ? act_v(acc * sc + bi, j->act) : acc);
-        o += c;
-      }
-      if (SW) { /* right pixel ox1 + q: kernel columns [0, dr − q·SW), a constant in each case */
+        const float *xr[5]; /* at the pixel's first tap, column ox·sW − pW */
+        UNROLL_TO(r, r1, 5) if (r >= r0) xr[r] = rows[r] + (sa * g->sW - g->pW) * c + c0;
+        float *o = orow + sa * c + c0;
+        for (long ox = sa; ox < sb; ox++) {
+          vf part[5];
+          UNROLL_TO(r, r1, 5) if (r >= r0) {
+            part[r] = wv[r][0] * vload(xr[r]);
+            UNROLL_TO(kx, KW, 5) if (kx > 0) part[r] = vfma(part[r], wv[r][kx], vload(xr[r] + kx * c));
+            xr[r] += xs;
+          }
+          vf acc = r0 ? vload(o) + part[r0] : part[0];
+          UNROLL_TO(r, r1, 5) if (r > r0) acc += part[r];
+          vstore(o, last ? act_v(acc * sc + bi, j->act) : acc);
+          o += c;
+        }
+        if (sg < segs - 1) continue;
+        if (SW) { /* right pixel ox1 + q: kernel columns [0, dr − q·SW), a constant in each case */
 #define NHWC_DW_RIGHT(DR)                                                                                     \
   case DR:                                                                                                    \
     UNROLL for (int q = 0; q < 4; q++) if (DR - q * SW > 0 && ox1 + q < g->ow)                                \
       nhwc_dw_pixel(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, ox1 + q, 0, DR - q * SW);              \
     break;
-        switch (dr) { NHWC_DW_RIGHT(1) NHWC_DW_RIGHT(2) NHWC_DW_RIGHT(3) NHWC_DW_RIGHT(4) default: break; }
+          switch (dr) { NHWC_DW_RIGHT(1) NHWC_DW_RIGHT(2) NHWC_DW_RIGHT(3) NHWC_DW_RIGHT(4) default: break; }
 #undef NHWC_DW_RIGHT
-      } else nhwc_dw_border(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, ox1, g->ow);
+        } else nhwc_dw_border(j, rows, wv, r0, r1, KW, last, sc, bi, c0, orow, ox1, g->ow);
+      }
     }
   }
 }
@@ -1098,32 +1119,98 @@ static void nhwc_stem_prefetch(const cgeom *g, const float *x, long t, long done
     }
 }
 
+/* Where a stem tile reads its taps: a, with tap k of pixel i at a + i·sW + ko[k] (and to[k], the same as longs, for
+ * uk_nhwc_conv's runs). A row whose kernel rows all lie in the image reads a tile inside its columns in place
+ * (kimg / timg, offsets from the tile's first tap in the NCHW image); a tile that reaches into the padding — the
+ * first of a row, the last where the kernel passes the right edge — reads a zero-padded copy of the columns it
+ * spans, built in `rows`; a row touching the top or bottom padding reads the copy of its whole kernel rows that
+ * nhwc_stem_row made (koff / toff). The same values in the same order either way, so the same bits. */
+typedef struct {
+  const float *xrow; /* a row inside the image: its first kernel row's start in image ci = 0, else 0 */
+  float *rows;       /* the whole rows' copy, or scratch for a border tile's columns */
+  int32_t *koff, *kimg;
+  long *toff, *timg;
+} nhwc_stem_src;
+
+static void nhwc_stem_taps(const cgeom *g, const nhwc_stem_src *s, long s0, const float **a, const int32_t **ko,
+                           const long **to) {
+  if (!s->xrow) {
+    *a = s->rows + s0 * g->sW, *ko = s->koff, *to = s->toff;
+    return;
+  }
+  long lo = s0 * g->sW - g->pW, hi = lo + (nhwc_stem_tile(g) - 1) * g->sW + (g->kw - 1) * g->dW;
+  if (lo >= 0 && hi < g->w) {
+    *a = s->xrow + lo, *ko = s->kimg, *to = s->timg;
+    return;
+  }
+  long span = hi - lo + 1, c0 = MAXI(lo, 0), c1 = MINI(hi + 1, g->w);
+  for (long ci = 0; ci < g->c; ci++)
+    for (long ky = 0; ky < g->kh; ky++) {
+      float *r = s->rows + (ci * g->kh + ky) * span;
+      const float *src = s->xrow + (ci * g->h + ky * g->dH) * g->w;
+      for (long q = lo; q <= hi; q++) r[q - lo] = q >= c0 && q < c1 ? src[q] : 0.0f;
+      for (long kx = 0; kx < g->kw; kx++) {
+        long k = (ky * g->kw + kx) * g->c + ci;
+        s->koff[k] = (int32_t)((ci * g->kh + ky) * span + kx * g->dW);
+        s->toff[k] = s->koff[k];
+      }
+    }
+  *a = s->rows, *ko = s->koff, *to = s->toff;
+}
+
 /* Output row oy of image b (ow pixels of oc channels) into orow, with thread tid's scratch slots `srows` (the row
  * copies) and `stoff` (the wide tiles' tap offsets). The next row's image rows are prefetched (nhwc_stem_prefetch):
  * a task's next row, or the next task's first. */
 static void nhwc_stem_row(const nhwc_stem_job *j, long b, long oy, float *orow, int tid, int srows, int stoff) {
   const cgeom *g = &j->g;
   long t = b * g->oh + oy, K = g->c * g->kh * g->kw, ow = g->ow, oc = g->oc, wp = nhwc_stem_cols(g);
+  long iy0 = oy * g->sH - g->pH;
   const float *xb = j->x + b * g->c * g->h * g->w;
   nhwc_pw_job pj = { .bias = j->bias, .scale = j->scale, .out = orow, .m = ow, .c = K, .oc = oc, .act = j->act };
-  /* The row's kernel rows, copied zero-padded ([ci][ky][wp]; padding left pW, right to wp), then koff: every tile
-   * reads its taps in place — no border gathers (with the image's borders and its top and bottom rows those were a
-   * third of a 7×7 stem's time) and one accumulation order for every pixel. */
-  float *rows = tt_scratch(tid, srows, sizeof(float) * g->c * g->kh * wp + sizeof(int32_t) * K);
-  int32_t *koff = (int32_t *)(rows + g->c * g->kh * wp);
-  for (long ci = 0; ci < g->c; ci++)
-    for (long ky = 0; ky < g->kh; ky++) {
-      long iy = oy * g->sH - g->pH + ky * g->dH;
-      float *r = rows + (ci * g->kh + ky) * wp;
-      if (iy < 0 || iy >= g->h) memset(r, 0, sizeof(float) * wp);
-      else {
-        memset(r, 0, sizeof(float) * g->pW);
-        memcpy(r + g->pW, xb + (ci * g->h + iy) * g->w, sizeof(float) * g->w);
-        memset(r + g->pW + g->w, 0, sizeof(float) * (wp - g->pW - g->w));
+  /* Taps read in place where the row's kernel rows lie in the image: the row copies of before (all kernel rows
+   * zero-padded, every tile reading them) waited for the image's lines — a fifth of the stem's time at batch 8
+   * (prefetching two to four rows ahead instead of one did not help). Only border tiles, and rows reaching into the
+   * top or bottom padding, read copies. C harness, one thread, Zen 4, batch 8, minimum of interleaved runs: V3's
+   * 3→16 stem AVX2 1.30 → 1.21 ms, AVX-512 1.18 → 1.12, with its first block (nhwc_stem_block) AVX2 2.38 → 2.22;
+   * V2's 3→32 AVX2 2.22 → 2.13, with its block 5.61 → 5.18. */
+  nhwc_stem_src s = { 0 };
+  s.rows = tt_scratch(tid, srows, sizeof(float) * g->c * g->kh * wp + 2 * sizeof(int32_t) * K);
+  s.koff = (int32_t *)(s.rows + g->c * g->kh * wp);
+  s.kimg = s.koff + K;
+  s.toff = tt_scratch(tid, stoff, 2 * sizeof(long) * K);
+  s.timg = s.toff + K;
+  if (iy0 >= 0 && iy0 + (g->kh - 1) * g->dH < g->h && g->c * g->h * g->w <= INT32_MAX) {
+    s.xrow = xb + iy0 * g->w;
+    for (long ci = 0; ci < g->c; ci++)
+      for (long ky = 0; ky < g->kh; ky++)
+        for (long kx = 0; kx < g->kw; kx++) {
+          long k = (ky * g->kw + kx) * g->c + ci;
+          s.kimg[k] = (int32_t)((ci * g->h + ky * g->dH) * g->w + kx * g->dW);
+          s.timg[k] = s.kimg[k];
+        }
+  } else {
+    /* the row's kernel rows, copied zero-padded ([ci][ky][wp]; padding left pW, right to wp) */
+    for (long ci = 0; ci < g->c; ci++)
+      for (long ky = 0; ky < g->kh; ky++) {
+        long iy = iy0 + ky * g->dH;
+        float *r = s.rows + (ci * g->kh + ky) * wp;
+        if (iy < 0 || iy >= g->h) memset(r, 0, sizeof(float) * wp);
+        else {
+          memset(r, 0, sizeof(float) * g->pW);
+          memcpy(r + g->pW, xb + (ci * g->h + iy) * g->w, sizeof(float) * g->w);
+          memset(r + g->pW + g->w, 0, sizeof(float) * (wp - g->pW - g->w));
+        }
+        for (long kx = 0; kx < g->kw; kx++) {
+          long k = (ky * g->kw + kx) * g->c + ci;
+          s.koff[k] = (int32_t)((ci * g->kh + ky) * wp + kx * g->dW);
+          s.toff[k] = s.koff[k];
+        }
       }
-      for (long kx = 0; kx < g->kw; kx++) koff[(ky * g->kw + kx) * g->c + ci] = (int32_t)((ci * g->kh + ky) * wp + kx * g->dW);
-    }
-  nhwc_stem_prefetch(g, j->x, t + 1, oy * g->sH - g->pH + (g->kh - 1) * g->dH);
+  }
+  nhwc_stem_prefetch(g, j->x, t + 1, iy0 + (g->kh - 1) * g->dH);
+  const float *a;
+  const int32_t *ko;
+  const long *to;
   if (oc <= TT_VL) {
     /* one narrow panel, tiles of MR2 pixels (the last one overlapping the one before); whole tiles of exactly TT_VL
      * channels take their epilogue in registers straight into out, any other through a scratch tile */
@@ -1131,34 +1218,33 @@ static void nhwc_stem_row(const nhwc_stem_job *j, long b, long oy, float *orow, 
     long mr = MINI(MR2, ow);
     for (long ti = 0; ti * MR2 < ow; ti++) {
       long s0 = ow >= MR2 ? MINI(ti * MR2, ow - MR2) : 0;
-      const float *a = rows + s0 * g->sW;
+      nhwc_stem_taps(g, &s, s0, &a, &ko, &to);
       if (oc == TT_VL && s0 == ti * MR2 && mr == MR2)
-        nhwc_stem_narrow(K, a, g->sW, koff, j->wp, pj.out + s0 * TT_VL, TT_VL, j->scale, j->bias, j->act);
+        nhwc_stem_narrow(K, a, g->sW, ko, j->wp, pj.out + s0 * TT_VL, TT_VL, j->scale, j->bias, j->act);
       else {
-        nhwc_stem_narrow(K, a, g->sW, koff, j->wp, tile, NR, 0, 0, ACT_NONE);
+        nhwc_stem_narrow(K, a, g->sW, ko, j->wp, tile, NR, 0, 0, ACT_NONE);
         nhwc_pw_store(&pj, tile, s0, 0, (int)(ti * MR2 - s0), (int)mr, 0);
       }
     }
     return;
   }
   /* Whole tiles of whole panels take their epilogue in registers straight into out: uk_nhwc_conv with each tap a
-   * run of one step (run t reads pixel i at a + toff[t] + i·sW). Through the scratch tile, the store and a second
+   * run of one step (run t reads pixel i at a + to[t] + i·sW). Through the scratch tile, the store and a second
    * pass for the epilogue weighed on a sum of 27 taps: MobileNetV2's 3→32 stem at 224², two threads, Zen 4, batch 1
    * 0.146 → 0.129 ms (AVX2 0.182 → 0.139; batch 8 1.19 → 1.07, AVX2 1.47 → 1.12), ResNet's 7×7 1.13 → 1.09. */
-  long *toff = tt_scratch(tid, stoff, sizeof(long) * K);
-  for (long k = 0; k < K; k++) toff[k] = koff[k];
   float tile[MR * NR] __attribute__((aligned(64)));
   long mr = MINI(MR, ow);
   for (long ti = 0; ti * MR < ow; ti++) {
     long s0 = nhwc_tile_row(ti, ow);
+    nhwc_stem_taps(g, &s, s0, &a, &ko, &to);
     for (long p = 0; p < nhwc_panels(oc); p++) {
       long n0 = nhwc_panel_col(p, oc);
-      const float *a = rows + s0 * g->sW, *b = j->wp + p * K * NR;
+      const float *b = j->wp + p * K * NR;
       if (mr == MR && s0 == ti * MR && n0 == p * NR && n0 + NR <= oc)
-        uk_nhwc_conv(K, toff, 1, a, g->sW, b, pj.out + s0 * oc + n0, oc, j->scale ? j->scale + n0 : 0,
+        uk_nhwc_conv(K, to, 1, a, g->sW, b, pj.out + s0 * oc + n0, oc, j->scale ? j->scale + n0 : 0,
                      j->bias ? j->bias + n0 : 0, 0, j->act, 0, 0, j->stream);
       else {
-        uk_stem_rows(K, a, g->sW, koff, b, tile, NR, 0);
+        uk_stem_rows(K, a, g->sW, ko, b, tile, NR, 0);
         nhwc_pw_store(&pj, tile, s0, n0, (int)(ti * MR - s0), (int)mr, (int)(p * NR - n0));
       }
     }
