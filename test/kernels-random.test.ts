@@ -1029,6 +1029,10 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
     { n: 1, c: 40, h: 9, w: 9, oc: 120, k: 1, s: 1, p: 0, d: 1 },
     { n: 1, c: 80, h: 7, w: 7, oc: 184, k: 1, s: 1, p: 0, d: 1, res: true },
     { n: 1, c: 16, h: 30, w: 30, oc: 24, k: 3, s: 2, p: 1, d: 1, dense: true, res: true },
+    // a last panel whose new columns are its last vector (AVX2's 24, 40, 72; AVX-512's 48, 80): pairs of whole tiles
+    // on the one-vector kernel, the overlapping last tile on the panel's
+    { n: 1, c: 32, h: 9, w: 11, oc: 48, k: 1, s: 1, p: 0, d: 1, res: true },
+    { n: 2, c: 20, h: 7, w: 9, oc: 80, k: 1, s: 1, p: 0, d: 1 },
   ];
   const plansSeen = new Map<string, Set<string>>();
   for (let i = 0; i < 60; i++) {
