@@ -466,13 +466,16 @@ static NO_CLONE void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff
   nhwc_pw_store(j, tile, m0, n0, r0, mr, q0);
 }
 
-/* Output rows [m0, m0 + MR2) of a pointwise product with oc ≤ TT_VL (one panel): with oc = TT_VL the epilogue is
- * applied in registers straight into out, else through a scratch tile of which the first oc columns are stored. */
-static void nhwc_tile_narrow(const nhwc_pw_job *j, const float *a, long lda, const float *b, long m0) {
+/* Output rows [m0, m0 + MR2) × columns [col, oc) of a pointwise product, at most a vector of them (b: their first
+ * column in the panel): the whole product where oc ≤ TT_VL (col 0), or the last vector of the last panel. A whole
+ * vector (col + TT_VL = oc) takes the epilogue in registers straight into out, fewer columns go through a scratch
+ * tile of which the first oc are stored. */
+static void nhwc_tile_narrow(const nhwc_pw_job *j, const float *a, long lda, const float *b, long m0, long col) {
   long kc = nhwc_pw_kc(j);
-  if (j->oc == TT_VL) {
-    long o = m0 * TT_VL;
-    uk_nhwc_narrow(kc, a, lda, 0, b, j->out + o, TT_VL, j->scale, j->bias, j->res ? j->res + o : 0, j->act);
+  if (col + TT_VL == j->oc) {
+    long o = m0 * j->oc + col;
+    uk_nhwc_narrow(kc, a, lda, 0, b, j->out + o, j->oc, j->scale ? j->scale + col : 0, j->bias ? j->bias + col : 0,
+                   j->res ? j->res + o : 0, j->act);
     return;
   }
   float tile[MR2 * NR] __attribute__((aligned(64)));
@@ -503,15 +506,8 @@ static void nhwc_pw_panel(const nhwc_pw_job *j, const float *x, long lda, long r
      * interleaved runs): 24→72→24 at 56² 2.38 → 2.24 ms, 24→72→40 5×5 gated 1.82 → 1.77, 24→144→24 4.73 → 4.59;
      * AVX-512 (80, 112, 240 columns) unchanged. */
     int pair = ti + 1 < tb && m0 == ti * MR && nhwc_tile_row(ti + 1, j->m) == m0 + MR;
-    if (j->oc <= TT_VL && pair) {
-      nhwc_tile_narrow(j, x + (m0 - r0) * lda, lda, b, m0);
-      ti++;
-      continue;
-    }
-    if (pair && q0 == NR - TT_VL && n0 + NR == j->oc) {
-      long col = n0 + q0, o = m0 * j->oc + col;
-      uk_nhwc_narrow(kc, x + (m0 - r0) * lda, lda, 0, b + q0, j->out + o, j->oc, j->scale ? j->scale + col : 0,
-                     j->bias ? j->bias + col : 0, j->res ? j->res + o : 0, j->act);
+    if (pair && (j->oc <= TT_VL || (q0 == NR - TT_VL && n0 + NR == j->oc))) {
+      nhwc_tile_narrow(j, x + (m0 - r0) * lda, lda, b + q0, m0, n0 + q0);
       ti++;
       continue;
     }
@@ -1145,6 +1141,18 @@ typedef struct {
   long *toff, *timg;
 } nhwc_stem_src;
 
+/* koff[k] and toff[k] (the same offset as a long) for tap k = (ky·kw + kx)·c + ci of a stem tile whose input rows lie
+ * cs floats apart per input channel and ks per kernel row: ci·cs + ky·ks + kx·dW. */
+static void nhwc_stem_offsets(const cgeom *g, long cs, long ks, int32_t *koff, long *toff) {
+  for (long ci = 0; ci < g->c; ci++)
+    for (long ky = 0; ky < g->kh; ky++)
+      for (long kx = 0; kx < g->kw; kx++) {
+        long k = (ky * g->kw + kx) * g->c + ci;
+        koff[k] = (int32_t)(ci * cs + ky * ks + kx * g->dW);
+        toff[k] = koff[k];
+      }
+}
+
 static void nhwc_stem_taps(const cgeom *g, const nhwc_stem_src *s, long s0, const float **a, const int32_t **ko,
                            const long **to) {
   if (!s->xrow) {
@@ -1162,12 +1170,8 @@ static void nhwc_stem_taps(const cgeom *g, const nhwc_stem_src *s, long s0, cons
       float *r = s->rows + (ci * g->kh + ky) * span;
       const float *src = s->xrow + (ci * g->h + ky * g->dH) * g->w;
       for (long q = lo; q <= hi; q++) r[q - lo] = q >= c0 && q < c1 ? src[q] : 0.0f;
-      for (long kx = 0; kx < g->kw; kx++) {
-        long k = (ky * g->kw + kx) * g->c + ci;
-        s->koff[k] = (int32_t)((ci * g->kh + ky) * span + kx * g->dW);
-        s->toff[k] = s->koff[k];
-      }
     }
+  nhwc_stem_offsets(g, g->kh * span, span, s->koff, s->toff);
   *a = s->rows, *ko = s->koff, *to = s->toff;
 }
 
@@ -1194,13 +1198,7 @@ static void nhwc_stem_row(const nhwc_stem_job *j, long b, long oy, float *orow, 
   s.timg = s.toff + K;
   if (iy0 >= 0 && iy0 + (g->kh - 1) * g->dH < g->h && g->c * g->h * g->w <= INT32_MAX) {
     s.xrow = xb + iy0 * g->w;
-    for (long ci = 0; ci < g->c; ci++)
-      for (long ky = 0; ky < g->kh; ky++)
-        for (long kx = 0; kx < g->kw; kx++) {
-          long k = (ky * g->kw + kx) * g->c + ci;
-          s.kimg[k] = (int32_t)((ci * g->h + ky * g->dH) * g->w + kx * g->dW);
-          s.timg[k] = s.kimg[k];
-        }
+    nhwc_stem_offsets(g, g->h * g->w, g->dH * g->w, s.kimg, s.timg);
   } else {
     /* the row's kernel rows, copied zero-padded ([ci][ky][wp]; padding left pW, right to wp) */
     for (long ci = 0; ci < g->c; ci++)
@@ -1213,12 +1211,8 @@ static void nhwc_stem_row(const nhwc_stem_job *j, long b, long oy, float *orow, 
           memcpy(r + g->pW, xb + (ci * g->h + iy) * g->w, sizeof(float) * g->w);
           memset(r + g->pW + g->w, 0, sizeof(float) * (wp - g->pW - g->w));
         }
-        for (long kx = 0; kx < g->kw; kx++) {
-          long k = (ky * g->kw + kx) * g->c + ci;
-          s.koff[k] = (int32_t)((ci * g->kh + ky) * wp + kx * g->dW);
-          s.toff[k] = s.koff[k];
-        }
       }
+    nhwc_stem_offsets(g, g->kh * wp, wp, s.koff, s.toff);
   }
   nhwc_stem_prefetch(g, j->x, t + 1, iy0 + (g->kh - 1) * g->dH);
   const float *a;
