@@ -1385,6 +1385,12 @@ test('invertedResidualNhwc: a whole MobileNet block channels-last on every build
       { n: 2, cin: 24, hid: 96, cout: 24, h: 9, w: 10, k: 3, s: 1, p: 1, threads: [4] },
       { n: 1, cin: 64, hid: 256, cout: 64, h: 3, w: 3, k: 3, s: 1, p: 1, threads: [2] },
     ].map((c) => ({ ...c, d: 1, expand: true, project: true, gate: false, res: true })),
+    // gated blocks over whole images (as many images as threads or more): the first pass's chunks count the
+    // expanded rows only, the second's the depthwise rows it scales — chunks of different heights, several a map
+    ...[
+      { n: 2, cin: 24, hid: 200, cout: 32, h: 30, w: 28, k: 5, s: 1, p: 2 },
+      { n: 4, cin: 16, hid: 144, cout: 24, h: 41, w: 38, k: 3, s: 2, p: 1 },
+    ].map((c) => ({ ...c, d: 1, expand: true, project: true, gate: true, threads: [1, 2] })),
     // a batch's gates as one product over all images, eight at a time: ten images take two passes
     { n: 10, cin: 16, hid: 40, cout: 16, h: 5, w: 6, k: 3, s: 1, p: 1, d: 1, expand: true, project: true, gate: true },
   ];

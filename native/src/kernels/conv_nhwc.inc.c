@@ -1282,8 +1282,17 @@ static void nhwc_stem_task(void *ctx, long t, int tid) {
  * weights the kernel stops after the depthwise layer and writes its output to out.
  * ---------------------------------------------------------------------------------------------------------- */
 enum { NHWC_BLOCK_FLOATS = 96 * 1024 }; /* both buffers of a chunk together: 384 KB of the 1 MB L2 of Zen 4/5 */
-/* Output maps up to this size, with fewer images than threads, run as three balanced layers (nhwc_block_layers). */
-enum { NHWC_LAYERS_MAX_MAP = 14 };
+/* Output maps up to this size, with fewer images than threads, run as three balanced layers (nhwc_block_layers);
+ * so do blocks from maps up to this size whose expanded map over the whole batch is at most NHWC_LAYERS_MAX_FLOATS
+ * (2 MB), whatever the thread count, where the tiles are AVX2's 6×16 or narrower (NHWC_LAYERS_BATCH). Chunk by
+ * chunk, each image's products at 7² are 49 rows — nine 6-row tiles — against the whole of the weights (960→160
+ * and 160→960: 1.2 MB, from L3, eight times a forward at batch 8); as layers each weight panel meets all the
+ * batch's rows. C harness, AVX2, batch 8 (minimum of interleaved runs), one / two threads: MobileNetV3-Large's
+ * gated 160→960→160 (5×5) 2.84 → 2.69 / 1.44 → 1.39 ms, MobileNetV2's 160→960→160 2.44 → 2.27 / 1.23 → 1.15 and
+ * 160→960→320 3.56 → 3.33 / 1.81 → 1.68; batch 1 and 4 1–4 % faster. At 14² and batch 8 (4.2 MB for 672 channels)
+ * the layers were 3–4 % slower: the expanded map left L2. AVX-512's 14×32 tiles: 0–1.5 % slower, left as chunks. */
+enum { NHWC_LAYERS_MAX_MAP = 14, NHWC_LAYERS_MAX_FLOATS = 1 << 19 };
+#define NHWC_LAYERS_BATCH (MR * NR <= 128)
 
 /* What a task of the block does: the whole block; the first pass of a gated one (expansion and depthwise into the
  * whole map d, with the task's channel sums); its second pass (d's rows scaled by the gate, projected). */
@@ -1624,6 +1633,25 @@ static int nhwc_block_channels(nhwc_block_job *j) {
   return 1;
 }
 
+/* The most output rows of g's depthwise layer a chunk takes (at least one) with the buffers it fills within
+ * NHWC_BLOCK_FLOATS: per_in floats an image row it expands, per_out an output row it keeps for the projection.
+ * Each pass of a gated block counts only its own buffer: the first pass expands rows and writes the depthwise
+ * rows to the whole map, the second scales the map's rows into the chunk buffer and projects them. Counted as
+ * one (both buffers, as the ungated pass holds them) the passes took half the rows they could: a quarter of the
+ * 14² layers' chunks were the 2-row tails of 4-row chunks, each re-reading the 300–430 KB of weights of its
+ * product. C harness, one thread, AVX2, batch 8 (minimum of interleaved runs): MobileNetV3-Large's 112→672→160
+ * (5×5 stride 2 from 14²) 3.69 → 3.46 ms, 112→672→112 5.13 → 4.98, 80→480→112 3.09 → 3.03, 40→120→40 at 28²
+ * 1.91 → 1.88; the same products in the same order, so the same bits. */
+static long nhwc_block_rows(const cgeom *g, long per_in, long per_out) {
+  long rows = 1;
+  while (rows < g->oh) {
+    long r = rows + 1, rin = (r - 1) * g->sH + (g->kh - 1) * g->dH + 1;
+    if (MINI(rin, g->h) * per_in + r * per_out > NHWC_BLOCK_FLOATS) break;
+    rows = r;
+  }
+  return rows;
+}
+
 /* The block job j (its layers' operands, geometry, channels and activations set) over its tasks: the chunk size,
  * the bands, and then the layers (nhwc_block_layers), one pass, or a gated block's two passes around its gates
  * (w1, b1, w2, b2, sq, act1; w1 null without a gate). */
@@ -1631,16 +1659,12 @@ static void nhwc_block_run(nhwc_block_job *j, const float *w1, const float *b1, 
                            long sq, int act1) {
   const cgeom g = j->g;
   long cin = j->cin, cout = j->cout;
-  /* the most output rows a chunk takes with its buffers within NHWC_BLOCK_FLOATS (at least one); a block without an
-   * expansion reads its input rows in place but counts them as if buffered, as the stem-fed block buffers them: the
-   * same chunks, so the same bits (the projection's last tile of a chunk overlaps the one before it) */
+  /* a block without an expansion reads its input rows in place but counts them as if buffered, as the stem-fed
+   * block buffers them: the same chunks, so the same bits (the projection's last tile of a chunk overlaps the one
+   * before it). A gated block's first pass writes its depthwise rows to the whole map, not to a chunk buffer:
+   * its chunks count the expanded rows only (nhwc_block_rows). */
   long per_in = g.w * g.c, per_out = j->wp ? g.ow * g.c : 0;
-  j->rows = 1;
-  while (j->rows < g.oh) {
-    long r = j->rows + 1, rin = (r - 1) * g.sH + (g.kh - 1) * g.dH + 1;
-    if (MINI(rin, g.h) * per_in + r * per_out > NHWC_BLOCK_FLOATS) break;
-    j->rows = r;
-  }
+  j->rows = nhwc_block_rows(&g, per_in, w1 ? 0 : per_out);
   j->erows = MINI(g.h, (j->rows - 1) * g.sH + (g.kh - 1) * g.dH + 1);
   int T = tt_num_threads();
   j->bands = g.n >= T ? 1 : MINI(g.oh, (T + g.n - 1) / g.n);
@@ -1648,10 +1672,16 @@ static void nhwc_block_run(nhwc_block_job *j, const float *w1, const float *b1, 
   long feed = j->we ? cin : j->stem ? j->stem->g.c * j->stem->g.kh * j->stem->g.kw : 0;
   long work = g.n * g.oh * g.ow * g.c * (g.kh * g.kw + feed + (j->wp ? cout : 0));
   int par = T > 1 && tasks > 1 && work >= (1L << 16);
-  if (par && g.n < T && j->we && j->wp && g.oh <= NHWC_LAYERS_MAX_MAP) {
-    if (!w1 && nhwc_block_channels(j)) return;
-    nhwc_block_layers(j, w1, b1, w2, b2, sq, act1);
-    return;
+  if (j->we && j->wp && g.oh <= NHWC_LAYERS_MAX_MAP) {
+    if (par && g.n < T) {
+      if (!w1 && nhwc_block_channels(j)) return;
+      nhwc_block_layers(j, w1, b1, w2, b2, sq, act1);
+      return;
+    }
+    if (NHWC_LAYERS_BATCH && g.h <= NHWC_LAYERS_MAX_MAP && g.n * g.h * g.w * g.c <= NHWC_LAYERS_MAX_FLOATS) {
+      nhwc_block_layers(j, w1, b1, w2, b2, sq, act1);
+      return;
+    }
   }
   if (!w1) {
     j->pass = NHWC_BLOCK_ALL;
@@ -1669,6 +1699,7 @@ static void nhwc_block_run(nhwc_block_job *j, const float *w1, const float *b1, 
     if (pass == NHWC_BLOCK_PROJECT) {
       nhwc_block_gates(j, w1, b1, w2, b2, sq, act1, gate, gate + g.n * g.c);
       j->gate = gate;
+      j->rows = nhwc_block_rows(&g, 0, per_out);
     }
     if (par) tt_parallel(tasks, nhwc_block_task, j);
     else
