@@ -1672,16 +1672,14 @@ static void nhwc_block_run(nhwc_block_job *j, const float *w1, const float *b1, 
   long feed = j->we ? cin : j->stem ? j->stem->g.c * j->stem->g.kh * j->stem->g.kw : 0;
   long work = g.n * g.oh * g.ow * g.c * (g.kh * g.kw + feed + (j->wp ? cout : 0));
   int par = T > 1 && tasks > 1 && work >= (1L << 16);
-  if (j->we && j->wp && g.oh <= NHWC_LAYERS_MAX_MAP) {
-    if (par && g.n < T) {
-      if (!w1 && nhwc_block_channels(j)) return;
-      nhwc_block_layers(j, w1, b1, w2, b2, sq, act1);
-      return;
-    }
-    if (NHWC_LAYERS_BATCH && g.h <= NHWC_LAYERS_MAX_MAP && g.n * g.h * g.w * g.c <= NHWC_LAYERS_MAX_FLOATS) {
-      nhwc_block_layers(j, w1, b1, w2, b2, sq, act1);
-      return;
-    }
+  /* as layers (NHWC_LAYERS_MAX_MAP): fewer images than threads (an ungated block split by channels where it can),
+   * or a small map whose whole-batch expansion fits NHWC_LAYERS_MAX_FLOATS */
+  int few = par && g.n < T;
+  int fits = NHWC_LAYERS_BATCH && g.h <= NHWC_LAYERS_MAX_MAP && g.n * g.h * g.w * g.c <= NHWC_LAYERS_MAX_FLOATS;
+  if (j->we && j->wp && g.oh <= NHWC_LAYERS_MAX_MAP && (few || fits)) {
+    if (few && !w1 && nhwc_block_channels(j)) return;
+    nhwc_block_layers(j, w1, b1, w2, b2, sq, act1);
+    return;
   }
   if (!w1) {
     j->pass = NHWC_BLOCK_ALL;
