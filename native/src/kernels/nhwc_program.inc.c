@@ -168,6 +168,55 @@ static void np_linear(const float *v, const float *w, const float *bias, long n,
   }
 }
 
+#ifdef TT_PROGRAM_PROFILE
+/* A developer's timer, in no shipped build: `CFLAGS=-DTT_PROGRAM_PROFILE npm run build:native` makes each program
+ * call add up the wall time of its steps (a stem run with the first block it feeds counts as that block's step;
+ * the pooling and the head as the last step), and the process print at exit each step's mean over the calls after
+ * the first (which grows and faults in the scratch). It is how ONNX Runtime's node times (tools/layer-profile.ts,
+ * which times Tatami call by call) are set against the program as the benchmark runs it. Steps are summed by
+ * index, so a process should run one program (one model at one batch). */
+#include <stdio.h>
+#include <time.h>
+enum { NP_PROFILE_STEPS = 256 };
+static double np_prof_ms[NP_PROFILE_STEPS];
+static int32_t np_prof_rec[NP_PROFILE_STEPS][NP_REC];
+static long np_prof_calls, np_prof_steps;
+static double np_prof_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+static void np_prof_print(void) {
+  static const char *kinds[] = { "stem", "block", "conv", "linear", "maxpool" };
+  long calls = np_prof_calls - 1;
+  if (calls < 1) return;
+  double total = 0;
+  for (long s = 0; s < np_prof_steps; s++) {
+    const int32_t *r = np_prof_rec[s], *gi = r + NP_GEOM;
+    double ms = np_prof_ms[s] / (double)calls;
+    total += ms;
+    if (ms > 0)
+      fprintf(stderr, "step %3ld %-7s %4d→%-4d @%-3d %8.3f ms\n", s, kinds[r[NP_KIND]],
+              r[NP_KIND] == NP_BLOCK || r[NP_KIND] == NP_LINEAR ? r[NP_CIN] : gi[CG_C],
+              r[NP_KIND] == NP_BLOCK || r[NP_KIND] == NP_LINEAR ? r[NP_COUT] : gi[CG_OC],
+              r[NP_KIND] == NP_LINEAR ? 1 : gi[CG_H], ms);
+  }
+  fprintf(stderr, "program: %ld steps, %8.3f ms a call over %ld calls\n", np_prof_steps, total, calls);
+}
+/* Step s took the time since *t0 (the first call's are not counted); *t0 moves on. */
+static void np_prof_step(long s, double *t0) {
+  double t = np_prof_now();
+  if (np_prof_calls > 1 && s < NP_PROFILE_STEPS) np_prof_ms[s] += t - *t0;
+  *t0 = t;
+}
+static double np_prof_start(const int32_t *code, long steps) {
+  if (!np_prof_calls++) atexit(np_prof_print);
+  np_prof_steps = MINI(steps, NP_PROFILE_STEPS);
+  memcpy(np_prof_rec, code, sizeof(int32_t) * NP_REC * np_prof_steps);
+  return np_prof_now();
+}
+#endif
+
 static int op_nhwc_program(const float *x, const tt_f32list *arrays, const int32_t *code, long steps, float *out) {
   if (steps < 1 || code[NP_KIND] != NP_STEM) return 1;
   /* first every step against its operands and the maps its slots hold (held[s][0] < 0: none yet), and the largest
@@ -216,6 +265,9 @@ static int op_nhwc_program(const float *x, const tt_f32list *arrays, const int32
   }
   /* then the steps, each on its operands as checked (entries NP_FIRST on of the list) and its slots */
   long n = r0[CG_N];
+#ifdef TT_PROGRAM_PROFILE
+  double prof_t0 = np_prof_start(code, steps);
+#endif
   for (long s = 0; s < convs; s++) {
     const int32_t *r = code + s * NP_REC, *gi = r + NP_GEOM;
     const float *const *o = arrays->p + r[NP_FIRST];
@@ -239,6 +291,9 @@ static int op_nhwc_program(const float *x, const tt_f32list *arrays, const int32
                              dst, gi, r[NP_CIN], r[NP_COUT], r[NP_SQ], r[NP_ACTE], r[NP_ACTD], r[NP_ACT1],
                              r[NP_ACTP], r[NP_RESIDUAL]);
       }
+#ifdef TT_PROGRAM_PROFILE
+    np_prof_step(s, &prof_t0);
+#endif
   }
   /* the global average pool of the last map: per image, the sum over pixels divided by their count (as
    * meanOverPixels in JS), into out, or for a head into the head's buffers; then each head layer from one of them
@@ -261,5 +316,8 @@ static int op_nhwc_program(const float *x, const tt_f32list *arrays, const int32
     a = b;
     b = y;
   }
+#ifdef TT_PROGRAM_PROFILE
+  np_prof_step(steps - 1, &prof_t0);
+#endif
   return 0;
 }
