@@ -10,9 +10,9 @@
  * and S = 1), on N images of H×H. ACT: 0 none, 1 ReLU, 2 ReLU6, 3 hardswish. MODE: block (the fused block),
  * expand / dw / project (that layer alone, op_conv2d_nhwc), stem (MobileNet's 3→16 3×3 stride-2 stem from an NCHW
  * N×3×H×H image, hardswish; CIN… are ignored), stemblock (the stem with V3's first block 16→16, no expansion,
- * fused as the program runs it). Prints the best wall ms of REPS calls, GFLOP/s (the layers' direct FLOPs), and
- * for the block and stemblock modes the largest error against a float64 evaluation of the same block, relative to
- * the largest output. Set TATAMI_NUM_THREADS or T for threads. */
+ * fused as the program runs it). Prints the best wall ms of REPS calls on T threads, GFLOP/s (the layers' direct
+ * FLOPs), and for the block, stem and stemblock modes the largest error against a float64 evaluation, relative to
+ * the largest output (the layer modes only time: their operands are random maps, the residual of project too). */
 #include ISA_FILE
 #include <math.h>
 #include <stdio.h>
