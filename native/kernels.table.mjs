@@ -17,7 +17,8 @@
  *                  back (native works in place); `nullable` lets JavaScript pass null (C gets NULL, wasm address 0)
  *   any4           any 4-byte typed array (native only)
  *   f32list        an array of Float32Arrays or nulls (native only, hand-written override): C gets a tt_f32list of
- *                  their data and lengths
+ *                  their data and lengths, read on the array's first call and kept on it (native/src/addon.c): the
+ *                  caller never changes the array afterwards and checks its entries' lengths before each call
  *   conv / pool …  a geometry (`geometries` below), passed as its packed Int32Array
  *   sgd / adam     a hyper-parameter struct (`hypers` below), passed as its packed Float64Array
  *   bool int long float   scalars (float: a JavaScript number rounded to float32)

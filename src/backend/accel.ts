@@ -54,7 +54,11 @@ export type { RawKernels } from './kernels.gen.js';
  * fields as NP_* in native/src/kernels/nhwc_program.inc.c) whose operands are entries of `arrays`.
  */
 interface FlatProgram {
+  /** The operands, never changed once made: the native side reads this array once and keeps what it read on it. */
   arrays: (F32 | null)[];
+  /** Each operand's length when the program was checked (0 for null), and the step it belongs to. */
+  lengths: number[];
+  operandStep: number[];
   code: Int32Array;
   /** The program step each record belongs to (a residual block is several records). */
   stepOf: number[];
@@ -728,7 +732,21 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     });
     const code = new Int32Array(records.length * NP_REC);
     records.forEach((r, k) => code.set(r, k * NP_REC));
-    return { arrays, code, stepOf, xLen: sg.n * sg.c * sg.h * sg.w, outLen: map[0] * map[3] };
+    // a record's operands run from its NP_FIRST to the next record's
+    const operandStep: number[] = [];
+    records.forEach((r, k) => {
+      const end = k + 1 < records.length ? records[k + 1][NP_FIRST] : arrays.length;
+      for (let a = r[NP_FIRST]; a < end; a++) operandStep.push(stepOf[k]);
+    });
+    return {
+      arrays,
+      lengths: arrays.map((a) => a?.length ?? 0),
+      operandStep,
+      code,
+      stepOf,
+      xLen: sg.n * sg.c * sg.h * sg.w,
+      outLen: map[0] * map[3],
+    };
   };
   const be: Backend = {
     ...ref,
@@ -1162,13 +1180,19 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
       guard.len(op, 'x', x, f.xLen);
       guard.len(op, 'out', out, f.outLen);
       if (overlaps(x, out)) throw new Error(`${op}: the input must not overlap the output`);
-      const records = f.stepOf.length;
-      const bad = runProgram(x as F32, f.arrays, f.code, records, out as F32);
-      if (bad > records) throw new Error(`${op}: could not allocate the maps between its steps`);
-      if (bad !== 0)
-        throw new Error(
-          `${op}: step ${f.stepOf[bad - 1]} no longer matches its operands (an array resized or detached since the program was checked)`,
+      const changed = (step: number) =>
+        new Error(
+          `${op}: step ${step} no longer matches its operands (an array resized or detached since the program was checked)`,
         );
+      // the kernel reads f.arrays' entries on its first call only (f32list in native/src/addon.c): an operand
+      // detached (length 0) or resized since then is refused here
+      const { arrays, lengths } = f;
+      for (let a = 0; a < arrays.length; a++)
+        if ((arrays[a]?.length ?? 0) !== lengths[a]) throw changed(f.operandStep[a]);
+      const records = f.stepOf.length;
+      const bad = runProgram(x as F32, arrays, f.code, records, out as F32);
+      if (bad > records) throw new Error(`${op}: could not allocate the maps between its steps`);
+      if (bad !== 0) throw changed(f.stepOf[bad - 1]);
     };
   // 3-D convolution runs on this backend's 2-D kernels (depth unrolled, see conv3d-lowered.ts); float64 stays exact on the reference kernel.
   const lowered = loweredConv3d(be);
