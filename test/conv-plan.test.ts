@@ -108,6 +108,24 @@ const CASES: { name: string; spec: ConvPlanSpec; expect: Expect; why: string }[]
     why: '16 tiles: direct even with packed weights',
   },
   {
+    name: 'ResNet-50 layer4 1×1, 512→2048 at 7×7, batch 8',
+    spec: { n: 8, c: 512, h: 7, w: 7, oc: 2048, kh: 1, kw: 1 },
+    expect: ['batched', 'padded-width', 'batched', 'batched', 'pointwise'],
+    why: 'a small map at batch 8 whose 1×1 weights outgrow an L2 (≥ 2¹⁷ floats): one GEMM over every image',
+  },
+  {
+    name: 'ResNet-50 layer4 1×1, 512→2048 at 7×7, one image',
+    spec: { n: 1, c: 512, h: 7, w: 7, oc: 2048, kh: 1, kw: 1 },
+    expect: ['pointwise', 'padded-width', 'batched', 'pointwise', 'pointwise'],
+    why: 'one image has no columns to join: the 1×1 runs on the image as it lies',
+  },
+  {
+    name: 'MobileNetV2 1×1, 576→96 at 14×14, batch 8',
+    spec: { n: 8, c: 576, h: 14, w: 14, oc: 96, kh: 1, kw: 1 },
+    expect: ['pointwise', 'padded-width', 'weight-gemm', 'pointwise', 'pointwise'],
+    why: 'weights that fit an L2 (55 296 floats): in place, where the batched copies cost more than they save',
+  },
+  {
     name: 'DeepLabv3 ASPP, 2048→256 d12 at 32×32',
     spec: { n: 1, c: 2048, h: 32, w: 32, oc: 256, kh: 3, kw: 3, padding: 12, dilation: 12 },
     expect: ['tapwise', 'tapwise', 'weight-gemm', 'tapwise', 'implicit-gemm'],

@@ -434,6 +434,37 @@ test('conv2d: a deep 1×1 convolution on a large map (the packed-GEMM form of th
   }
 });
 
+test('conv2d: a 1×1 convolution with weights past an L2 on a small map over several images (batched) on every build', () => {
+  // 544 → 250 channels (136 000 weights ≥ 2¹⁷) on 7×7, three images: the planner joins the images' pixels as one
+  // GEMM's columns (conv_plan.inc.c, PW_BATCHED_*) where the pointwise plan would stream the weights once per image;
+  // 250 rows and 147 columns leave partial tiles on every build; with and without an epilogue and a residual.
+  const g = convGeometryOf({ n: 3, c: 544, h: 7, w: 7, oc: 250, kh: 1, kw: 1 });
+  const r = rng(SEED + 10);
+  const x = values(g.n * g.c * g.h * g.w, r),
+    w = values(g.oc * g.c, r),
+    bias = values(g.oc, r),
+    scale = values(g.oc, r).map((v) => 4 * v),
+    res = values(g.n * g.oc * g.oh * g.ow, r);
+  for (const [epilogue, sc, rs] of [
+    ['none', null, null],
+    ['relu6', scale, res],
+  ] as const) {
+    const y64 = new Float64Array(res.length);
+    ref.conv2d(f64(x), f64(w), f64(bias), y64, g, epilogue, sc && f64(sc), null, rs && f64(rs));
+    for (const [name, b] of builds) {
+      if (name.startsWith('native-'))
+        assert.equal(nativeConvPlan(name.slice('native-'.length) as NativeIsa, g, 'forward'), 'batched', name);
+      const [y] = twice(
+        [y64.length],
+        ([o]) => b.conv2d(x, w, bias, o, g, epilogue, sc, null, rs),
+        `${name} ${epilogue}`,
+      );
+      const bad = mismatch(y, y64, g.c * (sc ? 6 : 1) + 1);
+      assert.ok(!bad, `${name} ${JSON.stringify(g)} ${epilogue}: ${bad}`);
+    }
+  }
+});
+
 test('conv2d: dilated Winograd (phases) and packed weights (Winograd, tap-wise) on every build, against float64', () => {
   // A dilated 3×3 runs as its dH·dW phase images (conv_winograd.inc.c): DeepLab's backbone (padding = dilation),
   // padding other than the dilation (the phase images start off the grid), unequal dilations, odd sizes; each
