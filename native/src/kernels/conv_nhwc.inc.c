@@ -1633,6 +1633,9 @@ static int nhwc_block_channels(nhwc_block_job *j) {
   return 1;
 }
 
+/* The most image rows r output rows of g's depthwise layer read (a chunk's expanded rows). */
+static long nhwc_rows_in(const cgeom *g, long r) { return MINI(g->h, (r - 1) * g->sH + (g->kh - 1) * g->dH + 1); }
+
 /* The most output rows of g's depthwise layer a chunk takes (at least one) with the buffers it fills within
  * NHWC_BLOCK_FLOATS: per_in floats an image row it expands, per_out an output row it keeps for the projection.
  * Each pass of a gated block counts only its own buffer: the first pass expands rows and writes the depthwise
@@ -1645,8 +1648,8 @@ static int nhwc_block_channels(nhwc_block_job *j) {
 static long nhwc_block_rows(const cgeom *g, long per_in, long per_out) {
   long rows = 1;
   while (rows < g->oh) {
-    long r = rows + 1, rin = (r - 1) * g->sH + (g->kh - 1) * g->dH + 1;
-    if (MINI(rin, g->h) * per_in + r * per_out > NHWC_BLOCK_FLOATS) break;
+    long r = rows + 1;
+    if (nhwc_rows_in(g, r) * per_in + r * per_out > NHWC_BLOCK_FLOATS) break;
     rows = r;
   }
   return rows;
@@ -1665,7 +1668,7 @@ static void nhwc_block_run(nhwc_block_job *j, const float *w1, const float *b1, 
    * its chunks count the expanded rows only (nhwc_block_rows). */
   long per_in = g.w * g.c, per_out = j->wp ? g.ow * g.c : 0;
   j->rows = nhwc_block_rows(&g, per_in, w1 ? 0 : per_out);
-  j->erows = MINI(g.h, (j->rows - 1) * g.sH + (g.kh - 1) * g.dH + 1);
+  j->erows = nhwc_rows_in(&g, j->rows);
   int T = tt_num_threads();
   j->bands = g.n >= T ? 1 : MINI(g.oh, (T + g.n - 1) / g.n);
   long tasks = g.n * j->bands;

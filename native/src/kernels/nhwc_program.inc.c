@@ -176,6 +176,7 @@ static void np_linear(const float *v, const float *w, const float *bias, long n,
  * which times Tatami call by call) are set against the program as the benchmark runs it. Steps are summed by
  * index, so a process should run one program (one model at one batch). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 enum { NP_PROFILE_STEPS = 256 };
 static double np_prof_ms[NP_PROFILE_STEPS];
