@@ -405,41 +405,12 @@ test('conv2d: Winograd beyond 128×128 channels (a wide map pays for it) on ever
   }
 });
 
-test('conv2d: a deep 1×1 convolution on a large map (the packed-GEMM form of the pointwise plan) on every build', () => {
-  // 1024 → 270 channels on 17×17, one image: ≥ 8 column blocks of the in-place form, so the pointwise plan runs the
-  // packed GEMM and then its epilogue as a pass (conv_pointwise.inc.c, pw_use_gemm); the random families stay at
-  // ≤ 24 channels. 270 rows and 289 columns leave partial tiles on every build; with and without an epilogue.
-  const g = convGeometryOf({ n: 1, c: 1024, h: 17, w: 17, oc: 270, kh: 1, kw: 1 });
-  const r = rng(SEED + 9);
-  const x = values(g.c * g.h * g.w, r),
-    w = values(g.oc * g.c, r),
-    bias = values(g.oc, r),
-    scale = values(g.oc, r).map((v) => 4 * v),
-    res = values(g.oc * g.oh * g.ow, r);
-  for (const [epilogue, sc, rs] of [
-    ['none', null, null],
-    ['relu6', scale, res],
-  ] as const) {
-    const y64 = new Float64Array(res.length);
-    ref.conv2d(f64(x), f64(w), f64(bias), y64, g, epilogue, sc && f64(sc), null, rs && f64(rs));
-    for (const [name, b] of builds) {
-      const [y] = twice(
-        [y64.length],
-        ([o]) => b.conv2d(x, w, bias, o, g, epilogue, sc, null, rs),
-        `${name} ${epilogue}`,
-      );
-      const bad = mismatch(y, y64, g.c * (sc ? 6 : 1) + 1);
-      assert.ok(!bad, `${name} ${JSON.stringify(g)} ${epilogue}: ${bad}`);
-    }
-  }
-});
-
-test('conv2d: a 1×1 convolution with weights past an L2 on a small map over several images (batched) on every build', () => {
-  // 544 → 250 channels (136 000 weights ≥ 2¹⁷) on 7×7, three images: the planner joins the images' pixels as one
-  // GEMM's columns (conv_plan.inc.c, PW_BATCHED_*) where the pointwise plan would stream the weights once per image;
-  // 250 rows and 147 columns leave partial tiles on every build; with and without an epilogue and a residual.
-  const g = convGeometryOf({ n: 3, c: 544, h: 7, w: 7, oc: 250, kh: 1, kw: 1 });
-  const r = rng(SEED + 10);
+/**
+ * A 1×1 convolution g (wider than the random families' ≤ 24 channels) on every build against float64, with and
+ * without an epilogue (scale, residual, ReLU6); each native build must plan it as `plan`.
+ */
+function pointwiseAgainstF64(g: Conv2dGeometry, seed: number, plan: string): void {
+  const r = rng(seed);
   const x = values(g.n * g.c * g.h * g.w, r),
     w = values(g.oc * g.c, r),
     bias = values(g.oc, r),
@@ -453,7 +424,7 @@ test('conv2d: a 1×1 convolution with weights past an L2 on a small map over sev
     ref.conv2d(f64(x), f64(w), f64(bias), y64, g, epilogue, sc && f64(sc), null, rs && f64(rs));
     for (const [name, b] of builds) {
       if (name.startsWith('native-'))
-        assert.equal(nativeConvPlan(name.slice('native-'.length) as NativeIsa, g, 'forward'), 'batched', name);
+        assert.equal(nativeConvPlan(name.slice('native-'.length) as NativeIsa, g, 'forward'), plan, name);
       const [y] = twice(
         [y64.length],
         ([o]) => b.conv2d(x, w, bias, o, g, epilogue, sc, null, rs),
@@ -463,6 +434,20 @@ test('conv2d: a 1×1 convolution with weights past an L2 on a small map over sev
       assert.ok(!bad, `${name} ${JSON.stringify(g)} ${epilogue}: ${bad}`);
     }
   }
+}
+
+test('conv2d: a deep 1×1 convolution on a large map (the packed-GEMM form of the pointwise plan) on every build', () => {
+  // 1024 → 270 channels on 17×17, one image: ≥ 8 column blocks of the in-place form, so the pointwise plan runs the
+  // packed GEMM and then its epilogue as a pass (conv_pointwise.inc.c, pw_use_gemm). 270 rows and 289 columns leave
+  // partial tiles on every build.
+  pointwiseAgainstF64(convGeometryOf({ n: 1, c: 1024, h: 17, w: 17, oc: 270, kh: 1, kw: 1 }), SEED + 9, 'pointwise');
+});
+
+test('conv2d: a 1×1 convolution with weights past an L2 on a small map over several images (batched) on every build', () => {
+  // 544 → 250 channels (136 000 weights ≥ 2¹⁷) on 7×7, three images: the planner joins the images' pixels as one
+  // GEMM's columns (conv_plan.inc.c, PW_BATCHED_*) where the pointwise plan would stream the weights once per image.
+  // 250 rows and 147 columns leave partial tiles on every build.
+  pointwiseAgainstF64(convGeometryOf({ n: 3, c: 544, h: 7, w: 7, oc: 250, kh: 1, kw: 1 }), SEED + 10, 'batched');
 });
 
 test('conv2d: dilated Winograd (phases) and packed weights (Winograd, tap-wise) on every build, against float64', () => {
