@@ -4,7 +4,14 @@
 
 /* One row of col: tap (i, j) of one input plane over every output pixel (zero where it reads padding). */
 static void im2col_tap(const float *plane, const cgeom *g, long i, long j, float *dst) {
-  long x0 = j * g->dW - g->pW;
+  long x0 = j * g->dW - g->pW, y0 = i * g->dH - g->pH;
+  /* a tap that reads the plane as it lies (stride 1, no padding in its reach, output as wide as the input: a 1×1
+   * convolution's only tap), one copy: element by element with its bounds checked, the batched plan's copy of a
+   * 960-channel 7×7 batch took a fifth of that 1×1 convolution's time */
+  if (g->sH == 1 && g->sW == 1 && x0 == 0 && g->ow == g->w && y0 >= 0 && y0 + g->oh <= g->h) {
+    memcpy(dst, plane + y0 * g->w, sizeof(float) * g->oh * g->ow);
+    return;
+  }
   for (long y = 0; y < g->oh; y++) {
     long iy = y * g->sH - g->pH + i * g->dH;
     float *dr = dst + y * g->ow;
