@@ -56,9 +56,8 @@ export type { RawKernels } from './kernels.gen.js';
 interface FlatProgram {
   /** The operands, never changed once made: the native side reads this array once and keeps what it read on it. */
   arrays: (F32 | null)[];
-  /** Each operand's length when the program was checked (0 for null), and the step it belongs to. */
+  /** Each operand's length when the program was checked (0 for null). */
   lengths: number[];
-  operandStep: number[];
   code: Int32Array;
   /** The program step each record belongs to (a residual block is several records). */
   stepOf: number[];
@@ -732,16 +731,9 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
     });
     const code = new Int32Array(records.length * NP_REC);
     records.forEach((r, k) => code.set(r, k * NP_REC));
-    // a record's operands run from its NP_FIRST to the next record's
-    const operandStep: number[] = [];
-    records.forEach((r, k) => {
-      const end = k + 1 < records.length ? records[k + 1][NP_FIRST] : arrays.length;
-      for (let a = r[NP_FIRST]; a < end; a++) operandStep.push(stepOf[k]);
-    });
     return {
       arrays,
       lengths: arrays.map((a) => a?.length ?? 0),
-      operandStep,
       code,
       stepOf,
       xLen: sg.n * sg.c * sg.h * sg.w,
@@ -1186,11 +1178,16 @@ export function makeAcceleratedBackend(name: string, k: RawKernels): Backend {
         );
       // the kernel reads f.arrays' entries on its first call only (f32list in native/src/addon.c): an operand
       // detached (length 0) or resized since then is refused here
-      const { arrays, lengths } = f;
+      const { arrays, lengths, code } = f;
       for (let a = 0; a < arrays.length; a++)
-        if ((arrays[a]?.length ?? 0) !== lengths[a]) throw changed(f.operandStep[a]);
+        if ((arrays[a]?.length ?? 0) !== lengths[a]) {
+          // the step of the last record whose operands start at or before a
+          let k = f.stepOf.length - 1;
+          while (k > 0 && code[k * NP_REC + NP_FIRST] > a) k--;
+          throw changed(f.stepOf[k]);
+        }
       const records = f.stepOf.length;
-      const bad = runProgram(x as F32, arrays, f.code, records, out as F32);
+      const bad = runProgram(x as F32, arrays, code, records, out as F32);
       if (bad > records) throw new Error(`${op}: could not allocate the maps between its steps`);
       if (bad !== 0) throw changed(f.stepOf[bad - 1]);
     };
