@@ -1004,6 +1004,11 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
     { n: 1, c: 16, h: 7, w: 100, oc: 16, k: 5, s: 1, p: 2, d: 1 },
     { n: 1, c: 24, h: 9, w: 90, oc: 24, k: 5, s: 2, p: 2, d: 1 },
     { n: 1, c: 17, h: 4, w: 81, oc: 17, k: 3, s: 1, p: 2, d: 1 },
+    // pixels of whole cache lines (channels a multiple of 16), whose lines share a few L1 sets: shorter pieces
+    // (nhwc_dw_set_pixels) — 4, 8 and 16 lines a pixel
+    { n: 1, c: 64, h: 5, w: 113, oc: 64, k: 3, s: 2, p: 1, d: 1 },
+    { n: 1, c: 128, h: 4, w: 60, oc: 128, k: 3, s: 1, p: 1, d: 1 },
+    { n: 1, c: 256, h: 6, w: 30, oc: 256, k: 5, s: 1, p: 2, d: 1 },
     // dense: ResNet-like 3×3 (rows of in-place tiles), its strided 3×3 and 1×1, a 7×7 map (tiles across rows)
     { n: 1, c: 48, h: 20, w: 34, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true },
     { n: 2, c: 32, h: 18, w: 33, oc: 70, k: 3, s: 2, p: 1, d: 1, dense: true },

@@ -160,12 +160,14 @@ static int np_stem_feeds(const int32_t *code, const tt_f32list *l, long steps) {
 static void np_linear(const float *v, const float *w, const float *bias, long n, long in, long outf, int act,
                       float *y) {
   op_gemm(0, 1, (int)n, (int)outf, (int)in, v, 0, w, 0, y, n * outf, 1, 0);
-  for (long i = 0; i < n * outf; i++) {
-    float t = bias ? y[i] + bias[i % outf] : y[i];
-    /* Hardswish as the module (the reference kernel's): x·(x + 3)/6 in double, rounded once */
-    if (act == NP_HEAD_HARDSWISH) t = t <= -3.0f ? 0.0f : t >= 3.0f ? t : (float)((double)t * ((double)t + 3.0) / 6.0);
-    y[i] = t;
-  }
+  for (long b = 0; b < n; b++) /* row by row: no index modulo outf (an integer division an element) */
+    for (long o = 0; o < outf; o++) {
+      float *yo = y + b * outf + o, t = bias ? *yo + bias[o] : *yo;
+      /* Hardswish as the module (the reference kernel's): x·(x + 3)/6 in double, rounded once */
+      if (act == NP_HEAD_HARDSWISH)
+        t = t <= -3.0f ? 0.0f : t >= 3.0f ? t : (float)((double)t * ((double)t + 3.0) / 6.0);
+      *yo = t;
+    }
 }
 
 #ifdef TT_PROGRAM_PROFILE
