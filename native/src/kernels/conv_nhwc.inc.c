@@ -253,12 +253,7 @@ uk_nhwc_conv_rows(const int rows, const int nv, int lo, int hi, long taps, const
       vstore_lanes(o, act_v(v, ACT), UK_LO(q), UK_HI(q));                                                       \
     }                                                                                                           \
   }
-  switch (act) {
-  case ACT_RELU: UK_EPILOGUE(ACT_RELU) break;
-  case ACT_RELU6: UK_EPILOGUE(ACT_RELU6) break;
-  case ACT_HARDSWISH: UK_EPILOGUE(ACT_HARDSWISH) break;
-  default: UK_EPILOGUE(ACT_NONE)
-  }
+  ACT_DISPATCH(act, UK_EPILOGUE)
 #undef UK_EPILOGUE
 #undef UK_LO
 #undef UK_HI
@@ -425,12 +420,7 @@ uk_nhwc_narrow(long kc, const float *restrict a, long lda, const int32_t *restri
     if (res) v += vload(res + i * ldo);                                                                         \
     vstore(out + i * ldo, act_v(v, ACT));                                                                       \
   }
-  switch (act) {
-  case ACT_RELU: UK_EPILOGUE(ACT_RELU) break;
-  case ACT_RELU6: UK_EPILOGUE(ACT_RELU6) break;
-  case ACT_HARDSWISH: UK_EPILOGUE(ACT_HARDSWISH) break;
-  default: UK_EPILOGUE(ACT_NONE)
-  }
+  ACT_DISPATCH(act, UK_EPILOGUE)
 #undef UK_EPILOGUE
 }
 
@@ -852,16 +842,10 @@ static inline __attribute__((always_inline)) void nhwc_dw_run(const nhwc_dw_job 
         }
         long ix = sa * g->sW - g->pW;
         float *o = orow + sa * c + c0;
-        if (!last) nhwc_dw_walk(rows, wv, r0, r1, KW, 0, ACT_NONE, sc, bi, c, xs, ix, c0, o, sb - sa);
-        else
-          switch (j->act) {
-          case ACT_RELU: nhwc_dw_walk(rows, wv, r0, r1, KW, 1, ACT_RELU, sc, bi, c, xs, ix, c0, o, sb - sa); break;
-          case ACT_RELU6: nhwc_dw_walk(rows, wv, r0, r1, KW, 1, ACT_RELU6, sc, bi, c, xs, ix, c0, o, sb - sa); break;
-          case ACT_HARDSWISH:
-            nhwc_dw_walk(rows, wv, r0, r1, KW, 1, ACT_HARDSWISH, sc, bi, c, xs, ix, c0, o, sb - sa);
-            break;
-          default: nhwc_dw_walk(rows, wv, r0, r1, KW, 1, ACT_NONE, sc, bi, c, xs, ix, c0, o, sb - sa);
-          }
+#define NHWC_DW_WALK(ACT) nhwc_dw_walk(rows, wv, r0, r1, KW, last, ACT, sc, bi, c, xs, ix, c0, o, sb - sa);
+        if (!last) NHWC_DW_WALK(ACT_NONE)
+        else ACT_DISPATCH(j->act, NHWC_DW_WALK)
+#undef NHWC_DW_WALK
         if (sg < segs - 1) continue;
         if (SW) { /* right pixel ox1 + q: kernel columns [0, dr − q·SW), a constant in each case */
 #define NHWC_DW_RIGHT(DR)                                                                                     \

@@ -231,6 +231,18 @@ static inline vf act_v(vf v, int act) {
   return v;
 }
 
+/* STMT(A) for the activation act, A the constant ACT_… in each case: a loop or an epilogue that calls act_v with A
+ * compiled once per activation, where act_v(v, act) with act a variable tested it for every vector — up to three
+ * compares and branches each, as many as the arithmetic in a micro-kernel tile's epilogue at 16–24 channels
+ * (docs/kernels.md, fortieth session). STMT ends with its own semicolon. */
+#define ACT_DISPATCH(act, STMT)                                                                                  \
+  switch (act) {                                                                                                 \
+  case ACT_RELU: STMT(ACT_RELU) break;                                                                           \
+  case ACT_RELU6: STMT(ACT_RELU6) break;                                                                         \
+  case ACT_HARDSWISH: STMT(ACT_HARDSWISH) break;                                                                 \
+  default: STMT(ACT_NONE)                                                                                        \
+  }
+
 /* ------------------------------------------------------------------------------------------------------------
  * fn(ctx, r) for rows r = 0 … rows−1 (planes, channels), in parallel runs of rows of at least PAR_ROWS_MIN
  * elements when there are two runs or more. A task per row of a small map was a thread-pool round trip per 49
