@@ -190,7 +190,7 @@ uk_nhwc_conv_rows(const int rows, const int nv, int lo, int hi, long taps, const
                   const float *scale, const float *bias, const float *res, int act, const float *pf, long pfs,
                   int stream) {
   vf cr[MR][TT_NV];
-  UNROLL for (int i = 0; i < MR; i++) UNROLL for (int q = 0; q < TT_NV; q++) cr[i][q] = (vf){0};
+  UNROLL_TO(i, rows, MR) UNROLL_TO(q, nv, TT_NV) cr[i][q] = (vf){0};
   /* Row i is read through base pointer i / 4 at 0, lda, 2·lda or 3·lda: four bases and two strides in registers,
    * all addressing modes (base + index · 4 or 8). With a register per row (i·lda) the 14 rows of an AVX-512 tile
    * left too few general registers, and the compiler reloaded row offsets from the stack at every step. */
