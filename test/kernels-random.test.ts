@@ -1042,8 +1042,8 @@ test('conv2dNhwc: channels-last pointwise, dense and depthwise convolutions on e
     { n: 1, c: 32, h: 14, w: 14, oc: 40, k: 3, s: 1, p: 1, d: 1, dense: true, res: true },
     { n: 1, c: 24, h: 28, w: 28, oc: 24, k: 3, s: 1, p: 1, d: 1, dense: true },
     // tiles whose own columns leave 8 past a multiple of 16 (24 and 40: 8 + 16 and 8 + 32; 72, 120, 184: an
-    // overlapping last panel of 8 or 24 new columns): on AVX-512 the 8 take a 256-bit accumulator; pointwise, a
-    // strided dense layer, residuals
+    // overlapping last panel of 8 or 24 new columns): on AVX-512 and generic16 the 8 take a half-vector accumulator
+    // (uk_nhwc_conv_h8/h24); pointwise, a strided dense layer, residuals
     { n: 1, c: 64, h: 14, w: 16, oc: 24, k: 1, s: 1, p: 0, d: 1, res: true },
     { n: 2, c: 72, h: 7, w: 8, oc: 40, k: 1, s: 1, p: 0, d: 1 },
     { n: 1, c: 24, h: 10, w: 12, oc: 72, k: 1, s: 1, p: 0, d: 1, res: true },

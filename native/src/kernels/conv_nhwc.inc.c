@@ -289,14 +289,16 @@ static NO_CLONE void uk_nhwc_conv_cols(UK_NHWC_COLS_ARGS) {
   uk_nhwc_conv_rows(MR, TT_NV, lo, hi, taps, toff, kc, a, lda, b, out, ldo, scale, bias, res, act, 0, 0, 0);
 }
 
-#if defined(__AVX512F__) && TT_VL == 16
+#if TT_VL == 16
 /* Tiles whose own columns are 8 + 16·z (z = 0 or 1): an output whose channels leave 8 past a multiple of 16 — 24
  * (MobileNetV2's and V3's projections at 56²), 40, 72, 120, 184 and 200 (V3's) — computed, through the masked
  * columns path, as 16 or 32 lanes of which 8 were discarded: a quarter to a half of those tiles' FMAs. Here the 8
  * columns take a 256-bit accumulator a row beside the 512-bit one (a ymm FMA is one of Zen 4's two 256-bit FMA
  * issues, a zmm one both); each lane sums its K steps in the same order as the wide tile's, so the outputs are the
  * same bits. The 8 columns sit at o8 and the whole vector at o16 from b, out, scale, bias and res (the panel's rows
- * NR floats apart as packed). */
+ * NR floats apart as packed). The portable 16-wide build (generic16) takes these tiles too: until it did, they ran
+ * only on AVX-512 CPUs, and a change to them (or to the epilogue they share with the wide tile) went untested on
+ * every other machine. */
 typedef float v8f __attribute__((vector_size(32)));
 typedef float v8fu __attribute__((vector_size(32), aligned(4)));
 static inline v8f v8load(const float *p) { return *(const v8fu *)p; }
@@ -330,18 +332,24 @@ uk_nhwc_conv_h8_rows(const int z, long taps, const long *toff, long kc, const fl
       b += NR;
     }
   }
-  vf sz = z && scale ? vload(scale + o16) : vsplat(1.0f), bz = z && bias ? vload(bias + o16) : vsplat(0.0f);
-  v8f sh = scale ? v8load(scale + o8) : v8lo(vsplat(1.0f)), bh = bias ? v8load(bias + o8) : v8lo(vsplat(0.0f));
-  UNROLL for (int i = 0; i < MR; i++) {
-    if (z) {
-      vf v = cz[i] * sz + bz;
-      if (res) v += vload(res + i * ldo + o16);
-      vstore(out + i * ldo + o16, act_v(v, act));
-    }
-    v8f v = ch[i] * sh + bh;
-    if (res) v += v8load(res + i * ldo + o8);
-    v8store(out + i * ldo + o8, act_v8(v, act));
+  /* scale and bias are never null here (the caller passes nhwc_ones and nhwc_zeros for absent ones, through this
+   * function's noipa boundary): a null test between product and sum — or GCC's view of the constant arrays behind
+   * one — left them a multiply and an add where uk_nhwc_conv_rows fuses them. One epilogue copy per activation. */
+  vf sz = z ? vload(scale + o16) : (vf){ 0 }, bz = z ? vload(bias + o16) : (vf){ 0 };
+  v8f sh = v8load(scale + o8), bh = v8load(bias + o8);
+#define UK_EPILOGUE(ACT)                                                                                        \
+  UNROLL for (int i = 0; i < MR; i++) {                                                                         \
+    if (z) {                                                                                                    \
+      vf v = cz[i] * sz + bz;                                                                                   \
+      if (res) v += vload(res + i * ldo + o16);                                                                 \
+      vstore(out + i * ldo + o16, act_v(v, ACT));                                                               \
+    }                                                                                                           \
+    v8f v = ch[i] * sh + bh;                                                                                    \
+    if (res) v += v8load(res + i * ldo + o8);                                                                   \
+    v8store(out + i * ldo + o8, act_v8(v, ACT));                                                                \
   }
+  ACT_DISPATCH(act, UK_EPILOGUE)
+#undef UK_EPILOGUE
 }
 static NO_CLONE void uk_nhwc_conv_h8(long taps, const long *toff, long kc, const float *a, long lda, const float *b,
                                      long o8, float *out, long ldo, const float *scale, const float *bias,
@@ -461,16 +469,17 @@ static NO_CLONE void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff
     long col = n0 + qf * TT_VL, o = m0 * j->oc + col;
     const float *sc = j->scale ? j->scale + col : 0, *bi = j->bias ? j->bias + col : 0, *rs = j->res ? j->res + o : 0;
     _Static_assert(TT_NV == 2, "a panel's columns are one vector or all of them");
-#if defined(__AVX512F__) && TT_VL == 16
+#if TT_VL == 16
     /* 8 columns on a half of a vector (lanes [0, 8) or [8, 16)), with or without a whole vector beside them */
     const float *bq = b + qf * TT_VL;
+    const float *sc1 = sc ? sc : nhwc_ones, *bi0 = bi ? bi : nhwc_zeros; /* offsets + 8 ≤ 24: inside NR */
     if (ql - qf == 1 && hi - lo == 8 && lo % 8 == 0) {
-      uk_nhwc_conv_h8(taps, toff, kc, a, lda, bq, lo, j->out + o, j->oc, sc, bi, rs, j->act);
+      uk_nhwc_conv_h8(taps, toff, kc, a, lda, bq, lo, j->out + o, j->oc, sc1, bi0, rs, j->act);
       return;
     }
     if (ql - qf == 2 && ((lo == 0 && hi == 8) || (lo == 8 && hi == TT_VL))) {
-      uk_nhwc_conv_h24(taps, toff, kc, a, lda, bq, lo == 0 ? TT_VL : 8, lo == 0 ? 0 : TT_VL, j->out + o, j->oc, sc,
-                       bi, rs, j->act);
+      uk_nhwc_conv_h24(taps, toff, kc, a, lda, bq, lo == 0 ? TT_VL : 8, lo == 0 ? 0 : TT_VL, j->out + o, j->oc, sc1,
+                       bi0, rs, j->act);
       return;
     }
 #endif
