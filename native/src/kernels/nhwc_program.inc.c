@@ -174,14 +174,16 @@ static void np_linear(const float *v, const float *w, const float *bias, long n,
 /* A developer's timer, in no shipped build: `CFLAGS=-DTT_PROGRAM_PROFILE npm run build:native` makes each program
  * call add up the wall time of its steps (a stem run with the first block it feeds counts as that block's step;
  * the pooling and the head as the last step), and the process print at exit each step's mean over the calls after
- * the first (which grows and faults in the scratch). It is how ONNX Runtime's node times (tools/layer-profile.ts,
- * which times Tatami call by call) are set against the program as the benchmark runs it. Steps are summed by
- * index, so a process should run one program (one model at one batch). */
+ * the first (which grows and faults in the scratch), and its minimum: on a shared machine a few calls that the
+ * host paused lift a mean well above a median (the forty-first session read 1.63× from two threads on means where
+ * the medians said 1.86×), and the minima are what a change moves. It is how ONNX Runtime's node times
+ * (tools/layer-profile.ts, which times Tatami call by call) are set against the program as the benchmark runs it.
+ * Steps are summed by index, so a process should run one program (one model at one batch). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 enum { NP_PROFILE_STEPS = 256 };
-static double np_prof_ms[NP_PROFILE_STEPS];
+static double np_prof_ms[NP_PROFILE_STEPS], np_prof_min[NP_PROFILE_STEPS];
 static int32_t np_prof_rec[NP_PROFILE_STEPS][NP_REC];
 static long np_prof_calls, np_prof_steps;
 static double np_prof_now(void) {
@@ -193,23 +195,29 @@ static void np_prof_print(void) {
   static const char *kinds[] = { "stem", "block", "conv", "linear", "maxpool" };
   long calls = np_prof_calls - 1;
   if (calls < 1) return;
-  double total = 0;
+  double total = 0, total_min = 0;
   for (long s = 0; s < np_prof_steps; s++) {
     const int32_t *r = np_prof_rec[s], *gi = r + NP_GEOM;
     double ms = np_prof_ms[s] / (double)calls;
     total += ms;
-    if (ms > 0)
-      fprintf(stderr, "step %3ld %-7s %4d→%-4d @%-3d %8.3f ms\n", s, kinds[r[NP_KIND]],
+    if (ms > 0) {
+      total_min += np_prof_min[s];
+      fprintf(stderr, "step %3ld %-7s %4d→%-4d @%-3d %8.3f ms (min %.3f)\n", s, kinds[r[NP_KIND]],
               r[NP_KIND] == NP_BLOCK || r[NP_KIND] == NP_LINEAR ? r[NP_CIN] : gi[CG_C],
               r[NP_KIND] == NP_BLOCK || r[NP_KIND] == NP_LINEAR ? r[NP_COUT] : gi[CG_OC],
-              r[NP_KIND] == NP_LINEAR ? 1 : gi[CG_H], ms);
+              r[NP_KIND] == NP_LINEAR ? 1 : gi[CG_H], ms, np_prof_min[s]);
+    }
   }
-  fprintf(stderr, "program: %ld steps, %8.3f ms a call over %ld calls\n", np_prof_steps, total, calls);
+  fprintf(stderr, "program: %ld steps, %8.3f ms a call over %ld calls (steps' minima summed: %.3f)\n", np_prof_steps,
+          total, calls, total_min);
 }
 /* Step s took the time since *t0 (the first call's are not counted); *t0 moves on. */
 static void np_prof_step(long s, double *t0) {
   double t = np_prof_now();
-  if (np_prof_calls > 1 && s < NP_PROFILE_STEPS) np_prof_ms[s] += t - *t0;
+  if (np_prof_calls > 1 && s < NP_PROFILE_STEPS) {
+    np_prof_ms[s] += t - *t0;
+    if (np_prof_calls == 2 || t - *t0 < np_prof_min[s]) np_prof_min[s] = t - *t0;
+  }
   *t0 = t;
 }
 static double np_prof_start(const int32_t *code, long steps) {
