@@ -472,7 +472,8 @@ static NO_CLONE void nhwc_tile(const nhwc_pw_job *j, long taps, const long *toff
 #if TT_VL == 16
     /* 8 columns on a half of a vector (lanes [0, 8) or [8, 16)), with or without a whole vector beside them */
     const float *bq = b + qf * TT_VL;
-    const float *sc1 = sc ? sc : nhwc_ones, *bi0 = bi ? bi : nhwc_zeros; /* offsets + 8 ≤ 24: inside NR */
+    /* the tiles read up to o8 + 8 and o16 + TT_VL floats from these: at most NR, inside nhwc_ones / nhwc_zeros */
+    const float *sc1 = sc ? sc : nhwc_ones, *bi0 = bi ? bi : nhwc_zeros;
     if (ql - qf == 1 && hi - lo == 8 && lo % 8 == 0) {
       uk_nhwc_conv_h8(taps, toff, kc, a, lda, bq, lo, j->out + o, j->oc, sc1, bi0, rs, j->act);
       return;
