@@ -169,7 +169,8 @@ static void nhwc_pw_store(const nhwc_pw_job *j, const float *t, long m0, long n0
   }
 }
 
-/* A panel's scale and bias where the layer has none (uk_nhwc_conv_rows, uk_nhwc_narrow). */
+/* A panel's scale and bias where the layer has none (uk_nhwc_conv_rows, uk_nhwc_narrow, and the half-vector tiles
+ * through nhwc_tile). */
 static const float nhwc_ones[NR] __attribute__((aligned(64))) = { [0 ... NR - 1] = 1.0f };
 static const float nhwc_zeros[NR] __attribute__((aligned(64))) = { 0 };
 
@@ -1577,10 +1578,10 @@ static void nhwc_block_gates(const nhwc_block_job *j, const float *w1, const flo
     long o = 0;
     for (; o + TT_VL <= hid; o += TT_VL)
       vstore(g + o, nhwc_hardsigmoid_v(vload(g + o) + (b2 ? vload(b2 + o) : vsplat(0.0f))));
-    for (; o < hid; o++) {
-      float v = g[o] + (b2 ? b2[o] : 0.0f);
-      /* as the hardsigmoid module: x/6 + 1/2 in double, rounded once */
-      g[o] = v <= -3.0f ? 0.0f : v >= 3.0f ? 1.0f : (float)((double)v / 6.0 + 0.5);
+    if (o < hid) { /* the last channels, fewer than a vector: their lanes only */
+      int l = (int)(hid - o);
+      vf v = vload_lanes(g + o, 0, l) + (b2 ? vload_lanes(b2 + o, 0, l) : vsplat(0.0f));
+      vstore_lanes(g + o, nhwc_hardsigmoid_v(v), 0, l);
     }
   }
 }
