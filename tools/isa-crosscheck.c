@@ -54,10 +54,10 @@ typedef struct {
   unsigned char *base;
   size_t bytes;
 } fbuf;
-static int mis_next; /* alternates the misalignment buffer by buffer */
-static fbuf fb_new(long n) {
+static int mis_next; /* one buffer (or output's set of three) in three sits a float off a line */
+static int next_mis(void) { return mis_next++ % 3 == 2; }
+static fbuf fb_at(long n, int mis) {
   fbuf b;
-  int mis = (mis_next++ % 3) == 2; /* one buffer in three one float off a line */
   b.n = n;
   b.bytes = sizeof(float) * (size_t)(n + 2 * GUARD + 16);
   b.base = aligned_alloc(64, (b.bytes + 63) / 64 * 64);
@@ -69,13 +69,14 @@ static fbuf fb_new(long n) {
   b.p = (float *)b.base + GUARD + mis;
   return b;
 }
+static fbuf fb_new(long n) { return fb_at(n, next_mis()); }
 static fbuf fb_rand(long n, float scale) {
   fbuf b = fb_new(n);
   for (long i = 0; i < n; i++) b.p[i] = rv() * scale;
   return b;
 }
-static fbuf fb_fill(long n, float v) {
-  fbuf b = fb_new(n);
+static fbuf fb_fill(long n, float v, int mis) {
+  fbuf b = fb_at(n, mis);
   for (long i = 0; i < n; i++) b.p[i] = v;
   return b;
 }
@@ -168,9 +169,10 @@ static void outs_init(outs *o, int count, const long *n, const float *const *acc
     o->n[i] = n[i];
     o->acc[i] = acc ? acc[i] : 0;
     o->k[i] = -1;
-    o->c0[i] = fb_fill(n[i], 0.0f);
-    o->c1[i] = fb_fill(n[i], NAN);
-    o->r[i] = fb_fill(n[i], 0.0f);
+    int mis = next_mis(); /* the same for all three: the candidate's two runs must see the same addresses' alignment */
+    o->c0[i] = fb_fill(n[i], 0.0f, mis);
+    o->c1[i] = fb_fill(n[i], NAN, mis);
+    o->r[i] = fb_fill(n[i], 0.0f, mis);
     if (o->acc[i]) {
       memcpy(o->c0[i].p, o->acc[i], sizeof(float) * (size_t)n[i]);
       memcpy(o->c1[i].p, o->acc[i], sizeof(float) * (size_t)n[i]);
@@ -961,21 +963,26 @@ static void taps(long in, long outn, int bilinear, int32_t *i0, int32_t *i1, flo
 static void geo_cases(long cases) {
   outs o;
   for (long i = 0; i < cases; i++) {
-    /* a strided view: a permuted, sliced and stepped window of a larger array */
-    int rank = (int)ri(1, 5);
+    /* a strided view: a permuted, sliced and stepped window of a larger array (at most 2¹⁹ floats of it from a
+     * source of at most 2²¹: one case in four large enough for the threads' split) */
+    int rank;
     int32_t shape[8], st[8];
-    long off = ri(0, 7), span = 1, total = 1;
-    for (int d = rank - 1; d >= 0; d--) {
-      shape[d] = (int32_t)ri(1, i % 4 == 3 && d >= rank - 2 ? 300 : 9), st[d] = (int32_t)(span * ri(1, 2));
-      span += (long)(shape[d] - 1) * st[d] + 1, total *= shape[d];
-    }
-    for (int d = 0; d + 1 < rank; d += 2) /* a transposed pair */
-      if (i % 2) {
-        int32_t t = st[d];
-        st[d] = st[d + 1], st[d + 1] = t;
+    long off = ri(0, 7), total, reach;
+    do {
+      long span = 1;
+      rank = (int)ri(1, 5), total = 1;
+      for (int d = rank - 1; d >= 0; d--) {
+        shape[d] = (int32_t)ri(1, i % 4 == 3 && d >= rank - 2 ? 300 : 9), st[d] = (int32_t)(span * ri(1, 2));
+        span += (long)(shape[d] - 1) * st[d] + 1, total *= shape[d];
       }
-    long reach = off + 1; /* the farthest element read, after the transposition */
-    for (int d = 0; d < rank; d++) reach += (long)(shape[d] - 1) * st[d];
+      for (int d = 0; d + 1 < rank; d += 2) /* a transposed pair */
+        if (i % 2) {
+          int32_t t = st[d];
+          st[d] = st[d + 1], st[d + 1] = t;
+        }
+      reach = off + 1; /* the farthest element read, after the transposition */
+      for (int d = 0; d < rank; d++) reach += (long)(shape[d] - 1) * st[d];
+    } while (total > 1L << 19 || reach > 1L << 21);
     input src = in_rand(reach, 1);
     geo_ctx j = { .x = src.b.p, .offset = off, .st = st, .shape = shape, .rank = rank };
     snprintf(what, sizeof what, "copy strided %ld: rank %d, %ld floats", i, rank, total);
