@@ -4,7 +4,7 @@
 # AVX-512 CPU (Skylake-X), and checks native-avx512 against native-generic (every tt_ops entry point, guard zones,
 # zeroed/NaN-filled double runs). The AVX-512 object is otherwise run only on AVX-512 hardware, and the machines of
 # sessions 37-41 had none. Slow: Bochs interprets ~70 M instructions a second (~200x slower than this host), so
-# boot takes ~25 s and 3 cases a family on one thread ~2 minutes.
+# boot takes ~30 s and 3 cases a family on one thread ~2.7 minutes in all.
 #
 #   tools/avx512-emu.sh [CASES=3] [SEED=1] [THREADS=1] [BUILD=avx512]   the cross-check (npm ci first)
 #   tools/avx512-emu.sh --run STATIC_BINARY [ARGS...]                    any static x86-64 program
