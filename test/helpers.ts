@@ -308,3 +308,43 @@ export function xorshift32(seed: number): {
     pick: (xs) => xs[Math.floor(next() * xs.length)],
   };
 }
+
+/** Whether gcc runs here: the tests of tools/'s C harnesses skip without it. */
+export const hasGcc = spawnSync('gcc', ['--version']).status === 0;
+
+/**
+ * Compiles a C harness of tools/ against the kernels' headers and thread pool (native/src), with the kernels' own
+ * language flags and warnings as errors, into a temporary folder; runs `body` with the binary's path, then removes
+ * the folder. `flags` adds the harness's own (optimization, defines, warnings); `sources` are paths from the root.
+ */
+export function withKernelHarness(sources: string[], flags: string[], body: (bin: string) => void): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'tatami-harness-'));
+  try {
+    const bin = join(dir, 'harness');
+    const cc = spawnSync(
+      'gcc',
+      [
+        ...flags,
+        '-std=gnu11',
+        '-ffp-contract=fast',
+        '-fno-math-errno',
+        '-Wall',
+        '-Werror',
+        '-Wno-psabi',
+        `-I${join(root, 'native/src')}`,
+        ...sources.map((s) => (s.startsWith('/') ? s : join(root, s))),
+        join(root, 'native/src/pool.c'),
+        '-o',
+        bin,
+        '-lm',
+        '-lpthread',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(cc.status, 0, cc.stderr);
+    body(bin);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

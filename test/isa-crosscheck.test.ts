@@ -9,14 +9,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hasGcc, withKernelHarness } from './helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const objDir = join(root, 'build/Release/obj.target');
-const hasGcc = spawnSync('gcc', ['--version']).status === 0;
 
 /** The addon's per-build objects (isa_*.o under build/Release/obj.target), as node-gyp compiled them. */
 function isaObjects(): string[] {
@@ -40,33 +39,7 @@ test(
     skip: (!hasGcc && 'gcc not found') || (!objects.length && 'the native addon is not built (no isa_*.o objects)'),
   },
   () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tatami-crosscheck-'));
-    try {
-      const bin = join(dir, 'crosscheck');
-      const cc = spawnSync(
-        'gcc',
-        [
-          '-O2',
-          '-std=gnu11',
-          '-ffp-contract=fast',
-          '-fno-math-errno',
-          '-Wall',
-          '-Wextra',
-          '-Werror',
-          '-Wno-unused-parameter',
-          '-Wno-psabi',
-          `-I${join(root, 'native/src')}`,
-          join(root, 'tools/isa-crosscheck.c'),
-          join(root, 'native/src/pool.c'),
-          ...objects,
-          '-o',
-          bin,
-          '-lm',
-          '-lpthread',
-        ],
-        { encoding: 'utf8' },
-      );
-      assert.equal(cc.status, 0, cc.stderr);
+    withKernelHarness(['tools/isa-crosscheck.c', ...objects], ['-O2', '-Wextra', '-Wno-unused-parameter'], (bin) => {
       const ran: string[] = [];
       for (const build of ['avx512', 'avx2', 'generic16', 'generic8']) {
         const r = spawnSync(bin, [build, '25', SEED, '2'], { encoding: 'utf8' });
@@ -96,8 +69,6 @@ test(
           .filter((l) => l.startsWith('NOT CAUGHT'))
           .join('\n'),
       );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   },
 );
