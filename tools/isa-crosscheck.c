@@ -226,6 +226,7 @@ static void run3(outs *o, run_fn call, void *ctx) {
 static const char *const PLAN_NAMES[] = { "depthwise", "dense",  "batched",  "winograd",  "padded-width",  "im2col",
                                           "weight-gemm", "dot", "pointwise", "tapwise", "implicit-gemm" };
 enum { NPLANS = sizeof PLAN_NAMES / sizeof *PLAN_NAMES, NDIRS = 5 };
+_Static_assert(NPLANS == TT_PLAN_IMPLICIT_GEMM + 1 && NDIRS == TT_CONV_FWD_NHWC + 1, "tt.h's plans or directions moved");
 static const char *const DIR_NAMES[NDIRS] = { "forward", "backward-input", "backward-weight", "forward-packed",
                                               "forward-nhwc" };
 static long plans_seen[NDIRS][NPLANS];
