@@ -18,19 +18,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const objDir = join(root, 'build/Release/obj.target');
 
 /** The addon's per-build objects (isa_*.o under build/Release/obj.target), as node-gyp compiled them. */
-function isaObjects(): string[] {
-  if (!existsSync(objDir)) return [];
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(dir, e.name));
-      else if (/^isa_.*\.o$/.test(e.name)) found.push(join(dir, e.name));
-    }
-  };
-  walk(objDir);
-  return found;
-}
-const objects = isaObjects();
+const objects = existsSync(objDir)
+  ? readdirSync(objDir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => /(^|\/)isa_[^/]*\.o$/.test(f))
+      .map((f) => join(objDir, f))
+  : [];
 const SEED = process.env.TATAMI_RANDOM_SEED ?? '20261207';
 
 test(

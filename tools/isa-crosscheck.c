@@ -295,6 +295,18 @@ typedef struct {
   const float *packed[2]; /* each build's own packing (candidate, reference) */
 } conv_ctx;
 static int is_ref(const tt_ops *ops) { return ops == ref; }
+/* the build an operand pair's index names: 0 the candidate, 1 the reference */
+static const tt_ops *build_ops(int b) { return b ? ref : cand; }
+/* w transformed by build o for g: channels last (conv2dNhwcPack), or for the packed forward (conv2dPack: nothing
+ * written where that form does not apply); *size gets its floats when size is not null */
+static float *packed_by(const tt_ops *o, const float *w, const int32_t *g, int nhwc, long *size) {
+  long sz = nhwc ? o->conv2d_nhwc_packed_size(g) : o->conv2d_packed_size(g);
+  float *p = aligned_alloc(64, (sizeof(float) * (size_t)(sz + 16) + 63) / 64 * 64);
+  if (nhwc) o->conv2d_nhwc_pack(w, p, g);
+  else if (sz) o->conv2d_pack(w, p, g);
+  if (size) *size = sz;
+  return p;
+}
 static void run_fwd(const tt_ops *o, float **out, void *c) {
   conv_ctx *j = c;
   o->conv2d(j->x, j->w, j->bias, j->scale, j->res, out[0], j->g, j->act);
@@ -319,16 +331,12 @@ static void run_nchw_to_nhwc(const tt_ops *o, float **out, void *c) {
   conv_ctx *j = c;
   o->conv2d_nchw_to_nhwc(j->x, j->packed[is_ref(o)], j->bias, j->scale, out[0], j->g, j->act);
 }
-/* each build's packing of w for g (through pack_size / pack), the candidate's and the reference's */
-static void pack_both(conv_ctx *j, int nhwc, float **keep) {
-  for (int b = 0; b < 2; b++) {
-    const tt_ops *o = b ? ref : cand;
-    long sz = nhwc ? o->conv2d_nhwc_packed_size(j->g) : o->conv2d_packed_size(j->g);
-    keep[b] = aligned_alloc(64, sizeof(float) * (size_t)(sz + 16));
-    if (nhwc) o->conv2d_nhwc_pack(j->w, keep[b], j->g);
-    else if (sz) o->conv2d_pack(j->w, keep[b], j->g);
-    j->packed[b] = keep[b];
-  }
+/* each build's packing of the context's weights, the candidate's and the reference's; pack_free releases them */
+static void pack_both(conv_ctx *j, int nhwc) {
+  for (int b = 0; b < 2; b++) j->packed[b] = packed_by(build_ops(b), j->w, j->g, nhwc, 0);
+}
+static void pack_free(conv_ctx *j) {
+  for (int b = 0; b < 2; b++) free((void *)j->packed[b]);
 }
 
 static void one(outs *o, long n, run_fn f, void *ctx, long k) {
@@ -353,11 +361,10 @@ static void conv_case(const int32_t *g, int epi, int with_res) {
   snprintf(what + base, sizeof what - base, " forward (act %d%s%s, %s)", act, j.scale ? ", scale" : "",
            j.res ? ", residual" : "", PLAN_NAMES[cand->conv_plan(g, TT_CONV_FWD)]);
   one(&o, ys, run_fwd, &j, cg * kk);
-  float *keep[2];
-  pack_both(&j, 0, keep);
+  pack_both(&j, 0);
   snprintf(what + base, sizeof what - base, " forward packed (%s)", PLAN_NAMES[cand->conv_plan(g, TT_CONV_FWD_PACKED)]);
   one(&o, ys, run_fwd_packed, &j, cg * kk);
-  free(keep[0]), free(keep[1]);
+  pack_free(&j);
   snprintf(what + base, sizeof what - base, " backward input (%s)", PLAN_NAMES[cand->conv_plan(g, TT_CONV_BWD_INPUT)]);
   one(&o, xs, run_bwd_input, &j, oc / g[CG_GROUPS] * kk);
   snprintf(what + base, sizeof what - base, " backward weight (%s)",
@@ -409,8 +416,7 @@ static void nhwc_case(const int32_t *g, int act, int with_scale, int with_res) {
   int depthwise = g[CG_GROUPS] > 1;
   conv_ctx j = { .g = g, .x = x.b.p, .w = w.b.p, .bias = bias.b.p, .scale = with_scale ? scale.b.p : 0,
                  .res = with_res && !depthwise ? res.b.p : 0, .act = act };
-  float *keep[2];
-  pack_both(&j, 1, keep);
+  pack_both(&j, 1);
   seen(g, TT_CONV_FWD_NHWC);
   outs o;
   size_t base = strlen(what);
@@ -422,7 +428,7 @@ static void nhwc_case(const int32_t *g, int act, int with_scale, int with_res) {
     one(&o, ys, run_nchw_to_nhwc, &j, cg * kk);
   }
   what[base] = 0;
-  free(keep[0]), free(keep[1]);
+  pack_free(&j);
   unchanged("inputs", &x), unchanged("inputs", &w);
   in_free(&x), in_free(&w), in_free(&bias), in_free(&scale), in_free(&res);
 }
@@ -469,11 +475,6 @@ static void run_block(const tt_ops *o, float **out, void *c) {
                        j->wp[r], j->pb, j->ps, out[0], j->gd, j->cin, j->cout, j->sq, j->acte, j->actd, 1, j->actp,
                        j->residual);
 }
-static float *pack_nhwc(const tt_ops *o, const float *w, const int32_t *g) {
-  float *p = aligned_alloc(64, sizeof(float) * (size_t)(o->conv2d_nhwc_packed_size(g) + 16));
-  o->conv2d_nhwc_pack(w, p, g);
-  return p;
-}
 static void block_cases(long cases) {
   static const long shapes[][7] = {
     /* cin, hid, cout, h, k, s, sq: MobileNetV2 / V3-Large blocks, smaller maps */
@@ -503,10 +504,9 @@ static void block_cases(long cases) {
                     .b2 = sq ? b2.b.p : 0, .pb = pb.b.p, .ps = scaled ? ps.b.p : 0, .cin = (int)cin,
                     .cout = (int)cout, .sq = (int)sq, .acte = (int)(1 + i % 3), .actd = (int)(1 + (i + 1) % 3),
                     .actp = i % 5 == 4, .residual = cin == cout && st == 1, .expand = expand };
-    for (int b = 0; b < 2; b++) {
-      const tt_ops *o = b ? ref : cand;
-      j.we[b] = pack_nhwc(o, we.b.p, ge), j.wd[b] = pack_nhwc(o, wd.b.p, gd), j.wp[b] = pack_nhwc(o, wp.b.p, gp);
-    }
+    for (int b = 0; b < 2; b++)
+      j.we[b] = packed_by(build_ops(b), we.b.p, ge, 1, 0), j.wd[b] = packed_by(build_ops(b), wd.b.p, gd, 1, 0),
+      j.wp[b] = packed_by(build_ops(b), wp.b.p, gp, 1, 0);
     snprintf(what, sizeof what, "block %ld: n%ld %ld→%ld→%ld %ld² k%ld s%ld sq%ld acts %d/%d/%d%s%s%s", i, n, cin, hid,
              cout, h, k, st, sq, j.acte, j.actd, j.actp, scaled ? " scaled" : "", j.residual ? " residual" : "",
              expand ? "" : " no expansion");
@@ -534,9 +534,14 @@ typedef struct {
   long nowned;
 } prog;
 static const float *p_keep(prog *p, float *q) { return p->owned[p->nowned++] = q; }
+/* the next operand of build b's list */
+static void p_put(prog *p, int b, const float *w, long len) {
+  tt_f32list *l = &p->l[b];
+  l->p[l->count] = w, l->len[l->count++] = len;
+}
 /* an operand: the same floats for both builds (w null: absent) */
 static void p_add(prog *p, const float *w, long len) {
-  for (int b = 0; b < 2; b++) p->l[b].p[p->l[b].count] = w, p->l[b].len[p->l[b].count++] = w ? len : 0;
+  for (int b = 0; b < 2; b++) p_put(p, b, w, w ? len : 0);
 }
 static float *p_rand(prog *p, long len, float scale) {
   float *q = malloc(sizeof(float) * (size_t)len);
@@ -547,12 +552,9 @@ static float *p_rand(prog *p, long len, float scale) {
 /* each build's packing of w for g as one operand */
 static void p_packed(prog *p, const float *w, const int32_t *g) {
   for (int b = 0; b < 2; b++) {
-    const tt_ops *o = b ? ref : cand;
-    long sz = o->conv2d_nhwc_packed_size(g);
-    float *q = malloc(sizeof(float) * (size_t)(sz + 16));
-    o->conv2d_nhwc_pack(w, q, g);
-    p_keep(p, q);
-    p->l[b].p[p->l[b].count] = q, p->l[b].len[p->l[b].count++] = sz;
+    long sz;
+    const float *q = p_keep(p, packed_by(build_ops(b), w, g, 1, &sz));
+    p_put(p, b, q, sz);
   }
 }
 static int32_t *p_step(prog *p, int kind, int src, int dst) {
